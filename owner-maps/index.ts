@@ -1,0 +1,2 @@
+export { loadInventory, parseRoutes } from './inventory.js';
+export type { Inventory, RouteRow, WorkerRow, FamilyRow } from './inventory.js';

@@ -1,0 +1,67 @@
+/**
+ * zod schemas for switch values and for the SWITCHBOARD runtime section.
+ * Values come either from YAML (typed) or from the environment (strings), so
+ * the environment forms are coerced before the same schemas check them.
+ */
+import { z } from 'zod';
+
+export const OWNERS = ['python', 'go'] as const;
+export type Owner = (typeof OWNERS)[number];
+export const SWITCH_VALUES = ['python', 'go', 'canary'] as const;
+export type SwitchValue = (typeof SWITCH_VALUES)[number];
+
+export const switchValueSchema = z.enum(SWITCH_VALUES, { error: (iss) => `${JSON.stringify(iss.input)} is not an owner; use python, go or canary` });
+export const workerOwnerSchema = z.enum(OWNERS, { error: (iss) => `${JSON.stringify(iss.input)} is not a worker owner; use python or go` });
+
+export const percentSchema = z
+  .number({ error: (iss) => `${JSON.stringify(iss.input)} is not a number from 0 to 100` })
+  .min(0, { error: 'percent must be at least 0' })
+  .max(100, { error: 'percent must be at most 100' })
+  .refine((p) => Math.abs(p * 100 - Math.round(p * 100)) < 1e-7, { error: 'percent takes at most two decimals (nginx split_clients precision)' });
+
+export const nameListSchema = z.array(
+  z.string({ error: 'list entries must be strings' }).trim().min(1, { error: 'list entries must not be empty' }),
+  { error: 'must be a list of names, e.g. [org-a, org-b]' },
+);
+
+export const boolSchema = z.boolean({ error: (iss) => `${JSON.stringify(iss.input)} is not true or false` });
+
+const hostPort = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, { error: 'must be HOST:PORT, e.g. 0.0.0.0:8080' });
+const httpUrl = z.string().regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, { error: 'must be an http:// or https:// URL' });
+
+/** The SWITCHBOARD section: the proxy's runtime settings (DESIGN §4–§5). */
+export const switchboardSectionSchema = z.strictObject({
+  UPSTREAMS: z.strictObject({ python: httpUrl, go: httpUrl }).optional(),
+  LISTEN: hostPort.default('0.0.0.0:8080'),
+  ADMIN_LISTEN: hostPort.default('127.0.0.1:9180'),
+  POLL_INTERVAL_SECONDS: z.number().min(1, { error: 'poll interval is 1 to 15 seconds' }).max(15, { error: 'poll interval is 1 to 15 seconds' }).default(5),
+  PIN_TTL_SECONDS: z.number().int().positive().default(86400),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, { error: 'must be a redis:// or rediss:// URL' }).optional(),
+  DEBUG_HEADERS: z.boolean().default(false),
+  AUDIT_LOG: z.string().min(1).optional(),
+  UPSTREAM_TIMEOUT_SECONDS: z.number().positive().default(300),
+});
+export type SwitchboardSettings = z.infer<typeof switchboardSectionSchema>;
+
+/** The Quay top-level keys that change how routes match and who a subject is. */
+export const quaySettingsSchema = z.object({
+  FEATURE_LIBRARY_SUPPORT: z.boolean({ error: 'must be true or false' }).default(true),
+  LIBRARY_NAMESPACE: z.string().min(1).default('library'),
+});
+export type QuaySettings = z.infer<typeof quaySettingsSchema>;
+
+/** Coerces an environment string to the YAML-typed value the schemas expect. */
+export function coerceEnv(kind: 'bool' | 'percent' | 'list' | 'string', raw: string): unknown {
+  const s = raw.trim();
+  switch (kind) {
+    case 'bool': {
+      const l = s.toLowerCase();
+      if (['true', '1', 'yes', 'on'].includes(l)) return true;
+      if (['false', '0', 'no', 'off', ''].includes(l)) return false;
+      return s;
+    }
+    case 'percent': return s === '' || Number.isNaN(Number(s)) ? s : Number(s);
+    case 'list': return s === '' ? [] : s.split(',').map((x) => x.trim());
+    case 'string': return s;
+  }
+}

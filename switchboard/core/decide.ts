@@ -1,0 +1,105 @@
+/**
+ * decide(snapshot, request) → decision: DESIGN §3, a pure function (no I/O,
+ * no clock). Order: kill switch → upload pin → route → capability → family →
+ * default; a `canary` value is settled by the selectors of its own scope.
+ */
+import type { Snapshot } from './snapshot.js';
+import type { CanaryPlan, Plan } from './owner-map.js';
+import { murmurHash2, inPercent } from './murmur2.js';
+import { subjectFromParams, userFromAuthorization } from './subject.js';
+import type { CanaryCheck, CanaryOutcome, Decision, DecisionRequest, Owner, Reason, TraceEntry, WorkerDecision } from './types.js';
+import { normalizePath } from './route-table.js';
+
+const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
+const TWO_POW_32 = 4294967296;
+
+function familyByPrefix(snapshot: Snapshot, rawPath: string): string | null {
+  const path = normalizePath(rawPath);
+  for (const { prefix, family } of snapshot.owner_map.prefixes) {
+    if (path.startsWith(prefix) && (path.length === prefix.length || path.charCodeAt(prefix.length) === 47)) return family;
+  }
+  return null;
+}
+
+function decision(
+  s: Snapshot, plan: Plan, owner: Owner, reason: Reason, trace: readonly TraceEntry[],
+  params: Readonly<Record<string, string>>, slash: boolean, canary: CanaryOutcome | null,
+): Decision {
+  return {
+    owner, route_id: plan.route?.id ?? null, capability: plan.route?.capability ?? null, family: plan.family, reason,
+    snapshot_version: s.version, trace, canary, params, slash_redirect: slash,
+  };
+}
+
+function listCheck(sel: CanaryPlan['orgs'], subject: string | null): CanaryCheck {
+  return {
+    selector: sel.selector, key: sel.key, value: sel.listValue, subject,
+    matched: sel.list !== null && subject !== null && sel.list.has(subject),
+  };
+}
+
+/** Settles a canary: org, repo and user lists first, then the sticky percent bucket. */
+export function evaluateCanary(plan: CanaryPlan, s: Snapshot, params: Readonly<Record<string, string>>, req: DecisionRequest): CanaryOutcome {
+  const subj = subjectFromParams(params, s.owner_map.libraryNamespace);
+  const user = req.user ?? userFromAuthorization(req.authorization);
+  const orgs = listCheck(plan.orgs, subj.namespace);
+  const repos = listCheck(plan.repos, subj.repo);
+  const users = listCheck(plan.users, user);
+  let kind: 'namespace' | 'user' | 'client' | null = null;
+  let key: string | null = null;
+  if (subj.namespace !== null) { kind = 'namespace'; key = subj.namespace; }
+  else if (user !== null) { kind = 'user'; key = user; }
+  else if (req.clientAddress) { kind = 'client'; key = req.clientAddress; }
+  const p = plan.percent.percent;
+  const hash = key === null ? null : murmurHash2(key);
+  const percent: CanaryCheck = {
+    selector: 'percent', key: plan.percent.key, value: p, subject: key, subject_kind: kind,
+    bucket: hash === null ? null : Math.floor((hash / TWO_POW_32) * 10000) / 100,
+    matched: p !== null && (p >= 100 || (hash !== null && inPercent(hash, p))),
+  };
+  const checks = [orgs, repos, users, percent];
+  const hit = checks.find((c) => c.matched);
+  return { scope: plan.scope, selected_by: hit ? hit.selector : null, checks };
+}
+
+const CANARY_REASON = { orgs: 'canary_org', repos: 'canary_repo', users: 'canary_user', percent: 'canary_percent' } as const;
+
+export function decide(s: Snapshot, req: DecisionRequest): Decision {
+  const om = s.owner_map;
+  const match = om.table.match(req.method, req.path);
+  let plan: Plan;
+  if (match) plan = om.routePlans[match.route.index]!;
+  else {
+    const fam = familyByPrefix(s, req.path);
+    plan = (fam !== null ? om.familyPlans.get(fam) : undefined) ?? om.defaultPlan;
+  }
+  const params = match ? match.params : NO_PARAMS;
+  const slash = match ? match.slashRedirect : false;
+
+  if (s.hard_failure) return decision(s, plan, 'python', 'hard_failure', plan.trace, params, slash, null);
+  if (om.forcePython.value) return decision(s, plan, 'python', 'force_python', plan.trace, params, slash, null);
+
+  if (req.uploadPin !== undefined && params.upload_uuid !== undefined) {
+    const pin: TraceEntry = { level: 'upload_pin', key: params.upload_uuid, value: req.uploadPin, won: true };
+    const trace = [plan.trace[0]!, pin, ...plan.levels.map((l) => ({ ...l, won: false }))];
+    return decision(s, plan, req.uploadPin, 'upload_pin', trace, params, slash, null);
+  }
+
+  if (plan.value !== 'canary') return decision(s, plan, plan.value, plan.reason, plan.trace, params, slash, null);
+
+  const outcome = evaluateCanary(plan.canary!, s, params, req);
+  const owner: Owner = outcome.selected_by ? 'go' : 'python';
+  const reason: Reason = outcome.selected_by ? CANARY_REASON[outcome.selected_by] : 'canary_miss';
+  const entry: TraceEntry = { level: 'canary', key: plan.canary!.scope, value: owner, selected_by: outcome.selected_by, won: true };
+  return decision(s, plan, owner, reason, [...plan.trace, entry], params, slash, outcome);
+}
+
+/** Which implementation runs a background program: WORKER_OWNER_<PROGRAM>, python by default. */
+export function decideWorker(s: Snapshot, program: string): WorkerDecision | null {
+  const w = s.owner_map.workers.get(program);
+  if (!w) return null;
+  const base = { program, key: w.key, origin: w.origin, snapshot_version: s.version };
+  if (s.hard_failure) return { ...base, owner: 'python', reason: 'hard_failure' };
+  if (s.owner_map.forcePython.value) return { ...base, owner: 'python', reason: 'force_python' };
+  return { ...base, owner: w.owner, reason: w.origin.source === 'default' ? 'default' : 'worker_switch' };
+}

@@ -1,0 +1,43 @@
+/**
+ * A snapshot: the immutable, validated, compiled state of all switches.
+ * Every request is decided against exactly one snapshot.
+ */
+import type { Inventory } from '../../owner-maps/index.js';
+import type { SwitchConfig } from '../config/parse.js';
+import { switchboardSectionSchema, type SwitchboardSettings } from '../config/schema.js';
+import { compileOwnerMap, type OwnerMap } from './owner-map.js';
+
+export interface Snapshot {
+  /** Increases by one with every snapshot a provider installs. */
+  readonly version: number;
+  /** ISO-8601 time the snapshot was loaded. */
+  readonly updated_at: string;
+  readonly source: { readonly file: string; readonly digest: string | null };
+  /** True when no valid config was ever loaded: everything goes to python. */
+  readonly hard_failure: boolean;
+  readonly settings: SwitchboardSettings;
+  readonly owner_map: OwnerMap;
+}
+
+export function buildSnapshot(inv: Inventory, config: SwitchConfig, version: number, now: Date): Snapshot {
+  return Object.freeze({
+    version,
+    updated_at: now.toISOString(),
+    source: Object.freeze({ file: config.file, digest: config.digest }),
+    hard_failure: false,
+    settings: config.settings,
+    owner_map: compileOwnerMap(inv, config),
+  });
+}
+
+/** The python-for-everything snapshot used when no valid config was ever loaded. */
+export function hardFailureSnapshot(inv: Inventory, file: string, version: number, now: Date): Snapshot {
+  return Object.freeze({
+    version,
+    updated_at: now.toISOString(),
+    source: Object.freeze({ file, digest: null }),
+    hard_failure: true,
+    settings: switchboardSectionSchema.parse({}),
+    owner_map: compileOwnerMap(inv, null),
+  });
+}

@@ -1,0 +1,39 @@
+/**
+ * Stable error codes of the switchboard component. Callers compare `code`,
+ * never message text. ERRORS.md lists the same table; a test keeps them equal.
+ */
+export const ERROR_CODES = {
+  SWB_ROUTE_BAD_PATTERN: 'A route pattern in the inventory cannot be parsed',
+  SWB_ROUTE_AMBIGUOUS: 'Two inventory rows have the same method and pattern shape',
+  SWB_ROUTE_SHADOWED: 'An inventory row can never be matched because another row always wins',
+  SWB_INVENTORY_UNREADABLE: 'The route or worker inventory file is missing or malformed',
+  SWB_CONFIG_UNREADABLE: 'The config file cannot be read',
+  SWB_CONFIG_YAML: 'The config file is not valid YAML',
+  SWB_CONFIG_NOT_MAPPING: 'The config file, or its MIGRATION or SWITCHBOARD section, is not a mapping',
+  SWB_CONFIG_UNKNOWN_KEY: 'A key in MIGRATION, SWITCHBOARD or the environment is not a known switch or setting',
+  SWB_CONFIG_UNKNOWN_ROUTE: 'A switch names a route id that is not in the inventory',
+  SWB_CONFIG_UNKNOWN_CAPABILITY: 'A switch names a capability that is not in the inventory',
+  SWB_CONFIG_UNKNOWN_FAMILY: 'A switch names a family that is not in the inventory',
+  SWB_CONFIG_UNKNOWN_WORKER: 'A worker switch names a program that is not in the worker inventory',
+  SWB_CONFIG_BAD_OWNER: 'A switch value is not one of the owners it accepts',
+  SWB_CONFIG_BAD_PERCENT: 'A canary percent is not a number from 0 to 100 with at most two decimals',
+  SWB_CONFIG_BAD_VALUE: 'A setting has a value of the wrong type or shape',
+  SWB_CONFIG_CONFLICT: 'The config file changed between reading and writing it',
+  SWB_CLI_USAGE: 'A command line is malformed',
+  SWB_EXPLAIN_BAD_PATH: 'The path given to --explain is not a request path',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class SwitchboardError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SwitchboardError';
+    this.code = code;
+  }
+}
+
+export function isSwitchboardError(e: unknown): e is SwitchboardError {
+  return e instanceof SwitchboardError;
+}
