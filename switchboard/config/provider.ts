@@ -13,6 +13,7 @@
  *   (same digest) installs nothing.
  */
 import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Inventory } from '../../owner-maps/index.js';
@@ -74,7 +75,8 @@ export class FileSnapshotProvider {
   private constructor(private readonly opts: ProviderOptions) {
     this.log = opts.log ?? silentLogger;
     this.now = opts.now ?? (() => new Date());
-    this.snapshot = hardFailureSnapshot(opts.inventory, opts.file, ++this.version, this.now());
+    // Version 0: nothing loaded yet (hard failure until the first valid config).
+    this.snapshot = hardFailureSnapshot(opts.inventory, opts.file, this.version, this.now());
   }
 
   /** Loads the file once (a failure leaves the hard-failure snapshot in force), then watches and polls. */
@@ -82,9 +84,16 @@ export class FileSnapshotProvider {
     const p = new FileSnapshotProvider(opts);
     await p.reload('start');
     if (opts.watch !== false) {
-      p.watcher = watch(opts.file, { ignoreInitial: true, awaitWriteFinish: false });
-      p.watcher.on('all', () => { void p.reload('watch'); });
+      // Watch the directory, not the file: editors and config management replace
+      // the file by rename, and Kubernetes ConfigMaps swap a symlinked directory;
+      // a watch on the old inode would miss both. Any event re-reads the file
+      // (cheap; unchanged content installs nothing).
+      p.watcher = watch(dirname(resolve(opts.file)), { ignoreInitial: true, depth: 0, awaitWriteFinish: false });
+      p.watcher.on('all', () => p.debouncedReload());
       p.watcher.on('error', (err) => p.log.warn('config watch error', { file: opts.file, error: String(err) }));
+      const w = p.watcher;
+      // Edits made right after start() must not be missed: wait until the watch is armed.
+      await new Promise<void>((resolve) => { w.once('ready', () => resolve()); });
     }
     p.polling = true;
     p.schedulePoll();
@@ -96,6 +105,14 @@ export class FileSnapshotProvider {
     const p = new FileSnapshotProvider(opts);
     await p.reload('start');
     return p;
+  }
+
+  private debounce: NodeJS.Timeout | null = null;
+
+  /** Bursts of events (write + rename + chmod) become one reload shortly after the last. */
+  private debouncedReload(): void {
+    if (this.debounce) clearTimeout(this.debounce);
+    this.debounce = setTimeout(() => { this.debounce = null; if (this.polling) void this.reload('watch'); }, 25);
   }
 
   current(): Snapshot {
@@ -196,6 +213,7 @@ export class FileSnapshotProvider {
 
   async close(): Promise<void> {
     this.polling = false;
+    if (this.debounce) clearTimeout(this.debounce);
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.watcher?.close();

@@ -112,8 +112,9 @@ function makePlan(
     const last = entries[winnerIdx]!;
     entries[winnerIdx] = { ...last, value: 'python', origin: DEFAULT_ORIGIN };
   }
-  const frozen = entries.map((e, i) => Object.freeze({ ...e, won: i === winnerIdx })) as LevelEntry[];
-  const winner = frozen[winnerIdx]!;
+  // With the kill switch on, no switch level wins: the trace says so.
+  const frozen = entries.map((e, i) => Object.freeze({ ...e, won: i === winnerIdx && !kill.value })) as LevelEntry[];
+  const winner = kill.value ? Object.freeze({ ...frozen[winnerIdx]!, won: true }) : frozen[winnerIdx]!;
   const value = winner.value as SwitchValue;
   let canary: CanaryPlan | null = null;
   if (value === 'canary') {

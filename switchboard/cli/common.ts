@@ -1,0 +1,79 @@
+/** Plumbing shared by the CLI commands: arguments, config loading, output. */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { loadInventory, type Inventory } from '../../owner-maps/index.js';
+import { SwitchboardError } from '../errors.js';
+import { parseConfig, formatIssue, type ConfigIssue, type Env } from '../config/parse.js';
+import { buildSnapshot } from '../core/snapshot.js';
+import type { Snapshot } from '../core/snapshot.js';
+
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+  env: Env;
+  cwd: string;
+}
+
+/** Exit codes: 0 success, 1 the command ran and found a problem, 2 usage error. */
+export const EXIT_OK = 0;
+export const EXIT_FAIL = 1;
+export const EXIT_USAGE = 2;
+
+/** Thrown to end a command with an exit code after its output was written. */
+export class Exit extends Error {
+  constructor(readonly code: number) { super(`exit ${code}`); }
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+export function args<O extends Options>(argv: string[], options: O, usage: string) {
+  try {
+    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new SwitchboardError('SWB_CLI_USAGE', `${(e as Error).message}\n\n${usage}`);
+  }
+}
+
+export function configPath(flag: string | undefined, io: Io): string {
+  return flag ?? io.env.SWITCHBOARD_CONFIG ?? 'config.yaml';
+}
+
+export function printIssues(io: Io, issues: readonly ConfigIssue[]): void {
+  for (const i of issues) io.err(`  ${formatIssue(i)}`);
+}
+
+export interface Loaded {
+  readonly snapshot: Snapshot;
+  readonly inventory: Inventory;
+  readonly text: string;
+  readonly file: string;
+}
+
+/** Reads and compiles a config file once, or reports every issue and exits 1. */
+export function loadSnapshot(file: string, io: Io, env: Env = io.env): Loaded {
+  const inventory = loadInventory();
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new SwitchboardError('SWB_CONFIG_UNREADABLE', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message} (use --config FILE or SWITCHBOARD_CONFIG)`);
+  }
+  const r = parseConfig(text, file, inventory, env);
+  if (!r.ok) {
+    io.err(`${file}: invalid config (${r.issues.length} problem${r.issues.length === 1 ? '' : 's'}):`);
+    printIssues(io, r.issues);
+    throw new Exit(EXIT_FAIL);
+  }
+  return { snapshot: buildSnapshot(inventory, r.config, 1, new Date()), inventory, text, file };
+}
+
+/** Left-aligned columns; the last column is not padded. */
+export function table(rows: readonly (readonly string[])[], indent = ''): string {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((c, i) => { widths[i] = Math.max(widths[i] ?? 0, c.length); });
+  return rows.map((r) => indent + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd()).join('\n');
+}
+
+export function json(io: Io, value: unknown): void {
+  io.out(JSON.stringify(value, null, 2));
+}

@@ -1,0 +1,170 @@
+/** `switchboard config validate [FILE]` and `switchboard set KEY VALUE`. */
+import { readFileSync, writeFileSync, renameSync, statSync, appendFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { dirname, basename, join, resolve } from 'node:path';
+import { parseDocument, isMap, isScalar, isSeq, type YAMLMap } from 'yaml';
+import { loadInventory } from '../../owner-maps/index.js';
+import { SwitchboardError } from '../errors.js';
+import { classifyKey, isSwitchEnvName } from '../config/keys.js';
+import { parseConfig, type SwitchConfig } from '../config/parse.js';
+import { coerceEnv } from '../config/schema.js';
+import { buildSnapshot } from '../core/snapshot.js';
+import { args, configPath, json, printIssues, type Io, EXIT_OK, EXIT_FAIL } from './common.js';
+import { diffSnapshots, renderDiff } from './owners.js';
+
+export const VALIDATE_USAGE = `Usage: switchboard config validate [FILE] [--json]
+
+Checks the MIGRATION and SWITCHBOARD sections of a Quay config.yaml (with the
+environment overrides in force) and reports every problem with its key and line.
+Exit 0 when valid, 1 when not.`;
+
+export const SET_USAGE = `Usage: switchboard set KEY VALUE [options]
+       switchboard set KEY --unset [options]
+
+Edits one MIGRATION switch in config.yaml in place, keeping comments and layout.
+The new file is validated first; the write is refused if the file changed since
+it was read (or since --if-digest). Every change is appended to the audit log.
+
+  VALUE by key: owners python|go|canary; percent 0-100; lists a,b,c or [a, b];
+  MIGRATION_FORCE_PYTHON true|false.
+
+Options:
+  --config FILE       config.yaml to edit (default $SWITCHBOARD_CONFIG or ./config.yaml)
+  --reason TEXT       why, for the audit log
+  --actor NAME        who, for the audit log (default $SUDO_USER, $USER)
+  --if-digest SHA256  refuse unless the file's sha256 is this (from config validate --json)
+  --dry-run           show what would change, write nothing
+  --json              print the result as JSON`;
+
+const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
+
+function summary(c: SwitchConfig): Record<string, unknown> {
+  const s = buildSnapshot(loadInventory(), c, 1, new Date());
+  let go = 0; let canary = 0;
+  for (const p of s.owner_map.routePlans) { if (p.value === 'go') go++; else if (p.value === 'canary') canary++; }
+  return {
+    switches_set: c.switches.size,
+    from_environment: [...c.switches.values()].filter((x) => x.origin.source === 'env').map((x) => x.key),
+    kill_switch: s.owner_map.forcePython.value,
+    routes_go: go, routes_canary: canary, routes_python: s.owner_map.routePlans.length - go - canary,
+    workers_go: [...s.owner_map.workers].filter(([, w]) => w.owner === 'go').map(([p]) => p),
+  };
+}
+
+export function validateCommand(argv: string[], io: Io): number {
+  const a = args(argv, { json: { type: 'boolean' }, config: { type: 'string' } }, VALIDATE_USAGE);
+  if (a.values.help) { io.out(VALIDATE_USAGE); return EXIT_OK; }
+  if (a.positionals.length > 1) throw new SwitchboardError('SWB_CLI_USAGE', `give at most one file\n\n${VALIDATE_USAGE}`);
+  const file = a.positionals[0] ?? configPath(a.values.config as string | undefined, io);
+  let text: string;
+  try { text = readFileSync(file, 'utf8'); } catch (e) {
+    throw new SwitchboardError('SWB_CONFIG_UNREADABLE', `cannot read ${file}: ${(e as Error).message}`);
+  }
+  const r = parseConfig(text, file, loadInventory(), io.env);
+  if (a.values.json) {
+    json(io, r.ok ? { file, valid: true, sha256: sha256(text), ...summary(r.config) } : { file, valid: false, sha256: sha256(text), issues: r.issues });
+    return r.ok ? EXIT_OK : EXIT_FAIL;
+  }
+  if (!r.ok) {
+    io.err(`${file}: invalid (${r.issues.length} problem${r.issues.length === 1 ? '' : 's'}):`);
+    printIssues(io, r.issues);
+    return EXIT_FAIL;
+  }
+  const s = summary(r.config);
+  io.out(`${file}: valid — ${s.switches_set} switches set; routes: ${s.routes_go} go, ${s.routes_canary} canary, ${s.routes_python} python; kill switch ${s.kill_switch ? 'ON' : 'off'}`);
+  const env = s.from_environment as string[];
+  if (env.length) io.out(`environment overrides in force: ${env.join(', ')}`);
+  return EXIT_OK;
+}
+
+/** Parses VALUE the way the key's kind expects (lists, percents, booleans, owners). */
+function parseValue(key: string, raw: string): unknown {
+  const spec = classifyKey(key, loadInventory());
+  if ('code' in spec) throw new SwitchboardError(spec.code, spec.message);
+  if (spec.kind === 'force_python') return coerceEnv('bool', raw);
+  if (spec.kind === 'canary' && spec.selector === 'percent') return coerceEnv('percent', raw);
+  if (spec.kind === 'canary') return coerceEnv('list', raw.replace(/^\s*\[(.*)\]\s*$/, '$1'));
+  return raw;
+}
+
+function auditPath(file: string, c: SwitchConfig | null): string {
+  const configured = c?.settings.AUDIT_LOG;
+  return configured ? resolve(dirname(file), configured) : join(dirname(file), 'switchboard-audit.log');
+}
+
+export function setCommand(argv: string[], io: Io): number {
+  const a = args(argv, {
+    config: { type: 'string' }, reason: { type: 'string' }, actor: { type: 'string' }, 'if-digest': { type: 'string' },
+    unset: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' },
+  }, SET_USAGE);
+  if (a.values.help) { io.out(SET_USAGE); return EXIT_OK; }
+  const unset = a.values.unset === true;
+  if (a.positionals.length !== (unset ? 1 : 2)) throw new SwitchboardError('SWB_CLI_USAGE', `give KEY VALUE, or KEY --unset\n\n${SET_USAGE}`);
+  const key = (a.positionals[0] as string).replace(/^MIGRATION\./, '');
+  const value = unset ? null : parseValue(key, a.positionals[1] as string);
+  const file = configPath(a.values.config as string | undefined, io);
+  const inv = loadInventory();
+
+  let before: string;
+  try { before = readFileSync(file, 'utf8'); } catch (e) {
+    throw new SwitchboardError('SWB_CONFIG_UNREADABLE', `cannot read ${file}: ${(e as Error).message}`);
+  }
+  const ifDigest = a.values['if-digest'] as string | undefined;
+  if (ifDigest && ifDigest !== sha256(before)) {
+    throw new SwitchboardError('SWB_CONFIG_CONFLICT', `${file} changed since digest ${ifDigest.slice(0, 12)} (now ${sha256(before).slice(0, 12)}): re-read it and retry`);
+  }
+  const old = parseConfig(before, file, inv, {});
+  const doc = parseDocument(before);
+  if (doc.errors.length) throw new SwitchboardError('SWB_CONFIG_YAML', `${file} is not valid YAML; fix it by hand first: ${doc.errors[0]!.message.split('\n')[0]}`);
+  let mig = doc.get('MIGRATION', true) as YAMLMap | undefined;
+  if (mig !== undefined && !isMap(mig)) throw new SwitchboardError('SWB_CONFIG_NOT_MAPPING', `${file}: MIGRATION is not a mapping`);
+  const oldNode = mig?.get(key, true);
+  const oldValue = oldNode === undefined ? null : (oldNode as { toJSON(): unknown }).toJSON();
+  if (unset) {
+    mig?.delete(key);
+  } else if (oldNode !== undefined && isScalar(oldNode) && !Array.isArray(value)) {
+    oldNode.value = value; // keeps the pair's comments
+  } else {
+    if (!mig) { doc.set('MIGRATION', doc.createNode({})); mig = doc.get('MIGRATION', true) as YAMLMap; }
+    const node = doc.createNode(value, { flow: true });
+    if (oldNode && (isSeq(oldNode) || isScalar(oldNode))) node.comment = oldNode.comment ?? null;
+    mig.set(key, node);
+  }
+  const after = doc.toString({ flowCollectionPadding: false });
+  const next = parseConfig(after, file, inv, {});
+  if (!next.ok) {
+    io.err(`refusing to write ${file}: the result would be invalid:`);
+    printIssues(io, next.issues);
+    return EXIT_FAIL;
+  }
+  const diff = diffSnapshots(
+    old.ok ? buildSnapshot(inv, old.config, 1, new Date()) : buildSnapshot(inv, next.config, 1, new Date()),
+    buildSnapshot(inv, next.config, 2, new Date()),
+  );
+  const envOverride = isSwitchEnvName(key) && io.env[key] !== undefined;
+  const result = {
+    file, key, old: oldValue, new: value, dry_run: a.values['dry-run'] === true,
+    sha256_before: sha256(before), sha256_after: sha256(after), routes_changing_owner: diff.routes.length,
+    environment_overrides_key: envOverride,
+  };
+  if (!a.values['dry-run']) {
+    // Compare-and-swap: the file must still be what we read.
+    if (readFileSync(file, 'utf8') !== before) {
+      throw new SwitchboardError('SWB_CONFIG_CONFLICT', `${file} changed while this command ran; nothing written — re-run to apply on top of the new contents`);
+    }
+    const tmp = join(dirname(file), `.${basename(file)}.switchboard-${process.pid}.tmp`);
+    writeFileSync(tmp, after, { mode: statSync(file).mode });
+    renameSync(tmp, file);
+    const actor = (a.values.actor as string | undefined) ?? io.env.SUDO_USER ?? io.env.USER ?? 'unknown';
+    appendFileSync(auditPath(file, next.config), JSON.stringify({
+      time: new Date().toISOString(), actor, action: unset ? 'unset' : 'set', key, old: oldValue, new: value,
+      reason: (a.values.reason as string | undefined) ?? null, file: resolve(file),
+      sha256_before: result.sha256_before, sha256_after: result.sha256_after, routes_changing_owner: diff.routes.length,
+    }) + '\n');
+  }
+  if (a.values.json) { json(io, { ...result, diff }); return EXIT_OK; }
+  io.out(`${a.values['dry-run'] ? 'would set' : 'set'} MIGRATION.${key}: ${JSON.stringify(oldValue)} → ${JSON.stringify(value)} in ${file}`);
+  io.out(renderDiff(diff));
+  if (envOverride) io.err(`note: environment variable ${key} overrides this key in processes that have it set`);
+  return EXIT_OK;
+}

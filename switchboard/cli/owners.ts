@@ -1,0 +1,153 @@
+/** `switchboard owners list | workers | diff`: who owns what, and what a change would move. */
+import { SwitchboardError } from '../errors.js';
+import { suggest } from '../config/keys.js';
+import { decideWorker } from '../core/decide.js';
+import type { Snapshot } from '../core/snapshot.js';
+import { args, configPath, json, loadSnapshot, table, type Io, EXIT_OK, EXIT_FAIL } from './common.js';
+import { summarize, type PlanSummary } from './describe.js';
+
+export const LIST_USAGE = `Usage: switchboard owners list [--family F] [--capability C] [--routes] [--config FILE] [--json]
+
+Who owns what: one line per capability (route count, owner, canary selectors,
+the switch that decides), or one line per route with --routes.`;
+
+export const WORKERS_USAGE = `Usage: switchboard owners workers [--config FILE] [--json]
+
+Which implementation runs each background program (WORKER_OWNER_<PROGRAM>).`;
+
+export const DIFF_USAGE = `Usage: switchboard owners diff OLD.yaml NEW.yaml [--json] [--exit-code]
+
+A dry run: every route and worker whose owner changes between two configs.
+--exit-code exits 1 when something changes (like git diff --exit-code).`;
+
+interface CapRow {
+  family: string;
+  capability: string;
+  routes: number;
+  owner: string;
+  canary: string;
+  set_by: string;
+  origin: string;
+  route_owners: Record<string, number>;
+}
+
+function capabilityRows(s: Snapshot, family?: string, capability?: string): CapRow[] {
+  const rows = new Map<string, CapRow>();
+  for (const r of s.owner_map.inventory.routes) {
+    if (family && r.family !== family) continue;
+    if (capability && r.capability !== capability) continue;
+    const sum = summarize(s, s.owner_map.routePlans[r.index]!);
+    const k = `${r.family}\0${r.capability}`;
+    let row = rows.get(k);
+    if (!row) {
+      row = { family: r.family, capability: r.capability, routes: 0, owner: sum.owner, canary: sum.owner === 'canary' ? sum.text.replace(/^canary /, '') : '', set_by: sum.set_by, origin: sum.origin, route_owners: {} };
+      rows.set(k, row);
+    }
+    row.routes++;
+    row.route_owners[sum.text] = (row.route_owners[sum.text] ?? 0) + 1;
+  }
+  for (const row of rows.values()) {
+    const kinds = Object.keys(row.route_owners);
+    if (kinds.length > 1) {
+      row.owner = 'mixed';
+      row.canary = '';
+      row.set_by = Object.entries(row.route_owners).map(([o, n]) => `${n} ${o}`).join(', ');
+      row.origin = 'route overrides';
+    }
+  }
+  return [...rows.values()];
+}
+
+function checkName(kind: 'family' | 'capability', value: string | undefined, known: readonly string[]): string | undefined {
+  if (value === undefined) return undefined;
+  const v = value.toUpperCase().replace(/-/g, '_');
+  if (!known.includes(v)) throw new SwitchboardError('SWB_CLI_USAGE', `unknown ${kind} ${value}${suggest(v, known)}`);
+  return v;
+}
+
+export function listCommand(argv: string[], io: Io): number {
+  const a = args(argv, { family: { type: 'string' }, capability: { type: 'string' }, routes: { type: 'boolean' }, config: { type: 'string' }, json: { type: 'boolean' } }, LIST_USAGE);
+  if (a.values.help) { io.out(LIST_USAGE); return EXIT_OK; }
+  if (a.positionals.length) throw new SwitchboardError('SWB_CLI_USAGE', `unexpected argument ${a.positionals[0]}\n\n${LIST_USAGE}`);
+  const { snapshot: s, inventory: inv } = loadSnapshot(configPath(a.values.config as string | undefined, io), io);
+  const family = checkName('family', a.values.family as string | undefined, inv.families);
+  const capability = checkName('capability', a.values.capability as string | undefined, inv.capabilities);
+  if (a.values.routes) {
+    const routes = inv.routes.filter((r) => (!family || r.family === family) && (!capability || r.capability === capability))
+      .map((r) => ({ route_id: r.id, method: r.method, pattern: r.pattern, family: r.family, capability: r.capability, ...summarize(s, s.owner_map.routePlans[r.index]!) }));
+    if (a.values.json) { json(io, { snapshot_version: s.version, kill_switch: s.owner_map.forcePython.value, routes }); return EXIT_OK; }
+    io.out(table([['ROUTE', 'METHOD', 'PATTERN', 'CAPABILITY', 'OWNER', 'SET BY'],
+      ...routes.map((r) => [r.route_id, r.method, r.pattern, r.capability, r.text, r.set_by])]));
+    return EXIT_OK;
+  }
+  const rows = capabilityRows(s, family, capability);
+  if (a.values.json) { json(io, { snapshot_version: s.version, kill_switch: s.owner_map.forcePython.value, capabilities: rows }); return EXIT_OK; }
+  if (s.owner_map.forcePython.value) io.out('KILL SWITCH ON (MIGRATION_FORCE_PYTHON): every request goes to python\n');
+  io.out(table([['FAMILY', 'CAPABILITY', 'ROUTES', 'OWNER', 'CANARY', 'SET BY', 'WHERE'],
+    ...rows.map((r) => [r.family, r.capability, String(r.routes), r.owner, r.canary, r.set_by, r.origin])]));
+  const total = rows.reduce((n, r) => n + r.routes, 0);
+  const go = rows.filter((r) => r.owner === 'go').reduce((n, r) => n + r.routes, 0);
+  const canary = rows.filter((r) => r.owner === 'canary').reduce((n, r) => n + r.routes, 0);
+  io.out(`\n${rows.length} capabilities, ${total} routes: ${go} go, ${canary} canary, ${total - go - canary} python or mixed`);
+  return EXIT_OK;
+}
+
+export function workersCommand(argv: string[], io: Io): number {
+  const a = args(argv, { config: { type: 'string' }, json: { type: 'boolean' } }, WORKERS_USAGE);
+  if (a.values.help) { io.out(WORKERS_USAGE); return EXIT_OK; }
+  const { snapshot: s, inventory: inv } = loadSnapshot(configPath(a.values.config as string | undefined, io), io);
+  const rows = inv.workers.map((w) => ({ ...decideWorker(s, w.program)!, kind: w.kind, queue: w.queue }));
+  if (a.values.json) { json(io, { snapshot_version: s.version, workers: rows }); return EXIT_OK; }
+  io.out(table([['PROGRAM', 'KIND', 'QUEUE', 'OWNER', 'REASON', 'SWITCH'],
+    ...rows.map((r) => [r.program, r.kind, r.queue || '-', r.owner, r.reason, r.key])]));
+  return EXIT_OK;
+}
+
+export interface RouteChange { route_id: string; method: string; pattern: string; capability: string; family: string; before: PlanSummary; after: PlanSummary }
+export interface WorkerChange { program: string; before: string; after: string }
+
+export function diffSnapshots(a: Snapshot, b: Snapshot): { routes: RouteChange[]; workers: WorkerChange[]; kill_switch: { before: boolean; after: boolean } } {
+  const routes: RouteChange[] = [];
+  for (const r of a.owner_map.inventory.routes) {
+    const before = summarize(a, a.owner_map.routePlans[r.index]!);
+    const after = summarize(b, b.owner_map.routePlans[r.index]!);
+    if (before.text !== after.text) routes.push({ route_id: r.id, method: r.method, pattern: r.pattern, capability: r.capability, family: r.family, before, after });
+  }
+  const workers: WorkerChange[] = [];
+  for (const w of a.owner_map.inventory.workers) {
+    const x = decideWorker(a, w.program)!.owner;
+    const y = decideWorker(b, w.program)!.owner;
+    if (x !== y) workers.push({ program: w.program, before: x, after: y });
+  }
+  return { routes, workers, kill_switch: { before: a.owner_map.forcePython.value, after: b.owner_map.forcePython.value } };
+}
+
+export function renderDiff(d: ReturnType<typeof diffSnapshots>): string {
+  const out: string[] = [];
+  if (d.kill_switch.before !== d.kill_switch.after) out.push(`kill switch MIGRATION_FORCE_PYTHON: ${d.kill_switch.before} → ${d.kill_switch.after}`);
+  if (d.routes.length) {
+    out.push(table(d.routes.map((c) => [c.route_id, c.method, c.pattern, c.capability, `${c.before.text} → ${c.after.text}`])));
+  }
+  if (d.workers.length) out.push(table(d.workers.map((w) => ['worker', w.program, `${w.before} → ${w.after}`])));
+  const byCap = new Map<string, number>();
+  for (const c of d.routes) byCap.set(c.capability, (byCap.get(c.capability) ?? 0) + 1);
+  const caps = [...byCap].map(([c, n]) => `${c} ${n}`).join(', ');
+  out.push(d.routes.length || d.workers.length || d.kill_switch.before !== d.kill_switch.after
+    ? `\n${d.routes.length} route${d.routes.length === 1 ? '' : 's'} change owner${caps ? ` (${caps})` : ''}; ${d.workers.length} worker${d.workers.length === 1 ? '' : 's'} change owner`
+    : 'no owner changes');
+  return out.join('\n');
+}
+
+export function diffCommand(argv: string[], io: Io): number {
+  const a = args(argv, { json: { type: 'boolean' }, 'exit-code': { type: 'boolean' } }, DIFF_USAGE);
+  if (a.values.help) { io.out(DIFF_USAGE); return EXIT_OK; }
+  if (a.positionals.length !== 2) throw new SwitchboardError('SWB_CLI_USAGE', `give two config files\n\n${DIFF_USAGE}`);
+  // Both sides are read without environment overrides: the diff is about the files.
+  const before = loadSnapshot(a.positionals[0] as string, io, {}).snapshot;
+  const after = loadSnapshot(a.positionals[1] as string, io, {}).snapshot;
+  const d = diffSnapshots(before, after);
+  if (a.values.json) json(io, d);
+  else io.out(renderDiff(d));
+  const changed = d.routes.length > 0 || d.workers.length > 0 || d.kill_switch.before !== d.kill_switch.after;
+  return a.values['exit-code'] && changed ? EXIT_FAIL : EXIT_OK;
+}
