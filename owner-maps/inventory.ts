@@ -21,6 +21,8 @@ export interface RouteRow {
   readonly mutating: boolean;
   readonly handler: string;
   readonly source: string;
+  /** Set when Quay's router can never reach this row: the row that answers its paths instead. */
+  readonly shadowedBy: string;
   readonly notes: string;
 }
 
@@ -91,6 +93,7 @@ export function parseRoutes(file: string): RouteRow[] {
       mutating: cells.mutating === 'yes',
       handler: cells.handler ?? '',
       source: cells.source ?? '',
+      shadowedBy: cells.shadowed_by ?? '',
       notes: cells.notes ?? '',
     };
     if (!ROUTE_ID_RE.test(row.id)) bad(file, line, `bad route id "${row.id}"`);

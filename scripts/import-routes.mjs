@@ -29,6 +29,16 @@ const CONVERTER_KINDS = new Map([
   ['path', 'path'],
 ]);
 
+// Rows Quay's router never reaches: Werkzeug gives equal weight to the two rules
+// of each pair, and endpoints/web.py registers the trailing-slash rule first
+// (the lower decorator applies first), so a path without the slash is answered
+// by the slashed rule with a redirect. Verified against Werkzeug 3.0.6's matcher.
+const SHADOWED_BY = new Map([
+  ['ROUTE_0403', 'ROUTE_0404'],
+  ['ROUTE_0427', 'ROUTE_0428'],
+  ['ROUTE_0431', 'ROUTE_0432'],
+]);
+
 function convertRule(rule, id) {
   return rule.replace(/<(?:([a-z0-9]+)(?:\("((?:[^"\\]|\\.)*)"\))?:)?([a-z_]+)>/g, (_m, conv, arg, name) => {
     if (!conv) return `{${name}}`;
@@ -51,13 +61,13 @@ function readTsv(file) {
 
 const rows = readTsv(join(shared, 'quay-routes.tsv'));
 const extra = new Map(readTsv(join(shared, 'quay-routes-extra.tsv')).map((r) => [r.route_id, r]));
-const out = ['route_id\tfamily\tmethod\tpattern\tcapability\tmutating\thandler\tsource\tnotes'];
+const out = ['route_id\tfamily\tmethod\tpattern\tcapability\tmutating\thandler\tsource\tshadowed_by\tnotes'];
 for (const r of rows) {
   const x = extra.get(r.route_id) ?? {};
   const family = r.family.toUpperCase().replace(/-/g, '_');
   const notes = (x.notes ?? '').replace(/\t/g, ' ');
   out.push([r.route_id, family, r.method, convertRule(r.flask_rule, r.route_id), r.capability,
-    r.mutating, x.handler ?? '', r.source, notes].join('\t'));
+    r.mutating, x.handler ?? '', r.source, SHADOWED_BY.get(r.route_id) ?? '', notes].join('\t'));
 }
 const text = out.join('\n') + '\n';
 const target = join(root, 'owner-maps', 'routes.tsv');

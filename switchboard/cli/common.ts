@@ -1,6 +1,7 @@
 /** Plumbing shared by the CLI commands: arguments, config loading, output. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import { loadInventory, type Inventory } from '../../owner-maps/index.js';
 import { SwitchboardError } from '../errors.js';
 import { parseConfig, formatIssue, type ConfigIssue, type Env } from '../config/parse.js';
@@ -34,8 +35,22 @@ export function args<O extends Options>(argv: string[], options: O, usage: strin
   }
 }
 
+/** A path from the command line, relative to the command's working directory. */
+export function resolveIn(io: Io, p: string): string {
+  return isAbsolute(p) ? p : join(io.cwd, p);
+}
+
 export function configPath(flag: string | undefined, io: Io): string {
-  return flag ?? io.env.SWITCHBOARD_CONFIG ?? 'config.yaml';
+  return resolveIn(io, flag ?? io.env.SWITCHBOARD_CONFIG ?? 'config.yaml');
+}
+
+export function readConfigText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new SwitchboardError('SWB_CONFIG_UNREADABLE', `cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (e as Error).message} (use --config FILE or SWITCHBOARD_CONFIG)`);
+  }
 }
 
 export function printIssues(io: Io, issues: readonly ConfigIssue[]): void {
@@ -52,12 +67,7 @@ export interface Loaded {
 /** Reads and compiles a config file once, or reports every issue and exits 1. */
 export function loadSnapshot(file: string, io: Io, env: Env = io.env): Loaded {
   const inventory = loadInventory();
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new SwitchboardError('SWB_CONFIG_UNREADABLE', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message} (use --config FILE or SWITCHBOARD_CONFIG)`);
-  }
+  const text = readConfigText(file);
   const r = parseConfig(text, file, inventory, env);
   if (!r.ok) {
     io.err(`${file}: invalid config (${r.issues.length} problem${r.issues.length === 1 ? '' : 's'}):`);

@@ -2,14 +2,15 @@
 import { readFileSync, writeFileSync, renameSync, statSync, appendFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, basename, join, resolve } from 'node:path';
-import { parseDocument, isMap, isScalar, isSeq, type YAMLMap } from 'yaml';
+import { parseDocument, isMap, isScalar } from 'yaml';
+import { editMigrationKey } from './yaml-edit.js';
 import { loadInventory } from '../../owner-maps/index.js';
 import { SwitchboardError } from '../errors.js';
 import { classifyKey, isSwitchEnvName } from '../config/keys.js';
 import { parseConfig, type SwitchConfig } from '../config/parse.js';
 import { coerceEnv } from '../config/schema.js';
 import { buildSnapshot } from '../core/snapshot.js';
-import { args, configPath, json, printIssues, type Io, EXIT_OK, EXIT_FAIL } from './common.js';
+import { args, configPath, json, printIssues, readConfigText, resolveIn, type Io, EXIT_OK, EXIT_FAIL } from './common.js';
 import { diffSnapshots, renderDiff } from './owners.js';
 
 export const VALIDATE_USAGE = `Usage: switchboard config validate [FILE] [--json]
@@ -55,11 +56,8 @@ export function validateCommand(argv: string[], io: Io): number {
   const a = args(argv, { json: { type: 'boolean' }, config: { type: 'string' } }, VALIDATE_USAGE);
   if (a.values.help) { io.out(VALIDATE_USAGE); return EXIT_OK; }
   if (a.positionals.length > 1) throw new SwitchboardError('SWB_CLI_USAGE', `give at most one file\n\n${VALIDATE_USAGE}`);
-  const file = a.positionals[0] ?? configPath(a.values.config as string | undefined, io);
-  let text: string;
-  try { text = readFileSync(file, 'utf8'); } catch (e) {
-    throw new SwitchboardError('SWB_CONFIG_UNREADABLE', `cannot read ${file}: ${(e as Error).message}`);
-  }
+  const file = a.positionals[0] !== undefined ? resolveIn(io, a.positionals[0]) : configPath(a.values.config as string | undefined, io);
+  const text = readConfigText(file);
   const r = parseConfig(text, file, loadInventory(), io.env);
   if (a.values.json) {
     json(io, r.ok ? { file, valid: true, sha256: sha256(text), ...summary(r.config) } : { file, valid: false, sha256: sha256(text), issues: r.issues });
@@ -71,7 +69,9 @@ export function validateCommand(argv: string[], io: Io): number {
     return EXIT_FAIL;
   }
   const s = summary(r.config);
-  io.out(`${file}: valid — ${s.switches_set} switches set; routes: ${s.routes_go} go, ${s.routes_canary} canary, ${s.routes_python} python; kill switch ${s.kill_switch ? 'ON' : 'off'}`);
+  io.out(s.kill_switch
+    ? `${file}: valid — ${s.switches_set} switches set; KILL SWITCH ON: every route and worker goes to python`
+    : `${file}: valid — ${s.switches_set} switches set; routes: ${s.routes_go} go, ${s.routes_canary} canary, ${s.routes_python} python`);
   const env = s.from_environment as string[];
   if (env.length) io.out(`environment overrides in force: ${env.join(', ')}`);
   return EXIT_OK;
@@ -105,32 +105,26 @@ export function setCommand(argv: string[], io: Io): number {
   const file = configPath(a.values.config as string | undefined, io);
   const inv = loadInventory();
 
-  let before: string;
-  try { before = readFileSync(file, 'utf8'); } catch (e) {
-    throw new SwitchboardError('SWB_CONFIG_UNREADABLE', `cannot read ${file}: ${(e as Error).message}`);
-  }
+  const before = readConfigText(file);
   const ifDigest = a.values['if-digest'] as string | undefined;
   if (ifDigest && ifDigest !== sha256(before)) {
     throw new SwitchboardError('SWB_CONFIG_CONFLICT', `${file} changed since digest ${ifDigest.slice(0, 12)} (now ${sha256(before).slice(0, 12)}): re-read it and retry`);
   }
   const old = parseConfig(before, file, inv, {});
-  const doc = parseDocument(before);
+  const doc = parseDocument(before, { version: '1.1' });
   if (doc.errors.length) throw new SwitchboardError('SWB_CONFIG_YAML', `${file} is not valid YAML; fix it by hand first: ${doc.errors[0]!.message.split('\n')[0]}`);
-  let mig = doc.get('MIGRATION', true) as YAMLMap | undefined;
-  if (mig !== undefined && !isMap(mig)) throw new SwitchboardError('SWB_CONFIG_NOT_MAPPING', `${file}: MIGRATION is not a mapping`);
-  const oldNode = mig?.get(key, true);
-  const oldValue = oldNode === undefined ? null : (oldNode as { toJSON(): unknown }).toJSON();
-  if (unset) {
-    mig?.delete(key);
-  } else if (oldNode !== undefined && isScalar(oldNode) && !Array.isArray(value)) {
-    oldNode.value = value; // keeps the pair's comments
-  } else {
-    if (!mig) { doc.set('MIGRATION', doc.createNode({})); mig = doc.get('MIGRATION', true) as YAMLMap; }
-    const node = doc.createNode(value, { flow: true });
-    if (oldNode && (isSeq(oldNode) || isScalar(oldNode))) node.comment = oldNode.comment ?? null;
-    mig.set(key, node);
+  const mig = doc.get('MIGRATION', true);
+  if (mig !== undefined && mig !== null && !isMap(mig) && !(isScalar(mig) && mig.value === null)) {
+    throw new SwitchboardError('SWB_CONFIG_NOT_MAPPING', `${file}: MIGRATION is not a mapping`);
   }
-  const after = doc.toString({ flowCollectionPadding: false });
+  const oldNode = isMap(mig) ? mig.get(key, true) : undefined;
+  const oldValue = oldNode === undefined ? null : ((doc.toJS() as { MIGRATION: Record<string, unknown> }).MIGRATION[key] ?? null);
+  if (JSON.stringify(oldValue) === JSON.stringify(value)) {
+    if (a.values.json) json(io, { file, key, old: oldValue, new: value, changed: false });
+    else io.out(`MIGRATION.${key} is already ${JSON.stringify(value)} in ${file}: nothing to do`);
+    return EXIT_OK;
+  }
+  const after = editMigrationKey(before, key, unset ? undefined : value);
   const next = parseConfig(after, file, inv, {});
   if (!next.ok) {
     io.err(`refusing to write ${file}: the result would be invalid:`);

@@ -27,19 +27,22 @@ export interface PlanSummary {
   readonly owner: string;
   /** One line: "canary 5% + orgs [test-org]" etc. */
   readonly text: string;
+  /** What decides ownership, for comparisons: python under the kill switch whatever the switches say. */
+  readonly effective: string;
   readonly set_by: string;
   readonly origin: string;
   readonly canary_percent: number | null;
 }
 
 export function summarize(s: Snapshot, plan: Plan): PlanSummary {
-  if (s.hard_failure) return { owner: 'python', text: 'python (no valid config: hard failure)', set_by: '', origin: '', canary_percent: null };
+  if (s.hard_failure) return { owner: 'python', text: 'python (no valid config: hard failure)', effective: 'python', set_by: '', origin: '', canary_percent: null };
   const kill = s.owner_map.forcePython;
-  if (kill.value) return { owner: 'python', text: 'python (kill switch)', set_by: kill.key, origin: origin(kill.origin), canary_percent: null };
+  if (kill.value) return { owner: 'python', text: 'python (kill switch)', effective: 'python', set_by: kill.key, origin: origin(kill.origin), canary_percent: null };
   const w = plan.winner;
   const base = { set_by: w.origin?.source === 'default' ? '(default)' : w.key, origin: origin(w.origin) };
   if (plan.value === 'canary' && plan.canary) {
-    return { ...base, owner: 'canary', text: `canary ${canarySelectors(plan.canary)}`, canary_percent: plan.canary.percent.percent ?? 0 };
+    const text = `canary ${canarySelectors(plan.canary)}`;
+    return { ...base, owner: 'canary', text, effective: text, canary_percent: plan.canary.percent.percent ?? 0 };
   }
-  return { ...base, owner: plan.value, text: plan.value, canary_percent: null };
+  return { ...base, owner: plan.value, text: plan.value, effective: plan.value, canary_percent: null };
 }

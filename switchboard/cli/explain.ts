@@ -106,7 +106,7 @@ export function explainCommand(argv: string[], io: Io): number {
   const { snapshot } = loadSnapshot(configPath(a.values.config as string | undefined, io), io);
   const req: DecisionRequest = {
     method, path, user: a.values.user as string | undefined,
-    clientAddress: a.values['client-ip'] as string | undefined, uploadPin: pin as Owner | undefined,
+    clientAddress: a.values['client-ip'] as string | undefined, uploadPin: pin as Owner | undefined, explain: true,
   };
   const d = decide(snapshot, req);
   const route = d.route_id ? snapshot.owner_map.inventory.byId.get(d.route_id) : undefined;

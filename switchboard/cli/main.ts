@@ -7,8 +7,9 @@
 import { isSwitchboardError } from '../errors.js';
 import { Exit, EXIT_FAIL, EXIT_OK, EXIT_USAGE, type Io } from './common.js';
 import { explainCommand } from './explain.js';
+import { serveCommand } from './serve.js';
 import { diffCommand, listCommand, workersCommand } from './owners.js';
-import { setCommand, validateCommand } from './config-cmd.js';
+import { setCommand, validateCommand, VALIDATE_USAGE } from './config-cmd.js';
 
 const VERSION = '0.1.0';
 
@@ -23,6 +24,7 @@ capability at a time. Commands:
   owners diff OLD.yaml NEW.yaml    which routes a config change would move
   config validate [FILE]           check config.yaml's MIGRATION and SWITCHBOARD sections
   set KEY VALUE                    edit one switch in config.yaml (comments kept, audited)
+  serve                            run the edge proxy (and its admin listener)
 
 Every command takes --help. Config file: --config FILE, else $SWITCHBOARD_CONFIG,
 else ./config.yaml. Environment variables named like switches override the file.`;
@@ -48,25 +50,32 @@ export async function run(argv: string[], io: Io): Promise<number> {
         if (sub === 'diff') return diffCommand(more, io);
         if (rest.includes('--explain')) return explainCommand(rest, io);
         if (sub === undefined || sub === '-h' || sub === '--help') { io.out(USAGE); return sub === undefined ? EXIT_USAGE : EXIT_OK; }
-        io.err(`switchboard owners: unknown subcommand "${sub}" (use --explain, list, workers or diff)`);
+        io.err(`switchboard owners: unknown subcommand "${sub}" (use --explain, list, workers or diff) [SWB_CLI_USAGE]`);
         return EXIT_USAGE;
       }
       case 'config': {
         const [sub, ...more] = rest;
         if (sub === 'validate') return validateCommand(more, io);
-        io.err(`switchboard config: unknown subcommand "${sub ?? ''}" (use validate)`);
+        if (sub === '-h' || sub === '--help') { io.out(VALIDATE_USAGE); return EXIT_OK; }
+        io.err(sub === undefined
+          ? `switchboard config: give a subcommand: validate [SWB_CLI_USAGE]\n\n${VALIDATE_USAGE}`
+          : `switchboard config: unknown subcommand "${sub}" (use validate) [SWB_CLI_USAGE]`);
         return EXIT_USAGE;
       }
       case 'set':
         return setCommand(rest, io);
+      case 'serve':
+        return await serveCommand(rest, io);
       default:
-        io.err(`switchboard: unknown command "${cmd}"\n\n${USAGE}`);
+        io.err(`switchboard: unknown command "${cmd}" [SWB_CLI_USAGE]\n\n${USAGE}`);
         return EXIT_USAGE;
     }
   } catch (e) {
     if (e instanceof Exit) return e.code;
     if (isSwitchboardError(e)) {
-      io.err(`switchboard: ${e.message} [${e.code}]`);
+      // The code goes on the first line; usage text, if any, after it.
+      const [first, ...rest] = e.message.split('\n\n');
+      io.err(`switchboard: ${first} [${e.code}]${rest.length ? `\n\n${rest.join('\n\n')}` : ''}`);
       return e.code === 'SWB_CLI_USAGE' || e.code === 'SWB_EXPLAIN_BAD_PATH' ? EXIT_USAGE : EXIT_FAIL;
     }
     io.err(`switchboard: internal error: ${(e as Error).message}${io.env.SWITCHBOARD_DEBUG ? `\n${(e as Error).stack}` : ' (set SWITCHBOARD_DEBUG=1 for a stack trace)'}`);
@@ -75,6 +84,13 @@ export async function run(argv: string[], io: Io): Promise<number> {
 }
 
 export function processIo(): Io {
+  // `switchboard … | head`: a closed pipe ends the command quietly, like other Unix tools.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  }
   return {
     out: (t) => { process.stdout.write(t + '\n'); },
     err: (t) => { process.stderr.write(t + '\n'); },

@@ -3,7 +3,7 @@ import { SwitchboardError } from '../errors.js';
 import { suggest } from '../config/keys.js';
 import { decideWorker } from '../core/decide.js';
 import type { Snapshot } from '../core/snapshot.js';
-import { args, configPath, json, loadSnapshot, table, type Io, EXIT_OK, EXIT_FAIL } from './common.js';
+import { args, configPath, json, loadSnapshot, resolveIn, table, type Io, EXIT_OK, EXIT_FAIL } from './common.js';
 import { summarize, type PlanSummary } from './describe.js';
 
 export const LIST_USAGE = `Usage: switchboard owners list [--family F] [--capability C] [--routes] [--config FILE] [--json]
@@ -111,7 +111,7 @@ export function diffSnapshots(a: Snapshot, b: Snapshot): { routes: RouteChange[]
   for (const r of a.owner_map.inventory.routes) {
     const before = summarize(a, a.owner_map.routePlans[r.index]!);
     const after = summarize(b, b.owner_map.routePlans[r.index]!);
-    if (before.text !== after.text) routes.push({ route_id: r.id, method: r.method, pattern: r.pattern, capability: r.capability, family: r.family, before, after });
+    if (before.effective !== after.effective) routes.push({ route_id: r.id, method: r.method, pattern: r.pattern, capability: r.capability, family: r.family, before, after });
   }
   const workers: WorkerChange[] = [];
   for (const w of a.owner_map.inventory.workers) {
@@ -143,8 +143,8 @@ export function diffCommand(argv: string[], io: Io): number {
   if (a.values.help) { io.out(DIFF_USAGE); return EXIT_OK; }
   if (a.positionals.length !== 2) throw new SwitchboardError('SWB_CLI_USAGE', `give two config files\n\n${DIFF_USAGE}`);
   // Both sides are read without environment overrides: the diff is about the files.
-  const before = loadSnapshot(a.positionals[0] as string, io, {}).snapshot;
-  const after = loadSnapshot(a.positionals[1] as string, io, {}).snapshot;
+  const before = loadSnapshot(resolveIn(io, a.positionals[0] as string), io, {}).snapshot;
+  const after = loadSnapshot(resolveIn(io, a.positionals[1] as string), io, {}).snapshot;
   const d = diffSnapshots(before, after);
   if (a.values.json) json(io, d);
   else io.out(renderDiff(d));

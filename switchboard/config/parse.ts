@@ -42,8 +42,10 @@ export interface SwitchConfig {
   readonly switches: ReadonlyMap<string, Setting>;
   readonly settings: SwitchboardSettings;
   readonly quay: QuaySettings;
-  /** sha256 of the file bytes plus the environment overrides: equal digests, equal configs. */
+  /** sha256 of the file's bytes: what `config validate --json` prints and `set --if-digest` takes. */
   readonly digest: string;
+  /** `NAME=value` of every environment variable that overrides the file. */
+  readonly envOverrides: readonly string[];
   readonly file: string;
 }
 
@@ -103,14 +105,14 @@ function sectionMap(doc: Document, name: string, c: Collector): YAMLMap | null {
   return node;
 }
 
-function readMigration(map: YAMLMap | null, inv: Inventory, c: Collector, out: Map<string, Setting>): void {
+function readMigration(map: YAMLMap | null, values: Record<string, unknown>, inv: Inventory, c: Collector, out: Map<string, Setting>): void {
   for (const pair of map?.items ?? []) {
     const keyNode = pair.key;
     const key = isScalar(keyNode) ? String(keyNode.value) : String(keyNode);
     const offset = (keyNode as { range?: [number] } | null)?.range?.[0];
     const spec = classifyKey(key, inv);
     if ('code' in spec) { c.add(spec.code, `MIGRATION.${key}`, spec.message, offset); continue; }
-    const raw = (pair.value as { toJSON?: () => unknown } | null)?.toJSON?.() ?? null;
+    const raw = values[key] ?? null; // resolved through the document, so aliases work
     if (raw === null) continue; // `KEY:` with no value is "unset", as Quay reads it
     const parsed = valueSchema(spec).safeParse(raw);
     if (!parsed.success) { c.add(codeFor(spec), `MIGRATION.${key}`, `${key}: ${zodMessage(parsed.error)}`, offset); continue; }
@@ -122,7 +124,8 @@ function readEnv(env: Env, inv: Inventory, c: Collector, out: Map<string, Settin
   const used: string[] = [];
   for (const name of Object.keys(env).sort()) {
     const raw = env[name];
-    if (raw === undefined || !isSwitchEnvName(name)) continue;
+    // An empty variable is unset, as `KEY:` with no value is in the file.
+    if (raw === undefined || raw.trim() === '' || !isSwitchEnvName(name)) continue;
     const spec = classifyKey(name, inv);
     if ('code' in spec) { c.addEnv(spec.code, name, spec.message); continue; }
     const parsed = valueSchema(spec).safeParse(coerceEnv(envKind(spec), raw));
@@ -134,7 +137,8 @@ function readEnv(env: Env, inv: Inventory, c: Collector, out: Map<string, Settin
 }
 
 function readSection<T>(doc: Document, map: YAMLMap | null, name: string, schema: z.ZodType<T>, c: Collector): T | undefined {
-  const parsed = schema.safeParse(map ? map.toJSON() : {});
+  const js = map ? ((doc.toJS({ maxAliasCount: 1000 }) as Record<string, unknown>)[name] ?? {}) : {};
+  const parsed = schema.safeParse(js);
   if (parsed.success) return parsed.data;
   for (const iss of parsed.error.issues) {
     const path = iss.path.map(String);
@@ -159,24 +163,33 @@ function readSection<T>(doc: Document, map: YAMLMap | null, name: string, schema
 export function parseConfig(text: string, file: string, inv: Inventory, env: Env = {}): ConfigResult {
   const lines = new LineCounter();
   const c = new Collector(file, lines);
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  // Quay reads config.yaml with PyYAML, a YAML 1.1 loader: `yes`/`on` are booleans there, so here too.
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, version: '1.1' });
   const switches = new Map<string, Setting>();
   if (doc.errors.length > 0) {
     for (const e of doc.errors) c.add('SWB_CONFIG_YAML', '', `YAML: ${e.message.split('\n')[0]}`, e.pos[0]);
-  } else if (doc.contents !== null && !isMap(doc.contents)) {
+  } else if (doc.contents !== null && !(isScalar(doc.contents) && doc.contents.value === null) && !isMap(doc.contents)) {
     c.add('SWB_CONFIG_NOT_MAPPING', '', 'config.yaml must be a mapping of top-level keys', 0);
   } else {
-    readMigration(sectionMap(doc, 'MIGRATION', c), inv, c, switches);
+    const js = (doc.toJS({ maxAliasCount: 1000 }) ?? {}) as Record<string, unknown>;
+    const mig = js.MIGRATION;
+    readMigration(sectionMap(doc, 'MIGRATION', c), mig !== null && typeof mig === 'object' ? mig as Record<string, unknown> : {}, inv, c, switches);
   }
   const sbMap = doc.errors.length === 0 && isMap(doc.contents) ? sectionMap(doc, 'SWITCHBOARD', c) : null;
   const settings = readSection(doc, sbMap, 'SWITCHBOARD', switchboardSectionSchema, c);
-  const quayRaw = isMap(doc.contents) ? { FEATURE_LIBRARY_SUPPORT: doc.get('FEATURE_LIBRARY_SUPPORT'), LIBRARY_NAMESPACE: doc.get('LIBRARY_NAMESPACE') } : {};
+  const quayRaw = doc.errors.length === 0 && isMap(doc.contents) ? { FEATURE_LIBRARY_SUPPORT: doc.get('FEATURE_LIBRARY_SUPPORT'), LIBRARY_NAMESPACE: doc.get('LIBRARY_NAMESPACE') } : {};
   const quay = quaySettingsSchema.safeParse(Object.fromEntries(Object.entries(quayRaw).filter(([, v]) => v !== undefined)));
-  if (!quay.success) c.add('SWB_CONFIG_BAD_VALUE', '', `Quay settings: ${zodMessage(quay.error)}`);
+  if (!quay.success) {
+    for (const iss of quay.error.issues) {
+      const key = String(iss.path[0] ?? '');
+      const node = doc.getIn([key], true) as { range?: [number] } | undefined;
+      c.add('SWB_CONFIG_BAD_VALUE', key, `${key}: ${iss.message}`, node?.range?.[0]);
+    }
+  }
   const envUsed = readEnv(env, inv, c, switches);
   if (c.issues.length > 0 || !settings || !quay.success) return { ok: false, issues: c.issues };
-  const digest = createHash('sha256').update(text).update('\0').update(envUsed.join('\n')).digest('hex');
-  return { ok: true, config: Object.freeze({ switches, settings, quay: quay.data, digest, file }) };
+  const digest = createHash('sha256').update(text).digest('hex');
+  return { ok: true, config: Object.freeze({ switches, settings, quay: quay.data, digest, envOverrides: envUsed, file }) };
 }
 
 /** A config with no file: environment switches only (the kill switch must work from the environment alone). */

@@ -36,10 +36,15 @@ export const switchboardSectionSchema = z.strictObject({
   ADMIN_LISTEN: hostPort.default('127.0.0.1:9180'),
   POLL_INTERVAL_SECONDS: z.number().min(1, { error: 'poll interval is 1 to 15 seconds' }).max(15, { error: 'poll interval is 1 to 15 seconds' }).default(5),
   PIN_TTL_SECONDS: z.number().int().positive().default(86400),
+  /** Diagnosis only: off, uploads follow the switches mid-session and break when an owner flips. */
+  PIN_UPLOADS: z.boolean().default(true),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, { error: 'must be a redis:// or rediss:// URL' }).optional(),
   DEBUG_HEADERS: z.boolean().default(false),
   AUDIT_LOG: z.string().min(1).optional(),
   UPSTREAM_TIMEOUT_SECONDS: z.number().positive().default(300),
+  /** stdout, stderr, off, or a file path. */
+  ACCESS_LOG: z.string().min(1).default('stdout'),
+  DRAIN_TIMEOUT_SECONDS: z.number().positive().default(30),
 });
 export type SwitchboardSettings = z.infer<typeof switchboardSectionSchema>;
 

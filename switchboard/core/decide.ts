@@ -7,7 +7,7 @@ import type { Snapshot } from './snapshot.js';
 import type { CanaryPlan, Plan } from './owner-map.js';
 import { murmurHash2, inPercent } from './murmur2.js';
 import { subjectFromParams, userFromAuthorization } from './subject.js';
-import type { CanaryCheck, CanaryOutcome, Decision, DecisionRequest, Owner, Reason, TraceEntry, WorkerDecision } from './types.js';
+import type { CanaryCheck, CanaryOutcome, Decision, DecisionRequest, Owner, Reason, Selector, TraceEntry, WorkerDecision } from './types.js';
 import { normalizePath } from './route-table.js';
 
 const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
@@ -64,6 +64,41 @@ export function evaluateCanary(plan: CanaryPlan, s: Snapshot, params: Readonly<R
 
 const CANARY_REASON = { orgs: 'canary_org', repos: 'canary_repo', users: 'canary_user', percent: 'canary_percent' } as const;
 
+/**
+ * The hot path of a canary: which selector (if any) sends the request to go,
+ * without building the explanation. The Authorization header is decoded only
+ * when a users list is set or the percent subject falls back to the user.
+ */
+export function selectCanary(plan: CanaryPlan, s: Snapshot, params: Readonly<Record<string, string>>, req: DecisionRequest): Selector | null {
+  let ns: string | null = null;
+  let repo: string | null = null;
+  const repository = params.repository;
+  if (repository !== undefined && repository !== '') {
+    const slash = repository.indexOf('/');
+    if (slash < 0) { ns = s.owner_map.libraryNamespace; repo = `${ns}/${repository}`; }
+    else { ns = repository.slice(0, slash); repo = repository; }
+  } else {
+    const n = params.orgname ?? params.namespace;
+    if (n !== undefined && n !== '') ns = n;
+  }
+  if (ns !== null && plan.orgs.list !== null && plan.orgs.list.has(ns)) return 'orgs';
+  if (repo !== null && plan.repos.list !== null && plan.repos.list.has(repo)) return 'repos';
+  let user: string | null | undefined;
+  if (plan.users.list !== null) {
+    user = req.user ?? userFromAuthorization(req.authorization);
+    if (user !== null && plan.users.list.has(user)) return 'users';
+  }
+  const p = plan.percent.percent;
+  if (p === null || p <= 0) return null;
+  if (p >= 100) return 'percent';
+  let key = ns;
+  if (key === null) {
+    if (user === undefined) user = req.user ?? userFromAuthorization(req.authorization);
+    key = user ?? (req.clientAddress || null);
+  }
+  return key !== null && murmurHash2(key) < plan.percent.threshold ? 'percent' : null;
+}
+
 export function decide(s: Snapshot, req: DecisionRequest): Decision {
   const om = s.owner_map;
   const match = om.table.match(req.method, req.path);
@@ -87,11 +122,14 @@ export function decide(s: Snapshot, req: DecisionRequest): Decision {
 
   if (plan.value !== 'canary') return decision(s, plan, plan.value, plan.reason, plan.trace, params, slash, null);
 
-  const outcome = evaluateCanary(plan.canary!, s, params, req);
-  const owner: Owner = outcome.selected_by ? 'go' : 'python';
-  const reason: Reason = outcome.selected_by ? CANARY_REASON[outcome.selected_by] : 'canary_miss';
-  const entry: TraceEntry = { level: 'canary', key: plan.canary!.scope, value: owner, selected_by: outcome.selected_by, won: true };
-  return decision(s, plan, owner, reason, [...plan.trace, entry], params, slash, outcome);
+  const canary = plan.canary!;
+  if (req.explain) {
+    const outcome = evaluateCanary(canary, s, params, req);
+    const sel = outcome.selected_by;
+    return decision(s, plan, sel ? 'go' : 'python', sel ? CANARY_REASON[sel] : 'canary_miss', canary.traces[sel ?? 'none'], params, slash, outcome);
+  }
+  const sel = selectCanary(canary, s, params, req);
+  return decision(s, plan, sel ? 'go' : 'python', sel ? CANARY_REASON[sel] : 'canary_miss', canary.traces[sel ?? 'none'], params, slash, null);
 }
 
 /** Which implementation runs a background program: WORKER_OWNER_<PROGRAM>, python by default. */

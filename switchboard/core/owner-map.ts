@@ -28,6 +28,8 @@ export interface SelectorPlan {
 
 export interface CanaryPlan {
   readonly scope: string;
+  /** The decision trace for each outcome (a selector, or 'none'), built once per plan. */
+  readonly traces: Readonly<Record<Selector | 'none', readonly TraceEntry[]>>;
   readonly orgs: SelectorPlan;
   readonly repos: SelectorPlan;
   readonly users: SelectorPlan;
@@ -90,14 +92,14 @@ function selectorPlan(switches: ReadonlyMap<string, Setting>, scope: string, sel
   return { selector, key: s?.key ?? null, origin: s?.origin ?? null, list: list ? new Set(list) : null, listValue: list ? Object.freeze([...list]) : null, percent: null, threshold: 0 };
 }
 
-function canaryPlan(switches: ReadonlyMap<string, Setting>, scope: string): CanaryPlan {
+function canaryPlan(switches: ReadonlyMap<string, Setting>, scope: string): Omit<CanaryPlan, 'traces'> {
   const [orgs, repos, users, percent] = SELECTORS.map((sel) => selectorPlan(switches, scope, sel)) as [SelectorPlan, SelectorPlan, SelectorPlan, SelectorPlan];
   return Object.freeze({ scope, orgs, repos, users, percent });
 }
 
 function makePlan(
   switches: ReadonlyMap<string, Setting>, kill: KillEntry, route: RouteRow | null, family: string | null,
-  levels: readonly { level: SwitchLevel; target: string }[], canaryCache: Map<string, CanaryPlan>,
+  levels: readonly { level: SwitchLevel; target: string }[], canaryCache: Map<string, Omit<CanaryPlan, 'traces'>>,
 ): Plan {
   let winnerIdx = -1;
   const entries = levels.map(({ level, target }, i) => {
@@ -119,8 +121,15 @@ function makePlan(
   let canary: CanaryPlan | null = null;
   if (value === 'canary') {
     const scope = scopeOf(winner.level, levels[winnerIdx]!.target);
-    canary = canaryCache.get(scope) ?? canaryPlan(switches, scope);
-    canaryCache.set(scope, canary);
+    const selectors = canaryCache.get(scope) ?? canaryPlan(switches, scope);
+    canaryCache.set(scope, selectors);
+    const base = [kill, ...frozen];
+    const traceFor = (sel: Selector | null): readonly TraceEntry[] => Object.freeze([...base,
+      Object.freeze({ level: 'canary' as const, key: scope, value: (sel ? 'go' : 'python') as Owner, selected_by: sel, won: true })]);
+    canary = Object.freeze({
+      ...selectors,
+      traces: Object.freeze({ orgs: traceFor('orgs'), repos: traceFor('repos'), users: traceFor('users'), percent: traceFor('percent'), none: traceFor(null) }),
+    });
   }
   const reason: Reason = route === null && value !== 'canary' ? 'unknown_route' : LEVEL_REASON[winner.level];
   return Object.freeze({
@@ -138,7 +147,7 @@ export function compileOwnerMap(inv: Inventory, config: SwitchConfig | null): Ow
     level: 'kill_switch', key: 'MIGRATION_FORCE_PYTHON', value: fp ? (fp.value as boolean) : false,
     origin: fp?.origin ?? DEFAULT_ORIGIN, won: fp ? (fp.value as boolean) : false,
   });
-  const cache = new Map<string, CanaryPlan>();
+  const cache = new Map<string, Omit<CanaryPlan, 'traces'>>();
   const routePlans = inv.routes.map((r) => makePlan(switches, forcePython, r, r.family, [
     { level: 'route', target: r.id }, { level: 'capability', target: r.capability },
     { level: 'family', target: r.family }, { level: 'default', target: '' },

@@ -1,29 +1,31 @@
 /**
  * The compiled route table: Quay's 435 routes as a segment trie, compiled once
- * per inventory and library-support setting, matched in a few map look-ups.
+ * per inventory and library-support setting, matched without allocating.
  *
- * Matching follows Werkzeug's (Quay's router) order at every trie node:
- *   1. a literal segment (`/api/v1/repository/mirror/health` beats a repository
- *      named `mirror/health`);
- *   2. single-segment parameters, constrained kinds (digest, tag, file id) first;
- *   3. one multi-segment parameter (a repository path or a Werkzeug `path`). Its
- *      tail (`/manifests/{ref}`) is matched from the END of the request path in a
- *      reverse trie, so the repository takes whatever is left in the middle and
- *      tails with more literal segments win, as Werkzeug's rule weighting does.
- * A dead end backtracks to the next choice, as Werkzeug's state machine does.
- * HEAD falls back to the GET row where Quay registers no explicit HEAD (Flask
- * answers HEAD with the GET handler). A path that ends where a row continues
- * with a trailing slash matches that row, flagged `slashRedirect` (Werkzeug
- * answers it with a 308 to the slashed URL, before trying other rows).
+ * It reproduces the matcher of Werkzeug 3.0 (Quay's router) exactly:
+ *  - A rule is split at slashes into parts. Up to the first multi-segment
+ *    parameter (a repository path or a `path`) each part is one segment;
+ *    from there the rest of the rule is ONE "tail" part matched against all
+ *    remaining segments at once (its repository takes what the tail leaves).
+ *  - At every node a literal segment is tried first, then the dynamic parts in
+ *    Werkzeug's weight order: more literal pieces first, longer literals first,
+ *    more parameters first, lighter converters (single segment, 100) before
+ *    heavier ones (repository and path, 200); ties go to the rule Quay
+ *    registers first. A dead end backtracks, as Werkzeug does.
+ *  - Strict slashes: a path that ends where a rule continues with "/" is
+ *    answered by that rule with a redirect (`slashRedirect`), immediately.
+ *  - HEAD falls back to the GET row; OPTIONS (answered by Flask for every
+ *    rule) to the explicit OPTIONS row, else the GET row, else the first row.
+ *  - `//` is merged into `/` (Werkzeug answers the merged path's rule with a redirect).
  *
- * Compile errors: a bad pattern, two rows with the same method and pattern shape
- * (ambiguous), or a row whose own sample path resolves to another row (shadowed).
+ * Compile errors: a bad pattern, two rows with the same method and shape
+ * (ambiguous), or a row whose sample path resolves elsewhere (shadowed) unless
+ * the inventory records that Quay itself never reaches it (`shadowed_by`).
  */
 import { SwitchboardError } from '../errors.js';
 import type { RouteRow } from '../../owner-maps/index.js';
 import {
-  parsePattern, patternShape, testManySegments, testOneSegment,
-  ONE_SEGMENT_ORDER, MANY_SEGMENT_ORDER,
+  parsePattern, patternShape, testManySegments, testOneSegment, ONE_SEGMENT_ORDER,
   type ManySegmentKind, type OneSegmentKind, type PatternPart,
 } from './route-pattern.js';
 
@@ -31,26 +33,50 @@ export interface RouteMatch {
   readonly route: RouteRow;
   /** Path parameters by the names the pattern gives them (repository, upload_uuid, ...). */
   readonly params: Readonly<Record<string, string>>;
-  /** True when the path matched only with a trailing slash appended. */
+  /** True when Quay answers this path with a redirect from `route` (missing trailing slash, or `//`). */
   readonly slashRedirect: boolean;
 }
 
 interface Leaf {
   readonly route: RouteRow;
-  /** Parameter names in capture order: forward params, tail params from the end, the multi-segment param. */
+  /** Parameter names in capture order (path order). */
   readonly names: readonly string[];
 }
 
 type Methods = Map<string, Leaf>;
 
-interface OneEdge<N> { readonly kind: OneSegmentKind; readonly child: N }
+/** Werkzeug's Weighting of a rule part: compared field by field, lists lexicographically. */
+interface Weight {
+  readonly statics: readonly (readonly [number, number])[];
+  readonly args: readonly number[];
+}
+
+function compareLists(a: readonly (number | readonly number[])[], b: readonly (number | readonly number[])[]): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    const c = typeof x === 'number' ? x - (y as number) : compareLists(x, y as readonly number[]);
+    if (c !== 0) return c;
+  }
+  return a.length - b.length;
+}
+
+function compareWeights(a: Weight, b: Weight): number {
+  return (b.statics.length - a.statics.length)
+    || compareLists(a.statics, b.statics)
+    || (b.args.length - a.args.length)
+    || compareLists(a.args, b.args);
+}
+
+const ONE_SEGMENT_WEIGHT: Weight = { statics: [], args: [100] };
+const MANY_WEIGHT = 200;
 
 /**
- * Literal children of a node, found without allocating: keyed by segment
- * length and first character, then confirmed with startsWith on the path.
+ * Literal children of a node, found without allocating: few children are
+ * scanned, many are bucketed by (length, first character); startsWith confirms.
  */
 class Statics<N> {
-  // Few children: a flat scan beats hashing. Many: bucket by (length, first char).
   private readonly list: { value: string; child: N }[] = [];
   private byKey: Map<number, { value: string; child: N }[]> | null = null;
   private static key(len: number, first: number): number { return len * 65536 + first; }
@@ -84,28 +110,47 @@ class Statics<N> {
   get(value: string): N | undefined {
     return this.find(value, 0, value.length);
   }
+  forEach(fn: (child: N) => void): void {
+    for (const e of this.list) fn(e.child);
+  }
 }
 
-class TailNode {
-  readonly statics = new Statics<TailNode>();
-  ones: OneEdge<TailNode>[] = [];
-  ends: { kind: ManySegmentKind; methods: Methods }[] = [];
+/** One multi-segment parameter and everything after it: Werkzeug's final rule part. */
+interface TailRule {
+  readonly kind: ManySegmentKind;
+  /** Parts after the multi-segment parameter, without the trailing "/" of a suffixed rule. */
+  readonly tail: readonly Exclude<PatternPart, { type: 'many' }>[];
+  /** The rule ends with "/": the path may lack it (then Quay redirects). */
+  readonly suffixed: boolean;
+  readonly shape: string;
+  readonly weight: Weight;
+  /** Insertion order among equal weights: suffixed rules first (Quay registers them first). */
+  readonly tie: number;
+  readonly methods: Methods;
 }
+
+type Dynamic =
+  | { readonly type: 'one'; readonly kind: OneSegmentKind; readonly child: Node; readonly weight: Weight }
+  | { readonly type: 'tail'; readonly rule: TailRule; readonly weight: Weight };
 
 class Node {
   readonly statics = new Statics<Node>();
-  ones: OneEdge<Node>[] = [];
-  tail: TailNode | null = null;
+  dynamics: Dynamic[] = [];
   methods: Methods | null = null;
+  /**
+   * `dynamics` filtered by the request's last segment: a tail rule whose last
+   * part is a literal can only match when the path ends with it. Same order.
+   */
+  byLast: Map<string, Dynamic[]> | null = null;
+  /** `dynamics` for a last segment no tail rule names literally. */
+  otherLast: Dynamic[] = [];
 }
 
-function oneChild<N>(edges: OneEdge<N>[], kind: OneSegmentKind, make: () => N): N {
-  const found = edges.find((e) => e.kind === kind);
-  if (found) return found.child;
-  const child = make();
-  edges.push({ kind, child });
-  edges.sort((a, b) => ONE_SEGMENT_ORDER.indexOf(a.kind) - ONE_SEGMENT_ORDER.indexOf(b.kind));
-  return child;
+/** The literal a tail rule's path must end with (before the trailing slash of a suffixed rule), or null. */
+function lastLiteral(d: Dynamic): string | null {
+  if (d.type !== 'tail') return null;
+  const last = d.rule.tail[d.rule.tail.length - 1];
+  return last !== undefined && last.type === 'static' ? last.value : null;
 }
 
 export interface RouteTableOptions {
@@ -115,16 +160,34 @@ export interface RouteTableOptions {
   readonly cacheEntries?: number;
 }
 
-/** Request path as the router sees it: no query string or fragment, percent-decoded where valid. */
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 65 && c <= 70) return c - 55;
+  if (c >= 97 && c <= 102) return c - 87;
+  return -1;
+}
+
+/** Percent-decoding as Werkzeug does it: valid escapes decoded, bad UTF-8 replaced, bad escapes kept. */
+function percentDecode(p: string): string {
+  try {
+    return decodeURIComponent(p);
+  } catch {
+    return p.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+      const bytes = new Uint8Array(run.length / 3);
+      for (let i = 0; i < bytes.length; i++) bytes[i] = hexValue(run.charCodeAt(3 * i + 1)) * 16 + hexValue(run.charCodeAt(3 * i + 2));
+      return Buffer.from(bytes).toString('utf8');
+    });
+  }
+}
+
+/** Request path as the router sees it: no query string or fragment, percent-decoded. */
 export function normalizePath(rawPath: string): string {
   let p = rawPath;
   const q = p.indexOf('?');
   if (q >= 0) p = p.slice(0, q);
   const h = p.indexOf('#');
   if (h >= 0) p = p.slice(0, h);
-  if (p.includes('%')) {
-    try { p = decodeURIComponent(p); } catch { /* malformed escapes: route on the raw path, like a 404 would */ }
-  }
+  if (p.includes('%')) p = percentDecode(p);
   return p;
 }
 
@@ -168,7 +231,9 @@ export class RouteTable {
       shapes.set(key, route);
       table.insert(route, parts);
     }
-    for (const route of routes) table.checkReachable(route);
+    table.sortDynamics(table.root);
+    const byId = new Map(routes.map((r) => [r.id, r]));
+    for (const route of routes) table.checkReachable(route, byId);
     return table;
   }
 
@@ -178,37 +243,59 @@ export class RouteTable {
     const names: string[] = [];
     let node = this.root;
     for (const p of forward) {
-      if (p.type === 'static') node = node.statics.getOrAdd(p.value, () => new Node());
-      else if (p.type === 'one') { names.push(p.name); node = oneChild(node.ones, p.kind, () => new Node()); }
+      if (p.type === 'static') { node = node.statics.getOrAdd(p.value, () => new Node()); continue; }
+      if (p.type !== 'one') continue;
+      names.push(p.name);
+      const kind = p.kind;
+      let edge = node.dynamics.find((d) => d.type === 'one' && d.kind === kind);
+      if (!edge) { edge = { type: 'one', kind, child: new Node(), weight: ONE_SEGMENT_WEIGHT }; node.dynamics.push(edge); }
+      node = (edge as Extract<Dynamic, { type: 'one' }>).child;
     }
     let methods: Methods;
     if (manyAt < 0) {
       methods = node.methods ??= new Map();
     } else {
       const many = parts[manyAt] as Extract<PatternPart, { type: 'many' }>;
-      let t = node.tail ??= new TailNode();
-      for (const p of parts.slice(manyAt + 1).reverse()) {
-        if (p.type === 'static') t = t.statics.getOrAdd(p.value, () => new TailNode());
-        else if (p.type === 'one') { names.push(p.name); t = oneChild(t.ones, p.kind, () => new TailNode()); }
-      }
+      let tail = parts.slice(manyAt + 1) as Exclude<PatternPart, { type: 'many' }>[];
+      const last = tail[tail.length - 1];
+      const suffixed = last !== undefined && last.type === 'static' && last.value === '';
+      if (suffixed) tail = tail.slice(0, -1);
       names.push(many.name);
-      let end = t.ends.find((e) => e.kind === many.kind);
-      if (!end) {
-        end = { kind: many.kind, methods: new Map() };
-        t.ends.push(end);
-        t.ends.sort((a, b) => MANY_SEGMENT_ORDER.indexOf(a.kind) - MANY_SEGMENT_ORDER.indexOf(b.kind));
+      for (const p of tail) if (p.type === 'one') names.push(p.name);
+      const shape = `${many.kind}|${suffixed}|${patternShape(tail)}`;
+      let dyn = node.dynamics.find((d) => d.type === 'tail' && d.rule.shape === shape) as Extract<Dynamic, { type: 'tail' }> | undefined;
+      if (!dyn) {
+        const statics = tail.filter((p) => p.type === 'static').map((p, i) => [i, -(p as { value: string }).value.length] as const);
+        const weight: Weight = { statics, args: [MANY_WEIGHT, ...tail.filter((p) => p.type === 'one').map(() => 100)] };
+        const rule: TailRule = { kind: many.kind, tail, suffixed, shape, weight, tie: suffixed ? 0 : 1, methods: new Map() };
+        dyn = { type: 'tail', rule, weight };
+        node.dynamics.push(dyn);
       }
-      methods = end.methods;
+      methods = dyn.rule.methods;
     }
     methods.set(route.method, { route, names });
   }
 
-  private checkReachable(route: RouteRow): void {
-    const sample = samplePath(parsePattern(route.pattern, route.id));
+  private sortDynamics(node: Node): void {
+    const tieOf = (d: Dynamic): number => (d.type === 'one' ? ONE_SEGMENT_ORDER.indexOf(d.kind) : d.rule.tie);
+    node.dynamics.sort((a, b) => compareWeights(a.weight, b.weight) || tieOf(a) - tieOf(b));
+    const literals = new Set(node.dynamics.map(lastLiteral).filter((x): x is string => x !== null));
+    if (literals.size > 0) {
+      node.byLast = new Map([...literals].map((lit) => [lit, node.dynamics.filter((d) => { const l = lastLiteral(d); return l === null || l === lit; })]));
+    }
+    node.otherLast = node.dynamics.filter((d) => lastLiteral(d) === null);
+    for (const d of node.dynamics) if (d.type === 'one') this.sortDynamics(d.child);
+    node.statics.forEach((child) => this.sortDynamics(child));
+  }
+
+  private checkReachable(route: RouteRow, byId: ReadonlyMap<string, RouteRow>): void {
+    const sample = samplePath(parsePattern(route.pattern, route.id), this.librarySupport);
     const m = this.matchUncached(route.method, sample);
-    if (!m || m.route !== route || m.slashRedirect) {
+    const expected = route.shadowedBy ? byId.get(route.shadowedBy) : route;
+    if (!m || m.route !== expected || (m.slashRedirect && !route.shadowedBy)) {
       throw new SwitchboardError('SWB_ROUTE_SHADOWED',
-        `${route.id} (${route.method} ${route.pattern}) is never matched: its sample path ${sample} resolves to ${m ? m.route.id : 'nothing'}`);
+        `${route.id} (${route.method} ${route.pattern}) is never matched: its sample path ${sample} resolves to ${m ? m.route.id : 'nothing'}` +
+        (route.shadowedBy ? ` (the inventory expects ${route.shadowedBy})` : ''));
     }
   }
 
@@ -242,13 +329,18 @@ export class RouteTable {
     return hit;
   }
 
-  /** The trie walk itself, without the cache (benchmarks and tests use it to measure cold matching). */
+  /** The trie walk itself, without the cache. */
   matchUncached(method: string, rawPath: string): RouteMatch | null {
     const path = normalizePath(rawPath);
     if (path.charCodeAt(0) !== 47 /* / */) return null;
     this.method = method;
     this.segment(path);
-    return this.run();
+    const m = this.run();
+    if (m || !path.includes('//')) return m;
+    // Werkzeug merges repeated slashes and redirects to the merged path's rule.
+    this.segment(path.replace(/\/{2,}/g, '/'));
+    const merged = this.run();
+    return merged ? { route: merged.route, params: merged.params, slashRedirect: true } : null;
   }
 
   /** Methods for which `path` matches some row: the Allow set of a 405, for diagnostics. */
@@ -296,7 +388,8 @@ export class RouteTable {
     for (let i = 0; i < names.length; i++) {
       params[names[i] as string] = this.path.slice(this.caps[2 * i] as number, this.caps[2 * i + 1] as number);
     }
-    return Object.freeze({ route: leaf.route, params: Object.freeze(params), slashRedirect: this.slashRedirect });
+    // Not frozen: freezing per request costs more than the match. Callers must not mutate.
+    return { route: leaf.route, params, slashRedirect: this.slashRedirect };
   }
 
   private capture(from: number, to: number): void {
@@ -308,7 +401,11 @@ export class RouteTable {
   private pick(methods: Methods | null): Leaf | null {
     if (!methods) return null;
     const m = this.method;
-    const leaf = methods.get(m) ?? (m === 'HEAD' ? methods.get('GET') : undefined);
+    let leaf = methods.get(m);
+    if (!leaf) {
+      if (m === 'HEAD') leaf = methods.get('GET');
+      else if (m === 'OPTIONS') leaf = methods.get('GET') ?? methods.values().next().value;
+    }
     if (!leaf && this.allowed) {
       for (const k of methods.keys()) { this.allowed.add(k); if (k === 'GET') this.allowed.add('HEAD'); }
     }
@@ -319,8 +416,7 @@ export class RouteTable {
     if (i === this.nsegs) {
       const leaf = this.pick(node.methods);
       if (leaf) return leaf;
-      // Werkzeug: a path that ends where a rule continues with "/" is answered
-      // with a redirect to the slashed URL by that rule, before any backtracking.
+      // Strict slashes: the rule continues with "/" — Quay redirects, before any backtracking.
       const slashed = this.pick(node.statics.get('')?.methods ?? null);
       if (slashed) this.slashRedirect = true;
       return slashed;
@@ -329,53 +425,82 @@ export class RouteTable {
     const to = this.ends[i] as number;
     const child = node.statics.find(this.path, from, to);
     if (child) { const r = this.walk(child, i + 1); if (r) return r; }
-    for (const e of node.ones) {
-      if (!testOneSegment(e.kind, this.path, from, to)) continue;
-      const depth = this.ncaps;
-      this.capture(from, to);
-      const r = this.walk(e.child, i + 1);
-      if (r) return r;
-      this.ncaps = depth;
+    let dynamics = node.dynamics;
+    if (node.byLast !== null) {
+      // A suffixed rule's literal sits before the trailing slash: index by the last non-empty segment.
+      let last = this.nsegs - 1;
+      if (last > i && (this.ends[last] as number) === (this.starts[last] as number)) last--;
+      dynamics = node.byLast.get(this.path.slice(this.starts[last] as number, this.ends[last] as number)) ?? node.otherLast;
     }
-    if (node.tail) return this.walkTail(node.tail, i, this.nsegs);
+    for (const d of dynamics) {
+      if (d.type === 'one') {
+        if (!testOneSegment(d.kind, this.path, from, to)) continue;
+        const depth = this.ncaps;
+        this.capture(from, to);
+        const r = this.walk(d.child, i + 1);
+        if (r) return r;
+        this.ncaps = depth;
+      } else {
+        const r = this.matchTail(d.rule, i);
+        if (r) return r;
+      }
+    }
     return null;
   }
 
-  /** Matches the tail backwards from segment hi-1; segments lo..hi-1 are left for the multi-segment parameter. */
-  private walkTail(node: TailNode, lo: number, hi: number): Leaf | null {
-    if (hi > lo + 1) {
-      const from = this.starts[hi - 1] as number;
-      const to = this.ends[hi - 1] as number;
-      const child = node.statics.find(this.path, from, to);
-      if (child) { const r = this.walkTail(child, lo, hi - 1); if (r) return r; }
-      for (const e of node.ones) {
-        if (!testOneSegment(e.kind, this.path, from, to)) continue;
-        const depth = this.ncaps;
-        this.capture(from, to);
-        const r = this.walkTail(e.child, lo, hi - 1);
-        if (r) return r;
-        this.ncaps = depth;
-      }
+  /** Segment j of the path equals the literal `value`. */
+  private segIs(j: number, value: string): boolean {
+    const from = this.starts[j] as number;
+    return (this.ends[j] as number) - from === value.length && this.path.startsWith(value, from);
+  }
+
+  /**
+   * A tail rule against segments i..n-1: its tail parts take the last segments
+   * (before a trailing "/" for a suffixed rule) and the multi-segment parameter
+   * takes the rest, which must satisfy its converter.
+   */
+  private matchTail(rule: TailRule, i: number): Leaf | null {
+    const n = this.nsegs;
+    let end = n;
+    let redirect = false;
+    if (rule.suffixed) {
+      if (n - 1 > i && (this.ends[n - 1] as number) === (this.starts[n - 1] as number)) end = n - 1;
+      else redirect = true;
     }
-    for (const end of node.ends) {
-      if (!testManySegments(end.kind, this.path, this.starts, this.ends, lo, hi, this.librarySupport)) continue;
-      const leaf = this.pick(end.methods);
-      if (leaf) { this.capture(this.starts[lo] as number, this.ends[hi - 1] as number); return leaf; }
+    const k = rule.tail.length;
+    const mid = end - k;
+    if (mid <= i) return null;
+    for (let j = 0; j < k; j++) {
+      const p = rule.tail[j]!;
+      const seg = mid + j;
+      if (p.type === 'static') { if (!this.segIs(seg, p.value)) return null; }
+      else if (!testOneSegment(p.kind, this.path, this.starts[seg] as number, this.ends[seg] as number)) return null;
     }
-    return null;
+    if (!testManySegments(rule.kind, this.path, this.starts, this.ends, i, mid, this.librarySupport)) return null;
+    const leaf = this.pick(rule.methods);
+    if (!leaf) return null;
+    this.capture(this.starts[i] as number, this.ends[mid - 1] as number);
+    for (let j = 0; j < k; j++) if (rule.tail[j]!.type === 'one') this.capture(this.starts[mid + j] as number, this.ends[mid + j] as number);
+    if (redirect) this.slashRedirect = true;
+    return leaf;
   }
 }
 
 /** A concrete path for a pattern, used to prove every row reachable. */
-export function samplePath(parts: readonly PatternPart[]): string {
+export function samplePath(parts: readonly PatternPart[], librarySupport = true): string {
   return '/' + parts.map((p, i) => {
     if (p.type === 'static') return p.value;
-    if (p.type === 'many') return p.kind === 'path' ? `zqp${i}/zqq${i}` : `zqns${i}/zqrepo${i}`;
+    if (p.type === 'many') {
+      if (p.kind === 'path') return `zqp${i}/zqq${i}`;
+      void librarySupport;
+      return `zqns${i}/zqrepo${i}`;
+    }
     switch (p.kind) {
       case 'digest': return 'sha256:' + 'ab'.repeat(32);
       case 'tag': return `zqtag${i}`;
       case 'fileid': return `zqf-${i}`;
-      default: return `zqs${i}`;
+      // Not a valid tag or digest, so a plain segment is not taken by a constrained sibling.
+      default: return `zq~s${i}`;
     }
   }).join('/');
 }

@@ -61,6 +61,7 @@ export interface Decision {
   readonly snapshot_version: number;
   /** Every level consulted, highest first, with what it said and whether it won. */
   readonly trace: readonly TraceEntry[];
+  /** The canary explanation, when the request asked for `explain` and a canary decided. */
   readonly canary: CanaryOutcome | null;
   /** Path parameters of the matched route (repository, upload_uuid, ...). */
   readonly params: Readonly<Record<string, string>>;
@@ -79,6 +80,8 @@ export interface DecisionRequest {
   readonly clientAddress?: string | undefined;
   /** The owner pinned to this request's upload session, looked up by the proxy. */
   readonly uploadPin?: Owner | undefined;
+  /** Also explain the canary (every selector's subject, bucket and verdict). The proxy leaves this off. */
+  readonly explain?: boolean | undefined;
 }
 
 export interface WorkerDecision {

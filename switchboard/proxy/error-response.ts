@@ -1,0 +1,52 @@
+/**
+ * Errors the proxy itself answers, in the vocabulary of the family the client
+ * speaks: OCI `{"errors": [...]}` on /v2, Quay's API error object on /api/v1,
+ * plain text elsewhere. The owner that failed is named in X-Switchboard-Owner.
+ */
+import type { ServerResponse } from 'node:http';
+
+export type UpstreamFailure = 'refused' | 'timeout' | 'reset' | 'unavailable';
+
+export interface ProxyError {
+  readonly status: number;
+  readonly kind: UpstreamFailure;
+  readonly message: string;
+}
+
+export function classifyUpstreamError(err: unknown): ProxyError {
+  const code = (err as { code?: string }).code ?? '';
+  const name = (err as { name?: string }).name ?? '';
+  const msg = (err as Error).message ?? String(err);
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'EAI_AGAIN') {
+    return { status: 502, kind: 'refused', message: `connection refused (${code})` };
+  }
+  if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'ETIMEDOUT' || name === 'TimeoutError') {
+    return { status: 504, kind: 'timeout', message: `timed out (${code || name})` };
+  }
+  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE' || code === 'UND_ERR_CLOSED') {
+    return { status: 502, kind: 'reset', message: `connection reset (${code})` };
+  }
+  return { status: 502, kind: 'unavailable', message: msg };
+}
+
+export function writeProxyError(res: ServerResponse, family: string | null, owner: string, e: ProxyError, extraHeaders: readonly string[] = []): void {
+  const text = `upstream ${owner} failed: ${e.message}`;
+  let body: string;
+  let type: string;
+  if (family === 'REGISTRY_V2') {
+    type = 'application/json';
+    body = JSON.stringify({ errors: [{ code: 'UNAVAILABLE', message: text, detail: { owner, failure: e.kind } }] });
+  } else if (family === 'API_V1') {
+    type = 'application/json';
+    const errorType = `upstream_${e.kind}`;
+    body = JSON.stringify({ type: `/api/v1/error/${errorType}`, title: errorType, detail: text, status: e.status, error_message: text, error_type: errorType });
+  } else {
+    type = 'text/plain; charset=utf-8';
+    body = text + '\n';
+  }
+  res.writeHead(e.status, [
+    'content-type', type, 'content-length', String(Buffer.byteLength(body)),
+    'x-switchboard-owner', owner, 'x-switchboard-error', e.kind, ...extraHeaders,
+  ]);
+  res.end(body);
+}

@@ -1,0 +1,81 @@
+/**
+ * Header hygiene between client and upstream (RFC 9110 §7.6.1): hop-by-hop
+ * headers and those a Connection header names are not forwarded; Host is kept
+ * (registry Location headers must stay valid); X-Forwarded-* are added.
+ */
+const HOP_BY_HOP = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
+  'proxy-authenticate', 'proxy-authorization',
+]);
+
+export interface ForwardedInfo {
+  readonly clientAddress: string;
+  readonly proto: 'http' | 'https';
+}
+
+/**
+ * The upstream request headers as a flat [name, value, ...] array, from the
+ * client's raw headers (original case and order kept).
+ */
+export function requestHeaders(raw: readonly string[], info: ForwardedInfo): string[] {
+  let connectionTokens: Set<string> | null = null;
+  let xff: string | null = null;
+  let hasProto = false;
+  let hasHost = false;
+  let host = '';
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    if (name === 'connection') {
+      for (const tok of (raw[i + 1] as string).split(',')) {
+        const t = tok.trim().toLowerCase();
+        if (t && t !== 'close' && t !== 'keep-alive') (connectionTokens ??= new Set()).add(t);
+      }
+    }
+  }
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || connectionTokens?.has(lower)) continue;
+    const value = raw[i + 1] as string;
+    if (lower === 'x-forwarded-for') { xff = xff === null ? value : `${xff}, ${value}`; continue; }
+    if (lower === 'x-forwarded-proto') hasProto = true;
+    if (lower === 'x-forwarded-host') hasHost = true;
+    if (lower === 'host') host = value;
+    out.push(name, value);
+  }
+  out.push('x-forwarded-for', xff === null ? info.clientAddress : `${xff}, ${info.clientAddress}`);
+  // Behind a TLS terminator the original scheme and host arrive already set: keep them.
+  if (!hasProto) out.push('x-forwarded-proto', info.proto);
+  if (!hasHost && host) out.push('x-forwarded-host', host);
+  return out;
+}
+
+/** Upstream response headers minus hop-by-hop ones, as a flat array for writeHead. */
+export function responseHeaders(headers: Record<string, string | string[] | undefined>): string[] {
+  let connectionTokens: Set<string> | null = null;
+  const conn = headers.connection;
+  if (conn !== undefined) {
+    for (const tok of String(conn).split(',')) {
+      const t = tok.trim().toLowerCase();
+      if (t) (connectionTokens ??= new Set()).add(t);
+    }
+  }
+  const out: string[] = [];
+  for (const name in headers) {
+    if (HOP_BY_HOP.has(name) || connectionTokens?.has(name)) continue;
+    const v = headers[name];
+    if (v === undefined) continue;
+    if (Array.isArray(v)) for (const x of v) out.push(name, x);
+    else out.push(name, v);
+  }
+  return out;
+}
+
+/** True when the client sent a request body (Content-Length > 0 or chunked). */
+export function hasBody(headers: Record<string, string | string[] | undefined>): boolean {
+  const te = headers['transfer-encoding'];
+  if (te !== undefined) return true;
+  const cl = headers['content-length'];
+  return cl !== undefined && cl !== '0';
+}

@@ -1,0 +1,88 @@
+/**
+ * Prometheus metrics of the proxy (DESIGN §5), prefix `switchboard_`, units in
+ * names. Label children are cached so the hot path does one map look-up.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Decision } from '../core/types.js';
+
+export interface MetricsSources {
+  snapshot(): { version: number; updated_at: string; hard_failure: boolean; kill_switch: boolean };
+  reloads(): { reloads_total: number; reload_failures_total: number };
+  pins(): Promise<number>;
+  inflight(): number;
+}
+
+export class ProxyMetrics {
+  readonly registry = new Registry();
+  private readonly decisions: Counter<'owner' | 'capability' | 'family' | 'reason'>;
+  private readonly duration: Histogram<'owner' | 'family'>;
+  private readonly errors: Counter<'owner' | 'family' | 'kind'>;
+  private readonly pinsRecorded: Counter<'owner'>;
+  private readonly decisionChildren = new Map<string, { inc(): void }>();
+  private readonly durationChildren = new Map<string, { observe(v: number): void }>();
+
+  constructor(src: MetricsSources) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'switchboard_process_' });
+    this.decisions = new Counter({
+      name: 'switchboard_decisions_total', help: 'Owner decisions, by owner, capability, family and reason',
+      labelNames: ['owner', 'capability', 'family', 'reason'], registers,
+    });
+    this.duration = new Histogram({
+      name: 'switchboard_upstream_request_duration_seconds', help: 'Time from forwarding a request to the end of the upstream response',
+      labelNames: ['owner', 'family'], registers,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    });
+    this.errors = new Counter({
+      name: 'switchboard_upstream_errors_total', help: 'Requests the upstream could not answer (refused, timeout, reset, unavailable, client_abort)',
+      labelNames: ['owner', 'family', 'kind'], registers,
+    });
+    this.pinsRecorded = new Counter({
+      name: 'switchboard_upload_pins_recorded_total', help: 'Upload sessions pinned to their owner', labelNames: ['owner'], registers,
+    });
+    new Gauge({ name: 'switchboard_snapshot_version', help: 'Version of the config snapshot in force', registers,
+      collect() { this.set(src.snapshot().version); } });
+    new Gauge({ name: 'switchboard_snapshot_age_seconds', help: 'Seconds since the snapshot in force was loaded', registers,
+      collect() { this.set((Date.now() - Date.parse(src.snapshot().updated_at)) / 1000); } });
+    new Gauge({ name: 'switchboard_config_hard_failure', help: '1 while no valid config was ever loaded (everything goes to python)', registers,
+      collect() { this.set(src.snapshot().hard_failure ? 1 : 0); } });
+    new Gauge({ name: 'switchboard_kill_switch', help: '1 while MIGRATION_FORCE_PYTHON is on', registers,
+      collect() { this.set(src.snapshot().kill_switch ? 1 : 0); } });
+    new Counter({ name: 'switchboard_config_reloads_total', help: 'Config snapshots installed', registers,
+      collect() { this.reset(); this.inc(src.reloads().reloads_total); } });
+    new Counter({ name: 'switchboard_config_reload_failures_total', help: 'Config reloads refused (last-known-good kept)', registers,
+      collect() { this.reset(); this.inc(src.reloads().reload_failures_total); } });
+    new Gauge({ name: 'switchboard_upload_pins_active', help: 'Upload sessions currently pinned to an owner', registers,
+      async collect() { this.set(await src.pins()); } });
+    new Gauge({ name: 'switchboard_inflight_requests', help: 'Requests being proxied now', registers,
+      collect() { this.set(src.inflight()); } });
+  }
+
+  decision(d: Decision): void {
+    const key = `${d.owner}|${d.route_id ?? d.family ?? ''}|${d.reason}`;
+    let c = this.decisionChildren.get(key);
+    if (!c) {
+      c = this.decisions.labels(d.owner, d.capability ?? 'unknown', d.family ?? 'unknown', d.reason);
+      this.decisionChildren.set(key, c);
+    }
+    c.inc();
+  }
+
+  upstreamDone(owner: string, family: string | null, seconds: number): void {
+    const key = `${owner}|${family ?? ''}`;
+    let h = this.durationChildren.get(key);
+    if (!h) {
+      h = this.duration.labels(owner, family ?? 'unknown');
+      this.durationChildren.set(key, h);
+    }
+    h.observe(seconds);
+  }
+
+  upstreamError(owner: string, family: string | null, kind: string): void {
+    this.errors.labels(owner, family ?? 'unknown', kind).inc();
+  }
+
+  pinRecorded(owner: string): void {
+    this.pinsRecorded.labels(owner).inc();
+  }
+}

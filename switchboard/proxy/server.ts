@@ -1,0 +1,353 @@
+/**
+ * The edge proxy (DESIGN §5). Per request:
+ *
+ *   snapshot = provider.current()          one snapshot for the whole request
+ *   decision = decide(snapshot, request)   pure; upload pin looked up if the route has an upload uuid
+ *   forward to UPSTREAMS[decision.owner]   undici Pool per upstream, bodies streamed both ways
+ *
+ * A request is never sent to the other owner: an upstream failure becomes an
+ * error in the family's own format. A client that disconnects aborts the
+ * upstream request. The response to POST /v2/<repo>/blobs/uploads/ pins the
+ * new upload session to its owner before the client sees it.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { Pool } from 'undici';
+import { decide } from '../core/decide.js';
+import type { Snapshot } from '../core/snapshot.js';
+import type { Decision, Owner } from '../core/types.js';
+import type { Logger } from '../log.js';
+import type { PinStore } from './pin-store.js';
+import type { ProxyMetrics } from './metrics.js';
+import type { AccessLog } from './access-log.js';
+import { hasBody, requestHeaders, responseHeaders } from './headers.js';
+import { classifyUpstreamError, writeProxyError, type ProxyError } from './error-response.js';
+
+export interface SnapshotSource {
+  current(): Snapshot;
+}
+
+export interface ProxyDeps {
+  readonly snapshots: SnapshotSource;
+  readonly pins: PinStore;
+  readonly log: Logger;
+  readonly accessLog: AccessLog;
+  readonly metrics: ProxyMetrics | null;
+}
+
+/**
+ * Aborts the upstream request when the client goes away. undici accepts any
+ * object with `aborted`, `once('abort')` and `removeListener`; this one costs
+ * far less per request than an AbortController.
+ */
+class ClientGone {
+  aborted = false;
+  private listener: (() => void) | null = null;
+  once(_event: 'abort', fn: () => void): void { this.listener = fn; }
+  on(_event: 'abort', fn: () => void): void { this.listener = fn; }
+  removeListener(_event: 'abort', _fn: () => void): void { this.listener = null; }
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    const fn = this.listener;
+    this.listener = null;
+    fn?.();
+  }
+}
+
+const NO_HEADERS: readonly string[] = Object.freeze([]);
+
+/** Route id of POST /v2/<repo>/blobs/uploads/: its 202 response starts an upload session. */
+const UPLOAD_START_ROUTE = 'ROUTE_0004';
+
+export interface UpstreamHealth {
+  url: string;
+  requests: number;
+  errors: number;
+  consecutive_errors: number;
+  last_success_at: string | null;
+  last_error: { at: string; kind: string; message: string } | null;
+}
+
+interface HealthCounters {
+  requests: number;
+  errors: number;
+  consecutive_errors: number;
+  /** ms since epoch; formatted only when /status asks (a Date per request costs). */
+  last_success_ms: number;
+  last_error: { at: string; kind: string; message: string } | null;
+}
+
+export class SwitchboardProxy {
+  readonly server: http.Server;
+  private readonly pools = new Map<string, Pool>();
+  private readonly health: Record<Owner, HealthCounters> = {
+    python: { requests: 0, errors: 0, consecutive_errors: 0, last_success_ms: 0, last_error: null },
+    go: { requests: 0, errors: 0, consecutive_errors: 0, last_success_ms: 0, last_error: null },
+  };
+  private inflightCount = 0;
+  private draining = false;
+  private drainWaiters: (() => void)[] = [];
+
+  constructor(private readonly deps: ProxyDeps) {
+    this.server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => this.handle(req, res));
+    this.server.on('upgrade', (req, socket, head) => this.handleUpgrade(req, socket, head));
+    this.server.on('clientError', (err, socket) => {
+      if (!socket.writable) return;
+      socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    });
+  }
+
+  get inflight(): number {
+    return this.inflightCount;
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  upstreamHealth(): Record<Owner, UpstreamHealth> {
+    const s = this.deps.snapshots.current().settings.UPSTREAMS;
+    const view = (o: Owner): UpstreamHealth => {
+      const h = this.health[o];
+      return {
+        url: s?.[o] ?? '', requests: h.requests, errors: h.errors, consecutive_errors: h.consecutive_errors,
+        last_success_at: h.last_success_ms ? new Date(h.last_success_ms).toISOString() : null, last_error: h.last_error,
+      };
+    };
+    return { python: view('python'), go: view('go') };
+  }
+
+  listen(host: string, port: number): Promise<{ host: string; port: number }> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        const a = this.server.address();
+        resolve(typeof a === 'object' && a ? { host: a.address, port: a.port } : { host, port });
+      });
+    });
+  }
+
+  private pool(url: string): Pool {
+    let p = this.pools.get(url);
+    if (!p) {
+      const t = this.deps.snapshots.current().settings.UPSTREAM_TIMEOUT_SECONDS * 1000;
+      p = new Pool(url, {
+        connections: 256, pipelining: 1, keepAliveTimeout: 60_000, keepAliveMaxTimeout: 600_000,
+        headersTimeout: t, bodyTimeout: t, connect: { timeout: Math.min(t, 10_000) },
+      });
+      this.pools.set(url, p);
+    }
+    return p;
+  }
+
+  private decideRequest(s: Snapshot, req: IncomingMessage, pin?: Owner): Decision {
+    return decide(s, {
+      method: req.method ?? 'GET', path: req.url ?? '/', authorization: req.headers.authorization,
+      clientAddress: req.socket.remoteAddress, uploadPin: pin,
+    });
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const started = performance.now();
+    const s = this.deps.snapshots.current();
+    const d = this.decideRequest(s, req);
+    const uuid = d.params.upload_uuid;
+    if (uuid === undefined || d.reason === 'force_python' || d.reason === 'hard_failure' || !s.settings.PIN_UPLOADS) {
+      this.forward(req, res, s, d, started);
+      return;
+    }
+    let pin: Owner | null | Promise<Owner | null>;
+    try {
+      pin = this.deps.pins.get(uuid);
+    } catch (e) {
+      pin = Promise.reject(e);
+    }
+    if (pin === null) { this.forward(req, res, s, d, started); return; }
+    if (typeof pin === 'string') { this.forward(req, res, s, this.decideRequest(s, req, pin), started); return; }
+    req.pause();
+    pin.then(
+      (p) => this.forward(req, res, s, p ? this.decideRequest(s, req, p) : d, started),
+      (e: unknown) => {
+        // The pin store is down: follow the switches, and say so.
+        this.deps.log.error('upload pin lookup failed; following the switches', { upload_uuid: uuid, error: String(e) });
+        this.forward(req, res, s, d, started);
+      },
+    );
+  }
+
+  private debugHeaders(s: Snapshot, d: Decision): readonly string[] {
+    if (!s.settings.DEBUG_HEADERS) return NO_HEADERS;
+    return ['x-switchboard-owner', d.owner, 'x-switchboard-snapshot', String(s.version), 'x-switchboard-reason', d.reason,
+      'x-switchboard-route', d.route_id ?? 'none'];
+  }
+
+  private forward(req: IncomingMessage, res: ServerResponse, s: Snapshot, d: Decision, started: number): void {
+    this.inflightCount++;
+    this.deps.metrics?.decision(d);
+    const owner = d.owner;
+    const url = s.settings.UPSTREAMS?.[owner];
+    const sock = req.socket;
+    const sent0 = sock.bytesWritten;
+    const read0 = sock.bytesRead;
+    let failure: string | undefined;
+    const ac = new ClientGone();
+    res.once('close', () => {
+      if (!res.writableFinished) {
+        ac.abort();
+        failure ??= 'client_abort';
+        this.deps.metrics?.upstreamError(owner, d.family, 'client_abort');
+      }
+      const ms = performance.now() - started;
+      this.deps.metrics?.upstreamDone(owner, d.family, ms / 1000);
+      if (this.deps.accessLog.enabled) {
+        this.deps.accessLog.write({
+          time: new Date().toISOString(), method: req.method ?? '', path: req.url ?? '', route_id: d.route_id, capability: d.capability,
+          family: d.family, owner, reason: d.reason, snapshot_version: s.version, status: res.statusCode,
+          bytes_sent: sock.bytesWritten - sent0, bytes_received: sock.bytesRead - read0, duration_ms: Math.round(ms * 1000) / 1000,
+          client: sock.remoteAddress ?? '', ...(failure ? { error: failure } : {}),
+        });
+      }
+      this.inflightCount--;
+      if (this.inflightCount === 0 && this.draining) for (const w of this.drainWaiters.splice(0)) w();
+    });
+    if (this.draining) res.setHeader('connection', 'close');
+    if (!url) {
+      failure = 'no_upstream';
+      this.fail(req, res, s, d, { status: 502, kind: 'unavailable', message: `no upstream URL for owner ${owner} (SWITCHBOARD.UPSTREAMS.${owner})` });
+      return;
+    }
+    const headers = requestHeaders(req.rawHeaders, { clientAddress: sock.remoteAddress ?? '', proto: 'http' });
+    const body = hasBody(req.headers) ? req : null;
+    const opts = { path: req.url ?? '/', method: (req.method ?? 'GET') as 'GET', headers, body, signal: ac as unknown as AbortSignal };
+    const pool = this.pool(url);
+    const h = this.health[owner];
+    h.requests++;
+    const onError = (err: unknown): void => {
+      if (ac.aborted) return; // the client left; nothing to answer
+      const e = classifyUpstreamError(err);
+      failure = e.kind;
+      h.errors++;
+      h.consecutive_errors++;
+      h.last_error = { at: new Date().toISOString(), kind: e.kind, message: e.message };
+      this.deps.metrics?.upstreamError(owner, d.family, e.kind);
+      this.deps.log.warn('upstream request failed', {
+        owner, upstream: url, method: req.method, path: req.url, route_id: d.route_id, family: d.family,
+        snapshot_version: s.version, failure: e.kind, error: e.message, response_started: res.headersSent,
+      });
+      if (res.headersSent) res.destroy(err as Error);
+      else this.fail(req, res, s, d, e);
+    };
+    const ok = (): void => { h.consecutive_errors = 0; h.last_success_ms = Date.now(); };
+
+    if (d.route_id === UPLOAD_START_ROUTE && !s.hard_failure && s.settings.PIN_UPLOADS) {
+      // Buffer only the (tiny) upload-start response, so the pin is stored
+      // before the client can send its first PATCH.
+      pool.request(opts).then(async (r) => {
+        ok();
+        if (r.statusCode === 202) await this.pinUpload(r.headers, owner, s, d);
+        const out = responseHeaders(r.headers);
+        if (s.settings.DEBUG_HEADERS) out.push(...this.debugHeaders(s, d));
+        res.writeHead(r.statusCode, out);
+        for await (const chunk of r.body) res.write(chunk);
+        res.end();
+      }).catch(onError);
+      return;
+    }
+    pool.stream(opts, ({ statusCode, headers: rh }) => {
+      ok();
+      const out = responseHeaders(rh as Record<string, string | string[]>);
+      if (s.settings.DEBUG_HEADERS) out.push(...this.debugHeaders(s, d));
+      res.writeHead(statusCode, out);
+      return res;
+    }).catch(onError);
+  }
+
+  private async pinUpload(headers: Record<string, string | string[] | undefined>, owner: Owner, s: Snapshot, d: Decision): Promise<void> {
+    let uuid = headers['docker-upload-uuid'];
+    if (Array.isArray(uuid)) uuid = uuid[0];
+    if (!uuid) {
+      const loc = headers.location;
+      const m = /\/blobs\/uploads\/([^/?#]+)/.exec(Array.isArray(loc) ? loc[0] ?? '' : loc ?? '');
+      uuid = m?.[1];
+    }
+    if (!uuid) {
+      this.deps.log.warn('upload started without an upload uuid; not pinned', { owner, route_id: d.route_id });
+      return;
+    }
+    try {
+      await this.deps.pins.set(uuid, owner, s.settings.PIN_TTL_SECONDS);
+      this.deps.metrics?.pinRecorded(owner);
+    } catch (e) {
+      this.deps.log.error('could not record upload pin; later chunks follow the switches', { upload_uuid: uuid, owner, error: String(e) });
+    }
+  }
+
+  private fail(req: IncomingMessage, res: ServerResponse, s: Snapshot, d: Decision, e: ProxyError): void {
+    // Drain the request body so the connection can be reused (or closed cleanly).
+    req.resume();
+    writeProxyError(res, d.family, d.owner, e, this.debugHeaders(s, d).slice(2));
+  }
+
+  /** WebSocket and other upgrades (the realtime family): decided like any request, then spliced. */
+  private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const s = this.deps.snapshots.current();
+    const d = this.decideRequest(s, req);
+    this.deps.metrics?.decision(d);
+    const url = s.settings.UPSTREAMS?.[d.owner];
+    const refuse = (status: number, msg: string): void => {
+      socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nconnection: close\r\nx-switchboard-owner: ${d.owner}\r\ncontent-length: ${Buffer.byteLength(msg)}\r\n\r\n${msg}`);
+    };
+    if (!url) { refuse(502, `no upstream URL for owner ${d.owner}`); return; }
+    const raw: string[] = [];
+    for (let i = 0; i < req.rawHeaders.length; i += 2) {
+      const n = (req.rawHeaders[i] as string).toLowerCase();
+      if (n === 'connection' || n === 'upgrade') continue;
+      raw.push(req.rawHeaders[i] as string, req.rawHeaders[i + 1] as string);
+    }
+    const headers = requestHeaders(raw, { clientAddress: req.socket.remoteAddress ?? '', proto: 'http' });
+    this.pool(url).upgrade({ path: req.url ?? '/', method: req.method ?? 'GET', headers, protocol: req.headers.upgrade ?? 'websocket' })
+      .then(({ headers: uh, socket: upstream }) => {
+        const lines = ['HTTP/1.1 101 Switching Protocols'];
+        for (const [k, v] of Object.entries(uh)) for (const x of Array.isArray(v) ? v : [v]) if (x !== undefined) lines.push(`${k}: ${x}`);
+        socket.write(lines.join('\r\n') + '\r\n\r\n');
+        if (head.length) upstream.write(head);
+        upstream.pipe(socket).pipe(upstream);
+        const end = (): void => { upstream.destroy(); socket.destroy(); };
+        upstream.on('error', end);
+        socket.on('error', end);
+        upstream.on('close', end);
+        socket.on('close', end);
+      })
+      .catch((err: unknown) => {
+        const e = classifyUpstreamError(err);
+        this.deps.metrics?.upstreamError(d.owner, d.family, e.kind);
+        this.deps.log.warn('upstream upgrade failed', { owner: d.owner, path: req.url, failure: e.kind, error: e.message });
+        refuse(e.status, `upstream ${d.owner} failed: ${e.message}`);
+      });
+  }
+
+  /**
+   * Graceful stop: refuse new connections, let in-flight requests finish (up to
+   * `timeoutMs`), then close what is left and the upstream pools.
+   */
+  async drain(timeoutMs: number): Promise<{ forced: number }> {
+    this.draining = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    let forced = 0;
+    if (this.inflightCount > 0) {
+      const done = new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), timeoutMs); });
+      if ((await Promise.race([done, timeout])) === 'timeout') forced = this.inflightCount;
+      clearTimeout(timer);
+    }
+    this.server.closeAllConnections();
+    await closed;
+    await Promise.all([...this.pools.values()].map((p) => p.close().catch(() => p.destroy())));
+    this.pools.clear();
+    return { forced };
+  }
+}
