@@ -144,6 +144,8 @@ class Node {
   byLast: Map<string, Dynamic[]> | null = null;
   /** `dynamics` for a last segment no tail rule names literally. */
   otherLast: Dynamic[] = [];
+  /** Length of the longest literal in `byLast`: longer last segments (digests) skip the look-up. */
+  byLastMaxLen = 0;
 }
 
 /** The literal a tail rule's path must end with (before the trailing slash of a suffixed rule), or null. */
@@ -284,6 +286,7 @@ export class RouteTable {
       node.byLast = new Map([...literals].map((lit) => [lit, node.dynamics.filter((d) => { const l = lastLiteral(d); return l === null || l === lit; })]));
     }
     node.otherLast = node.dynamics.filter((d) => lastLiteral(d) === null);
+    node.byLastMaxLen = Math.max(0, ...[...literals].map((l) => l.length));
     for (const d of node.dynamics) if (d.type === 'one') this.sortDynamics(d.child);
     node.statics.forEach((child) => this.sortDynamics(child));
   }
@@ -430,7 +433,9 @@ export class RouteTable {
       // A suffixed rule's literal sits before the trailing slash: index by the last non-empty segment.
       let last = this.nsegs - 1;
       if (last > i && (this.ends[last] as number) === (this.starts[last] as number)) last--;
-      dynamics = node.byLast.get(this.path.slice(this.starts[last] as number, this.ends[last] as number)) ?? node.otherLast;
+      const from = this.starts[last] as number;
+      const to = this.ends[last] as number;
+      dynamics = to - from > node.byLastMaxLen ? node.otherLast : node.byLast.get(this.path.slice(from, to)) ?? node.otherLast;
     }
     for (const d of dynamics) {
       if (d.type === 'one') {
