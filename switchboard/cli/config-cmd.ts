@@ -119,8 +119,9 @@ export function setCommand(argv: string[], io: Io): number {
   }
   const oldNode = isMap(mig) ? mig.get(key, true) : undefined;
   const oldValue = oldNode === undefined ? null : ((doc.toJS() as { MIGRATION: Record<string, unknown> }).MIGRATION[key] ?? null);
+  const envOverride = isSwitchEnvName(key) && io.env[key] !== undefined && io.env[key]!.trim() !== '';
   if (JSON.stringify(oldValue) === JSON.stringify(value)) {
-    if (a.values.json) json(io, { file, key, old: oldValue, new: value, changed: false });
+    if (a.values.json) json(io, { file, key, old: oldValue, new: value, changed: false, environment_overrides_key: envOverride });
     else io.out(`MIGRATION.${key} is already ${JSON.stringify(value)} in ${file}: nothing to do`);
     return EXIT_OK;
   }
@@ -135,7 +136,6 @@ export function setCommand(argv: string[], io: Io): number {
     old.ok ? buildSnapshot(inv, old.config, 1, new Date()) : buildSnapshot(inv, next.config, 1, new Date()),
     buildSnapshot(inv, next.config, 2, new Date()),
   );
-  const envOverride = isSwitchEnvName(key) && io.env[key] !== undefined;
   const result = {
     file, key, old: oldValue, new: value, dry_run: a.values['dry-run'] === true,
     sha256_before: sha256(before), sha256_after: sha256(after), routes_changing_owner: diff.routes.length,
