@@ -42,8 +42,8 @@ export const switchboardSectionSchema = z.strictObject({
   DEBUG_HEADERS: z.boolean().default(false),
   AUDIT_LOG: z.string().min(1).optional(),
   UPSTREAM_TIMEOUT_SECONDS: z.number().positive().default(300),
-  /** stdout, stderr, off, or a file path. */
-  ACCESS_LOG: z.string().min(1).default('stdout'),
+  /** stdout, stderr, off, or a file path. YAML 1.1 (Quay's loader) reads a bare `off` as false: accept booleans. */
+  ACCESS_LOG: z.union([z.string().min(1), z.boolean()]).default('stdout').transform((v) => (v === false ? 'off' : v === true ? 'stdout' : v)),
   DRAIN_TIMEOUT_SECONDS: z.number().positive().default(30),
 });
 export type SwitchboardSettings = z.infer<typeof switchboardSectionSchema>;
