@@ -56,15 +56,37 @@ t.test('every row equals its TSV line', async (t) => {
     const want = {
       id: raw.route_id, family: raw.family, method: raw.method, pattern: raw.pattern,
       capability: raw.capability, mutating: raw.mutating === 'yes', handler: raw.handler,
+      source: raw.source, shadowedBy: raw.shadowed_by, notes: raw.notes,
     };
     const got = {
       id: r.id, family: r.family, method: r.method, pattern: r.pattern,
       capability: r.capability, mutating: r.mutating, handler: r.handler,
+      source: r.source, shadowedBy: r.shadowedBy, notes: r.notes,
     };
     if (JSON.stringify(got) !== JSON.stringify(want)) t.same(got, want, `row ${i + 1}`);
     if (!['yes', 'no'].includes(raw.mutating ?? '')) t.fail(`${raw.route_id}: mutating is "${raw.mutating}"`);
   }
   t.pass('compared every row');
+});
+
+t.test('shadowed_by: exactly three rows Quay never reaches, each answered by its trailing-slash twin', async (t) => {
+  const header = readFileSync(path.join(dataDir, 'routes.tsv'), 'utf8').split('\n')[0]!.split('\t');
+  t.same(header, ['route_id', 'family', 'method', 'pattern', 'capability', 'mutating', 'handler', 'source', 'shadowed_by', 'notes'],
+    'routes.tsv has a shadowed_by column before notes');
+  t.same(rawRoutes.filter((r) => r.shadowed_by !== '').map((r) => [r.route_id, r.shadowed_by]),
+    [['ROUTE_0403', 'ROUTE_0404'], ['ROUTE_0427', 'ROUTE_0428'], ['ROUTE_0431', 'ROUTE_0432']], 'exactly three rows set shadowed_by in the TSV');
+  t.same(inv.routes.filter((r) => r.shadowedBy !== '').map((r) => [r.id, r.shadowedBy]),
+    [['ROUTE_0403', 'ROUTE_0404'], ['ROUTE_0427', 'ROUTE_0428'], ['ROUTE_0431', 'ROUTE_0432']], 'and exactly those rows have shadowedBy when loaded');
+  t.equal(inv.routes.filter((r) => r.shadowedBy === '').length, 432, 'the other 432 rows are reachable (shadowedBy \'\')');
+  for (const r of inv.routes.filter((x) => x.shadowedBy !== '')) {
+    const by = inv.byId.get(r.shadowedBy);
+    t.ok(by, `${r.id}: ${r.shadowedBy} exists`);
+    t.same(by && [by.method, by.pattern, by.family, by.capability, by.shadowedBy], [r.method, `${r.pattern}/`, r.family, r.capability, ''],
+      `${r.id} ${r.method} ${r.pattern} is shadowed by the same rule with a trailing slash, itself reachable`);
+    t.ok(by!.index > r.index, `${r.shadowedBy} comes after ${r.id} in routes.tsv`);
+  }
+  t.same(inv.routes.filter((r) => r.shadowedBy !== '').map((r) => r.pattern),
+    ['/organization/{path:path}', '/user/{path:path}', '/{repository:repopathredirect}']);
 });
 
 t.test('(method, pattern) pairs are unique', async (t) => {
@@ -200,5 +222,11 @@ t.test('parseRoutes rejects malformed files with SWB_INVENTORY_UNREADABLE naming
   writeFileSync(ok, `${header}\n${good}\n\n`);
   const rows = parseRoutes(ok);
   t.equal(rows.length, 1, 'blank lines are ignored');
-  t.same({ id: rows[0]!.id, index: rows[0]!.index, mutating: rows[0]!.mutating }, { id: 'ROUTE_0001', index: 0, mutating: false });
+  t.same({ id: rows[0]!.id, index: rows[0]!.index, mutating: rows[0]!.mutating, shadowedBy: rows[0]!.shadowedBy },
+    { id: 'ROUTE_0001', index: 0, mutating: false, shadowedBy: '' }, 'a file without a shadowed_by column: every row is reachable');
+  const withColumn = path.join(dir, 'shadowed.tsv');
+  writeFileSync(withColumn, 'route_id\tfamily\tmethod\tpattern\tcapability\tmutating\thandler\tsource\tshadowed_by\tnotes\n' +
+    'ROUTE_0001\tWEB\tGET\t/x/{p:path}\tWEB_UI\tno\th\ts\tROUTE_0002\tn\n' +
+    'ROUTE_0002\tWEB\tGET\t/x/{p:path}/\tWEB_UI\tno\th\ts\t\t\n');
+  t.same(parseRoutes(withColumn).map((r) => [r.id, r.shadowedBy, r.notes]), [['ROUTE_0001', 'ROUTE_0002', 'n'], ['ROUTE_0002', '', '']]);
 });

@@ -50,7 +50,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         if (sub === 'diff') return diffCommand(more, io);
         if (rest.includes('--explain')) return explainCommand(rest, io);
         if (sub === undefined || sub === '-h' || sub === '--help') { io.out(USAGE); return sub === undefined ? EXIT_USAGE : EXIT_OK; }
-        io.err(`switchboard owners: unknown subcommand "${sub}" (use --explain, list, workers or diff) [SWB_CLI_USAGE]`);
+        io.err(`switchboard: owners: unknown subcommand "${sub}" (use --explain, list, workers or diff) [SWB_CLI_USAGE]`);
         return EXIT_USAGE;
       }
       case 'config': {
@@ -58,8 +58,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
         if (sub === 'validate') return validateCommand(more, io);
         if (sub === '-h' || sub === '--help') { io.out(VALIDATE_USAGE); return EXIT_OK; }
         io.err(sub === undefined
-          ? `switchboard config: give a subcommand: validate [SWB_CLI_USAGE]\n\n${VALIDATE_USAGE}`
-          : `switchboard config: unknown subcommand "${sub}" (use validate) [SWB_CLI_USAGE]`);
+          ? `switchboard: config: give a subcommand: validate [SWB_CLI_USAGE]\n\n${VALIDATE_USAGE}`
+          : `switchboard: config: unknown subcommand "${sub}" (use validate) [SWB_CLI_USAGE]`);
         return EXIT_USAGE;
       }
       case 'set':

@@ -177,7 +177,8 @@ export function parseConfig(text: string, file: string, inv: Inventory, env: Env
   }
   const sbMap = doc.errors.length === 0 && isMap(doc.contents) ? sectionMap(doc, 'SWITCHBOARD', c) : null;
   const settings = readSection(doc, sbMap, 'SWITCHBOARD', switchboardSectionSchema, c);
-  const quayRaw = doc.errors.length === 0 && isMap(doc.contents) ? { FEATURE_LIBRARY_SUPPORT: doc.get('FEATURE_LIBRARY_SUPPORT'), LIBRARY_NAMESPACE: doc.get('LIBRARY_NAMESPACE') } : {};
+  const top = doc.errors.length === 0 && isMap(doc.contents) ? (doc.toJS({ maxAliasCount: 1000 }) as Record<string, unknown>) : {};
+  const quayRaw = { FEATURE_LIBRARY_SUPPORT: top.FEATURE_LIBRARY_SUPPORT, LIBRARY_NAMESPACE: top.LIBRARY_NAMESPACE };
   const quay = quaySettingsSchema.safeParse(Object.fromEntries(Object.entries(quayRaw).filter(([, v]) => v !== undefined)));
   if (!quay.success) {
     for (const iss of quay.error.issues) {

@@ -31,10 +31,15 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, ms = 10_00
   }
 }
 
-/** A temp directory removed in teardown. */
+/** Temp dirs not yet removed: removed at exit too, when a failed setup never reaches teardown. */
+const liveDirs = new Set<string>();
+
+/** A temp directory removed in teardown (or when this process exits, whichever is first). */
 export function tempDir(t: TLike, prefix = 'swb-e2e-'): string {
+  installExitHook();
   const d = mkdtempSync(join(tmpdir(), prefix));
-  t.teardown(() => rmSync(d, { recursive: true, force: true }));
+  liveDirs.add(d);
+  t.teardown(() => { rmSync(d, { recursive: true, force: true }); liveDirs.delete(d); });
   return d;
 }
 
@@ -74,6 +79,7 @@ function installExitHook(): void {
   exitHookInstalled = true;
   process.once('exit', () => {
     for (const c of live) { try { c.kill('SIGKILL'); } catch { /* gone */ } }
+    for (const d of liveDirs) { try { rmSync(d, { recursive: true, force: true }); } catch { /* best effort */ } }
   });
 }
 

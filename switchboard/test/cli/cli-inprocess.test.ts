@@ -380,6 +380,25 @@ t.test('explain: invalid config lists every problem with file:line', async (t) =
   noStack(t, y);
 });
 
+t.test('explain: the snapshot digest is the file\'s sha256, the same as config validate --json', async (t) => {
+  const d = tmp(t);
+  const text = base();
+  const file = write(d, 'config.yaml', text);
+  const validated = json(await cli(['config', 'validate', file, '--json'])).sha256 as string;
+  t.equal(validated, sha256(text));
+  const j = json(await cli(['owners', '--explain', '/v2/a/b/tags/list', '--config', file, '--json']));
+  t.equal(j.snapshot.digest, sha256(text), 'explain --json digest = sha256 of the file');
+  t.equal(j.snapshot.digest, validated, 'and = config validate --json sha256');
+  const env = { ROUTE_OWNER_CAP_V2_TAGS: 'python', MIGRATION_FORCE_PYTHON: 'false' };
+  const withEnv = json(await cli(['owners', '--explain', '/v2/a/b/tags/list', '--config', file, '--json'], { env }));
+  t.equal(withEnv.decision.owner, 'python', 'the override is in force');
+  t.equal(withEnv.snapshot.digest, validated, 'environment overrides do not change the digest');
+  const txt = await cli(['owners', '--explain', '/v2/a/b/tags/list', '--config', file]);
+  t.match(txt.out, new RegExp(`\\(sha256 ${validated.slice(0, 12)}\\)$`, 'm'), 'the text shows its first 12 hex digits');
+  // The digest set --if-digest takes.
+  t.equal((await cli(['set', 'ROUTE_OWNER_CAP_V2_PUSH', 'go', '--config', file, '--if-digest', j.snapshot.digest])).code, 0);
+});
+
 t.test('explain: config comes from $SWITCHBOARD_CONFIG in io.env', async (t) => {
   const d = tmp(t);
   const file = write(d, 'config.yaml', base());
@@ -389,14 +408,43 @@ t.test('explain: config comes from $SWITCHBOARD_CONFIG in io.env', async (t) => 
   t.equal(json(r).decision.owner, 'go');
 });
 
-t.test('explain: relative paths resolve against io.cwd', async (t) => {
-  // Io carries cwd, but no command uses it: ./config.yaml is looked up in
-  // process.cwd(). In-process callers (tests, an embedding server) get the wrong file.
+t.test('relative paths resolve against io.cwd, not process.cwd()', async (t) => {
+  // io.cwd is a temp dir, never process.cwd(): a command that looked in process.cwd() would miss these files.
   const d = tmp(t);
-  write(d, 'config.yaml', base());
-  if (existsSync(join(process.cwd(), 'config.yaml'))) { t.pass('process.cwd() has a config.yaml of its own: not checkable here'); return; }
-  const r = await cli(['owners', '--explain', '/v2/a/b/tags/list'], { cwd: d });
+  t.not(d, process.cwd());
+  const file = write(d, 'config.yaml', base());
+  const r = await cli(['owners', '--explain', '/v2/a/b/tags/list', '--json'], { cwd: d });
   t.equal(r.code, 0, 'default ./config.yaml is found in io.cwd');
+  t.equal(json(r).snapshot.file, file, 'and named by its absolute path');
+  t.equal(json(r).decision.owner, 'go');
+  write(d, 'other.yaml', base('  ROUTE_OWNER_CAP_V2_PUSH: go\n'));
+  const flag = await cli(['owners', '--explain', 'PUT', '/v2/a/b/manifests/latest', '--config', 'other.yaml', '--json'], { cwd: d });
+  t.equal(flag.code, 0, '--config with a relative path');
+  t.same([json(flag).snapshot.file, json(flag).decision.owner], [join(d, 'other.yaml'), 'go']);
+  const viaEnv = await cli(['owners', '--explain', 'PUT', '/v2/a/b/manifests/latest', '--json'], { cwd: d, env: { SWITCHBOARD_CONFIG: 'other.yaml' } });
+  t.equal(json(viaEnv).snapshot.file, join(d, 'other.yaml'), 'a relative $SWITCHBOARD_CONFIG too');
+  const validate = await cli(['config', 'validate', 'other.yaml'], { cwd: d });
+  t.equal(validate.code, 0, 'config validate FILE');
+  t.match(validate.out, new RegExp(`^${join(d, 'other.yaml').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: valid`));
+  const validateDefault = await cli(['config', 'validate', '--json'], { cwd: d });
+  t.equal(json(validateDefault).file, file, 'config validate with no FILE: ./config.yaml in io.cwd');
+  const list = await cli(['owners', 'list', '--json'], { cwd: d });
+  t.equal(list.code, 0, 'owners list');
+  const workers = await cli(['owners', 'workers', '--json'], { cwd: d });
+  t.equal(workers.code, 0, 'owners workers');
+  const diff = await cli(['owners', 'diff', 'config.yaml', 'other.yaml', '--json'], { cwd: d });
+  t.equal(diff.code, 0, 'owners diff with relative FILE arguments');
+  t.same(json(diff).routes.map((x: Json) => x.route_id), ['ROUTE_0014', 'ROUTE_0017']);
+  const set = await cli(['set', 'ROUTE_OWNER_CAP_V2_TAGS', 'python', '--actor', 'ops'], { cwd: d });
+  t.equal(set.code, 0, 'set with the default ./config.yaml');
+  t.match(readFileSync(file, 'utf8'), /^ {2}ROUTE_OWNER_CAP_V2_TAGS: python$/m, 'the file in io.cwd was edited');
+  t.match(JSON.parse(readFileSync(join(d, 'switchboard-audit.log'), 'utf8').trim()), { file, key: 'ROUTE_OWNER_CAP_V2_TAGS' }, 'audit log next to it, with the absolute path');
+  const setFlag = await cli(['set', 'ROUTE_OWNER_CAP_V2_TAGS', 'python', '--config', 'other.yaml'], { cwd: d });
+  t.equal(setFlag.code, 0, 'set --config with a relative path');
+  t.match(readFileSync(join(d, 'other.yaml'), 'utf8'), /^ {2}ROUTE_OWNER_CAP_V2_TAGS: python$/m);
+  const missing = await cli(['config', 'validate', 'nope.yaml'], { cwd: d });
+  t.equal(missing.code, 1);
+  t.match(missing.err, `cannot read ${join(d, 'nope.yaml')}: no such file`, 'a missing relative file is named by its resolved path');
 });
 
 // ─────────────────────────────────────────────────────────── owners list
@@ -570,6 +618,21 @@ t.test('owners diff: kill switch and worker changes', async (t) => {
   const movedOwner = j.routes.filter((x: Json) => x.before.owner !== x.after.owner).map((x: Json) => x.route_id);
   t.equal(movedOwner.length, 5, '5 routes really move (1 go + 4 canary)');
   t.equal(j.routes.length, 5, 'only routes whose owner changes are listed');
+  t.same(j.routes.map((x: Json) => x.route_id).sort(), ['ROUTE_0013', 'ROUTE_0016', 'ROUTE_0019', 'ROUTE_0010', 'ROUTE_0011'].sort(),
+    'the go route (V2_TAGS) and the 4 canary routes (V2_PULL)');
+  t.same(j.routes.map((x: Json) => x.after.effective), ['python', 'python', 'python', 'python', 'python'], 'all become python');
+  t.notOk(j.routes.some((x: Json) => x.before.effective === 'python'), 'no python → python (kill switch) line');
+  t.equal(r.outLines.filter((l) => /^ROUTE_\d{4}\s/.test(l)).length, 5, 'text: 5 route lines, not 435');
+  t.match(r.out, /5 routes change owner \(V2_PULL 4, V2_TAGS 1\); 1 worker change owner/);
+  // The other direction: turning the kill switch off moves the same 5 back.
+  const back = json(await cli(['owners', 'diff', k, a, '--json']));
+  t.same(back.routes.map((x: Json) => x.route_id).sort(), j.routes.map((x: Json) => x.route_id).sort());
+  t.same(back.kill_switch, { before: true, after: false });
+  // Both sides killed: switches that change underneath move nobody.
+  const k2 = write(d, 'kill2.yaml', base('  MIGRATION_FORCE_PYTHON: yes\n').replace('ROUTE_OWNER_DEFAULT: python', 'ROUTE_OWNER_DEFAULT: go'));
+  const both = await cli(['owners', 'diff', k, k2, '--exit-code']);
+  t.equal(both.code, 0, 'kill switch on both sides (true, and YAML 1.1 yes): no effective change');
+  t.equal(both.out, 'no owner changes');
   const w = write(d, 'worker.yaml', base('  WORKER_OWNER_BUILDER: go\n'));
   const wr = await cli(['owners', 'diff', a, w, '--exit-code', '--json']);
   t.equal(wr.code, 1, 'a worker change alone counts as a change');
@@ -655,10 +718,28 @@ t.test('config validate: environment overrides are listed and validated', async 
   t.same(j.workers_go.slice().sort(), ['builder', 'gcworker']);
   const kill = await cli(['config', 'validate', file], { env: { MIGRATION_FORCE_PYTHON: 'on' } });
   t.match(kill.outLines[0], /KILL SWITCH ON: every route and worker goes to python$/);
+  t.equal(kill.outLines[1], 'environment overrides in force: MIGRATION_FORCE_PYTHON');
+  const empty = await cli(['config', 'validate', file], { env: { MIGRATION_FORCE_PYTHON: '', ROUTE_OWNER_CAP_V2_PUSH: '' } });
+  t.equal(empty.out, `${file}: valid — 8 switches set; routes: 1 go, 4 canary, 430 python`, 'empty variables are unset: no override, no kill switch');
+  const envJson = json(await cli(['config', 'validate', file, '--json'], { env }));
+  t.equal(envJson.sha256, sha256(base()), 'the sha256 is the file\'s, whatever the environment');
   const bad = await cli(['config', 'validate', file], { env: { ROUTE_OWNER_CAP_V2_PUSH: 'Go', ROUTE_OWNER_CAP_NOPE: 'go' } });
   t.equal(bad.code, 1);
   t.match(bad.err, /environment ROUTE_OWNER_CAP_V2_PUSH: "Go" is not an owner.*\[SWB_CONFIG_BAD_OWNER\]/);
   t.match(bad.err, /environment ROUTE_OWNER_CAP_NOPE: unknown capability NOPE.*\[SWB_CONFIG_UNKNOWN_CAPABILITY\]/);
+});
+
+t.test('config validate: the kill switch in the file', async (t) => {
+  const d = tmp(t);
+  for (const value of ['true', 'yes', 'on']) {
+    const file = write(d, `kill-${value}.yaml`, base(`  MIGRATION_FORCE_PYTHON: ${value}\n`));
+    const r = await cli(['config', 'validate', file]);
+    t.equal(r.code, 0);
+    t.equal(r.out, `${file}: valid — 9 switches set; KILL SWITCH ON: every route and worker goes to python`, `MIGRATION_FORCE_PYTHON: ${value}`);
+    t.equal(json(await cli(['config', 'validate', file, '--json'])).kill_switch, true);
+  }
+  const off = write(d, 'off.yaml', base('  MIGRATION_FORCE_PYTHON: off\n'));
+  t.notMatch((await cli(['config', 'validate', off])).out, /KILL SWITCH/, 'off is false');
 });
 
 t.test('config validate: unreadable file and usage errors', async (t) => {
@@ -666,11 +747,21 @@ t.test('config validate: unreadable file and usage errors', async (t) => {
   const r = await cli(['config', 'validate', join(d, 'nope.yaml')]);
   t.equal(r.code, 1);
   t.match(r.err, /^switchboard: cannot read .*nope\.yaml.*\[SWB_CONFIG_UNREADABLE\]$/);
+  t.match(r.err, `cannot read ${join(d, 'nope.yaml')}: no such file`, 'says no such file');
+  t.equal(r.out, '');
   noStack(t, r);
+  const viaFlag = await cli(['config', 'validate', '--config', join(d, 'nope.yaml')]);
+  t.match(viaFlag.err, /no such file/);
+  const dir = await cli(['config', 'validate', d]);
+  t.equal(dir.code, 1);
+  t.match(dir.err, /^switchboard: cannot read .*\[SWB_CONFIG_UNREADABLE\]$/, 'a directory');
   const two = await cli(['config', 'validate', 'a.yaml', 'b.yaml']);
   t.equal(two.code, 2);
   const nosub = await cli(['config']);
-  t.equal(nosub.code, 2);
+  t.equal(nosub.code, 2, '`switchboard config` alone exits 2');
+  t.equal(nosub.out, '');
+  t.match(nosub.errLines[0], /^switchboard.*\[SWB_CLI_USAGE\]$/, 'the code on the first line');
+  t.match(nosub.err, /\n\nUsage: switchboard config validate/, 'then, after a blank line, the validate usage');
   const unknown = await cli(['config', 'check']);
   t.equal(unknown.code, 2);
   t.match(unknown.err, /unknown subcommand "check"/);
@@ -689,7 +780,7 @@ t.test('set: changes one value in place, every other line byte-identical, audit 
   t.match(r.out, /1 route change owner \(V2_TAGS 1\)/);
   const after = readFileSync(file, 'utf8');
   t.same(changedLines(before, after), [14], 'only line 15 differs');
-  t.equal(after.split('\n')[14], '  ROUTE_OWNER_CAP_V2_TAGS: python');
+  t.equal(after, before.replace('\n  ROUTE_OWNER_CAP_V2_TAGS: go\n', '\n  ROUTE_OWNER_CAP_V2_TAGS: python\n'), 'the whole file is the original with only that line changed');
   const audit = join(d, 'switchboard-audit.log');
   t.ok(existsSync(audit), 'audit log next to the config');
   const lines = readFileSync(audit, 'utf8').trimEnd().split('\n');
@@ -710,7 +801,8 @@ t.test('set: changes one value in place, every other line byte-identical, audit 
   t.match(JSON.parse(readFileSync(audit, 'utf8').trimEnd().split('\n')[2] ?? '{}'), { actor: 'carol' }, '$SUDO_USER wins over $USER');
   const final = readFileSync(file, 'utf8');
   t.same(changedLines(before, final), [10, 14]);
-  t.equal(final.split('\n')[10], '  ROUTE_CANARY_CAP_V2_PULL_PERCENT: 7');
+  t.equal(final, before.replace('\n  ROUTE_OWNER_CAP_V2_TAGS: go\n', '\n  ROUTE_OWNER_CAP_V2_TAGS: python\n')
+    .replace('\n  ROUTE_CANARY_CAP_V2_PULL_PERCENT: 5\n', '\n  ROUTE_CANARY_CAP_V2_PULL_PERCENT: 7\n'), 'byte-identical apart from the two edited values');
   t.same(readdirSync(d).sort(), ['config.yaml', 'switchboard-audit.log'], 'no temp files left behind');
 });
 
@@ -737,6 +829,15 @@ t.test('set: adding a new key, MIGRATION. prefix, and a file without MIGRATION',
   t.equal((await cli(['config', 'validate', emptyMig])).code, 0, 'precondition: an empty MIGRATION: is valid');
   const e = await cli(['set', 'ROUTE_OWNER_CAP_V2_PUSH', 'go', '--config', emptyMig]);
   t.equal(e.code, 0, 'set works on a valid file whose MIGRATION: is empty');
+  t.equal(e.err, '');
+  t.equal(readFileSync(emptyMig, 'utf8'), 'MIGRATION:\n  ROUTE_OWNER_CAP_V2_PUSH: go\nSERVER_HOSTNAME: x\n', 'the key goes under MIGRATION:, every other line kept');
+  t.equal((await cli(['config', 'validate', emptyMig])).code, 0);
+  const lastMig = write(d, 'last.yaml', 'SERVER_HOSTNAME: x\nMIGRATION:');
+  t.equal((await cli(['set', 'ROUTE_OWNER_CAP_V2_PUSH', 'go', '--config', lastMig])).code, 0, 'an empty MIGRATION: at the end of a file without a final newline');
+  t.equal(readFileSync(lastMig, 'utf8'), 'SERVER_HOSTNAME: x\nMIGRATION:\n  ROUTE_OWNER_CAP_V2_PUSH: go\n');
+  const crlfMig = write(d, 'crlf-empty.yaml', 'SERVER_HOSTNAME: x\r\nMIGRATION:\r\n');
+  t.equal((await cli(['set', 'ROUTE_OWNER_CAP_V2_PUSH', 'go', '--config', crlfMig])).code, 0);
+  t.equal(readFileSync(crlfMig, 'utf8'), 'SERVER_HOSTNAME: x\r\nMIGRATION:\r\n  ROUTE_OWNER_CAP_V2_PUSH: go\r\n', 'CRLF kept when adding under an empty MIGRATION:');
 });
 
 t.test('set: list values, percent, --unset', async (t) => {
@@ -746,7 +847,7 @@ t.test('set: list values, percent, --unset', async (t) => {
   t.equal((await cli(['set', 'ROUTE_CANARY_ORGS', 'a,b', '--config', file])).code, 0);
   let after = readFileSync(file, 'utf8');
   t.same(changedLines(before, after), [11]);
-  t.equal(after.split('\n')[11], '  ROUTE_CANARY_ORGS: [a, b]');
+  t.equal(after, before.replace('\n  ROUTE_CANARY_ORGS: [test-org]\n', '\n  ROUTE_CANARY_ORGS: [a, b]\n'), 'only the list value changed');
   t.equal((await cli(['set', 'ROUTE_CANARY_ORGS', '[c, d]', '--config', file])).code, 0);
   after = readFileSync(file, 'utf8');
   t.equal(after.split('\n')[11], '  ROUTE_CANARY_ORGS: [c, d]', 'bracketed list');
@@ -937,14 +1038,123 @@ t.test('set: keeps other lines byte-identical in a realistic config', async (t) 
   const r = await cli(['set', 'ROUTE_OWNER_CAP_V2_TAGS', 'python', '--config', file]);
   t.equal(r.code, 0);
   const after = readFileSync(file, 'utf8');
-  t.match(after, /^ {2}ROUTE_OWNER_CAP_V2_TAGS: python$/m, 'target line changed');
+  t.equal(after, before.replace('  ROUTE_OWNER_CAP_V2_TAGS: go\n', '  ROUTE_OWNER_CAP_V2_TAGS: python\n'),
+    'the whole file equals the original with only the target line changed');
   const was = parseYaml(before) as Json;
   was.MIGRATION.ROUTE_OWNER_CAP_V2_TAGS = 'python';
   t.same(parseYaml(after), was, 'the data of every other key is unchanged');
   t.same(changedLines(before, after), [10], 'only the target line differs');
-  const crlf = write(d, 'crlf.yaml', 'MIGRATION:\r\n  ROUTE_OWNER_DEFAULT: python\r\n  ROUTE_OWNER_CAP_V2_TAGS: go\r\n');
+  // An inline comment on the edited line stays, with its spacing.
+  const r2 = await cli(['set', 'ROUTE_OWNER_DEFAULT', 'go', '--config', file]);
+  t.equal(r2.code, 0);
+  t.equal(readFileSync(file, 'utf8'), after.replace('  ROUTE_OWNER_DEFAULT: python   # everything legacy\n', '  ROUTE_OWNER_DEFAULT: go   # everything legacy\n'),
+    'the edited line keeps its inline comment; nothing else changes');
+  // CRLF files keep CRLF, also on the edited line, also with a comment.
+  const crlfText = 'SERVER_HOSTNAME: x\r\nMIGRATION:\r\n  ROUTE_OWNER_DEFAULT: python   # legacy\r\n  ROUTE_OWNER_CAP_V2_TAGS: go\r\n';
+  const crlf = write(d, 'crlf.yaml', crlfText);
   t.equal((await cli(['set', 'ROUTE_OWNER_CAP_V2_TAGS', 'python', '--config', crlf])).code, 0);
-  t.equal(readFileSync(crlf, 'utf8'), 'MIGRATION:\r\n  ROUTE_OWNER_DEFAULT: python\r\n  ROUTE_OWNER_CAP_V2_TAGS: python\r\n', 'CRLF line endings kept');
+  t.equal(readFileSync(crlf, 'utf8'), crlfText.replace('ROUTE_OWNER_CAP_V2_TAGS: go\r\n', 'ROUTE_OWNER_CAP_V2_TAGS: python\r\n'), 'CRLF line endings kept');
+  t.equal((await cli(['set', 'ROUTE_OWNER_DEFAULT', 'go', '--config', crlf])).code, 0);
+  t.equal(readFileSync(crlf, 'utf8'), crlfText.replace('ROUTE_OWNER_CAP_V2_TAGS: go\r\n', 'ROUTE_OWNER_CAP_V2_TAGS: python\r\n')
+    .replace('ROUTE_OWNER_DEFAULT: python   # legacy\r\n', 'ROUTE_OWNER_DEFAULT: go   # legacy\r\n'), 'CRLF and the inline comment kept on the edited line');
+  t.equal((await cli(['set', 'ROUTE_OWNER_CAP_V2_PUSH', 'go', '--config', crlf])).code, 0);
+  t.match(readFileSync(crlf, 'utf8'), /ROUTE_OWNER_CAP_V2_TAGS: python\r\n {2}ROUTE_OWNER_CAP_V2_PUSH: go\r\n$/, 'an added key gets a CRLF line too');
+  t.notMatch(readFileSync(crlf, 'utf8'), /[^\r]\n/, 'no bare LF anywhere');
+});
+
+t.test('set: indentation and quoting of the file are kept; only the value text changes', async (t) => {
+  const d = tmp(t);
+  // 4-space MIGRATION, quoted values, a comment-only line, a flow list, trailing spaces elsewhere.
+  const before = [
+    '# top comment',
+    'SERVER_HOSTNAME: "registry.example.com"   ',
+    'MIGRATION:',
+    '    # owners',
+    '    ROUTE_OWNER_DEFAULT: \'python\'',
+    '    ROUTE_OWNER_CAP_V2_TAGS: "go"   # quoted',
+    '    ROUTE_CANARY_ORGS: [acme,   beta]',
+    'SWITCHBOARD:',
+    '  LISTEN: "0.0.0.0:8443"',
+    '',
+  ].join('\n');
+  const file = write(d, 'config.yaml', before);
+  t.equal((await cli(['set', 'ROUTE_OWNER_CAP_V2_TAGS', 'python', '--config', file])).code, 0);
+  const a1 = before.replace('    ROUTE_OWNER_CAP_V2_TAGS: "go"   # quoted', '    ROUTE_OWNER_CAP_V2_TAGS: python   # quoted');
+  t.equal(readFileSync(file, 'utf8'), a1, 'the target value\'s text replaced; the other quoted values untouched');
+  t.equal((await cli(['set', 'ROUTE_CANARY_ORGS', 'acme,gamma', '--config', file])).code, 0);
+  const a2 = a1.replace('    ROUTE_CANARY_ORGS: [acme,   beta]', '    ROUTE_CANARY_ORGS: [acme, gamma]');
+  t.equal(readFileSync(file, 'utf8'), a2, 'a flow list replaced in place');
+  t.equal((await cli(['set', 'ROUTE_OWNER_CAP_V2_PUSH', 'go', '--config', file])).code, 0);
+  const a3 = a2.replace('    ROUTE_CANARY_ORGS: [acme, gamma]\n', '    ROUTE_CANARY_ORGS: [acme, gamma]\n    ROUTE_OWNER_CAP_V2_PUSH: go\n');
+  t.equal(readFileSync(file, 'utf8'), a3, 'an added key uses the section\'s 4-space indentation, after its last key');
+  t.equal((await cli(['set', 'ROUTE_OWNER_DEFAULT', '--unset', '--config', file])).code, 0);
+  t.equal(readFileSync(file, 'utf8'), a3.replace('    ROUTE_OWNER_DEFAULT: \'python\'\n', ''), '--unset removes exactly its line');
+});
+
+t.test('set: replacing a block list with a flow list replaces the list lines', async (t) => {
+  const d = tmp(t);
+  const before = [
+    'MIGRATION:',
+    '  ROUTE_OWNER_CAP_V2_PULL: canary',
+    '  ROUTE_CANARY_ORGS:',
+    '    - acme   # first',
+    '    - beta',
+    '  ROUTE_OWNER_DEFAULT: python  # d',
+    'SERVER_HOSTNAME: x',
+    '',
+  ].join('\n');
+  const file = write(d, 'config.yaml', before);
+  const r = await cli(['set', 'ROUTE_CANARY_ORGS', 'gamma,delta', '--config', file, '--json']);
+  t.equal(r.code, 0);
+  t.match(json(r), { old: ['acme', 'beta'], new: ['gamma', 'delta'] });
+  t.equal(readFileSync(file, 'utf8'), before.replace('  ROUTE_CANARY_ORGS:\n    - acme   # first\n    - beta\n', '  ROUTE_CANARY_ORGS: [gamma, delta]\n'),
+    'the key line and its item lines become one line; the lines around are kept');
+  // A block list at the parent's indentation, last in MIGRATION; `[a, b]` form.
+  const zero = write(d, 'zero.yaml', 'MIGRATION:\n  ROUTE_CANARY_ORGS:\n  - acme\n  - beta\nSERVER_HOSTNAME: x\n');
+  t.equal((await cli(['set', 'ROUTE_CANARY_ORGS', '[gamma, delta]', '--config', zero])).code, 0);
+  t.equal(readFileSync(zero, 'utf8'), 'MIGRATION:\n  ROUTE_CANARY_ORGS: [gamma, delta]\nSERVER_HOSTNAME: x\n');
+  // At the end of a file with no final newline.
+  const eof = write(d, 'eof.yaml', 'MIGRATION:\n  ROUTE_OWNER_DEFAULT: python\n  ROUTE_CANARY_ORGS:\n    - acme\n    - beta');
+  t.equal((await cli(['set', 'ROUTE_CANARY_ORGS', 'gamma', '--config', eof])).code, 0);
+  t.equal(readFileSync(eof, 'utf8'), 'MIGRATION:\n  ROUTE_OWNER_DEFAULT: python\n  ROUTE_CANARY_ORGS: [gamma]');
+  // --unset of a block list removes all of its lines.
+  const un = write(d, 'unset.yaml', before);
+  t.equal((await cli(['set', 'ROUTE_CANARY_ORGS', '--unset', '--config', un])).code, 0);
+  t.equal(readFileSync(un, 'utf8'), before.replace('  ROUTE_CANARY_ORGS:\n    - acme   # first\n    - beta\n', ''));
+});
+
+t.test('set: a no-op prints "nothing to do", exits 0, writes nothing and audits nothing', async (t) => {
+  const d = tmp(t);
+  const cases: [string, string, string[]][] = [
+    ['same owner', base(), ['ROUTE_OWNER_CAP_V2_TAGS', 'go']],
+    ['same percent', base(), ['ROUTE_CANARY_CAP_V2_PULL_PERCENT', '5']],
+    ['same percent, other spelling', base(), ['ROUTE_CANARY_CAP_V2_PULL_PERCENT', '5.0']],
+    ['same list', base(), ['ROUTE_CANARY_ORGS', 'test-org']],
+    ['same list, bracketed', base(), ['ROUTE_CANARY_ORGS', '[test-org]']],
+    ['same kill switch (YAML 1.1 yes in the file)', base('  MIGRATION_FORCE_PYTHON: yes\n'), ['MIGRATION_FORCE_PYTHON', 'true']],
+    ['--unset of a missing key', base(), ['ROUTE_OWNER_CAP_V2_PUSH', '--unset']],
+    ['--unset with no MIGRATION section', 'SERVER_HOSTNAME: x\n', ['ROUTE_OWNER_CAP_V2_PUSH', '--unset']],
+    ['--unset with an empty MIGRATION:', 'MIGRATION:\nSERVER_HOSTNAME: x\n', ['ROUTE_OWNER_CAP_V2_PUSH', '--unset']],
+  ];
+  for (const [name, text, argv] of cases) {
+    const file = write(d, 'config.yaml', text);
+    const r = await cli(['set', ...argv, '--config', file]);
+    t.equal(r.code, 0, `${name}: exit 0`);
+    t.match(r.out, /nothing to do/, `${name}: says nothing to do`);
+    t.equal(r.outLines.length, 1, `${name}: one line`);
+    t.equal(r.err, '', `${name}: nothing on stderr`);
+    t.equal(readFileSync(file, 'utf8'), text, `${name}: file untouched`);
+    t.same(readdirSync(d), ['config.yaml'], `${name}: no audit log, no temp file`);
+    const j = await cli(['set', ...argv, '--config', file, '--json']);
+    t.equal(j.code, 0);
+    t.match(json(j), { changed: false }, `${name}: --json says changed: false`);
+  }
+  const file = write(d, 'config.yaml', base());
+  t.equal((await cli(['set', 'ROUTE_OWNER_CAP_V2_TAGS', 'go', '--config', file])).out,
+    `MIGRATION.ROUTE_OWNER_CAP_V2_TAGS is already "go" in ${file}: nothing to do`);
+  // A real change after a no-op still writes and audits once.
+  t.equal((await cli(['set', 'ROUTE_OWNER_CAP_V2_TAGS', 'python', '--config', file])).code, 0);
+  t.equal(readFileSync(join(d, 'switchboard-audit.log'), 'utf8').trimEnd().split('\n').length, 1);
 });
 
 // ─────────────────────────────────────────────────────────── help, version, dispatch
@@ -968,8 +1178,56 @@ t.test('--help on every command exits 0 and prints Usage', async (t) => {
     t.match(r.out, /^Usage: switchboard/, `${argv.join(' ')} prints Usage`);
     t.equal(r.err, '', `${argv.join(' ')}: nothing on stderr`);
   }
-  const cfg = await cli(['config', '--help']);
-  t.equal(cfg.code, 0, 'config --help exits 0');
+  for (const argv of [['config', '--help'], ['config', '-h']]) {
+    const cfg = await cli(argv);
+    t.equal(cfg.code, 0, `${argv.join(' ')} exits 0`);
+    t.match(cfg.out, /^Usage: switchboard config validate \[FILE\]/, `${argv.join(' ')} prints the validate usage`);
+    t.equal(cfg.err, '');
+  }
+  t.equal((await cli(['config', 'validate', '--help'])).out, (await cli(['config', '--help'])).out, 'the same text as config validate --help');
+});
+
+t.test('errors: the first line starts with switchboard and carries the [SWB_…] code; usage follows after a blank line', async (t) => {
+  const d = tmp(t);
+  const file = write(d, 'config.yaml', base());
+  const cases: [string[], number, boolean][] = [
+    [['frobnicate'], 2, true],
+    [['owners', 'list', '--nope'], 2, true],
+    [['owners', 'list', 'extra', '--config', file], 2, true],
+    [['owners', 'list', '--family', 'nope', '--config', file], 2, false],
+    [['owners', 'diff', file], 2, true],
+    [['owners', '--explain', '--config', file], 2, true],
+    [['owners', '--explain', 'FETCH', '/v2/', '--config', file], 2, true],
+    [['owners', '--explain', 'v2/x', '--config', file], 2, false],
+    [['owners', '--explain', '/v2/', '--pin', 'Go', '--config', file], 2, false],
+    [['config', 'validate', 'a.yaml', 'b.yaml'], 2, true],
+    [['config', 'validate', join(d, 'nope.yaml')], 1, false],
+    [['set'], 2, true],
+    [['set', 'ROUTE_OWNER_DEFAULT', '--config', file], 2, true],
+    [['set', 'ROUTE_OWNER_BOGUS', 'go', '--config', file], 1, false],
+    [['set', 'ROUTE_OWNER_CAP_V2_PUSH', 'go', '--config', file, '--if-digest', '0'.repeat(64)], 1, false],
+    [['owners', '--explain', '/v2/', '--config', join(d, 'nope.yaml')], 1, false],
+  ];
+  for (const [argv, code, usage] of cases) {
+    const r = await cli(argv);
+    const label = argv.filter((a) => a !== file).join(' ');
+    t.equal(r.code, code, `${label}: exit ${code}`);
+    t.equal(r.out, '', `${label}: nothing on stdout`);
+    t.match(r.errLines[0], /^switchboard: \S.*\[SWB_[A-Z_]+\]$/, `${label}: "switchboard: … [SWB_…]" on the first line`);
+    if (usage) {
+      t.equal(r.errLines[1], '', `${label}: a blank line`);
+      t.match(r.errLines[2], /^Usage: switchboard /, `${label}: then the usage`);
+    } else {
+      t.equal(r.errLines.length, 1, `${label}: one line`);
+    }
+    noStack(t, r);
+  }
+  // Unknown subcommands name their command; the code is still on the first line.
+  for (const argv of [['owners', 'bogus'], ['config', 'check'], ['config']]) {
+    const r = await cli(argv);
+    t.equal(r.code, 2, `${argv.join(' ')}: exit 2`);
+    t.match(r.errLines[0], /^switchboard\b.*\[SWB_CLI_USAGE\]$/, `${argv.join(' ')}: code on the first line`);
+  }
 });
 
 t.test('dispatch: version, no command, unknown command/subcommand', async (t) => {

@@ -175,5 +175,52 @@ t.test('output piped into a reader that has already gone (| head -1, | true)', a
   const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (c, s) => resolve([c, s])));
   t.equal(signal, null);
   t.notMatch(stderr, STACK, 'no stack trace when stdout is closed');
+  t.equal(stderr, '', 'nothing at all on stderr: it exits quietly');
   t.equal(code, 0, 'exit 0 when the reader stops reading');
+});
+
+t.test('a real `| head -c 1` pipeline: the reader goes away mid-output', async (t) => {
+  // 435 routes as JSON are far more than a pipe buffer, so the writer meets a closed pipe.
+  const script = `set -o pipefail; "${process.execPath}" ${BIN} owners list --routes --json --config "${configFile}" 2>"${join(dir, 'pipe.err')}" | head -c 1 >/dev/null`;
+  const r = spawnSync('bash', ['-c', script], { cwd: ROOT, env: childEnv(), encoding: 'utf8', timeout: 30_000 });
+  t.equal(r.status, 0, 'the pipeline (with pipefail) exits 0: the switchboard itself exited 0');
+  const err = readFileSync(join(dir, 'pipe.err'), 'utf8');
+  t.equal(err, '', 'nothing on stderr');
+  t.notMatch(err, /EPIPE/);
+});
+
+t.test('error lines from the binary: "switchboard: … [SWB_…]" first, usage after a blank line', async (t) => {
+  const usage = swb(['owners', 'diff', configFile]);
+  t.equal(usage.status, 2);
+  const lines = usage.stderr.split('\n');
+  t.match(lines[0], /^switchboard: give two config files \[SWB_CLI_USAGE\]$/, 'message and code on the first line');
+  t.equal(lines[1], '', 'a blank line');
+  t.match(lines[2], /^Usage: switchboard owners diff/, 'then the usage');
+  clean(t, usage, 'diff usage');
+  const set = swb(['set', 'ROUTE_OWNER_BOGUS', 'go', '--config', configFile]);
+  t.equal(set.status, 1);
+  t.match(set.stderr, /^switchboard: ROUTE_OWNER_BOGUS: .*\[SWB_CONFIG_UNKNOWN_KEY\]\n$/, 'one line');
+  clean(t, set, 'set unknown key');
+});
+
+t.test('config --help exits 0 with the validate usage; config alone exits 2', async (t) => {
+  const h = swb(['config', '--help']);
+  t.equal(h.status, 0);
+  t.match(h.stdout, /^Usage: switchboard config validate \[FILE\]/);
+  t.equal(h.stderr, '');
+  const none = swb(['config']);
+  t.equal(none.status, 2);
+  t.equal(none.stdout, '');
+  t.match(none.stderr.split('\n')[0], /\[SWB_CLI_USAGE\]$/);
+  t.match(none.stderr, /\n\nUsage: switchboard config validate/);
+  clean(t, none, 'config alone');
+});
+
+t.test('relative paths resolve against the working directory of the process', async (t) => {
+  const r = spawnSync(process.execPath, [join(ROOT, BIN), 'config', 'validate', 'config.yaml', '--json'], { cwd: dir, env: childEnv(), encoding: 'utf8', timeout: 30_000 });
+  t.equal(r.status, 0);
+  t.equal((JSON.parse(r.stdout) as { file: string }).file, configFile);
+  const def = spawnSync(process.execPath, [join(ROOT, BIN), 'owners', '--explain', '/v2/a/b/tags/list', '--json'], { cwd: dir, env: childEnv(), encoding: 'utf8', timeout: 30_000 });
+  t.equal(def.status, 0, 'the default ./config.yaml');
+  t.equal((JSON.parse(def.stdout) as { snapshot: { file: string } }).snapshot.file, configFile);
 });

@@ -6,6 +6,7 @@
 import t from 'tap';
 import type { Test as Tap } from 'tap';
 import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
 import { loadInventory } from '../../../owner-maps/index.js';
@@ -13,6 +14,7 @@ import {
   envOnlyConfig, formatIssue, parseConfig, type ConfigIssue, type ConfigResult, type Env, type SwitchConfig,
 } from '../../config/parse.js';
 import { ERROR_CODES } from '../../errors.js';
+import { buildSnapshot } from '../../core/snapshot.js';
 
 const inv = loadInventory();
 const FILE = '/etc/quay/config.yaml';
@@ -187,9 +189,25 @@ t.test('kill switch values', async (t) => {
   const on = ok(t, parseConfig('MIGRATION:\n  MIGRATION_FORCE_PYTHON: true\n', FILE, inv), 'true');
   t.equal(on.switches.get('MIGRATION_FORCE_PYTHON')?.value, true);
   t.equal(ok(t, parseConfig('MIGRATION:\n  MIGRATION_FORCE_PYTHON: false\n', FILE, inv), 'false').switches.get('MIGRATION_FORCE_PYTHON')?.value, false);
-  // Not silently false: a value that is not a YAML 1.2 boolean rejects the file.
+  // Quay reads config.yaml with PyYAML (YAML 1.1): yes/on/no/off are booleans there, so here too.
+  for (const [value, want] of [['yes', true], ['Yes', true], ['YES', true], ['on', true], ['On', true], ['ON', true], ['True', true], ['TRUE', true],
+    ['no', false], ['No', false], ['NO', false], ['off', false], ['Off', false], ['OFF', false], ['False', false]] as const) {
+    const c = ok(t, parseConfig(`A: 1\nMIGRATION:\n  MIGRATION_FORCE_PYTHON: ${value}\n`, FILE, inv), `YAML 1.1 ${value}`);
+    t.same([c.switches.get('MIGRATION_FORCE_PYTHON')?.value, c.switches.get('MIGRATION_FORCE_PYTHON')?.origin],
+      [want, { source: 'file', file: FILE, line: 3 }], `MIGRATION_FORCE_PYTHON: ${value} is ${want}`);
+  }
+  // Not silently false: a value that is not a YAML 1.1 boolean rejects the file.
   expectOne(t, 'MIGRATION:\n  MIGRATION_FORCE_PYTHON: "true"\n', { code: 'SWB_CONFIG_BAD_VALUE', key: 'MIGRATION.MIGRATION_FORCE_PYTHON', line: 2 });
+  expectOne(t, 'MIGRATION:\n  MIGRATION_FORCE_PYTHON: "yes"\n', { code: 'SWB_CONFIG_BAD_VALUE', key: 'MIGRATION.MIGRATION_FORCE_PYTHON', line: 2 },
+    {}, 'a quoted "yes" is a string');
   expectOne(t, 'MIGRATION:\n  MIGRATION_FORCE_PYTHON: 1\n', { code: 'SWB_CONFIG_BAD_VALUE', key: 'MIGRATION.MIGRATION_FORCE_PYTHON', line: 2 });
+  expectOne(t, 'MIGRATION:\n  MIGRATION_FORCE_PYTHON: enabled\n', { code: 'SWB_CONFIG_BAD_VALUE', key: 'MIGRATION.MIGRATION_FORCE_PYTHON', line: 2 });
+});
+
+t.test('YAML 1.1 in the SWITCHBOARD section too', async (t) => {
+  const cfg = ok(t, parseConfig('SWITCHBOARD:\n  DEBUG_HEADERS: yes\n  PIN_UPLOADS: off\n', FILE, inv), 'yes / off');
+  t.same([cfg.settings.DEBUG_HEADERS, cfg.settings.PIN_UPLOADS], [true, false]);
+  expectOne(t, 'SWITCHBOARD:\n  DEBUG_HEADERS: "on"\n', { code: 'SWB_CONFIG_BAD_VALUE', key: 'SWITCHBOARD.DEBUG_HEADERS', line: 2 }, {}, 'a quoted "on" is a string');
 });
 
 t.test('percents', async (t) => {
@@ -294,15 +312,29 @@ t.test('Quay settings that change routing', async (t) => {
   const cfg = ok(t, parseConfig('FEATURE_LIBRARY_SUPPORT: false\nLIBRARY_NAMESPACE: official\n', FILE, inv), 'library settings');
   t.same(cfg.quay, { FEATURE_LIBRARY_SUPPORT: false, LIBRARY_NAMESPACE: 'official' });
   t.same(ok(t, parseConfig('SERVER_HOSTNAME: x\n', FILE, inv), 'defaults').quay, { FEATURE_LIBRARY_SUPPORT: true, LIBRARY_NAMESPACE: 'library' });
-  const bad = issues(parseConfig('A: 1\nFEATURE_LIBRARY_SUPPORT: "yes"\n', FILE, inv));
-  t.same(bad.map((i) => i.code), ['SWB_CONFIG_BAD_VALUE'], 'a non-boolean FEATURE_LIBRARY_SUPPORT is an error');
-  t.match(bad[0]?.message, /FEATURE_LIBRARY_SUPPORT/, 'naming the key');
-  t.equal(bad[0]?.line, 2, 'at its line');
+  // YAML 1.1: unquoted yes/no are booleans, as PyYAML reads them for Quay.
+  t.equal(ok(t, parseConfig('FEATURE_LIBRARY_SUPPORT: no\n', FILE, inv), 'unquoted no').quay.FEATURE_LIBRARY_SUPPORT, false);
+  t.equal(ok(t, parseConfig('FEATURE_LIBRARY_SUPPORT: yes\n', FILE, inv), 'unquoted yes').quay.FEATURE_LIBRARY_SUPPORT, true);
+  // A quoted "yes" is a string: an error with its key, file and line.
+  const bad = expectOne(t, 'A: 1\nFEATURE_LIBRARY_SUPPORT: "yes"\n', { code: 'SWB_CONFIG_BAD_VALUE', key: 'FEATURE_LIBRARY_SUPPORT', line: 2 },
+    {}, 'a non-boolean FEATURE_LIBRARY_SUPPORT: key and line');
+  t.match(bad?.message, /FEATURE_LIBRARY_SUPPORT/, 'the message names the key');
+  t.match(bad && formatIssue(bad), /^\/etc\/quay\/config\.yaml:2: FEATURE_LIBRARY_SUPPORT: .* \[SWB_CONFIG_BAD_VALUE\]$/, 'printed as file:line');
+  expectOne(t, 'A: 1\nB: 2\nLIBRARY_NAMESPACE: ""\n', { code: 'SWB_CONFIG_BAD_VALUE', key: 'LIBRARY_NAMESPACE', line: 3 }, {}, 'an empty LIBRARY_NAMESPACE');
+  expectOne(t, 'A: 1\nB: 2\nLIBRARY_NAMESPACE: 5\n', { code: 'SWB_CONFIG_BAD_VALUE', key: 'LIBRARY_NAMESPACE', line: 3 }, {}, 'a numeric LIBRARY_NAMESPACE');
+  const both = issues(parseConfig('FEATURE_LIBRARY_SUPPORT: "on"\nMIGRATION:\n  ROUTE_OWNER_DEFAULT: maybe\nLIBRARY_NAMESPACE: ""\n', FILE, inv));
+  const byKey = (a: { key: string }, b: { key: string }) => a.key.localeCompare(b.key);
+  t.same(both.map((i) => ({ code: i.code, key: i.key, line: i.line })).sort(byKey), [
+    { code: 'SWB_CONFIG_BAD_VALUE', key: 'FEATURE_LIBRARY_SUPPORT', line: 1 },
+    { code: 'SWB_CONFIG_BAD_VALUE', key: 'LIBRARY_NAMESPACE', line: 4 },
+    { code: 'SWB_CONFIG_BAD_OWNER', key: 'MIGRATION.ROUTE_OWNER_DEFAULT', line: 3 },
+  ].sort(byKey), 'Quay-setting problems are reported with the switch problems, each with its line');
 });
 
 t.test('empty files and `KEY:` with no value', async (t) => {
   for (const [text, label] of [['', 'empty file'], ['\n\n', 'blank lines'], ['# just a comment\n', 'comment only'],
-    ['SERVER_HOSTNAME: x\n', 'no MIGRATION section']] as const) {
+    ['SERVER_HOSTNAME: x\n', 'no MIGRATION section'], ['---', 'only a document marker'], ['---\n', 'only a document marker and a newline'],
+    ['---\n...\n', 'an empty explicit document'], ['# c\n---\n# c\n', 'a marker between comments']] as const) {
     const cfg = ok(t, parseConfig(text, FILE, inv), label);
     t.equal(cfg.switches.size, 0, `${label}: no switches`);
   }
@@ -318,6 +350,8 @@ t.test('origins: file line for file values', async (t) => {
   const cfg = ok(t, parseConfig(text, FILE, inv), 'origins');
   t.same(cfg.switches.get('ROUTE_OWNER_DEFAULT')?.origin, { source: 'file', file: FILE, line: 6 });
   t.same(cfg.switches.get('ROUTE_CANARY_ORGS')?.origin, { source: 'file', file: FILE, line: 7 }, 'a block value: the line of its key');
+  const marked = ok(t, parseConfig('---\nMIGRATION:\n  ROUTE_OWNER_DEFAULT: go\n', FILE, inv), 'after a --- marker');
+  t.same(marked.switches.get('ROUTE_OWNER_DEFAULT')?.origin, { source: 'file', file: FILE, line: 3 }, 'lines count the marker');
   t.same(cfg.switches.get('ROUTE_OWNER_DEFAULT')?.spec, { kind: 'owner', level: 'default', target: '' });
   t.same(cfg.switches.get('ROUTE_CANARY_ORGS')?.spec, { kind: 'canary', scope: 'global', selector: 'orgs' });
 });
@@ -327,6 +361,17 @@ t.test('YAML anchors and aliases are ordinary YAML', async (t) => {
   const r = parseConfig(text, FILE, inv);
   t.same(issues(r), [], 'an alias is its anchor\'s value');
   t.same(r.ok ? r.config.switches.get('ROUTE_OWNER_CAP_V2_PUSH')?.value : undefined, 'go', 'alias resolved');
+  t.same(r.ok ? r.config.switches.get('ROUTE_CANARY_CAP_V2_PULL_ORGS')?.value : undefined, ['acme'], 'a list alias resolved');
+  t.same(r.ok ? r.config.switches.get('ROUTE_OWNER_CAP_V2_PUSH')?.origin : undefined, { source: 'file', file: FILE, line: 3 }, 'an alias has the line of its key');
+  // Anchors defined outside MIGRATION (e.g. next to Quay's own keys).
+  const outside = ok(t, parseConfig('X_OWNER: &o go\nX_PCT: &p 25\nMIGRATION:\n  ROUTE_OWNER_DEFAULT: *o\n  ROUTE_CANARY_PERCENT: *p\n  MIGRATION_FORCE_PYTHON: &k no\n  WORKER_OWNER_GCWORKER: *o\n', FILE, inv), 'anchors outside MIGRATION');
+  t.same(Object.fromEntries([...outside.switches].map(([k, v]) => [k, v.value])),
+    { ROUTE_OWNER_DEFAULT: 'go', ROUTE_CANARY_PERCENT: 25, MIGRATION_FORCE_PYTHON: false, WORKER_OWNER_GCWORKER: 'go' });
+  // An alias to a bad value is reported at the key that uses it.
+  expectOne(t, 'X: &bad rust\nMIGRATION:\n  ROUTE_OWNER_DEFAULT: *bad\n', { code: 'SWB_CONFIG_BAD_OWNER', key: 'MIGRATION.ROUTE_OWNER_DEFAULT', line: 3 });
+  // And in SWITCHBOARD.
+  const sb = ok(t, parseConfig('X: &t true\nU: &u {python: "http://quay:8080", go: "http://127.0.0.1:8081"}\nSWITCHBOARD:\n  DEBUG_HEADERS: *t\n  UPSTREAMS: *u\n  LISTEN: &l "0.0.0.0:8443"\n', FILE, inv), 'aliases in SWITCHBOARD');
+  t.same([sb.settings.DEBUG_HEADERS, sb.settings.UPSTREAMS, sb.settings.LISTEN], [true, { python: 'http://quay:8080', go: 'http://127.0.0.1:8081' }, '0.0.0.0:8443']);
 });
 
 // ---------------------------------------------------------------------------
@@ -351,6 +396,21 @@ t.test('environment variables override the file', async (t) => {
   }
   const unset = ok(t, parseConfig(text, FILE, inv, { ROUTE_OWNER_DEFAULT: undefined }), 'an undefined env entry');
   t.equal(unset.switches.get('ROUTE_OWNER_DEFAULT')?.value, 'python', 'undefined variables do not override');
+  t.same(cfg.envOverrides, ['MIGRATION_FORCE_PYTHON=TRUE', 'ROUTE_CANARY_ORGS=acme, beta ,gamma', 'ROUTE_CANARY_PERCENT=25.5', 'ROUTE_OWNER_DEFAULT=go', 'WORKER_OWNER_GCWORKER= go '],
+    'envOverrides lists every overriding variable as NAME=value');
+});
+
+t.test('an empty environment variable is unset: it neither overrides nor errs', async (t) => {
+  const text = 'MIGRATION:\n  MIGRATION_FORCE_PYTHON: true\n  ROUTE_OWNER_DEFAULT: go\n  ROUTE_CANARY_PERCENT: 5\n  ROUTE_CANARY_ORGS: [acme]\n';
+  const env = { MIGRATION_FORCE_PYTHON: '', ROUTE_OWNER_DEFAULT: '', ROUTE_CANARY_PERCENT: '  ', ROUTE_CANARY_ORGS: '', WORKER_OWNER_GCWORKER: '', ROUTE_OWNER_CAP_NOPE: '' };
+  const cfg = ok(t, parseConfig(text, FILE, inv, env), 'empty variables');
+  t.same(Object.fromEntries([...cfg.switches].map(([k, v]) => [k, [v.value, v.origin.source]])), {
+    MIGRATION_FORCE_PYTHON: [true, 'file'], ROUTE_OWNER_DEFAULT: ['go', 'file'], ROUTE_CANARY_PERCENT: [5, 'file'], ROUTE_CANARY_ORGS: [['acme'], 'file'],
+  }, 'the file values stand; an empty kill switch variable does not turn the file\'s kill switch off');
+  t.same(cfg.envOverrides, [], 'no override listed');
+  t.equal(cfg.digest, ok(t, parseConfig(text, FILE, inv), 'no env').digest);
+  const only = ok(t, envOnlyConfig(inv, { MIGRATION_FORCE_PYTHON: '', ROUTE_OWNER_DEFAULT: '' }), 'env only, empty');
+  t.equal(only.switches.size, 0, 'no switches from empty variables');
 });
 
 t.test('bad environment values are reported naming the variable', async (t) => {
@@ -393,7 +453,20 @@ t.test('envOnlyConfig: the kill switch works from the environment alone', async 
 // Digest
 // ---------------------------------------------------------------------------
 
-t.test('digest: equal for equal content, different when content or overrides change', async (t) => {
+t.test('digest: the sha256 of the file bytes, whatever the environment', async (t) => {
+  const sha = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
+  for (const text of ['', 'MIGRATION:\n  ROUTE_OWNER_DEFAULT: go\n', 'MIGRATION:\r\n  ROUTE_OWNER_DEFAULT: go\r\n', '# café\nSERVER_HOSTNAME: x\n', '---']) {
+    const cfg = ok(t, parseConfig(text, FILE, inv), JSON.stringify(text));
+    t.equal(cfg.digest, sha(text), `${JSON.stringify(text)}: digest is sha256 of the bytes`);
+    const env = ok(t, parseConfig(text, FILE, inv, { ROUTE_OWNER_DEFAULT: 'python', MIGRATION_FORCE_PYTHON: 'true' }), 'with env');
+    t.equal(env.digest, sha(text), 'environment overrides do not change it');
+    t.same(env.envOverrides, ['MIGRATION_FORCE_PYTHON=true', 'ROUTE_OWNER_DEFAULT=python']);
+    const snap = buildSnapshot(inv, env, 1, new Date(0));
+    t.equal(snap.source.digest, sha(text), 'the snapshot carries the same digest');
+  }
+});
+
+t.test('digest: equal for equal content (any environment), different when any byte changes', async (t) => {
   const a = 'MIGRATION:\n  ROUTE_OWNER_DEFAULT: python\n';
   const digest = (text: string, env: Env = {}) => ok(t, parseConfig(text, FILE, inv, env), 'digest input').digest;
   const d1 = digest(a);

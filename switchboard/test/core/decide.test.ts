@@ -71,6 +71,7 @@ interface Case {
     capability?: string | null;
     family?: string | null;
     canary_selected_by?: string | null;
+    slash_redirect?: boolean;
   };
 }
 
@@ -132,6 +133,9 @@ function checkTrace(t: Test, d: Decision, label: string): void {
     t.equal(tr[tr.length - 1]?.level, 'canary', `${label}: canary settlement last`);
     t.equal(canaryEntries.length, 1);
     t.equal(canaryEntries[0]?.value, d.owner, `${label}: canary entry names the owner`);
+    const entry = canaryEntries[0];
+    t.same(entry && entry.level === 'canary' ? { key: entry.key, selected_by: entry.selected_by, won: entry.won } : null,
+      { key: d.canary.scope, selected_by: d.canary.selected_by, won: true }, `${label}: canary entry names the scope and the selector`);
     t.equal(won[0]?.value, 'canary', `${label}: the winning level said canary`);
     t.same(d.canary.checks.map((c) => c.selector), ['orgs', 'repos', 'users', 'percent'], `${label}: canary checks in order`);
     t.equal(d.canary.selected_by, d.canary.checks.find((c) => c.matched)?.selector ?? null, `${label}: selected_by is the first matching check`);
@@ -146,6 +150,8 @@ function checkTrace(t: Test, d: Decision, label: string): void {
 
 const fixturePath = fileURLToPath(new URL('../fixtures/decide-cases.yaml', import.meta.url));
 const fixture = parseYaml(readFileSync(fixturePath, 'utf8')) as { cases: Case[] };
+
+let canaryFixtures = 0;
 
 t.test('fixture table', async (t) => {
   t.ok(fixture.cases.length >= 80, `${fixture.cases.length} cases`);
@@ -166,6 +172,7 @@ t.test('fixture table', async (t) => {
         if (k in want) { got[k] = d[k]; exp[k] = want[k]; }
       }
       if ('canary_selected_by' in want) { got.canary_selected_by = d.canary?.selected_by ?? null; exp.canary_selected_by = want.canary_selected_by; }
+      if ('slash_redirect' in want) { got.slash_redirect = d.slash_redirect; exp.slash_redirect = want.slash_redirect; }
       t.same(got, exp, 'decision');
       t.equal(d.snapshot_version, 1, 'names its snapshot');
       checkTrace(t, d, c.name);
@@ -173,9 +180,27 @@ t.test('fixture table', async (t) => {
       // The proxy's fast path (no explanation) decides exactly the same.
       const fast = decide(s, { ...toRequest(c.request), explain: false });
       t.same([fast.owner, fast.reason, fast.trace, fast.route_id], [d.owner, d.reason, d.trace, d.route_id], 'explain off: same owner, reason and trace');
+      t.same([fast.params, fast.slash_redirect, fast.capability, fast.family], [d.params, d.slash_redirect, d.capability, d.family], 'explain off: same match');
       t.equal(fast.canary, null, 'explain off: no canary explanation');
+      const { explain: _explain, ...unset } = toRequest(c.request);
+      const dflt = decide(s, unset);
+      t.same([dflt.owner, dflt.reason, dflt.trace, dflt.canary], [d.owner, d.reason, d.trace, null], 'explain unset: same as explain off');
+      if (d.canary !== null || fast.trace.some((e) => e.level === 'canary')) {
+        canaryFixtures++;
+        t.not(d.canary, null, 'explain on: the canary is explained');
+        const last = fast.trace[fast.trace.length - 1];
+        t.same(last && last.level === 'canary' ? [last.key, last.value, last.selected_by] : null, [d.canary?.scope, fast.owner, d.canary?.selected_by ?? null],
+          'explain off: the trace still ends with the canary entry (scope, owner, selector)');
+      }
     });
   }
+});
+
+t.test('every canary fixture was compared with and without explain', async (t) => {
+  const canaryReasons = new Set(['canary_org', 'canary_repo', 'canary_user', 'canary_percent', 'canary_miss']);
+  const expected = fixture.cases.filter((c) => canaryReasons.has(c.expect.reason)).length;
+  t.ok(expected >= 40, `${expected} fixtures decide by canary`);
+  t.equal(canaryFixtures, expected, 'each of them checked owner, reason and trace equal with explain on and off');
 });
 
 // ---------------------------------------------------------------------------
@@ -273,6 +298,66 @@ t.test('canary outcome details', async (t) => {
   t.same([byClient.canary?.checks[3]?.subject, byClient.canary?.checks[3]?.subject_kind], ['10.0.0.1', 'client']);
   const nobody = decide(snapshotFor({ ROUTE_OWNER_ROUTE_0294: 'canary', ROUTE_CANARY_PERCENT: 50 }), { method: 'GET', path: '/api/v1/user/', explain: true });
   t.same([nobody.canary?.checks[3]?.subject, nobody.canary?.checks[3]?.bucket, nobody.owner], [null, null, 'python'], 'no subject at all: not selected below 100');
+});
+
+t.test('the canary explanation is built only when the request asks for it', async (t) => {
+  const s = snapshotFor({ ROUTE_OWNER_CAP_V2_PULL: 'canary', ROUTE_CANARY_ORGS: ['acme'], ROUTE_CANARY_PERCENT: 5 });
+  for (const path of ['/v2/acme/app/manifests/latest', '/v2/beta/app/manifests/latest', '/v2/zeta/app/manifests/latest']) {
+    const on = decide(s, { method: 'GET', path, explain: true });
+    const off = decide(s, { method: 'GET', path, explain: false });
+    const unset = decide(s, { method: 'GET', path });
+    t.not(on.canary, null, `${path}: explain true → canary explained`);
+    t.equal(off.canary, null, `${path}: explain false → canary null`);
+    t.equal(unset.canary, null, `${path}: explain unset → canary null`);
+    t.same([off.owner, off.reason, off.trace], [on.owner, on.reason, on.trace], `${path}: same owner, reason and trace`);
+    t.same([unset.owner, unset.reason, unset.trace], [on.owner, on.reason, on.trace]);
+    const last = off.trace[off.trace.length - 1]!;
+    t.same(last.level === 'canary' ? { level: last.level, key: last.key, value: last.value, selected_by: last.selected_by, won: last.won } : last,
+      { level: 'canary', key: 'CAP_V2_PULL', value: on.owner, selected_by: on.canary?.selected_by ?? null, won: true },
+      `${path}: the trace ends with the canary entry`);
+  }
+  t.same(['/v2/acme/app/manifests/latest', '/v2/beta/app/manifests/latest', '/v2/zeta/app/manifests/latest']
+    .map((path) => decide(s, { method: 'GET', path }).reason), ['canary_org', 'canary_percent', 'canary_miss']);
+  // explain on a decision no canary settles changes nothing.
+  const plain = snapshotFor({ ROUTE_OWNER_CAP_V2_PULL: 'go' });
+  t.same(decide(plain, { method: 'GET', path: '/v2/acme/app/manifests/latest', explain: true }),
+    decide(plain, { method: 'GET', path: '/v2/acme/app/manifests/latest' }), 'not a canary: explain adds nothing');
+});
+
+t.test('the Authorization header is decoded only when a users list is set or the percent subject has no namespace', async (t) => {
+  const jwt = `Bearer ${unsignedJwt({ sub: 'alice' })}`;
+  /** A request whose Authorization header counts how often decide() reads it. */
+  function counted(method: string, path: string, extra: Partial<DecisionRequest> = {}): { req: DecisionRequest; reads: () => number } {
+    let n = 0;
+    const req = { method, path, ...extra } as DecisionRequest;
+    Object.defineProperty(req, 'authorization', { enumerable: true, get: () => { n++; return jwt; } });
+    return { req, reads: () => n };
+  }
+  const cases: [string, Record<string, unknown>, string, boolean, Owner, string][] = [
+    ['percent subject is the namespace, no users list', { ROUTE_OWNER_CAP_V2_PULL: 'canary', ROUTE_CANARY_PERCENT: 50 }, '/v2/acme/app/manifests/latest', false, 'python', 'canary_miss'],
+    ['an org list and a namespace percent subject', { ROUTE_OWNER_CAP_V2_PULL: 'canary', ROUTE_CANARY_ORGS: ['beta'], ROUTE_CANARY_PERCENT: 5 }, '/v2/beta/app/manifests/latest', false, 'go', 'canary_org'],
+    ['percent 100 needs no subject', { ROUTE_OWNER_ROUTE_0294: 'canary', ROUTE_CANARY_PERCENT: 100 }, '/api/v1/user/', false, 'go', 'canary_percent'],
+    ['percent 0 needs no subject', { ROUTE_OWNER_ROUTE_0294: 'canary', ROUTE_CANARY_PERCENT: 0 }, '/api/v1/user/', false, 'python', 'canary_miss'],
+    ['not a canary decision', { ROUTE_OWNER_CAP_V2_PULL: 'go' }, '/v2/acme/app/manifests/latest', false, 'go', 'capability_switch'],
+    ['a users list is set', { ROUTE_OWNER_CAP_V2_PULL: 'canary', ROUTE_CANARY_USERS: ['alice'] }, '/v2/acme/app/manifests/latest', true, 'go', 'canary_user'],
+    ['no namespace: the user is the percent subject (alice 11.17)', { ROUTE_OWNER_ROUTE_0294: 'canary', ROUTE_CANARY_PERCENT: 12 }, '/api/v1/user/', true, 'go', 'canary_percent'],
+  ];
+  for (const [name, config, path, decodes, owner, reason] of cases) {
+    const s = snapshotFor(config);
+    const { req, reads } = counted('GET', path);
+    const d = decide(s, req);
+    t.same([d.owner, d.reason], [owner, reason], `${name}: decision`);
+    t.equal(reads() > 0, decodes, `${name}: Authorization ${decodes ? 'is' : 'is not'} read`);
+    const { req: withUser, reads: userReads } = counted('GET', path, { user: 'alice' });
+    decide(s, withUser);
+    t.equal(userReads(), 0, `${name}: a known user means the header is never read`);
+    // The explanation reports every selector's subject, so it decodes the header when a canary decides.
+    const { req: explained, reads: explainReads } = counted('GET', path, { explain: true });
+    const e = decide(s, explained);
+    t.same([e.owner, e.reason, e.trace], [d.owner, d.reason, d.trace], `${name}: explain decides the same`);
+    if (e.canary) t.equal(e.canary.checks[2]?.subject, 'alice', `${name}: explain names the user`);
+    t.equal(explainReads() > 0, d.trace.some((x) => x.level === 'canary'), `${name}: explain reads the header iff a canary decides`);
+  }
 });
 
 // ---------------------------------------------------------------------------

@@ -14,8 +14,9 @@ import type { Test } from 'tap';
 
 import { loadInventory } from '../../../owner-maps/index.js';
 import type { RouteRow } from '../../../owner-maps/index.js';
-import { RouteTable } from '../../core/route-table.js';
+import { RouteTable, samplePath } from '../../core/route-table.js';
 import type { RouteMatch } from '../../core/route-table.js';
+import { parsePattern } from '../../core/route-pattern.js';
 import { isSwitchboardError } from '../../errors.js';
 
 const inv = loadInventory();
@@ -152,15 +153,21 @@ t.test('exactly three rows are recorded as never reached by Quay, each shadowed 
 
 t.test('KEY: every generated request matches its own row with the expected params', async (t) => {
   let failures = 0;
+  const own = new Set<string>();
+  const shadowedTo = new Set<string>();
   for (const g of generated) {
     const m = table.match(g.method, g.path);
     const want = expectedRow(g.row);
     const ok = m !== null && m.route === want.row && m.slashRedirect === want.slash && JSON.stringify(sortKeys(m.params)) === JSON.stringify(sortKeys(g.params));
     if (!ok) {
       failures++;
-      t.fail(`${g.row.id} ${g.method} ${g.path}: expected ${g.row.id} ${JSON.stringify(g.params)}, got ${describe(m)}`);
-    }
+      t.fail(`${g.row.id} ${g.method} ${g.path}: expected ${want.row.id} ${JSON.stringify(g.params)}${want.slash ? ' (slash redirect)' : ''}, got ${describe(m)}`);
+    } else if (m.route === g.row) own.add(g.row.id);
+    else shadowedTo.add(`${g.row.id}→${m.route.id}`);
   }
+  t.equal(own.size, 432, 'the 432 reachable rows each resolve to themselves');
+  t.same([...shadowedTo].sort(), ['ROUTE_0403→ROUTE_0404', 'ROUTE_0427→ROUTE_0428', 'ROUTE_0431→ROUTE_0432'],
+    'the 3 shadowed rows resolve to their shadowing row, with slashRedirect');
   t.equal(failures, 0, `${generated.length} requests, all on their own row (or, for the 3 shadowed rows, the row Quay answers them with)`);
 });
 
@@ -292,8 +299,22 @@ t.test('query strings are ignored; percent-encoding is decoded', async (t) => {
   expectMatch(t, table, 'GET', '/v2/acme/app/manifests%2Flatest', { id: 'ROUTE_0016', params: { repository: 'acme/app', manifest_ref: 'latest' } });
   expectMatch(t, table, 'GET', '/api/v1/repository/mirror%2Fhealth', { id: 'ROUTE_0171' }, 'decoding happens before the literal match');
   expectMatch(t, table, 'GET', '/v2/acme/app/manifests/v1%3Fx', null, 'an encoded ? stays in the segment (not a query)');
-  const m = table.match('GET', '/v2/%ZZ/manifests/latest');
-  t.equal(m?.route.id, 'ROUTE_0016', 'a malformed escape does not crash; the raw path is routed');
+  expectMatch(t, table, 'GET', '/v2/%ZZ/manifests/latest', { id: 'ROUTE_0016', params: { repository: '%ZZ', manifest_ref: 'latest' } },
+    'a malformed escape does not crash; it stays as it is');
+});
+
+t.test('a path that is not valid percent-encoding: valid escapes decoded, bad UTF-8 → U+FFFD, bad escapes kept', async (t) => {
+  expectMatch(t, table, 'GET', '/v2/acme%2Fapp%ZZ/tags/list', { id: 'ROUTE_0019', params: { repository: 'acme/app%ZZ' } },
+    '%2F is still a slash next to an invalid %ZZ');
+  expectMatch(t, table, 'GET', '/v2/acme/caf%C3%A9%ZZ/tags/list', { id: 'ROUTE_0019', params: { repository: 'acme/café%ZZ' } },
+    'a multi-byte UTF-8 escape is decoded');
+  expectMatch(t, table, 'GET', '/v2/acme/a%FFb/tags/list', { id: 'ROUTE_0019', params: { repository: 'acme/a\uFFFDb' } },
+    'invalid UTF-8 becomes U+FFFD');
+  expectMatch(t, table, 'GET', '/v2/acme/a%FF%ZZ/tags/list', { id: 'ROUTE_0019', params: { repository: 'acme/a\uFFFD%ZZ' } });
+  expectMatch(t, table, 'GET', '/v2/acme/app%2/tags/list', { id: 'ROUTE_0019', params: { repository: 'acme/app%2' } }, 'a truncated escape stays');
+  expectMatch(t, table, 'GET', '/v2/acme/app/manifests/caf%C3%A9%ZZ', null, '"café%ZZ" is not a tag');
+  expectMatch(t, table, 'GET', '/v2/acme%2F%2Fapp/tags/list', { id: 'ROUTE_0019', params: { repository: 'acme/app' }, slash: true },
+    'encoded slashes that make an empty segment are merged like //');
 });
 
 t.test('nested repositories with segments that look like route literals', async (t) => {
@@ -355,6 +376,45 @@ t.test('wrong method: no match, and allowedMethods names the right ones', async 
   expectMatch(t, table, 'GET', '/v2/acme/app/manifests/latest', { id: 'ROUTE_0016', params: { repository: 'acme/app', manifest_ref: 'latest' } });
 });
 
+t.test('OPTIONS: the explicit OPTIONS row, else the GET row, else the first row at the path (Flask answers OPTIONS for every rule)', async (t) => {
+  expectMatch(t, table, 'OPTIONS', '/config', { id: 'ROUTE_0378' }, 'explicit OPTIONS row wins over GET ROUTE_0377');
+  expectMatch(t, table, 'OPTIONS', '/csrf_token', { id: 'ROUTE_0383' });
+  expectMatch(t, table, 'OPTIONS', '/v2/acme/app/manifests/latest', { id: 'ROUTE_0016', params: { repository: 'acme/app', manifest_ref: 'latest' } },
+    'no OPTIONS row: the GET row (not PUT ROUTE_0017 or DELETE ROUTE_0015)');
+  expectMatch(t, table, 'OPTIONS', '/api/v1/user/', { id: 'ROUTE_0294' }, 'GET beats DELETE ROUTE_0293, registered earlier');
+  expectMatch(t, table, 'OPTIONS', '/api/v1/user', { id: 'ROUTE_0294', slash: true }, 'through the slash redirect');
+  expectMatch(t, table, 'OPTIONS', '/api/v1/superuser/organizations/acme', { id: 'ROUTE_0270', params: { name: 'acme' } },
+    'no GET row: the first row (DELETE ROUTE_0270 before PUT ROUTE_0271)');
+  expectMatch(t, table, 'OPTIONS', '/api/v1/repository/acme/app/tag/v1', { id: 'ROUTE_0228', params: { repository: 'acme/app', tag: 'v1' } },
+    'DELETE ROUTE_0228 before PUT ROUTE_0229, after a repository');
+  expectMatch(t, table, 'OPTIONS', '/v2/acme/app/blobs/uploads/', { id: 'ROUTE_0004', params: { repository: 'acme/app' } }, 'the only row there is POST');
+  expectMatch(t, table, 'OPTIONS', '/v2/acme/app/blobs/uploads', { id: 'ROUTE_0004', params: { repository: 'acme/app' }, slash: true });
+  expectMatch(t, table, 'OPTIONS', '/acme/app', { id: 'ROUTE_0432', params: { repository: 'acme/app' }, slash: true });
+  expectMatch(t, table, 'OPTIONS', '/v2/acme', null, 'no rule at the path: nothing to answer');
+  // Every row's path answers OPTIONS with a row of that same rule. Skipped: paths
+  // where two rules differ only in a single-segment converter (blobs/{digest} for
+  // DELETE next to blobs/{digest:digest} for GET/HEAD): which of those rules answers
+  // depends on their order, not on this precedence.
+  const erased = (pattern: string): string => pattern.replace(/\{(\w+)(?::(?:tag|digest|fileid))?\}/g, '{}');
+  const siblings = (row: RouteRow): boolean => inv.routes.some((r) => r.pattern !== row.pattern && erased(r.pattern) === erased(row.pattern));
+  let failures = 0;
+  let checked = 0;
+  for (const g of generated) {
+    if (g.path.includes('?') || siblings(g.row)) continue;
+    checked++;
+    const m = table.match('OPTIONS', g.path);
+    const want = expectedRow(g.row);
+    const samePattern = inv.routes.filter((r) => r.pattern === want.row.pattern);
+    const expected = samePattern.find((r) => r.method === 'OPTIONS') ?? samePattern.find((r) => r.method === 'GET') ?? samePattern[0]!;
+    if (m?.route !== expected || m.slashRedirect !== want.slash) {
+      failures++;
+      t.fail(`OPTIONS ${g.path}: expected ${expected.id}, got ${describe(m)}`);
+    }
+  }
+  t.equal(failures, 0, `OPTIONS on ${checked} generated paths picks the OPTIONS row, else the GET row, else the first row of that rule`);
+  t.ok(checked > 1500, `${checked} OPTIONS requests checked`);
+});
+
 t.test('garbage request targets: null or a sane match, never a throw', async (t) => {
   const garbage = [
     '', '*', 'http://x/y', 'v2/acme/app/manifests/latest', '?', '#', '//', '///', '/v2//x/manifests/latest',
@@ -377,6 +437,15 @@ t.test('garbage request targets: null or a sane match, never a throw', async (t)
   expectMatch(t, table, 'GET', '/v2//x/manifests/latest', { id: 'ROUTE_0016', params: { repository: 'x', manifest_ref: 'latest' }, slash: true },
     'an empty segment is merged away: redirect to /v2/x/manifests/latest');
   expectMatch(t, table, 'GET', '/v2/acme//manifests/latest', { id: 'ROUTE_0016', params: { repository: 'acme', manifest_ref: 'latest' }, slash: true });
+  expectMatch(t, table, 'GET', '/v2/a//b/tags/list', { id: 'ROUTE_0019', params: { repository: 'a/b' }, slash: true });
+  expectMatch(t, table, 'GET', '/v2/acme/app/manifests//latest', { id: 'ROUTE_0016', params: { repository: 'acme/app', manifest_ref: 'latest' }, slash: true });
+  expectMatch(t, table, 'POST', '/v2/acme//app/blobs/uploads', { id: 'ROUTE_0004', params: { repository: 'acme/app' }, slash: true },
+    'merged, and the trailing slash added: one redirect');
+  expectMatch(t, table, 'GET', '//v2/', { id: 'ROUTE_0001', slash: true });
+  expectMatch(t, table, 'GET', '/api/v1//user/', { id: 'ROUTE_0294', slash: true });
+  expectMatch(t, table, 'GET', '/organization/acme//x/', { id: 'ROUTE_0404', params: { path: 'acme//x' } },
+    'a path that matches as it is (a path converter takes //) is not merged');
+  expectMatch(t, table, 'GET', '/repository/acme//app', { id: 'ROUTE_0412', params: { path: 'acme//app' } });
   expectMatch(t, table, 'GET', '/v2/acme/app/manifests/', null, 'empty reference');
   expectMatch(t, table, 'GET', '/', { id: 'ROUTE_0368' });
 });
@@ -515,6 +584,55 @@ t.test('compile: SWB_ROUTE_SHADOWED for a row that can never win', async (t) => 
   t.equal(compileError([['GET', '/x/{a:apirepopath}'], ['PUT', '/x/{b:repopath}']], false), null, 'other method: no shadowing');
 });
 
+t.test('compile: a constrained sibling does not flag a plain segment row (samplePath)', async (t) => {
+  // The shadow check matches each row's samplePath(); a plain segment samples as
+  // zq~sN, which is not a valid tag, digest or file id, so it reaches its own row.
+  t.equal(compileError([['GET', '/a/{t:tag}'], ['GET', '/a/{s}']]), null, 'GET /a/{t:tag} + GET /a/{s} compiles');
+  t.equal(compileError([['GET', '/a/{d:digest}'], ['GET', '/a/{s}']]), null, 'digest + segment compiles');
+  t.equal(compileError([['GET', '/a/{f:fileid}'], ['GET', '/a/{s}']]), null, 'fileid + segment compiles');
+  t.equal(compileError([['GET', '/a/{t:tag}'], ['GET', '/a/{s}']], false), null, 'also without library support');
+  const plain = samplePath(parsePattern('/a/{s}', 'ROUTE_0002'));
+  t.match(plain, /^\/a\/zq~s\d+$/, `plain segment sample ${plain}`);
+  t.equal(samplePath(parsePattern('/a/{s}', 'ROUTE_0002'), true), plain, 'librarySupport is an optional second argument');
+  t.equal(samplePath(parsePattern('/a/{s}', 'ROUTE_0002'), false), plain);
+  const sample = (pattern: string, librarySupport?: boolean): string => samplePath(parsePattern(pattern, 'ROUTE_0001'), librarySupport);
+  const tbl = RouteTable.compile(rows([['GET', '/a/{t:tag}'], ['GET', '/a/{s}']]), { librarySupport: true });
+  t.equal(tbl.match('GET', plain)?.route.id, 'ROUTE_0002', 'the sample of /a/{s} resolves to its own row');
+  t.equal(tbl.match('GET', sample('/a/{t:tag}'))?.route.id, 'ROUTE_0001', 'the sample of /a/{t:tag} resolves to the tag row');
+  t.equal(tbl.match('GET', '/a/latest')?.route.id, 'ROUTE_0001', 'a tag-shaped segment goes to the tag row');
+  t.equal(tbl.match('GET', '/a/-x')?.route.id, 'ROUTE_0002', 'anything else to the plain row');
+  // Every real row's own sample resolves to that row (or, for the three shadowed rows, to the row Quay answers with).
+  for (const [lib, tb] of [[true, table], [false, noLibrary]] as const) {
+    let bad = 0;
+    for (const r of inv.routes) {
+      const m = tb.matchUncached(r.method, samplePath(parsePattern(r.pattern, r.id), lib));
+      const want = expectedRow(r);
+      if (m?.route !== want.row || m.slashRedirect !== want.slash) { bad++; t.fail(`${r.id} sample ${samplePath(parsePattern(r.pattern, r.id), lib)} → ${describe(m)}`); }
+    }
+    t.equal(bad, 0, `librarySupport ${lib}: every row's samplePath reaches its row`);
+  }
+});
+
+t.test('compile: SWB_ROUTE_SHADOWED names the row, its sample and where the sample went', async (t) => {
+  try {
+    RouteTable.compile(rows([['GET', '/x/{a:apirepopath}'], ['GET', '/x/{b:repopath}']]), { librarySupport: false });
+    t.fail('compiled');
+  } catch (err) {
+    t.equal(isSwitchboardError(err) && err.code, 'SWB_ROUTE_SHADOWED');
+    t.match((err as Error).message, /ROUTE_0002 \(GET \/x\/\{b:repopath\}\) is never matched: its sample path \S+ resolves to ROUTE_0001/);
+  }
+  // A row recorded as shadowed_by compiles only when the sample really goes to that row.
+  const shadowRows = (shadowedBy: string): RouteRow[] => rows([['GET', '/o/{p:path}'], ['GET', '/o/{p:path}/']])
+    .map((r, i) => (i === 0 ? { ...r, shadowedBy } : r));
+  t.doesNotThrow(() => RouteTable.compile(shadowRows('ROUTE_0002'), { librarySupport: true }), 'the recorded shadowing row answers it');
+  t.equal((() => { try { RouteTable.compile(shadowRows(''), { librarySupport: true }); return null; } catch (e) { return isSwitchboardError(e) ? e.code : 'other'; } })(),
+    'SWB_ROUTE_SHADOWED', 'without shadowed_by the same pair is an error');
+  t.equal((() => { try { RouteTable.compile(shadowRows('ROUTE_0001'), { librarySupport: true }); return null; } catch (e) { return isSwitchboardError(e) ? e.code : 'other'; } })(),
+    'SWB_ROUTE_SHADOWED', 'a wrong shadowed_by is an error too');
+  const m = RouteTable.compile(shadowRows('ROUTE_0002'), { librarySupport: true }).match('GET', '/o/acme');
+  t.same(m && [m.route.id, m.params, m.slashRedirect], ['ROUTE_0002', { p: 'acme' }, true], 'the suffixed rule (registered first) answers with a redirect');
+});
+
 t.test('compile: SWB_ROUTE_BAD_PATTERN', async (t) => {
   t.equal(compileError([['GET', '/a/{x:uuid}']]), 'SWB_ROUTE_BAD_PATTERN', 'unknown kind');
   t.equal(compileError([['GET', '/a/{x:Tag}']]), 'SWB_ROUTE_BAD_PATTERN', 'kinds are lower-case');
@@ -556,6 +674,26 @@ t.test('match and matchUncached agree for every generated request', async (t) =>
   t.equal(failures, 0);
   const first = table.match('GET', '/v2/acme/app/manifests/latest');
   t.equal(table.match('GET', '/v2/acme/app/manifests/latest'), first, 'a hit returns the same result object');
+});
+
+t.test('the match cache holds 8192 entries per generation by default', async (t) => {
+  // A cached hit returns the same result object; after enough other paths it is recomputed.
+  const survives = (tb: RouteTable, others: number): boolean => {
+    const first = tb.match('GET', '/v2/acme/app/manifests/latest');
+    for (let i = 0; i < others; i++) tb.match('GET', `/v2/acme/app/manifests/t${i}`);
+    const again = tb.match('GET', '/v2/acme/app/manifests/latest');
+    t.equal(describe(again), describe(first), 'recomputed or not, the answer is the same');
+    return again === first;
+  };
+  const fresh = (cacheEntries?: number): RouteTable =>
+    RouteTable.compile(inv.routes, cacheEntries === undefined ? { librarySupport: true } : { librarySupport: true, cacheEntries });
+  t.equal(survives(fresh(), 8191), true, 'default: still cached after 8,191 other paths');
+  t.equal(survives(fresh(), 2 * 8192 - 1), true, 'default: still cached after 16,383 (two generations of 8,192)');
+  t.equal(survives(fresh(), 2 * 8192), false, 'default: dropped after 16,384 other paths');
+  t.equal(survives(fresh(8192), 2 * 8192 - 1), true, 'cacheEntries 8192 behaves the same');
+  t.equal(survives(fresh(8192), 2 * 8192), false);
+  t.equal(survives(fresh(4096), 2 * 4096), false, 'a smaller cache drops it sooner');
+  t.equal(survives(fresh(0), 0), false, 'cacheEntries 0: no caching');
 });
 
 t.test('a tiny cache (2 entries) stays correct across many distinct paths', async (t) => {
