@@ -97,13 +97,13 @@ export async function serveCommand(argv: string[], io: Io): Promise<number> {
       const timeout = provider.current().settings.DRAIN_TIMEOUT_SECONDS * 1000;
       log.info('draining', { signal, inflight_requests: proxy!.inflight, drain_timeout_seconds: timeout / 1000 });
       void (async () => {
-        const { forced } = await proxy!.drain(timeout);
+        const { forced, upgrades } = await proxy!.drain(timeout);
         admin.closeAllConnections();
         await new Promise<void>((r) => admin.close(() => r()));
         await provider.close();
         await pins.close();
         await accessLog.close();
-        log.info('stopped', { forced_connections: forced });
+        log.info('stopped', { cut_requests: forced, closed_upgrades: upgrades });
         resolve(forced > 0 ? EXIT_FAIL : EXIT_OK);
       })();
     };

@@ -86,6 +86,8 @@ export class SwitchboardProxy {
     go: { requests: 0, errors: 0, consecutive_errors: 0, last_success_ms: 0, last_error: null },
   };
   private inflightCount = 0;
+  /** Spliced upgrade (WebSocket) connections: a drain ends them after its grace period. */
+  private readonly upgraded = new Set<Duplex>();
   private draining = false;
   private drainWaiters: (() => void)[] = [];
 
@@ -167,9 +169,19 @@ export class SwitchboardProxy {
     if (pin === null) { this.forward(req, res, s, d, started); return; }
     if (typeof pin === 'string') { this.forward(req, res, s, this.decideRequest(s, req, pin), started); return; }
     req.pause();
+    // The client may leave while the pin store answers: then nothing is forwarded.
+    let gone = false;
+    const onGone = (): void => { gone = true; };
+    res.once('close', onGone);
     pin.then(
-      (p) => this.forward(req, res, s, p ? this.decideRequest(s, req, p) : d, started),
+      (p) => {
+        res.off('close', onGone);
+        if (gone) return;
+        this.forward(req, res, s, p ? this.decideRequest(s, req, p) : d, started);
+      },
       (e: unknown) => {
+        res.off('close', onGone);
+        if (gone) return;
         // The pin store is down: follow the switches, and say so.
         this.deps.log.error('upload pin lookup failed; following the switches', { upload_uuid: uuid, error: String(e) });
         this.forward(req, res, s, d, started);
@@ -212,7 +224,6 @@ export class SwitchboardProxy {
       this.inflightCount--;
       if (this.inflightCount === 0 && this.draining) for (const w of this.drainWaiters.splice(0)) w();
     });
-    if (this.draining) res.setHeader('connection', 'close');
     if (!url) {
       failure = 'no_upstream';
       this.fail(req, res, s, d, { status: 502, kind: 'unavailable', message: `no upstream URL for owner ${owner} (SWITCHBOARD.UPSTREAMS.${owner})` });
@@ -249,6 +260,7 @@ export class SwitchboardProxy {
         if (r.statusCode === 202) await this.pinUpload(r.headers, owner, s, d);
         const out = responseHeaders(r.headers);
         if (s.settings.DEBUG_HEADERS) out.push(...this.debugHeaders(s, d));
+        if (this.draining) out.push('connection', 'close');
         res.writeHead(r.statusCode, out);
         for await (const chunk of r.body) res.write(chunk);
         res.end();
@@ -259,6 +271,8 @@ export class SwitchboardProxy {
       ok();
       const out = responseHeaders(rh as Record<string, string | string[]>);
       if (s.settings.DEBUG_HEADERS) out.push(...this.debugHeaders(s, d));
+      // Draining: this connection takes no further request (decided when the headers go out).
+      if (this.draining) out.push('connection', 'close');
       res.writeHead(statusCode, out);
       return res;
     }).catch(onError);
@@ -287,7 +301,8 @@ export class SwitchboardProxy {
   private fail(req: IncomingMessage, res: ServerResponse, s: Snapshot, d: Decision, e: ProxyError): void {
     // Drain the request body so the connection can be reused (or closed cleanly).
     req.resume();
-    writeProxyError(res, d.family, d.owner, e, this.debugHeaders(s, d).slice(2));
+    const extra = this.debugHeaders(s, d).slice(2);
+    writeProxyError(res, d.family, d.owner, e, this.draining ? [...extra, 'connection', 'close'] : extra);
   }
 
   /** WebSocket and other upgrades (the realtime family): decided like any request, then spliced. */
@@ -314,7 +329,8 @@ export class SwitchboardProxy {
         socket.write(lines.join('\r\n') + '\r\n\r\n');
         if (head.length) upstream.write(head);
         upstream.pipe(socket).pipe(upstream);
-        const end = (): void => { upstream.destroy(); socket.destroy(); };
+        this.upgraded.add(socket);
+        const end = (): void => { this.upgraded.delete(socket); upstream.destroy(); socket.destroy(); };
         upstream.on('error', end);
         socket.on('error', end);
         upstream.on('close', end);
@@ -332,7 +348,7 @@ export class SwitchboardProxy {
    * Graceful stop: refuse new connections, let in-flight requests finish (up to
    * `timeoutMs`), then close what is left and the upstream pools.
    */
-  async drain(timeoutMs: number): Promise<{ forced: number }> {
+  async drain(timeoutMs: number): Promise<{ forced: number; upgrades: number }> {
     this.draining = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
@@ -345,9 +361,13 @@ export class SwitchboardProxy {
       clearTimeout(timer);
     }
     this.server.closeAllConnections();
+    // Long-lived upgrades are not requests: they end once the grace period is over.
+    const upgrades = this.upgraded.size;
+    for (const sock of this.upgraded) sock.destroy();
+    this.upgraded.clear();
     await closed;
     await Promise.all([...this.pools.values()].map((p) => p.close().catch(() => p.destroy())));
     this.pools.clear();
-    return { forced };
+    return { forced, upgrades };
   }
 }

@@ -167,6 +167,9 @@ t.test('chunked request bodies (no Content-Length) arrive intact', async (t) => 
     t.equal(got.bytes, size, `${size} bytes: byte count`);
     t.equal(got.sha256, sent.digest('hex'), `${size} bytes: sha256`);
     const seen = up.python.requests.find((r) => r.url === '/v2/acme/app/blobs/uploads/chunked-' + size);
-    t.equal(seen?.headers['content-length'], undefined, `${size} bytes: still without Content-Length upstream`);
+    // undici may state the length of a body that had fully arrived before it forwarded it: fine, if true.
+    const cl = seen?.headers['content-length'];
+    t.ok(cl === undefined || cl === String(size), `${size} bytes: upstream framing chunked or the true length (${String(cl)})`);
+    t.ok(seen?.complete, `${size} bytes: upstream saw the body end`);
   }
 });

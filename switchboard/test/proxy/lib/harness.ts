@@ -121,10 +121,15 @@ export async function startUpstream(t: TLike, name: OwnerName, handler?: Upstrea
     name, port: 0, url: '', server: http.createServer(), requests,
     handler: handler ?? echoHandler(name), upgrade: null,
     close: async () => {
+      const closed = new Promise<void>((r) => up.server.close(() => r()));
       up.server.closeAllConnections();
-      await new Promise<void>((r) => up.server.close(() => r()));
+      // Upgraded sockets are no longer the http server's: destroy them too.
+      for (const s of sockets) s.destroy();
+      await closed;
     },
   };
+  const sockets = new Set<net.Socket>();
+  up.server.on('connection', (s: net.Socket) => { sockets.add(s); s.once('close', () => sockets.delete(s)); });
   up.server.keepAliveTimeout = 70_000;
   up.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const rec: Recorded = {
