@@ -41,9 +41,10 @@ set +e
 npx tap --reporter=tap --disable-coverage | tee "$out"
 status=${PIPESTATUS[0]}
 set -e
-# One plain closing line for CI: count top-level test files' assertions from tap's summary.
-pass=$(grep -Eo '^# pass +[0-9]+' "$out" | grep -Eo '[0-9]+' | tail -1)
-fail=$(grep -Eo '^# fail +[0-9]+' "$out" | grep -Eo '[0-9]+' | tail -1)
+# One plain closing line for CI, from tap's summary `# { total: N, pass: P, fail: F, ... }`.
+summary=$(grep -E '^# \{ total:' "$out" | tail -1 || true)
+pass=$(printf '%s' "$summary" | grep -oE 'pass: [0-9]+' | grep -oE '[0-9]+' || true)
+fail=$(printf '%s' "$summary" | grep -oE 'fail: [0-9]+' | grep -oE '[0-9]+' || true)
 rm -f "$out"
 echo "${pass:-0} passed, ${fail:-0} failed"
 exit "$status"
