@@ -262,13 +262,14 @@ async function scenario(pair: ProxyPair, smallPath: string, header: string | nul
 
 function report(title: string, r: ScenarioResult, headline: boolean): string {
   const f = (n: number, d = 0): string => n.toFixed(d);
+  const signed = (n: number): string => `${n >= 0 ? '+' : '−'}${Math.abs(n).toFixed(3)} ms`;
   const { sw, ng, sb, nb } = r;
   const verdict = (ok: boolean): string => (headline ? (ok ? 'PASS' : 'FAIL') : '');
   const rows = [
     [title, 'switchboard', 'nginx', 'ratio', headline ? 'target' : '', ''],
     ['  small requests/s', f(sw.rps), f(ng.rps), `${(sw.rps / ng.rps).toFixed(2)}×`, headline ? '≥ 0.85×' : '', verdict(sw.rps / ng.rps >= 0.85)],
-    ['  small p50 ms', f(sw.p50, 3), f(ng.p50, 3), `+${(sw.p50 - ng.p50).toFixed(3)} ms`, '', ''],
-    ['  small p99 ms', f(sw.p99, 3), f(ng.p99, 3), `+${(sw.p99 - ng.p99).toFixed(3)} ms`, headline ? '≤ +1 ms' : '', verdict(sw.p99 - ng.p99 <= 1)],
+    ['  small p50 ms', f(sw.p50, 3), f(ng.p50, 3), signed(sw.p50 - ng.p50), '', ''],
+    ['  small p99 ms', f(sw.p99, 3), f(ng.p99, 3), signed(sw.p99 - ng.p99), headline ? '≤ +1 ms' : '', verdict(sw.p99 - ng.p99 <= 1)],
     ['  errors', String(sw.errors), String(ng.errors), '', headline ? '0' : '', verdict(sw.errors === 0)],
     ['  blob MiB/s', f(sb.mibs), f(nb.mibs), `${(sb.mibs / nb.mibs).toFixed(2)}×`, headline ? '≥ 0.95×' : '', verdict(sb.mibs / nb.mibs >= 0.95)],
     ['  RSS while streaming MiB', `${f(sb.base)} → ${f(sb.peak)}`, `${f(nb.base)} → ${f(nb.peak)}`, `+${f(sb.peak - sb.base)} MiB`, headline ? 'flat' : '', verdict(sb.peak - sb.base < 64)],
@@ -313,8 +314,8 @@ async function main(): Promise<void> {
   console.log(report('static upstream (nginx return 200; proxy-bound worst case)', st, false));
   console.log('');
   const r = regResult;
-  console.log(`proxy (registry upstream): requests/s ${(r.sw.rps / r.ng.rps).toFixed(2)}× nginx, p99 +${(r.sw.p99 - r.ng.p99).toFixed(3)} ms, blob ${(r.sb.mibs / r.nb.mibs).toFixed(2)}× nginx, RSS +${(r.sb.peak - r.sb.base).toFixed(0)} MiB streaming ${BLOB_MIB} MiB`);
-  console.log(`proxy (static upstream):   requests/s ${(st.sw.rps / st.ng.rps).toFixed(2)}× nginx, p99 +${(st.sw.p99 - st.ng.p99).toFixed(3)} ms, blob ${(st.sb.mibs / st.nb.mibs).toFixed(2)}× nginx`);
+  console.log(`proxy (registry upstream): requests/s ${(r.sw.rps / r.ng.rps).toFixed(2)}× nginx, p99 ${(r.sw.p99 - r.ng.p99) >= 0 ? '+' : ''}${(r.sw.p99 - r.ng.p99).toFixed(3)} ms, blob ${(r.sb.mibs / r.nb.mibs).toFixed(2)}× nginx, RSS +${(r.sb.peak - r.sb.base).toFixed(0)} MiB streaming ${BLOB_MIB} MiB`);
+  console.log(`proxy (static upstream):   requests/s ${(st.sw.rps / st.ng.rps).toFixed(2)}× nginx, p99 ${(st.sw.p99 - st.ng.p99) >= 0 ? '+' : ''}${(st.sw.p99 - st.ng.p99).toFixed(3)} ms, blob ${(st.sb.mibs / st.nb.mibs).toFixed(2)}× nginx`);
 }
 
 main().then(() => process.exit(0), (e: unknown) => { console.error(`bench:proxy failed: ${(e as Error).stack ?? String(e)}`); process.exit(1); });
