@@ -136,9 +136,8 @@ function readEnv(env: Env, inv: Inventory, c: Collector, out: Map<string, Settin
   return used;
 }
 
-function readSection<T>(doc: Document, map: YAMLMap | null, name: string, schema: z.ZodType<T>, c: Collector): T | undefined {
-  const js = map ? ((doc.toJS({ maxAliasCount: 1000 }) as Record<string, unknown>)[name] ?? {}) : {};
-  const parsed = schema.safeParse(js);
+function readSection<T>(doc: Document, map: YAMLMap | null, js: Record<string, unknown>, name: string, schema: z.ZodType<T>, c: Collector): T | undefined {
+  const parsed = schema.safeParse(map ? js[name] ?? {} : {});
   if (parsed.success) return parsed.data;
   for (const iss of parsed.error.issues) {
     const path = iss.path.map(String);
@@ -166,19 +165,19 @@ export function parseConfig(text: string, file: string, inv: Inventory, env: Env
   // Quay reads config.yaml with PyYAML, a YAML 1.1 loader: `yes`/`on` are booleans there, so here too.
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, version: '1.1' });
   const switches = new Map<string, Setting>();
+  // One conversion to plain values (aliases resolved) for every section.
+  const js = doc.errors.length === 0 && isMap(doc.contents) ? (doc.toJS({ maxAliasCount: 1000 }) as Record<string, unknown>) : {};
   if (doc.errors.length > 0) {
     for (const e of doc.errors) c.add('SWB_CONFIG_YAML', '', `YAML: ${e.message.split('\n')[0]}`, e.pos[0]);
   } else if (doc.contents !== null && !(isScalar(doc.contents) && doc.contents.value === null) && !isMap(doc.contents)) {
     c.add('SWB_CONFIG_NOT_MAPPING', '', 'config.yaml must be a mapping of top-level keys', 0);
   } else {
-    const js = (doc.toJS({ maxAliasCount: 1000 }) ?? {}) as Record<string, unknown>;
     const mig = js.MIGRATION;
     readMigration(sectionMap(doc, 'MIGRATION', c), mig !== null && typeof mig === 'object' ? mig as Record<string, unknown> : {}, inv, c, switches);
   }
   const sbMap = doc.errors.length === 0 && isMap(doc.contents) ? sectionMap(doc, 'SWITCHBOARD', c) : null;
-  const settings = readSection(doc, sbMap, 'SWITCHBOARD', switchboardSectionSchema, c);
-  const top = doc.errors.length === 0 && isMap(doc.contents) ? (doc.toJS({ maxAliasCount: 1000 }) as Record<string, unknown>) : {};
-  const quayRaw = { FEATURE_LIBRARY_SUPPORT: top.FEATURE_LIBRARY_SUPPORT, LIBRARY_NAMESPACE: top.LIBRARY_NAMESPACE };
+  const settings = readSection(doc, sbMap, js, 'SWITCHBOARD', switchboardSectionSchema, c);
+  const quayRaw = { FEATURE_LIBRARY_SUPPORT: js.FEATURE_LIBRARY_SUPPORT, LIBRARY_NAMESPACE: js.LIBRARY_NAMESPACE };
   const quay = quaySettingsSchema.safeParse(Object.fromEntries(Object.entries(quayRaw).filter(([, v]) => v !== undefined)));
   if (!quay.success) {
     for (const iss of quay.error.issues) {

@@ -100,13 +100,6 @@ export class FileSnapshotProvider {
     return p;
   }
 
-  /** Loads the file once without watching: for one-shot CLI commands. */
-  static async once(opts: ProviderOptions): Promise<FileSnapshotProvider> {
-    const p = new FileSnapshotProvider(opts);
-    await p.reload('start');
-    return p;
-  }
-
   private debounce: NodeJS.Timeout | null = null;
 
   /** Bursts of events (write + rename + chmod) become one reload shortly after the last. */

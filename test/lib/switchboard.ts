@@ -11,31 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { ROOT, request, sleep, startChild, waitFor, type Child, type TLike } from './proc.js';
+import { buildOnce } from '../../switchboard/test/proxy/lib/harness.js';
+import type { AccessRecord } from '../../switchboard/proxy/access-log.js';
 
-/**
- * `npm run build`: bin/switchboard.js runs dist/. Throws with tsc's output when
- * the build fails. Uses the same lock directory as switchboard/test/proxy's
- * harness so parallel test files never run two builds into dist/ at once.
- */
+/** `npm run build` (bin/switchboard.js runs dist/), serialised with the proxy tests' builds. */
 export async function buildSwitchboard(): Promise<void> {
-  const lock = join(tmpdir(), `switchboard-proxy-tests-build-${createHash('sha1').update(ROOT).digest('hex').slice(0, 8)}.lock`);
-  const t0 = Date.now();
-  for (;;) {
-    try { mkdirSync(lock); break; } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      try { if (Date.now() - statSync(lock).mtimeMs > 300_000) { rmdirSync(lock); continue; } } catch { continue; }
-      if (Date.now() - t0 > 600_000) throw new Error(`build lock ${lock} held for 10 minutes`);
-      await sleep(200);
-    }
-  }
-  try {
-    const b = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
-    if (b.error || b.status !== 0) {
-      throw new Error(`npm run build failed (status ${String(b.status)}${b.error ? `, ${b.error.message}` : ''}); the e2e tests run bin/switchboard.js on dist/:\n${b.stdout ?? ''}\n${b.stderr ?? ''}`);
-    }
-  } finally {
-    rmdirSync(lock);
-  }
+  await buildOnce();
   if (!existsSync(join(ROOT, 'dist/switchboard/cli/main.js'))) throw new Error('npm run build succeeded but dist/switchboard/cli/main.js is missing');
 }
 
@@ -48,20 +29,8 @@ export interface SwitchboardConfig {
   readonly settings?: Record<string, unknown>;
 }
 
-/** One line of SWITCHBOARD.ACCESS_LOG (switchboard/proxy/access-log.ts). */
-export interface AccessLine {
-  readonly time: string;
-  readonly method: string;
-  readonly path: string;
-  readonly route_id: string | null;
-  readonly capability: string | null;
-  readonly family: string | null;
-  readonly owner: string;
-  readonly reason: string;
-  readonly snapshot_version: number;
-  readonly status: number;
-  readonly error?: string;
-}
+/** One line of SWITCHBOARD.ACCESS_LOG. */
+export type AccessLine = AccessRecord;
 
 export interface Switchboard {
   readonly port: number;
