@@ -70,17 +70,7 @@ const CANARY_REASON = { orgs: 'canary_org', repos: 'canary_repo', users: 'canary
  * when a users list is set or the percent subject falls back to the user.
  */
 export function selectCanary(plan: CanaryPlan, s: Snapshot, params: Readonly<Record<string, string>>, req: DecisionRequest): Selector | null {
-  let ns: string | null = null;
-  let repo: string | null = null;
-  const repository = params.repository;
-  if (repository !== undefined && repository !== '') {
-    const slash = repository.indexOf('/');
-    if (slash < 0) { ns = s.owner_map.libraryNamespace; repo = `${ns}/${repository}`; }
-    else { ns = repository.slice(0, slash); repo = repository; }
-  } else {
-    const n = params.orgname ?? params.namespace;
-    if (n !== undefined && n !== '') ns = n;
-  }
+  const { namespace: ns, repo } = subjectFromParams(params, s.owner_map.libraryNamespace);
   if (ns !== null && plan.orgs.list !== null && plan.orgs.list.has(ns)) return 'orgs';
   if (repo !== null && plan.repos.list !== null && plan.repos.list.has(repo)) return 'repos';
   let user: string | null | undefined;
