@@ -15,16 +15,14 @@ import { mkdtempSync, writeFileSync, readFileSync, rmSync, openSync, writeSync, 
 import { tmpdir, cpus } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import net from 'node:net';
 import http from 'node:http';
+import { children, columns, freePort, pinned, rssKiB, taskset, waitFor, wrk, wrkBin, type WrkResult } from './lib/procs.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const BLOB_MIB = Number(process.env.BENCH_BLOB_MIB ?? 1024);
 const nginxBin = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
-const wrkBin = ['/usr/bin/wrk', '/usr/local/bin/wrk'].find((p) => existsSync(p));
-const taskset = existsSync('/usr/bin/taskset') && cpus().length >= 2 ? '/usr/bin/taskset' : null;
 
 if (!nginxBin || !wrkBin) {
   console.error('bench:proxy needs nginx and wrk: apt-get install -y nginx-light wrk');
@@ -32,33 +30,8 @@ if (!nginxBin || !wrkBin) {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'swb-bench-proxy-'));
-const children: ChildProcess[] = [];
 process.on('exit', () => { for (const c of children) c.kill('SIGKILL'); rmSync(dir, { recursive: true, force: true }); });
 process.on('SIGINT', () => process.exit(130));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-function pinned(cpu: string | null, cmd: string, args: string[]): [string, string[]] {
-  return taskset && cpu !== null ? [taskset, ['-c', cpu, cmd, ...args]] : [cmd, args];
-}
-
-async function waitFor(url: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      http.get(url, (res) => { res.resume(); resolve((res.statusCode ?? 500) < 500); }).on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${url} did not come up`);
-}
 
 function nginxConf(name: string, body: string): string {
   const d = join(dir, name);
@@ -90,36 +63,8 @@ async function startNginx(name: string, body: string, cpu: string | null): Promi
   return c;
 }
 
-interface WrkResult { rps: number; p50ms: number; p99ms: number; errors: number }
-
-function toMs(v: string): number {
-  const m = /^([\d.]+)(us|ms|s)$/.exec(v.trim());
-  if (!m) return NaN;
-  const n = Number(m[1]);
-  return m[2] === 'us' ? n / 1000 : m[2] === 's' ? n * 1000 : n;
-}
-
-function wrk(url: string, seconds: number, extra: string[] = []): WrkResult {
-  const [cmd, args] = pinned('0', wrkBin!, ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', ...extra, url]);
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  const out = r.stdout;
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
-  const p50 = toMs(/\s50%\s+(\S+)/.exec(out)?.[1] ?? '');
-  const p99 = toMs(/\s99%\s+(\S+)/.exec(out)?.[1] ?? '');
-  const errs = /Non-2xx or 3xx responses: (\d+)/.exec(out);
-  const sockErr = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-  const errors = Number(errs?.[1] ?? 0) + (sockErr ? sockErr.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
-  if (!Number.isFinite(rps)) throw new Error(`wrk failed: ${r.stderr || out}`);
-  return { rps, p50ms: p50, p99ms: p99, errors };
-}
-
-function rssKiB(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : 0;
-  } catch {
-    return 0;
-  }
+function wrkOn(url: string, seconds: number, extra: string[] = []): WrkResult {
+  return wrk(url, seconds, CONNECTIONS, extra);
 }
 
 /** Downloads the blob through `url`, returns MiB/s and the proxy's peak RSS growth (MiB) meanwhile. */
@@ -239,7 +184,7 @@ interface ScenarioResult {
 
 async function scenario(pair: ProxyPair, smallPath: string, header: string | null, blobPath: string): Promise<ScenarioResult> {
   const hdr = header ? ['-H', header] : [];
-  const run = (port: number, secs: number): WrkResult => wrk(`http://127.0.0.1:${port}${smallPath}`, secs, hdr);
+  const run = (port: number, secs: number): WrkResult => wrkOn(`http://127.0.0.1:${port}${smallPath}`, secs, hdr);
   run(pair.swbPort, 2);
   run(pair.ngxPort, 2);
   const runs: { swb: WrkResult; ngx: WrkResult }[] = [];
@@ -274,8 +219,7 @@ function report(title: string, r: ScenarioResult, headline: boolean): string {
     ['  blob MiB/s', f(sb.mibs), f(nb.mibs), `${(sb.mibs / nb.mibs).toFixed(2)}×`, headline ? '≥ 0.95×' : '', verdict(sb.mibs / nb.mibs >= 0.95)],
     ['  RSS while streaming MiB', `${f(sb.base)} → ${f(sb.peak)}`, `${f(nb.base)} → ${f(nb.peak)}`, `+${f(sb.peak - sb.base)} MiB`, headline ? 'flat' : '', verdict(sb.peak - sb.base < 64)],
   ];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((x) => x[i]!.length)));
-  return rows.map((x) => x.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return columns(rows);
 }
 
 async function main(): Promise<void> {

@@ -1,0 +1,76 @@
+/** Process, port and load-generator helpers shared by the benchmarks that run real peers. */
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import net from 'node:net';
+import http from 'node:http';
+
+export const wrkBin = ['/usr/bin/wrk', '/usr/local/bin/wrk'].find((p) => existsSync(p));
+/** With two or more cores, the server under test gets cpu 1 and load generators cpu 0. */
+export const taskset = existsSync('/usr/bin/taskset') && cpus().length >= 2 ? '/usr/bin/taskset' : null;
+
+export const children: ChildProcess[] = [];
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+export function pinned(cpu: string | null, cmd: string, args: string[]): [string, string[]] {
+  return taskset && cpu !== null ? [taskset, ['-c', cpu, cmd, ...args]] : [cmd, args];
+}
+
+export async function waitFor(url: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      http.get(url, (res) => { res.resume(); resolve((res.statusCode ?? 500) < 500); }).on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+export interface WrkResult { rps: number; p50ms: number; p99ms: number; errors: number }
+
+function toMs(v: string): number {
+  const m = /^([\d.]+)(us|ms|s)$/.exec(v.trim());
+  if (!m) return NaN;
+  const n = Number(m[1]);
+  return m[2] === 'us' ? n / 1000 : m[2] === 's' ? n * 1000 : n;
+}
+
+/** wrk on cpu 0: requests/s, p50, p99 and errors (non-2xx/3xx plus socket errors). */
+export function wrk(url: string, seconds: number, connections: number, extra: string[] = []): WrkResult {
+  if (!wrkBin) throw new Error('needs wrk: apt-get install -y wrk');
+  const [cmd, args] = pinned('0', wrkBin, ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', ...extra, url]);
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  const out = r.stdout;
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
+  const p50 = toMs(/\s50%\s+(\S+)/.exec(out)?.[1] ?? '');
+  const p99 = toMs(/\s99%\s+(\S+)/.exec(out)?.[1] ?? '');
+  const errs = /Non-2xx or 3xx responses: (\d+)/.exec(out);
+  const sockErr = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const errors = Number(errs?.[1] ?? 0) + (sockErr ? sockErr.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
+  if (!Number.isFinite(rps)) throw new Error(`wrk failed: ${r.stderr || out}`);
+  return { rps, p50ms: p50, p99ms: p99, errors };
+}
+
+export function rssKiB(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Rows of cells as aligned columns. */
+export function columns(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((x) => x[i]!.length)));
+  return rows.map((x) => x.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}

@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+// Entry point of the `registryd` command; the code is compiled to dist/ by `npm run build` (run by npm ci/install).
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const main = new URL('../dist/registryd/main.js', import.meta.url);
+if (!existsSync(fileURLToPath(main))) {
+  process.stderr.write('registryd: not built yet; run `npm run build` in ' + fileURLToPath(new URL('..', import.meta.url)) + '\n');
+  process.exit(70);
+}
+const { run } = await import(main.href);
+process.exitCode = await run(process.argv.slice(2));

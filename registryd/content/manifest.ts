@@ -1,0 +1,151 @@
+/**
+ * Manifest parsing and validation: pure, no I/O. Takes the bytes a client
+ * PUT and the Content-Type it sent, returns what the registry must store and
+ * check (the blobs and child manifests it references, subject, artifact type)
+ * or throws MANIFEST_INVALID with the reason.
+ */
+import { createHash } from 'node:crypto';
+import { isSha256Digest } from '../digest.js';
+import { RegistryError } from '../oci-errors.js';
+import {
+  DOCKER_LIST, DOCKER_MANIFEST, DOCKER_SCHEMA1, DOCKER_SCHEMA1_SIGNED, OCI_INDEX, OCI_MANIFEST, isManifestMediaType,
+  type ManifestMediaType,
+} from './media-types.js';
+
+export interface Descriptor {
+  readonly mediaType: string;
+  readonly digest: string;
+  readonly size: number;
+  readonly artifactType?: string;
+  readonly annotations?: Readonly<Record<string, string>>;
+  /** Foreign (non-distributable) layers carry URLs and need not be in the registry. */
+  readonly urls?: readonly string[];
+}
+
+export interface ParsedManifest {
+  readonly digest: string;
+  readonly mediaType: ManifestMediaType;
+  /** The exact bytes as text (manifests must be UTF-8 JSON; Quay stores them as text). */
+  readonly text: string;
+  readonly size: number;
+  readonly isIndex: boolean;
+  readonly config: Descriptor | null;
+  readonly layers: readonly Descriptor[];
+  /** Child manifests of an index or list. */
+  readonly manifests: readonly Descriptor[];
+  readonly subject: Descriptor | null;
+  /** The manifest's own `artifactType` (what Quay stores in `manifest.artifact_type`). */
+  readonly artifactType: string | null;
+  /** What the referrers API reports (OCI 1.1): `artifactType`, else the config's media type. */
+  readonly effectiveArtifactType: string | null;
+  readonly annotations: Readonly<Record<string, string>> | null;
+  /** Blob digests the repository must hold: config and non-foreign layers, unique, in order. */
+  readonly blobDigests: readonly string[];
+  /** Sum of the layers' sizes (`manifest.layers_compressed_size`). */
+  readonly layersCompressedSize: number;
+}
+
+const invalid = (why: string): RegistryError => new RegistryError('MANIFEST_INVALID', why);
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function stringMap(v: unknown, where: string): Record<string, string> | undefined {
+  if (v === undefined) return undefined;
+  if (!isObject(v) || Object.values(v).some((x) => typeof x !== 'string')) throw invalid(`${where} must map strings to strings`);
+  return v as Record<string, string>;
+}
+
+function descriptor(v: unknown, where: string): Descriptor {
+  if (!isObject(v)) throw invalid(`${where} is not an object`);
+  const { mediaType, digest, size, urls, artifactType } = v;
+  if (typeof mediaType !== 'string' || mediaType === '') throw invalid(`${where}.mediaType is missing`);
+  if (typeof digest !== 'string' || !isSha256Digest(digest)) throw invalid(`${where}.digest ${JSON.stringify(digest)} is not a sha256 digest`);
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw invalid(`${where}.size must be a non-negative integer`);
+  if (urls !== undefined && (!Array.isArray(urls) || urls.some((u) => typeof u !== 'string'))) throw invalid(`${where}.urls must be a list of strings`);
+  if (artifactType !== undefined && typeof artifactType !== 'string') throw invalid(`${where}.artifactType must be a string`);
+  const annotations = stringMap(v.annotations, `${where}.annotations`);
+  return {
+    mediaType, digest, size,
+    ...(urls !== undefined && (urls as string[]).length > 0 ? { urls: urls as string[] } : {}),
+    ...(artifactType !== undefined ? { artifactType: artifactType as string } : {}),
+    ...(annotations ? { annotations } : {}),
+  };
+}
+
+function descriptors(v: unknown, where: string): Descriptor[] {
+  if (!Array.isArray(v)) throw invalid(`${where} must be a list`);
+  return v.map((d, i) => descriptor(d, `${where}[${i}]`));
+}
+
+/** The media type a manifest is stored under: its Content-Type, else its own `mediaType`, else its shape. */
+function mediaTypeOf(contentType: string | undefined, doc: Record<string, unknown>): ManifestMediaType {
+  const declared = typeof doc.mediaType === 'string' ? doc.mediaType : undefined;
+  const ct = contentType?.split(';')[0]?.trim().toLowerCase();
+  if (ct === DOCKER_SCHEMA1 || ct === DOCKER_SCHEMA1_SIGNED || declared === DOCKER_SCHEMA1 || declared === DOCKER_SCHEMA1_SIGNED || doc.schemaVersion === 1) {
+    throw invalid('Docker schema 1 manifests are not accepted; push schema 2 or OCI');
+  }
+  if (ct && ct !== 'application/json' && !isManifestMediaType(ct)) {
+    throw new RegistryError('MANIFEST_INVALID', `manifest media type ${ct} is not supported`, { status: 415, detail: { message: 'manifest schema version not supported' } });
+  }
+  if (ct && isManifestMediaType(ct)) {
+    if (declared !== undefined && declared !== ct) throw invalid(`mediaType ${declared} does not match Content-Type ${ct}`);
+    return ct;
+  }
+  if (declared !== undefined) {
+    if (!isManifestMediaType(declared)) throw invalid(`unsupported manifest media type ${declared}`);
+    return declared;
+  }
+  // Neither says: OCI allows an image manifest or index without mediaType.
+  if (Array.isArray(doc.manifests)) return OCI_INDEX;
+  if (isObject(doc.config)) return OCI_MANIFEST;
+  throw invalid('cannot tell the manifest media type: no Content-Type, no mediaType, no config or manifests');
+}
+
+export function parseManifest(bytes: Buffer, contentType: string | undefined): ParsedManifest {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw invalid('manifest is not UTF-8');
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw invalid(`manifest is not JSON: ${(e as Error).message}`);
+  }
+  if (!isObject(doc)) throw invalid('manifest is not a JSON object');
+  const mediaType = mediaTypeOf(contentType, doc);
+  if (doc.schemaVersion !== 2) throw invalid('schemaVersion must be 2');
+  if ((mediaType === DOCKER_MANIFEST || mediaType === DOCKER_LIST) && doc.mediaType !== mediaType) {
+    throw invalid(`a Docker schema 2 manifest must declare mediaType ${mediaType}`);
+  }
+  const isIndex = mediaType === OCI_INDEX || mediaType === DOCKER_LIST;
+  const subject = doc.subject === undefined ? null : descriptor(doc.subject, 'subject');
+  if (typeof doc.artifactType === 'string' || doc.artifactType === undefined) { /* ok */ } else throw invalid('artifactType must be a string');
+  const annotations = stringMap(doc.annotations, 'annotations') ?? null;
+  const digest = 'sha256:' + createHash('sha256').update(bytes).digest('hex');
+  if (isIndex) {
+    if (doc.config !== undefined || doc.layers !== undefined) throw invalid('an index has manifests, not config or layers');
+    const manifests = descriptors(doc.manifests, 'manifests');
+    return {
+      digest, mediaType, text, size: bytes.length, isIndex, config: null, layers: [], manifests, subject,
+      artifactType: (doc.artifactType as string | undefined) ?? null, effectiveArtifactType: (doc.artifactType as string | undefined) ?? null,
+      annotations, blobDigests: [], layersCompressedSize: 0,
+    };
+  }
+  if (doc.manifests !== undefined) throw invalid('an image manifest has config and layers, not manifests');
+  const config = descriptor(doc.config, 'config');
+  const layers = descriptors(doc.layers, 'layers');
+  if (mediaType === DOCKER_MANIFEST && layers.length === 0) throw invalid('a Docker schema 2 manifest needs at least one layer');
+  const blobs = new Set<string>([config.digest]);
+  for (const l of layers) if (!l.urls) blobs.add(l.digest);
+  return {
+    digest, mediaType, text, size: bytes.length, isIndex, config, layers, manifests: [], subject,
+    artifactType: (doc.artifactType as string | undefined) ?? null,
+    effectiveArtifactType: (doc.artifactType as string | undefined) ?? (mediaType === OCI_MANIFEST ? config.mediaType : null),
+    annotations, blobDigests: [...blobs], layersCompressedSize: layers.reduce((a, l) => a + l.size, 0),
+  };
+}

@@ -1,0 +1,46 @@
+/** What every /v2 handler receives: the request, its route parameters and the services. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RegistryService } from '../service/registry.js';
+import type { UploadService } from '../service/uploads.js';
+import { parseRepositoryPath, type RepoName } from '../names.js';
+import { queryOf } from './respond.js';
+
+export interface HttpSettings {
+  /** Quay's LIBRARY_NAMESPACE: the namespace of one-segment repository names. */
+  readonly libraryNamespace: string;
+}
+
+export class Ctx {
+  private q: URLSearchParams | null = null;
+  private name: RepoName | null = null;
+
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly params: Readonly<Record<string, string>>,
+    readonly svc: RegistryService,
+    readonly uploads: UploadService,
+    readonly settings: HttpSettings,
+    /** Aborted when the client goes away before the response is finished. */
+    readonly signal: AbortSignal,
+  ) {}
+
+  get method(): string {
+    return this.req.method ?? 'GET';
+  }
+
+  query(): URLSearchParams {
+    return (this.q ??= queryOf(this.req.url ?? ''));
+  }
+
+  /** The repository named in the path (NAME_INVALID when malformed). */
+  repoName(): RepoName {
+    return (this.name ??= parseRepositoryPath(this.params.repository ?? '', this.settings.libraryNamespace));
+  }
+
+  /** `/v2/<namespace>/<name>` as it appears in Location headers. */
+  repoPath(): string {
+    const r = this.repoName();
+    return `/v2/${r.namespace}/${r.name}`;
+  }
+}

@@ -1,0 +1,58 @@
+/** GET /v2/, /v2/_catalog, /v2/<repo>/tags/list, /v2/<repo>/referrers/<digest> (ROUTE_0001, 0002, 0018, 0019). */
+import { parseDigest } from '../digest.js';
+import { RegistryService } from '../service/registry.js';
+import type { Page } from '../metadata/store.js';
+import { OCI_INDEX } from '../content/media-types.js';
+import type { Ctx } from './context.js';
+import { sendJson } from './respond.js';
+
+/** Page size when the client gives none, and the most one page may hold. */
+const DEFAULT_PAGE = 100;
+const MAX_PAGE = 100;
+
+function page(c: Ctx): Page {
+  const q = c.query();
+  const nRaw = q.get('n');
+  let n = DEFAULT_PAGE;
+  if (nRaw !== null) {
+    // As in Quay: a non-numeric n means a full page; n is capped, never refused.
+    n = /^\d+$/.test(nRaw) ? Math.min(Number(nRaw), MAX_PAGE) : MAX_PAGE;
+  }
+  const last = q.get('last')?.trim() ?? null;
+  return last === null || last === '' ? { n } : { n, last };
+}
+
+/** `Link: <path?n=&last=>; rel="next"` when a full page came back. */
+function linkHeader(path: string, items: readonly string[], n: number): Record<string, string> {
+  if (n === 0 || items.length < n) return {};
+  const last = items[items.length - 1]!;
+  return { link: `<${path}?n=${n}&last=${encodeURIComponent(last)}>; rel="next"` };
+}
+
+/** GET /v2/: Quay answers `true` and says it does not accept sparse manifest lists. */
+export async function base(c: Ctx): Promise<void> {
+  sendJson(c.res, 200, 'true', { 'x-sparse-manifest-support': 'false' }, c.method === 'HEAD');
+}
+
+export async function catalog(c: Ctx): Promise<void> {
+  const p = page(c);
+  const repos = p.n === 0 ? [] : await c.svc.catalog(p);
+  sendJson(c.res, 200, JSON.stringify({ repositories: repos }), linkHeader('/v2/_catalog', repos, p.n));
+}
+
+export async function tagsList(c: Ctx): Promise<void> {
+  const repo = await c.svc.readable(c.repoName());
+  const p = page(c);
+  const tags = p.n === 0 ? [] : await c.svc.tags(repo, p);
+  sendJson(c.res, 200, JSON.stringify({ name: `${repo.namespace}/${repo.name}`, tags }), linkHeader(`${c.repoPath()}/tags/list`, tags, p.n));
+}
+
+export async function referrers(c: Ctx): Promise<void> {
+  const subject = parseDigest(c.params.manifest_ref ?? c.params.digest);
+  const repo = await c.svc.readable(c.repoName());
+  const artifactType = c.query().get('artifactType');
+  const refs = await c.svc.referrers(repo, subject, artifactType);
+  sendJson(c.res, 200, RegistryService.referrersIndex(refs), {
+    'content-type': OCI_INDEX, ...(artifactType !== null ? { 'oci-filters-applied': 'artifactType' } : {}),
+  });
+}

@@ -1,0 +1,44 @@
+/** GET/HEAD/PUT/DELETE /v2/<repo>/manifests/<tag or digest> (ROUTE_0012–0017). */
+import { isSha256Digest, parseDigest } from '../digest.js';
+import { RegistryError } from '../oci-errors.js';
+import type { Ctx } from './context.js';
+import { readBody, sendEmpty } from './respond.js';
+
+/** A reference is a digest when it has a colon (the route's regex decides which row matched). */
+function reference(c: Ctx): { ref: string; byDigest: boolean } {
+  const ref = c.params.manifest_ref ?? '';
+  if (ref.includes(':')) return { ref: parseDigest(ref, 'manifest reference'), byDigest: true };
+  return { ref, byDigest: false };
+}
+
+export async function getManifest(c: Ctx): Promise<void> {
+  const { ref, byDigest } = reference(c);
+  const repo = await c.svc.readable(c.repoName());
+  const m = await c.svc.manifest(repo, ref, byDigest);
+  const body = Buffer.from(m.text, 'utf8');
+  c.res.writeHead(200, {
+    'content-type': m.mediaType, 'content-length': body.length, 'docker-content-digest': m.digest,
+  });
+  c.res.end(c.method === 'HEAD' ? undefined : body);
+}
+
+export async function putManifest(c: Ctx): Promise<void> {
+  const { ref, byDigest } = reference(c);
+  const repo = await c.svc.writable(c.repoName());
+  const max = c.svc.settings.maxManifestBytes;
+  const bytes = await readBody(c.req, max, () => new RegistryError('MANIFEST_INVALID', `manifest is larger than ${max} bytes`));
+  const m = await c.svc.putManifest(repo, ref, byDigest, bytes, c.req.headers['content-type']);
+  const headers: Record<string, string> = {
+    location: `${c.repoPath()}/manifests/${m.digest}`, 'docker-content-digest': m.digest,
+  };
+  if (m.subject) headers['oci-subject'] = m.subject.digest;
+  sendEmpty(c.res, 201, headers);
+}
+
+export async function deleteManifest(c: Ctx): Promise<void> {
+  const { ref, byDigest } = reference(c);
+  if (byDigest && !isSha256Digest(ref)) throw new RegistryError('DIGEST_INVALID');
+  const repo = await c.svc.writable(c.repoName());
+  await c.svc.deleteManifest(repo, ref, byDigest);
+  sendEmpty(c.res, 202);
+}

@@ -1,0 +1,43 @@
+/** Response helpers shared by the /v2 handlers. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RegistryError } from '../oci-errors.js';
+
+export const API_VERSION_HEADER = ['docker-distribution-api-version', 'registry/2.0'] as const;
+
+export function sendEmpty(res: ServerResponse, status: number, headers: Record<string, string | number> = {}): void {
+  res.writeHead(status, { ...headers, 'content-length': 0 });
+  res.end();
+}
+
+export function sendJson(res: ServerResponse, status: number, body: string, headers: Record<string, string | number> = {}, head = false): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers, 'content-length': Buffer.byteLength(body) });
+  res.end(head ? undefined : body);
+}
+
+export function sendError(req: IncomingMessage, res: ServerResponse, e: RegistryError): void {
+  if (res.headersSent) { res.destroy(e); return; }
+  // The rest of a refused request body is not read: close rather than drain a multi-GiB upload.
+  if (!req.complete) res.setHeader('connection', 'close');
+  if (e.emptyBody) { sendEmpty(res, e.status, e.headers); return; }
+  sendJson(res, e.status, e.body(), e.headers, req.method === 'HEAD');
+}
+
+/** Read a small body (manifests) fully, refusing more than `max` bytes. */
+export async function readBody(req: IncomingMessage, max: number, tooLarge: () => RegistryError): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (declared > max) throw tooLarge();
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    n += chunk.length;
+    if (n > max) throw tooLarge();
+    parts.push(chunk);
+  }
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts, n);
+}
+
+/** Query parameters of the request target (lazily: most requests have none). */
+export function queryOf(url: string): URLSearchParams {
+  const q = url.indexOf('?');
+  return new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+}

@@ -1,0 +1,105 @@
+/**
+ * The /v2 HTTP front of registryd: node:http, dispatched on the same compiled
+ * route table the switchboard decides with (the registry-v2 rows of
+ * owner-maps/routes.tsv), so both agree on what every path means, Quay's
+ * slash-bearing repository names included. Bodies stream straight from the
+ * socket to storage and back; no framework sits on the hot path.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { loadInventory } from '../../owner-maps/index.js';
+import { RouteTable } from '../../switchboard/core/index.js';
+import type { Logger } from '../../switchboard/log.js';
+import { RegistryError, isRegistryError } from '../oci-errors.js';
+import type { RegistryService } from '../service/registry.js';
+import type { UploadService } from '../service/uploads.js';
+import { deleteBlob, getBlob } from './blobs.js';
+import { Ctx, type HttpSettings } from './context.js';
+import { base, catalog, referrers, tagsList } from './listing.js';
+import { deleteManifest, getManifest, putManifest } from './manifests.js';
+import { API_VERSION_HEADER, sendError } from './respond.js';
+import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } from './uploads.js';
+
+type Handler = (c: Ctx) => Promise<void>;
+
+const unsupported: Handler = async () => {
+  throw new RegistryError('UNSUPPORTED', 'not implemented by this registry yet');
+};
+
+/** Handler per inventory route id. */
+const HANDLERS: Readonly<Record<string, Handler>> = {
+  ROUTE_0001: base,
+  ROUTE_0002: catalog,
+  ROUTE_0003: unsupported, // GET /v2/auth: token service (issue 5)
+  ROUTE_0004: startUpload,
+  ROUTE_0005: cancelUpload,
+  ROUTE_0006: uploadStatus,
+  ROUTE_0007: patchUpload,
+  ROUTE_0008: finishUpload,
+  ROUTE_0009: deleteBlob,
+  ROUTE_0010: getBlob,
+  ROUTE_0011: getBlob,
+  ROUTE_0012: deleteManifest,
+  ROUTE_0013: getManifest,
+  ROUTE_0014: putManifest,
+  ROUTE_0015: deleteManifest,
+  ROUTE_0016: getManifest,
+  ROUTE_0017: putManifest,
+  ROUTE_0018: referrers,
+  ROUTE_0019: tagsList,
+};
+
+let cachedTable: RouteTable | null = null;
+
+/** The registry-v2 rows of the inventory, compiled once per process. */
+export function registryRouteTable(): RouteTable {
+  if (!cachedTable) {
+    const rows = loadInventory().routes.filter((r) => r.family === 'REGISTRY_V2');
+    cachedTable = RouteTable.compile(rows, { librarySupport: true });
+  }
+  return cachedTable;
+}
+
+export interface RegistryHttpDeps {
+  readonly svc: RegistryService;
+  readonly uploads: UploadService;
+  readonly settings: HttpSettings;
+  readonly log: Logger;
+}
+
+export function createRegistryHandler(deps: RegistryHttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const table = registryRouteTable();
+  return (req, res) => {
+    res.setHeader(API_VERSION_HEADER[0], API_VERSION_HEADER[1]);
+    const method = req.method ?? 'GET';
+    const url = req.url ?? '/';
+    const m = table.match(method, url);
+    if (!m) {
+      const allowed = table.allowedMethods(url);
+      const e = allowed.length > 0
+        ? new RegistryError('UNSUPPORTED', `${method} is not allowed here`, { headers: { allow: allowed.join(', ') } })
+        : new RegistryError('NAME_UNKNOWN', `no registry endpoint at ${url.split('?')[0]}`, { status: 404, detail: {} });
+      req.resume();
+      sendError(req, res, e);
+      return;
+    }
+    const handler = HANDLERS[m.route.id];
+    if (!handler) {
+      req.resume();
+      sendError(req, res, new RegistryError('UNSUPPORTED', `${m.route.id} is not served here`));
+      return;
+    }
+    const ac = new AbortController();
+    res.once('close', () => { if (!res.writableFinished) ac.abort(); });
+    const ctx = new Ctx(req, res, m.params, deps.svc, deps.uploads, deps.settings, ac.signal);
+    handler(ctx).catch((e: unknown) => {
+      if (ac.signal.aborted) return; // the client left; nothing to answer
+      if (isRegistryError(e)) { sendError(req, res, e); return; }
+      deps.log.error('request failed', { method, path: url.split('?')[0], route_id: m.route.id, error: String((e as Error)?.stack ?? e) });
+      sendError(req, res, new RegistryError('INTERNAL_ERROR', 'internal error', { detail: {} }));
+    });
+  };
+}
+
+export function createRegistryServer(deps: RegistryHttpDeps): http.Server {
+  return http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, createRegistryHandler(deps));
+}

@@ -1,0 +1,59 @@
+/**
+ * `registryd serve --data-dir DIR [--listen HOST:PORT]`: the /v2 registry on
+ * its own, until the `quay` runtime (mirror/standalone/full modes) lands.
+ * Exit codes: 0 after a clean shutdown, 2 on a usage error, 1 on a failure.
+ */
+import http from 'node:http';
+import { parseArgs } from 'node:util';
+import { createLogger } from '../switchboard/log.js';
+import { openRegistry } from './index.js';
+
+export const USAGE = `Usage: registryd serve --data-dir DIR [--listen HOST:PORT]
+
+Serves Quay's /v2 registry API on Quay's table layout (SQLite at DIR/quay.db)
+and storage layout (DIR/storage). Anonymous; repositories are created on push.
+SIGTERM or SIGINT stops accepting connections and exits once requests finish.
+
+  --data-dir DIR      where the database and blobs live (created if missing)
+  --listen HOST:PORT  default 127.0.0.1:5000`;
+
+export async function run(argv: string[]): Promise<number> {
+  let values: { 'data-dir'?: string; listen?: string; help?: boolean };
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: argv, allowPositionals: true,
+      options: { 'data-dir': { type: 'string' }, listen: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    }));
+  } catch (e) {
+    process.stderr.write(`registryd: ${(e as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (values.help) { process.stdout.write(USAGE + '\n'); return 0; }
+  if (positionals[0] !== 'serve' || positionals.length !== 1 || !values['data-dir']) {
+    process.stderr.write(`${USAGE}\n`);
+    return 2;
+  }
+  const m = /^\[?([^\]]*?)\]?:(\d{1,5})$/.exec(values.listen ?? '127.0.0.1:5000');
+  if (!m) { process.stderr.write(`registryd: --listen ${values.listen} is not HOST:PORT\n`); return 2; }
+  const log = createLogger({ component: 'registryd' });
+  const reg = openRegistry({ dataDir: values['data-dir'], log });
+  const server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, reg.handler);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(Number(m[2]), m[1], () => resolve());
+  });
+  const a = server.address();
+  log.info('registryd listening', { listen: typeof a === 'object' && a ? `${a.address}:${a.port}` : values.listen, data_dir: values['data-dir'] });
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      log.info('registryd stopping');
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  await reg.close();
+  return 0;
+}

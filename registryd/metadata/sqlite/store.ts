@@ -1,0 +1,315 @@
+/**
+ * MetadataStore on SQLite (better-sqlite3), in Quay's table layout. Every
+ * INSERT names every column: Quay's defaults live in Peewee (Python), not in
+ * the database, so a co-writer must supply them itself. Lookup-table ids are
+ * resolved by name once, at open.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
+import {
+  MissingReferences, RepositoryState, type BlobRef, type ManifestRef, type ManifestTarget, type MetadataStore,
+  type NewManifest, type Page, type RepositoryRef, type UploadProgress, type UploadRow,
+} from '../store.js';
+import { parseSqlTime, sqlTime } from '../time.js';
+import { createQuaySchema } from './schema.js';
+
+/** Quay's `user.removed_tag_expiration_s` default: the time-machine window (2 weeks). */
+const DEFAULT_TAG_EXPIRATION_S = 1_209_600;
+const ALIVE = '(t.lifetime_end_ms IS NULL OR t.lifetime_end_ms > @now)';
+
+interface RepoRow { id: number; namespace_user_id: number; username: string; name: string; visibility: string; state: number }
+interface BlobRow { id: number; content_checksum: string; image_size: number | null; locations: string | null }
+interface UploadDbRow {
+  id: number; repository_id: number; uuid: string; byte_count: number; chunk_count: number; sha_state: string | null;
+  location: string; storage_metadata: string | null; uncompressed_byte_count: number | null; created: string;
+}
+interface ManifestDbRow { id: number; repository_id: number; digest: string; media_type: string; manifest_bytes: string; artifact_type: string | null; subject: string | null }
+
+function repoRef(r: RepoRow): RepositoryRef {
+  return { id: r.id, namespaceId: r.namespace_user_id, namespace: r.username, name: r.name, visibility: r.visibility === 'public' ? 'public' : 'private', state: r.state };
+}
+function blobRef(r: BlobRow): BlobRef {
+  return { id: r.id, digest: r.content_checksum, size: r.image_size ?? 0, locations: r.locations ? r.locations.split(',') : [] };
+}
+function uploadRow(r: UploadDbRow): UploadRow {
+  return {
+    id: r.id, repositoryId: r.repository_id, uuid: r.uuid, byteCount: r.byte_count, chunkCount: r.chunk_count, shaState: r.sha_state,
+    location: r.location, storageMetadata: r.storage_metadata ?? '{}', uncompressedByteCount: r.uncompressed_byte_count, createdMs: parseSqlTime(r.created),
+  };
+}
+function manifestRef(r: ManifestDbRow): ManifestRef {
+  return { id: r.id, repositoryId: r.repository_id, digest: r.digest, mediaType: r.media_type, text: r.manifest_bytes, artifactType: r.artifact_type, subject: r.subject };
+}
+
+const MANIFEST_COLUMNS = 'm.id, m.repository_id, m.digest, mt.name AS media_type, m.manifest_bytes, m.artifact_type, m.subject';
+/** A manifest is alive while an alive tag (hidden ones included) keeps it, directly or as a child of an alive list. */
+const MANIFEST_ALIVE = `(EXISTS (SELECT 1 FROM tag t WHERE t.manifest_id = m.id AND ${ALIVE})
+  OR EXISTS (SELECT 1 FROM manifestchild mc JOIN tag t ON t.manifest_id = mc.manifest_id WHERE mc.child_manifest_id = m.id AND ${ALIVE}))`;
+
+export class SqliteMetadataStore implements MetadataStore {
+  readonly db: Database.Database;
+  private readonly ids = new Map<string, number>();
+  private readonly stmts = new Map<string, Database.Statement>();
+
+  constructor(file: string) {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    createQuaySchema(this.db);
+    for (const table of ['visibility', 'repositorykind', 'tagkind', 'mediatype', 'imagestoragelocation']) {
+      for (const r of this.db.prepare(`SELECT id, name FROM ${table}`).all() as { id: number; name: string }[]) this.ids.set(`${table}:${r.name}`, r.id);
+    }
+  }
+
+  private sql(text: string): Database.Statement {
+    let s = this.stmts.get(text);
+    if (!s) { s = this.db.prepare(text); this.stmts.set(text, s); }
+    return s;
+  }
+
+  /** Id of a lookup row by name; lookup rows a co-tenant added later are read on demand. */
+  private lookup(table: string, name: string, create = false): number {
+    const key = `${table}:${name}`;
+    let id = this.ids.get(key);
+    if (id === undefined) {
+      const row = this.sql(`SELECT id FROM ${table} WHERE name = ?`).get(name) as { id: number } | undefined;
+      if (row) id = row.id;
+      else if (create) id = Number(this.sql(`INSERT INTO ${table} (name) VALUES (?)`).run(name).lastInsertRowid);
+      else throw new Error(`${table} has no row named ${JSON.stringify(name)}`);
+      this.ids.set(key, id);
+    }
+    return id;
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+
+  private repoByName(namespace: string, name: string): RepoRow | undefined {
+    return this.sql(`SELECT r.id, r.namespace_user_id, u.username, r.name, v.name AS visibility, r.state
+      FROM repository r JOIN "user" u ON u.id = r.namespace_user_id JOIN visibility v ON v.id = r.visibility_id
+      WHERE u.username = ? AND r.name = ?`).get(namespace, name) as RepoRow | undefined;
+  }
+
+  async lookupRepository(namespace: string, name: string): Promise<RepositoryRef | null> {
+    const r = this.repoByName(namespace, name);
+    return r ? repoRef(r) : null;
+  }
+
+  async createRepository(namespace: string, name: string, visibility: 'public' | 'private', nowMs: number): Promise<RepositoryRef> {
+    const tx = this.db.transaction(() => {
+      const existing = this.repoByName(namespace, name);
+      if (existing) return existing;
+      const now = sqlTime(nowMs);
+      let ns = this.sql('SELECT id FROM "user" WHERE username = ?').get(namespace) as { id: number } | undefined;
+      if (!ns) {
+        // A namespace created on push is an organization, as with CREATE_NAMESPACE_ON_PUSH.
+        const id = this.sql(`INSERT INTO "user" (uuid, username, password_hash, email, verified, stripe_id, organization, robot,
+            invoice_email, invalid_login_attempts, last_invalid_login, removed_tag_expiration_s, enabled, invoice_email_address,
+            given_name, family_name, company, location, maximum_queued_builds_count, creation_date, last_accessed)
+          VALUES (?, ?, NULL, ?, 0, NULL, 1, 0, 0, 0, ?, ?, 1, NULL, NULL, NULL, NULL, NULL, NULL, ?, NULL)`)
+          .run(randomUUID(), namespace, randomBytes(32).toString('hex'), now, DEFAULT_TAG_EXPIRATION_S, now).lastInsertRowid;
+        ns = { id: Number(id) };
+      }
+      this.sql(`INSERT INTO repository (namespace_user_id, name, visibility_id, description, badge_token, kind_id, trust_enabled, state)
+        VALUES (?, ?, ?, NULL, ?, ?, 0, ?)`)
+        .run(ns.id, name, this.lookup('visibility', visibility), randomUUID(), this.lookup('repositorykind', 'image'), RepositoryState.NORMAL);
+      return this.repoByName(namespace, name)!;
+    });
+    return repoRef(tx.immediate());
+  }
+
+  async listRepositories(page: Page): Promise<string[]> {
+    const rows = this.sql(`SELECT full FROM (SELECT u.username || '/' || r.name AS full FROM repository r JOIN "user" u ON u.id = r.namespace_user_id
+        WHERE r.state IN (0, 1, 2, 4)) WHERE full > ? ORDER BY full LIMIT ?`).all(page.last ?? '', page.n) as { full: string }[];
+    return rows.map((r) => r.full);
+  }
+
+  private blobIn(repositoryId: number, digest: string, nowMs: number): BlobRow | undefined {
+    return this.sql(`SELECT s.id, s.content_checksum, s.image_size,
+        (SELECT group_concat(l.name) FROM imagestorageplacement p JOIN imagestoragelocation l ON l.id = p.location_id WHERE p.storage_id = s.id) AS locations
+      FROM imagestorage s WHERE s.content_checksum = @digest AND (
+        EXISTS (SELECT 1 FROM manifestblob mb WHERE mb.blob_id = s.id AND mb.repository_id = @repo)
+        OR EXISTS (SELECT 1 FROM uploadedblob ub WHERE ub.blob_id = s.id AND ub.repository_id = @repo))
+      LIMIT 1`).get({ digest, repo: repositoryId }) as BlobRow | undefined;
+  }
+
+  async repositoryBlob(repositoryId: number, digest: string, nowMs: number): Promise<BlobRef | null> {
+    const r = this.blobIn(repositoryId, digest, nowMs);
+    return r ? blobRef(r) : null;
+  }
+
+  async globalBlob(digest: string): Promise<BlobRef | null> {
+    const r = this.sql(`SELECT s.id, s.content_checksum, s.image_size, NULL AS locations FROM imagestorage s
+      WHERE s.content_checksum = ? AND s.cas_path = 1 ORDER BY s.id LIMIT 1`).get(digest) as BlobRow | undefined;
+    return r ? blobRef(r) : null;
+  }
+
+  async linkBlob(repositoryId: number, blobId: number, nowMs: number, expiresMs: number): Promise<void> {
+    this.sql('INSERT INTO uploadedblob (repository_id, blob_id, uploaded_at, expires_at) VALUES (?, ?, ?, ?)')
+      .run(repositoryId, blobId, sqlTime(nowMs), sqlTime(expiresMs));
+  }
+
+  private uploadByUuid(uuid: string): UploadDbRow | undefined {
+    return this.sql(`SELECT b.id, b.repository_id, b.uuid, b.byte_count, b.chunk_count, b.sha_state, l.name AS location,
+        b.storage_metadata, b.uncompressed_byte_count, b.created
+      FROM blobupload b JOIN imagestoragelocation l ON l.id = b.location_id WHERE b.uuid = ?`).get(uuid) as UploadDbRow | undefined;
+  }
+
+  async createUpload(repositoryId: number, uuid: string, location: string, shaState: string, nowMs: number): Promise<UploadRow> {
+    this.sql(`INSERT INTO blobupload (repository_id, uuid, byte_count, sha_state, location_id, storage_metadata, chunk_count,
+        uncompressed_byte_count, created, piece_sha_state, piece_hashes) VALUES (?, ?, 0, ?, ?, '{}', 0, NULL, ?, NULL, NULL)`)
+      .run(repositoryId, uuid, shaState, this.lookup('imagestoragelocation', location, true), sqlTime(nowMs));
+    return uploadRow(this.uploadByUuid(uuid)!);
+  }
+
+  async upload(uuid: string): Promise<UploadRow | null> {
+    const r = this.uploadByUuid(uuid);
+    return r ? uploadRow(r) : null;
+  }
+
+  async recordChunk(uuid: string, expectByteCount: number, p: UploadProgress): Promise<boolean> {
+    const r = this.sql(`UPDATE blobupload SET byte_count = ?, chunk_count = ?, sha_state = ?, storage_metadata = ?, uncompressed_byte_count = ?
+      WHERE uuid = ? AND byte_count = ?`).run(p.byteCount, p.chunkCount, p.shaState, p.storageMetadata, p.uncompressedByteCount, uuid, expectByteCount);
+    return r.changes === 1;
+  }
+
+  async deleteUpload(uuid: string): Promise<boolean> {
+    return this.sql('DELETE FROM blobupload WHERE uuid = ?').run(uuid).changes === 1;
+  }
+
+  async commitBlob(c: Parameters<MetadataStore['commitBlob']>[0]): Promise<BlobRef> {
+    const tx = this.db.transaction((): number => {
+      const existing = this.sql('SELECT id, image_size FROM imagestorage WHERE content_checksum = ? AND cas_path = 1 ORDER BY id LIMIT 1')
+        .get(c.digest) as { id: number; image_size: number | null } | undefined;
+      let id: number;
+      if (existing) {
+        id = existing.id;
+        if (existing.image_size === null) this.sql('UPDATE imagestorage SET image_size = ?, uncompressed_size = ? WHERE id = ?').run(c.size, c.uncompressedSize, id);
+      } else {
+        id = Number(this.sql(`INSERT INTO imagestorage (uuid, image_size, uncompressed_size, uploading, cas_path, content_checksum)
+          VALUES (?, ?, ?, 0, 1, ?)`).run(randomUUID(), c.size, c.uncompressedSize, c.digest).lastInsertRowid);
+      }
+      this.sql('INSERT OR IGNORE INTO imagestorageplacement (storage_id, location_id) VALUES (?, ?)')
+        .run(id, this.lookup('imagestoragelocation', c.location, true));
+      this.sql('INSERT INTO uploadedblob (repository_id, blob_id, uploaded_at, expires_at) VALUES (?, ?, ?, ?)')
+        .run(c.repositoryId, id, sqlTime(c.nowMs), sqlTime(c.linkExpiresMs));
+      if (c.uploadUuid) this.sql('DELETE FROM blobupload WHERE uuid = ?').run(c.uploadUuid);
+      return id;
+    });
+    const id = tx.immediate();
+    return { id, digest: c.digest, size: c.size, locations: [c.location] };
+  }
+
+  async staleUploads(createdBeforeMs: number, limit: number): Promise<UploadRow[]> {
+    const rows = this.sql(`SELECT b.id, b.repository_id, b.uuid, b.byte_count, b.chunk_count, b.sha_state, l.name AS location,
+        b.storage_metadata, b.uncompressed_byte_count, b.created
+      FROM blobupload b JOIN imagestoragelocation l ON l.id = b.location_id WHERE b.created < ? ORDER BY b.id LIMIT ?`)
+      .all(sqlTime(createdBeforeMs), limit) as UploadDbRow[];
+    return rows.map(uploadRow);
+  }
+
+  async manifestByDigest(repositoryId: number, digest: string, nowMs: number): Promise<ManifestRef | null> {
+    const r = this.sql(`SELECT ${MANIFEST_COLUMNS} FROM manifest m JOIN mediatype mt ON mt.id = m.media_type_id
+      WHERE m.repository_id = @repo AND m.digest = @digest AND ${MANIFEST_ALIVE}`).get({ repo: repositoryId, digest, now: nowMs }) as ManifestDbRow | undefined;
+    return r ? manifestRef(r) : null;
+  }
+
+  async manifestByTag(repositoryId: number, tag: string, nowMs: number): Promise<ManifestRef | null> {
+    const r = this.sql(`SELECT ${MANIFEST_COLUMNS} FROM tag t JOIN manifest m ON m.id = t.manifest_id JOIN mediatype mt ON mt.id = m.media_type_id
+      WHERE t.repository_id = @repo AND t.name = @tag AND t.hidden = 0 AND ${ALIVE}
+      ORDER BY t.lifetime_start_ms DESC LIMIT 1`).get({ repo: repositoryId, tag, now: nowMs }) as ManifestDbRow | undefined;
+    return r ? manifestRef(r) : null;
+  }
+
+  async putManifest(repositoryId: number, m: NewManifest, target: ManifestTarget, nowMs: number): Promise<ManifestRef> {
+    const tx = this.db.transaction((): number => {
+      let id = (this.sql('SELECT id FROM manifest WHERE repository_id = ? AND digest = ?').get(repositoryId, m.digest) as { id: number } | undefined)?.id;
+      if (id === undefined) id = this.insertManifest(repositoryId, m, nowMs);
+      if ('tag' in target) this.retarget(repositoryId, target.tag, id, nowMs);
+      else this.keepAlive(repositoryId, id, target.tempTagUntilMs, nowMs);
+      return id;
+    });
+    const id = tx.immediate();
+    return { id, repositoryId, digest: m.digest, mediaType: m.mediaType, text: m.text, artifactType: m.artifactType, subject: m.subject };
+  }
+
+  private insertManifest(repositoryId: number, m: NewManifest, nowMs: number): number {
+    const blobs: number[] = [];
+    const missingBlobs: string[] = [];
+    for (const d of m.blobDigests) {
+      const b = this.blobIn(repositoryId, d, nowMs);
+      if (b) blobs.push(b.id); else missingBlobs.push(d);
+    }
+    const children: number[] = [];
+    const missingChildren: string[] = [];
+    for (const d of m.childDigests) {
+      const c = this.sql('SELECT id FROM manifest WHERE repository_id = ? AND digest = ?').get(repositoryId, d) as { id: number } | undefined;
+      if (c) children.push(c.id); else missingChildren.push(d);
+    }
+    if (missingBlobs.length || missingChildren.length) throw new MissingReferences(missingBlobs, missingChildren);
+    const id = Number(this.sql(`INSERT INTO manifest (repository_id, digest, media_type_id, manifest_bytes, config_media_type,
+        layers_compressed_size, subject, subject_backfilled, artifact_type, artifact_type_backfilled)
+      VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, 1)`).run(repositoryId, m.digest, this.lookup('mediatype', m.mediaType, true), m.text,
+      m.configMediaType, m.layersCompressedSize, m.subject, m.artifactType).lastInsertRowid);
+    for (const b of new Set(blobs)) this.sql('INSERT INTO manifestblob (repository_id, manifest_id, blob_id) VALUES (?, ?, ?)').run(repositoryId, id, b);
+    for (const c of new Set(children)) {
+      this.sql('INSERT INTO manifestchild (repository_id, manifest_id, child_manifest_id) VALUES (?, ?, ?)').run(repositoryId, id, c);
+    }
+    return id;
+  }
+
+  private insertTag(repositoryId: number, name: string, manifestId: number, startMs: number, endMs: number | null, hidden: boolean): void {
+    this.sql(`INSERT INTO tag (name, repository_id, manifest_id, lifetime_start_ms, lifetime_end_ms, immutable, hidden, reversion, tag_kind_id, linked_tag_id)
+      VALUES (?, ?, ?, ?, ?, 0, ?, 0, ?, NULL)`).run(name, repositoryId, manifestId, startMs, endMs, hidden ? 1 : 0, this.lookup('tagkind', 'tag'));
+  }
+
+  /** Point a tag at a manifest: close the alive row (history), open a new one. */
+  private retarget(repositoryId: number, tag: string, manifestId: number, nowMs: number): void {
+    const alive = this.sql(`SELECT t.id, t.manifest_id FROM tag t WHERE t.repository_id = @repo AND t.name = @tag AND ${ALIVE}`)
+      .all({ repo: repositoryId, tag, now: nowMs }) as { id: number; manifest_id: number }[];
+    if (alive.length === 1 && alive[0]!.manifest_id === manifestId) return;
+    // Two moves of one tag within a millisecond would collide on (repository, name, lifetime_end_ms).
+    const clash = this.sql('SELECT 1 FROM tag WHERE repository_id = ? AND name = ? AND lifetime_end_ms = ?').get(repositoryId, tag, nowMs);
+    const end = clash ? nowMs + 1 : nowMs;
+    for (const a of alive) this.sql('UPDATE tag SET lifetime_end_ms = ? WHERE id = ?').run(end, a.id);
+    this.insertTag(repositoryId, tag, manifestId, end, null, false);
+  }
+
+  /** A manifest pushed by digest: a hidden `$temp-` tag keeps it unless a tag already does. */
+  private keepAlive(repositoryId: number, manifestId: number, untilMs: number | null, nowMs: number): void {
+    const kept = this.sql(`SELECT 1 FROM tag t WHERE t.manifest_id = @m AND ${ALIVE} AND (t.lifetime_end_ms IS NULL OR t.lifetime_end_ms >= @until)`)
+      .get({ m: manifestId, now: nowMs, until: untilMs ?? Number.MAX_SAFE_INTEGER });
+    if (kept) return;
+    this.insertTag(repositoryId, `$temp-${randomUUID()}`, manifestId, nowMs, untilMs, true);
+  }
+
+  async listTags(repositoryId: number, nowMs: number, page?: Page): Promise<string[]> {
+    const rows = this.sql(`SELECT DISTINCT t.name FROM tag t WHERE t.repository_id = @repo AND t.hidden = 0 AND ${ALIVE} AND t.name > @last
+      ORDER BY t.name LIMIT @n`).all({ repo: repositoryId, now: nowMs, last: page?.last ?? '', n: page?.n ?? -1 }) as { name: string }[];
+    return rows.map((r) => r.name);
+  }
+
+  async deleteTag(repositoryId: number, tag: string, nowMs: number): Promise<boolean> {
+    return this.sql(`UPDATE tag SET lifetime_end_ms = @now WHERE id IN (SELECT t.id FROM tag t
+      WHERE t.repository_id = @repo AND t.name = @tag AND t.hidden = 0 AND ${ALIVE})`).run({ repo: repositoryId, tag, now: nowMs }).changes > 0;
+  }
+
+  async deleteManifest(repositoryId: number, digest: string, nowMs: number): Promise<boolean> {
+    return this.sql(`UPDATE tag SET lifetime_end_ms = @now WHERE id IN (SELECT t.id FROM tag t JOIN manifest m ON m.id = t.manifest_id
+      WHERE m.repository_id = @repo AND m.digest = @digest AND t.hidden = 0 AND ${ALIVE})`).run({ repo: repositoryId, digest, now: nowMs }).changes > 0;
+  }
+
+  async tagExpired(repositoryId: number, tag: string, nowMs: number): Promise<boolean> {
+    return this.sql('SELECT 1 FROM tag WHERE repository_id = ? AND name = ? AND hidden = 0 AND lifetime_end_ms <= ? LIMIT 1').get(repositoryId, tag, nowMs) !== undefined;
+  }
+
+  async referrers(repositoryId: number, subject: string, nowMs: number): Promise<ManifestRef[]> {
+    const rows = this.sql(`SELECT ${MANIFEST_COLUMNS} FROM manifest m JOIN mediatype mt ON mt.id = m.media_type_id
+      WHERE m.repository_id = @repo AND m.subject = @subject AND ${MANIFEST_ALIVE} ORDER BY m.id`)
+      .all({ repo: repositoryId, subject, now: nowMs }) as ManifestDbRow[];
+    return rows.map(manifestRef);
+  }
+}

@@ -1,0 +1,15 @@
+/**
+ * Quay's timestamp columns are `timestamp without time zone` holding naive
+ * UTC; in SQLite they are text in that same rendering, which sorts like time.
+ */
+export function sqlTime(ms: number): string {
+  // 2026-11-28T07:45:36.123Z → 2026-11-28 07:45:36.123000
+  const iso = new Date(ms).toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 23)}000`;
+}
+
+export function parseSqlTime(v: string | Date | null): number {
+  if (v === null) return 0;
+  if (v instanceof Date) return v.getTime();
+  return Date.parse(v.replace(' ', 'T') + (v.endsWith('Z') ? '' : 'Z'));
+}

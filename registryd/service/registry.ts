@@ -1,0 +1,169 @@
+/**
+ * Registry semantics above the metadata store and the storage driver:
+ * repositories, blobs, manifests, tags, catalog and referrers (the /v2 API
+ * without HTTP). Handlers in http/ translate requests into these calls.
+ */
+import type { Readable } from 'node:stream';
+import { RegistryError } from '../oci-errors.js';
+import { MissingReferences, RepositoryState, type BlobRef, type ManifestRef, type MetadataStore, type Page, type RepositoryRef } from '../metadata/store.js';
+import type { ByteRange, StorageDriver } from '../storage/driver.js';
+import { blobKey } from '../storage/paths.js';
+import { parseManifest, type ParsedManifest } from '../content/manifest.js';
+import { OCI_INDEX } from '../content/media-types.js';
+import { fullName, isValidTag, type RepoName } from '../names.js';
+
+export interface RegistrySettings {
+  /** Create repositories (and namespaces) on first push (mirror mode; Quay's CREATE_NAMESPACE_ON_PUSH). */
+  readonly createOnPush: boolean;
+  /** Visibility of repositories created on push (Quay: private unless CREATE_PRIVATE_REPO_ON_PUSH is off). */
+  readonly createVisibility: 'public' | 'private';
+  /** PUSH_TEMP_TAG_EXPIRATION_SEC: how long a manifest pushed by digest lives without a tag. */
+  readonly tempTagSeconds: number;
+  /** Largest manifest accepted, in bytes. */
+  readonly maxManifestBytes: number;
+  readonly now: () => number;
+}
+
+export interface BlobRead {
+  readonly blob: BlobRef;
+  readonly body: Readable;
+  readonly range: ByteRange | null;
+}
+
+export interface Referrer {
+  readonly mediaType: string;
+  readonly digest: string;
+  readonly size: number;
+  readonly artifactType?: string;
+  readonly annotations?: Record<string, string>;
+}
+
+const WRITABLE_STATES: ReadonlySet<number> = new Set([RepositoryState.NORMAL]);
+const READABLE_STATES: ReadonlySet<number> = new Set([RepositoryState.NORMAL, RepositoryState.READ_ONLY, RepositoryState.MIRROR, RepositoryState.ORG_MIRROR]);
+
+export class RegistryService {
+  constructor(
+    readonly store: MetadataStore,
+    readonly storage: StorageDriver,
+    readonly settings: RegistrySettings,
+  ) {}
+
+  /** A repository to read from; NAME_UNKNOWN if it does not exist (or is being deleted). */
+  async readable(r: RepoName): Promise<RepositoryRef> {
+    const repo = await this.store.lookupRepository(r.namespace, r.name);
+    if (!repo || !READABLE_STATES.has(repo.state)) throw new RegistryError('NAME_UNKNOWN', `repository ${fullName(r)} not found`, { detail: { name: fullName(r) } });
+    return repo;
+  }
+
+  /** A repository to write to, created on push when allowed; DENIED when its state forbids writes. */
+  async writable(r: RepoName): Promise<RepositoryRef> {
+    let repo = await this.store.lookupRepository(r.namespace, r.name);
+    if (!repo) {
+      if (!this.settings.createOnPush) throw new RegistryError('NAME_UNKNOWN', `repository ${fullName(r)} not found`, { detail: { name: fullName(r) } });
+      repo = await this.store.createRepository(r.namespace, r.name, this.settings.createVisibility, this.settings.now());
+    }
+    if (!WRITABLE_STATES.has(repo.state)) {
+      throw new RegistryError('DENIED', `repository ${fullName(r)} is not accepting writes (state ${repo.state})`);
+    }
+    return repo;
+  }
+
+  async blob(repo: RepositoryRef, digest: string): Promise<BlobRef> {
+    const b = await this.store.repositoryBlob(repo.id, digest, this.settings.now());
+    if (!b) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is not in ${repo.namespace}/${repo.name}`, { detail: { digest } });
+    return b;
+  }
+
+  async openBlob(blob: BlobRef, range: ByteRange | null): Promise<Readable> {
+    return this.storage.read(blobKey(blob.digest), range ?? undefined);
+  }
+
+  /** Cross-repository mount: link a blob the source repository holds; null when it cannot (then a normal upload starts). */
+  async mount(target: RepositoryRef, from: RepoName, digest: string): Promise<BlobRef | null> {
+    const source = await this.store.lookupRepository(from.namespace, from.name);
+    if (!source || !READABLE_STATES.has(source.state)) return null;
+    const now = this.settings.now();
+    const b = await this.store.repositoryBlob(source.id, digest, now);
+    if (!b) return null;
+    await this.store.linkBlob(target.id, b.id, now, now + this.settings.tempTagSeconds * 1000);
+    return b;
+  }
+
+  async manifest(repo: RepositoryRef, reference: string, byDigest: boolean): Promise<ManifestRef> {
+    const m = byDigest
+      ? await this.store.manifestByDigest(repo.id, reference, this.settings.now())
+      : await this.store.manifestByTag(repo.id, reference, this.settings.now());
+    if (m) return m;
+    if (!byDigest && (await this.store.tagExpired(repo.id, reference, this.settings.now()))) {
+      throw new RegistryError('TAG_EXPIRED', `Tag ${reference} was deleted or has expired. To pull, revive via time machine`);
+    }
+    throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${reference} is not in ${repo.namespace}/${repo.name}`, { detail: { reference } });
+  }
+
+  /** Validate and store a pushed manifest under a tag or (by digest) a temporary hidden tag. */
+  async putManifest(repo: RepositoryRef, reference: string, byDigest: boolean, bytes: Buffer, contentType: string | undefined): Promise<ParsedManifest> {
+    if (!byDigest && !isValidTag(reference)) throw new RegistryError('TAG_INVALID', `invalid tag ${JSON.stringify(reference)}`);
+    if (bytes.length > this.settings.maxManifestBytes) {
+      throw new RegistryError('MANIFEST_INVALID', `manifest is ${bytes.length} bytes; at most ${this.settings.maxManifestBytes} are accepted`);
+    }
+    const m = parseManifest(bytes, contentType);
+    if (byDigest && m.digest !== reference) {
+      throw new RegistryError('DIGEST_INVALID', `manifest digest is ${m.digest}, not ${reference}`, { detail: { digest: reference } });
+    }
+    const now = this.settings.now();
+    try {
+      await this.store.putManifest(repo.id, {
+        digest: m.digest, mediaType: m.mediaType, text: m.text, configMediaType: m.config?.mediaType ?? null,
+        layersCompressedSize: m.layersCompressedSize, subject: m.subject?.digest ?? null, artifactType: m.artifactType,
+        blobDigests: m.blobDigests, childDigests: m.manifests.map((d) => d.digest),
+      }, byDigest ? { tempTagUntilMs: m.subject ? null : now + this.settings.tempTagSeconds * 1000 } : { tag: reference }, now);
+    } catch (e) {
+      if (e instanceof MissingReferences) {
+        const first = e.blobs[0] ?? e.manifests[0];
+        throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `manifest references ${first}, which is not in ${repo.namespace}/${repo.name}`, { detail: { digest: first } });
+      }
+      throw e;
+    }
+    return m;
+  }
+
+  async deleteManifest(repo: RepositoryRef, reference: string, byDigest: boolean): Promise<void> {
+    const now = this.settings.now();
+    const ok = byDigest ? await this.store.deleteManifest(repo.id, reference, now) : await this.store.deleteTag(repo.id, reference, now);
+    if (!ok) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${reference} is not in ${repo.namespace}/${repo.name}`, { detail: { reference } });
+  }
+
+  tags(repo: RepositoryRef, page?: Page): Promise<string[]> {
+    return this.store.listTags(repo.id, this.settings.now(), page);
+  }
+
+  catalog(page: Page): Promise<string[]> {
+    return this.store.listRepositories(page);
+  }
+
+  /**
+   * Manifests whose subject is the digest, as OCI 1.1 describes them: an
+   * unknown subject has no referrers (an empty list, never an error), and
+   * `artifactType` falls back to the config's media type.
+   */
+  async referrers(repo: RepositoryRef, subject: string, artifactType: string | null): Promise<Referrer[]> {
+    const rows = await this.store.referrers(repo.id, subject, this.settings.now());
+    const out: Referrer[] = [];
+    for (const r of rows) {
+      let doc: { annotations?: Record<string, string>; config?: { mediaType?: string } } = {};
+      try { doc = JSON.parse(r.text) as typeof doc; } catch { /* stored manifests are valid JSON */ }
+      const type = r.artifactType ?? doc.config?.mediaType ?? null;
+      if (artifactType !== null && type !== artifactType) continue;
+      const annotations = doc.annotations && Object.keys(doc.annotations).length > 0 ? doc.annotations : undefined;
+      out.push({
+        mediaType: r.mediaType, digest: r.digest, size: Buffer.byteLength(r.text),
+        ...(type ? { artifactType: type } : {}), ...(annotations ? { annotations } : {}),
+      });
+    }
+    return out;
+  }
+
+  static referrersIndex(refs: readonly Referrer[]): string {
+    return JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: refs });
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * The blob-upload state machine (quay-schema.md §5):
+ *
+ *   start ──▶ open ──chunk──▶ open ──finish(digest)──▶ committed (row gone, blob visible)
+ *               │                 │
+ *               └──cancel / stale cleanup──▶ gone (row and upload object removed)
+ *
+ * Every accepted chunk advances `blobupload` in one compare-and-swap UPDATE:
+ * `byte_count`, `chunk_count` and `sha_state` — the SHA-256 midstate in
+ * Quay's own pickle encoding, so Python Quay can resume an upload we began and
+ * the reverse. A chunk that fails (client gone, size limit, I/O) is rolled
+ * back in storage and leaves the row as it was.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { RegistryError } from '../oci-errors.js';
+import type { MetadataStore, RepositoryRef, UploadRow } from '../metadata/store.js';
+import type { StorageDriver } from '../storage/driver.js';
+import { StorageError } from '../storage/driver.js';
+import { blobKey, isUploadUuid, uploadKey } from '../storage/paths.js';
+import { ResumableSha256 } from '../upload/sha256.js';
+import { encodeShaState, freshOrDecode } from '../upload/sha-state.js';
+
+export interface UploadSettings {
+  /** MAXIMUM_LAYER_SIZE in bytes (Quay's default 20G). */
+  readonly maxBlobBytes: number;
+  /** How long a committed blob stays linked to the repository without a manifest (PUSH_TEMP_TAG_EXPIRATION_SEC). */
+  readonly linkExpirySeconds: number;
+  readonly now: () => number;
+}
+
+/** `Content-Range` of a PATCH: `<start>-<end>` (Quay's form), inclusive. */
+export interface ChunkRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+export interface ChunkInput {
+  readonly body: Readable;
+  readonly range: ChunkRange | null;
+  readonly signal?: AbortSignal;
+}
+
+/** Skip the first `n` bytes of a stream (the part of a chunk the upload already has). */
+async function* skipPrefix(body: AsyncIterable<Buffer>, n: number): AsyncIterable<Buffer> {
+  let left = n;
+  for await (const chunk of body) {
+    if (left === 0) { yield chunk; continue; }
+    if (chunk.length <= left) { left -= chunk.length; continue; }
+    yield chunk.subarray(left);
+    left = 0;
+  }
+}
+
+export class UploadService {
+  constructor(
+    private readonly store: MetadataStore,
+    private readonly storage: StorageDriver,
+    private readonly settings: UploadSettings,
+  ) {}
+
+  async start(repo: RepositoryRef): Promise<UploadRow> {
+    const uuid = randomUUID();
+    await this.storage.createUpload(uploadKey(uuid));
+    return this.store.createUpload(repo.id, uuid, this.storage.location, encodeShaState(freshOrDecode(null)), this.settings.now());
+  }
+
+  /** The open upload, checked to belong to the repository; BLOB_UPLOAD_UNKNOWN otherwise. */
+  async get(repo: RepositoryRef, uuid: string): Promise<UploadRow> {
+    const row = isUploadUuid(uuid) ? await this.store.upload(uuid) : null;
+    if (!row || row.repositoryId !== repo.id) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${uuid} is not open in this repository`);
+    return row;
+  }
+
+  /** Append a chunk; returns the updated row. 416 when the chunk would leave a gap. */
+  async chunk(repo: RepositoryRef, uuid: string, input: ChunkInput): Promise<UploadRow> {
+    const row = await this.get(repo, uuid);
+    return this.append(row, input);
+  }
+
+  private async append(row: UploadRow, input: ChunkInput): Promise<UploadRow> {
+    let skip = 0;
+    if (input.range) {
+      if (input.range.start > row.byteCount) {
+        throw new RegistryError('BLOB_UPLOAD_INVALID', `chunk starts at ${input.range.start} but the upload has ${row.byteCount} bytes`, {
+          status: 416, emptyBody: true, headers: { range: `0-${row.byteCount}`, 'docker-upload-uuid': row.uuid },
+        });
+      }
+      skip = row.byteCount - input.range.start;
+    }
+    const hasher = new ResumableSha256(freshOrDecode(row.shaState));
+    let written: number;
+    try {
+      const body = skip > 0 ? skipPrefix(input.body, skip) : input.body;
+      written = await this.storage.writeChunk(uploadKey(row.uuid), body, {
+        offset: row.byteCount, onData: (c) => hasher.update(c), maxBytes: this.settings.maxBlobBytes - row.byteCount,
+        ...(input.signal ? { signal: input.signal } : {}),
+      });
+    } catch (e) {
+      if (e instanceof StorageError && e.code === 'REG_STORAGE_TOO_LARGE') {
+        throw new RegistryError('BLOB_UPLOAD_INVALID', `the blob exceeds ${this.settings.maxBlobBytes} bytes`, { status: 413 });
+      }
+      if (e instanceof StorageError && e.code === 'REG_STORAGE_NOT_FOUND') throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${row.uuid} has no data`);
+      throw e;
+    }
+    const progress = {
+      byteCount: row.byteCount + written, chunkCount: row.chunkCount + 1, shaState: encodeShaState(hasher.exportState()),
+      storageMetadata: row.storageMetadata, uncompressedByteCount: null,
+    };
+    if (!(await this.store.recordChunk(row.uuid, row.byteCount, progress))) {
+      throw new RegistryError('BLOB_UPLOAD_INVALID', `upload ${row.uuid} was changed by another request`);
+    }
+    return { ...row, ...progress };
+  }
+
+  /**
+   * Final PUT: optional last chunk, digest check, assemble, commit. As in
+   * Quay, a refused final request (gap, size, digest mismatch) cancels the
+   * whole upload; a client that disconnects does not.
+   */
+  async finish(repo: RepositoryRef, uuid: string, digest: string, last: ChunkInput | null): Promise<{ digest: string; size: number }> {
+    let row = await this.get(repo, uuid);
+    try {
+      if (last) row = await this.append(row, last);
+      const actual = 'sha256:' + new ResumableSha256(freshOrDecode(row.shaState)).digestHex();
+      if (actual !== digest) {
+        throw new RegistryError('DIGEST_INVALID', `the uploaded content has digest ${actual}, not ${digest}`, { detail: { digest } });
+      }
+    } catch (e) {
+      if (e instanceof RegistryError) await this.discard(row.uuid);
+      throw e;
+    }
+    await this.storage.commit(uploadKey(row.uuid), blobKey(digest));
+    const now = this.settings.now();
+    await this.store.commitBlob({
+      uploadUuid: row.uuid, repositoryId: repo.id, digest, size: row.byteCount, uncompressedSize: row.uncompressedByteCount,
+      location: row.location, nowMs: now, linkExpiresMs: now + this.settings.linkExpirySeconds * 1000,
+    });
+    return { digest, size: row.byteCount };
+  }
+
+  async cancel(repo: RepositoryRef, uuid: string): Promise<void> {
+    const row = await this.get(repo, uuid);
+    await this.discard(row.uuid);
+  }
+
+  private async discard(uuid: string): Promise<void> {
+    await this.store.deleteUpload(uuid);
+    await this.storage.delete(uploadKey(uuid));
+  }
+
+  /** Remove uploads older than the threshold (blobuploadcleanupworker's job); returns how many. */
+  async cleanupStale(olderThanMs: number): Promise<number> {
+    let n = 0;
+    for (;;) {
+      const rows = await this.store.staleUploads(this.settings.now() - olderThanMs, 100);
+      if (rows.length === 0) return n;
+      for (const r of rows) {
+        await this.store.deleteUpload(r.uuid);
+        await this.storage.delete(uploadKey(r.uuid));
+        n++;
+      }
+    }
+  }
+}
