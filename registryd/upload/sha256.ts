@@ -4,7 +4,15 @@
  * it after every chunk (blobupload.sha_state), so this is plain TypeScript,
  * written for speed: whole 64-byte blocks are compressed straight out of the
  * caller's buffer, only a block that straddles two calls is copied.
+ *
+ * The block function runs natively when the project's addon is built
+ * (native/sha256_blocks.c: OpenSSL's SHA-NI/AVX2 code, 5× the TypeScript
+ * one here); otherwise the TypeScript block function below does the work.
  */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 export interface Sha256State {
   /** The eight working hash words. */
   readonly h: Uint32Array;
@@ -30,7 +38,7 @@ export const SHA256_IV: readonly number[] = [
 ];
 
 /** Compress every whole block of data[from, to) into h (to - from is a multiple of 64). */
-function blocks(h: Int32Array, w: Int32Array, data: Uint8Array, from: number, to: number): void {
+function jsBlocks(h: Int32Array, w: Int32Array, data: Uint8Array, from: number, to: number): void {
   let h0 = h[0]!, h1 = h[1]!, h2 = h[2]!, h3 = h[3]!, h4 = h[4]!, h5 = h[5]!, h6 = h[6]!, h7 = h[7]!;
   for (let p = from; p < to; p += 64) {
     for (let i = 0, j = p; i < 16; i++, j += 4) {
@@ -55,6 +63,36 @@ function blocks(h: Int32Array, w: Int32Array, data: Uint8Array, from: number, to
     h4 = (h4 + e) | 0; h5 = (h5 + f) | 0; h6 = (h6 + g) | 0; h7 = (h7 + hh) | 0;
   }
   h[0] = h0; h[1] = h1; h[2] = h2; h[3] = h3; h[4] = h4; h[5] = h5; h[6] = h6; h[7] = h7;
+}
+
+type NativeBlocks = (h: Int32Array, data: Uint8Array) => void;
+
+/** The addon node-gyp built at install (build/Release under the package root), or null. */
+function loadNative(): NativeBlocks | null {
+  if (process.env.REGISTRYD_SHA256 === 'js') return null;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const file = join(dir, 'build', 'Release', 'sha256_blocks.node');
+    if (existsSync(file)) {
+      try {
+        return (createRequire(import.meta.url)(file) as { sha256_blocks: NativeBlocks }).sha256_blocks;
+      } catch {
+        return null;
+      }
+    }
+    dir = dirname(dir);
+  }
+  return null;
+}
+
+const native = loadNative();
+
+/** Which block function is in use: 'native' (OpenSSL via the addon) or 'js'. */
+export const SHA256_IMPLEMENTATION: 'native' | 'js' = native ? 'native' : 'js';
+
+function blocks(h: Int32Array, w: Int32Array, data: Uint8Array, from: number, to: number): void {
+  if (native) native(h, from === 0 && to === data.length ? data : data.subarray(from, to));
+  else jsBlocks(h, w, data, from, to);
 }
 
 export class ResumableSha256 {
