@@ -12,6 +12,8 @@
  *   - blob pull MiB/s: GET of that blob;
  *   - manifest GET requests/s (wrk, by tag, with an Accept header);
  *   - concurrent pushes: BENCH_PARALLEL pushes of 32 MiB at once, aggregate MiB/s.
+ * Before timing, each registry gets the same untimed warm-up (two 64 MiB
+ * push/pull round trips).
  * Targets (DESIGN §8, issue 4): ≥ 1.0× Distribution on each.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -148,7 +150,14 @@ async function main(): Promise<void> {
   const peers = [await startDistribution(), await startRegistryd()];
   const figures = new Map<string, Figures>(peers.map((p) => [p.name, { push: 0, pull: 0, pullRss: 0, rps: 0, p99: 0, errors: 0, parallel: 0 }]));
   const blobs = Array.from({ length: ROUNDS * peers.length }, (_, i) => makeBlob(`blob-${i}.bin`, BLOB_MIB, i + 1));
-  process.stdout.write('blob push/pull');
+  // Warm-up, untimed: both servers see the same traffic before measuring (V8's JIT, Go's allocator, the page cache).
+  process.stdout.write('warm-up');
+  const warm = Array.from({ length: peers.length }, (_, i) => makeBlob(`warm-${i}.bin`, 64, 500 + i));
+  for (const [i, p] of peers.entries()) {
+    for (let k = 0; k < 2; k++) { await push(p, 'bench/warm', warm[i]!); await pull(p, 'bench/warm', warm[i]!); }
+    process.stdout.write('.');
+  }
+  process.stdout.write(' blob push/pull');
   for (let r = 0; r < ROUNDS; r++) {
     for (const [i, p] of peers.entries()) {
       const blob = blobs[r * peers.length + i]!;

@@ -8,22 +8,27 @@ import { parseArgs } from 'node:util';
 import { createLogger } from '../switchboard/log.js';
 import { openRegistry } from './index.js';
 
-export const USAGE = `Usage: registryd serve --data-dir DIR [--listen HOST:PORT]
+export const USAGE = `Usage: registryd serve --data-dir DIR [--listen HOST:PORT] [--stale-upload-hours N]
 
 Serves Quay's /v2 registry API on Quay's table layout (SQLite at DIR/quay.db)
 and storage layout (DIR/storage). Anonymous; repositories are created on push.
-SIGTERM or SIGINT stops accepting connections and exits once requests finish.
+Upload sessions older than --stale-upload-hours are removed at start and every
+hour (Quay's blobuploadcleanupworker). SIGTERM or SIGINT stops accepting
+connections and exits once requests finish.
 
-  --data-dir DIR      where the database and blobs live (created if missing)
-  --listen HOST:PORT  default 127.0.0.1:5000`;
+  --data-dir DIR            where the database and blobs live (created if missing)
+  --listen HOST:PORT        default 127.0.0.1:5000
+  --stale-upload-hours N    default 48 (Quay's BLOBUPLOAD_DELETION_DATE_THRESHOLD, 2 days)`;
 
 export async function run(argv: string[]): Promise<number> {
-  let values: { 'data-dir'?: string; listen?: string; help?: boolean };
+  let values: { 'data-dir'?: string; listen?: string; 'stale-upload-hours'?: string; help?: boolean };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
       args: argv, allowPositionals: true,
-      options: { 'data-dir': { type: 'string' }, listen: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        'data-dir': { type: 'string' }, listen: { type: 'string' }, 'stale-upload-hours': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      },
     }));
   } catch (e) {
     process.stderr.write(`registryd: ${(e as Error).message}\n${USAGE}\n`);
@@ -36,6 +41,8 @@ export async function run(argv: string[]): Promise<number> {
   }
   const m = /^\[?([^\]]*?)\]?:(\d{1,5})$/.exec(values.listen ?? '127.0.0.1:5000');
   if (!m) { process.stderr.write(`registryd: --listen ${values.listen} is not HOST:PORT\n`); return 2; }
+  const staleHours = Number(values['stale-upload-hours'] ?? 48);
+  if (!(staleHours > 0)) { process.stderr.write(`registryd: --stale-upload-hours must be a positive number\n`); return 2; }
   const log = createLogger({ component: 'registryd' });
   const reg = openRegistry({ dataDir: values['data-dir'], log });
   const server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, reg.handler);
@@ -45,8 +52,18 @@ export async function run(argv: string[]): Promise<number> {
   });
   const a = server.address();
   log.info('registryd listening', { listen: typeof a === 'object' && a ? `${a.address}:${a.port}` : values.listen, data_dir: values['data-dir'] });
+  const cleanup = (): void => {
+    reg.uploads.cleanupStale(staleHours * 3600_000).then(
+      (n) => { if (n > 0) log.info('removed stale upload sessions', { removed: n, older_than_hours: staleHours }); },
+      (e: unknown) => log.error('stale upload cleanup failed', { error: String(e) }),
+    );
+  };
+  cleanup();
+  const timer = setInterval(cleanup, 3600_000);
+  timer.unref();
   await new Promise<void>((resolve) => {
     const stop = (): void => {
+      clearInterval(timer);
       log.info('registryd stopping');
       server.close(() => resolve());
       server.closeIdleConnections();
