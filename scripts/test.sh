@@ -10,6 +10,11 @@ command -v docker-registry >/dev/null 2>&1 || need_apt+=(docker-registry)
 command -v skopeo >/dev/null 2>&1 || need_apt+=(skopeo)
 command -v umoci >/dev/null 2>&1 || need_apt+=(umoci)
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+command -v buildah >/dev/null 2>&1 || need_apt+=(buildah)
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+# node-gyp builds the native SHA-256 block function and better-sqlite3 at npm ci.
+command -v g++ >/dev/null 2>&1 || need_apt+=(g++)
+command -v make >/dev/null 2>&1 || need_apt+=(make)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "==> installing system packages: ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

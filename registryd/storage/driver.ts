@@ -4,6 +4,7 @@
  * paths.ts only. One test suite runs against every driver.
  */
 import type { Readable } from 'node:stream';
+import type { RegErrorCode } from '../errors.js';
 
 export interface ByteRange {
   /** First byte, inclusive. */
@@ -23,7 +24,7 @@ export interface ChunkWrite {
 }
 
 export class StorageError extends Error {
-  constructor(readonly code: 'REG_STORAGE_NOT_FOUND' | 'REG_STORAGE_TOO_LARGE' | 'REG_STORAGE_ABORTED' | 'REG_STORAGE_IO', message: string, options?: { cause?: unknown }) {
+  constructor(readonly code: Extract<RegErrorCode, `REG_STORAGE_${string}`>, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'StorageError';
   }
