@@ -12,8 +12,9 @@
  *   - blob pull MiB/s: GET of that blob;
  *   - manifest GET requests/s (wrk, by tag, with an Accept header);
  *   - concurrent pushes: BENCH_PARALLEL pushes of 32 MiB at once, aggregate MiB/s.
- * Before timing, each registry gets the same untimed warm-up (two 64 MiB
- * push/pull round trips).
+ * Before timing, each registry gets the same untimed warm-up (a 64 MiB push
+ * and six pulls of it): a production registry is a long-running, warm process.
+ * Push and pull figures are the median of the rounds.
  * Targets (DESIGN §8, issue 4): ≥ 1.0× Distribution on each.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -30,7 +31,7 @@ const BLOB_MIB = Number(process.env.BENCH_BLOB_MIB ?? 512);
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const PARALLEL = Number(process.env.BENCH_PARALLEL ?? 8);
-const ROUNDS = 2;
+const ROUNDS = 3;
 const registryBin = ['/usr/bin/docker-registry'].find((p) => existsSync(p));
 if (!registryBin || !wrkBin) {
   console.error('bench:registry needs docker-registry and wrk: apt-get install -y docker-registry wrk');
@@ -139,22 +140,28 @@ async function putManifest(p: Peer, repo: string, layer: { digest: string; size:
   if (put.status !== 201) throw new Error(`${p.name} manifest PUT: ${put.status} ${await put.text()}`);
 }
 
-interface Figures { push: number; pull: number; pullRss: number; rps: number; p99: number; errors: number; parallel: number }
+interface Figures { push: number; pull: number; pullRss: number; rps: number; p99: number; errors: number; parallel: number; pushes: number[]; pulls: number[] }
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
 
 async function main(): Promise<void> {
   if (!existsSync(join(root, 'dist', 'registryd', 'main.js'))) throw new Error('run npm run build first');
   console.log('bench/registry — registryd vs docker-registry (Distribution 2.8), same disk, same client, same run');
   console.log(`node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}; ${taskset ? 'registry under test pinned to cpu 1; clients on cpu 0' : 'no CPU pinning'}`);
-  console.log(`push/pull: ${BLOB_MIB} MiB blob, ${ROUNDS} rounds alternating; manifest GET: wrk -t1 -c${CONNECTIONS} ${DURATION}s; parallel: ${PARALLEL} × 32 MiB pushes`);
+  console.log(`push/pull: ${BLOB_MIB} MiB blob, median of ${ROUNDS} rounds alternating; manifest GET: wrk -t1 -c${CONNECTIONS} ${DURATION}s; parallel: ${PARALLEL} × 32 MiB pushes`);
   console.log('');
   const peers = [await startDistribution(), await startRegistryd()];
-  const figures = new Map<string, Figures>(peers.map((p) => [p.name, { push: 0, pull: 0, pullRss: 0, rps: 0, p99: 0, errors: 0, parallel: 0 }]));
+  const figures = new Map<string, Figures>(peers.map((p) => [p.name, { push: 0, pull: 0, pullRss: 0, rps: 0, p99: 0, errors: 0, parallel: 0, pushes: [], pulls: [] }]));
   const blobs = Array.from({ length: ROUNDS * peers.length }, (_, i) => makeBlob(`blob-${i}.bin`, BLOB_MIB, i + 1));
   // Warm-up, untimed: both servers see the same traffic before measuring (V8's JIT, Go's allocator, the page cache).
   process.stdout.write('warm-up');
   const warm = Array.from({ length: peers.length }, (_, i) => makeBlob(`warm-${i}.bin`, 64, 500 + i));
   for (const [i, p] of peers.entries()) {
-    for (let k = 0; k < 2; k++) { await push(p, 'bench/warm', warm[i]!); await pull(p, 'bench/warm', warm[i]!); }
+    await push(p, 'bench/warm', warm[i]!);
+    for (let k = 0; k < 6; k++) await pull(p, 'bench/warm', warm[i]!);
     process.stdout.write('.');
   }
   process.stdout.write(' blob push/pull');
@@ -162,13 +169,14 @@ async function main(): Promise<void> {
     for (const [i, p] of peers.entries()) {
       const blob = blobs[r * peers.length + i]!;
       const f = figures.get(p.name)!;
-      f.push += BLOB_MIB / (await push(p, 'bench/app', blob)) / ROUNDS;
+      f.pushes.push(BLOB_MIB / (await push(p, 'bench/app', blob)));
       const got = await pull(p, 'bench/app', blob);
-      f.pull += BLOB_MIB / got.secs / ROUNDS;
+      f.pulls.push(BLOB_MIB / got.secs);
       f.pullRss = Math.max(f.pullRss, got.peakRss);
       process.stdout.write('.');
     }
   }
+  for (const f of figures.values()) { f.push = median(f.pushes); f.pull = median(f.pulls); }
   for (const [i, p] of peers.entries()) await putManifest(p, 'bench/app', blobs[i]!);
   process.stdout.write(' manifest GET');
   for (const p of peers) wrk(`${p.base}/v2/bench/app/manifests/latest`, 2, CONNECTIONS, ['-H', 'Accept: application/vnd.oci.image.manifest.v1+json']);
