@@ -1,9 +1,9 @@
 {
   "targets": [
     {
-      "target_name": "sha256_blocks",
-      "sources": ["registryd/upload/native/sha256_blocks.c"],
-      "cflags": ["-O2"]
+      "target_name": "registryd_native",
+      "sources": ["registryd/native/addon.c", "registryd/native/sha256-blocks.c", "registryd/native/sendfile.c"],
+      "cflags": ["-O2", "-Wall"]
     }
   ]
 }

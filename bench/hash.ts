@@ -33,7 +33,7 @@ function mbps(fn: () => void, bytes: number): number {
 }
 
 if (process.argv[2] === '--child') {
-  // The TypeScript block function, measured in a process started with REGISTRYD_SHA256=js.
+  // The TypeScript block function, measured in a process started with REGISTRYD_NATIVE=off.
   const d = data();
   console.log(mbps(() => { const h = new ResumableSha256(); for (let i = 0; i < d.length; i += CHUNK) h.update(d.subarray(i, i + CHUNK)); h.digestHex(); }, d.length).toFixed(0));
   process.exit(0);
@@ -42,7 +42,7 @@ if (process.argv[2] === '--child') {
 const d = data();
 const ours = mbps(() => { const h = new ResumableSha256(); for (let i = 0; i < d.length; i += CHUNK) h.update(d.subarray(i, i + CHUNK)); h.digestHex(); }, d.length);
 const node = mbps(() => { const h = createHash('sha256'); for (let i = 0; i < d.length; i += CHUNK) h.update(d.subarray(i, i + CHUNK)); h.digest('hex'); }, d.length);
-const js = Number(spawnSync(process.execPath, [process.argv[1]!, '--child'], { encoding: 'utf8', env: { ...process.env, REGISTRYD_SHA256: 'js' } }).stdout.trim());
+const js = Number(spawnSync(process.execPath, [process.argv[1]!, '--child'], { encoding: 'utf8', env: { ...process.env, REGISTRYD_NATIVE: 'off' } }).stdout.trim());
 const h = new ResumableSha256().update(d.subarray(0, 1000));
 const N = 20000;
 let t0 = performance.now();

@@ -3,6 +3,9 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
+// Blob pulls use sendfile(2) on libuv worker threads: a bigger pool than libuv's default 4.
+process.env.UV_THREADPOOL_SIZE ??= '16';
+
 const main = new URL('../dist/registryd/main.js', import.meta.url);
 if (!existsSync(fileURLToPath(main))) {
   process.stderr.write('registryd: not built yet; run `npm run build` in ' + fileURLToPath(new URL('..', import.meta.url)) + '\n');

@@ -1,5 +1,9 @@
 /** GET/HEAD/DELETE /v2/<repo>/blobs/<digest> (ROUTE_0009–0011). */
+import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import { pipeline } from 'node:stream/promises';
+import { native } from '../native/index.js';
+import { blobKey } from '../storage/paths.js';
 import { parseDigest } from '../digest.js';
 import { RegistryError } from '../oci-errors.js';
 import type { ByteRange } from '../storage/driver.js';
@@ -60,6 +64,7 @@ export async function getBlob(c: Ctx): Promise<void> {
     c.res.end();
     return;
   }
+  if (await sendZeroCopy(c, blobKey(digest), range ?? { start: 0, end: blob.size - 1 }, range ? 206 : 200, headers)) return;
   const body = await c.svc.openBlob(blob, range);
   c.res.writeHead(range ? 206 : 200, headers);
   try {
@@ -68,6 +73,59 @@ export async function getBlob(c: Ctx): Promise<void> {
     // The client left or the storage failed mid-stream: the response is cut short (no way to report it now).
     c.res.destroy();
   }
+}
+
+/** Blobs at least this big go out with sendfile(2) when they can; small ones are not worth a worker thread. */
+const ZERO_COPY_MIN = 1024 * 1024;
+/**
+ * At most this many sendfile transfers at once: each holds a libuv worker
+ * thread while its client reads, and half the pool stays free for file I/O.
+ */
+const ZERO_COPY_SLOTS = Math.max(1, Math.floor((Number(process.env.UV_THREADPOOL_SIZE) || 4) / 2));
+let zeroCopyBusy = 0;
+let zeroCopyStarted = 0;
+
+/** How many responses went out with sendfile since the process started (tests and metrics). */
+export function zeroCopyResponses(): number {
+  return zeroCopyStarted;
+}
+
+/** The kernel descriptor of a plain TCP socket, or -1 (TLS, pipes, anything else). */
+function socketFd(sock: Socket | null): number {
+  if (!sock || sock instanceof TLSSocket) return -1;
+  const fd = (sock as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+  return typeof fd === 'number' ? fd : -1;
+}
+
+/**
+ * Send a local blob with sendfile(2) on a worker thread: the bytes never
+ * enter JavaScript. Returns false (nothing sent) when that is not possible —
+ * no addon, TLS, a storage driver without local files, a small blob, or all
+ * slots busy — and the caller streams instead.
+ */
+async function sendZeroCopy(c: Ctx, key: string, range: ByteRange, status: number, headers: Record<string, string | number>): Promise<boolean> {
+  const sock = c.res.socket;
+  const fd = socketFd(sock);
+  const storage = c.svc.storage;
+  if (!native || fd < 0 || !storage.openLocal || range.end - range.start + 1 < ZERO_COPY_MIN || zeroCopyBusy >= ZERO_COPY_SLOTS) return false;
+  const file = await storage.openLocal(key);
+  zeroCopyBusy++;
+  zeroCopyStarted++;
+  try {
+    c.res.writeHead(status, headers);
+    c.res.flushHeaders();
+    // Wait until the headers have left: sendfile writes to the socket directly, behind Node's back.
+    await new Promise<void>((resolve, reject) => sock!.write(Buffer.alloc(0), (e) => (e ? reject(e) : resolve())));
+    await native.sendfile(fd, file.fd, range.start, range.end - range.start + 1);
+    c.res.end();
+  } catch {
+    // The client left (EPIPE/ECONNRESET) or went silent (ETIMEDOUT): the response is cut short.
+    c.res.destroy();
+  } finally {
+    zeroCopyBusy--;
+    await file.close();
+  }
+  return true;
 }
 
 export async function deleteBlob(c: Ctx): Promise<void> {

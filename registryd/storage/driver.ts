@@ -57,4 +57,15 @@ export interface StorageDriver {
   delete(key: string): Promise<void>;
   /** Keys under a prefix (for cleanup tools and tests). */
   list(prefix: string): Promise<string[]>;
+  /**
+   * Optional: the object as an open local file, for zero-copy sends
+   * (sendfile). Drivers on other media leave it out.
+   */
+  openLocal?(key: string): Promise<LocalFile>;
+}
+
+export interface LocalFile {
+  readonly fd: number;
+  readonly size: number;
+  close(): Promise<void>;
 }

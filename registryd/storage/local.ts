@@ -8,7 +8,7 @@ import { constants, createReadStream } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
-import { StorageError, type ByteRange, type ChunkWrite, type StorageDriver } from './driver.js';
+import { StorageError, type ByteRange, type ChunkWrite, type LocalFile, type StorageDriver } from './driver.js';
 
 const READ_CHUNK = 1024 * 1024;
 
@@ -42,6 +42,18 @@ export class LocalStorage implements StorageDriver {
       throw new StorageError('REG_STORAGE_IO', `open ${key}: ${String(e)}`, { cause: e });
     }
     return createReadStream('', { fd: fh, start: range?.start, end: range?.end, highWaterMark: READ_CHUNK, autoClose: true });
+  }
+
+  async openLocal(key: string): Promise<LocalFile> {
+    let fh: FileHandle;
+    try {
+      fh = await open(this.file(key), constants.O_RDONLY);
+    } catch (e) {
+      if (isNotFound(e)) throw new StorageError('REG_STORAGE_NOT_FOUND', `${key} not found`);
+      throw new StorageError('REG_STORAGE_IO', `open ${key}: ${String(e)}`, { cause: e });
+    }
+    const { size } = await fh.stat();
+    return { fd: fh.fd, size, close: () => fh.close() };
   }
 
   async readAll(key: string): Promise<Buffer> {

@@ -6,13 +6,11 @@
  * caller's buffer, only a block that straddles two calls is copied.
  *
  * The block function runs natively when the project's addon is built
- * (native/sha256_blocks.c: OpenSSL's SHA-NI/AVX2 code, 5× the TypeScript
+ * (../native/sha256-blocks.c: OpenSSL's SHA-NI/AVX2 code, 5× the TypeScript
  * one here); otherwise the TypeScript block function below does the work.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { native as addon } from '../native/index.js';
+
 export interface Sha256State {
   /** The eight working hash words. */
   readonly h: Uint32Array;
@@ -65,27 +63,7 @@ function jsBlocks(h: Int32Array, w: Int32Array, data: Uint8Array, from: number, 
   h[0] = h0; h[1] = h1; h[2] = h2; h[3] = h3; h[4] = h4; h[5] = h5; h[6] = h6; h[7] = h7;
 }
 
-type NativeBlocks = (h: Int32Array, data: Uint8Array) => void;
-
-/** The addon node-gyp built at install (build/Release under the package root), or null. */
-function loadNative(): NativeBlocks | null {
-  if (process.env.REGISTRYD_SHA256 === 'js') return null;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const file = join(dir, 'build', 'Release', 'sha256_blocks.node');
-    if (existsSync(file)) {
-      try {
-        return (createRequire(import.meta.url)(file) as { sha256_blocks: NativeBlocks }).sha256_blocks;
-      } catch {
-        return null;
-      }
-    }
-    dir = dirname(dir);
-  }
-  return null;
-}
-
-const native = loadNative();
+const native = addon ? addon.sha256_blocks : null;
 
 /** Which block function is in use: 'native' (OpenSSL via the addon) or 'js'. */
 export const SHA256_IMPLEMENTATION: 'native' | 'js' = native ? 'native' : 'js';

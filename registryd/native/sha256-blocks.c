@@ -2,7 +2,7 @@
  * sha256_blocks(h, data): compress whole 64-byte blocks of `data` into the
  * eight SHA-256 working words `h` (an Int32Array), in place.
  *
- * The resumable hasher (../sha256.ts) keeps the midstate itself, in
+ * The resumable hasher (../upload/sha256.ts) keeps the midstate itself, in
  * JavaScript, because Quay stores it (blobupload.sha_state); only the block
  * function runs here. It borrows the OpenSSL that Node itself links
  * (SHA-NI/AVX2 code paths): a SHA256_CTX seeded with `h`, no pending bytes,
@@ -18,7 +18,7 @@ static napi_value throw_type(napi_env env, const char *msg) {
   return NULL;
 }
 
-static napi_value sha256_blocks(napi_env env, napi_callback_info info) {
+napi_value registryd_sha256_blocks(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 2) return throw_type(env, "sha256_blocks(h, data)");
@@ -43,11 +43,4 @@ static napi_value sha256_blocks(napi_env env, napi_callback_info info) {
   SHA256_Update(&ctx, data, dlen);
   memcpy(hdata, ctx.h, sizeof ctx.h);
   return NULL;
-}
-
-NAPI_MODULE_INIT() {
-  napi_value fn;
-  napi_create_function(env, "sha256_blocks", NAPI_AUTO_LENGTH, sha256_blocks, NULL, &fn);
-  napi_set_named_property(env, exports, "sha256_blocks", fn);
-  return exports;
 }

@@ -1,0 +1,37 @@
+/**
+ * The registryd native addon (node-gyp builds it at `npm ci` from this
+ * folder's C files into build/Release under the package root), or null when
+ * it is not built: every user has a TypeScript fallback.
+ *
+ * REGISTRYD_NATIVE=off disables it (the fallbacks then run; tests use this).
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface NativeAddon {
+  /** Compress whole 64-byte blocks of `data` into the eight SHA-256 words `h`, in place. */
+  sha256_blocks(h: Int32Array, data: Uint8Array): void;
+  /** sendfile(2) `count` bytes from `fileFd` at `offset` to the socket, on a worker thread. */
+  sendfile(sockFd: number, fileFd: number, offset: number, count: number): Promise<number>;
+}
+
+function load(): NativeAddon | null {
+  if (process.env.REGISTRYD_NATIVE === 'off') return null;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const file = join(dir, 'build', 'Release', 'registryd_native.node');
+    if (existsSync(file)) {
+      try {
+        return createRequire(import.meta.url)(file) as NativeAddon;
+      } catch {
+        return null;
+      }
+    }
+    dir = dirname(dir);
+  }
+  return null;
+}
+
+export const native: NativeAddon | null = load();

@@ -1,0 +1,112 @@
+/*
+ * sendfile(sockfd, filefd, offset, count) → Promise<bytes sent>: copy a byte
+ * range of a file to a TCP socket inside the kernel (sendfile(2)), on a
+ * libuv worker thread so the event loop never blocks.
+ *
+ * The worker uses its own dup() of the socket, so Node closing the socket
+ * (client gone) can never make it write into a reused descriptor number. The
+ * socket stays non-blocking (libuv owns it); when its buffer is full the
+ * worker waits for POLLOUT itself, at most IDLE_MS at a time. The caller
+ * guarantees nothing else writes to the socket meanwhile. Rejects with
+ * an Error whose `code` is the errno name (EPIPE, ECONNRESET, ETIMEDOUT, ...).
+ */
+#include <node_api.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <unistd.h>
+
+#define IDLE_MS 60000
+
+typedef struct {
+  int sock;
+  int file;
+  int64_t offset;
+  int64_t count;
+  int64_t sent;
+  int err;
+  napi_deferred deferred;
+  napi_async_work work;
+} transfer;
+
+static void run(napi_env env, void *data) {
+  (void)env;
+  transfer *t = data;
+  off_t off = (off_t)t->offset;
+  int64_t left = t->count;
+  while (left > 0) {
+    size_t step = left > (1 << 30) ? (size_t)(1 << 30) : (size_t)left;
+    ssize_t n = sendfile(t->sock, t->file, &off, step);
+    if (n > 0) { left -= n; t->sent += n; continue; }
+    if (n == 0) { t->err = EIO; return; } /* the file is shorter than promised */
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN) { t->err = errno; return; }
+    struct pollfd p = { .fd = t->sock, .events = POLLOUT, .revents = 0 };
+    int r = poll(&p, 1, IDLE_MS);
+    if (r == 0) { t->err = ETIMEDOUT; return; }
+    if (r < 0) { if (errno == EINTR) continue; t->err = errno; return; }
+    if (p.revents & (POLLERR | POLLHUP | POLLNVAL)) { t->err = EPIPE; return; }
+  }
+}
+
+static const char *errno_name(int e) {
+  switch (e) {
+    case EPIPE: return "EPIPE";
+    case ECONNRESET: return "ECONNRESET";
+    case ETIMEDOUT: return "ETIMEDOUT";
+    case EBADF: return "EBADF";
+    case EINVAL: return "EINVAL";
+    case EIO: return "EIO";
+    case ENOTCONN: return "ENOTCONN";
+    default: return "ESENDFILE";
+  }
+}
+
+static void done(napi_env env, napi_status status, void *data) {
+  transfer *t = data;
+  if (status == napi_ok && t->err == 0) {
+    napi_value v;
+    napi_create_double(env, (double)t->sent, &v);
+    napi_resolve_deferred(env, t->deferred, v);
+  } else {
+    napi_value code, msg, err, sent;
+    const char *name = errno_name(t->err);
+    napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
+    napi_create_string_utf8(env, t->err ? strerror(t->err) : "sendfile cancelled", NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, code, msg, &err);
+    napi_create_double(env, (double)t->sent, &sent);
+    napi_set_named_property(env, err, "bytesSent", sent);
+    napi_reject_deferred(env, t->deferred, err);
+  }
+  close(t->sock);
+  napi_delete_async_work(env, t->work);
+  free(t);
+}
+
+napi_value registryd_sendfile(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t sock = -1, file = -1;
+  int64_t offset = -1, count = -1;
+  if (argc != 4 || napi_get_value_int32(env, argv[0], &sock) != napi_ok || napi_get_value_int32(env, argv[1], &file) != napi_ok ||
+      napi_get_value_int64(env, argv[2], &offset) != napi_ok || napi_get_value_int64(env, argv[3], &count) != napi_ok ||
+      sock < 0 || file < 0 || offset < 0 || count < 0) {
+    napi_throw_type_error(env, NULL, "sendfile(sockfd, filefd, offset, count)");
+    return NULL;
+  }
+  int own = dup(sock);
+  if (own < 0) { napi_throw_error(env, errno_name(errno), strerror(errno)); return NULL; }
+  transfer *t = calloc(1, sizeof *t);
+  if (!t) { close(own); napi_throw_error(env, NULL, "out of memory"); return NULL; }
+  t->sock = own; t->file = file; t->offset = offset; t->count = count;
+  napi_value promise, name;
+  napi_create_promise(env, &t->deferred, &promise);
+  napi_create_string_utf8(env, "registryd.sendfile", NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, NULL, name, run, done, t, &t->work);
+  napi_queue_async_work(env, t->work);
+  return promise;
+}

@@ -1,0 +1,68 @@
+/**
+ * Large blob reads: sendfile(2) through the native addon (full and ranged,
+ * keep-alive afterwards, a client leaving mid-transfer), and the same bytes
+ * from the streaming fallback.
+ */
+import t from 'tap';
+import http from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { native } from '../../native/index.js';
+import { zeroCopyResponses } from '../../http/blobs.js';
+import { pushBlob, startTestRegistry } from '../lib/server.js';
+
+t.ok(native, 'the native addon is built (npm ci runs node-gyp)');
+const r = await startTestRegistry(t);
+const data = randomBytes(8 * 1024 * 1024 + 123);
+const digest = await pushBlob(r, 'acme/big', data);
+
+/** Several requests on one keep-alive connection. */
+async function onOneConnection(paths: { path: string; range?: string }[]): Promise<{ status: number; body: Buffer; headers: http.IncomingHttpHeaders }[]> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const out = [];
+  for (const p of paths) {
+    out.push(await new Promise<{ status: number; body: Buffer; headers: http.IncomingHttpHeaders }>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port: r.port, path: p.path, agent, headers: p.range ? { range: p.range } : {} }, (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (c: Buffer) => parts.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts), headers: res.headers }));
+        res.on('error', reject);
+      }).on('error', reject);
+    }));
+  }
+  agent.destroy();
+  return out;
+}
+
+t.test('full and ranged reads, several on one keep-alive connection', async (t) => {
+  const path = `/v2/acme/big/blobs/${digest}`;
+  const before = zeroCopyResponses();
+  const [full, part, tail, again] = await onOneConnection([
+    { path }, { path, range: 'bytes=1048576-5242879' }, { path, range: 'bytes=-2000000' }, { path },
+  ]);
+  t.equal(full!.status, 200);
+  t.ok(full!.body.equals(data), 'whole blob intact');
+  t.equal(full!.headers['content-length'], String(data.length));
+  t.equal(part!.status, 206);
+  t.ok(part!.body.equals(data.subarray(1048576, 5242880)), 'range intact');
+  t.equal(part!.headers['content-range'], `bytes 1048576-5242879/${data.length}`);
+  t.ok(tail!.body.equals(data.subarray(data.length - 2000000)), 'suffix range intact');
+  t.ok(again!.body.equals(data), 'the connection is reusable after a zero-copy response');
+  t.equal(zeroCopyResponses() - before, 4, 'all four went out with sendfile');
+  const small = await pushBlob(r, 'acme/big', 'small');
+  await onOneConnection([{ path: `/v2/acme/big/blobs/${small}` }]);
+  t.equal(zeroCopyResponses() - before, 4, 'a small blob is streamed');
+});
+
+t.test('a client that leaves mid-transfer costs nothing but its connection', async (t) => {
+  await new Promise<void>((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port: r.port, path: `/v2/acme/big/blobs/${digest}` }, (res) => {
+      res.once('data', () => { req.destroy(); resolve(); });
+    });
+    req.on('error', () => resolve());
+  });
+  for (let i = 0; i < 6; i++) {
+    const [res] = await onOneConnection([{ path: `/v2/acme/big/blobs/${digest}` }]);
+    t.ok(res!.body.equals(data), `read ${i + 1} after the abandoned one is intact (slots freed)`);
+  }
+  t.same(r.logs.filter((l) => l.includes('"level":"error"')), []);
+});
