@@ -9,7 +9,7 @@
  * two registries so drift hits both:
  *   - blob push MiB/s: POST, one PATCH streaming the whole blob, PUT ?digest=
  *     (the way skopeo and containerd push), fresh content each time;
- *   - blob pull MiB/s: GET of that blob;
+ *   - blob pull MiB/s: GET of that blob, with curl (a C client on cpu 0);
  *   - manifest GET requests/s (wrk, by tag, with an Accept header);
  *   - concurrent pushes: BENCH_PARALLEL pushes of 32 MiB at once, aggregate MiB/s.
  * Before timing, each registry gets the same untimed warm-up (a 64 MiB push
@@ -33,8 +33,8 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const PARALLEL = Number(process.env.BENCH_PARALLEL ?? 8);
 const ROUNDS = 3;
 const registryBin = ['/usr/bin/docker-registry'].find((p) => existsSync(p));
-if (!registryBin || !wrkBin) {
-  console.error('bench:registry needs docker-registry and wrk: apt-get install -y docker-registry wrk');
+if (!registryBin || !wrkBin || !existsSync('/usr/bin/curl')) {
+  console.error('bench:registry needs docker-registry, wrk and curl: apt-get install -y docker-registry wrk curl');
   process.exit(2);
 }
 
@@ -108,22 +108,24 @@ async function push(p: Peer, repo: string, blob: { file: string; digest: string;
   return (performance.now() - t0) / 1000;
 }
 
+const curlBin = ['/usr/bin/curl'].find((x) => existsSync(x));
+
+/** GET the blob with curl on cpu 0 (a C client, so the client is not what limits a fast server); server RSS sampled meanwhile. */
 async function pull(p: Peer, repo: string, blob: { digest: string; size: number }): Promise<{ secs: number; peakRss: number }> {
   const base = rssKiB(p.pid);
   let peak = base;
   const sampler = setInterval(() => { peak = Math.max(peak, rssKiB(p.pid)); }, 50);
-  const t0 = performance.now();
-  const n = await new Promise<number>((resolve, reject) => {
-    http.get(`${p.base}/v2/${repo}/blobs/${blob.digest}`, { agent: false }, (res) => {
-      let got = 0;
-      res.on('data', (c: Buffer) => { got += c.length; });
-      res.on('end', () => resolve(got));
-      res.on('error', reject);
-    }).on('error', reject);
+  const [cmd, args] = pinned('0', curlBin!, ['-s', '-o', '/dev/null', '-w', '%{size_download} %{time_total}', `${p.base}/v2/${repo}/blobs/${blob.digest}`]);
+  const out = await new Promise<string>((resolve, reject) => {
+    const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let s = '';
+    c.stdout.on('data', (d: Buffer) => { s += d.toString(); });
+    c.on('close', (code) => (code === 0 ? resolve(s) : reject(new Error(`curl exited ${code}`))));
   });
   clearInterval(sampler);
+  const [n, secs] = out.trim().split(' ').map(Number) as [number, number];
   if (n !== blob.size) throw new Error(`${p.name} pull: ${n} bytes of ${blob.size}`);
-  return { secs: (performance.now() - t0) / 1000, peakRss: (peak - base) / 1024 };
+  return { secs, peakRss: (peak - base) / 1024 };
 }
 
 async function putManifest(p: Peer, repo: string, layer: { digest: string; size: number }): Promise<void> {
@@ -177,6 +179,7 @@ async function main(): Promise<void> {
     }
   }
   for (const f of figures.values()) { f.push = median(f.pushes); f.pull = median(f.pulls); }
+  if (process.env.BENCH_VERBOSE) for (const [n, f] of figures) console.log(`\n${n}: pushes ${f.pushes.map((x) => x.toFixed(0)).join(' ')} pulls ${f.pulls.map((x) => x.toFixed(0)).join(' ')}`);
   for (const [i, p] of peers.entries()) await putManifest(p, 'bench/app', blobs[i]!);
   process.stdout.write(' manifest GET');
   for (const p of peers) wrk(`${p.base}/v2/bench/app/manifests/latest`, 2, CONNECTIONS, ['-H', 'Accept: application/vnd.oci.image.manifest.v1+json']);

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-// Blob pulls use sendfile(2) on libuv worker threads: a bigger pool than libuv's default 4.
+// Large blob pulls are sent from libuv worker threads: a bigger pool than libuv's default 4.
 process.env.UV_THREADPOOL_SIZE ??= '16';
 
 const main = new URL('../dist/registryd/main.js', import.meta.url);

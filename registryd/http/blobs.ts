@@ -64,7 +64,7 @@ export async function getBlob(c: Ctx): Promise<void> {
     c.res.end();
     return;
   }
-  if (await sendZeroCopy(c, blobKey(digest), range ?? { start: 0, end: blob.size - 1 }, range ? 206 : 200, headers)) return;
+  if (await sendFromWorker(c, blobKey(digest), range ?? { start: 0, end: blob.size - 1 }, range ? 206 : 200, headers)) return;
   const body = await c.svc.openBlob(blob, range);
   c.res.writeHead(range ? 206 : 200, headers);
   try {
@@ -75,19 +75,19 @@ export async function getBlob(c: Ctx): Promise<void> {
   }
 }
 
-/** Blobs at least this big go out with sendfile(2) when they can; small ones are not worth a worker thread. */
-const ZERO_COPY_MIN = 1024 * 1024;
+/** Blobs at least this big go out from a worker thread when they can; small ones are not worth one. */
+const WORKER_SEND_MIN = 1024 * 1024;
 /**
- * At most this many sendfile transfers at once: each holds a libuv worker
+ * At most this many worker-thread transfers at once: each holds a libuv worker
  * thread while its client reads, and half the pool stays free for file I/O.
  */
-const ZERO_COPY_SLOTS = Math.max(1, Math.floor((Number(process.env.UV_THREADPOOL_SIZE) || 4) / 2));
-let zeroCopyBusy = 0;
-let zeroCopyStarted = 0;
+const WORKER_SEND_SLOTS = Math.max(1, Math.floor((Number(process.env.UV_THREADPOOL_SIZE) || 4) / 2));
+let workerSendsBusy = 0;
+let workerSendsStarted = 0;
 
-/** How many responses went out with sendfile since the process started (tests and metrics). */
-export function zeroCopyResponses(): number {
-  return zeroCopyStarted;
+/** How many responses went out from a worker thread since the process started (tests and metrics). */
+export function workerSentResponses(): number {
+  return workerSendsStarted;
 }
 
 /** The kernel descriptor of a plain TCP socket, or -1 (TLS, pipes, anything else). */
@@ -98,31 +98,32 @@ function socketFd(sock: Socket | null): number {
 }
 
 /**
- * Send a local blob with sendfile(2) on a worker thread: the bytes never
- * enter JavaScript. Returns false (nothing sent) when that is not possible —
+ * Send a local blob from a libuv worker thread (native/file-send.c): the
+ * bytes never enter JavaScript and the event loop never waits on the client.
+ * Returns false (nothing sent) when that is not possible —
  * no addon, TLS, a storage driver without local files, a small blob, or all
  * slots busy — and the caller streams instead.
  */
-async function sendZeroCopy(c: Ctx, key: string, range: ByteRange, status: number, headers: Record<string, string | number>): Promise<boolean> {
+async function sendFromWorker(c: Ctx, key: string, range: ByteRange, status: number, headers: Record<string, string | number>): Promise<boolean> {
   const sock = c.res.socket;
   const fd = socketFd(sock);
   const storage = c.svc.storage;
-  if (!native || fd < 0 || !storage.openLocal || range.end - range.start + 1 < ZERO_COPY_MIN || zeroCopyBusy >= ZERO_COPY_SLOTS) return false;
+  if (!native || fd < 0 || !storage.openLocal || range.end - range.start + 1 < WORKER_SEND_MIN || workerSendsBusy >= WORKER_SEND_SLOTS) return false;
   const file = await storage.openLocal(key);
-  zeroCopyBusy++;
-  zeroCopyStarted++;
+  workerSendsBusy++;
+  workerSendsStarted++;
   try {
     c.res.writeHead(status, headers);
     c.res.flushHeaders();
-    // Wait until the headers have left: sendfile writes to the socket directly, behind Node's back.
+    // Wait until the headers have left: the worker writes to the socket directly, behind Node's back.
     await new Promise<void>((resolve, reject) => sock!.write(Buffer.alloc(0), (e) => (e ? reject(e) : resolve())));
-    await native.sendfile(fd, file.fd, range.start, range.end - range.start + 1);
+    await native.send_file(fd, file.fd, range.start, range.end - range.start + 1);
     c.res.end();
   } catch {
     // The client left (EPIPE/ECONNRESET) or went silent (ETIMEDOUT): the response is cut short.
     c.res.destroy();
   } finally {
-    zeroCopyBusy--;
+    workerSendsBusy--;
     await file.close();
   }
   return true;

@@ -13,8 +13,8 @@ import { fileURLToPath } from 'node:url';
 export interface NativeAddon {
   /** Compress whole 64-byte blocks of `data` into the eight SHA-256 words `h`, in place. */
   sha256_blocks(h: Int32Array, data: Uint8Array): void;
-  /** sendfile(2) `count` bytes from `fileFd` at `offset` to the socket, on a worker thread. */
-  sendfile(sockFd: number, fileFd: number, offset: number, count: number): Promise<number>;
+  /** Copy `count` bytes of `fileFd` from `offset` to the socket on a worker thread (file-send.c). */
+  send_file(sockFd: number, fileFd: number, offset: number, count: number): Promise<number>;
 }
 
 function load(): NativeAddon | null {

@@ -1,14 +1,16 @@
 /*
- * sendfile(sockfd, filefd, offset, count) → Promise<bytes sent>: copy a byte
- * range of a file to a TCP socket inside the kernel (sendfile(2)), on a
- * libuv worker thread so the event loop never blocks.
+ * send_file(sockfd, filefd, offset, count) → Promise<bytes sent>: copy a byte
+ * range of a file to a TCP socket on a libuv worker thread (pread into a
+ * 1 MiB buffer, send), so neither the bytes nor the waiting touch the event
+ * loop. Measured here on loopback, this beats both Node streams and
+ * sendfile(2) (the splice path costs more per page than one big copy).
  *
  * The worker uses its own dup() of the socket, so Node closing the socket
  * (client gone) can never make it write into a reused descriptor number. The
  * socket stays non-blocking (libuv owns it); when its buffer is full the
  * worker waits for POLLOUT itself, at most IDLE_MS at a time. The caller
- * guarantees nothing else writes to the socket meanwhile. Rejects with
- * an Error whose `code` is the errno name (EPIPE, ECONNRESET, ETIMEDOUT, ...).
+ * guarantees nothing else writes to the socket meanwhile. Rejects with an
+ * Error whose `code` is the errno name (EPIPE, ECONNRESET, ETIMEDOUT, EIO...).
  */
 #include <node_api.h>
 #include <errno.h>
@@ -16,10 +18,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define IDLE_MS 60000
+#define BUF_SIZE (1 << 20)
 
 typedef struct {
   int sock;
@@ -32,24 +35,44 @@ typedef struct {
   napi_async_work work;
 } transfer;
 
+/* Wait until the socket takes more bytes; 0, or an errno. */
+static int wait_writable(int sock) {
+  for (;;) {
+    struct pollfd p = { .fd = sock, .events = POLLOUT, .revents = 0 };
+    int r = poll(&p, 1, IDLE_MS);
+    if (r == 0) return ETIMEDOUT;
+    if (r < 0) { if (errno == EINTR) continue; return errno; }
+    if (p.revents & (POLLERR | POLLHUP | POLLNVAL)) return EPIPE;
+    return 0;
+  }
+}
+
 static void run(napi_env env, void *data) {
   (void)env;
   transfer *t = data;
-  off_t off = (off_t)t->offset;
-  int64_t left = t->count;
+  char *buf = malloc(BUF_SIZE);
+  if (!buf) { t->err = ENOMEM; return; }
+  int64_t off = t->offset, left = t->count;
+  size_t have = 0, at = 0;
   while (left > 0) {
-    size_t step = left > (1 << 30) ? (size_t)(1 << 30) : (size_t)left;
-    ssize_t n = sendfile(t->sock, t->file, &off, step);
-    if (n > 0) { left -= n; t->sent += n; continue; }
-    if (n == 0) { t->err = EIO; return; } /* the file is shorter than promised */
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN) { t->err = errno; return; }
-    struct pollfd p = { .fd = t->sock, .events = POLLOUT, .revents = 0 };
-    int r = poll(&p, 1, IDLE_MS);
-    if (r == 0) { t->err = ETIMEDOUT; return; }
-    if (r < 0) { if (errno == EINTR) continue; t->err = errno; return; }
-    if (p.revents & (POLLERR | POLLHUP | POLLNVAL)) { t->err = EPIPE; return; }
+    if (at == have) {
+      ssize_t r = pread(t->file, buf, left > BUF_SIZE ? BUF_SIZE : (size_t)left, (off_t)off);
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) { t->err = r == 0 ? EIO : errno; break; } /* r == 0: the file is shorter than promised */
+      have = (size_t)r; at = 0; off += r;
+    }
+    ssize_t n = send(t->sock, buf + at, have - at, MSG_NOSIGNAL);
+    if (n > 0) { at += (size_t)n; left -= n; t->sent += n; continue; }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      int e = wait_writable(t->sock);
+      if (e) { t->err = e; break; }
+      continue;
+    }
+    t->err = n < 0 ? errno : EPIPE;
+    break;
   }
+  free(buf);
 }
 
 static const char *errno_name(int e) {
@@ -60,8 +83,9 @@ static const char *errno_name(int e) {
     case EBADF: return "EBADF";
     case EINVAL: return "EINVAL";
     case EIO: return "EIO";
+    case ENOMEM: return "ENOMEM";
     case ENOTCONN: return "ENOTCONN";
-    default: return "ESENDFILE";
+    default: return "ESEND";
   }
 }
 
@@ -73,9 +97,8 @@ static void done(napi_env env, napi_status status, void *data) {
     napi_resolve_deferred(env, t->deferred, v);
   } else {
     napi_value code, msg, err, sent;
-    const char *name = errno_name(t->err);
-    napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
-    napi_create_string_utf8(env, t->err ? strerror(t->err) : "sendfile cancelled", NAPI_AUTO_LENGTH, &msg);
+    napi_create_string_utf8(env, errno_name(t->err), NAPI_AUTO_LENGTH, &code);
+    napi_create_string_utf8(env, t->err ? strerror(t->err) : "send cancelled", NAPI_AUTO_LENGTH, &msg);
     napi_create_error(env, code, msg, &err);
     napi_create_double(env, (double)t->sent, &sent);
     napi_set_named_property(env, err, "bytesSent", sent);
@@ -86,7 +109,7 @@ static void done(napi_env env, napi_status status, void *data) {
   free(t);
 }
 
-napi_value registryd_sendfile(napi_env env, napi_callback_info info) {
+napi_value registryd_send_file(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
@@ -95,7 +118,7 @@ napi_value registryd_sendfile(napi_env env, napi_callback_info info) {
   if (argc != 4 || napi_get_value_int32(env, argv[0], &sock) != napi_ok || napi_get_value_int32(env, argv[1], &file) != napi_ok ||
       napi_get_value_int64(env, argv[2], &offset) != napi_ok || napi_get_value_int64(env, argv[3], &count) != napi_ok ||
       sock < 0 || file < 0 || offset < 0 || count < 0) {
-    napi_throw_type_error(env, NULL, "sendfile(sockfd, filefd, offset, count)");
+    napi_throw_type_error(env, NULL, "send_file(sockfd, filefd, offset, count)");
     return NULL;
   }
   int own = dup(sock);
@@ -105,7 +128,7 @@ napi_value registryd_sendfile(napi_env env, napi_callback_info info) {
   t->sock = own; t->file = file; t->offset = offset; t->count = count;
   napi_value promise, name;
   napi_create_promise(env, &t->deferred, &promise);
-  napi_create_string_utf8(env, "registryd.sendfile", NAPI_AUTO_LENGTH, &name);
+  napi_create_string_utf8(env, "registryd.send_file", NAPI_AUTO_LENGTH, &name);
   napi_create_async_work(env, NULL, name, run, done, t, &t->work);
   napi_queue_async_work(env, t->work);
   return promise;
