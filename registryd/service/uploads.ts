@@ -19,7 +19,7 @@ import type { StorageDriver } from '../storage/driver.js';
 import { StorageError } from '../storage/driver.js';
 import { blobKey, isUploadUuid, uploadKey } from '../storage/paths.js';
 import { ResumableSha256 } from '../upload/sha256.js';
-import { encodeShaState, freshOrDecode } from '../upload/sha-state.js';
+import { encodeShaState, freshOrDecode, ShaStateError } from '../upload/sha-state.js';
 
 export interface UploadSettings {
   /** MAXIMUM_LAYER_SIZE in bytes (Quay's default 20G). */
@@ -49,6 +49,22 @@ async function* skipPrefix(body: AsyncIterable<Buffer>, n: number): AsyncIterabl
     if (chunk.length <= left) { left -= chunk.length; continue; }
     yield chunk.subarray(left);
     left = 0;
+  }
+}
+
+/**
+ * The upload's hasher, resumed from `sha_state`. A state this runtime cannot
+ * read (e.g. written by the old `rehash` library) refuses the upload cleanly:
+ * the client has to start it again.
+ */
+function hasherOf(row: UploadRow): ResumableSha256 {
+  try {
+    return new ResumableSha256(freshOrDecode(row.shaState));
+  } catch (e) {
+    if (e instanceof ShaStateError || e instanceof RangeError) {
+      throw new RegistryError('BLOB_UPLOAD_INVALID', `upload ${row.uuid} cannot be resumed here: ${e.message}`, { detail: { reason: 'unreadable hasher state; restart the upload' } });
+    }
+    throw e;
   }
 }
 
@@ -88,7 +104,7 @@ export class UploadService {
       }
       skip = row.byteCount - input.range.start;
     }
-    const hasher = new ResumableSha256(freshOrDecode(row.shaState));
+    const hasher = hasherOf(row);
     let written: number;
     try {
       const body = skip > 0 ? skipPrefix(input.body, skip) : input.body;
@@ -122,7 +138,7 @@ export class UploadService {
     let row = await this.get(repo, uuid);
     try {
       if (last) row = await this.append(row, last);
-      const actual = 'sha256:' + new ResumableSha256(freshOrDecode(row.shaState)).digestHex();
+      const actual = 'sha256:' + hasherOf(row).digestHex();
       if (actual !== digest) {
         throw new RegistryError('DIGEST_INVALID', `the uploaded content has digest ${actual}, not ${digest}`, { detail: { digest } });
       }

@@ -132,6 +132,17 @@ t.test('cancel: DELETE removes row and upload object; later requests are BLOB_UP
   t.equal(other.json().errors[0].code, 'BLOB_UPLOAD_UNKNOWN');
 });
 
+t.test('an upload whose hasher state cannot be read is refused cleanly (BLOB_UPLOAD_INVALID, not 500)', async (t) => {
+  const start = await r.req({ method: 'POST', path: '/v2/acme/foreign/blobs/uploads/' });
+  const uuid = start.header('docker-upload-uuid');
+  // What the old `rehash` library (or anything else) might have left in the column.
+  db.prepare('UPDATE blobupload SET sha_state = ? WHERE uuid = ?').run(Buffer.from('not a resumablesha256 pickle').toString('base64'), uuid);
+  const res = await r.req({ method: 'PATCH', path: start.header('location'), body: 'x' });
+  t.equal(res.status, 400);
+  t.equal(res.json().errors[0].code, 'BLOB_UPLOAD_INVALID');
+  t.same(r.logs.filter((l) => l.includes('"level":"error"')), []);
+});
+
 t.test('an upload belongs to its repository', async (t) => {
   const start = await r.req({ method: 'POST', path: '/v2/acme/one/blobs/uploads/' });
   const uuid = start.header('docker-upload-uuid');
