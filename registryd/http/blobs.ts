@@ -12,33 +12,30 @@ import type { Ctx } from './context.js';
 const BLOB_CONTENT_TYPE = 'application/octet-stream';
 
 /**
- * A single `bytes=` range against a blob of `size` bytes (RFC 9110 §14.1.2):
- * null for no header; a body-less 416 with `Content-Range: bytes *\/size` when
- * it is malformed, multi-part or unsatisfiable (Quay ignores Range and always
- * sends the whole blob; Distribution, like us, serves the range).
+ * A `Range` request against a blob of `size` bytes (RFC 9110 §14): null —
+ * serve the whole blob — when there is no header, when it is not one
+ * well-formed `bytes=` range (other units, bad syntax and multi-range
+ * requests are ignored, as §14.2 allows; Quay ignores every Range); a
+ * body-less 416 with `Content-Range: bytes *\/size` when the range is valid
+ * but lies outside the blob.
  */
 export function parseRange(header: string | undefined, size: number): ByteRange | null {
   if (header === undefined) return null;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return null;
   const unsatisfiable = (): RegistryError =>
-    new RegistryError('INVALID_REQUEST', `range ${JSON.stringify(header)} cannot be served from ${size} bytes`, {
+    new RegistryError('INVALID_REQUEST', `range ${JSON.stringify(header)} lies outside the blob's ${size} bytes`, {
       status: 416, headers: { 'content-range': `bytes */${size}` }, emptyBody: true,
     });
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!m || (m[1] === '' && m[2] === '')) throw unsatisfiable();
-  let start: number;
-  let end: number;
   if (m[1] === '') {
     const suffix = Number(m[2]);
-    if (suffix === 0) throw unsatisfiable();
-    start = Math.max(size - suffix, 0);
-    end = size - 1;
-  } else {
-    start = Number(m[1]);
-    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
-    if (m[2] !== '' && Number(m[2]) < start) throw unsatisfiable();
+    if (suffix === 0 || size === 0) throw unsatisfiable();
+    return { start: Math.max(size - suffix, 0), end: size - 1 };
   }
-  if (start >= size || !Number.isSafeInteger(start)) throw unsatisfiable();
-  return { start, end };
+  const start = Number(m[1]);
+  if (m[2] !== '' && Number(m[2]) < start) return null; // invalid syntax: ignored
+  if (!Number.isSafeInteger(start) || start >= size) throw unsatisfiable();
+  return { start, end: m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1) };
 }
 
 export async function getBlob(c: Ctx): Promise<void> {

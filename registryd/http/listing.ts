@@ -22,11 +22,16 @@ function page(c: Ctx): Page {
   return last === null || last === '' ? { n } : { n, last };
 }
 
-/** `Link: <path?n=&last=>; rel="next"` when a full page came back. */
-function linkHeader(path: string, items: readonly string[], n: number): Record<string, string> {
-  if (n === 0 || items.length < n) return {};
-  const last = items[items.length - 1]!;
-  return { link: `<${path}?n=${n}&last=${encodeURIComponent(last)}>; rel="next"` };
+/**
+ * One page, asked for with one extra row (as Quay does): `Link: <path?n=&last=>; rel="next"`
+ * only when something really follows.
+ */
+async function paged(p: Page, fetch: (p: Page) => Promise<string[]>, path: string): Promise<{ items: string[]; headers: Record<string, string> }> {
+  if (p.n === 0) return { items: [], headers: {} };
+  const rows = await fetch({ ...p, n: p.n + 1 });
+  if (rows.length <= p.n) return { items: rows, headers: {} };
+  const items = rows.slice(0, p.n);
+  return { items, headers: { link: `<${path}?n=${p.n}&last=${encodeURIComponent(items[items.length - 1]!)}>; rel="next"` } };
 }
 
 /** GET /v2/: Quay answers `true` and says it does not accept sparse manifest lists. */
@@ -35,16 +40,14 @@ export async function base(c: Ctx): Promise<void> {
 }
 
 export async function catalog(c: Ctx): Promise<void> {
-  const p = page(c);
-  const repos = p.n === 0 ? [] : await c.svc.catalog(p);
-  sendJson(c.res, 200, JSON.stringify({ repositories: repos }), linkHeader('/v2/_catalog', repos, p.n));
+  const { items, headers } = await paged(page(c), (p) => c.svc.catalog(p), '/v2/_catalog');
+  sendJson(c.res, 200, JSON.stringify({ repositories: items }), headers);
 }
 
 export async function tagsList(c: Ctx): Promise<void> {
   const repo = await c.svc.readable(c.repoName());
-  const p = page(c);
-  const tags = p.n === 0 ? [] : await c.svc.tags(repo, p);
-  sendJson(c.res, 200, JSON.stringify({ name: `${repo.namespace}/${repo.name}`, tags }), linkHeader(`${c.repoPath()}/tags/list`, tags, p.n));
+  const { items, headers } = await paged(page(c), (p) => c.svc.tags(repo, p), `${c.repoPath()}/tags/list`);
+  sendJson(c.res, 200, JSON.stringify({ name: `${repo.namespace}/${repo.name}`, tags: items }), headers);
 }
 
 export async function referrers(c: Ctx): Promise<void> {

@@ -4,8 +4,9 @@ import { RegistryError } from '../oci-errors.js';
 
 export const API_VERSION_HEADER = ['docker-distribution-api-version', 'registry/2.0'] as const;
 
+/** A response without a body (204s carry no Content-Length at all: RFC 9110 §8.6). */
 export function sendEmpty(res: ServerResponse, status: number, headers: Record<string, string | number> = {}): void {
-  res.writeHead(status, { ...headers, 'content-length': 0 });
+  res.writeHead(status, status === 204 ? headers : { ...headers, 'content-length': 0 });
   res.end();
 }
 

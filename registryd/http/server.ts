@@ -59,6 +59,19 @@ export function registryRouteTable(): RouteTable {
   return cachedTable;
 }
 
+/** The path (query kept) that matches without a redirect: `//` merged, a missing trailing slash added. */
+function canonicalTarget(table: RouteTable, method: string, url: string): string | null {
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  const query = q < 0 ? '' : url.slice(q);
+  const merged = path.replace(/\/{2,}/g, '/');
+  for (const candidate of [merged, `${merged}/`]) {
+    const m = table.match(method, candidate);
+    if (m && !m.slashRedirect) return candidate + query;
+  }
+  return null;
+}
+
 export interface RegistryHttpDeps {
   readonly svc: RegistryService;
   readonly uploads: UploadService;
@@ -81,6 +94,12 @@ export function createRegistryHandler(deps: RegistryHttpDeps): (req: IncomingMes
       req.resume();
       sendError(req, res, e);
       return;
+    }
+    if (m.slashRedirect) {
+      // Werkzeug's strict slashes and merged `//`: Quay answers 308 with the canonical path.
+      const to = canonicalTarget(table, method, url);
+      req.resume();
+      if (to) { res.writeHead(308, { location: to, 'content-length': 0 }); res.end(); return; }
     }
     const handler = HANDLERS[m.route.id];
     if (!handler) {

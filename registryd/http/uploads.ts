@@ -44,7 +44,7 @@ function blobCreated(c: Ctx, digest: string): void {
 }
 
 export async function startUpload(c: Ctx): Promise<void> {
-  const repo = await c.svc.writable(c.repoName());
+  const repo = await c.svc.writable(c.repoName(), true);
   const q = c.query();
   const mount = q.get('mount');
   if (mount !== null) {

@@ -55,10 +55,15 @@ export class RegistryService {
     return repo;
   }
 
-  /** A repository to write to, created on push when allowed; DENIED when its state forbids writes. */
-  async writable(r: RepoName): Promise<RepositoryRef> {
+  /**
+   * A repository to write to; DENIED when its state forbids writes. Only the
+   * start of an upload (`create`) makes a missing repository, when creation
+   * on push is allowed: every later step of a push finds it there.
+   */
+  async writable(r: RepoName, create = false): Promise<RepositoryRef> {
     let repo = await this.store.lookupRepository(r.namespace, r.name);
     if (!repo) {
+      if (!create) throw new RegistryError('NAME_UNKNOWN', `repository ${fullName(r)} not found`, { detail: { name: fullName(r) } });
       if (!this.settings.createOnPush) throw new RegistryError('NAME_UNKNOWN', `repository ${fullName(r)} not found`, { detail: { name: fullName(r) } });
       repo = await this.store.createRepository(r.namespace, r.name, this.settings.createVisibility, this.settings.now());
     }

@@ -6,16 +6,57 @@
  * the expectation table (expectations.ts): every difference must be listed,
  * and every listed difference must still occur.
  */
+import http from 'node:http';
 import { createHash } from 'node:crypto';
 import type { Reply, RequestOptions } from '../../../test/lib/proc.js';
 
 export type Side = 'registryd' | 'distribution';
-export const SIDES: readonly Side[] = ['registryd', 'distribution'];
+
+/** A whole response, or as much of it as came before the server closed the connection. */
+export interface Response extends Reply {
+  /** The body ended before its declared Content-Length (the server closed the connection). */
+  readonly truncated: boolean;
+}
 
 /** One registry under test. */
 export interface Target {
   readonly side: Side;
-  req(o: RequestOptions): Promise<Reply>;
+  readonly port: number;
+}
+
+/**
+ * One HTTP/1.1 request on a fresh connection. Unlike test/lib/proc.ts
+ * `request`, a response whose body stops short of its Content-Length is
+ * returned (marked `truncated`), not turned into an error: Distribution
+ * answers an unsatisfiable Range with `Content-Length: <blob size>`, a
+ * short text body and a closed connection, and that is behaviour to compare.
+ */
+export function send(port: number, o: RequestOptions): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: o.host ?? '127.0.0.1', port, method: o.method ?? 'GET', path: o.path, headers: o.headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      let done = false;
+      const finish = (truncated: boolean): void => {
+        if (done) return;
+        done = true;
+        const body = Buffer.concat(chunks);
+        resolve({
+          status: res.statusCode ?? 0, headers: res.headers, body, truncated,
+          text: () => body.toString('utf8'),
+          json: () => JSON.parse(body.toString('utf8')),
+          header: (n) => { const v = res.headers[n.toLowerCase()]; return Array.isArray(v) ? v.join(', ') : v ?? ''; },
+        });
+      };
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => finish(false));
+      res.on('aborted', () => finish(true));
+      res.on('error', () => finish(true));
+      res.on('close', () => finish(!res.complete));
+    });
+    req.setTimeout(o.timeoutMs ?? 30_000, () => req.destroy(new Error(`${o.method ?? 'GET'} ${o.path} on port ${port}: no response within ${o.timeoutMs ?? 30_000} ms`)));
+    req.on('error', reject);
+    req.end(o.body);
+  });
 }
 
 /** How a step's response body is compared (it always is for error codes). */
@@ -32,6 +73,8 @@ export type BodyMode =
 export interface Step extends RequestOptions {
   body?: string | Buffer;
   compare?: BodyMode;
+  /** A setup step (pushing what the sequence is about): it must succeed (2xx) on both registries or the comparison means nothing. */
+  setup?: boolean;
 }
 
 /** The normalised fields of one response; a field missing from the record is absent in the response. */
@@ -39,8 +82,8 @@ export type Observation = Record<string, string>;
 
 /** Headers compared on every response, and how each is normalised. */
 export const COMPARED_HEADERS = [
-  'docker-content-digest', 'location', 'content-length', 'content-type', 'range', 'content-range',
-  'docker-upload-uuid', 'link', 'oci-subject', 'oci-filters-applied',
+  'docker-content-digest', 'location', 'content-length', 'content-type', 'range', 'content-range', 'accept-ranges',
+  'cache-control', 'docker-upload-uuid', 'link', 'oci-subject', 'oci-filters-applied', 'docker-distribution-api-version',
 ] as const;
 
 export const UUID_RE = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
@@ -75,13 +118,17 @@ export function canonicalJson(v: unknown): string {
   return JSON.stringify(sort(v));
 }
 
-/** The `code`s of a `{"errors":[...]}` body, comma-joined; null when the body is not one. */
+/**
+ * The distinct `code`s of a `{"errors":[...]}` body in order, comma-joined;
+ * null when the body is not one. (How many errors a registry lists — one per
+ * missing blob, or the first — is not part of the contract.)
+ */
 export function errorCodes(body: Buffer): string | null {
   if (body.length === 0) return null;
   try {
     const doc = JSON.parse(body.toString('utf8')) as unknown;
     if (doc === null || typeof doc !== 'object' || !Array.isArray((doc as { errors?: unknown }).errors)) return null;
-    return ((doc as { errors: { code?: unknown }[] }).errors).map((e) => String(e.code)).join(',');
+    return [...new Set(((doc as { errors: { code?: unknown }[] }).errors).map((e) => String(e.code)))].join(',');
   } catch {
     return null;
   }
@@ -89,8 +136,19 @@ export function errorCodes(body: Buffer): string | null {
 
 export const bytesSummary = (b: Buffer): string => `${b.length} bytes sha256:${createHash('sha256').update(b).digest('hex')}`;
 
+/**
+ * Content-Length, normalised: exact for bodies compared byte for byte, empty
+ * bodies and successful HEADs; for JSON and error bodies (whose length is a
+ * matter of formatting and message prose) only whether it frames the body.
+ */
+function contentLength(method: string, res: Response, mode: BodyMode, raw: string): string {
+  if (method === 'HEAD') return res.status >= 400 && raw !== '0' ? '(error body)' : raw;
+  if (res.truncated || res.body.length === 0 || (mode === 'bytes' && res.status < 300)) return raw;
+  return Number(raw) === res.body.length ? '(body length)' : `${raw} (body has ${res.body.length})`;
+}
+
 /** Reduce a response to the fields the contract compares. */
-export function observe(method: string, res: Reply, mode: BodyMode): Observation {
+export function observe(method: string, res: Response, mode: BodyMode): Observation {
   const o: Observation = { status: String(res.status) };
   const codes = errorCodes(res.body);
   if (codes !== null) o.codes = codes;
@@ -102,15 +160,22 @@ export function observe(method: string, res: Reply, mode: BodyMode): Observation
       case 'link': o[h] = normaliseLink(raw); break;
       // Its value is the registry's own session id: only whether it is there matters.
       case 'docker-upload-uuid': o[h] = raw === '' ? '(empty)' : 'present'; break;
-      // An error body's length is the length of prose (messages differ): only that there is one matters.
-      case 'content-length': o[h] = codes !== null ? '(error body)' : raw; break;
+      case 'content-length': o[h] = contentLength(method, res, mode, raw); break;
+      // Only multipart bodies carry a parameter that differs per response (the boundary).
+      case 'content-type': o[h] = raw.replace(/;\s*boundary=\S+/, '; boundary=<boundary>'); break;
       default: o[h] = raw;
     }
   }
-  if (method !== 'HEAD' && res.body.length === 0) o.body = '(empty)';
+  if (res.truncated) o.body = `(connection closed before the ${res.header('content-length') || '?'} declared bytes)`;
+  else if (method !== 'HEAD' && res.body.length === 0) o.body = '(empty)';
   else if (method !== 'HEAD' && codes === null && res.status < 300 && mode !== 'none') {
     switch (mode) {
-      case 'bytes': o.body = bytesSummary(res.body); break;
+      case 'bytes': {
+        // A multipart/byteranges body embeds its random boundary: compare it with the boundary replaced.
+        const boundary = /;\s*boundary=([^\s;]+)/.exec(res.header('content-type'))?.[1];
+        o.body = bytesSummary(boundary ? Buffer.from(res.body.toString('latin1').split(boundary).join('<boundary>'), 'latin1') : res.body);
+        break;
+      }
       case 'json': o.body = canonicalJson(parseJson(res.body)); break;
       case 'tags': {
         const doc = parseJson(res.body) as { name?: unknown; tags?: unknown };
@@ -136,26 +201,30 @@ export class Session {
   readonly observations = new Map<string, Observation>();
   /** Request and raw response of each step, for failure messages. */
   readonly transcript: string[] = [];
+  /** Setup steps that did not succeed. */
+  readonly setupFailures: string[] = [];
 
   constructor(readonly target: Target, readonly seq: string) {}
 
-  async step(label: string, o: Step): Promise<Reply> {
+  async step(label: string, o: Step): Promise<Response> {
     if (this.observations.has(label)) throw new Error(`sequence ${this.seq}: step label ${label} used twice`);
     const method = o.method ?? 'GET';
-    const res = await this.target.req(o);
+    const res = await send(this.target.port, o);
     this.observations.set(label, observe(method, res, o.compare ?? 'none'));
     this.transcript.push(`${label}: ${method} ${o.path} -> ${res.status} ${JSON.stringify(res.headers)} ${res.body.subarray(0, 300).toString('utf8')}`);
+    if (o.setup && (res.status < 200 || res.status > 299)) this.setupFailures.push(`${label}: ${method} ${o.path} -> ${res.status} ${res.text().slice(0, 300)}`);
     return res;
   }
 
   /**
-   * Where an upload continues: the Location of `res` as path and query (the
-   * query carries Distribution's signed `_state`), or `fallback` when the
-   * response has none (a refused step), so the sequence can go on.
+   * Where an upload continues: the upload Location of `res` as path and
+   * query (the query carries Distribution's signed `_state`, which must
+   * follow the upload's offset), or `current` when the response names no
+   * upload session (a refusal, a commit), so the sequence can go on.
    */
-  uploadUrl(res: Reply, fallback: string): string {
+  uploadUrl(res: Reply, current: string): string {
     const loc = res.header('location');
-    if (!loc) return fallback;
+    if (!loc || !loc.includes('/blobs/uploads/')) return current;
     return loc.replace(/^[a-z]+:\/\/[^/]*/i, '');
   }
 }
@@ -179,6 +248,8 @@ export interface FieldDiff {
 export interface StepDiff {
   readonly seq: string;
   readonly step: string;
+  /** The step's status on each side: [registryd, distribution]. */
+  readonly statuses: readonly [string, string];
   readonly fields: FieldDiff[];
 }
 
@@ -197,7 +268,7 @@ export function diffRuns(seq: string, a: Session, b: Session): StepDiff[] {
       const vy = y[k] ?? null;
       if (vx !== vy) fields.push({ field: k, registryd: vx, distribution: vy });
     }
-    if (fields.length > 0) out.push({ seq, step: label, fields });
+    if (fields.length > 0) out.push({ seq, step: label, statuses: [x.status ?? '', y.status ?? ''], fields });
   }
   return out;
 }
@@ -216,32 +287,39 @@ export interface StepExpectation {
   readonly step: string;
   readonly fields: Readonly<Record<string, Pair>>;
   readonly category: Category;
-  /** Why; cites the OCI spec / DESIGN §7 (oracle-deviation), /tmp/quay-v2-facts.md (quay-quirk) or the reason (deliberate, bug). */
+  /** Why; cites the OCI spec / DESIGN §7 (oracle-deviation), docs/quay-v2-behaviour.md (quay-quirk) or the reason (deliberate, bug). */
   readonly reason: string;
 }
 
 /**
  * A difference that recurs wherever a kind of response occurs (e.g. the
- * Content-Type of every JSON error): this field with these values is
- * expected in any step. It must still occur somewhere.
+ * Content-Type of every JSON error): this field, with values that pass
+ * `test`, is expected in any step where both sides answered `status` (when
+ * given). Each rule must still apply somewhere.
  */
 export interface RuleExpectation {
   readonly rule: string;
   readonly field: string;
-  readonly values: Pair;
+  readonly status?: string;
+  readonly test: (registryd: string | null, distribution: string | null) => boolean;
   readonly category: Category;
   readonly reason: string;
 }
+
+/** A rule test for exactly these two values. */
+export const exactly = (r: string | null, d: string | null) => (x: string | null, y: string | null): boolean => x === r && y === d;
 
 export interface Verdict {
   /** Differences no expectation explains. */
   readonly unlisted: StepDiff[];
   /** Step expectations whose difference did not occur (exactly). */
   readonly stale: StepExpectation[];
-  /** Rules that matched nothing. */
-  readonly unusedRules: RuleExpectation[];
+  /** Rules that explained at least one difference. */
+  readonly usedRules: Set<RuleExpectation>;
   /** Per sequence: the categories that explained its differences (empty: matched exactly). */
   readonly perSequence: Map<string, Set<Category>>;
+  /** Per sequence: the categories of the step expectations alone (empty: equal but for recurring rules). */
+  readonly perSequenceSteps: Map<string, Set<Category>>;
   /** How many field differences each category explained. */
   readonly fieldCounts: Record<Category, number>;
 }
@@ -257,6 +335,7 @@ export function describeDiff(d: StepDiff): string {
 /** Check the differences of all sequences (`seqs`: every sequence id that ran) against the table. */
 export function judge(seqs: readonly string[], diffs: readonly StepDiff[], steps: readonly StepExpectation[], rules: readonly RuleExpectation[]): Verdict {
   const perSequence = new Map<string, Set<Category>>(seqs.map((s) => [s, new Set<Category>()]));
+  const perSequenceSteps = new Map<string, Set<Category>>(seqs.map((s) => [s, new Set<Category>()]));
   const fieldCounts = Object.fromEntries(CATEGORIES.map((c) => [c, 0])) as Record<Category, number>;
   const usedRules = new Set<RuleExpectation>();
   const usedSteps = new Set<StepExpectation>();
@@ -271,10 +350,12 @@ export function judge(seqs: readonly string[], diffs: readonly StepDiff[], steps
   for (const d of diffs) {
     const cats = perSequence.get(d.seq) ?? new Set<Category>();
     perSequence.set(d.seq, cats);
+    const stepCats = perSequenceSteps.get(d.seq) ?? new Set<Category>();
+    perSequenceSteps.set(d.seq, stepCats);
     // Recurring differences first, then the step's own entry must account for exactly the rest.
     const rest: FieldDiff[] = [];
     for (const f of d.fields) {
-      const rule = rules.find((r) => r.field === f.field && samePair(f, r.values));
+      const rule = rules.find((r) => r.field === f.field && (r.status === undefined || (d.statuses[0] === r.status && d.statuses[1] === r.status)) && r.test(f.registryd, f.distribution));
       if (rule) { usedRules.add(rule); cats.add(rule.category); fieldCounts[rule.category]++; } else rest.push(f);
     }
     if (rest.length === 0) continue;
@@ -285,16 +366,18 @@ export function judge(seqs: readonly string[], diffs: readonly StepDiff[], steps
     if (exact) {
       usedSteps.add(e);
       cats.add(e.category);
+      stepCats.add(e.category);
       fieldCounts[e.category] += rest.length;
     } else {
-      unlisted.push({ seq: d.seq, step: d.step, fields: rest });
+      unlisted.push({ seq: d.seq, step: d.step, statuses: d.statuses, fields: rest });
     }
   }
   return {
     unlisted,
     stale: steps.filter((e) => !usedSteps.has(e)),
-    unusedRules: rules.filter((r) => !usedRules.has(r)),
+    usedRules,
     perSequence,
+    perSequenceSteps,
     fieldCounts,
   };
 }
