@@ -112,6 +112,9 @@ t.test('blob ranges', async (t) => {
 });
 
 t.test('tags/list and _catalog paginate with Link headers', async (t) => {
+  t.equal((await r.req({ method: 'PUT', path: '/v2/acme/paged/manifests/a', body: manifest, headers: { 'content-type': OCI } })).status, 404,
+    'a manifest PUT does not create a repository');
+  await r.req({ method: 'POST', path: '/v2/acme/paged/blobs/uploads/' });
   for (const tag of ['a', 'b', 'c', 'd']) {
     t.equal((await r.req({ method: 'PUT', path: `/v2/acme/paged/manifests/${tag}`, body: manifest, headers: { 'content-type': OCI } })).status, 400,
       'blobs are per repository: not linked to acme/paged yet');
@@ -128,6 +131,7 @@ t.test('tags/list and _catalog paginate with Link headers', async (t) => {
   t.equal(p1.header('link'), '</v2/acme/paged/tags/list?n=2&last=b>; rel="next"');
   const p2 = await r.req({ path: '/v2/acme/paged/tags/list?n=2&last=b' });
   t.same(p2.json().tags, ['c', 'd']);
+  t.equal(p2.header('link'), '', 'no Link when nothing follows a full page');
   const cat = await r.req({ path: '/v2/_catalog?n=1' });
   t.equal(cat.json().repositories.length, 1);
   t.match(cat.header('link'), /^<\/v2\/_catalog\?n=1&last=[^>]+>; rel="next"$/);

@@ -143,9 +143,17 @@ t.test('an upload whose hasher state cannot be read is refused cleanly (BLOB_UPL
   t.same(r.logs.filter((l) => l.includes('"level":"error"')), []);
 });
 
+t.test('upload requests for a repository that does not exist: NAME_UNKNOWN, nothing created', async (t) => {
+  const res = await r.req({ path: '/v2/acme/nowhere/blobs/uploads/0b6b3c1e-5a0e-4c41-9d38-000000000000' });
+  t.equal(res.status, 404);
+  t.equal(res.json().errors[0].code, 'NAME_UNKNOWN');
+  t.equal((await r.req({ path: '/v2/acme/nowhere/tags/list' })).status, 404, 'the repository was not created');
+});
+
 t.test('an upload belongs to its repository', async (t) => {
   const start = await r.req({ method: 'POST', path: '/v2/acme/one/blobs/uploads/' });
   const uuid = start.header('docker-upload-uuid');
+  await r.req({ method: 'POST', path: '/v2/acme/two/blobs/uploads/' });
   const res = await r.req({ method: 'PATCH', path: `/v2/acme/two/blobs/uploads/${uuid}`, body: 'x' });
   t.equal(res.status, 404);
   t.equal(res.json().errors[0].code, 'BLOB_UPLOAD_UNKNOWN');
