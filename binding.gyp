@@ -1,8 +1,8 @@
 {
   "targets": [
     {
-      "target_name": "registryd_native",
-      "sources": ["registryd/native/addon.c", "registryd/native/sha256-blocks.c", "registryd/native/file-send.c"],
+      "target_name": "switchboard_native",
+      "sources": ["native/addon.c", "native/sha256-blocks.c", "native/file-send.c", "native/relay.c"],
       "cflags": ["-O2", "-Wall"]
     }
   ]

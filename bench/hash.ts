@@ -45,7 +45,7 @@ function ours(d: Buffer): string {
 }
 
 if (process.argv[2] === '--child') {
-  // The TypeScript block function, measured in a process started with REGISTRYD_NATIVE=off.
+  // The TypeScript block function, measured in a process started with SWITCHBOARD_NATIVE=off.
   const d = data();
   if (SHA256_IMPLEMENTATION !== 'js') throw new Error('child expected the TypeScript block function');
   console.log((await mbps(() => ours(d), d.length)).toFixed(0));
@@ -70,7 +70,7 @@ const want = createHash('sha256').update(d).digest('hex');
 if (ours(d) !== want) throw new Error('ResumableSha256 disagrees with node:crypto');
 const mine = await mbps(() => ours(d), d.length);
 const node = await mbps(() => { const h = createHash('sha256'); for (let i = 0; i < d.length; i += CHUNK) h.update(d.subarray(i, i + CHUNK)); return h.digest('hex'); }, d.length);
-const child = spawnSync(process.execPath, [process.argv[1]!, '--child'], { encoding: 'utf8', env: { ...process.env, REGISTRYD_NATIVE: 'off' } });
+const child = spawnSync(process.execPath, [process.argv[1]!, '--child'], { encoding: 'utf8', env: { ...process.env, SWITCHBOARD_NATIVE: 'off' } });
 const js = Number(child.stdout.trim());
 if (!(js > 0)) throw new Error(`TypeScript fallback run failed: ${child.stderr}`);
 const wasm = await hashWasm();
@@ -98,7 +98,7 @@ console.log('');
 console.log(columns([
   ['', 'MB/s', 'vs node:crypto'],
   [`ResumableSha256 (${SHA256_IMPLEMENTATION === 'native' ? 'native block function' : 'TypeScript block function'})`, mine.toFixed(0), ratio(mine)],
-  ...(SHA256_IMPLEMENTATION === 'native' ? [['ResumableSha256 (TypeScript fallback, REGISTRYD_NATIVE=off)', js.toFixed(0), ratio(js)]] : []),
+  ...(SHA256_IMPLEMENTATION === 'native' ? [['ResumableSha256 (TypeScript fallback, SWITCHBOARD_NATIVE=off)', js.toFixed(0), ratio(js)]] : []),
   ['node:crypto createHash (not resumable)', node.toFixed(0), '1.00×'],
   ['hash-wasm createSHA256', wasmMbps === null ? '—' : wasmMbps.toFixed(0), wasmMbps === null ? 'not installed, skipped' : ratio(wasmMbps)],
 ]));

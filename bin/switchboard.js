@@ -3,6 +3,9 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
+// Large blob bodies are relayed on libuv worker threads: a bigger pool than libuv's default 4.
+process.env.UV_THREADPOOL_SIZE ??= '16';
+
 const main = new URL('../dist/switchboard/cli/main.js', import.meta.url);
 if (!existsSync(fileURLToPath(main))) {
   process.stderr.write('switchboard: not built yet; run `npm run build` in ' + fileURLToPath(new URL('..', import.meta.url)) + '\n');

@@ -2,7 +2,7 @@
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { pipeline } from 'node:stream/promises';
-import { native } from '../native/index.js';
+import { native } from '../../native/index.js';
 import { blobKey } from '../storage/paths.js';
 import { parseDigest } from '../digest.js';
 import { RegistryError } from '../oci-errors.js';

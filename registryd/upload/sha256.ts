@@ -7,11 +7,11 @@
  * caller's buffer; only a block that straddles two update() calls is copied.
  *
  * The block function runs natively when the project's addon is built
- * (../native/sha256-blocks.c: OpenSSL's SHA-NI/AVX2 code, about node:crypto's
+ * (native/sha256-blocks.c at the package root: OpenSSL's SHA-NI/AVX2 code, about node:crypto's
  * speed); otherwise the TypeScript block function below does the work
- * (REGISTRYD_NATIVE=off forces it). bench/hash.ts measures both.
+ * (SWITCHBOARD_NATIVE=off forces it). bench/hash.ts measures both.
  */
-import { native as addon } from '../native/index.js';
+import { native as addon } from '../../native/index.js';
 
 export interface Sha256State {
   /** The eight working hash words. */

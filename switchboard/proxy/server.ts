@@ -22,6 +22,7 @@ import type { ProxyMetrics } from './metrics.js';
 import type { AccessLog } from './access-log.js';
 import { hasBody, requestHeaders, responseHeaders } from './headers.js';
 import { classifyUpstreamError, writeProxyError, type ProxyError } from './error-response.js';
+import { blobLane, laneAvailable } from './blob-lane.js';
 
 export interface SnapshotSource {
   current(): Snapshot;
@@ -56,6 +57,9 @@ class ClientGone {
 }
 
 const NO_HEADERS: readonly string[] = Object.freeze([]);
+
+/** Route id of GET /v2/<repo>/blobs/<digest>: large bodies take the blob lane (blob-lane.ts). */
+const BLOB_GET_ROUTE = 'ROUTE_0010';
 
 /** Route id of POST /v2/<repo>/blobs/uploads/: its 202 response starts an upload session. */
 const UPLOAD_START_ROUTE = 'ROUTE_0004';
@@ -204,6 +208,8 @@ export class SwitchboardProxy {
     const sent0 = sock.bytesWritten;
     const read0 = sock.bytesRead;
     let failure: string | undefined;
+    /** Body bytes the blob lane's worker wrote (the socket's own counter does not see them). */
+    let laneBytes = 0;
     const ac = new ClientGone();
     res.once('close', () => {
       if (!res.writableFinished) {
@@ -217,7 +223,7 @@ export class SwitchboardProxy {
         this.deps.accessLog.write({
           time: new Date().toISOString(), method: req.method ?? '', path: req.url ?? '', route_id: d.route_id, capability: d.capability,
           family: d.family, owner, reason: d.reason, snapshot_version: s.version, status: res.statusCode,
-          bytes_sent: sock.bytesWritten - sent0, bytes_received: sock.bytesRead - read0, duration_ms: Math.round(ms * 1000) / 1000,
+          bytes_sent: sock.bytesWritten - sent0 + laneBytes, bytes_received: sock.bytesRead - read0, duration_ms: Math.round(ms * 1000) / 1000,
           client: sock.remoteAddress ?? '', ...(failure ? { error: failure } : {}),
         });
       }
@@ -267,15 +273,39 @@ export class SwitchboardProxy {
       }).catch(onError);
       return;
     }
-    pool.stream(opts, ({ statusCode, headers: rh }) => {
-      ok();
-      const out = responseHeaders(rh as Record<string, string | string[]>);
-      if (s.settings.DEBUG_HEADERS) out.push(...this.debugHeaders(s, d));
-      // Draining: this connection takes no further request (decided when the headers go out).
-      if (this.draining) out.push('connection', 'close');
-      res.writeHead(statusCode, out);
-      return res;
-    }).catch(onError);
+    const viaPool = (): void => {
+      pool.stream(opts, ({ statusCode, headers: rh }) => {
+        ok();
+        const out = responseHeaders(rh as Record<string, string | string[]>);
+        if (s.settings.DEBUG_HEADERS) out.push(...this.debugHeaders(s, d));
+        // Draining: this connection takes no further request (decided when the headers go out).
+        if (this.draining) out.push('connection', 'close');
+        res.writeHead(statusCode, out);
+        return res;
+      }).catch(onError);
+    };
+    if (d.route_id === BLOB_GET_ROUTE && req.method === 'GET' && laneAvailable(res, url)) {
+      const extra = [...this.debugHeaders(s, d), ...(this.draining ? ['connection', 'close'] : [])];
+      const broken = (kind: 'client_abort' | 'reset'): void => {
+        failure = kind;
+        if (kind !== 'reset') return;
+        h.errors++;
+        h.consecutive_errors++;
+        h.last_error = { at: new Date().toISOString(), kind, message: 'upstream connection broke during the blob body' };
+        this.deps.metrics?.upstreamError(owner, d.family, kind);
+        this.deps.log.warn('upstream request failed', {
+          owner, upstream: url, method: req.method, path: req.url, route_id: d.route_id, family: d.family,
+          snapshot_version: s.version, failure: kind, error: 'connection broke during the body', response_started: true,
+        });
+      };
+      blobLane(req, res, url, headers, s.settings.UPSTREAM_TIMEOUT_SECONDS * 1000, extra, broken).then((r) => {
+        if (r === null) { viaPool(); return; }
+        laneBytes = r.relayed;
+        if (r.failure !== 'reset') ok();
+      }, onError);
+      return;
+    }
+    viaPool();
   }
 
   private async pinUpload(headers: Record<string, string | string[] | undefined>, owner: Owner, s: Snapshot, d: Decision): Promise<void> {

@@ -6,7 +6,7 @@
 import t from 'tap';
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { native } from '../../native/index.js';
+import { native } from '../../../native/index.js';
 import { workerSentResponses } from '../../http/blobs.js';
 import { pushBlob, startTestRegistry } from '../lib/server.js';
 

@@ -3,7 +3,7 @@
  * any way of splitting the input, state export/import at any point, and
  * digestHex leaves the hasher usable. The whole file runs twice: in this
  * process (the native block function, when the addon is built) and again in
- * a child with REGISTRYD_NATIVE=off (the TypeScript block function).
+ * a child with SWITCHBOARD_NATIVE=off (the TypeScript block function).
  */
 import t from 'tap';
 import { createHash, randomBytes } from 'node:crypto';
@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { ResumableSha256, SHA256_IMPLEMENTATION, SHA256_IV, type Sha256State } from '../../upload/sha256.js';
 
-const JS_ONLY = process.env.REGISTRYD_NATIVE === 'off';
+const JS_ONLY = process.env.SWITCHBOARD_NATIVE === 'off';
 const ref = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 /** Mostly small pieces (block edges, pending-buffer straddles), sometimes large ones. */
@@ -22,7 +22,7 @@ function pieceSize(): number {
   return Math.floor(Math.random() * 300_000);
 }
 
-if (JS_ONLY) t.equal(SHA256_IMPLEMENTATION, 'js', 'REGISTRYD_NATIVE=off selects the TypeScript block function');
+if (JS_ONLY) t.equal(SHA256_IMPLEMENTATION, 'js', 'SWITCHBOARD_NATIVE=off selects the TypeScript block function');
 else t.equal(SHA256_IMPLEMENTATION, 'native', 'the OpenSSL block function is built and loaded (npm ci runs node-gyp)');
 
 t.test('known answers (FIPS 180-4 examples)', async (t) => {
@@ -154,10 +154,10 @@ t.test('an inconsistent state is refused', async (t) => {
 });
 
 if (!JS_ONLY) {
-  t.test('the same tests with the TypeScript block function (REGISTRYD_NATIVE=off, child process)', async (t) => {
+  t.test('the same tests with the TypeScript block function (SWITCHBOARD_NATIVE=off, child process)', async (t) => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
       encoding: 'utf8',
-      env: { ...process.env, REGISTRYD_NATIVE: 'off' },
+      env: { ...process.env, SWITCHBOARD_NATIVE: 'off' },
       maxBuffer: 64 * 1024 * 1024,
     });
     const failures = r.stdout.split('\n').filter((l) => /^\s*not ok/.test(l));
