@@ -5,11 +5,10 @@
  *
  *   1. a fresh TCP connection to the owner, the request with `Connection: close`
  *   2. the response head is read and parsed here
- *   3. a 200/206 with a Content-Length of at least LANE_MIN bytes: the head goes
- *      to the client, then the worker relays exactly the remaining body bytes
- *   4. any other response with a Content-Length (errors, redirects, small
- *      blobs): forwarded from the same connection in JavaScript
- *   5. no Content-Length (chunked, or ended by close; no registry answers a
+ *   3. a response with a Content-Length (blobs, and errors or redirects too):
+ *      the head goes to the client, then the worker relays exactly the
+ *      remaining body bytes
+ *   4. no Content-Length (chunked, or ended by close; no registry answers a
  *      blob GET so): nothing was sent to the client, the caller forwards the
  *      request the ordinary way (a GET, so asking twice is safe)
  *
@@ -22,8 +21,6 @@ import { TLSSocket } from 'node:tls';
 import { native } from '../../native/index.js';
 import { responseHeaders } from './headers.js';
 
-/** Bodies smaller than this are not worth a worker thread. */
-export const LANE_MIN = 1024 * 1024;
 const MAX_HEAD = 64 * 1024;
 /** Each relay holds a libuv worker thread while its client reads; half the pool stays free. */
 const SLOTS = Math.max(1, Math.floor((Number(process.env.UV_THREADPOOL_SIZE) || 4) / 2));
@@ -91,15 +88,14 @@ function requestHead(upstream: URL, path: string, headers: readonly string[], ti
         return;
       }
       // Stop libuv reading at once: from here the bytes stay in the kernel for the relay.
-      // `reading` stays true while Node's own buffer is drained, so read() cannot start
-      // the handle again; then it is cleared so a later resume() does.
+      // The handle's `reading` flag stays set, so draining Node's own buffer with read()
+      // cannot start it again; the socket is never read from JavaScript after this.
       const handle = (sock as unknown as { _handle?: { readStop?: () => void; reading?: boolean } })._handle;
       handle?.readStop?.();
       sock.off('data', onData);
       sock.pause();
       const buffered: Buffer[] = [buf];
       for (let more = sock.read() as Buffer | null; more !== null; more = sock.read() as Buffer | null) buffered.push(more);
-      if (handle) handle.reading = false;
       if (buffered.length > 1) buf = Buffer.concat(buffered);
       sock.setTimeout(0);
       sock.off('error', fail);
@@ -110,30 +106,6 @@ function requestHead(upstream: URL, path: string, headers: readonly string[], ti
     };
     sock.on('data', onData);
     sock.once('end', () => fail(Object.assign(new Error('upstream closed before its response head'), { code: 'UND_ERR_SOCKET' })));
-  });
-}
-
-/** A Content-Length response that is not for the lane, forwarded from the same connection. */
-function forwardInJs(
-  sock: Socket, res: ServerResponse, head: Head, len: number, extraHeaders: readonly string[], onBroken: (f: 'client_abort' | 'reset') => void,
-): Promise<LaneResult> {
-  return new Promise((resolve) => {
-    res.writeHead(head.status, [...responseHeaders(head.headers), ...extraHeaders]);
-    let left = len - head.rest.length;
-    if (head.rest.length) res.write(head.rest);
-    const finish = (r: LaneResult): void => { sock.destroy(); resolve(r); };
-    if (left === 0) { res.end(); finish({ relayed: 0 }); return; }
-    sock.on('data', (c: Buffer) => {
-      const piece = c.length > left ? c.subarray(0, left) : c;
-      left -= piece.length;
-      if (!res.write(piece)) { sock.pause(); res.once('drain', () => sock.resume()); }
-      if (left === 0) { res.end(); finish({ relayed: 0 }); }
-    });
-    sock.once('close', () => {
-      if (left > 0) { onBroken('reset'); res.destroy(); resolve({ relayed: 0, failure: 'reset' }); }
-    });
-    res.once('close', () => { if (left > 0) { onBroken('client_abort'); finish({ relayed: 0, failure: 'client_abort' }); } });
-    sock.resume();
   });
 }
 
@@ -158,9 +130,6 @@ export async function blobLane(
       sock.destroy();
       return null;
     }
-    if ((head.status !== 200 && head.status !== 206) || len < LANE_MIN) {
-      return await forwardInJs(sock, res, head, len, extraHeaders, onBroken);
-    }
     const client = res.socket!;
     const clientFd = fdOf(client);
     const upstreamFd = fdOf(sock);
@@ -172,7 +141,7 @@ export async function blobLane(
     // The worker writes to the client socket behind Node's back: wait until everything queued has left.
     await new Promise<void>((resolve, reject) => client.write(Buffer.alloc(0), (e) => (e ? reject(e) : resolve())));
     try {
-      const relayed = await native!.relay(upstreamFd, clientFd, len - first.length);
+      const relayed = len > first.length ? await native!.relay(upstreamFd, clientFd, len - first.length) : 0;
       res.end();
       return { relayed: relayed + first.length };
     } catch (e) {

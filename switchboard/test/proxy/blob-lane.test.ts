@@ -20,6 +20,8 @@ const digest = 'sha256:' + createHash('sha256').update(body).digest('hex');
 const small = Buffer.from('tiny blob');
 const smallDigest = 'sha256:' + createHash('sha256').update(small).digest('hex');
 const path = (d: string): string => `/v2/acme/app/blobs/${d}`;
+const redirectDigest = 'sha256:' + 'b'.repeat(64);
+const chunkedDigest = 'sha256:' + 'c'.repeat(64);
 
 const up = await startUpstreams(t);
 let dieAfter = 0;
@@ -34,9 +36,9 @@ up.go.handler = (req, res) => {
     res.end(part);
   } else if (url === path(smallDigest)) {
     res.writeHead(200, { 'content-length': small.length }); res.end(small);
-  } else if (url.endsWith('/redirect')) {
+  } else if (url === path(redirectDigest)) {
     res.writeHead(307, { location: 'http://storage.example/blob', 'content-length': 0 }); res.end();
-  } else if (url.endsWith('/chunked')) {
+  } else if (url === path(chunkedDigest)) {
     res.writeHead(200, { 'content-type': 'application/octet-stream' }); res.write(body.subarray(0, 3_000_000)); res.end(body.subarray(3_000_000, 5_000_000));
   } else {
     const e = JSON.stringify({ errors: [{ code: 'BLOB_UNKNOWN', message: 'blob unknown', detail: {} }] });
@@ -80,18 +82,32 @@ t.test('large blobs go through the lane intact, full and ranged, on one keep-ali
   t.ok(sent.every((b) => b > body.length), `access log counts the relayed bytes (${sent.join(', ')})`);
 });
 
-t.test('everything else takes the ordinary path, unchanged', async (t) => {
+t.test('errors, redirects and small blobs: relayed the same way, one upstream request each', async (t) => {
   const before = laneResponses();
+  const asked = up.go.requests.length;
   const nf = await get(false, path('sha256:' + 'a'.repeat(64)));
   t.equal(nf.status, 404);
   t.equal(JSON.parse(nf.body.toString()).errors[0].code, 'BLOB_UNKNOWN');
   const sm = await get(false, path(smallDigest));
   t.ok(sm.body.equals(small));
+  const rd = await get(false, path(redirectDigest));
+  t.equal(rd.status, 307);
+  t.equal(rd.headers.location, 'http://storage.example/blob');
+  t.equal(laneResponses() - before, 3);
+  t.equal(up.go.requests.length - asked, 3, 'the owner saw each request once');
+});
+
+t.test('no Content-Length (chunked): the ordinary path, body intact', async (t) => {
+  const before = laneResponses();
+  const ch = await get(false, path(chunkedDigest));
+  t.equal(ch.status, 200);
+  t.ok(ch.body.equals(body.subarray(0, 5_000_000)));
+  t.equal(laneResponses() - before, 0, 'not relayed');
   const head = await new Promise<number>((resolve) => {
     http.request({ host: '127.0.0.1', port: px.port, path: path(digest), method: 'HEAD' }, (res) => { res.resume(); resolve(res.statusCode ?? 0); }).end();
   });
-  t.equal(head, 200, 'HEAD is forwarded as usual');
-  t.equal(laneResponses() - before, 0, 'none of these used the lane');
+  t.equal(head, 200, 'HEAD is forwarded the ordinary way');
+  t.equal(laneResponses() - before, 0);
 });
 
 t.test('a client that leaves mid-body: logged as client_abort, the proxy carries on', async (t) => {
