@@ -31,7 +31,7 @@ const httpUrl = z.string().regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, { error: 'must 
 
 /** The SWITCHBOARD section: the proxy's runtime settings (DESIGN §4–§5). */
 export const switchboardSectionSchema = z.strictObject({
-  UPSTREAMS: z.strictObject({ python: httpUrl, go: httpUrl }).optional(),
+  UPSTREAMS: z.strictObject({ python: httpUrl.optional(), go: httpUrl.optional() }).optional(),
   LISTEN: hostPort.default('0.0.0.0:8080'),
   ADMIN_LISTEN: hostPort.default('127.0.0.1:9180'),
   POLL_INTERVAL_SECONDS: z.number().min(1, { error: 'poll interval is 1 to 15 seconds' }).max(15, { error: 'poll interval is 1 to 15 seconds' }).default(5),

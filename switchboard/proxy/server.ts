@@ -232,7 +232,8 @@ export class SwitchboardProxy {
     });
     if (!url) {
       failure = 'no_upstream';
-      this.fail(req, res, s, d, { status: 502, kind: 'unavailable', message: `no upstream URL for owner ${owner} (SWITCHBOARD.UPSTREAMS.${owner})` });
+      // Not a failure of the owner: nobody configured where it lives (yet). 503, naming the key to set.
+      this.fail(req, res, s, d, { status: 503, kind: 'unavailable', message: `owner ${owner} has no upstream: set SWITCHBOARD.UPSTREAMS.${owner}` });
       return;
     }
     const headers = requestHeaders(req.rawHeaders, { clientAddress: sock.remoteAddress ?? '', proto: 'http' });
@@ -344,7 +345,7 @@ export class SwitchboardProxy {
     const refuse = (status: number, msg: string): void => {
       socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nconnection: close\r\nx-switchboard-owner: ${d.owner}\r\ncontent-length: ${Buffer.byteLength(msg)}\r\n\r\n${msg}`);
     };
-    if (!url) { refuse(502, `no upstream URL for owner ${d.owner}`); return; }
+    if (!url) { refuse(503, `owner ${d.owner} has no upstream: set SWITCHBOARD.UPSTREAMS.${d.owner}`); return; }
     const raw: string[] = [];
     for (let i = 0; i < req.rawHeaders.length; i += 2) {
       const n = (req.rawHeaders[i] as string).toLowerCase();

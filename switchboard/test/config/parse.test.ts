@@ -302,6 +302,8 @@ t.test('the SWITCHBOARD section', async (t) => {
 
   const cfg = ok(t, parseConfig('SWITCHBOARD:\n  UPSTREAMS: {python: "http://quay:8080", go: "https://127.0.0.1:8081/base"}\n  POLL_INTERVAL_SECONDS: 15\n', FILE, inv), 'valid');
   t.same(cfg.settings.UPSTREAMS, { python: 'http://quay:8080', go: 'https://127.0.0.1:8081/base' });
+  const partial = ok(t, parseConfig('SWITCHBOARD:\n  UPSTREAMS: {go: "http://127.0.0.1:8081"}\n', FILE, inv), 'one upstream only');
+  t.same(partial.settings.UPSTREAMS, { go: 'http://127.0.0.1:8081' }, 'an owner may be left without an upstream (its requests get a 503)');
   t.same([cfg.settings.POLL_INTERVAL_SECONDS, cfg.settings.LISTEN, cfg.settings.ADMIN_LISTEN, cfg.settings.PIN_TTL_SECONDS, cfg.settings.DEBUG_HEADERS],
     [15, '0.0.0.0:8080', '127.0.0.1:9180', 86400, false], 'defaults fill the rest');
   const none = ok(t, parseConfig('', FILE, inv), 'no SWITCHBOARD section');
