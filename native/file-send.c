@@ -8,21 +8,14 @@
  * The worker uses its own dup() of the socket, so Node closing the socket
  * (client gone) can never make it write into a reused descriptor number. The
  * socket stays non-blocking (libuv owns it); when its buffer is full the
- * worker waits for POLLOUT itself, at most IDLE_MS at a time. The caller
+ * worker waits for POLLOUT itself, at most NATIVE_IDLE_MS at a time. The caller
  * guarantees nothing else writes to the socket meanwhile. Rejects with an
  * Error whose `code` is the errno name (EPIPE, ECONNRESET, ETIMEDOUT, EIO...).
  */
-#include <node_api.h>
-#include <errno.h>
-#include <poll.h>
-#include <stdint.h>
+#include "common.h"
 #include <stdlib.h>
-#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#define IDLE_MS 60000
-#define BUF_SIZE (1 << 20)
 
 typedef struct {
   int sock;
@@ -35,28 +28,16 @@ typedef struct {
   napi_async_work work;
 } transfer;
 
-/* Wait until the socket takes more bytes; 0, or an errno. */
-static int wait_writable(int sock) {
-  for (;;) {
-    struct pollfd p = { .fd = sock, .events = POLLOUT, .revents = 0 };
-    int r = poll(&p, 1, IDLE_MS);
-    if (r == 0) return ETIMEDOUT;
-    if (r < 0) { if (errno == EINTR) continue; return errno; }
-    if (p.revents & (POLLERR | POLLHUP | POLLNVAL)) return EPIPE;
-    return 0;
-  }
-}
-
 static void run(napi_env env, void *data) {
   (void)env;
   transfer *t = data;
-  char *buf = malloc(BUF_SIZE);
+  char *buf = malloc(NATIVE_BUF_SIZE);
   if (!buf) { t->err = ENOMEM; return; }
   int64_t off = t->offset, left = t->count;
   size_t have = 0, at = 0;
   while (left > 0) {
     if (at == have) {
-      ssize_t r = pread(t->file, buf, left > BUF_SIZE ? BUF_SIZE : (size_t)left, (off_t)off);
+      ssize_t r = pread(t->file, buf, left > NATIVE_BUF_SIZE ? NATIVE_BUF_SIZE : (size_t)left, (off_t)off);
       if (r < 0 && errno == EINTR) continue;
       if (r <= 0) { t->err = r == 0 ? EIO : errno; break; } /* r == 0: the file is shorter than promised */
       have = (size_t)r; at = 0; off += r;
@@ -65,7 +46,7 @@ static void run(napi_env env, void *data) {
     if (n > 0) { at += (size_t)n; left -= n; t->sent += n; continue; }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      int e = wait_writable(t->sock);
+      int e = native_wait_fd(t->sock, POLLOUT);
       if (e) { t->err = e; break; }
       continue;
     }
@@ -75,20 +56,6 @@ static void run(napi_env env, void *data) {
   free(buf);
 }
 
-static const char *errno_name(int e) {
-  switch (e) {
-    case EPIPE: return "EPIPE";
-    case ECONNRESET: return "ECONNRESET";
-    case ETIMEDOUT: return "ETIMEDOUT";
-    case EBADF: return "EBADF";
-    case EINVAL: return "EINVAL";
-    case EIO: return "EIO";
-    case ENOMEM: return "ENOMEM";
-    case ENOTCONN: return "ENOTCONN";
-    default: return "ESEND";
-  }
-}
-
 static void done(napi_env env, napi_status status, void *data) {
   transfer *t = data;
   if (status == napi_ok && t->err == 0) {
@@ -96,13 +63,7 @@ static void done(napi_env env, napi_status status, void *data) {
     napi_create_double(env, (double)t->sent, &v);
     napi_resolve_deferred(env, t->deferred, v);
   } else {
-    napi_value code, msg, err, sent;
-    napi_create_string_utf8(env, errno_name(t->err), NAPI_AUTO_LENGTH, &code);
-    napi_create_string_utf8(env, t->err ? strerror(t->err) : "send cancelled", NAPI_AUTO_LENGTH, &msg);
-    napi_create_error(env, code, msg, &err);
-    napi_create_double(env, (double)t->sent, &sent);
-    napi_set_named_property(env, err, "bytesSent", sent);
-    napi_reject_deferred(env, t->deferred, err);
+    napi_reject_deferred(env, t->deferred, native_errno_error(env, t->err, "ESEND", "bytesSent", t->sent));
   }
   close(t->sock);
   napi_delete_async_work(env, t->work);
@@ -122,7 +83,7 @@ napi_value registryd_send_file(napi_env env, napi_callback_info info) {
     return NULL;
   }
   int own = dup(sock);
-  if (own < 0) { napi_throw_error(env, errno_name(errno), strerror(errno)); return NULL; }
+  if (own < 0) { napi_throw_error(env, native_errno_name(errno, "EDUP"), strerror(errno)); return NULL; }
   transfer *t = calloc(1, sizeof *t);
   if (!t) { close(own); napi_throw_error(env, NULL, "out of memory"); return NULL; }
   t->sock = own; t->file = file; t->offset = offset; t->count = count;

@@ -6,6 +6,8 @@
  * SWITCHBOARD_NATIVE=off disables it (the fallbacks then run; tests use this).
  */
 import { existsSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,3 +39,35 @@ function load(): NativeAddon | null {
 }
 
 export const native: NativeAddon | null = load();
+
+/** The kernel descriptor of a plain TCP socket, or -1 (TLS, pipes, anything else). */
+export function socketFd(sock: Socket | null | undefined): number {
+  if (!sock || sock instanceof TLSSocket) return -1;
+  const fd = (sock as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+  return typeof fd === 'number' ? fd : -1;
+}
+
+/**
+ * Worker-thread transfers at once, across the whole process (registryd's
+ * blob sends and the switchboard's relays share the budget): each holds a
+ * libuv worker thread while its peer reads, and half the pool stays free for
+ * file I/O.
+ */
+export const WORKER_SLOTS = Math.max(1, Math.floor((Number(process.env.UV_THREADPOOL_SIZE) || 4) / 2));
+let workersBusy = 0;
+
+export function workerSlotFree(): boolean {
+  return workersBusy < WORKER_SLOTS;
+}
+
+/** Take a slot (check workerSlotFree first); the returned function gives it back. */
+export function holdWorkerSlot(): () => void {
+  workersBusy++;
+  let held = true;
+  return () => { if (held) { held = false; workersBusy--; } };
+}
+
+/** Resolves once everything Node queued on the socket has left: from then on native code may write to it directly. */
+export function queuedWritesFlushed(sock: Socket): Promise<void> {
+  return new Promise((resolve, reject) => sock.write(Buffer.alloc(0), (e) => (e ? reject(e) : resolve())));
+}

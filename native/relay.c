@@ -6,21 +6,14 @@
  * Both descriptors are dup()'d first: Node closing either socket can never
  * make the worker touch a reused descriptor number. The sockets stay
  * non-blocking (libuv owns them); the worker waits for POLLIN / POLLOUT
- * itself, at most IDLE_MS at a time. The caller guarantees nobody else reads
+ * itself, at most NATIVE_IDLE_MS at a time. The caller guarantees nobody else reads
  * `fromfd` or writes `tofd` meanwhile. Rejects with an Error whose `code` is
  * the errno name; EOF before `count` bytes is EPIPE with side "upstream".
  */
-#include <node_api.h>
-#include <errno.h>
-#include <poll.h>
-#include <stdint.h>
+#include "common.h"
 #include <stdlib.h>
-#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#define IDLE_MS 60000
-#define BUF_SIZE (1 << 20)
 
 typedef struct {
   int from;
@@ -33,34 +26,21 @@ typedef struct {
   napi_async_work work;
 } relay_t;
 
-static int wait_fd(int fd, short events) {
-  for (;;) {
-    struct pollfd p = { .fd = fd, .events = events, .revents = 0 };
-    int r = poll(&p, 1, IDLE_MS);
-    if (r == 0) return ETIMEDOUT;
-    if (r < 0) { if (errno == EINTR) continue; return errno; }
-    if (p.revents & POLLNVAL) return EBADF;
-    /* POLLHUP/POLLERR with POLLIN still pending: let recv() report what is left. */
-    if ((p.revents & (POLLERR | POLLHUP)) && !(p.revents & events)) return EPIPE;
-    return 0;
-  }
-}
-
 static void run(napi_env env, void *data) {
   (void)env;
   relay_t *t = data;
-  char *buf = malloc(BUF_SIZE);
+  char *buf = malloc(NATIVE_BUF_SIZE);
   if (!buf) { t->err = ENOMEM; t->side = "relay"; return; }
   size_t have = 0, at = 0;
   int64_t left = t->count; /* bytes still to receive */
   while (left > 0 || at < have) {
     if (at == have) {
-      ssize_t r = recv(t->from, buf, left > BUF_SIZE ? BUF_SIZE : (size_t)left, 0);
+      ssize_t r = recv(t->from, buf, left > NATIVE_BUF_SIZE ? NATIVE_BUF_SIZE : (size_t)left, 0);
       if (r > 0) { have = (size_t)r; at = 0; left -= r; continue; }
       if (r == 0) { t->err = EPIPE; t->side = "upstream"; break; }
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        int e = wait_fd(t->from, POLLIN);
+        int e = native_wait_fd(t->from, POLLIN);
         if (e) { t->err = e; t->side = "upstream"; break; }
         continue;
       }
@@ -70,25 +50,13 @@ static void run(napi_env env, void *data) {
     if (n > 0) { at += (size_t)n; t->moved += n; continue; }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      int e = wait_fd(t->to, POLLOUT);
+      int e = native_wait_fd(t->to, POLLOUT);
       if (e) { t->err = e; t->side = "client"; break; }
       continue;
     }
     t->err = n < 0 ? errno : EPIPE; t->side = "client"; break;
   }
   free(buf);
-}
-
-static const char *errno_name(int e) {
-  switch (e) {
-    case EPIPE: return "EPIPE";
-    case ECONNRESET: return "ECONNRESET";
-    case ETIMEDOUT: return "ETIMEDOUT";
-    case EBADF: return "EBADF";
-    case ENOMEM: return "ENOMEM";
-    case ENOTCONN: return "ENOTCONN";
-    default: return "ERELAY";
-  }
 }
 
 static void done(napi_env env, napi_status status, void *data) {
@@ -98,12 +66,7 @@ static void done(napi_env env, napi_status status, void *data) {
     napi_create_double(env, (double)t->moved, &v);
     napi_resolve_deferred(env, t->deferred, v);
   } else {
-    napi_value code, msg, err, moved, side;
-    napi_create_string_utf8(env, errno_name(t->err), NAPI_AUTO_LENGTH, &code);
-    napi_create_string_utf8(env, t->err ? strerror(t->err) : "relay cancelled", NAPI_AUTO_LENGTH, &msg);
-    napi_create_error(env, code, msg, &err);
-    napi_create_double(env, (double)t->moved, &moved);
-    napi_set_named_property(env, err, "bytesRelayed", moved);
+    napi_value err = native_errno_error(env, t->err, "ERELAY", "bytesRelayed", t->moved), side;
     napi_create_string_utf8(env, t->side ? t->side : "relay", NAPI_AUTO_LENGTH, &side);
     napi_set_named_property(env, err, "side", side);
     napi_reject_deferred(env, t->deferred, err);
@@ -126,9 +89,9 @@ napi_value native_relay(napi_env env, napi_callback_info info) {
     return NULL;
   }
   int f = dup(from);
-  if (f < 0) { napi_throw_error(env, errno_name(errno), strerror(errno)); return NULL; }
+  if (f < 0) { napi_throw_error(env, native_errno_name(errno, "EDUP"), strerror(errno)); return NULL; }
   int d = dup(to);
-  if (d < 0) { close(f); napi_throw_error(env, errno_name(errno), strerror(errno)); return NULL; }
+  if (d < 0) { close(f); napi_throw_error(env, native_errno_name(errno, "EDUP"), strerror(errno)); return NULL; }
   relay_t *t = calloc(1, sizeof *t);
   if (!t) { close(f); close(d); napi_throw_error(env, NULL, "out of memory"); return NULL; }
   t->from = f; t->to = d; t->count = count;

@@ -1,8 +1,6 @@
 /** GET/HEAD/DELETE /v2/<repo>/blobs/<digest> (ROUTE_0009–0011). */
-import type { Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
 import { pipeline } from 'node:stream/promises';
-import { native } from '../../native/index.js';
+import { holdWorkerSlot, native, queuedWritesFlushed, socketFd, workerSlotFree } from '../../native/index.js';
 import { blobKey } from '../storage/paths.js';
 import { parseDigest } from '../digest.js';
 import { RegistryError } from '../oci-errors.js';
@@ -74,24 +72,11 @@ export async function getBlob(c: Ctx): Promise<void> {
 
 /** Blobs at least this big go out from a worker thread when they can; small ones are not worth one. */
 const WORKER_SEND_MIN = 1024 * 1024;
-/**
- * At most this many worker-thread transfers at once: each holds a libuv worker
- * thread while its client reads, and half the pool stays free for file I/O.
- */
-const WORKER_SEND_SLOTS = Math.max(1, Math.floor((Number(process.env.UV_THREADPOOL_SIZE) || 4) / 2));
-let workerSendsBusy = 0;
 let workerSendsStarted = 0;
 
 /** How many responses went out from a worker thread since the process started (tests and metrics). */
 export function workerSentResponses(): number {
   return workerSendsStarted;
-}
-
-/** The kernel descriptor of a plain TCP socket, or -1 (TLS, pipes, anything else). */
-function socketFd(sock: Socket | null): number {
-  if (!sock || sock instanceof TLSSocket) return -1;
-  const fd = (sock as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
-  return typeof fd === 'number' ? fd : -1;
 }
 
 /**
@@ -105,22 +90,22 @@ async function sendFromWorker(c: Ctx, key: string, range: ByteRange, status: num
   const sock = c.res.socket;
   const fd = socketFd(sock);
   const storage = c.svc.storage;
-  if (!native || fd < 0 || !storage.openLocal || range.end - range.start + 1 < WORKER_SEND_MIN || workerSendsBusy >= WORKER_SEND_SLOTS) return false;
+  if (!native || fd < 0 || !storage.openLocal || range.end - range.start + 1 < WORKER_SEND_MIN || !workerSlotFree()) return false;
   const file = await storage.openLocal(key);
-  workerSendsBusy++;
+  const release = holdWorkerSlot();
   workerSendsStarted++;
   try {
     c.res.writeHead(status, headers);
     c.res.flushHeaders();
     // Wait until the headers have left: the worker writes to the socket directly, behind Node's back.
-    await new Promise<void>((resolve, reject) => sock!.write(Buffer.alloc(0), (e) => (e ? reject(e) : resolve())));
+    await queuedWritesFlushed(sock!);
     await native.send_file(fd, file.fd, range.start, range.end - range.start + 1);
     c.res.end();
   } catch {
     // The client left (EPIPE/ECONNRESET) or went silent (ETIMEDOUT): the response is cut short.
     c.res.destroy();
   } finally {
-    workerSendsBusy--;
+    release();
     await file.close();
   }
   return true;

@@ -17,14 +17,10 @@
  */
 import net, { type Socket } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { TLSSocket } from 'node:tls';
-import { native } from '../../native/index.js';
+import { holdWorkerSlot, native, queuedWritesFlushed, socketFd, workerSlotFree } from '../../native/index.js';
 import { responseHeaders } from './headers.js';
 
 const MAX_HEAD = 64 * 1024;
-/** Each relay holds a libuv worker thread while its client reads; half the pool stays free. */
-const SLOTS = Math.max(1, Math.floor((Number(process.env.UV_THREADPOOL_SIZE) || 4) / 2));
-let busy = 0;
 let started = 0;
 
 /** Responses that went through the lane since the process started (tests). */
@@ -39,14 +35,8 @@ export interface LaneResult {
   readonly failure?: 'client_abort' | 'reset';
 }
 
-function fdOf(sock: Socket | null): number {
-  if (!sock || sock instanceof TLSSocket) return -1;
-  const fd = (sock as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
-  return typeof fd === 'number' ? fd : -1;
-}
-
 export function laneAvailable(res: ServerResponse, upstream: string): boolean {
-  return native !== null && busy < SLOTS && upstream.startsWith('http://') && fdOf(res.socket) >= 0;
+  return native !== null && workerSlotFree() && upstream.startsWith('http://') && socketFd(res.socket) >= 0;
 }
 
 interface Head { status: number; headers: Record<string, string | string[]>; rest: Buffer }
@@ -119,7 +109,7 @@ export async function blobLane(
   /** Told who failed before the response is destroyed (so the access log names the right side). */
   onBroken: (failure: 'client_abort' | 'reset') => void,
 ): Promise<LaneResult | null> {
-  busy++;
+  const release = holdWorkerSlot();
   try {
     const { sock, head } = await requestHead(new URL(upstream), req.url ?? '/', headers, timeoutMs);
     const rawLen = head.headers['content-length'];
@@ -131,15 +121,15 @@ export async function blobLane(
       return null;
     }
     const client = res.socket!;
-    const clientFd = fdOf(client);
-    const upstreamFd = fdOf(sock);
+    const clientFd = socketFd(client);
+    const upstreamFd = socketFd(sock);
     if (clientFd < 0 || upstreamFd < 0) { sock.destroy(); return null; }
     started++;
     res.writeHead(head.status, [...responseHeaders(head.headers), ...extraHeaders]);
     res.flushHeaders();
     if (first.length) res.write(first);
     // The worker writes to the client socket behind Node's back: wait until everything queued has left.
-    await new Promise<void>((resolve, reject) => client.write(Buffer.alloc(0), (e) => (e ? reject(e) : resolve())));
+    await queuedWritesFlushed(client);
     try {
       const relayed = len > first.length ? await native!.relay(upstreamFd, clientFd, len - first.length) : 0;
       res.end();
@@ -153,6 +143,6 @@ export async function blobLane(
       sock.destroy();
     }
   } finally {
-    busy--;
+    release();
   }
 }
