@@ -66,6 +66,5 @@ export interface StorageDriver {
 
 export interface LocalFile {
   readonly fd: number;
-  readonly size: number;
   close(): Promise<void>;
 }

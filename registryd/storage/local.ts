@@ -33,27 +33,24 @@ export class LocalStorage implements StorageDriver {
     }
   }
 
-  async read(key: string, range?: ByteRange): Promise<Readable> {
-    let fh: FileHandle;
+  /** The key's file, opened; REG_STORAGE_NOT_FOUND when it does not exist. */
+  private async openKey(key: string, flags: string | number): Promise<FileHandle> {
     try {
-      fh = await open(this.file(key), constants.O_RDONLY);
+      return await open(this.file(key), flags);
     } catch (e) {
       if (isNotFound(e)) throw new StorageError('REG_STORAGE_NOT_FOUND', `${key} not found`);
       throw new StorageError('REG_STORAGE_IO', `open ${key}: ${String(e)}`, { cause: e });
     }
+  }
+
+  async read(key: string, range?: ByteRange): Promise<Readable> {
+    const fh = await this.openKey(key, constants.O_RDONLY);
     return createReadStream('', { fd: fh, start: range?.start, end: range?.end, highWaterMark: READ_CHUNK, autoClose: true });
   }
 
   async openLocal(key: string): Promise<LocalFile> {
-    let fh: FileHandle;
-    try {
-      fh = await open(this.file(key), constants.O_RDONLY);
-    } catch (e) {
-      if (isNotFound(e)) throw new StorageError('REG_STORAGE_NOT_FOUND', `${key} not found`);
-      throw new StorageError('REG_STORAGE_IO', `open ${key}: ${String(e)}`, { cause: e });
-    }
-    const { size } = await fh.stat();
-    return { fd: fh.fd, size, close: () => fh.close() };
+    const fh = await this.openKey(key, constants.O_RDONLY);
+    return { fd: fh.fd, close: () => fh.close() };
   }
 
   async readAll(key: string): Promise<Buffer> {
@@ -73,13 +70,7 @@ export class LocalStorage implements StorageDriver {
   }
 
   async writeChunk(key: string, body: AsyncIterable<Buffer>, opts: ChunkWrite): Promise<number> {
-    let fh: FileHandle;
-    try {
-      fh = await open(this.file(key), 'r+');
-    } catch (e) {
-      if (isNotFound(e)) throw new StorageError('REG_STORAGE_NOT_FOUND', `upload ${key} not found`);
-      throw new StorageError('REG_STORAGE_IO', `open ${key}: ${String(e)}`, { cause: e });
-    }
+    const fh = await this.openKey(key, 'r+');
     let pos = opts.offset;
     try {
       // Bytes past the offset are left over from a chunk that never completed.
