@@ -3,10 +3,11 @@
  * its own, until the `quay` runtime (mirror/standalone/full modes) lands.
  * Exit codes: 0 after a clean shutdown, 2 on a usage error, 1 on a failure.
  */
-import http from 'node:http';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../switchboard/log.js';
+import { splitHostPort } from '../switchboard/config/host-port.js';
 import { openRegistry } from './index.js';
+import { createRegistryServer } from './http/server.js';
 
 export const USAGE = `Usage: registryd serve --data-dir DIR [--listen HOST:PORT] [--stale-upload-hours N]
 
@@ -39,16 +40,21 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
-  const m = /^\[?([^\]]*?)\]?:(\d{1,5})$/.exec(values.listen ?? '127.0.0.1:5000');
-  if (!m) { process.stderr.write(`registryd: --listen ${values.listen} is not HOST:PORT\n`); return 2; }
+  let listen: { host: string; port: number };
+  try {
+    listen = splitHostPort(values.listen ?? '127.0.0.1:5000');
+  } catch {
+    process.stderr.write(`registryd: --listen ${values.listen} is not HOST:PORT\n`);
+    return 2;
+  }
   const staleHours = Number(values['stale-upload-hours'] ?? 48);
   if (!(staleHours > 0)) { process.stderr.write(`registryd: --stale-upload-hours must be a positive number\n`); return 2; }
   const log = createLogger({ component: 'registryd' });
   const reg = openRegistry({ dataDir: values['data-dir'], log });
-  const server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, reg.handler);
+  const server = createRegistryServer(reg.handler);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(Number(m[2]), m[1], () => resolve());
+    server.listen(listen.port, listen.host, () => resolve());
   });
   const a = server.address();
   log.info('registryd listening', { listen: typeof a === 'object' && a ? `${a.address}:${a.port}` : values.listen, data_dir: values['data-dir'] });

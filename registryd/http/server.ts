@@ -119,6 +119,7 @@ export function createRegistryHandler(deps: RegistryHttpDeps): (req: IncomingMes
   };
 }
 
-export function createRegistryServer(deps: RegistryHttpDeps): http.Server {
-  return http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, createRegistryHandler(deps));
+/** A node:http server for the handler, with timeouts fit for multi-GiB bodies (no request timeout). */
+export function createRegistryServer(handler: (req: IncomingMessage, res: ServerResponse) => void): http.Server {
+  return http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, handler);
 }

@@ -41,6 +41,9 @@ export interface Referrer {
 const WRITABLE_STATES: ReadonlySet<number> = new Set([RepositoryState.NORMAL]);
 const READABLE_STATES: ReadonlySet<number> = new Set([RepositoryState.NORMAL, RepositoryState.READ_ONLY, RepositoryState.MIRROR, RepositoryState.ORG_MIRROR]);
 
+const nameUnknown = (r: RepoName): RegistryError =>
+  new RegistryError('NAME_UNKNOWN', `repository ${fullName(r)} not found`, { detail: { name: fullName(r) } });
+
 export class RegistryService {
   constructor(
     readonly store: MetadataStore,
@@ -51,7 +54,7 @@ export class RegistryService {
   /** A repository to read from; NAME_UNKNOWN if it does not exist (or is being deleted). */
   async readable(r: RepoName): Promise<RepositoryRef> {
     const repo = await this.store.lookupRepository(r.namespace, r.name);
-    if (!repo || !READABLE_STATES.has(repo.state)) throw new RegistryError('NAME_UNKNOWN', `repository ${fullName(r)} not found`, { detail: { name: fullName(r) } });
+    if (!repo || !READABLE_STATES.has(repo.state)) throw nameUnknown(r);
     return repo;
   }
 
@@ -63,8 +66,7 @@ export class RegistryService {
   async writable(r: RepoName, create = false): Promise<RepositoryRef> {
     let repo = await this.store.lookupRepository(r.namespace, r.name);
     if (!repo) {
-      if (!create) throw new RegistryError('NAME_UNKNOWN', `repository ${fullName(r)} not found`, { detail: { name: fullName(r) } });
-      if (!this.settings.createOnPush) throw new RegistryError('NAME_UNKNOWN', `repository ${fullName(r)} not found`, { detail: { name: fullName(r) } });
+      if (!create || !this.settings.createOnPush) throw nameUnknown(r);
       repo = await this.store.createRepository(r.namespace, r.name, this.settings.createVisibility, this.settings.now());
     }
     if (!WRITABLE_STATES.has(repo.state)) {

@@ -2,6 +2,7 @@
 import { loadInventory } from '../../owner-maps/index.js';
 import { SwitchboardError } from '../errors.js';
 import { FileSnapshotProvider } from '../config/provider.js';
+import { splitHostPort } from '../config/host-port.js';
 import { createLogger } from '../log.js';
 import { AccessLog } from '../proxy/access-log.js';
 import { createAdminServer } from '../proxy/admin.js';
@@ -19,12 +20,6 @@ drains in-flight requests (up to DRAIN_TIMEOUT_SECONDS), then exits.
 
   --listen HOST:PORT        proxy listener (default SWITCHBOARD.LISTEN, 0.0.0.0:8080)
   --admin-listen HOST:PORT  /metrics /status /healthz /readyz (default SWITCHBOARD.ADMIN_LISTEN, 127.0.0.1:9180)`;
-
-export function splitHostPort(v: string): { host: string; port: number } {
-  const m = /^\[?([^\]]*?)\]?:(\d{1,5})$/.exec(v);
-  if (!m) throw new SwitchboardError('SWB_CLI_USAGE', `"${v}" is not HOST:PORT`);
-  return { host: m[1] as string, port: Number(m[2]) };
-}
 
 function listenOn(server: import('node:http').Server, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {

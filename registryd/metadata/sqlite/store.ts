@@ -41,6 +41,10 @@ function manifestRef(r: ManifestDbRow): ManifestRef {
   return { id: r.id, repositoryId: r.repository_id, digest: r.digest, mediaType: r.media_type, text: r.manifest_bytes, artifactType: r.artifact_type, subject: r.subject };
 }
 
+/** A blobupload row with its location's name (UploadDbRow). */
+const UPLOAD_SELECT = `SELECT b.id, b.repository_id, b.uuid, b.byte_count, b.chunk_count, b.sha_state, l.name AS location,
+    b.storage_metadata, b.uncompressed_byte_count, b.created
+  FROM blobupload b JOIN imagestoragelocation l ON l.id = b.location_id`;
 const MANIFEST_COLUMNS = 'm.id, m.repository_id, m.digest, mt.name AS media_type, m.manifest_bytes, m.artifact_type, m.subject';
 /** A manifest is alive while an alive tag (hidden ones included) keeps it, directly or as a child of an alive list. */
 const MANIFEST_ALIVE = `(EXISTS (SELECT 1 FROM tag t WHERE t.manifest_id = m.id AND ${ALIVE})
@@ -153,9 +157,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   private uploadByUuid(uuid: string): UploadDbRow | undefined {
-    return this.sql(`SELECT b.id, b.repository_id, b.uuid, b.byte_count, b.chunk_count, b.sha_state, l.name AS location,
-        b.storage_metadata, b.uncompressed_byte_count, b.created
-      FROM blobupload b JOIN imagestoragelocation l ON l.id = b.location_id WHERE b.uuid = ?`).get(uuid) as UploadDbRow | undefined;
+    return this.sql(`${UPLOAD_SELECT} WHERE b.uuid = ?`).get(uuid) as UploadDbRow | undefined;
   }
 
   async createUpload(repositoryId: number, uuid: string, location: string, shaState: string, nowMs: number): Promise<UploadRow> {
@@ -204,9 +206,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async staleUploads(createdBeforeMs: number, limit: number): Promise<UploadRow[]> {
-    const rows = this.sql(`SELECT b.id, b.repository_id, b.uuid, b.byte_count, b.chunk_count, b.sha_state, l.name AS location,
-        b.storage_metadata, b.uncompressed_byte_count, b.created
-      FROM blobupload b JOIN imagestoragelocation l ON l.id = b.location_id WHERE b.created < ? ORDER BY b.id LIMIT ?`)
+    const rows = this.sql(`${UPLOAD_SELECT} WHERE b.created < ? ORDER BY b.id LIMIT ?`)
       .all(sqlTime(createdBeforeMs), limit) as UploadDbRow[];
     return rows.map(uploadRow);
   }
