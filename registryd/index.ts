@@ -1,57 +1,109 @@
 /**
  * registryd as other components use it: `openRegistry()` wires a metadata
- * store, a storage driver and the services into a request handler.
+ * store, a storage driver, the services and the auth layer into a request
+ * handler.
  *
  * Data directory layout (mirror mode):
  *   <data-dir>/quay.db       SQLite database in Quay's table layout
  *   <data-dir>/storage/      blob storage in Quay's layout (storage/paths.ts)
+ *   <data-dir>/quay.pem      the instance's token-signing key (quay.kid: its kid)
  */
 import { mkdirSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { Logger } from '../switchboard/log.js';
 import { SqliteMetadataStore } from './metadata/sqlite/store.js';
+import { SqliteAuthStore } from './metadata/sqlite/auth-store.js';
 import type { MetadataStore } from './metadata/store.js';
+import type { AuthStore } from './metadata/auth-store.js';
 import { LocalStorage } from './storage/local.js';
 import type { StorageDriver } from './storage/driver.js';
 import { RegistryService, type RegistrySettings } from './service/registry.js';
 import { UploadService, type UploadSettings } from './service/uploads.js';
 import { createRegistryHandler } from './http/server.js';
+import { AuthService, type AuthSettings } from './auth/auth-service.js';
+import { loadOrCreateInstanceKey, type InstanceKey } from './auth/instance-key.js';
+import type { RegistryMetrics } from './metrics.js';
 
 export { RegistryError, OCI_ERRORS, type OciErrorCode } from './oci-errors.js';
 export type { MetadataStore } from './metadata/store.js';
+export type { AuthStore } from './metadata/auth-store.js';
 export type { StorageDriver } from './storage/driver.js';
+export type { AuthSettings } from './auth/auth-service.js';
 
 export interface RegistryOptions {
   readonly dataDir: string;
   readonly log: Logger;
+  /** SQLite file (default <dataDir>/quay.db). */
+  readonly databaseFile?: string;
+  /** Local storage root (default <dataDir>/storage). */
+  readonly storageDir?: string;
+  /** imagestoragelocation name of the storage (DISTRIBUTED_STORAGE_PREFERENCE[0]). */
+  readonly storageLocation?: string;
   readonly libraryNamespace?: string;
   readonly maxBlobBytes?: number;
+  /** PUSH_TEMP_TAG_EXPIRATION_SEC. */
+  readonly tempTagSeconds?: number;
+  /** Auth settings over the anonymous defaults. */
+  readonly auth?: Partial<AuthSettings>;
+  readonly instanceKey?: { readonly keyFile?: string; readonly kidFile?: string; readonly expirationMinutes?: number; readonly name?: string };
   readonly now?: () => number;
+  readonly metrics?: RegistryMetrics;
 }
 
 export interface Registry {
   readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
   readonly store: MetadataStore;
+  readonly authStore: AuthStore;
+  readonly auth: AuthService;
   readonly storage: StorageDriver;
   readonly uploads: UploadService;
+  readonly instanceKey: InstanceKey;
   close(): Promise<void>;
 }
 
 /** Quay's MAXIMUM_LAYER_SIZE default (20G). */
 export const DEFAULT_MAX_BLOB_BYTES = 20 * 1024 ** 3;
 
-export function openRegistry(o: RegistryOptions): Registry {
-  mkdirSync(join(o.dataDir, 'storage'), { recursive: true });
-  const store = new SqliteMetadataStore(join(o.dataDir, 'quay.db'));
-  const storage = new LocalStorage(join(o.dataDir, 'storage'));
+export const DEFAULT_AUTH: AuthSettings = {
+  mode: 'anonymous', serverHostname: 'localhost', urlScheme: 'http', service: 'quay', maxFreshSeconds: 3660,
+  anonymousAccess: true, appSpecificTokens: true, publicCatalog: false, createNamespaceOnPush: false, createPrivateRepoOnPush: true,
+  superUsers: [], superUsersFullAccess: false, globalReadonlySuperUsers: [], libraryNamespace: 'library', databaseSecretKey: null,
+};
+
+export async function openRegistry(o: RegistryOptions): Promise<Registry> {
+  const storageDir = o.storageDir ?? join(o.dataDir, 'storage');
+  mkdirSync(storageDir, { recursive: true });
+  const store = new SqliteMetadataStore(o.databaseFile ?? join(o.dataDir, 'quay.db'));
+  const authStore = new SqliteAuthStore(store.db);
+  const storage = new LocalStorage(storageDir, o.storageLocation);
   const now = o.now ?? Date.now;
+  const libraryNamespace = o.libraryNamespace ?? 'library';
+  const auth: AuthSettings = { ...DEFAULT_AUTH, libraryNamespace, ...o.auth };
+  let instanceKey: InstanceKey;
+  try {
+    instanceKey = await loadOrCreateInstanceKey(authStore, {
+      service: auth.service,
+      keyFile: o.instanceKey?.keyFile ?? join(o.dataDir, 'quay.pem'),
+      kidFile: o.instanceKey?.kidFile ?? join(o.dataDir, 'quay.kid'),
+      expirationMinutes: o.instanceKey?.expirationMinutes ?? 120,
+      name: o.instanceKey?.name ?? `${auth.urlScheme}://${auth.serverHostname}`,
+    }, o.log, now);
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
   const registrySettings: RegistrySettings = {
-    createOnPush: true, createVisibility: 'public', tempTagSeconds: 3600, maxManifestBytes: 4 * 1024 * 1024, now,
+    // With database auth a repository is made by /v2/auth (push scope); the upload start only finds it.
+    createOnPush: auth.mode === 'anonymous', createVisibility: 'public', tempTagSeconds: o.tempTagSeconds ?? 3600, maxManifestBytes: 4 * 1024 * 1024, now,
   };
   const uploadSettings: UploadSettings = { maxBlobBytes: o.maxBlobBytes ?? DEFAULT_MAX_BLOB_BYTES, linkExpirySeconds: 3600, now };
   const svc = new RegistryService(store, storage, registrySettings);
   const uploads = new UploadService(store, storage, uploadSettings);
-  const handler = createRegistryHandler({ svc, uploads, settings: { libraryNamespace: o.libraryNamespace ?? 'library' }, log: o.log });
-  return { handler, store, storage, uploads, close: () => store.close() };
+  const authService = new AuthService(auth, authStore, store, instanceKey, o.log, now, o.metrics);
+  const handler = createRegistryHandler({ svc, uploads, settings: { libraryNamespace }, auth: authService, log: o.log, ...(o.metrics ? { metrics: o.metrics } : {}) });
+  return {
+    handler, store, authStore, auth: authService, storage, uploads, instanceKey,
+    close: async () => { instanceKey.stop(); await store.close(); },
+  };
 }

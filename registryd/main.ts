@@ -50,7 +50,7 @@ export async function run(argv: string[]): Promise<number> {
   const staleHours = Number(values['stale-upload-hours'] ?? 48);
   if (!(staleHours > 0)) { process.stderr.write(`registryd: --stale-upload-hours must be a positive number\n`); return 2; }
   const log = createLogger({ component: 'registryd' });
-  const reg = openRegistry({ dataDir: values['data-dir'], log });
+  const reg = await openRegistry({ dataDir: values['data-dir'], log });
   const server = createRegistryServer(reg.handler);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

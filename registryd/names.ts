@@ -28,6 +28,10 @@ export function parseRepositoryPath(repository: string, libraryNamespace: string
   return { namespace, name };
 }
 
+export function isValidNamespace(name: string): boolean {
+  return NAMESPACE_RE.test(name);
+}
+
 export function isValidTag(tag: string): boolean {
   return TAG_RE.test(tag);
 }

@@ -39,7 +39,9 @@ export class RegistryError extends Error {
   readonly headers: Readonly<Record<string, string>>;
   /** Answer with headers only (416s: no body, as Quay and Distribution send them). */
   readonly emptyBody: boolean;
-  constructor(code: OciErrorCode, detailMessage?: string, opts: { detail?: unknown; status?: number; headers?: Record<string, string>; emptyBody?: boolean } = {}) {
+  /** The envelope's `message` (default: the code's standard text). */
+  readonly wireMessage: string;
+  constructor(code: OciErrorCode, detailMessage?: string, opts: { detail?: unknown; status?: number; headers?: Record<string, string>; emptyBody?: boolean; wireMessage?: string } = {}) {
     super(detailMessage ?? OCI_ERRORS[code].message);
     this.name = 'RegistryError';
     this.code = code;
@@ -47,11 +49,12 @@ export class RegistryError extends Error {
     this.detail = opts.detail ?? (detailMessage ? { message: detailMessage } : {});
     this.headers = opts.headers ?? {};
     this.emptyBody = opts.emptyBody ?? false;
+    this.wireMessage = opts.wireMessage ?? OCI_ERRORS[code].message;
   }
 
   /** The JSON body of the error response. */
   body(): string {
-    return JSON.stringify({ errors: [{ code: this.code, message: OCI_ERRORS[this.code].message, detail: this.detail }] });
+    return JSON.stringify({ errors: [{ code: this.code, message: this.wireMessage, detail: this.detail }] });
   }
 }
 

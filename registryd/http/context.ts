@@ -2,6 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RegistryService } from '../service/registry.js';
 import type { UploadService } from '../service/uploads.js';
+import type { AuthService, RequestAuth } from '../auth/auth-service.js';
 import { parseRepositoryPath, type RepoName } from '../names.js';
 import { queryOf } from './respond.js';
 
@@ -23,7 +24,25 @@ export class Ctx {
     readonly settings: HttpSettings,
     /** Aborted when the client goes away before the response is finished. */
     readonly signal: AbortSignal,
+    readonly auth: AuthService,
   ) {}
+
+  /** The request's validated token and grants (set before a repository handler runs; open in anonymous mode). */
+  access: RequestAuth | null = null;
+
+  get authorization(): string | undefined {
+    return this.req.headers.authorization;
+  }
+
+  /** May this request read the repository (a grant, or a public repository with anonymous access)? */
+  async mayRead(name: RepoName): Promise<boolean> {
+    if (!this.auth.enabled) return true;
+    const granted = this.access?.grants.get(`${name.namespace}/${name.name}`);
+    if (granted) return true;
+    if (!this.auth.settings.anonymousAccess) return false;
+    const repo = await this.svc.store.lookupRepository(name.namespace, name.name);
+    return repo?.visibility === 'public';
+  }
 
   get method(): string {
     return this.req.method ?? 'GET';

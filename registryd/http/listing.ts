@@ -36,11 +36,14 @@ async function paged(p: Page, fetch: (p: Page) => Promise<string[]>, path: strin
 
 /** GET /v2/: Quay answers `true` and says it does not accept sparse manifest lists. */
 export async function base(c: Ctx): Promise<void> {
+  await c.auth.base(c.authorization);
   sendJson(c.res, 200, 'true', { 'x-sparse-manifest-support': 'false' }, c.method === 'HEAD');
 }
 
 export async function catalog(c: Ctx): Promise<void> {
-  const { items, headers } = await paged(page(c), (p) => c.svc.catalog(p), '/v2/_catalog');
+  const viewer = await c.auth.catalogViewer(c.authorization);
+  const list = viewer.all ? (p: Page) => c.svc.catalog(p) : (p: Page) => c.auth.visibleRepositories(viewer.userId, viewer.includePublic, p);
+  const { items, headers } = await paged(page(c), list, '/v2/_catalog');
   sendJson(c.res, 200, JSON.stringify({ repositories: items }), headers);
 }
 

@@ -18,18 +18,17 @@ import { base, catalog, referrers, tagsList } from './listing.js';
 import { deleteManifest, getManifest, putManifest } from './manifests.js';
 import { API_VERSION_HEADER, sendError } from './respond.js';
 import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } from './uploads.js';
+import type { AuthService, Need } from '../auth/auth-service.js';
+import { issueToken } from './auth.js';
+import type { RegistryMetrics } from '../metrics.js';
 
 type Handler = (c: Ctx) => Promise<void>;
-
-const unsupported: Handler = async () => {
-  throw new RegistryError('UNSUPPORTED', 'not implemented by this registry yet');
-};
 
 /** Handler per inventory route id. */
 const HANDLERS: Readonly<Record<string, Handler>> = {
   ROUTE_0001: base,
   ROUTE_0002: catalog,
-  ROUTE_0003: unsupported, // GET /v2/auth: token service (issue 5)
+  ROUTE_0003: issueToken,
   ROUTE_0004: startUpload,
   ROUTE_0005: cancelUpload,
   ROUTE_0006: uploadStatus,
@@ -47,6 +46,26 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
   ROUTE_0018: referrers,
   ROUTE_0019: tagsList,
 };
+
+/**
+ * What each repository route needs (Quay's require_repo_read/write on the
+ * endpoint): reads pull, everything that changes the repository pushes.
+ */
+const NEEDS: Readonly<Record<string, Need>> = {
+  ROUTE_0004: 'write', ROUTE_0005: 'write', ROUTE_0006: 'write', ROUTE_0007: 'write', ROUTE_0008: 'write', ROUTE_0009: 'write',
+  ROUTE_0010: 'read', ROUTE_0011: 'read', ROUTE_0012: 'write', ROUTE_0013: 'read', ROUTE_0014: 'write', ROUTE_0015: 'write',
+  ROUTE_0016: 'read', ROUTE_0017: 'write', ROUTE_0018: 'read', ROUTE_0019: 'read',
+};
+
+/** Run the route's permission check, then its handler. */
+async function gated(ctx: Ctx, routeId: string, handler: Handler): Promise<void> {
+  const need = NEEDS[routeId];
+  if (need && ctx.auth.enabled) {
+    const name = ctx.repoName();
+    ctx.access = await ctx.auth.authorize(ctx.authorization, name, need);
+  }
+  await handler(ctx);
+}
 
 let cachedTable: RouteTable | null = null;
 
@@ -76,7 +95,9 @@ export interface RegistryHttpDeps {
   readonly svc: RegistryService;
   readonly uploads: UploadService;
   readonly settings: HttpSettings;
+  readonly auth: AuthService;
   readonly log: Logger;
+  readonly metrics?: RegistryMetrics;
 }
 
 export function createRegistryHandler(deps: RegistryHttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
@@ -107,10 +128,16 @@ export function createRegistryHandler(deps: RegistryHttpDeps): (req: IncomingMes
       sendError(req, res, new RegistryError('UNSUPPORTED', `${m.route.id} is not served here`));
       return;
     }
+    const metrics = deps.metrics;
+    if (metrics) {
+      const t0 = performance.now();
+      const routeId = m.route.id;
+      res.once('close', () => metrics.observe(routeId, method, res.statusCode, (performance.now() - t0) / 1000));
+    }
     const ac = new AbortController();
     res.once('close', () => { if (!res.writableFinished) ac.abort(); });
-    const ctx = new Ctx(req, res, m.params, deps.svc, deps.uploads, deps.settings, ac.signal);
-    handler(ctx).catch((e: unknown) => {
+    const ctx = new Ctx(req, res, m.params, deps.svc, deps.uploads, deps.settings, ac.signal, deps.auth);
+    gated(ctx, m.route.id, handler).catch((e: unknown) => {
       if (ac.signal.aborted) return; // the client left; nothing to answer
       if (isRegistryError(e)) { sendError(req, res, e); return; }
       deps.log.error('request failed', { method, path: url.split('?')[0], route_id: m.route.id, error: String((e as Error)?.stack ?? e) });

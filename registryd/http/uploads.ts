@@ -50,11 +50,13 @@ export async function startUpload(c: Ctx): Promise<void> {
   if (mount !== null) {
     const digest = parseDigest(mount, 'mount');
     const from = q.get('from');
-    if (from !== null) {
-      const blob = await c.svc.mount(repo, parseRepositoryPath(from, c.settings.libraryNamespace), digest).catch((e: unknown) => {
-        if (e instanceof RegistryError && e.code === 'NAME_INVALID') return null;
-        throw e;
-      });
+    let source = null;
+    try { source = from === null ? null : parseRepositoryPath(from, c.settings.libraryNamespace); } catch (e) {
+      if (!(e instanceof RegistryError && e.code === 'NAME_INVALID')) throw e;
+    }
+    // As in Quay, a source the client may not read is no error: the mount just does not happen (202, upload as usual).
+    if (source !== null && (await c.mayRead(source))) {
+      const blob = await c.svc.mount(repo, source, digest);
       if (blob) { blobCreated(c, digest); return; }
     }
   }

@@ -3,7 +3,7 @@ import http from 'node:http';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { createLogger } from '../../../switchboard/log.js';
-import { openRegistry, type Registry } from '../../index.js';
+import { openRegistry, type Registry, type RegistryOptions } from '../../index.js';
 import { request, tempDir, type Reply, type RequestOptions, type TLike } from '../../../test/lib/proc.js';
 
 export interface TestRegistry {
@@ -17,10 +17,10 @@ export interface TestRegistry {
 
 export const sha256 = (b: Buffer | string): string => 'sha256:' + createHash('sha256').update(b).digest('hex');
 
-export async function startTestRegistry(t: TLike & { teardown(fn: () => unknown): void }, opts: { maxBlobBytes?: number } = {}): Promise<TestRegistry> {
+export async function startTestRegistry(t: TLike & { teardown(fn: () => unknown): void }, opts: Omit<RegistryOptions, "dataDir" | "log"> = {}): Promise<TestRegistry> {
   const dataDir = tempDir(t, 'registryd-test-');
   const logs: string[] = [];
-  const reg = openRegistry({ dataDir, log: createLogger({}, { write: (l) => logs.push(l) }), ...opts });
+  const reg = await openRegistry({ dataDir, log: createLogger({}, { write: (l) => logs.push(l) }), ...opts });
   const server = http.createServer(reg.handler);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as { port: number }).port;

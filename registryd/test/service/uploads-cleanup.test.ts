@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 
 let now = Date.parse('2026-01-01T00:00:00Z');
 const dataDir = tempDir(t, 'registryd-cleanup-');
-const reg = openRegistry({ dataDir, log: createLogger({}, { write: () => {} }), now: () => now });
+const reg = await openRegistry({ dataDir, log: createLogger({}, { write: () => {} }), now: () => now });
 t.teardown(() => reg.close());
 
 const repo = await reg.store.createRepository('acme', 'app', 'public', now);

@@ -1,0 +1,364 @@
+/**
+ * Who a /v2 request is and what it may do, with Quay's semantics
+ * (auth/credentials.py, endpoints/v2/v2auth.py, auth/registry_jwt_auth.py,
+ * endpoints/v2/__init__.py; facts in quay-schema.md §1, §2, §9):
+ *
+ * - `GET /v2/auth` takes HTTP Basic credentials (a user's password, a robot
+ *   `ns+name` with its token, `$app` with an app-specific token) or none, and
+ *   answers a signed token whose `access` is the requested scopes down-scoped
+ *   to what the entity may do. `push` on a missing repository creates it
+ *   (and the namespace, with CREATE_NAMESPACE_ON_PUSH) while the token is made.
+ * - Every other /v2 request carries that token as `Bearer`; its grants, or a
+ *   public repository with anonymous access on, let it through. Otherwise 401
+ *   with a challenge naming the realm, service and scope to ask for. A private
+ *   or missing repository answers the same 401, so nothing tells them apart.
+ *
+ * `anonymous` mode (mirror mode's default) skips all of it: every request may
+ * pull and push, and /v2/auth grants what is asked.
+ */
+import { randomUUID } from 'node:crypto';
+import { RegistryError } from '../oci-errors.js';
+import { parseRepositoryPath, fullName, type RepoName } from '../names.js';
+import { RepositoryState, type MetadataStore, type RepositoryRef } from '../metadata/store.js';
+import { ROLE_RANK, type AuthStore, type RepoRole, type UserRow } from '../metadata/auth-store.js';
+import type { Logger } from '../../switchboard/log.js';
+import { FieldEncrypter } from './field-crypto.js';
+import { retryAfterMs, verifyPassword } from './passwords.js';
+import type { InstanceKey } from './instance-key.js';
+import type { RegistryMetrics } from '../metrics.js';
+import { ANONYMOUS_SUB, InvalidToken, ServiceKeyCache, mintToken, verifyToken, type AccessEntry, type TokenClaims } from './tokens.js';
+
+export interface AuthSettings {
+  /** `anonymous`: no credentials, everything allowed. `database`: Quay's users, robots and tokens. */
+  readonly mode: 'anonymous' | 'database';
+  readonly serverHostname: string;
+  /** PREFERRED_URL_SCHEME: the realm in challenges is `<scheme>://<SERVER_HOSTNAME>/v2/auth`. */
+  readonly urlScheme: 'http' | 'https';
+  /** INSTANCE_SERVICE_KEY_SERVICE. */
+  readonly service: string;
+  /** REGISTRY_JWT_AUTH_MAX_FRESH_S. */
+  readonly maxFreshSeconds: number;
+  /** FEATURE_ANONYMOUS_ACCESS: anonymous pulls of public repositories. */
+  readonly anonymousAccess: boolean;
+  /** FEATURE_APP_SPECIFIC_TOKENS. */
+  readonly appSpecificTokens: boolean;
+  /** FEATURE_PUBLIC_CATALOG: `_catalog` lists public repositories too. */
+  readonly publicCatalog: boolean;
+  readonly createNamespaceOnPush: boolean;
+  readonly createPrivateRepoOnPush: boolean;
+  /** SUPER_USERS, effective only with FEATURE_SUPERUSERS_FULL_ACCESS. */
+  readonly superUsers: readonly string[];
+  readonly superUsersFullAccess: boolean;
+  /** GLOBAL_READONLY_SUPER_USERS: may pull everything. */
+  readonly globalReadonlySuperUsers: readonly string[];
+  readonly libraryNamespace: string;
+  /** DATABASE_SECRET_KEY (robot tokens and app-token secrets are encrypted with it). */
+  readonly databaseSecretKey: string | null;
+}
+
+/** Who presented credentials to /v2/auth. */
+export type Principal =
+  | { readonly kind: 'anonymous' }
+  | { readonly kind: 'user' | 'robot'; readonly user: UserRow }
+  | { readonly kind: 'appspecifictoken'; readonly user: UserRow; readonly tokenUuid: string; readonly title: string };
+
+/** What a /v2 request needs on its repository. */
+export type Need = 'read' | 'write' | 'admin';
+
+/** The outcome of checking a /v2 request: its identity (for listings) and grants. */
+export interface RequestAuth {
+  readonly claims: TokenClaims | null;
+  /** Granted role per `ns/name`. */
+  readonly grants: ReadonlyMap<string, RepoRole>;
+}
+
+const OPEN: RequestAuth = { claims: null, grants: new Map() };
+const SCOPES_FOR: Record<Need, readonly string[]> = { read: ['pull'], write: ['pull', 'push'], admin: ['pull', 'push'] };
+const ACTION_ROLE: Record<string, RepoRole> = { '*': 'admin', push: 'write', pull: 'read' };
+
+export class AuthService {
+  private readonly keys: ServiceKeyCache | null;
+  private readonly encrypter: FieldEncrypter | null;
+  private readonly scopeRe: RegExp;
+
+  constructor(
+    readonly settings: AuthSettings,
+    private readonly store: AuthStore,
+    private readonly meta: MetadataStore,
+    private readonly key: InstanceKey | null,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+    private readonly metrics?: RegistryMetrics,
+  ) {
+    this.keys = settings.mode === 'database' ? new ServiceKeyCache(store, settings.service) : null;
+    this.encrypter = settings.databaseSecretKey !== null ? new FieldEncrypter(settings.databaseSecretKey) : null;
+    const host = settings.serverHostname.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    this.scopeRe = new RegExp(`^repository:((?:${host}/)?((?:[.a-zA-Z0-9_-]+/)*[.a-zA-Z0-9_-]+)):((?:push|pull|\\*)(?:,(?:push|pull|\\*))*)$`);
+  }
+
+  get enabled(): boolean {
+    return this.settings.mode === 'database';
+  }
+
+  /** `Bearer realm=…,service=…[,scope=…]`, as Quay's get_auth_headers writes it. */
+  challenge(repository?: string, scopes?: readonly string[]): Record<string, string> {
+    let v = `Bearer realm="${this.settings.urlScheme}://${this.settings.serverHostname}/v2/auth",service="${this.settings.serverHostname}"`;
+    if (repository) v += `,scope="repository:${repository}${scopes && scopes.length > 0 ? `:${scopes.join(',')}` : ''}"`;
+    return { 'www-authenticate': v };
+  }
+
+  unauthorized(message?: string, repository?: string, scopes?: readonly string[]): RegistryError {
+    // Quay puts the reason in the envelope's message (what docker login prints), with an empty detail.
+    return new RegistryError('UNAUTHORIZED', message, { headers: this.challenge(repository, scopes), detail: {}, ...(message ? { wireMessage: message } : {}) });
+  }
+
+  // ---- credentials (Basic) --------------------------------------------------------------------
+
+  /** The entity behind an `Authorization: Basic` header; UNAUTHORIZED with Quay's message on any mismatch. */
+  async authenticateBasic(header: string): Promise<Principal> {
+    const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
+    if (!m) throw this.unauthorized('Invalid credentials');
+    const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon < 0) throw this.unauthorized('Invalid credentials');
+    const username = decoded.slice(0, colon);
+    const secret = decoded.slice(colon + 1);
+    if (username === '$app') return this.appToken(secret);
+    if (username === '$token' || username === '$oauthtoken') throw this.unauthorized(`${username} credentials are not supported by this registry yet`);
+    if (username.includes('+')) return this.robot(username, secret);
+    return this.user(username, secret);
+  }
+
+  private async user(username: string, password: string): Promise<Principal> {
+    const invalid = this.unauthorized('Invalid Username or Password');
+    if (!/^[\x00-\x7f]*$/.test(username)) throw invalid;
+    const user = await this.store.userByNameOrEmail(username);
+    if (!user || user.robot || user.organization) throw invalid;
+    const now = this.now();
+    if (user.invalidLoginAttempts > 0) {
+      const at = retryAfterMs(user.invalidLoginAttempts, user.lastInvalidLoginMs);
+      if (at > now) {
+        throw new RegistryError('UNAUTHORIZED', 'Too many login attempts.', {
+          headers: { ...this.challenge(), 'retry-after': String(Math.ceil((at - now) / 1000)) }, detail: {}, wireMessage: 'Too many login attempts.',
+        });
+      }
+    }
+    const ok = await verifyPassword(password, user.passwordHash);
+    await this.store.recordLogin(user.id, ok, now);
+    if (!ok) throw invalid;
+    if (!user.enabled) throw this.unauthorized('This user has been disabled. Please contact your administrator.');
+    return { kind: 'user', user };
+  }
+
+  private async robot(username: string, token: string): Promise<Principal> {
+    const invalid = this.unauthorized(`Could not find robot with username: ${username} and supplied password.`);
+    if (!/^[\x00-\x7f]*$/.test(token)) throw invalid;
+    const robot = await this.store.userByName(username);
+    if (!robot || !robot.robot) throw invalid;
+    const owner = await this.store.userByName(username.split('+')[0]!);
+    if (!owner) throw this.unauthorized(`Robot ${username} owner does not exist`);
+    if (!owner.enabled) throw this.unauthorized(`Robot ${username} owner ${owner.username} is disabled`);
+    const stored = await this.store.robotToken(robot.id);
+    if (!stored || !this.encrypter || !this.encrypter.matches(stored, token)) throw invalid;
+    return { kind: 'robot', user: robot };
+  }
+
+  private async appToken(code: string): Promise<Principal> {
+    if (!this.settings.appSpecificTokens) throw this.unauthorized('Invalid Username or Password');
+    const invalid = this.unauthorized('Invalid token');
+    if (code.length < 60 || !this.encrypter) throw invalid;
+    const now = this.now();
+    const t = await this.store.appToken(code.slice(0, 60), now);
+    if (!t || !this.encrypter.matches(t.secret, code.slice(60))) throw invalid;
+    if (!t.user.enabled) throw this.unauthorized('This user has been disabled. Please contact your administrator.');
+    await this.store.touchAppToken(t.id, now);
+    return { kind: 'appspecifictoken', user: t.user, tokenUuid: t.uuid, title: t.title };
+  }
+
+  // ---- permissions ------------------------------------------------------------------------------
+
+  private isSuperUser(u: UserRow): boolean {
+    return this.settings.superUsersFullAccess && this.settings.superUsers.includes(u.username);
+  }
+
+  /** The entity's role on the repository (Quay's auth/permissions.py, without OAuth scopes). */
+  private async role(user: UserRow, namespace: UserRow | null, repo: RepositoryRef | null): Promise<RepoRole | null> {
+    if (this.isSuperUser(user)) return 'admin';
+    if (!namespace) return null;
+    if (namespace.id === user.id) return 'admin';
+    if (namespace.organization && (await this.store.teamRole(user.id, namespace.id)) === 'admin') return 'admin';
+    return repo ? this.store.repositoryRole(user.id, repo.id) : null;
+  }
+
+  private async canCreate(user: UserRow, namespace: UserRow): Promise<boolean> {
+    if (namespace.id === user.id) return true;
+    if (!namespace.organization) return false;
+    const r = await this.store.teamRole(user.id, namespace.id);
+    return r === 'admin' || r === 'creator';
+  }
+
+  // ---- /v2/auth ---------------------------------------------------------------------------------
+
+  /** The body of a /v2/auth answer: `{"token": …}` for the query's service and scopes. */
+  async issue(authorization: string | undefined, query: URLSearchParams): Promise<string> {
+    if (!this.key) throw new RegistryError('UNAVAILABLE', 'this registry has no signing key');
+    const scopes = query.getAll('scope');
+    const audience = query.get('service');
+    let principal: Principal = { kind: 'anonymous' };
+    if (this.enabled && authorization && authorization.trim() !== '') principal = await this.authenticateBasic(authorization);
+    const authed = principal.kind !== 'anonymous';
+    if (this.enabled && !authed) {
+      if (scopes.length === 0) throw this.unauthorized();
+      if (!this.settings.anonymousAccess) throw this.unauthorized('Anonymous access is not allowed');
+    }
+    const access: AccessEntry[] = [];
+    const roots: Record<string, string> = {};
+    for (const scope of scopes) {
+      if (scope === '') {
+        if (!authed && this.enabled) throw this.unauthorized();
+        continue;
+      }
+      const { entry, repository } = await this.scope(scope, principal);
+      access.push(entry);
+      roots[repository] = '$disabled'; // content trust (FEATURE_SIGNING) is not offered
+    }
+    const subject = principal.kind === 'anonymous' ? ANONYMOUS_SUB : principal.user.username;
+    const context: Record<string, unknown> = { ...contextOf(principal), 'com.apostille.roots': roots, 'com.apostille.root': '$disabled' };
+    const token = await mintToken(this.key, { audience, subject, access, context, nowMs: this.now() });
+    this.metrics?.tokensIssued.inc({ entity_kind: principal.kind });
+    this.log.debug('token issued', { sub: subject, access });
+    return JSON.stringify({ token });
+  }
+
+  private async scope(scope: string, principal: Principal): Promise<{ entry: AccessEntry; repository: string }> {
+    const m = this.scopeRe.exec(scope);
+    if (!m) throw new RegistryError('INVALID_REQUEST', `Unable to decode repository and actions: ${scope}`, { detail: {} });
+    const [, registryAndRepo, nsAndRepo, actionList] = m as unknown as [string, string, string, string];
+    const requested = actionList.split(',');
+    const name = parseRepositoryPath(nsAndRepo, this.settings.libraryNamespace);
+    const entry = (actions: string[]): { entry: AccessEntry; repository: string } => ({ entry: { type: 'repository', name: registryAndRepo, actions }, repository: fullName(name) });
+    if (!this.enabled) return entry([...new Set(requested)]);
+
+    let repo = await this.meta.lookupRepository(name.namespace, name.name);
+    if (repo && repo.state === RepositoryState.MARKED_FOR_DELETION) throw new RegistryError('NAME_UNKNOWN', 'Unknown repository');
+    let namespace = await this.store.userByName(name.namespace);
+    if (namespace && !namespace.enabled) {
+      throw new RegistryError('NAMESPACE_DISABLED', `Namespace ${name.namespace} has been disabled. Please contact a system administrator.`);
+    }
+    if (!namespace && !this.settings.createNamespaceOnPush) return entry([]);
+    const user = principal.kind === 'anonymous' ? null : principal.user;
+    const final: string[] = [];
+
+    if (requested.includes('push') && user) {
+      if (repo) {
+        const r = await this.role(user, namespace, repo);
+        if (r && ROLE_RANK[r] >= ROLE_RANK.write && repo.state === RepositoryState.NORMAL) final.push('push');
+      } else {
+        if (!namespace && this.settings.createNamespaceOnPush && !user.robot) {
+          const email = user.email.includes('@') ? user.email.split('@').join(`+${name.namespace}@`) : randomUUID();
+          namespace = await this.store.createOrganization(name.namespace, email, user.id, this.now());
+          this.log.info('organization created on push', { namespace: name.namespace, creator: user.username });
+        }
+        if (namespace && (await this.canCreate(user, namespace))) {
+          repo = await this.meta.createRepository(name.namespace, name.name, this.settings.createPrivateRepoOnPush ? 'private' : 'public', this.now());
+          if (!user.organization) await this.store.setRepositoryPermission(repo.id, { userId: user.id }, 'admin');
+          this.log.info('repository created on push', { repository: fullName(name), creator: user.username });
+          final.push('push');
+        }
+      }
+    }
+    if (requested.includes('pull')) {
+      const r = user ? await this.role(user, namespace, repo) : null;
+      const readonlySuper = user !== null && this.settings.globalReadonlySuperUsers.includes(user.username);
+      if ((r !== null) || (repo?.visibility === 'public') || readonlySuper) final.push('pull');
+    }
+    if (requested.includes('*') && user && repo && repo.state === RepositoryState.NORMAL) {
+      if ((await this.role(user, namespace, repo)) === 'admin') final.push('*');
+    }
+    return entry(final);
+  }
+
+  // ---- /v2 requests -----------------------------------------------------------------------------
+
+  /** Validate the request's bearer token (none is fine: anonymous). */
+  async requestAuth(authorization: string | undefined, repository?: string, need?: Need): Promise<RequestAuth> {
+    if (!this.enabled) return OPEN;
+    const header = authorization?.trim() ?? '';
+    if (header === '') return { claims: null, grants: new Map() };
+    const m = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!m) throw this.unauthorized('Invalid bearer token format', repository, need ? SCOPES_FOR[need] : undefined);
+    let claims: TokenClaims;
+    try {
+      claims = await verifyToken(m[1]!, this.keys!, { service: this.settings.service, audience: this.settings.serverHostname, maxFreshSeconds: this.settings.maxFreshSeconds }, this.now());
+    } catch (e) {
+      if (e instanceof InvalidToken) throw this.unauthorized(e.message, repository, need ? SCOPES_FOR[need] : undefined);
+      throw e;
+    }
+    const grants = new Map<string, RepoRole>();
+    for (const a of claims.access ?? []) {
+      let n: RepoName;
+      try { n = parseRepositoryPath(a.name, this.settings.libraryNamespace); } catch { continue; }
+      const role = a.actions.includes('*') ? 'admin' : a.actions.includes('push') ? 'write' : a.actions.includes('pull') ? 'read' : null;
+      const key = fullName(n);
+      const had = grants.get(key);
+      if (role && (!had || ROLE_RANK[role] > ROLE_RANK[had])) grants.set(key, role);
+    }
+    return { claims, grants };
+  }
+
+  /** `GET /v2/`: Quay answers 401 with the challenge unless a valid token came along. */
+  async base(authorization: string | undefined): Promise<void> {
+    if (!this.enabled) return;
+    const a = await this.requestAuth(authorization);
+    if (!a.claims) throw this.unauthorized();
+  }
+
+  /** Check a repository request; UNAUTHORIZED with the scope to ask for when not allowed. */
+  async authorize(authorization: string | undefined, name: RepoName, need: Need): Promise<RequestAuth> {
+    if (!this.enabled) return OPEN;
+    const repository = fullName(name);
+    const a = await this.requestAuth(authorization, repository, need);
+    const granted = a.grants.get(repository);
+    if (granted && ROLE_RANK[granted] >= ROLE_RANK[need]) return a;
+    if (need === 'read' && this.settings.anonymousAccess) {
+      const repo = await this.meta.lookupRepository(name.namespace, name.name);
+      if (repo && repo.visibility === 'public') return a;
+    }
+    throw this.unauthorized(undefined, repository, SCOPES_FOR[need]);
+  }
+
+  /** The user a catalog listing is for (from the token's context), and whether public repositories show. */
+  async catalogViewer(authorization: string | undefined): Promise<{ all: boolean; userId: number | null; includePublic: boolean }> {
+    if (!this.enabled) return { all: true, userId: null, includePublic: true };
+    const a = await this.requestAuth(authorization);
+    const user = a.claims ? await this.userOf(a.claims) : null;
+    if (user && !user.enabled) return { all: false, userId: -1, includePublic: false };
+    if (user && this.isSuperUser(user)) return { all: true, userId: null, includePublic: true };
+    return { all: false, userId: user?.id ?? null, includePublic: this.settings.publicCatalog };
+  }
+
+  visibleRepositories(userId: number | null, includePublic: boolean, page: { readonly last?: string; readonly n: number }): Promise<string[]> {
+    return this.store.visibleRepositories(userId, includePublic, page);
+  }
+
+  private async userOf(claims: TokenClaims): Promise<UserRow | null> {
+    const ctx = claims.context ?? {};
+    const ref = ctx.entity_reference;
+    switch (ctx.entity_kind) {
+      case 'user': return typeof ref === 'string' ? this.store.userByUuid(ref) : null;
+      case 'robot': return typeof ref === 'string' ? this.store.userByName(ref) : null;
+      case 'appspecifictoken': return typeof ref === 'string' ? (await this.store.appTokenByUuid(ref, this.now()))?.user ?? null : null;
+      default: return claims.sub !== ANONYMOUS_SUB && typeof ctx.user === 'string' ? this.store.userByName(ctx.user) : null;
+    }
+  }
+}
+
+/** Quay's signed auth context (ValidatedAuthContext.to_signed_dict), legacy fields included. */
+function contextOf(p: Principal): Record<string, unknown> {
+  switch (p.kind) {
+    case 'anonymous': return { version: 2, entity_kind: 'anonymous', kind: 'anonymous' };
+    case 'user': return { version: 2, entity_kind: 'user', entity_reference: p.user.uuid, kind: 'user', user: p.user.username };
+    case 'robot': return { version: 2, entity_kind: 'robot', entity_reference: p.user.username, kind: 'user', user: p.user.username };
+    case 'appspecifictoken': return { version: 2, entity_kind: 'appspecifictoken', entity_reference: p.tokenUuid, kind: 'user', user: p.user.username };
+  }
+}
