@@ -12,6 +12,10 @@ command -v umoci >/dev/null 2>&1 || need_apt+=(umoci)
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 command -v buildah >/dev/null 2>&1 || need_apt+=(buildah)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+# The auth interop tests check our tokens, hashes and ciphertexts with the Python libraries Quay uses.
+/usr/bin/python3 -c 'import jwt' >/dev/null 2>&1 || need_apt+=(python3-jwt)
+/usr/bin/python3 -c 'import bcrypt' >/dev/null 2>&1 || need_apt+=(python3-bcrypt)
+/usr/bin/python3 -c 'import cryptography' >/dev/null 2>&1 || need_apt+=(python3-cryptography)
 # node-gyp builds the native SHA-256 block function and better-sqlite3 at npm ci.
 command -v g++ >/dev/null 2>&1 || need_apt+=(g++)
 command -v make >/dev/null 2>&1 || need_apt+=(make)

@@ -10,6 +10,11 @@ import { ProxyMetrics } from '../proxy/metrics.js';
 import { MemoryPinStore, RedisPinStore, type PinStore } from '../proxy/pin-store.js';
 import { SwitchboardProxy } from '../proxy/server.js';
 import { args, configPath, type Io, EXIT_OK, EXIT_FAIL } from './common.js';
+import { Registry as MetricsRegistry } from 'prom-client';
+import { resolve } from 'node:path';
+import { readQuayConfig, formatProblem } from '../../quay/config.js';
+import { startRuntime, type Runtime } from '../../quay/runtime.js';
+import { loadTls, type TlsMaterial } from '../../quay/tls.js';
 
 export const SERVE_USAGE = `Usage: switchboard serve [--config FILE] [--listen HOST:PORT] [--admin-listen HOST:PORT]
 
@@ -19,7 +24,19 @@ watched and polled; a bad edit keeps the last good snapshot. SIGTERM or SIGINT
 drains in-flight requests (up to DRAIN_TIMEOUT_SECONDS), then exits.
 
   --listen HOST:PORT        proxy listener (default SWITCHBOARD.LISTEN, 0.0.0.0:8080)
-  --admin-listen HOST:PORT  /metrics /status /healthz /readyz (default SWITCHBOARD.ADMIN_LISTEN, 127.0.0.1:9180)`;
+  --admin-listen HOST:PORT  /metrics /status /healthz /readyz (default SWITCHBOARD.ADMIN_LISTEN, 127.0.0.1:9180)
+
+Environment: PORT and ADMIN_PORT replace the port of the proxy and admin
+listeners (the host stays). With SWITCHBOARD.EMBEDDED_REGISTRY set, the new
+registry runs inside this process as the go owner (mirror mode: SQLite and
+local files under its DATA_DIR), unless SWITCHBOARD.UPSTREAMS.go is set.`;
+
+/** HOST:PORT with the port replaced by an environment variable, when it is set. */
+function withPortFrom(hostPort: { host: string; port: number }, env: string | undefined, name: string): { host: string; port: number } {
+  if (env === undefined || env === '') return hostPort;
+  if (!/^\d{1,5}$/.test(env) || Number(env) > 65535) throw new SwitchboardError('SWB_CLI_USAGE', `${name}=${env} is not a port number`);
+  return { host: hostPort.host, port: Number(env) };
+}
 
 function listenOn(server: import('node:http').Server, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -40,7 +57,7 @@ export async function serveCommand(argv: string[], io: Io): Promise<number> {
   const provider = await FileSnapshotProvider.start({ file, inventory: loadInventory(), env: io.env, log });
   const settings = provider.current().settings;
   if (!provider.current().settings.UPSTREAMS && !provider.current().hard_failure) {
-    log.warn('SWITCHBOARD.UPSTREAMS is not set: every request will be answered 502 until it is');
+    if (!settings.EMBEDDED_REGISTRY) log.warn('SWITCHBOARD.UPSTREAMS is not set: every request will be answered 503 until it is');
   }
   let pins: PinStore;
   if (settings.REDIS_URL) {
@@ -62,21 +79,51 @@ export async function serveCommand(argv: string[], io: Io): Promise<number> {
     pins: () => pins.count(),
     inflight: () => proxy?.inflight ?? 0,
   });
-  proxy = new SwitchboardProxy({ snapshots: provider, pins, log, accessLog, metrics });
+  const listen = withPortFrom(splitHostPort((a.values.listen as string | undefined) ?? settings.LISTEN), io.env.PORT, 'PORT');
+  const adminListen = withPortFrom(splitHostPort((a.values['admin-listen'] as string | undefined) ?? settings.ADMIN_LISTEN), io.env.ADMIN_PORT, 'ADMIN_PORT');
+  const stateDir = resolve(io.cwd, settings.STATE_DIR);
+  const closeEarly = async (): Promise<void> => { await provider.close(); await pins.close(); };
+  let tls: TlsMaterial | null = null;
+  try {
+    const t = settings.TLS;
+    tls = await loadTls(t === 'off' ? { kind: 'off' } : t === 'self-signed' ? { kind: 'self-signed' } : { kind: 'files', cert: resolve(io.cwd, t.CERT_FILE), key: resolve(io.cwd, t.KEY_FILE) },
+      stateDir, [], log);
+  } catch (e) {
+    await closeEarly();
+    throw new SwitchboardError('SWB_CONFIG_BAD_VALUE', `SWITCHBOARD.TLS: ${(e as Error).message}`);
+  }
+  // The embedded registry: the quick start's go owner, in this process.
+  let embedded: Runtime | null = null;
+  if (settings.EMBEDDED_REGISTRY && !settings.UPSTREAMS?.go) {
+    const dataDir = resolve(io.cwd, settings.EMBEDDED_REGISTRY.DATA_DIR);
+    const qc = readQuayConfig(file, { mode: settings.EMBEDDED_REGISTRY.MODE, dataDir });
+    if (!qc.ok) {
+      await closeEarly();
+      throw new SwitchboardError('SWB_CONFIG_BAD_VALUE', `embedded registry config:\n${qc.problems.map((p) => formatProblem(p, file)).join('\n')}`);
+    }
+    try {
+      embedded = await startRuntime({ config: qc.config, log: log.child({ component: 'registryd', embedded: true }), listen: { host: '127.0.0.1', port: 0 }, tls: null, adminListen: null });
+    } catch (e) {
+      await closeEarly();
+      throw new SwitchboardError('SWB_CONFIG_BAD_VALUE', `SWITCHBOARD.EMBEDDED_REGISTRY: cannot start the registry: ${(e as Error).message}`);
+    }
+    log.info('embedded registry started (owner go)', { url: embedded.url, data_dir: dataDir, auth: qc.config.auth.mode });
+  }
+  proxy = new SwitchboardProxy({ snapshots: provider, pins, log, accessLog, metrics, tls, ...(embedded ? { embedded: { go: embedded.url } } : {}) });
   const startedAt = new Date();
-  const admin = createAdminServer({ provider, proxy, pins, metrics, startedAt });
-  const listen = splitHostPort((a.values.listen as string | undefined) ?? settings.LISTEN);
-  const adminListen = splitHostPort((a.values['admin-listen'] as string | undefined) ?? settings.ADMIN_LISTEN);
+  const adminMetrics = embedded ? { registry: MetricsRegistry.merge([metrics.registry, embedded.metrics.registry]) } : metrics;
+  const admin = createAdminServer({ provider, proxy, pins, metrics: adminMetrics, startedAt });
   try {
     const port = await proxy.listen(listen.host, listen.port);
     const adminPort = await listenOn(admin, adminListen.host, adminListen.port);
     log.info('switchboard serving', {
-      listen: `${port.host}:${port.port}`, admin_listen: `${adminListen.host}:${adminPort}`, config: file,
+      listen: `${port.host}:${port.port}`, tls: tls ? tls.certFile : 'off', embedded_registry: embedded?.url ?? null, admin_listen: `${adminListen.host}:${adminPort}`, config: file,
       snapshot_version: provider.current().version, pin_store: pins.kind, upstreams: provider.current().settings.UPSTREAMS ?? null,
     });
   } catch (e) {
     await provider.close();
     await pins.close();
+    await embedded?.stop();
     throw new SwitchboardError('SWB_CLI_USAGE', `cannot listen: ${(e as Error).message}`);
   }
   provider.onChange((s) => {
@@ -98,6 +145,7 @@ export async function serveCommand(argv: string[], io: Io): Promise<number> {
         await provider.close();
         await pins.close();
         await accessLog.close();
+        await embedded?.stop();
         log.info('stopped', { cut_requests: forced, closed_upgrades: upgrades });
         resolve(forced > 0 ? EXIT_FAIL : EXIT_OK);
       })();

@@ -45,6 +45,26 @@ export const switchboardSectionSchema = z.strictObject({
   /** stdout, stderr, off, or a file path. YAML 1.1 (Quay's loader) reads a bare `off` as false: accept booleans. */
   ACCESS_LOG: z.union([z.string().min(1), z.boolean()]).default('stdout').transform((v) => (v === false ? 'off' : v === true ? 'stdout' : v)),
   DRAIN_TIMEOUT_SECONDS: z.number().positive().default(30),
+  /**
+   * The proxy listener's TLS: off, self-signed (made once into STATE_DIR/tls and
+   * reused), or the operator's PEM files.
+   */
+  TLS: z.union([
+    z.enum(['off', 'self-signed'], { error: 'must be off, self-signed or {CERT_FILE, KEY_FILE}' }),
+    z.literal(false).transform(() => 'off' as const),
+    z.strictObject({ CERT_FILE: z.string().min(1), KEY_FILE: z.string().min(1) }),
+  ], { error: 'must be off, self-signed or {CERT_FILE: cert.pem, KEY_FILE: key.pem}' }).default('off'),
+  /** Where the switchboard keeps what it makes itself (the self-signed certificate); relative to the working directory. */
+  STATE_DIR: z.string().min(1).default('data'),
+  /**
+   * Run the new registry (the quay runtime, /v2) inside this process as the
+   * go owner, reading the Quay keys of this same file: the quick start.
+   * SWITCHBOARD.UPSTREAMS.go, when set, wins. Read at start only.
+   */
+  EMBEDDED_REGISTRY: z.strictObject({
+    MODE: z.enum(['mirror'], { error: 'the embedded registry runs in mirror mode only (run `quay serve` for the others)' }).default('mirror'),
+    DATA_DIR: z.string().min(1).default('data/quay'),
+  }).optional(),
 });
 export type SwitchboardSettings = z.infer<typeof switchboardSectionSchema>;
 

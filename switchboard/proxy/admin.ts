@@ -13,7 +13,8 @@ export interface AdminDeps {
   readonly provider: Pick<FileSnapshotProvider, 'current' | 'stats'>;
   readonly proxy: SwitchboardProxy;
   readonly pins: PinStore;
-  readonly metrics: ProxyMetrics;
+  /** The proxy's metrics, or a merged registry (the embedded registry's registryd_ metrics beside them). */
+  readonly metrics: Pick<ProxyMetrics, 'registry'>;
   readonly startedAt: Date;
 }
 

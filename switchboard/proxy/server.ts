@@ -11,6 +11,7 @@
  * new upload session to its owner before the client sees it.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import { Pool } from 'undici';
 import { decide } from '../core/decide.js';
@@ -34,6 +35,14 @@ export interface ProxyDeps {
   readonly log: Logger;
   readonly accessLog: AccessLog;
   readonly metrics: ProxyMetrics | null;
+  /** Serve HTTPS with this key and certificate (PEM); plain HTTP when absent. */
+  readonly tls?: { readonly cert: string; readonly key: string } | null;
+  /**
+   * Upstreams of owners the config leaves unset, supplied by the process
+   * itself: the embedded registry is the `go` owner of the quick start.
+   * A URL in SWITCHBOARD.UPSTREAMS always wins.
+   */
+  readonly embedded?: Partial<Record<Owner, string>>;
 }
 
 /**
@@ -93,15 +102,24 @@ export class SwitchboardProxy {
   /** Spliced upgrade (WebSocket) connections: a drain ends them after its grace period. */
   private readonly upgraded = new Set<Duplex>();
   private draining = false;
+  private readonly proto: 'http' | 'https';
   private drainWaiters: (() => void)[] = [];
 
   constructor(private readonly deps: ProxyDeps) {
-    this.server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => this.handle(req, res));
+    const opts = { keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 };
+    const onRequest = (req: IncomingMessage, res: ServerResponse): void => this.handle(req, res);
+    this.server = deps.tls ? https.createServer({ ...opts, cert: deps.tls.cert, key: deps.tls.key }, onRequest) : http.createServer(opts, onRequest);
+    this.proto = deps.tls ? 'https' : 'http';
     this.server.on('upgrade', (req, socket, head) => this.handleUpgrade(req, socket, head));
     this.server.on('clientError', (err, socket) => {
       if (!socket.writable) return;
       socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     });
+  }
+
+  /** Where an owner's requests go: SWITCHBOARD.UPSTREAMS, else an embedded upstream of this process. */
+  private upstreamOf(s: Snapshot, owner: Owner): string | undefined {
+    return s.settings.UPSTREAMS?.[owner] ?? this.deps.embedded?.[owner];
   }
 
   get inflight(): number {
@@ -113,11 +131,11 @@ export class SwitchboardProxy {
   }
 
   upstreamHealth(): Record<Owner, UpstreamHealth> {
-    const s = this.deps.snapshots.current().settings.UPSTREAMS;
+    const s = this.deps.snapshots.current();
     const view = (o: Owner): UpstreamHealth => {
       const h = this.health[o];
       return {
-        url: s?.[o] ?? '', requests: h.requests, errors: h.errors, consecutive_errors: h.consecutive_errors,
+        url: this.upstreamOf(s, o) ?? '', requests: h.requests, errors: h.errors, consecutive_errors: h.consecutive_errors,
         last_success_at: h.last_success_ms ? new Date(h.last_success_ms).toISOString() : null, last_error: h.last_error,
       };
     };
@@ -203,7 +221,7 @@ export class SwitchboardProxy {
     this.inflightCount++;
     this.deps.metrics?.decision(d);
     const owner = d.owner;
-    const url = s.settings.UPSTREAMS?.[owner];
+    const url = this.upstreamOf(s, owner);
     const sock = req.socket;
     const sent0 = sock.bytesWritten;
     const read0 = sock.bytesRead;
@@ -236,7 +254,7 @@ export class SwitchboardProxy {
       this.fail(req, res, s, d, { status: 503, kind: 'unavailable', message: `owner ${owner} has no upstream: set SWITCHBOARD.UPSTREAMS.${owner}` });
       return;
     }
-    const headers = requestHeaders(req.rawHeaders, { clientAddress: sock.remoteAddress ?? '', proto: 'http' });
+    const headers = requestHeaders(req.rawHeaders, { clientAddress: sock.remoteAddress ?? '', proto: this.proto });
     const body = hasBody(req.headers) ? req : null;
     const opts = { path: req.url ?? '/', method: (req.method ?? 'GET') as 'GET', headers, body, signal: ac as unknown as AbortSignal };
     const pool = this.pool(url);
@@ -341,7 +359,7 @@ export class SwitchboardProxy {
     const s = this.deps.snapshots.current();
     const d = this.decideRequest(s, req);
     this.deps.metrics?.decision(d);
-    const url = s.settings.UPSTREAMS?.[d.owner];
+    const url = this.upstreamOf(s, d.owner);
     const refuse = (status: number, msg: string): void => {
       socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nconnection: close\r\nx-switchboard-owner: ${d.owner}\r\ncontent-length: ${Buffer.byteLength(msg)}\r\n\r\n${msg}`);
     };
@@ -352,7 +370,7 @@ export class SwitchboardProxy {
       if (n === 'connection' || n === 'upgrade') continue;
       raw.push(req.rawHeaders[i] as string, req.rawHeaders[i + 1] as string);
     }
-    const headers = requestHeaders(raw, { clientAddress: req.socket.remoteAddress ?? '', proto: 'http' });
+    const headers = requestHeaders(raw, { clientAddress: req.socket.remoteAddress ?? '', proto: this.proto });
     this.pool(url).upgrade({ path: req.url ?? '/', method: req.method ?? 'GET', headers, protocol: req.headers.upgrade ?? 'websocket' })
       .then(({ headers: uh, socket: upstream }) => {
         const lines = ['HTTP/1.1 101 Switching Protocols'];

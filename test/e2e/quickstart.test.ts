@@ -1,0 +1,134 @@
+/**
+ * The README's quick start, done the way a newcomer does it: `npm start` in a
+ * checkout (here a directory holding the checkout's files, so its data/ does
+ * not touch the working tree), with PORT and ADMIN_PORT moving the listeners.
+ * Then what the README promises: skopeo copies an image in and out through the
+ * switchboard over its self-signed TLS, the embedded mirror-mode registry (owner
+ * go) holds it, a python-owned route answers 503 naming the missing upstream,
+ * `switchboard owners --explain` says why /v2 goes to go, the admin listener
+ * exports both switchboard_ and registryd_ metrics, and a restart keeps the
+ * certificate and the data.
+ */
+import t from 'tap';
+import https from 'node:https';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, freePort, requireBinaries, runOk, sleep, startChild, tempDir, waitFor, type Child } from '../lib/proc.js';
+import { buildSwitchboard } from '../lib/switchboard.js';
+import { blobPath, buildImage, layoutManifest, sha256File, skopeoIn } from '../lib/oci.js';
+
+t.setTimeout(600_000);
+requireBinaries(['skopeo', 'umoci', 'npm']);
+await buildSwitchboard();
+
+const dir = tempDir(t, 'quickstart-');
+const checkout = join(dir, 'checkout');
+mkdirSync(join(checkout, 'examples'), { recursive: true });
+copyFileSync(join(ROOT, 'package.json'), join(checkout, 'package.json'));
+copyFileSync(join(ROOT, 'examples/quickstart.yaml'), join(checkout, 'examples/quickstart.yaml'));
+for (const d of ['bin', 'dist', 'node_modules', 'build', 'owner-maps']) symlinkSync(join(ROOT, d), join(checkout, d));
+
+const port = await freePort();
+const adminPort = await freePort();
+const host = `127.0.0.1:${port}`;
+
+async function npmStart(): Promise<Child> {
+  // Its own process group: npm runs node through a shell, and a stop must reach node itself, as Ctrl-C would.
+  const child = startChild(t, 'npm', ['start', '--silent'], { cwd: checkout, detached: true, env: { ...process.env, PORT: String(port), ADMIN_PORT: String(adminPort) } });
+  t.teardown(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } });
+  const t0 = Date.now();
+  while (Date.now() - t0 < 60_000) {
+    if (/"msg":"switchboard serving"/.test(child.stderr())) return child;
+    if (!child.running()) break;
+    await sleep(100);
+  }
+  throw new Error(`npm start did not come up:\n${child.stdout()}\n${child.stderr()}`);
+}
+
+function get(path: string): Promise<{ status: number; headers: Record<string, unknown>; body: string; cert: Buffer | null }> {
+  return new Promise((resolve, reject) => {
+    const req = https.get({ host: '127.0.0.1', port, path, rejectUnauthorized: false, agent: false }, (res) => {
+      const cert = (res.socket as import('node:tls').TLSSocket).getPeerCertificate?.()?.raw ?? null;
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => { body += c; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, cert }));
+    });
+    req.on('error', reject);
+  });
+}
+
+async function admin(path: string): Promise<string> {
+  const r = await fetch(`http://127.0.0.1:${adminPort}${path}`);
+  if (r.status !== 200) throw new Error(`admin ${path}: ${r.status}`);
+  return r.text();
+}
+
+const images = join(dir, 'images');
+mkdirSync(join(dir, 'work'), { recursive: true });
+await buildImage(images, 'demo', [{ 'etc/motd': 'hello from the quick start\n' }, { 'srv/data.txt': 'second layer\n' }], join(dir, 'work'));
+const skopeo = await skopeoIn(join(dir, 'skopeo'));
+const src = layoutManifest(images, 'demo');
+
+let sb = await npmStart();
+const first = await get('/v2/');
+const certDigest = createHash('sha256').update(first.cert ?? Buffer.alloc(0)).digest('hex');
+
+t.test('the switchboard listens with TLS on PORT; the embedded registry answers /v2', async (t) => {
+  t.equal(first.status, 200, 'GET /v2/ through the switchboard');
+  t.ok(first.cert && first.cert.length > 0, 'served over TLS');
+  const cert = readFileSync(join(checkout, 'data/tls/cert.pem'), 'utf8');
+  t.match(cert, /BEGIN CERTIFICATE/, 'self-signed certificate kept in data/tls');
+  t.match(sb.stderr(), /"msg":"embedded registry started \(owner go\)"/);
+});
+
+t.test('skopeo copies an image in and out through the switchboard', async (t) => {
+  const digestFile = join(dir, 'digest');
+  await skopeo.ok(['copy', '--retry-times', '0', '--dest-tls-verify=false', '--digestfile', digestFile, `oci:${images}:demo`, `docker://${host}/acme/app:v1`]);
+  t.equal(readFileSync(digestFile, 'utf8').trim(), src.descriptor.digest, 'pushed manifest digest');
+  const out = join(dir, 'pulled');
+  await skopeo.ok(['copy', '--retry-times', '0', '--src-tls-verify=false', `docker://${host}/acme/app:v1`, `oci:${out}:v1`]);
+  const pulled = layoutManifest(out, 'v1');
+  t.equal(pulled.descriptor.digest, src.descriptor.digest, 'pulled manifest digest');
+  for (const b of [src.manifest.config, ...src.manifest.layers]) t.equal(await sha256File(blobPath(out, b.digest)), b.digest, `blob ${b.digest.slice(0, 19)} intact`);
+  const tags = JSON.parse((await skopeo.ok(['list-tags', '--tls-verify=false', `docker://${host}/acme/app`])).stdout);
+  t.same(tags.Tags, ['v1']);
+  t.ok(readdirSync(join(checkout, 'data/quay/storage/sha256')).length > 0, 'blobs under data/quay/storage in Quay\'s layout');
+});
+
+t.test('python-owned routes answer 503 naming the missing upstream', async (t) => {
+  const r = await get('/api/v1/discovery');
+  t.equal(r.status, 503);
+  t.equal(r.headers['x-switchboard-owner'] ?? 'python', 'python');
+  t.match(r.body, /SWITCHBOARD\.UPSTREAMS\.python/);
+});
+
+t.test('owners --explain shows why /v2 goes to the embedded registry', async (t) => {
+  const r = await runOk(process.execPath, [join(ROOT, 'bin/switchboard.js'), 'owners', '--config', 'examples/quickstart.yaml', '--explain', '/v2/acme/app/manifests/v1', '--json'], { cwd: checkout });
+  const e = JSON.parse(r.stdout) as { decision?: { owner: string; reason: string }; owner?: string; reason?: string };
+  const d = e.decision ?? (e as { owner: string; reason: string });
+  t.equal(d.owner, 'go');
+  t.equal(d.reason, 'family_switch');
+});
+
+t.test('the admin listener on ADMIN_PORT exports both components\' metrics', async (t) => {
+  const m = await admin('/metrics');
+  t.match(m, /^switchboard_decisions_total\{/m);
+  t.match(m, /^registryd_http_requests_total\{route_id="ROUTE_0016",method="GET",status="200"\}/m, 'the tag GET counted by registryd');
+  const status = JSON.parse(await admin('/status')) as { upstreams: { go: { url: string }; python: { url: string } } };
+  t.match(status.upstreams.go.url, /^http:\/\/127\.0\.0\.1:\d+$/, 'go is the embedded registry');
+  t.equal(status.upstreams.python.url, '', 'python is not configured');
+});
+
+t.test('a restart keeps the certificate and the data', async (t) => {
+  process.kill(-sb.pid, 'SIGTERM');
+  await sb.exited;
+  const stopped = await waitFor(() => /"msg":"stopped","cut_requests":0/.test(sb.stderr()), 15_000);
+  t.ok(stopped, 'SIGTERM drains and stops cleanly');
+  sb = await npmStart();
+  const again = await get('/v2/acme/app/tags/list');
+  t.equal(again.status, 200);
+  t.same(JSON.parse(again.body).tags, ['v1'], 'the pushed tag is still there');
+  t.equal(createHash('sha256').update(again.cert ?? Buffer.alloc(0)).digest('hex'), certDigest, 'same certificate after the restart');
+});
