@@ -4,9 +4,9 @@
  * existing name, ...), 2 usage error.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { createLogger } from '../switchboard/log.js';
@@ -104,6 +104,7 @@ async function readPassword(v: Values, env: NodeJS.ProcessEnv): Promise<string> 
 }
 
 function openStores(cfg: RuntimeConfig): { meta: SqliteMetadataStore; auth: SqliteAuthStore } {
+  mkdirSync(dirname(cfg.databaseFile), { recursive: true });
   const meta = new SqliteMetadataStore(cfg.databaseFile);
   return { meta, auth: new SqliteAuthStore(meta.db) };
 }

@@ -80,6 +80,8 @@ export class AuthService {
   private readonly keys: ServiceKeyCache | null;
   private readonly encrypter: FieldEncrypter | null;
   private readonly scopeRe: RegExp;
+  /** Tokens already verified, with the time their verdict may be reused until. */
+  private readonly verified = new Map<string, { auth: RequestAuth; until: number }>();
 
   constructor(
     readonly settings: AuthSettings,
@@ -287,6 +289,9 @@ export class AuthService {
     if (header === '') return { claims: null, grants: new Map() };
     const m = /^Bearer\s+(\S+)$/i.exec(header);
     if (!m) throw this.unauthorized('Invalid bearer token format', repository, need ? SCOPES_FOR[need] : undefined);
+    const nowMs = this.now();
+    const hit = this.verified.get(m[1]!);
+    if (hit && hit.until > nowMs) return hit.auth;
     let claims: TokenClaims;
     try {
       claims = await verifyToken(m[1]!, this.keys!, { service: this.settings.service, audience: this.settings.serverHostname, maxFreshSeconds: this.settings.maxFreshSeconds }, this.now());
@@ -303,7 +308,12 @@ export class AuthService {
       const had = grants.get(key);
       if (role && (!had || ROLE_RANK[role] > ROLE_RANK[had])) grants.set(key, role);
     }
-    return { claims, grants };
+    const auth = { claims, grants };
+    // A client sends the same token with every request of a pull or push: remember the verdict
+    // for a minute at most (as long as the service-key cache), never past the token's expiry.
+    if (this.verified.size >= 10_000) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(m[1]!, { auth, until: Math.min(nowMs + 60_000, (claims.exp ?? 0) * 1000) });
+    return auth;
   }
 
   /** `GET /v2/`: Quay answers 401 with the challenge unless a valid token came along. */
