@@ -316,11 +316,13 @@ export class AuthService {
     return auth;
   }
 
-  /** `GET /v2/`: Quay answers 401 with the challenge unless a valid token came along. */
-  async base(authorization: string | undefined): Promise<void> {
-    if (!this.enabled) return;
-    const a = await this.requestAuth(authorization);
-    if (!a.claims) throw this.unauthorized();
+  /**
+   * `GET /v2/`: whether the request carries a valid token. None → false (Quay
+   * answers 401 `true`); an invalid one → UNAUTHORIZED, as on every route.
+   */
+  async baseAuthorized(authorization: string | undefined): Promise<boolean> {
+    if (!this.enabled) return true;
+    return (await this.requestAuth(authorization)).claims !== null;
   }
 
   /** Check a repository request; UNAUTHORIZED with the scope to ask for when not allowed. */

@@ -6,11 +6,27 @@
  * characters (one byte each); the bytes are then repeated or cut to 32.
  */
 
+/** The whitespace Python's int() strips around a number (str.isspace() less the \x1c–\x1f separators). */
+const PY_SPACE = '[\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]';
 /** Python's int() on a string: optional sign, digits with single underscores, surrounding whitespace. */
-const PY_INT = /^\s*([+-]?)(\d+(?:_\d+)*)\s*$/;
+const PY_INT = new RegExp(`^${PY_SPACE}*([+-]?)([0-9]+(?:_[0-9]+)*)${PY_SPACE}*$`);
+
+/**
+ * Any Unicode decimal digit (\p{Nd}, which Python's int() accepts: '１２', '١٢٣')
+ * as its ASCII digit. Nd digits come in contiguous runs of ten from zero, so a
+ * digit's value is its distance from the start of its run, modulo ten.
+ */
+function asciiDigits(text: string): string {
+  return text.replace(/\p{Nd}/gu, (d) => {
+    const cp = d.codePointAt(0)!;
+    let start = cp;
+    while (start > 0 && /\p{Nd}/u.test(String.fromCodePoint(start - 1))) start--;
+    return String((cp - start) % 10);
+  });
+}
 
 function fromInteger(text: string): Buffer | null {
-  const m = PY_INT.exec(text);
+  const m = PY_INT.exec(asciiDigits(text));
   if (!m) return null;
   const value = BigInt(m[2]!.replace(/_/g, ''));
   if (m[1] === '-' && value !== 0n) return null; // Python formats a negative as "-…", which fromhex refuses

@@ -36,8 +36,10 @@ async function paged(p: Page, fetch: (p: Page) => Promise<string[]>, path: strin
 
 /** GET /v2/: Quay answers `true` and says it does not accept sparse manifest lists. */
 export async function base(c: Ctx): Promise<void> {
-  await c.auth.base(c.authorization);
-  sendJson(c.res, 200, 'true', { 'x-sparse-manifest-support': 'false' }, c.method === 'HEAD');
+  // With auth, Quay answers `true` either way: 200 with a valid token, else 401, and the challenge on both.
+  const ok = await c.auth.baseAuthorized(c.authorization);
+  const challenge = c.auth.enabled ? c.auth.challenge() : {};
+  sendJson(c.res, ok ? 200 : 401, 'true', { 'x-sparse-manifest-support': 'false', ...challenge }, c.method === 'HEAD');
 }
 
 export async function catalog(c: Ctx): Promise<void> {

@@ -494,3 +494,17 @@ t.test('the shipped example config parses', async (t) => {
   t.equal(cfg.switches.get('WORKER_OWNER_GCWORKER')?.value, 'go');
   t.ok(Object.isFrozen(cfg), 'the config is frozen');
 });
+
+t.test('TLS, STATE_DIR and EMBEDDED_REGISTRY (the quick start keys)', async (t) => {
+  const def = ok(t, parseConfig('SWITCHBOARD: {}\n', FILE, inv), 'defaults');
+  t.same([def.settings.TLS, def.settings.STATE_DIR, def.settings.EMBEDDED_REGISTRY], ['off', 'data', undefined]);
+  t.equal(ok(t, parseConfig('SWITCHBOARD:\n  TLS: off\n', FILE, inv), 'a bare off (YAML 1.1 false)').settings.TLS, 'off');
+  t.equal(ok(t, parseConfig('SWITCHBOARD:\n  TLS: self-signed\n', FILE, inv), 'self-signed').settings.TLS, 'self-signed');
+  t.same(ok(t, parseConfig('SWITCHBOARD:\n  TLS: {CERT_FILE: c.pem, KEY_FILE: k.pem}\n', FILE, inv), 'files').settings.TLS, { CERT_FILE: 'c.pem', KEY_FILE: 'k.pem' });
+  expectOne(t, 'SWITCHBOARD:\n  LISTEN: 0.0.0.0:8443\n  TLS: on\n', { code: 'SWB_CONFIG_BAD_VALUE', key: 'SWITCHBOARD.TLS', line: 3 }, {}, 'a bare on is not a TLS mode');
+  expectOne(t, 'SWITCHBOARD:\n  TLS: {CERT_FILE: c.pem}\n', { code: 'SWB_CONFIG_BAD_VALUE', key: 'SWITCHBOARD.TLS', line: 2 }, {}, 'a key file is needed');
+  const emb = ok(t, parseConfig('SWITCHBOARD:\n  EMBEDDED_REGISTRY: {}\n', FILE, inv), 'embedded registry with defaults');
+  t.same(emb.settings.EMBEDDED_REGISTRY, { MODE: 'mirror', DATA_DIR: 'data/quay' });
+  expectOne(t, 'SWITCHBOARD:\n  EMBEDDED_REGISTRY:\n    MODE: standalone\n', { code: 'SWB_CONFIG_BAD_VALUE', key: 'SWITCHBOARD.EMBEDDED_REGISTRY.MODE', line: 3 });
+  expectOne(t, 'SWITCHBOARD:\n  EMBEDDED_REGISTRY:\n    DATADIR: x\n', { code: 'SWB_CONFIG_UNKNOWN_KEY', key: 'SWITCHBOARD.EMBEDDED_REGISTRY.DATADIR', line: 3 });
+});
