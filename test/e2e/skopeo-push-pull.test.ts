@@ -133,7 +133,7 @@ async function round(t: Test, r: Round): Promise<void> {
   t.equal(manifestPuts.length, 1, 'push: one manifest PUT');
   t.ok(pullChecks.length >= 1, `push: skopeo's ${pullChecks.length} blob-existence checks are V2_PULL traffic`);
   t.same([...new Set(pullChecks.map((l) => l.owner))], [r.pull], `push: …and went to the pull owner ${r.pull}`);
-  t.ok(pushLog.every((l) => l.status < 500 && !l.error), 'push: no proxy or upstream failures');
+  t.same(pushLog.filter((l) => l.status >= 500 || l.error), [], 'push: no proxy or upstream failures');
 
   // The registries' own access logs agree.
   t.ok(await regSaw(r.push, m0, (x) => x.method === 'PUT' && x.path === `/v2/${repo}/manifests/${r.ref}` && x.status === 201), `push: ${r.push} registry stored the manifest`);
@@ -171,7 +171,7 @@ async function round(t: Test, r: Round): Promise<void> {
   t.ok(pulls.some((l) => l.method === 'GET' && l.path === `/v2/${repo}/manifests/${r.ref}` && l.status === 200), 'pull: GET manifest by tag');
   t.same([...new Set(pulls.map((l) => l.owner))], [r.pull], `pull: every manifest/blob read was handled by ${r.pull}`);
   t.same(pullLog.filter((l) => l.capability === 'V2_PUSH' || l.capability === 'V2_UPLOAD'), [], 'pull: no push traffic');
-  t.ok(pullLog.every((l) => l.status < 500 && !l.error), 'pull: no proxy or upstream failures');
+  t.same(pullLog.filter((l) => l.status >= 500 || l.error), [], 'pull: no proxy or upstream failures');
   t.ok(await regSaw(r.pull, m1, (x) => x.method === 'GET' && x.path === `/v2/${repo}/blobs/${biggest.digest}` && x.status === 200),
     `pull: ${r.pull} registry itself served the biggest layer`);
   t.same(regSince(r.push, m1).filter(isRead), [], `pull: ${r.push} registry served no manifest or blob read`);
