@@ -5,7 +5,8 @@
  */
 import type { ServerResponse } from 'node:http';
 
-export type UpstreamFailure = 'refused' | 'timeout' | 'reset' | 'unavailable';
+/** not_configured: the owner has no upstream at all (SWITCHBOARD.UPSTREAMS leaves it out), which is no failure of the owner. */
+export type UpstreamFailure = 'refused' | 'timeout' | 'reset' | 'unavailable' | 'not_configured';
 
 export interface ProxyError {
   readonly status: number;
@@ -30,7 +31,7 @@ export function classifyUpstreamError(err: unknown): ProxyError {
 }
 
 export function writeProxyError(res: ServerResponse, family: string | null, owner: string, e: ProxyError, extraHeaders: readonly string[] = []): void {
-  const text = `upstream ${owner} failed: ${e.message}`;
+  const text = e.kind === 'not_configured' ? e.message : `upstream ${owner} failed: ${e.message}`;
   let body: string;
   let type: string;
   if (family === 'REGISTRY_V2') {

@@ -251,7 +251,7 @@ export class SwitchboardProxy {
     if (!url) {
       failure = 'no_upstream';
       // Not a failure of the owner: nobody configured where it lives (yet). 503, naming the key to set.
-      this.fail(req, res, s, d, { status: 503, kind: 'unavailable', message: `owner ${owner} has no upstream: set SWITCHBOARD.UPSTREAMS.${owner}` });
+      this.fail(req, res, s, d, { status: 503, kind: 'not_configured', message: `owner ${owner} has no upstream: set SWITCHBOARD.UPSTREAMS.${owner}` });
       return;
     }
     const headers = requestHeaders(req.rawHeaders, { clientAddress: sock.remoteAddress ?? '', proto: this.proto });

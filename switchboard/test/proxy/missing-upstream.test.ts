@@ -18,10 +18,12 @@ t.test('python-owned requests: 503 naming SWITCHBOARD.UPSTREAMS.python', async (
   t.equal(v2.headers['x-switchboard-owner'], 'python');
   const err = v2.json().errors[0];
   t.equal(err.code, 'UNAVAILABLE');
-  t.match(err.message, /SWITCHBOARD\.UPSTREAMS\.python/);
+  t.equal(err.message, 'owner python has no upstream: set SWITCHBOARD.UPSTREAMS.python', 'says what to set, not that python failed');
+  t.equal(v2.headers['x-switchboard-error'], 'not_configured');
   const api = await request(px.port, { path: '/api/v1/repository/acme/app' });
   t.equal(api.status, 503);
   t.match(api.json().detail, /SWITCHBOARD\.UPSTREAMS\.python/);
+  t.equal(api.json().error_type, 'upstream_not_configured');
   t.equal(up.python.requests.length, 0);
 });
 
