@@ -118,13 +118,19 @@ function sqliteFile(uri: string, base: string): string | null {
   return isAbsolute(m[1]!) ? m[1]! : resolve(base, m[1]!);
 }
 
+/** Problems in file order (those without a line last), as an operator reads the file. */
+function byLine(ps: ConfigProblem[]): ConfigProblem[] {
+  return ps.map((p, i) => ({ p, i })).sort((a, b) => (a.p.line ?? Infinity) - (b.p.line ?? Infinity) || a.i - b.i).map((x) => x.p);
+}
+
 /** Validate config text for a mode; `file` names it in problems. */
 export function loadQuayConfig(text: string, opts: { readonly mode: Mode; readonly dataDir: string; readonly file?: string }): LoadResult {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, version: '1.1' });
   const problems: ConfigProblem[] = [];
   const lineOf = (key: string, sub: (string | number)[] = []): number | undefined => {
-    for (let n = sub.length; n >= 0; n--) {
+    // The key's own line for a top-level key; the deepest existing node for a path inside it.
+    for (let n = sub.length; n >= 1; n--) {
       const node = doc.getIn([key, ...sub.slice(0, n)], true) as { range?: [number] } | undefined;
       if (node?.range) return lines.linePos(node.range[0]).line;
     }
@@ -144,7 +150,7 @@ export function loadQuayConfig(text: string, opts: { readonly mode: Mode; readon
       const sub = iss.path.slice(1).map((p) => (typeof p === 'number' ? p : String(p)));
       problems.push({ key: [key, ...sub].join('.'), line: lineOf(key, sub), message: iss.message });
     }
-    return { ok: false, problems };
+    return { ok: false, problems: byLine(problems) };
   }
   const set = parsed.data as Record<string, unknown>;
   const eff = { ...presets(opts.mode, opts.dataDir), ...Object.fromEntries(Object.entries(set).filter(([k]) => k in quayKeysSchema.shape)) } as Required<QuayKeys> & Record<string, unknown>;
@@ -174,7 +180,7 @@ export function loadQuayConfig(text: string, opts: { readonly mode: Mode; readon
     if (!('SERVER_HOSTNAME' in set)) problem('SERVER_HOSTNAME', 'Database authentication needs SERVER_HOSTNAME: it is the audience of every registry token');
   }
   if (eff.DATA_MODEL_CACHE_CONFIG.engine !== 'inmemory' && opts.mode === 'mirror') problem('DATA_MODEL_CACHE_CONFIG', 'mirror mode runs without external services: engine must be inmemory');
-  if (problems.length > 0) return { ok: false, problems };
+  if (problems.length > 0) return { ok: false, problems: byLine(problems) };
 
   const auth: AuthSettings = {
     mode: authType === 'Database' ? 'database' : 'anonymous',
