@@ -80,6 +80,8 @@ export interface RuntimeConfig {
   readonly mode: Mode;
   readonly dataDir: string;
   readonly databaseFile: string;
+  /** PostgreSQL URI (Quay's DB_URI, driver suffix dropped) when the database is PostgreSQL; null for SQLite. */
+  readonly databaseUri: string | null;
   readonly storage: { readonly location: string; readonly path: string };
   readonly auth: AuthSettings;
   readonly instanceKey: { readonly keyFile: string; readonly kidFile: string; readonly expirationMinutes: number };
@@ -143,28 +145,39 @@ export function loadQuayConfig(text: string, opts: { readonly mode: Mode; readon
   }
   const raw = doc.contents === null ? {} : doc.toJS({ maxAliasCount: 1000 }) as unknown;
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { ok: false, problems: [{ key: '', line: 1, message: 'config.yaml must be a mapping of top-level keys' }] };
-  const parsed = quayKeysSchema.safeParse(raw);
+  // Type errors first; the keys that have them fall back to their preset so every later
+  // check still runs on the rest, and one run reports every problem of the file.
+  let parsed = quayKeysSchema.safeParse(raw);
   if (!parsed.success) {
+    const bad = new Set<string>();
     for (const iss of parsed.error.issues) {
       const key = String(iss.path[0] ?? '');
+      bad.add(key);
       const sub = iss.path.slice(1).map((p) => (typeof p === 'number' ? p : String(p)));
       problems.push({ key: [key, ...sub].join('.'), line: lineOf(key, sub), message: iss.message });
     }
-    return { ok: false, problems: byLine(problems) };
+    parsed = quayKeysSchema.safeParse(Object.fromEntries(Object.entries(raw).filter(([k]) => !bad.has(k))));
+    if (!parsed.success) return { ok: false, problems: byLine(problems) };
   }
   const set = parsed.data as Record<string, unknown>;
   const eff = { ...presets(opts.mode, opts.dataDir), ...Object.fromEntries(Object.entries(set).filter(([k]) => k in quayKeysSchema.shape)) } as Required<QuayKeys> & Record<string, unknown>;
-  const problem = (key: string, message: string): void => { problems.push({ key, line: lineOf(key), message }); };
+  /** A problem at the key's line, or at another key's (a missing key is reported where it is needed). */
+  const problem = (key: string, message: string, at = key): void => { problems.push({ key, line: lineOf(key) ?? lineOf(at), message }); };
 
   // What this build can serve.
   const dbUri = (eff.DB_URI as string | undefined) ?? (opts.mode === 'mirror' ? undefined : null);
   let databaseFile = join(opts.dataDir, 'quay.db');
+  let databaseUri: string | null = null;
+  if (opts.mode === 'full') problem('', 'full mode (services as separate processes, S3, external auth) is not served by this build yet; use standalone or mirror');
   if (dbUri === null) problem('DB_URI', `${opts.mode} mode needs DB_URI (PostgreSQL, e.g. postgresql://quay@db/quay)`);
   else if (dbUri !== undefined) {
     const f = sqliteFile(dbUri, opts.dataDir);
     if (f) databaseFile = f;
-    else if (/^postgres(ql)?(\+\w+)?:\/\//.test(dbUri)) problem('DB_URI', 'PostgreSQL is not supported by this build of the runtime yet; use sqlite:///FILE (mirror mode)');
-    else problem('DB_URI', `${dbUri.split(':')[0]} databases are not supported; use sqlite:///FILE`);
+    else if (/^postgres(ql)?(\+\w+)?:\/\//.test(dbUri)) {
+      if (opts.mode === 'mirror') problem('DB_URI', 'mirror mode keeps its data in SQLite; use --mode standalone for PostgreSQL');
+      else databaseUri = dbUri.replace(/^postgres(ql)?(\+\w+)?:/, 'postgresql:');
+    }
+    else problem('DB_URI', `${dbUri.split(':')[0]} databases are not supported; use postgresql://… or sqlite:///FILE`);
   }
   const pref = eff.DISTRIBUTED_STORAGE_PREFERENCE[0]!;
   const entry = eff.DISTRIBUTED_STORAGE_CONFIG[pref];
@@ -176,8 +189,8 @@ export function loadQuayConfig(text: string, opts: { readonly mode: Mode; readon
   const authType = eff.AUTHENTICATION_TYPE;
   if (authType !== 'Database' && authType !== 'Anonymous') problem('AUTHENTICATION_TYPE', `${authType} is not served by this runtime yet; use Database or Anonymous`);
   if (authType === 'Database') {
-    if (eff.DATABASE_SECRET_KEY === undefined) problem('DATABASE_SECRET_KEY', 'Database authentication needs DATABASE_SECRET_KEY (robot tokens and app-token secrets are encrypted with it)');
-    if (!('SERVER_HOSTNAME' in set)) problem('SERVER_HOSTNAME', 'Database authentication needs SERVER_HOSTNAME: it is the audience of every registry token');
+    if (eff.DATABASE_SECRET_KEY === undefined) problem('DATABASE_SECRET_KEY', 'Database authentication needs DATABASE_SECRET_KEY (robot tokens and app-token secrets are encrypted with it)', 'AUTHENTICATION_TYPE');
+    if (!('SERVER_HOSTNAME' in set)) problem('SERVER_HOSTNAME', 'Database authentication needs SERVER_HOSTNAME: it is the audience of every registry token', 'AUTHENTICATION_TYPE');
   }
   if (eff.DATA_MODEL_CACHE_CONFIG.engine !== 'inmemory' && opts.mode === 'mirror') problem('DATA_MODEL_CACHE_CONFIG', 'mirror mode runs without external services: engine must be inmemory');
   if (problems.length > 0) return { ok: false, problems: byLine(problems) };
@@ -194,7 +207,7 @@ export function loadQuayConfig(text: string, opts: { readonly mode: Mode; readon
     ok: true,
     raw: raw as Record<string, unknown>,
     config: {
-      mode: opts.mode, dataDir: opts.dataDir, databaseFile, storage, auth,
+      mode: opts.mode, dataDir: opts.dataDir, databaseFile, databaseUri, storage, auth,
       instanceKey: {
         keyFile: resolve(opts.dataDir, eff.INSTANCE_SERVICE_KEY_LOCATION), kidFile: resolve(opts.dataDir, eff.INSTANCE_SERVICE_KEY_KID_LOCATION),
         expirationMinutes: eff.INSTANCE_SERVICE_KEY_EXPIRATION,

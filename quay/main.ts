@@ -13,7 +13,9 @@ import { createLogger } from '../switchboard/log.js';
 import { splitHostPort } from '../switchboard/config/host-port.js';
 import { SqliteMetadataStore } from '../registryd/metadata/sqlite/store.js';
 import { SqliteAuthStore, randomToken } from '../registryd/metadata/sqlite/auth-store.js';
-import type { RepoRole } from '../registryd/metadata/auth-store.js';
+import type { AuthStore, RepoRole } from '../registryd/metadata/auth-store.js';
+import type { MetadataStore } from '../registryd/metadata/store.js';
+import { PgMetadataStore } from '../registryd/metadata/postgres/store.js';
 import { FieldEncrypter } from '../registryd/auth/field-crypto.js';
 import { hashPassword } from '../registryd/auth/passwords.js';
 import { isValidNamespace, parseRepositoryPath } from '../registryd/names.js';
@@ -103,7 +105,11 @@ async function readPassword(v: Values, env: NodeJS.ProcessEnv): Promise<string> 
   return pw;
 }
 
-function openStores(cfg: RuntimeConfig): { meta: SqliteMetadataStore; auth: SqliteAuthStore } {
+async function openStores(cfg: RuntimeConfig): Promise<{ meta: MetadataStore; auth: AuthStore }> {
+  if (cfg.databaseUri) {
+    const pg = await PgMetadataStore.open(cfg.databaseUri, { storageLocations: [cfg.storage.location] });
+    return { meta: pg.metadata, auth: pg.auth };
+  }
   mkdirSync(dirname(cfg.databaseFile), { recursive: true });
   const meta = new SqliteMetadataStore(cfg.databaseFile);
   return { meta, auth: new SqliteAuthStore(meta.db) };
@@ -180,7 +186,7 @@ async function entityCmd(kind: string, sub: string | undefined, name: string | u
   if (sub !== 'create' && !(kind === 'repo' && sub === 'grant')) throw new Usage(`${kind} takes ${kind === 'repo' ? 'create or grant' : 'create'}`);
   if (!name) throw new Usage(`${kind} ${sub} needs a name`);
   const cfg = loadConfig(c);
-  const { meta, auth } = openStores(cfg);
+  const { meta, auth } = await openStores(cfg).catch((e: unknown) => { throw new Failure(`cannot open the database: ${(e as Error).message}`); });
   const now = Date.now();
   try {
     switch (kind) {

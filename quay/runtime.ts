@@ -49,7 +49,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
   const c = o.config;
   const metrics = new RegistryMetrics();
   const registry = await openRegistry({
-    dataDir: c.dataDir, log: o.log, databaseFile: c.databaseFile, storageDir: c.storage.path, storageLocation: c.storage.location,
+    dataDir: c.dataDir, log: o.log, databaseFile: c.databaseFile, databaseUri: c.databaseUri, storageDir: c.storage.path, storageLocation: c.storage.location,
     libraryNamespace: c.libraryNamespace, maxBlobBytes: c.maxBlobBytes, tempTagSeconds: c.tempTagSeconds, auth: c.auth,
     instanceKey: { ...c.instanceKey, name: `${c.auth.urlScheme}://${c.auth.serverHostname}` }, metrics,
   });

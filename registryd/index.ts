@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import type { Logger } from '../switchboard/log.js';
 import { SqliteMetadataStore } from './metadata/sqlite/store.js';
 import { SqliteAuthStore } from './metadata/sqlite/auth-store.js';
+import { PgMetadataStore } from './metadata/postgres/store.js';
 import type { MetadataStore } from './metadata/store.js';
 import type { AuthStore } from './metadata/auth-store.js';
 import { LocalStorage } from './storage/local.js';
@@ -36,6 +37,8 @@ export interface RegistryOptions {
   readonly log: Logger;
   /** SQLite file (default <dataDir>/quay.db). */
   readonly databaseFile?: string;
+  /** A postgresql:// URI: Quay's PostgreSQL instead of SQLite (the schema is laid down on an empty database, checked otherwise). */
+  readonly databaseUri?: string | null;
   /** Local storage root (default <dataDir>/storage). */
   readonly storageDir?: string;
   /** imagestoragelocation name of the storage (DISTRIBUTED_STORAGE_PREFERENCE[0]). */
@@ -74,8 +77,17 @@ export const DEFAULT_AUTH: AuthSettings = {
 export async function openRegistry(o: RegistryOptions): Promise<Registry> {
   const storageDir = o.storageDir ?? join(o.dataDir, 'storage');
   mkdirSync(storageDir, { recursive: true });
-  const store = new SqliteMetadataStore(o.databaseFile ?? join(o.dataDir, 'quay.db'));
-  const authStore = new SqliteAuthStore(store.db);
+  let store: MetadataStore;
+  let authStore: AuthStore;
+  if (o.databaseUri) {
+    const pg = await PgMetadataStore.open(o.databaseUri, { storageLocations: [o.storageLocation ?? 'local_us'] });
+    store = pg.metadata;
+    authStore = pg.auth;
+  } else {
+    const sqlite = new SqliteMetadataStore(o.databaseFile ?? join(o.dataDir, 'quay.db'));
+    store = sqlite;
+    authStore = new SqliteAuthStore(sqlite.db);
+  }
   const storage = new LocalStorage(storageDir, o.storageLocation);
   const now = o.now ?? Date.now;
   const libraryNamespace = o.libraryNamespace ?? 'library';

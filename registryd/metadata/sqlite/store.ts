@@ -11,41 +11,13 @@ import {
   type NewManifest, type Page, type RepositoryRef, type UploadProgress, type UploadRow,
 } from '../store.js';
 import { parseSqlTime, sqlTime } from '../time.js';
+import { MANIFEST_COLUMNS, UPLOAD_SELECT, blobRef, manifestRef, repoRef, uploadRow, type BlobRow, type ManifestDbRow, type RepoRow, type UploadDbRow } from '../rows.js';
 import { createQuaySchema } from './schema.js';
 
 /** Quay's `user.removed_tag_expiration_s` default: the time-machine window (2 weeks). */
 const DEFAULT_TAG_EXPIRATION_S = 1_209_600;
 const ALIVE = '(t.lifetime_end_ms IS NULL OR t.lifetime_end_ms > @now)';
 
-interface RepoRow { id: number; namespace_user_id: number; username: string; name: string; visibility: string; state: number }
-interface BlobRow { id: number; content_checksum: string; image_size: number | null; locations: string | null }
-interface UploadDbRow {
-  id: number; repository_id: number; uuid: string; byte_count: number; chunk_count: number; sha_state: string | null;
-  location: string; storage_metadata: string | null; uncompressed_byte_count: number | null; created: string;
-}
-interface ManifestDbRow { id: number; repository_id: number; digest: string; media_type: string; manifest_bytes: string; artifact_type: string | null; subject: string | null }
-
-function repoRef(r: RepoRow): RepositoryRef {
-  return { id: r.id, namespaceId: r.namespace_user_id, namespace: r.username, name: r.name, visibility: r.visibility === 'public' ? 'public' : 'private', state: r.state };
-}
-function blobRef(r: BlobRow): BlobRef {
-  return { id: r.id, digest: r.content_checksum, size: r.image_size ?? 0, locations: r.locations ? r.locations.split(',') : [] };
-}
-function uploadRow(r: UploadDbRow): UploadRow {
-  return {
-    id: r.id, repositoryId: r.repository_id, uuid: r.uuid, byteCount: r.byte_count, chunkCount: r.chunk_count, shaState: r.sha_state,
-    location: r.location, storageMetadata: r.storage_metadata ?? '{}', uncompressedByteCount: r.uncompressed_byte_count, createdMs: parseSqlTime(r.created),
-  };
-}
-function manifestRef(r: ManifestDbRow): ManifestRef {
-  return { id: r.id, repositoryId: r.repository_id, digest: r.digest, mediaType: r.media_type, text: r.manifest_bytes, artifactType: r.artifact_type, subject: r.subject };
-}
-
-/** A blobupload row with its location's name (UploadDbRow). */
-const UPLOAD_SELECT = `SELECT b.id, b.repository_id, b.uuid, b.byte_count, b.chunk_count, b.sha_state, l.name AS location,
-    b.storage_metadata, b.uncompressed_byte_count, b.created
-  FROM blobupload b JOIN imagestoragelocation l ON l.id = b.location_id`;
-const MANIFEST_COLUMNS = 'm.id, m.repository_id, m.digest, mt.name AS media_type, m.manifest_bytes, m.artifact_type, m.subject';
 /** A manifest is alive while an alive tag (hidden ones included) keeps it, directly or as a child of an alive list. */
 const MANIFEST_ALIVE = `(EXISTS (SELECT 1 FROM tag t WHERE t.manifest_id = m.id AND ${ALIVE})
   OR EXISTS (SELECT 1 FROM manifestchild mc JOIN tag t ON t.manifest_id = mc.manifest_id WHERE mc.child_manifest_id = m.id AND ${ALIVE}))`;

@@ -1,0 +1,221 @@
+/** AuthStore on PostgreSQL, sharing the pool of PgMetadataStore (the twin of ../sqlite/auth-store.ts). */
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import { inTransaction } from './transaction.js';
+import type { AppTokenRow, AuthStore, NewUser, Page, RepoRole, ServiceKeyRow, TeamRole, UserRow } from '../auth-store.js';
+import { parseSqlTime, sqlTime } from '../time.js';
+
+const USER_COLUMNS = 'u.id, u.uuid, u.username, u.email, u.password_hash, u.organization, u.robot, u.enabled, u.invalid_login_attempts, u.last_invalid_login';
+interface UserDbRow {
+  id: number; uuid: string | null; username: string; email: string; password_hash: string | null; organization: boolean; robot: boolean;
+  enabled: boolean; invalid_login_attempts: number; last_invalid_login: string;
+}
+function userRow(r: UserDbRow): UserRow {
+  return {
+    id: r.id, uuid: r.uuid ?? '', username: r.username, email: r.email, passwordHash: r.password_hash, organization: r.organization === true,
+    robot: r.robot === true, enabled: r.enabled === true, invalidLoginAttempts: r.invalid_login_attempts, lastInvalidLoginMs: parseSqlTime(r.last_invalid_login),
+  };
+}
+const ROLE_ORDER = "CASE ro.name WHEN 'admin' THEN 3 WHEN 'write' THEN 2 WHEN 'read' THEN 1 ELSE 0 END";
+const TEAM_ORDER = "CASE tr.name WHEN 'admin' THEN 3 WHEN 'creator' THEN 2 WHEN 'member' THEN 1 ELSE 0 END";
+const DEFAULT_TAG_EXPIRATION_S = 1_209_600;
+/** Quay's EXPIRED_SERVICE_KEY_TTL_SEC default: expired keys linger a day before collection. */
+const EXPIRED_KEY_TTL_MS = 86_400_000;
+
+type Q = Pick<pg.ClientBase, 'query'>;
+
+export class PgAuthStore implements AuthStore {
+  constructor(private readonly pool: pg.Pool) {}
+
+  private tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, fn);
+  }
+
+
+  private async lookupId(q: Q, table: string, name: string): Promise<number> {
+    const r = (await q.query<{ id: number }>(`SELECT id FROM ${table} WHERE name = $1 ORDER BY id LIMIT 1`, [name])).rows[0];
+    if (!r) throw new Error(`${table} has no row named ${JSON.stringify(name)}`);
+    return r.id;
+  }
+
+  private async one(q: Q, where: string, ...params: unknown[]): Promise<UserRow | null> {
+    const r = (await q.query<UserDbRow>(`SELECT ${USER_COLUMNS} FROM "user" u WHERE ${where} ORDER BY u.id LIMIT 1`, params)).rows[0];
+    return r ? userRow(r) : null;
+  }
+
+  async userByName(username: string): Promise<UserRow | null> {
+    return this.one(this.pool, 'u.username = $1', username);
+  }
+
+  async userByNameOrEmail(text: string): Promise<UserRow | null> {
+    return (await this.one(this.pool, 'u.username = $1', text)) ?? this.one(this.pool, 'u.email = $1 AND u.organization = false', text);
+  }
+
+  async userByUuid(uuid: string): Promise<UserRow | null> {
+    return this.one(this.pool, 'u.uuid = $1', uuid);
+  }
+
+  async robotToken(robotId: number): Promise<string | null> {
+    const r = (await this.pool.query<{ token: string }>('SELECT token FROM robotaccounttoken WHERE robot_account_id = $1', [robotId])).rows[0];
+    return r?.token ?? null;
+  }
+
+  private async appTokenWhere(where: string, key: string, nowMs: number): Promise<AppTokenRow | null> {
+    const r = (await this.pool.query<UserDbRow & { token_id: number; token_uuid: string; title: string; token_secret: string }>(
+      `SELECT a.id AS token_id, a.uuid AS token_uuid, a.title, a.token_secret, ${USER_COLUMNS}
+      FROM appspecificauthtoken a JOIN "user" u ON u.id = a.user_id
+      WHERE ${where} AND (a.expiration IS NULL OR a.expiration > $2) ORDER BY a.id LIMIT 1`, [key, sqlTime(nowMs)])).rows[0];
+    return r ? { id: r.token_id, uuid: r.token_uuid, title: r.title, secret: r.token_secret, user: userRow(r) } : null;
+  }
+
+  async appToken(prefix: string, nowMs: number): Promise<AppTokenRow | null> {
+    return this.appTokenWhere('a.token_name = $1', prefix, nowMs);
+  }
+
+  async appTokenByUuid(uuid: string, nowMs: number): Promise<AppTokenRow | null> {
+    return this.appTokenWhere('a.uuid = $1', uuid, nowMs);
+  }
+
+  async touchAppToken(id: number, nowMs: number): Promise<void> {
+    await this.pool.query('UPDATE appspecificauthtoken SET last_accessed = $1 WHERE id = $2', [sqlTime(nowMs), id]);
+  }
+
+  async recordLogin(userId: number, ok: boolean, nowMs: number): Promise<void> {
+    if (ok) await this.pool.query('UPDATE "user" SET invalid_login_attempts = 0, last_accessed = $1 WHERE id = $2', [sqlTime(nowMs), userId]);
+    else await this.pool.query('UPDATE "user" SET invalid_login_attempts = invalid_login_attempts + 1, last_invalid_login = $1 WHERE id = $2', [sqlTime(nowMs), userId]);
+  }
+
+  async repositoryRole(userId: number, repositoryId: number): Promise<RepoRole | null> {
+    const r = (await this.pool.query<{ name: RepoRole }>(`SELECT ro.name FROM repositorypermission p JOIN role ro ON ro.id = p.role_id
+      WHERE p.repository_id = $1 AND (p.user_id = $2 OR p.team_id IN (SELECT team_id FROM teammember WHERE user_id = $2))
+      ORDER BY ${ROLE_ORDER} DESC LIMIT 1`, [repositoryId, userId])).rows[0];
+    return r?.name ?? null;
+  }
+
+  async teamRole(userId: number, orgId: number): Promise<TeamRole | null> {
+    const r = (await this.pool.query<{ name: TeamRole }>(`SELECT tr.name FROM teammember m JOIN team t ON t.id = m.team_id JOIN teamrole tr ON tr.id = t.role_id
+      WHERE m.user_id = $1 AND t.organization_id = $2 ORDER BY ${TEAM_ORDER} DESC LIMIT 1`, [userId, orgId])).rows[0];
+    return r?.name ?? null;
+  }
+
+  async visibleRepositories(userId: number | null, includePublic: boolean, page: Page): Promise<string[]> {
+    const rows = (await this.pool.query<{ fullname: string }>(`SELECT fullname FROM (
+        SELECT u.username || '/' || r.name AS fullname FROM repository r JOIN "user" u ON u.id = r.namespace_user_id JOIN visibility v ON v.id = r.visibility_id
+        WHERE r.state IN (0, 1, 2, 4) AND (
+          ($1::boolean AND v.name = 'public')
+          OR r.namespace_user_id = $2
+          OR EXISTS (SELECT 1 FROM repositorypermission p WHERE p.repository_id = r.id
+               AND (p.user_id = $2 OR p.team_id IN (SELECT team_id FROM teammember WHERE user_id = $2)))
+          OR EXISTS (SELECT 1 FROM teammember m JOIN team t ON t.id = m.team_id JOIN teamrole tr ON tr.id = t.role_id
+               WHERE m.user_id = $2 AND t.organization_id = r.namespace_user_id AND tr.name = 'admin'))) x
+      WHERE fullname COLLATE "C" > $3 ORDER BY fullname COLLATE "C" LIMIT $4`, [includePublic, userId ?? -1, page.last ?? '', page.n])).rows;
+    return rows.map((r) => r.fullname);
+  }
+
+  private async insertUser(q: Q, u: NewUser, nowMs: number): Promise<number> {
+    const now = sqlTime(nowMs);
+    return (await q.query<{ id: number }>(`INSERT INTO "user" (uuid, username, password_hash, email, verified, stripe_id, organization, robot,
+        invoice_email, invalid_login_attempts, last_invalid_login, removed_tag_expiration_s, enabled, invoice_email_address,
+        given_name, family_name, company, location, maximum_queued_builds_count, creation_date, last_accessed)
+      VALUES ($1, $2, $3, $4, $5, NULL, $6, $7, false, 0, $8, $9, true, NULL, NULL, NULL, NULL, NULL, NULL, $8, NULL) RETURNING id`,
+    [randomUUID(), u.username, u.passwordHash, u.email, u.verified === true, u.organization === true, u.robot === true, now, DEFAULT_TAG_EXPIRATION_S])).rows[0]!.id;
+  }
+
+  async createUser(u: NewUser, nowMs: number): Promise<UserRow> {
+    const id = await this.insertUser(this.pool, u, nowMs);
+    return (await this.one(this.pool, 'u.id = $1', id))!;
+  }
+
+  async createOrganization(name: string, email: string, creatorId: number, nowMs: number): Promise<UserRow> {
+    const id = await this.tx(async (c) => {
+      const id = await this.insertUser(c, { username: name, email, passwordHash: null, organization: true, verified: false }, nowMs);
+      const team = (await c.query<{ id: number }>('INSERT INTO team (name, organization_id, role_id, description) VALUES ($1, $2, $3, $4) RETURNING id',
+        ['owners', id, await this.lookupId(c, 'teamrole', 'admin'), ''])).rows[0]!.id;
+      await c.query('INSERT INTO teammember (user_id, team_id) VALUES ($1, $2)', [creatorId, team]);
+      return id;
+    });
+    return (await this.one(this.pool, 'u.id = $1', id))!;
+  }
+
+  async createRobot(fullName: string, encryptedToken: string, description: string, nowMs: number): Promise<UserRow> {
+    const id = await this.tx(async (c) => {
+      // Quay gives a robot a random uuid4 e-mail address and no password.
+      const id = await this.insertUser(c, { username: fullName, email: randomUUID(), passwordHash: null, robot: true, verified: false }, nowMs);
+      await c.query('INSERT INTO robotaccounttoken (robot_account_id, token, fully_migrated) VALUES ($1, $2, true)', [id, encryptedToken]);
+      await c.query('INSERT INTO federatedlogin (user_id, service_id, service_ident, metadata_json) VALUES ($1, $2, $3, $4)',
+        [id, await this.lookupId(c, 'loginservice', 'quayrobot'), `robot:${id}`, '{}']);
+      await c.query('INSERT INTO robotaccountmetadata (robot_account_id, description, unstructured_json) VALUES ($1, $2, $3)', [id, description.slice(0, 255), '{}']);
+      return id;
+    });
+    return (await this.one(this.pool, 'u.id = $1', id))!;
+  }
+
+  async createTeam(orgId: number, name: string, role: TeamRole): Promise<number> {
+    return (await this.pool.query<{ id: number }>('INSERT INTO team (name, organization_id, role_id, description) VALUES ($1, $2, $3, $4) RETURNING id',
+      [name, orgId, await this.lookupId(this.pool, 'teamrole', role), ''])).rows[0]!.id;
+  }
+
+  async teamId(org: string, team: string): Promise<number | null> {
+    const r = (await this.pool.query<{ id: number }>('SELECT t.id FROM team t JOIN "user" u ON u.id = t.organization_id WHERE u.username = $1 AND t.name = $2',
+      [org, team])).rows[0];
+    return r?.id ?? null;
+  }
+
+  async addTeamMember(teamId: number, userId: number): Promise<void> {
+    await this.pool.query('INSERT INTO teammember (user_id, team_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [userId, teamId]);
+  }
+
+  async setRepositoryPermission(repositoryId: number, who: { readonly userId: number } | { readonly teamId: number }, role: RepoRole): Promise<void> {
+    const roleId = await this.lookupId(this.pool, 'role', role);
+    if ('userId' in who) {
+      await this.pool.query(`INSERT INTO repositorypermission (team_id, user_id, repository_id, role_id) VALUES (NULL, $1, $2, $3)
+        ON CONFLICT (user_id, repository_id) DO UPDATE SET role_id = excluded.role_id`, [who.userId, repositoryId, roleId]);
+    } else {
+      await this.pool.query(`INSERT INTO repositorypermission (team_id, user_id, repository_id, role_id) VALUES ($1, NULL, $2, $3)
+        ON CONFLICT (team_id, repository_id) DO UPDATE SET role_id = excluded.role_id`, [who.teamId, repositoryId, roleId]);
+    }
+  }
+
+  async setRepositoryVisibility(repositoryId: number, visibility: 'public' | 'private'): Promise<void> {
+    await this.pool.query('UPDATE repository SET visibility_id = $1 WHERE id = $2', [await this.lookupId(this.pool, 'visibility', visibility), repositoryId]);
+  }
+
+  async createAppToken(userId: number, t: { uuid: string; title: string; prefix: string; encryptedSecret: string; expirationMs: number | null }, nowMs: number): Promise<void> {
+    await this.pool.query(`INSERT INTO appspecificauthtoken (user_id, uuid, title, created, expiration, last_accessed, token_name, token_secret)
+      VALUES ($1, $2, $3, $4, $5, NULL, $6, $7)`,
+    [userId, t.uuid, t.title, sqlTime(nowMs), t.expirationMs === null ? null : sqlTime(t.expirationMs), t.prefix, t.encryptedSecret]);
+  }
+
+  async serviceKey(kid: string, service: string, nowMs: number): Promise<ServiceKeyRow | null> {
+    const r = (await this.pool.query<{ kid: string; service: string; jwk: string; expiration_date: string | null; approval_id: number }>(
+      `SELECT kid, service, jwk, expiration_date, approval_id FROM servicekey
+      WHERE kid = $1 AND service = $2 AND approval_id IS NOT NULL AND (expiration_date IS NULL OR expiration_date > $3)`,
+      [kid, service, sqlTime(nowMs)])).rows[0];
+    if (!r) return null;
+    let jwk: Record<string, unknown>;
+    try { jwk = JSON.parse(r.jwk) as Record<string, unknown>; } catch { return null; }
+    return { kid: r.kid, service: r.service, jwk, expirationMs: r.expiration_date ? parseSqlTime(r.expiration_date) : null, approved: true };
+  }
+
+  async registerServiceKey(k: { kid: string; service: string; name: string; jwk: Record<string, unknown>; expirationMs: number }, nowMs: number): Promise<void> {
+    const now = sqlTime(nowMs);
+    await this.tx(async (c) => {
+      await c.query('DELETE FROM servicekey WHERE service = $1 AND expiration_date <= $2', [k.service, sqlTime(nowMs - EXPIRED_KEY_TTL_MS)]);
+      const existing = (await c.query<{ approval_id: number | null }>('SELECT approval_id FROM servicekey WHERE kid = $1', [k.kid])).rows[0];
+      if (existing && existing.approval_id !== null) {
+        await c.query('UPDATE servicekey SET expiration_date = $1 WHERE kid = $2', [sqlTime(k.expirationMs), k.kid]);
+        return;
+      }
+      const approval = (await c.query<{ id: number }>('INSERT INTO servicekeyapproval (approver_id, approval_type, approved_date, notes) VALUES (NULL, $1, $2, $3) RETURNING id',
+        ['Automatic', now, ''])).rows[0]!.id;
+      await c.query(`INSERT INTO servicekey (name, kid, service, jwk, metadata, created_date, expiration_date, rotation_duration, approval_id)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8)
+        ON CONFLICT (kid) DO UPDATE SET expiration_date = excluded.expiration_date, approval_id = excluded.approval_id`,
+      [k.name, k.kid, k.service, JSON.stringify(k.jwk), JSON.stringify({ created_by: 'CLI tool' }), now, sqlTime(k.expirationMs), approval]);
+    });
+  }
+
+  async extendServiceKey(kid: string, expirationMs: number): Promise<boolean> {
+    return ((await this.pool.query('UPDATE servicekey SET expiration_date = $1 WHERE kid = $2', [sqlTime(expirationMs), kid])).rowCount ?? 0) > 0;
+  }
+}

@@ -1,0 +1,281 @@
+/**
+ * Quay's database layout on PostgreSQL, and the routine that lays it down on
+ * an empty database (the PostgreSQL twin of ../sqlite/schema.ts).
+ *
+ * The DDL is derived from the SQLite rendering (SCHEMA_SQL), so both adapters
+ * always have the same 49 tables, columns and indexes; what changes is the
+ * types, which are put back the way Quay's Alembic migrations make them on
+ * PostgreSQL (checked against data/database.py and data/migrations, head
+ * 9fa37f66a9b6):
+ *  - ids are `serial` (`bigserial` for logentry3, uploadedblob and
+ *    manifestblob, see migrations 6c21e2cfb8b6 / 3383aad1e992 / e8ed3fb547da),
+ *    with primary keys named `pk_<table>` and foreign keys named
+ *    `fk_<table>_<column>_<referenced table>`, Alembic's naming convention
+ *    (so later Quay migrations that drop constraints by name find them);
+ *  - Peewee BooleanField columns are `boolean` (BOOLEAN_COLUMNS), DEFAULT 0/1
+ *    become false/true;
+ *  - BigIntegerField columns are `bigint` (BIGINT_COLUMNS), other integers
+ *    `integer`;
+ *  - DateTimeField columns are `timestamp without time zone` (naive UTC);
+ *  - TextField and its subclasses (JSON, resumable hasher, base64) are `text`
+ *    (TEXT_COLUMNS); every other CharField is `varchar(255)` unless it has a
+ *    max_length (VARCHAR_LENGTHS);
+ *  - the partial unique e-mail index uses `organization = false`;
+ *  - `repository_name__fulltext` / `repository_description__fulltext` are GIN
+ *    trigram indexes as in Quay (migration e2894a3a3c19), which needs the
+ *    pg_trgm extension (Quay requires it too). When pg_trgm is not available
+ *    on the server they fall back to a b-tree on name and a hash index on
+ *    description (a b-tree would reject descriptions over ~2.7 kB).
+ * alembic_version is `varchar(32)` with Alembic's `alembic_version_pkc` key.
+ */
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+import {
+  LABEL_SOURCE_MUTABLE, LOOKUP_ROWS, QUAY_ALEMBIC_HEAD, SCHEMA_SQL, STORAGE_LOCATIONS, SchemaVersionError,
+  type CreateQuaySchemaOptions,
+} from '../sqlite/schema.js';
+
+export { LOOKUP_ROWS, QUAY_ALEMBIC_HEAD, STORAGE_LOCATIONS, SchemaVersionError } from '../sqlite/schema.js';
+
+/** Quay's BooleanField columns among our tables (data/database.py). */
+export const BOOLEAN_COLUMNS: Readonly<Record<string, readonly string[]>> = {
+  user: ['verified', 'organization', 'robot', 'invoice_email', 'enabled'],
+  robotaccounttoken: ['fully_migrated'],
+  repository: ['trust_enabled'],
+  quotanamespacesize: ['backfill_complete'],
+  quotarepositorysize: ['backfill_complete'],
+  accesstoken: ['temporary'],
+  imagestorage: ['uploading', 'cas_path'],
+  queueitem: ['available'],
+  labelsourcetype: ['mutable'],
+  manifest: ['subject_backfilled', 'artifact_type_backfilled'],
+  tag: ['immutable', 'hidden', 'reversion'],
+};
+
+/** BigIntegerField columns (and columns Alembic widened to bigint). */
+export const BIGINT_COLUMNS: Readonly<Record<string, readonly string[]>> = {
+  user: ['removed_tag_expiration_s'],
+  quotanamespacesize: ['size_bytes', 'backfill_start_ms'],
+  quotarepositorysize: ['size_bytes', 'backfill_start_ms'],
+  imagestorage: ['image_size', 'uncompressed_size'],
+  manifest: ['layers_compressed_size'],
+  tag: ['lifetime_start_ms', 'lifetime_end_ms'],
+  blobupload: ['byte_count', 'uncompressed_byte_count'],
+};
+
+/** Tables whose `id` is a bigint (bigserial). */
+export const BIGSERIAL_TABLES: readonly string[] = ['logentry3', 'uploadedblob', 'manifestblob'];
+
+/** DateTimeField columns: `timestamp without time zone`. */
+export const TIMESTAMP_COLUMNS: Readonly<Record<string, readonly string[]>> = {
+  user: ['last_invalid_login', 'creation_date', 'last_accessed'],
+  appspecificauthtoken: ['created', 'expiration', 'last_accessed'],
+  servicekeyapproval: ['approved_date'],
+  servicekey: ['created_date', 'expiration_date'],
+  deletedrepository: ['marked'],
+  accesstoken: ['created'],
+  uploadedblob: ['uploaded_at', 'expires_at'],
+  blobupload: ['created'],
+  queueitem: ['available_after', 'processing_expires'],
+  logentry3: ['datetime'],
+};
+
+/** TextField columns (and JSONField, ResumableSHA*Field, Base64BinaryField, FullIndexedTextField): `text`. */
+export const TEXT_COLUMNS: Readonly<Record<string, readonly string[]>> = {
+  federatedlogin: ['metadata_json'],
+  robotaccountmetadata: ['unstructured_json'],
+  team: ['description'],
+  servicekeyapproval: ['notes'],
+  servicekey: ['jwk', 'metadata'],
+  repository: ['description'],
+  manifest: ['manifest_bytes'],
+  label: ['value'],
+  blobupload: ['sha_state', 'storage_metadata', 'piece_sha_state', 'piece_hashes'],
+  queueitem: ['body'],
+  logentry3: ['metadata_json'],
+};
+
+/** CharFields with a max_length other than 255. */
+export const VARCHAR_LENGTHS: Readonly<Record<string, Readonly<Record<string, number>>>> = {
+  user: { uuid: 36 },
+  appspecificauthtoken: { uuid: 36 },
+  queueitem: { queue_name: 1024 },
+  alembic_version: { version_num: 32 },
+};
+
+/** Alembic named these two primary keys differently (migration f0875fbc7c7a). */
+const PK_NAMES: Readonly<Record<string, string>> = {
+  quotanamespacesize: 'pk_quotanamespacesizeid',
+  quotarepositorysize: 'pk_quotarepositorysizeid',
+  alembic_version: 'alembic_version_pkc',
+};
+
+const has = (m: Readonly<Record<string, readonly string[]>>, table: string, col: string): boolean => m[table]?.includes(col) ?? false;
+const unquote = (s: string): string => s.replace(/"/g, '');
+const quoteTable = (t: string): string => (t === 'user' ? '"user"' : t);
+
+/** The PostgreSQL type of a column the SQLite rendering declares as INTEGER or TEXT. */
+export function pgColumnType(table: string, column: string, sqliteType: string): string {
+  if (sqliteType === 'INTEGER') {
+    if (has(BOOLEAN_COLUMNS, table, column)) return 'boolean';
+    if (has(BIGINT_COLUMNS, table, column)) return 'bigint';
+    return 'integer';
+  }
+  if (sqliteType === 'TEXT') {
+    if (has(TIMESTAMP_COLUMNS, table, column)) return 'timestamp without time zone';
+    if (has(TEXT_COLUMNS, table, column)) return 'text';
+    return `varchar(${VARCHAR_LENGTHS[table]?.[column] ?? 255})`;
+  }
+  throw new Error(`no PostgreSQL type for ${table}.${column} ${sqliteType}`);
+}
+
+/** Translate one SQLite CREATE TABLE statement (one column per line, as schema-tables.ts writes them). */
+function translateTable(sql: string): string {
+  const head = /^CREATE TABLE ("?\w+"?) \(\n([\s\S]*)\n\)$/.exec(sql.trim());
+  if (!head) throw new Error(`unexpected CREATE TABLE shape: ${sql.slice(0, 60)}`);
+  const table = unquote(head[1]!);
+  const cols: string[] = [];
+  const constraints: string[] = [];
+  for (const raw of head[2]!.split('\n')) {
+    const line = raw.replace(/--.*$/, '').trim().replace(/,$/, '').trim();
+    if (!line) continue;
+    const m = /^("?\w+"?) (INTEGER|TEXT)(.*)$/.exec(line);
+    if (!m) throw new Error(`unexpected column in ${table}: ${line}`);
+    const colSql = m[1]!;
+    const col = unquote(colSql);
+    let rest = m[3]!;
+    if (/PRIMARY KEY AUTOINCREMENT/.test(rest)) {
+      cols.push(`${colSql} ${BIGSERIAL_TABLES.includes(table) ? 'bigserial' : 'serial'} NOT NULL`);
+      constraints.push(`CONSTRAINT ${PK_NAMES[table] ?? `pk_${table}`} PRIMARY KEY (${colSql})`);
+      continue;
+    }
+    let pk = false;
+    if (/ PRIMARY KEY/.test(rest)) { pk = true; rest = rest.replace(/ PRIMARY KEY/, ''); }
+    const ref = / REFERENCES ("?\w+"?) \(id\)/.exec(rest);
+    if (ref) {
+      rest = rest.replace(ref[0], '');
+      const target = unquote(ref[1]!);
+      constraints.push(`CONSTRAINT fk_${table}_${col}_${target} FOREIGN KEY (${colSql}) REFERENCES ${quoteTable(target)} (id)`);
+    }
+    const type = pgColumnType(table, col, m[2]!);
+    if (type === 'boolean') rest = rest.replace(/DEFAULT 0\b/, 'DEFAULT false').replace(/DEFAULT 1\b/, 'DEFAULT true');
+    cols.push(`${colSql} ${type}${rest.replace(/\s+/g, ' ').trimEnd()}`);
+    if (pk) constraints.push(`CONSTRAINT ${PK_NAMES[table] ?? `pk_${table}`} PRIMARY KEY (${colSql})`);
+  }
+  return `CREATE TABLE ${quoteTable(table)} (\n  ${[...cols, ...constraints].join(',\n  ')}\n)`;
+}
+
+/** Translate one CREATE INDEX statement; `trgm` says whether pg_trgm is usable. */
+function translateIndex(sql: string, trgm: boolean): string {
+  if (/^CREATE INDEX repository_(name|description)__fulltext /.test(sql)) {
+    const col = sql.includes('repository_name__') ? 'name' : 'description';
+    if (trgm) return `CREATE INDEX repository_${col}__fulltext ON repository USING gin (${col} gin_trgm_ops)`;
+    return col === 'name' ? 'CREATE INDEX repository_name__fulltext ON repository (name)'
+      : 'CREATE INDEX repository_description__fulltext ON repository USING hash (description)';
+  }
+  return sql.replace(/WHERE organization = 0$/, 'WHERE organization = false');
+}
+
+/** The PostgreSQL DDL, in execution order (tables and indexes of SCHEMA_SQL). */
+export function pgSchemaSql(options: { trgm?: boolean } = {}): string[] {
+  const trgm = options.trgm ?? true;
+  return SCHEMA_SQL.map((s) => (s.startsWith('CREATE TABLE') ? translateTable(s) : translateIndex(s, trgm)));
+}
+
+/** The statements with pg_trgm available (what a Quay database holds). */
+export const PG_SCHEMA_SQL: readonly string[] = Object.freeze(pgSchemaSql());
+
+/**
+ * Quay's advisory lock id (compute_advisory_lock_id in data/database.py): the
+ * first 8 bytes of sha256("<namespace>:<key>"), big-endian signed int64, as a
+ * decimal string (pass it as `$1::bigint`).
+ */
+export function advisoryLockId(namespace: string, key: number | string): string {
+  return createHash('sha256').update(`${namespace}:${key}`).digest().readBigInt64BE(0).toString();
+}
+
+/** The lock creators of the schema take (ours; Quay's Alembic takes none). */
+const CREATE_SCHEMA_LOCK = advisoryLockId('registryd_create_schema', 0);
+
+type Queryable = Pick<pg.ClientBase, 'query'>;
+
+/**
+ * Lays Quay's schema down on an empty PostgreSQL database, in one transaction:
+ * tables and indexes, lookup rows, storage locations, alembic_version = head.
+ * Same rules as createQuaySchema (SQLite): nothing happens at head; a database
+ * at another revision, or with Quay tables but no alembic_version, is refused
+ * with SchemaVersionError (code REG_SCHEMA_VERSION). Concurrent creators
+ * serialise on a transaction advisory lock; the loser then sees the head.
+ * Works in the connection's current schema (search_path).
+ */
+export async function createQuaySchemaPg(db: pg.Pool | pg.ClientBase, options: CreateQuaySchemaOptions = {}): Promise<void> {
+  if (db instanceof pg.Pool) {
+    const client = await db.connect();
+    try { await createQuaySchemaPg(client, options); } finally { client.release(); }
+    return;
+  }
+  const locations = options.storageLocations ?? STORAGE_LOCATIONS;
+  await db.query('BEGIN');
+  try {
+    await db.query('SELECT pg_advisory_xact_lock($1::bigint)', [CREATE_SCHEMA_LOCK]);
+    const found = await readAlembicVersionPg(db);
+    if (found === QUAY_ALEMBIC_HEAD) { await db.query('COMMIT'); return; }
+    if (found !== undefined) throw new SchemaVersionError(QUAY_ALEMBIC_HEAD, found);
+    const existing = (await db.query<{ table_name: string }>(`SELECT table_name FROM information_schema.tables
+      WHERE table_schema = current_schema() AND table_name IN ('user', 'repository', 'manifest', 'tag', 'imagestorage') ORDER BY table_name`)).rows;
+    if (existing.length > 0) {
+      throw new SchemaVersionError(QUAY_ALEMBIC_HEAD, `no alembic_version, but table(s) ${existing.map((r) => r.table_name).join(', ')} exist`);
+    }
+    const trgm = await ensureTrgm(db);
+    for (const sql of pgSchemaSql({ trgm })) await db.query(sql);
+    for (const [table, names] of Object.entries(LOOKUP_ROWS)) {
+      if (table === 'labelsourcetype') {
+        for (const name of names) await db.query('INSERT INTO labelsourcetype (name, mutable) VALUES ($1, $2)', [name, LABEL_SOURCE_MUTABLE[name] ?? false]);
+        continue;
+      }
+      // One multi-row VALUES list: ids follow the migration order, as in a fresh Quay.
+      await db.query(`INSERT INTO ${table} (name) VALUES ${names.map((_, i) => `($${i + 1})`).join(', ')}`, [...names]);
+    }
+    await ensureImageLocationsPg(db, locations);
+    await db.query('INSERT INTO alembic_version (version_num) VALUES ($1)', [QUAY_ALEMBIC_HEAD]);
+    await db.query('COMMIT');
+  } catch (err) {
+    await db.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
+/** pg_trgm installed or installable (it is a trusted extension from PostgreSQL 13 on). */
+async function ensureTrgm(db: Queryable): Promise<boolean> {
+  const r = await db.query<{ installed: string | null }>("SELECT installed_version AS installed FROM pg_available_extensions WHERE name = 'pg_trgm'");
+  if (r.rows.length === 0) return false;
+  if (r.rows[0]!.installed !== null) return true;
+  await db.query('SAVEPOINT trgm');
+  try {
+    await db.query('CREATE EXTENSION IF NOT EXISTS pg_trgm');
+    await db.query('RELEASE SAVEPOINT trgm');
+    return true;
+  } catch {
+    await db.query('ROLLBACK TO SAVEPOINT trgm');
+    return false;
+  }
+}
+
+/**
+ * The revision recorded in alembic_version (current schema): undefined when
+ * the table is absent; a description when it is empty or holds several rows.
+ */
+export async function readAlembicVersionPg(db: Queryable): Promise<string | undefined> {
+  const t = await db.query(`SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'alembic_version'`);
+  if (t.rows.length === 0) return undefined;
+  const rows = (await db.query<{ version_num: string }>('SELECT version_num FROM alembic_version')).rows.map((r) => r.version_num);
+  if (rows.length === 1) return rows[0];
+  return rows.length === 0 ? '(empty alembic_version)' : `several versions: ${rows.join(', ')}`;
+}
+
+/** An imagestoragelocation row for each name (what Quay's boot does); plain DML. */
+export async function ensureImageLocationsPg(db: Queryable, names: readonly string[]): Promise<void> {
+  for (const name of names) {
+    await db.query('INSERT INTO imagestoragelocation (name) SELECT $1::varchar WHERE NOT EXISTS (SELECT 1 FROM imagestoragelocation WHERE name = $1::varchar)', [name]);
+  }
+}
