@@ -10,6 +10,8 @@
 #include <poll.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
 
 /* How long a transfer waits for a silent peer before giving up (ETIMEDOUT). */
 #define NATIVE_IDLE_MS 60000
@@ -31,6 +33,22 @@ static inline int native_wait_fd(int fd, short events) {
     if ((p.revents & (POLLERR | POLLHUP)) && !(p.revents & events)) return EPIPE;
     return 0;
   }
+}
+
+/*
+ * One send() of `len` bytes on a non-blocking socket, without SIGPIPE: the
+ * bytes written (0 after an interrupt or a wait for room), or -errno (EPIPE
+ * when the peer takes nothing more).
+ */
+static inline ssize_t native_send_step(int fd, const char *buf, size_t len) {
+  ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+  if (n > 0) return n;
+  if (n < 0 && errno == EINTR) return 0;
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    int e = native_wait_fd(fd, POLLOUT);
+    return e ? -e : 0;
+  }
+  return -(n < 0 ? errno : EPIPE);
 }
 
 static inline const char *native_errno_name(int e, const char *fallback) {

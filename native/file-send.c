@@ -42,16 +42,9 @@ static void run(napi_env env, void *data) {
       if (r <= 0) { t->err = r == 0 ? EIO : errno; break; } /* r == 0: the file is shorter than promised */
       have = (size_t)r; at = 0; off += r;
     }
-    ssize_t n = send(t->sock, buf + at, have - at, MSG_NOSIGNAL);
-    if (n > 0) { at += (size_t)n; left -= n; t->sent += n; continue; }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      int e = native_wait_fd(t->sock, POLLOUT);
-      if (e) { t->err = e; break; }
-      continue;
-    }
-    t->err = n < 0 ? errno : EPIPE;
-    break;
+    ssize_t n = native_send_step(t->sock, buf + at, have - at);
+    if (n < 0) { t->err = (int)-n; break; }
+    at += (size_t)n; left -= n; t->sent += n;
   }
   free(buf);
 }

@@ -46,15 +46,9 @@ static void run(napi_env env, void *data) {
       }
       t->err = errno; t->side = "upstream"; break;
     }
-    ssize_t n = send(t->to, buf + at, have - at, MSG_NOSIGNAL);
-    if (n > 0) { at += (size_t)n; t->moved += n; continue; }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      int e = native_wait_fd(t->to, POLLOUT);
-      if (e) { t->err = e; t->side = "client"; break; }
-      continue;
-    }
-    t->err = n < 0 ? errno : EPIPE; t->side = "client"; break;
+    ssize_t n = native_send_step(t->to, buf + at, have - at);
+    if (n < 0) { t->err = (int)-n; t->side = "client"; break; }
+    at += (size_t)n; t->moved += n;
   }
   free(buf);
 }

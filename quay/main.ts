@@ -4,18 +4,17 @@
  * existing name, ...), 2 usage error.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { createLogger } from '../switchboard/log.js';
 import { splitHostPort } from '../switchboard/config/host-port.js';
-import { SqliteMetadataStore } from '../registryd/metadata/sqlite/store.js';
-import { SqliteAuthStore, randomToken } from '../registryd/metadata/sqlite/auth-store.js';
+import { randomToken } from '../registryd/metadata/sqlite/auth-store.js';
+import { openMetadata } from '../registryd/index.js';
 import type { AuthStore, RepoRole } from '../registryd/metadata/auth-store.js';
 import type { MetadataStore } from '../registryd/metadata/store.js';
-import { PgMetadataStore } from '../registryd/metadata/postgres/store.js';
 import { FieldEncrypter } from '../registryd/auth/field-crypto.js';
 import { hashPassword } from '../registryd/auth/passwords.js';
 import { isValidNamespace, parseRepositoryPath } from '../registryd/names.js';
@@ -105,14 +104,8 @@ async function readPassword(v: Values, env: NodeJS.ProcessEnv): Promise<string> 
   return pw;
 }
 
-async function openStores(cfg: RuntimeConfig): Promise<{ meta: MetadataStore; auth: AuthStore }> {
-  if (cfg.databaseUri) {
-    const pg = await PgMetadataStore.open(cfg.databaseUri, { storageLocations: [cfg.storage.location] });
-    return { meta: pg.metadata, auth: pg.auth };
-  }
-  mkdirSync(dirname(cfg.databaseFile), { recursive: true });
-  const meta = new SqliteMetadataStore(cfg.databaseFile);
-  return { meta, auth: new SqliteAuthStore(meta.db) };
+function openStores(cfg: RuntimeConfig): Promise<{ store: MetadataStore; authStore: AuthStore }> {
+  return openMetadata({ databaseUri: cfg.databaseUri, databaseFile: cfg.databaseFile, storageLocation: cfg.storage.location });
 }
 
 function encrypter(cfg: RuntimeConfig): FieldEncrypter {
@@ -186,7 +179,7 @@ async function entityCmd(kind: string, sub: string | undefined, name: string | u
   if (sub !== 'create' && !(kind === 'repo' && sub === 'grant')) throw new Usage(`${kind} takes ${kind === 'repo' ? 'create or grant' : 'create'}`);
   if (!name) throw new Usage(`${kind} ${sub} needs a name`);
   const cfg = loadConfig(c);
-  const { meta, auth } = await openStores(cfg).catch((e: unknown) => { throw new Failure(`cannot open the database: ${(e as Error).message}`); });
+  const { store: meta, authStore: auth } = await openStores(cfg).catch((e: unknown) => { throw new Failure(`cannot open the database: ${(e as Error).message}`); });
   const now = Date.now();
   try {
     switch (kind) {

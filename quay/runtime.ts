@@ -6,11 +6,11 @@
  * listener and no admin listener).
  */
 import http from 'node:http';
-import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../switchboard/log.js';
 import { openRegistry, type Registry } from '../registryd/index.js';
 import { RegistryMetrics } from '../registryd/metrics.js';
+import { createRegistryServer } from '../registryd/http/server.js';
 import type { RuntimeConfig } from './config.js';
 import type { TlsMaterial } from './tls.js';
 
@@ -23,11 +23,13 @@ export interface RuntimeOptions {
   readonly adminListen: { readonly host: string; readonly port: number } | null;
   /** Quay's BLOBUPLOAD_DELETION_DATE_THRESHOLD, hours. */
   readonly staleUploadHours?: number;
+  /** Collect registryd_ metrics (default true; nothing to collect for without an admin listener or an embedding process). */
+  readonly metrics?: boolean;
 }
 
 export interface Runtime {
   readonly registry: Registry;
-  readonly metrics: RegistryMetrics;
+  readonly metrics: RegistryMetrics | null;
   /** The /v2 listener's address. */
   readonly address: { readonly host: string; readonly port: number };
   readonly adminPort: number | null;
@@ -35,7 +37,8 @@ export interface Runtime {
   stop(): Promise<void>;
 }
 
-function listen(server: http.Server, host: string, port: number): Promise<number> {
+/** Listen on HOST:PORT; resolves with the bound port (port 0 picks one). */
+export function listenOn(server: http.Server, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -47,16 +50,13 @@ function listen(server: http.Server, host: string, port: number): Promise<number
 
 export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
   const c = o.config;
-  const metrics = new RegistryMetrics();
+  const metrics = o.metrics === false ? null : new RegistryMetrics();
   const registry = await openRegistry({
     dataDir: c.dataDir, log: o.log, databaseFile: c.databaseFile, databaseUri: c.databaseUri, storageDir: c.storage.path, storageLocation: c.storage.location,
     libraryNamespace: c.libraryNamespace, maxBlobBytes: c.maxBlobBytes, tempTagSeconds: c.tempTagSeconds, auth: c.auth,
-    instanceKey: { ...c.instanceKey, name: `${c.auth.urlScheme}://${c.auth.serverHostname}` }, metrics,
+    instanceKey: { ...c.instanceKey, name: `${c.auth.urlScheme}://${c.auth.serverHostname}` }, ...(metrics ? { metrics } : {}),
   });
-  const serverOpts = { keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 };
-  const server: http.Server = o.tls
-    ? https.createServer({ ...serverOpts, cert: o.tls.cert, key: o.tls.key }, registry.handler)
-    : http.createServer(serverOpts, registry.handler);
+  const server = createRegistryServer(registry.handler, o.tls);
   let ready = false;
   const admin = o.adminListen ? http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -64,7 +64,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
       res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
       res.end(req.method === 'HEAD' ? undefined : body);
     };
-    if (path === '/metrics') {
+    if (path === '/metrics' && metrics) {
       metrics.registry.metrics().then((b) => send(200, metrics.registry.contentType, b), (e: unknown) => send(500, 'text/plain', `${String(e)}\n`));
     } else if (path === '/healthz') {
       send(200, 'application/json', JSON.stringify({ status: 'ok' }));
@@ -82,8 +82,8 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
   let port: number;
   let adminPort: number | null = null;
   try {
-    port = await listen(server, o.listen.host, o.listen.port);
-    if (admin && o.adminListen) adminPort = await listen(admin, o.adminListen.host, o.adminListen.port);
+    port = await listenOn(server, o.listen.host, o.listen.port);
+    if (admin && o.adminListen) adminPort = await listenOn(admin, o.adminListen.host, o.adminListen.port);
   } catch (e) {
     server.close();
     admin?.close();

@@ -7,11 +7,12 @@
  *   CERT,KEY      PEM files given by the operator
  */
 import { X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { generate } from 'selfsigned';
 import type { Logger } from '../switchboard/log.js';
+import { writeFileAtomic } from '../switchboard/files.js';
 
 export type TlsSpec = { readonly kind: 'off' } | { readonly kind: 'self-signed' } | { readonly kind: 'files'; readonly cert: string; readonly key: string };
 
@@ -41,12 +42,6 @@ function stillGood(certPem: string, now: number): boolean {
   }
 }
 
-function writePrivate(file: string, data: string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, data, { mode: 0o600 });
-  renameSync(tmp, file);
-}
-
 /** The self-signed pair under `dir/tls`, made when missing or close to expiry. */
 export async function selfSigned(dir: string, names: readonly string[], log: Logger, now = Date.now()): Promise<TlsMaterial> {
   const tlsDir = join(dir, 'tls');
@@ -57,7 +52,6 @@ export async function selfSigned(dir: string, names: readonly string[], log: Log
     if (stillGood(cert, now)) return { cert, key: readFileSync(keyFile, 'utf8'), certFile };
     log.warn('self-signed certificate expires soon or is unreadable; making a new one', { cert_file: certFile });
   }
-  mkdirSync(tlsDir, { recursive: true });
   const dns = [...new Set(['localhost', hostname(), ...names.filter((n) => !/^[\d.]+$|:/.test(n))])];
   const pems = await generate([{ name: 'commonName', value: 'localhost' }, { name: 'organizationName', value: 'Switchboard self-signed' }], {
     keySize: 2048, algorithm: 'sha256', notBeforeDate: new Date(now - 60_000), notAfterDate: new Date(now + VALIDITY_MS),
@@ -68,8 +62,8 @@ export async function selfSigned(dir: string, names: readonly string[], log: Log
       { name: 'subjectAltName', altNames: [...dns.map((d) => ({ type: 2 as const, value: d })), { type: 7 as const, ip: '127.0.0.1' }, { type: 7 as const, ip: '::1' }] },
     ],
   });
-  writePrivate(keyFile, pems.private);
-  writePrivate(certFile, pems.cert);
+  writeFileAtomic(keyFile, pems.private);
+  writeFileAtomic(certFile, pems.cert);
   log.info('made a self-signed TLS certificate', { cert_file: certFile, valid_days: VALIDITY_MS / 86_400_000 });
   return { cert: pems.cert, key: pems.private, certFile };
 }

@@ -10,7 +10,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Logger } from '../switchboard/log.js';
 import { SqliteMetadataStore } from './metadata/sqlite/store.js';
 import { SqliteAuthStore } from './metadata/sqlite/auth-store.js';
@@ -74,20 +74,25 @@ export const DEFAULT_AUTH: AuthSettings = {
   superUsers: [], superUsersFullAccess: false, globalReadonlySuperUsers: [], libraryNamespace: 'library', databaseSecretKey: null,
 };
 
+/**
+ * The metadata and auth stores on PostgreSQL (a postgresql:// URI) or SQLite
+ * (a file, its directory made when missing); Quay's schema is laid down on an
+ * empty database and checked otherwise.
+ */
+export async function openMetadata(o: { readonly databaseUri: string | null; readonly databaseFile: string; readonly storageLocation: string }): Promise<{ store: MetadataStore; authStore: AuthStore }> {
+  if (o.databaseUri) {
+    const pg = await PgMetadataStore.open(o.databaseUri, { storageLocations: [o.storageLocation] });
+    return { store: pg.metadata, authStore: pg.auth };
+  }
+  mkdirSync(dirname(o.databaseFile), { recursive: true });
+  const sqlite = new SqliteMetadataStore(o.databaseFile);
+  return { store: sqlite, authStore: new SqliteAuthStore(sqlite.db) };
+}
+
 export async function openRegistry(o: RegistryOptions): Promise<Registry> {
   const storageDir = o.storageDir ?? join(o.dataDir, 'storage');
   mkdirSync(storageDir, { recursive: true });
-  let store: MetadataStore;
-  let authStore: AuthStore;
-  if (o.databaseUri) {
-    const pg = await PgMetadataStore.open(o.databaseUri, { storageLocations: [o.storageLocation ?? 'local_us'] });
-    store = pg.metadata;
-    authStore = pg.auth;
-  } else {
-    const sqlite = new SqliteMetadataStore(o.databaseFile ?? join(o.dataDir, 'quay.db'));
-    store = sqlite;
-    authStore = new SqliteAuthStore(sqlite.db);
-  }
+  const { store, authStore } = await openMetadata({ databaseUri: o.databaseUri ?? null, databaseFile: o.databaseFile ?? join(o.dataDir, 'quay.db'), storageLocation: o.storageLocation ?? 'local_us' });
   const storage = new LocalStorage(storageDir, o.storageLocation);
   const now = o.now ?? Date.now;
   const libraryNamespace = o.libraryNamespace ?? 'library';

@@ -6,8 +6,9 @@
 import { parseArgs } from 'node:util';
 import { createLogger } from '../switchboard/log.js';
 import { splitHostPort } from '../switchboard/config/host-port.js';
-import { openRegistry } from './index.js';
-import { createRegistryServer } from './http/server.js';
+import { resolve } from 'node:path';
+import { formatProblem, loadQuayConfig } from '../quay/config.js';
+import { startRuntime } from '../quay/runtime.js';
 
 export const USAGE = `Usage: registryd serve --data-dir DIR [--listen HOST:PORT] [--stale-upload-hours N]
 
@@ -50,33 +51,16 @@ export async function run(argv: string[]): Promise<number> {
   const staleHours = Number(values['stale-upload-hours'] ?? 48);
   if (!(staleHours > 0)) { process.stderr.write(`registryd: --stale-upload-hours must be a positive number\n`); return 2; }
   const log = createLogger({ component: 'registryd' });
-  const reg = await openRegistry({ dataDir: values['data-dir'], log });
-  const server = createRegistryServer(reg.handler);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(listen.port, listen.host, () => resolve());
-  });
-  const a = server.address();
-  log.info('registryd listening', { listen: typeof a === 'object' && a ? `${a.address}:${a.port}` : values.listen, data_dir: values['data-dir'] });
-  const cleanup = (): void => {
-    reg.uploads.cleanupStale(staleHours * 3600_000).then(
-      (n) => { if (n > 0) log.info('removed stale upload sessions', { removed: n, older_than_hours: staleHours }); },
-      (e: unknown) => log.error('stale upload cleanup failed', { error: String(e) }),
-    );
-  };
-  cleanup();
-  const timer = setInterval(cleanup, 3600_000);
-  timer.unref();
+  // The quay runtime in mirror mode with its presets (anonymous, SQLite, local storage), plain HTTP, no admin listener.
+  const cfg = loadQuayConfig('', { mode: 'mirror', dataDir: resolve(values['data-dir']) });
+  if (!cfg.ok) throw new Error(cfg.problems.map((p) => formatProblem(p)).join('\n'));
+  const rt = await startRuntime({ config: cfg.config, log, listen, tls: null, adminListen: null, staleUploadHours: staleHours, metrics: false });
+  log.info('registryd listening', { listen: `${rt.address.host}:${rt.address.port}`, data_dir: values['data-dir'] });
   await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      clearInterval(timer);
-      log.info('registryd stopping');
-      server.close(() => resolve());
-      server.closeIdleConnections();
-    };
+    const stop = (): void => { log.info('registryd stopping'); resolve(); };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
-  await reg.close();
+  await rt.stop();
   return 0;
 }

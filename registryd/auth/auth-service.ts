@@ -74,7 +74,6 @@ export interface RequestAuth {
 
 const OPEN: RequestAuth = { claims: null, grants: new Map() };
 const SCOPES_FOR: Record<Need, readonly string[]> = { read: ['pull'], write: ['pull', 'push'], admin: ['pull', 'push'] };
-const ACTION_ROLE: Record<string, RepoRole> = { '*': 'admin', push: 'write', pull: 'read' };
 
 export class AuthService {
   private readonly keys: ServiceKeyCache | null;
@@ -250,10 +249,13 @@ export class AuthService {
     if (!namespace && !this.settings.createNamespaceOnPush) return entry([]);
     const user = principal.kind === 'anonymous' ? null : principal.user;
     const final: string[] = [];
+    // The entity's role, looked up once for all the requested actions (again only after a create on push).
+    let known: RepoRole | null | undefined;
+    const role = async (): Promise<RepoRole | null> => (known === undefined ? (known = user ? await this.role(user, namespace, repo) : null) : known);
 
     if (requested.includes('push') && user) {
       if (repo) {
-        const r = await this.role(user, namespace, repo);
+        const r = await role();
         if (r && ROLE_RANK[r] >= ROLE_RANK.write && repo.state === RepositoryState.NORMAL) final.push('push');
       } else {
         if (!namespace && this.settings.createNamespaceOnPush && !user.robot) {
@@ -264,18 +266,19 @@ export class AuthService {
         if (namespace && (await this.canCreate(user, namespace))) {
           repo = await this.meta.createRepository(name.namespace, name.name, this.settings.createPrivateRepoOnPush ? 'private' : 'public', this.now());
           if (!user.organization) await this.store.setRepositoryPermission(repo.id, { userId: user.id }, 'admin');
+          known = undefined;
           this.log.info('repository created on push', { repository: fullName(name), creator: user.username });
           final.push('push');
         }
       }
     }
     if (requested.includes('pull')) {
-      const r = user ? await this.role(user, namespace, repo) : null;
+      const r = await role();
       const readonlySuper = user !== null && this.settings.globalReadonlySuperUsers.includes(user.username);
       if ((r !== null) || (repo?.visibility === 'public') || readonlySuper) final.push('pull');
     }
     if (requested.includes('*') && user && repo && repo.state === RepositoryState.NORMAL) {
-      if ((await this.role(user, namespace, repo)) === 'admin') final.push('*');
+      if ((await role()) === 'admin') final.push('*');
     }
     return entry(final);
   }
@@ -332,11 +335,19 @@ export class AuthService {
     const a = await this.requestAuth(authorization, repository, need);
     const granted = a.grants.get(repository);
     if (granted && ROLE_RANK[granted] >= ROLE_RANK[need]) return a;
-    if (need === 'read' && this.settings.anonymousAccess) {
-      const repo = await this.meta.lookupRepository(name.namespace, name.name);
-      if (repo && repo.visibility === 'public') return a;
-    }
+    if (need === 'read' && (await this.publicReadable(name))) return a;
     throw this.unauthorized(undefined, repository, SCOPES_FOR[need]);
+  }
+
+  /** May a request with these grants read the repository (a grant, or public with anonymous access on)? */
+  async canRead(access: RequestAuth | null, name: RepoName): Promise<boolean> {
+    if (!this.enabled || access?.grants.has(fullName(name))) return true;
+    return this.publicReadable(name);
+  }
+
+  private async publicReadable(name: RepoName): Promise<boolean> {
+    if (!this.settings.anonymousAccess) return false;
+    return (await this.meta.lookupRepository(name.namespace, name.name))?.visibility === 'public';
   }
 
   /** The user a catalog listing is for (from the token's context), and whether public repositories show. */

@@ -11,11 +11,11 @@
  * while its files are readable and its row is alive.
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { calculateJwkThumbprint, exportJWK } from 'jose';
 import type { AuthStore } from '../metadata/auth-store.js';
 import type { Logger } from '../../switchboard/log.js';
+import { writeFileAtomic } from '../../switchboard/files.js';
 
 export interface InstanceKeySettings {
   readonly service: string;
@@ -33,13 +33,6 @@ export interface InstanceKey {
   readonly service: string;
   /** Stop extending the key's expiry. */
   stop(): void;
-}
-
-function writeAtomic(file: string, data: string): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, data, { mode: 0o600 });
-  renameSync(tmp, file);
 }
 
 async function publicJwk(key: KeyObject): Promise<{ jwk: Record<string, unknown>; kid: string }> {
@@ -63,10 +56,10 @@ export async function loadOrCreateInstanceKey(store: AuthStore, s: InstanceKeySe
   }
   if (!privateKey) {
     privateKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
-    writeAtomic(s.keyFile, privateKey.export({ type: 'pkcs1', format: 'pem' }) as string);
+    writeFileAtomic(s.keyFile, privateKey.export({ type: 'pkcs1', format: 'pem' }) as string);
   }
   const { jwk, kid } = await publicJwk(privateKey);
-  writeAtomic(s.kidFile, kid);
+  writeFileAtomic(s.kidFile, kid);
   await store.registerServiceKey({ kid, service: s.service, name: s.name, jwk, expirationMs: expiry() }, now());
   log.info('instance service key registered', { kid, service: s.service, expires_in_minutes: s.expirationMinutes });
   // Extend at a third of the lifetime, so two missed beats still leave the key alive.

@@ -71,9 +71,8 @@ export class ServiceKeyCache {
       } catch { key = null; }
     }
     // Unknown kids are remembered briefly too, so garbage tokens cannot hammer the database.
-    const ttl = key ? this.ttlMs : Math.min(this.ttlMs, 5_000);
-    if (row?.expirationMs != null) this.keys.set(kid, { key, until: Math.min(nowMs + ttl, row.expirationMs) });
-    else this.keys.set(kid, { key, until: nowMs + ttl });
+    const until = nowMs + (key ? this.ttlMs : Math.min(this.ttlMs, 5_000));
+    this.keys.set(kid, { key, until: Math.min(until, row?.expirationMs ?? until) });
     if (this.keys.size > 1000) this.keys.delete(this.keys.keys().next().value!);
     return key;
   }

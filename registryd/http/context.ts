@@ -35,14 +35,10 @@ export class Ctx {
   }
 
   /** May this request read the repository (a grant, or a public repository with anonymous access)? */
-  async mayRead(name: RepoName): Promise<boolean> {
-    if (!this.auth.enabled) return true;
-    const granted = this.access?.grants.get(`${name.namespace}/${name.name}`);
-    if (granted) return true;
-    if (!this.auth.settings.anonymousAccess) return false;
-    const repo = await this.svc.store.lookupRepository(name.namespace, name.name);
-    return repo?.visibility === 'public';
+  mayRead(name: RepoName): Promise<boolean> {
+    return this.auth.canRead(this.access, name);
   }
+
 
   get method(): string {
     return this.req.method ?? 'GET';

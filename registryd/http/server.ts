@@ -6,6 +6,7 @@
  * socket to storage and back; no framework sits on the hot path.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
 import { loadInventory } from '../../owner-maps/index.js';
 import { RouteTable } from '../../switchboard/core/index.js';
 import type { Logger } from '../../switchboard/log.js';
@@ -57,13 +58,9 @@ const NEEDS: Readonly<Record<string, Need>> = {
   ROUTE_0016: 'read', ROUTE_0017: 'write', ROUTE_0018: 'read', ROUTE_0019: 'read',
 };
 
-/** Run the route's permission check, then its handler. */
-async function gated(ctx: Ctx, routeId: string, handler: Handler): Promise<void> {
-  const need = NEEDS[routeId];
-  if (need && ctx.auth.enabled) {
-    const name = ctx.repoName();
-    ctx.access = await ctx.auth.authorize(ctx.authorization, name, need);
-  }
+/** The route's permission check, then its handler. */
+async function gated(ctx: Ctx, need: Need, handler: Handler): Promise<void> {
+  ctx.access = await ctx.auth.authorize(ctx.authorization, ctx.repoName(), need);
   await handler(ctx);
 }
 
@@ -137,7 +134,9 @@ export function createRegistryHandler(deps: RegistryHttpDeps): (req: IncomingMes
     const ac = new AbortController();
     res.once('close', () => { if (!res.writableFinished) ac.abort(); });
     const ctx = new Ctx(req, res, m.params, deps.svc, deps.uploads, deps.settings, ac.signal, deps.auth);
-    gated(ctx, m.route.id, handler).catch((e: unknown) => {
+    // Anonymous mode (or a route without a repository) goes straight to the handler: no extra step on the hot path.
+    const need = deps.auth.enabled ? NEEDS[m.route.id] : undefined;
+    (need ? gated(ctx, need, handler) : handler(ctx)).catch((e: unknown) => {
       if (ac.signal.aborted) return; // the client left; nothing to answer
       if (isRegistryError(e)) { sendError(req, res, e); return; }
       deps.log.error('request failed', { method, path: url.split('?')[0], route_id: m.route.id, error: String((e as Error)?.stack ?? e) });
@@ -146,7 +145,8 @@ export function createRegistryHandler(deps: RegistryHttpDeps): (req: IncomingMes
   };
 }
 
-/** A node:http server for the handler, with timeouts fit for multi-GiB bodies (no request timeout). */
-export function createRegistryServer(handler: (req: IncomingMessage, res: ServerResponse) => void): http.Server {
-  return http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, handler);
+/** An HTTP (or, with a key and certificate, HTTPS) server for the handler, with timeouts fit for multi-GiB bodies (no request timeout). */
+export function createRegistryServer(handler: (req: IncomingMessage, res: ServerResponse) => void, tls?: { readonly cert: string; readonly key: string } | null): http.Server {
+  const opts = { keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 };
+  return tls ? https.createServer({ ...opts, cert: tls.cert, key: tls.key }, handler) : http.createServer(opts, handler);
 }

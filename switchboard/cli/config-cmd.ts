@@ -1,7 +1,8 @@
 /** `switchboard config validate [FILE]` and `switchboard set KEY VALUE`. */
-import { readFileSync, writeFileSync, renameSync, statSync, appendFileSync } from 'node:fs';
+import { readFileSync, statSync, appendFileSync } from 'node:fs';
+import { writeFileAtomic } from '../files.js';
 import { createHash } from 'node:crypto';
-import { dirname, basename, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseDocument, isMap, isScalar } from 'yaml';
 import { editMigrationKey } from './yaml-edit.js';
 import { loadInventory } from '../../owner-maps/index.js';
@@ -146,9 +147,7 @@ export function setCommand(argv: string[], io: Io): number {
     if (readFileSync(file, 'utf8') !== before) {
       throw new SwitchboardError('SWB_CONFIG_CONFLICT', `${file} changed while this command ran; nothing written — re-run to apply on top of the new contents`);
     }
-    const tmp = join(dirname(file), `.${basename(file)}.switchboard-${process.pid}.tmp`);
-    writeFileSync(tmp, after, { mode: statSync(file).mode });
-    renameSync(tmp, file);
+    writeFileAtomic(file, after, statSync(file).mode);
     const actor = (a.values.actor as string | undefined) ?? io.env.SUDO_USER ?? io.env.USER ?? 'unknown';
     appendFileSync(auditPath(file, next.config), JSON.stringify({
       time: new Date().toISOString(), actor, action: unset ? 'unset' : 'set', key, old: oldValue, new: value,

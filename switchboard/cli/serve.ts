@@ -13,7 +13,7 @@ import { args, configPath, type Io, EXIT_OK, EXIT_FAIL } from './common.js';
 import { Registry as MetricsRegistry } from 'prom-client';
 import { resolve } from 'node:path';
 import { readQuayConfig, formatProblem } from '../../quay/config.js';
-import { startRuntime, type Runtime } from '../../quay/runtime.js';
+import { listenOn, startRuntime, type Runtime } from '../../quay/runtime.js';
 import { loadTls, type TlsMaterial } from '../../quay/tls.js';
 
 export const SERVE_USAGE = `Usage: switchboard serve [--config FILE] [--listen HOST:PORT] [--admin-listen HOST:PORT]
@@ -36,17 +36,6 @@ function withPortFrom(hostPort: { host: string; port: number }, env: string | un
   if (env === undefined || env === '') return hostPort;
   if (!/^\d{1,5}$/.test(env) || Number(env) > 65535) throw new SwitchboardError('SWB_CLI_USAGE', `${name}=${env} is not a port number`);
   return { host: hostPort.host, port: Number(env) };
-}
-
-function listenOn(server: import('node:http').Server, host: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      const a = server.address();
-      resolve(typeof a === 'object' && a ? a.port : port);
-    });
-  });
 }
 
 export async function serveCommand(argv: string[], io: Io): Promise<number> {
@@ -111,7 +100,7 @@ export async function serveCommand(argv: string[], io: Io): Promise<number> {
   }
   proxy = new SwitchboardProxy({ snapshots: provider, pins, log, accessLog, metrics, tls, ...(embedded ? { embedded: { go: embedded.url } } : {}) });
   const startedAt = new Date();
-  const adminMetrics = embedded ? { registry: MetricsRegistry.merge([metrics.registry, embedded.metrics.registry]) } : metrics;
+  const adminMetrics = embedded?.metrics ? { registry: MetricsRegistry.merge([metrics.registry, embedded.metrics.registry]) } : metrics;
   const admin = createAdminServer({ provider, proxy, pins, metrics: adminMetrics, startedAt });
   try {
     const port = await proxy.listen(listen.host, listen.port);

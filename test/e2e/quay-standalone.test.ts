@@ -11,7 +11,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { ROOT, freePort, requireBinaries, sleep, startChild, tempDir } from '../lib/proc.js';
+import { ROOT, freePort, requireBinaries, startChild, tempDir, waitForLog } from '../lib/proc.js';
 import { buildSwitchboard } from '../lib/switchboard.js';
 import { buildImage, layoutManifest, skopeoIn } from '../lib/oci.js';
 import { freshPgDatabase } from '../../registryd/test/lib/postgres.js';
@@ -47,10 +47,7 @@ const u = quay(['user', 'create', 'alice', '--email', 'alice@example.com', '--pa
 if (u.code !== 0) throw new Error(`quay user create against PostgreSQL: ${u.stderr}`);
 
 const srv = startChild(t, process.execPath, [join(ROOT, 'bin/quay.js'), 'serve', ...C, '--listen', host, '--admin-listen', `127.0.0.1:${await freePort()}`]);
-for (let i = 0; i < 300 && !/"msg":"quay serving"/.test(srv.stderr()); i++) {
-  if (!srv.running()) throw new Error(`quay serve exited (${JSON.stringify(await srv.exited)}):\n${srv.stdout()}\n${srv.stderr()}`);
-  await sleep(100);
-}
+await waitForLog(srv, /"msg":"quay serving"/, 'quay serve');
 
 const images = join(dir, 'images');
 mkdirSync(join(dir, 'work'), { recursive: true });

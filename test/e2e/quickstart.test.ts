@@ -14,7 +14,7 @@ import https from 'node:https';
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, readdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, freePort, requireBinaries, runOk, sleep, startChild, tempDir, waitFor, type Child } from '../lib/proc.js';
+import { ROOT, freePort, requireBinaries, runOk, startChild, tempDir, waitFor, waitForLog, type Child } from '../lib/proc.js';
 import { buildSwitchboard } from '../lib/switchboard.js';
 import { blobPath, buildImage, layoutManifest, sha256File, skopeoIn } from '../lib/oci.js';
 
@@ -37,13 +37,8 @@ async function npmStart(): Promise<Child> {
   // Its own process group: npm runs node through a shell, and a stop must reach node itself, as Ctrl-C would.
   const child = startChild(t, 'npm', ['start', '--silent'], { cwd: checkout, detached: true, env: { ...process.env, PORT: String(port), ADMIN_PORT: String(adminPort) } });
   t.teardown(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } });
-  const t0 = Date.now();
-  while (Date.now() - t0 < 60_000) {
-    if (/"msg":"switchboard serving"/.test(child.stderr())) return child;
-    if (!child.running()) break;
-    await sleep(100);
-  }
-  throw new Error(`npm start did not come up:\n${child.stdout()}\n${child.stderr()}`);
+  await waitForLog(child, /"msg":"switchboard serving"/, 'npm start', 60_000);
+  return child;
 }
 
 function get(path: string): Promise<{ status: number; headers: Record<string, unknown>; body: string; cert: Buffer | null }> {

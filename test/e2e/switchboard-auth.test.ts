@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, freePort, requireBinaries, sleep, startChild, tempDir } from '../lib/proc.js';
+import { ROOT, freePort, requireBinaries, startChild, tempDir, waitForLog } from '../lib/proc.js';
 import { buildSwitchboard } from '../lib/switchboard.js';
 import { buildImage, layoutManifest, skopeoIn } from '../lib/oci.js';
 
@@ -46,10 +46,7 @@ const created = spawnSync(process.execPath, [join(ROOT, 'bin/quay.js'), 'user', 
 if (created.status !== 0) throw new Error(`quay user create: ${created.stderr}`);
 
 const sb = startChild(t, process.execPath, [join(ROOT, 'bin/switchboard.js'), 'serve', '--config', config]);
-for (let i = 0; i < 300 && !/"msg":"switchboard serving"/.test(sb.stderr()); i++) {
-  if (!sb.running()) throw new Error(`switchboard exited:\n${sb.stderr()}`);
-  await sleep(100);
-}
+await waitForLog(sb, /"msg":"switchboard serving"/, 'switchboard serve');
 
 const images = join(dir, 'images');
 mkdirSync(join(dir, 'work'), { recursive: true });

@@ -124,6 +124,17 @@ export function startChild(t: TLike, cmd: string, args: readonly string[], opts:
   return { child, pid: child.pid ?? -1, stdout: () => out, stderr: () => err, exited, running, stop };
 }
 
+/** Wait until the child's stderr matches `line` (a log line of a server coming up); throws with its output if it exits or `ms` pass first. */
+export async function waitForLog(child: Child, line: RegExp, what: string, ms = 30_000): Promise<void> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < ms) {
+    if (line.test(child.stderr())) return;
+    if (!child.running()) break;
+    await sleep(100);
+  }
+  throw new Error(`${what} did not come up (${child.running() ? `no ${line} in ${ms} ms` : `exited: ${JSON.stringify(await child.exited)}`}):\n${child.stdout()}\n${child.stderr()}`);
+}
+
 export interface RunResult {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;

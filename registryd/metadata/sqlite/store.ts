@@ -10,7 +10,7 @@ import {
   MissingReferences, RepositoryState, type BlobRef, type ManifestRef, type ManifestTarget, type MetadataStore,
   type NewManifest, type Page, type RepositoryRef, type UploadProgress, type UploadRow,
 } from '../store.js';
-import { parseSqlTime, sqlTime } from '../time.js';
+import { sqlTime } from '../time.js';
 import { MANIFEST_COLUMNS, UPLOAD_SELECT, blobRef, manifestRef, repoRef, uploadRow, type BlobRow, type ManifestDbRow, type RepoRow, type UploadDbRow } from '../rows.js';
 import { createQuaySchema } from './schema.js';
 
