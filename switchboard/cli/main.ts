@@ -10,6 +10,7 @@ import { explainCommand } from './explain.js';
 import { serveCommand } from './serve.js';
 import { diffCommand, listCommand, workersCommand } from './owners.js';
 import { setCommand, validateCommand, VALIDATE_USAGE } from './config-cmd.js';
+import { nginxCommand } from './nginx-cmd.js';
 
 const VERSION = '0.1.0';
 
@@ -25,6 +26,7 @@ capability at a time. Commands:
   config validate [FILE]           check config.yaml's MIGRATION and SWITCHBOARD sections
   set KEY VALUE                    edit one switch in config.yaml (comments kept, audited)
   serve                            run the edge proxy (and its admin listener)
+  nginx render [--out F] [--watch] the same decisions as an nginx front door
 
 Every command takes --help. Config file: --config FILE, else $SWITCHBOARD_CONFIG,
 else ./config.yaml. Environment variables named like switches override the file.`;
@@ -66,6 +68,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
         return setCommand(rest, io);
       case 'serve':
         return await serveCommand(rest, io);
+      case 'nginx':
+        return await nginxCommand(rest, io);
       default:
         io.err(`switchboard: unknown command "${cmd}" [SWB_CLI_USAGE]\n\n${USAGE}`);
         return EXIT_USAGE;

@@ -303,6 +303,32 @@ export class RouteTable {
   }
 
   /**
+   * Every leaf of the trie in the order the matcher tries them (depth first:
+   * at each node its own rows, then the rows reached without their trailing
+   * slash, then literal children, then the dynamic parts by weight). The first
+   * leaf whose pattern and method accept a request is the one match() returns,
+   * so a first-match list (the nginx renderer's `map`) in this order decides
+   * like the trie. `slashless`: the leaf's rows match here only without their
+   * trailing "/" (Quay answers with a redirect).
+   */
+  ruleOrder(): { readonly methods: ReadonlyMap<string, RouteRow>; readonly slashless: boolean }[] {
+    const out: { methods: ReadonlyMap<string, RouteRow>; slashless: boolean }[] = [];
+    const rows = (m: Methods): Map<string, RouteRow> => new Map([...m].map(([k, leaf]) => [k, leaf.route]));
+    const visit = (node: Node): void => {
+      if (node.methods) out.push({ methods: rows(node.methods), slashless: false });
+      const slashed = node.statics.get('')?.methods;
+      if (slashed) out.push({ methods: rows(slashed), slashless: true });
+      node.statics.forEach(visit);
+      for (const d of node.dynamics) {
+        if (d.type === 'one') visit(d.child);
+        else out.push({ methods: rows(d.rule.methods), slashless: false });
+      }
+    };
+    visit(this.root);
+    return out;
+  }
+
+  /**
    * Matches a request; `rawPath` is the request target (query string ignored).
    * Results are immutable and depend only on the table, so a bounded
    * two-generation cache keeps hot paths (popular tags and layers) to two map

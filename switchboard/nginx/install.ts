@@ -1,0 +1,96 @@
+/**
+ * Puts a rendered configuration in place the way an operator would: test it
+ * with nginx first, swap it in atomically, reload nginx; a configuration that
+ * fails its test never replaces the running one (it is kept beside it as
+ * `<out>.rejected` for inspection).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { writeFileAtomic } from '../files.js';
+import type { NginxPart } from './render.js';
+
+export interface InstallOptions {
+  readonly out: string;
+  readonly part: NginxPart;
+  /** The nginx binary used for `nginx -t` when no test command is given. */
+  readonly nginx: string;
+  /** A shell command that tests the configuration as installed (e.g. `nginx -t`); on failure the old file is put back. */
+  readonly testCmd?: string | undefined;
+  /** A shell command run after a successful install (e.g. `nginx -s reload`). */
+  readonly reloadCmd?: string | undefined;
+  /** Skip testing (one-shot renders without --check). */
+  readonly test: boolean;
+}
+
+export type InstallResult =
+  | { readonly outcome: 'unchanged' }
+  | { readonly outcome: 'installed'; readonly reloaded: boolean; readonly reloadError: string | null }
+  | { readonly outcome: 'rejected'; readonly error: string; readonly rejectedFile: string };
+
+interface CmdResult { readonly code: number; readonly output: string }
+
+function runShell(cmd: string): Promise<CmdResult> {
+  return runArgv('/bin/sh', ['-c', cmd]);
+}
+
+function runArgv(bin: string, argv: readonly string[]): Promise<CmdResult> {
+  return new Promise((resolve) => {
+    const child = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
+    child.on('error', (e) => resolve({ code: 127, output: `${bin}: ${e.message}` }));
+    child.on('close', (code) => resolve({ code: code ?? 1, output: output.trim() }));
+  });
+}
+
+/** `nginx -t` on a candidate file that is not installed yet. */
+async function testCandidate(nginx: string, file: string, part: NginxPart): Promise<CmdResult> {
+  if (part === 'full') return runArgv(nginx, ['-t', '-q', '-c', file]);
+  // The http{} part alone is no configuration: test it inside a minimal one.
+  const dir = mkdtempSync(join(tmpdir(), 'swb-nginx-test-'));
+  try {
+    const wrapper = join(dir, 'nginx.conf');
+    writeFileSync(wrapper, `pid ${JSON.stringify(join(dir, 'nginx.pid'))};\nerror_log stderr;\nevents {}\nhttp {\n    include ${JSON.stringify(file)};\n}\n`);
+    return await runArgv(nginx, ['-t', '-q', '-c', wrapper, '-p', dir]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function installNginxConfig(text: string, o: InstallOptions): Promise<InstallResult> {
+  const current = existsSync(o.out) ? readFileSync(o.out, 'utf8') : null;
+  if (current === text) return { outcome: 'unchanged' };
+  const rejectedFile = `${o.out}.rejected`;
+  if (o.test && o.testCmd) {
+    // The operator's test checks nginx's whole configuration: install, test, put the old file back on failure.
+    writeFileAtomic(o.out, text, 0o644);
+    const r = await runShell(o.testCmd);
+    if (r.code !== 0) {
+      if (current === null) rmSync(o.out, { force: true }); else writeFileAtomic(o.out, current, 0o644);
+      writeFileAtomic(rejectedFile, text, 0o644);
+      return { outcome: 'rejected', error: r.output || `${o.testCmd} exited ${r.code}`, rejectedFile };
+    }
+  } else if (o.test) {
+    const candidate = join(dirname(o.out), `.${basename(o.out)}.candidate`);
+    writeFileAtomic(candidate, text, 0o644);
+    try {
+      const r = await testCandidate(o.nginx, candidate, o.part);
+      if (r.code !== 0) {
+        writeFileAtomic(rejectedFile, text, 0o644);
+        return { outcome: 'rejected', error: (r.output || `nginx -t exited ${r.code}`).split(candidate).join(rejectedFile), rejectedFile };
+      }
+    } finally {
+      rmSync(candidate, { force: true });
+    }
+    writeFileAtomic(o.out, text, 0o644);
+  } else {
+    writeFileAtomic(o.out, text, 0o644);
+  }
+  rmSync(rejectedFile, { force: true });
+  if (!o.reloadCmd) return { outcome: 'installed', reloaded: false, reloadError: null };
+  const r = await runShell(o.reloadCmd);
+  return { outcome: 'installed', reloaded: r.code === 0, reloadError: r.code === 0 ? null : (r.output || `${o.reloadCmd} exited ${r.code}`) };
+}

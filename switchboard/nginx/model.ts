@@ -1,0 +1,326 @@
+/**
+ * The nginx front door as data: everything the templates in nginx-templates/
+ * print, computed from one snapshot. Pure and deterministic: the same
+ * snapshot and options give the same model (no clock, no environment).
+ *
+ * How nginx decides like decide() (DESIGN §3):
+ *   $sb_match   one ordered regex `map` per path group on "$request_method $uri",
+ *               rows in RouteTable.ruleOrder() (first match wins, as in the trie),
+ *               then the family prefixes, then the default. Its value is
+ *               "<plan> <route id> <subject kind> <subject>".
+ *   $sb_plan    python | go | canary:<scope>, resolved at render time through
+ *               route → capability → family → default (compileOwnerMap's plans).
+ *   canary      per scope: org / repo / user lists as regex maps, the percent as
+ *               split_clients on the same subject key the switchboard hashes.
+ *   $sb_pin     the owner named by the upload's Location (sb_owner=…), upload routes only.
+ *   $sb_owner   pin, else plan; the kill switch renders python everywhere.
+ */
+import type { RouteRow } from '../../owner-maps/index.js';
+import type { Snapshot } from '../core/snapshot.js';
+import type { CanaryPlan, Plan } from '../core/owner-map.js';
+import type { Owner } from '../core/types.js';
+import { SwitchboardError } from '../errors.js';
+import { splitHostPort } from '../config/host-port.js';
+import { methodsByRow, pcreLiteral, rowRegex, type SubjectKind } from './pcre.js';
+
+export interface RenderOptions {
+  /** The listener; default SWITCHBOARD.LISTEN. */
+  readonly listen?: string;
+  /** pid, error log and temp files go here; unset leaves nginx's compiled-in defaults. */
+  readonly runtimeDir?: string | null;
+  /** The access log path or 'off'; default SWITCHBOARD.ACCESS_LOG. */
+  readonly accessLog?: string | undefined;
+  /** TLS certificate and key for the listener (resolved by the caller from SWITCHBOARD.TLS), or null for plain HTTP. */
+  readonly tls?: { readonly cert: string; readonly key: string } | null;
+}
+
+export interface MapEntry {
+  readonly comments: readonly string[];
+  readonly key: string;
+  readonly value: string;
+}
+
+export interface RouteGroup {
+  /** First path segment the group serves ('' for every other path). */
+  readonly segment: string;
+  readonly variable: string;
+  readonly title: string;
+  readonly entries: readonly MapEntry[];
+  readonly defaultValue: string;
+}
+
+export interface SelectorMap {
+  readonly variable: string;
+  readonly source: string;
+  readonly key: string;
+  readonly names: readonly string[];
+  readonly regex: string;
+}
+
+export interface CanaryModel {
+  readonly scope: string;
+  readonly variable: string;
+  readonly comment: readonly string[];
+  readonly lists: readonly SelectorMap[];
+  /** What a request none of the lists selects gets: python, go, or a split_clients variable. */
+  readonly percentValue: string;
+  readonly percentComment: string;
+}
+
+export interface SplitModel {
+  readonly variable: string;
+  readonly percent: string;
+}
+
+export interface UpstreamModel {
+  readonly owner: Owner;
+  readonly name: string;
+  readonly scheme: 'http' | 'https';
+  readonly server: string;
+  readonly host: string;
+  readonly url: string;
+}
+
+export interface NginxModel {
+  readonly source: { readonly file: string; readonly digest: string | null };
+  readonly killSwitch: boolean;
+  readonly hardFailure: boolean;
+  readonly summary: readonly string[];
+  /** Where nginx cannot decide as the switchboard does, for this snapshot (also printed by `render`). */
+  readonly warnings: readonly string[];
+  readonly listen: { readonly host: string; readonly port: number; readonly tls: { readonly cert: string; readonly key: string } | null };
+  readonly runtimeDir: string | null;
+  readonly upstreams: readonly UpstreamModel[];
+  readonly unconfigured: readonly Owner[];
+  readonly groups: readonly RouteGroup[];
+  readonly otherGroup: RouteGroup;
+  readonly canaries: readonly CanaryModel[];
+  readonly splits: readonly SplitModel[];
+  readonly planEntries: readonly MapEntry[];
+  readonly pinning: boolean;
+  readonly ping: { readonly routeId: string } | null;
+  readonly libraryNamespace: string;
+  readonly timeoutSeconds: number;
+  readonly accessLog: string;
+  readonly debugHeaders: boolean;
+}
+
+/**
+ * nginx's quoting. Reading a quoted string, nginx turns \\ \" \' into the
+ * character and \t \r \n into control characters, and keeps every other
+ * backslash: so only those backslashes are doubled, and regexes stay readable
+ * (`\S`, `\z` are written as is).
+ */
+export function ngxQuote(s: string): string {
+  let out = '"';
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c === '\\') out += i + 1 === s.length || '\\"\'trn'.includes(s[i + 1]!) ? '\\\\' : '\\';
+    else if (c === '"') out += '\\"';
+    else out += c;
+  }
+  return out + '"';
+}
+
+const SUBJECT_LETTER: Record<SubjectKind, string> = { repository: 'r', upload: 'u', namespace: 'n', none: '-' };
+
+function scopeVar(scope: string): string {
+  return `sb_canary_${scope.toLowerCase()}`;
+}
+
+function planToken(plan: Plan, kill: boolean): string {
+  if (kill) return 'python';
+  return plan.value === 'canary' ? `canary:${plan.canary!.scope}` : plan.value;
+}
+
+function why(plan: Plan, kill: boolean, hard: boolean): string {
+  if (hard) return 'python (no valid config was ever loaded)';
+  if (kill) return 'python (MIGRATION_FORCE_PYTHON)';
+  const w = plan.winner;
+  const origin = w.origin && w.origin.source === 'default' ? 'default' : w.key;
+  return plan.value === 'canary' ? `canary ${plan.canary!.scope} (${origin})` : `${plan.value} (${origin})`;
+}
+
+function upstreamOf(owner: Owner, url: string): UpstreamModel {
+  const u = new URL(url);
+  if (u.pathname !== '/' && u.pathname !== '') {
+    throw new SwitchboardError('SWB_CONFIG_BAD_VALUE', `SWITCHBOARD.UPSTREAMS.${owner}: ${url}: the nginx front door proxies to an origin; drop the path ${u.pathname}`);
+  }
+  const scheme = u.protocol === 'https:' ? 'https' : 'http';
+  const port = u.port || (scheme === 'https' ? '443' : '80');
+  return { owner, name: `sb_${owner}`, scheme, server: `${u.hostname}:${port}`, host: u.hostname.replace(/^\[|\]$/g, ''), url };
+}
+
+function percentText(p: number): string {
+  return String(Math.round(p * 100) / 100);
+}
+
+function selectorMap(variable: string, source: string, key: string, names: readonly string[]): SelectorMap {
+  const sorted = [...new Set(names)].sort();
+  return { variable, source, key, names: sorted, regex: `^(?:${sorted.map(pcreLiteral).join('|')})\\z` };
+}
+
+/** Builds the model; throws SwitchboardError for settings nginx cannot take (an upstream with a path). */
+export function buildNginxModel(s: Snapshot, opts: RenderOptions = {}): NginxModel {
+  const om = s.owner_map;
+  const inv = om.inventory;
+  const kill = s.hard_failure || om.forcePython.value;
+  const settings = s.settings;
+  const librarySupport = om.table.librarySupport;
+  const warnings: string[] = [];
+
+  // ── upstreams ──
+  const upstreams: UpstreamModel[] = [];
+  const unconfigured: Owner[] = [];
+  for (const owner of ['python', 'go'] as const) {
+    const url = settings.UPSTREAMS?.[owner];
+    if (url) upstreams.push(upstreamOf(owner, url));
+    else unconfigured.push(owner);
+  }
+  if (unconfigured.includes('go') && settings.EMBEDDED_REGISTRY) {
+    warnings.push('the embedded registry (SWITCHBOARD.EMBEDDED_REGISTRY) runs inside `switchboard serve`; nginx cannot reach it: set SWITCHBOARD.UPSTREAMS.go to a running `quay serve`');
+  }
+  for (const o of unconfigured) warnings.push(`owner ${o} has no upstream (SWITCHBOARD.UPSTREAMS.${o}): its requests are answered 503 not_configured`);
+
+  // ── canary scopes in first-use order ──
+  const scopes = new Map<string, CanaryPlan>();
+  const note = (p: Plan): void => { if (!kill && p.value === 'canary' && !scopes.has(p.canary!.scope)) scopes.set(p.canary!.scope, p.canary!); };
+  om.routePlans.forEach(note);
+  for (const f of inv.families) note(om.familyPlans.get(f)!);
+  note(om.defaultPlan);
+
+  // ── route groups: one map per first path segment that starts a family prefix ──
+  const segOf = (prefix: string): string => prefix.split('/')[1] ?? '';
+  const groupSegs: string[] = [];
+  for (const f of inv.familyPrefixes) if (f.prefix !== '' && !groupSegs.includes(segOf(f.prefix))) groupSegs.push(segOf(f.prefix));
+  const leaves = om.table.ruleOrder();
+  const firstSeg = (r: RouteRow): string | null => {
+    const first = r.pattern.split('/')[1] ?? '';
+    return first.includes('{') ? null : first;
+  };
+  const counts = { python: 0, go: 0, canary: 0 };
+  const routeEntries = new Map<RouteRow, MapEntry[]>();
+  const leafEntries = leaves.map((leaf) => {
+    const out: MapEntry[] = [];
+    for (const [route, methods] of methodsByRow(leaf.methods)) {
+      const plan = om.routePlans[route.index]!;
+      const { regex, subject } = rowRegex(route, methods, leaf.slashless, librarySupport);
+      const letter = SUBJECT_LETTER[subject];
+      const value = `${planToken(plan, kill)} ${route.id} ${letter} ${subject === 'none' ? '-' : '$sbj'}`;
+      const shown = methods.filter((m) => m !== 'HEAD' && m !== 'OPTIONS' || leaf.methods.get(m) === route).join(',') || methods.join(',');
+      const e: MapEntry = {
+        comments: [`${route.id}  ${route.capability}  ${shown} ${route.pattern}${leaf.slashless ? ' (without its trailing /: Quay redirects)' : ''}  → ${why(plan, kill, s.hard_failure)}`],
+        key: `~${regex}`,
+        value,
+      };
+      out.push(e);
+      const list = routeEntries.get(route);
+      if (list) list.push(e); else routeEntries.set(route, [e]);
+    }
+    return { seg: firstSeg(leaf.methods.values().next().value!), family: leaf.methods.values().next().value!.family, entries: out };
+  });
+  for (const r of inv.routes) {
+    const p = om.routePlans[r.index]!;
+    counts[kill ? 'python' : p.value]++;
+  }
+
+  const familyHeader = (f: string): string => {
+    const fp = om.familyPlans.get(f)!;
+    return `── ${f} ── family switch ${fp.levels[0]!.key}: ${fp.levels[0]!.value ?? 'unset'}`;
+  };
+  const fallbackValue = (p: Plan, label: string): string => `${planToken(p, kill)} ${label} - -`;
+  const groupFor = (segment: string | null, title: string): RouteGroup => {
+    const entries: MapEntry[] = [];
+    let lastFamily = '';
+    for (const le of leafEntries) {
+      const inGroup = le.seg === null || (segment === null ? !groupSegs.includes(le.seg) : le.seg === segment);
+      if (!inGroup) continue;
+      for (const [i, e] of le.entries.entries()) {
+        const head = i === 0 && le.family !== lastFamily ? [familyHeader(le.family)] : [];
+        if (i === 0) lastFamily = le.family;
+        entries.push(head.length ? { ...e, comments: [...head, ...e.comments] } : e);
+      }
+    }
+    // No row matched: the family of the longest matching prefix, as decide() does.
+    const prefixes = om.prefixes.filter((p) => (segment === null ? !groupSegs.includes(segOf(p.prefix)) : segOf(p.prefix) === segment));
+    for (const [i, p] of prefixes.entries()) {
+      const plan = om.familyPlans.get(p.family)!;
+      entries.push({
+        comments: [...(i === 0 ? ['── no row matched: the family by path prefix ──'] : []), `${p.prefix}…  family ${p.family}  → ${why(plan, kill, s.hard_failure)}`],
+        key: `~^\\S+ ${pcreLiteral(p.prefix)}(?:/|\\z)`,
+        value: fallbackValue(plan, 'none'),
+      });
+    }
+    return {
+      segment: segment ?? '', variable: segment === null ? 'sb_m_other' : `sb_m_${segment.replace(/[^A-Za-z0-9]/g, '_').replace(/^_+/, '')}`,
+      title, entries, defaultValue: fallbackValue(om.defaultPlan, 'none'),
+    };
+  };
+  const groups = groupSegs.map((seg) => {
+    const fams = inv.familyPrefixes.filter((f) => f.prefix !== '' && segOf(f.prefix) === seg).map((f) => `${f.family} (${f.prefix})`);
+    return groupFor(seg, `/${seg}…: ${[...new Set(fams)].join(', ')}`);
+  });
+  const otherGroup = groupFor(null, 'every other path (the web UI and the rows whose first segment is a parameter)');
+
+  // ── canaries ──
+  const splits = new Map<string, SplitModel>();
+  const canaries: CanaryModel[] = [];
+  const noNamespaceRoutes = (scope: string): number => inv.routes.filter((r) => {
+    const p = om.routePlans[r.index]!;
+    return p.value === 'canary' && p.canary!.scope === scope && !/\{(repository|orgname|namespace)(:[a-z]+)?\}/.test(r.pattern);
+  }).length;
+  for (const [scope, c] of scopes) {
+    const variable = scopeVar(scope);
+    const lists: SelectorMap[] = [];
+    if (c.orgs.list && c.orgs.list.size) lists.push(selectorMap(`${variable}_orgs`, '$sb_ns', c.orgs.key!, [...c.orgs.list]));
+    if (c.repos.list && c.repos.list.size) lists.push(selectorMap(`${variable}_repos`, '$sb_repo', c.repos.key!, [...c.repos.list]));
+    if (c.users.list && c.users.list.size) {
+      lists.push(selectorMap(`${variable}_users`, '$remote_user', c.users.key!, [...c.users.list]));
+      warnings.push(`canary ${scope}: the users selector (${c.users.key}) matches Basic-auth users only in nginx ($remote_user); a user known only from a bearer token's sub is not selected by nginx (the switchboard selects it)`);
+    }
+    const p = c.percent.percent;
+    let percentValue = 'python';
+    let percentComment = 'no percent set: nobody else';
+    if (p !== null && p >= 100) { percentValue = 'go'; percentComment = `percent 100 (${c.percent.key}): everybody`; }
+    else if (p !== null && p > 0) {
+      const text = percentText(p);
+      const v = `sb_percent_${String(Math.round(p * 100)).padStart(5, '0')}`;
+      splits.set(v, { variable: v, percent: `${text}%` });
+      percentValue = `$${v}`;
+      percentComment = `percent ${text} (${c.percent.key}): split_clients on the subject`;
+      const n = noNamespaceRoutes(scope);
+      if (n > 0) warnings.push(`canary ${scope}: ${n} route(s) have no namespace in the path; their percent subject in nginx is the Basic-auth user, else the client address (the switchboard also reads a bearer token's sub)`);
+    } else if (p !== null) percentComment = `percent 0 (${c.percent.key}): nobody else`;
+    canaries.push({
+      scope, variable,
+      comment: [`canary ${scope}: ${om.routePlans.filter((pl) => pl.value === 'canary' && pl.canary!.scope === scope).length} route(s)`],
+      lists, percentValue, percentComment,
+    });
+  }
+  const planEntries: MapEntry[] = canaries.map((c) => ({
+    comments: [], key: `canary:${c.scope}`, value: c.lists.length ? `$${c.variable}` : c.percentValue,
+  }));
+
+  const pingRow = inv.routes.find((r) => r.pattern === '/v1/_ping' && r.method === 'GET');
+  const listen = splitHostPort(opts.listen ?? settings.LISTEN);
+  const logSetting = opts.accessLog ?? settings.ACCESS_LOG;
+  const accessLog = logSetting === 'off' ? 'off' : logSetting === 'stdout' ? '/dev/stdout' : logSetting === 'stderr' ? '/dev/stderr' : logSetting;
+
+  return {
+    source: { file: s.source.file, digest: s.source.digest },
+    killSwitch: om.forcePython.value,
+    hardFailure: s.hard_failure,
+    summary: [`${inv.routes.length} routes: ${counts.python} python, ${counts.go} go, ${counts.canary} canary`],
+    warnings,
+    listen: { host: listen.host, port: listen.port, tls: opts.tls ?? null },
+    runtimeDir: opts.runtimeDir ?? null,
+    upstreams, unconfigured, groups, otherGroup,
+    canaries, splits: [...splits.values()].sort((a, b) => a.variable.localeCompare(b.variable)), planEntries,
+    pinning: settings.PIN_UPLOADS && !kill,
+    ping: pingRow ? { routeId: pingRow.id } : null,
+    libraryNamespace: om.libraryNamespace,
+    timeoutSeconds: settings.UPSTREAM_TIMEOUT_SECONDS,
+    accessLog,
+    debugHeaders: settings.DEBUG_HEADERS,
+  };
+}

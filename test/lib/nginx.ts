@@ -1,0 +1,107 @@
+/**
+ * Real nginx for the front-door tests: start it on a rendered configuration,
+ * and small upstreams that echo who they are.
+ */
+import http from 'node:http';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { requireBinaries, run, sleep, startChild, type Child, type TLike } from './proc.js';
+import net from 'node:net';
+
+export const NGINX = process.env.NGINX_BIN ?? '/usr/sbin/nginx';
+
+export function requireNginx(): void {
+  requireBinaries([NGINX]);
+}
+
+/** Resolves once something accepts connections on 127.0.0.1:port. */
+export async function waitForPort(port: number, ms = 10_000): Promise<void> {
+  const t0 = Date.now();
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => { s.destroy(); resolve(true); });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() - t0 > ms) throw new Error(`nothing listens on 127.0.0.1:${port} after ${ms} ms`);
+    await sleep(30);
+  }
+}
+
+export interface RunningNginx {
+  readonly child: Child;
+  readonly conf: string;
+  stop(): Promise<void>;
+  /** `nginx -s reload`, then waits until the old workers are gone. */
+  reload(): Promise<void>;
+}
+
+/** Writes `text` to dir/nginx.conf, checks it with `nginx -t`, and runs nginx in the foreground on it. */
+export async function startNginx(t: TLike, dir: string, text: string, port: number): Promise<RunningNginx> {
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(conf, text);
+  const check = await run(NGINX, ['-t', '-q', '-c', conf]);
+  if (check.code !== 0) throw new Error(`nginx -t rejected the rendered configuration:\n${check.stderr}`);
+  const child = startChild(t, NGINX, ['-c', conf, '-g', 'daemon off;']);
+  try {
+    await waitForPort(port);
+  } catch (e) {
+    throw new Error(`nginx did not come up: ${(e as Error).message}\n${child.stderr()}`);
+  }
+  return {
+    child, conf,
+    stop: async () => { child.child.kill('SIGQUIT'); await child.stop(5000); },
+    reload: async () => {
+      const r = await run(NGINX, ['-c', conf, '-s', 'reload']);
+      if (r.code !== 0) throw new Error(`nginx -s reload failed:\n${r.stderr}`);
+      // The master starts new workers at once; give them a moment to take the listener.
+      await sleep(300);
+    },
+  };
+}
+
+export interface EchoServer {
+  readonly owner: string;
+  readonly port: number;
+  /** Requests seen, as "METHOD URL". */
+  readonly seen: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * An upstream that answers every request with `x-echo-owner: <owner>` and a
+ * JSON body naming itself; a POST under /blobs/uploads/ starts an "upload"
+ * and answers 202 with its Location, as a registry does.
+ */
+export async function startEcho(t: TLike, owner: string): Promise<EchoServer> {
+  const seen: string[] = [];
+  let n = 0;
+  const server = http.createServer((req, res) => {
+    seen.push(`${req.method} ${req.url}`);
+    req.resume();
+    req.on('end', () => {
+      const headers: Record<string, string> = { 'x-echo-owner': owner, 'content-type': 'application/json' };
+      let status = 200;
+      const m = /^(\/v2\/.+\/blobs\/uploads\/)(?:\?.*)?$/.exec(req.url ?? '');
+      if (req.method === 'POST' && m) {
+        status = 202;
+        const uuid = `${owner}-upload-${++n}`;
+        headers.location = `${m[1]}${uuid}`;
+        headers['docker-upload-uuid'] = uuid;
+      } else if (/\/blobs\/uploads\/[^/?]+/.test(req.url ?? '') && req.method === 'PATCH') {
+        status = 202;
+        headers.location = (req.url ?? '').replace(/\?.*$/, '');
+      }
+      const body = JSON.stringify({ owner, method: req.method, url: req.url, host: req.headers.host, xff: req.headers['x-forwarded-for'] });
+      res.writeHead(status, { ...headers, 'content-length': String(Buffer.byteLength(body)) });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as net.AddressInfo).port;
+  const close = (): Promise<void> => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); });
+  t.teardown(close);
+  return { owner, port, seen, close };
+}
