@@ -7,15 +7,14 @@
  *   $sb_match   one ordered regex `map` per path group on "$request_method $uri",
  *               rows in RouteTable.ruleOrder() (first match wins, as in the trie),
  *               then the family prefixes, then the default. Its value is
- *               "<plan> <route id> <subject kind> <subject>".
- *   $sb_plan    python | go | canary:<scope>, resolved at render time through
- *               route → capability → family → default (compileOwnerMap's plans).
+ *               "<plan> <route id> <subject kind> <subject>"; the plan (python | go |
+ *               canary:<scope>) is resolved at render time through route →
+ *               capability → family → default (compileOwnerMap's plans).
  *   canary      per scope: org / repo / user lists as regex maps, the percent as
  *               split_clients on the same subject key the switchboard hashes.
- *   $sb_pin     the owner named by the upload's Location (sb_owner=…), upload routes only.
- *   $sb_owner   pin, else plan; the kill switch renders python everywhere.
+ *   $sb_owner   the owner named by the upload's Location (sb_owner=…) on upload
+ *               routes, else the plan's; the kill switch renders python everywhere.
  */
-import type { RouteRow } from '../../owner-maps/index.js';
 import type { Snapshot } from '../core/snapshot.js';
 import type { CanaryPlan, Plan } from '../core/owner-map.js';
 import type { Owner } from '../core/types.js';
@@ -41,7 +40,7 @@ export interface MapEntry {
 }
 
 export interface RouteGroup {
-  /** First path segment the group serves ('' for every other path). */
+  /** The literal path prefix the group serves, e.g. 'v2' or 'api/v1/organization' ('' for every other path). */
   readonly segment: string;
   readonly variable: string;
   readonly title: string;
@@ -94,6 +93,8 @@ export interface NginxModel {
   readonly unconfigured: readonly Owner[];
   readonly groups: readonly RouteGroup[];
   readonly otherGroup: RouteGroup;
+  /** The regex that picks a split group's key from $uri (before the first-segment one), or null. */
+  readonly dispatch: string | null;
   readonly canaries: readonly CanaryModel[];
   readonly splits: readonly SplitModel[];
   readonly planEntries: readonly MapEntry[];
@@ -189,17 +190,17 @@ export function buildNginxModel(s: Snapshot, opts: RenderOptions = {}): NginxMod
   for (const f of inv.families) note(om.familyPlans.get(f)!);
   note(om.defaultPlan);
 
-  // ── route groups: one map per first path segment that starts a family prefix ──
+  // ── route groups ──
+  // One ordered map per first path segment that starts a family prefix (v2, api, ...),
+  // one for every other path; a group with many rows is split further by its first
+  // three literal segments (/api/v1/organization, ...), so a request scans only the
+  // rows that can match it. Rows whose literal prefix is shorter than a group's key
+  // (a parameter comes first) are in every group they agree with, in order.
   const segOf = (prefix: string): string => prefix.split('/')[1] ?? '';
-  const groupSegs: string[] = [];
-  for (const f of inv.familyPrefixes) if (f.prefix !== '' && !groupSegs.includes(segOf(f.prefix))) groupSegs.push(segOf(f.prefix));
+  const firstSegs: string[] = [];
+  for (const f of inv.familyPrefixes) if (f.prefix !== '' && !firstSegs.includes(segOf(f.prefix))) firstSegs.push(segOf(f.prefix));
   const leaves = om.table.ruleOrder();
-  const firstSeg = (r: RouteRow): string | null => {
-    const first = r.pattern.split('/')[1] ?? '';
-    return first.includes('{') ? null : first;
-  };
   const counts = { python: 0, go: 0, canary: 0 };
-  const routeEntries = new Map<RouteRow, MapEntry[]>();
   const leafEntries = leaves.map((leaf) => {
     const out: MapEntry[] = [];
     for (const [route, methods] of methodsByRow(leaf.methods)) {
@@ -208,33 +209,50 @@ export function buildNginxModel(s: Snapshot, opts: RenderOptions = {}): NginxMod
       const letter = SUBJECT_LETTER[subject];
       const value = `${planToken(plan, kill)} ${route.id} ${letter} ${subject === 'none' ? '-' : '$sbj'}`;
       const shown = methods.filter((m) => m !== 'HEAD' && m !== 'OPTIONS' || leaf.methods.get(m) === route).join(',') || methods.join(',');
-      const e: MapEntry = {
+      out.push({
         comments: [`${route.id}  ${route.capability}  ${shown} ${route.pattern}${leaf.slashless ? ' (without its trailing /: Quay redirects)' : ''}  → ${why(plan, kill, s.hard_failure)}`],
         key: `~${regex}`,
         value,
-      };
-      out.push(e);
-      const list = routeEntries.get(route);
-      if (list) list.push(e); else routeEntries.set(route, [e]);
+      });
     }
-    return { seg: firstSeg(leaf.methods.values().next().value!), family: leaf.methods.values().next().value!.family, entries: out };
+    const first = leaf.methods.values().next().value!;
+    const parts = first.pattern.split('/').slice(1);
+    const statics = parts.slice(0, (parts.findIndex((p) => p.includes('{')) + 1 || parts.length + 1) - 1);
+    return { statics, family: first.family, entries: out };
   });
-  for (const r of inv.routes) {
-    const p = om.routePlans[r.index]!;
-    counts[kill ? 'python' : p.value]++;
+  for (const r of inv.routes) counts[kill ? 'python' : om.routePlans[r.index]!.value]++;
+
+  const SPLIT_ABOVE = 64;
+  const SUBGROUP_MIN = 16;
+  const agrees = (a: readonly string[], key: readonly string[]): boolean => a.every((x, i) => i >= key.length || x === key[i]);
+  const subKeys = new Map<string, string[][]>();
+  for (const seg of firstSegs) {
+    const mine = leafEntries.filter((l) => l.statics[0] === seg);
+    if (mine.reduce((n, l) => n + l.entries.length, 0) <= SPLIT_ABOVE) continue;
+    const by = new Map<string, number>();
+    for (const l of mine) if (l.statics.length >= 3) { const k = l.statics.slice(0, 3).join('/'); by.set(k, (by.get(k) ?? 0) + l.entries.length); }
+    const keys = [...by].filter(([, n]) => n >= SUBGROUP_MIN).map(([k]) => k.split('/')).sort((a, b) => a.join('/').localeCompare(b.join('/')));
+    if (keys.length) subKeys.set(seg, keys);
   }
+  const isSubKey = (st: readonly string[]): boolean => st.length >= 3 && (subKeys.get(st[0]!) ?? []).some((k) => k.every((x, i) => st[i] === x));
 
   const familyHeader = (f: string): string => {
     const fp = om.familyPlans.get(f)!;
     return `── ${f} ── family switch ${fp.levels[0]!.key}: ${fp.levels[0]!.value ?? 'unset'}`;
   };
   const fallbackValue = (p: Plan, label: string): string => `${planToken(p, kill)} ${label} - -`;
-  const groupFor = (segment: string | null, title: string): RouteGroup => {
+  /** `key`: the group's literal prefix; null for every other path. `remainder`: the first-segment group of a split one. */
+  const groupFor = (key: readonly string[] | null, title: string): RouteGroup => {
+    const member = (st: readonly string[]): boolean => {
+      if (st.length === 0) return true;
+      if (key === null) return !firstSegs.includes(st[0]!);
+      if (!agrees(st, key)) return false;
+      return key.length > 1 || !isSubKey(st);
+    };
     const entries: MapEntry[] = [];
     let lastFamily = '';
     for (const le of leafEntries) {
-      const inGroup = le.seg === null || (segment === null ? !groupSegs.includes(le.seg) : le.seg === segment);
-      if (!inGroup) continue;
+      if (!member(le.statics)) continue;
       for (const [i, e] of le.entries.entries()) {
         const head = i === 0 && le.family !== lastFamily ? [familyHeader(le.family)] : [];
         if (i === 0) lastFamily = le.family;
@@ -242,7 +260,10 @@ export function buildNginxModel(s: Snapshot, opts: RenderOptions = {}): NginxMod
       }
     }
     // No row matched: the family of the longest matching prefix, as decide() does.
-    const prefixes = om.prefixes.filter((p) => (segment === null ? !groupSegs.includes(segOf(p.prefix)) : segOf(p.prefix) === segment));
+    const prefixes = om.prefixes.filter((p) => {
+      const ps = p.prefix.split('/').slice(1);
+      return key === null ? !firstSegs.includes(ps[0]!) : agrees(ps, key);
+    });
     for (const [i, p] of prefixes.entries()) {
       const plan = om.familyPlans.get(p.family)!;
       entries.push({
@@ -251,16 +272,18 @@ export function buildNginxModel(s: Snapshot, opts: RenderOptions = {}): NginxMod
         value: fallbackValue(plan, 'none'),
       });
     }
-    return {
-      segment: segment ?? '', variable: segment === null ? 'sb_m_other' : `sb_m_${segment.replace(/[^A-Za-z0-9]/g, '_').replace(/^_+/, '')}`,
-      title, entries, defaultValue: fallbackValue(om.defaultPlan, 'none'),
-    };
+    const name = key === null ? 'other' : key.join('_').replace(/[^A-Za-z0-9_]/g, '_').replace(/^_+/, '');
+    return { segment: key === null ? '' : key.join('/'), variable: `sb_m_${name}`, title, entries, defaultValue: fallbackValue(om.defaultPlan, 'none') };
   };
-  const groups = groupSegs.map((seg) => {
-    const fams = inv.familyPrefixes.filter((f) => f.prefix !== '' && segOf(f.prefix) === seg).map((f) => `${f.family} (${f.prefix})`);
-    return groupFor(seg, `/${seg}…: ${[...new Set(fams)].join(', ')}`);
-  });
+  const groups: RouteGroup[] = [];
+  for (const seg of firstSegs) {
+    const fams = [...new Set(inv.familyPrefixes.filter((f) => f.prefix !== '' && segOf(f.prefix) === seg).map((f) => `${f.family} (${f.prefix})`))].join(', ');
+    for (const k of subKeys.get(seg) ?? []) groups.push(groupFor(k, `/${k.join('/')}…: ${fams}`));
+    groups.push(groupFor([seg], subKeys.has(seg) ? `/${seg}… (the rest): ${fams}` : `/${seg}…: ${fams}`));
+  }
   const otherGroup = groupFor(null, 'every other path (the web UI and the rows whose first segment is a parameter)');
+  const subgroupKeys = [...subKeys.values()].flat().map((k) => k.join('/'));
+  const dispatch = subgroupKeys.length ? `^/(${subgroupKeys.map(pcreLiteral).join('|')})(?:/|\\z)` : null;
 
   // ── canaries ──
   const splits = new Map<string, SplitModel>();
@@ -314,7 +337,7 @@ export function buildNginxModel(s: Snapshot, opts: RenderOptions = {}): NginxMod
     warnings,
     listen: { host: listen.host, port: listen.port, tls: opts.tls ?? null },
     runtimeDir: opts.runtimeDir ?? null,
-    upstreams, unconfigured, groups, otherGroup,
+    upstreams, unconfigured, groups, otherGroup, dispatch,
     canaries, splits: [...splits.values()].sort((a, b) => a.variable.localeCompare(b.variable)), planEntries,
     pinning: settings.PIN_UPLOADS && !kill,
     ping: pingRow ? { routeId: pingRow.id } : null,

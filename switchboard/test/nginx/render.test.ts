@@ -50,17 +50,23 @@ function jsRegex(pcre: string): RegExp {
   return new RegExp(src, unicode ? 'u' : '');
 }
 
-interface Compiled { readonly dispatch: Map<string, { re: RegExp; value: string }[]>; readonly other: { re: RegExp; value: string }[]; readonly defaults: Map<string, string> }
+interface Compiled {
+  readonly split: RegExp | null;
+  readonly dispatch: Map<string, { re: RegExp; value: string }[]>;
+  readonly other: { re: RegExp; value: string }[];
+  readonly defaults: Map<string, string>;
+}
 
 function compile(m: NginxModel): Compiled {
   const conv = (g: NginxModel['otherGroup']) => g.entries.map((e) => ({ re: jsRegex(e.key.slice(1)), value: e.value }));
   const dispatch = new Map(m.groups.map((g) => [g.segment, conv(g)]));
-  return { dispatch, other: conv(m.otherGroup), defaults: new Map([...m.groups, m.otherGroup].map((g) => [g.segment, g.defaultValue])) };
+  return { split: m.dispatch ? jsRegex(m.dispatch) : null, dispatch, other: conv(m.otherGroup), defaults: new Map([...m.groups, m.otherGroup].map((g) => [g.segment, g.defaultValue])) };
 }
 
 /** What nginx's maps give for "METHOD PATH": [plan, route]. */
 function nginxMatch(c: Compiled, method: string, path: string): [string, string] {
-  const seg = /^\/([^/]*)/.exec(path)![1]!.toLowerCase(); // map exact strings are case-insensitive
+  // $sb_seg: a split group's key, else the first segment; map exact strings are case-insensitive.
+  const seg = ((c.split?.exec(path) ?? /^\/([^/]*)/.exec(path))![1]!).toLowerCase();
   const group = c.dispatch.get(seg);
   const entries = group ?? c.other;
   const key = `${method} ${path}`;
