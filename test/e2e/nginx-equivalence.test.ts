@@ -293,6 +293,9 @@ t.test('users selector: Basic users are matched, bearer-token users are the docu
   const d = decide(run.snapshot, { method: 'GET', path, authorization: token, clientAddress: '127.0.0.1' });
   tt.equal(d.owner, 'go', 'the switchboard reads alice from the bearer token: go');
   tt.equal(viaToken.owner, 'python', 'nginx cannot read a bearer token: python (documented difference)');
+  const noColon = `Basic ${Buffer.from('alice').toString('base64')}`;
+  tt.equal(decide(run.snapshot, { method: 'GET', path, authorization: noColon, clientAddress: '127.0.0.1' }).owner, 'go', 'the switchboard reads a colon-less Basic user');
+  tt.equal((await send(run.port, { method: 'GET', path, authorization: noColon, note: '' })).owner, 'python', 'nginx does not (documented difference)');
 });
 
 t.test('upload pins follow the Location across a config change', async (tt) => {
