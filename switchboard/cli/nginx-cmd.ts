@@ -60,8 +60,8 @@ async function render(s: Snapshot, f: Flags, io: Io): Promise<Rendered> {
   return renderNginx(s, { part: f.part, listen: f.listen, runtimeDir: f.runtimeDir, accessLog: f.accessLog, tls });
 }
 
-function install(text: string, f: Flags, test: boolean): Promise<InstallResult> {
-  return installNginxConfig(text, { out: f.out!, part: f.part, nginx: f.nginx, testCmd: f.testCmd, reloadCmd: f.reloadCmd, test });
+function install(text: string, f: Flags, test: boolean, reloadIfUnchanged: boolean): Promise<InstallResult> {
+  return installNginxConfig(text, { out: f.out!, part: f.part, nginx: f.nginx, testCmd: f.testCmd, reloadCmd: f.reloadCmd, test, reloadIfUnchanged });
 }
 
 export async function nginxCommand(argv: string[], io: Io): Promise<number> {
@@ -103,14 +103,14 @@ export async function nginxCommand(argv: string[], io: Io): Promise<number> {
     else io.out(r.text.trimEnd());
     return EXIT_OK;
   }
-  const res = await install(r.text, f, Boolean(v.check || f.testCmd));
+  const res = await install(r.text, f, Boolean(v.check || f.testCmd), true);
   if (v.json) json(io, { out: f.out, ...res, warnings: r.model.warnings, summary: r.model.summary });
   if (res.outcome === 'rejected') {
     io.err(`switchboard: nginx: the rendered configuration failed its test; ${f.out} is unchanged (the rejected one is in ${res.rejectedFile}):\n${res.error}`);
     return EXIT_FAIL;
   }
   if (!v.json) io.err(`switchboard: nginx: ${res.outcome === 'unchanged' ? `${f.out} is up to date` : `wrote ${f.out}`} (${r.model.summary.join('; ')})`);
-  if (res.outcome === 'installed' && res.reloadError !== null) {
+  if (res.reloadError !== null) {
     io.err(`switchboard: nginx: ${f.reloadCmd} failed:\n${res.reloadError}`);
     return EXIT_FAIL;
   }
@@ -122,6 +122,8 @@ async function watch(file: string, f: Flags, io: Io): Promise<number> {
   const log = createLogger({ component: 'switchboard-nginx' });
   const provider = await FileSnapshotProvider.start({ file, inventory: loadInventory(), env: io.env, log });
   let chain: Promise<void> = Promise.resolve();
+  // At start nobody knows whether nginx runs what is on disk; after a failed reload it does not.
+  let reloadPending = true;
   const apply = (s: Snapshot): void => {
     chain = chain.then(async () => {
       const fields = { snapshot_version: s.version, config_digest: s.source.digest, out: f.out };
@@ -133,10 +135,14 @@ async function watch(file: string, f: Flags, io: Io): Promise<number> {
       try {
         const r = await render(s, f, io);
         for (const w of r.model.warnings) log.warn(w, fields);
-        const res = await install(r.text, f, true);
-        if (res.outcome === 'unchanged') log.info('nginx config unchanged', fields);
-        else if (res.outcome === 'rejected') log.error('rendered nginx config failed its test; the running config is kept', { ...fields, error: res.error, rejected_file: res.rejectedFile });
-        else if (res.reloadError !== null) log.error('nginx config installed but the reload command failed', { ...fields, reload_cmd: f.reloadCmd, error: res.reloadError });
+        const res = await install(r.text, f, true, reloadPending);
+        if (res.outcome === 'rejected') {
+          log.error('rendered nginx config failed its test; the running config is kept', { ...fields, error: res.error, rejected_file: res.rejectedFile });
+          return;
+        }
+        reloadPending = res.reloadError !== null;
+        if (res.reloadError !== null) log.error(`nginx config ${res.outcome}${res.outcome === 'installed' ? '' : ' on disk'} but the reload command failed; it is retried with the next snapshot`, { ...fields, reload_cmd: f.reloadCmd, error: res.reloadError });
+        else if (res.outcome === 'unchanged') log.info('nginx config unchanged', { ...fields, reloaded: res.reloaded });
         else log.info('nginx config installed', { ...fields, reloaded: res.reloaded, summary: r.model.summary.join('; ') });
       } catch (e) {
         log.error('could not render the nginx config; the running config is kept', { ...fields, error: (e as Error).message });

@@ -59,8 +59,9 @@ export function testOneSegment(kind: OneSegmentKind, path: string, from: number,
       DIGEST_Y.lastIndex = from;
       return DIGEST_Y.test(path) && DIGEST_Y.lastIndex === to;
     case 'tag': {
-      // [\w][\w.-]{0,127}, Unicode-aware like Python's \w; ASCII fast path.
-      if (to - from > 128) return false;
+      // [\w][\w.-]{0,127}, Unicode-aware like Python's \w, counted in code points
+      // as Python counts (128 code points are at most 256 UTF-16 units); ASCII fast path.
+      if (to - from > 256) return false;
       const c0 = path.charCodeAt(from);
       if (c0 >= 128) return TAG_RE.test(path.slice(from, to));
       if ((cls(c0) & WORD) === 0) return false;
@@ -69,7 +70,7 @@ export function testOneSegment(kind: OneSegmentKind, path: string, from: number,
         if (c >= 128) return TAG_RE.test(path.slice(from, to));
         if ((cls(c) & TAG_REST) === 0) return false;
       }
-      return true;
+      return to - from <= 128;
     }
     case 'fileid':
       for (let i = from; i < to; i++) if ((cls(path.charCodeAt(i)) & FILEID) === 0) return false;

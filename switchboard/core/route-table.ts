@@ -182,9 +182,19 @@ function percentDecode(p: string): string {
   }
 }
 
-/** Request path as the router sees it: no query string or fragment, percent-decoded. */
+const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/;
+
+/**
+ * Request path as the router sees it: no query string or fragment,
+ * percent-decoded; an absolute-form target (`http://host/v2/...`, RFC 9112
+ * §3.2.2, which servers must accept) is reduced to its path, as gunicorn and nginx do.
+ */
 export function normalizePath(rawPath: string): string {
   let p = rawPath;
+  if (p.charCodeAt(0) !== 47 /* / */) {
+    const m = ABSOLUTE_FORM.exec(p);
+    if (m) p = p.slice(m[0].length) || '/';
+  }
   const q = p.indexOf('?');
   if (q >= 0) p = p.slice(0, q);
   const h = p.indexOf('#');

@@ -5,7 +5,7 @@
  * `<out>.rejected` for inspection).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { writeFileAtomic } from '../files.js';
@@ -22,10 +22,12 @@ export interface InstallOptions {
   readonly reloadCmd?: string | undefined;
   /** Skip testing (one-shot renders without --check). */
   readonly test: boolean;
+  /** Run the reload command even when the file is already up to date (the last reload failed, or nobody knows). */
+  readonly reloadIfUnchanged?: boolean;
 }
 
 export type InstallResult =
-  | { readonly outcome: 'unchanged' }
+  | { readonly outcome: 'unchanged'; readonly reloaded: boolean; readonly reloadError: string | null }
   | { readonly outcome: 'installed'; readonly reloaded: boolean; readonly reloadError: string | null }
   | { readonly outcome: 'rejected'; readonly error: string; readonly rejectedFile: string };
 
@@ -60,10 +62,18 @@ async function testCandidate(nginx: string, file: string, part: NginxPart): Prom
   }
 }
 
-export async function installNginxConfig(text: string, o: InstallOptions): Promise<InstallResult> {
+async function reload(cmd: string | undefined): Promise<{ reloaded: boolean; reloadError: string | null }> {
+  if (!cmd) return { reloaded: false, reloadError: null };
+  const r = await runShell(cmd);
+  return { reloaded: r.code === 0, reloadError: r.code === 0 ? null : (r.output || `${cmd} exited ${r.code}`) };
+}
+
+export async function installNginxConfig(text: string, opts: InstallOptions): Promise<InstallResult> {
+  // A symlinked --out (sites-enabled → sites-available) is written through, not replaced by a file.
+  const o = existsSync(opts.out) ? { ...opts, out: realpathSync(opts.out) } : opts;
   const current = existsSync(o.out) ? readFileSync(o.out, 'utf8') : null;
-  if (current === text) return { outcome: 'unchanged' };
-  const rejectedFile = `${o.out}.rejected`;
+  if (current === text) return { outcome: 'unchanged', ...(o.reloadIfUnchanged ? await reload(o.reloadCmd) : { reloaded: false, reloadError: null }) };
+  const rejectedFile = `${opts.out}.rejected`;
   if (o.test && o.testCmd) {
     // The operator's test checks nginx's whole configuration: install, test, put the old file back on failure.
     writeFileAtomic(o.out, text, 0o644);
@@ -90,7 +100,5 @@ export async function installNginxConfig(text: string, o: InstallOptions): Promi
     writeFileAtomic(o.out, text, 0o644);
   }
   rmSync(rejectedFile, { force: true });
-  if (!o.reloadCmd) return { outcome: 'installed', reloaded: false, reloadError: null };
-  const r = await runShell(o.reloadCmd);
-  return { outcome: 'installed', reloaded: r.code === 0, reloadError: r.code === 0 ? null : (r.output || `${o.reloadCmd} exited ${r.code}`) };
+  return { outcome: 'installed', ...(await reload(o.reloadCmd)) };
 }

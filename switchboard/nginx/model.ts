@@ -143,10 +143,13 @@ function why(plan: Plan, kill: boolean, hard: boolean): string {
 }
 
 function upstreamOf(owner: Owner, url: string): UpstreamModel {
-  const u = new URL(url);
-  if (u.pathname !== '/' && u.pathname !== '') {
-    throw new SwitchboardError('SWB_CONFIG_BAD_VALUE', `SWITCHBOARD.UPSTREAMS.${owner}: ${url}: the nginx front door proxies to an origin; drop the path ${u.pathname}`);
-  }
+  const bad = (why: string): never => { throw new SwitchboardError('SWB_CONFIG_BAD_VALUE', `SWITCHBOARD.UPSTREAMS.${owner}: ${why}`); };
+  let u: URL;
+  try { u = new URL(url); } catch { return bad(`${url} is not a URL`); }
+  if (u.pathname !== '/' && u.pathname !== '') bad(`${url}: the nginx front door proxies to an origin; drop the path ${u.pathname}`);
+  if (u.username || u.password) bad('credentials in the URL cannot be given to nginx; drop them');
+  if (u.search || u.hash) bad(`${url}: the nginx front door proxies to an origin; drop ${u.search || u.hash}`);
+  if (!/^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])$/.test(u.hostname)) bad(`${url}: host ${u.hostname} is not a host name or IP address`);
   const scheme = u.protocol === 'https:' ? 'https' : 'http';
   const port = u.port || (scheme === 'https' ? '443' : '80');
   return { owner, name: `sb_${owner}`, scheme, server: `${u.hostname}:${port}`, host: u.hostname.replace(/^\[|\]$/g, ''), url };
@@ -324,6 +327,9 @@ export function buildNginxModel(s: Snapshot, opts: RenderOptions = {}): NginxMod
     comments: [], key: `canary:${c.scope}`, value: c.lists.length ? `$${c.variable}` : c.percentValue,
   }));
 
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(om.libraryNamespace)) {
+    throw new SwitchboardError('SWB_CONFIG_BAD_VALUE', `LIBRARY_NAMESPACE: ${JSON.stringify(om.libraryNamespace)} cannot be written into nginx; a namespace is letters, digits, ".", "_" and "-"`);
+  }
   const pingRow = inv.routes.find((r) => r.pattern === '/v1/_ping' && r.method === 'GET');
   const listen = splitHostPort(opts.listen ?? settings.LISTEN);
   const logSetting = opts.accessLog ?? settings.ACCESS_LOG;

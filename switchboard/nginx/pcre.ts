@@ -21,9 +21,12 @@ export interface RowRegex {
 
 const META = /[\\^$.|?*+()[\]{}]/g;
 
-/** A literal for PCRE: metacharacters escaped; `$` also escaped so nginx never reads it as a variable. */
+/**
+ * A literal for PCRE: metacharacters escaped (`$` too, so nginx never reads it
+ * as a variable), control characters as \xNN so no line break reaches the file.
+ */
 export function pcreLiteral(s: string): string {
-  return s.replace(META, (c) => `\\${c}`);
+  return s.replace(META, (c) => `\\${c}`).replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 const ONE: Record<OneSegmentKind, string> = {
@@ -41,7 +44,8 @@ function many(kind: ManySegmentKind, librarySupport: boolean): string {
   if (kind === 'path') return '[^/][\\s\\S]*';
   const min2 = kind === 'apirepopath' || !librarySupport;
   const body = `[^/]+(?:/[^/]+)${min2 ? '+' : '*'}`;
-  if (kind === 'repopathredirect') return `(?!(?:${REDIRECT_RESERVED.map(pcreLiteral).join('|')})/)${body}`;
+  // Refused when the value itself starts with `prefix/` (more follows): not for the rule's own trailing slash.
+  if (kind === 'repopathredirect') return `(?!(?:${REDIRECT_RESERVED.map(pcreLiteral).join('|')})/[^/])${body}`;
   if (kind === 'v1createrepopath') return `${body}(?<!auth)(?<!tags)(?<!images)`;
   return body;
 }

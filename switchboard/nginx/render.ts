@@ -34,6 +34,8 @@ function environment(): nunjucks.Environment {
     autoescape: false, throwOnUndefined: true, trimBlocks: true, lstripBlocks: true,
   });
   env.addFilter('q', (s: unknown) => ngxQuote(String(s)));
+  // Comment text from the config (names, file paths) never breaks out of its line.
+  env.addFilter('c', (s: unknown) => String(s).replace(/[\x00-\x1f\x7f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`));
   // Indents non-empty lines only: no trailing blanks in the output.
   env.addFilter('block_indent', (s: unknown, n: number) => String(s).split('\n').map((l) => (l === '' ? l : ' '.repeat(n) + l)).join('\n'));
   return env;

@@ -5,7 +5,7 @@
 // command's exit codes, --check, --json and --http-only.
 
 import t from 'tap';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildSwitchboard } from '../lib/switchboard.js';
 import { freePort, request, ROOT, run, startChild, tempDir, waitFor, waitForLog } from '../lib/proc.js';
@@ -70,6 +70,25 @@ t.test('one-shot render: exit codes, --check, --json, --http-only', async (t) =>
   t.match(rejected.stderr, /host not found in upstream "no-such-host\.invalid:1"/, "nginx's own error is shown");
   t.equal(readFileSync(out, 'utf8'), before, 'the file in place is unchanged');
   t.ok(existsSync(`${out}.rejected`), 'the rejected configuration is kept for inspection');
+
+  // --reload-cmd runs even when the file is up to date: a reload that failed is not lost.
+  writeFileSync(cfg, yaml('ROUTE_OWNER_DEFAULT: python'));
+  const failing = await run('node', [BIN, 'nginx', 'render', '--config', cfg, '--out', out, '--reload-cmd', 'false']);
+  t.equal(failing.code, 1, 'a failing reload command: exit 1');
+  const marker = join(dir, 'reloaded');
+  const retried = await run('node', [BIN, 'nginx', 'render', '--config', cfg, '--out', out, '--reload-cmd', `touch ${marker}`]);
+  t.equal(retried.code, 0);
+  t.match(retried.stderr, /is up to date/);
+  t.ok(existsSync(marker), 'the reload command ran although nothing changed');
+
+  // A symlinked --out is written through.
+  const target = join(dir, 'sites-available.conf');
+  writeFileSync(target, '# old\n');
+  const link = join(dir, 'sites-enabled.conf');
+  symlinkSync(target, link);
+  t.equal((await run('node', [BIN, 'nginx', 'render', '--config', cfg, '--out', link, '--http-only'])).code, 0);
+  t.ok(lstatSync(link).isSymbolicLink(), 'the link stays a link');
+  t.match(readFileSync(target, 'utf8'), /^# ═/, 'its target holds the rendering');
 
   writeFileSync(cfg, 'MIGRATION:\n  ROUTE_OWNER_DEFAULT: purple\n');
   const invalid = await run('node', [BIN, 'nginx', 'render', '--config', cfg]);

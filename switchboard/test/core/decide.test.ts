@@ -452,3 +452,23 @@ t.test('snapshots', async (t) => {
   }
   t.equal(bad, 0, 'hard failure: python for every row');
 });
+
+t.test('Basic credentials are read as nginx reads $remote_user', async (t) => {
+  const { userFromAuthorization } = await import('../../core/subject.js');
+  const b64 = (s: string): string => Buffer.from(s).toString('base64');
+  const cases: [string, string | null][] = [
+    [`Basic ${b64('alice:pw')}`, 'alice'],
+    [`basic   ${b64('alice:pw')}`, 'alice'],
+    [`Basic ${b64('alice:pw')}=ignored!`, 'alice'],
+    [`Basic ${b64('alice:pw:more')}`, 'alice'],
+    [`Basic ${b64('alice')}`, null],
+    [`Basic ${b64(':pw')}`, null],
+    ['Basic YWxp Y2U6cHc=', null],
+    ['Basic !YWxpY2U6cHc=', null],
+    [`Basic ${b64('alice:pw').replace(/=+$/, '')}xy`, null], // length 1 mod 4
+    ['Basic', null],
+    ['Basic ', null],
+    ['Basic ==', null],
+  ];
+  for (const [h, want] of cases) t.equal(userFromAuthorization(h), want, JSON.stringify(h));
+});

@@ -432,7 +432,10 @@ t.test('garbage request targets: null or a sane match, never a throw', async (t)
   }
   expectMatch(t, table, 'GET', '', null);
   expectMatch(t, table, 'GET', '*', null);
-  expectMatch(t, table, 'GET', 'http://x/y', null);
+  // An absolute-form target (RFC 9112 §3.2.2) is matched by its path, as gunicorn and nginx do.
+  expectMatch(t, table, 'GET', 'http://x/y', { id: 'ROUTE_0429', params: { namespace: 'y' } });
+  expectMatch(t, table, 'GET', 'HTTPS://registry.example.com:443/v2/acme/app/manifests/v1?x', { id: 'ROUTE_0016', params: { repository: 'acme/app', manifest_ref: 'v1' } });
+  expectMatch(t, table, 'GET', 'http://x', { id: 'ROUTE_0368' }, 'an absolute-form target without a path is /');
   // Werkzeug merges repeated slashes and redirects to the merged path's rule.
   expectMatch(t, table, 'GET', '/v2//x/manifests/latest', { id: 'ROUTE_0016', params: { repository: 'x', manifest_ref: 'latest' }, slash: true },
     'an empty segment is merged away: redirect to /v2/x/manifests/latest');
@@ -723,4 +726,14 @@ t.test('a tiny cache (2 entries) stays correct across many distinct paths', asyn
   for (let i = 0; i < 40; i++) t.equal(tiny.match(`X${i}`, '/v2/'), null);
   expectMatch(t, tiny, 'GET', '/v2/', { id: 'ROUTE_0001' });
   expectMatch(t, tiny, 'HEAD', '/v2/', { id: 'ROUTE_0001' });
+});
+
+t.test('a tag is at most 128 code points, as Python counts them', async (t) => {
+  const bold = '\u{1D400}'; // one code point, two UTF-16 units, a letter
+  const at = (tag: string): string | null => table.match('GET', `/v2/acme/app/manifests/${encodeURIComponent(tag)}`)?.route.id ?? null;
+  t.equal(at(bold.repeat(128)), 'ROUTE_0016', '128 astral letters are a tag');
+  t.equal(at(bold.repeat(129)), null, '129 are not');
+  t.equal(at('a'.repeat(128)), 'ROUTE_0016');
+  t.equal(at('a'.repeat(129)), null);
+  t.equal(at(`a${bold.repeat(127)}`), 'ROUTE_0016');
 });

@@ -213,3 +213,20 @@ t.test('IPv6 listeners and TLS', async (t) => {
   const r = renderNginx(snap(UP), { listen: '[::1]:8443', tls: { cert: '/etc/tls/c.pem', key: '/etc/tls/k.pem' } });
   t.match(r.text, /listen \[::1\]:8443 ssl;\n\s+ssl_certificate "\/etc\/tls\/c\.pem";\n\s+ssl_certificate_key "\/etc\/tls\/k\.pem";/);
 });
+
+t.test('config text cannot break out of the rendered file', async (t) => {
+  const evil = 'acme\nserver { listen 127.0.0.1:18099; return 200 injected; }';
+  const s = snap(`MIGRATION:\n  ROUTE_OWNER_DEFAULT: canary\n  ROUTE_CANARY_ORGS: [${JSON.stringify(evil)}, "a\\"b$c d"]\n  ROUTE_CANARY_USERS: ["x{y};z"]\n${UP}`);
+  const text = renderNginx(s).text;
+  t.notMatch(text, /^\s*server \{ listen 127\.0\.0\.1:18099/m, 'a newline in a name stays inside its comment and its regex');
+  t.match(text, /acme\\x0aserver/, 'control characters are written as \\xNN');
+  t.match(text, /\$c d/, 'the $ is escaped in the regex');
+  let err: unknown = null;
+  try { renderNginx(snap(`LIBRARY_NAMESPACE: "lib$remote_user"\n${UP}`)); } catch (e) { err = e; }
+  t.match((err as Error | null)?.message ?? '', /LIBRARY_NAMESPACE: "lib\$remote_user" cannot be written into nginx/, 'a LIBRARY_NAMESPACE nginx would read as a variable is refused');
+  for (const [url, why] of [['http://u:p@quay:8080', /credentials/], ['http://quay:8080/?x=1', /drop \?x=1/], ['http://a;b:80', /is not a host name/]] as const) {
+    err = null;
+    try { buildNginxModel(snap(`SWITCHBOARD:\n  UPSTREAMS: {python: "${url}"}\n`)); } catch (e) { err = e; }
+    t.match((err as Error | null)?.message ?? '', why, `upstream ${url} refused`);
+  }
+});
