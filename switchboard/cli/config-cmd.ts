@@ -1,18 +1,14 @@
 /** `switchboard config validate [FILE]` and `switchboard set KEY VALUE`. */
-import { readFileSync, statSync, appendFileSync } from 'node:fs';
-import { writeFileAtomic } from '../files.js';
-import { createHash } from 'node:crypto';
-import { dirname, join, resolve } from 'node:path';
 import { parseDocument, isMap, isScalar } from 'yaml';
-import { editMigrationKey } from './yaml-edit.js';
 import { loadInventory } from '../../owner-maps/index.js';
-import { SwitchboardError } from '../errors.js';
+import { SwitchboardError, isSwitchboardError } from '../errors.js';
+import { commitWrite, InvalidResultError, planWrite, sha256 } from '../control/switches.js';
 import { classifyKey, isSwitchEnvName } from '../config/keys.js';
 import { parseConfig, type SwitchConfig } from '../config/parse.js';
 import { coerceEnv } from '../config/schema.js';
 import { buildSnapshot } from '../core/snapshot.js';
 import { args, configPath, json, printIssues, readConfigText, resolveIn, type Io, EXIT_OK, EXIT_FAIL } from './common.js';
-import { diffSnapshots, renderDiff } from './owners.js';
+import { renderDiff } from './owners.js';
 
 export const VALIDATE_USAGE = `Usage: switchboard config validate [FILE] [--json]
 
@@ -38,7 +34,6 @@ Options:
   --dry-run           show what would change, write nothing
   --json              print the result as JSON`;
 
-const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 
 function summary(c: SwitchConfig): Record<string, unknown> {
   const s = buildSnapshot(loadInventory(), c, 1, new Date());
@@ -88,10 +83,6 @@ function parseValue(key: string, raw: string): unknown {
   return raw;
 }
 
-function auditPath(file: string, c: SwitchConfig | null): string {
-  const configured = c?.settings.AUDIT_LOG;
-  return configured ? resolve(dirname(file), configured) : join(dirname(file), 'switchboard-audit.log');
-}
 
 export function setCommand(argv: string[], io: Io): number {
   const a = args(argv, {
@@ -111,7 +102,6 @@ export function setCommand(argv: string[], io: Io): number {
   if (ifDigest && ifDigest !== sha256(before)) {
     throw new SwitchboardError('SWB_CONFIG_CONFLICT', `${file} changed since digest ${ifDigest.slice(0, 12)} (now ${sha256(before).slice(0, 12)}): re-read it and retry`);
   }
-  const old = parseConfig(before, file, inv, {});
   const doc = parseDocument(before, { version: '1.1' });
   if (doc.errors.length) throw new SwitchboardError('SWB_CONFIG_YAML', `${file} is not valid YAML; fix it by hand first: ${doc.errors[0]!.message.split('\n')[0]}`);
   const mig = doc.get('MIGRATION', true);
@@ -126,34 +116,35 @@ export function setCommand(argv: string[], io: Io): number {
     else io.out(`MIGRATION.${key} is already ${JSON.stringify(value)} in ${file}: nothing to do`);
     return EXIT_OK;
   }
-  const after = editMigrationKey(before, key, unset ? undefined : value);
-  const next = parseConfig(after, file, inv, {});
-  if (!next.ok) {
+  // The same plan and write as the dashboard and the control API.
+  let plan;
+  try {
+    plan = planWrite(file, [{ key, value: unset ? null : value }], inv);
+  } catch (e) {
+    if (!(e instanceof InvalidResultError)) throw e;
     io.err(`refusing to write ${file}: the result would be invalid:`);
-    printIssues(io, next.issues);
+    printIssues(io, e.issues);
     return EXIT_FAIL;
   }
-  const diff = diffSnapshots(
-    old.ok ? buildSnapshot(inv, old.config, 1, new Date()) : buildSnapshot(inv, next.config, 1, new Date()),
-    buildSnapshot(inv, next.config, 2, new Date()),
-  );
+  const diff = plan.diff;
   const result = {
     file, key, old: oldValue, new: value, dry_run: a.values['dry-run'] === true,
-    sha256_before: sha256(before), sha256_after: sha256(after), routes_changing_owner: diff.routes.length,
+    sha256_before: plan.sha256_before, sha256_after: plan.sha256_after, routes_changing_owner: diff.routes.length,
     environment_overrides_key: envOverride,
   };
   if (!a.values['dry-run']) {
-    // Compare-and-swap: the file must still be what we read.
-    if (readFileSync(file, 'utf8') !== before) {
+    if (plan.before !== before) {
       throw new SwitchboardError('SWB_CONFIG_CONFLICT', `${file} changed while this command ran; nothing written — re-run to apply on top of the new contents`);
     }
-    writeFileAtomic(file, after, statSync(file).mode);
     const actor = (a.values.actor as string | undefined) ?? io.env.SUDO_USER ?? io.env.USER ?? 'unknown';
-    appendFileSync(auditPath(file, next.config), JSON.stringify({
-      time: new Date().toISOString(), actor, action: unset ? 'unset' : 'set', key, old: oldValue, new: value,
-      reason: (a.values.reason as string | undefined) ?? null, file: resolve(file),
-      sha256_before: result.sha256_before, sha256_after: result.sha256_after, routes_changing_owner: diff.routes.length,
-    }) + '\n');
+    try {
+      commitWrite(plan, { actor, via: 'cli', reason: (a.values.reason as string | undefined) ?? null });
+    } catch (e) {
+      if (isSwitchboardError(e) && e.code === 'SWB_CONFIG_CONFLICT') {
+        throw new SwitchboardError('SWB_CONFIG_CONFLICT', `${file} changed while this command ran; nothing written — re-run to apply on top of the new contents`);
+      }
+      throw e;
+    }
   }
   if (a.values.json) { json(io, { ...result, diff }); return EXIT_OK; }
   io.out(`${a.values['dry-run'] ? 'would set' : 'set'} MIGRATION.${key}: ${JSON.stringify(oldValue)} → ${JSON.stringify(value)} in ${file}`);

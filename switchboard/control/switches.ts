@@ -1,0 +1,149 @@
+/**
+ * Writing switches to config.yaml: the one code path behind `switchboard set`,
+ * the dashboard and the control API. Each change edits only its key's text
+ * (comments and layout kept); the result is validated as a whole before
+ * anything is written; the write is a compare-and-swap on the file's contents
+ * (and, for the dashboard, on the snapshot version the operator saw); every
+ * change is appended to the audit log.
+ */
+import { appendFileSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { dirname, join, resolve } from 'node:path';
+import { isMap, isScalar, parseDocument } from 'yaml';
+import type { Inventory } from '../../owner-maps/index.js';
+import { SwitchboardError } from '../errors.js';
+import { writeFileAtomic } from '../files.js';
+import { classifyKey } from '../config/keys.js';
+import { formatIssue, parseConfig, type ConfigIssue, type SwitchConfig } from '../config/parse.js';
+import { buildSnapshot } from '../core/snapshot.js';
+import { editMigrationKey } from '../cli/yaml-edit.js';
+import { diffSnapshots } from '../cli/owners.js';
+
+/** One edit: `value` null removes the key. */
+export interface SwitchChange {
+  readonly key: string;
+  readonly value: unknown;
+}
+
+export interface PlannedChange {
+  readonly key: string;
+  readonly old: unknown;
+  readonly new: unknown;
+}
+
+export interface WritePlan {
+  readonly file: string;
+  readonly before: string;
+  readonly after: string;
+  readonly changes: readonly PlannedChange[];
+  readonly sha256_before: string;
+  readonly sha256_after: string;
+  readonly diff: ReturnType<typeof diffSnapshots>;
+  readonly config: SwitchConfig;
+}
+
+export interface AuditEntry {
+  readonly time: string;
+  readonly actor: string;
+  readonly via: string;
+  readonly action: 'set' | 'unset';
+  readonly key: string;
+  readonly old: unknown;
+  readonly new: unknown;
+  readonly reason: string | null;
+  readonly file: string;
+  readonly sha256_before: string;
+  readonly sha256_after: string;
+  readonly routes_changing_owner: number;
+}
+
+export const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
+
+/** The audit log of a config file: SWITCHBOARD.AUDIT_LOG (relative to the file), else switchboard-audit.log beside it. */
+export function auditPath(file: string, c: SwitchConfig | null): string {
+  const configured = c?.settings.AUDIT_LOG;
+  return configured ? resolve(dirname(file), configured) : join(dirname(file), 'switchboard-audit.log');
+}
+
+function readMigration(file: string, text: string): Record<string, unknown> {
+  const doc = parseDocument(text, { version: '1.1' });
+  if (doc.errors.length) throw new SwitchboardError('SWB_CONFIG_YAML', `${file} is not valid YAML; fix it by hand first: ${doc.errors[0]!.message.split('\n')[0]}`);
+  const mig = doc.get('MIGRATION', true);
+  if (mig !== undefined && mig !== null && !isMap(mig) && !(isScalar(mig) && mig.value === null)) {
+    throw new SwitchboardError('SWB_CONFIG_NOT_MAPPING', `${file}: MIGRATION is not a mapping`);
+  }
+  return ((doc.toJS() as { MIGRATION?: Record<string, unknown> | null } | null)?.MIGRATION) ?? {};
+}
+
+/** The issues of an invalid result, as one error naming each key and line. */
+export class InvalidResultError extends SwitchboardError {
+  constructor(readonly file: string, readonly issues: readonly ConfigIssue[]) {
+    super('SWB_CONFIG_BAD_VALUE', `refusing to write ${file}: the result would be invalid: ${issues.map(formatIssue).join('; ')}`);
+  }
+}
+
+/** What `changes` would do to `file`: the new text, each key's old and new value, the routes that change owner. Writes nothing. */
+export function planWrite(file: string, changes: readonly SwitchChange[], inv: Inventory): WritePlan {
+  if (changes.length === 0) throw new SwitchboardError('SWB_CLI_USAGE', 'no change given');
+  for (const c of changes) {
+    const spec = classifyKey(c.key, inv);
+    if ('code' in spec) throw new SwitchboardError(spec.code, spec.message);
+  }
+  const before = readFileSync(file, 'utf8');
+  const mig = readMigration(file, before);
+  let after = before;
+  const planned: PlannedChange[] = [];
+  for (const c of changes) {
+    const old = planned.find((p) => p.key === c.key)?.new ?? (Object.hasOwn(mig, c.key) ? mig[c.key] ?? null : null);
+    after = editMigrationKey(after, c.key, c.value === null ? undefined : c.value);
+    const i = planned.findIndex((p) => p.key === c.key);
+    const entry = { key: c.key, old: i >= 0 ? planned[i]!.old : old, new: c.value };
+    if (i >= 0) planned[i] = entry; else planned.push(entry);
+  }
+  const next = parseConfig(after, file, inv, {});
+  if (!next.ok) throw new InvalidResultError(file, next.issues);
+  const prev = parseConfig(before, file, inv, {});
+  const diff = diffSnapshots(buildSnapshot(inv, prev.ok ? prev.config : next.config, 1, new Date()), buildSnapshot(inv, next.config, 2, new Date()));
+  return {
+    file, before, after, changes: planned.filter((p) => JSON.stringify(p.old) !== JSON.stringify(p.new)),
+    sha256_before: sha256(before), sha256_after: sha256(after), diff, config: next.config,
+  };
+}
+
+export interface CommitOptions {
+  readonly actor: string;
+  readonly via: string;
+  readonly reason: string | null;
+}
+
+/**
+ * Writes a plan: refused with SWB_CONFIG_CONFLICT if the file is no longer
+ * what the plan was made from; then one audit line per changed key.
+ */
+export function commitWrite(plan: WritePlan, o: CommitOptions): AuditEntry[] {
+  if (!existsSync(plan.file) || readFileSync(plan.file, 'utf8') !== plan.before) {
+    throw new SwitchboardError('SWB_CONFIG_CONFLICT', `${plan.file} changed since it was read; nothing written — look again and retry on top of the new contents`);
+  }
+  if (plan.changes.length === 0) return [];
+  writeFileAtomic(plan.file, plan.after, statSync(plan.file).mode);
+  const time = new Date().toISOString();
+  const entries = plan.changes.map((c): AuditEntry => ({
+    time, actor: o.actor, via: o.via, action: c.new === null ? 'unset' : 'set', key: c.key, old: c.old, new: c.new,
+    reason: o.reason, file: resolve(plan.file), sha256_before: plan.sha256_before, sha256_after: plan.sha256_after,
+    routes_changing_owner: plan.diff.routes.length,
+  }));
+  appendFileSync(auditPath(plan.file, plan.config), entries.map((e) => JSON.stringify(e)).join('\n') + '\n');
+  return entries;
+}
+
+/** The audit log, oldest first; lines that are not JSON are skipped. */
+export function readAudit(file: string, c: SwitchConfig | null): AuditEntry[] {
+  const p = auditPath(file, c);
+  if (!existsSync(p)) return [];
+  const out: AuditEntry[] = [];
+  for (const line of readFileSync(p, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try { out.push(JSON.parse(line) as AuditEntry); } catch { /* a torn or foreign line */ }
+  }
+  return out;
+}
