@@ -16,6 +16,8 @@ command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 /usr/bin/python3 -c 'import jwt' >/dev/null 2>&1 || need_apt+=(python3-jwt)
 /usr/bin/python3 -c 'import bcrypt' >/dev/null 2>&1 || need_apt+=(python3-bcrypt)
 /usr/bin/python3 -c 'import cryptography' >/dev/null 2>&1 || need_apt+=(python3-cryptography)
+# The dashboard test drives Debian's Chromium with playwright-core (no browser is downloaded).
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 # node-gyp builds the native SHA-256 block function and better-sqlite3 at npm ci.
 command -v g++ >/dev/null 2>&1 || need_apt+=(g++)
 command -v make >/dev/null 2>&1 || need_apt+=(make)

@@ -11,7 +11,10 @@ import { MemoryPinStore, RedisPinStore, type PinStore } from '../proxy/pin-store
 import { SwitchboardProxy } from '../proxy/server.js';
 import { args, configPath, type Io, EXIT_OK, EXIT_FAIL } from './common.js';
 import { Registry as MetricsRegistry } from 'prom-client';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { DashboardAuth } from '../control/auth.js';
+import { ControlPlane } from '../control/dashboard.js';
+import { LiveStats } from '../control/stats.js';
 import { readQuayConfig, formatProblem } from '../../quay/config.js';
 import { listenOn, startRuntime, type Runtime } from '../../quay/runtime.js';
 import { loadTls, type TlsMaterial } from '../../quay/tls.js';
@@ -101,7 +104,22 @@ export async function serveCommand(argv: string[], io: Io): Promise<number> {
   proxy = new SwitchboardProxy({ snapshots: provider, pins, log, accessLog, metrics, tls, ...(embedded ? { embedded: { go: embedded.url } } : {}) });
   const startedAt = new Date();
   const adminMetrics = embedded?.metrics ? { registry: MetricsRegistry.merge([metrics.registry, embedded.metrics.registry]) } : metrics;
-  const admin = createAdminServer({ provider, proxy, pins, metrics: adminMetrics, startedAt });
+  // The dashboard and control API: live figures from the proxy's own metrics, writes through the same code as `switchboard set`.
+  const stats = new LiveStats(metrics.registry);
+  let auth: DashboardAuth | null = null;
+  if (settings.DASHBOARD) {
+    const rel = (p: string | undefined): string | null => (p ? resolve(dirname(file), p) : null);
+    try {
+      auth = new DashboardAuth({ tokenFile: rel(settings.DASHBOARD.ADMIN_TOKEN_FILE), usersFile: rel(settings.DASHBOARD.USERS_FILE), sessionHours: settings.DASHBOARD.SESSION_HOURS });
+    } catch (e) {
+      await closeEarly();
+      await embedded?.stop();
+      throw new SwitchboardError('SWB_CONFIG_BAD_VALUE', `SWITCHBOARD.DASHBOARD: ${(e as Error).message}`);
+    }
+  }
+  stats.start();
+  const control = new ControlPlane({ provider, inventory: loadInventory(), file, env: io.env, auth, stats, log: log.child({ component: 'dashboard' }) });
+  const admin = createAdminServer({ provider, proxy, pins, metrics: adminMetrics, startedAt, control });
   try {
     const port = await proxy.listen(listen.host, listen.port);
     const adminPort = await listenOn(admin, adminListen.host, adminListen.port);
@@ -134,6 +152,7 @@ export async function serveCommand(argv: string[], io: Io): Promise<number> {
         await provider.close();
         await pins.close();
         await accessLog.close();
+        stats.stop();
         await embedded?.stop();
         log.info('stopped', { cut_requests: forced, closed_upgrades: upgrades });
         resolve(forced > 0 ? EXIT_FAIL : EXIT_OK);

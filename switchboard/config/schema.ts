@@ -41,6 +41,16 @@ export const switchboardSectionSchema = z.strictObject({
   REDIS_URL: z.string().regex(/^rediss?:\/\//, { error: 'must be a redis:// or rediss:// URL' }).optional(),
   DEBUG_HEADERS: z.boolean().default(false),
   AUDIT_LOG: z.string().min(1).optional(),
+  /**
+   * The dashboard and control API on the admin listener. Nobody changes
+   * anything anonymously: an admin token (operator) and/or a users file
+   * (operator or read-only). Paths are relative to the config file.
+   */
+  DASHBOARD: z.strictObject({
+    ADMIN_TOKEN_FILE: z.string().min(1).optional(),
+    USERS_FILE: z.string().min(1).optional(),
+    SESSION_HOURS: z.number().positive().max(168, { error: 'sessions last at most 168 hours' }).default(12),
+  }).refine((d) => d.ADMIN_TOKEN_FILE !== undefined || d.USERS_FILE !== undefined, { error: 'set ADMIN_TOKEN_FILE, USERS_FILE or both' }).optional(),
   UPSTREAM_TIMEOUT_SECONDS: z.number().positive().default(300),
   /** stdout, stderr, off, or a file path. YAML 1.1 (Quay's loader) reads a bare `off` as false: accept booleans. */
   ACCESS_LOG: z.union([z.string().min(1), z.boolean()]).default('stdout').transform((v) => (v === false ? 'off' : v === true ? 'stdout' : v)),

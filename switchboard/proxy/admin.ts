@@ -8,6 +8,7 @@ import type { FileSnapshotProvider } from '../config/provider.js';
 import type { ProxyMetrics } from './metrics.js';
 import type { PinStore } from './pin-store.js';
 import type { SwitchboardProxy } from './server.js';
+import type { ControlPlane } from '../control/dashboard.js';
 
 export interface AdminDeps {
   readonly provider: Pick<FileSnapshotProvider, 'current' | 'stats'>;
@@ -16,6 +17,8 @@ export interface AdminDeps {
   /** The proxy's metrics, or a merged registry (the embedded registry's registryd_ metrics beside them). */
   readonly metrics: Pick<ProxyMetrics, 'registry'>;
   readonly startedAt: Date;
+  /** The dashboard and control API (/dashboard, /api/v1), when serve runs them. */
+  readonly control?: ControlPlane;
 }
 
 export async function statusBody(d: AdminDeps): Promise<Record<string, unknown>> {
@@ -48,6 +51,7 @@ export function createAdminServer(d: AdminDeps): http.Server {
       res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
       res.end(req.method === 'HEAD' ? undefined : body);
     };
+    if (d.control && path !== undefined && d.control.handles(path)) { void d.control.handle(req, res); return; }
     if (req.method !== 'GET' && req.method !== 'HEAD') { send(405, 'text/plain', 'method not allowed\n'); return; }
     switch (path) {
       case '/healthz':
@@ -67,7 +71,7 @@ export function createAdminServer(d: AdminDeps): http.Server {
         statusBody(d).then((b) => send(200, 'application/json', JSON.stringify(b, null, 2) + '\n'), (e: unknown) => send(500, 'text/plain', String(e)));
         return;
       default:
-        send(404, 'text/plain', 'not found: try /metrics, /status, /healthz, /readyz\n');
+        send(404, 'text/plain', `not found: try /metrics, /status, /healthz, /readyz${d.control ? ', /dashboard, /api/v1/state' : ''}\n`);
     }
   });
 }

@@ -1,0 +1,96 @@
+/**
+ * Operator actions as switch changes: what the dashboard's buttons and the
+ * control API's /plan mean in MIGRATION keys. Pure: the changes are computed
+ * against a snapshot and written by control/switches.ts.
+ */
+import type { Inventory } from '../../owner-maps/index.js';
+import { SwitchboardError } from '../errors.js';
+import { canaryKey, ownerKey, SELECTORS, type Selector, type SwitchLevel } from '../config/keys.js';
+import type { Snapshot } from '../core/snapshot.js';
+import type { SwitchChange } from './switches.js';
+
+/** The canary ramp's standard steps. */
+export const RAMP_STEPS = [5, 10, 25, 50, 100] as const;
+
+export type Action =
+  | { readonly action: 'owner'; readonly scope: string; readonly value: 'python' | 'go' | 'canary' | null }
+  | { readonly action: 'ramp'; readonly scope: string; readonly percent: number | 'next' }
+  | { readonly action: 'lists'; readonly scope: string; readonly selector: Exclude<Selector, 'percent'>; readonly values: readonly string[] }
+  | { readonly action: 'rollback'; readonly scope: string }
+  | { readonly action: 'kill'; readonly on: boolean };
+
+/** A scope as written in keys ('CAP_V2_PULL', 'FAMILY_API_V1', 'ROUTE_0016', 'global') as a switch level and target. */
+export function parseScope(scope: string, inv: Inventory): { level: SwitchLevel; target: string } {
+  if (scope === 'global') return { level: 'default', target: '' };
+  if (scope.startsWith('CAP_') && inv.capabilities.includes(scope.slice(4))) return { level: 'capability', target: scope.slice(4) };
+  if (scope.startsWith('FAMILY_') && inv.families.includes(scope.slice(7))) return { level: 'family', target: scope.slice(7) };
+  if (/^ROUTE_\d{4}$/.test(scope) && inv.byId.has(scope)) return { level: 'route', target: scope };
+  throw new SwitchboardError('SWB_CLI_USAGE', `unknown scope ${JSON.stringify(scope)}: use global, CAP_<capability>, FAMILY_<family> or ROUTE_<nnnn>`);
+}
+
+function current(s: Snapshot, key: string): unknown {
+  return s.owner_map.config?.switches.get(key)?.value ?? null;
+}
+
+/** The percent a ramp goes to next: the first standard step above `now`. */
+export function nextStep(now: number | null): number {
+  return RAMP_STEPS.find((p) => p > (now ?? 0)) ?? 100;
+}
+
+export function planAction(a: Action, s: Snapshot): SwitchChange[] {
+  const inv = s.owner_map.inventory;
+  if (a.action === 'kill') return [{ key: 'MIGRATION_FORCE_PYTHON', value: a.on ? true : null }];
+  const { level, target } = parseScope(a.scope, inv);
+  const owner = ownerKey(level, target);
+  switch (a.action) {
+    case 'owner':
+      return [{ key: owner, value: a.value }];
+    case 'ramp': {
+      const pkey = canaryKey(a.scope, 'percent');
+      const now = current(s, pkey) as number | null;
+      const percent = a.percent === 'next' ? nextStep(now) : a.percent;
+      if (!Number.isFinite(percent) || percent < 0 || percent > 100) throw new SwitchboardError('SWB_CONFIG_BAD_PERCENT', `${percent} is not a percent from 0 to 100`);
+      const out: SwitchChange[] = [];
+      if (current(s, owner) !== 'canary') out.push({ key: owner, value: 'canary' });
+      out.push({ key: pkey, value: percent });
+      return out;
+    }
+    case 'lists': {
+      const values = [...new Set(a.values.map((v) => v.trim()).filter((v) => v !== ''))];
+      return [{ key: canaryKey(a.scope, a.selector), value: values.length ? values : null }];
+    }
+    case 'rollback': {
+      // Back to python, and the scope's own canary settings cleared so a new ramp starts from zero.
+      const out: SwitchChange[] = [{ key: owner, value: 'python' }];
+      if (a.scope !== 'global') for (const sel of SELECTORS) if (current(s, canaryKey(a.scope, sel)) !== null) out.push({ key: canaryKey(a.scope, sel), value: null });
+      return out;
+    }
+  }
+}
+
+/** An action from form or JSON fields, checked. */
+export function actionFrom(f: Record<string, unknown>): Action {
+  const str = (k: string): string => (typeof f[k] === 'string' ? (f[k] as string) : '');
+  switch (str('action')) {
+    case 'kill': return { action: 'kill', on: f.on === true || str('on') === 'true' || str('on') === 'on' };
+    case 'owner': {
+      const v = str('value');
+      if (!['python', 'go', 'canary', 'unset'].includes(v)) throw new SwitchboardError('SWB_CONFIG_BAD_OWNER', `owner ${JSON.stringify(v)}: use python, go, canary or unset`);
+      return { action: 'owner', scope: str('scope'), value: v === 'unset' ? null : (v as 'python' | 'go' | 'canary') };
+    }
+    case 'ramp': {
+      const raw = typeof f.percent === 'number' ? f.percent : str('percent').trim();
+      const percent = raw === 'next' || raw === '' ? 'next' : Number(raw);
+      if (percent !== 'next' && Number.isNaN(percent)) throw new SwitchboardError('SWB_CONFIG_BAD_PERCENT', `${JSON.stringify(raw)} is not a percent`);
+      return { action: 'ramp', scope: str('scope'), percent };
+    }
+    case 'lists': {
+      const sel = str('selector');
+      if (sel !== 'orgs' && sel !== 'repos' && sel !== 'users') throw new SwitchboardError('SWB_CLI_USAGE', 'selector must be orgs, repos or users');
+      const values = Array.isArray(f.values) ? (f.values as unknown[]).map(String) : str('values').split(/[\s,]+/);
+      return { action: 'lists', scope: str('scope'), selector: sel, values };
+    }
+    case 'rollback': return { action: 'rollback', scope: str('scope') };
+    default: throw new SwitchboardError('SWB_CLI_USAGE', `unknown action ${JSON.stringify(str('action'))}: use owner, ramp, lists, rollback or kill`);
+  }
+}

@@ -1,0 +1,118 @@
+// The control plane's parts without a browser: actions as switch changes, the
+// write path (plan, compare-and-swap, audit), sessions and users, and the
+// live figures computed from the proxy's own metrics.
+
+import t from 'tap';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import bcrypt from 'bcryptjs';
+import { loadInventory } from '../../../owner-maps/index.js';
+import { parseConfig } from '../../config/parse.js';
+import { buildSnapshot, type Snapshot } from '../../core/snapshot.js';
+import { actionFrom, nextStep, planAction } from '../../control/actions.js';
+import { commitWrite, planWrite, readAudit } from '../../control/switches.js';
+import { DashboardAuth, parseUsers } from '../../control/auth.js';
+import { LiveStats, quantile } from '../../control/stats.js';
+import { ProxyMetrics } from '../../proxy/metrics.js';
+
+const inv = loadInventory();
+const dir = mkdtempSync(join(tmpdir(), 'swb-control-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+
+function snap(yaml: string): Snapshot {
+  const r = parseConfig(yaml, 'c.yaml', inv, {});
+  if (!r.ok) throw new Error(JSON.stringify(r.issues));
+  return buildSnapshot(inv, r.config, 1, new Date());
+}
+
+t.test('actions', async (t) => {
+  const s = snap('MIGRATION:\n  ROUTE_OWNER_CAP_V2_PULL: canary\n  ROUTE_CANARY_CAP_V2_PULL_PERCENT: 10\n  ROUTE_CANARY_CAP_V2_PULL_ORGS: [acme]\n');
+  t.same([nextStep(null), nextStep(0), nextStep(5), nextStep(10), nextStep(12), nextStep(50), nextStep(100)], [5, 5, 10, 25, 25, 100, 100], 'the standard steps 5 → 10 → 25 → 50 → 100');
+  t.same(planAction({ action: 'ramp', scope: 'CAP_V2_PULL', percent: 'next' }, s), [{ key: 'ROUTE_CANARY_CAP_V2_PULL_PERCENT', value: 25 }], 'a ramp of a canary only moves the percent');
+  t.same(planAction({ action: 'ramp', scope: 'CAP_V2_PUSH', percent: 25 }, s), [{ key: 'ROUTE_OWNER_CAP_V2_PUSH', value: 'canary' }, { key: 'ROUTE_CANARY_CAP_V2_PUSH_PERCENT', value: 25 }], 'a ramp from zero makes the capability a canary');
+  t.same(planAction({ action: 'rollback', scope: 'CAP_V2_PULL' }, s), [
+    { key: 'ROUTE_OWNER_CAP_V2_PULL', value: 'python' }, { key: 'ROUTE_CANARY_CAP_V2_PULL_ORGS', value: null }, { key: 'ROUTE_CANARY_CAP_V2_PULL_PERCENT', value: null },
+  ], 'a rollback sets python and clears the scope\'s own canary settings');
+  t.same(planAction({ action: 'lists', scope: 'FAMILY_API_V1', selector: 'users', values: [' alice ', 'bob', 'alice', ''] }, s), [{ key: 'ROUTE_CANARY_FAMILY_API_V1_USERS', value: ['alice', 'bob'] }]);
+  t.same(planAction({ action: 'kill', on: true }, s), [{ key: 'MIGRATION_FORCE_PYTHON', value: true }]);
+  t.same(planAction({ action: 'kill', on: false }, s), [{ key: 'MIGRATION_FORCE_PYTHON', value: null }]);
+  t.same(planAction({ action: 'owner', scope: 'ROUTE_0016', value: 'go' }, s), [{ key: 'ROUTE_OWNER_ROUTE_0016', value: 'go' }]);
+  t.throws(() => planAction({ action: 'owner', scope: 'CAP_NOPE', value: 'go' }, s), /unknown scope/);
+  t.throws(() => planAction({ action: 'ramp', scope: 'CAP_V2_PULL', percent: 101 }, s), /not a percent/);
+  t.same(actionFrom({ action: 'ramp', scope: 'CAP_V2_PULL', percent: '12.5' }), { action: 'ramp', scope: 'CAP_V2_PULL', percent: 12.5 });
+  t.throws(() => actionFrom({ action: 'owner', scope: 'CAP_V2_PULL', value: 'purple' }), /use python, go, canary or unset/);
+  t.throws(() => actionFrom({ action: 'explode' }), /unknown action/);
+});
+
+t.test('the write path: validated, compare-and-swap, audited', async (t) => {
+  const file = join(dir, 'config.yaml');
+  writeFileSync(file, '# ops\nMIGRATION:\n  ROUTE_OWNER_DEFAULT: python # keep\n');
+  const plan = planWrite(file, [{ key: 'ROUTE_OWNER_CAP_V2_PULL', value: 'canary' }, { key: 'ROUTE_CANARY_CAP_V2_PULL_PERCENT', value: 25 }], inv);
+  t.equal(plan.diff.routes.length, 4, 'four routes change owner');
+  t.throws(() => planWrite(file, [{ key: 'ROUTE_CANARY_CAP_V2_PULL_PERCENT', value: 250 }], inv), /would be invalid.*percent/, 'an invalid result is refused with the key');
+  writeFileSync(file, readFileSync(file, 'utf8') + '# edited meanwhile\n');
+  t.throws(() => commitWrite(plan, { actor: 'x', via: 'test', reason: null }), /changed since it was read/, 'a file changed after planning is not overwritten');
+  const again = planWrite(file, [{ key: 'ROUTE_OWNER_CAP_V2_PULL', value: 'canary' }], inv);
+  const entries = commitWrite(again, { actor: 'olga', via: 'test', reason: 'why not' });
+  t.match(readFileSync(file, 'utf8'), /^# ops\nMIGRATION:\n  ROUTE_OWNER_DEFAULT: python # keep\n  ROUTE_OWNER_CAP_V2_PULL: canary\n# edited meanwhile\n$/, 'comments kept, one line added');
+  t.same(readAudit(file, null).map((e) => [e.actor, e.via, e.key, e.old, e.new, e.reason]), [['olga', 'test', 'ROUTE_OWNER_CAP_V2_PULL', null, 'canary', 'why not']]);
+  t.equal(entries.length, 1);
+});
+
+t.test('users, tokens and sessions', async (t) => {
+  t.throws(() => parseUsers('- {name: a, role: admin, password_bcrypt: x}', 'u.yaml'), /role must be operator or read-only/);
+  t.throws(() => parseUsers('- {name: a, role: operator, password_bcrypt: plain}', 'u.yaml'), /must be a bcrypt hash/);
+  const users = join(dir, 'users.yaml');
+  writeFileSync(users, `- {name: olga, role: operator, password_bcrypt: "${bcrypt.hashSync('pw', 4)}"}\n`);
+  const tokenFile = join(dir, 'token');
+  writeFileSync(tokenFile, 'short\n');
+  t.throws(() => new DashboardAuth({ tokenFile, usersFile: users, sessionHours: 1 }), /at least 16 characters/, 'a weak admin token is refused at start');
+  writeFileSync(tokenFile, 'a-long-enough-admin-token\n');
+  const auth = new DashboardAuth({ tokenFile, usersFile: users, sessionHours: 1 });
+  t.same(await auth.login('olga', 'pw'), { name: 'olga', role: 'operator' });
+  t.equal(await auth.login('olga', 'nope'), null);
+  t.equal(await auth.login('nobody', 'pw'), null);
+  t.same(await auth.login('', 'a-long-enough-admin-token'), { name: 'admin-token', role: 'operator' });
+  const cookie = auth.session({ name: 'olga', role: 'operator' });
+  const who = await auth.identify({ cookie: `x=1; sb_session=${cookie}` });
+  t.match(who, { name: 'olga', role: 'operator', via: 'session' });
+  t.ok(who?.csrf && who.csrf.length > 16, 'a session carries a CSRF token');
+  const [payload, sig] = cookie.split('.');
+  const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload!, 'base64url').toString()), r: 'operator', u: 'mallory' })).toString('base64url');
+  t.equal(await auth.identify({ cookie: `sb_session=${forged}.${sig}` }), null, 'a tampered session is refused');
+  t.match(await auth.identify({ authorization: 'Bearer a-long-enough-admin-token' }), { name: 'admin-token', via: 'token' });
+  t.match(await auth.identify({ authorization: `Basic ${Buffer.from('olga:pw').toString('base64')}` }), { name: 'olga', via: 'basic' });
+  // Demoting or removing a user ends their sessions at once.
+  writeFileSync(users, `- {name: olga, role: read-only, password_bcrypt: "${bcrypt.hashSync('pw', 4)}"}\n# changed\n`);
+  t.equal(await auth.identify({ cookie: `sb_session=${cookie}` }), null, 'a session whose role changed in the file is over');
+});
+
+t.test('DASHBOARD settings are validated', async (t) => {
+  const r = parseConfig('SWITCHBOARD:\n  DASHBOARD: {SESSION_HOURS: 2}\n', 'c.yaml', inv, {});
+  t.notOk(r.ok);
+  t.match(JSON.stringify(!r.ok && r.issues), /set ADMIN_TOKEN_FILE, USERS_FILE or both/);
+});
+
+t.test('live figures from the proxy metrics', async (t) => {
+  t.ok(Math.abs(quantile(new Map([[0.1, 0], [0.5, 10], [Infinity, 10]]), 10, 0.5)! - 0.3) < 1e-9, 'interpolated inside the bucket');
+  t.equal(quantile(new Map(), 0, 0.5), null);
+  let now = 1_000_000;
+  const m = new ProxyMetrics({ snapshot: () => ({ version: 1, updated_at: new Date().toISOString(), hard_failure: false, kill_switch: false }), reloads: () => ({ reloads_total: 0, reload_failures_total: 0 }) as never, pins: async () => 0, inflight: () => 0 });
+  const stats = new LiveStats(m.registry, 300, 5000, () => now);
+  await stats.sample();
+  const s = snap('MIGRATION:\n  ROUTE_OWNER_DEFAULT: go\n');
+  const d = (await import('../../core/decide.js')).decide(s, { method: 'GET', path: '/v2/acme/app/tags/list' });
+  for (let i = 0; i < 100; i++) { m.decision(d); m.upstreamDone('go', 'REGISTRY_V2', i < 90 ? 0.004 : 0.2); }
+  for (let i = 0; i < 5; i++) m.upstreamError('go', 'REGISTRY_V2', 'refused');
+  now += 10_000;
+  const f = await stats.figures();
+  const goF = f.owners.find((o) => o.owner === 'go')!;
+  t.equal(f.window_seconds, 10);
+  t.equal(goF.requests, 100);
+  t.equal(goF.requests_per_second, 10);
+  t.equal(goF.error_rate, 0.05);
+  t.ok(goF.p50_seconds! > 0.0025 && goF.p50_seconds! <= 0.005, `p50 in the 2.5–5 ms bucket (${goF.p50_seconds})`);
+  t.ok(goF.p99_seconds! > 0.1 && goF.p99_seconds! <= 0.25, `p99 in the 100–250 ms bucket (${goF.p99_seconds})`);
+  t.equal(f.owners.find((o) => o.owner === 'python')!.requests, 0);
+});
