@@ -11,6 +11,7 @@ import { serveCommand } from './serve.js';
 import { diffCommand, listCommand, workersCommand } from './owners.js';
 import { setCommand, validateCommand, VALIDATE_USAGE } from './config-cmd.js';
 import { nginxCommand } from './nginx-cmd.js';
+import { dashboardCommand } from './dashboard-cmd.js';
 
 const VERSION = '0.1.0';
 
@@ -27,6 +28,7 @@ capability at a time. Commands:
   set KEY VALUE                    edit one switch in config.yaml (comments kept, audited)
   serve                            run the edge proxy (and its admin listener)
   nginx render [--out F] [--watch] the same decisions as an nginx front door
+  dashboard user NAME --role R     a users-file line for the dashboard (bcrypt)
 
 Every command takes --help. Config file: --config FILE, else $SWITCHBOARD_CONFIG,
 else ./config.yaml. Environment variables named like switches override the file.`;
@@ -70,6 +72,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
         return await serveCommand(rest, io);
       case 'nginx':
         return await nginxCommand(rest, io);
+      case 'dashboard':
+        return await dashboardCommand(rest, io);
       default:
         io.err(`switchboard: unknown command "${cmd}" [SWB_CLI_USAGE]\n\n${USAGE}`);
         return EXIT_USAGE;

@@ -343,7 +343,7 @@ ${env_overrides.length ? `<p class="err">The environment overrides ${env_overrid
       const err = info.last_reload_error as { at: string; issues: string[] } | null;
       const kill = s.owner_map.forcePython.value;
       const killForm = who.role === 'operator' ? `<form class="inline" method="post" action="/dashboard/preview">${csrfInput(who)}<input type="hidden" name="action" value="kill"><input type="hidden" name="on" value="${kill ? 'false' : 'true'}"><button id="kill-switch">${kill ? 'Turn the kill switch off' : 'KILL SWITCH: everything to python'}</button></form>` : '';
-      const fams = ownership(s).map((f) => `<tr><th colspan="6">${esc(f.family)} <span class="muted">family switch: ${esc(JSON.stringify(f.switch))}</span></th></tr>${f.capabilities.map((c) => {
+      const fams = ownership(s).map((f) => `<tr id="family-${esc(f.family)}"><th colspan="5">${esc(f.family)} <span class="muted">family switch: ${esc(JSON.stringify(f.switch))}</span></th><th>${actionForms(who, `FAMILY_${f.family}`, s)}</th></tr>${f.capabilities.map((c) => {
         const scope = `CAP_${c.capability}`;
         const sel = SELECTORS.map((x) => [x, s.owner_map.config?.switches.get(canaryKey(scope, x))?.value] as const).filter(([, v]) => v !== undefined && v !== null);
         return `<tr id="cap-${esc(c.capability)}"><td><a href="/dashboard/capability/${esc(c.capability)}">${esc(c.capability)}</a></td><td>${ownerCell(c.owner.owner, c.owner.text)}</td><td>${esc(c.owner.set_by)}</td><td>${sel.map(([x, v]) => `${x}: ${esc(JSON.stringify(v))}`).join('<br>')}</td><td>${c.routes} (${Object.entries(c.by_owner).map(([o, n]) => `${n} ${o}`).join(', ')})</td><td>${actionForms(who, scope, s)}</td></tr>`;
@@ -377,9 +377,10 @@ ${env_overrides.length ? `<p class="err">The environment overrides ${env_overrid
         return `<form class="inline" method="post" action="/dashboard/preview">${csrfInput(who)}<input type="hidden" name="action" value="lists"><input type="hidden" name="scope" value="${esc(scope)}"><input type="hidden" name="selector" value="${sel}"><label>${sel} <input name="values" size="30" value="${esc((v ?? []).join(', '))}"></label><button>Preview</button></form>`;
       }).join('<br>') : '';
       html(200, page(c, who, s, `<p>${actionForms(who, scope, s)}</p>${lists ? `<div class="box"><p>Canary lists of ${esc(scope)} (comma separated; empty removes):</p>${lists}</div>` : ''}
-<h2>Routes</h2><table id="cap-routes"><tr><th>route</th><th>method</th><th>pattern</th><th>owner</th><th>set by</th></tr>${routes.map((r) => {
+<h2>Routes</h2><table id="cap-routes"><tr><th>route</th><th>method</th><th>pattern</th><th>owner</th><th>set by</th><th>route switch</th></tr>${routes.map((r) => {
         const sum = summarize(s, s.owner_map.routePlans[r.index]!);
-        return `<tr><td>${esc(r.id)}</td><td>${esc(r.method)}</td><td><code>${esc(r.pattern)}</code></td><td>${ownerCell(sum.owner, sum.text)}</td><td>${esc(sum.set_by)}</td></tr>`;
+        const own = who.role === 'operator' ? `<form class="inline" method="post" action="/dashboard/preview">${csrfInput(who)}<input type="hidden" name="action" value="owner"><input type="hidden" name="scope" value="${esc(r.id)}"><select name="value" aria-label="owner for ${esc(r.id)}"><option>unset</option><option>python</option><option>go</option><option>canary</option></select><button>Set</button></form>` : '';
+        return `<tr><td>${esc(r.id)}</td><td>${esc(r.method)}</td><td><code>${esc(r.pattern)}</code></td><td>${ownerCell(sum.owner, sum.text)}</td><td>${esc(sum.set_by)}</td><td>${own}</td></tr>`;
       }).join('')}</table>
 <h2>Decision trace</h2><form method="get" class="box"><label>Method <input name="method" value="${esc(m)}" size="7"></label> <label>Path <input name="path" size="60" value="${esc(p ?? '')}"></label> <label>User <input name="user" value="${esc(user)}"></label> <button id="explain">Explain</button></form>${trace}`));
       return;

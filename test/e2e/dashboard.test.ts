@@ -12,13 +12,12 @@
 import t from 'tap';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import bcrypt from 'bcryptjs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { loadInventory } from '../../owner-maps/index.js';
 import { parseConfig } from '../../switchboard/config/parse.js';
 import { buildSnapshot } from '../../switchboard/core/snapshot.js';
 import { decide } from '../../switchboard/core/decide.js';
-import { request, requireBinaries, ROOT, tempDir, waitFor } from '../lib/proc.js';
+import { request, requireBinaries, ROOT, runOk, tempDir, waitFor } from '../lib/proc.js';
 import { startEcho } from '../lib/nginx.js';
 import { buildSwitchboard, startSwitchboard, type Switchboard } from '../lib/switchboard.js';
 
@@ -34,10 +33,12 @@ const inv = loadInventory();
 
 const dir = tempDir(t, 'swb-dashboard-');
 writeFileSync(join(dir, 'admin.token'), `${TOKEN}\n`);
-writeFileSync(join(dir, 'users.yaml'), [
-  `- {name: olga, role: operator, password_bcrypt: "${bcrypt.hashSync('olga-password', 10)}"}`,
-  `- {name: rita, role: read-only, password_bcrypt: "${bcrypt.hashSync('rita-password', 10)}"}`,
-].join('\n') + '\n');
+// The users file is made with the command operators use.
+const userLine = async (name: string, role: string, password: string): Promise<string> =>
+  (await runOk(process.execPath, [join(ROOT, 'bin/switchboard.js'), 'dashboard', 'user', name, '--role', role, '--password-env', 'DASH_PW'], { env: { ...process.env, DASH_PW: password } })).stdout;
+writeFileSync(join(dir, 'users.yaml'), (await userLine('olga', 'operator', 'olga-password')) + (await userLine('rita', 'read-only', 'rita-password')));
+// (Thrown, not asserted: a top-level assertion before the servers start would end the root test early.)
+if (/olga-password|rita-password/.test(readFileSync(join(dir, 'users.yaml'), 'utf8'))) throw new Error('a password reached the users file');
 const python = await startEcho(t, 'python');
 const go = await startEcho(t, 'go');
 const sb: Switchboard = await startSwitchboard(t, dir, { python: `http://127.0.0.1:${python.port}`, go: `http://127.0.0.1:${go.port}` }, {
