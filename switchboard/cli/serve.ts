@@ -12,6 +12,9 @@ import { SwitchboardProxy } from '../proxy/server.js';
 import { args, configPath, type Io, EXIT_OK, EXIT_FAIL } from './common.js';
 import { Registry as MetricsRegistry } from 'prom-client';
 import { dirname, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { writeFileAtomic } from '../files.js';
 import { DashboardAuth } from '../control/auth.js';
 import { ControlPlane } from '../control/dashboard.js';
 import { LiveStats } from '../control/stats.js';
@@ -109,6 +112,12 @@ export async function serveCommand(argv: string[], io: Io): Promise<number> {
   let auth: DashboardAuth | null = null;
   if (settings.DASHBOARD) {
     const rel = (p: string | undefined): string | null => (p ? resolve(dirname(file), p) : null);
+    const tokenFile = rel(settings.DASHBOARD.ADMIN_TOKEN_FILE);
+    if (tokenFile && !existsSync(tokenFile)) {
+      // Like the self-signed certificate: made once, kept, never logged.
+      writeFileAtomic(tokenFile, `${randomBytes(32).toString('base64url')}\n`, 0o600);
+      log.info('made a dashboard admin token (read it from the file)', { admin_token_file: tokenFile });
+    }
     try {
       auth = new DashboardAuth({ tokenFile: rel(settings.DASHBOARD.ADMIN_TOKEN_FILE), usersFile: rel(settings.DASHBOARD.USERS_FILE), sessionHours: settings.DASHBOARD.SESSION_HOURS });
     } catch (e) {

@@ -12,7 +12,7 @@
 import t from 'tap';
 import https from 'node:https';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, readFileSync, readdirSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, freePort, requireBinaries, runOk, startChild, tempDir, waitFor, waitForLog, type Child } from '../lib/proc.js';
 import { buildSwitchboard } from '../lib/switchboard.js';
@@ -114,6 +114,17 @@ t.test('the admin listener on ADMIN_PORT exports both components\' metrics', asy
   const status = JSON.parse(await admin('/status')) as { upstreams: { go: { url: string }; python: { url: string } } };
   t.match(status.upstreams.go.url, /^http:\/\/127\.0\.0\.1:\d+$/, 'go is the embedded registry');
   t.equal(status.upstreams.python.url, '', 'python is not configured');
+});
+
+t.test('the dashboard is on, behind the admin token made into data/', async (t) => {
+  const tokenFile = join(checkout, 'data', 'dashboard.token');
+  t.ok(existsSync(tokenFile), 'npm start made data/dashboard.token');
+  t.equal(statSync(tokenFile).mode & 0o777, 0o600, 'readable by its owner only');
+  t.notMatch(sb.stderr(), readFileSync(tokenFile, 'utf8').trim(), 'the token is never logged');
+  t.equal((await fetch(`http://127.0.0.1:${adminPort}/api/v1/state`)).status, 401, 'no anonymous access');
+  const r = await fetch(`http://127.0.0.1:${adminPort}/api/v1/state`, { headers: { authorization: `Bearer ${readFileSync(tokenFile, 'utf8').trim()}` } });
+  t.equal(r.status, 200);
+  t.match(((await r.json()) as { families: { family: string; switch: unknown }[] }).families.find((f) => f.family === 'REGISTRY_V2'), { switch: 'go' });
 });
 
 t.test('a restart keeps the certificate and the data', async (t) => {
