@@ -84,7 +84,12 @@ export class InvalidResultError extends SwitchboardError {
 
 /** What `changes` would do to `file`: the new text, each key's old and new value, the routes that change owner. Writes nothing. */
 export function planWrite(file: string, changes: readonly SwitchChange[], inv: Inventory): WritePlan {
-  if (changes.length === 0) throw new SwitchboardError('SWB_CLI_USAGE', 'no change given');
+  if (!Array.isArray(changes) || changes.length === 0) throw new SwitchboardError('SWB_CLI_USAGE', 'no change given');
+  for (const c of changes as unknown[]) {
+    if (c === null || typeof c !== 'object' || typeof (c as SwitchChange).key !== 'string' || !('value' in c)) {
+      throw new SwitchboardError('SWB_CLI_USAGE', `a change is {"key": "ROUTE_OWNER_...", "value": ... or null}, not ${JSON.stringify(c)?.slice(0, 80)}`);
+    }
+  }
   for (const c of changes) {
     const spec = classifyKey(c.key, inv);
     if ('code' in spec) throw new SwitchboardError(spec.code, spec.message);

@@ -116,3 +116,12 @@ t.test('live figures from the proxy metrics', async (t) => {
   t.ok(goF.p99_seconds! > 0.1 && goF.p99_seconds! <= 0.25, `p99 in the 100–250 ms bucket (${goF.p99_seconds})`);
   t.equal(f.owners.find((o) => o.owner === 'python')!.requests, 0);
 });
+
+t.test('malformed changes are refused with a clear error', async (t) => {
+  const file = join(dir, 'bad.yaml');
+  writeFileSync(file, 'MIGRATION:\n  ROUTE_OWNER_DEFAULT: python\n');
+  for (const bad of [[], [null], ['ROUTE_OWNER_DEFAULT'], [{ value: 'go' }], [{ key: 'ROUTE_OWNER_DEFAULT' }], 'x']) {
+    t.throws(() => planWrite(file, bad as never, inv), /no change given|a change is/, JSON.stringify(bad));
+  }
+  t.throws(() => planWrite(file, [{ key: 'ROUTE_OWNER_NOPE', value: 'go' }], inv), /not a switch|unknown/);
+});
