@@ -33,5 +33,10 @@ export function createLogger(
   };
 }
 
+/** A URL with any password (and user) in it replaced by ***: for logs and status pages. */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i, '$1***@');
+}
+
 /** A logger that drops everything (CLI commands that print their own output). */
 export const silentLogger: Logger = createLogger({}, { write: () => {} });

@@ -3,7 +3,7 @@ import { loadInventory } from '../../owner-maps/index.js';
 import { SwitchboardError } from '../errors.js';
 import { FileSnapshotProvider } from '../config/provider.js';
 import { splitHostPort } from '../config/host-port.js';
-import { createLogger } from '../log.js';
+import { createLogger, redactUrl } from '../log.js';
 import { AccessLog } from '../proxy/access-log.js';
 import { createAdminServer } from '../proxy/admin.js';
 import { ProxyMetrics } from '../proxy/metrics.js';
@@ -60,7 +60,7 @@ export async function serveCommand(argv: string[], io: Io): Promise<number> {
     try { await r.ready(); } catch (e) {
       await r.close();
       await provider.close();
-      throw new SwitchboardError('SWB_CONFIG_BAD_VALUE', `SWITCHBOARD.REDIS_URL ${settings.REDIS_URL}: cannot reach Redis: ${(e as Error).message}`);
+      throw new SwitchboardError('SWB_CONFIG_BAD_VALUE', `SWITCHBOARD.REDIS_URL ${redactUrl(settings.REDIS_URL)}: cannot reach Redis: ${(e as Error).message}`);
     }
     pins = r;
   } else {
@@ -134,7 +134,8 @@ export async function serveCommand(argv: string[], io: Io): Promise<number> {
     const adminPort = await listenOn(admin, adminListen.host, adminListen.port);
     log.info('switchboard serving', {
       listen: `${port.host}:${port.port}`, tls: tls ? tls.certFile : 'off', embedded_registry: embedded?.url ?? null, admin_listen: `${adminListen.host}:${adminPort}`, config: file,
-      snapshot_version: provider.current().version, pin_store: pins.kind, upstreams: provider.current().settings.UPSTREAMS ?? null,
+      snapshot_version: provider.current().version, pin_store: pins.kind,
+      upstreams: Object.fromEntries(Object.entries(provider.current().settings.UPSTREAMS ?? {}).map(([k, v]) => [k, v ? redactUrl(v) : v])),
     });
   } catch (e) {
     await provider.close();

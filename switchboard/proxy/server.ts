@@ -17,7 +17,7 @@ import { Pool } from 'undici';
 import { decide } from '../core/decide.js';
 import type { Snapshot } from '../core/snapshot.js';
 import type { Decision, Owner } from '../core/types.js';
-import type { Logger } from '../log.js';
+import { redactUrl, type Logger } from '../log.js';
 import type { PinStore } from './pin-store.js';
 import type { ProxyMetrics } from './metrics.js';
 import type { AccessLog } from './access-log.js';
@@ -135,7 +135,7 @@ export class SwitchboardProxy {
     const view = (o: Owner): UpstreamHealth => {
       const h = this.health[o];
       return {
-        url: this.upstreamOf(s, o) ?? '', requests: h.requests, errors: h.errors, consecutive_errors: h.consecutive_errors,
+        url: redactUrl(this.upstreamOf(s, o) ?? ''), requests: h.requests, errors: h.errors, consecutive_errors: h.consecutive_errors,
         last_success_at: h.last_success_ms ? new Date(h.last_success_ms).toISOString() : null, last_error: h.last_error,
       };
     };

@@ -125,3 +125,11 @@ t.test('malformed changes are refused with a clear error', async (t) => {
   }
   t.throws(() => planWrite(file, [{ key: 'ROUTE_OWNER_NOPE', value: 'go' }], inv), /not a switch|unknown/);
 });
+
+t.test('URLs with credentials are redacted for logs and /status', async (t) => {
+  const { redactUrl } = await import('../../log.js');
+  t.equal(redactUrl('http://user:secret@quay:8080'), 'http://***@quay:8080');
+  t.equal(redactUrl('redis://:pw@127.0.0.1:6379/0'), 'redis://***@127.0.0.1:6379/0');
+  t.equal(redactUrl('http://quay:8080/a@b'), 'http://quay:8080/a@b', 'an @ in the path is no credential');
+  t.equal(redactUrl(''), '');
+});
