@@ -8,10 +8,10 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import net from 'node:net';
 import { createHash, randomUUID } from 'node:crypto';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Duplex } from 'node:stream';
 import YAML from 'yaml';
 import { loadInventory, type Inventory } from '../../../../owner-maps/index.js';
@@ -375,6 +375,10 @@ export async function buildOnce(): Promise<void> {
     }
   }
   try {
+    // dist/ is current (its stamp is as new as every compiled source): never rewrite it under other test processes.
+    const stamp = join(ROOT, 'dist', '.build-stamp');
+    const { newestSource } = (await import(pathToFileURL(join(ROOT, 'scripts', 'newest-source.mjs')).href)) as { newestSource(): number };
+    if (existsSync(stamp) && Number(readFileSync(stamp, 'utf8').trim()) >= newestSource()) return;
     const b = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
     if (b.error || b.status !== 0) {
       throw new Error(`npm run build failed (status ${String(b.status)}${b.error ? `, ${b.error.message}` : ''}); the serve tests need dist/:\n${b.stdout ?? ''}\n${b.stderr ?? ''}`);
