@@ -32,6 +32,12 @@ function current(s: Snapshot, key: string): unknown {
   return s.owner_map.config?.switches.get(key)?.value ?? null;
 }
 
+/** The percent in force for a scope: its own, else the global one (as the canary reads it). */
+export function effectivePercent(s: Snapshot, scope: string): number | null {
+  const v = current(s, canaryKey(scope, 'percent')) ?? (scope === 'global' ? null : current(s, canaryKey('global', 'percent')));
+  return typeof v === 'number' ? v : null;
+}
+
 /** The percent a ramp goes to next: the first standard step above `now`. */
 export function nextStep(now: number | null): number {
   return RAMP_STEPS.find((p) => p > (now ?? 0)) ?? 100;
@@ -47,8 +53,8 @@ export function planAction(a: Action, s: Snapshot): SwitchChange[] {
       return [{ key: owner, value: a.value }];
     case 'ramp': {
       const pkey = canaryKey(a.scope, 'percent');
-      const now = current(s, pkey) as number | null;
-      const percent = a.percent === 'next' ? nextStep(now) : a.percent;
+      // Next from what the canary runs at now (an inherited global percent too): a ramp never lowers it.
+      const percent = a.percent === 'next' ? nextStep(effectivePercent(s, a.scope)) : a.percent;
       if (!Number.isFinite(percent) || percent < 0 || percent > 100) throw new SwitchboardError('SWB_CONFIG_BAD_PERCENT', `${percent} is not a percent from 0 to 100`);
       const out: SwitchChange[] = [];
       if (current(s, owner) !== 'canary') out.push({ key: owner, value: 'canary' });
@@ -60,9 +66,20 @@ export function planAction(a: Action, s: Snapshot): SwitchChange[] {
       return [{ key: canaryKey(a.scope, a.selector), value: values.length ? values : null }];
     }
     case 'rollback': {
-      // Back to python, and the scope's own canary settings cleared so a new ramp starts from zero.
+      // Back to python: the scope's own canary settings cleared (a new ramp starts from zero), and the
+      // more specific switches under it (capabilities of a family, routes of either) removed, so
+      // every route of the scope is on python afterwards.
       const out: SwitchChange[] = [{ key: owner, value: 'python' }];
-      if (a.scope !== 'global') for (const sel of SELECTORS) if (current(s, canaryKey(a.scope, sel)) !== null) out.push({ key: canaryKey(a.scope, sel), value: null });
+      const clear = (sc: string, ownerK: string | null): void => {
+        if (ownerK !== null && current(s, ownerK) !== null) out.push({ key: ownerK, value: null });
+        for (const sel of SELECTORS) if (current(s, canaryKey(sc, sel)) !== null) out.push({ key: canaryKey(sc, sel), value: null });
+      };
+      if (a.scope !== 'global') clear(a.scope, null);
+      if (level === 'capability' || level === 'family') {
+        const routes = inv.routes.filter((r) => (level === 'capability' ? r.capability === target : r.family === target));
+        if (level === 'family') for (const c of new Set(routes.map((r) => r.capability))) clear(`CAP_${c}`, ownerKey('capability', c));
+        for (const r of routes) clear(r.id, ownerKey('route', r.id));
+      }
       return out;
     }
   }
@@ -72,22 +89,29 @@ export function planAction(a: Action, s: Snapshot): SwitchChange[] {
 export function actionFrom(f: Record<string, unknown>): Action {
   const str = (k: string): string => (typeof f[k] === 'string' ? (f[k] as string) : '');
   switch (str('action')) {
-    case 'kill': return { action: 'kill', on: f.on === true || str('on') === 'true' || str('on') === 'on' };
+    case 'kill': {
+      const on = f.on === true || str('on') === 'true' || str('on') === 'on' ? true : f.on === false || str('on') === 'false' || str('on') === 'off' ? false : null;
+      if (on === null) throw new SwitchboardError('SWB_CLI_USAGE', `kill: "on" must be true or false, not ${JSON.stringify(f.on)}`);
+      return { action: 'kill', on };
+    }
     case 'owner': {
       const v = str('value');
       if (!['python', 'go', 'canary', 'unset'].includes(v)) throw new SwitchboardError('SWB_CONFIG_BAD_OWNER', `owner ${JSON.stringify(v)}: use python, go, canary or unset`);
       return { action: 'owner', scope: str('scope'), value: v === 'unset' ? null : (v as 'python' | 'go' | 'canary') };
     }
     case 'ramp': {
-      const raw = typeof f.percent === 'number' ? f.percent : str('percent').trim();
-      const percent = raw === 'next' || raw === '' ? 'next' : Number(raw);
-      if (percent !== 'next' && Number.isNaN(percent)) throw new SwitchboardError('SWB_CONFIG_BAD_PERCENT', `${JSON.stringify(raw)} is not a percent`);
+      const raw = f.percent;
+      const percent = raw === 'next' ? 'next' : typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(raw) ? Number(raw) : NaN;
+      if (percent !== 'next' && Number.isNaN(percent)) throw new SwitchboardError('SWB_CONFIG_BAD_PERCENT', `${JSON.stringify(raw)} is not a percent: give a number from 0 to 100, or "next"`);
       return { action: 'ramp', scope: str('scope'), percent };
     }
     case 'lists': {
       const sel = str('selector');
       if (sel !== 'orgs' && sel !== 'repos' && sel !== 'users') throw new SwitchboardError('SWB_CLI_USAGE', 'selector must be orgs, repos or users');
-      const values = Array.isArray(f.values) ? (f.values as unknown[]).map(String) : str('values').split(/[\s,]+/);
+      if (Array.isArray(f.values) && f.values.some((v) => typeof v !== 'string')) throw new SwitchboardError('SWB_CLI_USAGE', 'values must be names (strings)');
+      const values = Array.isArray(f.values) ? (f.values as string[]) : str('values').split(/[\s,]+/);
+      const bad = values.find((v) => /[\u0000-\u001f\u007f\u2028\u2029]/.test(v) || /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(v));
+      if (bad !== undefined) throw new SwitchboardError('SWB_CLI_USAGE', `${JSON.stringify(bad)} is not a name: no control characters or broken Unicode`);
       return { action: 'lists', scope: str('scope'), selector: sel, values };
     }
     case 'rollback': return { action: 'rollback', scope: str('scope') };

@@ -56,11 +56,19 @@ class Watched<T> {
 }
 
 export function parseUsers(text: string, file: string): UserRow[] {
-  const doc = parseYaml(text) as unknown;
+  let doc: unknown;
+  try {
+    doc = parseYaml(text) as unknown;
+  } catch (e) {
+    // Never the parser's message: it quotes the file, password hashes included.
+    const line = (e as { linePos?: { line: number }[] }).linePos?.[0]?.line;
+    throw new Error(`${file} is not valid YAML${line ? ` (line ${line})` : ''}`);
+  }
   if (!Array.isArray(doc)) throw new Error(`${file}: must be a YAML list of {name, role, password_bcrypt}`);
   return doc.map((u: unknown, i) => {
     const r = u as { name?: unknown; role?: unknown; password_bcrypt?: unknown };
     if (typeof r.name !== 'string' || !r.name) throw new Error(`${file}: entry ${i + 1}: name missing`);
+    if (r.name === 'admin-token') throw new Error(`${file}: entry ${i + 1}: the name admin-token is reserved for the admin token`);
     if (r.role !== 'operator' && r.role !== 'read-only') throw new Error(`${file}: ${r.name}: role must be operator or read-only`);
     if (typeof r.password_bcrypt !== 'string' || !/^\$2[aby]\$\d\d\$/.test(r.password_bcrypt)) throw new Error(`${file}: ${r.name}: password_bcrypt must be a bcrypt hash ($2b$...)`);
     return { name: r.name, role: r.role, hash: r.password_bcrypt };
@@ -70,6 +78,8 @@ export function parseUsers(text: string, file: string): UserRow[] {
 export class DashboardAuth {
   private readonly secret = randomBytes(32);
   private dummyHash: string | null = null;
+  /** Live sessions by id: logging out deletes one; each remembers the credential it was made from. */
+  private readonly sessions = new Map<string, { name: string; role: Role; expires: number; csrf: string; credential: string }>();
   private readonly token: Watched<string> | null;
   private readonly users: Watched<UserRow[]> | null;
 
@@ -88,6 +98,11 @@ export class DashboardAuth {
     this.users?.get();
   }
 
+  /** Whether NAME is someone (for logs: a mistyped password in the name field is never logged). */
+  knows(name: string): boolean {
+    return (name === 'admin-token' && this.token !== null) || (this.users?.get().some((u) => u.name === name) ?? false);
+  }
+
   /** Checks a login: a user's name and password, or the admin token (as the password of name "admin-token", or alone). */
   async login(name: string, password: string): Promise<{ name: string; role: Role } | null> {
     if (this.token && (name === '' || name === 'admin-token') && equal(password, this.token.get())) return { name: 'admin-token', role: 'operator' };
@@ -101,10 +116,31 @@ export class DashboardAuth {
     return (await bcrypt.compare(password, u.hash)) ? { name: u.name, role: u.role } : null;
   }
 
-  /** A signed session cookie value for a logged-in principal. */
+  /** What a session was made from: the token, or the user's role and password hash. Changing either ends the session. */
+  private credential(name: string): string | null {
+    if (name === 'admin-token') return this.token ? createHmac('sha256', this.secret).update(this.token.get()).digest('base64url') : null;
+    const u = this.users?.get().find((x) => x.name === name);
+    return u ? createHmac('sha256', this.secret).update(`${u.role}\0${u.hash}`).digest('base64url') : null;
+  }
+
+  /** A new session for a logged-in principal: the cookie value (a random id, signed). */
   session(who: { name: string; role: Role }): string {
-    const payload = Buffer.from(JSON.stringify({ u: who.name, r: who.role, e: Date.now() + this.files.sessionHours * 3_600_000, c: randomBytes(18).toString('base64url') })).toString('base64url');
-    return `${payload}.${this.sign(payload)}`;
+    const now = Date.now();
+    for (const [id, s] of this.sessions) if (s.expires < now) this.sessions.delete(id);
+    const id = randomBytes(24).toString('base64url');
+    this.sessions.set(id, { name: who.name, role: who.role, expires: now + this.files.sessionHours * 3_600_000, csrf: randomBytes(18).toString('base64url'), credential: this.credential(who.name) ?? '' });
+    return `${id}.${this.sign(id)}`;
+  }
+
+  /** Ends the session a Cookie header names. */
+  logout(cookieHeader: string | undefined): void {
+    const id = this.sessionId(cookieHeader);
+    if (id) this.sessions.delete(id);
+  }
+
+  private sessionId(cookieHeader: string | undefined): string | null {
+    const m = /(?:^|;\s*)sb_session=([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)/.exec(cookieHeader ?? '');
+    return m && equal(m[2]!, this.sign(m[1]!)) ? m[1]! : null;
   }
 
   private sign(payload: string): string {
@@ -125,17 +161,11 @@ export class DashboardAuth {
       const who = await this.login(dec.slice(0, i), dec.slice(i + 1));
       return who ? { ...who, via: 'basic', csrf: null } : null;
     }
-    const cookie = typeof headers.cookie === 'string' ? headers.cookie : '';
-    const m = /(?:^|;\s*)sb_session=([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)/.exec(cookie);
-    if (!m || !equal(m[2]!, this.sign(m[1]!))) return null;
-    let p: { u: string; r: Role; e: number; c: string };
-    try { p = JSON.parse(Buffer.from(m[1]!, 'base64url').toString('utf8')) as typeof p; } catch { return null; }
-    if (typeof p.e !== 'number' || p.e < Date.now()) return null;
-    // A user removed from the file, or given another role, is out at once.
-    if (p.u !== 'admin-token') {
-      const u = this.users?.get().find((x) => x.name === p.u);
-      if (!u || u.role !== p.r) return null;
-    } else if (!this.token) return null;
-    return { name: p.u, role: p.r, via: 'session', csrf: p.c };
+    const id = this.sessionId(typeof headers.cookie === 'string' ? headers.cookie : undefined);
+    const s = id ? this.sessions.get(id) : undefined;
+    if (!id || !s) return null;
+    // Expired, or the user was removed, given another role or a new password, or the token changed: out at once.
+    if (s.expires < Date.now() || this.credential(s.name) !== s.credential) { this.sessions.delete(id); return null; }
+    return { name: s.name, role: s.role, via: 'session', csrf: s.csrf };
   }
 }

@@ -25,7 +25,7 @@ import type { TraceEntry } from '../core/types.js';
 import { isSwitchboardError, SwitchboardError } from '../errors.js';
 import { summarize, type PlanSummary } from '../cli/describe.js';
 import type { Logger } from '../log.js';
-import { actionFrom, nextStep, planAction, RAMP_STEPS, type Action } from './actions.js';
+import { actionFrom, effectivePercent, nextStep, planAction, RAMP_STEPS, type Action } from './actions.js';
 import type { DashboardAuth, Principal } from './auth.js';
 import type { LiveStats } from './stats.js';
 import { commitWrite, InvalidResultError, planWrite, readAudit, type SwitchChange, type WritePlan } from './switches.js';
@@ -46,16 +46,21 @@ function esc(v: unknown): string {
   return String(v).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
+class BodyTooLarge extends Error {}
+
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     let size = 0;
+    let over = false;
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY) { reject(new SwitchboardError('SWB_CLI_USAGE', 'request body too large')); req.destroy(); return; }
+      if (over) return;
+      if (size > MAX_BODY) { over = true; chunks.length = 0; return; }
       chunks.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    // Read to the end (so the client gets the answer, not a reset), then refuse.
+    req.on('end', () => (over ? reject(new BodyTooLarge(`request body over ${MAX_BODY / 1024} KiB`)) : resolve(Buffer.concat(chunks).toString('utf8'))));
     req.on('error', reject);
   });
 }
@@ -102,6 +107,14 @@ function snapshotInfo(s: Snapshot, d: ControlDeps): Record<string, unknown> {
   };
 }
 
+/** A POST from a page of this listener (or from a script): no Origin, or the same host; never a cross-site fetch. */
+function sameOrigin(req: IncomingMessage): boolean {
+  if (req.headers['sec-fetch-site'] === 'cross-site') return false;
+  const origin = req.headers.origin;
+  if (typeof origin !== 'string' || origin === 'null') return origin !== 'null';
+  try { return new URL(origin).host === req.headers.host; } catch { return false; }
+}
+
 // ---------------------------------------------------------------- HTML
 
 const CSS = `body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#1d2330;background:#f6f7f9}
@@ -134,8 +147,7 @@ function csrfInput(who: Principal): string {
 
 function actionForms(who: Principal, scope: string, s: Snapshot): string {
   if (who.role !== 'operator') return '<span class="muted">read-only</span>';
-  const pct = s.owner_map.config?.switches.get(canaryKey(scope, 'percent'))?.value as number | undefined;
-  const next = nextStep(pct ?? null);
+  const next = nextStep(effectivePercent(s, scope));
   const f = (inner: string, label: string, extra = ''): string =>
     `<form class="inline" method="post" action="/dashboard/preview">${csrfInput(who)}<input type="hidden" name="scope" value="${esc(scope)}">${inner}<button ${extra}>${label}</button></form>`;
   return [
@@ -190,11 +202,17 @@ export class ControlPlane {
         if (api) json(503, { error: msg }); else html(503, page('Dashboard off', null, null, `<p>${esc(msg)}</p>`));
         return;
       }
+      if (req.method === 'POST' && !sameOrigin(req)) {
+        // Forms posted from another site (login CSRF included): refused whatever the cookie.
+        if (api) json(403, { error: 'cross-site request refused' }); else html(403, page('Refused', null, null, '<p>A form from another site may not post here.</p>'));
+        return;
+      }
       if (path === '/dashboard/login') {
         if (req.method === 'POST') {
           const f = await fields(req);
-          const who = await this.d.auth.login(String(f.name ?? ''), String(f.password ?? ''));
-          if (!who) { this.d.log.warn('dashboard login refused', { user: String(f.name ?? '') }); html(401, this.loginPage('Wrong name or password.')); return; }
+          const name = String(f.name ?? '');
+          const who = await this.d.auth.login(name, String(f.password ?? ''));
+          if (!who) { this.d.log.warn('dashboard login refused', { user: this.d.auth.knows(name) ? name : '(unknown name)' }); html(401, this.loginPage('Wrong name or password.')); return; }
           this.d.log.info('dashboard login', { user: who.name, role: who.role });
           redirect('/dashboard', { 'set-cookie': `sb_session=${this.d.auth.session(who)}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${Math.round(this.d.auth.files.sessionHours * 3600)}` });
           return;
@@ -220,11 +238,14 @@ export class ControlPlane {
       if (api) await this.api(req, path, url, who, json);
       else await this.dashboard(req, path, url, who, html, redirect);
     } catch (e) {
-      const status = isSwitchboardError(e) ? (e.code === 'SWB_CONFIG_CONFLICT' ? 409 : 400) : 500;
-      if (status === 500) this.d.log.error('dashboard request failed', { path, error: String((e as Error).stack ?? e) });
+      const status = e instanceof BodyTooLarge ? 413 : isSwitchboardError(e) ? (e.code === 'SWB_CONFIG_CONFLICT' ? 409 : 400) : 500;
+      // Internal errors are logged, not shown: their text may quote files.
+      if (status === 500) this.d.log.error('dashboard request failed', { path, error: (e as Error).message });
+      const message = status === 500 ? 'internal error: see the switchboard log' : (e as Error).message;
       const issues = e instanceof InvalidResultError ? e.issues : undefined;
-      if (api) json(status, { error: (e as Error).message, ...(isSwitchboardError(e) ? { code: e.code } : {}), ...(issues ? { issues } : {}) });
-      else html(status, page(status === 409 ? 'Conflict' : 'Refused', null, this.d.provider.current(), `<p class="err" id="error">${esc((e as Error).message)}</p><p><a href="/dashboard">Back to the owners</a></p>`));
+      if (res.headersSent) { res.destroy(); return; }
+      if (api) json(status, { error: message, ...(isSwitchboardError(e) ? { code: e.code } : {}), ...(issues ? { issues } : {}) });
+      else html(status, page(status === 409 ? 'Conflict' : 'Refused', null, this.d.provider.current(), `<p class="err" id="error">${esc(message)}</p><p><a href="/dashboard">Back to the owners</a></p>`));
     }
   }
 
@@ -307,6 +328,7 @@ export class ControlPlane {
     const s = this.d.provider.current();
     if (req.method === 'POST' && path === '/dashboard/logout') {
       this.checkCsrf(who, await fields(req));
+      this.d.auth!.logout(typeof req.headers.cookie === 'string' ? req.headers.cookie : undefined);
       redirect('/dashboard/login', { 'set-cookie': 'sb_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0' });
       return;
     }

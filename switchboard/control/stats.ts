@@ -93,7 +93,9 @@ export class LiveStats {
 
   /** Figures over the window (from the oldest kept sample to a fresh one). */
   async figures(): Promise<LiveFigures> {
-    await this.sample();
+    // A fresh sample at most once a second, however often the page is loaded.
+    const lastAt = this.samples[this.samples.length - 1]?.at;
+    if (lastAt === undefined || this.now() - lastAt >= 1000) await this.sample();
     const last = this.samples[this.samples.length - 1]!;
     const first = this.samples[0]!;
     const secs = Math.max((last.at - first.at) / 1000, 0.001);

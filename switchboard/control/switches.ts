@@ -6,7 +6,7 @@
  * (and, for the dashboard, on the snapshot version the operator saw); every
  * change is appended to the audit log.
  */
-import { appendFileSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { isMap, isScalar, parseDocument } from 'yaml';
@@ -130,14 +130,26 @@ export function commitWrite(plan: WritePlan, o: CommitOptions): AuditEntry[] {
     throw new SwitchboardError('SWB_CONFIG_CONFLICT', `${plan.file} changed since it was read; nothing written — look again and retry on top of the new contents`);
   }
   if (plan.changes.length === 0) return [];
-  writeFileAtomic(plan.file, plan.after, statSync(plan.file).mode);
+  // The audit log must take the entry before the change is made: no change without its record.
+  const audit = auditPath(plan.file, plan.config);
+  let fd: number;
+  try {
+    fd = openSync(audit, 'a');
+  } catch (e) {
+    throw new SwitchboardError('SWB_CONFIG_BAD_VALUE', `cannot open the audit log ${audit} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): nothing written`);
+  }
   const time = new Date().toISOString();
   const entries = plan.changes.map((c): AuditEntry => ({
     time, actor: o.actor, via: o.via, action: c.new === null ? 'unset' : 'set', key: c.key, old: c.old, new: c.new,
     reason: o.reason, file: resolve(plan.file), sha256_before: plan.sha256_before, sha256_after: plan.sha256_after,
     routes_changing_owner: plan.diff.routes.length,
   }));
-  appendFileSync(auditPath(plan.file, plan.config), entries.map((e) => JSON.stringify(e)).join('\n') + '\n');
+  try {
+    writeFileAtomic(plan.file, plan.after, statSync(plan.file).mode);
+    writeSync(fd, entries.map((e) => JSON.stringify(e)).join('\n') + '\n');
+  } finally {
+    closeSync(fd);
+  }
   return entries;
 }
 

@@ -42,6 +42,12 @@ export function requestHeaders(raw: readonly string[], info: ForwardedInfo): str
     if (lower === 'x-forwarded-proto') hasProto = true;
     if (lower === 'x-forwarded-host') hasHost = true;
     if (lower === 'host') host = value;
+    if (lower === 'cookie' && value.includes('sb_session=')) {
+      // The dashboard's session (browsers send a host's cookies to all its ports) never reaches an owner.
+      const kept = value.split(/;\s*/).filter((c) => !c.startsWith('sb_session=')).join('; ');
+      if (kept) out.push(name, kept);
+      continue;
+    }
     out.push(name, value);
   }
   out.push('x-forwarded-for', xff === null ? info.clientAddress : `${xff}, ${info.clientAddress}`);

@@ -155,6 +155,19 @@ t.test('read-only users look but cannot change; forged and anonymous requests ar
   const forged = await request(sb.adminPort, { method: 'POST', path: '/dashboard/apply', headers: { cookie: `sb_session=${oc.value}`, 'content-type': 'application/x-www-form-urlencoded' }, body: `changes=${encodeURIComponent(JSON.stringify([{ key: 'MIGRATION_FORCE_PYTHON', value: true }]))}&expected_version=3&reason=x` });
   t.equal(forged.status, 400, 'an operator session without the CSRF token is refused');
   t.match(forged.text(), /CSRF/);
+  const crossSite = await request(sb.adminPort, { method: 'POST', path: '/dashboard/login', headers: { origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' }, body: 'name=olga&password=olga-password' });
+  t.equal(crossSite.status, 403, 'a login posted from another site is refused (login CSRF)');
+  t.notOk(crossSite.header('set-cookie'), 'and gets no session');
+  const big = await request(sb.adminPort, { method: 'POST', path: '/api/v1/plan', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ action: 'kill', on: true, pad: 'x'.repeat(200_000) }) });
+  t.equal(big.status, 413, 'an oversized body gets 413, not a reset');
+  // The session cookie is the dashboard's: the proxy never passes it to an owner.
+  await request(sb.port, { path: '/v2/team-1/app/tags/list', headers: { cookie: `theme=dark; sb_session=${oc.value}` } });
+  const seenCookies = [...go.cookies, ...python.cookies];
+  t.equal(go.cookies[go.cookies.length - 1], 'theme=dark', 'the owner (go, by V2_TAGS) got the other cookies, not sb_session');
+  t.notOk(seenCookies.some((c) => c.includes('sb_session')), 'no owner ever saw a dashboard session');
+  // Logging out ends the session on the server: the old cookie no longer works.
+  await Promise.all([olga.waitForURL(/\/dashboard\/login$/), olga.click('button:has-text("Log out")')]);
+  t.equal((await request(sb.adminPort, { path: '/api/v1/state', headers: { cookie: `sb_session=${oc.value}` } })).status, 401, 'a logged-out cookie is refused');
   await olga.close();
 
   t.equal((await request(sb.adminPort, { path: '/api/v1/state' })).status, 401, 'anonymous API: 401');

@@ -66,6 +66,8 @@ export interface EchoServer {
   readonly port: number;
   /** Requests seen, as "METHOD URL". */
   readonly seen: string[];
+  /** The Cookie header of each request seen ('' when none). */
+  readonly cookies: string[];
   close(): Promise<void>;
 }
 
@@ -76,9 +78,11 @@ export interface EchoServer {
  */
 export async function startEcho(t: TLike, owner: string): Promise<EchoServer> {
   const seen: string[] = [];
+  const cookies: string[] = [];
   let n = 0;
   const server = http.createServer((req, res) => {
     seen.push(`${req.method} ${req.url}`);
+    cookies.push(String(req.headers.cookie ?? ''));
     req.resume();
     req.on('end', () => {
       const headers: Record<string, string> = { 'x-echo-owner': owner, 'content-type': 'application/json' };
@@ -103,5 +107,5 @@ export async function startEcho(t: TLike, owner: string): Promise<EchoServer> {
   const port = (server.address() as net.AddressInfo).port;
   const close = (): Promise<void> => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); });
   t.teardown(close);
-  return { owner, port, seen, close };
+  return { owner, port, seen, cookies, close };
 }

@@ -78,14 +78,27 @@ t.test('users, tokens and sessions', async (t) => {
   const who = await auth.identify({ cookie: `x=1; sb_session=${cookie}` });
   t.match(who, { name: 'olga', role: 'operator', via: 'session' });
   t.ok(who?.csrf && who.csrf.length > 16, 'a session carries a CSRF token');
-  const [payload, sig] = cookie.split('.');
-  const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload!, 'base64url').toString()), r: 'operator', u: 'mallory' })).toString('base64url');
-  t.equal(await auth.identify({ cookie: `sb_session=${forged}.${sig}` }), null, 'a tampered session is refused');
+  const [id, sig] = cookie.split('.');
+  t.equal(await auth.identify({ cookie: `sb_session=${id}x.${sig}` }), null, 'a tampered session id is refused');
   t.match(await auth.identify({ authorization: 'Bearer a-long-enough-admin-token' }), { name: 'admin-token', via: 'token' });
   t.match(await auth.identify({ authorization: `Basic ${Buffer.from('olga:pw').toString('base64')}` }), { name: 'olga', via: 'basic' });
-  // Demoting or removing a user ends their sessions at once.
-  writeFileSync(users, `- {name: olga, role: read-only, password_bcrypt: "${bcrypt.hashSync('pw', 4)}"}\n# changed\n`);
-  t.equal(await auth.identify({ cookie: `sb_session=${cookie}` }), null, 'a session whose role changed in the file is over');
+  // Logging out ends the session on the server, not just in the browser.
+  const other = auth.session({ name: 'olga', role: 'operator' });
+  auth.logout(`sb_session=${other}`);
+  t.equal(await auth.identify({ cookie: `sb_session=${other}` }), null, 'a logged-out session is refused');
+  // A new admin token ends the sessions made with the old one.
+  const tokenSession = auth.session({ name: 'admin-token', role: 'operator' });
+  t.ok(await auth.identify({ cookie: `sb_session=${tokenSession}` }));
+  writeFileSync(tokenFile, 'another-long-enough-admin-token\n# rotated\n');
+  t.equal(await auth.identify({ cookie: `sb_session=${tokenSession}` }), null, 'a token session ends when the token changes');
+  // A new password, a demotion or a removal ends a user's sessions at once.
+  writeFileSync(users, `- {name: olga, role: operator, password_bcrypt: "${bcrypt.hashSync('new-pw', 4)}"}\n`);
+  t.equal(await auth.identify({ cookie: `sb_session=${cookie}` }), null, 'a session ends when the password changes');
+  t.throws(() => parseUsers('- {name: admin-token, role: operator, password_bcrypt: "$2b$04$abcdefghijklmnopqrstuuO6aXv3c5fJ0.Y8H1p2Zz4I7d9q1wK2"}', 'u.yaml'), /reserved/);
+  let yamlErr = '';
+  try { parseUsers('- name: a\n  password_bcrypt: "$2b$12$SECRETHASHSECRETHASHSECRE"\n    bad: indent', 'u.yaml'); } catch (e) { yamlErr = (e as Error).message; }
+  t.match(yamlErr, /not valid YAML/, 'a broken users file is reported');
+  t.notMatch(yamlErr, /SECRETHASH/, 'without quoting the file (password hashes)');
 });
 
 t.test('DASHBOARD settings are validated', async (t) => {
@@ -132,4 +145,32 @@ t.test('URLs with credentials are redacted for logs and /status', async (t) => {
   t.equal(redactUrl('redis://:pw@127.0.0.1:6379/0'), 'redis://***@127.0.0.1:6379/0');
   t.equal(redactUrl('http://quay:8080/a@b'), 'http://quay:8080/a@b', 'an @ in the path is no credential');
   t.equal(redactUrl(''), '');
+});
+
+t.test('actions do what they say, and nothing else', async (t) => {
+  const s = snap('MIGRATION:\n  ROUTE_OWNER_CAP_V2_PULL: canary\n  ROUTE_CANARY_PERCENT: 50\n  ROUTE_OWNER_ROUTE_0016: go\n  ROUTE_CANARY_ROUTE_0010_ORGS: [acme]\n  ROUTE_OWNER_FAMILY_API_V1: go\n  ROUTE_OWNER_CAP_API_BILLING: canary\n');
+  t.same(planAction({ action: 'ramp', scope: 'CAP_V2_PULL', percent: 'next' }, s), [{ key: 'ROUTE_CANARY_CAP_V2_PULL_PERCENT', value: 100 }], 'the next step is above the inherited 50 %: a ramp never lowers the rate');
+  t.same(planAction({ action: 'rollback', scope: 'CAP_V2_PULL' }, s), [
+    { key: 'ROUTE_OWNER_CAP_V2_PULL', value: 'python' }, { key: 'ROUTE_CANARY_ROUTE_0010_ORGS', value: null }, { key: 'ROUTE_OWNER_ROUTE_0016', value: null },
+  ], 'a rollback also removes the route switches under the capability');
+  const plan = planWrite((() => { const f = join(dir, 'rb.yaml'); writeFileSync(f, 'MIGRATION:\n  ROUTE_OWNER_CAP_V2_PULL: canary\n  ROUTE_OWNER_ROUTE_0016: go\n'); return f; })(),
+    planAction({ action: 'rollback', scope: 'CAP_V2_PULL' }, snap('MIGRATION:\n  ROUTE_OWNER_CAP_V2_PULL: canary\n  ROUTE_OWNER_ROUTE_0016: go\n')), inv);
+  t.equal(plan.diff.routes.length, 4, 'all four V2_PULL routes end on python');
+  t.same(planAction({ action: 'rollback', scope: 'FAMILY_API_V1' }, s).map((c) => c.key), ['ROUTE_OWNER_FAMILY_API_V1', 'ROUTE_OWNER_CAP_API_BILLING'], 'a family rollback removes its capability switches');
+  for (const on of ['yes', 1, null, undefined]) t.throws(() => actionFrom({ action: 'kill', on }), /must be true or false/, `kill on=${JSON.stringify(on)} is refused`);
+  t.same(actionFrom({ action: 'kill', on: 'off' }), { action: 'kill', on: false });
+  for (const percent of [true, null, '  ', '5%', 'abc']) t.throws(() => actionFrom({ action: 'ramp', scope: 'CAP_V2_PULL', percent }), /not a percent/, `percent ${JSON.stringify(percent)} is refused`);
+  t.throws(() => actionFrom({ action: 'lists', scope: 'CAP_V2_PULL', selector: 'orgs', values: [1, 'a'] }), /must be names/);
+  for (const [label, bad] of [['newline', 'a\nb'], ['line separator', 'a\u2028b'], ['lone surrogate', 'a\ud800b']]) {
+    t.throws(() => actionFrom({ action: 'lists', scope: 'CAP_V2_PULL', selector: 'orgs', values: [bad] }), /not a name/, `a name with a ${label} is refused`);
+  }
+});
+
+t.test('no change without its audit record', async (t) => {
+  const file = join(dir, 'noaudit.yaml');
+  const text = 'MIGRATION:\n  ROUTE_OWNER_DEFAULT: python\nSWITCHBOARD:\n  AUDIT_LOG: no-such-dir/audit.log\n';
+  writeFileSync(file, text);
+  const plan = planWrite(file, [{ key: 'ROUTE_OWNER_CAP_V2_PULL', value: 'go' }], inv);
+  t.throws(() => commitWrite(plan, { actor: 'x', via: 'test', reason: 'r' }), /cannot open the audit log .*no-such-dir.*nothing written/);
+  t.equal(readFileSync(file, 'utf8'), text, 'config.yaml untouched');
 });

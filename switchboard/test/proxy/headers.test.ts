@@ -7,6 +7,7 @@
  */
 import t from 'tap';
 import { rawRequest, request, startProxy, startUpstreams } from './lib/harness.js';
+import { requestHeaders } from '../../proxy/headers.js';
 
 t.test('request headers: hop-by-hop and Connection-named headers dropped, Host kept, X-Forwarded-* added', async (t) => {
   const up = await startUpstreams(t);
@@ -121,4 +122,12 @@ t.test('a chunked upstream response with a Trailer declaration: body intact, Tra
   t.equal(r.text(), 'part one;part two', 'body intact');
   t.equal(r.headers.trailer, undefined, 'Trailer header not forwarded');
   t.equal(up.python.requests[0]!.headers.te, undefined, 'TE not forwarded');
+});
+
+t.test("the dashboard's session cookie never reaches an owner", async (t) => {
+  const out = (raw: string[]): string[] => requestHeaders(raw, { clientAddress: '10.0.0.1', proto: 'http' });
+  const cookies = (h: string[]): string[] => h.filter((_, i) => i % 2 === 1 && h[i - 1]!.toLowerCase() === 'cookie');
+  t.same(cookies(out(['Host', 'x', 'Cookie', 'a=1; sb_session=abc.def; b=2'])), ['a=1; b=2'], 'removed from a cookie list');
+  t.same(cookies(out(['Host', 'x', 'Cookie', 'sb_session=abc.def'])), [], 'a header holding only it is dropped');
+  t.same(cookies(out(['Host', 'x', 'Cookie', 'a=1'])), ['a=1'], 'other cookies pass');
 });
