@@ -11,11 +11,11 @@
  * ordered map reaches last (the longest regex scan), and a path no row
  * matches (every regex of its group tried, then the family fallback).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync, existsSync, mkdirSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
-import { children, columns, freePort, pinned, taskset, waitFor, wrk, wrkBin, type WrkResult } from './lib/procs.js';
+import { children, columns, freePort, nginxBin, startBenchNginx, taskset, waitFor, wrk, wrkBin, type WrkResult } from './lib/procs.js';
 import { loadInventory } from '../owner-maps/index.js';
 import { parseConfig } from '../switchboard/config/parse.js';
 import { buildSnapshot } from '../switchboard/core/snapshot.js';
@@ -26,7 +26,6 @@ import { renderNginx } from '../switchboard/nginx/render.js';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
-const nginxBin = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
 if (!nginxBin || !wrkBin) {
   console.error('bench:nginx needs nginx and wrk: apt-get install -y nginx-light wrk');
   process.exit(2);
@@ -37,27 +36,7 @@ process.on('exit', () => { for (const c of children) c.kill('SIGKILL'); rmSync(d
 process.on('SIGINT', () => process.exit(130));
 
 function startNginx(name: string, http: string, cpu: string | null): ChildProcess {
-  const d = join(dir, name);
-  mkdirSync(d, { recursive: true });
-  const conf = join(d, 'nginx.conf');
-  writeFileSync(conf, `daemon off;
-master_process off;
-worker_processes 1;
-pid ${d}/nginx.pid;
-error_log ${d}/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${d}/body; proxy_temp_path ${d}/proxy; fastcgi_temp_path ${d}/fcgi;
-  uwsgi_temp_path ${d}/uwsgi; scgi_temp_path ${d}/scgi;
-  keepalive_requests 1000000;
-${http}
-}
-`);
-  const [cmd, args] = pinned(cpu, nginxBin!, ['-p', d, '-c', conf]);
-  const c = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] });
-  children.push(c);
-  return c;
+  return startBenchNginx(dir, name, http, cpu);
 }
 
 async function main(): Promise<void> {

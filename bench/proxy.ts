@@ -11,18 +11,17 @@
  * the proxy's peak RSS while streaming the 1 GiB blob. Prints ratios.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync, rmSync, openSync, writeSync, closeSync, existsSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync, openSync, writeSync, closeSync, existsSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import http from 'node:http';
-import { children, columns, freePort, pinned, rssKiB, taskset, waitFor, wrk, wrkBin, type WrkResult } from './lib/procs.js';
+import { children, columns, freePort, nginxBin, pinned, rssKiB, startBenchNginx, taskset, waitFor, wrk, wrkBin, type WrkResult } from './lib/procs.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const BLOB_MIB = Number(process.env.BENCH_BLOB_MIB ?? 1024);
-const nginxBin = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
 
 if (!nginxBin || !wrkBin) {
   console.error('bench:proxy needs nginx and wrk: apt-get install -y nginx-light wrk');
@@ -33,34 +32,8 @@ const dir = mkdtempSync(join(tmpdir(), 'swb-bench-proxy-'));
 process.on('exit', () => { for (const c of children) c.kill('SIGKILL'); rmSync(dir, { recursive: true, force: true }); });
 process.on('SIGINT', () => process.exit(130));
 
-function nginxConf(name: string, body: string): string {
-  const d = join(dir, name);
-  spawnSync('mkdir', ['-p', d]);
-  const conf = join(d, 'nginx.conf');
-  writeFileSync(conf, `daemon off;
-master_process off;
-worker_processes 1;
-pid ${d}/nginx.pid;
-error_log ${d}/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${d}/body; proxy_temp_path ${d}/proxy; fastcgi_temp_path ${d}/fcgi;
-  uwsgi_temp_path ${d}/uwsgi; scgi_temp_path ${d}/scgi;
-  keepalive_requests 1000000;
-  ${body}
-}
-`);
-  return conf;
-}
-
 async function startNginx(name: string, body: string, cpu: string | null): Promise<ChildProcess> {
-  await Promise.resolve();
-  const conf = nginxConf(name, body);
-  const [cmd, args] = pinned(cpu, nginxBin!, ['-p', join(dir, name), '-c', conf]);
-  const c = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] });
-  children.push(c);
-  return c;
+  return startBenchNginx(dir, name, body, cpu);
 }
 
 function wrkOn(url: string, seconds: number, extra: string[] = []): WrkResult {

@@ -1,6 +1,7 @@
 /** Process, port and load-generator helpers shared by the benchmarks that run real peers. */
-import { spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { cpus } from 'node:os';
 import net from 'node:net';
 import http from 'node:http';
@@ -10,6 +11,37 @@ export const wrkBin = ['/usr/bin/wrk', '/usr/local/bin/wrk'].find((p) => existsS
 export const taskset = existsSync('/usr/bin/taskset') && cpus().length >= 2 ? '/usr/bin/taskset' : null;
 
 export const children: ChildProcess[] = [];
+
+export const nginxBin = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
+
+/**
+ * One foreground nginx (one worker, no access log, everything under
+ * dir/name) running `http` inside its http{} block, pinned to `cpu`.
+ */
+export function startBenchNginx(dir: string, name: string, http: string, cpu: string | null): ChildProcess {
+  if (!nginxBin) throw new Error('needs nginx: apt-get install -y nginx-light');
+  const d = join(dir, name);
+  mkdirSync(d, { recursive: true });
+  const conf = join(d, 'nginx.conf');
+  writeFileSync(conf, `daemon off;
+master_process off;
+worker_processes 1;
+pid ${d}/nginx.pid;
+error_log ${d}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${d}/body; proxy_temp_path ${d}/proxy; fastcgi_temp_path ${d}/fcgi;
+  uwsgi_temp_path ${d}/uwsgi; scgi_temp_path ${d}/scgi;
+  keepalive_requests 1000000;
+${http}
+}
+`);
+  const [cmd, args] = pinned(cpu, nginxBin, ['-p', d, '-c', conf]);
+  const c = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  children.push(c);
+  return c;
+}
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve) => {

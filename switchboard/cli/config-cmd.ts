@@ -1,8 +1,7 @@
 /** `switchboard config validate [FILE]` and `switchboard set KEY VALUE`. */
-import { parseDocument, isMap, isScalar } from 'yaml';
 import { loadInventory } from '../../owner-maps/index.js';
 import { SwitchboardError, isSwitchboardError } from '../errors.js';
-import { commitWrite, InvalidResultError, planWrite, sha256 } from '../control/switches.js';
+import { commitWrite, InvalidResultError, planWrite, readMigration, sha256 } from '../control/switches.js';
 import { classifyKey, isSwitchEnvName } from '../config/keys.js';
 import { parseConfig, type SwitchConfig } from '../config/parse.js';
 import { coerceEnv } from '../config/schema.js';
@@ -102,14 +101,8 @@ export function setCommand(argv: string[], io: Io): number {
   if (ifDigest && ifDigest !== sha256(before)) {
     throw new SwitchboardError('SWB_CONFIG_CONFLICT', `${file} changed since digest ${ifDigest.slice(0, 12)} (now ${sha256(before).slice(0, 12)}): re-read it and retry`);
   }
-  const doc = parseDocument(before, { version: '1.1' });
-  if (doc.errors.length) throw new SwitchboardError('SWB_CONFIG_YAML', `${file} is not valid YAML; fix it by hand first: ${doc.errors[0]!.message.split('\n')[0]}`);
-  const mig = doc.get('MIGRATION', true);
-  if (mig !== undefined && mig !== null && !isMap(mig) && !(isScalar(mig) && mig.value === null)) {
-    throw new SwitchboardError('SWB_CONFIG_NOT_MAPPING', `${file}: MIGRATION is not a mapping`);
-  }
-  const oldNode = isMap(mig) ? mig.get(key, true) : undefined;
-  const oldValue = oldNode === undefined ? null : ((doc.toJS() as { MIGRATION: Record<string, unknown> }).MIGRATION[key] ?? null);
+  const mig = readMigration(file, before);
+  const oldValue = Object.hasOwn(mig, key) ? mig[key] ?? null : null;
   const envOverride = isSwitchEnvName(key) && io.env[key] !== undefined && io.env[key]!.trim() !== '';
   if (JSON.stringify(oldValue) === JSON.stringify(value)) {
     if (a.values.json) json(io, { file, key, old: oldValue, new: value, changed: false, environment_overrides_key: envOverride });

@@ -126,7 +126,8 @@ export async function serveCommand(argv: string[], io: Io): Promise<number> {
       throw new SwitchboardError('SWB_CONFIG_BAD_VALUE', `SWITCHBOARD.DASHBOARD: ${(e as Error).message}`);
     }
   }
-  stats.start();
+  // Sampling costs nothing to a switchboard without a dashboard: only when one is on.
+  if (auth) stats.start();
   const control = new ControlPlane({ provider, inventory: loadInventory(), file, env: io.env, auth, stats, log: log.child({ component: 'dashboard' }) });
   const admin = createAdminServer({ provider, proxy, pins, metrics: adminMetrics, startedAt, control });
   try {

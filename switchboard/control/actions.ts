@@ -28,13 +28,14 @@ export function parseScope(scope: string, inv: Inventory): { level: SwitchLevel;
   throw new SwitchboardError('SWB_CLI_USAGE', `unknown scope ${JSON.stringify(scope)}: use global, CAP_<capability>, FAMILY_<family> or ROUTE_<nnnn>`);
 }
 
-function current(s: Snapshot, key: string): unknown {
+/** A MIGRATION switch's value in a snapshot (environment overrides included), or null when unset. */
+export function switchValue(s: Snapshot, key: string): unknown {
   return s.owner_map.config?.switches.get(key)?.value ?? null;
 }
 
 /** The percent in force for a scope: its own, else the global one (as the canary reads it). */
 export function effectivePercent(s: Snapshot, scope: string): number | null {
-  const v = current(s, canaryKey(scope, 'percent')) ?? (scope === 'global' ? null : current(s, canaryKey('global', 'percent')));
+  const v = switchValue(s, canaryKey(scope, 'percent')) ?? (scope === 'global' ? null : switchValue(s, canaryKey('global', 'percent')));
   return typeof v === 'number' ? v : null;
 }
 
@@ -57,7 +58,7 @@ export function planAction(a: Action, s: Snapshot): SwitchChange[] {
       const percent = a.percent === 'next' ? nextStep(effectivePercent(s, a.scope)) : a.percent;
       if (!Number.isFinite(percent) || percent < 0 || percent > 100) throw new SwitchboardError('SWB_CONFIG_BAD_PERCENT', `${percent} is not a percent from 0 to 100`);
       const out: SwitchChange[] = [];
-      if (current(s, owner) !== 'canary') out.push({ key: owner, value: 'canary' });
+      if (switchValue(s, owner) !== 'canary') out.push({ key: owner, value: 'canary' });
       out.push({ key: pkey, value: percent });
       return out;
     }
@@ -71,8 +72,8 @@ export function planAction(a: Action, s: Snapshot): SwitchChange[] {
       // every route of the scope is on python afterwards.
       const out: SwitchChange[] = [{ key: owner, value: 'python' }];
       const clear = (sc: string, ownerK: string | null): void => {
-        if (ownerK !== null && current(s, ownerK) !== null) out.push({ key: ownerK, value: null });
-        for (const sel of SELECTORS) if (current(s, canaryKey(sc, sel)) !== null) out.push({ key: canaryKey(sc, sel), value: null });
+        if (ownerK !== null && switchValue(s, ownerK) !== null) out.push({ key: ownerK, value: null });
+        for (const sel of SELECTORS) if (switchValue(s, canaryKey(sc, sel)) !== null) out.push({ key: canaryKey(sc, sel), value: null });
       };
       if (a.scope !== 'global') clear(a.scope, null);
       if (level === 'capability' || level === 'family') {

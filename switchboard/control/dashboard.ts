@@ -25,7 +25,7 @@ import type { TraceEntry } from '../core/types.js';
 import { isSwitchboardError, SwitchboardError } from '../errors.js';
 import { summarize, type PlanSummary } from '../cli/describe.js';
 import type { Logger } from '../log.js';
-import { actionFrom, effectivePercent, nextStep, planAction, RAMP_STEPS, type Action } from './actions.js';
+import { actionFrom, effectivePercent, nextStep, planAction, RAMP_STEPS, switchValue, type Action } from './actions.js';
 import type { DashboardAuth, Principal } from './auth.js';
 import type { LiveStats } from './stats.js';
 import { commitWrite, InvalidResultError, planWrite, readAudit, type SwitchChange, type WritePlan } from './switches.js';
@@ -81,18 +81,17 @@ async function fields(req: IncomingMessage): Promise<Record<string, unknown>> {
 /** Who owns what, per family and capability. */
 export function ownership(s: Snapshot): { family: string; switch: unknown; capabilities: { capability: string; routes: number; owner: PlanSummary; switch: unknown; by_owner: Record<string, number> }[] }[] {
   const inv = s.owner_map.inventory;
-  const sw = (k: string): unknown => s.owner_map.config?.switches.get(k)?.value ?? null;
   return inv.families.map((family) => {
     const caps = new Map<string, { capability: string; routes: number; owner: PlanSummary; switch: unknown; by_owner: Record<string, number> }>();
     for (const r of inv.routes) {
       if (r.family !== family) continue;
       const sum = summarize(s, s.owner_map.routePlans[r.index]!);
       let c = caps.get(r.capability);
-      if (!c) { c = { capability: r.capability, routes: 0, owner: sum, switch: sw(ownerKey('capability', r.capability)), by_owner: {} }; caps.set(r.capability, c); }
+      if (!c) { c = { capability: r.capability, routes: 0, owner: sum, switch: switchValue(s, ownerKey('capability', r.capability)), by_owner: {} }; caps.set(r.capability, c); }
       c.routes++;
       c.by_owner[sum.owner] = (c.by_owner[sum.owner] ?? 0) + 1;
     }
-    return { family, switch: sw(ownerKey('family', family)), capabilities: [...caps.values()] };
+    return { family, switch: switchValue(s, ownerKey('family', family)), capabilities: [...caps.values()] };
   }).filter((f) => f.capabilities.length > 0);
 }
 
@@ -367,7 +366,7 @@ ${env_overrides.length ? `<p class="err">The environment overrides ${env_overrid
       const killForm = who.role === 'operator' ? `<form class="inline" method="post" action="/dashboard/preview">${csrfInput(who)}<input type="hidden" name="action" value="kill"><input type="hidden" name="on" value="${kill ? 'false' : 'true'}"><button id="kill-switch">${kill ? 'Turn the kill switch off' : 'KILL SWITCH: everything to python'}</button></form>` : '';
       const fams = ownership(s).map((f) => `<tr id="family-${esc(f.family)}"><th colspan="5">${esc(f.family)} <span class="muted">family switch: ${esc(JSON.stringify(f.switch))}</span></th><th>${actionForms(who, `FAMILY_${f.family}`, s)}</th></tr>${f.capabilities.map((c) => {
         const scope = `CAP_${c.capability}`;
-        const sel = SELECTORS.map((x) => [x, s.owner_map.config?.switches.get(canaryKey(scope, x))?.value] as const).filter(([, v]) => v !== undefined && v !== null);
+        const sel = SELECTORS.map((x) => [x, switchValue(s, canaryKey(scope, x))] as const).filter(([, v]) => v !== null);
         return `<tr id="cap-${esc(c.capability)}"><td><a href="/dashboard/capability/${esc(c.capability)}">${esc(c.capability)}</a></td><td>${ownerCell(c.owner.owner, c.owner.text)}</td><td>${esc(c.owner.set_by)}</td><td>${sel.map(([x, v]) => `${x}: ${esc(JSON.stringify(v))}`).join('<br>')}</td><td>${c.routes} (${Object.entries(c.by_owner).map(([o, n]) => `${n} ${o}`).join(', ')})</td><td>${actionForms(who, scope, s)}</td></tr>`;
       }).join('')}`).join('');
       html(200, page('Owners', who, s, `${applied ? `<p class="box" id="applied">Applied: snapshot <b>v${esc(applied)}</b> is in force.</p>` : ''}
@@ -395,7 +394,7 @@ ${env_overrides.length ? `<p class="err">The environment overrides ${env_overrid
         }
       }
       const lists = who.role === 'operator' ? (['orgs', 'repos', 'users'] as const).map((sel) => {
-        const v = s.owner_map.config?.switches.get(canaryKey(scope, sel))?.value as string[] | undefined;
+        const v = switchValue(s, canaryKey(scope, sel)) as string[] | null;
         return `<form class="inline" method="post" action="/dashboard/preview">${csrfInput(who)}<input type="hidden" name="action" value="lists"><input type="hidden" name="scope" value="${esc(scope)}"><input type="hidden" name="selector" value="${sel}"><label>${sel} <input name="values" size="30" value="${esc((v ?? []).join(', '))}"></label><button>Preview</button></form>`;
       }).join('<br>') : '';
       html(200, page(c, who, s, `<p>${actionForms(who, scope, s)}</p>${lists ? `<div class="box"><p>Canary lists of ${esc(scope)} (comma separated; empty removes):</p>${lists}</div>` : ''}

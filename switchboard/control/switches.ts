@@ -65,7 +65,8 @@ export function auditPath(file: string, c: SwitchConfig | null): string {
   return configured ? resolve(dirname(file), configured) : join(dirname(file), 'switchboard-audit.log');
 }
 
-function readMigration(file: string, text: string): Record<string, unknown> {
+/** config.yaml's MIGRATION mapping ({} when absent); a clear error when the file is not YAML or MIGRATION not a mapping. */
+export function readMigration(file: string, text: string): Record<string, unknown> {
   const doc = parseDocument(text, { version: '1.1' });
   if (doc.errors.length) throw new SwitchboardError('SWB_CONFIG_YAML', `${file} is not valid YAML; fix it by hand first: ${doc.errors[0]!.message.split('\n')[0]}`);
   const mig = doc.get('MIGRATION', true);

@@ -4,23 +4,8 @@ import type pg from 'pg';
 import { inTransaction } from './transaction.js';
 import type { AppTokenRow, AuthStore, NewUser, Page, RepoRole, ServiceKeyRow, TeamRole, UserRow } from '../auth-store.js';
 import { parseSqlTime, sqlTime } from '../time.js';
+import { appTokenRow, DEFAULT_TAG_EXPIRATION_S, EXPIRED_KEY_TTL_MS, ROLE_ORDER, TEAM_ORDER, USER_COLUMNS, userRow, type AppTokenDbRow, type UserDbRow } from '../auth-rows.js';
 
-const USER_COLUMNS = 'u.id, u.uuid, u.username, u.email, u.password_hash, u.organization, u.robot, u.enabled, u.invalid_login_attempts, u.last_invalid_login';
-interface UserDbRow {
-  id: number; uuid: string | null; username: string; email: string; password_hash: string | null; organization: boolean; robot: boolean;
-  enabled: boolean; invalid_login_attempts: number; last_invalid_login: string;
-}
-function userRow(r: UserDbRow): UserRow {
-  return {
-    id: r.id, uuid: r.uuid ?? '', username: r.username, email: r.email, passwordHash: r.password_hash, organization: r.organization === true,
-    robot: r.robot === true, enabled: r.enabled === true, invalidLoginAttempts: r.invalid_login_attempts, lastInvalidLoginMs: parseSqlTime(r.last_invalid_login),
-  };
-}
-const ROLE_ORDER = "CASE ro.name WHEN 'admin' THEN 3 WHEN 'write' THEN 2 WHEN 'read' THEN 1 ELSE 0 END";
-const TEAM_ORDER = "CASE tr.name WHEN 'admin' THEN 3 WHEN 'creator' THEN 2 WHEN 'member' THEN 1 ELSE 0 END";
-const DEFAULT_TAG_EXPIRATION_S = 1_209_600;
-/** Quay's EXPIRED_SERVICE_KEY_TTL_SEC default: expired keys linger a day before collection. */
-const EXPIRED_KEY_TTL_MS = 86_400_000;
 
 type Q = Pick<pg.ClientBase, 'query'>;
 
@@ -61,11 +46,11 @@ export class PgAuthStore implements AuthStore {
   }
 
   private async appTokenWhere(where: string, key: string, nowMs: number): Promise<AppTokenRow | null> {
-    const r = (await this.pool.query<UserDbRow & { token_id: number; token_uuid: string; title: string; token_secret: string }>(
+    const r = (await this.pool.query<AppTokenDbRow>(
       `SELECT a.id AS token_id, a.uuid AS token_uuid, a.title, a.token_secret, ${USER_COLUMNS}
       FROM appspecificauthtoken a JOIN "user" u ON u.id = a.user_id
       WHERE ${where} AND (a.expiration IS NULL OR a.expiration > $2) ORDER BY a.id LIMIT 1`, [key, sqlTime(nowMs)])).rows[0];
-    return r ? { id: r.token_id, uuid: r.token_uuid, title: r.title, secret: r.token_secret, user: userRow(r) } : null;
+    return r ? appTokenRow(r) : null;
   }
 
   async appToken(prefix: string, nowMs: number): Promise<AppTokenRow | null> {

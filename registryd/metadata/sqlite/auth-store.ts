@@ -3,23 +3,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { AppTokenRow, AuthStore, NewUser, Page, RepoRole, ServiceKeyRow, TeamRole, UserRow } from '../auth-store.js';
 import { parseSqlTime, sqlTime } from '../time.js';
+import { appTokenRow, DEFAULT_TAG_EXPIRATION_S, EXPIRED_KEY_TTL_MS, ROLE_ORDER, TEAM_ORDER, USER_COLUMNS, userRow, type AppTokenDbRow, type UserDbRow } from '../auth-rows.js';
 
-const USER_COLUMNS = 'u.id, u.uuid, u.username, u.email, u.password_hash, u.organization, u.robot, u.enabled, u.invalid_login_attempts, u.last_invalid_login';
-interface UserDbRow {
-  id: number; uuid: string | null; username: string; email: string; password_hash: string | null; organization: number; robot: number;
-  enabled: number; invalid_login_attempts: number; last_invalid_login: string;
-}
-function userRow(r: UserDbRow): UserRow {
-  return {
-    id: r.id, uuid: r.uuid ?? '', username: r.username, email: r.email, passwordHash: r.password_hash, organization: r.organization === 1,
-    robot: r.robot === 1, enabled: r.enabled === 1, invalidLoginAttempts: r.invalid_login_attempts, lastInvalidLoginMs: parseSqlTime(r.last_invalid_login),
-  };
-}
-const ROLE_ORDER = "CASE ro.name WHEN 'admin' THEN 3 WHEN 'write' THEN 2 WHEN 'read' THEN 1 ELSE 0 END";
-const TEAM_ORDER = "CASE tr.name WHEN 'admin' THEN 3 WHEN 'creator' THEN 2 WHEN 'member' THEN 1 ELSE 0 END";
-const DEFAULT_TAG_EXPIRATION_S = 1_209_600;
-/** Quay's EXPIRED_SERVICE_KEY_TTL_SEC default: expired keys linger a day before collection. */
-const EXPIRED_KEY_TTL_MS = 86_400_000;
 
 export class SqliteAuthStore implements AuthStore {
   private readonly stmts = new Map<string, Database.Statement>();
@@ -64,8 +49,8 @@ export class SqliteAuthStore implements AuthStore {
     const r = this.sql(`SELECT a.id AS token_id, a.uuid AS token_uuid, a.title, a.token_secret, ${USER_COLUMNS}
       FROM appspecificauthtoken a JOIN "user" u ON u.id = a.user_id
       WHERE ${where} AND (a.expiration IS NULL OR a.expiration > ?)`).get(key, sqlTime(nowMs)) as
-      (UserDbRow & { token_id: number; token_uuid: string; title: string; token_secret: string }) | undefined;
-    return r ? { id: r.token_id, uuid: r.token_uuid, title: r.title, secret: r.token_secret, user: userRow(r) } : null;
+      (AppTokenDbRow) | undefined;
+    return r ? appTokenRow(r) : null;
   }
 
   async appToken(prefix: string, nowMs: number): Promise<AppTokenRow | null> {

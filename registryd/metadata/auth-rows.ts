@@ -1,0 +1,35 @@
+/**
+ * What the SQLite and PostgreSQL auth stores share: the user columns they
+ * select, the role orderings, Quay's defaults, and the mapping from database
+ * rows to AuthStore rows (SQLite answers booleans as 0/1, PostgreSQL as booleans).
+ */
+import type { AppTokenRow, UserRow } from './auth-store.js';
+import { parseSqlTime } from './time.js';
+
+export const USER_COLUMNS = 'u.id, u.uuid, u.username, u.email, u.password_hash, u.organization, u.robot, u.enabled, u.invalid_login_attempts, u.last_invalid_login';
+export const ROLE_ORDER = "CASE ro.name WHEN 'admin' THEN 3 WHEN 'write' THEN 2 WHEN 'read' THEN 1 ELSE 0 END";
+export const TEAM_ORDER = "CASE tr.name WHEN 'admin' THEN 3 WHEN 'creator' THEN 2 WHEN 'member' THEN 1 ELSE 0 END";
+export const DEFAULT_TAG_EXPIRATION_S = 1_209_600;
+/** Quay's EXPIRED_SERVICE_KEY_TTL_SEC default: expired keys linger a day before collection. */
+export const EXPIRED_KEY_TTL_MS = 86_400_000;
+
+type DbBool = boolean | number;
+const yes = (v: DbBool): boolean => v === true || v === 1;
+
+export interface UserDbRow {
+  id: number; uuid: string | null; username: string; email: string; password_hash: string | null; organization: DbBool; robot: DbBool;
+  enabled: DbBool; invalid_login_attempts: number; last_invalid_login: string;
+}
+
+export type AppTokenDbRow = UserDbRow & { token_id: number; token_uuid: string; title: string; token_secret: string };
+
+export function userRow(r: UserDbRow): UserRow {
+  return {
+    id: r.id, uuid: r.uuid ?? '', username: r.username, email: r.email, passwordHash: r.password_hash, organization: yes(r.organization),
+    robot: yes(r.robot), enabled: yes(r.enabled), invalidLoginAttempts: r.invalid_login_attempts, lastInvalidLoginMs: parseSqlTime(r.last_invalid_login),
+  };
+}
+
+export function appTokenRow(r: AppTokenDbRow): AppTokenRow {
+  return { id: r.token_id, uuid: r.token_uuid, title: r.title, secret: r.token_secret, user: userRow(r) };
+}
