@@ -72,6 +72,27 @@ export const quayKeysSchema = z.looseObject({
   PUSH_TEMP_TAG_EXPIRATION_SEC: posInt.optional(),
   MAXIMUM_LAYER_SIZE: z.string().refine((s) => parseSize(s) !== null, { error: 'must be a size such as 20G or 512M' }).optional(),
   DATA_MODEL_CACHE_CONFIG: z.looseObject({ engine: z.enum(['inmemory', 'redis', 'memcached'], { error: 'engine must be inmemory, redis or memcached' }) }).optional(),
+  // Keys the runtime behaves as Quay's default for; set otherwise, they withdraw the
+  // capability claims registryd/capabilities.ts WITHDRAWALS lists (typed here only).
+  ACCOUNT_RECOVERY_MODE: bool.optional(),
+  REGISTRY_STATE: z.enum(['normal', 'readonly'], { error: 'must be normal or readonly' }).optional(),
+  DISABLE_PUSHES: bool.optional(),
+  FEATURE_QUOTA_MANAGEMENT: bool.optional(),
+  FEATURE_RESTRICTED_USERS: bool.optional(),
+  FEATURE_REPO_MIRROR: bool.optional(),
+  FEATURE_ORG_MIRROR: bool.optional(),
+  ACTION_LOG_AUDIT_PUSH_FAILURES: bool.optional(),
+  ACTION_LOG_AUDIT_PULL_FAILURES: bool.optional(),
+  ACTION_LOG_AUDIT_DELETE_FAILURES: bool.optional(),
+  FEATURE_ADVERTISE_V2: bool.optional(),
+  BLACKLIST_V2_SPEC: z.string({ error: 'must be a version spec such as <1.6.0' }).optional(),
+  FEATURE_SPARSE_INDEX: bool.optional(),
+  FEATURE_REFERRERS_API: bool.optional(),
+  V2_PAGINATION_SIZE: posInt.optional(),
+  FEATURE_PROXY_CACHE: bool.optional(),
+  FEATURE_IMMUTABLE_TAGS: bool.optional(),
+  FEATURE_GENERAL_OCI_SUPPORT: bool.optional(),
+  FEATURE_STORAGE_REPLICATION: bool.optional(),
 });
 export type QuayKeys = z.infer<typeof quayKeysSchema>;
 

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '../switchboard/log.js';
 import { openRegistry, type Registry } from '../registryd/index.js';
 import { RegistryMetrics } from '../registryd/metrics.js';
-import { createRegistryServer } from '../registryd/http/server.js';
+import { createRegistryServer, isWellKnownPath, sendReadiness } from '../registryd/http/server.js';
 import type { RuntimeConfig } from './config.js';
 import type { TlsMaterial } from './tls.js';
 
@@ -55,10 +55,13 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
     dataDir: c.dataDir, log: o.log, databaseFile: c.databaseFile, databaseUri: c.databaseUri, storageDir: c.storage.path, storageLocation: c.storage.location,
     libraryNamespace: c.libraryNamespace, maxBlobBytes: c.maxBlobBytes, tempTagSeconds: c.tempTagSeconds, auth: c.auth,
     instanceKey: { ...c.instanceKey, name: `${c.auth.urlScheme}://${c.auth.serverHostname}` }, ...(metrics ? { metrics } : {}),
+    mode: c.mode, quayKeys: c.effective,
   });
+  const readiness = JSON.stringify(registry.readiness);
   const server = createRegistryServer(registry.handler, o.tls);
   let ready = false;
   const admin = o.adminListen ? http.createServer((req, res) => {
+    if (isWellKnownPath(req.url ?? '/')) { sendReadiness(req, res, readiness); return; }
     const path = (req.url ?? '/').split('?')[0];
     const send = (status: number, type: string, body: string): void => {
       res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
@@ -76,7 +79,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
         send(ok ? 200 : 503, 'application/json', JSON.stringify({ status: ok ? 'ready' : 'not ready', listening: ready, database: db }));
       });
     } else {
-      send(404, 'text/plain', 'not found: try /metrics, /healthz or /readyz\n');
+      send(404, 'text/plain', 'not found: try /metrics, /healthz, /readyz or /.well-known/switchboard\n');
     }
   }) : null;
   let port: number;

@@ -25,12 +25,14 @@ import { createRegistryHandler } from './http/server.js';
 import { AuthService, type AuthSettings } from './auth/auth-service.js';
 import { loadOrCreateInstanceKey, type InstanceKey } from './auth/instance-key.js';
 import type { RegistryMetrics } from './metrics.js';
+import { readinessDocument, type ReadinessDocument } from './capabilities.js';
 
 export { RegistryError, OCI_ERRORS, type OciErrorCode } from './oci-errors.js';
 export type { MetadataStore } from './metadata/store.js';
 export type { AuthStore } from './metadata/auth-store.js';
 export type { StorageDriver } from './storage/driver.js';
 export type { AuthSettings } from './auth/auth-service.js';
+export { WELL_KNOWN_PATH, CLAIMED_CAPABILITIES, type ReadinessDocument } from './capabilities.js';
 
 export interface RegistryOptions {
   readonly dataDir: string;
@@ -52,6 +54,10 @@ export interface RegistryOptions {
   readonly instanceKey?: { readonly keyFile?: string; readonly kidFile?: string; readonly expirationMinutes?: number; readonly name?: string };
   readonly now?: () => number;
   readonly metrics?: RegistryMetrics;
+  /** The runtime's mode, for the readiness document (default mirror: SQLite and local storage, as `registryd serve`). */
+  readonly mode?: string;
+  /** The config's Quay keys: those in capabilities.ts WITHDRAWALS withdraw claims when set otherwise than Quay's default. */
+  readonly quayKeys?: Readonly<Record<string, unknown>>;
 }
 
 export interface Registry {
@@ -62,6 +68,8 @@ export interface Registry {
   readonly storage: StorageDriver;
   readonly uploads: UploadService;
   readonly instanceKey: InstanceKey;
+  /** What GET /.well-known/switchboard answers (capabilities.ts). */
+  readonly readiness: ReadinessDocument;
   close(): Promise<void>;
 }
 
@@ -118,9 +126,19 @@ export async function openRegistry(o: RegistryOptions): Promise<Registry> {
   const svc = new RegistryService(store, storage, registrySettings);
   const uploads = new UploadService(store, storage, uploadSettings);
   const authService = new AuthService(auth, authStore, store, instanceKey, o.log, now, o.metrics);
-  const handler = createRegistryHandler({ svc, uploads, settings: { libraryNamespace }, auth: authService, log: o.log, ...(o.metrics ? { metrics: o.metrics } : {}) });
+  const readiness = readinessDocument({
+    mode: o.mode ?? 'mirror', quayKeys: o.quayKeys ?? {},
+    settings: {
+      authenticationType: auth.mode === 'database' ? 'Database' : 'Anonymous', anonymousAccess: auth.anonymousAccess, appSpecificTokens: auth.appSpecificTokens,
+      publicCatalog: auth.publicCatalog, superUsersFullAccess: auth.superUsersFullAccess, createNamespaceOnPush: auth.createNamespaceOnPush,
+      createPrivateRepoOnPush: auth.createPrivateRepoOnPush, libraryNamespace,
+    },
+  });
+  const handler = createRegistryHandler({
+    svc, uploads, settings: { libraryNamespace }, auth: authService, log: o.log, readiness: JSON.stringify(readiness), ...(o.metrics ? { metrics: o.metrics } : {}),
+  });
   return {
-    handler, store, authStore, auth: authService, storage, uploads, instanceKey,
+    handler, store, authStore, auth: authService, storage, uploads, instanceKey, readiness,
     close: async () => { instanceKey.stop(); await store.close(); },
   };
 }

@@ -1,7 +1,8 @@
 /**
  * `registryd serve --data-dir DIR [--listen HOST:PORT]`: the /v2 registry on
  * its own, until the `quay` runtime (mirror/standalone/full modes) lands.
- * Exit codes: 0 after a clean shutdown, 2 on a usage error, 1 on a failure.
+ * Exit codes: 0 after a clean shutdown, 2 on a usage error, 1 on a failure,
+ * 70 on an internal error; errors as `registryd: message [REG_CODE]`.
  */
 import { parseArgs } from 'node:util';
 import { createLogger } from '../switchboard/log.js';
@@ -9,6 +10,9 @@ import { splitHostPort } from '../switchboard/config/host-port.js';
 import { resolve } from 'node:path';
 import { formatProblem, loadQuayConfig } from '../quay/config.js';
 import { startRuntime } from '../quay/runtime.js';
+import { RegError, regCode } from './errors.js';
+import { VERSION } from '../switchboard/version.js';
+import { errorText, internalErrorText, parseArgsMessage, EXIT_FAIL, EXIT_INTERNAL, EXIT_USAGE } from '../switchboard/cli/error-line.js';
 
 export const USAGE = `Usage: registryd serve --data-dir DIR [--listen HOST:PORT] [--stale-upload-hours N]
 
@@ -20,42 +24,64 @@ connections and exits once requests finish.
 
   --data-dir DIR            where the database and blobs live (created if missing)
   --listen HOST:PORT        default 127.0.0.1:5000
-  --stale-upload-hours N    default 48 (Quay's BLOBUPLOAD_DELETION_DATE_THRESHOLD, 2 days)`;
+  --stale-upload-hours N    default 48 (Quay's BLOBUPLOAD_DELETION_DATE_THRESHOLD, 2 days)
+  --version                 print the version`;
 
-export async function run(argv: string[]): Promise<number> {
-  let values: { 'data-dir'?: string; listen?: string; 'stale-upload-hours'?: string; help?: boolean };
+export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const out = (s: string): void => { process.stdout.write(s + '\n'); };
+  const err = (s: string): void => { process.stderr.write(s + '\n'); };
+  const usage = (message: string): number => { err(errorText('registryd', 'REG_CLI_USAGE', message, USAGE)); return EXIT_USAGE; };
+  let values: { 'data-dir'?: string; listen?: string; 'stale-upload-hours'?: string; help?: boolean; version?: boolean };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
-      args: argv, allowPositionals: true,
+      args: argv, allowPositionals: true, strict: true,
       options: {
-        'data-dir': { type: 'string' }, listen: { type: 'string' }, 'stale-upload-hours': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        'data-dir': { type: 'string' }, listen: { type: 'string' }, 'stale-upload-hours': { type: 'string' },
+        help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' },
       },
     }));
   } catch (e) {
-    process.stderr.write(`registryd: ${(e as Error).message}\n${USAGE}\n`);
-    return 2;
+    return usage(parseArgsMessage(e));
   }
-  if (values.help) { process.stdout.write(USAGE + '\n'); return 0; }
-  if (positionals[0] !== 'serve' || positionals.length !== 1 || !values['data-dir']) {
-    process.stderr.write(`${USAGE}\n`);
-    return 2;
+  if (values.version) { out(VERSION); return 0; }
+  if (values.help) { out(USAGE); return 0; }
+  if (positionals.length === 0) {
+    // The usage on stdout, as for --help; the error line (and exit 2) say it was not asked for.
+    err(errorText('registryd', 'REG_CLI_USAGE', 'give a command: serve'));
+    out(USAGE);
+    return EXIT_USAGE;
   }
+  if (positionals[0] !== 'serve') return usage(`unknown command ${positionals[0]} (use serve)`);
+  if (positionals.length !== 1) return usage('serve takes no arguments');
+  if (!values['data-dir']) return usage('serve needs --data-dir DIR');
   let listen: { host: string; port: number };
   try {
     listen = splitHostPort(values.listen ?? '127.0.0.1:5000');
   } catch {
-    process.stderr.write(`registryd: --listen ${values.listen} is not HOST:PORT\n`);
-    return 2;
+    return usage(`--listen ${values.listen} is not HOST:PORT`);
   }
   const staleHours = Number(values['stale-upload-hours'] ?? 48);
-  if (!(staleHours > 0)) { process.stderr.write(`registryd: --stale-upload-hours must be a positive number\n`); return 2; }
+  if (!(staleHours > 0)) return usage('--stale-upload-hours must be a positive number');
+  try {
+    return await serve(resolve(values['data-dir']), listen, staleHours);
+  } catch (e) {
+    const code = regCode(e);
+    if (code !== null) { err(errorText('registryd', code, (e as Error).message)); return EXIT_FAIL; }
+    err(internalErrorText('registryd', 'REG_INTERNAL', e, env));
+    return EXIT_INTERNAL;
+  }
+}
+
+async function serve(dataDir: string, listen: { host: string; port: number }, staleHours: number): Promise<number> {
   const log = createLogger({ component: 'registryd' });
   // The quay runtime in mirror mode with its presets (anonymous, SQLite, local storage), plain HTTP, no admin listener.
-  const cfg = loadQuayConfig('', { mode: 'mirror', dataDir: resolve(values['data-dir']) });
-  if (!cfg.ok) throw new Error(cfg.problems.map((p) => formatProblem(p)).join('\n'));
-  const rt = await startRuntime({ config: cfg.config, log, listen, tls: null, adminListen: null, staleUploadHours: staleHours, metrics: false });
-  log.info('registryd listening', { listen: `${rt.address.host}:${rt.address.port}`, data_dir: values['data-dir'] });
+  const cfg = loadQuayConfig('', { mode: 'mirror', dataDir });
+  if (!cfg.ok) throw new RegError('REG_CONFIG_INVALID', `mirror-mode presets:\n${cfg.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`);
+  const rt = await startRuntime({ config: cfg.config, log, listen, tls: null, adminListen: null, staleUploadHours: staleHours, metrics: false }).catch((e: unknown) => {
+    throw new RegError(regCode(e) ?? 'REG_START_FAILED', `cannot start: ${(e as Error).message}`, { cause: e });
+  });
+  log.info('registryd listening', { listen: `${rt.address.host}:${rt.address.port}`, data_dir: dataDir });
   await new Promise<void>((resolve) => {
     const stop = (): void => { log.info('registryd stopping'); resolve(); };
     process.once('SIGTERM', stop);

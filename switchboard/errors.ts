@@ -19,8 +19,13 @@ export const ERROR_CODES = {
   SWB_CONFIG_BAD_PERCENT: 'A canary percent is not a number from 0 to 100 with at most two decimals',
   SWB_CONFIG_BAD_VALUE: 'A setting has a value of the wrong type or shape',
   SWB_CONFIG_CONFLICT: 'The config file changed between reading and writing it',
+  SWB_STATE_UNWRITABLE: 'The state directory (STATE_DIR) cannot be written: the kill file or a saved config cannot be kept',
+  SWB_CONFIG_NO_EFFECT: 'A warning, not an error: a valid setting does nothing as the config stands (a canary selector whose scope is not canary)',
   SWB_CLI_USAGE: 'A command line is malformed',
   SWB_EXPLAIN_BAD_PATH: 'The path given to --explain is not a request path',
+  SWB_NGINX_REJECTED: 'The rendered nginx configuration failed its test; the file in place is unchanged',
+  SWB_NGINX_RELOAD_FAILED: 'The reload command failed after a new nginx configuration was installed',
+  SWB_INTERNAL: 'An unexpected error (a bug); SWITCHBOARD_DEBUG=1 prints its stack trace',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,5 +1,6 @@
 /** GET /v2/, /v2/_catalog, /v2/<repo>/tags/list, /v2/<repo>/referrers/<digest> (ROUTE_0001, 0002, 0018, 0019). */
 import { parseDigest } from '../digest.js';
+import { RegistryError } from '../oci-errors.js';
 import { RegistryService } from '../service/registry.js';
 import type { Page } from '../metadata/store.js';
 import { OCI_INDEX } from '../content/media-types.js';
@@ -10,14 +11,22 @@ import { sendJson } from './respond.js';
 const DEFAULT_PAGE = 100;
 const MAX_PAGE = 100;
 
+/**
+ * `n` as Quay's oci_tag_paginate reads it (Werkzeug `type=int`, i.e. Python
+ * int(): surrounding spaces, a sign and `_` between digits are accepted);
+ * anything else is a full page. The result is clamped to 0–MAX_PAGE, never refused.
+ */
+export function pageSize(nRaw: string | null): number {
+  if (nRaw === null) return DEFAULT_PAGE;
+  const m = /^\s*([+-]?)(\d+(?:_\d+)*)\s*$/.exec(nRaw);
+  if (!m) return MAX_PAGE;
+  if (m[1] === '-') return 0; // a negative number clamps to 0 (-0 is 0)
+  return Math.min(Number(m[2]!.replace(/_/g, '')), MAX_PAGE);
+}
+
 function page(c: Ctx): Page {
   const q = c.query();
-  const nRaw = q.get('n');
-  let n = DEFAULT_PAGE;
-  if (nRaw !== null) {
-    // As in Quay: a non-numeric n means a full page; n is capped, never refused.
-    n = /^\d+$/.test(nRaw) ? Math.min(Number(nRaw), MAX_PAGE) : MAX_PAGE;
-  }
+  const n = pageSize(q.get('n'));
   const last = q.get('last')?.trim() ?? null;
   return last === null || last === '' ? { n } : { n, last };
 }
@@ -34,8 +43,27 @@ async function paged(p: Page, fetch: (p: Page) => Promise<string[]>, path: strin
   return { items, headers: { link: `<${path}?n=${p.n}&last=${encodeURIComponent(items[items.length - 1]!)}>; rel="next"` } };
 }
 
+/**
+ * A Docker client Quay's default BLACKLIST_V2_SPEC (`<1.6.0`) turns away
+ * from /v2/, found as util/registry/dockerver.py finds it: `docker/X.Y[.Z]`
+ * anywhere in the User-Agent (leading zeros of date versions such as 17.03
+ * dropped), or the exact `Go 1.1 package http` of a 1.5 client asking for a
+ * token. An unknown User-Agent is never turned away.
+ */
+export function blacklistedDockerClient(userAgent: string | undefined): boolean {
+  if (userAgent === undefined) return false;
+  const m = /docker\/([0-9]+(?:\.[0-9]+){1,2})/.exec(userAgent);
+  if (!m) return /^Go 1\.1 package http$/.test(userAgent);
+  const [major = 0, minor = 0] = m[1]!.split('.').map(Number);
+  return major < 1 || (major === 1 && minor < 6);
+}
+
 /** GET /v2/: Quay answers `true` and says it does not accept sparse manifest lists. */
 export async function base(c: Ctx): Promise<void> {
+  if (blacklistedDockerClient(c.req.headers['user-agent'])) {
+    // Quay's abort(404): the client falls back to the v1 protocol.
+    throw new RegistryError('UNSUPPORTED', 'the v2 API is not offered to Docker clients older than 1.6.0', { status: 404 });
+  }
   // With auth, Quay answers `true` either way: 200 with a valid token, else 401, and the challenge on both.
   const ok = await c.auth.baseAuthorized(c.authorization);
   const challenge = c.auth.enabled ? c.auth.challenge() : {};

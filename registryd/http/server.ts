@@ -22,6 +22,7 @@ import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } fr
 import type { AuthService, Need } from '../auth/auth-service.js';
 import { issueToken } from './auth.js';
 import type { RegistryMetrics } from '../metrics.js';
+import { WELL_KNOWN_PATH } from '../capabilities.js';
 
 type Handler = (c: Ctx) => Promise<void>;
 
@@ -47,6 +48,11 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
   ROUTE_0018: referrers,
   ROUTE_0019: tagsList,
 };
+
+/** The inventory route ids this server has a handler for. */
+export function servedRouteIds(): string[] {
+  return Object.keys(HANDLERS).sort();
+}
 
 /**
  * What each repository route needs (Quay's require_repo_read/write on the
@@ -95,14 +101,37 @@ export interface RegistryHttpDeps {
   readonly auth: AuthService;
   readonly log: Logger;
   readonly metrics?: RegistryMetrics;
+  /** The readiness document (JSON) answered at GET /.well-known/switchboard, without auth. */
+  readonly readiness?: string;
+}
+
+/** `path` (query allowed) is the readiness document's. */
+export function isWellKnownPath(url: string): boolean {
+  return url.startsWith(WELL_KNOWN_PATH) && (url.length === WELL_KNOWN_PATH.length || url[WELL_KNOWN_PATH.length] === '?');
+}
+
+/** Answer the readiness document: GET and HEAD, no auth (it holds no secret), never cached. */
+export function sendReadiness(req: IncomingMessage, res: ServerResponse, body: string): void {
+  req.resume();
+  const method = req.method ?? 'GET';
+  if (method !== 'GET' && method !== 'HEAD') {
+    res.writeHead(405, { allow: 'GET, HEAD', 'content-length': 0 });
+    res.end();
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.end(method === 'HEAD' ? undefined : body);
 }
 
 export function createRegistryHandler(deps: RegistryHttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const table = registryRouteTable();
+  const readiness = deps.readiness;
   return (req, res) => {
+    const url = req.url ?? '/';
+    // Outside /v2, so outside the route table: one character looked at on the hot path.
+    if (readiness !== undefined && url.charCodeAt(1) === 46 /* '.' */ && isWellKnownPath(url)) { sendReadiness(req, res, readiness); return; }
     res.setHeader(API_VERSION_HEADER[0], API_VERSION_HEADER[1]);
     const method = req.method ?? 'GET';
-    const url = req.url ?? '/';
     const m = table.match(method, url);
     if (!m) {
       const allowed = table.allowedMethods(url);

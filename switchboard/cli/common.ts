@@ -4,7 +4,9 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { loadInventory, type Inventory } from '../../owner-maps/index.js';
 import { SwitchboardError } from '../errors.js';
+import { EXIT_FAIL, EXIT_INTERNAL, EXIT_USAGE, parseArgsMessage } from './error-line.js';
 import { parseConfig, formatIssue, type ConfigIssue, type Env } from '../config/parse.js';
+import { killFilePath, readKill, resolveStateDir } from '../config/kill-switch.js';
 import { buildSnapshot } from '../core/snapshot.js';
 import type { Snapshot } from '../core/snapshot.js';
 
@@ -15,10 +17,9 @@ export interface Io {
   cwd: string;
 }
 
-/** Exit codes: 0 success, 1 the command ran and found a problem, 2 usage error. */
+/** Exit codes: 0 success, 1 the command ran and found a problem, 2 usage error, 70 internal error. */
 export const EXIT_OK = 0;
-export const EXIT_FAIL = 1;
-export const EXIT_USAGE = 2;
+export { EXIT_FAIL, EXIT_INTERNAL, EXIT_USAGE };
 
 /** Thrown to end a command with an exit code after its output was written. */
 export class Exit extends Error {
@@ -31,7 +32,7 @@ export function args<O extends Options>(argv: string[], options: O, usage: strin
   try {
     return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
   } catch (e) {
-    throw new SwitchboardError('SWB_CLI_USAGE', `${(e as Error).message}\n\n${usage}`);
+    throw new SwitchboardError('SWB_CLI_USAGE', `${parseArgsMessage(e)}\n\n${usage}`);
   }
 }
 
@@ -74,7 +75,9 @@ export function loadSnapshot(file: string, io: Io, env: Env = io.env): Loaded {
     printIssues(io, r.issues);
     throw new Exit(EXIT_FAIL);
   }
-  return { snapshot: buildSnapshot(inventory, r.config, 1, new Date()), inventory, text, file };
+  // With the process's own environment, the kill switch's state file counts too (as in `serve`); a diff of two files does not.
+  const kill = env === io.env ? readKill(killFilePath(resolveStateDir({ configFile: file, cwd: io.cwd, env: io.env }))) : null;
+  return { snapshot: buildSnapshot(inventory, r.config, 1, new Date(), kill), inventory, text, file };
 }
 
 /** Left-aligned columns; the last column is not padded. */

@@ -3,17 +3,47 @@ import { loadInventory } from '../../owner-maps/index.js';
 import { SwitchboardError, isSwitchboardError } from '../errors.js';
 import { commitWrite, InvalidResultError, planWrite, readMigration, sha256 } from '../control/switches.js';
 import { classifyKey, isSwitchEnvName } from '../config/keys.js';
-import { parseConfig, type SwitchConfig } from '../config/parse.js';
+import { formatIssue, parseConfig, type SwitchConfig } from '../config/parse.js';
+import { configWarnings } from '../config/warnings.js';
 import { coerceEnv } from '../config/schema.js';
 import { buildSnapshot } from '../core/snapshot.js';
 import { args, configPath, json, printIssues, readConfigText, resolveIn, type Io, EXIT_OK, EXIT_FAIL } from './common.js';
 import { renderDiff } from './owners.js';
+import { cliActor, resolveStateDir } from '../config/kill-switch.js';
+import { setKillSwitch } from '../control/kill.js';
+
+/** `set MIGRATION_FORCE_PYTHON true|false`: the kill file, whatever state config.yaml is in. */
+function killCommand(file: string, on: boolean, v: Record<string, unknown>, io: Io): number {
+  const stateDir = resolveStateDir({ configFile: file, cwd: io.cwd, env: io.env, flag: v['state-dir'] as string | undefined, strict: true });
+  if (v['dry-run']) {
+    io.out(`would turn the kill switch ${on ? 'ON (write' : 'off (remove'} ${stateDir}/force-python.json)`);
+    return EXIT_OK;
+  }
+  const r = setKillSwitch({
+    file, stateDir, on, inventory: loadInventory(), env: io.env,
+    who: { actor: cliActor(v.actor as string | undefined, io.env), via: 'cli', reason: (v.reason as string | undefined) ?? null },
+  });
+  if (v.json) { json(io, { key: 'MIGRATION_FORCE_PYTHON', ...r }); return EXIT_OK; }
+  if (on) {
+    io.out(r.changed
+      ? `kill switch ON: wrote ${r.kill_file}; every switchboard with this STATE_DIR sends everything to python within a second${r.routes_changing_owner !== null ? ` (${r.routes_changing_owner} routes move to python)` : ''}`
+      : `kill switch already ON (${r.kill_file})`);
+  } else {
+    io.out(r.changed
+      ? `kill switch off: ${[`removed ${r.kill_file}`, ...(r.config_key_removed ? [`removed MIGRATION_FORCE_PYTHON from ${file}`] : [])].join('; ')}; the config decides again`
+      : 'kill switch already off (no kill file, config.yaml does not set it)');
+  }
+  if (r.audit_log) io.err(`audit: ${r.audit_log}`);
+  for (const w of r.warnings) io.err(`warning: ${w}`);
+  return EXIT_OK;
+}
 
 export const VALIDATE_USAGE = `Usage: switchboard config validate [FILE] [--json]
 
 Checks the MIGRATION and SWITCHBOARD sections of a Quay config.yaml (with the
 environment overrides in force) and reports every problem with its key and line.
-Exit 0 when valid, 1 when not.`;
+Settings that are valid but do nothing (a canary percent on a scope that is not
+canary) are reported as warnings. Exit 0 when valid (warnings or not), 1 when not.`;
 
 export const SET_USAGE = `Usage: switchboard set KEY VALUE [options]
        switchboard set KEY --unset [options]
@@ -25,11 +55,19 @@ it was read (or since --if-digest). Every change is appended to the audit log.
   VALUE by key: owners python|go|canary; percent 0-100; lists a,b,c or [a, b];
   MIGRATION_FORCE_PYTHON true|false.
 
+The kill switch (MIGRATION_FORCE_PYTHON true) is not written to config.yaml: it
+goes to STATE_DIR/force-python.json, which every switchboard using that state
+directory obeys within a second whatever state config.yaml is in (broken,
+deleted, read-only). false removes it (and config.yaml's own key if true).
+
 Options:
   --config FILE       config.yaml to edit (default $SWITCHBOARD_CONFIG or ./config.yaml)
   --reason TEXT       why, for the audit log
   --actor NAME        who, for the audit log (default $SUDO_USER, $USER)
   --if-digest SHA256  refuse unless the file's sha256 is this (from config validate --json)
+  --state-dir DIR     the switchboard's STATE_DIR, for the kill switch (default
+                      $SWITCHBOARD_STATE_DIR, else SWITCHBOARD.STATE_DIR, else
+                      data, beside the config file)
   --dry-run           show what would change, write nothing
   --json              print the result as JSON`;
 
@@ -55,7 +93,7 @@ export function validateCommand(argv: string[], io: Io): number {
   const text = readConfigText(file);
   const r = parseConfig(text, file, loadInventory(), io.env);
   if (a.values.json) {
-    json(io, r.ok ? { file, valid: true, sha256: sha256(text), ...summary(r.config) } : { file, valid: false, sha256: sha256(text), issues: r.issues });
+    json(io, r.ok ? { file, valid: true, sha256: sha256(text), ...summary(r.config), warnings: configWarnings(r.config, loadInventory()) } : { file, valid: false, sha256: sha256(text), issues: r.issues });
     return r.ok ? EXIT_OK : EXIT_FAIL;
   }
   if (!r.ok) {
@@ -69,6 +107,7 @@ export function validateCommand(argv: string[], io: Io): number {
     : `${file}: valid — ${s.switches_set} switches set; routes: ${s.routes_go} go, ${s.routes_canary} canary, ${s.routes_python} python`);
   const env = s.from_environment as string[];
   if (env.length) io.out(`environment overrides in force: ${env.join(', ')}`);
+  for (const w of configWarnings(r.config, loadInventory())) io.err(`warning: ${formatIssue(w)}`);
   return EXIT_OK;
 }
 
@@ -86,7 +125,7 @@ function parseValue(key: string, raw: string): unknown {
 export function setCommand(argv: string[], io: Io): number {
   const a = args(argv, {
     config: { type: 'string' }, reason: { type: 'string' }, actor: { type: 'string' }, 'if-digest': { type: 'string' },
-    unset: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' },
+    unset: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, 'state-dir': { type: 'string' },
   }, SET_USAGE);
   if (a.values.help) { io.out(SET_USAGE); return EXIT_OK; }
   const unset = a.values.unset === true;
@@ -95,6 +134,10 @@ export function setCommand(argv: string[], io: Io): number {
   const value = unset ? null : parseValue(key, a.positionals[1] as string);
   const file = configPath(a.values.config as string | undefined, io);
   const inv = loadInventory();
+  if (key === 'MIGRATION_FORCE_PYTHON') {
+    if (!unset && typeof value !== 'boolean') throw new SwitchboardError('SWB_CLI_USAGE', `MIGRATION_FORCE_PYTHON takes true or false, not ${JSON.stringify(a.positionals[1])}`);
+    return killCommand(file, unset ? false : value === true, a.values, io);
+  }
 
   const before = readConfigText(file);
   const ifDigest = a.values['if-digest'] as string | undefined;
@@ -129,7 +172,7 @@ export function setCommand(argv: string[], io: Io): number {
     if (plan.before !== before) {
       throw new SwitchboardError('SWB_CONFIG_CONFLICT', `${file} changed while this command ran; nothing written — re-run to apply on top of the new contents`);
     }
-    const actor = (a.values.actor as string | undefined) ?? io.env.SUDO_USER ?? io.env.USER ?? 'unknown';
+    const actor = cliActor(a.values.actor as string | undefined, io.env);
     try {
       commitWrite(plan, { actor, via: 'cli', reason: (a.values.reason as string | undefined) ?? null });
     } catch (e) {
@@ -139,9 +182,10 @@ export function setCommand(argv: string[], io: Io): number {
       throw e;
     }
   }
-  if (a.values.json) { json(io, { ...result, diff }); return EXIT_OK; }
+  if (a.values.json) { json(io, { ...result, diff, warnings: plan.warnings }); return EXIT_OK; }
   io.out(`${a.values['dry-run'] ? 'would set' : 'set'} MIGRATION.${key}: ${JSON.stringify(oldValue)} → ${JSON.stringify(value)} in ${file}`);
   io.out(renderDiff(diff));
+  for (const w of plan.warnings) io.err(`warning: ${formatIssue(w)}`);
   if (envOverride) io.err(`note: environment variable ${key} overrides this key in processes that have it set`);
   return EXIT_OK;
 }

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import bcrypt from 'bcryptjs';
 import { SwitchboardError } from '../errors.js';
-import { args, EXIT_OK, EXIT_USAGE, type Io } from './common.js';
+import { args, EXIT_OK, type Io } from './common.js';
 
 export const DASHBOARD_USAGE = `Usage: switchboard dashboard user NAME --role operator|read-only (--password-stdin | --password-env VAR)
 
@@ -12,8 +12,10 @@ re-reads the file on its next request. The password is never printed.`;
 
 export async function dashboardCommand(argv: string[], io: Io, stdin: () => string = () => readFileSync(0, 'utf8')): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub === undefined || sub === '-h' || sub === '--help') { io.out(DASHBOARD_USAGE); return sub === undefined ? EXIT_USAGE : EXIT_OK; }
-  if (sub !== 'user') throw new SwitchboardError('SWB_CLI_USAGE', `dashboard: unknown subcommand "${sub}" (use user)\n\n${DASHBOARD_USAGE}`);
+  if (sub === '-h' || sub === '--help' || sub === 'help') { io.out(DASHBOARD_USAGE); return EXIT_OK; }
+  if (sub !== 'user') {
+    throw new SwitchboardError('SWB_CLI_USAGE', `${sub === undefined ? 'dashboard: give a subcommand: user' : `dashboard: unknown subcommand "${sub}" (use user)`}\n\n${DASHBOARD_USAGE}`);
+  }
   const a = args(rest, { role: { type: 'string' }, 'password-stdin': { type: 'boolean' }, 'password-env': { type: 'string' } }, DASHBOARD_USAGE);
   if (a.values.help) { io.out(DASHBOARD_USAGE); return EXIT_OK; }
   const name = a.positionals[0];

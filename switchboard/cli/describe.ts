@@ -8,6 +8,7 @@ export function origin(o: Origin | null): string {
   switch (o.source) {
     case 'file': return `${o.file}:${o.line}`;
     case 'env': return `env ${o.name}`;
+    case 'state': return `${o.file} (${o.actor}, ${o.since}${o.reason ? `: ${o.reason}` : ''})`;
     case 'default': return 'default';
   }
 }

@@ -1,19 +1,17 @@
 /**
  * The `switchboard` command. Conventions: --help on every command, exit 0 on
  * success, 1 when the command ran and found a problem, 2 on a usage error,
- * data on stdout (--json where output is data), diagnostics on stderr, and
- * never a stack trace for bad input.
+ * 70 on an internal error; data on stdout (--json where output is data),
+ * diagnostics on stderr, every error as `switchboard: message [SWB_CODE]` on
+ * its first line (error-line.ts), and never a stack trace for bad input.
  */
 import { isSwitchboardError } from '../errors.js';
-import { Exit, EXIT_FAIL, EXIT_OK, EXIT_USAGE, type Io } from './common.js';
+import { VERSION } from '../version.js';
+import { Exit, EXIT_FAIL, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, type Io } from './common.js';
+import { errorText, internalErrorText } from './error-line.js';
 import { explainCommand } from './explain.js';
-import { serveCommand } from './serve.js';
-import { diffCommand, listCommand, workersCommand } from './owners.js';
+import { diffCommand, listCommand, workersCommand, OWNERS_USAGE } from './owners.js';
 import { setCommand, validateCommand, VALIDATE_USAGE } from './config-cmd.js';
-import { nginxCommand } from './nginx-cmd.js';
-import { dashboardCommand } from './dashboard-cmd.js';
-
-const VERSION = '0.1.0';
 
 export const USAGE = `Usage: switchboard <command> [options]
 
@@ -30,19 +28,31 @@ capability at a time. Commands:
   nginx render [--out F] [--watch] the same decisions as an nginx front door
   dashboard user NAME --role R     a users-file line for the dashboard (bcrypt)
 
-Every command takes --help. Config file: --config FILE, else $SWITCHBOARD_CONFIG,
-else ./config.yaml. Environment variables named like switches override the file.`;
+Every command takes --help; --version prints the version. Config file: --config
+FILE, else $SWITCHBOARD_CONFIG, else ./config.yaml. Environment variables named
+like switches override the file.`;
+
+const isHelp = (a: string | undefined): boolean => a === '-h' || a === '--help' || a === 'help';
+
+function usageError(io: Io, message: string, usage?: string): number {
+  io.err(errorText('switchboard', 'SWB_CLI_USAGE', message, usage));
+  return EXIT_USAGE;
+}
 
 export async function run(argv: string[], io: Io): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
     switch (cmd) {
       case undefined:
+        // The usage on stdout, as for --help; the error line (and exit 2) say it was not asked for.
+        io.err(errorText('switchboard', 'SWB_CLI_USAGE', 'give a command'));
+        io.out(USAGE);
+        return EXIT_USAGE;
       case '-h':
       case '--help':
       case 'help':
         io.out(USAGE);
-        return cmd === undefined ? EXIT_USAGE : EXIT_OK;
+        return EXIT_OK;
       case '--version':
       case 'version':
         io.out(VERSION);
@@ -53,44 +63,44 @@ export async function run(argv: string[], io: Io): Promise<number> {
         if (sub === 'workers') return workersCommand(more, io);
         if (sub === 'diff') return diffCommand(more, io);
         if (rest.includes('--explain')) return explainCommand(rest, io);
-        if (sub === undefined || sub === '-h' || sub === '--help') { io.out(USAGE); return sub === undefined ? EXIT_USAGE : EXIT_OK; }
-        io.err(`switchboard: owners: unknown subcommand "${sub}" (use --explain, list, workers or diff) [SWB_CLI_USAGE]`);
-        return EXIT_USAGE;
+        if (isHelp(sub)) { io.out(OWNERS_USAGE); return EXIT_OK; }
+        return usageError(io, sub === undefined
+          ? 'owners: give a subcommand: --explain, list, workers or diff'
+          : `owners: unknown subcommand "${sub}" (use --explain, list, workers or diff)`, OWNERS_USAGE);
       }
       case 'config': {
         const [sub, ...more] = rest;
         if (sub === 'validate') return validateCommand(more, io);
-        if (sub === '-h' || sub === '--help') { io.out(VALIDATE_USAGE); return EXIT_OK; }
-        io.err(sub === undefined
-          ? `switchboard: config: give a subcommand: validate [SWB_CLI_USAGE]\n\n${VALIDATE_USAGE}`
-          : `switchboard: config: unknown subcommand "${sub}" (use validate) [SWB_CLI_USAGE]`);
-        return EXIT_USAGE;
+        if (isHelp(sub)) { io.out(VALIDATE_USAGE); return EXIT_OK; }
+        return usageError(io, sub === undefined
+          ? 'config: give a subcommand: validate'
+          : `config: unknown subcommand "${sub}" (use validate)`, VALIDATE_USAGE);
       }
       case 'set':
         return setCommand(rest, io);
+      // Loaded when used: the proxy, the embedded registry, nunjucks and bcrypt would double
+      // the start-up time of every other command.
       case 'serve':
-        return await serveCommand(rest, io);
+        return await (await import('./serve.js')).serveCommand(rest, io);
       case 'nginx':
-        return await nginxCommand(rest, io);
+        return await (await import('./nginx-cmd.js')).nginxCommand(rest, io);
       case 'dashboard':
-        return await dashboardCommand(rest, io);
+        return await (await import('./dashboard-cmd.js')).dashboardCommand(rest, io);
       default:
-        io.err(`switchboard: unknown command "${cmd}" [SWB_CLI_USAGE]\n\n${USAGE}`);
-        return EXIT_USAGE;
+        return usageError(io, cmd.startsWith('-') ? `Unknown option '${cmd}'` : `unknown command "${cmd}"`, USAGE);
     }
   } catch (e) {
     if (e instanceof Exit) return e.code;
     if (isSwitchboardError(e)) {
-      // The code goes on the first line; usage text, if any, after it.
-      const [first, ...rest] = e.message.split('\n\n');
-      io.err(`switchboard: ${first} [${e.code}]${rest.length ? `\n\n${rest.join('\n\n')}` : ''}`);
+      // The code goes on the first line; details and usage text, if any, after it.
+      const [message, ...usage] = e.message.split('\n\n');
+      io.err(errorText('switchboard', e.code, message!, usage.length ? usage.join('\n\n') : undefined));
       return e.code === 'SWB_CLI_USAGE' || e.code === 'SWB_EXPLAIN_BAD_PATH' ? EXIT_USAGE : EXIT_FAIL;
     }
-    io.err(`switchboard: internal error: ${(e as Error).message}${io.env.SWITCHBOARD_DEBUG ? `\n${(e as Error).stack}` : ' (set SWITCHBOARD_DEBUG=1 for a stack trace)'}`);
-    return 70;
+    io.err(internalErrorText('switchboard', 'SWB_INTERNAL', e, io.env));
+    return EXIT_INTERNAL;
   }
 }
-
 export function processIo(): Io {
   // `switchboard … | head`: a closed pipe ends the command quietly, like other Unix tools.
   for (const stream of [process.stdout, process.stderr]) {

@@ -1,14 +1,17 @@
 /** `switchboard nginx render`: the owner decisions as an nginx front door. */
+import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadInventory } from '../../owner-maps/index.js';
 import { FileSnapshotProvider } from '../config/provider.js';
+import { resolveStateDir } from '../config/kill-switch.js';
 import type { Snapshot } from '../core/snapshot.js';
 import { SwitchboardError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { installNginxConfig, type InstallResult } from '../nginx/install.js';
 import { renderNginx, type NginxPart, type Rendered } from '../nginx/render.js';
 import { loadTls } from '../../quay/tls.js';
-import { args, configPath, json, loadSnapshot, resolveIn, EXIT_FAIL, EXIT_OK, EXIT_USAGE, type Io } from './common.js';
+import { args, configPath, json, loadSnapshot, resolveIn, EXIT_FAIL, EXIT_OK, type Io } from './common.js';
+import { errorText } from './error-line.js';
 
 export const NGINX_USAGE = `Usage: switchboard nginx render [--config FILE] [--out FILE] [options]
 
@@ -23,7 +26,8 @@ switchboard does (users from bearer tokens), the output and stderr say so.
   --out FILE          write FILE (atomically) instead of stdout
   --http-only         only the http{} contents, for an include in an existing nginx.conf
   --listen HOST:PORT  the server's listener (default SWITCHBOARD.LISTEN)
-  --runtime-dir DIR   pid, error log and temp files under DIR (default: nginx's own)
+  --runtime-dir DIR   pid, error log and temp files under DIR, created if missing
+                      (default: nginx's own)
   --access-log PATH   the access log (JSON lines), or off (default SWITCHBOARD.ACCESS_LOG:
                       stdout and stderr become /dev/stdout and /dev/stderr)
   --check             test the result with nginx before writing --out
@@ -49,13 +53,14 @@ interface Flags {
   readonly reloadCmd: string | undefined;
 }
 
-async function render(s: Snapshot, f: Flags, io: Io): Promise<Rendered> {
+async function render(s: Snapshot, file: string, f: Flags, io: Io): Promise<Rendered> {
   const t = s.settings.TLS;
   let tls: { cert: string; key: string } | null = null;
   if (t === 'self-signed') {
-    // The same certificate `switchboard serve` makes and reuses.
-    const m = await loadTls({ kind: 'self-signed' }, resolve(io.cwd, s.settings.STATE_DIR), [], createLogger({ component: 'switchboard' }));
-    tls = { cert: m!.certFile, key: resolve(io.cwd, s.settings.STATE_DIR, 'tls', 'key.pem') };
+    // The same certificate `switchboard serve` makes and reuses, in the same STATE_DIR.
+    const stateDir = resolveStateDir({ configFile: file, cwd: io.cwd, env: io.env });
+    const m = await loadTls({ kind: 'self-signed' }, stateDir, [], createLogger({ component: 'switchboard' }));
+    tls = { cert: m!.certFile, key: resolve(stateDir, 'tls', 'key.pem') };
   } else if (t !== 'off') tls = { cert: resolve(io.cwd, t.CERT_FILE), key: resolve(io.cwd, t.KEY_FILE) };
   return renderNginx(s, { part: f.part, listen: f.listen, runtimeDir: f.runtimeDir, accessLog: f.accessLog, tls });
 }
@@ -66,10 +71,9 @@ function install(text: string, f: Flags, test: boolean, reloadIfUnchanged: boole
 
 export async function nginxCommand(argv: string[], io: Io): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub === undefined || sub === '-h' || sub === '--help' || sub === 'help') { io.out(NGINX_USAGE); return sub === undefined ? EXIT_USAGE : EXIT_OK; }
+  if (sub === '-h' || sub === '--help' || sub === 'help') { io.out(NGINX_USAGE); return EXIT_OK; }
   if (sub !== 'render') {
-    io.err(`switchboard: nginx: unknown subcommand "${sub}" (use render) [SWB_CLI_USAGE]`);
-    return EXIT_USAGE;
+    throw new SwitchboardError('SWB_CLI_USAGE', `${sub === undefined ? 'nginx: give a subcommand: render' : `nginx: unknown subcommand "${sub}" (use render)`}\n\n${NGINX_USAGE}`);
   }
   const a = args(rest, {
     config: { type: 'string' }, out: { type: 'string' }, 'http-only': { type: 'boolean' }, listen: { type: 'string' },
@@ -92,11 +96,17 @@ export async function nginxCommand(argv: string[], io: Io): Promise<number> {
   if ((v.watch || v.check || f.testCmd || f.reloadCmd) && !f.out) {
     throw new SwitchboardError('SWB_CLI_USAGE', `--watch, --check, --test-cmd and --reload-cmd need --out FILE\n\n${NGINX_USAGE}`);
   }
+  // nginx creates none of its runtime directories: the pid file (opened even by nginx -t) needs DIR.
+  if (f.runtimeDir) {
+    try { mkdirSync(f.runtimeDir, { recursive: true }); } catch (e) {
+      throw new SwitchboardError('SWB_CLI_USAGE', `--runtime-dir ${f.runtimeDir}: cannot create it: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  }
   const file = configPath(v.config as string | undefined, io);
   if (v.watch) return watch(file, f, io);
 
   const loaded = loadSnapshot(file, io);
-  const r = await render(loaded.snapshot, f, io);
+  const r = await render(loaded.snapshot, file, f, io);
   for (const w of r.model.warnings) io.err(`switchboard: nginx: warning: ${w}`);
   if (!f.out) {
     if (v.json) json(io, { warnings: r.model.warnings, summary: r.model.summary, config: r.text });
@@ -106,12 +116,12 @@ export async function nginxCommand(argv: string[], io: Io): Promise<number> {
   const res = await install(r.text, f, Boolean(v.check || f.testCmd), true);
   if (v.json) json(io, { out: f.out, ...res, warnings: r.model.warnings, summary: r.model.summary });
   if (res.outcome === 'rejected') {
-    io.err(`switchboard: nginx: the rendered configuration failed its test; ${f.out} is unchanged (the rejected one is in ${res.rejectedFile}):\n${res.error}`);
+    io.err(errorText('switchboard', 'SWB_NGINX_REJECTED', `nginx: the rendered configuration failed its test; ${f.out} is unchanged (the rejected one is in ${res.rejectedFile}):\n${res.error}`));
     return EXIT_FAIL;
   }
   if (!v.json) io.err(`switchboard: nginx: ${res.outcome === 'unchanged' ? `${f.out} is up to date` : `wrote ${f.out}`} (${r.model.summary.join('; ')})`);
   if (res.reloadError !== null) {
-    io.err(`switchboard: nginx: ${f.reloadCmd} failed:\n${res.reloadError}`);
+    io.err(errorText('switchboard', 'SWB_NGINX_RELOAD_FAILED', `nginx: ${f.reloadCmd} failed:\n${res.reloadError}`));
     return EXIT_FAIL;
   }
   return EXIT_OK;
@@ -133,7 +143,7 @@ async function watch(file: string, f: Flags, io: Io): Promise<number> {
         return;
       }
       try {
-        const r = await render(s, f, io);
+        const r = await render(s, file, f, io);
         for (const w of r.model.warnings) log.warn(w, fields);
         const res = await install(r.text, f, true, reloadPending);
         if (res.outcome === 'rejected') {

@@ -6,6 +6,17 @@ import type { Snapshot } from '../core/snapshot.js';
 import { args, configPath, json, loadSnapshot, resolveIn, table, type Io, EXIT_OK, EXIT_FAIL } from './common.js';
 import { summarize, type PlanSummary } from './describe.js';
 
+export const OWNERS_USAGE = `Usage: switchboard owners --explain [METHOD] PATH | list | workers | diff OLD.yaml NEW.yaml
+
+Who owns what, and why:
+
+  owners --explain [METHOD] PATH   why a request goes to python or go
+  owners list                      who owns what, per capability (or --routes)
+  owners workers                   who runs each background program
+  owners diff OLD.yaml NEW.yaml    which routes a config change would move
+
+Each takes --help.`;
+
 export const LIST_USAGE = `Usage: switchboard owners list [--family F] [--capability C] [--routes] [--config FILE] [--json]
 
 Who owns what: one line per capability (route count, owner, canary selectors,

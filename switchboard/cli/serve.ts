@@ -9,10 +9,12 @@ import { createAdminServer } from '../proxy/admin.js';
 import { ProxyMetrics } from '../proxy/metrics.js';
 import { MemoryPinStore, RedisPinStore, type PinStore } from '../proxy/pin-store.js';
 import { SwitchboardProxy } from '../proxy/server.js';
-import { args, configPath, type Io, EXIT_OK, EXIT_FAIL } from './common.js';
+import { args, configPath, printIssues, type Io, EXIT_OK, EXIT_FAIL } from './common.js';
+import { resolveStateDir } from '../config/kill-switch.js';
+import { restartOnlyChanges } from '../config/restart-only.js';
 import { Registry as MetricsRegistry } from 'prom-client';
 import { dirname, resolve } from 'node:path';
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { writeFileAtomic } from '../files.js';
 import { DashboardAuth } from '../control/auth.js';
@@ -22,7 +24,7 @@ import { readQuayConfig, formatProblem } from '../../quay/config.js';
 import { listenOn, startRuntime, type Runtime } from '../../quay/runtime.js';
 import { loadTls, type TlsMaterial } from '../../quay/tls.js';
 
-export const SERVE_USAGE = `Usage: switchboard serve [--config FILE] [--listen HOST:PORT] [--admin-listen HOST:PORT]
+export const SERVE_USAGE = `Usage: switchboard serve [--config FILE] [--listen HOST:PORT] [--admin-listen HOST:PORT] [--state-dir DIR]
 
 Runs the edge proxy: every request is decided against the config snapshot in
 force and forwarded to SWITCHBOARD.UPSTREAMS.python or .go. The config file is
@@ -31,6 +33,17 @@ drains in-flight requests (up to DRAIN_TIMEOUT_SECONDS), then exits.
 
   --listen HOST:PORT        proxy listener (default SWITCHBOARD.LISTEN, 0.0.0.0:8080)
   --admin-listen HOST:PORT  /metrics /status /healthz /readyz (default SWITCHBOARD.ADMIN_LISTEN, 127.0.0.1:9180)
+  --state-dir DIR           where the kill file, the last good config and the
+                            self-signed certificate live (default
+                            $SWITCHBOARD_STATE_DIR, else SWITCHBOARD.STATE_DIR,
+                            else data; the last two beside the config file)
+
+The kill switch's state file STATE_DIR/force-python.json (written by
+\`switchboard set MIGRATION_FORCE_PYTHON true\`, the dashboard and the API)
+sends everything to python within a second, whatever state the config is in.
+A config that is invalid at start is replaced by the last good one saved in
+STATE_DIR by an earlier run; with none, serve refuses to start (exit 1) and
+names every problem with its key and line.
 
 Environment: PORT and ADMIN_PORT replace the port of the proxy and admin
 listeners (the host stays). With SWITCHBOARD.EMBEDDED_REGISTRY set, the new
@@ -45,11 +58,27 @@ function withPortFrom(hostPort: { host: string; port: number }, env: string | un
 }
 
 export async function serveCommand(argv: string[], io: Io): Promise<number> {
-  const a = args(argv, { config: { type: 'string' }, listen: { type: 'string' }, 'admin-listen': { type: 'string' } }, SERVE_USAGE);
+  const a = args(argv, { config: { type: 'string' }, listen: { type: 'string' }, 'admin-listen': { type: 'string' }, 'state-dir': { type: 'string' } }, SERVE_USAGE);
   if (a.values.help) { io.out(SERVE_USAGE); return EXIT_OK; }
   const file = configPath(a.values.config as string | undefined, io);
   const log = createLogger({ component: 'switchboard' });
-  const provider = await FileSnapshotProvider.start({ file, inventory: loadInventory(), env: io.env, log });
+  // Found before the config is trusted: the kill file must work with any config.
+  const stateDir = resolveStateDir({ configFile: file, cwd: io.cwd, env: io.env, flag: a.values['state-dir'] as string | undefined });
+  try {
+    mkdirSync(stateDir, { recursive: true });
+    accessSync(stateDir, constants.W_OK);
+  } catch (e) {
+    log.error('STATE_DIR cannot be written: `switchboard set MIGRATION_FORCE_PYTHON true`, the dashboard and the API cannot turn the kill switch on for this process (the environment variable still can, at a restart)', { state_dir: stateDir, error: (e as Error).message });
+  }
+  const provider = await FileSnapshotProvider.start({ file, inventory: loadInventory(), env: io.env, log, stateDir, restoreLastGood: true });
+  if (provider.current().hard_failure) {
+    // Nothing valid to serve (no upstreams, no TLS, no registry): say why and stop, rather than answer every request 503.
+    const issues = provider.stats().last_error?.issues ?? [];
+    await provider.close();
+    io.err(`switchboard: ${file} is not a valid configuration and ${stateDir} holds no last good one; not starting:`);
+    printIssues(io, issues);
+    return EXIT_FAIL;
+  }
   const settings = provider.current().settings;
   if (!provider.current().settings.UPSTREAMS && !provider.current().hard_failure) {
     if (!settings.EMBEDDED_REGISTRY) log.warn('SWITCHBOARD.UPSTREAMS is not set: every request will be answered 503 until it is');
@@ -76,7 +105,6 @@ export async function serveCommand(argv: string[], io: Io): Promise<number> {
   });
   const listen = withPortFrom(splitHostPort((a.values.listen as string | undefined) ?? settings.LISTEN), io.env.PORT, 'PORT');
   const adminListen = withPortFrom(splitHostPort((a.values['admin-listen'] as string | undefined) ?? settings.ADMIN_LISTEN), io.env.ADMIN_PORT, 'ADMIN_PORT');
-  const stateDir = resolve(io.cwd, settings.STATE_DIR);
   const closeEarly = async (): Promise<void> => { await provider.close(); await pins.close(); };
   let tls: TlsMaterial | null = null;
   try {
@@ -128,7 +156,7 @@ export async function serveCommand(argv: string[], io: Io): Promise<number> {
   }
   // Sampling costs nothing to a switchboard without a dashboard: only when one is on.
   if (auth) stats.start();
-  const control = new ControlPlane({ provider, inventory: loadInventory(), file, env: io.env, auth, stats, log: log.child({ component: 'dashboard' }) });
+  const control = new ControlPlane({ provider, inventory: loadInventory(), file, env: io.env, auth, stats, stateDir, log: log.child({ component: 'dashboard' }) });
   const admin = createAdminServer({ provider, proxy, pins, metrics: adminMetrics, startedAt, control });
   try {
     const port = await proxy.listen(listen.host, listen.port);
@@ -137,17 +165,26 @@ export async function serveCommand(argv: string[], io: Io): Promise<number> {
       listen: `${port.host}:${port.port}`, tls: tls ? tls.certFile : 'off', embedded_registry: embedded?.url ?? null, admin_listen: `${adminListen.host}:${adminPort}`, config: file,
       snapshot_version: provider.current().version, pin_store: pins.kind,
       upstreams: Object.fromEntries(Object.entries(provider.current().settings.UPSTREAMS ?? {}).map(([k, v]) => [k, v ? redactUrl(v) : v])),
+      state_dir: stateDir, kill_file: provider.stats().kill_file?.file ?? null, restored_from: provider.stats().restored_from,
     });
+    io.err(banner({
+      proxy: `${tls ? 'https' : 'http'}://${displayHost(port.host)}:${port.port}`, admin: `http://${displayHost(adminListen.host)}:${adminPort}`,
+      dashboard: auth !== null, tokenFile: settings.DASHBOARD?.ADMIN_TOKEN_FILE ? resolve(dirname(file), settings.DASHBOARD.ADMIN_TOKEN_FILE) : null,
+      config: file, stateDir, kill: provider.current().owner_map.forcePython.value, restored: provider.stats().restored_from,
+      upstreams: { python: proxy.upstreamHealth().python.url || null, go: embedded ? `${embedded.url} (embedded registry, ${settings.EMBEDDED_REGISTRY?.MODE ?? 'mirror'} mode)` : proxy.upstreamHealth().go.url || null },
+    }));
   } catch (e) {
     await provider.close();
     await pins.close();
     await embedded?.stop();
     throw new SwitchboardError('SWB_CLI_USAGE', `cannot listen: ${(e as Error).message}`);
   }
+  let warned = '';
   provider.onChange((s) => {
-    if (s.settings.LISTEN !== settings.LISTEN || s.settings.ADMIN_LISTEN !== settings.ADMIN_LISTEN) {
-      log.warn('LISTEN/ADMIN_LISTEN changed in config: takes effect on restart', { snapshot_version: s.version });
-    }
+    const changed = restartOnlyChanges(settings, s.settings, resolve(io.cwd, dirname(file), s.settings.STATE_DIR) !== stateDir && !io.env.SWITCHBOARD_STATE_DIR && !a.values['state-dir']);
+    const k = changed.join(',');
+    if (changed.length && k !== warned) log.warn(`${changed.join(', ')} changed in the config: takes effect on restart`, { keys: changed, snapshot_version: s.version });
+    warned = k;
   });
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -172,4 +209,28 @@ export async function serveCommand(argv: string[], io: Io): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+}
+
+function displayHost(h: string): string {
+  if (h === '0.0.0.0' || h === '::') return 'localhost';
+  return h.includes(':') ? `[${h}]` : h;
+}
+
+/** The start-up banner for people, on stderr beside the JSON log (its lines never start with "{"). */
+export function banner(b: {
+  proxy: string; admin: string; dashboard: boolean; tokenFile: string | null; config: string; stateDir: string;
+  kill: boolean; restored: string | null; upstreams: { python: string | null; go: string | null };
+}): string {
+  const lines = [
+    'Switchboard is serving',
+    `  proxy       ${b.proxy}`,
+    `  admin       ${b.admin}/status  ${b.admin}/metrics  ${b.admin}/readyz`,
+    b.dashboard ? `  dashboard   ${b.admin}/dashboard${b.tokenFile ? `  (admin token in ${b.tokenFile})` : ''}` : '  dashboard   off (set SWITCHBOARD.DASHBOARD)',
+    `  python      ${b.upstreams.python ?? 'no upstream: its routes answer 503 until SWITCHBOARD.UPSTREAMS.python is set'}`,
+    `  go          ${b.upstreams.go ?? 'no upstream: its routes answer 503 until SWITCHBOARD.UPSTREAMS.go is set'}`,
+    `  config      ${b.config}${b.restored ? ` — INVALID: serving the last good copy ${b.restored}` : ''}`,
+    `  state       ${b.stateDir}`,
+    ...(b.kill ? ['  KILL SWITCH ON: everything goes to python'] : []),
+  ];
+  return lines.join('\n');
 }

@@ -67,15 +67,35 @@ function editDistance(a: string, b: string): number {
   return row[b.length] as number;
 }
 
-/** " (did you mean X?)" when one known name is close to `name`, else "". */
+/**
+ * " (did you mean X?)" when one known name is close to `name`, else "".
+ * Case is ignored when comparing (`route_owner_default` is close to
+ * ROUTE_OWNER_DEFAULT), but the suggestion is the name as it must be written.
+ */
 export function suggest(name: string, known: readonly string[]): string {
   let best = '';
   let bestD = Infinity;
+  const upper = name.toUpperCase();
   for (const k of known) {
-    const d = editDistance(name, k);
+    const d = editDistance(upper, k.toUpperCase());
     if (d < bestD) { bestD = d; best = k; }
   }
   return best && bestD <= Math.max(2, Math.floor(name.length / 4)) ? ` (did you mean ${best}?)` : '';
+}
+
+/** The two top-level sections of config.yaml the switchboard reads; every other top-level key is Quay's. */
+export const SECTIONS = ['MIGRATION', 'SWITCHBOARD'] as const;
+
+/**
+ * The section a top-level key is a near miss of (`MIGRATON`, `Migration`,
+ * `switch_board`), or null. Quay's own top-level keys are free-form, so only
+ * names within two edits of a section, ignoring case and `_`/`-`/spaces, are
+ * caught; none of Quay's ~550 keys comes within five.
+ */
+export function sectionNearMiss(name: string): (typeof SECTIONS)[number] | null {
+  if ((SECTIONS as readonly string[]).includes(name)) return null;
+  const bare = name.toUpperCase().replace(/[^A-Z0-9]/g, '');
+  return SECTIONS.find((s) => editDistance(bare, s) <= 2) ?? null;
 }
 
 function target(kind: 'route' | 'capability' | 'family', raw: string, inv: Inventory, key: string): { target: string } | KeyError {
@@ -136,7 +156,10 @@ export function classifyKey(key: string, inv: Inventory): KeySpec | KeyError {
       message: `${key}: unknown worker program${suggest(key, inv.workers.map((x) => x.switchKey))}`,
     };
   }
-  return { code: 'SWB_CONFIG_UNKNOWN_KEY', message: `${key}: not a switch${suggest(key, EXAMPLES)}; switches are ${EXAMPLES.join(', ')}` };
+  // Keys are case-sensitive (as Quay reads them): `route_owner_cap_v2_pull` is not a switch, but says which one it meant.
+  const upper = key.toUpperCase();
+  const meant = upper !== key && !('code' in classifyKey(upper, inv)) ? ` (did you mean ${upper}?)` : suggest(key, EXAMPLES);
+  return { code: 'SWB_CONFIG_UNKNOWN_KEY', message: `${key}: not a switch${meant}; switches are ${EXAMPLES.join(', ')}` };
 }
 
 /** True for environment variable names that are meant as switches (and so are validated as such). */

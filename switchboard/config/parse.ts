@@ -10,15 +10,17 @@ import { LineCounter, parseDocument, isMap, isScalar, type Document, type YAMLMa
 import type { z } from 'zod';
 import type { Inventory } from '../../owner-maps/index.js';
 import type { ErrorCode } from '../errors.js';
-import { classifyKey, isSwitchEnvName, type KeySpec } from './keys.js';
+import { classifyKey, isSwitchEnvName, sectionNearMiss, suggest, type KeySpec } from './keys.js';
 import {
-  boolSchema, coerceEnv, nameListSchema, percentSchema, quaySettingsSchema, switchboardSectionSchema,
+  boolSchema, coerceEnv, knownKeys, nameListSchema, percentSchema, quaySettingsSchema, switchboardSectionSchema,
   switchValueSchema, workerOwnerSchema, type QuaySettings, type SwitchboardSettings,
 } from './schema.js';
 
 export type Origin =
   | { readonly source: 'file'; readonly file: string; readonly line: number }
   | { readonly source: 'env'; readonly name: string }
+  /** The kill switch's state file (STATE_DIR/force-python.json), written by `set`, the dashboard and the API. */
+  | { readonly source: 'state'; readonly file: string; readonly actor: string; readonly since: string; readonly reason: string | null }
   | { readonly source: 'default' };
 
 export interface Setting {
@@ -151,11 +153,23 @@ function readSection<T>(doc: Document, map: YAMLMap | null, js: Record<string, u
         offset = node?.range?.[0];
       }
       const keyName = [name, ...full].join('.');
-      const msg = iss.code === 'unrecognized_keys' ? `unknown key ${keyName}` : `${keyName}: ${iss.message}`;
+      const msg = iss.code === 'unrecognized_keys' ? `unknown key ${keyName}${suggest(String(k), knownKeys(schema, path))}` : `${keyName}: ${iss.message}`;
       c.add(iss.code === 'unrecognized_keys' ? 'SWB_CONFIG_UNKNOWN_KEY' : 'SWB_CONFIG_BAD_VALUE', keyName, msg, offset);
     }
   }
   return undefined;
+}
+
+/** Top-level keys that look like MIGRATION or SWITCHBOARD but are not: everything under them would be silently ignored. */
+function nearMisses(doc: Document, c: Collector): void {
+  for (const pair of isMap(doc.contents) ? doc.contents.items : []) {
+    const name = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+    const meant = sectionNearMiss(name);
+    if (meant) {
+      c.add('SWB_CONFIG_UNKNOWN_KEY', name, `${name}: unknown top-level key (did you mean ${meant}?); the switchboard would read nothing under it`,
+        (pair.key as { range?: [number] } | null)?.range?.[0]);
+    }
+  }
 }
 
 /** Parses config text (the contents of `file`) with the environment overlay. */
@@ -172,6 +186,7 @@ export function parseConfig(text: string, file: string, inv: Inventory, env: Env
   } else if (doc.contents !== null && !(isScalar(doc.contents) && doc.contents.value === null) && !isMap(doc.contents)) {
     c.add('SWB_CONFIG_NOT_MAPPING', '', 'config.yaml must be a mapping of top-level keys', 0);
   } else {
+    nearMisses(doc, c);
     const mig = js.MIGRATION;
     readMigration(sectionMap(doc, 'MIGRATION', c), mig !== null && typeof mig === 'object' ? mig as Record<string, unknown> : {}, inv, c, switches);
   }

@@ -11,15 +11,27 @@
  *   sends everything to python.
  * - `version` increases by one per installed snapshot; unchanged content
  *   (same digest) installs nothing.
+ * - With a state directory: the kill switch's state file (kill-switch.ts) is
+ *   checked four times a second and before every read of the file, and beats
+ *   it whatever state the file is in (broken, deleted, unreadable); each valid
+ *   config is saved as STATE_DIR/last-good-config.yaml, which a process that
+ *   starts with an invalid file serves instead (restoreLastGood).
+ * - Every install is logged with what moved: the keys that changed, the routes
+ *   that changed owner (by capability), and a warning when an owner that
+ *   serves traffic loses or changes its upstream.
  */
-import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Inventory } from '../../owner-maps/index.js';
 import { buildSnapshot, hardFailureSnapshot, type Snapshot } from '../core/snapshot.js';
-import { parseConfig, formatIssue, type ConfigIssue, type Env } from './parse.js';
-import { silentLogger, type Logger } from '../log.js';
+import { parseConfig, formatIssue, type ConfigIssue, type Env, type SwitchConfig } from './parse.js';
+import { killFilePath, readKill, type StateOrigin } from './kill-switch.js';
+import { describeMoves } from './moves.js';
+import { writeFileAtomic } from '../files.js';
+import { redactUrl, silentLogger, type Logger } from '../log.js';
 
 export interface ReloadError {
   readonly at: string;
@@ -36,6 +48,11 @@ export interface ProviderStats {
   readonly reload_failures_total: number;
   readonly last_error: ReloadError | null;
   readonly last_check_at: string | null;
+  /** The kill switch's state file, when it is on. */
+  readonly kill_file: StateOrigin | null;
+  /** Set when the file was invalid at start and the last good config saved in STATE_DIR is served instead. */
+  readonly restored_from: string | null;
+  readonly state_dir: string | null;
 }
 
 export interface ProviderOptions {
@@ -48,7 +65,18 @@ export interface ProviderOptions {
   readonly watch?: boolean;
   readonly log?: Logger;
   readonly now?: () => Date;
+  /**
+   * The switchboard's state directory: its kill file beats the config, and
+   * each valid config is saved there as last-good-config.yaml.
+   */
+  readonly stateDir?: string | null;
+  /** At start, serve STATE_DIR/last-good-config.yaml when the file is invalid (serve does; one-shot commands do not). */
+  readonly restoreLastGood?: boolean;
+  /** How often the kill file is checked, in ms (default 250). */
+  readonly killCheckMs?: number;
 }
+
+export const LAST_GOOD_NAME = 'last-good-config.yaml';
 
 export type ReloadOutcome = 'installed' | 'unchanged' | 'failed';
 
@@ -71,18 +99,29 @@ export class FileSnapshotProvider {
   private readonly listeners = new Set<(s: Snapshot) => void>();
   private readonly log: Logger;
   private readonly now: () => Date;
+  /** The last valid config (null until one loads): what a kill-file change is applied on top of. */
+  private base: SwitchConfig | null = null;
+  private kill: StateOrigin | null = null;
+  private killStamp = '';
+  private killTimer: NodeJS.Timeout | null = null;
+  private restoredFrom: string | null = null;
+  private savedDigest: string | null = null;
+  private readonly killFile: string | null;
 
   private constructor(private readonly opts: ProviderOptions) {
     this.log = opts.log ?? silentLogger;
     this.now = opts.now ?? (() => new Date());
+    this.killFile = opts.stateDir ? killFilePath(opts.stateDir) : null;
+    this.kill = this.killFile ? readKill(this.killFile) : null;
     // Version 0: nothing loaded yet (hard failure until the first valid config).
-    this.snapshot = hardFailureSnapshot(opts.inventory, opts.file, this.version, this.now());
+    this.snapshot = hardFailureSnapshot(opts.inventory, opts.file, this.version, this.now(), this.kill);
   }
 
   /** Loads the file once (a failure leaves the hard-failure snapshot in force), then watches and polls. */
   static async start(opts: ProviderOptions): Promise<FileSnapshotProvider> {
     const p = new FileSnapshotProvider(opts);
-    await p.reload('start');
+    const first = await p.reload('start');
+    if (first === 'failed' && opts.restoreLastGood) p.restoreLastGood();
     if (opts.watch !== false) {
       // Watch the directory, not the file: editors and config management replace
       // the file by rename, and Kubernetes ConfigMaps swap a symlinked directory;
@@ -97,7 +136,34 @@ export class FileSnapshotProvider {
     }
     p.polling = true;
     p.schedulePoll();
+    if (p.killFile) {
+      // A stat a quarter second: the kill switch reaches every request within a second, whatever the watcher sees.
+      p.killStamp = await statStamp(p.killFile);
+      p.killTimer = setInterval(() => { void p.checkKillFile(); }, opts.killCheckMs ?? 250);
+      p.killTimer.unref();
+    }
     return p;
+  }
+
+  private async checkKillFile(): Promise<void> {
+    const stamp = await statStamp(this.killFile!);
+    if (stamp === this.killStamp) return;
+    this.killStamp = stamp;
+    if (this.polling) await this.reload('kill_file');
+  }
+
+  /** The file was invalid at start: serve the last good config this state directory saved, if any. */
+  private restoreLastGood(): void {
+    if (!this.opts.stateDir) return;
+    const saved = join(this.opts.stateDir, LAST_GOOD_NAME);
+    let text: string;
+    try { text = readFileSync(saved, 'utf8'); } catch { return; }
+    const r = parseConfig(text, saved, this.opts.inventory, this.opts.env ?? {});
+    if (!r.ok) { this.log.error('the saved last good config is invalid too; not used', { file: saved, errors: r.issues.map(formatIssue) }); return; }
+    this.restoredFrom = saved;
+    this.savedDigest = r.config.digest;
+    this.log.warn(`${this.opts.file} is invalid at start: serving the last good config saved in ${saved} until it is fixed`, { file: this.opts.file, restored_from: saved });
+    this.install(r.config, 'restore');
   }
 
   private debounce: NodeJS.Timeout | null = null;
@@ -129,6 +195,9 @@ export class FileSnapshotProvider {
       reload_failures_total: this.failures,
       last_error: this.lastError,
       last_check_at: this.lastCheck,
+      kill_file: this.kill,
+      restored_from: this.restoredFrom,
+      state_dir: this.opts.stateDir ?? null,
     };
   }
 
@@ -149,35 +218,87 @@ export class FileSnapshotProvider {
 
   private async reloadOnce(trigger: string): Promise<ReloadOutcome> {
     this.lastCheck = this.now().toISOString();
+    // The kill file first: it needs nothing else to parse.
+    const killChanged = this.refreshKill();
     let text: string;
     try {
       text = await readFile(this.opts.file, 'utf8');
     } catch (e) {
+      if (killChanged) this.install(this.base, trigger);
       return this.fail(`unreadable:${(e as NodeJS.ErrnoException).code ?? 'error'}`, [{
         code: 'SWB_CONFIG_UNREADABLE', key: '', file: this.opts.file,
         message: `cannot read ${this.opts.file}: ${(e as Error).message}`,
       }], trigger);
     }
     const rawDigest = createHash('sha256').update(text).digest('hex');
-    if (this.everLoaded && rawDigest === this.lastDigest) { this.lastFailedDigest = null; return 'unchanged'; }
+    if (this.everLoaded && rawDigest === this.lastDigest) {
+      this.lastFailedDigest = null;
+      if (!killChanged) return 'unchanged';
+      this.install(this.base, trigger);
+      return 'installed';
+    }
     const result = parseConfig(text, this.opts.file, this.opts.inventory, this.opts.env ?? {});
-    if (!result.ok) return this.fail(rawDigest, result.issues, trigger);
-    const next = buildSnapshot(this.opts.inventory, result.config, ++this.version, this.now());
-    const previous = this.snapshot;
-    this.snapshot = next;
-    this.everLoaded = true;
+    if (!result.ok) {
+      if (killChanged) this.install(this.base, trigger);
+      return this.fail(rawDigest, result.issues, trigger);
+    }
     this.lastDigest = rawDigest;
     this.lastFailedDigest = null;
+    this.restoredFrom = null;
+    this.install(result.config, trigger);
+    this.saveLastGood(text, result.config.digest);
+    return 'installed';
+  }
+
+  /** Re-reads the kill file; true when it changed. */
+  private refreshKill(): boolean {
+    if (!this.killFile) return false;
+    const k = readKill(this.killFile);
+    if (JSON.stringify(k) === JSON.stringify(this.kill)) return false;
+    const was = this.kill;
+    this.kill = k;
+    if (k) this.log.warn('kill switch ON from its state file: everything goes to python', { kill_file: k.file, actor: k.actor, since: k.since, reason: k.reason });
+    else this.log.warn('kill switch state file removed: the config decides again', { kill_file: this.killFile, was_set_by: was?.actor ?? null });
+    return true;
+  }
+
+  /** Installs a snapshot of `config` (null: nothing valid yet) with the kill file on top, and tells the listeners. */
+  private install(config: SwitchConfig | null, trigger: string): void {
+    const previous = this.snapshot;
+    const now = this.now();
+    const next = config
+      ? buildSnapshot(this.opts.inventory, config, ++this.version, now, this.kill)
+      : hardFailureSnapshot(this.opts.inventory, this.opts.file, ++this.version, now, this.kill);
+    this.snapshot = next;
+    if (config) { this.base = config; this.everLoaded = true; }
     this.reloads++;
+    const moves = describeMoves(previous, next);
     this.log.info('config snapshot installed', {
-      snapshot_version: next.version, previous_version: previous.version, file: this.opts.file, trigger,
+      snapshot_version: next.version, previous_version: previous.version, file: next.source.file, trigger,
       digest: next.source.digest, force_python: next.owner_map.forcePython.value,
+      keys_changed: moves.keys, routes_changing_owner: moves.routes, routes_changing_owner_by_capability: moves.byCapability,
     });
+    for (const u of moves.upstreams) {
+      this.log.warn(`the upstream of ${u.owner}, which serves ${u.routes} route${u.routes === 1 ? '' : 's'}, ${u.after ? 'changed' : 'was removed'}`, {
+        owner: u.owner, routes: u.routes, before: u.before ? redactUrl(u.before) : null, after: u.after ? redactUrl(u.after) : null, snapshot_version: next.version,
+      });
+    }
     this.schedulePoll();
     for (const fn of this.listeners) {
       try { fn(next); } catch (e) { this.log.error('snapshot listener failed', { error: String(e) }); }
     }
-    return 'installed';
+  }
+
+  /** Keeps a copy of the last valid file in STATE_DIR for a restart with a broken file. */
+  private saveLastGood(text: string, digest: string): void {
+    if (!this.opts.stateDir || !this.opts.restoreLastGood || digest === this.savedDigest) return;
+    try {
+      writeFileAtomic(join(this.opts.stateDir, LAST_GOOD_NAME), text, 0o600);
+      this.savedDigest = digest;
+    } catch (e) {
+      this.savedDigest = digest; // warn once per config, not per poll
+      this.log.warn('cannot save the last good config in STATE_DIR', { state_dir: this.opts.stateDir, error: (e as Error).message });
+    }
   }
 
   private fail(failDigest: string, issues: readonly ConfigIssue[], trigger: string): ReloadOutcome {
@@ -209,8 +330,20 @@ export class FileSnapshotProvider {
     if (this.debounce) clearTimeout(this.debounce);
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    if (this.killTimer) clearInterval(this.killTimer);
+    this.killTimer = null;
     await this.watcher?.close();
     this.watcher = null;
     if (this.running) await this.running;
+  }
+}
+
+/** What identifies a version of the kill file without reading it: absent, or its inode, size and mtime. */
+async function statStamp(file: string): Promise<string> {
+  try {
+    const st = await stat(file);
+    return `${st.ino}:${st.size}:${st.mtimeMs}`;
+  } catch (e) {
+    return `absent:${(e as NodeJS.ErrnoException).code ?? ''}`;
   }
 }

@@ -85,6 +85,23 @@ export const quaySettingsSchema = z.object({
 });
 export type QuaySettings = z.infer<typeof quaySettingsSchema>;
 
+/**
+ * The keys an object schema accepts at `path` (through optional, default,
+ * pipe and union wrappers), for did-you-mean suggestions; [] when no object is there.
+ */
+export function knownKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  let s: unknown = schema;
+  for (let i = 0; ; i++) {
+    while (s instanceof z.ZodOptional || s instanceof z.ZodDefault || s instanceof z.ZodPipe) {
+      s = s instanceof z.ZodPipe ? s.in : s.unwrap();
+    }
+    if (s instanceof z.ZodUnion) s = (s.options as unknown[]).find((o) => o instanceof z.ZodObject);
+    if (!(s instanceof z.ZodObject)) return [];
+    if (i === path.length) return Object.keys(s.shape);
+    s = (s.shape as Record<PropertyKey, unknown>)[path[i]!];
+  }
+}
+
 /** Coerces an environment string to the YAML-typed value the schemas expect. */
 export function coerceEnv(kind: 'bool' | 'percent' | 'list' | 'string', raw: string): unknown {
   const s = raw.trim();

@@ -5,7 +5,7 @@
  */
 import type { Inventory } from '../../owner-maps/index.js';
 import { SwitchboardError } from '../errors.js';
-import { canaryKey, ownerKey, SELECTORS, type Selector, type SwitchLevel } from '../config/keys.js';
+import { canaryKey, ownerKey, SELECTORS, suggest, type Selector, type SwitchLevel } from '../config/keys.js';
 import type { Snapshot } from '../core/snapshot.js';
 import type { SwitchChange } from './switches.js';
 
@@ -25,7 +25,9 @@ export function parseScope(scope: string, inv: Inventory): { level: SwitchLevel;
   if (scope.startsWith('CAP_') && inv.capabilities.includes(scope.slice(4))) return { level: 'capability', target: scope.slice(4) };
   if (scope.startsWith('FAMILY_') && inv.families.includes(scope.slice(7))) return { level: 'family', target: scope.slice(7) };
   if (/^ROUTE_\d{4}$/.test(scope) && inv.byId.has(scope)) return { level: 'route', target: scope };
-  throw new SwitchboardError('SWB_CLI_USAGE', `unknown scope ${JSON.stringify(scope)}: use global, CAP_<capability>, FAMILY_<family> or ROUTE_<nnnn>`);
+  // As the CLI's key check: capabilities and families get a did-you-mean; route ids are numbers, not spellings.
+  const known = ['global', ...inv.capabilities.map((c) => `CAP_${c}`), ...inv.families.map((f) => `FAMILY_${f}`)];
+  throw new SwitchboardError('SWB_CLI_USAGE', `unknown scope ${JSON.stringify(scope)}${suggest(scope, known)}: use global, CAP_<capability>, FAMILY_<family> or ROUTE_<nnnn>`);
 }
 
 /** A MIGRATION switch's value in a snapshot (environment overrides included), or null when unset. */

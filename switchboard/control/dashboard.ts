@@ -29,6 +29,8 @@ import { actionFrom, effectivePercent, nextStep, planAction, RAMP_STEPS, switchV
 import type { DashboardAuth, Principal } from './auth.js';
 import type { LiveStats } from './stats.js';
 import { commitWrite, InvalidResultError, planWrite, readAudit, type SwitchChange, type WritePlan } from './switches.js';
+import { previewKill, setKillSwitch } from './kill.js';
+import { killFilePath } from '../config/kill-switch.js';
 
 export interface ControlDeps {
   readonly provider: Pick<FileSnapshotProvider, 'current' | 'stats' | 'reload'>;
@@ -38,6 +40,8 @@ export interface ControlDeps {
   readonly auth: DashboardAuth | null;
   readonly stats: LiveStats;
   readonly log: Logger;
+  /** The switchboard's STATE_DIR: the kill switch's state file and the fallback audit log live there. */
+  readonly stateDir: string;
 }
 
 const MAX_BODY = 64 * 1024;
@@ -47,6 +51,22 @@ function esc(v: unknown): string {
 }
 
 class BodyTooLarge extends Error {}
+
+/** A change list that is the kill switch: true/false (on/off), null when it is not; mixed with other keys, refused. */
+function killIn(changes: readonly SwitchChange[]): boolean | null {
+  if (!Array.isArray(changes) || !changes.some((c) => c && typeof c === 'object' && c.key === 'MIGRATION_FORCE_PYTHON')) return null;
+  if (changes.length !== 1) throw new SwitchboardError('SWB_CLI_USAGE', 'the kill switch (MIGRATION_FORCE_PYTHON) is changed on its own, not with other keys');
+  const v = changes[0]!.value;
+  if (v !== true && v !== false && v !== null) throw new SwitchboardError('SWB_CLI_USAGE', `MIGRATION_FORCE_PYTHON takes true, false or null, not ${JSON.stringify(v)}`);
+  return v === true;
+}
+
+/** A value as an operator writes it: (unset), go, 25, [a, b] — never null or JSON quotes. */
+export function fmt(v: unknown): string {
+  if (v === null || v === undefined) return '(unset)';
+  if (Array.isArray(v)) return `[${v.map((x) => String(x)).join(', ')}]`;
+  return String(v);
+}
 
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -272,6 +292,28 @@ export class ControlPlane {
     return { plan, env_overrides: envOverrides };
   }
 
+  /** The kill switch on or off through its state file (kill.ts), audited; waits for the snapshot that carries it. */
+  private async applyKill(on: boolean, who: Principal, reason: string | null, via: string): Promise<Record<string, unknown>> {
+    if (!reason || !reason.trim()) throw new SwitchboardError('SWB_CLI_USAGE', 'say why (reason): it goes to the audit log');
+    const before = this.d.provider.current().version;
+    const r = setKillSwitch({ file: this.d.file, stateDir: this.d.stateDir, on, inventory: this.d.inventory, env: this.d.env, snapshotVersion: before, who: { actor: who.name, via, reason: reason.trim() } });
+    await this.d.provider.reload(via);
+    const version = this.d.provider.current().version;
+    this.d.log.warn(on ? 'kill switch turned ON' : 'kill switch turned off', { actor: who.name, via, reason: reason.trim(), snapshot_version: version, kill_file: r.kill_file, changed: r.changed });
+    return { snapshot_version: version, kill_switch: this.d.provider.current().owner_map.forcePython.value, ...r };
+  }
+
+  private killPreview(who: Principal, s: Snapshot, on: boolean): string {
+    const p = previewKill(s, on, killFilePath(this.d.stateDir));
+    const envOn = (this.d.env.MIGRATION_FORCE_PYTHON ?? '').trim() !== '';
+    return `<div class="box" id="preview">
+<p>Against snapshot <b>v${s.version}</b>. <b>Kill switch: ${esc(fmt(s.owner_map.forcePython.value ? 'on' : 'off'))} → ${on ? 'ON' : 'off'}</b> ${on ? '(the state file, which works whatever state config.yaml is in)' : ''}</p>
+<p id="moving"><b>${p.diff.routes.length}</b> route${p.diff.routes.length === 1 ? '' : 's'} change owner.</p>
+${!on && envOn ? '<p class="err">MIGRATION_FORCE_PYTHON is set in the switchboard\'s environment: it stays on until the process is restarted without it.</p>' : ''}
+<form method="post" action="/dashboard/apply">${csrfInput(who)}<input type="hidden" name="kill" value="${on}">
+<p><label>Why (for the audit log) <input name="reason" size="60" required></label></p><button id="apply" ${p.changes.length ? '' : 'disabled'}>Apply</button> <a href="/dashboard">Cancel</a></form></div>`;
+  }
+
   /** Writes, audits, and waits for the new snapshot. */
   private async apply(changes: readonly SwitchChange[], expectedVersion: number, who: Principal, reason: string | null, via: string): Promise<{ version: number; entries: ReturnType<typeof commitWrite>; plan: WritePlan }> {
     if (!reason || !reason.trim()) throw new SwitchboardError('SWB_CLI_USAGE', 'say why (reason): it goes to the audit log');
@@ -290,7 +332,7 @@ export class ControlPlane {
       return;
     }
     if (req.method === 'GET' && path === '/api/v1/stats') { json(200, await this.d.stats.figures()); return; }
-    if (req.method === 'GET' && path === '/api/v1/history') { json(200, { entries: readAudit(this.d.file, s.owner_map.config).reverse() }); return; }
+    if (req.method === 'GET' && path === '/api/v1/history') { json(200, { entries: readAudit(this.d.file, s.owner_map.config, this.d.stateDir).reverse() }); return; }
     if (req.method === 'GET' && path === '/api/v1/explain') {
       const p = url.searchParams.get('path');
       if (!p || !p.startsWith('/')) throw new SwitchboardError('SWB_EXPLAIN_BAD_PATH', 'give ?path=/v2/... (and optionally method, user)');
@@ -309,9 +351,21 @@ export class ControlPlane {
       // A browser session must show its CSRF token (header or field); tokens and Basic credentials are not ambient.
       this.checkCsrf(who, { csrf: req.headers['x-csrf-token'] ?? f.csrf });
       const changes = Array.isArray(f.changes) ? (f.changes as SwitchChange[]) : planAction(actionFrom(f), s);
+      const kill = killIn(changes);
+      if (kill !== null) {
+        // The kill switch is its own path: the state file, no compare-and-swap, whatever state config.yaml is in.
+        if (path === '/api/v1/plan') {
+          const p = previewKill(s, kill, killFilePath(this.d.stateDir));
+          json(200, { snapshot_version: s.version, changes: p.changes, routes_changing_owner: p.diff.routes, kill_switch: p.diff.kill_switch, env_overrides: [], warnings: [] });
+          return;
+        }
+        const r = await this.applyKill(kill, who, typeof f.reason === 'string' ? f.reason : null, 'api');
+        json(200, r);
+        return;
+      }
       if (path === '/api/v1/plan') {
         const { plan, env_overrides } = this.plan(changes, null);
-        json(200, { snapshot_version: s.version, changes: plan.changes, routes_changing_owner: plan.diff.routes, kill_switch: plan.diff.kill_switch, env_overrides });
+        json(200, { snapshot_version: s.version, changes: plan.changes, routes_changing_owner: plan.diff.routes, kill_switch: plan.diff.kill_switch, env_overrides, warnings: plan.warnings });
         return;
       }
       if (typeof f.expected_version !== 'number') throw new SwitchboardError('SWB_CLI_USAGE', 'give expected_version: the snapshot version your plan was made against (compare-and-swap)');
@@ -335,6 +389,7 @@ export class ControlPlane {
       const f = await fields(req);
       this.checkCsrf(who, f);
       const action: Action = actionFrom(f);
+      if (action.action === 'kill') { html(200, page('Preview', who, s, this.killPreview(who, s, action.on))); return; }
       const changes = planAction(action, s);
       const { plan, env_overrides } = this.plan(changes, null);
       const rows = plan.diff.routes.map((r) => `<tr><td>${esc(r.route_id)}</td><td>${esc(r.method)}</td><td><code>${esc(r.pattern)}</code></td><td>${esc(r.capability)}</td><td>${ownerCell(r.before.owner, r.before.text)} → ${ownerCell(r.after.owner, r.after.text)}</td></tr>`).join('');
@@ -345,6 +400,7 @@ ${plan.diff.kill_switch.before !== plan.diff.kill_switch.after ? `<p><b>Kill swi
 <p id="moving"><b>${plan.diff.routes.length}</b> route${plan.diff.routes.length === 1 ? '' : 's'} change owner:</p>
 <table id="routes"><tr><th>route</th><th>method</th><th>pattern</th><th>capability</th><th>owner</th></tr>${rows}</table>
 ${env_overrides.length ? `<p class="err">The environment overrides ${env_overrides.map(esc).join(', ')}: the file change will not take effect while it is set.</p>` : ''}
+${plan.warnings.length ? `<ul class="err" id="warnings">${plan.warnings.map((w) => `<li>Warning: ${esc(w.message)}</li>`).join('')}</ul>` : ''}
 <form method="post" action="/dashboard/apply">${csrfInput(who)}<input type="hidden" name="changes" value="${esc(JSON.stringify(changes))}"><input type="hidden" name="expected_version" value="${s.version}">
 <p><label>Why (for the audit log) <input name="reason" size="60" required></label></p><button id="apply" ${plan.changes.length ? '' : 'disabled'}>Apply</button> <a href="/dashboard">Cancel</a></form></div>`));
       return;
@@ -352,6 +408,11 @@ ${env_overrides.length ? `<p class="err">The environment overrides ${env_overrid
     if (req.method === 'POST' && path === '/dashboard/apply') {
       const f = await fields(req);
       this.checkCsrf(who, f);
+      if (f.kill === 'true' || f.kill === 'false') {
+        const r = await this.applyKill(f.kill === 'true', who, typeof f.reason === 'string' ? f.reason : null, 'dashboard');
+        redirect(`/dashboard?applied=${r.snapshot_version}`);
+        return;
+      }
       let changes: SwitchChange[];
       try { changes = JSON.parse(String(f.changes ?? '')) as SwitchChange[]; } catch { throw new SwitchboardError('SWB_CLI_USAGE', 'the form lost its changes: preview again'); }
       const r = await this.apply(changes, Number(f.expected_version), who, typeof f.reason === 'string' ? f.reason : null, 'dashboard');
@@ -407,7 +468,7 @@ ${env_overrides.length ? `<p class="err">The environment overrides ${env_overrid
       return;
     }
     if (path === '/dashboard/history') {
-      const entries = readAudit(this.d.file, s.owner_map.config).reverse();
+      const entries = readAudit(this.d.file, s.owner_map.config, this.d.stateDir).reverse();
       html(200, page('History', who, s, `<table id="history"><tr><th>when</th><th>who</th><th>via</th><th>key</th><th>old → new</th><th>why</th><th>routes moved</th></tr>${entries.map((e) =>
         `<tr><td>${esc(e.time)}</td><td>${esc(e.actor)}</td><td>${esc(e.via ?? 'cli')}</td><td><code>${esc(e.key)}</code></td><td>${esc(JSON.stringify(e.old))} → ${esc(JSON.stringify(e.new))}</td><td>${esc(e.reason ?? '')}</td><td>${esc(e.routes_changing_owner)}</td></tr>`).join('')}</table>`));
       return;

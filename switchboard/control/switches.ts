@@ -15,6 +15,7 @@ import { SwitchboardError } from '../errors.js';
 import { writeFileAtomic } from '../files.js';
 import { classifyKey } from '../config/keys.js';
 import { formatIssue, parseConfig, type ConfigIssue, type SwitchConfig } from '../config/parse.js';
+import { configWarnings, type ConfigWarning } from '../config/warnings.js';
 import { buildSnapshot } from '../core/snapshot.js';
 import { editMigrationKey } from '../cli/yaml-edit.js';
 import { diffSnapshots } from '../cli/owners.js';
@@ -40,6 +41,8 @@ export interface WritePlan {
   readonly sha256_after: string;
   readonly diff: ReturnType<typeof diffSnapshots>;
   readonly config: SwitchConfig;
+  /** What would be valid but do nothing in the resulting config (a percent on a scope that is not canary). */
+  readonly warnings: readonly ConfigWarning[];
 }
 
 export interface AuditEntry {
@@ -51,10 +54,19 @@ export interface AuditEntry {
   readonly old: unknown;
   readonly new: unknown;
   readonly reason: string | null;
+  /** The file changed: config.yaml, or the kill switch's state file. */
   readonly file: string;
-  readonly sha256_before: string;
-  readonly sha256_after: string;
+  /** The config file's digests; null for a change of the kill file. */
+  readonly sha256_before: string | null;
+  readonly sha256_after: string | null;
   readonly routes_changing_owner: number;
+  /** The snapshot version in force when the change was made (the next one carries it). */
+  readonly snapshot_version?: number;
+}
+
+/** Where audit lines go when the config's audit log cannot be opened (a read-only config directory): STATE_DIR. */
+export function fallbackAuditPath(stateDir: string): string {
+  return join(stateDir, 'switchboard-audit.log');
 }
 
 export const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
@@ -113,6 +125,7 @@ export function planWrite(file: string, changes: readonly SwitchChange[], inv: I
   return {
     file, before, after, changes: planned.filter((p) => JSON.stringify(p.old) !== JSON.stringify(p.new)),
     sha256_before: sha256(before), sha256_after: sha256(after), diff, config: next.config,
+    warnings: configWarnings(next.config, inv),
   };
 }
 
@@ -120,6 +133,8 @@ export interface CommitOptions {
   readonly actor: string;
   readonly via: string;
   readonly reason: string | null;
+  /** The snapshot version in force when the change is made, for the history. */
+  readonly snapshotVersion?: number;
 }
 
 /**
@@ -144,6 +159,7 @@ export function commitWrite(plan: WritePlan, o: CommitOptions): AuditEntry[] {
     time, actor: o.actor, via: o.via, action: c.new === null ? 'unset' : 'set', key: c.key, old: c.old, new: c.new,
     reason: o.reason, file: resolve(plan.file), sha256_before: plan.sha256_before, sha256_after: plan.sha256_after,
     routes_changing_owner: plan.diff.routes.length,
+    ...(o.snapshotVersion !== undefined ? { snapshot_version: o.snapshotVersion } : {}),
   }));
   try {
     writeFileAtomic(plan.file, plan.after, statSync(plan.file).mode);
@@ -154,14 +170,35 @@ export function commitWrite(plan: WritePlan, o: CommitOptions): AuditEntry[] {
   return entries;
 }
 
-/** The audit log, oldest first; lines that are not JSON are skipped. */
-export function readAudit(file: string, c: SwitchConfig | null): AuditEntry[] {
-  const p = auditPath(file, c);
-  if (!existsSync(p)) return [];
-  const out: AuditEntry[] = [];
-  for (const line of readFileSync(p, 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    try { out.push(JSON.parse(line) as AuditEntry); } catch { /* a torn or foreign line */ }
+/**
+ * Appends audit lines: to the config's audit log, else (read-only directory) to
+ * STATE_DIR's. Returns the log written; throws only when neither can be opened.
+ */
+export function appendAudit(entries: readonly AuditEntry[], file: string, c: SwitchConfig | null, stateDir: string | null): string {
+  const text = entries.map((e) => JSON.stringify(e)).join('\n') + '\n';
+  const tries = [auditPath(file, c), ...(stateDir ? [fallbackAuditPath(stateDir)] : [])];
+  let last: unknown = null;
+  for (const p of tries) {
+    try {
+      const fd = openSync(p, 'a');
+      try { writeSync(fd, text); } finally { closeSync(fd); }
+      return p;
+    } catch (e) { last = e; }
   }
-  return out;
+  throw new SwitchboardError('SWB_CONFIG_BAD_VALUE', `cannot write the audit log (${tries.join(', ')}): ${(last as NodeJS.ErrnoException).code ?? (last as Error).message}`);
+}
+
+/** The audit log, oldest first (with STATE_DIR's fallback log merged in); lines that are not JSON are skipped. */
+export function readAudit(file: string, c: SwitchConfig | null, stateDir: string | null = null): AuditEntry[] {
+  const out: AuditEntry[] = [];
+  const paths = [auditPath(file, c), ...(stateDir ? [fallbackAuditPath(stateDir)] : [])];
+  for (const p of new Set(paths)) {
+    if (!existsSync(p)) continue;
+    for (const line of readFileSync(p, 'utf8').split('\n')) {
+      if (!line.trim()) continue;
+      try { out.push(JSON.parse(line) as AuditEntry); } catch { /* a torn or foreign line */ }
+    }
+  }
+  // Stable by time: entries of one change keep their order.
+  return paths.length > 1 ? out.map((e, i) => [e, i] as const).sort((x, y) => (x[0].time < y[0].time ? -1 : x[0].time > y[0].time ? 1 : x[1] - y[1])).map(([e]) => e) : out;
 }

@@ -138,14 +138,19 @@ function makePlan(
   });
 }
 
-export function compileOwnerMap(inv: Inventory, config: SwitchConfig | null): OwnerMap {
+/**
+ * `kill`: the kill switch's state file, when it is on. It beats config.yaml and
+ * the environment (an emergency action outranks a standing setting).
+ */
+export function compileOwnerMap(inv: Inventory, config: SwitchConfig | null, kill: Origin | null = null): OwnerMap {
   const switches: ReadonlyMap<string, Setting> = config?.switches ?? new Map();
   const quay = config?.quay ?? { FEATURE_LIBRARY_SUPPORT: true, LIBRARY_NAMESPACE: 'library' };
   const table = routeTableFor(inv, quay.FEATURE_LIBRARY_SUPPORT);
   const fp = switches.get('MIGRATION_FORCE_PYTHON');
+  const on = kill !== null || (fp ? (fp.value as boolean) : false);
   const forcePython: KillEntry = Object.freeze({
-    level: 'kill_switch', key: 'MIGRATION_FORCE_PYTHON', value: fp ? (fp.value as boolean) : false,
-    origin: fp?.origin ?? DEFAULT_ORIGIN, won: fp ? (fp.value as boolean) : false,
+    level: 'kill_switch', key: 'MIGRATION_FORCE_PYTHON', value: on,
+    origin: kill ?? fp?.origin ?? DEFAULT_ORIGIN, won: on,
   });
   const cache = new Map<string, Omit<CanaryPlan, 'traces'>>();
   const routePlans = inv.routes.map((r) => makePlan(switches, forcePython, r, r.family, [

@@ -3,7 +3,7 @@
  * Every request is decided against exactly one snapshot.
  */
 import type { Inventory } from '../../owner-maps/index.js';
-import type { SwitchConfig } from '../config/parse.js';
+import type { Origin, SwitchConfig } from '../config/parse.js';
 import { switchboardSectionSchema, type SwitchboardSettings } from '../config/schema.js';
 import { compileOwnerMap, type OwnerMap } from './owner-map.js';
 
@@ -19,25 +19,26 @@ export interface Snapshot {
   readonly owner_map: OwnerMap;
 }
 
-export function buildSnapshot(inv: Inventory, config: SwitchConfig, version: number, now: Date): Snapshot {
+/** `kill`: the kill switch's state file when it is on (see control/kill-switch.ts). */
+export function buildSnapshot(inv: Inventory, config: SwitchConfig, version: number, now: Date, kill: Origin | null = null): Snapshot {
   return Object.freeze({
     version,
     updated_at: now.toISOString(),
     source: Object.freeze({ file: config.file, digest: config.digest }),
     hard_failure: false,
     settings: config.settings,
-    owner_map: compileOwnerMap(inv, config),
+    owner_map: compileOwnerMap(inv, config, kill),
   });
 }
 
 /** The python-for-everything snapshot used when no valid config was ever loaded. */
-export function hardFailureSnapshot(inv: Inventory, file: string, version: number, now: Date): Snapshot {
+export function hardFailureSnapshot(inv: Inventory, file: string, version: number, now: Date, kill: Origin | null = null): Snapshot {
   return Object.freeze({
     version,
     updated_at: now.toISOString(),
     source: Object.freeze({ file, digest: null }),
     hard_failure: true,
     settings: switchboardSectionSchema.parse({}),
-    owner_map: compileOwnerMap(inv, null),
+    owner_map: compileOwnerMap(inv, null, kill),
   });
 }

@@ -5,7 +5,7 @@
  * `<out>.rejected` for inspection).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { writeFileAtomic } from '../files.js';
@@ -37,15 +37,29 @@ function runShell(cmd: string): Promise<CmdResult> {
   return runArgv('/bin/sh', ['-c', cmd]);
 }
 
-function runArgv(bin: string, argv: readonly string[]): Promise<CmdResult> {
-  return new Promise((resolve) => {
-    const child = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
-    child.on('error', (e) => resolve({ code: 127, output: `${bin}: ${e.message}` }));
-    child.on('close', (code) => resolve({ code: code ?? 1, output: output.trim() }));
-  });
+/**
+ * Runs a command with its stdout and stderr going to one temp file, read back
+ * as its output. Not a pipe: node's child pipes are socketpairs, and nginx
+ * opens `access_log /dev/stdout` (the default ACCESS_LOG) even under `nginx -t`,
+ * which fails on a socket (ENXIO) but works on a regular file, as on a terminal
+ * or a container's log pipe.
+ */
+async function runArgv(bin: string, argv: readonly string[]): Promise<CmdResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'swb-nginx-run-'));
+  const file = join(dir, 'output');
+  const fd = openSync(file, 'w+', 0o600);
+  try {
+    const code = await new Promise<number | string>((resolve) => {
+      const child = spawn(bin, argv, { stdio: ['ignore', fd, fd] });
+      child.on('error', (e) => resolve(e.message));
+      child.on('close', (c) => resolve(c ?? 1));
+    });
+    if (typeof code === 'string') return { code: 127, output: `${bin}: ${code}` };
+    return { code, output: readFileSync(file, 'utf8').trim() };
+  } finally {
+    closeSync(fd);
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** `nginx -t` on a candidate file that is not installed yet. */

@@ -1,7 +1,9 @@
 /**
  * The admin listener, on its own port: /metrics (Prometheus), /status (JSON:
  * snapshot version and age, last reload error, pins, upstream health),
- * /healthz (the process is up) and /readyz (serving, not draining).
+ * /healthz (the process is up) and /readyz: 200 only when a valid snapshot
+ * is in force, the proxy is not draining, and every owner that serves routes
+ * has an upstream that is not failing; else 503 with the reasons, one a line.
  */
 import http from 'node:http';
 import type { FileSnapshotProvider } from '../config/provider.js';
@@ -9,6 +11,8 @@ import type { ProxyMetrics } from './metrics.js';
 import type { PinStore } from './pin-store.js';
 import type { SwitchboardProxy } from './server.js';
 import type { ControlPlane } from '../control/dashboard.js';
+import type { Snapshot } from '../core/snapshot.js';
+import type { Owner } from '../core/types.js';
 
 export interface AdminDeps {
   readonly provider: Pick<FileSnapshotProvider, 'current' | 'stats'>;
@@ -19,6 +23,40 @@ export interface AdminDeps {
   readonly startedAt: Date;
   /** The dashboard and control API (/dashboard, /api/v1), when serve runs them. */
   readonly control?: ControlPlane;
+}
+
+/** Failed requests in a row (connection-level) after which an owner's upstream counts as unreachable. */
+export const UNREACHABLE_AFTER = 3;
+
+/** Owners the snapshot sends requests to, with how many routes each serves (a canary route counts for both). */
+export function ownersWithTraffic(s: Snapshot): Map<Owner, number> {
+  const out = new Map<Owner, number>();
+  const add = (o: Owner): void => { out.set(o, (out.get(o) ?? 0) + 1); };
+  if (s.hard_failure || s.owner_map.forcePython.value) { out.set('python', s.owner_map.routePlans.length); return out; }
+  for (const p of [...s.owner_map.routePlans, ...s.owner_map.familyPlans.values(), s.owner_map.defaultPlan]) {
+    if (p.value === 'canary') { add('python'); add('go'); } else add(p.value);
+  }
+  // Family and default plans serve unknown paths: at least one, but the count is of routes.
+  for (const o of out.keys()) out.set(o, s.owner_map.routePlans.filter((p) => p.value === o || p.value === 'canary').length);
+  return out;
+}
+
+/** Why the switchboard is not ready, one reason a line; empty when it is. */
+export function notReadyReasons(d: Pick<AdminDeps, 'provider' | 'proxy'>): string[] {
+  const s = d.provider.current();
+  const reasons: string[] = [];
+  if (d.proxy.isDraining) reasons.push('draining');
+  if (s.hard_failure) reasons.push('no valid config is in force');
+  const health = d.proxy.upstreamHealth();
+  for (const [owner, routes] of ownersWithTraffic(s)) {
+    const h = health[owner];
+    const what = `owner ${owner} serves ${routes} route${routes === 1 ? '' : 's'}`;
+    if (!h.url) reasons.push(`${what} and has no upstream: set SWITCHBOARD.UPSTREAMS.${owner}`);
+    else if (h.consecutive_errors >= UNREACHABLE_AFTER && h.last_error && h.last_error.kind !== 'not_configured') {
+      reasons.push(`${what} and its upstream ${h.url} failed its last ${h.consecutive_errors} requests (${h.last_error.kind}: ${h.last_error.message})`);
+    }
+  }
+  return reasons;
 }
 
 export async function statusBody(d: AdminDeps): Promise<Record<string, unknown>> {
@@ -38,6 +76,11 @@ export async function statusBody(d: AdminDeps): Promise<Record<string, unknown>>
     },
     pins: { store: d.pins.kind, active: pins, error: pinError },
     upstreams: d.proxy.upstreamHealth(),
+    ready: notReadyReasons(d).length === 0,
+    not_ready_reasons: notReadyReasons(d),
+    kill_file: st.kill_file,
+    state_dir: st.state_dir,
+    restored_from: st.restored_from,
     inflight_requests: d.proxy.inflight,
     draining: d.proxy.isDraining,
     started_at: d.startedAt.toISOString(),
@@ -57,10 +100,12 @@ export function createAdminServer(d: AdminDeps): http.Server {
       case '/healthz':
         send(200, 'text/plain', 'ok\n');
         return;
-      case '/readyz':
-        if (d.proxy.isDraining) send(503, 'text/plain', 'draining\n');
-        else send(200, 'text/plain', d.provider.current().hard_failure ? 'ready (no valid config: everything goes to python)\n' : 'ready\n');
+      case '/readyz': {
+        const why = notReadyReasons(d);
+        if (why.length) send(503, 'text/plain', `not ready:\n${why.map((w) => `- ${w}`).join('\n')}\n`);
+        else send(200, 'text/plain', 'ready\n');
         return;
+      }
       case '/metrics':
         d.metrics.registry.metrics().then(
           (text) => send(200, d.metrics.registry.contentType, text),

@@ -3,7 +3,8 @@
  * speaks: OCI `{"errors": [...]}` on /v2, Quay's API error object on /api/v1,
  * plain text elsewhere. The owner that failed is named in X-Switchboard-Owner.
  */
-import type { ServerResponse } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 
 /** not_configured: the owner has no upstream at all (SWITCHBOARD.UPSTREAMS leaves it out), which is no failure of the owner. */
 export type UpstreamFailure = 'refused' | 'timeout' | 'reset' | 'unavailable' | 'not_configured';
@@ -50,4 +51,31 @@ export function writeProxyError(res: ServerResponse, family: string | null, owne
     'x-switchboard-owner', owner, 'x-switchboard-error', e.kind, ...extraHeaders,
   ]);
   res.end(body);
+}
+
+/** Node's parser errors with their own status (as Node's default answers); any other is a 400. */
+const CLIENT_ERROR_STATUS: Readonly<Record<string, number>> = {
+  HPE_HEADER_OVERFLOW: 431, // header section over the server's maxHeaderSize
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: 413,
+  ERR_HTTP_REQUEST_TIMEOUT: 408, // headersTimeout
+};
+
+/**
+ * The server's 'clientError' listener: a request Node's parser refused, or a
+ * timed-out header section. Answered with the matching status and a close,
+ * unless a response on the connection has already started (the refused
+ * request was pipelined behind it, or is its own malformed body): a status
+ * line then would land inside that response, so the connection is dropped.
+ * `end`, not `destroy`, otherwise: unread request bytes would turn the close
+ * into a reset that can overtake the answer.
+ */
+export function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
+  if (!socket.writable) return;
+  // The response in flight on this socket: Node's own default makes the same check on this field.
+  if ((socket as { _httpMessage?: { headersSent?: boolean } | null })._httpMessage?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const status = CLIENT_ERROR_STATUS[err.code ?? ''] ?? 400;
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
 }

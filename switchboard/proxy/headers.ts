@@ -8,6 +8,13 @@ const HOP_BY_HOP = new Set([
   'proxy-authenticate', 'proxy-authorization',
 ]);
 
+/**
+ * Request headers never sent on: the hop-by-hop ones, and Expect, which the
+ * proxy answers itself (RFC 9110 §10.1.1: 100 Continue when it forwards,
+ * Node's 417 for any other expectation); undici refuses the header anyway.
+ */
+const NOT_FORWARDED = new Set([...HOP_BY_HOP, 'expect']);
+
 export interface ForwardedInfo {
   readonly clientAddress: string;
   readonly proto: 'http' | 'https';
@@ -36,7 +43,7 @@ export function requestHeaders(raw: readonly string[], info: ForwardedInfo): str
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || connectionTokens?.has(lower)) continue;
+    if (NOT_FORWARDED.has(lower) || connectionTokens?.has(lower)) continue;
     const value = raw[i + 1] as string;
     if (lower === 'x-forwarded-for') { xff = xff === null ? value : `${xff}, ${value}`; continue; }
     if (lower === 'x-forwarded-proto') hasProto = true;

@@ -9,6 +9,11 @@
  * error in the family's own format. A client that disconnects aborts the
  * upstream request. The response to POST /v2/<repo>/blobs/uploads/ pins the
  * new upload session to its owner before the client sees it.
+ *
+ * Request shapes (RFC 9110/9112) handled before the decision: `Expect:
+ * 100-continue` is answered here once the request is forwarded (never sent
+ * on); a pipelined request waits for the responses before it; an
+ * absolute-form target is rewritten to origin-form (request-target.ts).
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
@@ -22,7 +27,8 @@ import type { PinStore } from './pin-store.js';
 import type { ProxyMetrics } from './metrics.js';
 import type { AccessLog } from './access-log.js';
 import { hasBody, requestHeaders, responseHeaders } from './headers.js';
-import { classifyUpstreamError, writeProxyError, type ProxyError } from './error-response.js';
+import { answerClientError, classifyUpstreamError, writeProxyError, type ProxyError } from './error-response.js';
+import { answerOtherTarget, isOriginForm, toOriginForm } from './request-target.js';
 import { blobLane, laneAvailable } from './blob-lane.js';
 
 export interface SnapshotSource {
@@ -73,6 +79,14 @@ const BLOB_GET_ROUTE = 'ROUTE_0010';
 /** Route id of POST /v2/<repo>/blobs/uploads/: its 202 response starts an upload session. */
 const UPLOAD_START_ROUTE = 'ROUTE_0004';
 
+/**
+ * Largest request header section accepted (request line included); above it
+ * a 431. Node's default is 16 KiB; this is the total nginx accepts by default
+ * (large_client_header_buffers 4 8k), so a bearer token plus cookies that
+ * pass the nginx edge pass this one.
+ */
+const MAX_HEADER_BYTES = 32 * 1024;
+
 export interface UpstreamHealth {
   url: string;
   requests: number;
@@ -106,15 +120,16 @@ export class SwitchboardProxy {
   private drainWaiters: (() => void)[] = [];
 
   constructor(private readonly deps: ProxyDeps) {
-    const opts = { keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 };
-    const onRequest = (req: IncomingMessage, res: ServerResponse): void => this.handle(req, res);
+    const opts = { keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000, maxHeaderSize: MAX_HEADER_BYTES };
+    const onRequest = (req: IncomingMessage, res: ServerResponse): void => this.handle(req, res, false);
     this.server = deps.tls ? https.createServer({ ...opts, cert: deps.tls.cert, key: deps.tls.key }, onRequest) : http.createServer(opts, onRequest);
     this.proto = deps.tls ? 'https' : 'http';
+    // An HTTP/1.1 `Expect: 100-continue` (curl over 1 MiB, docker): the 100 goes out once the
+    // request is forwarded, so a refusal (no upstream) costs the client no body. Any other
+    // expectation gets Node's own 417 (no 'checkExpectation' listener).
+    this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => this.handle(req, res, true));
     this.server.on('upgrade', (req, socket, head) => this.handleUpgrade(req, socket, head));
-    this.server.on('clientError', (err, socket) => {
-      if (!socket.writable) return;
-      socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-    });
+    this.server.on('clientError', answerClientError);
   }
 
   /** Where an owner's requests go: SWITCHBOARD.UPSTREAMS, else an embedded upstream of this process. */
@@ -173,13 +188,25 @@ export class SwitchboardProxy {
     });
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse): void {
+  /** `expectsContinue`: the client waits for a 100 before it sends the body (see forward). */
+  private handle(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
+    // Pipelined behind a response still in flight on this connection (Node gives this one
+    // no socket yet): wait for it, so a commit PUT never reaches an owner before its PATCH
+    // was answered (RFC 9112 §9.3.2). Responses leave in order either way.
+    if (res.socket === null) {
+      res.once('socket', () => this.handle(req, res, expectsContinue));
+      return;
+    }
+    if (!isOriginForm(req) && !toOriginForm(req)) {
+      answerOtherTarget(req, res);
+      return;
+    }
     const started = performance.now();
     const s = this.deps.snapshots.current();
     const d = this.decideRequest(s, req);
     const uuid = d.params.upload_uuid;
     if (uuid === undefined || d.reason === 'force_python' || d.reason === 'hard_failure' || !s.settings.PIN_UPLOADS) {
-      this.forward(req, res, s, d, started);
+      this.forward(req, res, s, d, started, expectsContinue);
       return;
     }
     let pin: Owner | null | Promise<Owner | null>;
@@ -188,8 +215,8 @@ export class SwitchboardProxy {
     } catch (e) {
       pin = Promise.reject(e);
     }
-    if (pin === null) { this.forward(req, res, s, d, started); return; }
-    if (typeof pin === 'string') { this.forward(req, res, s, this.decideRequest(s, req, pin), started); return; }
+    if (pin === null) { this.forward(req, res, s, d, started, expectsContinue); return; }
+    if (typeof pin === 'string') { this.forward(req, res, s, this.decideRequest(s, req, pin), started, expectsContinue); return; }
     req.pause();
     // The client may leave while the pin store answers: then nothing is forwarded.
     let gone = false;
@@ -199,14 +226,14 @@ export class SwitchboardProxy {
       (p) => {
         res.off('close', onGone);
         if (gone) return;
-        this.forward(req, res, s, p ? this.decideRequest(s, req, p) : d, started);
+        this.forward(req, res, s, p ? this.decideRequest(s, req, p) : d, started, expectsContinue);
       },
       (e: unknown) => {
         res.off('close', onGone);
         if (gone) return;
         // The pin store is down: follow the switches, and say so.
         this.deps.log.error('upload pin lookup failed; following the switches', { upload_uuid: uuid, error: String(e) });
-        this.forward(req, res, s, d, started);
+        this.forward(req, res, s, d, started, expectsContinue);
       },
     );
   }
@@ -217,7 +244,7 @@ export class SwitchboardProxy {
       'x-switchboard-route', d.route_id ?? 'none'];
   }
 
-  private forward(req: IncomingMessage, res: ServerResponse, s: Snapshot, d: Decision, started: number): void {
+  private forward(req: IncomingMessage, res: ServerResponse, s: Snapshot, d: Decision, started: number, expectsContinue: boolean): void {
     this.inflightCount++;
     this.deps.metrics?.decision(d);
     const owner = d.owner;
@@ -260,6 +287,8 @@ export class SwitchboardProxy {
     const pool = this.pool(url);
     const h = this.health[owner];
     h.requests++;
+    // The request goes to its owner: now the client may send the body.
+    if (expectsContinue) res.writeContinue();
     const onError = (err: unknown): void => {
       if (ac.aborted) return; // the client left; nothing to answer
       const e = classifyUpstreamError(err);
@@ -356,6 +385,10 @@ export class SwitchboardProxy {
 
   /** WebSocket and other upgrades (the realtime family): decided like any request, then spliced. */
   private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (!isOriginForm(req) && !toOriginForm(req)) {
+      socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      return;
+    }
     const s = this.deps.snapshots.current();
     const d = this.decideRequest(s, req);
     this.deps.metrics?.decision(d);

@@ -1,33 +1,46 @@
 /**
  * The README's quick start, done the way a newcomer does it: `npm start` in a
- * checkout (here a directory holding the checkout's files, so its data/ does
- * not touch the working tree), with PORT and ADMIN_PORT moving the listeners.
- * Then what the README promises: skopeo copies an image in and out through the
- * switchboard over its self-signed TLS, the embedded mirror-mode registry (owner
- * go) holds it, a python-owned route answers 503 naming the missing upstream,
- * `switchboard owners --explain` says why /v2 goes to go, the admin listener
- * exports both switchboard_ and registryd_ metrics, and a restart keeps the
- * certificate and the data.
+ * checkout (here a temp git repository holding the checkout's files, so its
+ * data/ does not touch the working tree), with PORT and ADMIN_PORT moving the
+ * listeners. Then what the README promises: the config is copied to
+ * data/config.yaml on the first start; skopeo copies an image in and out
+ * through the switchboard over its self-signed TLS, the embedded mirror-mode
+ * registry (owner go) holds it, a python-owned route answers 503 naming the
+ * missing upstream, `switchboard owners --explain` says why /v2 goes to go, the
+ * admin listener exports both switchboard_ and registryd_ metrics; a
+ * `switchboard set` and a control-API write land in data/ and leave every
+ * tracked file as committed (`git status --porcelain` is empty); a restart
+ * keeps the certificate, the data and the edited config.
  */
 import t from 'tap';
 import https from 'node:https';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ROOT, freePort, requireBinaries, runOk, startChild, tempDir, waitFor, waitForLog, type Child } from '../lib/proc.js';
 import { buildSwitchboard } from '../lib/switchboard.js';
 import { blobPath, buildImage, layoutManifest, sha256File, skopeoIn } from '../lib/oci.js';
 
 t.setTimeout(600_000);
-requireBinaries(['skopeo', 'umoci', 'npm']);
+requireBinaries(['skopeo', 'umoci', 'npm', 'git']);
 await buildSwitchboard();
 
 const dir = tempDir(t, 'quickstart-');
 const checkout = join(dir, 'checkout');
-mkdirSync(join(checkout, 'examples'), { recursive: true });
-copyFileSync(join(ROOT, 'package.json'), join(checkout, 'package.json'));
-copyFileSync(join(ROOT, 'examples/quickstart.yaml'), join(checkout, 'examples/quickstart.yaml'));
+// The files npm start reads, committed as in a clone; the built and installed parts linked in.
+const TRACKED = ['package.json', '.gitignore', 'examples/quickstart.yaml', 'scripts/quickstart.mjs'];
+for (const f of TRACKED) {
+  mkdirSync(dirname(join(checkout, f)), { recursive: true });
+  copyFileSync(join(ROOT, f), join(checkout, f));
+}
 for (const d of ['bin', 'dist', 'node_modules', 'build', 'owner-maps']) symlinkSync(join(ROOT, d), join(checkout, d));
+const git = (...args: string[]): Promise<{ stdout: string }> =>
+  runOk('git', ['-c', 'user.name=quickstart', '-c', 'user.email=quickstart@example.invalid', '-c', 'commit.gpgsign=false', ...args], { cwd: checkout });
+await git('init', '--quiet');
+await git('add', '--all');
+await git('commit', '--quiet', '-m', 'checkout');
+const example = readFileSync(join(checkout, 'examples/quickstart.yaml'), 'utf8');
+const CONFIG = 'data/config.yaml';
 
 const port = await freePort();
 const adminPort = await freePort();
@@ -70,6 +83,12 @@ let sb = await npmStart();
 const first = await get('/v2/');
 const certDigest = createHash('sha256').update(first.cert ?? Buffer.alloc(0)).digest('hex');
 
+t.test('the first start copies the example config to data/config.yaml and serves from it', async (t) => {
+  t.equal(readFileSync(join(checkout, CONFIG), 'utf8'), example, 'data/config.yaml is the example, byte for byte');
+  t.match(sb.stderr(), /"msg":"copied the quick start config: edits go to the copy/);
+  t.match(sb.stderr(), `"config":"${join(checkout, CONFIG)}"`, 'serve runs on the copy');
+});
+
 t.test('the switchboard listens with TLS on PORT; the embedded registry answers /v2', async (t) => {
   t.equal(first.status, 200, 'GET /v2/ through the switchboard');
   t.ok(first.cert && first.cert.length > 0, 'served over TLS');
@@ -100,7 +119,7 @@ t.test('python-owned routes answer 503 naming the missing upstream', async (t) =
 });
 
 t.test('owners --explain shows why /v2 goes to the embedded registry', async (t) => {
-  const r = await runOk(process.execPath, [join(ROOT, 'bin/switchboard.js'), 'owners', '--config', 'examples/quickstart.yaml', '--explain', '/v2/acme/app/manifests/v1', '--json'], { cwd: checkout });
+  const r = await runOk(process.execPath, [join(ROOT, 'bin/switchboard.js'), 'owners', '--config', CONFIG, '--explain', '/v2/acme/app/manifests/v1', '--json'], { cwd: checkout });
   const e = JSON.parse(r.stdout) as { decision?: { owner: string; reason: string }; owner?: string; reason?: string };
   const d = e.decision ?? (e as { owner: string; reason: string });
   t.equal(d.owner, 'go');
@@ -127,7 +146,30 @@ t.test('the dashboard is on, behind the admin token made into data/', async (t) 
   t.match(((await r.json()) as { families: { family: string; switch: unknown }[] }).families.find((f) => f.family === 'REGISTRY_V2'), { switch: 'go' });
 });
 
-t.test('a restart keeps the certificate and the data', async (t) => {
+t.test('switchboard set and a control-API write land in data/; no tracked file changes', async (t) => {
+  const token = readFileSync(join(checkout, 'data', 'dashboard.token'), 'utf8').trim();
+  const set = await runOk(process.execPath, [join(ROOT, 'bin/switchboard.js'), 'set', 'ROUTE_OWNER_CAP_V2_PUSH', 'go', '--config', CONFIG, '--reason', 'quick start test', '--actor', 'tester'], { cwd: checkout });
+  t.match(set.stdout, /^set MIGRATION\.ROUTE_OWNER_CAP_V2_PUSH: null → "go" in .*data\/config\.yaml$/m);
+  const auth = { authorization: `Bearer ${token}` };
+  t.ok(await waitFor(async () => ((await (await fetch(`http://127.0.0.1:${adminPort}/api/v1/state`, { headers: auth })).json()) as { snapshot: { version: number } }).snapshot.version >= 2), 'the edit is picked up');
+  const state = (await (await fetch(`http://127.0.0.1:${adminPort}/api/v1/state`, { headers: auth })).json()) as { snapshot: { version: number } };
+  const applied = await fetch(`http://127.0.0.1:${adminPort}/api/v1/apply`, {
+    method: 'POST', headers: { ...auth, 'content-type': 'application/json' },
+    body: JSON.stringify({ action: 'owner', scope: 'CAP_V2_PULL', value: 'go', expected_version: state.snapshot.version, reason: 'quick start test' }),
+  });
+  t.equal(applied.status, 200, 'the control API writes the config', { body: await applied.text() });
+
+  const config = readFileSync(join(checkout, CONFIG), 'utf8');
+  t.match(config, /^  ROUTE_OWNER_CAP_V2_PUSH: go$/m, 'the CLI edit is in data/config.yaml');
+  t.match(config, /^  ROUTE_OWNER_CAP_V2_PULL: go$/m, 'the API edit is in data/config.yaml');
+  const audit = readFileSync(join(checkout, 'data', 'switchboard-audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { key: string; via: string });
+  t.same(audit.map((e) => [e.key, e.via]), [['ROUTE_OWNER_CAP_V2_PUSH', 'cli'], ['ROUTE_OWNER_CAP_V2_PULL', 'api']], 'both audited in data/switchboard-audit.log');
+  t.equal(readFileSync(join(checkout, 'examples/quickstart.yaml'), 'utf8'), example, 'the example is untouched');
+  t.equal((await git('status', '--porcelain')).stdout, '', 'git status: no tracked file changed, nothing untracked outside data/');
+  t.equal((await git('status', '--porcelain', '--ignored')).stdout, '!! data/\n', 'everything npm start wrote is in the ignored data/');
+});
+
+t.test('a restart keeps the certificate, the data and the edited config', async (t) => {
   process.kill(-sb.pid, 'SIGTERM');
   await sb.exited;
   const stopped = await waitFor(() => /"msg":"stopped","cut_requests":0/.test(sb.stderr()), 15_000);
@@ -137,4 +179,7 @@ t.test('a restart keeps the certificate and the data', async (t) => {
   t.equal(again.status, 200);
   t.same(JSON.parse(again.body).tags, ['v1'], 'the pushed tag is still there');
   t.equal(createHash('sha256').update(again.cert ?? Buffer.alloc(0)).digest('hex'), certDigest, 'same certificate after the restart');
+  t.match(sb.stderr(), /"msg":"using the quick start config made on the first start/, 'the copy is kept');
+  t.match(readFileSync(join(checkout, CONFIG), 'utf8'), /^  ROUTE_OWNER_CAP_V2_PUSH: go$/m, 'with its edits');
+  t.equal((await git('status', '--porcelain')).stdout, '', 'still no change to tracked files');
 });

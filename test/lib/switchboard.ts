@@ -91,7 +91,7 @@ export async function startSwitchboard(
 ): Promise<Switchboard> {
   const configFile = join(dir, 'config.yaml');
   const accessLogFile = join(dir, 'access.log');
-  const fixed = { UPSTREAMS: { python: upstreams.python, go: upstreams.go }, LISTEN: '127.0.0.1:0', ADMIN_LISTEN: '127.0.0.1:0', ACCESS_LOG: accessLogFile };
+  const fixed = { UPSTREAMS: { python: upstreams.python, go: upstreams.go }, LISTEN: '127.0.0.1:0', ADMIN_LISTEN: '127.0.0.1:0', ACCESS_LOG: accessLogFile, STATE_DIR: join(dir, 'state') };
   writeAtomic(configFile, switchboardConfigYaml(c, fixed));
   const child = startChild(t, process.execPath, ['bin/switchboard.js', 'serve', '--config', configFile], { cwd: ROOT, env: childEnv() });
   const logs = (): Record<string, unknown>[] => child.stderr().split('\n').filter((l) => l.startsWith('{')).map((l) => {

@@ -863,22 +863,35 @@ t.test('set: list values, percent, --unset', async (t) => {
   t.equal((await cli(['set', 'ROUTE_CANARY_CAP_V2_PULL_PERCENT', '100', '--config', file])).code, 0);
   t.equal((await cli(['set', 'ROUTE_CANARY_CAP_V2_PULL_PERCENT', '0', '--config', file])).code, 0);
   t.equal(readFileSync(file, 'utf8').split('\n')[10], '  ROUTE_CANARY_CAP_V2_PULL_PERCENT: 0');
-  t.equal((await cli(['set', 'MIGRATION_FORCE_PYTHON', 'true', '--config', file])).code, 0);
-  t.match(readFileSync(file, 'utf8'), /^ {2}MIGRATION_FORCE_PYTHON: true$/m);
-  const kill = json(await cli(['owners', '--explain', '/v2/a/b/tags/list', '--config', file, '--json']));
-  t.equal(kill.decision.reason, 'force_python', 'kill switch set from the CLI is in force');
-  // --unset
-  const beforeUnset = readFileSync(file, 'utf8');
-  const u = await cli(['set', 'MIGRATION_FORCE_PYTHON', '--unset', '--config', file, '--json']);
-  t.equal(u.code, 0);
-  t.match(json(u), { old: true, new: null });
-  const afterUnset = readFileSync(file, 'utf8');
-  const x = beforeUnset.split('\n');
-  const y = afterUnset.split('\n');
-  const idx = x.findIndex((l) => l.startsWith('  MIGRATION_FORCE_PYTHON:'));
-  t.same(y, [...x.slice(0, idx), ...x.slice(idx + 1)], 'exactly the key line removed');
-  const audit = readFileSync(join(d, 'switchboard-audit.log'), 'utf8').trimEnd().split('\n');
-  t.match(JSON.parse(audit[audit.length - 1] ?? '{}'), { action: 'unset', key: 'MIGRATION_FORCE_PYTHON', old: true, new: null });
+  // The kill switch goes to STATE_DIR's kill file, not config.yaml.
+  const state = join(d, 'state');
+  const text = readFileSync(file, 'utf8');
+  const on = await cli(['set', 'MIGRATION_FORCE_PYTHON', 'true', '--config', file, '--reason', 'incident 42', '--actor', 'olga'], { env: { SWITCHBOARD_STATE_DIR: state } });
+  t.equal(on.code, 0, on.err);
+  t.match(on.out, /^kill switch ON: wrote .*force-python\.json/);
+  t.equal(readFileSync(file, 'utf8'), text, 'config.yaml untouched');
+  t.match(JSON.parse(readFileSync(join(state, 'force-python.json'), 'utf8')), { on: true, actor: 'olga', via: 'cli', reason: 'incident 42' });
+  const kill = json(await cli(['owners', '--explain', '/v2/a/b/tags/list', '--config', file, '--json'], { env: { SWITCHBOARD_STATE_DIR: state } }));
+  t.equal(kill.decision.reason, 'force_python', 'kill switch set from the CLI is in force for explain');
+  t.match(kill.decision.trace[0].origin, { source: 'state', actor: 'olga', reason: 'incident 42' });
+  const again = await cli(['set', 'MIGRATION_FORCE_PYTHON', 'yes', '--config', file], { env: { SWITCHBOARD_STATE_DIR: state } });
+  t.match(again.out, /already ON/);
+  t.equal((await cli(['set', 'MIGRATION_FORCE_PYTHON', 'ture', '--config', file], { env: { SWITCHBOARD_STATE_DIR: state } })).code, 2, 'a typo never turns it off');
+  t.ok(existsSync(join(state, 'force-python.json')), 'still on after the typo');
+  // config.yaml's own key is removed by "off" too.
+  const withKey = text.replace('MIGRATION:\n', 'MIGRATION:\n  MIGRATION_FORCE_PYTHON: true\n');
+  writeFileSync(file, withKey);
+  const u = await cli(['set', 'MIGRATION_FORCE_PYTHON', '--unset', '--config', file, '--json', '--actor', 'olga', '--reason', 'resolved'], { env: { SWITCHBOARD_STATE_DIR: state } });
+  t.equal(u.code, 0, u.err);
+  t.match(json(u), { on: false, changed: true, config_key_removed: true });
+  t.notOk(existsSync(join(state, 'force-python.json')), 'kill file removed');
+  t.equal(readFileSync(file, 'utf8'), text, 'exactly the key line removed');
+  const audit = readFileSync(join(d, 'switchboard-audit.log'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+  t.match(audit.slice(-3), [
+    { action: 'set', key: 'MIGRATION_FORCE_PYTHON', old: false, new: true, actor: 'olga', reason: 'incident 42' },
+    { action: 'unset', key: 'MIGRATION_FORCE_PYTHON', old: true, new: null, actor: 'olga', reason: 'resolved' },
+    { action: 'unset', key: 'MIGRATION_FORCE_PYTHON', old: true, new: false, actor: 'olga', reason: 'resolved' },
+  ]);
   const extra = await cli(['set', 'ROUTE_OWNER_DEFAULT', 'go', '--unset', '--config', file]);
   t.equal(extra.code, 2, 'KEY VALUE --unset is a usage error');
   const none = await cli(['set', 'ROUTE_OWNER_DEFAULT', '--config', file]);
@@ -897,7 +910,7 @@ t.test('set: invalid values are refused and the file is untouched', async (t) =>
     [['ROUTE_OWNER_CAP_V2_PUSH', 'Go'], 1, /"Go" is not an owner.*\[SWB_CONFIG_BAD_OWNER\]/],
     [['ROUTE_OWNER_CAP_V2_TAGS', 'Go'], 1, /\[SWB_CONFIG_BAD_OWNER\]/],
     [['WORKER_OWNER_GCWORKER', 'canary'], 1, /\[SWB_CONFIG_BAD_OWNER\]/],
-    [['MIGRATION_FORCE_PYTHON', 'maybe'], 1, /\[SWB_CONFIG_BAD_VALUE\]/],
+    [['MIGRATION_FORCE_PYTHON', 'maybe'], 2, /takes true or false.*\[SWB_CLI_USAGE\]/],
     [['ROUTE_OWNER_BOGUS', 'go'], 1, /\[SWB_CONFIG_UNKNOWN_KEY\]/],
     [['ROUTE_OWNER_CAP_V2_PULLL', 'go'], 1, /did you mean V2_PULL\?.*\[SWB_CONFIG_UNKNOWN_CAPABILITY\]/],
     [['ROUTE_OWNER_ROUTE_9999', 'go'], 1, /\[SWB_CONFIG_UNKNOWN_ROUTE\]/],
@@ -1131,7 +1144,6 @@ t.test('set: a no-op prints "nothing to do", exits 0, writes nothing and audits 
     ['same percent, other spelling', base(), ['ROUTE_CANARY_CAP_V2_PULL_PERCENT', '5.0']],
     ['same list', base(), ['ROUTE_CANARY_ORGS', 'test-org']],
     ['same list, bracketed', base(), ['ROUTE_CANARY_ORGS', '[test-org]']],
-    ['same kill switch (YAML 1.1 yes in the file)', base('  MIGRATION_FORCE_PYTHON: yes\n'), ['MIGRATION_FORCE_PYTHON', 'true']],
     ['--unset of a missing key', base(), ['ROUTE_OWNER_CAP_V2_PUSH', '--unset']],
     ['--unset with no MIGRATION section', 'SERVER_HOSTNAME: x\n', ['ROUTE_OWNER_CAP_V2_PUSH', '--unset']],
     ['--unset with an empty MIGRATION:', 'MIGRATION:\nSERVER_HOSTNAME: x\n', ['ROUTE_OWNER_CAP_V2_PUSH', '--unset']],
@@ -1252,4 +1264,70 @@ t.test('dispatch: version, no command, unknown command/subcommand', async (t) =>
   t.equal(badFlag.code, 2);
   t.match(badFlag.err, /^switchboard: Unknown option '--nope'/);
   t.match(badFlag.err.split('\n')[0], /\[SWB_CLI_USAGE\]$/, 'the code is on the first line; usage follows');
+});
+
+// ---------------------------------------------------------------- no silent typos (issue 13)
+
+t.test('config validate: a near miss of MIGRATION or SWITCHBOARD is an error with its line and a suggestion', async (t) => {
+  const d = tmp(t);
+  const text = base('', '').replace('\nMIGRATION:\n', '\nMigration:\n').replace('\nSWITCHBOARD:\n', '\nswitch_board:\n')
+    + 'MAIL_PORT: 587\nSECURITY_SCANNER_V4_ENDPOINT: "http://clair:8080"\n';
+  const file = write(d, 'config.yaml', text);
+  const r = await cli(['config', 'validate', file]);
+  t.equal(r.code, 1);
+  t.same(r.errLines, [
+    `${file}: invalid (2 problems):`,
+    `  ${file}:5: Migration: unknown top-level key (did you mean MIGRATION?); the switchboard would read nothing under it [SWB_CONFIG_UNKNOWN_KEY]`,
+    `  ${file}:18: switch_board: unknown top-level key (did you mean SWITCHBOARD?); the switchboard would read nothing under it [SWB_CONFIG_UNKNOWN_KEY]`,
+  ], 'Quay\'s own MAIL_PORT and SECURITY_SCANNER_V4_ENDPOINT are not flagged');
+  const j = json(await cli(['config', 'validate', file, '--json']));
+  t.same(j.issues.map((i: Json) => [i.code, i.key, i.line]), [['SWB_CONFIG_UNKNOWN_KEY', 'Migration', 5], ['SWB_CONFIG_UNKNOWN_KEY', 'switch_board', 18]]);
+  const lower = await cli(['config', 'validate', write(d, 'lower.yaml', 'MIGRATION:\n  route_owner_default: go\nSWITCHBOARD:\n  DASHBOARD: {ADMIN_TOKEN_FLE: t, USERS_FILE: u}\n')]);
+  t.match(lower.err, /lower\.yaml:2: route_owner_default: not a switch \(did you mean ROUTE_OWNER_DEFAULT\?\)/);
+  t.match(lower.err, /lower\.yaml:4: unknown key SWITCHBOARD\.DASHBOARD\.ADMIN_TOKEN_FLE \(did you mean ADMIN_TOKEN_FILE\?\)/);
+});
+
+t.test('config validate: settings with no effect are warnings on stderr, exit 0; --json lists them', async (t) => {
+  const d = tmp(t);
+  const file = write(d, 'config.yaml', base('  ROUTE_CANARY_CAP_V2_TAGS_PERCENT: 25\n  ROUTE_CANARY_FAMILY_API_V1_USERS: [alice]\n'));
+  const r = await cli(['config', 'validate', file]);
+  t.equal(r.code, 0, 'still valid');
+  t.equal(r.out, `${file}: valid — 10 switches set; routes: 1 go, 4 canary, 430 python`);
+  t.same(r.errLines, [
+    `warning: ${file}:17: ROUTE_CANARY_CAP_V2_TAGS_PERCENT has no effect until ROUTE_OWNER_CAP_V2_TAGS is canary (it is go) [SWB_CONFIG_NO_EFFECT]`,
+    `warning: ${file}:18: ROUTE_CANARY_FAMILY_API_V1_USERS has no effect until ROUTE_OWNER_FAMILY_API_V1 is canary (it is unset) [SWB_CONFIG_NO_EFFECT]`,
+  ]);
+  const j = json(await cli(['config', 'validate', file, '--json']));
+  t.equal(j.valid, true);
+  t.same(j.warnings, [
+    { code: 'SWB_CONFIG_NO_EFFECT', key: 'MIGRATION.ROUTE_CANARY_CAP_V2_TAGS_PERCENT', file, line: 17, message: 'ROUTE_CANARY_CAP_V2_TAGS_PERCENT has no effect until ROUTE_OWNER_CAP_V2_TAGS is canary (it is go)' },
+    { code: 'SWB_CONFIG_NO_EFFECT', key: 'MIGRATION.ROUTE_CANARY_FAMILY_API_V1_USERS', file, line: 18, message: 'ROUTE_CANARY_FAMILY_API_V1_USERS has no effect until ROUTE_OWNER_FAMILY_API_V1 is canary (it is unset)' },
+  ]);
+  t.same(json(await cli(['config', 'validate', write(d, 'clean.yaml', base()), '--json'])).warnings, [], 'a clean config: an empty list');
+});
+
+t.test('set: the resulting config\'s warnings on stderr (and in --json); a near-miss section refuses the write', async (t) => {
+  const d = tmp(t);
+  const file = write(d, 'config.yaml', base());
+  const r = await cli(['set', 'ROUTE_CANARY_CAP_V2_TAGS_PERCENT', '25', '--config', file]);
+  t.equal(r.code, 0, 'accepted and written');
+  t.match(readFileSync(file, 'utf8'), /\n {2}ROUTE_CANARY_CAP_V2_TAGS_PERCENT: 25\n/);
+  t.match(r.outLines[0], /^set MIGRATION\.ROUTE_CANARY_CAP_V2_TAGS_PERCENT: null → 25 in /);
+  t.same(r.errLines, [`warning: ${file}:17: ROUTE_CANARY_CAP_V2_TAGS_PERCENT has no effect until ROUTE_OWNER_CAP_V2_TAGS is canary (it is go) [SWB_CONFIG_NO_EFFECT]`]);
+  const fixed = await cli(['set', 'ROUTE_OWNER_CAP_V2_TAGS', 'canary', '--config', file, '--json']);
+  t.equal(fixed.code, 0);
+  t.same(json(fixed).warnings, [], 'the owner made canary: the percent takes effect, no warning');
+  t.equal(fixed.err, '');
+  const back = json(await cli(['set', 'ROUTE_OWNER_CAP_V2_TAGS', 'go', '--config', file, '--json', '--dry-run']));
+  t.same(back.warnings.map((w: Json) => [w.code, w.key, w.line]), [['SWB_CONFIG_NO_EFFECT', 'MIGRATION.ROUTE_CANARY_CAP_V2_TAGS_PERCENT', 17]], '--dry-run --json shows what the change would leave without effect');
+
+  const typo = base().replace('\nSWITCHBOARD:\n', '\nSWITCHBORD:\n');
+  const typoFile = write(d, 'typo.yaml', typo);
+  const refused = await cli(['set', 'ROUTE_OWNER_CAP_V2_PUSH', 'go', '--config', typoFile]);
+  t.equal(refused.code, 1);
+  t.same(refused.errLines, [
+    `refusing to write ${typoFile}: the result would be invalid:`,
+    `  ${typoFile}:19: SWITCHBORD: unknown top-level key (did you mean SWITCHBOARD?); the switchboard would read nothing under it [SWB_CONFIG_UNKNOWN_KEY]`,
+  ]);
+  t.equal(readFileSync(typoFile, 'utf8'), typo, 'nothing written');
 });

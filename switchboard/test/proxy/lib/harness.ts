@@ -118,7 +118,8 @@ export function echoHandler(name: OwnerName, status = 200, extra: Record<string,
 export async function startUpstream(t: TLike, name: OwnerName, handler?: UpstreamHandler): Promise<Upstream> {
   const requests: Recorded[] = [];
   const up: Upstream = {
-    name, port: 0, url: '', server: http.createServer(), requests,
+    // Header sections up to 1 MiB, as Go's net/http (DefaultMaxHeaderBytes): the proxy's own limit is what tests meet.
+    name, port: 0, url: '', server: http.createServer({ maxHeaderSize: 1024 * 1024 }), requests,
     handler: handler ?? echoHandler(name), upgrade: null,
     close: async () => {
       const closed = new Promise<void>((r) => up.server.close(() => r()));
@@ -416,8 +417,10 @@ export interface ServeProcess {
  * "switchboard serving" log line (which names the ports it bound: use port 0).
  */
 export async function startServe(t: TLike, file: string, env: Record<string, string> = {}): Promise<ServeProcess> {
+  // Each process its own STATE_DIR (kill file, last good config), never the repository's data/.
+  const stateEnv: Record<string, string> = env.SWITCHBOARD_STATE_DIR ? {} : { SWITCHBOARD_STATE_DIR: mkdtempSync(join(tmpdir(), 'swb-state-')) };
   const child = spawn(process.execPath, ['bin/switchboard.js', 'serve', '--config', file], {
-    cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'ignore', 'pipe'],
+    cwd: ROOT, env: childEnv({ ...stateEnv, ...env }), stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';
   child.stderr!.setEncoding('utf8');
