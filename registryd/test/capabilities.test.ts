@@ -56,6 +56,8 @@ t.test('every WITHDRAWALS key is typed in the quay config and accepts Quay\'s de
     t.ok(w.capabilities.every((c) => v2Caps.includes(c)), `${w.key} names /v2 capabilities only`);
   }
   t.equal(new Set(WITHDRAWALS.map((w) => w.key)).size, WITHDRAWALS.length, 'each key once');
+  const quayKeys = new Set(readFileSync(join(ROOT, 'switchboard/test/fixtures/quay-config-keys.txt'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#')));
+  t.same(WITHDRAWALS.map((w) => w.key).filter((k) => !quayKeys.has(k)), [], 'every key is one of Quay\'s own (no typo)');
 });
 
 t.test('GET /.well-known/switchboard collides with no endpoint of Quay', async (t) => {

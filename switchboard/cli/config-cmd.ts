@@ -3,7 +3,7 @@ import { loadInventory } from '../../owner-maps/index.js';
 import { SwitchboardError, isSwitchboardError } from '../errors.js';
 import { commitWrite, InvalidResultError, planWrite, readMigration, sha256 } from '../control/switches.js';
 import { classifyKey, isSwitchEnvName } from '../config/keys.js';
-import { formatIssue, parseConfig, type SwitchConfig } from '../config/parse.js';
+import { formatIssue, parseConfig, type ConfigIssue, type SwitchConfig } from '../config/parse.js';
 import { configWarnings } from '../config/warnings.js';
 import { coerceEnv } from '../config/schema.js';
 import { buildSnapshot } from '../core/snapshot.js';
@@ -11,6 +11,8 @@ import { args, configPath, json, printIssues, readConfigText, resolveIn, type Io
 import { renderDiff } from './owners.js';
 import { cliActor, resolveStateDir } from '../config/kill-switch.js';
 import { setKillSwitch } from '../control/kill.js';
+import { blockedMessage, GoNotImplementedError, readinessGate } from '../control/readiness-gate.js';
+import { goOwnedNotImplemented, goView } from './go-readiness.js';
 
 /** `set MIGRATION_FORCE_PYTHON true|false`: the kill file, whatever state config.yaml is in. */
 function killCommand(file: string, on: boolean, v: Record<string, unknown>, io: Io): number {
@@ -38,12 +40,15 @@ function killCommand(file: string, on: boolean, v: Record<string, unknown>, io: 
   return EXIT_OK;
 }
 
-export const VALIDATE_USAGE = `Usage: switchboard config validate [FILE] [--json]
+export const VALIDATE_USAGE = `Usage: switchboard config validate [FILE] [--json] [--offline]
 
 Checks the MIGRATION and SWITCHBOARD sections of a Quay config.yaml (with the
 environment overrides in force) and reports every problem with its key and line.
 Settings that are valid but do nothing (a canary percent on a scope that is not
-canary) are reported as warnings. Exit 0 when valid (warnings or not), 1 when not.`;
+canary) are reported as warnings. So are capabilities the config sends to go
+that go does not implement (asked of UPSTREAMS.go: GET /.well-known/switchboard,
+2 s; the embedded registry's own claims), or when go cannot be asked; --offline
+skips that. Exit 0 when valid (warnings or not), 1 when not.`;
 
 export const SET_USAGE = `Usage: switchboard set KEY VALUE [options]
        switchboard set KEY --unset [options]
@@ -69,6 +74,8 @@ Options:
                       $SWITCHBOARD_STATE_DIR, else SWITCHBOARD.STATE_DIR, else
                       data, beside the config file)
   --dry-run           show what would change, write nothing
+  --force             send go a capability it says it does not implement
+                      (GET /.well-known/switchboard on UPSTREAMS.go); needs --reason
   --json              print the result as JSON`;
 
 
@@ -85,15 +92,16 @@ function summary(c: SwitchConfig): Record<string, unknown> {
   };
 }
 
-export function validateCommand(argv: string[], io: Io): number {
-  const a = args(argv, { json: { type: 'boolean' }, config: { type: 'string' } }, VALIDATE_USAGE);
+export async function validateCommand(argv: string[], io: Io): Promise<number> {
+  const a = args(argv, { json: { type: 'boolean' }, config: { type: 'string' }, offline: { type: 'boolean' } }, VALIDATE_USAGE);
   if (a.values.help) { io.out(VALIDATE_USAGE); return EXIT_OK; }
   if (a.positionals.length > 1) throw new SwitchboardError('SWB_CLI_USAGE', `give at most one file\n\n${VALIDATE_USAGE}`);
   const file = a.positionals[0] !== undefined ? resolveIn(io, a.positionals[0]) : configPath(a.values.config as string | undefined, io);
   const text = readConfigText(file);
   const r = parseConfig(text, file, loadInventory(), io.env);
+  const goWarnings = r.ok && !a.values.offline ? await readinessWarnings(r.config) : [];
   if (a.values.json) {
-    json(io, r.ok ? { file, valid: true, sha256: sha256(text), ...summary(r.config), warnings: configWarnings(r.config, loadInventory()) } : { file, valid: false, sha256: sha256(text), issues: r.issues });
+    json(io, r.ok ? { file, valid: true, sha256: sha256(text), ...summary(r.config), warnings: [...configWarnings(r.config, loadInventory()), ...goWarnings] } : { file, valid: false, sha256: sha256(text), issues: r.issues });
     return r.ok ? EXIT_OK : EXIT_FAIL;
   }
   if (!r.ok) {
@@ -107,8 +115,22 @@ export function validateCommand(argv: string[], io: Io): number {
     : `${file}: valid — ${s.switches_set} switches set; routes: ${s.routes_go} go, ${s.routes_canary} canary, ${s.routes_python} python`);
   const env = s.from_environment as string[];
   if (env.length) io.out(`environment overrides in force: ${env.join(', ')}`);
-  for (const w of configWarnings(r.config, loadInventory())) io.err(`warning: ${formatIssue(w)}`);
+  for (const w of [...configWarnings(r.config, loadInventory()), ...goWarnings]) io.err(`warning: ${formatIssue(w)}`);
   return EXIT_OK;
+}
+
+/** Warnings for capabilities the config sends to go that go does not (or cannot be asked to) say it implements. */
+async function readinessWarnings(c: SwitchConfig): Promise<ConfigIssue[]> {
+  const view = await goView(c);
+  const missing = goOwnedNotImplemented(buildSnapshot(loadInventory(), c, 1, new Date()), view);
+  if (missing.length === 0) return [];
+  if (view.problem) {
+    return [{ code: 'SWB_GO_NOT_IMPLEMENTED', key: 'SWITCHBOARD.UPSTREAMS.go', message: `${view.problem}; the config sends ${missing.length} capabilit${missing.length === 1 ? 'y' : 'ies'} to go unchecked (${missing.map((m) => m.capability).join(', ')})` }];
+  }
+  return missing.map((m) => ({
+    code: 'SWB_GO_NOT_IMPLEMENTED' as const, key: `MIGRATION.ROUTE_OWNER_CAP_${m.capability}`,
+    message: `${m.capability} (${m.routes} route${m.routes === 1 ? '' : 's'}) goes to go, and ${view.source} does not implement it`,
+  }));
 }
 
 /** Parses VALUE the way the key's kind expects (lists, percents, booleans, owners). */
@@ -122,10 +144,11 @@ function parseValue(key: string, raw: string): unknown {
 }
 
 
-export function setCommand(argv: string[], io: Io): number {
+export async function setCommand(argv: string[], io: Io): Promise<number> {
   const a = args(argv, {
     config: { type: 'string' }, reason: { type: 'string' }, actor: { type: 'string' }, 'if-digest': { type: 'string' },
     unset: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, 'state-dir': { type: 'string' },
+    force: { type: 'boolean' },
   }, SET_USAGE);
   if (a.values.help) { io.out(SET_USAGE); return EXIT_OK; }
   const unset = a.values.unset === true;
@@ -162,6 +185,21 @@ export function setCommand(argv: string[], io: Io): number {
     printIssues(io, e.issues);
     return EXIT_FAIL;
   }
+  // Readiness: never send go a capability it says it does not implement, unless forced with a reason.
+  const prev = parseConfig(plan.before, file, inv, {});
+  const view = await goView(prev.ok ? prev.config : plan.config);
+  const gate = readinessGate(buildSnapshot(inv, prev.ok ? prev.config : plan.config, 1, new Date()), [{ key, value }], view);
+  const forced = a.values.force === true;
+  if (gate.blocked.length && !forced) {
+    throw new GoNotImplementedError(gate.blocked, `ask ${view.source} what it implements (GET /.well-known/switchboard), or add --force --reason TEXT to send it anyway`);
+  }
+  if (gate.blocked.length && !(a.values.reason as string | undefined)?.trim()) {
+    throw new SwitchboardError('SWB_CLI_USAGE', '--force needs --reason: why go gets a capability it says it does not implement (it goes to the audit log)');
+  }
+  const readinessNotes = [
+    ...(gate.blocked.length ? [`forced: ${blockedMessage(gate.blocked)}`] : []),
+    ...(gate.unverified.length ? [`${view.problem ?? `${view.source} did not say`}: not checked that go implements ${gate.unverified.map((u) => u.capability).join(', ')}`] : []),
+  ];
   const diff = plan.diff;
   const result = {
     file, key, old: oldValue, new: value, dry_run: a.values['dry-run'] === true,
@@ -174,7 +212,8 @@ export function setCommand(argv: string[], io: Io): number {
     }
     const actor = cliActor(a.values.actor as string | undefined, io.env);
     try {
-      commitWrite(plan, { actor, via: 'cli', reason: (a.values.reason as string | undefined) ?? null });
+      const reason = (a.values.reason as string | undefined) ?? null;
+      commitWrite(plan, { actor, via: 'cli', reason: gate.blocked.length && reason ? `[forced past readiness: ${gate.blocked.map((b) => b.capability).join(', ')}] ${reason}` : reason });
     } catch (e) {
       if (isSwitchboardError(e) && e.code === 'SWB_CONFIG_CONFLICT') {
         throw new SwitchboardError('SWB_CONFIG_CONFLICT', `${file} changed while this command ran; nothing written — re-run to apply on top of the new contents`);
@@ -182,10 +221,11 @@ export function setCommand(argv: string[], io: Io): number {
       throw e;
     }
   }
-  if (a.values.json) { json(io, { ...result, diff, warnings: plan.warnings }); return EXIT_OK; }
+  if (a.values.json) { json(io, { ...result, diff, warnings: plan.warnings, readiness: { source: view.source, blocked: gate.blocked, unverified: gate.unverified, forced: gate.blocked.length > 0 } }); return EXIT_OK; }
   io.out(`${a.values['dry-run'] ? 'would set' : 'set'} MIGRATION.${key}: ${JSON.stringify(oldValue)} → ${JSON.stringify(value)} in ${file}`);
   io.out(renderDiff(diff));
   for (const w of plan.warnings) io.err(`warning: ${formatIssue(w)}`);
+  for (const n of readinessNotes) io.err(`warning: ${n}`);
   if (envOverride) io.err(`note: environment variable ${key} overrides this key in processes that have it set`);
   return EXIT_OK;
 }

@@ -16,7 +16,9 @@ export const EXIT_INTERNAL = 70;
 
 /** `prog: message [CODE]`, then the message's further lines, then the usage after a blank line. */
 export function errorText(prog: string, code: string, message: string, usage?: string): string {
-  const [first, ...details] = message.split('\n');
+  const [head, ...details] = message.split('\n');
+  // "...: [CODE]" reads badly: a colon that introduced the details goes.
+  const first = details.length ? head!.replace(/:\s*$/, '') : head;
   return `${prog}: ${first} [${code}]${details.length ? `\n${details.join('\n')}` : ''}${usage ? `\n\n${usage}` : ''}`;
 }
 

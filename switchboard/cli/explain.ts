@@ -5,6 +5,10 @@ import type { CanaryCheck, Decision, DecisionRequest, TraceEntry } from '../core
 import type { Owner } from '../config/schema.js';
 import { args, configPath, json, loadSnapshot, table, type Io, EXIT_OK } from './common.js';
 import { origin } from './describe.js';
+import { adminToken, localNote, serverGet } from './live.js';
+import { loadInventory } from '../../owner-maps/index.js';
+import { parseConfig } from '../config/parse.js';
+import { readFileSync } from 'node:fs';
 
 export const EXPLAIN_USAGE = `Usage: switchboard owners --explain [METHOD] PATH [options]
 
@@ -17,7 +21,16 @@ Options:
   --client-ip ADDR   the client address (percent subject of last resort)
   --pin OWNER        pretend the upload session in PATH is pinned to OWNER
   --json             print the decision as JSON
-  -h, --help         show this help`;
+  --server URL       explain through a running switchboard (its admin listener,
+                     e.g. http://127.0.0.1:9180): its snapshot, its environment,
+                     its kill file
+  --token-file FILE  the admin token for --server (default $SWITCHBOARD_ADMIN_TOKEN,
+                     else the config's DASHBOARD.ADMIN_TOKEN_FILE)
+  -h, --help         show this help
+
+Without --server the file is read with this shell's environment; when a
+switchboard runs on the same STATE_DIR and its snapshot differs (another digest,
+its kill switch), a note on stderr says so.`;
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
@@ -87,10 +100,11 @@ export function renderExplain(d: Decision, req: DecisionRequest, ctx: { pattern:
   return lines.join('\n');
 }
 
-export function explainCommand(argv: string[], io: Io): number {
+export async function explainCommand(argv: string[], io: Io): Promise<number> {
   const a = args(argv, {
     explain: { type: 'boolean' }, config: { type: 'string' }, user: { type: 'string' },
     'client-ip': { type: 'string' }, pin: { type: 'string' }, json: { type: 'boolean' },
+    server: { type: 'string' }, 'token-file': { type: 'string' },
   }, EXPLAIN_USAGE);
   if (a.values.help) { io.out(EXPLAIN_USAGE); return EXIT_OK; }
   const pos = a.positionals;
@@ -103,7 +117,9 @@ export function explainCommand(argv: string[], io: Io): number {
   const path = requestPath(rawPath as string);
   const pin = a.values.pin as string | undefined;
   if (pin !== undefined && pin !== 'python' && pin !== 'go') throw new SwitchboardError('SWB_CLI_USAGE', `--pin takes python or go, not "${pin}"`);
-  const { snapshot } = loadSnapshot(configPath(a.values.config as string | undefined, io), io);
+  const file = configPath(a.values.config as string | undefined, io);
+  if (a.values.server) return explainRemote(a.values.server as string, a.values['token-file'] as string | undefined, file, { method, path, pin, user: a.values.user as string | undefined, clientIp: a.values['client-ip'] as string | undefined, json: a.values.json === true }, io);
+  const { snapshot } = loadSnapshot(file, io);
   const req: DecisionRequest = {
     method, path, user: a.values.user as string | undefined,
     clientAddress: a.values['client-ip'] as string | undefined, uploadPin: pin as Owner | undefined, explain: true,
@@ -116,5 +132,38 @@ export function explainCommand(argv: string[], io: Io): number {
   } else {
     io.out(renderExplain(d, req, { pattern: route ? `${route.method} ${route.pattern}` : null, file: snapshot.source.file, digest: snapshot.source.digest, allowed }));
   }
+  const note = await localNote(file, io, snapshot);
+  if (note) io.err(note);
   return EXIT_OK;
+}
+
+/** The same explanation, decided by a running switchboard on its own snapshot. */
+async function explainRemote(server: string, tokenFile: string | undefined, file: string,
+  q: { method: string; path: string; pin: string | undefined; user: string | undefined; clientIp: string | undefined; json: boolean }, io: Io): Promise<number> {
+  const token = adminToken({ tokenFile, env: io.env, cwd: io.cwd, configFile: file, configTokenFile: configTokenFile(file) });
+  const params = new URLSearchParams({ method: q.method, path: q.path });
+  if (q.user) params.set('user', q.user);
+  if (q.clientIp) params.set('client_ip', q.clientIp);
+  if (q.pin) params.set('pin', q.pin);
+  const d = await serverGet(server, `/api/v1/explain?${params}`, token) as Decision;
+  const state = await serverGet(server, '/api/v1/state', token) as { snapshot: { version: number; digest: string | null } };
+  const route = d.route_id ? loadInventory().byId.get(d.route_id) : undefined;
+  if (q.json) {
+    json(io, { request: { method: q.method, path: q.path, user: q.user ?? null, client_ip: q.clientIp ?? null }, pattern: route?.pattern ?? null, server, snapshot: state.snapshot, decision: d });
+    return EXIT_OK;
+  }
+  io.out(renderExplain(d, { method: q.method, path: q.path, ...(q.user ? { user: q.user } : {}) }, {
+    pattern: route ? `${route.method} ${route.pattern}` : null, file: `the switchboard at ${server}`, digest: state.snapshot.digest, allowed: [],
+  }));
+  return EXIT_OK;
+}
+
+/** DASHBOARD.ADMIN_TOKEN_FILE of the config, when it parses. */
+export function configTokenFile(file: string): string | undefined {
+  try {
+    const r = parseConfig(readFileSync(file, 'utf8'), file, loadInventory(), {});
+    return r.ok ? r.config.settings.DASHBOARD?.ADMIN_TOKEN_FILE : undefined;
+  } catch {
+    return undefined;
+  }
 }

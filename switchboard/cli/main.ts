@@ -59,10 +59,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
         return EXIT_OK;
       case 'owners': {
         const [sub, ...more] = rest;
-        if (sub === 'list') return listCommand(more, io);
+        if (sub === 'list') return await listCommand(more, io);
         if (sub === 'workers') return workersCommand(more, io);
         if (sub === 'diff') return diffCommand(more, io);
-        if (rest.includes('--explain')) return explainCommand(rest, io);
+        if (rest.includes('--explain')) return await explainCommand(rest, io);
         if (isHelp(sub)) { io.out(OWNERS_USAGE); return EXIT_OK; }
         return usageError(io, sub === undefined
           ? 'owners: give a subcommand: --explain, list, workers or diff'
@@ -70,14 +70,14 @@ export async function run(argv: string[], io: Io): Promise<number> {
       }
       case 'config': {
         const [sub, ...more] = rest;
-        if (sub === 'validate') return validateCommand(more, io);
+        if (sub === 'validate') return await validateCommand(more, io);
         if (isHelp(sub)) { io.out(VALIDATE_USAGE); return EXIT_OK; }
         return usageError(io, sub === undefined
           ? 'config: give a subcommand: validate'
           : `config: unknown subcommand "${sub}" (use validate)`, VALIDATE_USAGE);
       }
       case 'set':
-        return setCommand(rest, io);
+        return await setCommand(rest, io);
       // Loaded when used: the proxy, the embedded registry, nunjucks and bcrypt would double
       // the start-up time of every other command.
       case 'serve':

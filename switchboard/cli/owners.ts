@@ -5,6 +5,8 @@ import { decideWorker } from '../core/decide.js';
 import type { Snapshot } from '../core/snapshot.js';
 import { args, configPath, json, loadSnapshot, resolveIn, table, type Io, EXIT_OK, EXIT_FAIL } from './common.js';
 import { summarize, type PlanSummary } from './describe.js';
+import { adminToken, localNote, serverGet } from './live.js';
+import { configTokenFile } from './explain.js';
 
 export const OWNERS_USAGE = `Usage: switchboard owners --explain [METHOD] PATH | list | workers | diff OLD.yaml NEW.yaml
 
@@ -18,9 +20,16 @@ Who owns what, and why:
 Each takes --help.`;
 
 export const LIST_USAGE = `Usage: switchboard owners list [--family F] [--capability C] [--routes] [--config FILE] [--json]
+                             [--server URL [--token-file FILE]]
 
 Who owns what: one line per capability (route count, owner, canary selectors,
-the switch that decides), or one line per route with --routes.`;
+the switch that decides), or one line per route with --routes.
+
+--server URL asks a running switchboard's admin listener instead (its snapshot,
+its environment, its kill file; the admin token from --token-file, else
+$SWITCHBOARD_ADMIN_TOKEN, else the config's DASHBOARD.ADMIN_TOKEN_FILE). Without
+it, a note on stderr says when a switchboard running on the same STATE_DIR has
+another snapshot in force.`;
 
 export const WORKERS_USAGE = `Usage: switchboard owners workers [--config FILE] [--json]
 
@@ -76,11 +85,21 @@ function checkName(kind: 'family' | 'capability', value: string | undefined, kno
   return v;
 }
 
-export function listCommand(argv: string[], io: Io): number {
-  const a = args(argv, { family: { type: 'string' }, capability: { type: 'string' }, routes: { type: 'boolean' }, config: { type: 'string' }, json: { type: 'boolean' } }, LIST_USAGE);
+export async function listCommand(argv: string[], io: Io): Promise<number> {
+  const a = args(argv, {
+    family: { type: 'string' }, capability: { type: 'string' }, routes: { type: 'boolean' }, config: { type: 'string' }, json: { type: 'boolean' },
+    server: { type: 'string' }, 'token-file': { type: 'string' },
+  }, LIST_USAGE);
   if (a.values.help) { io.out(LIST_USAGE); return EXIT_OK; }
   if (a.positionals.length) throw new SwitchboardError('SWB_CLI_USAGE', `unexpected argument ${a.positionals[0]}\n\n${LIST_USAGE}`);
-  const { snapshot: s, inventory: inv } = loadSnapshot(configPath(a.values.config as string | undefined, io), io);
+  const file = configPath(a.values.config as string | undefined, io);
+  if (a.values.server) {
+    if (a.values.routes) throw new SwitchboardError('SWB_CLI_USAGE', '--routes is not available with --server: use owners --explain --server for one route');
+    return listRemote(a.values.server as string, a.values['token-file'] as string | undefined, file, a.values.family as string | undefined, a.values.capability as string | undefined, a.values.json === true, io);
+  }
+  const { snapshot: s, inventory: inv } = loadSnapshot(file, io);
+  const note = await localNote(file, io, s);
+  if (note) io.err(note);
   const family = checkName('family', a.values.family as string | undefined, inv.families);
   const capability = checkName('capability', a.values.capability as string | undefined, inv.capabilities);
   if (a.values.routes) {
@@ -100,6 +119,21 @@ export function listCommand(argv: string[], io: Io): number {
   const go = rows.filter((r) => r.owner === 'go').reduce((n, r) => n + r.routes, 0);
   const canary = rows.filter((r) => r.owner === 'canary').reduce((n, r) => n + r.routes, 0);
   io.out(`\n${rows.length} capabilities, ${total} routes: ${go} go, ${canary} canary, ${total - go - canary} python or mixed`);
+  return EXIT_OK;
+}
+
+interface RemoteCap { capability: string; routes: number; owner: PlanSummary; by_owner: Record<string, number> }
+
+/** The owners list as a running switchboard has it (GET /api/v1/state). */
+async function listRemote(server: string, tokenFile: string | undefined, file: string, family: string | undefined, capability: string | undefined, asJson: boolean, io: Io): Promise<number> {
+  const token = adminToken({ tokenFile, env: io.env, cwd: io.cwd, configFile: file, configTokenFile: configTokenFile(file) });
+  const state = await serverGet(server, '/api/v1/state', token) as { snapshot: { version: number; kill_switch: boolean }; families: { family: string; capabilities: RemoteCap[] }[] };
+  const rows = state.families.filter((f) => !family || f.family === family).flatMap((f) => f.capabilities.filter((c) => !capability || c.capability === capability).map((c) => ({
+    family: f.family, capability: c.capability, routes: c.routes, owner: c.owner.owner, text: c.owner.text, set_by: c.owner.set_by, origin: c.owner.origin, by_owner: c.by_owner,
+  })));
+  if (asJson) { json(io, { server, snapshot_version: state.snapshot.version, kill_switch: state.snapshot.kill_switch, capabilities: rows }); return EXIT_OK; }
+  io.out(`the switchboard at ${server}, snapshot v${state.snapshot.version}${state.snapshot.kill_switch ? ' — KILL SWITCH ON: every request goes to python' : ''}\n`);
+  io.out(table([['FAMILY', 'CAPABILITY', 'ROUTES', 'OWNER', 'SET BY', 'WHERE'], ...rows.map((r) => [r.family, r.capability, String(r.routes), r.text, r.set_by, r.origin])]));
   return EXIT_OK;
 }
 

@@ -10,11 +10,13 @@ import { ProxyMetrics } from '../proxy/metrics.js';
 import { MemoryPinStore, RedisPinStore, type PinStore } from '../proxy/pin-store.js';
 import { SwitchboardProxy } from '../proxy/server.js';
 import { args, configPath, printIssues, type Io, EXIT_OK, EXIT_FAIL } from './common.js';
-import { resolveStateDir } from '../config/kill-switch.js';
+import { RUNNING_FILE, resolveStateDir } from '../config/kill-switch.js';
+import { ReadinessMonitor } from '../proxy/readiness.js';
+import { recordFileEdit } from '../control/switches.js';
 import { restartOnlyChanges } from '../config/restart-only.js';
 import { Registry as MetricsRegistry } from 'prom-client';
-import { dirname, resolve } from 'node:path';
-import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { accessSync, constants, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { writeFileAtomic } from '../files.js';
 import { DashboardAuth } from '../control/auth.js';
@@ -134,7 +136,6 @@ export async function serveCommand(argv: string[], io: Io): Promise<number> {
   }
   proxy = new SwitchboardProxy({ snapshots: provider, pins, log, accessLog, metrics, tls, ...(embedded ? { embedded: { go: embedded.url } } : {}) });
   const startedAt = new Date();
-  const adminMetrics = embedded?.metrics ? { registry: MetricsRegistry.merge([metrics.registry, embedded.metrics.registry]) } : metrics;
   // The dashboard and control API: live figures from the proxy's own metrics, writes through the same code as `switchboard set`.
   const stats = new LiveStats(metrics.registry);
   let auth: DashboardAuth | null = null;
@@ -156,8 +157,15 @@ export async function serveCommand(argv: string[], io: Io): Promise<number> {
   }
   // Sampling costs nothing to a switchboard without a dashboard: only when one is on.
   if (auth) stats.start();
-  const control = new ControlPlane({ provider, inventory: loadInventory(), file, env: io.env, auth, stats, stateDir, log: log.child({ component: 'dashboard' }) });
-  const admin = createAdminServer({ provider, proxy, pins, metrics: adminMetrics, startedAt, control });
+  // What go says it implements: the dashboard and the API refuse go for the rest; /status shows it.
+  const goUrl = (): string | undefined => provider.current().settings.UPSTREAMS?.go ?? embedded?.url;
+  const readiness = new ReadinessMonitor({ url: goUrl(), log: log.child({ component: 'readiness' }) });
+  readiness.start();
+  provider.onChange(() => readiness.setUpstream(goUrl()));
+  const control = new ControlPlane({ provider, inventory: loadInventory(), file, env: io.env, auth, stats, stateDir, readiness, log: log.child({ component: 'dashboard' }) });
+  // Merged after the control plane registered its own metrics (login failures) on the proxy's registry.
+  const adminMetrics = embedded?.metrics ? { registry: MetricsRegistry.merge([metrics.registry, embedded.metrics.registry]) } : metrics;
+  const admin = createAdminServer({ provider, proxy, pins, metrics: adminMetrics, startedAt, control, readiness });
   try {
     const port = await proxy.listen(listen.host, listen.port);
     const adminPort = await listenOn(admin, adminListen.host, adminListen.port);
@@ -167,6 +175,10 @@ export async function serveCommand(argv: string[], io: Io): Promise<number> {
       upstreams: Object.fromEntries(Object.entries(provider.current().settings.UPSTREAMS ?? {}).map(([k, v]) => [k, v ? redactUrl(v) : v])),
       state_dir: stateDir, kill_file: provider.stats().kill_file?.file ?? null, restored_from: provider.stats().restored_from,
     });
+    // So that `owners --explain` and `owners list` can say when the running proxy disagrees with the file they read.
+    try {
+      writeFileAtomic(join(stateDir, RUNNING_FILE), JSON.stringify({ pid: process.pid, admin: `http://${displayHost(adminListen.host === '0.0.0.0' ? '127.0.0.1' : adminListen.host)}:${adminPort}`, config: file, started_at: startedAt.toISOString() }) + '\n', 0o644);
+    } catch { /* STATE_DIR unwritable: already logged */ }
     io.err(banner({
       proxy: `${tls ? 'https' : 'http'}://${displayHost(port.host)}:${port.port}`, admin: `http://${displayHost(adminListen.host)}:${adminPort}`,
       dashboard: auth !== null, tokenFile: settings.DASHBOARD?.ADMIN_TOKEN_FILE ? resolve(dirname(file), settings.DASHBOARD.ADMIN_TOKEN_FILE) : null,
@@ -181,6 +193,11 @@ export async function serveCommand(argv: string[], io: Io): Promise<number> {
   }
   let warned = '';
   provider.onChange((s) => {
+    // Hand edits of config.yaml go to the history too.
+    const info = provider.lastInstall();
+    if (info) {
+      try { recordFileEdit(s, info, stateDir); } catch (e) { log.warn('cannot record a file edit in the audit log', { error: (e as Error).message }); }
+    }
     const changed = restartOnlyChanges(settings, s.settings, resolve(io.cwd, dirname(file), s.settings.STATE_DIR) !== stateDir && !io.env.SWITCHBOARD_STATE_DIR && !a.values['state-dir']);
     const k = changed.join(',');
     if (changed.length && k !== warned) log.warn(`${changed.join(', ')} changed in the config: takes effect on restart`, { keys: changed, snapshot_version: s.version });
@@ -201,7 +218,9 @@ export async function serveCommand(argv: string[], io: Io): Promise<number> {
         await pins.close();
         await accessLog.close();
         stats.stop();
+        await readiness.stop();
         await embedded?.stop();
+        try { rmSync(join(stateDir, RUNNING_FILE), { force: true }); } catch { /* gone */ }
         log.info('stopped', { cut_requests: forced, closed_upgrades: upgrades });
         resolve(forced > 0 ? EXIT_FAIL : EXIT_OK);
       })();

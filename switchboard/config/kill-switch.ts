@@ -28,6 +28,8 @@ import { SwitchboardError } from '../errors.js';
 
 export const KILL_FILE_NAME = 'force-python.json';
 export const DEFAULT_STATE_DIR = 'data';
+/** Written by a running `serve` (pid, admin URL, config), removed when it stops. */
+export const RUNNING_FILE = 'switchboard.json';
 
 export interface KillRecord {
   readonly on: true;

@@ -29,7 +29,8 @@ import type { Inventory } from '../../owner-maps/index.js';
 import { buildSnapshot, hardFailureSnapshot, type Snapshot } from '../core/snapshot.js';
 import { parseConfig, formatIssue, type ConfigIssue, type Env, type SwitchConfig } from './parse.js';
 import { killFilePath, readKill, type StateOrigin } from './kill-switch.js';
-import { describeMoves } from './moves.js';
+import { describeMoves, type Moves } from './moves.js';
+import { configWarnings } from './warnings.js';
 import { writeFileAtomic } from '../files.js';
 import { redactUrl, silentLogger, type Logger } from '../log.js';
 
@@ -80,6 +81,14 @@ export const LAST_GOOD_NAME = 'last-good-config.yaml';
 
 export type ReloadOutcome = 'installed' | 'unchanged' | 'failed';
 
+export interface InstallInfo {
+  /** start, restore, watch, poll, kill_file, or the writer's via (cli, dashboard, api). */
+  readonly trigger: string;
+  readonly moves: Moves;
+  readonly previous_digest: string | null;
+  readonly previous_version: number;
+}
+
 export class FileSnapshotProvider {
   private snapshot: Snapshot;
   private version = 0;
@@ -107,6 +116,7 @@ export class FileSnapshotProvider {
   private restoredFrom: string | null = null;
   private savedDigest: string | null = null;
   private readonly killFile: string | null;
+  private last: InstallInfo | null = null;
 
   private constructor(private readonly opts: ProviderOptions) {
     this.log = opts.log ?? silentLogger;
@@ -176,6 +186,11 @@ export class FileSnapshotProvider {
 
   current(): Snapshot {
     return this.snapshot;
+  }
+
+  /** How the snapshot in force was installed: its trigger, what moved, the snapshot before it. */
+  lastInstall(): InstallInfo | null {
+    return this.last;
   }
 
   /** Called with every newly installed snapshot. Returns an unsubscribe function. */
@@ -273,11 +288,15 @@ export class FileSnapshotProvider {
     if (config) { this.base = config; this.everLoaded = true; }
     this.reloads++;
     const moves = describeMoves(previous, next);
+    this.last = { trigger, moves, previous_digest: previous.source.digest, previous_version: previous.version };
     this.log.info('config snapshot installed', {
       snapshot_version: next.version, previous_version: previous.version, file: next.source.file, trigger,
       digest: next.source.digest, force_python: next.owner_map.forcePython.value,
       keys_changed: moves.keys, routes_changing_owner: moves.routes, routes_changing_owner_by_capability: moves.byCapability,
     });
+    if (config && trigger !== 'kill_file') {
+      for (const w of configWarnings(config, this.opts.inventory)) this.log.warn(w.message, { code: w.code, key: w.key, line: w.line ?? null, snapshot_version: next.version });
+    }
     for (const u of moves.upstreams) {
       this.log.warn(`the upstream of ${u.owner}, which serves ${u.routes} route${u.routes === 1 ? '' : 's'}, ${u.after ? 'changed' : 'was removed'}`, {
         owner: u.owner, routes: u.routes, before: u.before ? redactUrl(u.before) : null, after: u.after ? redactUrl(u.after) : null, snapshot_version: next.version,

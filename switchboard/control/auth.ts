@@ -75,6 +75,14 @@ export function parseUsers(text: string, file: string): UserRow[] {
   });
 }
 
+/** The name and password of an `Authorization: Basic ...` header; null for any other header or a malformed one. */
+export function basicCredentials(authorization: string | undefined): { name: string; password: string } | null {
+  if (!authorization || !/^basic /i.test(authorization)) return null;
+  const dec = Buffer.from(authorization.slice(6).trim(), 'base64').toString('utf8');
+  const i = dec.indexOf(':');
+  return i <= 0 ? null : { name: dec.slice(0, i), password: dec.slice(i + 1) };
+}
+
 export class DashboardAuth {
   private readonly secret = randomBytes(32);
   private dummyHash: string | null = null;
@@ -154,13 +162,12 @@ export class DashboardAuth {
       const tok = auth.slice(7).trim();
       return this.token && equal(tok, this.token.get()) ? { name: 'admin-token', role: 'operator', via: 'token', csrf: null } : null;
     }
-    if (/^basic /i.test(auth)) {
-      const dec = Buffer.from(auth.slice(6).trim(), 'base64').toString('utf8');
-      const i = dec.indexOf(':');
-      if (i <= 0) return null;
-      const who = await this.login(dec.slice(0, i), dec.slice(i + 1));
+    const basic = basicCredentials(auth);
+    if (basic) {
+      const who = await this.login(basic.name, basic.password);
       return who ? { ...who, via: 'basic', csrf: null } : null;
     }
+    if (/^basic /i.test(auth)) return null;
     const id = this.sessionId(typeof headers.cookie === 'string' ? headers.cookie : undefined);
     const s = id ? this.sessions.get(id) : undefined;
     if (!id || !s) return null;

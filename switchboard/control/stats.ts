@@ -6,11 +6,24 @@
  *   requests/s   switchboard_decisions_total
  *   error rate   switchboard_upstream_errors_total (client_abort excluded) / requests
  *   p50, p99     switchboard_upstream_request_duration_seconds, interpolated in its buckets
+ *
+ * Each sample keeps three cuts of the same series, keyed "<owner> <label>":
+ * per owner, per owner and capability, per owner and family. Requests carry a
+ * `capability` label; errors and durations are used per capability when their
+ * series carry one, else per family (the capability's share of its family is
+ * then unknown, and the figure says so: `errors_and_latency_of`).
  */
 import type { Registry } from 'prom-client';
 
 interface OwnerSample { requests: number; errors: number; buckets: Map<number, number>; count: number }
-interface Sample { at: number; owners: Map<string, OwnerSample> }
+interface Sample {
+  at: number;
+  owners: Map<string, OwnerSample>;
+  capabilities: Map<string, OwnerSample>;
+  families: Map<string, OwnerSample>;
+  /** Whether the error and duration series carry a capability label. */
+  perCapability: { errors: boolean; durations: boolean };
+}
 
 export interface OwnerFigures {
   readonly owner: string;
@@ -26,7 +39,16 @@ export interface LiveFigures {
   readonly owners: readonly OwnerFigures[];
 }
 
+export interface CapabilityFigures extends LiveFigures {
+  readonly capability: string;
+  readonly family: string;
+  /** What error_rate and the percentiles measure: this capability, or (metrics without a capability label) its whole family. */
+  readonly errors_and_latency_of: 'capability' | 'family';
+}
+
 type MetricValue = { labels: Record<string, string | number>; value: number; metricName?: string };
+
+const OWNERS = ['python', 'go'] as const;
 
 async function values(reg: Registry, name: string): Promise<MetricValue[]> {
   const m = reg.getSingleMetric(name);
@@ -34,11 +56,13 @@ async function values(reg: Registry, name: string): Promise<MetricValue[]> {
   return ((await m.get()).values ?? []) as MetricValue[];
 }
 
-function owner(o: Map<string, OwnerSample>, name: string): OwnerSample {
+function series(o: Map<string, OwnerSample>, name: string): OwnerSample {
   let s = o.get(name);
   if (!s) { s = { requests: 0, errors: 0, buckets: new Map(), count: 0 }; o.set(name, s); }
   return s;
 }
+
+const EMPTY: OwnerSample = Object.freeze({ requests: 0, errors: 0, buckets: new Map<number, number>(), count: 0 });
 
 /** The q-quantile from cumulative bucket counts (upper bound → count), interpolated linearly inside a bucket. */
 export function quantile(buckets: ReadonlyMap<number, number>, total: number, q: number): number | null {
@@ -56,11 +80,35 @@ export function quantile(buckets: ReadonlyMap<number, number>, total: number, q:
   return bounds.length ? bounds[bounds.length - 1]! : null;
 }
 
+/** The three cuts a metric value adds to: per owner, per owner and capability (when labelled), per owner and family. */
+function cuts(s: Sample, v: MetricValue): OwnerSample[] {
+  const owner = String(v.labels.owner);
+  const out = [series(s.owners, owner)];
+  if (v.labels.capability !== undefined) out.push(series(s.capabilities, `${owner} ${String(v.labels.capability)}`));
+  if (v.labels.family !== undefined) out.push(series(s.families, `${owner} ${String(v.labels.family)}`));
+  return out;
+}
+
+/** Figures of one owner between two cumulative samples. */
+function between(owner: string, a: OwnerSample, b: OwnerSample, secs: number, sameSample: boolean, errorsOf: { a: OwnerSample; b: OwnerSample } = { a, b }): OwnerFigures {
+  const requests = b.requests - a.requests;
+  const base = errorsOf.b.requests - errorsOf.a.requests;
+  const errors = errorsOf.b.errors - errorsOf.a.errors;
+  const delta = new Map([...errorsOf.b.buckets].map(([le, c]) => [le, c - (errorsOf.a.buckets.get(le) ?? 0)] as const));
+  const count = errorsOf.b.count - errorsOf.a.count;
+  return {
+    owner, requests, requests_per_second: sameSample ? 0 : requests / secs,
+    error_rate: base > 0 ? errors / base : 0,
+    p50_seconds: quantile(delta, count, 0.5), p99_seconds: quantile(delta, count, 0.99),
+  };
+}
+
 export class LiveStats {
   private readonly samples: Sample[] = [];
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly registry: Registry, readonly windowSeconds = 300, private readonly everyMs = 5000, private readonly now = () => Date.now()) {}
+  /** `registry`: the proxy's metrics (the dashboard registers its own few there too). */
+  constructor(readonly registry: Registry, readonly windowSeconds = 300, private readonly everyMs = 5000, private readonly now = () => Date.now()) {}
 
   start(): void {
     void this.sample();
@@ -74,45 +122,55 @@ export class LiveStats {
   }
 
   async sample(): Promise<void> {
-    const owners = new Map<string, OwnerSample>();
-    for (const v of await values(this.registry, 'switchboard_decisions_total')) owner(owners, String(v.labels.owner)).requests += v.value;
+    const s: Sample = { at: 0, owners: new Map(), capabilities: new Map(), families: new Map(), perCapability: { errors: false, durations: false } };
+    for (const v of await values(this.registry, 'switchboard_decisions_total')) for (const c of cuts(s, v)) c.requests += v.value;
     for (const v of await values(this.registry, 'switchboard_upstream_errors_total')) {
-      if (v.labels.kind !== 'client_abort') owner(owners, String(v.labels.owner)).errors += v.value;
+      if (v.labels.kind === 'client_abort') continue;
+      if (v.labels.capability !== undefined) s.perCapability.errors = true;
+      for (const c of cuts(s, v)) c.errors += v.value;
     }
     for (const v of await values(this.registry, 'switchboard_upstream_request_duration_seconds')) {
-      const o = owner(owners, String(v.labels.owner));
-      if (v.metricName?.endsWith('_bucket')) {
-        const le = v.labels.le === '+Inf' ? Infinity : Number(v.labels.le);
-        o.buckets.set(le, (o.buckets.get(le) ?? 0) + v.value);
-      } else if (v.metricName?.endsWith('_count')) o.count += v.value;
+      if (v.labels.capability !== undefined) s.perCapability.durations = true;
+      const bucket = v.metricName?.endsWith('_bucket');
+      if (!bucket && !v.metricName?.endsWith('_count')) continue;
+      const le = v.labels.le === '+Inf' ? Infinity : Number(v.labels.le);
+      for (const c of cuts(s, v)) {
+        if (bucket) c.buckets.set(le, (c.buckets.get(le) ?? 0) + v.value);
+        else c.count += v.value;
+      }
     }
-    const at = this.now();
-    this.samples.push({ at, owners });
-    while (this.samples.length > 2 && this.samples[1]!.at <= at - this.windowSeconds * 1000) this.samples.shift();
+    s.at = this.now();
+    this.samples.push(s);
+    while (this.samples.length > 2 && this.samples[1]!.at <= s.at - this.windowSeconds * 1000) this.samples.shift();
   }
 
-  /** Figures over the window (from the oldest kept sample to a fresh one). */
-  async figures(): Promise<LiveFigures> {
-    // A fresh sample at most once a second, however often the page is loaded.
+  /** The oldest kept sample and a fresh one (taken at most once a second, however often pages are loaded). */
+  private async window(): Promise<{ first: Sample; last: Sample; secs: number }> {
     const lastAt = this.samples[this.samples.length - 1]?.at;
     if (lastAt === undefined || this.now() - lastAt >= 1000) await this.sample();
     const last = this.samples[this.samples.length - 1]!;
     const first = this.samples[0]!;
-    const secs = Math.max((last.at - first.at) / 1000, 0.001);
-    const out: OwnerFigures[] = [];
-    for (const name of ['python', 'go']) {
-      const a = first.owners.get(name) ?? { requests: 0, errors: 0, buckets: new Map<number, number>(), count: 0 };
-      const b = last.owners.get(name) ?? { requests: 0, errors: 0, buckets: new Map<number, number>(), count: 0 };
-      const requests = b.requests - a.requests;
-      const errors = b.errors - a.errors;
-      const delta = new Map([...b.buckets].map(([le, c]) => [le, c - (a.buckets.get(le) ?? 0)] as const));
-      const count = b.count - a.count;
-      out.push({
-        owner: name, requests, requests_per_second: first === last ? 0 : requests / secs,
-        error_rate: requests > 0 ? errors / requests : 0,
-        p50_seconds: quantile(delta, count, 0.5), p99_seconds: quantile(delta, count, 0.99),
-      });
-    }
-    return { window_seconds: first === last ? 0 : Math.round(secs), owners: out };
+    return { first, last, secs: Math.max((last.at - first.at) / 1000, 0.001) };
+  }
+
+  /** Figures per owner over the window. */
+  async figures(): Promise<LiveFigures> {
+    const { first, last, secs } = await this.window();
+    return {
+      window_seconds: first === last ? 0 : Math.round(secs),
+      owners: OWNERS.map((o) => between(o, first.owners.get(o) ?? EMPTY, last.owners.get(o) ?? EMPTY, secs, first === last)),
+    };
+  }
+
+  /** Figures per owner for one capability (of `family`) over the window. */
+  async capabilityFigures(capability: string, family: string): Promise<CapabilityFigures> {
+    const { first, last, secs } = await this.window();
+    const exact = last.perCapability.errors && last.perCapability.durations;
+    const owners = OWNERS.map((o) => {
+      const cap = { a: first.capabilities.get(`${o} ${capability}`) ?? EMPTY, b: last.capabilities.get(`${o} ${capability}`) ?? EMPTY };
+      const fam = { a: first.families.get(`${o} ${family}`) ?? EMPTY, b: last.families.get(`${o} ${family}`) ?? EMPTY };
+      return between(o, cap.a, cap.b, secs, first === last, exact ? cap : fam);
+    });
+    return { capability, family, errors_and_latency_of: exact ? 'capability' : 'family', window_seconds: first === last ? 0 : Math.round(secs), owners };
   }
 }

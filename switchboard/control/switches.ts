@@ -49,7 +49,7 @@ export interface AuditEntry {
   readonly time: string;
   readonly actor: string;
   readonly via: string;
-  readonly action: 'set' | 'unset';
+  readonly action: 'set' | 'unset' | 'edit';
   readonly key: string;
   readonly old: unknown;
   readonly new: unknown;
@@ -60,8 +60,10 @@ export interface AuditEntry {
   readonly sha256_before: string | null;
   readonly sha256_after: string | null;
   readonly routes_changing_owner: number;
-  /** The snapshot version in force when the change was made (the next one carries it). */
+  /** The snapshot version in force when the change was made (the next one carries it); for a file edit, the version it became. */
   readonly snapshot_version?: number;
+  /** A file edit ("via": "file edit"): every key that changed. */
+  readonly keys?: readonly string[];
 }
 
 /** Where audit lines go when the config's audit log cannot be opened (a read-only config directory): STATE_DIR. */
@@ -201,4 +203,31 @@ export function readAudit(file: string, c: SwitchConfig | null, stateDir: string
   }
   // Stable by time: entries of one change keep their order.
   return paths.length > 1 ? out.map((e, i) => [e, i] as const).sort((x, y) => (x[0].time < y[0].time ? -1 : x[0].time > y[0].time ? 1 : x[1] - y[1])).map(([e]) => e) : out;
+}
+
+/** Triggers of installs that no writer of ours made: the watcher and the poll saw the file change. */
+const FILE_TRIGGERS = new Set(['watch', 'poll']);
+
+/**
+ * Records a hand edit of config.yaml in the audit log ("via": "file edit"),
+ * unless one of our writers made it (an audit line already ends at this
+ * digest). Called with every snapshot the provider installs; returns the entry
+ * written, or null.
+ */
+export function recordFileEdit(
+  s: { readonly version: number; readonly source: { readonly file: string; readonly digest: string | null }; readonly owner_map: { readonly config: SwitchConfig | null } },
+  info: { readonly trigger: string; readonly moves: { readonly keys: readonly string[]; readonly routes: number }; readonly previous_digest: string | null },
+  stateDir: string | null,
+): AuditEntry | null {
+  if (!FILE_TRIGGERS.has(info.trigger) || s.source.digest === null || info.moves.keys.length === 0) return null;
+  const file = s.source.file;
+  const known = readAudit(file, s.owner_map.config, stateDir);
+  if (known.some((e) => e.sha256_after === s.source.digest)) return null;
+  const entry: AuditEntry = {
+    time: new Date().toISOString(), actor: '(file)', via: 'file edit', action: 'edit', key: info.moves.keys.join(', '), keys: info.moves.keys,
+    old: null, new: null, reason: null, file: resolve(file), sha256_before: info.previous_digest, sha256_after: s.source.digest,
+    routes_changing_owner: info.moves.routes, snapshot_version: s.version,
+  };
+  appendAudit([entry], file, s.owner_map.config, stateDir);
+  return entry;
 }

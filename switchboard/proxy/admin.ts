@@ -13,6 +13,7 @@ import type { SwitchboardProxy } from './server.js';
 import type { ControlPlane } from '../control/dashboard.js';
 import type { Snapshot } from '../core/snapshot.js';
 import type { Owner } from '../core/types.js';
+import { readinessJson, type ReadinessMonitor } from './readiness.js';
 
 export interface AdminDeps {
   readonly provider: Pick<FileSnapshotProvider, 'current' | 'stats'>;
@@ -23,6 +24,8 @@ export interface AdminDeps {
   readonly startedAt: Date;
   /** The dashboard and control API (/dashboard, /api/v1), when serve runs them. */
   readonly control?: ControlPlane;
+  /** What the go upstream says it implements (GET /.well-known/switchboard, polled). */
+  readonly readiness?: ReadinessMonitor;
 }
 
 /** Failed requests in a row (connection-level) after which an owner's upstream counts as unreachable. */
@@ -42,7 +45,7 @@ export function ownersWithTraffic(s: Snapshot): Map<Owner, number> {
 }
 
 /** Why the switchboard is not ready, one reason a line; empty when it is. */
-export function notReadyReasons(d: Pick<AdminDeps, 'provider' | 'proxy'>): string[] {
+export function notReadyReasons(d: Pick<AdminDeps, 'provider' | 'proxy' | 'readiness'>): string[] {
   const s = d.provider.current();
   const reasons: string[] = [];
   if (d.proxy.isDraining) reasons.push('draining');
@@ -52,6 +55,10 @@ export function notReadyReasons(d: Pick<AdminDeps, 'provider' | 'proxy'>): strin
     const h = health[owner];
     const what = `owner ${owner} serves ${routes} route${routes === 1 ? '' : 's'}`;
     if (!h.url) reasons.push(`${what} and has no upstream: set SWITCHBOARD.UPSTREAMS.${owner}`);
+    else if (owner === 'go' && d.readiness && d.readiness.current().checked_at && !d.readiness.current().reachable && d.readiness.current().failure !== 'status' && d.readiness.current().failure !== 'malformed') {
+      // Cannot connect to go at all (an answer other than the document still means it is up).
+      reasons.push(`${what} and its upstream ${h.url} does not answer: ${d.readiness.current().error ?? d.readiness.current().failure}`);
+    }
     else if (h.consecutive_errors >= UNREACHABLE_AFTER && h.last_error && h.last_error.kind !== 'not_configured') {
       reasons.push(`${what} and its upstream ${h.url} failed its last ${h.consecutive_errors} requests (${h.last_error.kind}: ${h.last_error.message})`);
     }
@@ -78,6 +85,7 @@ export async function statusBody(d: AdminDeps): Promise<Record<string, unknown>>
     upstreams: d.proxy.upstreamHealth(),
     ready: notReadyReasons(d).length === 0,
     not_ready_reasons: notReadyReasons(d),
+    go_readiness: d.readiness ? readinessJson(d.readiness.current()) : null,
     kill_file: st.kill_file,
     state_dir: st.state_dir,
     restored_from: st.restored_from,

@@ -31,6 +31,23 @@ export function classifyUpstreamError(err: unknown): ProxyError {
   return { status: 502, kind: 'unavailable', message: msg };
 }
 
+/**
+ * undici refused to write the request as it stands (two Host headers, RFC
+ * 9112 §3.2; a header value or path it will not send): the client's request
+ * is at fault, and the owner never saw it, so no owner is charged.
+ */
+export function isUnsendable(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code;
+  return code === 'UND_ERR_INVALID_ARG' || code === 'UND_ERR_NOT_SUPPORTED';
+}
+
+/** A 400 from the proxy itself (no owner answered), closing the connection; `why` is safe to show. */
+export function writeBadRequest(res: ServerResponse, why: string): void {
+  const body = `bad request: ${why}\n`;
+  res.writeHead(400, ['content-type', 'text/plain; charset=utf-8', 'content-length', String(Buffer.byteLength(body)), 'connection', 'close']);
+  res.end(body);
+}
+
 export function writeProxyError(res: ServerResponse, family: string | null, owner: string, e: ProxyError, extraHeaders: readonly string[] = []): void {
   const text = e.kind === 'not_configured' ? e.message : `upstream ${owner} failed: ${e.message}`;
   let body: string;

@@ -319,8 +319,8 @@ export class ReadinessMonitor {
     this.state = next;
     const fields = { owner: 'go', upstream: next.upstream };
     if (!o.ok) {
-      // Loud once when it stops answering (or never did); quiet while it stays down.
-      if (previous.reachable || previous.checked_at === null) {
+      // Loud when it stops answering (or never did) or fails another way; quiet while it stays down the same way.
+      if (previous.reachable || previous.checked_at === null || previous.failure !== next.failure) {
         this.log.warn('go readiness unknown: the go upstream did not answer its readiness document', { ...fields, failure: o.failure, error: o.error });
       } else {
         this.log.debug('go readiness still unknown', { ...fields, failure: o.failure, error: o.error });

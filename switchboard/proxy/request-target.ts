@@ -11,6 +11,7 @@
  * path pays one character comparison.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { writeBadRequest } from './error-response.js';
 
 /** Scheme, optional userinfo (dropped), authority. */
 const ABSOLUTE_FORM = /^https?:\/\/(?:[^/?#@]*@)?([^/?#]*)/i;
@@ -67,7 +68,5 @@ export function answerOtherTarget(req: IncomingMessage, res: ServerResponse): vo
     res.end();
     return;
   }
-  const body = 'request target must be a path (/v2/...) or an absolute URL (http://host/v2/...)\n';
-  res.writeHead(400, ['content-type', 'text/plain; charset=utf-8', 'content-length', String(Buffer.byteLength(body)), 'connection', 'close']);
-  res.end(body);
+  writeBadRequest(res, 'the request target must be a path (/v2/...) or an absolute URL (http://host/v2/...)');
 }

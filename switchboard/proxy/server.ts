@@ -27,7 +27,7 @@ import type { PinStore } from './pin-store.js';
 import type { ProxyMetrics } from './metrics.js';
 import type { AccessLog } from './access-log.js';
 import { hasBody, requestHeaders, responseHeaders } from './headers.js';
-import { answerClientError, classifyUpstreamError, writeProxyError, type ProxyError } from './error-response.js';
+import { answerClientError, classifyUpstreamError, isUnsendable, writeBadRequest, writeProxyError, type ProxyError } from './error-response.js';
 import { answerOtherTarget, isOriginForm, toOriginForm } from './request-target.js';
 import { blobLane, laneAvailable } from './blob-lane.js';
 
@@ -291,6 +291,12 @@ export class SwitchboardProxy {
     if (expectsContinue) res.writeContinue();
     const onError = (err: unknown): void => {
       if (ac.aborted) return; // the client left; nothing to answer
+      if (isUnsendable(err) && !res.headersSent) {
+        failure = 'bad_request';
+        req.resume();
+        writeBadRequest(res, (err as Error).message);
+        return;
+      }
       const e = classifyUpstreamError(err);
       failure = e.kind;
       h.errors++;
@@ -419,6 +425,7 @@ export class SwitchboardProxy {
         socket.on('close', end);
       })
       .catch((err: unknown) => {
+        if (isUnsendable(err)) { refuse(400, `bad request: ${(err as Error).message}`); return; }
         const e = classifyUpstreamError(err);
         this.deps.metrics?.upstreamError(d.owner, d.family, e.kind);
         this.deps.log.warn('upstream upgrade failed', { owner: d.owner, path: req.url, failure: e.kind, error: e.message });

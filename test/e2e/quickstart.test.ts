@@ -3,7 +3,8 @@
  * checkout (here a temp git repository holding the checkout's files, so its
  * data/ does not touch the working tree), with PORT and ADMIN_PORT moving the
  * listeners. Then what the README promises: the config is copied to
- * data/config.yaml on the first start; skopeo copies an image in and out
+ * data/config.yaml on the first start; the README's own umoci commands make
+ * an image that pushes; skopeo copies an image in and out
  * through the switchboard over its self-signed TLS, the embedded mirror-mode
  * registry (owner go) holds it, a python-owned route answers 503 naming the
  * missing upstream, `switchboard owners --explain` says why /v2 goes to go, the
@@ -109,6 +110,21 @@ t.test('skopeo copies an image in and out through the switchboard', async (t) =>
   const tags = JSON.parse((await skopeo.ok(['list-tags', '--tls-verify=false', `docker://${host}/acme/app`])).stdout);
   t.same(tags.Tags, ['v1']);
   t.ok(readdirSync(join(checkout, 'data/quay/storage/sha256')).length > 0, 'blobs under data/quay/storage in Quay\'s layout');
+});
+
+t.test('the README\'s umoci commands make ./layout:demo, and it pushes', async (t) => {
+  // The commands exactly as the quick start prints them, run where README.md is (they insert it).
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const quick = readme.slice(readme.indexOf('## Quick start'), readme.indexOf('\n## ', readme.indexOf('## Quick start') + 1));
+  const commands = quick.split('\n').filter((l) => l.startsWith('umoci '));
+  t.equal(commands.length, 3, 'three umoci commands');
+  const work = join(dir, 'readme-image');
+  mkdirSync(work);
+  copyFileSync(join(ROOT, 'README.md'), join(work, 'README.md'));
+  for (const c of commands) await runOk(c.split(' ')[0]!, c.split(' ').slice(1), { cwd: work });
+  await skopeo.ok(['copy', '--retry-times', '0', '--dest-tls-verify=false', `oci:${join(work, 'layout')}:demo`, `docker://${host}/acme/readme:v1`]);
+  const tags = JSON.parse((await skopeo.ok(['list-tags', '--tls-verify=false', `docker://${host}/acme/readme`])).stdout);
+  t.same(tags.Tags, ['v1'], 'pushed through the switchboard');
 });
 
 t.test('python-owned routes answer 503 naming the missing upstream', async (t) => {

@@ -1,11 +1,13 @@
 /**
  * Requests as real clients send them (issue 13), each against both owners:
- * `Expect: 100-continue` (curl over 1 MiB, docker), chunked uploads as
- * docker/podman/skopeo/containerd/crane send them, request trailers,
- * HTTP/1.0 with and without keep-alive, `Connection: close`, absolute-form
- * targets, long header sections (and a clean 431 above the limit), and
- * pipelined requests. Raw `net` sockets where a client library would
- * normalise the request; the real `curl` binary with its default headers.
+ * `Expect: 100-continue` (curl over 1 MiB, docker; other expectations 417),
+ * chunked uploads as docker/podman/skopeo/containerd/crane send them, request
+ * trailers, HTTP/1.0 with and without keep-alive, `Connection: close`,
+ * absolute-form targets, long header sections (a clean 431 above the limit),
+ * pipelined requests, and requests no server may take (400, no owner charged).
+ * Raw `net` sockets where a client library would normalise the request; the
+ * real `curl` binary with its default headers, in process and through the
+ * real `switchboard serve`.
  */
 import t from 'tap';
 import net from 'node:net';
@@ -14,8 +16,12 @@ import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  startProxy, startUpstreams, tempDir, within, type OwnerName, type TLike, type ProxyHandle, type Upstream, type UpstreamHandler,
+  buildOnce, configYaml, request, startProxy, startServe, startUpstreams, tempDir, waitFor, within, writeAtomic,
+  type OwnerName, type ProxyHandle, type TLike, type Upstream, type UpstreamHandler,
 } from './lib/harness.js';
+
+/** The asserts and teardown the helpers use (tap's Test has them all). */
+type Assert = TLike & Pick<typeof t, 'equal' | 'match' | 'notMatch' | 'same' | 'ok'>;
 
 const OWNERS: readonly OwnerName[] = ['python', 'go'];
 const MiB = 1024 * 1024;
@@ -259,36 +265,68 @@ function curlStatuses(out: string): number[] {
   return [...out.matchAll(/^HTTP\/1\.[01] (\d{3})/gm)].map((m) => Number(m[1]));
 }
 
+/**
+ * curl's three upload shapes over 1 MiB, each with curl's own `Expect:
+ * 100-continue`: monolithic PUT (-T), monolithic POST (--data-binary) and a
+ * chunked PATCH. Each must get the proxy's 100, then the owner's status, with
+ * the exact bytes at the owner and no Expect forwarded.
+ */
+async function curlUploads(t: Assert, port: number, owner: OwnerName, target: Upstream): Promise<void> {
+  const file = join(tempDir(t, 'swb-shapes-'), 'blob');
+  const data = payload(3 * MiB, 7);
+  writeFileSync(file, data);
+  const digest = `sha256:${sha256(data)}`;
+  const base = `http://127.0.0.1:${port}${REPO}/blobs/uploads`;
+  const cases: { what: string; args: string[]; method: string; status: number; sent: RegExp }[] = [
+    { what: 'monolithic PUT (curl -T)', args: ['-T', file, `${base}/${UUID}?digest=${digest}`], method: 'PUT', status: 201, sent: /^> Content-Length: 3145728/m },
+    {
+      what: 'monolithic POST (curl --data-binary)', args: ['--data-binary', `@${file}`, '-H', 'Content-Type: application/octet-stream', `${base}/?digest=${digest}`],
+      method: 'POST', status: 201, sent: /^> Content-Length: 3145728/m,
+    },
+    {
+      what: 'chunked PATCH (curl -T -X PATCH, Transfer-Encoding: chunked)', args: ['-T', file, '-X', 'PATCH', '-H', 'Transfer-Encoding: chunked', `${base}/${UUID}`],
+      method: 'PATCH', status: 202, sent: /^> Transfer-Encoding: chunked/m,
+    },
+  ];
+  for (const c of cases) {
+    const before = target.requests.length;
+    const r = await curl(c.args);
+    t.equal(r.code, 0, `${c.what}: curl succeeded (${r.stderr.split('\n').filter((l) => l.startsWith('curl:')).join(' ')})`);
+    t.match(r.stderr, /^> Expect: 100-continue/m, `${c.what}: curl sent Expect: 100-continue`);
+    t.match(r.stderr, c.sent, `${c.what}: curl sent ${c.sent.source}`);
+    t.same(curlStatuses(r.stdout), [100, c.status], `${c.what}: 100 Continue from the proxy, then ${owner}'s ${c.status}`);
+    t.notMatch(r.stdout, /x-switchboard-error/i, `${c.what}: no proxy error`);
+    t.equal(target.requests.length - before, 1, `${c.what}: one request reached ${owner}`);
+    const rec = target.requests.at(-1);
+    t.equal(rec?.method, c.method, `${c.what}: method kept`);
+    t.equal(rec?.bytes, data.length, `${c.what}: ${owner} received all ${data.length} bytes`);
+    t.equal(rec?.sha256, sha256(data), `${c.what}: ${owner} received the exact bytes`);
+    t.equal(rec?.headers.expect, undefined, `${c.what}: Expect is not forwarded (the proxy answered it)`);
+  }
+}
+
+t.test('the real `switchboard serve` and curl: Expect: 100-continue uploads reach both owners', async (t) => {
+  await buildOnce();
+  const up = await startUpstreams(t);
+  up.python.handler = registry('python');
+  up.go.handler = registry('go');
+  const file = join(tempDir(t), 'config.yaml');
+  const config = (owner: OwnerName): string => configYaml({
+    migration: { ROUTE_OWNER_DEFAULT: owner }, upstreams: up, settings: { LISTEN: '127.0.0.1:0', ADMIN_LISTEN: '127.0.0.1:0', ACCESS_LOG: 'off' },
+  });
+  writeAtomic(file, config('python'));
+  const sb = await startServe(t, file);
+  await curlUploads(t, sb.port, 'python', up.python);
+  writeAtomic(file, config('go'));
+  t.ok(await waitFor(async () => (await request(sb.adminPort, { path: '/status' })).json().snapshot.version >= 2, 10_000), 'go owns the uploads now');
+  await curlUploads(t, sb.port, 'go', up.go);
+  t.equal(up.python.requests.length, 3, 'python got its three uploads, and only those');
+});
+
 for (const owner of OWNERS) {
   t.test(`curl uploads over 1 MiB (Expect: 100-continue) reach ${owner} intact`, async (t) => {
     const { px, target, other } = await setup(t, owner);
-    const dir = tempDir(t, 'swb-shapes-');
-    const file = join(dir, 'blob');
-    const data = payload(3 * MiB, 7);
-    writeFileSync(file, data);
-    const digest = `sha256:${sha256(data)}`;
-    const base = `http://127.0.0.1:${px.port}${REPO}/blobs/uploads`;
-
-    const cases: { what: string; args: string[]; method: string; status: number; sent: RegExp[] }[] = [
-      { what: 'monolithic PUT (curl -T)', args: ['-T', file, `${base}/${UUID}?digest=${digest}`], method: 'PUT', status: 201, sent: [/^> Content-Length: 3145728/m] },
-      { what: 'monolithic POST (curl --data-binary)', args: ['--data-binary', `@${file}`, '-H', 'Content-Type: application/octet-stream', `${base}/?digest=${digest}`], method: 'POST', status: 201, sent: [/^> Content-Length: 3145728/m] },
-      { what: 'chunked PATCH (curl -T -X PATCH, Transfer-Encoding: chunked)', args: ['-T', file, '-X', 'PATCH', '-H', 'Transfer-Encoding: chunked', `${base}/${UUID}`], method: 'PATCH', status: 202, sent: [/^> Transfer-Encoding: chunked/m] },
-    ];
-    for (const c of cases) {
-      const before = target.requests.length;
-      const r = await curl(c.args);
-      t.equal(r.code, 0, `${c.what}: curl succeeded (${r.stderr.split('\n').filter((l) => l.startsWith('curl:')).join(' ')})`);
-      t.match(r.stderr, /^> Expect: 100-continue/m, `${c.what}: curl sent Expect: 100-continue`);
-      for (const re of c.sent) t.match(r.stderr, re, `${c.what}: curl sent ${re.source}`);
-      t.same(curlStatuses(r.stdout), [100, c.status], `${c.what}: 100 Continue from the proxy, then ${owner}'s ${c.status}`);
-      t.notMatch(r.stdout, /x-switchboard-error/i, `${c.what}: no proxy error`);
-      t.equal(target.requests.length - before, 1, `${c.what}: one request reached ${owner}`);
-      const rec = target.requests.at(-1)!;
-      t.equal(rec.method, c.method, `${c.what}: method kept`);
-      t.equal(rec.bytes, data.length, `${c.what}: ${owner} received all ${data.length} bytes`);
-      t.equal(rec.sha256, sha256(data), `${c.what}: ${owner} received the exact bytes`);
-      t.equal(rec.headers.expect, undefined, `${c.what}: Expect is not forwarded (the proxy answered it)`);
-    }
+    await curlUploads(t, px.port, owner, target);
     t.equal(other.requests.length, 0, 'nothing reached the other owner');
   });
 
@@ -353,6 +391,24 @@ for (const owner of OWNERS) {
     t.equal(r10.status, 201, `HTTP/1.0 with Expect: forwarded, ${owner}'s 201 (no 100 first)`);
     t.equal(echo(r10).bytes, 5);
     t.equal(target.requests.at(-1)?.headers.expect, undefined, 'Expect not forwarded');
+  });
+
+  t.test(`a request no HTTP/1.1 server may take (${owner}): 400 from the proxy, the owner not charged`, async (t) => {
+    const { px, target, other } = await setup(t, owner);
+    const shapes: [string, string[]][] = [
+      ['two Host headers (RFC 9112 §3.2)', [`GET ${REPO}/manifests/latest HTTP/1.1`, 'Host: registry.example.com', 'Host: evil.example.com']],
+      ['HTTP/1.1 without Host', [`GET ${REPO}/manifests/latest HTTP/1.1`]],
+    ];
+    for (const [what, head] of shapes) {
+      const c = await open(t, px.port);
+      c.head(head);
+      const r = await c.response();
+      t.equal(r.status, 400, `${what}: 400`);
+      t.equal(r.get('x-switchboard-error'), undefined, `${what}: not an upstream failure`);
+      await c.waitClosed();
+    }
+    t.equal(target.requests.length + other.requests.length, 0, 'nothing reached an owner');
+    t.equal(px.proxy.upstreamHealth()[owner].errors, 0, `${owner} is charged no error`);
   });
 
   t.test(`a docker/podman/skopeo/crane push (${owner}): POST, chunked PATCH, PUT ?digest= on one connection`, async (t) => {

@@ -1,0 +1,109 @@
+/**
+ * The CLI and the running proxy: `owners --explain` and `owners list` read the
+ * file with their own environment, which can disagree with what a running
+ * `serve` has in force (another environment, a kill file, a newer snapshot).
+ *
+ * - `--server URL` (the admin listener) asks the running proxy instead:
+ *   GET /api/v1/explain and /api/v1/state with the admin token
+ *   (`--token-file F`, else $SWITCHBOARD_ADMIN_TOKEN, else the config's
+ *   DASHBOARD.ADMIN_TOKEN_FILE).
+ * - Without it, a `serve` running on the same STATE_DIR is found through
+ *   STATE_DIR/switchboard.json and its unauthenticated /status compared with
+ *   the local snapshot: a different digest or kill switch is said out loud.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { request } from 'undici';
+import { RUNNING_FILE, resolveStateDir } from '../config/kill-switch.js';
+import type { Env } from '../config/parse.js';
+import type { Snapshot } from '../core/snapshot.js';
+import { SwitchboardError } from '../errors.js';
+
+export interface LiveStatus {
+  readonly admin: string;
+  readonly pid: number | null;
+  readonly version: number;
+  readonly digest: string | null;
+  readonly kill_switch: boolean;
+}
+
+async function getJson(url: string, headers: Record<string, string>, timeoutMs: number): Promise<{ status: number; body: any }> {
+  const r = await request(url, { method: 'GET', headers, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+  const text = await r.body.text();
+  let body: unknown = null;
+  try { body = JSON.parse(text); } catch { body = { error: text.slice(0, 200) }; }
+  return { status: r.statusCode, body };
+}
+
+/** The running serve on this STATE_DIR, if its record names a live process. */
+export function runningServe(stateDir: string): { admin: string; pid: number } | null {
+  let rec: { pid?: unknown; admin?: unknown };
+  try { rec = JSON.parse(readFileSync(join(stateDir, RUNNING_FILE), 'utf8')) as typeof rec; } catch { return null; }
+  if (typeof rec.pid !== 'number' || typeof rec.admin !== 'string') return null;
+  try { process.kill(rec.pid, 0); } catch { return null; }
+  return { admin: rec.admin, pid: rec.pid };
+}
+
+/** /status of a running proxy (no auth needed); null when it does not answer within the timeout. */
+export async function liveStatus(admin: string, pid: number | null, timeoutMs = 1000): Promise<LiveStatus | null> {
+  try {
+    const r = await getJson(new URL('/status', admin).href, {}, timeoutMs);
+    if (r.status !== 200) return null;
+    const s = r.body.snapshot as { version: number; digest: string | null; kill_switch: boolean };
+    return { admin, pid, version: s.version, digest: s.digest, kill_switch: s.kill_switch };
+  } catch {
+    return null;
+  }
+}
+
+/** A line saying how the running proxy differs from the local snapshot, or null when they agree. */
+export function disagreement(local: Snapshot, live: LiveStatus): string | null {
+  const diffs: string[] = [];
+  if (live.digest !== local.source.digest) diffs.push(`its config digest ${String(live.digest).slice(0, 12)} differs from this file's ${String(local.source.digest).slice(0, 12)}`);
+  if (live.kill_switch !== local.owner_map.forcePython.value) diffs.push(`its kill switch is ${live.kill_switch ? 'ON' : 'off'} (here: ${local.owner_map.forcePython.value ? 'ON' : 'off'})`);
+  if (diffs.length === 0) return null;
+  return `note: the running switchboard${live.pid ? ` (pid ${live.pid}` : ' ('}, snapshot v${live.version}) disagrees: ${diffs.join('; ')} — add --server ${live.admin} to explain through it`;
+}
+
+/** The note for a local answer: asks the serve running on this config's STATE_DIR, if any. */
+export async function localNote(file: string, io: { cwd: string; env: Env }, local: Snapshot): Promise<string | null> {
+  let stateDir: string;
+  try { stateDir = resolveStateDir({ configFile: file, cwd: io.cwd, env: io.env }); } catch { return null; }
+  const run = runningServe(stateDir);
+  if (!run) return null;
+  const live = await liveStatus(run.admin, run.pid);
+  return live ? disagreement(local, live) : null;
+}
+
+/** The admin token for --server: --token-file, $SWITCHBOARD_ADMIN_TOKEN, else the config's DASHBOARD.ADMIN_TOKEN_FILE. */
+export function adminToken(o: { tokenFile?: string | undefined; env: Env; cwd: string; configFile: string; configTokenFile?: string | undefined }): string {
+  if (o.tokenFile) return readToken(resolve(o.cwd, o.tokenFile));
+  const fromEnv = o.env.SWITCHBOARD_ADMIN_TOKEN;
+  if (fromEnv && fromEnv.trim()) return fromEnv.trim();
+  if (o.configTokenFile) return readToken(resolve(dirname(o.configFile), o.configTokenFile));
+  throw new SwitchboardError('SWB_CLI_USAGE', '--server needs the admin token: --token-file FILE or $SWITCHBOARD_ADMIN_TOKEN');
+}
+
+function readToken(file: string): string {
+  let text: string;
+  try { text = readFileSync(file, 'utf8').trim(); } catch (e) {
+    throw new SwitchboardError('SWB_CLI_USAGE', `cannot read the admin token file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  // Never quote the file: it is a secret, or the wrong file.
+  if (!/^[\x21-\x7e]+$/.test(text)) throw new SwitchboardError('SWB_CLI_USAGE', `${file} does not hold one admin token (one line of printable characters)`);
+  return text;
+}
+
+/** GET a control-API path of a running proxy; errors are clear SWB_ errors, never a stack. */
+export async function serverGet(server: string, path: string, token: string): Promise<any> {
+  let r: { status: number; body: any };
+  try {
+    r = await getJson(new URL(path, server).href, { authorization: `Bearer ${token}` }, 5000);
+  } catch (e) {
+    throw new SwitchboardError('SWB_CLI_USAGE', `cannot reach the switchboard at ${server}: ${(e as Error).message}`);
+  }
+  if (r.status === 401) throw new SwitchboardError('SWB_CLI_USAGE', `${server} refused the admin token (401)`);
+  if (r.status === 503) throw new SwitchboardError('SWB_CLI_USAGE', `${server}: ${r.body?.error ?? 'the control API is off'}`);
+  if (r.status !== 200) throw new SwitchboardError('SWB_CLI_USAGE', `${server}${path}: ${r.status} ${r.body?.error ?? ''}`.trim());
+  return r.body;
+}

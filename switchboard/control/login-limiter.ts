@@ -1,0 +1,107 @@
+/**
+ * Failed logins, counted per client address and per name over a sliding
+ * window: a name or address with too many recent failures is refused (429)
+ * before its password is even checked, until the oldest failure leaves the
+ * window. The dashboard's login form and Basic credentials on the control API
+ * share one limiter. Memory is bounded: stale keys are dropped, and past
+ * MAX_KEYS the oldest key goes first.
+ *
+ * The name limit stops guessing one account's password; the address limit
+ * (higher, as one address may be a bastion or NAT many operators share) stops
+ * one client from trying many names.
+ */
+
+export const LOGIN_WINDOW_SECONDS = 300;
+export const MAX_FAILURES_PER_NAME = 5;
+export const MAX_FAILURES_PER_ADDRESS = 20;
+const MAX_KEYS = 10_000;
+
+export interface LoginLimits {
+  readonly windowSeconds: number;
+  readonly perName: number;
+  readonly perAddress: number;
+}
+
+export const DEFAULT_LOGIN_LIMITS: LoginLimits = Object.freeze({
+  windowSeconds: LOGIN_WINDOW_SECONDS, perName: MAX_FAILURES_PER_NAME, perAddress: MAX_FAILURES_PER_ADDRESS,
+});
+
+export interface LoginRefusal {
+  /** Which count is over its limit. */
+  readonly by: 'name' | 'address';
+  /** Whole seconds until one more attempt is allowed. */
+  readonly retryAfterSeconds: number;
+  readonly message: string;
+}
+
+/** Failure times (ms) per key, oldest first. */
+class Window {
+  private readonly keys = new Map<string, number[]>();
+  constructor(private readonly limit: number, private readonly windowMs: number) {}
+
+  private recent(key: string, now: number): number[] {
+    const times = (this.keys.get(key) ?? []).filter((t) => t > now - this.windowMs);
+    if (times.length) this.keys.set(key, times); else this.keys.delete(key);
+    return times;
+  }
+
+  /** Milliseconds until `key` may try again; 0 when it may now. */
+  waitMs(key: string, now: number): number {
+    const times = this.recent(key, now);
+    return times.length < this.limit ? 0 : times[times.length - this.limit]! + this.windowMs - now;
+  }
+
+  add(key: string, now: number): void {
+    const times = this.recent(key, now);
+    times.push(now);
+    if (times.length > this.limit) times.splice(0, times.length - this.limit);
+    // Re-inserted last: the Map's order is then oldest activity first.
+    this.keys.delete(key);
+    this.keys.set(key, times);
+    if (this.keys.size > MAX_KEYS) {
+      for (const [k, ts] of this.keys) if (ts[ts.length - 1]! <= now - this.windowMs) this.keys.delete(k);
+      while (this.keys.size > MAX_KEYS) this.keys.delete(this.keys.keys().next().value!);
+    }
+  }
+
+  clear(key: string): void {
+    this.keys.delete(key);
+  }
+}
+
+export class LoginLimiter {
+  private readonly names: Window;
+  private readonly addresses: Window;
+
+  constructor(readonly limits: LoginLimits = DEFAULT_LOGIN_LIMITS, private readonly now: () => number = Date.now) {
+    this.names = new Window(limits.perName, limits.windowSeconds * 1000);
+    this.addresses = new Window(limits.perAddress, limits.windowSeconds * 1000);
+  }
+
+  /** The empty name logs in with the admin token: it is counted as "admin-token". */
+  private static nameKey(name: string): string {
+    return name === '' ? 'admin-token' : name;
+  }
+
+  /** Why an attempt from `address` as `name` is refused now, or null when it may go ahead. */
+  check(address: string, name: string): LoginRefusal | null {
+    const now = this.now();
+    const byName = this.names.waitMs(LoginLimiter.nameKey(name), now);
+    const byAddress = this.addresses.waitMs(address, now);
+    if (byName === 0 && byAddress === 0) return null;
+    const by = byName >= byAddress ? 'name' : 'address';
+    const retryAfterSeconds = Math.max(1, Math.ceil(Math.max(byName, byAddress) / 1000));
+    return { by, retryAfterSeconds, message: `too many failed logins for this ${by}; try again in ${retryAfterSeconds} s` };
+  }
+
+  failed(address: string, name: string): void {
+    const now = this.now();
+    this.names.add(LoginLimiter.nameKey(name), now);
+    this.addresses.add(address, now);
+  }
+
+  /** A good login clears its name's failures (not the address's: another name may be under attack from it). */
+  succeeded(name: string): void {
+    this.names.clear(LoginLimiter.nameKey(name));
+  }
+}
