@@ -5,9 +5,9 @@
 // config, the dashboard token, the TLS certificate, SQLite and blobs) lands in
 // data/, which git ignores, and never in the tracked examples/.
 //
-// The copy reads the same from both places: DASHBOARD paths are relative to
-// the config file (../data/... from examples/ and from data/ alike), STATE_DIR
-// and EMBEDDED_REGISTRY.DATA_DIR to the working directory, the package root
+// The copy reads the same from both places: STATE_DIR and the DASHBOARD paths
+// are relative to the config file (../data/... from examples/ and from data/
+// alike), EMBEDDED_REGISTRY.DATA_DIR to the working directory, the package root
 // where npm runs scripts (and so this script: paths here are relative to it).
 import { constants, copyFileSync, mkdirSync } from 'node:fs';
 

@@ -130,7 +130,8 @@ export async function nginxCommand(argv: string[], io: Io): Promise<number> {
 /** --watch: every new snapshot is rendered, tested and installed, one at a time, until SIGTERM. */
 async function watch(file: string, f: Flags, io: Io): Promise<number> {
   const log = createLogger({ component: 'switchboard-nginx' });
-  const provider = await FileSnapshotProvider.start({ file, inventory: loadInventory(), env: io.env, log });
+  // The kill switch's state file reaches nginx too (a broken config.yaml cannot hold it back).
+  const provider = await FileSnapshotProvider.start({ file, inventory: loadInventory(), env: io.env, log, stateDir: resolveStateDir({ configFile: file, cwd: io.cwd, env: io.env }) });
   let chain: Promise<void> = Promise.resolve();
   // At start nobody knows whether nginx runs what is on disk; after a failed reload it does not.
   let reloadPending = true;

@@ -21,7 +21,7 @@
  *   serves traffic loses or changes its upstream.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'chokidar';
@@ -268,6 +268,8 @@ export class FileSnapshotProvider {
   /** Re-reads the kill file; true when it changed. */
   private refreshKill(): boolean {
     if (!this.killFile) return false;
+    // The stamp of what is read here, so the quarter-second check sees any change after it (a watch event may read it first).
+    this.killStamp = statStampSync(this.killFile);
     const k = readKill(this.killFile);
     if (JSON.stringify(k) === JSON.stringify(this.kill)) return false;
     const was = this.kill;
@@ -354,6 +356,15 @@ export class FileSnapshotProvider {
     await this.watcher?.close();
     this.watcher = null;
     if (this.running) await this.running;
+  }
+}
+
+function statStampSync(file: string): string {
+  try {
+    const st = statSync(file);
+    return `${st.ino}:${st.size}:${st.mtimeMs}`;
+  } catch (e) {
+    return `absent:${(e as NodeJS.ErrnoException).code ?? ''}`;
   }
 }
 

@@ -129,8 +129,9 @@ function ownValue(s: Snapshot, level: SwitchLevel, target: string): string {
 
 function ownerSelect(label: string, current: string, goAllowed: boolean): string {
   const options = goAllowed ? ['python', 'go', 'canary', 'unset'] : ['python', 'unset'];
+  // The switch in force but no longer offered (go or canary where go lacks the capability): shown, not submittable.
   const shown = options.includes(current) ? '' : `<option value="" selected disabled>${esc(current)} (now)</option>`;
-  return `<select name="value" aria-label="owner for ${esc(label)}">${shown}${options.map((o) => `<option${o === current ? ' selected' : ''}>${o}</option>`).join('')}</select>`;
+  return `<select name="value" aria-label="owner for ${esc(label)}"${shown ? ' required' : ''}>${shown}${options.map((o) => `<option${o === current ? ' selected' : ''}>${o}</option>`).join('')}</select>`;
 }
 
 /**

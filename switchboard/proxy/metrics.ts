@@ -30,12 +30,12 @@ export class ProxyMetrics {
     });
     this.duration = new Histogram({
       name: 'switchboard_upstream_request_duration_seconds', help: 'Time from forwarding a request to the end of the upstream response',
-      labelNames: ['owner', 'family'], registers,
+      labelNames: ['owner', 'capability', 'family'], registers,
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
     });
     this.errors = new Counter({
       name: 'switchboard_upstream_errors_total', help: 'Requests the upstream could not answer (refused, timeout, reset, unavailable, client_abort)',
-      labelNames: ['owner', 'family', 'kind'], registers,
+      labelNames: ['owner', 'capability', 'family', 'kind'], registers,
     });
     this.pinsRecorded = new Counter({
       name: 'switchboard_upload_pins_recorded_total', help: 'Upload sessions pinned to their owner', labelNames: ['owner'], registers,
@@ -68,18 +68,19 @@ export class ProxyMetrics {
     c.inc();
   }
 
-  upstreamDone(owner: string, family: string | null, seconds: number): void {
-    const key = `${owner}|${family ?? ''}`;
+  /** `capability` is null for requests no inventory row matches (then "unknown", as in decisions_total). */
+  upstreamDone(owner: string, family: string | null, seconds: number, capability: string | null = null): void {
+    const key = `${owner}|${capability ?? ''}|${family ?? ''}`;
     let h = this.durationChildren.get(key);
     if (!h) {
-      h = this.duration.labels(owner, family ?? 'unknown');
+      h = this.duration.labels(owner, capability ?? 'unknown', family ?? 'unknown');
       this.durationChildren.set(key, h);
     }
     h.observe(seconds);
   }
 
-  upstreamError(owner: string, family: string | null, kind: string): void {
-    this.errors.labels(owner, family ?? 'unknown', kind).inc();
+  upstreamError(owner: string, family: string | null, kind: string, capability: string | null = null): void {
+    this.errors.labels(owner, capability ?? 'unknown', family ?? 'unknown', kind).inc();
   }
 
   pinRecorded(owner: string): void {

@@ -260,10 +260,10 @@ export class SwitchboardProxy {
       if (!res.writableFinished) {
         ac.abort();
         failure ??= 'client_abort';
-        this.deps.metrics?.upstreamError(owner, d.family, 'client_abort');
+        this.deps.metrics?.upstreamError(owner, d.family, 'client_abort', d.capability);
       }
       const ms = performance.now() - started;
-      this.deps.metrics?.upstreamDone(owner, d.family, ms / 1000);
+      this.deps.metrics?.upstreamDone(owner, d.family, ms / 1000, d.capability);
       if (this.deps.accessLog.enabled) {
         this.deps.accessLog.write({
           time: new Date().toISOString(), method: req.method ?? '', path: req.url ?? '', route_id: d.route_id, capability: d.capability,
@@ -302,7 +302,7 @@ export class SwitchboardProxy {
       h.errors++;
       h.consecutive_errors++;
       h.last_error = { at: new Date().toISOString(), kind: e.kind, message: e.message };
-      this.deps.metrics?.upstreamError(owner, d.family, e.kind);
+      this.deps.metrics?.upstreamError(owner, d.family, e.kind, d.capability);
       this.deps.log.warn('upstream request failed', {
         owner, upstream: url, method: req.method, path: req.url, route_id: d.route_id, family: d.family,
         snapshot_version: s.version, failure: e.kind, error: e.message, response_started: res.headersSent,
@@ -346,7 +346,7 @@ export class SwitchboardProxy {
         h.errors++;
         h.consecutive_errors++;
         h.last_error = { at: new Date().toISOString(), kind, message: 'upstream connection broke during the blob body' };
-        this.deps.metrics?.upstreamError(owner, d.family, kind);
+        this.deps.metrics?.upstreamError(owner, d.family, kind, d.capability);
         this.deps.log.warn('upstream request failed', {
           owner, upstream: url, method: req.method, path: req.url, route_id: d.route_id, family: d.family,
           snapshot_version: s.version, failure: kind, error: 'connection broke during the body', response_started: true,
@@ -427,7 +427,7 @@ export class SwitchboardProxy {
       .catch((err: unknown) => {
         if (isUnsendable(err)) { refuse(400, `bad request: ${(err as Error).message}`); return; }
         const e = classifyUpstreamError(err);
-        this.deps.metrics?.upstreamError(d.owner, d.family, e.kind);
+        this.deps.metrics?.upstreamError(d.owner, d.family, e.kind, d.capability);
         this.deps.log.warn('upstream upgrade failed', { owner: d.owner, path: req.url, failure: e.kind, error: e.message });
         refuse(e.status, `upstream ${d.owner} failed: ${e.message}`);
       });

@@ -253,9 +253,15 @@ t.test('read-only users look but cannot change; forged and anonymous requests ar
   t.notMatch(readFileSync(sb.configFile, 'utf8'), /MIGRATION_FORCE_PYTHON/, 'nothing was written');
 });
 
-t.test('the kill switch puts everything on python', async (t) => {
+t.test('the kill switch puts everything on python, with config.yaml broken', async (t) => {
   const page = await browser.newPage();
   await login(page, 'olga', 'olga-password');
+  // In an incident the file may be broken: the kill switch must not care.
+  const good = readFileSync(sb.configFile, 'utf8');
+  writeFileSync(sb.configFile, good.replace('MIGRATION:', 'MIGRATION: [broken'));
+  t.ok(await waitFor(async () => (await sb.status()).reload.last_error !== null, 10_000), 'the broken file is seen (last good snapshot kept)');
+  await page.goto(`${admin}/dashboard`);
+  t.match(await page.textContent('#reload-error'), /YAML/, 'the owners page shows the reload error');
   await Promise.all([page.waitForURL(/\/dashboard\/preview$/), page.click('#kill-switch')]);
   t.match(await page.textContent('#preview'), /Kill switch: off → ON/);
   t.match(await page.textContent('#moving'), /routes? change owner/);
@@ -270,6 +276,10 @@ t.test('the kill switch puts everything on python', async (t) => {
   t.match(await page.textContent('#cap-owner'), /python \(kill switch\)/);
   t.match(await page.textContent('#cap-set-by'), /MIGRATION_FORCE_PYTHON at \S*force-python\.json \(olga, \S+: incident 42: go registry misbehaving\)/, 'who set it: the kill file, who and why');
   t.match(await page.textContent('#cap-canary'), /not in force \(kill switch\); configured: scope CAP_V2_PULL/);
+  const fixedAt = new Date().toISOString();
+  writeFileSync(sb.configFile, good);
+  t.ok(await waitFor(async () => String((await sb.status()).reload.last_check_at) > fixedAt, 10_000), 'the fixed file is read again');
+  t.equal((await sb.status()).snapshot.kill_switch, true, 'a fixed file does not lift the kill switch');
   const all = await pulls();
   // (decide() on config.yaml alone does not see the kill switch: it lives in STATE_DIR's kill file.)
   t.ok(all.every((p) => p.got === 'python'), 'every pull on python');

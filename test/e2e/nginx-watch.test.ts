@@ -118,6 +118,17 @@ t.test('--watch: edits reach nginx, failures keep the running config', async (t)
   t.match(watcher.stderr(), /"msg":"nginx config installed".*"reloaded":true/);
   const good = readFileSync(conf, 'utf8');
 
+  // The kill switch's state file reaches nginx with config.yaml broken.
+  writeFileSync(cfg, 'MIGRATION: [broken\n');
+  await waitForLog(watcher, /SWB_CONFIG_YAML|YAML/, 'the broken-YAML report');
+  const on = await run('node', [BIN, 'set', 'MIGRATION_FORCE_PYTHON', 'true', '--config', cfg, '--reason', 'nginx test', '--actor', 'ci']);
+  t.equal(on.code, 0, on.stderr);
+  t.ok(await waitFor(async () => (await ownerOf(port, '/api/v1/user/')) === 'python', 15_000), 'the kill file reaches nginx while config.yaml is broken');
+  const off = await run('node', [BIN, 'set', 'MIGRATION_FORCE_PYTHON', 'false', '--config', cfg, '--reason', 'nginx test over', '--actor', 'ci']);
+  t.equal(off.code, 0, off.stderr);
+  t.ok(await waitFor(async () => (await ownerOf(port, '/api/v1/user/')) === 'go', 15_000), 'off: the last good snapshot again');
+  t.equal(readFileSync(conf, 'utf8'), good, 'the same rendering as before the kill');
+
   writeFileSync(cfg, yaml('ROUTE_OWNER_DEFAULT: go', 'http://no-such-host.invalid:1'));
   await waitForLog(watcher, /"msg":"rendered nginx config failed its test; the running config is kept"/, 'the rejection');
   t.match(watcher.stderr(), /host not found in upstream/, 'the log carries the nginx -t error');

@@ -93,9 +93,9 @@ t.test('admin endpoints, metrics, a refused config edit, and the access log', as
   const has = (re: RegExp, what: string): void => { t.match(metrics, re, what); };
   has(/^switchboard_decisions_total\{owner="go",capability="V2_TAGS",family="REGISTRY_V2",reason="capability_switch"\} 1$/m, 'decisions by owner/capability/family/reason');
   has(/^switchboard_decisions_total\{owner="python",capability="V2_PULL",family="REGISTRY_V2",reason="global_default"\} [12]$/m, 'python decisions');
-  has(/^switchboard_upstream_request_duration_seconds_bucket\{le="[^"]+",owner="go",family="REGISTRY_V2"\} \d+$/m, 'duration histogram by owner/family');
-  has(/^switchboard_upstream_request_duration_seconds_count\{owner="python",family="REGISTRY_V2"\} \d+$/m, 'duration count');
-  has(/^switchboard_upstream_errors_total\{owner="python",family="REGISTRY_V2",kind="(reset|unavailable)"\} 1$/m, 'upstream errors by owner/family/kind');
+  has(/^switchboard_upstream_request_duration_seconds_bucket\{le="[^"]+",owner="go",capability="V2_TAGS",family="REGISTRY_V2"\} \d+$/m, 'duration histogram by owner/capability/family');
+  has(/^switchboard_upstream_request_duration_seconds_count\{owner="python",capability="[A-Z0-9_]+",family="REGISTRY_V2"\} \d+$/m, 'duration count');
+  has(/^switchboard_upstream_errors_total\{owner="python",capability="[A-Z0-9_]+",family="REGISTRY_V2",kind="(reset|unavailable)"\} 1$/m, 'upstream errors by owner/capability/family/kind');
   has(/^switchboard_snapshot_version 1$/m, 'snapshot version');
   has(/^switchboard_snapshot_age_seconds [\d.e+-]+$/m, 'snapshot age');
   has(/^switchboard_config_reload_failures_total 0$/m, 'reload failures');
