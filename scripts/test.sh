@@ -12,6 +12,8 @@ command -v umoci >/dev/null 2>&1 || need_apt+=(umoci)
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 command -v buildah >/dev/null 2>&1 || need_apt+=(buildah)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+# The request-shape tests send uploads with curl's own default headers (Expect: 100-continue).
+command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 # The auth interop tests check our tokens, hashes and ciphertexts with the Python libraries Quay uses.
 /usr/bin/python3 -c 'import jwt' >/dev/null 2>&1 || need_apt+=(python3-jwt)
 /usr/bin/python3 -c 'import bcrypt' >/dev/null 2>&1 || need_apt+=(python3-bcrypt)

@@ -150,6 +150,19 @@ t.test('a deleted file: the API turns it on; a file that cannot be read: `set` d
   t.match(audit().slice(-2), [{ actor: 'bo', new: true, reason: 'INC-4' }, { actor: 'bo', new: false, reason: 'INC-4 over' }]);
 });
 
+t.test('a restart-only setting changed live is applied on restart and says so', async (t) => {
+  const v = await sb.reconfigure({
+    migration: { ROUTE_OWNER_DEFAULT: 'python', ROUTE_OWNER_FAMILY_REGISTRY_V2: 'go' },
+    settings: { DASHBOARD: { ADMIN_TOKEN_FILE: 'admin.token', SESSION_HOURS: 2 }, DEBUG_HEADERS: true },
+  });
+  t.ok(v > 0);
+  t.ok(await waitFor(() => /"level":"warn".*SWITCHBOARD\.DASHBOARD changed in the config: takes effect on restart/.test(sb.process.stderr()), 5000), 'DASHBOARD: warned');
+  t.notMatch(sb.process.stderr(), /DEBUG_HEADERS changed/, 'a live setting is not warned');
+  t.equal((await request(sb.port, { path: '/v2/acme/app/manifests/latest' })).header('x-switchboard-owner'), 'go', 'DEBUG_HEADERS applies at once');
+  writeFileSync(sb.configFile, good);
+  await waitFor(async () => (await request(sb.port, { path: '/v2/' })).header('x-switchboard-owner') === '', 5000);
+});
+
 t.test('the CLI explains through the running proxy, and says when it disagrees with it', async (t) => {
   t.match(JSON.parse(readFileSync(join(stateDir, 'switchboard.json'), 'utf8')), { pid: sb.process.pid, admin: `http://127.0.0.1:${sb.adminPort}` }, 'serve records its pid and admin URL');
   // This shell has the kill switch in its environment; the proxy does not.
