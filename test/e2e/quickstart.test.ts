@@ -18,7 +18,7 @@ import https from 'node:https';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ROOT, freePort, requireBinaries, runOk, startChild, tempDir, waitFor, waitForLog, type Child } from '../lib/proc.js';
+import { ROOT, freePort, request, requireBinaries, runOk, startChild, tempDir, waitFor, waitForLog, type Child } from '../lib/proc.js';
 import { buildSwitchboard } from '../lib/switchboard.js';
 import { blobPath, buildImage, layoutManifest, sha256File, skopeoIn } from '../lib/oci.js';
 
@@ -127,11 +127,23 @@ t.test('the README\'s umoci commands make ./layout:demo, and it pushes', async (
   t.same(tags.Tags, ['v1'], 'pushed through the switchboard');
 });
 
-t.test('python-owned routes answer 503 naming the missing upstream', async (t) => {
+t.test('python-owned routes answer 503 naming the missing upstream; /readyz says why', async (t) => {
   const r = await get('/api/v1/discovery');
   t.equal(r.status, 503);
   t.equal(r.headers['x-switchboard-owner'] ?? 'python', 'python');
   t.match(r.body, /SWITCHBOARD\.UPSTREAMS\.python/);
+  const ready = await request(adminPort, { path: '/readyz' });
+  t.equal(ready.status, 503, 'not ready while python, which serves routes, has no upstream');
+  t.match(ready.text(), /owner python serves \d+ routes and has no upstream: set SWITCHBOARD\.UPSTREAMS\.python/);
+  t.notMatch(ready.text(), /owner go/, 'go (the embedded registry) is fine');
+});
+
+t.test('a banner for people names the proxy, admin and dashboard URLs and the token file', async (t) => {
+  t.match(sb.stderr(), /^Switchboard is serving$/m);
+  t.match(sb.stderr(), new RegExp(`^  proxy +https://localhost:${port}$`, 'm'));
+  t.ok(sb.stderr().includes(`\n  dashboard   http://127.0.0.1:${adminPort}/dashboard  (admin token in ${join(checkout, 'data/dashboard.token')})\n`), 'the dashboard URL and where its token is');
+  t.match(sb.stderr(), /^  go +http:\/\/127\.0\.0\.1:\d+ \(embedded registry, mirror mode\)$/m);
+  t.match(sb.stderr(), /^  python +no upstream: its routes answer 503 until SWITCHBOARD\.UPSTREAMS\.python is set$/m);
 });
 
 t.test('owners --explain shows why /v2 goes to the embedded registry', async (t) => {
