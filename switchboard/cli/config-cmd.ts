@@ -9,7 +9,9 @@ import { coerceEnv } from '../config/schema.js';
 import { buildSnapshot } from '../core/snapshot.js';
 import { args, configPath, json, printIssues, readConfigText, resolveIn, type Io, EXIT_OK, EXIT_FAIL } from './common.js';
 import { renderDiff } from './owners.js';
-import { cliActor, resolveStateDir } from '../config/kill-switch.js';
+import { cliActor, resolveStateDir, RUNNING_FILE } from '../config/kill-switch.js';
+import { runningServe } from './live.js';
+import { join } from 'node:path';
 import { setKillSwitch } from '../control/kill.js';
 import { blockedMessage, GoNotImplementedError, readinessGate } from '../control/readiness-gate.js';
 import { goOwnedNotImplemented, goView } from './go-readiness.js';
@@ -21,10 +23,13 @@ function killCommand(file: string, on: boolean, v: Record<string, unknown>, io: 
     io.out(`would turn the kill switch ${on ? 'ON (write' : 'off (remove'} ${stateDir}/force-python.json)`);
     return EXIT_OK;
   }
-  const r = setKillSwitch({
+  const done = setKillSwitch({
     file, stateDir, on, inventory: loadInventory(), env: io.env,
     who: { actor: cliActor(v.actor as string | undefined, io.env), via: 'cli', reason: (v.reason as string | undefined) ?? null },
   });
+  // A serve started with another --state-dir, $SWITCHBOARD_STATE_DIR or STATE_DIR (a restart-only setting) reads
+  // another kill file: when none is recorded in this one, say so rather than let "within a second" stand alone.
+  const r = runningServe(stateDir) ? done : { ...done, warnings: [...done.warnings, `no running switchboard serve is recorded in ${join(stateDir, RUNNING_FILE)}: check that the state_dir in your serve's /status (or start log, or banner) is ${stateDir} — one started with another --state-dir, $SWITCHBOARD_STATE_DIR or STATE_DIR does not read this kill file`] };
   if (v.json) { json(io, { key: 'MIGRATION_FORCE_PYTHON', ...r }); return EXIT_OK; }
   if (on) {
     io.out(r.changed
@@ -158,7 +163,10 @@ export async function setCommand(argv: string[], io: Io): Promise<number> {
   const file = configPath(a.values.config as string | undefined, io);
   const inv = loadInventory();
   if (key === 'MIGRATION_FORCE_PYTHON') {
-    if (!unset && typeof value !== 'boolean') throw new SwitchboardError('SWB_CLI_USAGE', `MIGRATION_FORCE_PYTHON takes true or false, not ${JSON.stringify(a.positionals[1])}`);
+    // A blank value (an unset shell variable: `set MIGRATION_FORCE_PYTHON "$ON"`) is a mistake, never "off".
+    if (!unset && (typeof value !== 'boolean' || (a.positionals[1] as string).trim() === '')) {
+      throw new SwitchboardError('SWB_CLI_USAGE', `MIGRATION_FORCE_PYTHON takes true or false, not ${JSON.stringify(a.positionals[1])}`);
+    }
     return killCommand(file, unset ? false : value === true, a.values, io);
   }
 

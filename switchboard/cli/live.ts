@@ -40,7 +40,8 @@ export function runningServe(stateDir: string): { admin: string; pid: number } |
   let rec: { pid?: unknown; admin?: unknown };
   try { rec = JSON.parse(readFileSync(join(stateDir, RUNNING_FILE), 'utf8')) as typeof rec; } catch { return null; }
   if (typeof rec.pid !== 'number' || typeof rec.admin !== 'string') return null;
-  try { process.kill(rec.pid, 0); } catch { return null; }
+  // EPERM: the process exists, under another user (serve's), which is the usual case for an operator's shell.
+  try { process.kill(rec.pid, 0); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'EPERM') return null; }
   return { admin: rec.admin, pid: rec.pid };
 }
 

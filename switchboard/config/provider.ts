@@ -148,7 +148,8 @@ export class FileSnapshotProvider {
     p.schedulePoll();
     if (p.killFile) {
       // A stat a quarter second: the kill switch reaches every request within a second, whatever the watcher sees.
-      p.killStamp = await statStamp(p.killFile);
+      // killStamp is the stamp of what the first reload read (refreshKill), not a new stat: a kill file written
+      // while start() awaited the watcher would otherwise be stamped as seen and wait for the next poll.
       p.killTimer = setInterval(() => { void p.checkKillFile(); }, opts.killCheckMs ?? 250);
       p.killTimer.unref();
     }

@@ -260,10 +260,18 @@ export class ControlPlane {
     throw new GoNotImplementedError(gate.blocked, force ? 'a forced change needs a reason (it goes to the audit log)' : how);
   }
 
-  /** The kill switch on or off through its state file (kill.ts), audited; waits for the snapshot that carries it. */
-  private async applyKill(on: boolean, who: Principal, reason: string | null, via: string): Promise<Record<string, unknown>> {
+  /**
+   * The kill switch on or off through its state file (kill.ts), audited; waits for the snapshot that carries it.
+   * Off is a compare-and-swap when the caller says which snapshot it looked at (the preview's form does): a
+   * kill switch turned off and on again since (another incident) is never undone from a stale view. On never is.
+   */
+  private async applyKill(on: boolean, who: Principal, reason: string | null, via: string, expectedVersion: number | null): Promise<Record<string, unknown>> {
     if (!reason || !reason.trim()) throw new SwitchboardError('SWB_CLI_USAGE', 'say why (reason): it goes to the audit log');
     const before = this.d.provider.current().version;
+    if (!on && expectedVersion !== null && expectedVersion !== before) {
+      const k = this.d.provider.stats().kill_file;
+      throw new SwitchboardError('SWB_CONFIG_CONFLICT', `the configuration changed since you looked (snapshot v${expectedVersion} → v${before})${k ? `; the kill switch is on since ${k.since || '(unknown)'} by ${k.actor}${k.reason ? `: ${k.reason}` : ''}` : ''}: the kill switch was not turned off; look again`);
+    }
     const r = setKillSwitch({ file: this.d.file, stateDir: this.d.stateDir, on, inventory: this.d.inventory, env: this.d.env, snapshotVersion: before, who: { actor: who.name, via, reason: reason.trim() } });
     await this.d.provider.reload(via);
     const version = this.d.provider.current().version;
@@ -278,7 +286,7 @@ export class ControlPlane {
 <p>Against snapshot <b>v${s.version}</b>. <b>Kill switch: ${esc(fmt(s.owner_map.forcePython.value ? 'on' : 'off'))} → ${on ? 'ON' : 'off'}</b> ${on ? '(the state file, which works whatever state config.yaml is in)' : ''}</p>
 <p id="moving"><b>${p.diff.routes.length}</b> route${p.diff.routes.length === 1 ? '' : 's'} change owner.</p>
 ${!on && envOn ? '<p class="err">MIGRATION_FORCE_PYTHON is set in the switchboard\'s environment: it stays on until the process is restarted without it.</p>' : ''}
-<form method="post" action="/dashboard/apply">${csrfInput(who)}<input type="hidden" name="kill" value="${on}">
+<form method="post" action="/dashboard/apply">${csrfInput(who)}<input type="hidden" name="kill" value="${on}"><input type="hidden" name="expected_version" value="${s.version}">
 <p><label>Why (for the audit log) <input name="reason" size="60" required></label></p><button id="apply" ${p.changes.length ? '' : 'disabled'}>Apply</button> <a href="/dashboard">Cancel</a></form></div>`;
   }
 
@@ -343,7 +351,7 @@ ${!on && envOn ? '<p class="err">MIGRATION_FORCE_PYTHON is set in the switchboar
           json(200, { snapshot_version: s.version, changes: p.changes, routes_changing_owner: p.diff.routes, kill_switch: p.diff.kill_switch, env_overrides: [], warnings: [] });
           return;
         }
-        json(200, await this.applyKill(kill, who, reason, 'api'));
+        json(200, await this.applyKill(kill, who, reason, 'api', typeof f.expected_version === 'number' ? f.expected_version : null));
         return;
       }
       const how = 'to do it anyway, send "force": true with a "reason"';
@@ -398,7 +406,8 @@ ${g.force}<p><label>Why (for the audit log) <input name="reason" size="60" requi
       this.checkCsrf(who, f);
       const reason = typeof f.reason === 'string' ? f.reason : null;
       if (f.kill === 'true' || f.kill === 'false') {
-        const r = await this.applyKill(f.kill === 'true', who, reason, 'dashboard');
+        const expected = typeof f.expected_version === 'string' && /^\d+$/.test(f.expected_version) ? Number(f.expected_version) : null;
+        const r = await this.applyKill(f.kill === 'true', who, reason, 'dashboard', expected);
         redirect(`/dashboard?applied=${r.snapshot_version}`);
         return;
       }

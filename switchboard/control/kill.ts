@@ -11,7 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Inventory } from '../../owner-maps/index.js';
-import { killFilePath, readKill, removeKill, writeKillOn, type Who } from '../config/kill-switch.js';
+import { killFilePath, readKill, removeKill, writeKillOn, type StateOrigin, type Who } from '../config/kill-switch.js';
 import { parseConfig, type Env, type SwitchConfig } from '../config/parse.js';
 import { isSwitchEnvName } from '../config/keys.js';
 import { buildSnapshot, hardFailureSnapshot, type Snapshot } from '../core/snapshot.js';
@@ -86,20 +86,27 @@ export function setKillSwitch(q: KillRequest): KillOutcome {
     if (!config) warnings.push(text === null ? `${q.file} cannot be read: the kill file alone holds the kill switch` : `${q.file} is not valid: the kill file alone holds the kill switch`);
     return { on: true, changed: true, kill_file: killFile, audit_log: audit, routes_changing_owner: config ? routesOffPython(q.inventory, config) : null, config_key_removed: false, environment_sets_it: envSets, warnings };
   }
-  // Off: the kill file, and config.yaml's own key when it says true.
+  // Off: config.yaml's own key when it says true, then the kill file. In that order, so that a key that
+  // cannot be removed (an invalid file, a conflict, no audit log) changes nothing, and the kill switch stays
+  // on until the last step: nothing is ever off without its audit line.
   let inConfig = false;
   if (text !== null) {
     try { inConfig = readMigration(q.file, text).MIGRATION_FORCE_PYTHON === true; } catch { /* broken YAML: below */ }
   }
-  const was = removeKill(q.stateDir);
   let removedKey = false;
-  const entries: AuditEntry[] = [];
-  if (was) entries.push(entry({ action: 'unset', old: true, new: false, routes_changing_owner: 0 }));
   if (inConfig) {
     const plan = planWrite(q.file, [{ key: 'MIGRATION_FORCE_PYTHON', value: null }], q.inventory);
     commitWrite(plan, { actor: q.who.actor, via: q.who.via, reason: q.who.reason, ...(q.snapshotVersion !== undefined ? { snapshotVersion: q.snapshotVersion } : {}) });
     removedKey = true;
   }
+  let was: StateOrigin | null;
+  try {
+    was = removeKill(q.stateDir);
+  } catch (e) {
+    throw new SwitchboardError('SWB_STATE_UNWRITABLE', `cannot remove the kill file ${killFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} — the kill switch stays on`);
+  }
+  const entries: AuditEntry[] = [];
+  if (was) entries.push(entry({ action: 'unset', old: true, new: false, routes_changing_owner: 0 }));
   let audit: string | null = null;
   if (entries.length) {
     try { audit = appendAudit(entries, q.file, config, q.stateDir); } catch (e) { warnings.push(`the kill switch is off but no audit line was written: ${(e as Error).message}`); }

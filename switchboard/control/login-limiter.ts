@@ -8,8 +8,13 @@
  *
  * The name limit stops guessing one account's password; the address limit
  * (higher, as one address may be a bastion or NAT many operators share) stops
- * one client from trying many names.
+ * one client from trying many names. The admin token has no name limit:
+ * bearer tokens are never limited, so one would protect nothing and would let
+ * anyone who reaches the listener lock the operator out of the token login
+ * (its guesses still count against their address). An IPv6 client is counted
+ * by its /64, which one host holds whole; an IPv4-mapped address as IPv4.
  */
+import { isIPv6 } from 'node:net';
 
 export const LOGIN_WINDOW_SECONDS = 300;
 export const MAX_FAILURES_PER_NAME = 5;
@@ -78,16 +83,17 @@ export class LoginLimiter {
     this.addresses = new Window(limits.perAddress, limits.windowSeconds * 1000);
   }
 
-  /** The empty name logs in with the admin token: it is counted as "admin-token". */
-  private static nameKey(name: string): string {
-    return name === '' ? 'admin-token' : name;
+  /** The name a failure counts against; null for the admin token (the empty name, or "admin-token"): see above. */
+  private static nameKey(name: string): string | null {
+    return name === '' || name === 'admin-token' ? null : name;
   }
 
   /** Why an attempt from `address` as `name` is refused now, or null when it may go ahead. */
   check(address: string, name: string): LoginRefusal | null {
     const now = this.now();
-    const byName = this.names.waitMs(LoginLimiter.nameKey(name), now);
-    const byAddress = this.addresses.waitMs(address, now);
+    const key = LoginLimiter.nameKey(name);
+    const byName = key === null ? 0 : this.names.waitMs(key, now);
+    const byAddress = this.addresses.waitMs(addressKey(address), now);
     if (byName === 0 && byAddress === 0) return null;
     const by = byName >= byAddress ? 'name' : 'address';
     const retryAfterSeconds = Math.max(1, Math.ceil(Math.max(byName, byAddress) / 1000));
@@ -96,12 +102,30 @@ export class LoginLimiter {
 
   failed(address: string, name: string): void {
     const now = this.now();
-    this.names.add(LoginLimiter.nameKey(name), now);
-    this.addresses.add(address, now);
+    const key = LoginLimiter.nameKey(name);
+    if (key !== null) this.names.add(key, now);
+    this.addresses.add(addressKey(address), now);
   }
 
   /** A good login clears its name's failures (not the address's: another name may be under attack from it). */
   succeeded(name: string): void {
-    this.names.clear(LoginLimiter.nameKey(name));
+    const key = LoginLimiter.nameKey(name);
+    if (key !== null) this.names.clear(key);
   }
+}
+
+/** The address a failure counts against: an IPv4 address, or the /64 of an IPv6 one ("2001:db8:1:2::/64"). */
+export function addressKey(address: string): string {
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
+  if (mapped) return mapped[1]!;
+  const bare = address.split('%')[0]!;
+  if (!isIPv6(bare)) return address;
+  const [head, tail] = bare.includes('::') ? bare.split('::') as [string, string] : [bare, null];
+  const groups = head ? head.split(':') : [];
+  if (tail !== null) {
+    const rest = tail ? tail.split(':') : [];
+    const width = rest.reduce((n, g) => n + (g.includes('.') ? 2 : 1), 0);
+    groups.push(...Array<string>(8 - groups.length - width).fill('0'), ...rest);
+  }
+  return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
 }

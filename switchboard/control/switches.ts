@@ -205,26 +205,36 @@ export function readAudit(file: string, c: SwitchConfig | null, stateDir: string
   return paths.length > 1 ? out.map((e, i) => [e, i] as const).sort((x, y) => (x[0].time < y[0].time ? -1 : x[0].time > y[0].time ? 1 : x[1] - y[1])).map(([e]) => e) : out;
 }
 
-/** Triggers of installs that no writer of ours made: the watcher and the poll saw the file change. */
-const FILE_TRIGGERS = new Set(['watch', 'poll']);
+/**
+ * Triggers of installs that no writer of ours made: the watcher and the poll
+ * saw the file change (or the kill-file check's reload read it first).
+ */
+const FILE_TRIGGERS = new Set(['watch', 'poll', 'kill_file']);
+
+/** The key describeMoves() gives the kill switch's state file: its writers audit it themselves. */
+const KILL_FILE_KEY = 'kill file';
 
 /**
  * Records a hand edit of config.yaml in the audit log ("via": "file edit"),
- * unless one of our writers made it (an audit line already ends at this
- * digest). Called with every snapshot the provider installs; returns the entry
- * written, or null.
+ * unless one of our writers made it (the latest audit line that wrote the
+ * config ends at this digest). Only a change of the file's digest is an edit:
+ * a reload that picked up nothing but the kill file is not. Called with every
+ * snapshot the provider installs; returns the entry written, or null.
  */
 export function recordFileEdit(
   s: { readonly version: number; readonly source: { readonly file: string; readonly digest: string | null }; readonly owner_map: { readonly config: SwitchConfig | null } },
   info: { readonly trigger: string; readonly moves: { readonly keys: readonly string[]; readonly routes: number }; readonly previous_digest: string | null },
   stateDir: string | null,
 ): AuditEntry | null {
-  if (!FILE_TRIGGERS.has(info.trigger) || s.source.digest === null || info.moves.keys.length === 0) return null;
+  if (!FILE_TRIGGERS.has(info.trigger) || s.source.digest === null || s.source.digest === info.previous_digest) return null;
+  const keys = info.moves.keys.filter((k) => k !== KILL_FILE_KEY);
+  if (keys.length === 0) return null;
   const file = s.source.file;
-  const known = readAudit(file, s.owner_map.config, stateDir);
-  if (known.some((e) => e.sha256_after === s.source.digest)) return null;
+  // The latest write, not any: a hand revert to what an earlier write made is an edit too.
+  const latest = readAudit(file, s.owner_map.config, stateDir).findLast((e) => typeof e.sha256_after === 'string');
+  if (latest?.sha256_after === s.source.digest) return null;
   const entry: AuditEntry = {
-    time: new Date().toISOString(), actor: '(file)', via: 'file edit', action: 'edit', key: info.moves.keys.join(', '), keys: info.moves.keys,
+    time: new Date().toISOString(), actor: '(file)', via: 'file edit', action: 'edit', key: keys.join(', '), keys,
     old: null, new: null, reason: null, file: resolve(file), sha256_before: info.previous_digest, sha256_after: s.source.digest,
     routes_changing_owner: info.moves.routes, snapshot_version: s.version,
   };

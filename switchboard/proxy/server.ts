@@ -87,6 +87,34 @@ const UPLOAD_START_ROUTE = 'ROUTE_0004';
  */
 const MAX_HEADER_BYTES = 32 * 1024;
 
+/** Pipelined requests waiting for their turn, per client connection (holdReading). */
+const waitingOn = new WeakMap<Duplex, number>();
+
+/**
+ * Stops reading `conn` while a pipelined request on it waits for the responses
+ * before it; the returned function ends this one's wait. A waiting request
+ * writes nothing, so Node's own back-pressure (on queued response bytes) never
+ * pauses the connection, and its parser resumes reading after every request
+ * it completes: without this, a client could queue requests without bound
+ * behind one slow response. Any resume while a request waits (Node's parser,
+ * a drain) is undone at once, in the same tick, before anything is read.
+ */
+function holdReading(conn: Duplex): () => void {
+  if (!waitingOn.has(conn)) {
+    conn.on('resume', () => { if ((waitingOn.get(conn) ?? 0) > 0) conn.pause(); });
+  }
+  waitingOn.set(conn, (waitingOn.get(conn) ?? 0) + 1);
+  conn.pause();
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    const n = (waitingOn.get(conn) ?? 1) - 1;
+    waitingOn.set(conn, n);
+    if (n === 0) conn.resume();
+  };
+}
+
 export interface UpstreamHealth {
   url: string;
   requests: number;
@@ -194,7 +222,8 @@ export class SwitchboardProxy {
     // no socket yet): wait for it, so a commit PUT never reaches an owner before its PATCH
     // was answered (RFC 9112 §9.3.2). Responses leave in order either way.
     if (res.socket === null) {
-      res.once('socket', () => this.handle(req, res, expectsContinue));
+      const release = holdReading(req.socket);
+      res.once('socket', () => { release(); this.handle(req, res, expectsContinue); });
       return;
     }
     if (!isOriginForm(req) && !toOriginForm(req)) {
@@ -304,7 +333,7 @@ export class SwitchboardProxy {
       h.last_error = { at: new Date().toISOString(), kind: e.kind, message: e.message };
       this.deps.metrics?.upstreamError(owner, d.family, e.kind, d.capability);
       this.deps.log.warn('upstream request failed', {
-        owner, upstream: url, method: req.method, path: req.url, route_id: d.route_id, family: d.family,
+        owner, upstream: redactUrl(url), method: req.method, path: req.url, route_id: d.route_id, family: d.family,
         snapshot_version: s.version, failure: e.kind, error: e.message, response_started: res.headersSent,
       });
       if (res.headersSent) res.destroy(err as Error);
@@ -348,7 +377,7 @@ export class SwitchboardProxy {
         h.last_error = { at: new Date().toISOString(), kind, message: 'upstream connection broke during the blob body' };
         this.deps.metrics?.upstreamError(owner, d.family, kind, d.capability);
         this.deps.log.warn('upstream request failed', {
-          owner, upstream: url, method: req.method, path: req.url, route_id: d.route_id, family: d.family,
+          owner, upstream: redactUrl(url), method: req.method, path: req.url, route_id: d.route_id, family: d.family,
           snapshot_version: s.version, failure: kind, error: 'connection broke during the body', response_started: true,
         });
       };

@@ -4,7 +4,7 @@
  * Every test writes its own config files into a temp dir.
  */
 import t from 'tap';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -1330,4 +1330,53 @@ t.test('set: the resulting config\'s warnings on stderr (and in --json); a near-
     `  ${typoFile}:19: SWITCHBORD: unknown top-level key (did you mean SWITCHBOARD?); the switchboard would read nothing under it [SWB_CONFIG_UNKNOWN_KEY]`,
   ]);
   t.equal(readFileSync(typoFile, 'utf8'), typo, 'nothing written');
+});
+
+t.test('set MIGRATION_FORCE_PYTHON: never off by accident, never off without its audit line (review)', async (t) => {
+  const d = tmp(t);
+  const state = join(d, 'state');
+  const env = { SWITCHBOARD_STATE_DIR: state };
+  const file = write(d, 'config.yaml', base());
+  const kill = join(state, 'force-python.json');
+  // No serve recorded in this STATE_DIR (one started with another --state-dir, $SWITCHBOARD_STATE_DIR or
+  // STATE_DIR reads another kill file): said out loud, not "every switchboard … within a second" alone.
+  const lone = await cli(['set', 'MIGRATION_FORCE_PYTHON', 'true', '--config', file, '--reason', 'INC-1', '--actor', 'ann'], { env });
+  t.equal(lone.code, 0, lone.err);
+  t.match(lone.err, /^warning: no running switchboard serve is recorded in .*state.*switchboard\.json: check that the state_dir in your serve.s \/status/m, 'warned: no serve reads this STATE_DIR');
+  const asJson = json(await cli(['set', 'MIGRATION_FORCE_PYTHON', 'true', '--config', file, '--json'], { env }));
+  t.match(asJson.warnings, [/already on/, /no running switchboard serve is recorded/], '--json: in warnings');
+  writeFileSync(join(state, 'switchboard.json'), JSON.stringify({ pid: process.pid, admin: 'http://127.0.0.1:1', config: file }) + '\n');
+  const seen = await cli(['set', 'MIGRATION_FORCE_PYTHON', 'true', '--config', file], { env });
+  t.notMatch(seen.err, /no running switchboard/, 'no warning when a live serve records this STATE_DIR');
+  rmSync(join(state, 'switchboard.json'));
+
+  // An empty value (an unset shell variable: set MIGRATION_FORCE_PYTHON "$ON") is not "off".
+  for (const v of ['', '  ']) {
+    const r = await cli(['set', 'MIGRATION_FORCE_PYTHON', v, '--config', file], { env });
+    t.equal(r.code, 2, `${JSON.stringify(v)}: a usage error`);
+    t.match(r.err, /\[SWB_CLI_USAGE\]/);
+    t.ok(existsSync(kill), `${JSON.stringify(v)}: the kill switch stays on`);
+  }
+
+  // config.yaml says true too, and is invalid: its key cannot be removed, so nothing may change.
+  const invalid = base('  MIGRATION_FORCE_PYTHON: true\n  ROUTE_OWNER_CAP_V2_PULLZ: go\n');
+  writeFileSync(file, invalid);
+  const auditFile = join(d, 'switchboard-audit.log');
+  const lines = (): number => readFileSync(auditFile, 'utf8').trimEnd().split('\n').length;
+  const before = lines();
+  const off = await cli(['set', 'MIGRATION_FORCE_PYTHON', 'false', '--config', file, '--reason', 'INC-1 over', '--actor', 'ann'], { env });
+  t.equal(off.code, 1, off.err);
+  noStack(t, off);
+  t.ok(existsSync(kill), 'the kill file is still there: nothing changed that the audit log does not say');
+  t.equal(lines(), before, 'and nothing was audited');
+  t.equal(readFileSync(file, 'utf8'), invalid, 'config.yaml untouched');
+
+  // A kill file that cannot be removed: a clear error, not an internal one.
+  writeFileSync(file, base());
+  rmSync(kill);
+  mkdirSync(join(kill, 'x'), { recursive: true });
+  const stuck = await cli(['set', 'MIGRATION_FORCE_PYTHON', 'false', '--config', file, '--reason', 'r'], { env });
+  t.equal(stuck.code, 1, 'exit 1, not 70');
+  t.match(stuck.err, /^switchboard: .*force-python\.json.*\[SWB_STATE_UNWRITABLE\]/);
+  noStack(t, stuck);
 });

@@ -6,7 +6,7 @@
  * serve traffic), with the config's warnings.
  */
 import t from 'tap';
-import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadInventory } from '../../../owner-maps/index.js';
@@ -136,4 +136,38 @@ t.test('STATE_DIR is found without trusting the config', async (t) => {
   t.equal(resolveStateDir({ configFile: '/etc/quay/config.yaml', cwd: '/home/x', env: { SWITCHBOARD_STATE_DIR: 'st' } }), '/home/x/st', 'the environment, relative to the working directory');
   t.equal(resolveStateDir({ configFile: '/etc/quay/config.yaml', cwd: '/home/x', env: { SWITCHBOARD_STATE_DIR: 'st' }, flag: '/f' }), '/f', 'the flag first');
   t.throws(() => resolveStateDir({ configFile: '/nonexistent/config.yaml', cwd: '/', env: {}, strict: true }), { code: 'SWB_CONFIG_UNREADABLE' }, 'strict: no guess when the file cannot be read');
+});
+
+t.test('a kill file written while start() is still arming its checks is seen (review: start race)', async (t) => {
+  const s = setup(t);
+  writeFileSync(s.file, yaml('  ROUTE_OWNER_CAP_V2_PULL: go\n'));
+  let wrote = false;
+  // Written right after the first read of the kill file, before start() returns: an operator flipping the kill switch during a restart.
+  const log = createLogger({}, {
+    write: (l) => {
+      const j = JSON.parse(l) as { msg?: string; trigger?: string };
+      if (!wrote && j.msg === 'config snapshot installed' && j.trigger === 'start') {
+        wrote = true;
+        writeKillOn(s.state, { actor: 'ann', via: 'test', reason: 'during a restart' });
+      }
+    },
+  });
+  const p = await FileSnapshotProvider.start({ file: s.file, inventory: inv, stateDir: s.state, log, watch: false, pollSeconds: 15, killCheckMs: 20 });
+  t.teardown(() => p.close());
+  t.ok(wrote, 'the kill file was written during start()');
+  t.ok(await until(() => decide(p.current(), PULL).owner === 'python', 3000), 'the quarter-second check sees it (not only the next poll, 15 s later)');
+});
+
+t.test('writing the kill file never follows a link planted in STATE_DIR (review: symlink)', async (t) => {
+  const s = setup(t);
+  mkdirSync(s.state, { recursive: true });
+  // Whoever can write STATE_DIR (the serve user) plants links where the temp file of `sudo switchboard set` would go.
+  const victim = join(s.dir, 'victim');
+  writeFileSync(victim, 'precious\n');
+  for (const pid of [process.pid, process.pid + 1]) symlinkSync(victim, join(s.state, `.force-python.json.${pid}.tmp`));
+  writeKillOn(s.state, { actor: 'root', via: 'cli', reason: 'INC-8' });
+  t.equal(readFileSync(victim, 'utf8'), 'precious\n', 'the link target is untouched');
+  t.ok(lstatSync(killFilePath(s.state)).isFile(), 'the kill file is a file of its own');
+  t.match(readKill(killFilePath(s.state)), { actor: 'root', reason: 'INC-8' });
+  t.same(readdirSync(s.state).filter((n) => n.endsWith('.tmp') && !lstatSync(join(s.state, n)).isSymbolicLink()), [], 'no temp file left behind');
 });

@@ -174,3 +174,39 @@ t.test('no change without its audit record', async (t) => {
   t.throws(() => commitWrite(plan, { actor: 'x', via: 'test', reason: 'r' }), /cannot open the audit log .*no-such-dir.*nothing written/);
   t.equal(readFileSync(file, 'utf8'), text, 'config.yaml untouched');
 });
+
+t.test('hand edits in the history: every one, and nothing else (review)', async (t) => {
+  const { FileSnapshotProvider } = await import('../../config/provider.js');
+  const { recordFileEdit } = await import('../../control/switches.js');
+  const { writeKillOn } = await import('../../config/kill-switch.js');
+  const d = mkdtempSync(join(dir, 'file-edits-'));
+  const file = join(d, 'config.yaml');
+  const A = 'MIGRATION:\n  ROUTE_OWNER_DEFAULT: python\n';
+  writeFileSync(file, A);
+  // The quick start's layout: STATE_DIR is the config's own directory.
+  const p = await FileSnapshotProvider.start({ file, inventory: inv, stateDir: d, watch: false, pollSeconds: 15, killCheckMs: 60_000 });
+  t.teardown(() => p.close());
+  const recorded: unknown[] = [];
+  p.onChange((s) => { const e = recordFileEdit(s, p.lastInstall()!, d); if (e) recorded.push(e); });
+  const fileEdits = (): unknown[] => readAudit(file, null, d).filter((e) => e.via === 'file edit');
+
+  // The kill switch written by `set`, picked up by a watch event or a poll rather than the kill-file check.
+  writeKillOn(d, { actor: 'ann', via: 'cli', reason: 'INC-9' });
+  await p.reload('poll');
+  t.equal(p.current().owner_map.forcePython.value, true, 'the kill file is in force');
+  t.same(recorded, [], 'a kill-file change is not a hand edit of config.yaml (its writer audited it)');
+  t.same(fileEdits(), []);
+
+  // Two writes through the write path, then the file put back by hand to what the first one wrote.
+  const one = planWrite(file, [{ key: 'ROUTE_OWNER_CAP_V2_PULL', value: 'go' }], inv);
+  commitWrite(one, { actor: 'olga', via: 'cli', reason: 'one' });
+  await p.reload('poll');
+  const two = planWrite(file, [{ key: 'ROUTE_OWNER_CAP_V2_PULL', value: 'python' }], inv);
+  commitWrite(two, { actor: 'olga', via: 'cli', reason: 'two' });
+  await p.reload('poll');
+  t.same(recorded, [], 'writes of the write path are not hand edits');
+  writeFileSync(file, one.after);
+  await p.reload('watch');
+  t.equal(recorded.length, 1, 'a hand revert to an earlier written state is a hand edit too');
+  t.match(fileEdits(), [{ actor: '(file)', keys: ['MIGRATION.ROUTE_OWNER_CAP_V2_PULL'], sha256_after: one.sha256_after }]);
+});

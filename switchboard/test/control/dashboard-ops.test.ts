@@ -70,7 +70,8 @@ async function start(t: { teardown(fn: () => unknown): void }, config: string, e
   const dir = mkdtempSync(join(root, 'run-'));
   const file = join(dir, 'config.yaml');
   writeFileSync(file, config);
-  const provider = await FileSnapshotProvider.start({ file, inventory: inv, watch: false, pollSeconds: 15 });
+  // The control plane's STATE_DIR is the provider's, as in serve: the kill file it writes is in force.
+  const provider = await FileSnapshotProvider.start({ file, inventory: inv, watch: false, pollSeconds: 15, stateDir: join(dir, 'state') });
   t.teardown(() => provider.close());
   const logs: Record<string, unknown>[] = [];
   const metrics = new ProxyMetrics({ snapshot: () => ({ version: 1, updated_at: new Date().toISOString(), hard_failure: false, kill_switch: false }), reloads: () => ({ reloads_total: 0, reload_failures_total: 0 }) as never, pins: async () => 0, inflight: () => 0 });
@@ -354,8 +355,67 @@ t.test('the limiter: sliding window, per name and per address', async (t) => {
   t.equal(l.check('a1', 'x'), null, 'the window slides');
   l.failed('a1', 'z'); l.failed('a1', 'v');
   t.match(l.check('a1', 'w'), { by: 'address' }, 'three failures from an address in the window, whatever the names');
-  l.failed('a9', ''); l.failed('a9', '');
-  t.match(l.check('a8', 'admin-token'), { by: 'name' }, 'the empty name is the admin token');
-  l.succeeded('admin-token');
-  t.equal(l.check('a8', ''), null, 'a good login clears its name');
+  l.failed('a9', 'q'); l.failed('a9', 'q');
+  t.match(l.check('a8', 'q'), { by: 'name' });
+  l.succeeded('q');
+  t.equal(l.check('a8', 'q'), null, 'a good login clears its name');
+});
+
+t.test('the limiter: the admin token cannot be locked out by name; IPv6 counted per /64 (review)', async (t) => {
+  let now = 0;
+  const l = new LoginLimiter({ windowSeconds: 60, perName: 2, perAddress: 3 }, () => now);
+  // Bearer tokens are never limited, so a name limit on the token protects nothing and lets anyone lock the operator out.
+  l.failed('a9', ''); l.failed('a9', 'admin-token');
+  t.equal(l.check('a8', ''), null, 'the admin token from another address: not locked by failures elsewhere');
+  t.equal(l.check('a8', 'admin-token'), null, 'under its name either');
+  l.failed('a9', '');
+  t.match(l.check('a9', ''), { by: 'address' }, 'its guesses still count against their address');
+  // One IPv6 client holds a /64: rotating the interface id is not a new address.
+  for (const a of ['2001:db8:1:2::1', '2001:db8:1:2:aaaa::2', '2001:0db8:0001:0002:ffff:ffff:ffff:ffff']) l.failed(a, `n-${a}`);
+  t.match(l.check('2001:db8:1:2:1234:5678:9abc:def0', 'new-name'), { by: 'address' }, 'the whole /64 is one address');
+  t.equal(l.check('2001:db8:1:3::1', 'new-name'), null, 'the next /64 is another');
+  for (let i = 0; i < 3; i++) l.failed('::ffff:192.0.2.7', `m-${i}`);
+  t.match(l.check('192.0.2.7', 'new-name'), { by: 'address' }, 'an IPv4-mapped address is its IPv4 address');
+});
+
+t.test('nobody can lock the operator out of the admin token login (review)', async (t) => {
+  const h = await start(t, 'MIGRATION:\n  ROUTE_OWNER_DEFAULT: python\n');
+  const login = (name: string, password: string): Promise<Response> => h.form('/dashboard/login', { name, password }, {});
+  for (let i = 0; i < 6; i++) t.equal((await login('', `guess-${i}`)).status, 401, `wrong token ${i + 1}: 401`);
+  const r = await login('', TOKEN);
+  t.equal(r.status, 303, 'the right token still logs in after many wrong ones');
+  t.match(r.headers.get('set-cookie') ?? '', /^sb_session=/);
+});
+
+t.test('turning the kill switch off is a compare-and-swap: a stale page or script never undoes a newer kill (review)', async (t) => {
+  const h = await start(t, 'MIGRATION:\n  ROUTE_OWNER_DEFAULT: python\n');
+  const killOn = async (): Promise<boolean> => ((await (await h.get('/api/v1/state')).json()) as { snapshot: { kill_switch: boolean } }).snapshot.kill_switch;
+  t.equal((await h.post('/api/v1/apply', { action: 'kill', on: true, reason: 'INC-1' })).status, 200);
+  // An operator opens the preview to turn it off...
+  const preview = await (await h.form('/dashboard/preview', { action: 'kill', on: 'false' })).text();
+  const seen = /name="expected_version" value="(\d+)"/.exec(preview)?.[1];
+  t.ok(seen, 'the preview carries the snapshot it was made against');
+  // ...meanwhile it is turned off, and on again for another incident.
+  t.equal((await h.post('/api/v1/apply', { action: 'kill', on: false, reason: 'INC-1 over' })).status, 200);
+  t.equal((await h.post('/api/v1/apply', { action: 'kill', on: true, reason: 'INC-2: go is down again' })).status, 200);
+  const stale = await h.form('/dashboard/apply', { kill: 'false', expected_version: seen!, reason: 'INC-1 over' });
+  t.equal(stale.status, 409, 'the stale page: a conflict');
+  t.match(await stale.text(), /changed since you looked/);
+  t.equal(await killOn(), true, 'INC-2\'s kill switch is still on');
+
+  // A script that says which snapshot it planned against gets the same.
+  const plan = await (await h.post('/api/v1/plan', { action: 'kill', on: false })).json() as { snapshot_version: number };
+  t.equal((await h.post('/api/v1/apply', { action: 'kill', on: false, reason: 'x' })).status, 200);
+  t.equal((await h.post('/api/v1/apply', { action: 'kill', on: true, reason: 'INC-3' })).status, 200);
+  const api = await h.post('/api/v1/apply', { action: 'kill', on: false, reason: 'INC-2 over', expected_version: plan.snapshot_version });
+  t.equal(api.status, 409);
+  t.match(await api.json(), { code: 'SWB_CONFIG_CONFLICT' });
+  t.equal(await killOn(), true, 'INC-3\'s kill switch is still on');
+
+  // Turning it on is never refused for a stale view.
+  t.equal((await h.post('/api/v1/apply', { action: 'kill', on: true, reason: 'INC-3 again', expected_version: 1 })).status, 200, 'on: whatever the version');
+  const fresh = await (await h.form('/dashboard/preview', { action: 'kill', on: 'false' })).text();
+  const now = /name="expected_version" value="(\d+)"/.exec(fresh)?.[1];
+  t.equal((await h.form('/dashboard/apply', { kill: 'false', expected_version: now!, reason: 'INC-3 over' })).status, 303, 'a current page turns it off');
+  t.equal(await killOn(), false);
 });

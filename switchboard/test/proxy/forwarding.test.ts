@@ -7,6 +7,7 @@
 import t from 'tap';
 import http from 'node:http';
 import type { ProxyMetrics } from '../../proxy/metrics.js';
+import { createLogger } from '../../log.js';
 import {
   deadPort, request, startProxy, startUpstreams, within, type OwnerName, type Upstream,
 } from './lib/harness.js';
@@ -164,4 +165,16 @@ t.test('an upstream that resets mid-response: the client sees a broken response;
     t.equal(r.headers['x-upstream'], 'python');
   }
   t.equal(up.go.requests.length, 0, 'go saw nothing');
+});
+
+t.test('a failed upstream is logged without the credentials of its URL (review)', async (t) => {
+  const lines: Record<string, unknown>[] = [];
+  const log = createLogger({}, { write: (l) => { lines.push(JSON.parse(l) as Record<string, unknown>); } });
+  const dead = `http://robot:s3cret-pass@127.0.0.1:${await deadPort()}`;
+  const px = await startProxy(t, { migration: { ROUTE_OWNER_DEFAULT: 'go' }, upstreams: { python: dead, go: dead } }, { log });
+  t.equal((await request(px.port, { path: '/v2/acme/app/manifests/latest' })).status, 502);
+  const failed = lines.find((l) => l.msg === 'upstream request failed');
+  t.ok(failed, 'the failure is logged');
+  t.match(failed?.upstream, /^http:\/\/\*\*\*@127\.0\.0\.1:\d+$/, 'with the upstream, redacted');
+  t.notMatch(JSON.stringify(lines), /s3cret-pass/, 'the password is in no log line');
 });

@@ -11,6 +11,7 @@
  */
 import t from 'tap';
 import net from 'node:net';
+import type { IncomingMessage } from 'node:http';
 import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -686,3 +687,50 @@ for (const owner of OWNERS) {
     t.match(got, /^HTTP\/1\.1 200 /, 'the response head went out');
   });
 }
+
+t.test('pipelined requests behind a response still in flight: the proxy stops reading the connection (review: memory)', async (t) => {
+  const { px, target } = await setup(t, 'python');
+  const held = `${REPO}/manifests/held`;
+  let release: (() => void) | null = null;
+  const base = registry('python');
+  target.handler = (req, res, rec) => {
+    if (req.url === held) { release = () => base(req, res, rec); return; }
+    base(req, res, rec);
+  };
+  t.teardown(() => release?.());
+  // What the proxy took off each connection.
+  const taken = new Map<net.Socket, IncomingMessage[]>();
+  px.proxy.server.on('request', (req: IncomingMessage) => {
+    const list = taken.get(req.socket as net.Socket) ?? [];
+    list.push(req);
+    taken.set(req.socket as net.Socket, list);
+  });
+  const get = (p: string): string => `GET ${p} HTTP/1.1\r\nHost: registry.example.com\r\n\r\n`;
+  const c = await open(t, px.port);
+  c.write(get(held));
+  t.ok(await waitFor(() => release !== null), 'the first request reached the owner, which holds it');
+  c.write(get(`${REPO}/manifests/second`));
+  t.ok(await waitFor(() => [...taken.values()].some((l) => l.length === 2)), 'the second one was read, and waits for the first');
+  const [conn, reqs] = [...taken.entries()].find(([, l]) => l.length === 2)!;
+  t.ok(conn.isPaused(), 'the proxy stopped reading the connection while a request waits');
+
+  // A flood pipelined behind them, then a request on another connection and its answer: the event loop went round.
+  const N = 400;
+  const flood = Array.from({ length: N }, (_, i) => get(`${REPO}/tags/list?n=${i}`)).join('');
+  await new Promise<void>((resolve) => c.sock.write(flood, () => resolve()));
+  const other = await open(t, px.port);
+  other.head([`GET ${REPO}/tags/list HTTP/1.1`, 'Host: registry.example.com']);
+  t.equal((await other.response()).status, 200, 'another client is served meanwhile');
+  t.equal(taken.get(conn)?.length, 2, `none of the ${N} pipelined requests was taken off the connection while the first is held (no unbounded queue)`);
+  t.equal(reqs[1]!.url, `${REPO}/manifests/second`);
+
+  release!();
+  release = null;
+  t.equal(echo(await c.response()).url, held, 'the held one answered first');
+  t.equal(echo(await c.response()).url, `${REPO}/manifests/second`);
+  for (let i = 0; i < N; i++) {
+    const r = await c.response();
+    if (echo(r).url !== `${REPO}/tags/list?n=${i}`) { t.fail(`response ${i} out of order: ${echo(r).url}`); break; }
+  }
+  t.equal(taken.get(conn)?.length, N + 2, 'then every pipelined request, in order');
+});
