@@ -64,6 +64,12 @@ export async function serveCommand(argv: string[], io: Io): Promise<number> {
   if (a.values.help) { io.out(SERVE_USAGE); return EXIT_OK; }
   const file = configPath(a.values.config as string | undefined, io);
   const log = createLogger({ component: 'switchboard' });
+  // A path that names no file is a typo, not an incident: restoring a saved config and watching a
+  // file that will never appear would hide it for good.
+  if (!existsSync(file)) {
+    io.err(`switchboard: ${file} does not exist; not starting (give --config FILE, or set $SWITCHBOARD_CONFIG) [SWB_CONFIG_UNREADABLE]`);
+    return EXIT_FAIL;
+  }
   // Found before the config is trusted: the kill file must work with any config.
   const stateDir = resolveStateDir({ configFile: file, cwd: io.cwd, env: io.env, flag: a.values['state-dir'] as string | undefined });
   try {

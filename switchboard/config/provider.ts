@@ -27,7 +27,7 @@ import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Inventory } from '../../owner-maps/index.js';
 import { buildSnapshot, hardFailureSnapshot, type Snapshot } from '../core/snapshot.js';
-import { parseConfig, formatIssue, type ConfigIssue, type Env, type SwitchConfig } from './parse.js';
+import { parseConfig, formatIssue, type ConfigIssue, type Env, type Origin, type SwitchConfig } from './parse.js';
 import { killFilePath, readKill, type StateOrigin } from './kill-switch.js';
 import { describeMoves, type Moves } from './moves.js';
 import { configWarnings } from './warnings.js';
@@ -111,6 +111,8 @@ export class FileSnapshotProvider {
   /** The last valid config (null until one loads): what a kill-file change is applied on top of. */
   private base: SwitchConfig | null = null;
   private kill: StateOrigin | null = null;
+  /** MIGRATION_FORCE_PYTHON with a value that is not a boolean (`ture`, `"true"`): taken as on until fixed. */
+  private badKill: Origin | null = null;
   private killStamp = '';
   private killTimer: NodeJS.Timeout | null = null;
   private restoredFrom: string | null = null;
@@ -249,15 +251,25 @@ export class FileSnapshotProvider {
     const rawDigest = createHash('sha256').update(text).digest('hex');
     if (this.everLoaded && rawDigest === this.lastDigest) {
       this.lastFailedDigest = null;
-      if (!killChanged) return 'unchanged';
+      // Back to the content in force: a garbled kill value in between no longer holds.
+      const badCleared = this.badKill !== null;
+      this.badKill = null;
+      if (!killChanged && !badCleared) return 'unchanged';
       this.install(this.base, trigger);
       return 'installed';
     }
     const result = parseConfig(text, this.opts.file, this.opts.inventory, this.opts.env ?? {});
     if (!result.ok) {
-      if (killChanged) this.install(this.base, trigger);
+      // When in doubt, python: nobody writes a garbled kill switch meaning "off".
+      const bad = result.issues.find((i) => i.key === 'MIGRATION.MIGRATION_FORCE_PYTHON' || i.key === 'MIGRATION_FORCE_PYTHON');
+      const badKill: Origin | null = bad ? (bad.file && bad.line !== undefined ? { source: 'file', file: bad.file, line: bad.line } : { source: 'env', name: 'MIGRATION_FORCE_PYTHON' }) : null;
+      const badChanged = JSON.stringify(badKill) !== JSON.stringify(this.badKill);
+      if (badChanged && badKill) this.log.error('MIGRATION_FORCE_PYTHON has a value that is not true or false: the kill switch is ON until it is fixed', { error: formatIssue(bad!) });
+      this.badKill = badKill;
+      if (killChanged || badChanged) this.install(this.base, trigger);
       return this.fail(rawDigest, result.issues, trigger);
     }
+    this.badKill = null;
     this.lastDigest = rawDigest;
     this.lastFailedDigest = null;
     this.restoredFrom = null;
@@ -285,8 +297,8 @@ export class FileSnapshotProvider {
     const previous = this.snapshot;
     const now = this.now();
     const next = config
-      ? buildSnapshot(this.opts.inventory, config, ++this.version, now, this.kill)
-      : hardFailureSnapshot(this.opts.inventory, this.opts.file, ++this.version, now, this.kill);
+      ? buildSnapshot(this.opts.inventory, config, ++this.version, now, this.kill ?? this.badKill)
+      : hardFailureSnapshot(this.opts.inventory, this.opts.file, ++this.version, now, this.kill ?? this.badKill);
     this.snapshot = next;
     if (config) { this.base = config; this.everLoaded = true; }
     this.reloads++;

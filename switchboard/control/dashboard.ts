@@ -413,6 +413,13 @@ ${g.force}<p><label>Why (for the audit log) <input name="reason" size="60" requi
       }
       let changes: SwitchChange[];
       try { changes = JSON.parse(String(f.changes ?? '')) as SwitchChange[]; } catch { throw new SwitchboardError('SWB_CLI_USAGE', 'the form lost its changes: preview again'); }
+      // The kill switch only ever goes through its state file, as in the API (never into config.yaml).
+      const kill = killIn(changes);
+      if (kill !== null) {
+        const r = await this.applyKill(kill, who, reason, 'dashboard', Number.isInteger(Number(f.expected_version)) ? Number(f.expected_version) : null);
+        redirect(`/dashboard?applied=${r.snapshot_version}`);
+        return;
+      }
       const r = await this.apply(changes, Number(f.expected_version), who, reason, 'dashboard', f.force === 'true', 'preview again and tick "send them to go anyway" to force it');
       const back = typeof f.back === 'string' && ROW.test(f.back) ? f.back : '';
       // Back to the row that changed, highlighted (?changed= for the server, #row for the browser's scroll).

@@ -99,10 +99,21 @@ t.test('broken YAML: `switchboard set` turns it on, and off once the file is fix
   t.match(audit().at(-1), { actor: 'oncall-ann', action: 'unset', new: false, reason: 'INC-1 resolved' });
 });
 
-t.test('an invalid value (MIGRATION_FORCE_PYTHON: ture): the control API turns it on', async (t) => {
+t.test('a garbled kill value (MIGRATION_FORCE_PYTHON: ture) is taken as ON until fixed', async (t) => {
   writeFileSync(sb.configFile, good.replace('MIGRATION:\n', 'MIGRATION:\n  MIGRATION_FORCE_PYTHON: ture\n'));
-  await waitFor(async () => (await sb.status()).reload.last_error !== null, 10_000);
-  t.equal(await ownerOf(), 'go', 'an invalid kill value is not taken as on or off: the last good snapshot stays');
+  await until(t, 'python', 'garbled kill value');
+  t.match(sb.process.stderr(), /MIGRATION_FORCE_PYTHON has a value that is not true or false: the kill switch is ON until it is fixed/);
+  const st = await sb.status();
+  t.equal(st.snapshot.kill_switch, true);
+  t.not(st.reload.last_error, null, 'and the file is still reported invalid');
+  writeFileSync(sb.configFile, good);
+  await until(t, 'go', 'fixed file');
+});
+
+t.test('an invalid value elsewhere (ROUTE_OWNER_DEFAULT: Go): the control API turns it on and off', async (t) => {
+  writeFileSync(sb.configFile, good.replace('ROUTE_OWNER_DEFAULT: python', 'ROUTE_OWNER_DEFAULT: Go'));
+  await waitFor(async () => /ROUTE_OWNER_DEFAULT/.test(JSON.stringify((await sb.status()).reload.last_error)), 10_000);
+  t.equal(await ownerOf(), 'go', 'the last good snapshot stays');
   const plan = await api('POST', '/api/v1/plan', { action: 'kill', on: true });
   t.equal(plan.status, 200, String(plan.json?.error ?? 'plan'));
   t.same(plan.json.changes, [{ key: 'MIGRATION_FORCE_PYTHON', old: false, new: true }]);
@@ -213,4 +224,7 @@ t.test('the environment at a restart with a broken file: the last good config, e
   t.equal(refused.code, 1);
   t.match(refused.stderr, /not a valid configuration and .* holds no last good one; not starting/);
   t.match(refused.stderr, /config\.yaml:\d+: .*\[SWB_CONFIG_YAML\]/, 'the problem with its line');
+  const typo = await swb(['serve', '--config', join(dir, 'confg.yaml')]);
+  t.equal(typo.code, 1, 'a config path that names no file: not started');
+  t.match(typo.stderr, /confg\.yaml does not exist; not starting .*\[SWB_CONFIG_UNREADABLE\]/);
 });

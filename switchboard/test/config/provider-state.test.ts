@@ -171,3 +171,29 @@ t.test('writing the kill file never follows a link planted in STATE_DIR (review:
   t.match(readKill(killFilePath(s.state)), { actor: 'root', reason: 'INC-8' });
   t.same(readdirSync(s.state).filter((n) => n.endsWith('.tmp') && !lstatSync(join(s.state, n)).isSymbolicLink()), [], 'no temp file left behind');
 });
+
+t.test('a garbled MIGRATION_FORCE_PYTHON value is taken as on until fixed (when in doubt, python)', async (t) => {
+  const s = setup(t);
+  writeFileSync(s.file, yaml('  ROUTE_OWNER_CAP_V2_PULL: go\n'));
+  const p = await FileSnapshotProvider.start({ file: s.file, inventory: inv, stateDir: s.state, log: s.log, watch: false, pollSeconds: 15 });
+  t.teardown(() => p.close());
+  writeFileSync(s.file, yaml('  ROUTE_OWNER_CAP_V2_PULL: go\n  MIGRATION_FORCE_PYTHON: "true"\n'));
+  t.equal(await p.reload('test'), 'failed', 'the file is still invalid');
+  const d = decide(p.current(), { ...PULL, explain: true });
+  t.equal(d.owner, 'python');
+  t.match(d.trace[0], { level: 'kill_switch', value: true, origin: { source: 'file', file: s.file, line: 3 } }, 'the trace points at the line');
+  t.ok(s.lines.some((l) => l.level === 'error' && /not true or false: the kill switch is ON until it is fixed/.test(l.msg)));
+  writeFileSync(s.file, yaml('  ROUTE_OWNER_CAP_V2_PULL: go\n  ROUTE_OWNER_DEFAULT: purple\n'));
+  await p.reload('test');
+  t.equal(decide(p.current(), PULL).owner, 'go', 'another invalid value: the last good snapshot, kill off');
+  writeFileSync(s.file, yaml('  ROUTE_OWNER_CAP_V2_PULL: go\n  MIGRATION_FORCE_PYTHON: ture\n'));
+  await p.reload('test');
+  t.equal(decide(p.current(), PULL).owner, 'python');
+  writeFileSync(s.file, yaml('  ROUTE_OWNER_CAP_V2_PULL: go\n'));
+  t.equal(await p.reload('test'), 'installed', 'back to the content in force: installed again without the garbled kill');
+  t.equal(decide(p.current(), PULL).owner, 'go');
+  // In the environment too.
+  const e = await FileSnapshotProvider.start({ file: s.file, inventory: inv, env: { MIGRATION_FORCE_PYTHON: 'maybe' }, watch: false, pollSeconds: 15 });
+  t.teardown(() => e.close());
+  t.equal(e.current().owner_map.forcePython.value, true, 'MIGRATION_FORCE_PYTHON=maybe in the environment: on');
+});
