@@ -248,6 +248,11 @@ export class FileSnapshotProvider {
         message: `cannot read ${this.opts.file}: ${(e as Error).message}`,
       }], trigger);
     }
+    if (this.everLoaded && text.trim() === '') {
+      // A file truncated for rewriting (`>`, writeFile) reads empty for a moment: never install "nothing set".
+      if (killChanged) this.install(this.base, trigger);
+      return this.fail('empty', [{ code: 'SWB_CONFIG_UNREADABLE', key: '', file: this.opts.file, message: `${this.opts.file} is empty (being rewritten?): keeping the last good snapshot` }], trigger);
+    }
     const rawDigest = createHash('sha256').update(text).digest('hex');
     if (this.everLoaded && rawDigest === this.lastDigest) {
       this.lastFailedDigest = null;

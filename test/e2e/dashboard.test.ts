@@ -26,7 +26,7 @@ import { buildSnapshot } from '../../switchboard/core/snapshot.js';
 import { decide } from '../../switchboard/core/decide.js';
 import { request, requireBinaries, ROOT, runOk, tempDir, waitFor } from '../lib/proc.js';
 import { startEcho } from '../lib/nginx.js';
-import { buildSwitchboard, startSwitchboard, type Switchboard } from '../lib/switchboard.js';
+import { buildSwitchboard, startSwitchboard, writeAtomic, type Switchboard } from '../lib/switchboard.js';
 
 t.setTimeout(300_000);
 const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
@@ -258,7 +258,7 @@ t.test('the kill switch puts everything on python, with config.yaml broken', asy
   await login(page, 'olga', 'olga-password');
   // In an incident the file may be broken: the kill switch must not care.
   const good = readFileSync(sb.configFile, 'utf8');
-  writeFileSync(sb.configFile, good.replace('MIGRATION:', 'MIGRATION: [broken'));
+  writeAtomic(sb.configFile, good.replace('MIGRATION:', 'MIGRATION: [broken'));
   t.ok(await waitFor(async () => (await sb.status()).reload.last_error !== null, 10_000), 'the broken file is seen (last good snapshot kept)');
   await page.goto(`${admin}/dashboard`);
   t.match(await page.textContent('#reload-error'), /YAML/, 'the owners page shows the reload error');
@@ -277,7 +277,7 @@ t.test('the kill switch puts everything on python, with config.yaml broken', asy
   t.match(await page.textContent('#cap-set-by'), /MIGRATION_FORCE_PYTHON at \S*force-python\.json \(olga, \S+: incident 42: go registry misbehaving\)/, 'who set it: the kill file, who and why');
   t.match(await page.textContent('#cap-canary'), /not in force \(kill switch\); configured: scope CAP_V2_PULL/);
   const fixedAt = new Date().toISOString();
-  writeFileSync(sb.configFile, good);
+  writeAtomic(sb.configFile, good);
   t.ok(await waitFor(async () => String((await sb.status()).reload.last_check_at) > fixedAt, 10_000), 'the fixed file is read again');
   t.equal((await sb.status()).snapshot.kill_switch, true, 'a fixed file does not lift the kill switch');
   const all = await pulls();

@@ -42,6 +42,12 @@ async function until(t: { ok: (v: unknown, m: string) => void; comment: (m: stri
   t.comment(`${what}: ${owner} after ${Date.now() - start} ms`);
 }
 
+/** Replaces config.yaml as editors and config management do (write, then rename): no torn reads. */
+function writeConfig(text: string): void {
+  writeFileSync(`${sb.configFile}.tmp`, text);
+  renameSync(`${sb.configFile}.tmp`, sb.configFile);
+}
+
 function swb(args: string[], env: Record<string, string> = {}): ReturnType<typeof run> {
   return run(process.execPath, [join(ROOT, 'bin/switchboard.js'), ...args], { cwd: ROOT, env: { ...process.env, ...env } });
 }
@@ -64,19 +70,19 @@ t.test('it starts on go for the registry API', async (t) => {
 
 t.test('a hand edit of config.yaml appears in the history as a file edit', async (t) => {
   const v = await sb.version();
-  writeFileSync(sb.configFile, good.replace('MIGRATION:\n', 'MIGRATION:\n  ROUTE_OWNER_CAP_V2_TAGS: python\n'));
+  writeConfig(good.replace('MIGRATION:\n', 'MIGRATION:\n  ROUTE_OWNER_CAP_V2_TAGS: python\n'));
   await waitFor(async () => (await sb.version()) > v, 10_000);
   const ok = await waitFor(async () => (await api('GET', '/api/v1/history')).json.entries.length > 0, 5000);
   t.ok(ok, 'an entry appeared');
   const [e] = (await api('GET', '/api/v1/history')).json.entries;
   t.match(e, { via: 'file edit', actor: '(file)', keys: ['MIGRATION.ROUTE_OWNER_CAP_V2_TAGS'], routes_changing_owner: 1, snapshot_version: v + 1 });
-  writeFileSync(sb.configFile, good);
+  writeConfig(good);
   await waitFor(async () => (await sb.version()) > v + 1, 10_000);
   t.equal((await api('GET', '/api/v1/history')).json.entries.length, 2, 'and its revert');
 });
 
 t.test('broken YAML: `switchboard set` turns it on, and off once the file is fixed', async (t) => {
-  writeFileSync(sb.configFile, good.replace('MIGRATION:', 'MIGRATION: [unclosed'));
+  writeConfig(good.replace('MIGRATION:', 'MIGRATION: [unclosed'));
   await waitFor(async () => (await sb.status()).reload.last_error !== null, 10_000);
   t.equal(await ownerOf(), 'go', 'the last good snapshot stays in force');
   const on = await swb(['set', 'MIGRATION_FORCE_PYTHON', 'true', '--config', sb.configFile, '--actor', 'oncall-ann', '--reason', 'INC-1: go registry errors']);
@@ -89,7 +95,7 @@ t.test('broken YAML: `switchboard set` turns it on, and off once the file is fix
   t.match(st.kill_file, { actor: 'oncall-ann', reason: 'INC-1: go registry errors' }, '/status names who holds it and why');
   t.match(audit().at(-1), { actor: 'oncall-ann', via: 'cli', key: 'MIGRATION_FORCE_PYTHON', new: true, reason: 'INC-1: go registry errors' });
   // Fixed file: the kill file still holds.
-  writeFileSync(sb.configFile, good);
+  writeConfig(good);
   await waitFor(async () => (await sb.status()).snapshot.digest !== null && (await sb.status()).reload.last_error === null, 5000);
   await new Promise((r) => setTimeout(r, 300));
   t.equal(await ownerOf(), 'python', 'a fixed config does not lift the kill switch');
@@ -100,18 +106,18 @@ t.test('broken YAML: `switchboard set` turns it on, and off once the file is fix
 });
 
 t.test('a garbled kill value (MIGRATION_FORCE_PYTHON: ture) is taken as ON until fixed', async (t) => {
-  writeFileSync(sb.configFile, good.replace('MIGRATION:\n', 'MIGRATION:\n  MIGRATION_FORCE_PYTHON: ture\n'));
+  writeConfig(good.replace('MIGRATION:\n', 'MIGRATION:\n  MIGRATION_FORCE_PYTHON: ture\n'));
   await until(t, 'python', 'garbled kill value');
   t.match(sb.process.stderr(), /MIGRATION_FORCE_PYTHON has a value that is not true or false: the kill switch is ON until it is fixed/);
   const st = await sb.status();
   t.equal(st.snapshot.kill_switch, true);
   t.not(st.reload.last_error, null, 'and the file is still reported invalid');
-  writeFileSync(sb.configFile, good);
+  writeConfig(good);
   await until(t, 'go', 'fixed file');
 });
 
 t.test('an invalid value elsewhere (ROUTE_OWNER_DEFAULT: Go): the control API turns it on and off', async (t) => {
-  writeFileSync(sb.configFile, good.replace('ROUTE_OWNER_DEFAULT: python', 'ROUTE_OWNER_DEFAULT: Go'));
+  writeConfig(good.replace('ROUTE_OWNER_DEFAULT: python', 'ROUTE_OWNER_DEFAULT: Go'));
   await waitFor(async () => /ROUTE_OWNER_DEFAULT/.test(JSON.stringify((await sb.status()).reload.last_error)), 10_000);
   t.equal(await ownerOf(), 'go', 'the last good snapshot stays');
   const plan = await api('POST', '/api/v1/plan', { action: 'kill', on: true });
@@ -130,7 +136,7 @@ t.test('an invalid value elsewhere (ROUTE_OWNER_DEFAULT: Go): the control API tu
   const off = await api('POST', '/api/v1/apply', { action: 'kill', on: false, reason: 'INC-2 resolved' });
   t.equal(off.status, 200, String(off.json?.error ?? 'off'));
   t.equal(await ownerOf(), 'go', 'off: the last good snapshot decides again');
-  writeFileSync(sb.configFile, good);
+  writeConfig(good);
 });
 
 t.test('a deleted file: the API turns it on; a file that cannot be read: `set` does', async (t) => {
@@ -170,7 +176,7 @@ t.test('a restart-only setting changed live is applied on restart and says so', 
   t.ok(await waitFor(() => /"level":"warn".*SWITCHBOARD\.DASHBOARD changed in the config: takes effect on restart/.test(sb.process.stderr()), 5000), 'DASHBOARD: warned');
   t.notMatch(sb.process.stderr(), /DEBUG_HEADERS changed/, 'a live setting is not warned');
   t.equal((await request(sb.port, { path: '/v2/acme/app/manifests/latest' })).header('x-switchboard-owner'), 'go', 'DEBUG_HEADERS applies at once');
-  writeFileSync(sb.configFile, good);
+  writeConfig(good);
   await waitFor(async () => (await request(sb.port, { path: '/v2/' })).header('x-switchboard-owner') === '', 5000);
 });
 
@@ -202,7 +208,7 @@ t.test('the CLI explains through the running proxy, and says when it disagrees w
 });
 
 t.test('the environment at a restart with a broken file: the last good config, everything on python', async (t) => {
-  writeFileSync(sb.configFile, good.replace('MIGRATION:', 'MIGRATION: [broken'));
+  writeConfig(good.replace('MIGRATION:', 'MIGRATION: [broken'));
   await sb.process.stop(5000);
   const port = sb.port;
   const child = startChild(t, process.execPath, [join(ROOT, 'bin/switchboard.js'), 'serve', '--config', sb.configFile], {

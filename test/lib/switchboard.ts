@@ -65,7 +65,8 @@ function childEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-function writeAtomic(file: string, text: string): void {
+/** Replaces a file by write-and-rename, as editors and config management do: readers never see it torn. */
+export function writeAtomic(file: string, text: string): void {
   const tmp = `${file}.${process.pid}.${randomUUID()}.tmp`;
   writeFileSync(tmp, text);
   renameSync(tmp, file);

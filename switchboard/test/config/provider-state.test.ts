@@ -197,3 +197,14 @@ t.test('a garbled MIGRATION_FORCE_PYTHON value is taken as on until fixed (when 
   t.teardown(() => e.close());
   t.equal(e.current().owner_map.forcePython.value, true, 'MIGRATION_FORCE_PYTHON=maybe in the environment: on');
 });
+
+t.test('a file that reads empty (truncated for rewriting) never installs "nothing set"', async (t) => {
+  const s = setup(t);
+  writeFileSync(s.file, yaml('  ROUTE_OWNER_CAP_V2_PULL: go\n'));
+  const p = await FileSnapshotProvider.start({ file: s.file, inventory: inv, watch: false, pollSeconds: 15 });
+  t.teardown(() => p.close());
+  writeFileSync(s.file, '');
+  t.equal(await p.reload('test'), 'failed');
+  t.equal(decide(p.current(), PULL).owner, 'go', 'the last good snapshot stays');
+  t.match(p.stats().last_error?.issues[0], { code: 'SWB_CONFIG_UNREADABLE', message: /is empty \(being rewritten\?\)/ });
+});
