@@ -1,5 +1,6 @@
 /** Plumbing shared by the CLI commands: arguments, config loading, output. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { userInfo } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { loadInventory, type Inventory } from '../../owner-maps/index.js';
@@ -63,6 +64,8 @@ export interface Loaded {
   readonly inventory: Inventory;
   readonly text: string;
   readonly file: string;
+  /** The switchboard's STATE_DIR for this config (kill file, a running serve's record). */
+  readonly stateDir: string;
 }
 
 /** Reads and compiles a config file once, or reports every issue and exits 1. */
@@ -76,8 +79,9 @@ export function loadSnapshot(file: string, io: Io, env: Env = io.env): Loaded {
     throw new Exit(EXIT_FAIL);
   }
   // With the process's own environment, the kill switch's state file counts too (as in `serve`); a diff of two files does not.
-  const kill = env === io.env ? readKill(killFilePath(resolveStateDir({ configFile: file, cwd: io.cwd, env: io.env }))) : null;
-  return { snapshot: buildSnapshot(inventory, r.config, 1, new Date(), kill), inventory, text, file };
+  const stateDir = resolveStateDir({ configFile: file, cwd: io.cwd, env: io.env, text });
+  const kill = env === io.env ? readKill(killFilePath(stateDir)) : null;
+  return { snapshot: buildSnapshot(inventory, r.config, 1, new Date(), kill), inventory, text, file, stateDir };
 }
 
 /** Left-aligned columns; the last column is not padded. */
@@ -89,4 +93,16 @@ export function table(rows: readonly (readonly string[])[], indent = ''): string
 
 export function json(io: Io, value: unknown): void {
   io.out(JSON.stringify(value, null, 2));
+}
+
+/** Who is acting at the command line: --actor, $SUDO_USER, $USER, the OS user, else "cli" — never "unknown". */
+export function cliActor(flag: string | undefined, env: Env): string {
+  for (const v of [flag, env.SUDO_USER, env.USER, env.LOGNAME]) if (v && v.trim()) return v.trim();
+  try {
+    const u = userInfo();
+    if (u.username) return u.username;
+    return `uid ${u.uid}`;
+  } catch {
+    return typeof process.getuid === 'function' ? `uid ${process.getuid()}` : 'cli';
+  }
 }

@@ -7,9 +7,9 @@ import { formatIssue, parseConfig, type ConfigIssue, type SwitchConfig } from '.
 import { configWarnings } from '../config/warnings.js';
 import { coerceEnv } from '../config/schema.js';
 import { buildSnapshot } from '../core/snapshot.js';
-import { args, configPath, json, printIssues, readConfigText, resolveIn, type Io, EXIT_OK, EXIT_FAIL } from './common.js';
+import { args, cliActor, configPath, json, printIssues, readConfigText, resolveIn, type Io, EXIT_OK, EXIT_FAIL } from './common.js';
 import { renderDiff } from './owners.js';
-import { cliActor, resolveStateDir, RUNNING_FILE } from '../config/kill-switch.js';
+import { resolveStateDir, RUNNING_FILE } from '../config/kill-switch.js';
 import { runningServe } from './live.js';
 import { join } from 'node:path';
 import { setKillSwitch } from '../control/kill.js';
@@ -194,9 +194,9 @@ export async function setCommand(argv: string[], io: Io): Promise<number> {
     return EXIT_FAIL;
   }
   // Readiness: never send go a capability it says it does not implement, unless forced with a reason.
-  const prev = parseConfig(plan.before, file, inv, {});
-  const view = await goView(prev.ok ? prev.config : plan.config);
-  const gate = readinessGate(buildSnapshot(inv, prev.ok ? prev.config : plan.config, 1, new Date()), [{ key, value }], view);
+  const { snapshotBefore } = plan;
+  const view = await goView(snapshotBefore.owner_map.config ?? plan.config);
+  const gate = readinessGate(snapshotBefore, [{ key, value }], view);
   const forced = a.values.force === true;
   if (gate.blocked.length && !forced) {
     throw new GoNotImplementedError(gate.blocked, `ask ${view.source} what it implements (GET /.well-known/switchboard), or add --force --reason TEXT to send it anyway`);

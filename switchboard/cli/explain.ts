@@ -7,8 +7,6 @@ import { args, configPath, json, loadSnapshot, table, type Io, EXIT_OK } from '.
 import { origin } from './describe.js';
 import { adminToken, localNote, serverGet } from './live.js';
 import { loadInventory } from '../../owner-maps/index.js';
-import { parseConfig } from '../config/parse.js';
-import { readFileSync } from 'node:fs';
 
 export const EXPLAIN_USAGE = `Usage: switchboard owners --explain [METHOD] PATH [options]
 
@@ -119,7 +117,7 @@ export async function explainCommand(argv: string[], io: Io): Promise<number> {
   if (pin !== undefined && pin !== 'python' && pin !== 'go') throw new SwitchboardError('SWB_CLI_USAGE', `--pin takes python or go, not "${pin}"`);
   const file = configPath(a.values.config as string | undefined, io);
   if (a.values.server) return explainRemote(a.values.server as string, a.values['token-file'] as string | undefined, file, { method, path, pin, user: a.values.user as string | undefined, clientIp: a.values['client-ip'] as string | undefined, json: a.values.json === true }, io);
-  const { snapshot } = loadSnapshot(file, io);
+  const { snapshot, stateDir } = loadSnapshot(file, io);
   const req: DecisionRequest = {
     method, path, user: a.values.user as string | undefined,
     clientAddress: a.values['client-ip'] as string | undefined, uploadPin: pin as Owner | undefined, explain: true,
@@ -132,7 +130,7 @@ export async function explainCommand(argv: string[], io: Io): Promise<number> {
   } else {
     io.out(renderExplain(d, req, { pattern: route ? `${route.method} ${route.pattern}` : null, file: snapshot.source.file, digest: snapshot.source.digest, allowed }));
   }
-  const note = await localNote(file, io, snapshot);
+  const note = await localNote(stateDir, snapshot);
   if (note) io.err(note);
   return EXIT_OK;
 }
@@ -140,7 +138,7 @@ export async function explainCommand(argv: string[], io: Io): Promise<number> {
 /** The same explanation, decided by a running switchboard on its own snapshot. */
 async function explainRemote(server: string, tokenFile: string | undefined, file: string,
   q: { method: string; path: string; pin: string | undefined; user: string | undefined; clientIp: string | undefined; json: boolean }, io: Io): Promise<number> {
-  const token = adminToken({ tokenFile, env: io.env, cwd: io.cwd, configFile: file, configTokenFile: configTokenFile(file) });
+  const token = adminToken({ tokenFile, env: io.env, cwd: io.cwd, configFile: file });
   const params = new URLSearchParams({ method: q.method, path: q.path });
   if (q.user) params.set('user', q.user);
   if (q.clientIp) params.set('client_ip', q.clientIp);
@@ -156,14 +154,4 @@ async function explainRemote(server: string, tokenFile: string | undefined, file
     pattern: route ? `${route.method} ${route.pattern}` : null, file: `the switchboard at ${server}`, digest: state.snapshot.digest, allowed: [],
   }));
   return EXIT_OK;
-}
-
-/** DASHBOARD.ADMIN_TOKEN_FILE of the config, when it parses. */
-export function configTokenFile(file: string): string | undefined {
-  try {
-    const r = parseConfig(readFileSync(file, 'utf8'), file, loadInventory(), {});
-    return r.ok ? r.config.settings.DASHBOARD?.ADMIN_TOKEN_FILE : undefined;
-  } catch {
-    return undefined;
-  }
 }

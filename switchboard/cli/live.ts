@@ -14,8 +14,9 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { request } from 'undici';
-import { RUNNING_FILE, resolveStateDir } from '../config/kill-switch.js';
-import type { Env } from '../config/parse.js';
+import { RUNNING_FILE } from '../config/kill-switch.js';
+import { parseConfig, type Env } from '../config/parse.js';
+import { loadInventory } from '../../owner-maps/index.js';
 import type { Snapshot } from '../core/snapshot.js';
 import { SwitchboardError } from '../errors.js';
 
@@ -67,9 +68,7 @@ export function disagreement(local: Snapshot, live: LiveStatus): string | null {
 }
 
 /** The note for a local answer: asks the serve running on this config's STATE_DIR, if any. */
-export async function localNote(file: string, io: { cwd: string; env: Env }, local: Snapshot): Promise<string | null> {
-  let stateDir: string;
-  try { stateDir = resolveStateDir({ configFile: file, cwd: io.cwd, env: io.env }); } catch { return null; }
+export async function localNote(stateDir: string, local: Snapshot): Promise<string | null> {
   const run = runningServe(stateDir);
   if (!run) return null;
   const live = await liveStatus(run.admin, run.pid);
@@ -77,12 +76,23 @@ export async function localNote(file: string, io: { cwd: string; env: Env }, loc
 }
 
 /** The admin token for --server: --token-file, $SWITCHBOARD_ADMIN_TOKEN, else the config's DASHBOARD.ADMIN_TOKEN_FILE. */
-export function adminToken(o: { tokenFile?: string | undefined; env: Env; cwd: string; configFile: string; configTokenFile?: string | undefined }): string {
+export function adminToken(o: { tokenFile?: string | undefined; env: Env; cwd: string; configFile: string }): string {
   if (o.tokenFile) return readToken(resolve(o.cwd, o.tokenFile));
   const fromEnv = o.env.SWITCHBOARD_ADMIN_TOKEN;
   if (fromEnv && fromEnv.trim()) return fromEnv.trim();
-  if (o.configTokenFile) return readToken(resolve(dirname(o.configFile), o.configTokenFile));
+  const fromConfig = configTokenFile(o.configFile);
+  if (fromConfig) return readToken(resolve(dirname(o.configFile), fromConfig));
   throw new SwitchboardError('SWB_CLI_USAGE', '--server needs the admin token: --token-file FILE or $SWITCHBOARD_ADMIN_TOKEN');
+}
+
+/** DASHBOARD.ADMIN_TOKEN_FILE of the config, when it parses. */
+function configTokenFile(file: string): string | undefined {
+  try {
+    const r = parseConfig(readFileSync(file, 'utf8'), file, loadInventory(), {});
+    return r.ok ? r.config.settings.DASHBOARD?.ADMIN_TOKEN_FILE : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function readToken(file: string): string {

@@ -6,7 +6,6 @@ import type { Snapshot } from '../core/snapshot.js';
 import { args, configPath, json, loadSnapshot, resolveIn, table, type Io, EXIT_OK, EXIT_FAIL } from './common.js';
 import { summarize, type PlanSummary } from './describe.js';
 import { adminToken, localNote, serverGet } from './live.js';
-import { configTokenFile } from './explain.js';
 
 export const OWNERS_USAGE = `Usage: switchboard owners --explain [METHOD] PATH | list | workers | diff OLD.yaml NEW.yaml
 
@@ -97,8 +96,8 @@ export async function listCommand(argv: string[], io: Io): Promise<number> {
     if (a.values.routes) throw new SwitchboardError('SWB_CLI_USAGE', '--routes is not available with --server: use owners --explain --server for one route');
     return listRemote(a.values.server as string, a.values['token-file'] as string | undefined, file, a.values.family as string | undefined, a.values.capability as string | undefined, a.values.json === true, io);
   }
-  const { snapshot: s, inventory: inv } = loadSnapshot(file, io);
-  const note = await localNote(file, io, s);
+  const { snapshot: s, inventory: inv, stateDir } = loadSnapshot(file, io);
+  const note = await localNote(stateDir, s);
   if (note) io.err(note);
   const family = checkName('family', a.values.family as string | undefined, inv.families);
   const capability = checkName('capability', a.values.capability as string | undefined, inv.capabilities);
@@ -126,7 +125,7 @@ interface RemoteCap { capability: string; routes: number; owner: PlanSummary; by
 
 /** The owners list as a running switchboard has it (GET /api/v1/state). */
 async function listRemote(server: string, tokenFile: string | undefined, file: string, family: string | undefined, capability: string | undefined, asJson: boolean, io: Io): Promise<number> {
-  const token = adminToken({ tokenFile, env: io.env, cwd: io.cwd, configFile: file, configTokenFile: configTokenFile(file) });
+  const token = adminToken({ tokenFile, env: io.env, cwd: io.cwd, configFile: file });
   const state = await serverGet(server, '/api/v1/state', token) as { snapshot: { version: number; kill_switch: boolean }; families: { family: string; capabilities: RemoteCap[] }[] };
   const rows = state.families.filter((f) => !family || f.family === family).flatMap((f) => f.capabilities.filter((c) => !capability || c.capability === capability).map((c) => ({
     family: f.family, capability: c.capability, routes: c.routes, owner: c.owner.owner, text: c.owner.text, set_by: c.owner.set_by, origin: c.owner.origin, by_owner: c.by_owner,

@@ -20,7 +20,6 @@
  */
 import { readFileSync, unlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { userInfo } from 'node:os';
 import { isMap, parseDocument } from 'yaml';
 import type { Env, Origin } from './parse.js';
 import { writeFileAtomic } from '../files.js';
@@ -114,12 +113,16 @@ export function stateDirFromText(text: string): string | null {
  * guess that could write the kill file where no switchboard looks; others
  * (serve) take the default.
  */
-export function resolveStateDir(o: { readonly configFile: string; readonly cwd: string; readonly env: Env; readonly flag?: string | undefined; readonly strict?: boolean }): string {
+export function resolveStateDir(o: {
+  readonly configFile: string; readonly cwd: string; readonly env: Env; readonly flag?: string | undefined; readonly strict?: boolean;
+  /** The config's text when the caller has read it already. */
+  readonly text?: string;
+}): string {
   if (o.flag) return resolve(o.cwd, o.flag);
   const fromEnv = o.env.SWITCHBOARD_STATE_DIR;
   if (fromEnv && fromEnv.trim()) return resolve(o.cwd, fromEnv);
-  let text = '';
-  try {
+  let text = o.text ?? '';
+  if (o.text === undefined) try {
     text = readFileSync(o.configFile, 'utf8');
   } catch (e) {
     if (o.strict) {
@@ -128,16 +131,4 @@ export function resolveStateDir(o: { readonly configFile: string; readonly cwd: 
   }
   // Relative to the config file, so `serve` and `set` agree whatever directory each is run from.
   return resolve(o.cwd, dirname(o.configFile), stateDirFromText(text) ?? DEFAULT_STATE_DIR);
-}
-
-/** Who is acting at the command line: --actor, $SUDO_USER, $USER, the OS user, else "cli" — never "unknown". */
-export function cliActor(flag: string | undefined, env: Env): string {
-  for (const v of [flag, env.SUDO_USER, env.USER, env.LOGNAME]) if (v && v.trim()) return v.trim();
-  try {
-    const u = userInfo();
-    if (u.username) return u.username;
-    return `uid ${u.uid}`;
-  } catch {
-    return typeof process.getuid === 'function' ? `uid ${process.getuid()}` : 'cli';
-  }
 }

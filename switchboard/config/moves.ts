@@ -4,7 +4,7 @@
  * owners that serve traffic whose upstream changed or went away. Pure.
  */
 import type { Plan } from '../core/owner-map.js';
-import type { Snapshot } from '../core/snapshot.js';
+import { routesByOwner, type Snapshot } from '../core/snapshot.js';
 import type { Owner } from './schema.js';
 
 export interface UpstreamMove {
@@ -41,16 +41,6 @@ function keyValues(s: Snapshot): Map<string, string> {
   return out;
 }
 
-/** Requests of an owner in `s`: routes it serves (canary serves both). */
-function routesServed(s: Snapshot, owner: Owner): number {
-  let n = 0;
-  for (const p of s.owner_map.routePlans) {
-    const v = s.hard_failure || s.owner_map.forcePython.value ? 'python' : p.value;
-    if (v === owner || v === 'canary') n++;
-  }
-  return n;
-}
-
 export function describeMoves(before: Snapshot, after: Snapshot): Moves {
   const a = keyValues(before);
   const b = keyValues(after);
@@ -66,11 +56,12 @@ export function describeMoves(before: Snapshot, after: Snapshot): Moves {
   }
   const upstreams: UpstreamMove[] = [];
   if (!before.hard_failure && !after.hard_failure) {
+    const served = routesByOwner(before);
     for (const owner of ['python', 'go'] as const) {
       const x = before.settings.UPSTREAMS?.[owner] ?? null;
       const y = after.settings.UPSTREAMS?.[owner] ?? null;
       if (x === y || x === null) continue;
-      const n = routesServed(before, owner);
+      const n = served[owner];
       if (n > 0) upstreams.push({ owner, routes: n, before: x, after: y });
     }
   }

@@ -20,7 +20,7 @@
  *   that changed owner (by capability), and a warning when an owner that
  *   serves traffic loses or changes its upstream.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -159,7 +159,7 @@ export class FileSnapshotProvider {
   }
 
   private async checkKillFile(): Promise<void> {
-    const stamp = await statStamp(this.killFile!);
+    const stamp = statStamp(this.killFile!);
     if (stamp === this.killStamp) return;
     this.killStamp = stamp;
     if (this.polling) await this.reload('kill_file');
@@ -287,7 +287,7 @@ export class FileSnapshotProvider {
   private refreshKill(): boolean {
     if (!this.killFile) return false;
     // The stamp of what is read here, so the quarter-second check sees any change after it (a watch event may read it first).
-    this.killStamp = statStampSync(this.killFile);
+    this.killStamp = statStamp(this.killFile);
     const k = readKill(this.killFile);
     if (JSON.stringify(k) === JSON.stringify(this.kill)) return false;
     const was = this.kill;
@@ -377,19 +377,13 @@ export class FileSnapshotProvider {
   }
 }
 
-function statStampSync(file: string): string {
+/**
+ * What identifies a version of the kill file without reading it: absent, or its
+ * inode, size and mtime. Synchronous: one stat of a local file, as readKill reads it.
+ */
+function statStamp(file: string): string {
   try {
     const st = statSync(file);
-    return `${st.ino}:${st.size}:${st.mtimeMs}`;
-  } catch (e) {
-    return `absent:${(e as NodeJS.ErrnoException).code ?? ''}`;
-  }
-}
-
-/** What identifies a version of the kill file without reading it: absent, or its inode, size and mtime. */
-async function statStamp(file: string): Promise<string> {
-  try {
-    const st = await stat(file);
     return `${st.ino}:${st.size}:${st.mtimeMs}`;
   } catch (e) {
     return `absent:${(e as NodeJS.ErrnoException).code ?? ''}`;

@@ -14,7 +14,7 @@ import type { Inventory } from '../../owner-maps/index.js';
 import { killFilePath, readKill, removeKill, writeKillOn, type StateOrigin, type Who } from '../config/kill-switch.js';
 import { parseConfig, type Env, type SwitchConfig } from '../config/parse.js';
 import { isSwitchEnvName } from '../config/keys.js';
-import { buildSnapshot, hardFailureSnapshot, type Snapshot } from '../core/snapshot.js';
+import { buildSnapshot, hardFailureSnapshot, routesByOwner, type Snapshot } from '../core/snapshot.js';
 import { diffSnapshots } from '../cli/owners.js';
 import { SwitchboardError } from '../errors.js';
 import { appendAudit, commitWrite, planWrite, readMigration, type AuditEntry, type PlannedChange } from './switches.js';
@@ -52,11 +52,9 @@ function tryConfig(file: string, inv: Inventory): { config: SwitchConfig | null;
   return { config: r.ok ? r.config : null, text };
 }
 
-/** Routes that are not on python under `config` (what a kill moves). */
+/** Routes that are not on python under `config` (what a kill moves): those go serves, canaries included. */
 function routesOffPython(inv: Inventory, config: SwitchConfig): number {
-  const s = buildSnapshot(inv, config, 1, new Date());
-  if (s.owner_map.forcePython.value) return 0;
-  return s.owner_map.routePlans.filter((p) => p.value !== 'python').length;
+  return routesByOwner(buildSnapshot(inv, config, 1, new Date())).go;
 }
 
 export function setKillSwitch(q: KillRequest): KillOutcome {
@@ -67,7 +65,7 @@ export function setKillSwitch(q: KillRequest): KillOutcome {
   const entry = (over: Partial<AuditEntry>): AuditEntry => ({
     time: new Date().toISOString(), actor: q.who.actor, via: q.who.via, action: 'set', key: 'MIGRATION_FORCE_PYTHON',
     old: false, new: true, reason: q.who.reason, file: killFile, sha256_before: null, sha256_after: null,
-    routes_changing_owner: config ? routesOffPython(q.inventory, config) : 0,
+    routes_changing_owner: 0,
     ...(q.snapshotVersion !== undefined ? { snapshot_version: q.snapshotVersion } : {}), ...over,
   });
   if (q.on) {
@@ -81,10 +79,11 @@ export function setKillSwitch(q: KillRequest): KillOutcome {
       throw new SwitchboardError('SWB_STATE_UNWRITABLE', `cannot write the kill file ${killFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} — set MIGRATION_FORCE_PYTHON=true in the proxy's environment and restart it instead`);
     }
     // The kill is in force from here; a missing audit line is reported, never a reason to undo it.
+    const moving = config ? routesOffPython(q.inventory, config) : null;
     let audit: string | null = null;
-    try { audit = appendAudit([entry({})], q.file, config, q.stateDir); } catch (e) { warnings.push(`the kill switch is ON but no audit line was written: ${(e as Error).message}`); }
+    try { audit = appendAudit([entry({ routes_changing_owner: moving ?? 0 })], q.file, config, q.stateDir); } catch (e) { warnings.push(`the kill switch is ON but no audit line was written: ${(e as Error).message}`); }
     if (!config) warnings.push(text === null ? `${q.file} cannot be read: the kill file alone holds the kill switch` : `${q.file} is not valid: the kill file alone holds the kill switch`);
-    return { on: true, changed: true, kill_file: killFile, audit_log: audit, routes_changing_owner: config ? routesOffPython(q.inventory, config) : null, config_key_removed: false, environment_sets_it: envSets, warnings };
+    return { on: true, changed: true, kill_file: killFile, audit_log: audit, routes_changing_owner: moving, config_key_removed: false, environment_sets_it: envSets, warnings };
   }
   // Off: config.yaml's own key when it says true, then the kill file. In that order, so that a key that
   // cannot be removed (an invalid file, a conflict, no audit log) changes nothing, and the kill switch stays
@@ -106,7 +105,7 @@ export function setKillSwitch(q: KillRequest): KillOutcome {
     throw new SwitchboardError('SWB_STATE_UNWRITABLE', `cannot remove the kill file ${killFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} — the kill switch stays on`);
   }
   const entries: AuditEntry[] = [];
-  if (was) entries.push(entry({ action: 'unset', old: true, new: false, routes_changing_owner: 0 }));
+  if (was) entries.push(entry({ action: 'unset', old: true, new: false }));
   let audit: string | null = null;
   if (entries.length) {
     try { audit = appendAudit(entries, q.file, config, q.stateDir); } catch (e) { warnings.push(`the kill switch is off but no audit line was written: ${(e as Error).message}`); }

@@ -16,7 +16,7 @@ import { writeFileAtomic } from '../files.js';
 import { classifyKey } from '../config/keys.js';
 import { formatIssue, parseConfig, type ConfigIssue, type SwitchConfig } from '../config/parse.js';
 import { configWarnings, type ConfigWarning } from '../config/warnings.js';
-import { buildSnapshot } from '../core/snapshot.js';
+import { buildSnapshot, type Snapshot } from '../core/snapshot.js';
 import { editMigrationKey } from '../cli/yaml-edit.js';
 import { diffSnapshots } from '../cli/owners.js';
 
@@ -41,6 +41,8 @@ export interface WritePlan {
   readonly sha256_after: string;
   readonly diff: ReturnType<typeof diffSnapshots>;
   readonly config: SwitchConfig;
+  /** The file as it is, compiled (without the environment); the result's config when the file is invalid now. */
+  readonly snapshotBefore: Snapshot;
   /** What would be valid but do nothing in the resulting config (a percent on a scope that is not canary). */
   readonly warnings: readonly ConfigWarning[];
 }
@@ -123,10 +125,12 @@ export function planWrite(file: string, changes: readonly SwitchChange[], inv: I
   const next = parseConfig(after, file, inv, {});
   if (!next.ok) throw new InvalidResultError(file, next.issues);
   const prev = parseConfig(before, file, inv, {});
-  const diff = diffSnapshots(buildSnapshot(inv, prev.ok ? prev.config : next.config, 1, new Date()), buildSnapshot(inv, next.config, 2, new Date()));
+  const configBefore = prev.ok ? prev.config : next.config;
+  const snapshotBefore = buildSnapshot(inv, configBefore, 1, new Date());
+  const diff = diffSnapshots(snapshotBefore, buildSnapshot(inv, next.config, 2, new Date()));
   return {
     file, before, after, changes: planned.filter((p) => JSON.stringify(p.old) !== JSON.stringify(p.new)),
-    sha256_before: sha256(before), sha256_after: sha256(after), diff, config: next.config,
+    sha256_before: sha256(before), sha256_after: sha256(after), diff, config: next.config, snapshotBefore,
     warnings: configWarnings(next.config, inv),
   };
 }

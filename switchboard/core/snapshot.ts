@@ -4,7 +4,7 @@
  */
 import type { Inventory } from '../../owner-maps/index.js';
 import type { Origin, SwitchConfig } from '../config/parse.js';
-import { switchboardSectionSchema, type SwitchboardSettings } from '../config/schema.js';
+import { switchboardSectionSchema, type Owner, type SwitchboardSettings } from '../config/schema.js';
 import { compileOwnerMap, type OwnerMap } from './owner-map.js';
 
 export interface Snapshot {
@@ -41,4 +41,18 @@ export function hardFailureSnapshot(inv: Inventory, file: string, version: numbe
     settings: switchboardSectionSchema.parse({}),
     owner_map: compileOwnerMap(inv, null, kill),
   });
+}
+
+/**
+ * How many inventory routes each owner serves under `s`: a canary route counts
+ * for both owners; under the kill switch or a hard failure every route is python's.
+ */
+export function routesByOwner(s: Snapshot): Record<Owner, number> {
+  const n = s.owner_map.routePlans.length;
+  if (s.hard_failure || s.owner_map.forcePython.value) return { python: n, go: 0 };
+  const out: Record<Owner, number> = { python: 0, go: 0 };
+  for (const p of s.owner_map.routePlans) {
+    if (p.value === 'canary') { out.python++; out.go++; } else out[p.value]++;
+  }
+  return out;
 }

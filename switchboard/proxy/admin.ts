@@ -11,7 +11,7 @@ import type { ProxyMetrics } from './metrics.js';
 import type { PinStore } from './pin-store.js';
 import type { SwitchboardProxy } from './server.js';
 import type { ControlPlane } from '../control/dashboard.js';
-import type { Snapshot } from '../core/snapshot.js';
+import { routesByOwner, type Snapshot } from '../core/snapshot.js';
 import type { Owner } from '../core/types.js';
 import { readinessJson, type ReadinessMonitor } from './readiness.js';
 
@@ -31,16 +31,17 @@ export interface AdminDeps {
 /** Failed requests in a row (connection-level) after which an owner's upstream counts as unreachable. */
 export const UNREACHABLE_AFTER = 3;
 
-/** Owners the snapshot sends requests to, with how many routes each serves (a canary route counts for both). */
+/**
+ * Owners the snapshot sends requests to, with how many routes each serves: an
+ * owner counts when a route, or a family or the default (unknown paths), resolves to it.
+ */
 export function ownersWithTraffic(s: Snapshot): Map<Owner, number> {
+  const routes = routesByOwner(s);
   const out = new Map<Owner, number>();
-  const add = (o: Owner): void => { out.set(o, (out.get(o) ?? 0) + 1); };
-  if (s.hard_failure || s.owner_map.forcePython.value) { out.set('python', s.owner_map.routePlans.length); return out; }
-  for (const p of [...s.owner_map.routePlans, ...s.owner_map.familyPlans.values(), s.owner_map.defaultPlan]) {
-    if (p.value === 'canary') { add('python'); add('go'); } else add(p.value);
+  const unknownPaths = s.hard_failure || s.owner_map.forcePython.value ? [] : [...s.owner_map.familyPlans.values(), s.owner_map.defaultPlan];
+  for (const owner of ['python', 'go'] as const) {
+    if (routes[owner] > 0 || unknownPaths.some((p) => p.value === owner || p.value === 'canary')) out.set(owner, routes[owner]);
   }
-  // Family and default plans serve unknown paths: at least one, but the count is of routes.
-  for (const o of out.keys()) out.set(o, s.owner_map.routePlans.filter((p) => p.value === o || p.value === 'canary').length);
   return out;
 }
 
@@ -54,10 +55,11 @@ export function notReadyReasons(d: Pick<AdminDeps, 'provider' | 'proxy' | 'readi
   for (const [owner, routes] of ownersWithTraffic(s)) {
     const h = health[owner];
     const what = `owner ${owner} serves ${routes} route${routes === 1 ? '' : 's'}`;
+    const probe = owner === 'go' ? d.readiness?.current() : undefined;
     if (!h.url) reasons.push(`${what} and has no upstream: set SWITCHBOARD.UPSTREAMS.${owner}`);
-    else if (owner === 'go' && d.readiness && d.readiness.current().checked_at && !d.readiness.current().reachable && d.readiness.current().failure !== 'status' && d.readiness.current().failure !== 'malformed') {
+    else if (probe?.checked_at && !probe.reachable && probe.failure !== 'status' && probe.failure !== 'malformed') {
       // Cannot connect to go at all (an answer other than the document still means it is up).
-      reasons.push(`${what} and its upstream ${h.url} does not answer: ${d.readiness.current().error ?? d.readiness.current().failure}`);
+      reasons.push(`${what} and its upstream ${h.url} does not answer: ${probe.error ?? probe.failure}`);
     }
     else if (h.consecutive_errors >= UNREACHABLE_AFTER && h.last_error && h.last_error.kind !== 'not_configured') {
       reasons.push(`${what} and its upstream ${h.url} failed its last ${h.consecutive_errors} requests (${h.last_error.kind}: ${h.last_error.message})`);
@@ -72,6 +74,7 @@ export async function statusBody(d: AdminDeps): Promise<Record<string, unknown>>
   let pins: number | null = null;
   let pinError: string | null = null;
   try { pins = await d.pins.count(); } catch (e) { pinError = String(e); }
+  const notReady = notReadyReasons(d);
   return {
     snapshot: {
       version: s.version, updated_at: s.updated_at, age_seconds: (Date.now() - Date.parse(s.updated_at)) / 1000,
@@ -83,8 +86,8 @@ export async function statusBody(d: AdminDeps): Promise<Record<string, unknown>>
     },
     pins: { store: d.pins.kind, active: pins, error: pinError },
     upstreams: d.proxy.upstreamHealth(),
-    ready: notReadyReasons(d).length === 0,
-    not_ready_reasons: notReadyReasons(d),
+    ready: notReady.length === 0,
+    not_ready_reasons: notReady,
     go_readiness: d.readiness ? readinessJson(d.readiness.current()) : null,
     kill_file: st.kill_file,
     state_dir: st.state_dir,
