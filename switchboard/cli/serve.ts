@@ -175,22 +175,23 @@ export async function serveCommand(argv: string[], io: Io): Promise<number> {
   try {
     const port = await proxy.listen(listen.host, listen.port);
     const adminPort = await listenOn(admin, adminListen.host, adminListen.port);
-    log.info('switchboard serving', {
-      listen: `${port.host}:${port.port}`, tls: tls ? tls.certFile : 'off', embedded_registry: embedded?.url ?? null, admin_listen: `${adminListen.host}:${adminPort}`, config: file,
-      snapshot_version: provider.current().version, pin_store: pins.kind,
-      upstreams: Object.fromEntries(Object.entries(provider.current().settings.UPSTREAMS ?? {}).map(([k, v]) => [k, v ? redactUrl(v) : v])),
-      state_dir: stateDir, kill_file: provider.stats().kill_file?.file ?? null, restored_from: provider.stats().restored_from,
-    });
     // So that `owners --explain` and `owners list` can say when the running proxy disagrees with the file they read.
     try {
       writeFileAtomic(join(stateDir, RUNNING_FILE), JSON.stringify({ pid: process.pid, admin: `http://${displayHost(adminListen.host === '0.0.0.0' ? '127.0.0.1' : adminListen.host)}:${adminPort}`, config: file, started_at: startedAt.toISOString() }) + '\n', 0o644);
     } catch { /* STATE_DIR unwritable: already logged */ }
+    // The banner first: whoever waits for the "switchboard serving" line has seen everything before it.
     io.err(banner({
       proxy: `${tls ? 'https' : 'http'}://${displayHost(port.host)}:${port.port}`, admin: `http://${displayHost(adminListen.host)}:${adminPort}`,
       dashboard: auth !== null, tokenFile: settings.DASHBOARD?.ADMIN_TOKEN_FILE ? resolve(dirname(file), settings.DASHBOARD.ADMIN_TOKEN_FILE) : null,
       config: file, stateDir, kill: provider.current().owner_map.forcePython.value, restored: provider.stats().restored_from,
       upstreams: { python: proxy.upstreamHealth().python.url || null, go: embedded ? `${embedded.url} (embedded registry, ${settings.EMBEDDED_REGISTRY?.MODE ?? 'mirror'} mode)` : proxy.upstreamHealth().go.url || null },
     }));
+    log.info('switchboard serving', {
+      listen: `${port.host}:${port.port}`, tls: tls ? tls.certFile : 'off', embedded_registry: embedded?.url ?? null, admin_listen: `${adminListen.host}:${adminPort}`, config: file,
+      snapshot_version: provider.current().version, pin_store: pins.kind,
+      upstreams: Object.fromEntries(Object.entries(provider.current().settings.UPSTREAMS ?? {}).map(([k, v]) => [k, v ? redactUrl(v) : v])),
+      state_dir: stateDir, kill_file: provider.stats().kill_file?.file ?? null, restored_from: provider.stats().restored_from,
+    });
   } catch (e) {
     await provider.close();
     await pins.close();
