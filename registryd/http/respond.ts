@@ -17,10 +17,32 @@ export function sendJson(res: ServerResponse, status: number, body: string, head
 
 export function sendError(req: IncomingMessage, res: ServerResponse, e: RegistryError): void {
   if (res.headersSent) { res.destroy(e); return; }
-  // The rest of a refused request body is not read: close rather than drain a multi-GiB upload.
-  if (!req.complete) res.setHeader('connection', 'close');
+  if (!req.complete) lingerAfter(req, res);
   if (e.emptyBody) { sendEmpty(res, e.status, e.headers); return; }
   sendJson(res, e.status, e.body(), e.headers, req.method === 'HEAD');
+}
+
+/**
+ * How long the rest of a refused request body is read (and thrown away) after
+ * the answer, as nginx's lingering close and Go's net/http do. Closing at once
+ * with unread bytes makes the kernel reset the connection, and a client (or
+ * the switchboard in front) still writing its body then loses the answer to
+ * the reset: it sees "connection reset" instead of BLOB_UPLOAD_UNKNOWN. The
+ * connection stays usable when the body ends in time; a client still sending
+ * after this long is cut off.
+ */
+export const LINGER_MS = 30_000;
+
+function lingerAfter(req: IncomingMessage, res: ServerResponse): void {
+  res.once('finish', () => {
+    if (req.complete) return;
+    // Node reads and discards the rest of the body once the response is done (keep-alive).
+    const timer = setTimeout(() => req.socket.destroy(), LINGER_MS);
+    timer.unref();
+    const stop = (): void => clearTimeout(timer);
+    req.once('end', stop);
+    req.socket.once('close', stop);
+  });
 }
 
 /** Read a small body (manifests) fully, refusing more than `max` bytes. */

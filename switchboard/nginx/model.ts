@@ -102,6 +102,8 @@ export interface NginxModel {
   readonly ping: { readonly routeId: string } | null;
   readonly libraryNamespace: string;
   readonly timeoutSeconds: number;
+  /** SWITCHBOARD.TRUSTED_PROXIES: the front proxies whose X-Forwarded-* and Forwarded are kept. */
+  readonly trustedProxies: readonly string[];
   readonly accessLog: string;
   readonly debugHeaders: boolean;
 }
@@ -349,6 +351,7 @@ export function buildNginxModel(s: Snapshot, opts: RenderOptions = {}): NginxMod
     ping: pingRow ? { routeId: pingRow.id } : null,
     libraryNamespace: om.libraryNamespace,
     timeoutSeconds: settings.UPSTREAM_TIMEOUT_SECONDS,
+    trustedProxies: settings.TRUSTED_PROXIES,
     accessLog,
     debugHeaders: settings.DEBUG_HEADERS,
   };

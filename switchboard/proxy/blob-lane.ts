@@ -35,6 +35,15 @@ export interface LaneResult {
   readonly failure?: 'client_abort' | 'reset';
 }
 
+/**
+ * Filled in before the response ends or is destroyed, so whoever logs the
+ * request on the response's 'close' sees it: the body bytes the worker wrote
+ * (not those Node wrote itself, which the socket's counter has).
+ */
+export interface LaneProgress {
+  relayed: number;
+}
+
 export function laneAvailable(res: ServerResponse, upstream: string): boolean {
   return native !== null && workerSlotFree() && upstream.startsWith('http://') && socketFd(res.socket) >= 0;
 }
@@ -108,6 +117,7 @@ export async function blobLane(
   req: IncomingMessage, res: ServerResponse, upstream: string, headers: readonly string[], timeoutMs: number, extraHeaders: readonly string[],
   /** Told who failed before the response is destroyed (so the access log names the right side). */
   onBroken: (failure: 'client_abort' | 'reset') => void,
+  progress: LaneProgress = { relayed: 0 },
 ): Promise<LaneResult | null> {
   const release = holdWorkerSlot();
   try {
@@ -132,13 +142,16 @@ export async function blobLane(
     await queuedWritesFlushed(client);
     try {
       const relayed = len > first.length ? await native!.relay(upstreamFd, clientFd, len - first.length) : 0;
+      progress.relayed = relayed;
       res.end();
       return { relayed: relayed + first.length };
     } catch (e) {
       const failure = (e as { side?: string }).side === 'client' ? 'client_abort' : 'reset';
+      const relayed = (e as { bytesRelayed?: number }).bytesRelayed ?? 0;
+      progress.relayed = relayed;
       onBroken(failure);
       res.destroy();
-      return { relayed: ((e as { bytesRelayed?: number }).bytesRelayed ?? 0) + first.length, failure };
+      return { relayed: relayed + first.length, failure };
     } finally {
       sock.destroy();
     }

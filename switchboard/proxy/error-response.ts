@@ -7,7 +7,8 @@ import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 
 /** not_configured: the owner has no upstream at all (SWITCHBOARD.UPSTREAMS leaves it out), which is no failure of the owner. */
-export type UpstreamFailure = 'refused' | 'timeout' | 'reset' | 'unavailable' | 'not_configured';
+/** overloaded: this process could not open a connection (out of descriptors), which is no failure of the owner either. */
+export type UpstreamFailure = 'refused' | 'timeout' | 'reset' | 'unavailable' | 'not_configured' | 'overloaded';
 
 export interface ProxyError {
   readonly status: number;
@@ -19,6 +20,9 @@ export function classifyUpstreamError(err: unknown): ProxyError {
   const code = (err as { code?: string }).code ?? '';
   const name = (err as { name?: string }).name ?? '';
   const msg = (err as Error).message ?? String(err);
+  if (code === 'EMFILE' || code === 'ENFILE') {
+    return { status: 503, kind: 'overloaded', message: `the switchboard is out of file descriptors (${code})` };
+  }
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'EAI_AGAIN') {
     return { status: 502, kind: 'refused', message: `connection refused (${code})` };
   }
@@ -45,6 +49,20 @@ export function isUnsendable(err: unknown): boolean {
 export function writeBadRequest(res: ServerResponse, why: string): void {
   const body = `bad request: ${why}\n`;
   res.writeHead(400, ['content-type', 'text/plain; charset=utf-8', 'content-length', String(Buffer.byteLength(body)), 'connection', 'close']);
+  res.end(body);
+}
+
+/**
+ * 429 to an upload start from a client holding PIN_MAX_PER_CLIENT uploads in
+ * progress, as the distribution spec's TOOMANYREQUESTS (Quay's own rate
+ * limit answers 429 too); nothing was forwarded.
+ */
+export function writeTooManyUploads(res: ServerResponse, held: number): void {
+  const body = JSON.stringify({ errors: [{
+    code: 'TOOMANYREQUESTS', message: 'too many requests',
+    detail: { uploads_in_progress: held, limit_setting: 'SWITCHBOARD.PIN_MAX_PER_CLIENT', hint: 'finish or cancel (DELETE) uploads in progress first' },
+  }] });
+  res.writeHead(429, ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(body)), 'retry-after', '60', 'docker-distribution-api-version', 'registry/2.0']);
   res.end(body);
 }
 

@@ -1,7 +1,11 @@
 /**
  * Header hygiene between client and upstream (RFC 9110 §7.6.1): hop-by-hop
- * headers and those a Connection header names are not forwarded; Host is kept
- * (registry Location headers must stay valid); X-Forwarded-* are added.
+ * headers and those a Connection header names are not forwarded (but a
+ * Connection header cannot take Host or the body's framing away); Host is
+ * kept (registry Location headers must stay valid); X-Forwarded-* are set:
+ * kept and appended to from a trusted front proxy, replaced from anyone else
+ * (the owners write X-Forwarded-For into their audit logs), and a client's
+ * Forwarded is dropped unless it comes through a trusted proxy.
  */
 const HOP_BY_HOP = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
@@ -15,9 +19,18 @@ const HOP_BY_HOP = new Set([
  */
 const NOT_FORWARDED = new Set([...HOP_BY_HOP, 'expect']);
 
+/** Headers a Connection header may not strip: the request would change meaning, not lose a hop's detail. */
+const END_TO_END = new Set(['host', 'content-length', 'authorization']);
+
+/** What a client says about earlier hops; believed only from SWITCHBOARD.TRUSTED_PROXIES. */
+const HOP_CLAIMS = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded']);
+
 export interface ForwardedInfo {
+  /** The connection's peer (a front proxy when `trusted`). */
   readonly clientAddress: string;
   readonly proto: 'http' | 'https';
+  /** The peer is a trusted front proxy: its X-Forwarded-* and Forwarded stand. */
+  readonly trusted?: boolean;
 }
 
 /**
@@ -35,16 +48,18 @@ export function requestHeaders(raw: readonly string[], info: ForwardedInfo): str
     if (name === 'connection') {
       for (const tok of (raw[i + 1] as string).split(',')) {
         const t = tok.trim().toLowerCase();
-        if (t && t !== 'close' && t !== 'keep-alive') (connectionTokens ??= new Set()).add(t);
+        if (t && t !== 'close' && t !== 'keep-alive' && !END_TO_END.has(t)) (connectionTokens ??= new Set()).add(t);
       }
     }
   }
+  const trusted = info.trusted === true;
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
     const lower = name.toLowerCase();
     if (NOT_FORWARDED.has(lower) || connectionTokens?.has(lower)) continue;
     const value = raw[i + 1] as string;
+    if (!trusted && HOP_CLAIMS.has(lower)) continue;
     if (lower === 'x-forwarded-for') { xff = xff === null ? value : `${xff}, ${value}`; continue; }
     if (lower === 'x-forwarded-proto') hasProto = true;
     if (lower === 'x-forwarded-host') hasHost = true;

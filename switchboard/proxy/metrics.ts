@@ -18,6 +18,8 @@ export class ProxyMetrics {
   private readonly duration: Histogram<'owner' | 'family'>;
   private readonly errors: Counter<'owner' | 'family' | 'kind'>;
   private readonly pinsRecorded: Counter<'owner'>;
+  private readonly refusals: Counter<'reason'>;
+  private readonly refusalChildren = new Map<string, { inc(): void }>();
   private readonly decisionChildren = new Map<string, { inc(): void }>();
   private readonly durationChildren = new Map<string, { observe(v: number): void }>();
 
@@ -39,6 +41,11 @@ export class ProxyMetrics {
     });
     this.pinsRecorded = new Counter({
       name: 'switchboard_upload_pins_recorded_total', help: 'Upload sessions pinned to their owner', labelNames: ['owner'], registers,
+    });
+    this.refusals = new Counter({
+      name: 'switchboard_edge_refusals_total',
+      help: 'Requests and connections the proxy refused itself, charged to no owner (malformed, bad_target, bad_request, body_timeout, too_many_connections, too_many_uploads, overloaded)',
+      labelNames: ['reason'], registers,
     });
     new Gauge({ name: 'switchboard_snapshot_version', help: 'Version of the config snapshot in force', registers,
       collect() { this.set(src.snapshot().version); } });
@@ -81,6 +88,15 @@ export class ProxyMetrics {
 
   upstreamError(owner: string, family: string | null, kind: string, capability: string | null = null): void {
     this.errors.labels(owner, capability ?? 'unknown', family ?? 'unknown', kind).inc();
+  }
+
+  refused(reason: string): void {
+    let c = this.refusalChildren.get(reason);
+    if (!c) {
+      c = this.refusals.labels(reason);
+      this.refusalChildren.set(reason, c);
+    }
+    c.inc();
   }
 
   pinRecorded(owner: string): void {

@@ -14,6 +14,15 @@
  * 100-continue` is answered here once the request is forwarded (never sent
  * on); a pipelined request waits for the responses before it; an
  * absolute-form target is rewritten to origin-form (request-target.ts).
+ *
+ * Hostile or broken clients (issue 14) cost the owners nothing: requests no
+ * owner could take are refused at the edge (edge-checks.ts) and counted in
+ * switchboard_edge_refusals_total, never as an owner's request or error; a
+ * request body slower than REQUEST_BODY_MIN_BYTES_PER_SECOND is cut with a
+ * 408; client connections are capped (MAX_CONNECTIONS), and each holds at
+ * most one upstream connection, so the pools need no queue that slow clients
+ * could fill; an `Upgrade` the proxy does not carry (h2c) is served as the
+ * HTTP/1.1 request it also is.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
@@ -27,9 +36,12 @@ import type { PinStore } from './pin-store.js';
 import type { ProxyMetrics } from './metrics.js';
 import type { AccessLog } from './access-log.js';
 import { hasBody, requestHeaders, responseHeaders } from './headers.js';
-import { answerClientError, classifyUpstreamError, isUnsendable, writeBadRequest, writeProxyError, type ProxyError } from './error-response.js';
+import { answerClientError, classifyUpstreamError, isUnsendable, writeBadRequest, writeProxyError, writeTooManyUploads, type ProxyError } from './error-response.js';
 import { answerOtherTarget, isOriginForm, toOriginForm } from './request-target.js';
-import { blobLane, laneAvailable } from './blob-lane.js';
+import { blobLane, laneAvailable, type LaneProgress } from './blob-lane.js';
+import { edgeRefusal } from './edge-checks.js';
+import { TrustedProxies } from './client-address.js';
+import { readFileSync } from 'node:fs';
 
 export interface SnapshotSource {
   current(): Snapshot;
@@ -86,6 +98,21 @@ const UPLOAD_START_ROUTE = 'ROUTE_0004';
  * pass the nginx edge pass this one.
  */
 const MAX_HEADER_BYTES = 32 * 1024;
+
+/**
+ * MAX_CONNECTIONS: 0 means as many as the open-file limit allows: half of it
+ * (a proxied request holds a client and an upstream descriptor), less a
+ * reserve for files, logs and listeners.
+ */
+export function resolveMaxConnections(setting: number, limitsFile = '/proc/self/limits'): number {
+  if (setting > 0) return setting;
+  let soft = 4096;
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync(limitsFile, 'utf8'));
+    if (m) soft = m[1] === 'unlimited' ? 1 << 20 : Number(m[1]);
+  } catch { /* not Linux: Node's usual limit */ }
+  return Math.max(64, Math.floor((soft - 256) / 2));
+}
 
 /** Pipelined requests waiting for their turn, per client connection (holdReading). */
 const waitingOn = new WeakMap<Duplex, number>();
@@ -146,8 +173,13 @@ export class SwitchboardProxy {
   private draining = false;
   private readonly proto: 'http' | 'https';
   private drainWaiters: (() => void)[] = [];
+  /** The client connections held at most (MAX_CONNECTIONS, resolved at start). */
+  readonly maxConnections: number;
+  private lastDropWarning = 0;
+  private trustCache: { settings: Snapshot['settings']; trust: TrustedProxies } | null = null;
 
   constructor(private readonly deps: ProxyDeps) {
+    // requestTimeout stays 0 (a multi-GiB upload takes as long as it takes); a stalled body is cut by watchBody.
     const opts = { keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000, maxHeaderSize: MAX_HEADER_BYTES };
     const onRequest = (req: IncomingMessage, res: ServerResponse): void => this.handle(req, res, false);
     this.server = deps.tls ? https.createServer({ ...opts, cert: deps.tls.cert, key: deps.tls.key }, onRequest) : http.createServer(opts, onRequest);
@@ -157,7 +189,36 @@ export class SwitchboardProxy {
     // expectation gets Node's own 417 (no 'checkExpectation' listener).
     this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => this.handle(req, res, true));
     this.server.on('upgrade', (req, socket, head) => this.handleUpgrade(req, socket, head));
-    this.server.on('clientError', answerClientError);
+    this.server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
+      this.deps.metrics?.refused('malformed');
+      answerClientError(err, socket);
+    });
+    this.maxConnections = resolveMaxConnections(deps.snapshots.current().settings.MAX_CONNECTIONS ?? 0);
+    this.server.maxConnections = this.maxConnections;
+    // Node closes a connection over the cap as it arrives ('drop'); say so, at most every 10 s.
+    this.server.on('drop', (data?: { remoteAddress?: string }) => {
+      this.deps.metrics?.refused('too_many_connections');
+      const now = Date.now();
+      if (now - this.lastDropWarning < 10_000) return;
+      this.lastDropWarning = now;
+      this.deps.log.warn('connection refused: MAX_CONNECTIONS reached', { max_connections: this.maxConnections, client: data?.remoteAddress ?? null });
+    });
+  }
+
+  /** SWITCHBOARD.TRUSTED_PROXIES of this snapshot (built once per settings object). */
+  private trust(s: Snapshot): TrustedProxies {
+    const c = this.trustCache;
+    if (c !== null && c.settings === s.settings) return c.trust;
+    const trust = new TrustedProxies(s.settings.TRUSTED_PROXIES ?? []);
+    this.trustCache = { settings: s.settings, trust };
+    return trust;
+  }
+
+  /** The client's address: the peer's, or from X-Forwarded-For when the peer is a trusted proxy. */
+  private clientOf(s: Snapshot, req: IncomingMessage): string {
+    const peer = req.socket.remoteAddress ?? '';
+    const trust = this.trust(s);
+    return trust.size === 0 ? peer : trust.clientOf(peer, req.headers['x-forwarded-for']);
   }
 
   /** Where an owner's requests go: SWITCHBOARD.UPSTREAMS, else an embedded upstream of this process. */
@@ -200,8 +261,10 @@ export class SwitchboardProxy {
     let p = this.pools.get(url);
     if (!p) {
       const t = this.deps.snapshots.current().settings.UPSTREAM_TIMEOUT_SECONDS * 1000;
+      // No connection limit, hence no queue: each client connection (MAX_CONNECTIONS) holds at most
+      // one upstream request, so slow clients cannot hold every connection while others wait.
       p = new Pool(url, {
-        connections: 256, pipelining: 1, keepAliveTimeout: 60_000, keepAliveMaxTimeout: 600_000,
+        connections: null, pipelining: 1, keepAliveTimeout: 60_000, keepAliveMaxTimeout: 600_000,
         headersTimeout: t, bodyTimeout: t, connect: { timeout: Math.min(t, 10_000) },
       });
       this.pools.set(url, p);
@@ -209,11 +272,18 @@ export class SwitchboardProxy {
     return p;
   }
 
-  private decideRequest(s: Snapshot, req: IncomingMessage, pin?: Owner): Decision {
+  private decideRequest(s: Snapshot, req: IncomingMessage, client: string, pin?: Owner): Decision {
     return decide(s, {
       method: req.method ?? 'GET', path: req.url ?? '/', authorization: req.headers.authorization,
-      clientAddress: req.socket.remoteAddress, uploadPin: pin,
+      clientAddress: client, uploadPin: pin,
     });
+  }
+
+  /** A request answered at the edge: no owner decided, contacted or charged. */
+  private refuse(req: IncomingMessage, res: ServerResponse, reason: string, why: string): void {
+    this.deps.metrics?.refused(reason);
+    req.resume();
+    writeBadRequest(res, why);
   }
 
   /** `expectsContinue`: the client waits for a 100 before it sends the body (see forward). */
@@ -227,15 +297,28 @@ export class SwitchboardProxy {
       return;
     }
     if (!isOriginForm(req) && !toOriginForm(req)) {
+      this.deps.metrics?.refused('bad_target');
       answerOtherTarget(req, res);
       return;
     }
+    const why = edgeRefusal(req);
+    if (why !== null) { this.refuse(req, res, 'bad_request', why); return; }
     const started = performance.now();
     const s = this.deps.snapshots.current();
-    const d = this.decideRequest(s, req);
+    const client = this.clientOf(s, req);
+    const d = this.decideRequest(s, req, client);
     const uuid = d.params.upload_uuid;
+    if (d.route_id === UPLOAD_START_ROUTE && s.settings.PIN_UPLOADS && !s.hard_failure) {
+      const held = this.deps.pins.heldBy(client);
+      if (held !== null && held >= s.settings.PIN_MAX_PER_CLIENT) {
+        this.deps.metrics?.refused('too_many_uploads');
+        req.resume();
+        writeTooManyUploads(res, held);
+        return;
+      }
+    }
     if (uuid === undefined || d.reason === 'force_python' || d.reason === 'hard_failure' || !s.settings.PIN_UPLOADS) {
-      this.forward(req, res, s, d, started, expectsContinue);
+      this.forward(req, res, s, d, started, expectsContinue, client);
       return;
     }
     let pin: Owner | null | Promise<Owner | null>;
@@ -244,8 +327,8 @@ export class SwitchboardProxy {
     } catch (e) {
       pin = Promise.reject(e);
     }
-    if (pin === null) { this.forward(req, res, s, d, started, expectsContinue); return; }
-    if (typeof pin === 'string') { this.forward(req, res, s, this.decideRequest(s, req, pin), started, expectsContinue); return; }
+    if (pin === null) { this.forward(req, res, s, d, started, expectsContinue, client); return; }
+    if (typeof pin === 'string') { this.forward(req, res, s, this.decideRequest(s, req, client, pin), started, expectsContinue, client); return; }
     req.pause();
     // The client may leave while the pin store answers: then nothing is forwarded.
     let gone = false;
@@ -255,14 +338,14 @@ export class SwitchboardProxy {
       (p) => {
         res.off('close', onGone);
         if (gone) return;
-        this.forward(req, res, s, p ? this.decideRequest(s, req, p) : d, started, expectsContinue);
+        this.forward(req, res, s, p ? this.decideRequest(s, req, client, p) : d, started, expectsContinue, client);
       },
       (e: unknown) => {
         res.off('close', onGone);
         if (gone) return;
         // The pin store is down: follow the switches, and say so.
         this.deps.log.error('upload pin lookup failed; following the switches', { upload_uuid: uuid, error: String(e) });
-        this.forward(req, res, s, d, started, expectsContinue);
+        this.forward(req, res, s, d, started, expectsContinue, client);
       },
     );
   }
@@ -273,7 +356,7 @@ export class SwitchboardProxy {
       'x-switchboard-route', d.route_id ?? 'none'];
   }
 
-  private forward(req: IncomingMessage, res: ServerResponse, s: Snapshot, d: Decision, started: number, expectsContinue: boolean): void {
+  private forward(req: IncomingMessage, res: ServerResponse, s: Snapshot, d: Decision, started: number, expectsContinue: boolean, client: string): void {
     this.inflightCount++;
     this.deps.metrics?.decision(d);
     const owner = d.owner;
@@ -283,22 +366,27 @@ export class SwitchboardProxy {
     const read0 = sock.bytesRead;
     let failure: string | undefined;
     /** Body bytes the blob lane's worker wrote (the socket's own counter does not see them). */
-    let laneBytes = 0;
+    const lane: LaneProgress = { relayed: 0 };
     const ac = new ClientGone();
     res.once('close', () => {
       if (!res.writableFinished) {
         ac.abort();
-        failure ??= 'client_abort';
-        this.deps.metrics?.upstreamError(owner, d.family, 'client_abort', d.capability);
+        if (failure === undefined) {
+          failure = 'client_abort';
+          this.deps.metrics?.upstreamError(owner, d.family, 'client_abort', d.capability);
+        }
       }
       const ms = performance.now() - started;
-      this.deps.metrics?.upstreamDone(owner, d.family, ms / 1000, d.capability);
+      // A request the owner never saw, or one cut for its client's slowness, says nothing about the owner's latency.
+      if (failure !== 'bad_request' && failure !== 'body_timeout') this.deps.metrics?.upstreamDone(owner, d.family, ms / 1000, d.capability);
       if (this.deps.accessLog.enabled) {
         this.deps.accessLog.write({
           time: new Date().toISOString(), method: req.method ?? '', path: req.url ?? '', route_id: d.route_id, capability: d.capability,
-          family: d.family, owner, reason: d.reason, snapshot_version: s.version, status: res.statusCode,
-          bytes_sent: sock.bytesWritten - sent0 + laneBytes, bytes_received: sock.bytesRead - read0, duration_ms: Math.round(ms * 1000) / 1000,
-          client: sock.remoteAddress ?? '', ...(failure ? { error: failure } : {}),
+          family: d.family, owner, reason: d.reason, snapshot_version: s.version,
+          // Never answered: 499 (nginx's "client closed request") when the client left, else 0.
+          status: res.headersSent ? res.statusCode : failure === 'client_abort' ? 499 : 0,
+          bytes_sent: sock.bytesWritten - sent0 + lane.relayed, bytes_received: sock.bytesRead - read0, duration_ms: Math.round(ms * 1000) / 1000,
+          client, ...(failure ? { error: failure } : {}),
         });
       }
       this.inflightCount--;
@@ -310,8 +398,15 @@ export class SwitchboardProxy {
       this.fail(req, res, s, d, { status: 503, kind: 'not_configured', message: `owner ${owner} has no upstream: set SWITCHBOARD.UPSTREAMS.${owner}` });
       return;
     }
-    const headers = requestHeaders(req.rawHeaders, { clientAddress: sock.remoteAddress ?? '', proto: this.proto });
+    const peer = sock.remoteAddress ?? '';
+    const headers = requestHeaders(req.rawHeaders, { clientAddress: peer, proto: this.proto, trusted: this.trust(s).has(peer) });
     const body = hasBody(req.headers) ? req : null;
+    if (body !== null) {
+      this.watchBody(req, res, s, ac, () => {
+        failure = 'body_timeout';
+        this.deps.metrics?.refused('body_timeout');
+      });
+    }
     const opts = { path: req.url ?? '/', method: (req.method ?? 'GET') as 'GET', headers, body, signal: ac as unknown as AbortSignal };
     const pool = this.pool(url);
     const h = this.health[owner];
@@ -328,6 +423,16 @@ export class SwitchboardProxy {
       }
       const e = classifyUpstreamError(err);
       failure = e.kind;
+      if (e.kind === 'overloaded') {
+        // This process ran out of descriptors: not the owner's failure.
+        this.deps.metrics?.refused('overloaded');
+        this.deps.log.error('no file descriptor for an upstream connection; lower SWITCHBOARD.MAX_CONNECTIONS or raise the open-file limit', {
+          owner, max_connections: this.maxConnections, error: e.message,
+        });
+        if (res.headersSent) res.destroy(err as Error);
+        else this.fail(req, res, s, d, e);
+        return;
+      }
       h.errors++;
       h.consecutive_errors++;
       h.last_error = { at: new Date().toISOString(), kind: e.kind, message: e.message };
@@ -346,7 +451,7 @@ export class SwitchboardProxy {
       // before the client can send its first PATCH.
       pool.request(opts).then(async (r) => {
         ok();
-        if (r.statusCode === 202) await this.pinUpload(r.headers, owner, s, d);
+        if (r.statusCode === 202) await this.pinUpload(r.headers, owner, s, d, client);
         const out = responseHeaders(r.headers);
         if (s.settings.DEBUG_HEADERS) out.push(...this.debugHeaders(s, d));
         if (this.draining) out.push('connection', 'close');
@@ -359,6 +464,9 @@ export class SwitchboardProxy {
     const viaPool = (): void => {
       pool.stream(opts, ({ statusCode, headers: rh }) => {
         ok();
+        if (d.params.upload_uuid !== undefined && ((statusCode === 201 && req.method === 'PUT') || (statusCode === 204 && req.method === 'DELETE'))) {
+          this.unpin(d.params.upload_uuid);
+        }
         const out = responseHeaders(rh as Record<string, string | string[]>);
         if (s.settings.DEBUG_HEADERS) out.push(...this.debugHeaders(s, d));
         // Draining: this connection takes no further request (decided when the headers go out).
@@ -381,9 +489,8 @@ export class SwitchboardProxy {
           snapshot_version: s.version, failure: kind, error: 'connection broke during the body', response_started: true,
         });
       };
-      blobLane(req, res, url, headers, s.settings.UPSTREAM_TIMEOUT_SECONDS * 1000, extra, broken).then((r) => {
+      blobLane(req, res, url, headers, s.settings.UPSTREAM_TIMEOUT_SECONDS * 1000, extra, broken, lane).then((r) => {
         if (r === null) { viaPool(); return; }
-        laneBytes = r.relayed;
         if (r.failure !== 'reset') ok();
       }, onError);
       return;
@@ -391,7 +498,50 @@ export class SwitchboardProxy {
     viaPool();
   }
 
-  private async pinUpload(headers: Record<string, string | string[] | undefined>, owner: Owner, s: Snapshot, d: Decision): Promise<void> {
+  /**
+   * Watches a request body while it is forwarded: each window of
+   * REQUEST_BODY_TIMEOUT_SECONDS must bring REQUEST_BODY_MIN_BYTES_PER_SECOND
+   * × the window (at least one byte) unless the proxy itself stopped reading
+   * (the owner is slower than the client: not the client's fault). A slower
+   * body aborts the upstream request and gets 408, or a cut connection when
+   * the owner has already answered.
+   */
+  private watchBody(req: IncomingMessage, res: ServerResponse, s: Snapshot, ac: ClientGone, onTimeout: () => void): void {
+    const windowMs = s.settings.REQUEST_BODY_TIMEOUT_SECONDS * 1000;
+    const need = Math.max(1, Math.floor(s.settings.REQUEST_BODY_MIN_BYTES_PER_SECOND * s.settings.REQUEST_BODY_TIMEOUT_SECONDS));
+    const sock = req.socket;
+    let seen = sock.bytesRead;
+    const timer = setInterval(() => {
+      if (req.complete || res.writableEnded || sock.destroyed) { clearInterval(timer); return; }
+      const got = sock.bytesRead - seen;
+      seen = sock.bytesRead;
+      // Bytes waiting for the owner, or the owner's side paused the body: the proxy is not reading.
+      if (req.isPaused() || req.readableLength > 0) return;
+      if (got >= need) return;
+      clearInterval(timer);
+      onTimeout();
+      if (res.headersSent) { ac.abort(); res.destroy(); return; }
+      // The answer first: aborting the upstream request destroys the body stream, and with it the connection.
+      res.once('finish', () => ac.abort());
+      const body = `request body too slow: under ${need} bytes in ${s.settings.REQUEST_BODY_TIMEOUT_SECONDS} s (SWITCHBOARD.REQUEST_BODY_MIN_BYTES_PER_SECOND)\n`;
+      res.writeHead(408, ['content-type', 'text/plain; charset=utf-8', 'content-length', String(Buffer.byteLength(body)), 'connection', 'close']);
+      res.end(body);
+    }, windowMs);
+    timer.unref();
+    req.once('end', () => clearInterval(timer));
+    res.once('close', () => clearInterval(timer));
+  }
+
+  private unpin(uuid: string): void {
+    try {
+      const r = this.deps.pins.delete(uuid);
+      if (r instanceof Promise) r.catch((e: unknown) => this.deps.log.warn('could not remove a finished upload\'s pin; it expires on its own', { upload_uuid: uuid, error: String(e) }));
+    } catch (e) {
+      this.deps.log.warn('could not remove a finished upload\'s pin; it expires on its own', { upload_uuid: uuid, error: String(e) });
+    }
+  }
+
+  private async pinUpload(headers: Record<string, string | string[] | undefined>, owner: Owner, s: Snapshot, d: Decision, client: string): Promise<void> {
     let uuid = headers['docker-upload-uuid'];
     if (Array.isArray(uuid)) uuid = uuid[0];
     if (!uuid) {
@@ -404,7 +554,7 @@ export class SwitchboardProxy {
       return;
     }
     try {
-      await this.deps.pins.set(uuid, owner, s.settings.PIN_TTL_SECONDS);
+      await this.deps.pins.set(uuid, owner, s.settings.PIN_TTL_SECONDS, client);
       this.deps.metrics?.pinRecorded(owner);
     } catch (e) {
       this.deps.log.error('could not record upload pin; later chunks follow the switches', { upload_uuid: uuid, owner, error: String(e) });
@@ -420,12 +570,23 @@ export class SwitchboardProxy {
 
   /** WebSocket and other upgrades (the realtime family): decided like any request, then spliced. */
   private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (!/(^|[\s,])websocket($|[\s,/])/i.test(req.headers.upgrade ?? '')) {
+      this.asPlainRequest(req, socket, head);
+      return;
+    }
     if (!isOriginForm(req) && !toOriginForm(req)) {
+      this.deps.metrics?.refused('bad_target');
       socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       return;
     }
+    const why = edgeRefusal(req);
+    if (why !== null) {
+      this.deps.metrics?.refused('bad_request');
+      socket.end(`HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(why) + 13}\r\n\r\nbad request: ${why}\n`);
+      return;
+    }
     const s = this.deps.snapshots.current();
-    const d = this.decideRequest(s, req);
+    const d = this.decideRequest(s, req, this.clientOf(s, req));
     this.deps.metrics?.decision(d);
     const url = this.upstreamOf(s, d.owner);
     const refuse = (status: number, msg: string): void => {
@@ -438,7 +599,8 @@ export class SwitchboardProxy {
       if (n === 'connection' || n === 'upgrade') continue;
       raw.push(req.rawHeaders[i] as string, req.rawHeaders[i + 1] as string);
     }
-    const headers = requestHeaders(raw, { clientAddress: req.socket.remoteAddress ?? '', proto: this.proto });
+    const peer = req.socket.remoteAddress ?? '';
+    const headers = requestHeaders(raw, { clientAddress: peer, proto: this.proto, trusted: this.trust(s).has(peer) });
     this.pool(url).upgrade({ path: req.url ?? '/', method: req.method ?? 'GET', headers, protocol: req.headers.upgrade ?? 'websocket' })
       .then(({ headers: uh, socket: upstream }) => {
         const lines = ['HTTP/1.1 101 Switching Protocols'];
@@ -460,6 +622,36 @@ export class SwitchboardProxy {
         this.deps.log.warn('upstream upgrade failed', { owner: d.owner, path: req.url, failure: e.kind, error: e.message });
         refuse(e.status, `upstream ${d.owner} failed: ${e.message}`);
       });
+  }
+
+  /**
+   * An upgrade the proxy does not carry (`Upgrade: h2c` from `curl --http2`,
+   * RFC 9110 §7.8: the server may ignore it) is the HTTP/1.1 request it also
+   * is. Node has already taken the connection away from its HTTP parser: the
+   * request head is written back, without the upgrade, in front of what the
+   * client sent after it, and the connection handed to the server again, to
+   * be parsed and answered (and kept alive) like any other.
+   */
+  private asPlainRequest(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    let text = `${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/${req.httpVersion}\r\n`;
+    const raw = req.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i] as string;
+      const lower = name.toLowerCase();
+      if (lower === 'upgrade' || lower === 'http2-settings') continue;
+      let value = raw[i + 1] as string;
+      if (lower === 'connection') {
+        value = value.split(',').map((t) => t.trim()).filter((t) => t !== '' && !/^(upgrade|http2-settings)$/i.test(t)).join(', ');
+        if (value === '') continue;
+      }
+      text += `${name}: ${value}\r\n`;
+    }
+    const bytes = Buffer.from(`${text}\r\n`, 'latin1');
+    socket.unshift(head.length ? Buffer.concat([bytes, head]) : bytes);
+    // Parse from the stream (where the unshifted bytes are), not from the handle underneath it.
+    const handle = (socket as { _handle?: { _consumed?: boolean } | null })._handle;
+    if (handle) handle._consumed = true;
+    this.server.emit(this.deps.tls ? 'secureConnection' : 'connection', socket);
   }
 
   /**

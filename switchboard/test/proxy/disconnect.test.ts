@@ -77,6 +77,8 @@ class SlowPins implements PinStore {
     return new Promise((r) => setTimeout(() => r(null), 300));
   }
   set(): void {}
+  delete(): void {}
+  heldBy(): null { return null; }
   async count(): Promise<number> { return 0; }
   async close(): Promise<void> {}
 }

@@ -1,9 +1,10 @@
 /**
  * Header hygiene (DESIGN §5, RFC 9110 §7.6.1): hop-by-hop headers and the
  * headers a Connection header names are not forwarded in either direction;
- * Host is preserved; X-Forwarded-For is appended to, X-Forwarded-Proto/-Host
- * are set when absent and kept when present; repeated response headers
- * (Set-Cookie) survive.
+ * Host is preserved (a Connection header cannot strip it); X-Forwarded-*
+ * and Forwarded from a client are replaced by what the proxy saw, and from a
+ * trusted front proxy (SWITCHBOARD.TRUSTED_PROXIES) kept and appended to;
+ * repeated response headers (Set-Cookie) survive.
  */
 import t from 'tap';
 import { rawRequest, request, startProxy, startUpstreams } from './lib/harness.js';
@@ -40,16 +41,16 @@ t.test('request headers: hop-by-hop and Connection-named headers dropped, Host k
   // The upstream connection's own Connection header is the proxy's, not the client's.
   t.notMatch(String(seen.headers.connection ?? ''), /x-hop-secret|close/i, 'client Connection tokens not forwarded');
   t.equal(seen.headers.host, 'registry.example.com', 'Host preserved');
-  t.equal(seen.headers['x-forwarded-for'], '203.0.113.9, 127.0.0.1', 'X-Forwarded-For appended');
+  t.equal(seen.headers['x-forwarded-for'], '127.0.0.1', "the client's X-Forwarded-For replaced by its address (no trusted proxy)");
   t.equal(seen.headers['x-forwarded-proto'], 'http', 'X-Forwarded-Proto set');
   t.equal(seen.headers['x-forwarded-host'], 'registry.example.com', 'X-Forwarded-Host set from Host');
   t.equal(seen.headers.authorization, 'Bearer end-to-end', 'end-to-end Authorization kept');
   t.equal(seen.headers['x-keep'], 'yes', 'ordinary header kept');
 });
 
-t.test('X-Forwarded-Proto/-Host kept when present; several X-Forwarded-For lines appended in order', async (t) => {
+t.test('from a trusted proxy: X-Forwarded-Proto/-Host kept when present; several X-Forwarded-For lines appended in order', async (t) => {
   const up = await startUpstreams(t);
-  const px = await startProxy(t, { upstreams: up });
+  const px = await startProxy(t, { upstreams: up, settings: { TRUSTED_PROXIES: ['127.0.0.0/8'] } });
   await rawRequest(px.port, [
     'GET /v2/acme/app/tags/list HTTP/1.1',
     'Host: internal.svc:8080',
@@ -72,6 +73,42 @@ t.test('X-Forwarded-Proto/-Host kept when present; several X-Forwarded-For lines
   await rawRequest(px.port, ['GET /v2/acme/app/tags/list HTTP/1.1', 'Host: registry.example.com', 'Connection: close']);
   const second = up.python.requests[1]!;
   t.equal(second.headers['x-forwarded-for'], '127.0.0.1', 'X-Forwarded-For set when absent');
+});
+
+t.test('from any other client: X-Forwarded-*, Forwarded replaced; Connection cannot strip Host (issue 14)', async (t) => {
+  const up = await startUpstreams(t);
+  // Trusts a range the test client is not in.
+  const px = await startProxy(t, { upstreams: up, settings: { TRUSTED_PROXIES: ['10.0.0.0/8', 'fd00::/8'] } });
+  await rawRequest(px.port, [
+    'GET /v2/acme/app/tags/list HTTP/1.1',
+    'Host: registry.example.com',
+    'Connection: close, host, content-length',
+    'X-Forwarded-For: 10.9.9.9',
+    'X-Forwarded-Proto: https',
+    'X-Forwarded-Host: admin.internal',
+    'Forwarded: for=10.9.9.9;proto=https;host=admin.internal',
+  ]);
+  const seen = up.python.requests[0]!;
+  t.equal(seen.headers.host, 'registry.example.com', 'Host kept although Connection names it');
+  t.equal(seen.headers['x-forwarded-for'], '127.0.0.1', 'X-Forwarded-For: the address the proxy saw');
+  t.equal(seen.headers['x-forwarded-proto'], 'http', 'X-Forwarded-Proto: the scheme the proxy served');
+  t.equal(seen.headers['x-forwarded-host'], 'registry.example.com', 'X-Forwarded-Host: from Host');
+  t.equal(seen.headers.forwarded, undefined, 'Forwarded dropped');
+  const lines = (n: string): number => seen.rawHeaders.filter((_, i) => i % 2 === 0 && seen.rawHeaders[i]!.toLowerCase() === n).length;
+  t.equal(lines('x-forwarded-for') + lines('x-forwarded-proto') + lines('x-forwarded-host'), 3, 'one line each');
+});
+
+t.test('trusted proxies: the client is the nearest untrusted hop of X-Forwarded-For', async (t) => {
+  const { TrustedProxies, parseCidr } = await import('../../proxy/client-address.js');
+  const tp = new TrustedProxies(['10.0.0.0/8', '::1', '192.168.1.7']);
+  t.equal(tp.clientOf('127.0.0.1', '1.2.3.4'), '127.0.0.1', 'an untrusted peer is the client, whatever it claims');
+  t.equal(tp.clientOf('10.1.1.1', '1.2.3.4'), '1.2.3.4', 'a trusted peer: its X-Forwarded-For');
+  t.equal(tp.clientOf('::ffff:10.1.1.1', '6.6.6.6, 1.2.3.4, 192.168.1.7'), '1.2.3.4', 'trusted hops skipped from the right; the spoofable left part ignored');
+  t.equal(tp.clientOf('::1', ['6.6.6.6', '2001:db8::5']), '2001:db8::5', 'IPv6, several header lines');
+  t.equal(tp.clientOf('10.1.1.1', 'not-an-ip'), '10.1.1.1', 'garbage: the peer');
+  t.equal(tp.clientOf('10.1.1.1', undefined), '10.1.1.1');
+  t.same(parseCidr('10.0.0.0/8'), { address: '10.0.0.0', prefix: 8, family: 'ipv4' });
+  for (const bad of ['10.0.0.0/33', 'example.com', '10.0.0.0/', '::1/129', '']) t.equal(parseCidr(bad), null, `${JSON.stringify(bad)} refused`);
 });
 
 t.test('response headers: hop-by-hop and Connection-named dropped; Set-Cookie repeats and Location kept', async (t) => {
