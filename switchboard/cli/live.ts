@@ -8,8 +8,10 @@
  *   (`--token-file F`, else $SWITCHBOARD_ADMIN_TOKEN, else the config's
  *   DASHBOARD.ADMIN_TOKEN_FILE).
  * - Without it, a `serve` running on the same STATE_DIR is found through
- *   STATE_DIR/switchboard.json and its unauthenticated /status compared with
- *   the local snapshot: a different digest or kill switch is said out loud.
+ *   STATE_DIR/switchboard.json and its /status compared with the local
+ *   snapshot: a different digest or kill switch is said out loud. With
+ *   SWITCHBOARD.ADMIN_STATUS_AUTH on, /status is read with the config's
+ *   DASHBOARD.ADMIN_TOKEN_FILE.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -46,10 +48,10 @@ export function runningServe(stateDir: string): { admin: string; pid: number } |
   return { admin: rec.admin, pid: rec.pid };
 }
 
-/** /status of a running proxy (no auth needed); null when it does not answer within the timeout. */
-export async function liveStatus(admin: string, pid: number | null, timeoutMs = 1000): Promise<LiveStatus | null> {
+/** /status of a running proxy (with the admin token when given); null when it does not answer within the timeout, or refuses. */
+export async function liveStatus(admin: string, pid: number | null, timeoutMs = 1000, token: string | null = null): Promise<LiveStatus | null> {
   try {
-    const r = await getJson(new URL('/status', admin).href, {}, timeoutMs);
+    const r = await getJson(new URL('/status', admin).href, token ? { authorization: `Bearer ${token}` } : {}, timeoutMs);
     if (r.status !== 200) return null;
     const s = r.body.snapshot as { version: number; digest: string | null; kill_switch: boolean };
     return { admin, pid, version: s.version, digest: s.digest, kill_switch: s.kill_switch };
@@ -71,8 +73,20 @@ export function disagreement(local: Snapshot, live: LiveStatus): string | null {
 export async function localNote(stateDir: string, local: Snapshot): Promise<string | null> {
   const run = runningServe(stateDir);
   if (!run) return null;
-  const live = await liveStatus(run.admin, run.pid);
+  const auth = local.settings.ADMIN_STATUS_AUTH;
+  const token = auth ? statusToken(local) : null;
+  if (auth && !token) {
+    return `note: a switchboard is running (pid ${run.pid}) and its /status needs the admin token (SWITCHBOARD.ADMIN_STATUS_AUTH), which cannot be read here — add --server ${run.admin} --token-file FILE to explain through it`;
+  }
+  const live = await liveStatus(run.admin, run.pid, 1000, token);
   return live ? disagreement(local, live) : null;
+}
+
+/** The config's admin token (DASHBOARD.ADMIN_TOKEN_FILE, beside the config file), or null when there is none or it cannot be read. */
+function statusToken(local: Snapshot): string | null {
+  const f = local.settings.DASHBOARD?.ADMIN_TOKEN_FILE;
+  if (!f) return null;
+  try { return readToken(resolve(dirname(local.source.file), f)); } catch { return null; }
 }
 
 /** The admin token for --server: --token-file, $SWITCHBOARD_ADMIN_TOKEN, else the config's DASHBOARD.ADMIN_TOKEN_FILE. */

@@ -6,6 +6,7 @@ import { splitHostPort } from '../config/host-port.js';
 import { createLogger, redactUrl } from '../log.js';
 import { AccessLog } from '../proxy/access-log.js';
 import { createAdminServer } from '../proxy/admin.js';
+import { exposureWarning } from '../proxy/admin-access.js';
 import { ProxyMetrics } from '../proxy/metrics.js';
 import { MemoryPinStore, RedisPinStore, type PinStore } from '../proxy/pin-store.js';
 import { SwitchboardProxy } from '../proxy/server.js';
@@ -171,7 +172,7 @@ export async function serveCommand(argv: string[], io: Io): Promise<number> {
   const control = new ControlPlane({ provider, inventory: loadInventory(), file, env: io.env, auth, stats, stateDir, readiness, log: log.child({ component: 'dashboard' }) });
   // Merged after the control plane registered its own metrics (login failures) on the proxy's registry.
   const adminMetrics = embedded?.metrics ? { registry: MetricsRegistry.merge([metrics.registry, embedded.metrics.registry]) } : metrics;
-  const admin = createAdminServer({ provider, proxy, pins, metrics: adminMetrics, startedAt, control, readiness });
+  const admin = createAdminServer({ provider, proxy, pins, metrics: adminMetrics, startedAt, control, readiness, listenHost: adminListen.host, auth });
   try {
     const port = await proxy.listen(listen.host, listen.port);
     const adminPort = await listenOn(admin, adminListen.host, adminListen.port);
@@ -179,12 +180,16 @@ export async function serveCommand(argv: string[], io: Io): Promise<number> {
     try {
       writeFileAtomic(join(stateDir, RUNNING_FILE), JSON.stringify({ pid: process.pid, admin: `http://${displayHost(adminListen.host === '0.0.0.0' ? '127.0.0.1' : adminListen.host)}:${adminPort}`, config: file, started_at: startedAt.toISOString() }) + '\n', 0o644);
     } catch { /* STATE_DIR unwritable: already logged */ }
+    // Off loopback, /status and /metrics answer the network unless their auth is on: said once, loudly.
+    const exposed = exposureWarning({ host: adminListen.host, port: adminPort }, settings, auth !== null);
+    if (exposed) log.warn(exposed.msg, { admin_listen: `${adminListen.host}:${adminPort}`, open_without_auth: exposed.open_without_auth });
     // The banner first: whoever waits for the "switchboard serving" line has seen everything before it.
     io.err(banner({
       proxy: `${tls ? 'https' : 'http'}://${displayHost(port.host)}:${port.port}`, admin: `http://${displayHost(adminListen.host)}:${adminPort}`,
       dashboard: auth !== null, tokenFile: settings.DASHBOARD?.ADMIN_TOKEN_FILE ? resolve(dirname(file), settings.DASHBOARD.ADMIN_TOKEN_FILE) : null,
       config: file, stateDir, kill: provider.current().owner_map.forcePython.value, restored: provider.stats().restored_from,
       upstreams: { python: proxy.upstreamHealth().python.url || null, go: embedded ? `${embedded.url} (embedded registry, ${settings.EMBEDDED_REGISTRY?.MODE ?? 'mirror'} mode)` : proxy.upstreamHealth().go.url || null },
+      adminOpen: exposed?.open_without_auth ?? null,
     }));
     log.info('switchboard serving', {
       listen: `${port.host}:${port.port}`, tls: tls ? tls.certFile : 'off', embedded_registry: embedded?.url ?? null, admin_listen: `${adminListen.host}:${adminPort}`, config: file,
@@ -246,11 +251,14 @@ function displayHost(h: string): string {
 export function banner(b: {
   proxy: string; admin: string; dashboard: boolean; tokenFile: string | null; config: string; stateDir: string;
   kill: boolean; restored: string | null; upstreams: { python: string | null; go: string | null };
+  /** Off loopback: the admin paths that answer anyone without auth. */
+  adminOpen?: readonly string[] | null;
 }): string {
   const lines = [
     'Switchboard is serving',
     `  proxy       ${b.proxy}`,
     `  admin       ${b.admin}/status  ${b.admin}/metrics  ${b.admin}/readyz`,
+    ...(b.adminOpen ? [`  WARNING     admin listener not on loopback; open without auth: ${b.adminOpen.join(' ')} (bind SWITCHBOARD.ADMIN_LISTEN to 127.0.0.1, or see the warn line for the auth settings)`] : []),
     b.dashboard ? `  dashboard   ${b.admin}/dashboard${b.tokenFile ? `  (admin token in ${b.tokenFile})` : ''}` : '  dashboard   off (set SWITCHBOARD.DASHBOARD)',
     `  python      ${b.upstreams.python ?? 'no upstream: its routes answer 503 until SWITCHBOARD.UPSTREAMS.python is set'}`,
     `  go          ${b.upstreams.go ?? 'no upstream: its routes answer 503 until SWITCHBOARD.UPSTREAMS.go is set'}`,

@@ -6,7 +6,7 @@
  */
 import type { SwitchboardSettings } from './schema.js';
 
-export const RESTART_ONLY = ['LISTEN', 'ADMIN_LISTEN', 'TLS', 'DASHBOARD', 'EMBEDDED_REGISTRY', 'REDIS_URL', 'ACCESS_LOG'] as const;
+export const RESTART_ONLY = ['LISTEN', 'ADMIN_LISTEN', 'TLS', 'DASHBOARD', 'EMBEDDED_REGISTRY', 'REDIS_URL', 'ACCESS_LOG', 'MAX_CONNECTIONS'] as const;
 
 /** The restart-only keys whose value differs between the settings serve started with and `next`. */
 export function restartOnlyChanges(started: SwitchboardSettings, next: SwitchboardSettings, stateDirMoved: boolean): string[] {

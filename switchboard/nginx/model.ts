@@ -104,6 +104,8 @@ export interface NginxModel {
   readonly timeoutSeconds: number;
   /** SWITCHBOARD.TRUSTED_PROXIES: the front proxies whose X-Forwarded-* and Forwarded are kept. */
   readonly trustedProxies: readonly string[];
+  /** SWITCHBOARD.REQUEST_BODY_TIMEOUT_SECONDS as nginx's client_body_timeout (nginx has no minimum rate). */
+  readonly bodyTimeoutSeconds: number;
   readonly accessLog: string;
   readonly debugHeaders: boolean;
 }
@@ -352,6 +354,7 @@ export function buildNginxModel(s: Snapshot, opts: RenderOptions = {}): NginxMod
     libraryNamespace: om.libraryNamespace,
     timeoutSeconds: settings.UPSTREAM_TIMEOUT_SECONDS,
     trustedProxies: settings.TRUSTED_PROXIES,
+    bodyTimeoutSeconds: Math.ceil(settings.REQUEST_BODY_TIMEOUT_SECONDS),
     accessLog,
     debugHeaders: settings.DEBUG_HEADERS,
   };

@@ -4,6 +4,9 @@
  * /healthz (the process is up) and /readyz: 200 only when a valid snapshot
  * is in force, the proxy is not draining, and every owner that serves routes
  * has an upstream that is not failing; else 503 with the reasons, one a line.
+ *
+ * Every path but /healthz first passes the Host allow-list (DNS rebinding);
+ * /status and /metrics may need the dashboard's credentials (admin-access.ts).
  */
 import http from 'node:http';
 import type { FileSnapshotProvider } from '../config/provider.js';
@@ -14,6 +17,8 @@ import type { ControlPlane } from '../control/dashboard.js';
 import { routesByOwner, type Snapshot } from '../core/snapshot.js';
 import type { Owner } from '../core/types.js';
 import { readinessJson, type ReadinessMonitor } from './readiness.js';
+import type { DashboardAuth } from '../control/auth.js';
+import { allowedNames, authRefusal, hostRefusal, type AdminRefusal } from './admin-access.js';
 
 export interface AdminDeps {
   readonly provider: Pick<FileSnapshotProvider, 'current' | 'stats'>;
@@ -26,6 +31,10 @@ export interface AdminDeps {
   readonly control?: ControlPlane;
   /** What the go upstream says it implements (GET /.well-known/switchboard, polled). */
   readonly readiness?: ReadinessMonitor;
+  /** The host the listener is bound to (ADMIN_LISTEN or --admin-listen): a Host naming it is always let in. */
+  readonly listenHost?: string;
+  /** The dashboard's auth, for ADMIN_STATUS_AUTH and ADMIN_METRICS_AUTH; null or absent without SWITCHBOARD.DASHBOARD. */
+  readonly auth?: Pick<DashboardAuth, 'identify'> | null;
 }
 
 /** Failed requests in a row (connection-level) after which an owner's upstream counts as unreachable. */
@@ -99,35 +108,64 @@ export async function statusBody(d: AdminDeps): Promise<Record<string, unknown>>
 }
 
 export function createAdminServer(d: AdminDeps): http.Server {
+  const listenHost = d.listenHost ?? '127.0.0.1';
+  // The allowed names, made again only when ADMIN_ALLOWED_HOSTS changes (settings apply on reload).
+  let names = { key: '', set: allowedNames(listenHost, []) };
+  const allowed = (list: readonly string[]): ReadonlySet<string> => {
+    const key = list.join('\n');
+    if (key !== names.key) names = { key, set: allowedNames(listenHost, list) };
+    return names.set;
+  };
   return http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
-    const send = (status: number, type: string, body: string): void => {
-      res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+    const send: Send = (status, type, body, headers = {}) => {
+      res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', ...headers });
       res.end(req.method === 'HEAD' ? undefined : body);
     };
+    const settings = d.provider.current().settings;
+    // /healthz says "ok" and nothing else: load balancers may probe it by any name.
+    const misdirected = path === '/healthz' ? null : hostRefusal(req.headers.host, allowed(settings.ADMIN_ALLOWED_HOSTS));
+    if (misdirected) { refuse(send, misdirected); return; }
     if (d.control && path !== undefined && d.control.handles(path)) { void d.control.handle(req, res); return; }
     if (req.method !== 'GET' && req.method !== 'HEAD') { send(405, 'text/plain', 'method not allowed\n'); return; }
-    switch (path) {
-      case '/healthz':
-        send(200, 'text/plain', 'ok\n');
-        return;
-      case '/readyz': {
-        const why = notReadyReasons(d);
-        if (why.length) send(503, 'text/plain', `not ready:\n${why.map((w) => `- ${w}`).join('\n')}\n`);
-        else send(200, 'text/plain', 'ready\n');
-        return;
-      }
-      case '/metrics':
-        d.metrics.registry.metrics().then(
-          (text) => send(200, d.metrics.registry.contentType, text),
-          (e: unknown) => send(500, 'text/plain', `metrics failed: ${String(e)}\n`),
-        );
-        return;
-      case '/status':
-        statusBody(d).then((b) => send(200, 'application/json', JSON.stringify(b, null, 2) + '\n'), (e: unknown) => send(500, 'text/plain', String(e)));
-        return;
-      default:
-        send(404, 'text/plain', `not found: try /metrics, /status, /healthz, /readyz${d.control ? ', /dashboard, /api/v1/state' : ''}\n`);
-    }
+    const guard = path === '/status' && settings.ADMIN_STATUS_AUTH ? 'ADMIN_STATUS_AUTH' : path === '/metrics' && settings.ADMIN_METRICS_AUTH ? 'ADMIN_METRICS_AUTH' : null;
+    if (!guard) { answer(d, path, send); return; }
+    authRefusal(req.headers, d.auth ?? null, guard).then(
+      (refusal) => { if (refusal) refuse(send, refusal); else answer(d, path, send); },
+      // A token or users file that became unreadable: refuse, never answer open.
+      (e: unknown) => send(500, 'text/plain', `cannot check credentials: ${(e as Error).message}\n`),
+    );
   });
+}
+
+type Send = (status: number, type: string, body: string, headers?: Record<string, string>) => void;
+
+function refuse(send: Send, r: AdminRefusal): void {
+  send(r.status, 'text/plain; charset=utf-8', r.body, r.headers);
+}
+
+/** The admin paths' own answers (GET or HEAD, past the Host and auth checks). */
+function answer(d: AdminDeps, path: string | undefined, send: Send): void {
+  switch (path) {
+    case '/healthz':
+      send(200, 'text/plain', 'ok\n');
+      return;
+    case '/readyz': {
+      const why = notReadyReasons(d);
+      if (why.length) send(503, 'text/plain', `not ready:\n${why.map((w) => `- ${w}`).join('\n')}\n`);
+      else send(200, 'text/plain', 'ready\n');
+      return;
+    }
+    case '/metrics':
+      d.metrics.registry.metrics().then(
+        (text) => send(200, d.metrics.registry.contentType, text),
+        (e: unknown) => send(500, 'text/plain', `metrics failed: ${String(e)}\n`),
+      );
+      return;
+    case '/status':
+      statusBody(d).then((b) => send(200, 'application/json', JSON.stringify(b, null, 2) + '\n'), (e: unknown) => send(500, 'text/plain', String(e)));
+      return;
+    default:
+      send(404, 'text/plain', `not found: try /metrics, /status, /healthz, /readyz${d.control ? ', /dashboard, /api/v1/state' : ''}\n`);
+  }
 }

@@ -26,7 +26,7 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import { Pool } from 'undici';
 import { decide } from '../core/decide.js';
 import type { Snapshot } from '../core/snapshot.js';
@@ -112,6 +112,27 @@ export function resolveMaxConnections(setting: number, limitsFile = '/proc/self/
     if (m) soft = m[1] === 'unlimited' ? 1 << 20 : Number(m[1]);
   } catch { /* not Linux: Node's usual limit */ }
   return Math.max(64, Math.floor((soft - 256) / 2));
+}
+
+/**
+ * How long the rest of a request body is read, and thrown away, after the
+ * answer went out without it (an owner that refused the upload early), as
+ * nginx's lingering close does: closing with unread bytes would make the
+ * kernel reset the connection, and a client still writing would lose the
+ * answer. A client still sending after this long is cut off.
+ */
+const LINGER_MS = 30_000;
+
+function lingerAfter(req: IncomingMessage, res: ServerResponse): void {
+  res.once('finish', () => {
+    if (req.complete || req.destroyed) return;
+    req.resume();
+    const timer = setTimeout(() => req.socket.destroy(), LINGER_MS);
+    timer.unref();
+    const stop = (): void => clearTimeout(timer);
+    req.once('end', stop);
+    req.socket.once('close', stop);
+  });
 }
 
 /** Pipelined requests waiting for their turn, per client connection (holdReading). */
@@ -400,8 +421,13 @@ export class SwitchboardProxy {
     }
     const peer = sock.remoteAddress ?? '';
     const headers = requestHeaders(req.rawHeaders, { clientAddress: peer, proto: this.proto, trusted: this.trust(s).has(peer) });
-    const body = hasBody(req.headers) ? req : null;
+    // undici destroys a stream body it stops reading (an owner that answered before reading it
+    // all), which would reset the client's connection under a client still writing, and lose
+    // the owner's answer: it gets an iterator that leaves the request alone, and what is left
+    // is read and thrown away once the answer went out (lingerAfter).
+    const body = hasBody(req.headers) ? req.iterator({ destroyOnReturn: false }) as unknown as Readable : null;
     if (body !== null) {
+      lingerAfter(req, res);
       this.watchBody(req, res, s, ac, () => {
         failure = 'body_timeout';
         this.deps.metrics?.refused('body_timeout');

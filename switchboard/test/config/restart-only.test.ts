@@ -9,7 +9,7 @@ t.test('each restart-only key is reported when it changes, and only then', async
   t.same(restartOnlyChanges(base, base, false), []);
   const changes: Record<string, unknown> = {
     LISTEN: '127.0.0.1:1', ADMIN_LISTEN: '127.0.0.1:2', TLS: 'self-signed', DASHBOARD: { ADMIN_TOKEN_FILE: 'x' },
-    EMBEDDED_REGISTRY: { MODE: 'mirror', DATA_DIR: 'd' }, REDIS_URL: 'redis://127.0.0.1:6379', ACCESS_LOG: 'off',
+    EMBEDDED_REGISTRY: { MODE: 'mirror', DATA_DIR: 'd' }, REDIS_URL: 'redis://127.0.0.1:6379', ACCESS_LOG: 'off', MAX_CONNECTIONS: 10,
   };
   t.same(Object.keys(changes).sort(), [...RESTART_ONLY].sort(), 'the test covers every restart-only key');
   for (const [k, v] of Object.entries(changes)) {
