@@ -541,8 +541,8 @@ export class SwitchboardProxy {
       if (req.complete || res.writableEnded || sock.destroyed) { clearInterval(timer); return; }
       const got = sock.bytesRead - seen;
       seen = sock.bytesRead;
-      // Bytes waiting for the owner, or the owner's side paused the body: the proxy is not reading.
-      if (req.isPaused() || req.readableLength > 0) return;
+      // Bytes wait for the owner's side to take them: the proxy, not the client, is slow.
+      if (req.readableLength > 0) return;
       if (got >= need) return;
       clearInterval(timer);
       onTimeout();

@@ -53,6 +53,7 @@ t.test('a request body slower than the minimum rate gets 408; the owner is not c
   const { sock, answer } = openRequest(px.port, `PATCH ${REPO}/blobs/uploads/slow-1 HTTP/1.1\r\nHost: registry.example.com\r\nContent-Length: 1048576\r\n\r\nx`);
   // One byte every 300 ms: alive, but far under 100 bytes a second.
   const drip = setInterval(() => { if (!sock.destroyed) sock.write('y'); }, 300);
+  t.teardown(() => { clearInterval(drip); sock.destroy(); });
   const text = await within(answer, 10_000, 'the slow body is cut');
   clearInterval(drip);
   t.match(text, /^HTTP\/1\.1 408 /, '408 Request Timeout');
