@@ -374,3 +374,34 @@ SWITCHBOARD:
   tt.equal(web.headers['x-switchboard-owner'], 'python', 'never sent to the other owner');
   tt.equal(JSON.parse(web.body).owner, 'python');
 });
+
+t.test('hostile requests: the front door refuses and rewrites as the switchboard does (issue 14)', async (tt) => {
+  const run = await front(tt, config('ROUTE_OWNER_DEFAULT: python\nROUTE_OWNER_FAMILY_REGISTRY_V2: go'));
+  const get = (path: string, headers: Record<string, string> = {}): Promise<{ status: number; owner: string; body: string }> => new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: run.port, path, agent, headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => { body += c; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, owner: String(res.headers['x-echo-owner'] ?? 'nginx'), body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  for (const path of ['/api/v1/../../v2/acme/app/manifests/latest', '/v2/acme/app/%2e%2e/%2E%2e/api/v1/user/', '/v2/acme/./app/tags/list']) {
+    const r = await get(path);
+    tt.same({ status: r.status, owner: r.owner }, { status: 400, owner: 'nginx' }, `${path}: refused by nginx, as by the switchboard`);
+  }
+  const ok = await get('/v2/acme/app..x/tags/list?last=../a');
+  tt.equal(ok.owner, 'go', 'dots inside a segment or in the query pass');
+  const spoofed = await get('/v2/acme/app/tags/list', { 'x-forwarded-for': '6.6.6.6', forwarded: 'for=6.6.6.6' });
+  tt.equal(JSON.parse(spoofed.body).xff, '127.0.0.1', "a client's X-Forwarded-For is replaced (no TRUSTED_PROXIES)");
+  const trusting = await front(tt, config('ROUTE_OWNER_DEFAULT: python').replace('  ACCESS_LOG: "off"', '  ACCESS_LOG: "off"\n  TRUSTED_PROXIES: [127.0.0.0/8]'));
+  const kept = await new Promise<string>((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port: trusting.port, path: '/v2/acme/app/tags/list', agent, headers: { 'x-forwarded-for': '203.0.113.7' } }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => { body += c.toString(); });
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+  tt.equal(JSON.parse(kept).xff, '203.0.113.7, 127.0.0.1', 'from a trusted proxy it is appended to');
+});
