@@ -19,6 +19,8 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { LineCounter, parseDocument, isMap } from 'yaml';
 import { z } from 'zod';
 import type { AuthSettings } from '../registryd/auth/auth-service.js';
+import { parseAddressRange } from '../registryd/http/client-address.js';
+import { DEFAULT_MAX_UPLOADS_PER_CLIENT } from '../registryd/service/upload-slots.js';
 
 export const MODES = ['mirror', 'standalone', 'full'] as const;
 export type Mode = (typeof MODES)[number];
@@ -72,6 +74,10 @@ export const quayKeysSchema = z.looseObject({
   PUSH_TEMP_TAG_EXPIRATION_SEC: posInt.optional(),
   MAXIMUM_LAYER_SIZE: z.string().refine((s) => parseSize(s) !== null, { error: 'must be a size such as 20G or 512M' }).optional(),
   DATA_MODEL_CACHE_CONFIG: z.looseObject({ engine: z.enum(['inmemory', 'redis', 'memcached'], { error: 'engine must be inmemory, redis or memcached' }) }).optional(),
+  // Switchboard extensions, not Quay keys (Python Quay ignores them): per-client bounds of /v2 uploads.
+  MAXIMUM_UPLOADS_PER_CLIENT: posInt.optional(),
+  TRUSTED_PROXIES: z.array(z.string().refine((s) => parseAddressRange(s) !== null, { error: 'must be an address or a range such as 127.0.0.1 or 10.0.0.0/8' }),
+    { error: 'must be a list of addresses or ranges' }).optional(),
   // Keys the runtime behaves as Quay's default for; set otherwise, they withdraw the
   // capability claims registryd/capabilities.ts WITHDRAWALS lists (typed here only).
   ACCOUNT_RECOVERY_MODE: bool.optional(),
@@ -109,6 +115,10 @@ export interface RuntimeConfig {
   readonly libraryNamespace: string;
   readonly maxBlobBytes: number;
   readonly tempTagSeconds: number;
+  /** MAXIMUM_UPLOADS_PER_CLIENT. */
+  readonly maxUploadsPerClient: number;
+  /** TRUSTED_PROXIES. */
+  readonly trustedProxies: readonly string[];
   readonly cache: 'inmemory' | 'redis' | 'memcached';
   /** The effective Quay keys (presets applied), for `quay config print`. */
   readonly effective: Record<string, unknown>;
@@ -126,6 +136,7 @@ export function presets(mode: Mode, dataDir: string): Record<string, unknown> {
     CREATE_PRIVATE_REPO_ON_PUSH: true, LIBRARY_NAMESPACE: 'library', INSTANCE_SERVICE_KEY_SERVICE: 'quay',
     INSTANCE_SERVICE_KEY_LOCATION: join(dataDir, 'quay.pem'), INSTANCE_SERVICE_KEY_KID_LOCATION: join(dataDir, 'quay.kid'),
     INSTANCE_SERVICE_KEY_EXPIRATION: 120, REGISTRY_JWT_AUTH_MAX_FRESH_S: 3660, PUSH_TEMP_TAG_EXPIRATION_SEC: 3600, MAXIMUM_LAYER_SIZE: '20G',
+    MAXIMUM_UPLOADS_PER_CLIENT: DEFAULT_MAX_UPLOADS_PER_CLIENT, TRUSTED_PROXIES: [],
     DISTRIBUTED_STORAGE_CONFIG: { local_us: ['LocalStorage', { storage_path: join(dataDir, 'storage') }] }, DISTRIBUTED_STORAGE_PREFERENCE: ['local_us'],
   };
   if (mode === 'mirror') {
@@ -234,6 +245,7 @@ export function loadQuayConfig(text: string, opts: { readonly mode: Mode; readon
         expirationMinutes: eff.INSTANCE_SERVICE_KEY_EXPIRATION,
       },
       libraryNamespace: eff.LIBRARY_NAMESPACE, maxBlobBytes: parseSize(eff.MAXIMUM_LAYER_SIZE)!, tempTagSeconds: eff.PUSH_TEMP_TAG_EXPIRATION_SEC,
+      maxUploadsPerClient: eff.MAXIMUM_UPLOADS_PER_CLIENT, trustedProxies: eff.TRUSTED_PROXIES,
       cache: eff.DATA_MODEL_CACHE_CONFIG.engine, effective: eff,
     },
   };

@@ -54,6 +54,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
   const registry = await openRegistry({
     dataDir: c.dataDir, log: o.log, databaseFile: c.databaseFile, databaseUri: c.databaseUri, storageDir: c.storage.path, storageLocation: c.storage.location,
     libraryNamespace: c.libraryNamespace, maxBlobBytes: c.maxBlobBytes, tempTagSeconds: c.tempTagSeconds, auth: c.auth,
+    maxUploadsPerClient: c.maxUploadsPerClient, trustedProxies: c.trustedProxies,
     instanceKey: { ...c.instanceKey, name: `${c.auth.urlScheme}://${c.auth.serverHostname}` }, ...(metrics ? { metrics } : {}),
     mode: c.mode, quayKeys: c.effective,
   });

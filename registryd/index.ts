@@ -21,7 +21,9 @@ import { LocalStorage } from './storage/local.js';
 import type { StorageDriver } from './storage/driver.js';
 import { RegistryService, type RegistrySettings } from './service/registry.js';
 import { UploadService, type UploadSettings } from './service/uploads.js';
+import { DEFAULT_MAX_UPLOADS_PER_CLIENT, DEFAULT_UPLOAD_IDLE_MS } from './service/upload-slots.js';
 import { createRegistryHandler } from './http/server.js';
+import { ClientAddresses } from './http/client-address.js';
 import { AuthService, type AuthSettings } from './auth/auth-service.js';
 import { loadOrCreateInstanceKey, type InstanceKey } from './auth/instance-key.js';
 import type { RegistryMetrics } from './metrics.js';
@@ -33,6 +35,7 @@ export type { AuthStore } from './metadata/auth-store.js';
 export type { StorageDriver } from './storage/driver.js';
 export type { AuthSettings } from './auth/auth-service.js';
 export { WELL_KNOWN_PATH, CLAIMED_CAPABILITIES, type ReadinessDocument } from './capabilities.js';
+export { DEFAULT_MAX_UPLOADS_PER_CLIENT } from './service/upload-slots.js';
 
 export interface RegistryOptions {
   readonly dataDir: string;
@@ -49,6 +52,12 @@ export interface RegistryOptions {
   readonly maxBlobBytes?: number;
   /** PUSH_TEMP_TAG_EXPIRATION_SEC. */
   readonly tempTagSeconds?: number;
+  /** MAXIMUM_UPLOADS_PER_CLIENT: upload sessions in progress one client may hold (default 100). */
+  readonly maxUploadsPerClient?: number;
+  /** How long a session goes without a request before its client's next start may take its slot (default 15 minutes). */
+  readonly uploadIdleMs?: number;
+  /** TRUSTED_PROXIES: addresses and ranges whose X-Forwarded-For names the client (default none). */
+  readonly trustedProxies?: readonly string[];
   /** Auth settings over the anonymous defaults. */
   readonly auth?: Partial<AuthSettings>;
   readonly instanceKey?: { readonly keyFile?: string; readonly kidFile?: string; readonly expirationMinutes?: number; readonly name?: string };
@@ -122,7 +131,10 @@ export async function openRegistry(o: RegistryOptions): Promise<Registry> {
     // With database auth a repository is made by /v2/auth (push scope); the upload start only finds it.
     createOnPush: auth.mode === 'anonymous', createVisibility: 'public', tempTagSeconds: o.tempTagSeconds ?? 3600, maxManifestBytes: 4 * 1024 * 1024, now,
   };
-  const uploadSettings: UploadSettings = { maxBlobBytes: o.maxBlobBytes ?? DEFAULT_MAX_BLOB_BYTES, linkExpirySeconds: 3600, now };
+  const uploadSettings: UploadSettings = {
+    maxBlobBytes: o.maxBlobBytes ?? DEFAULT_MAX_BLOB_BYTES, linkExpirySeconds: 3600, now,
+    slots: { perClient: o.maxUploadsPerClient ?? DEFAULT_MAX_UPLOADS_PER_CLIENT, idleMs: o.uploadIdleMs ?? DEFAULT_UPLOAD_IDLE_MS },
+  };
   const svc = new RegistryService(store, storage, registrySettings);
   const uploads = new UploadService(store, storage, uploadSettings);
   const authService = new AuthService(auth, authStore, store, instanceKey, o.log, now, o.metrics);
@@ -135,7 +147,7 @@ export async function openRegistry(o: RegistryOptions): Promise<Registry> {
     },
   });
   const handler = createRegistryHandler({
-    svc, uploads, settings: { libraryNamespace }, auth: authService, log: o.log, readiness: JSON.stringify(readiness), ...(o.metrics ? { metrics: o.metrics } : {}),
+    svc, uploads, settings: { libraryNamespace, clients: new ClientAddresses(o.trustedProxies) }, auth: authService, log: o.log, readiness: JSON.stringify(readiness), ...(o.metrics ? { metrics: o.metrics } : {}),
   });
   return {
     handler, store, authStore, auth: authService, storage, uploads, instanceKey, readiness,

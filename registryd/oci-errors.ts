@@ -26,6 +26,8 @@ export const OCI_ERRORS = {
   INVALID_REQUEST: { status: 400, message: 'invalid request' },
   NAMESPACE_DISABLED: { status: 405, message: 'Namespace is disabled. Please contact your system administrator.' },
   UNAVAILABLE: { status: 503, message: 'the registry is unavailable' },
+  /** The distribution spec's code for a client over a limit (Quay's own 429s come from its nginx rate limits). */
+  TOOMANYREQUESTS: { status: 429, message: 'too many requests' },
   INTERNAL_ERROR: { status: 500, message: 'internal server error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -15,6 +15,8 @@
  *
  * `anonymous` mode (mirror mode's default) skips all of it: every request may
  * pull and push, and /v2/auth grants what is asked.
+ *
+ * Credentials (users, robots, app tokens; the login guards) are credentials.ts.
  */
 import { randomUUID } from 'node:crypto';
 import { RegistryError } from '../oci-errors.js';
@@ -23,10 +25,13 @@ import { RepositoryState, type MetadataStore, type RepositoryRef } from '../meta
 import { ROLE_RANK, type AuthStore, type RepoRole, type UserRow } from '../metadata/auth-store.js';
 import type { Logger } from '../../switchboard/log.js';
 import { FieldEncrypter } from './field-crypto.js';
-import { retryAfterMs, verifyPassword } from './passwords.js';
+import type { LoginLimits } from './login-limiter.js';
+import { Credentials, type LoginClient, type Principal } from './credentials.js';
 import type { InstanceKey } from './instance-key.js';
 import type { RegistryMetrics } from '../metrics.js';
 import { ANONYMOUS_SUB, InvalidToken, ServiceKeyCache, mintToken, verifyToken, type AccessEntry, type TokenClaims } from './tokens.js';
+
+export { LoginThrottled, type LoginClient, type Principal } from './credentials.js';
 
 export interface AuthSettings {
   /** `anonymous`: no credentials, everything allowed. `database`: Quay's users, robots and tokens. */
@@ -54,13 +59,9 @@ export interface AuthSettings {
   readonly libraryNamespace: string;
   /** DATABASE_SECRET_KEY (robot tokens and app-token secrets are encrypted with it). */
   readonly databaseSecretKey: string | null;
+  /** Failed password logins allowed per address and per name (default REGISTRY_LOGIN_LIMITS). */
+  readonly loginLimits?: LoginLimits;
 }
-
-/** Who presented credentials to /v2/auth. */
-export type Principal =
-  | { readonly kind: 'anonymous' }
-  | { readonly kind: 'user' | 'robot'; readonly user: UserRow }
-  | { readonly kind: 'appspecifictoken'; readonly user: UserRow; readonly tokenUuid: string; readonly title: string };
 
 /** What a /v2 request needs on its repository. */
 export type Need = 'read' | 'write' | 'admin';
@@ -77,10 +78,10 @@ const SCOPES_FOR: Record<Need, readonly string[]> = { read: ['pull'], write: ['p
 
 export class AuthService {
   private readonly keys: ServiceKeyCache | null;
-  private readonly encrypter: FieldEncrypter | null;
   private readonly scopeRe: RegExp;
   /** Tokens already verified, with the time their verdict may be reused until. */
   private readonly verified = new Map<string, { auth: RequestAuth; until: number }>();
+  private readonly credentials: Credentials;
 
   constructor(
     readonly settings: AuthSettings,
@@ -92,9 +93,12 @@ export class AuthService {
     private readonly metrics?: RegistryMetrics,
   ) {
     this.keys = settings.mode === 'database' ? new ServiceKeyCache(store, settings.service) : null;
-    this.encrypter = settings.databaseSecretKey !== null ? new FieldEncrypter(settings.databaseSecretKey) : null;
     const host = settings.serverHostname.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     this.scopeRe = new RegExp(`^repository:((?:${host}/)?((?:[.a-zA-Z0-9_-]+/)*[.a-zA-Z0-9_-]+)):((?:push|pull|\\*)(?:,(?:push|pull|\\*))*)$`);
+    this.credentials = new Credentials({
+      store, log, now, encrypter: settings.databaseSecretKey !== null ? new FieldEncrypter(settings.databaseSecretKey) : null, appSpecificTokens: settings.appSpecificTokens,
+      ...(settings.loginLimits ? { loginLimits: settings.loginLimits } : {}), unauthorized: (message) => this.unauthorized(message),
+    });
   }
 
   get enabled(): boolean {
@@ -115,65 +119,13 @@ export class AuthService {
 
   // ---- credentials (Basic) --------------------------------------------------------------------
 
-  /** The entity behind an `Authorization: Basic` header; UNAUTHORIZED with Quay's message on any mismatch. */
-  async authenticateBasic(header: string): Promise<Principal> {
-    const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
-    if (!m) throw this.unauthorized('Invalid credentials');
-    const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    if (colon < 0) throw this.unauthorized('Invalid credentials');
-    const username = decoded.slice(0, colon);
-    const secret = decoded.slice(colon + 1);
-    if (username === '$app') return this.appToken(secret);
-    if (username === '$token' || username === '$oauthtoken') throw this.unauthorized(`${username} credentials are not supported by this registry yet`);
-    if (username.includes('+')) return this.robot(username, secret);
-    return this.user(username, secret);
-  }
-
-  private async user(username: string, password: string): Promise<Principal> {
-    const invalid = this.unauthorized('Invalid Username or Password');
-    if (!/^[\x00-\x7f]*$/.test(username)) throw invalid;
-    const user = await this.store.userByNameOrEmail(username);
-    if (!user || user.robot || user.organization) throw invalid;
-    const now = this.now();
-    if (user.invalidLoginAttempts > 0) {
-      const at = retryAfterMs(user.invalidLoginAttempts, user.lastInvalidLoginMs);
-      if (at > now) {
-        throw new RegistryError('UNAUTHORIZED', 'Too many login attempts.', {
-          headers: { ...this.challenge(), 'retry-after': String(Math.ceil((at - now) / 1000)) }, detail: {}, wireMessage: 'Too many login attempts.',
-        });
-      }
-    }
-    const ok = await verifyPassword(password, user.passwordHash);
-    await this.store.recordLogin(user.id, ok, now);
-    if (!ok) throw invalid;
-    if (!user.enabled) throw this.unauthorized('This user has been disabled. Please contact your administrator.');
-    return { kind: 'user', user };
-  }
-
-  private async robot(username: string, token: string): Promise<Principal> {
-    const invalid = this.unauthorized(`Could not find robot with username: ${username} and supplied password.`);
-    if (!/^[\x00-\x7f]*$/.test(token)) throw invalid;
-    const robot = await this.store.userByName(username);
-    if (!robot || !robot.robot) throw invalid;
-    const owner = await this.store.userByName(username.split('+')[0]!);
-    if (!owner) throw this.unauthorized(`Robot ${username} owner does not exist`);
-    if (!owner.enabled) throw this.unauthorized(`Robot ${username} owner ${owner.username} is disabled`);
-    const stored = await this.store.robotToken(robot.id);
-    if (!stored || !this.encrypter || !this.encrypter.matches(stored, token)) throw invalid;
-    return { kind: 'robot', user: robot };
-  }
-
-  private async appToken(code: string): Promise<Principal> {
-    if (!this.settings.appSpecificTokens) throw this.unauthorized('Invalid Username or Password');
-    const invalid = this.unauthorized('Invalid token');
-    if (code.length < 60 || !this.encrypter) throw invalid;
-    const now = this.now();
-    const t = await this.store.appToken(code.slice(0, 60), now);
-    if (!t || !this.encrypter.matches(t.secret, code.slice(60))) throw invalid;
-    if (!t.user.enabled) throw this.unauthorized('This user has been disabled. Please contact your administrator.');
-    await this.store.touchAppToken(t.id, now);
-    return { kind: 'appspecifictoken', user: t.user, tokenUuid: t.uuid, title: t.title };
+  /**
+   * The entity behind an `Authorization: Basic` header, for a request from
+   * `client`: credentials.ts. UNAUTHORIZED with Quay's message on any
+   * mismatch; LoginThrottled when a password login may not be tried now.
+   */
+  authenticateBasic(header: string, client: LoginClient): Promise<Principal> {
+    return this.credentials.authenticate(header, client);
   }
 
   // ---- permissions ------------------------------------------------------------------------------
@@ -200,13 +152,13 @@ export class AuthService {
 
   // ---- /v2/auth ---------------------------------------------------------------------------------
 
-  /** The body of a /v2/auth answer: `{"token": …}` for the query's service and scopes. */
-  async issue(authorization: string | undefined, query: URLSearchParams): Promise<string> {
+  /** The body of a /v2/auth answer: `{"token": …}` for the query's service and scopes, to a request from `client`. */
+  async issue(authorization: string | undefined, query: URLSearchParams, client: LoginClient): Promise<string> {
     if (!this.key) throw new RegistryError('UNAVAILABLE', 'this registry has no signing key');
     const scopes = query.getAll('scope');
     const audience = query.get('service');
     let principal: Principal = { kind: 'anonymous' };
-    if (this.enabled && authorization && authorization.trim() !== '') principal = await this.authenticateBasic(authorization);
+    if (this.enabled && authorization && authorization.trim() !== '') principal = await this.authenticateBasic(authorization, client);
     const authed = principal.kind !== 'anonymous';
     if (this.enabled && !authed) {
       if (scopes.length === 0) throw this.unauthorized();

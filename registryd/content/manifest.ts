@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { isSha256Digest } from '../digest.js';
 import { RegistryError } from '../oci-errors.js';
+import { pathKey, sizeLiterals } from './size-literals.js';
 import {
   DOCKER_LIST, DOCKER_MANIFEST, DOCKER_SCHEMA1, DOCKER_SCHEMA1_SIGNED, OCI_INDEX, OCI_MANIFEST, isManifestMediaType,
   type ManifestMediaType,
@@ -43,6 +44,18 @@ export interface ParsedManifest {
   readonly blobDigests: readonly string[];
   /** Sum of the layers' sizes (`manifest.layers_compressed_size`). */
   readonly layersCompressedSize: number;
+  /**
+   * What must be in the repository with the size declared for it, in document
+   * order: the config, the non-foreign layers, the child manifests.
+   */
+  readonly declaredSizes: readonly DeclaredSize[];
+}
+
+/** A blob or child manifest a manifest names, with the size it declares. */
+export interface DeclaredSize {
+  readonly kind: 'config' | 'layer' | 'manifest';
+  readonly digest: string;
+  readonly size: number;
 }
 
 const invalid = (why: string): RegistryError => new RegistryError('MANIFEST_INVALID', why);
@@ -57,15 +70,41 @@ function stringMap(v: unknown, where: string): Record<string, string> | undefine
   return v as Record<string, string>;
 }
 
-function descriptor(v: unknown, where: string): Descriptor {
-  if (!isObject(v)) throw invalid(`${where} is not an object`);
-  const { mediaType, digest, size, urls, artifactType } = v;
-  if (typeof mediaType !== 'string' || mediaType === '') throw invalid(`${where}.mediaType is missing`);
-  if (typeof digest !== 'string' || !isSha256Digest(digest)) throw invalid(`${where}.digest ${JSON.stringify(digest)} is not a sha256 digest`);
-  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw invalid(`${where}.size must be a non-negative integer`);
-  if (urls !== undefined && (!Array.isArray(urls) || urls.some((u) => typeof u !== 'string'))) throw invalid(`${where}.urls must be a list of strings`);
-  if (artifactType !== undefined && typeof artifactType !== 'string') throw invalid(`${where}.artifactType must be a string`);
-  const annotations = stringMap(v.annotations, `${where}.annotations`);
+/** Where a descriptor sits in the document: its path (for its size's source text) and its name in messages. */
+interface At {
+  readonly path: readonly (string | number)[];
+  readonly literals: ReadonlyMap<string, string>;
+}
+
+const where = (path: readonly (string | number)[]): string =>
+  path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+
+/**
+ * A descriptor's size: an integer written as one (OCI: int64), not negative,
+ * and at most 2^53 - 1, the largest byte count a JavaScript number holds
+ * exactly. Judged on the source text: the parsed value of `1.0`, `1e3` or a
+ * 20-digit number would hide what the client wrote.
+ */
+function sizeOf(v: unknown, at: At): number {
+  const name = `${where(at.path)}.size`;
+  const literal = at.literals.get(pathKey([...at.path, 'size']));
+  if (typeof v !== 'number' || literal === undefined) throw invalid(`${name} must be a number of bytes`);
+  if (v < 0) throw invalid(`${name} ${literal} is negative`);
+  if (!/^(?:0|[1-9][0-9]*)$/.test(literal)) throw invalid(`${name} ${literal} is not written as a whole number of bytes (no sign, fraction or exponent)`);
+  if (BigInt(literal) > BigInt(Number.MAX_SAFE_INTEGER)) throw invalid(`${name} ${literal} is larger than ${Number.MAX_SAFE_INTEGER} bytes`);
+  return v;
+}
+
+function descriptor(v: unknown, at: At): Descriptor {
+  const name = where(at.path);
+  if (!isObject(v)) throw invalid(`${name} is not an object`);
+  const { mediaType, digest, urls, artifactType } = v;
+  if (typeof mediaType !== 'string' || mediaType === '') throw invalid(`${name}.mediaType is missing`);
+  if (typeof digest !== 'string' || !isSha256Digest(digest)) throw invalid(`${name}.digest ${JSON.stringify(digest)} is not a sha256 digest`);
+  const size = sizeOf(v.size, at);
+  if (urls !== undefined && (!Array.isArray(urls) || urls.some((u) => typeof u !== 'string'))) throw invalid(`${name}.urls must be a list of strings`);
+  if (artifactType !== undefined && typeof artifactType !== 'string') throw invalid(`${name}.artifactType must be a string`);
+  const annotations = stringMap(v.annotations, `${name}.annotations`);
   return {
     mediaType, digest, size,
     ...(urls !== undefined && (urls as string[]).length > 0 ? { urls: urls as string[] } : {}),
@@ -74,9 +113,19 @@ function descriptor(v: unknown, where: string): Descriptor {
   };
 }
 
-function descriptors(v: unknown, where: string): Descriptor[] {
-  if (!Array.isArray(v)) throw invalid(`${where} must be a list`);
-  return v.map((d, i) => descriptor(d, `${where}[${i}]`));
+function descriptors(v: unknown, key: string, literals: ReadonlyMap<string, string>): Descriptor[] {
+  if (!Array.isArray(v)) throw invalid(`${key} must be a list`);
+  return v.map((d, i) => descriptor(d, { path: [key, i], literals }));
+}
+
+/** `manifest.layers_compressed_size`: the layers' sizes added up, refused past 2^53 - 1 (never a rounded or overflowing total). */
+function layersTotal(layers: readonly Descriptor[]): number {
+  let total = 0;
+  for (const l of layers) {
+    if (l.size > Number.MAX_SAFE_INTEGER - total) throw invalid(`the layers add up to more than ${Number.MAX_SAFE_INTEGER} bytes`);
+    total += l.size;
+  }
+  return total;
 }
 
 /** The media type a manifest is stored under: its Content-Type, else its own `mediaType`, else its shape. */
@@ -123,22 +172,24 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined): P
     throw invalid(`a Docker schema 2 manifest must declare mediaType ${mediaType}`);
   }
   const isIndex = mediaType === OCI_INDEX || mediaType === DOCKER_LIST;
-  const subject = doc.subject === undefined ? null : descriptor(doc.subject, 'subject');
+  const literals = sizeLiterals(text);
+  const subject = doc.subject === undefined ? null : descriptor(doc.subject, { path: ['subject'], literals });
   if (typeof doc.artifactType === 'string' || doc.artifactType === undefined) { /* ok */ } else throw invalid('artifactType must be a string');
   const annotations = stringMap(doc.annotations, 'annotations') ?? null;
   const digest = 'sha256:' + createHash('sha256').update(bytes).digest('hex');
   if (isIndex) {
     if (doc.config !== undefined || doc.layers !== undefined) throw invalid('an index has manifests, not config or layers');
-    const manifests = descriptors(doc.manifests, 'manifests');
+    const manifests = descriptors(doc.manifests, 'manifests', literals);
     return {
       digest, mediaType, text, size: bytes.length, isIndex, config: null, layers: [], manifests, subject,
       artifactType: (doc.artifactType as string | undefined) ?? null, effectiveArtifactType: (doc.artifactType as string | undefined) ?? null,
       annotations, blobDigests: [], layersCompressedSize: 0,
+      declaredSizes: manifests.map((d): DeclaredSize => ({ kind: 'manifest', digest: d.digest, size: d.size })),
     };
   }
   if (doc.manifests !== undefined) throw invalid('an image manifest has config and layers, not manifests');
-  const config = descriptor(doc.config, 'config');
-  const layers = descriptors(doc.layers, 'layers');
+  const config = descriptor(doc.config, { path: ['config'], literals });
+  const layers = descriptors(doc.layers, 'layers', literals);
   if (mediaType === DOCKER_MANIFEST && layers.length === 0) throw invalid('a Docker schema 2 manifest needs at least one layer');
   const blobs = new Set<string>([config.digest]);
   for (const l of layers) if (!l.urls) blobs.add(l.digest);
@@ -146,6 +197,10 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined): P
     digest, mediaType, text, size: bytes.length, isIndex, config, layers, manifests: [], subject,
     artifactType: (doc.artifactType as string | undefined) ?? null,
     effectiveArtifactType: (doc.artifactType as string | undefined) ?? (mediaType === OCI_MANIFEST ? config.mediaType : null),
-    annotations, blobDigests: [...blobs], layersCompressedSize: layers.reduce((a, l) => a + l.size, 0),
+    annotations, blobDigests: [...blobs], layersCompressedSize: layersTotal(layers),
+    declaredSizes: [
+      { kind: 'config', digest: config.digest, size: config.size },
+      ...layers.filter((l) => !l.urls).map((l): DeclaredSize => ({ kind: 'layer', digest: l.digest, size: l.size })),
+    ],
   };
 }

@@ -3,12 +3,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RegistryService } from '../service/registry.js';
 import type { UploadService } from '../service/uploads.js';
 import type { AuthService, RequestAuth } from '../auth/auth-service.js';
+import { ANONYMOUS_SUB } from '../auth/tokens.js';
 import { parseRepositoryPath, type RepoName } from '../names.js';
+import type { ClientAddresses } from './client-address.js';
 import { queryOf } from './respond.js';
 
 export interface HttpSettings {
   /** Quay's LIBRARY_NAMESPACE: the namespace of one-segment repository names. */
   readonly libraryNamespace: string;
+  /** Who a request comes from (TRUSTED_PROXIES). */
+  readonly clients: ClientAddresses;
 }
 
 export class Ctx {
@@ -51,6 +55,18 @@ export class Ctx {
   /** The repository named in the path (NAME_INVALID when malformed). */
   repoName(): RepoName {
     return (this.name ??= parseRepositoryPath(this.params.repository ?? '', this.settings.libraryNamespace));
+  }
+
+  /**
+   * The client a per-client bound counts against: the token's user (or
+   * robot) when there is one, else the client's address (IPv6 by /64). With
+   * database auth only users get push, so anonymous clients are counted by
+   * address in anonymous mode alone.
+   */
+  clientKey(): string {
+    const sub = this.access?.claims?.sub;
+    if (sub && sub !== ANONYMOUS_SUB) return `user:${sub}`;
+    return `address:${this.settings.clients.keyOf(this.req)}`;
   }
 
   /** `/v2/<namespace>/<name>` as it appears in Location headers. */

@@ -62,7 +62,7 @@ export async function startUpload(c: Ctx): Promise<void> {
   }
   const digestParam = q.get('digest');
   const digest = digestParam === null ? null : parseDigest(digestParam);
-  const row = await c.uploads.start(repo);
+  const row = await c.uploads.start(repo, c.clientKey());
   if (digest !== null) {
     try {
       await c.uploads.finish(repo, row.uuid, digest, hasBody(c.req) ? chunkOf(c, null) : null);

@@ -71,6 +71,14 @@ export interface AuthStore {
   touchAppToken(id: number, nowMs: number): Promise<void>;
   /** Quay's login backoff bookkeeping: count a failure, or clear the count on success. */
   recordLogin(userId: number, ok: boolean, nowMs: number): Promise<void>;
+  /**
+   * Count a failed login as a compare-and-swap: `invalid_login_attempts` becomes
+   * `next` and `last_invalid_login` now, only if the count is still `seen` (what
+   * the caller read before checking the password). False when another failure
+   * or a success got there first: of failures racing in one back-off window, on
+   * any number of processes or nodes, exactly one counts.
+   */
+  recordLoginFailure(userId: number, seen: number, next: number, nowMs: number): Promise<boolean>;
 
   /** Best role from `repositorypermission` rows of the user and of every team the user is in. */
   repositoryRole(userId: number, repositoryId: number): Promise<RepoRole | null>;

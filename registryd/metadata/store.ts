@@ -74,6 +74,15 @@ export interface NewManifest {
   readonly blobDigests: readonly string[];
   /** Child manifests (index/list) the repository must already hold. */
   readonly childDigests: readonly string[];
+  /** The sizes the manifest declares for its blobs and children: each must be the stored one (checkDeclaredSizes). */
+  readonly declaredSizes: readonly DeclaredSize[];
+}
+
+/** A blob (config, layer) or child manifest a manifest names, with the size it declares for it. */
+export interface DeclaredSize {
+  readonly kind: 'config' | 'layer' | 'manifest';
+  readonly digest: string;
+  readonly size: number;
 }
 
 /** Where a pushed manifest is kept alive: a tag, or a hidden temporary tag (push by digest). */
@@ -85,6 +94,26 @@ export class MissingReferences extends Error {
   constructor(readonly blobs: readonly string[], readonly manifests: readonly string[]) {
     super(`missing blobs [${blobs.join(', ')}] manifests [${manifests.join(', ')}]`);
     this.name = 'MissingReferences';
+  }
+}
+
+/** A declared size differs from what is stored (`imagestorage.image_size`, or a child manifest's byte length). */
+export class SizeMismatch extends Error {
+  constructor(readonly kind: DeclaredSize['kind'], readonly digest: string, readonly actual: number, readonly declared: number) {
+    super(`${kind} ${digest} is ${actual} bytes, declared ${declared}`);
+    this.name = 'SizeMismatch';
+  }
+}
+
+/**
+ * The adapters' check of a new manifest's declared sizes against the rows
+ * they resolved its references to: throws SizeMismatch for the first that
+ * differs. A blob whose `image_size` is not recorded (NULL) is not compared.
+ */
+export function checkDeclaredSizes(declared: readonly DeclaredSize[], blobSizes: ReadonlyMap<string, number | null>, manifestSizes: ReadonlyMap<string, number>): void {
+  for (const d of declared) {
+    const actual = d.kind === 'manifest' ? manifestSizes.get(d.digest) : blobSizes.get(d.digest);
+    if (actual !== undefined && actual !== null && actual !== d.size) throw new SizeMismatch(d.kind, d.digest, actual, d.size);
   }
 }
 
@@ -138,7 +167,11 @@ export interface MetadataStore {
   manifestByTag(repositoryId: number, tag: string, nowMs: number): Promise<ManifestRef | null>;
   /** True when no visible tag has the name but an ended one does (Quay's TAG_EXPIRED). */
   tagExpired(repositoryId: number, tag: string, nowMs: number): Promise<boolean>;
-  /** Store a manifest and point its target at it; throws MissingReferences. */
+  /**
+   * Store a manifest and point its target at it; throws MissingReferences,
+   * or SizeMismatch when a new manifest declares a size other than the stored
+   * one (a manifest already in the repository is not checked again).
+   */
   putManifest(repositoryId: number, m: NewManifest, target: ManifestTarget, nowMs: number): Promise<ManifestRef>;
   /** Visible tag names, sorted, paged. */
   listTags(repositoryId: number, nowMs: number, page?: Page): Promise<string[]>;

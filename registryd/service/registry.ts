@@ -5,7 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import { RegistryError } from '../oci-errors.js';
-import { MissingReferences, RepositoryState, type BlobRef, type ManifestRef, type MetadataStore, type Page, type RepositoryRef } from '../metadata/store.js';
+import { MissingReferences, RepositoryState, SizeMismatch, type BlobRef, type ManifestRef, type MetadataStore, type Page, type RepositoryRef } from '../metadata/store.js';
 import type { ByteRange, StorageDriver } from '../storage/driver.js';
 import { blobKey } from '../storage/paths.js';
 import { parseManifest, type ParsedManifest } from '../content/manifest.js';
@@ -43,6 +43,19 @@ const READABLE_STATES: ReadonlySet<number> = new Set([RepositoryState.NORMAL, Re
 
 const nameUnknown = (r: RepoName): RegistryError =>
   new RegistryError('NAME_UNKNOWN', `repository ${fullName(r)} not found`, { detail: { name: fullName(r) } });
+
+/**
+ * A declared size that is not the stored one: 400 MANIFEST_INVALID. For the
+ * config and child manifests the detail is Quay's own (its schema 2 config
+ * check and its manifest-list loader); Quay does not compare layer sizes, and
+ * registryd does so that what it records and serves matches the blobs.
+ */
+function sizeMismatch(e: SizeMismatch): RegistryError {
+  const message = e.kind === 'layer'
+    ? `Size of layer ${e.digest} does not match that retrieved: ${e.actual} vs ${e.declared}`
+    : `Size of ${e.kind} does not match that retrieved: ${e.actual} vs ${e.declared}`;
+  return new RegistryError('MANIFEST_INVALID', message);
+}
 
 export class RegistryService {
   constructor(
@@ -122,13 +135,14 @@ export class RegistryService {
       await this.store.putManifest(repo.id, {
         digest: m.digest, mediaType: m.mediaType, text: m.text, configMediaType: m.config?.mediaType ?? null,
         layersCompressedSize: m.layersCompressedSize, subject: m.subject?.digest ?? null, artifactType: m.artifactType,
-        blobDigests: m.blobDigests, childDigests: m.manifests.map((d) => d.digest),
+        blobDigests: m.blobDigests, childDigests: m.manifests.map((d) => d.digest), declaredSizes: m.declaredSizes,
       }, byDigest ? { tempTagUntilMs: m.subject ? null : now + this.settings.tempTagSeconds * 1000 } : { tag: reference }, now);
     } catch (e) {
       if (e instanceof MissingReferences) {
         const first = e.blobs[0] ?? e.manifests[0];
         throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `manifest references ${first}, which is not in ${repo.namespace}/${repo.name}`, { detail: { digest: first } });
       }
+      if (e instanceof SizeMismatch) throw sizeMismatch(e);
       throw e;
     }
     return m;

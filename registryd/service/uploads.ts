@@ -10,6 +10,10 @@
  * Quay's own pickle encoding, so Python Quay can resume an upload we began and
  * the reverse. A chunk that fails (client gone, size limit, I/O) is rolled
  * back in storage and leaves the row as it was.
+ *
+ * Each open session holds one of its client's slots (upload-slots.ts): taken
+ * at start, given back when the session is gone (commit, cancel, refusal,
+ * stale cleanup, or taken over by the same client once abandoned).
  */
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
@@ -20,12 +24,15 @@ import { StorageError } from '../storage/driver.js';
 import { blobKey, isUploadUuid, uploadKey } from '../storage/paths.js';
 import { ResumableSha256 } from '../upload/sha256.js';
 import { encodeShaState, freshOrDecode, ShaStateError } from '../upload/sha-state.js';
+import { UploadSlots, type UploadSlotSettings } from './upload-slots.js';
 
 export interface UploadSettings {
   /** MAXIMUM_LAYER_SIZE in bytes (Quay's default 20G). */
   readonly maxBlobBytes: number;
   /** How long a committed blob stays linked to the repository without a manifest (PUSH_TEMP_TAG_EXPIRATION_SEC). */
   readonly linkExpirySeconds: number;
+  /** Bound on upload sessions in progress per client (upload-slots.ts); absent: unbounded. */
+  readonly slots?: UploadSlotSettings;
   readonly now: () => number;
 }
 
@@ -68,17 +75,55 @@ function hasherOf(row: UploadRow): ResumableSha256 {
   }
 }
 
+/** Quay has no such bound (its nginx rate limits answer 429 too): the OCI code for it, with when to try again. */
+function tooManyUploads(perClient: number, retryAfterMs: number): RegistryError {
+  return new RegistryError('TOOMANYREQUESTS', `this client has ${perClient} upload sessions in progress, the most allowed; finish or cancel one first`, {
+    headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
+  });
+}
+
 export class UploadService {
+  private readonly slots: UploadSlots | null;
+
   constructor(
     private readonly store: MetadataStore,
     private readonly storage: StorageDriver,
     private readonly settings: UploadSettings,
-  ) {}
+  ) {
+    this.slots = settings.slots ? new UploadSlots(settings.slots) : null;
+  }
 
-  async start(repo: RepositoryRef): Promise<UploadRow> {
+  /**
+   * Open a session. With a `client` key the session takes one of that
+   * client's slots: TOOMANYREQUESTS (429) when it has none free, and a
+   * session of its own it abandoned (idle past the limit) is discarded to
+   * make room.
+   */
+  async start(repo: RepositoryRef, client: string | null = null): Promise<UploadRow> {
     const uuid = randomUUID();
-    await this.storage.createUpload(uploadKey(uuid));
-    return this.store.createUpload(repo.id, uuid, this.storage.location, encodeShaState(freshOrDecode(null)), this.settings.now());
+    if (this.slots && client !== null) {
+      const a = this.slots.admit(client, uuid, this.settings.now());
+      if (a.kind === 'refused') throw tooManyUploads(this.slots.settings.perClient, a.retryAfterMs);
+      if (a.kind === 'reclaimed') await this.discard(a.abandoned).catch(() => { /* the stale-upload cleanup gets it */ });
+    }
+    try {
+      await this.storage.createUpload(uploadKey(uuid));
+      return await this.store.createUpload(repo.id, uuid, this.storage.location, encodeShaState(freshOrDecode(null)), this.settings.now());
+    } catch (e) {
+      this.slots?.release(uuid);
+      throw e;
+    }
+  }
+
+  /** Run a request on a session: it is busy meanwhile, and recently used after. */
+  private async busy<T>(uuid: string, fn: () => Promise<T>): Promise<T> {
+    if (!this.slots) return fn();
+    this.slots.begin(uuid, this.settings.now());
+    try {
+      return await fn();
+    } finally {
+      this.slots.end(uuid, this.settings.now());
+    }
   }
 
   /** The open upload, checked to belong to the repository; BLOB_UPLOAD_UNKNOWN otherwise. */
@@ -91,7 +136,7 @@ export class UploadService {
   /** Append a chunk; returns the updated row. 416 when the chunk would leave a gap. */
   async chunk(repo: RepositoryRef, uuid: string, input: ChunkInput): Promise<UploadRow> {
     const row = await this.get(repo, uuid);
-    return this.append(row, input);
+    return this.busy(row.uuid, () => this.append(row, input));
   }
 
   private async append(row: UploadRow, input: ChunkInput): Promise<UploadRow> {
@@ -135,7 +180,13 @@ export class UploadService {
    * whole upload; a client that disconnects does not.
    */
   async finish(repo: RepositoryRef, uuid: string, digest: string, last: ChunkInput | null): Promise<{ digest: string; size: number }> {
-    let row = await this.get(repo, uuid);
+    const row = await this.get(repo, uuid);
+    const done = await this.busy(row.uuid, () => this.complete(repo, row, digest, last));
+    this.slots?.release(row.uuid);
+    return done;
+  }
+
+  private async complete(repo: RepositoryRef, row: UploadRow, digest: string, last: ChunkInput | null): Promise<{ digest: string; size: number }> {
     try {
       if (last) row = await this.append(row, last);
       const actual = 'sha256:' + hasherOf(row).digestHex();
@@ -160,20 +211,28 @@ export class UploadService {
     await this.discard(row.uuid);
   }
 
+  /** Remove a session: its row, its upload object, its slot. */
   private async discard(uuid: string): Promise<void> {
+    this.slots?.release(uuid);
     await this.store.deleteUpload(uuid);
     await this.storage.delete(uploadKey(uuid));
   }
 
-  /** Remove uploads older than the threshold (blobuploadcleanupworker's job); returns how many. */
+  /**
+   * Remove uploads older than the threshold (blobuploadcleanupworker's job),
+   * and forget slots of sessions unused as long (their rows went elsewhere);
+   * returns how many uploads were removed.
+   */
   async cleanupStale(olderThanMs: number): Promise<number> {
     let n = 0;
     for (;;) {
       const rows = await this.store.staleUploads(this.settings.now() - olderThanMs, 100);
-      if (rows.length === 0) return n;
+      if (rows.length === 0) {
+        this.slots?.forgetUnusedSince(this.settings.now() - olderThanMs);
+        return n;
+      }
       for (const r of rows) {
-        await this.store.deleteUpload(r.uuid);
-        await this.storage.delete(uploadKey(r.uuid));
+        await this.discard(r.uuid);
         n++;
       }
     }

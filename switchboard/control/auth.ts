@@ -9,11 +9,23 @@
  * Scripts send `Authorization: Bearer <token>` or Basic credentials of a user
  * with every request (no cookie, so no CSRF). Files are re-read when they
  * change, so a revoked user is out at the next request.
+ *
+ * Passwords are checked on the process's bcrypt worker pool (shared with the
+ * embedded registry), one check per name at a time: a flood of wrong
+ * passwords on the admin listener never runs bcrypt on the event loop.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import bcrypt from 'bcryptjs';
 import { parse as parseYaml } from 'yaml';
+import { PasswordCheckBusy } from '../../registryd/auth/bcrypt-pool.js';
+import { LoginQueue } from '../../registryd/auth/login-queue.js';
+
+/**
+ * Checked for a name nobody has, so an unknown name costs what a known one
+ * does: a cost-10 hash of random bytes nobody kept (made once, offline; the
+ * verdict is thrown away anyway).
+ */
+const UNKNOWN_NAME_HASH = '$2b$10$FdCjEiVKH6K4K0dabSOBbOq.mnCCnEezcG9RC34K.lVHYb9tD/F6O';
 
 export type Role = 'operator' | 'read-only';
 
@@ -85,7 +97,7 @@ export function basicCredentials(authorization: string | undefined): { name: str
 
 export class DashboardAuth {
   private readonly secret = randomBytes(32);
-  private dummyHash: string | null = null;
+  private readonly checks = new LoginQueue();
   /** Live sessions by id: logging out deletes one; each remembers the credential it was made from. */
   private readonly sessions = new Map<string, { name: string; role: Role; expires: number; csrf: string; credential: string }>();
   private readonly token: Watched<string> | null;
@@ -111,17 +123,26 @@ export class DashboardAuth {
     return (name === 'admin-token' && this.token !== null) || (this.users?.get().some((u) => u.name === name) ?? false);
   }
 
-  /** Checks a login: a user's name and password, or the admin token (as the password of name "admin-token", or alone). */
+  /**
+   * Checks a login: a user's name and password, or the admin token (as the
+   * password of name "admin-token", or alone). Null when wrong, and when the
+   * password checker is saturated (the limiter's `busy` refusal normally
+   * answers those first, with a 429).
+   */
   async login(name: string, password: string): Promise<{ name: string; role: Role } | null> {
     if (this.token && (name === '' || name === 'admin-token') && equal(password, this.token.get())) return { name: 'admin-token', role: 'operator' };
-    const u = this.users?.get().find((x) => x.name === name);
-    if (!u) {
-      // Same cost whether or not the user exists.
-      this.dummyHash ??= bcrypt.hashSync(randomBytes(9).toString('hex'), 10);
-      await bcrypt.compare(password, this.dummyHash);
-      return null;
+    try {
+      return await this.checks.run(name, async (turn) => {
+        // Looked up in the turn: a user removed (or re-passworded) while this attempt waited is seen.
+        const u = this.users?.get().find((x) => x.name === name);
+        // Same cost whether or not the user exists.
+        const ok = await turn.verify(password, u?.hash ?? UNKNOWN_NAME_HASH);
+        return u && ok ? { name: u.name, role: u.role } : null;
+      });
+    } catch (e) {
+      if (e instanceof PasswordCheckBusy) return null;
+      throw e;
     }
-    return (await bcrypt.compare(password, u.hash)) ? { name: u.name, role: u.role } : null;
   }
 
   /** What a session was made from: the token, or the user's role and password hash. Changing either ends the session. */

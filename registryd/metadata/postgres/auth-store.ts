@@ -70,6 +70,13 @@ export class PgAuthStore implements AuthStore {
     else await this.pool.query('UPDATE "user" SET invalid_login_attempts = invalid_login_attempts + 1, last_invalid_login = $1 WHERE id = $2', [sqlTime(nowMs), userId]);
   }
 
+  async recordLoginFailure(userId: number, seen: number, next: number, nowMs: number): Promise<boolean> {
+    // A concurrent UPDATE of the row makes this one wait, then re-test the WHERE on the row it left (READ COMMITTED).
+    const r = await this.pool.query('UPDATE "user" SET invalid_login_attempts = $1, last_invalid_login = $2 WHERE id = $3 AND invalid_login_attempts = $4',
+      [next, sqlTime(nowMs), userId, seen]);
+    return (r.rowCount ?? 0) > 0;
+  }
+
   async repositoryRole(userId: number, repositoryId: number): Promise<RepoRole | null> {
     const r = (await this.pool.query<{ name: RepoRole }>(`SELECT ro.name FROM repositorypermission p JOIN role ro ON ro.id = p.role_id
       WHERE p.repository_id = $1 AND (p.user_id = $2 OR p.team_id IN (SELECT team_id FROM teammember WHERE user_id = $2))

@@ -17,7 +17,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import {
-  MissingReferences, RepositoryState, type BlobRef, type ManifestRef, type ManifestTarget, type MetadataStore,
+  MissingReferences, RepositoryState, checkDeclaredSizes, type BlobRef, type ManifestRef, type ManifestTarget, type MetadataStore,
   type NewManifest, type Page, type RepositoryRef, type UploadProgress, type UploadRow,
 } from '../store.js';
 import { sqlTime } from '../time.js';
@@ -268,17 +268,21 @@ export class PgMetadataStore implements MetadataStore {
   private async insertManifest(c: Q, repositoryId: number, m: NewManifest, mediaTypeId: number): Promise<number> {
     const blobs: number[] = [];
     const missingBlobs: string[] = [];
+    const blobSizes = new Map<string, number | null>();
     for (const d of m.blobDigests) {
       const b = await this.blobIn(c, repositoryId, d);
-      if (b) blobs.push(b.id); else missingBlobs.push(d);
+      if (b) { blobs.push(b.id); blobSizes.set(d, b.image_size); } else missingBlobs.push(d);
     }
     const children: number[] = [];
     const missingChildren: string[] = [];
+    const childSizes = new Map<string, number>();
     for (const d of m.childDigests) {
-      const ch = (await c.query<{ id: number }>('SELECT id FROM manifest WHERE repository_id = $1 AND digest = $2', [repositoryId, d])).rows[0];
-      if (ch) children.push(ch.id); else missingChildren.push(d);
+      const ch = (await c.query<{ id: number; bytes: number }>('SELECT id, octet_length(manifest_bytes) AS bytes FROM manifest WHERE repository_id = $1 AND digest = $2',
+        [repositoryId, d])).rows[0];
+      if (ch) { children.push(ch.id); childSizes.set(d, ch.bytes); } else missingChildren.push(d);
     }
     if (missingBlobs.length || missingChildren.length) throw new MissingReferences(missingBlobs, missingChildren);
+    checkDeclaredSizes(m.declaredSizes, blobSizes, childSizes);
     const inserted = (await c.query<{ id: number }>(`INSERT INTO manifest (repository_id, digest, media_type_id, manifest_bytes, config_media_type,
         layers_compressed_size, subject, subject_backfilled, artifact_type, artifact_type_backfilled)
       VALUES ($1, $2, $3, $4, $5, $6, $7, true, $8, true) ON CONFLICT DO NOTHING RETURNING id`,

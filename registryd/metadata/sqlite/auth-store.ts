@@ -70,6 +70,12 @@ export class SqliteAuthStore implements AuthStore {
     else this.sql('UPDATE "user" SET invalid_login_attempts = invalid_login_attempts + 1, last_invalid_login = ? WHERE id = ?').run(sqlTime(nowMs), userId);
   }
 
+  async recordLoginFailure(userId: number, seen: number, next: number, nowMs: number): Promise<boolean> {
+    // One statement: SQLite's write lock makes the test and the write one step for every connection.
+    return this.sql('UPDATE "user" SET invalid_login_attempts = ?, last_invalid_login = ? WHERE id = ? AND invalid_login_attempts = ?')
+      .run(next, sqlTime(nowMs), userId, seen).changes > 0;
+  }
+
   async repositoryRole(userId: number, repositoryId: number): Promise<RepoRole | null> {
     const r = this.sql(`SELECT ro.name FROM repositorypermission p JOIN role ro ON ro.id = p.role_id
       WHERE p.repository_id = @repo AND (p.user_id = @user OR p.team_id IN (SELECT team_id FROM teammember WHERE user_id = @user))

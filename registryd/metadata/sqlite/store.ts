@@ -7,7 +7,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import {
-  MissingReferences, RepositoryState, type BlobRef, type ManifestRef, type ManifestTarget, type MetadataStore,
+  MissingReferences, RepositoryState, checkDeclaredSizes, type BlobRef, type ManifestRef, type ManifestTarget, type MetadataStore,
   type NewManifest, type Page, type RepositoryRef, type UploadProgress, type UploadRow,
 } from '../store.js';
 import { sqlTime } from '../time.js';
@@ -17,6 +17,17 @@ import { createQuaySchema } from './schema.js';
 /** Quay's `user.removed_tag_expiration_s` default: the time-machine window (2 weeks). */
 const DEFAULT_TAG_EXPIRATION_S = 1_209_600;
 const ALIVE = '(t.lifetime_end_ms IS NULL OR t.lifetime_end_ms > @now)';
+
+/**
+ * A byte count bound as SQLite INTEGER. A JavaScript number is bound as a
+ * double, which SQLite keeps as REAL when it is not an exact int64: callers
+ * pass exact integers (the manifest parser refuses the rest), and this
+ * refuses anything else rather than store a float in Quay's BIGINT column.
+ */
+function int64(n: number): bigint {
+  if (!Number.isSafeInteger(n)) throw new RangeError(`${n} is not an exact integer byte count`);
+  return BigInt(n);
+}
 
 /** A manifest is alive while an alive tag (hidden ones included) keeps it, directly or as a child of an alive list. */
 const MANIFEST_ALIVE = `(EXISTS (SELECT 1 FROM tag t WHERE t.manifest_id = m.id AND ${ALIVE})
@@ -161,10 +172,10 @@ export class SqliteMetadataStore implements MetadataStore {
       let id: number;
       if (existing) {
         id = existing.id;
-        if (existing.image_size === null) this.sql('UPDATE imagestorage SET image_size = ?, uncompressed_size = ? WHERE id = ?').run(c.size, c.uncompressedSize, id);
+        if (existing.image_size === null) this.sql('UPDATE imagestorage SET image_size = ?, uncompressed_size = ? WHERE id = ?').run(int64(c.size), c.uncompressedSize, id);
       } else {
         id = Number(this.sql(`INSERT INTO imagestorage (uuid, image_size, uncompressed_size, uploading, cas_path, content_checksum)
-          VALUES (?, ?, ?, 0, 1, ?)`).run(randomUUID(), c.size, c.uncompressedSize, c.digest).lastInsertRowid);
+          VALUES (?, ?, ?, 0, 1, ?)`).run(randomUUID(), int64(c.size), c.uncompressedSize, c.digest).lastInsertRowid);
       }
       this.sql('INSERT OR IGNORE INTO imagestorageplacement (storage_id, location_id) VALUES (?, ?)')
         .run(id, this.lookup('imagestoragelocation', c.location, true));
@@ -211,21 +222,26 @@ export class SqliteMetadataStore implements MetadataStore {
   private insertManifest(repositoryId: number, m: NewManifest, nowMs: number): number {
     const blobs: number[] = [];
     const missingBlobs: string[] = [];
+    const blobSizes = new Map<string, number | null>();
     for (const d of m.blobDigests) {
       const b = this.blobIn(repositoryId, d, nowMs);
-      if (b) blobs.push(b.id); else missingBlobs.push(d);
+      if (b) { blobs.push(b.id); blobSizes.set(d, b.image_size); } else missingBlobs.push(d);
     }
     const children: number[] = [];
     const missingChildren: string[] = [];
+    const childSizes = new Map<string, number>();
     for (const d of m.childDigests) {
-      const c = this.sql('SELECT id FROM manifest WHERE repository_id = ? AND digest = ?').get(repositoryId, d) as { id: number } | undefined;
-      if (c) children.push(c.id); else missingChildren.push(d);
+      // Bytes, not characters: the size a client compares is that of the UTF-8 text.
+      const c = this.sql('SELECT id, length(CAST(manifest_bytes AS BLOB)) AS bytes FROM manifest WHERE repository_id = ? AND digest = ?')
+        .get(repositoryId, d) as { id: number; bytes: number } | undefined;
+      if (c) { children.push(c.id); childSizes.set(d, c.bytes); } else missingChildren.push(d);
     }
     if (missingBlobs.length || missingChildren.length) throw new MissingReferences(missingBlobs, missingChildren);
+    checkDeclaredSizes(m.declaredSizes, blobSizes, childSizes);
     const id = Number(this.sql(`INSERT INTO manifest (repository_id, digest, media_type_id, manifest_bytes, config_media_type,
         layers_compressed_size, subject, subject_backfilled, artifact_type, artifact_type_backfilled)
       VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, 1)`).run(repositoryId, m.digest, this.lookup('mediatype', m.mediaType, true), m.text,
-      m.configMediaType, m.layersCompressedSize, m.subject, m.artifactType).lastInsertRowid);
+      m.configMediaType, int64(m.layersCompressedSize), m.subject, m.artifactType).lastInsertRowid);
     for (const b of new Set(blobs)) this.sql('INSERT INTO manifestblob (repository_id, manifest_id, blob_id) VALUES (?, ?, ?)').run(repositoryId, id, b);
     for (const c of new Set(children)) {
       this.sql('INSERT INTO manifestchild (repository_id, manifest_id, child_manifest_id) VALUES (?, ?, ?)').run(repositoryId, id, c);

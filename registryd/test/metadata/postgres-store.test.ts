@@ -77,7 +77,7 @@ const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 function manifest(d: string, blobs: string[], extra: Partial<NewManifest> = {}): NewManifest {
   return {
     digest: d, mediaType: OCI_MANIFEST, text: JSON.stringify({ schemaVersion: 2, d, blobs }), configMediaType: 'application/vnd.oci.image.config.v1+json',
-    layersCompressedSize: 10, subject: null, artifactType: null, blobDigests: blobs, childDigests: [], ...extra,
+    layersCompressedSize: 10, subject: null, artifactType: null, blobDigests: blobs, childDigests: [], declaredSizes: [], ...extra,
   };
 }
 async function commit(s: Side, repo: number, d: string, size = 5, location = 'local_us'): Promise<unknown> {
