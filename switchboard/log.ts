@@ -40,3 +40,43 @@ export function redactUrl(url: string): string {
 
 /** A logger that drops everything (CLI commands that print their own output). */
 export const silentLogger: Logger = createLogger({}, { write: () => {} });
+
+/**
+ * One message that a flood can repeat (refused logins): at most `perWindow`
+ * lines per window, and one summary line with the number left out when the
+ * window ends, so an attacker cannot turn the log (and the event loop writing
+ * it) into the bottleneck. The counters and metrics still see every event.
+ */
+export class LogSampler {
+  private count = 0;
+  private suppressed = 0;
+  private windowStart = 0;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly log: Logger, private readonly msg: string, private readonly perWindow = 200, private readonly windowMs = 10_000) {}
+
+  warn(fields: Record<string, unknown>): void {
+    const now = Date.now();
+    if (now - this.windowStart >= this.windowMs) {
+      this.flush();
+      this.windowStart = now;
+      this.count = 0;
+    }
+    if (++this.count <= this.perWindow) {
+      this.log.warn(this.msg, fields);
+      return;
+    }
+    this.suppressed++;
+    if (this.timer === null) {
+      this.timer = setTimeout(() => this.flush(), Math.max(1, this.windowStart + this.windowMs - now));
+      this.timer.unref();
+    }
+  }
+
+  private flush(): void {
+    if (this.timer !== null) { clearTimeout(this.timer); this.timer = null; }
+    if (this.suppressed === 0) return;
+    this.log.warn(`${this.msg}: more of the same not logged`, { suppressed: this.suppressed, window_seconds: this.windowMs / 1000, per_window: this.perWindow });
+    this.suppressed = 0;
+  }
+}

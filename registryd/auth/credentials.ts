@@ -15,7 +15,7 @@
  */
 import type { RegistryError } from '../oci-errors.js';
 import type { AuthStore, UserRow } from '../metadata/auth-store.js';
-import type { Logger } from '../../switchboard/log.js';
+import { LogSampler, type Logger } from '../../switchboard/log.js';
 import type { FieldEncrypter } from './field-crypto.js';
 import { PasswordCheckBusy } from './bcrypt-pool.js';
 import { LoginLimiter, REGISTRY_LOGIN_LIMITS, type LoginLimits } from './login-limiter.js';
@@ -79,6 +79,7 @@ export interface CredentialDeps {
 export class Credentials {
   private readonly limiter: LoginLimiter;
   private readonly logins = new LoginQueue();
+  private refusedLog: LogSampler | null = null;
 
   constructor(private readonly deps: CredentialDeps) {
     // Saturation is the pool's answer here (PasswordCheckBusy): robot and app-token logins never wait for it.
@@ -111,7 +112,7 @@ export class Credentials {
 
   /** A refused login, logged with the client's address (a name only when it is a user's: never what was typed). */
   private refused(client: LoginClient, kind: Principal['kind'], user: string | null, reason: LoginFailure, extra: Record<string, unknown> = {}): void {
-    this.deps.log.warn('registry login refused', {
+    (this.refusedLog ??= new LogSampler(this.deps.log, 'registry login refused')).warn({
       user: user ?? '(unknown name)', kind, client_address: client.address, ...(client.forwardedFor !== null ? { forwarded_for: client.forwardedFor } : {}), reason, ...extra,
     });
   }

@@ -134,7 +134,10 @@ export async function serveCommand(argv: string[], io: Io): Promise<number> {
       throw new SwitchboardError('SWB_CONFIG_BAD_VALUE', `embedded registry config:\n${qc.problems.map((p) => formatProblem(p, file)).join('\n')}`);
     }
     try {
-      embedded = await startRuntime({ config: qc.config, log: log.child({ component: 'registryd', embedded: true }), listen: { host: '127.0.0.1', port: 0 }, tls: null, adminListen: null });
+      // The switchboard is the embedded registry's only client, over loopback, and sets X-Forwarded-For to
+      // the address it saw (a client's own is replaced): the registry's per-client limits count real clients.
+      const config = { ...qc.config, trustedProxies: [...new Set([...qc.config.trustedProxies, '127.0.0.1', '::1'])] };
+      embedded = await startRuntime({ config, log: log.child({ component: 'registryd', embedded: true }), listen: { host: '127.0.0.1', port: 0 }, tls: null, adminListen: null });
     } catch (e) {
       await closeEarly();
       throw new SwitchboardError('SWB_CONFIG_BAD_VALUE', `SWITCHBOARD.EMBEDDED_REGISTRY: cannot start the registry: ${(e as Error).message}`);

@@ -32,7 +32,7 @@ import { decide } from '../core/decide.js';
 import type { Snapshot } from '../core/snapshot.js';
 import { isSwitchboardError, SwitchboardError } from '../errors.js';
 import { summarize } from '../cli/describe.js';
-import type { Logger } from '../log.js';
+import { LogSampler, type Logger } from '../log.js';
 import { actionFrom, planAction, RAMP_STEPS, switchValue, type Action } from './actions.js';
 import { basicCredentials, type DashboardAuth, type Principal } from './auth.js';
 import type { LiveStats } from './stats.js';
@@ -109,6 +109,7 @@ const ROW = /^(cap|family)-[A-Z0-9_]+$/;
 
 export class ControlPlane {
   private readonly limiter = new LoginLimiter();
+  private refusedLog: LogSampler | null = null;
   private readonly loginFailures: Counter<'reason'>;
 
   constructor(private readonly d: ControlDeps) {
@@ -211,7 +212,7 @@ export class ControlPlane {
   private refused(name: string, address: string, reason: LoginFailure, extra: Record<string, unknown> = {}): void {
     this.loginFailures.inc({ reason });
     const user = name === '' ? 'admin-token' : this.d.auth!.knows(name) ? name : '(unknown name)';
-    this.d.log.warn('dashboard login refused', { user, client_address: address, reason, ...extra });
+    (this.refusedLog ??= new LogSampler(this.d.log, 'dashboard login refused')).warn({ user, client_address: address, reason, ...extra });
   }
 
   private async login(f: Record<string, unknown>, address: string, html: (status: number, body: string, headers?: Record<string, string>) => void, redirect: (to: string, headers?: Record<string, string>) => void): Promise<void> {

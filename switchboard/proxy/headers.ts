@@ -15,7 +15,7 @@ const HOP_BY_HOP = new Set([
 /**
  * Request headers never sent on: the hop-by-hop ones, and Expect, which the
  * proxy answers itself (RFC 9110 §10.1.1: 100 Continue when it forwards,
- * Node's 417 for any other expectation); undici refuses the header anyway.
+ * a 417 for any other expectation); undici refuses the header anyway.
  */
 const NOT_FORWARDED = new Set([...HOP_BY_HOP, 'expect']);
 

@@ -44,7 +44,7 @@ export class ProxyMetrics {
     });
     this.refusals = new Counter({
       name: 'switchboard_edge_refusals_total',
-      help: 'Requests and connections the proxy refused itself, charged to no owner (malformed, bad_target, bad_request, body_timeout, too_many_connections, too_many_uploads, overloaded)',
+      help: 'Requests and connections the proxy refused itself, charged to no owner (malformed, bad_target, bad_request, bad_expectation, body_timeout, too_many_connections, too_many_uploads, overloaded)',
       labelNames: ['reason'], registers,
     });
     new Gauge({ name: 'switchboard_snapshot_version', help: 'Version of the config snapshot in force', registers,

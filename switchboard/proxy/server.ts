@@ -207,11 +207,19 @@ export class SwitchboardProxy {
     this.proto = deps.tls ? 'https' : 'http';
     // An HTTP/1.1 `Expect: 100-continue` (curl over 1 MiB, docker): the 100 goes out once the
     // request is forwarded, so a refusal (no upstream) costs the client no body. Any other
-    // expectation gets Node's own 417 (no 'checkExpectation' listener).
+    // expectation gets a 417 (below).
     this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => this.handle(req, res, true));
+    this.server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+      // An expectation other than 100-continue: 417 (RFC 9110 §10.1.1), as Node's default, but counted.
+      this.deps.metrics?.refused('bad_expectation');
+      req.resume();
+      res.writeHead(417, ['content-length', '0', 'connection', 'close']);
+      res.end();
+    });
     this.server.on('upgrade', (req, socket, head) => this.handleUpgrade(req, socket, head));
     this.server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
-      this.deps.metrics?.refused('malformed');
+      // A client that hung up (ECONNRESET, EPIPE) sent nothing to refuse.
+      if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE') this.deps.metrics?.refused('malformed');
       answerClientError(err, socket);
     });
     this.maxConnections = resolveMaxConnections(deps.snapshots.current().settings.MAX_CONNECTIONS ?? 0);

@@ -257,3 +257,23 @@ t.test('the memory pin store stays under its limit, oldest first', async (t) => 
   store.delete('b');
   t.equal(store.heldBy('10.0.0.1'), 2);
 });
+
+t.test('unknown expectations and hang-ups: counted right', async (t) => {
+  const up = await startUpstreams(t);
+  const px = await startProxy(t, { upstreams: up }, { metrics: true });
+  const r = await rawRequest(px.port, [`PUT ${REPO}/manifests/latest HTTP/1.1`, 'Host: registry.example.com', 'Content-Length: 3', 'Expect: something-else', 'Connection: close'], 'abc');
+  t.equal(r.status, 417);
+  t.equal(await counter(px.metrics, 'switchboard_edge_refusals_total', { reason: 'bad_expectation' }), 1);
+  // A client that sends half a request head and hangs up is not a malformed request.
+  const s = net.connect(px.port, '127.0.0.1');
+  await new Promise<void>((res) => s.once('connect', () => res()));
+  s.write(`GET ${REPO}/tags/list HTTP/1.1\r\nHost: x`);
+  await sleep(50);
+  s.resetAndDestroy();
+  await sleep(100);
+  t.equal(await counter(px.metrics, 'switchboard_edge_refusals_total', { reason: 'malformed' }), 0, 'a reset is not counted');
+  const bad = await rawRequest(px.port, [`GET ${REPO}/tags/list HTTP/1.1`, 'Host: registry.example.com', 'Bad Header: x', 'Connection: close']);
+  t.equal(bad.status, 400);
+  t.equal(await counter(px.metrics, 'switchboard_edge_refusals_total', { reason: 'malformed' }), 1, 'a malformed head is');
+  t.equal(up.python.requests.length, 0);
+});
