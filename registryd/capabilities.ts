@@ -90,7 +90,7 @@ export const V2_VERDICTS: readonly CapabilityVerdict[] = [
   {
     capability: 'V2_UPLOAD', claimed: true,
     why: "blob uploads: Quay's status codes and Range/Location/Docker-Upload-UUID headers, mounts, monolithic and chunked uploads, the same blobupload "
-      + '(sha_state in Quay\'s pickle), imagestorage, placement and uploadedblob rows; differences only on error paths (registryd/README.md)',
+      + '(sha_state in Quay\'s pickle), imagestorage, placement and uploadedblob rows; differences only on error paths and the per-client limit on uploads in progress (MAXIMUM_UPLOADS_PER_CLIENT, 429; registryd/README.md)',
   },
 ];
 
