@@ -118,11 +118,16 @@ t.test('a wrong password is refused', async (t) => {
   const r = await push('alice:not-her-password', 'alice/app:v2');
   refused(t, r, 'push refused');
   t.match(r.stderr, /unauthorized|invalid/i, 'skopeo says why', said(r));
+  // Quay's back-off after one failure: 0.5 s, during which a login is answered 429 (too many requests).
+  await new Promise((resolve) => setTimeout(resolve, 700));
   const p = await pullDigest('alice:not-her-password', 'alice/app:v1');
   refused(t, p.r, 'pull refused too');
   t.match(p.r.stderr, /unauthorized|invalid/i);
   const unknown = await pullDigest('mallory:whatever-password', 'alice/app:v1');
   refused(t, unknown.r, 'an unknown user is refused');
+  // Quay's back-off holds alice's own logins too until it passes (0.5·(2^n−1) s after n failures;
+  // skopeo asks twice per command): the tests below log in as her.
+  await new Promise((resolve) => setTimeout(resolve, 4000));
 });
 
 t.test('the private repository is closed to anonymous users and to bob', async (t) => {
