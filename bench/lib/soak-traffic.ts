@@ -169,7 +169,12 @@ export function upstreamErrorsByOwner(text: string): Map<string, number> {
   return m;
 }
 
-/** The same per owner and kind (`go/client_abort`). */
+/** switchboard_client_aborts_total per owner: clients that left before their answer (not owner failures). */
+export function clientAbortsByOwner(text: string): Map<string, number> {
+  return sumBy(samples(text, /^switchboard_client_aborts_total$/), (s) => s.labels.owner ?? '?');
+}
+
+/** switchboard_upstream_errors_total per owner and kind (`go/reset`). */
 export function upstreamErrorsByKind(text: string): Map<string, number> {
   return sumBy(samples(text, /^switchboard_upstream_errors_total$/), (s) => `${s.labels.owner ?? '?'}/${s.labels.kind ?? '?'}`);
 }

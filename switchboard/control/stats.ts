@@ -4,7 +4,7 @@
  * duration histogram are sampled; figures over the last minutes are the
  * differences between the newest sample and the oldest one in the window.
  *   requests/s   switchboard_decisions_total
- *   error rate   switchboard_upstream_errors_total (client_abort excluded) / requests
+ *   error rate   switchboard_upstream_errors_total / requests (client aborts are their own metric)
  *   p50, p99     switchboard_upstream_request_duration_seconds, interpolated in its buckets
  *
  * Each sample keeps three cuts of the same series, keyed "<owner> <label>":
@@ -125,7 +125,6 @@ export class LiveStats {
     const s: Sample = { at: 0, owners: new Map(), capabilities: new Map(), families: new Map(), perCapability: { errors: false, durations: false } };
     for (const v of await values(this.registry, 'switchboard_decisions_total')) for (const c of cuts(s, v)) c.requests += v.value;
     for (const v of await values(this.registry, 'switchboard_upstream_errors_total')) {
-      if (v.labels.kind === 'client_abort') continue;
       if (v.labels.capability !== undefined) s.perCapability.errors = true;
       for (const c of cuts(s, v)) c.errors += v.value;
     }

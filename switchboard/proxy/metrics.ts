@@ -19,6 +19,7 @@ export class ProxyMetrics {
   private readonly errors: Counter<'owner' | 'family' | 'kind'>;
   private readonly pinsRecorded: Counter<'owner'>;
   private readonly refusals: Counter<'reason'>;
+  private readonly clientAborts: Counter<'owner' | 'capability' | 'family'>;
   private readonly refusalChildren = new Map<string, { inc(): void }>();
   private readonly decisionChildren = new Map<string, { inc(): void }>();
   private readonly durationChildren = new Map<string, { observe(v: number): void }>();
@@ -36,11 +37,15 @@ export class ProxyMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
     });
     this.errors = new Counter({
-      name: 'switchboard_upstream_errors_total', help: 'Requests the upstream could not answer (refused, timeout, reset, unavailable, client_abort)',
+      name: 'switchboard_upstream_errors_total', help: 'Requests the upstream could not answer (refused, timeout, reset, unavailable); a client leaving is not one (switchboard_client_aborts_total)',
       labelNames: ['owner', 'capability', 'family', 'kind'], registers,
     });
     this.pinsRecorded = new Counter({
       name: 'switchboard_upload_pins_recorded_total', help: 'Upload sessions pinned to their owner', labelNames: ['owner'], registers,
+    });
+    this.clientAborts = new Counter({
+      name: 'switchboard_client_aborts_total', help: 'Requests the client left before the answer was complete, by the owner they were forwarded to (not an owner failure)',
+      labelNames: ['owner', 'capability', 'family'], registers,
     });
     this.refusals = new Counter({
       name: 'switchboard_edge_refusals_total',
@@ -88,6 +93,10 @@ export class ProxyMetrics {
 
   upstreamError(owner: string, family: string | null, kind: string, capability: string | null = null): void {
     this.errors.labels(owner, capability ?? 'unknown', family ?? 'unknown', kind).inc();
+  }
+
+  clientAbort(owner: string, family: string | null, capability: string | null = null): void {
+    this.clientAborts.labels(owner, capability ?? 'unknown', family ?? 'unknown').inc();
   }
 
   refused(reason: string): void {

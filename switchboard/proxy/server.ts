@@ -400,11 +400,10 @@ export class SwitchboardProxy {
     res.once('close', () => {
       if (!res.writableFinished) {
         ac.abort();
-        if (failure === undefined) {
-          failure = 'client_abort';
-          this.deps.metrics?.upstreamError(owner, d.family, 'client_abort', d.capability);
-        }
+        failure ??= 'client_abort';
       }
+      // Also when the blob lane saw the client go first.
+      if (failure === 'client_abort') this.deps.metrics?.clientAbort(owner, d.family, d.capability);
       const ms = performance.now() - started;
       // A request the owner never saw, or one cut for its client's slowness, says nothing about the owner's latency.
       if (failure !== 'bad_request' && failure !== 'body_timeout') this.deps.metrics?.upstreamDone(owner, d.family, ms / 1000, d.capability);

@@ -249,7 +249,7 @@ t.test('the capability page: summary with live figures per owner for this capabi
   for (let i = 0; i < 10; i++) h.metrics.decision(pyPull);
   for (let i = 0; i < 50; i++) h.metrics.decision(tags);
   for (let i = 0; i < 2; i++) h.metrics.upstreamError('go', 'REGISTRY_V2', 'refused');
-  h.metrics.upstreamError('go', 'REGISTRY_V2', 'client_abort');
+  h.metrics.clientAbort('go', 'REGISTRY_V2', 'V2_PULL');
   h.clock.now += 10_000;
   const html = await (await h.get('/dashboard/capability/V2_PULL')).text();
   const summary = /<div class="box" id="summary">[\s\S]*?<\/div>/.exec(html)![0];

@@ -12,8 +12,10 @@ import type { PinStore } from '../../proxy/pin-store.js';
 import { request, sleep, startProxy, startUpstreams, waitFor } from './lib/harness.js';
 
 async function clientAborts(m: import('../../proxy/metrics.js').ProxyMetrics | null): Promise<number> {
-  const v = await m!.registry.getSingleMetric('switchboard_upstream_errors_total')!.get();
-  return v.values.filter((x) => x.labels.kind === 'client_abort').reduce((n, x) => n + x.value, 0);
+  const v = await m!.registry.getSingleMetric('switchboard_client_aborts_total')!.get();
+  const errors = await m!.registry.getSingleMetric('switchboard_upstream_errors_total')!.get();
+  if (errors.values.some((x) => x.value > 0)) throw new Error('a client abort was counted as an upstream error');
+  return v.values.reduce((n, x) => n + x.value, 0);
 }
 
 t.test('a client that leaves mid-upload aborts the upstream request', async (t) => {
