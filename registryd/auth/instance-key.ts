@@ -41,6 +41,20 @@ async function publicJwk(key: KeyObject): Promise<{ jwk: Record<string, unknown>
   return { jwk: { kty: pub.kty, n: pub.n, e: pub.e, kid }, kid };
 }
 
+/** Node's timers hold 2^31−1 ms (24.8 days); a longer delay fires after 1 ms, every ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * How often the key's expiry is pushed forward: a third of its lifetime
+ * (two missed beats still leave it alive), at least every 10 s, and at most
+ * Node's longest timer: Quay's recipes set INSTANCE_SERVICE_KEY_EXPIRATION to
+ * 5256000 minutes (ten years), whose third no timer can hold.
+ */
+export function refreshIntervalMs(expirationMinutes: number): number {
+  const third = (expirationMinutes * 60_000) / 3;
+  return Math.min(MAX_TIMER_MS, Math.max(10_000, Number.isFinite(third) ? Math.floor(third) : MAX_TIMER_MS));
+}
+
 export async function loadOrCreateInstanceKey(store: AuthStore, s: InstanceKeySettings, log: Logger, now: () => number = Date.now): Promise<InstanceKey> {
   const expiry = (): number => now() + s.expirationMinutes * 60_000;
   let privateKey: KeyObject | null = null;
@@ -68,7 +82,7 @@ export async function loadOrCreateInstanceKey(store: AuthStore, s: InstanceKeySe
       async (ok) => { if (!ok) await store.registerServiceKey({ kid, service: s.service, name: s.name, jwk, expirationMs: expiry() }, now()); },
       (e: unknown) => log.error('cannot extend the instance service key', { kid, error: String(e) }),
     );
-  }, Math.max(10_000, (s.expirationMinutes * 60_000) / 3));
+  }, refreshIntervalMs(s.expirationMinutes));
   timer.unref();
   return { kid, privateKey, service: s.service, stop: () => clearInterval(timer) };
 }

@@ -65,7 +65,7 @@ export const switchboardSectionSchema = z.strictObject({
     USERS_FILE: z.string().min(1).optional(),
     SESSION_HOURS: z.number().positive().max(168, { error: 'sessions last at most 168 hours' }).default(12),
   }).refine((d) => d.ADMIN_TOKEN_FILE !== undefined || d.USERS_FILE !== undefined, { error: 'set ADMIN_TOKEN_FILE, USERS_FILE or both' }).optional(),
-  UPSTREAM_TIMEOUT_SECONDS: z.number().positive().default(300),
+  UPSTREAM_TIMEOUT_SECONDS: z.number().positive().max(86_400, { error: 'at most 86400 (a day)' }).default(300),
   /**
    * Client connections the proxy holds at once (each holds at most one
    * upstream connection); over it new connections are closed at once. 0: as
@@ -79,7 +79,7 @@ export const switchboardSectionSchema = z.strictObject({
    * REQUEST_BODY_TIMEOUT_SECONDS while the proxy is ready to read it; a slower
    * client gets 408 and its upstream request is aborted (no owner is charged).
    */
-  REQUEST_BODY_TIMEOUT_SECONDS: z.number().positive().default(60),
+  REQUEST_BODY_TIMEOUT_SECONDS: z.number().positive().max(3600, { error: 'at most 3600 (an hour)' }).default(60),
   REQUEST_BODY_MIN_BYTES_PER_SECOND: z.number().int().min(0).default(1024),
   /**
    * Addresses or CIDR ranges of front proxies (load balancers, nginx) whose
@@ -94,7 +94,7 @@ export const switchboardSectionSchema = z.strictObject({
   PIN_MAX_PER_CLIENT: z.number().int().positive().default(1000),
   /** stdout, stderr, off, or a file path. YAML 1.1 (Quay's loader) reads a bare `off` as false: accept booleans. */
   ACCESS_LOG: z.union([z.string().min(1), z.boolean()]).default('stdout').transform((v) => (v === false ? 'off' : v === true ? 'stdout' : v)),
-  DRAIN_TIMEOUT_SECONDS: z.number().positive().default(30),
+  DRAIN_TIMEOUT_SECONDS: z.number().positive().max(86_400, { error: 'at most 86400 (a day)' }).default(30),
   /**
    * The proxy listener's TLS: off, self-signed (made once into STATE_DIR/tls and
    * reused), or the operator's PEM files.
