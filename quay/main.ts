@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
-import { createLogger } from '../switchboard/log.js';
+import { createLogger, redactUrl } from '../switchboard/log.js';
 import { splitHostPort } from '../switchboard/config/host-port.js';
 import { randomToken } from '../registryd/metadata/sqlite/auth-store.js';
 import { openMetadata } from '../registryd/index.js';
@@ -110,7 +110,9 @@ async function serve(c: Common, v: Values): Promise<number> {
     throw fail(regCode(e) ?? 'REG_START_FAILED', `cannot start: ${(e as Error).message}`, e);
   });
   log.info('quay serving', {
-    url: rt.url, admin_listen: `${adminListen.host}:${rt.adminPort}`, data_dir: cfg.dataDir, database: cfg.databaseFile,
+    url: rt.url, admin_listen: `${adminListen.host}:${rt.adminPort}`, data_dir: cfg.dataDir,
+    // The database actually served: PostgreSQL's URI (password redacted), else the SQLite file.
+    database: cfg.databaseUri !== null ? redactUrl(cfg.databaseUri) : cfg.databaseFile,
     storage: cfg.storage.path, auth: cfg.auth.mode, tls: tlsSpec.kind, ...(tls ? { cert_file: tls.certFile } : {}),
   });
   await new Promise<void>((r) => {

@@ -57,6 +57,9 @@ const skopeo = await skopeoIn(join(dir, 'skopeo'));
 
 t.test('skopeo pushes and pulls with credentials; the rows are in PostgreSQL', async (t) => {
   t.match(srv.stderr(), /"msg":"quay serving".*"tls":"off"/, 'standalone defaults to plain HTTP');
+  const serving = JSON.parse(srv.stderr().split('\n').find((l) => l.includes('"msg":"quay serving"'))!);
+  t.match(serving.database, /^postgresql:\/\//, 'the start log names the PostgreSQL database it serves, not a SQLite file');
+  t.notMatch(serving.database, /quay\.db$/);
   const push = await skopeo.run(['copy', '--retry-times', '0', '--dest-tls-verify=false', '--dest-creds', 'alice:alice-password', `oci:${images}:demo`, `docker://${host}/alice/app:v1`]);
   t.equal(push.code, 0, push.stderr);
   const raw = await skopeo.run(['inspect', '--raw', '--tls-verify=false', '--creds', 'alice:alice-password', `docker://${host}/alice/app:v1`]);
