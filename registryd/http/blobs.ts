@@ -2,7 +2,7 @@
 import { pipeline } from 'node:stream/promises';
 import { holdWorkerSlot, native, queuedWritesFlushed, socketFd, workerSlotFree } from '../../native/index.js';
 import { blobKey } from '../storage/paths.js';
-import { parseDigest } from '../digest.js';
+import { isSha256Digest } from '../digest.js';
 import { RegistryError } from '../oci-errors.js';
 import type { ByteRange } from '../storage/driver.js';
 import type { Ctx } from './context.js';
@@ -38,8 +38,14 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
 
 export async function getBlob(c: Ctx): Promise<void> {
   const head = c.method === 'HEAD';
-  const digest = parseDigest(c.params.digest);
   const repo = await c.svc.readable(c.repoName());
+  const asked = c.params.digest ?? '';
+  // The route takes any `<algorithm>:<hex>` (Quay's pattern) and Quay looks it up as it is:
+  // another algorithm, or upper-case hex, names no blob (404 BLOB_UNKNOWN, not 400).
+  if (!isSha256Digest(asked)) {
+    throw new RegistryError('BLOB_UNKNOWN', `blob ${asked} is not in ${repo.namespace}/${repo.name}`, { detail: { digest: asked } });
+  }
+  const digest = asked;
   const blob = await c.svc.blob(repo, digest);
   const range = parseRange(c.req.headers.range, blob.size);
   const headers: Record<string, string | number> = {
@@ -111,9 +117,8 @@ async function sendFromWorker(c: Ctx, key: string, range: ByteRange, status: num
   return true;
 }
 
-export async function deleteBlob(c: Ctx): Promise<void> {
-  parseDigest(c.params.digest);
-  await c.svc.readable(c.repoName());
-  // Quay does not delete blobs through /v2: unreferenced blobs are garbage-collected.
+export async function deleteBlob(_c: Ctx): Promise<void> {
+  // Quay does not delete blobs through /v2 (unreferenced blobs are garbage-collected): 405 for
+  // every DELETE of /blobs/<anything>, whatever the digest or the repository, as its handler.
   throw new RegistryError('UNSUPPORTED', 'blob deletion is not supported; blobs are garbage-collected once no manifest references them');
 }

@@ -11,9 +11,26 @@ function reference(c: Ctx): { ref: string; byDigest: boolean } {
   return { ref, byDigest: false };
 }
 
+/**
+ * The reference to look up (GET, HEAD, DELETE): Quay's digest rule takes any
+ * `<algorithm>:<hex>` and compares it as a string, so another algorithm or
+ * upper-case hex is a digest that names no manifest (404 MANIFEST_UNKNOWN once
+ * the repository is known), never a 400.
+ */
+function lookup(c: Ctx): { ref: string; byDigest: boolean; names: boolean } {
+  const ref = c.params.manifest_ref ?? '';
+  if (!ref.includes(':')) return { ref, byDigest: false, names: true };
+  return { ref, byDigest: true, names: isSha256Digest(ref) };
+}
+
+function unknown(ref: string, repo: { namespace: string; name: string }): RegistryError {
+  return new RegistryError('MANIFEST_UNKNOWN', `manifest ${ref} is not in ${repo.namespace}/${repo.name}`, { detail: { reference: ref } });
+}
+
 export async function getManifest(c: Ctx): Promise<void> {
-  const { ref, byDigest } = reference(c);
+  const { ref, byDigest, names } = lookup(c);
   const repo = await c.svc.readable(c.repoName());
+  if (!names) throw unknown(ref, repo);
   const m = await c.svc.manifest(repo, ref, byDigest);
   const body = Buffer.from(m.text, 'utf8');
   c.res.writeHead(200, {
@@ -36,9 +53,9 @@ export async function putManifest(c: Ctx): Promise<void> {
 }
 
 export async function deleteManifest(c: Ctx): Promise<void> {
-  const { ref, byDigest } = reference(c);
-  if (byDigest && !isSha256Digest(ref)) throw new RegistryError('DIGEST_INVALID');
+  const { ref, byDigest, names } = lookup(c);
   const repo = await c.svc.writable(c.repoName());
+  if (!names) throw unknown(ref, repo);
   await c.svc.deleteManifest(repo, ref, byDigest);
   sendEmpty(c.res, 202);
 }

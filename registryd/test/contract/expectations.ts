@@ -249,14 +249,19 @@ export const EXPECTED: readonly StepExpectation[] = [
     reason: "docs/quay-v2-behaviour.md §1.3 and §5 quirk 11: a non-digest blob path matches only the DELETE rule → 405 UNSUPPORTED; Distribution's router requires a digest → plain-text 404.",
   },
   {
-    seq: "blob-malformed-digest", step: "GET blobs/sha512:<128 hex>", category: 'deliberate',
-    fields: { "status": ["400", "404"], "codes": ["DIGEST_INVALID", "BLOB_UNKNOWN"] },
-    reason: "registryd refuses digest algorithms other than sha256 with 400 DIGEST_INVALID (registryd/digest.ts: Quay's storage knows sha256 only); Distribution looks the sha512 digest up (404 BLOB_UNKNOWN), as Quay's string lookup would (docs/quay-v2-behaviour.md §1.3).",
+    seq: "blob-malformed-digest", step: "GET blobs/sha256:<63 hex>", category: 'quay-quirk',
+    fields: { "status": ["404", "400"], "codes": ["BLOB_UNKNOWN", "DIGEST_INVALID"] },
+    reason: "Quay's blob GET rule takes any `<algorithm>:<hex>` (digest_tools.DIGEST_PATTERN) and looks it up as a string: a short or otherwise impossible digest names no blob, 404 BLOB_UNKNOWN (registryd the same); Distribution validates it: 400 DIGEST_INVALID.",
   },
   {
-    seq: "blob-malformed-digest", step: "HEAD blobs/sha512:<128 hex>", category: 'deliberate',
-    fields: { "status": ["400", "404"] },
-    reason: "registryd refuses non-sha256 digests with 400 (registryd/digest.ts); Distribution looks it up: 404.",
+    seq: "blob-malformed-digest", step: "GET blobs/sha256:<64 uppercase hex>", category: 'quay-quirk',
+    fields: { "status": ["404", "400"], "codes": ["BLOB_UNKNOWN", "DIGEST_INVALID"] },
+    reason: "Quay compares digests as strings: upper-case hex names no blob, 404 BLOB_UNKNOWN (registryd the same); Distribution: 400 DIGEST_INVALID.",
+  },
+  {
+    seq: "blob-malformed-digest", step: "DELETE blobs/sha256:xyz", category: 'quay-quirk',
+    fields: { "status": ["405", "400"], "codes": ["UNSUPPORTED", "DIGEST_INVALID"] },
+    reason: "Quay's blob DELETE rule takes any digest and always answers 405 UNSUPPORTED (endpoints/v2/blob.py delete_digest; registryd the same); Distribution checks the digest first: 400.",
   },
   {
     seq: "blob-malformed-digest", step: "POST ?digest=sha256:xyz", category: 'quay-quirk',
@@ -322,11 +327,6 @@ export const EXPECTED: readonly StepExpectation[] = [
     seq: "manifest-unknown", step: "GET malformed digest", category: 'oracle-deviation',
     fields: { "status": ["404", "500"], "codes": ["NAME_UNKNOWN", "UNKNOWN"] },
     reason: "DESIGN §7: Distribution 2.8 answers a malformed manifest digest with 500 UNKNOWN. registryd, like Quay, matches no route for `sha256:xyz` (not a digest, not a tag) and answers 404 (docs/quay-v2-behaviour.md §1.3, §5 quirk 11).",
-  },
-  {
-    seq: "manifest-unknown", step: "GET sha512 digest", category: 'deliberate',
-    fields: { "status": ["400", "404"], "codes": ["DIGEST_INVALID", "MANIFEST_UNKNOWN"] },
-    reason: "registryd refuses non-sha256 digests with 400 DIGEST_INVALID (registryd/digest.ts; sha256-only storage like Quay); Distribution looks the sha512 digest up: 404 MANIFEST_UNKNOWN (as Quay would, docs/quay-v2-behaviour.md §1.3).",
   },
   {
     seq: "manifest-unknown", step: "GET tag in unknown repository", category: 'quay-quirk',

@@ -83,15 +83,28 @@ t.test('manifest errors', async (t) => {
   const unknown = await r.req({ path: '/v2/acme/app/manifests/nope' });
   t.equal(unknown.status, 404);
   t.equal(errCode(unknown), 'MANIFEST_UNKNOWN');
+  for (const d of [`sha512:${'b'.repeat(128)}`, `sha256:${'B'.repeat(64)}`]) {
+    for (const method of ['GET', 'DELETE']) {
+      const miss = await r.req({ method, path: `/v2/acme/app/manifests/${d}` });
+      t.equal(miss.status, 404, `${method} manifests/${d.slice(0, 10)}…: 404, as Quay's string lookup`);
+      t.equal(errCode(miss), 'MANIFEST_UNKNOWN');
+    }
+  }
   const noRepo = await r.req({ path: '/v2/acme/none/manifests/v1' });
   t.equal(noRepo.status, 404);
   t.equal(errCode(noRepo), 'NAME_UNKNOWN');
   const badName = await r.req({ path: '/v2/acme/UPPER/manifests/v1' });
   t.equal(badName.status, 400);
   t.equal(errCode(badName), 'NAME_INVALID');
-  const badDigest = await r.req({ path: '/v2/acme/app/blobs/sha256:1234' });
-  t.equal(badDigest.status, 400);
-  t.equal(errCode(badDigest), 'DIGEST_INVALID');
+  // Quay looks any <algorithm>:<hex> up as it is: an impossible or foreign digest names no blob.
+  for (const d of ['sha256:1234', `sha512:${'a'.repeat(128)}`, `sha256:${'A'.repeat(64)}`, 'md5:abcd']) {
+    const miss = await r.req({ path: `/v2/acme/app/blobs/${d}` });
+    t.equal(miss.status, 404, `${d}: 404`);
+    t.equal(errCode(miss), 'BLOB_UNKNOWN', `${d}: BLOB_UNKNOWN, as Quay`);
+    const del = await r.req({ method: 'DELETE', path: `/v2/acme/app/blobs/${d}` });
+    t.equal(del.status, 405, `DELETE ${d}: Quay's 405`);
+    t.equal(errCode(del), 'UNSUPPORTED');
+  }
   const unknownBlob = await r.req({ path: `/v2/acme/app/blobs/${sha256('absent')}` });
   t.equal(unknownBlob.status, 404);
   t.equal(errCode(unknownBlob), 'BLOB_UNKNOWN');
