@@ -29,6 +29,14 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
+# The real Python Quay (the python owner of test/e2e/quay-python-owner.test.ts) runs from
+# ../shared/quay-python on Debian's packages; its script installs them (about 3 min the first time).
+QUAY_PYTHON=../shared/quay-python
+if ! /usr/bin/python3 -c 'import peewee, flask, gunicorn, gevent, authlib, alembic' >/dev/null 2>&1; then
+  [ -x "$QUAY_PYTHON/install-deps.sh" ] || [ -f "$QUAY_PYTHON/install-deps.sh" ] || { echo "real Quay is not at $QUAY_PYTHON" >&2; exit 1; }
+  echo "==> installing real Quay's Debian packages ($QUAY_PYTHON/install-deps.sh)"
+  bash "$QUAY_PYTHON/install-deps.sh" >/dev/null
+fi
 # Debian's nginx and docker-registry packages may start system services; the tests run their own.
 if command -v systemctl >/dev/null 2>&1; then systemctl stop nginx docker-registry >/dev/null 2>&1 || true; fi
 
