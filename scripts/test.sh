@@ -31,9 +31,10 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 # The real Python Quay (the python owner of test/e2e/quay-python-owner.test.ts) runs from
 # ../shared/quay-python on Debian's packages; its script installs them (about 3 min the first time).
-QUAY_PYTHON=../shared/quay-python
+QUAY_PYTHON=${QUAY_PYTHON_DIR:-../shared/quay-python}
+[ -f "$QUAY_PYTHON/install-deps.sh" ] || QUAY_PYTHON=/work/shared/quay-python
 if ! /usr/bin/python3 -c 'import peewee, flask, gunicorn, gevent, authlib, alembic' >/dev/null 2>&1; then
-  [ -x "$QUAY_PYTHON/install-deps.sh" ] || [ -f "$QUAY_PYTHON/install-deps.sh" ] || { echo "real Quay is not at $QUAY_PYTHON" >&2; exit 1; }
+  [ -f "$QUAY_PYTHON/install-deps.sh" ] || { echo "real Quay is not at ../shared/quay-python or $QUAY_PYTHON (set QUAY_PYTHON_DIR)" >&2; exit 1; }
   echo "==> installing real Quay's Debian packages ($QUAY_PYTHON/install-deps.sh)"
   bash "$QUAY_PYTHON/install-deps.sh" >/dev/null
 fi

@@ -16,7 +16,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ROOT, freePort, tempDir, type TLike } from './proc.js';
 
-export const QUAY_PYTHON = resolve(ROOT, '..', 'shared', 'quay-python');
+/**
+ * Where the recipe is: $QUAY_PYTHON_DIR, else `../shared/quay-python` beside
+ * the checkout, else the workplace's /work/shared (a clone elsewhere, as CI's).
+ */
+export const QUAY_PYTHON = [process.env.QUAY_PYTHON_DIR, resolve(ROOT, '..', 'shared', 'quay-python'), '/work/shared/quay-python']
+  .find((d): d is string => typeof d === 'string' && d !== '' && existsSync(join(d, 'start.sh'))) ?? resolve(ROOT, '..', 'shared', 'quay-python');
 
 export interface QuayPython {
   readonly port: number;
@@ -30,7 +35,7 @@ export interface QuayPython {
 
 /** Throws, naming what is missing, unless real Quay can run here. */
 export function requireQuayPython(): void {
-  if (!existsSync(join(QUAY_PYTHON, 'start.sh'))) throw new Error(`real Quay is not at ${QUAY_PYTHON} (../shared/quay-python beside the checkout)`);
+  if (!existsSync(join(QUAY_PYTHON, 'start.sh'))) throw new Error(`real Quay is not at ${QUAY_PYTHON} (../shared/quay-python beside the checkout, /work/shared/quay-python, or $QUAY_PYTHON_DIR)`);
   const py = spawnSync('/usr/bin/python3', ['-c', 'import peewee, flask, gunicorn, gevent, authlib, alembic'], { encoding: 'utf8' });
   if (py.status !== 0) throw new Error(`Quay's Debian packages are missing (run ${join(QUAY_PYTHON, 'install-deps.sh')}, as scripts/test.sh does): ${py.stderr.trim()}`);
   for (const bin of ['redis-server', 'curl']) {
