@@ -14,6 +14,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { BlockList, isIP } from 'node:net';
+import { addressKey } from '../auth/login-limiter.js';
 
 /** `10.0.0.0/8`, `127.0.0.1`, `::1`, `fd00::/8`: null when it is none of these. */
 export function parseAddressRange(text: string): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } | null {
@@ -31,31 +32,13 @@ function unmapped(address: string): string {
   return address.toLowerCase().startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
 }
 
-/** The eight 16-bit groups of an IPv6 address (`::` expanded, a dotted IPv4 tail converted). */
-function ipv6Groups(address: string): number[] {
-  let text = address.split('%')[0]!;
-  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (dotted) {
-    const [a, b, c, d] = dotted[1]!.split('.').map(Number) as [number, number, number, number];
-    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head, tail] = text.includes('::') ? text.split('::') as [string, string] : [text, null];
-  const parse = (s: string): number[] => (s === '' ? [] : s.split(':').map((g) => parseInt(g, 16)));
-  const left = parse(head);
-  const right = tail === null ? [] : parse(tail);
-  return [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
-}
-
-/** The client key of an address: IPv4 as is, IPv6 as its /64. */
-export function clientKeyOf(address: string): string {
-  const a = unmapped(address);
-  if (isIP(a) !== 6) return a;
-  return `${ipv6Groups(a).slice(0, 4).map((g) => g.toString(16)).join(':')}::/64`;
-}
+/** The client key of an address: IPv4 as is, IPv6 as its /64 (the login limiter's key). */
+export const clientKeyOf = addressKey;
 
 export class ClientAddresses {
   private readonly trusted = new BlockList();
-  private readonly count: number;
+  /** How many addresses and ranges are trusted (0: every peer is the client). */
+  readonly size: number;
 
   /** `trustedProxies`: addresses and ranges whose X-Forwarded-For is believed (malformed entries are the config's to refuse). */
   constructor(trustedProxies: readonly string[] = []) {
@@ -64,26 +47,28 @@ export class ClientAddresses {
       const r = parseAddressRange(t);
       if (r) { this.trusted.addSubnet(r.address, r.prefix, r.family); n++; }
     }
-    this.count = n;
+    this.size = n;
   }
 
-  private isTrusted(address: string): boolean {
-    if (this.count === 0) return false;
-    const v = isIP(address);
-    return v !== 0 && this.trusted.check(address, v === 4 ? 'ipv4' : 'ipv6');
+  /** True when `address` (IPv4-mapped or not) is a trusted proxy. */
+  has(address: string | undefined): boolean {
+    if (this.size === 0 || !address) return false;
+    const a = unmapped(address);
+    const v = isIP(a);
+    return v !== 0 && this.trusted.check(a, v === 4 ? 'ipv4' : 'ipv6');
   }
 
   /** The client's address (unmapped), looking through trusted proxies only. */
   addressOf(peer: string, forwardedFor: string | string[] | undefined): string {
     const p = unmapped(peer);
-    if (forwardedFor === undefined || !this.isTrusted(p)) return p;
+    if (forwardedFor === undefined || !this.has(p)) return p;
     const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor).split(',').map((h) => unmapped(h.trim()));
     let nearest = p;
     for (let i = hops.length - 1; i >= 0; i--) {
       const h = hops[i]!;
       // Garbage where an address should be: the last trusted hop is all that is known.
       if (isIP(h) === 0) return nearest;
-      if (!this.isTrusted(h)) return h;
+      if (!this.has(h)) return h;
       nearest = h;
     }
     return nearest;

@@ -41,6 +41,7 @@ import { answerOtherTarget, isOriginForm, toOriginForm } from './request-target.
 import { blobLane, laneAvailable, type LaneProgress } from './blob-lane.js';
 import { edgeRefusal } from './edge-checks.js';
 import { TrustedProxies } from './client-address.js';
+import { lingerAfter } from '../../registryd/http/respond.js';
 import { readFileSync } from 'node:fs';
 
 export interface SnapshotSource {
@@ -114,25 +115,10 @@ export function resolveMaxConnections(setting: number, limitsFile = '/proc/self/
   return Math.max(64, Math.floor((soft - 256) / 2));
 }
 
-/**
- * How long the rest of a request body is read, and thrown away, after the
- * answer went out without it (an owner that refused the upload early), as
- * nginx's lingering close does: closing with unread bytes would make the
- * kernel reset the connection, and a client still writing would lose the
- * answer. A client still sending after this long is cut off.
- */
-const LINGER_MS = 30_000;
-
-function lingerAfter(req: IncomingMessage, res: ServerResponse): void {
-  res.once('finish', () => {
-    if (req.complete || req.destroyed) return;
-    req.resume();
-    const timer = setTimeout(() => req.socket.destroy(), LINGER_MS);
-    timer.unref();
-    const stop = (): void => clearTimeout(timer);
-    req.once('end', stop);
-    req.socket.once('close', stop);
-  });
+/** Answers an upgrade request the proxy will not carry through, and closes the connection. */
+function endUpgrade(socket: Duplex, status: number, body: string, headerLines: readonly string[] = []): void {
+  const head = [`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}`, 'connection: close', ...headerLines, `content-length: ${Buffer.byteLength(body)}`];
+  socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
 }
 
 /** Pipelined requests waiting for their turn, per client connection (holdReading). */
@@ -609,22 +595,20 @@ export class SwitchboardProxy {
     }
     if (!isOriginForm(req) && !toOriginForm(req)) {
       this.deps.metrics?.refused('bad_target');
-      socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      endUpgrade(socket, 400, '');
       return;
     }
     const why = edgeRefusal(req);
     if (why !== null) {
       this.deps.metrics?.refused('bad_request');
-      socket.end(`HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(why) + 13}\r\n\r\nbad request: ${why}\n`);
+      endUpgrade(socket, 400, `bad request: ${why}\n`, ['content-type: text/plain']);
       return;
     }
     const s = this.deps.snapshots.current();
     const d = this.decideRequest(s, req, this.clientOf(s, req));
     this.deps.metrics?.decision(d);
     const url = this.upstreamOf(s, d.owner);
-    const refuse = (status: number, msg: string): void => {
-      socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nconnection: close\r\nx-switchboard-owner: ${d.owner}\r\ncontent-length: ${Buffer.byteLength(msg)}\r\n\r\n${msg}`);
-    };
+    const refuse = (status: number, msg: string): void => endUpgrade(socket, status, msg, [`x-switchboard-owner: ${d.owner}`]);
     if (!url) { refuse(503, `owner ${d.owner} has no upstream: set SWITCHBOARD.UPSTREAMS.${d.owner}`); return; }
     const raw: string[] = [];
     for (let i = 0; i < req.rawHeaders.length; i += 2) {
