@@ -20,10 +20,11 @@ type Job =
   | { readonly op: 'hash'; readonly password: string; readonly cost: number };
 
 /** One message to a worker. */
-export type WorkerJob = Job & { readonly id: number };
+export type WorkerJob = Job;
 
 /** A worker's answer: the value (verdict or hash), or bcrypt's error message. */
-export type WorkerReply = { readonly id: number; readonly value: boolean | string } | { readonly id: number; readonly error: string };
+/** A worker runs one job at a time: its reply belongs to the job it was given last. */
+export type WorkerReply = { readonly value: boolean | string } | { readonly error: string };
 
 /** The password checker is saturated: refuse this attempt now (as 429) rather than queue it. */
 export class PasswordCheckBusy extends Error {
@@ -34,14 +35,14 @@ export class PasswordCheckBusy extends Error {
   }
 }
 
-export interface BcryptPoolOptions {
+interface BcryptPoolOptions {
   /** Worker threads (default min(2, cores - 1), at least 1). */
   readonly size?: number;
   /** Jobs that may wait for a free worker (default 16). */
   readonly maxQueue?: number;
 }
 
-export interface BcryptPoolStats {
+interface BcryptPoolStats {
   readonly size: number;
   readonly running: number;
   readonly queued: number;
@@ -60,8 +61,8 @@ interface Slot {
   current: Pending | null;
 }
 
-export const DEFAULT_POOL_SIZE = Math.max(1, Math.min(2, availableParallelism() - 1));
-export const DEFAULT_MAX_QUEUE = 16;
+const DEFAULT_POOL_SIZE = Math.max(1, Math.min(2, availableParallelism() - 1));
+const DEFAULT_MAX_QUEUE = 16;
 
 /**
  * The worker's file next to this one: `.js` in dist/, `.ts` when the sources
@@ -76,7 +77,6 @@ export class BcryptPool {
   private readonly slots: Slot[];
   private readonly queue: Pending[] = [];
   private readonly completed = new Map<number, number>();
-  private nextId = 1;
   private closed = false;
 
   constructor(opts: BcryptPoolOptions = {}) {
@@ -137,7 +137,7 @@ export class BcryptPool {
     slot.current = pending;
     // A job in flight keeps the process alive (a CLI awaiting a hash); an idle worker does not.
     worker.ref();
-    worker.postMessage({ ...pending.job, id: this.nextId++ });
+    worker.postMessage(pending.job);
   }
 
   private start(slot: Slot): Worker {

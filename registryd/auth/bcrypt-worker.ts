@@ -1,8 +1,8 @@
 /**
  * The body of a BcryptPool worker thread (bcrypt-pool.ts): one job at a time,
  * synchronous bcrypt, so the main thread's event loop never runs a round.
- * Messages in: {id, op: 'compare', password, hash} | {id, op: 'hash', password, cost};
- * out: {id, value} or {id, error}.
+ * Messages in: {op: 'compare', password, hash} | {op: 'hash', password, cost};
+ * out: {value} or {error}.
  */
 import { parentPort } from 'node:worker_threads';
 import bcrypt from 'bcryptjs';
@@ -14,9 +14,9 @@ if (!port) throw new Error('bcrypt-worker.ts runs as a worker thread of BcryptPo
 port.on('message', (job: WorkerJob) => {
   let reply: WorkerReply;
   try {
-    reply = { id: job.id, value: job.op === 'compare' ? bcrypt.compareSync(job.password, job.hash) : bcrypt.hashSync(job.password, job.cost) };
+    reply = { value: job.op === 'compare' ? bcrypt.compareSync(job.password, job.hash) : bcrypt.hashSync(job.password, job.cost) };
   } catch (e) {
-    reply = { id: job.id, error: (e as Error).message };
+    reply = { error: (e as Error).message };
   }
   port.postMessage(reply);
 });

@@ -87,9 +87,10 @@ class Window {
     // Re-inserted last: the Map's order is then oldest activity first.
     this.keys.delete(key);
     this.keys.set(key, times);
-    if (this.keys.size > MAX_KEYS) {
-      for (const [k, ts] of this.keys) if (ts[ts.length - 1]! <= now - this.windowMs) this.keys.delete(k);
-      while (this.keys.size > MAX_KEYS) this.keys.delete(this.keys.keys().next().value!);
+    // Oldest activity first: stale keys, then the oldest beyond MAX_KEYS, go from the front (no full scan per failure).
+    for (const [k, ts] of this.keys) {
+      if (this.keys.size <= MAX_KEYS && ts[ts.length - 1]! > now - this.windowMs) break;
+      this.keys.delete(k);
     }
   }
 

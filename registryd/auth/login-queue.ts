@@ -20,7 +20,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { PasswordCheckBusy } from './bcrypt-pool.js';
 import { verifyPassword } from './passwords.js';
 
-export const DEFAULT_MAX_WAITING_PER_NAME = 16;
+const DEFAULT_MAX_WAITING_PER_NAME = 16;
 
 export interface LoginTurn {
   /** Whether this attempt waited for another on the same name. */

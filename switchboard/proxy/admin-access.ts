@@ -18,7 +18,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { isIP, isIPv4, isIPv6 } from 'node:net';
-import { basicCredentials, type DashboardAuth } from '../control/auth.js';
+import type { DashboardAuth } from '../control/auth.js';
 
 /** A refusal to send as it is: status, plain-text body, extra headers. */
 export interface AdminRefusal {
@@ -94,7 +94,7 @@ export async function authRefusal(headers: IncomingHttpHeaders, auth: Pick<Dashb
     return { status: 503, body: `SWITCHBOARD.${key} is on but the dashboard's auth is not loaded: SWITCHBOARD.DASHBOARD takes effect on restart\n`, headers: {} };
   }
   const authorization = typeof headers.authorization === 'string' ? headers.authorization : undefined;
-  if (basicCredentials(authorization) || /^basic /i.test(authorization ?? '')) {
+  if (/^basic /i.test(authorization ?? '')) {
     return { status: 401, body: `SWITCHBOARD.${key}: Basic credentials are not taken here; send Authorization: Bearer <admin token> (SWITCHBOARD.DASHBOARD.ADMIN_TOKEN_FILE), or log in at /dashboard\n`, headers: challenge };
   }
   if (await auth.identify(headers)) return null;

@@ -14,16 +14,31 @@
  * The common request (no dot, no `%`, one Host) pays two string scans.
  */
 import type { IncomingMessage } from 'node:http';
+import { isOriginForm, toOriginForm } from './request-target.js';
 
-/** Why the request is refused, safe to show the client; null when it may go on. */
-export function edgeRefusal(req: IncomingMessage): string | null {
+/** What the edge decided: refused with a metric reason (and, for bad_request, why), or null to go on. */
+export type EdgeVerdict = { readonly reason: 'bad_target' } | { readonly reason: 'bad_request'; readonly why: string } | null;
+
+/**
+ * Checks a request at the edge, rewriting an absolute-form target to
+ * origin-form on the way (request-target.ts). Host headers are counted before
+ * that rewrite, which leaves one Host (the target's authority): an
+ * absolute-form request with two Host headers is refused like any other.
+ */
+export function admit(req: IncomingMessage): EdgeVerdict {
+  const hosts = twoHosts(req);
+  if (!isOriginForm(req) && !toOriginForm(req)) return { reason: 'bad_target' };
+  const why = hosts ?? (hasDotSegment(req.url ?? '/') ? 'a "." or ".." path segment; send the path without them' : null);
+  return why === null ? null : { reason: 'bad_request', why };
+}
+
+function twoHosts(req: IncomingMessage): string | null {
   const raw = req.rawHeaders;
   let hosts = 0;
   for (let i = 0; i < raw.length; i += 2) {
     const n = raw[i] as string;
     if (n.length === 4 && n.toLowerCase() === 'host' && ++hosts > 1) return 'two Host headers (RFC 9112 §3.2)';
   }
-  if (hasDotSegment(req.url ?? '/')) return 'a "." or ".." path segment; send the path without them';
   return null;
 }
 

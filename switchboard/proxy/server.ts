@@ -37,9 +37,9 @@ import type { ProxyMetrics } from './metrics.js';
 import type { AccessLog } from './access-log.js';
 import { hasBody, requestHeaders, responseHeaders } from './headers.js';
 import { answerClientError, classifyUpstreamError, isUnsendable, writeBadRequest, writeProxyError, writeTooManyUploads, type ProxyError } from './error-response.js';
-import { answerOtherTarget, isOriginForm, toOriginForm } from './request-target.js';
+import { answerOtherTarget } from './request-target.js';
 import { blobLane, laneAvailable, type LaneProgress } from './blob-lane.js';
-import { edgeRefusal } from './edge-checks.js';
+import { admit } from './edge-checks.js';
 import { TrustedProxies } from './client-address.js';
 import { lingerAfter } from '../../registryd/http/respond.js';
 import { readFileSync } from 'node:fs';
@@ -294,13 +294,6 @@ export class SwitchboardProxy {
     });
   }
 
-  /** A request answered at the edge: no owner decided, contacted or charged. */
-  private refuse(req: IncomingMessage, res: ServerResponse, reason: string, why: string): void {
-    this.deps.metrics?.refused(reason);
-    req.resume();
-    writeBadRequest(res, why);
-  }
-
   /** `expectsContinue`: the client waits for a 100 before it sends the body (see forward). */
   private handle(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
     // Pipelined behind a response still in flight on this connection (Node gives this one
@@ -311,13 +304,14 @@ export class SwitchboardProxy {
       res.once('socket', () => { release(); this.handle(req, res, expectsContinue); });
       return;
     }
-    if (!isOriginForm(req) && !toOriginForm(req)) {
-      this.deps.metrics?.refused('bad_target');
-      answerOtherTarget(req, res);
+    const verdict = admit(req);
+    if (verdict !== null) {
+      // Answered at the edge: no owner decided, contacted or charged.
+      this.deps.metrics?.refused(verdict.reason);
+      if (verdict.reason === 'bad_target') answerOtherTarget(req, res);
+      else { req.resume(); writeBadRequest(res, verdict.why); }
       return;
     }
-    const why = edgeRefusal(req);
-    if (why !== null) { this.refuse(req, res, 'bad_request', why); return; }
     const started = performance.now();
     const s = this.deps.snapshots.current();
     const client = this.clientOf(s, req);
@@ -593,15 +587,11 @@ export class SwitchboardProxy {
       this.asPlainRequest(req, socket, head);
       return;
     }
-    if (!isOriginForm(req) && !toOriginForm(req)) {
-      this.deps.metrics?.refused('bad_target');
-      endUpgrade(socket, 400, '');
-      return;
-    }
-    const why = edgeRefusal(req);
-    if (why !== null) {
-      this.deps.metrics?.refused('bad_request');
-      endUpgrade(socket, 400, `bad request: ${why}\n`, ['content-type: text/plain']);
+    const verdict = admit(req);
+    if (verdict !== null) {
+      this.deps.metrics?.refused(verdict.reason);
+      if (verdict.reason === 'bad_target') endUpgrade(socket, 400, '');
+      else endUpgrade(socket, 400, `bad request: ${verdict.why}\n`, ['content-type: text/plain']);
       return;
     }
     const s = this.deps.snapshots.current();

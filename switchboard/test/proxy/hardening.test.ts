@@ -193,6 +193,9 @@ t.test('dot segments are refused at the edge: not forwarded, not decided, no own
   t.equal(up.python.requests.length + up.go.requests.length, 0, 'nothing reached an owner');
   t.equal(await counter(px.metrics, 'switchboard_decisions_total'), 0, 'no decision counted');
   t.equal(await counter(px.metrics, 'switchboard_edge_refusals_total', { reason: 'bad_request' }), 5);
+  const absolute = await rawRequest(px.port, [`GET http://registry.example.com${REPO}/tags/list HTTP/1.1`, 'Host: registry.example.com', 'Host: evil.example.com', 'Connection: close']);
+  t.equal(absolute.status, 400, 'two Host headers are refused with an absolute-form target too (counted before the rewrite)');
+  t.equal(up.python.requests.length + up.go.requests.length, 0);
   const ok = await request(px.port, { path: `${REPO}..x/tags/list?n=1&last=../a` });
   t.equal(ok.status, 200, 'dots inside a segment, or in the query, are not segments');
   t.equal(hasDotSegment('/v2/a/b.c/..d/tags/list'), false);
