@@ -1,7 +1,7 @@
 /** GET /v2/auth (ROUTE_0003): the token service. */
-import { isIP } from 'node:net';
 import type { Ctx } from './context.js';
 import { sendJson } from './respond.js';
+import { isLoopback } from './client-address.js';
 import { LoginThrottled, type LoginClient } from '../auth/credentials.js';
 
 /**
@@ -47,6 +47,3 @@ function loginClient(c: Ctx): LoginClient {
   return { address, forwardedFor, shared: forwardedFor !== null && isLoopback(address) };
 }
 
-function isLoopback(address: string): boolean {
-  return address === '::1' || (isIP(address) === 4 && address.startsWith('127.'));
-}

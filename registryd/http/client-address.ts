@@ -32,6 +32,14 @@ function unmapped(address: string): string {
   return address.toLowerCase().startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
 }
 
+/** A loopback address or name: `127.x`, `::1`, `[::1]`, `::ffff:127.x`, `localhost` (a peer, or a configured host). */
+export function isLoopback(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  if (h === 'localhost' || h === '::1') return true;
+  const v4 = unmapped(h);
+  return isIP(v4) === 4 && v4.startsWith('127.');
+}
+
 /** The client key of an address: IPv4 as is, IPv6 as its /64 (the login limiter's key). */
 export const clientKeyOf = addressKey;
 

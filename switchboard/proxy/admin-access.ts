@@ -17,8 +17,12 @@
  *   login limiter that guards them lives with the control API.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { isIP, isIPv4, isIPv6 } from 'node:net';
+import { isIP, isIPv6 } from 'node:net';
 import type { DashboardAuth } from '../control/auth.js';
+import { isLoopback } from '../../registryd/http/client-address.js';
+
+/** Whether an ADMIN_LISTEN host is loopback (the registry's own test, shared). */
+export { isLoopback };
 
 /** A refusal to send as it is: status, plain-text body, extra headers. */
 export interface AdminRefusal {
@@ -48,14 +52,6 @@ export function hostName(header: string): string | null {
     if (!/^[a-z0-9_-]+(\.[a-z0-9_-]+)*$/.test(name)) return null;
   }
   return rest === '' || /^:\d{0,5}$/.test(rest) ? name : null;
-}
-
-/** Whether `host` (an ADMIN_LISTEN host) is a loopback address or `localhost`. */
-export function isLoopback(host: string): boolean {
-  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
-  if (h === 'localhost' || h === '::1') return true;
-  const v4 = h.startsWith('::ffff:') ? h.slice(7) : h;
-  return isIPv4(v4) && v4.startsWith('127.');
 }
 
 /** The names a Host may carry besides IP literals and localhost: the listen host and ADMIN_ALLOWED_HOSTS, normalised. */
