@@ -14,6 +14,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import pg from 'pg';
+import { freshPgDatabase } from '../../registryd/test/lib/postgres.js';
 import { ROOT, freePort, tempDir, type TLike } from './proc.js';
 
 /**
@@ -23,13 +25,34 @@ import { ROOT, freePort, tempDir, type TLike } from './proc.js';
 export const QUAY_PYTHON = [process.env.QUAY_PYTHON_DIR, resolve(ROOT, '..', 'shared', 'quay-python'), '/work/shared/quay-python']
   .find((d): d is string => typeof d === 'string' && d !== '' && existsSync(join(d, 'start.sh'))) ?? resolve(ROOT, '..', 'shared', 'quay-python');
 
+export interface QuayPythonOptions {
+  /** How clients reach it (SERVER_HOSTNAME); default its own 127.0.0.1:port. */
+  serverHostname?: string;
+  /** `sqlite` (default): $QUAY_RUN/quay.db. `postgres`: a fresh database on the machine's PostgreSQL, dropped at teardown. */
+  database?: 'sqlite' | 'postgres';
+  /** `initdb` (default): Quay's test data (initdb.py). `alembic`: Quay's own migrations on an empty database (production shape). */
+  schema?: 'initdb' | 'alembic';
+  /** Start gunicorn now (default true); otherwise call start() later. */
+  start?: boolean;
+}
+
 export interface QuayPython {
   readonly port: number;
   readonly url: string;
   /** Its state directory (QUAY_RUN): config, database, storage, logs. */
   readonly run: string;
+  /** Quay's config.yaml (conf/stack/config.yaml): the TS side reads the same file. */
+  readonly configFile: string;
+  /** DB_URI as Quay's config holds it. */
+  readonly dbUri: string;
+  /** The same database as a URI for the TS side (a file path for SQLite). */
+  readonly database: string;
+  /** LocalStorage root of the `local_us` location. */
+  readonly storageDir: string;
   /** gunicorn's log so far. */
   log(): string;
+  /** Starts gunicorn (and its redis) when it is not running. */
+  start(): void;
   stop(): void;
 }
 
@@ -43,17 +66,58 @@ export function requireQuayPython(): void {
   }
 }
 
-export async function startQuayPython(t: TLike, opts: { serverHostname?: string } = {}): Promise<QuayPython> {
+/**
+ * A fresh database on the machine's PostgreSQL with pg_trgm (Quay's
+ * repository search indexes need it), dropped at teardown.
+ */
+export async function quayPgDatabase(t: TLike): Promise<{ name: string; url: string }> {
+  const db = await freshPgDatabase(t);
+  const c = new pg.Client({ connectionString: db.url });
+  await c.connect();
+  try { await c.query('CREATE EXTENSION IF NOT EXISTS pg_trgm'); } finally { await c.end(); }
+  return db;
+}
+
+/**
+ * Lays Quay's schema down on `dbUri` the way Quay does (`alembic upgrade
+ * head`, or initdb.py's test data), with a config written from the recipe's
+ * template into `run`. The recipe's setup.sh does the same for SQLite; for
+ * PostgreSQL it recreates one fixed database name on its own cluster, so the
+ * fixture runs these steps itself to get a database per test.
+ */
+function layDown(env: NodeJS.ProcessEnv, schema: 'initdb' | 'alembic', postgres: boolean): void {
+  const steps = `set -euo pipefail
+. "$QUAY_HOME_DIR/env.sh"
+mkdir -p "$QUAY_RUN/conf/stack" "$QUAY_RUN/storage"
+"$QUAY_HOME/redis.sh"
+sed -e "s#@HOSTNAME@#$QUAY_SERVER_HOSTNAME#g; s#@SCHEME@#$QUAY_URL_SCHEME#g; s#@PORT@#$QUAY_PORT#g; s#@RUN@#$QUAY_RUN#g; s#@REDISPORT@#$QUAY_REDIS_PORT#g; s#@DBURI@#$QUAY_DB_URI#g" \
+  "$QUAY_HOME/config.yaml.tmpl" > "$QUAY_RUN/conf/stack/config.yaml"
+cd "$QUAY_SRC"
+${postgres ? 'export TEST_DATABASE_URI="$QUAY_DB_URI"  # initdb.py refuses other databases without it' : ''}
+if [ "${schema}" = alembic ]; then $PY -m alembic upgrade head > "$QUAY_RUN/alembic.log" 2>&1 || { tail -30 "$QUAY_RUN/alembic.log"; exit 1; }
+else LOGGING_LEVEL=WARNING $PY initdb.py > "$QUAY_RUN/initdb.log" 2>&1 || { tail -30 "$QUAY_RUN/initdb.log"; exit 1; }; fi
+$PY boot.py > "$QUAY_RUN/boot.log" 2>&1 || { tail -30 "$QUAY_RUN/boot.log"; exit 1; }
+`;
+  const r = spawnSync('bash', ['-c', steps], { env: { ...env, QUAY_HOME_DIR: QUAY_PYTHON }, encoding: 'utf8', timeout: 240_000 });
+  if (r.status !== 0) throw new Error(`real Quay: laying down ${schema} on ${postgres ? 'PostgreSQL' : 'SQLite'} failed (status ${String(r.status)}${r.error ? `, ${r.error.message}` : ''}):\n${r.stdout}\n${r.stderr}`);
+}
+
+export async function startQuayPython(t: TLike, opts: QuayPythonOptions = {}): Promise<QuayPython> {
   requireQuayPython();
   const run = tempDir(t, 'quay-python-');
   const port = await freePort();
   const redisPort = await freePort();
+  const postgres = opts.database === 'postgres';
+  const schema = opts.schema ?? 'initdb';
+  const pgDb = postgres ? await quayPgDatabase(t) : undefined;
+  const sqliteFile = join(run, 'quay.db');
+  // Peewee and SQLAlchemy take postgresql:// (the pg driver takes it too).
+  const dbUri = pgDb ? pgDb.url.replace(/^postgres:/, 'postgresql:') : `sqlite:///${sqliteFile}`;
   const env: NodeJS.ProcessEnv = {
     ...process.env, QUAY_RUN: run, QUAY_PORT: String(port), QUAY_REDIS_PORT: String(redisPort),
-    QUAY_SERVER_HOSTNAME: opts.serverHostname ?? `127.0.0.1:${port}`, QUAY_URL_SCHEME: 'http',
+    QUAY_SERVER_HOSTNAME: opts.serverHostname ?? `127.0.0.1:${port}`, QUAY_URL_SCHEME: 'http', QUAY_DB_URI: dbUri,
   };
   delete env.TEST; // Quay switches to its test config when TEST is set
-  delete env.QUAY_DB_URI;
   const script = (name: string, timeoutMs: number): void => {
     const r = spawnSync('bash', [join(QUAY_PYTHON, name)], { env, encoding: 'utf8', timeout: timeoutMs });
     if (r.status !== 0) {
@@ -63,16 +127,25 @@ export async function startQuayPython(t: TLike, opts: { serverHostname?: string 
   };
   let stopped = false;
   const stop = (): void => {
-    if (stopped) return;
     stopped = true;
     spawnSync('bash', [join(QUAY_PYTHON, 'stop.sh')], { env, timeout: 30_000 });
   };
-  t.teardown(stop);
-  script('setup.sh', 180_000);
-  script('start.sh', 120_000);
+  t.teardown(() => { if (!stopped) stop(); });
+  try {
+    if (!postgres && schema === 'initdb') script('setup.sh', 180_000);
+    else layDown(env, schema, postgres);
+  } catch (err) {
+    stop();
+    throw err;
+  }
+  const start = (): void => { stopped = false; script('start.sh', 120_000); };
+  if (opts.start ?? true) start();
   const logFile = join(run, 'quay.log');
   return {
-    port, url: `http://127.0.0.1:${port}`, run, stop,
+    port, url: `http://127.0.0.1:${port}`, run, stop, start, dbUri,
+    configFile: join(run, 'conf', 'stack', 'config.yaml'),
+    database: pgDb ? pgDb.url : sqliteFile,
+    storageDir: join(run, 'storage'),
     log: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''),
   };
 }

@@ -32,6 +32,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import {
   LABEL_SOURCE_MUTABLE, LOOKUP_ROWS, QUAY_ALEMBIC_HEAD, SCHEMA_SQL, STORAGE_LOCATIONS, SchemaVersionError,
+  compareQuayTables, expectedQuayTables, unstampedMismatch, type ColumnShape, type TableShapes,
   type CreateQuaySchemaOptions,
 } from '../sqlite/schema.js';
 
@@ -203,8 +204,9 @@ type Queryable = Pick<pg.ClientBase, 'query'>;
  * Lays Quay's schema down on an empty PostgreSQL database, in one transaction:
  * tables and indexes, lookup rows, storage locations, alembic_version = head.
  * Same rules as createQuaySchema (SQLite): nothing happens at head; a database
- * at another revision, or with Quay tables but no alembic_version, is refused
- * with SchemaVersionError (code REG_SCHEMA_VERSION). Concurrent creators
+ * at another revision is refused with SchemaVersionError (code
+ * REG_SCHEMA_VERSION); one with Quay's tables but no alembic_version (Quay's
+ * initdb.py) is accepted unstamped when its tables fit, refused otherwise. Concurrent creators
  * serialise on a transaction advisory lock; the loser then sees the head.
  * Works in the connection's current schema (search_path).
  */
@@ -224,7 +226,12 @@ export async function createQuaySchemaPg(db: pg.Pool | pg.ClientBase, options: C
     const existing = (await db.query<{ table_name: string }>(`SELECT table_name FROM information_schema.tables
       WHERE table_schema = current_schema() AND table_name IN ('user', 'repository', 'manifest', 'tag', 'imagestorage') ORDER BY table_name`)).rows;
     if (existing.length > 0) {
-      throw new SchemaVersionError(QUAY_ALEMBIC_HEAD, `no alembic_version, but table(s) ${existing.map((r) => r.table_name).join(', ')} exist`);
+      // Made by Quay's initdb.py: accepted unstamped when it fits (see createQuaySchema).
+      const problems = compareQuayTables(expectedQuayTables(), await pgTables(db));
+      if (problems.length > 0) throw new SchemaVersionError(QUAY_ALEMBIC_HEAD, unstampedMismatch(problems));
+      await ensureImageLocationsPg(db, locations);
+      await db.query('COMMIT');
+      return;
     }
     const trgm = await ensureTrgm(db);
     for (const sql of pgSchemaSql({ trgm })) await db.query(sql);
@@ -278,4 +285,18 @@ export async function ensureImageLocationsPg(db: Queryable, names: readonly stri
   for (const name of names) {
     await db.query('INSERT INTO imagestoragelocation (name) SELECT $1::varchar WHERE NOT EXISTS (SELECT 1 FROM imagestoragelocation WHERE name = $1::varchar)', [name]);
   }
+}
+
+/** The tables and columns of the connection's current schema. */
+export async function pgTables(db: Queryable): Promise<TableShapes> {
+  const out = new Map<string, Map<string, ColumnShape>>();
+  const rows = (await db.query<{ table_name: string; column_name: string; is_nullable: string; column_default: string | null }>(
+    `SELECT table_name, column_name, is_nullable, column_default FROM information_schema.columns
+      WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position`)).rows;
+  for (const r of rows) {
+    let cols = out.get(r.table_name);
+    if (!cols) { cols = new Map(); out.set(r.table_name, cols); }
+    cols.set(r.column_name, { notNull: r.is_nullable === 'NO', hasDefault: r.column_default !== null });
+  }
+  return out;
 }

@@ -31,7 +31,7 @@
  * DEFAULT clauses; values Quay fills in from Python (uuid4, utcnow, ...) must
  * be written explicitly.
  */
-import type { Database } from 'better-sqlite3';
+import Sqlite, { type Database } from 'better-sqlite3';
 import { SCHEMA_SQL } from './schema-tables.js';
 
 export { SCHEMA_SQL, SCHEMA_GROUPS } from './schema-tables.js';
@@ -160,8 +160,10 @@ export interface CreateQuaySchemaOptions {
  *
  * Does nothing when alembic_version already holds the head. Throws
  * SchemaVersionError (code REG_SCHEMA_VERSION) when alembic_version holds
- * anything else, or when it is missing but Quay tables exist: a database that
- * Alembic (or someone else) owns never gets DDL from us.
+ * anything else: a database that Alembic (or someone else) owns never gets
+ * DDL from us. A database with Quay's tables but no alembic_version (made by
+ * Quay's initdb.py) is accepted, unchanged but for storage-location rows, when
+ * compareQuayTables finds nothing missing; otherwise it is refused the same way.
  */
 export function createQuaySchema(db: Database, options: CreateQuaySchemaOptions = {}): void {
   const locations = options.storageLocations ?? STORAGE_LOCATIONS;
@@ -175,7 +177,17 @@ export function createQuaySchema(db: Database, options: CreateQuaySchemaOptions 
       .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('user', 'repository', 'manifest', 'tag', 'imagestorage')")
       .pluck()
       .all() as string[];
-    if (existing.length > 0) throw new SchemaVersionError(QUAY_ALEMBIC_HEAD, `no alembic_version, but table(s) ${existing.join(', ')} exist`);
+    if (existing.length > 0) {
+      // Quay's own initdb.py (its tests and development setups) makes tables
+      // from its models and never stamps alembic_version. Such a database is
+      // accepted when its tables hold what we read and write (checked here),
+      // and left unstamped: stamping would tell a later `alembic upgrade` that
+      // migrations ran which did not, and the database is not ours to mark.
+      const problems = compareQuayTables(expectedQuayTables(), sqliteTables(db));
+      if (problems.length > 0) throw new SchemaVersionError(QUAY_ALEMBIC_HEAD, unstampedMismatch(problems));
+      ensureImageLocations(db, locations);
+      return;
+    }
 
     for (const sql of SCHEMA_SQL) db.exec(sql);
     for (const [table, names] of Object.entries(LOOKUP_ROWS)) {
@@ -217,4 +229,71 @@ export function ensureImageLocations(db: Database, names: readonly string[]): vo
 /** A timestamp as Quay's columns hold it: naive UTC 'YYYY-MM-DD HH:MM:SS.ffffff'. */
 export function formatQuayTimestamp(d: Date): string {
   return `${d.toISOString().slice(0, 19).replace('T', ' ')}.${String(d.getUTCMilliseconds()).padStart(3, '0')}000`;
+}
+
+/** A column as both databases describe it, enough to tell whether our reads and writes fit. */
+export interface ColumnShape {
+  readonly notNull: boolean;
+  readonly hasDefault: boolean;
+}
+
+/** table -> column -> shape. */
+export type TableShapes = ReadonlyMap<string, ReadonlyMap<string, ColumnShape>>;
+
+let expected: TableShapes | undefined;
+
+/** The tables and columns of our layout (alembic_version aside), read off SCHEMA_SQL laid on a scratch database. */
+export function expectedQuayTables(): TableShapes {
+  if (expected) return expected;
+  const scratch = new Sqlite(':memory:');
+  try {
+    for (const sql of SCHEMA_SQL) scratch.exec(sql);
+    const shapes = sqliteTables(scratch);
+    (shapes as Map<string, ReadonlyMap<string, ColumnShape>>).delete('alembic_version');
+    expected = shapes;
+    return shapes;
+  } finally {
+    scratch.close();
+  }
+}
+
+/** The tables and columns of a SQLite database. */
+export function sqliteTables(db: Database): TableShapes {
+  const out = new Map<string, Map<string, ColumnShape>>();
+  const names = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'").pluck().all() as string[];
+  for (const table of names) {
+    const cols = new Map<string, ColumnShape>();
+    for (const c of db.prepare(`PRAGMA table_info("${table.replace(/"/g, '""')}")`).all() as { name: string; notnull: number; dflt_value: unknown; pk: number }[]) {
+      // An INTEGER PRIMARY KEY is the rowid: it is never null whatever the flag says, and fills itself.
+      cols.set(c.name, { notNull: c.notnull === 1 || c.pk > 0, hasDefault: c.dflt_value !== null || c.pk > 0 });
+    }
+    out.set(table, cols);
+  }
+  return out;
+}
+
+/**
+ * What keeps us from working on `found`: a table or column of ours that is
+ * missing, or a column we do not know that refuses NULL and has no default
+ * (our inserts would fail). Extra tables and nullable extra columns are fine;
+ * column types are not compared (SQLite types by value; the PostgreSQL schema
+ * is compared in full against Quay's migrations by the schema tests).
+ */
+export function compareQuayTables(want: TableShapes, found: TableShapes): string[] {
+  const problems: string[] = [];
+  for (const [table, cols] of want) {
+    const have = found.get(table);
+    if (!have) { problems.push(`table ${table} is missing`); continue; }
+    for (const col of cols.keys()) if (!have.has(col)) problems.push(`column ${table}.${col} is missing`);
+    for (const [col, shape] of have) {
+      if (!cols.has(col) && shape.notNull && !shape.hasDefault) problems.push(`column ${table}.${col} is NOT NULL without a default and unknown to us`);
+    }
+  }
+  return problems;
+}
+
+/** The SchemaVersionError text for an unstamped database that does not fit. */
+export function unstampedMismatch(problems: readonly string[]): string {
+  const shown = problems.slice(0, 5).join('; ');
+  return `no alembic_version, and its tables differ from Quay's: ${shown}${problems.length > 5 ? ` (and ${problems.length - 5} more)` : ''}`;
 }

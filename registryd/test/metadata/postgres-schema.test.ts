@@ -122,12 +122,28 @@ t.test('refuses another alembic revision', async (tt) => {
   await metadata.close();
 });
 
-t.test('refuses Quay tables without alembic_version, and changes nothing', async (tt) => {
+t.test('refuses Quay tables without alembic_version that do not fit, and changes nothing', async (tt) => {
   const b = await freshPgDatabase(tt);
   const pb = await pool(tt, b.url);
   await pb.query('CREATE TABLE "user" (id serial PRIMARY KEY)');
-  await tt.rejects(createQuaySchemaPg(pb), { code: 'REG_SCHEMA_VERSION', found: /no alembic_version, but table\(s\) user exist/ });
+  await tt.rejects(createQuaySchemaPg(pb), { code: 'REG_SCHEMA_VERSION', found: /no alembic_version, and its tables differ from Quay's: table visibility is missing/ });
   tt.same((await pb.query("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")).rows, [{ table_name: 'user' }]);
+});
+
+t.test("accepts an unstamped database whose tables fit (Quay's initdb.py), leaving it unstamped", async (tt) => {
+  const b = await freshPgDatabase(tt);
+  const pb = await pool(tt, b.url);
+  await createQuaySchemaPg(pb);
+  await pb.query('DROP TABLE alembic_version');
+  await pb.query("DELETE FROM imagestoragelocation WHERE name = 'local_us'");
+  await createQuaySchemaPg(pb);
+  tt.equal(await readAlembicVersionPg(pb), undefined, 'no alembic_version is written');
+  tt.same((await pb.query("SELECT count(*)::int AS n FROM imagestoragelocation WHERE name = 'local_us'")).rows, [{ n: 1 }], 'the storage location is ensured');
+  await pb.query('ALTER TABLE tag ADD COLUMN required_thing text NOT NULL');
+  await tt.rejects(createQuaySchemaPg(pb), { code: 'REG_SCHEMA_VERSION', found: /column tag\.required_thing is NOT NULL without a default and unknown to us/ });
+  await pb.query('ALTER TABLE tag DROP COLUMN required_thing');
+  await pb.query('ALTER TABLE manifest DROP COLUMN subject');
+  await tt.rejects(createQuaySchemaPg(pb), { code: 'REG_SCHEMA_VERSION', found: /column manifest\.subject is missing/ });
 });
 
 t.test('concurrent creators serialise', async (tt) => {

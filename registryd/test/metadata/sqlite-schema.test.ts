@@ -279,7 +279,45 @@ t.test('a database at another alembic version is refused untouched', async (t) =
 
   const foreign = new Database(':memory:');
   foreign.exec('CREATE TABLE repository (id INTEGER PRIMARY KEY)');
-  t.throws(() => createQuaySchema(foreign), { code: 'REG_SCHEMA_VERSION', found: /repository/ }, 'Quay tables without alembic_version are refused');
+  t.throws(() => createQuaySchema(foreign), { code: 'REG_SCHEMA_VERSION', found: /no alembic_version, and its tables differ from Quay's: table visibility is missing/ },
+    'Quay tables without alembic_version that do not fit are refused');
+  t.same(foreign.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all(), ['repository'], '... untouched');
+});
+
+/** Our layout without alembic_version, as Quay's initdb.py leaves a database. */
+function unstamped(): InstanceType<typeof Database> {
+  const db = new Database(':memory:');
+  createQuaySchema(db);
+  db.exec('DROP TABLE alembic_version; DELETE FROM imagestoragelocation');
+  return db;
+}
+
+t.test("an unstamped database whose tables fit (Quay's initdb.py) is accepted and left unstamped", async (t) => {
+  const db = unstamped();
+  db.exec('ALTER TABLE repository ADD COLUMN future_thing TEXT');
+  db.exec("ALTER TABLE repository ADD COLUMN future_flag INTEGER NOT NULL DEFAULT 0");
+  createQuaySchema(db, { storageLocations: ['local_us', 'other'] });
+  t.equal(readAlembicVersion(db), undefined, 'no alembic_version is written');
+  t.same(db.prepare('SELECT name FROM imagestoragelocation ORDER BY id').pluck().all(), ['local_us', 'other'], 'storage locations are ensured (DML, as Quay boot does)');
+  createQuaySchema(db);
+  t.pass('opening it again is fine');
+});
+
+t.test('an unstamped database that does not fit is refused, naming what differs', async (t) => {
+  const missing = unstamped();
+  missing.exec('DROP INDEX manifest_artifact_type_backfilled; ALTER TABLE manifest DROP COLUMN artifact_type_backfilled');
+  t.throws(() => createQuaySchema(missing), { code: 'REG_SCHEMA_VERSION', found: /column manifest\.artifact_type_backfilled is missing/ });
+  const strict = unstamped();
+  strict.exec("ALTER TABLE manifest ADD COLUMN must_fill TEXT NOT NULL DEFAULT 'x'");
+  createQuaySchema(strict);
+  t.pass('an extra NOT NULL column with a default is fine');
+  const noDefault = unstamped();
+  noDefault.exec('DROP TABLE blobupload');
+  noDefault.exec('CREATE TABLE blobupload (id INTEGER PRIMARY KEY, repository_id INTEGER NOT NULL, uuid TEXT NOT NULL, byte_count INTEGER NOT NULL, sha_state TEXT, location_id INTEGER NOT NULL, storage_metadata TEXT, chunk_count INTEGER NOT NULL DEFAULT 0, uncompressed_byte_count INTEGER, created TEXT NOT NULL, piece_sha_state TEXT, piece_hashes TEXT, owner TEXT NOT NULL)');
+  t.throws(() => createQuaySchema(noDefault), { code: 'REG_SCHEMA_VERSION', found: /column blobupload\.owner is NOT NULL without a default and unknown to us/ });
+  const many = unstamped();
+  for (const table of ['label', 'manifestlabel', 'labelsourcetype', 'logentry3', 'queueitem', 'quotarepositorysize']) many.exec(`DROP TABLE ${table}`);
+  t.throws(() => createQuaySchema(many), { code: 'REG_SCHEMA_VERSION', found: /\(and 1 more\)$/ }, 'at most five problems are named');
 });
 
 t.test('a failed creation leaves nothing behind', async (t) => {
