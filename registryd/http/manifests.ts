@@ -24,7 +24,7 @@ function lookup(c: Ctx): { ref: string; byDigest: boolean; names: boolean } {
 }
 
 function unknown(ref: string, repo: { namespace: string; name: string }): RegistryError {
-  return new RegistryError('MANIFEST_UNKNOWN', `manifest ${ref} is not in ${repo.namespace}/${repo.name}`, { detail: { reference: ref } });
+  return new RegistryError('MANIFEST_UNKNOWN', `manifest ${ref} is not in ${repo.namespace}/${repo.name}`, { detail: {} });
 }
 
 export async function getManifest(c: Ctx): Promise<void> {

@@ -115,9 +115,11 @@ export class RegistryService {
       : await this.store.manifestByTag(repo.id, reference, this.settings.now());
     if (m) return m;
     if (!byDigest && (await this.store.tagExpired(repo.id, reference, this.settings.now()))) {
-      throw new RegistryError('TAG_EXPIRED', `Tag ${reference} was deleted or has expired. To pull, revive via time machine`);
+      // Quay (TagExpired) puts this text in the envelope's message, not in detail.
+      const text = `Tag ${reference} was deleted or has expired. To pull, revive via time machine`;
+      throw new RegistryError('TAG_EXPIRED', text, { wireMessage: text, detail: {} });
     }
-    throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${reference} is not in ${repo.namespace}/${repo.name}`, { detail: { reference } });
+    throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${reference} is not in ${repo.namespace}/${repo.name}`, { detail: {} });
   }
 
   /** Validate and store a pushed manifest under a tag or (by digest) a temporary hidden tag. */
@@ -151,7 +153,7 @@ export class RegistryService {
   async deleteManifest(repo: RepositoryRef, reference: string, byDigest: boolean): Promise<void> {
     const now = this.settings.now();
     const ok = byDigest ? await this.store.deleteManifest(repo.id, reference, now) : await this.store.deleteTag(repo.id, reference, now);
-    if (!ok) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${reference} is not in ${repo.namespace}/${repo.name}`, { detail: { reference } });
+    if (!ok) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${reference} is not in ${repo.namespace}/${repo.name}`, { detail: {} });
   }
 
   tags(repo: RepositoryRef, page?: Page): Promise<string[]> {

@@ -83,16 +83,18 @@ export function switchboardConfigYaml(c: SwitchboardConfig, fixed: Record<string
 
 /**
  * Starts `node bin/switchboard.js serve --config FILE` (call buildSwitchboard
- * first) with LISTEN/ADMIN_LISTEN on 127.0.0.1 port 0 (the bound ports are
+ * first) with LISTEN (unless `opts.listen`, e.g. an address an owner was
+ * told as its SERVER_HOSTNAME) and ADMIN_LISTEN on 127.0.0.1 port 0 (the bound ports are
  * read from the "switchboard serving" log line), the access log in `dir`, and
  * waits for /readyz. Killed in teardown.
  */
 export async function startSwitchboard(
   t: TLike, dir: string, upstreams: { python: string; go: string }, c: SwitchboardConfig,
+  opts: { listen?: string } = {},
 ): Promise<Switchboard> {
   const configFile = join(dir, 'config.yaml');
   const accessLogFile = join(dir, 'access.log');
-  const fixed = { UPSTREAMS: { python: upstreams.python, go: upstreams.go }, LISTEN: '127.0.0.1:0', ADMIN_LISTEN: '127.0.0.1:0', ACCESS_LOG: accessLogFile, STATE_DIR: join(dir, 'state') };
+  const fixed = { UPSTREAMS: { python: upstreams.python, go: upstreams.go }, LISTEN: opts.listen ?? '127.0.0.1:0', ADMIN_LISTEN: '127.0.0.1:0', ACCESS_LOG: accessLogFile, STATE_DIR: join(dir, 'state') };
   writeAtomic(configFile, switchboardConfigYaml(c, fixed));
   const child = startChild(t, process.execPath, ['bin/switchboard.js', 'serve', '--config', configFile], { cwd: ROOT, env: childEnv() });
   const logs = (): Record<string, unknown>[] => child.stderr().split('\n').filter((l) => l.startsWith('{')).map((l) => {
