@@ -117,6 +117,15 @@ export class AuthService {
     return new RegistryError('UNAUTHORIZED', message, { headers: this.challenge(repository, scopes), detail: {}, ...(message ? { wireMessage: message } : {}) });
   }
 
+  /**
+   * A bearer token refused on a /v2 request: Quay's process_registry_jwt_auth
+   * answers with util/http.py abort(401) (`{"error": <reason>}`, text/html),
+   * not the OCI envelope, with the challenge.
+   */
+  private refusedToken(message: string, repository?: string, scopes?: readonly string[]): RegistryError {
+    return new RegistryError('UNAUTHORIZED', message, { headers: this.challenge(repository, scopes), detail: {}, wireMessage: message, abortBody: true });
+  }
+
   // ---- credentials (Basic) --------------------------------------------------------------------
 
   /**
@@ -208,7 +217,14 @@ export class AuthService {
     if (requested.includes('push') && user) {
       if (repo) {
         const r = await role();
-        if (r && ROLE_RANK[r] >= ROLE_RANK.write && repo.state === RepositoryState.NORMAL) final.push('push');
+        if (r && ROLE_RANK[r] >= ROLE_RANK.write) {
+          if (repo.state === RepositoryState.NORMAL) final.push('push');
+          // A mirrored repository takes pushes from its mirroring robot only (Quay's v2auth); READ_ONLY from nobody.
+          else if (repo.state === RepositoryState.MIRROR || repo.state === RepositoryState.ORG_MIRROR) {
+            const robot = await this.store.mirrorRobot(repo.id, repo.state === RepositoryState.MIRROR ? 'repository' : 'organization');
+            if (robot !== null && user.robot && robot === user.id) final.push('push');
+          }
+        }
       } else {
         if (!namespace && this.settings.createNamespaceOnPush && !user.robot) {
           const email = user.email.includes('@') ? user.email.split('@').join(`+${name.namespace}@`) : randomUUID();
@@ -243,7 +259,7 @@ export class AuthService {
     const header = authorization?.trim() ?? '';
     if (header === '') return { claims: null, grants: new Map() };
     const m = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!m) throw this.unauthorized('Invalid bearer token format', repository, need ? SCOPES_FOR[need] : undefined);
+    if (!m) throw this.refusedToken('Invalid bearer token format', repository, need ? SCOPES_FOR[need] : undefined);
     const nowMs = this.now();
     const hit = this.verified.get(m[1]!);
     if (hit && hit.until > nowMs) return hit.auth;
@@ -251,7 +267,7 @@ export class AuthService {
     try {
       claims = await verifyToken(m[1]!, this.keys!, { service: this.settings.service, audience: this.settings.serverHostname, maxFreshSeconds: this.settings.maxFreshSeconds }, this.now());
     } catch (e) {
-      if (e instanceof InvalidToken) throw this.unauthorized(e.message, repository, need ? SCOPES_FOR[need] : undefined);
+      if (e instanceof InvalidToken) throw this.refusedToken(e.message, repository, need ? SCOPES_FOR[need] : undefined);
       throw e;
     }
     const grants = new Map<string, RepoRole>();
@@ -331,7 +347,8 @@ export class AuthService {
 /** Quay's signed auth context (ValidatedAuthContext.to_signed_dict), legacy fields included. */
 function contextOf(p: Principal): Record<string, unknown> {
   switch (p.kind) {
-    case 'anonymous': return { version: 2, entity_kind: 'anonymous', kind: 'anonymous' };
+    // Quay sets no auth context for a /v2/auth request without credentials: only the content-trust fields are added.
+    case 'anonymous': return {};
     case 'user': return { version: 2, entity_kind: 'user', entity_reference: p.user.uuid, kind: 'user', user: p.user.username };
     case 'robot': return { version: 2, entity_kind: 'robot', entity_reference: p.user.username, kind: 'user', user: p.user.username };
     case 'appspecifictoken': return { version: 2, entity_kind: 'appspecifictoken', entity_reference: p.tokenUuid, kind: 'user', user: p.user.username };

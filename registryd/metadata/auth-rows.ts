@@ -7,6 +7,13 @@ import type { AppTokenRow, UserRow } from './auth-store.js';
 import { parseSqlTime } from './time.js';
 
 export const USER_COLUMNS = 'u.id, u.uuid, u.username, u.email, u.password_hash, u.organization, u.robot, u.enabled, u.invalid_login_attempts, u.last_invalid_login';
+/** The mirroring robot of a repository ({p} = the parameter marker), per AuthStore.mirrorRobot's scope. */
+export const MIRROR_ROBOT_SQL = {
+  repository: 'SELECT internal_robot_id AS id FROM repomirrorconfig WHERE repository_id = {p}',
+  organization: `SELECT c.internal_robot_id AS id FROM orgmirrorrepository r JOIN orgmirrorconfig c ON c.id = r.org_mirror_config_id
+    WHERE r.repository_id = {p}`,
+} as const;
+
 export const ROLE_ORDER = "CASE ro.name WHEN 'admin' THEN 3 WHEN 'write' THEN 2 WHEN 'read' THEN 1 ELSE 0 END";
 export const TEAM_ORDER = "CASE tr.name WHEN 'admin' THEN 3 WHEN 'creator' THEN 2 WHEN 'member' THEN 1 ELSE 0 END";
 export const DEFAULT_TAG_EXPIRATION_S = 1_209_600;

@@ -82,6 +82,12 @@ export interface AuthStore {
 
   /** Best role from `repositorypermission` rows of the user and of every team the user is in. */
   repositoryRole(userId: number, repositoryId: number): Promise<RepoRole | null>;
+  /**
+   * The robot allowed to push into a repository Quay mirrors: the repository
+   * mirror's `internal_robot_id` (state MIRROR), or its organisation mirror's
+   * (state ORG_MIRROR); null when there is none.
+   */
+  mirrorRobot(repositoryId: number, scope: 'repository' | 'organization'): Promise<number | null>;
   /** Best team role of the user in the organisation. */
   teamRole(userId: number, orgId: number): Promise<TeamRole | null>;
   /**

@@ -4,7 +4,7 @@ import type pg from 'pg';
 import { inTransaction } from './transaction.js';
 import type { AppTokenRow, AuthStore, NewUser, Page, RepoRole, ServiceKeyRow, TeamRole, UserRow } from '../auth-store.js';
 import { parseSqlTime, sqlTime } from '../time.js';
-import { appTokenRow, DEFAULT_TAG_EXPIRATION_S, EXPIRED_KEY_TTL_MS, ROLE_ORDER, TEAM_ORDER, USER_COLUMNS, userRow, type AppTokenDbRow, type UserDbRow } from '../auth-rows.js';
+import { appTokenRow, DEFAULT_TAG_EXPIRATION_S, EXPIRED_KEY_TTL_MS, MIRROR_ROBOT_SQL, ROLE_ORDER, TEAM_ORDER, USER_COLUMNS, userRow, type AppTokenDbRow, type UserDbRow } from '../auth-rows.js';
 
 
 type Q = Pick<pg.ClientBase, 'query'>;
@@ -82,6 +82,11 @@ export class PgAuthStore implements AuthStore {
       WHERE p.repository_id = $1 AND (p.user_id = $2 OR p.team_id IN (SELECT team_id FROM teammember WHERE user_id = $2))
       ORDER BY ${ROLE_ORDER} DESC LIMIT 1`, [repositoryId, userId])).rows[0];
     return r?.name ?? null;
+  }
+
+  async mirrorRobot(repositoryId: number, scope: 'repository' | 'organization'): Promise<number | null> {
+    const r = (await this.pool.query<{ id: number }>(MIRROR_ROBOT_SQL[scope].replace('{p}', '$1'), [repositoryId])).rows[0];
+    return r?.id ?? null;
   }
 
   async teamRole(userId: number, orgId: number): Promise<TeamRole | null> {

@@ -3,7 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { AppTokenRow, AuthStore, NewUser, Page, RepoRole, ServiceKeyRow, TeamRole, UserRow } from '../auth-store.js';
 import { parseSqlTime, sqlTime } from '../time.js';
-import { appTokenRow, DEFAULT_TAG_EXPIRATION_S, EXPIRED_KEY_TTL_MS, ROLE_ORDER, TEAM_ORDER, USER_COLUMNS, userRow, type AppTokenDbRow, type UserDbRow } from '../auth-rows.js';
+import { appTokenRow, DEFAULT_TAG_EXPIRATION_S, EXPIRED_KEY_TTL_MS, MIRROR_ROBOT_SQL, ROLE_ORDER, TEAM_ORDER, USER_COLUMNS, userRow, type AppTokenDbRow, type UserDbRow } from '../auth-rows.js';
 
 
 export class SqliteAuthStore implements AuthStore {
@@ -81,6 +81,11 @@ export class SqliteAuthStore implements AuthStore {
       WHERE p.repository_id = @repo AND (p.user_id = @user OR p.team_id IN (SELECT team_id FROM teammember WHERE user_id = @user))
       ORDER BY ${ROLE_ORDER} DESC LIMIT 1`).get({ repo: repositoryId, user: userId }) as { name: RepoRole } | undefined;
     return r?.name ?? null;
+  }
+
+  async mirrorRobot(repositoryId: number, scope: 'repository' | 'organization'): Promise<number | null> {
+    const r = this.sql(MIRROR_ROBOT_SQL[scope].replace('{p}', '?')).get(repositoryId) as { id: number } | undefined;
+    return r?.id ?? null;
   }
 
   async teamRole(userId: number, orgId: number): Promise<TeamRole | null> {
