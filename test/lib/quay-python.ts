@@ -30,8 +30,14 @@ export interface QuayPythonOptions {
   serverHostname?: string;
   /** `sqlite` (default): $QUAY_RUN/quay.db. `postgres`: a fresh database on the machine's PostgreSQL, dropped at teardown. */
   database?: 'sqlite' | 'postgres';
-  /** `initdb` (default): Quay's test data (initdb.py). `alembic`: Quay's own migrations on an empty database (production shape). */
-  schema?: 'initdb' | 'alembic';
+  /**
+   * `initdb` (default): Quay's test data (initdb.py). `alembic`: Quay's own
+   * migrations on an empty database (production shape). `none`: the database
+   * already holds a schema (`existingDatabase`, e.g. one the TS side laid down).
+   */
+  schema?: 'initdb' | 'alembic' | 'none';
+  /** With schema `none`: a PostgreSQL URL (postgres://…) Quay should use as it is. */
+  existingDatabase?: string;
   /** Start gunicorn now (default true); otherwise call start() later. */
   start?: boolean;
 }
@@ -85,7 +91,7 @@ export async function quayPgDatabase(t: TLike): Promise<{ name: string; url: str
  * PostgreSQL it recreates one fixed database name on its own cluster, so the
  * fixture runs these steps itself to get a database per test.
  */
-function layDown(env: NodeJS.ProcessEnv, schema: 'initdb' | 'alembic', postgres: boolean): void {
+function layDown(env: NodeJS.ProcessEnv, schema: 'initdb' | 'alembic' | 'none', postgres: boolean): void {
   const steps = `set -euo pipefail
 . "$QUAY_HOME_DIR/env.sh"
 mkdir -p "$QUAY_RUN/conf/stack" "$QUAY_RUN/storage"
@@ -94,7 +100,8 @@ sed -e "s#@HOSTNAME@#$QUAY_SERVER_HOSTNAME#g; s#@SCHEME@#$QUAY_URL_SCHEME#g; s#@
   "$QUAY_HOME/config.yaml.tmpl" > "$QUAY_RUN/conf/stack/config.yaml"
 cd "$QUAY_SRC"
 ${postgres ? 'export TEST_DATABASE_URI="$QUAY_DB_URI"  # initdb.py refuses other databases without it' : ''}
-if [ "${schema}" = alembic ]; then $PY -m alembic upgrade head > "$QUAY_RUN/alembic.log" 2>&1 || { tail -30 "$QUAY_RUN/alembic.log"; exit 1; }
+if [ "${schema}" = none ]; then :
+elif [ "${schema}" = alembic ]; then $PY -m alembic upgrade head > "$QUAY_RUN/alembic.log" 2>&1 || { tail -30 "$QUAY_RUN/alembic.log"; exit 1; }
 else LOGGING_LEVEL=WARNING $PY initdb.py > "$QUAY_RUN/initdb.log" 2>&1 || { tail -30 "$QUAY_RUN/initdb.log"; exit 1; }; fi
 $PY boot.py > "$QUAY_RUN/boot.log" 2>&1 || { tail -30 "$QUAY_RUN/boot.log"; exit 1; }
 `;
@@ -107,9 +114,10 @@ export async function startQuayPython(t: TLike, opts: QuayPythonOptions = {}): P
   const run = tempDir(t, 'quay-python-');
   const port = await freePort();
   const redisPort = await freePort();
-  const postgres = opts.database === 'postgres';
   const schema = opts.schema ?? 'initdb';
-  const pgDb = postgres ? await quayPgDatabase(t) : undefined;
+  if ((schema === 'none') !== (opts.existingDatabase !== undefined)) throw new Error("startQuayPython: schema 'none' goes with existingDatabase, and only with it");
+  const postgres = opts.database === 'postgres' || opts.existingDatabase !== undefined;
+  const pgDb = opts.existingDatabase !== undefined ? { url: opts.existingDatabase } : postgres ? await quayPgDatabase(t) : undefined;
   const sqliteFile = join(run, 'quay.db');
   // Peewee and SQLAlchemy take postgresql:// (the pg driver takes it too).
   const dbUri = pgDb ? pgDb.url.replace(/^postgres:/, 'postgresql:') : `sqlite:///${sqliteFile}`;

@@ -1,30 +1,36 @@
 /**
  * The DDL half of our SQLite rendering of Quay's database (see schema.ts for
- * the overview, the lookup rows and createQuaySchema).
+ * the overview, the lookup rows and createQuaySchema): here the tables the
+ * registry reads or writes, in schema-tables-quay-only.ts the rest of Quay's
+ * schema, which only Python Quay uses.
  *
  * Written for this project from Quay's Alembic history (data/migrations,
  * head 9fa37f66a9b6) and Peewee models (data/database.py). What the
- * statements reproduce is what PostgreSQL holds after `alembic upgrade head`:
- * table, column and index names, nullability, unique indexes, foreign keys and
- * the *server-side* defaults the migrations declare. Peewee's Python-side
- * defaults (uuid4, utcnow, `{}`, ...) are NOT database defaults, so they are
- * not DEFAULT clauses here either: a writer must supply those values, exactly
- * as it would have to against Quay's PostgreSQL. Where a Python default
- * matters, a `--` note says what Quay writes.
+ * statements reproduce is what PostgreSQL holds after `alembic upgrade head`
+ * (registryd/test/metadata/quay-alembic-schema.test.ts compares the catalogs):
+ * table, column and index names, column order, nullability, unique indexes,
+ * foreign keys and the *server-side* defaults the migrations declare. Peewee's
+ * Python-side defaults (uuid4, utcnow, `{}`, ...) are NOT database defaults,
+ * so they are not DEFAULT clauses here either: a writer must supply those
+ * values, exactly as it would have to against Quay's PostgreSQL. Where a
+ * Python default matters, a `--` note says what Quay writes. A default written
+ * as a string (`DEFAULT '0'`) is one the migration gave as a string: PostgreSQL
+ * keeps the difference (`'0'::bigint`, not `0`).
  *
  * Type mapping: serial/bigserial id -> INTEGER PRIMARY KEY AUTOINCREMENT
  * (ids are never reused, like a PG sequence); varchar/text -> TEXT (Quay's
  * varchar is 255 characters unless a column note says otherwise; SQLite does
  * not enforce it, PostgreSQL does); integer/bigint -> INTEGER; boolean ->
  * INTEGER 0/1; timestamp without time zone -> TEXT holding naive UTC as
- * 'YYYY-MM-DD HH:MM:SS.ffffff'.
+ * 'YYYY-MM-DD HH:MM:SS.ffffff'; date -> TEXT 'YYYY-MM-DD'. The PostgreSQL
+ * types are put back by ../postgres/schema.ts.
  *
  * Statements run in array order on an empty database; foreign keys point only
  * at tables created earlier.
  */
 
 /** A name-only lookup ("enum") table: rows come from LOOKUP_ROWS. */
-function lookup(table: string, nameIndex: 'unique' | 'plain' | 'none' = 'unique'): string[] {
+export function lookup(table: string, nameIndex: 'unique' | 'plain' | 'none' = 'unique'): string[] {
   const out = [`CREATE TABLE ${table} (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   name TEXT NOT NULL
@@ -34,7 +40,7 @@ function lookup(table: string, nameIndex: 'unique' | 'plain' | 'none' = 'unique'
 }
 
 /** Plain (non-unique) single/multi-column indexes named Quay's way: <table>_<col>_<col>. */
-function indexes(table: string, ...cols: string[][]): string[] {
+export function indexes(table: string, ...cols: string[][]): string[] {
   const q = table === 'user' ? '"user"' : table;
   return cols.map((c) => `CREATE INDEX ${table}_${c.join('_')} ON ${q} (${c.join(', ')})`);
 }
@@ -287,7 +293,7 @@ const REPOSITORIES: readonly string[] = [
   `CREATE TABLE quotanamespacesize (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   namespace_user_id INTEGER NOT NULL REFERENCES "user" (id),
-  size_bytes INTEGER NOT NULL DEFAULT 0,
+  size_bytes INTEGER NOT NULL DEFAULT '0',
   backfill_start_ms INTEGER,
   backfill_complete INTEGER NOT NULL DEFAULT 0
 )`,
@@ -298,7 +304,7 @@ const REPOSITORIES: readonly string[] = [
   `CREATE TABLE quotarepositorysize (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   repository_id INTEGER NOT NULL REFERENCES repository (id),
-  size_bytes INTEGER NOT NULL DEFAULT 0,
+  size_bytes INTEGER NOT NULL DEFAULT '0',
   backfill_start_ms INTEGER,
   backfill_complete INTEGER NOT NULL DEFAULT 0
 )`,
@@ -427,9 +433,11 @@ const UPLOADS: readonly string[] = [
   ...indexes('uploadedblob', ['blob_id'], ['expires_at'], ['repository_id']),
 
   // An upload session: bytes accepted so far, resumable hasher state, driver metadata.
-  // created: Quay's migration gave it a server default frozen at migration time
-  // (a constant timestamp), which would make a row look stale at once; it is
-  // left without a default here, so every writer must set it (Quay writes now()).
+  // created: Quay's migration gave it a server default frozen at the moment it
+  // ran (a constant timestamp). The PostgreSQL rendering reproduces that with
+  // the moment the schema is created, so the catalogs match; SQLite has none.
+  // Either way the default would make a row look stale at once: every writer
+  // must set created (Quay writes now()).
   `CREATE TABLE blobupload (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   repository_id INTEGER NOT NULL REFERENCES repository (id),
@@ -487,8 +495,8 @@ const QUEUE_LOGS: readonly string[] = [
 )`,
 ];
 
-/** The statements by group, in execution order. */
-export const SCHEMA_GROUPS: Readonly<Record<string, readonly string[]>> = {
+/** The statements by group, in execution order (before QUAY_ONLY_GROUPS, see schema.ts). */
+export const REGISTRY_GROUPS: Readonly<Record<string, readonly string[]>> = {
   lookups: LOOKUPS,
   namespacesAuth: NAMESPACES_AUTH,
   repositories: REPOSITORIES,
@@ -496,6 +504,3 @@ export const SCHEMA_GROUPS: Readonly<Record<string, readonly string[]>> = {
   uploads: UPLOADS,
   queueLogs: QUEUE_LOGS,
 };
-
-/** Every CREATE TABLE / CREATE INDEX statement, to be run in this order. */
-export const SCHEMA_SQL: readonly string[] = Object.freeze(Object.values(SCHEMA_GROUPS).flat());

@@ -17,7 +17,11 @@
  *  - `queueitem` for all worker queues, `logentry3` for the action log;
  *  - lookup ("enum") tables whose rows Quay's migrations insert; ids are
  *    whatever the insert order gave, so code must resolve them by name;
- *  - `alembic_version`, the schema revision Python Quay checks.
+ *  - `alembic_version`, the schema revision Python Quay checks;
+ *  - and the rest of Quay's 105 tables (builds, notifications, OAuth,
+ *    mirroring, quotas, ...), which only Python Quay reads or writes
+ *    (schema-tables-quay-only.ts), so that Python Quay can run on a database
+ *    we created.
  *
  * Where PostgreSQL is shared with Python Quay, Alembic owns the schema and we
  * only read `alembic_version`. This module is for databases we own (SQLite
@@ -32,16 +36,33 @@
  * be written explicitly.
  */
 import Sqlite, { type Database } from 'better-sqlite3';
-import { SCHEMA_SQL } from './schema-tables.js';
+import { REGISTRY_GROUPS } from './schema-tables.js';
+import { QUAY_ONLY_GROUPS } from './schema-tables-quay-only.js';
 
-export { SCHEMA_SQL, SCHEMA_GROUPS } from './schema-tables.js';
+/** Quay's whole schema as statements by group, in execution order. */
+export const SCHEMA_GROUPS: Readonly<Record<string, readonly string[]>> = Object.freeze({ ...REGISTRY_GROUPS, ...QUAY_ONLY_GROUPS });
+
+/** Every CREATE TABLE / CREATE INDEX statement, to be run in this order. */
+export const SCHEMA_SQL: readonly string[] = Object.freeze(Object.values(SCHEMA_GROUPS).flat());
+
+const tableNames = (groups: Readonly<Record<string, readonly string[]>>): string[] => Object.values(groups).flat()
+  .map((sql) => /^CREATE TABLE "?(\w+)"? /.exec(sql)?.[1]).filter((t): t is string => t !== undefined);
+
+/**
+ * The tables the registry reads or writes (schema-tables.ts; alembic_version
+ * aside): what an unstamped database must hold, see expectedQuayTables.
+ */
+export const REGISTRY_TABLES: readonly string[] = Object.freeze(tableNames(REGISTRY_GROUPS).filter((t) => t !== 'alembic_version'));
 
 /** The Alembic revision this layout matches (quay/quay data/migrations head). */
 export const QUAY_ALEMBIC_HEAD = '9fa37f66a9b6';
 
 /**
  * Lookup table -> the `name` values Quay's migrations insert, in migration
- * order (so a fresh database gets the same ids as a fresh Quay). Storage
+ * order (so a fresh database gets the same ids as a fresh Quay). Except: Quay
+ * inserts three pairs of media types (docker schema 1, docker schema 2, OCI)
+ * by iterating a Python set, so within each pair the order, and which of two
+ * consecutive ids a name gets, differs between Quay installations. Storage
  * locations used by a deployment are added at boot, see STORAGE_LOCATIONS.
  */
 export const LOOKUP_ROWS: Readonly<Record<string, readonly string[]>> = {
@@ -125,7 +146,18 @@ export const LOOKUP_ROWS: Readonly<Record<string, readonly string[]>> = {
   userpromptkind: ['confirm_username', 'enter_name', 'enter_company'],
   imagestoragesignaturekind: ['gpg2'],
   imagestoragetransformation: ['squash', 'aci'],
+  apprblobplacementlocation: ['local_eu', 'local_us'],
+  apprtagkind: ['tag', 'release', 'channel'],
 };
+
+/**
+ * Lookup tables whose rows Quay's migrations insert with explicit ids (1, 2,
+ * ... in LOOKUP_ROWS order) instead of drawing them from the id sequence, so
+ * in PostgreSQL the sequence stays unused (a later insert without an id would
+ * collide with id 1). We insert them the same way, leaving the sequences as
+ * Quay leaves them.
+ */
+export const EXPLICIT_ID_LOOKUPS: readonly string[] = ['repositorykind', 'disablereason', 'apprblobplacementlocation', 'apprtagkind'];
 
 /** labelsourcetype.mutable per name (only labels added through the API may be changed). */
 export const LABEL_SOURCE_MUTABLE: Readonly<Record<string, boolean>> = { manifest: false, api: true, internal: false };
@@ -196,6 +228,11 @@ export function createQuaySchema(db: Database, options: CreateQuaySchemaOptions 
         for (const name of names) ins.run(name, LABEL_SOURCE_MUTABLE[name] ? 1 : 0);
         continue;
       }
+      if (EXPLICIT_ID_LOOKUPS.includes(table)) {
+        const ins = db.prepare(`INSERT INTO ${table} (id, name) VALUES (?, ?)`);
+        names.forEach((name, i) => ins.run(i + 1, name));
+        continue;
+      }
       const ins = db.prepare(`INSERT INTO ${table} (name) VALUES (?)`);
       for (const name of names) ins.run(name);
     }
@@ -242,14 +279,19 @@ export type TableShapes = ReadonlyMap<string, ReadonlyMap<string, ColumnShape>>;
 
 let expected: TableShapes | undefined;
 
-/** The tables and columns of our layout (alembic_version aside), read off SCHEMA_SQL laid on a scratch database. */
+/**
+ * The tables and columns the registry uses (REGISTRY_TABLES), read off
+ * SCHEMA_SQL laid on a scratch database. Quay's other tables are not asked
+ * of an unstamped database: Quay's initdb.py makes them from its models,
+ * which lack some that the migrations keep (the app-registry tables).
+ */
 export function expectedQuayTables(): TableShapes {
   if (expected) return expected;
   const scratch = new Sqlite(':memory:');
   try {
     for (const sql of SCHEMA_SQL) scratch.exec(sql);
-    const shapes = sqliteTables(scratch);
-    (shapes as Map<string, ReadonlyMap<string, ColumnShape>>).delete('alembic_version');
+    const shapes = sqliteTables(scratch) as Map<string, ReadonlyMap<string, ColumnShape>>;
+    for (const table of [...shapes.keys()]) if (!REGISTRY_TABLES.includes(table)) shapes.delete(table);
     expected = shapes;
     return shapes;
   } finally {

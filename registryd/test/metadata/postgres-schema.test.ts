@@ -3,7 +3,8 @@
  * ../lib/postgres.ts; fails, never skips, when the server is down): same
  * tables, columns, indexes and lookup rows as the SQLite schema, Quay's
  * PostgreSQL types, idempotent, refuses foreign revisions, serialises
- * concurrent creators.
+ * concurrent creators. (quay-alembic-schema.test.ts compares the whole
+ * catalog with what Quay's own migrations make.)
  */
 import t from 'tap';
 import type { Test } from 'tap';
@@ -48,7 +49,7 @@ t.test('tables and columns equal the SQLite schema', async (tt) => {
   const pgCols: Record<string, string[]> = {};
   for (const r of (await pa.query<{ table_name: string; column_name: string }>(`SELECT table_name, column_name FROM information_schema.columns
       WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position`)).rows) (pgCols[r.table_name] ??= []).push(r.column_name);
-  tt.equal(sqliteTables.length, 49, '49 tables, alembic_version included');
+  tt.equal(sqliteTables.length, 105, "Quay's 105 tables, alembic_version included");
   tt.same(Object.keys(pgCols).sort(), sqliteTables);
   tt.same(pgCols, sqliteCols, 'same columns, same order');
 
@@ -82,15 +83,26 @@ t.test('PostgreSQL types as Quay has them', async (tt) => {
     'blobupload.sha_state': 'text', 'blobupload.created': 'timestamp without time zone', 'imagestorage.image_size': 'bigint',
     'queueitem.queue_name': 'character varying(1024)', 'queueitem.body': 'text', 'alembic_version.version_num': 'character varying(32)',
     'label.key': 'character varying(255)', 'label.value': 'text', 'servicekey.jwk': 'text', 'repository.description': 'text', 'repository.state': 'integer',
+    'repositoryactioncount.date': 'date', 'logentry.id': 'bigint', 'logentry2.id': 'integer', 'proxycacheconfig.upstream_registry': 'character varying(2048)',
+    'repomirrorconfig.external_registry_password': 'character varying(9000)', 'quotaregistrysize.size_bytes': 'bigint', 'apprtag.protected': 'boolean',
   };
   for (const [k, v] of Object.entries(expect)) tt.equal(type(k), v, k);
   tt.equal(cols.get('user.enabled')!.dflt, 'true');
   tt.equal(cols.get('tag.hidden')!.dflt, 'false');
   tt.equal(cols.get('user.removed_tag_expiration_s')!.dflt, '1209600');
+  tt.equal(cols.get('quotanamespacesize.size_bytes')!.dflt, "'0'::bigint", 'a default the migration gave as a string stays one');
+  tt.equal(cols.get('messages.severity')!.dflt, "'info'::character varying");
+  tt.match(cols.get('blobupload.created')!.dflt, /^'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d'::timestamp without time zone$/, 'the creation moment, frozen as Quay\'s migration froze its own');
+  const seq = async (name: string): Promise<unknown> => (await pa.query(`SELECT data_type::text AS type, last_value::int AS last FROM pg_sequences WHERE sequencename = $1`, [name])).rows[0];
+  tt.same(await seq('logentry_id_seq'), { type: 'integer', last: null }, 'logentry: bigint id on an integer sequence, as Alembic widened it');
+  tt.same(await seq('logentry3_id_seq'), { type: 'bigint', last: null });
+  tt.same(await seq('disablereason_id_seq'), { type: 'integer', last: null }, 'rows inserted with explicit ids leave the sequence unused');
+  tt.same(await seq('visibility_id_seq'), { type: 'integer', last: 2 }, 'rows inserted by name draw from it');
   tt.match(cols.get('tag.id')!.dflt, /nextval\('tag_id_seq'/);
   const constraints = (await pa.query<{ conname: string }>("SELECT conname FROM pg_constraint WHERE connamespace = current_schema()::regnamespace")).rows.map((r) => r.conname);
   for (const c of ['pk_user', 'pk_tag', 'pk_quotanamespacesizeid', 'alembic_version_pkc', 'fk_tag_manifest_id_manifest', 'fk_repository_namespace_user_id_user',
-    'fk_imagestorageplacement_location_id_imagestoragelocation', 'fk_manifestblob_blob_id_imagestorage']) tt.ok(constraints.includes(c), `constraint ${c}`);
+    'fk_imagestorageplacement_location_id_imagestoragelocation', 'fk_manifestblob_blob_id_imagestorage', 'pk_proxy_cache_config', 'fk_quotalimit_id',
+    'fk_tag_notification_success_tag_id', 'fk_repomirrorrule_left_child_id_repomirrorrule']) tt.ok(constraints.includes(c), `constraint ${c}`);
   const defs = new Map((await pa.query<{ indexname: string; indexdef: string }>('SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()')).rows.map((r) => [r.indexname, r.indexdef]));
   tt.match(defs.get('repository_name__fulltext'), /USING gin \(name gin_trgm_ops\)/);
   tt.match(defs.get('user_email_unique_non_org'), /WHERE \(organization = false\)/);

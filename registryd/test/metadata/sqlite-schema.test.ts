@@ -2,8 +2,10 @@ import t from 'tap';
 import type { Test } from 'tap';
 import Database from 'better-sqlite3';
 import {
+  EXPLICIT_ID_LOOKUPS,
   LOOKUP_ROWS,
   QUAY_ALEMBIC_HEAD,
+  REGISTRY_TABLES,
   SCHEMA_SQL,
   SchemaVersionError,
   createQuaySchema,
@@ -89,7 +91,13 @@ const KEY_COLUMNS: Record<string, string[]> = {
 
 t.test('every table exists with its key columns', async (t) => {
   const db = fresh();
-  const tables = new Set(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]);
+  const tables = new Set(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'sqlite_sequence'").pluck().all() as string[]);
+  t.equal(tables.size, 105, "Quay's 105 tables, alembic_version included");
+  t.same(Object.keys(KEY_COLUMNS).filter((tb) => tb !== 'alembic_version' && !REGISTRY_TABLES.includes(tb)), [], 'the key tables are among those the registry uses');
+  t.equal(REGISTRY_TABLES.length, 48, 'the registry uses 48 of them');
+  for (const tb of ['repositorybuild', 'oauthaccesstoken', 'repomirrorconfig', 'logentry', 'apprtag', 'star', 'namespacenotification']) {
+    t.ok(tables.has(tb) && !REGISTRY_TABLES.includes(tb), `Quay-only table ${tb} exists`);
+  }
   for (const [table, cols] of Object.entries(KEY_COLUMNS)) {
     t.ok(tables.has(table), `table ${table} exists`);
     const have = columns(db, table);
@@ -148,6 +156,10 @@ t.test('lookup rows', async (t) => {
     'login_success', 'manifest_label_add', 'create_namespace_notification', 'org_mirror_repo_created']) {
     t.ok(kinds.includes(k), `logentrykind ${k}`);
   }
+  for (const table of EXPLICIT_ID_LOOKUPS) {
+    t.same(db.prepare(`SELECT id, name FROM ${table} ORDER BY id`).all(), LOOKUP_ROWS[table]!.map((name, i) => ({ id: i + 1, name })), `${table} ids as Quay's migrations give them`);
+  }
+  t.same(names(db, 'apprtagkind'), ['tag', 'release', 'channel']);
   t.same(db.prepare('SELECT name, mutable FROM labelsourcetype ORDER BY id').all(),
     [{ name: 'manifest', mutable: 0 }, { name: 'api', mutable: 1 }, { name: 'internal', mutable: 0 }]);
   t.equal(readAlembicVersion(db), QUAY_ALEMBIC_HEAD);
@@ -301,6 +313,15 @@ t.test("an unstamped database whose tables fit (Quay's initdb.py) is accepted an
   t.same(db.prepare('SELECT name FROM imagestoragelocation ORDER BY id').pluck().all(), ['local_us', 'other'], 'storage locations are ensured (DML, as Quay boot does)');
   createQuaySchema(db);
   t.pass('opening it again is fine');
+});
+
+t.test("an unstamped database without the tables only Quay uses is accepted (initdb.py makes no app-registry tables)", async (t) => {
+  const db = unstamped();
+  for (const table of ['apprtag', 'apprmanifestlistmanifest', 'apprmanifestlist', 'apprmanifestblob', 'apprmanifest', 'apprblobplacement', 'apprblob',
+    'apprtagkind', 'apprblobplacementlocation', 'star', 'repositorybuild']) db.exec(`DROP TABLE ${table}`);
+  createQuaySchema(db);
+  t.equal(readAlembicVersion(db), undefined, 'accepted, unstamped');
+  t.notOk(db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'apprtag'").get(), 'and not completed: the database is not ours');
 });
 
 t.test('an unstamped database that does not fit is refused, naming what differs', async (t) => {
