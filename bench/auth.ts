@@ -1,147 +1,150 @@
 /**
- * bench/auth — what Quay's auth costs on the hot path. Same run, same client:
- *   - docker-registry (Distribution 2.8), anonymous: the peer;
- *   - registryd, anonymous mode (`quay serve --mode mirror --tls off`);
- *   - registryd with database auth: a private repository, every request
- *     carrying the bearer token /v2/auth issued (RS256 verification, grants).
- * Measured: manifest GET requests/s and p99 with wrk (by tag, Accept header),
- * and /v2/auth tokens/s for a user login (bcrypt at Quay's cost 12) and for
- * anonymous pull tokens, sequential, with the registry alone on cpu 1.
+ * bench/auth — what Quay's auth costs on the hot path, on the TS side and on
+ * real Quay, in one run with the same clients:
+ *   - docker-registry (Distribution 2.8), anonymous: the peer with no auth at all;
+ *   - quay-python: real Quay, one gunicorn process with one gevent worker, Quay's initdb
+ *     test data on PostgreSQL (BENCH_DATABASE=sqlite: its SQLite file);
+ *   - quay serve (TS): `--mode standalone` on that Quay's own config.yaml: the same
+ *     database and storage;
+ *   - quay serve (TS), anonymous: the same with AUTHENTICATION_TYPE Anonymous, so the
+ *     difference from the row above is the auth alone.
+ * Each registry is pinned to cpu 1, wrk to cpu 0 (bench/lib/peers.ts).
  *
- *   npm run bench:auth          (needs docker-registry and wrk from Debian)
+ * Measured, alternating between the peers after an untimed warm-up:
+ *   - manifest GET of the private devtable/bench:latest (by tag, Accept header), wrk
+ *     -c BENCH_CONNECTIONS: Quay and the TS side with a bearer token each issued itself
+ *     (RS256 verification and the grant check on every call; the TS side remembers a
+ *     verified token for at most a minute, Quay verifies each time);
+ *   - /v2/auth with Basic devtable:password, one connection (wrk -c1): both check the
+ *     password with bcrypt (cost 12, initdb's hash) on every call. One at a time, because
+ *     the TS side lets concurrent identical logins share one bcrypt run (login-queue.ts),
+ *     which would flatter it;
+ *   - /v2/auth without credentials for public/publicrepo (anonymous pull token: RS256
+ *     signing and the repository lookup, no bcrypt), wrk -c BENCH_CONNECTIONS.
+ *
+ *   npm run bench:auth          (needs docker-registry, wrk and real Quay:
+ *                                bash /work/shared/quay-python/install-deps.sh)
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { children, columns, freePort, pinned, waitFor, wrk, wrkBin } from './lib/procs.js';
+import YAML from 'yaml';
+import { columns, wrkBin } from './lib/procs.js';
+import {
+  QUAY_USER, bearerTokens, benchDatabase, onExit, quayLogTail, requireQuay, shutdown, startDistribution, startQuayPair, startQuayServe,
+  type Peer, type QuayPair,
+} from './lib/peers.js';
+import { wrkAlternating, type LoadFigures } from './lib/load.js';
+import { OCI_MANIFEST, pushSmallImage } from './lib/registry-client.js';
+import { machineLine, ms, progress, rate, ratio } from './lib/figures.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const DATABASE = benchDatabase();
+const REPO = 'devtable/bench';
+const PUBLIC_REPO = 'public/publicrepo';
+
 const registryBin = ['/usr/bin/docker-registry'].find((p) => existsSync(p));
 if (!registryBin || !wrkBin) {
   console.error('bench:auth needs docker-registry and wrk: apt-get install -y docker-registry wrk');
   process.exit(2);
 }
+requireQuay('bench:auth');
 const dir = mkdtempSync(join(tmpdir(), 'swb-bench-auth-'));
-process.on('exit', () => { for (const c of children) c.kill('SIGKILL'); rmSync(dir, { recursive: true, force: true }); });
-process.on('SIGINT', () => process.exit(130));
+onExit(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Peer { name: string; base: string; headers: Record<string, string> }
-
-async function distribution(): Promise<Peer> {
-  const port = await freePort();
-  const d = join(dir, 'distribution');
-  spawnSync('mkdir', ['-p', d]);
-  writeFileSync(join(d, 'config.yml'), `version: 0.1
-log: {level: error, accesslog: {disabled: true}}
-storage: {filesystem: {rootdirectory: ${d}/data}}
-http: {addr: 127.0.0.1:${port}, secret: bench}
-health: {storagedriver: {enabled: false}}
-`);
-  const [cmd, args] = pinned('1', registryBin!, ['serve', join(d, 'config.yml')]);
-  children.push(spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] }));
-  const base = `http://127.0.0.1:${port}`;
-  await waitFor(`${base}/v2/`);
-  return { name: 'docker-registry', base, headers: {} };
+/**
+ * The TS side on the same database and storage with AUTHENTICATION_TYPE
+ * Anonymous (a Switchboard extension: no login, everyone pulls): what the
+ * TS side costs without auth, the database work being equal.
+ */
+async function anonymousTs(pair: QuayPair): Promise<Peer> {
+  const config = join(dir, 'ts-anonymous.yaml');
+  const quayConfig = YAML.parse(readFileSync(pair.python.configFile, 'utf8')) as Record<string, unknown>;
+  writeFileSync(config, YAML.stringify({ ...quayConfig, AUTHENTICATION_TYPE: 'Anonymous' }));
+  return startQuayServe(root, 'quay serve (TS), anonymous', config, join(dir, 'ts-anonymous'), pair.python.storageDir);
 }
 
-function quay(args: string[], input?: string): string {
-  const r = spawnSync(process.execPath, [join(root, 'bin', 'quay.js'), ...args], { encoding: 'utf8', input });
-  if (r.status !== 0) throw new Error(`quay ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
+/** The peer with other headers (same process). */
+const withHeaders = (p: Peer, headers: Record<string, string>): Peer => ({ ...p, headers });
 
-async function registryd(name: string, database: boolean): Promise<{ peer: Peer; port: number; dataDir: string; config: string }> {
-  const port = await freePort();
-  const dataDir = join(dir, name);
-  const config = join(dir, `${name}.yaml`);
-  writeFileSync(config, database
-    ? `SERVER_HOSTNAME: 127.0.0.1:${port}\nPREFERRED_URL_SCHEME: http\nAUTHENTICATION_TYPE: Database\nDATABASE_SECRET_KEY: ${randomUUID()}\n`
-    : `SERVER_HOSTNAME: 127.0.0.1:${port}\n`);
-  if (database) quay(['user', 'create', 'bench', '--email', 'bench@example.com', '--password-stdin', '--config', config, '--data-dir', dataDir], 'bench-password\n');
-  const [cmd, args] = pinned('1', process.execPath, [join(root, 'bin', 'quay.js'), 'serve', '--mode', 'mirror', '--tls', 'off', '--config', config,
-    '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${await freePort()}`]);
-  children.push(spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, SWITCHBOARD_LOG_LEVEL: 'error' } }));
-  const base = `http://127.0.0.1:${port}`;
-  await waitFor(`${base}/v2/`);
-  return { peer: { name, base, headers: {} }, port, dataDir, config };
-}
-
-async function token(base: string, service: string, scope: string, basic?: string): Promise<string> {
-  const r = await fetch(`${base}/v2/auth?service=${encodeURIComponent(service)}&scope=${encodeURIComponent(scope)}`, { headers: basic ? { authorization: `Basic ${Buffer.from(basic).toString('base64')}` } : {} });
-  if (r.status !== 200) throw new Error(`/v2/auth: ${r.status} ${await r.text()}`);
-  return ((await r.json()) as { token: string }).token;
-}
-
-async function pushImage(p: Peer): Promise<void> {
-  const blob = async (data: Buffer): Promise<string> => {
-    const digest = `sha256:${createHash('sha256').update(data).digest('hex')}`;
-    const s = await fetch(`${p.base}/v2/bench/app/blobs/uploads/`, { method: 'POST', headers: p.headers });
-    if (s.status !== 202) throw new Error(`${p.name} POST: ${s.status}`);
-    const loc = new URL(s.headers.get('location')!, p.base);
-    loc.searchParams.set('digest', digest);
-    const put = await fetch(loc, { method: 'PUT', headers: { ...p.headers, 'content-type': 'application/octet-stream' }, body: data });
-    if (put.status !== 201) throw new Error(`${p.name} PUT blob: ${put.status}`);
-    return digest;
-  };
-  const layer = Buffer.alloc(4096, 7);
-  const cfg = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
-  const m = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: await blob(cfg), size: cfg.length },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: await blob(layer), size: layer.length }] });
-  const put = await fetch(`${p.base}/v2/bench/app/manifests/latest`, { method: 'PUT', headers: { ...p.headers, 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: m });
-  if (put.status !== 201) throw new Error(`${p.name} manifest PUT: ${put.status} ${await put.text()}`);
-}
-
-async function rate(n: number, fn: () => Promise<unknown>): Promise<number> {
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) await fn();
-  return n / ((performance.now() - t0) / 1000);
+async function expectStatus(p: Peer, path: string, status: number): Promise<void> {
+  const r = await fetch(`${p.base}${path}`, { headers: { ...p.headers, accept: OCI_MANIFEST } });
+  await r.arrayBuffer();
+  if (r.status !== status) throw new Error(`${p.name} GET ${path}: ${r.status}, expected ${status}`);
 }
 
 async function main(): Promise<void> {
-  const dist = await distribution();
-  const anon = (await registryd('registryd-anonymous', false)).peer;
-  const authed = await registryd('registryd-database', true);
-  const service = `127.0.0.1:${authed.port}`;
-  const pushToken = await token(authed.peer.base, service, 'repository:bench/app:push,pull', 'bench:bench-password');
-  authed.peer.headers = { authorization: `Bearer ${pushToken}` };
-  for (const p of [dist, anon, authed.peer]) await pushImage(p);
-  const pullToken = await token(authed.peer.base, service, 'repository:bench/app:pull', 'bench:bench-password');
-  authed.peer.headers = { authorization: `Bearer ${pullToken}` };
-  const unauth = await fetch(`${authed.peer.base}/v2/bench/app/manifests/latest`);
-  if (unauth.status !== 401) throw new Error(`the private repository answered ${unauth.status} without a token`);
-
-  const accept = ['-H', 'Accept: application/vnd.oci.image.manifest.v1+json'];
-  const results = new Map<string, { rps: number[]; p99: number[]; errors: number }>();
-  for (const p of [dist, anon, authed.peer]) {
-    const h = Object.entries(p.headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
-    wrk(`${p.base}/v2/bench/app/manifests/latest`, 2, CONNECTIONS, [...accept, ...h]);
-    results.set(p.name, { rps: [], p99: [], errors: 0 });
+  const started = performance.now();
+  console.log('bench/auth — the cost of Quay\'s auth: the TS side (quay serve) vs real Quay (gunicorn), docker-registry without auth as the floor');
+  console.log(machineLine());
+  console.log(`TS and Quay: one database (${DATABASE}); manifest GET wrk -t1 -c${CONNECTIONS} ${DURATION} s per peer; /v2/auth password logins one at a time (bcrypt cost 12 each), anonymous tokens -c${CONNECTIONS}`);
+  console.log('');
+  progress('starting real Quay, the TS side on its database, the TS side in anonymous mode, docker-registry');
+  const pair = await startQuayPair(root, dir, DATABASE);
+  const dist = await startDistribution(registryBin!, dir);
+  const anon = await anonymousTs(pair);
+  await bearerTokens(pair, `repository:${REPO}:pull,push`);
+  progress(', images');
+  // One image for the three on Quay's database, pushed through Quay; the same one to docker-registry.
+  for (const p of [pair.quay, dist]) await pushSmallImage(p, REPO, ['latest']);
+  await bearerTokens(pair, `repository:${REPO}:pull`);
+  const manifest = `/v2/${REPO}/manifests/latest`;
+  for (const p of [pair.quay, pair.ts]) {
+    await expectStatus(withHeaders(p, {}), manifest, 401); // private: nothing without the token
+    await expectStatus(p, manifest, 200);
   }
-  for (let round = 0; round < 2; round++) {
-    for (const p of [dist, anon, authed.peer]) {
-      const h = Object.entries(p.headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
-      const w = wrk(`${p.base}/v2/bench/app/manifests/latest`, DURATION / 2, CONNECTIONS, [...accept, ...h]);
-      const r = results.get(p.name)!;
-      r.rps.push(w.rps); r.p99.push(w.p99ms); r.errors += w.errors;
-    }
+  await expectStatus(anon, manifest, 200);
+  const login = `/v2/auth?service=${encodeURIComponent(pair.service)}&scope=${encodeURIComponent(`repository:${REPO}:pull`)}`;
+  const anonToken = `/v2/auth?service=${encodeURIComponent(pair.service)}&scope=${encodeURIComponent(`repository:${PUBLIC_REPO}:pull`)}`;
+  const basic = { authorization: `Basic ${Buffer.from(`${QUAY_USER.name}:${QUAY_USER.password}`).toString('base64')}` };
+  for (const p of [pair.quay, pair.ts]) {
+    await expectStatus(withHeaders(p, basic), login, 200);
+    await expectStatus(withHeaders(p, {}), anonToken, 200);
   }
-  const loginRate = await rate(8, () => token(authed.peer.base, service, 'repository:bench/app:pull', 'bench:bench-password'));
-  const anonRate = await rate(200, () => token(anon.base, service, 'repository:bench/app:pull'));
+  progress('\nmanifest GET');
+  const manifests = wrkAlternating([dist, anon, pair.quay, pair.ts], manifest, DURATION, CONNECTIONS, ['-H', `Accept: ${OCI_MANIFEST}`]);
+  progress(' /v2/auth password');
+  const logins = wrkAlternating([pair.quay, pair.ts].map((p) => withHeaders(p, basic)), login, DURATION, 1, [], 1);
+  progress(' /v2/auth anonymous');
+  const anonymous = wrkAlternating([pair.quay, pair.ts].map((p) => withHeaders(p, {})), anonToken, DURATION, CONNECTIONS);
+  progress('\n\n');
 
-  const avg = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const d = results.get(dist.name)!;
-  const rows = [['manifest GET', 'requests/s', 'p99 ms', 'errors', 'vs docker-registry']];
-  for (const [name, r] of results) rows.push([name, avg(r.rps).toFixed(0), Math.max(...r.p99).toFixed(3), String(r.errors), `${(avg(r.rps) / avg(d.rps)).toFixed(2)}×`]);
+  const d = manifests.get(dist.name)!;
+  const q = manifests.get(pair.quay.name)!;
+  const rows = [['manifest GET', 'auth', 'requests/s', 'p50 ms', 'p99 ms', 'errors', 'server CPU µs/request', 'vs docker-registry', 'vs quay-python']];
+  const auth = new Map([[dist.name, 'none'], [anon.name, 'none'], [pair.quay.name, 'bearer'], [pair.ts.name, 'bearer']]);
+  for (const [name, f] of manifests) {
+    rows.push([name, auth.get(name)!, rate(f.rps), ms(f.p50ms), ms(f.p99ms), String(f.errors), f.cpuUsPerRequest.toFixed(0), ratio(f.rps, d.rps), ratio(f.rps, q.rps)]);
+  }
   console.log(columns(rows));
-  console.log(`\n/v2/auth tokens/s, sequential: user login (bcrypt cost 12) ${loginRate.toFixed(1)}, anonymous-mode token ${anonRate.toFixed(0)}`);
-  const a = results.get('registryd-database')!;
-  console.log(`auth: manifest GET with a bearer token ${(avg(a.rps) / avg(d.rps)).toFixed(2)}× docker-registry (anonymous), ${(avg(a.rps) / avg(results.get('registryd-anonymous')!.rps)).toFixed(2)}× registryd anonymous`);
+  console.log('');
+  const authRows = [['/v2/auth', 'quay serve (TS)', 'quay-python', 'TS/Quay']];
+  const pairRows = (label: string, m: Map<string, LoadFigures>): void => {
+    const t = m.get(pair.ts.name)!;
+    const p = m.get(pair.quay.name)!;
+    authRows.push([`${label} tokens/s`, rate(t.rps), rate(p.rps), ratio(t.rps, p.rps)]);
+    authRows.push([`${label} p50 / p99 ms`, `${ms(t.p50ms)} / ${ms(t.p99ms)}`, `${ms(p.p50ms)} / ${ms(p.p99ms)}`, '']);
+    authRows.push([`${label} server CPU ms/token`, ms(t.cpuUsPerRequest / 1000), ms(p.cpuUsPerRequest / 1000), ratio(t.cpuUsPerRequest, p.cpuUsPerRequest)]);
+    authRows.push([`${label} errors`, String(t.errors), String(p.errors), '']);
+  };
+  pairRows('password (bcrypt 12), 1 connection:', logins);
+  pairRows(`anonymous, public repo, ${CONNECTIONS} connections:`, anonymous);
+  console.log(columns(authRows));
+  console.log('');
+  console.log(machineLine());
+  console.log(`took ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  const t = manifests.get(pair.ts.name)!;
+  const a = manifests.get(anon.name)!;
+  const verdict = t.rps >= d.rps && t.errors === 0 ? 'PASS' : 'FAIL';
+  console.log(`auth: manifest GET with a bearer token TS/Quay ${ratio(t.rps, q.rps)}, TS/docker-registry (anonymous) ${ratio(t.rps, d.rps)} (target ≥ 1.0×: ${verdict}), `
+    + `TS bearer/TS anonymous ${ratio(t.rps, a.rps)}; /v2/auth TS/Quay: password ${ratio(logins.get(pair.ts.name)!.rps, logins.get(pair.quay.name)!.rps)}, `
+    + `anonymous ${ratio(anonymous.get(pair.ts.name)!.rps, anonymous.get(pair.quay.name)!.rps)}`);
 }
 
-main().then(() => process.exit(0), (e: unknown) => { console.error(e); process.exit(1); });
+main().then(shutdown).then(() => process.exit(0), (e: unknown) => {
+  console.error(`bench:auth failed: ${(e as Error).stack ?? String(e)}\nreal Quay's log ends:\n${quayLogTail(60)}`);
+  void shutdown().finally(() => process.exit(1));
+});

@@ -1,224 +1,230 @@
 /**
- * bench/registry — registryd against Debian's docker-registry (CNCF
- * Distribution 2.8), same disk, same run, same client.
+ * bench/registry — the TS side against real Quay and against Debian's
+ * docker-registry (CNCF Distribution 2.8): same machine, same run, same
+ * clients, one process each.
  *
- *   npm run bench:registry        (needs docker-registry and wrk from Debian)
+ *   npm run bench:registry    (needs docker-registry, wrk, curl and real Quay:
+ *                              bash /work/shared/quay-python/install-deps.sh)
  *
- * Each registry runs alone on cpu 1 (the clients on cpu 0), with its data in
- * its own directory on the same filesystem. Measured, alternating between the
- * two registries so drift hits both:
- *   - blob push MiB/s: POST, one PATCH streaming the whole blob, PUT ?digest=
- *     (the way skopeo and containerd push), fresh content each time;
- *   - blob pull MiB/s: GET of that blob, with curl (a C client on cpu 0);
- *   - manifest GET requests/s (wrk, by tag, with an Accept header);
- *   - concurrent pushes: BENCH_PARALLEL pushes of 32 MiB at once, aggregate MiB/s.
- * Before timing, each registry gets the same untimed warm-up (a 64 MiB push
- * and six pulls of it): a production registry is a long-running, warm process.
- * Push and pull figures are the median of the rounds.
- * Targets (DESIGN §8, issue 4): ≥ 1.0× Distribution on each.
+ * Peers (bench/lib/peers.ts), each pinned to cpu 1, the clients on cpu 0:
+ *   - quay serve (TS): `quay serve --mode standalone` on real Quay's own
+ *     config.yaml: the very same database (PostgreSQL, Quay's production
+ *     database; one SQLite file with BENCH_DATABASE=sqlite) and storage
+ *     directory as Quay;
+ *   - quay-python: real Quay, one gunicorn process with one gevent worker;
+ *   - docker-registry: anonymous, its own data directory.
+ * The TS side and Quay get the same auth work: every call carries a bearer
+ * token the peer issued itself at /v2/auth for devtable (initdb's user).
+ * docker-registry has no auth at all, so TS ÷ docker-registry shows what
+ * Quay's auth and schema cost on top of a registry that does neither.
+ *
+ * Measured, alternating between the peers so that drift hits all of them,
+ * after the same untimed warm-up (a 64 MiB push and six pulls of it, and
+ * 2 s of wrk per endpoint):
+ *   - blob push MiB/s, streamed: POST, one PATCH with the whole blob, PUT ?digest=;
+ *   - blob push MiB/s, chunked: PATCHes of BENCH_CHUNK_MIB with Content-Range;
+ *   - blob pull MiB/s: GET with curl (a C client), and the server's RSS growth;
+ *   - manifest GET, tag list (BENCH_TAGS tags) and 4 KiB blob GET: wrk requests/s, p50, p99;
+ *   - BENCH_PARALLEL streamed pushes of 32 MiB at once, aggregate MiB/s.
+ * Every push is new content. Push and pull figures are medians of the rounds.
+ * Beside each figure, the CPU time the peer's process spent on it (a figure
+ * that the machine's load disturbs less than the wall clock; the database
+ * server's CPU is not in it).
+ * Targets (DESIGN §8): ≥ 1.0× docker-registry on each, here with auth on.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync, createReadStream } from 'node:fs';
-import http from 'node:http';
-import { cpus, tmpdir } from 'node:os';
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { children, columns, freePort, pinned, rssKiB, taskset, waitFor, wrk, wrkBin } from './lib/procs.js';
+import { columns, cpuSeconds, wrkBin } from './lib/procs.js';
+import { bearerTokens, benchDatabase, onExit, quayLogTail, requireQuay, shutdown, startDistribution, startQuayPair, type Peer } from './lib/peers.js';
+import { wrkAlternating, type LoadFigures } from './lib/load.js';
+import { OCI_MANIFEST, generatedBlob, type GeneratedBlob, pullBlob, pushBlob, pushSmallImage } from './lib/registry-client.js';
+import { machineLine, median, ms, progress, rate, ratio } from './lib/figures.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BLOB_MIB = Number(process.env.BENCH_BLOB_MIB ?? 512);
+const CHUNK_MIB = Number(process.env.BENCH_CHUNK_MIB ?? 16);
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const PARALLEL = Number(process.env.BENCH_PARALLEL ?? 8);
+const TAGS = Number(process.env.BENCH_TAGS ?? 50);
+const DATABASE = benchDatabase();
 const ROUNDS = 3;
+const REPO = 'devtable/bench';
+
 const registryBin = ['/usr/bin/docker-registry'].find((p) => existsSync(p));
 if (!registryBin || !wrkBin || !existsSync('/usr/bin/curl')) {
   console.error('bench:registry needs docker-registry, wrk and curl: apt-get install -y docker-registry wrk curl');
   process.exit(2);
 }
+requireQuay('bench:registry');
 
 const dir = mkdtempSync(join(tmpdir(), 'swb-bench-registry-'));
-process.on('exit', () => { for (const c of children) c.kill('SIGKILL'); rmSync(dir, { recursive: true, force: true }); });
-process.on('SIGINT', () => process.exit(130));
+onExit(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Peer { name: string; base: string; pid: number }
+/** One kind of transfer on one peer: MiB/s of each round, and the server's CPU time over all of them. */
+class Transfer {
+  readonly rates: number[] = [];
+  private cpu = 0;
+  private mib = 0;
 
-async function startDistribution(): Promise<Peer> {
-  const port = await freePort();
-  const d = join(dir, 'distribution');
-  spawnSync('mkdir', ['-p', d]);
-  const conf = join(d, 'config.yml');
-  writeFileSync(conf, `version: 0.1
-log: {level: error, accesslog: {disabled: true}}
-storage: {filesystem: {rootdirectory: ${d}/data}, delete: {enabled: true}}
-http: {addr: 127.0.0.1:${port}, secret: bench}
-health: {storagedriver: {enabled: false}}
-`);
-  const [cmd, args] = pinned('1', registryBin!, ['serve', conf]);
-  const c = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] });
-  children.push(c);
-  const base = `http://127.0.0.1:${port}`;
-  await waitFor(`${base}/v2/`);
-  return { name: 'docker-registry', base, pid: c.pid! };
+  /** Runs `fn` (which moves `mib` MiB and returns the seconds it took) and records it. */
+  async measure(p: Peer, mib: number, fn: () => Promise<number>): Promise<void> {
+    const cpu0 = cpuSeconds(p.pid);
+    const secs = await fn();
+    this.cpu += cpuSeconds(p.pid) - cpu0;
+    this.mib += mib;
+    this.rates.push(mib / secs);
+  }
+
+  get mibPerSecond(): number { return median(this.rates); }
+  get cpuPerGiB(): number { return this.cpu / (this.mib / 1024); }
 }
 
-async function startRegistryd(): Promise<Peer> {
-  const port = await freePort();
-  const [cmd, args] = pinned('1', process.execPath, [join(root, 'bin', 'registryd.js'), 'serve', '--data-dir', join(dir, 'registryd'), '--listen', `127.0.0.1:${port}`]);
-  const c = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, SWITCHBOARD_LOG_LEVEL: 'error' } });
-  children.push(c);
-  const base = `http://127.0.0.1:${port}`;
-  await waitFor(`${base}/v2/`);
-  return { name: 'registryd', base, pid: c.pid! };
+interface Transfers { push: Transfer; chunked: Transfer; pull: Transfer; parallel: Transfer; parallelFailed: number; rssGrowth: number }
+
+/**
+ * Frees the page cache a blob took, by deleting its file behind the
+ * registry's back (the benchmark never reads it again). This VM backs memory
+ * the kernel has not used lately at 170–320 MB/s (DAMON pages cold memory
+ * out to the host), and at 1–2.7 GB/s when it was just freed: without this,
+ * every push would write into new memory and every registry would show the
+ * same VM-bound figure.
+ */
+function free(p: Peer, ...blobs: GeneratedBlob[]): void {
+  for (const b of blobs) rmSync(p.blobFile(b.digest), { force: true });
 }
 
-/** A file of `mib` MiB whose content depends on `seed`, and its digest. */
-function makeBlob(name: string, mib: number, seed: number): { file: string; digest: string; size: number } {
-  const file = join(dir, name);
-  const fd = openSync(file, 'w');
-  const chunk = Buffer.alloc(1048576);
-  for (let i = 0; i < chunk.length; i += 4) chunk.writeUInt32LE(((i + seed) * 2654435761) >>> 0, i);
-  const h = createHash('sha256');
-  for (let i = 0; i < mib; i++) { chunk.writeUInt32LE(i, 0); chunk.writeUInt32LE(seed, 4); writeSync(fd, chunk); h.update(chunk); }
+/** Writes and deletes `mib` MiB, so that the first push finds memory the kernel just freed, as the later ones do. */
+function primeMemory(mib: number): void {
+  const f = join(dir, 'prime.bin');
+  const block = Buffer.alloc(1048576, 1);
+  const fd = openSync(f, 'w');
+  for (let i = 0; i < mib; i++) writeSync(fd, block);
   closeSync(fd);
-  return { file, digest: `sha256:${h.digest('hex')}`, size: mib * 1048576 };
+  rmSync(f);
 }
 
-function send(url: URL, method: string, headers: http.OutgoingHttpHeaders, body?: string): Promise<http.IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers, agent: false }, (res) => { res.resume(); res.on('end', () => resolve(res)); });
-    req.on('error', reject);
-    if (body) createReadStream(body).pipe(req); else req.end();
-  });
+async function transfers(peers: readonly Peer[]): Promise<Map<string, Transfers>> {
+  const got = new Map(peers.map((p) => [p.name, {
+    push: new Transfer(), chunked: new Transfer(), pull: new Transfer(), parallel: new Transfer(), parallelFailed: 0, rssGrowth: 0,
+  } satisfies Transfers]));
+  let seed = 1;
+  progress('warm-up');
+  primeMemory(2 * BLOB_MIB);
+  for (const p of peers) {
+    const warm = generatedBlob(64, seed++);
+    await pushBlob(p, REPO, warm);
+    for (let k = 0; k < 6; k++) await pullBlob(p, REPO, warm);
+    free(p, warm);
+    progress('.');
+  }
+  progress(' blob push/pull');
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const p of peers) {
+      const f = got.get(p.name)!;
+      const blob = generatedBlob(BLOB_MIB, seed++);
+      const chunked = generatedBlob(BLOB_MIB, seed++);
+      await f.push.measure(p, BLOB_MIB, () => pushBlob(p, REPO, blob));
+      await f.pull.measure(p, BLOB_MIB, async () => {
+        const pulled = await pullBlob(p, REPO, blob);
+        f.rssGrowth = Math.max(f.rssGrowth, pulled.rssGrowthMiB);
+        return pulled.secs;
+      });
+      free(p, blob);
+      await f.chunked.measure(p, BLOB_MIB, () => pushBlob(p, REPO, chunked, CHUNK_MIB));
+      free(p, chunked);
+      progress('.');
+    }
+  }
+  progress(' parallel pushes');
+  for (const p of peers) {
+    const f = got.get(p.name)!;
+    const blobs = Array.from({ length: PARALLEL }, () => generatedBlob(32, seed++));
+    await f.parallel.measure(p, 32 * PARALLEL, async () => {
+      const t0 = performance.now();
+      const done = await Promise.allSettled(blobs.map((b) => pushBlob(p, REPO, b)));
+      f.parallelFailed = done.filter((x) => x.status === 'rejected').length;
+      // MiB/s of the pushes that succeeded.
+      return ((performance.now() - t0) / 1000) * (PARALLEL / Math.max(1, PARALLEL - f.parallelFailed));
+    });
+    free(p, ...blobs);
+    progress('.');
+  }
+  return got;
 }
-
-/** POST, one PATCH with the whole blob, PUT ?digest=; returns seconds. */
-async function push(p: Peer, repo: string, blob: { file: string; digest: string; size: number }): Promise<number> {
-  const t0 = performance.now();
-  const start = await send(new URL(`${p.base}/v2/${repo}/blobs/uploads/`), 'POST', { 'content-length': 0 });
-  if (start.statusCode !== 202) throw new Error(`${p.name} POST upload: ${start.statusCode}`);
-  const loc = new URL(String(start.headers.location), p.base);
-  const patch = await send(loc, 'PATCH', { 'content-type': 'application/octet-stream', 'content-length': blob.size }, blob.file);
-  if (patch.statusCode !== 202) throw new Error(`${p.name} PATCH: ${patch.statusCode}`);
-  const fin = new URL(String(patch.headers.location), p.base);
-  fin.searchParams.set('digest', blob.digest);
-  const put = await send(fin, 'PUT', { 'content-length': 0 });
-  if (put.statusCode !== 201) throw new Error(`${p.name} PUT: ${put.statusCode}`);
-  return (performance.now() - t0) / 1000;
-}
-
-const curlBin = ['/usr/bin/curl'].find((x) => existsSync(x));
-
-/** GET the blob with curl on cpu 0 (a C client, so the client is not what limits a fast server); server RSS sampled meanwhile. */
-async function pull(p: Peer, repo: string, blob: { digest: string; size: number }): Promise<{ secs: number; peakRss: number }> {
-  const base = rssKiB(p.pid);
-  let peak = base;
-  const sampler = setInterval(() => { peak = Math.max(peak, rssKiB(p.pid)); }, 50);
-  const [cmd, args] = pinned('0', curlBin!, ['-s', '-o', '/dev/null', '-w', '%{size_download} %{time_total}', `${p.base}/v2/${repo}/blobs/${blob.digest}`]);
-  const out = await new Promise<string>((resolve, reject) => {
-    const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let s = '';
-    c.stdout.on('data', (d: Buffer) => { s += d.toString(); });
-    c.on('close', (code) => (code === 0 ? resolve(s) : reject(new Error(`curl exited ${code}`))));
-  });
-  clearInterval(sampler);
-  const [n, secs] = out.trim().split(' ').map(Number) as [number, number];
-  if (n !== blob.size) throw new Error(`${p.name} pull: ${n} bytes of ${blob.size}`);
-  return { secs, peakRss: (peak - base) / 1024 };
-}
-
-async function putManifest(p: Peer, repo: string, layer: { digest: string; size: number }): Promise<void> {
-  const cfg = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
-  const cfgDigest = `sha256:${createHash('sha256').update(cfg).digest('hex')}`;
-  const cfgFile = join(dir, 'config.json');
-  writeFileSync(cfgFile, cfg);
-  // Distribution 2.8 ignores ?digest= on POST, so the config goes up in three steps too.
-  await push(p, repo, { file: cfgFile, digest: cfgDigest, size: cfg.length });
-  const manifest = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: cfgDigest, size: cfg.length },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: layer.digest, size: layer.size }] });
-  const put = await fetch(`${p.base}/v2/${repo}/manifests/latest`, { method: 'PUT', headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: manifest });
-  if (put.status !== 201) throw new Error(`${p.name} manifest PUT: ${put.status} ${await put.text()}`);
-}
-
-interface Figures { push: number; pull: number; pullRss: number; rps: number; p99: number; errors: number; parallel: number; pushes: number[]; pulls: number[] }
-
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 async function main(): Promise<void> {
-  if (!existsSync(join(root, 'dist', 'registryd', 'main.js'))) throw new Error('run npm run build first');
-  console.log('bench/registry — registryd vs docker-registry (Distribution 2.8), same disk, same client, same run');
-  console.log(`node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}; ${taskset ? 'registry under test pinned to cpu 1; clients on cpu 0' : 'no CPU pinning'}`);
-  console.log(`push/pull: ${BLOB_MIB} MiB blob, median of ${ROUNDS} rounds alternating; manifest GET: wrk -t1 -c${CONNECTIONS} ${DURATION}s; parallel: ${PARALLEL} × 32 MiB pushes`);
+  if (!existsSync(join(root, 'dist', 'quay', 'main.js'))) throw new Error('run npm run build first');
+  const started = performance.now();
+  console.log('bench/registry — the TS side (quay serve) vs real Quay (gunicorn) vs docker-registry (Distribution 2.8), same machine, same run');
+  console.log(machineLine());
+  console.log(`TS and Quay: one database (${DATABASE}) and one storage directory, bearer tokens from /v2/auth (devtable); docker-registry: anonymous`);
+  console.log(`push/pull: ${BLOB_MIB} MiB blobs, median of ${ROUNDS} rounds; chunked push: ${CHUNK_MIB} MiB PATCHes; wrk -t1 -c${CONNECTIONS} ${DURATION} s per peer and endpoint; parallel: ${PARALLEL} × 32 MiB`);
   console.log('');
-  const peers = [await startDistribution(), await startRegistryd()];
-  const figures = new Map<string, Figures>(peers.map((p) => [p.name, { push: 0, pull: 0, pullRss: 0, rps: 0, p99: 0, errors: 0, parallel: 0, pushes: [], pulls: [] }]));
-  const blobs = Array.from({ length: ROUNDS * peers.length }, (_, i) => makeBlob(`blob-${i}.bin`, BLOB_MIB, i + 1));
-  // Warm-up, untimed: both servers see the same traffic before measuring (V8's JIT, Go's allocator, the page cache).
-  process.stdout.write('warm-up');
-  const warm = Array.from({ length: peers.length }, (_, i) => makeBlob(`warm-${i}.bin`, 64, 500 + i));
-  for (const [i, p] of peers.entries()) {
-    await push(p, 'bench/warm', warm[i]!);
-    for (let k = 0; k < 6; k++) await pull(p, 'bench/warm', warm[i]!);
-    process.stdout.write('.');
+  progress('starting real Quay, the TS side on its database, docker-registry');
+  const pair = await startQuayPair(root, dir, DATABASE);
+  const dist = await startDistribution(registryBin!, dir);
+  await bearerTokens(pair, `repository:${REPO}:pull,push`);
+  const peers: Peer[] = [pair.ts, pair.quay, dist];
+  progress(', image and tags');
+  // The TS side and Quay share the database: the image and its tags are written once, by Quay.
+  const tags = ['latest', ...Array.from({ length: TAGS - 1 }, (_, i) => `t${String(i + 1).padStart(3, '0')}`)];
+  const layer = await pushSmallImage(pair.quay, REPO, tags);
+  if (await pushSmallImage(dist, REPO, tags) !== layer) throw new Error('the two images differ');
+  progress('\n');
+
+  const moved = await transfers(peers);
+  const load = new Map<string, Map<string, LoadFigures>>();
+  for (const [what, path, extra] of [
+    ['manifest GET', `/v2/${REPO}/manifests/latest`, ['-H', `Accept: ${OCI_MANIFEST}`]],
+    ['tag list', `/v2/${REPO}/tags/list`, []],
+    ['4 KiB blob GET', `/v2/${REPO}/blobs/${layer}`, []],
+  ] as const) {
+    progress(` ${what}`);
+    load.set(what, wrkAlternating(peers, path, DURATION, CONNECTIONS, extra));
   }
-  process.stdout.write(' blob push/pull');
-  for (let r = 0; r < ROUNDS; r++) {
-    for (const [i, p] of peers.entries()) {
-      const blob = blobs[r * peers.length + i]!;
-      const f = figures.get(p.name)!;
-      f.pushes.push(BLOB_MIB / (await push(p, 'bench/app', blob)));
-      const got = await pull(p, 'bench/app', blob);
-      f.pulls.push(BLOB_MIB / got.secs);
-      f.pullRss = Math.max(f.pullRss, got.peakRss);
-      process.stdout.write('.');
-    }
+  progress('\n\n');
+
+  const names = peers.map((p) => p.name) as [string, string, string];
+  const rows: string[][] = [['', 'quay serve (TS)', 'quay-python', 'docker-registry', 'TS/Quay', 'TS/docker-registry', 'target']];
+  const verdict = (a: number, b: number): string => (a >= b ? '≥ 1.0× PASS' : '≥ 1.0× FAIL');
+  /** A row of one figure per peer: the ratios, and the target (≥ docker-registry) when `judged`. */
+  const row = (label: string, xs: number[], format: (x: number) => string, judged: boolean): void => {
+    const [a, b, c] = xs as [number, number, number];
+    rows.push([label, ...xs.map(format), ratio(a, b), ratio(a, c), judged ? verdict(a, c) : '']);
+  };
+  const cpu = (x: number): string => x.toFixed(2);
+  for (const [label, pick] of [
+    ['blob push, one PATCH', (f: Transfers) => f.push], [`blob push, ${CHUNK_MIB} MiB chunks`, (f: Transfers) => f.chunked],
+    ['blob pull', (f: Transfers) => f.pull], [`${PARALLEL} parallel pushes`, (f: Transfers) => f.parallel],
+  ] as const) {
+    const all = names.map((n) => pick(moved.get(n)!));
+    row(`${label} MiB/s`, all.map((x) => x.mibPerSecond), rate, true);
+    row('  server CPU s/GiB', all.map((x) => x.cpuPerGiB), cpu, false);
   }
-  for (const f of figures.values()) { f.push = median(f.pushes); f.pull = median(f.pulls); }
-  if (process.env.BENCH_VERBOSE) for (const [n, f] of figures) console.log(`\n${n}: pushes ${f.pushes.map((x) => x.toFixed(0)).join(' ')} pulls ${f.pulls.map((x) => x.toFixed(0)).join(' ')}`);
-  for (const [i, p] of peers.entries()) await putManifest(p, 'bench/app', blobs[i]!);
-  process.stdout.write(' manifest GET');
-  for (const p of peers) wrk(`${p.base}/v2/bench/app/manifests/latest`, 2, CONNECTIONS, ['-H', 'Accept: application/vnd.oci.image.manifest.v1+json']);
-  for (let r = 0; r < 2; r++) {
-    for (const p of peers) {
-      const w = wrk(`${p.base}/v2/bench/app/manifests/latest`, DURATION / 2, CONNECTIONS, ['-H', 'Accept: application/vnd.oci.image.manifest.v1+json']);
-      const f = figures.get(p.name)!;
-      f.rps += w.rps / 2;
-      f.p99 += w.p99ms / 2;
-      f.errors += w.errors;
-      process.stdout.write('.');
-    }
+  rows.push([`${PARALLEL} parallel pushes failed`, ...names.map((n) => String(moved.get(n)!.parallelFailed)), '', '', moved.get(names[0])!.parallelFailed === 0 ? '0 PASS' : '0 FAIL']);
+  rows.push(['RSS growth while pulling MiB', ...names.map((n) => `+${moved.get(n)!.rssGrowth.toFixed(0)}`), '', '', '']);
+  for (const [what, figures] of load) {
+    const all = names.map((n) => figures.get(n)!);
+    row(`${what} requests/s`, all.map((f) => f.rps), rate, true);
+    rows.push([`  p50 / p99 ms`, ...all.map((f) => `${ms(f.p50ms)} / ${ms(f.p99ms)}`), '', '', '']);
+    row('  server CPU µs/request', all.map((f) => f.cpuUsPerRequest), (x) => x.toFixed(0), false);
+    rows.push(['  errors', ...all.map((f) => String(f.errors)), '', '', all[0]!.errors === 0 ? '0 PASS' : '0 FAIL']);
   }
-  process.stdout.write(' parallel pushes');
-  const small = Array.from({ length: PARALLEL * peers.length }, (_, i) => makeBlob(`small-${i}.bin`, 32, 1000 + i));
-  for (const [i, p] of peers.entries()) {
-    const mine = small.slice(i * PARALLEL, (i + 1) * PARALLEL);
-    const t0 = performance.now();
-    await Promise.all(mine.map((b, j) => push(p, `bench/par${j}`, b)));
-    figures.get(p.name)!.parallel = (32 * PARALLEL) / ((performance.now() - t0) / 1000);
-    process.stdout.write('.');
-  }
-  console.log('\n');
-  const d = figures.get('docker-registry')!;
-  const g = figures.get('registryd')!;
-  const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}×`;
-  const verdict = (ok: boolean): string => (ok ? 'PASS' : 'FAIL');
-  console.log(columns([
-    ['', 'registryd', 'docker-registry', 'ratio', 'target', ''],
-    ['blob push MiB/s', g.push.toFixed(0), d.push.toFixed(0), ratio(g.push, d.push), '≥ 1.0×', verdict(g.push >= d.push)],
-    ['blob pull MiB/s', g.pull.toFixed(0), d.pull.toFixed(0), ratio(g.pull, d.pull), '≥ 1.0×', verdict(g.pull >= d.pull)],
-    ['manifest GET requests/s', g.rps.toFixed(0), d.rps.toFixed(0), ratio(g.rps, d.rps), '≥ 1.0×', verdict(g.rps >= d.rps)],
-    ['manifest GET p99 ms', g.p99.toFixed(3), d.p99.toFixed(3), '', '', ''],
-    ['manifest GET errors', String(g.errors), String(d.errors), '', '0', verdict(g.errors === 0)],
-    [`${PARALLEL} parallel pushes MiB/s`, g.parallel.toFixed(0), d.parallel.toFixed(0), ratio(g.parallel, d.parallel), '≥ 1.0×', verdict(g.parallel >= d.parallel)],
-    ['RSS growth while pulling MiB', `+${g.pullRss.toFixed(0)}`, `+${d.pullRss.toFixed(0)}`, '', '', ''],
-  ]));
+  console.log(columns(rows));
   console.log('');
-  console.log(`registry: push ${ratio(g.push, d.push)}, pull ${ratio(g.pull, d.pull)}, manifest GET ${ratio(g.rps, d.rps)}, parallel push ${ratio(g.parallel, d.parallel)} docker-registry`);
+  console.log(machineLine());
+  console.log(`took ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  const summary = (i: number): string => [
+    ...(['push', 'chunked', 'pull'] as const).map((k) => `${k} ${ratio(moved.get(names[0])![k].mibPerSecond, moved.get(names[i]!)![k].mibPerSecond)}`),
+    ...[...load].map(([what, f]) => `${what} ${ratio(f.get(names[0])!.rps, f.get(names[i]!)!.rps)}`),
+  ].join(', ');
+  console.log(`registry: TS/Quay ${summary(1)}; TS/docker-registry ${summary(2)}`);
 }
 
-main().then(() => process.exit(0), (e: unknown) => { console.error(`bench:registry failed: ${(e as Error).stack ?? String(e)}`); process.exit(1); });
+main().then(shutdown).then(() => process.exit(0), (e: unknown) => {
+  console.error(`bench:registry failed: ${(e as Error).stack ?? String(e)}\nreal Quay's log ends:\n${quayLogTail(150)}`);
+  void shutdown().finally(() => process.exit(1));
+});

@@ -21,6 +21,7 @@ import { z } from 'zod';
 import type { AuthSettings } from '../registryd/auth/auth-service.js';
 import { parseAddressRange } from '../registryd/http/client-address.js';
 import { DEFAULT_MAX_UPLOADS_PER_CLIENT } from '../registryd/service/upload-slots.js';
+import type { ActivityOptions } from '../registryd/index.js';
 
 export const MODES = ['mirror', 'standalone', 'full'] as const;
 export type Mode = (typeof MODES)[number];
@@ -74,22 +75,39 @@ export const quayKeysSchema = z.looseObject({
   PUSH_TEMP_TAG_EXPIRATION_SEC: posInt.optional(),
   MAXIMUM_LAYER_SIZE: z.string().refine((s) => parseSize(s) !== null, { error: 'must be a size such as 20G or 512M' }).optional(),
   DATA_MODEL_CACHE_CONFIG: z.looseObject({ engine: z.enum(['inmemory', 'redis', 'memcached'], { error: 'engine must be inmemory, redis or memcached' }) }).optional(),
+  // What /v2 calls record besides content (registryd/service/activity.ts): action logs and quota totals.
+  ACTION_LOG_AUDIT_LOGINS: bool.optional(),
+  ACTION_LOG_AUDIT_LOGIN_FAILURES: bool.optional(),
+  ACTION_LOG_AUDIT_PUSH_FAILURES: bool.optional(),
+  ACTION_LOG_AUDIT_PULL_FAILURES: bool.optional(),
+  ACTION_LOG_AUDIT_DELETE_FAILURES: bool.optional(),
+  DISABLED_FOR_AUDIT_LOGS: z.array(z.string(), { error: 'must be a list of namespaces' }).optional(),
+  DISABLED_FOR_PULL_LOGS: z.array(z.string(), { error: 'must be a list of namespaces' }).optional(),
+  SERVICE_LOG_ACCOUNT_ID: posInt.optional(),
+  ALLOW_WITHOUT_STRICT_LOGGING: bool.optional(),
+  ALLOW_PULLS_WITHOUT_STRICT_LOGGING: bool.optional(),
+  QUOTA_INVALIDATE_TOTALS: bool.optional(),
   // Switchboard extensions, not Quay keys (Python Quay ignores them): per-client bounds of /v2 uploads.
   MAXIMUM_UPLOADS_PER_CLIENT: posInt.optional(),
   TRUSTED_PROXIES: z.array(z.string().refine((s) => parseAddressRange(s) !== null, { error: 'must be an address or a range such as 127.0.0.1 or 10.0.0.0/8' }),
     { error: 'must be a list of addresses or ranges' }).optional(),
+  // Switchboard extension: AWS's ip-ranges.json (Quay ships one in util/ipresolver/) for action logs' resolved_ip.
+  AWS_IP_RANGES_FILE: z.string().min(1).optional(),
   // Keys the runtime behaves as Quay's default for; set otherwise, they withdraw the
   // capability claims registryd/capabilities.ts WITHDRAWALS lists (typed here only).
   ACCOUNT_RECOVERY_MODE: bool.optional(),
   REGISTRY_STATE: z.enum(['normal', 'readonly'], { error: 'must be normal or readonly' }).optional(),
   DISABLE_PUSHES: bool.optional(),
+  // Read for quota totals; its checks and notifications are not served, so it still withdraws.
   FEATURE_QUOTA_MANAGEMENT: bool.optional(),
   FEATURE_RESTRICTED_USERS: bool.optional(),
   FEATURE_REPO_MIRROR: bool.optional(),
   FEATURE_ORG_MIRROR: bool.optional(),
-  ACTION_LOG_AUDIT_PUSH_FAILURES: bool.optional(),
-  ACTION_LOG_AUDIT_PULL_FAILURES: bool.optional(),
-  ACTION_LOG_AUDIT_DELETE_FAILURES: bool.optional(),
+  LOGS_MODEL: z.string().min(1).optional(),
+  FEATURE_DISABLE_PULL_LOGS_FOR_FREE_NAMESPACES: bool.optional(),
+  FEATURE_IMAGE_PULL_STATS: bool.optional(),
+  FEATURE_USER_LAST_ACCESSED: bool.optional(),
+  LAST_ACCESSED_UPDATE_THRESHOLD_S: z.number().int().nonnegative().optional(),
   FEATURE_ADVERTISE_V2: bool.optional(),
   BLACKLIST_V2_SPEC: z.string({ error: 'must be a version spec such as <1.6.0' }).optional(),
   FEATURE_SPARSE_INDEX: bool.optional(),
@@ -120,6 +138,8 @@ export interface RuntimeConfig {
   /** TRUSTED_PROXIES. */
   readonly trustedProxies: readonly string[];
   readonly cache: 'inmemory' | 'redis' | 'memcached';
+  /** Action logs, notifications and quota totals (registryd/service/activity.ts). */
+  readonly activity: ActivityOptions;
   /** The effective Quay keys (presets applied), for `quay config print`. */
   readonly effective: Record<string, unknown>;
 }
@@ -246,8 +266,21 @@ export function loadQuayConfig(text: string, opts: { readonly mode: Mode; readon
       },
       libraryNamespace: eff.LIBRARY_NAMESPACE, maxBlobBytes: parseSize(eff.MAXIMUM_LAYER_SIZE)!, tempTagSeconds: eff.PUSH_TEMP_TAG_EXPIRATION_SEC,
       maxUploadsPerClient: eff.MAXIMUM_UPLOADS_PER_CLIENT, trustedProxies: eff.TRUSTED_PROXIES,
-      cache: eff.DATA_MODEL_CACHE_CONFIG.engine, effective: eff,
+      cache: eff.DATA_MODEL_CACHE_CONFIG.engine, activity: activityOptions(eff, opts.dataDir), effective: eff,
     },
+  };
+}
+
+/** Quay's keys for what /v2 calls record, with Quay's defaults (config.py) where the file says nothing. */
+function activityOptions(eff: QuayKeys, dataDir: string): ActivityOptions {
+  return {
+    auditFailures: { pull: eff.ACTION_LOG_AUDIT_PULL_FAILURES ?? false, push: eff.ACTION_LOG_AUDIT_PUSH_FAILURES ?? false, delete: eff.ACTION_LOG_AUDIT_DELETE_FAILURES ?? false },
+    auditLogins: eff.ACTION_LOG_AUDIT_LOGINS ?? true, auditLoginFailures: eff.ACTION_LOG_AUDIT_LOGIN_FAILURES ?? false,
+    disabledNamespaces: eff.DISABLED_FOR_AUDIT_LOGS ?? [], disabledPullNamespaces: eff.DISABLED_FOR_PULL_LOGS ?? [],
+    serviceLogAccountId: eff.SERVICE_LOG_ACCOUNT_ID ?? null,
+    lenient: { all: eff.ALLOW_WITHOUT_STRICT_LOGGING ?? false, pulls: eff.ALLOW_PULLS_WITHOUT_STRICT_LOGGING ?? false },
+    quota: eff.FEATURE_QUOTA_MANAGEMENT ? 'count' : (eff.QUOTA_INVALIDATE_TOTALS ?? true) ? 'invalidate' : 'none',
+    awsIpRangesFile: eff.AWS_IP_RANGES_FILE === undefined ? null : resolve(dataDir, eff.AWS_IP_RANGES_FILE),
   };
 }
 

@@ -56,7 +56,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
     libraryNamespace: c.libraryNamespace, maxBlobBytes: c.maxBlobBytes, tempTagSeconds: c.tempTagSeconds, auth: c.auth,
     maxUploadsPerClient: c.maxUploadsPerClient, trustedProxies: c.trustedProxies,
     instanceKey: { ...c.instanceKey, name: `${c.auth.urlScheme}://${c.auth.serverHostname}` }, ...(metrics ? { metrics } : {}),
-    mode: c.mode, quayKeys: c.effective,
+    mode: c.mode, quayKeys: c.effective, activity: c.activity,
   });
   const readiness = JSON.stringify(registry.readiness);
   const server = createRegistryServer(registry.handler, o.tls);

@@ -51,7 +51,7 @@ export const V2_VERDICTS: readonly CapabilityVerdict[] = [
   {
     capability: 'V2_AUTH', claimed: false,
     why: '$oauthtoken (OAuth access token) and $token logins are refused; LDAP, OIDC, JWT, Keystone and AppToken authentication are not served; '
-      + 'login-failure action logs (ACTION_LOG_AUDIT_LOGIN_FAILURES) are not written; Anonymous is not a Quay value. '
+      + 'robot JWT (federated) tokens are refused; Anonymous is not a Quay value. '
       + 'Python keeps issuing tokens at no cost: registryd accepts them on every other route',
   },
   {
@@ -65,18 +65,18 @@ export const V2_VERDICTS: readonly CapabilityVerdict[] = [
   },
   {
     capability: 'V2_DELETE', claimed: false,
-    why: 'manifest deletes write no `delete_tag` action log, ignore immutable tags (FEATURE_IMMUTABLE_TAGS: 409 TAG_IMMUTABLE in Quay), '
+    why: 'manifest deletes ignore immutable tags (FEATURE_IMMUTABLE_TAGS: 409 TAG_IMMUTABLE in Quay), '
       + 'and neither expire cosign sibling tags nor reset the temp tags of child manifests',
   },
   {
     capability: 'V2_PULL', claimed: false,
-    why: 'manifest GET/HEAD writes no `pull_repo` action log; no Accept conversion (Quay serves the amd64/linux child of a list, or schema 1, to clients that do not accept the stored type); '
+    why: 'no Accept conversion (Quay serves the amd64/linux child of a list, or schema 1, to clients that do not accept the stored type); '
       + 'no proxy-cache pull-through (FEATURE_PROXY_CACHE)',
   },
   {
     capability: 'V2_PUSH', claimed: false,
-    why: 'manifest PUT writes no `push_repo` action log and queues no `repo_push` notification; no immutable tags, quota, labels (quay.expires-after, quay.immutable), '
-      + 'cosign sibling-tag expiry or storage replication; schema 1 manifests are refused',
+    why: 'no immutable tags, no quota limits (with FEATURE_QUOTA_MANAGEMENT the totals are counted, but Quay also refuses a push over a namespace\'s reject limit and notifies at its warning limit), '
+      + 'labels are recorded but not acted on (quay.expires-after, quay.immutable), no cosign sibling-tag expiry or storage replication; schema 1 manifests are refused',
   },
   {
     capability: 'V2_REFERRERS', claimed: false,
@@ -119,13 +119,18 @@ export const WITHDRAWALS: readonly Withdrawal[] = [
   { key: 'ACCOUNT_RECOVERY_MODE', quayDefault: false, capabilities: [...REPO_CAPS, 'V2_CATALOG', 'V2_AUTH'], why: 'Quay answers 405 on every /v2 route but /v2/ (account recovery only)' },
   { key: 'REGISTRY_STATE', quayDefault: 'normal', values: ['normal', 'readonly'], capabilities: WRITE_CAPS, why: 'readonly: Quay refuses every write with 405 DENIED' },
   { key: 'DISABLE_PUSHES', quayDefault: false, capabilities: WRITE_CAPS, why: 'Quay refuses pushes with 405' },
-  { key: 'FEATURE_QUOTA_MANAGEMENT', quayDefault: false, capabilities: ['V2_UPLOAD', 'V2_PUSH'], why: 'Quay checks namespace quota on uploads and pushes (403 DENIED) and notifies organisation admins' },
+  {
+    key: 'FEATURE_QUOTA_MANAGEMENT', quayDefault: false, capabilities: ['V2_UPLOAD', 'V2_PUSH'],
+    why: 'registryd counts the quota totals as Quay does, but Quay also checks namespace quota on uploads and pushes (403 DENIED) and notifies organisation admins',
+  },
   { key: 'FEATURE_RESTRICTED_USERS', quayDefault: false, capabilities: [...WRITE_CAPS, 'V2_AUTH'], why: 'Quay refuses restricted users writes in their own namespace' },
   { key: 'FEATURE_REPO_MIRROR', quayDefault: false, capabilities: WRITE_CAPS, why: 'registryd refuses writes to repositories in MIRROR state, where Quay lets the mirror robot push' },
   { key: 'FEATURE_ORG_MIRROR', quayDefault: false, capabilities: WRITE_CAPS, why: 'registryd refuses writes to repositories in ORG_MIRROR state, where Quay lets the mirror robot push' },
-  { key: 'ACTION_LOG_AUDIT_PUSH_FAILURES', quayDefault: false, capabilities: ['V2_UPLOAD', 'V2_PUSH'], why: 'Quay writes a push_repo_failed action log for each refused push' },
-  { key: 'ACTION_LOG_AUDIT_PULL_FAILURES', quayDefault: false, capabilities: ['V2_PULL'], why: 'Quay writes a pull_repo_failed action log for each refused pull' },
-  { key: 'ACTION_LOG_AUDIT_DELETE_FAILURES', quayDefault: false, capabilities: ['V2_DELETE'], why: 'Quay writes a delete_tag_failed action log for each refused delete' },
+  { key: 'LOGS_MODEL', quayDefault: 'database', capabilities: ['V2_PULL', 'V2_PUSH', 'V2_DELETE', 'V2_AUTH'], why: 'Quay sends action logs to Elasticsearch or Splunk; registryd writes logentry3 rows only' },
+  { key: 'FEATURE_DISABLE_PULL_LOGS_FOR_FREE_NAMESPACES', quayDefault: false, capabilities: ['V2_PULL'], why: 'Quay skips pull_repo logs of namespaces without a billing plan' },
+  { key: 'FEATURE_IMAGE_PULL_STATS', quayDefault: false, capabilities: ['V2_PULL'], why: 'Quay counts tag and manifest pulls (through Redis into tagpullstatistics / manifestpullstatistics)' },
+  { key: 'FEATURE_USER_LAST_ACCESSED', quayDefault: true, capabilities: ['V2_AUTH'], why: 'off: Quay stops recording last_accessed on logins' },
+  { key: 'LAST_ACCESSED_UPDATE_THRESHOLD_S', quayDefault: 60, capabilities: ['V2_AUTH'], why: 'registryd rewrites last_accessed at most once a minute, as Quay\'s default' },
   { key: 'FEATURE_ADVERTISE_V2', quayDefault: true, capabilities: ['V2_BASE'], why: 'off: Quay answers 404 on /v2/' },
   { key: 'BLACKLIST_V2_SPEC', quayDefault: '<1.6.0', capabilities: ['V2_BASE'], why: 'Quay answers 404 on /v2/ to the Docker versions it names; registryd only to those below 1.6.0' },
   { key: 'FEATURE_SPARSE_INDEX', quayDefault: false, capabilities: ['V2_BASE', 'V2_PUSH'], why: 'Quay advertises and accepts manifest lists with missing children' },
@@ -154,6 +159,10 @@ export interface HonouredSettings {
   readonly createNamespaceOnPush: boolean;
   readonly createPrivateRepoOnPush: boolean;
   readonly libraryNamespace: string;
+  /** FEATURE_QUOTA_MANAGEMENT as read (totals counted); Quay's default when not given. */
+  readonly quotaManagement?: boolean;
+  /** ACTION_LOG_AUDIT_* as read; Quay's defaults when not given. */
+  readonly audit?: { readonly logins: boolean; readonly loginFailures: boolean; readonly pull: boolean; readonly push: boolean; readonly delete: boolean };
 }
 
 export interface WithdrawnClaim {
@@ -211,6 +220,14 @@ export function readinessDocument(o: { readonly mode: string; readonly settings:
     LIBRARY_NAMESPACE: s.libraryNamespace,
   };
   for (const w of WITHDRAWALS) features[w.key] = w.quayDefault;
+  // Read in part (the totals), so reported as set; the claims it touches are still withdrawn above.
+  features.FEATURE_QUOTA_MANAGEMENT = s.quotaManagement ?? false;
+  const audit = s.audit ?? { logins: true, loginFailures: false, pull: false, push: false, delete: false };
+  features.ACTION_LOG_AUDIT_LOGINS = audit.logins;
+  features.ACTION_LOG_AUDIT_LOGIN_FAILURES = audit.loginFailures;
+  features.ACTION_LOG_AUDIT_PULL_FAILURES = audit.pull;
+  features.ACTION_LOG_AUDIT_PUSH_FAILURES = audit.push;
+  features.ACTION_LOG_AUDIT_DELETE_FAILURES = audit.delete;
   return { service: SERVICE_NAME, version: serviceVersion(), contract: CONTRACT_VERSION, mode: o.mode, capabilities, routes, features, withdrawn };
 }
 

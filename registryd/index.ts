@@ -15,7 +15,7 @@ import type { Logger } from '../switchboard/log.js';
 import { SqliteMetadataStore } from './metadata/sqlite/store.js';
 import { SqliteAuthStore } from './metadata/sqlite/auth-store.js';
 import { PgMetadataStore } from './metadata/postgres/store.js';
-import type { MetadataStore } from './metadata/store.js';
+import type { MetadataStore, QuotaAccounting } from './metadata/store.js';
 import type { AuthStore } from './metadata/auth-store.js';
 import { LocalStorage } from './storage/local.js';
 import type { StorageDriver } from './storage/driver.js';
@@ -28,6 +28,8 @@ import { AuthService, type AuthSettings } from './auth/auth-service.js';
 import { loadOrCreateInstanceKey, type InstanceKey } from './auth/instance-key.js';
 import type { RegistryMetrics } from './metrics.js';
 import { readinessDocument, type ReadinessDocument } from './capabilities.js';
+import { ActivityLog, DEFAULT_ACTIVITY, type ActivitySettings } from './service/activity.js';
+import { IpResolver } from './service/ip-resolver.js';
 
 export { RegistryError, OCI_ERRORS, type OciErrorCode } from './oci-errors.js';
 export type { MetadataStore } from './metadata/store.js';
@@ -67,7 +69,17 @@ export interface RegistryOptions {
   readonly mode?: string;
   /** The config's Quay keys: those in capabilities.ts WITHDRAWALS withdraw claims when set otherwise than Quay's default. */
   readonly quayKeys?: Readonly<Record<string, unknown>>;
+  /** Action logs, notifications and quota totals (quay/config.ts reads the Quay keys); default Quay's defaults. */
+  readonly activity?: ActivityOptions;
 }
+
+/** What a runtime records besides content (service/activity.ts), over Quay's defaults. */
+export type ActivityOptions = Partial<Omit<ActivitySettings, 'serverHostname' | 'urlScheme'>> & {
+  /** FEATURE_QUOTA_MANAGEMENT / QUOTA_INVALIDATE_TOTALS (default `invalidate`). */
+  readonly quota?: QuotaAccounting;
+  /** AWS_IP_RANGES_FILE: AWS's ip-ranges.json, as Quay ships it, for `resolved_ip` (default none). */
+  readonly awsIpRangesFile?: string | null;
+};
 
 export interface Registry {
   readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
@@ -129,21 +141,39 @@ export async function openRegistry(o: RegistryOptions): Promise<Registry> {
   }
   const registrySettings: RegistrySettings = {
     // With database auth a repository is made by /v2/auth (push scope); the upload start only finds it.
-    createOnPush: auth.mode === 'anonymous', createVisibility: 'public', tempTagSeconds: o.tempTagSeconds ?? 3600, maxManifestBytes: 4 * 1024 * 1024, now,
+    createOnPush: auth.mode === 'anonymous', createVisibility: 'public', tempTagSeconds: o.tempTagSeconds ?? 3600, maxManifestBytes: 4 * 1024 * 1024,
+    quota: o.activity?.quota ?? 'invalidate', now,
   };
   const uploadSettings: UploadSettings = {
     maxBlobBytes: o.maxBlobBytes ?? DEFAULT_MAX_BLOB_BYTES, linkExpirySeconds: 3600, now,
     slots: { perClient: o.maxUploadsPerClient ?? DEFAULT_MAX_UPLOADS_PER_CLIENT, idleMs: o.uploadIdleMs ?? DEFAULT_UPLOAD_IDLE_MS },
   };
-  const svc = new RegistryService(store, storage, registrySettings);
+  let ips: IpResolver;
+  try {
+    ips = IpResolver.fromFile(o.activity?.awsIpRangesFile ?? null);
+  } catch (e) {
+    instanceKey.stop();
+    await store.close();
+    throw new Error(`AWS_IP_RANGES_FILE: ${(e as Error).message}`);
+  }
+  const { quota: _quota, awsIpRangesFile: _file, ...activitySettings } = o.activity ?? {};
+  const activity = new ActivityLog({
+    store, users: authStore, ips, log: o.log, now,
+    settings: { ...DEFAULT_ACTIVITY, ...activitySettings, serverHostname: auth.serverHostname, urlScheme: auth.urlScheme },
+  });
+  const svc = new RegistryService(store, storage, registrySettings, activity);
   const uploads = new UploadService(store, storage, uploadSettings);
-  const authService = new AuthService(auth, authStore, store, instanceKey, o.log, now, o.metrics);
+  const authService = new AuthService(auth, authStore, store, instanceKey, o.log, now, o.metrics, {
+    loggedIn: (p, client) => activity.loggedIn(p, client.address, client.userAgent ?? ''),
+    loginFailed: (f, client) => activity.loginFailed(f.account, f.performerId, f.metadata, client.address),
+  });
   const readiness = readinessDocument({
     mode: o.mode ?? 'mirror', quayKeys: o.quayKeys ?? {},
     settings: {
       authenticationType: auth.mode === 'database' ? 'Database' : 'Anonymous', anonymousAccess: auth.anonymousAccess, appSpecificTokens: auth.appSpecificTokens,
       publicCatalog: auth.publicCatalog, superUsersFullAccess: auth.superUsersFullAccess, createNamespaceOnPush: auth.createNamespaceOnPush,
-      createPrivateRepoOnPush: auth.createPrivateRepoOnPush, libraryNamespace,
+      createPrivateRepoOnPush: auth.createPrivateRepoOnPush, libraryNamespace, quotaManagement: registrySettings.quota === 'count',
+      audit: { logins: activitySettings.auditLogins ?? true, loginFailures: activitySettings.auditLoginFailures ?? false, ...(activitySettings.auditFailures ?? { pull: false, push: false, delete: false }) },
     },
   });
   const handler = createRegistryHandler({

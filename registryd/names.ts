@@ -28,6 +28,11 @@ export function parseRepositoryPath(repository: string, libraryNamespace: string
   return { namespace, name };
 }
 
+/** The repository part of a name (after the namespace) fits Quay's REPOSITORY_NAME_EXTENDED_REGEX. */
+export function isValidRepositoryName(name: string): boolean {
+  return REPOSITORY_NAME_RE.test(name);
+}
+
 export function isValidNamespace(name: string): boolean {
   return NAMESPACE_RE.test(name);
 }

@@ -43,7 +43,13 @@ export class RegistryError extends Error {
   readonly emptyBody: boolean;
   /** The envelope's `message` (default: the code's standard text). */
   readonly wireMessage: string;
-  constructor(code: OciErrorCode, detailMessage?: string, opts: { detail?: unknown; status?: number; headers?: Record<string, string>; emptyBody?: boolean; wireMessage?: string } = {}) {
+  /**
+   * Answer as Quay's util/http.py abort() does rather than with the OCI
+   * envelope: `{"error": <message>}` as text/html (its refusals of a bad
+   * bearer token on /v2).
+   */
+  readonly abortBody: boolean;
+  constructor(code: OciErrorCode, detailMessage?: string, opts: { detail?: unknown; status?: number; headers?: Record<string, string>; emptyBody?: boolean; wireMessage?: string; abortBody?: boolean } = {}) {
     super(detailMessage ?? OCI_ERRORS[code].message);
     this.name = 'RegistryError';
     this.code = code;
@@ -52,6 +58,7 @@ export class RegistryError extends Error {
     this.headers = opts.headers ?? {};
     this.emptyBody = opts.emptyBody ?? false;
     this.wireMessage = opts.wireMessage ?? OCI_ERRORS[code].message;
+    this.abortBody = opts.abortBody ?? false;
   }
 
   /** The JSON body of the error response. */

@@ -67,7 +67,7 @@ export async function waitFor(url: string): Promise<void> {
   throw new Error(`${url} did not come up`);
 }
 
-export interface WrkResult { rps: number; p50ms: number; p99ms: number; errors: number }
+export interface WrkResult { rps: number; p50ms: number; p99ms: number; errors: number; requests: number }
 
 function toMs(v: string): number {
   const m = /^([\d.]+)(us|ms|s)$/.exec(v.trim());
@@ -88,14 +88,29 @@ export function wrk(url: string, seconds: number, connections: number, extra: st
   const errs = /Non-2xx or 3xx responses: (\d+)/.exec(out);
   const sockErr = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const errors = Number(errs?.[1] ?? 0) + (sockErr ? sockErr.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
   if (!Number.isFinite(rps)) throw new Error(`wrk failed: ${r.stderr || out}`);
-  return { rps, p50ms: p50, p99ms: p99, errors };
+  return { rps, p50ms: p50, p99ms: p99, errors, requests };
 }
 
 export function rssKiB(pid: number): number {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+let clockTicks = 0;
+
+/** CPU seconds (user + system, all threads) `pid` has used so far; 0 when it is gone. */
+export function cpuSeconds(pid: number): number {
+  if (clockTicks === 0) clockTicks = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+  try {
+    // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / clockTicks;
   } catch {
     return 0;
   }

@@ -20,13 +20,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { RegistryError } from '../oci-errors.js';
-import { parseRepositoryPath, fullName, type RepoName } from '../names.js';
+import { isValidRepositoryName, parseRepositoryPath, fullName, type RepoName } from '../names.js';
 import { RepositoryState, type MetadataStore, type RepositoryRef } from '../metadata/store.js';
 import { ROLE_RANK, type AuthStore, type RepoRole, type UserRow } from '../metadata/auth-store.js';
 import type { Logger } from '../../switchboard/log.js';
 import { FieldEncrypter } from './field-crypto.js';
 import type { LoginLimits } from './login-limiter.js';
-import { Credentials, type LoginClient, type Principal } from './credentials.js';
+import { Credentials, type LoginClient, type LoginFailureAudit, type Principal } from './credentials.js';
 import type { InstanceKey } from './instance-key.js';
 import type { RegistryMetrics } from '../metrics.js';
 import { ANONYMOUS_SUB, InvalidToken, ServiceKeyCache, mintToken, verifyToken, type AccessEntry, type TokenClaims } from './tokens.js';
@@ -67,6 +67,12 @@ export interface AuthSettings {
 export type Need = 'read' | 'write' | 'admin';
 
 /** The outcome of checking a /v2 request: its identity (for listings) and grants. */
+/** What the token endpoint tells the rest of the runtime (the action log): logins, and refused ones (credentials.ts). */
+export interface AuthEvents extends LoginFailureAudit {
+  /** A /v2/auth request without any `scope` that logged someone in (docker login): Quay's login_success. */
+  loggedIn(p: Exclude<Principal, { readonly kind: 'anonymous' }>, client: LoginClient): Promise<void>;
+}
+
 export interface RequestAuth {
   readonly claims: TokenClaims | null;
   /** Granted role per `ns/name`. */
@@ -91,6 +97,7 @@ export class AuthService {
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
     private readonly metrics?: RegistryMetrics,
+    private readonly events: AuthEvents | null = null,
   ) {
     this.keys = settings.mode === 'database' ? new ServiceKeyCache(store, settings.service) : null;
     const host = settings.serverHostname.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -98,6 +105,7 @@ export class AuthService {
     this.credentials = new Credentials({
       store, log, now, encrypter: settings.databaseSecretKey !== null ? new FieldEncrypter(settings.databaseSecretKey) : null, appSpecificTokens: settings.appSpecificTokens,
       ...(settings.loginLimits ? { loginLimits: settings.loginLimits } : {}), unauthorized: (message) => this.unauthorized(message),
+      ...(events ? { audit: events } : {}),
     });
   }
 
@@ -173,6 +181,7 @@ export class AuthService {
       if (scopes.length === 0) throw this.unauthorized();
       if (!this.settings.anonymousAccess) throw this.unauthorized('Anonymous access is not allowed');
     }
+    if (principal.kind !== 'anonymous' && scopes.length === 0) await this.events?.loggedIn(principal, client);
     const access: AccessEntry[] = [];
     const roots: Record<string, string> = {};
     for (const scope of scopes) {
@@ -197,7 +206,20 @@ export class AuthService {
     if (!m) throw new RegistryError('INVALID_REQUEST', `Unable to decode repository and actions: ${scope}`, { detail: {} });
     const [, registryAndRepo, nsAndRepo, actionList] = m as unknown as [string, string, string, string];
     const requested = actionList.split(',');
-    const name = parseRepositoryPath(nsAndRepo, this.settings.libraryNamespace);
+    let name: RepoName;
+    try {
+      name = parseRepositoryPath(nsAndRepo, this.settings.libraryNamespace);
+    } catch (e) {
+      if (!(e instanceof RegistryError) || e.code !== 'NAME_INVALID') throw e;
+      // Quay checks the repository part only (v2auth.py); a namespace that cannot exist is one that
+      // does not: the token grants nothing on it.
+      const slash = nsAndRepo.indexOf('/');
+      if (!isValidRepositoryName(slash < 0 ? nsAndRepo : nsAndRepo.slice(slash + 1)) || !this.enabled) {
+        const text = `Invalid repository name: ${nsAndRepo}`;
+        throw new RegistryError('NAME_INVALID', text, { wireMessage: text, detail: {} });
+      }
+      return { entry: { type: 'repository', name: registryAndRepo, actions: [] }, repository: slash < 0 ? `${this.settings.libraryNamespace}/${nsAndRepo}` : nsAndRepo };
+    }
     const entry = (actions: string[]): { entry: AccessEntry; repository: string } => ({ entry: { type: 'repository', name: registryAndRepo, actions }, repository: fullName(name) });
     if (!this.enabled) return entry([...new Set(requested)]);
 
@@ -294,6 +316,18 @@ export class AuthService {
   async baseAuthorized(authorization: string | undefined): Promise<boolean> {
     if (!this.enabled) return true;
     return (await this.requestAuth(authorization)).claims !== null;
+  }
+
+  /**
+   * A repository request whose path names no valid repository: Quay's routes
+   * do not check names, its permission check does not pass for a repository
+   * no token can grant, so the answer is the challenge (after a bearer token,
+   * if any, was checked), and the token endpoint then says NAME_INVALID.
+   */
+  async refuseInvalidName(authorization: string | undefined, repositoryPath: string, need: Need): Promise<RegistryError> {
+    const repository = repositoryPath.includes('/') ? repositoryPath.replace(/\/+$/, '') : `${this.settings.libraryNamespace}/${repositoryPath}`;
+    await this.requestAuth(authorization, repository, need);
+    return this.unauthorized(undefined, repository, SCOPES_FOR[need]);
   }
 
   /** Check a repository request; UNAUTHORIZED with the scope to ask for when not allowed. */

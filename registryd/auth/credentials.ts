@@ -46,6 +46,8 @@ export interface LoginClient {
    * per-address limit, which would lock every client out at once.
    */
   readonly shared: boolean;
+  /** The User-Agent header as sent ('' when absent), for action logs. */
+  readonly userAgent?: string;
 }
 
 /** The address the limiter counts a client's attempts against (none for a shared one). */
@@ -62,6 +64,15 @@ export type Principal =
   | { readonly kind: 'user' | 'robot'; readonly user: UserRow }
   | { readonly kind: 'appspecifictoken'; readonly user: UserRow; readonly tokenUuid: string; readonly title: string };
 
+/**
+ * Quay's login_failure action log (auth/credentials.py, when
+ * ACTION_LOG_AUDIT_LOGIN_FAILURES is on): the account (a user or namespace
+ * name, null: none known), the performer, and the metadata in Quay's order.
+ */
+export interface LoginFailureAudit {
+  loginFailed(f: { readonly account: string | null; readonly performerId: number | null; readonly metadata: Readonly<Record<string, string>> }, client: LoginClient): Promise<void>;
+}
+
 export interface CredentialDeps {
   readonly store: AuthStore;
   readonly log: Logger;
@@ -74,6 +85,8 @@ export interface CredentialDeps {
   readonly loginLimits?: LoginLimits;
   /** UNAUTHORIZED with Quay's message and the registry's challenge. */
   readonly unauthorized: (message: string) => RegistryError;
+  /** Where refused logins are recorded as Quay records them (the action log). */
+  readonly audit?: LoginFailureAudit;
 }
 
 export class Credentials {
@@ -117,6 +130,16 @@ export class Credentials {
     });
   }
 
+  /**
+   * A login_failure row as Quay writes it for this refusal: `fields` after
+   * `type` and `kind`, then the User-Agent and Quay's message (which is not
+   * always the one answered: an unknown robot is answered like a wrong token).
+   */
+  private async audit(client: LoginClient, kind: 'user' | 'robot' | 'app_specific_token', account: string | null, performerId: number | null,
+    fields: Record<string, string>, message: string): Promise<void> {
+    await this.deps.audit?.loginFailed({ account, performerId, metadata: { type: 'v2auth', kind, ...fields, useragent: client.userAgent ?? '', message } }, client);
+  }
+
   /** LoginThrottled when the limiter refuses `client` (as `name`, when known). */
   private admit(client: LoginClient, name: string | null): void {
     const refusal = this.limiter.check(limitedAddress(client), name);
@@ -132,11 +155,12 @@ export class Credentials {
     if (!found || found.robot || found.organization) {
       this.limiter.failed(limitedAddress(client), null);
       this.refused(client, 'user', null, 'unknown_name');
+      await this.audit(client, 'user', null, null, { username }, 'Invalid Username or Password');
       throw invalid;
     }
     this.admit(client, found.username);
     try {
-      return await this.logins.run(found.username, (turn) => this.passwordLogin(turn, turn.waited ? null : found, found.username, password, client));
+      return await this.logins.run(found.username, (turn) => this.passwordLogin(turn, turn.waited ? null : found, found.username, username, password, client));
     } catch (e) {
       if (!(e instanceof PasswordCheckBusy)) throw e;
       this.refused(client, 'user', found.username, 'rate_limited', { by: 'busy' });
@@ -144,13 +168,14 @@ export class Credentials {
     }
   }
 
-  /** One password attempt on `name`, alone for that name in this process (`known`: its row, when still fresh). */
-  private async passwordLogin(turn: LoginTurn, known: UserRow | null, name: string, password: string, client: LoginClient): Promise<Principal> {
+  /** One password attempt on `name` (`typed`: as sent), alone for that name in this process (`known`: its row, when still fresh). */
+  private async passwordLogin(turn: LoginTurn, known: UserRow | null, name: string, typed: string, password: string, client: LoginClient): Promise<Principal> {
     const invalid = this.deps.unauthorized('Invalid Username or Password');
     // After waiting for another attempt, the row's back-off may have moved: read it again.
     const user = known ?? await this.deps.store.userByName(name);
     if (!user || user.robot || user.organization) {
       this.refused(client, 'user', null, 'unknown_name');
+      await this.audit(client, 'user', null, null, { username: typed }, 'Invalid Username or Password');
       throw invalid;
     }
     // What the limiter said before this attempt waited may have changed too.
@@ -169,6 +194,7 @@ export class Credentials {
       const counted = await this.deps.store.recordLoginFailure(user.id, user.invalidLoginAttempts, nextFailureCount(user.invalidLoginAttempts), now);
       this.limiter.failed(limitedAddress(client), user.username);
       this.refused(client, 'user', user.username, 'wrong_password', { counted });
+      await this.audit(client, 'user', null, null, { username: typed }, 'Invalid Username or Password');
       throw invalid;
     }
     await this.deps.store.recordLogin(user.id, true, now);
@@ -186,38 +212,57 @@ export class Credentials {
    * token must not lock its users out. Their failures are logged.
    */
   private async robot(username: string, token: string, client: LoginClient): Promise<Principal> {
-    const invalid = this.deps.unauthorized(`Could not find robot with username: ${username} and supplied password.`);
-    const refuse = (e: RegistryError, reason: LoginFailure, known: string | null): RegistryError => {
-      this.refused(client, 'robot', known, reason);
+    const wrongToken = `Could not find robot with username: ${username} and supplied password.`;
+    const invalid = this.deps.unauthorized(wrongToken);
+    const ownerName = username.split('+')[0]!;
+    /**
+     * Logged, and audited as Quay's except clauses do: with the owner (and the robot as performer) when
+     * the robot was found, else with the owner only if it is a user (get_nonrobot_user: not an organisation).
+     */
+    const refuse = async (e: RegistryError, reason: LoginFailure, known: UserRow | null, message: string): Promise<RegistryError> => {
+      this.refused(client, 'robot', known?.username ?? null, reason);
+      const owner = known ? null : await this.deps.store.userByName(ownerName);
+      const account = known ? ownerName : (owner && !owner.robot && !owner.organization ? ownerName : null);
+      await this.audit(client, 'robot', account, known?.id ?? null, { robot: username, username: ownerName }, message);
       return e;
     };
-    if (!/^[\x00-\x7f]*$/.test(token)) throw refuse(invalid, 'invalid_token', null);
+    if (!/^[\x00-\x7f]*$/.test(token)) throw await refuse(invalid, 'invalid_token', null, wrongToken);
     const robot = await this.deps.store.userByName(username);
-    if (!robot || !robot.robot) throw refuse(invalid, 'unknown_name', null);
-    const owner = await this.deps.store.userByName(username.split('+')[0]!);
-    if (!owner) throw refuse(this.deps.unauthorized(`Robot ${username} owner does not exist`), 'unknown_name', robot.username);
-    if (!owner.enabled) throw refuse(this.deps.unauthorized(`Robot ${username} owner ${owner.username} is disabled`), 'disabled', robot.username);
+    if (!robot || !robot.robot) throw await refuse(invalid, 'unknown_name', null, 'Could not find robot with specified username');
+    const owner = await this.deps.store.userByName(ownerName);
+    if (!owner) throw await refuse(this.deps.unauthorized(`Robot ${username} owner does not exist`), 'unknown_name', null, `Robot ${username} owner does not exist`);
+    const disabled = `Robot ${username} owner ${owner.username} is disabled`;
+    if (!owner.enabled) throw await refuse(this.deps.unauthorized(disabled), 'disabled', robot, disabled);
     const stored = await this.deps.store.robotToken(robot.id);
-    if (!stored || !this.deps.encrypter || !this.deps.encrypter.matches(stored, token)) throw refuse(invalid, 'invalid_token', robot.username);
+    if (!stored || !this.deps.encrypter || !this.deps.encrypter.matches(stored, token)) throw await refuse(invalid, 'invalid_token', robot, wrongToken);
+    await this.deps.store.touchUser(robot.id, this.deps.now());
     return { kind: 'robot', user: robot };
   }
 
   private async appToken(code: string, client: LoginClient): Promise<Principal> {
-    if (!this.deps.appSpecificTokens) throw this.deps.unauthorized('Invalid Username or Password');
+    if (!this.deps.appSpecificTokens) {
+      // Quay then takes `$app` for a user name, which no user has.
+      await this.audit(client, 'user', null, null, { username: '$app' }, 'Invalid Username or Password');
+      throw this.deps.unauthorized('Invalid Username or Password');
+    }
     const invalid = this.deps.unauthorized('Invalid token');
     if (code.length < 60 || !this.deps.encrypter) {
       this.refused(client, 'appspecifictoken', null, 'invalid_token');
+      await this.audit(client, 'app_specific_token', null, null, {}, 'Invalid token');
       throw invalid;
     }
     const now = this.deps.now();
     const t = await this.deps.store.appToken(code.slice(0, 60), now);
     if (!t || !this.deps.encrypter.matches(t.secret, code.slice(60))) {
       this.refused(client, 'appspecifictoken', t?.user.username ?? null, 'invalid_token');
+      await this.audit(client, 'app_specific_token', null, null, {}, 'Invalid token');
       throw invalid;
     }
     if (!t.user.enabled) {
+      const disabled = 'This user has been disabled. Please contact your administrator.';
       this.refused(client, 'appspecifictoken', t.user.username, 'disabled');
-      throw this.deps.unauthorized('This user has been disabled. Please contact your administrator.');
+      await this.audit(client, 'app_specific_token', t.user.username, t.user.id, { app_specific_token_title: t.title, username: t.user.username }, disabled);
+      throw this.deps.unauthorized(disabled);
     }
     await this.deps.store.touchAppToken(t.id, now);
     return { kind: 'appspecifictoken', user: t.user, tokenUuid: t.uuid, title: t.title };

@@ -86,11 +86,12 @@ export async function verifyToken(jwt: string, keys: ServiceKeyCache, s: VerifyS
     kid = header.kid;
   } catch (e) {
     if (e instanceof InvalidToken) throw e;
-    throw new InvalidToken('token is not a JWT');
+    throw new InvalidToken('Invalid bearer token format');
   }
-  if (!kid) throw new InvalidToken('token has no kid header');
+  // Quay's own wording for these (util/security/registry_jwt.py); a client shows it.
+  if (!kid) throw new InvalidToken('Missing kid header');
   const key = await keys.get(kid, nowMs);
-  if (!key) throw new InvalidToken('token is signed by an unknown or unapproved service key');
+  if (!key) throw new InvalidToken('Unknown service key');
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(jwt, key, {
@@ -98,14 +99,16 @@ export async function verifyToken(jwt: string, keys: ServiceKeyCache, s: VerifyS
       requiredClaims: ['exp', 'iat'], currentDate: new Date(nowMs),
     }));
   } catch (e) {
+    // PyJWT's wording for an expired token, which Quay passes on; other refusals in our words.
+    if ((e as { code?: unknown }).code === 'ERR_JWT_EXPIRED') throw new InvalidToken('Signature has expired');
     throw new InvalidToken(`token rejected: ${(e as Error).message}`);
   }
   const iat = payload.iat!;
   const exp = payload.exp!;
   if (iat > nowMs / 1000 + CLOCK_SKEW_S) throw new InvalidToken('token was issued in the future');
   if (exp - iat > s.maxFreshSeconds) throw new InvalidToken(`token lifetime ${exp - iat} s exceeds ${s.maxFreshSeconds} s`);
-  if (typeof payload.sub !== 'string') throw new InvalidToken('token has no sub');
-  if (payload.access !== undefined && !validAccess(payload.access)) throw new InvalidToken('token has malformed access grants');
+  if (typeof payload.sub !== 'string') throw new InvalidToken('Missing sub field in JWT');
+  if (payload.access !== undefined && !validAccess(payload.access)) throw new InvalidToken('Token contained invalid or malformed access grants');
   return payload as TokenClaims;
 }
 

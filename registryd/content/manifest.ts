@@ -9,7 +9,7 @@ import { isSha256Digest } from '../digest.js';
 import { RegistryError } from '../oci-errors.js';
 import { pathKey, sizeLiterals } from './size-literals.js';
 import {
-  DOCKER_LIST, DOCKER_MANIFEST, DOCKER_SCHEMA1, DOCKER_SCHEMA1_SIGNED, OCI_INDEX, OCI_MANIFEST, isManifestMediaType,
+  DOCKER_CONFIG, DOCKER_LIST, DOCKER_MANIFEST, DOCKER_SCHEMA1, DOCKER_SCHEMA1_SIGNED, OCI_INDEX, OCI_MANIFEST, isManifestMediaType,
   type ManifestMediaType,
 } from './media-types.js';
 
@@ -128,10 +128,14 @@ function layersTotal(layers: readonly Descriptor[]): number {
   return total;
 }
 
-/** The media type a manifest is stored under: its Content-Type, else its own `mediaType`, else its shape. */
+/**
+ * The media type a manifest is stored under: its Content-Type, else its own
+ * `mediaType`, else its shape. The Content-Type is compared as sent, as Quay
+ * compares it (a parameter or another case is an unknown type: 415).
+ */
 function mediaTypeOf(contentType: string | undefined, doc: Record<string, unknown>): ManifestMediaType {
   const declared = typeof doc.mediaType === 'string' ? doc.mediaType : undefined;
-  const ct = contentType?.split(';')[0]?.trim().toLowerCase();
+  const ct = contentType === '' ? undefined : contentType;
   if (ct === DOCKER_SCHEMA1 || ct === DOCKER_SCHEMA1_SIGNED || declared === DOCKER_SCHEMA1 || declared === DOCKER_SCHEMA1_SIGNED || doc.schemaVersion === 1) {
     throw invalid('Docker schema 1 manifests are not accepted; push schema 2 or OCI');
   }
@@ -150,6 +154,51 @@ function mediaTypeOf(contentType: string | undefined, doc: Record<string, unknow
   if (Array.isArray(doc.manifests)) return OCI_INDEX;
   if (isObject(doc.config)) return OCI_MANIFEST;
   throw invalid('cannot tell the manifest media type: no Content-Type, no mediaType, no config or manifests');
+}
+
+const DOCKER_LAYER = 'application/vnd.docker.image.rootfs.diff.tar.gzip';
+const DOCKER_FOREIGN_LAYER = 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip';
+
+/** A list entry's or index entry's `platform`, as Quay's schemas require it (architecture and os, typed fields). */
+function checkPlatform(v: unknown, name: string): void {
+  if (!isObject(v)) throw invalid(`${name} is not an object`);
+  for (const key of ['architecture', 'os']) if (typeof v[key] !== 'string') throw invalid(`${name}.${key} is missing or not a string`);
+  for (const key of ['os.version', 'variant']) if (v[key] !== undefined && typeof v[key] !== 'string') throw invalid(`${name}.${key} must be a string`);
+  for (const key of ['os.features', 'features']) {
+    if (v[key] !== undefined && (!Array.isArray(v[key]) || (v[key] as unknown[]).some((x) => typeof x !== 'string'))) throw invalid(`${name}.${key} must be a list of strings`);
+  }
+}
+
+/**
+ * What Quay's schemas (image/docker/schema2/manifest.py and list.py,
+ * image/oci/index.py) ask beyond the descriptors: a schema 2 manifest's
+ * config is a Docker image config and its layers are Docker layers (foreign
+ * ones with `urls`); a schema 2 list names schema 2 (or 1) manifests, each
+ * with a platform; an OCI index entry's platform, when given, is complete.
+ */
+function checkQuaySchema(doc: Record<string, unknown>, mediaType: ManifestMediaType): void {
+  if (mediaType === DOCKER_MANIFEST) {
+    const config = doc.config;
+    if (isObject(config) && config.mediaType !== DOCKER_CONFIG) throw invalid(`config.mediaType ${JSON.stringify(config.mediaType)} is not ${DOCKER_CONFIG}`);
+    if (Array.isArray(doc.layers)) {
+      doc.layers.forEach((l, i) => {
+        if (!isObject(l)) return;
+        if (l.mediaType !== DOCKER_LAYER && l.mediaType !== DOCKER_FOREIGN_LAYER) throw invalid(`layers[${i}].mediaType ${JSON.stringify(l.mediaType)} is not a Docker layer type`);
+        if (l.mediaType === DOCKER_FOREIGN_LAYER && (!Array.isArray(l.urls) || l.urls.length === 0)) throw invalid(`layers[${i}] is a foreign layer without urls`);
+      });
+    }
+  }
+  if ((mediaType === DOCKER_LIST || mediaType === OCI_INDEX) && Array.isArray(doc.manifests)) {
+    doc.manifests.forEach((m, i) => {
+      if (!isObject(m)) return;
+      if (mediaType === DOCKER_LIST) {
+        if (m.mediaType !== DOCKER_MANIFEST && m.mediaType !== DOCKER_SCHEMA1) throw invalid(`manifests[${i}].mediaType ${JSON.stringify(m.mediaType)} is not a Docker manifest type`);
+        checkPlatform(m.platform, `manifests[${i}].platform`);
+      } else if (m.platform !== undefined) {
+        checkPlatform(m.platform, `manifests[${i}].platform`);
+      }
+    });
+  }
 }
 
 export function parseManifest(bytes: Buffer, contentType: string | undefined): ParsedManifest {
@@ -172,6 +221,7 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined): P
     throw invalid(`a Docker schema 2 manifest must declare mediaType ${mediaType}`);
   }
   const isIndex = mediaType === OCI_INDEX || mediaType === DOCKER_LIST;
+  checkQuaySchema(doc, mediaType);
   const literals = sizeLiterals(text);
   const subject = doc.subject === undefined ? null : descriptor(doc.subject, { path: ['subject'], literals });
   if (typeof doc.artifactType === 'string' || doc.artifactType === undefined) { /* ok */ } else throw invalid('artifactType must be a string');

@@ -6,6 +6,8 @@ export const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2
 export const DOCKER_SCHEMA1 = 'application/vnd.docker.distribution.manifest.v1+json';
 export const DOCKER_SCHEMA1_SIGNED = 'application/vnd.docker.distribution.manifest.v1+prettyjws';
 export const OCI_IMAGE_CONFIG = 'application/vnd.oci.image.config.v1+json';
+/** The config of a Docker schema 2 image. */
+export const DOCKER_CONFIG = 'application/vnd.docker.container.image.v1+json';
 export const OCI_EMPTY = 'application/vnd.oci.empty.v1+json';
 
 export type ManifestMediaType = typeof OCI_MANIFEST | typeof OCI_INDEX | typeof DOCKER_MANIFEST | typeof DOCKER_LIST;

@@ -44,6 +44,6 @@ function loginClient(c: Ctx): LoginClient {
   const xff = c.req.headers['x-forwarded-for'];
   const address = c.settings.clients.addressOf(c.req.socket.remoteAddress ?? '', xff);
   const forwardedFor = xff === undefined ? null : Array.isArray(xff) ? xff.join(', ') : xff;
-  return { address, forwardedFor, shared: forwardedFor !== null && isLoopback(address) };
+  return { address, forwardedFor, shared: forwardedFor !== null && isLoopback(address), userAgent: c.req.headers['user-agent'] ?? '' };
 }
 

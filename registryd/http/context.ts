@@ -2,6 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RegistryService } from '../service/registry.js';
 import type { UploadService } from '../service/uploads.js';
+import type { Requester } from '../service/activity.js';
 import type { AuthService, RequestAuth } from '../auth/auth-service.js';
 import { ANONYMOUS_SUB } from '../auth/tokens.js';
 import { parseRepositoryPath, type RepoName } from '../names.js';
@@ -67,6 +68,16 @@ export class Ctx {
     const sub = this.access?.claims?.sub;
     if (sub && sub !== ANONYMOUS_SUB) return `user:${sub}`;
     return `address:${this.settings.clients.keyOf(this.req)}`;
+  }
+
+  /** The request's facts Quay's action logs record: client address, User-Agent, token. */
+  requester(): Requester {
+    const peer = this.req.socket.remoteAddress;
+    return {
+      ip: peer ? this.settings.clients.addressOf(peer, this.req.headers['x-forwarded-for']) : null,
+      userAgent: this.req.headers['user-agent'] ?? '',
+      claims: this.access?.claims ?? null,
+    };
   }
 
   /** `/v2/<namespace>/<name>` as it appears in Location headers. */

@@ -1,11 +1,11 @@
 /** GET /v2/, /v2/_catalog, /v2/<repo>/tags/list, /v2/<repo>/referrers/<digest> (ROUTE_0001, 0002, 0018, 0019). */
-import { parseDigest } from '../digest.js';
+import { isSha256Digest } from '../digest.js';
 import { RegistryError } from '../oci-errors.js';
 import { RegistryService } from '../service/registry.js';
 import type { Page } from '../metadata/store.js';
 import { OCI_INDEX } from '../content/media-types.js';
 import type { Ctx } from './context.js';
-import { sendJson } from './respond.js';
+import { API_VERSION_HEADER, sendJson } from './respond.js';
 
 /** Page size when the client gives none, and the most one page may hold. */
 const DEFAULT_PAGE = 100;
@@ -65,9 +65,12 @@ export async function base(c: Ctx): Promise<void> {
     throw new RegistryError('UNSUPPORTED', 'the v2 API is not offered to Docker clients older than 1.6.0', { status: 404 });
   }
   // With auth, Quay answers `true` either way: 200 with a valid token, else 401, and the challenge on both.
+  // The body is a Flask string response, so text/html (not JSON) as in Quay.
   const ok = await c.auth.baseAuthorized(c.authorization);
   const challenge = c.auth.enabled ? c.auth.challenge() : {};
-  sendJson(c.res, ok ? 200 : 401, 'true', { 'x-sparse-manifest-support': 'false', ...challenge }, c.method === 'HEAD');
+  sendJson(c.res, ok ? 200 : 401, 'true', {
+    'content-type': 'text/html; charset=utf-8', [API_VERSION_HEADER[0]]: API_VERSION_HEADER[1], 'x-sparse-manifest-support': 'false', ...challenge,
+  }, c.method === 'HEAD');
 }
 
 export async function catalog(c: Ctx): Promise<void> {
@@ -84,8 +87,13 @@ export async function tagsList(c: Ctx): Promise<void> {
 }
 
 export async function referrers(c: Ctx): Promise<void> {
-  const subject = parseDigest(c.params.manifest_ref ?? c.params.digest);
+  const asked = c.params.manifest_ref ?? c.params.digest ?? '';
   const repo = await c.svc.readable(c.repoName());
+  // The route takes any `<algorithm>:<hex>`; one that is not a sha256 Quay could hold names no
+  // subject, and Quay answers an unknown subject with 400 MANIFEST_INVALID (detail: the lookup's
+  // message, empty). An unknown sha256 subject gets the empty index OCI 1.1 asks for (README).
+  if (!isSha256Digest(asked)) throw new RegistryError('MANIFEST_INVALID', `no manifest ${asked} in ${repo.namespace}/${repo.name}`, { detail: '' });
+  const subject = asked;
   const artifactType = c.query().get('artifactType');
   const refs = await c.svc.referrers(repo, subject, artifactType);
   sendJson(c.res, 200, RegistryService.referrersIndex(refs), {

@@ -31,7 +31,7 @@ export async function getManifest(c: Ctx): Promise<void> {
   const { ref, byDigest, names } = lookup(c);
   const repo = await c.svc.readable(c.repoName());
   if (!names) throw unknown(ref, repo);
-  const m = await c.svc.manifest(repo, ref, byDigest);
+  const m = await c.svc.manifest(repo, ref, byDigest, c.requester());
   const body = Buffer.from(m.text, 'utf8');
   c.res.writeHead(200, {
     'content-type': m.mediaType, 'content-length': body.length, 'docker-content-digest': m.digest,
@@ -44,18 +44,20 @@ export async function putManifest(c: Ctx): Promise<void> {
   const repo = await c.svc.writable(c.repoName());
   const max = c.svc.settings.maxManifestBytes;
   const bytes = await readBody(c.req, max, () => new RegistryError('MANIFEST_INVALID', `manifest is larger than ${max} bytes`));
-  const m = await c.svc.putManifest(repo, ref, byDigest, bytes, c.req.headers['content-type']);
+  const m = await c.svc.putManifest(repo, ref, byDigest, bytes, c.req.headers['content-type'], c.requester());
   const headers: Record<string, string> = {
     location: `${c.repoPath()}/manifests/${m.digest}`, 'docker-content-digest': m.digest,
   };
   if (m.subject) headers['oci-subject'] = m.subject.digest;
-  sendEmpty(c.res, 201, headers);
+  // Quay answers a manifest PUT with the text `OK` (a Flask string response, hence text/html).
+  c.res.writeHead(201, { ...headers, 'content-type': 'text/html; charset=utf-8', 'content-length': 2 });
+  c.res.end('OK');
 }
 
 export async function deleteManifest(c: Ctx): Promise<void> {
   const { ref, byDigest, names } = lookup(c);
   const repo = await c.svc.writable(c.repoName());
   if (!names) throw unknown(ref, repo);
-  await c.svc.deleteManifest(repo, ref, byDigest);
+  await c.svc.deleteManifest(repo, ref, byDigest, c.requester());
   sendEmpty(c.res, 202);
 }

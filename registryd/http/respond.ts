@@ -2,6 +2,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RegistryError } from '../oci-errors.js';
 
+/**
+ * `Docker-Distribution-API-Version: registry/2.0`, which Quay sends on `GET
+ * /v2/` and with every 401 challenge (auth/registry_jwt_auth.py
+ * get_auth_headers), and nowhere else.
+ */
 export const API_VERSION_HEADER = ['docker-distribution-api-version', 'registry/2.0'] as const;
 
 /** A response without a body (204s carry no Content-Length at all: RFC 9110 §8.6). */
@@ -18,8 +23,16 @@ export function sendJson(res: ServerResponse, status: number, body: string, head
 export function sendError(req: IncomingMessage, res: ServerResponse, e: RegistryError): void {
   if (res.headersSent) { res.destroy(e); return; }
   if (!req.complete) lingerAfter(req, res);
-  if (e.emptyBody) { sendEmpty(res, e.status, e.headers); return; }
-  sendJson(res, e.status, e.body(), e.headers, req.method === 'HEAD');
+  const headers = e.status === 401 ? { [API_VERSION_HEADER[0]]: API_VERSION_HEADER[1], ...e.headers } : e.headers;
+  if (e.emptyBody) { sendEmpty(res, e.status, headers); return; }
+  if (e.abortBody) {
+    // Quay's util/http.py abort(): `{"error": <message>}` as a text/html string body.
+    const text = `{"error": ${JSON.stringify(e.message)}}`;
+    res.writeHead(e.status, { 'content-type': 'text/html; charset=utf-8', ...headers, 'content-length': Buffer.byteLength(text) });
+    res.end(req.method === 'HEAD' ? undefined : text);
+    return;
+  }
+  sendJson(res, e.status, e.body(), headers, req.method === 'HEAD');
 }
 
 /**

@@ -17,9 +17,10 @@ import { deleteBlob, getBlob } from './blobs.js';
 import { Ctx, type HttpSettings } from './context.js';
 import { base, catalog, referrers, tagsList } from './listing.js';
 import { deleteManifest, getManifest, putManifest } from './manifests.js';
-import { API_VERSION_HEADER, sendError } from './respond.js';
+import { sendError } from './respond.js';
 import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } from './uploads.js';
 import type { AuthService, Need } from '../auth/auth-service.js';
+import type { RefusedAction } from '../service/activity.js';
 import { issueToken } from './auth.js';
 import type { RegistryMetrics } from '../metrics.js';
 import { WELL_KNOWN_PATH } from '../capabilities.js';
@@ -64,9 +65,31 @@ const NEEDS: Readonly<Record<string, Need>> = {
   ROUTE_0016: 'read', ROUTE_0017: 'write', ROUTE_0018: 'read', ROUTE_0019: 'read',
 };
 
+/** The routes whose refusals Quay audits (log_unauthorized), with the action they count as. */
+const AUDITED: Readonly<Record<string, RefusedAction>> = {
+  ROUTE_0013: 'pull', ROUTE_0016: 'pull', ROUTE_0004: 'push', ROUTE_0014: 'push', ROUTE_0017: 'push', ROUTE_0012: 'delete', ROUTE_0015: 'delete',
+};
+
 /** The route's permission check, then its handler. */
-async function gated(ctx: Ctx, need: Need, handler: Handler): Promise<void> {
-  ctx.access = await ctx.auth.authorize(ctx.authorization, ctx.repoName(), need);
+async function gated(ctx: Ctx, need: Need, handler: Handler, routeId: string): Promise<void> {
+  let name;
+  try {
+    name = ctx.repoName();
+  } catch (e) {
+    if (!(e instanceof RegistryError) || e.code !== 'NAME_INVALID') throw e;
+    throw await ctx.auth.refuseInvalidName(ctx.authorization, ctx.params.repository ?? '', need);
+  }
+  try {
+    ctx.access = await ctx.auth.authorize(ctx.authorization, name, need);
+  } catch (e) {
+    // A valid (or no) token without the grant, not a bad token: Quay's permission check, which it audits when asked to.
+    const action = AUDITED[routeId];
+    if (action && e instanceof RegistryError && e.code === 'UNAUTHORIZED' && !e.abortBody && ctx.svc.activity?.audits(action)) {
+      ctx.access = await ctx.auth.requestAuth(ctx.authorization);
+      await ctx.svc.activity.refused(action, name.namespace, name.name, ctx.params.manifest_ref ?? null, ctx.requester());
+    }
+    throw e;
+  }
   await handler(ctx);
 }
 
@@ -127,10 +150,12 @@ export function createRegistryHandler(deps: RegistryHttpDeps): (req: IncomingMes
   const table = registryRouteTable();
   const readiness = deps.readiness;
   return (req, res) => {
+    // A target starting with several slashes is served as if it started with one, as Quay's
+    // gunicorn does (a `//` further on is Werkzeug's to redirect, below).
+    if (req.url !== undefined && req.url.charCodeAt(1) === 47 /* '/' */) req.url = req.url.replace(/^\/+/, '/');
     const url = req.url ?? '/';
     // Outside /v2, so outside the route table: one character looked at on the hot path.
     if (readiness !== undefined && url.charCodeAt(1) === 46 /* '.' */ && isWellKnownPath(url)) { sendReadiness(req, res, readiness); return; }
-    res.setHeader(API_VERSION_HEADER[0], API_VERSION_HEADER[1]);
     const method = req.method ?? 'GET';
     const m = table.match(method, url);
     if (!m) {
@@ -165,7 +190,7 @@ export function createRegistryHandler(deps: RegistryHttpDeps): (req: IncomingMes
     const ctx = new Ctx(req, res, m.params, deps.svc, deps.uploads, deps.settings, ac.signal, deps.auth);
     // Anonymous mode (or a route without a repository) goes straight to the handler: no extra step on the hot path.
     const need = deps.auth.enabled ? NEEDS[m.route.id] : undefined;
-    (need ? gated(ctx, need, handler) : handler(ctx)).catch((e: unknown) => {
+    (need ? gated(ctx, need, handler, m.route.id) : handler(ctx)).catch((e: unknown) => {
       if (ac.signal.aborted) return; // the client left; nothing to answer
       if (isRegistryError(e)) { sendError(req, res, e); return; }
       deps.log.error('request failed', { method, path: url.split('?')[0], route_id: m.route.id, error: String((e as Error)?.stack ?? e) });

@@ -109,7 +109,15 @@ export async function finishUpload(c: Ctx): Promise<void> {
   if (digestParam === null) {
     throw new RegistryError('BLOB_UPLOAD_INVALID', 'missing digest parameter on the final PUT', { detail: { reason: 'Missing digest arg on monolithic upload' } });
   }
-  const digest = parseDigest(digestParam);
+  let digest: string;
+  try {
+    digest = parseDigest(digestParam);
+  } catch (e) {
+    // Quay takes a malformed digest as one that does not match: the final PUT is refused and
+    // the upload cancelled (BLOB_UPLOAD_UNKNOWN first when there is no such upload).
+    await c.uploads.cancel(repo, c.params.upload_uuid ?? '');
+    throw e;
+  }
   const range = parseContentRange(c.req.headers['content-range']);
   await c.uploads.finish(repo, c.params.upload_uuid ?? '', digest, hasBody(c.req) ? chunkOf(c, range) : null);
   blobCreated(c, digest);

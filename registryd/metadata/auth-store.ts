@@ -12,6 +12,9 @@ export type TeamRole = 'admin' | 'creator' | 'member';
 
 export const ROLE_RANK: Readonly<Record<RepoRole, number>> = { read: 1, write: 2, admin: 3 };
 
+/** Quay's LAST_ACCESSED_UPDATE_THRESHOLD_S (60 s): a `last_accessed` younger than this is not rewritten. */
+export const LAST_ACCESSED_THRESHOLD_MS = 60_000;
+
 /** A `"user"` row: a user, an organisation or a robot. */
 export interface UserRow {
   readonly id: number;
@@ -68,8 +71,15 @@ export interface AuthStore {
   /** An unexpired app-specific token by its public prefix (`token_name`). */
   appToken(prefix: string, nowMs: number): Promise<AppTokenRow | null>;
   appTokenByUuid(uuid: string, nowMs: number): Promise<AppTokenRow | null>;
+  /** Quay's update_last_accessed of an app-specific token at use: `last_accessed` set unless it is under a minute old. */
   touchAppToken(id: number, nowMs: number): Promise<void>;
-  /** Quay's login backoff bookkeeping: count a failure, or clear the count on success. */
+  /** The same for a user row (a robot, at every login: Quay's verify_robot). */
+  touchUser(userId: number, nowMs: number): Promise<void>;
+  /**
+   * Quay's login backoff bookkeeping: count a failure; or, on success, clear
+   * a count there is (and only then touch `last_accessed`, as touchUser: Quay's
+   * verify_user leaves a user without failures untouched).
+   */
   recordLogin(userId: number, ok: boolean, nowMs: number): Promise<void>;
   /**
    * Count a failed login as a compare-and-swap: `invalid_login_attempts` becomes

@@ -67,7 +67,8 @@ export interface NewManifest {
   readonly mediaType: string;
   readonly text: string;
   readonly configMediaType: string | null;
-  readonly layersCompressedSize: number;
+  /** Sum of the layers' sizes; null for an index or list (Quay stores NULL there). */
+  readonly layersCompressedSize: number | null;
   readonly subject: string | null;
   readonly artifactType: string | null;
   /** Blobs (config + layers) the repository must already hold. */
@@ -76,6 +77,15 @@ export interface NewManifest {
   readonly childDigests: readonly string[];
   /** The sizes the manifest declares for its blobs and children: each must be the stored one (checkDeclaredSizes). */
   readonly declaredSizes: readonly DeclaredSize[];
+  /** Labels to record when the manifest is new (`label` + `manifestlabel`, source `manifest`; content/labels.ts). */
+  readonly labels?: readonly NewLabel[];
+}
+
+/** A label a manifest carries (key, value and the value's media type name). */
+export interface NewLabel {
+  readonly key: string;
+  readonly value: string;
+  readonly mediaType: string;
 }
 
 /** A blob (config, layer) or child manifest a manifest names, with the size it declares for it. */
@@ -115,6 +125,43 @@ export function checkDeclaredSizes(declared: readonly DeclaredSize[], blobSizes:
     const actual = d.kind === 'manifest' ? manifestSizes.get(d.digest) : blobSizes.get(d.digest);
     if (actual !== undefined && actual !== null && actual !== d.size) throw new SizeMismatch(d.kind, d.digest, actual, d.size);
   }
+}
+
+/**
+ * How a new manifest counts towards Quay's quota totals
+ * (data/model/quota.py update_quota, run inside the manifest's transaction):
+ *  - `count` (FEATURE_QUOTA_MANAGEMENT): the sizes of its blobs that no other
+ *    manifest of the namespace (repository) holds are added to
+ *    `quotanamespacesize` (`quotarepositorysize`); a missing row is created
+ *    only for the first manifest with blobs there, an existing row is left
+ *    alone while its backfill is incomplete;
+ *  - `invalidate` (quota management off, QUOTA_INVALIDATE_TOTALS on: Quay's
+ *    defaults): the repository's and the namespace's totals, if any were
+ *    computed, are zeroed and handed back to the backfill worker;
+ *  - `none`: the totals are left alone.
+ */
+export type QuotaAccounting = 'count' | 'invalidate' | 'none';
+
+/** One `logentry3` row (Quay's data/model/log.py log_action). */
+export interface ActionLogEntry {
+  /** `logentrykind.name`, resolved to its id by name. */
+  readonly kind: string;
+  /** The namespace's `"user"` id; null: the lowest user id (Quay's fallback when no namespace is known). */
+  readonly accountId: number | null;
+  readonly performerId: number | null;
+  readonly repositoryId: number | null;
+  readonly ip: string | null;
+  /** Already serialised (Python's json.dumps form, see service/python-json.ts). */
+  readonly metadataJson: string;
+  /** Written in the process's local time, as Quay writes this column (datetime.now()). */
+  readonly nowMs: number;
+}
+
+/** One `queueitem` row (Quay's WorkQueue.put): available now, 5 retries, a fresh state_id. */
+export interface QueueItemEntry {
+  /** `<queue>/<path…>/`, Quay's canonical name. */
+  readonly queueName: string;
+  readonly body: string;
 }
 
 export interface Page {
@@ -170,19 +217,37 @@ export interface MetadataStore {
   /**
    * Store a manifest and point its target at it; throws MissingReferences,
    * or SizeMismatch when a new manifest declares a size other than the stored
-   * one (a manifest already in the repository is not checked again).
+   * one (a manifest already in the repository is not checked again). A new
+   * manifest also gets Quay's `manifestsecuritystatus` row (pending) and is
+   * counted as `quota` says (default `invalidate`, Quay's defaults).
    */
-  putManifest(repositoryId: number, m: NewManifest, target: ManifestTarget, nowMs: number): Promise<ManifestRef>;
+  putManifest(repositoryId: number, m: NewManifest, target: ManifestTarget, nowMs: number, quota?: QuotaAccounting): Promise<ManifestRef>;
   /** Visible tag names, sorted, paged. */
   listTags(repositoryId: number, nowMs: number, page?: Page): Promise<string[]>;
-  /** End a visible tag's lifetime now; false if no such tag. */
+  /**
+   * End a visible tag's lifetime now; false if no such tag. The tag's
+   * `tagnotificationsuccess` rows go with it, as in Quay.
+   */
   deleteTag(repositoryId: number, tag: string, nowMs: number): Promise<boolean>;
   /**
    * Quay's delete-by-digest: end every alive visible tag pointing straight at
-   * the manifest. False (nothing changed) when no visible tag does. Hidden
-   * temporary tags keep running, as in Quay.
+   * the manifest; returns their names (by tag id), none when no visible tag
+   * does (nothing changed). Hidden temporary tags keep running, as in Quay.
    */
-  deleteManifest(repositoryId: number, digest: string, nowMs: number): Promise<boolean>;
+  deleteManifest(repositoryId: number, digest: string, nowMs: number): Promise<string[]>;
   /** Manifests in the repository whose `subject` is the digest (alive: kept by some alive tag). */
   referrers(repositoryId: number, subject: string, nowMs: number): Promise<ManifestRef[]>;
+
+  /**
+   * Write an action log row, resolved once it is committed (rows of
+   * concurrent calls share a commit: group-commit.ts); throws when
+   * `entry.kind` is not in `logentrykind` (as Quay does).
+   */
+  logAction(entry: ActionLogEntry): Promise<void>;
+  /** The uuids of the repository's notifications for an event (`externalnotificationevent.name`), by id. */
+  repositoryNotifications(repositoryId: number, event: string): Promise<string[]>;
+  /** Add queue items in one statement (Quay's batch insert). */
+  enqueue(items: readonly QueueItemEntry[], nowMs: number): Promise<void>;
+  /** The id of a user or organisation (not a robot) by name (Quay's get_user_or_org). */
+  namespaceId(name: string): Promise<number | null>;
 }

@@ -8,6 +8,18 @@ export function sqlTime(ms: number): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, 23)}000`;
 }
 
+/**
+ * The process's local time in the same rendering: what Python's naive
+ * `datetime.now()` writes, the default of `logentry3.datetime` (the one
+ * column Quay fills with local time; the same as sqlTime where TZ is UTC,
+ * as in Quay's container).
+ */
+export function sqlLocalTime(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number, w = 2): string => String(n).padStart(w, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}000`;
+}
+
 export function parseSqlTime(v: string | Date | null): number {
   if (v === null) return 0;
   if (v instanceof Date) return v.getTime();

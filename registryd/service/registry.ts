@@ -9,8 +9,12 @@ import { MissingReferences, RepositoryState, SizeMismatch, type BlobRef, type Ma
 import type { ByteRange, StorageDriver } from '../storage/driver.js';
 import { blobKey } from '../storage/paths.js';
 import { parseManifest, type ParsedManifest } from '../content/manifest.js';
-import { OCI_INDEX } from '../content/media-types.js';
+import { DOCKER_MANIFEST, OCI_INDEX } from '../content/media-types.js';
+import { dockerConfigProblem } from '../content/docker-config.js';
 import { fullName, isValidTag, type RepoName } from '../names.js';
+import type { QuotaAccounting } from '../metadata/store.js';
+import type { ActivityLog, Requester } from './activity.js';
+import { labelsNeedConfig, manifestLabels } from '../content/labels.js';
 
 export interface RegistrySettings {
   /** Create repositories (and namespaces) on first push (mirror mode; Quay's CREATE_NAMESPACE_ON_PUSH). */
@@ -21,6 +25,8 @@ export interface RegistrySettings {
   readonly tempTagSeconds: number;
   /** Largest manifest accepted, in bytes. */
   readonly maxManifestBytes: number;
+  /** How new manifests count towards quota totals (FEATURE_QUOTA_MANAGEMENT, QUOTA_INVALIDATE_TOTALS); default Quay's (`invalidate`). */
+  readonly quota?: QuotaAccounting;
   readonly now: () => number;
 }
 
@@ -38,11 +44,15 @@ export interface Referrer {
   readonly annotations?: Record<string, string>;
 }
 
+/** Configs larger than this are not read for the schema 2 config check (image configs are kilobytes). */
+const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+
 const WRITABLE_STATES: ReadonlySet<number> = new Set([RepositoryState.NORMAL]);
 const READABLE_STATES: ReadonlySet<number> = new Set([RepositoryState.NORMAL, RepositoryState.READ_ONLY, RepositoryState.MIRROR, RepositoryState.ORG_MIRROR]);
 
+/** Quay's NameUnknown("repository not found"): that message, an empty detail. */
 const nameUnknown = (r: RepoName): RegistryError =>
-  new RegistryError('NAME_UNKNOWN', `repository ${fullName(r)} not found`, { detail: { name: fullName(r) } });
+  new RegistryError('NAME_UNKNOWN', `repository ${fullName(r)} not found`, { detail: {}, wireMessage: 'repository not found' });
 
 /**
  * A declared size that is not the stored one: 400 MANIFEST_INVALID. For the
@@ -62,6 +72,8 @@ export class RegistryService {
     readonly store: MetadataStore,
     readonly storage: StorageDriver,
     readonly settings: RegistrySettings,
+    /** Action logs and notifications (activity.ts), written for the calls given a Requester. */
+    readonly activity: ActivityLog | null = null,
   ) {}
 
   /** A repository to read from; NAME_UNKNOWN if it does not exist (or is being deleted). */
@@ -90,7 +102,7 @@ export class RegistryService {
 
   async blob(repo: RepositoryRef, digest: string): Promise<BlobRef> {
     const b = await this.store.repositoryBlob(repo.id, digest, this.settings.now());
-    if (!b) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is not in ${repo.namespace}/${repo.name}`, { detail: { digest } });
+    if (!b) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is not in ${repo.namespace}/${repo.name}`, { detail: {} });
     return b;
   }
 
@@ -109,11 +121,15 @@ export class RegistryService {
     return b;
   }
 
-  async manifest(repo: RepositoryRef, reference: string, byDigest: boolean): Promise<ManifestRef> {
+  /** A manifest to serve; with `who`, Quay's pull_repo log is written before it is returned. */
+  async manifest(repo: RepositoryRef, reference: string, byDigest: boolean, who?: Requester): Promise<ManifestRef> {
     const m = byDigest
       ? await this.store.manifestByDigest(repo.id, reference, this.settings.now())
       : await this.store.manifestByTag(repo.id, reference, this.settings.now());
-    if (m) return m;
+    if (m) {
+      if (who) await this.activity?.pulled(repo, who, byDigest ? { digest: reference } : { tag: reference }, m.mediaType);
+      return m;
+    }
     if (!byDigest && (await this.store.tagExpired(repo.id, reference, this.settings.now()))) {
       // Quay (TagExpired) puts this text in the envelope's message, not in detail.
       const text = `Tag ${reference} was deleted or has expired. To pull, revive via time machine`;
@@ -122,8 +138,12 @@ export class RegistryService {
     throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${reference} is not in ${repo.namespace}/${repo.name}`, { detail: {} });
   }
 
-  /** Validate and store a pushed manifest under a tag or (by digest) a temporary hidden tag. */
-  async putManifest(repo: RepositoryRef, reference: string, byDigest: boolean, bytes: Buffer, contentType: string | undefined): Promise<ParsedManifest> {
+  /**
+   * Validate and store a pushed manifest under a tag or (by digest) a
+   * temporary hidden tag; with `who`, a tag push is logged (push_repo) and
+   * notified (repo_push) as Quay does.
+   */
+  async putManifest(repo: RepositoryRef, reference: string, byDigest: boolean, bytes: Buffer, contentType: string | undefined, who?: Requester): Promise<ParsedManifest> {
     if (!byDigest && !isValidTag(reference)) throw new RegistryError('TAG_INVALID', `invalid tag ${JSON.stringify(reference)}`);
     if (bytes.length > this.settings.maxManifestBytes) {
       throw new RegistryError('MANIFEST_INVALID', `manifest is ${bytes.length} bytes; at most ${this.settings.maxManifestBytes} are accepted`);
@@ -133,12 +153,14 @@ export class RegistryService {
       throw new RegistryError('DIGEST_INVALID', `manifest digest is ${m.digest}, not ${reference}`, { detail: { digest: reference } });
     }
     const now = this.settings.now();
+    if (m.mediaType === DOCKER_MANIFEST && m.config) await this.checkDockerConfig(repo, m.config.digest, m.config.size, now);
+    const labels = manifestLabels(m, m.config && labelsNeedConfig(m) ? await this.configBytes(repo, m.config.digest, m.config.size, now) : null);
     try {
       await this.store.putManifest(repo.id, {
         digest: m.digest, mediaType: m.mediaType, text: m.text, configMediaType: m.config?.mediaType ?? null,
-        layersCompressedSize: m.layersCompressedSize, subject: m.subject?.digest ?? null, artifactType: m.artifactType,
-        blobDigests: m.blobDigests, childDigests: m.manifests.map((d) => d.digest), declaredSizes: m.declaredSizes,
-      }, byDigest ? { tempTagUntilMs: m.subject ? null : now + this.settings.tempTagSeconds * 1000 } : { tag: reference }, now);
+        layersCompressedSize: m.isIndex ? null : m.layersCompressedSize, subject: m.subject?.digest ?? null, artifactType: m.artifactType,
+        blobDigests: m.blobDigests, childDigests: m.manifests.map((d) => d.digest), declaredSizes: m.declaredSizes, labels,
+      }, byDigest ? { tempTagUntilMs: m.subject ? null : now + this.settings.tempTagSeconds * 1000 } : { tag: reference }, now, this.settings.quota ?? 'invalidate');
     } catch (e) {
       if (e instanceof MissingReferences) {
         const first = e.blobs[0] ?? e.manifests[0];
@@ -147,13 +169,42 @@ export class RegistryService {
       if (e instanceof SizeMismatch) throw sizeMismatch(e);
       throw e;
     }
+    if (!byDigest && who) await this.activity?.pushed(repo, who, reference, m.mediaType);
     return m;
   }
 
-  async deleteManifest(repo: RepositoryRef, reference: string, byDigest: boolean): Promise<void> {
+  /**
+   * A Docker schema 2 manifest's config must be an image config Quay can read
+   * (content/docker-config.ts): Quay loads it before storing the manifest and
+   * refuses the push otherwise. A config that is missing or has another size
+   * is left to the store's reference check, which reports it.
+   */
+  private async checkDockerConfig(repo: RepositoryRef, digest: string, declared: number, now: number): Promise<void> {
+    const blob = await this.store.repositoryBlob(repo.id, digest, now);
+    if (!blob || blob.size !== declared || blob.size > MAX_CONFIG_BYTES) return;
+    const parts: Buffer[] = [];
+    for await (const chunk of await this.storage.read(blobKey(digest))) parts.push(chunk as Buffer);
+    const problem = dockerConfigProblem(Buffer.concat(parts));
+    if (problem !== null) throw new RegistryError('MANIFEST_INVALID', problem);
+  }
+
+  /** End the tag, or every visible tag of the digest; with `who`, one delete_tag log per tag ended. */
+  /** A config blob of the repository, for its labels; null when it is not there, not that size, or too large. */
+  private async configBytes(repo: RepositoryRef, digest: string, declared: number, now: number): Promise<Buffer | null> {
+    const blob = await this.store.repositoryBlob(repo.id, digest, now);
+    if (!blob || blob.size !== declared || blob.size > MAX_CONFIG_BYTES) return null;
+    const parts: Buffer[] = [];
+    for await (const chunk of await this.storage.read(blobKey(digest))) parts.push(chunk as Buffer);
+    return Buffer.concat(parts);
+  }
+
+  async deleteManifest(repo: RepositoryRef, reference: string, byDigest: boolean, who?: Requester): Promise<void> {
     const now = this.settings.now();
-    const ok = byDigest ? await this.store.deleteManifest(repo.id, reference, now) : await this.store.deleteTag(repo.id, reference, now);
-    if (!ok) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${reference} is not in ${repo.namespace}/${repo.name}`, { detail: {} });
+    const ended = byDigest
+      ? await this.store.deleteManifest(repo.id, reference, now)
+      : (await this.store.deleteTag(repo.id, reference, now)) ? [reference] : [];
+    if (ended.length === 0) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${reference} is not in ${repo.namespace}/${repo.name}`, { detail: {} });
+    if (who) await this.activity?.tagsDeleted(repo, who, ended, reference);
   }
 
   tags(repo: RepositoryRef, page?: Page): Promise<string[]> {
@@ -186,7 +237,14 @@ export class RegistryService {
     return out;
   }
 
+  /**
+   * The referrers index as Quay builds it (image/oci/index.py
+   * OCIIndexBuilder): the referrers, then at the top level every referrer's
+   * annotations merged in list order (a later one wins a key), when any.
+   */
   static referrersIndex(refs: readonly Referrer[]): string {
-    return JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: refs });
+    const merged: Record<string, string> = {};
+    for (const r of refs) Object.assign(merged, r.annotations ?? {});
+    return JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: refs, ...(Object.keys(merged).length > 0 ? { annotations: merged } : {}) });
   }
 }

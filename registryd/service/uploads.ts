@@ -129,7 +129,7 @@ export class UploadService {
   /** The open upload, checked to belong to the repository; BLOB_UPLOAD_UNKNOWN otherwise. */
   async get(repo: RepositoryRef, uuid: string): Promise<UploadRow> {
     const row = isUploadUuid(uuid) ? await this.store.upload(uuid) : null;
-    if (!row || row.repositoryId !== repo.id) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${uuid} is not open in this repository`);
+    if (!row || row.repositoryId !== repo.id) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${uuid} is not open in this repository`, { detail: {} });
     return row;
   }
 

@@ -2,9 +2,14 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { inTransaction } from './transaction.js';
-import type { AppTokenRow, AuthStore, NewUser, Page, RepoRole, ServiceKeyRow, TeamRole, UserRow } from '../auth-store.js';
+import { LAST_ACCESSED_THRESHOLD_MS, type AppTokenRow, type AuthStore, type NewUser, type Page, type RepoRole, type ServiceKeyRow, type TeamRole, type UserRow } from '../auth-store.js';
 import { parseSqlTime, sqlTime } from '../time.js';
 import { appTokenRow, DEFAULT_TAG_EXPIRATION_S, EXPIRED_KEY_TTL_MS, MIRROR_ROBOT_SQL, ROLE_ORDER, TEAM_ORDER, USER_COLUMNS, userRow, type AppTokenDbRow, type UserDbRow } from '../auth-rows.js';
+
+/** `last_accessed` is due for a rewrite ($3: now less the threshold). */
+const STALE = '(last_accessed IS NULL OR last_accessed < $3::timestamp)';
+/** $1 now, $2 the row id, $3 now less the threshold. */
+const touch = (id: number, nowMs: number): unknown[] => [sqlTime(nowMs), id, sqlTime(nowMs - LAST_ACCESSED_THRESHOLD_MS)];
 
 
 type Q = Pick<pg.ClientBase, 'query'>;
@@ -62,11 +67,18 @@ export class PgAuthStore implements AuthStore {
   }
 
   async touchAppToken(id: number, nowMs: number): Promise<void> {
-    await this.pool.query('UPDATE appspecificauthtoken SET last_accessed = $1 WHERE id = $2', [sqlTime(nowMs), id]);
+    await this.pool.query(`UPDATE appspecificauthtoken SET last_accessed = $1 WHERE id = $2 AND ${STALE}`, touch(id, nowMs));
+  }
+
+  async touchUser(userId: number, nowMs: number): Promise<void> {
+    await this.pool.query(`UPDATE "user" SET last_accessed = $1 WHERE id = $2 AND ${STALE}`, touch(userId, nowMs));
   }
 
   async recordLogin(userId: number, ok: boolean, nowMs: number): Promise<void> {
-    if (ok) await this.pool.query('UPDATE "user" SET invalid_login_attempts = 0, last_accessed = $1 WHERE id = $2', [sqlTime(nowMs), userId]);
+    if (ok) {
+      await this.pool.query(`UPDATE "user" SET invalid_login_attempts = 0, last_accessed = CASE WHEN ${STALE} THEN $1 ELSE last_accessed END
+        WHERE id = $2 AND invalid_login_attempts > 0`, touch(userId, nowMs));
+    }
     else await this.pool.query('UPDATE "user" SET invalid_login_attempts = invalid_login_attempts + 1, last_invalid_login = $1 WHERE id = $2', [sqlTime(nowMs), userId]);
   }
 

@@ -17,10 +17,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import {
-  MissingReferences, RepositoryState, checkDeclaredSizes, type BlobRef, type ManifestRef, type ManifestTarget, type MetadataStore,
-  type NewManifest, type Page, type RepositoryRef, type UploadProgress, type UploadRow,
+  MissingReferences, RepositoryState, checkDeclaredSizes, type ActionLogEntry, type BlobRef, type ManifestRef, type ManifestTarget, type MetadataStore,
+  type NewManifest, type Page, type QueueItemEntry, type QuotaAccounting, type RepositoryRef, type UploadProgress, type UploadRow,
 } from '../store.js';
-import { sqlTime } from '../time.js';
+import { sqlLocalTime, sqlTime } from '../time.js';
+import { INDEXER_V4, QUOTA_SQL, SECURITY_STATUS_PENDING, positional } from '../side-effects.js';
+import { GroupCommit } from '../group-commit.js';
 import { MANIFEST_COLUMNS, UPLOAD_SELECT, blobRef, manifestRef, repoRef, uploadRow, type BlobRow, type ManifestDbRow, type RepoRow, type UploadDbRow } from '../rows.js';
 import type { CreateQuaySchemaOptions } from '../sqlite/schema.js';
 import { PgAuthStore } from './auth-store.js';
@@ -52,6 +54,14 @@ const REPO_SELECT = `SELECT r.id, r.namespace_user_id, u.username, r.name, v.nam
 /** Anything that runs queries: the pool, or a client inside a transaction. */
 type Q = Pick<pg.ClientBase, 'query'>;
 
+const POSITIONAL = new Map<string, ReturnType<typeof positional>>();
+/** Run SQL written with `@name` parameters (side-effects.ts); its rows. */
+async function named<R extends pg.QueryResultRow>(q: Q, sql: string, params: Readonly<Record<string, unknown>>): Promise<R[]> {
+  let p = POSITIONAL.get(sql);
+  if (!p) { p = positional(sql); POSITIONAL.set(sql, p); }
+  return (await q.query<R>(p.text, p.names.map((n) => params[n]))).rows;
+}
+
 
 /** Quay's per-repository tag lock (data/model/oci/tag.py retarget_tag); hold inside a transaction. */
 export async function lockTags(c: Q, repositoryId: number): Promise<void> {
@@ -67,6 +77,12 @@ export interface PgOpenOptions extends CreateQuaySchemaOptions {
 
 export class PgMetadataStore implements MetadataStore {
   private readonly ids = new Map<string, number>();
+  /** Action log rows, inserted in groups by one multi-row statement (group-commit.ts). */
+  private readonly logs = new GroupCommit<readonly unknown[]>(async (rows) => {
+    const values = rows.flat();
+    const tuples = rows.map((_, i) => `($${7 * i + 1}, COALESCE($${7 * i + 2}, (SELECT min(id) FROM "user")), $${7 * i + 3}, $${7 * i + 4}, $${7 * i + 5}, $${7 * i + 6}, $${7 * i + 7})`);
+    await this.pool.query(`INSERT INTO logentry3 (kind_id, account_id, performer_id, repository_id, datetime, ip, metadata_json) VALUES ${tuples.join(', ')}`, values);
+  });
 
   constructor(readonly pool: pg.Pool) {}
 
@@ -113,6 +129,7 @@ export class PgMetadataStore implements MetadataStore {
   }
 
   async close(): Promise<void> {
+    await this.logs.drain();
     await this.pool.end();
   }
 
@@ -221,7 +238,7 @@ export class PgMetadataStore implements MetadataStore {
         if (existing.image_size === null) await q.query('UPDATE imagestorage SET image_size = $1, uncompressed_size = $2 WHERE id = $3', [c.size, c.uncompressedSize, id]);
       } else {
         id = (await q.query<{ id: number }>(`INSERT INTO imagestorage (uuid, image_size, uncompressed_size, uploading, cas_path, content_checksum)
-          VALUES ($1, $2, $3, false, true, $4) RETURNING id`, [randomUUID(), c.size, c.uncompressedSize, c.digest])).rows[0]!.id;
+          VALUES ($1, $2, $3, true, true, $4) RETURNING id`, [randomUUID(), c.size, c.uncompressedSize, c.digest])).rows[0]!.id;
       }
       await q.query('INSERT INTO imagestorageplacement (storage_id, location_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [id, locationId]);
       await q.query('INSERT INTO uploadedblob (repository_id, blob_id, uploaded_at, expires_at) VALUES ($1, $2, $3, $4)',
@@ -250,14 +267,14 @@ export class PgMetadataStore implements MetadataStore {
     return r ? manifestRef(r) : null;
   }
 
-  async putManifest(repositoryId: number, m: NewManifest, target: ManifestTarget, nowMs: number): Promise<ManifestRef> {
+  async putManifest(repositoryId: number, m: NewManifest, target: ManifestTarget, nowMs: number, quota: QuotaAccounting = 'invalidate'): Promise<ManifestRef> {
     const mediaTypeId = await this.lookup(this.pool, 'mediatype', m.mediaType, true);
     const tagKindId = await this.lookup(this.pool, 'tagkind', 'tag');
     const id = await inTransaction(this.pool, async (c) => {
       // Quay's tag lock, taken first: it also serialises manifest creation in this repository.
       await lockTags(c, repositoryId);
       let id = (await c.query<{ id: number }>('SELECT id FROM manifest WHERE repository_id = $1 AND digest = $2', [repositoryId, m.digest])).rows[0]?.id;
-      if (id === undefined) id = await this.insertManifest(c, repositoryId, m, mediaTypeId);
+      if (id === undefined) id = await this.insertManifest(c, repositoryId, m, mediaTypeId, nowMs, quota);
       if ('tag' in target) await this.retarget(c, repositoryId, target.tag, id, nowMs, tagKindId);
       else await this.keepAlive(c, repositoryId, id, target.tempTagUntilMs, nowMs, tagKindId);
       return id;
@@ -265,7 +282,7 @@ export class PgMetadataStore implements MetadataStore {
     return { id, repositoryId, digest: m.digest, mediaType: m.mediaType, text: m.text, artifactType: m.artifactType, subject: m.subject };
   }
 
-  private async insertManifest(c: Q, repositoryId: number, m: NewManifest, mediaTypeId: number): Promise<number> {
+  private async insertManifest(c: Q, repositoryId: number, m: NewManifest, mediaTypeId: number, nowMs: number, quota: QuotaAccounting): Promise<number> {
     const blobs: number[] = [];
     const missingBlobs: string[] = [];
     const blobSizes = new Map<string, number | null>();
@@ -291,10 +308,38 @@ export class PgMetadataStore implements MetadataStore {
     if (!inserted) return (await c.query<{ id: number }>('SELECT id FROM manifest WHERE repository_id = $1 AND digest = $2', [repositoryId, m.digest])).rows[0]!.id;
     const id = inserted.id;
     for (const b of new Set(blobs)) await c.query('INSERT INTO manifestblob (repository_id, manifest_id, blob_id) VALUES ($1, $2, $3)', [repositoryId, id, b]);
+    await this.newManifestRows(c, repositoryId, id, m, nowMs, quota);
     for (const ch of new Set(children)) {
       await c.query('INSERT INTO manifestchild (repository_id, manifest_id, child_manifest_id) VALUES ($1, $2, $3)', [repositoryId, id, ch]);
     }
     return id;
+  }
+
+  /** What Quay writes beside a new manifest: security status, labels, quota totals (see ../side-effects.ts). */
+  private async newManifestRows(c: Q, repositoryId: number, manifestId: number, m: NewManifest, nowMs: number, quota: QuotaAccounting): Promise<void> {
+    await c.query(`INSERT INTO manifestsecuritystatus (manifest_id, repository_id, index_status, error_json, last_indexed, indexer_hash, indexer_version, metadata_json)
+      VALUES ($1, $2, $3, '{}', $4, '', $5, '{}')`, [manifestId, repositoryId, SECURITY_STATUS_PENDING, sqlTime(nowMs), INDEXER_V4]);
+    for (const l of m.labels ?? []) {
+      const label = (await c.query<{ id: number }>('INSERT INTO label (uuid, "key", value, media_type_id, source_type_id) VALUES ($1, $2, $3, $4, $5) RETURNING id',
+        [randomUUID(), l.key, l.value, await this.lookup(c, 'mediatype', l.mediaType, true), await this.lookup(c, 'labelsourcetype', 'manifest')])).rows[0]!.id;
+      await c.query('INSERT INTO manifestlabel (repository_id, manifest_id, label_id) VALUES ($1, $2, $3)', [repositoryId, manifestId, label]);
+    }
+    if (quota === 'none') return;
+    const ns = (await c.query<{ id: number }>('SELECT namespace_user_id AS id FROM repository WHERE id = $1', [repositoryId])).rows[0]!.id;
+    const q = { repo: repositoryId, m: manifestId, ns };
+    if (quota === 'invalidate') {
+      await named(c, QUOTA_SQL.repository.reset, q);
+      await named(c, QUOTA_SQL.namespace.reset, q);
+      return;
+    }
+    if ((await named(c, QUOTA_SQL.hasBlobs, q)).length === 0 || (await named(c, QUOTA_SQL.eligibleNamespace, q)).length === 0) return;
+    const totals = (await named<{ namespace: number; repository: number }>(c, QUOTA_SQL.newBytes, q))[0]!;
+    for (const scope of ['namespace', 'repository'] as const) {
+      const sql = QUOTA_SQL[scope];
+      const row = (await named<{ backfill_complete: boolean }>(c, sql.select, q))[0];
+      if (row) { if (row.backfill_complete) await named(c, sql.add, { ...q, total: totals[scope] }); }
+      else if ((await named(c, sql.onlyManifest, q)).length > 0) await named(c, sql.insert, { ...q, total: totals[scope], complete: true });
+    }
   }
 
   private async insertTag(c: Q, repositoryId: number, name: string, manifestId: number, startMs: number, endMs: number | null, hidden: boolean, tagKindId: number): Promise<void> {
@@ -330,20 +375,25 @@ export class PgMetadataStore implements MetadataStore {
   }
 
   async deleteTag(repositoryId: number, tag: string, nowMs: number): Promise<boolean> {
-    return inTransaction(this.pool, async (c) => {
-      await lockTags(c, repositoryId);
-      const r = await c.query(`UPDATE tag SET lifetime_end_ms = $3 WHERE id IN (SELECT t.id FROM tag t
-        WHERE t.repository_id = $1 AND t.name = $2 AND t.hidden = false AND ${alive('$3')})`, [repositoryId, tag, nowMs]);
-      return (r.rowCount ?? 0) > 0;
-    });
+    return (await this.endTags(repositoryId, `SELECT t.id, t.name FROM tag t
+        WHERE t.repository_id = $1 AND t.name = $2 AND t.hidden = false AND ${alive('$3')} ORDER BY t.id`, tag, nowMs)).length > 0;
   }
 
-  async deleteManifest(repositoryId: number, digest: string, nowMs: number): Promise<boolean> {
+  async deleteManifest(repositoryId: number, digest: string, nowMs: number): Promise<string[]> {
+    return this.endTags(repositoryId, `SELECT t.id, t.name FROM tag t JOIN manifest m ON m.id = t.manifest_id
+        WHERE m.repository_id = $1 AND m.digest = $2 AND t.hidden = false AND ${alive('$3')} ORDER BY t.id`, digest, nowMs);
+  }
+
+  /** End the tags `select` ($1 repository, $2 name or digest, $3 now) finds and drop their tag-notification records, under the tag lock; their names. */
+  private endTags(repositoryId: number, select: string, ref: string, nowMs: number): Promise<string[]> {
     return inTransaction(this.pool, async (c) => {
       await lockTags(c, repositoryId);
-      const r = await c.query(`UPDATE tag SET lifetime_end_ms = $3 WHERE id IN (SELECT t.id FROM tag t JOIN manifest m ON m.id = t.manifest_id
-        WHERE m.repository_id = $1 AND m.digest = $2 AND t.hidden = false AND ${alive('$3')})`, [repositoryId, digest, nowMs]);
-      return (r.rowCount ?? 0) > 0;
+      const tags = (await c.query<{ id: number; name: string }>(select, [repositoryId, ref, nowMs])).rows;
+      if (tags.length === 0) return [];
+      const ids = tags.map((t) => t.id);
+      await c.query('DELETE FROM tagnotificationsuccess WHERE tag_id = ANY($1::int[])', [ids]);
+      await c.query('UPDATE tag SET lifetime_end_ms = $1 WHERE id = ANY($2::int[])', [nowMs, ids]);
+      return tags.map((t) => t.name);
     });
   }
 
@@ -356,5 +406,32 @@ export class PgMetadataStore implements MetadataStore {
     const rows = (await this.pool.query<ManifestDbRow>(`SELECT ${MANIFEST_COLUMNS} FROM manifest m JOIN mediatype mt ON mt.id = m.media_type_id
       WHERE m.repository_id = $1 AND m.subject = $2 AND ${manifestAlive('$3')} ORDER BY m.id`, [repositoryId, subject, nowMs])).rows;
     return rows.map(manifestRef);
+  }
+
+  async logAction(e: ActionLogEntry): Promise<void> {
+    const kind = await this.lookup(this.pool, 'logentrykind', e.kind);
+    await this.logs.add([kind, e.accountId, e.performerId, e.repositoryId, sqlLocalTime(e.nowMs), e.ip, e.metadataJson]);
+  }
+
+  async repositoryNotifications(repositoryId: number, event: string): Promise<string[]> {
+    return (await this.pool.query<{ uuid: string }>(`SELECT n.uuid FROM repositorynotification n JOIN externalnotificationevent e ON e.id = n.event_id
+      WHERE n.repository_id = $1 AND e.name = $2 ORDER BY n.id`, [repositoryId, event])).rows.map((r) => r.uuid);
+  }
+
+  async enqueue(items: readonly QueueItemEntry[], nowMs: number): Promise<void> {
+    if (items.length === 0) return;
+    // One statement (Quay's insert_many): $1 is the shared available_after, then three parameters per item.
+    const values: unknown[] = [sqlTime(nowMs)];
+    const tuples = items.map((i) => {
+      values.push(i.queueName, i.body, randomUUID());
+      const n = values.length;
+      return `($${n - 2}, $${n - 1}, $1, true, NULL, 5, $${n})`;
+    });
+    await this.pool.query(`INSERT INTO queueitem (queue_name, body, available_after, available, processing_expires, retries_remaining, state_id)
+      VALUES ${tuples.join(', ')}`, values);
+  }
+
+  async namespaceId(name: string): Promise<number | null> {
+    return (await this.pool.query<{ id: number }>('SELECT id FROM "user" WHERE username = $1 AND robot = false', [name])).rows[0]?.id ?? null;
   }
 }

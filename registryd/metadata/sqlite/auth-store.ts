@@ -1,9 +1,13 @@
 /** AuthStore on SQLite, sharing the connection of SqliteMetadataStore. */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import type { AppTokenRow, AuthStore, NewUser, Page, RepoRole, ServiceKeyRow, TeamRole, UserRow } from '../auth-store.js';
+import { LAST_ACCESSED_THRESHOLD_MS, type AppTokenRow, type AuthStore, type NewUser, type Page, type RepoRole, type ServiceKeyRow, type TeamRole, type UserRow } from '../auth-store.js';
 import { parseSqlTime, sqlTime } from '../time.js';
 import { appTokenRow, DEFAULT_TAG_EXPIRATION_S, EXPIRED_KEY_TTL_MS, MIRROR_ROBOT_SQL, ROLE_ORDER, TEAM_ORDER, USER_COLUMNS, userRow, type AppTokenDbRow, type UserDbRow } from '../auth-rows.js';
+
+/** `last_accessed` is due for a rewrite (@before: now less the threshold; the text form sorts as time). */
+const STALE = '(last_accessed IS NULL OR last_accessed < @before)';
+const touch = (id: number, nowMs: number) => ({ id, now: sqlTime(nowMs), before: sqlTime(nowMs - LAST_ACCESSED_THRESHOLD_MS) });
 
 
 export class SqliteAuthStore implements AuthStore {
@@ -62,11 +66,18 @@ export class SqliteAuthStore implements AuthStore {
   }
 
   async touchAppToken(id: number, nowMs: number): Promise<void> {
-    this.sql('UPDATE appspecificauthtoken SET last_accessed = ? WHERE id = ?').run(sqlTime(nowMs), id);
+    this.sql(`UPDATE appspecificauthtoken SET last_accessed = @now WHERE id = @id AND ${STALE}`).run(touch(id, nowMs));
+  }
+
+  async touchUser(userId: number, nowMs: number): Promise<void> {
+    this.sql(`UPDATE "user" SET last_accessed = @now WHERE id = @id AND ${STALE}`).run(touch(userId, nowMs));
   }
 
   async recordLogin(userId: number, ok: boolean, nowMs: number): Promise<void> {
-    if (ok) this.sql('UPDATE "user" SET invalid_login_attempts = 0, last_accessed = ? WHERE id = ? ').run(sqlTime(nowMs), userId);
+    if (ok) {
+      this.sql(`UPDATE "user" SET invalid_login_attempts = 0, last_accessed = CASE WHEN ${STALE} THEN @now ELSE last_accessed END
+        WHERE id = @id AND invalid_login_attempts > 0`).run(touch(userId, nowMs));
+    }
     else this.sql('UPDATE "user" SET invalid_login_attempts = invalid_login_attempts + 1, last_invalid_login = ? WHERE id = ?').run(sqlTime(nowMs), userId);
   }
 

@@ -7,10 +7,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import {
-  MissingReferences, RepositoryState, checkDeclaredSizes, type BlobRef, type ManifestRef, type ManifestTarget, type MetadataStore,
-  type NewManifest, type Page, type RepositoryRef, type UploadProgress, type UploadRow,
+  MissingReferences, RepositoryState, checkDeclaredSizes, type ActionLogEntry, type BlobRef, type ManifestRef, type ManifestTarget, type MetadataStore,
+  type NewManifest, type Page, type QueueItemEntry, type QuotaAccounting, type RepositoryRef, type UploadProgress, type UploadRow,
 } from '../store.js';
-import { sqlTime } from '../time.js';
+import { sqlLocalTime, sqlTime } from '../time.js';
+import { QUOTA_SQL, SECURITY_STATUS_PENDING, INDEXER_V4 } from '../side-effects.js';
+import { GroupCommit } from '../group-commit.js';
 import { MANIFEST_COLUMNS, UPLOAD_SELECT, blobRef, manifestRef, repoRef, uploadRow, type BlobRow, type ManifestDbRow, type RepoRow, type UploadDbRow } from '../rows.js';
 import { createQuaySchema } from './schema.js';
 
@@ -37,6 +39,12 @@ export class SqliteMetadataStore implements MetadataStore {
   readonly db: Database.Database;
   private readonly ids = new Map<string, number>();
   private readonly stmts = new Map<string, Database.Statement>();
+  /** Action log rows, committed in groups (group-commit.ts). */
+  private readonly logs = new GroupCommit<readonly unknown[]>((rows) => {
+    const insert = this.sql(`INSERT INTO logentry3 (kind_id, account_id, performer_id, repository_id, datetime, ip, metadata_json)
+      VALUES (?, COALESCE(?, (SELECT min(id) FROM "user")), ?, ?, ?, ?, ?)`);
+    this.db.transaction(() => { for (const r of rows) insert.run(...r); })();
+  });
 
   constructor(file: string) {
     this.db = new Database(file);
@@ -71,6 +79,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async close(): Promise<void> {
+    await this.logs.drain();
     this.db.close();
   }
 
@@ -174,8 +183,9 @@ export class SqliteMetadataStore implements MetadataStore {
         id = existing.id;
         if (existing.image_size === null) this.sql('UPDATE imagestorage SET image_size = ?, uncompressed_size = ? WHERE id = ?').run(int64(c.size), c.uncompressedSize, id);
       } else {
+        // `uploading` keeps Peewee's default (true): Quay's v2 path never clears it.
         id = Number(this.sql(`INSERT INTO imagestorage (uuid, image_size, uncompressed_size, uploading, cas_path, content_checksum)
-          VALUES (?, ?, ?, 0, 1, ?)`).run(randomUUID(), int64(c.size), c.uncompressedSize, c.digest).lastInsertRowid);
+          VALUES (?, ?, ?, 1, 1, ?)`).run(randomUUID(), int64(c.size), c.uncompressedSize, c.digest).lastInsertRowid);
       }
       this.sql('INSERT OR IGNORE INTO imagestorageplacement (storage_id, location_id) VALUES (?, ?)')
         .run(id, this.lookup('imagestoragelocation', c.location, true));
@@ -207,10 +217,13 @@ export class SqliteMetadataStore implements MetadataStore {
     return r ? manifestRef(r) : null;
   }
 
-  async putManifest(repositoryId: number, m: NewManifest, target: ManifestTarget, nowMs: number): Promise<ManifestRef> {
+  async putManifest(repositoryId: number, m: NewManifest, target: ManifestTarget, nowMs: number, quota: QuotaAccounting = 'invalidate'): Promise<ManifestRef> {
     const tx = this.db.transaction((): number => {
       let id = (this.sql('SELECT id FROM manifest WHERE repository_id = ? AND digest = ?').get(repositoryId, m.digest) as { id: number } | undefined)?.id;
-      if (id === undefined) id = this.insertManifest(repositoryId, m, nowMs);
+      if (id === undefined) {
+        id = this.insertManifest(repositoryId, m, nowMs);
+        this.newManifestRows(repositoryId, id, m, nowMs, quota);
+      }
       if ('tag' in target) this.retarget(repositoryId, target.tag, id, nowMs);
       else this.keepAlive(repositoryId, id, target.tempTagUntilMs, nowMs);
       return id;
@@ -241,12 +254,46 @@ export class SqliteMetadataStore implements MetadataStore {
     const id = Number(this.sql(`INSERT INTO manifest (repository_id, digest, media_type_id, manifest_bytes, config_media_type,
         layers_compressed_size, subject, subject_backfilled, artifact_type, artifact_type_backfilled)
       VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, 1)`).run(repositoryId, m.digest, this.lookup('mediatype', m.mediaType, true), m.text,
-      m.configMediaType, int64(m.layersCompressedSize), m.subject, m.artifactType).lastInsertRowid);
+      m.configMediaType, m.layersCompressedSize === null ? null : int64(m.layersCompressedSize), m.subject, m.artifactType).lastInsertRowid);
     for (const b of new Set(blobs)) this.sql('INSERT INTO manifestblob (repository_id, manifest_id, blob_id) VALUES (?, ?, ?)').run(repositoryId, id, b);
     for (const c of new Set(children)) {
       this.sql('INSERT INTO manifestchild (repository_id, manifest_id, child_manifest_id) VALUES (?, ?, ?)').run(repositoryId, id, c);
     }
     return id;
+  }
+
+  /**
+   * What Quay writes beside a new manifest (data/model/oci/manifest.py): the
+   * pending security status, its labels, the quota totals (side-effects.ts
+   * has the rules).
+   */
+  private newManifestRows(repositoryId: number, manifestId: number, m: NewManifest, nowMs: number, quota: QuotaAccounting): void {
+    this.sql(`INSERT INTO manifestsecuritystatus (manifest_id, repository_id, index_status, error_json, last_indexed, indexer_hash, indexer_version, metadata_json)
+      VALUES (?, ?, ?, '{}', ?, '', ?, '{}')`).run(manifestId, repositoryId, SECURITY_STATUS_PENDING, sqlTime(nowMs), INDEXER_V4);
+    for (const l of m.labels ?? []) {
+      const label = this.sql(`INSERT INTO label (uuid, "key", value, media_type_id, source_type_id) VALUES (?, ?, ?, ?, ?)`)
+        .run(randomUUID(), l.key, l.value, this.lookup('mediatype', l.mediaType, true), this.lookup('labelsourcetype', 'manifest')).lastInsertRowid;
+      this.sql('INSERT INTO manifestlabel (repository_id, manifest_id, label_id) VALUES (?, ?, ?)').run(repositoryId, manifestId, label);
+    }
+    if (quota === 'none') return;
+    const p = { repo: repositoryId, m: manifestId };
+    const ns = (this.sql('SELECT namespace_user_id AS id FROM repository WHERE id = @repo').get(p) as { id: number }).id;
+    const q = { ...p, ns };
+    if (quota === 'invalidate') {
+      this.sql(QUOTA_SQL.repository.reset).run(q);
+      this.sql(QUOTA_SQL.namespace.reset).run(q);
+      return;
+    }
+    if (!this.sql(QUOTA_SQL.hasBlobs).get(q) || !this.sql(QUOTA_SQL.eligibleNamespace).get(q)) return;
+    const totals = this.sql(QUOTA_SQL.newBytes).get(q) as { namespace: number | bigint; repository: number | bigint };
+    const write = (scope: 'namespace' | 'repository', total: number | bigint): void => {
+      const sql = QUOTA_SQL[scope];
+      const row = this.sql(sql.select).get(q) as { backfill_complete: number } | undefined;
+      if (row) { if (row.backfill_complete) this.sql(sql.add).run({ ...q, total }); }
+      else if (this.sql(sql.onlyManifest).get(q)) this.sql(sql.insert).run({ ...q, total, complete: 1 });
+    };
+    write('namespace', totals.namespace);
+    write('repository', totals.repository);
   }
 
   private insertTag(repositoryId: number, name: string, manifestId: number, startMs: number, endMs: number | null, hidden: boolean): void {
@@ -281,13 +328,25 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async deleteTag(repositoryId: number, tag: string, nowMs: number): Promise<boolean> {
-    return this.sql(`UPDATE tag SET lifetime_end_ms = @now WHERE id IN (SELECT t.id FROM tag t
-      WHERE t.repository_id = @repo AND t.name = @tag AND t.hidden = 0 AND ${ALIVE})`).run({ repo: repositoryId, tag, now: nowMs }).changes > 0;
+    return this.endTags(`SELECT t.id, t.name FROM tag t
+      WHERE t.repository_id = @repo AND t.name = @tag AND t.hidden = 0 AND ${ALIVE} ORDER BY t.id`, { repo: repositoryId, tag, now: nowMs }).length > 0;
   }
 
-  async deleteManifest(repositoryId: number, digest: string, nowMs: number): Promise<boolean> {
-    return this.sql(`UPDATE tag SET lifetime_end_ms = @now WHERE id IN (SELECT t.id FROM tag t JOIN manifest m ON m.id = t.manifest_id
-      WHERE m.repository_id = @repo AND m.digest = @digest AND t.hidden = 0 AND ${ALIVE})`).run({ repo: repositoryId, digest, now: nowMs }).changes > 0;
+  async deleteManifest(repositoryId: number, digest: string, nowMs: number): Promise<string[]> {
+    return this.endTags(`SELECT t.id, t.name FROM tag t JOIN manifest m ON m.id = t.manifest_id
+      WHERE m.repository_id = @repo AND m.digest = @digest AND t.hidden = 0 AND ${ALIVE} ORDER BY t.id`, { repo: repositoryId, digest, now: nowMs });
+  }
+
+  /** End the tags `select` finds (id, name; `@now` bound) and drop their tag-notification records, in one transaction; their names. */
+  private endTags(select: string, params: Record<string, unknown>): string[] {
+    return this.db.transaction((): string[] => {
+      const tags = this.sql(select).all(params) as { id: number; name: string }[];
+      for (const t of tags) {
+        this.sql('DELETE FROM tagnotificationsuccess WHERE tag_id = ?').run(t.id);
+        this.sql('UPDATE tag SET lifetime_end_ms = ? WHERE id = ?').run(params.now, t.id);
+      }
+      return tags.map((t) => t.name);
+    }).immediate();
   }
 
   async tagExpired(repositoryId: number, tag: string, nowMs: number): Promise<boolean> {
@@ -299,5 +358,30 @@ export class SqliteMetadataStore implements MetadataStore {
       WHERE m.repository_id = @repo AND m.subject = @subject AND ${MANIFEST_ALIVE} ORDER BY m.id`)
       .all({ repo: repositoryId, subject, now: nowMs }) as ManifestDbRow[];
     return rows.map(manifestRef);
+  }
+
+  async logAction(e: ActionLogEntry): Promise<void> {
+    await this.logs.add([this.lookup('logentrykind', e.kind), e.accountId, e.performerId, e.repositoryId, sqlLocalTime(e.nowMs), e.ip, e.metadataJson]);
+  }
+
+  async repositoryNotifications(repositoryId: number, event: string): Promise<string[]> {
+    return this.sql(`SELECT n.uuid FROM repositorynotification n JOIN externalnotificationevent e ON e.id = n.event_id
+      WHERE n.repository_id = ? AND e.name = ? ORDER BY n.id`).pluck().all(repositoryId, event) as string[];
+  }
+
+  async enqueue(items: readonly QueueItemEntry[], nowMs: number): Promise<void> {
+    if (items.length === 0) return;
+    const now = sqlTime(nowMs);
+    this.db.transaction(() => {
+      for (const i of items) {
+        this.sql(`INSERT INTO queueitem (queue_name, body, available_after, available, processing_expires, retries_remaining, state_id)
+          VALUES (?, ?, ?, 1, NULL, 5, ?)`).run(i.queueName, i.body, now, randomUUID());
+      }
+    })();
+  }
+
+  async namespaceId(name: string): Promise<number | null> {
+    const r = this.sql('SELECT id FROM "user" WHERE username = ? AND robot = 0').get(name) as { id: number } | undefined;
+    return r?.id ?? null;
   }
 }

@@ -102,9 +102,25 @@ function envelope(t: Test, res: Reply, status: number, code: string, also: reado
   return e;
 }
 
+/**
+ * A refused bearer token on a /v2 route: Quay's util/http.py abort(401) body
+ * `{"error": <reason>}` as text/html (not the OCI envelope), nothing internal or secret in it.
+ */
+function aborted(t: Test, res: Reply, also: readonly string[]): { message: string } {
+  t.equal(res.status, 401, 'status 401');
+  t.match(res.header('content-type'), /^text\/html/, "Quay's abort body is text/html");
+  const body = JSON.parse(res.text()) as { error: string };
+  t.same(Object.keys(body), ['error'], 'only "error"');
+  const text = res.text();
+  t.notMatch(text, /\bat [\w.<>]+ \(|node:internal|\/work\/|\/tmp\/|\.ts:\d|SQLITE|sqlite|Traceback|TypeError|ReferenceError/, 'no stack, path or database text');
+  for (const s of [...SECRETS, ...also]) t.notOk(text.includes(s), 'no secret or token echoed');
+  return { message: body.error };
+}
+
 /** 401 with a challenge for `repository` and `actions` (none: a challenge without scope). */
 function unauthorized(t: Test, res: Reply, repository?: string, actions?: string, also: readonly string[] = []): { message: string } {
-  const e = envelope(t, res, 401, 'UNAUTHORIZED', also);
+  // A bearer token refused before any route logic gets Quay's abort body; every other 401 the OCI envelope.
+  const e = /^text\/html/.test(res.header('content-type')) ? aborted(t, res, also) : envelope(t, res, 401, 'UNAUTHORIZED', also);
   const c = challenge(res);
   t.equal(c.realm, REALM, 'challenge realm');
   t.equal(c.service, HOST, 'challenge service');
@@ -308,7 +324,7 @@ t.test('/v2/auth: anonymous requests', async (t) => {
   const pub = await token(r, null, ['repository:alice/public:pull']);
   t.same(pub.claims.access, [{ type: 'repository', name: 'alice/public', actions: ['pull'] }], 'anonymous pull of a public repository');
   t.equal(pub.claims.sub, '(anonymous)');
-  t.equal(pub.claims.context.entity_kind, 'anonymous');
+  t.notOk('entity_kind' in pub.claims.context, 'no auth context: as Quay, only the content-trust fields');
   t.same(await granted(r, null, 'repository:alice/public:push,pull'), ['pull'], 'anonymous never pushes');
   t.same(await granted(r, null, 'repository:alice/private:pull'), [], 'a private repository: nothing, but no error');
   t.same(await granted(r, null, 'repository:alice/missing:pull'), [], 'a missing repository: the same');

@@ -23,6 +23,37 @@ import { exactly, type RuleExpectation, type StepExpectation } from './lib.js';
 
 export const RULES: readonly RuleExpectation[] = [
   {
+    rule: 'Docker-Distribution-API-Version only on /v2/ and challenges',
+    field: 'docker-distribution-api-version',
+    test: exactly(null, 'registry/2.0'),
+    category: 'quay-quirk',
+    reason: 'docs/quay-v2-behaviour.md §0.2 and §0.4: Quay sends `Docker-Distribution-API-Version: registry/2.0` on GET /v2/ and with 401 challenges only (registryd too, checked against Quay in quay-oracle.test.ts); Distribution on every response.',
+  },
+  {
+    rule: 'manifest PUT answers `OK` (Content-Length)',
+    field: 'content-length',
+    status: '201',
+    test: exactly('(body length)', '0'),
+    category: 'quay-quirk',
+    reason: 'docs/quay-v2-behaviour.md §3.12: Quay answers a manifest PUT with the text `OK` (Content-Length 2); Distribution with an empty 201.',
+  },
+  {
+    rule: 'manifest PUT answers `OK` (body)',
+    field: 'body',
+    status: '201',
+    test: exactly(null, '(empty)'),
+    category: 'quay-quirk',
+    reason: 'docs/quay-v2-behaviour.md §3.12: the `OK` body of a manifest PUT (not compared as bytes: its presence is what differs); Distribution sends none.',
+  },
+  {
+    rule: 'manifest PUT answers `OK` (Content-Type)',
+    field: 'content-type',
+    status: '201',
+    test: exactly('text/html; charset=utf-8', null),
+    category: 'quay-quirk',
+    reason: 'docs/quay-v2-behaviour.md §0.2, §3.12: the `OK` of a manifest PUT is a Flask string response, text/html; Distribution sends no body and no Content-Type.',
+  },
+  {
     rule: 'JSON Content-Type without charset',
     field: 'content-type',
     test: exactly('application/json', 'application/json; charset=utf-8'),
@@ -60,13 +91,13 @@ export const RULES: readonly RuleExpectation[] = [
 export const EXPECTED: readonly StepExpectation[] = [
   {
     seq: "base", step: "GET /v2/", category: 'quay-quirk',
-    fields: { "body": ["true", "{}"] },
-    reason: "docs/quay-v2-behaviour.md §3.1: Quay's GET /v2/ body is `true`; Distribution answers `{}`.",
+    fields: { "content-type": ["text/html; charset=utf-8", "application/json; charset=utf-8"], "body": ["true", "{}"] },
+    reason: "docs/quay-v2-behaviour.md \u00a73.1 and \u00a70.2: Quay's GET /v2/ body is `true`, a Flask string response (text/html), as registryd's (checked against Quay in quay-oracle.test.ts); Distribution answers `{}` as JSON.",
   },
   {
     seq: "base", step: "HEAD /v2/", category: 'quay-quirk',
-    fields: { "content-length": ["4", "2"] },
-    reason: "docs/quay-v2-behaviour.md §3.1 (HEAD runs the GET view, §0.2): Content-Length of `true` (4) against Distribution's `{}` (2).",
+    fields: { "content-length": ["4", "2"], "content-type": ["text/html; charset=utf-8", "application/json; charset=utf-8"] },
+    reason: "docs/quay-v2-behaviour.md \u00a73.1 (HEAD runs the GET view, \u00a70.2): Content-Length and Content-Type of Quay's `true` (4, text/html) against Distribution's `{}` (2, JSON).",
   },
   {
     seq: "monolithic-post", step: "POST ?digest with body", category: 'quay-quirk',
@@ -229,11 +260,6 @@ export const EXPECTED: readonly StepExpectation[] = [
     reason: "DESIGN §7 (bad Range): Distribution 2.8 (Go http.ServeContent) answers 416 with `Content-Length: <blob size>`, a short text body and then closes the connection — broken framing (RFC 9110 §8.6) — plus blob headers; registryd sends a body-less 416 with `Content-Range: bytes */<size>` (RFC 9110 §15.5.17). Quay ignores Range entirely (docs/quay-v2-behaviour.md §3.3).",
   },
   {
-    seq: "blob-unknown", step: "GET blob in unknown repository", category: 'deliberate',
-    fields: { "codes": ["NAME_UNKNOWN", "BLOB_UNKNOWN"] },
-    reason: "registryd answers every read in a repository that does not exist with NAME_UNKNOWN (service/registry.ts readable), the OCI 1.1 code-9 for an unknown repository; Distribution (and Quay's blob lookup, docs/quay-v2-behaviour.md §3.3) say BLOB_UNKNOWN.",
-  },
-  {
     seq: "blob-malformed-digest", step: "GET blobs/sha256:xyz", category: 'quay-quirk',
     fields: { "status": ["405", "400"], "codes": ["UNSUPPORTED", "DIGEST_INVALID"] },
     reason: "docs/quay-v2-behaviour.md §1.3 and §5 quirk 11: a malformed digest in a blob GET/HEAD path matches only Quay's `DELETE /<repo>/blobs/<digest>` rule, so Werkzeug answers 405 (registryd: 405 UNSUPPORTED); Distribution says 400 DIGEST_INVALID.",
@@ -305,7 +331,7 @@ export const EXPECTED: readonly StepExpectation[] = [
   },
   {
     seq: "manifest-refused", step: "PUT without Content-Type", category: 'deliberate',
-    fields: { "status": ["201", "400"], "docker-content-digest": ["sha256:9d8e3e0497fbc0edaef9821983f41c50f4de0a12cacf9f90c619ebc9192616cf", null], "location": ["/v2/ct/manifest-refused/manifests/sha256:9d8e3e0497fbc0edaef9821983f41c50f4de0a12cacf9f90c619ebc9192616cf", null], "content-length": ["0", "(body length)"], "body": ["(empty)", null], "codes": [null, "MANIFEST_INVALID"], "content-type": [null, "application/json; charset=utf-8"] },
+    fields: { "status": ["201", "400"], "docker-content-digest": ["sha256:9d8e3e0497fbc0edaef9821983f41c50f4de0a12cacf9f90c619ebc9192616cf", null], "location": ["/v2/ct/manifest-refused/manifests/sha256:9d8e3e0497fbc0edaef9821983f41c50f4de0a12cacf9f90c619ebc9192616cf", null], "content-type": ["text/html; charset=utf-8", "application/json; charset=utf-8"], "codes": [null, "MANIFEST_INVALID"] },
     reason: "registryd takes the media type from the manifest's own `mediaType` when no Content-Type is sent (content/manifest.ts mediaTypeOf), so a well-formed OCI manifest is accepted; Distribution (and Quay, which parses it as schema 1, docs/quay-v2-behaviour.md §3.12) refuse it with MANIFEST_INVALID.",
   },
   {
@@ -405,12 +431,12 @@ export const EXPECTED: readonly StepExpectation[] = [
   },
   {
     seq: "referrers", step: "GET referrers", category: 'oracle-deviation',
-    fields: { "status": ["200", "404"], "content-type": ["application/vnd.oci.image.index.v1+json", "text/plain; charset=utf-8"], "body": ["{\"manifests\":[{\"annotations\":{\"org.example.name\":\"sbom\"},\"artifactType\":\"application/vnd.example.sbom\",\"digest\":\"sha256:a3579a9abb0b7b5f50db7f4628f2d9984166f1f9b74f2c44c884274a60e6216c\",\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"size\":615},{\"annotations\":{\"org.example.name\":\"sig\"},\"artifactType\":\"application/vnd.example.signature\",\"digest\":\"sha256:1752e8aeb2a5c93667e694ebf6c5be8f579d44a8b0bc5793b3177a98af636cb0\",\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"size\":619}],\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\"schemaVersion\":2}", null] },
-    reason: "DESIGN §7: Distribution 2.8 has no referrers API (plain-text 404 \"page not found\"); OCI distribution-spec 1.1 \"Listing Referrers\" requires 200 with an image index.",
+    fields: { "status": ["200", "404"], "content-type": ["application/vnd.oci.image.index.v1+json", "text/plain; charset=utf-8"], "body": ["{\"annotations\":{\"org.example.name\":\"sig\"},\"manifests\":[{\"annotations\":{\"org.example.name\":\"sbom\"},\"artifactType\":\"application/vnd.example.sbom\",\"digest\":\"sha256:a3579a9abb0b7b5f50db7f4628f2d9984166f1f9b74f2c44c884274a60e6216c\",\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"size\":615},{\"annotations\":{\"org.example.name\":\"sig\"},\"artifactType\":\"application/vnd.example.signature\",\"digest\":\"sha256:1752e8aeb2a5c93667e694ebf6c5be8f579d44a8b0bc5793b3177a98af636cb0\",\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"size\":619}],\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\"schemaVersion\":2}", null] },
+    reason: "DESIGN §7: Distribution 2.8 has no referrers API (plain-text 404 \"page not found\"); OCI distribution-spec 1.1 \"Listing Referrers\" requires 200 with an image index (registryd's carries Quay's top-level merge of the referrers' annotations, checked against Quay in quay-oracle.test.ts).",
   },
   {
     seq: "referrers", step: "GET referrers?artifactType=sbom", category: 'oracle-deviation',
-    fields: { "status": ["200", "404"], "content-type": ["application/vnd.oci.image.index.v1+json", "text/plain; charset=utf-8"], "oci-filters-applied": ["artifactType", null], "body": ["{\"manifests\":[{\"annotations\":{\"org.example.name\":\"sbom\"},\"artifactType\":\"application/vnd.example.sbom\",\"digest\":\"sha256:a3579a9abb0b7b5f50db7f4628f2d9984166f1f9b74f2c44c884274a60e6216c\",\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"size\":615}],\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\"schemaVersion\":2}", null] },
+    fields: { "status": ["200", "404"], "content-type": ["application/vnd.oci.image.index.v1+json", "text/plain; charset=utf-8"], "oci-filters-applied": ["artifactType", null], "body": ["{\"annotations\":{\"org.example.name\":\"sbom\"},\"manifests\":[{\"annotations\":{\"org.example.name\":\"sbom\"},\"artifactType\":\"application/vnd.example.sbom\",\"digest\":\"sha256:a3579a9abb0b7b5f50db7f4628f2d9984166f1f9b74f2c44c884274a60e6216c\",\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"size\":615}],\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\"schemaVersion\":2}", null] },
     reason: "DESIGN §7: Distribution 2.8 has no referrers API (plain-text 404 \"page not found\"); OCI distribution-spec 1.1 \"Listing Referrers\" requires 200 with an image index, with `OCI-Filters-Applied: artifactType` when filtered.",
   },
   {
@@ -429,27 +455,27 @@ export const EXPECTED: readonly StepExpectation[] = [
     reason: "docs/quay-v2-behaviour.md §1.3 and §5 quirk 11: a malformed digest matches no referrers route → 404 (registryd: NAME_UNKNOWN JSON); Distribution has no referrers route at all (plain-text 404). OCI 1.1 would want 400 for an invalid digest.",
   },
   {
-    seq: "invalid-names", step: "POST upload to ct/Upper", category: 'oracle-deviation',
+    seq: "invalid-names", step: "POST upload to <ns>/Upper", category: 'oracle-deviation',
     fields: { "status": ["400", "404"], "codes": ["NAME_INVALID", null], "content-type": ["application/json", "text/plain; charset=utf-8"] },
     reason: "Distribution 2.8 routes only names matching its reference grammar, so an invalid name gets its router's plain-text 404, not NAME_INVALID; registryd validates the name and answers 400 NAME_INVALID, the OCI distribution-spec 1.1 error (code-8) for an invalid repository name.",
   },
   {
-    seq: "invalid-names", step: "tags/list of CT/lower", category: 'oracle-deviation',
+    seq: "invalid-names", step: "tags/list of <NS>/lower", category: 'oracle-deviation',
     fields: { "status": ["400", "404"], "codes": ["NAME_INVALID", "NAME_UNKNOWN"] },
     reason: "Distribution 2.8 reads `CT` as a registry host name component (its reference grammar allows upper case there) and answers NAME_UNKNOWN; the OCI 1.1 name grammar is lower case only, and registryd answers 400 NAME_INVALID.",
   },
   {
-    seq: "invalid-names", step: "GET manifest of ct/Upper", category: 'oracle-deviation',
+    seq: "invalid-names", step: "GET manifest of <ns>/Upper", category: 'oracle-deviation',
     fields: { "status": ["400", "404"], "codes": ["NAME_INVALID", null], "content-type": ["application/json", "text/plain; charset=utf-8"] },
     reason: "Distribution 2.8 routes only names matching its reference grammar, so an invalid name gets its router's plain-text 404, not NAME_INVALID; registryd validates the name and answers 400 NAME_INVALID, the OCI distribution-spec 1.1 error (code-8) for an invalid repository name.",
   },
   {
-    seq: "invalid-names", step: "tags/list of ct/-dash", category: 'oracle-deviation',
+    seq: "invalid-names", step: "tags/list of <ns>/-dash", category: 'oracle-deviation',
     fields: { "status": ["400", "404"], "codes": ["NAME_INVALID", null], "content-type": ["application/json", "text/plain; charset=utf-8"] },
     reason: "Distribution 2.8 routes only names matching its reference grammar, so an invalid name gets its router's plain-text 404, not NAME_INVALID; registryd validates the name and answers 400 NAME_INVALID, the OCI distribution-spec 1.1 error (code-8) for an invalid repository name.",
   },
   {
-    seq: "invalid-names", step: "tags/list of ct/a..b", category: 'quay-quirk',
+    seq: "invalid-names", step: "tags/list of <ns>/a..b", category: 'quay-quirk',
     fields: { "codes": ["NAME_UNKNOWN", null], "content-type": ["application/json", "text/plain; charset=utf-8"] },
     reason: "`a..b` fits Quay's REPOSITORY_NAME_EXTENDED_REGEX (docs/quay-v2-behaviour.md §1.1), so registryd looks it up: 404 NAME_UNKNOWN (JSON); Distribution's router (OCI grammar) matches nothing: plain-text 404.",
   },
@@ -535,7 +561,312 @@ export const EXPECTED: readonly StepExpectation[] = [
   },
   {
     seq: "slashes", step: "GET //v2/<repo>/tags/list", category: 'quay-quirk',
-    fields: { "status": ["308", "301"] },
-    reason: 'Quay (Werkzeug strict slashes and merged `//`) redirects to the canonical path with 308, which keeps the method and body (docs/quay-v2-behaviour.md §0.1); Distribution redirects with 301 (and an HTML body on GET).',
+    fields: { "status": ["200", "301"], "content-length": ["(body length)", "0"], "content-type": ["application/json", null], "location": [null, "/v2/ct/slashes/tags/list"], "body": [null, "(empty)"] },
+    reason: "Quay (gunicorn) serves a target that starts with several slashes as if it started with one (checked against Quay in quay-oracle.test.ts; a `//` further on is redirected), so registryd answers the tag list; Distribution redirects with 301.",
+  },
+  {
+    seq: "put-bad-digest-param", step: "status after PUT with malformed digest", category: 'quay-quirk',
+    fields: { "status": ["404", "204"], "codes": ["BLOB_UPLOAD_UNKNOWN", null], "content-length": ["(body length)", null], "content-type": ["application/json", null], "location": [null, "/v2/ct/put-bad-digest-param/blobs/uploads/<uuid>"], "range": [null, "0-2"], "docker-upload-uuid": [null, "present"], "body": [null, "(empty)"] },
+    reason: "docs/quay-v2-behaviour.md \u00a73.8 and \u00a75 quirk 2: Quay reads a malformed digest on the final PUT as a mismatch and cancels the upload (its complete_when_uploaded), so the session is gone (BLOB_UPLOAD_UNKNOWN); Distribution keeps it open for a retry.",
+  },
+  {
+    seq: "put-bad-digest-param", step: "PUT ?digest=<right digest>", category: 'quay-quirk',
+    fields: { "status": ["404", "201"], "codes": ["BLOB_UPLOAD_UNKNOWN", null], "content-length": ["(body length)", "0"], "content-type": ["application/json", null], "docker-content-digest": [null, "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"], "location": [null, "/v2/ct/put-bad-digest-param/blobs/sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"], "body": [null, "(empty)"] },
+    reason: "Follows from the cancelled upload (docs/quay-v2-behaviour.md \u00a73.8): the retry with the right digest finds no session on registryd, as on Quay; Distribution commits the blob.",
+  },
+  {
+    seq: "digest-algorithms", step: "DELETE blob by sha512", category: 'quay-quirk',
+    fields: { "status": ["405", "404"], "codes": ["UNSUPPORTED", "BLOB_UNKNOWN"] },
+    reason: "docs/quay-v2-behaviour.md \u00a73.4: Quay answers every blob DELETE with 405 UNSUPPORTED (blobs are garbage-collected), whatever the digest; Distribution looks the digest up (404 BLOB_UNKNOWN, or 400 DIGEST_INVALID for one it cannot parse).",
+  },
+  {
+    seq: "digest-algorithms", step: "GET referrers of sha512", category: 'quay-quirk',
+    fields: { "status": ["400", "404"], "codes": ["MANIFEST_INVALID", null], "content-type": ["application/json", "text/plain; charset=utf-8"] },
+    reason: "docs/quay-v2-behaviour.md \u00a71.3, \u00a73.18: Quay's referrers route takes any `<algorithm>:<hex>` and answers a subject it does not hold (never one of another algorithm or case) with 400 MANIFEST_INVALID; Distribution 2.8 has no referrers API (plain-text 404).",
+  },
+  {
+    seq: "digest-algorithms", step: "DELETE blob by sha384", category: 'quay-quirk',
+    fields: { "status": ["405", "404"], "codes": ["UNSUPPORTED", "BLOB_UNKNOWN"] },
+    reason: "docs/quay-v2-behaviour.md \u00a73.4: Quay answers every blob DELETE with 405 UNSUPPORTED (blobs are garbage-collected), whatever the digest; Distribution looks the digest up (404 BLOB_UNKNOWN, or 400 DIGEST_INVALID for one it cannot parse).",
+  },
+  {
+    seq: "digest-algorithms", step: "GET referrers of sha384", category: 'quay-quirk',
+    fields: { "status": ["400", "404"], "codes": ["MANIFEST_INVALID", null], "content-type": ["application/json", "text/plain; charset=utf-8"] },
+    reason: "docs/quay-v2-behaviour.md \u00a71.3, \u00a73.18: Quay's referrers route takes any `<algorithm>:<hex>` and answers a subject it does not hold (never one of another algorithm or case) with 400 MANIFEST_INVALID; Distribution 2.8 has no referrers API (plain-text 404).",
+  },
+  {
+    seq: "digest-algorithms", step: "GET blob by md5", category: 'quay-quirk',
+    fields: { "status": ["404", "400"], "codes": ["BLOB_UNKNOWN", "DIGEST_INVALID"] },
+    reason: "docs/quay-v2-behaviour.md \u00a71.3: Quay looks any `<algorithm>:<hex>` up as a string, so another algorithm or upper-case hex names no blob or manifest (404 BLOB_UNKNOWN / MANIFEST_UNKNOWN); Distribution refuses what it cannot verify (400 DIGEST_INVALID).",
+  },
+  {
+    seq: "digest-algorithms", step: "HEAD blob by md5", category: 'quay-quirk',
+    fields: { "status": ["404", "400"] },
+    reason: "docs/quay-v2-behaviour.md \u00a71.3: Quay looks any `<algorithm>:<hex>` up as a string, so another algorithm or upper-case hex names no blob or manifest (404 BLOB_UNKNOWN / MANIFEST_UNKNOWN); Distribution refuses what it cannot verify (400 DIGEST_INVALID).",
+  },
+  {
+    seq: "digest-algorithms", step: "DELETE blob by md5", category: 'quay-quirk',
+    fields: { "status": ["405", "400"], "codes": ["UNSUPPORTED", "DIGEST_INVALID"] },
+    reason: "docs/quay-v2-behaviour.md \u00a73.4: Quay answers every blob DELETE with 405 UNSUPPORTED (blobs are garbage-collected), whatever the digest; Distribution looks the digest up (404 BLOB_UNKNOWN, or 400 DIGEST_INVALID for one it cannot parse).",
+  },
+  {
+    seq: "digest-algorithms", step: "GET manifest by md5", category: 'oracle-deviation',
+    fields: { "status": ["404", "500"], "codes": ["MANIFEST_UNKNOWN", "UNKNOWN"] },
+    reason: "DESIGN \u00a77: Distribution 2.8 answers a manifest digest it cannot parse (an unknown algorithm, upper-case hex) with 500 UNKNOWN; registryd, as Quay, compares the digest as a string and finds nothing (404 MANIFEST_UNKNOWN, docs/quay-v2-behaviour.md \u00a71.3).",
+  },
+  {
+    seq: "digest-algorithms", step: "HEAD manifest by md5", category: 'oracle-deviation',
+    fields: { "status": ["404", "500"] },
+    reason: "DESIGN \u00a77: Distribution 2.8 answers a manifest digest it cannot parse (an unknown algorithm, upper-case hex) with 500 UNKNOWN; registryd, as Quay, compares the digest as a string and finds nothing (404 MANIFEST_UNKNOWN, docs/quay-v2-behaviour.md \u00a71.3).",
+  },
+  {
+    seq: "digest-algorithms", step: "DELETE manifest by md5", category: 'quay-quirk',
+    fields: { "status": ["404", "400"], "codes": ["MANIFEST_UNKNOWN", "DIGEST_INVALID"] },
+    reason: "docs/quay-v2-behaviour.md \u00a71.3: Quay looks any `<algorithm>:<hex>` up as a string, so another algorithm or upper-case hex names no blob or manifest (404 BLOB_UNKNOWN / MANIFEST_UNKNOWN); Distribution refuses what it cannot verify (400 DIGEST_INVALID).",
+  },
+  {
+    seq: "digest-algorithms", step: "GET referrers of md5", category: 'quay-quirk',
+    fields: { "status": ["400", "404"], "codes": ["MANIFEST_INVALID", null], "content-type": ["application/json", "text/plain; charset=utf-8"] },
+    reason: "docs/quay-v2-behaviour.md \u00a71.3, \u00a73.18: Quay's referrers route takes any `<algorithm>:<hex>` and answers a subject it does not hold (never one of another algorithm or case) with 400 MANIFEST_INVALID; Distribution 2.8 has no referrers API (plain-text 404).",
+  },
+  {
+    seq: "digest-algorithms", step: "GET blob by upper-case hex of the blob", category: 'quay-quirk',
+    fields: { "status": ["404", "400"], "codes": ["BLOB_UNKNOWN", "DIGEST_INVALID"] },
+    reason: "docs/quay-v2-behaviour.md \u00a71.3: Quay looks any `<algorithm>:<hex>` up as a string, so another algorithm or upper-case hex names no blob or manifest (404 BLOB_UNKNOWN / MANIFEST_UNKNOWN); Distribution refuses what it cannot verify (400 DIGEST_INVALID).",
+  },
+  {
+    seq: "digest-algorithms", step: "HEAD blob by upper-case hex of the blob", category: 'quay-quirk',
+    fields: { "status": ["404", "400"] },
+    reason: "docs/quay-v2-behaviour.md \u00a71.3: Quay looks any `<algorithm>:<hex>` up as a string, so another algorithm or upper-case hex names no blob or manifest (404 BLOB_UNKNOWN / MANIFEST_UNKNOWN); Distribution refuses what it cannot verify (400 DIGEST_INVALID).",
+  },
+  {
+    seq: "digest-algorithms", step: "DELETE blob by upper-case hex of the blob", category: 'quay-quirk',
+    fields: { "status": ["405", "400"], "codes": ["UNSUPPORTED", "DIGEST_INVALID"] },
+    reason: "docs/quay-v2-behaviour.md \u00a73.4: Quay answers every blob DELETE with 405 UNSUPPORTED (blobs are garbage-collected), whatever the digest; Distribution looks the digest up (404 BLOB_UNKNOWN, or 400 DIGEST_INVALID for one it cannot parse).",
+  },
+  {
+    seq: "digest-algorithms", step: "GET manifest by upper-case hex of the blob", category: 'oracle-deviation',
+    fields: { "status": ["404", "500"], "codes": ["MANIFEST_UNKNOWN", "UNKNOWN"] },
+    reason: "DESIGN \u00a77: Distribution 2.8 answers a manifest digest it cannot parse (an unknown algorithm, upper-case hex) with 500 UNKNOWN; registryd, as Quay, compares the digest as a string and finds nothing (404 MANIFEST_UNKNOWN, docs/quay-v2-behaviour.md \u00a71.3).",
+  },
+  {
+    seq: "digest-algorithms", step: "HEAD manifest by upper-case hex of the blob", category: 'oracle-deviation',
+    fields: { "status": ["404", "500"] },
+    reason: "DESIGN \u00a77: Distribution 2.8 answers a manifest digest it cannot parse (an unknown algorithm, upper-case hex) with 500 UNKNOWN; registryd, as Quay, compares the digest as a string and finds nothing (404 MANIFEST_UNKNOWN, docs/quay-v2-behaviour.md \u00a71.3).",
+  },
+  {
+    seq: "digest-algorithms", step: "DELETE manifest by upper-case hex of the blob", category: 'quay-quirk',
+    fields: { "status": ["404", "400"], "codes": ["MANIFEST_UNKNOWN", "DIGEST_INVALID"] },
+    reason: "docs/quay-v2-behaviour.md \u00a71.3: Quay looks any `<algorithm>:<hex>` up as a string, so another algorithm or upper-case hex names no blob or manifest (404 BLOB_UNKNOWN / MANIFEST_UNKNOWN); Distribution refuses what it cannot verify (400 DIGEST_INVALID).",
+  },
+  {
+    seq: "digest-algorithms", step: "GET referrers of upper-case hex of the blob", category: 'quay-quirk',
+    fields: { "status": ["400", "404"], "codes": ["MANIFEST_INVALID", null], "content-type": ["application/json", "text/plain; charset=utf-8"] },
+    reason: "docs/quay-v2-behaviour.md \u00a71.3, \u00a73.18: Quay's referrers route takes any `<algorithm>:<hex>` and answers a subject it does not hold (never one of another algorithm or case) with 400 MANIFEST_INVALID; Distribution 2.8 has no referrers API (plain-text 404).",
+  },
+  {
+    seq: "digest-algorithms", step: "GET blob by upper-case algorithm", category: 'quay-quirk',
+    fields: { "codes": ["BLOB_UNKNOWN", null], "content-type": ["application/json", "text/plain; charset=utf-8"] },
+    reason: "docs/quay-v2-behaviour.md \u00a71.3: Quay's digest routes take any `[A-Za-z0-9_+.-]+:<hex>`, so `SHA256:<hex>` is a digest that names nothing (404 in the OCI envelope, 405 for a blob DELETE); Distribution's router does not match it (plain-text 404).",
+  },
+  {
+    seq: "digest-algorithms", step: "HEAD blob by upper-case algorithm", category: 'quay-quirk',
+    fields: { "content-type": ["application/json", "text/plain; charset=utf-8"] },
+    reason: "docs/quay-v2-behaviour.md \u00a71.3: Quay's digest routes take any `[A-Za-z0-9_+.-]+:<hex>`, so `SHA256:<hex>` is a digest that names nothing (404 in the OCI envelope, 405 for a blob DELETE); Distribution's router does not match it (plain-text 404).",
+  },
+  {
+    seq: "digest-algorithms", step: "DELETE blob by upper-case algorithm", category: 'quay-quirk',
+    fields: { "status": ["405", "404"], "codes": ["UNSUPPORTED", null], "content-type": ["application/json", "text/plain; charset=utf-8"] },
+    reason: "docs/quay-v2-behaviour.md \u00a73.4: Quay answers every blob DELETE with 405 UNSUPPORTED (blobs are garbage-collected), whatever the digest; Distribution looks the digest up (404 BLOB_UNKNOWN, or 400 DIGEST_INVALID for one it cannot parse).",
+  },
+  {
+    seq: "digest-algorithms", step: "GET manifest by upper-case algorithm", category: 'quay-quirk',
+    fields: { "codes": ["MANIFEST_UNKNOWN", null], "content-type": ["application/json", "text/plain; charset=utf-8"] },
+    reason: "docs/quay-v2-behaviour.md \u00a71.3: Quay's digest routes take any `[A-Za-z0-9_+.-]+:<hex>`, so `SHA256:<hex>` is a digest that names nothing (404 in the OCI envelope, 405 for a blob DELETE); Distribution's router does not match it (plain-text 404).",
+  },
+  {
+    seq: "digest-algorithms", step: "HEAD manifest by upper-case algorithm", category: 'quay-quirk',
+    fields: { "content-type": ["application/json", "text/plain; charset=utf-8"] },
+    reason: "docs/quay-v2-behaviour.md \u00a71.3: Quay's digest routes take any `[A-Za-z0-9_+.-]+:<hex>`, so `SHA256:<hex>` is a digest that names nothing (404 in the OCI envelope, 405 for a blob DELETE); Distribution's router does not match it (plain-text 404).",
+  },
+  {
+    seq: "digest-algorithms", step: "DELETE manifest by upper-case algorithm", category: 'quay-quirk',
+    fields: { "codes": ["MANIFEST_UNKNOWN", null], "content-type": ["application/json", "text/plain; charset=utf-8"] },
+    reason: "docs/quay-v2-behaviour.md \u00a71.3: Quay's digest routes take any `[A-Za-z0-9_+.-]+:<hex>`, so `SHA256:<hex>` is a digest that names nothing (404 in the OCI envelope, 405 for a blob DELETE); Distribution's router does not match it (plain-text 404).",
+  },
+  {
+    seq: "digest-algorithms", step: "GET referrers of upper-case algorithm", category: 'quay-quirk',
+    fields: { "status": ["400", "404"], "codes": ["MANIFEST_INVALID", null], "content-type": ["application/json", "text/plain; charset=utf-8"] },
+    reason: "docs/quay-v2-behaviour.md \u00a71.3, \u00a73.18: Quay's referrers route takes any `<algorithm>:<hex>` and answers a subject it does not hold (never one of another algorithm or case) with 400 MANIFEST_INVALID; Distribution 2.8 has no referrers API (plain-text 404).",
+  },
+  {
+    seq: "digest-algorithms", step: "POST ?digest=sha384 with a body", category: 'quay-quirk',
+    fields: { "status": ["400", "202"], "codes": ["DIGEST_INVALID", null], "content-length": ["(body length)", "0"], "content-type": ["application/json", null], "location": [null, "/v2/ct/digest-algorithms/blobs/uploads/<uuid>"], "range": [null, "0-0"], "docker-upload-uuid": [null, "present"], "body": [null, "(empty)"] },
+    reason: "docs/quay-v2-behaviour.md \u00a73.5, \u00a71.3: registryd, as Quay, completes a single POST ?digest= and refuses a digest other than the content's sha256 (DIGEST_INVALID, registryd/README.md); Distribution 2.8 ignores `digest` on POST and opens a session (202).",
+  },
+  {
+    seq: "digest-algorithms", step: "PUT ?digest=sha384 of nothing", category: 'quay-quirk',
+    fields: { "status": ["400", "201"], "codes": ["DIGEST_INVALID", null], "content-length": ["(body length)", "0"], "content-type": ["application/json", null], "docker-content-digest": [null, "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"], "location": [null, "/v2/ct/digest-algorithms/blobs/sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"], "body": [null, "(empty)"] },
+    reason: "docs/quay-v2-behaviour.md \u00a71.3: Quay stores sha256 only, so a commit under a sha384 digest never matches (registryd: DIGEST_INVALID, registryd/README.md); Distribution verifies the sha384 and stores the blob under its sha256.",
+  },
+  {
+    seq: "manifest-invalid", step: "schema 2 with an OCI config type", category: 'quay-quirk',
+    fields: { "status": ["400", "201"], "codes": ["MANIFEST_INVALID", null], "content-length": ["(body length)", "0"], "content-type": ["application/json", null], "docker-content-digest": [null, "sha256:38276f584e3cc3adc5f6e9f129f29180a2d5d6bbf8d03cab2c26b791c5a2d8e8"], "location": [null, "/v2/ct/manifest-invalid/manifests/sha256:38276f584e3cc3adc5f6e9f129f29180a2d5d6bbf8d03cab2c26b791c5a2d8e8"], "body": [null, "(empty)"] },
+    reason: "docs/quay-v2-behaviour.md \u00a73.12: the manifest does not fit Quay's schema for its type (a schema 2 config must be a Docker image config with a history and rootfs, layers Docker layer types, sizes not negative; an OCI manifest needs config and layers, an index manifests with sizes, a platform architecture and os; a schema 2 list names schema 2 manifests, each with a platform), so registryd refuses it as Quay does (400, or 415 for the media type); Distribution 2.8 stores it.",
+  },
+  {
+    seq: "manifest-invalid", step: "schema 2 with a negative layer size", category: 'quay-quirk',
+    fields: { "status": ["400", "201"], "codes": ["MANIFEST_INVALID", null], "content-length": ["(body length)", "0"], "content-type": ["application/json", null], "docker-content-digest": [null, "sha256:48c014cb9d474049123f8e56c04411eef25962716f014a4901182dc4b55ce842"], "location": [null, "/v2/ct/manifest-invalid/manifests/sha256:48c014cb9d474049123f8e56c04411eef25962716f014a4901182dc4b55ce842"], "body": [null, "(empty)"] },
+    reason: "docs/quay-v2-behaviour.md \u00a73.12: the manifest does not fit Quay's schema for its type (a schema 2 config must be a Docker image config with a history and rootfs, layers Docker layer types, sizes not negative; an OCI manifest needs config and layers, an index manifests with sizes, a platform architecture and os; a schema 2 list names schema 2 manifests, each with a platform), so registryd refuses it as Quay does (400, or 415 for the media type); Distribution 2.8 stores it.",
+  },
+  {
+    seq: "manifest-invalid", step: "OCI manifest without config", category: 'quay-quirk',
+    fields: { "codes": ["MANIFEST_INVALID", "DIGEST_INVALID,MANIFEST_BLOB_UNKNOWN"] },
+    reason: "docs/quay-v2-behaviour.md \u00a73.12: an OCI manifest without `config` does not fit Quay's schema (400 MANIFEST_INVALID); Distribution reports the missing config blob (DIGEST_INVALID, MANIFEST_BLOB_UNKNOWN).",
+  },
+  {
+    seq: "manifest-invalid", step: "OCI manifest without layers", category: 'quay-quirk',
+    fields: { "status": ["400", "201"], "codes": ["MANIFEST_INVALID", null], "content-length": ["(body length)", "0"], "content-type": ["application/json", null], "docker-content-digest": [null, "sha256:ac1c3daaac095f4a2614a899b0b03828e7cf5fa321dc620d58735c648e85c5dc"], "location": [null, "/v2/ct/manifest-invalid/manifests/sha256:ac1c3daaac095f4a2614a899b0b03828e7cf5fa321dc620d58735c648e85c5dc"], "body": [null, "(empty)"] },
+    reason: "docs/quay-v2-behaviour.md \u00a73.12: the manifest does not fit Quay's schema for its type (a schema 2 config must be a Docker image config with a history and rootfs, layers Docker layer types, sizes not negative; an OCI manifest needs config and layers, an index manifests with sizes, a platform architecture and os; a schema 2 list names schema 2 manifests, each with a platform), so registryd refuses it as Quay does (400, or 415 for the media type); Distribution 2.8 stores it.",
+  },
+  {
+    seq: "manifest-invalid", step: "OCI manifest with the wrong size of a blob", category: 'deliberate',
+    fields: { "status": ["400", "201"], "codes": ["MANIFEST_INVALID", null], "content-length": ["(body length)", "0"], "content-type": ["application/json", null], "docker-content-digest": [null, "sha256:309ab69f80ddddacb4b437d60d0d2431d29cd145ab4eb7fdb7bd789cfbbecdcc"], "location": [null, "/v2/ct/manifest-invalid/manifests/sha256:309ab69f80ddddacb4b437d60d0d2431d29cd145ab4eb7fdb7bd789cfbbecdcc"], "body": [null, "(empty)"] },
+    reason: "registryd/README.md \"Deliberate differences\": every declared layer size must equal the blob's (400 MANIFEST_INVALID) so what is recorded and served matches the blobs; Distribution (and Quay) store the manifest.",
+  },
+  {
+    seq: "manifest-invalid", step: "schema 2 whose config has no history", category: 'quay-quirk',
+    fields: { "status": ["400", "201"], "codes": ["MANIFEST_INVALID", null], "content-length": ["(body length)", "0"], "content-type": ["application/json", null], "docker-content-digest": [null, "sha256:1c80cd61cc527e1ddedb4e79d6cc25b453990a6c3200dc26aa7b66858701bea8"], "location": [null, "/v2/ct/manifest-invalid/manifests/sha256:1c80cd61cc527e1ddedb4e79d6cc25b453990a6c3200dc26aa7b66858701bea8"], "body": [null, "(empty)"] },
+    reason: "docs/quay-v2-behaviour.md \u00a73.12: the manifest does not fit Quay's schema for its type (a schema 2 config must be a Docker image config with a history and rootfs, layers Docker layer types, sizes not negative; an OCI manifest needs config and layers, an index manifests with sizes, a platform architecture and os; a schema 2 list names schema 2 manifests, each with a platform), so registryd refuses it as Quay does (400, or 415 for the media type); Distribution 2.8 stores it.",
+  },
+  {
+    seq: "manifest-invalid", step: "schema 2 with an OCI layer type", category: 'quay-quirk',
+    fields: { "status": ["400", "201"], "codes": ["MANIFEST_INVALID", null], "content-length": ["(body length)", "0"], "content-type": ["application/json", null], "docker-content-digest": [null, "sha256:1c80cd61cc527e1ddedb4e79d6cc25b453990a6c3200dc26aa7b66858701bea8"], "location": [null, "/v2/ct/manifest-invalid/manifests/sha256:1c80cd61cc527e1ddedb4e79d6cc25b453990a6c3200dc26aa7b66858701bea8"], "body": [null, "(empty)"] },
+    reason: "docs/quay-v2-behaviour.md \u00a73.12: the manifest does not fit Quay's schema for its type (a schema 2 config must be a Docker image config with a history and rootfs, layers Docker layer types, sizes not negative; an OCI manifest needs config and layers, an index manifests with sizes, a platform architecture and os; a schema 2 list names schema 2 manifests, each with a platform), so registryd refuses it as Quay does (400, or 415 for the media type); Distribution 2.8 stores it.",
+  },
+  {
+    seq: "manifest-invalid", step: "OCI manifest with a malformed layer digest", category: 'oracle-deviation',
+    fields: { "status": ["400", "500"], "codes": ["MANIFEST_INVALID", "UNKNOWN,MANIFEST_BLOB_UNKNOWN"] },
+    reason: "DESIGN \u00a77: Distribution 2.8 answers a layer digest it cannot parse with 500; registryd refuses the manifest with 400 MANIFEST_INVALID, as Quay does (docs/quay-v2-behaviour.md \u00a73.12: layer digests must parse).",
+  },
+  {
+    seq: "manifest-invalid", step: "OCI index without manifests", category: 'quay-quirk',
+    fields: { "status": ["400", "201"], "codes": ["MANIFEST_INVALID", null], "content-length": ["(body length)", "0"], "content-type": ["application/json", null], "docker-content-digest": [null, "sha256:d3e326ca75320da61d7a0abbbb4c24ac2719a2f2fea6029d645ef7a607027c58"], "location": [null, "/v2/ct/manifest-invalid/manifests/sha256:d3e326ca75320da61d7a0abbbb4c24ac2719a2f2fea6029d645ef7a607027c58"], "body": [null, "(empty)"] },
+    reason: "docs/quay-v2-behaviour.md \u00a73.12: the manifest does not fit Quay's schema for its type (a schema 2 config must be a Docker image config with a history and rootfs, layers Docker layer types, sizes not negative; an OCI manifest needs config and layers, an index manifests with sizes, a platform architecture and os; a schema 2 list names schema 2 manifests, each with a platform), so registryd refuses it as Quay does (400, or 415 for the media type); Distribution 2.8 stores it.",
+  },
+  {
+    seq: "manifest-invalid", step: "OCI index entry without size", category: 'quay-quirk',
+    fields: { "status": ["400", "201"], "codes": ["MANIFEST_INVALID", null], "content-length": ["(body length)", "0"], "content-type": ["application/json", null], "docker-content-digest": [null, "sha256:f7943a956494ea59d3bb6294ebe8dec6faee3ae74d08296e96503f41f5002dd8"], "location": [null, "/v2/ct/manifest-invalid/manifests/sha256:f7943a956494ea59d3bb6294ebe8dec6faee3ae74d08296e96503f41f5002dd8"], "body": [null, "(empty)"] },
+    reason: "docs/quay-v2-behaviour.md \u00a73.12: the manifest does not fit Quay's schema for its type (a schema 2 config must be a Docker image config with a history and rootfs, layers Docker layer types, sizes not negative; an OCI manifest needs config and layers, an index manifests with sizes, a platform architecture and os; a schema 2 list names schema 2 manifests, each with a platform), so registryd refuses it as Quay does (400, or 415 for the media type); Distribution 2.8 stores it.",
+  },
+  {
+    seq: "manifest-invalid", step: "OCI index entry with a platform without os", category: 'quay-quirk',
+    fields: { "status": ["400", "201"], "codes": ["MANIFEST_INVALID", null], "content-length": ["(body length)", "0"], "content-type": ["application/json", null], "docker-content-digest": [null, "sha256:b569e996a0157b7d151832f938b0dccf3617855b4d9e52dccc5d0c414fcdea44"], "location": [null, "/v2/ct/manifest-invalid/manifests/sha256:b569e996a0157b7d151832f938b0dccf3617855b4d9e52dccc5d0c414fcdea44"], "body": [null, "(empty)"] },
+    reason: "docs/quay-v2-behaviour.md \u00a73.12: the manifest does not fit Quay's schema for its type (a schema 2 config must be a Docker image config with a history and rootfs, layers Docker layer types, sizes not negative; an OCI manifest needs config and layers, an index manifests with sizes, a platform architecture and os; a schema 2 list names schema 2 manifests, each with a platform), so registryd refuses it as Quay does (400, or 415 for the media type); Distribution 2.8 stores it.",
+  },
+  {
+    seq: "manifest-invalid", step: "OCI index entry with the wrong size", category: 'quay-quirk',
+    fields: { "status": ["400", "201"], "codes": ["MANIFEST_INVALID", null], "content-length": ["(body length)", "0"], "content-type": ["application/json", null], "docker-content-digest": [null, "sha256:067cff77940f27844d4094b3f82d30d1c7bca21bcf5228897988bddf34f8c7c3"], "location": [null, "/v2/ct/manifest-invalid/manifests/sha256:067cff77940f27844d4094b3f82d30d1c7bca21bcf5228897988bddf34f8c7c3"], "body": [null, "(empty)"] },
+    reason: "docs/quay-v2-behaviour.md \u00a73.12: the manifest does not fit Quay's schema for its type (a schema 2 config must be a Docker image config with a history and rootfs, layers Docker layer types, sizes not negative; an OCI manifest needs config and layers, an index manifests with sizes, a platform architecture and os; a schema 2 list names schema 2 manifests, each with a platform), so registryd refuses it as Quay does (400, or 415 for the media type); Distribution 2.8 stores it.",
+  },
+  {
+    seq: "manifest-invalid", step: "schema 2 list entry without platform", category: 'quay-quirk',
+    fields: { "status": ["400", "201"], "codes": ["MANIFEST_INVALID", null], "content-length": ["(body length)", "0"], "content-type": ["application/json", null], "docker-content-digest": [null, "sha256:7d3456ff581495e15094e3d49ebffd6846fd3e2597752b13e8ecfebaab6591de"], "location": [null, "/v2/ct/manifest-invalid/manifests/sha256:7d3456ff581495e15094e3d49ebffd6846fd3e2597752b13e8ecfebaab6591de"], "body": [null, "(empty)"] },
+    reason: "docs/quay-v2-behaviour.md \u00a73.12: the manifest does not fit Quay's schema for its type (a schema 2 config must be a Docker image config with a history and rootfs, layers Docker layer types, sizes not negative; an OCI manifest needs config and layers, an index manifests with sizes, a platform architecture and os; a schema 2 list names schema 2 manifests, each with a platform), so registryd refuses it as Quay does (400, or 415 for the media type); Distribution 2.8 stores it.",
+  },
+  {
+    seq: "manifest-invalid", step: "schema 2 list of an OCI child", category: 'quay-quirk',
+    fields: { "status": ["400", "201"], "codes": ["MANIFEST_INVALID", null], "content-length": ["(body length)", "0"], "content-type": ["application/json", null], "docker-content-digest": [null, "sha256:3ae7ce668adf7ddf72600aa15fbbdaa3c7314f6fbaa0ace7940c077d669e6f10"], "location": [null, "/v2/ct/manifest-invalid/manifests/sha256:3ae7ce668adf7ddf72600aa15fbbdaa3c7314f6fbaa0ace7940c077d669e6f10"], "body": [null, "(empty)"] },
+    reason: "docs/quay-v2-behaviour.md \u00a73.12: the manifest does not fit Quay's schema for its type (a schema 2 config must be a Docker image config with a history and rootfs, layers Docker layer types, sizes not negative; an OCI manifest needs config and layers, an index manifests with sizes, a platform architecture and os; a schema 2 list names schema 2 manifests, each with a platform), so registryd refuses it as Quay does (400, or 415 for the media type); Distribution 2.8 stores it.",
+  },
+  {
+    seq: "manifest-invalid", step: "content type with a charset parameter", category: 'quay-quirk',
+    fields: { "status": ["415", "201"], "codes": ["MANIFEST_INVALID", null], "content-length": ["(body length)", "0"], "content-type": ["application/json", null], "docker-content-digest": [null, "sha256:7120fe998548e41021580c2c4b0819522b68f5df292c4ac7700b3f59434123a2"], "location": [null, "/v2/ct/manifest-invalid/manifests/sha256:7120fe998548e41021580c2c4b0819522b68f5df292c4ac7700b3f59434123a2"], "body": [null, "(empty)"] },
+    reason: "docs/quay-v2-behaviour.md \u00a73.12 and \u00a75 quirk 10: Quay compares the manifest Content-Type as a whole string, so one with a parameter is an unsupported type (415 MANIFEST_INVALID); Distribution reads the media type without parameters.",
+  },
+  {
+    seq: "manifest-invalid", step: "application/json content type", category: 'deliberate',
+    fields: { "status": ["201", "400"], "docker-content-digest": ["sha256:7120fe998548e41021580c2c4b0819522b68f5df292c4ac7700b3f59434123a2", null], "location": ["/v2/ct/manifest-invalid/manifests/sha256:7120fe998548e41021580c2c4b0819522b68f5df292c4ac7700b3f59434123a2", null], "content-type": ["text/html; charset=utf-8", "application/json; charset=utf-8"], "codes": [null, "MANIFEST_INVALID"] },
+    reason: "registryd takes the media type from the manifest's own `mediaType` when the Content-Type is plain `application/json` (content/manifest.ts mediaTypeOf) and stores the OCI manifest; Distribution (and Quay, which parses it as schema 1) refuse it.",
+  },
+  {
+    seq: "manifest-invalid", step: "tags/list afterwards", category: 'quay-quirk',
+    fields: { "body": ["{\"name\":\"ct/manifest-invalid\",\"tags\":[\"OCI-index-without-platform-allowed-\",\"application-json-content-type\"]}", "{\"name\":\"ct/manifest-invalid\",\"tags\":[\"OCI-index-entry-with-a-platform-without-os\",\"OCI-index-entry-with-the-wrong-size\",\"OCI-index-entry-without-size\",\"OCI-index-without-manifests\",\"OCI-index-without-platform-allowed-\",\"OCI-manifest-with-the-wrong-size-of-a-blob\",\"OCI-manifest-without-layers\",\"content-type-with-a-charset-parameter\",\"schema-2-list-entry-without-platform\",\"schema-2-list-of-an-OCI-child\",\"schema-2-whose-config-has-no-history\",\"schema-2-with-a-negative-layer-size\",\"schema-2-with-an-OCI-config-type\",\"schema-2-with-an-OCI-layer-type\"]}"] },
+    reason: "Follows from the PUTs above: registryd refuses what Quay's schemas refuse (docs/quay-v2-behaviour.md \u00a73.12) and the wrong layer size (registryd/README.md), and accepts the `application/json` one; Distribution accepts most of them.",
+  },
+  {
+    seq: "tags-pages", step: "tags/list?n=3, page 1", category: 'oracle-deviation',
+    fields: { "link": ["</v2/ct/tags-pages/tags/list?last=c&n=3>; rel=\"next\"", null], "body": ["{\"name\":\"ct/tags-pages\",\"tags\":[\"a\",\"b\",\"c\"]}", "{\"name\":\"ct/tags-pages\",\"tags\":[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\"]}"] },
+    reason: "DESIGN \u00a77: Distribution 2.8 tags/list ignores `n` and `last` (always the whole list, no Link); OCI distribution-spec 1.1 \"Listing Tags\" defines both; registryd pages as Quay does (docs/quay-v2-behaviour.md \u00a73.16: `n` read as Python int(), a negative one an empty page, `last` stripped of spaces, Link only when a page follows).",
+  },
+  {
+    seq: "tags-pages", step: "tags/list?n=3, page 2", category: 'oracle-deviation',
+    fields: { "status": ["200", "(step not run)"], "content-length": ["(body length)", null], "content-type": ["application/json", null], "link": ["</v2/ct/tags-pages/tags/list?last=f&n=3>; rel=\"next\"", null], "body": ["{\"name\":\"ct/tags-pages\",\"tags\":[\"d\",\"e\",\"f\"]}", null] },
+    reason: "DESIGN \u00a77: Distribution 2.8 tags/list ignores `n` and `last` (always the whole list, no Link); OCI distribution-spec 1.1 \"Listing Tags\" defines both; registryd pages as Quay does (docs/quay-v2-behaviour.md \u00a73.16: `n` read as Python int(), a negative one an empty page, `last` stripped of spaces, Link only when a page follows).",
+  },
+  {
+    seq: "tags-pages", step: "tags/list?n=3, page 3", category: 'oracle-deviation',
+    fields: { "status": ["200", "(step not run)"], "content-length": ["(body length)", null], "content-type": ["application/json", null], "body": ["{\"name\":\"ct/tags-pages\",\"tags\":[\"g\"]}", null] },
+    reason: "DESIGN \u00a77: Distribution 2.8 tags/list ignores `n` and `last` (always the whole list, no Link); OCI distribution-spec 1.1 \"Listing Tags\" defines both; registryd pages as Quay does (docs/quay-v2-behaviour.md \u00a73.16: `n` read as Python int(), a negative one an empty page, `last` stripped of spaces, Link only when a page follows).",
+  },
+  {
+    seq: "tags-pages", step: "tags/list?n=1, page 1", category: 'oracle-deviation',
+    fields: { "link": ["</v2/ct/tags-pages/tags/list?last=a&n=1>; rel=\"next\"", null], "body": ["{\"name\":\"ct/tags-pages\",\"tags\":[\"a\"]}", "{\"name\":\"ct/tags-pages\",\"tags\":[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\"]}"] },
+    reason: "DESIGN \u00a77: Distribution 2.8 tags/list ignores `n` and `last` (always the whole list, no Link); OCI distribution-spec 1.1 \"Listing Tags\" defines both; registryd pages as Quay does (docs/quay-v2-behaviour.md \u00a73.16: `n` read as Python int(), a negative one an empty page, `last` stripped of spaces, Link only when a page follows).",
+  },
+  {
+    seq: "tags-pages", step: "tags/list?n=1, page 2", category: 'oracle-deviation',
+    fields: { "status": ["200", "(step not run)"], "content-length": ["(body length)", null], "content-type": ["application/json", null], "link": ["</v2/ct/tags-pages/tags/list?last=b&n=1>; rel=\"next\"", null], "body": ["{\"name\":\"ct/tags-pages\",\"tags\":[\"b\"]}", null] },
+    reason: "DESIGN \u00a77: Distribution 2.8 tags/list ignores `n` and `last` (always the whole list, no Link); OCI distribution-spec 1.1 \"Listing Tags\" defines both; registryd pages as Quay does (docs/quay-v2-behaviour.md \u00a73.16: `n` read as Python int(), a negative one an empty page, `last` stripped of spaces, Link only when a page follows).",
+  },
+  {
+    seq: "tags-pages", step: "tags/list?n=1, page 3", category: 'oracle-deviation',
+    fields: { "status": ["200", "(step not run)"], "content-length": ["(body length)", null], "content-type": ["application/json", null], "link": ["</v2/ct/tags-pages/tags/list?last=c&n=1>; rel=\"next\"", null], "body": ["{\"name\":\"ct/tags-pages\",\"tags\":[\"c\"]}", null] },
+    reason: "DESIGN \u00a77: Distribution 2.8 tags/list ignores `n` and `last` (always the whole list, no Link); OCI distribution-spec 1.1 \"Listing Tags\" defines both; registryd pages as Quay does (docs/quay-v2-behaviour.md \u00a73.16: `n` read as Python int(), a negative one an empty page, `last` stripped of spaces, Link only when a page follows).",
+  },
+  {
+    seq: "tags-pages", step: "tags/list?n=1, page 4", category: 'oracle-deviation',
+    fields: { "status": ["200", "(step not run)"], "content-length": ["(body length)", null], "content-type": ["application/json", null], "link": ["</v2/ct/tags-pages/tags/list?last=d&n=1>; rel=\"next\"", null], "body": ["{\"name\":\"ct/tags-pages\",\"tags\":[\"d\"]}", null] },
+    reason: "DESIGN \u00a77: Distribution 2.8 tags/list ignores `n` and `last` (always the whole list, no Link); OCI distribution-spec 1.1 \"Listing Tags\" defines both; registryd pages as Quay does (docs/quay-v2-behaviour.md \u00a73.16: `n` read as Python int(), a negative one an empty page, `last` stripped of spaces, Link only when a page follows).",
+  },
+  {
+    seq: "tags-pages", step: "tags/list?n=1, page 5", category: 'oracle-deviation',
+    fields: { "status": ["200", "(step not run)"], "content-length": ["(body length)", null], "content-type": ["application/json", null], "link": ["</v2/ct/tags-pages/tags/list?last=e&n=1>; rel=\"next\"", null], "body": ["{\"name\":\"ct/tags-pages\",\"tags\":[\"e\"]}", null] },
+    reason: "DESIGN \u00a77: Distribution 2.8 tags/list ignores `n` and `last` (always the whole list, no Link); OCI distribution-spec 1.1 \"Listing Tags\" defines both; registryd pages as Quay does (docs/quay-v2-behaviour.md \u00a73.16: `n` read as Python int(), a negative one an empty page, `last` stripped of spaces, Link only when a page follows).",
+  },
+  {
+    seq: "tags-pages", step: "tags/list?n=1, page 6", category: 'oracle-deviation',
+    fields: { "status": ["200", "(step not run)"], "content-length": ["(body length)", null], "content-type": ["application/json", null], "link": ["</v2/ct/tags-pages/tags/list?last=f&n=1>; rel=\"next\"", null], "body": ["{\"name\":\"ct/tags-pages\",\"tags\":[\"f\"]}", null] },
+    reason: "DESIGN \u00a77: Distribution 2.8 tags/list ignores `n` and `last` (always the whole list, no Link); OCI distribution-spec 1.1 \"Listing Tags\" defines both; registryd pages as Quay does (docs/quay-v2-behaviour.md \u00a73.16: `n` read as Python int(), a negative one an empty page, `last` stripped of spaces, Link only when a page follows).",
+  },
+  {
+    seq: "tags-pages", step: "tags/list?n=1, page 7", category: 'oracle-deviation',
+    fields: { "status": ["200", "(step not run)"], "content-length": ["(body length)", null], "content-type": ["application/json", null], "body": ["{\"name\":\"ct/tags-pages\",\"tags\":[\"g\"]}", null] },
+    reason: "DESIGN \u00a77: Distribution 2.8 tags/list ignores `n` and `last` (always the whole list, no Link); OCI distribution-spec 1.1 \"Listing Tags\" defines both; registryd pages as Quay does (docs/quay-v2-behaviour.md \u00a73.16: `n` read as Python int(), a negative one an empty page, `last` stripped of spaces, Link only when a page follows).",
+  },
+  {
+    seq: "tags-pages", step: "tags/list?n=-1", category: 'oracle-deviation',
+    fields: { "body": ["{\"name\":\"ct/tags-pages\",\"tags\":[]}", "{\"name\":\"ct/tags-pages\",\"tags\":[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\"]}"] },
+    reason: "DESIGN \u00a77: Distribution 2.8 tags/list ignores `n` and `last` (always the whole list, no Link); OCI distribution-spec 1.1 \"Listing Tags\" defines both; registryd pages as Quay does (docs/quay-v2-behaviour.md \u00a73.16: `n` read as Python int(), a negative one an empty page, `last` stripped of spaces, Link only when a page follows).",
+  },
+  {
+    seq: "tags-pages", step: "tags/list?n=2&last=%20b (space before)", category: 'oracle-deviation',
+    fields: { "link": ["</v2/ct/tags-pages/tags/list?last=d&n=2>; rel=\"next\"", null], "body": ["{\"name\":\"ct/tags-pages\",\"tags\":[\"c\",\"d\"]}", "{\"name\":\"ct/tags-pages\",\"tags\":[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\"]}"] },
+    reason: "DESIGN \u00a77: Distribution 2.8 tags/list ignores `n` and `last` (always the whole list, no Link); OCI distribution-spec 1.1 \"Listing Tags\" defines both; registryd pages as Quay does (docs/quay-v2-behaviour.md \u00a73.16: `n` read as Python int(), a negative one an empty page, `last` stripped of spaces, Link only when a page follows).",
+  },
+  {
+    seq: "tags-pages", step: "tags/list?n=2&last= (empty)", category: 'oracle-deviation',
+    fields: { "link": ["</v2/ct/tags-pages/tags/list?last=b&n=2>; rel=\"next\"", null], "body": ["{\"name\":\"ct/tags-pages\",\"tags\":[\"a\",\"b\"]}", "{\"name\":\"ct/tags-pages\",\"tags\":[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\"]}"] },
+    reason: "DESIGN \u00a77: Distribution 2.8 tags/list ignores `n` and `last` (always the whole list, no Link); OCI distribution-spec 1.1 \"Listing Tags\" defines both; registryd pages as Quay does (docs/quay-v2-behaviour.md \u00a73.16: `n` read as Python int(), a negative one an empty page, `last` stripped of spaces, Link only when a page follows).",
+  },
+  {
+    seq: "tags-pages", step: "tags/list?n=3&n=1 (twice)", category: 'oracle-deviation',
+    fields: { "link": ["</v2/ct/tags-pages/tags/list?last=c&n=3>; rel=\"next\"", null], "body": ["{\"name\":\"ct/tags-pages\",\"tags\":[\"a\",\"b\",\"c\"]}", "{\"name\":\"ct/tags-pages\",\"tags\":[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\"]}"] },
+    reason: "DESIGN \u00a77: Distribution 2.8 tags/list ignores `n` and `last` (always the whole list, no Link); OCI distribution-spec 1.1 \"Listing Tags\" defines both; registryd pages as Quay does (docs/quay-v2-behaviour.md \u00a73.16: `n` read as Python int(), a negative one an empty page, `last` stripped of spaces, Link only when a page follows).",
+  },
+  {
+    seq: "catalog-pages", step: "_catalog?n=-1", category: 'quay-quirk',
+    fields: { "body": ["{\"repositories\":[]}", "{\"repositories\":[\"cat/five\",\"cat/four\",\"cat/one\",\"cat/three\",\"cat/two\"]}"] },
+    reason: "registryd reads a negative `n` as an empty page (as its tag lists, docs/quay-v2-behaviour.md \u00a73.16); Distribution 2.8 ignores it and lists the whole catalog. (Quay's catalog clamps `n` to at least 1: see expectations-quay.ts.)",
   },
 ];

@@ -1,63 +1,18 @@
 /**
- * Contract-test machinery: run one request sequence against registryd and
- * against CNCF Distribution 2.8 (Debian's `docker-registry`, the oracle of
- * DESIGN §7), reduce every response to a small set of normalised fields, and
- * compare the two sides field by field. Differences are then checked against
- * the expectation table (expectations.ts): every difference must be listed,
- * and every listed difference must still occur.
+ * Contract-test machinery: reduce every response of a request sequence
+ * (session.ts runs it) to a small set of normalised fields, compare the runs
+ * on our side and on an oracle field by field, and check the differences
+ * against an expectation table: every difference must be listed, and every
+ * listed difference must still occur.
+ *
+ * Two oracles: CNCF Distribution 2.8 (Debian's `docker-registry`, the oracle
+ * of DESIGN §7, against registryd in process; expectations.ts) and the real
+ * Python Quay (against the TS runtime `quay serve` on the same database and
+ * storage; expectations-quay.ts). A difference is always a pair of values,
+ * [ours, oracle].
  */
-import http from 'node:http';
 import { createHash } from 'node:crypto';
-import type { Reply, RequestOptions } from '../../../test/lib/proc.js';
-
-export type Side = 'registryd' | 'distribution';
-
-/** A whole response, or as much of it as came before the server closed the connection. */
-export interface Response extends Reply {
-  /** The body ended before its declared Content-Length (the server closed the connection). */
-  readonly truncated: boolean;
-}
-
-/** One registry under test. */
-export interface Target {
-  readonly side: Side;
-  readonly port: number;
-}
-
-/**
- * One HTTP/1.1 request on a fresh connection. Unlike test/lib/proc.ts
- * `request`, a response whose body stops short of its Content-Length is
- * returned (marked `truncated`), not turned into an error: Distribution
- * answers an unsatisfiable Range with `Content-Length: <blob size>`, a
- * short text body and a closed connection, and that is behaviour to compare.
- */
-export function send(port: number, o: RequestOptions): Promise<Response> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: o.host ?? '127.0.0.1', port, method: o.method ?? 'GET', path: o.path, headers: o.headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      let done = false;
-      const finish = (truncated: boolean): void => {
-        if (done) return;
-        done = true;
-        const body = Buffer.concat(chunks);
-        resolve({
-          status: res.statusCode ?? 0, headers: res.headers, body, truncated,
-          text: () => body.toString('utf8'),
-          json: () => JSON.parse(body.toString('utf8')),
-          header: (n) => { const v = res.headers[n.toLowerCase()]; return Array.isArray(v) ? v.join(', ') : v ?? ''; },
-        });
-      };
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => finish(false));
-      res.on('aborted', () => finish(true));
-      res.on('error', () => finish(true));
-      res.on('close', () => finish(!res.complete));
-    });
-    req.setTimeout(o.timeoutMs ?? 30_000, () => req.destroy(new Error(`${o.method ?? 'GET'} ${o.path} on port ${port}: no response within ${o.timeoutMs ?? 30_000} ms`)));
-    req.on('error', reject);
-    req.end(o.body);
-  });
-}
+import type { Response } from './session.js';
 
 /** How a step's response body is compared (it always is for error codes). */
 export type BodyMode =
@@ -68,14 +23,15 @@ export type BodyMode =
   /** The JSON value with object keys sorted. */
   | 'json'
   /** A tag list: `name` and the tags, sorted (registries need not sort them). */
-  | 'tags';
-
-export interface Step extends RequestOptions {
-  body?: string | Buffer;
-  compare?: BodyMode;
-  /** A setup step (pushing what the sequence is about): it must succeed (2xx) on both registries or the comparison means nothing. */
-  setup?: boolean;
-}
+  | 'tags'
+  /**
+   * A token endpoint's answer: its field names, and the token's JWT header
+   * and claims without what differs per issue (signing key id, issue and
+   * expiry times — their difference, the lifetime, is kept).
+   */
+  | 'token'
+  /** An error answer's whole body: the JSON value (codes, messages, details), or the text. */
+  | 'error';
 
 /** The normalised fields of one response; a field missing from the record is absent in the response. */
 export type Observation = Record<string, string>;
@@ -84,6 +40,7 @@ export type Observation = Record<string, string>;
 export const COMPARED_HEADERS = [
   'docker-content-digest', 'location', 'content-length', 'content-type', 'range', 'content-range', 'accept-ranges',
   'cache-control', 'docker-upload-uuid', 'link', 'oci-subject', 'oci-filters-applied', 'docker-distribution-api-version',
+  'www-authenticate',
 ] as const;
 
 export const UUID_RE = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
@@ -96,10 +53,16 @@ export function normalisePath(v: string): string {
   return path.replace(UUID_RE, '<uuid>');
 }
 
-/** `<url>; rel="next"` with the host dropped and the query parameters sorted (their order carries no meaning). */
+/**
+ * `<url>; rel="next"` with the host dropped and the query parameters sorted
+ * (their order carries no meaning); an opaque page token (Quay's catalog
+ * `next_page`, encrypted with a fresh IV and time on every issue) becomes
+ * `<page token>`: that there is one, and its name, are still compared.
+ */
 export function normaliseLink(v: string): string {
   return v.replace(/<([^>]*)>/g, (_all, url: string) => {
     const u = new URL(url, 'http://x');
+    if (u.searchParams.has('next_page')) u.searchParams.set('next_page', '<page token>');
     const params = [...u.searchParams.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     const qs = params.map(([k, val]) => `${k}=${val}`).join('&');
     return `<${u.pathname}${qs ? `?${qs}` : ''}>`;
@@ -168,6 +131,10 @@ export function observe(method: string, res: Response, mode: BodyMode): Observat
   }
   if (res.truncated) o.body = `(connection closed before the ${res.header('content-length') || '?'} declared bytes)`;
   else if (method !== 'HEAD' && res.body.length === 0) o.body = '(empty)';
+  else if (method !== 'HEAD' && mode === 'error' && res.status >= 400) {
+    const text = res.body.toString('utf8');
+    o.body = text.trimStart().startsWith('{') ? canonicalJson(parseJson(res.body)) : `(text) ${text.slice(0, 200)}`;
+  }
   else if (method !== 'HEAD' && codes === null && res.status < 300 && mode !== 'none') {
     switch (mode) {
       case 'bytes': {
@@ -183,6 +150,7 @@ export function observe(method: string, res: Response, mode: BodyMode): Observat
         o.body = canonicalJson({ name: doc?.name, tags });
         break;
       }
+      case 'token': o.body = tokenSummary(res.body); break;
     }
   }
   return o;
@@ -192,69 +160,56 @@ function parseJson(b: Buffer): unknown {
   try { return JSON.parse(b.toString('utf8')); } catch { return `(not JSON) ${b.toString('utf8').slice(0, 200)}`; }
 }
 
-/**
- * One run of a sequence against one target: every step's response is
- * recorded under its label. The sequence code is the same for both targets;
- * it may follow what a response says (a Location), never which target it is.
- */
-export class Session {
-  readonly observations = new Map<string, Observation>();
-  /** Request and raw response of each step, for failure messages. */
-  readonly transcript: string[] = [];
-  /** Setup steps that did not succeed. */
-  readonly setupFailures: string[] = [];
+/** Claims that differ on every issue; `lifetime` (exp − iat) stands for them. */
+const PER_ISSUE_CLAIMS = new Set(['iat', 'nbf', 'exp', 'jti']);
 
-  constructor(readonly target: Target, readonly seq: string) {}
-
-  async step(label: string, o: Step): Promise<Response> {
-    if (this.observations.has(label)) throw new Error(`sequence ${this.seq}: step label ${label} used twice`);
-    const method = o.method ?? 'GET';
-    const res = await send(this.target.port, o);
-    this.observations.set(label, observe(method, res, o.compare ?? 'none'));
-    this.transcript.push(`${label}: ${method} ${o.path} -> ${res.status} ${JSON.stringify(res.headers)} ${res.body.subarray(0, 300).toString('utf8')}`);
-    if (o.setup && (res.status < 200 || res.status > 299)) this.setupFailures.push(`${label}: ${method} ${o.path} -> ${res.status} ${res.text().slice(0, 300)}`);
-    return res;
+/** See BodyMode `token`. */
+export function tokenSummary(b: Buffer): string {
+  const doc = parseJson(b);
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return canonicalJson(doc);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(doc as Record<string, unknown>)) {
+    out[k] = (k === 'token' || k === 'access_token') && typeof v === 'string' ? jwtSummary(v) : k === 'issued_at' ? '<time>' : v;
   }
-
-  /**
-   * Where an upload continues: the upload Location of `res` as path and
-   * query (the query carries Distribution's signed `_state`, which must
-   * follow the upload's offset), or `current` when the response names no
-   * upload session (a refusal, a commit), so the sequence can go on.
-   */
-  uploadUrl(res: Reply, current: string): string {
-    const loc = res.header('location');
-    if (!loc || !loc.includes('/blobs/uploads/')) return current;
-    return loc.replace(/^[a-z]+:\/\/[^/]*/i, '');
-  }
+  return canonicalJson(out);
 }
 
-/** A named request sequence (registry state must not leak between sequences: use the repositories `repo()` names). */
-export interface Sequence {
-  readonly id: string;
-  readonly title: string;
-  /** Run on a registry pair of its own (sequences that see global state: the catalog). */
-  readonly isolated?: boolean;
-  run(s: Session, repo: (suffix?: string) => string): Promise<void>;
+function jwtSummary(jwt: string): unknown {
+  const [h, p] = jwt.split('.');
+  try {
+    const header = JSON.parse(Buffer.from(h ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+    const claims = JSON.parse(Buffer.from(p ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+    const kept = Object.fromEntries(Object.entries(claims).filter(([k]) => !PER_ISSUE_CLAIMS.has(k)));
+    const lifetime = typeof claims.exp === 'number' && typeof claims.iat === 'number' ? claims.exp - claims.iat : null;
+    const { kid: _kid, ...headerKept } = header;
+    return { header: headerKept, claims: kept, lifetime, nbfIsIat: claims.nbf === claims.iat };
+  } catch {
+    return '(not a JWT)';
+  }
 }
 
 /** A field whose normalised values differ (null: absent on that side). */
 export interface FieldDiff {
   readonly field: string;
-  readonly registryd: string | null;
-  readonly distribution: string | null;
+  readonly ours: string | null;
+  readonly oracle: string | null;
 }
 
 export interface StepDiff {
   readonly seq: string;
   readonly step: string;
-  /** The step's status on each side: [registryd, distribution]. */
+  /** The step's status on each side: [ours, oracle]. */
   readonly statuses: readonly [string, string];
   readonly fields: FieldDiff[];
 }
 
-/** Field-by-field differences of two runs of one sequence (steps in the order they ran). */
-export function diffRuns(seq: string, a: Session, b: Session): StepDiff[] {
+/** What diffRuns needs of a run. */
+export interface Run {
+  readonly observations: ReadonlyMap<string, Observation>;
+}
+
+/** Field-by-field differences of two runs of one sequence, ours and the oracle's (steps in the order they ran). */
+export function diffRuns(seq: string, a: Run, b: Run): StepDiff[] {
   const out: StepDiff[] = [];
   const labels = [...a.observations.keys()];
   for (const l of b.observations.keys()) if (!labels.includes(l)) labels.push(l);
@@ -266,7 +221,7 @@ export function diffRuns(seq: string, a: Session, b: Session): StepDiff[] {
     for (const k of keys) {
       const vx = x[k] ?? null;
       const vy = y[k] ?? null;
-      if (vx !== vy) fields.push({ field: k, registryd: vx, distribution: vy });
+      if (vx !== vy) fields.push({ field: k, ours: vx, oracle: vy });
     }
     if (fields.length > 0) out.push({ seq, step: label, statuses: [x.status ?? '', y.status ?? ''], fields });
   }
@@ -275,10 +230,20 @@ export function diffRuns(seq: string, a: Session, b: Session): StepDiff[] {
 
 // ---------------------------------------------------------------- expectations
 
-export type Category = 'oracle-deviation' | 'quay-quirk' | 'deliberate' | 'bug';
-export const CATEGORIES: readonly Category[] = ['oracle-deviation', 'quay-quirk', 'deliberate', 'bug'];
+/**
+ * Why a difference is there. Against Distribution: `oracle-deviation`,
+ * `quay-quirk`, `deliberate`, `bug` (expectations.ts explains them). Against
+ * Quay, whose behaviour is the specification: `deliberate`, `bug`, and
+ * `tier` — a consequence of two implementations sharing one database, not
+ * of what either answers alone (expectations-quay.ts).
+ */
+export type Category = 'oracle-deviation' | 'quay-quirk' | 'deliberate' | 'bug' | 'tier';
+export const CATEGORIES: readonly Category[] = ['oracle-deviation', 'quay-quirk', 'deliberate', 'bug', 'tier'];
 
-/** Both sides' values of one field: [registryd, distribution]; null = absent. */
+/** The categories a difference from real Quay may have. */
+export const QUAY_CATEGORIES: readonly Category[] = ['deliberate', 'bug', 'tier'];
+
+/** Both sides' values of one field: [ours, oracle]; null = absent. */
 export type Pair = readonly [string | null, string | null];
 
 /** A known difference at one step of one sequence: exactly these fields differ, with exactly these values. */
@@ -301,13 +266,13 @@ export interface RuleExpectation {
   readonly rule: string;
   readonly field: string;
   readonly status?: string;
-  readonly test: (registryd: string | null, distribution: string | null) => boolean;
+  readonly test: (ours: string | null, oracle: string | null) => boolean;
   readonly category: Category;
   readonly reason: string;
 }
 
 /** A rule test for exactly these two values. */
-export const exactly = (r: string | null, d: string | null) => (x: string | null, y: string | null): boolean => x === r && y === d;
+export const exactly = (ours: string | null, oracle: string | null) => (x: string | null, y: string | null): boolean => x === ours && y === oracle;
 
 export interface Verdict {
   /** Differences no expectation explains. */
@@ -324,12 +289,13 @@ export interface Verdict {
   readonly fieldCounts: Record<Category, number>;
 }
 
-const samePair = (f: FieldDiff, p: Pair): boolean => f.registryd === p[0] && f.distribution === p[1];
+const samePair = (f: FieldDiff, p: Pair): boolean => f.ours === p[0] && f.oracle === p[1];
 
 export const showValue = (v: string | null): string => (v === null ? '(absent)' : JSON.stringify(v));
 
-export function describeDiff(d: StepDiff): string {
-  return `${d.seq} / ${d.step}:\n` + d.fields.map((f) => `    ${f.field}: registryd ${showValue(f.registryd)}  vs  distribution ${showValue(f.distribution)}`).join('\n');
+/** `names`: what to call the two sides, [ours, oracle]. */
+export function describeDiff(d: StepDiff, names: readonly [string, string] = ['registryd', 'distribution']): string {
+  return `${d.seq} / ${d.step}:\n` + d.fields.map((f) => `    ${f.field}: ${names[0]} ${showValue(f.ours)}  vs  ${names[1]} ${showValue(f.oracle)}`).join('\n');
 }
 
 /** Check the differences of all sequences (`seqs`: every sequence id that ran) against the table. */
@@ -355,7 +321,7 @@ export function judge(seqs: readonly string[], diffs: readonly StepDiff[], steps
     // Recurring differences first, then the step's own entry must account for exactly the rest.
     const rest: FieldDiff[] = [];
     for (const f of d.fields) {
-      const rule = rules.find((r) => r.field === f.field && (r.status === undefined || (d.statuses[0] === r.status && d.statuses[1] === r.status)) && r.test(f.registryd, f.distribution));
+      const rule = rules.find((r) => r.field === f.field && (r.status === undefined || (d.statuses[0] === r.status && d.statuses[1] === r.status)) && r.test(f.ours, f.oracle));
       if (rule) { usedRules.add(rule); cats.add(rule.category); fieldCounts[rule.category]++; } else rest.push(f);
     }
     if (rest.length === 0) continue;
@@ -384,7 +350,7 @@ export function judge(seqs: readonly string[], diffs: readonly StepDiff[], steps
 
 /** A StepDiff as a table entry (printed for unlisted differences, to be given a category and a reason). */
 export function asTableEntry(d: StepDiff): string {
-  const fields = d.fields.map((f) => `${JSON.stringify(f.field)}: [${JSON.stringify(f.registryd)}, ${JSON.stringify(f.distribution)}]`).join(', ');
+  const fields = d.fields.map((f) => `${JSON.stringify(f.field)}: [${JSON.stringify(f.ours)}, ${JSON.stringify(f.oracle)}]`).join(', ');
   return `  { seq: ${JSON.stringify(d.seq)}, step: ${JSON.stringify(d.step)}, fields: { ${fields} }, category: 'TODO', reason: 'TODO' },`;
 }
 

@@ -1,38 +1,44 @@
 /**
  * Contract tests: registryd against CNCF Distribution 2.8 (Debian's
- * `docker-registry`, the /v2 oracle of DESIGN §7). Every sequence of
- * sequences.ts runs on both, in separate data directories; the normalised
- * responses (lib.ts `observe`) are compared field by field. A difference
- * passes only when expectations.ts lists it with a category and a reason;
- * a listed difference that no longer occurs fails too, so the table stays
- * true. Distribution missing fails loudly (startRegistry never skips).
+ * `docker-registry`, the /v2 oracle of DESIGN §7, for plain OCI behaviour).
+ * Every sequence meant for it (all-sequences.ts) runs on both, anonymous, in
+ * separate data directories, through the shared runner (runner.ts); the
+ * normalised responses (lib.ts `observe`) are compared field by field. A
+ * difference passes only when expectations.ts lists it with a category and a
+ * reason; a listed difference that no longer occurs fails too, so the table
+ * stays true. Distribution missing fails loudly (startRegistry never skips).
+ * Real Quay, the specification, is the other oracle: quay-oracle.test.ts.
  */
 import t from 'tap';
 import { startRegistry } from '../../../test/lib/registry.js';
 import { tempDir, type TLike } from '../../../test/lib/proc.js';
 import { startTestRegistry } from '../lib/server.js';
 import {
-  CATEGORIES, Session, asTableEntry, describeDiff, diffRuns, exactly, judge, showValue,
-  type Category, type RuleExpectation, type StepDiff, type StepExpectation, type Target,
+  CATEGORIES, asTableEntry, describeDiff, exactly, judge, showValue,
+  type Category, type RuleExpectation, type StepDiff, type StepExpectation,
 } from './lib.js';
+import { appliesTo, judgeRun, runSequence, type OracleEnv, type Pair } from './runner.js';
 import { EXPECTED, RULES } from './expectations.js';
-import { SEQUENCES } from './sequences.js';
+import { ALL_SEQUENCES } from './all-sequences.js';
 
 t.setTimeout(600_000);
 
-interface Pair {
-  readonly registryd: Target;
-  readonly distribution: Target;
-}
-
-async function startPair(tt: TLike, name: string): Promise<Pair> {
+/** registryd in process and Distribution, anonymous, repositories `ct/<sequence>` (`cat/...` on an isolated pair). */
+async function startPair(tt: TLike, name: string, ns = 'ct'): Promise<Pair> {
   const r = await startTestRegistry(tt);
   const dir = tempDir(tt, `contract-distribution-${name}-`);
   const d = await startRegistry(tt, { storageDir: dir, configDir: dir, secret: `contract-${name}-secret`, name: `oracle-${name}` });
-  return { registryd: { side: 'registryd', port: r.port }, distribution: { side: 'distribution', port: d.port } };
+  return { ours: { side: 'registryd', port: r.port, ns }, oracle: { side: 'distribution', port: d.port, ns } };
 }
 
-const main = await startPair(t, 'main');
+const env: OracleEnv = {
+  oracle: 'distribution',
+  names: ['registryd', 'distribution'],
+  main: await startPair(t, 'main'),
+  isolated: (seq) => startPair(t, seq, 'cat'),
+};
+const SEQUENCES = ALL_SEQUENCES.filter((s) => appliesTo(s, 'distribution'));
+const TABLE = { steps: EXPECTED, rules: RULES };
 
 t.test('the expectation table names only sequences that exist', async (t) => {
   const ids = new Set(SEQUENCES.map((s) => s.id));
@@ -47,8 +53,8 @@ t.test('the expectation table names only sequences that exist', async (t) => {
 
 t.test('the judge fails unlisted and stale differences, and applies rules by value and status', async (t) => {
   const diff: StepDiff = { seq: 's', step: 'a', statuses: ['202', '202'], fields: [
-    { field: 'range', registryd: 'bytes=0--1', distribution: '0-0' },
-    { field: 'codes', registryd: 'X', distribution: 'Y' },
+    { field: 'range', ours: 'bytes=0--1', oracle: '0-0' },
+    { field: 'codes', ours: 'X', oracle: 'Y' },
   ] };
   const rule: RuleExpectation = { rule: 'r', field: 'range', status: '202', test: exactly('bytes=0--1', '0-0'), category: 'quay-quirk', reason: 'a reason long enough' };
   const entry: StepExpectation = { seq: 's', step: 'a', fields: { codes: ['X', 'Y'] }, category: 'deliberate', reason: 'a reason long enough' };
@@ -57,7 +63,7 @@ t.test('the judge fails unlisted and stale differences, and applies rules by val
   t.same([...(ok.perSequence.get('s') ?? [])].sort(), ['deliberate', 'quay-quirk']);
   const unlisted = judge(['s'], [diff], [], [rule]);
   t.same(unlisted.unlisted.map((d) => d.fields.map((f) => f.field)), [['codes']], 'a field no entry lists is unlisted');
-  const changed = judge(['s'], [{ ...diff, fields: [{ field: 'codes', registryd: 'X', distribution: 'Z' }] }], [entry], []);
+  const changed = judge(['s'], [{ ...diff, fields: [{ field: 'codes', ours: 'X', oracle: 'Z' }] }], [entry], []);
   t.equal(changed.unlisted.length, 1, 'a listed field with other values is unlisted');
   t.same(changed.stale, [entry], '... and its entry is stale');
   const gone = judge(['s'], [], [entry], [rule]);
@@ -73,19 +79,15 @@ const fieldCounts = Object.fromEntries(CATEGORIES.map((c) => [c, 0])) as Record<
 
 for (const seq of SEQUENCES) {
   t.test(`${seq.id}: ${seq.title}`, async (t) => {
-    const pair = seq.isolated ? await startPair(t, seq.id) : main;
-    const repo = (suffix?: string): string => `ct/${seq.id}${suffix ? `-${suffix}` : ''}`;
-    const a = new Session(pair.registryd, seq.id);
-    const b = new Session(pair.distribution, seq.id);
-    await seq.run(a, repo);
-    await seq.run(b, repo);
+    const [run] = await runSequence(env, seq);
+    const { ours: a, oracle: b } = run!;
     t.same(a.setupFailures, [], 'setup steps succeed on registryd');
     t.same(b.setupFailures, [], 'setup steps succeed on Distribution');
-    t.same([...a.observations.keys()], [...b.observations.keys()], 'both registries ran the same steps');
+    // A step one side ran and the other did not (a page only one of them links to) is a difference
+    // like any other: diffRuns reports it as "(step not run)" and the table must list it.
 
-    const diffs = diffRuns(seq.id, a, b);
     const mine = EXPECTED.filter((e) => e.seq === seq.id);
-    const v = judge([seq.id], diffs, mine, RULES);
+    const v = judgeRun(run!, TABLE);
     for (const r of v.usedRules) usedRules.add(r);
     for (const c of CATEGORIES) fieldCounts[c] += v.fieldCounts[c];
     outcome.set(seq.id, { all: v.perSequence.get(seq.id) ?? new Set(), steps: v.perSequenceSteps.get(seq.id) ?? new Set() });
@@ -96,7 +98,7 @@ for (const seq of SEQUENCES) {
       t.comment('transcript, registryd:\n' + a.transcript.join('\n'));
       t.comment('transcript, distribution:\n' + b.transcript.join('\n'));
     }
-    t.same(v.unlisted.map(describeDiff), [], 'every difference from Distribution is listed in the expectation table');
+    t.same(v.unlisted.map((d) => describeDiff(d)), [], 'every difference from Distribution is listed in the expectation table');
     t.same(v.stale.map((e) => `${e.seq} / ${e.step} (${e.category}): ${Object.entries(e.fields).map(([f, p]) => `${f}: ${showValue(p[0])} vs ${showValue(p[1])}`).join('; ')}`), [],
       'every difference the table lists for this sequence still occurs, exactly');
   });

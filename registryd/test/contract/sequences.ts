@@ -4,99 +4,12 @@
  * the code is the same for both targets and only follows what responses say
  * (upload Locations), never which registry answered.
  */
-import { bytes, sha256, type Response, type Sequence, type Session, type Step } from './lib.js';
-
-export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
-export const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
-export const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
-const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
-const OCI_LAYER = 'application/vnd.oci.image.layer.v1.tar+gzip';
-const DOCKER_CONFIG = 'application/vnd.docker.container.image.v1+json';
-const DOCKER_LAYER = 'application/vnd.docker.image.rootfs.diff.tar.gzip';
-/** What a client that knows every manifest type sends. */
-const ACCEPT_ALL = [OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST].join(', ');
-
-/** An upload uuid no registry handed out. */
-const NO_SUCH_UPLOAD = '0b6b3c1e-5a0e-4c41-9d38-000000000000';
-const SHA512_OF_NOTHING = 'sha512:cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e';
-
-/** `url` with one more query parameter (upload URLs may already carry `_state`). */
-const withQuery = (url: string, q: string): string => url + (url.includes('?') ? '&' : '?') + q;
-
-const OCTETS = { 'content-type': 'application/octet-stream' };
-
-/** An upload session, followed through every Location a response gives (Distribution's `_state` moves with the offset). */
-class Upload {
-  private constructor(private readonly s: Session, public url: string) {}
-
-  static async start(s: Session, label: string, repo: string): Promise<Upload> {
-    const post = await s.step(label, { method: 'POST', path: `/v2/${repo}/blobs/uploads/` });
-    return new Upload(s, s.uploadUrl(post, `/v2/${repo}/blobs/uploads/${NO_SUCH_UPLOAD}`));
-  }
-
-  async step(label: string, o: Omit<Step, 'path'> & { query?: string }): Promise<Response> {
-    const { query, ...rest } = o;
-    const res = await this.s.step(label, { ...rest, path: query === undefined ? this.url : withQuery(this.url, query) });
-    this.url = this.s.uploadUrl(res, this.url);
-    return res;
-  }
-}
-
-/** Push a blob the portable way (POST, then PUT with the whole body), recording both steps. */
-async function push(s: Session, repo: string, data: Buffer, label: string): Promise<string> {
-  const digest = sha256(data);
-  const post = await s.step(`${label}: POST upload`, { method: 'POST', path: `/v2/${repo}/blobs/uploads/`, setup: true });
-  const url = s.uploadUrl(post, `/v2/${repo}/blobs/uploads/${NO_SUCH_UPLOAD}`);
-  await s.step(`${label}: PUT ?digest with body`, {
-    method: 'PUT', path: withQuery(url, `digest=${digest}`), body: data,
-    headers: { 'content-type': 'application/octet-stream' }, setup: true,
-  });
-  return digest;
-}
-
-interface Image {
-  readonly manifest: Buffer;
-  readonly digest: string;
-}
-
-/** Push config and one layer, return an OCI image manifest over them (not pushed). */
-async function ociImage(s: Session, repo: string, seed: string, extra: Record<string, unknown> = {}): Promise<Image> {
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, seed }));
-  const layer = bytes(1024, `layer ${seed}`);
-  const cd = await push(s, repo, config, `${seed} config`);
-  const ld = await push(s, repo, layer, `${seed} layer`);
-  const manifest = Buffer.from(JSON.stringify({
-    schemaVersion: 2, mediaType: OCI_MANIFEST,
-    config: { mediaType: OCI_CONFIG, digest: cd, size: config.length },
-    layers: [{ mediaType: OCI_LAYER, digest: ld, size: layer.length }],
-    ...extra,
-  }));
-  return { manifest, digest: sha256(manifest) };
-}
-
-async function dockerImage(s: Session, repo: string, seed: string): Promise<Image> {
-  const config = Buffer.from(JSON.stringify({ architecture: 'arm64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, seed }));
-  const layer = bytes(2048, `docker layer ${seed}`);
-  const cd = await push(s, repo, config, `${seed} config`);
-  const ld = await push(s, repo, layer, `${seed} layer`);
-  const manifest = Buffer.from(JSON.stringify({
-    schemaVersion: 2, mediaType: DOCKER_MANIFEST,
-    config: { mediaType: DOCKER_CONFIG, digest: cd, size: config.length },
-    layers: [{ mediaType: DOCKER_LAYER, digest: ld, size: layer.length }],
-  }, null, 3));
-  return { manifest, digest: sha256(manifest) };
-}
-
-const putManifest = (s: Session, label: string, repo: string, ref: string, body: Buffer, contentType: string | null, setup = false): Promise<Response> =>
-  s.step(label, { method: 'PUT', path: `/v2/${repo}/manifests/${ref}`, body, headers: contentType === null ? {} : { 'content-type': contentType }, setup });
-
-/** A manifest PUT the rest of the sequence builds on: it must succeed on both registries. */
-const putSetup = (s: Session, label: string, repo: string, ref: string, body: Buffer, contentType: string): Promise<Response> =>
-  putManifest(s, label, repo, ref, body, contentType, true);
-
-const getManifest = (s: Session, label: string, repo: string, ref: string, method: 'GET' | 'HEAD' = 'GET', accept: string | null = ACCEPT_ALL): Promise<Response> =>
-  s.step(label, { method, path: `/v2/${repo}/manifests/${ref}`, headers: accept === null ? {} : { accept }, compare: 'bytes' });
+import { bytes, sha256 } from './lib.js';
+import type { Response, Sequence } from './session.js';
+import {
+  ACCEPT_ALL, DOCKER_LIST, DOCKER_MANIFEST, NO_SUCH_UPLOAD, OCI_CONFIG, OCI_INDEX, OCI_LAYER, OCI_MANIFEST, OCTETS, SHA512_OF_NOTHING,
+  Upload, dockerImage, getManifest, ociImage, push, putManifest, putSetup, withQuery,
+} from './sequence-kit.js';
 
 export const SEQUENCES: readonly Sequence[] = [
   {
@@ -524,18 +437,20 @@ export const SEQUENCES: readonly Sequence[] = [
   },
   {
     id: 'catalog',
-    title: '_catalog and its n/last pagination (own registry pair)',
+    title: '_catalog and its n/last pagination (a namespace, or a registry pair, of its own)',
     isolated: true,
     async run(s) {
-      for (const name of ['cat/delta', 'cat/alpha', 'cat/charlie', 'cat/bravo']) {
-        const img = await ociImage(s, name, name.replace('/', '-'));
-        await putSetup(s, `PUT ${name}:latest`, name, 'latest', img.manifest, OCI_MANIFEST);
+      // Created in this order: a registry that lists by creation (Quay: by id) and one that lists by name differ.
+      for (const name of ['delta', 'alpha', 'charlie', 'bravo']) {
+        const img = await ociImage(s, `${s.ns}/${name}`, `cat-${name}`);
+        await putSetup(s, `PUT <ns>/${name}:latest`, `${s.ns}/${name}`, 'latest', img.manifest, OCI_MANIFEST);
       }
       const cat = (label: string, q: string): Promise<Response> => s.step(label, { path: `/v2/_catalog${q}`, compare: 'json' });
+      await s.login();
       await cat('_catalog', '');
       await cat('_catalog?n=2', '?n=2');
-      await cat('_catalog?n=2&last=cat/bravo', '?n=2&last=cat/bravo');
-      await cat('_catalog?last=cat/charlie', '?last=cat/charlie');
+      await cat('_catalog?n=2&last=<ns>/bravo', `?n=2&last=${s.ns}/bravo`);
+      await cat('_catalog?last=<ns>/charlie', `?last=${s.ns}/charlie`);
       await cat('_catalog?n=0', '?n=0');
       await cat('_catalog?n=4 (exactly all)', '?n=4');
       await cat('_catalog?n=abc', '?n=abc');
@@ -573,11 +488,11 @@ export const SEQUENCES: readonly Sequence[] = [
     id: 'invalid-names',
     title: 'repository names a registry must refuse',
     async run(s) {
-      await s.step('POST upload to ct/Upper', { method: 'POST', path: '/v2/ct/Upper/blobs/uploads/' });
-      await s.step('tags/list of CT/lower', { path: '/v2/CT/lower/tags/list' });
-      await s.step('GET manifest of ct/Upper', { path: '/v2/ct/Upper/manifests/latest' });
-      await s.step('tags/list of ct/-dash', { path: '/v2/ct/-dash/tags/list' });
-      await s.step('tags/list of ct/a..b', { path: '/v2/ct/a..b/tags/list' });
+      await s.step('POST upload to <ns>/Upper', { method: 'POST', path: `/v2/${s.ns}/Upper/blobs/uploads/` });
+      await s.step('tags/list of <NS>/lower', { path: `/v2/${s.ns.toUpperCase()}/lower/tags/list` });
+      await s.step('GET manifest of <ns>/Upper', { path: `/v2/${s.ns}/Upper/manifests/latest` });
+      await s.step('tags/list of <ns>/-dash', { path: `/v2/${s.ns}/-dash/tags/list` });
+      await s.step('tags/list of <ns>/a..b', { path: `/v2/${s.ns}/a..b/tags/list` });
     },
   },
   {
@@ -585,11 +500,12 @@ export const SEQUENCES: readonly Sequence[] = [
     title: 'a one-segment repository name',
     async run(s) {
       const data = Buffer.from('single');
-      const post = await s.step('POST upload to onesegment', { method: 'POST', path: '/v2/onesegment/blobs/uploads/' });
-      const url = s.uploadUrl(post, `/v2/onesegment/blobs/uploads/${NO_SUCH_UPLOAD}`);
+      const name = s.target.oneSegment ?? 'onesegment';
+      const post = await s.step('POST upload to onesegment', { method: 'POST', path: `/v2/${name}/blobs/uploads/` });
+      const url = s.uploadUrl(post, `/v2/${name}/blobs/uploads/${NO_SUCH_UPLOAD}`);
       await s.step('PUT ?digest with body', { method: 'PUT', path: withQuery(url, `digest=${sha256(data)}`), body: data, headers: { 'content-type': 'application/octet-stream' } });
-      await s.step('GET blob', { path: `/v2/onesegment/blobs/${sha256(data)}`, compare: 'bytes' });
-      await s.step('tags/list', { path: '/v2/onesegment/tags/list', compare: 'tags' });
+      await s.step('GET blob', { path: `/v2/${name}/blobs/${sha256(data)}`, compare: 'bytes' });
+      await s.step('tags/list', { path: `/v2/${name}/tags/list`, compare: 'tags' });
     },
   },
   {

@@ -208,9 +208,9 @@ t.test('manifests, tags, referrers', async (tt) => {
   tt.equal(await both(tt, 'tagExpired', (s) => s.meta.tagExpired(repo, 'c', NOW + 52)), true);
   tt.equal(await both(tt, 'tagExpired never existed', (s) => s.meta.tagExpired(repo, 'zzz', NOW + 52)), false);
   tt.equal(await both(tt, 'tagExpired alive tag', (s) => s.meta.tagExpired(repo, 'multi', NOW + 52)), false);
-  tt.equal(await both(tt, 'delete by digest, only temp tags', (s) => s.meta.deleteManifest(repo, m3, NOW + 60)), false);
-  tt.equal(await both(tt, 'delete by digest', (s) => s.meta.deleteManifest(repo, m1, NOW + 60)), true);
-  tt.equal(await both(tt, 'delete by digest again', (s) => s.meta.deleteManifest(repo, m1, NOW + 61)), false);
+  tt.same(await both(tt, 'delete by digest, only temp tags', (s) => s.meta.deleteManifest(repo, m3, NOW + 60)), []);
+  tt.same(await both(tt, 'delete by digest', (s) => s.meta.deleteManifest(repo, m1, NOW + 60)), ['latest', 'v1', 'B', 'a', 'b'], 'the tags ended, by tag id');
+  tt.same(await both(tt, 'delete by digest again', (s) => s.meta.deleteManifest(repo, m1, NOW + 61)), []);
   tt.same(await both(tt, 'tags after delete', (s) => s.meta.listTags(repo, NOW + 62)), ['multi']);
   tt.match(await both(tt, 'm1 still alive as child of multi', (s) => s.meta.manifestByDigest(repo, m1, NOW + 62)), { digest: m1 });
 

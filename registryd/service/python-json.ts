@@ -1,0 +1,36 @@
+/**
+ * JSON text as Python's `json.dumps(value)` writes it with its defaults, the
+ * way Quay serialises `logentry3.metadata_json` and queue item bodies: `", "`
+ * between items, `": "` after keys, every character above U+007F escaped as
+ * `\uXXXX` (lower-case hex, UTF-16 code units: `ensure_ascii=True`), keys in
+ * insertion order. A reader that parses JSON cannot tell the two apart; one
+ * that compares text (an export, a diff against rows Python Quay wrote) can.
+ */
+
+export type PyJson = null | boolean | number | string | readonly PyJson[] | { readonly [k: string]: PyJson | undefined };
+
+/** A string literal with Python's escapes (JSON.stringify's, plus ensure_ascii). */
+function pyString(s: string): string {
+  // JSON.stringify escapes `"`, `\`, \b \f \n \r \t, other controls and lone surrogates as Python
+  // does; it leaves U+007F and above as they are, which ensure_ascii escapes (all but ' '..'~').
+  return JSON.stringify(s).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** `json.dumps(value)`; an `undefined` member of an object is left out (as if never set). */
+export function pythonJsonDumps(value: PyJson): string {
+  if (value === null) return 'null';
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new RangeError(`${value} has no JSON form`);
+    // Python writes integers without a fraction and floats with repr(); only integers occur here.
+    if (!Number.isInteger(value)) throw new RangeError(`${value}: only integers are written`);
+    return String(value);
+  }
+  if (typeof value === 'string') return pyString(value);
+  if (Array.isArray(value)) return `[${(value as readonly PyJson[]).map(pythonJsonDumps).join(', ')}]`;
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(value as { readonly [k: string]: PyJson | undefined })) {
+    if (v !== undefined) parts.push(`${pyString(k)}: ${pythonJsonDumps(v)}`);
+  }
+  return `{${parts.join(', ')}}`;
+}
