@@ -114,20 +114,36 @@ t.test('alice pushes alice/app:v1, which creates the repository', async (t) => {
   t.equal(r.code, 0, 'push works', said(r));
 });
 
+/**
+ * Waits out Quay's login back-off of `user` as the database records it
+ * (5·(2^n − 1)/10 s after the last of n failures): skopeo may log in more than
+ * once per command, so the count, not a fixed pause, says how long.
+ */
+async function backoffPassed(user: string): Promise<void> {
+  const d = new Database(join(dataDir, 'quay.db'), { readonly: true });
+  try {
+    const row = d.prepare('SELECT invalid_login_attempts AS n, last_invalid_login AS at FROM "user" WHERE username = ?').get(user) as { n: number; at: string | null } | undefined;
+    if (!row || row.n === 0 || !row.at) return;
+    const retryAt = Date.parse(`${row.at.replace(' ', 'T')}Z`) + (5 * (2 ** row.n - 1) / 10) * 1000;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, retryAt - Date.now()) + 250));
+  } finally {
+    d.close();
+  }
+}
+
 t.test('a wrong password is refused', async (t) => {
   const r = await push('alice:not-her-password', 'alice/app:v2');
   refused(t, r, 'push refused');
   t.match(r.stderr, /unauthorized|invalid/i, 'skopeo says why', said(r));
-  // Quay's back-off after one failure: 0.5 s, during which a login is answered 429 (too many requests).
-  await new Promise((resolve) => setTimeout(resolve, 700));
+  // Quay's back-off after a failure, during which a login is answered 429 (too many requests).
+  await backoffPassed('alice');
   const p = await pullDigest('alice:not-her-password', 'alice/app:v1');
   refused(t, p.r, 'pull refused too');
   t.match(p.r.stderr, /unauthorized|invalid/i);
   const unknown = await pullDigest('mallory:whatever-password', 'alice/app:v1');
   refused(t, unknown.r, 'an unknown user is refused');
-  // Quay's back-off holds alice's own logins too until it passes (0.5·(2^n−1) s after n failures;
-  // skopeo asks twice per command): the tests below log in as her.
-  await new Promise((resolve) => setTimeout(resolve, 4000));
+  // Quay's back-off holds alice's own logins too until it passes: the tests below log in as her.
+  await backoffPassed('alice');
 });
 
 t.test('the private repository is closed to anonymous users and to bob', async (t) => {

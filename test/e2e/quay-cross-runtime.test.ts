@@ -28,7 +28,7 @@ import type { Test } from 'tap';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { ROOT, freePort, request, requireBinaries, runOk, startChild, tempDir, waitForLog } from '../lib/proc.js';
+import { ROOT, freePort, request, requireBinaries, runOk, startChild, tempDir, waitFor, waitForLog } from '../lib/proc.js';
 import { buildSwitchboard, startSwitchboard } from '../lib/switchboard.js';
 import { startQuayPython } from '../lib/quay-python.js';
 import { QuayWebSession } from '../lib/quay-api.js';
@@ -171,7 +171,10 @@ async function crossUpload(t: Test, first: 'python' | 'go', second: 'python' | '
   const done = await viaSb.call({ method: 'PUT', path: `${loc.pathname}?digest=${digest}` }, scope);
   t.equal(done.status, 201, `${second} finishes it with the digest of both chunks: ${done.status === 201 ? '' : done.text()}`);
   t.equal(done.header('docker-content-digest'), digest);
-  const log = sb.accessLog().slice(mark).filter((l) => l.path.includes('/blobs/uploads/'));
+  // A request's access-log line is written as its response finishes, which can be just after the client has it.
+  const uploadLines = () => sb.accessLog().slice(mark).filter((l) => l.path.includes('/blobs/uploads/'));
+  await waitFor(() => uploadLines().length >= 5, 5000);
+  const log = uploadLines();
   t.same(log.map((l) => `${l.method} ${l.owner}`), [`POST ${first}`, `PATCH ${first}`, `PATCH ${second}`, `GET ${second}`, `PUT ${second}`], 'each request went where the switch said', { log });
   for (const [name, c] of [['Quay', atQuay], ['the TS side', atTs]] as const) {
     const got = await c.call({ path: `/v2/${repo}/blobs/${digest}` }, `repository:${repo}:pull`);
