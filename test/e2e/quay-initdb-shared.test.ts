@@ -60,17 +60,12 @@ async function grants(port: number, creds: string | null): Promise<{ status: num
 }
 
 const session = await QuayWebSession.signIn(quay.url, 'devtable', 'password');
-const robotToken = async (path: string): Promise<string> => {
-  const r = await session.call('GET', path);
-  if (r.status !== 200) throw new Error(`Quay ${path}: ${r.status} ${JSON.stringify(r.body)}`);
-  return String(r.body.token);
-};
 const IDENTITIES: [string, string | null][] = [
   ['anonymous', null],
   ...['devtable', 'public', 'reader', 'freshuser', 'creator', 'member', 'outsideorg', 'randomuser', 'unverified', 'disabled']
     .map((u): [string, string] => [u, `${u}:password`]),
-  ['devtable+dtrobot', `devtable+dtrobot:${await robotToken('/api/v1/user/robots/dtrobot')}`],
-  ['buynlarge+coolrobot', `buynlarge+coolrobot:${await robotToken('/api/v1/organization/buynlarge/robots/coolrobot')}`],
+  ['devtable+dtrobot', `devtable+dtrobot:${await session.robotToken('devtable+dtrobot', 'devtable')}`],
+  ['buynlarge+coolrobot', `buynlarge+coolrobot:${await session.robotToken('buynlarge+coolrobot', 'devtable')}`],
 ];
 
 // (Every await of the set-up comes before the first t.test: tap ends the root test when no subtest is queued.)

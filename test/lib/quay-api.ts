@@ -35,6 +35,22 @@ export class QuayWebSession {
     return { status: res.status, body };
   }
 
+  /** A new user (FEATURE_USER_CREATION; without FEATURE_MAILING it is verified at once); throws unless Quay makes it. */
+  async createUser(username: string, password: string): Promise<void> {
+    const r = await this.call('POST', '/api/v1/user/', { username, password, email: `${username}@example.com` });
+    if (r.status !== 200) throw new Error(`real Quay: creating user ${username} failed: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
+  }
+
+  /** A robot's token (initdb makes them random): `ns+name` of the signed-in user, or of an organisation it administers. */
+  async robotToken(robot: string, signedInAs: string): Promise<string> {
+    const [owner, name] = robot.split('+') as [string, string];
+    const path = owner === signedInAs ? `/api/v1/user/robots/${name}` : `/api/v1/organization/${owner}/robots/${name}`;
+    const r = await this.call('GET', path);
+    const token = r.status === 200 ? (r.body as { token?: unknown }).token : undefined;
+    if (typeof token !== 'string') throw new Error(`real Quay: reading the token of ${robot} failed: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
+    return token;
+  }
+
   private async csrf(): Promise<string> {
     const res = await this.fetch('GET', '/csrf_token', {});
     const body = (await res.json()) as { csrf_token?: string };

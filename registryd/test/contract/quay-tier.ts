@@ -21,7 +21,7 @@ import Database from 'better-sqlite3';
 import { SignJWT, decodeJwt } from 'jose';
 import { startQuayPython, type QuayPython } from '../../../test/lib/quay-python.js';
 import { freePort, startChild, tempDir, waitForLog, type Child, type TLike } from '../../../test/lib/proc.js';
-import { QuayApi } from './quay-api.js';
+import { QuayWebSession } from '../../../test/lib/quay-api.js';
 import { send, type Identity, type Side, type Target } from './session.js';
 import type { OracleEnv, Pair } from './runner.js';
 
@@ -76,8 +76,7 @@ export async function startQuayTier(t: TLike, opts: QuayTierOptions = {}): Promi
   ], { cwd: root, env: childEnv() });
   await waitForLog(ts, /"msg":"quay serving"/, 'quay serve on real Quay\'s database');
 
-  const api = new QuayApi(quay.port);
-  await api.signIn('devtable', 'password');
+  const api = await QuayWebSession.signIn(quay.url, 'devtable', 'password');
   const shared = await sharedIdentities(api, quay, service);
   const users = new Database(quay.database, { readonly: true, fileMustExist: true });
   t.teardown(() => users.close());
@@ -128,7 +127,7 @@ function entityAliases(db: Database.Database): (readonly [string, string])[] {
  * initdb's users, robots and tokens, and Authorization headers a client
  * should be refused with; the same on both sides.
  */
-async function sharedIdentities(api: QuayApi, quay: QuayPython, service: string): Promise<Record<string, Identity>> {
+async function sharedIdentities(api: QuayWebSession, quay: QuayPython, service: string): Promise<Record<string, Identity>> {
   const user = (name: string): Identity => ({ name, basic: `${name}:password` });
   const dtrobot = await api.robotToken('devtable+dtrobot', 'devtable');
   const coolrobot = await api.robotToken('buynlarge+coolrobot', 'devtable');

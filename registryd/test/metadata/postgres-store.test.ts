@@ -7,44 +7,13 @@
  */
 import t from 'tap';
 import type { Test } from 'tap';
-import { SqliteMetadataStore } from '../../metadata/sqlite/store.js';
-import { SqliteAuthStore } from '../../metadata/sqlite/auth-store.js';
-import { PgMetadataStore, lockTags } from '../../metadata/postgres/store.js';
+import { lockTags } from '../../metadata/postgres/store.js';
 import { advisoryLockId } from '../../metadata/postgres/schema.js';
-import { MissingReferences, type MetadataStore, type NewManifest } from '../../metadata/store.js';
-import type { AuthStore } from '../../metadata/auth-store.js';
-import { freshPgDatabase } from '../lib/postgres.js';
+import { MissingReferences, type NewManifest } from '../../metadata/store.js';
+import { openStoreSides, type Side } from '../lib/store-sides.js';
 import pg from 'pg';
 
-interface Side {
-  readonly kind: 'sqlite' | 'pg';
-  readonly meta: MetadataStore;
-  readonly auth: AuthStore;
-  /** Raw SQL with `?` placeholders (rewritten to $n on PostgreSQL); returns rows. */
-  raw(sql: string, ...params: unknown[]): Promise<Record<string, unknown>[]>;
-}
-
-const db = await freshPgDatabase(t);
-const opened = await PgMetadataStore.open(db.url);
-const sqlite = new SqliteMetadataStore(':memory:');
-t.teardown(async () => { await opened.metadata.close(); await sqlite.close(); });
-
-const sides: readonly Side[] = [
-  {
-    kind: 'sqlite', meta: sqlite, auth: new SqliteAuthStore(sqlite.db),
-    async raw(sql, ...params) {
-      const st = sqlite.db.prepare(sql);
-      return st.reader ? (st.all(...params) as Record<string, unknown>[]) : (st.run(...params), []);
-    },
-  },
-  {
-    kind: 'pg', meta: opened.metadata, auth: opened.auth,
-    async raw(sql, ...params) {
-      let i = 0;
-      return (await opened.pool.query(sql.replace(/\?/g, () => `$${++i}`), params)).rows as Record<string, unknown>[];
-    },
-  },
-];
+const { sides, opened, db } = await openStoreSides(t);
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
 function normalise(v: unknown): unknown {
