@@ -16,6 +16,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { retryAfterMs } from '../../registryd/auth/passwords.js';
+import { parseSqlTime } from '../../registryd/metadata/time.js';
 import { ROOT, freePort, requireBinaries, startChild, tempDir, waitFor, type RunResult } from '../lib/proc.js';
 import { buildSwitchboard } from '../lib/switchboard.js';
 import { buildImage, layoutManifest, skopeoIn } from '../lib/oci.js';
@@ -115,16 +117,16 @@ t.test('alice pushes alice/app:v1, which creates the repository', async (t) => {
 });
 
 /**
- * Waits out Quay's login back-off of `user` as the database records it
- * (5·(2^n − 1)/10 s after the last of n failures): skopeo may log in more than
- * once per command, so the count, not a fixed pause, says how long.
+ * Waits out the login back-off of `user` as the database records it (the
+ * runtime's own retryAfterMs): skopeo may log in more than once per command,
+ * so the count, not a fixed pause, says how long.
  */
 async function backoffPassed(user: string): Promise<void> {
   const d = new Database(join(dataDir, 'quay.db'), { readonly: true });
   try {
     const row = d.prepare('SELECT invalid_login_attempts AS n, last_invalid_login AS at FROM "user" WHERE username = ?').get(user) as { n: number; at: string | null } | undefined;
     if (!row || row.n === 0 || !row.at) return;
-    const retryAt = Date.parse(`${row.at.replace(' ', 'T')}Z`) + (5 * (2 ** row.n - 1) / 10) * 1000;
+    const retryAt = retryAfterMs(row.n, parseSqlTime(row.at));
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, retryAt - Date.now()) + 250));
   } finally {
     d.close();
