@@ -19,7 +19,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { LineCounter, parseDocument, isMap } from 'yaml';
 import { z } from 'zod';
 import type { AuthSettings } from '../registryd/auth/auth-service.js';
-import { parseAddressRange } from '../registryd/http/client-address.js';
+import { parseAddressRange } from '../lib/client-address.js';
 import { DEFAULT_MAX_UPLOADS_PER_CLIENT } from '../registryd/service/upload-slots.js';
 import type { ActivityOptions } from '../registryd/index.js';
 

@@ -2,7 +2,7 @@
  * The `quay` command: the new implementation's runtime and its operator
  * commands. Exit codes: 0 success, 1 the command ran and failed (bad config,
  * existing name, ...), 2 usage error, 70 internal error. Errors are one line
- * `quay: message [REG_CODE]` first (switchboard/cli/error-line.ts).
+ * `quay: message [REG_CODE]` first (lib/cli-errors.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -10,22 +10,22 @@ import { createInterface } from 'node:readline';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
-import { createLogger, redactUrl } from '../switchboard/log.js';
-import { splitHostPort } from '../switchboard/config/host-port.js';
-import { randomToken } from '../registryd/metadata/sqlite/auth-store.js';
+import { createLogger, redactUrl } from '../lib/log.js';
+import { splitHostPort } from '../lib/host-port.js';
+import { randomToken } from '../lib/random.js';
 import { openMetadata } from '../registryd/index.js';
 import type { AuthStore, RepoRole } from '../registryd/metadata/auth-store.js';
 import type { MetadataStore } from '../registryd/metadata/store.js';
 import { FieldEncrypter } from '../registryd/auth/field-crypto.js';
-import { hashPassword } from '../registryd/auth/passwords.js';
+import { hashPassword } from '../lib/passwords/passwords.js';
 import { isValidNamespace, parseRepositoryPath } from '../registryd/names.js';
 import { MODES, formatProblem, generateConfig, readQuayConfig, type Mode, type RuntimeConfig } from './config.js';
-import { loadTls, parseTlsSpec, type TlsSpec } from './tls.js';
+import { loadTls, parseTlsSpec, type TlsSpec } from '../lib/tls.js';
 import { startRuntime } from './runtime.js';
 import { COMMANDS_HINT, USAGE, usageFor } from './usage.js';
 import { RegError, regCode, type RegErrorCode } from '../registryd/errors.js';
-import { VERSION } from '../switchboard/version.js';
-import { errorText, internalErrorText, parseArgsMessage, EXIT_FAIL, EXIT_INTERNAL, EXIT_USAGE } from '../switchboard/cli/error-line.js';
+import { VERSION } from '../lib/version.js';
+import { errorText, internalErrorText, parseArgsMessage, EXIT_FAIL, EXIT_INTERNAL, EXIT_USAGE } from '../lib/cli-errors.js';
 
 export { USAGE } from './usage.js';
 

@@ -6,13 +6,13 @@
  * listener and no admin listener).
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { Logger } from '../switchboard/log.js';
+import { listenOn } from '../lib/listen.js';
+import type { Logger } from '../lib/log.js';
 import { openRegistry, type Registry } from '../registryd/index.js';
 import { RegistryMetrics } from '../registryd/metrics.js';
 import { createRegistryServer, isWellKnownPath, sendReadiness } from '../registryd/http/server.js';
 import type { RuntimeConfig } from './config.js';
-import type { TlsMaterial } from './tls.js';
+import type { TlsMaterial } from '../lib/tls.js';
 
 export interface RuntimeOptions {
   readonly config: RuntimeConfig;
@@ -37,16 +37,6 @@ export interface Runtime {
   stop(): Promise<void>;
 }
 
-/** Listen on HOST:PORT; resolves with the bound port (port 0 picks one). */
-export function listenOn(server: http.Server, host: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
-}
 
 export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
   const c = o.config;

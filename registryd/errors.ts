@@ -5,6 +5,8 @@
  * ERRORS.md lists the same table; registryd/test/errors.test.ts keeps them equal.
  * The /v2 wire vocabulary (BLOB_UNKNOWN, …) is separate: oci-errors.ts.
  */
+import { CodedError, codeIn } from '../lib/errors.js';
+
 export const REG_ERROR_CODES = {
   REG_SCHEMA_VERSION: 'The database is at another schema revision than this build knows, or is owned by someone else',
   REG_SHA_STATE_INVALID: 'A blobupload.sha_state value is not Quay\'s pickle of a resumable SHA-256',
@@ -27,17 +29,9 @@ export const REG_ERROR_CODES = {
 export type RegErrorCode = keyof typeof REG_ERROR_CODES;
 
 /** An error of the registryd component that carries its stable code. */
-export class RegError extends Error {
-  readonly code: RegErrorCode;
-  constructor(code: RegErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'RegError';
-    this.code = code;
-  }
-}
+export class RegError extends CodedError<RegErrorCode> {}
 
 /** The REG_ code an error carries (RegError, StorageError, SchemaVersionError, ...), or null. */
 export function regCode(e: unknown): RegErrorCode | null {
-  const code = (e as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && Object.hasOwn(REG_ERROR_CODES, code) ? (code as RegErrorCode) : null;
+  return codeIn(e, REG_ERROR_CODES);
 }

@@ -11,7 +11,7 @@
 import { mkdirSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
-import type { Logger } from '../switchboard/log.js';
+import type { Logger } from '../lib/log.js';
 import { SqliteMetadataStore } from './metadata/sqlite/store.js';
 import { SqliteAuthStore } from './metadata/sqlite/auth-store.js';
 import { PgMetadataStore } from './metadata/postgres/store.js';
@@ -23,7 +23,7 @@ import { RegistryService, type RegistrySettings } from './service/registry.js';
 import { UploadService, type UploadSettings } from './service/uploads.js';
 import { DEFAULT_MAX_UPLOADS_PER_CLIENT, DEFAULT_UPLOAD_IDLE_MS } from './service/upload-slots.js';
 import { createRegistryHandler } from './http/server.js';
-import { ClientAddresses } from './http/client-address.js';
+import { ClientAddresses } from '../lib/client-address.js';
 import { AuthService, type AuthSettings } from './auth/auth-service.js';
 import { loadOrCreateInstanceKey, type InstanceKey } from './auth/instance-key.js';
 import type { RegistryMetrics } from './metrics.js';

@@ -5,14 +5,14 @@
  * 70 on an internal error; errors as `registryd: message [REG_CODE]`.
  */
 import { parseArgs } from 'node:util';
-import { createLogger } from '../switchboard/log.js';
-import { splitHostPort } from '../switchboard/config/host-port.js';
+import { createLogger } from '../lib/log.js';
+import { splitHostPort } from '../lib/host-port.js';
 import { resolve } from 'node:path';
 import { formatProblem, loadQuayConfig } from '../quay/config.js';
 import { startRuntime } from '../quay/runtime.js';
 import { RegError, regCode } from './errors.js';
-import { VERSION } from '../switchboard/version.js';
-import { errorText, internalErrorText, parseArgsMessage, EXIT_FAIL, EXIT_INTERNAL, EXIT_USAGE } from '../switchboard/cli/error-line.js';
+import { VERSION } from '../lib/version.js';
+import { errorText, internalErrorText, parseArgsMessage, EXIT_FAIL, EXIT_INTERNAL, EXIT_USAGE } from '../lib/cli-errors.js';
 
 export const USAGE = `Usage: registryd serve --data-dir DIR [--listen HOST:PORT] [--stale-upload-hours N]
 

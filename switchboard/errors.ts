@@ -2,6 +2,8 @@
  * Stable error codes of the switchboard component. Callers compare `code`,
  * never message text. ERRORS.md lists the same table; a test keeps them equal.
  */
+import { CodedError } from '../lib/errors.js';
+
 export const ERROR_CODES = {
   SWB_ROUTE_BAD_PATTERN: 'A route pattern in the inventory cannot be parsed',
   SWB_ROUTE_AMBIGUOUS: 'Two inventory rows have the same method and pattern shape',
@@ -31,14 +33,7 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
-export class SwitchboardError extends Error {
-  readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'SwitchboardError';
-    this.code = code;
-  }
-}
+export class SwitchboardError extends CodedError<ErrorCode> {}
 
 export function isSwitchboardError(e: unknown): e is SwitchboardError {
   return e instanceof SwitchboardError;

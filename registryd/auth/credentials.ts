@@ -15,12 +15,12 @@
  */
 import type { RegistryError } from '../oci-errors.js';
 import type { AuthStore, UserRow } from '../metadata/auth-store.js';
-import { LogSampler, type Logger } from '../../switchboard/log.js';
+import { LogSampler, type Logger } from '../../lib/log.js';
 import type { FieldEncrypter } from './field-crypto.js';
-import { PasswordCheckBusy } from './bcrypt-pool.js';
-import { LoginLimiter, REGISTRY_LOGIN_LIMITS, type LoginLimits } from './login-limiter.js';
-import { LoginQueue, type LoginTurn } from './login-queue.js';
-import { nextFailureCount, retryAfterMs } from './passwords.js';
+import { PasswordCheckBusy } from '../../lib/passwords/bcrypt-pool.js';
+import { LoginLimiter, REGISTRY_LOGIN_LIMITS, type LoginLimits } from '../../lib/passwords/login-limiter.js';
+import { LoginQueue, type LoginTurn } from '../../lib/passwords/login-queue.js';
+import { nextFailureCount, retryAfterMs } from '../../lib/passwords/passwords.js';
 
 /**
  * A login refused before its password was checked: Quay's back-off (`backoff`),

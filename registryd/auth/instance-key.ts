@@ -14,8 +14,8 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject 
 import { existsSync, readFileSync } from 'node:fs';
 import { calculateJwkThumbprint, exportJWK } from 'jose';
 import type { AuthStore } from '../metadata/auth-store.js';
-import type { Logger } from '../../switchboard/log.js';
-import { writeFileAtomic } from '../../switchboard/files.js';
+import type { Logger } from '../../lib/log.js';
+import { writeFileAtomic } from '../../lib/files.js';
 
 export interface InstanceKeySettings {
   readonly service: string;

@@ -1,7 +1,7 @@
 /** GET /v2/auth (ROUTE_0003): the token service. */
 import type { Ctx } from './context.js';
 import { sendJson } from './respond.js';
-import { isLoopback } from './client-address.js';
+import { isLoopback } from '../../lib/client-address.js';
 import { LoginThrottled, type LoginClient } from '../auth/credentials.js';
 
 /**

@@ -6,7 +6,7 @@ import type { Requester } from '../service/activity.js';
 import type { AuthService, RequestAuth } from '../auth/auth-service.js';
 import { ANONYMOUS_SUB } from '../auth/tokens.js';
 import { parseRepositoryPath, type RepoName } from '../names.js';
-import type { ClientAddresses } from './client-address.js';
+import type { ClientAddresses } from '../../lib/client-address.js';
 import { queryOf } from './respond.js';
 
 export interface HttpSettings {

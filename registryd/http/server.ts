@@ -9,7 +9,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import { loadInventory } from '../../owner-maps/index.js';
 import { RouteTable } from '../../switchboard/core/index.js';
-import type { Logger } from '../../switchboard/log.js';
+import type { Logger } from '../../lib/log.js';
 import { RegistryError, isRegistryError } from '../oci-errors.js';
 import type { RegistryService } from '../service/registry.js';
 import type { UploadService } from '../service/uploads.js';

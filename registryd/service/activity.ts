@@ -24,7 +24,7 @@
  * ALLOW_PULLS_WITHOUT_STRICT_LOGGING) says otherwise, and then the response
  * does not wait for the row.
  */
-import type { Logger } from '../../switchboard/log.js';
+import type { Logger } from '../../lib/log.js';
 import type { AuthStore, UserRow } from '../metadata/auth-store.js';
 import type { MetadataStore, RepositoryRef } from '../metadata/store.js';
 import type { TokenClaims } from '../auth/tokens.js';

@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadInventory } from '../../owner-maps/index.js';
 import { RouteTable } from '../../switchboard/core/index.js';
-import { createLogger } from '../../switchboard/log.js';
+import { createLogger } from '../../lib/log.js';
 import {
   CLAIMED_CAPABILITIES, V2_VERDICTS, WELL_KNOWN_PATH, WITHDRAWALS, readinessDocument, serviceVersion, withdrawnClaims,
   type ReadinessDocument,

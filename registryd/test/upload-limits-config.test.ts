@@ -7,7 +7,7 @@
 import t from 'tap';
 import { loadQuayConfig } from '../../quay/config.js';
 import { startRuntime } from '../../quay/runtime.js';
-import { createLogger } from '../../switchboard/log.js';
+import { createLogger } from '../../lib/log.js';
 import { request, tempDir } from '../../test/lib/proc.js';
 
 t.test('presets: 100 sessions per client, no trusted proxy', async (t) => {

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { loadInventory, type Inventory } from '../../owner-maps/index.js';
 import { SwitchboardError } from '../errors.js';
-import { EXIT_FAIL, EXIT_INTERNAL, EXIT_USAGE, parseArgsMessage } from './error-line.js';
+import { EXIT_FAIL, EXIT_INTERNAL, EXIT_USAGE, parseArgsMessage } from '../../lib/cli-errors.js';
 import { parseConfig, formatIssue, type ConfigIssue, type Env } from '../config/parse.js';
 import { killFilePath, readKill, resolveStateDir } from '../config/kill-switch.js';
 import { buildSnapshot } from '../core/snapshot.js';

@@ -4,7 +4,7 @@ import { SwitchboardError, isSwitchboardError } from '../errors.js';
 import { commitWrite, InvalidResultError, planWrite, readMigration, sha256 } from '../control/switches.js';
 import { classifyKey, isSwitchEnvName } from '../config/keys.js';
 import { formatIssue, parseConfig, type ConfigIssue, type SwitchConfig } from '../config/parse.js';
-import { configWarnings } from '../config/warnings.js';
+import { configWarnings } from '../snapshots/warnings.js';
 import { coerceEnv } from '../config/schema.js';
 import { buildSnapshot } from '../core/snapshot.js';
 import { args, cliActor, configPath, json, printIssues, readConfigText, resolveIn, type Io, EXIT_OK, EXIT_FAIL } from './common.js';

@@ -4,7 +4,7 @@ import { decide } from '../core/decide.js';
 import type { CanaryCheck, Decision, DecisionRequest, TraceEntry } from '../core/types.js';
 import type { Owner } from '../config/schema.js';
 import { args, configPath, json, loadSnapshot, table, type Io, EXIT_OK } from './common.js';
-import { origin } from './describe.js';
+import { origin } from '../core/describe.js';
 import { adminToken, localNote, serverGet } from './live.js';
 import { loadInventory } from '../../owner-maps/index.js';
 

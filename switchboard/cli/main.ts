@@ -3,12 +3,12 @@
  * success, 1 when the command ran and found a problem, 2 on a usage error,
  * 70 on an internal error; data on stdout (--json where output is data),
  * diagnostics on stderr, every error as `switchboard: message [SWB_CODE]` on
- * its first line (error-line.ts), and never a stack trace for bad input.
+ * its first line (lib/cli-errors.ts), and never a stack trace for bad input.
  */
 import { isSwitchboardError } from '../errors.js';
-import { VERSION } from '../version.js';
+import { VERSION } from '../../lib/version.js';
 import { Exit, EXIT_FAIL, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, type Io } from './common.js';
-import { errorText, internalErrorText } from './error-line.js';
+import { errorText, internalErrorText } from '../../lib/cli-errors.js';
 import { explainCommand } from './explain.js';
 import { diffCommand, listCommand, workersCommand, OWNERS_USAGE } from './owners.js';
 import { setCommand, validateCommand, VALIDATE_USAGE } from './config-cmd.js';

@@ -2,16 +2,16 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadInventory } from '../../owner-maps/index.js';
-import { FileSnapshotProvider } from '../config/provider.js';
+import { FileSnapshotProvider } from '../snapshots/provider.js';
 import { resolveStateDir } from '../config/kill-switch.js';
 import type { Snapshot } from '../core/snapshot.js';
 import { SwitchboardError } from '../errors.js';
-import { createLogger } from '../log.js';
+import { createLogger } from '../../lib/log.js';
 import { installNginxConfig, type InstallResult } from '../nginx/install.js';
 import { renderNginx, type NginxPart, type Rendered } from '../nginx/render.js';
-import { loadTls } from '../../quay/tls.js';
+import { loadTls } from '../../lib/tls.js';
 import { args, configPath, json, loadSnapshot, resolveIn, EXIT_FAIL, EXIT_OK, type Io } from './common.js';
-import { errorText } from './error-line.js';
+import { errorText } from '../../lib/cli-errors.js';
 
 export const NGINX_USAGE = `Usage: switchboard nginx render [--config FILE] [--out FILE] [options]
 

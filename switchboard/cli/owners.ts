@@ -4,7 +4,8 @@ import { suggest } from '../config/keys.js';
 import { decideWorker } from '../core/decide.js';
 import type { Snapshot } from '../core/snapshot.js';
 import { args, configPath, json, loadSnapshot, resolveIn, table, type Io, EXIT_OK, EXIT_FAIL } from './common.js';
-import { summarize, type PlanSummary } from './describe.js';
+import { summarize, type PlanSummary } from '../core/describe.js';
+import { diffSnapshots } from '../core/diff.js';
 import { adminToken, localNote, serverGet } from './live.js';
 
 export const OWNERS_USAGE = `Usage: switchboard owners --explain [METHOD] PATH | list | workers | diff OLD.yaml NEW.yaml
@@ -145,25 +146,6 @@ export function workersCommand(argv: string[], io: Io): number {
   io.out(table([['PROGRAM', 'KIND', 'QUEUE', 'OWNER', 'REASON', 'SWITCH'],
     ...rows.map((r) => [r.program, r.kind, r.queue || '-', r.owner, r.reason, r.key])]));
   return EXIT_OK;
-}
-
-export interface RouteChange { route_id: string; method: string; pattern: string; capability: string; family: string; before: PlanSummary; after: PlanSummary }
-export interface WorkerChange { program: string; before: string; after: string }
-
-export function diffSnapshots(a: Snapshot, b: Snapshot): { routes: RouteChange[]; workers: WorkerChange[]; kill_switch: { before: boolean; after: boolean } } {
-  const routes: RouteChange[] = [];
-  for (const r of a.owner_map.inventory.routes) {
-    const before = summarize(a, a.owner_map.routePlans[r.index]!);
-    const after = summarize(b, b.owner_map.routePlans[r.index]!);
-    if (before.effective !== after.effective) routes.push({ route_id: r.id, method: r.method, pattern: r.pattern, capability: r.capability, family: r.family, before, after });
-  }
-  const workers: WorkerChange[] = [];
-  for (const w of a.owner_map.inventory.workers) {
-    const x = decideWorker(a, w.program)!.owner;
-    const y = decideWorker(b, w.program)!.owner;
-    if (x !== y) workers.push({ program: w.program, before: x, after: y });
-  }
-  return { routes, workers, kill_switch: { before: a.owner_map.forcePython.value, after: b.owner_map.forcePython.value } };
 }
 
 export function renderDiff(d: ReturnType<typeof diffSnapshots>): string {

@@ -1,12 +1,12 @@
 /** `switchboard serve`: the edge proxy with its admin listener. */
 import { loadInventory } from '../../owner-maps/index.js';
 import { SwitchboardError } from '../errors.js';
-import { FileSnapshotProvider } from '../config/provider.js';
-import { splitHostPort } from '../config/host-port.js';
-import { createLogger, redactUrl } from '../log.js';
+import { FileSnapshotProvider } from '../snapshots/provider.js';
+import { splitHostPort } from '../../lib/host-port.js';
+import { createLogger, redactUrl } from '../../lib/log.js';
 import { AccessLog } from '../proxy/access-log.js';
-import { createAdminServer } from '../proxy/admin.js';
-import { exposureWarning } from '../proxy/admin-access.js';
+import { createAdminServer } from '../admin/admin.js';
+import { exposureWarning } from '../admin/admin-access.js';
 import { ProxyMetrics } from '../proxy/metrics.js';
 import { MemoryPinStore, RedisPinStore, type PinStore } from '../proxy/pin-store.js';
 import { SwitchboardProxy } from '../proxy/server.js';
@@ -19,13 +19,14 @@ import { Registry as MetricsRegistry } from 'prom-client';
 import { dirname, join, resolve } from 'node:path';
 import { accessSync, constants, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { writeFileAtomic } from '../files.js';
+import { writeFileAtomic } from '../../lib/files.js';
 import { DashboardAuth } from '../control/auth.js';
 import { ControlPlane } from '../control/dashboard.js';
 import { LiveStats } from '../control/stats.js';
 import { readQuayConfig, formatProblem } from '../../quay/config.js';
-import { listenOn, startRuntime, type Runtime } from '../../quay/runtime.js';
-import { loadTls, type TlsMaterial } from '../../quay/tls.js';
+import { startRuntime, type Runtime } from '../../quay/runtime.js';
+import { listenOn } from '../../lib/listen.js';
+import { loadTls, type TlsMaterial } from '../../lib/tls.js';
 
 export const SERVE_USAGE = `Usage: switchboard serve [--config FILE] [--listen HOST:PORT] [--admin-listen HOST:PORT] [--state-dir DIR]
 
@@ -52,6 +53,8 @@ Environment: PORT and ADMIN_PORT replace the port of the proxy and admin
 listeners (the host stays). With SWITCHBOARD.EMBEDDED_REGISTRY set, the new
 registry runs inside this process as the go owner (mirror mode: SQLite and
 local files under its DATA_DIR), unless SWITCHBOARD.UPSTREAMS.go is set.`;
+
+const usageError = (m: string): Error => new SwitchboardError('SWB_CLI_USAGE', m);
 
 /** HOST:PORT with the port replaced by an environment variable, when it is set. */
 function withPortFrom(hostPort: { host: string; port: number }, env: string | undefined, name: string): { host: string; port: number } {
@@ -112,8 +115,8 @@ export async function serveCommand(argv: string[], io: Io): Promise<number> {
     pins: () => pins.count(),
     inflight: () => proxy?.inflight ?? 0,
   });
-  const listen = withPortFrom(splitHostPort((a.values.listen as string | undefined) ?? settings.LISTEN), io.env.PORT, 'PORT');
-  const adminListen = withPortFrom(splitHostPort((a.values['admin-listen'] as string | undefined) ?? settings.ADMIN_LISTEN), io.env.ADMIN_PORT, 'ADMIN_PORT');
+  const listen = withPortFrom(splitHostPort((a.values.listen as string | undefined) ?? settings.LISTEN, usageError), io.env.PORT, 'PORT');
+  const adminListen = withPortFrom(splitHostPort((a.values['admin-listen'] as string | undefined) ?? settings.ADMIN_LISTEN, usageError), io.env.ADMIN_PORT, 'ADMIN_PORT');
   const closeEarly = async (): Promise<void> => { await provider.close(); await pins.close(); };
   let tls: TlsMaterial | null = null;
   try {

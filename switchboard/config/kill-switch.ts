@@ -22,7 +22,7 @@ import { readFileSync, unlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { isMap, parseDocument } from 'yaml';
 import type { Env, Origin } from './parse.js';
-import { writeFileAtomic } from '../files.js';
+import { writeFileAtomic } from '../../lib/files.js';
 import { SwitchboardError } from '../errors.js';
 
 export const KILL_FILE_NAME = 'force-python.json';

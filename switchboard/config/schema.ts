@@ -4,7 +4,7 @@
  * the environment forms are coerced before the same schemas check them.
  */
 import { z } from 'zod';
-import { parseCidr } from '../proxy/client-address.js';
+import { parseAddressRange as parseCidr } from '../../lib/client-address.js';
 
 export const OWNERS = ['python', 'go'] as const;
 export type Owner = (typeof OWNERS)[number];

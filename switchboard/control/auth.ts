@@ -17,8 +17,8 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { PasswordCheckBusy } from '../../registryd/auth/bcrypt-pool.js';
-import { LoginQueue } from '../../registryd/auth/login-queue.js';
+import { PasswordCheckBusy } from '../../lib/passwords/bcrypt-pool.js';
+import { LoginQueue } from '../../lib/passwords/login-queue.js';
 
 /**
  * Checked for a name nobody has, so an unknown name costs what a known one

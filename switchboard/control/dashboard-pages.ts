@@ -16,13 +16,13 @@ import { canaryKey, ownerKey, SELECTORS, type SwitchLevel } from '../config/keys
 import type { CanaryPlan } from '../core/owner-map.js';
 import type { Snapshot } from '../core/snapshot.js';
 import type { TraceEntry } from '../core/types.js';
-import { summarize, type PlanSummary } from '../cli/describe.js';
+import { summarize, type PlanSummary } from '../core/describe.js';
 import { effectivePercent, nextStep, switchValue } from './actions.js';
 import type { Principal } from './auth.js';
 import type { GateResult, ReadinessVerdict } from './readiness-gate.js';
 import type { CapabilityFigures, LiveFigures } from './stats.js';
 import type { AuditEntry, PlannedChange } from './switches.js';
-import type { RouteChange } from '../cli/owners.js';
+import type { RouteChange } from '../core/diff.js';
 
 /** Error rates above this are shown in red (1 %). */
 export const ERROR_RATE_ALERT = 0.01;

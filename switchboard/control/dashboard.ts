@@ -25,14 +25,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter } from 'prom-client';
 import type { Inventory } from '../../owner-maps/index.js';
-import type { FileSnapshotProvider } from '../config/provider.js';
+import type { FileSnapshotProvider } from '../snapshots/provider.js';
 import { canaryKey, isSwitchEnvName } from '../config/keys.js';
 import type { Env } from '../config/parse.js';
 import { decide } from '../core/decide.js';
 import type { Snapshot } from '../core/snapshot.js';
 import { isSwitchboardError, SwitchboardError } from '../errors.js';
-import { summarize } from '../cli/describe.js';
-import { LogSampler, type Logger } from '../log.js';
+import { summarize } from '../core/describe.js';
+import { LogSampler, type Logger } from '../../lib/log.js';
 import { actionFrom, planAction, RAMP_STEPS, switchValue, type Action } from './actions.js';
 import { basicCredentials, type DashboardAuth, type Principal } from './auth.js';
 import type { LiveStats } from './stats.js';

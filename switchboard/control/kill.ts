@@ -15,7 +15,7 @@ import { killFilePath, readKill, removeKill, writeKillOn, type StateOrigin, type
 import { parseConfig, type Env, type SwitchConfig } from '../config/parse.js';
 import { isSwitchEnvName } from '../config/keys.js';
 import { buildSnapshot, hardFailureSnapshot, routesByOwner, type Snapshot } from '../core/snapshot.js';
-import { diffSnapshots } from '../cli/owners.js';
+import { diffSnapshots } from '../core/diff.js';
 import { SwitchboardError } from '../errors.js';
 import { appendAudit, commitWrite, planWrite, readMigration, type AuditEntry, type PlannedChange } from './switches.js';
 

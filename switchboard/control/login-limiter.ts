@@ -3,5 +3,5 @@
  * registryd/auth/login-limiter.ts (the switchboard embeds the registry, so
  * the shared auth pieces live on the registry's side).
  */
-export { LoginLimiter, DEFAULT_LOGIN_LIMITS, LOGIN_WINDOW_SECONDS, MAX_FAILURES_PER_NAME, MAX_FAILURES_PER_ADDRESS, addressKey } from '../../registryd/auth/login-limiter.js';
-export type { LoginLimits, LoginRefusal } from '../../registryd/auth/login-limiter.js';
+export { LoginLimiter, DEFAULT_LOGIN_LIMITS, LOGIN_WINDOW_SECONDS, MAX_FAILURES_PER_NAME, MAX_FAILURES_PER_ADDRESS, addressKey } from '../../lib/passwords/login-limiter.js';
+export type { LoginLimits, LoginRefusal } from '../../lib/passwords/login-limiter.js';

@@ -8,7 +8,7 @@
 import { ownerKey } from '../config/keys.js';
 import type { Plan } from '../core/owner-map.js';
 import type { Snapshot } from '../core/snapshot.js';
-import { canarySelectors, summarize, type PlanSummary } from '../cli/describe.js';
+import { canarySelectors, summarize, type PlanSummary } from '../core/describe.js';
 import { switchValue } from './actions.js';
 import type { ReadinessView } from './readiness-gate.js';
 

@@ -12,13 +12,13 @@ import { dirname, join, resolve } from 'node:path';
 import { isMap, isScalar, parseDocument } from 'yaml';
 import type { Inventory } from '../../owner-maps/index.js';
 import { SwitchboardError } from '../errors.js';
-import { writeFileAtomic } from '../files.js';
+import { writeFileAtomic } from '../../lib/files.js';
 import { classifyKey } from '../config/keys.js';
 import { formatIssue, parseConfig, type ConfigIssue, type SwitchConfig } from '../config/parse.js';
-import { configWarnings, type ConfigWarning } from '../config/warnings.js';
+import { configWarnings, type ConfigWarning } from '../snapshots/warnings.js';
 import { buildSnapshot, type Snapshot } from '../core/snapshot.js';
-import { editMigrationKey } from '../cli/yaml-edit.js';
-import { diffSnapshots } from '../cli/owners.js';
+import { editMigrationKey } from '../config/yaml-edit.js';
+import { diffSnapshots } from '../core/diff.js';
 
 /** One edit: `value` null removes the key. */
 export interface SwitchChange {

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { writeFileAtomic } from '../files.js';
+import { writeFileAtomic } from '../../lib/files.js';
 import type { NginxPart } from './render.js';
 
 export interface InstallOptions {

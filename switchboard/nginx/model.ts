@@ -19,7 +19,7 @@ import type { Snapshot } from '../core/snapshot.js';
 import type { CanaryPlan, Plan } from '../core/owner-map.js';
 import type { Owner } from '../core/types.js';
 import { SwitchboardError } from '../errors.js';
-import { splitHostPort } from '../config/host-port.js';
+import { splitHostPort } from '../../lib/host-port.js';
 import { methodsByRow, pcreLiteral, rowRegex, type SubjectKind } from './pcre.js';
 
 export interface RenderOptions {
@@ -335,7 +335,7 @@ export function buildNginxModel(s: Snapshot, opts: RenderOptions = {}): NginxMod
     throw new SwitchboardError('SWB_CONFIG_BAD_VALUE', `LIBRARY_NAMESPACE: ${JSON.stringify(om.libraryNamespace)} cannot be written into nginx; a namespace is letters, digits, ".", "_" and "-"`);
   }
   const pingRow = inv.routes.find((r) => r.pattern === '/v1/_ping' && r.method === 'GET');
-  const listen = splitHostPort(opts.listen ?? settings.LISTEN);
+  const listen = splitHostPort(opts.listen ?? settings.LISTEN, (m) => new SwitchboardError('SWB_CLI_USAGE', m));
   const logSetting = opts.accessLog ?? settings.ACCESS_LOG;
   const accessLog = logSetting === 'off' ? 'off' : logSetting === 'stdout' ? '/dev/stdout' : logSetting === 'stderr' ? '/dev/stderr' : logSetting;
 

@@ -4,7 +4,7 @@
  * unless it is a trusted front proxy; then the client is the nearest
  * X-Forwarded-For hop that is not a trusted proxy itself.
  */
-import { ClientAddresses, parseAddressRange } from '../../registryd/http/client-address.js';
+import { ClientAddresses, parseAddressRange } from '../../lib/client-address.js';
 
 /** `10.0.0.0/8`, `::1`, `fd00::/8`; null when it is neither an address nor a range. */
 export const parseCidr = parseAddressRange;

@@ -6,7 +6,7 @@
  */
 import { Redis } from 'ioredis';
 import type { Owner } from '../config/schema.js';
-import { addressKey } from '../../registryd/auth/login-limiter.js';
+import { addressKey } from '../../lib/passwords/login-limiter.js';
 
 export interface PinStore {
   readonly kind: 'memory' | 'redis';

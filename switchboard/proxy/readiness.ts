@@ -20,7 +20,7 @@
  */
 import { Agent, request, type Dispatcher } from 'undici';
 import { z } from 'zod';
-import { redactUrl, silentLogger, type Logger } from '../log.js';
+import { redactUrl, silentLogger, type Logger } from '../../lib/log.js';
 import { classifyUpstreamError } from './error-response.js';
 
 export const WELL_KNOWN_PATH = '/.well-known/switchboard';

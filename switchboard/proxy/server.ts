@@ -31,7 +31,7 @@ import { Pool } from 'undici';
 import { decide } from '../core/decide.js';
 import type { Snapshot } from '../core/snapshot.js';
 import type { Decision, Owner } from '../core/types.js';
-import { redactUrl, type Logger } from '../log.js';
+import { redactUrl, type Logger } from '../../lib/log.js';
 import type { PinStore } from './pin-store.js';
 import type { ProxyMetrics } from './metrics.js';
 import type { AccessLog } from './access-log.js';
@@ -41,7 +41,7 @@ import { answerOtherTarget } from './request-target.js';
 import { blobLane, laneAvailable, type LaneProgress } from './blob-lane.js';
 import { admit } from './edge-checks.js';
 import { TrustedProxies } from './client-address.js';
-import { lingerAfter } from '../../registryd/http/respond.js';
+import { lingerAfter } from '../../lib/http-linger.js';
 import { readFileSync } from 'node:fs';
 
 export interface SnapshotSource {

@@ -16,7 +16,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { retryAfterMs } from '../../registryd/auth/passwords.js';
+import { retryAfterMs } from '../../lib/passwords/passwords.js';
 import { parseSqlTime } from '../../registryd/metadata/time.js';
 import { ROOT, freePort, requireBinaries, startChild, tempDir, waitFor, type RunResult } from '../lib/proc.js';
 import { buildSwitchboard } from '../lib/switchboard.js';

@@ -1,5 +1,5 @@
 /** AuthStore on SQLite, sharing the connection of SqliteMetadataStore. */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { LAST_ACCESSED_THRESHOLD_MS, type AppTokenRow, type AuthStore, type NewUser, type Page, type RepoRole, type ServiceKeyRow, type TeamRole, type UserRow } from '../auth-store.js';
 import { parseSqlTime, sqlTime } from '../time.js';
@@ -226,14 +226,3 @@ export class SqliteAuthStore implements AuthStore {
   }
 }
 
-/** A random string of Quay's token alphabet (letters and digits). */
-export function randomToken(length: number): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqrstuvwxyz';
-  const out: string[] = [];
-  while (out.length < length) {
-    for (const b of randomBytes(length * 2)) {
-      if (b < 248 && out.length < length) out.push(alphabet[b % 62]!);
-    }
-  }
-  return out.join('');
-}

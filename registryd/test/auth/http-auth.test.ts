@@ -14,7 +14,7 @@ import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { SignJWT, decodeJwt, decodeProtectedHeader } from 'jose';
 import type Database from 'better-sqlite3';
 import { imageManifest, sha256, startTestRegistry, type TestRegistry } from '../lib/server.js';
-import { hashPassword } from '../../auth/passwords.js';
+import { hashPassword } from '../../../lib/passwords/passwords.js';
 import { FieldEncrypter } from '../../auth/field-crypto.js';
 import { mintToken, type AccessEntry } from '../../auth/tokens.js';
 import type { AuthSettings } from '../../auth/auth-service.js';

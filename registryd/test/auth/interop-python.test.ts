@@ -21,7 +21,7 @@ import { decodeJwt } from 'jose';
 import { imageManifest, sha256, startTestRegistry, type TestRegistry } from '../lib/server.js';
 import { FieldEncrypter, DecryptionFailure } from '../../auth/field-crypto.js';
 import { convertSecretKey } from '../../auth/secret-key.js';
-import { hashPassword, verifyPassword } from '../../auth/passwords.js';
+import { hashPassword, verifyPassword } from '../../../lib/passwords/passwords.js';
 import { run } from '../../../test/lib/proc.js';
 
 const PY = '/usr/bin/python3';

@@ -23,12 +23,12 @@ import type { AuthStore } from '../../metadata/auth-store.js';
 import type { MetadataStore } from '../../metadata/store.js';
 import { AuthService, type AuthSettings } from '../../auth/auth-service.js';
 import { LoginThrottled, type LoginClient } from '../../auth/credentials.js';
-import { hashPassword, MAX_COUNTED_LOGIN_FAILURES, MAX_LOGIN_BACKOFF_MS, retryAfterMs } from '../../auth/passwords.js';
-import { sharedBcryptPool } from '../../auth/bcrypt-pool.js';
+import { hashPassword, MAX_COUNTED_LOGIN_FAILURES, MAX_LOGIN_BACKOFF_MS, retryAfterMs } from '../../../lib/passwords/passwords.js';
+import { sharedBcryptPool } from '../../../lib/passwords/bcrypt-pool.js';
 import { RegistryError } from '../../oci-errors.js';
 import { DEFAULT_AUTH } from '../../index.js';
 import { sqlTime } from '../../metadata/time.js';
-import { createLogger } from '../../../switchboard/log.js';
+import { createLogger } from '../../../lib/log.js';
 import { tempDir } from '../../../test/lib/proc.js';
 import { freshPgDatabase } from '../lib/postgres.js';
 

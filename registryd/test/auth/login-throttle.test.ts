@@ -11,11 +11,11 @@
  */
 import t, { type Test } from 'tap';
 import { startTestRegistry, type TestRegistry } from '../lib/server.js';
-import { hashPassword, retryAfterMs } from '../../auth/passwords.js';
+import { hashPassword, retryAfterMs } from '../../../lib/passwords/passwords.js';
 import { FieldEncrypter } from '../../auth/field-crypto.js';
-import { sharedBcryptPool } from '../../auth/bcrypt-pool.js';
+import { sharedBcryptPool } from '../../../lib/passwords/bcrypt-pool.js';
 import type { AuthSettings } from '../../auth/auth-service.js';
-import type { LoginLimits } from '../../auth/login-limiter.js';
+import type { LoginLimits } from '../../../lib/passwords/login-limiter.js';
 import type { Reply } from '../../../test/lib/proc.js';
 
 const HOST = 'registry.test:5000';

@@ -5,7 +5,7 @@
  * grouped by /64.
  */
 import t from 'tap';
-import { ClientAddresses, clientKeyOf, parseAddressRange } from '../../http/client-address.js';
+import { ClientAddresses, clientKeyOf, parseAddressRange } from '../../../lib/client-address.js';
 
 t.test('nothing trusted: the peer, whatever X-Forwarded-For says', async (t) => {
   const c = new ClientAddresses();

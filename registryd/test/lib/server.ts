@@ -2,7 +2,7 @@
 import http from 'node:http';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { createLogger } from '../../../switchboard/log.js';
+import { createLogger } from '../../../lib/log.js';
 import { openRegistry, type Registry, type RegistryOptions } from '../../index.js';
 import { request, tempDir, type Reply, type RequestOptions, type TLike } from '../../../test/lib/proc.js';
 

@@ -11,7 +11,7 @@ import { SqliteAuthStore } from '../../metadata/sqlite/auth-store.js';
 import type { ActionLogEntry, MetadataStore, RepositoryRef } from '../../metadata/store.js';
 import { ActivityLog, DEFAULT_ACTIVITY, type ActivitySettings, type Requester } from '../../service/activity.js';
 import { IpResolver } from '../../service/ip-resolver.js';
-import { silentLogger } from '../../../switchboard/log.js';
+import { silentLogger } from '../../../lib/log.js';
 import type { TokenClaims } from '../../auth/tokens.js';
 import { sqlLocalTime, sqlTime } from '../../metadata/time.js';
 

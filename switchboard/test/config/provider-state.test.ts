@@ -10,9 +10,9 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadInventory } from '../../../owner-maps/index.js';
-import { FileSnapshotProvider, LAST_GOOD_NAME } from '../../config/provider.js';
+import { FileSnapshotProvider, LAST_GOOD_NAME } from '../../snapshots/provider.js';
 import { killFilePath, readKill, removeKill, resolveStateDir, stateDirFromText, writeKillOn } from '../../config/kill-switch.js';
-import { createLogger } from '../../log.js';
+import { createLogger } from '../../../lib/log.js';
 import { decide } from '../../core/decide.js';
 
 const inv = loadInventory();

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync, renameSync, rmSync, unlinkSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadInventory } from '../../../owner-maps/index.js';
-import { FileSnapshotProvider } from '../../config/provider.js';
+import { FileSnapshotProvider } from '../../snapshots/provider.js';
 import { decide } from '../../core/decide.js';
 
 const inv = loadInventory();

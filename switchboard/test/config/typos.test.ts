@@ -14,7 +14,7 @@ import { loadInventory } from '../../../owner-maps/index.js';
 import { sectionNearMiss, suggest } from '../../config/keys.js';
 import { formatIssue, parseConfig, type ConfigIssue } from '../../config/parse.js';
 import { knownKeys, switchboardSectionSchema } from '../../config/schema.js';
-import { FileSnapshotProvider } from '../../config/provider.js';
+import { FileSnapshotProvider } from '../../snapshots/provider.js';
 
 const inv = loadInventory();
 const FILE = '/etc/quay/config.yaml';

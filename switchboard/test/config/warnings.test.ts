@@ -5,7 +5,7 @@
 import t from 'tap';
 import { loadInventory } from '../../../owner-maps/index.js';
 import { formatIssue, parseConfig, type Env, type SwitchConfig } from '../../config/parse.js';
-import { configWarnings } from '../../config/warnings.js';
+import { configWarnings } from '../../snapshots/warnings.js';
 import { ERROR_CODES } from '../../errors.js';
 
 const inv = loadInventory();

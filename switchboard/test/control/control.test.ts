@@ -140,7 +140,7 @@ t.test('malformed changes are refused with a clear error', async (t) => {
 });
 
 t.test('URLs with credentials are redacted for logs and /status', async (t) => {
-  const { redactUrl } = await import('../../log.js');
+  const { redactUrl } = await import('../../../lib/log.js');
   t.equal(redactUrl('http://user:secret@quay:8080'), 'http://***@quay:8080');
   t.equal(redactUrl('redis://:pw@127.0.0.1:6379/0'), 'redis://***@127.0.0.1:6379/0');
   t.equal(redactUrl('http://quay:8080/a@b'), 'http://quay:8080/a@b', 'an @ in the path is no credential');
@@ -176,7 +176,7 @@ t.test('no change without its audit record', async (t) => {
 });
 
 t.test('hand edits in the history: every one, and nothing else (review)', async (t) => {
-  const { FileSnapshotProvider } = await import('../../config/provider.js');
+  const { FileSnapshotProvider } = await import('../../snapshots/provider.js');
   const { recordFileEdit } = await import('../../control/switches.js');
   const { writeKillOn } = await import('../../config/kill-switch.js');
   const d = mkdtempSync(join(dir, 'file-edits-'));

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { loadInventory } from '../../../owner-maps/index.js';
-import { FileSnapshotProvider } from '../../config/provider.js';
+import { FileSnapshotProvider } from '../../snapshots/provider.js';
 import { parseConfig } from '../../config/parse.js';
 import { buildSnapshot, type Snapshot } from '../../core/snapshot.js';
 import { decide } from '../../core/decide.js';
@@ -24,7 +24,7 @@ import { LoginLimiter } from '../../control/login-limiter.js';
 import { LiveStats } from '../../control/stats.js';
 import { auditPath } from '../../control/switches.js';
 import { ProxyMetrics } from '../../proxy/metrics.js';
-import { createLogger } from '../../log.js';
+import { createLogger } from '../../../lib/log.js';
 
 const inv = loadInventory();
 const TOKEN = 'dashboard-ops-admin-token-0123456789';

@@ -13,14 +13,14 @@ import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import bcrypt from 'bcryptjs';
 import { loadInventory } from '../../../owner-maps/index.js';
-import { FileSnapshotProvider } from '../../config/provider.js';
+import { FileSnapshotProvider } from '../../snapshots/provider.js';
 import { DashboardAuth } from '../../control/auth.js';
 import { ControlPlane } from '../../control/dashboard.js';
 import { LoginLimiter } from '../../control/login-limiter.js';
 import { LiveStats } from '../../control/stats.js';
 import { ProxyMetrics } from '../../proxy/metrics.js';
-import { createLogger } from '../../log.js';
-import { sharedBcryptPool } from '../../../registryd/auth/bcrypt-pool.js';
+import { createLogger } from '../../../lib/log.js';
+import { sharedBcryptPool } from '../../../lib/passwords/bcrypt-pool.js';
 
 const TOKEN = 'login-pool-admin-token-0123456789';
 const root = mkdtempSync(join(tmpdir(), 'swb-login-pool-'));

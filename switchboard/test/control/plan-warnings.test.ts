@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { loadInventory } from '../../../owner-maps/index.js';
-import { FileSnapshotProvider } from '../../config/provider.js';
+import { FileSnapshotProvider } from '../../snapshots/provider.js';
 import { parseConfig } from '../../config/parse.js';
 import { buildSnapshot } from '../../core/snapshot.js';
 import { parseScope, planAction } from '../../control/actions.js';
@@ -18,7 +18,7 @@ import { DashboardAuth } from '../../control/auth.js';
 import { ControlPlane } from '../../control/dashboard.js';
 import { LiveStats } from '../../control/stats.js';
 import { planWrite } from '../../control/switches.js';
-import { silentLogger } from '../../log.js';
+import { silentLogger } from '../../../lib/log.js';
 
 const inv = loadInventory();
 const TOKEN = 'plan-warnings-admin-token-0123456789';

@@ -7,7 +7,7 @@
 import t from 'tap';
 import http from 'node:http';
 import type { ProxyMetrics } from '../../proxy/metrics.js';
-import { createLogger } from '../../log.js';
+import { createLogger } from '../../../lib/log.js';
 import {
   deadPort, request, startProxy, startUpstreams, within, type OwnerName, type Upstream,
 } from './lib/harness.js';

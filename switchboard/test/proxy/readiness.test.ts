@@ -9,7 +9,7 @@
 import t, { type Test } from 'tap';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createLogger } from '../../log.js';
+import { createLogger } from '../../../lib/log.js';
 import {
   DEFAULT_INTERVAL_MS, DEFAULT_TIMEOUT_MS, ReadinessMonitor, WELL_KNOWN_PATH, probeGo, readinessJson, type ReadinessChange,
 } from '../../proxy/readiness.js';

@@ -11,10 +11,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import bcrypt from 'bcryptjs';
-import { BcryptPool, PasswordCheckBusy, sharedBcryptPool } from '../../auth/bcrypt-pool.js';
-import { hashPassword, verifyPassword } from '../../auth/passwords.js';
-import { ROOT, tempDir } from '../../../test/lib/proc.js';
-import { buildOnce } from '../../../switchboard/test/proxy/lib/harness.js';
+import { BcryptPool, PasswordCheckBusy, sharedBcryptPool } from '../passwords/bcrypt-pool.js';
+import { hashPassword, verifyPassword } from '../passwords/passwords.js';
+import { ROOT, tempDir } from '../../test/lib/proc.js';
+import { buildOnce } from '../../switchboard/test/proxy/lib/harness.js';
 
 /** A well-formed cost-31 hash: 2^31 rounds, a check that never ends while the test runs. */
 const ENDLESS = '$2b$31$' + 'A'.repeat(22) + 'B'.repeat(31);
@@ -75,7 +75,7 @@ t.test('a full queue refuses at once, without waiting', async (t) => {
 t.test('dist/: the compiled pool runs its .js worker, answers, and the process exits', async (t) => {
   await buildOnce();
   const hash = bcrypt.hashSync('right', 4);
-  const script = `const m = await import(${JSON.stringify(join(ROOT, 'dist/registryd/auth/passwords.js'))});
+  const script = `const m = await import(${JSON.stringify(join(ROOT, 'dist/lib/passwords/passwords.js'))});
     console.log(JSON.stringify([await m.verifyPassword('right', ${JSON.stringify(hash)}), await m.verifyPassword('wrong', ${JSON.stringify(hash)})]));`;
   const file = join(tempDir(t, 'bcrypt-pool-'), 'check.mjs');
   writeFileSync(file, script);

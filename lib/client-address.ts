@@ -14,7 +14,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { BlockList, isIP } from 'node:net';
-import { addressKey } from '../auth/login-limiter.js';
+import { addressKey } from './passwords/login-limiter.js';
 
 /** `10.0.0.0/8`, `127.0.0.1`, `::1`, `fd00::/8`: null when it is none of these. */
 export function parseAddressRange(text: string): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } | null {

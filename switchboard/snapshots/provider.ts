@@ -27,12 +27,12 @@ import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Inventory } from '../../owner-maps/index.js';
 import { buildSnapshot, hardFailureSnapshot, type Snapshot } from '../core/snapshot.js';
-import { parseConfig, formatIssue, type ConfigIssue, type Env, type Origin, type SwitchConfig } from './parse.js';
-import { killFilePath, readKill, type StateOrigin } from './kill-switch.js';
+import { parseConfig, formatIssue, type ConfigIssue, type Env, type Origin, type SwitchConfig } from '../config/parse.js';
+import { killFilePath, readKill, type StateOrigin } from '../config/kill-switch.js';
 import { describeMoves, type Moves } from './moves.js';
 import { configWarnings } from './warnings.js';
-import { writeFileAtomic } from '../files.js';
-import { redactUrl, silentLogger, type Logger } from '../log.js';
+import { writeFileAtomic } from '../../lib/files.js';
+import { redactUrl, silentLogger, type Logger } from '../../lib/log.js';
 
 export interface ReloadError {
   readonly at: string;

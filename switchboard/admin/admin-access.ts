@@ -19,7 +19,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { isIP, isIPv6 } from 'node:net';
 import type { DashboardAuth } from '../control/auth.js';
-import { isLoopback } from '../../registryd/http/client-address.js';
+import { isLoopback } from '../../lib/client-address.js';
 
 /** Whether an ADMIN_LISTEN host is loopback (the registry's own test, shared). */
 export { isLoopback };

@@ -16,8 +16,8 @@
 import type { Inventory } from '../../owner-maps/index.js';
 import { compileOwnerMap } from '../core/owner-map.js';
 import type { ErrorCode } from '../errors.js';
-import { canaryKey, SELECTORS } from './keys.js';
-import type { Setting, SwitchConfig } from './parse.js';
+import { canaryKey, SELECTORS } from '../config/keys.js';
+import type { Setting, SwitchConfig } from '../config/parse.js';
 
 /** The shape of a ConfigIssue, so the same formatIssue() prints both. */
 export interface ConfigWarning {

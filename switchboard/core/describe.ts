@@ -1,7 +1,7 @@
 /** How plans, origins and canary settings read in CLI output: one wording for every command. */
 import type { Origin } from '../config/parse.js';
-import type { CanaryPlan, Plan } from '../core/owner-map.js';
-import type { Snapshot } from '../core/snapshot.js';
+import type { CanaryPlan, Plan } from './owner-map.js';
+import type { Snapshot } from './snapshot.js';
 
 export function origin(o: Origin | null): string {
   if (!o) return '';

@@ -3,8 +3,8 @@
  * function the test settles by hand: nothing is timed.
  */
 import t from 'tap';
-import { LoginQueue, type LoginTurn } from '../../auth/login-queue.js';
-import { PasswordCheckBusy } from '../../auth/bcrypt-pool.js';
+import { LoginQueue, type LoginTurn } from '../passwords/login-queue.js';
+import { PasswordCheckBusy } from '../passwords/bcrypt-pool.js';
 
 /** A check that answers when told to, and counts its calls. */
 function manualCheck(): { check: (p: string, h: string | null) => Promise<boolean>; calls: string[]; settle(): void } {

@@ -5,7 +5,7 @@
  */
 import type { Plan } from '../core/owner-map.js';
 import { routesByOwner, type Snapshot } from '../core/snapshot.js';
-import type { Owner } from './schema.js';
+import type { Owner } from '../config/schema.js';
 
 export interface UpstreamMove {
   readonly owner: Owner;

@@ -9,14 +9,14 @@
  * /status and /metrics may need the dashboard's credentials (admin-access.ts).
  */
 import http from 'node:http';
-import type { FileSnapshotProvider } from '../config/provider.js';
-import type { ProxyMetrics } from './metrics.js';
-import type { PinStore } from './pin-store.js';
-import type { SwitchboardProxy } from './server.js';
+import type { FileSnapshotProvider } from '../snapshots/provider.js';
+import type { ProxyMetrics } from '../proxy/metrics.js';
+import type { PinStore } from '../proxy/pin-store.js';
+import type { SwitchboardProxy } from '../proxy/server.js';
 import type { ControlPlane } from '../control/dashboard.js';
 import { routesByOwner, type Snapshot } from '../core/snapshot.js';
 import type { Owner } from '../core/types.js';
-import { readinessJson, type ReadinessMonitor } from './readiness.js';
+import { readinessJson, type ReadinessMonitor } from '../proxy/readiness.js';
 import type { DashboardAuth } from '../control/auth.js';
 import { allowedNames, authRefusal, hostRefusal, type AdminRefusal } from './admin-access.js';
 

@@ -11,8 +11,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { generate } from 'selfsigned';
-import type { Logger } from '../switchboard/log.js';
-import { writeFileAtomic } from '../switchboard/files.js';
+import type { Logger } from './log.js';
+import { writeFileAtomic } from './files.js';
 
 export type TlsSpec = { readonly kind: 'off' } | { readonly kind: 'self-signed' } | { readonly kind: 'files'; readonly cert: string; readonly key: string };
 
