@@ -28,7 +28,7 @@ import { runInNewContext } from 'node:vm';
 import { loadInventory } from '../owner-maps/index.js';
 import { parseConfig, formatIssue } from '../switchboard/config/parse.js';
 import { buildSnapshot, type Snapshot } from '../switchboard/core/snapshot.js';
-import { RouteTable } from '../switchboard/core/route-table.js';
+import { RouteTable } from '../owner-maps/route-table.js';
 import { decide } from '../switchboard/core/decide.js';
 import { userFromAuthorization } from '../switchboard/core/subject.js';
 import type { Decision, DecisionRequest } from '../switchboard/core/types.js';

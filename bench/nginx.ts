@@ -20,8 +20,8 @@ import { loadInventory } from '../owner-maps/index.js';
 import { parseConfig } from '../switchboard/config/parse.js';
 import { buildSnapshot } from '../switchboard/core/snapshot.js';
 import { decide } from '../switchboard/core/decide.js';
-import { parsePattern } from '../switchboard/core/route-pattern.js';
-import { samplePath } from '../switchboard/core/route-table.js';
+import { parsePattern } from '../owner-maps/route-pattern.js';
+import { samplePath } from '../owner-maps/route-table.js';
 import { renderNginx } from '../switchboard/nginx/render.js';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);

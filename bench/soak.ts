@@ -244,8 +244,8 @@ async function ownersRun(d: string, o: Options): Promise<{ text: string; verdict
       slowTargets: [{ method: 'PATCH', path: mix[1]!.path }, { method: 'PUT', path: '/api/v1/repository/acme/app' }],
       floodKinds: ['api-basic', 'dashboard-form', 'api-bearer'],
       afterwards: async (s) => [
-        [`dashboard Basic ${user.name}`, await status(s.adminPort, '/api/v1/state', { authorization: basic(user.name, user.password) })],
-        ['admin token', await status(s.adminPort, '/api/v1/state', { authorization: `Bearer ${token}` })],
+        [`dashboard Basic ${user.name}`, await status(s.adminPort, '/control/v1/state', { authorization: basic(user.name, user.password) })],
+        ['admin token', await status(s.adminPort, '/control/v1/state', { authorization: `Bearer ${token}` })],
       ],
     };
     return report(spec, await run(spec, serve, owners, o), o);
@@ -292,7 +292,7 @@ async function embeddedRun(d: string, o: Options): Promise<{ text: string; verdi
       afterwards: async (s) => [
         ['/v2/auth bob (never flooded)', (await login('bob')).status],
         ['/v2/auth alice (flooded)', (await login('alice')).status],
-        ['admin token', await status(s.adminPort, '/api/v1/state', { authorization: `Bearer ${token}` })],
+        ['admin token', await status(s.adminPort, '/control/v1/state', { authorization: `Bearer ${token}` })],
       ],
     };
     return report(spec, await run(spec, serve, [python], o), o);

@@ -12,4 +12,11 @@ if (!existsSync(fileURLToPath(main))) {
   process.exit(70);
 }
 const { run, processIo } = await import(main.href);
-process.exitCode = await run(process.argv.slice(2), processIo());
+// The go runtime for SWITCHBOARD.EMBEDDED_REGISTRY, loaded only when a serve needs it: the
+// switchboard's own code never imports the go side.
+const goSide = () => import(new URL('../dist/quay/embed.js', import.meta.url).href);
+const goRuntime = {
+  embed: async (options) => (await goSide()).embedRuntime(options),
+  claims: async (quayKeys) => (await goSide()).embeddedClaims(quayKeys),
+};
+process.exitCode = await run(process.argv.slice(2), { ...processIo(), goRuntime });

@@ -8,7 +8,7 @@
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { SwitchboardError } from '../switchboard/errors.js';
+import { InventoryError } from './errors.js';
 
 export interface RouteRow {
   /** Position in routes.tsv, 0-based; stable for one inventory. */
@@ -58,7 +58,7 @@ function locate(name: string): string {
     const p = fileURLToPath(new URL(rel, import.meta.url));
     if (existsSync(p)) return p;
   }
-  throw new SwitchboardError('SWB_INVENTORY_UNREADABLE', `owner-maps/${name} not found next to ${fileURLToPath(import.meta.url)}`);
+  throw new InventoryError('SWB_INVENTORY_UNREADABLE', `owner-maps/${name} not found next to ${fileURLToPath(import.meta.url)}`);
 }
 
 function readTsv(file: string): { line: number; cells: Record<string, string> }[] {
@@ -77,7 +77,7 @@ function readTsv(file: string): { line: number; cells: Record<string, string> }[
 }
 
 function bad(file: string, line: number, msg: string): never {
-  throw new SwitchboardError('SWB_INVENTORY_UNREADABLE', `${file}:${line}: ${msg}`);
+  throw new InventoryError('SWB_INVENTORY_UNREADABLE', `${file}:${line}: ${msg}`);
 }
 
 export function parseRoutes(file: string): RouteRow[] {

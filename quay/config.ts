@@ -131,6 +131,8 @@ export interface RuntimeConfig {
   readonly auth: AuthSettings;
   readonly instanceKey: { readonly keyFile: string; readonly kidFile: string; readonly expirationMinutes: number };
   readonly libraryNamespace: string;
+  /** FEATURE_LIBRARY_SUPPORT: one-segment repository paths are served in LIBRARY_NAMESPACE. */
+  readonly librarySupport: boolean;
   readonly maxBlobBytes: number;
   readonly tempTagSeconds: number;
   /** MAXIMUM_UPLOADS_PER_CLIENT. */
@@ -264,7 +266,7 @@ export function loadQuayConfig(text: string, opts: { readonly mode: Mode; readon
         keyFile: resolve(opts.dataDir, eff.INSTANCE_SERVICE_KEY_LOCATION), kidFile: resolve(opts.dataDir, eff.INSTANCE_SERVICE_KEY_KID_LOCATION),
         expirationMinutes: eff.INSTANCE_SERVICE_KEY_EXPIRATION,
       },
-      libraryNamespace: eff.LIBRARY_NAMESPACE, maxBlobBytes: parseSize(eff.MAXIMUM_LAYER_SIZE)!, tempTagSeconds: eff.PUSH_TEMP_TAG_EXPIRATION_SEC,
+      libraryNamespace: eff.LIBRARY_NAMESPACE, librarySupport: eff.FEATURE_LIBRARY_SUPPORT, maxBlobBytes: parseSize(eff.MAXIMUM_LAYER_SIZE)!, tempTagSeconds: eff.PUSH_TEMP_TAG_EXPIRATION_SEC,
       maxUploadsPerClient: eff.MAXIMUM_UPLOADS_PER_CLIENT, trustedProxies: eff.TRUSTED_PROXIES,
       cache: eff.DATA_MODEL_CACHE_CONFIG.engine, activity: activityOptions(eff, opts.dataDir), effective: eff,
     },

@@ -13,17 +13,18 @@ import { stringify } from 'yaml';
 import { createLogger, redactUrl } from '../lib/log.js';
 import { splitHostPort } from '../lib/host-port.js';
 import { randomToken } from '../lib/random.js';
-import { openMetadata } from '../registryd/index.js';
-import type { AuthStore, RepoRole } from '../registryd/metadata/auth-store.js';
-import type { MetadataStore } from '../registryd/metadata/store.js';
+import { openDal } from '../dal/index.js';
+import type { AuthStore, RepoRole } from '../dal/auth-store.js';
+import type { MetadataStore } from '../dal/store.js';
 import { FieldEncrypter } from '../registryd/auth/field-crypto.js';
 import { hashPassword } from '../lib/passwords/passwords.js';
-import { isValidNamespace, parseRepositoryPath } from '../registryd/names.js';
+import { isValidNamespace, parseRepositoryPath } from '../domain/names.js';
 import { MODES, formatProblem, generateConfig, readQuayConfig, type Mode, type RuntimeConfig } from './config.js';
 import { loadTls, parseTlsSpec, type TlsSpec } from '../lib/tls.js';
 import { startRuntime } from './runtime.js';
+import { openSnapshots } from './snapshots.js';
 import { COMMANDS_HINT, USAGE, usageFor } from './usage.js';
-import { RegError, regCode, type RegErrorCode } from '../registryd/errors.js';
+import { RegError, regCode, type RegErrorCode } from '../domain/errors.js';
 import { VERSION } from '../lib/version.js';
 import { errorText, internalErrorText, parseArgsMessage, EXIT_FAIL, EXIT_INTERNAL, EXIT_USAGE } from '../lib/cli-errors.js';
 
@@ -83,8 +84,9 @@ async function readPassword(v: Values, env: NodeJS.ProcessEnv): Promise<string> 
   return pw;
 }
 
-function openStores(cfg: RuntimeConfig): Promise<{ store: MetadataStore; authStore: AuthStore }> {
-  return openMetadata({ databaseUri: cfg.databaseUri, databaseFile: cfg.databaseFile, storageLocation: cfg.storage.location });
+async function openStores(cfg: RuntimeConfig): Promise<{ store: MetadataStore; authStore: AuthStore }> {
+  const dal = await openDal({ databaseUri: cfg.databaseUri, databaseFile: cfg.databaseFile, storageLocation: cfg.storage.location });
+  return { store: dal.metadata, authStore: dal.auth };
 }
 
 function encrypter(cfg: RuntimeConfig): FieldEncrypter {
@@ -106,7 +108,10 @@ async function serve(c: Common, v: Values): Promise<number> {
   const staleHours = Number(v['stale-upload-hours'] ?? 48);
   if (!(staleHours > 0)) throw usage('--stale-upload-hours must be a positive number');
   const tls = await loadTls(tlsSpec, cfg.dataDir, [cfg.auth.serverHostname.split(':')[0]!], log);
-  const rt = await startRuntime({ config: cfg, log, listen, tls, adminListen, staleUploadHours: staleHours }).catch((e: unknown) => {
+  // WORKER_OWNER_<PROGRAM> and the kill switch, from the same config.yaml, watched: a program runs here only while it is go's.
+  const snapshots = await openSnapshots({ configFile: c.config ? resolve(c.config) : undefined, env: process.env, cwd: process.cwd(), log: log.child({ component: 'snapshots' }) });
+  const rt = await startRuntime({ config: cfg, log, listen, tls, adminListen, staleUploadHours: staleHours, snapshots }).catch(async (e: unknown) => {
+    await snapshots.close();
     throw fail(regCode(e) ?? 'REG_START_FAILED', `cannot start: ${(e as Error).message}`, e);
   });
   log.info('quay serving', {
@@ -121,6 +126,7 @@ async function serve(c: Common, v: Values): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
   });
   await rt.stop();
+  await snapshots.close();
   log.info('stopped');
   return 0;
 }

@@ -1,18 +1,151 @@
 /**
- * The running `quay` runtime: registryd over a RuntimeConfig, its /v2
- * listener (HTTP or HTTPS), an admin listener (/metrics, /healthz, /readyz),
- * the hourly stale-upload cleanup, and a graceful stop. The switchboard
- * embeds the same thing in its own process (startRuntime with a loopback
- * listener and no admin listener).
+ * The go side's one composition root. `openGoSide()` opens the data tier
+ * (dal/), the storage driver, the instance signing key and auth once, and
+ * mounts the surfaces on them: /v2 (registryd/) now, /api/v1 next. Background
+ * programs run through the worker runner (workers/runner.ts), each only while
+ * the live snapshot gives it to go. `startRuntime()` adds the listeners: the
+ * surfaces' (HTTP or HTTPS) and an admin one (/metrics, /healthz, /readyz).
+ * `quay serve` runs it on its own; the switchboard embeds it (quay/embed.ts,
+ * injected by bin/switchboard.js) with a loopback listener and no admin one.
  */
-import http from 'node:http';
-import { listenOn } from '../lib/listen.js';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { listenOn, localUrl } from '../lib/listen.js';
 import type { Logger } from '../lib/log.js';
-import { openRegistry, type Registry } from '../registryd/index.js';
-import { RegistryMetrics } from '../registryd/metrics.js';
+import { openDal, type Dal } from '../dal/index.js';
+import type { AuthStore } from '../dal/auth-store.js';
+import type { MetadataStore } from '../dal/store.js';
+import { createRegistry, DEFAULT_AUTH, DEFAULT_REGISTRY_SETTINGS, type ActivityOptions, type RegistrySurfaceSettings } from '../registryd/index.js';
+import { RegistryMetrics } from '../registryd/metrics/metrics.js';
 import { createRegistryServer, isWellKnownPath, sendReadiness } from '../registryd/http/server.js';
+import { LocalStorage } from '../storage/local.js';
+import type { StorageDriver } from '../storage/driver.js';
+import { AuthService, type AuthSettings } from '../registryd/auth/auth-service.js';
+import { loadOrCreateInstanceKey, type InstanceKey } from '../registryd/auth/instance-key.js';
+import { readinessDocument, type ReadinessDocument } from './capabilities.js';
+import { ActivityLog, DEFAULT_ACTIVITY } from '../registryd/service/activity.js';
+import { IpResolver } from '../registryd/service/ip-resolver.js';
+import type { UploadService } from '../registryd/service/uploads.js';
+import { WorkerRunner, type SnapshotSource, type WorkerProgram, type WorkerState } from '../workers/runner.js';
 import type { RuntimeConfig } from './config.js';
+import { fixedSnapshots } from './snapshots.js';
 import type { TlsMaterial } from '../lib/tls.js';
+
+export interface GoSideOptions extends Partial<RegistrySurfaceSettings> {
+  readonly dataDir: string;
+  readonly log: Logger;
+  /** SQLite file (default <dataDir>/quay.db). */
+  readonly databaseFile?: string;
+  /** A postgresql:// URI: Quay's PostgreSQL instead of SQLite. */
+  readonly databaseUri?: string | null;
+  /** Local storage root (default <dataDir>/storage). */
+  readonly storageDir?: string;
+  /** imagestoragelocation name of the storage (DISTRIBUTED_STORAGE_PREFERENCE[0]). */
+  readonly storageLocation?: string;
+  /** Auth settings over the anonymous defaults. */
+  readonly auth?: Partial<AuthSettings>;
+  readonly instanceKey?: { readonly keyFile?: string; readonly kidFile?: string; readonly expirationMinutes?: number; readonly name?: string };
+  readonly now?: () => number;
+  readonly metrics?: RegistryMetrics;
+  /** The runtime's mode, for the readiness document (default mirror). */
+  readonly mode?: string;
+  /** The config's Quay keys: those in capabilities.ts WITHDRAWALS withdraw claims when set otherwise than Quay's default. */
+  readonly quayKeys?: Readonly<Record<string, unknown>>;
+  /** Action logs, notifications and quota totals; default Quay's defaults. */
+  readonly activity?: ActivityOptions;
+}
+
+/** The go side, opened: its data tier and the surfaces mounted on it. */
+export interface GoSide {
+  /** Every surface behind one handler (/v2 and the readiness document now; /api/v1 next). */
+  readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
+  readonly dal: Dal;
+  readonly store: MetadataStore;
+  readonly authStore: AuthStore;
+  readonly auth: AuthService;
+  readonly storage: StorageDriver;
+  readonly uploads: UploadService;
+  readonly instanceKey: InstanceKey;
+  /** What GET /.well-known/switchboard answers (registryd/capabilities.ts). */
+  readonly readiness: ReadinessDocument;
+  close(): Promise<void>;
+}
+
+export async function openGoSide(o: GoSideOptions): Promise<GoSide> {
+  const storageDir = o.storageDir ?? join(o.dataDir, 'storage');
+  mkdirSync(storageDir, { recursive: true });
+  const dal = await openDal({ databaseUri: o.databaseUri ?? null, databaseFile: o.databaseFile ?? join(o.dataDir, 'quay.db'), storageLocation: o.storageLocation ?? 'local_us' });
+  const storage = new LocalStorage(storageDir, o.storageLocation);
+  const now = o.now ?? Date.now;
+  const settings: RegistrySurfaceSettings = {
+    libraryNamespace: o.libraryNamespace ?? DEFAULT_REGISTRY_SETTINGS.libraryNamespace,
+    librarySupport: o.librarySupport ?? DEFAULT_REGISTRY_SETTINGS.librarySupport,
+    maxBlobBytes: o.maxBlobBytes ?? DEFAULT_REGISTRY_SETTINGS.maxBlobBytes,
+    tempTagSeconds: o.tempTagSeconds ?? DEFAULT_REGISTRY_SETTINGS.tempTagSeconds,
+    maxUploadsPerClient: o.maxUploadsPerClient ?? DEFAULT_REGISTRY_SETTINGS.maxUploadsPerClient,
+    uploadIdleMs: o.uploadIdleMs ?? DEFAULT_REGISTRY_SETTINGS.uploadIdleMs,
+    trustedProxies: o.trustedProxies ?? DEFAULT_REGISTRY_SETTINGS.trustedProxies,
+    quota: o.activity?.quota ?? DEFAULT_REGISTRY_SETTINGS.quota,
+  };
+  const authSettings: AuthSettings = { ...DEFAULT_AUTH, libraryNamespace: settings.libraryNamespace, ...o.auth };
+  let instanceKey: InstanceKey;
+  let ips: IpResolver;
+  try {
+    instanceKey = await loadOrCreateInstanceKey(dal.auth, {
+      service: authSettings.service,
+      keyFile: o.instanceKey?.keyFile ?? join(o.dataDir, 'quay.pem'),
+      kidFile: o.instanceKey?.kidFile ?? join(o.dataDir, 'quay.kid'),
+      expirationMinutes: o.instanceKey?.expirationMinutes ?? 120,
+      name: o.instanceKey?.name ?? `${authSettings.urlScheme}://${authSettings.serverHostname}`,
+    }, o.log, now);
+  } catch (e) {
+    await dal.close();
+    throw e;
+  }
+  try {
+    ips = IpResolver.fromFile(o.activity?.awsIpRangesFile ?? null);
+  } catch (e) {
+    instanceKey.stop();
+    await dal.close();
+    throw new Error(`AWS_IP_RANGES_FILE: ${(e as Error).message}`);
+  }
+  const { quota: _quota, awsIpRangesFile: _file, ...activitySettings } = o.activity ?? {};
+  const activity = new ActivityLog({
+    store: dal.metadata, users: dal.auth, ips, log: o.log, now,
+    settings: { ...DEFAULT_ACTIVITY, ...activitySettings, serverHostname: authSettings.serverHostname, urlScheme: authSettings.urlScheme },
+  });
+  const auth = new AuthService(authSettings, dal.auth, dal.metadata, instanceKey, o.log, now, o.metrics, {
+    loggedIn: (p, client) => activity.loggedIn(p, client.address, client.userAgent ?? ''),
+    loginFailed: (f, client) => activity.loginFailed(f.account, f.performerId, f.metadata, client.address),
+  });
+  const readiness = readinessDocument({
+    mode: o.mode ?? 'mirror', quayKeys: o.quayKeys ?? {},
+    settings: {
+      authenticationType: authSettings.mode === 'database' ? 'Database' : 'Anonymous', anonymousAccess: authSettings.anonymousAccess, appSpecificTokens: authSettings.appSpecificTokens,
+      publicCatalog: authSettings.publicCatalog, superUsersFullAccess: authSettings.superUsersFullAccess, createNamespaceOnPush: authSettings.createNamespaceOnPush,
+      createPrivateRepoOnPush: authSettings.createPrivateRepoOnPush, libraryNamespace: settings.libraryNamespace, librarySupport: settings.librarySupport, quotaManagement: settings.quota === 'count',
+      audit: { logins: activitySettings.auditLogins ?? true, loginFailures: activitySettings.auditLoginFailures ?? false, ...(activitySettings.auditFailures ?? { pull: false, push: false, delete: false }) },
+    },
+  });
+  const v2 = createRegistry({ dal, storage, auth, activity, log: o.log, now, settings, readiness: JSON.stringify(readiness), ...(o.metrics ? { metrics: o.metrics } : {}) });
+  return {
+    handler: v2.handler, dal, store: dal.metadata, authStore: dal.auth, auth, storage, uploads: v2.uploads, instanceKey, readiness,
+    close: async () => { instanceKey.stop(); await dal.close(); },
+  };
+}
+
+/** The go side's background programs, for the worker runner. */
+export function goSidePrograms(side: GoSide, o: { readonly staleUploadHours: number }): WorkerProgram[] {
+  return [{
+    // Quay's blobuploadcleanupworker: upload sessions older than BLOBUPLOAD_DELETION_DATE_THRESHOLD, with their partial objects.
+    program: 'blobuploadcleanupworker', everyMs: 3600_000,
+    run: async () => {
+      const removed = await side.uploads.cleanupStale(o.staleUploadHours * 3600_000);
+      return removed > 0 ? { removed, older_than_hours: o.staleUploadHours } : null;
+    },
+  }];
+}
 
 export interface RuntimeOptions {
   readonly config: RuntimeConfig;
@@ -23,33 +156,35 @@ export interface RuntimeOptions {
   readonly adminListen: { readonly host: string; readonly port: number } | null;
   /** Quay's BLOBUPLOAD_DELETION_DATE_THRESHOLD, hours. */
   readonly staleUploadHours?: number;
-  /** Collect registryd_ metrics (default true; nothing to collect for without an admin listener or an embedding process). */
+  /** Collect registryd_ metrics (default true). */
   readonly metrics?: boolean;
+  /** The live snapshot that says which background programs go runs (WORKER_OWNER_<PROGRAM>); default the inventory's defaults, where python runs them all. */
+  readonly snapshots?: SnapshotSource;
 }
 
 export interface Runtime {
-  readonly registry: Registry;
+  readonly side: GoSide;
   readonly metrics: RegistryMetrics | null;
-  /** The /v2 listener's address. */
+  readonly workers: WorkerRunner;
+  /** The surfaces' listener address. */
   readonly address: { readonly host: string; readonly port: number };
   readonly adminPort: number | null;
   readonly url: string;
   stop(): Promise<void>;
 }
 
-
 export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
   const c = o.config;
   const metrics = o.metrics === false ? null : new RegistryMetrics();
-  const registry = await openRegistry({
+  const side = await openGoSide({
     dataDir: c.dataDir, log: o.log, databaseFile: c.databaseFile, databaseUri: c.databaseUri, storageDir: c.storage.path, storageLocation: c.storage.location,
-    libraryNamespace: c.libraryNamespace, maxBlobBytes: c.maxBlobBytes, tempTagSeconds: c.tempTagSeconds, auth: c.auth,
+    libraryNamespace: c.libraryNamespace, librarySupport: c.librarySupport, maxBlobBytes: c.maxBlobBytes, tempTagSeconds: c.tempTagSeconds, auth: c.auth,
     maxUploadsPerClient: c.maxUploadsPerClient, trustedProxies: c.trustedProxies,
     instanceKey: { ...c.instanceKey, name: `${c.auth.urlScheme}://${c.auth.serverHostname}` }, ...(metrics ? { metrics } : {}),
     mode: c.mode, quayKeys: c.effective, activity: c.activity,
   });
-  const readiness = JSON.stringify(registry.readiness);
-  const server = createRegistryServer(registry.handler, o.tls);
+  const readiness = JSON.stringify(side.readiness);
+  const server = createRegistryServer(side.handler, o.tls);
   let ready = false;
   const admin = o.adminListen ? http.createServer((req, res) => {
     if (isWellKnownPath(req.url ?? '/')) { sendReadiness(req, res, readiness); return; }
@@ -65,14 +200,15 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
     } else if (path === '/readyz') {
       // Ready when listening and the database answers.
       let db = true;
-      registry.store.listRepositories({ n: 1 }).catch(() => { db = false; }).finally(() => {
+      side.store.listRepositories({ n: 1 }).catch(() => { db = false; }).finally(() => {
         const ok = ready && db;
-        send(ok ? 200 : 503, 'application/json', JSON.stringify({ status: ok ? 'ready' : 'not ready', listening: ready, database: db }));
+        send(ok ? 200 : 503, 'application/json', JSON.stringify({ status: ok ? 'ready' : 'not ready', listening: ready, database: db, workers: workers.states() }));
       });
     } else {
       send(404, 'text/plain', 'not found: try /metrics, /healthz, /readyz or /.well-known/switchboard\n');
     }
   }) : null;
+  const workers = new WorkerRunner(o.snapshots ?? fixedSnapshots(), goSidePrograms(side, { staleUploadHours: o.staleUploadHours ?? 48 }), o.log.child({ component: 'workers' }));
   let port: number;
   let adminPort: number | null = null;
   try {
@@ -81,31 +217,20 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
   } catch (e) {
     server.close();
     admin?.close();
-    await registry.close();
+    await side.close();
     throw e;
   }
   ready = true;
-  const staleHours = o.staleUploadHours ?? 48;
-  const cleanup = (): void => {
-    registry.uploads.cleanupStale(staleHours * 3600_000).then(
-      (n) => { if (n > 0) o.log.info('removed stale upload sessions', { removed: n, older_than_hours: staleHours }); },
-      (e: unknown) => o.log.error('stale upload cleanup failed', { error: String(e) }),
-    );
-  };
-  cleanup();
-  const timer = setInterval(cleanup, 3600_000);
-  timer.unref();
-  const host = o.listen.host.includes(':') ? `[${o.listen.host}]` : o.listen.host;
-  const url = `${o.tls ? 'https' : 'http'}://${host === '0.0.0.0' ? '127.0.0.1' : host === '[::]' ? '[::1]' : host}:${port}`;
+  workers.start();
   return {
-    registry, metrics, address: { host: o.listen.host, port }, adminPort, url,
+    side, metrics, workers, address: { host: o.listen.host, port }, adminPort, url: localUrl(o.tls ? 'https' : 'http', o.listen.host, port),
     async stop(): Promise<void> {
       ready = false;
-      clearInterval(timer);
+      await workers.stop();
       // Stop accepting; idle keep-alive connections go now, busy ones when their response ends.
       await new Promise<void>((r) => { server.close(() => r()); server.closeIdleConnections(); });
       if (admin) { admin.closeAllConnections(); await new Promise<void>((r) => admin.close(() => r())); }
-      await registry.close();
+      await side.close();
     },
   };
 }

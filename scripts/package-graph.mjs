@@ -8,7 +8,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const ROOTS = ['lib', 'dal', 'owner-maps', 'switchboard', 'registryd', 'api', 'workers', 'quay', 'native'];
+const ROOTS = ['lib', 'dal', 'domain', 'storage', 'owner-maps', 'switchboard', 'registryd', 'api', 'workers', 'quay', 'native'];
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
   process.stdout.write('usage: node scripts/package-graph.mjs [--json] [--level=component|package]\n'

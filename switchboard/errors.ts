@@ -35,6 +35,7 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 
 export class SwitchboardError extends CodedError<ErrorCode> {}
 
+/** A SwitchboardError, or another component's error carrying a switchboard code (the inventory's, owner-maps/errors.ts). */
 export function isSwitchboardError(e: unknown): e is SwitchboardError {
-  return e instanceof SwitchboardError;
+  return e instanceof CodedError && Object.hasOwn(ERROR_CODES, e.code);
 }

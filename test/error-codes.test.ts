@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { ROOT } from './lib/proc.js';
 import { ERROR_CODES } from '../switchboard/errors.js';
-import { REG_ERROR_CODES } from '../registryd/errors.js';
+import { REG_ERROR_CODES } from '../domain/errors.js';
 
 /** Names that stand for "a code" in doc comments, not codes. */
 const PLACEHOLDERS = new Set(['SWB_CODE', 'REG_CODE']);

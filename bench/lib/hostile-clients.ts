@@ -230,9 +230,9 @@ export function startSlowBodies(o: SlowBodyOptions): Attack<SlowBodyStats> {
 // ---------------------------------------------------------------- login floods
 
 /**
- * api-basic: GET /api/v1/state with Basic credentials of a made-up name (admin listener).
+ * api-basic: GET /control/v1/state with Basic credentials of a made-up name (admin listener).
  * dashboard-form: POST /dashboard/login with a made-up name, or none (an admin-token guess).
- * api-bearer: GET /api/v1/state with a wrong admin token.
+ * api-bearer: GET /control/v1/state with a wrong admin token.
  * v2-auth-user: GET /v2/auth on the proxy with a real registry user's name and a wrong password.
  * v2-auth-unknown: the same with a made-up name.
  */
@@ -264,7 +264,7 @@ function floodRequest(o: LoginFloodOptions, kind: FloodKind, localAddress: strin
   const guess = randomBytes(6).toString('hex');
   let port = o.adminPort ?? 0;
   let method = 'GET';
-  let path = '/api/v1/state';
+  let path = '/control/v1/state';
   const headers: http.OutgoingHttpHeaders = {};
   let body: string | undefined;
   switch (kind) {

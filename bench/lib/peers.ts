@@ -17,7 +17,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { QUAY_PYTHON, requireQuayPython, startQuayPython, type QuayPython } from '../../test/lib/quay-python.js';
-import { blobKey } from '../../registryd/storage/paths.js';
+import { blobKey } from '../../storage/paths.js';
 import { children, freePort, pinned, taskset, waitFor } from './procs.js';
 
 /** A registry under test, as the clients reach it. */

@@ -19,16 +19,17 @@
  * Credentials (users, robots, app tokens; the login guards) are credentials.ts.
  */
 import { randomUUID } from 'node:crypto';
-import { RegistryError } from '../oci-errors.js';
-import { isValidRepositoryName, parseRepositoryPath, fullName, type RepoName } from '../names.js';
-import { RepositoryState, type MetadataStore, type RepositoryRef } from '../metadata/store.js';
-import { ROLE_RANK, type AuthStore, type RepoRole, type UserRow } from '../metadata/auth-store.js';
+import { RegistryError } from '../oci/errors.js';
+import { DomainError } from '../../domain/errors.js';
+import { isValidRepositoryName, parseRepositoryPath, fullName, type RepoName } from '../../domain/names.js';
+import { RepositoryState, type MetadataStore, type RepositoryRef } from '../../dal/store.js';
+import { ROLE_RANK, type AuthStore, type RepoRole, type UserRow } from '../../dal/auth-store.js';
 import type { Logger } from '../../lib/log.js';
 import { FieldEncrypter } from './field-crypto.js';
 import type { LoginLimits } from '../../lib/passwords/login-limiter.js';
 import { Credentials, type LoginClient, type LoginFailureAudit, type Principal } from './credentials.js';
 import type { InstanceKey } from './instance-key.js';
-import type { RegistryMetrics } from '../metrics.js';
+import type { RegistryMetrics } from '../metrics/metrics.js';
 import { ANONYMOUS_SUB, InvalidToken, ServiceKeyCache, mintToken, verifyToken, type AccessEntry, type TokenClaims } from './tokens.js';
 
 export { LoginThrottled, type LoginClient, type Principal } from './credentials.js';
@@ -210,7 +211,7 @@ export class AuthService {
     try {
       name = parseRepositoryPath(nsAndRepo, this.settings.libraryNamespace);
     } catch (e) {
-      if (!(e instanceof RegistryError) || e.code !== 'NAME_INVALID') throw e;
+      if (!(e instanceof DomainError) || e.code !== 'NAME_INVALID') throw e;
       // Quay checks the repository part only (v2auth.py); a namespace that cannot exist is one that
       // does not: the token grants nothing on it.
       const slash = nsAndRepo.indexOf('/');

@@ -5,8 +5,8 @@
  * or throws MANIFEST_INVALID with the reason.
  */
 import { createHash } from 'node:crypto';
-import { isSha256Digest } from '../digest.js';
-import { RegistryError } from '../oci-errors.js';
+import { isSha256Digest } from '../../domain/digest.js';
+import { DomainError } from '../../domain/errors.js';
 import { pathKey, sizeLiterals } from './size-literals.js';
 import {
   DOCKER_CONFIG, DOCKER_LIST, DOCKER_MANIFEST, DOCKER_SCHEMA1, DOCKER_SCHEMA1_SIGNED, OCI_INDEX, OCI_MANIFEST, isManifestMediaType,
@@ -58,7 +58,7 @@ export interface DeclaredSize {
   readonly size: number;
 }
 
-const invalid = (why: string): RegistryError => new RegistryError('MANIFEST_INVALID', why);
+const invalid = (why: string): DomainError => new DomainError('MANIFEST_INVALID', why);
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -140,7 +140,7 @@ function mediaTypeOf(contentType: string | undefined, doc: Record<string, unknow
     throw invalid('Docker schema 1 manifests are not accepted; push schema 2 or OCI');
   }
   if (ct && ct !== 'application/json' && !isManifestMediaType(ct)) {
-    throw new RegistryError('MANIFEST_INVALID', `manifest media type ${ct} is not supported`, { status: 415, detail: { message: 'manifest schema version not supported' } });
+    throw new DomainError('MANIFEST_MEDIA_TYPE_UNSUPPORTED', `manifest media type ${ct} is not supported`, { detail: { message: 'manifest schema version not supported' } });
   }
   if (ct && isManifestMediaType(ct)) {
     if (declared !== undefined && declared !== ct) throw invalid(`mediaType ${declared} does not match Content-Type ${ct}`);

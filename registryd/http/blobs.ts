@@ -1,10 +1,11 @@
 /** GET/HEAD/DELETE /v2/<repo>/blobs/<digest> (ROUTE_0009–0011). */
 import { pipeline } from 'node:stream/promises';
 import { holdWorkerSlot, native, queuedWritesFlushed, socketFd, workerSlotFree } from '../../native/index.js';
-import { blobKey } from '../storage/paths.js';
-import { isSha256Digest } from '../digest.js';
-import { RegistryError } from '../oci-errors.js';
-import type { ByteRange } from '../storage/driver.js';
+import { blobKey } from '../../storage/paths.js';
+import { isSha256Digest } from '../../domain/digest.js';
+import { RegistryError } from '../oci/errors.js';
+import { DomainError } from '../../domain/errors.js';
+import type { ByteRange } from '../../storage/driver.js';
 import type { Ctx } from './context.js';
 
 const BLOB_CONTENT_TYPE = 'application/octet-stream';
@@ -42,7 +43,7 @@ export async function getBlob(c: Ctx): Promise<void> {
   // Quay looks the blob up by namespace, name and digest at once: in a repository that does not
   // exist it is simply unknown (BLOB_UNKNOWN, not NAME_UNKNOWN).
   const repo = await c.svc.readable(c.repoName()).catch((e: unknown) => {
-    if (e instanceof RegistryError && e.code === 'NAME_UNKNOWN') throw new RegistryError('BLOB_UNKNOWN', `blob ${asked} is not in ${c.params.repository ?? ''}`, { detail: {} });
+    if (e instanceof DomainError && e.code === 'NAME_UNKNOWN') throw new RegistryError('BLOB_UNKNOWN', `blob ${asked} is not in ${c.params.repository ?? ''}`, { detail: {} });
     throw e;
   });
   // The route takes any `<algorithm>:<hex>` (Quay's pattern) and Quay looks it up as it is:

@@ -5,7 +5,7 @@ import type { UploadService } from '../service/uploads.js';
 import type { Requester } from '../service/activity.js';
 import type { AuthService, RequestAuth } from '../auth/auth-service.js';
 import { ANONYMOUS_SUB } from '../auth/tokens.js';
-import { parseRepositoryPath, type RepoName } from '../names.js';
+import { parseRepositoryPath, type RepoName } from '../../domain/names.js';
 import type { ClientAddresses } from '../../lib/client-address.js';
 import { queryOf } from './respond.js';
 

@@ -1,8 +1,8 @@
 /** GET /v2/, /v2/_catalog, /v2/<repo>/tags/list, /v2/<repo>/referrers/<digest> (ROUTE_0001, 0002, 0018, 0019). */
-import { isSha256Digest } from '../digest.js';
-import { RegistryError } from '../oci-errors.js';
+import { isSha256Digest } from '../../domain/digest.js';
+import { RegistryError } from '../oci/errors.js';
 import { RegistryService } from '../service/registry.js';
-import type { Page } from '../metadata/store.js';
+import type { Page } from '../../dal/store.js';
 import { OCI_INDEX } from '../content/media-types.js';
 import type { Ctx } from './context.js';
 import { API_VERSION_HEADER, sendJson } from './respond.js';

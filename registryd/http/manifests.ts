@@ -1,6 +1,6 @@
 /** GET/HEAD/PUT/DELETE /v2/<repo>/manifests/<tag or digest> (ROUTE_0012–0017). */
-import { isSha256Digest, parseDigest } from '../digest.js';
-import { RegistryError } from '../oci-errors.js';
+import { isSha256Digest, parseDigest } from '../../domain/digest.js';
+import { RegistryError } from '../oci/errors.js';
 import type { Ctx } from './context.js';
 import { readBody, sendEmpty } from './respond.js';
 

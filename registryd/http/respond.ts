@@ -1,6 +1,6 @@
 /** Response helpers shared by the /v2 handlers. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { RegistryError } from '../oci-errors.js';
+import { RegistryError } from '../oci/errors.js';
 import { lingerAfter } from '../../lib/http-linger.js';
 
 /**

@@ -7,101 +7,61 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import { loadInventory } from '../../owner-maps/index.js';
-import { RouteTable } from '../../switchboard/core/index.js';
+import type { RouteTable } from '../../owner-maps/index.js';
 import type { Logger } from '../../lib/log.js';
-import { RegistryError, isRegistryError } from '../oci-errors.js';
+import { RegistryError, toOci } from '../oci/errors.js';
+import { DomainError } from '../../domain/errors.js';
 import type { RegistryService } from '../service/registry.js';
 import type { UploadService } from '../service/uploads.js';
-import { deleteBlob, getBlob } from './blobs.js';
 import { Ctx, type HttpSettings } from './context.js';
-import { base, catalog, referrers, tagsList } from './listing.js';
-import { deleteManifest, getManifest, putManifest } from './manifests.js';
 import { sendError } from './respond.js';
-import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } from './uploads.js';
 import type { AuthService, Need } from '../auth/auth-service.js';
-import type { RefusedAction } from '../service/activity.js';
-import { issueToken } from './auth.js';
-import type { RegistryMetrics } from '../metrics.js';
-import { WELL_KNOWN_PATH } from '../capabilities.js';
-
-type Handler = (c: Ctx) => Promise<void>;
-
-/** Handler per inventory route id. */
-const HANDLERS: Readonly<Record<string, Handler>> = {
-  ROUTE_0001: base,
-  ROUTE_0002: catalog,
-  ROUTE_0003: issueToken,
-  ROUTE_0004: startUpload,
-  ROUTE_0005: cancelUpload,
-  ROUTE_0006: uploadStatus,
-  ROUTE_0007: patchUpload,
-  ROUTE_0008: finishUpload,
-  ROUTE_0009: deleteBlob,
-  ROUTE_0010: getBlob,
-  ROUTE_0011: getBlob,
-  ROUTE_0012: deleteManifest,
-  ROUTE_0013: getManifest,
-  ROUTE_0014: putManifest,
-  ROUTE_0015: deleteManifest,
-  ROUTE_0016: getManifest,
-  ROUTE_0017: putManifest,
-  ROUTE_0018: referrers,
-  ROUTE_0019: tagsList,
-};
-
-/** The inventory route ids this server has a handler for. */
-export function servedRouteIds(): string[] {
-  return Object.keys(HANDLERS).sort();
-}
-
-/**
- * What each repository route needs (Quay's require_repo_read/write on the
- * endpoint): reads pull, everything that changes the repository pushes.
- */
-const NEEDS: Readonly<Record<string, Need>> = {
-  ROUTE_0004: 'write', ROUTE_0005: 'write', ROUTE_0006: 'write', ROUTE_0007: 'write', ROUTE_0008: 'write', ROUTE_0009: 'write',
-  ROUTE_0010: 'read', ROUTE_0011: 'read', ROUTE_0012: 'write', ROUTE_0013: 'read', ROUTE_0014: 'write', ROUTE_0015: 'write',
-  ROUTE_0016: 'read', ROUTE_0017: 'write', ROUTE_0018: 'read', ROUTE_0019: 'read',
-};
-
-/** The routes whose refusals Quay audits (log_unauthorized), with the action they count as. */
-const AUDITED: Readonly<Record<string, RefusedAction>> = {
-  ROUTE_0013: 'pull', ROUTE_0016: 'pull', ROUTE_0004: 'push', ROUTE_0014: 'push', ROUTE_0017: 'push', ROUTE_0012: 'delete', ROUTE_0015: 'delete',
-};
+import { compileRoutes, V2_ROUTES, type CompiledRoutes, type RouteRecord } from './routes.js';
+import type { RegistryMetrics } from '../metrics/metrics.js';
+import { WELL_KNOWN_PATH } from '../../owner-maps/index.js';
 
 /** The route's permission check, then its handler. */
-async function gated(ctx: Ctx, need: Need, handler: Handler, routeId: string): Promise<void> {
+async function gated(ctx: Ctx, need: Need, rec: RouteRecord): Promise<void> {
   let name;
   try {
     name = ctx.repoName();
   } catch (e) {
-    if (!(e instanceof RegistryError) || e.code !== 'NAME_INVALID') throw e;
+    if (!(e instanceof DomainError) || e.code !== 'NAME_INVALID') throw e;
     throw await ctx.auth.refuseInvalidName(ctx.authorization, ctx.params.repository ?? '', need);
   }
   try {
     ctx.access = await ctx.auth.authorize(ctx.authorization, name, need);
   } catch (e) {
     // A valid (or no) token without the grant, not a bad token: Quay's permission check, which it audits when asked to.
-    const action = AUDITED[routeId];
+    const action = rec.audited;
     if (action && e instanceof RegistryError && e.code === 'UNAUTHORIZED' && !e.abortBody && ctx.svc.activity?.audits(action)) {
       ctx.access = await ctx.auth.requestAuth(ctx.authorization);
       await ctx.svc.activity.refused(action, name.namespace, name.name, ctx.params.manifest_ref ?? null, ctx.requester());
     }
     throw e;
   }
-  await handler(ctx);
+  await rec.handle(ctx);
 }
 
-let cachedTable: RouteTable | null = null;
+const compiled = new Map<boolean, CompiledRoutes>();
 
-/** The registry-v2 rows of the inventory, compiled once per process. */
-export function registryRouteTable(): RouteTable {
-  if (!cachedTable) {
-    const rows = loadInventory().routes.filter((r) => r.family === 'REGISTRY_V2');
-    cachedTable = RouteTable.compile(rows, { librarySupport: true });
+/**
+ * The /v2 route records compiled with the inventory's registry-v2 rows, once
+ * per process for each FEATURE_LIBRARY_SUPPORT: off, a one-segment repository
+ * path matches no row (Quay's repopath converter then needs a namespace).
+ */
+export function registryRoutes(librarySupport = true): CompiledRoutes {
+  let c = compiled.get(librarySupport);
+  if (!c) {
+    c = compileRoutes(V2_ROUTES, { librarySupport });
+    compiled.set(librarySupport, c);
   }
-  return cachedTable;
+  return c;
+}
+
+/** The inventory route ids this surface serves. */
+export function servedRouteIds(): string[] {
+  return [...registryRoutes().byRouteId.keys()].sort();
 }
 
 /** The path (query kept) that matches without a redirect: `//` merged, a missing trailing slash added. */
@@ -121,6 +81,8 @@ export interface RegistryHttpDeps {
   readonly svc: RegistryService;
   readonly uploads: UploadService;
   readonly settings: HttpSettings;
+  /** FEATURE_LIBRARY_SUPPORT (default true). */
+  readonly librarySupport?: boolean;
   readonly auth: AuthService;
   readonly log: Logger;
   readonly metrics?: RegistryMetrics;
@@ -147,7 +109,7 @@ export function sendReadiness(req: IncomingMessage, res: ServerResponse, body: s
 }
 
 export function createRegistryHandler(deps: RegistryHttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
-  const table = registryRouteTable();
+  const { table, byRouteId } = registryRoutes(deps.librarySupport ?? true);
   const readiness = deps.readiness;
   return (req, res) => {
     // A target starting with several slashes is served as if it started with one, as Quay's
@@ -173,8 +135,8 @@ export function createRegistryHandler(deps: RegistryHttpDeps): (req: IncomingMes
       req.resume();
       if (to) { res.writeHead(308, { location: to, 'content-length': 0 }); res.end(); return; }
     }
-    const handler = HANDLERS[m.route.id];
-    if (!handler) {
+    const rec = byRouteId.get(m.route.id);
+    if (!rec) {
       req.resume();
       sendError(req, res, new RegistryError('UNSUPPORTED', `${m.route.id} is not served here`));
       return;
@@ -189,10 +151,11 @@ export function createRegistryHandler(deps: RegistryHttpDeps): (req: IncomingMes
     res.once('close', () => { if (!res.writableFinished) ac.abort(); });
     const ctx = new Ctx(req, res, m.params, deps.svc, deps.uploads, deps.settings, ac.signal, deps.auth);
     // Anonymous mode (or a route without a repository) goes straight to the handler: no extra step on the hot path.
-    const need = deps.auth.enabled ? NEEDS[m.route.id] : undefined;
-    (need ? gated(ctx, need, handler, m.route.id) : handler(ctx)).catch((e: unknown) => {
+    const need = deps.auth.enabled ? rec.need : undefined;
+    (need ? gated(ctx, need, rec) : rec.handle(ctx)).catch((e: unknown) => {
       if (ac.signal.aborted) return; // the client left; nothing to answer
-      if (isRegistryError(e)) { sendError(req, res, e); return; }
+      const oci = toOci(e);
+      if (oci) { sendError(req, res, oci); return; }
       deps.log.error('request failed', { method, path: url.split('?')[0], route_id: m.route.id, error: String((e as Error)?.stack ?? e) });
       sendError(req, res, new RegistryError('INTERNAL_ERROR', 'internal error', { detail: {} }));
     });

@@ -7,9 +7,10 @@
  * `Range: 0-<byte_count>`.
  */
 import type { IncomingMessage } from 'node:http';
-import { parseDigest } from '../digest.js';
-import { RegistryError } from '../oci-errors.js';
-import { parseRepositoryPath } from '../names.js';
+import { parseDigest } from '../../domain/digest.js';
+import { RegistryError, fromDomain } from '../oci/errors.js';
+import { DomainError } from '../../domain/errors.js';
+import { parseRepositoryPath } from '../../domain/names.js';
 import type { ChunkInput, ChunkRange } from '../service/uploads.js';
 import type { Ctx } from './context.js';
 import { sendEmpty } from './respond.js';
@@ -52,7 +53,7 @@ export async function startUpload(c: Ctx): Promise<void> {
     const from = q.get('from');
     let source = null;
     try { source = from === null ? null : parseRepositoryPath(from, c.settings.libraryNamespace); } catch (e) {
-      if (!(e instanceof RegistryError && e.code === 'NAME_INVALID')) throw e;
+      if (!(e instanceof DomainError && e.code === 'NAME_INVALID')) throw e;
     }
     // As in Quay, a source the client may not read is no error: the mount just does not happen (202, upload as usual).
     if (source !== null && (await c.mayRead(source))) {
@@ -97,8 +98,9 @@ export async function patchUpload(c: Ctx): Promise<void> {
 
 /** A 416 for a gapped chunk carries the upload's Location, as Quay's does. */
 function withLocation(e: unknown, location: string): unknown {
-  if (e instanceof RegistryError && e.status === 416) {
-    return new RegistryError(e.code, e.message, { detail: e.detail, status: 416, headers: { ...e.headers, location }, emptyBody: true });
+  if (e instanceof DomainError && e.code === 'BLOB_UPLOAD_RANGE_INVALID') {
+    const oci = fromDomain(e);
+    return new RegistryError(oci.code, oci.message, { detail: oci.detail, status: oci.status, headers: { ...oci.headers, location }, emptyBody: true });
   }
   return e;
 }

@@ -4,15 +4,15 @@
  * without HTTP). Handlers in http/ translate requests into these calls.
  */
 import type { Readable } from 'node:stream';
-import { RegistryError } from '../oci-errors.js';
-import { MissingReferences, RepositoryState, SizeMismatch, type BlobRef, type ManifestRef, type MetadataStore, type Page, type RepositoryRef } from '../metadata/store.js';
-import type { ByteRange, StorageDriver } from '../storage/driver.js';
-import { blobKey } from '../storage/paths.js';
+import { DomainError } from '../../domain/errors.js';
+import { MissingReferences, RepositoryState, SizeMismatch, type BlobRef, type ManifestRef, type MetadataStore, type Page, type RepositoryRef } from '../../dal/store.js';
+import type { ByteRange, StorageDriver } from '../../storage/driver.js';
+import { blobKey } from '../../storage/paths.js';
 import { parseManifest, type ParsedManifest } from '../content/manifest.js';
 import { DOCKER_MANIFEST, OCI_INDEX } from '../content/media-types.js';
 import { dockerConfigProblem } from '../content/docker-config.js';
-import { fullName, isValidTag, type RepoName } from '../names.js';
-import type { QuotaAccounting } from '../metadata/store.js';
+import { fullName, isValidTag, type RepoName } from '../../domain/names.js';
+import type { QuotaAccounting } from '../../dal/store.js';
 import type { ActivityLog, Requester } from './activity.js';
 import { labelsNeedConfig, manifestLabels } from '../content/labels.js';
 
@@ -51,8 +51,8 @@ const WRITABLE_STATES: ReadonlySet<number> = new Set([RepositoryState.NORMAL]);
 const READABLE_STATES: ReadonlySet<number> = new Set([RepositoryState.NORMAL, RepositoryState.READ_ONLY, RepositoryState.MIRROR, RepositoryState.ORG_MIRROR]);
 
 /** Quay's NameUnknown("repository not found"): that message, an empty detail. */
-const nameUnknown = (r: RepoName): RegistryError =>
-  new RegistryError('NAME_UNKNOWN', `repository ${fullName(r)} not found`, { detail: {}, wireMessage: 'repository not found' });
+const nameUnknown = (r: RepoName): DomainError =>
+  new DomainError('NAME_UNKNOWN', `repository ${fullName(r)} not found`, { detail: {}, publicMessage: 'repository not found' });
 
 /**
  * A declared size that is not the stored one: 400 MANIFEST_INVALID. For the
@@ -60,11 +60,11 @@ const nameUnknown = (r: RepoName): RegistryError =>
  * check and its manifest-list loader); Quay does not compare layer sizes, and
  * registryd does so that what it records and serves matches the blobs.
  */
-function sizeMismatch(e: SizeMismatch): RegistryError {
+function sizeMismatch(e: SizeMismatch): DomainError {
   const message = e.kind === 'layer'
     ? `Size of layer ${e.digest} does not match that retrieved: ${e.actual} vs ${e.declared}`
     : `Size of ${e.kind} does not match that retrieved: ${e.actual} vs ${e.declared}`;
-  return new RegistryError('MANIFEST_INVALID', message);
+  return new DomainError('MANIFEST_INVALID', message);
 }
 
 export class RegistryService {
@@ -95,14 +95,14 @@ export class RegistryService {
       repo = await this.store.createRepository(r.namespace, r.name, this.settings.createVisibility, this.settings.now());
     }
     if (!WRITABLE_STATES.has(repo.state)) {
-      throw new RegistryError('DENIED', `repository ${fullName(r)} is not accepting writes (state ${repo.state})`);
+      throw new DomainError('REPOSITORY_READ_ONLY', `repository ${fullName(r)} is not accepting writes (state ${repo.state})`);
     }
     return repo;
   }
 
   async blob(repo: RepositoryRef, digest: string): Promise<BlobRef> {
     const b = await this.store.repositoryBlob(repo.id, digest, this.settings.now());
-    if (!b) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is not in ${repo.namespace}/${repo.name}`, { detail: {} });
+    if (!b) throw new DomainError('BLOB_UNKNOWN', `blob ${digest} is not in ${repo.namespace}/${repo.name}`, { detail: {} });
     return b;
   }
 
@@ -133,9 +133,9 @@ export class RegistryService {
     if (!byDigest && (await this.store.tagExpired(repo.id, reference, this.settings.now()))) {
       // Quay (TagExpired) puts this text in the envelope's message, not in detail.
       const text = `Tag ${reference} was deleted or has expired. To pull, revive via time machine`;
-      throw new RegistryError('TAG_EXPIRED', text, { wireMessage: text, detail: {} });
+      throw new DomainError('TAG_EXPIRED', text, { publicMessage: text, detail: {} });
     }
-    throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${reference} is not in ${repo.namespace}/${repo.name}`, { detail: {} });
+    throw new DomainError('MANIFEST_UNKNOWN', `manifest ${reference} is not in ${repo.namespace}/${repo.name}`, { detail: {} });
   }
 
   /**
@@ -144,13 +144,13 @@ export class RegistryService {
    * notified (repo_push) as Quay does.
    */
   async putManifest(repo: RepositoryRef, reference: string, byDigest: boolean, bytes: Buffer, contentType: string | undefined, who?: Requester): Promise<ParsedManifest> {
-    if (!byDigest && !isValidTag(reference)) throw new RegistryError('TAG_INVALID', `invalid tag ${JSON.stringify(reference)}`);
+    if (!byDigest && !isValidTag(reference)) throw new DomainError('TAG_INVALID', `invalid tag ${JSON.stringify(reference)}`);
     if (bytes.length > this.settings.maxManifestBytes) {
-      throw new RegistryError('MANIFEST_INVALID', `manifest is ${bytes.length} bytes; at most ${this.settings.maxManifestBytes} are accepted`);
+      throw new DomainError('MANIFEST_INVALID', `manifest is ${bytes.length} bytes; at most ${this.settings.maxManifestBytes} are accepted`);
     }
     const m = parseManifest(bytes, contentType);
     if (byDigest && m.digest !== reference) {
-      throw new RegistryError('DIGEST_INVALID', `manifest digest is ${m.digest}, not ${reference}`, { detail: { digest: reference } });
+      throw new DomainError('DIGEST_INVALID', `manifest digest is ${m.digest}, not ${reference}`, { detail: { digest: reference } });
     }
     const now = this.settings.now();
     if (m.mediaType === DOCKER_MANIFEST && m.config) await this.checkDockerConfig(repo, m.config.digest, m.config.size, now);
@@ -164,7 +164,7 @@ export class RegistryService {
     } catch (e) {
       if (e instanceof MissingReferences) {
         const first = e.blobs[0] ?? e.manifests[0];
-        throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `manifest references ${first}, which is not in ${repo.namespace}/${repo.name}`, { detail: { digest: first } });
+        throw new DomainError('MANIFEST_BLOB_UNKNOWN', `manifest references ${first}, which is not in ${repo.namespace}/${repo.name}`, { detail: { digest: first } });
       }
       if (e instanceof SizeMismatch) throw sizeMismatch(e);
       throw e;
@@ -185,7 +185,7 @@ export class RegistryService {
     const parts: Buffer[] = [];
     for await (const chunk of await this.storage.read(blobKey(digest))) parts.push(chunk as Buffer);
     const problem = dockerConfigProblem(Buffer.concat(parts));
-    if (problem !== null) throw new RegistryError('MANIFEST_INVALID', problem);
+    if (problem !== null) throw new DomainError('MANIFEST_INVALID', problem);
   }
 
   /** End the tag, or every visible tag of the digest; with `who`, one delete_tag log per tag ended. */
@@ -203,7 +203,7 @@ export class RegistryService {
     const ended = byDigest
       ? await this.store.deleteManifest(repo.id, reference, now)
       : (await this.store.deleteTag(repo.id, reference, now)) ? [reference] : [];
-    if (ended.length === 0) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${reference} is not in ${repo.namespace}/${repo.name}`, { detail: {} });
+    if (ended.length === 0) throw new DomainError('MANIFEST_UNKNOWN', `manifest ${reference} is not in ${repo.namespace}/${repo.name}`, { detail: {} });
     if (who) await this.activity?.tagsDeleted(repo, who, ended, reference);
   }
 

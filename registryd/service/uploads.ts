@@ -17,11 +17,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { RegistryError } from '../oci-errors.js';
-import type { MetadataStore, RepositoryRef, UploadRow } from '../metadata/store.js';
-import type { StorageDriver } from '../storage/driver.js';
-import { StorageError } from '../storage/driver.js';
-import { blobKey, isUploadUuid, uploadKey } from '../storage/paths.js';
+import { DomainError } from '../../domain/errors.js';
+import type { MetadataStore, RepositoryRef, UploadRow } from '../../dal/store.js';
+import type { StorageDriver } from '../../storage/driver.js';
+import { StorageError } from '../../storage/driver.js';
+import { blobKey, isUploadUuid, uploadKey } from '../../storage/paths.js';
 import { ResumableSha256 } from '../upload/sha256.js';
 import { encodeShaState, freshOrDecode, ShaStateError } from '../upload/sha-state.js';
 import { UploadSlots, type UploadSlotSettings } from './upload-slots.js';
@@ -69,16 +69,16 @@ function hasherOf(row: UploadRow): ResumableSha256 {
     return new ResumableSha256(freshOrDecode(row.shaState));
   } catch (e) {
     if (e instanceof ShaStateError || e instanceof RangeError) {
-      throw new RegistryError('BLOB_UPLOAD_INVALID', `upload ${row.uuid} cannot be resumed here: ${e.message}`, { detail: { reason: 'unreadable hasher state; restart the upload' } });
+      throw new DomainError('BLOB_UPLOAD_INVALID', `upload ${row.uuid} cannot be resumed here: ${e.message}`, { detail: { reason: 'unreadable hasher state; restart the upload' } });
     }
     throw e;
   }
 }
 
 /** Quay has no such bound (its nginx rate limits answer 429 too): the OCI code for it, with when to try again. */
-function tooManyUploads(perClient: number, retryAfterMs: number): RegistryError {
-  return new RegistryError('TOOMANYREQUESTS', `this client has ${perClient} upload sessions in progress, the most allowed; finish or cancel one first`, {
-    headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
+function tooManyUploads(perClient: number, retryAfterMs: number): DomainError {
+  return new DomainError('TOO_MANY_UPLOADS', `this client has ${perClient} upload sessions in progress, the most allowed; finish or cancel one first`, {
+    facts: { retryAfterMs },
   });
 }
 
@@ -129,7 +129,7 @@ export class UploadService {
   /** The open upload, checked to belong to the repository; BLOB_UPLOAD_UNKNOWN otherwise. */
   async get(repo: RepositoryRef, uuid: string): Promise<UploadRow> {
     const row = isUploadUuid(uuid) ? await this.store.upload(uuid) : null;
-    if (!row || row.repositoryId !== repo.id) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${uuid} is not open in this repository`, { detail: {} });
+    if (!row || row.repositoryId !== repo.id) throw new DomainError('BLOB_UPLOAD_UNKNOWN', `upload ${uuid} is not open in this repository`, { detail: {} });
     return row;
   }
 
@@ -143,8 +143,8 @@ export class UploadService {
     let skip = 0;
     if (input.range) {
       if (input.range.start > row.byteCount) {
-        throw new RegistryError('BLOB_UPLOAD_INVALID', `chunk starts at ${input.range.start} but the upload has ${row.byteCount} bytes`, {
-          status: 416, emptyBody: true, headers: { range: `0-${row.byteCount}`, 'docker-upload-uuid': row.uuid },
+        throw new DomainError('BLOB_UPLOAD_RANGE_INVALID', `chunk starts at ${input.range.start} but the upload has ${row.byteCount} bytes`, {
+          facts: { uploadedBytes: row.byteCount, uploadUuid: row.uuid },
         });
       }
       skip = row.byteCount - input.range.start;
@@ -159,9 +159,9 @@ export class UploadService {
       });
     } catch (e) {
       if (e instanceof StorageError && e.code === 'REG_STORAGE_TOO_LARGE') {
-        throw new RegistryError('BLOB_UPLOAD_INVALID', `the blob exceeds ${this.settings.maxBlobBytes} bytes`, { status: 413 });
+        throw new DomainError('BLOB_TOO_LARGE', `the blob exceeds ${this.settings.maxBlobBytes} bytes`);
       }
-      if (e instanceof StorageError && e.code === 'REG_STORAGE_NOT_FOUND') throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${row.uuid} has no data`);
+      if (e instanceof StorageError && e.code === 'REG_STORAGE_NOT_FOUND') throw new DomainError('BLOB_UPLOAD_UNKNOWN', `upload ${row.uuid} has no data`);
       throw e;
     }
     const progress = {
@@ -169,7 +169,7 @@ export class UploadService {
       storageMetadata: row.storageMetadata, uncompressedByteCount: null,
     };
     if (!(await this.store.recordChunk(row.uuid, row.byteCount, progress))) {
-      throw new RegistryError('BLOB_UPLOAD_INVALID', `upload ${row.uuid} was changed by another request`);
+      throw new DomainError('BLOB_UPLOAD_INVALID', `upload ${row.uuid} was changed by another request`);
     }
     return { ...row, ...progress };
   }
@@ -191,10 +191,10 @@ export class UploadService {
       if (last) row = await this.append(row, last);
       const actual = 'sha256:' + hasherOf(row).digestHex();
       if (actual !== digest) {
-        throw new RegistryError('DIGEST_INVALID', `the uploaded content has digest ${actual}, not ${digest}`, { detail: { digest } });
+        throw new DomainError('DIGEST_INVALID', `the uploaded content has digest ${actual}, not ${digest}`, { detail: { digest } });
       }
     } catch (e) {
-      if (e instanceof RegistryError) await this.discard(row.uuid);
+      if (e instanceof DomainError) await this.discard(row.uuid);
       throw e;
     }
     await this.storage.commit(uploadKey(row.uuid), blobKey(digest));

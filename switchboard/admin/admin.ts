@@ -14,6 +14,7 @@ import type { ProxyMetrics } from '../proxy/metrics.js';
 import type { PinStore } from '../proxy/pin-store.js';
 import type { SwitchboardProxy } from '../proxy/server.js';
 import type { ControlPlane } from '../control/dashboard.js';
+import { CONTROL_API_PREFIX } from '../control/legacy-prefix.js';
 import { routesByOwner, type Snapshot } from '../core/snapshot.js';
 import type { Owner } from '../core/types.js';
 import { readinessJson, type ReadinessMonitor } from '../proxy/readiness.js';
@@ -27,7 +28,7 @@ export interface AdminDeps {
   /** The proxy's metrics, or a merged registry (the embedded registry's registryd_ metrics beside them). */
   readonly metrics: Pick<ProxyMetrics, 'registry'>;
   readonly startedAt: Date;
-  /** The dashboard and control API (/dashboard, /api/v1), when serve runs them. */
+  /** The dashboard and control API (/dashboard, /control/v1; the old /api/v1 redirected), when serve runs them. */
   readonly control?: ControlPlane;
   /** What the go upstream says it implements (GET /.well-known/switchboard, polled). */
   readonly readiness?: ReadinessMonitor;
@@ -166,6 +167,6 @@ function answer(d: AdminDeps, path: string | undefined, send: Send): void {
       statusBody(d).then((b) => send(200, 'application/json', JSON.stringify(b, null, 2) + '\n'), (e: unknown) => send(500, 'text/plain', String(e)));
       return;
     default:
-      send(404, 'text/plain', `not found: try /metrics, /status, /healthz, /readyz${d.control ? ', /dashboard, /api/v1/state' : ''}\n`);
+      send(404, 'text/plain', `not found: try /metrics, /status, /healthz, /readyz${d.control ? `, /dashboard, ${CONTROL_API_PREFIX}/state` : ''}\n`);
   }
 }

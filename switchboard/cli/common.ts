@@ -10,13 +10,34 @@ import { parseConfig, formatIssue, type ConfigIssue, type Env } from '../config/
 import { killFilePath, readKill, resolveStateDir } from '../config/kill-switch.js';
 import { buildSnapshot } from '../core/snapshot.js';
 import type { Snapshot } from '../core/snapshot.js';
+import type { Logger } from '../../lib/log.js';
+import type { Registry as MetricsRegistry } from 'prom-client';
 
 export interface Io {
   out(text: string): void;
   err(text: string): void;
   env: Env;
   cwd: string;
+  /** The go runtime, for SWITCHBOARD.EMBEDDED_REGISTRY; injected by bin/switchboard.js, so the switchboard never imports the go side. */
+  goRuntime?: GoRuntimeHooks;
 }
+
+export interface GoRuntimeHooks {
+  /** Start it inside this process. */
+  readonly embed: EmbedRuntime;
+  /** The capabilities it claims under a config's Quay keys (the readiness document it would serve), without starting it. */
+  claims(quayKeys: Readonly<Record<string, unknown>>): Promise<readonly string[]>;
+}
+
+/** Starts the go runtime inside the switchboard's process (quay/embed.ts is the one bin/switchboard.js injects). */
+export type EmbedRuntime = (o: {
+  readonly configFile: string;
+  readonly mode: 'mirror' | 'standalone' | 'full';
+  readonly dataDir: string;
+  readonly log: Logger;
+  /** The switchboard's live snapshot: the runtime runs the background programs it gives to go. */
+  readonly snapshots: { current(): Snapshot; onChange(fn: (s: Snapshot) => void): () => void };
+}) => Promise<{ readonly url: string; readonly metrics: MetricsRegistry | null; readonly auth: string; stop(): Promise<void> }>;
 
 /** Exit codes: 0 success, 1 the command ran and found a problem, 2 usage error, 70 internal error. */
 export const EXIT_OK = 0;

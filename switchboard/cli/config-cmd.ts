@@ -104,7 +104,7 @@ export async function validateCommand(argv: string[], io: Io): Promise<number> {
   const file = a.positionals[0] !== undefined ? resolveIn(io, a.positionals[0]) : configPath(a.values.config as string | undefined, io);
   const text = readConfigText(file);
   const r = parseConfig(text, file, loadInventory(), io.env);
-  const goWarnings = r.ok && !a.values.offline ? await readinessWarnings(r.config) : [];
+  const goWarnings = r.ok && !a.values.offline ? await readinessWarnings(r.config, io) : [];
   if (a.values.json) {
     json(io, r.ok ? { file, valid: true, sha256: sha256(text), ...summary(r.config), warnings: [...configWarnings(r.config, loadInventory()), ...goWarnings] } : { file, valid: false, sha256: sha256(text), issues: r.issues });
     return r.ok ? EXIT_OK : EXIT_FAIL;
@@ -125,8 +125,8 @@ export async function validateCommand(argv: string[], io: Io): Promise<number> {
 }
 
 /** Warnings for capabilities the config sends to go that go does not (or cannot be asked to) say it implements. */
-async function readinessWarnings(c: SwitchConfig): Promise<ConfigIssue[]> {
-  const view = await goView(c);
+async function readinessWarnings(c: SwitchConfig, io: Io): Promise<ConfigIssue[]> {
+  const view = await goView(c, io.goRuntime);
   const missing = goOwnedNotImplemented(buildSnapshot(loadInventory(), c, 1, new Date()), view);
   if (missing.length === 0) return [];
   if (view.problem) {
@@ -195,7 +195,7 @@ export async function setCommand(argv: string[], io: Io): Promise<number> {
   }
   // Readiness: never send go a capability it says it does not implement, unless forced with a reason.
   const { snapshotBefore } = plan;
-  const view = await goView(snapshotBefore.owner_map.config ?? plan.config);
+  const view = await goView(snapshotBefore.owner_map.config ?? plan.config, io.goRuntime);
   const gate = readinessGate(snapshotBefore, [{ key, value }], view);
   const forced = a.values.force === true;
   if (gate.blocked.length && !forced) {

@@ -7,6 +7,7 @@ import { args, configPath, json, loadSnapshot, table, type Io, EXIT_OK } from '.
 import { origin } from '../core/describe.js';
 import { adminToken, localNote, serverGet } from './live.js';
 import { loadInventory } from '../../owner-maps/index.js';
+import { CONTROL_API_PREFIX } from '../control/legacy-prefix.js';
 
 export const EXPLAIN_USAGE = `Usage: switchboard owners --explain [METHOD] PATH [options]
 
@@ -143,8 +144,8 @@ async function explainRemote(server: string, tokenFile: string | undefined, file
   if (q.user) params.set('user', q.user);
   if (q.clientIp) params.set('client_ip', q.clientIp);
   if (q.pin) params.set('pin', q.pin);
-  const d = await serverGet(server, `/api/v1/explain?${params}`, token) as Decision;
-  const state = await serverGet(server, '/api/v1/state', token) as { snapshot: { version: number; digest: string | null } };
+  const d = await serverGet(server, `${CONTROL_API_PREFIX}/explain?${params}`, token) as Decision;
+  const state = await serverGet(server, `${CONTROL_API_PREFIX}/state`, token) as { snapshot: { version: number; digest: string | null } };
   const route = d.route_id ? loadInventory().byId.get(d.route_id) : undefined;
   if (q.json) {
     json(io, { request: { method: q.method, path: q.path, user: q.user ?? null, client_ip: q.clientIp ?? null }, pattern: route?.pattern ?? null, server, snapshot: state.snapshot, decision: d });

@@ -1,17 +1,17 @@
 /**
  * What the go owner implements, for one-shot commands (`set`, `config
  * validate`): asked of SWITCHBOARD.UPSTREAMS.go (GET /.well-known/switchboard,
- * 2 s), or, for the embedded registry, read from registryd's own claims under
- * this config's Quay keys (the same document it would serve). No go upstream:
+ * 2 s), or, for the embedded registry, read from the go runtime's own claims under
+ * this config's Quay keys (io.goRuntime, injected by bin/switchboard.js) (the same document it would serve). No go upstream:
  * every capability is unknown.
  */
 import { readFileSync } from 'node:fs';
 import { isMap, parseDocument } from 'yaml';
-import { CLAIMED_CAPABILITIES, withdrawnClaims } from '../../registryd/capabilities.js';
 import type { SwitchConfig } from '../config/parse.js';
 import type { Snapshot } from '../core/snapshot.js';
 import type { ReadinessView } from '../control/readiness-gate.js';
 import { probeGo, verdict } from '../proxy/readiness.js';
+import type { GoRuntimeHooks } from './common.js';
 
 export interface GoView extends ReadinessView {
   /** Where the answer came from: the upstream URL, "the embedded registry", or why there is none. */
@@ -29,7 +29,7 @@ function topLevelKeys(file: string): Record<string, unknown> {
   }
 }
 
-export async function goView(config: SwitchConfig, timeoutMs = 2000): Promise<GoView> {
+export async function goView(config: SwitchConfig, goRuntime: GoRuntimeHooks | undefined, timeoutMs = 2000): Promise<GoView> {
   const url = config.settings.UPSTREAMS?.go;
   if (url) {
     const r = await probeGo(url, timeoutMs);
@@ -39,8 +39,8 @@ export async function goView(config: SwitchConfig, timeoutMs = 2000): Promise<Go
     };
   }
   if (config.settings.EMBEDDED_REGISTRY) {
-    const gone = new Set(withdrawnClaims(topLevelKeys(config.file)).map((w) => w.capability));
-    const claimed = new Set(CLAIMED_CAPABILITIES.filter((c) => !gone.has(c)));
+    if (!goRuntime) return { source: 'the embedded registry', problem: 'this switchboard was started without the go runtime (run bin/switchboard.js): what it implements cannot be read', implements: () => 'unknown' };
+    const claimed = new Set(await goRuntime.claims(topLevelKeys(config.file)));
     return { source: 'the embedded registry', problem: null, implements: (cap) => (claimed.has(cap) ? 'yes' : 'no') };
   }
   return { source: 'none', problem: 'SWITCHBOARD.UPSTREAMS.go is not set: what go implements cannot be asked', implements: () => 'unknown' };

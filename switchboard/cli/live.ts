@@ -4,7 +4,7 @@
  * `serve` has in force (another environment, a kill file, a newer snapshot).
  *
  * - `--server URL` (the admin listener) asks the running proxy instead:
- *   GET /api/v1/explain and /api/v1/state with the admin token
+ *   GET /control/v1/explain and /control/v1/state with the admin token
  *   (`--token-file F`, else $SWITCHBOARD_ADMIN_TOKEN, else the config's
  *   DASHBOARD.ADMIN_TOKEN_FILE).
  * - Without it, a `serve` running on the same STATE_DIR is found through
@@ -129,6 +129,10 @@ export async function serverGet(server: string, path: string, token: string): Pr
   }
   if (r.status === 401) throw new SwitchboardError('SWB_CLI_USAGE', `${server} refused the admin token (401)`);
   if (r.status === 503) throw new SwitchboardError('SWB_CLI_USAGE', `${server}: ${r.body?.error ?? 'the control API is off'}`);
+  // A release before the control API moved from /api/v1 answers the new path with its listener's 404, which names the old one.
+  if (r.status === 404 && String(r.body?.error ?? '').includes('/api/v1/state')) {
+    throw new SwitchboardError('SWB_CLI_USAGE', `${server} serves the control API under /api/v1 only (an older release): upgrade it, or use the CLI of its release`);
+  }
   if (r.status !== 200) throw new SwitchboardError('SWB_CLI_USAGE', `${server}${path}: ${r.status} ${r.body?.error ?? ''}`.trim());
   return r.body;
 }

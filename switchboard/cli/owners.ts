@@ -7,6 +7,7 @@ import { args, configPath, json, loadSnapshot, resolveIn, table, type Io, EXIT_O
 import { summarize, type PlanSummary } from '../core/describe.js';
 import { diffSnapshots } from '../core/diff.js';
 import { adminToken, localNote, serverGet } from './live.js';
+import { CONTROL_API_PREFIX } from '../control/legacy-prefix.js';
 
 export const OWNERS_USAGE = `Usage: switchboard owners --explain [METHOD] PATH | list | workers | diff OLD.yaml NEW.yaml
 
@@ -124,10 +125,10 @@ export async function listCommand(argv: string[], io: Io): Promise<number> {
 
 interface RemoteCap { capability: string; routes: number; owner: PlanSummary; by_owner: Record<string, number> }
 
-/** The owners list as a running switchboard has it (GET /api/v1/state). */
+/** The owners list as a running switchboard has it (GET /control/v1/state). */
 async function listRemote(server: string, tokenFile: string | undefined, file: string, family: string | undefined, capability: string | undefined, asJson: boolean, io: Io): Promise<number> {
   const token = adminToken({ tokenFile, env: io.env, cwd: io.cwd, configFile: file });
-  const state = await serverGet(server, '/api/v1/state', token) as { snapshot: { version: number; kill_switch: boolean }; families: { family: string; capabilities: RemoteCap[] }[] };
+  const state = await serverGet(server, `${CONTROL_API_PREFIX}/state`, token) as { snapshot: { version: number; kill_switch: boolean }; families: { family: string; capabilities: RemoteCap[] }[] };
   const rows = state.families.filter((f) => !family || f.family === family).flatMap((f) => f.capabilities.filter((c) => !capability || c.capability === capability).map((c) => ({
     family: f.family, capability: c.capability, routes: c.routes, owner: c.owner.owner, text: c.owner.text, set_by: c.owner.set_by, origin: c.owner.origin, by_owner: c.by_owner,
   })));

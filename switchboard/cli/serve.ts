@@ -10,7 +10,7 @@ import { exposureWarning } from '../admin/admin-access.js';
 import { ProxyMetrics } from '../proxy/metrics.js';
 import { MemoryPinStore, RedisPinStore, type PinStore } from '../proxy/pin-store.js';
 import { SwitchboardProxy } from '../proxy/server.js';
-import { args, configPath, printIssues, type Io, EXIT_OK, EXIT_FAIL } from './common.js';
+import { args, configPath, printIssues, type EmbedRuntime, type Io, EXIT_OK, EXIT_FAIL } from './common.js';
 import { RUNNING_FILE, resolveStateDir } from '../config/kill-switch.js';
 import { ReadinessMonitor } from '../proxy/readiness.js';
 import { recordFileEdit } from '../control/switches.js';
@@ -23,8 +23,6 @@ import { writeFileAtomic } from '../../lib/files.js';
 import { DashboardAuth } from '../control/auth.js';
 import { ControlPlane } from '../control/dashboard.js';
 import { LiveStats } from '../control/stats.js';
-import { readQuayConfig, formatProblem } from '../../quay/config.js';
-import { startRuntime, type Runtime } from '../../quay/runtime.js';
 import { listenOn } from '../../lib/listen.js';
 import { loadTls, type TlsMaterial } from '../../lib/tls.js';
 
@@ -128,24 +126,20 @@ export async function serveCommand(argv: string[], io: Io): Promise<number> {
     throw new SwitchboardError('SWB_CONFIG_BAD_VALUE', `SWITCHBOARD.TLS: ${(e as Error).message}`);
   }
   // The embedded registry: the quick start's go owner, in this process.
-  let embedded: Runtime | null = null;
+  let embedded: Awaited<ReturnType<EmbedRuntime>> | null = null;
   if (settings.EMBEDDED_REGISTRY && !settings.UPSTREAMS?.go) {
     const dataDir = resolve(io.cwd, settings.EMBEDDED_REGISTRY.DATA_DIR);
-    const qc = readQuayConfig(file, { mode: settings.EMBEDDED_REGISTRY.MODE, dataDir });
-    if (!qc.ok) {
+    if (!io.goRuntime) {
       await closeEarly();
-      throw new SwitchboardError('SWB_CONFIG_BAD_VALUE', `embedded registry config:\n${qc.problems.map((p) => formatProblem(p, file)).join('\n')}`);
+      throw new SwitchboardError('SWB_CONFIG_BAD_VALUE', 'SWITCHBOARD.EMBEDDED_REGISTRY: this switchboard was started without the go runtime (run bin/switchboard.js, which brings it)');
     }
     try {
-      // The switchboard is the embedded registry's only client, over loopback, and sets X-Forwarded-For to
-      // the address it saw (a client's own is replaced): the registry's per-client limits count real clients.
-      const config = { ...qc.config, trustedProxies: [...new Set([...qc.config.trustedProxies, '127.0.0.1', '::1'])] };
-      embedded = await startRuntime({ config, log: log.child({ component: 'registryd', embedded: true }), listen: { host: '127.0.0.1', port: 0 }, tls: null, adminListen: null });
+      embedded = await io.goRuntime.embed({ configFile: file, mode: settings.EMBEDDED_REGISTRY.MODE, dataDir, log: log.child({ component: 'registryd', embedded: true }), snapshots: provider });
     } catch (e) {
       await closeEarly();
       throw new SwitchboardError('SWB_CONFIG_BAD_VALUE', `SWITCHBOARD.EMBEDDED_REGISTRY: cannot start the registry: ${(e as Error).message}`);
     }
-    log.info('embedded registry started (owner go)', { url: embedded.url, data_dir: dataDir, auth: qc.config.auth.mode });
+    log.info('embedded registry started (owner go)', { url: embedded.url, data_dir: dataDir, auth: embedded.auth });
   }
   proxy = new SwitchboardProxy({ snapshots: provider, pins, log, accessLog, metrics, tls, ...(embedded ? { embedded: { go: embedded.url } } : {}) });
   const startedAt = new Date();
@@ -177,7 +171,7 @@ export async function serveCommand(argv: string[], io: Io): Promise<number> {
   provider.onChange(() => readiness.setUpstream(goUrl()));
   const control = new ControlPlane({ provider, inventory: loadInventory(), file, env: io.env, auth, stats, stateDir, readiness, log: log.child({ component: 'dashboard' }) });
   // Merged after the control plane registered its own metrics (login failures) on the proxy's registry.
-  const adminMetrics = embedded?.metrics ? { registry: MetricsRegistry.merge([metrics.registry, embedded.metrics.registry]) } : metrics;
+  const adminMetrics = embedded?.metrics ? { registry: MetricsRegistry.merge([metrics.registry, embedded.metrics]) } : metrics;
   const admin = createAdminServer({ provider, proxy, pins, metrics: adminMetrics, startedAt, control, readiness, listenHost: adminListen.host, auth });
   try {
     const port = await proxy.listen(listen.host, listen.port);

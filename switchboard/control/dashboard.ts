@@ -12,7 +12,8 @@
  *                                   what go's readiness says of it
  *   POST /dashboard/apply           writes it (compare-and-swap on the snapshot version), audits it,
  *                                   and goes back to the changed row
- *   /api/v1/...                     the same as JSON for scripts (README: "Control API")
+ *   /control/v1/...                 the same as JSON for scripts (README: "Control API"); the old
+ *                                   /api/v1/... paths answer 308 to it for one release (legacy-prefix.ts)
  *
  * Every page needs a login; changes need the operator role; forms carry the
  * session's CSRF token; failed logins are rate-limited per name and address.
@@ -42,6 +43,7 @@ import { killFilePath } from '../config/kill-switch.js';
 import { GoNotImplementedError, readinessGate, type GateResult } from './readiness-gate.js';
 import { LoginLimiter } from './login-limiter.js';
 import { ownership } from './ownership.js';
+import { CONTROL_API_PREFIX, LEGACY_CONTROL_API_PREFIX, LegacyPrefixRedirects } from './legacy-prefix.js';
 import { BodyTooLarge, fields, sameOrigin } from './request-input.js';
 import {
   actionForms, capabilitySummary, changesTable, csrfInput, esc, figuresTable, fmt, gateBlock, historyTable, loginPage,
@@ -111,6 +113,7 @@ export class ControlPlane {
   private readonly limiter = new LoginLimiter();
   private refusedLog: LogSampler | null = null;
   private readonly loginFailures: Counter<'reason'>;
+  private readonly legacy: LegacyPrefixRedirects;
 
   constructor(private readonly d: ControlDeps) {
     // On the proxy's registry (serve's /metrics); one counter however many control planes share it.
@@ -119,17 +122,20 @@ export class ControlPlane {
       name: LOGIN_FAILURES, help: 'Refused dashboard and control API logins, by reason (wrong_password, unknown_name, rate_limited)',
       labelNames: ['reason'], registers: [reg],
     });
+    this.legacy = new LegacyPrefixRedirects(d.log);
   }
 
-  /** Handles /dashboard… and /api/v1…; false for any other path. */
+  /** Handles /dashboard…, /control/v1… and the old /api/v1… (redirected); false for any other path. */
   handles(path: string): boolean {
-    return path === '/dashboard' || path.startsWith('/dashboard/') || path.startsWith('/api/v1/');
+    return path === '/dashboard' || path.startsWith('/dashboard/') || path.startsWith(`${CONTROL_API_PREFIX}/`) || path.startsWith(`${LEGACY_CONTROL_API_PREFIX}/`);
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://admin');
     const path = url.pathname;
-    const api = path.startsWith('/api/');
+    // Before any login: the redirect says nothing the README does not, and the new path asks for one.
+    if (this.legacy.redirect(req, res, url)) return;
+    const api = path.startsWith(`${CONTROL_API_PREFIX}/`);
     const send = (status: number, type: string, body: string, headers: Record<string, string> = {}): void => {
       res.writeHead(status, {
         'content-type': type, 'content-length': String(Buffer.byteLength(body)), 'cache-control': 'no-store',
@@ -184,7 +190,7 @@ export class ControlPlane {
         return;
       }
       if (req.method === 'POST') {
-        if (who.role !== 'operator' && path !== '/dashboard/logout' && path !== '/api/v1/plan') {
+        if (who.role !== 'operator' && path !== '/dashboard/logout' && path !== `${CONTROL_API_PREFIX}/plan`) {
           if (api) json(403, { error: `${who.name} is read-only` }); else html(403, page('Not allowed', who, null, `<p>${esc(who.name)} is read-only.</p>`));
           return;
         }
@@ -192,7 +198,7 @@ export class ControlPlane {
         send(405, 'text/plain', 'method not allowed\n');
         return;
       }
-      if (api) await this.api(req, path, url, who, json);
+      if (api) await this.api(req, path.slice(CONTROL_API_PREFIX.length), url, who, json);
       else await this.dashboard(req, path, url, who, html, redirect);
     } catch (e) {
       const conflict = isSwitchboardError(e) && (e.code === 'SWB_CONFIG_CONFLICT' || e.code === 'SWB_GO_NOT_IMPLEMENTED');
@@ -306,16 +312,17 @@ ${!on && envOn ? '<p class="err">MIGRATION_FORCE_PYTHON is set in the switchboar
     return { version, entries, plan };
   }
 
-  private async api(req: IncomingMessage, path: string, url: URL, who: Principal, json: (status: number, v: unknown) => void): Promise<void> {
+  /** endpoint: the path under CONTROL_API_PREFIX ('/state', '/plan', ...). */
+  private async api(req: IncomingMessage, endpoint: string, url: URL, who: Principal, json: (status: number, v: unknown) => void): Promise<void> {
     const s = this.d.provider.current();
     const readiness = this.d.readiness;
-    if (req.method === 'GET' && path === '/api/v1/state') {
+    if (req.method === 'GET' && endpoint === '/state') {
       json(200, { snapshot: snapshotInfo(s, this.d), you: { name: who.name, role: who.role }, ramp_steps: RAMP_STEPS, go_readiness: readiness?.current() ?? null, families: ownership(s, readiness) });
       return;
     }
-    if (req.method === 'GET' && path === '/api/v1/stats') { json(200, await this.d.stats.figures()); return; }
-    if (req.method === 'GET' && path === '/api/v1/history') { json(200, { entries: readAudit(this.d.file, s.owner_map.config, this.d.stateDir).reverse() }); return; }
-    if (req.method === 'GET' && path === '/api/v1/explain') {
+    if (req.method === 'GET' && endpoint === '/stats') { json(200, await this.d.stats.figures()); return; }
+    if (req.method === 'GET' && endpoint === '/history') { json(200, { entries: readAudit(this.d.file, s.owner_map.config, this.d.stateDir).reverse() }); return; }
+    if (req.method === 'GET' && endpoint === '/explain') {
       const p = url.searchParams.get('path');
       if (!p || !p.startsWith('/')) throw new SwitchboardError('SWB_EXPLAIN_BAD_PATH', 'give ?path=/v2/... (and optionally method, user)');
       const pin = url.searchParams.get('pin');
@@ -325,7 +332,7 @@ ${!on && envOn ? '<p class="err">MIGRATION_FORCE_PYTHON is set in the switchboar
       }));
       return;
     }
-    const cap = /^\/api\/v1\/capabilities\/([A-Z0-9_]+)$/.exec(path);
+    const cap = /^\/capabilities\/([A-Z0-9_]+)$/.exec(endpoint);
     if (req.method === 'GET' && cap) {
       const c = cap[1]!;
       const routes = this.d.inventory.routes.filter((r) => r.capability === c);
@@ -337,7 +344,7 @@ ${!on && envOn ? '<p class="err">MIGRATION_FORCE_PYTHON is set in the switchboar
       });
       return;
     }
-    if (req.method === 'POST' && (path === '/api/v1/plan' || path === '/api/v1/apply')) {
+    if (req.method === 'POST' && (endpoint === '/plan' || endpoint === '/apply')) {
       const f = await fields(req);
       // A browser session must show its CSRF token (header or field); tokens and Basic credentials are not ambient.
       this.checkCsrf(who, { csrf: req.headers['x-csrf-token'] ?? f.csrf });
@@ -347,7 +354,7 @@ ${!on && envOn ? '<p class="err">MIGRATION_FORCE_PYTHON is set in the switchboar
       const kill = killIn(changes);
       if (kill !== null) {
         // The kill switch is its own path: the state file, no compare-and-swap, whatever state config.yaml is in.
-        if (path === '/api/v1/plan') {
+        if (endpoint === '/plan') {
           const p = previewKill(s, kill, killFilePath(this.d.stateDir));
           json(200, { snapshot_version: s.version, changes: p.changes, routes_changing_owner: p.diff.routes, kill_switch: p.diff.kill_switch, env_overrides: [], warnings: [] });
           return;
@@ -356,7 +363,7 @@ ${!on && envOn ? '<p class="err">MIGRATION_FORCE_PYTHON is set in the switchboar
         return;
       }
       const how = 'to do it anyway, send "force": true with a "reason"';
-      if (path === '/api/v1/plan') {
+      if (endpoint === '/plan') {
         const { plan, env_overrides, gate } = this.plan(changes, null);
         this.enforceGate(gate, force, reason, how);
         json(200, {

@@ -1,6 +1,6 @@
 /**
  * Who owns what, per family and capability, as the owners page and
- * GET /api/v1/state show it: the first route's owner summary, the
+ * GET /control/v1/state show it: the first route's owner summary, the
  * capability's own switch, route counts by owner, go's readiness verdict when
  * known, and under the kill switch what the switches say (what comes back
  * when it goes off).

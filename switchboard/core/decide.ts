@@ -8,7 +8,7 @@ import type { CanaryPlan, Plan } from './owner-map.js';
 import { murmurHash2, inPercent } from './murmur2.js';
 import { subjectFromParams, userFromAuthorization } from './subject.js';
 import type { CanaryCheck, CanaryOutcome, Decision, DecisionRequest, Owner, Reason, Selector, TraceEntry, WorkerDecision } from './types.js';
-import { normalizePath } from './route-table.js';
+import { normalizePath } from '../../owner-maps/route-table.js';
 
 const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
 const TWO_POW_32 = 4294967296;

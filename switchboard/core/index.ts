@@ -1,4 +1,3 @@
-/** The switchboard core as other components use it (registryd dispatches on the same compiled route table). */
-export { RouteTable, normalizePath, type RouteMatch, type RouteTableOptions } from './route-table.js';
-export { decide } from './decide.js';
-export type { Decision, Owner } from './types.js';
+/** The switchboard core as other components use it. */
+export { decide, decideWorker } from './decide.js';
+export type { Decision, Owner, WorkerDecision } from './types.js';

@@ -8,7 +8,7 @@ import type { Inventory, RouteRow } from '../../owner-maps/index.js';
 import type { SwitchConfig, Origin, Setting } from '../config/parse.js';
 import { canaryKey, ownerKey, scopeOf, SELECTORS, type Selector, type SwitchLevel } from '../config/keys.js';
 import type { Owner, SwitchValue } from '../config/schema.js';
-import { RouteTable } from './route-table.js';
+import { RouteTable } from '../../owner-maps/route-table.js';
 import { percentThreshold } from './murmur2.js';
 import type { Reason, TraceEntry } from './types.js';
 

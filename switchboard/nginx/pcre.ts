@@ -7,7 +7,7 @@
  * lists the rows in RouteTable.ruleOrder(), first match wins.
  */
 import type { RouteRow } from '../../owner-maps/index.js';
-import { parsePattern, type ManySegmentKind, type OneSegmentKind, type PatternPart } from '../core/route-pattern.js';
+import { parsePattern, type ManySegmentKind, type OneSegmentKind, type PatternPart } from '../../owner-maps/route-pattern.js';
 
 /** The path parameter a canary reads: the repository (namespace/name), else the namespace. */
 export type SubjectKind = 'repository' | 'upload' | 'namespace' | 'none';

@@ -23,7 +23,8 @@ import { z } from 'zod';
 import { redactUrl, silentLogger, type Logger } from '../../lib/log.js';
 import { classifyUpstreamError } from './error-response.js';
 
-export const WELL_KNOWN_PATH = '/.well-known/switchboard';
+export { WELL_KNOWN_PATH } from '../../owner-maps/readiness.js';
+import { WELL_KNOWN_PATH } from '../../owner-maps/readiness.js';
 export const DEFAULT_INTERVAL_MS = 10_000;
 export const DEFAULT_TIMEOUT_MS = 2_000;
 /** Larger answers are not a readiness document. */

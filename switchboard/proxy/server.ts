@@ -5,6 +5,10 @@
  *   decision = decide(snapshot, request)   pure; upload pin looked up if the route has an upload uuid
  *   forward to UPSTREAMS[decision.owner]   undici Pool per upstream, bodies streamed both ways
  *
+ * The pools follow the snapshots (upstream-pools.ts): a reload that changes an
+ * upstream or UPSTREAM_TIMEOUT_SECONDS applies to the next request, and the
+ * pool it supersedes closes once its requests in flight are done.
+ *
  * A request is never sent to the other owner: an upstream failure becomes an
  * error in the family's own format. A client that disconnects aborts the
  * upstream request. The response to POST /v2/<repo>/blobs/uploads/ pins the
@@ -27,7 +31,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { Duplex, Readable } from 'node:stream';
-import { Pool } from 'undici';
+import type { Pool } from 'undici';
 import { decide } from '../core/decide.js';
 import type { Snapshot } from '../core/snapshot.js';
 import type { Decision, Owner } from '../core/types.js';
@@ -41,11 +45,15 @@ import { answerOtherTarget } from './request-target.js';
 import { blobLane, laneAvailable, type LaneProgress } from './blob-lane.js';
 import { admit } from './edge-checks.js';
 import { TrustedProxies } from './client-address.js';
+import { specialRoutes, type SpecialRoutes } from './special-routes.js';
 import { lingerAfter } from '../../lib/http-linger.js';
 import { readFileSync } from 'node:fs';
+import { UpstreamPools } from './upstream-pools.js';
 
 export interface SnapshotSource {
   current(): Snapshot;
+  /** Called with every snapshot installed after `current()`; returns an unsubscribe function. */
+  onChange(fn: (s: Snapshot) => void): () => void;
 }
 
 export interface ProxyDeps {
@@ -85,12 +93,6 @@ class ClientGone {
 }
 
 const NO_HEADERS: readonly string[] = Object.freeze([]);
-
-/** Route id of GET /v2/<repo>/blobs/<digest>: large bodies take the blob lane (blob-lane.ts). */
-const BLOB_GET_ROUTE = 'ROUTE_0010';
-
-/** Route id of POST /v2/<repo>/blobs/uploads/: its 202 response starts an upload session. */
-const UPLOAD_START_ROUTE = 'ROUTE_0004';
 
 /**
  * Largest request header section accepted (request line included); above it
@@ -169,7 +171,8 @@ interface HealthCounters {
 
 export class SwitchboardProxy {
   readonly server: http.Server;
-  private readonly pools = new Map<string, Pool>();
+  private readonly pools = new UpstreamPools();
+  private readonly unfollow: () => void;
   private readonly health: Record<Owner, HealthCounters> = {
     python: { requests: 0, errors: 0, consecutive_errors: 0, last_success_ms: 0, last_error: null },
     go: { requests: 0, errors: 0, consecutive_errors: 0, last_success_ms: 0, last_error: null },
@@ -185,7 +188,11 @@ export class SwitchboardProxy {
   private lastDropWarning = 0;
   private trustCache: { settings: Snapshot['settings']; trust: TrustedProxies } | null = null;
 
+  /** The blob GET and upload start rows, found by capability (special-routes.ts). */
+  private readonly special: SpecialRoutes;
+
   constructor(private readonly deps: ProxyDeps) {
+    this.special = specialRoutes(deps.snapshots.current().owner_map.inventory);
     // requestTimeout stays 0 (a multi-GiB upload takes as long as it takes); a stalled body is cut by watchBody.
     const opts = { keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000, maxHeaderSize: MAX_HEADER_BYTES };
     const onRequest = (req: IncomingMessage, res: ServerResponse): void => this.handle(req, res, false);
@@ -208,6 +215,8 @@ export class SwitchboardProxy {
       if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE') this.deps.metrics?.refused('malformed');
       answerClientError(err, socket);
     });
+    this.followSnapshot(deps.snapshots.current());
+    this.unfollow = deps.snapshots.onChange((s) => this.followSnapshot(s));
     this.maxConnections = resolveMaxConnections(deps.snapshots.current().settings.MAX_CONNECTIONS ?? 0);
     this.server.maxConnections = this.maxConnections;
     // Node closes a connection over the cap as it arrives ('drop'); say so, at most every 10 s.
@@ -272,19 +281,19 @@ export class SwitchboardProxy {
     });
   }
 
-  private pool(url: string): Pool {
-    let p = this.pools.get(url);
-    if (!p) {
-      const t = this.deps.snapshots.current().settings.UPSTREAM_TIMEOUT_SECONDS * 1000;
-      // No connection limit, hence no queue: each client connection (MAX_CONNECTIONS) holds at most
-      // one upstream request, so slow clients cannot hold every connection while others wait.
-      p = new Pool(url, {
-        connections: null, pipelining: 1, keepAliveTimeout: 60_000, keepAliveMaxTimeout: 600_000,
-        headersTimeout: t, bodyTimeout: t, connect: { timeout: Math.min(t, 10_000) },
+  /** The pools follow the snapshot `s`: one it no longer uses closes once its requests in flight finish. */
+  private followSnapshot(s: Snapshot): void {
+    const retired = this.pools.update([this.upstreamOf(s, 'python'), this.upstreamOf(s, 'go')], s.settings.UPSTREAM_TIMEOUT_SECONDS * 1000);
+    if (retired.length > 0) {
+      this.deps.log.info('upstream connections superseded: closing once their requests in flight finish', {
+        upstreams: retired.map((u) => redactUrl(u)), snapshot_version: s.version,
       });
-      this.pools.set(url, p);
     }
-    return p;
+  }
+
+  /** Where a request decided on `s` goes to `url`; dispatch on it in the same tick (UpstreamPools.get). */
+  private pool(s: Snapshot, url: string): Pool {
+    return this.pools.get(url, s.settings.UPSTREAM_TIMEOUT_SECONDS * 1000);
   }
 
   private decideRequest(s: Snapshot, req: IncomingMessage, client: string, pin?: Owner): Decision {
@@ -317,7 +326,7 @@ export class SwitchboardProxy {
     const client = this.clientOf(s, req);
     const d = this.decideRequest(s, req, client);
     const uuid = d.params.upload_uuid;
-    if (d.route_id === UPLOAD_START_ROUTE && s.settings.PIN_UPLOADS && !s.hard_failure) {
+    if (d.route_id === this.special.uploadStart && s.settings.PIN_UPLOADS && !s.hard_failure) {
       const held = this.deps.pins.heldBy(client);
       if (held !== null && held >= s.settings.PIN_MAX_PER_CLIENT) {
         this.deps.metrics?.refused('too_many_uploads');
@@ -421,7 +430,6 @@ export class SwitchboardProxy {
       });
     }
     const opts = { path: req.url ?? '/', method: (req.method ?? 'GET') as 'GET', headers, body, signal: ac as unknown as AbortSignal };
-    const pool = this.pool(url);
     const h = this.health[owner];
     h.requests++;
     // The request goes to its owner: now the client may send the body.
@@ -459,10 +467,10 @@ export class SwitchboardProxy {
     };
     const ok = (): void => { h.consecutive_errors = 0; h.last_success_ms = Date.now(); };
 
-    if (d.route_id === UPLOAD_START_ROUTE && !s.hard_failure && s.settings.PIN_UPLOADS) {
+    if (d.route_id === this.special.uploadStart && !s.hard_failure && s.settings.PIN_UPLOADS) {
       // Buffer only the (tiny) upload-start response, so the pin is stored
       // before the client can send its first PATCH.
-      pool.request(opts).then(async (r) => {
+      this.pool(s, url).request(opts).then(async (r) => {
         ok();
         if (r.statusCode === 202) await this.pinUpload(r.headers, owner, s, d, client);
         const out = responseHeaders(r.headers);
@@ -475,7 +483,8 @@ export class SwitchboardProxy {
       return;
     }
     const viaPool = (): void => {
-      pool.stream(opts, ({ statusCode, headers: rh }) => {
+      // The pool is taken here: after a blob-lane attempt, the snapshot may no longer be in force.
+      this.pool(s, url).stream(opts, ({ statusCode, headers: rh }) => {
         ok();
         if (d.params.upload_uuid !== undefined && ((statusCode === 201 && req.method === 'PUT') || (statusCode === 204 && req.method === 'DELETE'))) {
           this.unpin(d.params.upload_uuid);
@@ -488,7 +497,7 @@ export class SwitchboardProxy {
         return res;
       }).catch(onError);
     };
-    if (d.route_id === BLOB_GET_ROUTE && req.method === 'GET' && laneAvailable(res, url)) {
+    if (d.route_id === this.special.blobGet && req.method === 'GET' && laneAvailable(res, url)) {
       const extra = [...this.debugHeaders(s, d), ...(this.draining ? ['connection', 'close'] : [])];
       const broken = (kind: 'client_abort' | 'reset'): void => {
         failure = kind;
@@ -608,7 +617,7 @@ export class SwitchboardProxy {
     }
     const peer = req.socket.remoteAddress ?? '';
     const headers = requestHeaders(raw, { clientAddress: peer, proto: this.proto, trusted: this.trust(s).has(peer) });
-    this.pool(url).upgrade({ path: req.url ?? '/', method: req.method ?? 'GET', headers, protocol: req.headers.upgrade ?? 'websocket' })
+    this.pool(s, url).upgrade({ path: req.url ?? '/', method: req.method ?? 'GET', headers, protocol: req.headers.upgrade ?? 'websocket' })
       .then(({ headers: uh, socket: upstream }) => {
         const lines = ['HTTP/1.1 101 Switching Protocols'];
         for (const [k, v] of Object.entries(uh)) for (const x of Array.isArray(v) ? v : [v]) if (x !== undefined) lines.push(`${k}: ${x}`);
@@ -683,8 +692,8 @@ export class SwitchboardProxy {
     for (const sock of this.upgraded) sock.destroy();
     this.upgraded.clear();
     await closed;
-    await Promise.all([...this.pools.values()].map((p) => p.close().catch(() => p.destroy())));
-    this.pools.clear();
+    this.unfollow();
+    await this.pools.close();
     return { forced, upgrades };
   }
 }

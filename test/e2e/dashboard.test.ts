@@ -202,7 +202,7 @@ t.test('a stale page gets a conflict, not a silent overwrite', async (t) => {
   await Promise.all([page.waitForURL(/\/dashboard\/preview$/), page.click('button[data-test="ramp-typed-CAP_V2_PULL"]')]);
   // Meanwhile a script changes something else.
   const r = await request(sb.adminPort, {
-    method: 'POST', path: '/api/v1/apply', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    method: 'POST', path: '/control/v1/apply', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
     body: JSON.stringify({ action: 'owner', scope: 'CAP_V2_PUSH', value: 'python', expected_version: await sb.version(), reason: 'pin pushes explicitly' }),
   });
   t.equal(r.status, 200, 'the API change lands', { body: r.text() });
@@ -234,7 +234,7 @@ t.test('read-only users look but cannot change; forged and anonymous requests ar
   const crossSite = await request(sb.adminPort, { method: 'POST', path: '/dashboard/login', headers: { origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' }, body: 'name=olga&password=olga-password' });
   t.equal(crossSite.status, 403, 'a login posted from another site is refused (login CSRF)');
   t.notOk(crossSite.header('set-cookie'), 'and gets no session');
-  const big = await request(sb.adminPort, { method: 'POST', path: '/api/v1/plan', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ action: 'kill', on: true, pad: 'x'.repeat(200_000) }) });
+  const big = await request(sb.adminPort, { method: 'POST', path: '/control/v1/plan', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ action: 'kill', on: true, pad: 'x'.repeat(200_000) }) });
   t.equal(big.status, 413, 'an oversized body gets 413, not a reset');
   // The session cookie is the dashboard's: the proxy never passes it to an owner.
   await request(sb.port, { path: '/v2/team-1/app/tags/list', headers: { cookie: `theme=dark; sb_session=${oc.value}` } });
@@ -243,11 +243,11 @@ t.test('read-only users look but cannot change; forged and anonymous requests ar
   t.notOk(seenCookies.some((c) => c.includes('sb_session')), 'no owner ever saw a dashboard session');
   // Logging out ends the session on the server: the old cookie no longer works.
   await Promise.all([olga.waitForURL(/\/dashboard\/login$/), olga.click('button:has-text("Log out")')]);
-  t.equal((await request(sb.adminPort, { path: '/api/v1/state', headers: { cookie: `sb_session=${oc.value}` } })).status, 401, 'a logged-out cookie is refused');
+  t.equal((await request(sb.adminPort, { path: '/control/v1/state', headers: { cookie: `sb_session=${oc.value}` } })).status, 401, 'a logged-out cookie is refused');
   await olga.close();
 
-  t.equal((await request(sb.adminPort, { path: '/api/v1/state' })).status, 401, 'anonymous API: 401');
-  t.equal((await request(sb.adminPort, { path: '/api/v1/state', headers: { authorization: 'Bearer wrong-token-wrong-token' } })).status, 401, 'a wrong token: 401');
+  t.equal((await request(sb.adminPort, { path: '/control/v1/state' })).status, 401, 'anonymous API: 401');
+  t.equal((await request(sb.adminPort, { path: '/control/v1/state', headers: { authorization: 'Bearer wrong-token-wrong-token' } })).status, 401, 'a wrong token: 401');
   const bad = await request(sb.adminPort, { method: 'POST', path: '/dashboard/login', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'name=olga&password=nope' });
   t.equal(bad.status, 401, 'a wrong password: 401');
   t.notMatch(readFileSync(sb.configFile, 'utf8'), /MIGRATION_FORCE_PYTHON/, 'nothing was written');
@@ -285,7 +285,7 @@ t.test('the kill switch puts everything on python, with config.yaml broken', asy
   t.ok(all.every((p) => p.got === 'python'), 'every pull on python');
   const tags = await request(sb.port, { path: '/v2/team-1/app/tags/list' });
   t.equal(tags.header('x-echo-owner'), 'python', 'V2_TAGS (go by its switch) is on python too');
-  t.ok(await waitFor(async () => (await request(sb.adminPort, { path: '/api/v1/history', headers: { authorization: `Bearer ${TOKEN}` } })).json().entries[0]?.key === 'MIGRATION_FORCE_PYTHON', 5000), 'the API history starts with the kill switch');
+  t.ok(await waitFor(async () => (await request(sb.adminPort, { path: '/control/v1/history', headers: { authorization: `Bearer ${TOKEN}` } })).json().entries[0]?.key === 'MIGRATION_FORCE_PYTHON', 5000), 'the API history starts with the kill switch');
   await page.close();
 });
 
@@ -307,7 +307,7 @@ t.test('failed logins are rate-limited; the form keeps the name', async (t) => {
   t.match(await page.textContent('#login-error'), /^too many failed logins for this name; try again in \d+ s$/);
   t.equal(await page.inputValue('input[name=name]'), 'rita', 'the name is kept');
   t.ok(Number(res.headers()['retry-after']) > 0, 'with Retry-After');
-  const basic = await request(sb.adminPort, { path: '/api/v1/state', headers: { authorization: `Basic ${Buffer.from('rita:rita-password').toString('base64')}` } });
+  const basic = await request(sb.adminPort, { path: '/control/v1/state', headers: { authorization: `Basic ${Buffer.from('rita:rita-password').toString('base64')}` } });
   t.equal(basic.status, 429, 'Basic credentials of the same name are refused too');
   const metrics = (await request(sb.adminPort, { path: '/metrics' })).text();
   t.match(metrics, /switchboard_dashboard_login_failures_total\{reason="rate_limited"\} 2/, 'counted on /metrics');

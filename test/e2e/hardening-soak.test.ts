@@ -163,9 +163,9 @@ t.test('the login flood gets 401/429 only; the limiter holds; a right login stil
     `passwords checked ${checked} ≤ ${MAX_FAILURES_PER_ADDRESS} × ${FLOOD_ADDRESSES.length} addresses (login failures: ${fmt(lf)})`);
 
   // From 127.0.0.1, which did not flood: the user's Basic credentials, the admin token, the login form.
-  const state = await request(sb.adminPort, { path: '/api/v1/state', headers: { authorization: basic(USER.name, USER.password) } });
+  const state = await request(sb.adminPort, { path: '/control/v1/state', headers: { authorization: basic(USER.name, USER.password) } });
   t.equal(state.status, 200, `Basic ${USER.name}: 200 (${state.text().slice(0, 120)})`);
-  const tok = await request(sb.adminPort, { path: '/api/v1/state', headers: { authorization: `Bearer ${TOKEN}` } });
+  const tok = await request(sb.adminPort, { path: '/control/v1/state', headers: { authorization: `Bearer ${TOKEN}` } });
   t.equal(tok.status, 200, 'the admin token: 200');
   const form = new URLSearchParams({ name: USER.name, password: USER.password }).toString();
   const login = await request(sb.adminPort, {

@@ -72,13 +72,13 @@ t.test('a hand edit of config.yaml appears in the history as a file edit', async
   const v = await sb.version();
   writeConfig(good.replace('MIGRATION:\n', 'MIGRATION:\n  ROUTE_OWNER_CAP_V2_TAGS: python\n'));
   await waitFor(async () => (await sb.version()) > v, 10_000);
-  const ok = await waitFor(async () => (await api('GET', '/api/v1/history')).json.entries.length > 0, 5000);
+  const ok = await waitFor(async () => (await api('GET', '/control/v1/history')).json.entries.length > 0, 5000);
   t.ok(ok, 'an entry appeared');
-  const [e] = (await api('GET', '/api/v1/history')).json.entries;
+  const [e] = (await api('GET', '/control/v1/history')).json.entries;
   t.match(e, { via: 'file edit', actor: '(file)', keys: ['MIGRATION.ROUTE_OWNER_CAP_V2_TAGS'], routes_changing_owner: 1, snapshot_version: v + 1 });
   writeConfig(good);
   await waitFor(async () => (await sb.version()) > v + 1, 10_000);
-  t.equal((await api('GET', '/api/v1/history')).json.entries.length, 2, 'and its revert');
+  t.equal((await api('GET', '/control/v1/history')).json.entries.length, 2, 'and its revert');
 });
 
 t.test('broken YAML: `switchboard set` turns it on, and off once the file is fixed', async (t) => {
@@ -120,20 +120,20 @@ t.test('an invalid value elsewhere (ROUTE_OWNER_DEFAULT: Go): the control API tu
   writeConfig(good.replace('ROUTE_OWNER_DEFAULT: python', 'ROUTE_OWNER_DEFAULT: Go'));
   await waitFor(async () => /ROUTE_OWNER_DEFAULT/.test(JSON.stringify((await sb.status()).reload.last_error)), 10_000);
   t.equal(await ownerOf(), 'go', 'the last good snapshot stays');
-  const plan = await api('POST', '/api/v1/plan', { action: 'kill', on: true });
+  const plan = await api('POST', '/control/v1/plan', { action: 'kill', on: true });
   t.equal(plan.status, 200, String(plan.json?.error ?? 'plan'));
   t.same(plan.json.changes, [{ key: 'MIGRATION_FORCE_PYTHON', old: false, new: true }]);
   t.ok(plan.json.routes_changing_owner.length > 0, 'the plan lists the routes that move to python');
-  const apply = await api('POST', '/api/v1/apply', { action: 'kill', on: true, reason: 'INC-2' });
+  const apply = await api('POST', '/control/v1/apply', { action: 'kill', on: true, reason: 'INC-2' });
   t.equal(apply.status, 200, String(apply.json?.error ?? 'apply'));
   t.equal(apply.json.kill_switch, true, 'the snapshot it answers with has the kill switch on');
   t.equal(await ownerOf(), 'python', 'in force when the API answers');
   t.match(audit().at(-1), { actor: 'admin', via: 'api', new: true, reason: 'INC-2' });
-  const history = await api('GET', '/api/v1/history');
+  const history = await api('GET', '/control/v1/history');
   t.match(history.json.entries[0], { key: 'MIGRATION_FORCE_PYTHON', via: 'api', reason: 'INC-2' }, 'history shows it first');
-  const noReason = await api('POST', '/api/v1/apply', { action: 'kill', on: false });
+  const noReason = await api('POST', '/control/v1/apply', { action: 'kill', on: false });
   t.equal(noReason.status, 400, 'turning it off needs a reason like any change');
-  const off = await api('POST', '/api/v1/apply', { action: 'kill', on: false, reason: 'INC-2 resolved' });
+  const off = await api('POST', '/control/v1/apply', { action: 'kill', on: false, reason: 'INC-2 resolved' });
   t.equal(off.status, 200, String(off.json?.error ?? 'off'));
   t.equal(await ownerOf(), 'go', 'off: the last good snapshot decides again');
   writeConfig(good);
@@ -142,10 +142,10 @@ t.test('an invalid value elsewhere (ROUTE_OWNER_DEFAULT: Go): the control API tu
 t.test('a deleted file: the API turns it on; a file that cannot be read: `set` does', async (t) => {
   rmSync(sb.configFile);
   await waitFor(async () => /cannot read/.test(JSON.stringify((await sb.status()).reload.last_error)), 10_000);
-  const on = await api('POST', '/api/v1/apply', { action: 'kill', on: true, reason: 'INC-3 config deleted' });
+  const on = await api('POST', '/control/v1/apply', { action: 'kill', on: true, reason: 'INC-3 config deleted' });
   t.equal(on.status, 200, String(on.json?.error ?? 'on'));
   await until(t, 'python', 'deleted file + API');
-  const off = await api('POST', '/api/v1/apply', { action: 'kill', on: false, reason: 'INC-3 over' });
+  const off = await api('POST', '/control/v1/apply', { action: 'kill', on: false, reason: 'INC-3 over' });
   t.equal(off.status, 200);
   await until(t, 'go', 'deleted file, kill off');
   // Unreadable (EISDIR: root reads any file mode, so the path is made a directory).

@@ -17,7 +17,7 @@ import { parseConfig } from '../../switchboard/config/parse.js';
 import { buildSnapshot, type Snapshot } from '../../switchboard/core/snapshot.js';
 import { decide } from '../../switchboard/core/decide.js';
 import { murmurHash2, inPercent } from '../../switchboard/core/murmur2.js';
-import { parsePattern } from '../../switchboard/core/route-pattern.js';
+import { parsePattern } from '../../owner-maps/route-pattern.js';
 import { renderNginx } from '../../switchboard/nginx/render.js';
 import { freePort, tempDir } from '../lib/proc.js';
 import { requireNginx, startEcho, startNginx, type EchoServer } from '../lib/nginx.js';

@@ -26,7 +26,7 @@ import { startQuayPython } from '../lib/quay-python.js';
 import { QuayWebSession } from '../lib/quay-api.js';
 import { V2Client, pushImageParts } from '../lib/v2-client.js';
 import { buildImage, layoutManifest, skopeoIn } from '../lib/oci.js';
-import { formatQuayTimestamp } from '../../registryd/metadata/sqlite/schema.js';
+import { formatQuayTimestamp } from '../../dal/sqlite/schema.js';
 
 t.setTimeout(600_000);
 requireBinaries(['skopeo', 'umoci']);

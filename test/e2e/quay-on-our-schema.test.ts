@@ -16,7 +16,7 @@ import { ROOT, freePort, requireBinaries, runOk, startChild, tempDir, waitForLog
 import { quayPgDatabase, startQuayPython } from '../lib/quay-python.js';
 import { QuayWebSession } from '../lib/quay-api.js';
 import { buildImage, layoutManifest, skopeoIn } from '../lib/oci.js';
-import { QUAY_ALEMBIC_HEAD } from '../../registryd/metadata/sqlite/schema.js';
+import { QUAY_ALEMBIC_HEAD } from '../../dal/sqlite/schema.js';
 
 t.setTimeout(600_000);
 requireBinaries(['skopeo', 'umoci']);

@@ -14,7 +14,7 @@ import pg from 'pg';
 import { ROOT, freePort, requireBinaries, startChild, tempDir, waitForLog } from '../lib/proc.js';
 import { buildSwitchboard } from '../lib/switchboard.js';
 import { buildImage, layoutManifest, skopeoIn } from '../lib/oci.js';
-import { freshPgDatabase } from '../../registryd/test/lib/postgres.js';
+import { freshPgDatabase } from '../../dal/test/lib/postgres.js';
 
 t.setTimeout(300_000);
 requireBinaries(['skopeo', 'umoci']);

@@ -168,8 +168,8 @@ t.test('the dashboard is on, behind the admin token made into data/', async (t) 
   t.ok(existsSync(tokenFile), 'npm start made data/dashboard.token');
   t.equal(statSync(tokenFile).mode & 0o777, 0o600, 'readable by its owner only');
   t.notMatch(sb.stderr(), readFileSync(tokenFile, 'utf8').trim(), 'the token is never logged');
-  t.equal((await fetch(`http://127.0.0.1:${adminPort}/api/v1/state`)).status, 401, 'no anonymous access');
-  const r = await fetch(`http://127.0.0.1:${adminPort}/api/v1/state`, { headers: { authorization: `Bearer ${readFileSync(tokenFile, 'utf8').trim()}` } });
+  t.equal((await fetch(`http://127.0.0.1:${adminPort}/control/v1/state`)).status, 401, 'no anonymous access');
+  const r = await fetch(`http://127.0.0.1:${adminPort}/control/v1/state`, { headers: { authorization: `Bearer ${readFileSync(tokenFile, 'utf8').trim()}` } });
   t.equal(r.status, 200);
   t.match(((await r.json()) as { families: { family: string; switch: unknown }[] }).families.find((f) => f.family === 'REGISTRY_V2'), { switch: 'go' });
 });
@@ -179,9 +179,9 @@ t.test('switchboard set and a control-API write land in data/; no tracked file c
   const set = await runOk(process.execPath, [join(ROOT, 'bin/switchboard.js'), 'set', 'ROUTE_OWNER_CAP_V2_PUSH', 'go', '--config', CONFIG, '--reason', 'quick start test', '--actor', 'tester'], { cwd: checkout });
   t.match(set.stdout, /^set MIGRATION\.ROUTE_OWNER_CAP_V2_PUSH: null → "go" in .*data\/config\.yaml$/m);
   const auth = { authorization: `Bearer ${token}` };
-  t.ok(await waitFor(async () => ((await (await fetch(`http://127.0.0.1:${adminPort}/api/v1/state`, { headers: auth })).json()) as { snapshot: { version: number } }).snapshot.version >= 2), 'the edit is picked up');
-  const state = (await (await fetch(`http://127.0.0.1:${adminPort}/api/v1/state`, { headers: auth })).json()) as { snapshot: { version: number } };
-  const applied = await fetch(`http://127.0.0.1:${adminPort}/api/v1/apply`, {
+  t.ok(await waitFor(async () => ((await (await fetch(`http://127.0.0.1:${adminPort}/control/v1/state`, { headers: auth })).json()) as { snapshot: { version: number } }).snapshot.version >= 2), 'the edit is picked up');
+  const state = (await (await fetch(`http://127.0.0.1:${adminPort}/control/v1/state`, { headers: auth })).json()) as { snapshot: { version: number } };
+  const applied = await fetch(`http://127.0.0.1:${adminPort}/control/v1/apply`, {
     method: 'POST', headers: { ...auth, 'content-type': 'application/json' },
     body: JSON.stringify({ action: 'owner', scope: 'CAP_V2_PULL', value: 'go', expected_version: state.snapshot.version, reason: 'quick start test' }),
   });

@@ -15,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
-import { freshPgDatabase } from '../../registryd/test/lib/postgres.js';
+import { freshPgDatabase } from '../../dal/test/lib/postgres.js';
 import { ROOT, freePort, tempDir, type TLike } from './proc.js';
 
 /**

@@ -16,21 +16,21 @@
  */
 import t, { type Test } from 'tap';
 import { join } from 'node:path';
-import { SqliteMetadataStore } from '../../metadata/sqlite/store.js';
-import { SqliteAuthStore } from '../../metadata/sqlite/auth-store.js';
-import { PgMetadataStore } from '../../metadata/postgres/store.js';
-import type { AuthStore } from '../../metadata/auth-store.js';
-import type { MetadataStore } from '../../metadata/store.js';
+import { SqliteMetadataStore } from '../../../dal/sqlite/store.js';
+import { SqliteAuthStore } from '../../../dal/sqlite/auth-store.js';
+import { PgMetadataStore } from '../../../dal/postgres/store.js';
+import type { AuthStore } from '../../../dal/auth-store.js';
+import type { MetadataStore } from '../../../dal/store.js';
 import { AuthService, type AuthSettings } from '../../auth/auth-service.js';
 import { LoginThrottled, type LoginClient } from '../../auth/credentials.js';
 import { hashPassword, MAX_COUNTED_LOGIN_FAILURES, MAX_LOGIN_BACKOFF_MS, retryAfterMs } from '../../../lib/passwords/passwords.js';
 import { sharedBcryptPool } from '../../../lib/passwords/bcrypt-pool.js';
-import { RegistryError } from '../../oci-errors.js';
+import { RegistryError } from '../../oci/errors.js';
 import { DEFAULT_AUTH } from '../../index.js';
-import { sqlTime } from '../../metadata/time.js';
+import { sqlTime } from '../../../dal/time.js';
 import { createLogger } from '../../../lib/log.js';
 import { tempDir } from '../../../test/lib/proc.js';
-import { freshPgDatabase } from '../lib/postgres.js';
+import { freshPgDatabase } from '../../../dal/test/lib/postgres.js';
 
 const RIGHT = 'the-right-password';
 const CLIENT: LoginClient = { address: '192.0.2.10', forwardedFor: null, shared: false };

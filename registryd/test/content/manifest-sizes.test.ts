@@ -8,7 +8,8 @@
 import t from 'tap';
 import { parseManifest } from '../../content/manifest.js';
 import { pathKey, sizeLiterals } from '../../content/size-literals.js';
-import { RegistryError } from '../../oci-errors.js';
+import { DomainError } from '../../../domain/errors.js';
+import { fromDomain } from '../../oci/errors.js';
 import { sha256 } from '../lib/server.js';
 
 const OCI = 'application/vnd.oci.image.manifest.v1+json';
@@ -22,11 +23,11 @@ function manifestText(configSize: string, layerSizes: readonly string[], foreign
   return `{"schemaVersion":2,"mediaType":"${OCI}","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"${CONFIG}","size":${configSize}},"layers":[${layers.join(',')}]}`;
 }
 
-function refusal(text: string, contentType = OCI): RegistryError {
+function refusal(text: string, contentType = OCI): DomainError {
   try {
     parseManifest(Buffer.from(text), contentType);
   } catch (e) {
-    if (e instanceof RegistryError) return e;
+    if (e instanceof DomainError) return e;
     throw e;
   }
   throw new Error('the manifest was accepted');
@@ -66,9 +67,10 @@ t.test('sizes that are not a non-negative integer written as one are MANIFEST_IN
   for (const [size, why] of cases) {
     const e = refusal(manifestText('2', [size]));
     t.equal(e.code, 'MANIFEST_INVALID', size);
-    t.equal(e.status, 400, size);
+    const oci = fromDomain(e);
+    t.equal(oci.status, 400, size);
     t.match(e.message, why, size);
-    t.same(JSON.parse(e.body()).errors[0], { code: 'MANIFEST_INVALID', message: 'manifest invalid', detail: { message: e.message } }, `${size}: Quay's envelope`);
+    t.same(JSON.parse(oci.body()).errors[0], { code: 'MANIFEST_INVALID', message: 'manifest invalid', detail: { message: e.message } }, `${size}: Quay's envelope`);
   }
   t.match(refusal(manifestText('2.0', ['1'])).message, /config\.size 2\.0 is not written as a whole number/, 'the config too');
   const missing = `{"schemaVersion":2,"mediaType":"${OCI}","config":{"mediaType":"x/y","digest":"${CONFIG}"},"layers":[]}`;

@@ -20,8 +20,8 @@
  *               request carrying it was answered so).
  */
 import { loadInventory } from '../../../owner-maps/index.js';
-import { RouteTable } from '../../../switchboard/core/route-table.js';
-import { V2_VERDICTS } from '../../capabilities.js';
+import { RouteTable } from '../../../owner-maps/route-table.js';
+import { V2_VERDICTS } from '../../../quay/capabilities.js';
 import type { StepDiff, Verdict } from './lib.js';
 import type { SequenceRun } from './runner.js';
 import { repositoryOf } from './session.js';

@@ -14,7 +14,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pushBlob, sha256, startTestRegistry, type TestRegistry } from '../lib/server.js';
 import { mintToken } from '../../auth/tokens.js';
-import type { RegistryOptions } from '../../index.js';
+import type { GoSideOptions as RegistryOptions } from '../../../quay/runtime.js';
 import { waitFor, type Reply } from '../../../test/lib/proc.js';
 
 const IDLE_MS = 10 * 60_000;

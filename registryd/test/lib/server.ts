@@ -3,7 +3,7 @@ import http from 'node:http';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { createLogger } from '../../../lib/log.js';
-import { openRegistry, type Registry, type RegistryOptions } from '../../index.js';
+import { openGoSide as openRegistry, type GoSide as Registry, type GoSideOptions as RegistryOptions } from '../../../quay/runtime.js';
 import { request, tempDir, type Reply, type RequestOptions, type TLike } from '../../../test/lib/proc.js';
 
 export interface TestRegistry {

@@ -3,7 +3,7 @@ import t from 'tap';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger } from '../../../lib/log.js';
-import { openRegistry } from '../../index.js';
+import { openGoSide as openRegistry } from '../../../quay/runtime.js';
 import { tempDir } from '../../../test/lib/proc.js';
 import { Readable } from 'node:stream';
 

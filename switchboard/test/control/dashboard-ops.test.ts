@@ -136,26 +136,26 @@ t.test('API and dashboard: go and canary refused where go does not implement the
   const h = await start(t, 'MIGRATION:\n  ROUTE_OWNER_DEFAULT: python\n  ROUTE_OWNER_CAP_V2_TAGS: go\n', { readiness });
   const before = readFileSync(h.file, 'utf8');
 
-  const refused = await h.post('/api/v1/plan', { action: 'owner', scope: 'CAP_V2_CATALOG', value: 'go' });
+  const refused = await h.post('/control/v1/plan', { action: 'owner', scope: 'CAP_V2_CATALOG', value: 'go' });
   t.equal(refused.status, 409, 'plan: 409');
   const rj = await refused.json() as Record<string, any>;
   t.equal(rj.code, 'SWB_GO_NOT_IMPLEMENTED');
   t.match(rj.error, /^go does not implement V2_CATALOG \(\d+ routes?\): this change would send its requests to go, where they would fail; nothing written — to do it anyway, send "force": true with a "reason"$/);
   t.same(rj.not_implemented_on_go.map((b: { capability: string }) => b.capability), ['V2_CATALOG']);
-  const ramp = await h.post('/api/v1/apply', { action: 'ramp', scope: 'CAP_V2_CATALOG', percent: 5, expected_version: 1, reason: 'try it' });
+  const ramp = await h.post('/control/v1/apply', { action: 'ramp', scope: 'CAP_V2_CATALOG', percent: 5, expected_version: 1, reason: 'try it' });
   t.equal(ramp.status, 409, 'apply of a ramp (canary): 409 without force');
-  const noReason = await h.post('/api/v1/apply', { action: 'owner', scope: 'CAP_V2_CATALOG', value: 'go', expected_version: 1, force: true });
+  const noReason = await h.post('/control/v1/apply', { action: 'owner', scope: 'CAP_V2_CATALOG', value: 'go', expected_version: 1, force: true });
   t.equal(noReason.status, 400, 'force without a reason: refused');
   t.equal(readFileSync(h.file, 'utf8'), before, 'nothing written');
-  const forcedPlan = await h.post('/api/v1/plan', { action: 'owner', scope: 'CAP_V2_CATALOG', value: 'go', force: true, reason: 'go has it behind a flag' });
+  const forcedPlan = await h.post('/control/v1/plan', { action: 'owner', scope: 'CAP_V2_CATALOG', value: 'go', force: true, reason: 'go has it behind a flag' });
   t.equal(forcedPlan.status, 200, 'plan with force and a reason: 200');
   t.match(await forcedPlan.json(), { readiness: { forced: true, not_implemented_on_go: [{ capability: 'V2_CATALOG', verdict: 'no' }] } });
-  const fine = await h.post('/api/v1/plan', { action: 'owner', scope: 'CAP_V2_PULL', value: 'go' });
+  const fine = await h.post('/control/v1/plan', { action: 'owner', scope: 'CAP_V2_PULL', value: 'go' });
   t.equal(fine.status, 200, 'a capability go implements: planned');
   t.match(await fine.json(), { readiness: { forced: false, not_implemented_on_go: [], unknown_on_go: [] } });
-  t.equal((await h.post('/api/v1/plan', { action: 'rollback', scope: 'CAP_V2_CATALOG' })).status, 200, 'rolling back is never gated');
+  t.equal((await h.post('/control/v1/plan', { action: 'rollback', scope: 'CAP_V2_CATALOG' })).status, 200, 'rolling back is never gated');
 
-  const forced = await h.post('/api/v1/apply', { action: 'owner', scope: 'CAP_V2_CATALOG', value: 'go', expected_version: 1, force: true, reason: 'incident 7: go has it behind a flag' });
+  const forced = await h.post('/control/v1/apply', { action: 'owner', scope: 'CAP_V2_CATALOG', value: 'go', expected_version: 1, force: true, reason: 'incident 7: go has it behind a flag' });
   t.equal(forced.status, 200, 'apply forced with a reason: written');
   t.match(readFileSync(h.file, 'utf8'), /ROUTE_OWNER_CAP_V2_CATALOG: go/);
   const line = h.logs.find((l) => l.forced === true);
@@ -191,7 +191,7 @@ t.test('API and dashboard: go and canary refused where go does not implement the
   t.match(row(unknownPage, 'cap-V2_CATALOG'), /go upstream not reachable: unknown/);
   t.match(unknownPage, /go upstream not reachable: every capability unknown/);
   t.notMatch(unknownPage, /10\.1\.2\.3/, 'the upstream address in the error is not shown');
-  const unknown = await h.post('/api/v1/plan', { action: 'owner', scope: 'CAP_V2_UPLOAD', value: 'go' });
+  const unknown = await h.post('/control/v1/plan', { action: 'owner', scope: 'CAP_V2_UPLOAD', value: 'go' });
   t.equal(unknown.status, 200, 'unknown readiness does not refuse');
   t.match(await unknown.json(), { readiness: { unknown_on_go: [{ capability: 'V2_UPLOAD', verdict: 'unknown' }] } });
   const unknownPreview = await (await h.form('/dashboard/preview', { action: 'owner', scope: 'CAP_V2_UPLOAD', value: 'go' })).text();
@@ -262,7 +262,7 @@ t.test('the capability page: summary with live figures per owner for this capabi
   t.match(live, /<tr data-owner="python">.*<td>10<\/td><\/tr>/, '10 python requests of V2_PULL');
   t.match(live, /<tr data-owner="go">.*<span class="hot"[^>]*>2\.50%<\/span>.*<td>30<\/td><\/tr>/, 'go: 30 requests of V2_PULL (not V2_TAGS\'s 50); 2 errors of 80 go requests in the family: 2.50 %, above 1 %, in red');
   t.match(summary, /error rate and latency of its whole family REGISTRY_V2 \(the proxy labels those by family only\)/, 'says what the error rate measures');
-  const api = await (await h.get('/api/v1/capabilities/V2_PULL')).json() as Record<string, any>;
+  const api = await (await h.get('/control/v1/capabilities/V2_PULL')).json() as Record<string, any>;
   t.match(api, { capability: 'V2_PULL', family: 'REGISTRY_V2', implemented_on_go: 'yes', live: { errors_and_latency_of: 'family', owners: [{ owner: 'python', requests: 10 }, { owner: 'go', requests: 30 }] } });
 });
 
@@ -292,7 +292,7 @@ t.test('live figures per capability: exact when errors and durations carry the c
 
 t.test('history: snapshot version, via, and hand edits of config.yaml with their keys', async (t) => {
   const h = await start(t, 'MIGRATION:\n  ROUTE_OWNER_DEFAULT: python\n');
-  t.equal((await h.post('/api/v1/apply', { action: 'lists', scope: 'CAP_V2_PULL', selector: 'orgs', values: ['acme', 'beta'], expected_version: 1, reason: 'first orgs' })).status, 200);
+  t.equal((await h.post('/control/v1/apply', { action: 'lists', scope: 'CAP_V2_PULL', selector: 'orgs', values: ['acme', 'beta'], expected_version: 1, reason: 'first orgs' })).status, 200);
   appendFileSync(auditPath(h.file, null), JSON.stringify({ time: new Date(Date.now() + 1000).toISOString(), actor: '(file)', via: 'file edit', action: 'edit', key: 'ROUTE_OWNER_CAP_V2_TAGS, ROUTE_CANARY_PERCENT', keys: ['ROUTE_OWNER_CAP_V2_TAGS', 'ROUTE_CANARY_PERCENT'], old: null, new: null, reason: null, snapshot_version: 3, routes_changing_owner: 2 }) + '\n');
   const html = await (await h.get('/dashboard/history')).text();
   const rows = [...html.matchAll(/<tr><td class="nowrap">[\s\S]*?<\/tr>/g)].map((m) => m[0]);
@@ -322,12 +322,12 @@ t.test('logins are rate-limited per name and per address, counted and logged', a
   t.equal((await login('', TOKEN)).status, 303, 'another name from the same address still logs in (the token)');
 
   const basic = (name: string, pw: string): Record<string, string> => ({ authorization: `Basic ${Buffer.from(`${name}:${pw}`).toString('base64')}` });
-  t.equal((await h.get('/api/v1/state', basic('rita', 'rita-pw'))).status, 200, 'Basic credentials work');
-  for (let i = 0; i < 5; i++) t.equal((await h.get('/api/v1/state', basic('rita', 'nope'))).status, 401);
-  const apiLimited = await h.get('/api/v1/state', basic('rita', 'rita-pw'));
+  t.equal((await h.get('/control/v1/state', basic('rita', 'rita-pw'))).status, 200, 'Basic credentials work');
+  for (let i = 0; i < 5; i++) t.equal((await h.get('/control/v1/state', basic('rita', 'nope'))).status, 401);
+  const apiLimited = await h.get('/control/v1/state', basic('rita', 'rita-pw'));
   t.equal(apiLimited.status, 429, 'Basic credentials share the limiter');
   t.match(await apiLimited.json(), { error: /too many failed logins for this name; try again in \d+ s/ });
-  t.equal((await h.get('/api/v1/state')).status, 200, 'a bearer token is not a login: not limited');
+  t.equal((await h.get('/control/v1/state')).status, 200, 'a bearer token is not a login: not limited');
 
   // 10 failures so far from 127.0.0.1; 10 more under other names reach the address limit.
   for (let i = 0; i < 10; i++) t.equal((await login(`guess-${i}`, 'x')).status, 401);
@@ -389,31 +389,31 @@ t.test('nobody can lock the operator out of the admin token login (review)', asy
 
 t.test('turning the kill switch off is a compare-and-swap: a stale page or script never undoes a newer kill (review)', async (t) => {
   const h = await start(t, 'MIGRATION:\n  ROUTE_OWNER_DEFAULT: python\n');
-  const killOn = async (): Promise<boolean> => ((await (await h.get('/api/v1/state')).json()) as { snapshot: { kill_switch: boolean } }).snapshot.kill_switch;
-  t.equal((await h.post('/api/v1/apply', { action: 'kill', on: true, reason: 'INC-1' })).status, 200);
+  const killOn = async (): Promise<boolean> => ((await (await h.get('/control/v1/state')).json()) as { snapshot: { kill_switch: boolean } }).snapshot.kill_switch;
+  t.equal((await h.post('/control/v1/apply', { action: 'kill', on: true, reason: 'INC-1' })).status, 200);
   // An operator opens the preview to turn it off...
   const preview = await (await h.form('/dashboard/preview', { action: 'kill', on: 'false' })).text();
   const seen = /name="expected_version" value="(\d+)"/.exec(preview)?.[1];
   t.ok(seen, 'the preview carries the snapshot it was made against');
   // ...meanwhile it is turned off, and on again for another incident.
-  t.equal((await h.post('/api/v1/apply', { action: 'kill', on: false, reason: 'INC-1 over' })).status, 200);
-  t.equal((await h.post('/api/v1/apply', { action: 'kill', on: true, reason: 'INC-2: go is down again' })).status, 200);
+  t.equal((await h.post('/control/v1/apply', { action: 'kill', on: false, reason: 'INC-1 over' })).status, 200);
+  t.equal((await h.post('/control/v1/apply', { action: 'kill', on: true, reason: 'INC-2: go is down again' })).status, 200);
   const stale = await h.form('/dashboard/apply', { kill: 'false', expected_version: seen!, reason: 'INC-1 over' });
   t.equal(stale.status, 409, 'the stale page: a conflict');
   t.match(await stale.text(), /changed since you looked/);
   t.equal(await killOn(), true, 'INC-2\'s kill switch is still on');
 
   // A script that says which snapshot it planned against gets the same.
-  const plan = await (await h.post('/api/v1/plan', { action: 'kill', on: false })).json() as { snapshot_version: number };
-  t.equal((await h.post('/api/v1/apply', { action: 'kill', on: false, reason: 'x' })).status, 200);
-  t.equal((await h.post('/api/v1/apply', { action: 'kill', on: true, reason: 'INC-3' })).status, 200);
-  const api = await h.post('/api/v1/apply', { action: 'kill', on: false, reason: 'INC-2 over', expected_version: plan.snapshot_version });
+  const plan = await (await h.post('/control/v1/plan', { action: 'kill', on: false })).json() as { snapshot_version: number };
+  t.equal((await h.post('/control/v1/apply', { action: 'kill', on: false, reason: 'x' })).status, 200);
+  t.equal((await h.post('/control/v1/apply', { action: 'kill', on: true, reason: 'INC-3' })).status, 200);
+  const api = await h.post('/control/v1/apply', { action: 'kill', on: false, reason: 'INC-2 over', expected_version: plan.snapshot_version });
   t.equal(api.status, 409);
   t.match(await api.json(), { code: 'SWB_CONFIG_CONFLICT' });
   t.equal(await killOn(), true, 'INC-3\'s kill switch is still on');
 
   // Turning it on is never refused for a stale view.
-  t.equal((await h.post('/api/v1/apply', { action: 'kill', on: true, reason: 'INC-3 again', expected_version: 1 })).status, 200, 'on: whatever the version');
+  t.equal((await h.post('/control/v1/apply', { action: 'kill', on: true, reason: 'INC-3 again', expected_version: 1 })).status, 200, 'on: whatever the version');
   const fresh = await (await h.form('/dashboard/preview', { action: 'kill', on: 'false' })).text();
   const now = /name="expected_version" value="(\d+)"/.exec(fresh)?.[1];
   t.equal((await h.form('/dashboard/apply', { kill: 'false', expected_version: now!, reason: 'INC-3 over' })).status, 303, 'a current page turns it off');

@@ -49,7 +49,7 @@ t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
 const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 
 const basic = (name: string, pw: string): Record<string, string> => ({ authorization: `Basic ${Buffer.from(`${name}:${pw}`).toString('base64')}` });
-const state = (headers: Record<string, string>): Promise<Response> => fetch(`${base}/api/v1/state`, { headers });
+const state = (headers: Record<string, string>): Promise<Response> => fetch(`${base}/control/v1/state`, { headers });
 const done = (): number => Object.values(sharedBcryptPool().stats().completedByThread).reduce((a, n) => a + n, 0);
 
 t.test('wrong passwords are checked on worker threads: the loop keeps turning, the listener keeps answering', async (t) => {

@@ -1,5 +1,5 @@
 // The control plane reports what the CLI reports (issue 13): warnings of the
-// resulting config in planWrite, the API's POST /api/v1/plan and the
+// resulting config in planWrite, the API's POST /control/v1/plan and the
 // dashboard's preview, and a did-you-mean for an unknown scope. A real
 // ControlPlane on a node:http server on port 0, over a real snapshot provider.
 
@@ -65,14 +65,14 @@ t.test('the control API and the dashboard preview report warnings', async (t) =>
   const post = (path: string, body: string, type: string): Promise<Response> =>
     fetch(base + path, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': type }, body });
   const plan = async (body: unknown): Promise<{ status: number; json: Record<string, unknown> }> => {
-    const res = await post('/api/v1/plan', JSON.stringify(body), 'application/json');
+    const res = await post('/control/v1/plan', JSON.stringify(body), 'application/json');
     return { status: res.status, json: await res.json() as Record<string, unknown> };
   };
 
   const percent = await plan({ changes: [{ key: 'ROUTE_CANARY_CAP_V2_PULL_PERCENT', value: 25 }] });
   t.equal(percent.status, 200);
   t.same(percent.json.warnings, [{ code: 'SWB_CONFIG_NO_EFFECT', key: 'MIGRATION.ROUTE_CANARY_CAP_V2_PULL_PERCENT', file, line: 4, message: PERCENT_WARNING }],
-    'POST /api/v1/plan: a percent on a scope that is not canary is accepted and warned about');
+    'POST /control/v1/plan: a percent on a scope that is not canary is accepted and warned about');
   const lists = await plan({ action: 'lists', scope: 'CAP_V2_PULL', selector: 'orgs', values: ['acme'] });
   t.match(lists.json.warnings, [{ key: 'MIGRATION.ROUTE_CANARY_CAP_V2_PULL_ORGS', message: /ROUTE_CANARY_CAP_V2_PULL_ORGS has no effect until ROUTE_OWNER_CAP_V2_PULL is canary/ }], 'an action too');
   const ramp = await plan({ action: 'ramp', scope: 'CAP_V2_PULL', percent: 25 });

@@ -10,7 +10,7 @@ import { loadInventory, type RouteRow } from '../../../owner-maps/index.js';
 import { parseConfig } from '../../config/parse.js';
 import { buildSnapshot, hardFailureSnapshot, type Snapshot } from '../../core/snapshot.js';
 import { decide } from '../../core/decide.js';
-import { parsePattern } from '../../core/route-pattern.js';
+import { parsePattern } from '../../../owner-maps/route-pattern.js';
 import { buildNginxModel, ngxQuote, type NginxModel } from '../../nginx/model.js';
 import { renderNginx } from '../../nginx/render.js';
 import { isSwitchboardError } from '../../errors.js';

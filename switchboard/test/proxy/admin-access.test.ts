@@ -73,13 +73,13 @@ t.test('Host header values: names, ports, IP literals', async (t) => {
 t.test('a rebinding Host is refused on every admin path but /healthz', async (t) => {
   const a = await startAdmin(t, {});
   const bearer = { authorization: `Bearer ${TOKEN}` };
-  for (const path of ['/status', '/metrics', '/readyz', '/dashboard', '/dashboard/login', '/api/v1/state', '/nothing-here']) {
+  for (const path of ['/status', '/metrics', '/readyz', '/dashboard', '/dashboard/login', '/control/v1/state', '/api/v1/state', '/nothing-here']) {
     const r = await get(a.port, path, { host: 'evil.example', ...bearer });
     t.equal(r.status, 421, `${path}: 421`);
     t.match(r.text(), /Host "evil\.example" is not a name of this admin listener.*SWITCHBOARD\.ADMIN_ALLOWED_HOSTS/, `${path}: names the setting`);
     t.match(r.headers['content-type'], /^text\/plain/);
   }
-  const post = await request(a.port, { method: 'POST', path: '/api/v1/plan', headers: { host: 'evil.example:9180', 'content-type': 'application/json', ...bearer }, body: '{}' });
+  const post = await request(a.port, { method: 'POST', path: '/control/v1/plan', headers: { host: 'evil.example:9180', 'content-type': 'application/json', ...bearer }, body: '{}' });
   t.equal(post.status, 421, 'a POST to the control API too, before its own checks');
   t.equal((await get(a.port, '/healthz', { host: 'evil.example' })).status, 200, '/healthz says only "ok": open to any name');
   t.equal((await get(a.port, '/status', { host: 'fe80::1' })).status, 421, 'an IPv6 literal without brackets is malformed');
@@ -92,7 +92,7 @@ t.test('IP literals, localhost, the listen host and ADMIN_ALLOWED_HOSTS pass', a
     'admin.example:9180', 'switchboard-admin.internal', 'SWITCHBOARD-ADMIN.INTERNAL:9180'];
   for (const host of hosts) {
     t.equal((await get(a.port, '/status', { host })).status, 200, `/status with Host ${host}`);
-    t.equal((await get(a.port, '/api/v1/state', { host, ...bearer })).status, 200, `/api/v1/state with Host ${host}`);
+    t.equal((await get(a.port, '/control/v1/state', { host, ...bearer })).status, 200, `/control/v1/state with Host ${host}`);
   }
   t.equal((await get(a.port, '/dashboard/login', { host: 'localhost' })).status, 200, 'the dashboard login page');
   t.equal((await get(a.port, '/metrics', { host: 'switchboard-admin.internal' })).status, 200, '/metrics');
@@ -103,6 +103,24 @@ t.test('IP literals, localhost, the listen host and ADMIN_ALLOWED_HOSTS pass', a
   await a.h.write({ settings: { LISTEN: '127.0.0.1:0', ACCESS_LOG: 'off', DASHBOARD: { ADMIN_TOKEN_FILE: a.tokenFile }, ADMIN_ALLOWED_HOSTS: ['other.internal'] } });
   t.equal((await get(a.port, '/status', { host: 'switchboard-admin.internal' })).status, 421, 'removed from the list: refused');
   t.equal((await get(a.port, '/status', { host: 'other.internal' })).status, 200, 'added: let in');
+});
+
+t.test('the control API under /control/v1; the old /api/v1 paths redirect, past the Host check', async (t) => {
+  const a = await startAdmin(t, {});
+  const bearer = { authorization: `Bearer ${TOKEN}` };
+  t.equal((await get(a.port, '/control/v1/state', bearer)).status, 200, 'the new path');
+  const old = await get(a.port, '/api/v1/explain?path=/v2/acme/app/tags/list', bearer);
+  t.equal(old.status, 308, 'an old path: Permanent Redirect');
+  t.equal(old.headers.location, '/control/v1/explain?path=/v2/acme/app/tags/list');
+  t.equal(old.headers.deprecation, 'true');
+  t.equal(old.headers.link, '</control/v1/explain?path=/v2/acme/app/tags/list>; rel="successor-version"');
+  const post = await request(a.port, { method: 'POST', path: '/api/v1/plan', headers: { 'content-type': 'application/json', ...bearer }, body: '{}' });
+  t.equal(post.status, 308);
+  t.equal(post.headers.location, '/control/v1/plan');
+  t.equal((await get(a.port, '/api/v1/state', { host: 'evil.example' })).status, 421, 'an old path is refused a rebinding Host like any other');
+  const missing = await get(a.port, '/api/v1');
+  t.equal(missing.status, 404, 'the bare old prefix is no control-API path');
+  t.match(missing.text(), /try \/metrics, \/status, \/healthz, \/readyz, \/dashboard, \/control\/v1\/state\n$/, 'the listener\'s 404 names the new path');
 });
 
 t.test('ADMIN_STATUS_AUTH: /status needs the admin token or a session; health stays open', async (t) => {

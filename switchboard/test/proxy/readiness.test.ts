@@ -13,7 +13,7 @@ import { createLogger } from '../../../lib/log.js';
 import {
   DEFAULT_INTERVAL_MS, DEFAULT_TIMEOUT_MS, ReadinessMonitor, WELL_KNOWN_PATH, probeGo, readinessJson, type ReadinessChange,
 } from '../../proxy/readiness.js';
-import { CLAIMED_CAPABILITIES, WELL_KNOWN_PATH as REGISTRY_PATH } from '../../../registryd/capabilities.js';
+import { CLAIMED_CAPABILITIES, WELL_KNOWN_PATH as REGISTRY_PATH } from '../../../quay/capabilities.js';
 import { startTestRegistry } from '../../../registryd/test/lib/server.js';
 import { freePort, waitFor } from '../../../test/lib/proc.js';
 

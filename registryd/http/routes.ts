@@ -1,0 +1,85 @@
+/**
+ * The /v2 surface's route records: one per Quay endpoint, keyed by the
+ * endpoint function's name in Quay (the inventory's `handler` column, e.g.
+ * `download_blob`), with its handler, the permission it needs (Quay's
+ * require_repo_read/write) and the action its refusals are audited as
+ * (log_unauthorized). Compiled with the inventory's REGISTRY_V2 rows into the
+ * route table the surface dispatches on; a test keeps the records and the
+ * rows one to one.
+ */
+import { loadInventory, RouteTable } from '../../owner-maps/index.js';
+import type { RouteRow } from '../../owner-maps/index.js';
+import type { Need } from '../auth/auth-service.js';
+import type { RefusedAction } from '../service/activity.js';
+import type { Ctx } from './context.js';
+import { deleteBlob, getBlob } from './blobs.js';
+import { base, catalog, referrers, tagsList } from './listing.js';
+import { deleteManifest, getManifest, putManifest } from './manifests.js';
+import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } from './uploads.js';
+import { issueToken } from './auth.js';
+
+export type Handler = (c: Ctx) => Promise<void>;
+
+export interface RouteRecord {
+  /** Quay's endpoint function (inventory `handler`). */
+  readonly quayHandler: string;
+  readonly handle: Handler;
+  /** The repository permission the route needs; absent for routes without a repository. */
+  readonly need?: Need;
+  /** The action a refusal counts as when Quay audits refusals. */
+  readonly audited?: RefusedAction;
+}
+
+/** The family whose rows these records serve. */
+export const FAMILY = 'REGISTRY_V2';
+
+export const V2_ROUTES: readonly RouteRecord[] = [
+  { quayHandler: 'v2_support_enabled', handle: base },
+  { quayHandler: 'catalog_search', handle: catalog },
+  { quayHandler: 'generate_registry_jwt', handle: issueToken },
+  { quayHandler: 'start_blob_upload', handle: startUpload, need: 'write', audited: 'push' },
+  { quayHandler: 'cancel_upload', handle: cancelUpload, need: 'write' },
+  { quayHandler: 'fetch_existing_upload', handle: uploadStatus, need: 'write' },
+  { quayHandler: 'upload_chunk', handle: patchUpload, need: 'write' },
+  { quayHandler: 'monolithic_upload_or_last_chunk', handle: finishUpload, need: 'write' },
+  { quayHandler: 'delete_digest', handle: deleteBlob, need: 'write' },
+  { quayHandler: 'download_blob', handle: getBlob, need: 'read' },
+  { quayHandler: 'check_blob_exists', handle: getBlob, need: 'read' },
+  { quayHandler: 'delete_manifest_by_digest', handle: deleteManifest, need: 'write', audited: 'delete' },
+  { quayHandler: 'fetch_manifest_by_digest', handle: getManifest, need: 'read', audited: 'pull' },
+  { quayHandler: 'write_manifest_by_digest', handle: putManifest, need: 'write', audited: 'push' },
+  { quayHandler: 'delete_manifest_by_tag', handle: deleteManifest, need: 'write', audited: 'delete' },
+  { quayHandler: 'fetch_manifest_by_tagname', handle: getManifest, need: 'read', audited: 'pull' },
+  { quayHandler: 'write_manifest_by_tagname', handle: putManifest, need: 'write', audited: 'push' },
+  { quayHandler: 'list_manifest_referrers', handle: referrers, need: 'read' },
+  { quayHandler: 'list_all_tags', handle: tagsList, need: 'read' },
+];
+
+/** A compiled surface: its route table, and each matched row's record by the row's index in the table. */
+export interface CompiledRoutes {
+  readonly table: RouteTable;
+  /** By inventory route id. */
+  readonly byRouteId: ReadonlyMap<string, RouteRecord>;
+}
+
+/**
+ * The records joined to their inventory rows and compiled for a config
+ * (FEATURE_LIBRARY_SUPPORT). Throws when a record names no row of the family
+ * or two rows, or a row of the family has no record.
+ */
+export function compileRoutes(records: readonly RouteRecord[], o: { readonly librarySupport: boolean; readonly rows?: readonly RouteRow[] }): CompiledRoutes {
+  const rows = (o.rows ?? loadInventory().routes).filter((r) => r.family === FAMILY);
+  const byHandler = new Map(records.map((r) => [r.quayHandler, r]));
+  if (byHandler.size !== records.length) throw new Error('two route records name the same Quay handler');
+  const byRouteId = new Map<string, RouteRecord>();
+  for (const row of rows) {
+    const rec = byHandler.get(row.handler);
+    if (!rec) throw new Error(`${row.id} ${row.method} ${row.pattern} (${row.handler}): no route record serves it`);
+    if ([...byRouteId.values()].includes(rec)) throw new Error(`route record ${rec.quayHandler} matches two inventory rows`);
+    byRouteId.set(row.id, rec);
+  }
+  for (const rec of records) {
+    if (![...byRouteId.values()].includes(rec)) throw new Error(`route record ${rec.quayHandler} names no ${FAMILY} row of the inventory`);
+  }
+  return { table: RouteTable.compile(rows, { librarySupport: o.librarySupport }), byRouteId };
+}

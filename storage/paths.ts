@@ -1,0 +1,32 @@
+/**
+ * The only place that turns "blob by digest" or "upload by uuid" into a
+ * storage key. Quay's storage layout (storage/basestorage.py and
+ * digest/digest_tools.py), shared with Python Quay so both find the same bytes:
+ *
+ *   <storage root>/
+ *   ├── sha256/
+ *   │   └── ab/
+ *   │       └── ab12…(64 hex)      a blob, content-addressed; written once, by rename
+ *   └── uploads/
+ *       └── <uuid>                 an upload in progress (the local driver appends chunks here)
+ *
+ * Keys are relative, `/`-separated; drivers map them onto their medium.
+ */
+import { digestHex } from '../domain/digest.js';
+
+export function blobKey(digest: string): string {
+  const hex = digestHex(digest);
+  return `sha256/${hex.slice(0, 2)}/${hex}`;
+}
+
+const UUID_RE = /^[A-Za-z0-9-]{1,64}$/;
+
+export function uploadKey(uuid: string): string {
+  // The uuid comes from a URL: never let it name anything outside uploads/.
+  if (!UUID_RE.test(uuid)) throw new Error(`not an upload uuid: ${JSON.stringify(uuid)}`);
+  return `uploads/${uuid}`;
+}
+
+export function isUploadUuid(s: string): boolean {
+  return UUID_RE.test(s);
+}
