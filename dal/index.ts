@@ -10,10 +10,10 @@ import { SqliteMetadataStore } from './sqlite/store.js';
 import { PgMetadataStore } from './postgres/store.js';
 import { sqliteDal } from './sqlite/dal.js';
 import { postgresDal } from './postgres/dal.js';
-import type { Dal } from './dal.js';
+import type { Dal } from './model/dal.js';
 
-export { DalTxError, type Dal } from './dal.js';
-export type * from './areas.js';
+export { DalTxError, type Dal } from './model/dal.js';
+export type * from './model/areas.js';
 export { sqliteDal } from './sqlite/dal.js';
 export { postgresDal } from './postgres/dal.js';
 

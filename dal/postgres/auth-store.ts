@@ -2,11 +2,11 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { inTransaction, type PgTxSession, type Q } from './transaction.js';
-import { LAST_ACCESSED_THRESHOLD_MS, type AppTokenRow, type AuthStore, type NewUser, type Page, type RepoRole, type ServiceKeyRow, type TeamRole, type UserRow } from '../auth-store.js';
-import { parseSqlTime, sqlTime } from '../time.js';
+import { LAST_ACCESSED_THRESHOLD_MS, type AppTokenRow, type AuthStore, type NewUser, type Page, type RepoRole, type ServiceKeyRow, type TeamRole, type UserRow } from '../model/auth-store.js';
+import { parseSqlTime, sqlTime } from '../model/time.js';
 import { DEFAULT_TAG_EXPIRATION_S } from '../schema/quay.js';
-import { LISTED_STATES } from '../rows.js';
-import { appTokenRow, EXPIRED_KEY_TTL_MS, MIRROR_ROBOT_SQL, ROLE_ORDER, TEAM_ORDER, USER_COLUMNS, userRow, type AppTokenDbRow, type UserDbRow } from '../auth-rows.js';
+import { LISTED_STATES } from '../model/rows.js';
+import { appTokenRow, EXPIRED_KEY_TTL_MS, MIRROR_ROBOT_SQL, ROLE_ORDER, TEAM_ORDER, USER_COLUMNS, userRow, type AppTokenDbRow, type UserDbRow } from '../model/auth-rows.js';
 
 /** `last_accessed` is due for a rewrite ($3: now less the threshold). */
 const STALE = '(last_accessed IS NULL OR last_accessed < $3::timestamp)';

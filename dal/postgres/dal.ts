@@ -14,7 +14,7 @@
  * tx() joins the open transaction (see Dal.tx).
  */
 import type pg from 'pg';
-import { dalOf, DalTxError, type Dal } from '../dal.js';
+import { dalOf, DalTxError, type Dal } from '../model/dal.js';
 import { PgAuthStore } from './auth-store.js';
 import type { PgMetadataStore } from './store.js';
 import { inTransaction, PgTxSession } from './transaction.js';

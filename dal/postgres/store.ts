@@ -19,14 +19,14 @@ import pg from 'pg';
 import {
   MissingReferences, RepositoryState, checkDeclaredSizes, type ActionLogEntry, type BlobRef, type ManifestRef, type ManifestTarget, type MetadataStore,
   type NewManifest, type Page, type QueueItemEntry, type QuotaAccounting, type RepositoryRef, type UploadProgress, type UploadRow,
-} from '../store.js';
-import { sqlLocalTime, sqlTime } from '../time.js';
-import { INDEXER_V4, QUOTA_SQL, SECURITY_STATUS_PENDING, positional } from '../side-effects.js';
-import { GroupCommit } from '../group-commit.js';
+} from '../model/store.js';
+import { sqlLocalTime, sqlTime } from '../model/time.js';
+import { INDEXER_V4, QUOTA_SQL, SECURITY_STATUS_PENDING, positional } from '../model/side-effects.js';
+import { GroupCommit } from '../model/group-commit.js';
 import { DEFAULT_TAG_EXPIRATION_S, type CreateQuaySchemaOptions } from '../schema/quay.js';
-import { CACHED_LOOKUPS, LISTED_STATES, MANIFEST_COLUMNS, UPLOAD_SELECT, blobRef, manifestRef, repoRef, uploadRow, type BlobRow, type ManifestDbRow, type RepoRow, type UploadDbRow } from '../rows.js';
+import { CACHED_LOOKUPS, LISTED_STATES, MANIFEST_COLUMNS, UPLOAD_SELECT, blobRef, manifestRef, repoRef, uploadRow, type BlobRow, type ManifestDbRow, type RepoRow, type UploadDbRow } from '../model/rows.js';
 import { PgAuthStore } from './auth-store.js';
-import { DalTxError } from '../dal.js';
+import { DalTxError } from '../model/dal.js';
 import { inTransaction, type PgTxSession, type Q } from './transaction.js';
 import { advisoryLockId, createQuaySchemaPg } from './schema.js';
 export { inTransaction } from './transaction.js';

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { DalTxError } from '../dal.js';
+import { DalTxError } from '../model/dal.js';
 
 /** Anything that runs queries: the pool, a client inside a transaction, or a PgTxSession. */
 export type Q = Pick<pg.ClientBase, 'query'>;

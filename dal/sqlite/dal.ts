@@ -15,7 +15,7 @@
  * at once (committed with it) instead of through the group commit. A nested
  * tx() joins the open transaction (see Dal.tx).
  */
-import { dalOf, DalTxError, type Dal } from '../dal.js';
+import { dalOf, DalTxError, type Dal } from '../model/dal.js';
 import { SqliteAuthStore } from './auth-store.js';
 import { connectionOf, TxScope } from './gate.js';
 import type { SqliteMetadataStore } from './store.js';

@@ -14,7 +14,7 @@
  * open while the transaction runs, refusing every call after it.
  */
 import type Database from 'better-sqlite3';
-import { DalTxError } from '../dal.js';
+import { DalTxError } from '../model/dal.js';
 
 export interface Gate {
   /** Calls must wait (or, on a TxScope, are refused). */

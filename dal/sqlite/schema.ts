@@ -11,7 +11,7 @@ import {
 
 /** Kept for callers that import these from the SQLite module (test/e2e); defined in ../schema/quay.ts and ../time.ts. */
 export { LOOKUP_ROWS, QUAY_ALEMBIC_HEAD, STORAGE_LOCATIONS, SchemaVersionError, type CreateQuaySchemaOptions } from '../schema/quay.js';
-export { formatQuayTimestamp } from '../time.js';
+export { formatQuayTimestamp } from '../model/time.js';
 
 /**
  * Lays Quay's schema down on an empty database, in one transaction: tables and

@@ -9,15 +9,15 @@ import Database from 'better-sqlite3';
 import {
   MissingReferences, RepositoryState, checkDeclaredSizes, type ActionLogEntry, type BlobRef, type ManifestRef, type ManifestTarget, type MetadataStore,
   type NewManifest, type Page, type QueueItemEntry, type QuotaAccounting, type RepositoryRef, type UploadProgress, type UploadRow,
-} from '../store.js';
-import { sqlLocalTime, sqlTime } from '../time.js';
-import { QUOTA_SQL, SECURITY_STATUS_PENDING, INDEXER_V4 } from '../side-effects.js';
-import { GroupCommit } from '../group-commit.js';
+} from '../model/store.js';
+import { sqlLocalTime, sqlTime } from '../model/time.js';
+import { QUOTA_SQL, SECURITY_STATUS_PENDING, INDEXER_V4 } from '../model/side-effects.js';
+import { GroupCommit } from '../model/group-commit.js';
 import { DEFAULT_TAG_EXPIRATION_S } from '../schema/quay.js';
-import { CACHED_LOOKUPS, LISTED_STATES, MANIFEST_COLUMNS, UPLOAD_SELECT, blobRef, manifestRef, repoRef, uploadRow, type BlobRow, type ManifestDbRow, type RepoRow, type UploadDbRow } from '../rows.js';
+import { CACHED_LOOKUPS, LISTED_STATES, MANIFEST_COLUMNS, UPLOAD_SELECT, blobRef, manifestRef, repoRef, uploadRow, type BlobRow, type ManifestDbRow, type RepoRow, type UploadDbRow } from '../model/rows.js';
 import { createQuaySchema } from './schema.js';
 import { connectionOf, type Gate, type SqliteConnection, type TxScope } from './gate.js';
-import { DalTxError } from '../dal.js';
+import { DalTxError } from '../model/dal.js';
 
 const ALIVE = '(t.lifetime_end_ms IS NULL OR t.lifetime_end_ms > @now)';
 

@@ -8,7 +8,7 @@
 import t from 'tap';
 import { SqliteMetadataStore } from '../sqlite/store.js';
 import { PgMetadataStore } from '../postgres/store.js';
-import { SizeMismatch, type DeclaredSize, type MetadataStore, type NewManifest } from '../store.js';
+import { SizeMismatch, type DeclaredSize, type MetadataStore, type NewManifest } from '../model/store.js';
 import { freshPgDatabase } from './lib/postgres.js';
 
 const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);

@@ -9,7 +9,7 @@ import t from 'tap';
 import type { Test } from 'tap';
 import { lockTags } from '../postgres/store.js';
 import { advisoryLockId } from '../postgres/schema.js';
-import { MissingReferences, type NewManifest } from '../store.js';
+import { MissingReferences, type NewManifest } from '../model/store.js';
 import { openStoreSides, type Side } from './lib/store-sides.js';
 import pg from 'pg';
 

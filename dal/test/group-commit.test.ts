@@ -4,7 +4,7 @@
  * rejects with its batch's error; drain waits for everything added.
  */
 import t from 'tap';
-import { GroupCommit } from '../group-commit.js';
+import { GroupCommit } from '../model/group-commit.js';
 
 t.test('concurrent rows share one write; later ones the next', async (t) => {
   const writes: number[][] = [];

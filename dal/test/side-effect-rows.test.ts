@@ -9,8 +9,8 @@
  */
 import t from 'tap';
 import type { Test } from 'tap';
-import type { NewManifest, QuotaAccounting } from '../store.js';
-import { sqlLocalTime, sqlTime } from '../time.js';
+import type { NewManifest, QuotaAccounting } from '../model/store.js';
+import { sqlLocalTime, sqlTime } from '../model/time.js';
 import { openStoreSides, type Side } from './lib/store-sides.js';
 
 const { sides } = await openStoreSides(t);

@@ -11,7 +11,7 @@ import {
   expectedQuayTables,
 } from '../schema/quay.js';
 import { createQuaySchema, ensureImageLocations, readAlembicVersion, sqliteTables } from '../sqlite/schema.js';
-import { formatQuayTimestamp } from '../time.js';
+import { formatQuayTimestamp } from '../model/time.js';
 
 type Db = Database.Database;
 

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DalTxError, openDal, type Dal } from '../index.js';
-import type { ActionLogEntry } from '../store.js';
+import type { ActionLogEntry } from '../model/store.js';
 import { openStoreSides, type Side } from './lib/store-sides.js';
 import { freshPgDatabase } from './lib/postgres.js';
 

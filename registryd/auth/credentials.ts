@@ -14,7 +14,7 @@
  * Every refusal is logged with the client's address, never the secret.
  */
 import type { RegistryError } from '../oci/errors.js';
-import type { AuthStore, UserRow } from '../../dal/auth-store.js';
+import type { AuthStore, UserRow } from '../../dal/model/auth-store.js';
 import { LogSampler, type Logger } from '../../lib/log.js';
 import type { FieldEncrypter } from './field-crypto.js';
 import { PasswordCheckBusy } from '../../lib/passwords/bcrypt-pool.js';

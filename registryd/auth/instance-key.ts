@@ -13,7 +13,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { calculateJwkThumbprint, exportJWK } from 'jose';
-import type { AuthStore } from '../../dal/auth-store.js';
+import type { AuthStore } from '../../dal/model/auth-store.js';
 import type { Logger } from '../../lib/log.js';
 import { writeFileAtomic } from '../../lib/files.js';
 

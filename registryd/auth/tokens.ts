@@ -9,7 +9,7 @@
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { SignJWT, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
-import type { AuthStore } from '../../dal/auth-store.js';
+import type { AuthStore } from '../../dal/model/auth-store.js';
 import type { InstanceKey } from './instance-key.js';
 
 export const ANONYMOUS_SUB = '(anonymous)';

@@ -2,7 +2,7 @@
 import { isSha256Digest } from '../../domain/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import { RegistryService } from '../service/registry.js';
-import type { Page } from '../../dal/store.js';
+import type { Page } from '../../dal/model/store.js';
 import { OCI_INDEX } from '../content/media-types.js';
 import type { Ctx } from './context.js';
 import { API_VERSION_HEADER, sendJson } from './respond.js';

@@ -25,8 +25,8 @@
  * does not wait for the row.
  */
 import type { Logger } from '../../lib/log.js';
-import type { AuthStore, UserRow } from '../../dal/auth-store.js';
-import type { MetadataStore, RepositoryRef } from '../../dal/store.js';
+import type { AuthStore, UserRow } from '../../dal/model/auth-store.js';
+import type { MetadataStore, RepositoryRef } from '../../dal/model/store.js';
 import type { TokenClaims } from '../auth/tokens.js';
 import { pythonJsonDumps, type PyJson } from './python-json.js';
 import type { IpResolver } from './ip-resolver.js';

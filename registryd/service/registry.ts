@@ -5,14 +5,14 @@
  */
 import type { Readable } from 'node:stream';
 import { DomainError } from '../../domain/errors.js';
-import { MissingReferences, RepositoryState, SizeMismatch, type BlobRef, type ManifestRef, type MetadataStore, type Page, type RepositoryRef } from '../../dal/store.js';
+import { MissingReferences, RepositoryState, SizeMismatch, type BlobRef, type ManifestRef, type MetadataStore, type Page, type RepositoryRef } from '../../dal/model/store.js';
 import type { ByteRange, StorageDriver } from '../../storage/driver.js';
 import { blobKey } from '../../storage/paths.js';
 import { parseManifest, type ParsedManifest } from '../content/manifest.js';
 import { DOCKER_MANIFEST, OCI_INDEX } from '../content/media-types.js';
 import { dockerConfigProblem } from '../content/docker-config.js';
 import { fullName, isValidTag, type RepoName } from '../../domain/names.js';
-import type { QuotaAccounting } from '../../dal/store.js';
+import type { QuotaAccounting } from '../../dal/model/store.js';
 import type { ActivityLog, Requester } from './activity.js';
 import { labelsNeedConfig, manifestLabels } from '../content/labels.js';
 

@@ -18,7 +18,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { DomainError } from '../../domain/errors.js';
-import type { MetadataStore, RepositoryRef, UploadRow } from '../../dal/store.js';
+import type { MetadataStore, RepositoryRef, UploadRow } from '../../dal/model/store.js';
 import type { StorageDriver } from '../../storage/driver.js';
 import { StorageError } from '../../storage/driver.js';
 import { blobKey, isUploadUuid, uploadKey } from '../../storage/paths.js';

@@ -40,6 +40,7 @@ const RUNGS: Readonly<Record<string, readonly (readonly string[])[]>> = {
   switchboard: [['switchboard'], ['switchboard/config'], ['switchboard/core'], ['switchboard/snapshots'], ['switchboard/nginx', 'switchboard/proxy', 'switchboard/control'], ['switchboard/admin'], ['switchboard/cli']],
   registryd: [['registryd/oci', 'registryd/metrics', 'registryd/content', 'registryd/upload'], ['registryd/auth'], ['registryd/service'], ['registryd/http'], ['registryd']],
   lib: [['lib/passwords'], ['lib']],
+  dal: [['dal/schema', 'dal/model'], ['dal/sqlite', 'dal/postgres'], ['dal']],
 };
 
 t.test('no cycle between packages or components', async (t) => {

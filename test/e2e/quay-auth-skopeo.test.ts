@@ -17,7 +17,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { retryAfterMs } from '../../lib/passwords/passwords.js';
-import { parseSqlTime } from '../../dal/time.js';
+import { parseSqlTime } from '../../dal/model/time.js';
 import { ROOT, freePort, requireBinaries, startChild, tempDir, waitFor, type RunResult } from '../lib/proc.js';
 import { buildSwitchboard } from '../lib/switchboard.js';
 import { buildImage, layoutManifest, skopeoIn } from '../lib/oci.js';

@@ -5,11 +5,11 @@
  */
 import { SqliteMetadataStore } from '../../sqlite/store.js';
 import { PgMetadataStore } from '../../postgres/store.js';
-import type { MetadataStore } from '../../store.js';
-import type { AuthStore } from '../../auth-store.js';
+import type { MetadataStore } from '../../model/store.js';
+import type { AuthStore } from '../../model/auth-store.js';
 import { sqliteDal } from '../../sqlite/dal.js';
 import { postgresDal } from '../../postgres/dal.js';
-import type { Dal } from '../../dal.js';
+import type { Dal } from '../../model/dal.js';
 import { freshPgDatabase } from './postgres.js';
 
 export interface Side {

@@ -8,12 +8,12 @@
 import t from 'tap';
 import { SqliteMetadataStore } from '../../../dal/sqlite/store.js';
 import { SqliteAuthStore } from '../../../dal/sqlite/auth-store.js';
-import type { ActionLogEntry, MetadataStore, RepositoryRef } from '../../../dal/store.js';
+import type { ActionLogEntry, MetadataStore, RepositoryRef } from '../../../dal/model/store.js';
 import { ActivityLog, DEFAULT_ACTIVITY, type ActivitySettings, type Requester } from '../../service/activity.js';
 import { IpResolver } from '../../service/ip-resolver.js';
 import { silentLogger } from '../../../lib/log.js';
 import type { TokenClaims } from '../../auth/tokens.js';
-import { sqlLocalTime, sqlTime } from '../../../dal/time.js';
+import { sqlLocalTime, sqlTime } from '../../../dal/model/time.js';
 
 const NOW = Date.UTC(2026, 4, 2, 8, 0, 0, 0);
 /** logentry3.datetime is local time, as Quay writes it. */
