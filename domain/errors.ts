@@ -2,8 +2,8 @@
  * Stable error codes of the registryd component: internal failures (storage,
  * database, hasher state) and what the `quay` and `registryd` commands print
  * (`quay: message [REG_CODE]`). Callers compare `code`, never message text.
- * ERRORS.md lists the same table; registryd/test/errors.test.ts keeps them equal.
- * The /v2 wire vocabulary (BLOB_UNKNOWN, …) is separate: oci-errors.ts.
+ * ERRORS.md lists the same table; domain/test/errors.test.ts keeps them equal.
+ * The /v2 wire vocabulary (BLOB_UNKNOWN, …) is separate: registryd/oci/errors.ts.
  */
 import { CodedError, codeIn } from '../lib/errors.js';
 

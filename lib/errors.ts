@@ -1,8 +1,8 @@
 /**
  * The coded-error base: every component's errors carry a stable `code` that
  * callers compare (never message text). Each component keeps its own code
- * table (switchboard/errors.ts SWB_, registryd/errors.ts REG_, the /v2 wire
- * vocabulary in registryd/oci-errors.ts); the HTTP edges map codes to their
+ * table (switchboard/errors.ts SWB_, domain/errors.ts REG_, the /v2 wire
+ * vocabulary in registryd/oci/errors.ts); the HTTP edges map codes to their
  * wire shapes, the CLIs to `command: message [CODE]` (cli-errors.ts).
  */
 export class CodedError<C extends string = string> extends Error {

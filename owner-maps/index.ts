@@ -3,3 +3,4 @@ export type { Inventory, RouteRow, WorkerRow, FamilyRow } from './inventory.js';
 export { RouteTable, normalizePath, type RouteMatch, type RouteTableOptions } from './route-table.js';
 export { InventoryError } from './errors.js';
 export { WELL_KNOWN_PATH, CONTRACT_VERSION } from './readiness.js';
+export { QUAY_DEFAULTS } from './quay-defaults.js';

@@ -174,7 +174,7 @@ export interface WithdrawnClaim {
   readonly why: string;
 }
 
-/** The document at GET /.well-known/switchboard (registryd/README.md, "Readiness contract"). */
+/** The document at GET /.well-known/switchboard (docs/readiness.md). */
 export interface ReadinessDocument {
   readonly service: string;
   readonly version: string;

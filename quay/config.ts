@@ -16,11 +16,11 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { LineCounter, parseDocument, isMap } from 'yaml';
+import { readYamlWithLines } from '../lib/yaml-lines.js';
 import { z } from 'zod';
 import type { AuthSettings } from '../registryd/auth/auth-service.js';
 import { parseAddressRange } from '../lib/client-address.js';
-import { DEFAULT_MAX_UPLOADS_PER_CLIENT } from '../registryd/service/upload-slots.js';
+import { QUAY_DEFAULTS } from '../owner-maps/quay-defaults.js';
 import type { ActivityOptions } from '../registryd/index.js';
 
 export const MODES = ['mirror', 'standalone', 'full'] as const;
@@ -94,7 +94,7 @@ export const quayKeysSchema = z.looseObject({
   // Switchboard extension: AWS's ip-ranges.json (Quay ships one in util/ipresolver/) for action logs' resolved_ip.
   AWS_IP_RANGES_FILE: z.string().min(1).optional(),
   // Keys the runtime behaves as Quay's default for; set otherwise, they withdraw the
-  // capability claims registryd/capabilities.ts WITHDRAWALS lists (typed here only).
+  // capability claims quay/capabilities.ts WITHDRAWALS lists (typed here only).
   ACCOUNT_RECOVERY_MODE: bool.optional(),
   REGISTRY_STATE: z.enum(['normal', 'readonly'], { error: 'must be normal or readonly' }).optional(),
   DISABLE_PUSHES: bool.optional(),
@@ -152,19 +152,24 @@ export type LoadResult =
 
 /** Presets per mode: Quay keys with their default for that mode. */
 export function presets(mode: Mode, dataDir: string): Record<string, unknown> {
+  const d = QUAY_DEFAULTS;
   const common = {
-    SERVER_HOSTNAME: 'localhost:8443', PREFERRED_URL_SCHEME: 'https', FEATURE_ANONYMOUS_ACCESS: true, FEATURE_APP_SPECIFIC_TOKENS: true,
-    FEATURE_PUBLIC_CATALOG: false, FEATURE_SUPERUSERS_FULL_ACCESS: false, FEATURE_LIBRARY_SUPPORT: true, SUPER_USERS: [], GLOBAL_READONLY_SUPER_USERS: [],
-    CREATE_PRIVATE_REPO_ON_PUSH: true, LIBRARY_NAMESPACE: 'library', INSTANCE_SERVICE_KEY_SERVICE: 'quay',
+    // The runtime's own choices over Quay's defaults: a host and https (the self-signed certificate).
+    SERVER_HOSTNAME: 'localhost:8443', PREFERRED_URL_SCHEME: 'https',
+    FEATURE_ANONYMOUS_ACCESS: d.FEATURE_ANONYMOUS_ACCESS, FEATURE_APP_SPECIFIC_TOKENS: d.FEATURE_APP_SPECIFIC_TOKENS,
+    FEATURE_PUBLIC_CATALOG: d.FEATURE_PUBLIC_CATALOG, FEATURE_SUPERUSERS_FULL_ACCESS: d.FEATURE_SUPERUSERS_FULL_ACCESS, FEATURE_LIBRARY_SUPPORT: d.FEATURE_LIBRARY_SUPPORT,
+    SUPER_USERS: [...d.SUPER_USERS], GLOBAL_READONLY_SUPER_USERS: [...d.GLOBAL_READONLY_SUPER_USERS],
+    CREATE_PRIVATE_REPO_ON_PUSH: d.CREATE_PRIVATE_REPO_ON_PUSH, LIBRARY_NAMESPACE: d.LIBRARY_NAMESPACE, INSTANCE_SERVICE_KEY_SERVICE: d.INSTANCE_SERVICE_KEY_SERVICE,
     INSTANCE_SERVICE_KEY_LOCATION: join(dataDir, 'quay.pem'), INSTANCE_SERVICE_KEY_KID_LOCATION: join(dataDir, 'quay.kid'),
-    INSTANCE_SERVICE_KEY_EXPIRATION: 120, REGISTRY_JWT_AUTH_MAX_FRESH_S: 3660, PUSH_TEMP_TAG_EXPIRATION_SEC: 3600, MAXIMUM_LAYER_SIZE: '20G',
-    MAXIMUM_UPLOADS_PER_CLIENT: DEFAULT_MAX_UPLOADS_PER_CLIENT, TRUSTED_PROXIES: [],
+    INSTANCE_SERVICE_KEY_EXPIRATION: d.INSTANCE_SERVICE_KEY_EXPIRATION, REGISTRY_JWT_AUTH_MAX_FRESH_S: d.REGISTRY_JWT_AUTH_MAX_FRESH_S,
+    PUSH_TEMP_TAG_EXPIRATION_SEC: d.PUSH_TEMP_TAG_EXPIRATION_SEC, MAXIMUM_LAYER_SIZE: d.MAXIMUM_LAYER_SIZE,
+    MAXIMUM_UPLOADS_PER_CLIENT: d.MAXIMUM_UPLOADS_PER_CLIENT, TRUSTED_PROXIES: [...d.TRUSTED_PROXIES],
     DISTRIBUTED_STORAGE_CONFIG: { local_us: ['LocalStorage', { storage_path: join(dataDir, 'storage') }] }, DISTRIBUTED_STORAGE_PREFERENCE: ['local_us'],
   };
   if (mode === 'mirror') {
     return { ...common, DB_URI: `sqlite:///${join(dataDir, 'quay.db')}`, AUTHENTICATION_TYPE: 'Anonymous', CREATE_NAMESPACE_ON_PUSH: true, DATA_MODEL_CACHE_CONFIG: { engine: 'inmemory' } };
   }
-  return { ...common, AUTHENTICATION_TYPE: 'Database', CREATE_NAMESPACE_ON_PUSH: false, DATA_MODEL_CACHE_CONFIG: { engine: 'redis' } };
+  return { ...common, AUTHENTICATION_TYPE: 'Database', CREATE_NAMESPACE_ON_PUSH: d.CREATE_NAMESPACE_ON_PUSH, DATA_MODEL_CACHE_CONFIG: { engine: 'redis' } };
 }
 
 /** sqlite:///relative or sqlite:////absolute (SQLAlchemy's form, which Quay's DB_URI uses). */
@@ -181,23 +186,11 @@ function byLine(ps: ConfigProblem[]): ConfigProblem[] {
 
 /** Validate config text for a mode; `file` names it in problems. */
 export function loadQuayConfig(text: string, opts: { readonly mode: Mode; readonly dataDir: string; readonly file?: string }): LoadResult {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, version: '1.1' });
+  const y = readYamlWithLines(text);
   const problems: ConfigProblem[] = [];
-  const lineOf = (key: string, sub: (string | number)[] = []): number | undefined => {
-    // The key's own line for a top-level key; the deepest existing node for a path inside it.
-    for (let n = sub.length; n >= 1; n--) {
-      const node = doc.getIn([key, ...sub.slice(0, n)], true) as { range?: [number] } | undefined;
-      if (node?.range) return lines.linePos(node.range[0]).line;
-    }
-    const pair = isMap(doc.contents) ? doc.contents.items.find((p) => (p.key as { value?: unknown })?.value === key) : undefined;
-    const r = (pair?.key as { range?: [number] } | undefined)?.range;
-    return r ? lines.linePos(r[0]).line : undefined;
-  };
-  if (doc.errors.length > 0) {
-    return { ok: false, problems: doc.errors.map((e) => ({ key: '', line: lines.linePos(e.pos[0]).line, message: `YAML: ${e.message.split('\n')[0]}` })) };
-  }
-  const raw = doc.contents === null ? {} : doc.toJS({ maxAliasCount: 1000 }) as unknown;
+  const lineOf = (key: string, sub: (string | number)[] = []): number | undefined => y.lineOf([key, ...sub]);
+  if (y.errors.length > 0) return { ok: false, problems: y.errors.map((e) => ({ key: '', line: e.line, message: `YAML: ${e.message}` })) };
+  const raw: unknown = y.empty ? {} : y.mapping ? y.values : null;
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { ok: false, problems: [{ key: '', line: 1, message: 'config.yaml must be a mapping of top-level keys' }] };
   // Type errors first; the keys that have them fall back to their preset so every later
   // check still runs on the rest, and one run reports every problem of the file.

@@ -46,3 +46,6 @@ export async function embeddedClaims(quayKeys: Readonly<Record<string, unknown>>
   const gone = new Set(withdrawnClaims(quayKeys).map((w) => w.capability));
   return CLAIMED_CAPABILITIES.filter((c) => !gone.has(c));
 }
+
+/** The hooks bin/switchboard.js gives `switchboard` (loaded lazily there; tests that run the CLI in-process pass these). */
+export const goRuntimeHooks = { embed: embedRuntime, claims: embeddedClaims };

@@ -16,7 +16,7 @@ import { randomToken } from '../lib/random.js';
 import { openDal } from '../dal/index.js';
 import type { AuthStore, RepoRole } from '../dal/model/auth-store.js';
 import type { MetadataStore } from '../dal/model/store.js';
-import { FieldEncrypter } from '../registryd/auth/field-crypto.js';
+import { FieldEncrypter } from '../domain/auth/field-crypto.js';
 import { hashPassword } from '../lib/passwords/passwords.js';
 import { isValidNamespace, parseRepositoryPath } from '../domain/names.js';
 import { MODES, formatProblem, generateConfig, readQuayConfig, type Mode, type RuntimeConfig } from './config.js';

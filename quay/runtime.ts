@@ -8,7 +8,8 @@
  * `quay serve` runs it on its own; the switchboard embeds it (quay/embed.ts,
  * injected by bin/switchboard.js) with a loopback listener and no admin one.
  */
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createAdminServer, metricsRoute } from '../lib/admin-server.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { listenOn, localUrl } from '../lib/listen.js';
@@ -22,7 +23,7 @@ import { createRegistryServer, isWellKnownPath, sendReadiness } from '../registr
 import { LocalStorage } from '../storage/local.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { AuthService, type AuthSettings } from '../registryd/auth/auth-service.js';
-import { loadOrCreateInstanceKey, type InstanceKey } from '../registryd/auth/instance-key.js';
+import { loadOrCreateInstanceKey, type InstanceKey } from '../domain/auth/instance-key.js';
 import { readinessDocument, type ReadinessDocument } from './capabilities.js';
 import { ActivityLog, DEFAULT_ACTIVITY } from '../registryd/service/activity.js';
 import { IpResolver } from '../registryd/service/ip-resolver.js';
@@ -67,7 +68,7 @@ export interface GoSide {
   readonly storage: StorageDriver;
   readonly uploads: UploadService;
   readonly instanceKey: InstanceKey;
-  /** What GET /.well-known/switchboard answers (registryd/capabilities.ts). */
+  /** What GET /.well-known/switchboard answers (quay/capabilities.ts). */
   readonly readiness: ReadinessDocument;
   close(): Promise<void>;
 }
@@ -186,27 +187,25 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
   const readiness = JSON.stringify(side.readiness);
   const server = createRegistryServer(side.handler, o.tls);
   let ready = false;
-  const admin = o.adminListen ? http.createServer((req, res) => {
-    if (isWellKnownPath(req.url ?? '/')) { sendReadiness(req, res, readiness); return; }
-    const path = (req.url ?? '/').split('?')[0];
-    const send = (status: number, type: string, body: string): void => {
-      res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
-      res.end(req.method === 'HEAD' ? undefined : body);
-    };
-    if (path === '/metrics' && metrics) {
-      metrics.registry.metrics().then((b) => send(200, metrics.registry.contentType, b), (e: unknown) => send(500, 'text/plain', `${String(e)}\n`));
-    } else if (path === '/healthz') {
-      send(200, 'application/json', JSON.stringify({ status: 'ok' }));
-    } else if (path === '/readyz') {
-      // Ready when listening and the database answers.
-      let db = true;
-      side.store.listRepositories({ n: 1 }).catch(() => { db = false; }).finally(() => {
-        const ok = ready && db;
-        send(ok ? 200 : 503, 'application/json', JSON.stringify({ status: ok ? 'ready' : 'not ready', listening: ready, database: db, workers: workers.states() }));
-      });
-    } else {
-      send(404, 'text/plain', 'not found: try /metrics, /healthz, /readyz or /.well-known/switchboard\n');
-    }
+  const admin = o.adminListen ? createAdminServer({
+    intercept: (req, res) => {
+      if (!isWellKnownPath(req.url ?? '/')) return false;
+      sendReadiness(req, res, readiness);
+      return true;
+    },
+    routes: {
+      ...(metrics ? { '/metrics': metricsRoute(metrics.registry) } : {}),
+      '/healthz': (_req, send) => send(200, 'application/json', JSON.stringify({ status: 'ok' })),
+      '/readyz': (_req, send) => {
+        // Ready when listening and the database answers.
+        let db = true;
+        side.store.listRepositories({ n: 1 }).catch(() => { db = false; }).finally(() => {
+          const ok = ready && db;
+          send(ok ? 200 : 503, 'application/json', JSON.stringify({ status: ok ? 'ready' : 'not ready', listening: ready, database: db, workers: workers.states() }));
+        });
+      },
+    },
+    notFound: () => 'not found: try /metrics, /healthz, /readyz or /.well-known/switchboard\n',
   }) : null;
   const workers = new WorkerRunner(o.snapshots ?? fixedSnapshots(), goSidePrograms(side, { staleUploadHours: o.staleUploadHours ?? 48 }), o.log.child({ component: 'workers' }));
   let port: number;

@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../lib/log.js';
+import { QUAY_DEFAULTS } from '../owner-maps/quay-defaults.js';
 import { ClientAddresses } from '../lib/client-address.js';
 import type { Dal } from '../dal/index.js';
 import type { QuotaAccounting } from '../dal/model/store.js';
@@ -36,10 +37,15 @@ export type ActivityOptions = Partial<Omit<ActivitySettings, 'serverHostname' | 
 /** Quay's MAXIMUM_LAYER_SIZE default (20G). */
 export const DEFAULT_MAX_BLOB_BYTES = 20 * 1024 ** 3;
 
+const Q = QUAY_DEFAULTS;
+
+/** Auth with Quay's defaults, in anonymous mode (no login: the tests' and `registryd serve`'s default). */
 export const DEFAULT_AUTH: AuthSettings = {
-  mode: 'anonymous', serverHostname: 'localhost', urlScheme: 'http', service: 'quay', maxFreshSeconds: 3660,
-  anonymousAccess: true, appSpecificTokens: true, publicCatalog: false, createNamespaceOnPush: false, createPrivateRepoOnPush: true,
-  superUsers: [], superUsersFullAccess: false, globalReadonlySuperUsers: [], libraryNamespace: 'library', databaseSecretKey: null,
+  mode: 'anonymous', serverHostname: 'localhost', urlScheme: Q.PREFERRED_URL_SCHEME, service: Q.INSTANCE_SERVICE_KEY_SERVICE, maxFreshSeconds: Q.REGISTRY_JWT_AUTH_MAX_FRESH_S,
+  anonymousAccess: Q.FEATURE_ANONYMOUS_ACCESS, appSpecificTokens: Q.FEATURE_APP_SPECIFIC_TOKENS, publicCatalog: Q.FEATURE_PUBLIC_CATALOG,
+  createNamespaceOnPush: Q.CREATE_NAMESPACE_ON_PUSH, createPrivateRepoOnPush: Q.CREATE_PRIVATE_REPO_ON_PUSH,
+  superUsers: Q.SUPER_USERS, superUsersFullAccess: Q.FEATURE_SUPERUSERS_FULL_ACCESS, globalReadonlySuperUsers: Q.GLOBAL_READONLY_SUPER_USERS,
+  libraryNamespace: Q.LIBRARY_NAMESPACE, databaseSecretKey: null,
 };
 
 /** The registry's own settings (Quay's keys, read by quay/config.ts). */
@@ -61,8 +67,8 @@ export interface RegistrySurfaceSettings {
 }
 
 export const DEFAULT_REGISTRY_SETTINGS: RegistrySurfaceSettings = {
-  libraryNamespace: 'library', librarySupport: true, maxBlobBytes: DEFAULT_MAX_BLOB_BYTES, tempTagSeconds: 3600,
-  maxUploadsPerClient: DEFAULT_MAX_UPLOADS_PER_CLIENT, uploadIdleMs: DEFAULT_UPLOAD_IDLE_MS, trustedProxies: [], quota: 'invalidate',
+  libraryNamespace: Q.LIBRARY_NAMESPACE, librarySupport: Q.FEATURE_LIBRARY_SUPPORT, maxBlobBytes: DEFAULT_MAX_BLOB_BYTES, tempTagSeconds: Q.PUSH_TEMP_TAG_EXPIRATION_SEC,
+  maxUploadsPerClient: Q.MAXIMUM_UPLOADS_PER_CLIENT, uploadIdleMs: DEFAULT_UPLOAD_IDLE_MS, trustedProxies: [], quota: 'invalidate',
 };
 
 export interface RegistryDeps {

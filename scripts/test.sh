@@ -57,6 +57,9 @@ npm ci --no-audit --no-fund
 echo "==> typecheck"
 npx tsc -p tsconfig.json --noEmit
 
+echo "==> format (prettier --check; npm run format rewrites)"
+npx prettier --check . >/dev/null || { npx prettier --list-different . >&2; echo "these files are not formatted: run npm run format" >&2; exit 1; }
+
 echo "==> tests"
 out=$(mktemp)
 set +e

@@ -1,7 +1,7 @@
 /**
  * Every error code a bin can print is in a table: the codes written in the
  * source of all three commands (switchboard, quay, registryd) and the code
- * they share are each in switchboard/errors.ts or registryd/errors.ts, whose
+ * they share are each in switchboard/errors.ts or domain/errors.ts, whose
  * own tests keep ERRORS.md equal to them.
  */
 import t from 'tap';
@@ -21,7 +21,7 @@ t.test('every SWB_/REG_ code in the source of the bins is in a table and in ERRO
   t.ok(used.has('SWB_CLI_USAGE') && used.has('REG_CLI_USAGE'), 'the scan finds codes');
   const md = readFileSync(`${ROOT}/ERRORS.md`, 'utf8');
   for (const code of [...used].sort()) {
-    t.ok(Object.hasOwn(ERROR_CODES, code) || Object.hasOwn(REG_ERROR_CODES, code), `${code} is in switchboard/errors.ts or registryd/errors.ts`);
+    t.ok(Object.hasOwn(ERROR_CODES, code) || Object.hasOwn(REG_ERROR_CODES, code), `${code} is in switchboard/errors.ts or domain/errors.ts`);
     t.match(md, `| \`${code}\` |`, `${code} is in ERRORS.md`);
   }
 });

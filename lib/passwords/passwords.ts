@@ -6,7 +6,7 @@
  *
  * And Quay's login back-off (data/model/user.py verify_user, util/backoff.py):
  * after n failures a user may not try again before
- * last_invalid_login + 0.5 s · (2^n − 1). Two deliberate differences (README):
+ * last_invalid_login + 0.5 s · (2^n − 1). Two deliberate differences (docs/quay-runtime.md, "Auth as Quay does it"):
  * the wait is capped at MAX_LOGIN_BACKOFF_MS, and the stored count stops at
  * MAX_COUNTED_LOGIN_FAILURES, the first count whose wait reaches the cap. An
  * attacker with patience then cannot lock a user out for days, on this side

@@ -1,5 +1,5 @@
 /**
- * The go side's claims (registryd/capabilities.ts) against what registryd
+ * The go side's claims (quay/capabilities.ts) against what registryd
  * really serves: every route of every claimed capability is sent to a real
  * registryd and must reach its own handler (counted under its route id, never
  * the generic unknown-route 404 or method 405) with the status Quay answers;

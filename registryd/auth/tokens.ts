@@ -10,7 +10,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { SignJWT, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
 import type { AuthStore } from '../../dal/model/auth-store.js';
-import type { InstanceKey } from './instance-key.js';
+import type { InstanceKey } from '../../domain/auth/instance-key.js';
 
 export const ANONYMOUS_SUB = '(anonymous)';
 export const TOKEN_LIFETIME_S = 3600;

@@ -2,7 +2,7 @@
 import type { Ctx } from './context.js';
 import { sendJson } from './respond.js';
 import { isLoopback } from '../../lib/client-address.js';
-import { LoginThrottled, type LoginClient } from '../auth/credentials.js';
+import { LoginThrottled, type LoginClient } from '../../domain/auth/credentials.js';
 
 /**
  * Quay's answer to TooManyLoginAttemptsException (endpoints/decorated.py):

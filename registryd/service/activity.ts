@@ -24,6 +24,7 @@
  * ALLOW_PULLS_WITHOUT_STRICT_LOGGING) says otherwise, and then the response
  * does not wait for the row.
  */
+import { QUAY_DEFAULTS } from '../../owner-maps/quay-defaults.js';
 import type { Logger } from '../../lib/log.js';
 import type { AuthStore, UserRow } from '../../dal/model/auth-store.js';
 import type { MetadataStore, RepositoryRef } from '../../dal/model/store.js';
@@ -71,7 +72,8 @@ export interface ActivitySettings {
 }
 
 export const DEFAULT_ACTIVITY: ActivitySettings = {
-  auditFailures: { pull: false, push: false, delete: false }, auditLogins: true, auditLoginFailures: false, disabledNamespaces: [], disabledPullNamespaces: [],
+  auditFailures: { pull: QUAY_DEFAULTS.ACTION_LOG_AUDIT_PULL_FAILURES, push: QUAY_DEFAULTS.ACTION_LOG_AUDIT_PUSH_FAILURES, delete: QUAY_DEFAULTS.ACTION_LOG_AUDIT_DELETE_FAILURES },
+  auditLogins: QUAY_DEFAULTS.ACTION_LOG_AUDIT_LOGINS, auditLoginFailures: QUAY_DEFAULTS.ACTION_LOG_AUDIT_LOGIN_FAILURES, disabledNamespaces: [], disabledPullNamespaces: [],
   serviceLogAccountId: null, lenient: { all: false, pulls: false }, serverHostname: 'localhost', urlScheme: 'http',
 };
 
@@ -162,7 +164,7 @@ export class ActivityLog {
 
   /**
    * login_failure for a refused /v2/auth login, when ACTION_LOG_AUDIT_LOGIN_FAILURES
-   * is on (credentials.ts builds the metadata per case, as auth/credentials.py does):
+   * is on (domain/auth/credentials.ts builds the metadata per case, as auth/credentials.py does):
    * `account` a user or namespace name, null for none (SERVICE_LOG_ACCOUNT_ID or
    * the lowest user id); no resolved_ip.
    */

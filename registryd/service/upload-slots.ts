@@ -15,13 +15,14 @@
  * Slots live in this process: sessions from before a restart, or begun by
  * Python Quay, are not counted (the stale-upload cleanup still removes them).
  */
+import { QUAY_DEFAULTS } from '../../owner-maps/quay-defaults.js';
 
 /**
  * MAXIMUM_UPLOADS_PER_CLIENT default: far above what one client pushes at
  * once (docker pushes 5 layers at a time, buildkit and skopeo a few more),
  * low enough that one client cannot hold unbounded state and storage.
  */
-export const DEFAULT_MAX_UPLOADS_PER_CLIENT = 100;
+export const DEFAULT_MAX_UPLOADS_PER_CLIENT = QUAY_DEFAULTS.MAXIMUM_UPLOADS_PER_CLIENT;
 
 /** A session idle this long is taken to be abandoned when its client needs the slot. */
 export const DEFAULT_UPLOAD_IDLE_MS = 15 * 60_000;

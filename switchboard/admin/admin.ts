@@ -8,7 +8,8 @@
  * Every path but /healthz first passes the Host allow-list (DNS rebinding);
  * /status and /metrics may need the dashboard's credentials (admin-access.ts).
  */
-import http from 'node:http';
+import type http from 'node:http';
+import { createAdminServer, metricsRoute, type AdminSend } from '../../lib/admin-server.js';
 import type { FileSnapshotProvider } from '../snapshots/provider.js';
 import type { ProxyMetrics } from '../proxy/metrics.js';
 import type { PinStore } from '../proxy/pin-store.js';
@@ -108,7 +109,7 @@ export async function statusBody(d: AdminDeps): Promise<Record<string, unknown>>
   };
 }
 
-export function createAdminServer(d: AdminDeps): http.Server {
+export function createSwitchboardAdmin(d: AdminDeps): http.Server {
   const listenHost = d.listenHost ?? '127.0.0.1';
   // The allowed names, made again only when ADMIN_ALLOWED_HOSTS changes (settings apply on reload).
   let names = { key: '', set: allowedNames(listenHost, []) };
@@ -117,56 +118,36 @@ export function createAdminServer(d: AdminDeps): http.Server {
     if (key !== names.key) names = { key, set: allowedNames(listenHost, list) };
     return names.set;
   };
-  return http.createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    const send: Send = (status, type, body, headers = {}) => {
-      res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', ...headers });
-      res.end(req.method === 'HEAD' ? undefined : body);
-    };
-    const settings = d.provider.current().settings;
-    // /healthz says "ok" and nothing else: load balancers may probe it by any name.
-    const misdirected = path === '/healthz' ? null : hostRefusal(req.headers.host, allowed(settings.ADMIN_ALLOWED_HOSTS));
-    if (misdirected) { refuse(send, misdirected); return; }
-    if (d.control && path !== undefined && d.control.handles(path)) { void d.control.handle(req, res); return; }
-    if (req.method !== 'GET' && req.method !== 'HEAD') { send(405, 'text/plain', 'method not allowed\n'); return; }
-    const guard = path === '/status' && settings.ADMIN_STATUS_AUTH ? 'ADMIN_STATUS_AUTH' : path === '/metrics' && settings.ADMIN_METRICS_AUTH ? 'ADMIN_METRICS_AUTH' : null;
-    if (!guard) { answer(d, path, send); return; }
-    authRefusal(req.headers, d.auth ?? null, guard).then(
-      (refusal) => { if (refusal) refuse(send, refusal); else answer(d, path, send); },
-      // A token or users file that became unreadable: refuse, never answer open.
-      (e: unknown) => send(500, 'text/plain', `cannot check credentials: ${(e as Error).message}\n`),
-    );
+  return createAdminServer({
+    intercept: (req, res, path) => {
+      // /healthz says "ok" and nothing else: load balancers may probe it by any name.
+      const misdirected = path === '/healthz' ? null : hostRefusal(req.headers.host, allowed(d.provider.current().settings.ADMIN_ALLOWED_HOSTS));
+      if (misdirected) { res.writeHead(misdirected.status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(misdirected.body), 'cache-control': 'no-store', ...misdirected.headers }); res.end(req.method === 'HEAD' ? undefined : misdirected.body); return true; }
+      if (d.control && d.control.handles(path)) { void d.control.handle(req, res); return true; }
+      return false;
+    },
+    guard: (req, path) => {
+      const settings = d.provider.current().settings;
+      const guard = path === '/status' && settings.ADMIN_STATUS_AUTH ? 'ADMIN_STATUS_AUTH' : path === '/metrics' && settings.ADMIN_METRICS_AUTH ? 'ADMIN_METRICS_AUTH' : null;
+      if (!guard) return null;
+      return authRefusal(req.headers, d.auth ?? null, guard).then((r) => (r ? (send: AdminSend) => refuse(send, r) : null));
+    },
+    routes: {
+      '/healthz': (_req, send) => send(200, 'text/plain', 'ok\n'),
+      '/readyz': (_req, send) => {
+        const why = notReadyReasons(d);
+        if (why.length) send(503, 'text/plain', `not ready:\n${why.map((w) => `- ${w}`).join('\n')}\n`);
+        else send(200, 'text/plain', 'ready\n');
+      },
+      '/metrics': metricsRoute(d.metrics.registry),
+      '/status': (_req, send) => {
+        statusBody(d).then((b) => send(200, 'application/json', JSON.stringify(b, null, 2) + '\n'), (e: unknown) => send(500, 'text/plain', String(e)));
+      },
+    },
+    notFound: () => `not found: try /metrics, /status, /healthz, /readyz${d.control ? `, /dashboard, ${CONTROL_API_PREFIX}/state` : ''}\n`,
   });
 }
 
-type Send = (status: number, type: string, body: string, headers?: Record<string, string>) => void;
-
-function refuse(send: Send, r: AdminRefusal): void {
+function refuse(send: AdminSend, r: AdminRefusal): void {
   send(r.status, 'text/plain; charset=utf-8', r.body, r.headers);
-}
-
-/** The admin paths' own answers (GET or HEAD, past the Host and auth checks). */
-function answer(d: AdminDeps, path: string | undefined, send: Send): void {
-  switch (path) {
-    case '/healthz':
-      send(200, 'text/plain', 'ok\n');
-      return;
-    case '/readyz': {
-      const why = notReadyReasons(d);
-      if (why.length) send(503, 'text/plain', `not ready:\n${why.map((w) => `- ${w}`).join('\n')}\n`);
-      else send(200, 'text/plain', 'ready\n');
-      return;
-    }
-    case '/metrics':
-      d.metrics.registry.metrics().then(
-        (text) => send(200, d.metrics.registry.contentType, text),
-        (e: unknown) => send(500, 'text/plain', `metrics failed: ${String(e)}\n`),
-      );
-      return;
-    case '/status':
-      statusBody(d).then((b) => send(200, 'application/json', JSON.stringify(b, null, 2) + '\n'), (e: unknown) => send(500, 'text/plain', String(e)));
-      return;
-    default:
-      send(404, 'text/plain', `not found: try /metrics, /status, /healthz, /readyz${d.control ? `, /dashboard, ${CONTROL_API_PREFIX}/state` : ''}\n`);
-  }
 }

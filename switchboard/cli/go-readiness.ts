@@ -6,7 +6,7 @@
  * every capability is unknown.
  */
 import { readFileSync } from 'node:fs';
-import { isMap, parseDocument } from 'yaml';
+import { peekYaml } from '../../lib/yaml-lines.js';
 import type { SwitchConfig } from '../config/parse.js';
 import type { Snapshot } from '../core/snapshot.js';
 import type { ReadinessView } from '../control/readiness-gate.js';
@@ -22,8 +22,7 @@ export interface GoView extends ReadinessView {
 
 function topLevelKeys(file: string): Record<string, unknown> {
   try {
-    const doc = parseDocument(readFileSync(file, 'utf8'), { version: '1.1' });
-    return doc.errors.length === 0 && isMap(doc.contents) ? (doc.toJS() as Record<string, unknown>) : {};
+    return peekYaml(readFileSync(file, 'utf8'));
   } catch {
     return {};
   }

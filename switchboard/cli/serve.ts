@@ -5,7 +5,7 @@ import { FileSnapshotProvider } from '../snapshots/provider.js';
 import { splitHostPort } from '../../lib/host-port.js';
 import { createLogger, redactUrl } from '../../lib/log.js';
 import { AccessLog } from '../proxy/access-log.js';
-import { createAdminServer } from '../admin/admin.js';
+import { createSwitchboardAdmin } from '../admin/admin.js';
 import { exposureWarning } from '../admin/admin-access.js';
 import { ProxyMetrics } from '../proxy/metrics.js';
 import { MemoryPinStore, RedisPinStore, type PinStore } from '../proxy/pin-store.js';
@@ -172,7 +172,7 @@ export async function serveCommand(argv: string[], io: Io): Promise<number> {
   const control = new ControlPlane({ provider, inventory: loadInventory(), file, env: io.env, auth, stats, stateDir, readiness, log: log.child({ component: 'dashboard' }) });
   // Merged after the control plane registered its own metrics (login failures) on the proxy's registry.
   const adminMetrics = embedded?.metrics ? { registry: MetricsRegistry.merge([metrics.registry, embedded.metrics]) } : metrics;
-  const admin = createAdminServer({ provider, proxy, pins, metrics: adminMetrics, startedAt, control, readiness, listenHost: adminListen.host, auth });
+  const admin = createSwitchboardAdmin({ provider, proxy, pins, metrics: adminMetrics, startedAt, control, readiness, listenHost: adminListen.host, auth });
   try {
     const port = await proxy.listen(listen.host, listen.port);
     const adminPort = await listenOn(admin, adminListen.host, adminListen.port);

@@ -21,6 +21,7 @@
 import { readFileSync, unlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { isMap, parseDocument } from 'yaml';
+import { QUAY_YAML } from '../../lib/yaml-lines.js';
 import type { Env, Origin } from './parse.js';
 import { writeFileAtomic } from '../../lib/files.js';
 import { SwitchboardError } from '../errors.js';
@@ -89,7 +90,7 @@ export function removeKill(stateDir: string): StateOrigin | null {
 /** SWITCHBOARD.STATE_DIR from config text that may not parse: the YAML when it does, else the line itself. */
 export function stateDirFromText(text: string): string | null {
   try {
-    const doc = parseDocument(text, { version: '1.1' });
+    const doc = parseDocument(text, QUAY_YAML);
     if (doc.errors.length === 0 && isMap(doc.contents)) {
       const v = doc.getIn(['SWITCHBOARD', 'STATE_DIR']);
       return typeof v === 'string' && v.trim() ? v : null;

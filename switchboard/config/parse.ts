@@ -6,7 +6,8 @@
  * throws for bad input: callers get `{ok: false, issues}` and decide.
  */
 import { createHash } from 'node:crypto';
-import { LineCounter, parseDocument, isMap, isScalar, type Document, type YAMLMap } from 'yaml';
+import { isMap, isScalar, type Document, type YAMLMap } from 'yaml';
+import { readYamlWithLines } from '../../lib/yaml-lines.js';
 import type { z } from 'zod';
 import type { Inventory } from '../../owner-maps/index.js';
 import type { ErrorCode } from '../errors.js';
@@ -84,10 +85,7 @@ function zodMessage(err: z.ZodError): string {
 
 class Collector {
   readonly issues: ConfigIssue[] = [];
-  constructor(readonly file: string, readonly lines: LineCounter) {}
-  at(offset: number | undefined): number | undefined {
-    return offset === undefined ? undefined : this.lines.linePos(offset).line;
-  }
+  constructor(readonly file: string, readonly at: (offset: number | undefined) => number | undefined) {}
   add(code: ErrorCode, key: string, message: string, offset?: number): void {
     const line = this.at(offset);
     this.issues.push(line === undefined ? { code, key, file: this.file, message } : { code, key, file: this.file, line, message });
@@ -174,16 +172,16 @@ function nearMisses(doc: Document, c: Collector): void {
 
 /** Parses config text (the contents of `file`) with the environment overlay. */
 export function parseConfig(text: string, file: string, inv: Inventory, env: Env = {}): ConfigResult {
-  const lines = new LineCounter();
-  const c = new Collector(file, lines);
-  // Quay reads config.yaml with PyYAML, a YAML 1.1 loader: `yes`/`on` are booleans there, so here too.
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, version: '1.1' });
+  // Read as Quay reads it (PyYAML, YAML 1.1: `yes`/`on` are booleans), with lines: lib/yaml-lines.ts.
+  const y = readYamlWithLines(text);
+  const doc = y.doc;
+  const c = new Collector(file, y.lineAt);
   const switches = new Map<string, Setting>();
   // One conversion to plain values (aliases resolved) for every section.
-  const js = doc.errors.length === 0 && isMap(doc.contents) ? (doc.toJS({ maxAliasCount: 1000 }) as Record<string, unknown>) : {};
+  const js = y.values;
   if (doc.errors.length > 0) {
     for (const e of doc.errors) c.add('SWB_CONFIG_YAML', '', `YAML: ${e.message.split('\n')[0]}`, e.pos[0]);
-  } else if (doc.contents !== null && !(isScalar(doc.contents) && doc.contents.value === null) && !isMap(doc.contents)) {
+  } else if (!y.empty && !y.mapping) {
     c.add('SWB_CONFIG_NOT_MAPPING', '', 'config.yaml must be a mapping of top-level keys', 0);
   } else {
     nearMisses(doc, c);

@@ -3,6 +3,7 @@
  * Values come either from YAML (typed) or from the environment (strings), so
  * the environment forms are coerced before the same schemas check them.
  */
+import { QUAY_DEFAULTS } from '../../owner-maps/quay-defaults.js';
 import { z } from 'zod';
 import { parseAddressRange as parseCidr } from '../../lib/client-address.js';
 
@@ -125,8 +126,8 @@ export type SwitchboardSettings = z.infer<typeof switchboardSectionSchema>;
 
 /** The Quay top-level keys that change how routes match and who a subject is. */
 export const quaySettingsSchema = z.object({
-  FEATURE_LIBRARY_SUPPORT: z.boolean({ error: 'must be true or false' }).default(true),
-  LIBRARY_NAMESPACE: z.string().min(1).default('library'),
+  FEATURE_LIBRARY_SUPPORT: z.boolean({ error: 'must be true or false' }).default(QUAY_DEFAULTS.FEATURE_LIBRARY_SUPPORT),
+  LIBRARY_NAMESPACE: z.string().min(1).default(QUAY_DEFAULTS.LIBRARY_NAMESPACE),
 });
 export type QuaySettings = z.infer<typeof quaySettingsSchema>;
 

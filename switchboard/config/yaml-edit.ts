@@ -5,6 +5,7 @@
  * it. Falls back to the yaml Document API for layouts it does not handle
  * (a flow-style MIGRATION mapping).
  */
+import { QUAY_YAML } from '../../lib/yaml-lines.js';
 import { parseDocument, isMap, isScalar, isPair, type Document, type YAMLMap, type Pair, type Node } from 'yaml';
 
 const PLAIN = /^[A-Za-z0-9_./:+-]+$/;
@@ -83,11 +84,11 @@ function surgical(text: string, doc: Document, key: string, value: unknown): str
 
 /** Sets (or with `value` undefined, removes) MIGRATION[key] in `text`. */
 export function editMigrationKey(text: string, key: string, value: unknown): string {
-  const doc = parseDocument(text, { version: '1.1' });
+  const doc = parseDocument(text, QUAY_YAML);
   const out = surgical(text, doc, key, value);
   if (out !== null) {
     // Trust the minimal edit only if it means exactly what was asked.
-    const check = parseDocument(out, { version: '1.1' });
+    const check = parseDocument(out, QUAY_YAML);
     const got = (check.toJS() as { MIGRATION?: Record<string, unknown> } | null)?.MIGRATION?.[key];
     if (check.errors.length === 0 && JSON.stringify(got) === JSON.stringify(value)) return out;
   }

@@ -12,7 +12,7 @@
  *                                   what go's readiness says of it
  *   POST /dashboard/apply           writes it (compare-and-swap on the snapshot version), audits it,
  *                                   and goes back to the changed row
- *   /control/v1/...                 the same as JSON for scripts (README: "Control API"); the old
+ *   /control/v1/...                 the same as JSON for scripts (docs/dashboard.md, "Control API"); the old
  *                                   /api/v1/... paths answer 308 to it for one release (legacy-prefix.ts)
  *
  * Every page needs a login; changes need the operator role; forms carry the

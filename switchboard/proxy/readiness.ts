@@ -1,7 +1,7 @@
 /**
  * What the go owner says it implements: its readiness document at
- * `GET <UPSTREAMS.go>/.well-known/switchboard` (registryd/capabilities.ts
- * writes it; registryd/README.md, "Readiness contract", describes it).
+ * `GET <UPSTREAMS.go>/.well-known/switchboard` (quay/capabilities.ts
+ * writes it; docs/readiness.md describes it).
  *
  * - `ReadinessMonitor` polls the go upstream directly — never through the
  *   proxy's route table — every interval (default 10 s, timeout 2 s), keeps

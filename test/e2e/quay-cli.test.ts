@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ROOT, freePort, request, sleep, startChild, tempDir, waitFor, type Child } from '../lib/proc.js';
 import { buildSwitchboard } from '../lib/switchboard.js';
-import { FieldEncrypter } from '../../registryd/auth/field-crypto.js';
+import { FieldEncrypter } from '../../domain/auth/field-crypto.js';
 
 t.setTimeout(300_000);
 await buildSwitchboard();

@@ -15,7 +15,7 @@ import { SignJWT, decodeJwt, decodeProtectedHeader } from 'jose';
 import type Database from 'better-sqlite3';
 import { imageManifest, sha256, startTestRegistry, type TestRegistry } from '../lib/server.js';
 import { hashPassword } from '../../../lib/passwords/passwords.js';
-import { FieldEncrypter } from '../../auth/field-crypto.js';
+import { FieldEncrypter } from '../../../domain/auth/field-crypto.js';
 import { mintToken, type AccessEntry } from '../../auth/tokens.js';
 import type { AuthSettings } from '../../auth/auth-service.js';
 import type { Reply } from '../../../test/lib/proc.js';

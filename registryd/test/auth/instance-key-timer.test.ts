@@ -4,7 +4,7 @@
  * 32-bit timer and would fire every millisecond.
  */
 import t from 'tap';
-import { MAX_TIMER_MS, refreshIntervalMs } from '../../auth/instance-key.js';
+import { MAX_TIMER_MS, refreshIntervalMs } from '../../../domain/auth/instance-key.js';
 
 t.test('refresh interval: a third of the lifetime, within what a Node timer holds', async (t) => {
   t.equal(refreshIntervalMs(120), 40 * 60_000, "Quay's default, 120 minutes: every 40 minutes");

@@ -19,8 +19,8 @@ import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { decodeJwt } from 'jose';
 import { imageManifest, sha256, startTestRegistry, type TestRegistry } from '../lib/server.js';
-import { FieldEncrypter, DecryptionFailure } from '../../auth/field-crypto.js';
-import { convertSecretKey } from '../../auth/secret-key.js';
+import { FieldEncrypter, DecryptionFailure } from '../../../domain/auth/field-crypto.js';
+import { convertSecretKey } from '../../../domain/auth/secret-key.js';
 import { hashPassword, verifyPassword } from '../../../lib/passwords/passwords.js';
 import { run } from '../../../test/lib/proc.js';
 

@@ -22,7 +22,7 @@ import { PgMetadataStore } from '../../../dal/postgres/store.js';
 import type { AuthStore } from '../../../dal/model/auth-store.js';
 import type { MetadataStore } from '../../../dal/model/store.js';
 import { AuthService, type AuthSettings } from '../../auth/auth-service.js';
-import { LoginThrottled, type LoginClient } from '../../auth/credentials.js';
+import { LoginThrottled, type LoginClient } from '../../../domain/auth/credentials.js';
 import { hashPassword, MAX_COUNTED_LOGIN_FAILURES, MAX_LOGIN_BACKOFF_MS, retryAfterMs } from '../../../lib/passwords/passwords.js';
 import { sharedBcryptPool } from '../../../lib/passwords/bcrypt-pool.js';
 import { RegistryError } from '../../oci/errors.js';

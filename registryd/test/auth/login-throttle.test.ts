@@ -12,7 +12,7 @@
 import t, { type Test } from 'tap';
 import { startTestRegistry, type TestRegistry } from '../lib/server.js';
 import { hashPassword, retryAfterMs } from '../../../lib/passwords/passwords.js';
-import { FieldEncrypter } from '../../auth/field-crypto.js';
+import { FieldEncrypter } from '../../../domain/auth/field-crypto.js';
 import { sharedBcryptPool } from '../../../lib/passwords/bcrypt-pool.js';
 import type { AuthSettings } from '../../auth/auth-service.js';
 import type { LoginLimits } from '../../../lib/passwords/login-limiter.js';

@@ -38,7 +38,7 @@ export interface CrossCount {
 
 export interface CapabilityRow {
   readonly capability: string;
-  /** Whether registryd/capabilities.ts claims it. */
+  /** Whether quay/capabilities.ts claims it. */
   readonly claimed: boolean;
   sequences: number;
   steps: number;

@@ -12,13 +12,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../cli/main.js';
 import type { Io } from '../../cli/common.js';
+import { goRuntimeHooks } from '../../../quay/embed.js';
 
 interface Result { code: number; out: string; err: string }
 
 async function cli(argv: string[]): Promise<Result> {
   const out: string[] = [];
   const err: string[] = [];
-  const io: Io = { out: (s) => { out.push(s); }, err: (s) => { err.push(s); }, env: {}, cwd: process.cwd() };
+  // As bin/switchboard.js runs it: with the go runtime's hooks (the embedded registry's claims).
+  const io: Io = { out: (s) => { out.push(s); }, err: (s) => { err.push(s); }, env: {}, cwd: process.cwd(), goRuntime: goRuntimeHooks };
   const code = await run(argv, io);
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
@@ -106,4 +108,13 @@ t.test('the embedded registry: its own claims, without asking anyone', async (t)
   t.match(refused.err, /go does not implement V2_REFERRERS.*ask the embedded registry/);
   t.equal((await cli(['set', 'ROUTE_OWNER_CAP_V2_UPLOAD', 'go', '--config', file])).code, 0);
   t.notOk(existsSync(join(dir, 'data')), 'nothing started, nothing made');
+});
+
+t.test('without the go runtime injected, the embedded registry\'s claims are unknown, and said so', async (t) => {
+  const out: string[] = [];
+  const err: string[] = [];
+  const file = config('bare.yaml', '  EMBEDDED_REGISTRY:\n    MODE: mirror\n    DATA_DIR: data/quay');
+  const code = await run(['set', 'ROUTE_OWNER_CAP_V2_REFERRERS', 'go', '--config', file], { out: (s) => { out.push(s); }, err: (s) => { err.push(s); }, env: {}, cwd: process.cwd() });
+  t.equal(code, 0, 'unknown is not a refusal (as for a go upstream that cannot be asked)');
+  t.match(err.join('\n'), /started without the go runtime/);
 });

@@ -14,7 +14,7 @@ import { LiveStats } from '../../control/stats.js';
 import { RUNNING_FILE } from '../../config/kill-switch.js';
 import { localNote } from '../../cli/live.js';
 import { silentLogger } from '../../../lib/log.js';
-import { createAdminServer } from '../../admin/admin.js';
+import { createSwitchboardAdmin as createAdminServer } from '../../admin/admin.js';
 import { allowedNames, exposureWarning, hostName, hostRefusal, isLoopback } from '../../admin/admin-access.js';
 import { inv, rawRequest, request, startProxy, startUpstreams, tempDir, type ProxyHandle, type TLike } from './lib/harness.js';
 

@@ -2,7 +2,9 @@
  * Who an `Authorization: Basic` header is (Quay's auth/credentials.py
  * validate_credentials, data/model/user.py verify_user and verify_robot): a
  * user's password, a robot `ns+name` with its token, `$app` with an
- * app-specific token. AuthService asks it for /v2/auth.
+ * app-specific token. The /v2 token endpoint asks it (registryd/auth), and
+ * so will the API's Basic logins. A refusal is DomainError UNAUTHORIZED whose
+ * `publicMessage` is Quay's wording; each edge adds its own challenge.
  *
  * Password logins are guarded in layers, cheapest first: the limiter (per
  * client address, then per user name), one check per name at a time
@@ -13,7 +15,7 @@
  * check are LoginThrottled (429, as Quay's TooManyLoginAttemptsException).
  * Every refusal is logged with the client's address, never the secret.
  */
-import type { RegistryError } from '../oci/errors.js';
+import { DomainError } from '../errors.js';
 import type { AuthStore, UserRow } from '../../dal/model/auth-store.js';
 import { LogSampler, type Logger } from '../../lib/log.js';
 import type { FieldEncrypter } from './field-crypto.js';
@@ -25,7 +27,7 @@ import { nextFailureCount, retryAfterMs } from '../../lib/passwords/passwords.js
 /**
  * A login refused before its password was checked: Quay's back-off (`backoff`),
  * the limiter (`name`, `address`) or a saturated password checker (`busy`).
- * Answered as Quay answers TooManyLoginAttemptsException (http/auth.ts).
+ * Answered as Quay answers TooManyLoginAttemptsException (registryd/http/auth.ts).
  */
 export class LoginThrottled extends Error {
   constructor(readonly retryAfterSeconds: number, readonly by: 'backoff' | 'name' | 'address' | 'busy') {
@@ -58,7 +60,7 @@ function limitedAddress(c: LoginClient): string | null {
 /** Why a login was refused, in the logs (the dashboard's words where they overlap). */
 type LoginFailure = 'wrong_password' | 'unknown_name' | 'rate_limited' | 'disabled' | 'invalid_token' | 'malformed' | 'unsupported';
 
-/** Who presented credentials to /v2/auth. */
+/** Who presented credentials (to /v2/auth). */
 export type Principal =
   | { readonly kind: 'anonymous' }
   | { readonly kind: 'user' | 'robot'; readonly user: UserRow }
@@ -83,10 +85,13 @@ export interface CredentialDeps {
   readonly appSpecificTokens: boolean;
   /** Default REGISTRY_LOGIN_LIMITS. */
   readonly loginLimits?: LoginLimits;
-  /** UNAUTHORIZED with Quay's message and the registry's challenge. */
-  readonly unauthorized: (message: string) => RegistryError;
   /** Where refused logins are recorded as Quay records them (the action log). */
   readonly audit?: LoginFailureAudit;
+}
+
+/** A refused login: UNAUTHORIZED with Quay's message, which clients are shown as it is. */
+function unauthorized(message: string): DomainError {
+  return new DomainError('UNAUTHORIZED', message, { publicMessage: message, detail: {} });
 }
 
 export class Credentials {
@@ -101,8 +106,8 @@ export class Credentials {
 
   /**
    * The entity behind an `Authorization: Basic` header, for a request from
-   * `client`. UNAUTHORIZED with Quay's message on any mismatch; LoginThrottled
-   * when a password login may not be tried now.
+   * `client`. DomainError UNAUTHORIZED with Quay's message (`publicMessage`)
+   * on any mismatch; LoginThrottled when a password login may not be tried now.
    */
   async authenticate(header: string, client: LoginClient): Promise<Principal> {
     const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
@@ -110,14 +115,14 @@ export class Credentials {
     const colon = decoded.indexOf(':');
     if (colon < 0) {
       this.refused(client, 'anonymous', null, 'malformed');
-      throw this.deps.unauthorized('Invalid credentials');
+      throw unauthorized('Invalid credentials');
     }
     const username = decoded.slice(0, colon);
     const secret = decoded.slice(colon + 1);
     if (username === '$app') return this.appToken(secret, client);
     if (username === '$token' || username === '$oauthtoken') {
       this.refused(client, 'anonymous', username, 'unsupported');
-      throw this.deps.unauthorized(`${username} credentials are not supported by this registry yet`);
+      throw unauthorized(`${username} credentials are not supported by this registry yet`);
     }
     if (username.includes('+')) return this.robot(username, secret, client);
     return this.user(username, secret, client);
@@ -149,7 +154,7 @@ export class Credentials {
   }
 
   private async user(username: string, password: string, client: LoginClient): Promise<Principal> {
-    const invalid = this.deps.unauthorized('Invalid Username or Password');
+    const invalid = unauthorized('Invalid Username or Password');
     this.admit(client, null);
     const found = /^[\x00-\x7f]*$/.test(username) ? await this.deps.store.userByNameOrEmail(username) : null;
     if (!found || found.robot || found.organization) {
@@ -170,7 +175,7 @@ export class Credentials {
 
   /** One password attempt on `name` (`typed`: as sent), alone for that name in this process (`known`: its row, when still fresh). */
   private async passwordLogin(turn: LoginTurn, known: UserRow | null, name: string, typed: string, password: string, client: LoginClient): Promise<Principal> {
-    const invalid = this.deps.unauthorized('Invalid Username or Password');
+    const invalid = unauthorized('Invalid Username or Password');
     // After waiting for another attempt, the row's back-off may have moved: read it again.
     const user = known ?? await this.deps.store.userByName(name);
     if (!user || user.robot || user.organization) {
@@ -201,7 +206,7 @@ export class Credentials {
     this.limiter.succeeded(user.username);
     if (!user.enabled) {
       this.refused(client, 'user', user.username, 'disabled');
-      throw this.deps.unauthorized('This user has been disabled. Please contact your administrator.');
+      throw unauthorized('This user has been disabled. Please contact your administrator.');
     }
     return { kind: 'user', user };
   }
@@ -213,13 +218,13 @@ export class Credentials {
    */
   private async robot(username: string, token: string, client: LoginClient): Promise<Principal> {
     const wrongToken = `Could not find robot with username: ${username} and supplied password.`;
-    const invalid = this.deps.unauthorized(wrongToken);
+    const invalid = unauthorized(wrongToken);
     const ownerName = username.split('+')[0]!;
     /**
      * Logged, and audited as Quay's except clauses do: with the owner (and the robot as performer) when
      * the robot was found, else with the owner only if it is a user (get_nonrobot_user: not an organisation).
      */
-    const refuse = async (e: RegistryError, reason: LoginFailure, known: UserRow | null, message: string): Promise<RegistryError> => {
+    const refuse = async (e: DomainError, reason: LoginFailure, known: UserRow | null, message: string): Promise<DomainError> => {
       this.refused(client, 'robot', known?.username ?? null, reason);
       const owner = known ? null : await this.deps.store.userByName(ownerName);
       const account = known ? ownerName : (owner && !owner.robot && !owner.organization ? ownerName : null);
@@ -230,9 +235,9 @@ export class Credentials {
     const robot = await this.deps.store.userByName(username);
     if (!robot || !robot.robot) throw await refuse(invalid, 'unknown_name', null, 'Could not find robot with specified username');
     const owner = await this.deps.store.userByName(ownerName);
-    if (!owner) throw await refuse(this.deps.unauthorized(`Robot ${username} owner does not exist`), 'unknown_name', null, `Robot ${username} owner does not exist`);
+    if (!owner) throw await refuse(unauthorized(`Robot ${username} owner does not exist`), 'unknown_name', null, `Robot ${username} owner does not exist`);
     const disabled = `Robot ${username} owner ${owner.username} is disabled`;
-    if (!owner.enabled) throw await refuse(this.deps.unauthorized(disabled), 'disabled', robot, disabled);
+    if (!owner.enabled) throw await refuse(unauthorized(disabled), 'disabled', robot, disabled);
     const stored = await this.deps.store.robotToken(robot.id);
     if (!stored || !this.deps.encrypter || !this.deps.encrypter.matches(stored, token)) throw await refuse(invalid, 'invalid_token', robot, wrongToken);
     await this.deps.store.touchUser(robot.id, this.deps.now());
@@ -243,9 +248,9 @@ export class Credentials {
     if (!this.deps.appSpecificTokens) {
       // Quay then takes `$app` for a user name, which no user has.
       await this.audit(client, 'user', null, null, { username: '$app' }, 'Invalid Username or Password');
-      throw this.deps.unauthorized('Invalid Username or Password');
+      throw unauthorized('Invalid Username or Password');
     }
-    const invalid = this.deps.unauthorized('Invalid token');
+    const invalid = unauthorized('Invalid token');
     if (code.length < 60 || !this.deps.encrypter) {
       this.refused(client, 'appspecifictoken', null, 'invalid_token');
       await this.audit(client, 'app_specific_token', null, null, {}, 'Invalid token');
@@ -262,7 +267,7 @@ export class Credentials {
       const disabled = 'This user has been disabled. Please contact your administrator.';
       this.refused(client, 'appspecifictoken', t.user.username, 'disabled');
       await this.audit(client, 'app_specific_token', t.user.username, t.user.id, { app_specific_token_title: t.title, username: t.user.username }, disabled);
-      throw this.deps.unauthorized(disabled);
+      throw unauthorized(disabled);
     }
     await this.deps.store.touchAppToken(t.id, now);
     return { kind: 'appspecifictoken', user: t.user, tokenUuid: t.uuid, title: t.title };
