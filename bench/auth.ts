@@ -32,8 +32,18 @@ import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { columns, wrkBin } from './lib/procs.js';
 import {
-  QUAY_USER, bearerTokens, benchDatabase, onExit, quayLogTail, requireQuay, shutdown, startDistribution, startQuayPair, startQuayServe,
-  type Peer, type QuayPair,
+  QUAY_USER,
+  bearerTokens,
+  benchDatabase,
+  onExit,
+  quayLogTail,
+  requireQuay,
+  shutdown,
+  startDistribution,
+  startQuayPair,
+  startQuayServe,
+  type Peer,
+  type QuayPair,
 } from './lib/peers.js';
 import { wrkAlternating, type LoadFigures } from './lib/load.js';
 import { OCI_MANIFEST, pushSmallImage } from './lib/registry-client.js';
@@ -78,9 +88,11 @@ async function expectStatus(p: Peer, path: string, status: number): Promise<void
 
 async function main(): Promise<void> {
   const started = performance.now();
-  console.log('bench/auth — the cost of Quay\'s auth: the TS side (quay serve) vs real Quay (gunicorn), docker-registry without auth as the floor');
+  console.log("bench/auth — the cost of Quay's auth: the TS side (quay serve) vs real Quay (gunicorn), docker-registry without auth as the floor");
   console.log(machineLine());
-  console.log(`TS and Quay: one database (${DATABASE}); manifest GET wrk -t1 -c${CONNECTIONS} ${DURATION} s per peer; /v2/auth password logins one at a time (bcrypt cost 12 each), anonymous tokens -c${CONNECTIONS}`);
+  console.log(
+    `TS and Quay: one database (${DATABASE}); manifest GET wrk -t1 -c${CONNECTIONS} ${DURATION} s per peer; /v2/auth password logins one at a time (bcrypt cost 12 each), anonymous tokens -c${CONNECTIONS}`,
+  );
   console.log('');
   progress('starting real Quay, the TS side on its database, the TS side in anonymous mode, docker-registry');
   const pair = await startQuayPair(root, dir, DATABASE);
@@ -107,15 +119,32 @@ async function main(): Promise<void> {
   progress('\nmanifest GET');
   const manifests = wrkAlternating([dist, anon, pair.quay, pair.ts], manifest, DURATION, CONNECTIONS, ['-H', `Accept: ${OCI_MANIFEST}`]);
   progress(' /v2/auth password');
-  const logins = wrkAlternating([pair.quay, pair.ts].map((p) => withHeaders(p, basic)), login, DURATION, 1, [], 1);
+  const logins = wrkAlternating(
+    [pair.quay, pair.ts].map((p) => withHeaders(p, basic)),
+    login,
+    DURATION,
+    1,
+    [],
+    1,
+  );
   progress(' /v2/auth anonymous');
-  const anonymous = wrkAlternating([pair.quay, pair.ts].map((p) => withHeaders(p, {})), anonToken, DURATION, CONNECTIONS);
+  const anonymous = wrkAlternating(
+    [pair.quay, pair.ts].map((p) => withHeaders(p, {})),
+    anonToken,
+    DURATION,
+    CONNECTIONS,
+  );
   progress('\n\n');
 
   const d = manifests.get(dist.name)!;
   const q = manifests.get(pair.quay.name)!;
   const rows = [['manifest GET', 'auth', 'requests/s', 'p50 ms', 'p99 ms', 'errors', 'server CPU µs/request', 'vs docker-registry', 'vs quay-python']];
-  const auth = new Map([[dist.name, 'none'], [anon.name, 'none'], [pair.quay.name, 'bearer'], [pair.ts.name, 'bearer']]);
+  const auth = new Map([
+    [dist.name, 'none'],
+    [anon.name, 'none'],
+    [pair.quay.name, 'bearer'],
+    [pair.ts.name, 'bearer'],
+  ]);
   for (const [name, f] of manifests) {
     rows.push([name, auth.get(name)!, rate(f.rps), ms(f.p50ms), ms(f.p99ms), String(f.errors), f.cpuUsPerRequest.toFixed(0), ratio(f.rps, d.rps), ratio(f.rps, q.rps)]);
   }
@@ -139,12 +168,19 @@ async function main(): Promise<void> {
   const t = manifests.get(pair.ts.name)!;
   const a = manifests.get(anon.name)!;
   const verdict = t.rps >= d.rps && t.errors === 0 ? 'PASS' : 'FAIL';
-  console.log(`auth: manifest GET with a bearer token TS/Quay ${ratio(t.rps, q.rps)}, TS/docker-registry (anonymous) ${ratio(t.rps, d.rps)} (target ≥ 1.0×: ${verdict}), `
-    + `TS bearer/TS anonymous ${ratio(t.rps, a.rps)}; /v2/auth TS/Quay: password ${ratio(logins.get(pair.ts.name)!.rps, logins.get(pair.quay.name)!.rps)}, `
-    + `anonymous ${ratio(anonymous.get(pair.ts.name)!.rps, anonymous.get(pair.quay.name)!.rps)}`);
+  console.log(
+    `auth: manifest GET with a bearer token TS/Quay ${ratio(t.rps, q.rps)}, TS/docker-registry (anonymous) ${ratio(t.rps, d.rps)} (target ≥ 1.0×: ${verdict}), ` +
+      `TS bearer/TS anonymous ${ratio(t.rps, a.rps)}; /v2/auth TS/Quay: password ${ratio(logins.get(pair.ts.name)!.rps, logins.get(pair.quay.name)!.rps)}, ` +
+      `anonymous ${ratio(anonymous.get(pair.ts.name)!.rps, anonymous.get(pair.quay.name)!.rps)}`,
+  );
 }
 
-main().then(shutdown).then(() => process.exit(0), (e: unknown) => {
-  console.error(`bench:auth failed: ${(e as Error).stack ?? String(e)}\nreal Quay's log ends:\n${quayLogTail(60)}`);
-  void shutdown().finally(() => process.exit(1));
-});
+main()
+  .then(shutdown)
+  .then(
+    () => process.exit(0),
+    (e: unknown) => {
+      console.error(`bench:auth failed: ${(e as Error).stack ?? String(e)}\nreal Quay's log ends:\n${quayLogTail(60)}`);
+      void shutdown().finally(() => process.exit(1));
+    },
+  );

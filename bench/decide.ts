@@ -138,7 +138,10 @@ function measure(items: readonly CorpusRequest[], op: (r: DecisionRequest) => nu
   sink += s.sink;
   return summarize(s);
 }
-const decideOn = (snap: Snapshot) => (r: DecisionRequest): number => decide(snap, r).owner.length;
+const decideOn =
+  (snap: Snapshot) =>
+  (r: DecisionRequest): number =>
+    decide(snap, r).owner.length;
 
 // The realistic snapshot is measured first and alone, so decide() is only ever
 // specialized for the real snapshot's shape while the headline is taken.
@@ -178,7 +181,12 @@ const overhead = measure(corpus.requests, (r) => r.path.length, 200);
 const countTable = RouteTable.compile(inv.routes, { librarySupport });
 const walk = countTable.matchUncached.bind(countTable);
 let walks = 0;
-Object.defineProperty(countTable, 'matchUncached', { value: (m: string, p: string) => { walks++; return walk(m, p); } });
+Object.defineProperty(countTable, 'matchUncached', {
+  value: (m: string, p: string) => {
+    walks++;
+    return walk(m, p);
+  },
+});
 for (let pass = 0; pass < 3; pass++) {
   if (pass === 2) walks = 0;
   for (const { req } of corpus.requests) sink += countTable.match(req.method, req.path) ? 1 : 0;
@@ -192,18 +200,34 @@ const lines: string[] = [];
 lines.push('bench/decide — ns per owner decision (DESIGN §3, §8)');
 lines.push(`node ${process.version} ${platform()}/${arch()}, ${cpus().length} × ${cpu}`);
 lines.push(`routes: ${inv.routes.length}   inventory load ${fmtMs(inventory.ms)}   route table compile ${fmtMs(compileFirst.ms)} first, ${fmtMs(compileBest)} warm`);
-lines.push(`config: ${configFile.replace(process.cwd() + '/', '')}   parse ${fmtMs(parsed.ms)}   snapshot build ${fmtMs(snapFirst.ms)} first (compiles its table), ${fmtMs(snapRebuildBest)} rebuild (table reused)`);
-lines.push(`corpus: ${corpus.requests.length} requests (seed 0x${SEED.toString(16)}), ${corpus.uniquePaths} distinct method+path (${pct(corpus.uniquePaths, corpus.requests.length)}), generated in ${fmtMs(gen.ms)}`);
+lines.push(
+  `config: ${configFile.replace(process.cwd() + '/', '')}   parse ${fmtMs(parsed.ms)}   snapshot build ${fmtMs(snapFirst.ms)} first (compiles its table), ${fmtMs(snapRebuildBest)} rebuild (table reused)`,
+);
+lines.push(
+  `corpus: ${corpus.requests.length} requests (seed 0x${SEED.toString(16)}), ${corpus.uniquePaths} distinct method+path (${pct(corpus.uniquePaths, corpus.requests.length)}), generated in ${fmtMs(gen.ms)}`,
+);
 lines.push(`        ${CATEGORIES.map((c) => `${c} ${pct(corpus.byCategory.get(c)!.length, corpus.requests.length)}`).join(', ')}`);
 const total = corpus.requests.length;
 lines.push(`owners: go ${pct(owners.go, total)}, python ${pct(owners.python, total)}   match cache: ${(hitRate * 100).toFixed(1)}% hits in steady state`);
-lines.push(`reasons: ${[...reasons].sort((a, b) => b[1] - a[1]).map(([r, n]) => `${r} ${pct(n, total)}`).join(', ')}`);
+lines.push(
+  `reasons: ${[...reasons]
+    .sort((a, b) => b[1] - a[1])
+    .map(([r, n]) => `${r} ${pct(n, total)}`)
+    .join(', ')}`,
+);
 lines.push(`timing: batches of ${BATCH} requests with new path strings, median/p99 over batches; harness overhead ${overhead.medianNs.toFixed(1)} ns/call (included)`);
 lines.push('');
 
 const header = ['scenario', 'share', 'batches', 'median', 'p99', 'mean', 'calls/s'];
-const row = (name: string, share: string, s: Summary): string[] =>
-  [name, share, String(s.batches), fmtNs(s.medianNs), fmtNs(s.p99Ns), fmtNs(s.meanNs), `${(1e3 / s.meanNs).toFixed(2)} M`];
+const row = (name: string, share: string, s: Summary): string[] => [
+  name,
+  share,
+  String(s.batches),
+  fmtNs(s.medianNs),
+  fmtNs(s.p99Ns),
+  fmtNs(s.meanNs),
+  `${(1e3 / s.meanNs).toFixed(2)} M`,
+];
 const rows: string[][] = [header];
 rows.push(row('realistic mix (cache on)', '100%', realistic));
 rows.push(row('cold: every path unseen (cache off)', '100%', coldSummary));

@@ -59,7 +59,10 @@ function parseArgs(argv: readonly string[]): Options | string {
     else if (a === '--only' || a.startsWith('--only=')) {
       const v = a === '--only' ? argv[++i] : a.slice('--only='.length);
       if (!v) return `--only needs sequence ids\n\n${USAGE}`;
-      only = v.split(',').map((x) => x.trim()).filter(Boolean);
+      only = v
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean);
     } else return `unknown argument ${a}\n\n${USAGE}`;
   }
   return { json, only, list };
@@ -80,11 +83,19 @@ function checkout(): string {
 class Teardowns {
   private readonly fns: (() => unknown)[] = [];
   private done = false;
-  teardown(fn: () => unknown): void { this.fns.push(fn); }
+  teardown(fn: () => unknown): void {
+    this.fns.push(fn);
+  }
   async run(): Promise<void> {
     if (this.done) return;
     this.done = true;
-    for (const fn of this.fns.reverse()) { try { await fn(); } catch { /* best effort */ } }
+    for (const fn of this.fns.reverse()) {
+      try {
+        await fn();
+      } catch {
+        /* best effort */
+      }
+    }
   }
 }
 
@@ -107,14 +118,21 @@ async function main(): Promise<number> {
   }
   if (opts.only) {
     const unknown = opts.only.filter((id) => !sequences.some((s) => s.id === id));
-    if (unknown.length > 0) { process.stderr.write(`unknown sequence ids: ${unknown.join(', ')} (--list shows them)\n`); return 2; }
+    if (unknown.length > 0) {
+      process.stderr.write(`unknown sequence ids: ${unknown.join(', ')} (--list shows them)\n`);
+      return 2;
+    }
     sequences = sequences.filter((s) => opts.only!.includes(s.id));
   }
   const { runFidelity, formatFidelity } = await import('../registryd/test/contract/fidelity.js');
   const { startQuayTier } = await import('../registryd/test/contract/quay-tier.js');
-  const progress = (line: string): void => { process.stderr.write(`fidelity: ${line}\n`); };
+  const progress = (line: string): void => {
+    process.stderr.write(`fidelity: ${line}\n`);
+  };
   const t = new Teardowns();
-  const stop = (): void => { void t.run().then(() => process.exit(130)); };
+  const stop = (): void => {
+    void t.run().then(() => process.exit(130));
+  };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {

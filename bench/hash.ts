@@ -52,7 +52,11 @@ if (process.argv[2] === '--child') {
   process.exit(0);
 }
 
-interface WasmHasher { init(): unknown; update(b: Uint8Array): unknown; digest(enc: 'hex'): string }
+interface WasmHasher {
+  init(): unknown;
+  update(b: Uint8Array): unknown;
+  digest(enc: 'hex'): string;
+}
 
 /** hash-wasm's SHA-256, only if some other package put it in node_modules. */
 async function hashWasm(): Promise<WasmHasher | null> {
@@ -69,12 +73,22 @@ const d = data();
 const want = createHash('sha256').update(d).digest('hex');
 if (ours(d) !== want) throw new Error('ResumableSha256 disagrees with node:crypto');
 const mine = await mbps(() => ours(d), d.length);
-const node = await mbps(() => { const h = createHash('sha256'); for (let i = 0; i < d.length; i += CHUNK) h.update(d.subarray(i, i + CHUNK)); return h.digest('hex'); }, d.length);
+const node = await mbps(() => {
+  const h = createHash('sha256');
+  for (let i = 0; i < d.length; i += CHUNK) h.update(d.subarray(i, i + CHUNK));
+  return h.digest('hex');
+}, d.length);
 const child = spawnSync(process.execPath, [process.argv[1]!, '--child'], { encoding: 'utf8', env: { ...process.env, SWITCHBOARD_NATIVE: 'off' } });
 const js = Number(child.stdout.trim());
 if (!(js > 0)) throw new Error(`TypeScript fallback run failed: ${child.stderr}`);
 const wasm = await hashWasm();
-const wasmMbps = wasm ? await mbps(() => { wasm.init(); for (let i = 0; i < d.length; i += CHUNK) wasm.update(d.subarray(i, i + CHUNK)); return wasm.digest('hex'); }, d.length) : null;
+const wasmMbps = wasm
+  ? await mbps(() => {
+      wasm.init();
+      for (let i = 0; i < d.length; i += CHUNK) wasm.update(d.subarray(i, i + CHUNK));
+      return wasm.digest('hex');
+    }, d.length)
+  : null;
 
 // Saving the state after a chunk, and resuming from it (a state with pending bytes).
 const h = new ResumableSha256().update(d.subarray(0, 1000));
@@ -95,15 +109,19 @@ const ratio = (x: number): string => `${(x / node).toFixed(2)}×`;
 console.log(`bench/hash — resumable SHA-256 vs node:crypto, ${MIB} MiB in ${CHUNK / 1024} KiB updates, best of 3 after a warm-up`);
 console.log(`node ${process.version}, ${cpus()[0]?.model ?? '?'} (${cpus().length} CPUs); block function in use: ${SHA256_IMPLEMENTATION}`);
 console.log('');
-console.log(columns([
-  ['', 'MB/s', 'vs node:crypto'],
-  [`ResumableSha256 (${SHA256_IMPLEMENTATION === 'native' ? 'native block function' : 'TypeScript block function'})`, mine.toFixed(0), ratio(mine)],
-  ...(SHA256_IMPLEMENTATION === 'native' ? [['ResumableSha256 (TypeScript fallback, SWITCHBOARD_NATIVE=off)', js.toFixed(0), ratio(js)]] : []),
-  ['node:crypto createHash (not resumable)', node.toFixed(0), '1.00×'],
-  ['hash-wasm createSHA256', wasmMbps === null ? '—' : wasmMbps.toFixed(0), wasmMbps === null ? 'not installed, skipped' : ratio(wasmMbps)],
-]));
+console.log(
+  columns([
+    ['', 'MB/s', 'vs node:crypto'],
+    [`ResumableSha256 (${SHA256_IMPLEMENTATION === 'native' ? 'native block function' : 'TypeScript block function'})`, mine.toFixed(0), ratio(mine)],
+    ...(SHA256_IMPLEMENTATION === 'native' ? [['ResumableSha256 (TypeScript fallback, SWITCHBOARD_NATIVE=off)', js.toFixed(0), ratio(js)]] : []),
+    ['node:crypto createHash (not resumable)', node.toFixed(0), '1.00×'],
+    ['hash-wasm createSHA256', wasmMbps === null ? '—' : wasmMbps.toFixed(0), wasmMbps === null ? 'not installed, skipped' : ratio(wasmMbps)],
+  ]),
+);
 console.log('');
 console.log(`save state after a chunk (exportState + Quay pickle + base64): ${encodeUs.toFixed(2)} µs (hashing ${CHUNK / 1024} KiB takes ${chunkUs.toFixed(0)} µs)`);
 if (sink === 0) throw new Error('state benchmark measured nothing');
 console.log(`resume (decodeShaState + new ResumableSha256): ${decodeUs.toFixed(2)} µs`);
-console.log(`verdict: hash ${mine.toFixed(0)} MB/s = ${ratio(mine)} node:crypto — ${mine / node >= 0.9 ? 'PASS' : 'FAIL'} (target ≥ 0.9× node:crypto); TypeScript fallback ${js.toFixed(0)} MB/s = ${ratio(js)}`);
+console.log(
+  `verdict: hash ${mine.toFixed(0)} MB/s = ${ratio(mine)} node:crypto — ${mine / node >= 0.9 ? 'PASS' : 'FAIL'} (target ≥ 0.9× node:crypto); TypeScript fallback ${js.toFixed(0)} MB/s = ${ratio(js)}`,
+);

@@ -32,7 +32,10 @@ if (!nginxBin || !wrkBin) {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'swb-bench-nginx-'));
-process.on('exit', () => { for (const c of children) c.kill('SIGKILL'); rmSync(dir, { recursive: true, force: true }); });
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
 process.on('SIGINT', () => process.exit(130));
 
 function startNginx(name: string, http: string, cpu: string | null): ChildProcess {
@@ -43,7 +46,11 @@ async function main(): Promise<void> {
   const upPort = await freePort();
   const plainPort = await freePort();
   const frontPort = await freePort();
-  startNginx('upstream', `server { listen 127.0.0.1:${upPort} backlog=4096; location / { default_type application/json; return 200 '${'x'.repeat(512)}'; } }`, taskset ? '0' : null);
+  startNginx(
+    'upstream',
+    `server { listen 127.0.0.1:${upPort} backlog=4096; location / { default_type application/json; return 200 '${'x'.repeat(512)}'; } }`,
+    taskset ? '0' : null,
+  );
 
   const inv = loadInventory();
   const yaml = `MIGRATION:
@@ -64,11 +71,16 @@ SWITCHBOARD:
   // The longest scan: the last API row of the largest group.
   const biggest = [...rendered.model.groups].sort((a, b) => b.entries.length - a.entries.length)[0]!;
   const idOf = (v: string): string | undefined => / (ROUTE_\d{4}) /.exec(v)?.[1];
-  const lastRow = [...biggest.entries].reverse().find((e) => { const id = idOf(e.value); return id !== undefined && inv.byId.get(id)!.family === 'API_V1'; })!;
+  const lastRow = [...biggest.entries].reverse().find((e) => {
+    const id = idOf(e.value);
+    return id !== undefined && inv.byId.get(id)!.family === 'API_V1';
+  })!;
   const lastId = idOf(lastRow.value)!;
   const lastRoute = inv.byId.get(lastId)!;
 
-  startNginx('plain', `upstream quay { server 127.0.0.1:${upPort}; keepalive 64; }
+  startNginx(
+    'plain',
+    `upstream quay { server 127.0.0.1:${upPort}; keepalive 64; }
   server {
     listen 127.0.0.1:${plainPort} backlog=4096;
     client_max_body_size 0;
@@ -77,7 +89,9 @@ SWITCHBOARD:
       proxy_set_header Host $http_host; proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
       proxy_buffering off; proxy_request_buffering off;
     }
-  }`, taskset ? '1' : null);
+  }`,
+    taskset ? '1' : null,
+  );
   startNginx('front', rendered.text, taskset ? '1' : null);
   await waitFor(`http://127.0.0.1:${plainPort}/v2/`);
   await waitFor(`http://127.0.0.1:${frontPort}/v2/`);
@@ -88,8 +102,12 @@ SWITCHBOARD:
     ['no row matches', 'GET', '/api/v1/no/such/thing'],
   ];
   console.log('bench/nginx — the rendered front door vs plain nginx proxy_pass, same upstream, same run');
-  console.log(`${cpus().length} × ${cpus()[0]?.model ?? '?'}; ${taskset ? 'fronts pinned to cpu 1; wrk and upstream on cpu 0' : 'no CPU pinning'}; wrk -t1 -c${CONNECTIONS}, ${DURATION}s per front in alternating halves`);
-  console.log(`rendered: ${rendered.model.summary.join('; ')}; ${[...rendered.model.groups, rendered.model.otherGroup].reduce((n, g) => n + g.entries.length, 0)} map entries in ${rendered.model.groups.length + 1} groups`);
+  console.log(
+    `${cpus().length} × ${cpus()[0]?.model ?? '?'}; ${taskset ? 'fronts pinned to cpu 1; wrk and upstream on cpu 0' : 'no CPU pinning'}; wrk -t1 -c${CONNECTIONS}, ${DURATION}s per front in alternating halves`,
+  );
+  console.log(
+    `rendered: ${rendered.model.summary.join('; ')}; ${[...rendered.model.groups, rendered.model.otherGroup].reduce((n, g) => n + g.entries.length, 0)} map entries in ${rendered.model.groups.length + 1} groups`,
+  );
   console.log('');
   const rows: string[][] = [['request', 'decide() says', 'front door req/s', 'plain nginx req/s', 'ratio', 'p99 front', 'p99 plain']];
   const ratios: number[] = [];
@@ -98,15 +116,26 @@ SWITCHBOARD:
     const extra = method === 'GET' ? [] : ['-s', join(dir, `${method}.lua`)];
     if (method !== 'GET') writeFileSync(join(dir, `${method}.lua`), `wrk.method = "${method}"\n`);
     const run = (port: number, secs: number): WrkResult => wrk(`http://127.0.0.1:${port}${path}`, secs, CONNECTIONS, extra);
-    run(frontPort, 2); run(plainPort, 2);
+    run(frontPort, 2);
+    run(plainPort, 2);
     const f: WrkResult[] = [];
     const p: WrkResult[] = [];
-    for (let i = 0; i < 2; i++) { p.push(run(plainPort, DURATION / 2)); f.push(run(frontPort, DURATION / 2)); }
+    for (let i = 0; i < 2; i++) {
+      p.push(run(plainPort, DURATION / 2));
+      f.push(run(frontPort, DURATION / 2));
+    }
     const avg = (xs: WrkResult[], k: 'rps' | 'p99ms'): number => xs.reduce((x, y) => x + y[k], 0) / xs.length;
     const ratio = avg(f, 'rps') / avg(p, 'rps');
     ratios.push(ratio);
-    rows.push([`${label}: ${method} ${path}`, `${d.owner} (${d.reason})`, avg(f, 'rps').toFixed(0), avg(p, 'rps').toFixed(0), `${ratio.toFixed(2)}×`,
-      `${avg(f, 'p99ms').toFixed(2)} ms`, `${avg(p, 'p99ms').toFixed(2)} ms`]);
+    rows.push([
+      `${label}: ${method} ${path}`,
+      `${d.owner} (${d.reason})`,
+      avg(f, 'rps').toFixed(0),
+      avg(p, 'rps').toFixed(0),
+      `${ratio.toFixed(2)}×`,
+      `${avg(f, 'p99ms').toFixed(2)} ms`,
+      `${avg(p, 'p99ms').toFixed(2)} ms`,
+    ]);
   }
   console.log(columns(rows));
   console.log('');

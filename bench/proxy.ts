@@ -29,7 +29,10 @@ if (!nginxBin || !wrkBin) {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'swb-bench-proxy-'));
-process.on('exit', () => { for (const c of children) c.kill('SIGKILL'); rmSync(dir, { recursive: true, force: true }); });
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
 process.on('SIGINT', () => process.exit(130));
 
 async function startNginx(name: string, body: string, cpu: string | null): Promise<ChildProcess> {
@@ -44,15 +47,21 @@ function wrkOn(url: string, seconds: number, extra: string[] = []): WrkResult {
 async function blob(url: string, pid: number): Promise<{ mibs: number; peakRssMiB: number; baseRssMiB: number }> {
   const base = rssKiB(pid);
   let peak = base;
-  const sampler = setInterval(() => { peak = Math.max(peak, rssKiB(pid)); }, 50);
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, rssKiB(pid));
+  }, 50);
   const t0 = performance.now();
   const bytes = await new Promise<number>((resolve, reject) => {
-    http.get(url, (res) => {
-      let n = 0;
-      res.on('data', (c: Buffer) => { n += c.length; });
-      res.on('end', () => resolve(n));
-      res.on('error', reject);
-    }).on('error', reject);
+    http
+      .get(url, (res) => {
+        let n = 0;
+        res.on('data', (c: Buffer) => {
+          n += c.length;
+        });
+        res.on('end', () => resolve(n));
+        res.on('error', reject);
+      })
+      .on('error', reject);
   });
   const secs = (performance.now() - t0) / 1000;
   clearInterval(sampler);
@@ -60,14 +69,22 @@ async function blob(url: string, pid: number): Promise<{ mibs: number; peakRssMi
   return { mibs: BLOB_MIB / secs, peakRssMiB: peak / 1024, baseRssMiB: base / 1024 };
 }
 
-interface ProxyPair { swbPort: number; ngxPort: number; swbPid: number; ngxPid: number; stop(): void }
+interface ProxyPair {
+  swbPort: number;
+  ngxPort: number;
+  swbPid: number;
+  ngxPid: number;
+  stop(): void;
+}
 
 /** Starts switchboard and an nginx proxy_pass peer, both in front of `upstream` (host:port). */
 async function startProxies(name: string, upstream: string): Promise<ProxyPair> {
   const ngxPort = await freePort();
   const swbPort = await freePort();
   const swbAdmin = await freePort();
-  const ngx = await startNginx(`proxy-${name}`, `upstream quay { server ${upstream}; keepalive 64; }
+  const ngx = await startNginx(
+    `proxy-${name}`,
+    `upstream quay { server ${upstream}; keepalive 64; }
   server {
     listen 127.0.0.1:${ngxPort} backlog=4096;
     client_max_body_size 0;
@@ -76,10 +93,14 @@ async function startProxies(name: string, upstream: string): Promise<ProxyPair> 
       proxy_set_header Host $http_host; proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
       proxy_set_header X-Forwarded-Proto $scheme; proxy_buffering off; proxy_request_buffering off;
     }
-  }`, taskset ? '1' : null);
+  }`,
+    taskset ? '1' : null,
+  );
   await waitFor(`http://127.0.0.1:${ngxPort}/v2/`);
   const cfg = join(dir, `config-${name}.yaml`);
-  writeFileSync(cfg, `MIGRATION:
+  writeFileSync(
+    cfg,
+    `MIGRATION:
   ROUTE_OWNER_DEFAULT: python
   ROUTE_OWNER_CAP_V2_PULL: canary
   ROUTE_CANARY_CAP_V2_PULL_PERCENT: 5
@@ -88,13 +109,23 @@ SWITCHBOARD:
   LISTEN: "127.0.0.1:${swbPort}"
   ADMIN_LISTEN: "127.0.0.1:${swbAdmin}"
   ACCESS_LOG: "off"
-`);
+`,
+  );
   const [cmd, args] = pinned(taskset ? '1' : null, process.execPath, [join(root, 'bin', 'switchboard.js'), 'serve', '--config', cfg]);
   const swb = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, SWITCHBOARD_LOG_LEVEL: 'error' } });
   children.push(swb);
   await waitFor(`http://127.0.0.1:${swbAdmin}/readyz`);
   // taskset execs its command, so these pids are the proxies themselves.
-  return { swbPort, ngxPort, swbPid: swb.pid!, ngxPid: ngx.pid!, stop: () => { swb.kill('SIGKILL'); ngx.kill('SIGKILL'); } };
+  return {
+    swbPort,
+    ngxPort,
+    swbPid: swb.pid!,
+    ngxPid: ngx.pid!,
+    stop: () => {
+      swb.kill('SIGKILL');
+      ngx.kill('SIGKILL');
+    },
+  };
 }
 
 /** A real docker-registry (CNCF Distribution) holding one image and one blob of BLOB_MIB MiB. */
@@ -105,12 +136,15 @@ async function startRegistry(blobFile: string): Promise<{ addr: string; manifest
   const d = join(dir, 'registry');
   spawnSync('mkdir', ['-p', d]);
   const conf = join(d, 'config.yml');
-  writeFileSync(conf, `version: 0.1
+  writeFileSync(
+    conf,
+    `version: 0.1
 log: {level: error}
 storage: {filesystem: {rootdirectory: ${d}/data}, delete: {enabled: true}}
 http: {addr: 127.0.0.1:${port}, secret: bench}
 health: {storagedriver: {enabled: false}}
-`);
+`,
+  );
   const [cmd, args] = pinned('0', bin, ['serve', conf]);
   children.push(spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] }));
   const base = `http://127.0.0.1:${port}`;
@@ -127,12 +161,18 @@ health: {storagedriver: {enabled: false}}
         res.on('end', () => (res.statusCode === 201 ? resolve() : reject(new Error(`blob upload: ${res.statusCode}`))));
       });
       req.on('error', reject);
-      if (typeof body === 'string') createReadStream(body).pipe(req); else req.end(body);
+      if (typeof body === 'string') createReadStream(body).pipe(req);
+      else req.end(body);
     });
   };
   // The big blob, streamed from the file; its digest computed first.
   const h = createHash('sha256');
-  await new Promise<void>((resolve, reject) => { createReadStream(blobFile).on('data', (c) => h.update(c)).on('end', resolve).on('error', reject); });
+  await new Promise<void>((resolve, reject) => {
+    createReadStream(blobFile)
+      .on('data', (c) => h.update(c))
+      .on('end', resolve)
+      .on('error', reject);
+  });
   const blobDigest = `sha256:${h.digest('hex')}`;
   const size = BLOB_MIB * 1048576;
   await upload(blobFile, size, blobDigest);
@@ -140,9 +180,12 @@ health: {storagedriver: {enabled: false}}
   const cfgDigest = `sha256:${createHash('sha256').update(cfgBlob).digest('hex')}`;
   await upload(cfgBlob, cfgBlob.length, cfgDigest);
   const accept = 'application/vnd.oci.image.manifest.v1+json';
-  const manifest = JSON.stringify({ schemaVersion: 2, mediaType: accept,
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: accept,
     config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: cfgDigest, size: cfgBlob.length },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: blobDigest, size }] });
+    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: blobDigest, size }],
+  });
   const put = await fetch(`${base}/v2/bench/app/manifests/latest`, { method: 'PUT', headers: { 'content-type': accept }, body: manifest });
   if (put.status !== 201) throw new Error(`manifest PUT: ${put.status} ${await put.text()}`);
   return { addr: `127.0.0.1:${port}`, manifestPath: '/v2/bench/app/manifests/latest', blobPath: `/v2/bench/app/blobs/${blobDigest}`, accept };
@@ -164,7 +207,9 @@ async function scenario(pair: ProxyPair, smallPath: string, header: string | nul
   for (let i = 0; i < 2; i++) runs.push({ ngx: run(pair.ngxPort, DURATION / 2), swb: run(pair.swbPort, DURATION / 2) });
   const avg = (xs: number[]): number => xs.reduce((x, y) => x + y, 0) / xs.length;
   const pick = (k: 'swb' | 'ngx') => ({
-    rps: avg(runs.map((r) => r[k].rps)), p50: avg(runs.map((r) => r[k].p50ms)), p99: avg(runs.map((r) => r[k].p99ms)),
+    rps: avg(runs.map((r) => r[k].rps)),
+    p50: avg(runs.map((r) => r[k].p50ms)),
+    p99: avg(runs.map((r) => r[k].p99ms)),
     errors: runs.reduce((x, r) => x + r[k].errors, 0),
   });
   const nb1 = await blob(`http://127.0.0.1:${pair.ngxPort}${blobPath}`, pair.ngxPid);
@@ -172,7 +217,8 @@ async function scenario(pair: ProxyPair, smallPath: string, header: string | nul
   const nb2 = await blob(`http://127.0.0.1:${pair.ngxPort}${blobPath}`, pair.ngxPid);
   const sb2 = await blob(`http://127.0.0.1:${pair.swbPort}${blobPath}`, pair.swbPid);
   return {
-    sw: pick('swb'), ng: pick('ngx'),
+    sw: pick('swb'),
+    ng: pick('ngx'),
     nb: { mibs: (nb1.mibs + nb2.mibs) / 2, peak: Math.max(nb1.peakRssMiB, nb2.peakRssMiB), base: nb1.baseRssMiB },
     sb: { mibs: (sb1.mibs + sb2.mibs) / 2, peak: Math.max(sb1.peakRssMiB, sb2.peakRssMiB), base: sb1.baseRssMiB },
   };
@@ -190,7 +236,14 @@ function report(title: string, r: ScenarioResult, headline: boolean): string {
     ['  small p99 ms', f(sw.p99, 3), f(ng.p99, 3), signed(sw.p99 - ng.p99), headline ? '≤ +1 ms' : '', verdict(sw.p99 - ng.p99 <= 1)],
     ['  errors', String(sw.errors), String(ng.errors), '', headline ? '0' : '', verdict(sw.errors === 0)],
     ['  blob MiB/s', f(sb.mibs), f(nb.mibs), `${(sb.mibs / nb.mibs).toFixed(2)}×`, headline ? '≥ 0.95×' : '', verdict(sb.mibs / nb.mibs >= 0.95)],
-    ['  RSS while streaming MiB', `${f(sb.base)} → ${f(sb.peak)}`, `${f(nb.base)} → ${f(nb.peak)}`, `+${f(sb.peak - sb.base)} MiB`, headline ? 'flat' : '', verdict(sb.peak - sb.base < 64)],
+    [
+      '  RSS while streaming MiB',
+      `${f(sb.base)} → ${f(sb.peak)}`,
+      `${f(nb.base)} → ${f(nb.peak)}`,
+      `+${f(sb.peak - sb.base)} MiB`,
+      headline ? 'flat' : '',
+      verdict(sb.peak - sb.base < 64),
+    ],
   ];
   return columns(rows);
 }
@@ -201,10 +254,15 @@ async function main(): Promise<void> {
   const fd = openSync(blobFile, 'w');
   const chunk = Buffer.alloc(1048576);
   for (let i = 0; i < chunk.length; i += 4) chunk.writeUInt32LE((i * 2654435761) >>> 0, i);
-  for (let i = 0; i < BLOB_MIB; i++) { chunk.writeUInt32LE(i, 0); writeSync(fd, chunk); }
+  for (let i = 0; i < BLOB_MIB; i++) {
+    chunk.writeUInt32LE(i, 0);
+    writeSync(fd, chunk);
+  }
   closeSync(fd);
   console.log('bench/proxy — switchboard vs nginx proxy_pass (keepalive 64, buffering off), same upstream, same run');
-  console.log(`node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}; ${taskset ? 'proxy under test pinned to cpu 1; wrk and upstream on cpu 0' : 'no CPU pinning'}`);
+  console.log(
+    `node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}; ${taskset ? 'proxy under test pinned to cpu 1; wrk and upstream on cpu 0' : 'no CPU pinning'}`,
+  );
   console.log(`small: wrk -t1 -c${CONNECTIONS}, ${DURATION}s per proxy in alternating halves; V2_PULL is a 5% canary, so every request takes a full decision`);
   console.log(`blob: GET ${BLOB_MIB} MiB twice through each proxy; proxy RSS sampled every 50 ms`);
   console.log('');
@@ -219,11 +277,15 @@ async function main(): Promise<void> {
 
   // 2. Worst case for the proxy: an upstream that costs nothing (nginx `return 200`).
   const upPort = await freePort();
-  await startNginx('upstream', `server {
+  await startNginx(
+    'upstream',
+    `server {
     listen 127.0.0.1:${upPort} backlog=4096;
     location /blob { alias ${blobFile}; default_type application/octet-stream; }
     location / { default_type application/json; return 200 '${'x'.repeat(512)}'; }
-  }`, taskset ? '0' : null);
+  }`,
+    taskset ? '0' : null,
+  );
   await waitFor(`http://127.0.0.1:${upPort}/v2/`);
   const staticPair = await startProxies('static', `127.0.0.1:${upPort}`);
   const st = await scenario(staticPair, '/v2/acme/web/manifests/latest', null, '/blob');
@@ -231,8 +293,18 @@ async function main(): Promise<void> {
   console.log(report('static upstream (nginx return 200; proxy-bound worst case)', st, false));
   console.log('');
   const r = regResult;
-  console.log(`proxy (registry upstream): requests/s ${(r.sw.rps / r.ng.rps).toFixed(2)}× nginx, p99 ${(r.sw.p99 - r.ng.p99) >= 0 ? '+' : ''}${(r.sw.p99 - r.ng.p99).toFixed(3)} ms, blob ${(r.sb.mibs / r.nb.mibs).toFixed(2)}× nginx, RSS +${(r.sb.peak - r.sb.base).toFixed(0)} MiB streaming ${BLOB_MIB} MiB`);
-  console.log(`proxy (static upstream):   requests/s ${(st.sw.rps / st.ng.rps).toFixed(2)}× nginx, p99 ${(st.sw.p99 - st.ng.p99) >= 0 ? '+' : ''}${(st.sw.p99 - st.ng.p99).toFixed(3)} ms, blob ${(st.sb.mibs / st.nb.mibs).toFixed(2)}× nginx`);
+  console.log(
+    `proxy (registry upstream): requests/s ${(r.sw.rps / r.ng.rps).toFixed(2)}× nginx, p99 ${r.sw.p99 - r.ng.p99 >= 0 ? '+' : ''}${(r.sw.p99 - r.ng.p99).toFixed(3)} ms, blob ${(r.sb.mibs / r.nb.mibs).toFixed(2)}× nginx, RSS +${(r.sb.peak - r.sb.base).toFixed(0)} MiB streaming ${BLOB_MIB} MiB`,
+  );
+  console.log(
+    `proxy (static upstream):   requests/s ${(st.sw.rps / st.ng.rps).toFixed(2)}× nginx, p99 ${st.sw.p99 - st.ng.p99 >= 0 ? '+' : ''}${(st.sw.p99 - st.ng.p99).toFixed(3)} ms, blob ${(st.sb.mibs / st.nb.mibs).toFixed(2)}× nginx`,
+  );
 }
 
-main().then(() => process.exit(0), (e: unknown) => { console.error(`bench:proxy failed: ${(e as Error).stack ?? String(e)}`); process.exit(1); });
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(`bench:proxy failed: ${(e as Error).stack ?? String(e)}`);
+    process.exit(1);
+  },
+);

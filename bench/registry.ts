@@ -78,11 +78,22 @@ class Transfer {
     this.rates.push(mib / secs);
   }
 
-  get mibPerSecond(): number { return median(this.rates); }
-  get cpuPerGiB(): number { return this.cpu / (this.mib / 1024); }
+  get mibPerSecond(): number {
+    return median(this.rates);
+  }
+  get cpuPerGiB(): number {
+    return this.cpu / (this.mib / 1024);
+  }
 }
 
-interface Transfers { push: Transfer; chunked: Transfer; pull: Transfer; parallel: Transfer; parallelFailed: number; rssGrowth: number }
+interface Transfers {
+  push: Transfer;
+  chunked: Transfer;
+  pull: Transfer;
+  parallel: Transfer;
+  parallelFailed: number;
+  rssGrowth: number;
+}
 
 /**
  * Frees the page cache a blob took, by deleting its file behind the
@@ -107,9 +118,19 @@ function primeMemory(mib: number): void {
 }
 
 async function transfers(peers: readonly Peer[]): Promise<Map<string, Transfers>> {
-  const got = new Map(peers.map((p) => [p.name, {
-    push: new Transfer(), chunked: new Transfer(), pull: new Transfer(), parallel: new Transfer(), parallelFailed: 0, rssGrowth: 0,
-  } satisfies Transfers]));
+  const got = new Map(
+    peers.map((p) => [
+      p.name,
+      {
+        push: new Transfer(),
+        chunked: new Transfer(),
+        pull: new Transfer(),
+        parallel: new Transfer(),
+        parallelFailed: 0,
+        rssGrowth: 0,
+      } satisfies Transfers,
+    ]),
+  );
   let seed = 1;
   progress('warm-up');
   primeMemory(2 * BLOB_MIB);
@@ -161,7 +182,9 @@ async function main(): Promise<void> {
   console.log('bench/registry — the TS side (quay serve) vs real Quay (gunicorn) vs docker-registry (Distribution 2.8), same machine, same run');
   console.log(machineLine());
   console.log(`TS and Quay: one database (${DATABASE}) and one storage directory, bearer tokens from /v2/auth (devtable); docker-registry: anonymous`);
-  console.log(`push/pull: ${BLOB_MIB} MiB blobs, median of ${ROUNDS} rounds; chunked push: ${CHUNK_MIB} MiB PATCHes; wrk -t1 -c${CONNECTIONS} ${DURATION} s per peer and endpoint; parallel: ${PARALLEL} × 32 MiB`);
+  console.log(
+    `push/pull: ${BLOB_MIB} MiB blobs, median of ${ROUNDS} rounds; chunked push: ${CHUNK_MIB} MiB PATCHes; wrk -t1 -c${CONNECTIONS} ${DURATION} s per peer and endpoint; parallel: ${PARALLEL} × 32 MiB`,
+  );
   console.log('');
   progress('starting real Quay, the TS side on its database, docker-registry');
   const pair = await startQuayPair(root, dir, DATABASE);
@@ -172,7 +195,7 @@ async function main(): Promise<void> {
   // The TS side and Quay share the database: the image and its tags are written once, by Quay.
   const tags = ['latest', ...Array.from({ length: TAGS - 1 }, (_, i) => `t${String(i + 1).padStart(3, '0')}`)];
   const layer = await pushSmallImage(pair.quay, REPO, tags);
-  if (await pushSmallImage(dist, REPO, tags) !== layer) throw new Error('the two images differ');
+  if ((await pushSmallImage(dist, REPO, tags)) !== layer) throw new Error('the two images differ');
   progress('\n');
 
   const moved = await transfers(peers);
@@ -197,34 +220,68 @@ async function main(): Promise<void> {
   };
   const cpu = (x: number): string => x.toFixed(2);
   for (const [label, pick] of [
-    ['blob push, one PATCH', (f: Transfers) => f.push], [`blob push, ${CHUNK_MIB} MiB chunks`, (f: Transfers) => f.chunked],
-    ['blob pull', (f: Transfers) => f.pull], [`${PARALLEL} parallel pushes`, (f: Transfers) => f.parallel],
+    ['blob push, one PATCH', (f: Transfers) => f.push],
+    [`blob push, ${CHUNK_MIB} MiB chunks`, (f: Transfers) => f.chunked],
+    ['blob pull', (f: Transfers) => f.pull],
+    [`${PARALLEL} parallel pushes`, (f: Transfers) => f.parallel],
   ] as const) {
     const all = names.map((n) => pick(moved.get(n)!));
-    row(`${label} MiB/s`, all.map((x) => x.mibPerSecond), rate, true);
-    row('  server CPU s/GiB', all.map((x) => x.cpuPerGiB), cpu, false);
+    row(
+      `${label} MiB/s`,
+      all.map((x) => x.mibPerSecond),
+      rate,
+      true,
+    );
+    row(
+      '  server CPU s/GiB',
+      all.map((x) => x.cpuPerGiB),
+      cpu,
+      false,
+    );
   }
-  rows.push([`${PARALLEL} parallel pushes failed`, ...names.map((n) => String(moved.get(n)!.parallelFailed)), '', '', moved.get(names[0])!.parallelFailed === 0 ? '0 PASS' : '0 FAIL']);
+  rows.push([
+    `${PARALLEL} parallel pushes failed`,
+    ...names.map((n) => String(moved.get(n)!.parallelFailed)),
+    '',
+    '',
+    moved.get(names[0])!.parallelFailed === 0 ? '0 PASS' : '0 FAIL',
+  ]);
   rows.push(['RSS growth while pulling MiB', ...names.map((n) => `+${moved.get(n)!.rssGrowth.toFixed(0)}`), '', '', '']);
   for (const [what, figures] of load) {
     const all = names.map((n) => figures.get(n)!);
-    row(`${what} requests/s`, all.map((f) => f.rps), rate, true);
+    row(
+      `${what} requests/s`,
+      all.map((f) => f.rps),
+      rate,
+      true,
+    );
     rows.push([`  p50 / p99 ms`, ...all.map((f) => `${ms(f.p50ms)} / ${ms(f.p99ms)}`), '', '', '']);
-    row('  server CPU µs/request', all.map((f) => f.cpuUsPerRequest), (x) => x.toFixed(0), false);
+    row(
+      '  server CPU µs/request',
+      all.map((f) => f.cpuUsPerRequest),
+      (x) => x.toFixed(0),
+      false,
+    );
     rows.push(['  errors', ...all.map((f) => String(f.errors)), '', '', all[0]!.errors === 0 ? '0 PASS' : '0 FAIL']);
   }
   console.log(columns(rows));
   console.log('');
   console.log(machineLine());
   console.log(`took ${((performance.now() - started) / 1000).toFixed(0)} s`);
-  const summary = (i: number): string => [
-    ...(['push', 'chunked', 'pull'] as const).map((k) => `${k} ${ratio(moved.get(names[0])![k].mibPerSecond, moved.get(names[i]!)![k].mibPerSecond)}`),
-    ...[...load].map(([what, f]) => `${what} ${ratio(f.get(names[0])!.rps, f.get(names[i]!)!.rps)}`),
-  ].join(', ');
+  const summary = (i: number): string =>
+    [
+      ...(['push', 'chunked', 'pull'] as const).map((k) => `${k} ${ratio(moved.get(names[0])![k].mibPerSecond, moved.get(names[i]!)![k].mibPerSecond)}`),
+      ...[...load].map(([what, f]) => `${what} ${ratio(f.get(names[0])!.rps, f.get(names[i]!)!.rps)}`),
+    ].join(', ');
   console.log(`registry: TS/Quay ${summary(1)}; TS/docker-registry ${summary(2)}`);
 }
 
-main().then(shutdown).then(() => process.exit(0), (e: unknown) => {
-  console.error(`bench:registry failed: ${(e as Error).stack ?? String(e)}\nreal Quay's log ends:\n${quayLogTail(150)}`);
-  void shutdown().finally(() => process.exit(1));
-});
+main()
+  .then(shutdown)
+  .then(
+    () => process.exit(0),
+    (e: unknown) => {
+      console.error(`bench:registry failed: ${(e as Error).stack ?? String(e)}\nreal Quay's log ends:\n${quayLogTail(150)}`);
+      void shutdown().finally(() => process.exit(1));
+    },
+  );

@@ -50,8 +50,18 @@ import YAML from 'yaml';
 import { children, columns, freePort, taskset } from './lib/procs.js';
 import { MALFORMED, floodAddresses, type FloodKind, type SlowTarget } from './lib/hostile-clients.js';
 import {
-  defaultMix, delta, edgeRefusals, loginFailures, percentile, runNormalTraffic, scrapeMetrics, clientAbortsByOwner, upstreamErrorsByKind, upstreamErrorsByOwner,
-  type NormalRequest, type TrafficResult,
+  defaultMix,
+  delta,
+  edgeRefusals,
+  loginFailures,
+  percentile,
+  runNormalTraffic,
+  scrapeMetrics,
+  clientAbortsByOwner,
+  upstreamErrorsByKind,
+  upstreamErrorsByOwner,
+  type NormalRequest,
+  type TrafficResult,
 } from './lib/soak-traffic.js';
 import { startAttacker, type AttackStats } from './lib/soak-attacker.js';
 import { dashboardFiles, logLevels, startOwner, startServe, type FastOwner, type Serve } from './lib/soak-rig.js';
@@ -102,17 +112,28 @@ async function run(spec: RunSpec, serve: Serve, owners: readonly FastOwner[], o:
   const traffic = { clients: o.clients, seconds: o.seconds, rate: o.rate };
   const direct = Number(new URL(owners[0]!.url).port);
   const controlMix = spec.mix.filter((m) => m.owner === owners[0]!.name && m.method === 'GET');
-  const phase = (): Promise<[TrafficResult, TrafficResult]> => Promise.all([
-    runNormalTraffic(serve.port, spec.mix, traffic), runNormalTraffic(direct, controlMix, { clients: 1, seconds: o.seconds, rate: 50 }),
-  ]);
+  const phase = (): Promise<[TrafficResult, TrafficResult]> =>
+    Promise.all([runNormalTraffic(serve.port, spec.mix, traffic), runNormalTraffic(direct, controlMix, { clients: 1, seconds: o.seconds, rate: 50 })]);
   await runNormalTraffic(serve.port, spec.mix, { ...traffic, seconds: 2 }); // warm-up: pools, JIT
   const before = await scrapeMetrics(serve.adminPort);
   const [idle, controlIdle] = await phase();
-  for (const w of owners) { w.requests = 0; w.slowSeen = 0; w.probes.clear(); }
+  for (const w of owners) {
+    w.requests = 0;
+    w.slowSeen = 0;
+    w.probes.clear();
+  }
   const logFrom = statSync(serve.logFile).size;
   const att = await startAttacker({
-    proxyPort: serve.port, adminPort: serve.adminPort, slow: o.slow, slowTargets: spec.slowTargets, floodAddresses: floodAddresses(o.floodAddresses),
-    floodConcurrency: o.floodConcurrency, floodKinds: spec.floodKinds, floodRate: o.floodRate, malformedLoops: o.malformedLoops, ...(spec.registry ? { registry: spec.registry } : {}),
+    proxyPort: serve.port,
+    adminPort: serve.adminPort,
+    slow: o.slow,
+    slowTargets: spec.slowTargets,
+    floodAddresses: floodAddresses(o.floodAddresses),
+    floodConcurrency: o.floodConcurrency,
+    floodKinds: spec.floodKinds,
+    floodRate: o.floodRate,
+    malformedLoops: o.malformedLoops,
+    ...(spec.registry ? { registry: spec.registry } : {}),
   });
   await new Promise((r) => setTimeout(r, 1500)); // every slow connection open, the flood at full rate
   const [attack, controlAttack] = await phase();
@@ -126,7 +147,10 @@ async function run(spec: RunSpec, serve: Serve, owners: readonly FastOwner[], o:
 // ---------------------------------------------------------------- report
 
 const ms = (v: number): string => (Number.isFinite(v) ? v.toFixed(2) : '—');
-const counts = (r: Record<string, number>): string => Object.entries(r).map(([k, v]) => `${k === '0' ? 'closed' : k === '-1' ? 'no answer' : k}×${v}`).join(' ') || '—';
+const counts = (r: Record<string, number>): string =>
+  Object.entries(r)
+    .map(([k, v]) => `${k === '0' ? 'closed' : k === '-1' ? 'no answer' : k}×${v}`)
+    .join(' ') || '—';
 const moved = (m: Map<string, number>): string => (m.size ? [...m].map(([k, v]) => `${k} ${v > 0 ? '+' : ''}${v}`).join(', ') : 'none');
 
 function report(spec: RunSpec, r: RunResult, o: Options): { text: string; verdict: string } {
@@ -140,7 +164,7 @@ function report(spec: RunSpec, r: RunResult, o: Options): { text: string; verdic
   const rows = [
     [spec.title, 'idle', 'under attack', 'ratio', 'target', ''],
     ['  requests (ok)', String(r.idle.ok), String(r.attack.ok), '', '', ''],
-    ['  requests/s', (r.idle.ok / o.seconds).toFixed(0), (r.attack.ok / o.seconds).toFixed(0), `${((r.attack.ok / r.idle.ok) || 0).toFixed(2)}×`, '', ''],
+    ['  requests/s', (r.idle.ok / o.seconds).toFixed(0), (r.attack.ok / o.seconds).toFixed(0), `${(r.attack.ok / r.idle.ok || 0).toFixed(2)}×`, '', ''],
     ['  p50 ms', ms(p(r.idle, 50)), ms(p(r.attack, 50)), `${(p(r.attack, 50) / p(r.idle, 50)).toFixed(2)}×`, '', ''],
     ['  p99 ms', ms(p(r.idle, 99)), ms(p(r.attack, 99)), `${ratio.toFixed(2)}×`, '≤ 2.0×', pass(ratio <= 2)],
     ['  max ms', ms(p(r.idle, 100)), ms(p(r.attack, 100)), '', '', ''],
@@ -161,53 +185,91 @@ function report(spec: RunSpec, r: RunResult, o: Options): { text: string; verdic
     columns(rows),
     ...(failed ? [`  failures: ${[...r.idle.failures, ...r.attack.failures].slice(0, 5).join('; ')}`] : []),
     `  upstream errors by owner/kind: ${moved(byKind)}`,
-    `  slow bodies    ${s.slow.opened} opened (${o.slow} at a time); cut by the proxy: ${counts(s.slow.answered)}, closed without an answer ${s.slow.closedWithoutAnswer}`
-      + `${cut.length ? `, after ${(percentile(cut, 50) / 1000).toFixed(1)} s median` : ''}; open when the attack stopped ${s.slow.openAtStop}`,
-    `  login flood    ${s.flood.sent} sent (${(s.flood.sent / s.seconds).toFixed(0)}/s) from ${o.floodAddresses} addresses: ${Object.entries(s.flood.byKind).map(([k, v]) => `${k} ${counts(v)}`).join(' | ')}`,
-    `  malformed      ${s.malformed.sent} sent (${(s.malformed.sent / s.seconds).toFixed(0)}/s): ${Object.entries(s.malformed.byCase).map(([k, v]) => `${k} ${counts(v)}`).join(', ')}`,
-    `  owners saw     slow bodies ${r.owners.reduce((a, w) => a + w.slowSeen, 0)} (forwarded as they trickle in); malformed, by case: ${moved(seenProbes)}`
-      + `; of the cases the edge must refuse: ${leaked.length ? leaked.join(', ') : 'none'}`,
+    `  slow bodies    ${s.slow.opened} opened (${o.slow} at a time); cut by the proxy: ${counts(s.slow.answered)}, closed without an answer ${s.slow.closedWithoutAnswer}` +
+      `${cut.length ? `, after ${(percentile(cut, 50) / 1000).toFixed(1)} s median` : ''}; open when the attack stopped ${s.slow.openAtStop}`,
+    `  login flood    ${s.flood.sent} sent (${(s.flood.sent / s.seconds).toFixed(0)}/s) from ${o.floodAddresses} addresses: ${Object.entries(s.flood.byKind)
+      .map(([k, v]) => `${k} ${counts(v)}`)
+      .join(' | ')}`,
+    `  malformed      ${s.malformed.sent} sent (${(s.malformed.sent / s.seconds).toFixed(0)}/s): ${Object.entries(s.malformed.byCase)
+      .map(([k, v]) => `${k} ${counts(v)}`)
+      .join(', ')}`,
+    `  owners saw     slow bodies ${r.owners.reduce((a, w) => a + w.slowSeen, 0)} (forwarded as they trickle in); malformed, by case: ${moved(seenProbes)}` +
+      `; of the cases the edge must refuse: ${leaked.length ? leaked.join(', ') : 'none'}`,
     `  edge refusals  ${moved(delta(edgeRefusals(r.before), edgeRefusals(r.after)))}`,
     `  login failures ${moved(delta(loginFailures(r.before), loginFailures(r.after)))}`,
     `  serve's log    ${moved(r.logLines)} lines while the attackers ran (SWITCHBOARD_LOG_LEVEL default)`,
     `  afterwards     ${r.afterwards.map(([k, v]) => `${k}: ${v}`).join('; ')}`,
   ];
-  const verdict = `${spec.title}: p99 ${ms(p(r.idle, 99))} → ${ms(p(r.attack, 99))} ms (${ratio.toFixed(2)}× idle, target ≤ 2.0×), `
-    + `${failed} failed, upstream errors Δ python ${errs.get('python') ?? 0} go ${errs.get('go') ?? 0}`
-    + ` (client aborts ${(aborts.get('python') ?? 0) + (aborts.get('go') ?? 0)})${leaked.length ? `, ${leaked.join('/')} reached an owner` : ''} — `
-    + pass(ratio <= 2 && failed === 0 && (errs.get('python') ?? 0) === 0 && (errs.get('go') ?? 0) === 0 && leaked.length === 0);
+  const verdict =
+    `${spec.title}: p99 ${ms(p(r.idle, 99))} → ${ms(p(r.attack, 99))} ms (${ratio.toFixed(2)}× idle, target ≤ 2.0×), ` +
+    `${failed} failed, upstream errors Δ python ${errs.get('python') ?? 0} go ${errs.get('go') ?? 0}` +
+    ` (client aborts ${(aborts.get('python') ?? 0) + (aborts.get('go') ?? 0)})${leaked.length ? `, ${leaked.join('/')} reached an owner` : ''} — ` +
+    pass(ratio <= 2 && failed === 0 && (errs.get('python') ?? 0) === 0 && (errs.get('go') ?? 0) === 0 && leaked.length === 0);
   return { text: lines.join('\n'), verdict };
 }
 
 // ---------------------------------------------------------------- main
 
 interface Options {
-  seconds: number; clients: number; rate: number; slow: number; floodAddresses: number; floodConcurrency: number; floodRate: number; malformedLoops: number;
-  bodyTimeout: number | null; embedded: boolean;
+  seconds: number;
+  clients: number;
+  rate: number;
+  slow: number;
+  floodAddresses: number;
+  floodConcurrency: number;
+  floodRate: number;
+  malformedLoops: number;
+  bodyTimeout: number | null;
+  embedded: boolean;
 }
 
 function options(): Options {
   const { values: v } = parseArgs({
     options: {
-      seconds: { type: 'string' }, clients: { type: 'string' }, rate: { type: 'string' }, slow: { type: 'string' }, 'flood-addresses': { type: 'string' },
-      'flood-concurrency': { type: 'string' }, 'flood-rate': { type: 'string' }, 'malformed-loops': { type: 'string' }, 'body-timeout': { type: 'string' },
-      attacks: { type: 'string' }, 'no-embedded': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      seconds: { type: 'string' },
+      clients: { type: 'string' },
+      rate: { type: 'string' },
+      slow: { type: 'string' },
+      'flood-addresses': { type: 'string' },
+      'flood-concurrency': { type: 'string' },
+      'flood-rate': { type: 'string' },
+      'malformed-loops': { type: 'string' },
+      'body-timeout': { type: 'string' },
+      attacks: { type: 'string' },
+      'no-embedded': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
-  if (v.help) { console.log(HELP); process.exit(0); }
+  if (v.help) {
+    console.log(HELP);
+    process.exit(0);
+  }
   const num = (s: string | undefined, d: number): number => {
     const n = s === undefined ? d : Number(s);
-    if (!Number.isFinite(n) || n < 0) { console.error(`bench:soak: not a number: ${String(s)}\n\n${HELP}`); process.exit(2); }
+    if (!Number.isFinite(n) || n < 0) {
+      console.error(`bench:soak: not a number: ${String(s)}\n\n${HELP}`);
+      process.exit(2);
+    }
     return n;
   };
   const attacks = (v.attacks ?? 'slow,flood,malformed').split(',').filter(Boolean);
   const unknown = attacks.filter((a) => !['slow', 'flood', 'malformed'].includes(a));
-  if (unknown.length) { console.error(`bench:soak: unknown attack ${unknown.join(', ')}\n\n${HELP}`); process.exit(2); }
+  if (unknown.length) {
+    console.error(`bench:soak: unknown attack ${unknown.join(', ')}\n\n${HELP}`);
+    process.exit(2);
+  }
   const on = (a: string, n: number): number => (attacks.includes(a) ? n : 0);
   return {
-    seconds: num(v.seconds, 10), clients: num(v.clients, 8), rate: num(v.rate, 400), slow: on('slow', num(v.slow, 300)), floodAddresses: on('flood', num(v['flood-addresses'], 8)),
-    floodConcurrency: num(v['flood-concurrency'], 8), floodRate: num(v['flood-rate'], 0), malformedLoops: on('malformed', num(v['malformed-loops'], 4)),
-    bodyTimeout: v['body-timeout'] === undefined ? null : num(v['body-timeout'], 60), embedded: !v['no-embedded'],
+    seconds: num(v.seconds, 10),
+    clients: num(v.clients, 8),
+    rate: num(v.rate, 400),
+    slow: on('slow', num(v.slow, 300)),
+    floodAddresses: on('flood', num(v['flood-addresses'], 8)),
+    floodConcurrency: num(v['flood-concurrency'], 8),
+    floodRate: num(v['flood-rate'], 0),
+    malformedLoops: on('malformed', num(v['malformed-loops'], 4)),
+    bodyTimeout: v['body-timeout'] === undefined ? null : num(v['body-timeout'], 60),
+    embedded: !v['no-embedded'],
   };
 }
 
@@ -221,8 +283,10 @@ async function status(port: number, path: string, headers: Record<string, string
 
 function settings(o: Options, extra: Record<string, unknown>): Record<string, unknown> {
   return {
-    ACCESS_LOG: 'off', DASHBOARD: { ADMIN_TOKEN_FILE: 'admin.token', USERS_FILE: 'users.yaml' },
-    ...(o.bodyTimeout !== null ? { REQUEST_BODY_TIMEOUT_SECONDS: o.bodyTimeout } : {}), ...extra,
+    ACCESS_LOG: 'off',
+    DASHBOARD: { ADMIN_TOKEN_FILE: 'admin.token', USERS_FILE: 'users.yaml' },
+    ...(o.bodyTimeout !== null ? { REQUEST_BODY_TIMEOUT_SECONDS: o.bodyTimeout } : {}),
+    ...extra,
   };
 }
 
@@ -232,16 +296,23 @@ async function ownersRun(d: string, o: Options): Promise<{ text: string; verdict
   const { token, user } = dashboardFiles(d);
   const port = await freePort();
   const adminPort = await freePort();
-  writeFileSync(join(d, 'config.yaml'), YAML.stringify({
-    MIGRATION: { ROUTE_OWNER_DEFAULT: 'python', ROUTE_OWNER_CAP_V2_PULL: 'go', ROUTE_OWNER_CAP_V2_UPLOAD: 'go' },
-    SWITCHBOARD: settings(o, { LISTEN: `127.0.0.1:${port}`, ADMIN_LISTEN: `127.0.0.1:${adminPort}`, UPSTREAMS: { python: owners[0].url, go: owners[1].url } }),
-  }));
+  writeFileSync(
+    join(d, 'config.yaml'),
+    YAML.stringify({
+      MIGRATION: { ROUTE_OWNER_DEFAULT: 'python', ROUTE_OWNER_CAP_V2_PULL: 'go', ROUTE_OWNER_CAP_V2_UPLOAD: 'go' },
+      SWITCHBOARD: settings(o, { LISTEN: `127.0.0.1:${port}`, ADMIN_LISTEN: `127.0.0.1:${adminPort}`, UPSTREAMS: { python: owners[0].url, go: owners[1].url } }),
+    }),
+  );
   const serve = await startServe(d, join(d, 'config.yaml'), port, adminPort);
   try {
     const mix = defaultMix();
     const spec: RunSpec = {
-      title: 'run 1: two node:http owners', mix,
-      slowTargets: [{ method: 'PATCH', path: mix[1]!.path }, { method: 'PUT', path: '/api/v1/repository/acme/app' }],
+      title: 'run 1: two node:http owners',
+      mix,
+      slowTargets: [
+        { method: 'PATCH', path: mix[1]!.path },
+        { method: 'PUT', path: '/api/v1/repository/acme/app' },
+      ],
       floodKinds: ['api-basic', 'dashboard-form', 'api-bearer'],
       afterwards: async (s) => [
         [`dashboard Basic ${user.name}`, await status(s.adminPort, '/control/v1/state', { authorization: basic(user.name, user.password) })],
@@ -263,31 +334,49 @@ async function embeddedRun(d: string, o: Options): Promise<{ text: string; verdi
   const adminPort = await freePort();
   const host = `127.0.0.1:${port}`;
   const config = join(d, 'config.yaml');
-  writeFileSync(config, YAML.stringify({
-    SERVER_HOSTNAME: host, PREFERRED_URL_SCHEME: 'http', AUTHENTICATION_TYPE: 'Database', DATABASE_SECRET_KEY: randomUUID(),
-    MIGRATION: { ROUTE_OWNER_DEFAULT: 'python', ROUTE_OWNER_FAMILY_REGISTRY_V2: 'go', ROUTE_OWNER_CAP_V2_UPLOAD: 'python' },
-    SWITCHBOARD: settings(o, { LISTEN: host, ADMIN_LISTEN: `127.0.0.1:${adminPort}`, UPSTREAMS: { python: python.url }, EMBEDDED_REGISTRY: { DATA_DIR: join(d, 'quay') } }),
-  }));
+  writeFileSync(
+    config,
+    YAML.stringify({
+      SERVER_HOSTNAME: host,
+      PREFERRED_URL_SCHEME: 'http',
+      AUTHENTICATION_TYPE: 'Database',
+      DATABASE_SECRET_KEY: randomUUID(),
+      MIGRATION: { ROUTE_OWNER_DEFAULT: 'python', ROUTE_OWNER_FAMILY_REGISTRY_V2: 'go', ROUTE_OWNER_CAP_V2_UPLOAD: 'python' },
+      SWITCHBOARD: settings(o, { LISTEN: host, ADMIN_LISTEN: `127.0.0.1:${adminPort}`, UPSTREAMS: { python: python.url }, EMBEDDED_REGISTRY: { DATA_DIR: join(d, 'quay') } }),
+    }),
+  );
   for (const u of ['alice', 'bob']) {
-    const c = spawnSync(process.execPath, [join(root, 'bin', 'quay.js'), 'user', 'create', u, '--email', `${u}@example.com`, '--password-stdin', '--config', config, '--data-dir', join(d, 'quay')],
-      { input: `${u}-password\n`, encoding: 'utf8' });
+    const c = spawnSync(
+      process.execPath,
+      [join(root, 'bin', 'quay.js'), 'user', 'create', u, '--email', `${u}@example.com`, '--password-stdin', '--config', config, '--data-dir', join(d, 'quay')],
+      { input: `${u}-password\n`, encoding: 'utf8' },
+    );
     if (c.status !== 0) throw new Error(`quay user create ${u}: ${c.stderr}`);
   }
   const serve = await startServe(d, config, port, adminPort);
   try {
-    const login = async (u: string): Promise<Response> => fetch(`http://${host}/v2/auth?account=${u}&service=${encodeURIComponent(host)}&scope=${encodeURIComponent(`repository:${u}/app:pull`)}`,
-      { headers: { authorization: basic(u, `${u}-password`) } });
+    const login = async (u: string): Promise<Response> =>
+      fetch(`http://${host}/v2/auth?account=${u}&service=${encodeURIComponent(host)}&scope=${encodeURIComponent(`repository:${u}/app:pull`)}`, {
+        headers: { authorization: basic(u, `${u}-password`) },
+      });
     const first = await login('bob');
     if (first.status !== 200) throw new Error(`bob's /v2/auth login: ${first.status} ${await first.text()}`);
     const bearer = ((await first.json()) as { token: string }).token;
     const base = defaultMix();
     const mix: NormalRequest[] = [
       { what: 'GET /v2/ (embedded registry, bearer)', method: 'GET', path: '/v2/', owner: 'go', headers: { authorization: `Bearer ${bearer}` }, checkUpstreamHeader: false },
-      { ...base[1]!, owner: 'python' }, base[2]!, base[3]!,
+      { ...base[1]!, owner: 'python' },
+      base[2]!,
+      base[3]!,
     ];
     const spec: RunSpec = {
-      title: 'run 2: embedded registry (go, database auth) + python', mix, registry: { service: host, user: 'alice' },
-      slowTargets: [{ method: 'PATCH', path: base[1]!.path }, { method: 'PUT', path: '/api/v1/repository/acme/app' }],
+      title: 'run 2: embedded registry (go, database auth) + python',
+      mix,
+      registry: { service: host, user: 'alice' },
+      slowTargets: [
+        { method: 'PATCH', path: base[1]!.path },
+        { method: 'PUT', path: '/api/v1/repository/acme/app' },
+      ],
       floodKinds: ['api-basic', 'dashboard-form', 'api-bearer', 'v2-auth-user', 'v2-auth-unknown', 'v2-auth-user'],
       afterwards: async (s) => [
         ['/v2/auth bob (never flooded)', (await login('bob')).status],
@@ -306,18 +395,27 @@ async function main(): Promise<void> {
   const o = options();
   if (!existsSync(join(root, 'dist', 'switchboard', 'cli', 'main.js'))) throw new Error('run npm run build first');
   const dir = mkdtempSync(join(tmpdir(), 'swb-bench-soak-'));
-  process.on('exit', () => { for (const c of children) c.kill('SIGKILL'); rmSync(dir, { recursive: true, force: true }); });
+  process.on('exit', () => {
+    for (const c of children) c.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
   process.on('SIGINT', () => process.exit(130));
   // The clients and owners on cpu 0 with the attacker; the proxy alone on cpu 1.
   if (taskset) spawnSync(taskset, ['-a', '-pc', '0', String(process.pid)], { stdio: 'ignore' });
   const load = loadavg()[0]!;
   console.log('bench/soak — normal traffic through switchboard serve, idle and under attack');
-  console.log(`node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}; ${taskset ? 'switchboard pinned to cpu 1; clients, owners and attacker (nice 10) on cpu 0' : 'no CPU pinning'}`);
+  console.log(
+    `node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}; ${taskset ? 'switchboard pinned to cpu 1; clients, owners and attacker (nice 10) on cpu 0' : 'no CPU pinning'}`,
+  );
   console.log(`load average at start ${load.toFixed(2)}${load > cpus().length / 2 ? ' — other work is running: latencies are noisy, compare only within this run' : ''}`);
-  console.log(`normal traffic: ${o.rate ? `${o.rate} requests/s from ` : ''}${o.clients} keep-alive clients (undici), ${o.seconds} s per phase; manifest GET + 4 KiB upload PATCH (go), repository GET + PUT (python)`
-    + `${o.rate ? '; latency from when each request was due' : ''}`);
-  console.log(`attack: ${o.slow} slow bodies (1 MiB declared, 1 byte / 5 s, reconnecting), login flood (${o.floodAddresses} addresses × ${o.floodConcurrency}${o.floodRate ? `, ${o.floodRate}/s` : ', unpaced'}), `
-    + `${o.malformedLoops} loops of ${MALFORMED.length} malformed requests; REQUEST_BODY_TIMEOUT_SECONDS ${o.bodyTimeout ?? '(default)'}`);
+  console.log(
+    `normal traffic: ${o.rate ? `${o.rate} requests/s from ` : ''}${o.clients} keep-alive clients (undici), ${o.seconds} s per phase; manifest GET + 4 KiB upload PATCH (go), repository GET + PUT (python)` +
+      `${o.rate ? '; latency from when each request was due' : ''}`,
+  );
+  console.log(
+    `attack: ${o.slow} slow bodies (1 MiB declared, 1 byte / 5 s, reconnecting), login flood (${o.floodAddresses} addresses × ${o.floodConcurrency}${o.floodRate ? `, ${o.floodRate}/s` : ', unpaced'}), ` +
+      `${o.malformedLoops} loops of ${MALFORMED.length} malformed requests; REQUEST_BODY_TIMEOUT_SECONDS ${o.bodyTimeout ?? '(default)'}`,
+  );
   type Run = readonly [string, (d: string, o: Options) => Promise<{ text: string; verdict: string }>];
   const runs: Run[] = [['owners', ownersRun], ...(o.embedded ? [['embedded', embeddedRun] as Run] : [])];
   const verdicts: string[] = [];
@@ -332,4 +430,10 @@ async function main(): Promise<void> {
   for (const v of verdicts) console.log(`soak ${v}`);
 }
 
-main().then(() => process.exit(0), (e: unknown) => { console.error(`bench:soak failed: ${(e as Error).stack ?? String(e)}`); process.exit(1); });
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(`bench:soak failed: ${(e as Error).stack ?? String(e)}`);
+    process.exit(1);
+  },
+);

@@ -9,7 +9,7 @@ import { CodedError, codeIn } from '../lib/errors.js';
 
 export const REG_ERROR_CODES = {
   REG_SCHEMA_VERSION: 'The database is at another schema revision than this build knows, or is owned by someone else',
-  REG_SHA_STATE_INVALID: 'A blobupload.sha_state value is not Quay\'s pickle of a resumable SHA-256',
+  REG_SHA_STATE_INVALID: "A blobupload.sha_state value is not Quay's pickle of a resumable SHA-256",
   REG_STORAGE_NOT_FOUND: 'A storage key (blob or upload object) does not exist',
   REG_STORAGE_TOO_LARGE: 'An upload chunk went past the maximum blob size and was rolled back',
   REG_STORAGE_ABORTED: 'An upload chunk did not complete (client gone or stream error) and was rolled back',
@@ -56,7 +56,7 @@ export const DOMAIN_ERRORS = {
   DIGEST_INVALID: 'A digest is malformed, or the content does not have the digest given',
   MANIFEST_UNKNOWN: 'No such manifest (tag or digest) in the repository',
   MANIFEST_INVALID: 'The manifest is malformed or breaks a rule',
-  MANIFEST_MEDIA_TYPE_UNSUPPORTED: 'The manifest\'s media type is not one this registry stores',
+  MANIFEST_MEDIA_TYPE_UNSUPPORTED: "The manifest's media type is not one this registry stores",
   MANIFEST_BLOB_UNKNOWN: 'The manifest names a blob or child manifest the repository does not hold',
   TAG_INVALID: 'A tag name is not valid',
   TAG_EXPIRED: 'The tag existed but has expired',

@@ -30,13 +30,25 @@ export function createAdminServer(o: AdminServerOptions): http.Server {
       res.end(req.method === 'HEAD' ? undefined : body);
     };
     if (o.intercept?.(req, res, path)) return;
-    if (req.method !== 'GET' && req.method !== 'HEAD') { send(405, 'text/plain', 'method not allowed\n'); return; }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      send(405, 'text/plain', 'method not allowed\n');
+      return;
+    }
     const route = Object.hasOwn(o.routes, path) ? o.routes[path] : undefined;
-    if (!route) { send(404, 'text/plain', o.notFound()); return; }
+    if (!route) {
+      send(404, 'text/plain', o.notFound());
+      return;
+    }
     const guarded = o.guard?.(req, path) ?? null;
-    if (!guarded) { route(req, send); return; }
+    if (!guarded) {
+      route(req, send);
+      return;
+    }
     guarded.then(
-      (refuse) => { if (refuse) refuse(send); else route(req, send); },
+      (refuse) => {
+        if (refuse) refuse(send);
+        else route(req, send);
+      },
       // Credentials that cannot be checked: refuse, never answer open.
       (e: unknown) => send(500, 'text/plain', `cannot check credentials: ${(e as Error).message}\n`),
     );
@@ -46,6 +58,9 @@ export function createAdminServer(o: AdminServerOptions): http.Server {
 /** /metrics from a prom-client registry. */
 export function metricsRoute(registry: { metrics(): Promise<string>; readonly contentType: string }): AdminRoute {
   return (_req, send) => {
-    registry.metrics().then((text) => send(200, registry.contentType, text), (e: unknown) => send(500, 'text/plain', `metrics failed: ${String(e)}\n`));
+    registry.metrics().then(
+      (text) => send(200, registry.contentType, text),
+      (e: unknown) => send(500, 'text/plain', `metrics failed: ${String(e)}\n`),
+    );
   };
 }

@@ -53,7 +53,10 @@ export class ClientAddresses {
     let n = 0;
     for (const t of trustedProxies) {
       const r = parseAddressRange(t);
-      if (r) { this.trusted.addSubnet(r.address, r.prefix, r.family); n++; }
+      if (r) {
+        this.trusted.addSubnet(r.address, r.prefix, r.family);
+        n++;
+      }
     }
     this.size = n;
   }

@@ -24,4 +24,3 @@ export function lingerAfter(req: IncomingMessage, res: ServerResponse): void {
     req.socket.once('close', stop);
   });
 }
-

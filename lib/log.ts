@@ -14,12 +14,13 @@ export interface Logger {
   child(fields: Record<string, unknown>): Logger;
 }
 
-export function createLogger(
-  base: Record<string, unknown> = {},
-  opts: { level?: Level; write?: (line: string) => void } = {},
-): Logger {
-  const min = RANK[opts.level ?? ((process.env.SWITCHBOARD_LOG_LEVEL as Level | undefined) ?? 'info')] ?? RANK.info;
-  const write = opts.write ?? ((line: string) => { process.stderr.write(line + '\n'); });
+export function createLogger(base: Record<string, unknown> = {}, opts: { level?: Level; write?: (line: string) => void } = {}): Logger {
+  const min = RANK[opts.level ?? (process.env.SWITCHBOARD_LOG_LEVEL as Level | undefined) ?? 'info'] ?? RANK.info;
+  const write =
+    opts.write ??
+    ((line: string) => {
+      process.stderr.write(line + '\n');
+    });
   const emit = (level: Level, msg: string, fields?: Record<string, unknown>): void => {
     if (RANK[level] < min) return;
     write(JSON.stringify({ time: new Date().toISOString(), level, ...base, msg, ...fields }));
@@ -53,7 +54,12 @@ export class LogSampler {
   private windowStart = 0;
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly log: Logger, private readonly msg: string, private readonly perWindow = 200, private readonly windowMs = 10_000) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly msg: string,
+    private readonly perWindow = 200,
+    private readonly windowMs = 10_000,
+  ) {}
 
   warn(fields: Record<string, unknown>): void {
     const now = Date.now();
@@ -74,7 +80,10 @@ export class LogSampler {
   }
 
   private flush(): void {
-    if (this.timer !== null) { clearTimeout(this.timer); this.timer = null; }
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
     if (this.suppressed === 0) return;
     this.log.warn(`${this.msg}: more of the same not logged`, { suppressed: this.suppressed, window_seconds: this.windowMs / 1000, per_window: this.perWindow });
     this.suppressed = 0;

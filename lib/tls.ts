@@ -53,15 +53,24 @@ export async function selfSigned(dir: string, names: readonly string[], log: Log
     log.warn('self-signed certificate expires soon or is unreadable; making a new one', { cert_file: certFile });
   }
   const dns = [...new Set(['localhost', hostname(), ...names.filter((n) => !/^[\d.]+$|:/.test(n))])];
-  const pems = await generate([{ name: 'commonName', value: 'localhost' }, { name: 'organizationName', value: 'Switchboard self-signed' }], {
-    keySize: 2048, algorithm: 'sha256', notBeforeDate: new Date(now - 60_000), notAfterDate: new Date(now + VALIDITY_MS),
-    extensions: [
-      { name: 'basicConstraints', cA: false },
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      { name: 'subjectAltName', altNames: [...dns.map((d) => ({ type: 2 as const, value: d })), { type: 7 as const, ip: '127.0.0.1' }, { type: 7 as const, ip: '::1' }] },
+  const pems = await generate(
+    [
+      { name: 'commonName', value: 'localhost' },
+      { name: 'organizationName', value: 'Switchboard self-signed' },
     ],
-  });
+    {
+      keySize: 2048,
+      algorithm: 'sha256',
+      notBeforeDate: new Date(now - 60_000),
+      notAfterDate: new Date(now + VALIDITY_MS),
+      extensions: [
+        { name: 'basicConstraints', cA: false },
+        { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
+        { name: 'extKeyUsage', serverAuth: true },
+        { name: 'subjectAltName', altNames: [...dns.map((d) => ({ type: 2 as const, value: d })), { type: 7 as const, ip: '127.0.0.1' }, { type: 7 as const, ip: '::1' }] },
+      ],
+    },
+  );
   writeFileAtomic(keyFile, pems.private);
   writeFileAtomic(certFile, pems.cert);
   log.info('made a self-signed TLS certificate', { cert_file: certFile, valid_days: VALIDITY_MS / 86_400_000 });
@@ -71,8 +80,11 @@ export async function selfSigned(dir: string, names: readonly string[], log: Log
 /** The key and certificate for a spec, or null for plain HTTP. */
 export async function loadTls(spec: TlsSpec, dataDir: string, names: readonly string[], log: Logger): Promise<TlsMaterial | null> {
   switch (spec.kind) {
-    case 'off': return null;
-    case 'self-signed': return selfSigned(dataDir, names, log);
-    case 'files': return { cert: readFileSync(spec.cert, 'utf8'), key: readFileSync(spec.key, 'utf8'), certFile: spec.cert };
+    case 'off':
+      return null;
+    case 'self-signed':
+      return selfSigned(dataDir, names, log);
+    case 'files':
+      return { cert: readFileSync(spec.cert, 'utf8'), key: readFileSync(spec.key, 'utf8'), certFile: spec.cert };
   }
 }

@@ -34,7 +34,11 @@ export function readYamlWithLines(text: string): YamlWithLines {
   const empty = doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null);
   const values = doc.errors.length === 0 && mapping ? (doc.toJS({ maxAliasCount: 1000 }) as Record<string, unknown>) : {};
   return {
-    doc, empty, mapping, values, lineAt,
+    doc,
+    empty,
+    mapping,
+    values,
+    lineAt,
     errors: doc.errors.map((e) => ({ line: lineAt(e.pos[0]) ?? 1, message: e.message.split('\n')[0]! })),
     lineOf(path) {
       for (let n = path.length; n >= 2; n--) {

@@ -64,7 +64,12 @@ export function workerSlotFree(): boolean {
 export function holdWorkerSlot(): () => void {
   workersBusy++;
   let held = true;
-  return () => { if (held) { held = false; workersBusy--; } };
+  return () => {
+    if (held) {
+      held = false;
+      workersBusy--;
+    }
+  };
 }
 
 /** Resolves once everything Node queued on the socket has left: from then on native code may write to it directly. */

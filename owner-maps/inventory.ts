@@ -70,7 +70,9 @@ function readTsv(file: string): { line: number; cells: Record<string, string> }[
     if (l.length === 0) continue;
     const vals = l.split('\t');
     const cells: Record<string, string> = {};
-    header.forEach((h, j) => { cells[h] = vals[j] ?? ''; });
+    header.forEach((h, j) => {
+      cells[h] = vals[j] ?? '';
+    });
     out.push({ line: i + 1, cells });
   }
   return out;

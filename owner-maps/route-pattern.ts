@@ -27,9 +27,7 @@ const TAG_RE = /^[\p{L}\p{N}_][\p{L}\p{N}_.-]{0,127}$/u;
 /** Single-segment kinds, in the order they are tried at one trie node (constrained first). */
 export const ONE_SEGMENT_ORDER: readonly OneSegmentKind[] = ['digest', 'tag', 'fileid', 'segment'];
 /** Multi-segment kinds, in the order they are tried; `path` is Werkzeug's catch-all and goes last. */
-export const MANY_SEGMENT_ORDER: readonly ManySegmentKind[] = [
-  'apirepopath', 'repopath', 'v1createrepopath', 'repopathredirect', 'path',
-];
+export const MANY_SEGMENT_ORDER: readonly ManySegmentKind[] = ['apirepopath', 'repopath', 'v1createrepopath', 'repopathredirect', 'path'];
 
 // ASCII character classes for the constrained kinds, one table look-up per character.
 const WORD = 1; // [A-Za-z0-9_]
@@ -53,7 +51,8 @@ function cls(c: number): number {
 export function testOneSegment(kind: OneSegmentKind, path: string, from: number, to: number): boolean {
   if (to <= from) return false;
   switch (kind) {
-    case 'segment': return true;
+    case 'segment':
+      return true;
     case 'digest':
       // ([A-Za-z0-9_+.-]+):([A-Fa-f0-9]+) — irregexp beats a JS loop over 71 characters.
       DIGEST_Y.lastIndex = from;
@@ -87,9 +86,7 @@ const V1_CREATE_REFUSED_SUFFIXES = ['auth', 'tags', 'images'];
  * and `ends` hold segment offsets into `path`; the run is segments lo..hi-1.
  * `librarySupport` mirrors Quay's FEATURE_LIBRARY_SUPPORT.
  */
-export function testManySegments(
-  kind: ManySegmentKind, path: string, starts: Int32Array, ends: Int32Array, lo: number, hi: number, librarySupport: boolean,
-): boolean {
+export function testManySegments(kind: ManySegmentKind, path: string, starts: Int32Array, ends: Int32Array, lo: number, hi: number, librarySupport: boolean): boolean {
   const n = hi - lo;
   if (n < 1) return false;
   if (kind === 'path') {
@@ -124,14 +121,19 @@ export function parsePattern(pattern: string, routeId: string): PatternPart[] {
   const parts: PatternPart[] = [];
   let many = 0;
   for (const seg of pattern.slice(1).split('/')) {
-    if (!seg.includes('{')) { parts.push({ type: 'static', value: seg }); continue; }
+    if (!seg.includes('{')) {
+      parts.push({ type: 'static', value: seg });
+      continue;
+    }
     const m = PARAM_RE.exec(seg);
     if (!m) throw new InventoryError('SWB_ROUTE_BAD_PATTERN', `${routeId}: bad segment "${seg}" in ${pattern}`);
     const name = m[1] as string;
     const kind = m[2] ?? 'segment';
     if (ONE_KINDS.has(kind)) parts.push({ type: 'one', name, kind: kind as OneSegmentKind });
-    else if (MANY_KINDS.has(kind)) { parts.push({ type: 'many', name, kind: kind as ManySegmentKind }); many++; }
-    else throw new InventoryError('SWB_ROUTE_BAD_PATTERN', `${routeId}: unknown converter kind "${kind}" in ${pattern}`);
+    else if (MANY_KINDS.has(kind)) {
+      parts.push({ type: 'many', name, kind: kind as ManySegmentKind });
+      many++;
+    } else throw new InventoryError('SWB_ROUTE_BAD_PATTERN', `${routeId}: unknown converter kind "${kind}" in ${pattern}`);
   }
   if (many > 1) {
     throw new InventoryError('SWB_ROUTE_BAD_PATTERN', `${routeId}: at most one multi-segment parameter per pattern: ${pattern}`);

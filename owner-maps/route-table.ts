@@ -24,10 +24,7 @@
  */
 import { InventoryError } from './errors.js';
 import type { RouteRow } from './index.js';
-import {
-  parsePattern, patternShape, testManySegments, testOneSegment, ONE_SEGMENT_ORDER,
-  type ManySegmentKind, type OneSegmentKind, type PatternPart,
-} from './route-pattern.js';
+import { parsePattern, patternShape, testManySegments, testOneSegment, ONE_SEGMENT_ORDER, type ManySegmentKind, type OneSegmentKind, type PatternPart } from './route-pattern.js';
 
 export interface RouteMatch {
   readonly route: RouteRow;
@@ -63,10 +60,7 @@ function compareLists(a: readonly (number | readonly number[])[], b: readonly (n
 }
 
 function compareWeights(a: Weight, b: Weight): number {
-  return (b.statics.length - a.statics.length)
-    || compareLists(a.statics, b.statics)
-    || (b.args.length - a.args.length)
-    || compareLists(a.args, b.args);
+  return b.statics.length - a.statics.length || compareLists(a.statics, b.statics) || b.args.length - a.args.length || compareLists(a.args, b.args);
 }
 
 const ONE_SEGMENT_WEIGHT: Weight = { statics: [], args: [100] };
@@ -79,7 +73,9 @@ const MANY_WEIGHT = 200;
 class Statics<N> {
   private readonly list: { value: string; child: N }[] = [];
   private byKey: Map<number, { value: string; child: N }[]> | null = null;
-  private static key(len: number, first: number): number { return len * 65536 + first; }
+  private static key(len: number, first: number): number {
+    return len * 65536 + first;
+  }
   getOrAdd(value: string, make: () => N): N {
     const found = this.list.find((e) => e.value === value);
     if (found) return found.child;
@@ -90,7 +86,8 @@ class Statics<N> {
       for (const e of this.list) {
         const k = Statics.key(e.value.length, e.value.length ? e.value.charCodeAt(0) : 0);
         const bucket = this.byKey.get(k);
-        if (bucket) bucket.push(e); else this.byKey.set(k, [e]);
+        if (bucket) bucket.push(e);
+        else this.byKey.set(k, [e]);
       }
     }
     return entry.child;
@@ -237,8 +234,7 @@ export class RouteTable {
       const key = `${route.method} ${patternShape(parts)}`;
       const other = shapes.get(key);
       if (other) {
-        throw new InventoryError('SWB_ROUTE_AMBIGUOUS',
-          `${route.id} and ${other.id} are ambiguous: both are ${route.method} ${patternShape(parts)}`);
+        throw new InventoryError('SWB_ROUTE_AMBIGUOUS', `${route.id} and ${other.id} are ambiguous: both are ${route.method} ${patternShape(parts)}`);
       }
       shapes.set(key, route);
       table.insert(route, parts);
@@ -255,12 +251,18 @@ export class RouteTable {
     const names: string[] = [];
     let node = this.root;
     for (const p of forward) {
-      if (p.type === 'static') { node = node.statics.getOrAdd(p.value, () => new Node()); continue; }
+      if (p.type === 'static') {
+        node = node.statics.getOrAdd(p.value, () => new Node());
+        continue;
+      }
       if (p.type !== 'one') continue;
       names.push(p.name);
       const kind = p.kind;
       let edge = node.dynamics.find((d) => d.type === 'one' && d.kind === kind);
-      if (!edge) { edge = { type: 'one', kind, child: new Node(), weight: ONE_SEGMENT_WEIGHT }; node.dynamics.push(edge); }
+      if (!edge) {
+        edge = { type: 'one', kind, child: new Node(), weight: ONE_SEGMENT_WEIGHT };
+        node.dynamics.push(edge);
+      }
       node = (edge as Extract<Dynamic, { type: 'one' }>).child;
     }
     let methods: Methods;
@@ -293,7 +295,15 @@ export class RouteTable {
     node.dynamics.sort((a, b) => compareWeights(a.weight, b.weight) || tieOf(a) - tieOf(b));
     const literals = new Set(node.dynamics.map(lastLiteral).filter((x): x is string => x !== null));
     if (literals.size > 0) {
-      node.byLast = new Map([...literals].map((lit) => [lit, node.dynamics.filter((d) => { const l = lastLiteral(d); return l === null || l === lit; })]));
+      node.byLast = new Map(
+        [...literals].map((lit) => [
+          lit,
+          node.dynamics.filter((d) => {
+            const l = lastLiteral(d);
+            return l === null || l === lit;
+          }),
+        ]),
+      );
     }
     node.otherLast = node.dynamics.filter((d) => lastLiteral(d) === null);
     node.byLastMaxLen = Math.max(0, ...[...literals].map((l) => l.length));
@@ -306,9 +316,11 @@ export class RouteTable {
     const m = this.matchUncached(route.method, sample);
     const expected = route.shadowedBy ? byId.get(route.shadowedBy) : route;
     if (!m || m.route !== expected || (m.slashRedirect && !route.shadowedBy)) {
-      throw new InventoryError('SWB_ROUTE_SHADOWED',
+      throw new InventoryError(
+        'SWB_ROUTE_SHADOWED',
         `${route.id} (${route.method} ${route.pattern}) is never matched: its sample path ${sample} resolves to ${m ? m.route.id : 'nothing'}` +
-        (route.shadowedBy ? ` (the inventory expects ${route.shadowedBy})` : ''));
+          (route.shadowedBy ? ` (the inventory expects ${route.shadowedBy})` : ''),
+      );
     }
   }
 
@@ -403,8 +415,12 @@ export class RouteTable {
     let i = 1;
     for (;;) {
       if (n === this.starts.length) {
-        const s = new Int32Array(n * 2); s.set(this.starts); this.starts = s;
-        const e = new Int32Array(n * 2); e.set(this.ends); this.ends = e;
+        const s = new Int32Array(n * 2);
+        s.set(this.starts);
+        this.starts = s;
+        const e = new Int32Array(n * 2);
+        e.set(this.ends);
+        this.ends = e;
       }
       const j = path.indexOf('/', i);
       this.starts[n] = i;
@@ -446,7 +462,10 @@ export class RouteTable {
       else if (m === 'OPTIONS') leaf = methods.get('GET') ?? methods.values().next().value;
     }
     if (!leaf && this.allowed) {
-      for (const k of methods.keys()) { this.allowed.add(k); if (k === 'GET') this.allowed.add('HEAD'); }
+      for (const k of methods.keys()) {
+        this.allowed.add(k);
+        if (k === 'GET') this.allowed.add('HEAD');
+      }
     }
     return leaf ?? null;
   }
@@ -463,7 +482,10 @@ export class RouteTable {
     const from = this.starts[i] as number;
     const to = this.ends[i] as number;
     const child = node.statics.find(this.path, from, to);
-    if (child) { const r = this.walk(child, i + 1); if (r) return r; }
+    if (child) {
+      const r = this.walk(child, i + 1);
+      if (r) return r;
+    }
     let dynamics = node.dynamics;
     if (node.byLast !== null) {
       // A suffixed rule's literal sits before the trailing slash: index by the last non-empty segment.
@@ -471,7 +493,7 @@ export class RouteTable {
       if (last > i && (this.ends[last] as number) === (this.starts[last] as number)) last--;
       const from = this.starts[last] as number;
       const to = this.ends[last] as number;
-      dynamics = to - from > node.byLastMaxLen ? node.otherLast : node.byLast.get(this.path.slice(from, to)) ?? node.otherLast;
+      dynamics = to - from > node.byLastMaxLen ? node.otherLast : (node.byLast.get(this.path.slice(from, to)) ?? node.otherLast);
     }
     for (const d of dynamics) {
       if (d.type === 'one') {
@@ -514,8 +536,9 @@ export class RouteTable {
     for (let j = 0; j < k; j++) {
       const p = rule.tail[j]!;
       const seg = mid + j;
-      if (p.type === 'static') { if (!this.segIs(seg, p.value)) return null; }
-      else if (!testOneSegment(p.kind, this.path, this.starts[seg] as number, this.ends[seg] as number)) return null;
+      if (p.type === 'static') {
+        if (!this.segIs(seg, p.value)) return null;
+      } else if (!testOneSegment(p.kind, this.path, this.starts[seg] as number, this.ends[seg] as number)) return null;
     }
     if (!testManySegments(rule.kind, this.path, this.starts, this.ends, i, mid, this.librarySupport)) return null;
     const leaf = this.pick(rule.methods);
@@ -529,19 +552,28 @@ export class RouteTable {
 
 /** A concrete path for a pattern, used to prove every row reachable. */
 export function samplePath(parts: readonly PatternPart[], librarySupport = true): string {
-  return '/' + parts.map((p, i) => {
-    if (p.type === 'static') return p.value;
-    if (p.type === 'many') {
-      if (p.kind === 'path') return `zqp${i}/zqq${i}`;
-      void librarySupport;
-      return `zqns${i}/zqrepo${i}`;
-    }
-    switch (p.kind) {
-      case 'digest': return 'sha256:' + 'ab'.repeat(32);
-      case 'tag': return `zqtag${i}`;
-      case 'fileid': return `zqf-${i}`;
-      // Not a valid tag or digest, so a plain segment is not taken by a constrained sibling.
-      default: return `zq~s${i}`;
-    }
-  }).join('/');
+  return (
+    '/' +
+    parts
+      .map((p, i) => {
+        if (p.type === 'static') return p.value;
+        if (p.type === 'many') {
+          if (p.kind === 'path') return `zqp${i}/zqq${i}`;
+          void librarySupport;
+          return `zqns${i}/zqrepo${i}`;
+        }
+        switch (p.kind) {
+          case 'digest':
+            return 'sha256:' + 'ab'.repeat(32);
+          case 'tag':
+            return `zqtag${i}`;
+          case 'fileid':
+            return `zqf-${i}`;
+          // Not a valid tag or digest, so a plain segment is not taken by a constrained sibling.
+          default:
+            return `zq~s${i}`;
+        }
+      })
+      .join('/')
+  );
 }

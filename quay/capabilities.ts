@@ -50,48 +50,64 @@ export interface CapabilityVerdict {
  */
 export const V2_VERDICTS: readonly CapabilityVerdict[] = [
   {
-    capability: 'V2_AUTH', claimed: false,
-    why: '$oauthtoken (OAuth access token) and $token logins are refused; LDAP, OIDC, JWT, Keystone and AppToken authentication are not served; '
-      + 'robot JWT (federated) tokens are refused; Anonymous is not a Quay value. '
-      + 'Python keeps issuing tokens at no cost: registryd accepts them on every other route',
+    capability: 'V2_AUTH',
+    claimed: false,
+    why:
+      '$oauthtoken (OAuth access token) and $token logins are refused; LDAP, OIDC, JWT, Keystone and AppToken authentication are not served; ' +
+      'robot JWT (federated) tokens are refused; Anonymous is not a Quay value. ' +
+      'Python keeps issuing tokens at no cost: registryd accepts them on every other route',
   },
   {
-    capability: 'V2_BASE', claimed: true,
+    capability: 'V2_BASE',
+    claimed: true,
     why: 'GET /v2/: `true`, 200 with a valid token else 401, the Bearer challenge, X-Sparse-Manifest-Support: false, 404 to Docker clients older than 1.6.0 (BLACKLIST_V2_SPEC default)',
   },
   {
-    capability: 'V2_CATALOG', claimed: false,
-    why: 'Quay pages by repository id with a Fernet `next_page` token (a listing that crosses an owner change restarts or repeats), takes a non-integer or non-positive `n` as 1, '
-      + 'and caches each page for 60 s; registryd pages by name with `n`/`last`',
+    capability: 'V2_CATALOG',
+    claimed: false,
+    why:
+      'Quay pages by repository id with a Fernet `next_page` token (a listing that crosses an owner change restarts or repeats), takes a non-integer or non-positive `n` as 1, ' +
+      'and caches each page for 60 s; registryd pages by name with `n`/`last`',
   },
   {
-    capability: 'V2_DELETE', claimed: false,
-    why: 'manifest deletes ignore immutable tags (FEATURE_IMMUTABLE_TAGS: 409 TAG_IMMUTABLE in Quay), '
-      + 'and neither expire cosign sibling tags nor reset the temp tags of child manifests',
+    capability: 'V2_DELETE',
+    claimed: false,
+    why:
+      'manifest deletes ignore immutable tags (FEATURE_IMMUTABLE_TAGS: 409 TAG_IMMUTABLE in Quay), ' +
+      'and neither expire cosign sibling tags nor reset the temp tags of child manifests',
   },
   {
-    capability: 'V2_PULL', claimed: false,
-    why: 'no Accept conversion (Quay serves the amd64/linux child of a list, or schema 1, to clients that do not accept the stored type); '
-      + 'no proxy-cache pull-through (FEATURE_PROXY_CACHE)',
+    capability: 'V2_PULL',
+    claimed: false,
+    why:
+      'no Accept conversion (Quay serves the amd64/linux child of a list, or schema 1, to clients that do not accept the stored type); ' +
+      'no proxy-cache pull-through (FEATURE_PROXY_CACHE)',
   },
   {
-    capability: 'V2_PUSH', claimed: false,
-    why: 'no immutable tags, no quota limits (with FEATURE_QUOTA_MANAGEMENT the totals are counted, but Quay also refuses a push over a namespace\'s reject limit and notifies at its warning limit), '
-      + 'labels are recorded but not acted on (quay.expires-after, quay.immutable), no cosign sibling-tag expiry or storage replication; schema 1 manifests are refused',
+    capability: 'V2_PUSH',
+    claimed: false,
+    why:
+      "no immutable tags, no quota limits (with FEATURE_QUOTA_MANAGEMENT the totals are counted, but Quay also refuses a push over a namespace's reject limit and notifies at its warning limit), " +
+      'labels are recorded but not acted on (quay.expires-after, quay.immutable), no cosign sibling-tag expiry or storage replication; schema 1 manifests are refused',
   },
   {
-    capability: 'V2_REFERRERS', claimed: false,
-    why: 'Quay also lists the entries of a `sha256-<hex>` tag-schema index and referrers whose manifests have no live tag, merges their annotations at the top level, '
-      + 'and answers an unknown subject with 400; registryd lists live manifests with that subject only, with the OCI 1.1 artifactType fallback',
+    capability: 'V2_REFERRERS',
+    claimed: false,
+    why:
+      'Quay also lists the entries of a `sha256-<hex>` tag-schema index and referrers whose manifests have no live tag, merges their annotations at the top level, ' +
+      'and answers an unknown subject with 400; registryd lists live manifests with that subject only, with the OCI 1.1 artifactType fallback',
   },
   {
-    capability: 'V2_TAGS', claimed: true,
+    capability: 'V2_TAGS',
+    claimed: true,
     why: 'tags/list: live, visible tags by name after `last`, `n` read as Python int() and clamped to 0–100, Link only when a page follows',
   },
   {
-    capability: 'V2_UPLOAD', claimed: true,
-    why: "blob uploads: Quay's status codes and Range/Location/Docker-Upload-UUID headers, mounts, monolithic and chunked uploads, the same blobupload "
-      + '(sha_state in Quay\'s pickle), imagestorage, placement and uploadedblob rows; differences only on error paths and the per-client limit on uploads in progress (MAXIMUM_UPLOADS_PER_CLIENT, 429; registryd/README.md)',
+    capability: 'V2_UPLOAD',
+    claimed: true,
+    why:
+      "blob uploads: Quay's status codes and Range/Location/Docker-Upload-UUID headers, mounts, monolithic and chunked uploads, the same blobupload " +
+      "(sha_state in Quay's pickle), imagestorage, placement and uploadedblob rows; differences only on error paths and the per-client limit on uploads in progress (MAXIMUM_UPLOADS_PER_CLIENT, 429; registryd/README.md)",
   },
 ];
 
@@ -117,28 +133,63 @@ const WRITE_CAPS = ['V2_UPLOAD', 'V2_PUSH', 'V2_DELETE'];
 
 /** Quay keys registryd does not read for its behaviour: it behaves as Quay's default. */
 export const WITHDRAWALS: readonly Withdrawal[] = [
-  { key: 'ACCOUNT_RECOVERY_MODE', quayDefault: false, capabilities: [...REPO_CAPS, 'V2_CATALOG', 'V2_AUTH'], why: 'Quay answers 405 on every /v2 route but /v2/ (account recovery only)' },
+  {
+    key: 'ACCOUNT_RECOVERY_MODE',
+    quayDefault: false,
+    capabilities: [...REPO_CAPS, 'V2_CATALOG', 'V2_AUTH'],
+    why: 'Quay answers 405 on every /v2 route but /v2/ (account recovery only)',
+  },
   { key: 'REGISTRY_STATE', quayDefault: 'normal', values: ['normal', 'readonly'], capabilities: WRITE_CAPS, why: 'readonly: Quay refuses every write with 405 DENIED' },
   { key: 'DISABLE_PUSHES', quayDefault: false, capabilities: WRITE_CAPS, why: 'Quay refuses pushes with 405' },
   {
-    key: 'FEATURE_QUOTA_MANAGEMENT', quayDefault: false, capabilities: ['V2_UPLOAD', 'V2_PUSH'],
+    key: 'FEATURE_QUOTA_MANAGEMENT',
+    quayDefault: false,
+    capabilities: ['V2_UPLOAD', 'V2_PUSH'],
     why: 'registryd counts the quota totals as Quay does, but Quay also checks namespace quota on uploads and pushes (403 DENIED) and notifies organisation admins',
   },
   { key: 'FEATURE_RESTRICTED_USERS', quayDefault: false, capabilities: [...WRITE_CAPS, 'V2_AUTH'], why: 'Quay refuses restricted users writes in their own namespace' },
-  { key: 'FEATURE_REPO_MIRROR', quayDefault: false, capabilities: WRITE_CAPS, why: 'registryd refuses writes to repositories in MIRROR state, where Quay lets the mirror robot push' },
-  { key: 'FEATURE_ORG_MIRROR', quayDefault: false, capabilities: WRITE_CAPS, why: 'registryd refuses writes to repositories in ORG_MIRROR state, where Quay lets the mirror robot push' },
-  { key: 'LOGS_MODEL', quayDefault: 'database', capabilities: ['V2_PULL', 'V2_PUSH', 'V2_DELETE', 'V2_AUTH'], why: 'Quay sends action logs to Elasticsearch or Splunk; registryd writes logentry3 rows only' },
+  {
+    key: 'FEATURE_REPO_MIRROR',
+    quayDefault: false,
+    capabilities: WRITE_CAPS,
+    why: 'registryd refuses writes to repositories in MIRROR state, where Quay lets the mirror robot push',
+  },
+  {
+    key: 'FEATURE_ORG_MIRROR',
+    quayDefault: false,
+    capabilities: WRITE_CAPS,
+    why: 'registryd refuses writes to repositories in ORG_MIRROR state, where Quay lets the mirror robot push',
+  },
+  {
+    key: 'LOGS_MODEL',
+    quayDefault: 'database',
+    capabilities: ['V2_PULL', 'V2_PUSH', 'V2_DELETE', 'V2_AUTH'],
+    why: 'Quay sends action logs to Elasticsearch or Splunk; registryd writes logentry3 rows only',
+  },
   { key: 'FEATURE_DISABLE_PULL_LOGS_FOR_FREE_NAMESPACES', quayDefault: false, capabilities: ['V2_PULL'], why: 'Quay skips pull_repo logs of namespaces without a billing plan' },
-  { key: 'FEATURE_IMAGE_PULL_STATS', quayDefault: false, capabilities: ['V2_PULL'], why: 'Quay counts tag and manifest pulls (through Redis into tagpullstatistics / manifestpullstatistics)' },
+  {
+    key: 'FEATURE_IMAGE_PULL_STATS',
+    quayDefault: false,
+    capabilities: ['V2_PULL'],
+    why: 'Quay counts tag and manifest pulls (through Redis into tagpullstatistics / manifestpullstatistics)',
+  },
   { key: 'FEATURE_USER_LAST_ACCESSED', quayDefault: true, capabilities: ['V2_AUTH'], why: 'off: Quay stops recording last_accessed on logins' },
-  { key: 'LAST_ACCESSED_UPDATE_THRESHOLD_S', quayDefault: 60, capabilities: ['V2_AUTH'], why: 'registryd rewrites last_accessed at most once a minute, as Quay\'s default' },
+  { key: 'LAST_ACCESSED_UPDATE_THRESHOLD_S', quayDefault: 60, capabilities: ['V2_AUTH'], why: "registryd rewrites last_accessed at most once a minute, as Quay's default" },
   { key: 'FEATURE_ADVERTISE_V2', quayDefault: true, capabilities: ['V2_BASE'], why: 'off: Quay answers 404 on /v2/' },
-  { key: 'BLACKLIST_V2_SPEC', quayDefault: '<1.6.0', capabilities: ['V2_BASE'], why: 'Quay answers 404 on /v2/ to the Docker versions it names; registryd only to those below 1.6.0' },
+  {
+    key: 'BLACKLIST_V2_SPEC',
+    quayDefault: '<1.6.0',
+    capabilities: ['V2_BASE'],
+    why: 'Quay answers 404 on /v2/ to the Docker versions it names; registryd only to those below 1.6.0',
+  },
   { key: 'FEATURE_SPARSE_INDEX', quayDefault: false, capabilities: ['V2_BASE', 'V2_PUSH'], why: 'Quay advertises and accepts manifest lists with missing children' },
   { key: 'FEATURE_REFERRERS_API', quayDefault: true, capabilities: ['V2_REFERRERS'], why: 'off: Quay answers 404 on referrers' },
   {
-    key: 'V2_PAGINATION_SIZE', quayDefault: 50, sameAsDefault: (v) => typeof v === 'number' && v <= 100, capabilities: ['V2_TAGS', 'V2_CATALOG'],
-    why: 'above 100 it raises Quay\'s page cap, which registryd keeps at 100',
+    key: 'V2_PAGINATION_SIZE',
+    quayDefault: 50,
+    sameAsDefault: (v) => typeof v === 'number' && v <= 100,
+    capabilities: ['V2_TAGS', 'V2_CATALOG'],
+    why: "above 100 it raises Quay's page cap, which registryd keeps at 100",
   },
   { key: 'FEATURE_PROXY_CACHE', quayDefault: false, capabilities: ['V2_PULL'], why: 'Quay pulls through to the upstream registry of a proxy-cache organisation' },
   { key: 'FEATURE_IMMUTABLE_TAGS', quayDefault: false, capabilities: ['V2_PUSH', 'V2_DELETE'], why: 'Quay refuses to move or delete an immutable tag (409 TAG_IMMUTABLE)' },
@@ -147,7 +198,9 @@ export const WITHDRAWALS: readonly Withdrawal[] = [
 ];
 
 /** The capabilities registryd implements with Quay's semantics (Quay's defaults for WITHDRAWALS), sorted. */
-export const CLAIMED_CAPABILITIES: readonly string[] = V2_VERDICTS.filter((v) => v.claimed).map((v) => v.capability).sort();
+export const CLAIMED_CAPABILITIES: readonly string[] = V2_VERDICTS.filter((v) => v.claimed)
+  .map((v) => v.capability)
+  .sort();
 
 /** What registryd itself is set up with, reported in `features` (Quay's names). */
 export interface HonouredSettings {
@@ -209,7 +262,10 @@ export function readinessDocument(o: { readonly mode: string; readonly settings:
   const withdrawn = withdrawnClaims(o.quayKeys ?? {});
   const gone = new Set(withdrawn.map((w) => w.capability));
   const capabilities = CLAIMED_CAPABILITIES.filter((c) => !gone.has(c));
-  const routes = loadInventory().routes.filter((r) => capabilities.includes(r.capability)).map((r) => r.id).sort();
+  const routes = loadInventory()
+    .routes.filter((r) => capabilities.includes(r.capability))
+    .map((r) => r.id)
+    .sort();
   const s = o.settings;
   const features: Record<string, QuayValue> = {
     AUTHENTICATION_TYPE: s.authenticationType,
@@ -243,7 +299,9 @@ export function serviceVersion(): string {
     try {
       const pkg = JSON.parse(readFileSync(fileURLToPath(new URL(rel, import.meta.url)), 'utf8')) as { name?: string; version?: string };
       if (pkg.name === 'switchboard' && typeof pkg.version === 'string') return (cachedVersion = pkg.version);
-    } catch { /* not this one */ }
+    } catch {
+      /* not this one */
+    }
   }
   return (cachedVersion = '0.0.0');
 }

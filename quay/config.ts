@@ -34,7 +34,10 @@ export interface ConfigProblem {
 
 const bool = z.boolean({ error: (i) => `${JSON.stringify(i.input)} is not true or false` });
 const names = z.array(z.string().min(1), { error: 'must be a list of names' });
-const posInt = z.number({ error: (i) => `${JSON.stringify(i.input)} is not a number` }).int({ error: 'must be a whole number' }).positive({ error: 'must be positive' });
+const posInt = z
+  .number({ error: (i) => `${JSON.stringify(i.input)} is not a number` })
+  .int({ error: 'must be a whole number' })
+  .positive({ error: 'must be positive' });
 
 /** Quay's size strings (MAXIMUM_LAYER_SIZE: "20G"). */
 export function parseSize(text: string): number | null {
@@ -53,10 +56,17 @@ export const quayKeysSchema = z.looseObject({
   SERVER_HOSTNAME: z.string({ error: 'must be a host name, with :port when not 443/80' }).min(1).optional(),
   PREFERRED_URL_SCHEME: z.enum(['http', 'https'], { error: 'must be http or https' }).optional(),
   DATABASE_SECRET_KEY: z.union([z.string().min(1), z.number().int()], { error: 'must be a non-empty string (Quay generates a UUID)' }).optional(),
-  DB_URI: z.string({ error: 'must be a database URI' }).regex(/^[a-z][a-z0-9+]*:\/\//, { error: 'must be a URI such as sqlite:////data/quay.db or postgresql://user@host/quay' }).optional(),
+  DB_URI: z
+    .string({ error: 'must be a database URI' })
+    .regex(/^[a-z][a-z0-9+]*:\/\//, { error: 'must be a URI such as sqlite:////data/quay.db or postgresql://user@host/quay' })
+    .optional(),
   DISTRIBUTED_STORAGE_CONFIG: z.record(z.string(), storageEntry, { error: 'must map location names to [Driver, {parameters}]' }).optional(),
   DISTRIBUTED_STORAGE_PREFERENCE: names.min(1, { error: 'must name at least one location' }).optional(),
-  AUTHENTICATION_TYPE: z.enum(['Database', 'Anonymous', 'LDAP', 'JWT', 'Keystone', 'OIDC', 'AppToken'], { error: 'must be Database or Anonymous (LDAP, JWT, Keystone, OIDC and AppToken are Quay values this runtime does not serve yet)' }).optional(),
+  AUTHENTICATION_TYPE: z
+    .enum(['Database', 'Anonymous', 'LDAP', 'JWT', 'Keystone', 'OIDC', 'AppToken'], {
+      error: 'must be Database or Anonymous (LDAP, JWT, Keystone, OIDC and AppToken are Quay values this runtime does not serve yet)',
+    })
+    .optional(),
   FEATURE_ANONYMOUS_ACCESS: bool.optional(),
   FEATURE_APP_SPECIFIC_TOKENS: bool.optional(),
   FEATURE_PUBLIC_CATALOG: bool.optional(),
@@ -67,13 +77,19 @@ export const quayKeysSchema = z.looseObject({
   CREATE_NAMESPACE_ON_PUSH: bool.optional(),
   CREATE_PRIVATE_REPO_ON_PUSH: bool.optional(),
   LIBRARY_NAMESPACE: z.string().min(1).optional(),
-  INSTANCE_SERVICE_KEY_SERVICE: z.string().regex(/^[a-z0-9_]+$/, { error: 'must be lowercase letters, digits and _' }).optional(),
+  INSTANCE_SERVICE_KEY_SERVICE: z
+    .string()
+    .regex(/^[a-z0-9_]+$/, { error: 'must be lowercase letters, digits and _' })
+    .optional(),
   INSTANCE_SERVICE_KEY_LOCATION: z.string().min(1).optional(),
   INSTANCE_SERVICE_KEY_KID_LOCATION: z.string().min(1).optional(),
   INSTANCE_SERVICE_KEY_EXPIRATION: posInt.optional(),
   REGISTRY_JWT_AUTH_MAX_FRESH_S: posInt.optional(),
   PUSH_TEMP_TAG_EXPIRATION_SEC: posInt.optional(),
-  MAXIMUM_LAYER_SIZE: z.string().refine((s) => parseSize(s) !== null, { error: 'must be a size such as 20G or 512M' }).optional(),
+  MAXIMUM_LAYER_SIZE: z
+    .string()
+    .refine((s) => parseSize(s) !== null, { error: 'must be a size such as 20G or 512M' })
+    .optional(),
   DATA_MODEL_CACHE_CONFIG: z.looseObject({ engine: z.enum(['inmemory', 'redis', 'memcached'], { error: 'engine must be inmemory, redis or memcached' }) }).optional(),
   // What /v2 calls record besides content (registryd/service/activity.ts): action logs and quota totals.
   ACTION_LOG_AUDIT_LOGINS: bool.optional(),
@@ -89,8 +105,12 @@ export const quayKeysSchema = z.looseObject({
   QUOTA_INVALIDATE_TOTALS: bool.optional(),
   // Switchboard extensions, not Quay keys (Python Quay ignores them): per-client bounds of /v2 uploads.
   MAXIMUM_UPLOADS_PER_CLIENT: posInt.optional(),
-  TRUSTED_PROXIES: z.array(z.string().refine((s) => parseAddressRange(s) !== null, { error: 'must be an address or a range such as 127.0.0.1 or 10.0.0.0/8' }),
-    { error: 'must be a list of addresses or ranges' }).optional(),
+  TRUSTED_PROXIES: z
+    .array(
+      z.string().refine((s) => parseAddressRange(s) !== null, { error: 'must be an address or a range such as 127.0.0.1 or 10.0.0.0/8' }),
+      { error: 'must be a list of addresses or ranges' },
+    )
+    .optional(),
   // Switchboard extension: AWS's ip-ranges.json (Quay ships one in util/ipresolver/) for action logs' resolved_ip.
   AWS_IP_RANGES_FILE: z.string().min(1).optional(),
   // Keys the runtime behaves as Quay's default for; set otherwise, they withdraw the
@@ -147,27 +167,44 @@ export interface RuntimeConfig {
 }
 
 export type LoadResult =
-  | { readonly ok: true; readonly config: RuntimeConfig; readonly raw: Record<string, unknown> }
-  | { readonly ok: false; readonly problems: readonly ConfigProblem[] };
+  { readonly ok: true; readonly config: RuntimeConfig; readonly raw: Record<string, unknown> } | { readonly ok: false; readonly problems: readonly ConfigProblem[] };
 
 /** Presets per mode: Quay keys with their default for that mode. */
 export function presets(mode: Mode, dataDir: string): Record<string, unknown> {
   const d = QUAY_DEFAULTS;
   const common = {
     // The runtime's own choices over Quay's defaults: a host and https (the self-signed certificate).
-    SERVER_HOSTNAME: 'localhost:8443', PREFERRED_URL_SCHEME: 'https',
-    FEATURE_ANONYMOUS_ACCESS: d.FEATURE_ANONYMOUS_ACCESS, FEATURE_APP_SPECIFIC_TOKENS: d.FEATURE_APP_SPECIFIC_TOKENS,
-    FEATURE_PUBLIC_CATALOG: d.FEATURE_PUBLIC_CATALOG, FEATURE_SUPERUSERS_FULL_ACCESS: d.FEATURE_SUPERUSERS_FULL_ACCESS, FEATURE_LIBRARY_SUPPORT: d.FEATURE_LIBRARY_SUPPORT,
-    SUPER_USERS: [...d.SUPER_USERS], GLOBAL_READONLY_SUPER_USERS: [...d.GLOBAL_READONLY_SUPER_USERS],
-    CREATE_PRIVATE_REPO_ON_PUSH: d.CREATE_PRIVATE_REPO_ON_PUSH, LIBRARY_NAMESPACE: d.LIBRARY_NAMESPACE, INSTANCE_SERVICE_KEY_SERVICE: d.INSTANCE_SERVICE_KEY_SERVICE,
-    INSTANCE_SERVICE_KEY_LOCATION: join(dataDir, 'quay.pem'), INSTANCE_SERVICE_KEY_KID_LOCATION: join(dataDir, 'quay.kid'),
-    INSTANCE_SERVICE_KEY_EXPIRATION: d.INSTANCE_SERVICE_KEY_EXPIRATION, REGISTRY_JWT_AUTH_MAX_FRESH_S: d.REGISTRY_JWT_AUTH_MAX_FRESH_S,
-    PUSH_TEMP_TAG_EXPIRATION_SEC: d.PUSH_TEMP_TAG_EXPIRATION_SEC, MAXIMUM_LAYER_SIZE: d.MAXIMUM_LAYER_SIZE,
-    MAXIMUM_UPLOADS_PER_CLIENT: d.MAXIMUM_UPLOADS_PER_CLIENT, TRUSTED_PROXIES: [...d.TRUSTED_PROXIES],
-    DISTRIBUTED_STORAGE_CONFIG: { local_us: ['LocalStorage', { storage_path: join(dataDir, 'storage') }] }, DISTRIBUTED_STORAGE_PREFERENCE: ['local_us'],
+    SERVER_HOSTNAME: 'localhost:8443',
+    PREFERRED_URL_SCHEME: 'https',
+    FEATURE_ANONYMOUS_ACCESS: d.FEATURE_ANONYMOUS_ACCESS,
+    FEATURE_APP_SPECIFIC_TOKENS: d.FEATURE_APP_SPECIFIC_TOKENS,
+    FEATURE_PUBLIC_CATALOG: d.FEATURE_PUBLIC_CATALOG,
+    FEATURE_SUPERUSERS_FULL_ACCESS: d.FEATURE_SUPERUSERS_FULL_ACCESS,
+    FEATURE_LIBRARY_SUPPORT: d.FEATURE_LIBRARY_SUPPORT,
+    SUPER_USERS: [...d.SUPER_USERS],
+    GLOBAL_READONLY_SUPER_USERS: [...d.GLOBAL_READONLY_SUPER_USERS],
+    CREATE_PRIVATE_REPO_ON_PUSH: d.CREATE_PRIVATE_REPO_ON_PUSH,
+    LIBRARY_NAMESPACE: d.LIBRARY_NAMESPACE,
+    INSTANCE_SERVICE_KEY_SERVICE: d.INSTANCE_SERVICE_KEY_SERVICE,
+    INSTANCE_SERVICE_KEY_LOCATION: join(dataDir, 'quay.pem'),
+    INSTANCE_SERVICE_KEY_KID_LOCATION: join(dataDir, 'quay.kid'),
+    INSTANCE_SERVICE_KEY_EXPIRATION: d.INSTANCE_SERVICE_KEY_EXPIRATION,
+    REGISTRY_JWT_AUTH_MAX_FRESH_S: d.REGISTRY_JWT_AUTH_MAX_FRESH_S,
+    PUSH_TEMP_TAG_EXPIRATION_SEC: d.PUSH_TEMP_TAG_EXPIRATION_SEC,
+    MAXIMUM_LAYER_SIZE: d.MAXIMUM_LAYER_SIZE,
+    MAXIMUM_UPLOADS_PER_CLIENT: d.MAXIMUM_UPLOADS_PER_CLIENT,
+    TRUSTED_PROXIES: [...d.TRUSTED_PROXIES],
+    DISTRIBUTED_STORAGE_CONFIG: { local_us: ['LocalStorage', { storage_path: join(dataDir, 'storage') }] },
+    DISTRIBUTED_STORAGE_PREFERENCE: ['local_us'],
   };
   if (mode === 'mirror') {
-    return { ...common, DB_URI: `sqlite:///${join(dataDir, 'quay.db')}`, AUTHENTICATION_TYPE: 'Anonymous', CREATE_NAMESPACE_ON_PUSH: true, DATA_MODEL_CACHE_CONFIG: { engine: 'inmemory' } };
+    return {
+      ...common,
+      DB_URI: `sqlite:///${join(dataDir, 'quay.db')}`,
+      AUTHENTICATION_TYPE: 'Anonymous',
+      CREATE_NAMESPACE_ON_PUSH: true,
+      DATA_MODEL_CACHE_CONFIG: { engine: 'inmemory' },
+    };
   }
   return { ...common, AUTHENTICATION_TYPE: 'Database', CREATE_NAMESPACE_ON_PUSH: d.CREATE_NAMESPACE_ON_PUSH, DATA_MODEL_CACHE_CONFIG: { engine: 'redis' } };
 }
@@ -181,7 +218,10 @@ function sqliteFile(uri: string, base: string): string | null {
 
 /** Problems in file order (those without a line last), as an operator reads the file. */
 function byLine(ps: ConfigProblem[]): ConfigProblem[] {
-  return ps.map((p, i) => ({ p, i })).sort((a, b) => (a.p.line ?? Infinity) - (b.p.line ?? Infinity) || a.i - b.i).map((x) => x.p);
+  return ps
+    .map((p, i) => ({ p, i }))
+    .sort((a, b) => (a.p.line ?? Infinity) - (b.p.line ?? Infinity) || a.i - b.i)
+    .map((x) => x.p);
 }
 
 /** Validate config text for a mode; `file` names it in problems. */
@@ -191,7 +231,8 @@ export function loadQuayConfig(text: string, opts: { readonly mode: Mode; readon
   const lineOf = (key: string, sub: (string | number)[] = []): number | undefined => y.lineOf([key, ...sub]);
   if (y.errors.length > 0) return { ok: false, problems: y.errors.map((e) => ({ key: '', line: e.line, message: `YAML: ${e.message}` })) };
   const raw: unknown = y.empty ? {} : y.mapping ? y.values : null;
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { ok: false, problems: [{ key: '', line: 1, message: 'config.yaml must be a mapping of top-level keys' }] };
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    return { ok: false, problems: [{ key: '', line: 1, message: 'config.yaml must be a mapping of top-level keys' }] };
   // Type errors first; the keys that have them fall back to their preset so every later
   // check still runs on the rest, and one run reports every problem of the file.
   let parsed = quayKeysSchema.safeParse(raw);
@@ -207,9 +248,12 @@ export function loadQuayConfig(text: string, opts: { readonly mode: Mode; readon
     if (!parsed.success) return { ok: false, problems: byLine(problems) };
   }
   const set = parsed.data as Record<string, unknown>;
-  const eff = { ...presets(opts.mode, opts.dataDir), ...Object.fromEntries(Object.entries(set).filter(([k]) => k in quayKeysSchema.shape)) } as Required<QuayKeys> & Record<string, unknown>;
+  const eff = { ...presets(opts.mode, opts.dataDir), ...Object.fromEntries(Object.entries(set).filter(([k]) => k in quayKeysSchema.shape)) } as Required<QuayKeys> &
+    Record<string, unknown>;
   /** A problem at the key's line, or at another key's (a missing key is reported where it is needed). */
-  const problem = (key: string, message: string, at = key): void => { problems.push({ key, line: lineOf(key) ?? lineOf(at), message }); };
+  const problem = (key: string, message: string, at = key): void => {
+    problems.push({ key, line: lineOf(key) ?? lineOf(at), message });
+  };
 
   // What this build can serve.
   const dbUri = (eff.DB_URI as string | undefined) ?? (opts.mode === 'mirror' ? undefined : null);
@@ -223,8 +267,7 @@ export function loadQuayConfig(text: string, opts: { readonly mode: Mode; readon
     else if (/^postgres(ql)?(\+\w+)?:\/\//.test(dbUri)) {
       if (opts.mode === 'mirror') problem('DB_URI', 'mirror mode keeps its data in SQLite; use --mode standalone for PostgreSQL');
       else databaseUri = dbUri.replace(/^postgres(ql)?(\+\w+)?:/, 'postgresql:');
-    }
-    else problem('DB_URI', `${dbUri.split(':')[0]} databases are not supported; use postgresql://… or sqlite:///FILE`);
+    } else problem('DB_URI', `${dbUri.split(':')[0]} databases are not supported; use postgresql://… or sqlite:///FILE`);
   }
   const pref = eff.DISTRIBUTED_STORAGE_PREFERENCE[0]!;
   const entry = eff.DISTRIBUTED_STORAGE_CONFIG[pref];
@@ -236,32 +279,55 @@ export function loadQuayConfig(text: string, opts: { readonly mode: Mode; readon
   const authType = eff.AUTHENTICATION_TYPE;
   if (authType !== 'Database' && authType !== 'Anonymous') problem('AUTHENTICATION_TYPE', `${authType} is not served by this runtime yet; use Database or Anonymous`);
   if (authType === 'Database') {
-    if (eff.DATABASE_SECRET_KEY === undefined) problem('DATABASE_SECRET_KEY', 'Database authentication needs DATABASE_SECRET_KEY (robot tokens and app-token secrets are encrypted with it)', 'AUTHENTICATION_TYPE');
+    if (eff.DATABASE_SECRET_KEY === undefined)
+      problem('DATABASE_SECRET_KEY', 'Database authentication needs DATABASE_SECRET_KEY (robot tokens and app-token secrets are encrypted with it)', 'AUTHENTICATION_TYPE');
     if (!('SERVER_HOSTNAME' in set)) problem('SERVER_HOSTNAME', 'Database authentication needs SERVER_HOSTNAME: it is the audience of every registry token', 'AUTHENTICATION_TYPE');
   }
-  if (eff.DATA_MODEL_CACHE_CONFIG.engine !== 'inmemory' && opts.mode === 'mirror') problem('DATA_MODEL_CACHE_CONFIG', 'mirror mode runs without external services: engine must be inmemory');
+  if (eff.DATA_MODEL_CACHE_CONFIG.engine !== 'inmemory' && opts.mode === 'mirror')
+    problem('DATA_MODEL_CACHE_CONFIG', 'mirror mode runs without external services: engine must be inmemory');
   if (problems.length > 0) return { ok: false, problems: byLine(problems) };
 
   const auth: AuthSettings = {
     mode: authType === 'Database' ? 'database' : 'anonymous',
-    serverHostname: eff.SERVER_HOSTNAME, urlScheme: eff.PREFERRED_URL_SCHEME, service: eff.INSTANCE_SERVICE_KEY_SERVICE,
-    maxFreshSeconds: eff.REGISTRY_JWT_AUTH_MAX_FRESH_S, anonymousAccess: eff.FEATURE_ANONYMOUS_ACCESS, appSpecificTokens: eff.FEATURE_APP_SPECIFIC_TOKENS,
-    publicCatalog: eff.FEATURE_PUBLIC_CATALOG, createNamespaceOnPush: eff.CREATE_NAMESPACE_ON_PUSH, createPrivateRepoOnPush: eff.CREATE_PRIVATE_REPO_ON_PUSH,
-    superUsers: eff.SUPER_USERS, superUsersFullAccess: eff.FEATURE_SUPERUSERS_FULL_ACCESS, globalReadonlySuperUsers: eff.GLOBAL_READONLY_SUPER_USERS,
-    libraryNamespace: eff.LIBRARY_NAMESPACE, databaseSecretKey: eff.DATABASE_SECRET_KEY === undefined ? null : String(eff.DATABASE_SECRET_KEY),
+    serverHostname: eff.SERVER_HOSTNAME,
+    urlScheme: eff.PREFERRED_URL_SCHEME,
+    service: eff.INSTANCE_SERVICE_KEY_SERVICE,
+    maxFreshSeconds: eff.REGISTRY_JWT_AUTH_MAX_FRESH_S,
+    anonymousAccess: eff.FEATURE_ANONYMOUS_ACCESS,
+    appSpecificTokens: eff.FEATURE_APP_SPECIFIC_TOKENS,
+    publicCatalog: eff.FEATURE_PUBLIC_CATALOG,
+    createNamespaceOnPush: eff.CREATE_NAMESPACE_ON_PUSH,
+    createPrivateRepoOnPush: eff.CREATE_PRIVATE_REPO_ON_PUSH,
+    superUsers: eff.SUPER_USERS,
+    superUsersFullAccess: eff.FEATURE_SUPERUSERS_FULL_ACCESS,
+    globalReadonlySuperUsers: eff.GLOBAL_READONLY_SUPER_USERS,
+    libraryNamespace: eff.LIBRARY_NAMESPACE,
+    databaseSecretKey: eff.DATABASE_SECRET_KEY === undefined ? null : String(eff.DATABASE_SECRET_KEY),
   };
   return {
     ok: true,
     raw: raw as Record<string, unknown>,
     config: {
-      mode: opts.mode, dataDir: opts.dataDir, databaseFile, databaseUri, storage, auth,
+      mode: opts.mode,
+      dataDir: opts.dataDir,
+      databaseFile,
+      databaseUri,
+      storage,
+      auth,
       instanceKey: {
-        keyFile: resolve(opts.dataDir, eff.INSTANCE_SERVICE_KEY_LOCATION), kidFile: resolve(opts.dataDir, eff.INSTANCE_SERVICE_KEY_KID_LOCATION),
+        keyFile: resolve(opts.dataDir, eff.INSTANCE_SERVICE_KEY_LOCATION),
+        kidFile: resolve(opts.dataDir, eff.INSTANCE_SERVICE_KEY_KID_LOCATION),
         expirationMinutes: eff.INSTANCE_SERVICE_KEY_EXPIRATION,
       },
-      libraryNamespace: eff.LIBRARY_NAMESPACE, librarySupport: eff.FEATURE_LIBRARY_SUPPORT, maxBlobBytes: parseSize(eff.MAXIMUM_LAYER_SIZE)!, tempTagSeconds: eff.PUSH_TEMP_TAG_EXPIRATION_SEC,
-      maxUploadsPerClient: eff.MAXIMUM_UPLOADS_PER_CLIENT, trustedProxies: eff.TRUSTED_PROXIES,
-      cache: eff.DATA_MODEL_CACHE_CONFIG.engine, activity: activityOptions(eff, opts.dataDir), effective: eff,
+      libraryNamespace: eff.LIBRARY_NAMESPACE,
+      librarySupport: eff.FEATURE_LIBRARY_SUPPORT,
+      maxBlobBytes: parseSize(eff.MAXIMUM_LAYER_SIZE)!,
+      tempTagSeconds: eff.PUSH_TEMP_TAG_EXPIRATION_SEC,
+      maxUploadsPerClient: eff.MAXIMUM_UPLOADS_PER_CLIENT,
+      trustedProxies: eff.TRUSTED_PROXIES,
+      cache: eff.DATA_MODEL_CACHE_CONFIG.engine,
+      activity: activityOptions(eff, opts.dataDir),
+      effective: eff,
     },
   };
 }
@@ -270,8 +336,10 @@ export function loadQuayConfig(text: string, opts: { readonly mode: Mode; readon
 function activityOptions(eff: QuayKeys, dataDir: string): ActivityOptions {
   return {
     auditFailures: { pull: eff.ACTION_LOG_AUDIT_PULL_FAILURES ?? false, push: eff.ACTION_LOG_AUDIT_PUSH_FAILURES ?? false, delete: eff.ACTION_LOG_AUDIT_DELETE_FAILURES ?? false },
-    auditLogins: eff.ACTION_LOG_AUDIT_LOGINS ?? true, auditLoginFailures: eff.ACTION_LOG_AUDIT_LOGIN_FAILURES ?? false,
-    disabledNamespaces: eff.DISABLED_FOR_AUDIT_LOGS ?? [], disabledPullNamespaces: eff.DISABLED_FOR_PULL_LOGS ?? [],
+    auditLogins: eff.ACTION_LOG_AUDIT_LOGINS ?? true,
+    auditLoginFailures: eff.ACTION_LOG_AUDIT_LOGIN_FAILURES ?? false,
+    disabledNamespaces: eff.DISABLED_FOR_AUDIT_LOGS ?? [],
+    disabledPullNamespaces: eff.DISABLED_FOR_PULL_LOGS ?? [],
     serviceLogAccountId: eff.SERVICE_LOG_ACCOUNT_ID ?? null,
     lenient: { all: eff.ALLOW_WITHOUT_STRICT_LOGGING ?? false, pulls: eff.ALLOW_PULLS_WITHOUT_STRICT_LOGGING ?? false },
     quota: eff.FEATURE_QUOTA_MANAGEMENT ? 'count' : (eff.QUOTA_INVALIDATE_TOTALS ?? true) ? 'invalidate' : 'none',
@@ -282,7 +350,9 @@ function activityOptions(eff: QuayKeys, dataDir: string): ActivityOptions {
 export function readQuayConfig(file: string | undefined, opts: { readonly mode: Mode; readonly dataDir: string }): LoadResult {
   if (!file) return loadQuayConfig('', opts);
   let text: string;
-  try { text = readFileSync(file, 'utf8'); } catch (e) {
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
     return { ok: false, problems: [{ key: '', message: `cannot read ${file}: ${(e as Error).message}` }] };
   }
   return loadQuayConfig(text, { ...opts, file });
@@ -298,7 +368,7 @@ export function generateConfig(mode: Mode, hostname: string): string {
   const secret = randomUUID();
   const lines = [
     `# Quay config.yaml for the quay runtime, ${mode} mode (generated by \`quay config generate\`).`,
-    '# Key names are Quay\'s; one file serves Python Quay, this runtime and the switchboard.',
+    "# Key names are Quay's; one file serves Python Quay, this runtime and the switchboard.",
     `SERVER_HOSTNAME: ${hostname}`,
     'PREFERRED_URL_SCHEME: https',
     '# Encrypts robot tokens and app-token secrets in the database: keep it, and share it with Python Quay.',

@@ -42,11 +42,28 @@ interface Common {
 }
 
 const OPTIONS = {
-  mode: { type: 'string' }, config: { type: 'string' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' },
-  json: { type: 'boolean' }, listen: { type: 'string' }, 'admin-listen': { type: 'string' }, tls: { type: 'string' },
-  version: { type: 'boolean' }, 'stale-upload-hours': { type: 'string' }, hostname: { type: 'string' }, output: { type: 'string' }, email: { type: 'string' },
-  'password-stdin': { type: 'boolean' }, 'password-env': { type: 'string' }, owner: { type: 'string' }, description: { type: 'string' },
-  title: { type: 'string' }, public: { type: 'boolean' }, user: { type: 'string' }, team: { type: 'string' }, role: { type: 'string' },
+  mode: { type: 'string' },
+  config: { type: 'string' },
+  'data-dir': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  json: { type: 'boolean' },
+  listen: { type: 'string' },
+  'admin-listen': { type: 'string' },
+  tls: { type: 'string' },
+  version: { type: 'boolean' },
+  'stale-upload-hours': { type: 'string' },
+  hostname: { type: 'string' },
+  output: { type: 'string' },
+  email: { type: 'string' },
+  'password-stdin': { type: 'boolean' },
+  'password-env': { type: 'string' },
+  owner: { type: 'string' },
+  description: { type: 'string' },
+  title: { type: 'string' },
+  public: { type: 'boolean' },
+  user: { type: 'string' },
+  team: { type: 'string' },
+  role: { type: 'string' },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS; allowPositionals: true }>>['values'];
@@ -61,7 +78,10 @@ function loadConfig(c: Common): RuntimeConfig {
   const r = readQuayConfig(c.config, { mode: c.mode, dataDir: c.dataDir });
   if (!r.ok) {
     const n = r.problems.length;
-    throw fail('REG_CONFIG_INVALID', `${c.config ?? '(no config file)'}: invalid for ${c.mode} mode (${n} problem${n === 1 ? '' : 's'}):\n${r.problems.map((p) => `  ${formatProblem(p, c.config)}`).join('\n')}`);
+    throw fail(
+      'REG_CONFIG_INVALID',
+      `${c.config ?? '(no config file)'}: invalid for ${c.mode} mode (${n} problem${n === 1 ? '' : 's'}):\n${r.problems.map((p) => `  ${formatProblem(p, c.config)}`).join('\n')}`,
+    );
   }
   return r.config;
 }
@@ -75,7 +95,10 @@ async function readPassword(v: Values, env: NodeJS.ProcessEnv): Promise<string> 
     if (pw === undefined) throw usage(`--password-env ${v['password-env']}: that variable is not set`);
   } else if (v['password-stdin']) {
     const rl = createInterface({ input: process.stdin });
-    for await (const line of rl) { pw = line; break; }
+    for await (const line of rl) {
+      pw = line;
+      break;
+    }
     rl.close();
   } else {
     throw usage('give the password with --password-stdin or --password-env VAR (never on the command line)');
@@ -98,13 +121,19 @@ async function serve(c: Common, v: Values): Promise<number> {
   const cfg = loadConfig(c);
   const log = createLogger({ component: 'quay', mode: c.mode });
   let tlsSpec: TlsSpec;
-  try { tlsSpec = parseTlsSpec(v.tls ?? (c.mode === 'mirror' ? 'self-signed' : 'off')); } catch (e) { throw usage((e as Error).message); }
+  try {
+    tlsSpec = parseTlsSpec(v.tls ?? (c.mode === 'mirror' ? 'self-signed' : 'off'));
+  } catch (e) {
+    throw usage((e as Error).message);
+  }
   let listen: { host: string; port: number };
   let adminListen: { host: string; port: number };
   try {
     listen = splitHostPort(v.listen ?? (tlsSpec.kind === 'off' ? '0.0.0.0:8080' : '0.0.0.0:8443'));
     adminListen = splitHostPort(v['admin-listen'] ?? '127.0.0.1:9092');
-  } catch (e) { throw usage((e as Error).message); }
+  } catch (e) {
+    throw usage((e as Error).message);
+  }
   const staleHours = Number(v['stale-upload-hours'] ?? 48);
   if (!(staleHours > 0)) throw usage('--stale-upload-hours must be a positive number');
   const tls = await loadTls(tlsSpec, cfg.dataDir, [cfg.auth.serverHostname.split(':')[0]!], log);
@@ -115,13 +144,21 @@ async function serve(c: Common, v: Values): Promise<number> {
     throw fail(regCode(e) ?? 'REG_START_FAILED', `cannot start: ${(e as Error).message}`, e);
   });
   log.info('quay serving', {
-    url: rt.url, admin_listen: `${adminListen.host}:${rt.adminPort}`, data_dir: cfg.dataDir,
+    url: rt.url,
+    admin_listen: `${adminListen.host}:${rt.adminPort}`,
+    data_dir: cfg.dataDir,
     // The database actually served: PostgreSQL's URI (password redacted), else the SQLite file.
     database: cfg.databaseUri !== null ? redactUrl(cfg.databaseUri) : cfg.databaseFile,
-    storage: cfg.storage.path, auth: cfg.auth.mode, tls: tlsSpec.kind, ...(tls ? { cert_file: tls.certFile } : {}),
+    storage: cfg.storage.path,
+    auth: cfg.auth.mode,
+    tls: tlsSpec.kind,
+    ...(tls ? { cert_file: tls.certFile } : {}),
   });
   await new Promise<void>((r) => {
-    const stop = (signal: string): void => { log.info('stopping', { signal }); r(); };
+    const stop = (signal: string): void => {
+      log.info('stopping', { signal });
+      r();
+    };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
@@ -163,10 +200,13 @@ async function configCmd(sub: string | undefined, c: Common, v: Values, out: (s:
 }
 
 async function entityCmd(kind: string, sub: string | undefined, name: string | undefined, c: Common, v: Values, env: NodeJS.ProcessEnv, out: (s: string) => void): Promise<number> {
-  if (sub !== 'create' && !(kind === 'repo' && sub === 'grant')) throw usage(`${kind}: ${sub === undefined ? 'give a subcommand' : `unknown subcommand ${sub}`} (use ${kind === 'repo' ? 'create or grant' : 'create'})`);
+  if (sub !== 'create' && !(kind === 'repo' && sub === 'grant'))
+    throw usage(`${kind}: ${sub === undefined ? 'give a subcommand' : `unknown subcommand ${sub}`} (use ${kind === 'repo' ? 'create or grant' : 'create'})`);
   if (!name) throw usage(`${kind} ${sub} needs a name`);
   const cfg = loadConfig(c);
-  const { store: meta, authStore: auth } = await openStores(cfg).catch((e: unknown) => { throw fail(regCode(e) ?? 'REG_DATABASE_UNAVAILABLE', `cannot open the database: ${(e as Error).message}`, e); });
+  const { store: meta, authStore: auth } = await openStores(cfg).catch((e: unknown) => {
+    throw fail(regCode(e) ?? 'REG_DATABASE_UNAVAILABLE', `cannot open the database: ${(e as Error).message}`, e);
+  });
   const now = Date.now();
   try {
     switch (kind) {
@@ -208,13 +248,21 @@ async function entityCmd(kind: string, sub: string | undefined, name: string | u
         const user = await auth.userByName(name);
         if (!user || user.organization || user.robot) throw fail('REG_NAME_UNKNOWN', `no such user ${name}`);
         const code = randomToken(120);
-        await auth.createAppToken(user.id, { uuid: randomUUID(), title: v.title, prefix: code.slice(0, 60), encryptedSecret: encrypter(cfg).encrypt(code.slice(60)), expirationMs: null }, now);
+        await auth.createAppToken(
+          user.id,
+          { uuid: randomUUID(), title: v.title, prefix: code.slice(0, 60), encryptedSecret: encrypter(cfg).encrypt(code.slice(60)), expirationMs: null },
+          now,
+        );
         out(v.json ? JSON.stringify({ user: name, title: v.title, token: code }) : `created app-specific token "${v.title}" for ${name} (log in as $app)\ntoken: ${code}`);
         return 0;
       }
       case 'repo': {
         let r;
-        try { r = parseRepositoryPath(name, cfg.libraryNamespace); } catch (e) { throw fail('REG_NAME_INVALID', (e as Error).message); }
+        try {
+          r = parseRepositoryPath(name, cfg.libraryNamespace);
+        } catch (e) {
+          throw fail('REG_NAME_INVALID', (e as Error).message);
+        }
         if (sub === 'create') {
           const ns = await auth.userByName(r.namespace);
           if (!ns || ns.robot) throw fail('REG_NAME_UNKNOWN', `namespace ${r.namespace} does not exist (create the user or organization first)`);
@@ -251,8 +299,12 @@ async function entityCmd(kind: string, sub: string | undefined, name: string | u
 }
 
 export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const out = (s: string): void => { process.stdout.write(s + '\n'); };
-  const err = (s: string): void => { process.stderr.write(s + '\n'); };
+  const out = (s: string): void => {
+    process.stdout.write(s + '\n');
+  };
+  const err = (s: string): void => {
+    process.stderr.write(s + '\n');
+  };
   // The command words, even when the options do not parse: they choose the help to show.
   const words = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: false }).positionals;
   try {
@@ -263,8 +315,14 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
       throw usage(parseArgsMessage(e));
     }
     const { values: v, positionals: p } = parsed;
-    if (v.version) { out(VERSION); return 0; }
-    if (v.help) { out(usageFor(p) ?? USAGE); return 0; }
+    if (v.version) {
+      out(VERSION);
+      return 0;
+    }
+    if (v.help) {
+      out(usageFor(p) ?? USAGE);
+      return 0;
+    }
     if (p.length === 0) {
       // The overview on stdout, as for --help; the error line (and exit 2) say it was not asked for.
       err(errorText('quay', 'REG_CLI_USAGE', 'give a command'));
@@ -278,15 +336,25 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
         return await serve(c, v);
       case 'config':
         return await configCmd(p[1], c, v, out);
-      case 'user': case 'org': case 'robot': case 'app-token': case 'repo':
+      case 'user':
+      case 'org':
+      case 'robot':
+      case 'app-token':
+      case 'repo':
         return await entityCmd(p[0], p[1], p[2], c, v, env, out);
       default:
         throw usage(`unknown command ${p[0]}`);
     }
   } catch (e) {
     const code = regCode(e);
-    if (code === 'REG_CLI_USAGE') { err(errorText('quay', code, (e as Error).message, usageFor(words) ?? COMMANDS_HINT)); return EXIT_USAGE; }
-    if (code !== null) { err(errorText('quay', code, (e as Error).message)); return EXIT_FAIL; }
+    if (code === 'REG_CLI_USAGE') {
+      err(errorText('quay', code, (e as Error).message, usageFor(words) ?? COMMANDS_HINT));
+      return EXIT_USAGE;
+    }
+    if (code !== null) {
+      err(errorText('quay', code, (e as Error).message));
+      return EXIT_FAIL;
+    }
     err(internalErrorText('quay', 'REG_INTERNAL', e, env));
     return EXIT_INTERNAL;
   }

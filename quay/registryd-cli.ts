@@ -30,24 +30,42 @@ connections and exits once requests finish.
   --version                 print the version`;
 
 export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const out = (s: string): void => { process.stdout.write(s + '\n'); };
-  const err = (s: string): void => { process.stderr.write(s + '\n'); };
-  const usage = (message: string): number => { err(errorText('registryd', 'REG_CLI_USAGE', message, USAGE)); return EXIT_USAGE; };
+  const out = (s: string): void => {
+    process.stdout.write(s + '\n');
+  };
+  const err = (s: string): void => {
+    process.stderr.write(s + '\n');
+  };
+  const usage = (message: string): number => {
+    err(errorText('registryd', 'REG_CLI_USAGE', message, USAGE));
+    return EXIT_USAGE;
+  };
   let values: { 'data-dir'?: string; listen?: string; 'stale-upload-hours'?: string; help?: boolean; version?: boolean };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
-      args: argv, allowPositionals: true, strict: true,
+      args: argv,
+      allowPositionals: true,
+      strict: true,
       options: {
-        'data-dir': { type: 'string' }, listen: { type: 'string' }, 'stale-upload-hours': { type: 'string' },
-        help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' },
+        'data-dir': { type: 'string' },
+        listen: { type: 'string' },
+        'stale-upload-hours': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
       },
     }));
   } catch (e) {
     return usage(parseArgsMessage(e));
   }
-  if (values.version) { out(VERSION); return 0; }
-  if (values.help) { out(USAGE); return 0; }
+  if (values.version) {
+    out(VERSION);
+    return 0;
+  }
+  if (values.help) {
+    out(USAGE);
+    return 0;
+  }
   if (positionals.length === 0) {
     // The usage on stdout, as for --help; the error line (and exit 2) say it was not asked for.
     err(errorText('registryd', 'REG_CLI_USAGE', 'give a command: serve'));
@@ -69,7 +87,10 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     return await serve(resolve(values['data-dir']), listen, staleHours);
   } catch (e) {
     const code = regCode(e);
-    if (code !== null) { err(errorText('registryd', code, (e as Error).message)); return EXIT_FAIL; }
+    if (code !== null) {
+      err(errorText('registryd', code, (e as Error).message));
+      return EXIT_FAIL;
+    }
     err(internalErrorText('registryd', 'REG_INTERNAL', e, env));
     return EXIT_INTERNAL;
   }
@@ -87,7 +108,10 @@ async function serve(dataDir: string, listen: { host: string; port: number }, st
   });
   log.info('registryd listening', { listen: `${rt.address.host}:${rt.address.port}`, data_dir: dataDir });
   await new Promise<void>((resolve) => {
-    const stop = (): void => { log.info('registryd stopping'); resolve(); };
+    const stop = (): void => {
+      log.info('registryd stopping');
+      resolve();
+    };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });

@@ -93,13 +93,18 @@ export async function openGoSide(o: GoSideOptions): Promise<GoSide> {
   let instanceKey: InstanceKey;
   let ips: IpResolver;
   try {
-    instanceKey = await loadOrCreateInstanceKey(dal.auth, {
-      service: authSettings.service,
-      keyFile: o.instanceKey?.keyFile ?? join(o.dataDir, 'quay.pem'),
-      kidFile: o.instanceKey?.kidFile ?? join(o.dataDir, 'quay.kid'),
-      expirationMinutes: o.instanceKey?.expirationMinutes ?? 120,
-      name: o.instanceKey?.name ?? `${authSettings.urlScheme}://${authSettings.serverHostname}`,
-    }, o.log, now);
+    instanceKey = await loadOrCreateInstanceKey(
+      dal.auth,
+      {
+        service: authSettings.service,
+        keyFile: o.instanceKey?.keyFile ?? join(o.dataDir, 'quay.pem'),
+        kidFile: o.instanceKey?.kidFile ?? join(o.dataDir, 'quay.kid'),
+        expirationMinutes: o.instanceKey?.expirationMinutes ?? 120,
+        name: o.instanceKey?.name ?? `${authSettings.urlScheme}://${authSettings.serverHostname}`,
+      },
+      o.log,
+      now,
+    );
   } catch (e) {
     await dal.close();
     throw e;
@@ -113,7 +118,11 @@ export async function openGoSide(o: GoSideOptions): Promise<GoSide> {
   }
   const { quota: _quota, awsIpRangesFile: _file, ...activitySettings } = o.activity ?? {};
   const activity = new ActivityLog({
-    store: dal.metadata, users: dal.auth, ips, log: o.log, now,
+    store: dal.metadata,
+    users: dal.auth,
+    ips,
+    log: o.log,
+    now,
     settings: { ...DEFAULT_ACTIVITY, ...activitySettings, serverHostname: authSettings.serverHostname, urlScheme: authSettings.urlScheme },
   });
   const auth = new AuthService(authSettings, dal.auth, dal.metadata, instanceKey, o.log, now, o.metrics, {
@@ -121,31 +130,57 @@ export async function openGoSide(o: GoSideOptions): Promise<GoSide> {
     loginFailed: (f, client) => activity.loginFailed(f.account, f.performerId, f.metadata, client.address),
   });
   const readiness = readinessDocument({
-    mode: o.mode ?? 'mirror', quayKeys: o.quayKeys ?? {},
+    mode: o.mode ?? 'mirror',
+    quayKeys: o.quayKeys ?? {},
     settings: {
-      authenticationType: authSettings.mode === 'database' ? 'Database' : 'Anonymous', anonymousAccess: authSettings.anonymousAccess, appSpecificTokens: authSettings.appSpecificTokens,
-      publicCatalog: authSettings.publicCatalog, superUsersFullAccess: authSettings.superUsersFullAccess, createNamespaceOnPush: authSettings.createNamespaceOnPush,
-      createPrivateRepoOnPush: authSettings.createPrivateRepoOnPush, libraryNamespace: settings.libraryNamespace, librarySupport: settings.librarySupport, quotaManagement: settings.quota === 'count',
-      audit: { logins: activitySettings.auditLogins ?? true, loginFailures: activitySettings.auditLoginFailures ?? false, ...(activitySettings.auditFailures ?? { pull: false, push: false, delete: false }) },
+      authenticationType: authSettings.mode === 'database' ? 'Database' : 'Anonymous',
+      anonymousAccess: authSettings.anonymousAccess,
+      appSpecificTokens: authSettings.appSpecificTokens,
+      publicCatalog: authSettings.publicCatalog,
+      superUsersFullAccess: authSettings.superUsersFullAccess,
+      createNamespaceOnPush: authSettings.createNamespaceOnPush,
+      createPrivateRepoOnPush: authSettings.createPrivateRepoOnPush,
+      libraryNamespace: settings.libraryNamespace,
+      librarySupport: settings.librarySupport,
+      quotaManagement: settings.quota === 'count',
+      audit: {
+        logins: activitySettings.auditLogins ?? true,
+        loginFailures: activitySettings.auditLoginFailures ?? false,
+        ...(activitySettings.auditFailures ?? { pull: false, push: false, delete: false }),
+      },
     },
   });
   const v2 = createRegistry({ dal, storage, auth, activity, log: o.log, now, settings, readiness: JSON.stringify(readiness), ...(o.metrics ? { metrics: o.metrics } : {}) });
   return {
-    handler: v2.handler, dal, store: dal.metadata, authStore: dal.auth, auth, storage, uploads: v2.uploads, instanceKey, readiness,
-    close: async () => { instanceKey.stop(); await dal.close(); },
+    handler: v2.handler,
+    dal,
+    store: dal.metadata,
+    authStore: dal.auth,
+    auth,
+    storage,
+    uploads: v2.uploads,
+    instanceKey,
+    readiness,
+    close: async () => {
+      instanceKey.stop();
+      await dal.close();
+    },
   };
 }
 
 /** The go side's background programs, for the worker runner. */
 export function goSidePrograms(side: GoSide, o: { readonly staleUploadHours: number }): WorkerProgram[] {
-  return [{
-    // Quay's blobuploadcleanupworker: upload sessions older than BLOBUPLOAD_DELETION_DATE_THRESHOLD, with their partial objects.
-    program: 'blobuploadcleanupworker', everyMs: 3600_000,
-    run: async () => {
-      const removed = await side.uploads.cleanupStale(o.staleUploadHours * 3600_000);
-      return removed > 0 ? { removed, older_than_hours: o.staleUploadHours } : null;
+  return [
+    {
+      // Quay's blobuploadcleanupworker: upload sessions older than BLOBUPLOAD_DELETION_DATE_THRESHOLD, with their partial objects.
+      program: 'blobuploadcleanupworker',
+      everyMs: 3600_000,
+      run: async () => {
+        const removed = await side.uploads.cleanupStale(o.staleUploadHours * 3600_000);
+        return removed > 0 ? { removed, older_than_hours: o.staleUploadHours } : null;
+      },
     },
-  }];
+  ];
 }
 
 export interface RuntimeOptions {
@@ -178,35 +213,55 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
   const c = o.config;
   const metrics = o.metrics === false ? null : new RegistryMetrics();
   const side = await openGoSide({
-    dataDir: c.dataDir, log: o.log, databaseFile: c.databaseFile, databaseUri: c.databaseUri, storageDir: c.storage.path, storageLocation: c.storage.location,
-    libraryNamespace: c.libraryNamespace, librarySupport: c.librarySupport, maxBlobBytes: c.maxBlobBytes, tempTagSeconds: c.tempTagSeconds, auth: c.auth,
-    maxUploadsPerClient: c.maxUploadsPerClient, trustedProxies: c.trustedProxies,
-    instanceKey: { ...c.instanceKey, name: `${c.auth.urlScheme}://${c.auth.serverHostname}` }, ...(metrics ? { metrics } : {}),
-    mode: c.mode, quayKeys: c.effective, activity: c.activity,
+    dataDir: c.dataDir,
+    log: o.log,
+    databaseFile: c.databaseFile,
+    databaseUri: c.databaseUri,
+    storageDir: c.storage.path,
+    storageLocation: c.storage.location,
+    libraryNamespace: c.libraryNamespace,
+    librarySupport: c.librarySupport,
+    maxBlobBytes: c.maxBlobBytes,
+    tempTagSeconds: c.tempTagSeconds,
+    auth: c.auth,
+    maxUploadsPerClient: c.maxUploadsPerClient,
+    trustedProxies: c.trustedProxies,
+    instanceKey: { ...c.instanceKey, name: `${c.auth.urlScheme}://${c.auth.serverHostname}` },
+    ...(metrics ? { metrics } : {}),
+    mode: c.mode,
+    quayKeys: c.effective,
+    activity: c.activity,
   });
   const readiness = JSON.stringify(side.readiness);
   const server = createRegistryServer(side.handler, o.tls);
   let ready = false;
-  const admin = o.adminListen ? createAdminServer({
-    intercept: (req, res) => {
-      if (!isWellKnownPath(req.url ?? '/')) return false;
-      sendReadiness(req, res, readiness);
-      return true;
-    },
-    routes: {
-      ...(metrics ? { '/metrics': metricsRoute(metrics.registry) } : {}),
-      '/healthz': (_req, send) => send(200, 'application/json', JSON.stringify({ status: 'ok' })),
-      '/readyz': (_req, send) => {
-        // Ready when listening and the database answers.
-        let db = true;
-        side.store.listRepositories({ n: 1 }).catch(() => { db = false; }).finally(() => {
-          const ok = ready && db;
-          send(ok ? 200 : 503, 'application/json', JSON.stringify({ status: ok ? 'ready' : 'not ready', listening: ready, database: db, workers: workers.states() }));
-        });
-      },
-    },
-    notFound: () => 'not found: try /metrics, /healthz, /readyz or /.well-known/switchboard\n',
-  }) : null;
+  const admin = o.adminListen
+    ? createAdminServer({
+        intercept: (req, res) => {
+          if (!isWellKnownPath(req.url ?? '/')) return false;
+          sendReadiness(req, res, readiness);
+          return true;
+        },
+        routes: {
+          ...(metrics ? { '/metrics': metricsRoute(metrics.registry) } : {}),
+          '/healthz': (_req, send) => send(200, 'application/json', JSON.stringify({ status: 'ok' })),
+          '/readyz': (_req, send) => {
+            // Ready when listening and the database answers.
+            let db = true;
+            side.store
+              .listRepositories({ n: 1 })
+              .catch(() => {
+                db = false;
+              })
+              .finally(() => {
+                const ok = ready && db;
+                send(ok ? 200 : 503, 'application/json', JSON.stringify({ status: ok ? 'ready' : 'not ready', listening: ready, database: db, workers: workers.states() }));
+              });
+          },
+        },
+        notFound: () => 'not found: try /metrics, /healthz, /readyz or /.well-known/switchboard\n',
+      })
+    : null;
   const workers = new WorkerRunner(o.snapshots ?? fixedSnapshots(), goSidePrograms(side, { staleUploadHours: o.staleUploadHours ?? 48 }), o.log.child({ component: 'workers' }));
   let port: number;
   let adminPort: number | null = null;
@@ -222,13 +277,24 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
   ready = true;
   workers.start();
   return {
-    side, metrics, workers, address: { host: o.listen.host, port }, adminPort, url: localUrl(o.tls ? 'https' : 'http', o.listen.host, port),
+    side,
+    metrics,
+    workers,
+    address: { host: o.listen.host, port },
+    adminPort,
+    url: localUrl(o.tls ? 'https' : 'http', o.listen.host, port),
     async stop(): Promise<void> {
       ready = false;
       await workers.stop();
       // Stop accepting; idle keep-alive connections go now, busy ones when their response ends.
-      await new Promise<void>((r) => { server.close(() => r()); server.closeIdleConnections(); });
-      if (admin) { admin.closeAllConnections(); await new Promise<void>((r) => admin.close(() => r())); }
+      await new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeIdleConnections();
+      });
+      if (admin) {
+        admin.closeAllConnections();
+        await new Promise<void>((r) => admin.close(() => r()));
+      }
       await side.close();
     },
   };

@@ -41,11 +41,21 @@ const Q = QUAY_DEFAULTS;
 
 /** Auth with Quay's defaults, in anonymous mode (no login: the tests' and `registryd serve`'s default). */
 export const DEFAULT_AUTH: AuthSettings = {
-  mode: 'anonymous', serverHostname: 'localhost', urlScheme: Q.PREFERRED_URL_SCHEME, service: Q.INSTANCE_SERVICE_KEY_SERVICE, maxFreshSeconds: Q.REGISTRY_JWT_AUTH_MAX_FRESH_S,
-  anonymousAccess: Q.FEATURE_ANONYMOUS_ACCESS, appSpecificTokens: Q.FEATURE_APP_SPECIFIC_TOKENS, publicCatalog: Q.FEATURE_PUBLIC_CATALOG,
-  createNamespaceOnPush: Q.CREATE_NAMESPACE_ON_PUSH, createPrivateRepoOnPush: Q.CREATE_PRIVATE_REPO_ON_PUSH,
-  superUsers: Q.SUPER_USERS, superUsersFullAccess: Q.FEATURE_SUPERUSERS_FULL_ACCESS, globalReadonlySuperUsers: Q.GLOBAL_READONLY_SUPER_USERS,
-  libraryNamespace: Q.LIBRARY_NAMESPACE, databaseSecretKey: null,
+  mode: 'anonymous',
+  serverHostname: 'localhost',
+  urlScheme: Q.PREFERRED_URL_SCHEME,
+  service: Q.INSTANCE_SERVICE_KEY_SERVICE,
+  maxFreshSeconds: Q.REGISTRY_JWT_AUTH_MAX_FRESH_S,
+  anonymousAccess: Q.FEATURE_ANONYMOUS_ACCESS,
+  appSpecificTokens: Q.FEATURE_APP_SPECIFIC_TOKENS,
+  publicCatalog: Q.FEATURE_PUBLIC_CATALOG,
+  createNamespaceOnPush: Q.CREATE_NAMESPACE_ON_PUSH,
+  createPrivateRepoOnPush: Q.CREATE_PRIVATE_REPO_ON_PUSH,
+  superUsers: Q.SUPER_USERS,
+  superUsersFullAccess: Q.FEATURE_SUPERUSERS_FULL_ACCESS,
+  globalReadonlySuperUsers: Q.GLOBAL_READONLY_SUPER_USERS,
+  libraryNamespace: Q.LIBRARY_NAMESPACE,
+  databaseSecretKey: null,
 };
 
 /** The registry's own settings (Quay's keys, read by quay/config.ts). */
@@ -67,8 +77,14 @@ export interface RegistrySurfaceSettings {
 }
 
 export const DEFAULT_REGISTRY_SETTINGS: RegistrySurfaceSettings = {
-  libraryNamespace: Q.LIBRARY_NAMESPACE, librarySupport: Q.FEATURE_LIBRARY_SUPPORT, maxBlobBytes: DEFAULT_MAX_BLOB_BYTES, tempTagSeconds: Q.PUSH_TEMP_TAG_EXPIRATION_SEC,
-  maxUploadsPerClient: Q.MAXIMUM_UPLOADS_PER_CLIENT, uploadIdleMs: DEFAULT_UPLOAD_IDLE_MS, trustedProxies: [], quota: 'invalidate',
+  libraryNamespace: Q.LIBRARY_NAMESPACE,
+  librarySupport: Q.FEATURE_LIBRARY_SUPPORT,
+  maxBlobBytes: DEFAULT_MAX_BLOB_BYTES,
+  tempTagSeconds: Q.PUSH_TEMP_TAG_EXPIRATION_SEC,
+  maxUploadsPerClient: Q.MAXIMUM_UPLOADS_PER_CLIENT,
+  uploadIdleMs: DEFAULT_UPLOAD_IDLE_MS,
+  trustedProxies: [],
+  quota: 'invalidate',
 };
 
 export interface RegistryDeps {
@@ -94,18 +110,30 @@ export function createRegistry(d: RegistryDeps): RegistrySurface {
   const s = d.settings;
   const registrySettings: RegistrySettings = {
     // With database auth a repository is made by /v2/auth (push scope); the upload start only finds it.
-    createOnPush: !d.auth.enabled, createVisibility: 'public', tempTagSeconds: s.tempTagSeconds, maxManifestBytes: 4 * 1024 * 1024,
-    quota: s.quota, now: d.now,
+    createOnPush: !d.auth.enabled,
+    createVisibility: 'public',
+    tempTagSeconds: s.tempTagSeconds,
+    maxManifestBytes: 4 * 1024 * 1024,
+    quota: s.quota,
+    now: d.now,
   };
   const uploadSettings: UploadSettings = {
-    maxBlobBytes: s.maxBlobBytes, linkExpirySeconds: 3600, now: d.now,
+    maxBlobBytes: s.maxBlobBytes,
+    linkExpirySeconds: 3600,
+    now: d.now,
     slots: { perClient: s.maxUploadsPerClient, idleMs: s.uploadIdleMs },
   };
   const svc = new RegistryService(d.dal.metadata, d.storage, registrySettings, d.activity);
   const uploads = new UploadService(d.dal.metadata, d.storage, uploadSettings);
   const handler = createRegistryHandler({
-    svc, uploads, settings: { libraryNamespace: s.libraryNamespace, clients: new ClientAddresses(s.trustedProxies) }, librarySupport: s.librarySupport,
-    auth: d.auth, log: d.log, readiness: d.readiness, ...(d.metrics ? { metrics: d.metrics } : {}),
+    svc,
+    uploads,
+    settings: { libraryNamespace: s.libraryNamespace, clients: new ClientAddresses(s.trustedProxies) },
+    librarySupport: s.librarySupport,
+    auth: d.auth,
+    log: d.log,
+    readiness: d.readiness,
+    ...(d.metrics ? { metrics: d.metrics } : {}),
   });
   return { handler, svc, uploads };
 }

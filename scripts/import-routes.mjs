@@ -54,7 +54,9 @@ function convertRule(rule, id) {
 }
 
 function readTsv(file) {
-  const [head, ...lines] = readFileSync(file, 'utf8').split('\n').filter((l) => l.length > 0);
+  const [head, ...lines] = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.length > 0);
   const cols = head.split('\t');
   return lines.map((l) => Object.fromEntries(l.split('\t').map((v, i) => [cols[i], v])));
 }
@@ -66,14 +68,18 @@ for (const r of rows) {
   const x = extra.get(r.route_id) ?? {};
   const family = r.family.toUpperCase().replace(/-/g, '_');
   const notes = (x.notes ?? '').replace(/\t/g, ' ');
-  out.push([r.route_id, family, r.method, convertRule(r.flask_rule, r.route_id), r.capability,
-    r.mutating, x.handler ?? '', r.source, SHADOWED_BY.get(r.route_id) ?? '', notes].join('\t'));
+  out.push(
+    [r.route_id, family, r.method, convertRule(r.flask_rule, r.route_id), r.capability, r.mutating, x.handler ?? '', r.source, SHADOWED_BY.get(r.route_id) ?? '', notes].join('\t'),
+  );
 }
 const text = out.join('\n') + '\n';
 const target = join(root, 'owner-maps', 'routes.tsv');
 if (check) {
   const current = readFileSync(target, 'utf8');
-  if (current !== text) { console.error('owner-maps/routes.tsv is out of date; run node scripts/import-routes.mjs'); process.exit(1); }
+  if (current !== text) {
+    console.error('owner-maps/routes.tsv is out of date; run node scripts/import-routes.mjs');
+    process.exit(1);
+  }
   console.log(`owner-maps/routes.tsv is up to date (${rows.length} routes)`);
 } else {
   writeFileSync(target, text);

@@ -11,7 +11,10 @@ export function newestSource(root = ROOT) {
   let newest = 0;
   const walk = (dir) => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
-      if (e.isDirectory()) { if (!SKIP.has(e.name) && !e.name.startsWith('.')) walk(join(dir, e.name)); continue; }
+      if (e.isDirectory()) {
+        if (!SKIP.has(e.name) && !e.name.startsWith('.')) walk(join(dir, e.name));
+        continue;
+      }
       if (e.name.endsWith('.ts') || /^tsconfig.*\.json$/.test(e.name) || e.name === 'package.json') newest = Math.max(newest, statSync(join(dir, e.name)).mtimeMs);
     }
   };

@@ -11,9 +11,11 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const ROOTS = ['lib', 'dal', 'domain', 'storage', 'owner-maps', 'switchboard', 'registryd', 'api', 'workers', 'quay', 'native'];
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
-  process.stdout.write('usage: node scripts/package-graph.mjs [--json] [--level=component|package]\n'
-    + '  component: top-level directories (lib, dal, switchboard, registryd, quay, ...)\n'
-    + '  package:   directories (switchboard/proxy, registryd/http, ...), the default\n');
+  process.stdout.write(
+    'usage: node scripts/package-graph.mjs [--json] [--level=component|package]\n' +
+      '  component: top-level directories (lib, dal, switchboard, registryd, quay, ...)\n' +
+      '  package:   directories (switchboard/proxy, registryd/http, ...), the default\n',
+  );
   process.exit(0);
 }
 const json = args.includes('--json');
@@ -21,7 +23,11 @@ const level = (args.find((a) => a.startsWith('--level=')) ?? '--level=package').
 
 function walk(dir, out) {
   let names;
-  try { names = readdirSync(dir); } catch { return out; }
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return out;
+  }
   for (const name of names) {
     const path = join(dir, name);
     if (name === 'node_modules' || name === 'test' || name === 'dist') continue;
@@ -62,17 +68,31 @@ const nodes = [...new Set([...files.map(pkgOf)])].sort();
 
 // Tarjan's strongly connected components.
 let index = 0;
-const idx = new Map(), low = new Map(), onStack = new Set(), stack = [], sccs = [];
+const idx = new Map(),
+  low = new Map(),
+  onStack = new Set(),
+  stack = [],
+  sccs = [];
 function strong(v) {
-  idx.set(v, index); low.set(v, index); index++; stack.push(v); onStack.add(v);
+  idx.set(v, index);
+  low.set(v, index);
+  index++;
+  stack.push(v);
+  onStack.add(v);
   for (const w of edges.get(v)?.keys() ?? []) {
-    if (!idx.has(w)) { strong(w); low.set(v, Math.min(low.get(v), low.get(w))); }
-    else if (onStack.has(w)) low.set(v, Math.min(low.get(v), idx.get(w)));
+    if (!idx.has(w)) {
+      strong(w);
+      low.set(v, Math.min(low.get(v), low.get(w)));
+    } else if (onStack.has(w)) low.set(v, Math.min(low.get(v), idx.get(w)));
   }
   if (low.get(v) === idx.get(v)) {
     const comp = [];
     let w;
-    do { w = stack.pop(); onStack.delete(w); comp.push(w); } while (w !== v);
+    do {
+      w = stack.pop();
+      onStack.delete(w);
+      comp.push(w);
+    } while (w !== v);
     if (comp.length > 1) sccs.push(comp.sort());
   }
 }

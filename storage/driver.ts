@@ -24,7 +24,11 @@ export interface ChunkWrite {
 }
 
 export class StorageError extends Error {
-  constructor(readonly code: Extract<RegErrorCode, `REG_STORAGE_${string}`>, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly code: Extract<RegErrorCode, `REG_STORAGE_${string}`>,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'StorageError';
   }

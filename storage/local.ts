@@ -17,7 +17,10 @@ function isNotFound(e: unknown): boolean {
 }
 
 export class LocalStorage implements StorageDriver {
-  constructor(readonly root: string, readonly location = 'local_us') {}
+  constructor(
+    readonly root: string,
+    readonly location = 'local_us',
+  ) {}
 
   private file(key: string): string {
     if (key.includes('..') || key.startsWith('/')) throw new StorageError('REG_STORAGE_IO', `bad storage key ${JSON.stringify(key)}`);
@@ -127,8 +130,13 @@ export class LocalStorage implements StorageDriver {
     const base = this.file(prefix);
     try {
       const entries = await readdir(base, { recursive: true, withFileTypes: true });
-      return entries.filter((e) => e.isFile())
-        .map((e) => relative(this.root, join(e.parentPath ?? (e as unknown as { path: string }).path, e.name)).split(sep).join('/'))
+      return entries
+        .filter((e) => e.isFile())
+        .map((e) =>
+          relative(this.root, join(e.parentPath ?? (e as unknown as { path: string }).path, e.name))
+            .split(sep)
+            .join('/'),
+        )
         .sort();
     } catch (e) {
       if (isNotFound(e)) return [];

@@ -15,9 +15,18 @@ import { REG_ERROR_CODES } from '../domain/errors.js';
 const PLACEHOLDERS = new Set(['SWB_CODE', 'REG_CODE']);
 
 t.test('every SWB_/REG_ code in the source of the bins is in a table and in ERRORS.md', async (t) => {
-  const hits = execFileSync('grep', ['-rhoE', '[[\'"`](SWB|REG)_[A-Z0-9_]*[A-Z0-9][]\'"`]',
-    'switchboard', 'owner-maps', 'registryd', 'quay', 'bin', '--include=*.ts', '--include=*.js', '--exclude-dir=test'], { cwd: ROOT, encoding: 'utf8' });
-  const used = new Set(hits.split('\n').filter(Boolean).map((h) => h.slice(1, -1)).filter((c) => !PLACEHOLDERS.has(c)));
+  const hits = execFileSync(
+    'grep',
+    ['-rhoE', '[[\'"`](SWB|REG)_[A-Z0-9_]*[A-Z0-9][]\'"`]', 'switchboard', 'owner-maps', 'registryd', 'quay', 'bin', '--include=*.ts', '--include=*.js', '--exclude-dir=test'],
+    { cwd: ROOT, encoding: 'utf8' },
+  );
+  const used = new Set(
+    hits
+      .split('\n')
+      .filter(Boolean)
+      .map((h) => h.slice(1, -1))
+      .filter((c) => !PLACEHOLDERS.has(c)),
+  );
   t.ok(used.has('SWB_CLI_USAGE') && used.has('REG_CLI_USAGE'), 'the scan finds codes');
   const md = readFileSync(`${ROOT}/ERRORS.md`, 'utf8');
   for (const code of [...used].sort()) {

@@ -53,7 +53,11 @@ export class WorkerRunner {
   private unsubscribe: (() => void) | null = null;
   private stopped = false;
 
-  constructor(private readonly source: SnapshotSource, programs: readonly WorkerProgram[], private readonly log: Logger) {
+  constructor(
+    private readonly source: SnapshotSource,
+    programs: readonly WorkerProgram[],
+    private readonly log: Logger,
+  ) {
     const inv = source.current().owner_map.inventory;
     for (const p of programs) {
       if (!inv.workers.some((w) => w.program === p.program)) throw new Error(`worker program ${p.program} is not in the worker inventory (owner-maps/workers.tsv)`);
@@ -71,14 +75,23 @@ export class WorkerRunner {
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();
-    for (const s of this.slots) { if (s.timer) clearInterval(s.timer); s.timer = null; }
+    for (const s of this.slots) {
+      if (s.timer) clearInterval(s.timer);
+      s.timer = null;
+    }
     await Promise.all(this.slots.map((s) => s.inFlight));
   }
 
   states(): WorkerState[] {
     return this.slots.map((s) => ({
-      program: s.p.program, owner: s.owner, reason: s.reason, running: s.timer !== null, runs: s.runs, failures: s.failures,
-      last_run_at: s.lastRunAt, last_error: s.lastError,
+      program: s.p.program,
+      owner: s.owner,
+      reason: s.reason,
+      running: s.timer !== null,
+      runs: s.runs,
+      failures: s.failures,
+      last_run_at: s.lastRunAt,
+      last_error: s.lastError,
     }));
   }
 
@@ -102,7 +115,9 @@ export class WorkerRunner {
       if (owner === 'go') {
         this.log.info('worker owned by go: running it here', { program: s.p.program, reason, every_seconds: s.p.everyMs / 1000, snapshot_version: snap.version });
         void this.pass(s);
-        s.timer = setInterval(() => { void this.pass(s); }, s.p.everyMs);
+        s.timer = setInterval(() => {
+          void this.pass(s);
+        }, s.p.everyMs);
         s.timer.unref();
       } else {
         if (s.timer) clearInterval(s.timer);

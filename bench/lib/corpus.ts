@@ -40,9 +40,15 @@ export interface CorpusOptions {
 
 /** sfc32: small, fast, good enough statistically, and seedable. */
 export class Rng {
-  private a: number; private b: number; private c: number; private d: number;
+  private a: number;
+  private b: number;
+  private c: number;
+  private d: number;
   constructor(seed: number) {
-    this.a = 0x9e3779b9; this.b = 0x243f6a88; this.c = 0xb7e15162; this.d = seed >>> 0;
+    this.a = 0x9e3779b9;
+    this.b = 0x243f6a88;
+    this.c = 0xb7e15162;
+    this.d = seed >>> 0;
     for (let i = 0; i < 15; i++) this.u32();
   }
   u32(): number {
@@ -55,10 +61,18 @@ export class Rng {
     return t >>> 0;
   }
   /** Uniform in [0, 1). */
-  next(): number { return this.u32() / 4294967296; }
-  int(n: number): number { return Math.floor(this.next() * n); }
-  pick<T>(xs: readonly T[]): T { return xs[this.int(xs.length)] as T; }
-  chance(p: number): boolean { return this.next() < p; }
+  next(): number {
+    return this.u32() / 4294967296;
+  }
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+  pick<T>(xs: readonly T[]): T {
+    return xs[this.int(xs.length)] as T;
+  }
+  chance(p: number): boolean {
+    return this.next() < p;
+  }
   bytes(n: number): Buffer {
     const b = Buffer.allocUnsafe(n);
     for (let i = 0; i < n; i += 4) {
@@ -70,7 +84,11 @@ export class Rng {
     }
     return b;
   }
-  hex(n: number): string { return this.bytes((n + 1) >> 1).toString('hex').slice(0, n); }
+  hex(n: number): string {
+    return this.bytes((n + 1) >> 1)
+      .toString('hex')
+      .slice(0, n);
+  }
   uuid(): string {
     const h = this.hex(32);
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
@@ -83,15 +101,20 @@ export class Zipf {
   constructor(n: number, s: number) {
     this.cdf = new Float64Array(n);
     let sum = 0;
-    for (let k = 0; k < n; k++) { sum += 1 / Math.pow(k + 1, s); this.cdf[k] = sum; }
+    for (let k = 0; k < n; k++) {
+      sum += 1 / Math.pow(k + 1, s);
+      this.cdf[k] = sum;
+    }
     for (let k = 0; k < n; k++) this.cdf[k] = (this.cdf[k] as number) / sum;
   }
   sample(rng: Rng): number {
     const u = rng.next();
-    let lo = 0; let hi = this.cdf.length - 1;
+    let lo = 0;
+    let hi = this.cdf.length - 1;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if ((this.cdf[mid] as number) < u) lo = mid + 1; else hi = mid;
+      if ((this.cdf[mid] as number) < u) lo = mid + 1;
+      else hi = mid;
     }
     return lo;
   }
@@ -102,26 +125,122 @@ function weighted<T extends string>(rng: Rng, table: readonly (readonly [T, numb
   let total = 0;
   for (const [, w] of table) total += w;
   let u = rng.next() * total;
-  for (const [k, w] of table) { if (u < w) return k; u -= w; }
+  for (const [k, w] of table) {
+    if (u < w) return k;
+    u -= w;
+  }
   return table[table.length - 1]![0];
 }
 
 const WORDS = [
-  'acme', 'infra', 'data', 'ml', 'web', 'platform', 'payments', 'search', 'mobile', 'security', 'devops', 'ci',
-  'edge', 'core', 'analytics', 'billing', 'media', 'identity', 'storage', 'observability', 'retail', 'logistics',
-  'cloud', 'apps', 'labs', 'research', 'ops', 'sre', 'frontend', 'backend',
+  'acme',
+  'infra',
+  'data',
+  'ml',
+  'web',
+  'platform',
+  'payments',
+  'search',
+  'mobile',
+  'security',
+  'devops',
+  'ci',
+  'edge',
+  'core',
+  'analytics',
+  'billing',
+  'media',
+  'identity',
+  'storage',
+  'observability',
+  'retail',
+  'logistics',
+  'cloud',
+  'apps',
+  'labs',
+  'research',
+  'ops',
+  'sre',
+  'frontend',
+  'backend',
 ];
 const REPO_WORDS = [
-  'api', 'worker', 'gateway', 'frontend', 'backend', 'db-migrate', 'scheduler', 'auth', 'proxy', 'exporter',
-  'operator', 'controller', 'builder', 'runner', 'agent', 'ingest', 'etl', 'notebook', 'model-server', 'cache',
-  'indexer', 'crawler', 'mailer', 'cron', 'sidecar', 'base', 'toolbox', 'debug', 'web', 'server',
+  'api',
+  'worker',
+  'gateway',
+  'frontend',
+  'backend',
+  'db-migrate',
+  'scheduler',
+  'auth',
+  'proxy',
+  'exporter',
+  'operator',
+  'controller',
+  'builder',
+  'runner',
+  'agent',
+  'ingest',
+  'etl',
+  'notebook',
+  'model-server',
+  'cache',
+  'indexer',
+  'crawler',
+  'mailer',
+  'cron',
+  'sidecar',
+  'base',
+  'toolbox',
+  'debug',
+  'web',
+  'server',
 ];
 const LIBRARY = [
-  'ubuntu', 'alpine', 'nginx', 'postgres', 'redis', 'python', 'node', 'golang', 'busybox', 'debian', 'centos',
-  'httpd', 'mysql', 'openjdk', 'ruby', 'memcached', 'rabbitmq', 'traefik', 'registry', 'fedora',
+  'ubuntu',
+  'alpine',
+  'nginx',
+  'postgres',
+  'redis',
+  'python',
+  'node',
+  'golang',
+  'busybox',
+  'debian',
+  'centos',
+  'httpd',
+  'mysql',
+  'openjdk',
+  'ruby',
+  'memcached',
+  'rabbitmq',
+  'traefik',
+  'registry',
+  'fedora',
 ];
 const TAGS = ['latest', 'stable', 'main', 'v1', 'v1.2', 'v1.2.3', 'v2.0.0', 'v2.1.4', '3.19', '22.04', 'edge', 'dev', 'prod', 'release-2024.06'];
-const FIRST = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'ivan', 'judy', 'mallory', 'niaj', 'olivia', 'peggy', 'rupert', 'sybil', 'trent', 'victor', 'walter', 'zoe'];
+const FIRST = [
+  'alice',
+  'bob',
+  'carol',
+  'dave',
+  'erin',
+  'frank',
+  'grace',
+  'heidi',
+  'ivan',
+  'judy',
+  'mallory',
+  'niaj',
+  'olivia',
+  'peggy',
+  'rupert',
+  'sybil',
+  'trent',
+  'victor',
+  'walter',
+  'zoe',
+];
 
 interface Repo {
   /** Repository as it appears in /v2 paths: `ns/name`, `ns/team/name`, or `name` (library). */
@@ -142,23 +261,38 @@ export interface Corpus {
   readonly uniquePaths: number;
 }
 
-function digest(rng: Rng): string { return 'sha256:' + rng.hex(64); }
+function digest(rng: Rng): string {
+  return 'sha256:' + rng.hex(64);
+}
 
-function b64url(s: string): string { return Buffer.from(s, 'utf8').toString('base64url'); }
+function b64url(s: string): string {
+  return Buffer.from(s, 'utf8').toString('base64url');
+}
 
 /** A Quay-style registry JWT: RS256 header, access claim for one repository, context claims, 256-byte signature. */
 function registryJwt(rng: Rng, sub: string, repo: string, push: boolean): string {
   const header = b64url(JSON.stringify({ typ: 'JWT', alg: 'RS256', kid: rng.hex(43) }));
   const now = 1_717_000_000 + rng.int(1_000_000);
-  const payload = b64url(JSON.stringify({
-    iss: 'quay', aud: 'registry.example.com', nbf: now, iat: now, exp: now + 3600, sub,
-    access: [{ type: 'repository', name: repo, actions: push ? ['push', 'pull'] : ['pull'] }],
-    context: {
-      version: 2, 'com.apostille.root': '$disabled', 'com.apostille.roots': {},
-      kind: sub === '(anonymous)' ? 'anonymous' : 'user', user: sub === '(anonymous)' ? null : sub,
-      entity_kind: sub === '(anonymous)' ? 'anonymous' : 'user', entity_reference: sub === '(anonymous)' ? null : rng.uuid(),
-    },
-  }));
+  const payload = b64url(
+    JSON.stringify({
+      iss: 'quay',
+      aud: 'registry.example.com',
+      nbf: now,
+      iat: now,
+      exp: now + 3600,
+      sub,
+      access: [{ type: 'repository', name: repo, actions: push ? ['push', 'pull'] : ['pull'] }],
+      context: {
+        version: 2,
+        'com.apostille.root': '$disabled',
+        'com.apostille.roots': {},
+        kind: sub === '(anonymous)' ? 'anonymous' : 'user',
+        user: sub === '(anonymous)' ? null : sub,
+        entity_kind: sub === '(anonymous)' ? 'anonymous' : 'user',
+        entity_reference: sub === '(anonymous)' ? null : rng.uuid(),
+      },
+    }),
+  );
   return `Bearer ${header}.${payload}.${rng.bytes(256).toString('base64url')}`;
 }
 
@@ -188,10 +322,11 @@ export function generateCorpus(opts: CorpusOptions): Corpus {
   const namespaces: string[] = [];
   const seen = new Set(['test-org']);
   while (namespaces.length < opts.namespaces - 1) {
-    const ns = rng.chance(0.25)
-      ? `${rng.pick(FIRST)}${rng.chance(0.5) ? rng.int(100) : ''}`
-      : `${rng.pick(WORDS)}${rng.chance(0.6) ? '-' + rng.pick(WORDS) : ''}`;
-    if (!seen.has(ns)) { seen.add(ns); namespaces.push(ns); }
+    const ns = rng.chance(0.25) ? `${rng.pick(FIRST)}${rng.chance(0.5) ? rng.int(100) : ''}` : `${rng.pick(WORDS)}${rng.chance(0.6) ? '-' + rng.pick(WORDS) : ''}`;
+    if (!seen.has(ns)) {
+      seen.add(ns);
+      namespaces.push(ns);
+    }
   }
   namespaces.splice(Math.min(40, namespaces.length), 0, 'test-org');
   const nsZipf = new Zipf(namespaces.length, 0.9);
@@ -203,10 +338,14 @@ export function generateCorpus(opts: CorpusOptions): Corpus {
   while (libraryRanks.size < Math.min(LIBRARY.length, opts.repos)) libraryRanks.add(rng.int(Math.min(200, opts.repos)));
   let lib = 0;
   while (repos.length < opts.repos) {
-    let v2: string; let api: string; let ns: string;
+    let v2: string;
+    let api: string;
+    let ns: string;
     if (libraryRanks.has(repos.length)) {
       const name = LIBRARY[lib++] as string;
-      v2 = name; api = `library/${name}`; ns = 'library';
+      v2 = name;
+      api = `library/${name}`;
+      ns = 'library';
     } else {
       ns = namespaces[nsZipf.sample(rng)] as string;
       const name = `${rng.pick(REPO_WORDS)}${rng.chance(0.4) ? '-' + rng.pick(REPO_WORDS) : ''}`;
@@ -223,10 +362,10 @@ export function generateCorpus(opts: CorpusOptions): Corpus {
   const repoZipf = new Zipf(repos.length, 1.05);
 
   const users = Array.from({ length: 1500 }, (_, i) =>
-    i % 7 === 0 ? `${namespaces[i % namespaces.length]}+${rng.pick(['deploy', 'ci', 'puller', 'builder'])}` : `${rng.pick(FIRST)}${i}`);
+    i % 7 === 0 ? `${namespaces[i % namespaces.length]}+${rng.pick(['deploy', 'ci', 'puller', 'builder'])}` : `${rng.pick(FIRST)}${i}`,
+  );
   const userZipf = new Zipf(users.length, 0.8);
-  const clients = Array.from({ length: 5000 }, () =>
-    rng.chance(0.85) ? `10.${rng.int(256)}.${rng.int(256)}.${1 + rng.int(254)}` : `2001:db8:${rng.hex(4)}::${rng.hex(4)}`);
+  const clients = Array.from({ length: 5000 }, () => (rng.chance(0.85) ? `10.${rng.int(256)}.${rng.int(256)}.${1 + rng.int(254)}` : `2001:db8:${rng.hex(4)}::${rng.hex(4)}`));
   const clientZipf = new Zipf(clients.length, 1.0);
   const oauthTokens = Array.from({ length: 200 }, () => `Bearer ${rng.hex(40)}`);
 
@@ -235,7 +374,10 @@ export function generateCorpus(opts: CorpusOptions): Corpus {
   const jwtFor = (user: string, repo: Repo, push: boolean): string => {
     const k = `${user}\u0000${repo.api}\u0000${push}`;
     let t = jwts.get(k);
-    if (t === undefined) { t = registryJwt(rng, user, repo.api, push); jwts.set(k, t); }
+    if (t === undefined) {
+      t = registryJwt(rng, user, repo.api, push);
+      jwts.set(k, t);
+    }
     return t;
   };
   const puller = (): string => (rng.chance(0.35) ? '(anonymous)' : (users[userZipf.sample(rng)] as string));
@@ -255,13 +397,21 @@ export function generateCorpus(opts: CorpusOptions): Corpus {
   const sessions: { uuid: string; repo: Repo; user: string }[] = [];
 
   const out: { category: Category; req: DecisionRequest }[] = [];
-  const add = (category: Category, req: DecisionRequest): void => { out.push({ category, req }); };
+  const add = (category: Category, req: DecisionRequest): void => {
+    out.push({ category, req });
+  };
 
   while (out.length < opts.requests) {
     const client = clients[clientZipf.sample(rng)] as string;
     const repo = repos[repoZipf.sample(rng)] as Repo;
     const cat = weighted<Category | 'tags'>(rng, [
-      ['blob', 45], ['manifest', 20], ['v2-misc', 8], ['upload', 7], ['tags', 3], ['api', 12], ['web', 5],
+      ['blob', 45],
+      ['manifest', 20],
+      ['v2-misc', 8],
+      ['upload', 7],
+      ['tags', 3],
+      ['api', 12],
+      ['web', 5],
     ]);
     switch (cat) {
       case 'blob': {
@@ -270,9 +420,7 @@ export function generateCorpus(opts: CorpusOptions): Corpus {
         break;
       }
       case 'manifest': {
-        const ref = rng.chance(0.65)
-          ? rng.pick(repo.tags)
-          : (opts.uniqueDigests ? digest(rng) : rng.pick(repo.manifests));
+        const ref = rng.chance(0.65) ? rng.pick(repo.tags) : opts.uniqueDigests ? digest(rng) : rng.pick(repo.manifests);
         add('manifest', request(rng.chance(0.45) ? 'HEAD' : 'GET', `/v2/${repo.v2}/manifests/${ref}`, pullAuth(repo), client, undefined));
         break;
       }
@@ -295,7 +443,14 @@ export function generateCorpus(opts: CorpusOptions): Corpus {
         break;
       }
       case 'upload': {
-        const kind = weighted(rng, [['start', 20], ['patch', 30], ['put', 30], ['manifest', 10], ['status', 5], ['cancel', 5]]);
+        const kind = weighted(rng, [
+          ['start', 20],
+          ['patch', 30],
+          ['put', 30],
+          ['manifest', 10],
+          ['status', 5],
+          ['cancel', 5],
+        ]);
         if (kind === 'start' || sessions.length === 0) {
           const user = users[userZipf.sample(rng)] as string;
           sessions.push({ uuid: rng.uuid(), repo, user });
@@ -307,11 +462,20 @@ export function generateCorpus(opts: CorpusOptions): Corpus {
         const auth = jwtFor(s.user, s.repo, true);
         const base = `/v2/${s.repo.v2}/blobs/uploads/${s.uuid}`;
         switch (kind) {
-          case 'patch': add('upload', request('PATCH', base, auth, client, 'python')); break;
-          case 'put': add('upload', request('PUT', `${base}?digest=${encodeURIComponent(digest(rng))}`, auth, client, 'python')); break;
-          case 'status': add('upload', request('GET', base, auth, client, 'python')); break;
-          case 'cancel': add('upload', request('DELETE', base, auth, client, 'python')); break;
-          default: add('upload', request('PUT', `/v2/${s.repo.v2}/manifests/${rng.chance(0.7) ? rng.pick(s.repo.tags) : digest(rng)}`, auth, client, undefined));
+          case 'patch':
+            add('upload', request('PATCH', base, auth, client, 'python'));
+            break;
+          case 'put':
+            add('upload', request('PUT', `${base}?digest=${encodeURIComponent(digest(rng))}`, auth, client, 'python'));
+            break;
+          case 'status':
+            add('upload', request('GET', base, auth, client, 'python'));
+            break;
+          case 'cancel':
+            add('upload', request('DELETE', base, auth, client, 'python'));
+            break;
+          default:
+            add('upload', request('PUT', `/v2/${s.repo.v2}/manifests/${rng.chance(0.7) ? rng.pick(s.repo.tags) : digest(rng)}`, auth, client, undefined));
         }
         break;
       }
@@ -320,53 +484,130 @@ export function generateCorpus(opts: CorpusOptions): Corpus {
         const r = repo.api;
         const ns = repo.ns === 'library' ? 'library' : repo.ns;
         const kind = weighted(rng, [
-          ['repo', 25], ['tags', 20], ['user', 15], ['org', 8], ['builds', 6], ['buildlogs', 4], ['repolist', 6],
-          ['security', 4], ['logs', 2], ['notifications', 3], ['find', 2], ['tagput', 2], ['discovery', 1], ['messages', 2],
+          ['repo', 25],
+          ['tags', 20],
+          ['user', 15],
+          ['org', 8],
+          ['builds', 6],
+          ['buildlogs', 4],
+          ['repolist', 6],
+          ['security', 4],
+          ['logs', 2],
+          ['notifications', 3],
+          ['find', 2],
+          ['tagput', 2],
+          ['discovery', 1],
+          ['messages', 2],
         ]);
-        let method = 'GET'; let path: string;
+        let method = 'GET';
+        let path: string;
         switch (kind) {
-          case 'repo': path = `/api/v1/repository/${r}${rng.chance(0.5) ? '?includeStats=true&includeTags=false' : ''}`; break;
-          case 'tags': path = `/api/v1/repository/${r}/tag/?limit=100&page=${1 + rng.int(3)}&onlyActiveTags=true`; break;
-          case 'user': path = '/api/v1/user/'; break;
-          case 'org': path = `/api/v1/organization/${ns}`; break;
-          case 'builds': path = `/api/v1/repository/${r}/build/?limit=5`; break;
-          case 'buildlogs': path = `/api/v1/repository/${r}/build/${rng.uuid()}/logs${rng.chance(0.5) ? '?start=' + rng.int(500) : ''}`; break;
-          case 'repolist': path = `/api/v1/repository?${rng.chance(0.5) ? 'namespace=' + ns : 'starred=true'}&public=true&last_modified=true`; break;
-          case 'security': path = `/api/v1/repository/${r}/manifest/${rng.pick(repo.manifests)}/security?vulnerabilities=true`; break;
-          case 'logs': path = `/api/v1/organization/${ns}/logs?starttime=06%2F01%2F2024&endtime=06%2F08%2F2024`; break;
-          case 'notifications': path = '/api/v1/user/notifications'; break;
-          case 'find': path = `/api/v1/find/repositories?query=${rng.pick(REPO_WORDS)}&page=1&includeUsage=true`; break;
-          case 'tagput': method = 'PUT'; path = `/api/v1/repository/${r}/tag/${rng.pick(repo.tags)}`; break;
-          case 'discovery': path = '/api/v1/discovery'; break;
-          default: path = '/api/v1/messages';
+          case 'repo':
+            path = `/api/v1/repository/${r}${rng.chance(0.5) ? '?includeStats=true&includeTags=false' : ''}`;
+            break;
+          case 'tags':
+            path = `/api/v1/repository/${r}/tag/?limit=100&page=${1 + rng.int(3)}&onlyActiveTags=true`;
+            break;
+          case 'user':
+            path = '/api/v1/user/';
+            break;
+          case 'org':
+            path = `/api/v1/organization/${ns}`;
+            break;
+          case 'builds':
+            path = `/api/v1/repository/${r}/build/?limit=5`;
+            break;
+          case 'buildlogs':
+            path = `/api/v1/repository/${r}/build/${rng.uuid()}/logs${rng.chance(0.5) ? '?start=' + rng.int(500) : ''}`;
+            break;
+          case 'repolist':
+            path = `/api/v1/repository?${rng.chance(0.5) ? 'namespace=' + ns : 'starred=true'}&public=true&last_modified=true`;
+            break;
+          case 'security':
+            path = `/api/v1/repository/${r}/manifest/${rng.pick(repo.manifests)}/security?vulnerabilities=true`;
+            break;
+          case 'logs':
+            path = `/api/v1/organization/${ns}/logs?starttime=06%2F01%2F2024&endtime=06%2F08%2F2024`;
+            break;
+          case 'notifications':
+            path = '/api/v1/user/notifications';
+            break;
+          case 'find':
+            path = `/api/v1/find/repositories?query=${rng.pick(REPO_WORDS)}&page=1&includeUsage=true`;
+            break;
+          case 'tagput':
+            method = 'PUT';
+            path = `/api/v1/repository/${r}/tag/${rng.pick(repo.tags)}`;
+            break;
+          case 'discovery':
+            path = '/api/v1/discovery';
+            break;
+          default:
+            path = '/api/v1/messages';
         }
         add('api', request(method, path, auth, client, undefined));
         break;
       }
       case 'web': {
         const kind = weighted(rng, [
-          ['index', 15], ['org', 10], ['repo', 20], ['repotab', 5], ['static', 20], ['health', 15], ['user', 3],
-          ['signin', 3], ['csrf', 3], ['config', 3], ['noise', 3],
+          ['index', 15],
+          ['org', 10],
+          ['repo', 20],
+          ['repotab', 5],
+          ['static', 20],
+          ['health', 15],
+          ['user', 3],
+          ['signin', 3],
+          ['csrf', 3],
+          ['config', 3],
+          ['noise', 3],
         ]);
-        let method = 'GET'; let path: string;
+        let method = 'GET';
+        let path: string;
         switch (kind) {
-          case 'index': path = '/'; break;
-          case 'org': path = `/organization/${repo.ns}`; break;
-          case 'repo': path = `/repository/${repo.api}`; break;
-          case 'repotab': path = `/repository/${repo.api}?tab=${rng.pick(['tags', 'builds', 'settings', 'logs'])}`; break;
-          case 'static': path = `/static/${rng.pick(['js', 'css', 'img', 'fonts'])}/${rng.pick(['quay-frontend', 'vendor', 'main', 'logo'])}.${rng.hex(8)}.${rng.pick(['js', 'css', 'svg', 'woff2'])}`; break;
-          case 'health': path = rng.chance(0.8) ? '/health/instance' : '/health/endtoend'; break;
-          case 'user': path = `/user/${users[userZipf.sample(rng)] as string}`; break;
-          case 'signin': path = '/signin/'; break;
-          case 'csrf': path = '/csrf_token'; break;
-          case 'config': path = '/config'; break;
+          case 'index':
+            path = '/';
+            break;
+          case 'org':
+            path = `/organization/${repo.ns}`;
+            break;
+          case 'repo':
+            path = `/repository/${repo.api}`;
+            break;
+          case 'repotab':
+            path = `/repository/${repo.api}?tab=${rng.pick(['tags', 'builds', 'settings', 'logs'])}`;
+            break;
+          case 'static':
+            path = `/static/${rng.pick(['js', 'css', 'img', 'fonts'])}/${rng.pick(['quay-frontend', 'vendor', 'main', 'logo'])}.${rng.hex(8)}.${rng.pick(['js', 'css', 'svg', 'woff2'])}`;
+            break;
+          case 'health':
+            path = rng.chance(0.8) ? '/health/instance' : '/health/endtoend';
+            break;
+          case 'user':
+            path = `/user/${users[userZipf.sample(rng)] as string}`;
+            break;
+          case 'signin':
+            path = '/signin/';
+            break;
+          case 'csrf':
+            path = '/csrf_token';
+            break;
+          case 'config':
+            path = '/config';
+            break;
           default: {
             // Scanners and misdirected clients: mostly rows nothing matches (unknown route, family by prefix).
             const noise = rng.pick<[string, string]>([
-              ['POST', '/wp-login.php'], ['GET', '/.env'], ['GET', `/v2/${repo.v2}/blobs/latest`], ['OPTIONS', '/api/v1/user/'],
-              ['GET', '/v2/_catalog?n=100'], ['PROPFIND', '/'], ['GET', '/api/v2/repositories'],
+              ['POST', '/wp-login.php'],
+              ['GET', '/.env'],
+              ['GET', `/v2/${repo.v2}/blobs/latest`],
+              ['OPTIONS', '/api/v1/user/'],
+              ['GET', '/v2/_catalog?n=100'],
+              ['PROPFIND', '/'],
+              ['GET', '/api/v2/repositories'],
             ]);
-            method = noise[0]; path = noise[1];
+            method = noise[0];
+            path = noise[1];
           }
         }
         add('web', request(method, path, undefined, client, undefined));
@@ -382,7 +623,10 @@ export function generateCorpus(opts: CorpusOptions): Corpus {
   const flatHeader = (h: string | undefined): string | undefined => {
     if (h === undefined) return undefined;
     let f = headers.get(h);
-    if (f === undefined) { f = Buffer.from(h, 'latin1').toString('latin1'); headers.set(h, f); }
+    if (f === undefined) {
+      f = Buffer.from(h, 'latin1').toString('latin1');
+      headers.set(h, f);
+    }
     return f;
   };
   let size = 0;
@@ -392,7 +636,12 @@ export function generateCorpus(opts: CorpusOptions): Corpus {
   const requests: CorpusRequest[] = out.map(({ category, req }) => {
     const len = bytes.write(req.path, at, 'latin1');
     if (len !== req.path.length) throw new Error(`corpus: non-latin1 path ${req.path}`);
-    const r: CorpusRequest = { category, req: request(req.method, bytes.toString('latin1', at, at + len), flatHeader(req.authorization), req.clientAddress ?? '', req.uploadPin), bytes, at };
+    const r: CorpusRequest = {
+      category,
+      req: request(req.method, bytes.toString('latin1', at, at + len), flatHeader(req.authorization), req.clientAddress ?? '', req.uploadPin),
+      bytes,
+      at,
+    };
     at += len;
     return r;
   });

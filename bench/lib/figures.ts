@@ -27,8 +27,10 @@ export function ms(x: number): string {
 /** The header line every peer benchmark prints: Node, the CPU, pinning and the machine's load now. */
 export function machineLine(): string {
   const l = loadavg();
-  return `node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}; ${taskset ? 'registries pinned to cpu 1, clients on cpu 0' : 'no CPU pinning'}; `
-    + `load average ${l.map((x) => x.toFixed(2)).join(' ')}`;
+  return (
+    `node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}; ${taskset ? 'registries pinned to cpu 1, clients on cpu 0' : 'no CPU pinning'}; ` +
+    `load average ${l.map((x) => x.toFixed(2)).join(' ')}`
+  );
 }
 
 /** Progress on stderr, so stdout is the report alone. */

@@ -50,18 +50,24 @@ export const MALFORMED: readonly MalformedCase[] = [
   // h2c smuggling: an edge that relays the upgrade hands the client a raw HTTP/2 channel to the owner. Refused,
   // or served as the HTTP/1.1 GET it also is (the switchboard's choice, as nginx's): never a 101, never an upgrade upstream.
   {
-    name: 'upgrade-h2c', kind: 'forwarded', statuses: [200, 400],
+    name: 'upgrade-h2c',
+    kind: 'forwarded',
+    statuses: [200, 400],
     head: ['GET /v2/ HTTP/1.1', HOST, 'Connection: Upgrade, HTTP2-Settings', 'Upgrade: h2c', 'HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA'],
     forwardedAs: { url: '/v2/', host: 'registry.example.com', without: ['upgrade', 'http2-settings'] },
   },
   { name: 'expect-unknown', kind: 'refused', head: [`PUT ${MANIFEST} HTTP/1.1`, HOST, 'Content-Length: 5', 'Expect: something'], statuses: [417] },
   { name: 'absolute-form-ftp', kind: 'refused', head: ['GET ftp://registry.example.com/v2/ HTTP/1.1', HOST], statuses: [400] },
   {
-    name: 'absolute-form-dot-segments', kind: 'refused', statuses: [400],
+    name: 'absolute-form-dot-segments',
+    kind: 'refused',
+    statuses: [400],
     head: ['GET http://registry.example.com/api/v1/../../v2/acme/app/manifests/latest HTTP/1.1', HOST],
   },
   {
-    name: 'absolute-form', kind: 'forwarded', statuses: [200],
+    name: 'absolute-form',
+    kind: 'forwarded',
+    statuses: [200],
     head: [`GET http://registry.example.com${MANIFEST} HTTP/1.1`, 'Host: evil.example.com'],
     forwardedAs: { url: MANIFEST, host: 'registry.example.com' },
   },
@@ -70,7 +76,13 @@ export const MALFORMED: readonly MalformedCase[] = [
   { name: 'dot-segments-encoded', kind: 'refused', head: ['GET /api/v1/%2e%2e/%2e%2e/v2/acme/app/manifests/latest HTTP/1.1', HOST], statuses: [400] },
   { name: 'dot-segments-encoded-upper', kind: 'refused', head: ['GET /v2/acme/app/%2E%2E/%2E%2E/%2E%2E/api/v1/superuser/users/ HTTP/1.1', HOST], statuses: [400] },
   // Request smuggling shapes Node's parser already refuses (kept so a change of parser cannot bring them back).
-  { name: 'content-length-and-chunked', kind: 'refused', head: [`PUT ${MANIFEST} HTTP/1.1`, HOST, 'Content-Length: 5', 'Transfer-Encoding: chunked'], body: '0\r\n\r\n', statuses: [400] },
+  {
+    name: 'content-length-and-chunked',
+    kind: 'refused',
+    head: [`PUT ${MANIFEST} HTTP/1.1`, HOST, 'Content-Length: 5', 'Transfer-Encoding: chunked'],
+    body: '0\r\n\r\n',
+    statuses: [400],
+  },
   { name: 'two-content-lengths', kind: 'refused', head: [`PUT ${MANIFEST} HTTP/1.1`, HOST, 'Content-Length: 5', 'Content-Length: 6'], body: 'hello!', statuses: [400] },
   { name: 'space-before-colon', kind: 'refused', head: [`PUT ${MANIFEST} HTTP/1.1`, HOST, 'Transfer-Encoding : chunked', 'Content-Length: 5'], body: 'hello', statuses: [400] },
 ];
@@ -141,7 +153,14 @@ export function startMalformedLoop(port: number, loops = 4, cases: readonly Malf
     }
   };
   const running = Promise.all(Array.from({ length: loops }, (_, i) => loop(i)));
-  return { stats, stop: async () => { stopped = true; await running; return stats; } };
+  return {
+    stats,
+    stop: async () => {
+      stopped = true;
+      await running;
+      return stats;
+    },
+  };
 }
 
 // ---------------------------------------------------------------- slow bodies
@@ -190,7 +209,9 @@ export function startSlowBodies(o: SlowBodyOptions): Attack<SlowBodyStats> {
     stats.opened++;
     let head = '';
     let status: number | null = null;
-    const drip = setInterval(() => { if (!sock.destroyed) sock.write('x'); }, every);
+    const drip = setInterval(() => {
+      if (!sock.destroyed) sock.write('x');
+    }, every);
     sock.setNoDelay(true);
     sock.on('data', (c: Buffer) => {
       if (status !== null) return;
@@ -198,7 +219,9 @@ export function startSlowBodies(o: SlowBodyOptions): Attack<SlowBodyStats> {
       const m = /^HTTP\/1\.[01] (\d{3})/.exec(head);
       if (m) status = Number(m[1]);
     });
-    sock.on('error', () => { /* EPIPE/ECONNRESET once the proxy cut it: counted on close */ });
+    sock.on('error', () => {
+      /* EPIPE/ECONNRESET once the proxy cut it: counted on close */
+    });
     sock.on('close', () => {
       clearInterval(drip);
       open.delete(sock);
@@ -206,12 +229,14 @@ export function startSlowBodies(o: SlowBodyOptions): Attack<SlowBodyStats> {
         stats.cutAfterMs.push(performance.now() - t0);
         if (status === null) stats.closedWithoutAnswer++;
         else stats.answered[String(status)] = (stats.answered[String(status)] ?? 0) + 1;
-        if (o.reconnect) setTimeout(() => { if (!stopped) one(i); }, 50);
+        if (o.reconnect)
+          setTimeout(() => {
+            if (!stopped) one(i);
+          }, 50);
       }
       if (stopped && open.size === 0) closedAll?.();
     });
-    sock.write([`${t.method} ${t.path} HTTP/1.1`, HOST, 'Content-Type: application/octet-stream', `Content-Length: ${length}`,
-      `X-Soak-Slow: ${i}`].join('\r\n') + '\r\n\r\nx');
+    sock.write([`${t.method} ${t.path} HTTP/1.1`, HOST, 'Content-Type: application/octet-stream', `Content-Length: ${length}`, `X-Soak-Slow: ${i}`].join('\r\n') + '\r\n\r\nx');
   };
   for (let i = 0; i < o.count; i++) one(i);
   return {
@@ -219,7 +244,9 @@ export function startSlowBodies(o: SlowBodyOptions): Attack<SlowBodyStats> {
     stop: async () => {
       stopped = true;
       stats.openAtStop = open.size;
-      const done = new Promise<void>((r) => { closedAll = r; });
+      const done = new Promise<void>((r) => {
+        closedAll = r;
+      });
       for (const s of open) s.destroy();
       if (open.size > 0) await done;
       return stats;
@@ -268,10 +295,15 @@ function floodRequest(o: LoginFloodOptions, kind: FloodKind, localAddress: strin
   const headers: http.OutgoingHttpHeaders = {};
   let body: string | undefined;
   switch (kind) {
-    case 'api-basic': headers.authorization = basic(`nobody-${guess}`, guess); break;
-    case 'api-bearer': headers.authorization = `Bearer ${randomBytes(32).toString('base64url')}`; break;
+    case 'api-basic':
+      headers.authorization = basic(`nobody-${guess}`, guess);
+      break;
+    case 'api-bearer':
+      headers.authorization = `Bearer ${randomBytes(32).toString('base64url')}`;
+      break;
     case 'dashboard-form':
-      method = 'POST'; path = '/dashboard/login';
+      method = 'POST';
+      path = '/dashboard/login';
       body = new URLSearchParams({ name: Math.random() < 0.5 ? '' : `nobody-${guess}`, password: guess }).toString();
       headers['content-type'] = 'application/x-www-form-urlencoded';
       headers['content-length'] = Buffer.byteLength(body);

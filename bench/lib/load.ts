@@ -10,7 +10,13 @@ import type { Peer } from './peers.js';
  * p99, errors summed, and the CPU time the peer's process spent per request
  * (its database server's, where it has one, not included).
  */
-export interface LoadFigures { rps: number; p50ms: number; p99ms: number; errors: number; cpuUsPerRequest: number }
+export interface LoadFigures {
+  rps: number;
+  p50ms: number;
+  p99ms: number;
+  errors: number;
+  cpuUsPerRequest: number;
+}
 
 /** wrk's `-H` arguments for the peer's headers. */
 export function wrkHeaders(p: Peer): string[] {
@@ -23,7 +29,14 @@ export function wrkHeaders(p: Peer): string[] {
  * the peers so that drift in the machine's load hits all of them. wrk's
  * timeout is 10 s, so a slow answer counts in the latencies, not as an error.
  */
-export function wrkAlternating(peers: readonly Peer[], path: string, seconds: number, connections: number, extra: readonly string[] = [], warmSeconds = 2): Map<string, LoadFigures> {
+export function wrkAlternating(
+  peers: readonly Peer[],
+  path: string,
+  seconds: number,
+  connections: number,
+  extra: readonly string[] = [],
+  warmSeconds = 2,
+): Map<string, LoadFigures> {
   const run = (p: Peer, s: number): ReturnType<typeof wrk> => wrk(`${p.base}${path}`, s, connections, ['--timeout', '10s', ...wrkHeaders(p), ...extra]);
   for (const p of peers) run(p, warmSeconds);
   const got = new Map(peers.map((p) => [p.name, { rps: 0, p50ms: 0, p99ms: 0, errors: 0, cpuUsPerRequest: 0, cpu: 0, requests: 0 }]));

@@ -29,9 +29,7 @@ export interface Summary {
  * it has never seen (as a server gets a new request string for every request)
  * without timing their creation. `op` returns a number summed into the sink.
  */
-export function runBatches<T, U>(
-  items: readonly T[], prepare: (item: T) => U, op: (arg: U) => number, batch: number, budgetMs: number,
-): Sampled {
+export function runBatches<T, U>(items: readonly T[], prepare: (item: T) => U, op: (arg: U) => number, batch: number, budgetMs: number): Sampled {
   if (items.length === 0) throw new Error('runBatches: no items');
   const end = process.hrtime.bigint() + BigInt(Math.round(budgetMs * 1e6));
   const scratch: U[] = [];
@@ -50,7 +48,11 @@ export function runBatches<T, U>(
     for (let i = 0; i < batch; i++) sink += op(scratch[i] as U);
     const t1 = process.hrtime.bigint();
     spent += t1 - t0;
-    if (n === samples.length) { const s = new Float64Array(n * 2); s.set(samples); samples = s; }
+    if (n === samples.length) {
+      const s = new Float64Array(n * 2);
+      s.set(samples);
+      samples = s;
+    }
     samples[n++] = Number(t1 - t0) / batch;
     if (t1 >= end) break;
   }
@@ -89,6 +91,16 @@ export function timeMs<R>(fn: () => R): { ms: number; value: R } {
 /** Left- or right-aligned text columns. */
 export function table(rows: readonly (readonly string[])[], rightAligned: readonly boolean[]): string {
   const widths: number[] = [];
-  for (const r of rows) r.forEach((c, i) => { widths[i] = Math.max(widths[i] ?? 0, c.length); });
-  return rows.map((r) => r.map((c, i) => (rightAligned[i] ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd()).join('\n');
+  for (const r of rows)
+    r.forEach((c, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, c.length);
+    });
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => (rightAligned[i] ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }

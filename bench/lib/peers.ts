@@ -33,7 +33,10 @@ export interface Peer {
 }
 
 /** Quay's LocalStorage layout, the TS side's too (registryd/storage/paths.ts). */
-const quayBlobFile = (storageDir: string) => (digest: string): string => join(storageDir, ...blobKey(digest).split('/'));
+const quayBlobFile =
+  (storageDir: string) =>
+  (digest: string): string =>
+    join(storageDir, ...blobKey(digest).split('/'));
 
 /** The devtable user of Quay's initdb test data. */
 export const QUAY_USER = { name: 'devtable', password: 'password' } as const;
@@ -48,7 +51,11 @@ const teardowns: (() => unknown)[] = [];
 export async function shutdown(): Promise<void> {
   for (const c of children) c.kill('SIGKILL');
   for (const fn of teardowns.splice(0).reverse()) {
-    try { await fn(); } catch (e) { console.error(`teardown: ${String(e)}`); }
+    try {
+      await fn();
+    } catch (e) {
+      console.error(`teardown: ${String(e)}`);
+    }
   }
 }
 
@@ -60,12 +67,21 @@ export function onExit(cleanup: () => void): void {
   process.on('exit', () => {
     for (const c of children) c.kill('SIGKILL');
     for (const fn of teardowns.splice(0).reverse()) {
-      try { fn(); } catch (e) { console.error(`teardown: ${String(e)}`); }
+      try {
+        fn();
+      } catch (e) {
+        console.error(`teardown: ${String(e)}`);
+      }
     }
     cleanup();
   });
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
-    process.once(signal, () => { void shutdown().finally(() => process.exit(code)); });
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    process.once(signal, () => {
+      void shutdown().finally(() => process.exit(code));
+    });
   }
 }
 
@@ -85,12 +101,15 @@ export async function startDistribution(bin: string, dir: string): Promise<Peer>
   const d = join(dir, 'distribution');
   mkdirSync(d, { recursive: true });
   const conf = join(d, 'config.yml');
-  writeFileSync(conf, `version: 0.1
+  writeFileSync(
+    conf,
+    `version: 0.1
 log: {level: error, accesslog: {disabled: true}}
 storage: {filesystem: {rootdirectory: ${d}/data}, delete: {enabled: true}}
 http: {addr: 127.0.0.1:${port}, secret: bench}
 health: {storagedriver: {enabled: false}}
-`);
+`,
+  );
   const [cmd, args] = pinned('1', bin, ['serve', conf]);
   const c = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] });
   children.push(c);
@@ -106,8 +125,22 @@ health: {storagedriver: {enabled: false}}
 /** `quay serve --mode standalone --tls off` (the TS side) on cpu 1, logging errors only. */
 export async function startQuayServe(root: string, name: string, config: string, dataDir: string, storageDir: string): Promise<Peer> {
   const listen = await freePort();
-  const [cmd, args] = pinned('1', process.execPath, [join(root, 'bin', 'quay.js'), 'serve', '--mode', 'standalone', '--tls', 'off', '--config', config,
-    '--data-dir', dataDir, '--listen', `127.0.0.1:${listen}`, '--admin-listen', `127.0.0.1:${await freePort()}`]);
+  const [cmd, args] = pinned('1', process.execPath, [
+    join(root, 'bin', 'quay.js'),
+    'serve',
+    '--mode',
+    'standalone',
+    '--tls',
+    'off',
+    '--config',
+    config,
+    '--data-dir',
+    dataDir,
+    '--listen',
+    `127.0.0.1:${listen}`,
+    '--admin-listen',
+    `127.0.0.1:${await freePort()}`,
+  ]);
   const c = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, SWITCHBOARD_LOG_LEVEL: 'error' } });
   children.push(c);
   const base = `http://127.0.0.1:${listen}`;
@@ -120,7 +153,9 @@ function processTree(pid: number): number[] {
   let kids: number[] = [];
   try {
     kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch { /* gone */ }
+  } catch {
+    /* gone */
+  }
   return [pid, ...kids.flatMap(processTree)];
 }
 
@@ -157,11 +192,19 @@ export async function startQuayPair(root: string, dir: string, database: BenchDa
   process.env.DB_CONNECTION_POOLING = 'true';
   let python: QuayPython;
   try {
-    python = await startQuayPython({ teardown: (fn) => { teardowns.push(fn); } }, { database });
+    python = await startQuayPython(
+      {
+        teardown: (fn) => {
+          teardowns.push(fn);
+        },
+      },
+      { database },
+    );
   } catch (e) {
     throw database === 'postgres' ? new Error(`${(e as Error).message}\n(BENCH_DATABASE=sqlite runs both on one SQLite file instead)`, { cause: e }) : e;
   } finally {
-    if (pooling === undefined) delete process.env.DB_CONNECTION_POOLING; else process.env.DB_CONNECTION_POOLING = pooling;
+    if (pooling === undefined) delete process.env.DB_CONNECTION_POOLING;
+    else process.env.DB_CONNECTION_POOLING = pooling;
   }
   quayLog = () => python.log();
   const master = Number(readFileSync(join(python.run, 'quay.pid'), 'utf8').trim());
@@ -183,8 +226,9 @@ export function quayLogTail(lines = 30): string {
 
 /** A token from `/v2/auth` (Basic `user:password` when given, else anonymous). */
 export async function issueToken(base: string, service: string, scope: string, basic?: string): Promise<string> {
-  const r = await fetch(`${base}/v2/auth?service=${encodeURIComponent(service)}&scope=${encodeURIComponent(scope)}`,
-    { headers: basic ? { authorization: `Basic ${Buffer.from(basic).toString('base64')}` } : {} });
+  const r = await fetch(`${base}/v2/auth?service=${encodeURIComponent(service)}&scope=${encodeURIComponent(scope)}`, {
+    headers: basic ? { authorization: `Basic ${Buffer.from(basic).toString('base64')}` } : {},
+  });
   if (r.status !== 200) throw new Error(`${base}/v2/auth: ${r.status} ${await r.text()}`);
   return ((await r.json()) as { token: string }).token;
 }

@@ -23,7 +23,9 @@ export function startBenchNginx(dir: string, name: string, http: string, cpu: st
   const d = join(dir, name);
   mkdirSync(d, { recursive: true });
   const conf = join(d, 'nginx.conf');
-  writeFileSync(conf, `daemon off;
+  writeFileSync(
+    conf,
+    `daemon off;
 master_process off;
 worker_processes 1;
 pid ${d}/nginx.pid;
@@ -36,7 +38,8 @@ http {
   keepalive_requests 1000000;
 ${http}
 }
-`);
+`,
+  );
   const [cmd, args] = pinned(cpu, nginxBin, ['-p', d, '-c', conf]);
   const c = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] });
   children.push(c);
@@ -59,7 +62,12 @@ export function pinned(cpu: string | null, cmd: string, args: string[]): [string
 export async function waitFor(url: string): Promise<void> {
   for (let i = 0; i < 200; i++) {
     const ok = await new Promise<boolean>((resolve) => {
-      http.get(url, (res) => { res.resume(); resolve((res.statusCode ?? 500) < 500); }).on('error', () => resolve(false));
+      http
+        .get(url, (res) => {
+          res.resume();
+          resolve((res.statusCode ?? 500) < 500);
+        })
+        .on('error', () => resolve(false));
     });
     if (ok) return;
     await new Promise((r) => setTimeout(r, 50));
@@ -67,7 +75,13 @@ export async function waitFor(url: string): Promise<void> {
   throw new Error(`${url} did not come up`);
 }
 
-export interface WrkResult { rps: number; p50ms: number; p99ms: number; errors: number; requests: number }
+export interface WrkResult {
+  rps: number;
+  p50ms: number;
+  p99ms: number;
+  errors: number;
+  requests: number;
+}
 
 function toMs(v: string): number {
   const m = /^([\d.]+)(us|ms|s)$/.exec(v.trim());
@@ -119,5 +133,12 @@ export function cpuSeconds(pid: number): number {
 /** Rows of cells as aligned columns. */
 export function columns(rows: readonly (readonly string[])[]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((x) => x[i]!.length)));
-  return rows.map((x) => x.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((x) =>
+      x
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }

@@ -42,15 +42,24 @@ export function generatedBlob(mib: number, seed: number): GeneratedBlob {
 
 /** MiB blocks [from, to) of the blob as a stream. */
 function body(blob: GeneratedBlob, from: number, to: number): Readable {
-  return Readable.from((function* () { for (let i = from; i < to; i++) yield block(blob.seed, i); })(), { objectMode: false });
+  return Readable.from(
+    (function* () {
+      for (let i = from; i < to; i++) yield block(blob.seed, i);
+    })(),
+    { objectMode: false },
+  );
 }
 
 /** One request on a fresh connection; resolves once the response is read (its body discarded). */
 export function send(url: URL, method: string, headers: http.OutgoingHttpHeaders, payload?: Readable | Buffer): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers, agent: false }, (res) => { res.resume(); res.on('end', () => resolve(res)); });
+    const req = http.request(url, { method, headers, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res));
+    });
     req.on('error', reject);
-    if (payload instanceof Readable) payload.pipe(req); else req.end(payload);
+    if (payload instanceof Readable) payload.pipe(req);
+    else req.end(payload);
   });
 }
 
@@ -104,9 +113,12 @@ export async function pushSmallImage(p: Peer, repo: string, tags: readonly strin
   const layer = Buffer.alloc(4096, 7);
   const cfg = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
   const layerDigest = await pushBytes(p, repo, layer);
-  const manifest = JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST,
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
     config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: await pushBytes(p, repo, cfg), size: cfg.length },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: layerDigest, size: layer.length }] });
+    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: layerDigest, size: layer.length }],
+  });
   for (const tag of tags) {
     const put = await fetch(`${p.base}/v2/${repo}/manifests/${tag}`, { method: 'PUT', headers: { ...p.headers, 'content-type': OCI_MANIFEST }, body: manifest });
     if (put.status !== 201) throw new Error(`${p.name} manifest PUT ${tag}: ${put.status} ${await put.text()}`);
@@ -122,13 +134,25 @@ export async function pushSmallImage(p: Peer, repo: string, tags: readonly strin
 export async function pullBlob(p: Peer, repo: string, blob: { digest: string; size: number }): Promise<{ secs: number; rssGrowthMiB: number }> {
   const base = rssKiB(p.pid);
   let peak = base;
-  const sampler = setInterval(() => { peak = Math.max(peak, rssKiB(p.pid)); }, 50);
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, rssKiB(p.pid));
+  }, 50);
   const headers = Object.entries(p.headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
-  const [cmd, args] = pinned('0', '/usr/bin/curl', ['-s', '-o', '/dev/null', '-w', '%{http_code} %{size_download} %{time_total}', ...headers, `${p.base}/v2/${repo}/blobs/${blob.digest}`]);
+  const [cmd, args] = pinned('0', '/usr/bin/curl', [
+    '-s',
+    '-o',
+    '/dev/null',
+    '-w',
+    '%{http_code} %{size_download} %{time_total}',
+    ...headers,
+    `${p.base}/v2/${repo}/blobs/${blob.digest}`,
+  ]);
   const out = await new Promise<string>((resolve, reject) => {
     const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let s = '';
-    c.stdout.on('data', (d: Buffer) => { s += d.toString(); });
+    c.stdout.on('data', (d: Buffer) => {
+      s += d.toString();
+    });
     c.on('close', (code) => (code === 0 ? resolve(s) : reject(new Error(`curl exited ${code}`))));
   });
   clearInterval(sampler);

@@ -10,8 +10,15 @@ import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { children, pinned, taskset } from './procs.js';
 import {
-  startLoginFlood, startMalformedLoop, startSlowBodies,
-  type Attack, type FloodKind, type LoginFloodStats, type MalformedStats, type SlowBodyStats, type SlowTarget,
+  startLoginFlood,
+  startMalformedLoop,
+  startSlowBodies,
+  type Attack,
+  type FloodKind,
+  type LoginFloodStats,
+  type MalformedStats,
+  type SlowBodyStats,
+  type SlowTarget,
 } from './hostile-clients.js';
 
 export interface AttackConfig {
@@ -27,14 +34,24 @@ export interface AttackConfig {
   readonly malformedLoops: number;
 }
 
-export interface AttackStats { slow: SlowBodyStats; flood: LoginFloodStats; malformed: MalformedStats; seconds: number }
+export interface AttackStats {
+  slow: SlowBodyStats;
+  flood: LoginFloodStats;
+  malformed: MalformedStats;
+  seconds: number;
+}
 
 /** This file run as the attacking process (`--soak-attacker`). */
 function attacker(): void {
   process.once('message', (cfg: AttackConfig) => {
     const slow = startSlowBodies({ port: cfg.proxyPort, count: cfg.slow, targets: cfg.slowTargets, reconnect: true });
     const flood = startLoginFlood({
-      adminPort: cfg.adminPort, proxyPort: cfg.proxyPort, addresses: cfg.floodAddresses, concurrency: cfg.floodConcurrency, kinds: cfg.floodKinds, rate: cfg.floodRate,
+      adminPort: cfg.adminPort,
+      proxyPort: cfg.proxyPort,
+      addresses: cfg.floodAddresses,
+      concurrency: cfg.floodConcurrency,
+      kinds: cfg.floodKinds,
+      rate: cfg.floodRate,
       ...(cfg.registry ? { registry: cfg.registry } : {}),
     });
     const malformed = startMalformedLoop(cfg.proxyPort, cfg.malformedLoops);
@@ -55,17 +72,22 @@ export function startAttacker(cfg: AttackConfig): Promise<{ stop(): Promise<Atta
   const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   children.push(child);
   // Below the clients and owners it shares cpu 0 with: the attack's weight falls on the proxy, not on the measurement.
-  try { setPriority(child.pid!, 10); } catch { /* not permitted: run at the same priority */ }
+  try {
+    setPriority(child.pid!, 10);
+  } catch {
+    /* not permitted: run at the same priority */
+  }
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`attacker exited (${String(code)}) before it started`)));
     child.once('message', () => {
       child.removeAllListeners('exit');
       resolve({
-        stop: () => new Promise((res) => {
-          child.once('message', (m) => res(m as AttackStats));
-          child.send('stop');
-        }),
+        stop: () =>
+          new Promise((res) => {
+            child.once('message', (m) => res(m as AttackStats));
+            child.send('stop');
+          }),
       });
     });
     child.send(cfg);

@@ -33,7 +33,9 @@ export async function startOwner(name: OwnerName): Promise<FastOwner> {
     const probe = req.headers[PROBE_HEADER];
     if (typeof probe === 'string') o.probes.set(probe, (o.probes.get(probe) ?? 0) + 1);
     if (req.headers[SLOW_HEADER] !== undefined) o.slowSeen++;
-    req.on('error', () => { /* the proxy cut a slow body */ });
+    req.on('error', () => {
+      /* the proxy cut a slow body */
+    });
     req.on('end', () => {
       const body = JSON.stringify({ upstream: name, method: req.method, url: req.url });
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-upstream': name });
@@ -44,13 +46,25 @@ export async function startOwner(name: OwnerName): Promise<FastOwner> {
   server.keepAliveTimeout = 70_000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const o: FastOwner = {
-    name, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests: 0, slowSeen: 0, probes: new Map(),
-    close: () => { server.closeAllConnections(); server.close(); },
+    name,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests: 0,
+    slowSeen: 0,
+    probes: new Map(),
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
   };
   return o;
 }
 
-export interface Serve { readonly port: number; readonly adminPort: number; readonly child: ChildProcess; readonly logFile: string }
+export interface Serve {
+  readonly port: number;
+  readonly adminPort: number;
+  readonly child: ChildProcess;
+  readonly logFile: string;
+}
 
 /** `switchboard serve` on `config` (LISTEN and ADMIN_LISTEN already in it), alone on cpu 1; its log goes to a file. */
 export async function startServe(dir: string, config: string, port: number, adminPort: number): Promise<Serve> {

@@ -41,13 +41,24 @@ export interface TrafficResult {
 export function defaultMix(): NormalRequest[] {
   const chunk = Buffer.alloc(4096, 7);
   return [
-    { what: 'GET manifest', method: 'GET', path: '/v2/acme/app/manifests/latest', owner: 'go',
-      headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } },
-    { what: 'PATCH upload chunk', method: 'PATCH', path: `/v2/acme/app/blobs/uploads/${randomUUID()}`, owner: 'go', body: chunk,
-      headers: { 'content-type': 'application/octet-stream', 'content-range': '0-4095' } },
+    { what: 'GET manifest', method: 'GET', path: '/v2/acme/app/manifests/latest', owner: 'go', headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } },
+    {
+      what: 'PATCH upload chunk',
+      method: 'PATCH',
+      path: `/v2/acme/app/blobs/uploads/${randomUUID()}`,
+      owner: 'go',
+      body: chunk,
+      headers: { 'content-type': 'application/octet-stream', 'content-range': '0-4095' },
+    },
     { what: 'GET repository', method: 'GET', path: '/api/v1/repository/acme/app', owner: 'python' },
-    { what: 'PUT repository', method: 'PUT', path: '/api/v1/repository/acme/app', owner: 'python', body: '{"description":"soak"}',
-      headers: { 'content-type': 'application/json' } },
+    {
+      what: 'PUT repository',
+      method: 'PUT',
+      path: '/api/v1/repository/acme/app',
+      owner: 'python',
+      body: '{"description":"soak"}',
+      headers: { 'content-type': 'application/json' },
+    },
   ];
 }
 
@@ -70,7 +81,11 @@ export interface TrafficOptions {
 export async function runNormalTraffic(port: number, mix: readonly NormalRequest[], o: TrafficOptions): Promise<TrafficResult> {
   const timeoutMs = o.timeoutMs ?? 10_000;
   const pool = new Pool(`http://127.0.0.1:${port}`, {
-    connections: o.clients, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: timeoutMs, bodyTimeout: timeoutMs,
+    connections: o.clients,
+    pipelining: 1,
+    keepAliveTimeout: 60_000,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
   });
   const res: TrafficResult = { latencies: [], ok: 0, failed: 0, failures: [], seconds: o.seconds };
   const fail = (why: string): void => {
@@ -92,9 +107,13 @@ export async function runNormalTraffic(port: number, mix: readonly NormalRequest
         await a.body.dump({ limit: 1 << 20 });
         const ms = performance.now() - due;
         const from = a.headers['x-upstream'];
-        if (a.statusCode !== (r.status ?? 200)) fail(`${r.what}: status ${a.statusCode}${a.headers['x-switchboard-error'] ? ` (${String(a.headers['x-switchboard-error'])})` : ''}`);
+        if (a.statusCode !== (r.status ?? 200))
+          fail(`${r.what}: status ${a.statusCode}${a.headers['x-switchboard-error'] ? ` (${String(a.headers['x-switchboard-error'])})` : ''}`);
         else if (r.checkUpstreamHeader !== false && from !== r.owner) fail(`${r.what}: answered by ${String(from)}, not ${r.owner}`);
-        else { res.ok++; res.latencies.push(ms); }
+        else {
+          res.ok++;
+          res.latencies.push(ms);
+        }
       } catch (e) {
         fail(`${r.what}: ${(e as Error).message}`);
       }
@@ -141,7 +160,10 @@ export function samples(text: string, name: RegExp): Sample[] {
 
 /** `name{labels}` of a sample, for reports. */
 export function sampleKey(s: Sample, skip: readonly string[] = []): string {
-  const l = Object.entries(s.labels).filter(([k]) => !skip.includes(k)).map(([k, v]) => `${k}="${v}"`).join(',');
+  const l = Object.entries(s.labels)
+    .filter(([k]) => !skip.includes(k))
+    .map(([k, v]) => `${k}="${v}"`)
+    .join(',');
   return l ? `${s.name}{${l}}` : s.name;
 }
 

@@ -9,7 +9,17 @@
  *   AuthStore     = users, teams, permissions, service keys
  */
 import type {
-  ActionLogEntry, BlobRef, ManifestRef, ManifestTarget, NewManifest, Page, QueueItemEntry, QuotaAccounting, RepositoryRef, UploadProgress, UploadRow,
+  ActionLogEntry,
+  BlobRef,
+  ManifestRef,
+  ManifestTarget,
+  NewManifest,
+  Page,
+  QueueItemEntry,
+  QuotaAccounting,
+  RepositoryRef,
+  UploadProgress,
+  UploadRow,
 } from './store.js';
 import type { AppTokenRow, NewUser, RepoRole, ServiceKeyRow, TeamRole, UserRow } from './auth-store.js';
 
@@ -79,8 +89,14 @@ export interface BlobArea {
    * (`uploadedblob`), delete the `blobupload` row (when `uploadUuid` is set).
    */
   commitBlob(c: {
-    readonly uploadUuid: string | null; readonly repositoryId: number; readonly digest: string; readonly size: number;
-    readonly uncompressedSize: number | null; readonly location: string; readonly nowMs: number; readonly linkExpiresMs: number;
+    readonly uploadUuid: string | null;
+    readonly repositoryId: number;
+    readonly digest: string;
+    readonly size: number;
+    readonly uncompressedSize: number | null;
+    readonly location: string;
+    readonly nowMs: number;
+    readonly linkExpiresMs: number;
   }): Promise<BlobRef>;
 }
 
@@ -152,7 +168,11 @@ export interface UserArea {
   createOrganization(name: string, email: string, creatorId: number, nowMs: number): Promise<UserRow>;
   /** A robot `<owner>+<short>` with its encrypted token, metadata and quayrobot login row. */
   createRobot(fullName: string, encryptedToken: string, description: string, nowMs: number): Promise<UserRow>;
-  createAppToken(userId: number, t: { readonly uuid: string; readonly title: string; readonly prefix: string; readonly encryptedSecret: string; readonly expirationMs: number | null }, nowMs: number): Promise<void>;
+  createAppToken(
+    userId: number,
+    t: { readonly uuid: string; readonly title: string; readonly prefix: string; readonly encryptedSecret: string; readonly expirationMs: number | null },
+    nowMs: number,
+  ): Promise<void>;
 }
 
 /** Teams of organisations (`team`, `teammember`, `teamrole`). */
@@ -189,7 +209,10 @@ export interface ServiceKeyArea {
   /** An approved, unexpired key of the service. */
   serviceKey(kid: string, service: string, nowMs: number): Promise<ServiceKeyRow | null>;
   /** Register and approve (`Automatic`) a key; drops this service's keys expired for more than a day. */
-  registerServiceKey(k: { readonly kid: string; readonly service: string; readonly name: string; readonly jwk: Record<string, unknown>; readonly expirationMs: number }, nowMs: number): Promise<void>;
+  registerServiceKey(
+    k: { readonly kid: string; readonly service: string; readonly name: string; readonly jwk: Record<string, unknown>; readonly expirationMs: number },
+    nowMs: number,
+  ): Promise<void>;
   /** Move a key's expiry (the servicekeyworker's job); false when the row is gone. */
   extendServiceKey(kid: string, expirationMs: number): Promise<boolean>;
 }

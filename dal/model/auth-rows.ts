@@ -16,7 +16,9 @@ export const MIRROR_ROBOT_SQL = {
 
 /** A rank as SQL: `CASE <column> WHEN '<name>' THEN <rank> ... ELSE 0 END`. */
 const rankSql = (column: string, ranks: Readonly<Record<string, number>>): string =>
-  `CASE ${column} ${Object.entries(ranks).map(([name, rank]) => `WHEN '${name}' THEN ${rank}`).join(' ')} ELSE 0 END`;
+  `CASE ${column} ${Object.entries(ranks)
+    .map(([name, rank]) => `WHEN '${name}' THEN ${rank}`)
+    .join(' ')} ELSE 0 END`;
 
 /** ROLE_RANK of `ro.name` (a `role` row). */
 export const ROLE_ORDER = rankSql('ro.name', ROLE_RANK);
@@ -29,16 +31,32 @@ type DbBool = boolean | number;
 const yes = (v: DbBool): boolean => v === true || v === 1;
 
 export interface UserDbRow {
-  id: number; uuid: string | null; username: string; email: string; password_hash: string | null; organization: DbBool; robot: DbBool;
-  enabled: DbBool; invalid_login_attempts: number; last_invalid_login: string;
+  id: number;
+  uuid: string | null;
+  username: string;
+  email: string;
+  password_hash: string | null;
+  organization: DbBool;
+  robot: DbBool;
+  enabled: DbBool;
+  invalid_login_attempts: number;
+  last_invalid_login: string;
 }
 
 export type AppTokenDbRow = UserDbRow & { token_id: number; token_uuid: string; title: string; token_secret: string };
 
 export function userRow(r: UserDbRow): UserRow {
   return {
-    id: r.id, uuid: r.uuid ?? '', username: r.username, email: r.email, passwordHash: r.password_hash, organization: yes(r.organization),
-    robot: yes(r.robot), enabled: yes(r.enabled), invalidLoginAttempts: r.invalid_login_attempts, lastInvalidLoginMs: parseSqlTime(r.last_invalid_login),
+    id: r.id,
+    uuid: r.uuid ?? '',
+    username: r.username,
+    email: r.email,
+    passwordHash: r.password_hash,
+    organization: yes(r.organization),
+    robot: yes(r.robot),
+    enabled: yes(r.enabled),
+    invalidLoginAttempts: r.invalid_login_attempts,
+    lastInvalidLoginMs: parseSqlTime(r.last_invalid_login),
   };
 }
 

@@ -7,7 +7,18 @@
 import type { MetadataStore } from './store.js';
 import type { AuthStore } from './auth-store.js';
 import type {
-  ActionLogArea, BlobArea, ManifestArea, NotificationArea, PermissionArea, QueueArea, RepositoryArea, ServiceKeyArea, TagArea, TeamArea, UploadArea, UserArea,
+  ActionLogArea,
+  BlobArea,
+  ManifestArea,
+  NotificationArea,
+  PermissionArea,
+  QueueArea,
+  RepositoryArea,
+  ServiceKeyArea,
+  TagArea,
+  TeamArea,
+  UploadArea,
+  UserArea,
 } from './areas.js';
 
 export interface Dal {
@@ -53,22 +64,30 @@ export interface Dal {
 /** A transaction's Dal used after its `fn` settled, or asked to close the database. */
 export class DalTxError extends Error {
   constructor(readonly code: 'DAL_TX_ENDED' | 'DAL_TX_CLOSE') {
-    super(code === 'DAL_TX_ENDED' ? 'the transaction has ended: use the Dal again, not its tx'
-      : 'a transaction cannot close the database: close the Dal it came from');
+    super(code === 'DAL_TX_ENDED' ? 'the transaction has ended: use the Dal again, not its tx' : 'a transaction cannot close the database: close the Dal it came from');
     this.name = 'DalTxError';
   }
 }
 
 /** A Dal whose areas are the two stores. */
-export function dalOf(
-  dialect: Dal['dialect'], metadata: MetadataStore, auth: AuthStore,
-  tx: Dal['tx'], close: () => Promise<void>,
-): Dal {
+export function dalOf(dialect: Dal['dialect'], metadata: MetadataStore, auth: AuthStore, tx: Dal['tx'], close: () => Promise<void>): Dal {
   return {
-    dialect, metadata, auth,
-    repositories: metadata, tags: metadata, manifests: metadata, blobs: metadata, uploads: metadata,
-    queue: metadata, logs: metadata, notifications: metadata,
-    users: auth, teams: auth, permissions: auth, serviceKeys: auth,
-    tx, close,
+    dialect,
+    metadata,
+    auth,
+    repositories: metadata,
+    tags: metadata,
+    manifests: metadata,
+    blobs: metadata,
+    uploads: metadata,
+    queue: metadata,
+    logs: metadata,
+    notifications: metadata,
+    users: auth,
+    teams: auth,
+    permissions: auth,
+    serviceKeys: auth,
+    tx,
+    close,
   };
 }

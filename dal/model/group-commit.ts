@@ -11,7 +11,11 @@
  * the connection's gate (sqlite/gate.ts), on PostgreSQL it uses its own pooled
  * client; a transaction's own log rows are inserted in it, not grouped.
  */
-interface Waiting<T> { readonly item: T; resolve(): void; reject(e: unknown): void }
+interface Waiting<T> {
+  readonly item: T;
+  resolve(): void;
+  reject(e: unknown): void;
+}
 
 export class GroupCommit<T> {
   private pending: Waiting<T>[] = [];
@@ -19,7 +23,10 @@ export class GroupCommit<T> {
   private scheduled = false;
 
   /** `write` stores a batch in one transaction (all or nothing). */
-  constructor(private readonly write: (items: readonly T[]) => Promise<void> | void, private readonly maxBatch = 256) {}
+  constructor(
+    private readonly write: (items: readonly T[]) => Promise<void> | void,
+    private readonly maxBatch = 256,
+  ) {}
 
   add(item: T): Promise<void> {
     return new Promise<void>((resolve, reject) => {

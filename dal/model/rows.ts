@@ -5,13 +5,41 @@
 import { RepositoryState, type BlobRef, type ManifestRef, type RepositoryRef, type UploadRow } from './store.js';
 import { parseSqlTime } from './time.js';
 
-export interface RepoRow { id: number; namespace_user_id: number; username: string; name: string; visibility: string; state: number }
-export interface BlobRow { id: number; content_checksum: string; image_size: number | null; locations: string | null }
-export interface UploadDbRow {
-  id: number; repository_id: number; uuid: string; byte_count: number; chunk_count: number; sha_state: string | null;
-  location: string; storage_metadata: string | null; uncompressed_byte_count: number | null; created: string;
+export interface RepoRow {
+  id: number;
+  namespace_user_id: number;
+  username: string;
+  name: string;
+  visibility: string;
+  state: number;
 }
-export interface ManifestDbRow { id: number; repository_id: number; digest: string; media_type: string; manifest_bytes: string; artifact_type: string | null; subject: string | null }
+export interface BlobRow {
+  id: number;
+  content_checksum: string;
+  image_size: number | null;
+  locations: string | null;
+}
+export interface UploadDbRow {
+  id: number;
+  repository_id: number;
+  uuid: string;
+  byte_count: number;
+  chunk_count: number;
+  sha_state: string | null;
+  location: string;
+  storage_metadata: string | null;
+  uncompressed_byte_count: number | null;
+  created: string;
+}
+export interface ManifestDbRow {
+  id: number;
+  repository_id: number;
+  digest: string;
+  media_type: string;
+  manifest_bytes: string;
+  artifact_type: string | null;
+  subject: string | null;
+}
 
 export function repoRef(r: RepoRow): RepositoryRef {
   return { id: r.id, namespaceId: r.namespace_user_id, namespace: r.username, name: r.name, visibility: r.visibility === 'public' ? 'public' : 'private', state: r.state };
@@ -21,8 +49,16 @@ export function blobRef(r: BlobRow): BlobRef {
 }
 export function uploadRow(r: UploadDbRow): UploadRow {
   return {
-    id: r.id, repositoryId: r.repository_id, uuid: r.uuid, byteCount: r.byte_count, chunkCount: r.chunk_count, shaState: r.sha_state,
-    location: r.location, storageMetadata: r.storage_metadata ?? '{}', uncompressedByteCount: r.uncompressed_byte_count, createdMs: parseSqlTime(r.created),
+    id: r.id,
+    repositoryId: r.repository_id,
+    uuid: r.uuid,
+    byteCount: r.byte_count,
+    chunkCount: r.chunk_count,
+    shaState: r.sha_state,
+    location: r.location,
+    storageMetadata: r.storage_metadata ?? '{}',
+    uncompressedByteCount: r.uncompressed_byte_count,
+    createdMs: parseSqlTime(r.created),
   };
 }
 export function manifestRef(r: ManifestDbRow): ManifestRef {

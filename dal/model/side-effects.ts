@@ -42,10 +42,13 @@ export const QUOTA_SQL = {
       CAST(COALESCE(SUM(CASE WHEN NOT EXISTS (SELECT 1 FROM manifestblob o WHERE o.repository_id = @repo AND o.blob_id = mb.blob_id AND o.manifest_id <> @m)
         THEN s.image_size ELSE 0 END), 0) AS BIGINT) AS repository
     FROM manifestblob mb JOIN imagestorage s ON s.id = mb.blob_id WHERE mb.manifest_id = @m`,
-  namespace: totalTable('quotanamespacesize', 'namespace_user_id', '@ns',
-    'SELECT 1 FROM manifestblob mb JOIN repository r ON r.id = mb.repository_id WHERE r.namespace_user_id = @ns AND mb.manifest_id <> @m AND r.state <> 3'),
-  repository: totalTable('quotarepositorysize', 'repository_id', '@repo',
-    'SELECT 1 FROM manifestblob mb WHERE mb.repository_id = @repo AND mb.manifest_id <> @m'),
+  namespace: totalTable(
+    'quotanamespacesize',
+    'namespace_user_id',
+    '@ns',
+    'SELECT 1 FROM manifestblob mb JOIN repository r ON r.id = mb.repository_id WHERE r.namespace_user_id = @ns AND mb.manifest_id <> @m AND r.state <> 3',
+  ),
+  repository: totalTable('quotarepositorysize', 'repository_id', '@repo', 'SELECT 1 FROM manifestblob mb WHERE mb.repository_id = @repo AND mb.manifest_id <> @m'),
 } as const;
 
 /** `@name` parameters as PostgreSQL's `$n`, with the names in placeholder order. */
@@ -53,7 +56,10 @@ export function positional(sql: string): { readonly text: string; readonly names
   const names: string[] = [];
   const text = sql.replace(/@(\w+)/g, (_, n: string) => {
     let i = names.indexOf(n);
-    if (i < 0) { names.push(n); i = names.length - 1; }
+    if (i < 0) {
+      names.push(n);
+      i = names.length - 1;
+    }
     return `$${i + 1}`;
   });
   return { text, names };

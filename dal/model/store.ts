@@ -97,12 +97,13 @@ export interface DeclaredSize {
 }
 
 /** Where a pushed manifest is kept alive: a tag, or a hidden temporary tag (push by digest). */
-export type ManifestTarget =
-  | { readonly tag: string }
-  | { readonly tempTagUntilMs: number | null };
+export type ManifestTarget = { readonly tag: string } | { readonly tempTagUntilMs: number | null };
 
 export class MissingReferences extends Error {
-  constructor(readonly blobs: readonly string[], readonly manifests: readonly string[]) {
+  constructor(
+    readonly blobs: readonly string[],
+    readonly manifests: readonly string[],
+  ) {
     super(`missing blobs [${blobs.join(', ')}] manifests [${manifests.join(', ')}]`);
     this.name = 'MissingReferences';
   }
@@ -110,7 +111,12 @@ export class MissingReferences extends Error {
 
 /** A declared size differs from what is stored (`imagestorage.image_size`, or a child manifest's byte length). */
 export class SizeMismatch extends Error {
-  constructor(readonly kind: DeclaredSize['kind'], readonly digest: string, readonly actual: number, readonly declared: number) {
+  constructor(
+    readonly kind: DeclaredSize['kind'],
+    readonly digest: string,
+    readonly actual: number,
+    readonly declared: number,
+  ) {
     super(`${kind} ${digest} is ${actual} bytes, declared ${declared}`);
     this.name = 'SizeMismatch';
   }

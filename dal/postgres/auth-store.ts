@@ -2,7 +2,17 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { inTransaction, type PgTxSession, type Q } from './transaction.js';
-import { LAST_ACCESSED_THRESHOLD_MS, type AppTokenRow, type AuthStore, type NewUser, type Page, type RepoRole, type ServiceKeyRow, type TeamRole, type UserRow } from '../model/auth-store.js';
+import {
+  LAST_ACCESSED_THRESHOLD_MS,
+  type AppTokenRow,
+  type AuthStore,
+  type NewUser,
+  type Page,
+  type RepoRole,
+  type ServiceKeyRow,
+  type TeamRole,
+  type UserRow,
+} from '../model/auth-store.js';
 import { parseSqlTime, sqlTime } from '../model/time.js';
 import { DEFAULT_TAG_EXPIRATION_S } from '../schema/quay.js';
 import { LISTED_STATES } from '../model/rows.js';
@@ -13,13 +23,15 @@ const STALE = '(last_accessed IS NULL OR last_accessed < $3::timestamp)';
 /** $1 now, $2 the row id, $3 now less the threshold. */
 const touch = (id: number, nowMs: number): unknown[] => [sqlTime(nowMs), id, sqlTime(nowMs - LAST_ACCESSED_THRESHOLD_MS)];
 
-
 export class PgAuthStore implements AuthStore {
   /** Where statements go: the pool, or the session of the transaction this store belongs to. */
   private readonly q: Q;
 
   /** `session`: a transaction's store (postgres/dal.ts). */
-  constructor(private readonly pool: pg.Pool, private readonly session?: PgTxSession) {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly session?: PgTxSession,
+  ) {
     this.q = session ?? pool;
   }
 
@@ -27,7 +39,6 @@ export class PgAuthStore implements AuthStore {
   private tx<T>(fn: (c: Q) => Promise<T>): Promise<T> {
     return this.session ? this.session.savepoint(fn) : inTransaction(this.pool, fn);
   }
-
 
   private async lookupId(q: Q, table: string, name: string): Promise<number> {
     const r = (await q.query<{ id: number }>(`SELECT id FROM ${table} WHERE name = $1 ORDER BY id LIMIT 1`, [name])).rows[0];
@@ -58,10 +69,14 @@ export class PgAuthStore implements AuthStore {
   }
 
   private async appTokenWhere(where: string, key: string, nowMs: number): Promise<AppTokenRow | null> {
-    const r = (await this.q.query<AppTokenDbRow>(
-      `SELECT a.id AS token_id, a.uuid AS token_uuid, a.title, a.token_secret, ${USER_COLUMNS}
+    const r = (
+      await this.q.query<AppTokenDbRow>(
+        `SELECT a.id AS token_id, a.uuid AS token_uuid, a.title, a.token_secret, ${USER_COLUMNS}
       FROM appspecificauthtoken a JOIN "user" u ON u.id = a.user_id
-      WHERE ${where} AND (a.expiration IS NULL OR a.expiration > $2) ORDER BY a.id LIMIT 1`, [key, sqlTime(nowMs)])).rows[0];
+      WHERE ${where} AND (a.expiration IS NULL OR a.expiration > $2) ORDER BY a.id LIMIT 1`,
+        [key, sqlTime(nowMs)],
+      )
+    ).rows[0];
     return r ? appTokenRow(r) : null;
   }
 
@@ -83,23 +98,34 @@ export class PgAuthStore implements AuthStore {
 
   async recordLogin(userId: number, ok: boolean, nowMs: number): Promise<void> {
     if (ok) {
-      await this.q.query(`UPDATE "user" SET invalid_login_attempts = 0, last_accessed = CASE WHEN ${STALE} THEN $1 ELSE last_accessed END
-        WHERE id = $2 AND invalid_login_attempts > 0`, touch(userId, nowMs));
-    }
-    else await this.q.query('UPDATE "user" SET invalid_login_attempts = invalid_login_attempts + 1, last_invalid_login = $1 WHERE id = $2', [sqlTime(nowMs), userId]);
+      await this.q.query(
+        `UPDATE "user" SET invalid_login_attempts = 0, last_accessed = CASE WHEN ${STALE} THEN $1 ELSE last_accessed END
+        WHERE id = $2 AND invalid_login_attempts > 0`,
+        touch(userId, nowMs),
+      );
+    } else await this.q.query('UPDATE "user" SET invalid_login_attempts = invalid_login_attempts + 1, last_invalid_login = $1 WHERE id = $2', [sqlTime(nowMs), userId]);
   }
 
   async recordLoginFailure(userId: number, seen: number, next: number, nowMs: number): Promise<boolean> {
     // A concurrent UPDATE of the row makes this one wait, then re-test the WHERE on the row it left (READ COMMITTED).
-    const r = await this.q.query('UPDATE "user" SET invalid_login_attempts = $1, last_invalid_login = $2 WHERE id = $3 AND invalid_login_attempts = $4',
-      [next, sqlTime(nowMs), userId, seen]);
+    const r = await this.q.query('UPDATE "user" SET invalid_login_attempts = $1, last_invalid_login = $2 WHERE id = $3 AND invalid_login_attempts = $4', [
+      next,
+      sqlTime(nowMs),
+      userId,
+      seen,
+    ]);
     return (r.rowCount ?? 0) > 0;
   }
 
   async repositoryRole(userId: number, repositoryId: number): Promise<RepoRole | null> {
-    const r = (await this.q.query<{ name: RepoRole }>(`SELECT ro.name FROM repositorypermission p JOIN role ro ON ro.id = p.role_id
+    const r = (
+      await this.q.query<{ name: RepoRole }>(
+        `SELECT ro.name FROM repositorypermission p JOIN role ro ON ro.id = p.role_id
       WHERE p.repository_id = $1 AND (p.user_id = $2 OR p.team_id IN (SELECT team_id FROM teammember WHERE user_id = $2))
-      ORDER BY ${ROLE_ORDER} DESC LIMIT 1`, [repositoryId, userId])).rows[0];
+      ORDER BY ${ROLE_ORDER} DESC LIMIT 1`,
+        [repositoryId, userId],
+      )
+    ).rows[0];
     return r?.name ?? null;
   }
 
@@ -109,13 +135,20 @@ export class PgAuthStore implements AuthStore {
   }
 
   async teamRole(userId: number, orgId: number): Promise<TeamRole | null> {
-    const r = (await this.q.query<{ name: TeamRole }>(`SELECT tr.name FROM teammember m JOIN team t ON t.id = m.team_id JOIN teamrole tr ON tr.id = t.role_id
-      WHERE m.user_id = $1 AND t.organization_id = $2 ORDER BY ${TEAM_ORDER} DESC LIMIT 1`, [userId, orgId])).rows[0];
+    const r = (
+      await this.q.query<{ name: TeamRole }>(
+        `SELECT tr.name FROM teammember m JOIN team t ON t.id = m.team_id JOIN teamrole tr ON tr.id = t.role_id
+      WHERE m.user_id = $1 AND t.organization_id = $2 ORDER BY ${TEAM_ORDER} DESC LIMIT 1`,
+        [userId, orgId],
+      )
+    ).rows[0];
     return r?.name ?? null;
   }
 
   async visibleRepositories(userId: number | null, includePublic: boolean, page: Page): Promise<string[]> {
-    const rows = (await this.q.query<{ fullname: string }>(`SELECT fullname FROM (
+    const rows = (
+      await this.q.query<{ fullname: string }>(
+        `SELECT fullname FROM (
         SELECT u.username || '/' || r.name AS fullname FROM repository r JOIN "user" u ON u.id = r.namespace_user_id JOIN visibility v ON v.id = r.visibility_id
         WHERE r.state IN ${LISTED_STATES} AND (
           ($1::boolean AND v.name = 'public')
@@ -124,17 +157,24 @@ export class PgAuthStore implements AuthStore {
                AND (p.user_id = $2 OR p.team_id IN (SELECT team_id FROM teammember WHERE user_id = $2)))
           OR EXISTS (SELECT 1 FROM teammember m JOIN team t ON t.id = m.team_id JOIN teamrole tr ON tr.id = t.role_id
                WHERE m.user_id = $2 AND t.organization_id = r.namespace_user_id AND tr.name = 'admin'))) x
-      WHERE fullname COLLATE "C" > $3 ORDER BY fullname COLLATE "C" LIMIT $4`, [includePublic, userId ?? -1, page.last ?? '', page.n])).rows;
+      WHERE fullname COLLATE "C" > $3 ORDER BY fullname COLLATE "C" LIMIT $4`,
+        [includePublic, userId ?? -1, page.last ?? '', page.n],
+      )
+    ).rows;
     return rows.map((r) => r.fullname);
   }
 
   private async insertUser(q: Q, u: NewUser, nowMs: number): Promise<number> {
     const now = sqlTime(nowMs);
-    return (await q.query<{ id: number }>(`INSERT INTO "user" (uuid, username, password_hash, email, verified, stripe_id, organization, robot,
+    return (
+      await q.query<{ id: number }>(
+        `INSERT INTO "user" (uuid, username, password_hash, email, verified, stripe_id, organization, robot,
         invoice_email, invalid_login_attempts, last_invalid_login, removed_tag_expiration_s, enabled, invoice_email_address,
         given_name, family_name, company, location, maximum_queued_builds_count, creation_date, last_accessed)
       VALUES ($1, $2, $3, $4, $5, NULL, $6, $7, false, 0, $8, $9, true, NULL, NULL, NULL, NULL, NULL, NULL, $8, NULL) RETURNING id`,
-    [randomUUID(), u.username, u.passwordHash, u.email, u.verified === true, u.organization === true, u.robot === true, now, DEFAULT_TAG_EXPIRATION_S])).rows[0]!.id;
+        [randomUUID(), u.username, u.passwordHash, u.email, u.verified === true, u.organization === true, u.robot === true, now, DEFAULT_TAG_EXPIRATION_S],
+      )
+    ).rows[0]!.id;
   }
 
   async createUser(u: NewUser, nowMs: number): Promise<UserRow> {
@@ -145,8 +185,14 @@ export class PgAuthStore implements AuthStore {
   async createOrganization(name: string, email: string, creatorId: number, nowMs: number): Promise<UserRow> {
     const id = await this.tx(async (c) => {
       const id = await this.insertUser(c, { username: name, email, passwordHash: null, organization: true, verified: false }, nowMs);
-      const team = (await c.query<{ id: number }>('INSERT INTO team (name, organization_id, role_id, description) VALUES ($1, $2, $3, $4) RETURNING id',
-        ['owners', id, await this.lookupId(c, 'teamrole', 'admin'), ''])).rows[0]!.id;
+      const team = (
+        await c.query<{ id: number }>('INSERT INTO team (name, organization_id, role_id, description) VALUES ($1, $2, $3, $4) RETURNING id', [
+          'owners',
+          id,
+          await this.lookupId(c, 'teamrole', 'admin'),
+          '',
+        ])
+      ).rows[0]!.id;
       await c.query('INSERT INTO teammember (user_id, team_id) VALUES ($1, $2)', [creatorId, team]);
       return id;
     });
@@ -158,8 +204,12 @@ export class PgAuthStore implements AuthStore {
       // Quay gives a robot a random uuid4 e-mail address and no password.
       const id = await this.insertUser(c, { username: fullName, email: randomUUID(), passwordHash: null, robot: true, verified: false }, nowMs);
       await c.query('INSERT INTO robotaccounttoken (robot_account_id, token, fully_migrated) VALUES ($1, $2, true)', [id, encryptedToken]);
-      await c.query('INSERT INTO federatedlogin (user_id, service_id, service_ident, metadata_json) VALUES ($1, $2, $3, $4)',
-        [id, await this.lookupId(c, 'loginservice', 'quayrobot'), `robot:${id}`, '{}']);
+      await c.query('INSERT INTO federatedlogin (user_id, service_id, service_ident, metadata_json) VALUES ($1, $2, $3, $4)', [
+        id,
+        await this.lookupId(c, 'loginservice', 'quayrobot'),
+        `robot:${id}`,
+        '{}',
+      ]);
       await c.query('INSERT INTO robotaccountmetadata (robot_account_id, description, unstructured_json) VALUES ($1, $2, $3)', [id, description.slice(0, 255), '{}']);
       return id;
     });
@@ -167,13 +217,18 @@ export class PgAuthStore implements AuthStore {
   }
 
   async createTeam(orgId: number, name: string, role: TeamRole): Promise<number> {
-    return (await this.q.query<{ id: number }>('INSERT INTO team (name, organization_id, role_id, description) VALUES ($1, $2, $3, $4) RETURNING id',
-      [name, orgId, await this.lookupId(this.q, 'teamrole', role), ''])).rows[0]!.id;
+    return (
+      await this.q.query<{ id: number }>('INSERT INTO team (name, organization_id, role_id, description) VALUES ($1, $2, $3, $4) RETURNING id', [
+        name,
+        orgId,
+        await this.lookupId(this.q, 'teamrole', role),
+        '',
+      ])
+    ).rows[0]!.id;
   }
 
   async teamId(org: string, team: string): Promise<number | null> {
-    const r = (await this.q.query<{ id: number }>('SELECT t.id FROM team t JOIN "user" u ON u.id = t.organization_id WHERE u.username = $1 AND t.name = $2',
-      [org, team])).rows[0];
+    const r = (await this.q.query<{ id: number }>('SELECT t.id FROM team t JOIN "user" u ON u.id = t.organization_id WHERE u.username = $1 AND t.name = $2', [org, team])).rows[0];
     return r?.id ?? null;
   }
 
@@ -184,11 +239,17 @@ export class PgAuthStore implements AuthStore {
   async setRepositoryPermission(repositoryId: number, who: { readonly userId: number } | { readonly teamId: number }, role: RepoRole): Promise<void> {
     const roleId = await this.lookupId(this.q, 'role', role);
     if ('userId' in who) {
-      await this.q.query(`INSERT INTO repositorypermission (team_id, user_id, repository_id, role_id) VALUES (NULL, $1, $2, $3)
-        ON CONFLICT (user_id, repository_id) DO UPDATE SET role_id = excluded.role_id`, [who.userId, repositoryId, roleId]);
+      await this.q.query(
+        `INSERT INTO repositorypermission (team_id, user_id, repository_id, role_id) VALUES (NULL, $1, $2, $3)
+        ON CONFLICT (user_id, repository_id) DO UPDATE SET role_id = excluded.role_id`,
+        [who.userId, repositoryId, roleId],
+      );
     } else {
-      await this.q.query(`INSERT INTO repositorypermission (team_id, user_id, repository_id, role_id) VALUES ($1, NULL, $2, $3)
-        ON CONFLICT (team_id, repository_id) DO UPDATE SET role_id = excluded.role_id`, [who.teamId, repositoryId, roleId]);
+      await this.q.query(
+        `INSERT INTO repositorypermission (team_id, user_id, repository_id, role_id) VALUES ($1, NULL, $2, $3)
+        ON CONFLICT (team_id, repository_id) DO UPDATE SET role_id = excluded.role_id`,
+        [who.teamId, repositoryId, roleId],
+      );
     }
   }
 
@@ -197,19 +258,28 @@ export class PgAuthStore implements AuthStore {
   }
 
   async createAppToken(userId: number, t: { uuid: string; title: string; prefix: string; encryptedSecret: string; expirationMs: number | null }, nowMs: number): Promise<void> {
-    await this.q.query(`INSERT INTO appspecificauthtoken (user_id, uuid, title, created, expiration, last_accessed, token_name, token_secret)
+    await this.q.query(
+      `INSERT INTO appspecificauthtoken (user_id, uuid, title, created, expiration, last_accessed, token_name, token_secret)
       VALUES ($1, $2, $3, $4, $5, NULL, $6, $7)`,
-    [userId, t.uuid, t.title, sqlTime(nowMs), t.expirationMs === null ? null : sqlTime(t.expirationMs), t.prefix, t.encryptedSecret]);
+      [userId, t.uuid, t.title, sqlTime(nowMs), t.expirationMs === null ? null : sqlTime(t.expirationMs), t.prefix, t.encryptedSecret],
+    );
   }
 
   async serviceKey(kid: string, service: string, nowMs: number): Promise<ServiceKeyRow | null> {
-    const r = (await this.q.query<{ kid: string; service: string; jwk: string; expiration_date: string | null; approval_id: number }>(
-      `SELECT kid, service, jwk, expiration_date, approval_id FROM servicekey
+    const r = (
+      await this.q.query<{ kid: string; service: string; jwk: string; expiration_date: string | null; approval_id: number }>(
+        `SELECT kid, service, jwk, expiration_date, approval_id FROM servicekey
       WHERE kid = $1 AND service = $2 AND approval_id IS NOT NULL AND (expiration_date IS NULL OR expiration_date > $3)`,
-      [kid, service, sqlTime(nowMs)])).rows[0];
+        [kid, service, sqlTime(nowMs)],
+      )
+    ).rows[0];
     if (!r) return null;
     let jwk: Record<string, unknown>;
-    try { jwk = JSON.parse(r.jwk) as Record<string, unknown>; } catch { return null; }
+    try {
+      jwk = JSON.parse(r.jwk) as Record<string, unknown>;
+    } catch {
+      return null;
+    }
     return { kid: r.kid, service: r.service, jwk, expirationMs: r.expiration_date ? parseSqlTime(r.expiration_date) : null, approved: true };
   }
 
@@ -222,12 +292,19 @@ export class PgAuthStore implements AuthStore {
         await c.query('UPDATE servicekey SET expiration_date = $1 WHERE kid = $2', [sqlTime(k.expirationMs), k.kid]);
         return;
       }
-      const approval = (await c.query<{ id: number }>('INSERT INTO servicekeyapproval (approver_id, approval_type, approved_date, notes) VALUES (NULL, $1, $2, $3) RETURNING id',
-        ['Automatic', now, ''])).rows[0]!.id;
-      await c.query(`INSERT INTO servicekey (name, kid, service, jwk, metadata, created_date, expiration_date, rotation_duration, approval_id)
+      const approval = (
+        await c.query<{ id: number }>('INSERT INTO servicekeyapproval (approver_id, approval_type, approved_date, notes) VALUES (NULL, $1, $2, $3) RETURNING id', [
+          'Automatic',
+          now,
+          '',
+        ])
+      ).rows[0]!.id;
+      await c.query(
+        `INSERT INTO servicekey (name, kid, service, jwk, metadata, created_date, expiration_date, rotation_duration, approval_id)
         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8)
         ON CONFLICT (kid) DO UPDATE SET expiration_date = excluded.expiration_date, approval_id = excluded.approval_id`,
-      [k.name, k.kid, k.service, JSON.stringify(k.jwk), JSON.stringify({ created_by: 'CLI tool' }), now, sqlTime(k.expirationMs), approval]);
+        [k.name, k.kid, k.service, JSON.stringify(k.jwk), JSON.stringify({ created_by: 'CLI tool' }), now, sqlTime(k.expirationMs), approval],
+      );
     });
   }
 

@@ -36,12 +36,18 @@ export function postgresDal(opened: { readonly metadata: PgMetadataStore; readon
   }
 
   function sessionDal(session: PgTxSession): Dal {
-    const inner: Dal = dalOf('postgresql', metadata.inSession(session), new PgAuthStore(pool, session),
+    const inner: Dal = dalOf(
+      'postgresql',
+      metadata.inSession(session),
+      new PgAuthStore(pool, session),
       async (fn) => {
         if (session.closed) throw new DalTxError('DAL_TX_ENDED');
         return fn(inner);
       },
-      async () => { throw new DalTxError('DAL_TX_CLOSE'); });
+      async () => {
+        throw new DalTxError('DAL_TX_CLOSE');
+      },
+    );
     return inner;
   }
 

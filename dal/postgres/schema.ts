@@ -35,8 +35,18 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import {
-  EXPLICIT_ID_LOOKUPS, LABEL_SOURCE_MUTABLE, LOOKUP_ROWS, QUAY_ALEMBIC_HEAD, SCHEMA_SQL, STORAGE_LOCATIONS, SchemaVersionError,
-  compareQuayTables, expectedQuayTables, unstampedMismatch, type ColumnShape, type TableShapes,
+  EXPLICIT_ID_LOOKUPS,
+  LABEL_SOURCE_MUTABLE,
+  LOOKUP_ROWS,
+  QUAY_ALEMBIC_HEAD,
+  SCHEMA_SQL,
+  STORAGE_LOCATIONS,
+  SchemaVersionError,
+  compareQuayTables,
+  expectedQuayTables,
+  unstampedMismatch,
+  type ColumnShape,
+  type TableShapes,
   type CreateQuaySchemaOptions,
 } from '../schema/quay.js';
 
@@ -297,7 +307,10 @@ function translateTable(sql: string, migratedAt: string): string {
       continue;
     }
     let pk = false;
-    if (/ PRIMARY KEY/.test(rest)) { pk = true; rest = rest.replace(/ PRIMARY KEY/, ''); }
+    if (/ PRIMARY KEY/.test(rest)) {
+      pk = true;
+      rest = rest.replace(/ PRIMARY KEY/, '');
+    }
     const ref = / REFERENCES ("?\w+"?) \(id\)/.exec(rest);
     if (ref) {
       rest = rest.replace(ref[0], '');
@@ -319,8 +332,7 @@ function translateIndex(sql: string, trgm: boolean): string {
   if (/^CREATE INDEX repository_(name|description)__fulltext /.test(sql)) {
     const col = sql.includes('repository_name__') ? 'name' : 'description';
     if (trgm) return `CREATE INDEX repository_${col}__fulltext ON repository USING gin (${col} gin_trgm_ops)`;
-    return col === 'name' ? 'CREATE INDEX repository_name__fulltext ON repository (name)'
-      : 'CREATE INDEX repository_description__fulltext ON repository USING hash (description)';
+    return col === 'name' ? 'CREATE INDEX repository_name__fulltext ON repository (name)' : 'CREATE INDEX repository_description__fulltext ON repository USING hash (description)';
   }
   return sql.replace(/WHERE organization = 0$/, 'WHERE organization = false');
 }
@@ -368,7 +380,11 @@ type Queryable = Pick<pg.ClientBase, 'query'>;
 export async function createQuaySchemaPg(db: pg.Pool | pg.ClientBase, options: CreateQuaySchemaOptions = {}): Promise<void> {
   if (db instanceof pg.Pool) {
     const client = await db.connect();
-    try { await createQuaySchemaPg(client, options); } finally { client.release(); }
+    try {
+      await createQuaySchemaPg(client, options);
+    } finally {
+      client.release();
+    }
     return;
   }
   const locations = options.storageLocations ?? STORAGE_LOCATIONS;
@@ -376,10 +392,15 @@ export async function createQuaySchemaPg(db: pg.Pool | pg.ClientBase, options: C
   try {
     await db.query('SELECT pg_advisory_xact_lock($1::bigint)', [CREATE_SCHEMA_LOCK]);
     const found = await readAlembicVersionPg(db);
-    if (found === QUAY_ALEMBIC_HEAD) { await db.query('COMMIT'); return; }
+    if (found === QUAY_ALEMBIC_HEAD) {
+      await db.query('COMMIT');
+      return;
+    }
     if (found !== undefined) throw new SchemaVersionError(QUAY_ALEMBIC_HEAD, found);
-    const existing = (await db.query<{ table_name: string }>(`SELECT table_name FROM information_schema.tables
-      WHERE table_schema = current_schema() AND table_name IN ('user', 'repository', 'manifest', 'tag', 'imagestorage') ORDER BY table_name`)).rows;
+    const existing = (
+      await db.query<{ table_name: string }>(`SELECT table_name FROM information_schema.tables
+      WHERE table_schema = current_schema() AND table_name IN ('user', 'repository', 'manifest', 'tag', 'imagestorage') ORDER BY table_name`)
+    ).rows;
     if (existing.length > 0) {
       // Made by Quay's initdb.py: accepted unstamped when it fits (see createQuaySchema).
       const problems = compareQuayTables(expectedQuayTables(), await pgTables(db));
@@ -450,12 +471,18 @@ export async function ensureImageLocationsPg(db: Queryable, names: readonly stri
 /** The tables and columns of the connection's current schema. */
 export async function pgTables(db: Queryable): Promise<TableShapes> {
   const out = new Map<string, Map<string, ColumnShape>>();
-  const rows = (await db.query<{ table_name: string; column_name: string; is_nullable: string; column_default: string | null }>(
-    `SELECT table_name, column_name, is_nullable, column_default FROM information_schema.columns
-      WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position`)).rows;
+  const rows = (
+    await db.query<{ table_name: string; column_name: string; is_nullable: string; column_default: string | null }>(
+      `SELECT table_name, column_name, is_nullable, column_default FROM information_schema.columns
+      WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position`,
+    )
+  ).rows;
   for (const r of rows) {
     let cols = out.get(r.table_name);
-    if (!cols) { cols = new Map(); out.set(r.table_name, cols); }
+    if (!cols) {
+      cols = new Map();
+      out.set(r.table_name, cols);
+    }
     cols.set(r.column_name, { notNull: r.is_nullable === 'NO', hasDefault: r.column_default !== null });
   }
   return out;

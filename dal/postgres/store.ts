@@ -17,14 +17,40 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import {
-  MissingReferences, RepositoryState, checkDeclaredSizes, type ActionLogEntry, type BlobRef, type ManifestRef, type ManifestTarget, type MetadataStore,
-  type NewManifest, type Page, type QueueItemEntry, type QuotaAccounting, type RepositoryRef, type UploadProgress, type UploadRow,
+  MissingReferences,
+  RepositoryState,
+  checkDeclaredSizes,
+  type ActionLogEntry,
+  type BlobRef,
+  type ManifestRef,
+  type ManifestTarget,
+  type MetadataStore,
+  type NewManifest,
+  type Page,
+  type QueueItemEntry,
+  type QuotaAccounting,
+  type RepositoryRef,
+  type UploadProgress,
+  type UploadRow,
 } from '../model/store.js';
 import { sqlLocalTime, sqlTime } from '../model/time.js';
 import { INDEXER_V4, QUOTA_SQL, SECURITY_STATUS_PENDING, positional } from '../model/side-effects.js';
 import { GroupCommit } from '../model/group-commit.js';
 import { DEFAULT_TAG_EXPIRATION_S, type CreateQuaySchemaOptions } from '../schema/quay.js';
-import { CACHED_LOOKUPS, LISTED_STATES, MANIFEST_COLUMNS, UPLOAD_SELECT, blobRef, manifestRef, repoRef, uploadRow, type BlobRow, type ManifestDbRow, type RepoRow, type UploadDbRow } from '../model/rows.js';
+import {
+  CACHED_LOOKUPS,
+  LISTED_STATES,
+  MANIFEST_COLUMNS,
+  UPLOAD_SELECT,
+  blobRef,
+  manifestRef,
+  repoRef,
+  uploadRow,
+  type BlobRow,
+  type ManifestDbRow,
+  type RepoRow,
+  type UploadDbRow,
+} from '../model/rows.js';
 import { PgAuthStore } from './auth-store.js';
 import { DalTxError } from '../model/dal.js';
 import { inTransaction, type PgTxSession, type Q } from './transaction.js';
@@ -49,15 +75,21 @@ const manifestAlive = (n: string): string => `(EXISTS (SELECT 1 FROM tag t WHERE
 const REPO_SELECT = `SELECT r.id, r.namespace_user_id, u.username, r.name, v.name AS visibility, r.state
   FROM repository r JOIN "user" u ON u.id = r.namespace_user_id JOIN visibility v ON v.id = r.visibility_id`;
 
-
 const POSITIONAL = new Map<string, ReturnType<typeof positional>>();
 /** Run SQL written with `@name` parameters (side-effects.ts); its rows. */
 async function named<R extends pg.QueryResultRow>(q: Q, sql: string, params: Readonly<Record<string, unknown>>): Promise<R[]> {
   let p = POSITIONAL.get(sql);
-  if (!p) { p = positional(sql); POSITIONAL.set(sql, p); }
-  return (await q.query<R>(p.text, p.names.map((n) => params[n]))).rows;
+  if (!p) {
+    p = positional(sql);
+    POSITIONAL.set(sql, p);
+  }
+  return (
+    await q.query<R>(
+      p.text,
+      p.names.map((n) => params[n]),
+    )
+  ).rows;
 }
-
 
 /** Quay's per-repository tag lock (data/model/oci/tag.py retarget_tag); hold inside a transaction. */
 export async function lockTags(c: Q, repositoryId: number): Promise<void> {
@@ -67,7 +99,9 @@ export async function lockTags(c: Q, repositoryId: number): Promise<void> {
 /** Action log rows (kind id, account, performer, repository, datetime, ip, metadata) in one multi-row INSERT. */
 async function insertLogs(q: Q, rows: readonly (readonly unknown[])[]): Promise<void> {
   const values = rows.flat();
-  const tuples = rows.map((_, i) => `($${7 * i + 1}, COALESCE($${7 * i + 2}, (SELECT min(id) FROM "user")), $${7 * i + 3}, $${7 * i + 4}, $${7 * i + 5}, $${7 * i + 6}, $${7 * i + 7})`);
+  const tuples = rows.map(
+    (_, i) => `($${7 * i + 1}, COALESCE($${7 * i + 2}, (SELECT min(id) FROM "user")), $${7 * i + 3}, $${7 * i + 4}, $${7 * i + 5}, $${7 * i + 6}, $${7 * i + 7})`,
+  );
   await q.query(`INSERT INTO logentry3 (kind_id, account_id, performer_id, repository_id, datetime, ip, metadata_json) VALUES ${tuples.join(', ')}`, values);
 }
 
@@ -90,7 +124,11 @@ export class PgMetadataStore implements MetadataStore {
   private readonly logs: GroupCommit<readonly unknown[]> | null;
 
   /** `session`, `ids`: a transaction's store (see inSession). */
-  constructor(readonly pool: pg.Pool, private readonly session?: PgTxSession, ids?: ReadonlyMap<string, number>) {
+  constructor(
+    readonly pool: pg.Pool,
+    private readonly session?: PgTxSession,
+    ids?: ReadonlyMap<string, number>,
+  ) {
     this.ids = new Map(ids);
     this.q = session ?? pool;
     this.logs = session ? null : new GroupCommit<readonly unknown[]>((rows) => insertLogs(pool, rows));
@@ -173,36 +211,51 @@ export class PgMetadataStore implements MetadataStore {
       // ON CONFLICT: a concurrent creator of the same namespace wins, we use its row.
       let ns = (await c.query<{ id: number }>('SELECT id FROM "user" WHERE username = $1', [namespace])).rows[0];
       if (!ns) {
-        await c.query(`INSERT INTO "user" (uuid, username, password_hash, email, verified, stripe_id, organization, robot,
+        await c.query(
+          `INSERT INTO "user" (uuid, username, password_hash, email, verified, stripe_id, organization, robot,
             invoice_email, invalid_login_attempts, last_invalid_login, removed_tag_expiration_s, enabled, invoice_email_address,
             given_name, family_name, company, location, maximum_queued_builds_count, creation_date, last_accessed)
           VALUES ($1, $2, NULL, $3, false, NULL, true, false, false, 0, $4, $5, true, NULL, NULL, NULL, NULL, NULL, NULL, $4, NULL)
-          ON CONFLICT DO NOTHING`, [randomUUID(), namespace, randomBytes(32).toString('hex'), now, DEFAULT_TAG_EXPIRATION_S]);
+          ON CONFLICT DO NOTHING`,
+          [randomUUID(), namespace, randomBytes(32).toString('hex'), now, DEFAULT_TAG_EXPIRATION_S],
+        );
         ns = (await c.query<{ id: number }>('SELECT id FROM "user" WHERE username = $1', [namespace])).rows[0]!;
       }
-      await c.query(`INSERT INTO repository (namespace_user_id, name, visibility_id, description, badge_token, kind_id, trust_enabled, state)
+      await c.query(
+        `INSERT INTO repository (namespace_user_id, name, visibility_id, description, badge_token, kind_id, trust_enabled, state)
         VALUES ($1, $2, $3, NULL, $4, $5, false, $6) ON CONFLICT DO NOTHING`,
-      [ns.id, name, await this.lookup(c, 'visibility', visibility), randomUUID(), await this.lookup(c, 'repositorykind', 'image'), RepositoryState.NORMAL]);
+        [ns.id, name, await this.lookup(c, 'visibility', visibility), randomUUID(), await this.lookup(c, 'repositorykind', 'image'), RepositoryState.NORMAL],
+      );
       return (await this.repoByName(c, namespace, name))!;
     });
     return repoRef(r);
   }
 
   async listRepositories(page: Page): Promise<string[]> {
-    const rows = (await this.q.query<{ fullname: string }>(`SELECT fullname FROM (SELECT u.username || '/' || r.name AS fullname
+    const rows = (
+      await this.q.query<{ fullname: string }>(
+        `SELECT fullname FROM (SELECT u.username || '/' || r.name AS fullname
         FROM repository r JOIN "user" u ON u.id = r.namespace_user_id WHERE r.state IN ${LISTED_STATES}) x
-      WHERE fullname COLLATE "C" > $1 ORDER BY fullname COLLATE "C" LIMIT $2`, [page.last ?? '', page.n])).rows;
+      WHERE fullname COLLATE "C" > $1 ORDER BY fullname COLLATE "C" LIMIT $2`,
+        [page.last ?? '', page.n],
+      )
+    ).rows;
     return rows.map((r) => r.fullname);
   }
 
   /** Locations listed in location-id order (what SQLite's covering index yields). */
   private async blobIn(q: Q, repositoryId: number, digest: string): Promise<BlobRow | undefined> {
-    return (await q.query<BlobRow>(`SELECT s.id, s.content_checksum, s.image_size,
+    return (
+      await q.query<BlobRow>(
+        `SELECT s.id, s.content_checksum, s.image_size,
         (SELECT string_agg(l.name, ',' ORDER BY l.id) FROM imagestorageplacement p JOIN imagestoragelocation l ON l.id = p.location_id WHERE p.storage_id = s.id) AS locations
       FROM imagestorage s WHERE s.content_checksum = $1 AND (
         EXISTS (SELECT 1 FROM manifestblob mb WHERE mb.blob_id = s.id AND mb.repository_id = $2)
         OR EXISTS (SELECT 1 FROM uploadedblob ub WHERE ub.blob_id = s.id AND ub.repository_id = $2))
-      ORDER BY s.id LIMIT 1`, [digest, repositoryId])).rows[0];
+      ORDER BY s.id LIMIT 1`,
+        [digest, repositoryId],
+      )
+    ).rows[0];
   }
 
   async repositoryBlob(repositoryId: number, digest: string, _nowMs: number): Promise<BlobRef | null> {
@@ -211,14 +264,23 @@ export class PgMetadataStore implements MetadataStore {
   }
 
   async globalBlob(digest: string): Promise<BlobRef | null> {
-    const r = (await this.q.query<BlobRow>(`SELECT s.id, s.content_checksum, s.image_size, NULL AS locations FROM imagestorage s
-      WHERE s.content_checksum = $1 AND s.cas_path = true ORDER BY s.id LIMIT 1`, [digest])).rows[0];
+    const r = (
+      await this.q.query<BlobRow>(
+        `SELECT s.id, s.content_checksum, s.image_size, NULL AS locations FROM imagestorage s
+      WHERE s.content_checksum = $1 AND s.cas_path = true ORDER BY s.id LIMIT 1`,
+        [digest],
+      )
+    ).rows[0];
     return r ? blobRef(r) : null;
   }
 
   async linkBlob(repositoryId: number, blobId: number, nowMs: number, expiresMs: number): Promise<void> {
-    await this.q.query('INSERT INTO uploadedblob (repository_id, blob_id, uploaded_at, expires_at) VALUES ($1, $2, $3, $4)',
-      [repositoryId, blobId, sqlTime(nowMs), sqlTime(expiresMs)]);
+    await this.q.query('INSERT INTO uploadedblob (repository_id, blob_id, uploaded_at, expires_at) VALUES ($1, $2, $3, $4)', [
+      repositoryId,
+      blobId,
+      sqlTime(nowMs),
+      sqlTime(expiresMs),
+    ]);
   }
 
   private async uploadByUuid(q: Q, uuid: string): Promise<UploadDbRow | undefined> {
@@ -226,9 +288,11 @@ export class PgMetadataStore implements MetadataStore {
   }
 
   async createUpload(repositoryId: number, uuid: string, location: string, shaState: string, nowMs: number): Promise<UploadRow> {
-    await this.q.query(`INSERT INTO blobupload (repository_id, uuid, byte_count, sha_state, location_id, storage_metadata, chunk_count,
+    await this.q.query(
+      `INSERT INTO blobupload (repository_id, uuid, byte_count, sha_state, location_id, storage_metadata, chunk_count,
         uncompressed_byte_count, created, piece_sha_state, piece_hashes) VALUES ($1, $2, 0, $3, $4, '{}', 0, NULL, $5, NULL, NULL)`,
-    [repositoryId, uuid, shaState, await this.lookup(this.q, 'imagestoragelocation', location, true), sqlTime(nowMs)]);
+      [repositoryId, uuid, shaState, await this.lookup(this.q, 'imagestoragelocation', location, true), sqlTime(nowMs)],
+    );
     return uploadRow((await this.uploadByUuid(this.q, uuid))!);
   }
 
@@ -238,8 +302,11 @@ export class PgMetadataStore implements MetadataStore {
   }
 
   async recordChunk(uuid: string, expectByteCount: number, p: UploadProgress): Promise<boolean> {
-    const r = await this.q.query(`UPDATE blobupload SET byte_count = $1, chunk_count = $2, sha_state = $3, storage_metadata = $4, uncompressed_byte_count = $5
-      WHERE uuid = $6 AND byte_count = $7`, [p.byteCount, p.chunkCount, p.shaState, p.storageMetadata, p.uncompressedByteCount, uuid, expectByteCount]);
+    const r = await this.q.query(
+      `UPDATE blobupload SET byte_count = $1, chunk_count = $2, sha_state = $3, storage_metadata = $4, uncompressed_byte_count = $5
+      WHERE uuid = $6 AND byte_count = $7`,
+      [p.byteCount, p.chunkCount, p.shaState, p.storageMetadata, p.uncompressedByteCount, uuid, expectByteCount],
+    );
     return r.rowCount === 1;
   }
 
@@ -252,19 +319,31 @@ export class PgMetadataStore implements MetadataStore {
     const id = await this.transaction(async (q) => {
       // imagestorage has no unique digest: serialise get-or-create per digest (Quay uses a Redis lock for this).
       await q.query('SELECT pg_advisory_xact_lock($1::bigint)', [advisoryLockId('registryd_blob', c.digest)]);
-      const existing = (await q.query<{ id: number; image_size: number | null }>(
-        'SELECT id, image_size FROM imagestorage WHERE content_checksum = $1 AND cas_path = true ORDER BY id LIMIT 1', [c.digest])).rows[0];
+      const existing = (
+        await q.query<{ id: number; image_size: number | null }>('SELECT id, image_size FROM imagestorage WHERE content_checksum = $1 AND cas_path = true ORDER BY id LIMIT 1', [
+          c.digest,
+        ])
+      ).rows[0];
       let id: number;
       if (existing) {
         id = existing.id;
         if (existing.image_size === null) await q.query('UPDATE imagestorage SET image_size = $1, uncompressed_size = $2 WHERE id = $3', [c.size, c.uncompressedSize, id]);
       } else {
-        id = (await q.query<{ id: number }>(`INSERT INTO imagestorage (uuid, image_size, uncompressed_size, uploading, cas_path, content_checksum)
-          VALUES ($1, $2, $3, true, true, $4) RETURNING id`, [randomUUID(), c.size, c.uncompressedSize, c.digest])).rows[0]!.id;
+        id = (
+          await q.query<{ id: number }>(
+            `INSERT INTO imagestorage (uuid, image_size, uncompressed_size, uploading, cas_path, content_checksum)
+          VALUES ($1, $2, $3, true, true, $4) RETURNING id`,
+            [randomUUID(), c.size, c.uncompressedSize, c.digest],
+          )
+        ).rows[0]!.id;
       }
       await q.query('INSERT INTO imagestorageplacement (storage_id, location_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [id, locationId]);
-      await q.query('INSERT INTO uploadedblob (repository_id, blob_id, uploaded_at, expires_at) VALUES ($1, $2, $3, $4)',
-        [c.repositoryId, id, sqlTime(c.nowMs), sqlTime(c.linkExpiresMs)]);
+      await q.query('INSERT INTO uploadedblob (repository_id, blob_id, uploaded_at, expires_at) VALUES ($1, $2, $3, $4)', [
+        c.repositoryId,
+        id,
+        sqlTime(c.nowMs),
+        sqlTime(c.linkExpiresMs),
+      ]);
       if (c.uploadUuid) await q.query('DELETE FROM blobupload WHERE uuid = $1', [c.uploadUuid]);
       return id;
     });
@@ -277,15 +356,25 @@ export class PgMetadataStore implements MetadataStore {
   }
 
   async manifestByDigest(repositoryId: number, digest: string, nowMs: number): Promise<ManifestRef | null> {
-    const r = (await this.q.query<ManifestDbRow>(`SELECT ${MANIFEST_COLUMNS} FROM manifest m JOIN mediatype mt ON mt.id = m.media_type_id
-      WHERE m.repository_id = $1 AND m.digest = $2 AND ${manifestAlive('$3')}`, [repositoryId, digest, nowMs])).rows[0];
+    const r = (
+      await this.q.query<ManifestDbRow>(
+        `SELECT ${MANIFEST_COLUMNS} FROM manifest m JOIN mediatype mt ON mt.id = m.media_type_id
+      WHERE m.repository_id = $1 AND m.digest = $2 AND ${manifestAlive('$3')}`,
+        [repositoryId, digest, nowMs],
+      )
+    ).rows[0];
     return r ? manifestRef(r) : null;
   }
 
   async manifestByTag(repositoryId: number, tag: string, nowMs: number): Promise<ManifestRef | null> {
-    const r = (await this.q.query<ManifestDbRow>(`SELECT ${MANIFEST_COLUMNS} FROM tag t JOIN manifest m ON m.id = t.manifest_id JOIN mediatype mt ON mt.id = m.media_type_id
+    const r = (
+      await this.q.query<ManifestDbRow>(
+        `SELECT ${MANIFEST_COLUMNS} FROM tag t JOIN manifest m ON m.id = t.manifest_id JOIN mediatype mt ON mt.id = m.media_type_id
       WHERE t.repository_id = $1 AND t.name = $2 AND t.hidden = false AND ${alive('$3')}
-      ORDER BY t.lifetime_start_ms DESC LIMIT 1`, [repositoryId, tag, nowMs])).rows[0];
+      ORDER BY t.lifetime_start_ms DESC LIMIT 1`,
+        [repositoryId, tag, nowMs],
+      )
+    ).rows[0];
     return r ? manifestRef(r) : null;
   }
 
@@ -310,22 +399,33 @@ export class PgMetadataStore implements MetadataStore {
     const blobSizes = new Map<string, number | null>();
     for (const d of m.blobDigests) {
       const b = await this.blobIn(c, repositoryId, d);
-      if (b) { blobs.push(b.id); blobSizes.set(d, b.image_size); } else missingBlobs.push(d);
+      if (b) {
+        blobs.push(b.id);
+        blobSizes.set(d, b.image_size);
+      } else missingBlobs.push(d);
     }
     const children: number[] = [];
     const missingChildren: string[] = [];
     const childSizes = new Map<string, number>();
     for (const d of m.childDigests) {
-      const ch = (await c.query<{ id: number; bytes: number }>('SELECT id, octet_length(manifest_bytes) AS bytes FROM manifest WHERE repository_id = $1 AND digest = $2',
-        [repositoryId, d])).rows[0];
-      if (ch) { children.push(ch.id); childSizes.set(d, ch.bytes); } else missingChildren.push(d);
+      const ch = (
+        await c.query<{ id: number; bytes: number }>('SELECT id, octet_length(manifest_bytes) AS bytes FROM manifest WHERE repository_id = $1 AND digest = $2', [repositoryId, d])
+      ).rows[0];
+      if (ch) {
+        children.push(ch.id);
+        childSizes.set(d, ch.bytes);
+      } else missingChildren.push(d);
     }
     if (missingBlobs.length || missingChildren.length) throw new MissingReferences(missingBlobs, missingChildren);
     checkDeclaredSizes(m.declaredSizes, blobSizes, childSizes);
-    const inserted = (await c.query<{ id: number }>(`INSERT INTO manifest (repository_id, digest, media_type_id, manifest_bytes, config_media_type,
+    const inserted = (
+      await c.query<{ id: number }>(
+        `INSERT INTO manifest (repository_id, digest, media_type_id, manifest_bytes, config_media_type,
         layers_compressed_size, subject, subject_backfilled, artifact_type, artifact_type_backfilled)
       VALUES ($1, $2, $3, $4, $5, $6, $7, true, $8, true) ON CONFLICT DO NOTHING RETURNING id`,
-    [repositoryId, m.digest, mediaTypeId, m.text, m.configMediaType, m.layersCompressedSize, m.subject, m.artifactType])).rows[0];
+        [repositoryId, m.digest, mediaTypeId, m.text, m.configMediaType, m.layersCompressedSize, m.subject, m.artifactType],
+      )
+    ).rows[0];
     // Python Quay (which does not take our lock for this) created it meanwhile: reuse its row, as Quay does on IntegrityError.
     if (!inserted) return (await c.query<{ id: number }>('SELECT id FROM manifest WHERE repository_id = $1 AND digest = $2', [repositoryId, m.digest])).rows[0]!.id;
     const id = inserted.id;
@@ -339,11 +439,21 @@ export class PgMetadataStore implements MetadataStore {
 
   /** What Quay writes beside a new manifest: security status, labels, quota totals (see ../side-effects.ts). */
   private async newManifestRows(c: Q, repositoryId: number, manifestId: number, m: NewManifest, nowMs: number, quota: QuotaAccounting): Promise<void> {
-    await c.query(`INSERT INTO manifestsecuritystatus (manifest_id, repository_id, index_status, error_json, last_indexed, indexer_hash, indexer_version, metadata_json)
-      VALUES ($1, $2, $3, '{}', $4, '', $5, '{}')`, [manifestId, repositoryId, SECURITY_STATUS_PENDING, sqlTime(nowMs), INDEXER_V4]);
+    await c.query(
+      `INSERT INTO manifestsecuritystatus (manifest_id, repository_id, index_status, error_json, last_indexed, indexer_hash, indexer_version, metadata_json)
+      VALUES ($1, $2, $3, '{}', $4, '', $5, '{}')`,
+      [manifestId, repositoryId, SECURITY_STATUS_PENDING, sqlTime(nowMs), INDEXER_V4],
+    );
     for (const l of m.labels ?? []) {
-      const label = (await c.query<{ id: number }>('INSERT INTO label (uuid, "key", value, media_type_id, source_type_id) VALUES ($1, $2, $3, $4, $5) RETURNING id',
-        [randomUUID(), l.key, l.value, await this.lookup(c, 'mediatype', l.mediaType, true), await this.lookup(c, 'labelsourcetype', 'manifest')])).rows[0]!.id;
+      const label = (
+        await c.query<{ id: number }>('INSERT INTO label (uuid, "key", value, media_type_id, source_type_id) VALUES ($1, $2, $3, $4, $5) RETURNING id', [
+          randomUUID(),
+          l.key,
+          l.value,
+          await this.lookup(c, 'mediatype', l.mediaType, true),
+          await this.lookup(c, 'labelsourcetype', 'manifest'),
+        ])
+      ).rows[0]!.id;
       await c.query('INSERT INTO manifestlabel (repository_id, manifest_id, label_id) VALUES ($1, $2, $3)', [repositoryId, manifestId, label]);
     }
     if (quota === 'none') return;
@@ -359,20 +469,29 @@ export class PgMetadataStore implements MetadataStore {
     for (const scope of ['namespace', 'repository'] as const) {
       const sql = QUOTA_SQL[scope];
       const row = (await named<{ backfill_complete: boolean }>(c, sql.select, q))[0];
-      if (row) { if (row.backfill_complete) await named(c, sql.add, { ...q, total: totals[scope] }); }
-      else if ((await named(c, sql.onlyManifest, q)).length > 0) await named(c, sql.insert, { ...q, total: totals[scope], complete: true });
+      if (row) {
+        if (row.backfill_complete) await named(c, sql.add, { ...q, total: totals[scope] });
+      } else if ((await named(c, sql.onlyManifest, q)).length > 0) await named(c, sql.insert, { ...q, total: totals[scope], complete: true });
     }
   }
 
   private async insertTag(c: Q, repositoryId: number, name: string, manifestId: number, startMs: number, endMs: number | null, hidden: boolean, tagKindId: number): Promise<void> {
-    await c.query(`INSERT INTO tag (name, repository_id, manifest_id, lifetime_start_ms, lifetime_end_ms, immutable, hidden, reversion, tag_kind_id, linked_tag_id)
-      VALUES ($1, $2, $3, $4, $5, false, $6, false, $7, NULL)`, [name, repositoryId, manifestId, startMs, endMs, hidden, tagKindId]);
+    await c.query(
+      `INSERT INTO tag (name, repository_id, manifest_id, lifetime_start_ms, lifetime_end_ms, immutable, hidden, reversion, tag_kind_id, linked_tag_id)
+      VALUES ($1, $2, $3, $4, $5, false, $6, false, $7, NULL)`,
+      [name, repositoryId, manifestId, startMs, endMs, hidden, tagKindId],
+    );
   }
 
   /** Point a tag at a manifest: close the alive row (history), open a new one. Under the tag lock. */
   private async retarget(c: Q, repositoryId: number, tag: string, manifestId: number, nowMs: number, tagKindId: number): Promise<void> {
-    const rows = (await c.query<{ id: number; manifest_id: number }>(`SELECT t.id, t.manifest_id FROM tag t WHERE t.repository_id = $1 AND t.name = $2 AND ${alive('$3')}`,
-      [repositoryId, tag, nowMs])).rows;
+    const rows = (
+      await c.query<{ id: number; manifest_id: number }>(`SELECT t.id, t.manifest_id FROM tag t WHERE t.repository_id = $1 AND t.name = $2 AND ${alive('$3')}`, [
+        repositoryId,
+        tag,
+        nowMs,
+      ])
+    ).rows;
     if (rows.length === 1 && rows[0]!.manifest_id === manifestId) return;
     // Two moves of one tag within a millisecond would collide on (repository, name, lifetime_end_ms).
     const clash = (await c.query('SELECT 1 FROM tag WHERE repository_id = $1 AND name = $2 AND lifetime_end_ms = $3', [repositoryId, tag, nowMs])).rows.length > 0;
@@ -383,27 +502,52 @@ export class PgMetadataStore implements MetadataStore {
 
   /** A manifest pushed by digest: a hidden `$temp-` tag keeps it unless a tag already does. Under the tag lock. */
   private async keepAlive(c: Q, repositoryId: number, manifestId: number, untilMs: number | null, nowMs: number, tagKindId: number): Promise<void> {
-    const kept = (await c.query(`SELECT 1 FROM tag t WHERE t.manifest_id = $1 AND ${alive('$2')} AND (t.lifetime_end_ms IS NULL OR t.lifetime_end_ms >= $3) LIMIT 1`,
-      [manifestId, nowMs, untilMs ?? Number.MAX_SAFE_INTEGER])).rows.length > 0;
+    const kept =
+      (
+        await c.query(`SELECT 1 FROM tag t WHERE t.manifest_id = $1 AND ${alive('$2')} AND (t.lifetime_end_ms IS NULL OR t.lifetime_end_ms >= $3) LIMIT 1`, [
+          manifestId,
+          nowMs,
+          untilMs ?? Number.MAX_SAFE_INTEGER,
+        ])
+      ).rows.length > 0;
     if (kept) return;
     await this.insertTag(c, repositoryId, `$temp-${randomUUID()}`, manifestId, nowMs, untilMs, true, tagKindId);
   }
 
   async listTags(repositoryId: number, nowMs: number, page?: Page): Promise<string[]> {
-    const rows = (await this.q.query<{ name: string }>(`SELECT DISTINCT t.name COLLATE "C" AS name FROM tag t
+    const rows = (
+      await this.q.query<{ name: string }>(
+        `SELECT DISTINCT t.name COLLATE "C" AS name FROM tag t
       WHERE t.repository_id = $1 AND t.hidden = false AND ${alive('$2')} AND t.name COLLATE "C" > $3
-      ORDER BY 1 LIMIT $4`, [repositoryId, nowMs, page?.last ?? '', page?.n ?? null])).rows;
+      ORDER BY 1 LIMIT $4`,
+        [repositoryId, nowMs, page?.last ?? '', page?.n ?? null],
+      )
+    ).rows;
     return rows.map((r) => r.name);
   }
 
   async deleteTag(repositoryId: number, tag: string, nowMs: number): Promise<boolean> {
-    return (await this.endTags(repositoryId, `SELECT t.id, t.name FROM tag t
-        WHERE t.repository_id = $1 AND t.name = $2 AND t.hidden = false AND ${alive('$3')} ORDER BY t.id`, tag, nowMs)).length > 0;
+    return (
+      (
+        await this.endTags(
+          repositoryId,
+          `SELECT t.id, t.name FROM tag t
+        WHERE t.repository_id = $1 AND t.name = $2 AND t.hidden = false AND ${alive('$3')} ORDER BY t.id`,
+          tag,
+          nowMs,
+        )
+      ).length > 0
+    );
   }
 
   async deleteManifest(repositoryId: number, digest: string, nowMs: number): Promise<string[]> {
-    return this.endTags(repositoryId, `SELECT t.id, t.name FROM tag t JOIN manifest m ON m.id = t.manifest_id
-        WHERE m.repository_id = $1 AND m.digest = $2 AND t.hidden = false AND ${alive('$3')} ORDER BY t.id`, digest, nowMs);
+    return this.endTags(
+      repositoryId,
+      `SELECT t.id, t.name FROM tag t JOIN manifest m ON m.id = t.manifest_id
+        WHERE m.repository_id = $1 AND m.digest = $2 AND t.hidden = false AND ${alive('$3')} ORDER BY t.id`,
+      digest,
+      nowMs,
+    );
   }
 
   /** End the tags `select` ($1 repository, $2 name or digest, $3 now) finds and drop their tag-notification records, under the tag lock; their names. */
@@ -420,13 +564,20 @@ export class PgMetadataStore implements MetadataStore {
   }
 
   async tagExpired(repositoryId: number, tag: string, nowMs: number): Promise<boolean> {
-    return (await this.q.query('SELECT 1 FROM tag WHERE repository_id = $1 AND name = $2 AND hidden = false AND lifetime_end_ms <= $3 LIMIT 1',
-      [repositoryId, tag, nowMs])).rows.length > 0;
+    return (
+      (await this.q.query('SELECT 1 FROM tag WHERE repository_id = $1 AND name = $2 AND hidden = false AND lifetime_end_ms <= $3 LIMIT 1', [repositoryId, tag, nowMs])).rows
+        .length > 0
+    );
   }
 
   async referrers(repositoryId: number, subject: string, nowMs: number): Promise<ManifestRef[]> {
-    const rows = (await this.q.query<ManifestDbRow>(`SELECT ${MANIFEST_COLUMNS} FROM manifest m JOIN mediatype mt ON mt.id = m.media_type_id
-      WHERE m.repository_id = $1 AND m.subject = $2 AND ${manifestAlive('$3')} ORDER BY m.id`, [repositoryId, subject, nowMs])).rows;
+    const rows = (
+      await this.q.query<ManifestDbRow>(
+        `SELECT ${MANIFEST_COLUMNS} FROM manifest m JOIN mediatype mt ON mt.id = m.media_type_id
+      WHERE m.repository_id = $1 AND m.subject = $2 AND ${manifestAlive('$3')} ORDER BY m.id`,
+        [repositoryId, subject, nowMs],
+      )
+    ).rows;
     return rows.map(manifestRef);
   }
 
@@ -438,8 +589,13 @@ export class PgMetadataStore implements MetadataStore {
   }
 
   async repositoryNotifications(repositoryId: number, event: string): Promise<string[]> {
-    return (await this.q.query<{ uuid: string }>(`SELECT n.uuid FROM repositorynotification n JOIN externalnotificationevent e ON e.id = n.event_id
-      WHERE n.repository_id = $1 AND e.name = $2 ORDER BY n.id`, [repositoryId, event])).rows.map((r) => r.uuid);
+    return (
+      await this.q.query<{ uuid: string }>(
+        `SELECT n.uuid FROM repositorynotification n JOIN externalnotificationevent e ON e.id = n.event_id
+      WHERE n.repository_id = $1 AND e.name = $2 ORDER BY n.id`,
+        [repositoryId, event],
+      )
+    ).rows.map((r) => r.uuid);
   }
 
   async enqueue(items: readonly QueueItemEntry[], nowMs: number): Promise<void> {
@@ -451,8 +607,11 @@ export class PgMetadataStore implements MetadataStore {
       const n = values.length;
       return `($${n - 2}, $${n - 1}, $1, true, NULL, 5, $${n})`;
     });
-    await this.q.query(`INSERT INTO queueitem (queue_name, body, available_after, available, processing_expires, retries_remaining, state_id)
-      VALUES ${tuples.join(', ')}`, values);
+    await this.q.query(
+      `INSERT INTO queueitem (queue_name, body, available_after, available, processing_expires, retries_remaining, state_id)
+      VALUES ${tuples.join(', ')}`,
+      values,
+    );
   }
 
   async namespaceId(name: string): Promise<number | null> {

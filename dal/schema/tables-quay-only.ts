@@ -292,8 +292,17 @@ const BUILDS: readonly string[] = [
   secure_private_key TEXT,
   fully_migrated INTEGER NOT NULL DEFAULT 0
 )`,
-  ...indexes('repositorybuildtrigger', ['connected_user_id'], ['disabled_datetime'], ['disabled_reason_id'], ['pull_robot_id'],
-    ['repository_id'], ['service_id'], ['uuid'], ['write_token_id']),
+  ...indexes(
+    'repositorybuildtrigger',
+    ['connected_user_id'],
+    ['disabled_datetime'],
+    ['disabled_reason_id'],
+    ['pull_robot_id'],
+    ['repository_id'],
+    ['service_id'],
+    ['uuid'],
+    ['write_token_id'],
+  ),
 
   // One build; phase is Quay's build phase name ('waiting', 'complete', ...).
   `CREATE TABLE repositorybuild (
@@ -311,8 +320,20 @@ const BUILDS: readonly string[] = [
   logs_archived INTEGER NOT NULL DEFAULT 0,
   queue_id TEXT
 )`,
-  ...indexes('repositorybuild', ['access_token_id'], ['logs_archived'], ['pull_robot_id'], ['queue_id'], ['repository_id'],
-    ['repository_id', 'started', 'phase'], ['resource_key'], ['started'], ['started', 'logs_archived', 'phase'], ['trigger_id'], ['uuid']),
+  ...indexes(
+    'repositorybuild',
+    ['access_token_id'],
+    ['logs_archived'],
+    ['pull_robot_id'],
+    ['queue_id'],
+    ['repository_id'],
+    ['repository_id', 'started', 'phase'],
+    ['resource_key'],
+    ['started'],
+    ['started', 'logs_archived', 'phase'],
+    ['trigger_id'],
+    ['uuid'],
+  ),
 ];
 
 /** In-app notifications, repository and namespace notifications, global messages. */
@@ -588,8 +609,18 @@ const OLD_LOGS_RELEASES: readonly string[] = [
   ip TEXT,
   metadata_json TEXT NOT NULL
 )`,
-  ...indexes('logentry', ['account_id'], ['account_id', 'datetime'], ['datetime'], ['kind_id'], ['performer_id'],
-    ['performer_id', 'datetime'], ['repository_id'], ['repository_id', 'datetime'], ['repository_id', 'datetime', 'kind_id']),
+  ...indexes(
+    'logentry',
+    ['account_id'],
+    ['account_id', 'datetime'],
+    ['datetime'],
+    ['kind_id'],
+    ['performer_id'],
+    ['performer_id', 'datetime'],
+    ['repository_id'],
+    ['repository_id', 'datetime'],
+    ['repository_id', 'datetime', 'kind_id'],
+  ),
 
   // Second action-log table (id integer).
   `CREATE TABLE logentry2 (
@@ -602,8 +633,18 @@ const OLD_LOGS_RELEASES: readonly string[] = [
   ip TEXT,
   metadata_json TEXT NOT NULL
 )`,
-  ...indexes('logentry2', ['account_id'], ['account_id', 'datetime'], ['datetime'], ['kind_id'], ['performer_id'],
-    ['performer_id', 'datetime'], ['repository_id'], ['repository_id', 'datetime'], ['repository_id', 'datetime', 'kind_id']),
+  ...indexes(
+    'logentry2',
+    ['account_id'],
+    ['account_id', 'datetime'],
+    ['datetime'],
+    ['kind_id'],
+    ['performer_id'],
+    ['performer_id', 'datetime'],
+    ['repository_id'],
+    ['repository_id', 'datetime'],
+    ['repository_id', 'datetime', 'kind_id'],
+  ),
 
   // Deploy records written at boot when a region and git head are configured.
   ...lookup('quayservice'),
@@ -700,8 +741,16 @@ const APP_REGISTRY: readonly string[] = [
   linked_tag_id INTEGER REFERENCES apprtag (id)
 )`,
   'CREATE UNIQUE INDEX apprtag_repository_id_name_lifetime_end ON apprtag (repository_id, name, lifetime_end)',
-  ...indexes('apprtag', ['lifetime_end'], ['linked_tag_id'], ['manifest_list_id'], ['repository_id'], ['repository_id', 'name'],
-    ['repository_id', 'name', 'hidden'], ['tag_kind_id']),
+  ...indexes(
+    'apprtag',
+    ['lifetime_end'],
+    ['linked_tag_id'],
+    ['manifest_list_id'],
+    ['repository_id'],
+    ['repository_id', 'name'],
+    ['repository_id', 'name', 'hidden'],
+    ['tag_kind_id'],
+  ),
 ];
 
 /** The statements by group, in execution order (after tables.ts's groups). */

@@ -31,10 +31,12 @@
 
 /** A name-only lookup ("enum") table: rows come from LOOKUP_ROWS. */
 export function lookup(table: string, nameIndex: 'unique' | 'plain' | 'none' = 'unique'): string[] {
-  const out = [`CREATE TABLE ${table} (
+  const out = [
+    `CREATE TABLE ${table} (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   name TEXT NOT NULL
-)`];
+)`,
+  ];
   if (nameIndex !== 'none') out.push(`CREATE ${nameIndex === 'unique' ? 'UNIQUE ' : ''}INDEX ${table}_name ON ${table} (name)`);
   return out;
 }
@@ -351,9 +353,18 @@ const CONTENT: readonly string[] = [
   artifact_type_backfilled INTEGER    -- nullable in the DB; Quay writes 1 on push
 )`,
   'CREATE UNIQUE INDEX manifest_repository_id_digest ON manifest (repository_id, digest)',
-  ...indexes('manifest', ['digest'], ['media_type_id'], ['repository_id'], ['repository_id', 'media_type_id'],
-    ['repository_id', 'config_media_type'], ['repository_id', 'subject'], ['subject_backfilled'],
-    ['repository_id', 'artifact_type'], ['artifact_type_backfilled']),
+  ...indexes(
+    'manifest',
+    ['digest'],
+    ['media_type_id'],
+    ['repository_id'],
+    ['repository_id', 'media_type_id'],
+    ['repository_id', 'config_media_type'],
+    ['repository_id', 'subject'],
+    ['subject_backfilled'],
+    ['repository_id', 'artifact_type'],
+    ['artifact_type_backfilled'],
+  ),
 
   // Blobs (config and layers) a manifest references; links blobs to the repository. id is bigint in PG.
   `CREATE TABLE manifestblob (
@@ -373,8 +384,15 @@ const CONTENT: readonly string[] = [
   child_manifest_id INTEGER NOT NULL REFERENCES manifest (id)
 )`,
   'CREATE UNIQUE INDEX manifestchild_manifest_id_child_manifest_id ON manifestchild (manifest_id, child_manifest_id)',
-  ...indexes('manifestchild', ['child_manifest_id'], ['manifest_id'], ['repository_id'], ['repository_id', 'child_manifest_id'],
-    ['repository_id', 'manifest_id'], ['repository_id', 'manifest_id', 'child_manifest_id']),
+  ...indexes(
+    'manifestchild',
+    ['child_manifest_id'],
+    ['manifest_id'],
+    ['repository_id'],
+    ['repository_id', 'child_manifest_id'],
+    ['repository_id', 'manifest_id'],
+    ['repository_id', 'manifest_id', 'child_manifest_id'],
+  ),
 
   // Tag history: one row per (name, lifetime); alive = lifetime_end_ms NULL or in the future.
   `CREATE TABLE tag (
@@ -391,10 +409,22 @@ const CONTENT: readonly string[] = [
   immutable INTEGER NOT NULL DEFAULT 0
 )`,
   'CREATE UNIQUE INDEX tag_repository_id_name_lifetime_end_ms ON tag (repository_id, name, lifetime_end_ms)',
-  ...indexes('tag', ['lifetime_end_ms'], ['linked_tag_id'], ['manifest_id'], ['repository_id'], ['repository_id', 'name'],
-    ['repository_id', 'name', 'hidden'], ['repository_id', 'name', 'tag_kind_id'], ['tag_kind_id'],
-    ['repository_id', 'lifetime_end_ms'], ['repository_id', 'lifetime_start_ms'], ['repository_id', 'immutable'],
-    ['manifest_id', 'immutable'], ['manifest_id', 'lifetime_end_ms']),
+  ...indexes(
+    'tag',
+    ['lifetime_end_ms'],
+    ['linked_tag_id'],
+    ['manifest_id'],
+    ['repository_id'],
+    ['repository_id', 'name'],
+    ['repository_id', 'name', 'hidden'],
+    ['repository_id', 'name', 'tag_kind_id'],
+    ['tag_kind_id'],
+    ['repository_id', 'lifetime_end_ms'],
+    ['repository_id', 'lifetime_start_ms'],
+    ['repository_id', 'immutable'],
+    ['manifest_id', 'immutable'],
+    ['manifest_id', 'lifetime_end_ms'],
+  ),
 
   // A key/value label; attached to manifests through manifestlabel.
   `CREATE TABLE label (

@@ -46,12 +46,18 @@ export function sqliteDal(store: SqliteMetadataStore, auth: SqliteAuthStore = ne
   }
 
   function scopedDal(scope: TxScope): Dal {
-    const inner: Dal = dalOf('sqlite', store.inTransaction(scope), new SqliteAuthStore(db, scope),
+    const inner: Dal = dalOf(
+      'sqlite',
+      store.inTransaction(scope),
+      new SqliteAuthStore(db, scope),
       async (fn) => {
         if (scope.closed) throw new DalTxError('DAL_TX_ENDED');
         return fn(inner);
       },
-      async () => { throw new DalTxError('DAL_TX_CLOSE'); });
+      async () => {
+        throw new DalTxError('DAL_TX_CLOSE');
+      },
+    );
     return inner;
   }
 

@@ -75,7 +75,10 @@ export function connectionOf(db: Database.Database): SqliteConnection {
       gate: new ConnectionGate(),
       sql(text) {
         let s = stmts.get(text);
-        if (!s) { s = db.prepare(text); stmts.set(text, s); }
+        if (!s) {
+          s = db.prepare(text);
+          stmts.set(text, s);
+        }
         return s;
       },
     };

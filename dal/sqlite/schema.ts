@@ -5,8 +5,19 @@
  */
 import type { Database } from 'better-sqlite3';
 import {
-  EXPLICIT_ID_LOOKUPS, LABEL_SOURCE_MUTABLE, LOOKUP_ROWS, QUAY_ALEMBIC_HEAD, SCHEMA_SQL, STORAGE_LOCATIONS, SchemaVersionError,
-  compareQuayTables, expectedQuayTables, unstampedMismatch, type ColumnShape, type CreateQuaySchemaOptions, type TableShapes,
+  EXPLICIT_ID_LOOKUPS,
+  LABEL_SOURCE_MUTABLE,
+  LOOKUP_ROWS,
+  QUAY_ALEMBIC_HEAD,
+  SCHEMA_SQL,
+  STORAGE_LOCATIONS,
+  SchemaVersionError,
+  compareQuayTables,
+  expectedQuayTables,
+  unstampedMismatch,
+  type ColumnShape,
+  type CreateQuaySchemaOptions,
+  type TableShapes,
 } from '../schema/quay.js';
 
 /** Kept for callers that import these from the SQLite module (test/e2e); defined in ../schema/quay.ts and ../time.ts. */

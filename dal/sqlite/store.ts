@@ -7,14 +7,40 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import {
-  MissingReferences, RepositoryState, checkDeclaredSizes, type ActionLogEntry, type BlobRef, type ManifestRef, type ManifestTarget, type MetadataStore,
-  type NewManifest, type Page, type QueueItemEntry, type QuotaAccounting, type RepositoryRef, type UploadProgress, type UploadRow,
+  MissingReferences,
+  RepositoryState,
+  checkDeclaredSizes,
+  type ActionLogEntry,
+  type BlobRef,
+  type ManifestRef,
+  type ManifestTarget,
+  type MetadataStore,
+  type NewManifest,
+  type Page,
+  type QueueItemEntry,
+  type QuotaAccounting,
+  type RepositoryRef,
+  type UploadProgress,
+  type UploadRow,
 } from '../model/store.js';
 import { sqlLocalTime, sqlTime } from '../model/time.js';
 import { QUOTA_SQL, SECURITY_STATUS_PENDING, INDEXER_V4 } from '../model/side-effects.js';
 import { GroupCommit } from '../model/group-commit.js';
 import { DEFAULT_TAG_EXPIRATION_S } from '../schema/quay.js';
-import { CACHED_LOOKUPS, LISTED_STATES, MANIFEST_COLUMNS, UPLOAD_SELECT, blobRef, manifestRef, repoRef, uploadRow, type BlobRow, type ManifestDbRow, type RepoRow, type UploadDbRow } from '../model/rows.js';
+import {
+  CACHED_LOOKUPS,
+  LISTED_STATES,
+  MANIFEST_COLUMNS,
+  UPLOAD_SELECT,
+  blobRef,
+  manifestRef,
+  repoRef,
+  uploadRow,
+  type BlobRow,
+  type ManifestDbRow,
+  type RepoRow,
+  type UploadDbRow,
+} from '../model/rows.js';
 import { createQuaySchema } from './schema.js';
 import { connectionOf, type Gate, type SqliteConnection, type TxScope } from './gate.js';
 import { DalTxError } from '../model/dal.js';
@@ -81,7 +107,9 @@ export class SqliteMetadataStore implements MetadataStore {
     this.logs = new GroupCommit<readonly unknown[]>(async (rows) => {
       while (this.gate.closed) await this.gate.opened();
       const insert = this.sql(LOG_INSERT);
-      this.db.transaction(() => { for (const r of rows) insert.run(...r); })();
+      this.db.transaction(() => {
+        for (const r of rows) insert.run(...r);
+      })();
     });
   }
 
@@ -116,9 +144,11 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   private repoByName(namespace: string, name: string): RepoRow | undefined {
-    return this.sql(`SELECT r.id, r.namespace_user_id, u.username, r.name, v.name AS visibility, r.state
+    return this.sql(
+      `SELECT r.id, r.namespace_user_id, u.username, r.name, v.name AS visibility, r.state
       FROM repository r JOIN "user" u ON u.id = r.namespace_user_id JOIN visibility v ON v.id = r.visibility_id
-      WHERE u.username = ? AND r.name = ?`).get(namespace, name) as RepoRow | undefined;
+      WHERE u.username = ? AND r.name = ?`,
+    ).get(namespace, name) as RepoRow | undefined;
   }
 
   async lookupRepository(namespace: string, name: string): Promise<RepositoryRef | null> {
@@ -136,16 +166,18 @@ export class SqliteMetadataStore implements MetadataStore {
       let ns = this.sql('SELECT id FROM "user" WHERE username = ?').get(namespace) as { id: number } | undefined;
       if (!ns) {
         // A namespace created on push is an organization, as with CREATE_NAMESPACE_ON_PUSH.
-        const id = this.sql(`INSERT INTO "user" (uuid, username, password_hash, email, verified, stripe_id, organization, robot,
+        const id = this.sql(
+          `INSERT INTO "user" (uuid, username, password_hash, email, verified, stripe_id, organization, robot,
             invoice_email, invalid_login_attempts, last_invalid_login, removed_tag_expiration_s, enabled, invoice_email_address,
             given_name, family_name, company, location, maximum_queued_builds_count, creation_date, last_accessed)
-          VALUES (?, ?, NULL, ?, 0, NULL, 1, 0, 0, 0, ?, ?, 1, NULL, NULL, NULL, NULL, NULL, NULL, ?, NULL)`)
-          .run(randomUUID(), namespace, randomBytes(32).toString('hex'), now, DEFAULT_TAG_EXPIRATION_S, now).lastInsertRowid;
+          VALUES (?, ?, NULL, ?, 0, NULL, 1, 0, 0, 0, ?, ?, 1, NULL, NULL, NULL, NULL, NULL, NULL, ?, NULL)`,
+        ).run(randomUUID(), namespace, randomBytes(32).toString('hex'), now, DEFAULT_TAG_EXPIRATION_S, now).lastInsertRowid;
         ns = { id: Number(id) };
       }
-      this.sql(`INSERT INTO repository (namespace_user_id, name, visibility_id, description, badge_token, kind_id, trust_enabled, state)
-        VALUES (?, ?, ?, NULL, ?, ?, 0, ?)`)
-        .run(ns.id, name, this.lookup('visibility', visibility), randomUUID(), this.lookup('repositorykind', 'image'), RepositoryState.NORMAL);
+      this.sql(
+        `INSERT INTO repository (namespace_user_id, name, visibility_id, description, badge_token, kind_id, trust_enabled, state)
+        VALUES (?, ?, ?, NULL, ?, ?, 0, ?)`,
+      ).run(ns.id, name, this.lookup('visibility', visibility), randomUUID(), this.lookup('repositorykind', 'image'), RepositoryState.NORMAL);
       return this.repoByName(namespace, name)!;
     });
     return repoRef(tx.immediate());
@@ -153,18 +185,22 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async listRepositories(page: Page): Promise<string[]> {
     while (this.gate.closed) await this.gate.opened();
-    const rows = this.sql(`SELECT full FROM (SELECT u.username || '/' || r.name AS full FROM repository r JOIN "user" u ON u.id = r.namespace_user_id
-        WHERE r.state IN ${LISTED_STATES}) WHERE full > ? ORDER BY full LIMIT ?`).all(page.last ?? '', page.n) as { full: string }[];
+    const rows = this.sql(
+      `SELECT full FROM (SELECT u.username || '/' || r.name AS full FROM repository r JOIN "user" u ON u.id = r.namespace_user_id
+        WHERE r.state IN ${LISTED_STATES}) WHERE full > ? ORDER BY full LIMIT ?`,
+    ).all(page.last ?? '', page.n) as { full: string }[];
     return rows.map((r) => r.full);
   }
 
   private blobIn(repositoryId: number, digest: string, nowMs: number): BlobRow | undefined {
-    return this.sql(`SELECT s.id, s.content_checksum, s.image_size,
+    return this.sql(
+      `SELECT s.id, s.content_checksum, s.image_size,
         (SELECT group_concat(l.name) FROM imagestorageplacement p JOIN imagestoragelocation l ON l.id = p.location_id WHERE p.storage_id = s.id) AS locations
       FROM imagestorage s WHERE s.content_checksum = @digest AND (
         EXISTS (SELECT 1 FROM manifestblob mb WHERE mb.blob_id = s.id AND mb.repository_id = @repo)
         OR EXISTS (SELECT 1 FROM uploadedblob ub WHERE ub.blob_id = s.id AND ub.repository_id = @repo))
-      LIMIT 1`).get({ digest, repo: repositoryId }) as BlobRow | undefined;
+      LIMIT 1`,
+    ).get({ digest, repo: repositoryId }) as BlobRow | undefined;
   }
 
   async repositoryBlob(repositoryId: number, digest: string, nowMs: number): Promise<BlobRef | null> {
@@ -175,15 +211,16 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async globalBlob(digest: string): Promise<BlobRef | null> {
     while (this.gate.closed) await this.gate.opened();
-    const r = this.sql(`SELECT s.id, s.content_checksum, s.image_size, NULL AS locations FROM imagestorage s
-      WHERE s.content_checksum = ? AND s.cas_path = 1 ORDER BY s.id LIMIT 1`).get(digest) as BlobRow | undefined;
+    const r = this.sql(
+      `SELECT s.id, s.content_checksum, s.image_size, NULL AS locations FROM imagestorage s
+      WHERE s.content_checksum = ? AND s.cas_path = 1 ORDER BY s.id LIMIT 1`,
+    ).get(digest) as BlobRow | undefined;
     return r ? blobRef(r) : null;
   }
 
   async linkBlob(repositoryId: number, blobId: number, nowMs: number, expiresMs: number): Promise<void> {
     while (this.gate.closed) await this.gate.opened();
-    this.sql('INSERT INTO uploadedblob (repository_id, blob_id, uploaded_at, expires_at) VALUES (?, ?, ?, ?)')
-      .run(repositoryId, blobId, sqlTime(nowMs), sqlTime(expiresMs));
+    this.sql('INSERT INTO uploadedblob (repository_id, blob_id, uploaded_at, expires_at) VALUES (?, ?, ?, ?)').run(repositoryId, blobId, sqlTime(nowMs), sqlTime(expiresMs));
   }
 
   private uploadByUuid(uuid: string): UploadDbRow | undefined {
@@ -192,9 +229,10 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async createUpload(repositoryId: number, uuid: string, location: string, shaState: string, nowMs: number): Promise<UploadRow> {
     while (this.gate.closed) await this.gate.opened();
-    this.sql(`INSERT INTO blobupload (repository_id, uuid, byte_count, sha_state, location_id, storage_metadata, chunk_count,
-        uncompressed_byte_count, created, piece_sha_state, piece_hashes) VALUES (?, ?, 0, ?, ?, '{}', 0, NULL, ?, NULL, NULL)`)
-      .run(repositoryId, uuid, shaState, this.lookup('imagestoragelocation', location, true), sqlTime(nowMs));
+    this.sql(
+      `INSERT INTO blobupload (repository_id, uuid, byte_count, sha_state, location_id, storage_metadata, chunk_count,
+        uncompressed_byte_count, created, piece_sha_state, piece_hashes) VALUES (?, ?, 0, ?, ?, '{}', 0, NULL, ?, NULL, NULL)`,
+    ).run(repositoryId, uuid, shaState, this.lookup('imagestoragelocation', location, true), sqlTime(nowMs));
     return uploadRow(this.uploadByUuid(uuid)!);
   }
 
@@ -206,8 +244,10 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async recordChunk(uuid: string, expectByteCount: number, p: UploadProgress): Promise<boolean> {
     while (this.gate.closed) await this.gate.opened();
-    const r = this.sql(`UPDATE blobupload SET byte_count = ?, chunk_count = ?, sha_state = ?, storage_metadata = ?, uncompressed_byte_count = ?
-      WHERE uuid = ? AND byte_count = ?`).run(p.byteCount, p.chunkCount, p.shaState, p.storageMetadata, p.uncompressedByteCount, uuid, expectByteCount);
+    const r = this.sql(
+      `UPDATE blobupload SET byte_count = ?, chunk_count = ?, sha_state = ?, storage_metadata = ?, uncompressed_byte_count = ?
+      WHERE uuid = ? AND byte_count = ?`,
+    ).run(p.byteCount, p.chunkCount, p.shaState, p.storageMetadata, p.uncompressedByteCount, uuid, expectByteCount);
     return r.changes === 1;
   }
 
@@ -219,21 +259,28 @@ export class SqliteMetadataStore implements MetadataStore {
   async commitBlob(c: Parameters<MetadataStore['commitBlob']>[0]): Promise<BlobRef> {
     while (this.gate.closed) await this.gate.opened();
     const tx = this.db.transaction((): number => {
-      const existing = this.sql('SELECT id, image_size FROM imagestorage WHERE content_checksum = ? AND cas_path = 1 ORDER BY id LIMIT 1')
-        .get(c.digest) as { id: number; image_size: number | null } | undefined;
+      const existing = this.sql('SELECT id, image_size FROM imagestorage WHERE content_checksum = ? AND cas_path = 1 ORDER BY id LIMIT 1').get(c.digest) as
+        { id: number; image_size: number | null } | undefined;
       let id: number;
       if (existing) {
         id = existing.id;
         if (existing.image_size === null) this.sql('UPDATE imagestorage SET image_size = ?, uncompressed_size = ? WHERE id = ?').run(int64(c.size), c.uncompressedSize, id);
       } else {
         // `uploading` keeps Peewee's default (true): Quay's v2 path never clears it.
-        id = Number(this.sql(`INSERT INTO imagestorage (uuid, image_size, uncompressed_size, uploading, cas_path, content_checksum)
-          VALUES (?, ?, ?, 1, 1, ?)`).run(randomUUID(), int64(c.size), c.uncompressedSize, c.digest).lastInsertRowid);
+        id = Number(
+          this.sql(
+            `INSERT INTO imagestorage (uuid, image_size, uncompressed_size, uploading, cas_path, content_checksum)
+          VALUES (?, ?, ?, 1, 1, ?)`,
+          ).run(randomUUID(), int64(c.size), c.uncompressedSize, c.digest).lastInsertRowid,
+        );
       }
-      this.sql('INSERT OR IGNORE INTO imagestorageplacement (storage_id, location_id) VALUES (?, ?)')
-        .run(id, this.lookup('imagestoragelocation', c.location, true));
-      this.sql('INSERT INTO uploadedblob (repository_id, blob_id, uploaded_at, expires_at) VALUES (?, ?, ?, ?)')
-        .run(c.repositoryId, id, sqlTime(c.nowMs), sqlTime(c.linkExpiresMs));
+      this.sql('INSERT OR IGNORE INTO imagestorageplacement (storage_id, location_id) VALUES (?, ?)').run(id, this.lookup('imagestoragelocation', c.location, true));
+      this.sql('INSERT INTO uploadedblob (repository_id, blob_id, uploaded_at, expires_at) VALUES (?, ?, ?, ?)').run(
+        c.repositoryId,
+        id,
+        sqlTime(c.nowMs),
+        sqlTime(c.linkExpiresMs),
+      );
       if (c.uploadUuid) this.sql('DELETE FROM blobupload WHERE uuid = ?').run(c.uploadUuid);
       return id;
     });
@@ -243,23 +290,26 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async staleUploads(createdBeforeMs: number, limit: number): Promise<UploadRow[]> {
     while (this.gate.closed) await this.gate.opened();
-    const rows = this.sql(`${UPLOAD_SELECT} WHERE b.created < ? ORDER BY b.id LIMIT ?`)
-      .all(sqlTime(createdBeforeMs), limit) as UploadDbRow[];
+    const rows = this.sql(`${UPLOAD_SELECT} WHERE b.created < ? ORDER BY b.id LIMIT ?`).all(sqlTime(createdBeforeMs), limit) as UploadDbRow[];
     return rows.map(uploadRow);
   }
 
   async manifestByDigest(repositoryId: number, digest: string, nowMs: number): Promise<ManifestRef | null> {
     while (this.gate.closed) await this.gate.opened();
-    const r = this.sql(`SELECT ${MANIFEST_COLUMNS} FROM manifest m JOIN mediatype mt ON mt.id = m.media_type_id
-      WHERE m.repository_id = @repo AND m.digest = @digest AND ${MANIFEST_ALIVE}`).get({ repo: repositoryId, digest, now: nowMs }) as ManifestDbRow | undefined;
+    const r = this.sql(
+      `SELECT ${MANIFEST_COLUMNS} FROM manifest m JOIN mediatype mt ON mt.id = m.media_type_id
+      WHERE m.repository_id = @repo AND m.digest = @digest AND ${MANIFEST_ALIVE}`,
+    ).get({ repo: repositoryId, digest, now: nowMs }) as ManifestDbRow | undefined;
     return r ? manifestRef(r) : null;
   }
 
   async manifestByTag(repositoryId: number, tag: string, nowMs: number): Promise<ManifestRef | null> {
     while (this.gate.closed) await this.gate.opened();
-    const r = this.sql(`SELECT ${MANIFEST_COLUMNS} FROM tag t JOIN manifest m ON m.id = t.manifest_id JOIN mediatype mt ON mt.id = m.media_type_id
+    const r = this.sql(
+      `SELECT ${MANIFEST_COLUMNS} FROM tag t JOIN manifest m ON m.id = t.manifest_id JOIN mediatype mt ON mt.id = m.media_type_id
       WHERE t.repository_id = @repo AND t.name = @tag AND t.hidden = 0 AND ${ALIVE}
-      ORDER BY t.lifetime_start_ms DESC LIMIT 1`).get({ repo: repositoryId, tag, now: nowMs }) as ManifestDbRow | undefined;
+      ORDER BY t.lifetime_start_ms DESC LIMIT 1`,
+    ).get({ repo: repositoryId, tag, now: nowMs }) as ManifestDbRow | undefined;
     return r ? manifestRef(r) : null;
   }
 
@@ -285,23 +335,41 @@ export class SqliteMetadataStore implements MetadataStore {
     const blobSizes = new Map<string, number | null>();
     for (const d of m.blobDigests) {
       const b = this.blobIn(repositoryId, d, nowMs);
-      if (b) { blobs.push(b.id); blobSizes.set(d, b.image_size); } else missingBlobs.push(d);
+      if (b) {
+        blobs.push(b.id);
+        blobSizes.set(d, b.image_size);
+      } else missingBlobs.push(d);
     }
     const children: number[] = [];
     const missingChildren: string[] = [];
     const childSizes = new Map<string, number>();
     for (const d of m.childDigests) {
       // Bytes, not characters: the size a client compares is that of the UTF-8 text.
-      const c = this.sql('SELECT id, length(CAST(manifest_bytes AS BLOB)) AS bytes FROM manifest WHERE repository_id = ? AND digest = ?')
-        .get(repositoryId, d) as { id: number; bytes: number } | undefined;
-      if (c) { children.push(c.id); childSizes.set(d, c.bytes); } else missingChildren.push(d);
+      const c = this.sql('SELECT id, length(CAST(manifest_bytes AS BLOB)) AS bytes FROM manifest WHERE repository_id = ? AND digest = ?').get(repositoryId, d) as
+        { id: number; bytes: number } | undefined;
+      if (c) {
+        children.push(c.id);
+        childSizes.set(d, c.bytes);
+      } else missingChildren.push(d);
     }
     if (missingBlobs.length || missingChildren.length) throw new MissingReferences(missingBlobs, missingChildren);
     checkDeclaredSizes(m.declaredSizes, blobSizes, childSizes);
-    const id = Number(this.sql(`INSERT INTO manifest (repository_id, digest, media_type_id, manifest_bytes, config_media_type,
+    const id = Number(
+      this.sql(
+        `INSERT INTO manifest (repository_id, digest, media_type_id, manifest_bytes, config_media_type,
         layers_compressed_size, subject, subject_backfilled, artifact_type, artifact_type_backfilled)
-      VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, 1)`).run(repositoryId, m.digest, this.lookup('mediatype', m.mediaType, true), m.text,
-      m.configMediaType, m.layersCompressedSize === null ? null : int64(m.layersCompressedSize), m.subject, m.artifactType).lastInsertRowid);
+      VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, 1)`,
+      ).run(
+        repositoryId,
+        m.digest,
+        this.lookup('mediatype', m.mediaType, true),
+        m.text,
+        m.configMediaType,
+        m.layersCompressedSize === null ? null : int64(m.layersCompressedSize),
+        m.subject,
+        m.artifactType,
+      ).lastInsertRowid,
+    );
     for (const b of new Set(blobs)) this.sql('INSERT INTO manifestblob (repository_id, manifest_id, blob_id) VALUES (?, ?, ?)').run(repositoryId, id, b);
     for (const c of new Set(children)) {
       this.sql('INSERT INTO manifestchild (repository_id, manifest_id, child_manifest_id) VALUES (?, ?, ?)').run(repositoryId, id, c);
@@ -315,11 +383,18 @@ export class SqliteMetadataStore implements MetadataStore {
    * has the rules).
    */
   private newManifestRows(repositoryId: number, manifestId: number, m: NewManifest, nowMs: number, quota: QuotaAccounting): void {
-    this.sql(`INSERT INTO manifestsecuritystatus (manifest_id, repository_id, index_status, error_json, last_indexed, indexer_hash, indexer_version, metadata_json)
-      VALUES (?, ?, ?, '{}', ?, '', ?, '{}')`).run(manifestId, repositoryId, SECURITY_STATUS_PENDING, sqlTime(nowMs), INDEXER_V4);
+    this.sql(
+      `INSERT INTO manifestsecuritystatus (manifest_id, repository_id, index_status, error_json, last_indexed, indexer_hash, indexer_version, metadata_json)
+      VALUES (?, ?, ?, '{}', ?, '', ?, '{}')`,
+    ).run(manifestId, repositoryId, SECURITY_STATUS_PENDING, sqlTime(nowMs), INDEXER_V4);
     for (const l of m.labels ?? []) {
-      const label = this.sql(`INSERT INTO label (uuid, "key", value, media_type_id, source_type_id) VALUES (?, ?, ?, ?, ?)`)
-        .run(randomUUID(), l.key, l.value, this.lookup('mediatype', l.mediaType, true), this.lookup('labelsourcetype', 'manifest')).lastInsertRowid;
+      const label = this.sql(`INSERT INTO label (uuid, "key", value, media_type_id, source_type_id) VALUES (?, ?, ?, ?, ?)`).run(
+        randomUUID(),
+        l.key,
+        l.value,
+        this.lookup('mediatype', l.mediaType, true),
+        this.lookup('labelsourcetype', 'manifest'),
+      ).lastInsertRowid;
       this.sql('INSERT INTO manifestlabel (repository_id, manifest_id, label_id) VALUES (?, ?, ?)').run(repositoryId, manifestId, label);
     }
     if (quota === 'none') return;
@@ -336,22 +411,27 @@ export class SqliteMetadataStore implements MetadataStore {
     const write = (scope: 'namespace' | 'repository', total: number | bigint): void => {
       const sql = QUOTA_SQL[scope];
       const row = this.sql(sql.select).get(q) as { backfill_complete: number } | undefined;
-      if (row) { if (row.backfill_complete) this.sql(sql.add).run({ ...q, total }); }
-      else if (this.sql(sql.onlyManifest).get(q)) this.sql(sql.insert).run({ ...q, total, complete: 1 });
+      if (row) {
+        if (row.backfill_complete) this.sql(sql.add).run({ ...q, total });
+      } else if (this.sql(sql.onlyManifest).get(q)) this.sql(sql.insert).run({ ...q, total, complete: 1 });
     };
     write('namespace', totals.namespace);
     write('repository', totals.repository);
   }
 
   private insertTag(repositoryId: number, name: string, manifestId: number, startMs: number, endMs: number | null, hidden: boolean): void {
-    this.sql(`INSERT INTO tag (name, repository_id, manifest_id, lifetime_start_ms, lifetime_end_ms, immutable, hidden, reversion, tag_kind_id, linked_tag_id)
-      VALUES (?, ?, ?, ?, ?, 0, ?, 0, ?, NULL)`).run(name, repositoryId, manifestId, startMs, endMs, hidden ? 1 : 0, this.lookup('tagkind', 'tag'));
+    this.sql(
+      `INSERT INTO tag (name, repository_id, manifest_id, lifetime_start_ms, lifetime_end_ms, immutable, hidden, reversion, tag_kind_id, linked_tag_id)
+      VALUES (?, ?, ?, ?, ?, 0, ?, 0, ?, NULL)`,
+    ).run(name, repositoryId, manifestId, startMs, endMs, hidden ? 1 : 0, this.lookup('tagkind', 'tag'));
   }
 
   /** Point a tag at a manifest: close the alive row (history), open a new one. */
   private retarget(repositoryId: number, tag: string, manifestId: number, nowMs: number): void {
-    const alive = this.sql(`SELECT t.id, t.manifest_id FROM tag t WHERE t.repository_id = @repo AND t.name = @tag AND ${ALIVE}`)
-      .all({ repo: repositoryId, tag, now: nowMs }) as { id: number; manifest_id: number }[];
+    const alive = this.sql(`SELECT t.id, t.manifest_id FROM tag t WHERE t.repository_id = @repo AND t.name = @tag AND ${ALIVE}`).all({ repo: repositoryId, tag, now: nowMs }) as {
+      id: number;
+      manifest_id: number;
+    }[];
     if (alive.length === 1 && alive[0]!.manifest_id === manifestId) return;
     // Two moves of one tag within a millisecond would collide on (repository, name, lifetime_end_ms).
     const clash = this.sql('SELECT 1 FROM tag WHERE repository_id = ? AND name = ? AND lifetime_end_ms = ?').get(repositoryId, tag, nowMs);
@@ -362,41 +442,56 @@ export class SqliteMetadataStore implements MetadataStore {
 
   /** A manifest pushed by digest: a hidden `$temp-` tag keeps it unless a tag already does. */
   private keepAlive(repositoryId: number, manifestId: number, untilMs: number | null, nowMs: number): void {
-    const kept = this.sql(`SELECT 1 FROM tag t WHERE t.manifest_id = @m AND ${ALIVE} AND (t.lifetime_end_ms IS NULL OR t.lifetime_end_ms >= @until)`)
-      .get({ m: manifestId, now: nowMs, until: untilMs ?? Number.MAX_SAFE_INTEGER });
+    const kept = this.sql(`SELECT 1 FROM tag t WHERE t.manifest_id = @m AND ${ALIVE} AND (t.lifetime_end_ms IS NULL OR t.lifetime_end_ms >= @until)`).get({
+      m: manifestId,
+      now: nowMs,
+      until: untilMs ?? Number.MAX_SAFE_INTEGER,
+    });
     if (kept) return;
     this.insertTag(repositoryId, `$temp-${randomUUID()}`, manifestId, nowMs, untilMs, true);
   }
 
   async listTags(repositoryId: number, nowMs: number, page?: Page): Promise<string[]> {
     while (this.gate.closed) await this.gate.opened();
-    const rows = this.sql(`SELECT DISTINCT t.name FROM tag t WHERE t.repository_id = @repo AND t.hidden = 0 AND ${ALIVE} AND t.name > @last
-      ORDER BY t.name LIMIT @n`).all({ repo: repositoryId, now: nowMs, last: page?.last ?? '', n: page?.n ?? -1 }) as { name: string }[];
+    const rows = this.sql(
+      `SELECT DISTINCT t.name FROM tag t WHERE t.repository_id = @repo AND t.hidden = 0 AND ${ALIVE} AND t.name > @last
+      ORDER BY t.name LIMIT @n`,
+    ).all({ repo: repositoryId, now: nowMs, last: page?.last ?? '', n: page?.n ?? -1 }) as { name: string }[];
     return rows.map((r) => r.name);
   }
 
   async deleteTag(repositoryId: number, tag: string, nowMs: number): Promise<boolean> {
     while (this.gate.closed) await this.gate.opened();
-    return this.endTags(`SELECT t.id, t.name FROM tag t
-      WHERE t.repository_id = @repo AND t.name = @tag AND t.hidden = 0 AND ${ALIVE} ORDER BY t.id`, { repo: repositoryId, tag, now: nowMs }).length > 0;
+    return (
+      this.endTags(
+        `SELECT t.id, t.name FROM tag t
+      WHERE t.repository_id = @repo AND t.name = @tag AND t.hidden = 0 AND ${ALIVE} ORDER BY t.id`,
+        { repo: repositoryId, tag, now: nowMs },
+      ).length > 0
+    );
   }
 
   async deleteManifest(repositoryId: number, digest: string, nowMs: number): Promise<string[]> {
     while (this.gate.closed) await this.gate.opened();
-    return this.endTags(`SELECT t.id, t.name FROM tag t JOIN manifest m ON m.id = t.manifest_id
-      WHERE m.repository_id = @repo AND m.digest = @digest AND t.hidden = 0 AND ${ALIVE} ORDER BY t.id`, { repo: repositoryId, digest, now: nowMs });
+    return this.endTags(
+      `SELECT t.id, t.name FROM tag t JOIN manifest m ON m.id = t.manifest_id
+      WHERE m.repository_id = @repo AND m.digest = @digest AND t.hidden = 0 AND ${ALIVE} ORDER BY t.id`,
+      { repo: repositoryId, digest, now: nowMs },
+    );
   }
 
   /** End the tags `select` finds (id, name; `@now` bound) and drop their tag-notification records, in one transaction; their names. */
   private endTags(select: string, params: Record<string, unknown>): string[] {
-    return this.db.transaction((): string[] => {
-      const tags = this.sql(select).all(params) as { id: number; name: string }[];
-      for (const t of tags) {
-        this.sql('DELETE FROM tagnotificationsuccess WHERE tag_id = ?').run(t.id);
-        this.sql('UPDATE tag SET lifetime_end_ms = ? WHERE id = ?').run(params.now, t.id);
-      }
-      return tags.map((t) => t.name);
-    }).immediate();
+    return this.db
+      .transaction((): string[] => {
+        const tags = this.sql(select).all(params) as { id: number; name: string }[];
+        for (const t of tags) {
+          this.sql('DELETE FROM tagnotificationsuccess WHERE tag_id = ?').run(t.id);
+          this.sql('UPDATE tag SET lifetime_end_ms = ? WHERE id = ?').run(params.now, t.id);
+        }
+        return tags.map((t) => t.name);
+      })
+      .immediate();
   }
 
   async tagExpired(repositoryId: number, tag: string, nowMs: number): Promise<boolean> {
@@ -406,9 +501,10 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async referrers(repositoryId: number, subject: string, nowMs: number): Promise<ManifestRef[]> {
     while (this.gate.closed) await this.gate.opened();
-    const rows = this.sql(`SELECT ${MANIFEST_COLUMNS} FROM manifest m JOIN mediatype mt ON mt.id = m.media_type_id
-      WHERE m.repository_id = @repo AND m.subject = @subject AND ${MANIFEST_ALIVE} ORDER BY m.id`)
-      .all({ repo: repositoryId, subject, now: nowMs }) as ManifestDbRow[];
+    const rows = this.sql(
+      `SELECT ${MANIFEST_COLUMNS} FROM manifest m JOIN mediatype mt ON mt.id = m.media_type_id
+      WHERE m.repository_id = @repo AND m.subject = @subject AND ${MANIFEST_ALIVE} ORDER BY m.id`,
+    ).all({ repo: repositoryId, subject, now: nowMs }) as ManifestDbRow[];
     return rows.map(manifestRef);
   }
 
@@ -421,8 +517,12 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async repositoryNotifications(repositoryId: number, event: string): Promise<string[]> {
     while (this.gate.closed) await this.gate.opened();
-    return this.sql(`SELECT n.uuid FROM repositorynotification n JOIN externalnotificationevent e ON e.id = n.event_id
-      WHERE n.repository_id = ? AND e.name = ? ORDER BY n.id`).pluck().all(repositoryId, event) as string[];
+    return this.sql(
+      `SELECT n.uuid FROM repositorynotification n JOIN externalnotificationevent e ON e.id = n.event_id
+      WHERE n.repository_id = ? AND e.name = ? ORDER BY n.id`,
+    )
+      .pluck()
+      .all(repositoryId, event) as string[];
   }
 
   async enqueue(items: readonly QueueItemEntry[], nowMs: number): Promise<void> {
@@ -431,8 +531,10 @@ export class SqliteMetadataStore implements MetadataStore {
     const now = sqlTime(nowMs);
     this.db.transaction(() => {
       for (const i of items) {
-        this.sql(`INSERT INTO queueitem (queue_name, body, available_after, available, processing_expires, retries_remaining, state_id)
-          VALUES (?, ?, ?, 1, NULL, 5, ?)`).run(i.queueName, i.body, now, randomUUID());
+        this.sql(
+          `INSERT INTO queueitem (queue_name, body, available_after, available, processing_expires, retries_remaining, state_id)
+          VALUES (?, ?, ?, 1, NULL, 5, ?)`,
+        ).run(i.queueName, i.body, now, randomUUID());
       }
     })();
   }

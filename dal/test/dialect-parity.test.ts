@@ -30,7 +30,11 @@ function normalise(v: unknown): unknown {
 async function both<T>(tt: Test, what: string, fn: (s: Side) => Promise<T>): Promise<T> {
   const out: unknown[] = [];
   for (const s of sides) {
-    try { out.push(await fn(s)); } catch (err) { out.push(err); }
+    try {
+      out.push(await fn(s));
+    } catch (err) {
+      out.push(err);
+    }
   }
   tt.same(normalise(out[1]), normalise(out[0]), `${what}: pg = sqlite`);
   if (out[0] instanceof Error && !(out[0] instanceof MissingReferences)) throw out[0];
@@ -45,8 +49,17 @@ const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 function manifest(d: string, blobs: string[], extra: Partial<NewManifest> = {}): NewManifest {
   return {
-    digest: d, mediaType: OCI_MANIFEST, text: JSON.stringify({ schemaVersion: 2, d, blobs }), configMediaType: 'application/vnd.oci.image.config.v1+json',
-    layersCompressedSize: 10, subject: null, artifactType: null, blobDigests: blobs, childDigests: [], declaredSizes: [], ...extra,
+    digest: d,
+    mediaType: OCI_MANIFEST,
+    text: JSON.stringify({ schemaVersion: 2, d, blobs }),
+    configMediaType: 'application/vnd.oci.image.config.v1+json',
+    layersCompressedSize: 10,
+    subject: null,
+    artifactType: null,
+    blobDigests: blobs,
+    childDigests: [],
+    declaredSizes: [],
+    ...extra,
   };
 }
 async function commit(s: Side, repo: number, d: string, size = 5, location = 'local_us'): Promise<unknown> {
@@ -62,7 +75,15 @@ t.test('repositories: create, lookup, list paging', async (tt) => {
   const a = await both(tt, 'create acme/app', (s) => s.meta.createRepository('acme', 'app', 'private', NOW));
   tt.match(a, { namespace: 'acme', name: 'app', visibility: 'private', state: 0 });
   await both(tt, 'create again returns existing', (s) => s.meta.createRepository('acme', 'app', 'public', NOW + 1));
-  for (const [ns, name] of [['acme', 'b'], ['zed', 'x'], ['Acme', 'Upper'], ['acme', 'a-b'], ['acme', 'a_b'], ['acme', 'nested/name'], ['acme', 'gone']]) {
+  for (const [ns, name] of [
+    ['acme', 'b'],
+    ['zed', 'x'],
+    ['Acme', 'Upper'],
+    ['acme', 'a-b'],
+    ['acme', 'a_b'],
+    ['acme', 'nested/name'],
+    ['acme', 'gone'],
+  ]) {
     await both(tt, `create ${ns}/${name}`, (s) => s.meta.createRepository(ns!, name!, 'private', NOW));
   }
   await both(tt, 'lookup', (s) => s.meta.lookupRepository('acme', 'nested/name'));
@@ -96,9 +117,18 @@ t.test('uploads and blobs', async (tt) => {
   const big = { byteCount: 9_000_000_000, chunkCount: 2, shaState: 'sha-state-2', storageMetadata: '{}', uncompressedByteCount: null };
   tt.equal(await both(tt, 'chunk past 8 GiB', (s) => s.meta.recordChunk('up-1', 5, big)), true);
   tt.match(await both(tt, 'upload progress', (s) => s.meta.upload('up-1')), { byteCount: 9_000_000_000, chunkCount: 2, shaState: 'sha-state-2', createdMs: NOW });
-  const b = await both(tt, 'commit', (s) => s.meta.commitBlob({
-    uploadUuid: 'up-1', repositoryId: repo, digest: d1, size: 9_000_000_000, uncompressedSize: null, location: 'local_us', nowMs: NOW, linkExpiresMs: NOW + HOUR,
-  }));
+  const b = await both(tt, 'commit', (s) =>
+    s.meta.commitBlob({
+      uploadUuid: 'up-1',
+      repositoryId: repo,
+      digest: d1,
+      size: 9_000_000_000,
+      uncompressedSize: null,
+      location: 'local_us',
+      nowMs: NOW,
+      linkExpiresMs: NOW + HOUR,
+    }),
+  );
   tt.equal(await both(tt, 'upload gone after commit', (s) => s.meta.upload('up-1')), null);
   tt.match(await both(tt, 'blob visible', (s) => s.meta.repositoryBlob(repo, d1, NOW)), { id: b.id, size: 9_000_000_000, locations: ['local_us'] });
   tt.same(await both(tt, 'expired link still counts', (s) => s.meta.repositoryBlob(repo, d1, NOW + 2 * DAY)), await sides[0]!.meta.repositoryBlob(repo, d1, NOW));
@@ -118,10 +148,25 @@ t.test('uploads and blobs', async (tt) => {
   await both(tt, 'older upload', (s) => s.meta.createUpload(other, 'up-older', 's3_us_east_1', 'x', NOW - 4 * DAY));
   await both(tt, 'fresh upload', (s) => s.meta.createUpload(repo, 'up-new', 'local_us', 'x', NOW));
   const stale = await both(tt, 'stale uploads', (s) => s.meta.staleUploads(NOW - 2 * DAY, 10));
-  tt.same(stale.map((u) => u.uuid), ['up-old', 'up-older']);
-  tt.same(stale.map((u) => u.createdMs), [NOW - 3 * DAY, NOW - 4 * DAY]);
-  tt.same((await both(tt, 'stale limit', (s) => s.meta.staleUploads(NOW - 2 * DAY, 1))).map((u) => u.uuid), ['up-old']);
-  tt.equal(await both(tt, 'duplicate upload uuid fails', async (s) => { await s.meta.createUpload(repo, 'up-new', 'local_us', 'x', NOW); return 'no error'; }).catch(() => 'error'), 'error');
+  tt.same(
+    stale.map((u) => u.uuid),
+    ['up-old', 'up-older'],
+  );
+  tt.same(
+    stale.map((u) => u.createdMs),
+    [NOW - 3 * DAY, NOW - 4 * DAY],
+  );
+  tt.same(
+    (await both(tt, 'stale limit', (s) => s.meta.staleUploads(NOW - 2 * DAY, 1))).map((u) => u.uuid),
+    ['up-old'],
+  );
+  tt.equal(
+    await both(tt, 'duplicate upload uuid fails', async (s) => {
+      await s.meta.createUpload(repo, 'up-new', 'local_us', 'x', NOW);
+      return 'no error';
+    }).catch(() => 'error'),
+    'error',
+  );
 });
 
 t.test('manifests, tags, referrers', async (tt) => {
@@ -149,8 +194,7 @@ t.test('manifests, tags, referrers', async (tt) => {
   tt.equal(await both(tt, 'm3 gone after temp tag', (s) => s.meta.manifestByDigest(repo, m3, NOW + HOUR)), null);
   tt.same(await both(tt, 'temp tags hidden', (s) => s.meta.listTags(repo, NOW)), ['latest']);
   await both(tt, 'push m1 by digest: kept by latest, no temp tag', (s) => s.meta.putManifest(repo, manifest(m1, [cfg, layer]), { tempTagUntilMs: NOW + HOUR }, NOW + 1));
-  tt.same(await both(tt, 'hidden tag rows', (s) => s.raw('SELECT COUNT(*) AS n FROM tag WHERE hidden = ? AND repository_id = ?', s.kind === 'pg' ? true : 1, repo)),
-    [{ n: 1 }]);
+  tt.same(await both(tt, 'hidden tag rows', (s) => s.raw('SELECT COUNT(*) AS n FROM tag WHERE hidden = ? AND repository_id = ?', s.kind === 'pg' ? true : 1, repo)), [{ n: 1 }]);
 
   // Index holding m1 and m3 keeps m3 alive past its temp tag.
   const indexManifest = manifest(idx, [], { mediaType: OCI_INDEX, configMediaType: null, childDigests: [m1, m3] });
@@ -165,7 +209,9 @@ t.test('manifests, tags, referrers', async (tt) => {
   await both(tt, 'move latest back in the same ms', (s) => s.meta.putManifest(repo, manifest(m1, [cfg, layer]), { tag: 'latest' }, NOW + 10));
   tt.match(await both(tt, 'latest now m1', (s) => s.meta.manifestByTag(repo, 'latest', NOW + 12)), { digest: m1 });
   await both(tt, 'retag same manifest is a no-op', (s) => s.meta.putManifest(repo, manifest(m1, [cfg, layer]), { tag: 'latest' }, NOW + 20));
-  await both(tt, 'tag rows', (s) => s.raw("SELECT name, manifest_id, lifetime_start_ms, lifetime_end_ms FROM tag WHERE repository_id = ? AND name NOT LIKE '$temp-%' ORDER BY id", repo));
+  await both(tt, 'tag rows', (s) =>
+    s.raw("SELECT name, manifest_id, lifetime_start_ms, lifetime_end_ms FROM tag WHERE repository_id = ? AND name NOT LIKE '$temp-%' ORDER BY id", repo),
+  );
   for (const name of ['v1', 'B', 'a', 'b', 'c']) await both(tt, `tag ${name}`, (s) => s.meta.putManifest(repo, manifest(m1, [cfg, layer]), { tag: name }, NOW + 30));
   tt.same(await both(tt, 'list tags', (s) => s.meta.listTags(repo, NOW + 40)), ['B', 'a', 'b', 'c', 'latest', 'multi', 'v1']);
   tt.same(await both(tt, 'list tags page', (s) => s.meta.listTags(repo, NOW + 40, { n: 2, last: 'a' })), ['b', 'c']);
@@ -186,7 +232,10 @@ t.test('manifests, tags, referrers', async (tt) => {
   // Referrers (subject), open-ended hidden tag.
   await both(tt, 'push referrer', (s) => s.meta.putManifest(repo, manifest(ref, [cfg], { subject: m3, artifactType: 'application/x-sig' }), { tempTagUntilMs: null }, NOW + 70));
   const refs = await both(tt, 'referrers', (s) => s.meta.referrers(repo, m3, NOW + 10 * DAY));
-  tt.same(refs.map((r) => [r.digest, r.artifactType, r.subject]), [[ref, 'application/x-sig', m3]]);
+  tt.same(
+    refs.map((r) => [r.digest, r.artifactType, r.subject]),
+    [[ref, 'application/x-sig', m3]],
+  );
   tt.same(await both(tt, 'no referrers', (s) => s.meta.referrers(repo, m1, NOW + 80)), []);
   tt.same(await both(tt, 'no referrers elsewhere', (s) => s.meta.referrers(other, m3, NOW + 80)), []);
 });
@@ -199,7 +248,10 @@ t.test('tag advisory lock is Quay’s: a held lock blocks a tag delete', async (
     await holder.query('BEGIN');
     await holder.query('SELECT pg_advisory_xact_lock($1::bigint)', [advisoryLockId('retarget_tag', repo)]);
     let done = false;
-    const del = opened.metadata.deleteTag(repo, 'x', NOW).then((v) => { done = true; return v; });
+    const del = opened.metadata.deleteTag(repo, 'x', NOW).then((v) => {
+      done = true;
+      return v;
+    });
     await new Promise((r) => setTimeout(r, 300));
     tt.equal(done, false, 'deleteTag waits for the lock');
     await holder.query('COMMIT');
@@ -236,7 +288,12 @@ t.test('auth store', async (tt) => {
   tt.match(robot, { robot: true, username: 'org1+builder' });
   tt.equal(await both(tt, 'robot token', (s) => s.auth.robotToken(robot.id)), 'v0$$encrypted');
   tt.equal(await both(tt, 'no robot token', (s) => s.auth.robotToken(alice.id)), null);
-  await both(tt, 'robot rows', (s) => s.raw('SELECT f.service_ident, m.description, m.unstructured_json FROM federatedlogin f JOIN robotaccountmetadata m ON m.robot_account_id = f.user_id WHERE f.user_id = ?', robot.id));
+  await both(tt, 'robot rows', (s) =>
+    s.raw(
+      'SELECT f.service_ident, m.description, m.unstructured_json FROM federatedlogin f JOIN robotaccountmetadata m ON m.robot_account_id = f.user_id WHERE f.user_id = ?',
+      robot.id,
+    ),
+  );
 
   const readers = await both(tt, 'team', (s) => s.auth.createTeam(org.id, 'readers', 'member'));
   const creators = await both(tt, 'team 2', (s) => s.auth.createTeam(org.id, 'creators', 'creator'));
@@ -259,7 +316,9 @@ t.test('auth store', async (tt) => {
   tt.equal(await both(tt, 'best role admin', (s) => s.auth.repositoryRole(bob.id, r1)), 'admin');
   await both(tt, 'bob read on r2', (s) => s.auth.setRepositoryPermission(r2, { userId: bob.id }, 'read'));
   await both(tt, 'bob downgraded on r2 (upsert)', (s) => s.auth.setRepositoryPermission(r2, { userId: bob.id }, 'read'));
-  await both(tt, 'permission rows', (s) => s.raw('SELECT team_id, user_id, repository_id, role_id FROM repositorypermission ORDER BY repository_id, COALESCE(team_id, 0), COALESCE(user_id, 0)'));
+  await both(tt, 'permission rows', (s) =>
+    s.raw('SELECT team_id, user_id, repository_id, role_id FROM repositorypermission ORDER BY repository_id, COALESCE(team_id, 0), COALESCE(user_id, 0)'),
+  );
 
   tt.same(await both(tt, 'bob visible', (s) => s.auth.visibleRepositories(bob.id, false, { n: 10 })), ['org1/repo1', 'org1/repo2']);
   tt.same(await both(tt, 'alice visible (org admin + own)', (s) => s.auth.visibleRepositories(alice.id, false, { n: 10 })), ['alice/mine', 'org1/repo1', 'org1/repo2']);
@@ -271,8 +330,12 @@ t.test('auth store', async (tt) => {
   tt.match(await both(tt, 'visibility on lookup', (s) => s.meta.lookupRepository('org1', 'repo2')), { visibility: 'public' });
 
   // App tokens.
-  await both(tt, 'app token', (s) => s.auth.createAppToken(alice.id, { uuid: 'tok-uuid-1', title: 'ci', prefix: 'PREFIX1', encryptedSecret: 'v0$$s1', expirationMs: NOW + HOUR }, NOW));
-  await both(tt, 'app token no expiry', (s) => s.auth.createAppToken(bob.id, { uuid: 'tok-uuid-2', title: 'laptop', prefix: 'PREFIX2', encryptedSecret: 'v0$$s2', expirationMs: null }, NOW));
+  await both(tt, 'app token', (s) =>
+    s.auth.createAppToken(alice.id, { uuid: 'tok-uuid-1', title: 'ci', prefix: 'PREFIX1', encryptedSecret: 'v0$$s1', expirationMs: NOW + HOUR }, NOW),
+  );
+  await both(tt, 'app token no expiry', (s) =>
+    s.auth.createAppToken(bob.id, { uuid: 'tok-uuid-2', title: 'laptop', prefix: 'PREFIX2', encryptedSecret: 'v0$$s2', expirationMs: null }, NOW),
+  );
   const tok = await both(tt, 'app token by prefix', (s) => s.auth.appToken('PREFIX1', NOW));
   tt.match(tok, { uuid: 'tok-uuid-1', title: 'ci', secret: 'v0$$s1', user: { username: 'alice' } });
   tt.equal(await both(tt, 'expired app token', (s) => s.auth.appToken('PREFIX1', NOW + HOUR)), null);
@@ -281,7 +344,9 @@ t.test('auth store', async (tt) => {
   tt.equal(await both(tt, 'by uuid expired', (s) => s.auth.appTokenByUuid('tok-uuid-1', NOW + 2 * HOUR)), null);
   tt.equal(await both(tt, 'unknown prefix', (s) => s.auth.appToken('NOPE', NOW)), null);
   await both(tt, 'touch', (s) => s.auth.touchAppToken(tok!.id, NOW + 5));
-  const touched = await both(tt, 'last_accessed', async (s) => (await s.raw('SELECT last_accessed FROM appspecificauthtoken WHERE id = ?', tok!.id)).map((r) => String(r['last_accessed']).slice(0, 23)));
+  const touched = await both(tt, 'last_accessed', async (s) =>
+    (await s.raw('SELECT last_accessed FROM appspecificauthtoken WHERE id = ?', tok!.id)).map((r) => String(r['last_accessed']).slice(0, 23)),
+  );
   tt.same(touched, ['2026-01-15 12:00:00.128']);
 
   // Login bookkeeping.
@@ -302,8 +367,10 @@ t.test('auth store', async (tt) => {
   tt.match(await both(tt, 'extended', (s) => s.auth.serviceKey('k1', 'quay', NOW + 2 * HOUR)), { expirationMs: NOW + 3 * HOUR });
   await both(tt, 're-register k1', (s) => s.auth.registerServiceKey({ kid: 'k1', service: 'quay', name: 'node', jwk, expirationMs: NOW + 4 * HOUR }, NOW));
   tt.match(await both(tt, 're-registered', (s) => s.auth.serviceKey('k1', 'quay', NOW)), { expirationMs: NOW + 4 * HOUR });
-  await both(tt, 'unapproved key', (s) => s.raw(`INSERT INTO servicekey (name, kid, service, jwk, metadata, created_date, expiration_date, rotation_duration, approval_id)
-    VALUES ('x', 'k-unapproved', 'quay', '{}', '{}', '2026-01-15 12:00:00', NULL, NULL, NULL)`));
+  await both(tt, 'unapproved key', (s) =>
+    s.raw(`INSERT INTO servicekey (name, kid, service, jwk, metadata, created_date, expiration_date, rotation_duration, approval_id)
+    VALUES ('x', 'k-unapproved', 'quay', '{}', '{}', '2026-01-15 12:00:00', NULL, NULL, NULL)`),
+  );
   tt.equal(await both(tt, 'unapproved not returned', (s) => s.auth.serviceKey('k-unapproved', 'quay', NOW)), null);
   await both(tt, 'approve on register', (s) => s.auth.registerServiceKey({ kid: 'k-unapproved', service: 'quay', name: 'x', jwk, expirationMs: NOW + HOUR }, NOW));
   tt.match(await both(tt, 'now approved', (s) => s.auth.serviceKey('k-unapproved', 'quay', NOW)), { approved: true });
@@ -311,13 +378,29 @@ t.test('auth store', async (tt) => {
   await both(tt, 'other service expired key', (s) => s.auth.registerServiceKey({ kid: 'k-clair', service: 'clair', name: 'c', jwk, expirationMs: NOW - 3 * DAY }, NOW - 4 * DAY));
   await both(tt, 'register k2 collects expired', (s) => s.auth.registerServiceKey({ kid: 'k2', service: 'quay', name: 'n2', jwk, expirationMs: NOW + HOUR }, NOW));
   tt.same(await both(tt, 'remaining keys', async (s) => (await s.raw('SELECT kid FROM servicekey ORDER BY kid')).map((r) => r['kid'])), ['k-clair', 'k-unapproved', 'k1', 'k2']);
-  await both(tt, 'service key rows', (s) => s.raw(`SELECT k.kid, k.service, k.name, k.metadata, k.created_date, k.expiration_date, a.approval_type, a.notes
-    FROM servicekey k LEFT JOIN servicekeyapproval a ON a.id = k.approval_id ORDER BY k.kid`).then((rows) => rows.map((r) => ({
-    ...r, created_date: String(r['created_date']).slice(0, 19), expiration_date: r['expiration_date'] === null ? null : String(r['expiration_date']).slice(0, 19),
-  }))));
+  await both(tt, 'service key rows', (s) =>
+    s
+      .raw(
+        `SELECT k.kid, k.service, k.name, k.metadata, k.created_date, k.expiration_date, a.approval_type, a.notes
+    FROM servicekey k LEFT JOIN servicekeyapproval a ON a.id = k.approval_id ORDER BY k.kid`,
+      )
+      .then((rows) =>
+        rows.map((r) => ({
+          ...r,
+          created_date: String(r['created_date']).slice(0, 19),
+          expiration_date: r['expiration_date'] === null ? null : String(r['expiration_date']).slice(0, 19),
+        })),
+      ),
+  );
 
   // Last: a failed insert consumes a PostgreSQL sequence value (SQLite's AUTOINCREMENT does not), so ids would drift after it.
-  tt.equal(await both(tt, 'duplicate e-mail refused', async (s) => { await s.auth.createUser({ username: 'bob2', email: 'bob@example.com', passwordHash: null }, NOW); return 'ok'; }).catch(() => 'refused'), 'refused');
+  tt.equal(
+    await both(tt, 'duplicate e-mail refused', async (s) => {
+      await s.auth.createUser({ username: 'bob2', email: 'bob@example.com', passwordHash: null }, NOW);
+      return 'ok';
+    }).catch(() => 'refused'),
+    'refused',
+  );
 });
 
 // PostgreSQL only, and last: it adds rows to one side, so ids would no longer line up for later comparisons.
@@ -329,7 +412,11 @@ t.test('pg: concurrent writers (pool of 10) stay consistent', async (tt) => {
   tt.equal(new Set(others.map((r) => r.namespaceId)).size, 1, 'one namespace row');
   const repo = repos[0]!.id;
   const d = digest('9');
-  const blobs = await Promise.all([1, 2, 3, 4].map(() => pgs.commitBlob({ uploadUuid: null, repositoryId: repo, digest: d, size: 3, uncompressedSize: null, location: 'local_us', nowMs: NOW, linkExpiresMs: NOW + HOUR })));
+  const blobs = await Promise.all(
+    [1, 2, 3, 4].map(() =>
+      pgs.commitBlob({ uploadUuid: null, repositoryId: repo, digest: d, size: 3, uncompressedSize: null, location: 'local_us', nowMs: NOW, linkExpiresMs: NOW + HOUR }),
+    ),
+  );
   tt.equal(new Set(blobs.map((b) => b.id)).size, 1, 'one imagestorage row per digest');
   const ms = ['a1', 'a2', 'a3'].map((c) => digest(c));
   await Promise.all(ms.map((m) => pgs.putManifest(repo, manifest(m, [d]), { tag: 'race' }, NOW)));

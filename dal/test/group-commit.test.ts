@@ -11,7 +11,10 @@ t.test('concurrent rows share one write; later ones the next', async (t) => {
   let release: () => void = () => {};
   const g = new GroupCommit<number>(async (items) => {
     writes.push([...items]);
-    if (writes.length === 1) await new Promise<void>((r) => { release = r; });
+    if (writes.length === 1)
+      await new Promise<void>((r) => {
+        release = r;
+      });
   });
   const first = [1, 2, 3].map((n) => g.add(n));
   await new Promise((r) => setImmediate(r));
@@ -21,11 +24,16 @@ t.test('concurrent rows share one write; later ones the next', async (t) => {
   t.same(writes.length, 1, 'nothing more while the first write runs');
   release();
   await Promise.all([...first, ...second]);
-  t.same(writes, [[1, 2, 3], [4, 5]]);
+  t.same(writes, [
+    [1, 2, 3],
+    [4, 5],
+  ]);
 });
 
 t.test('a failed write rejects its rows only', async (t) => {
-  const g = new GroupCommit<string>((items) => { if (items.includes('bad')) throw new Error('disk full'); });
+  const g = new GroupCommit<string>((items) => {
+    if (items.includes('bad')) throw new Error('disk full');
+  });
   const a = g.add('bad');
   const b = g.add('x');
   await t.rejects(a, /disk full/);
@@ -35,7 +43,9 @@ t.test('a failed write rejects its rows only', async (t) => {
 
 t.test('batches are bounded; drain waits for all', async (t) => {
   const sizes: number[] = [];
-  const g = new GroupCommit<number>((items) => { sizes.push(items.length); }, 4);
+  const g = new GroupCommit<number>((items) => {
+    sizes.push(items.length);
+  }, 4);
   for (let i = 0; i < 10; i++) void g.add(i);
   await g.drain();
   t.same(sizes, [4, 4, 2]);

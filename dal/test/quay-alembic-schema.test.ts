@@ -47,17 +47,33 @@ async function rows<T>(db: Queryable, sql: string): Promise<T[]> {
 /** Every relation of the current schema but indexes and sequences, and user-defined triggers, functions and types. */
 async function dumpObjects(db: Queryable): Promise<Pick<Dump, 'tables' | 'objects'>> {
   const tables = new Map<string, string>();
-  for (const r of await rows<{ name: string; kind: string }>(db, `SELECT relname AS name, relkind AS kind FROM pg_class
-      WHERE relnamespace = current_schema()::regnamespace AND relkind NOT IN ('i', 'S')`)) tables.set(r.name, `relkind ${r.kind}`);
+  for (const r of await rows<{ name: string; kind: string }>(
+    db,
+    `SELECT relname AS name, relkind AS kind FROM pg_class
+      WHERE relnamespace = current_schema()::regnamespace AND relkind NOT IN ('i', 'S')`,
+  ))
+    tables.set(r.name, `relkind ${r.kind}`);
   const objects = new Map<string, string>();
-  for (const r of await rows<{ name: string; def: string }>(db, `SELECT tgrelid::regclass || '.' || tgname AS name, pg_get_triggerdef(oid) AS def
-      FROM pg_trigger WHERE NOT tgisinternal AND tgrelid IN (SELECT oid FROM pg_class WHERE relnamespace = current_schema()::regnamespace)`)) objects.set(`trigger ${r.name}`, r.def);
+  for (const r of await rows<{ name: string; def: string }>(
+    db,
+    `SELECT tgrelid::regclass || '.' || tgname AS name, pg_get_triggerdef(oid) AS def
+      FROM pg_trigger WHERE NOT tgisinternal AND tgrelid IN (SELECT oid FROM pg_class WHERE relnamespace = current_schema()::regnamespace)`,
+  ))
+    objects.set(`trigger ${r.name}`, r.def);
   // Functions and types that come with an extension (pg_trgm's) are the extension's, not the schema's.
   const notFromExtension = "NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = o.oid AND d.deptype = 'e')";
-  for (const r of await rows<{ name: string }>(db, `SELECT o.oid::regprocedure::text AS name FROM pg_proc o
-      WHERE o.pronamespace = current_schema()::regnamespace AND ${notFromExtension}`)) objects.set(`function ${r.name}`, 'exists');
-  for (const r of await rows<{ name: string; type: string }>(db, `SELECT o.typname AS name, o.typtype AS type FROM pg_type o
-      WHERE o.typnamespace = current_schema()::regnamespace AND o.typtype IN ('e', 'd', 'r', 'm') AND ${notFromExtension}`)) objects.set(`type ${r.name}`, `typtype ${r.type}`);
+  for (const r of await rows<{ name: string }>(
+    db,
+    `SELECT o.oid::regprocedure::text AS name FROM pg_proc o
+      WHERE o.pronamespace = current_schema()::regnamespace AND ${notFromExtension}`,
+  ))
+    objects.set(`function ${r.name}`, 'exists');
+  for (const r of await rows<{ name: string; type: string }>(
+    db,
+    `SELECT o.typname AS name, o.typtype AS type FROM pg_type o
+      WHERE o.typnamespace = current_schema()::regnamespace AND o.typtype IN ('e', 'd', 'r', 'm') AND ${notFromExtension}`,
+  ))
+    objects.set(`type ${r.name}`, `typtype ${r.type}`);
   return { tables, objects };
 }
 
@@ -65,14 +81,22 @@ async function dumpObjects(db: Queryable): Promise<Pick<Dump, 'tables' | 'object
 async function dumpColumns(db: Queryable): Promise<Pick<Dump, 'columns' | 'column order'>> {
   const columns = new Map<string, string>();
   const order = new Map<string, string[]>();
-  for (const r of await rows<{ t: string; col: string; type: string; notnull: boolean; dflt: string | null; ident: string; coll: string | null }>(db,
+  for (const r of await rows<{ t: string; col: string; type: string; notnull: boolean; dflt: string | null; ident: string; coll: string | null }>(
+    db,
     `SELECT c.relname AS t, a.attname AS col, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS notnull,
         pg_get_expr(d.adbin, d.adrelid) AS dflt, a.attidentity::text || a.attgenerated::text AS ident,
         CASE WHEN a.attcollation NOT IN (0, 100) THEN a.attcollation::regcollation::text END AS coll
      FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
      WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
-     ORDER BY c.relname, a.attnum`)) {
-    const parts = [r.type, r.notnull ? 'NOT NULL' : 'NULL', r.dflt === null ? '' : `DEFAULT ${r.dflt}`, r.ident ? `identity/generated ${r.ident}` : '', r.coll ? `COLLATE ${r.coll}` : ''];
+     ORDER BY c.relname, a.attnum`,
+  )) {
+    const parts = [
+      r.type,
+      r.notnull ? 'NOT NULL' : 'NULL',
+      r.dflt === null ? '' : `DEFAULT ${r.dflt}`,
+      r.ident ? `identity/generated ${r.ident}` : '',
+      r.coll ? `COLLATE ${r.coll}` : '',
+    ];
     columns.set(`${r.t}.${r.col}`, parts.filter(Boolean).join(' '));
     order.set(r.t, [...(order.get(r.t) ?? []), r.col]);
   }
@@ -83,23 +107,46 @@ async function dumpColumns(db: Queryable): Promise<Pick<Dump, 'columns' | 'colum
 /** Indexes (pg_get_indexdef: unique, method, operator class, predicate), constraints, sequences with their state. */
 async function dumpKeys(db: Queryable): Promise<Pick<Dump, 'indexes' | 'constraints' | 'sequences'>> {
   const indexes = new Map<string, string>();
-  for (const r of await rows<{ name: string; def: string }>(db, `SELECT relname AS name, pg_get_indexdef(oid) AS def FROM pg_class
-      WHERE relnamespace = current_schema()::regnamespace AND relkind = 'i'`)) indexes.set(r.name, r.def);
+  for (const r of await rows<{ name: string; def: string }>(
+    db,
+    `SELECT relname AS name, pg_get_indexdef(oid) AS def FROM pg_class
+      WHERE relnamespace = current_schema()::regnamespace AND relkind = 'i'`,
+  ))
+    indexes.set(r.name, r.def);
   const constraints = new Map<string, string>();
-  for (const r of await rows<{ name: string; def: string; ok: boolean }>(db, `SELECT conrelid::regclass || ' ' || conname AS name,
-      pg_get_constraintdef(oid) AS def, convalidated AS ok FROM pg_constraint WHERE connamespace = current_schema()::regnamespace`)) {
+  for (const r of await rows<{ name: string; def: string; ok: boolean }>(
+    db,
+    `SELECT conrelid::regclass || ' ' || conname AS name,
+      pg_get_constraintdef(oid) AS def, convalidated AS ok FROM pg_constraint WHERE connamespace = current_schema()::regnamespace`,
+  )) {
     constraints.set(r.name, `${r.def}${r.ok ? '' : ' NOT VALID'}`);
   }
   const sequences = new Map<string, string>();
-  for (const r of await rows<{ name: string; type: string; start: string; inc: string; min: string; max: string; cache: string; cycle: boolean; last: string | null; owner: string | null }>(db,
+  for (const r of await rows<{
+    name: string;
+    type: string;
+    start: string;
+    inc: string;
+    min: string;
+    max: string;
+    cache: string;
+    cycle: boolean;
+    last: string | null;
+    owner: string | null;
+  }>(
+    db,
     `SELECT s.sequencename AS name, s.data_type::text AS type, s.start_value AS start, s.increment_by AS inc, s.min_value AS min,
         s.max_value AS max, s.cache_size AS cache, s.cycle, s.last_value AS last,
         (SELECT d.refobjid::regclass || '.' || a.attname FROM pg_depend d JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
           WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i')) AS owner
      FROM pg_sequences s JOIN pg_class c ON c.relname = s.sequencename AND c.relnamespace = current_schema()::regnamespace
-     WHERE s.schemaname = current_schema()`)) {
-    sequences.set(r.name, `${r.type} start ${r.start} increment ${r.inc} min ${r.min} max ${r.max} cache ${r.cache}${r.cycle ? ' cycle' : ''}`
-      + ` owned by ${r.owner ?? 'nobody'}, last value ${r.last ?? 'none (never used)'}`);
+     WHERE s.schemaname = current_schema()`,
+  )) {
+    sequences.set(
+      r.name,
+      `${r.type} start ${r.start} increment ${r.inc} min ${r.min} max ${r.max} cache ${r.cache}${r.cycle ? ' cycle' : ''}` +
+        ` owned by ${r.owner ?? 'nobody'}, last value ${r.last ?? 'none (never used)'}`,
+    );
   }
   return { indexes, constraints, sequences };
 }
@@ -177,9 +224,16 @@ function normaliseSetOrder(t: Test, dump: Dump, side: string): void {
 
 /** Checks boot.py's instance service key and takes it out, with the sequences' state, before the comparison. */
 async function removeBootServiceKey(t: Test, db: Queryable): Promise<void> {
-  const keys = await rows<{ service: string; approval_type: string }>(db, `SELECT k.service, a.approval_type
-      FROM servicekey k JOIN servicekeyapproval a ON a.id = k.approval_id`);
-  t.same(keys.map((k) => [k.service, k.approval_type]), [['quay', 'ServiceKeyApprovalType.AUTOMATIC']], "boot.py's instance key is the only service key");
+  const keys = await rows<{ service: string; approval_type: string }>(
+    db,
+    `SELECT k.service, a.approval_type
+      FROM servicekey k JOIN servicekeyapproval a ON a.id = k.approval_id`,
+  );
+  t.same(
+    keys.map((k) => [k.service, k.approval_type]),
+    [['quay', 'ServiceKeyApprovalType.AUTOMATIC']],
+    "boot.py's instance key is the only service key",
+  );
   t.same(await rows(db, 'SELECT count(*)::int AS n FROM servicekeyapproval'), [{ n: 1 }], 'and its approval the only approval');
   await db.query('DELETE FROM servicekey');
   await db.query('DELETE FROM servicekeyapproval');
@@ -231,7 +285,10 @@ function migrationGraph(dir: string): Map<string, string[]> {
     const down = /^down_revision\s*=\s*(.+)$/m.exec(src)?.[1];
     if (revision === undefined || down === undefined) throw new Error(`${file}: no revision / down_revision`);
     // "abc", None, or a tuple ("abc", "def") for a merge.
-    graph.set(revision, [...down.matchAll(/["'](\w+)["']/g)].map((m) => m[1]!));
+    graph.set(
+      revision,
+      [...down.matchAll(/["'](\w+)["']/g)].map((m) => m[1]!),
+    );
   }
   return graph;
 }
@@ -240,7 +297,11 @@ t.test('QUAY_ALEMBIC_HEAD is the head of the pinned Quay', async (t) => {
   const graph = migrationGraph(join(QUAY_PYTHON, 'src', 'data', 'migrations', 'versions'));
   t.ok(graph.size > 100, `${graph.size} migrations read`);
   const named = new Set([...graph.values()].flat());
-  t.same([...named].filter((r) => !graph.has(r)), [], 'every down_revision is a migration of the tree');
+  t.same(
+    [...named].filter((r) => !graph.has(r)),
+    [],
+    'every down_revision is a migration of the tree',
+  );
   t.same([...graph.values()].filter((d) => d.length === 0).length, 1, 'one first migration');
   const heads = [...graph.keys()].filter((r) => !named.has(r));
   t.same(heads, [QUAY_ALEMBIC_HEAD], 'exactly one head, and it is QUAY_ALEMBIC_HEAD');
@@ -261,7 +322,7 @@ t.test("a SQLite database from Quay's initdb.py is accepted, unstamped", async (
 t.test("a PostgreSQL database from Quay's initdb.py is accepted, unstamped", async (t) => {
   const quay = await startQuayPython(t, { database: 'postgres', schema: 'initdb', start: false });
   const c = await client(t, quay.database);
-  const tables = async (): Promise<unknown> => (await c.query("SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = current_schema()")).rows;
+  const tables = async (): Promise<unknown> => (await c.query('SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = current_schema()')).rows;
   const before = await tables();
   await createQuaySchemaPg(c);
   t.equal(await readAlembicVersionPg(c), undefined, 'no alembic_version is written');

@@ -1,15 +1,7 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import Database from 'better-sqlite3';
-import {
-  EXPLICIT_ID_LOOKUPS,
-  LOOKUP_ROWS,
-  QUAY_ALEMBIC_HEAD,
-  REGISTRY_TABLES,
-  SCHEMA_SQL,
-  SchemaVersionError,
-  expectedQuayTables,
-} from '../schema/quay.js';
+import { EXPLICIT_ID_LOOKUPS, LOOKUP_ROWS, QUAY_ALEMBIC_HEAD, REGISTRY_TABLES, SCHEMA_SQL, SchemaVersionError, expectedQuayTables } from '../schema/quay.js';
 import { createQuaySchema, ensureImageLocations, readAlembicVersion, sqliteTables } from '../sqlite/schema.js';
 import { formatQuayTimestamp } from '../model/time.js';
 
@@ -22,7 +14,13 @@ function fresh(): Db {
   return db;
 }
 
-interface ColumnInfo { name: string; type: string; notnull: number; dflt_value: string | null; pk: number }
+interface ColumnInfo {
+  name: string;
+  type: string;
+  notnull: number;
+  dflt_value: string | null;
+  pk: number;
+}
 function columns(db: Db, table: string): Map<string, ColumnInfo> {
   const rows = db.prepare(`PRAGMA table_info("${table}")`).all() as ColumnInfo[];
   return new Map(rows.map((r) => [r.name, r]));
@@ -39,9 +37,28 @@ function uniqueError(t: Test, fn: () => unknown, msg: string): void {
 
 /** Key columns per table (the quay-schema.md ones and a few more), checked through PRAGMA table_info. */
 const KEY_COLUMNS: Record<string, string[]> = {
-  user: ['id', 'uuid', 'username', 'password_hash', 'email', 'verified', 'organization', 'robot', 'enabled',
-    'removed_tag_expiration_s', 'stripe_id', 'maximum_queued_builds_count', 'creation_date', 'last_accessed',
-    'invalid_login_attempts', 'last_invalid_login', 'given_name', 'family_name', 'company', 'location'],
+  user: [
+    'id',
+    'uuid',
+    'username',
+    'password_hash',
+    'email',
+    'verified',
+    'organization',
+    'robot',
+    'enabled',
+    'removed_tag_expiration_s',
+    'stripe_id',
+    'maximum_queued_builds_count',
+    'creation_date',
+    'last_accessed',
+    'invalid_login_attempts',
+    'last_invalid_login',
+    'given_name',
+    'family_name',
+    'company',
+    'location',
+  ],
   visibility: ['id', 'name'],
   repositorykind: ['id', 'name'],
   role: ['id', 'name'],
@@ -58,19 +75,41 @@ const KEY_COLUMNS: Record<string, string[]> = {
   repository: ['id', 'namespace_user_id', 'name', 'visibility_id', 'kind_id', 'state', 'description', 'badge_token', 'trust_enabled'],
   deletedrepository: ['id', 'repository_id', 'marked', 'original_name', 'queue_id'],
   mediatype: ['id', 'name'],
-  manifest: ['id', 'repository_id', 'digest', 'media_type_id', 'manifest_bytes', 'config_media_type', 'layers_compressed_size',
-    'subject', 'artifact_type', 'subject_backfilled', 'artifact_type_backfilled'],
+  manifest: [
+    'id',
+    'repository_id',
+    'digest',
+    'media_type_id',
+    'manifest_bytes',
+    'config_media_type',
+    'layers_compressed_size',
+    'subject',
+    'artifact_type',
+    'subject_backfilled',
+    'artifact_type_backfilled',
+  ],
   manifestblob: ['id', 'repository_id', 'manifest_id', 'blob_id'],
   manifestchild: ['id', 'repository_id', 'manifest_id', 'child_manifest_id'],
   tagkind: ['id', 'name'],
-  tag: ['id', 'name', 'repository_id', 'manifest_id', 'lifetime_start_ms', 'lifetime_end_ms', 'hidden', 'reversion',
-    'immutable', 'tag_kind_id', 'linked_tag_id'],
+  tag: ['id', 'name', 'repository_id', 'manifest_id', 'lifetime_start_ms', 'lifetime_end_ms', 'hidden', 'reversion', 'immutable', 'tag_kind_id', 'linked_tag_id'],
   imagestorage: ['id', 'uuid', 'content_checksum', 'image_size', 'uncompressed_size', 'cas_path', 'uploading'],
   imagestoragelocation: ['id', 'name'],
   imagestorageplacement: ['id', 'storage_id', 'location_id'],
   uploadedblob: ['id', 'repository_id', 'blob_id', 'uploaded_at', 'expires_at'],
-  blobupload: ['id', 'repository_id', 'uuid', 'byte_count', 'sha_state', 'location_id', 'storage_metadata', 'chunk_count',
-    'uncompressed_byte_count', 'created', 'piece_sha_state', 'piece_hashes'],
+  blobupload: [
+    'id',
+    'repository_id',
+    'uuid',
+    'byte_count',
+    'sha_state',
+    'location_id',
+    'storage_metadata',
+    'chunk_count',
+    'uncompressed_byte_count',
+    'created',
+    'piece_sha_state',
+    'piece_hashes',
+  ],
   servicekey: ['id', 'name', 'kid', 'service', 'jwk', 'metadata', 'created_date', 'expiration_date', 'rotation_duration', 'approval_id'],
   servicekeyapproval: ['id', 'approver_id', 'approval_type', 'approved_date', 'notes'],
   label: ['id', 'uuid', 'key', 'value', 'media_type_id', 'source_type_id'],
@@ -92,7 +131,11 @@ t.test('every table exists with its key columns', async (t) => {
   const db = fresh();
   const tables = new Set(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'sqlite_sequence'").pluck().all() as string[]);
   t.equal(tables.size, 105, "Quay's 105 tables, alembic_version included");
-  t.same(Object.keys(KEY_COLUMNS).filter((tb) => tb !== 'alembic_version' && !REGISTRY_TABLES.includes(tb)), [], 'the key tables are among those the registry uses');
+  t.same(
+    Object.keys(KEY_COLUMNS).filter((tb) => tb !== 'alembic_version' && !REGISTRY_TABLES.includes(tb)),
+    [],
+    'the key tables are among those the registry uses',
+  );
   t.equal(REGISTRY_TABLES.length, 48, 'the registry uses 48 of them');
   for (const tb of ['repositorybuild', 'oauthaccesstoken', 'repomirrorconfig', 'logentry', 'apprtag', 'star', 'namespacenotification']) {
     t.ok(tables.has(tb) && !REGISTRY_TABLES.includes(tb), `Quay-only table ${tb} exists`);
@@ -100,7 +143,11 @@ t.test('every table exists with its key columns', async (t) => {
   for (const [table, cols] of Object.entries(KEY_COLUMNS)) {
     t.ok(tables.has(table), `table ${table} exists`);
     const have = columns(db, table);
-    t.same(cols.filter((c) => !have.has(c)), [], `${table} has ${cols.join(', ')}`);
+    t.same(
+      cols.filter((c) => !have.has(c)),
+      [],
+      `${table} has ${cols.join(', ')}`,
+    );
   }
   const id = columns(db, 'manifest').get('id');
   t.equal(id?.pk, 1, 'id is the primary key');
@@ -110,8 +157,7 @@ t.test('every table exists with its key columns', async (t) => {
 
 t.test('NOT NULL columns without a database default are exactly what writers must fill', async (t) => {
   const db = fresh();
-  const required = (table: string) => [...columns(db, table).values()]
-    .filter((c) => c.notnull === 1 && c.dflt_value === null && c.pk === 0).map((c) => c.name);
+  const required = (table: string) => [...columns(db, table).values()].filter((c) => c.notnull === 1 && c.dflt_value === null && c.pk === 0).map((c) => c.name);
   t.same(required('repository'), ['name', 'visibility_id', 'badge_token']);
   t.same(required('manifest'), ['repository_id', 'digest', 'media_type_id', 'manifest_bytes']);
   t.same(required('tag'), ['name', 'repository_id', 'lifetime_start_ms', 'tag_kind_id']);
@@ -130,7 +176,11 @@ t.test('NOT NULL columns without a database default are exactly what writers mus
 t.test('lookup rows', async (t) => {
   const db = fresh();
   for (const [table, expected] of Object.entries(LOOKUP_ROWS)) {
-    t.same(names(db, table).filter((n) => expected.includes(n)), expected, `${table} holds its migration rows in order`);
+    t.same(
+      names(db, table).filter((n) => expected.includes(n)),
+      expected,
+      `${table} holds its migration rows in order`,
+    );
   }
   t.same(names(db, 'visibility'), ['public', 'private']);
   t.same(names(db, 'tagkind'), ['tag']);
@@ -139,9 +189,15 @@ t.test('lookup rows', async (t) => {
   t.same(names(db, 'repositorykind'), ['image', 'application']);
   t.equal(id(db, 'repositorykind', 'image'), 1, 'kind_id default 1 is image');
   const media = names(db, 'mediatype');
-  for (const m of ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.oci.image.index.v1+json',
-    'application/vnd.docker.distribution.manifest.v2+json', 'application/vnd.docker.distribution.manifest.list.v2+json',
-    'application/vnd.docker.distribution.manifest.v1+prettyjws', 'application/json', 'text/plain']) {
+  for (const m of [
+    'application/vnd.oci.image.manifest.v1+json',
+    'application/vnd.oci.image.index.v1+json',
+    'application/vnd.docker.distribution.manifest.v2+json',
+    'application/vnd.docker.distribution.manifest.list.v2+json',
+    'application/vnd.docker.distribution.manifest.v1+prettyjws',
+    'application/json',
+    'text/plain',
+  ]) {
     t.ok(media.includes(m), `mediatype ${m}`);
   }
   t.equal(media.length, 18);
@@ -151,16 +207,35 @@ t.test('lookup rows', async (t) => {
   t.same(names(db, 'quotatype'), ['Warning', 'Reject']);
   const kinds = names(db, 'logentrykind');
   t.equal(kinds.length, 146);
-  for (const k of ['push_repo', 'pull_repo', 'create_tag', 'move_tag', 'delete_tag', 'revert_tag', 'create_repo', 'delete_repo',
-    'login_success', 'manifest_label_add', 'create_namespace_notification', 'org_mirror_repo_created']) {
+  for (const k of [
+    'push_repo',
+    'pull_repo',
+    'create_tag',
+    'move_tag',
+    'delete_tag',
+    'revert_tag',
+    'create_repo',
+    'delete_repo',
+    'login_success',
+    'manifest_label_add',
+    'create_namespace_notification',
+    'org_mirror_repo_created',
+  ]) {
     t.ok(kinds.includes(k), `logentrykind ${k}`);
   }
   for (const table of EXPLICIT_ID_LOOKUPS) {
-    t.same(db.prepare(`SELECT id, name FROM ${table} ORDER BY id`).all(), LOOKUP_ROWS[table]!.map((name, i) => ({ id: i + 1, name })), `${table} ids as Quay's migrations give them`);
+    t.same(
+      db.prepare(`SELECT id, name FROM ${table} ORDER BY id`).all(),
+      LOOKUP_ROWS[table]!.map((name, i) => ({ id: i + 1, name })),
+      `${table} ids as Quay's migrations give them`,
+    );
   }
   t.same(names(db, 'apprtagkind'), ['tag', 'release', 'channel']);
-  t.same(db.prepare('SELECT name, mutable FROM labelsourcetype ORDER BY id').all(),
-    [{ name: 'manifest', mutable: 0 }, { name: 'api', mutable: 1 }, { name: 'internal', mutable: 0 }]);
+  t.same(db.prepare('SELECT name, mutable FROM labelsourcetype ORDER BY id').all(), [
+    { name: 'manifest', mutable: 0 },
+    { name: 'api', mutable: 1 },
+    { name: 'internal', mutable: 0 },
+  ]);
   t.equal(readAlembicVersion(db), QUAY_ALEMBIC_HEAD);
   t.equal(QUAY_ALEMBIC_HEAD, '9fa37f66a9b6');
 });
@@ -192,8 +267,7 @@ t.test('unique constraints', async (t) => {
   insTag.run('latest', s.repo, s.manifest, 1, 5, tagKind);
   uniqueError(t, () => insTag.run('latest', s.repo, s.manifest, 2, 5, tagKind), 'tag (repository, name, lifetime_end_ms) is unique');
   insTag.run('latest', s.repo, s.manifest, 6, null, tagKind);
-  t.ok(insTag.run('latest', s.repo, s.manifest, 7, null, tagKind),
-    'NULL lifetime_end_ms values are distinct: the index does not stop two open-ended rows (as in PostgreSQL)');
+  t.ok(insTag.run('latest', s.repo, s.manifest, 7, null, tagKind), 'NULL lifetime_end_ms values are distinct: the index does not stop two open-ended rows (as in PostgreSQL)');
   const row = db.prepare('SELECT hidden, reversion, immutable FROM tag WHERE lifetime_end_ms = 5').get();
   t.same(row, { hidden: 0, reversion: 0, immutable: 0 }, 'tag flags default to false');
 
@@ -225,7 +299,7 @@ t.test('unique constraints', async (t) => {
   t.ok(s.insUser.run('u-3', 'acme2', 'acme@example.com', 1, s.now), 'organisations may share an e-mail address');
   s.insUser.run('u-4', 'alice', 'alice@example.com', 0, s.now);
   uniqueError(t, () => s.insUser.run('u-5', 'alice2', 'alice@example.com', 0, s.now), 'e-mail is unique among non-organisations');
-  const u = db.prepare("SELECT enabled, removed_tag_expiration_s, invalid_login_attempts FROM \"user\" WHERE username = 'alice'").get();
+  const u = db.prepare('SELECT enabled, removed_tag_expiration_s, invalid_login_attempts FROM "user" WHERE username = \'alice\'').get();
   t.same(u, { enabled: 1, removed_tag_expiration_s: 1209600, invalid_login_attempts: 0 });
 
   const insQueue = db.prepare("INSERT INTO queueitem (queue_name, body, available_after, available, retries_remaining, state_id) VALUES ('q/', '{}', ?, 1, 5, ?)");
@@ -242,19 +316,19 @@ t.test('unique constraints', async (t) => {
 
 t.test('foreign keys are declared (and enforced when the connection enables them)', async (t) => {
   const db = fresh();
-  const fk = (table: string) => (db.prepare(`PRAGMA foreign_key_list("${table}")`).all() as { table: string; from: string }[])
-    .map((r) => `${r.from}->${r.table}`).sort();
+  const fk = (table: string) => (db.prepare(`PRAGMA foreign_key_list("${table}")`).all() as { table: string; from: string }[]).map((r) => `${r.from}->${r.table}`).sort();
   t.same(fk('tag'), ['linked_tag_id->tag', 'manifest_id->manifest', 'repository_id->repository', 'tag_kind_id->tagkind']);
   t.same(fk('manifestblob'), ['blob_id->imagestorage', 'manifest_id->manifest', 'repository_id->repository']);
   t.same(fk('logentry3'), [], 'logentry3 has no foreign keys');
-  t.throws(() => db.prepare("INSERT INTO manifest (repository_id, digest, media_type_id, manifest_bytes) VALUES (999, 'sha256:x', 1, '{}')").run(),
-    { code: 'SQLITE_CONSTRAINT_FOREIGNKEY' });
+  t.throws(() => db.prepare("INSERT INTO manifest (repository_id, digest, media_type_id, manifest_bytes) VALUES (999, 'sha256:x', 1, '{}')").run(), {
+    code: 'SQLITE_CONSTRAINT_FOREIGNKEY',
+  });
   t.same(db.pragma('foreign_key_check'), [], 'no dangling references after creation');
 });
 
 t.test('ids are never reused', async (t) => {
   const db = fresh();
-  const ins = db.prepare("INSERT INTO imagestorage (uuid, cas_path) VALUES (?, 1)");
+  const ins = db.prepare('INSERT INTO imagestorage (uuid, cas_path) VALUES (?, 1)');
   const first = Number(ins.run('a').lastInsertRowid);
   db.prepare('DELETE FROM imagestorage WHERE id = ?').run(first);
   t.ok(Number(ins.run('b').lastInsertRowid) > first, 'a deleted id is not handed out again');
@@ -262,11 +336,11 @@ t.test('ids are never reused', async (t) => {
 
 t.test('a second call is a no-op', async (t) => {
   const db = fresh();
-  const before = db.prepare("SELECT count(*) FROM sqlite_master").pluck().get();
+  const before = db.prepare('SELECT count(*) FROM sqlite_master').pluck().get();
   const loc = db.prepare('SELECT count(*) FROM imagestoragelocation').pluck().get();
   createQuaySchema(db);
   createQuaySchema(db, { storageLocations: ['elsewhere'] });
-  t.equal(db.prepare("SELECT count(*) FROM sqlite_master").pluck().get(), before);
+  t.equal(db.prepare('SELECT count(*) FROM sqlite_master').pluck().get(), before);
   t.equal(db.prepare('SELECT count(*) FROM imagestoragelocation').pluck().get(), loc);
   t.same(db.prepare('SELECT version_num FROM alembic_version').pluck().all(), [QUAY_ALEMBIC_HEAD]);
 });
@@ -290,8 +364,11 @@ t.test('a database at another alembic version is refused untouched', async (t) =
 
   const foreign = new Database(':memory:');
   foreign.exec('CREATE TABLE repository (id INTEGER PRIMARY KEY)');
-  t.throws(() => createQuaySchema(foreign), { code: 'REG_SCHEMA_VERSION', found: /no alembic_version, and its tables differ from Quay's: table visibility is missing/ },
-    'Quay tables without alembic_version that do not fit are refused');
+  t.throws(
+    () => createQuaySchema(foreign),
+    { code: 'REG_SCHEMA_VERSION', found: /no alembic_version, and its tables differ from Quay's: table visibility is missing/ },
+    'Quay tables without alembic_version that do not fit are refused',
+  );
   t.same(foreign.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all(), ['repository'], '... untouched');
 });
 
@@ -306,7 +383,7 @@ function unstamped(): InstanceType<typeof Database> {
 t.test("an unstamped database whose tables fit (Quay's initdb.py) is accepted and left unstamped", async (t) => {
   const db = unstamped();
   db.exec('ALTER TABLE repository ADD COLUMN future_thing TEXT');
-  db.exec("ALTER TABLE repository ADD COLUMN future_flag INTEGER NOT NULL DEFAULT 0");
+  db.exec('ALTER TABLE repository ADD COLUMN future_flag INTEGER NOT NULL DEFAULT 0');
   createQuaySchema(db, { storageLocations: ['local_us', 'other'] });
   t.equal(readAlembicVersion(db), undefined, 'no alembic_version is written');
   t.same(db.prepare('SELECT name FROM imagestoragelocation ORDER BY id').pluck().all(), ['local_us', 'other'], 'storage locations are ensured (DML, as Quay boot does)');
@@ -314,10 +391,22 @@ t.test("an unstamped database whose tables fit (Quay's initdb.py) is accepted an
   t.pass('opening it again is fine');
 });
 
-t.test("an unstamped database without the tables only Quay uses is accepted (initdb.py makes no app-registry tables)", async (t) => {
+t.test('an unstamped database without the tables only Quay uses is accepted (initdb.py makes no app-registry tables)', async (t) => {
   const db = unstamped();
-  for (const table of ['apprtag', 'apprmanifestlistmanifest', 'apprmanifestlist', 'apprmanifestblob', 'apprmanifest', 'apprblobplacement', 'apprblob',
-    'apprtagkind', 'apprblobplacementlocation', 'star', 'repositorybuild']) db.exec(`DROP TABLE ${table}`);
+  for (const table of [
+    'apprtag',
+    'apprmanifestlistmanifest',
+    'apprmanifestlist',
+    'apprmanifestblob',
+    'apprmanifest',
+    'apprblobplacement',
+    'apprblob',
+    'apprtagkind',
+    'apprblobplacementlocation',
+    'star',
+    'repositorybuild',
+  ])
+    db.exec(`DROP TABLE ${table}`);
   createQuaySchema(db);
   t.equal(readAlembicVersion(db), undefined, 'accepted, unstamped');
   t.notOk(db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'apprtag'").get(), 'and not completed: the database is not ours');
@@ -333,7 +422,9 @@ t.test('an unstamped database that does not fit is refused, naming what differs'
   t.pass('an extra NOT NULL column with a default is fine');
   const noDefault = unstamped();
   noDefault.exec('DROP TABLE blobupload');
-  noDefault.exec('CREATE TABLE blobupload (id INTEGER PRIMARY KEY, repository_id INTEGER NOT NULL, uuid TEXT NOT NULL, byte_count INTEGER NOT NULL, sha_state TEXT, location_id INTEGER NOT NULL, storage_metadata TEXT, chunk_count INTEGER NOT NULL DEFAULT 0, uncompressed_byte_count INTEGER, created TEXT NOT NULL, piece_sha_state TEXT, piece_hashes TEXT, owner TEXT NOT NULL)');
+  noDefault.exec(
+    'CREATE TABLE blobupload (id INTEGER PRIMARY KEY, repository_id INTEGER NOT NULL, uuid TEXT NOT NULL, byte_count INTEGER NOT NULL, sha_state TEXT, location_id INTEGER NOT NULL, storage_metadata TEXT, chunk_count INTEGER NOT NULL DEFAULT 0, uncompressed_byte_count INTEGER, created TEXT NOT NULL, piece_sha_state TEXT, piece_hashes TEXT, owner TEXT NOT NULL)',
+  );
   t.throws(() => createQuaySchema(noDefault), { code: 'REG_SCHEMA_VERSION', found: /column blobupload\.owner is NOT NULL without a default and unknown to us/ });
   const many = unstamped();
   for (const table of ['label', 'manifestlabel', 'labelsourcetype', 'logentry3', 'queueitem', 'quotarepositorysize']) many.exec(`DROP TABLE ${table}`);
@@ -354,7 +445,10 @@ t.test('helpers', async (t) => {
   const n = db.prepare('SELECT count(*) FROM imagestoragelocation').pluck().get() as number;
   ensureImageLocations(db, ['local_us', 'default']);
   t.equal(db.prepare('SELECT count(*) FROM imagestoragelocation').pluck().get(), n + 1);
-  t.ok(SCHEMA_SQL.every((s) => /^CREATE (UNIQUE )?(TABLE|INDEX) /.test(s)), 'SCHEMA_SQL holds only CREATE TABLE / CREATE INDEX');
+  t.ok(
+    SCHEMA_SQL.every((s) => /^CREATE (UNIQUE )?(TABLE|INDEX) /.test(s)),
+    'SCHEMA_SQL holds only CREATE TABLE / CREATE INDEX',
+  );
 });
 
 t.test('expectedQuayTables (read off the DDL) is what SQLite makes of the DDL, for the registry tables', async (t) => {

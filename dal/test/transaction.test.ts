@@ -19,10 +19,16 @@ import { freshPgDatabase } from './lib/postgres.js';
 const { sides } = await openStoreSides(t);
 const NOW = Date.UTC(2026, 0, 15, 12, 0, 0, 123);
 
-const count = async (s: Side, sql: string, ...params: unknown[]): Promise<number> =>
-  Number((await s.raw(`SELECT count(*) AS n FROM ${sql}`, ...params))[0]!['n']);
-const logEntry = (marker: string, repositoryId: number | null = null): ActionLogEntry =>
-  ({ kind: 'create_repo', accountId: null, performerId: null, repositoryId, ip: null, metadataJson: JSON.stringify({ marker }), nowMs: NOW });
+const count = async (s: Side, sql: string, ...params: unknown[]): Promise<number> => Number((await s.raw(`SELECT count(*) AS n FROM ${sql}`, ...params))[0]!['n']);
+const logEntry = (marker: string, repositoryId: number | null = null): ActionLogEntry => ({
+  kind: 'create_repo',
+  accountId: null,
+  performerId: null,
+  repositoryId,
+  ip: null,
+  metadataJson: JSON.stringify({ marker }),
+  nowMs: NOW,
+});
 const queued = (s: Side, queue: string): Promise<Record<string, unknown>[]> => s.raw('SELECT body FROM queueitem WHERE queue_name = ? ORDER BY id', queue);
 const logged = (s: Side, marker: string): Promise<number> => count(s, 'logentry3 WHERE metadata_json = ?', JSON.stringify({ marker }));
 
@@ -49,14 +55,18 @@ for (const [i, s] of sides.entries()) {
   });
 
   t.test(`${s.kind}: a throw inside rolls all of it back`, async (t) => {
-    await t.rejects(dal.tx(async (tx) => {
-      const repo = await tx.repositories.createRepository(`tx-${s.kind}`, 'rollback', 'private', NOW);
-      await tx.permissions.setRepositoryPermission(repo.id, { userId: user.id }, 'admin');
-      await tx.queue.enqueue([{ queueName: `txtest/${s.kind}/rollback/`, body: 'rolled back' }], NOW);
-      await tx.logs.logAction(logEntry(`rollback-${s.kind}`, repo.id));
-      t.ok(await tx.repositories.lookupRepository(`tx-${s.kind}`, 'rollback'), 'visible inside the tx');
-      throw new Error('boom');
-    }), { message: 'boom' }, 'the error comes out of tx()');
+    await t.rejects(
+      dal.tx(async (tx) => {
+        const repo = await tx.repositories.createRepository(`tx-${s.kind}`, 'rollback', 'private', NOW);
+        await tx.permissions.setRepositoryPermission(repo.id, { userId: user.id }, 'admin');
+        await tx.queue.enqueue([{ queueName: `txtest/${s.kind}/rollback/`, body: 'rolled back' }], NOW);
+        await tx.logs.logAction(logEntry(`rollback-${s.kind}`, repo.id));
+        t.ok(await tx.repositories.lookupRepository(`tx-${s.kind}`, 'rollback'), 'visible inside the tx');
+        throw new Error('boom');
+      }),
+      { message: 'boom' },
+      'the error comes out of tx()',
+    );
     t.equal(await dal.repositories.lookupRepository(`tx-${s.kind}`, 'rollback'), null, 'no repository');
     t.equal(await count(s, 'repositorypermission WHERE user_id = ? AND repository_id NOT IN (SELECT id FROM repository)', user.id), 0, 'no permission');
     t.equal(await count(s, 'repositorypermission p JOIN role r ON r.id = p.role_id WHERE p.user_id = ? AND r.name = ?', user.id, 'admin'), 0, 'no admin grant');
@@ -84,7 +94,11 @@ for (const [i, s] of sides.entries()) {
     });
     await t.rejects(leaked!.repositories.lookupRepository(`tx-${s.kind}`, 'commit'), { code: 'DAL_TX_ENDED' }, 'a metadata area');
     await t.rejects(leaked!.users.userByName(`txuser-${s.kind}`), { code: 'DAL_TX_ENDED' }, 'an auth area');
-    await t.rejects(leaked!.tx(async () => 1), DalTxError, 'tx() on it');
+    await t.rejects(
+      leaked!.tx(async () => 1),
+      DalTxError,
+      'tx() on it',
+    );
     t.ok(await dal.repositories.lookupRepository(`tx-${s.kind}`, 'commit'), 'the Dal itself still works');
   });
 }
@@ -97,15 +111,22 @@ t.test('sqlite: calls from outside an open tx wait for its end, and none lands i
   let outsideWrite: Promise<void> | undefined;
   let outsideLog: Promise<void> | undefined;
   let outsideRead: Promise<string[]> | undefined;
-  await t.rejects(sqlite.dal.tx(async (tx) => {
-    await tx.queue.enqueue([{ queueName: 'txtest/wait/', body: 'inside' }], NOW);
-    outsideWrite = sqlite.dal.queue.enqueue([{ queueName: 'txtest/wait/', body: 'outside' }], NOW).then(() => { events.push('outside write'); });
-    outsideLog = sqlite.dal.logs.logAction(logEntry('outside-during-tx')).then(() => { events.push('outside log'); });
-    // Give the outside calls (and the group commit's batch) every turn of the event loop they could want.
-    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
-    events.push('tx body done');
-    throw new Error('roll back');
-  }), { message: 'roll back' });
+  await t.rejects(
+    sqlite.dal.tx(async (tx) => {
+      await tx.queue.enqueue([{ queueName: 'txtest/wait/', body: 'inside' }], NOW);
+      outsideWrite = sqlite.dal.queue.enqueue([{ queueName: 'txtest/wait/', body: 'outside' }], NOW).then(() => {
+        events.push('outside write');
+      });
+      outsideLog = sqlite.dal.logs.logAction(logEntry('outside-during-tx')).then(() => {
+        events.push('outside log');
+      });
+      // Give the outside calls (and the group commit's batch) every turn of the event loop they could want.
+      for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+      events.push('tx body done');
+      throw new Error('roll back');
+    }),
+    { message: 'roll back' },
+  );
   await outsideWrite;
   await outsideLog;
   t.same(events, ['tx body done', 'outside write', 'outside log'], 'the outside calls ran after the tx');

@@ -30,7 +30,10 @@ import { nextFailureCount, retryAfterMs } from '../../lib/passwords/passwords.js
  * Answered as Quay answers TooManyLoginAttemptsException (registryd/http/auth.ts).
  */
 export class LoginThrottled extends Error {
-  constructor(readonly retryAfterSeconds: number, readonly by: 'backoff' | 'name' | 'address' | 'busy') {
+  constructor(
+    readonly retryAfterSeconds: number,
+    readonly by: 'backoff' | 'name' | 'address' | 'busy',
+  ) {
     super('Too many login attempts.');
     this.name = 'LoginThrottled';
   }
@@ -131,7 +134,12 @@ export class Credentials {
   /** A refused login, logged with the client's address (a name only when it is a user's: never what was typed). */
   private refused(client: LoginClient, kind: Principal['kind'], user: string | null, reason: LoginFailure, extra: Record<string, unknown> = {}): void {
     (this.refusedLog ??= new LogSampler(this.deps.log, 'registry login refused')).warn({
-      user: user ?? '(unknown name)', kind, client_address: client.address, ...(client.forwardedFor !== null ? { forwarded_for: client.forwardedFor } : {}), reason, ...extra,
+      user: user ?? '(unknown name)',
+      kind,
+      client_address: client.address,
+      ...(client.forwardedFor !== null ? { forwarded_for: client.forwardedFor } : {}),
+      reason,
+      ...extra,
     });
   }
 
@@ -140,8 +148,14 @@ export class Credentials {
    * `type` and `kind`, then the User-Agent and Quay's message (which is not
    * always the one answered: an unknown robot is answered like a wrong token).
    */
-  private async audit(client: LoginClient, kind: 'user' | 'robot' | 'app_specific_token', account: string | null, performerId: number | null,
-    fields: Record<string, string>, message: string): Promise<void> {
+  private async audit(
+    client: LoginClient,
+    kind: 'user' | 'robot' | 'app_specific_token',
+    account: string | null,
+    performerId: number | null,
+    fields: Record<string, string>,
+    message: string,
+  ): Promise<void> {
     await this.deps.audit?.loginFailed({ account, performerId, metadata: { type: 'v2auth', kind, ...fields, useragent: client.userAgent ?? '', message } }, client);
   }
 
@@ -177,7 +191,7 @@ export class Credentials {
   private async passwordLogin(turn: LoginTurn, known: UserRow | null, name: string, typed: string, password: string, client: LoginClient): Promise<Principal> {
     const invalid = unauthorized('Invalid Username or Password');
     // After waiting for another attempt, the row's back-off may have moved: read it again.
-    const user = known ?? await this.deps.store.userByName(name);
+    const user = known ?? (await this.deps.store.userByName(name));
     if (!user || user.robot || user.organization) {
       this.refused(client, 'user', null, 'unknown_name');
       await this.audit(client, 'user', null, null, { username: typed }, 'Invalid Username or Password');
@@ -227,7 +241,7 @@ export class Credentials {
     const refuse = async (e: DomainError, reason: LoginFailure, known: UserRow | null, message: string): Promise<DomainError> => {
       this.refused(client, 'robot', known?.username ?? null, reason);
       const owner = known ? null : await this.deps.store.userByName(ownerName);
-      const account = known ? ownerName : (owner && !owner.robot && !owner.organization ? ownerName : null);
+      const account = known ? ownerName : owner && !owner.robot && !owner.organization ? ownerName : null;
       await this.audit(client, 'robot', account, known?.id ?? null, { robot: username, username: ownerName }, message);
       return e;
     };

@@ -59,7 +59,11 @@ export class FieldEncrypter {
   /** Quay's `EncryptedCharField.matches`: decrypt and compare in constant time; false on any failure. */
   matches(stored: string, candidate: string): boolean {
     let plain: string;
-    try { plain = this.decrypt(stored); } catch { return false; }
+    try {
+      plain = this.decrypt(stored);
+    } catch {
+      return false;
+    }
     const a = Buffer.from(plain, 'utf8');
     const b = Buffer.from(candidate, 'utf8');
     return a.length === b.length && timingSafeEqual(a, b);

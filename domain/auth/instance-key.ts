@@ -79,7 +79,9 @@ export async function loadOrCreateInstanceKey(store: AuthStore, s: InstanceKeySe
   // Extend at a third of the lifetime, so two missed beats still leave the key alive.
   const timer = setInterval(() => {
     store.extendServiceKey(kid, expiry()).then(
-      async (ok) => { if (!ok) await store.registerServiceKey({ kid, service: s.service, name: s.name, jwk, expirationMs: expiry() }, now()); },
+      async (ok) => {
+        if (!ok) await store.registerServiceKey({ kid, service: s.service, name: s.name, jwk, expirationMs: expiry() }, now());
+      },
       (e: unknown) => log.error('cannot extend the instance service key', { kid, error: String(e) }),
     );
   }, refreshIntervalMs(s.expirationMinutes));

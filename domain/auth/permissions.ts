@@ -52,7 +52,10 @@ export interface CatalogScope {
 }
 
 export class Permissions {
-  constructor(readonly settings: PermissionSettings, private readonly areas: PermissionAreas) {}
+  constructor(
+    readonly settings: PermissionSettings,
+    private readonly areas: PermissionAreas,
+  ) {}
 
   /** A superuser with full access (SUPER_USERS and FEATURE_SUPERUSERS_FULL_ACCESS): admin everywhere. */
   isSuperUser(user: UserRow): boolean {
@@ -134,7 +137,11 @@ export class Permissions {
 export class RepositoryAccess {
   private known: Promise<RepoRole | null> | undefined;
 
-  constructor(private readonly permissions: Permissions, readonly user: UserRow | null, readonly target: RepositoryTarget) {}
+  constructor(
+    private readonly permissions: Permissions,
+    readonly user: UserRow | null,
+    readonly target: RepositoryTarget,
+  ) {}
 
   role(): Promise<RepoRole | null> {
     return (this.known ??= this.user ? this.permissions.role(this.user, this.target) : Promise.resolve(null));

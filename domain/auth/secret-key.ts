@@ -38,7 +38,11 @@ function fromInteger(text: string): Buffer | null {
 
 /** Python's uuid.UUID(str): braces, `urn:uuid:` and hyphens are ignored; 32 hex digits remain. */
 function fromUuid(text: string): Buffer | null {
-  const hex = text.replace('urn:', '').replace('uuid:', '').replace(/^[{}]+|[{}]+$/g, '').replace(/-/g, '');
+  const hex = text
+    .replace('urn:', '')
+    .replace('uuid:', '')
+    .replace(/^[{}]+|[{}]+$/g, '')
+    .replace(/-/g, '');
   return /^[0-9a-fA-F]{32}$/.test(hex) ? Buffer.from(hex, 'hex') : null;
 }
 

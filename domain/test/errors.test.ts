@@ -15,7 +15,16 @@ t.test('ERRORS.md lists exactly the codes of domain/errors.ts, with the same mea
 
 t.test('every code is raised by the source', async (t) => {
   // quay/ too: the quay command prints the component's codes.
-  const src = execFileSync('grep', ['-rhoE', "'REG_[A-Z_]+'", 'registryd', 'quay', 'dal', 'domain', 'storage', 'api', 'workers', '--include=*.ts', '--exclude-dir=test', '--exclude=errors.ts'], { cwd: root, encoding: 'utf8' });
-  const used = new Set(src.split('\n').filter(Boolean).map((s) => s.replace(/'/g, '')));
+  const src = execFileSync(
+    'grep',
+    ['-rhoE', "'REG_[A-Z_]+'", 'registryd', 'quay', 'dal', 'domain', 'storage', 'api', 'workers', '--include=*.ts', '--exclude-dir=test', '--exclude=errors.ts'],
+    { cwd: root, encoding: 'utf8' },
+  );
+  const used = new Set(
+    src
+      .split('\n')
+      .filter(Boolean)
+      .map((s) => s.replace(/'/g, '')),
+  );
   for (const code of Object.keys(REG_ERROR_CODES)) t.ok(used.has(code), `${code} is raised somewhere`);
 });

@@ -13,8 +13,12 @@ import { DomainError } from '../errors.js';
 
 const NOW = Date.UTC(2030, 0, 1);
 const SETTINGS: PermissionSettings = {
-  anonymousAccess: true, publicCatalog: false, createNamespaceOnPush: false,
-  superUsers: ['root'], superUsersFullAccess: true, globalReadonlySuperUsers: ['auditor'],
+  anonymousAccess: true,
+  publicCatalog: false,
+  createNamespaceOnPush: false,
+  superUsers: ['root'],
+  superUsersFullAccess: true,
+  globalReadonlySuperUsers: ['auditor'],
 };
 
 const store = new SqliteMetadataStore(':memory:');
@@ -24,12 +28,15 @@ const perms = (o: Partial<PermissionSettings> = {}): Permissions => new Permissi
 
 const user = (username: string, robot = false): Promise<UserRow> =>
   dal.users.createUser({ username, email: `${username}@example.com`, passwordHash: null, verified: true, ...(robot ? { robot } : {}) }, NOW);
-const [owner, dev, viewer, creator, stranger, root, auditor] = await Promise.all(
-  ['owner', 'dev', 'viewer', 'creator', 'stranger', 'root', 'auditor'].map((n) => user(n)));
+const [owner, dev, viewer, creator, stranger, root, auditor] = await Promise.all(['owner', 'dev', 'viewer', 'creator', 'stranger', 'root', 'auditor'].map((n) => user(n)));
 const acme = await dal.users.createOrganization('acme', 'acme@example.com', owner!.id, NOW);
 const app = await dal.repositories.createRepository('acme', 'app', 'private', NOW);
 const site = await dal.repositories.createRepository('acme', 'site', 'public', NOW);
-for (const [name, role, member] of [['devs', 'member', dev], ['viewers', 'member', viewer], ['creators', 'creator', creator]] as const) {
+for (const [name, role, member] of [
+  ['devs', 'member', dev],
+  ['viewers', 'member', viewer],
+  ['creators', 'creator', creator],
+] as const) {
   const team = await dal.teams.createTeam(acme.id, name, role);
   await dal.teams.addTeamMember(team, member!.id);
 }
@@ -90,8 +97,8 @@ t.test('creating in a namespace: its owner, organisation admins and creators', a
   t.equal(await p.mayCreateIn(owner!, acme), true);
   t.equal(await p.mayCreateIn(creator!, acme), true);
   t.equal(await p.mayCreateIn(dev!, acme), false, 'a member team does not make a creator');
-  t.equal(await p.mayCreateIn(dev!, dev!), true, 'in one\'s own namespace');
-  t.equal(await p.mayCreateIn(dev!, stranger!), false, 'never in another user\'s');
+  t.equal(await p.mayCreateIn(dev!, dev!), true, "in one's own namespace");
+  t.equal(await p.mayCreateIn(dev!, stranger!), false, "never in another user's");
   const robot = await user('owner+ci', true);
   t.equal(p.mayCreateNamespace(dev!), false, 'CREATE_NAMESPACE_ON_PUSH off');
   t.equal(perms({ createNamespaceOnPush: true }).mayCreateNamespace(dev!), true);
@@ -109,7 +116,7 @@ t.test('target: a missing repository, a disabled namespace', async (t) => {
   t.ok(e instanceof DomainError && e.code === 'NAMESPACE_DISABLED', 'NAMESPACE_DISABLED');
 });
 
-t.test('the catalog: a user\'s own repositories, public ones with FEATURE_PUBLIC_CATALOG', async (t) => {
+t.test("the catalog: a user's own repositories, public ones with FEATURE_PUBLIC_CATALOG", async (t) => {
   const scope = perms().catalogScope(dev!);
   t.same(scope, { all: false, userId: dev!.id, includePublic: false });
   t.same(await perms().visibleRepositories(scope.userId, scope.includePublic, { n: 10 }), ['acme/app']);

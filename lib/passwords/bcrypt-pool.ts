@@ -15,9 +15,7 @@
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 
-type Job =
-  | { readonly op: 'compare'; readonly password: string; readonly hash: string }
-  | { readonly op: 'hash'; readonly password: string; readonly cost: number };
+type Job = { readonly op: 'compare'; readonly password: string; readonly hash: string } | { readonly op: 'hash'; readonly password: string; readonly cost: number };
 
 /** One message to a worker. */
 export type WorkerJob = Job;
@@ -102,7 +100,9 @@ export class BcryptPool {
 
   stats(): BcryptPoolStats {
     return {
-      size: this.size, running: this.slots.filter((s) => s.current !== null).length, queued: this.queue.length,
+      size: this.size,
+      running: this.slots.filter((s) => s.current !== null).length,
+      queued: this.queue.length,
       completedByThread: Object.fromEntries(this.completed),
     };
   }
@@ -112,13 +112,15 @@ export class BcryptPool {
     this.closed = true;
     const gone = new Error('the bcrypt pool is closed');
     for (const p of this.queue.splice(0)) p.reject(gone);
-    await Promise.all(this.slots.map(async (s) => {
-      const w = s.worker;
-      s.current?.reject(gone);
-      s.worker = null;
-      s.current = null;
-      if (w) await w.terminate();
-    }));
+    await Promise.all(
+      this.slots.map(async (s) => {
+        const w = s.worker;
+        s.current?.reject(gone);
+        s.worker = null;
+        s.current = null;
+        if (w) await w.terminate();
+      }),
+    );
   }
 
   private submit(job: Job): Promise<boolean | string> {

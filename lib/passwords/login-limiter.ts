@@ -38,7 +38,9 @@ export interface LoginLimits {
 
 /** The dashboard's limits. */
 export const DEFAULT_LOGIN_LIMITS: LoginLimits = Object.freeze({
-  windowSeconds: LOGIN_WINDOW_SECONDS, perName: MAX_FAILURES_PER_NAME, perAddress: MAX_FAILURES_PER_ADDRESS,
+  windowSeconds: LOGIN_WINDOW_SECONDS,
+  perName: MAX_FAILURES_PER_NAME,
+  perAddress: MAX_FAILURES_PER_ADDRESS,
 });
 
 /**
@@ -50,7 +52,10 @@ export const DEFAULT_LOGIN_LIMITS: LoginLimits = Object.freeze({
  * random, nothing to guess.
  */
 export const REGISTRY_LOGIN_LIMITS: LoginLimits = Object.freeze({
-  windowSeconds: LOGIN_WINDOW_SECONDS, perName: 10, perAddress: 100, exemptNames: Object.freeze([]),
+  windowSeconds: LOGIN_WINDOW_SECONDS,
+  perName: 10,
+  perAddress: 100,
+  exemptNames: Object.freeze([]),
 });
 
 const DASHBOARD_EXEMPT: readonly string[] = ['', 'admin-token'];
@@ -66,11 +71,15 @@ export interface LoginRefusal {
 /** Failure times (ms) per key, oldest first. */
 class Window {
   private readonly keys = new Map<string, number[]>();
-  constructor(private readonly limit: number, private readonly windowMs: number) {}
+  constructor(
+    private readonly limit: number,
+    private readonly windowMs: number,
+  ) {}
 
   private recent(key: string, now: number): number[] {
     const times = (this.keys.get(key) ?? []).filter((t) => t > now - this.windowMs);
-    if (times.length) this.keys.set(key, times); else this.keys.delete(key);
+    if (times.length) this.keys.set(key, times);
+    else this.keys.delete(key);
     return times;
   }
 
@@ -160,12 +169,15 @@ export function addressKey(address: string): string {
   if (mapped) return mapped[1]!;
   const bare = address.split('%')[0]!;
   if (!isIPv6(bare)) return address;
-  const [head, tail] = bare.includes('::') ? bare.split('::') as [string, string] : [bare, null];
+  const [head, tail] = bare.includes('::') ? (bare.split('::') as [string, string]) : [bare, null];
   const groups = head ? head.split(':') : [];
   if (tail !== null) {
     const rest = tail ? tail.split(':') : [];
     const width = rest.reduce((n, g) => n + (g.includes('.') ? 2 : 1), 0);
     groups.push(...Array<string>(8 - groups.length - width).fill('0'), ...rest);
   }
-  return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
 }

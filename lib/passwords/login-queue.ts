@@ -62,7 +62,9 @@ export class LoginQueue {
     burst.queued++;
     const before = burst.tail;
     let done!: () => void;
-    burst.tail = new Promise<void>((resolve) => { done = resolve; });
+    burst.tail = new Promise<void>((resolve) => {
+      done = resolve;
+    });
     try {
       // The first attempt starts in this very turn of the loop: nothing can slip in between
       // a caller's admission check and its bcrypt job.

@@ -23,9 +23,16 @@ const ENDLESS = '$2b$31$' + 'A'.repeat(22) + 'B'.repeat(31);
 async function turnsDuring(work: Promise<unknown>): Promise<number> {
   let turns = 0;
   let done = false;
-  const spin = (): void => { if (!done) { turns++; setImmediate(spin); } };
+  const spin = (): void => {
+    if (!done) {
+      turns++;
+      setImmediate(spin);
+    }
+  };
   setImmediate(spin);
-  await work.finally(() => { done = true; });
+  await work.finally(() => {
+    done = true;
+  });
   return turns;
 }
 
@@ -52,7 +59,7 @@ t.test("hashes from the pool are Python bcrypt's format and verify", async (t) =
   t.match(h, /^\$2b\$04\$.{53}$/);
   t.equal(await verifyPassword('pw', h), true);
   t.equal(await verifyPassword('pw!', h), false);
-  t.equal(await verifyPassword('pw', '$2b$04$not-a-real-hash'), false, "a hash bcrypt cannot read matches nothing");
+  t.equal(await verifyPassword('pw', '$2b$04$not-a-real-hash'), false, 'a hash bcrypt cannot read matches nothing');
   t.equal(await verifyPassword('pw', 'plaintext'), false, 'not bcrypt: never');
   t.equal(await verifyPassword('pw', null), false);
 });

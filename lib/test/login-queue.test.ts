@@ -16,7 +16,9 @@ function manualCheck(): { check: (p: string, h: string | null) => Promise<boolea
       calls.push(password);
       return new Promise((resolve) => waiting.push(() => resolve(hash === `hash-of-${password}`)));
     },
-    settle: () => { for (const w of waiting.splice(0)) w(); },
+    settle: () => {
+      for (const w of waiting.splice(0)) w();
+    },
   };
 }
 
@@ -26,10 +28,11 @@ t.test('attempts on one name run one at a time; other names do not wait', async 
   const m = manualCheck();
   const q = new LoginQueue(16, m.check);
   const seen: { name: string; waited: boolean }[] = [];
-  const attempt = (name: string, password: string): Promise<boolean> => q.run(name, (turn: LoginTurn) => {
-    seen.push({ name, waited: turn.waited });
-    return turn.verify(password, `hash-of-${name}-pw`);
-  });
+  const attempt = (name: string, password: string): Promise<boolean> =>
+    q.run(name, (turn: LoginTurn) => {
+      seen.push({ name, waited: turn.waited });
+      return turn.verify(password, `hash-of-${name}-pw`);
+    });
   const a1 = attempt('alice', 'guess-1');
   const a2 = attempt('alice', 'guess-2');
   const b1 = attempt('bob', 'bob-pw');
@@ -42,7 +45,11 @@ t.test('attempts on one name run one at a time; other names do not wait', async 
   t.same(m.calls, ['guess-1', 'bob-pw', 'guess-2'], 'then the second runs');
   m.settle();
   t.equal(await a2, false);
-  t.same(seen, [{ name: 'alice', waited: false }, { name: 'bob', waited: false }, { name: 'alice', waited: true }]);
+  t.same(seen, [
+    { name: 'alice', waited: false },
+    { name: 'bob', waited: false },
+    { name: 'alice', waited: true },
+  ]);
 });
 
 t.test('attempts that waited behind the same password take its verdict', async (t) => {
@@ -50,7 +57,10 @@ t.test('attempts that waited behind the same password take its verdict', async (
   const q = new LoginQueue(16, m.check);
   const attempt = (password: string, hash = 'hash-of-right'): Promise<boolean> => q.run('alice', (turn) => turn.verify(password, hash));
   const all = [attempt('right'), attempt('right'), attempt('right'), attempt('wrong'), attempt('right', 'hash-of-new')];
-  for (let i = 0; i < 5; i++) { await tick(); m.settle(); }
+  for (let i = 0; i < 5; i++) {
+    await tick();
+    m.settle();
+  }
   t.same(await Promise.all(all), [true, true, true, false, false]);
   t.same(m.calls, ['right', 'wrong', 'right'], 'one check for the three identical attempts; another password or hash is checked');
 });
@@ -62,7 +72,10 @@ t.test('past maxWaiting, an attempt is refused at once', async (t) => {
   const running = [attempt(), attempt(), attempt()];
   await t.rejects(attempt(), PasswordCheckBusy, 'one running and two waiting: the fourth is refused');
   t.equal(await q.run('bob', async () => 'ran'), 'ran', 'another name is not');
-  for (let i = 0; i < 3; i++) { await tick(); m.settle(); }
+  for (let i = 0; i < 3; i++) {
+    await tick();
+    m.settle();
+  }
   t.same(await Promise.all(running), [false, false, false]);
   const again = attempt();
   await tick();

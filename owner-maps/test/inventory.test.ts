@@ -17,7 +17,9 @@ const dataDir = path.resolve(here, '..');
 
 /** Reads a TSV file as header-keyed records, without the loader's help. */
 function readTsv(name: string): Record<string, string>[] {
-  const lines = readFileSync(path.join(dataDir, name), 'utf8').split('\n').filter((l) => l !== '');
+  const lines = readFileSync(path.join(dataDir, name), 'utf8')
+    .split('\n')
+    .filter((l) => l !== '');
   const header = lines[0]!.split('\t');
   return lines.slice(1).map((l) => {
     const cells = l.split('\t');
@@ -30,10 +32,7 @@ const rawRoutes = readTsv('routes.tsv');
 const rawFamilies = readTsv('families.tsv');
 const rawWorkers = readTsv('workers.tsv');
 
-const FAMILIES = [
-  'REGISTRY_V2', 'REGISTRY_V1', 'OAUTH2', 'OAUTH1', 'API_V1', 'WEBHOOKS',
-  'KEYS', 'SECSCAN', 'REALTIME', 'WELL_KNOWN', 'WEB', 'OTHER',
-];
+const FAMILIES = ['REGISTRY_V2', 'REGISTRY_V1', 'OAUTH2', 'OAUTH1', 'API_V1', 'WEBHOOKS', 'KEYS', 'SECSCAN', 'REALTIME', 'WELL_KNOWN', 'WEB', 'OTHER'];
 
 t.test('435 route rows with contiguous, unique ids in file order', async (t) => {
   t.equal(rawRoutes.length, 435, 'routes.tsv has 435 data rows');
@@ -54,14 +53,28 @@ t.test('every row equals its TSV line', async (t) => {
   for (const [i, raw] of rawRoutes.entries()) {
     const r = inv.routes[i]!;
     const want = {
-      id: raw.route_id, family: raw.family, method: raw.method, pattern: raw.pattern,
-      capability: raw.capability, mutating: raw.mutating === 'yes', handler: raw.handler,
-      source: raw.source, shadowedBy: raw.shadowed_by, notes: raw.notes,
+      id: raw.route_id,
+      family: raw.family,
+      method: raw.method,
+      pattern: raw.pattern,
+      capability: raw.capability,
+      mutating: raw.mutating === 'yes',
+      handler: raw.handler,
+      source: raw.source,
+      shadowedBy: raw.shadowed_by,
+      notes: raw.notes,
     };
     const got = {
-      id: r.id, family: r.family, method: r.method, pattern: r.pattern,
-      capability: r.capability, mutating: r.mutating, handler: r.handler,
-      source: r.source, shadowedBy: r.shadowedBy, notes: r.notes,
+      id: r.id,
+      family: r.family,
+      method: r.method,
+      pattern: r.pattern,
+      capability: r.capability,
+      mutating: r.mutating,
+      handler: r.handler,
+      source: r.source,
+      shadowedBy: r.shadowedBy,
+      notes: r.notes,
     };
     if (JSON.stringify(got) !== JSON.stringify(want)) t.same(got, want, `row ${i + 1}`);
     if (!['yes', 'no'].includes(raw.mutating ?? '')) t.fail(`${raw.route_id}: mutating is "${raw.mutating}"`);
@@ -71,22 +84,44 @@ t.test('every row equals its TSV line', async (t) => {
 
 t.test('shadowed_by: exactly three rows Quay never reaches, each answered by its trailing-slash twin', async (t) => {
   const header = readFileSync(path.join(dataDir, 'routes.tsv'), 'utf8').split('\n')[0]!.split('\t');
-  t.same(header, ['route_id', 'family', 'method', 'pattern', 'capability', 'mutating', 'handler', 'source', 'shadowed_by', 'notes'],
-    'routes.tsv has a shadowed_by column before notes');
-  t.same(rawRoutes.filter((r) => r.shadowed_by !== '').map((r) => [r.route_id, r.shadowed_by]),
-    [['ROUTE_0403', 'ROUTE_0404'], ['ROUTE_0427', 'ROUTE_0428'], ['ROUTE_0431', 'ROUTE_0432']], 'exactly three rows set shadowed_by in the TSV');
-  t.same(inv.routes.filter((r) => r.shadowedBy !== '').map((r) => [r.id, r.shadowedBy]),
-    [['ROUTE_0403', 'ROUTE_0404'], ['ROUTE_0427', 'ROUTE_0428'], ['ROUTE_0431', 'ROUTE_0432']], 'and exactly those rows have shadowedBy when loaded');
-  t.equal(inv.routes.filter((r) => r.shadowedBy === '').length, 432, 'the other 432 rows are reachable (shadowedBy \'\')');
+  t.same(
+    header,
+    ['route_id', 'family', 'method', 'pattern', 'capability', 'mutating', 'handler', 'source', 'shadowed_by', 'notes'],
+    'routes.tsv has a shadowed_by column before notes',
+  );
+  t.same(
+    rawRoutes.filter((r) => r.shadowed_by !== '').map((r) => [r.route_id, r.shadowed_by]),
+    [
+      ['ROUTE_0403', 'ROUTE_0404'],
+      ['ROUTE_0427', 'ROUTE_0428'],
+      ['ROUTE_0431', 'ROUTE_0432'],
+    ],
+    'exactly three rows set shadowed_by in the TSV',
+  );
+  t.same(
+    inv.routes.filter((r) => r.shadowedBy !== '').map((r) => [r.id, r.shadowedBy]),
+    [
+      ['ROUTE_0403', 'ROUTE_0404'],
+      ['ROUTE_0427', 'ROUTE_0428'],
+      ['ROUTE_0431', 'ROUTE_0432'],
+    ],
+    'and exactly those rows have shadowedBy when loaded',
+  );
+  t.equal(inv.routes.filter((r) => r.shadowedBy === '').length, 432, "the other 432 rows are reachable (shadowedBy '')");
   for (const r of inv.routes.filter((x) => x.shadowedBy !== '')) {
     const by = inv.byId.get(r.shadowedBy);
     t.ok(by, `${r.id}: ${r.shadowedBy} exists`);
-    t.same(by && [by.method, by.pattern, by.family, by.capability, by.shadowedBy], [r.method, `${r.pattern}/`, r.family, r.capability, ''],
-      `${r.id} ${r.method} ${r.pattern} is shadowed by the same rule with a trailing slash, itself reachable`);
+    t.same(
+      by && [by.method, by.pattern, by.family, by.capability, by.shadowedBy],
+      [r.method, `${r.pattern}/`, r.family, r.capability, ''],
+      `${r.id} ${r.method} ${r.pattern} is shadowed by the same rule with a trailing slash, itself reachable`,
+    );
     t.ok(by!.index > r.index, `${r.shadowedBy} comes after ${r.id} in routes.tsv`);
   }
-  t.same(inv.routes.filter((r) => r.shadowedBy !== '').map((r) => r.pattern),
-    ['/organization/{path:path}', '/user/{path:path}', '/{repository:repopathredirect}']);
+  t.same(
+    inv.routes.filter((r) => r.shadowedBy !== '').map((r) => r.pattern),
+    ['/organization/{path:path}', '/user/{path:path}', '/{repository:repopathredirect}'],
+  );
 });
 
 t.test('(method, pattern) pairs are unique', async (t) => {
@@ -110,10 +145,12 @@ t.test('family path prefixes', async (t) => {
   t.same(byFamily.get('API_V1'), ['/api/v1']);
   t.same(byFamily.get('OTHER'), ['/userfiles', '/_storage_proxy_auth'], 'OTHER has two prefixes');
   t.equal(byFamily.get('WEB'), undefined, 'WEB has no prefix (empty prefixes are dropped)');
-  t.notOk(inv.familyPrefixes.some((p) => p.prefix === ''), 'no empty prefix');
+  t.notOk(
+    inv.familyPrefixes.some((p) => p.prefix === ''),
+    'no empty prefix',
+  );
 
-  const startsWith = (pattern: string, prefix: string): boolean =>
-    pattern.startsWith(prefix) && (pattern.length === prefix.length || pattern[prefix.length] === '/');
+  const startsWith = (pattern: string, prefix: string): boolean => pattern.startsWith(prefix) && (pattern.length === prefix.length || pattern[prefix.length] === '/');
   for (const r of inv.routes) {
     const own = byFamily.get(r.family) ?? [];
     if (r.family !== 'WEB' && !own.some((p) => startsWith(r.pattern, p))) {
@@ -122,7 +159,7 @@ t.test('family path prefixes', async (t) => {
     const foreign = inv.familyPrefixes.filter((p) => p.family !== r.family && startsWith(r.pattern, p.prefix));
     if (foreign.length > 0) t.fail(`${r.id} ${r.pattern} (${r.family}) starts with ${foreign[0]!.family}'s prefix`);
   }
-  t.pass('every non-WEB row starts with one of its family prefixes, and no row with another family\'s');
+  t.pass("every non-WEB row starts with one of its family prefixes, and no row with another family's");
 });
 
 t.test('capabilities', async (t) => {
@@ -162,19 +199,47 @@ t.test('spot checks against Quay facts', async (t) => {
   t.same(row('ROUTE_0001'), { family: 'REGISTRY_V2', method: 'GET', pattern: '/v2/', capability: 'V2_BASE', mutating: false });
   t.same(row('ROUTE_0003'), { family: 'REGISTRY_V2', method: 'GET', pattern: '/v2/auth', capability: 'V2_AUTH', mutating: false });
   t.same(row('ROUTE_0004'), {
-    family: 'REGISTRY_V2', method: 'POST', pattern: '/v2/{repository:repopath}/blobs/uploads/', capability: 'V2_UPLOAD', mutating: true,
+    family: 'REGISTRY_V2',
+    method: 'POST',
+    pattern: '/v2/{repository:repopath}/blobs/uploads/',
+    capability: 'V2_UPLOAD',
+    mutating: true,
   });
-  t.same(row('ROUTE_0011'), {
-    family: 'REGISTRY_V2', method: 'HEAD', pattern: '/v2/{repository:repopath}/blobs/{digest:digest}', capability: 'V2_PULL', mutating: false,
-  }, 'explicit HEAD row for blobs');
-  t.same(row('ROUTE_0016'), {
-    family: 'REGISTRY_V2', method: 'GET', pattern: '/v2/{repository:repopath}/manifests/{manifest_ref:tag}', capability: 'V2_PULL', mutating: false,
-  }, 'GET manifest by tag');
+  t.same(
+    row('ROUTE_0011'),
+    {
+      family: 'REGISTRY_V2',
+      method: 'HEAD',
+      pattern: '/v2/{repository:repopath}/blobs/{digest:digest}',
+      capability: 'V2_PULL',
+      mutating: false,
+    },
+    'explicit HEAD row for blobs',
+  );
+  t.same(
+    row('ROUTE_0016'),
+    {
+      family: 'REGISTRY_V2',
+      method: 'GET',
+      pattern: '/v2/{repository:repopath}/manifests/{manifest_ref:tag}',
+      capability: 'V2_PULL',
+      mutating: false,
+    },
+    'GET manifest by tag',
+  );
   t.same(row('ROUTE_0017'), {
-    family: 'REGISTRY_V2', method: 'PUT', pattern: '/v2/{repository:repopath}/manifests/{manifest_ref:tag}', capability: 'V2_PUSH', mutating: true,
+    family: 'REGISTRY_V2',
+    method: 'PUT',
+    pattern: '/v2/{repository:repopath}/manifests/{manifest_ref:tag}',
+    capability: 'V2_PUSH',
+    mutating: true,
   });
   t.same(row('ROUTE_0171'), {
-    family: 'API_V1', method: 'GET', pattern: '/api/v1/repository/mirror/health', capability: 'API_REPO_MIRROR', mutating: false,
+    family: 'API_V1',
+    method: 'GET',
+    pattern: '/api/v1/repository/mirror/health',
+    capability: 'API_REPO_MIRROR',
+    mutating: false,
   });
   t.same(row('ROUTE_0294'), { family: 'API_V1', method: 'GET', pattern: '/api/v1/user/', capability: 'API_USER_READ', mutating: false });
   t.same(row('ROUTE_0435'), { family: 'OTHER', method: 'PUT', pattern: '/userfiles/{file_id:fileid}', capability: 'USERFILES', mutating: true });
@@ -182,7 +247,11 @@ t.test('spot checks against Quay facts', async (t) => {
   t.match(inv.byId.get('ROUTE_0016')?.source, /^endpoints\/v2\/manifest\.py:\d+$/);
   const manifestHeads = inv.routes.filter((r) => r.method === 'HEAD' && r.pattern.includes('/manifests/'));
   t.same(manifestHeads, [], 'Quay registers no explicit HEAD row for manifests');
-  t.same(inv.routes.filter((r) => r.method === 'HEAD').map((r) => r.id), ['ROUTE_0011', 'ROUTE_0029'], 'the only HEAD rows');
+  t.same(
+    inv.routes.filter((r) => r.method === 'HEAD').map((r) => r.id),
+    ['ROUTE_0011', 'ROUTE_0029'],
+    'the only HEAD rows',
+  );
 });
 
 t.test('the inventory is frozen and loaded once', async (t) => {
@@ -191,7 +260,9 @@ t.test('the inventory is frozen and loaded once', async (t) => {
   t.ok(Object.isFrozen(inv.routes), 'routes frozen');
   t.ok(Object.isFrozen(inv.routes[0]), 'rows frozen');
   t.ok(Object.isFrozen(inv.workers[0]), 'worker rows frozen');
-  t.throws(() => { (inv.routes as unknown as unknown[]).push({}); }, TypeError);
+  t.throws(() => {
+    (inv.routes as unknown as unknown[]).push({});
+  }, TypeError);
 });
 
 t.test('parseRoutes rejects malformed files with SWB_INVENTORY_UNREADABLE naming the line', async (t) => {
@@ -222,11 +293,23 @@ t.test('parseRoutes rejects malformed files with SWB_INVENTORY_UNREADABLE naming
   writeFileSync(ok, `${header}\n${good}\n\n`);
   const rows = parseRoutes(ok);
   t.equal(rows.length, 1, 'blank lines are ignored');
-  t.same({ id: rows[0]!.id, index: rows[0]!.index, mutating: rows[0]!.mutating, shadowedBy: rows[0]!.shadowedBy },
-    { id: 'ROUTE_0001', index: 0, mutating: false, shadowedBy: '' }, 'a file without a shadowed_by column: every row is reachable');
+  t.same(
+    { id: rows[0]!.id, index: rows[0]!.index, mutating: rows[0]!.mutating, shadowedBy: rows[0]!.shadowedBy },
+    { id: 'ROUTE_0001', index: 0, mutating: false, shadowedBy: '' },
+    'a file without a shadowed_by column: every row is reachable',
+  );
   const withColumn = path.join(dir, 'shadowed.tsv');
-  writeFileSync(withColumn, 'route_id\tfamily\tmethod\tpattern\tcapability\tmutating\thandler\tsource\tshadowed_by\tnotes\n' +
-    'ROUTE_0001\tWEB\tGET\t/x/{p:path}\tWEB_UI\tno\th\ts\tROUTE_0002\tn\n' +
-    'ROUTE_0002\tWEB\tGET\t/x/{p:path}/\tWEB_UI\tno\th\ts\t\t\n');
-  t.same(parseRoutes(withColumn).map((r) => [r.id, r.shadowedBy, r.notes]), [['ROUTE_0001', 'ROUTE_0002', 'n'], ['ROUTE_0002', '', '']]);
+  writeFileSync(
+    withColumn,
+    'route_id\tfamily\tmethod\tpattern\tcapability\tmutating\thandler\tsource\tshadowed_by\tnotes\n' +
+      'ROUTE_0001\tWEB\tGET\t/x/{p:path}\tWEB_UI\tno\th\ts\tROUTE_0002\tn\n' +
+      'ROUTE_0002\tWEB\tGET\t/x/{p:path}/\tWEB_UI\tno\th\ts\t\t\n',
+  );
+  t.same(
+    parseRoutes(withColumn).map((r) => [r.id, r.shadowedBy, r.notes]),
+    [
+      ['ROUTE_0001', 'ROUTE_0002', 'n'],
+      ['ROUTE_0002', '', ''],
+    ],
+  );
 });

@@ -30,10 +30,13 @@ const noLibrary = RouteTable.compile(inv.routes, { librarySupport: false });
 type GenPart = { static: string } | { name: string; kind: string };
 
 function parse(pattern: string): GenPart[] {
-  return pattern.slice(1).split('/').map((seg) => {
-    const m = /^\{(\w+)(?::(\w+))?\}$/.exec(seg);
-    return m ? { name: m[1]!, kind: m[2] ?? 'segment' } : { static: seg };
-  });
+  return pattern
+    .slice(1)
+    .split('/')
+    .map((seg) => {
+      const m = /^\{(\w+)(?::(\w+))?\}$/.exec(seg);
+      return m ? { name: m[1]!, kind: m[2] ?? 'segment' } : { static: seg };
+    });
 }
 
 const UUID = 'f47ac10b-58cc-4372-a567-0e02b2c3d479';
@@ -103,21 +106,14 @@ function describe(m: RouteMatch | null): string {
   return m ? `${m.route.id} ${JSON.stringify(m.params)}${m.slashRedirect ? ' (slash redirect)' : ''}` : 'null';
 }
 
-function expectMatch(
-  t: Test, tbl: RouteTable, method: string, path: string,
-  want: { id: string; params?: Record<string, string>; slash?: boolean } | null, msg?: string,
-): void {
+function expectMatch(t: Test, tbl: RouteTable, method: string, path: string, want: { id: string; params?: Record<string, string>; slash?: boolean } | null, msg?: string): void {
   const m = tbl.match(method, path);
   const label = msg ?? `${method} ${path.length > 120 ? path.slice(0, 120) + '…' : path}`;
   if (want === null) {
     t.equal(m, null, `${label} → no row (got ${describe(m)})`);
     return;
   }
-  t.same(
-    m && { id: m.route.id, params: { ...m.params }, slash: m.slashRedirect },
-    { id: want.id, params: want.params ?? {}, slash: want.slash ?? false },
-    `${label} → ${want.id}`,
-  );
+  t.same(m && { id: m.route.id, params: { ...m.params }, slash: m.slashRedirect }, { id: want.id, params: want.params ?? {}, slash: want.slash ?? false }, `${label} → ${want.id}`);
 }
 
 // ---------------------------------------------------------------------------
@@ -147,7 +143,11 @@ function expectedRow(row: RouteRow): { row: RouteRow; slash: boolean } {
 
 t.test('exactly three rows are recorded as never reached by Quay, each shadowed by its slashed twin', async (t) => {
   const shadowed = inv.routes.filter((r) => r.shadowedBy).map((r) => [r.id, r.shadowedBy]);
-  t.same(shadowed, [['ROUTE_0403', 'ROUTE_0404'], ['ROUTE_0427', 'ROUTE_0428'], ['ROUTE_0431', 'ROUTE_0432']]);
+  t.same(shadowed, [
+    ['ROUTE_0403', 'ROUTE_0404'],
+    ['ROUTE_0427', 'ROUTE_0428'],
+    ['ROUTE_0431', 'ROUTE_0432'],
+  ]);
   for (const [id, by] of shadowed) t.equal(inv.byId.get(by!)!.pattern, `${inv.byId.get(id!)!.pattern}/`);
 });
 
@@ -166,8 +166,11 @@ t.test('KEY: every generated request matches its own row with the expected param
     else shadowedTo.add(`${g.row.id}→${m.route.id}`);
   }
   t.equal(own.size, 432, 'the 432 reachable rows each resolve to themselves');
-  t.same([...shadowedTo].sort(), ['ROUTE_0403→ROUTE_0404', 'ROUTE_0427→ROUTE_0428', 'ROUTE_0431→ROUTE_0432'],
-    'the 3 shadowed rows resolve to their shadowing row, with slashRedirect');
+  t.same(
+    [...shadowedTo].sort(),
+    ['ROUTE_0403→ROUTE_0404', 'ROUTE_0427→ROUTE_0428', 'ROUTE_0431→ROUTE_0432'],
+    'the 3 shadowed rows resolve to their shadowing row, with slashRedirect',
+  );
   t.equal(failures, 0, `${generated.length} requests, all on their own row (or, for the 3 shadowed rows, the row Quay answers them with)`);
 });
 
@@ -217,18 +220,22 @@ t.test('a literal segment beats a parameter', async (t) => {
   expectMatch(t, table, 'GET', '/api/v1/repository/mirror/health', { id: 'ROUTE_0171' });
   expectMatch(t, table, 'GET', '/api/v1/repository/mirror/healthz', { id: 'ROUTE_0173', params: { repository: 'mirror/healthz' } });
   expectMatch(t, table, 'GET', '/api/v1/repository/mirror/health/logs', { id: 'ROUTE_0198', params: { repository: 'mirror/health' } });
-  expectMatch(t, table, 'DELETE', '/api/v1/repository/mirror/health', { id: 'ROUTE_0172', params: { repository: 'mirror/health' } },
-    'DELETE on the literal path falls back to the repository row (no DELETE on 0171)');
+  expectMatch(
+    t,
+    table,
+    'DELETE',
+    '/api/v1/repository/mirror/health',
+    { id: 'ROUTE_0172', params: { repository: 'mirror/health' } },
+    'DELETE on the literal path falls back to the repository row (no DELETE on 0171)',
+  );
   expectMatch(t, table, 'GET', '/v2/auth', { id: 'ROUTE_0003' });
   expectMatch(t, table, 'GET', '/v2/_catalog', { id: 'ROUTE_0002' });
-  expectMatch(t, table, 'GET', '/v2/auth/manifests/latest', { id: 'ROUTE_0016', params: { repository: 'auth', manifest_ref: 'latest' } },
-    'a library repository named auth');
+  expectMatch(t, table, 'GET', '/v2/auth/manifests/latest', { id: 'ROUTE_0016', params: { repository: 'auth', manifest_ref: 'latest' } }, 'a library repository named auth');
   expectMatch(t, table, 'GET', '/v2/_catalog/tags/list', { id: 'ROUTE_0019', params: { repository: '_catalog' } });
   expectMatch(t, table, 'GET', '/api/v1/user/robots', { id: 'ROUTE_0341' });
   expectMatch(t, table, 'GET', '/api/v1/entities/link', { id: 'ROUTE_0062', params: { prefix: 'link' } });
   expectMatch(t, table, 'POST', '/api/v1/entities/link/alice', { id: 'ROUTE_0061', params: { username: 'alice' } });
-  expectMatch(t, table, 'GET', '/oauth2/github/callback', { id: 'ROUTE_0049', params: { service_id: 'github' } },
-    'the github literal dead-ends, backtracks to {service_id}');
+  expectMatch(t, table, 'GET', '/oauth2/github/callback', { id: 'ROUTE_0049', params: { service_id: 'github' } }, 'the github literal dead-ends, backtracks to {service_id}');
   expectMatch(t, table, 'GET', '/oauth2/github/callback/trigger/acme/app', { id: 'ROUTE_0047', params: { repository: 'acme/app' } });
 });
 
@@ -240,7 +247,7 @@ t.test('one-segment repository under /{repository:repopathredirect} is /{namespa
   expectMatch(t, table, 'POST', '/acme', null);
 });
 
-t.test('repopathredirect refuses Quay\'s reserved prefixes', async (t) => {
+t.test("repopathredirect refuses Quay's reserved prefixes", async (t) => {
   for (const p of ['/v2/acme', '/v1/acme', '/cnr/acme', '/push/acme', '/repository/acme', '/github/callback/trigger/acme']) {
     const m = table.match('GET', p);
     t.notOk(m?.route.id === 'ROUTE_0431' || m?.route.id === 'ROUTE_0432', `${p} is not a web repository redirect`);
@@ -250,12 +257,16 @@ t.test('repopathredirect refuses Quay\'s reserved prefixes', async (t) => {
   expectMatch(t, table, 'GET', '/push/acme', null);
   expectMatch(t, table, 'GET', '/github/callback/trigger/acme', null);
   expectMatch(t, table, 'GET', '/v3/acme', { id: 'ROUTE_0432', params: { repository: 'v3/acme' }, slash: true });
-  expectMatch(t, table, 'GET', '/github/callback', { id: 'ROUTE_0432', params: { repository: 'github/callback' }, slash: true },
-    'reserved only with more path after the prefix');
-  expectMatch(t, table, 'GET', '/api/v1/repository/single', { id: 'ROUTE_0432', params: { repository: 'api/v1/repository/single' }, slash: true },
-    'apirepopath needs two segments; Werkzeug falls back to the web redirect');
-  expectMatch(t, table, 'GET', '/userfiles/abc_DEF', { id: 'ROUTE_0432', params: { repository: 'userfiles/abc_DEF' }, slash: true },
-    'underscore is not a file id character');
+  expectMatch(t, table, 'GET', '/github/callback', { id: 'ROUTE_0432', params: { repository: 'github/callback' }, slash: true }, 'reserved only with more path after the prefix');
+  expectMatch(
+    t,
+    table,
+    'GET',
+    '/api/v1/repository/single',
+    { id: 'ROUTE_0432', params: { repository: 'api/v1/repository/single' }, slash: true },
+    'apirepopath needs two segments; Werkzeug falls back to the web redirect',
+  );
+  expectMatch(t, table, 'GET', '/userfiles/abc_DEF', { id: 'ROUTE_0432', params: { repository: 'userfiles/abc_DEF' }, slash: true }, 'underscore is not a file id character');
 });
 
 t.test('HEAD uses the GET row unless an explicit HEAD row exists', async (t) => {
@@ -279,11 +290,23 @@ t.test('digest vs tag vs plain segment', async (t) => {
   expectMatch(t, table, 'GET', '/v2/acme/app/manifests/' + 't'.repeat(129), null, 'a 129-character tag matches nothing');
   expectMatch(t, table, 'GET', '/v2/acme/app/manifests/-leading-dash', null, 'a tag starts with a word character');
   expectMatch(t, table, 'GET', '/v2/acme/app/manifests/sha256:xyz', null, 'not hex, not a tag (colon)');
-  expectMatch(t, table, 'GET', '/v2/acme/app/manifests/caf%C3%A9', { id: 'ROUTE_0016', params: { repository: 'acme/app', manifest_ref: 'café' } },
-    'tags are Unicode \\w like Python');
+  expectMatch(
+    t,
+    table,
+    'GET',
+    '/v2/acme/app/manifests/caf%C3%A9',
+    { id: 'ROUTE_0016', params: { repository: 'acme/app', manifest_ref: 'café' } },
+    'tags are Unicode \\w like Python',
+  );
   expectMatch(t, table, 'GET', '/v2/acme/app/blobs/not-a-digest', null, 'GET blob needs a digest');
-  expectMatch(t, table, 'DELETE', '/v2/acme/app/blobs/not-a-digest', { id: 'ROUTE_0009', params: { repository: 'acme/app', digest: 'not-a-digest' } },
-    'DELETE blob takes any segment (Quay\'s rule has no converter)');
+  expectMatch(
+    t,
+    table,
+    'DELETE',
+    '/v2/acme/app/blobs/not-a-digest',
+    { id: 'ROUTE_0009', params: { repository: 'acme/app', digest: 'not-a-digest' } },
+    "DELETE blob takes any segment (Quay's rule has no converter)",
+  );
   expectMatch(t, table, 'GET', `/v2/acme/app/referrers/${SHA256}`, { id: 'ROUTE_0018', params: { repository: 'acme/app', manifest_ref: SHA256 } });
   expectMatch(t, table, 'GET', '/v2/acme/app/referrers/latest', null, 'referrers need a digest');
   expectMatch(t, table, 'GET', '/userfiles/abc-DEF', { id: 'ROUTE_0434', params: { file_id: 'abc-DEF' } });
@@ -294,27 +317,35 @@ t.test('query strings are ignored; percent-encoding is decoded', async (t) => {
   expectMatch(t, table, 'GET', '/v2/acme/app/manifests/latest?x=/../../v2/_catalog', { id: 'ROUTE_0016', params: { repository: 'acme/app', manifest_ref: 'latest' } });
   expectMatch(t, table, 'GET', '/v2/?', { id: 'ROUTE_0001' });
   expectMatch(t, table, 'GET', '/v2/org%2Frepo/manifests/latest', { id: 'ROUTE_0016', params: { repository: 'org/repo', manifest_ref: 'latest' } });
-  expectMatch(t, table, 'GET', '/v2/org%2frepo/manifests/latest', { id: 'ROUTE_0016', params: { repository: 'org/repo', manifest_ref: 'latest' } },
-    'lower-case escapes too');
+  expectMatch(t, table, 'GET', '/v2/org%2frepo/manifests/latest', { id: 'ROUTE_0016', params: { repository: 'org/repo', manifest_ref: 'latest' } }, 'lower-case escapes too');
   expectMatch(t, table, 'GET', '/v2/acme/app/manifests%2Flatest', { id: 'ROUTE_0016', params: { repository: 'acme/app', manifest_ref: 'latest' } });
   expectMatch(t, table, 'GET', '/api/v1/repository/mirror%2Fhealth', { id: 'ROUTE_0171' }, 'decoding happens before the literal match');
   expectMatch(t, table, 'GET', '/v2/acme/app/manifests/v1%3Fx', null, 'an encoded ? stays in the segment (not a query)');
-  expectMatch(t, table, 'GET', '/v2/%ZZ/manifests/latest', { id: 'ROUTE_0016', params: { repository: '%ZZ', manifest_ref: 'latest' } },
-    'a malformed escape does not crash; it stays as it is');
+  expectMatch(
+    t,
+    table,
+    'GET',
+    '/v2/%ZZ/manifests/latest',
+    { id: 'ROUTE_0016', params: { repository: '%ZZ', manifest_ref: 'latest' } },
+    'a malformed escape does not crash; it stays as it is',
+  );
 });
 
 t.test('a path that is not valid percent-encoding: valid escapes decoded, bad UTF-8 → U+FFFD, bad escapes kept', async (t) => {
-  expectMatch(t, table, 'GET', '/v2/acme%2Fapp%ZZ/tags/list', { id: 'ROUTE_0019', params: { repository: 'acme/app%ZZ' } },
-    '%2F is still a slash next to an invalid %ZZ');
-  expectMatch(t, table, 'GET', '/v2/acme/caf%C3%A9%ZZ/tags/list', { id: 'ROUTE_0019', params: { repository: 'acme/café%ZZ' } },
-    'a multi-byte UTF-8 escape is decoded');
-  expectMatch(t, table, 'GET', '/v2/acme/a%FFb/tags/list', { id: 'ROUTE_0019', params: { repository: 'acme/a\uFFFDb' } },
-    'invalid UTF-8 becomes U+FFFD');
+  expectMatch(t, table, 'GET', '/v2/acme%2Fapp%ZZ/tags/list', { id: 'ROUTE_0019', params: { repository: 'acme/app%ZZ' } }, '%2F is still a slash next to an invalid %ZZ');
+  expectMatch(t, table, 'GET', '/v2/acme/caf%C3%A9%ZZ/tags/list', { id: 'ROUTE_0019', params: { repository: 'acme/café%ZZ' } }, 'a multi-byte UTF-8 escape is decoded');
+  expectMatch(t, table, 'GET', '/v2/acme/a%FFb/tags/list', { id: 'ROUTE_0019', params: { repository: 'acme/a\uFFFDb' } }, 'invalid UTF-8 becomes U+FFFD');
   expectMatch(t, table, 'GET', '/v2/acme/a%FF%ZZ/tags/list', { id: 'ROUTE_0019', params: { repository: 'acme/a\uFFFD%ZZ' } });
   expectMatch(t, table, 'GET', '/v2/acme/app%2/tags/list', { id: 'ROUTE_0019', params: { repository: 'acme/app%2' } }, 'a truncated escape stays');
   expectMatch(t, table, 'GET', '/v2/acme/app/manifests/caf%C3%A9%ZZ', null, '"café%ZZ" is not a tag');
-  expectMatch(t, table, 'GET', '/v2/acme%2F%2Fapp/tags/list', { id: 'ROUTE_0019', params: { repository: 'acme/app' }, slash: true },
-    'encoded slashes that make an empty segment are merged like //');
+  expectMatch(
+    t,
+    table,
+    'GET',
+    '/v2/acme%2F%2Fapp/tags/list',
+    { id: 'ROUTE_0019', params: { repository: 'acme/app' }, slash: true },
+    'encoded slashes that make an empty segment are merged like //',
+  );
 });
 
 t.test('nested repositories with segments that look like route literals', async (t) => {
@@ -322,8 +353,14 @@ t.test('nested repositories with segments that look like route literals', async 
   expectMatch(t, table, 'GET', '/v2/a/tags/list/tags/list', { id: 'ROUTE_0019', params: { repository: 'a/tags/list' } });
   expectMatch(t, table, 'POST', '/v2/org/blobs/repo/blobs/uploads/', { id: 'ROUTE_0004', params: { repository: 'org/blobs/repo' } });
   expectMatch(t, table, 'PATCH', `/v2/org/blobs/uploads/x/blobs/uploads/${UUID}`, { id: 'ROUTE_0007', params: { repository: 'org/blobs/uploads/x', upload_uuid: UUID } });
-  expectMatch(t, table, 'GET', `/v2/org/blobs/uploads/${SHA256}`, { id: 'ROUTE_0006', params: { repository: 'org', upload_uuid: SHA256 } },
-    'uploads/<uuid> (two literals) wins over blobs/<digest> with repository org/blobs');
+  expectMatch(
+    t,
+    table,
+    'GET',
+    `/v2/org/blobs/uploads/${SHA256}`,
+    { id: 'ROUTE_0006', params: { repository: 'org', upload_uuid: SHA256 } },
+    'uploads/<uuid> (two literals) wins over blobs/<digest> with repository org/blobs',
+  );
   expectMatch(t, table, 'GET', `/api/v1/repository/org/tag/x/tag/`, { id: 'ROUTE_0227', params: { repository: 'org/tag/x' } });
   expectMatch(t, table, 'GET', '/repository/acme/app/status', { id: 'ROUTE_0414', params: { repository: 'acme/app' } });
   expectMatch(t, table, 'GET', '/repository/ubuntu/status', { id: 'ROUTE_0414', params: { repository: 'ubuntu' } });
@@ -337,7 +374,12 @@ t.test('uploads: the trailing slash matters', async (t) => {
   expectMatch(t, table, 'POST', '/v2/a/b/blobs/uploads/?mount=sha256:x&from=c/d', { id: 'ROUTE_0004', params: { repository: 'a/b' } });
   expectMatch(t, table, 'GET', '/v2/a/b/blobs/uploads/', null, 'no GET on the upload collection');
   t.same(table.allowedMethods('/v2/a/b/blobs/uploads/'), ['POST']);
-  for (const [method, id] of [['GET', 'ROUTE_0006'], ['PATCH', 'ROUTE_0007'], ['PUT', 'ROUTE_0008'], ['DELETE', 'ROUTE_0005']] as const) {
+  for (const [method, id] of [
+    ['GET', 'ROUTE_0006'],
+    ['PATCH', 'ROUTE_0007'],
+    ['PUT', 'ROUTE_0008'],
+    ['DELETE', 'ROUTE_0005'],
+  ] as const) {
     expectMatch(t, table, method, `/v2/a/b/blobs/uploads/${UUID}?digest=${SHA256}`, { id, params: { repository: 'a/b', upload_uuid: UUID } });
   }
 });
@@ -353,10 +395,22 @@ t.test('slash redirects for literal rows', async (t) => {
   expectMatch(t, table, 'GET', '/v1/', { id: 'ROUTE_0021' });
   expectMatch(t, table, 'GET', '/api/v1/organization/acme/autoprunepolicy', { id: 'ROUTE_0085', params: { orgname: 'acme' }, slash: true });
   expectMatch(t, table, 'GET', '/v2/acme/app/tags/list/', null, 'no redirect in the other direction');
-  expectMatch(t, table, 'GET', '/api/v1/discovery/', { id: 'ROUTE_0432', params: { repository: 'api/v1/discovery' } },
-    'a slash after a leaf row is not a redirect; the web repository row takes it (as in Quay)');
-  expectMatch(t, table, 'GET', '/customtrigger/setup', { id: 'ROUTE_0432', params: { repository: 'customtrigger/setup' }, slash: true },
-    'the reserved prefix includes its trailing slash');
+  expectMatch(
+    t,
+    table,
+    'GET',
+    '/api/v1/discovery/',
+    { id: 'ROUTE_0432', params: { repository: 'api/v1/discovery' } },
+    'a slash after a leaf row is not a redirect; the web repository row takes it (as in Quay)',
+  );
+  expectMatch(
+    t,
+    table,
+    'GET',
+    '/customtrigger/setup',
+    { id: 'ROUTE_0432', params: { repository: 'customtrigger/setup' }, slash: true },
+    'the reserved prefix includes its trailing slash',
+  );
   expectMatch(t, table, 'GET', '/tour', { id: 'ROUTE_0423', slash: true });
 });
 
@@ -379,14 +433,32 @@ t.test('wrong method: no match, and allowedMethods names the right ones', async 
 t.test('OPTIONS: the explicit OPTIONS row, else the GET row, else the first row at the path (Flask answers OPTIONS for every rule)', async (t) => {
   expectMatch(t, table, 'OPTIONS', '/config', { id: 'ROUTE_0378' }, 'explicit OPTIONS row wins over GET ROUTE_0377');
   expectMatch(t, table, 'OPTIONS', '/csrf_token', { id: 'ROUTE_0383' });
-  expectMatch(t, table, 'OPTIONS', '/v2/acme/app/manifests/latest', { id: 'ROUTE_0016', params: { repository: 'acme/app', manifest_ref: 'latest' } },
-    'no OPTIONS row: the GET row (not PUT ROUTE_0017 or DELETE ROUTE_0015)');
+  expectMatch(
+    t,
+    table,
+    'OPTIONS',
+    '/v2/acme/app/manifests/latest',
+    { id: 'ROUTE_0016', params: { repository: 'acme/app', manifest_ref: 'latest' } },
+    'no OPTIONS row: the GET row (not PUT ROUTE_0017 or DELETE ROUTE_0015)',
+  );
   expectMatch(t, table, 'OPTIONS', '/api/v1/user/', { id: 'ROUTE_0294' }, 'GET beats DELETE ROUTE_0293, registered earlier');
   expectMatch(t, table, 'OPTIONS', '/api/v1/user', { id: 'ROUTE_0294', slash: true }, 'through the slash redirect');
-  expectMatch(t, table, 'OPTIONS', '/api/v1/superuser/organizations/acme', { id: 'ROUTE_0270', params: { name: 'acme' } },
-    'no GET row: the first row (DELETE ROUTE_0270 before PUT ROUTE_0271)');
-  expectMatch(t, table, 'OPTIONS', '/api/v1/repository/acme/app/tag/v1', { id: 'ROUTE_0228', params: { repository: 'acme/app', tag: 'v1' } },
-    'DELETE ROUTE_0228 before PUT ROUTE_0229, after a repository');
+  expectMatch(
+    t,
+    table,
+    'OPTIONS',
+    '/api/v1/superuser/organizations/acme',
+    { id: 'ROUTE_0270', params: { name: 'acme' } },
+    'no GET row: the first row (DELETE ROUTE_0270 before PUT ROUTE_0271)',
+  );
+  expectMatch(
+    t,
+    table,
+    'OPTIONS',
+    '/api/v1/repository/acme/app/tag/v1',
+    { id: 'ROUTE_0228', params: { repository: 'acme/app', tag: 'v1' } },
+    'DELETE ROUTE_0228 before PUT ROUTE_0229, after a repository',
+  );
   expectMatch(t, table, 'OPTIONS', '/v2/acme/app/blobs/uploads/', { id: 'ROUTE_0004', params: { repository: 'acme/app' } }, 'the only row there is POST');
   expectMatch(t, table, 'OPTIONS', '/v2/acme/app/blobs/uploads', { id: 'ROUTE_0004', params: { repository: 'acme/app' }, slash: true });
   expectMatch(t, table, 'OPTIONS', '/acme/app', { id: 'ROUTE_0432', params: { repository: 'acme/app' }, slash: true });
@@ -417,14 +489,37 @@ t.test('OPTIONS: the explicit OPTIONS row, else the GET row, else the first row 
 
 t.test('garbage request targets: null or a sane match, never a throw', async (t) => {
   const garbage = [
-    '', '*', 'http://x/y', 'v2/acme/app/manifests/latest', '?', '#', '//', '///', '/v2//x/manifests/latest',
-    '/v2/acme//manifests/latest', '/v2/acme/app/manifests/', '/%', '/%00', '/\u0000', '/\ud800', '/v2/\ud800/manifests/latest',
-    '/..', '/v2/../v2/_catalog', '/' + '/'.repeat(1000), '/a b', '/v2/acme/app/manifests/latest\r\nX: y',
+    '',
+    '*',
+    'http://x/y',
+    'v2/acme/app/manifests/latest',
+    '?',
+    '#',
+    '//',
+    '///',
+    '/v2//x/manifests/latest',
+    '/v2/acme//manifests/latest',
+    '/v2/acme/app/manifests/',
+    '/%',
+    '/%00',
+    '/\u0000',
+    '/\ud800',
+    '/v2/\ud800/manifests/latest',
+    '/..',
+    '/v2/../v2/_catalog',
+    '/' + '/'.repeat(1000),
+    '/a b',
+    '/v2/acme/app/manifests/latest\r\nX: y',
   ];
   for (const p of garbage) {
     for (const method of ['GET', 'HEAD', 'POST', '']) {
       let m: RouteMatch | null = null;
-      t.doesNotThrow(() => { m = table.match(method, p); }, `${method} ${JSON.stringify(p)}`);
+      t.doesNotThrow(
+        () => {
+          m = table.match(method, p);
+        },
+        `${method} ${JSON.stringify(p)}`,
+      );
       t.doesNotThrow(() => table.allowedMethods(p));
       const got = m as RouteMatch | null;
       if (got !== null) t.ok(inv.routes.includes(got.route), `${JSON.stringify(p)} → a real row (${got.route.id})`);
@@ -437,17 +532,35 @@ t.test('garbage request targets: null or a sane match, never a throw', async (t)
   expectMatch(t, table, 'GET', 'HTTPS://registry.example.com:443/v2/acme/app/manifests/v1?x', { id: 'ROUTE_0016', params: { repository: 'acme/app', manifest_ref: 'v1' } });
   expectMatch(t, table, 'GET', 'http://x', { id: 'ROUTE_0368' }, 'an absolute-form target without a path is /');
   // Werkzeug merges repeated slashes and redirects to the merged path's rule.
-  expectMatch(t, table, 'GET', '/v2//x/manifests/latest', { id: 'ROUTE_0016', params: { repository: 'x', manifest_ref: 'latest' }, slash: true },
-    'an empty segment is merged away: redirect to /v2/x/manifests/latest');
+  expectMatch(
+    t,
+    table,
+    'GET',
+    '/v2//x/manifests/latest',
+    { id: 'ROUTE_0016', params: { repository: 'x', manifest_ref: 'latest' }, slash: true },
+    'an empty segment is merged away: redirect to /v2/x/manifests/latest',
+  );
   expectMatch(t, table, 'GET', '/v2/acme//manifests/latest', { id: 'ROUTE_0016', params: { repository: 'acme', manifest_ref: 'latest' }, slash: true });
   expectMatch(t, table, 'GET', '/v2/a//b/tags/list', { id: 'ROUTE_0019', params: { repository: 'a/b' }, slash: true });
   expectMatch(t, table, 'GET', '/v2/acme/app/manifests//latest', { id: 'ROUTE_0016', params: { repository: 'acme/app', manifest_ref: 'latest' }, slash: true });
-  expectMatch(t, table, 'POST', '/v2/acme//app/blobs/uploads', { id: 'ROUTE_0004', params: { repository: 'acme/app' }, slash: true },
-    'merged, and the trailing slash added: one redirect');
+  expectMatch(
+    t,
+    table,
+    'POST',
+    '/v2/acme//app/blobs/uploads',
+    { id: 'ROUTE_0004', params: { repository: 'acme/app' }, slash: true },
+    'merged, and the trailing slash added: one redirect',
+  );
   expectMatch(t, table, 'GET', '//v2/', { id: 'ROUTE_0001', slash: true });
   expectMatch(t, table, 'GET', '/api/v1//user/', { id: 'ROUTE_0294', slash: true });
-  expectMatch(t, table, 'GET', '/organization/acme//x/', { id: 'ROUTE_0404', params: { path: 'acme//x' } },
-    'a path that matches as it is (a path converter takes //) is not merged');
+  expectMatch(
+    t,
+    table,
+    'GET',
+    '/organization/acme//x/',
+    { id: 'ROUTE_0404', params: { path: 'acme//x' } },
+    'a path that matches as it is (a path converter takes //) is not merged',
+  );
   expectMatch(t, table, 'GET', '/repository/acme//app', { id: 'ROUTE_0412', params: { path: 'acme//app' } });
   expectMatch(t, table, 'GET', '/v2/acme/app/manifests/', null, 'empty reference');
   expectMatch(t, table, 'GET', '/', { id: 'ROUTE_0368' });
@@ -459,8 +572,14 @@ t.test('FEATURE_LIBRARY_SUPPORT false: one-segment repositories do not match', a
   expectMatch(t, noLibrary, 'POST', '/v2/ubuntu/blobs/uploads/', null);
   expectMatch(t, noLibrary, 'PUT', '/v1/repositories/ubuntu/', null);
   expectMatch(t, noLibrary, 'PUT', '/v1/repositories/library/ubuntu/', { id: 'ROUTE_0031', params: { repository: 'library/ubuntu' } });
-  expectMatch(t, noLibrary, 'GET', '/repository/ubuntu/status', { id: 'ROUTE_0412', params: { path: 'ubuntu/status' } },
-    'without library support the badge row needs two segments, the path row takes it');
+  expectMatch(
+    t,
+    noLibrary,
+    'GET',
+    '/repository/ubuntu/status',
+    { id: 'ROUTE_0412', params: { path: 'ubuntu/status' } },
+    'without library support the badge row needs two segments, the path row takes it',
+  );
   expectMatch(t, noLibrary, 'GET', '/acme', { id: 'ROUTE_0429', params: { namespace: 'acme' } });
   expectMatch(t, table, 'PUT', '/v1/repositories/ubuntu/', { id: 'ROUTE_0031', params: { repository: 'ubuntu' } }, 'with library support it matches');
   t.equal(noLibrary.librarySupport, false);
@@ -479,7 +598,7 @@ t.test('FEATURE_LIBRARY_SUPPORT false: one-segment repositories do not match', a
 t.test('v1 create-repository refuses names ending in auth, tags, images', async (t) => {
   expectMatch(t, table, 'PUT', '/v1/repositories/acme/app/', { id: 'ROUTE_0031', params: { repository: 'acme/app' } });
   expectMatch(t, table, 'PUT', '/v1/repositories/acme/auth/', null);
-  expectMatch(t, table, 'PUT', '/v1/repositories/acme/myimages/', null, 'a suffix, as in Quay\'s regex lookbehind');
+  expectMatch(t, table, 'PUT', '/v1/repositories/acme/myimages/', null, "a suffix, as in Quay's regex lookbehind");
   expectMatch(t, table, 'PUT', '/v1/repositories/acme/tags/', null);
   expectMatch(t, table, 'PUT', '/v1/repositories/auth/app/', { id: 'ROUTE_0031', params: { repository: 'auth/app' } }, 'only the end is checked');
   expectMatch(t, table, 'PUT', '/v1/repositories/acme/app/auth', { id: 'ROUTE_0032', params: { repository: 'acme/app' } });
@@ -500,8 +619,11 @@ t.test('very long paths return (no crash, no runaway backtracking)', async (t) =
   t.equal(table.match('GET', empties), null, '1 MiB of empty segments');
   const encoded = '/v2/' + '%2F'.repeat(100_000) + 'a/manifests/latest';
   const enc = table.match('GET', encoded);
-  t.same(enc && [enc.route.id, enc.slashRedirect, enc.params.repository], ['ROUTE_0016', true, 'a'],
-    '100,000 encoded slashes decode to empty segments, merged: a redirect to /v2/a/manifests/latest');
+  t.same(
+    enc && [enc.route.id, enc.slashRedirect, enc.params.repository],
+    ['ROUTE_0016', true, 'a'],
+    '100,000 encoded slashes decode to empty segments, merged: a redirect to /v2/a/manifests/latest',
+  );
   const tags = '/v2/acme/' + 'manifests/'.repeat(50_000) + 'latest';
   t.equal(table.match('GET', tags)?.route.id, 'ROUTE_0016', '50,000 "manifests" segments');
 });
@@ -519,24 +641,40 @@ t.test('very long paths return (no crash, no runaway backtracking)', async (t) =
 
 t.test('Werkzeug rule weighting after a repository parameter', async (t) => {
   const cases: [string, string, { id: string; params: Record<string, string>; slash?: boolean }, string][] = [
-    ['GET', '/api/v1/repository/acme/app/permissions/user/logs', { id: 'ROUTE_0223', params: { repository: 'acme/app', username: 'logs' } },
-      'a user named "logs": permissions/user/<u> has two literals, <repo>/logs one'],
-    ['GET', '/api/v1/repository/acme/app/permissions/team/mirror', { id: 'ROUTE_0219', params: { repository: 'acme/app', teamname: 'mirror' } },
-      'a team named "mirror"'],
-    ['GET', '/api/v1/repository/acme/app/build/logs', { id: 'ROUTE_0186', params: { repository: 'acme/app', build_uuid: 'logs' } },
-      'build/<uuid>: "build" is a longer literal than "logs"'],
-    ['PUT', '/v1/repositories/acme/app/tags/auth', { id: 'ROUTE_0039', params: { repository: 'acme/app', tag: 'auth' } },
-      'a v1 tag named "auth": tags/<tag> has more parameters than <repo>/auth'],
-    ['GET', '/repository/acme/app/trigger/status', { id: 'ROUTE_0413', params: { path: 'acme/app', trigger: 'status' } },
-      'trigger/<t> is a longer literal than status'],
-    ['GET', '/api/v1/repository/acme/app/build', { id: 'ROUTE_0183', params: { repository: 'acme/app' }, slash: true },
-      'redirect to .../build/ (Werkzeug ≥ 2.2.3 suffixed final parts)'],
-    ['POST', '/v2/acme/app/blobs/uploads', { id: 'ROUTE_0004', params: { repository: 'acme/app' }, slash: true },
-      'redirect to .../blobs/uploads/'],
-    ['GET', '/acme/app', { id: 'ROUTE_0432', params: { repository: 'acme/app' }, slash: true },
-      'Quay registers /<repopathredirect>/ before /<repopathredirect>; the first answers a missing slash with a redirect'],
-    ['GET', '/organization/acme', { id: 'ROUTE_0404', params: { path: 'acme' }, slash: true },
-      'same for /organization/<path:path>/ registered first'],
+    [
+      'GET',
+      '/api/v1/repository/acme/app/permissions/user/logs',
+      { id: 'ROUTE_0223', params: { repository: 'acme/app', username: 'logs' } },
+      'a user named "logs": permissions/user/<u> has two literals, <repo>/logs one',
+    ],
+    ['GET', '/api/v1/repository/acme/app/permissions/team/mirror', { id: 'ROUTE_0219', params: { repository: 'acme/app', teamname: 'mirror' } }, 'a team named "mirror"'],
+    [
+      'GET',
+      '/api/v1/repository/acme/app/build/logs',
+      { id: 'ROUTE_0186', params: { repository: 'acme/app', build_uuid: 'logs' } },
+      'build/<uuid>: "build" is a longer literal than "logs"',
+    ],
+    [
+      'PUT',
+      '/v1/repositories/acme/app/tags/auth',
+      { id: 'ROUTE_0039', params: { repository: 'acme/app', tag: 'auth' } },
+      'a v1 tag named "auth": tags/<tag> has more parameters than <repo>/auth',
+    ],
+    ['GET', '/repository/acme/app/trigger/status', { id: 'ROUTE_0413', params: { path: 'acme/app', trigger: 'status' } }, 'trigger/<t> is a longer literal than status'],
+    [
+      'GET',
+      '/api/v1/repository/acme/app/build',
+      { id: 'ROUTE_0183', params: { repository: 'acme/app' }, slash: true },
+      'redirect to .../build/ (Werkzeug ≥ 2.2.3 suffixed final parts)',
+    ],
+    ['POST', '/v2/acme/app/blobs/uploads', { id: 'ROUTE_0004', params: { repository: 'acme/app' }, slash: true }, 'redirect to .../blobs/uploads/'],
+    [
+      'GET',
+      '/acme/app',
+      { id: 'ROUTE_0432', params: { repository: 'acme/app' }, slash: true },
+      'Quay registers /<repopathredirect>/ before /<repopathredirect>; the first answers a missing slash with a redirect',
+    ],
+    ['GET', '/organization/acme', { id: 'ROUTE_0404', params: { path: 'acme' }, slash: true }, 'same for /organization/<path:path>/ registered first'],
   ];
   for (const [method, path, want, why] of cases) {
     const m = table.match(method, path);
@@ -554,8 +692,17 @@ t.test('Werkzeug rule weighting after a repository parameter', async (t) => {
 
 function rows(specs: readonly (readonly [string, string])[]): RouteRow[] {
   return specs.map(([method, pattern], index) => ({
-    index, id: `ROUTE_${String(index + 1).padStart(4, '0')}`, family: 'TEST', method, pattern,
-    capability: 'TEST_CAP', mutating: method !== 'GET', handler: 'h', source: 's', shadowedBy: '', notes: '',
+    index,
+    id: `ROUTE_${String(index + 1).padStart(4, '0')}`,
+    family: 'TEST',
+    method,
+    pattern,
+    capability: 'TEST_CAP',
+    mutating: method !== 'GET',
+    handler: 'h',
+    source: 's',
+    shadowedBy: '',
+    notes: '',
   }));
 }
 
@@ -569,48 +716,166 @@ function compileError(specs: readonly (readonly [string, string])[], librarySupp
 }
 
 t.test('compile: SWB_ROUTE_AMBIGUOUS for the same method and shape', async (t) => {
-  t.equal(compileError([['GET', '/a/{x}'], ['GET', '/a/{y}']]), 'SWB_ROUTE_AMBIGUOUS', 'same shape, different names');
-  t.equal(compileError([['GET', '/v2/{repository:repopath}/x'], ['GET', '/v2/{repo:repopath}/x']]), 'SWB_ROUTE_AMBIGUOUS');
-  t.equal(compileError([['GET', '/a/{x:tag}/b'], ['GET', '/a/{y:tag}/b']]), 'SWB_ROUTE_AMBIGUOUS');
-  t.equal(compileError([['GET', '/a/b'], ['GET', '/a/b']]), 'SWB_ROUTE_AMBIGUOUS', 'duplicate literal row');
-  t.equal(compileError([['GET', '/a/{x}'], ['PUT', '/a/{y}']]), null, 'different methods are fine');
-  t.equal(compileError([['GET', '/a/{x:tag}'], ['GET', '/a/{y:digest}']]), null, 'different kinds are different shapes');
-  t.equal(compileError([['HEAD', '/a/{x}'], ['GET', '/a/{x}']]), null, 'explicit HEAD next to GET');
+  t.equal(
+    compileError([
+      ['GET', '/a/{x}'],
+      ['GET', '/a/{y}'],
+    ]),
+    'SWB_ROUTE_AMBIGUOUS',
+    'same shape, different names',
+  );
+  t.equal(
+    compileError([
+      ['GET', '/v2/{repository:repopath}/x'],
+      ['GET', '/v2/{repo:repopath}/x'],
+    ]),
+    'SWB_ROUTE_AMBIGUOUS',
+  );
+  t.equal(
+    compileError([
+      ['GET', '/a/{x:tag}/b'],
+      ['GET', '/a/{y:tag}/b'],
+    ]),
+    'SWB_ROUTE_AMBIGUOUS',
+  );
+  t.equal(
+    compileError([
+      ['GET', '/a/b'],
+      ['GET', '/a/b'],
+    ]),
+    'SWB_ROUTE_AMBIGUOUS',
+    'duplicate literal row',
+  );
+  t.equal(
+    compileError([
+      ['GET', '/a/{x}'],
+      ['PUT', '/a/{y}'],
+    ]),
+    null,
+    'different methods are fine',
+  );
+  t.equal(
+    compileError([
+      ['GET', '/a/{x:tag}'],
+      ['GET', '/a/{y:digest}'],
+    ]),
+    null,
+    'different kinds are different shapes',
+  );
+  t.equal(
+    compileError([
+      ['HEAD', '/a/{x}'],
+      ['GET', '/a/{x}'],
+    ]),
+    null,
+    'explicit HEAD next to GET',
+  );
 });
 
 t.test('compile: SWB_ROUTE_SHADOWED for a row that can never win', async (t) => {
   // apirepopath is tried before repopath at the same place; without library
   // support both need two or more non-empty segments, so the repopath row can
   // never be reached by any path.
-  t.equal(compileError([['GET', '/x/{a:apirepopath}'], ['GET', '/x/{b:repopath}']], false), 'SWB_ROUTE_SHADOWED');
-  t.equal(compileError([['GET', '/x/{a:apirepopath}/y'], ['GET', '/x/{b:repopath}/y']], false), 'SWB_ROUTE_SHADOWED');
-  t.equal(compileError([['GET', '/x/{a:apirepopath}'], ['PUT', '/x/{b:repopath}']], false), null, 'other method: no shadowing');
+  t.equal(
+    compileError(
+      [
+        ['GET', '/x/{a:apirepopath}'],
+        ['GET', '/x/{b:repopath}'],
+      ],
+      false,
+    ),
+    'SWB_ROUTE_SHADOWED',
+  );
+  t.equal(
+    compileError(
+      [
+        ['GET', '/x/{a:apirepopath}/y'],
+        ['GET', '/x/{b:repopath}/y'],
+      ],
+      false,
+    ),
+    'SWB_ROUTE_SHADOWED',
+  );
+  t.equal(
+    compileError(
+      [
+        ['GET', '/x/{a:apirepopath}'],
+        ['PUT', '/x/{b:repopath}'],
+      ],
+      false,
+    ),
+    null,
+    'other method: no shadowing',
+  );
 });
 
 t.test('compile: a constrained sibling does not flag a plain segment row (samplePath)', async (t) => {
   // The shadow check matches each row's samplePath(); a plain segment samples as
   // zq~sN, which is not a valid tag, digest or file id, so it reaches its own row.
-  t.equal(compileError([['GET', '/a/{t:tag}'], ['GET', '/a/{s}']]), null, 'GET /a/{t:tag} + GET /a/{s} compiles');
-  t.equal(compileError([['GET', '/a/{d:digest}'], ['GET', '/a/{s}']]), null, 'digest + segment compiles');
-  t.equal(compileError([['GET', '/a/{f:fileid}'], ['GET', '/a/{s}']]), null, 'fileid + segment compiles');
-  t.equal(compileError([['GET', '/a/{t:tag}'], ['GET', '/a/{s}']], false), null, 'also without library support');
+  t.equal(
+    compileError([
+      ['GET', '/a/{t:tag}'],
+      ['GET', '/a/{s}'],
+    ]),
+    null,
+    'GET /a/{t:tag} + GET /a/{s} compiles',
+  );
+  t.equal(
+    compileError([
+      ['GET', '/a/{d:digest}'],
+      ['GET', '/a/{s}'],
+    ]),
+    null,
+    'digest + segment compiles',
+  );
+  t.equal(
+    compileError([
+      ['GET', '/a/{f:fileid}'],
+      ['GET', '/a/{s}'],
+    ]),
+    null,
+    'fileid + segment compiles',
+  );
+  t.equal(
+    compileError(
+      [
+        ['GET', '/a/{t:tag}'],
+        ['GET', '/a/{s}'],
+      ],
+      false,
+    ),
+    null,
+    'also without library support',
+  );
   const plain = samplePath(parsePattern('/a/{s}', 'ROUTE_0002'));
   t.match(plain, /^\/a\/zq~s\d+$/, `plain segment sample ${plain}`);
   t.equal(samplePath(parsePattern('/a/{s}', 'ROUTE_0002'), true), plain, 'librarySupport is an optional second argument');
   t.equal(samplePath(parsePattern('/a/{s}', 'ROUTE_0002'), false), plain);
   const sample = (pattern: string, librarySupport?: boolean): string => samplePath(parsePattern(pattern, 'ROUTE_0001'), librarySupport);
-  const tbl = RouteTable.compile(rows([['GET', '/a/{t:tag}'], ['GET', '/a/{s}']]), { librarySupport: true });
+  const tbl = RouteTable.compile(
+    rows([
+      ['GET', '/a/{t:tag}'],
+      ['GET', '/a/{s}'],
+    ]),
+    { librarySupport: true },
+  );
   t.equal(tbl.match('GET', plain)?.route.id, 'ROUTE_0002', 'the sample of /a/{s} resolves to its own row');
   t.equal(tbl.match('GET', sample('/a/{t:tag}'))?.route.id, 'ROUTE_0001', 'the sample of /a/{t:tag} resolves to the tag row');
   t.equal(tbl.match('GET', '/a/latest')?.route.id, 'ROUTE_0001', 'a tag-shaped segment goes to the tag row');
   t.equal(tbl.match('GET', '/a/-x')?.route.id, 'ROUTE_0002', 'anything else to the plain row');
   // Every real row's own sample resolves to that row (or, for the three shadowed rows, to the row Quay answers with).
-  for (const [lib, tb] of [[true, table], [false, noLibrary]] as const) {
+  for (const [lib, tb] of [
+    [true, table],
+    [false, noLibrary],
+  ] as const) {
     let bad = 0;
     for (const r of inv.routes) {
       const m = tb.matchUncached(r.method, samplePath(parsePattern(r.pattern, r.id), lib));
       const want = expectedRow(r);
-      if (m?.route !== want.row || m.slashRedirect !== want.slash) { bad++; t.fail(`${r.id} sample ${samplePath(parsePattern(r.pattern, r.id), lib)} → ${describe(m)}`); }
+      if (m?.route !== want.row || m.slashRedirect !== want.slash) {
+        bad++;
+        t.fail(`${r.id} sample ${samplePath(parsePattern(r.pattern, r.id), lib)} → ${describe(m)}`);
+      }
     }
     t.equal(bad, 0, `librarySupport ${lib}: every row's samplePath reaches its row`);
   }
@@ -618,20 +883,49 @@ t.test('compile: a constrained sibling does not flag a plain segment row (sample
 
 t.test('compile: SWB_ROUTE_SHADOWED names the row, its sample and where the sample went', async (t) => {
   try {
-    RouteTable.compile(rows([['GET', '/x/{a:apirepopath}'], ['GET', '/x/{b:repopath}']]), { librarySupport: false });
+    RouteTable.compile(
+      rows([
+        ['GET', '/x/{a:apirepopath}'],
+        ['GET', '/x/{b:repopath}'],
+      ]),
+      { librarySupport: false },
+    );
     t.fail('compiled');
   } catch (err) {
     t.equal(isSwitchboardError(err) && err.code, 'SWB_ROUTE_SHADOWED');
     t.match((err as Error).message, /ROUTE_0002 \(GET \/x\/\{b:repopath\}\) is never matched: its sample path \S+ resolves to ROUTE_0001/);
   }
   // A row recorded as shadowed_by compiles only when the sample really goes to that row.
-  const shadowRows = (shadowedBy: string): RouteRow[] => rows([['GET', '/o/{p:path}'], ['GET', '/o/{p:path}/']])
-    .map((r, i) => (i === 0 ? { ...r, shadowedBy } : r));
+  const shadowRows = (shadowedBy: string): RouteRow[] =>
+    rows([
+      ['GET', '/o/{p:path}'],
+      ['GET', '/o/{p:path}/'],
+    ]).map((r, i) => (i === 0 ? { ...r, shadowedBy } : r));
   t.doesNotThrow(() => RouteTable.compile(shadowRows('ROUTE_0002'), { librarySupport: true }), 'the recorded shadowing row answers it');
-  t.equal((() => { try { RouteTable.compile(shadowRows(''), { librarySupport: true }); return null; } catch (e) { return isSwitchboardError(e) ? e.code : 'other'; } })(),
-    'SWB_ROUTE_SHADOWED', 'without shadowed_by the same pair is an error');
-  t.equal((() => { try { RouteTable.compile(shadowRows('ROUTE_0001'), { librarySupport: true }); return null; } catch (e) { return isSwitchboardError(e) ? e.code : 'other'; } })(),
-    'SWB_ROUTE_SHADOWED', 'a wrong shadowed_by is an error too');
+  t.equal(
+    (() => {
+      try {
+        RouteTable.compile(shadowRows(''), { librarySupport: true });
+        return null;
+      } catch (e) {
+        return isSwitchboardError(e) ? e.code : 'other';
+      }
+    })(),
+    'SWB_ROUTE_SHADOWED',
+    'without shadowed_by the same pair is an error',
+  );
+  t.equal(
+    (() => {
+      try {
+        RouteTable.compile(shadowRows('ROUTE_0001'), { librarySupport: true });
+        return null;
+      } catch (e) {
+        return isSwitchboardError(e) ? e.code : 'other';
+      }
+    })(),
+    'SWB_ROUTE_SHADOWED',
+    'a wrong shadowed_by is an error too',
+  );
   const m = RouteTable.compile(shadowRows('ROUTE_0002'), { librarySupport: true }).match('GET', '/o/acme');
   t.same(m && [m.route.id, m.params, m.slashRedirect], ['ROUTE_0002', { p: 'acme' }, true], 'the suffixed rule (registered first) answers with a redirect');
 });
@@ -645,7 +939,14 @@ t.test('compile: SWB_ROUTE_BAD_PATTERN', async (t) => {
   t.equal(compileError([['GET', '/a/{x']]), 'SWB_ROUTE_BAD_PATTERN', 'unclosed brace');
   t.equal(compileError([['GET', '/a/pre{x}']]), 'SWB_ROUTE_BAD_PATTERN', 'a parameter is a whole segment');
   t.equal(compileError([['GET', '/a/{1x}']]), 'SWB_ROUTE_BAD_PATTERN', 'bad parameter name');
-  t.equal(compileError([['GET', '/ok/{x}'], ['GET', '/bad/{y:nope}']]), 'SWB_ROUTE_BAD_PATTERN', 'any bad row fails the table');
+  t.equal(
+    compileError([
+      ['GET', '/ok/{x}'],
+      ['GET', '/bad/{y:nope}'],
+    ]),
+    'SWB_ROUTE_BAD_PATTERN',
+    'any bad row fails the table',
+  );
   t.equal(compileError([['GET', '/{a:repopath}/x/{b}']]), null, 'one multi-segment param plus single ones is fine');
 });
 

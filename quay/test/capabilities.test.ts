@@ -15,10 +15,7 @@ import { join } from 'node:path';
 import { loadInventory } from '../../owner-maps/index.js';
 import { RouteTable } from '../../owner-maps/index.js';
 import { createLogger } from '../../lib/log.js';
-import {
-  CLAIMED_CAPABILITIES, V2_VERDICTS, WELL_KNOWN_PATH, WITHDRAWALS, readinessDocument, serviceVersion, withdrawnClaims,
-  type ReadinessDocument,
-} from '../capabilities.js';
+import { CLAIMED_CAPABILITIES, V2_VERDICTS, WELL_KNOWN_PATH, WITHDRAWALS, readinessDocument, serviceVersion, withdrawnClaims, type ReadinessDocument } from '../capabilities.js';
 import { servedRouteIds } from '../../registryd/http/server.js';
 import { blacklistedDockerClient, pageSize } from '../../registryd/http/listing.js';
 import { RegistryMetrics } from '../../registryd/metrics/metrics.js';
@@ -40,33 +37,57 @@ t.test('every /v2 capability has a verdict; only the claimed ones are claimed', 
   t.same([...CLAIMED_CAPABILITIES].sort(), CLAIMED_CAPABILITIES, 'sorted');
   const others = inv.capabilities.filter((c) => !v2Caps.includes(c));
   t.ok(others.length > 60, 'the other families have many capabilities');
-  t.notOk(others.some((c) => CLAIMED_CAPABILITIES.includes(c)), 'none of them is claimed');
+  t.notOk(
+    others.some((c) => CLAIMED_CAPABILITIES.includes(c)),
+    'none of them is claimed',
+  );
   const served = new Set(servedRouteIds());
   for (const cap of CLAIMED_CAPABILITIES) {
-    t.same(routesOf(cap).filter((id) => !served.has(id)), [], `${cap}: every route has a handler`);
+    t.same(
+      routesOf(cap).filter((id) => !served.has(id)),
+      [],
+      `${cap}: every route has a handler`,
+    );
   }
 });
 
-t.test('every WITHDRAWALS key is typed in the quay config and accepts Quay\'s default', async (t) => {
+t.test("every WITHDRAWALS key is typed in the quay config and accepts Quay's default", async (t) => {
   const shape = quayKeysSchema.shape as Record<string, { safeParse(v: unknown): { success: boolean } }>;
   for (const w of WITHDRAWALS) {
     t.ok(shape[w.key], `${w.key} is in quayKeysSchema`);
     t.ok(shape[w.key]?.safeParse(w.quayDefault).success, `${w.key}: ${JSON.stringify(w.quayDefault)} is valid`);
     for (const v of w.values ?? []) t.ok(shape[w.key]?.safeParse(v).success, `${w.key}: ${v} is valid`);
-    t.ok(w.capabilities.every((c) => v2Caps.includes(c)), `${w.key} names /v2 capabilities only`);
+    t.ok(
+      w.capabilities.every((c) => v2Caps.includes(c)),
+      `${w.key} names /v2 capabilities only`,
+    );
   }
   t.equal(new Set(WITHDRAWALS.map((w) => w.key)).size, WITHDRAWALS.length, 'each key once');
-  const quayKeys = new Set(readFileSync(join(ROOT, 'switchboard/test/fixtures/quay-config-keys.txt'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#')));
-  t.same(WITHDRAWALS.map((w) => w.key).filter((k) => !quayKeys.has(k)), [], 'every key is one of Quay\'s own (no typo)');
+  const quayKeys = new Set(
+    readFileSync(join(ROOT, 'switchboard/test/fixtures/quay-config-keys.txt'), 'utf8')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#')),
+  );
+  t.same(
+    WITHDRAWALS.map((w) => w.key).filter((k) => !quayKeys.has(k)),
+    [],
+    "every key is one of Quay's own (no typo)",
+  );
 });
 
 t.test('GET /.well-known/switchboard collides with no endpoint of Quay', async (t) => {
   const all = RouteTable.compile(inv.routes, { librarySupport: true });
-  t.same(inv.routes.filter((r) => r.family === 'WELL_KNOWN').map((r) => r.pattern).sort(), ['/.well-known/app-capabilities', '/.well-known/change-password'],
-    'Quay\'s own /.well-known endpoints');
+  t.same(
+    inv.routes
+      .filter((r) => r.family === 'WELL_KNOWN')
+      .map((r) => r.pattern)
+      .sort(),
+    ['/.well-known/app-capabilities', '/.well-known/change-password'],
+    "Quay's own /.well-known endpoints",
+  );
   const m = all.match('GET', WELL_KNOWN_PATH);
   const any = all.match('GET', '/.well-known/no-such-thing');
-  t.equal(m?.route.handler, 'redirect_to_repository', 'it falls to the web UI\'s catch-all repository redirect');
+  t.equal(m?.route.handler, 'redirect_to_repository', "it falls to the web UI's catch-all repository redirect");
   t.equal(m?.route.id, any?.route.id, 'as any unknown /.well-known path does');
   t.equal(all.match('GET', '/.well-known/app-capabilities')?.route.family, 'WELL_KNOWN');
 });
@@ -89,15 +110,25 @@ interface Step {
 const STEPS: readonly Step[] = [
   { route: 'ROUTE_0001', what: 'GET /v2/', status: 200, send: (r) => r.req({ path: '/v2/' }) },
   {
-    route: 'ROUTE_0004', what: 'POST …/blobs/uploads/', status: 202, send: (r) => r.req({ method: 'POST', path: '/v2/acme/app/blobs/uploads/' }),
-    keep: (res, s) => { s.upload = res.header('location'); },
+    route: 'ROUTE_0004',
+    what: 'POST …/blobs/uploads/',
+    status: 202,
+    send: (r) => r.req({ method: 'POST', path: '/v2/acme/app/blobs/uploads/' }),
+    keep: (res, s) => {
+      s.upload = res.header('location');
+    },
   },
   { route: 'ROUTE_0006', what: 'GET …/blobs/uploads/<uuid>', status: 204, send: (r, s) => r.req({ path: s.upload! }) },
   { route: 'ROUTE_0007', what: 'PATCH …/blobs/uploads/<uuid>', status: 202, send: (r, s) => r.req({ method: 'PATCH', path: s.upload!, body: 'abc' }) },
   { route: 'ROUTE_0008', what: 'PUT …/blobs/uploads/<uuid>?digest=', status: 201, send: (r, s) => r.req({ method: 'PUT', path: `${s.upload!}?digest=${sha('abc')}` }) },
   {
-    route: 'ROUTE_0004', what: 'POST …/blobs/uploads/ (another)', status: 202, send: (r) => r.req({ method: 'POST', path: '/v2/acme/app/blobs/uploads/' }),
-    keep: (res, s) => { s.upload2 = res.header('location'); },
+    route: 'ROUTE_0004',
+    what: 'POST …/blobs/uploads/ (another)',
+    status: 202,
+    send: (r) => r.req({ method: 'POST', path: '/v2/acme/app/blobs/uploads/' }),
+    keep: (res, s) => {
+      s.upload2 = res.header('location');
+    },
   },
   { route: 'ROUTE_0005', what: 'DELETE …/blobs/uploads/<uuid>', status: 204, send: (r, s) => r.req({ method: 'DELETE', path: s.upload2! }) },
   { route: 'ROUTE_0019', what: 'GET …/tags/list', status: 200, send: (r) => r.req({ path: '/v2/acme/app/tags/list' }) },
@@ -126,7 +157,13 @@ t.test('a real registryd serves every route of every claimed capability through 
     sent.set(step.route, (sent.get(step.route) ?? 0) + 1);
   }
   // The route-id counter is bumped when the response closes, just after the client has it.
-  t.ok(await waitFor(async () => { const c = await counted(metrics); return [...sent].every(([id, n]) => (c.get(id) ?? 0) >= n); }), 'every request was counted');
+  t.ok(
+    await waitFor(async () => {
+      const c = await counted(metrics);
+      return [...sent].every(([id, n]) => (c.get(id) ?? 0) >= n);
+    }),
+    'every request was counted',
+  );
   const c = await counted(metrics);
   for (const id of claimedRoutes) t.equal(c.get(id), sent.get(id), `${id} answered by its own handler`);
   // The counter tells a handler's answer from the generic ones: an unknown path (404) and a method no row has (405) are counted under no route.
@@ -137,17 +174,40 @@ t.test('a real registryd serves every route of every claimed capability through 
   t.equal(wrong.header('allow'), 'GET, HEAD');
   await r.req({ path: '/v2/' });
   t.ok(await waitFor(async () => (await counted(metrics)).get('ROUTE_0001') === (sent.get('ROUTE_0001') ?? 0) + 1), 'a later handled request is counted');
-  t.equal([...(await counted(metrics)).values()].reduce((a, b) => a + b, 0), total + 1, 'the generic answers were not');
+  t.equal(
+    [...(await counted(metrics)).values()].reduce((a, b) => a + b, 0),
+    total + 1,
+    'the generic answers were not',
+  );
 });
 
 t.test('V2_TAGS: n as Quay reads it (Python int(), clamped to 0–100)', async (t) => {
-  const cases: [string | null, number][] = [[null, 100], ['2', 2], [' 2 ', 2], ['+2', 2], ['1_0', 10], ['-1', 0], ['-0', 0], ['0', 0],
-    ['abc', 100], ['2.5', 100], ['', 100], ['1__0', 100], ['99999999999999999999', 100], ['250', 100]];
+  const cases: [string | null, number][] = [
+    [null, 100],
+    ['2', 2],
+    [' 2 ', 2],
+    ['+2', 2],
+    ['1_0', 10],
+    ['-1', 0],
+    ['-0', 0],
+    ['0', 0],
+    ['abc', 100],
+    ['2.5', 100],
+    ['', 100],
+    ['1__0', 100],
+    ['99999999999999999999', 100],
+    ['250', 100],
+  ];
   for (const [raw, n] of cases) t.equal(pageSize(raw), n, `n=${JSON.stringify(raw)} → ${n}`);
   const r = await startTestRegistry(t);
   const cfg = await pushBlob(r, 'acme/paged', '{}');
   for (const tag of ['a', 'b', 'c']) {
-    const res = await r.req({ method: 'PUT', path: `/v2/acme/paged/manifests/${tag}`, body: imageManifest(cfg, 2, []), headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' } });
+    const res = await r.req({
+      method: 'PUT',
+      path: `/v2/acme/paged/manifests/${tag}`,
+      body: imageManifest(cfg, 2, []),
+      headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+    });
     t.equal(res.status, 201);
   }
   t.same((await r.req({ path: '/v2/acme/paged/tags/list?n=-1' })).json().tags, [], 'a negative n is an empty page, as in Quay');
@@ -156,11 +216,18 @@ t.test('V2_TAGS: n as Quay reads it (Python int(), clamped to 0–100)', async (
   t.equal(p.header('link'), '</v2/acme/paged/tags/list?n=2&last=b>; rel="next"');
 });
 
-t.test('V2_BASE: Docker clients older than 1.6.0 get 404 (Quay\'s default BLACKLIST_V2_SPEC)', async (t) => {
+t.test("V2_BASE: Docker clients older than 1.6.0 get 404 (Quay's default BLACKLIST_V2_SPEC)", async (t) => {
   const cases: [string | undefined, boolean][] = [
-    [undefined, false], ['docker/1.5.0 go/go1.4.1 git-commit/a8a31ef kernel/3.16 os/linux arch/amd64', true], ['Go 1.1 package http', true],
-    ['docker/1.6.0 go/go1.4.2', false], ['docker/1.6', false], ['docker/0.9', true], ['docker/17.03.1-ce go/go1.7.5', false],
-    ['docker/24.0.7 go/go1.20.10 git-commit/311b9ff kernel/6.1', false], ['skopeo/1.13 containers/image', false], ['Go-http-client/1.1', false],
+    [undefined, false],
+    ['docker/1.5.0 go/go1.4.1 git-commit/a8a31ef kernel/3.16 os/linux arch/amd64', true],
+    ['Go 1.1 package http', true],
+    ['docker/1.6.0 go/go1.4.2', false],
+    ['docker/1.6', false],
+    ['docker/0.9', true],
+    ['docker/17.03.1-ce go/go1.7.5', false],
+    ['docker/24.0.7 go/go1.20.10 git-commit/311b9ff kernel/6.1', false],
+    ['skopeo/1.13 containers/image', false],
+    ['Go-http-client/1.1', false],
   ];
   for (const [ua, out] of cases) t.equal(blacklistedDockerClient(ua), out, `${ua ?? '(none)'}`);
   const r = await startTestRegistry(t);
@@ -220,17 +287,26 @@ t.test('with database auth the document needs no token (it holds no secret)', as
 
 t.test('keys registryd does not honour withdraw the claims they change', async (t) => {
   const settings = {
-    authenticationType: 'Database' as const, anonymousAccess: true, appSpecificTokens: true, publicCatalog: false, superUsersFullAccess: false,
-    createNamespaceOnPush: false, createPrivateRepoOnPush: true, libraryNamespace: 'library',
+    authenticationType: 'Database' as const,
+    anonymousAccess: true,
+    appSpecificTokens: true,
+    publicCatalog: false,
+    superUsersFullAccess: false,
+    createNamespaceOnPush: false,
+    createPrivateRepoOnPush: true,
+    libraryNamespace: 'library',
   };
   const doc = (quayKeys: Record<string, unknown>): ReadinessDocument => readinessDocument({ mode: 'standalone', settings, quayKeys });
   t.same(doc({}).capabilities, CLAIMED_CAPABILITIES);
   const defaults = Object.fromEntries(WITHDRAWALS.map((w) => [w.key, w.quayDefault]));
-  t.same(doc(defaults).withdrawn, [], 'Quay\'s defaults, written out, withdraw nothing');
-  t.same(doc({ V2_PAGINATION_SIZE: 100 }).withdrawn, [], 'a page size up to 100 keeps Quay\'s cap of 100');
+  t.same(doc(defaults).withdrawn, [], "Quay's defaults, written out, withdraw nothing");
+  t.same(doc({ V2_PAGINATION_SIZE: 100 }).withdrawn, [], "a page size up to 100 keeps Quay's cap of 100");
   const quota = doc({ FEATURE_QUOTA_MANAGEMENT: true });
   t.same(quota.capabilities, ['V2_BASE', 'V2_TAGS']);
-  t.same(quota.withdrawn.map((w) => [w.capability, w.key, w.value]), [['V2_UPLOAD', 'FEATURE_QUOTA_MANAGEMENT', true]]);
+  t.same(
+    quota.withdrawn.map((w) => [w.capability, w.key, w.value]),
+    [['V2_UPLOAD', 'FEATURE_QUOTA_MANAGEMENT', true]],
+  );
   t.notOk(quota.routes.includes('ROUTE_0004'), 'its routes go too');
   t.same(doc({ V2_PAGINATION_SIZE: 500 }).capabilities, ['V2_BASE', 'V2_UPLOAD']);
   t.same(doc({ REGISTRY_STATE: 'readonly', FEATURE_ADVERTISE_V2: false }).capabilities, ['V2_TAGS']);
@@ -246,8 +322,12 @@ t.test('the quay runtime answers on its registry and admin listeners, withdrawal
   if (!cfg.ok) throw new Error(JSON.stringify(cfg.problems));
   const logs: string[] = [];
   const rt = await startRuntime({
-    config: cfg.config, log: createLogger({}, { write: (l) => logs.push(l) }), listen: { host: '127.0.0.1', port: 0 }, tls: null,
-    adminListen: { host: '127.0.0.1', port: 0 }, metrics: false,
+    config: cfg.config,
+    log: createLogger({}, { write: (l) => logs.push(l) }),
+    listen: { host: '127.0.0.1', port: 0 },
+    tls: null,
+    adminListen: { host: '127.0.0.1', port: 0 },
+    metrics: false,
   });
   t.teardown(() => rt.stop());
   const onRegistry = await request(rt.address.port, { path: WELL_KNOWN_PATH });
@@ -256,8 +336,15 @@ t.test('the quay runtime answers on its registry and admin listeners, withdrawal
   t.equal(onAdmin.status, 200);
   t.same(onAdmin.json(), onRegistry.json(), 'the same document on both listeners');
   checkDocument(t, onRegistry.json() as ReadinessDocument, 'mirror', ['V2_BASE', 'V2_TAGS']);
-  t.same((onRegistry.json() as ReadinessDocument).withdrawn.map((w) => w.key), ['FEATURE_QUOTA_MANAGEMENT']);
+  t.same(
+    (onRegistry.json() as ReadinessDocument).withdrawn.map((w) => w.key),
+    ['FEATURE_QUOTA_MANAGEMENT'],
+  );
   const bad = loadQuayConfig('REGISTRY_STATE: maintenance\nFEATURE_QUOTA_MANAGEMENT: maybe\n', { mode: 'mirror', dataDir });
   t.notOk(bad.ok, 'the keys are validated like the others');
-  if (!bad.ok) t.same(bad.problems.map((p) => p.key), ['REGISTRY_STATE', 'FEATURE_QUOTA_MANAGEMENT']);
+  if (!bad.ok)
+    t.same(
+      bad.problems.map((p) => p.key),
+      ['REGISTRY_STATE', 'FEATURE_QUOTA_MANAGEMENT'],
+    );
 });

@@ -95,14 +95,27 @@ export class AuthService {
     this.keys = settings.mode === 'database' ? new ServiceKeyCache(store, settings.service) : null;
     this.challenges = new Challenges(settings);
     this.credentials = new Credentials({
-      store, log, now, encrypter: settings.databaseSecretKey !== null ? new FieldEncrypter(settings.databaseSecretKey) : null, appSpecificTokens: settings.appSpecificTokens,
-      ...(settings.loginLimits ? { loginLimits: settings.loginLimits } : {}), ...(events ? { audit: events } : {}),
+      store,
+      log,
+      now,
+      encrypter: settings.databaseSecretKey !== null ? new FieldEncrypter(settings.databaseSecretKey) : null,
+      appSpecificTokens: settings.appSpecificTokens,
+      ...(settings.loginLimits ? { loginLimits: settings.loginLimits } : {}),
+      ...(events ? { audit: events } : {}),
     });
     const areas = { users: store, teams: store, permissions: store, repositories: meta };
     this.permissions = new Permissions(settings, areas);
     this.tokens = new TokenIssue({
-      settings, permissions: this.permissions, areas, key, challenges: this.challenges, log, now, metrics,
-      authenticate: (header, client) => this.authenticateBasic(header, client), loggedIn: events ? (p, client) => events.loggedIn(p, client) : null,
+      settings,
+      permissions: this.permissions,
+      areas,
+      key,
+      challenges: this.challenges,
+      log,
+      now,
+      metrics,
+      authenticate: (header, client) => this.authenticateBasic(header, client),
+      loggedIn: events ? (p, client) => events.loggedIn(p, client) : null,
     });
   }
 
@@ -153,7 +166,12 @@ export class AuthService {
     if (hit && hit.until > nowMs) return hit.auth;
     let claims: TokenClaims;
     try {
-      claims = await verifyToken(m[1]!, this.keys!, { service: this.settings.service, audience: this.settings.serverHostname, maxFreshSeconds: this.settings.maxFreshSeconds }, this.now());
+      claims = await verifyToken(
+        m[1]!,
+        this.keys!,
+        { service: this.settings.service, audience: this.settings.serverHostname, maxFreshSeconds: this.settings.maxFreshSeconds },
+        this.now(),
+      );
     } catch (e) {
       if (e instanceof InvalidToken) throw this.challenges.refusedToken(e.message, repository, need ? SCOPES_FOR[need] : undefined);
       throw e;
@@ -161,7 +179,11 @@ export class AuthService {
     const grants = new Map<string, RepoRole>();
     for (const a of claims.access ?? []) {
       let n: RepoName;
-      try { n = parseRepositoryPath(a.name, this.settings.libraryNamespace); } catch { continue; }
+      try {
+        n = parseRepositoryPath(a.name, this.settings.libraryNamespace);
+      } catch {
+        continue;
+      }
       const role = a.actions.includes('*') ? 'admin' : a.actions.includes('push') ? 'write' : a.actions.includes('pull') ? 'read' : null;
       const key = fullName(n);
       const had = grants.get(key);
@@ -228,10 +250,14 @@ export class AuthService {
     const ctx = claims.context ?? {};
     const ref = ctx.entity_reference;
     switch (ctx.entity_kind) {
-      case 'user': return typeof ref === 'string' ? this.store.userByUuid(ref) : null;
-      case 'robot': return typeof ref === 'string' ? this.store.userByName(ref) : null;
-      case 'appspecifictoken': return typeof ref === 'string' ? (await this.store.appTokenByUuid(ref, this.now()))?.user ?? null : null;
-      default: return claims.sub !== ANONYMOUS_SUB && typeof ctx.user === 'string' ? this.store.userByName(ctx.user) : null;
+      case 'user':
+        return typeof ref === 'string' ? this.store.userByUuid(ref) : null;
+      case 'robot':
+        return typeof ref === 'string' ? this.store.userByName(ref) : null;
+      case 'appspecifictoken':
+        return typeof ref === 'string' ? ((await this.store.appTokenByUuid(ref, this.now()))?.user ?? null) : null;
+      default:
+        return claims.sub !== ANONYMOUS_SUB && typeof ctx.user === 'string' ? this.store.userByName(ctx.user) : null;
     }
   }
 }

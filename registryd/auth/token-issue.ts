@@ -172,9 +172,13 @@ export class TokenIssue {
 function contextOf(p: Principal): Record<string, unknown> {
   switch (p.kind) {
     // Quay sets no auth context for a /v2/auth request without credentials: only the content-trust fields are added.
-    case 'anonymous': return {};
-    case 'user': return { version: 2, entity_kind: 'user', entity_reference: p.user.uuid, kind: 'user', user: p.user.username };
-    case 'robot': return { version: 2, entity_kind: 'robot', entity_reference: p.user.username, kind: 'user', user: p.user.username };
-    case 'appspecifictoken': return { version: 2, entity_kind: 'appspecifictoken', entity_reference: p.tokenUuid, kind: 'user', user: p.user.username };
+    case 'anonymous':
+      return {};
+    case 'user':
+      return { version: 2, entity_kind: 'user', entity_reference: p.user.uuid, kind: 'user', user: p.user.username };
+    case 'robot':
+      return { version: 2, entity_kind: 'robot', entity_reference: p.user.username, kind: 'user', user: p.user.username };
+    case 'appspecifictoken':
+      return { version: 2, entity_kind: 'appspecifictoken', entity_reference: p.tokenUuid, kind: 'user', user: p.user.username };
   }
 }

@@ -35,15 +35,27 @@ export class InvalidToken extends Error {
   }
 }
 
-export async function mintToken(key: InstanceKey, t: {
-  readonly audience: string | null; readonly subject: string; readonly access: readonly AccessEntry[];
-  readonly context: Record<string, unknown>; readonly nowMs: number;
-}): Promise<string> {
+export async function mintToken(
+  key: InstanceKey,
+  t: {
+    readonly audience: string | null;
+    readonly subject: string;
+    readonly access: readonly AccessEntry[];
+    readonly context: Record<string, unknown>;
+    readonly nowMs: number;
+  },
+): Promise<string> {
   const now = Math.floor(t.nowMs / 1000);
   // Quay signs `aud: null` when the client sends no `service`; such a token validates nowhere, there or here.
   const payload: Record<string, unknown> = {
-    iss: key.service, aud: t.audience, nbf: now, iat: now, exp: now + TOKEN_LIFETIME_S,
-    sub: t.subject, access: t.access, context: t.context,
+    iss: key.service,
+    aud: t.audience,
+    nbf: now,
+    iat: now,
+    exp: now + TOKEN_LIFETIME_S,
+    sub: t.subject,
+    access: t.access,
+    context: t.context,
   };
   return new SignJWT(payload).setProtectedHeader({ alg: 'RS256', kid: key.kid, typ: 'JWT' }).sign(key.privateKey);
 }
@@ -58,7 +70,11 @@ export interface VerifySettings {
 export class ServiceKeyCache {
   private readonly keys = new Map<string, { key: KeyObject | null; until: number }>();
 
-  constructor(private readonly store: AuthStore, private readonly service: string, private readonly ttlMs = 60_000) {}
+  constructor(
+    private readonly store: AuthStore,
+    private readonly service: string,
+    private readonly ttlMs = 60_000,
+  ) {}
 
   async get(kid: string, nowMs: number): Promise<KeyObject | null> {
     const hit = this.keys.get(kid);
@@ -68,7 +84,9 @@ export class ServiceKeyCache {
     if (row) {
       try {
         key = createPublicKey({ key: row.jwk as import('node:crypto').JsonWebKey, format: 'jwk' });
-      } catch { key = null; }
+      } catch {
+        key = null;
+      }
     }
     // Unknown kids are remembered briefly too, so garbage tokens cannot hammer the database.
     const until = nowMs + (key ? this.ttlMs : Math.min(this.ttlMs, 5_000));
@@ -95,8 +113,12 @@ export async function verifyToken(jwt: string, keys: ServiceKeyCache, s: VerifyS
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(jwt, key, {
-      algorithms: ['RS256'], audience: s.audience, issuer: s.service, clockTolerance: CLOCK_SKEW_S,
-      requiredClaims: ['exp', 'iat'], currentDate: new Date(nowMs),
+      algorithms: ['RS256'],
+      audience: s.audience,
+      issuer: s.service,
+      clockTolerance: CLOCK_SKEW_S,
+      requiredClaims: ['exp', 'iat'],
+      currentDate: new Date(nowMs),
     }));
   } catch (e) {
     // PyJWT's wording for an expired token, which Quay passes on; other refusals in our words.
@@ -113,7 +135,16 @@ export async function verifyToken(jwt: string, keys: ServiceKeyCache, s: VerifyS
 }
 
 function validAccess(a: unknown): a is AccessEntry[] {
-  return Array.isArray(a) && a.every((e) => e !== null && typeof e === 'object'
-    && (e as AccessEntry).type === 'repository' && typeof (e as AccessEntry).name === 'string'
-    && Array.isArray((e as AccessEntry).actions) && (e as AccessEntry).actions.every((x) => x === 'push' || x === 'pull' || x === '*'));
+  return (
+    Array.isArray(a) &&
+    a.every(
+      (e) =>
+        e !== null &&
+        typeof e === 'object' &&
+        (e as AccessEntry).type === 'repository' &&
+        typeof (e as AccessEntry).name === 'string' &&
+        Array.isArray((e as AccessEntry).actions) &&
+        (e as AccessEntry).actions.every((x) => x === 'push' || x === 'pull' || x === '*'),
+    )
+  );
 }

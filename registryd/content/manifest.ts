@@ -9,7 +9,14 @@ import { isSha256Digest } from '../../domain/digest.js';
 import { DomainError } from '../../domain/errors.js';
 import { pathKey, sizeLiterals } from './size-literals.js';
 import {
-  DOCKER_CONFIG, DOCKER_LIST, DOCKER_MANIFEST, DOCKER_SCHEMA1, DOCKER_SCHEMA1_SIGNED, OCI_INDEX, OCI_MANIFEST, isManifestMediaType,
+  DOCKER_CONFIG,
+  DOCKER_LIST,
+  DOCKER_MANIFEST,
+  DOCKER_SCHEMA1,
+  DOCKER_SCHEMA1_SIGNED,
+  OCI_INDEX,
+  OCI_MANIFEST,
+  isManifestMediaType,
   type ManifestMediaType,
 } from './media-types.js';
 
@@ -76,8 +83,7 @@ interface At {
   readonly literals: ReadonlyMap<string, string>;
 }
 
-const where = (path: readonly (string | number)[]): string =>
-  path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+const where = (path: readonly (string | number)[]): string => path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
 
 /**
  * A descriptor's size: an integer written as one (OCI: int64), not negative,
@@ -106,7 +112,9 @@ function descriptor(v: unknown, at: At): Descriptor {
   if (artifactType !== undefined && typeof artifactType !== 'string') throw invalid(`${name}.artifactType must be a string`);
   const annotations = stringMap(v.annotations, `${name}.annotations`);
   return {
-    mediaType, digest, size,
+    mediaType,
+    digest,
+    size,
     ...(urls !== undefined && (urls as string[]).length > 0 ? { urls: urls as string[] } : {}),
     ...(artifactType !== undefined ? { artifactType: artifactType as string } : {}),
     ...(annotations ? { annotations } : {}),
@@ -192,7 +200,8 @@ function checkQuaySchema(doc: Record<string, unknown>, mediaType: ManifestMediaT
     doc.manifests.forEach((m, i) => {
       if (!isObject(m)) return;
       if (mediaType === DOCKER_LIST) {
-        if (m.mediaType !== DOCKER_MANIFEST && m.mediaType !== DOCKER_SCHEMA1) throw invalid(`manifests[${i}].mediaType ${JSON.stringify(m.mediaType)} is not a Docker manifest type`);
+        if (m.mediaType !== DOCKER_MANIFEST && m.mediaType !== DOCKER_SCHEMA1)
+          throw invalid(`manifests[${i}].mediaType ${JSON.stringify(m.mediaType)} is not a Docker manifest type`);
         checkPlatform(m.platform, `manifests[${i}].platform`);
       } else if (m.platform !== undefined) {
         checkPlatform(m.platform, `manifests[${i}].platform`);
@@ -224,16 +233,29 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined): P
   checkQuaySchema(doc, mediaType);
   const literals = sizeLiterals(text);
   const subject = doc.subject === undefined ? null : descriptor(doc.subject, { path: ['subject'], literals });
-  if (typeof doc.artifactType === 'string' || doc.artifactType === undefined) { /* ok */ } else throw invalid('artifactType must be a string');
+  if (typeof doc.artifactType === 'string' || doc.artifactType === undefined) {
+    /* ok */
+  } else throw invalid('artifactType must be a string');
   const annotations = stringMap(doc.annotations, 'annotations') ?? null;
   const digest = 'sha256:' + createHash('sha256').update(bytes).digest('hex');
   if (isIndex) {
     if (doc.config !== undefined || doc.layers !== undefined) throw invalid('an index has manifests, not config or layers');
     const manifests = descriptors(doc.manifests, 'manifests', literals);
     return {
-      digest, mediaType, text, size: bytes.length, isIndex, config: null, layers: [], manifests, subject,
-      artifactType: (doc.artifactType as string | undefined) ?? null, effectiveArtifactType: (doc.artifactType as string | undefined) ?? null,
-      annotations, blobDigests: [], layersCompressedSize: 0,
+      digest,
+      mediaType,
+      text,
+      size: bytes.length,
+      isIndex,
+      config: null,
+      layers: [],
+      manifests,
+      subject,
+      artifactType: (doc.artifactType as string | undefined) ?? null,
+      effectiveArtifactType: (doc.artifactType as string | undefined) ?? null,
+      annotations,
+      blobDigests: [],
+      layersCompressedSize: 0,
       declaredSizes: manifests.map((d): DeclaredSize => ({ kind: 'manifest', digest: d.digest, size: d.size })),
     };
   }
@@ -244,10 +266,20 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined): P
   const blobs = new Set<string>([config.digest]);
   for (const l of layers) if (!l.urls) blobs.add(l.digest);
   return {
-    digest, mediaType, text, size: bytes.length, isIndex, config, layers, manifests: [], subject,
+    digest,
+    mediaType,
+    text,
+    size: bytes.length,
+    isIndex,
+    config,
+    layers,
+    manifests: [],
+    subject,
     artifactType: (doc.artifactType as string | undefined) ?? null,
     effectiveArtifactType: (doc.artifactType as string | undefined) ?? (mediaType === OCI_MANIFEST ? config.mediaType : null),
-    annotations, blobDigests: [...blobs], layersCompressedSize: layersTotal(layers),
+    annotations,
+    blobDigests: [...blobs],
+    layersCompressedSize: layersTotal(layers),
     declaredSizes: [
       { kind: 'config', digest: config.digest, size: config.size },
       ...layers.filter((l) => !l.urls).map((l): DeclaredSize => ({ kind: 'layer', digest: l.digest, size: l.size })),

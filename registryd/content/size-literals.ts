@@ -41,9 +41,21 @@ export function sizeLiterals(text: string): Map<string, string> {
   while (i < text.length) {
     const c = text.charCodeAt(i);
     const top = stack[stack.length - 1];
-    if (c === 123 /* { */) { stack.push({ kind: 'object', key: null }); i++; continue; }
-    if (c === 91 /* [ */) { stack.push({ kind: 'array', index: 0 }); i++; continue; }
-    if (c === 125 /* } */ || c === 93 /* ] */) { stack.pop(); i++; continue; }
+    if (c === 123 /* { */) {
+      stack.push({ kind: 'object', key: null });
+      i++;
+      continue;
+    }
+    if (c === 91 /* [ */) {
+      stack.push({ kind: 'array', index: 0 });
+      i++;
+      continue;
+    }
+    if (c === 125 /* } */ || c === 93 /* ] */) {
+      stack.pop();
+      i++;
+      continue;
+    }
     if (c === 44 /* , */) {
       if (top?.kind === 'array') top.index++;
       else if (top) top.key = null;
@@ -61,7 +73,7 @@ export function sizeLiterals(text: string): Map<string, string> {
       let j = i + 1;
       while (j < text.length && isNumberChar(text.charCodeAt(j))) j++;
       if (top?.kind === 'object' && top.key === 'size') {
-        out.set(pathKey(stack.map((f) => (f.kind === 'object' ? f.key ?? '' : f.index))), text.slice(i, j));
+        out.set(pathKey(stack.map((f) => (f.kind === 'object' ? (f.key ?? '') : f.index))), text.slice(i, j));
       }
       i = j;
       continue;

@@ -46,4 +46,3 @@ function loginClient(c: Ctx): LoginClient {
   const forwardedFor = xff === undefined ? null : Array.isArray(xff) ? xff.join(', ') : xff;
   return { address, forwardedFor, shared: forwardedFor !== null && isLoopback(address), userAgent: c.req.headers['user-agent'] ?? '' };
 }
-

@@ -24,7 +24,9 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
   if (!m || (m[1] === '' && m[2] === '')) return null;
   const unsatisfiable = (): RegistryError =>
     new RegistryError('INVALID_REQUEST', `range ${JSON.stringify(header)} lies outside the blob's ${size} bytes`, {
-      status: 416, headers: { 'content-range': `bytes */${size}` }, emptyBody: true,
+      status: 416,
+      headers: { 'content-range': `bytes */${size}` },
+      emptyBody: true,
     });
   if (m[1] === '') {
     const suffix = Number(m[2]);

@@ -44,7 +44,6 @@ export class Ctx {
     return this.auth.canRead(this.access, name);
   }
 
-
   get method(): string {
     return this.req.method ?? 'GET';
   }

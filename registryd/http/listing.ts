@@ -68,9 +68,18 @@ export async function base(c: Ctx): Promise<void> {
   // The body is a Flask string response, so text/html (not JSON) as in Quay.
   const ok = await c.auth.baseAuthorized(c.authorization);
   const challenge = c.auth.enabled ? c.auth.challenge() : {};
-  sendJson(c.res, ok ? 200 : 401, 'true', {
-    'content-type': 'text/html; charset=utf-8', [API_VERSION_HEADER[0]]: API_VERSION_HEADER[1], 'x-sparse-manifest-support': 'false', ...challenge,
-  }, c.method === 'HEAD');
+  sendJson(
+    c.res,
+    ok ? 200 : 401,
+    'true',
+    {
+      'content-type': 'text/html; charset=utf-8',
+      [API_VERSION_HEADER[0]]: API_VERSION_HEADER[1],
+      'x-sparse-manifest-support': 'false',
+      ...challenge,
+    },
+    c.method === 'HEAD',
+  );
 }
 
 export async function catalog(c: Ctx): Promise<void> {
@@ -97,6 +106,7 @@ export async function referrers(c: Ctx): Promise<void> {
   const artifactType = c.query().get('artifactType');
   const refs = await c.svc.referrers(repo, subject, artifactType);
   sendJson(c.res, 200, RegistryService.referrersIndex(refs), {
-    'content-type': OCI_INDEX, ...(artifactType !== null ? { 'oci-filters-applied': 'artifactType' } : {}),
+    'content-type': OCI_INDEX,
+    ...(artifactType !== null ? { 'oci-filters-applied': 'artifactType' } : {}),
   });
 }

@@ -34,7 +34,9 @@ export async function getManifest(c: Ctx): Promise<void> {
   const m = await c.svc.manifest(repo, ref, byDigest, c.requester());
   const body = Buffer.from(m.text, 'utf8');
   c.res.writeHead(200, {
-    'content-type': m.mediaType, 'content-length': body.length, 'docker-content-digest': m.digest,
+    'content-type': m.mediaType,
+    'content-length': body.length,
+    'docker-content-digest': m.digest,
   });
   c.res.end(c.method === 'HEAD' ? undefined : body);
 }
@@ -46,7 +48,8 @@ export async function putManifest(c: Ctx): Promise<void> {
   const bytes = await readBody(c.req, max, () => new RegistryError('MANIFEST_INVALID', `manifest is larger than ${max} bytes`));
   const m = await c.svc.putManifest(repo, ref, byDigest, bytes, c.req.headers['content-type'], c.requester());
   const headers: Record<string, string> = {
-    location: `${c.repoPath()}/manifests/${m.digest}`, 'docker-content-digest': m.digest,
+    location: `${c.repoPath()}/manifests/${m.digest}`,
+    'docker-content-digest': m.digest,
   };
   if (m.subject) headers['oci-subject'] = m.subject.digest;
   // Quay answers a manifest PUT with the text `OK` (a Flask string response, hence text/html).

@@ -22,10 +22,16 @@ export function sendJson(res: ServerResponse, status: number, body: string, head
 }
 
 export function sendError(req: IncomingMessage, res: ServerResponse, e: RegistryError): void {
-  if (res.headersSent) { res.destroy(e); return; }
+  if (res.headersSent) {
+    res.destroy(e);
+    return;
+  }
   if (!req.complete) lingerAfter(req, res);
   const headers = e.status === 401 ? { [API_VERSION_HEADER[0]]: API_VERSION_HEADER[1], ...e.headers } : e.headers;
-  if (e.emptyBody) { sendEmpty(res, e.status, headers); return; }
+  if (e.emptyBody) {
+    sendEmpty(res, e.status, headers);
+    return;
+  }
   if (e.abortBody) {
     // Quay's util/http.py abort(): `{"error": <message>}` as a text/html string body.
     const text = `{"error": ${JSON.stringify(e.message)}}`;

@@ -117,14 +117,18 @@ export function createRegistryHandler(deps: RegistryHttpDeps): (req: IncomingMes
     if (req.url !== undefined && req.url.charCodeAt(1) === 47 /* '/' */) req.url = req.url.replace(/^\/+/, '/');
     const url = req.url ?? '/';
     // Outside /v2, so outside the route table: one character looked at on the hot path.
-    if (readiness !== undefined && url.charCodeAt(1) === 46 /* '.' */ && isWellKnownPath(url)) { sendReadiness(req, res, readiness); return; }
+    if (readiness !== undefined && url.charCodeAt(1) === 46 /* '.' */ && isWellKnownPath(url)) {
+      sendReadiness(req, res, readiness);
+      return;
+    }
     const method = req.method ?? 'GET';
     const m = table.match(method, url);
     if (!m) {
       const allowed = table.allowedMethods(url);
-      const e = allowed.length > 0
-        ? new RegistryError('UNSUPPORTED', `${method} is not allowed here`, { headers: { allow: allowed.join(', ') } })
-        : new RegistryError('NAME_UNKNOWN', `no registry endpoint at ${url.split('?')[0]}`, { status: 404, detail: {} });
+      const e =
+        allowed.length > 0
+          ? new RegistryError('UNSUPPORTED', `${method} is not allowed here`, { headers: { allow: allowed.join(', ') } })
+          : new RegistryError('NAME_UNKNOWN', `no registry endpoint at ${url.split('?')[0]}`, { status: 404, detail: {} });
       req.resume();
       sendError(req, res, e);
       return;
@@ -133,7 +137,11 @@ export function createRegistryHandler(deps: RegistryHttpDeps): (req: IncomingMes
       // Werkzeug's strict slashes and merged `//`: Quay answers 308 with the canonical path.
       const to = canonicalTarget(table, method, url);
       req.resume();
-      if (to) { res.writeHead(308, { location: to, 'content-length': 0 }); res.end(); return; }
+      if (to) {
+        res.writeHead(308, { location: to, 'content-length': 0 });
+        res.end();
+        return;
+      }
     }
     const rec = byRouteId.get(m.route.id);
     if (!rec) {
@@ -148,14 +156,19 @@ export function createRegistryHandler(deps: RegistryHttpDeps): (req: IncomingMes
       res.once('close', () => metrics.observe(routeId, method, res.statusCode, (performance.now() - t0) / 1000));
     }
     const ac = new AbortController();
-    res.once('close', () => { if (!res.writableFinished) ac.abort(); });
+    res.once('close', () => {
+      if (!res.writableFinished) ac.abort();
+    });
     const ctx = new Ctx(req, res, m.params, deps.svc, deps.uploads, deps.settings, ac.signal, deps.auth);
     // Anonymous mode (or a route without a repository) goes straight to the handler: no extra step on the hot path.
     const need = deps.auth.enabled ? rec.need : undefined;
     (need ? gated(ctx, need, rec) : rec.handle(ctx)).catch((e: unknown) => {
       if (ac.signal.aborted) return; // the client left; nothing to answer
       const oci = toOci(e);
-      if (oci) { sendError(req, res, oci); return; }
+      if (oci) {
+        sendError(req, res, oci);
+        return;
+      }
       deps.log.error('request failed', { method, path: url.split('?')[0], route_id: m.route.id, error: String((e as Error)?.stack ?? e) });
       sendError(req, res, new RegistryError('INTERNAL_ERROR', 'internal error', { detail: {} }));
     });

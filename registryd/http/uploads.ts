@@ -52,13 +52,18 @@ export async function startUpload(c: Ctx): Promise<void> {
     const digest = parseDigest(mount, 'mount');
     const from = q.get('from');
     let source = null;
-    try { source = from === null ? null : parseRepositoryPath(from, c.settings.libraryNamespace); } catch (e) {
+    try {
+      source = from === null ? null : parseRepositoryPath(from, c.settings.libraryNamespace);
+    } catch (e) {
       if (!(e instanceof DomainError && e.code === 'NAME_INVALID')) throw e;
     }
     // As in Quay, a source the client may not read is no error: the mount just does not happen (202, upload as usual).
     if (source !== null && (await c.mayRead(source))) {
       const blob = await c.svc.mount(repo, source, digest);
-      if (blob) { blobCreated(c, digest); return; }
+      if (blob) {
+        blobCreated(c, digest);
+        return;
+      }
     }
   }
   const digestParam = q.get('digest');
@@ -75,7 +80,9 @@ export async function startUpload(c: Ctx): Promise<void> {
     return;
   }
   sendEmpty(c.res, 202, {
-    location: `${c.repoPath()}/blobs/uploads/${row.uuid}`, range: 'bytes=0--1', 'docker-upload-uuid': row.uuid,
+    location: `${c.repoPath()}/blobs/uploads/${row.uuid}`,
+    range: 'bytes=0--1',
+    'docker-upload-uuid': row.uuid,
   });
 }
 
@@ -83,7 +90,9 @@ export async function uploadStatus(c: Ctx): Promise<void> {
   const repo = await c.svc.writable(c.repoName());
   const row = await c.uploads.get(repo, c.params.upload_uuid ?? '');
   sendEmpty(c.res, 204, {
-    location: `${c.repoPath()}/blobs/uploads/${row.uuid}`, range: `bytes=0-${row.byteCount}`, 'docker-upload-uuid': row.uuid,
+    location: `${c.repoPath()}/blobs/uploads/${row.uuid}`,
+    range: `bytes=0-${row.byteCount}`,
+    'docker-upload-uuid': row.uuid,
   });
 }
 

@@ -51,7 +51,11 @@ export class RegistryError extends Error {
    * bearer token on /v2).
    */
   readonly abortBody: boolean;
-  constructor(code: OciErrorCode, detailMessage?: string, opts: { detail?: unknown; status?: number; headers?: Record<string, string>; emptyBody?: boolean; wireMessage?: string; abortBody?: boolean } = {}) {
+  constructor(
+    code: OciErrorCode,
+    detailMessage?: string,
+    opts: { detail?: unknown; status?: number; headers?: Record<string, string>; emptyBody?: boolean; wireMessage?: string; abortBody?: boolean } = {},
+  ) {
     super(detailMessage ?? OCI_ERRORS[code].message);
     this.name = 'RegistryError';
     this.code = code;
@@ -81,7 +85,10 @@ export function fromDomain(e: DomainError): RegistryError {
       return new RegistryError('DENIED', e.message, opts);
     case 'BLOB_UPLOAD_RANGE_INVALID':
       return new RegistryError('BLOB_UPLOAD_INVALID', e.message, {
-        ...opts, status: 416, emptyBody: true, headers: { range: `0-${e.facts.uploadedBytes}`, 'docker-upload-uuid': String(e.facts.uploadUuid) },
+        ...opts,
+        status: 416,
+        emptyBody: true,
+        headers: { range: `0-${e.facts.uploadedBytes}`, 'docker-upload-uuid': String(e.facts.uploadUuid) },
       });
     case 'BLOB_TOO_LARGE':
       return new RegistryError('BLOB_UPLOAD_INVALID', e.message, { ...opts, status: 413 });

@@ -73,8 +73,14 @@ export interface ActivitySettings {
 
 export const DEFAULT_ACTIVITY: ActivitySettings = {
   auditFailures: { pull: QUAY_DEFAULTS.ACTION_LOG_AUDIT_PULL_FAILURES, push: QUAY_DEFAULTS.ACTION_LOG_AUDIT_PUSH_FAILURES, delete: QUAY_DEFAULTS.ACTION_LOG_AUDIT_DELETE_FAILURES },
-  auditLogins: QUAY_DEFAULTS.ACTION_LOG_AUDIT_LOGINS, auditLoginFailures: QUAY_DEFAULTS.ACTION_LOG_AUDIT_LOGIN_FAILURES, disabledNamespaces: [], disabledPullNamespaces: [],
-  serviceLogAccountId: null, lenient: { all: false, pulls: false }, serverHostname: 'localhost', urlScheme: 'http',
+  auditLogins: QUAY_DEFAULTS.ACTION_LOG_AUDIT_LOGINS,
+  auditLoginFailures: QUAY_DEFAULTS.ACTION_LOG_AUDIT_LOGIN_FAILURES,
+  disabledNamespaces: [],
+  disabledPullNamespaces: [],
+  serviceLogAccountId: null,
+  lenient: { all: false, pulls: false },
+  serverHostname: 'localhost',
+  urlScheme: 'http',
 };
 
 /** Kinds a failed write may be skipped for under ALLOW_PULLS_WITHOUT_STRICT_LOGGING (data/model/log.py). */
@@ -142,7 +148,11 @@ export class ActivityLog {
     metadata.message = accountId === null ? 'Namespace does not exist' : repo === null ? 'Repository does not exist' : UNAUTHORIZED_TEXT;
     const actor = await this.actor(who.claims);
     await this.write(FAILED_KIND[action], accountId === null ? null : namespace, {
-      accountId: accountId ?? this.d.settings.serviceLogAccountId, performerId: actor?.performerId ?? null, repositoryId: repo?.id ?? null, ip: who.ip, metadata,
+      accountId: accountId ?? this.d.settings.serviceLogAccountId,
+      performerId: actor?.performerId ?? null,
+      repositoryId: repo?.id ?? null,
+      ip: who.ip,
+      metadata,
     });
   }
 
@@ -151,10 +161,18 @@ export class ActivityLog {
    * when ACTION_LOG_AUDIT_LOGINS is on: the account is the user's, or the
    * robot's owner; the performer the one logged in; no resolved_ip.
    */
-  async loggedIn(p: { readonly kind: 'user' | 'robot' | 'appspecifictoken'; readonly user: UserRow; readonly title?: string }, ip: string | null, userAgent: string): Promise<void> {
+  async loggedIn(
+    p: { readonly kind: 'user' | 'robot' | 'appspecifictoken'; readonly user: UserRow; readonly title?: string },
+    ip: string | null,
+    userAgent: string,
+  ): Promise<void> {
     if (!this.d.settings.auditLogins) return;
-    const metadata: Record<string, PyJson> = p.kind === 'user' ? { kind: 'user' }
-      : p.kind === 'robot' ? { kind: 'robot', robot: p.user.username } : { kind: 'app_specific_token', app_specific_token_title: p.title ?? '' };
+    const metadata: Record<string, PyJson> =
+      p.kind === 'user'
+        ? { kind: 'user' }
+        : p.kind === 'robot'
+          ? { kind: 'robot', robot: p.user.username }
+          : { kind: 'app_specific_token', app_specific_token_title: p.title ?? '' };
     metadata.type = 'v2auth';
     metadata.useragent = userAgent;
     const account = p.kind === 'robot' ? p.user.username.split('+')[0]! : p.user.username;
@@ -190,12 +208,27 @@ export class ActivityLog {
    * Lenient for this kind: a failure could not change the answer, so the row
    * is written behind it and a failure only logged.
    */
-  private async write(kind: string, namespace: string | null, e: {
-    readonly accountId: number | null; readonly performerId: number | null; readonly repositoryId: number | null; readonly ip: string | null;
-    readonly metadata: Readonly<Record<string, PyJson>>;
-  }): Promise<void> {
+  private async write(
+    kind: string,
+    namespace: string | null,
+    e: {
+      readonly accountId: number | null;
+      readonly performerId: number | null;
+      readonly repositoryId: number | null;
+      readonly ip: string | null;
+      readonly metadata: Readonly<Record<string, PyJson>>;
+    },
+  ): Promise<void> {
     if (namespace !== null && (this.disabled.has(namespace) || (kind === 'pull_repo' && this.disabledPulls.has(namespace)))) return;
-    const written = this.d.store.logAction({ kind, accountId: e.accountId, performerId: e.performerId, repositoryId: e.repositoryId, ip: e.ip, metadataJson: pythonJsonDumps(e.metadata), nowMs: this.d.now() });
+    const written = this.d.store.logAction({
+      kind,
+      accountId: e.accountId,
+      performerId: e.performerId,
+      repositoryId: e.repositoryId,
+      ip: e.ip,
+      metadataJson: pythonJsonDumps(e.metadata),
+      nowMs: this.d.now(),
+    });
     const lenient = this.d.settings.lenient.all || (this.d.settings.lenient.pulls && PULL_LIKE.has(kind));
     if (!lenient) return written;
     written.catch((err: unknown) => this.d.log.error('action log write failed', { kind, namespace, error: String(err) }));
@@ -235,7 +268,8 @@ export class ActivityLog {
         const t = await this.d.users.appTokenByUuid(ref, this.d.now());
         return t ? actor(t.user, { app_specific_token: t.uuid, app_specific_token_title: t.title, username: t.user.username }) : null;
       }
-      default: return null;
+      default:
+        return null;
     }
   }
 
@@ -250,13 +284,20 @@ export class ActivityLog {
     const full = `${repo.namespace}/${repo.name}`;
     const host = this.d.settings.serverHostname;
     const eventData: Record<string, PyJson> = {
-      repository: full, namespace: repo.namespace, name: repo.name, docker_url: `${host}/${full}`,
-      homepage: `${this.d.settings.urlScheme}://${host}/repository/${full}`, updated_tags: [tag],
+      repository: full,
+      namespace: repo.namespace,
+      name: repo.name,
+      docker_url: `${host}/${full}`,
+      homepage: `${this.d.settings.urlScheme}://${host}/repository/${full}`,
+      updated_tags: [tag],
     };
     const performer: Record<string, PyJson> = actor && actor.performerId !== null ? { entity_id: actor.user.id, entity_name: actor.user.username } : {};
-    await this.d.store.enqueue(uuids.map((uuid) => ({
-      queueName: `notification/${repo.namespace}/${repo.name}/repo_push/`,
-      body: pythonJsonDumps({ notification_uuid: uuid, event_data: eventData, performer_data: performer }),
-    })), this.d.now());
+    await this.d.store.enqueue(
+      uuids.map((uuid) => ({
+        queueName: `notification/${repo.namespace}/${repo.name}/repo_push/`,
+        body: pythonJsonDumps({ notification_uuid: uuid, event_data: eventData, performer_data: performer }),
+      })),
+      this.d.now(),
+    );
   }
 }

@@ -30,7 +30,10 @@ export interface ResolvedLocation {
 const AWS_SERVICES: ReadonlySet<string> = new Set(['EC2', 'CODEBUILD']);
 const CACHE_MAX = 4096;
 
-interface AwsRanges { readonly syncToken: string; readonly regions: readonly (readonly [string, BlockList])[] }
+interface AwsRanges {
+  readonly syncToken: string;
+  readonly regions: readonly (readonly [string, BlockList])[];
+}
 
 /** The ranges of an ip-ranges.json text; null when it has no syncToken (Quay then ignores the file). */
 export function parseAwsRanges(text: string): AwsRanges | null {
@@ -40,7 +43,10 @@ export function parseAwsRanges(text: string): AwsRanges | null {
   for (const p of doc.prefixes ?? []) {
     if (typeof p.region !== 'string') continue;
     let list = regions.get(p.region);
-    if (!list) { list = new BlockList(); regions.set(p.region, list); }
+    if (!list) {
+      list = new BlockList();
+      regions.set(p.region, list);
+    }
     if (typeof p.service !== 'string' || !AWS_SERVICES.has(p.service) || typeof p.ip_prefix !== 'string') continue;
     const [address = '', bits = '32'] = p.ip_prefix.split('/');
     if (isIP(address) === 4) list.addSubnet(address, Number(bits), 'ipv4');
@@ -73,7 +79,12 @@ export class IpResolver {
     const syncToken = this.aws?.syncToken ?? null;
     const v = isIP(ip);
     const at = (provider: ResolvedLocation['provider'], region: string | null): ResolvedLocation => ({
-      provider, service: null, sync_token: syncToken, country_iso_code: null, aws_region: region, continent: null,
+      provider,
+      service: null,
+      sync_token: syncToken,
+      country_iso_code: null,
+      aws_region: region,
+      continent: null,
     });
     if (v === 0) return at('invalid_ip', null);
     if (v === 4 && this.aws) {

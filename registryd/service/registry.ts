@@ -51,8 +51,7 @@ const WRITABLE_STATES: ReadonlySet<number> = new Set([RepositoryState.NORMAL]);
 const READABLE_STATES: ReadonlySet<number> = new Set([RepositoryState.NORMAL, RepositoryState.READ_ONLY, RepositoryState.MIRROR, RepositoryState.ORG_MIRROR]);
 
 /** Quay's NameUnknown("repository not found"): that message, an empty detail. */
-const nameUnknown = (r: RepoName): DomainError =>
-  new DomainError('NAME_UNKNOWN', `repository ${fullName(r)} not found`, { detail: {}, publicMessage: 'repository not found' });
+const nameUnknown = (r: RepoName): DomainError => new DomainError('NAME_UNKNOWN', `repository ${fullName(r)} not found`, { detail: {}, publicMessage: 'repository not found' });
 
 /**
  * A declared size that is not the stored one: 400 MANIFEST_INVALID. For the
@@ -61,9 +60,10 @@ const nameUnknown = (r: RepoName): DomainError =>
  * registryd does so that what it records and serves matches the blobs.
  */
 function sizeMismatch(e: SizeMismatch): DomainError {
-  const message = e.kind === 'layer'
-    ? `Size of layer ${e.digest} does not match that retrieved: ${e.actual} vs ${e.declared}`
-    : `Size of ${e.kind} does not match that retrieved: ${e.actual} vs ${e.declared}`;
+  const message =
+    e.kind === 'layer'
+      ? `Size of layer ${e.digest} does not match that retrieved: ${e.actual} vs ${e.declared}`
+      : `Size of ${e.kind} does not match that retrieved: ${e.actual} vs ${e.declared}`;
   return new DomainError('MANIFEST_INVALID', message);
 }
 
@@ -123,9 +123,7 @@ export class RegistryService {
 
   /** A manifest to serve; with `who`, Quay's pull_repo log is written before it is returned. */
   async manifest(repo: RepositoryRef, reference: string, byDigest: boolean, who?: Requester): Promise<ManifestRef> {
-    const m = byDigest
-      ? await this.store.manifestByDigest(repo.id, reference, this.settings.now())
-      : await this.store.manifestByTag(repo.id, reference, this.settings.now());
+    const m = byDigest ? await this.store.manifestByDigest(repo.id, reference, this.settings.now()) : await this.store.manifestByTag(repo.id, reference, this.settings.now());
     if (m) {
       if (who) await this.activity?.pulled(repo, who, byDigest ? { digest: reference } : { tag: reference }, m.mediaType);
       return m;
@@ -156,11 +154,25 @@ export class RegistryService {
     if (m.mediaType === DOCKER_MANIFEST && m.config) await this.checkDockerConfig(repo, m.config.digest, m.config.size, now);
     const labels = manifestLabels(m, m.config && labelsNeedConfig(m) ? await this.configBytes(repo, m.config.digest, m.config.size, now) : null);
     try {
-      await this.store.putManifest(repo.id, {
-        digest: m.digest, mediaType: m.mediaType, text: m.text, configMediaType: m.config?.mediaType ?? null,
-        layersCompressedSize: m.isIndex ? null : m.layersCompressedSize, subject: m.subject?.digest ?? null, artifactType: m.artifactType,
-        blobDigests: m.blobDigests, childDigests: m.manifests.map((d) => d.digest), declaredSizes: m.declaredSizes, labels,
-      }, byDigest ? { tempTagUntilMs: m.subject ? null : now + this.settings.tempTagSeconds * 1000 } : { tag: reference }, now, this.settings.quota ?? 'invalidate');
+      await this.store.putManifest(
+        repo.id,
+        {
+          digest: m.digest,
+          mediaType: m.mediaType,
+          text: m.text,
+          configMediaType: m.config?.mediaType ?? null,
+          layersCompressedSize: m.isIndex ? null : m.layersCompressedSize,
+          subject: m.subject?.digest ?? null,
+          artifactType: m.artifactType,
+          blobDigests: m.blobDigests,
+          childDigests: m.manifests.map((d) => d.digest),
+          declaredSizes: m.declaredSizes,
+          labels,
+        },
+        byDigest ? { tempTagUntilMs: m.subject ? null : now + this.settings.tempTagSeconds * 1000 } : { tag: reference },
+        now,
+        this.settings.quota ?? 'invalidate',
+      );
     } catch (e) {
       if (e instanceof MissingReferences) {
         const first = e.blobs[0] ?? e.manifests[0];
@@ -200,9 +212,7 @@ export class RegistryService {
 
   async deleteManifest(repo: RepositoryRef, reference: string, byDigest: boolean, who?: Requester): Promise<void> {
     const now = this.settings.now();
-    const ended = byDigest
-      ? await this.store.deleteManifest(repo.id, reference, now)
-      : (await this.store.deleteTag(repo.id, reference, now)) ? [reference] : [];
+    const ended = byDigest ? await this.store.deleteManifest(repo.id, reference, now) : (await this.store.deleteTag(repo.id, reference, now)) ? [reference] : [];
     if (ended.length === 0) throw new DomainError('MANIFEST_UNKNOWN', `manifest ${reference} is not in ${repo.namespace}/${repo.name}`, { detail: {} });
     if (who) await this.activity?.tagsDeleted(repo, who, ended, reference);
   }
@@ -225,13 +235,20 @@ export class RegistryService {
     const out: Referrer[] = [];
     for (const r of rows) {
       let doc: { annotations?: Record<string, string>; config?: { mediaType?: string } } = {};
-      try { doc = JSON.parse(r.text) as typeof doc; } catch { /* stored manifests are valid JSON */ }
+      try {
+        doc = JSON.parse(r.text) as typeof doc;
+      } catch {
+        /* stored manifests are valid JSON */
+      }
       const type = r.artifactType ?? doc.config?.mediaType ?? null;
       if (artifactType !== null && type !== artifactType) continue;
       const annotations = doc.annotations && Object.keys(doc.annotations).length > 0 ? doc.annotations : undefined;
       out.push({
-        mediaType: r.mediaType, digest: r.digest, size: Buffer.byteLength(r.text),
-        ...(type ? { artifactType: type } : {}), ...(annotations ? { annotations } : {}),
+        mediaType: r.mediaType,
+        digest: r.digest,
+        size: Buffer.byteLength(r.text),
+        ...(type ? { artifactType: type } : {}),
+        ...(annotations ? { annotations } : {}),
       });
     }
     return out;

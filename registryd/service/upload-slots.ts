@@ -65,7 +65,10 @@ export class UploadSlots {
     let oldestMs = Infinity;
     for (const id of held) {
       const s = this.sessions.get(id)!;
-      if (s.busy === 0 && s.lastUsedMs < oldestMs) { oldest = id; oldestMs = s.lastUsedMs; }
+      if (s.busy === 0 && s.lastUsedMs < oldestMs) {
+        oldest = id;
+        oldestMs = s.lastUsedMs;
+      }
     }
     if (oldest !== null && nowMs - oldestMs >= this.settings.idleMs) {
       this.release(oldest);
@@ -78,13 +81,19 @@ export class UploadSlots {
   /** A request on the session starts (unknown sessions, e.g. from before a restart, are ignored). */
   begin(uuid: string, nowMs: number): void {
     const s = this.sessions.get(uuid);
-    if (s) { s.busy++; s.lastUsedMs = nowMs; }
+    if (s) {
+      s.busy++;
+      s.lastUsedMs = nowMs;
+    }
   }
 
   /** The request that `begin` announced is over, however it ended. */
   end(uuid: string, nowMs: number): void {
     const s = this.sessions.get(uuid);
-    if (s) { s.busy = Math.max(0, s.busy - 1); s.lastUsedMs = nowMs; }
+    if (s) {
+      s.busy = Math.max(0, s.busy - 1);
+      s.lastUsedMs = nowMs;
+    }
   }
 
   /** The session is gone (committed, cancelled, refused, stale): its slot is free. */
@@ -105,7 +114,10 @@ export class UploadSlots {
   forgetUnusedSince(cutoffMs: number): number {
     let n = 0;
     for (const [uuid, s] of this.sessions) {
-      if (s.busy === 0 && s.lastUsedMs < cutoffMs) { this.release(uuid); n++; }
+      if (s.busy === 0 && s.lastUsedMs < cutoffMs) {
+        this.release(uuid);
+        n++;
+      }
     }
     return n;
   }

@@ -52,8 +52,14 @@ export interface ChunkInput {
 async function* skipPrefix(body: AsyncIterable<Buffer>, n: number): AsyncIterable<Buffer> {
   let left = n;
   for await (const chunk of body) {
-    if (left === 0) { yield chunk; continue; }
-    if (chunk.length <= left) { left -= chunk.length; continue; }
+    if (left === 0) {
+      yield chunk;
+      continue;
+    }
+    if (chunk.length <= left) {
+      left -= chunk.length;
+      continue;
+    }
     yield chunk.subarray(left);
     left = 0;
   }
@@ -69,7 +75,9 @@ function hasherOf(row: UploadRow): ResumableSha256 {
     return new ResumableSha256(freshOrDecode(row.shaState));
   } catch (e) {
     if (e instanceof ShaStateError || e instanceof RangeError) {
-      throw new DomainError('BLOB_UPLOAD_INVALID', `upload ${row.uuid} cannot be resumed here: ${e.message}`, { detail: { reason: 'unreadable hasher state; restart the upload' } });
+      throw new DomainError('BLOB_UPLOAD_INVALID', `upload ${row.uuid} cannot be resumed here: ${e.message}`, {
+        detail: { reason: 'unreadable hasher state; restart the upload' },
+      });
     }
     throw e;
   }
@@ -104,7 +112,10 @@ export class UploadService {
     if (this.slots && client !== null) {
       const a = this.slots.admit(client, uuid, this.settings.now());
       if (a.kind === 'refused') throw tooManyUploads(this.slots.settings.perClient, a.retryAfterMs);
-      if (a.kind === 'reclaimed') await this.discard(a.abandoned).catch(() => { /* the stale-upload cleanup gets it */ });
+      if (a.kind === 'reclaimed')
+        await this.discard(a.abandoned).catch(() => {
+          /* the stale-upload cleanup gets it */
+        });
     }
     try {
       await this.storage.createUpload(uploadKey(uuid));
@@ -154,7 +165,9 @@ export class UploadService {
     try {
       const body = skip > 0 ? skipPrefix(input.body, skip) : input.body;
       written = await this.storage.writeChunk(uploadKey(row.uuid), body, {
-        offset: row.byteCount, onData: (c) => hasher.update(c), maxBytes: this.settings.maxBlobBytes - row.byteCount,
+        offset: row.byteCount,
+        onData: (c) => hasher.update(c),
+        maxBytes: this.settings.maxBlobBytes - row.byteCount,
         ...(input.signal ? { signal: input.signal } : {}),
       });
     } catch (e) {
@@ -165,8 +178,11 @@ export class UploadService {
       throw e;
     }
     const progress = {
-      byteCount: row.byteCount + written, chunkCount: row.chunkCount + 1, shaState: encodeShaState(hasher.exportState()),
-      storageMetadata: row.storageMetadata, uncompressedByteCount: null,
+      byteCount: row.byteCount + written,
+      chunkCount: row.chunkCount + 1,
+      shaState: encodeShaState(hasher.exportState()),
+      storageMetadata: row.storageMetadata,
+      uncompressedByteCount: null,
     };
     if (!(await this.store.recordChunk(row.uuid, row.byteCount, progress))) {
       throw new DomainError('BLOB_UPLOAD_INVALID', `upload ${row.uuid} was changed by another request`);
@@ -200,8 +216,14 @@ export class UploadService {
     await this.storage.commit(uploadKey(row.uuid), blobKey(digest));
     const now = this.settings.now();
     await this.store.commitBlob({
-      uploadUuid: row.uuid, repositoryId: repo.id, digest, size: row.byteCount, uncompressedSize: row.uncompressedByteCount,
-      location: row.location, nowMs: now, linkExpiresMs: now + this.settings.linkExpirySeconds * 1000,
+      uploadUuid: row.uuid,
+      repositoryId: repo.id,
+      digest,
+      size: row.byteCount,
+      uncompressedSize: row.uncompressedByteCount,
+      location: row.location,
+      nowMs: now,
+      linkExpiresMs: now + this.settings.linkExpirySeconds * 1000,
     });
     return { digest, size: row.byteCount };
   }

@@ -29,7 +29,14 @@ t.test('set values are read; bad ones reported with key and line', async (t) => 
   const bad = loadQuayConfig('SERVER_HOSTNAME: h\nMAXIMUM_UPLOADS_PER_CLIENT: 0\nTRUSTED_PROXIES: [127.0.0.1, localhost, "10.0.0.0/40"]\n', { mode: 'mirror', dataDir: '/tmp/x' });
   t.notOk(bad.ok);
   if (!bad.ok) {
-    t.same(bad.problems.map((p) => [p.key, p.line]), [['MAXIMUM_UPLOADS_PER_CLIENT', 2], ['TRUSTED_PROXIES.1', 3], ['TRUSTED_PROXIES.2', 3]]);
+    t.same(
+      bad.problems.map((p) => [p.key, p.line]),
+      [
+        ['MAXIMUM_UPLOADS_PER_CLIENT', 2],
+        ['TRUSTED_PROXIES.1', 3],
+        ['TRUSTED_PROXIES.2', 3],
+      ],
+    );
     t.match(bad.problems[1]?.message, /address or a range/);
   }
   const notList = loadQuayConfig('TRUSTED_PROXIES: 127.0.0.1\n', { mode: 'mirror', dataDir: '/tmp/x' });
@@ -40,7 +47,14 @@ t.test('the runtime bounds uploads per client as configured', async (t) => {
   const dataDir = tempDir(t, 'registryd-limit-');
   const c = loadQuayConfig('MAXIMUM_UPLOADS_PER_CLIENT: 2\nTRUSTED_PROXIES: [127.0.0.1]\n', { mode: 'mirror', dataDir });
   if (!c.ok) throw new Error(JSON.stringify(c.problems));
-  const rt = await startRuntime({ config: c.config, log: createLogger({}, { write: () => {} }), listen: { host: '127.0.0.1', port: 0 }, tls: null, adminListen: null, metrics: false });
+  const rt = await startRuntime({
+    config: c.config,
+    log: createLogger({}, { write: () => {} }),
+    listen: { host: '127.0.0.1', port: 0 },
+    tls: null,
+    adminListen: null,
+    metrics: false,
+  });
   t.teardown(() => rt.stop());
   const post = (client: string): Promise<number> =>
     request(rt.address.port, { method: 'POST', path: '/v2/acme/app/blobs/uploads/', headers: { 'x-forwarded-for': client } }).then((r) => r.status);

@@ -67,8 +67,12 @@ const MAX_BYTES = Number.MAX_SAFE_INTEGER;
 const PREFIX = Buffer.concat([
   Buffer.from([0x80, 0x04]),
   Buffer.from([0x95, 149, 0, 0, 0, 0, 0, 0, 0]),
-  Buffer.from([0x8c, MODULE.length]), Buffer.from(MODULE, 'latin1'), Buffer.from([0x94]),
-  Buffer.from([0x8c, CLASS.length]), Buffer.from(CLASS, 'latin1'), Buffer.from([0x94]),
+  Buffer.from([0x8c, MODULE.length]),
+  Buffer.from(MODULE, 'latin1'),
+  Buffer.from([0x94]),
+  Buffer.from([0x8c, CLASS.length]),
+  Buffer.from(CLASS, 'latin1'),
+  Buffer.from([0x94]),
   Buffer.from([0x93, 0x94, 0x29, 0x81, 0x94, 0x43, CTX_LEN]),
 ]);
 /** … and everything after them. */
@@ -119,7 +123,9 @@ export function decodeShaState(b64: string): Sha256State {
   }
   for (let i = PROTO_AT + 1; i < PREFIX.length; i++) {
     if (raw[i] !== PREFIX[i]) {
-      throw new ShaStateError(`sha_state is not a pickle of ${MODULE}.${CLASS}: byte ${i} is 0x${hex(raw.subarray(i, i + 1))}, expected 0x${hex(PREFIX.subarray(i, i + 1))} (prefix ${JSON.stringify(raw.subarray(0, PREFIX.length).toString('latin1'))})`);
+      throw new ShaStateError(
+        `sha_state is not a pickle of ${MODULE}.${CLASS}: byte ${i} is 0x${hex(raw.subarray(i, i + 1))}, expected 0x${hex(PREFIX.subarray(i, i + 1))} (prefix ${JSON.stringify(raw.subarray(0, PREFIX.length).toString('latin1'))})`,
+      );
     }
   }
   if (!raw.subarray(PREFIX.length + CTX_LEN).equals(SUFFIX)) {

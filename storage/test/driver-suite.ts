@@ -13,7 +13,12 @@ async function readAll(s: Readable): Promise<Buffer> {
 }
 
 async function code(p: Promise<unknown>): Promise<string | null> {
-  try { await p; return null; } catch (e) { return e instanceof StorageError ? e.code : `not a StorageError: ${String(e)}`; }
+  try {
+    await p;
+    return null;
+  } catch (e) {
+    return e instanceof StorageError ? e.code : `not a StorageError: ${String(e)}`;
+  }
 }
 
 async function* pieces(...bufs: (Buffer | Error)[]): AsyncIterable<Buffer> {

@@ -72,8 +72,9 @@ export function hostRefusal(header: string | undefined, names: ReadonlySet<strin
   const shown = JSON.stringify(header.length > 100 ? `${header.slice(0, 100)}…` : header);
   return {
     status: 421,
-    body: `misdirected request: Host ${shown} is not a name of this admin listener (a DNS-rebinding guard). `
-      + 'Use an IP address or localhost, or add the name to SWITCHBOARD.ADMIN_ALLOWED_HOSTS\n',
+    body:
+      `misdirected request: Host ${shown} is not a name of this admin listener (a DNS-rebinding guard). ` +
+      'Use an IP address or localhost, or add the name to SWITCHBOARD.ADMIN_ALLOWED_HOSTS\n',
     headers: { 'x-content-type-options': 'nosniff' },
   };
 }
@@ -91,26 +92,36 @@ export async function authRefusal(headers: IncomingHttpHeaders, auth: Pick<Dashb
   }
   const authorization = typeof headers.authorization === 'string' ? headers.authorization : undefined;
   if (/^basic /i.test(authorization ?? '')) {
-    return { status: 401, body: `SWITCHBOARD.${key}: Basic credentials are not taken here; send Authorization: Bearer <admin token> (SWITCHBOARD.DASHBOARD.ADMIN_TOKEN_FILE), or log in at /dashboard\n`, headers: challenge };
+    return {
+      status: 401,
+      body: `SWITCHBOARD.${key}: Basic credentials are not taken here; send Authorization: Bearer <admin token> (SWITCHBOARD.DASHBOARD.ADMIN_TOKEN_FILE), or log in at /dashboard\n`,
+      headers: challenge,
+    };
   }
   if (await auth.identify(headers)) return null;
-  return { status: 401, body: `SWITCHBOARD.${key} is on: send Authorization: Bearer <admin token> (SWITCHBOARD.DASHBOARD.ADMIN_TOKEN_FILE), or log in at /dashboard\n`, headers: challenge };
+  return {
+    status: 401,
+    body: `SWITCHBOARD.${key} is on: send Authorization: Bearer <admin token> (SWITCHBOARD.DASHBOARD.ADMIN_TOKEN_FILE), or log in at /dashboard\n`,
+    headers: challenge,
+  };
 }
 
 /**
  * The start-up warning for an admin listener off loopback, or null on
  * loopback: what it exposes and what to do about it.
  */
-export function exposureWarning(listen: { host: string; port: number }, s: { ADMIN_STATUS_AUTH: boolean; ADMIN_METRICS_AUTH: boolean }, dashboard: boolean): { msg: string; open_without_auth: string[] } | null {
+export function exposureWarning(
+  listen: { host: string; port: number },
+  s: { ADMIN_STATUS_AUTH: boolean; ADMIN_METRICS_AUTH: boolean },
+  dashboard: boolean,
+): { msg: string; open_without_auth: string[] } | null {
   if (isLoopback(listen.host)) return null;
   const open = ['/healthz', '/readyz', ...(s.ADMIN_STATUS_AUTH ? [] : ['/status']), ...(s.ADMIN_METRICS_AUTH ? [] : ['/metrics'])];
-  const fix = [
-    ...(s.ADMIN_STATUS_AUTH ? [] : ['SWITCHBOARD.ADMIN_STATUS_AUTH: true']),
-    ...(s.ADMIN_METRICS_AUTH ? [] : ['SWITCHBOARD.ADMIN_METRICS_AUTH: true']),
-  ];
-  const msg = `the admin listener ${listen.host}:${listen.port} is not on loopback: ${open.join(', ')} answer anyone who reaches it without auth`
-    + `${dashboard ? ', and the dashboard and control API (token or password) are reachable from the network' : ''}; `
-    + `bind SWITCHBOARD.ADMIN_LISTEN to 127.0.0.1${fix.length ? `, or set ${fix.join(' and ')} (needs SWITCHBOARD.DASHBOARD)` : ''}, and firewall the port; `
-    + 'a name other than the listen host that reaches it (a scrape target, a load balancer) goes in SWITCHBOARD.ADMIN_ALLOWED_HOSTS';
+  const fix = [...(s.ADMIN_STATUS_AUTH ? [] : ['SWITCHBOARD.ADMIN_STATUS_AUTH: true']), ...(s.ADMIN_METRICS_AUTH ? [] : ['SWITCHBOARD.ADMIN_METRICS_AUTH: true'])];
+  const msg =
+    `the admin listener ${listen.host}:${listen.port} is not on loopback: ${open.join(', ')} answer anyone who reaches it without auth` +
+    `${dashboard ? ', and the dashboard and control API (token or password) are reachable from the network' : ''}; ` +
+    `bind SWITCHBOARD.ADMIN_LISTEN to 127.0.0.1${fix.length ? `, or set ${fix.join(' and ')} (needs SWITCHBOARD.DASHBOARD)` : ''}, and firewall the port; ` +
+    'a name other than the listen host that reaches it (a scrape target, a load balancer) goes in SWITCHBOARD.ADMIN_ALLOWED_HOSTS';
   return { msg, open_without_auth: open };
 }

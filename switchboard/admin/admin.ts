@@ -71,8 +71,7 @@ export function notReadyReasons(d: Pick<AdminDeps, 'provider' | 'proxy' | 'readi
     else if (probe?.checked_at && !probe.reachable && probe.failure !== 'status' && probe.failure !== 'malformed') {
       // Cannot connect to go at all (an answer other than the document still means it is up).
       reasons.push(`${what} and its upstream ${h.url} does not answer: ${probe.error ?? probe.failure}`);
-    }
-    else if (h.consecutive_errors >= UNREACHABLE_AFTER && h.last_error && h.last_error.kind !== 'not_configured') {
+    } else if (h.consecutive_errors >= UNREACHABLE_AFTER && h.last_error && h.last_error.kind !== 'not_configured') {
       reasons.push(`${what} and its upstream ${h.url} failed its last ${h.consecutive_errors} requests (${h.last_error.kind}: ${h.last_error.message})`);
     }
   }
@@ -84,16 +83,27 @@ export async function statusBody(d: AdminDeps): Promise<Record<string, unknown>>
   const st = d.provider.stats();
   let pins: number | null = null;
   let pinError: string | null = null;
-  try { pins = await d.pins.count(); } catch (e) { pinError = String(e); }
+  try {
+    pins = await d.pins.count();
+  } catch (e) {
+    pinError = String(e);
+  }
   const notReady = notReadyReasons(d);
   return {
     snapshot: {
-      version: s.version, updated_at: s.updated_at, age_seconds: (Date.now() - Date.parse(s.updated_at)) / 1000,
-      file: s.source.file, digest: s.source.digest, hard_failure: s.hard_failure, kill_switch: s.owner_map.forcePython.value,
+      version: s.version,
+      updated_at: s.updated_at,
+      age_seconds: (Date.now() - Date.parse(s.updated_at)) / 1000,
+      file: s.source.file,
+      digest: s.source.digest,
+      hard_failure: s.hard_failure,
+      kill_switch: s.owner_map.forcePython.value,
     },
     reload: {
-      reloads_total: st.reloads_total, reload_failures_total: st.reload_failures_total,
-      last_error: st.last_error, last_check_at: st.last_check_at,
+      reloads_total: st.reloads_total,
+      reload_failures_total: st.reload_failures_total,
+      last_error: st.last_error,
+      last_check_at: st.last_check_at,
     },
     pins: { store: d.pins.kind, active: pins, error: pinError },
     upstreams: d.proxy.upstreamHealth(),
@@ -122,8 +132,20 @@ export function createSwitchboardAdmin(d: AdminDeps): http.Server {
     intercept: (req, res, path) => {
       // /healthz says "ok" and nothing else: load balancers may probe it by any name.
       const misdirected = path === '/healthz' ? null : hostRefusal(req.headers.host, allowed(d.provider.current().settings.ADMIN_ALLOWED_HOSTS));
-      if (misdirected) { res.writeHead(misdirected.status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(misdirected.body), 'cache-control': 'no-store', ...misdirected.headers }); res.end(req.method === 'HEAD' ? undefined : misdirected.body); return true; }
-      if (d.control && d.control.handles(path)) { void d.control.handle(req, res); return true; }
+      if (misdirected) {
+        res.writeHead(misdirected.status, {
+          'content-type': 'text/plain; charset=utf-8',
+          'content-length': Buffer.byteLength(misdirected.body),
+          'cache-control': 'no-store',
+          ...misdirected.headers,
+        });
+        res.end(req.method === 'HEAD' ? undefined : misdirected.body);
+        return true;
+      }
+      if (d.control && d.control.handles(path)) {
+        void d.control.handle(req, res);
+        return true;
+      }
       return false;
     },
     guard: (req, path) => {
@@ -141,7 +163,10 @@ export function createSwitchboardAdmin(d: AdminDeps): http.Server {
       },
       '/metrics': metricsRoute(d.metrics.registry),
       '/status': (_req, send) => {
-        statusBody(d).then((b) => send(200, 'application/json', JSON.stringify(b, null, 2) + '\n'), (e: unknown) => send(500, 'text/plain', String(e)));
+        statusBody(d).then(
+          (b) => send(200, 'application/json', JSON.stringify(b, null, 2) + '\n'),
+          (e: unknown) => send(500, 'text/plain', String(e)),
+        );
       },
     },
     notFound: () => `not found: try /metrics, /status, /healthz, /readyz${d.control ? `, /dashboard, ${CONTROL_API_PREFIX}/state` : ''}\n`,

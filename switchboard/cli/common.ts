@@ -45,7 +45,9 @@ export { EXIT_FAIL, EXIT_INTERNAL, EXIT_USAGE };
 
 /** Thrown to end a command with an exit code after its output was written. */
 export class Exit extends Error {
-  constructor(readonly code: number) { super(`exit ${code}`); }
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+  }
 }
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -72,7 +74,10 @@ export function readConfigText(file: string): string {
     return readFileSync(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new SwitchboardError('SWB_CONFIG_UNREADABLE', `cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (e as Error).message} (use --config FILE or SWITCHBOARD_CONFIG)`);
+    throw new SwitchboardError(
+      'SWB_CONFIG_UNREADABLE',
+      `cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (e as Error).message} (use --config FILE or SWITCHBOARD_CONFIG)`,
+    );
   }
 }
 
@@ -108,8 +113,20 @@ export function loadSnapshot(file: string, io: Io, env: Env = io.env): Loaded {
 /** Left-aligned columns; the last column is not padded. */
 export function table(rows: readonly (readonly string[])[], indent = ''): string {
   const widths: number[] = [];
-  for (const r of rows) r.forEach((c, i) => { widths[i] = Math.max(widths[i] ?? 0, c.length); });
-  return rows.map((r) => indent + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd()).join('\n');
+  for (const r of rows)
+    r.forEach((c, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, c.length);
+    });
+  return rows
+    .map(
+      (r) =>
+        indent +
+        r
+          .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+          .join('  ')
+          .trimEnd(),
+    )
+    .join('\n');
 }
 
 export function json(io: Io, value: unknown): void {

@@ -24,21 +24,40 @@ function killCommand(file: string, on: boolean, v: Record<string, unknown>, io: 
     return EXIT_OK;
   }
   const done = setKillSwitch({
-    file, stateDir, on, inventory: loadInventory(), env: io.env,
+    file,
+    stateDir,
+    on,
+    inventory: loadInventory(),
+    env: io.env,
     who: { actor: cliActor(v.actor as string | undefined, io.env), via: 'cli', reason: (v.reason as string | undefined) ?? null },
   });
   // A serve started with another --state-dir, $SWITCHBOARD_STATE_DIR or STATE_DIR (a restart-only setting) reads
   // another kill file: when none is recorded in this one, say so rather than let "within a second" stand alone.
-  const r = runningServe(stateDir) ? done : { ...done, warnings: [...done.warnings, `no running switchboard serve is recorded in ${join(stateDir, RUNNING_FILE)}: check that the state_dir in your serve's /status (or start log, or banner) is ${stateDir} — one started with another --state-dir, $SWITCHBOARD_STATE_DIR or STATE_DIR does not read this kill file`] };
-  if (v.json) { json(io, { key: 'MIGRATION_FORCE_PYTHON', ...r }); return EXIT_OK; }
+  const r = runningServe(stateDir)
+    ? done
+    : {
+        ...done,
+        warnings: [
+          ...done.warnings,
+          `no running switchboard serve is recorded in ${join(stateDir, RUNNING_FILE)}: check that the state_dir in your serve's /status (or start log, or banner) is ${stateDir} — one started with another --state-dir, $SWITCHBOARD_STATE_DIR or STATE_DIR does not read this kill file`,
+        ],
+      };
+  if (v.json) {
+    json(io, { key: 'MIGRATION_FORCE_PYTHON', ...r });
+    return EXIT_OK;
+  }
   if (on) {
-    io.out(r.changed
-      ? `kill switch ON: wrote ${r.kill_file}; every switchboard with this STATE_DIR sends everything to python within a second${r.routes_changing_owner !== null ? ` (${r.routes_changing_owner} routes move to python)` : ''}`
-      : `kill switch already ON (${r.kill_file})`);
+    io.out(
+      r.changed
+        ? `kill switch ON: wrote ${r.kill_file}; every switchboard with this STATE_DIR sends everything to python within a second${r.routes_changing_owner !== null ? ` (${r.routes_changing_owner} routes move to python)` : ''}`
+        : `kill switch already ON (${r.kill_file})`,
+    );
   } else {
-    io.out(r.changed
-      ? `kill switch off: ${[`removed ${r.kill_file}`, ...(r.config_key_removed ? [`removed MIGRATION_FORCE_PYTHON from ${file}`] : [])].join('; ')}; the config decides again`
-      : 'kill switch already off (no kill file, config.yaml does not set it)');
+    io.out(
+      r.changed
+        ? `kill switch off: ${[`removed ${r.kill_file}`, ...(r.config_key_removed ? [`removed MIGRATION_FORCE_PYTHON from ${file}`] : [])].join('; ')}; the config decides again`
+        : 'kill switch already off (no kill file, config.yaml does not set it)',
+    );
   }
   if (r.audit_log) io.err(`audit: ${r.audit_log}`);
   for (const w of r.warnings) io.err(`warning: ${w}`);
@@ -83,30 +102,43 @@ Options:
                       (GET /.well-known/switchboard on UPSTREAMS.go); needs --reason
   --json              print the result as JSON`;
 
-
 function summary(c: SwitchConfig): Record<string, unknown> {
   const s = buildSnapshot(loadInventory(), c, 1, new Date());
-  let go = 0; let canary = 0;
-  for (const p of s.owner_map.routePlans) { if (p.value === 'go') go++; else if (p.value === 'canary') canary++; }
+  let go = 0;
+  let canary = 0;
+  for (const p of s.owner_map.routePlans) {
+    if (p.value === 'go') go++;
+    else if (p.value === 'canary') canary++;
+  }
   return {
     switches_set: c.switches.size,
     from_environment: [...c.switches.values()].filter((x) => x.origin.source === 'env').map((x) => x.key),
     kill_switch: s.owner_map.forcePython.value,
-    routes_go: go, routes_canary: canary, routes_python: s.owner_map.routePlans.length - go - canary,
+    routes_go: go,
+    routes_canary: canary,
+    routes_python: s.owner_map.routePlans.length - go - canary,
     workers_go: [...s.owner_map.workers].filter(([, w]) => w.owner === 'go').map(([p]) => p),
   };
 }
 
 export async function validateCommand(argv: string[], io: Io): Promise<number> {
   const a = args(argv, { json: { type: 'boolean' }, config: { type: 'string' }, offline: { type: 'boolean' } }, VALIDATE_USAGE);
-  if (a.values.help) { io.out(VALIDATE_USAGE); return EXIT_OK; }
+  if (a.values.help) {
+    io.out(VALIDATE_USAGE);
+    return EXIT_OK;
+  }
   if (a.positionals.length > 1) throw new SwitchboardError('SWB_CLI_USAGE', `give at most one file\n\n${VALIDATE_USAGE}`);
   const file = a.positionals[0] !== undefined ? resolveIn(io, a.positionals[0]) : configPath(a.values.config as string | undefined, io);
   const text = readConfigText(file);
   const r = parseConfig(text, file, loadInventory(), io.env);
   const goWarnings = r.ok && !a.values.offline ? await readinessWarnings(r.config, io) : [];
   if (a.values.json) {
-    json(io, r.ok ? { file, valid: true, sha256: sha256(text), ...summary(r.config), warnings: [...configWarnings(r.config, loadInventory()), ...goWarnings] } : { file, valid: false, sha256: sha256(text), issues: r.issues });
+    json(
+      io,
+      r.ok
+        ? { file, valid: true, sha256: sha256(text), ...summary(r.config), warnings: [...configWarnings(r.config, loadInventory()), ...goWarnings] }
+        : { file, valid: false, sha256: sha256(text), issues: r.issues },
+    );
     return r.ok ? EXIT_OK : EXIT_FAIL;
   }
   if (!r.ok) {
@@ -115,9 +147,11 @@ export async function validateCommand(argv: string[], io: Io): Promise<number> {
     return EXIT_FAIL;
   }
   const s = summary(r.config);
-  io.out(s.kill_switch
-    ? `${file}: valid — ${s.switches_set} switches set; KILL SWITCH ON: every route and worker goes to python`
-    : `${file}: valid — ${s.switches_set} switches set; routes: ${s.routes_go} go, ${s.routes_canary} canary, ${s.routes_python} python`);
+  io.out(
+    s.kill_switch
+      ? `${file}: valid — ${s.switches_set} switches set; KILL SWITCH ON: every route and worker goes to python`
+      : `${file}: valid — ${s.switches_set} switches set; routes: ${s.routes_go} go, ${s.routes_canary} canary, ${s.routes_python} python`,
+  );
   const env = s.from_environment as string[];
   if (env.length) io.out(`environment overrides in force: ${env.join(', ')}`);
   for (const w of [...configWarnings(r.config, loadInventory()), ...goWarnings]) io.err(`warning: ${formatIssue(w)}`);
@@ -130,10 +164,17 @@ async function readinessWarnings(c: SwitchConfig, io: Io): Promise<ConfigIssue[]
   const missing = goOwnedNotImplemented(buildSnapshot(loadInventory(), c, 1, new Date()), view);
   if (missing.length === 0) return [];
   if (view.problem) {
-    return [{ code: 'SWB_GO_NOT_IMPLEMENTED', key: 'SWITCHBOARD.UPSTREAMS.go', message: `${view.problem}; the config sends ${missing.length} capabilit${missing.length === 1 ? 'y' : 'ies'} to go unchecked (${missing.map((m) => m.capability).join(', ')})` }];
+    return [
+      {
+        code: 'SWB_GO_NOT_IMPLEMENTED',
+        key: 'SWITCHBOARD.UPSTREAMS.go',
+        message: `${view.problem}; the config sends ${missing.length} capabilit${missing.length === 1 ? 'y' : 'ies'} to go unchecked (${missing.map((m) => m.capability).join(', ')})`,
+      },
+    ];
   }
   return missing.map((m) => ({
-    code: 'SWB_GO_NOT_IMPLEMENTED' as const, key: `MIGRATION.ROUTE_OWNER_CAP_${m.capability}`,
+    code: 'SWB_GO_NOT_IMPLEMENTED' as const,
+    key: `MIGRATION.ROUTE_OWNER_CAP_${m.capability}`,
     message: `${m.capability} (${m.routes} route${m.routes === 1 ? '' : 's'}) goes to go, and ${view.source} does not implement it`,
   }));
 }
@@ -148,14 +189,26 @@ function parseValue(key: string, raw: string): unknown {
   return raw;
 }
 
-
 export async function setCommand(argv: string[], io: Io): Promise<number> {
-  const a = args(argv, {
-    config: { type: 'string' }, reason: { type: 'string' }, actor: { type: 'string' }, 'if-digest': { type: 'string' },
-    unset: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, 'state-dir': { type: 'string' },
-    force: { type: 'boolean' },
-  }, SET_USAGE);
-  if (a.values.help) { io.out(SET_USAGE); return EXIT_OK; }
+  const a = args(
+    argv,
+    {
+      config: { type: 'string' },
+      reason: { type: 'string' },
+      actor: { type: 'string' },
+      'if-digest': { type: 'string' },
+      unset: { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
+      json: { type: 'boolean' },
+      'state-dir': { type: 'string' },
+      force: { type: 'boolean' },
+    },
+    SET_USAGE,
+  );
+  if (a.values.help) {
+    io.out(SET_USAGE);
+    return EXIT_OK;
+  }
   const unset = a.values.unset === true;
   if (a.positionals.length !== (unset ? 1 : 2)) throw new SwitchboardError('SWB_CLI_USAGE', `give KEY VALUE, or KEY --unset\n\n${SET_USAGE}`);
   const key = (a.positionals[0] as string).replace(/^MIGRATION\./, '');
@@ -176,7 +229,7 @@ export async function setCommand(argv: string[], io: Io): Promise<number> {
     throw new SwitchboardError('SWB_CONFIG_CONFLICT', `${file} changed since digest ${ifDigest.slice(0, 12)} (now ${sha256(before).slice(0, 12)}): re-read it and retry`);
   }
   const mig = readMigration(file, before);
-  const oldValue = Object.hasOwn(mig, key) ? mig[key] ?? null : null;
+  const oldValue = Object.hasOwn(mig, key) ? (mig[key] ?? null) : null;
   const envOverride = isSwitchEnvName(key) && io.env[key] !== undefined && io.env[key]!.trim() !== '';
   if (JSON.stringify(oldValue) === JSON.stringify(value)) {
     if (a.values.json) json(io, { file, key, old: oldValue, new: value, changed: false, environment_overrides_key: envOverride });
@@ -210,8 +263,14 @@ export async function setCommand(argv: string[], io: Io): Promise<number> {
   ];
   const diff = plan.diff;
   const result = {
-    file, key, old: oldValue, new: value, dry_run: a.values['dry-run'] === true,
-    sha256_before: plan.sha256_before, sha256_after: plan.sha256_after, routes_changing_owner: diff.routes.length,
+    file,
+    key,
+    old: oldValue,
+    new: value,
+    dry_run: a.values['dry-run'] === true,
+    sha256_before: plan.sha256_before,
+    sha256_after: plan.sha256_after,
+    routes_changing_owner: diff.routes.length,
     environment_overrides_key: envOverride,
   };
   if (!a.values['dry-run']) {
@@ -221,7 +280,11 @@ export async function setCommand(argv: string[], io: Io): Promise<number> {
     const actor = cliActor(a.values.actor as string | undefined, io.env);
     try {
       const reason = (a.values.reason as string | undefined) ?? null;
-      commitWrite(plan, { actor, via: 'cli', reason: gate.blocked.length && reason ? `[forced past readiness: ${gate.blocked.map((b) => b.capability).join(', ')}] ${reason}` : reason });
+      commitWrite(plan, {
+        actor,
+        via: 'cli',
+        reason: gate.blocked.length && reason ? `[forced past readiness: ${gate.blocked.map((b) => b.capability).join(', ')}] ${reason}` : reason,
+      });
     } catch (e) {
       if (isSwitchboardError(e) && e.code === 'SWB_CONFIG_CONFLICT') {
         throw new SwitchboardError('SWB_CONFIG_CONFLICT', `${file} changed while this command ran; nothing written — re-run to apply on top of the new contents`);
@@ -229,7 +292,10 @@ export async function setCommand(argv: string[], io: Io): Promise<number> {
       throw e;
     }
   }
-  if (a.values.json) { json(io, { ...result, diff, warnings: plan.warnings, readiness: { source: view.source, blocked: gate.blocked, unverified: gate.unverified, forced: gate.blocked.length > 0 } }); return EXIT_OK; }
+  if (a.values.json) {
+    json(io, { ...result, diff, warnings: plan.warnings, readiness: { source: view.source, blocked: gate.blocked, unverified: gate.unverified, forced: gate.blocked.length > 0 } });
+    return EXIT_OK;
+  }
   io.out(`${a.values['dry-run'] ? 'would set' : 'set'} MIGRATION.${key}: ${JSON.stringify(oldValue)} → ${JSON.stringify(value)} in ${file}`);
   io.out(renderDiff(diff));
   for (const w of plan.warnings) io.err(`warning: ${formatIssue(w)}`);

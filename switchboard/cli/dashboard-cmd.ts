@@ -12,14 +12,24 @@ re-reads the file on its next request. The password is never printed.`;
 
 export async function dashboardCommand(argv: string[], io: Io, stdin: () => string = () => readFileSync(0, 'utf8')): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub === '-h' || sub === '--help' || sub === 'help') { io.out(DASHBOARD_USAGE); return EXIT_OK; }
+  if (sub === '-h' || sub === '--help' || sub === 'help') {
+    io.out(DASHBOARD_USAGE);
+    return EXIT_OK;
+  }
   if (sub !== 'user') {
-    throw new SwitchboardError('SWB_CLI_USAGE', `${sub === undefined ? 'dashboard: give a subcommand: user' : `dashboard: unknown subcommand "${sub}" (use user)`}\n\n${DASHBOARD_USAGE}`);
+    throw new SwitchboardError(
+      'SWB_CLI_USAGE',
+      `${sub === undefined ? 'dashboard: give a subcommand: user' : `dashboard: unknown subcommand "${sub}" (use user)`}\n\n${DASHBOARD_USAGE}`,
+    );
   }
   const a = args(rest, { role: { type: 'string' }, 'password-stdin': { type: 'boolean' }, 'password-env': { type: 'string' } }, DASHBOARD_USAGE);
-  if (a.values.help) { io.out(DASHBOARD_USAGE); return EXIT_OK; }
+  if (a.values.help) {
+    io.out(DASHBOARD_USAGE);
+    return EXIT_OK;
+  }
   const name = a.positionals[0];
-  if (a.positionals.length !== 1 || !name || !/^[A-Za-z0-9._@-]+$/.test(name)) throw new SwitchboardError('SWB_CLI_USAGE', `give one NAME (letters, digits, . _ @ -)\n\n${DASHBOARD_USAGE}`);
+  if (a.positionals.length !== 1 || !name || !/^[A-Za-z0-9._@-]+$/.test(name))
+    throw new SwitchboardError('SWB_CLI_USAGE', `give one NAME (letters, digits, . _ @ -)\n\n${DASHBOARD_USAGE}`);
   const role = a.values.role as string | undefined;
   if (role !== 'operator' && role !== 'read-only') throw new SwitchboardError('SWB_CLI_USAGE', `--role operator or --role read-only\n\n${DASHBOARD_USAGE}`);
   const envName = a.values['password-env'] as string | undefined;

@@ -81,7 +81,9 @@ export function renderExplain(d: Decision, req: DecisionRequest, ctx: { pattern:
   }
   rows.push(['family', d.family ?? '(none: no family prefix matches)']);
   rows.push(['capability', d.capability ?? '—']);
-  const params = Object.entries(d.params).map(([k, v]) => `${k}=${v}`).join('  ');
+  const params = Object.entries(d.params)
+    .map(([k, v]) => `${k}=${v}`)
+    .join('  ');
   if (params) rows.push(['params', params]);
   lines.push(table(rows, '  '));
   lines.push('');
@@ -100,34 +102,65 @@ export function renderExplain(d: Decision, req: DecisionRequest, ctx: { pattern:
 }
 
 export async function explainCommand(argv: string[], io: Io): Promise<number> {
-  const a = args(argv, {
-    explain: { type: 'boolean' }, config: { type: 'string' }, user: { type: 'string' },
-    'client-ip': { type: 'string' }, pin: { type: 'string' }, json: { type: 'boolean' },
-    server: { type: 'string' }, 'token-file': { type: 'string' },
-  }, EXPLAIN_USAGE);
-  if (a.values.help) { io.out(EXPLAIN_USAGE); return EXIT_OK; }
+  const a = args(
+    argv,
+    {
+      explain: { type: 'boolean' },
+      config: { type: 'string' },
+      user: { type: 'string' },
+      'client-ip': { type: 'string' },
+      pin: { type: 'string' },
+      json: { type: 'boolean' },
+      server: { type: 'string' },
+      'token-file': { type: 'string' },
+    },
+    EXPLAIN_USAGE,
+  );
+  if (a.values.help) {
+    io.out(EXPLAIN_USAGE);
+    return EXIT_OK;
+  }
   const pos = a.positionals;
   let method = 'GET';
   let rawPath: string | undefined;
-  if (pos.length === 2 && METHODS.has((pos[0] as string).toUpperCase())) { method = (pos[0] as string).toUpperCase(); rawPath = pos[1]; }
-  else if (pos.length === 1) rawPath = pos[0];
+  if (pos.length === 2 && METHODS.has((pos[0] as string).toUpperCase())) {
+    method = (pos[0] as string).toUpperCase();
+    rawPath = pos[1];
+  } else if (pos.length === 1) rawPath = pos[0];
   else if (pos.length === 2) throw new SwitchboardError('SWB_CLI_USAGE', `"${pos[0]}" is not an HTTP method (${[...METHODS].join(', ')})\n\n${EXPLAIN_USAGE}`);
   else throw new SwitchboardError('SWB_CLI_USAGE', `give one request: [METHOD] PATH\n\n${EXPLAIN_USAGE}`);
   const path = requestPath(rawPath as string);
   const pin = a.values.pin as string | undefined;
   if (pin !== undefined && pin !== 'python' && pin !== 'go') throw new SwitchboardError('SWB_CLI_USAGE', `--pin takes python or go, not "${pin}"`);
   const file = configPath(a.values.config as string | undefined, io);
-  if (a.values.server) return explainRemote(a.values.server as string, a.values['token-file'] as string | undefined, file, { method, path, pin, user: a.values.user as string | undefined, clientIp: a.values['client-ip'] as string | undefined, json: a.values.json === true }, io);
+  if (a.values.server)
+    return explainRemote(
+      a.values.server as string,
+      a.values['token-file'] as string | undefined,
+      file,
+      { method, path, pin, user: a.values.user as string | undefined, clientIp: a.values['client-ip'] as string | undefined, json: a.values.json === true },
+      io,
+    );
   const { snapshot, stateDir } = loadSnapshot(file, io);
   const req: DecisionRequest = {
-    method, path, user: a.values.user as string | undefined,
-    clientAddress: a.values['client-ip'] as string | undefined, uploadPin: pin as Owner | undefined, explain: true,
+    method,
+    path,
+    user: a.values.user as string | undefined,
+    clientAddress: a.values['client-ip'] as string | undefined,
+    uploadPin: pin as Owner | undefined,
+    explain: true,
   };
   const d = decide(snapshot, req);
   const route = d.route_id ? snapshot.owner_map.inventory.byId.get(d.route_id) : undefined;
   const allowed = d.route_id ? [] : snapshot.owner_map.table.allowedMethods(path);
   if (a.values.json) {
-    json(io, { request: { method, path, user: req.user ?? null, client_ip: req.clientAddress ?? null }, pattern: route?.pattern ?? null, allowed_methods: allowed, snapshot: { version: snapshot.version, file: snapshot.source.file, digest: snapshot.source.digest }, decision: d });
+    json(io, {
+      request: { method, path, user: req.user ?? null, client_ip: req.clientAddress ?? null },
+      pattern: route?.pattern ?? null,
+      allowed_methods: allowed,
+      snapshot: { version: snapshot.version, file: snapshot.source.file, digest: snapshot.source.digest },
+      decision: d,
+    });
   } else {
     io.out(renderExplain(d, req, { pattern: route ? `${route.method} ${route.pattern}` : null, file: snapshot.source.file, digest: snapshot.source.digest, allowed }));
   }
@@ -137,22 +170,42 @@ export async function explainCommand(argv: string[], io: Io): Promise<number> {
 }
 
 /** The same explanation, decided by a running switchboard on its own snapshot. */
-async function explainRemote(server: string, tokenFile: string | undefined, file: string,
-  q: { method: string; path: string; pin: string | undefined; user: string | undefined; clientIp: string | undefined; json: boolean }, io: Io): Promise<number> {
+async function explainRemote(
+  server: string,
+  tokenFile: string | undefined,
+  file: string,
+  q: { method: string; path: string; pin: string | undefined; user: string | undefined; clientIp: string | undefined; json: boolean },
+  io: Io,
+): Promise<number> {
   const token = adminToken({ tokenFile, env: io.env, cwd: io.cwd, configFile: file });
   const params = new URLSearchParams({ method: q.method, path: q.path });
   if (q.user) params.set('user', q.user);
   if (q.clientIp) params.set('client_ip', q.clientIp);
   if (q.pin) params.set('pin', q.pin);
-  const d = await serverGet(server, `${CONTROL_API_PREFIX}/explain?${params}`, token) as Decision;
-  const state = await serverGet(server, `${CONTROL_API_PREFIX}/state`, token) as { snapshot: { version: number; digest: string | null } };
+  const d = (await serverGet(server, `${CONTROL_API_PREFIX}/explain?${params}`, token)) as Decision;
+  const state = (await serverGet(server, `${CONTROL_API_PREFIX}/state`, token)) as { snapshot: { version: number; digest: string | null } };
   const route = d.route_id ? loadInventory().byId.get(d.route_id) : undefined;
   if (q.json) {
-    json(io, { request: { method: q.method, path: q.path, user: q.user ?? null, client_ip: q.clientIp ?? null }, pattern: route?.pattern ?? null, server, snapshot: state.snapshot, decision: d });
+    json(io, {
+      request: { method: q.method, path: q.path, user: q.user ?? null, client_ip: q.clientIp ?? null },
+      pattern: route?.pattern ?? null,
+      server,
+      snapshot: state.snapshot,
+      decision: d,
+    });
     return EXIT_OK;
   }
-  io.out(renderExplain(d, { method: q.method, path: q.path, ...(q.user ? { user: q.user } : {}) }, {
-    pattern: route ? `${route.method} ${route.pattern}` : null, file: `the switchboard at ${server}`, digest: state.snapshot.digest, allowed: [],
-  }));
+  io.out(
+    renderExplain(
+      d,
+      { method: q.method, path: q.path, ...(q.user ? { user: q.user } : {}) },
+      {
+        pattern: route ? `${route.method} ${route.pattern}` : null,
+        file: `the switchboard at ${server}`,
+        digest: state.snapshot.digest,
+        allowed: [],
+      },
+    ),
+  );
   return EXIT_OK;
 }

@@ -33,12 +33,18 @@ export async function goView(config: SwitchConfig, goRuntime: GoRuntimeHooks | u
   if (url) {
     const r = await probeGo(url, timeoutMs);
     return {
-      source: r.upstream ?? url, problem: r.reachable ? null : `cannot ask ${r.upstream ?? 'go'} what it implements: ${r.error ?? r.failure ?? 'no answer'}`,
+      source: r.upstream ?? url,
+      problem: r.reachable ? null : `cannot ask ${r.upstream ?? 'go'} what it implements: ${r.error ?? r.failure ?? 'no answer'}`,
       implements: (cap) => verdict(r, cap),
     };
   }
   if (config.settings.EMBEDDED_REGISTRY) {
-    if (!goRuntime) return { source: 'the embedded registry', problem: 'this switchboard was started without the go runtime (run bin/switchboard.js): what it implements cannot be read', implements: () => 'unknown' };
+    if (!goRuntime)
+      return {
+        source: 'the embedded registry',
+        problem: 'this switchboard was started without the go runtime (run bin/switchboard.js): what it implements cannot be read',
+        implements: () => 'unknown',
+      };
     const claimed = new Set(await goRuntime.claims(topLevelKeys(config.file)));
     return { source: 'the embedded registry', problem: null, implements: (cap) => (claimed.has(cap) ? 'yes' : 'no') };
   }

@@ -34,17 +34,29 @@ async function getJson(url: string, headers: Record<string, string>, timeoutMs: 
   const r = await request(url, { method: 'GET', headers, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
   const text = await r.body.text();
   let body: unknown = null;
-  try { body = JSON.parse(text); } catch { body = { error: text.slice(0, 200) }; }
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = { error: text.slice(0, 200) };
+  }
   return { status: r.statusCode, body };
 }
 
 /** The running serve on this STATE_DIR, if its record names a live process. */
 export function runningServe(stateDir: string): { admin: string; pid: number } | null {
   let rec: { pid?: unknown; admin?: unknown };
-  try { rec = JSON.parse(readFileSync(join(stateDir, RUNNING_FILE), 'utf8')) as typeof rec; } catch { return null; }
+  try {
+    rec = JSON.parse(readFileSync(join(stateDir, RUNNING_FILE), 'utf8')) as typeof rec;
+  } catch {
+    return null;
+  }
   if (typeof rec.pid !== 'number' || typeof rec.admin !== 'string') return null;
   // EPERM: the process exists, under another user (serve's), which is the usual case for an operator's shell.
-  try { process.kill(rec.pid, 0); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'EPERM') return null; }
+  try {
+    process.kill(rec.pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return null;
+  }
   return { admin: rec.admin, pid: rec.pid };
 }
 
@@ -64,7 +76,8 @@ export async function liveStatus(admin: string, pid: number | null, timeoutMs = 
 export function disagreement(local: Snapshot, live: LiveStatus): string | null {
   const diffs: string[] = [];
   if (live.digest !== local.source.digest) diffs.push(`its config digest ${String(live.digest).slice(0, 12)} differs from this file's ${String(local.source.digest).slice(0, 12)}`);
-  if (live.kill_switch !== local.owner_map.forcePython.value) diffs.push(`its kill switch is ${live.kill_switch ? 'ON' : 'off'} (here: ${local.owner_map.forcePython.value ? 'ON' : 'off'})`);
+  if (live.kill_switch !== local.owner_map.forcePython.value)
+    diffs.push(`its kill switch is ${live.kill_switch ? 'ON' : 'off'} (here: ${local.owner_map.forcePython.value ? 'ON' : 'off'})`);
   if (diffs.length === 0) return null;
   return `note: the running switchboard${live.pid ? ` (pid ${live.pid}` : ' ('}, snapshot v${live.version}) disagrees: ${diffs.join('; ')} — add --server ${live.admin} to explain through it`;
 }
@@ -86,7 +99,11 @@ export async function localNote(stateDir: string, local: Snapshot): Promise<stri
 function statusToken(local: Snapshot): string | null {
   const f = local.settings.DASHBOARD?.ADMIN_TOKEN_FILE;
   if (!f) return null;
-  try { return readToken(resolve(dirname(local.source.file), f)); } catch { return null; }
+  try {
+    return readToken(resolve(dirname(local.source.file), f));
+  } catch {
+    return null;
+  }
 }
 
 /** The admin token for --server: --token-file, $SWITCHBOARD_ADMIN_TOKEN, else the config's DASHBOARD.ADMIN_TOKEN_FILE. */
@@ -111,7 +128,9 @@ function configTokenFile(file: string): string | undefined {
 
 function readToken(file: string): string {
   let text: string;
-  try { text = readFileSync(file, 'utf8').trim(); } catch (e) {
+  try {
+    text = readFileSync(file, 'utf8').trim();
+  } catch (e) {
     throw new SwitchboardError('SWB_CLI_USAGE', `cannot read the admin token file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   // Never quote the file: it is a secret, or the wrong file.

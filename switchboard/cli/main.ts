@@ -63,18 +63,24 @@ export async function run(argv: string[], io: Io): Promise<number> {
         if (sub === 'workers') return workersCommand(more, io);
         if (sub === 'diff') return diffCommand(more, io);
         if (rest.includes('--explain')) return await explainCommand(rest, io);
-        if (isHelp(sub)) { io.out(OWNERS_USAGE); return EXIT_OK; }
-        return usageError(io, sub === undefined
-          ? 'owners: give a subcommand: --explain, list, workers or diff'
-          : `owners: unknown subcommand "${sub}" (use --explain, list, workers or diff)`, OWNERS_USAGE);
+        if (isHelp(sub)) {
+          io.out(OWNERS_USAGE);
+          return EXIT_OK;
+        }
+        return usageError(
+          io,
+          sub === undefined ? 'owners: give a subcommand: --explain, list, workers or diff' : `owners: unknown subcommand "${sub}" (use --explain, list, workers or diff)`,
+          OWNERS_USAGE,
+        );
       }
       case 'config': {
         const [sub, ...more] = rest;
         if (sub === 'validate') return await validateCommand(more, io);
-        if (isHelp(sub)) { io.out(VALIDATE_USAGE); return EXIT_OK; }
-        return usageError(io, sub === undefined
-          ? 'config: give a subcommand: validate'
-          : `config: unknown subcommand "${sub}" (use validate)`, VALIDATE_USAGE);
+        if (isHelp(sub)) {
+          io.out(VALIDATE_USAGE);
+          return EXIT_OK;
+        }
+        return usageError(io, sub === undefined ? 'config: give a subcommand: validate' : `config: unknown subcommand "${sub}" (use validate)`, VALIDATE_USAGE);
       }
       case 'set':
         return await setCommand(rest, io);
@@ -110,8 +116,12 @@ export function processIo(): Io {
     });
   }
   return {
-    out: (t) => { process.stdout.write(t + '\n'); },
-    err: (t) => { process.stderr.write(t + '\n'); },
+    out: (t) => {
+      process.stdout.write(t + '\n');
+    },
+    err: (t) => {
+      process.stderr.write(t + '\n');
+    },
     env: process.env,
     cwd: process.cwd(),
   };

@@ -71,16 +71,35 @@ function install(text: string, f: Flags, test: boolean, reloadIfUnchanged: boole
 
 export async function nginxCommand(argv: string[], io: Io): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub === '-h' || sub === '--help' || sub === 'help') { io.out(NGINX_USAGE); return EXIT_OK; }
+  if (sub === '-h' || sub === '--help' || sub === 'help') {
+    io.out(NGINX_USAGE);
+    return EXIT_OK;
+  }
   if (sub !== 'render') {
     throw new SwitchboardError('SWB_CLI_USAGE', `${sub === undefined ? 'nginx: give a subcommand: render' : `nginx: unknown subcommand "${sub}" (use render)`}\n\n${NGINX_USAGE}`);
   }
-  const a = args(rest, {
-    config: { type: 'string' }, out: { type: 'string' }, 'http-only': { type: 'boolean' }, listen: { type: 'string' },
-    'runtime-dir': { type: 'string' }, 'access-log': { type: 'string' }, check: { type: 'boolean' }, nginx: { type: 'string' }, 'test-cmd': { type: 'string' },
-    'reload-cmd': { type: 'string' }, watch: { type: 'boolean' }, json: { type: 'boolean' },
-  }, NGINX_USAGE);
-  if (a.values.help) { io.out(NGINX_USAGE); return EXIT_OK; }
+  const a = args(
+    rest,
+    {
+      config: { type: 'string' },
+      out: { type: 'string' },
+      'http-only': { type: 'boolean' },
+      listen: { type: 'string' },
+      'runtime-dir': { type: 'string' },
+      'access-log': { type: 'string' },
+      check: { type: 'boolean' },
+      nginx: { type: 'string' },
+      'test-cmd': { type: 'string' },
+      'reload-cmd': { type: 'string' },
+      watch: { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
+    NGINX_USAGE,
+  );
+  if (a.values.help) {
+    io.out(NGINX_USAGE);
+    return EXIT_OK;
+  }
   if (a.positionals.length) throw new SwitchboardError('SWB_CLI_USAGE', `unexpected argument "${a.positionals[0]}"\n\n${NGINX_USAGE}`);
   const v = a.values as Record<string, string | boolean | undefined>;
   const f: Flags = {
@@ -98,7 +117,9 @@ export async function nginxCommand(argv: string[], io: Io): Promise<number> {
   }
   // nginx creates none of its runtime directories: the pid file (opened even by nginx -t) needs DIR.
   if (f.runtimeDir) {
-    try { mkdirSync(f.runtimeDir, { recursive: true }); } catch (e) {
+    try {
+      mkdirSync(f.runtimeDir, { recursive: true });
+    } catch (e) {
       throw new SwitchboardError('SWB_CLI_USAGE', `--runtime-dir ${f.runtimeDir}: cannot create it: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
   }
@@ -116,7 +137,13 @@ export async function nginxCommand(argv: string[], io: Io): Promise<number> {
   const res = await install(r.text, f, Boolean(v.check || f.testCmd), true);
   if (v.json) json(io, { out: f.out, ...res, warnings: r.model.warnings, summary: r.model.summary });
   if (res.outcome === 'rejected') {
-    io.err(errorText('switchboard', 'SWB_NGINX_REJECTED', `nginx: the rendered configuration failed its test; ${f.out} is unchanged (the rejected one is in ${res.rejectedFile}):\n${res.error}`));
+    io.err(
+      errorText(
+        'switchboard',
+        'SWB_NGINX_REJECTED',
+        `nginx: the rendered configuration failed its test; ${f.out} is unchanged (the rejected one is in ${res.rejectedFile}):\n${res.error}`,
+      ),
+    );
     return EXIT_FAIL;
   }
   if (!v.json) io.err(`switchboard: nginx: ${res.outcome === 'unchanged' ? `${f.out} is up to date` : `wrote ${f.out}`} (${r.model.summary.join('; ')})`);
@@ -131,7 +158,13 @@ export async function nginxCommand(argv: string[], io: Io): Promise<number> {
 async function watch(file: string, f: Flags, io: Io): Promise<number> {
   const log = createLogger({ component: 'switchboard-nginx' });
   // The kill switch's state file reaches nginx too (a broken config.yaml cannot hold it back).
-  const provider = await FileSnapshotProvider.start({ file, inventory: loadInventory(), env: io.env, log, stateDir: resolveStateDir({ configFile: file, cwd: io.cwd, env: io.env }) });
+  const provider = await FileSnapshotProvider.start({
+    file,
+    inventory: loadInventory(),
+    env: io.env,
+    log,
+    stateDir: resolveStateDir({ configFile: file, cwd: io.cwd, env: io.env }),
+  });
   let chain: Promise<void> = Promise.resolve();
   // At start nobody knows whether nginx runs what is on disk; after a failed reload it does not.
   let reloadPending = true;
@@ -152,7 +185,12 @@ async function watch(file: string, f: Flags, io: Io): Promise<number> {
           return;
         }
         reloadPending = res.reloadError !== null;
-        if (res.reloadError !== null) log.error(`nginx config ${res.outcome}${res.outcome === 'installed' ? '' : ' on disk'} but the reload command failed; it is retried with the next snapshot`, { ...fields, reload_cmd: f.reloadCmd, error: res.reloadError });
+        if (res.reloadError !== null)
+          log.error(`nginx config ${res.outcome}${res.outcome === 'installed' ? '' : ' on disk'} but the reload command failed; it is retried with the next snapshot`, {
+            ...fields,
+            reload_cmd: f.reloadCmd,
+            error: res.reloadError,
+          });
         else if (res.outcome === 'unchanged') log.info('nginx config unchanged', { ...fields, reloaded: res.reloaded });
         else log.info('nginx config installed', { ...fields, reloaded: res.reloaded, summary: r.model.summary.join('; ') });
       } catch (e) {
@@ -164,7 +202,11 @@ async function watch(file: string, f: Flags, io: Io): Promise<number> {
   apply(provider.current());
   log.info('watching for new snapshots', { config: file, out: f.out });
   await new Promise<void>((done) => {
-    const stop = (): void => { process.off('SIGTERM', stop); process.off('SIGINT', stop); done(); };
+    const stop = (): void => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      done();
+    };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
   });

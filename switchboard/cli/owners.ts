@@ -61,7 +61,16 @@ function capabilityRows(s: Snapshot, family?: string, capability?: string): CapR
     const k = `${r.family}\0${r.capability}`;
     let row = rows.get(k);
     if (!row) {
-      row = { family: r.family, capability: r.capability, routes: 0, owner: sum.owner, canary: sum.owner === 'canary' ? sum.text.replace(/^canary /, '') : '', set_by: sum.set_by, origin: sum.origin, route_owners: {} };
+      row = {
+        family: r.family,
+        capability: r.capability,
+        routes: 0,
+        owner: sum.owner,
+        canary: sum.owner === 'canary' ? sum.text.replace(/^canary /, '') : '',
+        set_by: sum.set_by,
+        origin: sum.origin,
+        route_owners: {},
+      };
       rows.set(k, row);
     }
     row.routes++;
@@ -72,7 +81,9 @@ function capabilityRows(s: Snapshot, family?: string, capability?: string): CapR
     if (kinds.length > 1) {
       row.owner = 'mixed';
       row.canary = '';
-      row.set_by = Object.entries(row.route_owners).map(([o, n]) => `${n} ${o}`).join(', ');
+      row.set_by = Object.entries(row.route_owners)
+        .map(([o, n]) => `${n} ${o}`)
+        .join(', ');
       row.origin = 'route overrides';
     }
   }
@@ -87,16 +98,36 @@ function checkName(kind: 'family' | 'capability', value: string | undefined, kno
 }
 
 export async function listCommand(argv: string[], io: Io): Promise<number> {
-  const a = args(argv, {
-    family: { type: 'string' }, capability: { type: 'string' }, routes: { type: 'boolean' }, config: { type: 'string' }, json: { type: 'boolean' },
-    server: { type: 'string' }, 'token-file': { type: 'string' },
-  }, LIST_USAGE);
-  if (a.values.help) { io.out(LIST_USAGE); return EXIT_OK; }
+  const a = args(
+    argv,
+    {
+      family: { type: 'string' },
+      capability: { type: 'string' },
+      routes: { type: 'boolean' },
+      config: { type: 'string' },
+      json: { type: 'boolean' },
+      server: { type: 'string' },
+      'token-file': { type: 'string' },
+    },
+    LIST_USAGE,
+  );
+  if (a.values.help) {
+    io.out(LIST_USAGE);
+    return EXIT_OK;
+  }
   if (a.positionals.length) throw new SwitchboardError('SWB_CLI_USAGE', `unexpected argument ${a.positionals[0]}\n\n${LIST_USAGE}`);
   const file = configPath(a.values.config as string | undefined, io);
   if (a.values.server) {
     if (a.values.routes) throw new SwitchboardError('SWB_CLI_USAGE', '--routes is not available with --server: use owners --explain --server for one route');
-    return listRemote(a.values.server as string, a.values['token-file'] as string | undefined, file, a.values.family as string | undefined, a.values.capability as string | undefined, a.values.json === true, io);
+    return listRemote(
+      a.values.server as string,
+      a.values['token-file'] as string | undefined,
+      file,
+      a.values.family as string | undefined,
+      a.values.capability as string | undefined,
+      a.values.json === true,
+      io,
+    );
   }
   const { snapshot: s, inventory: inv, stateDir } = loadSnapshot(file, io);
   const note = await localNote(stateDir, s);
@@ -104,18 +135,28 @@ export async function listCommand(argv: string[], io: Io): Promise<number> {
   const family = checkName('family', a.values.family as string | undefined, inv.families);
   const capability = checkName('capability', a.values.capability as string | undefined, inv.capabilities);
   if (a.values.routes) {
-    const routes = inv.routes.filter((r) => (!family || r.family === family) && (!capability || r.capability === capability))
+    const routes = inv.routes
+      .filter((r) => (!family || r.family === family) && (!capability || r.capability === capability))
       .map((r) => ({ route_id: r.id, method: r.method, pattern: r.pattern, family: r.family, capability: r.capability, ...summarize(s, s.owner_map.routePlans[r.index]!) }));
-    if (a.values.json) { json(io, { snapshot_version: s.version, kill_switch: s.owner_map.forcePython.value, routes }); return EXIT_OK; }
-    io.out(table([['ROUTE', 'METHOD', 'PATTERN', 'CAPABILITY', 'OWNER', 'SET BY'],
-      ...routes.map((r) => [r.route_id, r.method, r.pattern, r.capability, r.text, r.set_by])]));
+    if (a.values.json) {
+      json(io, { snapshot_version: s.version, kill_switch: s.owner_map.forcePython.value, routes });
+      return EXIT_OK;
+    }
+    io.out(table([['ROUTE', 'METHOD', 'PATTERN', 'CAPABILITY', 'OWNER', 'SET BY'], ...routes.map((r) => [r.route_id, r.method, r.pattern, r.capability, r.text, r.set_by])]));
     return EXIT_OK;
   }
   const rows = capabilityRows(s, family, capability);
-  if (a.values.json) { json(io, { snapshot_version: s.version, kill_switch: s.owner_map.forcePython.value, capabilities: rows }); return EXIT_OK; }
+  if (a.values.json) {
+    json(io, { snapshot_version: s.version, kill_switch: s.owner_map.forcePython.value, capabilities: rows });
+    return EXIT_OK;
+  }
   if (s.owner_map.forcePython.value) io.out('KILL SWITCH ON (MIGRATION_FORCE_PYTHON): every request goes to python\n');
-  io.out(table([['FAMILY', 'CAPABILITY', 'ROUTES', 'OWNER', 'CANARY', 'SET BY', 'WHERE'],
-    ...rows.map((r) => [r.family, r.capability, String(r.routes), r.owner, r.canary, r.set_by, r.origin])]));
+  io.out(
+    table([
+      ['FAMILY', 'CAPABILITY', 'ROUTES', 'OWNER', 'CANARY', 'SET BY', 'WHERE'],
+      ...rows.map((r) => [r.family, r.capability, String(r.routes), r.owner, r.canary, r.set_by, r.origin]),
+    ]),
+  );
   const total = rows.reduce((n, r) => n + r.routes, 0);
   const go = rows.filter((r) => r.owner === 'go').reduce((n, r) => n + r.routes, 0);
   const canary = rows.filter((r) => r.owner === 'canary').reduce((n, r) => n + r.routes, 0);
@@ -123,16 +164,48 @@ export async function listCommand(argv: string[], io: Io): Promise<number> {
   return EXIT_OK;
 }
 
-interface RemoteCap { capability: string; routes: number; owner: PlanSummary; by_owner: Record<string, number> }
+interface RemoteCap {
+  capability: string;
+  routes: number;
+  owner: PlanSummary;
+  by_owner: Record<string, number>;
+}
 
 /** The owners list as a running switchboard has it (GET /control/v1/state). */
-async function listRemote(server: string, tokenFile: string | undefined, file: string, family: string | undefined, capability: string | undefined, asJson: boolean, io: Io): Promise<number> {
+async function listRemote(
+  server: string,
+  tokenFile: string | undefined,
+  file: string,
+  family: string | undefined,
+  capability: string | undefined,
+  asJson: boolean,
+  io: Io,
+): Promise<number> {
   const token = adminToken({ tokenFile, env: io.env, cwd: io.cwd, configFile: file });
-  const state = await serverGet(server, `${CONTROL_API_PREFIX}/state`, token) as { snapshot: { version: number; kill_switch: boolean }; families: { family: string; capabilities: RemoteCap[] }[] };
-  const rows = state.families.filter((f) => !family || f.family === family).flatMap((f) => f.capabilities.filter((c) => !capability || c.capability === capability).map((c) => ({
-    family: f.family, capability: c.capability, routes: c.routes, owner: c.owner.owner, text: c.owner.text, set_by: c.owner.set_by, origin: c.owner.origin, by_owner: c.by_owner,
-  })));
-  if (asJson) { json(io, { server, snapshot_version: state.snapshot.version, kill_switch: state.snapshot.kill_switch, capabilities: rows }); return EXIT_OK; }
+  const state = (await serverGet(server, `${CONTROL_API_PREFIX}/state`, token)) as {
+    snapshot: { version: number; kill_switch: boolean };
+    families: { family: string; capabilities: RemoteCap[] }[];
+  };
+  const rows = state.families
+    .filter((f) => !family || f.family === family)
+    .flatMap((f) =>
+      f.capabilities
+        .filter((c) => !capability || c.capability === capability)
+        .map((c) => ({
+          family: f.family,
+          capability: c.capability,
+          routes: c.routes,
+          owner: c.owner.owner,
+          text: c.owner.text,
+          set_by: c.owner.set_by,
+          origin: c.owner.origin,
+          by_owner: c.by_owner,
+        })),
+    );
+  if (asJson) {
+    json(io, { server, snapshot_version: state.snapshot.version, kill_switch: state.snapshot.kill_switch, capabilities: rows });
+    return EXIT_OK;
+  }
   io.out(`the switchboard at ${server}, snapshot v${state.snapshot.version}${state.snapshot.kill_switch ? ' — KILL SWITCH ON: every request goes to python' : ''}\n`);
   io.out(table([['FAMILY', 'CAPABILITY', 'ROUTES', 'OWNER', 'SET BY', 'WHERE'], ...rows.map((r) => [r.family, r.capability, String(r.routes), r.text, r.set_by, r.origin])]));
   return EXIT_OK;
@@ -140,12 +213,17 @@ async function listRemote(server: string, tokenFile: string | undefined, file: s
 
 export function workersCommand(argv: string[], io: Io): number {
   const a = args(argv, { config: { type: 'string' }, json: { type: 'boolean' } }, WORKERS_USAGE);
-  if (a.values.help) { io.out(WORKERS_USAGE); return EXIT_OK; }
+  if (a.values.help) {
+    io.out(WORKERS_USAGE);
+    return EXIT_OK;
+  }
   const { snapshot: s, inventory: inv } = loadSnapshot(configPath(a.values.config as string | undefined, io), io);
   const rows = inv.workers.map((w) => ({ ...decideWorker(s, w.program)!, kind: w.kind, queue: w.queue }));
-  if (a.values.json) { json(io, { snapshot_version: s.version, workers: rows }); return EXIT_OK; }
-  io.out(table([['PROGRAM', 'KIND', 'QUEUE', 'OWNER', 'REASON', 'SWITCH'],
-    ...rows.map((r) => [r.program, r.kind, r.queue || '-', r.owner, r.reason, r.key])]));
+  if (a.values.json) {
+    json(io, { snapshot_version: s.version, workers: rows });
+    return EXIT_OK;
+  }
+  io.out(table([['PROGRAM', 'KIND', 'QUEUE', 'OWNER', 'REASON', 'SWITCH'], ...rows.map((r) => [r.program, r.kind, r.queue || '-', r.owner, r.reason, r.key])]));
   return EXIT_OK;
 }
 
@@ -159,15 +237,20 @@ export function renderDiff(d: ReturnType<typeof diffSnapshots>): string {
   const byCap = new Map<string, number>();
   for (const c of d.routes) byCap.set(c.capability, (byCap.get(c.capability) ?? 0) + 1);
   const caps = [...byCap].map(([c, n]) => `${c} ${n}`).join(', ');
-  out.push(d.routes.length || d.workers.length || d.kill_switch.before !== d.kill_switch.after
-    ? `\n${d.routes.length} route${d.routes.length === 1 ? '' : 's'} change owner${caps ? ` (${caps})` : ''}; ${d.workers.length} worker${d.workers.length === 1 ? '' : 's'} change owner`
-    : 'no owner changes');
+  out.push(
+    d.routes.length || d.workers.length || d.kill_switch.before !== d.kill_switch.after
+      ? `\n${d.routes.length} route${d.routes.length === 1 ? '' : 's'} change owner${caps ? ` (${caps})` : ''}; ${d.workers.length} worker${d.workers.length === 1 ? '' : 's'} change owner`
+      : 'no owner changes',
+  );
   return out.join('\n');
 }
 
 export function diffCommand(argv: string[], io: Io): number {
   const a = args(argv, { json: { type: 'boolean' }, 'exit-code': { type: 'boolean' } }, DIFF_USAGE);
-  if (a.values.help) { io.out(DIFF_USAGE); return EXIT_OK; }
+  if (a.values.help) {
+    io.out(DIFF_USAGE);
+    return EXIT_OK;
+  }
   if (a.positionals.length !== 2) throw new SwitchboardError('SWB_CLI_USAGE', `give two config files\n\n${DIFF_USAGE}`);
   // Both sides are read without environment overrides: the diff is about the files.
   const before = loadSnapshot(resolveIn(io, a.positionals[0] as string), io, {}).snapshot;

@@ -63,7 +63,10 @@ function withPortFrom(hostPort: { host: string; port: number }, env: string | un
 
 export async function serveCommand(argv: string[], io: Io): Promise<number> {
   const a = args(argv, { config: { type: 'string' }, listen: { type: 'string' }, 'admin-listen': { type: 'string' }, 'state-dir': { type: 'string' } }, SERVE_USAGE);
-  if (a.values.help) { io.out(SERVE_USAGE); return EXIT_OK; }
+  if (a.values.help) {
+    io.out(SERVE_USAGE);
+    return EXIT_OK;
+  }
   const file = configPath(a.values.config as string | undefined, io);
   const log = createLogger({ component: 'switchboard' });
   // A path that names no file is a typo, not an incident: restoring a saved config and watching a
@@ -78,7 +81,10 @@ export async function serveCommand(argv: string[], io: Io): Promise<number> {
     mkdirSync(stateDir, { recursive: true });
     accessSync(stateDir, constants.W_OK);
   } catch (e) {
-    log.error('STATE_DIR cannot be written: `switchboard set MIGRATION_FORCE_PYTHON true`, the dashboard and the API cannot turn the kill switch on for this process (the environment variable still can, at a restart)', { state_dir: stateDir, error: (e as Error).message });
+    log.error(
+      'STATE_DIR cannot be written: `switchboard set MIGRATION_FORCE_PYTHON true`, the dashboard and the API cannot turn the kill switch on for this process (the environment variable still can, at a restart)',
+      { state_dir: stateDir, error: (e as Error).message },
+    );
   }
   const provider = await FileSnapshotProvider.start({ file, inventory: loadInventory(), env: io.env, log, stateDir, restoreLastGood: true });
   if (provider.current().hard_failure) {
@@ -96,7 +102,9 @@ export async function serveCommand(argv: string[], io: Io): Promise<number> {
   let pins: PinStore;
   if (settings.REDIS_URL) {
     const r = new RedisPinStore(settings.REDIS_URL);
-    try { await r.ready(); } catch (e) {
+    try {
+      await r.ready();
+    } catch (e) {
       await r.close();
       await provider.close();
       throw new SwitchboardError('SWB_CONFIG_BAD_VALUE', `SWITCHBOARD.REDIS_URL ${redactUrl(settings.REDIS_URL)}: cannot reach Redis: ${(e as Error).message}`);
@@ -108,19 +116,29 @@ export async function serveCommand(argv: string[], io: Io): Promise<number> {
   const accessLog = new AccessLog(settings.ACCESS_LOG);
   let proxy: SwitchboardProxy | null = null;
   const metrics = new ProxyMetrics({
-    snapshot: () => { const s = provider.current(); return { version: s.version, updated_at: s.updated_at, hard_failure: s.hard_failure, kill_switch: s.owner_map.forcePython.value }; },
+    snapshot: () => {
+      const s = provider.current();
+      return { version: s.version, updated_at: s.updated_at, hard_failure: s.hard_failure, kill_switch: s.owner_map.forcePython.value };
+    },
     reloads: () => provider.stats(),
     pins: () => pins.count(),
     inflight: () => proxy?.inflight ?? 0,
   });
   const listen = withPortFrom(splitHostPort((a.values.listen as string | undefined) ?? settings.LISTEN, usageError), io.env.PORT, 'PORT');
   const adminListen = withPortFrom(splitHostPort((a.values['admin-listen'] as string | undefined) ?? settings.ADMIN_LISTEN, usageError), io.env.ADMIN_PORT, 'ADMIN_PORT');
-  const closeEarly = async (): Promise<void> => { await provider.close(); await pins.close(); };
+  const closeEarly = async (): Promise<void> => {
+    await provider.close();
+    await pins.close();
+  };
   let tls: TlsMaterial | null = null;
   try {
     const t = settings.TLS;
-    tls = await loadTls(t === 'off' ? { kind: 'off' } : t === 'self-signed' ? { kind: 'self-signed' } : { kind: 'files', cert: resolve(io.cwd, t.CERT_FILE), key: resolve(io.cwd, t.KEY_FILE) },
-      stateDir, [], log);
+    tls = await loadTls(
+      t === 'off' ? { kind: 'off' } : t === 'self-signed' ? { kind: 'self-signed' } : { kind: 'files', cert: resolve(io.cwd, t.CERT_FILE), key: resolve(io.cwd, t.KEY_FILE) },
+      stateDir,
+      [],
+      log,
+    );
   } catch (e) {
     await closeEarly();
     throw new SwitchboardError('SWB_CONFIG_BAD_VALUE', `SWITCHBOARD.TLS: ${(e as Error).message}`);
@@ -131,10 +149,19 @@ export async function serveCommand(argv: string[], io: Io): Promise<number> {
     const dataDir = resolve(io.cwd, settings.EMBEDDED_REGISTRY.DATA_DIR);
     if (!io.goRuntime) {
       await closeEarly();
-      throw new SwitchboardError('SWB_CONFIG_BAD_VALUE', 'SWITCHBOARD.EMBEDDED_REGISTRY: this switchboard was started without the go runtime (run bin/switchboard.js, which brings it)');
+      throw new SwitchboardError(
+        'SWB_CONFIG_BAD_VALUE',
+        'SWITCHBOARD.EMBEDDED_REGISTRY: this switchboard was started without the go runtime (run bin/switchboard.js, which brings it)',
+      );
     }
     try {
-      embedded = await io.goRuntime.embed({ configFile: file, mode: settings.EMBEDDED_REGISTRY.MODE, dataDir, log: log.child({ component: 'registryd', embedded: true }), snapshots: provider });
+      embedded = await io.goRuntime.embed({
+        configFile: file,
+        mode: settings.EMBEDDED_REGISTRY.MODE,
+        dataDir,
+        log: log.child({ component: 'registryd', embedded: true }),
+        snapshots: provider,
+      });
     } catch (e) {
       await closeEarly();
       throw new SwitchboardError('SWB_CONFIG_BAD_VALUE', `SWITCHBOARD.EMBEDDED_REGISTRY: cannot start the registry: ${(e as Error).message}`);
@@ -155,7 +182,11 @@ export async function serveCommand(argv: string[], io: Io): Promise<number> {
       log.info('made a dashboard admin token (read it from the file)', { admin_token_file: tokenFile });
     }
     try {
-      auth = new DashboardAuth({ tokenFile: rel(settings.DASHBOARD.ADMIN_TOKEN_FILE), usersFile: rel(settings.DASHBOARD.USERS_FILE), sessionHours: settings.DASHBOARD.SESSION_HOURS });
+      auth = new DashboardAuth({
+        tokenFile: rel(settings.DASHBOARD.ADMIN_TOKEN_FILE),
+        usersFile: rel(settings.DASHBOARD.USERS_FILE),
+        sessionHours: settings.DASHBOARD.SESSION_HOURS,
+      });
     } catch (e) {
       await closeEarly();
       await embedded?.stop();
@@ -178,24 +209,52 @@ export async function serveCommand(argv: string[], io: Io): Promise<number> {
     const adminPort = await listenOn(admin, adminListen.host, adminListen.port);
     // So that `owners --explain` and `owners list` can say when the running proxy disagrees with the file they read.
     try {
-      writeFileAtomic(join(stateDir, RUNNING_FILE), JSON.stringify({ pid: process.pid, admin: `http://${displayHost(adminListen.host === '0.0.0.0' ? '127.0.0.1' : adminListen.host)}:${adminPort}`, config: file, started_at: startedAt.toISOString() }) + '\n', 0o644);
-    } catch { /* STATE_DIR unwritable: already logged */ }
+      writeFileAtomic(
+        join(stateDir, RUNNING_FILE),
+        JSON.stringify({
+          pid: process.pid,
+          admin: `http://${displayHost(adminListen.host === '0.0.0.0' ? '127.0.0.1' : adminListen.host)}:${adminPort}`,
+          config: file,
+          started_at: startedAt.toISOString(),
+        }) + '\n',
+        0o644,
+      );
+    } catch {
+      /* STATE_DIR unwritable: already logged */
+    }
     // Off loopback, /status and /metrics answer the network unless their auth is on: said once, loudly.
     const exposed = exposureWarning({ host: adminListen.host, port: adminPort }, settings, auth !== null);
     if (exposed) log.warn(exposed.msg, { admin_listen: `${adminListen.host}:${adminPort}`, open_without_auth: exposed.open_without_auth });
     // The banner first: whoever waits for the "switchboard serving" line has seen everything before it.
-    io.err(banner({
-      proxy: `${tls ? 'https' : 'http'}://${displayHost(port.host)}:${port.port}`, admin: `http://${displayHost(adminListen.host)}:${adminPort}`,
-      dashboard: auth !== null, tokenFile: settings.DASHBOARD?.ADMIN_TOKEN_FILE ? resolve(dirname(file), settings.DASHBOARD.ADMIN_TOKEN_FILE) : null,
-      config: file, stateDir, kill: provider.current().owner_map.forcePython.value, restored: provider.stats().restored_from,
-      upstreams: { python: proxy.upstreamHealth().python.url || null, go: embedded ? `${embedded.url} (embedded registry, ${settings.EMBEDDED_REGISTRY?.MODE ?? 'mirror'} mode)` : proxy.upstreamHealth().go.url || null },
-      adminOpen: exposed?.open_without_auth ?? null,
-    }));
+    io.err(
+      banner({
+        proxy: `${tls ? 'https' : 'http'}://${displayHost(port.host)}:${port.port}`,
+        admin: `http://${displayHost(adminListen.host)}:${adminPort}`,
+        dashboard: auth !== null,
+        tokenFile: settings.DASHBOARD?.ADMIN_TOKEN_FILE ? resolve(dirname(file), settings.DASHBOARD.ADMIN_TOKEN_FILE) : null,
+        config: file,
+        stateDir,
+        kill: provider.current().owner_map.forcePython.value,
+        restored: provider.stats().restored_from,
+        upstreams: {
+          python: proxy.upstreamHealth().python.url || null,
+          go: embedded ? `${embedded.url} (embedded registry, ${settings.EMBEDDED_REGISTRY?.MODE ?? 'mirror'} mode)` : proxy.upstreamHealth().go.url || null,
+        },
+        adminOpen: exposed?.open_without_auth ?? null,
+      }),
+    );
     log.info('switchboard serving', {
-      listen: `${port.host}:${port.port}`, tls: tls ? tls.certFile : 'off', embedded_registry: embedded?.url ?? null, admin_listen: `${adminListen.host}:${adminPort}`, config: file,
-      snapshot_version: provider.current().version, pin_store: pins.kind,
+      listen: `${port.host}:${port.port}`,
+      tls: tls ? tls.certFile : 'off',
+      embedded_registry: embedded?.url ?? null,
+      admin_listen: `${adminListen.host}:${adminPort}`,
+      config: file,
+      snapshot_version: provider.current().version,
+      pin_store: pins.kind,
       upstreams: Object.fromEntries(Object.entries(provider.current().settings.UPSTREAMS ?? {}).map(([k, v]) => [k, v ? redactUrl(v) : v])),
-      state_dir: stateDir, kill_file: provider.stats().kill_file?.file ?? null, restored_from: provider.stats().restored_from,
+      state_dir: stateDir,
+      kill_file: provider.stats().kill_file?.file ?? null,
+      restored_from: provider.stats().restored_from,
     });
   } catch (e) {
     await provider.close();
@@ -208,9 +267,17 @@ export async function serveCommand(argv: string[], io: Io): Promise<number> {
     // Hand edits of config.yaml go to the history too.
     const info = provider.lastInstall();
     if (info) {
-      try { recordFileEdit(s, info, stateDir); } catch (e) { log.warn('cannot record a file edit in the audit log', { error: (e as Error).message }); }
+      try {
+        recordFileEdit(s, info, stateDir);
+      } catch (e) {
+        log.warn('cannot record a file edit in the audit log', { error: (e as Error).message });
+      }
     }
-    const changed = restartOnlyChanges(settings, s.settings, resolve(io.cwd, dirname(file), s.settings.STATE_DIR) !== stateDir && !io.env.SWITCHBOARD_STATE_DIR && !a.values['state-dir']);
+    const changed = restartOnlyChanges(
+      settings,
+      s.settings,
+      resolve(io.cwd, dirname(file), s.settings.STATE_DIR) !== stateDir && !io.env.SWITCHBOARD_STATE_DIR && !a.values['state-dir'],
+    );
     const k = changed.join(',');
     if (changed.length && k !== warned) log.warn(`${changed.join(', ')} changed in the config: takes effect on restart`, { keys: changed, snapshot_version: s.version });
     warned = k;
@@ -232,7 +299,11 @@ export async function serveCommand(argv: string[], io: Io): Promise<number> {
         stats.stop();
         await readiness.stop();
         await embedded?.stop();
-        try { rmSync(join(stateDir, RUNNING_FILE), { force: true }); } catch { /* gone */ }
+        try {
+          rmSync(join(stateDir, RUNNING_FILE), { force: true });
+        } catch {
+          /* gone */
+        }
         log.info('stopped', { cut_requests: forced, closed_upgrades: upgrades });
         resolve(forced > 0 ? EXIT_FAIL : EXIT_OK);
       })();
@@ -249,8 +320,15 @@ function displayHost(h: string): string {
 
 /** The start-up banner for people, on stderr beside the JSON log (its lines never start with "{"). */
 export function banner(b: {
-  proxy: string; admin: string; dashboard: boolean; tokenFile: string | null; config: string; stateDir: string;
-  kill: boolean; restored: string | null; upstreams: { python: string | null; go: string | null };
+  proxy: string;
+  admin: string;
+  dashboard: boolean;
+  tokenFile: string | null;
+  config: string;
+  stateDir: string;
+  kill: boolean;
+  restored: string | null;
+  upstreams: { python: string | null; go: string | null };
   /** Off loopback: the admin paths that answer anyone without auth. */
   adminOpen?: readonly string[] | null;
 }): string {
@@ -258,7 +336,11 @@ export function banner(b: {
     'Switchboard is serving',
     `  proxy       ${b.proxy}`,
     `  admin       ${b.admin}/status  ${b.admin}/metrics  ${b.admin}/readyz`,
-    ...(b.adminOpen ? [`  WARNING     admin listener not on loopback; open without auth: ${b.adminOpen.join(' ')} (bind SWITCHBOARD.ADMIN_LISTEN to 127.0.0.1, or see the warn line for the auth settings)`] : []),
+    ...(b.adminOpen
+      ? [
+          `  WARNING     admin listener not on loopback; open without auth: ${b.adminOpen.join(' ')} (bind SWITCHBOARD.ADMIN_LISTEN to 127.0.0.1, or see the warn line for the auth settings)`,
+        ]
+      : []),
     b.dashboard ? `  dashboard   ${b.admin}/dashboard${b.tokenFile ? `  (admin token in ${b.tokenFile})` : ''}` : '  dashboard   off (set SWITCHBOARD.DASHBOARD)',
     `  python      ${b.upstreams.python ?? 'no upstream: its routes answer 503 until SWITCHBOARD.UPSTREAMS.python is set'}`,
     `  go          ${b.upstreams.go ?? 'no upstream: its routes answer 503 until SWITCHBOARD.UPSTREAMS.go is set'}`,

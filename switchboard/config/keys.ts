@@ -28,23 +28,34 @@ export type KeySpec =
   | { readonly kind: 'canary'; readonly scope: Scope; readonly selector: Selector }
   | { readonly kind: 'worker'; readonly program: string };
 
-export interface KeyError { readonly code: ErrorCode; readonly message: string }
+export interface KeyError {
+  readonly code: ErrorCode;
+  readonly message: string;
+}
 
 export function ownerKey(level: SwitchLevel, target: string): string {
   switch (level) {
-    case 'default': return 'ROUTE_OWNER_DEFAULT';
-    case 'family': return `ROUTE_OWNER_FAMILY_${target}`;
-    case 'capability': return `ROUTE_OWNER_CAP_${target}`;
-    case 'route': return `ROUTE_OWNER_ROUTE_${target.replace(/^ROUTE_/, '')}`;
+    case 'default':
+      return 'ROUTE_OWNER_DEFAULT';
+    case 'family':
+      return `ROUTE_OWNER_FAMILY_${target}`;
+    case 'capability':
+      return `ROUTE_OWNER_CAP_${target}`;
+    case 'route':
+      return `ROUTE_OWNER_ROUTE_${target.replace(/^ROUTE_/, '')}`;
   }
 }
 
 export function scopeOf(level: SwitchLevel, target: string): Scope {
   switch (level) {
-    case 'default': return 'global';
-    case 'family': return `FAMILY_${target}`;
-    case 'capability': return `CAP_${target}`;
-    case 'route': return target; // ROUTE_0016
+    case 'default':
+      return 'global';
+    case 'family':
+      return `FAMILY_${target}`;
+    case 'capability':
+      return `CAP_${target}`;
+    case 'route':
+      return target; // ROUTE_0016
   }
 }
 
@@ -78,7 +89,10 @@ export function suggest(name: string, known: readonly string[]): string {
   const upper = name.toUpperCase();
   for (const k of known) {
     const d = editDistance(upper, k.toUpperCase());
-    if (d < bestD) { bestD = d; best = k; }
+    if (d < bestD) {
+      bestD = d;
+      best = k;
+    }
   }
   return best && bestD <= Math.max(2, Math.floor(name.length / 4)) ? ` (did you mean ${best}?)` : '';
 }
@@ -102,7 +116,10 @@ function target(kind: 'route' | 'capability' | 'family', raw: string, inv: Inven
   if (kind === 'route') {
     const id = `ROUTE_${raw}`;
     if (inv.byId.has(id)) return { target: id };
-    return { code: 'SWB_CONFIG_UNKNOWN_ROUTE', message: `${key}: there is no route ${id} in the inventory (ids run ROUTE_0001..ROUTE_${String(inv.routes.length).padStart(4, '0')})` };
+    return {
+      code: 'SWB_CONFIG_UNKNOWN_ROUTE',
+      message: `${key}: there is no route ${id} in the inventory (ids run ROUTE_0001..ROUTE_${String(inv.routes.length).padStart(4, '0')})`,
+    };
   }
   if (kind === 'capability') {
     if (inv.capabilities.includes(raw)) return { target: raw };
@@ -128,9 +145,16 @@ function scoped(rest: string, inv: Inventory, key: string): { level: 'route' | '
   return null;
 }
 
-const EXAMPLES = ['MIGRATION_FORCE_PYTHON', 'ROUTE_OWNER_DEFAULT', 'ROUTE_OWNER_FAMILY_<FAMILY>', 'ROUTE_OWNER_CAP_<CAPABILITY>',
-  'ROUTE_OWNER_ROUTE_<NNNN>', 'ROUTE_CANARY_{ORGS,REPOS,USERS,PERCENT}', 'ROUTE_CANARY_{CAP_<C>,FAMILY_<F>,ROUTE_<NNNN>}_{ORGS,REPOS,USERS,PERCENT}',
-  'WORKER_OWNER_<PROGRAM>'];
+const EXAMPLES = [
+  'MIGRATION_FORCE_PYTHON',
+  'ROUTE_OWNER_DEFAULT',
+  'ROUTE_OWNER_FAMILY_<FAMILY>',
+  'ROUTE_OWNER_CAP_<CAPABILITY>',
+  'ROUTE_OWNER_ROUTE_<NNNN>',
+  'ROUTE_CANARY_{ORGS,REPOS,USERS,PERCENT}',
+  'ROUTE_CANARY_{CAP_<C>,FAMILY_<F>,ROUTE_<NNNN>}_{ORGS,REPOS,USERS,PERCENT}',
+  'WORKER_OWNER_<PROGRAM>',
+];
 
 /** Classifies one MIGRATION key, or explains why it is not one. */
 export function classifyKey(key: string, inv: Inventory): KeySpec | KeyError {
@@ -153,7 +177,10 @@ export function classifyKey(key: string, inv: Inventory): KeySpec | KeyError {
     if (w) return { kind: 'worker', program: w.program };
     return {
       code: 'SWB_CONFIG_UNKNOWN_WORKER',
-      message: `${key}: unknown worker program${suggest(key, inv.workers.map((x) => x.switchKey))}`,
+      message: `${key}: unknown worker program${suggest(
+        key,
+        inv.workers.map((x) => x.switchKey),
+      )}`,
     };
   }
   // Keys are case-sensitive (as Quay reads them): `route_owner_cap_v2_pull` is not a switch, but says which one it meant.

@@ -57,8 +57,11 @@ export function readKill(file: string): StateOrigin | null {
   try {
     const r = JSON.parse(text) as Partial<KillRecord>;
     return {
-      source: 'state', file, actor: typeof r.actor === 'string' ? r.actor : '(unknown)',
-      since: typeof r.since === 'string' ? r.since : '', reason: typeof r.reason === 'string' ? r.reason : null,
+      source: 'state',
+      file,
+      actor: typeof r.actor === 'string' ? r.actor : '(unknown)',
+      since: typeof r.since === 'string' ? r.since : '',
+      reason: typeof r.reason === 'string' ? r.reason : null,
     };
   } catch {
     // A torn or hand-written file: its presence is the intent.
@@ -83,7 +86,11 @@ export function writeKillOn(stateDir: string, who: Who, now = new Date()): KillR
 export function removeKill(stateDir: string): StateOrigin | null {
   const file = killFilePath(stateDir);
   const was = readKill(file);
-  try { unlinkSync(file); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; }
+  try {
+    unlinkSync(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
   return was;
 }
 
@@ -95,11 +102,16 @@ export function stateDirFromText(text: string): string | null {
       const v = doc.getIn(['SWITCHBOARD', 'STATE_DIR']);
       return typeof v === 'string' && v.trim() ? v : null;
     }
-  } catch { /* below */ }
+  } catch {
+    /* below */
+  }
   // Broken YAML: find `STATE_DIR:` indented under a top-level `SWITCHBOARD:`.
   let inSection = false;
   for (const line of text.split(/\r?\n/)) {
-    if (/^SWITCHBOARD\s*:/.test(line)) { inSection = true; continue; }
+    if (/^SWITCHBOARD\s*:/.test(line)) {
+      inSection = true;
+      continue;
+    }
     if (/^\S/.test(line) && !line.startsWith('#')) inSection = false;
     const m = inSection ? /^\s+STATE_DIR\s*:\s*(?:"([^"]+)"|'([^']+)'|([^\s#]+))/.exec(line) : null;
     if (m) return m[1] ?? m[2] ?? m[3] ?? null;
@@ -115,7 +127,11 @@ export function stateDirFromText(text: string): string | null {
  * (serve) take the default.
  */
 export function resolveStateDir(o: {
-  readonly configFile: string; readonly cwd: string; readonly env: Env; readonly flag?: string | undefined; readonly strict?: boolean;
+  readonly configFile: string;
+  readonly cwd: string;
+  readonly env: Env;
+  readonly flag?: string | undefined;
+  readonly strict?: boolean;
   /** The config's text when the caller has read it already. */
   readonly text?: string;
 }): string {
@@ -123,13 +139,17 @@ export function resolveStateDir(o: {
   const fromEnv = o.env.SWITCHBOARD_STATE_DIR;
   if (fromEnv && fromEnv.trim()) return resolve(o.cwd, fromEnv);
   let text = o.text ?? '';
-  if (o.text === undefined) try {
-    text = readFileSync(o.configFile, 'utf8');
-  } catch (e) {
-    if (o.strict) {
-      throw new SwitchboardError('SWB_CONFIG_UNREADABLE', `cannot read ${o.configFile} (${(e as NodeJS.ErrnoException).code ?? 'error'}) to find its STATE_DIR: give --state-dir DIR or $SWITCHBOARD_STATE_DIR (the running switchboard names it: state_dir in its start log and /status)`);
+  if (o.text === undefined)
+    try {
+      text = readFileSync(o.configFile, 'utf8');
+    } catch (e) {
+      if (o.strict) {
+        throw new SwitchboardError(
+          'SWB_CONFIG_UNREADABLE',
+          `cannot read ${o.configFile} (${(e as NodeJS.ErrnoException).code ?? 'error'}) to find its STATE_DIR: give --state-dir DIR or $SWITCHBOARD_STATE_DIR (the running switchboard names it: state_dir in its start log and /status)`,
+        );
+      }
     }
-  }
   // Relative to the config file, so `serve` and `set` agree whatever directory each is run from.
   return resolve(o.cwd, dirname(o.configFile), stateDirFromText(text) ?? DEFAULT_STATE_DIR);
 }

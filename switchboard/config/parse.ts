@@ -13,8 +13,17 @@ import type { Inventory } from '../../owner-maps/index.js';
 import type { ErrorCode } from '../errors.js';
 import { classifyKey, isSwitchEnvName, sectionNearMiss, suggest, type KeySpec } from './keys.js';
 import {
-  boolSchema, coerceEnv, knownKeys, nameListSchema, percentSchema, quaySettingsSchema, switchboardSectionSchema,
-  switchValueSchema, workerOwnerSchema, type QuaySettings, type SwitchboardSettings,
+  boolSchema,
+  coerceEnv,
+  knownKeys,
+  nameListSchema,
+  percentSchema,
+  quaySettingsSchema,
+  switchboardSectionSchema,
+  switchValueSchema,
+  workerOwnerSchema,
+  type QuaySettings,
+  type SwitchboardSettings,
 } from './schema.js';
 
 export type Origin =
@@ -52,18 +61,20 @@ export interface SwitchConfig {
   readonly file: string;
 }
 
-export type ConfigResult =
-  | { readonly ok: true; readonly config: SwitchConfig }
-  | { readonly ok: false; readonly issues: readonly ConfigIssue[] };
+export type ConfigResult = { readonly ok: true; readonly config: SwitchConfig } | { readonly ok: false; readonly issues: readonly ConfigIssue[] };
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
 function valueSchema(spec: KeySpec): z.ZodType {
   switch (spec.kind) {
-    case 'force_python': return boolSchema;
-    case 'owner': return switchValueSchema;
-    case 'worker': return workerOwnerSchema;
-    case 'canary': return spec.selector === 'percent' ? percentSchema : nameListSchema;
+    case 'force_python':
+      return boolSchema;
+    case 'owner':
+      return switchValueSchema;
+    case 'worker':
+      return workerOwnerSchema;
+    case 'canary':
+      return spec.selector === 'percent' ? percentSchema : nameListSchema;
   }
 }
 
@@ -85,7 +96,10 @@ function zodMessage(err: z.ZodError): string {
 
 class Collector {
   readonly issues: ConfigIssue[] = [];
-  constructor(readonly file: string, readonly at: (offset: number | undefined) => number | undefined) {}
+  constructor(
+    readonly file: string,
+    readonly at: (offset: number | undefined) => number | undefined,
+  ) {}
   add(code: ErrorCode, key: string, message: string, offset?: number): void {
     const line = this.at(offset);
     this.issues.push(line === undefined ? { code, key, file: this.file, message } : { code, key, file: this.file, line, message });
@@ -111,11 +125,17 @@ function readMigration(map: YAMLMap | null, values: Record<string, unknown>, inv
     const key = isScalar(keyNode) ? String(keyNode.value) : String(keyNode);
     const offset = (keyNode as { range?: [number] } | null)?.range?.[0];
     const spec = classifyKey(key, inv);
-    if ('code' in spec) { c.add(spec.code, `MIGRATION.${key}`, spec.message, offset); continue; }
+    if ('code' in spec) {
+      c.add(spec.code, `MIGRATION.${key}`, spec.message, offset);
+      continue;
+    }
     const raw = values[key] ?? null; // resolved through the document, so aliases work
     if (raw === null) continue; // `KEY:` with no value is "unset", as Quay reads it
     const parsed = valueSchema(spec).safeParse(raw);
-    if (!parsed.success) { c.add(codeFor(spec), `MIGRATION.${key}`, `${key}: ${zodMessage(parsed.error)}`, offset); continue; }
+    if (!parsed.success) {
+      c.add(codeFor(spec), `MIGRATION.${key}`, `${key}: ${zodMessage(parsed.error)}`, offset);
+      continue;
+    }
     out.set(key, { key, spec, value: parsed.data, origin: { source: 'file', file: c.file, line: c.at(offset) ?? 0 } });
   }
 }
@@ -127,9 +147,15 @@ function readEnv(env: Env, inv: Inventory, c: Collector, out: Map<string, Settin
     // An empty variable is unset, as `KEY:` with no value is in the file.
     if (raw === undefined || raw.trim() === '' || !isSwitchEnvName(name)) continue;
     const spec = classifyKey(name, inv);
-    if ('code' in spec) { c.addEnv(spec.code, name, spec.message); continue; }
+    if ('code' in spec) {
+      c.addEnv(spec.code, name, spec.message);
+      continue;
+    }
     const parsed = valueSchema(spec).safeParse(coerceEnv(envKind(spec), raw));
-    if (!parsed.success) { c.addEnv(codeFor(spec), name, `${name}: ${zodMessage(parsed.error)}`); continue; }
+    if (!parsed.success) {
+      c.addEnv(codeFor(spec), name, `${name}: ${zodMessage(parsed.error)}`);
+      continue;
+    }
     out.set(name, { key: name, spec, value: parsed.data, origin: { source: 'env', name } });
     used.push(`${name}=${raw}`);
   }
@@ -137,7 +163,7 @@ function readEnv(env: Env, inv: Inventory, c: Collector, out: Map<string, Settin
 }
 
 function readSection<T>(doc: Document, map: YAMLMap | null, js: Record<string, unknown>, name: string, schema: z.ZodType<T>, c: Collector): T | undefined {
-  const parsed = schema.safeParse(map ? js[name] ?? {} : {});
+  const parsed = schema.safeParse(map ? (js[name] ?? {}) : {});
   if (parsed.success) return parsed.data;
   for (const iss of parsed.error.issues) {
     const path = iss.path.map(String);
@@ -164,8 +190,12 @@ function nearMisses(doc: Document, c: Collector): void {
     const name = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
     const meant = sectionNearMiss(name);
     if (meant) {
-      c.add('SWB_CONFIG_UNKNOWN_KEY', name, `${name}: unknown top-level key (did you mean ${meant}?); the switchboard would read nothing under it`,
-        (pair.key as { range?: [number] } | null)?.range?.[0]);
+      c.add(
+        'SWB_CONFIG_UNKNOWN_KEY',
+        name,
+        `${name}: unknown top-level key (did you mean ${meant}?); the switchboard would read nothing under it`,
+        (pair.key as { range?: [number] } | null)?.range?.[0],
+      );
     }
   }
 }
@@ -186,7 +216,7 @@ export function parseConfig(text: string, file: string, inv: Inventory, env: Env
   } else {
     nearMisses(doc, c);
     const mig = js.MIGRATION;
-    readMigration(sectionMap(doc, 'MIGRATION', c), mig !== null && typeof mig === 'object' ? mig as Record<string, unknown> : {}, inv, c, switches);
+    readMigration(sectionMap(doc, 'MIGRATION', c), mig !== null && typeof mig === 'object' ? (mig as Record<string, unknown>) : {}, inv, c, switches);
   }
   const sbMap = doc.errors.length === 0 && isMap(doc.contents) ? sectionMap(doc, 'SWITCHBOARD', c) : null;
   const settings = readSection(doc, sbMap, js, 'SWITCHBOARD', switchboardSectionSchema, c);

@@ -93,7 +93,10 @@ export function editMigrationKey(text: string, key: string, value: unknown): str
     if (check.errors.length === 0 && JSON.stringify(got) === JSON.stringify(value)) return out;
   }
   let mig = doc.get('MIGRATION', true) as YAMLMap | null | undefined;
-  if (!isMap(mig)) { doc.set('MIGRATION', doc.createNode({})); mig = doc.get('MIGRATION', true) as YAMLMap; }
+  if (!isMap(mig)) {
+    doc.set('MIGRATION', doc.createNode({}));
+    mig = doc.get('MIGRATION', true) as YAMLMap;
+  }
   if (value === undefined) mig.delete(key);
   else mig.set(key, doc.createNode(value, { flow: true }));
   return doc.toString({ flowCollectionPadding: false });

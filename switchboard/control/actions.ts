@@ -105,7 +105,8 @@ export function actionFrom(f: Record<string, unknown>): Action {
     case 'ramp': {
       const raw = f.percent;
       const percent = raw === 'next' ? 'next' : typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(raw) ? Number(raw) : NaN;
-      if (percent !== 'next' && Number.isNaN(percent)) throw new SwitchboardError('SWB_CONFIG_BAD_PERCENT', `${JSON.stringify(raw)} is not a percent: give a number from 0 to 100, or "next"`);
+      if (percent !== 'next' && Number.isNaN(percent))
+        throw new SwitchboardError('SWB_CONFIG_BAD_PERCENT', `${JSON.stringify(raw)} is not a percent: give a number from 0 to 100, or "next"`);
       return { action: 'ramp', scope: str('scope'), percent };
     }
     case 'lists': {
@@ -117,7 +118,9 @@ export function actionFrom(f: Record<string, unknown>): Action {
       if (bad !== undefined) throw new SwitchboardError('SWB_CLI_USAGE', `${JSON.stringify(bad)} is not a name: no control characters or broken Unicode`);
       return { action: 'lists', scope: str('scope'), selector: sel, values };
     }
-    case 'rollback': return { action: 'rollback', scope: str('scope') };
-    default: throw new SwitchboardError('SWB_CLI_USAGE', `unknown action ${JSON.stringify(str('action'))}: use owner, ramp, lists, rollback or kill`);
+    case 'rollback':
+      return { action: 'rollback', scope: str('scope') };
+    default:
+      throw new SwitchboardError('SWB_CLI_USAGE', `unknown action ${JSON.stringify(str('action'))}: use owner, ramp, lists, rollback or kill`);
   }
 }

@@ -37,7 +37,11 @@ export interface Principal {
   readonly csrf: string | null;
 }
 
-interface UserRow { readonly name: string; readonly role: Role; readonly hash: string }
+interface UserRow {
+  readonly name: string;
+  readonly role: Role;
+  readonly hash: string;
+}
 
 export interface AuthFiles {
   readonly tokenFile: string | null;
@@ -55,7 +59,10 @@ function equal(a: string, b: string): boolean {
 class Watched<T> {
   private key = '';
   private value: T | null = null;
-  constructor(private readonly file: string, private readonly parse: (text: string) => T) {}
+  constructor(
+    private readonly file: string,
+    private readonly parse: (text: string) => T,
+  ) {}
   get(): T {
     const st = statSync(this.file);
     const key = `${st.mtimeMs}:${st.size}`;
@@ -82,7 +89,8 @@ export function parseUsers(text: string, file: string): UserRow[] {
     if (typeof r.name !== 'string' || !r.name) throw new Error(`${file}: entry ${i + 1}: name missing`);
     if (r.name === 'admin-token') throw new Error(`${file}: entry ${i + 1}: the name admin-token is reserved for the admin token`);
     if (r.role !== 'operator' && r.role !== 'read-only') throw new Error(`${file}: ${r.name}: role must be operator or read-only`);
-    if (typeof r.password_bcrypt !== 'string' || !/^\$2[aby]\$\d\d\$/.test(r.password_bcrypt)) throw new Error(`${file}: ${r.name}: password_bcrypt must be a bcrypt hash ($2b$...)`);
+    if (typeof r.password_bcrypt !== 'string' || !/^\$2[aby]\$\d\d\$/.test(r.password_bcrypt))
+      throw new Error(`${file}: ${r.name}: password_bcrypt must be a bcrypt hash ($2b$...)`);
     return { name: r.name, role: r.role, hash: r.password_bcrypt };
   });
 }
@@ -107,11 +115,13 @@ export class DashboardAuth {
     for (const f of [files.tokenFile, files.usersFile]) {
       if (f !== null && !existsSync(f)) throw new Error(`SWITCHBOARD.DASHBOARD: ${f} does not exist`);
     }
-    this.token = files.tokenFile ? new Watched(files.tokenFile, (t) => {
-      const tok = t.split('\n')[0]!.trim();
-      if (tok.length < 16) throw new Error(`${files.tokenFile}: the admin token must be at least 16 characters`);
-      return tok;
-    }) : null;
+    this.token = files.tokenFile
+      ? new Watched(files.tokenFile, (t) => {
+          const tok = t.split('\n')[0]!.trim();
+          if (tok.length < 16) throw new Error(`${files.tokenFile}: the admin token must be at least 16 characters`);
+          return tok;
+        })
+      : null;
     this.users = files.usersFile ? new Watched(files.usersFile, (t) => parseUsers(t, files.usersFile!)) : null;
     // Fail at start, not at the first login.
     this.token?.get();
@@ -157,7 +167,13 @@ export class DashboardAuth {
     const now = Date.now();
     for (const [id, s] of this.sessions) if (s.expires < now) this.sessions.delete(id);
     const id = randomBytes(24).toString('base64url');
-    this.sessions.set(id, { name: who.name, role: who.role, expires: now + this.files.sessionHours * 3_600_000, csrf: randomBytes(18).toString('base64url'), credential: this.credential(who.name) ?? '' });
+    this.sessions.set(id, {
+      name: who.name,
+      role: who.role,
+      expires: now + this.files.sessionHours * 3_600_000,
+      csrf: randomBytes(18).toString('base64url'),
+      credential: this.credential(who.name) ?? '',
+    });
     return `${id}.${this.sign(id)}`;
   }
 
@@ -193,7 +209,10 @@ export class DashboardAuth {
     const s = id ? this.sessions.get(id) : undefined;
     if (!id || !s) return null;
     // Expired, or the user was removed, given another role or a new password, or the token changed: out at once.
-    if (s.expires < Date.now() || this.credential(s.name) !== s.credential) { this.sessions.delete(id); return null; }
+    if (s.expires < Date.now() || this.credential(s.name) !== s.credential) {
+      this.sessions.delete(id);
+      return null;
+    }
     return { name: s.name, role: s.role, via: 'session', csrf: s.csrf };
   }
 }

@@ -71,17 +71,26 @@ button{cursor:pointer}input[type=number]{width:5em}.muted{color:#6b7280}code{fon
 
 export function page(title: string, who: Principal | null, s: Snapshot | null, body: string): string {
   const nav = who ? `<a href="/dashboard">Owners</a><a href="/dashboard/history">History</a>` : '';
-  const snap = s ? `<span>snapshot <b id="snapshot-version">v${s.version}</b></span>${s.owner_map.forcePython.value ? '<span class="kill-on" id="kill-banner">KILL SWITCH ON: everything on python</span>' : ''}` : '';
-  const user = who ? `<span class="who">${esc(who.name)} (${who.role}) <form class="inline" method="post" action="/dashboard/logout"><input type="hidden" name="csrf" value="${esc(who.csrf ?? '')}"><button>Log out</button></form></span>` : '';
+  const snap = s
+    ? `<span>snapshot <b id="snapshot-version">v${s.version}</b></span>${s.owner_map.forcePython.value ? '<span class="kill-on" id="kill-banner">KILL SWITCH ON: everything on python</span>' : ''}`
+    : '';
+  const user = who
+    ? `<span class="who">${esc(who.name)} (${who.role}) <form class="inline" method="post" action="/dashboard/logout"><input type="hidden" name="csrf" value="${esc(who.csrf ?? '')}"><button>Log out</button></form></span>`
+    : '';
   return `<!doctype html><html><head><meta charset="utf-8"><title>${esc(title)} · Switchboard</title><style>${CSS}</style></head>
 <body><header><b>Switchboard</b>${nav}${snap}${user}</header><main><h1>${esc(title)}</h1>${body}</main></body></html>`;
 }
 
 export function loginPage(error: string | null, name: string): string {
-  return page('Log in', null, null, `${error ? `<p class="err" id="login-error">${esc(error)}</p>` : ''}
+  return page(
+    'Log in',
+    null,
+    null,
+    `${error ? `<p class="err" id="login-error">${esc(error)}</p>` : ''}
 <form method="post" action="/dashboard/login" class="box"><p><label>Name <input name="name" autocomplete="username" value="${esc(name)}"></label>
 <span class="muted">leave it empty to log in with the admin token</span></p>
-<p><label>Password or admin token <input name="password" type="password" autocomplete="current-password"></label></p><button>Log in</button></form>`);
+<p><label>Password or admin token <input name="password" type="password" autocomplete="current-password"></label></p><button>Log in</button></form>`,
+  );
 }
 
 export function ownerCell(o: string, text: string): string {
@@ -101,7 +110,9 @@ export interface ReadinessShown {
 }
 
 const READY_TEXT: Record<ReadinessVerdict, string> = {
-  yes: 'implemented on go', no: 'not implemented on go', unknown: 'go upstream not reachable: unknown',
+  yes: 'implemented on go',
+  no: 'not implemented on go',
+  unknown: 'go upstream not reachable: unknown',
 };
 
 /** `sendsToGo`: some of its routes are on go or canary now; "not implemented" is then an alarm, in red. */
@@ -147,9 +158,17 @@ export function actionForms(who: Principal, scope: string, s: Snapshot, o: { lev
   if (o.goAllowed) {
     const next = nextStep(effectivePercent(s, scope));
     out.push(f(`<input type="hidden" name="action" value="ramp"><input type="hidden" name="percent" value="next">`, `Ramp to ${next}%`, `data-test="ramp-next-${esc(scope)}"`));
-    out.push(f(`<input type="hidden" name="action" value="ramp"><input type="number" name="percent" min="0" max="100" step="0.01" placeholder="%" aria-label="percent for ${esc(scope)}">`, 'Set %', `data-test="ramp-typed-${esc(scope)}"`));
+    out.push(
+      f(
+        `<input type="hidden" name="action" value="ramp"><input type="number" name="percent" min="0" max="100" step="0.01" placeholder="%" aria-label="percent for ${esc(scope)}">`,
+        'Set %',
+        `data-test="ramp-typed-${esc(scope)}"`,
+      ),
+    );
   }
-  out.push(f(`<input type="hidden" name="action" value="owner">${ownerSelect(scope, ownValue(s, o.level, o.target), o.goAllowed)}`, 'Set owner', `data-test="owner-${esc(scope)}"`));
+  out.push(
+    f(`<input type="hidden" name="action" value="owner">${ownerSelect(scope, ownValue(s, o.level, o.target), o.goAllowed)}`, 'Set owner', `data-test="owner-${esc(scope)}"`),
+  );
   out.push(f(`<input type="hidden" name="action" value="rollback">`, 'Roll back to python', `data-test="rollback-${esc(scope)}"`));
   return out;
 }
@@ -171,8 +190,12 @@ function rate(r: number): string {
 }
 
 export function figuresTable(f: LiveFigures, id = 'live'): string {
-  return `<table id="${esc(id)}" class="compact"><tr><th>owner</th><th>requests/s</th><th>error rate</th><th>p50</th><th>p99</th><th>requests</th></tr>${f.owners.map((o) =>
-    `<tr data-owner="${esc(o.owner)}"><td>${ownerCell(o.owner, o.owner)}</td><td>${o.requests_per_second.toFixed(1)}</td><td>${rate(o.error_rate)}</td><td>${ms(o.p50_seconds)}</td><td>${ms(o.p99_seconds)}</td><td>${o.requests}</td></tr>`).join('')}</table>`;
+  return `<table id="${esc(id)}" class="compact"><tr><th>owner</th><th>requests/s</th><th>error rate</th><th>p50</th><th>p99</th><th>requests</th></tr>${f.owners
+    .map(
+      (o) =>
+        `<tr data-owner="${esc(o.owner)}"><td>${ownerCell(o.owner, o.owner)}</td><td>${o.requests_per_second.toFixed(1)}</td><td>${rate(o.error_rate)}</td><td>${ms(o.p50_seconds)}</td><td>${ms(o.p99_seconds)}</td><td>${o.requests}</td></tr>`,
+    )
+    .join('')}</table>`;
 }
 
 // ---------------------------------------------------------------- owners page
@@ -194,33 +217,47 @@ export interface FamilyRows {
 
 /** A scope's own canary selectors, set ones only: "percent 25 · orgs [a, b]". */
 function ownSelectors(s: Snapshot, scope: string): string {
-  return SELECTORS.map((x) => [x, switchValue(s, canaryKey(scope, x))] as const).filter(([, v]) => v !== null).map(([x, v]) => `${x} ${esc(fmt(v))}`).join(' · ');
+  return SELECTORS.map((x) => [x, switchValue(s, canaryKey(scope, x))] as const)
+    .filter(([, v]) => v !== null)
+    .map(([x, v]) => `${x} ${esc(fmt(v))}`)
+    .join(' · ');
 }
 
 function byOwner(n: number, counts: Record<string, number>): string {
-  return `${n} <span class="muted">(${Object.entries(counts).map(([o, k]) => `${k} ${esc(o)}`).join(', ')})</span>`;
+  return `${n} <span class="muted">(${Object.entries(counts)
+    .map(([o, k]) => `${k} ${esc(o)}`)
+    .join(', ')})</span>`;
 }
 
 export function ownersTable(who: Principal, s: Snapshot, fams: readonly FamilyRows[], readiness: ReadinessShown | null, changed: string | null): string {
-  const rows = fams.map((f) => {
-    const scope = `FAMILY_${f.family}`;
-    const id = `family-${f.family}`;
-    const famActions = actionForms(who, scope, s, { level: 'family', target: f.family, goAllowed: true, back: id });
-    const famSel = ownSelectors(s, scope);
-    const head = `<tr class="family${changed === id ? ' changed' : ''}" id="${esc(id)}"><th colspan="6">${esc(f.family)} <span class="muted">family switch ${esc(ownerKey('family', f.family))}: ${esc(fmt(f.switch))}${famSel ? ` · canary ${famSel}` : ''}</span></th><th>${famActions.length ? menu('Family…', famActions, scope) : ''}</th></tr>`;
-    return head + f.capabilities.map((c) => {
-      const cs = `CAP_${c.capability}`;
-      const cid = `cap-${c.capability}`;
-      const goAllowed = readiness?.implements(c.capability) !== 'no';
-      const items = actionForms(who, cs, s, { level: 'capability', target: c.capability, goAllowed, back: cid });
-      items.push(`<a href="/dashboard/capability/${esc(c.capability)}">routes, canary lists, trace →</a>`);
-      const control = who.role === 'operator' ? menu('Change…', items, cs) : `<a href="/dashboard/capability/${esc(c.capability)}">details</a>`;
-      // Under the kill switch every row is python; what the switches say is what comes back when it goes off.
-      const owner = c.switches_say ? `${ownerCell('python', 'python')} <span class="muted" title="the kill switch is on">(kill; switches: ${esc(c.switches_say.text)})</span>` : ownerCell(c.owner.owner, c.owner.text);
-      const setBy = c.switches_say ? esc(c.switches_say.set_by) : `<span title="${esc(c.owner.origin)}">${esc(c.owner.set_by)}</span>`;
-      return `<tr id="${esc(cid)}"${changed === cid ? ' class="changed"' : ''}><td class="nowrap"><a href="/dashboard/capability/${esc(c.capability)}">${esc(c.capability)}</a></td><td>${owner}</td><td class="nowrap">${setBy}</td><td>${ownSelectors(s, cs)}</td><td class="nowrap">${byOwner(c.routes, c.by_owner)}</td><td class="nowrap">${readinessCell(readiness, c.capability, (c.by_owner.go ?? 0) + (c.by_owner.canary ?? 0) > 0)}</td><td>${control}</td></tr>`;
-    }).join('');
-  }).join('');
+  const rows = fams
+    .map((f) => {
+      const scope = `FAMILY_${f.family}`;
+      const id = `family-${f.family}`;
+      const famActions = actionForms(who, scope, s, { level: 'family', target: f.family, goAllowed: true, back: id });
+      const famSel = ownSelectors(s, scope);
+      const head = `<tr class="family${changed === id ? ' changed' : ''}" id="${esc(id)}"><th colspan="6">${esc(f.family)} <span class="muted">family switch ${esc(ownerKey('family', f.family))}: ${esc(fmt(f.switch))}${famSel ? ` · canary ${famSel}` : ''}</span></th><th>${famActions.length ? menu('Family…', famActions, scope) : ''}</th></tr>`;
+      return (
+        head +
+        f.capabilities
+          .map((c) => {
+            const cs = `CAP_${c.capability}`;
+            const cid = `cap-${c.capability}`;
+            const goAllowed = readiness?.implements(c.capability) !== 'no';
+            const items = actionForms(who, cs, s, { level: 'capability', target: c.capability, goAllowed, back: cid });
+            items.push(`<a href="/dashboard/capability/${esc(c.capability)}">routes, canary lists, trace →</a>`);
+            const control = who.role === 'operator' ? menu('Change…', items, cs) : `<a href="/dashboard/capability/${esc(c.capability)}">details</a>`;
+            // Under the kill switch every row is python; what the switches say is what comes back when it goes off.
+            const owner = c.switches_say
+              ? `${ownerCell('python', 'python')} <span class="muted" title="the kill switch is on">(kill; switches: ${esc(c.switches_say.text)})</span>`
+              : ownerCell(c.owner.owner, c.owner.text);
+            const setBy = c.switches_say ? esc(c.switches_say.set_by) : `<span title="${esc(c.owner.origin)}">${esc(c.owner.set_by)}</span>`;
+            return `<tr id="${esc(cid)}"${changed === cid ? ' class="changed"' : ''}><td class="nowrap"><a href="/dashboard/capability/${esc(c.capability)}">${esc(c.capability)}</a></td><td>${owner}</td><td class="nowrap">${setBy}</td><td>${ownSelectors(s, cs)}</td><td class="nowrap">${byOwner(c.routes, c.by_owner)}</td><td class="nowrap">${readinessCell(readiness, c.capability, (c.by_owner.go ?? 0) + (c.by_owner.canary ?? 0) > 0)}</td><td>${control}</td></tr>`;
+          })
+          .join('')
+      );
+    })
+    .join('');
   return `<table id="owners" class="compact"><tr><th>capability</th><th>owner</th><th>set by</th><th>canary selectors (own)</th><th>routes</th><th>on go</th><th></th></tr>${rows}</table>`;
 }
 
@@ -248,23 +285,36 @@ export function capabilitySummary(s: Snapshot, capability: string, routes: reado
     const sum = summarize(s, p);
     const k = `${sum.text}\0${sum.set_by}\0${sum.origin}`;
     const g = groups.get(k);
-    if (g) g.n++; else groups.set(k, { sum, n: 1 });
+    if (g) g.n++;
+    else groups.set(k, { sum, n: 1 });
   }
   const all = [...groups.values()];
-  const setBy = (x: PlanSummary): string => `<code>${esc(x.set_by || '(none)')}</code>${x.origin && x.origin !== 'default' ? ` at ${esc(x.origin)}` : x.origin === 'default' ? ' (nothing set: python)' : ''}`;
-  const owner = all.length === 1
-    ? `<dt>Owner</dt><dd id="cap-owner">${ownerCell(all[0]!.sum.owner, all[0]!.sum.text)} <span class="muted">(all ${routes.length} route${routes.length === 1 ? '' : 's'})</span></dd><dt>Set by</dt><dd id="cap-set-by">${setBy(all[0]!.sum)}</dd>`
-    : `<dt>Owner</dt><dd id="cap-owner">mixed<ul>${all.map((g) => `<li>${g.n} route${g.n === 1 ? '' : 's'}: ${ownerCell(g.sum.owner, g.sum.text)}</li>`).join('')}</ul></dd><dt>Set by</dt><dd id="cap-set-by"><ul>${all.map((g) => `<li>${ownerCell(g.sum.owner, g.sum.owner)}: ${setBy(g.sum)}</li>`).join('')}</ul></dd>`;
+  const setBy = (x: PlanSummary): string =>
+    `<code>${esc(x.set_by || '(none)')}</code>${x.origin && x.origin !== 'default' ? ` at ${esc(x.origin)}` : x.origin === 'default' ? ' (nothing set: python)' : ''}`;
+  const owner =
+    all.length === 1
+      ? `<dt>Owner</dt><dd id="cap-owner">${ownerCell(all[0]!.sum.owner, all[0]!.sum.text)} <span class="muted">(all ${routes.length} route${routes.length === 1 ? '' : 's'})</span></dd><dt>Set by</dt><dd id="cap-set-by">${setBy(all[0]!.sum)}</dd>`
+      : `<dt>Owner</dt><dd id="cap-owner">mixed<ul>${all.map((g) => `<li>${g.n} route${g.n === 1 ? '' : 's'}: ${ownerCell(g.sum.owner, g.sum.text)}</li>`).join('')}</ul></dd><dt>Set by</dt><dd id="cap-set-by"><ul>${all.map((g) => `<li>${ownerCell(g.sum.owner, g.sum.owner)}: ${setBy(g.sum)}</li>`).join('')}</ul></dd>`;
   const canary = plans.find((p) => p.value === 'canary' && p.canary)?.canary;
   const own = ownSelectors(s, `CAP_${capability}`);
-  const canaryDd = s.owner_map.forcePython.value && canary
-    ? `not in force (kill switch); configured: ${canaryText(canary)}`
-    : canary ? canaryText(canary) : own ? `not a canary; its own selectors (no effect now): ${own}` : 'not a canary';
+  const canaryDd =
+    s.owner_map.forcePython.value && canary
+      ? `not in force (kill switch); configured: ${canaryText(canary)}`
+      : canary
+        ? canaryText(canary)
+        : own
+          ? `not a canary; its own selectors (no effect now): ${own}`
+          : 'not a canary';
   const r = readiness?.current();
-  const ready = `${readinessCell(readiness, capability, plans.some((p) => summarize(s, p).owner !== 'python'))}${r?.checked_at ? ` <span class="muted">(checked ${esc(r.checked_at)})</span>` : ''}`;
-  const note = live.errors_and_latency_of === 'family'
-    ? `requests of ${esc(capability)} alone; error rate and latency of its whole family ${esc(live.family)} (the proxy labels those by family only)`
-    : `requests, error rate and latency of ${esc(capability)} alone`;
+  const ready = `${readinessCell(
+    readiness,
+    capability,
+    plans.some((p) => summarize(s, p).owner !== 'python'),
+  )}${r?.checked_at ? ` <span class="muted">(checked ${esc(r.checked_at)})</span>` : ''}`;
+  const note =
+    live.errors_and_latency_of === 'family'
+      ? `requests of ${esc(capability)} alone; error rate and latency of its whole family ${esc(live.family)} (the proxy labels those by family only)`
+      : `requests, error rate and latency of ${esc(capability)} alone`;
   return `<div class="box" id="summary"><dl class="summary">${owner}
 <dt>Canary</dt><dd id="cap-canary">${canaryDd}</dd>
 <dt>On go</dt><dd id="cap-readiness">${ready}</dd>
@@ -274,16 +324,25 @@ export function capabilitySummary(s: Snapshot, capability: string, routes: reado
 }
 
 export function routesTable(who: Principal, s: Snapshot, routes: readonly RouteRow[], goAllowed: boolean, back: string): string {
-  return `<table id="cap-routes" class="compact"><tr><th>route</th><th>method</th><th>pattern</th><th>owner</th><th>set by</th><th>route switch</th></tr>${routes.map((r) => {
-    const sum = summarize(s, s.owner_map.routePlans[r.index]!);
-    const own = who.role === 'operator' ? `<form class="inline" method="post" action="/dashboard/preview">${csrfInput(who)}<input type="hidden" name="back" value="${esc(back)}"><input type="hidden" name="action" value="owner"><input type="hidden" name="scope" value="${esc(r.id)}">${ownerSelect(r.id, ownValue(s, 'route', r.id), goAllowed)}<button>Set</button></form>` : esc(fmt(switchValue(s, ownerKey('route', r.id))));
-    return `<tr><td>${esc(r.id)}</td><td>${esc(r.method)}</td><td><code>${esc(r.pattern)}</code></td><td>${ownerCell(sum.owner, sum.text)}</td><td><span title="${esc(sum.origin)}">${esc(sum.set_by)}</span></td><td>${own}</td></tr>`;
-  }).join('')}</table>`;
+  return `<table id="cap-routes" class="compact"><tr><th>route</th><th>method</th><th>pattern</th><th>owner</th><th>set by</th><th>route switch</th></tr>${routes
+    .map((r) => {
+      const sum = summarize(s, s.owner_map.routePlans[r.index]!);
+      const own =
+        who.role === 'operator'
+          ? `<form class="inline" method="post" action="/dashboard/preview">${csrfInput(who)}<input type="hidden" name="back" value="${esc(back)}"><input type="hidden" name="action" value="owner"><input type="hidden" name="scope" value="${esc(r.id)}">${ownerSelect(r.id, ownValue(s, 'route', r.id), goAllowed)}<button>Set</button></form>`
+          : esc(fmt(switchValue(s, ownerKey('route', r.id))));
+      return `<tr><td>${esc(r.id)}</td><td>${esc(r.method)}</td><td><code>${esc(r.pattern)}</code></td><td>${ownerCell(sum.owner, sum.text)}</td><td><span title="${esc(sum.origin)}">${esc(sum.set_by)}</span></td><td>${own}</td></tr>`;
+    })
+    .join('')}</table>`;
 }
 
 export function traceTable(trace: readonly TraceEntry[]): string {
-  return `<table id="trace" class="compact"><tr><th>level</th><th>key</th><th>value</th><th>won</th></tr>${trace.map((e) =>
-    `<tr><td>${esc(e.level)}</td><td>${esc(e.key)}</td><td>${esc(fmt(e.value))}${'selected_by' in e && e.selected_by ? ` (by ${esc(e.selected_by)})` : ''}</td><td>${e.won ? '✔' : ''}</td></tr>`).join('')}</table>`;
+  return `<table id="trace" class="compact"><tr><th>level</th><th>key</th><th>value</th><th>won</th></tr>${trace
+    .map(
+      (e) =>
+        `<tr><td>${esc(e.level)}</td><td>${esc(e.key)}</td><td>${esc(fmt(e.value))}${'selected_by' in e && e.selected_by ? ` (by ${esc(e.selected_by)})` : ''}</td><td>${e.won ? '✔' : ''}</td></tr>`,
+    )
+    .join('')}</table>`;
 }
 
 // ---------------------------------------------------------------- preview
@@ -301,7 +360,8 @@ export function movingRoutes(routes: readonly RouteChange[]): string {
 export function gateBlock(gate: GateResult | null): { html: string; force: string } {
   if (!gate) return { html: '', force: '' };
   const unverified = gate.unverified.length
-    ? `<p class="warn" id="gate-unknown">go upstream not reachable: nobody can tell whether go implements ${gate.unverified.map((g) => esc(g.capability)).join(', ')}.</p>` : '';
+    ? `<p class="warn" id="gate-unknown">go upstream not reachable: nobody can tell whether go implements ${gate.unverified.map((g) => esc(g.capability)).join(', ')}.</p>`
+    : '';
   if (!gate.blocked.length) return { html: unverified, force: '' };
   return {
     html: `<div class="err" id="gate"><p><b>Not implemented on go:</b> ${gate.blocked.map((g) => `${esc(g.capability)} (${g.routes.length} route${g.routes.length === 1 ? '' : 's'})`).join(', ')}. This change would send their requests to go, where they would fail.</p></div>${unverified}`,
@@ -324,6 +384,10 @@ export function historyTable(entries: readonly HistoryEntry[]): string {
   const keys = (e: HistoryEntry): string => (e.keys?.length ? e.keys : e.key ? [e.key] : []).map((k) => `<code>${esc(k)}</code>`).join(', ');
   // A hand edit names its keys, not their values (the file's diff has those).
   const change = (e: HistoryEntry): string => (e.keys?.length || e.action === 'edit' || !e.key ? '—' : `${esc(fmt(e.old))} → ${esc(fmt(e.new))}`);
-  return `<table id="history" class="compact"><tr><th>when</th><th>who</th><th>via</th><th>snapshot</th><th>key</th><th>old → new</th><th>why</th><th>routes moved</th></tr>${entries.map((e) =>
-    `<tr><td class="nowrap">${esc(e.time)}</td><td>${esc(e.actor ?? '')}</td><td>${esc(e.via ?? 'cli')}</td><td class="nowrap">${snapshotOf(e)}</td><td>${keys(e)}</td><td>${change(e)}</td><td>${esc(e.reason ?? '')}</td><td>${esc(e.routes_changing_owner ?? '—')}</td></tr>`).join('')}</table>`;
+  return `<table id="history" class="compact"><tr><th>when</th><th>who</th><th>via</th><th>snapshot</th><th>key</th><th>old → new</th><th>why</th><th>routes moved</th></tr>${entries
+    .map(
+      (e) =>
+        `<tr><td class="nowrap">${esc(e.time)}</td><td>${esc(e.actor ?? '')}</td><td>${esc(e.via ?? 'cli')}</td><td class="nowrap">${snapshotOf(e)}</td><td>${keys(e)}</td><td>${change(e)}</td><td>${esc(e.reason ?? '')}</td><td>${esc(e.routes_changing_owner ?? '—')}</td></tr>`,
+    )
+    .join('')}</table>`;
 }

@@ -46,8 +46,24 @@ import { ownership } from './ownership.js';
 import { CONTROL_API_PREFIX, LEGACY_CONTROL_API_PREFIX, LegacyPrefixRedirects } from './legacy-prefix.js';
 import { BodyTooLarge, fields, sameOrigin } from './request-input.js';
 import {
-  actionForms, capabilitySummary, changesTable, csrfInput, esc, figuresTable, fmt, gateBlock, historyTable, loginPage,
-  movingRoutes, ownerCell, ownersTable, page, readinessLine, routesTable, traceTable, type HistoryEntry,
+  actionForms,
+  capabilitySummary,
+  changesTable,
+  csrfInput,
+  esc,
+  figuresTable,
+  fmt,
+  gateBlock,
+  historyTable,
+  loginPage,
+  movingRoutes,
+  ownerCell,
+  ownersTable,
+  page,
+  readinessLine,
+  routesTable,
+  traceTable,
+  type HistoryEntry,
 } from './dashboard-pages.js';
 
 export { fmt } from './dashboard-pages.js';
@@ -88,10 +104,16 @@ function killIn(changes: readonly SwitchChange[]): boolean | null {
 function snapshotInfo(s: Snapshot, d: ControlDeps): Record<string, unknown> {
   const st = d.provider.stats();
   return {
-    version: s.version, updated_at: s.updated_at, age_seconds: Math.round((Date.now() - Date.parse(s.updated_at)) / 1000),
-    digest: s.source.digest, hard_failure: s.hard_failure, kill_switch: s.owner_map.forcePython.value,
+    version: s.version,
+    updated_at: s.updated_at,
+    age_seconds: Math.round((Date.now() - Date.parse(s.updated_at)) / 1000),
+    digest: s.source.digest,
+    hard_failure: s.hard_failure,
+    kill_switch: s.owner_map.forcePython.value,
     kill_switch_from_environment: s.owner_map.forcePython.origin.source === 'env',
-    last_reload_error: st.last_error ? { at: st.last_error.at, issues: st.last_error.issues.map((i) => `${i.line ? `line ${i.line}: ` : ''}${i.key ? `${i.key}: ` : ''}${i.message}`) } : null,
+    last_reload_error: st.last_error
+      ? { at: st.last_error.at, issues: st.last_error.issues.map((i) => `${i.line ? `line ${i.line}: ` : ''}${i.key ? `${i.key}: ` : ''}${i.message}`) }
+      : null,
     reload_failures_total: st.reload_failures_total,
   };
 }
@@ -118,10 +140,14 @@ export class ControlPlane {
   constructor(private readonly d: ControlDeps) {
     // On the proxy's registry (serve's /metrics); one counter however many control planes share it.
     const reg = d.stats.registry;
-    this.loginFailures = (reg.getSingleMetric(LOGIN_FAILURES) as Counter<'reason'> | undefined) ?? new Counter({
-      name: LOGIN_FAILURES, help: 'Refused dashboard and control API logins, by reason (wrong_password, unknown_name, rate_limited)',
-      labelNames: ['reason'], registers: [reg],
-    });
+    this.loginFailures =
+      (reg.getSingleMetric(LOGIN_FAILURES) as Counter<'reason'> | undefined) ??
+      new Counter({
+        name: LOGIN_FAILURES,
+        help: 'Refused dashboard and control API logins, by reason (wrong_password, unknown_name, rate_limited)',
+        labelNames: ['reason'],
+        registers: [reg],
+      });
     this.legacy = new LegacyPrefixRedirects(d.log);
   }
 
@@ -138,8 +164,12 @@ export class ControlPlane {
     const api = path.startsWith(`${CONTROL_API_PREFIX}/`);
     const send = (status: number, type: string, body: string, headers: Record<string, string> = {}): void => {
       res.writeHead(status, {
-        'content-type': type, 'content-length': String(Buffer.byteLength(body)), 'cache-control': 'no-store',
-        'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY', 'referrer-policy': 'same-origin',
+        'content-type': type,
+        'content-length': String(Buffer.byteLength(body)),
+        'cache-control': 'no-store',
+        'x-content-type-options': 'nosniff',
+        'x-frame-options': 'DENY',
+        'referrer-policy': 'same-origin',
         ...(type.startsWith('text/html') ? { 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'" } : {}),
         ...headers,
       });
@@ -147,16 +177,21 @@ export class ControlPlane {
     };
     const json = (status: number, v: unknown, headers: Record<string, string> = {}): void => send(status, 'application/json', JSON.stringify(v, null, 2) + '\n', headers);
     const html = (status: number, body: string, headers: Record<string, string> = {}): void => send(status, 'text/html; charset=utf-8', body, headers);
-    const redirect = (to: string, headers: Record<string, string> = {}): void => { res.writeHead(303, { location: to, 'cache-control': 'no-store', ...headers }); res.end(); };
+    const redirect = (to: string, headers: Record<string, string> = {}): void => {
+      res.writeHead(303, { location: to, 'cache-control': 'no-store', ...headers });
+      res.end();
+    };
     try {
       if (!this.d.auth) {
         const msg = 'the dashboard is off: set SWITCHBOARD.DASHBOARD.ADMIN_TOKEN_FILE or USERS_FILE (nobody may change switches anonymously)';
-        if (api) json(503, { error: msg }); else html(503, page('Dashboard off', null, null, `<p>${esc(msg)}</p>`));
+        if (api) json(503, { error: msg });
+        else html(503, page('Dashboard off', null, null, `<p>${esc(msg)}</p>`));
         return;
       }
       if (req.method === 'POST' && !sameOrigin(req)) {
         // Forms posted from another site (login CSRF included): refused whatever the cookie.
-        if (api) json(403, { error: 'cross-site request refused' }); else html(403, page('Refused', null, null, '<p>A form from another site may not post here.</p>'));
+        if (api) json(403, { error: 'cross-site request refused' });
+        else html(403, page('Refused', null, null, '<p>A form from another site may not post here.</p>'));
         return;
       }
       const address = req.socket.remoteAddress ?? 'unknown';
@@ -172,7 +207,8 @@ export class ControlPlane {
         if (refusal) {
           this.refused(basic.name, address, 'rate_limited', { by: refusal.by, via: 'basic' });
           const headers = { 'retry-after': String(refusal.retryAfterSeconds) };
-          if (api) json(429, { error: refusal.message }, headers); else html(429, page('Too many failed logins', null, null, `<p class="err">${esc(refusal.message)}</p>`), headers);
+          if (api) json(429, { error: refusal.message }, headers);
+          else html(429, page('Too many failed logins', null, null, `<p class="err">${esc(refusal.message)}</p>`), headers);
           return;
         }
       }
@@ -191,7 +227,8 @@ export class ControlPlane {
       }
       if (req.method === 'POST') {
         if (who.role !== 'operator' && path !== '/dashboard/logout' && path !== `${CONTROL_API_PREFIX}/plan`) {
-          if (api) json(403, { error: `${who.name} is read-only` }); else html(403, page('Not allowed', who, null, `<p>${esc(who.name)} is read-only.</p>`));
+          if (api) json(403, { error: `${who.name} is read-only` });
+          else html(403, page('Not allowed', who, null, `<p>${esc(who.name)} is read-only.</p>`));
           return;
         }
       } else if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -208,9 +245,22 @@ export class ControlPlane {
       const message = status === 500 ? 'internal error: see the switchboard log' : (e as Error).message;
       const issues = e instanceof InvalidResultError ? e.issues : undefined;
       const blocked = e instanceof GoNotImplementedError ? e.blocked : undefined;
-      if (res.headersSent) { res.destroy(); return; }
-      if (api) json(status, { error: message, ...(isSwitchboardError(e) ? { code: e.code } : {}), ...(issues ? { issues } : {}), ...(blocked ? { not_implemented_on_go: blocked } : {}) });
-      else html(status, page(status === 409 ? 'Conflict' : 'Refused', null, this.d.provider.current(), `<p class="err" id="error">${esc(message)}</p><p><a href="/dashboard">Back to the owners</a></p>`));
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      if (api)
+        json(status, { error: message, ...(isSwitchboardError(e) ? { code: e.code } : {}), ...(issues ? { issues } : {}), ...(blocked ? { not_implemented_on_go: blocked } : {}) });
+      else
+        html(
+          status,
+          page(
+            status === 409 ? 'Conflict' : 'Refused',
+            null,
+            this.d.provider.current(),
+            `<p class="err" id="error">${esc(message)}</p><p><a href="/dashboard">Back to the owners</a></p>`,
+          ),
+        );
     }
   }
 
@@ -221,7 +271,12 @@ export class ControlPlane {
     (this.refusedLog ??= new LogSampler(this.d.log, 'dashboard login refused')).warn({ user, client_address: address, reason, ...extra });
   }
 
-  private async login(f: Record<string, unknown>, address: string, html: (status: number, body: string, headers?: Record<string, string>) => void, redirect: (to: string, headers?: Record<string, string>) => void): Promise<void> {
+  private async login(
+    f: Record<string, unknown>,
+    address: string,
+    html: (status: number, body: string, headers?: Record<string, string>) => void,
+    redirect: (to: string, headers?: Record<string, string>) => void,
+  ): Promise<void> {
     const auth = this.d.auth!;
     const name = String(f.name ?? '');
     const refusal = this.limiter.check(address, name);
@@ -277,12 +332,30 @@ export class ControlPlane {
     const before = this.d.provider.current().version;
     if (!on && expectedVersion !== null && expectedVersion !== before) {
       const k = this.d.provider.stats().kill_file;
-      throw new SwitchboardError('SWB_CONFIG_CONFLICT', `the configuration changed since you looked (snapshot v${expectedVersion} → v${before})${k ? `; the kill switch is on since ${k.since || '(unknown)'} by ${k.actor}${k.reason ? `: ${k.reason}` : ''}` : ''}: the kill switch was not turned off; look again`);
+      throw new SwitchboardError(
+        'SWB_CONFIG_CONFLICT',
+        `the configuration changed since you looked (snapshot v${expectedVersion} → v${before})${k ? `; the kill switch is on since ${k.since || '(unknown)'} by ${k.actor}${k.reason ? `: ${k.reason}` : ''}` : ''}: the kill switch was not turned off; look again`,
+      );
     }
-    const r = setKillSwitch({ file: this.d.file, stateDir: this.d.stateDir, on, inventory: this.d.inventory, env: this.d.env, snapshotVersion: before, who: { actor: who.name, via, reason: reason.trim() } });
+    const r = setKillSwitch({
+      file: this.d.file,
+      stateDir: this.d.stateDir,
+      on,
+      inventory: this.d.inventory,
+      env: this.d.env,
+      snapshotVersion: before,
+      who: { actor: who.name, via, reason: reason.trim() },
+    });
     await this.d.provider.reload(via);
     const version = this.d.provider.current().version;
-    this.d.log.warn(on ? 'kill switch turned ON' : 'kill switch turned off', { actor: who.name, via, reason: reason.trim(), snapshot_version: version, kill_file: r.kill_file, changed: r.changed });
+    this.d.log.warn(on ? 'kill switch turned ON' : 'kill switch turned off', {
+      actor: who.name,
+      via,
+      reason: reason.trim(),
+      snapshot_version: version,
+      kill_file: r.kill_file,
+      changed: r.changed,
+    });
     return { snapshot_version: version, kill_switch: this.d.provider.current().owner_map.forcePython.value, ...r };
   }
 
@@ -298,7 +371,15 @@ ${!on && envOn ? '<p class="err">MIGRATION_FORCE_PYTHON is set in the switchboar
   }
 
   /** Writes, audits, and waits for the new snapshot. A change the readiness gate blocks needs `force` and a reason. */
-  private async apply(changes: readonly SwitchChange[], expectedVersion: number, who: Principal, reason: string | null, via: string, force: boolean, how: string): Promise<{ version: number; entries: ReturnType<typeof commitWrite>; plan: WritePlan }> {
+  private async apply(
+    changes: readonly SwitchChange[],
+    expectedVersion: number,
+    who: Principal,
+    reason: string | null,
+    via: string,
+    force: boolean,
+    how: string,
+  ): Promise<{ version: number; entries: ReturnType<typeof commitWrite>; plan: WritePlan }> {
     if (!reason || !reason.trim()) throw new SwitchboardError('SWB_CLI_USAGE', 'say why (reason): it goes to the audit log');
     const { plan, gate } = this.plan(changes, expectedVersion);
     this.enforceGate(gate, force, reason, how);
@@ -307,7 +388,11 @@ ${!on && envOn ? '<p class="err">MIGRATION_FORCE_PYTHON is set in the switchboar
     const version = this.d.provider.current().version;
     const logged = { actor: who.name, via, reason, keys: entries.map((e) => e.key), snapshot_version: version, routes_changing_owner: plan.diff.routes.length };
     if (gate?.blocked.length) {
-      this.d.log.warn('switches changed, FORCED past the readiness gate: go does not implement these capabilities', { ...logged, forced: true, not_implemented_on_go: gate.blocked.map((b) => b.capability) });
+      this.d.log.warn('switches changed, FORCED past the readiness gate: go does not implement these capabilities', {
+        ...logged,
+        forced: true,
+        not_implemented_on_go: gate.blocked.map((b) => b.capability),
+      });
     } else this.d.log.info('switches changed', logged);
     return { version, entries, plan };
   }
@@ -317,28 +402,52 @@ ${!on && envOn ? '<p class="err">MIGRATION_FORCE_PYTHON is set in the switchboar
     const s = this.d.provider.current();
     const readiness = this.d.readiness;
     if (req.method === 'GET' && endpoint === '/state') {
-      json(200, { snapshot: snapshotInfo(s, this.d), you: { name: who.name, role: who.role }, ramp_steps: RAMP_STEPS, go_readiness: readiness?.current() ?? null, families: ownership(s, readiness) });
+      json(200, {
+        snapshot: snapshotInfo(s, this.d),
+        you: { name: who.name, role: who.role },
+        ramp_steps: RAMP_STEPS,
+        go_readiness: readiness?.current() ?? null,
+        families: ownership(s, readiness),
+      });
       return;
     }
-    if (req.method === 'GET' && endpoint === '/stats') { json(200, await this.d.stats.figures()); return; }
-    if (req.method === 'GET' && endpoint === '/history') { json(200, { entries: readAudit(this.d.file, s.owner_map.config, this.d.stateDir).reverse() }); return; }
+    if (req.method === 'GET' && endpoint === '/stats') {
+      json(200, await this.d.stats.figures());
+      return;
+    }
+    if (req.method === 'GET' && endpoint === '/history') {
+      json(200, { entries: readAudit(this.d.file, s.owner_map.config, this.d.stateDir).reverse() });
+      return;
+    }
     if (req.method === 'GET' && endpoint === '/explain') {
       const p = url.searchParams.get('path');
       if (!p || !p.startsWith('/')) throw new SwitchboardError('SWB_EXPLAIN_BAD_PATH', 'give ?path=/v2/... (and optionally method, user)');
       const pin = url.searchParams.get('pin');
-      json(200, decide(s, {
-        method: (url.searchParams.get('method') ?? 'GET').toUpperCase(), path: p, user: url.searchParams.get('user') ?? undefined, explain: true,
-        clientAddress: url.searchParams.get('client_ip') ?? undefined, uploadPin: pin === 'python' || pin === 'go' ? pin : undefined,
-      }));
+      json(
+        200,
+        decide(s, {
+          method: (url.searchParams.get('method') ?? 'GET').toUpperCase(),
+          path: p,
+          user: url.searchParams.get('user') ?? undefined,
+          explain: true,
+          clientAddress: url.searchParams.get('client_ip') ?? undefined,
+          uploadPin: pin === 'python' || pin === 'go' ? pin : undefined,
+        }),
+      );
       return;
     }
     const cap = /^\/capabilities\/([A-Z0-9_]+)$/.exec(endpoint);
     if (req.method === 'GET' && cap) {
       const c = cap[1]!;
       const routes = this.d.inventory.routes.filter((r) => r.capability === c);
-      if (!routes.length) { json(404, { error: `no capability ${c}` }); return; }
+      if (!routes.length) {
+        json(404, { error: `no capability ${c}` });
+        return;
+      }
       json(200, {
-        capability: c, family: routes[0]!.family, implemented_on_go: readiness?.implements(c) ?? null,
+        capability: c,
+        family: routes[0]!.family,
+        implemented_on_go: readiness?.implements(c) ?? null,
         live: await this.d.stats.capabilityFigures(c, routes[0]!.family),
         routes: routes.map((r) => ({ route_id: r.id, method: r.method, pattern: r.pattern, ...summarize(s, s.owner_map.routePlans[r.index]!) })),
       });
@@ -367,12 +476,18 @@ ${!on && envOn ? '<p class="err">MIGRATION_FORCE_PYTHON is set in the switchboar
         const { plan, env_overrides, gate } = this.plan(changes, null);
         this.enforceGate(gate, force, reason, how);
         json(200, {
-          snapshot_version: s.version, changes: plan.changes, routes_changing_owner: plan.diff.routes, kill_switch: plan.diff.kill_switch, env_overrides, warnings: plan.warnings,
+          snapshot_version: s.version,
+          changes: plan.changes,
+          routes_changing_owner: plan.diff.routes,
+          kill_switch: plan.diff.kill_switch,
+          env_overrides,
+          warnings: plan.warnings,
           readiness: gate ? { not_implemented_on_go: gate.blocked, unknown_on_go: gate.unverified, forced: gate.blocked.length > 0 } : null,
         });
         return;
       }
-      if (typeof f.expected_version !== 'number') throw new SwitchboardError('SWB_CLI_USAGE', 'give expected_version: the snapshot version your plan was made against (compare-and-swap)');
+      if (typeof f.expected_version !== 'number')
+        throw new SwitchboardError('SWB_CLI_USAGE', 'give expected_version: the snapshot version your plan was made against (compare-and-swap)');
       const r = await this.apply(changes, f.expected_version, who, reason, 'api', force, how);
       json(200, { snapshot_version: r.version, audit: r.entries, routes_changing_owner: r.plan.diff.routes.length });
       return;
@@ -380,8 +495,14 @@ ${!on && envOn ? '<p class="err">MIGRATION_FORCE_PYTHON is set in the switchboar
     json(404, { error: 'not found: GET state, stats, history, explain, capabilities/<CAP>; POST plan, apply' });
   }
 
-  private async dashboard(req: IncomingMessage, path: string, url: URL, who: Principal,
-    html: (status: number, body: string, headers?: Record<string, string>) => void, redirect: (to: string, headers?: Record<string, string>) => void): Promise<void> {
+  private async dashboard(
+    req: IncomingMessage,
+    path: string,
+    url: URL,
+    who: Principal,
+    html: (status: number, body: string, headers?: Record<string, string>) => void,
+    redirect: (to: string, headers?: Record<string, string>) => void,
+  ): Promise<void> {
     const s = this.d.provider.current();
     const readiness = this.d.readiness ?? null;
     if (req.method === 'POST' && path === '/dashboard/logout') {
@@ -394,19 +515,30 @@ ${!on && envOn ? '<p class="err">MIGRATION_FORCE_PYTHON is set in the switchboar
       const f = await fields(req);
       this.checkCsrf(who, f);
       const action: Action = actionFrom(f);
-      if (action.action === 'kill') { html(200, page('Preview', who, s, this.killPreview(who, s, action.on))); return; }
+      if (action.action === 'kill') {
+        html(200, page('Preview', who, s, this.killPreview(who, s, action.on)));
+        return;
+      }
       const changes = planAction(action, s);
       const { plan, env_overrides, gate } = this.plan(changes, null);
       const back = rowOf(f.scope, this.d.inventory);
       const g = gateBlock(gate);
-      html(200, page('Preview', who, s, `<div class="box" id="preview">
+      html(
+        200,
+        page(
+          'Preview',
+          who,
+          s,
+          `<div class="box" id="preview">
 <p>Against snapshot <b>v${s.version}</b>. These keys of <code>MIGRATION</code> change:</p>${changesTable(plan.changes)}
 ${plan.diff.kill_switch.before !== plan.diff.kill_switch.after ? `<p><b>Kill switch: ${plan.diff.kill_switch.before ? 'on' : 'off'} → ${plan.diff.kill_switch.after ? 'on' : 'off'}</b></p>` : ''}
 ${movingRoutes(plan.diff.routes)}${g.html}
 ${env_overrides.length ? `<p class="err">The environment overrides ${env_overrides.map(esc).join(', ')}: the file change will not take effect while it is set.</p>` : ''}
 ${plan.warnings.length ? `<ul class="err" id="warnings">${plan.warnings.map((w) => `<li>Warning: ${esc(w.message)}</li>`).join('')}</ul>` : ''}
 <form method="post" action="/dashboard/apply">${csrfInput(who)}<input type="hidden" name="changes" value="${esc(JSON.stringify(changes))}"><input type="hidden" name="expected_version" value="${s.version}"><input type="hidden" name="back" value="${esc(back)}">
-${g.force}<p><label>Why (for the audit log) <input name="reason" size="60" required></label></p><button id="apply" ${plan.changes.length ? '' : 'disabled'}>Apply</button> <a href="/dashboard${back ? `#${esc(back)}` : ''}">Cancel</a></form></div>`));
+${g.force}<p><label>Why (for the audit log) <input name="reason" size="60" required></label></p><button id="apply" ${plan.changes.length ? '' : 'disabled'}>Apply</button> <a href="/dashboard${back ? `#${esc(back)}` : ''}">Cancel</a></form></div>`,
+        ),
+      );
       return;
     }
     if (req.method === 'POST' && path === '/dashboard/apply') {
@@ -420,7 +552,11 @@ ${g.force}<p><label>Why (for the audit log) <input name="reason" size="60" requi
         return;
       }
       let changes: SwitchChange[];
-      try { changes = JSON.parse(String(f.changes ?? '')) as SwitchChange[]; } catch { throw new SwitchboardError('SWB_CLI_USAGE', 'the form lost its changes: preview again'); }
+      try {
+        changes = JSON.parse(String(f.changes ?? '')) as SwitchChange[];
+      } catch {
+        throw new SwitchboardError('SWB_CLI_USAGE', 'the form lost its changes: preview again');
+      }
       // The kill switch only ever goes through its state file, as in the API (never into config.yaml).
       const kill = killIn(changes);
       if (kill !== null) {
@@ -434,9 +570,15 @@ ${g.force}<p><label>Why (for the audit log) <input name="reason" size="60" requi
       redirect(`/dashboard?applied=${r.version}${back ? `&changed=${back}#${back}` : ''}`);
       return;
     }
-    if (path === '/dashboard' || path === '/dashboard/') { html(200, await this.ownersPage(who, s, url)); return; }
+    if (path === '/dashboard' || path === '/dashboard/') {
+      html(200, await this.ownersPage(who, s, url));
+      return;
+    }
     const capm = /^\/dashboard\/capability\/([A-Z0-9_]+)$/.exec(path);
-    if (capm && this.d.inventory.capabilities.includes(capm[1]!)) { html(200, await this.capabilityPage(who, s, capm[1]!, url)); return; }
+    if (capm && this.d.inventory.capabilities.includes(capm[1]!)) {
+      html(200, await this.capabilityPage(who, s, capm[1]!, url));
+      return;
+    }
     if (path === '/dashboard/history') {
       const entries = readAudit(this.d.file, s.owner_map.config, this.d.stateDir).reverse() as HistoryEntry[];
       html(200, page('History', who, s, historyTable(entries)));
@@ -452,14 +594,22 @@ ${g.force}<p><label>Why (for the audit log) <input name="reason" size="60" requi
     const changed = changedParam && ROW.test(changedParam) ? changedParam : null;
     const err = info.last_reload_error as { at: string; issues: string[] } | null;
     const kill = s.owner_map.forcePython.value;
-    const killForm = who.role === 'operator' ? `<form class="inline" method="post" action="/dashboard/preview">${csrfInput(who)}<input type="hidden" name="action" value="kill"><input type="hidden" name="on" value="${kill ? 'false' : 'true'}"><button id="kill-switch">${kill ? 'Turn the kill switch off' : 'KILL SWITCH: everything to python'}</button></form>` : '';
+    const killForm =
+      who.role === 'operator'
+        ? `<form class="inline" method="post" action="/dashboard/preview">${csrfInput(who)}<input type="hidden" name="action" value="kill"><input type="hidden" name="on" value="${kill ? 'false' : 'true'}"><button id="kill-switch">${kill ? 'Turn the kill switch off' : 'KILL SWITCH: everything to python'}</button></form>`
+        : '';
     const readiness = this.d.readiness ?? null;
-    return page('Owners', who, s, `${applied ? `<p class="box" id="applied">Applied: snapshot <b>v${esc(applied)}</b> is in force.${changed ? ` <a href="#${esc(changed)}">${esc(changed.replace(/^(cap|family)-/, ''))}</a> is highlighted below.` : ''}</p>` : ''}
+    return page(
+      'Owners',
+      who,
+      s,
+      `${applied ? `<p class="box" id="applied">Applied: snapshot <b>v${esc(applied)}</b> is in force.${changed ? ` <a href="#${esc(changed)}">${esc(changed.replace(/^(cap|family)-/, ''))}</a> is highlighted below.` : ''}</p>` : ''}
 <div class="box"><p>Snapshot <b>v${s.version}</b>, loaded ${esc(s.updated_at)} (${info.age_seconds} s ago), sha256 <code>${esc(String(s.source.digest ?? '').slice(0, 12))}</code>${s.hard_failure ? ' — <b class="err">no valid config ever loaded: everything on python</b>' : ''}
 · last reload error: ${err ? `<span class="err" id="reload-error">${esc(err.at)}: ${err.issues.map(esc).join('; ')}</span>` : '<span id="reload-error">none</span>'}</p>
 <p>Kill switch: <b>${kill ? 'ON' : 'off'}</b>${info.kill_switch_from_environment ? ' (from the environment: the dashboard cannot turn it off)' : ''} ${killForm} · go readiness: ${readinessLine(readiness)}</p></div>
 <h2>Live, per owner</h2>${figuresTable(await this.d.stats.figures())}
-<h2>Families and capabilities</h2>${ownersTable(who, s, ownership(s), readiness, changed)}`);
+<h2>Families and capabilities</h2>${ownersTable(who, s, ownership(s), readiness, changed)}`,
+    );
   }
 
   private async capabilityPage(who: Principal, s: Snapshot, c: string, url: URL): Promise<string> {
@@ -480,15 +630,25 @@ ${g.force}<p><label>Why (for the audit log) <input name="reason" size="60" requi
       }
     }
     const actions = actionForms(who, scope, s, { level: 'capability', target: c, goAllowed, back });
-    const lists = who.role === 'operator' && goAllowed ? (['orgs', 'repos', 'users'] as const).map((sel) => {
-      const v = switchValue(s, canaryKey(scope, sel)) as string[] | null;
-      return `<form class="inline" method="post" action="/dashboard/preview">${csrfInput(who)}<input type="hidden" name="back" value="${esc(back)}"><input type="hidden" name="action" value="lists"><input type="hidden" name="scope" value="${esc(scope)}"><input type="hidden" name="selector" value="${sel}"><label>${sel} <input name="values" size="30" value="${esc((v ?? []).join(', '))}"></label><button>Preview</button></form>`;
-    }).join('<br>') : '';
+    const lists =
+      who.role === 'operator' && goAllowed
+        ? (['orgs', 'repos', 'users'] as const)
+            .map((sel) => {
+              const v = switchValue(s, canaryKey(scope, sel)) as string[] | null;
+              return `<form class="inline" method="post" action="/dashboard/preview">${csrfInput(who)}<input type="hidden" name="back" value="${esc(back)}"><input type="hidden" name="action" value="lists"><input type="hidden" name="scope" value="${esc(scope)}"><input type="hidden" name="selector" value="${sel}"><label>${sel} <input name="values" size="30" value="${esc((v ?? []).join(', '))}"></label><button>Preview</button></form>`;
+            })
+            .join('<br>')
+        : '';
     const gated = goAllowed ? '' : '<p class="err" id="gated">go does not implement this capability: ramps, go and canary are not offered (roll back or unset only).</p>';
     const live = await this.d.stats.capabilityFigures(c, routes[0]!.family);
-    return page(c, who, s, `${capabilitySummary(s, c, routes, readiness, live)}
+    return page(
+      c,
+      who,
+      s,
+      `${capabilitySummary(s, c, routes, readiness, live)}
 ${actions.length ? `<h2>Actions</h2><div class="box" id="actions">${gated}<p>${actions.join('')}</p>${lists ? `<p>Canary lists of ${esc(scope)} (comma separated; empty removes):</p>${lists}` : ''}</div>` : ''}
 <h2>Routes</h2>${routesTable(who, s, routes, goAllowed, back)}
-<h2>Decision trace</h2><form method="get" class="box"><label>Method <input name="method" value="${esc(m)}" size="7"></label> <label>Path <input name="path" size="60" value="${esc(p ?? '')}"></label> <label>User <input name="user" value="${esc(user)}"></label> <button id="explain">Explain</button></form>${trace}`);
+<h2>Decision trace</h2><form method="get" class="box"><label>Method <input name="method" value="${esc(m)}" size="7"></label> <label>Path <input name="path" size="60" value="${esc(p ?? '')}"></label> <label>User <input name="user" value="${esc(user)}"></label> <button id="explain">Explain</button></form>${trace}`,
+    );
   }
 }

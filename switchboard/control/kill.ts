@@ -47,7 +47,11 @@ export interface KillRequest {
 
 function tryConfig(file: string, inv: Inventory): { config: SwitchConfig | null; text: string | null } {
   let text: string;
-  try { text = readFileSync(file, 'utf8'); } catch { return { config: null, text: null }; }
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return { config: null, text: null };
+  }
   const r = parseConfig(text, file, inv, {});
   return { config: r.ok ? r.config : null, text };
 }
@@ -63,26 +67,53 @@ export function setKillSwitch(q: KillRequest): KillOutcome {
   const envSets = isSwitchEnvName('MIGRATION_FORCE_PYTHON') && (q.env.MIGRATION_FORCE_PYTHON ?? '').trim() !== '';
   const warnings: string[] = [];
   const entry = (over: Partial<AuditEntry>): AuditEntry => ({
-    time: new Date().toISOString(), actor: q.who.actor, via: q.who.via, action: 'set', key: 'MIGRATION_FORCE_PYTHON',
-    old: false, new: true, reason: q.who.reason, file: killFile, sha256_before: null, sha256_after: null,
+    time: new Date().toISOString(),
+    actor: q.who.actor,
+    via: q.who.via,
+    action: 'set',
+    key: 'MIGRATION_FORCE_PYTHON',
+    old: false,
+    new: true,
+    reason: q.who.reason,
+    file: killFile,
+    sha256_before: null,
+    sha256_after: null,
     routes_changing_owner: 0,
-    ...(q.snapshotVersion !== undefined ? { snapshot_version: q.snapshotVersion } : {}), ...over,
+    ...(q.snapshotVersion !== undefined ? { snapshot_version: q.snapshotVersion } : {}),
+    ...over,
   });
   if (q.on) {
     const was = readKill(killFile);
     if (was) {
-      return { on: true, changed: false, kill_file: killFile, audit_log: null, routes_changing_owner: null, config_key_removed: false, environment_sets_it: envSets, warnings: [`already on since ${was.since || '(unknown)'} (by ${was.actor})`] };
+      return {
+        on: true,
+        changed: false,
+        kill_file: killFile,
+        audit_log: null,
+        routes_changing_owner: null,
+        config_key_removed: false,
+        environment_sets_it: envSets,
+        warnings: [`already on since ${was.since || '(unknown)'} (by ${was.actor})`],
+      };
     }
     try {
       writeKillOn(q.stateDir, q.who);
     } catch (e) {
-      throw new SwitchboardError('SWB_STATE_UNWRITABLE', `cannot write the kill file ${killFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} — set MIGRATION_FORCE_PYTHON=true in the proxy's environment and restart it instead`);
+      throw new SwitchboardError(
+        'SWB_STATE_UNWRITABLE',
+        `cannot write the kill file ${killFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} — set MIGRATION_FORCE_PYTHON=true in the proxy's environment and restart it instead`,
+      );
     }
     // The kill is in force from here; a missing audit line is reported, never a reason to undo it.
     const moving = config ? routesOffPython(q.inventory, config) : null;
     let audit: string | null = null;
-    try { audit = appendAudit([entry({ routes_changing_owner: moving ?? 0 })], q.file, config, q.stateDir); } catch (e) { warnings.push(`the kill switch is ON but no audit line was written: ${(e as Error).message}`); }
-    if (!config) warnings.push(text === null ? `${q.file} cannot be read: the kill file alone holds the kill switch` : `${q.file} is not valid: the kill file alone holds the kill switch`);
+    try {
+      audit = appendAudit([entry({ routes_changing_owner: moving ?? 0 })], q.file, config, q.stateDir);
+    } catch (e) {
+      warnings.push(`the kill switch is ON but no audit line was written: ${(e as Error).message}`);
+    }
+    if (!config)
+      warnings.push(text === null ? `${q.file} cannot be read: the kill file alone holds the kill switch` : `${q.file} is not valid: the kill file alone holds the kill switch`);
     return { on: true, changed: true, kill_file: killFile, audit_log: audit, routes_changing_owner: moving, config_key_removed: false, environment_sets_it: envSets, warnings };
   }
   // Off: config.yaml's own key when it says true, then the kill file. In that order, so that a key that
@@ -90,7 +121,11 @@ export function setKillSwitch(q: KillRequest): KillOutcome {
   // on until the last step: nothing is ever off without its audit line.
   let inConfig = false;
   if (text !== null) {
-    try { inConfig = readMigration(q.file, text).MIGRATION_FORCE_PYTHON === true; } catch { /* broken YAML: below */ }
+    try {
+      inConfig = readMigration(q.file, text).MIGRATION_FORCE_PYTHON === true;
+    } catch {
+      /* broken YAML: below */
+    }
   }
   let removedKey = false;
   if (inConfig) {
@@ -102,16 +137,32 @@ export function setKillSwitch(q: KillRequest): KillOutcome {
   try {
     was = removeKill(q.stateDir);
   } catch (e) {
-    throw new SwitchboardError('SWB_STATE_UNWRITABLE', `cannot remove the kill file ${killFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} — the kill switch stays on`);
+    throw new SwitchboardError(
+      'SWB_STATE_UNWRITABLE',
+      `cannot remove the kill file ${killFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} — the kill switch stays on`,
+    );
   }
   const entries: AuditEntry[] = [];
   if (was) entries.push(entry({ action: 'unset', old: true, new: false }));
   let audit: string | null = null;
   if (entries.length) {
-    try { audit = appendAudit(entries, q.file, config, q.stateDir); } catch (e) { warnings.push(`the kill switch is off but no audit line was written: ${(e as Error).message}`); }
+    try {
+      audit = appendAudit(entries, q.file, config, q.stateDir);
+    } catch (e) {
+      warnings.push(`the kill switch is off but no audit line was written: ${(e as Error).message}`);
+    }
   }
   if (envSets) warnings.push(`MIGRATION_FORCE_PYTHON=${q.env.MIGRATION_FORCE_PYTHON} is set in this environment: a switchboard started with it keeps its own setting`);
-  return { on: false, changed: was !== null || removedKey, kill_file: killFile, audit_log: audit, routes_changing_owner: null, config_key_removed: removedKey, environment_sets_it: envSets, warnings };
+  return {
+    on: false,
+    changed: was !== null || removedKey,
+    kill_file: killFile,
+    audit_log: audit,
+    routes_changing_owner: null,
+    config_key_removed: removedKey,
+    environment_sets_it: envSets,
+    warnings,
+  };
 }
 
 /** What turning the kill switch on or off would do to the snapshot in force: the key and the routes that change owner. */

@@ -49,9 +49,13 @@ export class LegacyPrefixRedirects {
     this.warnOnce(req, url.pathname, to);
     const body = `moved to ${to}: the control API is under ${CONTROL_API_PREFIX} (${LEGACY_CONTROL_API_PREFIX} is Quay's API); the old paths go away in the next release\n`;
     res.writeHead(308, {
-      location: to, deprecation: 'true', link: `<${to}>; rel="successor-version"`,
+      location: to,
+      deprecation: 'true',
+      link: `<${to}>; rel="successor-version"`,
       // Not cached: a browser that kept it would still send the new path after a rollback to a release without it.
-      'cache-control': 'no-store', 'content-type': 'text/plain; charset=utf-8', 'content-length': String(Buffer.byteLength(body)),
+      'cache-control': 'no-store',
+      'content-type': 'text/plain; charset=utf-8',
+      'content-length': String(Buffer.byteLength(body)),
     });
     res.end(req.method === 'HEAD' ? undefined : body);
     return true;
@@ -67,8 +71,11 @@ export class LegacyPrefixRedirects {
     }
     const agent = req.headers['user-agent'];
     this.log.warn(`deprecated control API path: ${LEGACY_CONTROL_API_PREFIX} moved to ${CONTROL_API_PREFIX}, the old paths go away in the next release`, {
-      path: key, successor: to.split('?')[0]!.slice(0, PATH_CHARS), method: req.method,
-      client_address: req.socket.remoteAddress ?? 'unknown', user_agent: typeof agent === 'string' ? agent.slice(0, PATH_CHARS) : null,
+      path: key,
+      successor: to.split('?')[0]!.slice(0, PATH_CHARS),
+      method: req.method,
+      client_address: req.socket.remoteAddress ?? 'unknown',
+      user_agent: typeof agent === 'string' ? agent.slice(0, PATH_CHARS) : null,
     });
   }
 }

@@ -13,7 +13,12 @@ import { switchValue } from './actions.js';
 import type { ReadinessView } from './readiness-gate.js';
 
 export type CapabilityOwnership = {
-  capability: string; routes: number; owner: PlanSummary; switch: unknown; by_owner: Record<string, number>; implemented_on_go?: string;
+  capability: string;
+  routes: number;
+  owner: PlanSummary;
+  switch: unknown;
+  by_owner: Record<string, number>;
+  implemented_on_go?: string;
   /** Under the kill switch: what the switches say (what comes back when it goes off). */
   switches_say?: { text: string; set_by: string };
 };
@@ -27,23 +32,29 @@ function switchesSay(p: Plan): { text: string; set_by: string } {
 /** Who owns what, per family and capability (with go's readiness verdict when known). */
 export function ownership(s: Snapshot, readiness?: ReadinessView): { family: string; switch: unknown; capabilities: CapabilityOwnership[] }[] {
   const inv = s.owner_map.inventory;
-  return inv.families.map((family) => {
-    const caps = new Map<string, CapabilityOwnership>();
-    for (const r of inv.routes) {
-      if (r.family !== family) continue;
-      const sum = summarize(s, s.owner_map.routePlans[r.index]!);
-      let c = caps.get(r.capability);
-      if (!c) {
-        c = {
-          capability: r.capability, routes: 0, owner: sum, switch: switchValue(s, ownerKey('capability', r.capability)), by_owner: {},
-          ...(readiness ? { implemented_on_go: readiness.implements(r.capability) } : {}),
-          ...(s.owner_map.forcePython.value && !s.hard_failure ? { switches_say: switchesSay(s.owner_map.routePlans[r.index]!) } : {}),
-        };
-        caps.set(r.capability, c);
+  return inv.families
+    .map((family) => {
+      const caps = new Map<string, CapabilityOwnership>();
+      for (const r of inv.routes) {
+        if (r.family !== family) continue;
+        const sum = summarize(s, s.owner_map.routePlans[r.index]!);
+        let c = caps.get(r.capability);
+        if (!c) {
+          c = {
+            capability: r.capability,
+            routes: 0,
+            owner: sum,
+            switch: switchValue(s, ownerKey('capability', r.capability)),
+            by_owner: {},
+            ...(readiness ? { implemented_on_go: readiness.implements(r.capability) } : {}),
+            ...(s.owner_map.forcePython.value && !s.hard_failure ? { switches_say: switchesSay(s.owner_map.routePlans[r.index]!) } : {}),
+          };
+          caps.set(r.capability, c);
+        }
+        c.routes++;
+        c.by_owner[sum.owner] = (c.by_owner[sum.owner] ?? 0) + 1;
       }
-      c.routes++;
-      c.by_owner[sum.owner] = (c.by_owner[sum.owner] ?? 0) + 1;
-    }
-    return { family, switch: switchValue(s, ownerKey('family', family)), capabilities: [...caps.values()] };
-  }).filter((f) => f.capabilities.length > 0);
+      return { family, switch: switchValue(s, ownerKey('family', family)), capabilities: [...caps.values()] };
+    })
+    .filter((f) => f.capabilities.length > 0);
 }

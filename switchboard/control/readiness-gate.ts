@@ -44,9 +44,7 @@ export interface GateResult {
 
 /** How much of a route's traffic its switches can send to go. */
 type Exposure =
-  | { readonly kind: 'none' }
-  | { readonly kind: 'all' }
-  | { readonly kind: 'canary'; readonly percent: number; readonly lists: readonly (ReadonlySet<string> | null)[] };
+  { readonly kind: 'none' } | { readonly kind: 'all' } | { readonly kind: 'canary'; readonly percent: number; readonly lists: readonly (ReadonlySet<string> | null)[] };
 
 function exposure(p: Plan): Exposure {
   if (p.value === 'go') return { kind: 'all' };
@@ -123,7 +121,10 @@ export function blockedMessage(blocked: readonly GateFinding[]): string {
 
 /** A change refused by the gate (SWB_GO_NOT_IMPLEMENTED); `how` says how to force it on the surface at hand. */
 export class GoNotImplementedError extends SwitchboardError {
-  constructor(readonly blocked: readonly GateFinding[], how: string) {
+  constructor(
+    readonly blocked: readonly GateFinding[],
+    how: string,
+  ) {
     super('SWB_GO_NOT_IMPLEMENTED', `${blockedMessage(blocked)}; nothing written — ${how}`);
   }
 }

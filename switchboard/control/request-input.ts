@@ -19,7 +19,11 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (over) return;
-      if (size > MAX_BODY) { over = true; chunks.length = 0; return; }
+      if (size > MAX_BODY) {
+        over = true;
+        chunks.length = 0;
+        return;
+      }
       chunks.push(c);
     });
     // Read to the end (so the client gets the answer, not a reset), then refuse.
@@ -36,7 +40,9 @@ export async function fields(req: IncomingMessage): Promise<Record<string, unkno
     try {
       const v = JSON.parse(text || '{}') as unknown;
       if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
-    } catch { /* below */ }
+    } catch {
+      /* below */
+    }
     throw new SwitchboardError('SWB_CLI_USAGE', 'the body is not a JSON object');
   }
   return Object.fromEntries(new URLSearchParams(text));
@@ -47,5 +53,9 @@ export function sameOrigin(req: IncomingMessage): boolean {
   if (req.headers['sec-fetch-site'] === 'cross-site') return false;
   const origin = req.headers.origin;
   if (typeof origin !== 'string' || origin === 'null') return origin !== 'null';
-  try { return new URL(origin).host === req.headers.host; } catch { return false; }
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
 }

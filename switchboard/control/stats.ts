@@ -15,7 +15,12 @@
  */
 import type { Registry } from 'prom-client';
 
-interface OwnerSample { requests: number; errors: number; buckets: Map<number, number>; count: number }
+interface OwnerSample {
+  requests: number;
+  errors: number;
+  buckets: Map<number, number>;
+  count: number;
+}
 interface Sample {
   at: number;
   owners: Map<string, OwnerSample>;
@@ -58,7 +63,10 @@ async function values(reg: Registry, name: string): Promise<MetricValue[]> {
 
 function series(o: Map<string, OwnerSample>, name: string): OwnerSample {
   let s = o.get(name);
-  if (!s) { s = { requests: 0, errors: 0, buckets: new Map(), count: 0 }; o.set(name, s); }
+  if (!s) {
+    s = { requests: 0, errors: 0, buckets: new Map(), count: 0 };
+    o.set(name, s);
+  }
   return s;
 }
 
@@ -97,9 +105,12 @@ function between(owner: string, a: OwnerSample, b: OwnerSample, secs: number, sa
   const delta = new Map([...errorsOf.b.buckets].map(([le, c]) => [le, c - (errorsOf.a.buckets.get(le) ?? 0)] as const));
   const count = errorsOf.b.count - errorsOf.a.count;
   return {
-    owner, requests, requests_per_second: sameSample ? 0 : requests / secs,
+    owner,
+    requests,
+    requests_per_second: sameSample ? 0 : requests / secs,
     error_rate: base > 0 ? errors / base : 0,
-    p50_seconds: quantile(delta, count, 0.5), p99_seconds: quantile(delta, count, 0.99),
+    p50_seconds: quantile(delta, count, 0.5),
+    p99_seconds: quantile(delta, count, 0.99),
   };
 }
 
@@ -108,11 +119,18 @@ export class LiveStats {
   private timer: NodeJS.Timeout | null = null;
 
   /** `registry`: the proxy's metrics (the dashboard registers its own few there too). */
-  constructor(readonly registry: Registry, readonly windowSeconds = 300, private readonly everyMs = 5000, private readonly now = () => Date.now()) {}
+  constructor(
+    readonly registry: Registry,
+    readonly windowSeconds = 300,
+    private readonly everyMs = 5000,
+    private readonly now = () => Date.now(),
+  ) {}
 
   start(): void {
     void this.sample();
-    this.timer = setInterval(() => { void this.sample(); }, this.everyMs);
+    this.timer = setInterval(() => {
+      void this.sample();
+    }, this.everyMs);
     this.timer.unref();
   }
 

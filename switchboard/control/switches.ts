@@ -90,12 +90,15 @@ export function readMigration(file: string, text: string): Record<string, unknow
   if (mig !== undefined && mig !== null && !isMap(mig) && !(isScalar(mig) && mig.value === null)) {
     throw new SwitchboardError('SWB_CONFIG_NOT_MAPPING', `${file}: MIGRATION is not a mapping`);
   }
-  return ((doc.toJS() as { MIGRATION?: Record<string, unknown> | null } | null)?.MIGRATION) ?? {};
+  return (doc.toJS() as { MIGRATION?: Record<string, unknown> | null } | null)?.MIGRATION ?? {};
 }
 
 /** The issues of an invalid result, as one error naming each key and line. */
 export class InvalidResultError extends SwitchboardError {
-  constructor(readonly file: string, readonly issues: readonly ConfigIssue[]) {
+  constructor(
+    readonly file: string,
+    readonly issues: readonly ConfigIssue[],
+  ) {
     super('SWB_CONFIG_BAD_VALUE', `refusing to write ${file}: the result would be invalid: ${issues.map(formatIssue).join('; ')}`);
   }
 }
@@ -117,11 +120,12 @@ export function planWrite(file: string, changes: readonly SwitchChange[], inv: I
   let after = before;
   const planned: PlannedChange[] = [];
   for (const c of changes) {
-    const old = planned.find((p) => p.key === c.key)?.new ?? (Object.hasOwn(mig, c.key) ? mig[c.key] ?? null : null);
+    const old = planned.find((p) => p.key === c.key)?.new ?? (Object.hasOwn(mig, c.key) ? (mig[c.key] ?? null) : null);
     after = editMigrationKey(after, c.key, c.value === null ? undefined : c.value);
     const i = planned.findIndex((p) => p.key === c.key);
     const entry = { key: c.key, old: i >= 0 ? planned[i]!.old : old, new: c.value };
-    if (i >= 0) planned[i] = entry; else planned.push(entry);
+    if (i >= 0) planned[i] = entry;
+    else planned.push(entry);
   }
   const next = parseConfig(after, file, inv, {});
   if (!next.ok) throw new InvalidResultError(file, next.issues);
@@ -130,8 +134,15 @@ export function planWrite(file: string, changes: readonly SwitchChange[], inv: I
   const snapshotBefore = buildSnapshot(inv, configBefore, 1, new Date());
   const diff = diffSnapshots(snapshotBefore, buildSnapshot(inv, next.config, 2, new Date()));
   return {
-    file, before, after, changes: planned.filter((p) => JSON.stringify(p.old) !== JSON.stringify(p.new)),
-    sha256_before: sha256(before), sha256_after: sha256(after), diff, config: next.config, snapshotBefore,
+    file,
+    before,
+    after,
+    changes: planned.filter((p) => JSON.stringify(p.old) !== JSON.stringify(p.new)),
+    sha256_before: sha256(before),
+    sha256_after: sha256(after),
+    diff,
+    config: next.config,
+    snapshotBefore,
     warnings: configWarnings(next.config, inv),
   };
 }
@@ -163,8 +174,17 @@ export function commitWrite(plan: WritePlan, o: CommitOptions): AuditEntry[] {
   }
   const time = new Date().toISOString();
   const entries = plan.changes.map((c): AuditEntry => ({
-    time, actor: o.actor, via: o.via, action: c.new === null ? 'unset' : 'set', key: c.key, old: c.old, new: c.new,
-    reason: o.reason, file: resolve(plan.file), sha256_before: plan.sha256_before, sha256_after: plan.sha256_after,
+    time,
+    actor: o.actor,
+    via: o.via,
+    action: c.new === null ? 'unset' : 'set',
+    key: c.key,
+    old: c.old,
+    new: c.new,
+    reason: o.reason,
+    file: resolve(plan.file),
+    sha256_before: plan.sha256_before,
+    sha256_after: plan.sha256_after,
     routes_changing_owner: plan.diff.routes.length,
     ...(o.snapshotVersion !== undefined ? { snapshot_version: o.snapshotVersion } : {}),
   }));
@@ -188,9 +208,15 @@ export function appendAudit(entries: readonly AuditEntry[], file: string, c: Swi
   for (const p of tries) {
     try {
       const fd = openSync(p, 'a');
-      try { writeSync(fd, text); } finally { closeSync(fd); }
+      try {
+        writeSync(fd, text);
+      } finally {
+        closeSync(fd);
+      }
       return p;
-    } catch (e) { last = e; }
+    } catch (e) {
+      last = e;
+    }
   }
   throw new SwitchboardError('SWB_CONFIG_BAD_VALUE', `cannot write the audit log (${tries.join(', ')}): ${(last as NodeJS.ErrnoException).code ?? (last as Error).message}`);
 }
@@ -203,11 +229,20 @@ export function readAudit(file: string, c: SwitchConfig | null, stateDir: string
     if (!existsSync(p)) continue;
     for (const line of readFileSync(p, 'utf8').split('\n')) {
       if (!line.trim()) continue;
-      try { out.push(JSON.parse(line) as AuditEntry); } catch { /* a torn or foreign line */ }
+      try {
+        out.push(JSON.parse(line) as AuditEntry);
+      } catch {
+        /* a torn or foreign line */
+      }
     }
   }
   // Stable by time: entries of one change keep their order.
-  return paths.length > 1 ? out.map((e, i) => [e, i] as const).sort((x, y) => (x[0].time < y[0].time ? -1 : x[0].time > y[0].time ? 1 : x[1] - y[1])).map(([e]) => e) : out;
+  return paths.length > 1
+    ? out
+        .map((e, i) => [e, i] as const)
+        .sort((x, y) => (x[0].time < y[0].time ? -1 : x[0].time > y[0].time ? 1 : x[1] - y[1]))
+        .map(([e]) => e)
+    : out;
 }
 
 /**
@@ -239,9 +274,20 @@ export function recordFileEdit(
   const latest = readAudit(file, s.owner_map.config, stateDir).findLast((e) => typeof e.sha256_after === 'string');
   if (latest?.sha256_after === s.source.digest) return null;
   const entry: AuditEntry = {
-    time: new Date().toISOString(), actor: '(file)', via: 'file edit', action: 'edit', key: keys.join(', '), keys,
-    old: null, new: null, reason: null, file: resolve(file), sha256_before: info.previous_digest, sha256_after: s.source.digest,
-    routes_changing_owner: info.moves.routes, snapshot_version: s.version,
+    time: new Date().toISOString(),
+    actor: '(file)',
+    via: 'file edit',
+    action: 'edit',
+    key: keys.join(', '),
+    keys,
+    old: null,
+    new: null,
+    reason: null,
+    file: resolve(file),
+    sha256_before: info.previous_digest,
+    sha256_after: s.source.digest,
+    routes_changing_owner: info.moves.routes,
+    snapshot_version: s.version,
   };
   appendAudit([entry], file, s.owner_map.config, stateDir);
   return entry;

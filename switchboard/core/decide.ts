@@ -22,18 +22,35 @@ function familyByPrefix(snapshot: Snapshot, rawPath: string): string | null {
 }
 
 function decision(
-  s: Snapshot, plan: Plan, owner: Owner, reason: Reason, trace: readonly TraceEntry[],
-  params: Readonly<Record<string, string>>, slash: boolean, canary: CanaryOutcome | null,
+  s: Snapshot,
+  plan: Plan,
+  owner: Owner,
+  reason: Reason,
+  trace: readonly TraceEntry[],
+  params: Readonly<Record<string, string>>,
+  slash: boolean,
+  canary: CanaryOutcome | null,
 ): Decision {
   return {
-    owner, route_id: plan.route?.id ?? null, capability: plan.route?.capability ?? null, family: plan.family, reason,
-    snapshot_version: s.version, trace, canary, params, slash_redirect: slash,
+    owner,
+    route_id: plan.route?.id ?? null,
+    capability: plan.route?.capability ?? null,
+    family: plan.family,
+    reason,
+    snapshot_version: s.version,
+    trace,
+    canary,
+    params,
+    slash_redirect: slash,
   };
 }
 
 function listCheck(sel: CanaryPlan['orgs'], subject: string | null): CanaryCheck {
   return {
-    selector: sel.selector, key: sel.key, value: sel.listValue, subject,
+    selector: sel.selector,
+    key: sel.key,
+    value: sel.listValue,
+    subject,
     matched: sel.list !== null && subject !== null && sel.list.has(subject),
   };
 }
@@ -47,13 +64,24 @@ export function evaluateCanary(plan: CanaryPlan, s: Snapshot, params: Readonly<R
   const users = listCheck(plan.users, user);
   let kind: 'namespace' | 'user' | 'client' | null = null;
   let key: string | null = null;
-  if (subj.namespace !== null) { kind = 'namespace'; key = subj.namespace; }
-  else if (user !== null) { kind = 'user'; key = user; }
-  else if (req.clientAddress) { kind = 'client'; key = req.clientAddress; }
+  if (subj.namespace !== null) {
+    kind = 'namespace';
+    key = subj.namespace;
+  } else if (user !== null) {
+    kind = 'user';
+    key = user;
+  } else if (req.clientAddress) {
+    kind = 'client';
+    key = req.clientAddress;
+  }
   const p = plan.percent.percent;
   const hash = key === null ? null : murmurHash2(key);
   const percent: CanaryCheck = {
-    selector: 'percent', key: plan.percent.key, value: p, subject: key, subject_kind: kind,
+    selector: 'percent',
+    key: plan.percent.key,
+    value: p,
+    subject: key,
+    subject_kind: kind,
     bucket: hash === null ? null : Math.floor((hash / TWO_POW_32) * 10000) / 100,
     matched: p !== null && (p >= 100 || (hash !== null && inPercent(hash, p))),
   };

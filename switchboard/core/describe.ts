@@ -6,10 +6,14 @@ import type { Snapshot } from './snapshot.js';
 export function origin(o: Origin | null): string {
   if (!o) return '';
   switch (o.source) {
-    case 'file': return `${o.file}:${o.line}`;
-    case 'env': return `env ${o.name}`;
-    case 'state': return `${o.file} (${o.actor}, ${o.since}${o.reason ? `: ${o.reason}` : ''})`;
-    case 'default': return 'default';
+    case 'file':
+      return `${o.file}:${o.line}`;
+    case 'env':
+      return `env ${o.name}`;
+    case 'state':
+      return `${o.file} (${o.actor}, ${o.since}${o.reason ? `: ${o.reason}` : ''})`;
+    case 'default':
+      return 'default';
   }
 }
 

@@ -3,8 +3,20 @@ import { decideWorker } from './decide.js';
 import { summarize, type PlanSummary } from './describe.js';
 import type { Snapshot } from './snapshot.js';
 
-export interface RouteChange { route_id: string; method: string; pattern: string; capability: string; family: string; before: PlanSummary; after: PlanSummary }
-export interface WorkerChange { program: string; before: string; after: string }
+export interface RouteChange {
+  route_id: string;
+  method: string;
+  pattern: string;
+  capability: string;
+  family: string;
+  before: PlanSummary;
+  after: PlanSummary;
+}
+export interface WorkerChange {
+  program: string;
+  before: string;
+  after: string;
+}
 
 export function diffSnapshots(a: Snapshot, b: Snapshot): { routes: RouteChange[]; workers: WorkerChange[]; kill_switch: { before: boolean; after: boolean } } {
   const routes: RouteChange[] = [];
@@ -21,4 +33,3 @@ export function diffSnapshots(a: Snapshot, b: Snapshot): { routes: RouteChange[]
   }
   return { routes, workers, kill_switch: { before: a.owner_map.forcePython.value, after: b.owner_map.forcePython.value } };
 }
-

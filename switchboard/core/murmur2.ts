@@ -44,8 +44,7 @@ function hashBytes(data: Uint8Array, len: number): number {
   let i = 0;
   const blocks = len & ~3;
   while (i < blocks) {
-    const k =
-      data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24);
+    const k = data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24);
     h = mixBlock(h, k);
     i += 4;
   }

@@ -78,7 +78,10 @@ export function routeTableFor(inv: Inventory, librarySupport: boolean): RouteTab
 }
 
 const LEVEL_REASON: Record<SwitchLevel, Reason> = {
-  route: 'route_switch', capability: 'capability_switch', family: 'family_switch', default: 'global_default',
+  route: 'route_switch',
+  capability: 'capability_switch',
+  family: 'family_switch',
+  default: 'global_default',
 };
 
 function selectorPlan(switches: ReadonlyMap<string, Setting>, scope: string, selector: Selector): SelectorPlan {
@@ -89,7 +92,15 @@ function selectorPlan(switches: ReadonlyMap<string, Setting>, scope: string, sel
     return { selector, key: s?.key ?? null, origin: s?.origin ?? null, list: null, listValue: null, percent: p, threshold: p === null ? 0 : percentThreshold(p) };
   }
   const list = s ? (s.value as string[]) : null;
-  return { selector, key: s?.key ?? null, origin: s?.origin ?? null, list: list ? new Set(list) : null, listValue: list ? Object.freeze([...list]) : null, percent: null, threshold: 0 };
+  return {
+    selector,
+    key: s?.key ?? null,
+    origin: s?.origin ?? null,
+    list: list ? new Set(list) : null,
+    listValue: list ? Object.freeze([...list]) : null,
+    percent: null,
+    threshold: 0,
+  };
 }
 
 function canaryPlan(switches: ReadonlyMap<string, Setting>, scope: string): Omit<CanaryPlan, 'traces'> {
@@ -98,8 +109,12 @@ function canaryPlan(switches: ReadonlyMap<string, Setting>, scope: string): Omit
 }
 
 function makePlan(
-  switches: ReadonlyMap<string, Setting>, kill: KillEntry, route: RouteRow | null, family: string | null,
-  levels: readonly { level: SwitchLevel; target: string }[], canaryCache: Map<string, Omit<CanaryPlan, 'traces'>>,
+  switches: ReadonlyMap<string, Setting>,
+  kill: KillEntry,
+  route: RouteRow | null,
+  family: string | null,
+  levels: readonly { level: SwitchLevel; target: string }[],
+  canaryCache: Map<string, Omit<CanaryPlan, 'traces'>>,
 ): Plan {
   let winnerIdx = -1;
   const entries = levels.map(({ level, target }, i) => {
@@ -124,8 +139,8 @@ function makePlan(
     const selectors = canaryCache.get(scope) ?? canaryPlan(switches, scope);
     canaryCache.set(scope, selectors);
     const base = [kill, ...frozen];
-    const traceFor = (sel: Selector | null): readonly TraceEntry[] => Object.freeze([...base,
-      Object.freeze({ level: 'canary' as const, key: scope, value: (sel ? 'go' : 'python') as Owner, selected_by: sel, won: true })]);
+    const traceFor = (sel: Selector | null): readonly TraceEntry[] =>
+      Object.freeze([...base, Object.freeze({ level: 'canary' as const, key: scope, value: (sel ? 'go' : 'python') as Owner, selected_by: sel, won: true })]);
     canary = Object.freeze({
       ...selectors,
       traces: Object.freeze({ orgs: traceFor('orgs'), repos: traceFor('repos'), users: traceFor('users'), percent: traceFor('percent'), none: traceFor(null) }),
@@ -133,7 +148,13 @@ function makePlan(
   }
   const reason: Reason = route === null && value !== 'canary' ? 'unknown_route' : LEVEL_REASON[winner.level];
   return Object.freeze({
-    route, family, levels: Object.freeze(frozen), winner, value, reason, canary,
+    route,
+    family,
+    levels: Object.freeze(frozen),
+    winner,
+    value,
+    reason,
+    canary,
     trace: Object.freeze([kill, ...frozen]),
   });
 }
@@ -149,25 +170,62 @@ export function compileOwnerMap(inv: Inventory, config: SwitchConfig | null, kil
   const fp = switches.get('MIGRATION_FORCE_PYTHON');
   const on = kill !== null || (fp ? (fp.value as boolean) : false);
   const forcePython: KillEntry = Object.freeze({
-    level: 'kill_switch', key: 'MIGRATION_FORCE_PYTHON', value: on,
-    origin: kill ?? fp?.origin ?? DEFAULT_ORIGIN, won: on,
+    level: 'kill_switch',
+    key: 'MIGRATION_FORCE_PYTHON',
+    value: on,
+    origin: kill ?? fp?.origin ?? DEFAULT_ORIGIN,
+    won: on,
   });
   const cache = new Map<string, Omit<CanaryPlan, 'traces'>>();
-  const routePlans = inv.routes.map((r) => makePlan(switches, forcePython, r, r.family, [
-    { level: 'route', target: r.id }, { level: 'capability', target: r.capability },
-    { level: 'family', target: r.family }, { level: 'default', target: '' },
-  ], cache));
-  const familyPlans = new Map(inv.families.map((f) => [f, makePlan(switches, forcePython, null, f, [
-    { level: 'family', target: f }, { level: 'default', target: '' },
-  ], cache)]));
+  const routePlans = inv.routes.map((r) =>
+    makePlan(
+      switches,
+      forcePython,
+      r,
+      r.family,
+      [
+        { level: 'route', target: r.id },
+        { level: 'capability', target: r.capability },
+        { level: 'family', target: r.family },
+        { level: 'default', target: '' },
+      ],
+      cache,
+    ),
+  );
+  const familyPlans = new Map(
+    inv.families.map((f) => [
+      f,
+      makePlan(
+        switches,
+        forcePython,
+        null,
+        f,
+        [
+          { level: 'family', target: f },
+          { level: 'default', target: '' },
+        ],
+        cache,
+      ),
+    ]),
+  );
   const defaultPlan = makePlan(switches, forcePython, null, null, [{ level: 'default', target: '' }], cache);
   const prefixes = [...inv.familyPrefixes].sort((a, b) => b.prefix.length - a.prefix.length).map((f) => ({ prefix: f.prefix, family: f.family }));
-  const workers = new Map(inv.workers.map((w) => {
-    const s = switches.get(w.switchKey);
-    return [w.program, { owner: (s?.value as Owner | undefined) ?? 'python', key: w.switchKey, origin: s?.origin ?? DEFAULT_ORIGIN }] as const;
-  }));
+  const workers = new Map(
+    inv.workers.map((w) => {
+      const s = switches.get(w.switchKey);
+      return [w.program, { owner: (s?.value as Owner | undefined) ?? 'python', key: w.switchKey, origin: s?.origin ?? DEFAULT_ORIGIN }] as const;
+    }),
+  );
   return Object.freeze({
-    table, inventory: inv, libraryNamespace: quay.LIBRARY_NAMESPACE, forcePython,
-    routePlans: Object.freeze(routePlans), familyPlans, defaultPlan, prefixes: Object.freeze(prefixes), workers, config,
+    table,
+    inventory: inv,
+    libraryNamespace: quay.LIBRARY_NAMESPACE,
+    forcePython,
+    routePlans: Object.freeze(routePlans),
+    familyPlans,
+    defaultPlan,
+    prefixes: Object.freeze(prefixes),
+    workers,
+    config,
   });
 }

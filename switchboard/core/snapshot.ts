@@ -52,7 +52,10 @@ export function routesByOwner(s: Snapshot): Record<Owner, number> {
   if (s.hard_failure || s.owner_map.forcePython.value) return { python: n, go: 0 };
   const out: Record<Owner, number> = { python: 0, go: 0 };
   for (const p of s.owner_map.routePlans) {
-    if (p.value === 'canary') { out.python++; out.go++; } else out[p.value]++;
+    if (p.value === 'canary') {
+      out.python++;
+      out.go++;
+    } else out[p.value]++;
   }
   return out;
 }

@@ -21,8 +21,19 @@ export type Reason =
   | 'canary_miss';
 
 export const REASONS: readonly Reason[] = [
-  'force_python', 'hard_failure', 'upload_pin', 'route_switch', 'capability_switch', 'family_switch',
-  'global_default', 'unknown_route', 'canary_org', 'canary_repo', 'canary_user', 'canary_percent', 'canary_miss',
+  'force_python',
+  'hard_failure',
+  'upload_pin',
+  'route_switch',
+  'capability_switch',
+  'family_switch',
+  'global_default',
+  'unknown_route',
+  'canary_org',
+  'canary_repo',
+  'canary_user',
+  'canary_percent',
+  'canary_miss',
 ];
 
 export type TraceEntry =

@@ -31,7 +31,10 @@ export type InstallResult =
   | { readonly outcome: 'installed'; readonly reloaded: boolean; readonly reloadError: string | null }
   | { readonly outcome: 'rejected'; readonly error: string; readonly rejectedFile: string };
 
-interface CmdResult { readonly code: number; readonly output: string }
+interface CmdResult {
+  readonly code: number;
+  readonly output: string;
+}
 
 function runShell(cmd: string): Promise<CmdResult> {
   return runArgv('/bin/sh', ['-c', cmd]);
@@ -79,7 +82,7 @@ async function testCandidate(nginx: string, file: string, part: NginxPart): Prom
 async function reload(cmd: string | undefined): Promise<{ reloaded: boolean; reloadError: string | null }> {
   if (!cmd) return { reloaded: false, reloadError: null };
   const r = await runShell(cmd);
-  return { reloaded: r.code === 0, reloadError: r.code === 0 ? null : (r.output || `${cmd} exited ${r.code}`) };
+  return { reloaded: r.code === 0, reloadError: r.code === 0 ? null : r.output || `${cmd} exited ${r.code}` };
 }
 
 export async function installNginxConfig(text: string, opts: InstallOptions): Promise<InstallResult> {
@@ -93,7 +96,8 @@ export async function installNginxConfig(text: string, opts: InstallOptions): Pr
     writeFileAtomic(o.out, text, 0o644);
     const r = await runShell(o.testCmd);
     if (r.code !== 0) {
-      if (current === null) rmSync(o.out, { force: true }); else writeFileAtomic(o.out, current, 0o644);
+      if (current === null) rmSync(o.out, { force: true });
+      else writeFileAtomic(o.out, current, 0o644);
       writeFileAtomic(rejectedFile, text, 0o644);
       return { outcome: 'rejected', error: r.output || `${o.testCmd} exited ${r.code}`, rejectedFile };
     }

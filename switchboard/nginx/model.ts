@@ -147,9 +147,15 @@ function why(plan: Plan, kill: boolean, hard: boolean): string {
 }
 
 function upstreamOf(owner: Owner, url: string): UpstreamModel {
-  const bad = (why: string): never => { throw new SwitchboardError('SWB_CONFIG_BAD_VALUE', `SWITCHBOARD.UPSTREAMS.${owner}: ${why}`); };
+  const bad = (why: string): never => {
+    throw new SwitchboardError('SWB_CONFIG_BAD_VALUE', `SWITCHBOARD.UPSTREAMS.${owner}: ${why}`);
+  };
   let u: URL;
-  try { u = new URL(url); } catch { return bad(`${url} is not a URL`); }
+  try {
+    u = new URL(url);
+  } catch {
+    return bad(`${url} is not a URL`);
+  }
   if (u.pathname !== '/' && u.pathname !== '') bad(`${url}: the nginx front door proxies to an origin; drop the path ${u.pathname}`);
   if (u.username || u.password) bad('credentials in the URL cannot be given to nginx; drop them');
   if (u.search || u.hash) bad(`${url}: the nginx front door proxies to an origin; drop ${u.search || u.hash}`);
@@ -186,13 +192,17 @@ export function buildNginxModel(s: Snapshot, opts: RenderOptions = {}): NginxMod
     else unconfigured.push(owner);
   }
   if (unconfigured.includes('go') && settings.EMBEDDED_REGISTRY) {
-    warnings.push('the embedded registry (SWITCHBOARD.EMBEDDED_REGISTRY) runs inside `switchboard serve`; nginx cannot reach it: set SWITCHBOARD.UPSTREAMS.go to a running `quay serve`');
+    warnings.push(
+      'the embedded registry (SWITCHBOARD.EMBEDDED_REGISTRY) runs inside `switchboard serve`; nginx cannot reach it: set SWITCHBOARD.UPSTREAMS.go to a running `quay serve`',
+    );
   }
   for (const o of unconfigured) warnings.push(`owner ${o} has no upstream (SWITCHBOARD.UPSTREAMS.${o}): its requests are answered 503 not_configured`);
 
   // ── canary scopes in first-use order ──
   const scopes = new Map<string, CanaryPlan>();
-  const note = (p: Plan): void => { if (!kill && p.value === 'canary' && !scopes.has(p.canary!.scope)) scopes.set(p.canary!.scope, p.canary!); };
+  const note = (p: Plan): void => {
+    if (!kill && p.value === 'canary' && !scopes.has(p.canary!.scope)) scopes.set(p.canary!.scope, p.canary!);
+  };
   om.routePlans.forEach(note);
   for (const f of inv.families) note(om.familyPlans.get(f)!);
   note(om.defaultPlan);
@@ -215,9 +225,11 @@ export function buildNginxModel(s: Snapshot, opts: RenderOptions = {}): NginxMod
       const { regex, subject } = rowRegex(route, methods, leaf.slashless, librarySupport);
       const letter = SUBJECT_LETTER[subject];
       const value = `${planToken(plan, kill)} ${route.id} ${letter} ${subject === 'none' ? '-' : '$sbj'}`;
-      const shown = methods.filter((m) => m !== 'HEAD' && m !== 'OPTIONS' || leaf.methods.get(m) === route).join(',') || methods.join(',');
+      const shown = methods.filter((m) => (m !== 'HEAD' && m !== 'OPTIONS') || leaf.methods.get(m) === route).join(',') || methods.join(',');
       out.push({
-        comments: [`${route.id}  ${route.capability}  ${shown} ${route.pattern}${leaf.slashless ? ' (without its trailing /: Quay redirects)' : ''}  → ${why(plan, kill, s.hard_failure)}`],
+        comments: [
+          `${route.id}  ${route.capability}  ${shown} ${route.pattern}${leaf.slashless ? ' (without its trailing /: Quay redirects)' : ''}  → ${why(plan, kill, s.hard_failure)}`,
+        ],
         key: `~${regex}`,
         value,
       });
@@ -237,8 +249,15 @@ export function buildNginxModel(s: Snapshot, opts: RenderOptions = {}): NginxMod
     const mine = leafEntries.filter((l) => l.statics[0] === seg);
     if (mine.reduce((n, l) => n + l.entries.length, 0) <= SPLIT_ABOVE) continue;
     const by = new Map<string, number>();
-    for (const l of mine) if (l.statics.length >= 3) { const k = l.statics.slice(0, 3).join('/'); by.set(k, (by.get(k) ?? 0) + l.entries.length); }
-    const keys = [...by].filter(([, n]) => n >= SUBGROUP_MIN).map(([k]) => k.split('/')).sort((a, b) => a.join('/').localeCompare(b.join('/')));
+    for (const l of mine)
+      if (l.statics.length >= 3) {
+        const k = l.statics.slice(0, 3).join('/');
+        by.set(k, (by.get(k) ?? 0) + l.entries.length);
+      }
+    const keys = [...by]
+      .filter(([, n]) => n >= SUBGROUP_MIN)
+      .map(([k]) => k.split('/'))
+      .sort((a, b) => a.join('/').localeCompare(b.join('/')));
     if (keys.length) subKeys.set(seg, keys);
   }
   const isSubKey = (st: readonly string[]): boolean => st.length >= 3 && (subKeys.get(st[0]!) ?? []).some((k) => k.every((x, i) => st[i] === x));
@@ -279,7 +298,13 @@ export function buildNginxModel(s: Snapshot, opts: RenderOptions = {}): NginxMod
         value: fallbackValue(plan, 'none'),
       });
     }
-    const name = key === null ? 'other' : key.join('_').replace(/[^A-Za-z0-9_]/g, '_').replace(/^_+/, '');
+    const name =
+      key === null
+        ? 'other'
+        : key
+            .join('_')
+            .replace(/[^A-Za-z0-9_]/g, '_')
+            .replace(/^_+/, '');
     return { segment: key === null ? '' : key.join('/'), variable: `sb_m_${name}`, title, entries, defaultValue: fallbackValue(om.defaultPlan, 'none') };
   };
   const groups: RouteGroup[] = [];
@@ -295,10 +320,11 @@ export function buildNginxModel(s: Snapshot, opts: RenderOptions = {}): NginxMod
   // ── canaries ──
   const splits = new Map<string, SplitModel>();
   const canaries: CanaryModel[] = [];
-  const noNamespaceRoutes = (scope: string): number => inv.routes.filter((r) => {
-    const p = om.routePlans[r.index]!;
-    return p.value === 'canary' && p.canary!.scope === scope && !/\{(repository|orgname|namespace)(:[a-z]+)?\}/.test(r.pattern);
-  }).length;
+  const noNamespaceRoutes = (scope: string): number =>
+    inv.routes.filter((r) => {
+      const p = om.routePlans[r.index]!;
+      return p.value === 'canary' && p.canary!.scope === scope && !/\{(repository|orgname|namespace)(:[a-z]+)?\}/.test(r.pattern);
+    }).length;
   for (const [scope, c] of scopes) {
     const variable = scopeVar(scope);
     const lists: SelectorMap[] = [];
@@ -306,33 +332,48 @@ export function buildNginxModel(s: Snapshot, opts: RenderOptions = {}): NginxMod
     if (c.repos.list && c.repos.list.size) lists.push(selectorMap(`${variable}_repos`, '$sb_repo', c.repos.key!, [...c.repos.list]));
     if (c.users.list && c.users.list.size) {
       lists.push(selectorMap(`${variable}_users`, '$remote_user', c.users.key!, [...c.users.list]));
-      warnings.push(`canary ${scope}: the users selector (${c.users.key}) matches Basic-auth users only in nginx ($remote_user); a user known only from a bearer token's sub is not selected by nginx (the switchboard selects it)`);
+      warnings.push(
+        `canary ${scope}: the users selector (${c.users.key}) matches Basic-auth users only in nginx ($remote_user); a user known only from a bearer token's sub is not selected by nginx (the switchboard selects it)`,
+      );
     }
     const p = c.percent.percent;
     let percentValue = 'python';
     let percentComment = 'no percent set: nobody else';
-    if (p !== null && p >= 100) { percentValue = 'go'; percentComment = `percent 100 (${c.percent.key}): everybody`; }
-    else if (p !== null && p > 0) {
+    if (p !== null && p >= 100) {
+      percentValue = 'go';
+      percentComment = `percent 100 (${c.percent.key}): everybody`;
+    } else if (p !== null && p > 0) {
       const text = percentText(p);
       const v = `sb_percent_${String(Math.round(p * 100)).padStart(5, '0')}`;
       splits.set(v, { variable: v, percent: `${text}%` });
       percentValue = `$${v}`;
       percentComment = `percent ${text} (${c.percent.key}): split_clients on the subject`;
       const n = noNamespaceRoutes(scope);
-      if (n > 0) warnings.push(`canary ${scope}: ${n} route(s) have no namespace in the path; their percent subject in nginx is the Basic-auth user, else the client address (the switchboard also reads a bearer token's sub)`);
+      if (n > 0)
+        warnings.push(
+          `canary ${scope}: ${n} route(s) have no namespace in the path; their percent subject in nginx is the Basic-auth user, else the client address (the switchboard also reads a bearer token's sub)`,
+        );
     } else if (p !== null) percentComment = `percent 0 (${c.percent.key}): nobody else`;
     canaries.push({
-      scope, variable,
+      scope,
+      variable,
       comment: [`canary ${scope}: ${om.routePlans.filter((pl) => pl.value === 'canary' && pl.canary!.scope === scope).length} route(s)`],
-      lists, percentValue, percentComment,
+      lists,
+      percentValue,
+      percentComment,
     });
   }
   const planEntries: MapEntry[] = canaries.map((c) => ({
-    comments: [], key: `canary:${c.scope}`, value: c.lists.length ? `$${c.variable}` : c.percentValue,
+    comments: [],
+    key: `canary:${c.scope}`,
+    value: c.lists.length ? `$${c.variable}` : c.percentValue,
   }));
 
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(om.libraryNamespace)) {
-    throw new SwitchboardError('SWB_CONFIG_BAD_VALUE', `LIBRARY_NAMESPACE: ${JSON.stringify(om.libraryNamespace)} cannot be written into nginx; a namespace is letters, digits, ".", "_" and "-"`);
+    throw new SwitchboardError(
+      'SWB_CONFIG_BAD_VALUE',
+      `LIBRARY_NAMESPACE: ${JSON.stringify(om.libraryNamespace)} cannot be written into nginx; a namespace is letters, digits, ".", "_" and "-"`,
+    );
   }
   const pingRow = inv.routes.find((r) => r.pattern === '/v1/_ping' && r.method === 'GET');
   const listen = splitHostPort(opts.listen ?? settings.LISTEN, (m) => new SwitchboardError('SWB_CLI_USAGE', m));
@@ -347,8 +388,14 @@ export function buildNginxModel(s: Snapshot, opts: RenderOptions = {}): NginxMod
     warnings,
     listen: { host: listen.host, port: listen.port, tls: opts.tls ?? null },
     runtimeDir: opts.runtimeDir ?? null,
-    upstreams, unconfigured, groups, otherGroup, dispatch,
-    canaries, splits: [...splits.values()].sort((a, b) => a.variable.localeCompare(b.variable)), planEntries,
+    upstreams,
+    unconfigured,
+    groups,
+    otherGroup,
+    dispatch,
+    canaries,
+    splits: [...splits.values()].sort((a, b) => a.variable.localeCompare(b.variable)),
+    planEntries,
     pinning: settings.PIN_UPLOADS && !kill,
     ping: pingRow ? { routeId: pingRow.id } : null,
     libraryNamespace: om.libraryNamespace,

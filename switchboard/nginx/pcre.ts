@@ -86,7 +86,11 @@ export function rowRegex(route: RouteRow, methods: readonly string[], slashless:
 /** The methods a leaf answers, by row: explicit methods, HEAD by the GET row, OPTIONS by the OPTIONS, GET or first row (RouteTable.pick). */
 export function methodsByRow(leaf: ReadonlyMap<string, RouteRow>): Map<RouteRow, string[]> {
   const out = new Map<RouteRow, string[]>();
-  const add = (m: string, r: RouteRow): void => { const l = out.get(r); if (l) l.push(m); else out.set(r, [m]); };
+  const add = (m: string, r: RouteRow): void => {
+    const l = out.get(r);
+    if (l) l.push(m);
+    else out.set(r, [m]);
+  };
   for (const [m, r] of leaf) add(m, r);
   const get = leaf.get('GET');
   if (!leaf.has('HEAD') && get) add('HEAD', get);

@@ -31,13 +31,21 @@ let env: nunjucks.Environment | null = null;
 function environment(): nunjucks.Environment {
   if (env) return env;
   env = new nunjucks.Environment(new nunjucks.FileSystemLoader(templatesDir(), { noCache: false }), {
-    autoescape: false, throwOnUndefined: true, trimBlocks: true, lstripBlocks: true,
+    autoescape: false,
+    throwOnUndefined: true,
+    trimBlocks: true,
+    lstripBlocks: true,
   });
   env.addFilter('q', (s: unknown) => ngxQuote(String(s)));
   // Comment text from the config (names, file paths) never breaks out of its line.
   env.addFilter('c', (s: unknown) => String(s).replace(/[\x00-\x1f\x7f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`));
   // Indents non-empty lines only: no trailing blanks in the output.
-  env.addFilter('block_indent', (s: unknown, n: number) => String(s).split('\n').map((l) => (l === '' ? l : ' '.repeat(n) + l)).join('\n'));
+  env.addFilter('block_indent', (s: unknown, n: number) =>
+    String(s)
+      .split('\n')
+      .map((l) => (l === '' ? l : ' '.repeat(n) + l))
+      .join('\n'),
+  );
   return env;
 }
 
@@ -50,8 +58,16 @@ export function renderNginx(s: Snapshot, opts: RenderOptions & { readonly part?:
   const model = buildNginxModel(s, opts);
   const ctx = { ...model, listen: { ...model.listen, address: listenAddress(model.listen.host, model.listen.port) } };
   const e = environment();
-  const http = e.render('http.conf.njk', ctx).replace(/\n{3,}/g, '\n\n').trimEnd() + '\n';
+  const http =
+    e
+      .render('http.conf.njk', ctx)
+      .replace(/\n{3,}/g, '\n\n')
+      .trimEnd() + '\n';
   if (opts.part === 'http') return { text: http, model };
-  const text = e.render('nginx.conf.njk', { ...ctx, http: http.trimEnd() }).replace(/\n{3,}/g, '\n\n').trimEnd() + '\n';
+  const text =
+    e
+      .render('nginx.conf.njk', { ...ctx, http: http.trimEnd() })
+      .replace(/\n{3,}/g, '\n\n')
+      .trimEnd() + '\n';
   return { text, model };
 }

@@ -48,7 +48,11 @@ export function laneAvailable(res: ServerResponse, upstream: string): boolean {
   return native !== null && workerSlotFree() && upstream.startsWith('http://') && socketFd(res.socket) >= 0;
 }
 
-interface Head { status: number; headers: Record<string, string | string[]>; rest: Buffer }
+interface Head {
+  status: number;
+  headers: Record<string, string | string[]>;
+  rest: Buffer;
+}
 
 function parseHead(buf: Buffer, end: number): Head | null {
   const lines = buf.subarray(0, end).toString('latin1').split('\r\n');
@@ -71,7 +75,10 @@ function requestHead(upstream: URL, path: string, headers: readonly string[], ti
   return new Promise((resolve, reject) => {
     const sock = net.connect({ host: upstream.hostname, port: Number(upstream.port || 80) });
     let buf: Buffer = Buffer.alloc(0);
-    const fail = (e: Error): void => { sock.destroy(); reject(e); };
+    const fail = (e: Error): void => {
+      sock.destroy();
+      reject(e);
+    };
     sock.setTimeout(timeoutMs, () => fail(Object.assign(new Error('upstream sent no response head in time'), { code: 'UND_ERR_HEADERS_TIMEOUT' })));
     sock.once('error', fail);
     sock.once('connect', () => {
@@ -100,7 +107,10 @@ function requestHead(upstream: URL, path: string, headers: readonly string[], ti
       sock.off('error', fail);
       sock.on('error', () => {}); // from here on, failures surface through the relay
       const head = parseHead(buf, end);
-      if (!head) { fail(new Error('upstream sent a malformed response head')); return; }
+      if (!head) {
+        fail(new Error('upstream sent a malformed response head'));
+        return;
+      }
       resolve({ sock, head });
     };
     sock.on('data', onData);
@@ -114,7 +124,12 @@ function requestHead(upstream: URL, path: string, headers: readonly string[], ti
  * Rejects (nothing sent) when the upstream cannot be reached.
  */
 export async function blobLane(
-  req: IncomingMessage, res: ServerResponse, upstream: string, headers: readonly string[], timeoutMs: number, extraHeaders: readonly string[],
+  req: IncomingMessage,
+  res: ServerResponse,
+  upstream: string,
+  headers: readonly string[],
+  timeoutMs: number,
+  extraHeaders: readonly string[],
   /** Told who failed before the response is destroyed (so the access log names the right side). */
   onBroken: (failure: 'client_abort' | 'reset') => void,
   progress: LaneProgress = { relayed: 0 },
@@ -133,7 +148,10 @@ export async function blobLane(
     const client = res.socket!;
     const clientFd = socketFd(client);
     const upstreamFd = socketFd(sock);
-    if (clientFd < 0 || upstreamFd < 0) { sock.destroy(); return null; }
+    if (clientFd < 0 || upstreamFd < 0) {
+      sock.destroy();
+      return null;
+    }
     started++;
     res.writeHead(head.status, [...responseHeaders(head.headers), ...extraHeaders]);
     res.flushHeaders();

@@ -58,11 +58,25 @@ export function writeBadRequest(res: ServerResponse, why: string): void {
  * limit answers 429 too); nothing was forwarded.
  */
 export function writeTooManyUploads(res: ServerResponse, held: number): void {
-  const body = JSON.stringify({ errors: [{
-    code: 'TOOMANYREQUESTS', message: 'too many requests',
-    detail: { uploads_in_progress: held, limit_setting: 'SWITCHBOARD.PIN_MAX_PER_CLIENT', hint: 'finish or cancel (DELETE) uploads in progress first' },
-  }] });
-  res.writeHead(429, ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(body)), 'retry-after', '60', 'docker-distribution-api-version', 'registry/2.0']);
+  const body = JSON.stringify({
+    errors: [
+      {
+        code: 'TOOMANYREQUESTS',
+        message: 'too many requests',
+        detail: { uploads_in_progress: held, limit_setting: 'SWITCHBOARD.PIN_MAX_PER_CLIENT', hint: 'finish or cancel (DELETE) uploads in progress first' },
+      },
+    ],
+  });
+  res.writeHead(429, [
+    'content-type',
+    'application/json',
+    'content-length',
+    String(Buffer.byteLength(body)),
+    'retry-after',
+    '60',
+    'docker-distribution-api-version',
+    'registry/2.0',
+  ]);
   res.end(body);
 }
 
@@ -81,10 +95,7 @@ export function writeProxyError(res: ServerResponse, family: string | null, owne
     type = 'text/plain; charset=utf-8';
     body = text + '\n';
   }
-  res.writeHead(e.status, [
-    'content-type', type, 'content-length', String(Buffer.byteLength(body)),
-    'x-switchboard-owner', owner, 'x-switchboard-error', e.kind, ...extraHeaders,
-  ]);
+  res.writeHead(e.status, ['content-type', type, 'content-length', String(Buffer.byteLength(body)), 'x-switchboard-owner', owner, 'x-switchboard-error', e.kind, ...extraHeaders]);
   res.end(body);
 }
 

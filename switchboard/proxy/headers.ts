@@ -7,10 +7,7 @@
  * (the owners write X-Forwarded-For into their audit logs), and a client's
  * Forwarded is dropped unless it comes through a trusted proxy.
  */
-const HOP_BY_HOP = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
-  'proxy-authenticate', 'proxy-authorization',
-]);
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authenticate', 'proxy-authorization']);
 
 /**
  * Request headers never sent on: the hop-by-hop ones, and Expect, which the
@@ -60,13 +57,19 @@ export function requestHeaders(raw: readonly string[], info: ForwardedInfo): str
     if (NOT_FORWARDED.has(lower) || connectionTokens?.has(lower)) continue;
     const value = raw[i + 1] as string;
     if (!trusted && HOP_CLAIMS.has(lower)) continue;
-    if (lower === 'x-forwarded-for') { xff = xff === null ? value : `${xff}, ${value}`; continue; }
+    if (lower === 'x-forwarded-for') {
+      xff = xff === null ? value : `${xff}, ${value}`;
+      continue;
+    }
     if (lower === 'x-forwarded-proto') hasProto = true;
     if (lower === 'x-forwarded-host') hasHost = true;
     if (lower === 'host') host = value;
     if (lower === 'cookie' && value.includes('sb_session=')) {
       // The dashboard's session (browsers send a host's cookies to all its ports) never reaches an owner.
-      const kept = value.split(/;\s*/).filter((c) => !c.startsWith('sb_session=')).join('; ');
+      const kept = value
+        .split(/;\s*/)
+        .filter((c) => !c.startsWith('sb_session='))
+        .join('; ');
       if (kept) out.push(name, kept);
       continue;
     }

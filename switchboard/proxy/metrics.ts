@@ -28,46 +28,108 @@ export class ProxyMetrics {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'switchboard_process_' });
     this.decisions = new Counter({
-      name: 'switchboard_decisions_total', help: 'Owner decisions, by owner, capability, family and reason',
-      labelNames: ['owner', 'capability', 'family', 'reason'], registers,
+      name: 'switchboard_decisions_total',
+      help: 'Owner decisions, by owner, capability, family and reason',
+      labelNames: ['owner', 'capability', 'family', 'reason'],
+      registers,
     });
     this.duration = new Histogram({
-      name: 'switchboard_upstream_request_duration_seconds', help: 'Time from forwarding a request to the end of the upstream response',
-      labelNames: ['owner', 'capability', 'family'], registers,
+      name: 'switchboard_upstream_request_duration_seconds',
+      help: 'Time from forwarding a request to the end of the upstream response',
+      labelNames: ['owner', 'capability', 'family'],
+      registers,
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
     });
     this.errors = new Counter({
-      name: 'switchboard_upstream_errors_total', help: 'Requests the upstream could not answer (refused, timeout, reset, unavailable); a client leaving is not one (switchboard_client_aborts_total)',
-      labelNames: ['owner', 'capability', 'family', 'kind'], registers,
+      name: 'switchboard_upstream_errors_total',
+      help: 'Requests the upstream could not answer (refused, timeout, reset, unavailable); a client leaving is not one (switchboard_client_aborts_total)',
+      labelNames: ['owner', 'capability', 'family', 'kind'],
+      registers,
     });
     this.pinsRecorded = new Counter({
-      name: 'switchboard_upload_pins_recorded_total', help: 'Upload sessions pinned to their owner', labelNames: ['owner'], registers,
+      name: 'switchboard_upload_pins_recorded_total',
+      help: 'Upload sessions pinned to their owner',
+      labelNames: ['owner'],
+      registers,
     });
     this.clientAborts = new Counter({
-      name: 'switchboard_client_aborts_total', help: 'Requests the client left before the answer was complete, by the owner they were forwarded to (not an owner failure)',
-      labelNames: ['owner', 'capability', 'family'], registers,
+      name: 'switchboard_client_aborts_total',
+      help: 'Requests the client left before the answer was complete, by the owner they were forwarded to (not an owner failure)',
+      labelNames: ['owner', 'capability', 'family'],
+      registers,
     });
     this.refusals = new Counter({
       name: 'switchboard_edge_refusals_total',
       help: 'Requests and connections the proxy refused itself, charged to no owner (malformed, bad_target, bad_request, bad_expectation, body_timeout, too_many_connections, too_many_uploads, overloaded)',
-      labelNames: ['reason'], registers,
+      labelNames: ['reason'],
+      registers,
     });
-    new Gauge({ name: 'switchboard_snapshot_version', help: 'Version of the config snapshot in force', registers,
-      collect() { this.set(src.snapshot().version); } });
-    new Gauge({ name: 'switchboard_snapshot_age_seconds', help: 'Seconds since the snapshot in force was loaded', registers,
-      collect() { this.set((Date.now() - Date.parse(src.snapshot().updated_at)) / 1000); } });
-    new Gauge({ name: 'switchboard_config_hard_failure', help: '1 while no valid config was ever loaded (everything goes to python)', registers,
-      collect() { this.set(src.snapshot().hard_failure ? 1 : 0); } });
-    new Gauge({ name: 'switchboard_kill_switch', help: '1 while MIGRATION_FORCE_PYTHON is on', registers,
-      collect() { this.set(src.snapshot().kill_switch ? 1 : 0); } });
-    new Counter({ name: 'switchboard_config_reloads_total', help: 'Config snapshots installed', registers,
-      collect() { this.reset(); this.inc(src.reloads().reloads_total); } });
-    new Counter({ name: 'switchboard_config_reload_failures_total', help: 'Config reloads refused (last-known-good kept)', registers,
-      collect() { this.reset(); this.inc(src.reloads().reload_failures_total); } });
-    new Gauge({ name: 'switchboard_upload_pins_active', help: 'Upload sessions currently pinned to an owner', registers,
-      async collect() { this.set(await src.pins()); } });
-    new Gauge({ name: 'switchboard_inflight_requests', help: 'Requests being proxied now', registers,
-      collect() { this.set(src.inflight()); } });
+    new Gauge({
+      name: 'switchboard_snapshot_version',
+      help: 'Version of the config snapshot in force',
+      registers,
+      collect() {
+        this.set(src.snapshot().version);
+      },
+    });
+    new Gauge({
+      name: 'switchboard_snapshot_age_seconds',
+      help: 'Seconds since the snapshot in force was loaded',
+      registers,
+      collect() {
+        this.set((Date.now() - Date.parse(src.snapshot().updated_at)) / 1000);
+      },
+    });
+    new Gauge({
+      name: 'switchboard_config_hard_failure',
+      help: '1 while no valid config was ever loaded (everything goes to python)',
+      registers,
+      collect() {
+        this.set(src.snapshot().hard_failure ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'switchboard_kill_switch',
+      help: '1 while MIGRATION_FORCE_PYTHON is on',
+      registers,
+      collect() {
+        this.set(src.snapshot().kill_switch ? 1 : 0);
+      },
+    });
+    new Counter({
+      name: 'switchboard_config_reloads_total',
+      help: 'Config snapshots installed',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(src.reloads().reloads_total);
+      },
+    });
+    new Counter({
+      name: 'switchboard_config_reload_failures_total',
+      help: 'Config reloads refused (last-known-good kept)',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(src.reloads().reload_failures_total);
+      },
+    });
+    new Gauge({
+      name: 'switchboard_upload_pins_active',
+      help: 'Upload sessions currently pinned to an owner',
+      registers,
+      async collect() {
+        this.set(await src.pins());
+      },
+    });
+    new Gauge({
+      name: 'switchboard_inflight_requests',
+      help: 'Requests being proxied now',
+      registers,
+      collect() {
+        this.set(src.inflight());
+      },
+    });
   }
 
   decision(d: Decision): void {

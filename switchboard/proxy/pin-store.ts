@@ -30,7 +30,11 @@ export interface PinStore {
  */
 export const MEMORY_PIN_LIMIT = 500_000;
 
-interface MemoryPin { owner: Owner; expires: number; client: string | null }
+interface MemoryPin {
+  owner: Owner;
+  expires: number;
+  client: string | null;
+}
 
 export class MemoryPinStore implements PinStore {
   readonly kind = 'memory' as const;
@@ -40,7 +44,10 @@ export class MemoryPinStore implements PinStore {
   /** Pins dropped to stay under `limit` before they expired. */
   evicted = 0;
 
-  constructor(private readonly now: () => number = Date.now, private readonly limit = MEMORY_PIN_LIMIT) {
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly limit = MEMORY_PIN_LIMIT,
+  ) {
     this.sweeper = setInterval(() => this.sweep(), 60_000);
     this.sweeper.unref();
   }
@@ -48,7 +55,10 @@ export class MemoryPinStore implements PinStore {
   get(uuid: string): Owner | null {
     const p = this.pins.get(uuid);
     if (!p) return null;
-    if (p.expires <= this.now()) { this.drop(uuid, p); return null; }
+    if (p.expires <= this.now()) {
+      this.drop(uuid, p);
+      return null;
+    }
     return p.owner;
   }
 
@@ -110,9 +120,14 @@ export class RedisPinStore implements PinStore {
   private static readonly PREFIX = 'switchboard:pin:';
   private static readonly INDEX = 'switchboard:pins';
 
-  constructor(url: string, private readonly now: () => number = Date.now) {
+  constructor(
+    url: string,
+    private readonly now: () => number = Date.now,
+  ) {
     this.redis = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true });
-    this.redis.on('error', () => { /* surfaced by the failing command; avoids an unhandled 'error' */ });
+    this.redis.on('error', () => {
+      /* surfaced by the failing command; avoids an unhandled 'error' */
+    });
   }
 
   async get(uuid: string): Promise<Owner | null> {
@@ -122,14 +137,19 @@ export class RedisPinStore implements PinStore {
 
   async set(uuid: string, owner: Owner, ttlSeconds: number): Promise<void> {
     const expires = this.now() + ttlSeconds * 1000;
-    await this.redis.multi()
+    await this.redis
+      .multi()
       .set(RedisPinStore.PREFIX + uuid, owner, 'EX', Math.max(1, Math.ceil(ttlSeconds)))
       .zadd(RedisPinStore.INDEX, expires, uuid)
       .exec();
   }
 
   async delete(uuid: string): Promise<void> {
-    await this.redis.multi().del(RedisPinStore.PREFIX + uuid).zrem(RedisPinStore.INDEX, uuid).exec();
+    await this.redis
+      .multi()
+      .del(RedisPinStore.PREFIX + uuid)
+      .zrem(RedisPinStore.INDEX, uuid)
+      .exec();
   }
 
   /** Not counted per client in Redis (the owners bound uploads per client themselves). */

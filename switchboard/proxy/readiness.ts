@@ -95,9 +95,18 @@ const NONE: ReadonlySet<string> = new Set();
 
 function initial(url: string | null): GoReadiness {
   return {
-    upstream: url === null ? null : redactUrl(url), reachable: false, checked_at: null, answered_at: null,
+    upstream: url === null ? null : redactUrl(url),
+    reachable: false,
+    checked_at: null,
+    answered_at: null,
     ...(url === null ? { failure: 'not_configured' as const, error: 'no go upstream: set SWITCHBOARD.UPSTREAMS.go' } : {}),
-    service: null, version: null, mode: null, capabilities: NONE, routes: NONE, features: {}, withdrawn: [],
+    service: null,
+    version: null,
+    mode: null,
+    capabilities: NONE,
+    routes: NONE,
+    features: {},
+    withdrawn: [],
   };
 }
 
@@ -107,7 +116,10 @@ async function readBody(body: Dispatcher.ResponseData['body'], max: number): Pro
   let n = 0;
   for await (const chunk of body as AsyncIterable<Buffer>) {
     n += chunk.length;
-    if (n > max) { body.destroy(); return null; }
+    if (n > max) {
+      body.destroy();
+      return null;
+    }
     parts.push(chunk);
   }
   return Buffer.concat(parts, n);
@@ -124,13 +136,22 @@ async function fetchDocument(url: string, timeoutMs: number, dispatcher: Dispatc
   const signal = AbortSignal.any([stop, AbortSignal.timeout(timeoutMs)]);
   try {
     const res = await request(target, {
-      method: 'GET', headers: { accept: 'application/json' }, dispatcher, signal, headersTimeout: timeoutMs, bodyTimeout: timeoutMs,
+      method: 'GET',
+      headers: { accept: 'application/json' },
+      dispatcher,
+      signal,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
     });
     // Destroying a body emits an abort error: nobody waits for it.
     res.body.on('error', () => {});
     if (res.statusCode !== 200) {
       res.body.destroy();
-      return { ok: false, failure: 'status', error: `HTTP ${res.statusCode} from ${WELL_KNOWN_PATH}: not a go runtime that speaks the readiness contract (Python Quay, or an older build?)` };
+      return {
+        ok: false,
+        failure: 'status',
+        error: `HTTP ${res.statusCode} from ${WELL_KNOWN_PATH}: not a go runtime that speaks the readiness contract (Python Quay, or an older build?)`,
+      };
     }
     const body = await readBody(res.body, MAX_BODY_BYTES);
     if (body === null) return { ok: false, failure: 'malformed', error: `answer larger than ${MAX_BODY_BYTES} bytes` };
@@ -159,14 +180,31 @@ async function fetchDocument(url: string, timeoutMs: number, dispatcher: Dispatc
 function readinessFrom(prev: GoReadiness, o: Outcome, at: string): GoReadiness {
   // What the last good answer said stays; the failure fields describe this check only.
   const kept: GoReadiness = {
-    upstream: prev.upstream, reachable: false, checked_at: at, answered_at: prev.answered_at, service: prev.service, version: prev.version,
-    mode: prev.mode, capabilities: prev.capabilities, routes: prev.routes, features: prev.features, withdrawn: prev.withdrawn,
+    upstream: prev.upstream,
+    reachable: false,
+    checked_at: at,
+    answered_at: prev.answered_at,
+    service: prev.service,
+    version: prev.version,
+    mode: prev.mode,
+    capabilities: prev.capabilities,
+    routes: prev.routes,
+    features: prev.features,
+    withdrawn: prev.withdrawn,
   };
   if (!o.ok) return { ...kept, failure: o.failure, error: o.error };
   const d = o.doc;
   return {
-    ...kept, reachable: true, answered_at: at, service: d.service, version: d.version, mode: d.mode,
-    capabilities: new Set(d.capabilities), routes: new Set(d.routes ?? []), features: d.features ?? {}, withdrawn: d.withdrawn ?? [],
+    ...kept,
+    reachable: true,
+    answered_at: at,
+    service: d.service,
+    version: d.version,
+    mode: d.mode,
+    capabilities: new Set(d.capabilities),
+    routes: new Set(d.routes ?? []),
+    features: d.features ?? {},
+    withdrawn: d.withdrawn ?? [],
   };
 }
 
@@ -243,7 +281,9 @@ export class ReadinessMonitor {
   /** Called on every change (reachability, version, mode, capabilities). Returns an unsubscribe function. */
   subscribe(fn: (c: ReadinessChange) => void): () => void {
     this.listeners.add(fn);
-    return () => { this.listeners.delete(fn); };
+    return () => {
+      this.listeners.delete(fn);
+    };
   }
 
   /** Check now (a check already in flight is shared); resolves with the new readiness, never rejects. */
@@ -341,10 +381,14 @@ export class ReadinessMonitor {
       if (!previous.reachable) this.log.info('go readiness: the go upstream answers again', { ...about, capabilities: caps });
       if (removed.length > 0) {
         this.log.error('go no longer implements capabilities it implemented before (a rolled-back deploy?): requests of these capabilities sent to go may now fail', {
-          ...about, previous_version: previous.version, capabilities: removed, capability: removed.join(','),
+          ...about,
+          previous_version: previous.version,
+          capabilities: removed,
+          capability: removed.join(','),
         });
       }
-      if (added.length > 0) this.log.info('go now implements more capabilities', { ...about, previous_version: previous.version, capabilities: added, capability: added.join(',') });
+      if (added.length > 0)
+        this.log.info('go now implements more capabilities', { ...about, previous_version: previous.version, capabilities: added, capability: added.join(',') });
     }
     if (added.length > 0 || removed.length > 0 || !previous.reachable || previous.version !== next.version || previous.mode !== next.mode) {
       this.notify({ previous, current: next, added, removed });
@@ -353,7 +397,11 @@ export class ReadinessMonitor {
 
   private notify(c: ReadinessChange): void {
     for (const fn of this.listeners) {
-      try { fn(c); } catch (e) { this.log.error('readiness listener failed', { error: String(e) }); }
+      try {
+        fn(c);
+      } catch (e) {
+        this.log.error('readiness listener failed', { error: String(e) });
+      }
     }
   }
 }

@@ -80,9 +80,15 @@ export interface ProxyDeps {
 class ClientGone {
   aborted = false;
   private listener: (() => void) | null = null;
-  once(_event: 'abort', fn: () => void): void { this.listener = fn; }
-  on(_event: 'abort', fn: () => void): void { this.listener = fn; }
-  removeListener(_event: 'abort', _fn: () => void): void { this.listener = null; }
+  once(_event: 'abort', fn: () => void): void {
+    this.listener = fn;
+  }
+  on(_event: 'abort', fn: () => void): void {
+    this.listener = fn;
+  }
+  removeListener(_event: 'abort', _fn: () => void): void {
+    this.listener = null;
+  }
   abort(): void {
     if (this.aborted) return;
     this.aborted = true;
@@ -113,7 +119,9 @@ export function resolveMaxConnections(setting: number, limitsFile = '/proc/self/
   try {
     const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync(limitsFile, 'utf8'));
     if (m) soft = m[1] === 'unlimited' ? 1 << 20 : Number(m[1]);
-  } catch { /* not Linux: Node's usual limit */ }
+  } catch {
+    /* not Linux: Node's usual limit */
+  }
   return Math.max(64, Math.floor((soft - 256) / 2));
 }
 
@@ -137,7 +145,9 @@ const waitingOn = new WeakMap<Duplex, number>();
  */
 function holdReading(conn: Duplex): () => void {
   if (!waitingOn.has(conn)) {
-    conn.on('resume', () => { if ((waitingOn.get(conn) ?? 0) > 0) conn.pause(); });
+    conn.on('resume', () => {
+      if ((waitingOn.get(conn) ?? 0) > 0) conn.pause();
+    });
   }
   waitingOn.set(conn, (waitingOn.get(conn) ?? 0) + 1);
   conn.pause();
@@ -263,8 +273,12 @@ export class SwitchboardProxy {
     const view = (o: Owner): UpstreamHealth => {
       const h = this.health[o];
       return {
-        url: redactUrl(this.upstreamOf(s, o) ?? ''), requests: h.requests, errors: h.errors, consecutive_errors: h.consecutive_errors,
-        last_success_at: h.last_success_ms ? new Date(h.last_success_ms).toISOString() : null, last_error: h.last_error,
+        url: redactUrl(this.upstreamOf(s, o) ?? ''),
+        requests: h.requests,
+        errors: h.errors,
+        consecutive_errors: h.consecutive_errors,
+        last_success_at: h.last_success_ms ? new Date(h.last_success_ms).toISOString() : null,
+        last_error: h.last_error,
       };
     };
     return { python: view('python'), go: view('go') };
@@ -286,7 +300,8 @@ export class SwitchboardProxy {
     const retired = this.pools.update([this.upstreamOf(s, 'python'), this.upstreamOf(s, 'go')], s.settings.UPSTREAM_TIMEOUT_SECONDS * 1000);
     if (retired.length > 0) {
       this.deps.log.info('upstream connections superseded: closing once their requests in flight finish', {
-        upstreams: retired.map((u) => redactUrl(u)), snapshot_version: s.version,
+        upstreams: retired.map((u) => redactUrl(u)),
+        snapshot_version: s.version,
       });
     }
   }
@@ -298,8 +313,11 @@ export class SwitchboardProxy {
 
   private decideRequest(s: Snapshot, req: IncomingMessage, client: string, pin?: Owner): Decision {
     return decide(s, {
-      method: req.method ?? 'GET', path: req.url ?? '/', authorization: req.headers.authorization,
-      clientAddress: client, uploadPin: pin,
+      method: req.method ?? 'GET',
+      path: req.url ?? '/',
+      authorization: req.headers.authorization,
+      clientAddress: client,
+      uploadPin: pin,
     });
   }
 
@@ -310,7 +328,10 @@ export class SwitchboardProxy {
     // was answered (RFC 9112 §9.3.2). Responses leave in order either way.
     if (res.socket === null) {
       const release = holdReading(req.socket);
-      res.once('socket', () => { release(); this.handle(req, res, expectsContinue); });
+      res.once('socket', () => {
+        release();
+        this.handle(req, res, expectsContinue);
+      });
       return;
     }
     const verdict = admit(req);
@@ -318,7 +339,10 @@ export class SwitchboardProxy {
       // Answered at the edge: no owner decided, contacted or charged.
       this.deps.metrics?.refused(verdict.reason);
       if (verdict.reason === 'bad_target') answerOtherTarget(req, res);
-      else { req.resume(); writeBadRequest(res, verdict.why); }
+      else {
+        req.resume();
+        writeBadRequest(res, verdict.why);
+      }
       return;
     }
     const started = performance.now();
@@ -345,12 +369,20 @@ export class SwitchboardProxy {
     } catch (e) {
       pin = Promise.reject(e);
     }
-    if (pin === null) { this.forward(req, res, s, d, started, expectsContinue, client); return; }
-    if (typeof pin === 'string') { this.forward(req, res, s, this.decideRequest(s, req, client, pin), started, expectsContinue, client); return; }
+    if (pin === null) {
+      this.forward(req, res, s, d, started, expectsContinue, client);
+      return;
+    }
+    if (typeof pin === 'string') {
+      this.forward(req, res, s, this.decideRequest(s, req, client, pin), started, expectsContinue, client);
+      return;
+    }
     req.pause();
     // The client may leave while the pin store answers: then nothing is forwarded.
     let gone = false;
-    const onGone = (): void => { gone = true; };
+    const onGone = (): void => {
+      gone = true;
+    };
     res.once('close', onGone);
     pin.then(
       (p) => {
@@ -370,8 +402,7 @@ export class SwitchboardProxy {
 
   private debugHeaders(s: Snapshot, d: Decision): readonly string[] {
     if (!s.settings.DEBUG_HEADERS) return NO_HEADERS;
-    return ['x-switchboard-owner', d.owner, 'x-switchboard-snapshot', String(s.version), 'x-switchboard-reason', d.reason,
-      'x-switchboard-route', d.route_id ?? 'none'];
+    return ['x-switchboard-owner', d.owner, 'x-switchboard-snapshot', String(s.version), 'x-switchboard-reason', d.reason, 'x-switchboard-route', d.route_id ?? 'none'];
   }
 
   private forward(req: IncomingMessage, res: ServerResponse, s: Snapshot, d: Decision, started: number, expectsContinue: boolean, client: string): void {
@@ -398,12 +429,22 @@ export class SwitchboardProxy {
       if (failure !== 'bad_request' && failure !== 'body_timeout') this.deps.metrics?.upstreamDone(owner, d.family, ms / 1000, d.capability);
       if (this.deps.accessLog.enabled) {
         this.deps.accessLog.write({
-          time: new Date().toISOString(), method: req.method ?? '', path: req.url ?? '', route_id: d.route_id, capability: d.capability,
-          family: d.family, owner, reason: d.reason, snapshot_version: s.version,
+          time: new Date().toISOString(),
+          method: req.method ?? '',
+          path: req.url ?? '',
+          route_id: d.route_id,
+          capability: d.capability,
+          family: d.family,
+          owner,
+          reason: d.reason,
+          snapshot_version: s.version,
           // Never answered: 499 (nginx's "client closed request") when the client left, else 0.
           status: res.headersSent ? res.statusCode : failure === 'client_abort' ? 499 : 0,
-          bytes_sent: sock.bytesWritten - sent0 + lane.relayed, bytes_received: sock.bytesRead - read0, duration_ms: Math.round(ms * 1000) / 1000,
-          client, ...(failure ? { error: failure } : {}),
+          bytes_sent: sock.bytesWritten - sent0 + lane.relayed,
+          bytes_received: sock.bytesRead - read0,
+          duration_ms: Math.round(ms * 1000) / 1000,
+          client,
+          ...(failure ? { error: failure } : {}),
         });
       }
       this.inflightCount--;
@@ -421,7 +462,7 @@ export class SwitchboardProxy {
     // all), which would reset the client's connection under a client still writing, and lose
     // the owner's answer: it gets an iterator that leaves the request alone, and what is left
     // is read and thrown away once the answer went out (lingerAfter).
-    const body = hasBody(req.headers) ? req.iterator({ destroyOnReturn: false }) as unknown as Readable : null;
+    const body = hasBody(req.headers) ? (req.iterator({ destroyOnReturn: false }) as unknown as Readable) : null;
     if (body !== null) {
       lingerAfter(req, res);
       this.watchBody(req, res, s, ac, () => {
@@ -448,7 +489,9 @@ export class SwitchboardProxy {
         // This process ran out of descriptors: not the owner's failure.
         this.deps.metrics?.refused('overloaded');
         this.deps.log.error('no file descriptor for an upstream connection; lower SWITCHBOARD.MAX_CONNECTIONS or raise the open-file limit', {
-          owner, max_connections: this.maxConnections, error: e.message,
+          owner,
+          max_connections: this.maxConnections,
+          error: e.message,
         });
         if (res.headersSent) res.destroy(err as Error);
         else this.fail(req, res, s, d, e);
@@ -459,43 +502,59 @@ export class SwitchboardProxy {
       h.last_error = { at: new Date().toISOString(), kind: e.kind, message: e.message };
       this.deps.metrics?.upstreamError(owner, d.family, e.kind, d.capability);
       this.deps.log.warn('upstream request failed', {
-        owner, upstream: redactUrl(url), method: req.method, path: req.url, route_id: d.route_id, family: d.family,
-        snapshot_version: s.version, failure: e.kind, error: e.message, response_started: res.headersSent,
+        owner,
+        upstream: redactUrl(url),
+        method: req.method,
+        path: req.url,
+        route_id: d.route_id,
+        family: d.family,
+        snapshot_version: s.version,
+        failure: e.kind,
+        error: e.message,
+        response_started: res.headersSent,
       });
       if (res.headersSent) res.destroy(err as Error);
       else this.fail(req, res, s, d, e);
     };
-    const ok = (): void => { h.consecutive_errors = 0; h.last_success_ms = Date.now(); };
+    const ok = (): void => {
+      h.consecutive_errors = 0;
+      h.last_success_ms = Date.now();
+    };
 
     if (d.route_id === this.special.uploadStart && !s.hard_failure && s.settings.PIN_UPLOADS) {
       // Buffer only the (tiny) upload-start response, so the pin is stored
       // before the client can send its first PATCH.
-      this.pool(s, url).request(opts).then(async (r) => {
-        ok();
-        if (r.statusCode === 202) await this.pinUpload(r.headers, owner, s, d, client);
-        const out = responseHeaders(r.headers);
-        if (s.settings.DEBUG_HEADERS) out.push(...this.debugHeaders(s, d));
-        if (this.draining) out.push('connection', 'close');
-        res.writeHead(r.statusCode, out);
-        for await (const chunk of r.body) res.write(chunk);
-        res.end();
-      }).catch(onError);
+      this.pool(s, url)
+        .request(opts)
+        .then(async (r) => {
+          ok();
+          if (r.statusCode === 202) await this.pinUpload(r.headers, owner, s, d, client);
+          const out = responseHeaders(r.headers);
+          if (s.settings.DEBUG_HEADERS) out.push(...this.debugHeaders(s, d));
+          if (this.draining) out.push('connection', 'close');
+          res.writeHead(r.statusCode, out);
+          for await (const chunk of r.body) res.write(chunk);
+          res.end();
+        })
+        .catch(onError);
       return;
     }
     const viaPool = (): void => {
       // The pool is taken here: after a blob-lane attempt, the snapshot may no longer be in force.
-      this.pool(s, url).stream(opts, ({ statusCode, headers: rh }) => {
-        ok();
-        if (d.params.upload_uuid !== undefined && ((statusCode === 201 && req.method === 'PUT') || (statusCode === 204 && req.method === 'DELETE'))) {
-          this.unpin(d.params.upload_uuid);
-        }
-        const out = responseHeaders(rh as Record<string, string | string[]>);
-        if (s.settings.DEBUG_HEADERS) out.push(...this.debugHeaders(s, d));
-        // Draining: this connection takes no further request (decided when the headers go out).
-        if (this.draining) out.push('connection', 'close');
-        res.writeHead(statusCode, out);
-        return res;
-      }).catch(onError);
+      this.pool(s, url)
+        .stream(opts, ({ statusCode, headers: rh }) => {
+          ok();
+          if (d.params.upload_uuid !== undefined && ((statusCode === 201 && req.method === 'PUT') || (statusCode === 204 && req.method === 'DELETE'))) {
+            this.unpin(d.params.upload_uuid);
+          }
+          const out = responseHeaders(rh as Record<string, string | string[]>);
+          if (s.settings.DEBUG_HEADERS) out.push(...this.debugHeaders(s, d));
+          // Draining: this connection takes no further request (decided when the headers go out).
+          if (this.draining) out.push('connection', 'close');
+          res.writeHead(statusCode, out);
+          return res;
+        })
+        .catch(onError);
     };
     if (d.route_id === this.special.blobGet && req.method === 'GET' && laneAvailable(res, url)) {
       const extra = [...this.debugHeaders(s, d), ...(this.draining ? ['connection', 'close'] : [])];
@@ -507,12 +566,23 @@ export class SwitchboardProxy {
         h.last_error = { at: new Date().toISOString(), kind, message: 'upstream connection broke during the blob body' };
         this.deps.metrics?.upstreamError(owner, d.family, kind, d.capability);
         this.deps.log.warn('upstream request failed', {
-          owner, upstream: redactUrl(url), method: req.method, path: req.url, route_id: d.route_id, family: d.family,
-          snapshot_version: s.version, failure: kind, error: 'connection broke during the body', response_started: true,
+          owner,
+          upstream: redactUrl(url),
+          method: req.method,
+          path: req.url,
+          route_id: d.route_id,
+          family: d.family,
+          snapshot_version: s.version,
+          failure: kind,
+          error: 'connection broke during the body',
+          response_started: true,
         });
       };
       blobLane(req, res, url, headers, s.settings.UPSTREAM_TIMEOUT_SECONDS * 1000, extra, broken, lane).then((r) => {
-        if (r === null) { viaPool(); return; }
+        if (r === null) {
+          viaPool();
+          return;
+        }
         if (r.failure !== 'reset') ok();
       }, onError);
       return;
@@ -534,7 +604,10 @@ export class SwitchboardProxy {
     const sock = req.socket;
     let seen = sock.bytesRead;
     const timer = setInterval(() => {
-      if (req.complete || res.writableEnded || sock.destroyed) { clearInterval(timer); return; }
+      if (req.complete || res.writableEnded || sock.destroyed) {
+        clearInterval(timer);
+        return;
+      }
       const got = sock.bytesRead - seen;
       seen = sock.bytesRead;
       // Bytes wait for the owner's side to take them: the proxy, not the client, is slow.
@@ -542,7 +615,11 @@ export class SwitchboardProxy {
       if (got >= need) return;
       clearInterval(timer);
       onTimeout();
-      if (res.headersSent) { ac.abort(); res.destroy(); return; }
+      if (res.headersSent) {
+        ac.abort();
+        res.destroy();
+        return;
+      }
       // The answer first: aborting the upstream request destroys the body stream, and with it the connection.
       res.once('finish', () => ac.abort());
       const body = `request body too slow: under ${need} bytes in ${s.settings.REQUEST_BODY_TIMEOUT_SECONDS} s (SWITCHBOARD.REQUEST_BODY_MIN_BYTES_PER_SECOND)\n`;
@@ -557,9 +634,10 @@ export class SwitchboardProxy {
   private unpin(uuid: string): void {
     try {
       const r = this.deps.pins.delete(uuid);
-      if (r instanceof Promise) r.catch((e: unknown) => this.deps.log.warn('could not remove a finished upload\'s pin; it expires on its own', { upload_uuid: uuid, error: String(e) }));
+      if (r instanceof Promise)
+        r.catch((e: unknown) => this.deps.log.warn("could not remove a finished upload's pin; it expires on its own", { upload_uuid: uuid, error: String(e) }));
     } catch (e) {
-      this.deps.log.warn('could not remove a finished upload\'s pin; it expires on its own', { upload_uuid: uuid, error: String(e) });
+      this.deps.log.warn("could not remove a finished upload's pin; it expires on its own", { upload_uuid: uuid, error: String(e) });
     }
   }
 
@@ -568,7 +646,7 @@ export class SwitchboardProxy {
     if (Array.isArray(uuid)) uuid = uuid[0];
     if (!uuid) {
       const loc = headers.location;
-      const m = /\/blobs\/uploads\/([^/?#]+)/.exec(Array.isArray(loc) ? loc[0] ?? '' : loc ?? '');
+      const m = /\/blobs\/uploads\/([^/?#]+)/.exec(Array.isArray(loc) ? (loc[0] ?? '') : (loc ?? ''));
       uuid = m?.[1];
     }
     if (!uuid) {
@@ -608,7 +686,10 @@ export class SwitchboardProxy {
     this.deps.metrics?.decision(d);
     const url = this.upstreamOf(s, d.owner);
     const refuse = (status: number, msg: string): void => endUpgrade(socket, status, msg, [`x-switchboard-owner: ${d.owner}`]);
-    if (!url) { refuse(503, `owner ${d.owner} has no upstream: set SWITCHBOARD.UPSTREAMS.${d.owner}`); return; }
+    if (!url) {
+      refuse(503, `owner ${d.owner} has no upstream: set SWITCHBOARD.UPSTREAMS.${d.owner}`);
+      return;
+    }
     const raw: string[] = [];
     for (let i = 0; i < req.rawHeaders.length; i += 2) {
       const n = (req.rawHeaders[i] as string).toLowerCase();
@@ -617,7 +698,8 @@ export class SwitchboardProxy {
     }
     const peer = req.socket.remoteAddress ?? '';
     const headers = requestHeaders(raw, { clientAddress: peer, proto: this.proto, trusted: this.trust(s).has(peer) });
-    this.pool(s, url).upgrade({ path: req.url ?? '/', method: req.method ?? 'GET', headers, protocol: req.headers.upgrade ?? 'websocket' })
+    this.pool(s, url)
+      .upgrade({ path: req.url ?? '/', method: req.method ?? 'GET', headers, protocol: req.headers.upgrade ?? 'websocket' })
       .then(({ headers: uh, socket: upstream }) => {
         const lines = ['HTTP/1.1 101 Switching Protocols'];
         for (const [k, v] of Object.entries(uh)) for (const x of Array.isArray(v) ? v : [v]) if (x !== undefined) lines.push(`${k}: ${x}`);
@@ -625,14 +707,21 @@ export class SwitchboardProxy {
         if (head.length) upstream.write(head);
         upstream.pipe(socket).pipe(upstream);
         this.upgraded.add(socket);
-        const end = (): void => { this.upgraded.delete(socket); upstream.destroy(); socket.destroy(); };
+        const end = (): void => {
+          this.upgraded.delete(socket);
+          upstream.destroy();
+          socket.destroy();
+        };
         upstream.on('error', end);
         socket.on('error', end);
         upstream.on('close', end);
         socket.on('close', end);
       })
       .catch((err: unknown) => {
-        if (isUnsendable(err)) { refuse(400, `bad request: ${(err as Error).message}`); return; }
+        if (isUnsendable(err)) {
+          refuse(400, `bad request: ${(err as Error).message}`);
+          return;
+        }
         const e = classifyUpstreamError(err);
         this.deps.metrics?.upstreamError(d.owner, d.family, e.kind, d.capability);
         this.deps.log.warn('upstream upgrade failed', { owner: d.owner, path: req.url, failure: e.kind, error: e.message });
@@ -657,7 +746,11 @@ export class SwitchboardProxy {
       if (lower === 'upgrade' || lower === 'http2-settings') continue;
       let value = raw[i + 1] as string;
       if (lower === 'connection') {
-        value = value.split(',').map((t) => t.trim()).filter((t) => t !== '' && !/^(upgrade|http2-settings)$/i.test(t)).join(', ');
+        value = value
+          .split(',')
+          .map((t) => t.trim())
+          .filter((t) => t !== '' && !/^(upgrade|http2-settings)$/i.test(t))
+          .join(', ');
         if (value === '') continue;
       }
       text += `${name}: ${value}\r\n`;
@@ -682,7 +775,9 @@ export class SwitchboardProxy {
     if (this.inflightCount > 0) {
       const done = new Promise<void>((resolve) => this.drainWaiters.push(resolve));
       let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), timeoutMs); });
+      const timeout = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), timeoutMs);
+      });
       if ((await Promise.race([done, timeout])) === 'timeout') forced = this.inflightCount;
       clearTimeout(timer);
     }

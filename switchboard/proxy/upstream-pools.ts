@@ -24,8 +24,13 @@ function newPool(url: string, timeoutMs: number): Pool {
   // No connection limit, hence no queue: each client connection (MAX_CONNECTIONS) holds at most
   // one upstream request, so slow clients cannot hold every connection while others wait.
   return new Pool(url, {
-    connections: null, pipelining: 1, keepAliveTimeout: 60_000, keepAliveMaxTimeout: 600_000,
-    headersTimeout: timeoutMs, bodyTimeout: timeoutMs, connect: { timeout: Math.min(timeoutMs, 10_000) },
+    connections: null,
+    pipelining: 1,
+    keepAliveTimeout: 60_000,
+    keepAliveMaxTimeout: 600_000,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    connect: { timeout: Math.min(timeoutMs, 10_000) },
   });
 }
 
@@ -82,7 +87,11 @@ export class UpstreamPools {
   }
 
   private retire(pool: Pool): void {
-    const closed = pool.close().catch(() => pool.destroy()).catch(() => undefined).finally(() => this.retiring.delete(pool));
+    const closed = pool
+      .close()
+      .catch(() => pool.destroy())
+      .catch(() => undefined)
+      .finally(() => this.retiring.delete(pool));
     this.retiring.set(pool, closed);
   }
 }

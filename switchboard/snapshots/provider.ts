@@ -144,7 +144,9 @@ export class FileSnapshotProvider {
       p.watcher.on('error', (err) => p.log.warn('config watch error', { file: opts.file, error: String(err) }));
       const w = p.watcher;
       // Edits made right after start() must not be missed: wait until the watch is armed.
-      await new Promise<void>((resolve) => { w.once('ready', () => resolve()); });
+      await new Promise<void>((resolve) => {
+        w.once('ready', () => resolve());
+      });
     }
     p.polling = true;
     p.schedulePoll();
@@ -152,7 +154,9 @@ export class FileSnapshotProvider {
       // A stat a quarter second: the kill switch reaches every request within a second, whatever the watcher sees.
       // killStamp is the stamp of what the first reload read (refreshKill), not a new stat: a kill file written
       // while start() awaited the watcher would otherwise be stamped as seen and wait for the next poll.
-      p.killTimer = setInterval(() => { void p.checkKillFile(); }, opts.killCheckMs ?? 250);
+      p.killTimer = setInterval(() => {
+        void p.checkKillFile();
+      }, opts.killCheckMs ?? 250);
       p.killTimer.unref();
     }
     return p;
@@ -170,9 +174,16 @@ export class FileSnapshotProvider {
     if (!this.opts.stateDir) return;
     const saved = join(this.opts.stateDir, LAST_GOOD_NAME);
     let text: string;
-    try { text = readFileSync(saved, 'utf8'); } catch { return; }
+    try {
+      text = readFileSync(saved, 'utf8');
+    } catch {
+      return;
+    }
     const r = parseConfig(text, saved, this.opts.inventory, this.opts.env ?? {});
-    if (!r.ok) { this.log.error('the saved last good config is invalid too; not used', { file: saved, errors: r.issues.map(formatIssue) }); return; }
+    if (!r.ok) {
+      this.log.error('the saved last good config is invalid too; not used', { file: saved, errors: r.issues.map(formatIssue) });
+      return;
+    }
     this.restoredFrom = saved;
     this.savedDigest = r.config.digest;
     this.log.warn(`${this.opts.file} is invalid at start: serving the last good config saved in ${saved} until it is fixed`, { file: this.opts.file, restored_from: saved });
@@ -184,7 +195,10 @@ export class FileSnapshotProvider {
   /** Bursts of events (write + rename + chmod) become one reload shortly after the last. */
   private debouncedReload(): void {
     if (this.debounce) clearTimeout(this.debounce);
-    this.debounce = setTimeout(() => { this.debounce = null; if (this.polling) void this.reload('watch'); }, 25);
+    this.debounce = setTimeout(() => {
+      this.debounce = null;
+      if (this.polling) void this.reload('watch');
+    }, 25);
   }
 
   current(): Snapshot {
@@ -221,7 +235,10 @@ export class FileSnapshotProvider {
 
   /** Re-reads the file now. Concurrent calls coalesce into one more read. */
   reload(trigger: string): Promise<ReloadOutcome> {
-    if (this.running) { this.again = true; return this.running; }
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
     this.running = (async () => {
       let outcome: ReloadOutcome;
       do {
@@ -243,15 +260,27 @@ export class FileSnapshotProvider {
       text = await readFile(this.opts.file, 'utf8');
     } catch (e) {
       if (killChanged) this.install(this.base, trigger);
-      return this.fail(`unreadable:${(e as NodeJS.ErrnoException).code ?? 'error'}`, [{
-        code: 'SWB_CONFIG_UNREADABLE', key: '', file: this.opts.file,
-        message: `cannot read ${this.opts.file}: ${(e as Error).message}`,
-      }], trigger);
+      return this.fail(
+        `unreadable:${(e as NodeJS.ErrnoException).code ?? 'error'}`,
+        [
+          {
+            code: 'SWB_CONFIG_UNREADABLE',
+            key: '',
+            file: this.opts.file,
+            message: `cannot read ${this.opts.file}: ${(e as Error).message}`,
+          },
+        ],
+        trigger,
+      );
     }
     if (this.everLoaded && text.trim() === '') {
       // A file truncated for rewriting (`>`, writeFile) reads empty for a moment: never install "nothing set".
       if (killChanged) this.install(this.base, trigger);
-      return this.fail('empty', [{ code: 'SWB_CONFIG_UNREADABLE', key: '', file: this.opts.file, message: `${this.opts.file} is empty (being rewritten?): keeping the last good snapshot` }], trigger);
+      return this.fail(
+        'empty',
+        [{ code: 'SWB_CONFIG_UNREADABLE', key: '', file: this.opts.file, message: `${this.opts.file} is empty (being rewritten?): keeping the last good snapshot` }],
+        trigger,
+      );
     }
     const rawDigest = createHash('sha256').update(text).digest('hex');
     if (this.everLoaded && rawDigest === this.lastDigest) {
@@ -267,9 +296,14 @@ export class FileSnapshotProvider {
     if (!result.ok) {
       // When in doubt, python: nobody writes a garbled kill switch meaning "off".
       const bad = result.issues.find((i) => i.key === 'MIGRATION.MIGRATION_FORCE_PYTHON' || i.key === 'MIGRATION_FORCE_PYTHON');
-      const badKill: Origin | null = bad ? (bad.file && bad.line !== undefined ? { source: 'file', file: bad.file, line: bad.line } : { source: 'env', name: 'MIGRATION_FORCE_PYTHON' }) : null;
+      const badKill: Origin | null = bad
+        ? bad.file && bad.line !== undefined
+          ? { source: 'file', file: bad.file, line: bad.line }
+          : { source: 'env', name: 'MIGRATION_FORCE_PYTHON' }
+        : null;
       const badChanged = JSON.stringify(badKill) !== JSON.stringify(this.badKill);
-      if (badChanged && badKill) this.log.error('MIGRATION_FORCE_PYTHON has a value that is not true or false: the kill switch is ON until it is fixed', { error: formatIssue(bad!) });
+      if (badChanged && badKill)
+        this.log.error('MIGRATION_FORCE_PYTHON has a value that is not true or false: the kill switch is ON until it is fixed', { error: formatIssue(bad!) });
       this.badKill = badKill;
       if (killChanged || badChanged) this.install(this.base, trigger);
       return this.fail(rawDigest, result.issues, trigger);
@@ -305,26 +339,43 @@ export class FileSnapshotProvider {
       ? buildSnapshot(this.opts.inventory, config, ++this.version, now, this.kill ?? this.badKill)
       : hardFailureSnapshot(this.opts.inventory, this.opts.file, ++this.version, now, this.kill ?? this.badKill);
     this.snapshot = next;
-    if (config) { this.base = config; this.everLoaded = true; }
+    if (config) {
+      this.base = config;
+      this.everLoaded = true;
+    }
     this.reloads++;
     const moves = describeMoves(previous, next);
     this.last = { trigger, moves, previous_digest: previous.source.digest, previous_version: previous.version };
     this.log.info('config snapshot installed', {
-      snapshot_version: next.version, previous_version: previous.version, file: next.source.file, trigger,
-      digest: next.source.digest, force_python: next.owner_map.forcePython.value,
-      keys_changed: moves.keys, routes_changing_owner: moves.routes, routes_changing_owner_by_capability: moves.byCapability,
+      snapshot_version: next.version,
+      previous_version: previous.version,
+      file: next.source.file,
+      trigger,
+      digest: next.source.digest,
+      force_python: next.owner_map.forcePython.value,
+      keys_changed: moves.keys,
+      routes_changing_owner: moves.routes,
+      routes_changing_owner_by_capability: moves.byCapability,
     });
     if (config && trigger !== 'kill_file') {
       for (const w of configWarnings(config, this.opts.inventory)) this.log.warn(w.message, { code: w.code, key: w.key, line: w.line ?? null, snapshot_version: next.version });
     }
     for (const u of moves.upstreams) {
       this.log.warn(`the upstream of ${u.owner}, which serves ${u.routes} route${u.routes === 1 ? '' : 's'}, ${u.after ? 'changed' : 'was removed'}`, {
-        owner: u.owner, routes: u.routes, before: u.before ? redactUrl(u.before) : null, after: u.after ? redactUrl(u.after) : null, snapshot_version: next.version,
+        owner: u.owner,
+        routes: u.routes,
+        before: u.before ? redactUrl(u.before) : null,
+        after: u.after ? redactUrl(u.after) : null,
+        snapshot_version: next.version,
       });
     }
     this.schedulePoll();
     for (const fn of this.listeners) {
-      try { fn(next); } catch (e) { this.log.error('snapshot listener failed', { error: String(e) }); }
+      try {
+        fn(next);
+      } catch (e) {
+        this.log.error('snapshot listener failed', { error: String(e) });
+      }
     }
   }
 
@@ -347,7 +398,10 @@ export class FileSnapshotProvider {
     this.failures++;
     this.lastError = { at: this.now().toISOString(), issues };
     this.log.error(this.everLoaded ? 'config reload failed; keeping last-known-good snapshot' : 'no valid config loaded; sending everything to python', {
-      file: this.opts.file, trigger, snapshot_version: this.snapshot.version, hard_failure: !this.everLoaded,
+      file: this.opts.file,
+      trigger,
+      snapshot_version: this.snapshot.version,
+      hard_failure: !this.everLoaded,
       errors: issues.map(formatIssue),
     });
     return 'failed';
@@ -360,7 +414,9 @@ export class FileSnapshotProvider {
     if (this.timer && ms === this.pollMs) return;
     this.pollMs = ms;
     if (this.timer) clearInterval(this.timer);
-    this.timer = setInterval(() => { void this.reload('poll'); }, ms);
+    this.timer = setInterval(() => {
+      void this.reload('poll');
+    }, ms);
     this.timer.unref();
   }
 

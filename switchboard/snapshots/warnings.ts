@@ -56,16 +56,26 @@ export function configWarnings(config: SwitchConfig, inv: Inventory): ConfigWarn
     const { scope, selector } = s.spec;
     if (scope === 'global') {
       const own = [...canaryScopes].map((sc) => canaryKey(sc, selector));
-      out.push(warning(s, own.length === 0
-        ? `${s.key} has no effect until an owner switch (ROUTE_OWNER_DEFAULT, _FAMILY_, _CAP_ or _ROUTE_) is canary`
-        : `${s.key} has no effect: every canary scope sets its own (${own.join(', ')})`));
+      out.push(
+        warning(
+          s,
+          own.length === 0
+            ? `${s.key} has no effect until an owner switch (ROUTE_OWNER_DEFAULT, _FAMILY_, _CAP_ or _ROUTE_) is canary`
+            : `${s.key} has no effect: every canary scope sets its own (${own.join(', ')})`,
+        ),
+      );
       continue;
     }
     const owner = ownerSwitchOf(scope);
     const value = config.switches.get(owner)?.value ?? null;
-    out.push(warning(s, value === 'canary'
-      ? `${s.key} has no effect: ${owner} is canary, but more specific switches decide every route of ${scope}`
-      : `${s.key} has no effect until ${owner} is canary (it is ${value === null ? 'unset' : String(value)})`));
+    out.push(
+      warning(
+        s,
+        value === 'canary'
+          ? `${s.key} has no effect: ${owner} is canary, but more specific switches decide every route of ${scope}`
+          : `${s.key} has no effect until ${owner} is canary (it is ${value === null ? 'unset' : String(value)})`,
+      ),
+    );
   }
   return out;
 }

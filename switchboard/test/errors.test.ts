@@ -14,6 +14,11 @@ t.test('every code is used by the source', async (t) => {
   const { execFileSync } = await import('node:child_process');
   const root = fileURLToPath(new URL('../../', import.meta.url));
   const src = execFileSync('grep', ['-rhoE', "'SWB_[A-Z_]+'", 'switchboard', 'owner-maps', '--include=*.ts', '--exclude-dir=test'], { cwd: root, encoding: 'utf8' });
-  const used = new Set(src.split('\n').filter(Boolean).map((s) => s.replace(/'/g, '')));
+  const used = new Set(
+    src
+      .split('\n')
+      .filter(Boolean)
+      .map((s) => s.replace(/'/g, '')),
+  );
   for (const code of Object.keys(ERROR_CODES)) t.ok(used.has(code), `${code} is raised somewhere`);
 });

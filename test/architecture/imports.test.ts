@@ -37,7 +37,15 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
 
 /** Within a component, the packages bottom up: a package imports only packages on lower rungs. */
 const RUNGS: Readonly<Record<string, readonly (readonly string[])[]>> = {
-  switchboard: [['switchboard'], ['switchboard/config'], ['switchboard/core'], ['switchboard/snapshots'], ['switchboard/nginx', 'switchboard/proxy', 'switchboard/control'], ['switchboard/admin'], ['switchboard/cli']],
+  switchboard: [
+    ['switchboard'],
+    ['switchboard/config'],
+    ['switchboard/core'],
+    ['switchboard/snapshots'],
+    ['switchboard/nginx', 'switchboard/proxy', 'switchboard/control'],
+    ['switchboard/admin'],
+    ['switchboard/cli'],
+  ],
   registryd: [['registryd/oci', 'registryd/metrics', 'registryd/content', 'registryd/upload'], ['registryd/auth'], ['registryd/service'], ['registryd/http'], ['registryd']],
   lib: [['lib/passwords'], ['lib']],
   dal: [['dal/schema', 'dal/model'], ['dal/sqlite', 'dal/postgres'], ['dal']],
@@ -45,7 +53,11 @@ const RUNGS: Readonly<Record<string, readonly (readonly string[])[]>> = {
 
 t.test('no cycle between packages or components', async (t) => {
   for (const level of ['package', 'component'] as const) {
-    t.same(graph(level).cycles.map((c) => c.packages.join(' <-> ')), [], `${level} level: run node scripts/package-graph.mjs --level=${level} to see the imports that close each cycle`);
+    t.same(
+      graph(level).cycles.map((c) => c.packages.join(' <-> ')),
+      [],
+      `${level} level: run node scripts/package-graph.mjs --level=${level} to see the imports that close each cycle`,
+    );
   }
 });
 
@@ -53,8 +65,12 @@ t.test('each component imports only the components below it', async (t) => {
   const g = graph('component');
   for (const p of g.packages) {
     const allowed = ALLOWED[p.package];
-    if (!allowed) { t.fail(`${p.package}: a component the rules do not know; add it to ALLOWED`); continue; }
-    for (const i of p.imports) t.ok(allowed.includes(i.package), `${p.package} -> ${i.package}${allowed.includes(i.package) ? '' : `: not allowed (${i.files.slice(0, 3).join('; ')})`}`);
+    if (!allowed) {
+      t.fail(`${p.package}: a component the rules do not know; add it to ALLOWED`);
+      continue;
+    }
+    for (const i of p.imports)
+      t.ok(allowed.includes(i.package), `${p.package} -> ${i.package}${allowed.includes(i.package) ? '' : `: not allowed (${i.files.slice(0, 3).join('; ')})`}`);
   }
 });
 
@@ -64,7 +80,10 @@ t.test('within a component, no package imports one above it', async (t) => {
     const rung = new Map(rungs.flatMap((names, i) => names.map((n) => [n, i] as const)));
     for (const p of g.packages.filter((x) => x.package === component || x.package.startsWith(`${component}/`))) {
       const mine = rung.get(p.package);
-      if (mine === undefined) { t.fail(`${p.package}: not placed on a rung of ${component}; add it to RUNGS`); continue; }
+      if (mine === undefined) {
+        t.fail(`${p.package}: not placed on a rung of ${component}; add it to RUNGS`);
+        continue;
+      }
       for (const i of p.imports) {
         const theirs = rung.get(i.package);
         if (theirs === undefined) continue; // another component: the rule above

@@ -25,8 +25,9 @@ const STACK = /^\s{4}at /m;
 
 const cwd = tempDir(t, 'swb-cli-conventions-');
 /** Our environment without anything the commands read as a switch, a config or a data dir. */
-const env = Object.fromEntries(Object.entries(process.env).filter(([k]) =>
-  !/^(MIGRATION_FORCE_PYTHON|ROUTE_OWNER_|ROUTE_CANARY_|WORKER_OWNER_|SWITCHBOARD_|QUAY_|REGISTRYD_)/.test(k)));
+const env = Object.fromEntries(
+  Object.entries(process.env).filter(([k]) => !/^(MIGRATION_FORCE_PYTHON|ROUTE_OWNER_|ROUTE_CANARY_|WORKER_OWNER_|SWITCHBOARD_|QUAY_|REGISTRYD_)/.test(k)),
+);
 
 function cli(bin: Bin, argv: readonly string[]): Promise<RunResult> {
   return run(process.execPath, [join(ROOT, 'bin', `${bin}.js`), ...argv], { cwd, env, timeoutMs: 120_000 });
@@ -46,18 +47,42 @@ async function clis(list: readonly (readonly [Bin, readonly string[]])[]): Promi
 /** Every command and subcommand, as typed before --help. */
 const COMMANDS: Record<Bin, readonly (readonly string[])[]> = {
   switchboard: [
-    ['owners'], ['owners', '--explain'], ['owners', 'list'], ['owners', 'workers'], ['owners', 'diff'],
-    ['config'], ['config', 'validate'], ['set'], ['serve'], ['nginx'], ['nginx', 'render'], ['dashboard'], ['dashboard', 'user'],
+    ['owners'],
+    ['owners', '--explain'],
+    ['owners', 'list'],
+    ['owners', 'workers'],
+    ['owners', 'diff'],
+    ['config'],
+    ['config', 'validate'],
+    ['set'],
+    ['serve'],
+    ['nginx'],
+    ['nginx', 'render'],
+    ['dashboard'],
+    ['dashboard', 'user'],
   ],
   quay: [
-    ['serve'], ['config'], ['config', 'validate'], ['config', 'print'], ['config', 'generate'],
-    ['user'], ['user', 'create'], ['org'], ['org', 'create'], ['robot'], ['robot', 'create'],
-    ['app-token'], ['app-token', 'create'], ['repo'], ['repo', 'create'], ['repo', 'grant'],
+    ['serve'],
+    ['config'],
+    ['config', 'validate'],
+    ['config', 'print'],
+    ['config', 'generate'],
+    ['user'],
+    ['user', 'create'],
+    ['org'],
+    ['org', 'create'],
+    ['robot'],
+    ['robot', 'create'],
+    ['app-token'],
+    ['app-token', 'create'],
+    ['repo'],
+    ['repo', 'create'],
+    ['repo', 'grant'],
   ],
   registryd: [['serve']],
 };
 
-t.test('--version prints package.json\'s version on every bin', async (t) => {
+t.test("--version prints package.json's version on every bin", async (t) => {
   for (const bin of BINS) {
     const r = await cli(bin, ['--version']);
     t.equal(r.code, 0, `${bin} --version exits 0`);
@@ -72,11 +97,17 @@ t.test('the walk covers every command the top-level help lists', async (t) => {
     t.equal(help.code, 0, `${bin} --help exits 0`);
     t.match(help.stdout, new RegExp(`^Usage: ${bin} `), `${bin} --help starts with Usage:`);
     // Command lines: two spaces, then a lower-case word (options start with -, continuations with more spaces).
-    const listed = help.stdout.split('\n').filter((l) => /^ {2}[a-z]/.test(l)).map((l) => l.trim());
+    const listed = help.stdout
+      .split('\n')
+      .filter((l) => /^ {2}[a-z]/.test(l))
+      .map((l) => l.trim());
     if (bin === 'registryd') t.match(help.stdout, /^Usage: registryd serve /, 'registryd has the one command serve');
     else t.ok(listed.length >= 9, `${bin} --help lists its commands`);
     for (const line of listed) {
-      t.ok(COMMANDS[bin].some((c) => line === c.join(' ') || line.startsWith(`${c.join(' ')} `)), `${bin}: "${line.split(/\s{2,}/)[0]}" is walked`);
+      t.ok(
+        COMMANDS[bin].some((c) => line === c.join(' ') || line.startsWith(`${c.join(' ')} `)),
+        `${bin}: "${line.split(/\s{2,}/)[0]}" is walked`,
+      );
     }
   }
 });
@@ -122,18 +153,44 @@ function errorLine(t: Test, bin: Bin, r: RunResult, label: string): string | nul
 
 t.test('usage errors: one error line with the code, then at most a blank line and the usage; exit 2', async (t) => {
   const cases: [Bin, string[]][] = [
-    ['switchboard', ['--foo']], ['switchboard', ['frobnicate']], ['switchboard', ['owners']], ['switchboard', ['owners', 'bogus']],
-    ['switchboard', ['owners', 'list', '--foo']], ['switchboard', ['owners', '--explain']], ['switchboard', ['owners', 'diff', 'a.yaml']],
-    ['switchboard', ['config']], ['switchboard', ['config', 'check']], ['switchboard', ['config', 'validate', 'a', 'b']],
-    ['switchboard', ['set']], ['switchboard', ['serve', '--foo']], ['switchboard', ['nginx']], ['switchboard', ['nginx', 'bogus']],
-    ['switchboard', ['nginx', 'render', '--foo']], ['switchboard', ['nginx', 'render', '--check']],
-    ['switchboard', ['dashboard']], ['switchboard', ['dashboard', 'bogus']], ['switchboard', ['dashboard', 'user', 'alice']],
-    ['quay', ['--foo']], ['quay', ['frobnicate']], ['quay', ['serve', 'extra']], ['quay', ['serve', '--tls', 'bogus']],
-    ['quay', ['serve', '--mode', 'cluster']], ['quay', ['config']], ['quay', ['config', 'lint']], ['quay', ['config', 'print', '--json=yes']],
-    ['quay', ['user', 'delete', 'alice']], ['quay', ['user', 'create', '--email', 'a@example.com']], ['quay', ['org', 'create']],
-    ['quay', ['repo']], ['quay', ['app-token', 'create', '--title']],
-    ['registryd', ['--foo']], ['registryd', ['bogus']], ['registryd', ['serve']], ['registryd', ['serve', 'extra', '--data-dir', 'd']],
-    ['registryd', ['serve', '--data-dir', 'd', '--listen', 'nowhere']], ['registryd', ['serve', '--data-dir', 'd', '--stale-upload-hours', '0']],
+    ['switchboard', ['--foo']],
+    ['switchboard', ['frobnicate']],
+    ['switchboard', ['owners']],
+    ['switchboard', ['owners', 'bogus']],
+    ['switchboard', ['owners', 'list', '--foo']],
+    ['switchboard', ['owners', '--explain']],
+    ['switchboard', ['owners', 'diff', 'a.yaml']],
+    ['switchboard', ['config']],
+    ['switchboard', ['config', 'check']],
+    ['switchboard', ['config', 'validate', 'a', 'b']],
+    ['switchboard', ['set']],
+    ['switchboard', ['serve', '--foo']],
+    ['switchboard', ['nginx']],
+    ['switchboard', ['nginx', 'bogus']],
+    ['switchboard', ['nginx', 'render', '--foo']],
+    ['switchboard', ['nginx', 'render', '--check']],
+    ['switchboard', ['dashboard']],
+    ['switchboard', ['dashboard', 'bogus']],
+    ['switchboard', ['dashboard', 'user', 'alice']],
+    ['quay', ['--foo']],
+    ['quay', ['frobnicate']],
+    ['quay', ['serve', 'extra']],
+    ['quay', ['serve', '--tls', 'bogus']],
+    ['quay', ['serve', '--mode', 'cluster']],
+    ['quay', ['config']],
+    ['quay', ['config', 'lint']],
+    ['quay', ['config', 'print', '--json=yes']],
+    ['quay', ['user', 'delete', 'alice']],
+    ['quay', ['user', 'create', '--email', 'a@example.com']],
+    ['quay', ['org', 'create']],
+    ['quay', ['repo']],
+    ['quay', ['app-token', 'create', '--title']],
+    ['registryd', ['--foo']],
+    ['registryd', ['bogus']],
+    ['registryd', ['serve']],
+    ['registryd', ['serve', 'extra', '--data-dir', 'd']],
+    ['registryd', ['serve', '--data-dir', 'd', '--listen', 'nowhere']],
+    ['registryd', ['serve', '--data-dir', 'd', '--stale-upload-hours', '0']],
   ];
   const results = await clis(cases);
   for (const [i, [bin, argv]] of cases.entries()) {

@@ -32,22 +32,34 @@ function curl(args: string[]): Promise<string> {
 
 async function ownerErrors(): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${sb.adminPort}/metrics`)).text();
-  return text.split('\n').filter((l) => l.startsWith('switchboard_upstream_errors_total{') && !l.includes('kind="client_abort"'))
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('switchboard_upstream_errors_total{') && !l.includes('kind="client_abort"'))
     .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
 }
 
-t.test('the owner\'s early refusal reaches the client, through the proxy', async (t) => {
+t.test("the owner's early refusal reaches the client, through the proxy", async (t) => {
   const before = await ownerErrors();
   for (let i = 0; i < 3; i++) {
-    const patch = await request(sb.port, { method: 'PATCH', path: '/v2/acme/app/blobs/uploads/0f6f1a2b-unknown', body: big, headers: { 'content-type': 'application/octet-stream' } });
+    const patch = await request(sb.port, {
+      method: 'PATCH',
+      path: '/v2/acme/app/blobs/uploads/0f6f1a2b-unknown',
+      body: big,
+      headers: { 'content-type': 'application/octet-stream' },
+    });
     t.equal(patch.status, 404, `PATCH ${i}: 404`);
     t.match(patch.json(), { errors: [{ code: /^(BLOB_UPLOAD_UNKNOWN|NAME_UNKNOWN)$/ }] }, "registryd's own error");
-    const put = await request(sb.port, { method: 'PUT', path: '/v2/acme/app/manifests/latest', body: big, headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' } });
+    const put = await request(sb.port, {
+      method: 'PUT',
+      path: '/v2/acme/app/manifests/latest',
+      body: big,
+      headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+    });
     t.ok(put.status >= 400 && put.status < 500, `PUT ${i}: a 4xx from the owner (${put.status})`);
     t.ok(Array.isArray(put.json().errors), 'an OCI error body');
   }
   const viaCurl = await curl(['-X', 'PATCH', '--data-binary', `@${bigFile}`, `http://127.0.0.1:${sb.port}/v2/acme/app/blobs/uploads/0f6f1a2b-unknown`]);
   t.match(viaCurl, /HTTP\/1\.1 404 /, 'curl (Expect: 100-continue) gets the 404 too');
-  t.notMatch(viaCurl, /UNAVAILABLE|502/, 'never the proxy\'s 502');
+  t.notMatch(viaCurl, /UNAVAILABLE|502/, "never the proxy's 502");
   t.equal(await ownerErrors(), before, 'no owner failure counted');
 });

@@ -27,13 +27,30 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import {
-  ROOT, buildOnce, configYaml, deadPort, request, sleep, startServe, startUpstreams, tempDir, waitFor, type Recorded, type ServeProcess, type Upstream,
+  ROOT,
+  buildOnce,
+  configYaml,
+  deadPort,
+  request,
+  sleep,
+  startServe,
+  startUpstreams,
+  tempDir,
+  waitFor,
+  type Recorded,
+  type ServeProcess,
+  type Upstream,
 } from '../../switchboard/test/proxy/lib/harness.js';
+import { MALFORMED, PROBE_HEADER, SLOW_HEADER, floodAddresses, startLoginFlood, startMalformedLoop, startSlowBodies } from '../../bench/lib/hostile-clients.js';
 import {
-  MALFORMED, PROBE_HEADER, SLOW_HEADER, floodAddresses, startLoginFlood, startMalformedLoop, startSlowBodies,
-} from '../../bench/lib/hostile-clients.js';
-import {
-  defaultMix, delta, loginFailures, runNormalTraffic, scrapeMetrics, upstreamErrorsByKind, upstreamErrorsByOwner, type NormalRequest,
+  defaultMix,
+  delta,
+  loginFailures,
+  runNormalTraffic,
+  scrapeMetrics,
+  upstreamErrorsByKind,
+  upstreamErrorsByOwner,
+  type NormalRequest,
 } from '../../bench/lib/soak-traffic.js';
 import { MAX_FAILURES_PER_ADDRESS } from '../../switchboard/control/login-limiter.js';
 
@@ -59,8 +76,9 @@ const fmt = (m: Map<string, number>): string => (m.size ? [...m].map(([k, v]) =>
 
 /** Requests an upstream got since `since` in a shape the edge must never pass on: an upgrade, a non-origin-form target, a dot segment. */
 function oddShapes(up: Upstream, since: number): Recorded[] {
-  return up.requests.slice(since).filter((r) => r.headers.upgrade !== undefined || r.headers['http2-settings'] !== undefined
-    || !r.url.startsWith('/') || /\/(\.|%2e){1,2}(\/|\?|$)/i.test(r.url));
+  return up.requests
+    .slice(since)
+    .filter((r) => r.headers.upgrade !== undefined || r.headers['http2-settings'] !== undefined || !r.url.startsWith('/') || /\/(\.|%2e){1,2}(\/|\?|$)/i.test(r.url));
 }
 
 // ---------------------------------------------------------------- the run with recording upstreams
@@ -70,20 +88,28 @@ const dir = tempDir(t, 'swb-soak-');
 writeFileSync(join(dir, 'admin.token'), `${TOKEN}\n`, { mode: 0o600 });
 writeFileSync(join(dir, 'users.yaml'), `- {name: ${USER.name}, role: operator, password_bcrypt: "${bcrypt.hashSync(USER.password, 10)}"}\n`);
 const file = join(dir, 'config.yaml');
-writeFileSync(file, configYaml({
-  migration: MIGRATION,
-  upstreams: { python: ups.python.url, go: ups.go.url },
-  settings: {
-    LISTEN: '127.0.0.1:0', ADMIN_LISTEN: '127.0.0.1:0', ACCESS_LOG: 'off',
-    REQUEST_BODY_TIMEOUT_SECONDS: BODY_TIMEOUT_SECONDS, REQUEST_BODY_MIN_BYTES_PER_SECOND: 1024,
-    DASHBOARD: { ADMIN_TOKEN_FILE: 'admin.token', USERS_FILE: 'users.yaml' },
-  },
-}));
+writeFileSync(
+  file,
+  configYaml({
+    migration: MIGRATION,
+    upstreams: { python: ups.python.url, go: ups.go.url },
+    settings: {
+      LISTEN: '127.0.0.1:0',
+      ADMIN_LISTEN: '127.0.0.1:0',
+      ACCESS_LOG: 'off',
+      REQUEST_BODY_TIMEOUT_SECONDS: BODY_TIMEOUT_SECONDS,
+      REQUEST_BODY_MIN_BYTES_PER_SECOND: 1024,
+      DASHBOARD: { ADMIN_TOKEN_FILE: 'admin.token', USERS_FILE: 'users.yaml' },
+    },
+  }),
+);
 const sb = await startServe(t, file);
 const mix = defaultMix();
 // Made meanwhile, for the last subtest (a rejection is awaited there, not lost).
 const embedded = startEmbedded();
-embedded.catch(() => { /* reported by the subtest that awaits it */ });
+embedded.catch(() => {
+  /* reported by the subtest that awaits it */
+});
 
 const before = await scrapeMetrics(sb.adminPort);
 const idle = await runNormalTraffic(sb.port, mix, { clients: 4, seconds: IDLE_SECONDS, rate: 200 });
@@ -105,7 +131,7 @@ t.comment(`slow bodies: ${JSON.stringify(slowStats)}`);
 t.comment(`login flood: ${JSON.stringify(floodStats)}`);
 t.comment(`malformed: ${JSON.stringify(malformedStats)}`);
 
-t.test('every normal request during the attack gets its owner\'s answer', async (t) => {
+t.test("every normal request during the attack gets its owner's answer", async (t) => {
   t.equal(idle.failed, 0, `idle: no failures (${idle.failures.join('; ')})`);
   t.ok(attack.ok > 0, `requests were made under attack (${attack.ok})`);
   t.equal(attack.failed, 0, `under attack: no failures (${attack.failures.join('; ')})`);
@@ -132,21 +158,34 @@ t.test('malformed requests are answered by the edge and reach no owner', async (
     // Forwarded: only ever as the plain origin-form request it stands for.
     const f = c.forwardedAs!;
     const bad = seen.filter((r) => r.url !== f.url || r.headers.host !== f.host || (f.without ?? []).some((h) => r.headers[h] !== undefined));
-    t.same(bad.map((r) => `${r.method} ${r.url} ${JSON.stringify(r.headers)}`), [],
-      `${c.name}: an owner saw it ${seen.length} times, only as ${f.url} with Host ${f.host}${f.without ? `, without ${f.without.join(', ')}` : ''}`);
+    t.same(
+      bad.map((r) => `${r.method} ${r.url} ${JSON.stringify(r.headers)}`),
+      [],
+      `${c.name}: an owner saw it ${seen.length} times, only as ${f.url} with Host ${f.host}${f.without ? `, without ${f.without.join(', ')}` : ''}`,
+    );
   }
   const odd = [...oddShapes(ups.python, mark.python), ...oddShapes(ups.go, mark.go)];
-  t.same(odd.map((r) => `${r.upstream}: ${r.method} ${r.url}`), [], 'no owner saw an upgrade, a dot segment or a non-origin-form target');
+  t.same(
+    odd.map((r) => `${r.upstream}: ${r.method} ${r.url}`),
+    [],
+    'no owner saw an upgrade, a dot segment or a non-origin-form target',
+  );
 });
 
 t.test('slow bodies are cut by the proxy with a 408', async (t) => {
   t.equal(slowStats.opened, SLOW_CONNECTIONS, 'no reconnects');
-  t.equal(slowStats.answered['408'] ?? 0, SLOW_CONNECTIONS,
-    `every slow connection got a 408 (answered ${JSON.stringify(slowStats.answered)}, closed without an answer ${slowStats.closedWithoutAnswer}, still open after ${ATTACK_SECONDS + 3} s ${slowStats.openAtStop})`);
+  t.equal(
+    slowStats.answered['408'] ?? 0,
+    SLOW_CONNECTIONS,
+    `every slow connection got a 408 (answered ${JSON.stringify(slowStats.answered)}, closed without an answer ${slowStats.closedWithoutAnswer}, still open after ${ATTACK_SECONDS + 3} s ${slowStats.openAtStop})`,
+  );
   const late = slowStats.cutAfterMs.filter((ms) => ms > (BODY_TIMEOUT_SECONDS * 2 + 2) * 1000);
   t.same(late.map(Math.round), [], `each cut within two windows of ${BODY_TIMEOUT_SECONDS} s (and 2 s of slack)`);
   const seenSlow = [...ups.python.requests, ...ups.go.requests].filter((r) => r.headers[SLOW_HEADER] !== undefined);
-  t.notOk(seenSlow.some((r) => r.complete), 'no owner got a slow body as if it were complete');
+  t.notOk(
+    seenSlow.some((r) => r.complete),
+    'no owner got a slow body as if it were complete',
+  );
 });
 
 t.test('the login flood gets 401/429 only; the limiter holds; a right login still works', async (t) => {
@@ -159,8 +198,10 @@ t.test('the login flood gets 401/429 only; the limiter holds; a right login stil
   // 20 failures per address in the window, then 429 before any password is checked: at most 20 bcrypt checks per address.
   const lf = delta(loginFailures(before), loginFailures(after));
   const checked = (lf.get('wrong_password') ?? 0) + (lf.get('unknown_name') ?? 0);
-  t.ok(checked <= MAX_FAILURES_PER_ADDRESS * FLOOD_ADDRESSES.length,
-    `passwords checked ${checked} ≤ ${MAX_FAILURES_PER_ADDRESS} × ${FLOOD_ADDRESSES.length} addresses (login failures: ${fmt(lf)})`);
+  t.ok(
+    checked <= MAX_FAILURES_PER_ADDRESS * FLOOD_ADDRESSES.length,
+    `passwords checked ${checked} ≤ ${MAX_FAILURES_PER_ADDRESS} × ${FLOOD_ADDRESSES.length} addresses (login failures: ${fmt(lf)})`,
+  );
 
   // From 127.0.0.1, which did not flood: the user's Basic credentials, the admin token, the login form.
   const state = await request(sb.adminPort, { path: '/control/v1/state', headers: { authorization: basic(USER.name, USER.password) } });
@@ -169,7 +210,9 @@ t.test('the login flood gets 401/429 only; the limiter holds; a right login stil
   t.equal(tok.status, 200, 'the admin token: 200');
   const form = new URLSearchParams({ name: USER.name, password: USER.password }).toString();
   const login = await request(sb.adminPort, {
-    method: 'POST', path: '/dashboard/login', body: form,
+    method: 'POST',
+    path: '/dashboard/login',
+    body: form,
     headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(form) },
   });
   t.equal(login.status, 303, 'the login form: 303 to the dashboard');
@@ -181,7 +224,10 @@ t.test('the login flood gets 401/429 only; the limiter holds; a right login stil
 t.test('a /v2/auth flood on the embedded registry: 401/429, the owners unharmed, another user still logs in', async (t) => {
   const { serve: esb, host } = await embedded;
   const token = async (user: string, password: string): Promise<{ status: number; token?: string }> => {
-    const r = await request(esb.port, { path: `/v2/auth?account=${user}&service=${encodeURIComponent(host)}&scope=${encodeURIComponent(`repository:${user}/app:pull`)}`, headers: { authorization: basic(user, password) } });
+    const r = await request(esb.port, {
+      path: `/v2/auth?account=${user}&service=${encodeURIComponent(host)}&scope=${encodeURIComponent(`repository:${user}/app:pull`)}`,
+      headers: { authorization: basic(user, password) },
+    });
     return { status: r.status, ...(r.status === 200 ? { token: (r.json() as { token: string }).token } : {}) };
   };
   const bobToken = await token('bob', 'bob-password');
@@ -192,7 +238,11 @@ t.test('a /v2/auth flood on the embedded registry: 401/429, the owners unharmed,
   ];
   const ebefore = await scrapeMetrics(esb.adminPort);
   const eflood = startLoginFlood({
-    proxyPort: esb.port, registry: { service: host, user: 'alice' }, addresses: floodAddresses(2), concurrency: 4, kinds: ['v2-auth-user', 'v2-auth-unknown'],
+    proxyPort: esb.port,
+    registry: { service: host, user: 'alice' },
+    addresses: floodAddresses(2),
+    concurrency: 4,
+    kinds: ['v2-auth-user', 'v2-auth-unknown'],
   });
   const traffic = await runNormalTraffic(esb.port, emix, { clients: 2, seconds: 3, rate: 100 });
   const estats = await eflood.stop();
@@ -202,7 +252,11 @@ t.test('a /v2/auth flood on the embedded registry: 401/429, the owners unharmed,
   t.equal(traffic.failed, 0, `normal traffic unharmed (${traffic.failures.join('; ')})`);
   // 401: Quay's "Invalid Username or Password" / "Too many login attempts."; 429: the registry's login limiter.
   for (const [kind, got] of Object.entries(estats.byKind)) {
-    t.same(Object.keys(got).filter((s) => s !== '401' && s !== '429'), [], `${kind}: only 401/429 (got ${JSON.stringify(got)})`);
+    t.same(
+      Object.keys(got).filter((s) => s !== '401' && s !== '429'),
+      [],
+      `${kind}: only 401/429 (got ${JSON.stringify(got)})`,
+    );
   }
   const d = delta(upstreamErrorsByOwner(ebefore), upstreamErrorsByOwner(eafter));
   t.same(Object.fromEntries(d), {}, `switchboard_upstream_errors_total did not move (by kind: ${fmt(delta(upstreamErrorsByKind(ebefore), upstreamErrorsByKind(eafter)))})`);
@@ -221,17 +275,29 @@ async function startEmbedded(): Promise<{ serve: ServeProcess; host: string }> {
   const dataDir = join(dir, 'quay');
   const file = join(dir, 'config.yaml');
   // The registry's own keys beside MIGRATION and SWITCHBOARD: Quay's database auth, tokens for this listener.
-  writeFileSync(file, YAML.stringify({
-    SERVER_HOSTNAME: host, PREFERRED_URL_SCHEME: 'http', AUTHENTICATION_TYPE: 'Database', DATABASE_SECRET_KEY: randomUUID(),
-    MIGRATION: { ROUTE_OWNER_DEFAULT: 'python', ROUTE_OWNER_FAMILY_REGISTRY_V2: 'go', ROUTE_OWNER_CAP_V2_UPLOAD: 'python' },
-    SWITCHBOARD: { LISTEN: host, ADMIN_LISTEN: '127.0.0.1:0', ACCESS_LOG: 'off', UPSTREAMS: { python: python.url }, EMBEDDED_REGISTRY: { DATA_DIR: dataDir } },
-  }));
-  for (const u of ['alice', 'bob']) { // one after the other: the first one lays down the database
+  writeFileSync(
+    file,
+    YAML.stringify({
+      SERVER_HOSTNAME: host,
+      PREFERRED_URL_SCHEME: 'http',
+      AUTHENTICATION_TYPE: 'Database',
+      DATABASE_SECRET_KEY: randomUUID(),
+      MIGRATION: { ROUTE_OWNER_DEFAULT: 'python', ROUTE_OWNER_FAMILY_REGISTRY_V2: 'go', ROUTE_OWNER_CAP_V2_UPLOAD: 'python' },
+      SWITCHBOARD: { LISTEN: host, ADMIN_LISTEN: '127.0.0.1:0', ACCESS_LOG: 'off', UPSTREAMS: { python: python.url }, EMBEDDED_REGISTRY: { DATA_DIR: dataDir } },
+    }),
+  );
+  for (const u of ['alice', 'bob']) {
+    // one after the other: the first one lays down the database
     const r = await new Promise<{ code: number | null; err: string }>((resolve) => {
-      const c = spawn(process.execPath, [join(ROOT, 'bin/quay.js'), 'user', 'create', u, '--email', `${u}@example.com`, '--password-stdin', '--config', file, '--data-dir', dataDir],
-        { stdio: ['pipe', 'ignore', 'pipe'] });
+      const c = spawn(
+        process.execPath,
+        [join(ROOT, 'bin/quay.js'), 'user', 'create', u, '--email', `${u}@example.com`, '--password-stdin', '--config', file, '--data-dir', dataDir],
+        { stdio: ['pipe', 'ignore', 'pipe'] },
+      );
       let err = '';
-      c.stderr!.on('data', (b: Buffer) => { err += b.toString(); });
+      c.stderr!.on('data', (b: Buffer) => {
+        err += b.toString();
+      });
       c.on('close', (code) => resolve({ code, err }));
       c.stdin!.end(`${u}-password\n`);
     });

@@ -23,10 +23,15 @@ const dir = tempDir(t, 'swb-kill-');
 writeFileSync(join(dir, 'admin.token'), `${TOKEN}\n`);
 const python = await startEcho(t, 'python');
 const go = await startEcho(t, 'go');
-const sb: Switchboard = await startSwitchboard(t, dir, { python: `http://127.0.0.1:${python.port}`, go: `http://127.0.0.1:${go.port}` }, {
-  migration: { ROUTE_OWNER_DEFAULT: 'python', ROUTE_OWNER_FAMILY_REGISTRY_V2: 'go' },
-  settings: { DASHBOARD: { ADMIN_TOKEN_FILE: 'admin.token' } },
-});
+const sb: Switchboard = await startSwitchboard(
+  t,
+  dir,
+  { python: `http://127.0.0.1:${python.port}`, go: `http://127.0.0.1:${go.port}` },
+  {
+    migration: { ROUTE_OWNER_DEFAULT: 'python', ROUTE_OWNER_FAMILY_REGISTRY_V2: 'go' },
+    settings: { DASHBOARD: { ADMIN_TOKEN_FILE: 'admin.token' } },
+  },
+);
 const stateDir = join(dir, 'state');
 const good = readFileSync(sb.configFile, 'utf8');
 
@@ -54,14 +59,19 @@ function swb(args: string[], env: Record<string, string> = {}): ReturnType<typeo
 
 async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
   const r = await request(sb.adminPort, {
-    method, path, headers: { authorization: `Bearer ${TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    method,
+    path,
+    headers: { authorization: `Bearer ${TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     ...(body ? { body: JSON.stringify(body) } : {}),
   });
   return { status: r.status, json: JSON.parse(r.text() || 'null') };
 }
 
 function audit(): Record<string, unknown>[] {
-  return readFileSync(join(dir, 'switchboard-audit.log'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  return readFileSync(join(dir, 'switchboard-audit.log'), 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 t.test('it starts on go for the registry API', async (t) => {
@@ -164,7 +174,10 @@ t.test('a deleted file: the API turns it on; a file that cannot be read: `set` d
   const off2 = await swb(['set', 'MIGRATION_FORCE_PYTHON', 'false', '--config', sb.configFile, '--reason', 'INC-4 over', '--actor', 'bo']);
   t.equal(off2.code, 0, off2.stderr);
   await until(t, 'go', 'unreadable, kill off');
-  t.match(audit().slice(-2), [{ actor: 'bo', new: true, reason: 'INC-4' }, { actor: 'bo', new: false, reason: 'INC-4 over' }]);
+  t.match(audit().slice(-2), [
+    { actor: 'bo', new: true, reason: 'INC-4' },
+    { actor: 'bo', new: false, reason: 'INC-4 over' },
+  ]);
 });
 
 t.test('a restart-only setting changed live is applied on restart and says so', async (t) => {
@@ -181,7 +194,11 @@ t.test('a restart-only setting changed live is applied on restart and says so', 
 });
 
 t.test('the CLI explains through the running proxy, and says when it disagrees with it', async (t) => {
-  t.match(JSON.parse(readFileSync(join(stateDir, 'switchboard.json'), 'utf8')), { pid: sb.process.pid, admin: `http://127.0.0.1:${sb.adminPort}` }, 'serve records its pid and admin URL');
+  t.match(
+    JSON.parse(readFileSync(join(stateDir, 'switchboard.json'), 'utf8')),
+    { pid: sb.process.pid, admin: `http://127.0.0.1:${sb.adminPort}` },
+    'serve records its pid and admin URL',
+  );
   // This shell has the kill switch in its environment; the proxy does not.
   const local = await swb(['owners', '--explain', '/v2/acme/app/manifests/latest', '--config', sb.configFile], { MIGRATION_FORCE_PYTHON: 'true' });
   t.equal(local.code, 0, local.stderr);
@@ -189,10 +206,12 @@ t.test('the CLI explains through the running proxy, and says when it disagrees w
   t.match(local.stderr, /note: the running switchboard \(pid \d+, snapshot v\d+\) disagrees: its kill switch is off \(here: ON\) — add --server http:\/\/127\.0\.0\.1:\d+/);
   const agree = await swb(['owners', '--explain', '/v2/acme/app/manifests/latest', '--config', sb.configFile]);
   t.equal(agree.stderr, '', 'no note when they agree');
-  const remote = await swb(['owners', '--explain', '/v2/acme/app/manifests/latest', '--config', sb.configFile, '--server', `http://127.0.0.1:${sb.adminPort}`, '--json'], { MIGRATION_FORCE_PYTHON: 'true' });
+  const remote = await swb(['owners', '--explain', '/v2/acme/app/manifests/latest', '--config', sb.configFile, '--server', `http://127.0.0.1:${sb.adminPort}`, '--json'], {
+    MIGRATION_FORCE_PYTHON: 'true',
+  });
   t.equal(remote.code, 0, remote.stderr);
   const j = JSON.parse(remote.stdout);
-  t.equal(j.decision.owner, 'go', 'the proxy\'s own decision, not this shell\'s environment');
+  t.equal(j.decision.owner, 'go', "the proxy's own decision, not this shell's environment");
   t.equal(j.decision.owner, await ownerOf(), 'and it is what the proxy does');
   t.equal(j.snapshot.version, await sb.version());
   const list = await swb(['owners', 'list', '--config', sb.configFile, '--server', `http://127.0.0.1:${sb.adminPort}`, '--capability', 'V2_PULL']);
@@ -212,12 +231,16 @@ t.test('the environment at a restart with a broken file: the last good config, e
   await sb.process.stop(5000);
   const port = sb.port;
   const child = startChild(t, process.execPath, [join(ROOT, 'bin/switchboard.js'), 'serve', '--config', sb.configFile], {
-    cwd: ROOT, env: { ...process.env, MIGRATION_FORCE_PYTHON: 'true' },
+    cwd: ROOT,
+    env: { ...process.env, MIGRATION_FORCE_PYTHON: 'true' },
   });
   await waitForLog(child, /"msg":"switchboard serving"/, 'serve with the env kill switch');
   t.match(child.stderr(), /is invalid at start: serving the last good config saved in/);
   t.match(child.stderr(), /KILL SWITCH ON/, 'the banner says so');
-  const line = child.stderr().split('\n').find((l) => l.includes('"switchboard serving"'))!;
+  const line = child
+    .stderr()
+    .split('\n')
+    .find((l) => l.includes('"switchboard serving"'))!;
   const newPort = Number(String(JSON.parse(line).listen).split(':').pop());
   t.not(newPort, 0);
   const r = await request(newPort, { path: '/v2/acme/app/manifests/latest' });

@@ -69,12 +69,17 @@ t.test('nginx runs the checked configuration and logs JSON access lines to its s
   const nginx = spawn(NGINX, ['-c', out, '-g', 'daemon off;'], { stdio: ['ignore', fd, fd] });
   closeSync(fd);
   const exited = new Promise<void>((resolve) => nginx.once('exit', () => resolve()));
-  t.teardown(async () => { nginx.kill('SIGKILL'); await exited; });
+  t.teardown(async () => {
+    nginx.kill('SIGKILL');
+    await exited;
+  });
   await waitForPort(port);
   const ping = await request(port, { path: '/v1/_ping' });
   t.equal(ping.status, 200, '/v1/_ping answered by nginx');
   t.ok(await waitFor(() => /"uri":"\/v1\/_ping"/.test(readFileSync(logFile, 'utf8'))), 'the request is in the access log on stdout');
-  const line = readFileSync(logFile, 'utf8').split('\n').find((l) => l.includes('/v1/_ping'))!;
+  const line = readFileSync(logFile, 'utf8')
+    .split('\n')
+    .find((l) => l.includes('/v1/_ping'))!;
   t.doesNotThrow(() => JSON.parse(line), 'as a JSON line');
   nginx.kill('SIGQUIT');
   await exited;

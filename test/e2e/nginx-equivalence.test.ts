@@ -29,8 +29,21 @@ const inv = loadInventory();
 function nsWhere(pred: (h: number) => boolean, prefix: string): string {
   for (let k = 0; ; k++) if (pred(murmurHash2(`${prefix}${k}`))) return `${prefix}${k}`;
 }
-const NS = ['acme', 'beta', 'library', 'team-x', 'org_1', 'quay', 'alpha', 'zeta', 'megacorp', 'dev',
-  nsWhere((h) => inPercent(h, 5), 'in5-'), nsWhere((h) => !inPercent(h, 50), 'out50-'), nsWhere((h) => inPercent(h, 50) && !inPercent(h, 5), 'in50-')];
+const NS = [
+  'acme',
+  'beta',
+  'library',
+  'team-x',
+  'org_1',
+  'quay',
+  'alpha',
+  'zeta',
+  'megacorp',
+  'dev',
+  nsWhere((h) => inPercent(h, 5), 'in5-'),
+  nsWhere((h) => !inPercent(h, 50), 'out50-'),
+  nsWhere((h) => inPercent(h, 50) && !inPercent(h, 5), 'in50-'),
+];
 const USERS = ['alice', 'bob', 'carol', 'dave', nsWhere((h) => inPercent(h, 5), 'u5-')];
 
 interface Req {
@@ -52,20 +65,29 @@ function bearer(sub: string): string {
 
 function concretePath(route: RouteRow, i: number): string {
   const ns = NS[i % NS.length]!;
-  return '/' + parsePattern(route.pattern, route.id).map((p) => {
-    if (p.type === 'static') return p.value;
-    if (p.type === 'many') {
-      if (p.kind === 'path') return `dir${i}/file.txt`;
-      const shape = p.kind === 'apirepopath' ? i % 2 : p.kind === 'repopathredirect' ? 0 : i % 3;
-      return shape === 0 ? `${ns}/repo${i}` : shape === 1 ? (p.kind === 'apirepopath' ? `${ns}/team/repo${i}` : `repo${i}`) : `${ns}/team/repo${i}`;
-    }
-    switch (p.kind) {
-      case 'digest': return `sha256:${murmurHash2(String(i)).toString(16).padStart(8, '0').repeat(8)}`;
-      case 'tag': return `v${i}.0`;
-      case 'fileid': return `f-${i}`;
-      default: return p.name === 'orgname' || p.name === 'namespace' || p.name === 'username' ? ns : `x${i}`;
-    }
-  }).join('/');
+  return (
+    '/' +
+    parsePattern(route.pattern, route.id)
+      .map((p) => {
+        if (p.type === 'static') return p.value;
+        if (p.type === 'many') {
+          if (p.kind === 'path') return `dir${i}/file.txt`;
+          const shape = p.kind === 'apirepopath' ? i % 2 : p.kind === 'repopathredirect' ? 0 : i % 3;
+          return shape === 0 ? `${ns}/repo${i}` : shape === 1 ? (p.kind === 'apirepopath' ? `${ns}/team/repo${i}` : `repo${i}`) : `${ns}/team/repo${i}`;
+        }
+        switch (p.kind) {
+          case 'digest':
+            return `sha256:${murmurHash2(String(i)).toString(16).padStart(8, '0').repeat(8)}`;
+          case 'tag':
+            return `v${i}.0`;
+          case 'fileid':
+            return `f-${i}`;
+          default:
+            return p.name === 'orgname' || p.name === 'namespace' || p.name === 'username' ? ns : `x${i}`;
+        }
+      })
+      .join('/')
+  );
 }
 
 function requests(): Req[] {
@@ -81,19 +103,54 @@ function requests(): Req[] {
     else if (i % 4 === 0) out.push({ method: r.method, path: `${path}/`, note: `${r.id} with a trailing slash` });
   });
   const extra: [string, string][] = [
-    ['GET', '/v2/acme/app/unknown'], ['PATCH', '/v2/'], ['POST', '/v2/acme/app/manifests/v1'], ['GET', '/v2/acme/app/manifests/'],
-    ['GET', '/api/v1/nope/x'], ['DELETE', '/api/v1/user/'], ['GET', '/api/v2/thing'], ['GET', '/v1/nope/x/y'], ['GET', '/v1'],
-    ['GET', '/nonexistent/a/b/c'], ['GET', '/'], ['GET', '/keys/x/y/z'], ['PUT', '/oauth2/x/y'], ['GET', '/secscan/zzz'],
-    ['GET', '/.well-known/nothing'], ['GET', '/userfiles/'], ['GET', '/realtime/x/y/z'],
-    ['GET', '/v2/acme%2Fapp/manifests/v1'], ['GET', '/v2/acme/app/manifests/t%C3%BCag'], ['GET', '/v2/acme/app/manifests/t%FFag'],
-    ['GET', '/v2/acme/app/manifests/-bad'], ['GET', '/v2/acme/app/blobs/sha256:zz'], ['GET', '/v2/app/tags/list'],
-    ['GET', '/v2/a/b/c/d/tags/list'], ['GET', '/v2//acme/app/manifests/v1'], ['GET', '/api/v1/repository/acme/app/tag/'],
-    ['GET', '/acme'], ['GET', '/acme/app'], ['GET', '/v2'], ['GET', '/v1/_ping'], ['GET', '/api/v1/organization/in5-x/robots'],
-    ['GET', '/v1/repositories/acme/app/tags'], ['PUT', '/v1/repositories/acme/app/auth'], ['PUT', '/v1/repositories/acme/images'],
-    ['GET', '/customtrigger/setup/'], ['GET', '/bitbucket/setup/'], ['GET', '/github/callback/trigger/'], ['GET', '/v2/x/'], ['GET', '/push/x'],
-    ['GET', `/v2/acme/app/manifests/${'%F0%9D%90%80'.repeat(70)}`], ['GET', `/v2/acme/app/manifests/${'%F0%9D%90%80'.repeat(128)}`],
-    ['GET', `/v2/acme/app/manifests/${'%F0%9D%90%80'.repeat(129)}`], ['GET', `/v2/acme/app/manifests/${'a'.repeat(128)}`], ['GET', `/v2/acme/app/manifests/${'a'.repeat(129)}`],
-    ['GET', 'http://registry.example.com/v2/acme/app/manifests/v1'], ['GET', '/v2/acme/app/manifests/v%zz'], ['GET', '/acme/app%00'], ['GET', '/v2/acme/app/tags/list%'],
+    ['GET', '/v2/acme/app/unknown'],
+    ['PATCH', '/v2/'],
+    ['POST', '/v2/acme/app/manifests/v1'],
+    ['GET', '/v2/acme/app/manifests/'],
+    ['GET', '/api/v1/nope/x'],
+    ['DELETE', '/api/v1/user/'],
+    ['GET', '/api/v2/thing'],
+    ['GET', '/v1/nope/x/y'],
+    ['GET', '/v1'],
+    ['GET', '/nonexistent/a/b/c'],
+    ['GET', '/'],
+    ['GET', '/keys/x/y/z'],
+    ['PUT', '/oauth2/x/y'],
+    ['GET', '/secscan/zzz'],
+    ['GET', '/.well-known/nothing'],
+    ['GET', '/userfiles/'],
+    ['GET', '/realtime/x/y/z'],
+    ['GET', '/v2/acme%2Fapp/manifests/v1'],
+    ['GET', '/v2/acme/app/manifests/t%C3%BCag'],
+    ['GET', '/v2/acme/app/manifests/t%FFag'],
+    ['GET', '/v2/acme/app/manifests/-bad'],
+    ['GET', '/v2/acme/app/blobs/sha256:zz'],
+    ['GET', '/v2/app/tags/list'],
+    ['GET', '/v2/a/b/c/d/tags/list'],
+    ['GET', '/v2//acme/app/manifests/v1'],
+    ['GET', '/api/v1/repository/acme/app/tag/'],
+    ['GET', '/acme'],
+    ['GET', '/acme/app'],
+    ['GET', '/v2'],
+    ['GET', '/v1/_ping'],
+    ['GET', '/api/v1/organization/in5-x/robots'],
+    ['GET', '/v1/repositories/acme/app/tags'],
+    ['PUT', '/v1/repositories/acme/app/auth'],
+    ['PUT', '/v1/repositories/acme/images'],
+    ['GET', '/customtrigger/setup/'],
+    ['GET', '/bitbucket/setup/'],
+    ['GET', '/github/callback/trigger/'],
+    ['GET', '/v2/x/'],
+    ['GET', '/push/x'],
+    ['GET', `/v2/acme/app/manifests/${'%F0%9D%90%80'.repeat(70)}`],
+    ['GET', `/v2/acme/app/manifests/${'%F0%9D%90%80'.repeat(128)}`],
+    ['GET', `/v2/acme/app/manifests/${'%F0%9D%90%80'.repeat(129)}`],
+    ['GET', `/v2/acme/app/manifests/${'a'.repeat(128)}`],
+    ['GET', `/v2/acme/app/manifests/${'a'.repeat(129)}`],
+    ['GET', 'http://registry.example.com/v2/acme/app/manifests/v1'],
+    ['GET', '/v2/acme/app/manifests/v%zz'],
+    ['GET', '/acme/app%00'],
+    ['GET', '/v2/acme/app/tags/list%'],
     ['GET', '/v2/acme%0Aapp/tags/list'],
   ];
   for (const [method, path] of extra) out.push({ method, path, note: `extra ${method} ${path}` });
@@ -116,8 +173,16 @@ function snapshotOf(yaml: string): Snapshot {
 function nginxRefuses(p: string): boolean {
   const path = p.split('?')[0]!;
   if (/%(?![0-9A-Fa-f]{2})|%00/.test(path)) return true;
-  const bytes = Buffer.from(path.replace(/%([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1');
-  try { new TextDecoder('utf-8', { fatal: true }).decode(bytes); return false; } catch { return true; }
+  const bytes = Buffer.from(
+    path.replace(/%([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))),
+    'latin1',
+  );
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
@@ -127,7 +192,9 @@ function send(port: number, r: Req): Promise<{ status: number; owner: string; he
     const req = http.request({ host: '127.0.0.1', port, method: r.method, path: r.path, agent, headers: r.authorization ? { authorization: r.authorization } : {} }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
+      res.on('data', (c: string) => {
+        body += c;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, owner: String(res.headers['x-echo-owner'] ?? 'nginx'), headers: res.headers, body }));
     });
     req.setTimeout(20_000, () => req.destroy(new Error(`${r.method} ${r.path}: no answer`)));
@@ -139,9 +206,11 @@ function send(port: number, r: Req): Promise<{ status: number; owner: string; he
 async function all<T, R>(items: readonly T[], fn: (x: T) => Promise<R>, width = 16): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i]!);
-  }));
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i]!);
+    }),
+  );
   return out;
 }
 
@@ -151,7 +220,11 @@ function config(migration: string, extra = ''): string {
   return `SERVER_HOSTNAME: registry.example.com
 ${extra}
 MIGRATION:
-${migration.trim().split('\n').map((l) => `  ${l.trim()}`).join('\n')}
+${migration
+  .trim()
+  .split('\n')
+  .map((l) => `  ${l.trim()}`)
+  .join('\n')}
 SWITCHBOARD:
   UPSTREAMS: {python: "http://127.0.0.1:${echo.python.port}", go: "http://127.0.0.1:${echo.go.port}"}
   ACCESS_LOG: "off"
@@ -159,7 +232,12 @@ SWITCHBOARD:
 `;
 }
 
-interface Run { readonly snapshot: Snapshot; readonly port: number; readonly text: string; stop(): Promise<void> }
+interface Run {
+  readonly snapshot: Snapshot;
+  readonly port: number;
+  readonly text: string;
+  stop(): Promise<void>;
+}
 
 async function front(tt: Test, yaml: string): Promise<Run> {
   const dir = tempDir(tt, 'swb-nginx-');
@@ -186,7 +264,8 @@ async function prove(tt: Test, run: Run, reqs: readonly Req[] = ALL): Promise<Re
     counts[a.owner] = (counts[a.owner] ?? 0) + 1;
     if (r.path === '/v1/_ping' && (r.method === 'GET' || r.method === 'HEAD')) {
       // Documented: nginx answers the v1 ping itself, as Quay's nginx does.
-      if (a.owner !== 'nginx' || a.status !== 200 || a.headers['x-docker-registry-version'] !== '0.6.0') mismatches.push(`${r.note}: nginx should answer /v1/_ping itself, got ${a.status} from ${a.owner}`);
+      if (a.owner !== 'nginx' || a.status !== 200 || a.headers['x-docker-registry-version'] !== '0.6.0')
+        mismatches.push(`${r.note}: nginx should answer /v1/_ping itself, got ${a.status} from ${a.owner}`);
       return;
     }
     if (nginxRefuses(r.path)) {
@@ -195,7 +274,9 @@ async function prove(tt: Test, run: Run, reqs: readonly Req[] = ALL): Promise<Re
       return;
     }
     if (a.owner !== d.owner) {
-      mismatches.push(`${r.note} [${r.method} ${r.path}${r.authorization ? ' +auth' : ''}]: nginx → ${a.owner} (${a.status}, route ${String(a.headers['x-switchboard-route'])}), decide → ${d.owner} (${d.reason}, ${d.route_id})`);
+      mismatches.push(
+        `${r.note} [${r.method} ${r.path}${r.authorization ? ' +auth' : ''}]: nginx → ${a.owner} (${a.status}, route ${String(a.headers['x-switchboard-route'])}), decide → ${d.owner} (${d.reason}, ${d.route_id})`,
+      );
     }
   });
   tt.same(mismatches, [], `nginx's owner equals decide() for all ${reqs.length} requests`);
@@ -242,7 +323,10 @@ t.test('mixed levels: family, capability and route switches', async (tt) => {
 });
 
 t.test('canary by org and repo, with a renamed library namespace', async (tt) => {
-  const run = await front(tt, config(`
+  const run = await front(
+    tt,
+    config(
+      `
     ROUTE_OWNER_DEFAULT: python
     ROUTE_OWNER_FAMILY_REGISTRY_V2: canary
     ROUTE_CANARY_ORGS: [acme, lib, quay]
@@ -251,7 +335,10 @@ t.test('canary by org and repo, with a renamed library namespace', async (tt) =>
     ROUTE_CANARY_FAMILY_API_V1_REPOS: [zeta/team/repo5, megacorp/repo8]
     ROUTE_OWNER_CAP_V1_PULL: canary
     ROUTE_CANARY_CAP_V1_PULL_REPOS: ['lib/repo150', 'dev/repo159']
-  `, 'LIBRARY_NAMESPACE: lib'));
+  `,
+      'LIBRARY_NAMESPACE: lib',
+    ),
+  );
   tt.match(run.text, /# ROUTE_CANARY_ORGS: acme, lib, quay/, 'the org list is shown');
   const c = await prove(tt, run);
   tt.ok((c.go ?? 0) > 10 && (c.python ?? 0) > 100, `both owners answer (${JSON.stringify(c)})`);
@@ -265,7 +352,9 @@ t.test('5% canary everywhere', async (tt) => {
 });
 
 t.test('50% canary on /v2, scoped percents elsewhere', async (tt) => {
-  const run = await front(tt, config(`
+  const run = await front(
+    tt,
+    config(`
     ROUTE_OWNER_DEFAULT: canary
     ROUTE_CANARY_PERCENT: 50
     ROUTE_OWNER_FAMILY_REGISTRY_V2: canary
@@ -276,7 +365,8 @@ t.test('50% canary on /v2, scoped percents elsewhere', async (tt) => {
     ROUTE_CANARY_CAP_API_BILLING_PERCENT: 0
     ROUTE_OWNER_CAP_WEB_UI: canary
     ROUTE_CANARY_CAP_WEB_UI_PERCENT: 100
-  `));
+  `),
+  );
   const c = await prove(tt, run);
   tt.ok((c.go ?? 0) > 100 && (c.python ?? 0) > 100, `about half each (${JSON.stringify(c)})`);
 });
@@ -301,8 +391,18 @@ t.test('users selector: Basic users are matched, bearer-token users are the docu
   tt.equal(d.owner, 'go', 'the switchboard reads alice from the bearer token: go');
   tt.equal(viaToken.owner, 'python', 'nginx cannot read a bearer token: python (documented difference)');
   // Malformed Basic credentials are no user to either (read as nginx reads $remote_user).
-  const odd = [`Basic ${Buffer.from('alice').toString('base64')}`, 'Basic YWxp Y2U6cHc=', 'Basic !YWxpY2U6cHc=', 'basic   YWxpY2U6cHc=', 'BASIC YWxpY2U6cHc=junk!',
-    `Basic ${Buffer.from('alice:pw').toString('base64')}x`, 'Basic', 'Basic ', 'Basic ==', `Basic ${Buffer.from(':pw').toString('base64')}`];
+  const odd = [
+    `Basic ${Buffer.from('alice').toString('base64')}`,
+    'Basic YWxp Y2U6cHc=',
+    'Basic !YWxpY2U6cHc=',
+    'basic   YWxpY2U6cHc=',
+    'BASIC YWxpY2U6cHc=junk!',
+    `Basic ${Buffer.from('alice:pw').toString('base64')}x`,
+    'Basic',
+    'Basic ',
+    'Basic ==',
+    `Basic ${Buffer.from(':pw').toString('base64')}`,
+  ];
   for (const authorization of odd) {
     const want = decide(run.snapshot, { method: 'GET', path, authorization, clientAddress: '127.0.0.1' }).owner;
     tt.equal((await send(run.port, { method: 'GET', path, authorization, note: '' })).owner, want, `${JSON.stringify(authorization)}: nginx and decide() agree (${want})`);
@@ -358,7 +458,10 @@ SWITCHBOARD:
 `;
   const snapshot = snapshotOf(yaml);
   const r = renderNginx(snapshot, { listen: `127.0.0.1:${port}`, runtimeDir: dir, accessLog: 'off' });
-  tt.ok(r.model.warnings.some((w) => /owner go has no upstream/.test(w)), 'the render warns about go');
+  tt.ok(
+    r.model.warnings.some((w) => /owner go has no upstream/.test(w)),
+    'the render warns about go',
+  );
   await startNginx(tt, dir, r.text, port);
   const v2 = await send(port, { method: 'GET', path: '/v2/acme/app/tags/list', note: '' });
   tt.equal(v2.status, 503);
@@ -377,16 +480,19 @@ SWITCHBOARD:
 
 t.test('hostile requests: the front door refuses and rewrites as the switchboard does (issue 14)', async (tt) => {
   const run = await front(tt, config('ROUTE_OWNER_DEFAULT: python\nROUTE_OWNER_FAMILY_REGISTRY_V2: go'));
-  const get = (path: string, headers: Record<string, string> = {}): Promise<{ status: number; owner: string; body: string }> => new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: run.port, path, agent, headers }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, owner: String(res.headers['x-echo-owner'] ?? 'nginx'), body }));
+  const get = (path: string, headers: Record<string, string> = {}): Promise<{ status: number; owner: string; body: string }> =>
+    new Promise((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: run.port, path, agent, headers }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          body += c;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, owner: String(res.headers['x-echo-owner'] ?? 'nginx'), body }));
+      });
+      req.on('error', reject);
+      req.end();
     });
-    req.on('error', reject);
-    req.end();
-  });
   for (const path of ['/api/v1/../../v2/acme/app/manifests/latest', '/v2/acme/app/%2e%2e/%2E%2e/api/v1/user/', '/v2/acme/./app/tags/list']) {
     const r = await get(path);
     tt.same({ status: r.status, owner: r.owner }, { status: 400, owner: 'nginx' }, `${path}: refused by nginx, as by the switchboard`);
@@ -397,11 +503,15 @@ t.test('hostile requests: the front door refuses and rewrites as the switchboard
   tt.equal(JSON.parse(spoofed.body).xff, '127.0.0.1', "a client's X-Forwarded-For is replaced (no TRUSTED_PROXIES)");
   const trusting = await front(tt, config('ROUTE_OWNER_DEFAULT: python').replace('  ACCESS_LOG: "off"', '  ACCESS_LOG: "off"\n  TRUSTED_PROXIES: [127.0.0.0/8]'));
   const kept = await new Promise<string>((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port: trusting.port, path: '/v2/acme/app/tags/list', agent, headers: { 'x-forwarded-for': '203.0.113.7' } }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => { body += c.toString(); });
-      res.on('end', () => resolve(body));
-    }).on('error', reject);
+    http
+      .get({ host: '127.0.0.1', port: trusting.port, path: '/v2/acme/app/tags/list', agent, headers: { 'x-forwarded-for': '203.0.113.7' } }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => {
+          body += c.toString();
+        });
+        res.on('end', () => resolve(body));
+      })
+      .on('error', reject);
   });
   tt.equal(JSON.parse(kept).xff, '203.0.113.7, 127.0.0.1', 'from a trusted proxy it is appended to');
 });

@@ -33,7 +33,10 @@ const inv = loadInventory();
 const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 function render(migration: string, upstreams: { python: string; go: string }, port: number, dir: string): string {
-  const yaml = `MIGRATION:\n${migration.split('\n').map((l) => `  ${l}`).join('\n')}
+  const yaml = `MIGRATION:\n${migration
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n')}
 SWITCHBOARD:
   UPSTREAMS: {python: "${upstreams.python}", go: "${upstreams.go}"}
   DEBUG_HEADERS: true
@@ -51,7 +54,9 @@ function next(r: Reply): string {
 
 function patch(port: number, path: string, chunk: Buffer, offset: number): Promise<Reply> {
   return request(port, {
-    method: 'PATCH', path, body: chunk,
+    method: 'PATCH',
+    path,
+    body: chunk,
     headers: { 'content-type': 'application/octet-stream', 'content-length': String(chunk.length), 'content-range': `${offset}-${offset + chunk.length - 1}` },
   });
 }
@@ -67,8 +72,12 @@ async function pinSetup(t: Test): Promise<{ port: number; reload: (m: string) =>
   const ups = { python: python.url, go: go.url };
   const n = await startNginx(t, dir, render('ROUTE_OWNER_DEFAULT: python', ups, port, dir), port);
   return {
-    port, python,
-    reload: async (m) => { writeFileSync(n.conf, render(m, ups, port, dir)); await n.reload(); },
+    port,
+    python,
+    reload: async (m) => {
+      writeFileSync(n.conf, render(m, ups, port, dir));
+      await n.reload();
+    },
   };
 }
 

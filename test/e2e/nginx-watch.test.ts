@@ -19,7 +19,10 @@ const python = await startEcho(t, 'python');
 const go = await startEcho(t, 'go');
 
 function yaml(migration: string, goUrl = `http://127.0.0.1:${go.port}`): string {
-  return `MIGRATION:\n${migration.split('\n').map((l) => `  ${l}`).join('\n')}
+  return `MIGRATION:\n${migration
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n')}
 SWITCHBOARD:
   UPSTREAMS: {python: "http://127.0.0.1:${python.port}", go: "${goUrl}"}
   ACCESS_LOG: "off"

@@ -33,13 +33,7 @@ const port = await freePort();
 const adminPort = await freePort();
 const host = `127.0.0.1:${port}`;
 const config = join(dir, 'config.yaml');
-writeFileSync(config, [
-  `SERVER_HOSTNAME: ${host}`,
-  'PREFERRED_URL_SCHEME: https',
-  'AUTHENTICATION_TYPE: Database',
-  `DATABASE_SECRET_KEY: ${randomUUID()}`,
-  '',
-].join('\n'));
+writeFileSync(config, [`SERVER_HOSTNAME: ${host}`, 'PREFERRED_URL_SCHEME: https', 'AUTHENTICATION_TYPE: Database', `DATABASE_SECRET_KEY: ${randomUUID()}`, ''].join('\n'));
 const C = ['--config', config, '--data-dir', dataDir];
 
 function childEnv(): NodeJS.ProcessEnv {
@@ -54,11 +48,17 @@ function quay(args: readonly string[], input = ''): Promise<string> {
     const c = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: childEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    c.stdout.setEncoding('utf8').on('data', (s: string) => { out += s; });
-    c.stderr.setEncoding('utf8').on('data', (s: string) => { err += s; });
+    c.stdout.setEncoding('utf8').on('data', (s: string) => {
+      out += s;
+    });
+    c.stderr.setEncoding('utf8').on('data', (s: string) => {
+      err += s;
+    });
     c.once('error', reject);
     c.once('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`quay ${args.join(' ')}: exit ${String(code)}\n${out}\n${err}`))));
-    c.stdin.on('error', () => { /* exited before reading */ });
+    c.stdin.on('error', () => {
+      /* exited before reading */
+    });
     c.stdin.end(input);
   });
 }
@@ -70,7 +70,10 @@ await quay(['user', 'create', 'bob', '--email', 'bob@example.com', '--password-s
 const robotToken = (JSON.parse(await quay(['robot', 'create', 'alice+ci', '--json', ...C])) as { token: string }).token;
 const ROBOT = `alice+ci:${robotToken}`;
 
-const server = startChild(t, process.execPath, [BIN, 'serve', ...C, '--listen', host, '--admin-listen', `127.0.0.1:${adminPort}`, '--tls', 'self-signed'], { cwd: dir, env: childEnv() });
+const server = startChild(t, process.execPath, [BIN, 'serve', ...C, '--listen', host, '--admin-listen', `127.0.0.1:${adminPort}`, '--tls', 'self-signed'], {
+  cwd: dir,
+  env: childEnv(),
+});
 await waitFor(() => !server.running() || server.stderr().includes('"msg":"quay serving"'), 60_000, 50);
 if (!server.running()) throw new Error(`quay serve did not start (exit ${String(server.child.exitCode)}):\n${server.stderr()}`);
 
@@ -81,7 +84,11 @@ const src = layoutManifest(images, 'demo');
 const skopeo = await skopeoIn(join(dir, 'skopeo'));
 
 /** Whatever skopeo said, for assertion messages. */
-const said = (r: RunResult): { stdout: string; stderr: string; quay_log_tail: string } => ({ stdout: r.stdout, stderr: r.stderr, quay_log_tail: server.stderr().split('\n').slice(-15).join('\n') });
+const said = (r: RunResult): { stdout: string; stderr: string; quay_log_tail: string } => ({
+  stdout: r.stdout,
+  stderr: r.stderr,
+  quay_log_tail: server.stderr().split('\n').slice(-15).join('\n'),
+});
 
 /**
  * Asserts skopeo was refused by the registry's authorization (not by TLS, a
@@ -94,10 +101,26 @@ function refused(t: Test, r: RunResult, what: string): void {
 }
 
 function push(creds: string | null, ref: string): Promise<RunResult> {
-  return skopeo.run(['copy', '--retry-times', '0', '--dest-tls-verify=false', ...(creds ? ['--dest-creds', creds] : ['--dest-no-creds']), `oci:${images}:demo`, `docker://${host}/${ref}`]);
+  return skopeo.run([
+    'copy',
+    '--retry-times',
+    '0',
+    '--dest-tls-verify=false',
+    ...(creds ? ['--dest-creds', creds] : ['--dest-no-creds']),
+    `oci:${images}:demo`,
+    `docker://${host}/${ref}`,
+  ]);
 }
 function pull(creds: string | null, ref: string, out: string): Promise<RunResult> {
-  return skopeo.run(['copy', '--retry-times', '0', '--src-tls-verify=false', ...(creds ? ['--src-creds', creds] : ['--src-no-creds']), `docker://${host}/${ref}`, `oci:${join(dir, 'pulled', out)}:x`]);
+  return skopeo.run([
+    'copy',
+    '--retry-times',
+    '0',
+    '--src-tls-verify=false',
+    ...(creds ? ['--src-creds', creds] : ['--src-no-creds']),
+    `docker://${host}/${ref}`,
+    `oci:${join(dir, 'pulled', out)}:x`,
+  ]);
 }
 let pulls = 0;
 /** A pull into a fresh layout; returns skopeo's result and the pulled manifest digest (when it worked). */
@@ -189,7 +212,7 @@ t.test('an app-specific token ($app) pulls', async (t) => {
   t.equal(p.r.code, 0, 'pull with $app works', said(p.r));
   t.equal(p.digest, src.descriptor.digest);
   const pushed = await push(`$app:${token}`, 'alice/app:v-app');
-  t.equal(pushed.code, 0, 'and it carries alice\'s rights (push)', said(pushed));
+  t.equal(pushed.code, 0, "and it carries alice's rights (push)", said(pushed));
   const forged = `${token.slice(0, 60)}${'B'.repeat(60)}`;
   refused(t, (await pullDigest(`$app:${forged}`, 'alice/app:v1')).r, 'right name, wrong secret: refused');
 });
@@ -207,30 +230,52 @@ t.test('a public repository is pullable anonymously', async (t) => {
   refused(t, await push(BOB, 'alice/pub:bob'), 'nor can bob');
 });
 
-t.test('quay.db holds what Quay\'s would', async (t) => {
+t.test("quay.db holds what Quay's would", async (t) => {
   const d = new Database(join(dataDir, 'quay.db'), { readonly: true });
   t.teardown(() => d.close());
-  const keys = d.prepare(`SELECT k.service, k.kid, k.jwk, a.approval_type FROM servicekey k JOIN servicekeyapproval a ON a.id = k.approval_id`).all() as
-    { service: string; kid: string; jwk: string; approval_type: string }[];
+  const keys = d.prepare(`SELECT k.service, k.kid, k.jwk, a.approval_type FROM servicekey k JOIN servicekeyapproval a ON a.id = k.approval_id`).all() as {
+    service: string;
+    kid: string;
+    jwk: string;
+    approval_type: string;
+  }[];
   t.equal(keys.length, 1, 'one servicekey row, approved');
   t.equal(keys[0]?.service, 'quay');
   t.ok(keys[0]?.approval_type, 'with an approval type');
   t.equal((JSON.parse(keys[0]?.jwk ?? '{}') as { kty?: string }).kty, 'RSA', 'the public JWK');
   t.same(d.prepare('SELECT count(*) n FROM servicekey WHERE approval_id IS NULL').get(), { n: 0 }, 'no unapproved key');
 
-  const perm = (user: string, repo: string): string | undefined => (d.prepare(`SELECT ro.name FROM repositorypermission p JOIN role ro ON ro.id = p.role_id
+  const perm = (user: string, repo: string): string | undefined =>
+    (
+      d
+        .prepare(
+          `SELECT ro.name FROM repositorypermission p JOIN role ro ON ro.id = p.role_id
     JOIN "user" u ON u.id = p.user_id JOIN repository r ON r.id = p.repository_id JOIN "user" n ON n.id = r.namespace_user_id
-    WHERE u.username = ? AND n.username = 'alice' AND r.name = ?`).get(user, repo) as { name: string } | undefined)?.name;
+    WHERE u.username = ? AND n.username = 'alice' AND r.name = ?`,
+        )
+        .get(user, repo) as { name: string } | undefined
+    )?.name;
   t.equal(perm('alice', 'app'), 'admin', 'alice is admin of alice/app, made on push');
-  t.equal(perm('alice+ci', 'app'), 'read', 'the robot\'s grant');
+  t.equal(perm('alice+ci', 'app'), 'read', "the robot's grant");
   t.equal(perm('bob', 'app'), undefined, 'bob has nothing');
   const vis = d.prepare(`SELECT r.name, v.name vis FROM repository r JOIN visibility v ON v.id = r.visibility_id ORDER BY r.name`).all();
-  t.same(vis, [{ name: 'app', vis: 'private' }, { name: 'pub', vis: 'public' }]);
-  const tags = d.prepare(`SELECT r.name repo, t.name tag, m.digest FROM tag t JOIN manifest m ON m.id = t.manifest_id JOIN repository r ON r.id = t.repository_id
-    WHERE t.hidden = 0 AND t.lifetime_end_ms IS NULL ORDER BY r.name, t.name`).all();
-  t.same(tags, [
-    { repo: 'app', tag: 'v-app', digest: src.descriptor.digest },
-    { repo: 'app', tag: 'v1', digest: src.descriptor.digest },
-    { repo: 'pub', tag: 'v1', digest: src.descriptor.digest },
-  ], 'only the allowed pushes left tags');
+  t.same(vis, [
+    { name: 'app', vis: 'private' },
+    { name: 'pub', vis: 'public' },
+  ]);
+  const tags = d
+    .prepare(
+      `SELECT r.name repo, t.name tag, m.digest FROM tag t JOIN manifest m ON m.id = t.manifest_id JOIN repository r ON r.id = t.repository_id
+    WHERE t.hidden = 0 AND t.lifetime_end_ms IS NULL ORDER BY r.name, t.name`,
+    )
+    .all();
+  t.same(
+    tags,
+    [
+      { repo: 'app', tag: 'v-app', digest: src.descriptor.digest },
+      { repo: 'app', tag: 'v1', digest: src.descriptor.digest },
+      { repo: 'pub', tag: 'v1', digest: src.descriptor.digest },
+    ],
+    'only the allowed pushes left tags',
+  );
 });

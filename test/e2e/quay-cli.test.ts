@@ -32,7 +32,11 @@ function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-interface Out { readonly code: number | null; readonly stdout: string; readonly stderr: string }
+interface Out {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
 
 /** `node bin/quay.js ...args`, `input` on stdin, cwd the temp dir; never throws on a non-zero exit. */
 function quay(args: readonly string[], o: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Out> {
@@ -40,12 +44,27 @@ function quay(args: readonly string[], o: { input?: string; env?: NodeJS.Process
     const c = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: childEnv(o.env), stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    c.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
-    c.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
-    const timer = setTimeout(() => { stderr += '\n[test: killed after 60 s]'; c.kill('SIGKILL'); }, 60_000);
-    c.once('error', (e) => { clearTimeout(timer); reject(e); });
-    c.once('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-    c.stdin.on('error', () => { /* the command may exit before reading stdin */ });
+    c.stdout.setEncoding('utf8').on('data', (s: string) => {
+      stdout += s;
+    });
+    c.stderr.setEncoding('utf8').on('data', (s: string) => {
+      stderr += s;
+    });
+    const timer = setTimeout(() => {
+      stderr += '\n[test: killed after 60 s]';
+      c.kill('SIGKILL');
+    }, 60_000);
+    c.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    c.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    c.stdin.on('error', () => {
+      /* the command may exit before reading stdin */
+    });
     c.stdin.end(o.input ?? '');
   });
 }
@@ -66,7 +85,18 @@ t.test('--help, no command, unknown command, unknown option', async (t) => {
     const h = await quay([flag]);
     t.equal(h.code, 0, `${flag} exits 0`);
     t.match(h.stdout, /^Usage: quay <command>/, `${flag} prints the usage on stdout`);
-    for (const cmd of ['serve', 'config validate', 'config print', 'config generate', 'user create', 'org create', 'robot create', 'app-token create', 'repo create', 'repo grant']) {
+    for (const cmd of [
+      'serve',
+      'config validate',
+      'config print',
+      'config generate',
+      'user create',
+      'org create',
+      'robot create',
+      'app-token create',
+      'repo create',
+      'repo grant',
+    ]) {
       t.match(h.stdout, `  ${cmd}`, `${flag} lists ${cmd}`);
     }
     t.equal(h.stderr, '', `${flag}: nothing on stderr`);
@@ -92,15 +122,18 @@ t.test('--help, no command, unknown command, unknown option', async (t) => {
 
 t.test('config validate', async (t) => {
   const dataDir = join(dir, 'validate-data');
-  const good = write('good.yaml', [
-    'SERVER_HOSTNAME: registry.example.com:8443',
-    'PREFERRED_URL_SCHEME: https',
-    'AUTHENTICATION_TYPE: Database',
-    `DATABASE_SECRET_KEY: ${randomUUID()}`,
-    'FEATURE_ANONYMOUS_ACCESS: yes', // YAML 1.1, as Quay's PyYAML reads it
-    'SOME_KEY_ONLY_PYTHON_QUAY_READS: {a: 1}',
-    '',
-  ].join('\n'));
+  const good = write(
+    'good.yaml',
+    [
+      'SERVER_HOSTNAME: registry.example.com:8443',
+      'PREFERRED_URL_SCHEME: https',
+      'AUTHENTICATION_TYPE: Database',
+      `DATABASE_SECRET_KEY: ${randomUUID()}`,
+      'FEATURE_ANONYMOUS_ACCESS: yes', // YAML 1.1, as Quay's PyYAML reads it
+      'SOME_KEY_ONLY_PYTHON_QUAY_READS: {a: 1}',
+      '',
+    ].join('\n'),
+  );
   const ok = await quay(['config', 'validate', '--config', good, '--data-dir', dataDir]);
   t.equal(ok.code, 0, 'a good file validates', said(ok));
   t.match(ok.stdout, `${good}: valid for mirror mode`);
@@ -113,14 +146,10 @@ t.test('config validate', async (t) => {
   t.match(viaEnv.stdout, good, '$QUAY_CONFIG names the file');
 
   // Type errors: each with file:line: KEY: message, in file order.
-  const types = write('types.yaml', [
-    '# a comment line',
-    'SERVER_HOSTNAME: 42',
-    'PREFERRED_URL_SCHEME: https',
-    'FEATURE_ANONYMOUS_ACCESS: maybe',
-    'PREFERRED_URL_SCHEME_TYPO: x',
-    '',
-  ].join('\n'));
+  const types = write(
+    'types.yaml',
+    ['# a comment line', 'SERVER_HOSTNAME: 42', 'PREFERRED_URL_SCHEME: https', 'FEATURE_ANONYMOUS_ACCESS: maybe', 'PREFERRED_URL_SCHEME_TYPO: x', ''].join('\n'),
+  );
   const ty = await quay(['config', 'validate', '--config', types, '--data-dir', dataDir]);
   t.equal(ty.code, 1, 'bad types exit 1');
   t.equal(ty.stdout.trim().split('\n').length, 2, 'one line per bad key', { stdout: ty.stdout });
@@ -129,12 +158,7 @@ t.test('config validate', async (t) => {
   t.ok(ty.stdout.indexOf(':2: SERVER_HOSTNAME') < ty.stdout.indexOf(':4: FEATURE_ANONYMOUS_ACCESS'), 'in file order');
 
   // What this runtime cannot serve, each at its key's line.
-  const serve = write('serve.yaml', [
-    'SERVER_HOSTNAME: registry.example.com',
-    'AUTHENTICATION_TYPE: LDAP',
-    'DB_URI: postgresql://quay:pw@db/quay',
-    '',
-  ].join('\n'));
+  const serve = write('serve.yaml', ['SERVER_HOSTNAME: registry.example.com', 'AUTHENTICATION_TYPE: LDAP', 'DB_URI: postgresql://quay:pw@db/quay', ''].join('\n'));
   const sv = await quay(['config', 'validate', '--config', serve, '--data-dir', dataDir]);
   t.equal(sv.code, 1);
   t.match(sv.stdout, `${serve}:2: AUTHENTICATION_TYPE: LDAP is not served by this runtime yet`);
@@ -158,17 +182,36 @@ t.test('config validate', async (t) => {
   const parsed = JSON.parse(js.stdout) as { ok: boolean; mode: string; problems: { key: string; line?: number; message: string }[] };
   t.equal(parsed.ok, false);
   t.equal(parsed.mode, 'mirror');
-  t.same(parsed.problems.map((p) => [p.key, p.line]), [['SERVER_HOSTNAME', 2], ['FEATURE_ANONYMOUS_ACCESS', 4]]);
+  t.same(
+    parsed.problems.map((p) => [p.key, p.line]),
+    [
+      ['SERVER_HOSTNAME', 2],
+      ['FEATURE_ANONYMOUS_ACCESS', 4],
+    ],
+  );
   t.match(parsed.problems[1]!.message, 'maybe');
   const js2 = JSON.parse((await quay(['config', 'validate', '--config', serve, '--data-dir', dataDir, '--json'])).stdout) as typeof parsed;
-  t.same(js2.problems.map((p) => [p.key, p.line]), [['AUTHENTICATION_TYPE', 2], ['DB_URI', 3]]);
+  t.same(
+    js2.problems.map((p) => [p.key, p.line]),
+    [
+      ['AUTHENTICATION_TYPE', 2],
+      ['DB_URI', 3],
+    ],
+  );
   const js3 = JSON.parse((await quay(['config', 'validate', '--config', nokey, '--data-dir', dataDir, '--json'])).stdout) as typeof parsed;
-  t.same(js3.problems.map((p) => p.key), ['DATABASE_SECRET_KEY']);
+  t.same(
+    js3.problems.map((p) => p.key),
+    ['DATABASE_SECRET_KEY'],
+  );
 
   // Nested keys and YAML errors.
   const nested = write('nested.yaml', 'DISTRIBUTED_STORAGE_CONFIG:\n  local_us: [LocalStorage, {storage_path: s}]\n  s3: LocalStorage\n');
   const ne = JSON.parse((await quay(['config', 'validate', '--config', nested, '--data-dir', dataDir, '--json'])).stdout) as typeof parsed;
-  t.same(ne.problems.map((p) => [p.key, p.line]), [['DISTRIBUTED_STORAGE_CONFIG.s3', 3]], 'a nested key is named by its path, at its own line');
+  t.same(
+    ne.problems.map((p) => [p.key, p.line]),
+    [['DISTRIBUTED_STORAGE_CONFIG.s3', 3]],
+    'a nested key is named by its path, at its own line',
+  );
   const yamlErr = write('broken.yaml', 'SERVER_HOSTNAME: a\nSERVER_HOSTNAME: b\n');
   const ye = await quay(['config', 'validate', '--config', yamlErr, '--data-dir', dataDir]);
   t.equal(ye.code, 1, 'a duplicate key is refused');
@@ -182,18 +225,20 @@ t.test('config validate', async (t) => {
 });
 
 t.test('config validate reports every problem of a file at once (USAGE: "every problem with its key and line")', async (t) => {
-  const all = write('all.yaml', [
-    'SERVER_HOSTNAME: 42',
-    'FEATURE_ANONYMOUS_ACCESS: maybe',
-    'AUTHENTICATION_TYPE: LDAP',
-    'DB_URI: postgresql://quay@db/quay',
-    '',
-  ].join('\n'));
+  const all = write('all.yaml', ['SERVER_HOSTNAME: 42', 'FEATURE_ANONYMOUS_ACCESS: maybe', 'AUTHENTICATION_TYPE: LDAP', 'DB_URI: postgresql://quay@db/quay', ''].join('\n'));
   const r = await quay(['config', 'validate', '--config', all, '--data-dir', join(dir, 'validate-data'), '--json']);
   t.equal(r.code, 1);
   const keys = (JSON.parse(r.stdout) as { problems: { key: string; line?: number }[] }).problems.map((p) => [p.key, p.line]);
-  t.same(keys, [['SERVER_HOSTNAME', 1], ['FEATURE_ANONYMOUS_ACCESS', 2], ['AUTHENTICATION_TYPE', 3], ['DB_URI', 4]],
-    'type errors and unsupported values in one run, not one class per run');
+  t.same(
+    keys,
+    [
+      ['SERVER_HOSTNAME', 1],
+      ['FEATURE_ANONYMOUS_ACCESS', 2],
+      ['AUTHENTICATION_TYPE', 3],
+      ['DB_URI', 4],
+    ],
+    'type errors and unsupported values in one run, not one class per run',
+  );
 });
 
 t.test('config print', async (t) => {
@@ -274,10 +319,16 @@ const dataDir = join(dir, 'data');
 const secret = randomUUID();
 const config = write('config.yaml', `SERVER_HOSTNAME: registry.example.com\nPREFERRED_URL_SCHEME: https\nAUTHENTICATION_TYPE: Database\nDATABASE_SECRET_KEY: ${secret}\n`);
 const C = ['--config', config, '--data-dir', dataDir];
-function db(): Database.Database { return new Database(join(dataDir, 'quay.db'), { readonly: true }); }
+function db(): Database.Database {
+  return new Database(join(dataDir, 'quay.db'), { readonly: true });
+}
 function query<T>(sql: string, ...args: unknown[]): T | undefined {
   const d = db();
-  try { return d.prepare(sql).get(...args) as T | undefined; } finally { d.close(); }
+  try {
+    return d.prepare(sql).get(...args) as T | undefined;
+  } finally {
+    d.close();
+  }
 }
 
 t.test('user create', async (t) => {
@@ -286,7 +337,9 @@ t.test('user create', async (t) => {
   t.match(a.stdout, 'created user alice');
   t.notMatch(a.stdout + a.stderr, 'correct horse', 'the password is not echoed');
   const row = query<{ uuid: string; email: string; password_hash: string; organization: number; robot: number; verified: number; enabled: number }>(
-    'SELECT uuid, email, password_hash, organization, robot, verified, enabled FROM "user" WHERE username = ?', 'alice');
+    'SELECT uuid, email, password_hash, organization, robot, verified, enabled FROM "user" WHERE username = ?',
+    'alice',
+  );
   t.ok(row, 'a "user" row in DATA_DIR/quay.db');
   t.match(row?.password_hash, /^\$2[aby]\$\d\d\$.{53}$/, 'a bcrypt hash');
   t.notMatch(row?.password_hash, 'correct horse');
@@ -317,7 +370,11 @@ t.test('user create', async (t) => {
   t.equal(neither.code, 2, 'no password source exits 2');
   t.match(neither.stderr, 'never on the command line');
   t.equal((await quay(['user', 'create', 'carol', '--email', 'carol@example.com', '--password-env', 'NOT_SET_ANYWHERE', ...C])).code, 2, 'unset --password-env variable exits 2');
-  t.equal((await quay(['user', 'create', 'Carol!', '--email', 'carol@example.com', '--password-stdin', ...C], { input: 'long-enough-password\n' })).code, 1, 'invalid name exits 1');
+  t.equal(
+    (await quay(['user', 'create', 'Carol!', '--email', 'carol@example.com', '--password-stdin', ...C], { input: 'long-enough-password\n' })).code,
+    1,
+    'invalid name exits 1',
+  );
   t.equal((await quay(['user', 'create', '--email', 'carol@example.com', '--password-stdin', ...C], { input: 'long-enough-password\n' })).code, 2, 'no name exits 2');
   t.equal(query<{ n: number }>('SELECT count(*) n FROM "user" WHERE username IN (?, ?)', 'carol', 'alice2')?.n, 0, 'no refused user was written');
 });
@@ -333,7 +390,9 @@ t.test('robot create', async (t) => {
   t.match(robotToken, /^[A-Za-z0-9]{64}$/, 'a 64-character token');
   const row = query<{ token: string; robot: number; password_hash: string | null; description: string }>(
     `SELECT t.token, u.robot, u.password_hash, m.description FROM robotaccounttoken t JOIN "user" u ON u.id = t.robot_account_id
-     LEFT JOIN robotaccountmetadata m ON m.robot_account_id = u.id WHERE u.username = ?`, 'alice+ci');
+     LEFT JOIN robotaccountmetadata m ON m.robot_account_id = u.id WHERE u.username = ?`,
+    'alice+ci',
+  );
   t.ok(row, 'a robotaccounttoken row');
   t.match(row?.token, /^v0\$\$/, 'stored encrypted (v0$$...)');
   t.not(row?.token, robotToken, 'not the plain token');
@@ -389,7 +448,9 @@ t.test('app-token create', async (t) => {
   t.same([out.user, out.title], ['alice', 'laptop']);
   t.match(out.token, /^[A-Za-z0-9]{120}$/);
   const row = query<{ title: string; token_name: string; token_secret: string; username: string }>(
-    `SELECT a.title, a.token_name, a.token_secret, u.username FROM appspecificauthtoken a JOIN "user" u ON u.id = a.user_id WHERE a.title = ?`, 'laptop');
+    `SELECT a.title, a.token_name, a.token_secret, u.username FROM appspecificauthtoken a JOIN "user" u ON u.id = a.user_id WHERE a.title = ?`,
+    'laptop',
+  );
   t.equal(row?.username, 'alice');
   t.equal(row?.token_name, out.token.slice(0, 60), 'the first 60 characters are the public name');
   t.match(row?.token_secret, /^v0\$\$/, 'the rest is stored encrypted');
@@ -408,13 +469,23 @@ t.test('app-token create', async (t) => {
 });
 
 t.test('repo create and repo grant', async (t) => {
-  const visibility = (ns: string, name: string): string | undefined => query<{ v: string }>(
-    `SELECT v.name v FROM repository r JOIN visibility v ON v.id = r.visibility_id JOIN "user" u ON u.id = r.namespace_user_id WHERE u.username = ? AND r.name = ?`, ns, name)?.v;
-  const role = (ns: string, name: string, who: string): string | undefined => query<{ role: string }>(
-    `SELECT ro.name role FROM repositorypermission p JOIN role ro ON ro.id = p.role_id JOIN repository r ON r.id = p.repository_id
+  const visibility = (ns: string, name: string): string | undefined =>
+    query<{ v: string }>(
+      `SELECT v.name v FROM repository r JOIN visibility v ON v.id = r.visibility_id JOIN "user" u ON u.id = r.namespace_user_id WHERE u.username = ? AND r.name = ?`,
+      ns,
+      name,
+    )?.v;
+  const role = (ns: string, name: string, who: string): string | undefined =>
+    query<{ role: string }>(
+      `SELECT ro.name role FROM repositorypermission p JOIN role ro ON ro.id = p.role_id JOIN repository r ON r.id = p.repository_id
      JOIN "user" n ON n.id = r.namespace_user_id LEFT JOIN "user" u ON u.id = p.user_id LEFT JOIN team tm ON tm.id = p.team_id
      LEFT JOIN "user" o ON o.id = tm.organization_id
-     WHERE n.username = ? AND r.name = ? AND (u.username = ? OR o.username || '/' || tm.name = ?)`, ns, name, who, who)?.role;
+     WHERE n.username = ? AND r.name = ? AND (u.username = ? OR o.username || '/' || tm.name = ?)`,
+      ns,
+      name,
+      who,
+      who,
+    )?.role;
 
   const c = await quay(['repo', 'create', 'alice/app', ...C]);
   t.equal(c.code, 0, 'exit 0', said(c));
@@ -472,7 +543,12 @@ t.test('quay serve --mode mirror --tls self-signed', async (t) => {
       const req = https.get({ host: '127.0.0.1', port, path, rejectUnauthorized: false, agent: false, timeout: 30_000 }, (res) => {
         const fingerprint = (res.socket as TLSSocket).getPeerCertificate().fingerprint256;
         let body = '';
-        res.setEncoding('utf8').on('data', (s: string) => { body += s; }).on('end', () => resolve({ status: res.statusCode ?? 0, body, fingerprint, headers: res.headers }));
+        res
+          .setEncoding('utf8')
+          .on('data', (s: string) => {
+            body += s;
+          })
+          .on('end', () => resolve({ status: res.statusCode ?? 0, body, fingerprint, headers: res.headers }));
       });
       req.on('timeout', () => req.destroy(new Error(`GET ${path}: timeout`)));
       req.on('error', reject);
@@ -491,7 +567,10 @@ t.test('quay serve --mode mirror --tls self-signed', async (t) => {
   const v2 = await get('/v2/');
   t.equal(v2.status, 200, `/v2/ answers anonymously in mirror mode: ${v2.body}`);
   t.equal(v2.fingerprint, x509.fingerprint256, 'the served certificate is the one in DATA_DIR/tls');
-  const plain = await request(port, { path: '/v2/', timeoutMs: 5000 }).then((r) => r.status, () => 'refused');
+  const plain = await request(port, { path: '/v2/', timeoutMs: 5000 }).then(
+    (r) => r.status,
+    () => 'refused',
+  );
   t.not(plain, 200, 'plain HTTP on the TLS port does not answer /v2/');
 
   const health = await request(adminPort, { path: '/healthz' });
@@ -506,7 +585,12 @@ t.test('quay serve --mode mirror --tls self-signed', async (t) => {
   t.equal((await request(adminPort, { path: '/nope' })).status, 404);
 
   // A second server on the same port fails to start with exit 1.
-  const clash = startChild(t, process.execPath, [BIN, 'serve', '--data-dir', join(dir, 'clash-data'), '--listen', `127.0.0.1:${port}`, '--admin-listen', '127.0.0.1:0', '--tls', 'off'], { cwd: dir, env: childEnv() });
+  const clash = startChild(
+    t,
+    process.execPath,
+    [BIN, 'serve', '--data-dir', join(dir, 'clash-data'), '--listen', `127.0.0.1:${port}`, '--admin-listen', '127.0.0.1:0', '--tls', 'off'],
+    { cwd: dir, env: childEnv() },
+  );
   const clashExit = await Promise.race([clash.exited, sleep(60_000).then(() => null)]);
   t.equal(clashExit?.code, 1, `a taken port: exit 1 (${clash.stderr().trim().split('\n').pop() ?? ''})`);
   t.match(clash.stderr(), 'cannot start');

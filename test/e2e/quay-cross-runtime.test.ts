@@ -49,15 +49,37 @@ const ADMIN = 'admin';
 const PASSWORD = `pw-${randomBytes(6).toString('hex')}`;
 const CREDS = `${ADMIN}:${PASSWORD}`;
 const tsData = join(dir, 'ts-data');
-const quayCli = (args: readonly string[]) => runOk(process.execPath, ['bin/quay.js', ...args, '--mode', 'standalone', '--config', quay.configFile, '--data-dir', tsData], {
-  cwd: ROOT, env: { ...process.env, ADMIN_PASSWORD: PASSWORD }, timeoutMs: 60_000,
-});
+const quayCli = (args: readonly string[]) =>
+  runOk(process.execPath, ['bin/quay.js', ...args, '--mode', 'standalone', '--config', quay.configFile, '--data-dir', tsData], {
+    cwd: ROOT,
+    env: { ...process.env, ADMIN_PASSWORD: PASSWORD },
+    timeoutMs: 60_000,
+  });
 await quayCli(['user', 'create', ADMIN, '--email', 'admin@example.com', '--password-env', 'ADMIN_PASSWORD']);
 
 const goPort = await freePort();
-const ts = startChild(t, process.execPath, ['bin/quay.js', 'serve', '--mode', 'standalone', '--config', quay.configFile, '--data-dir', tsData,
-  '--listen', `127.0.0.1:${goPort}`, '--admin-listen', `127.0.0.1:${await freePort()}`, '--tls', 'off'], { cwd: ROOT });
-await waitForLog(ts, /"msg":"quay serving"/, 'quay serve on Quay\'s database');
+const ts = startChild(
+  t,
+  process.execPath,
+  [
+    'bin/quay.js',
+    'serve',
+    '--mode',
+    'standalone',
+    '--config',
+    quay.configFile,
+    '--data-dir',
+    tsData,
+    '--listen',
+    `127.0.0.1:${goPort}`,
+    '--admin-listen',
+    `127.0.0.1:${await freePort()}`,
+    '--tls',
+    'off',
+  ],
+  { cwd: ROOT },
+);
+await waitForLog(ts, /"msg":"quay serving"/, "quay serve on Quay's database");
 
 const SB_DIR = join(dir, 'switchboard');
 mkdirSync(SB_DIR);
@@ -80,7 +102,13 @@ const atTs = new V2Client(goPort, host, CREDS);
 
 /** Owners of the access-log lines written since `from` (an index into the log), for paths matching `path`. */
 function ownersSince(from: number, path: RegExp): Set<string> {
-  return new Set(sb.accessLog().slice(from).filter((l) => path.test(l.path)).map((l) => l.owner));
+  return new Set(
+    sb
+      .accessLog()
+      .slice(from)
+      .filter((l) => path.test(l.path))
+      .map((l) => l.owner),
+  );
 }
 
 const skopeo = await skopeoIn(join(dir, 'skopeo'));
@@ -91,7 +119,10 @@ await buildImage(images, 'two', [{ 'etc/motd': 'cross-runtime two\n' }, { 'data.
 
 async function skopeoCopy(from: string, to: string, what: string): Promise<void> {
   const r = await skopeo.run(['copy', '--retry-times', '0', '--src-tls-verify=false', '--dest-tls-verify=false', '--src-creds', CREDS, '--dest-creds', CREDS, from, to]);
-  if (r.code !== 0) throw new Error(`${what}: skopeo failed\n${r.stderr}\n--- quay log tail ---\n${quay.log().split('\n').slice(-30).join('\n')}\n--- ts log tail ---\n${ts.stderr().split('\n').slice(-15).join('\n')}`);
+  if (r.code !== 0)
+    throw new Error(
+      `${what}: skopeo failed\n${r.stderr}\n--- quay log tail ---\n${quay.log().split('\n').slice(-30).join('\n')}\n--- ts log tail ---\n${ts.stderr().split('\n').slice(-15).join('\n')}`,
+    );
 }
 
 /** Every blob of a pulled layout equals the source layout's (digest and bytes). */
@@ -142,7 +173,7 @@ t.test('skopeo push through the TS side, everything flipped back to python, pull
   t.same(ownersSince(mark2, /./), new Set(['python']), 'the pull went to Quay');
   sameImage(t, images, 'two', out, 'x');
   const tags = await atQuay.call({ path: `/v2/${ADMIN}/fromts/tags/list` }, `repository:${ADMIN}/fromts:pull`);
-  t.same(tags.json(), { name: `${ADMIN}/fromts`, tags: ['v1'] }, "Quay lists the tag the TS side wrote");
+  t.same(tags.json(), { name: `${ADMIN}/fromts`, tags: ['v1'] }, 'Quay lists the tag the TS side wrote');
 });
 
 /**
@@ -160,10 +191,16 @@ async function crossUpload(t: Test, first: 'python' | 'go', second: 'python' | '
   const start = await viaSb.call({ method: 'POST', path: `/v2/${repo}/blobs/uploads/` }, scope);
   t.equal(start.status, 202, `${first} starts the upload`);
   const loc = new URL(start.header('location'), `http://${host}`);
-  const p1 = await viaSb.call({ method: 'PATCH', path: loc.pathname, body: part1, headers: { 'content-type': 'application/octet-stream', 'content-range': `0-${part1.length - 1}` } }, scope);
+  const p1 = await viaSb.call(
+    { method: 'PATCH', path: loc.pathname, body: part1, headers: { 'content-type': 'application/octet-stream', 'content-range': `0-${part1.length - 1}` } },
+    scope,
+  );
   t.equal(p1.status, 202, `${first} takes the first chunk`);
   await route({ ROUTE_OWNER_CAP_V2_UPLOAD: second });
-  const p2 = await viaSb.call({ method: 'PATCH', path: loc.pathname, body: part2, headers: { 'content-type': 'application/octet-stream', 'content-range': `${part1.length}-${whole.length - 1}` } }, scope);
+  const p2 = await viaSb.call(
+    { method: 'PATCH', path: loc.pathname, body: part2, headers: { 'content-type': 'application/octet-stream', 'content-range': `${part1.length}-${whole.length - 1}` } },
+    scope,
+  );
   t.equal(p2.status, 202, `${second} takes the second chunk of ${first}'s upload: ${p2.status === 202 ? '' : p2.text()}`);
   const status = await viaSb.call({ path: loc.pathname }, scope);
   t.equal(status.status, 204);
@@ -172,18 +209,30 @@ async function crossUpload(t: Test, first: 'python' | 'go', second: 'python' | '
   t.equal(done.status, 201, `${second} finishes it with the digest of both chunks: ${done.status === 201 ? '' : done.text()}`);
   t.equal(done.header('docker-content-digest'), digest);
   // A request's access-log line is written as its response finishes, which can be just after the client has it.
-  const uploadLines = () => sb.accessLog().slice(mark).filter((l) => l.path.includes('/blobs/uploads/'));
+  const uploadLines = () =>
+    sb
+      .accessLog()
+      .slice(mark)
+      .filter((l) => l.path.includes('/blobs/uploads/'));
   await waitFor(() => uploadLines().length >= 5, 5000);
   const log = uploadLines();
-  t.same(log.map((l) => `${l.method} ${l.owner}`), [`POST ${first}`, `PATCH ${first}`, `PATCH ${second}`, `GET ${second}`, `PUT ${second}`], 'each request went where the switch said', { log });
-  for (const [name, c] of [['Quay', atQuay], ['the TS side', atTs]] as const) {
+  t.same(
+    log.map((l) => `${l.method} ${l.owner}`),
+    [`POST ${first}`, `PATCH ${first}`, `PATCH ${second}`, `GET ${second}`, `PUT ${second}`],
+    'each request went where the switch said',
+    { log },
+  );
+  for (const [name, c] of [
+    ['Quay', atQuay],
+    ['the TS side', atTs],
+  ] as const) {
     const got = await c.call({ path: `/v2/${repo}/blobs/${digest}` }, `repository:${repo}:pull`);
     t.equal(got.status, 200, `${name} serves the blob`);
     t.ok(got.body.equals(whole), `${name} serves it byte for byte`);
   }
 }
 
-t.test('a chunked upload started on Quay is finished on the TS side, from Quay\'s sha_state', (t) => crossUpload(t, 'python', 'go', `${ADMIN}/chunks-q2t`));
+t.test("a chunked upload started on Quay is finished on the TS side, from Quay's sha_state", (t) => crossUpload(t, 'python', 'go', `${ADMIN}/chunks-q2t`));
 t.test('a chunked upload started on the TS side is finished on Quay, from our sha_state', (t) => crossUpload(t, 'go', 'python', `${ADMIN}/chunks-t2q`));
 
 t.test('bearer tokens cross both ways (one servicekey table)', async (t) => {
@@ -192,8 +241,14 @@ t.test('bearer tokens cross both ways (one servicekey table)', async (t) => {
   const scope = `repository:${repo}:pull`;
   const fromQuay = await atQuay.token(scope);
   const fromTs = await atTs.token(scope);
-  for (const [who, token] of [['Quay', fromQuay], ['the TS side', fromTs]] as const) {
-    for (const [name, c] of [['Quay', atQuay], ['the TS side', atTs]] as const) {
+  for (const [who, token] of [
+    ['Quay', fromQuay],
+    ['the TS side', fromTs],
+  ] as const) {
+    for (const [name, c] of [
+      ['Quay', atQuay],
+      ['the TS side', atTs],
+    ] as const) {
       const r = await c.call({ path: `/v2/${repo}/tags/list`, token });
       t.equal(r.status, 200, `a token ${who} issued lists tags on ${name}`);
     }
@@ -201,7 +256,11 @@ t.test('bearer tokens cross both ways (one servicekey table)', async (t) => {
   const other = await atTs.call({ path: `/v2/${ADMIN}/fromts/tags/list`, token: fromQuay });
   const otherQ = await atQuay.call({ path: `/v2/${ADMIN}/fromts/tags/list`, token: fromQuay });
   t.equal(other.status, otherQ.status, `a token for another repository is refused alike (${otherQ.status})`);
-  t.same(other.json().errors?.map((e: { code: string }) => e.code), otherQ.json().errors?.map((e: { code: string }) => e.code), '... with the same error code');
+  t.same(
+    other.json().errors?.map((e: { code: string }) => e.code),
+    otherQ.json().errors?.map((e: { code: string }) => e.code),
+    '... with the same error code',
+  );
 });
 
 t.test('robots and app-specific tokens made in Quay work on the TS side, and ours on Quay', async (t) => {
@@ -221,8 +280,8 @@ t.test('robots and app-specific tokens made in Quay work on the TS side, and our
   const cases: [string, number, string, string][] = [
     ["Quay's robot on the TS side", goPort, `${ADMIN}+quaybot:${String(bot.body.token)}`, `${ADMIN}/fromts`],
     ["Quay's app token on the TS side", goPort, `$app:${appCode}`, `${ADMIN}/fromts`],
-    ["our robot on Quay", quay.port, `${tsBot.name}:${tsBot.token}`, `${ADMIN}/fromquay`],
-    ["our app token on Quay", quay.port, `$app:${tsApp.token}`, `${ADMIN}/fromquay`],
+    ['our robot on Quay', quay.port, `${tsBot.name}:${tsBot.token}`, `${ADMIN}/fromquay`],
+    ['our app token on Quay', quay.port, `$app:${tsApp.token}`, `${ADMIN}/fromquay`],
   ];
   for (const [what, port, creds, repo] of cases) {
     const c = new V2Client(port, host, creds);
@@ -234,7 +293,11 @@ t.test('robots and app-specific tokens made in Quay work on the TS side, and our
     const claims = JSON.parse(Buffer.from(access, 'base64url').toString('utf8')) as { access: { actions: string[] }[] };
     const asQuay = await new V2Client(quay.port, host, creds).auth(`repository:${repo}:pull,push`);
     const quayClaims = JSON.parse(Buffer.from((asQuay.json() as { token: string }).token.split('.')[1]!, 'base64url').toString('utf8')) as typeof claims;
-    t.same(claims.access.map((a) => [...a.actions].sort()), quayClaims.access.map((a) => [...a.actions].sort()), `${what}: granted the actions Quay grants`);
+    t.same(
+      claims.access.map((a) => [...a.actions].sort()),
+      quayClaims.access.map((a) => [...a.actions].sort()),
+      `${what}: granted the actions Quay grants`,
+    );
   }
   const stranger = new V2Client(goPort, host, `${ADMIN}+tsbot:${tsBot.token}`);
   const refused = await stranger.getManifest(`${ADMIN}/fromts`, 'v1');
@@ -268,7 +331,14 @@ t.test('tags moved, deleted, restored and listed across the two (time machine, h
   const history = await session.call('GET', `/api/v1/repository/${repo}/tag/?specificTag=moving&onlyActiveTags=false`);
   t.equal(history.status, 200);
   const rows = (history.body.tags as { name: string; manifest_digest: string; end_ts?: number }[]).filter((r) => r.name === 'moving');
-  t.same(rows.map((r) => [r.manifest_digest, typeof r.end_ts]), [[b.digest, 'number'], [a.digest, 'number']], "Quay's tag history shows both lifetimes, ended");
+  t.same(
+    rows.map((r) => [r.manifest_digest, typeof r.end_ts]),
+    [
+      [b.digest, 'number'],
+      [a.digest, 'number'],
+    ],
+    "Quay's tag history shows both lifetimes, ended",
+  );
   const restore = await session.call('POST', `/api/v1/repository/${repo}/tag/moving/restore`, { manifest_digest: a.digest });
   t.equal(restore.status, 200, 'Quay restores `moving` to A from the time machine');
   t.equal((await atTs.getManifest(repo, 'moving')).header('docker-content-digest'), a.digest, 'the TS side serves the restored tag');
@@ -281,13 +351,16 @@ t.test('tags moved, deleted, restored and listed across the two (time machine, h
   t.same(listQ.tags, ['moving'], "Quay's tag list hides the hidden tag");
   t.same(listT.tags, listQ.tags, 'the TS side lists the same tags');
 
-  const index = Buffer.from(JSON.stringify({
-    schemaVersion: 2, mediaType: OCI_INDEX,
-    manifests: [
-      { mediaType: OCI_MANIFEST, digest: a.digest, size: a.manifest.length, platform: { architecture: 'amd64', os: 'linux' } },
-      { mediaType: OCI_MANIFEST, digest: b.digest, size: b.manifest.length, platform: { architecture: 'arm64', os: 'linux' } },
-    ],
-  }));
+  const index = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_INDEX,
+      manifests: [
+        { mediaType: OCI_MANIFEST, digest: a.digest, size: a.manifest.length, platform: { architecture: 'amd64', os: 'linux' } },
+        { mediaType: OCI_MANIFEST, digest: b.digest, size: b.manifest.length, platform: { architecture: 'arm64', os: 'linux' } },
+      ],
+    }),
+  );
   t.equal((await atQuay.putManifest(repo, 'multi', index, OCI_INDEX)).status, 201, 'Quay takes an OCI index');
   const idx = await atTs.getManifest(repo, 'multi');
   t.equal(idx.status, 200);
@@ -298,9 +371,13 @@ t.test('tags moved, deleted, restored and listed across the two (time machine, h
   const idx2 = await atQuay.getManifest(repo, 'multi2');
   t.ok(idx2.status === 200 && idx2.body.equals(index2), 'Quay serves ours byte for byte');
 
-  for (const [writer, reader, label] of [[atTs, atQuay, 'ours on Quay'], [atQuay, atTs, "Quay's on the TS side"]] as const) {
+  for (const [writer, reader, label] of [
+    [atTs, atQuay, 'ours on Quay'],
+    [atQuay, atTs, "Quay's on the TS side"],
+  ] as const) {
     const art = await pushImageParts(writer, repo, `sig-${label}`, {
-      artifactType: 'application/vnd.example.signature', subject: { mediaType: OCI_MANIFEST, digest: a.digest, size: a.manifest.length },
+      artifactType: 'application/vnd.example.signature',
+      subject: { mediaType: OCI_MANIFEST, digest: a.digest, size: a.manifest.length },
     });
     t.equal((await writer.putManifest(repo, art.digest, art.manifest)).status, 201, `${label}: the referrer is pushed`);
     const refs = await reader.call({ path: `/v2/${repo}/referrers/${a.digest}` }, `repository:${repo}:pull`);
@@ -309,10 +386,17 @@ t.test('tags moved, deleted, restored and listed across the two (time machine, h
     t.equal(found?.artifactType, 'application/vnd.example.signature', `${label}: the referrer is listed with its artifactType`);
   }
 
-  for (const [name, port] of [['Quay', quay.port], ['the TS side', goPort]] as const) {
+  for (const [name, port] of [
+    ['Quay', quay.port],
+    ['the TS side', goPort],
+  ] as const) {
     const anon = await request(port, { path: `/v2/${repo}/manifests/moving` });
     t.equal(anon.status, 401, `${name}: anonymous pull of a private repository is 401`);
-    t.same((anon.json() as { errors: { code: string }[] }).errors.map((e) => e.code), ['UNAUTHORIZED'], `${name}: UNAUTHORIZED`);
+    t.same(
+      (anon.json() as { errors: { code: string }[] }).errors.map((e) => e.code),
+      ['UNAUTHORIZED'],
+      `${name}: UNAUTHORIZED`,
+    );
     t.match(anon.header('www-authenticate'), `Bearer realm="http://${host}/v2/auth",service="${host}",scope="repository:${repo}:pull"`, `${name}: the same challenge`);
   }
 });
@@ -339,8 +423,13 @@ t.test('V2_PULL flipped back and forth and the kill switch thrown under load: ze
   const mark = sb.accessLog().length;
   const workers = Array.from({ length: 6 }, worker);
   const steps: Record<string, unknown>[] = [
-    { ROUTE_OWNER_CAP_V2_PULL: 'go' }, {}, { ROUTE_OWNER_DEFAULT: 'go' },
-    { ROUTE_OWNER_DEFAULT: 'go', MIGRATION_FORCE_PYTHON: true }, { ROUTE_OWNER_DEFAULT: 'go' }, { ROUTE_OWNER_CAP_V2_PULL: 'go' }, {},
+    { ROUTE_OWNER_CAP_V2_PULL: 'go' },
+    {},
+    { ROUTE_OWNER_DEFAULT: 'go' },
+    { ROUTE_OWNER_DEFAULT: 'go', MIGRATION_FORCE_PYTHON: true },
+    { ROUTE_OWNER_DEFAULT: 'go' },
+    { ROUTE_OWNER_CAP_V2_PULL: 'go' },
+    {},
   ];
   const versions: number[] = [];
   for (const step of steps) {
@@ -350,7 +439,14 @@ t.test('V2_PULL flipped back and forth and the kill switch thrown under load: ze
   stop = true;
   await Promise.all(workers);
   /** Owners of the requests decided under the snapshot of step i. */
-  const ownersAt = (i: number) => new Set(sb.accessLog().slice(mark).filter((l) => l.snapshot_version === versions[i]).map((l) => l.owner));
+  const ownersAt = (i: number) =>
+    new Set(
+      sb
+        .accessLog()
+        .slice(mark)
+        .filter((l) => l.snapshot_version === versions[i])
+        .map((l) => l.owner),
+    );
   t.same(ownersAt(3), new Set(['python']), 'with the kill switch on, everything went to Quay although the default said go');
   t.same(ownersAt(2), new Set(['go']), 'with the default go, everything went to the TS side');
   t.same(ownersAt(0), new Set(['go']), 'with V2_PULL on go, every pull went to the TS side');

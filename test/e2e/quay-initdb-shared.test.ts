@@ -36,13 +36,32 @@ const quay = await startQuayPython(t);
 const host = `127.0.0.1:${quay.port}`; // Quay's SERVER_HOSTNAME: both sides issue tokens for it
 
 const goPort = await freePort();
-const ts = startChild(t, process.execPath, ['bin/quay.js', 'serve', '--mode', 'standalone', '--config', quay.configFile, '--data-dir', join(dir, 'ts-data'),
-  '--listen', `127.0.0.1:${goPort}`, '--admin-listen', `127.0.0.1:${await freePort()}`, '--tls', 'off'], { cwd: ROOT });
+const ts = startChild(
+  t,
+  process.execPath,
+  [
+    'bin/quay.js',
+    'serve',
+    '--mode',
+    'standalone',
+    '--config',
+    quay.configFile,
+    '--data-dir',
+    join(dir, 'ts-data'),
+    '--listen',
+    `127.0.0.1:${goPort}`,
+    '--admin-listen',
+    `127.0.0.1:${await freePort()}`,
+    '--tls',
+    'off',
+  ],
+  { cwd: ROOT },
+);
 await waitForLog(ts, /"msg":"quay serving"/, "quay serve on initdb's SQLite database");
 
 const db = new Database(quay.database, { readonly: true });
 t.teardown(() => db.close());
-const REPOS = (db.prepare(`SELECT u.username || '/' || r.name FROM repository r JOIN "user" u ON u.id = r.namespace_user_id ORDER BY 1`).pluck().all() as string[]);
+const REPOS = db.prepare(`SELECT u.username || '/' || r.name FROM repository r JOIN "user" u ON u.id = r.namespace_user_id ORDER BY 1`).pluck().all() as string[];
 
 /** Claims of a registry JWT. */
 const claims = (token: string): { access: { type: string; name: string; actions: string[] }[] } =>
@@ -62,8 +81,7 @@ async function grants(port: number, creds: string | null): Promise<{ status: num
 const session = await QuayWebSession.signIn(quay.url, 'devtable', 'password');
 const IDENTITIES: [string, string | null][] = [
   ['anonymous', null],
-  ...['devtable', 'public', 'reader', 'freshuser', 'creator', 'member', 'outsideorg', 'randomuser', 'unverified', 'disabled']
-    .map((u): [string, string] => [u, `${u}:password`]),
+  ...['devtable', 'public', 'reader', 'freshuser', 'creator', 'member', 'outsideorg', 'randomuser', 'unverified', 'disabled'].map((u): [string, string] => [u, `${u}:password`]),
   ['devtable+dtrobot', `devtable+dtrobot:${await session.robotToken('devtable+dtrobot', 'devtable')}`],
   ['buynlarge+coolrobot', `buynlarge+coolrobot:${await session.robotToken('buynlarge+coolrobot', 'devtable')}`],
 ];
@@ -95,8 +113,10 @@ t.test("a wrong password is refused alike, and each side honours the other's bac
   // Ten failures: a back-off of 5 × (2¹⁰ − 1) / 10 s, far longer than this test (Quay's exponential_backoff).
   const rw = new Database(quay.database);
   rw.pragma('busy_timeout = 5000');
-  const setAttempts = (n: number) => rw.prepare('UPDATE "user" SET invalid_login_attempts = ?, last_invalid_login = ? WHERE username IN (?, ?)')
-    .run(n, formatQuayTimestamp(new Date()), 'randomuser', 'subscription');
+  const setAttempts = (n: number) =>
+    rw
+      .prepare('UPDATE "user" SET invalid_login_attempts = ?, last_invalid_login = ? WHERE username IN (?, ?)')
+      .run(n, formatQuayTimestamp(new Date()), 'randomuser', 'subscription');
   setAttempts(10);
   const q2 = await grants(quay.port, 'randomuser:password');
   t.equal(q2.status, 429, 'inside the window Quay refuses even the right password');
@@ -146,10 +166,28 @@ t.test('a push through the TS side pulls through Quay; refused pushes are refuse
   mkdirSync(join(dir, 'work'), { recursive: true });
   await buildImage(images, 'img', [{ 'hello.txt': randomUUID() }], join(dir, 'work'));
   const skopeo = await skopeoIn(join(dir, 'skopeo'));
-  const push = await skopeo.run(['copy', '--retry-times', '0', '--dest-tls-verify=false', '--dest-creds', 'devtable:password', `oci:${images}:img`, `docker://127.0.0.1:${goPort}/devtable/pushed-by-ts:v1`]);
+  const push = await skopeo.run([
+    'copy',
+    '--retry-times',
+    '0',
+    '--dest-tls-verify=false',
+    '--dest-creds',
+    'devtable:password',
+    `oci:${images}:img`,
+    `docker://127.0.0.1:${goPort}/devtable/pushed-by-ts:v1`,
+  ]);
   t.equal(push.code, 0, 'skopeo pushes through the TS side', { stderr: push.stderr });
   const out = join(dir, 'out');
-  const pull = await skopeo.run(['copy', '--retry-times', '0', '--src-tls-verify=false', '--src-creds', 'devtable:password', `docker://${host}/devtable/pushed-by-ts:v1`, `oci:${out}:x`]);
+  const pull = await skopeo.run([
+    'copy',
+    '--retry-times',
+    '0',
+    '--src-tls-verify=false',
+    '--src-creds',
+    'devtable:password',
+    `docker://${host}/devtable/pushed-by-ts:v1`,
+    `oci:${out}:x`,
+  ]);
   t.equal(pull.code, 0, 'and pulls it through Quay', { stderr: pull.stderr });
   t.equal(layoutManifest(out, 'x').descriptor.digest, layoutManifest(images, 'img').descriptor.digest, 'same manifest digest');
 
@@ -158,7 +196,10 @@ t.test('a push through the TS side pulls through Quay; refused pushes are refuse
     for (const port of [quay.port, goPort]) {
       const c = devtable(port);
       const start = await c.call({ method: 'POST', path: `/v2/${repo}/blobs/uploads/` }, V2Client.rw(repo)).catch((e: Error) => e);
-      if (start instanceof Error) { answers.push(start.message.replace(/ on \d+/, '')); continue; }
+      if (start instanceof Error) {
+        answers.push(start.message.replace(/ on \d+/, ''));
+        continue;
+      }
       answers.push([start.status, start.status >= 400 ? start.json() : 'accepted']);
     }
     t.same(answers[1], answers[0], `${repo}: ${JSON.stringify(answers[0]).slice(0, 140)}`);

@@ -28,8 +28,26 @@ const PASSWORD = 'first-user-password';
 // Our side lays the schema down: the first command that opens the empty database.
 const ours = join(dir, 'ours.yaml');
 writeFileSync(ours, `SERVER_HOSTNAME: 127.0.0.1:1\nDB_URI: ${db.url}\nDATABASE_SECRET_KEY: anothercrazykey!\n`);
-await runOk(process.execPath, ['bin/quay.js', 'user', 'create', 'owner', '--email', 'owner@example.com', '--password-env', 'PW',
-  '--mode', 'standalone', '--config', ours, '--data-dir', join(dir, 'ours-data')], { cwd: ROOT, env: { ...process.env, PW: PASSWORD }, timeoutMs: 120_000 });
+await runOk(
+  process.execPath,
+  [
+    'bin/quay.js',
+    'user',
+    'create',
+    'owner',
+    '--email',
+    'owner@example.com',
+    '--password-env',
+    'PW',
+    '--mode',
+    'standalone',
+    '--config',
+    ours,
+    '--data-dir',
+    join(dir, 'ours-data'),
+  ],
+  { cwd: ROOT, env: { ...process.env, PW: PASSWORD }, timeoutMs: 120_000 },
+);
 const client = new pg.Client({ connectionString: db.url });
 await client.connect();
 const version = (await client.query<{ version_num: string }>('SELECT version_num FROM alembic_version')).rows;
@@ -40,8 +58,27 @@ const quay = await startQuayPython(t, { schema: 'none', existingDatabase: db.url
 const CREDS = `owner:${PASSWORD}`;
 const host = `127.0.0.1:${quay.port}`;
 const goPort = await freePort();
-const ts = startChild(t, process.execPath, ['bin/quay.js', 'serve', '--mode', 'standalone', '--config', quay.configFile, '--data-dir', join(dir, 'ts-data'),
-  '--listen', `127.0.0.1:${goPort}`, '--admin-listen', `127.0.0.1:${await freePort()}`, '--tls', 'off'], { cwd: ROOT });
+const ts = startChild(
+  t,
+  process.execPath,
+  [
+    'bin/quay.js',
+    'serve',
+    '--mode',
+    'standalone',
+    '--config',
+    quay.configFile,
+    '--data-dir',
+    join(dir, 'ts-data'),
+    '--listen',
+    `127.0.0.1:${goPort}`,
+    '--admin-listen',
+    `127.0.0.1:${await freePort()}`,
+    '--tls',
+    'off',
+  ],
+  { cwd: ROOT },
+);
 await waitForLog(ts, /"msg":"quay serving"/, 'quay serve');
 
 const images = join(dir, 'images');
@@ -49,7 +86,8 @@ mkdirSync(join(dir, 'work'), { recursive: true });
 await buildImage(images, 'a', [{ 'a.txt': randomUUID() }], join(dir, 'work'));
 await buildImage(images, 'b', [{ 'b.txt': randomUUID() }], join(dir, 'work'));
 const skopeo = await skopeoIn(join(dir, 'skopeo'));
-const copy = (from: string, to: string) => skopeo.run(['copy', '--retry-times', '0', '--src-tls-verify=false', '--dest-tls-verify=false', '--src-creds', CREDS, '--dest-creds', CREDS, from, to]);
+const copy = (from: string, to: string) =>
+  skopeo.run(['copy', '--retry-times', '0', '--src-tls-verify=false', '--dest-tls-verify=false', '--src-creds', CREDS, '--dest-creds', CREDS, from, to]);
 
 t.test('the database our side laid down is at the head, with every table', async (t) => {
   t.same(version, [{ version_num: QUAY_ALEMBIC_HEAD }]);
@@ -65,7 +103,10 @@ t.test('real Quay boots on it and our first user signs in', async (t) => {
 });
 
 t.test('pushed through us, pulled through Quay; pushed through Quay, pulled through us', async (t) => {
-  for (const [name, pushPort, pullPort, repo] of [['us → Quay', goPort, quay.port, 'owner/via-ts'], ['Quay → us', quay.port, goPort, 'owner/made-in-quay']] as const) {
+  for (const [name, pushPort, pullPort, repo] of [
+    ['us → Quay', goPort, quay.port, 'owner/via-ts'],
+    ['Quay → us', quay.port, goPort, 'owner/made-in-quay'],
+  ] as const) {
     const tag = name === 'us → Quay' ? 'a' : 'b';
     const push = await copy(`oci:${images}:${tag}`, `docker://127.0.0.1:${pushPort}/${repo}:v1`);
     t.equal(push.code, 0, `${name}: push`, { stderr: push.stderr, quay: quay.log().split('\n').slice(-20).join('\n') });

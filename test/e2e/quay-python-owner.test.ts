@@ -28,7 +28,9 @@ const quay = await startQuayPython(t, { serverHostname: host });
 const go = await startEcho(t, 'go');
 const config = join(dir, 'config.yaml');
 const accessLog = join(dir, 'access.log');
-writeFileSync(config, `SERVER_HOSTNAME: ${host}
+writeFileSync(
+  config,
+  `SERVER_HOSTNAME: ${host}
 MIGRATION:
   ROUTE_OWNER_DEFAULT: python
 SWITCHBOARD:
@@ -37,7 +39,8 @@ SWITCHBOARD:
   ADMIN_LISTEN: 127.0.0.1:0
   ACCESS_LOG: ${accessLog}
   STATE_DIR: ${join(dir, 'state')}
-`);
+`,
+);
 const sb = startChild(t, process.execPath, [join(ROOT, 'bin/switchboard.js'), 'serve', '--config', config], { cwd: ROOT });
 await waitForLog(sb, /"msg":"switchboard serving"/, 'switchboard serve');
 
@@ -49,7 +52,16 @@ const skopeo = await skopeoIn(join(dir, 'skopeo'));
 const DEVTABLE = 'devtable:password';
 
 t.test('skopeo pushes to real Quay and pulls back through the switchboard', async (t) => {
-  const push = await skopeo.run(['copy', '--retry-times', '0', '--dest-tls-verify=false', '--dest-creds', DEVTABLE, `oci:${images}:demo`, `docker://${host}/devtable/viaswitchboard:v1`]);
+  const push = await skopeo.run([
+    'copy',
+    '--retry-times',
+    '0',
+    '--dest-tls-verify=false',
+    '--dest-creds',
+    DEVTABLE,
+    `oci:${images}:demo`,
+    `docker://${host}/devtable/viaswitchboard:v1`,
+  ]);
   t.equal(push.code, 0, 'push', { stderr: push.stderr, quay_log: quay.log().split('\n').slice(-20).join('\n') });
   const out = join(dir, 'pulled');
   const pull = await skopeo.run(['copy', '--retry-times', '0', '--src-tls-verify=false', '--src-creds', DEVTABLE, `docker://${host}/devtable/viaswitchboard:v1`, `oci:${out}:x`]);
@@ -58,10 +70,17 @@ t.test('skopeo pushes to real Quay and pulls back through the switchboard', asyn
   const refused = await skopeo.run(['inspect', '--raw', '--retry-times', '0', '--tls-verify=false', '--creds', 'devtable:wrong', `docker://${host}/devtable/viaswitchboard:v1`]);
   t.not(refused.code, 0, 'a wrong password is refused by Quay');
   t.match(refused.stderr, /unauthorized|invalid username or password|too many/i);
-  const lines = readFileSync(accessLog, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { owner: string; path: string; status: number });
+  const lines = readFileSync(accessLog, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { owner: string; path: string; status: number });
   t.ok(lines.length > 5, `${lines.length} requests logged`);
   t.same([...new Set(lines.map((l) => l.owner))], ['python'], 'every one went to python');
-  t.same(go.seen.filter((r) => !r.includes('/.well-known/switchboard')), [], 'go saw nothing but the readiness probe');
+  t.same(
+    go.seen.filter((r) => !r.includes('/.well-known/switchboard')),
+    [],
+    'go saw nothing but the readiness probe',
+  );
 });
 
 t.test("Quay's own answers pass unchanged", async (t) => {

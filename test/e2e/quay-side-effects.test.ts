@@ -80,7 +80,11 @@ function namer(after: Snapshot): (column: string, id: unknown) => unknown {
     return r ? `repo:${String(row('user', r.namespace_user_id)?.username)}/${String(r.name)}` : `repo:${String(id)}`;
   };
   const byColumn: Record<string, (id: unknown) => unknown> = {
-    account_id: user, performer_id: user, user_id: user, namespace_user_id: user, namespace_id: user,
+    account_id: user,
+    performer_id: user,
+    user_id: user,
+    namespace_user_id: user,
+    namespace_id: user,
     repository_id: repo,
     manifest_id: (id) => `manifest:${String(row('manifest', id)?.digest ?? id)}`,
     child_manifest_id: (id) => `manifest:${String(row('manifest', id)?.digest ?? id)}`,
@@ -114,7 +118,11 @@ function normaliseRow(side: Side, table: string, r: Row, name: (c: string, id: u
   return out;
 }
 
-const sortRows = (rows: Row[]): Row[] => rows.map((r) => JSON.stringify(r)).sort().map((x) => JSON.parse(x) as Row);
+const sortRows = (rows: Row[]): Row[] =>
+  rows
+    .map((r) => JSON.stringify(r))
+    .sort()
+    .map((x) => JSON.parse(x) as Row);
 
 function normaliseDiff(side: Side, diffs: readonly TableDiff[], after: Snapshot): Record<string, unknown> {
   const name = namer(after);
@@ -124,11 +132,13 @@ function normaliseDiff(side: Side, diffs: readonly TableDiff[], after: Snapshot)
       inserted: sortRows(d.inserted.map((r) => normaliseRow(side, d.table, r, name))),
       deleted: sortRows(d.deleted.map((r) => normaliseRow(side, d.table, r, name))),
       // An updated row is named by its columns that did not change (ids named as above).
-      updated: sortRows(d.updated.map((u) => {
-        const row = normaliseRow(side, d.table, after.get(d.table)?.get(u.key) ?? {}, name);
-        for (const k of Object.keys(u.after)) delete row[k];
-        return { row, before: normaliseRow(side, d.table, u.before, name), after: normaliseRow(side, d.table, u.after, name) };
-      })),
+      updated: sortRows(
+        d.updated.map((u) => {
+          const row = normaliseRow(side, d.table, after.get(d.table)?.get(u.key) ?? {}, name);
+          for (const k of Object.keys(u.after)) delete row[k];
+          return { row, before: normaliseRow(side, d.table, u.before, name), after: normaliseRow(side, d.table, u.after, name) };
+        }),
+      ),
     };
   }
   return out;
@@ -143,15 +153,43 @@ async function scenario(t: Test, database: 'sqlite' | 'postgres'): Promise<void>
   const quay = await startQuayPython(t, { start: false, database });
   // Audit refusals (off by default in Quay) so that their rows are compared too; the AWS ranges file
   // Quay ships is where both sides resolve `resolved_ip` from (AWS_IP_RANGES_FILE: a Switchboard key Quay ignores).
-  appendFileSync(quay.configFile, ['', 'ACTION_LOG_AUDIT_PULL_FAILURES: true', 'ACTION_LOG_AUDIT_PUSH_FAILURES: true', 'ACTION_LOG_AUDIT_DELETE_FAILURES: true',
-    'ACTION_LOG_AUDIT_LOGIN_FAILURES: true',
-    `AWS_IP_RANGES_FILE: ${join(QUAY_PYTHON, 'src', 'util', 'ipresolver', 'aws-ip-ranges.json')}`, ''].join('\n'));
+  appendFileSync(
+    quay.configFile,
+    [
+      '',
+      'ACTION_LOG_AUDIT_PULL_FAILURES: true',
+      'ACTION_LOG_AUDIT_PUSH_FAILURES: true',
+      'ACTION_LOG_AUDIT_DELETE_FAILURES: true',
+      'ACTION_LOG_AUDIT_LOGIN_FAILURES: true',
+      `AWS_IP_RANGES_FILE: ${join(QUAY_PYTHON, 'src', 'util', 'ipresolver', 'aws-ip-ranges.json')}`,
+      '',
+    ].join('\n'),
+  );
   quay.start();
   const host = `127.0.0.1:${quay.port}`;
 
   const goPort = await freePort();
-  const ts = startChild(t, process.execPath, ['bin/quay.js', 'serve', '--mode', 'standalone', '--config', quay.configFile, '--data-dir', join(dir, 'ts-data'),
-    '--listen', `127.0.0.1:${goPort}`, '--admin-listen', `127.0.0.1:${await freePort()}`, '--tls', 'off'], { cwd: ROOT });
+  const ts = startChild(
+    t,
+    process.execPath,
+    [
+      'bin/quay.js',
+      'serve',
+      '--mode',
+      'standalone',
+      '--config',
+      quay.configFile,
+      '--data-dir',
+      join(dir, 'ts-data'),
+      '--listen',
+      `127.0.0.1:${goPort}`,
+      '--admin-listen',
+      `127.0.0.1:${await freePort()}`,
+      '--tls',
+      'off',
+    ],
+    { cwd: ROOT },
+  );
   await waitForLog(ts, /"msg":"quay serving"/, `quay serve on the same ${database} database`);
 
   const db = database === 'sqlite' ? sqliteReader(quay.database) : await pgReader(quay.database);
@@ -171,13 +209,34 @@ async function scenario(t: Test, database: 'sqlite' | 'postgres'): Promise<void>
     const app = await api('POST', '/api/v1/user/apptoken', { title: `token-${org}` });
     const user = await api('POST', '/api/v1/superuser/users/', { username: `${org}-user`, email: `${org}-user@example.com` });
     const layout = join(dir, `layout-${name}`);
-    const images = writeSizedLayout(layout, [{ tag: 'one', layers: ['a', 'b'] }, { tag: 'two', layers: ['a', 'c'] }]);
-    const aliases: [string, string][] = [[`${org}+pusher`, '<robot>'], [`token-${org}`, '<token-title>'], [org, '<org>']];
+    const images = writeSizedLayout(layout, [
+      { tag: 'one', layers: ['a', 'b'] },
+      { tag: 'two', layers: ['a', 'c'] },
+    ]);
+    const aliases: [string, string][] = [
+      [`${org}+pusher`, '<robot>'],
+      [`token-${org}`, '<token-title>'],
+      [org, '<org>'],
+    ];
     images.forEach((img, i) => {
       aliases.push([img.digest, `<image${i + 1}>`], [img.digest.slice(7), `<image${i + 1}-hex>`], [img.label, `<image${i + 1}-label>`]);
       img.blobs.forEach((b, j) => aliases.push([b, `<image${i + 1}-blob${j}>`]));
     });
-    return { name, port, org, robot: `${org}+pusher`, robotToken: String(bot.token), appToken: String(app.token.token_code), user: String(user.username), password: String(user.password), layout, images, skopeo: await skopeoIn(join(dir, `skopeo-${name}`)), aliases, manifestSizes: new Map() };
+    return {
+      name,
+      port,
+      org,
+      robot: `${org}+pusher`,
+      robotToken: String(bot.token),
+      appToken: String(app.token.token_code),
+      user: String(user.username),
+      password: String(user.password),
+      layout,
+      images,
+      skopeo: await skopeoIn(join(dir, `skopeo-${name}`)),
+      aliases,
+      manifestSizes: new Map(),
+    };
   }
   const sides = [await makeSide('quay', quay.port), await makeSide('ts', goPort)] as const;
 
@@ -195,14 +254,29 @@ async function scenario(t: Test, database: 'sqlite' | 'postgres'): Promise<void>
       norm.push({ result: normaliseValue(s, 'result', JSON.stringify(result ?? null), () => null), rows: normaliseDiff(s, d, after) });
     }
     tt.same(norm[1], norm[0], `${what}: the TS side writes what Quay writes`);
-    tt.comment(`${what}: Quay wrote ${raw[0]!.map((d) => `${d.table} ${[d.inserted.length && `+${d.inserted.length}`, d.updated.length && `~${d.updated.length}`, d.deleted.length && `-${d.deleted.length}`].filter(Boolean).join('')}`).join(', ') || 'nothing'}`);
+    tt.comment(
+      `${what}: Quay wrote ${raw[0]!.map((d) => `${d.table} ${[d.inserted.length && `+${d.inserted.length}`, d.updated.length && `~${d.updated.length}`, d.deleted.length && `-${d.deleted.length}`].filter(Boolean).join('')}`).join(', ') || 'nothing'}`,
+    );
     return raw;
   }
 
-  const skopeoPush = (s: Side, image: SizedImage, ref: string, creds: string) => s.skopeo.run(['copy', '--retry-times', '0', '--dest-tls-verify=false',
-    '--dest-creds', creds, `oci:${s.layout}:${image.tag}`, `docker://127.0.0.1:${s.port}/${ref}`]).then((r) => r.code === 0 ? 'pushed' : r.stderr);
-  const skopeoPull = (s: Side, ref: string) => s.skopeo.run(['copy', '--retry-times', '0', '--src-tls-verify=false',
-    '--src-creds', 'devtable:password', `docker://127.0.0.1:${s.port}/${ref}`, `oci:${join(dir, `pulled-${s.name}`)}:x`]).then((r) => r.code === 0 ? 'pulled' : r.stderr);
+  const skopeoPush = (s: Side, image: SizedImage, ref: string, creds: string) =>
+    s.skopeo
+      .run(['copy', '--retry-times', '0', '--dest-tls-verify=false', '--dest-creds', creds, `oci:${s.layout}:${image.tag}`, `docker://127.0.0.1:${s.port}/${ref}`])
+      .then((r) => (r.code === 0 ? 'pushed' : r.stderr));
+  const skopeoPull = (s: Side, ref: string) =>
+    s.skopeo
+      .run([
+        'copy',
+        '--retry-times',
+        '0',
+        '--src-tls-verify=false',
+        '--src-creds',
+        'devtable:password',
+        `docker://127.0.0.1:${s.port}/${ref}`,
+        `oci:${join(dir, `pulled-${s.name}`)}:x`,
+      ])
+      .then((r) => (r.code === 0 ? 'pulled' : r.stderr));
   const devtable = (s: Side) => new V2Client(s.port, host, 'devtable:password');
   const anonymous = (s: Side) => new V2Client(s.port, host, null);
   const ACCEPT = { accept: `${OCI_MANIFEST}, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.v1+prettyjws` };
@@ -216,11 +290,16 @@ async function scenario(t: Test, database: 'sqlite' | 'postgres'): Promise<void>
 
   t.test('pulls by tag and by digest, and a HEAD', async (tt) => {
     const [q] = await compare(tt, 'skopeo pull by tag', (s) => skopeoPull(s, `${s.org}/app:one`));
-    tt.ok(q!.some((d) => d.table === 'logentry3'), 'a pull_repo row');
+    tt.ok(
+      q!.some((d) => d.table === 'logentry3'),
+      'a pull_repo row',
+    );
     await compare(tt, 'skopeo pull by digest', (s) => skopeoPull(s, `${s.org}/app@${s.images[0]!.digest}`));
     await compare(tt, 'HEAD by digest with a non-ASCII User-Agent', async (s) => {
-      const r = await devtable(s).call({ method: 'HEAD', path: `/v2/${s.org}/app/manifests/${s.images[0]!.digest}`, headers: { ...ACCEPT, 'user-agent': 'tést/1.0 "quoted"' } },
-        `repository:${s.org}/app:pull`);
+      const r = await devtable(s).call(
+        { method: 'HEAD', path: `/v2/${s.org}/app/manifests/${s.images[0]!.digest}`, headers: { ...ACCEPT, 'user-agent': 'tést/1.0 "quoted"' } },
+        `repository:${s.org}/app:pull`,
+      );
       return r.status;
     });
   });
@@ -228,10 +307,19 @@ async function scenario(t: Test, database: 'sqlite' | 'postgres'): Promise<void>
   t.test('a push by a robot into a repository with a repo_push notification', async (tt) => {
     for (const s of sides) {
       await api('PUT', `/api/v1/repository/${s.org}/app/permissions/user/${s.robot}`, { role: 'write' });
-      await api('POST', `/api/v1/repository/${s.org}/app/notification/`, { event: 'repo_push', method: 'webhook', config: { url: 'https://hooks.example.com/push' }, eventConfig: {}, title: 'hook' });
+      await api('POST', `/api/v1/repository/${s.org}/app/notification/`, {
+        event: 'repo_push',
+        method: 'webhook',
+        config: { url: 'https://hooks.example.com/push' },
+        eventConfig: {},
+        title: 'hook',
+      });
     }
     const [q] = await compare(tt, 'skopeo push as the robot', (s) => skopeoPush(s, s.images[1]!, `${s.org}/app:two`, `${s.robot}:${s.robotToken}`));
-    tt.ok(q!.some((d) => d.table === 'queueitem'), 'Quay queued the notification');
+    tt.ok(
+      q!.some((d) => d.table === 'queueitem'),
+      'Quay queued the notification',
+    );
   });
 
   t.test('the same image into a second repository of the namespace', async (tt) => {
@@ -239,10 +327,19 @@ async function scenario(t: Test, database: 'sqlite' | 'postgres'): Promise<void>
   });
 
   t.test('an OCI index pushed by digest, then tagged', async (tt) => {
-    const index = (s: Side): Buffer => Buffer.from(JSON.stringify({
-      schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json',
-      manifests: s.images.map((img, i) => ({ mediaType: OCI_MANIFEST, digest: img.digest, size: sizeOf(s, img), platform: { architecture: ['amd64', 'arm64'][i], os: 'linux' } })),
-    }));
+    const index = (s: Side): Buffer =>
+      Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: 'application/vnd.oci.image.index.v1+json',
+          manifests: s.images.map((img, i) => ({
+            mediaType: OCI_MANIFEST,
+            digest: img.digest,
+            size: sizeOf(s, img),
+            platform: { architecture: ['amd64', 'arm64'][i], os: 'linux' },
+          })),
+        }),
+      );
     const sizeOf = (s: Side, img: SizedImage): number => s.manifestSizes.get(img.digest)!;
     for (const s of sides) {
       for (const img of s.images) s.manifestSizes.set(img.digest, (await devtable(s).getManifest(`${s.org}/app`, img.digest)).body.length);
@@ -253,7 +350,11 @@ async function scenario(t: Test, database: 'sqlite' | 'postgres'): Promise<void>
       const b = index(s);
       return (await devtable(s).putManifest(`${s.org}/app`, digestOf(b), b, 'application/vnd.oci.image.index.v1+json')).status;
     });
-    await compare(tt, 'PUT the index as `multi`', async (s) => (await devtable(s).putManifest(`${s.org}/app`, 'multi', index(s), 'application/vnd.oci.image.index.v1+json')).status);
+    await compare(
+      tt,
+      'PUT the index as `multi`',
+      async (s) => (await devtable(s).putManifest(`${s.org}/app`, 'multi', index(s), 'application/vnd.oci.image.index.v1+json')).status,
+    );
   });
 
   t.test('a pull with an app-specific token', async (tt) => {
@@ -270,8 +371,11 @@ async function scenario(t: Test, database: 'sqlite' | 'postgres'): Promise<void>
       return (await c.putManifest(`${s.org}/app`, 'also', m.body, m.header('content-type'))).status;
     });
     await compare(tt, 'DELETE by tag', async (s) => (await devtable(s).call({ method: 'DELETE', path: `/v2/${s.org}/app/manifests/two` }, V2Client.rw(`${s.org}/app`))).status);
-    const [q] = await compare(tt, 'DELETE by digest (two tags)', async (s) =>
-      (await devtable(s).call({ method: 'DELETE', path: `/v2/${s.org}/app/manifests/${s.images[0]!.digest}` }, V2Client.rw(`${s.org}/app`))).status);
+    const [q] = await compare(
+      tt,
+      'DELETE by digest (two tags)',
+      async (s) => (await devtable(s).call({ method: 'DELETE', path: `/v2/${s.org}/app/manifests/${s.images[0]!.digest}` }, V2Client.rw(`${s.org}/app`))).status,
+    );
     tt.equal(q!.find((d) => d.table === 'logentry3')?.inserted.length, 2, 'a delete_tag row per tag');
   });
 
@@ -305,9 +409,11 @@ async function scenario(t: Test, database: 'sqlite' | 'postgres'): Promise<void>
   });
 
   t.test('docker login (/v2/auth without a scope)', async (tt) => {
-    const login = (s: Side, creds: string) => request(s.port, {
-      path: `/v2/auth?service=${encodeURIComponent(host)}`, headers: { authorization: `Basic ${Buffer.from(creds).toString('base64')}`, 'user-agent': 'docker/25.0 go/go1.21' },
-    }).then((r) => r.status);
+    const login = (s: Side, creds: string) =>
+      request(s.port, {
+        path: `/v2/auth?service=${encodeURIComponent(host)}`,
+        headers: { authorization: `Basic ${Buffer.from(creds).toString('base64')}`, 'user-agent': 'docker/25.0 go/go1.21' },
+      }).then((r) => r.status);
     await compare(tt, 'a user', (s) => login(s, 'devtable:password'));
     await compare(tt, 'a robot', (s) => login(s, `${s.robot}:${s.robotToken}`));
     await compare(tt, 'a wrong password (audited: ACTION_LOG_AUDIT_LOGIN_FAILURES)', (s) => login(s, `${s.user}:not-${s.password}`));
@@ -315,9 +421,12 @@ async function scenario(t: Test, database: 'sqlite' | 'postgres'): Promise<void>
     await compare(tt, 'a robot with a wrong token', (s) => login(s, `${s.robot}:not-the-token`));
     await compare(tt, 'an unknown robot', (s) => login(s, `${s.org}+nobody:x`));
     await compare(tt, 'a wrong app-specific token', (s) => login(s, `$app:${'A'.repeat(60)}${'b'.repeat(60)}`));
-    await compare(tt, 'with an empty scope (not a login)', (s) => request(s.port, {
-      path: `/v2/auth?service=${encodeURIComponent(host)}&scope=`, headers: { authorization: `Basic ${Buffer.from('devtable:password').toString('base64')}` },
-    }).then((r) => r.status));
+    await compare(tt, 'with an empty scope (not a login)', (s) =>
+      request(s.port, {
+        path: `/v2/auth?service=${encodeURIComponent(host)}&scope=`,
+        headers: { authorization: `Basic ${Buffer.from('devtable:password').toString('base64')}` },
+      }).then((r) => r.status),
+    );
   });
 
   t.test('duration', async (tt) => {

@@ -26,7 +26,9 @@ const port = await freePort();
 const host = `127.0.0.1:${port}`;
 const dataDir = join(dir, 'data');
 const config = join(dir, 'config.yaml');
-writeFileSync(config, `SERVER_HOSTNAME: ${host}
+writeFileSync(
+  config,
+  `SERVER_HOSTNAME: ${host}
 PREFERRED_URL_SCHEME: http
 AUTHENTICATION_TYPE: Database
 DATABASE_SECRET_KEY: ${randomUUID()}
@@ -34,7 +36,8 @@ DB_URI: ${db.url.replace(/^postgres:/, 'postgresql:')}
 DISTRIBUTED_STORAGE_CONFIG:
   default: [LocalStorage, {storage_path: ${join(dir, 'storage')}}]
 DISTRIBUTED_STORAGE_PREFERENCE: [default]
-`);
+`,
+);
 const C = ['--mode', 'standalone', '--config', config, '--data-dir', dataDir];
 const quay = (args: string[], input = ''): { code: number | null; stdout: string; stderr: string } => {
   const r = spawnSync(process.execPath, [join(ROOT, 'bin/quay.js'), ...args], { input, encoding: 'utf8' });
@@ -57,10 +60,24 @@ const skopeo = await skopeoIn(join(dir, 'skopeo'));
 
 t.test('skopeo pushes and pulls with credentials; the rows are in PostgreSQL', async (t) => {
   t.match(srv.stderr(), /"msg":"quay serving".*"tls":"off"/, 'standalone defaults to plain HTTP');
-  const serving = JSON.parse(srv.stderr().split('\n').find((l) => l.includes('"msg":"quay serving"'))!);
+  const serving = JSON.parse(
+    srv
+      .stderr()
+      .split('\n')
+      .find((l) => l.includes('"msg":"quay serving"'))!,
+  );
   t.match(serving.database, /^postgresql:\/\//, 'the start log names the PostgreSQL database it serves, not a SQLite file');
   t.notMatch(serving.database, /quay\.db$/);
-  const push = await skopeo.run(['copy', '--retry-times', '0', '--dest-tls-verify=false', '--dest-creds', 'alice:alice-password', `oci:${images}:demo`, `docker://${host}/alice/app:v1`]);
+  const push = await skopeo.run([
+    'copy',
+    '--retry-times',
+    '0',
+    '--dest-tls-verify=false',
+    '--dest-creds',
+    'alice:alice-password',
+    `oci:${images}:demo`,
+    `docker://${host}/alice/app:v1`,
+  ]);
   t.equal(push.code, 0, push.stderr);
   const raw = await skopeo.run(['inspect', '--raw', '--tls-verify=false', '--creds', 'alice:alice-password', `docker://${host}/alice/app:v1`]);
   t.equal(raw.code, 0, raw.stderr);
@@ -72,7 +89,7 @@ t.test('skopeo pushes and pulls with credentials; the rows are in PostgreSQL', a
   try {
     const tags = await c.query(`SELECT t.name, m.digest FROM tag t JOIN manifest m ON m.id = t.manifest_id JOIN repository r ON r.id = t.repository_id
       JOIN "user" n ON n.id = r.namespace_user_id WHERE n.username = 'alice' AND r.name = 'app' AND t.hidden = false AND t.lifetime_end_ms IS NULL`);
-    t.same(tags.rows, [{ name: 'v1', digest: src.descriptor.digest }], 'tag row in Quay\'s tag table');
+    t.same(tags.rows, [{ name: 'v1', digest: src.descriptor.digest }], "tag row in Quay's tag table");
     const key = await c.query(`SELECT k.service, a.approval_type FROM servicekey k JOIN servicekeyapproval a ON a.id = k.approval_id`);
     t.same(key.rows, [{ service: 'quay', approval_type: 'Automatic' }], 'the signing key is an approved servicekey row');
     const loc = await c.query(`SELECT DISTINCT l.name FROM imagestorageplacement p JOIN imagestoragelocation l ON l.id = p.location_id`);

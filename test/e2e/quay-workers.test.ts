@@ -13,7 +13,13 @@ import { buildSwitchboard } from '../lib/switchboard.js';
 await buildSwitchboard();
 const BIN = join(ROOT, 'bin/quay.js');
 
-interface WorkerState { program: string; owner: string; reason: string; running: boolean; runs: number }
+interface WorkerState {
+  program: string;
+  owner: string;
+  reason: string;
+  running: boolean;
+  runs: number;
+}
 
 async function serve(t: TLike, config: string, env: Record<string, string> = {}): Promise<{ child: Child; workers: () => Promise<WorkerState[]> }> {
   const dir = tempDir(t, 'quay-workers-');
@@ -21,8 +27,27 @@ async function serve(t: TLike, config: string, env: Record<string, string> = {})
   writeFileSync(file, config);
   const port = await freePort();
   const adminPort = await freePort();
-  const child = startChild(t, process.execPath, [BIN, 'serve', '--mode', 'mirror', '--config', file, '--data-dir', join(dir, 'data'), '--tls', 'off',
-    '--listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${adminPort}`], { cwd: dir, env: { ...process.env, ...env } });
+  const child = startChild(
+    t,
+    process.execPath,
+    [
+      BIN,
+      'serve',
+      '--mode',
+      'mirror',
+      '--config',
+      file,
+      '--data-dir',
+      join(dir, 'data'),
+      '--tls',
+      'off',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--admin-listen',
+      `127.0.0.1:${adminPort}`,
+    ],
+    { cwd: dir, env: { ...process.env, ...env } },
+  );
   const up = await waitFor(() => !child.running() || child.stderr().includes('"msg":"quay serving"'), 60_000, 50);
   if (!up || !child.running()) throw new Error(`quay serve did not start:\n${child.stderr()}`);
   const workers = async (): Promise<WorkerState[]> => (JSON.parse((await request(adminPort, { path: '/readyz' })).body.toString()) as { workers: WorkerState[] }).workers;

@@ -50,7 +50,13 @@ const host = `127.0.0.1:${port}`;
 async function npmStart(): Promise<Child> {
   // Its own process group: npm runs node through a shell, and a stop must reach node itself, as Ctrl-C would.
   const child = startChild(t, 'npm', ['start', '--silent'], { cwd: checkout, detached: true, env: { ...process.env, PORT: String(port), ADMIN_PORT: String(adminPort) } });
-  t.teardown(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } });
+  t.teardown(() => {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  });
   await waitForLog(child, /"msg":"switchboard serving"/, 'npm start', 60_000);
   return child;
 }
@@ -61,7 +67,9 @@ function get(path: string): Promise<{ status: number; headers: Record<string, un
       const cert = (res.socket as import('node:tls').TLSSocket).getPeerCertificate?.()?.raw ?? null;
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
+      res.on('data', (c: string) => {
+        body += c;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, cert }));
     });
     req.on('error', reject);
@@ -82,7 +90,9 @@ const src = layoutManifest(images, 'demo');
 
 let sb = await npmStart();
 const first = await get('/v2/');
-const certDigest = createHash('sha256').update(first.cert ?? Buffer.alloc(0)).digest('hex');
+const certDigest = createHash('sha256')
+  .update(first.cert ?? Buffer.alloc(0))
+  .digest('hex');
 
 t.test('the first start copies the example config to data/config.yaml and serves from it', async (t) => {
   t.equal(readFileSync(join(checkout, CONFIG), 'utf8'), example, 'data/config.yaml is the example, byte for byte');
@@ -109,10 +119,10 @@ t.test('skopeo copies an image in and out through the switchboard', async (t) =>
   for (const b of [src.manifest.config, ...src.manifest.layers]) t.equal(await sha256File(blobPath(out, b.digest)), b.digest, `blob ${b.digest.slice(0, 19)} intact`);
   const tags = JSON.parse((await skopeo.ok(['list-tags', '--tls-verify=false', `docker://${host}/acme/app`])).stdout);
   t.same(tags.Tags, ['v1']);
-  t.ok(readdirSync(join(checkout, 'data/quay/storage/sha256')).length > 0, 'blobs under data/quay/storage in Quay\'s layout');
+  t.ok(readdirSync(join(checkout, 'data/quay/storage/sha256')).length > 0, "blobs under data/quay/storage in Quay's layout");
 });
 
-t.test('the README\'s umoci commands make ./layout:demo, and it pushes', async (t) => {
+t.test("the README's umoci commands make ./layout:demo, and it pushes", async (t) => {
   // The commands exactly as the quick start prints them, run where README.md is (they insert it).
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
   const quick = readme.slice(readme.indexOf('## Quick start'), readme.indexOf('\n## ', readme.indexOf('## Quick start') + 1));
@@ -141,7 +151,10 @@ t.test('python-owned routes answer 503 naming the missing upstream; /readyz says
 t.test('a banner for people names the proxy, admin and dashboard URLs and the token file', async (t) => {
   t.match(sb.stderr(), /^Switchboard is serving$/m);
   t.match(sb.stderr(), new RegExp(`^  proxy +https://localhost:${port}$`, 'm'));
-  t.ok(sb.stderr().includes(`\n  dashboard   http://127.0.0.1:${adminPort}/dashboard  (admin token in ${join(checkout, 'data/dashboard.token')})\n`), 'the dashboard URL and where its token is');
+  t.ok(
+    sb.stderr().includes(`\n  dashboard   http://127.0.0.1:${adminPort}/dashboard  (admin token in ${join(checkout, 'data/dashboard.token')})\n`),
+    'the dashboard URL and where its token is',
+  );
   t.match(sb.stderr(), /^  go +http:\/\/127\.0\.0\.1:\d+ \(embedded registry, mirror mode\)$/m);
   t.match(sb.stderr(), /^  python +no upstream: its routes answer 503 until SWITCHBOARD\.UPSTREAMS\.python is set$/m);
 });
@@ -154,7 +167,7 @@ t.test('owners --explain shows why /v2 goes to the embedded registry', async (t)
   t.equal(d.reason, 'family_switch');
 });
 
-t.test('the admin listener on ADMIN_PORT exports both components\' metrics', async (t) => {
+t.test("the admin listener on ADMIN_PORT exports both components' metrics", async (t) => {
   const m = await admin('/metrics');
   t.match(m, /^switchboard_decisions_total\{/m);
   t.match(m, /^registryd_http_requests_total\{route_id="ROUTE_0016",method="GET",status="200"\}/m, 'the tag GET counted by registryd');
@@ -171,18 +184,31 @@ t.test('the dashboard is on, behind the admin token made into data/', async (t) 
   t.equal((await fetch(`http://127.0.0.1:${adminPort}/control/v1/state`)).status, 401, 'no anonymous access');
   const r = await fetch(`http://127.0.0.1:${adminPort}/control/v1/state`, { headers: { authorization: `Bearer ${readFileSync(tokenFile, 'utf8').trim()}` } });
   t.equal(r.status, 200);
-  t.match(((await r.json()) as { families: { family: string; switch: unknown }[] }).families.find((f) => f.family === 'REGISTRY_V2'), { switch: 'go' });
+  t.match(
+    ((await r.json()) as { families: { family: string; switch: unknown }[] }).families.find((f) => f.family === 'REGISTRY_V2'),
+    { switch: 'go' },
+  );
 });
 
 t.test('switchboard set and a control-API write land in data/; no tracked file changes', async (t) => {
   const token = readFileSync(join(checkout, 'data', 'dashboard.token'), 'utf8').trim();
-  const set = await runOk(process.execPath, [join(ROOT, 'bin/switchboard.js'), 'set', 'ROUTE_OWNER_CAP_V2_PUSH', 'go', '--config', CONFIG, '--reason', 'quick start test', '--actor', 'tester'], { cwd: checkout });
+  const set = await runOk(
+    process.execPath,
+    [join(ROOT, 'bin/switchboard.js'), 'set', 'ROUTE_OWNER_CAP_V2_PUSH', 'go', '--config', CONFIG, '--reason', 'quick start test', '--actor', 'tester'],
+    { cwd: checkout },
+  );
   t.match(set.stdout, /^set MIGRATION\.ROUTE_OWNER_CAP_V2_PUSH: null → "go" in .*data\/config\.yaml$/m);
   const auth = { authorization: `Bearer ${token}` };
-  t.ok(await waitFor(async () => ((await (await fetch(`http://127.0.0.1:${adminPort}/control/v1/state`, { headers: auth })).json()) as { snapshot: { version: number } }).snapshot.version >= 2), 'the edit is picked up');
+  t.ok(
+    await waitFor(
+      async () => ((await (await fetch(`http://127.0.0.1:${adminPort}/control/v1/state`, { headers: auth })).json()) as { snapshot: { version: number } }).snapshot.version >= 2,
+    ),
+    'the edit is picked up',
+  );
   const state = (await (await fetch(`http://127.0.0.1:${adminPort}/control/v1/state`, { headers: auth })).json()) as { snapshot: { version: number } };
   const applied = await fetch(`http://127.0.0.1:${adminPort}/control/v1/apply`, {
-    method: 'POST', headers: { ...auth, 'content-type': 'application/json' },
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/json' },
     body: JSON.stringify({ action: 'owner', scope: 'CAP_V2_PULL', value: 'go', expected_version: state.snapshot.version, reason: 'quick start test' }),
   });
   t.equal(applied.status, 200, 'the control API writes the config', { body: await applied.text() });
@@ -190,8 +216,18 @@ t.test('switchboard set and a control-API write land in data/; no tracked file c
   const config = readFileSync(join(checkout, CONFIG), 'utf8');
   t.match(config, /^  ROUTE_OWNER_CAP_V2_PUSH: go$/m, 'the CLI edit is in data/config.yaml');
   t.match(config, /^  ROUTE_OWNER_CAP_V2_PULL: go$/m, 'the API edit is in data/config.yaml');
-  const audit = readFileSync(join(checkout, 'data', 'switchboard-audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { key: string; via: string });
-  t.same(audit.map((e) => [e.key, e.via]), [['ROUTE_OWNER_CAP_V2_PUSH', 'cli'], ['ROUTE_OWNER_CAP_V2_PULL', 'api']], 'both audited in data/switchboard-audit.log');
+  const audit = readFileSync(join(checkout, 'data', 'switchboard-audit.log'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { key: string; via: string });
+  t.same(
+    audit.map((e) => [e.key, e.via]),
+    [
+      ['ROUTE_OWNER_CAP_V2_PUSH', 'cli'],
+      ['ROUTE_OWNER_CAP_V2_PULL', 'api'],
+    ],
+    'both audited in data/switchboard-audit.log',
+  );
   t.equal(readFileSync(join(checkout, 'examples/quickstart.yaml'), 'utf8'), example, 'the example is untouched');
   t.equal((await git('status', '--porcelain')).stdout, '', 'git status: no tracked file changed, nothing untracked outside data/');
   t.equal((await git('status', '--porcelain', '--ignored')).stdout, '!! data/\n', 'everything npm start wrote is in the ignored data/');
@@ -206,7 +242,13 @@ t.test('a restart keeps the certificate, the data and the edited config', async 
   const again = await get('/v2/acme/app/tags/list');
   t.equal(again.status, 200);
   t.same(JSON.parse(again.body).tags, ['v1'], 'the pushed tag is still there');
-  t.equal(createHash('sha256').update(again.cert ?? Buffer.alloc(0)).digest('hex'), certDigest, 'same certificate after the restart');
+  t.equal(
+    createHash('sha256')
+      .update(again.cert ?? Buffer.alloc(0))
+      .digest('hex'),
+    certDigest,
+    'same certificate after the restart',
+  );
   t.match(sb.stderr(), /"msg":"using the quick start config made on the first start/, 'the copy is kept');
   t.match(readFileSync(join(checkout, CONFIG), 'utf8'), /^  ROUTE_OWNER_CAP_V2_PUSH: go$/m, 'with its edits');
   t.equal((await git('status', '--porcelain')).stdout, '', 'still no change to tracked files');

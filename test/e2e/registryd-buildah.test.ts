@@ -36,7 +36,11 @@ const MiB = 1024 * 1024;
 const timings: string[] = [];
 async function timed<T>(what: string, fn: () => Promise<T>): Promise<T> {
   const t0 = Date.now();
-  try { return await fn(); } finally { timings.push(`${what}: ${Date.now() - t0} ms`); }
+  try {
+    return await fn();
+  } finally {
+    timings.push(`${what}: ${Date.now() - t0} ms`);
+  }
 }
 
 /** One layer's files (path relative to / → bytes). */
@@ -67,7 +71,11 @@ function filesUnder(dir: string): Record<string, string> {
   return out;
 }
 const hashes = (files: Files): Record<string, string> =>
-  Object.fromEntries(Object.entries(files).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, sha(v)]));
+  Object.fromEntries(
+    Object.entries(files)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, v]) => [k, sha(v)]),
+  );
 
 /**
  * Writes `files` under `dir` (a build context for `buildah copy`), all with
@@ -119,10 +127,20 @@ const pushed: Record<'oci' | 'docker', { tag: string; digest: string }> = {
 for (const format of ['oci', 'docker'] as const) {
   const p = pushed[format];
   const digestFile = join(dir, `${p.tag}.digest`);
-  await timed(`buildah push --format ${format}`, () => buildah.ok([
-    'push', '--retry', '0', '--tls-verify=false', '--format', format, '--digestfile', digestFile,
-    'localhost/e2e-final:latest', `docker://${host}/e2e/buildah:${p.tag}`,
-  ]));
+  await timed(`buildah push --format ${format}`, () =>
+    buildah.ok([
+      'push',
+      '--retry',
+      '0',
+      '--tls-verify=false',
+      '--format',
+      format,
+      '--digestfile',
+      digestFile,
+      'localhost/e2e-final:latest',
+      `docker://${host}/e2e/buildah:${p.tag}`,
+    ]),
+  );
   p.digest = readFileSync(digestFile, 'utf8').trim();
 }
 
@@ -146,7 +164,11 @@ t.test('skopeo inspect --raw shows the pushed manifests with the right media typ
     t.equal(m.mediaType, expected[format].manifest, `${tag}: manifest media type`);
     t.equal(m.config.mediaType, expected[format].config, `${tag}: config media type`);
     t.equal(m.layers.length, 2, `${tag}: two layers`);
-    t.same(m.layers.map((l) => l.mediaType), [expected[format].layer, expected[format].layer], `${tag}: layer media types`);
+    t.same(
+      m.layers.map((l) => l.mediaType),
+      [expected[format].layer, expected[format].layer],
+      `${tag}: layer media types`,
+    );
 
     // The registry's own answer: Content-Type and Docker-Content-Digest, by tag and by digest.
     for (const ref of [tag, digest]) {
@@ -160,7 +182,10 @@ t.test('skopeo inspect --raw shows the pushed manifests with the right media typ
       t.equal(r.text(), raw, `GET manifests/${ref}: same bytes`);
     }
   }
-  const inspect = JSON.parse((await skopeo.ok(['inspect', '--tls-verify=false', `docker://${host}/e2e/buildah:v1`])).stdout) as { Labels?: Record<string, string>; Layers: string[] };
+  const inspect = JSON.parse((await skopeo.ok(['inspect', '--tls-verify=false', `docker://${host}/e2e/buildah:v1`])).stdout) as {
+    Labels?: Record<string, string>;
+    Layers: string[];
+  };
   t.equal(inspect.Labels?.['org.example.e2e'], 'buildah', 'config (with the label) readable through the registry');
   const tags = JSON.parse((await skopeo.ok(['list-tags', '--tls-verify=false', `docker://${host}/e2e/buildah`])).stdout) as { Tags: string[] };
   t.same([...tags.Tags].sort(), ['v1', 'v1-docker'], 'list-tags');
@@ -170,10 +195,16 @@ t.test('skopeo copy to an OCI layout: each layer holds exactly its files, byte f
   const layout = join(dir, 'pulled-oci');
   for (const format of ['oci', 'docker'] as const) {
     const { tag } = pushed[format];
-    await timed(`skopeo copy ${tag} → oci layout`, () => skopeo.ok(['copy', '--retry-times', '0', '--src-tls-verify=false', `docker://${host}/e2e/buildah:${tag}`, `oci:${layout}:${tag}`]));
+    await timed(`skopeo copy ${tag} → oci layout`, () =>
+      skopeo.ok(['copy', '--retry-times', '0', '--src-tls-verify=false', `docker://${host}/e2e/buildah:${tag}`, `oci:${layout}:${tag}`]),
+    );
     const { manifest } = layoutManifest(layout, tag);
     t.equal(manifest.layers.length, 2, `${tag}: two layers`);
-    t.same(manifest.layers.map((l) => l.digest), manifests[format]?.layers.map((l) => l.digest), `${tag}: same layer blobs as pushed`);
+    t.same(
+      manifest.layers.map((l) => l.digest),
+      manifests[format]?.layers.map((l) => l.digest),
+      `${tag}: same layer blobs as pushed`,
+    );
     t.equal(await sha256File(blobPath(layout, manifest.config.digest)), manifest.config.digest, `${tag}: config blob intact`);
     const config = JSON.parse(readFileSync(blobPath(layout, manifest.config.digest), 'utf8')) as { rootfs: { diff_ids: string[] } };
     for (const [i, want] of [layer1, layer2].entries()) {
@@ -210,7 +241,9 @@ t.test('buildah pull into a fresh storage: the flattened rootfs has the same byt
 t.test('registryd database: tags, manifests and blob links as Quay has them', async (t) => {
   const d = db();
   t.teardown(() => d.close());
-  const rows = d.prepare(`SELECT t.name AS tag, t.lifetime_start_ms AS start, t.lifetime_end_ms AS "end", t.hidden AS hidden,
+  const rows = d
+    .prepare(
+      `SELECT t.name AS tag, t.lifetime_start_ms AS start, t.lifetime_end_ms AS "end", t.hidden AS hidden,
       m.id AS manifestId, m.digest AS digest, mt.name AS mediaType, m.config_media_type AS configMediaType
     FROM tag t
     JOIN repository r ON r.id = t.repository_id
@@ -218,12 +251,21 @@ t.test('registryd database: tags, manifests and blob links as Quay has them', as
     JOIN manifest m ON m.id = t.manifest_id
     JOIN mediatype mt ON mt.id = m.media_type_id
     WHERE u.username = 'e2e' AND r.name = 'buildah'
-    ORDER BY t.name, t.id`).all() as { tag: string; start: number; end: number | null; hidden: number; manifestId: number; digest: string; mediaType: string; configMediaType: string | null }[];
-  t.same(rows.map((r) => r.tag), ['v1', 'v1-docker'], 'one row per tag (each pushed once)');
+    ORDER BY t.name, t.id`,
+    )
+    .all() as { tag: string; start: number; end: number | null; hidden: number; manifestId: number; digest: string; mediaType: string; configMediaType: string | null }[];
+  t.same(
+    rows.map((r) => r.tag),
+    ['v1', 'v1-docker'],
+    'one row per tag (each pushed once)',
+  );
   for (const format of ['oci', 'docker'] as const) {
     const { tag, digest } = pushed[format];
     const row = rows.find((r) => r.tag === tag);
-    if (!row) { t.fail(`no tag row for ${tag}`); continue; }
+    if (!row) {
+      t.fail(`no tag row for ${tag}`);
+      continue;
+    }
     t.equal(row.end, null, `${tag}: open lifetime`);
     t.ok(row.start > 0 && row.start <= Date.now(), `${tag}: lifetime started`);
     t.equal(row.hidden, 0, `${tag}: not hidden`);
@@ -231,12 +273,20 @@ t.test('registryd database: tags, manifests and blob links as Quay has them', as
     t.equal(row.mediaType, expected[format].manifest, `${tag}: manifest media type`);
     t.comment(`${tag}: manifest.config_media_type = ${String(row.configMediaType)}`);
     const m = manifests[format];
-    const blobs = (d.prepare(`SELECT s.content_checksum AS digest FROM manifestblob mb JOIN imagestorage s ON s.id = mb.blob_id
-      WHERE mb.manifest_id = ? ORDER BY s.content_checksum`).all(row.manifestId) as { digest: string }[]).map((b) => b.digest);
+    const blobs = (
+      d
+        .prepare(
+          `SELECT s.content_checksum AS digest FROM manifestblob mb JOIN imagestorage s ON s.id = mb.blob_id
+      WHERE mb.manifest_id = ? ORDER BY s.content_checksum`,
+        )
+        .all(row.manifestId) as { digest: string }[]
+    ).map((b) => b.digest);
     t.same(blobs, m ? [m.config.digest, ...m.layers.map((l) => l.digest)].sort() : [], `${tag}: manifest linked to its config and both layers`);
   }
   t.equal((d.prepare('SELECT count(*) AS n FROM blobupload').get() as { n: number }).n, 0, 'no upload left open');
   t.same(readdirSync(join(reg.dataDir, 'storage', 'uploads')), [], 'no upload object left');
 });
 
-t.teardown(() => { process.stdout.write(`# timings:\n${timings.map((l) => `#   ${l}`).join('\n')}\n`); });
+t.teardown(() => {
+  process.stdout.write(`# timings:\n${timings.map((l) => `#   ${l}`).join('\n')}\n`);
+});

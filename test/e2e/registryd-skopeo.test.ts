@@ -51,12 +51,22 @@ t.test('push a 256 MiB image, pull it back byte for byte', async (t) => {
     t.equal(await sha256File(blobPath(out, b.digest)), b.digest, `blob ${b.digest.slice(0, 19)} intact`);
   }
   await unpackImage(out, 'v1', join(dir, 'bundle'));
-  t.equal(createHash('sha256').update(readFileSync(join(dir, 'bundle', 'rootfs', 'data', 'random.bin'))).digest('hex'), bigSha, '256 MiB file unpacks intact');
+  t.equal(
+    createHash('sha256')
+      .update(readFileSync(join(dir, 'bundle', 'rootfs', 'data', 'random.bin')))
+      .digest('hex'),
+    bigSha,
+    '256 MiB file unpacks intact',
+  );
 
   const d = db();
-  const tags = d.prepare(`SELECT t.name, m.digest FROM tag t JOIN manifest m ON m.id = t.manifest_id JOIN repository r ON r.id = t.repository_id
-    WHERE r.name = 'app' AND t.hidden = 0 AND t.lifetime_end_ms IS NULL`).all();
-  t.same(tags, [{ name: 'v1', digest: src.descriptor.digest }], 'tag row in Quay\'s tag table');
+  const tags = d
+    .prepare(
+      `SELECT t.name, m.digest FROM tag t JOIN manifest m ON m.id = t.manifest_id JOIN repository r ON r.id = t.repository_id
+    WHERE r.name = 'app' AND t.hidden = 0 AND t.lifetime_end_ms IS NULL`,
+    )
+    .all();
+  t.same(tags, [{ name: 'v1', digest: src.descriptor.digest }], "tag row in Quay's tag table");
   t.equal((d.prepare('SELECT count(*) n FROM blobupload').get() as { n: number }).n, 0, 'no upload left open');
   d.close();
   t.same(readdirSync(join(reg.dataDir, 'storage', 'uploads')), [], 'no upload object left');
@@ -84,7 +94,9 @@ t.test('sync a repository and delete a tag', async (t) => {
   const out = join(dir, 'synced');
   mkdirSync(out);
   await skopeo.ok(['sync', '--src', 'docker', '--dest', 'dir', srcTls, `${host}/e2e/app`, out]);
-  const synced = readdirSync(out, { recursive: true }).map(String).filter((p) => p.endsWith('manifest.json'));
+  const synced = readdirSync(out, { recursive: true })
+    .map(String)
+    .filter((p) => p.endsWith('manifest.json'));
   t.equal(synced.length, 3, 'three tags synced');
 
   await skopeo.ok(['delete', '--tls-verify=false', `docker://${host}/e2e/app:v2`]);

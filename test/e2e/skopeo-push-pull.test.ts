@@ -48,9 +48,15 @@ const migration = (push: OwnerName, pull: OwnerName): Record<string, unknown> =>
   ROUTE_OWNER_CAP_V2_UPLOAD: push,
   ROUTE_OWNER_CAP_V2_PULL: pull,
 });
-const sb: Switchboard = await startSwitchboard(t, join(dir, 'sb'), { python: python.url, go: go.url }, {
-  migration: migration('python', 'go'), settings: { DEBUG_HEADERS: true },
-});
+const sb: Switchboard = await startSwitchboard(
+  t,
+  join(dir, 'sb'),
+  { python: python.url, go: go.url },
+  {
+    migration: migration('python', 'go'),
+    settings: { DEBUG_HEADERS: true },
+  },
+);
 const skopeo: Skopeo = await skopeoIn(join(dir, 'skopeo'));
 const host = `127.0.0.1:${sb.port}`;
 const repo = 'e2e/app';
@@ -58,10 +64,7 @@ const repo = 'e2e/app';
 // The images: big (64 MiB random file in layer 1, a small file in layer 2) and small (one layer).
 const bigFile = randomBytes(64 * MiB);
 const bigFileSha = createHash('sha256').update(bigFile).digest('hex');
-await buildImage(images, 'big', [
-  { 'data/random.bin': bigFile, 'etc/image-name': 'big\n' },
-  { 'etc/motd': `second layer ${tag}\n` },
-], join(dir, 'work'));
+await buildImage(images, 'big', [{ 'data/random.bin': bigFile, 'etc/image-name': 'big\n' }, { 'etc/motd': `second layer ${tag}\n` }], join(dir, 'work'));
 await buildImage(images, 'small', [{ 'etc/image-name': 'small\n', 'data/small.bin': randomBytes(100 * 1024) }], join(dir, 'work'));
 
 t.comment(`skopeo runs ${skopeo.userns ? 'in its own user namespace (blob-info cache in the temp HOME)' : 'directly as this user'}`);
@@ -78,26 +81,50 @@ async function logSince(from: number, what: string, want: (l: AccessLine) => boo
   const found = await waitFor(() => sb.accessLog().slice(from).some(want), 15_000);
   if (!found) throw new Error(`no access log line for ${what}; log since ${from}:\n${JSON.stringify(sb.accessLog().slice(from), null, 1)}`);
   let n = -1;
-  await waitFor(() => { const m = sb.accessLog().length; const stable = m === n; n = m; return stable; }, 5000, 200);
+  await waitFor(
+    () => {
+      const m = sb.accessLog().length;
+      const stable = m === n;
+      n = m;
+      return stable;
+    },
+    5000,
+    200,
+  );
   return sb.accessLog().slice(from);
 }
 
-interface Marks { log: number; python: number; go: number }
+interface Marks {
+  log: number;
+  python: number;
+  go: number;
+}
 /**
  * Positions in the three access logs. The registries' logs arrive through a
  * pipe: wait until they stop growing first, so no earlier line lands after a mark.
  */
 async function marks(): Promise<Marks> {
   let last = '';
-  await waitFor(() => { const now = `${python.requests().length}/${go.requests().length}`; const stable = now === last; last = now; return stable; }, 5000, 200);
+  await waitFor(
+    () => {
+      const now = `${python.requests().length}/${go.requests().length}`;
+      const stable = now === last;
+      last = now;
+      return stable;
+    },
+    5000,
+    200,
+  );
   return { log: sb.accessLog().length, python: python.requests().length, go: go.requests().length };
 }
 /** skopeo's requests (by User-Agent; the test's own direct checks are left out) that `owner`'s registry served since `m`. */
 const regSince = (owner: OwnerName, m: Marks): RegistryRequest[] =>
-  registries[owner].requests().slice(m[owner]).filter((x) => x.userAgent.startsWith('skopeo/'));
+  registries[owner]
+    .requests()
+    .slice(m[owner])
+    .filter((x) => x.userAgent.startsWith('skopeo/'));
 /** Waits for a registry access log line (it may trail the response), returns whether it came. */
-const regSaw = (owner: OwnerName, m: Marks, want: (x: RegistryRequest) => boolean): Promise<boolean> =>
-  waitFor(() => regSince(owner, m).some(want), 10_000);
+const regSaw = (owner: OwnerName, m: Marks, want: (x: RegistryRequest) => boolean): Promise<boolean> => waitFor(() => regSince(owner, m).some(want), 10_000);
 
 interface Round {
   readonly push: OwnerName;
@@ -117,8 +144,7 @@ async function round(t: Test, r: Round): Promise<void> {
   // ------------------------------------------------ push
   const m0 = await marks();
   const digestFile = join(dir, `pushed-${r.ref}.digest`);
-  await skopeo.ok(['copy', '--retry-times', '0', '--preserve-digests', '--dest-tls-verify=false', '--digestfile', digestFile,
-    `oci:${images}:${r.image}`, dest]);
+  await skopeo.ok(['copy', '--retry-times', '0', '--preserve-digests', '--dest-tls-verify=false', '--digestfile', digestFile, `oci:${images}:${r.image}`, dest]);
   t.equal(readFileSync(digestFile, 'utf8').trim(), src.descriptor.digest, 'skopeo pushed the source manifest unchanged (digest file)');
 
   const pushLog = await logSince(m0.log, `PUT manifest ${r.ref}`, (l) => l.method === 'PUT' && l.path === `/v2/${repo}/manifests/${r.ref}`);
@@ -127,13 +153,24 @@ async function round(t: Test, r: Round): Promise<void> {
   const pullChecks = pushLog.filter((l) => l.capability === 'V2_PULL');
   t.ok(uploads.length >= 3 * blobs.length, `push: ${uploads.length} upload requests for ${blobs.length} blobs`);
   t.same([...new Set(uploads.map((l) => l.owner))], [r.push], `push: every upload request (POST/PATCH/PUT) was handled by ${r.push}`);
-  t.same(uploads.filter((l) => l.method === 'PUT').map((l) => l.status), blobs.map(() => 201), 'push: each blob upload completed 201');
-  t.ok(uploads.filter((l) => l.method !== 'POST').every((l) => l.reason === 'upload_pin'), 'push: PATCH/PUT of each session followed its upload pin');
+  t.same(
+    uploads.filter((l) => l.method === 'PUT').map((l) => l.status),
+    blobs.map(() => 201),
+    'push: each blob upload completed 201',
+  );
+  t.ok(
+    uploads.filter((l) => l.method !== 'POST').every((l) => l.reason === 'upload_pin'),
+    'push: PATCH/PUT of each session followed its upload pin',
+  );
   t.match(manifestPuts, [{ method: 'PUT', path: `/v2/${repo}/manifests/${r.ref}`, owner: r.push, status: 201 }], `push: the manifest PUT was handled by ${r.push}`);
   t.equal(manifestPuts.length, 1, 'push: one manifest PUT');
   t.ok(pullChecks.length >= 1, `push: skopeo's ${pullChecks.length} blob-existence checks are V2_PULL traffic`);
   t.same([...new Set(pullChecks.map((l) => l.owner))], [r.pull], `push: …and went to the pull owner ${r.pull}`);
-  t.same(pushLog.filter((l) => l.status >= 500 || l.error), [], 'push: no proxy or upstream failures');
+  t.same(
+    pushLog.filter((l) => l.status >= 500 || l.error),
+    [],
+    'push: no proxy or upstream failures',
+  );
 
   // The registries' own access logs agree.
   t.ok(await regSaw(r.push, m0, (x) => x.method === 'PUT' && x.path === `/v2/${repo}/manifests/${r.ref}` && x.status === 201), `push: ${r.push} registry stored the manifest`);
@@ -144,7 +181,9 @@ async function round(t: Test, r: Round): Promise<void> {
   // Both instances see the pushed manifest (shared storage).
   for (const reg of [python, go]) {
     const head = await request(reg.port, {
-      method: 'HEAD', path: `/v2/${repo}/manifests/${r.ref}`, headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+      method: 'HEAD',
+      path: `/v2/${repo}/manifests/${r.ref}`,
+      headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
     });
     t.equal(head.status, 200, `${reg.name} registry has ${repo}:${r.ref}`);
     t.equal(head.header('docker-content-digest'), src.descriptor.digest, `${reg.name} registry: same manifest digest`);
@@ -154,10 +193,17 @@ async function round(t: Test, r: Round): Promise<void> {
   const m1 = await marks();
   const inspect = JSON.parse((await skopeo.ok(['inspect', '--retry-times', '0', '--tls-verify=false', dest])).stdout) as { Digest: string; Layers: string[] };
   t.equal(inspect.Digest, src.descriptor.digest, 'skopeo inspect: manifest digest');
-  t.same(inspect.Layers, src.manifest.layers.map((l) => l.digest), 'skopeo inspect: layer digests');
+  t.same(
+    inspect.Layers,
+    src.manifest.layers.map((l) => l.digest),
+    'skopeo inspect: layer digests',
+  );
   const raw = (await skopeo.ok(['inspect', '--retry-times', '0', '--tls-verify=false', '--raw', dest])).stdout;
   t.equal(raw, src.bytes.toString('utf8'), 'skopeo inspect --raw: the manifest bytes are the pushed ones');
-  const tags = JSON.parse((await skopeo.ok(['list-tags', '--retry-times', '0', '--tls-verify=false', `docker://${host}/${repo}`])).stdout) as { Repository: string; Tags: string[] };
+  const tags = JSON.parse((await skopeo.ok(['list-tags', '--retry-times', '0', '--tls-verify=false', `docker://${host}/${repo}`])).stdout) as {
+    Repository: string;
+    Tags: string[];
+  };
   t.same([...tags.Tags].sort(), [...r.tagsSoFar].sort(), `skopeo list-tags: ${r.tagsSoFar.join(', ')}`);
 
   const out = join(dir, `pulled-${r.ref}`);
@@ -166,21 +212,41 @@ async function round(t: Test, r: Round): Promise<void> {
   const pullLog = await logSince(m1.log, 'GET of the biggest layer', (l) => l.method === 'GET' && l.path === `/v2/${repo}/blobs/${biggest.digest}`);
   const pulls = pullLog.filter((l) => l.capability === 'V2_PULL');
   for (const b of blobs) {
-    t.ok(pulls.some((l) => l.method === 'GET' && l.path === `/v2/${repo}/blobs/${b.digest}` && l.status === 200), `pull: GET blob ${b.digest.slice(0, 19)}… (${b.size} bytes)`);
+    t.ok(
+      pulls.some((l) => l.method === 'GET' && l.path === `/v2/${repo}/blobs/${b.digest}` && l.status === 200),
+      `pull: GET blob ${b.digest.slice(0, 19)}… (${b.size} bytes)`,
+    );
   }
-  t.ok(pulls.some((l) => l.method === 'GET' && l.path === `/v2/${repo}/manifests/${r.ref}` && l.status === 200), 'pull: GET manifest by tag');
+  t.ok(
+    pulls.some((l) => l.method === 'GET' && l.path === `/v2/${repo}/manifests/${r.ref}` && l.status === 200),
+    'pull: GET manifest by tag',
+  );
   t.same([...new Set(pulls.map((l) => l.owner))], [r.pull], `pull: every manifest/blob read was handled by ${r.pull}`);
-  t.same(pullLog.filter((l) => l.capability === 'V2_PUSH' || l.capability === 'V2_UPLOAD'), [], 'pull: no push traffic');
-  t.same(pullLog.filter((l) => l.status >= 500 || l.error), [], 'pull: no proxy or upstream failures');
-  t.ok(await regSaw(r.pull, m1, (x) => x.method === 'GET' && x.path === `/v2/${repo}/blobs/${biggest.digest}` && x.status === 200),
-    `pull: ${r.pull} registry itself served the biggest layer`);
+  t.same(
+    pullLog.filter((l) => l.capability === 'V2_PUSH' || l.capability === 'V2_UPLOAD'),
+    [],
+    'pull: no push traffic',
+  );
+  t.same(
+    pullLog.filter((l) => l.status >= 500 || l.error),
+    [],
+    'pull: no proxy or upstream failures',
+  );
+  t.ok(
+    await regSaw(r.pull, m1, (x) => x.method === 'GET' && x.path === `/v2/${repo}/blobs/${biggest.digest}` && x.status === 200),
+    `pull: ${r.pull} registry itself served the biggest layer`,
+  );
   t.same(regSince(r.push, m1).filter(isRead), [], `pull: ${r.push} registry served no manifest or blob read`);
 
   // ------------------------------------------------ the pulled image equals the pushed one
   const got = layoutManifest(out, r.ref);
   t.equal(got.descriptor.digest, src.descriptor.digest, 'pulled manifest digest = pushed');
   t.ok(got.bytes.equals(src.bytes), 'pulled manifest bytes = pushed');
-  t.same(got.manifest.layers.map((l) => l.digest), src.manifest.layers.map((l) => l.digest), 'pulled layer digests = pushed');
+  t.same(
+    got.manifest.layers.map((l) => l.digest),
+    src.manifest.layers.map((l) => l.digest),
+    'pulled layer digests = pushed',
+  );
   for (const b of blobs) {
     const p = blobPath(out, b.digest);
     t.equal(statSync(p).size, b.size, `pulled blob ${b.digest.slice(0, 19)}… has its size`);

@@ -25,7 +25,9 @@ const adminPort = await freePort();
 const host = `127.0.0.1:${port}`;
 const dataDir = join(dir, 'quay');
 const config = join(dir, 'config.yaml');
-writeFileSync(config, `SERVER_HOSTNAME: ${host}
+writeFileSync(
+  config,
+  `SERVER_HOSTNAME: ${host}
 PREFERRED_URL_SCHEME: https
 AUTHENTICATION_TYPE: Database
 DATABASE_SECRET_KEY: ${randomUUID()}
@@ -40,9 +42,13 @@ SWITCHBOARD:
   ACCESS_LOG: off
   EMBEDDED_REGISTRY:
     DATA_DIR: ${dataDir}
-`);
-const created = spawnSync(process.execPath, [join(ROOT, 'bin/quay.js'), 'user', 'create', 'alice', '--email', 'alice@example.com', '--password-stdin', '--config', config, '--data-dir', dataDir],
-  { input: 'alice-password\n', encoding: 'utf8' });
+`,
+);
+const created = spawnSync(
+  process.execPath,
+  [join(ROOT, 'bin/quay.js'), 'user', 'create', 'alice', '--email', 'alice@example.com', '--password-stdin', '--config', config, '--data-dir', dataDir],
+  { input: 'alice-password\n', encoding: 'utf8' },
+);
 if (created.status !== 0) throw new Error(`quay user create: ${created.stderr}`);
 
 const sb = startChild(t, process.execPath, [join(ROOT, 'bin/switchboard.js'), 'serve', '--config', config]);
@@ -56,7 +62,16 @@ const skopeo = await skopeoIn(join(dir, 'skopeo'));
 
 t.test('skopeo logs in and pushes through the switchboard; refusals come back intact', async (t) => {
   t.match(sb.stderr(), /"msg":"embedded registry started \(owner go\)".*"auth":"database"/);
-  const push = await skopeo.run(['copy', '--retry-times', '0', '--dest-tls-verify=false', '--dest-creds', 'alice:alice-password', `oci:${images}:demo`, `docker://${host}/alice/app:v1`]);
+  const push = await skopeo.run([
+    'copy',
+    '--retry-times',
+    '0',
+    '--dest-tls-verify=false',
+    '--dest-creds',
+    'alice:alice-password',
+    `oci:${images}:demo`,
+    `docker://${host}/alice/app:v1`,
+  ]);
   t.equal(push.code, 0, push.stderr);
   const raw = await skopeo.run(['inspect', '--raw', '--tls-verify=false', '--creds', 'alice:alice-password', `docker://${host}/alice/app:v1`]);
   t.equal(raw.code, 0, raw.stderr);

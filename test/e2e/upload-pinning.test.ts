@@ -66,9 +66,12 @@ function follow(t: Test, r: Reply, sb: Switchboard): string {
 
 function patch(sb: Switchboard, path: string, chunk: Buffer, offset: number): Promise<Reply> {
   return request(sb.port, {
-    method: 'PATCH', path, body: chunk,
+    method: 'PATCH',
+    path,
+    body: chunk,
     headers: {
-      'content-type': 'application/octet-stream', 'content-length': String(chunk.length),
+      'content-type': 'application/octet-stream',
+      'content-length': String(chunk.length),
       'content-range': `${offset}-${offset + chunk.length - 1}`,
     },
   });
@@ -76,19 +79,26 @@ function patch(sb: Switchboard, path: string, chunk: Buffer, offset: number): Pr
 
 function putDigest(sb: Switchboard, path: string, digest: string): Promise<Reply> {
   return request(sb.port, {
-    method: 'PUT', path: `${path}${path.includes('?') ? '&' : '?'}digest=${encodeURIComponent(digest)}`,
+    method: 'PUT',
+    path: `${path}${path.includes('?') ? '&' : '?'}digest=${encodeURIComponent(digest)}`,
     headers: { 'content-length': '0' },
   });
 }
 
 function errorCode(r: Reply): string {
-  try { return String(r.json().errors?.[0]?.code ?? ''); } catch { return ''; }
+  try {
+    return String(r.json().errors?.[0]?.code ?? '');
+  } catch {
+    return '';
+  }
 }
 
 function debug(r: Reply): { owner: string; reason: string; snapshot: number; route: string } {
   return {
-    owner: r.header('x-switchboard-owner'), reason: r.header('x-switchboard-reason'),
-    snapshot: Number(r.header('x-switchboard-snapshot')), route: r.header('x-switchboard-route'),
+    owner: r.header('x-switchboard-owner'),
+    reason: r.header('x-switchboard-reason'),
+    snapshot: Number(r.header('x-switchboard-snapshot')),
+    route: r.header('x-switchboard-route'),
   };
 }
 
@@ -173,19 +183,44 @@ t.test('pinned: an owner flip mid-upload does not move the upload session', asyn
   // The proxy's access log and the registries' own logs tell the same story.
   const log = await accessLines(e.sb, (l) => l.some((x) => x.method === 'GET' && x.path === `/v2/${repo}/blobs/${digest}`));
   const session = log.filter((l) => l.path.includes(uuid));
-  t.same(session.map((l) => [l.method, l.owner, l.reason, l.status]), [
-    ['PATCH', 'python', 'upload_pin', 202],
-    ['GET', 'python', 'upload_pin', 204],
-    ['PATCH', 'python', 'upload_pin', 202],
-    ['PUT', 'python', 'upload_pin', 201],
-  ], 'access log: every request of the session went to python by its pin');
-  t.ok(session.slice(1).every((l) => l.snapshot_version === v1), 'post-flip requests were decided against the new snapshot');
-  t.ok(log.some((l) => l.path.includes(freshUuid) && l.owner === 'go'), 'the fresh session is logged on go');
+  t.same(
+    session.map((l) => [l.method, l.owner, l.reason, l.status]),
+    [
+      ['PATCH', 'python', 'upload_pin', 202],
+      ['GET', 'python', 'upload_pin', 204],
+      ['PATCH', 'python', 'upload_pin', 202],
+      ['PUT', 'python', 'upload_pin', 201],
+    ],
+    'access log: every request of the session went to python by its pin',
+  );
+  t.ok(
+    session.slice(1).every((l) => l.snapshot_version === v1),
+    'post-flip requests were decided against the new snapshot',
+  );
+  t.ok(
+    log.some((l) => l.path.includes(freshUuid) && l.owner === 'go'),
+    'the fresh session is logged on go',
+  );
   // Registry access logs arrive through a pipe: wait for the session's last line.
   await waitFor(() => e.python.requests().some((r) => r.method === 'PUT' && r.path.includes(uuid)), 10_000);
-  t.same(e.python.requests().filter((r) => r.path.includes(uuid)).map((r) => [r.method, r.status]),
-    [['PATCH', 202], ['GET', 204], ['PATCH', 202], ['PUT', 201]], 'python registry served the whole session');
-  t.same(e.go.requests().filter((r) => r.path.includes(uuid)), [], 'go registry never saw the session');
+  t.same(
+    e.python
+      .requests()
+      .filter((r) => r.path.includes(uuid))
+      .map((r) => [r.method, r.status]),
+    [
+      ['PATCH', 202],
+      ['GET', 204],
+      ['PATCH', 202],
+      ['PUT', 201],
+    ],
+    'python registry served the whole session',
+  );
+  t.same(
+    e.go.requests().filter((r) => r.path.includes(uuid)),
+    [],
+    'go registry never saw the session',
+  );
 });
 
 t.test('PIN_UPLOADS: false — the same flip breaks the upload (the pin is what made it work)', async (t) => {
@@ -218,8 +253,7 @@ t.test('PIN_UPLOADS: false — the same flip breaks the upload (the pin is what 
     const head = await request(r.port, { method: 'HEAD', path: `/v2/${repo}/blobs/${digest}` });
     t.equal(head.status, 404, `the blob does not exist on ${r.name}`);
   }
-  t.ok(await waitFor(() => e.go.requests().some((r) => r.method === 'PATCH' && r.path.includes(uuid) && r.status === p2.status), 10_000),
-    'go registry itself refused the PATCH');
+  t.ok(await waitFor(() => e.go.requests().some((r) => r.method === 'PATCH' && r.path.includes(uuid) && r.status === p2.status), 10_000), 'go registry itself refused the PATCH');
 
   // Control: the session itself is intact on python; switching back lets it finish.
   await e.sb.reconfigure({ migration: migration('python', 'python'), settings: e.settings });
@@ -249,7 +283,17 @@ t.test('pinned owner down mid-upload: a registry-style 502 from the proxy, never
   const st = await e.sb.status();
   t.ok(st.upstreams.python.errors >= 1, '/status counts the python upstream error');
   await waitFor(() => e.sb.accessLog().some((l) => l.method === 'PATCH' && l.status === 502), 10_000);
-  t.match(e.sb.accessLog().filter((l) => l.path.includes(uuid)).at(-1), { method: 'PATCH', owner: 'python', reason: 'upload_pin', status: 502 },
-    'access log: the failed PATCH, pinned to python');
-  t.same(e.go.requests().filter((r) => r.path.includes(uuid)), [], 'go never saw the session');
+  t.match(
+    e.sb
+      .accessLog()
+      .filter((l) => l.path.includes(uuid))
+      .at(-1),
+    { method: 'PATCH', owner: 'python', reason: 'upload_pin', status: 502 },
+    'access log: the failed PATCH, pinned to python',
+  );
+  t.same(
+    e.go.requests().filter((r) => r.path.includes(uuid)),
+    [],
+    'go never saw the session',
+  );
 });

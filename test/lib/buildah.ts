@@ -85,15 +85,18 @@ export async function buildahIn(dir: string): Promise<Buildah> {
   const storageConf = join(dir, 'storage.conf');
   writeFileSync(storageConf, `[storage]\ndriver = "vfs"\ngraphroot = ${JSON.stringify(root)}\nrunroot = ${JSON.stringify(runroot)}\n`);
   const containersConf = join(dir, 'containers.conf');
-  writeFileSync(containersConf, [
-    '[containers]',
-    '[network]',
-    'network_backend = "netavark"',
-    `network_config_dir = ${JSON.stringify(networks)}`,
-    '[engine]',
-    `image_copy_tmp_dir = ${JSON.stringify(tmp)}`,
-    '',
-  ].join('\n'));
+  writeFileSync(
+    containersConf,
+    [
+      '[containers]',
+      '[network]',
+      'network_backend = "netavark"',
+      `network_config_dir = ${JSON.stringify(networks)}`,
+      '[engine]',
+      `image_copy_tmp_dir = ${JSON.stringify(tmp)}`,
+      '',
+    ].join('\n'),
+  );
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
     HOME: home,
@@ -116,9 +119,10 @@ export async function buildahIn(dir: string): Promise<Buildah> {
     if (sub === undefined) return [...global];
     return POLICY_SUBCOMMANDS.has(sub) ? [...global, sub, '--signature-policy', policy, ...rest] : [...global, sub, ...rest];
   };
-  const exec = (args: readonly string[]): Promise<RunResult> => (isolated
-    ? run('unshare', [...UNSHARE, host, 'buildah', ...argv(args)], { env, cwd: dir, timeoutMs: 600_000 })
-    : run('buildah', argv(args), { env, cwd: dir, timeoutMs: 600_000 }));
+  const exec = (args: readonly string[]): Promise<RunResult> =>
+    isolated
+      ? run('unshare', [...UNSHARE, host, 'buildah', ...argv(args)], { env, cwd: dir, timeoutMs: 600_000 })
+      : run('buildah', argv(args), { env, cwd: dir, timeoutMs: 600_000 });
   const ok = async (args: readonly string[]): Promise<RunResult> => {
     const r = await exec(args);
     if (r.code !== 0) throw new Error(`buildah ${args.join(' ')} failed (exit ${String(r.code)}${r.signal ? `, ${r.signal}` : ''}):\n${r.stdout}\n${r.stderr}`);

@@ -59,22 +59,33 @@ export function sqliteReader(file: string): DbReader {
           for (const r of db.prepare(`SELECT * FROM "${t}"`).all() as Row[]) rows.set(keyOf(r), normalise(r, null));
           snap.set(t, rows);
         }
-      } finally { db.exec('COMMIT'); }
+      } finally {
+        db.exec('COMMIT');
+      }
       return snap;
     },
-    async rows(sql, params = []) { return (db.prepare(sql).all(...params) as Row[]).map((r) => normalise(r, null)); },
+    async rows(sql, params = []) {
+      return (db.prepare(sql).all(...params) as Row[]).map((r) => normalise(r, null));
+    },
     p: () => '?',
-    async close() { db.close(); },
+    async close() {
+      db.close();
+    },
   };
 }
 
 /** PostgreSQL at `uri`: one connection, every public table in one repeatable-read snapshot. */
 export async function pgReader(uri: string): Promise<DbReader> {
-  const c = new pg.Client({ connectionString: uri, types: { getTypeParser: ((oid: number, format?: string) => {
-    if (oid === 20) return (v: string) => Number(v);
-    if (oid === 1114) return (v: string) => v;
-    return pg.types.getTypeParser(oid, format as 'text');
-  }) as pg.CustomTypesConfig['getTypeParser'] } });
+  const c = new pg.Client({
+    connectionString: uri,
+    types: {
+      getTypeParser: ((oid: number, format?: string) => {
+        if (oid === 20) return (v: string) => Number(v);
+        if (oid === 1114) return (v: string) => v;
+        return pg.types.getTypeParser(oid, format as 'text');
+      }) as pg.CustomTypesConfig['getTypeParser'],
+    },
+  });
   await c.connect();
   return {
     async snapshot() {
@@ -87,12 +98,18 @@ export async function pgReader(uri: string): Promise<DbReader> {
           for (const r of (await c.query<Row>(`SELECT * FROM "${t}"`)).rows) rows.set(keyOf(r), normalise(r, null));
           snap.set(t, rows);
         }
-      } finally { await c.query('COMMIT'); }
+      } finally {
+        await c.query('COMMIT');
+      }
       return snap;
     },
-    async rows(sql, params = []) { return (await c.query<Row>(sql, [...params])).rows.map((r) => normalise(r, null)); },
+    async rows(sql, params = []) {
+      return (await c.query<Row>(sql, [...params])).rows.map((r) => normalise(r, null));
+    },
     p: (n) => `$${n}`,
-    async close() { await c.end(); },
+    async close() {
+      await c.end();
+    },
   };
 }
 
@@ -105,12 +122,18 @@ export function diffSnapshots(a: Snapshot, b: Snapshot): TableDiff[] {
     const d: TableDiff = { table, inserted: [], deleted: [], updated: [] };
     for (const [k, r] of after) {
       const old = before.get(k);
-      if (!old) { d.inserted.push(r); continue; }
+      if (!old) {
+        d.inserted.push(r);
+        continue;
+      }
       if (JSON.stringify(old) === JSON.stringify(r)) continue;
       const bc: Row = {};
       const ac: Row = {};
       for (const col of Object.keys(r)) {
-        if (JSON.stringify(old[col]) !== JSON.stringify(r[col])) { bc[col] = old[col]; ac[col] = r[col]; }
+        if (JSON.stringify(old[col]) !== JSON.stringify(r[col])) {
+          bc[col] = old[col];
+          ac[col] = r[col];
+        }
       }
       d.updated.push({ key: k, before: bc, after: ac });
     }

@@ -20,7 +20,10 @@ export async function waitForPort(port: number, ms = 10_000): Promise<void> {
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
       const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => { s.destroy(); resolve(true); });
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
       s.once('error', () => resolve(false));
     });
     if (ok) return;
@@ -50,8 +53,12 @@ export async function startNginx(t: TLike, dir: string, text: string, port: numb
     throw new Error(`nginx did not come up: ${(e as Error).message}\n${child.stderr()}`);
   }
   return {
-    child, conf,
-    stop: async () => { child.child.kill('SIGQUIT'); await child.stop(5000); },
+    child,
+    conf,
+    stop: async () => {
+      child.child.kill('SIGQUIT');
+      await child.stop(5000);
+    },
     reload: async () => {
       const r = await run(NGINX, ['-c', conf, '-s', 'reload']);
       if (r.code !== 0) throw new Error(`nginx -s reload failed:\n${r.stderr}`);
@@ -105,7 +112,11 @@ export async function startEcho(t: TLike, owner: string): Promise<EchoServer> {
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as net.AddressInfo).port;
-  const close = (): Promise<void> => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); });
+  const close = (): Promise<void> =>
+    new Promise((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    });
   t.teardown(close);
   return { owner, port, seen, cookies, close };
 }

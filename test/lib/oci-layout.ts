@@ -40,13 +40,26 @@ export function writeSizedLayout(layout: string, images: readonly { tag: string;
   for (const img of images) {
     const layers = img.layers.map((seed) => {
       let b = layerBytes.get(seed);
-      if (!b) { b = gzipSync(randomBytes(3000), { level: 0 }); layerBytes.set(seed, b); }
+      if (!b) {
+        b = gzipSync(randomBytes(3000), { level: 0 });
+        layerBytes.set(seed, b);
+      }
       return { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...put(b) };
     });
     const label = randomBytes(16).toString('hex');
-    const config = put(Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Labels: { side: label } },
-      rootfs: { type: 'layers', diff_ids: layers.map(() => `sha256:${randomBytes(32).toString('hex')}`) } })));
-    const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers }));
+    const config = put(
+      Buffer.from(
+        JSON.stringify({
+          architecture: 'amd64',
+          os: 'linux',
+          config: { Labels: { side: label } },
+          rootfs: { type: 'layers', diff_ids: layers.map(() => `sha256:${randomBytes(32).toString('hex')}`) },
+        }),
+      ),
+    );
+    const manifest = Buffer.from(
+      JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers }),
+    );
     const m = put(manifest);
     index.push({ mediaType: OCI_MANIFEST, ...m, annotations: { 'org.opencontainers.image.ref.name': img.tag } });
     out.push({ tag: img.tag, digest: m.digest, blobs: [config.digest, ...layers.map((l) => l.digest)], label });

@@ -34,7 +34,10 @@ export interface OciManifest {
 export function sha256File(path: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const h = createHash('sha256');
-    createReadStream(path).on('data', (c) => h.update(c)).on('error', reject).on('end', () => resolve(`sha256:${h.digest('hex')}`));
+    createReadStream(path)
+      .on('data', (c) => h.update(c))
+      .on('error', reject)
+      .on('end', () => resolve(`sha256:${h.digest('hex')}`));
   });
 }
 
@@ -88,7 +91,12 @@ export async function buildImage(layout: string, tag: string, layers: readonly L
 }
 
 function existsLayout(layout: string): boolean {
-  try { readFileSync(join(layout, 'oci-layout')); return true; } catch { return false; }
+  try {
+    readFileSync(join(layout, 'oci-layout'));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** `umoci unpack --rootless` of `layout:tag` into `bundle`. */
@@ -146,9 +154,10 @@ export async function skopeoIn(dir: string): Promise<Skopeo> {
   };
   const userns = await canUnshare();
   const global = ['--policy', policy, '--registries.d', registriesD, '--tmpdir', tmp, '--command-timeout', '10m'];
-  const exec = (args: readonly string[]): Promise<RunResult> => (userns
-    ? run('unshare', ['-U', 'skopeo', ...global, ...args], { env, cwd: dir, timeoutMs: 660_000 })
-    : run('skopeo', [...global, ...args], { env, cwd: dir, timeoutMs: 660_000 }));
+  const exec = (args: readonly string[]): Promise<RunResult> =>
+    userns
+      ? run('unshare', ['-U', 'skopeo', ...global, ...args], { env, cwd: dir, timeoutMs: 660_000 })
+      : run('skopeo', [...global, ...args], { env, cwd: dir, timeoutMs: 660_000 });
   return {
     userns,
     run: exec,

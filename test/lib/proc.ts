@@ -25,7 +25,11 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 export async function waitFor(cond: () => boolean | Promise<boolean>, ms = 10_000, every = 25): Promise<boolean> {
   const t0 = Date.now();
   for (;;) {
-    try { if (await cond()) return true; } catch { /* not yet */ }
+    try {
+      if (await cond()) return true;
+    } catch {
+      /* not yet */
+    }
     if (Date.now() - t0 > ms) return false;
     await sleep(every);
   }
@@ -39,14 +43,20 @@ export function tempDir(t: TLike, prefix = 'swb-e2e-'): string {
   installExitHook();
   const d = mkdtempSync(join(tmpdir(), prefix));
   liveDirs.add(d);
-  t.teardown(() => { rmSync(d, { recursive: true, force: true }); liveDirs.delete(d); });
+  t.teardown(() => {
+    rmSync(d, { recursive: true, force: true });
+    liveDirs.delete(d);
+  });
   return d;
 }
 
 /** A TCP port that was free a moment ago (bound to port 0, then released). */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
   const s = net.createServer();
-  await new Promise<void>((resolve, reject) => { s.once('error', reject); s.listen(0, host, () => resolve()); });
+  await new Promise<void>((resolve, reject) => {
+    s.once('error', reject);
+    s.listen(0, host, () => resolve());
+  });
   const port = (s.address() as net.AddressInfo).port;
   await new Promise<void>((r) => s.close(() => r()));
   return port;
@@ -78,8 +88,20 @@ function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.once('exit', () => {
-    for (const c of live) { try { c.kill('SIGKILL'); } catch { /* gone */ } }
-    for (const d of liveDirs) { try { rmSync(d, { recursive: true, force: true }); } catch { /* best effort */ } }
+    for (const c of live) {
+      try {
+        c.kill('SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    for (const d of liveDirs) {
+      try {
+        rmSync(d, { recursive: true, force: true });
+      } catch {
+        /* best effort */
+      }
+    }
   });
 }
 
@@ -105,18 +127,35 @@ export function startChild(t: TLike, cmd: string, args: readonly string[], opts:
   let err = '';
   child.stdout!.setEncoding('utf8');
   child.stderr!.setEncoding('utf8');
-  child.stdout!.on('data', (s: string) => { out += s; if (out.length > 2 * KEEP) out = out.slice(-KEEP); });
-  child.stderr!.on('data', (s: string) => { err += s; if (err.length > 2 * KEEP) err = err.slice(-KEEP); });
+  child.stdout!.on('data', (s: string) => {
+    out += s;
+    if (out.length > 2 * KEEP) out = out.slice(-KEEP);
+  });
+  child.stderr!.on('data', (s: string) => {
+    err += s;
+    if (err.length > 2 * KEEP) err = err.slice(-KEEP);
+  });
   live.add(child);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => { live.delete(child); resolve({ code, signal }); });
-    child.once('error', () => { live.delete(child); resolve({ code: null, signal: null }); });
+    child.once('exit', (code, signal) => {
+      live.delete(child);
+      resolve({ code, signal });
+    });
+    child.once('error', () => {
+      live.delete(child);
+      resolve({ code: null, signal: null });
+    });
   });
   const running = (): boolean => child.exitCode === null && child.signalCode === null && child.pid !== undefined;
   const stop = async (graceMs = 5000): Promise<void> => {
-    if (!running()) { await exited; return; }
+    if (!running()) {
+      await exited;
+      return;
+    }
     child.kill('SIGTERM');
-    const timer = setTimeout(() => { if (running()) child.kill('SIGKILL'); }, graceMs);
+    const timer = setTimeout(() => {
+      if (running()) child.kill('SIGKILL');
+    }, graceMs);
     await exited;
     clearTimeout(timer);
   };
@@ -132,7 +171,9 @@ export async function waitForLog(child: Child, line: RegExp, what: string, ms = 
     if (!child.running()) break;
     await sleep(100);
   }
-  throw new Error(`${what} did not come up (${child.running() ? `no ${line} in ${ms} ms` : `exited: ${JSON.stringify(await child.exited)}`}):\n${child.stdout()}\n${child.stderr()}`);
+  throw new Error(
+    `${what} did not come up (${child.running() ? `no ${line} in ${ms} ms` : `exited: ${JSON.stringify(await child.exited)}`}):\n${child.stdout()}\n${child.stderr()}`,
+  );
 }
 
 export interface RunResult {
@@ -152,10 +193,23 @@ export function run(cmd: string, args: readonly string[], opts: SpawnOptions & {
     let err = '';
     child.stdout!.setEncoding('utf8');
     child.stderr!.setEncoding('utf8');
-    child.stdout!.on('data', (s: string) => { out += s; });
-    child.stderr!.on('data', (s: string) => { err += s; });
-    const timer = opts.timeoutMs ? setTimeout(() => { err += `\n[killed after ${opts.timeoutMs} ms]`; child.kill('SIGKILL'); }, opts.timeoutMs) : undefined;
-    child.once('error', (e) => { live.delete(child); clearTimeout(timer); reject(e); });
+    child.stdout!.on('data', (s: string) => {
+      out += s;
+    });
+    child.stderr!.on('data', (s: string) => {
+      err += s;
+    });
+    const timer = opts.timeoutMs
+      ? setTimeout(() => {
+          err += `\n[killed after ${opts.timeoutMs} ms]`;
+          child.kill('SIGKILL');
+        }, opts.timeoutMs)
+      : undefined;
+    child.once('error', (e) => {
+      live.delete(child);
+      clearTimeout(timer);
+      reject(e);
+    });
     child.once('close', (code, signal) => {
       live.delete(child);
       clearTimeout(timer);
@@ -198,22 +252,35 @@ export interface RequestOptions {
 /** One HTTP/1.1 request on a fresh connection; resolves with the whole response. */
 export function request(port: number, o: RequestOptions): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.request({
-      host: o.host ?? '127.0.0.1', port, method: o.method ?? 'GET', path: o.path, headers: o.headers, agent: false,
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
-        const body = Buffer.concat(chunks);
-        resolve({
-          status: res.statusCode ?? 0, headers: res.headers, body,
-          text: () => body.toString('utf8'),
-          json: () => JSON.parse(body.toString('utf8')),
-          header: (n) => { const v = res.headers[n.toLowerCase()]; return Array.isArray(v) ? v.join(', ') : v ?? ''; },
+    const req = http.request(
+      {
+        host: o.host ?? '127.0.0.1',
+        port,
+        method: o.method ?? 'GET',
+        path: o.path,
+        headers: o.headers,
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const body = Buffer.concat(chunks);
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body,
+            text: () => body.toString('utf8'),
+            json: () => JSON.parse(body.toString('utf8')),
+            header: (n) => {
+              const v = res.headers[n.toLowerCase()];
+              return Array.isArray(v) ? v.join(', ') : (v ?? '');
+            },
+          });
         });
-      });
-    });
+      },
+    );
     req.setTimeout(o.timeoutMs ?? 60_000, () => req.destroy(new Error(`${o.method ?? 'GET'} ${o.path} on port ${port}: no response within ${o.timeoutMs ?? 60_000} ms`)));
     req.on('error', reject);
     req.end(o.body);

@@ -31,7 +31,11 @@ export class QuayWebSession {
     const res = await this.fetch(method, path, headers, json === undefined ? undefined : JSON.stringify(json));
     const text = await res.text();
     let body: unknown = text;
-    try { body = JSON.parse(text); } catch { /* not JSON: keep the text */ }
+    try {
+      body = JSON.parse(text);
+    } catch {
+      /* not JSON: keep the text */
+    }
     return { status: res.status, body };
   }
 

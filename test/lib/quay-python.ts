@@ -22,8 +22,10 @@ import { ROOT, freePort, tempDir, type TLike } from './proc.js';
  * Where the recipe is: $QUAY_PYTHON_DIR, else `../shared/quay-python` beside
  * the checkout, else the workplace's /work/shared (a clone elsewhere, as CI's).
  */
-export const QUAY_PYTHON = [process.env.QUAY_PYTHON_DIR, resolve(ROOT, '..', 'shared', 'quay-python'), '/work/shared/quay-python']
-  .find((d): d is string => typeof d === 'string' && d !== '' && existsSync(join(d, 'start.sh'))) ?? resolve(ROOT, '..', 'shared', 'quay-python');
+export const QUAY_PYTHON =
+  [process.env.QUAY_PYTHON_DIR, resolve(ROOT, '..', 'shared', 'quay-python'), '/work/shared/quay-python'].find(
+    (d): d is string => typeof d === 'string' && d !== '' && existsSync(join(d, 'start.sh')),
+  ) ?? resolve(ROOT, '..', 'shared', 'quay-python');
 
 export interface QuayPythonOptions {
   /** How clients reach it (SERVER_HOSTNAME); default its own 127.0.0.1:port. */
@@ -64,7 +66,8 @@ export interface QuayPython {
 
 /** Throws, naming what is missing, unless real Quay can run here. */
 export function requireQuayPython(): void {
-  if (!existsSync(join(QUAY_PYTHON, 'start.sh'))) throw new Error(`real Quay is not at ${QUAY_PYTHON} (../shared/quay-python beside the checkout, /work/shared/quay-python, or $QUAY_PYTHON_DIR)`);
+  if (!existsSync(join(QUAY_PYTHON, 'start.sh')))
+    throw new Error(`real Quay is not at ${QUAY_PYTHON} (../shared/quay-python beside the checkout, /work/shared/quay-python, or $QUAY_PYTHON_DIR)`);
   const py = spawnSync('/usr/bin/python3', ['-c', 'import peewee, flask, gunicorn, gevent, authlib, alembic'], { encoding: 'utf8' });
   if (py.status !== 0) throw new Error(`Quay's Debian packages are missing (run ${join(QUAY_PYTHON, 'install-deps.sh')}, as scripts/test.sh does): ${py.stderr.trim()}`);
   for (const bin of ['redis-server', 'curl']) {
@@ -80,7 +83,11 @@ export async function quayPgDatabase(t: TLike): Promise<{ name: string; url: str
   const db = await freshPgDatabase(t);
   const c = new pg.Client({ connectionString: db.url });
   await c.connect();
-  try { await c.query('CREATE EXTENSION IF NOT EXISTS pg_trgm'); } finally { await c.end(); }
+  try {
+    await c.query('CREATE EXTENSION IF NOT EXISTS pg_trgm');
+  } finally {
+    await c.end();
+  }
   return db;
 }
 
@@ -106,7 +113,10 @@ else LOGGING_LEVEL=WARNING $PY initdb.py > "$QUAY_RUN/initdb.log" 2>&1 || { tail
 $PY boot.py > "$QUAY_RUN/boot.log" 2>&1 || { tail -30 "$QUAY_RUN/boot.log"; exit 1; }
 `;
   const r = spawnSync('bash', ['-c', steps], { env: { ...env, QUAY_HOME_DIR: QUAY_PYTHON }, encoding: 'utf8', timeout: 240_000 });
-  if (r.status !== 0) throw new Error(`real Quay: laying down ${schema} on ${postgres ? 'PostgreSQL' : 'SQLite'} failed (status ${String(r.status)}${r.error ? `, ${r.error.message}` : ''}):\n${r.stdout}\n${r.stderr}`);
+  if (r.status !== 0)
+    throw new Error(
+      `real Quay: laying down ${schema} on ${postgres ? 'PostgreSQL' : 'SQLite'} failed (status ${String(r.status)}${r.error ? `, ${r.error.message}` : ''}):\n${r.stdout}\n${r.stderr}`,
+    );
 }
 
 export async function startQuayPython(t: TLike, opts: QuayPythonOptions = {}): Promise<QuayPython> {
@@ -122,8 +132,13 @@ export async function startQuayPython(t: TLike, opts: QuayPythonOptions = {}): P
   // Peewee and SQLAlchemy take postgresql:// (the pg driver takes it too).
   const dbUri = pgDb ? pgDb.url.replace(/^postgres:/, 'postgresql:') : `sqlite:///${sqliteFile}`;
   const env: NodeJS.ProcessEnv = {
-    ...process.env, QUAY_RUN: run, QUAY_PORT: String(port), QUAY_REDIS_PORT: String(redisPort),
-    QUAY_SERVER_HOSTNAME: opts.serverHostname ?? `127.0.0.1:${port}`, QUAY_URL_SCHEME: 'http', QUAY_DB_URI: dbUri,
+    ...process.env,
+    QUAY_RUN: run,
+    QUAY_PORT: String(port),
+    QUAY_REDIS_PORT: String(redisPort),
+    QUAY_SERVER_HOSTNAME: opts.serverHostname ?? `127.0.0.1:${port}`,
+    QUAY_URL_SCHEME: 'http',
+    QUAY_DB_URI: dbUri,
   };
   delete env.TEST; // Quay switches to its test config when TEST is set
   const script = (name: string, timeoutMs: number): void => {
@@ -138,7 +153,9 @@ export async function startQuayPython(t: TLike, opts: QuayPythonOptions = {}): P
     stopped = true;
     spawnSync('bash', [join(QUAY_PYTHON, 'stop.sh')], { env, timeout: 30_000 });
   };
-  t.teardown(() => { if (!stopped) stop(); });
+  t.teardown(() => {
+    if (!stopped) stop();
+  });
   try {
     if (!postgres && schema === 'initdb') script('setup.sh', 180_000);
     else layDown(env, schema, postgres);
@@ -146,11 +163,19 @@ export async function startQuayPython(t: TLike, opts: QuayPythonOptions = {}): P
     stop();
     throw err;
   }
-  const start = (): void => { stopped = false; script('start.sh', 120_000); };
+  const start = (): void => {
+    stopped = false;
+    script('start.sh', 120_000);
+  };
   if (opts.start ?? true) start();
   const logFile = join(run, 'quay.log');
   return {
-    port, url: `http://127.0.0.1:${port}`, run, stop, start, dbUri,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    run,
+    stop,
+    start,
+    dbUri,
     configFile: join(run, 'conf', 'stack', 'config.yaml'),
     database: pgDb ? pgDb.url : sqliteFile,
     storageDir: join(run, 'storage'),

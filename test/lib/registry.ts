@@ -119,7 +119,10 @@ export async function startRegistry(t: TLike, o: RegistryOptions): Promise<Regis
       if (!child.running()) break;
       try {
         const r = await request(port, { path: '/v2/', timeoutMs: 5000 });
-        if (r.status === 200) { up = true; break; }
+        if (r.status === 200) {
+          up = true;
+          break;
+        }
         lastError = `GET /v2/ answered ${r.status}: ${r.text()}`;
       } catch (e) {
         lastError = String(e);
@@ -128,7 +131,11 @@ export async function startRegistry(t: TLike, o: RegistryOptions): Promise<Regis
     }
     if (up) {
       return {
-        name: o.name, port, url: `http://127.0.0.1:${port}`, configFile, process: child,
+        name: o.name,
+        port,
+        url: `http://127.0.0.1:${port}`,
+        configFile,
+        process: child,
         log: () => child.stderr() + child.stdout(),
         requests: () => parseAccessLog(child.stdout()),
         stop: () => child.stop(),

@@ -89,17 +89,35 @@ export function switchboardConfigYaml(c: SwitchboardConfig, fixed: Record<string
  * waits for /readyz. Killed in teardown.
  */
 export async function startSwitchboard(
-  t: TLike, dir: string, upstreams: { python: string; go: string }, c: SwitchboardConfig,
+  t: TLike,
+  dir: string,
+  upstreams: { python: string; go: string },
+  c: SwitchboardConfig,
   opts: { listen?: string } = {},
 ): Promise<Switchboard> {
   const configFile = join(dir, 'config.yaml');
   const accessLogFile = join(dir, 'access.log');
-  const fixed = { UPSTREAMS: { python: upstreams.python, go: upstreams.go }, LISTEN: opts.listen ?? '127.0.0.1:0', ADMIN_LISTEN: '127.0.0.1:0', ACCESS_LOG: accessLogFile, STATE_DIR: join(dir, 'state') };
+  const fixed = {
+    UPSTREAMS: { python: upstreams.python, go: upstreams.go },
+    LISTEN: opts.listen ?? '127.0.0.1:0',
+    ADMIN_LISTEN: '127.0.0.1:0',
+    ACCESS_LOG: accessLogFile,
+    STATE_DIR: join(dir, 'state'),
+  };
   writeAtomic(configFile, switchboardConfigYaml(c, fixed));
   const child = startChild(t, process.execPath, ['bin/switchboard.js', 'serve', '--config', configFile], { cwd: ROOT, env: childEnv() });
-  const logs = (): Record<string, unknown>[] => child.stderr().split('\n').filter((l) => l.startsWith('{')).map((l) => {
-    try { return JSON.parse(l) as Record<string, unknown>; } catch { return {}; }
-  });
+  const logs = (): Record<string, unknown>[] =>
+    child
+      .stderr()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => {
+        try {
+          return JSON.parse(l) as Record<string, unknown>;
+        } catch {
+          return {};
+        }
+      });
   await waitFor(() => !child.running() || logs().some((l) => l.msg === 'switchboard serving'), 60_000, 50);
   const line = logs().find((l) => l.msg === 'switchboard serving');
   if (!line) {
@@ -119,13 +137,26 @@ export async function startSwitchboard(
   const initial = await status();
   if (initial.snapshot.hard_failure) throw new Error(`switchboard started without a valid config: ${JSON.stringify(initial.reload.last_error)}`);
   return {
-    port, adminPort, configFile, accessLogFile, process: child, upstreams,
-    status, version,
+    port,
+    adminPort,
+    configFile,
+    accessLogFile,
+    process: child,
+    upstreams,
+    status,
+    version,
     async reconfigure(next) {
       const before = await version();
       writeAtomic(configFile, switchboardConfigYaml(next, fixed));
       let after = before;
-      const ok = await waitFor(async () => { after = await version(); return after > before; }, 20_000, 25);
+      const ok = await waitFor(
+        async () => {
+          after = await version();
+          return after > before;
+        },
+        20_000,
+        25,
+      );
       if (!ok) {
         const s = await status();
         throw new Error(`config edit not installed within 20 s (version still ${before}; last reload error ${JSON.stringify(s.reload.last_error)})`);
@@ -134,7 +165,10 @@ export async function startSwitchboard(
     },
     accessLog() {
       if (!existsSync(accessLogFile)) return [];
-      return readFileSync(accessLogFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as AccessLine);
+      return readFileSync(accessLogFile, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as AccessLine);
     },
     logText: () => child.stderr(),
     stop: () => child.stop(),

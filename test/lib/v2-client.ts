@@ -30,7 +30,12 @@ export class V2Client {
    * @param creds `user:password` for /v2/auth; null = anonymous
    * @param authPort where /v2/auth is asked (default `port`)
    */
-  constructor(readonly port: number, readonly service: string, readonly creds: string | null, readonly authPort = port) {}
+  constructor(
+    readonly port: number,
+    readonly service: string,
+    readonly creds: string | null,
+    readonly authPort = port,
+  ) {}
 
   /** A token for `scope` (e.g. repository:ns/x:pull,push) from /v2/auth on authPort; throws unless 200. */
   async token(scope: string): Promise<string> {
@@ -59,7 +64,9 @@ export class V2Client {
   }
 
   /** pull,push scope of a repository. */
-  static rw(repo: string): string { return `repository:${repo}:pull,push`; }
+  static rw(repo: string): string {
+    return `repository:${repo}:pull,push`;
+  }
 
   /** Monolithic blob upload (POST then PUT ?digest); returns the digest. Throws unless 201. */
   async pushBlob(repo: string, bytes: Buffer | string): Promise<string> {
@@ -78,21 +85,36 @@ export class V2Client {
   }
 
   async getManifest(repo: string, ref: string, method = 'GET'): Promise<Reply> {
-    return this.call({ method, path: `/v2/${repo}/manifests/${ref}`, headers: { accept: `${OCI_MANIFEST}, ${OCI_INDEX}, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json` } }, V2Client.rw(repo));
+    return this.call(
+      {
+        method,
+        path: `/v2/${repo}/manifests/${ref}`,
+        headers: { accept: `${OCI_MANIFEST}, ${OCI_INDEX}, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json` },
+      },
+      V2Client.rw(repo),
+    );
   }
 }
 
 /** A small OCI image: config and one layer pushed through `c`, and its manifest bytes (not pushed). */
-export async function pushImageParts(c: V2Client, repo: string, label: string, extra: Record<string, unknown> = {}): Promise<{ manifest: Buffer; digest: string; layer: Buffer; layerDigest: string }> {
+export async function pushImageParts(
+  c: V2Client,
+  repo: string,
+  label: string,
+  extra: Record<string, unknown> = {},
+): Promise<{ manifest: Buffer; digest: string; layer: Buffer; layerDigest: string }> {
   const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, config: { Labels: { label } } }));
   const layer = Buffer.from(`layer of ${label} ${Math.random()}\n`.repeat(50));
   const configDigest = await c.pushBlob(repo, config);
   const layerDigest = await c.pushBlob(repo, layer);
-  const manifest = Buffer.from(JSON.stringify({
-    schemaVersion: 2, mediaType: OCI_MANIFEST,
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: layerDigest, size: layer.length }],
-    ...extra,
-  }));
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: layerDigest, size: layer.length }],
+      ...extra,
+    }),
+  );
   return { manifest, digest: sha256(manifest), layer, layerDigest };
 }

@@ -30,8 +30,14 @@ function liveSource(first: Snapshot): SnapshotSource & { set(s: Snapshot): void 
   const fns = new Set<(s: Snapshot) => void>();
   return {
     current: () => cur,
-    onChange: (fn) => { fns.add(fn); return () => fns.delete(fn); },
-    set: (s) => { cur = s; for (const fn of fns) fn(s); },
+    onChange: (fn) => {
+      fns.add(fn);
+      return () => fns.delete(fn);
+    },
+    set: (s) => {
+      cur = s;
+      for (const fn of fns) fn(s);
+    },
   };
 }
 
@@ -39,7 +45,14 @@ const quiet = createLogger({}, { write: () => {} });
 
 t.test('a program runs only while the snapshot gives it to go', async (t) => {
   let runs = 0;
-  const program = { program: 'blobuploadcleanupworker', everyMs: 3600_000, run: async () => { runs++; return null; } };
+  const program = {
+    program: 'blobuploadcleanupworker',
+    everyMs: 3600_000,
+    run: async () => {
+      runs++;
+      return null;
+    },
+  };
   const src = liveSource(snap('MIGRATION:\n  ROUTE_OWNER_DEFAULT: python\n'));
   const runner = new WorkerRunner(src, [program], quiet);
   t.teardown(() => runner.stop());
@@ -65,7 +78,19 @@ t.test('a program runs only while the snapshot gives it to go', async (t) => {
 t.test('a failing pass is counted and logged, and the program keeps its schedule', async (t) => {
   const lines: string[] = [];
   const src = liveSource(snap('MIGRATION:\n  WORKER_OWNER_BLOBUPLOADCLEANUPWORKER: go\n'));
-  const runner = new WorkerRunner(src, [{ program: 'blobuploadcleanupworker', everyMs: 3600_000, run: async () => { throw new Error('disk on fire'); } }], createLogger({}, { write: (l) => lines.push(l) }));
+  const runner = new WorkerRunner(
+    src,
+    [
+      {
+        program: 'blobuploadcleanupworker',
+        everyMs: 3600_000,
+        run: async () => {
+          throw new Error('disk on fire');
+        },
+      },
+    ],
+    createLogger({}, { write: (l) => lines.push(l) }),
+  );
   t.teardown(() => runner.stop());
   runner.start();
   await runner.runOnce('blobuploadcleanupworker');
@@ -73,7 +98,10 @@ t.test('a failing pass is counted and logged, and the program keeps its schedule
   t.ok(st.failures >= 1);
   t.equal(st.last_error, 'disk on fire');
   t.equal(st.running, true);
-  t.ok(lines.some((l) => /"level":"error"/.test(l) && /disk on fire/.test(l)), 'logged as an error');
+  t.ok(
+    lines.some((l) => /"level":"error"/.test(l) && /disk on fire/.test(l)),
+    'logged as an error',
+  );
 });
 
 t.test('a program the worker inventory does not know is refused', async (t) => {

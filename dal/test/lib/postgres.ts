@@ -10,7 +10,9 @@ import pg from 'pg';
 export const PG_ADMIN_URL = process.env['SWB_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const PG_START_COMMAND = 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start';
 
-interface Teardown { teardown(fn: () => unknown): void }
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
 
 /** The URL of `db` on the admin URL's server. */
 export function pgUrl(db: string): string {
@@ -26,7 +28,11 @@ async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   } catch (err) {
     throw new Error(`PostgreSQL is not reachable at ${PG_ADMIN_URL} (${(err as Error).message}). Start it with: ${PG_START_COMMAND}`);
   }
-  try { return await fn(c); } finally { await c.end().catch(() => undefined); }
+  try {
+    return await fn(c);
+  } finally {
+    await c.end().catch(() => undefined);
+  }
 }
 
 /** Create an empty database `swb_t_<random>`, dropped (with FORCE) in teardown. Returns its URL. */

@@ -35,22 +35,36 @@ export async function openStoreSides(t: { teardown(fn: () => unknown): void }): 
   const db = await freshPgDatabase(t);
   const opened = await PgMetadataStore.open(db.url);
   const sqlite = new SqliteMetadataStore(':memory:');
-  t.teardown(async () => { await opened.metadata.close(); await sqlite.close(); });
+  t.teardown(async () => {
+    await opened.metadata.close();
+    await sqlite.close();
+  });
   const sqliteSide = sqliteDal(sqlite);
   const pgSide = postgresDal(opened);
   const sides: readonly Side[] = [
     {
-      kind: 'sqlite', meta: sqlite, auth: sqliteSide.auth, dal: sqliteSide,
+      kind: 'sqlite',
+      meta: sqlite,
+      auth: sqliteSide.auth,
+      dal: sqliteSide,
       async raw(sql, ...params) {
         const st = sqlite.db.prepare(sql);
         return st.reader ? (st.all(...params) as Record<string, unknown>[]) : (st.run(...params), []);
       },
     },
     {
-      kind: 'pg', meta: opened.metadata, auth: opened.auth, dal: pgSide,
+      kind: 'pg',
+      meta: opened.metadata,
+      auth: opened.auth,
+      dal: pgSide,
       async raw(sql, ...params) {
         let i = 0;
-        return (await opened.pool.query(sql.replace(/\?/g, () => `$${++i}`), params)).rows as Record<string, unknown>[];
+        return (
+          await opened.pool.query(
+            sql.replace(/\?/g, () => `$${++i}`),
+            params,
+          )
+        ).rows as Record<string, unknown>[];
       },
     },
   ];

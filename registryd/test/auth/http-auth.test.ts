@@ -27,8 +27,15 @@ const OCI = 'application/vnd.oci.image.manifest.v1+json';
 const enc = new FieldEncrypter(SECRET);
 
 const PASSWORDS: Record<string, string> = {
-  alice: 'alice-password', bob: 'bob-password', dave: 'dave-password', erin: 'erin-password',
-  frank: 'frank-password', grace: 'grace-password', heidi: 'heidi-password', ivan: 'ivan-password', judy: 'judy-password',
+  alice: 'alice-password',
+  bob: 'bob-password',
+  dave: 'dave-password',
+  erin: 'erin-password',
+  frank: 'frank-password',
+  grace: 'grace-password',
+  heidi: 'heidi-password',
+  ivan: 'ivan-password',
+  judy: 'judy-password',
 };
 const ROBOT_TOKENS: Record<string, string> = {
   'bob+ci': 'BOBCI0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv',
@@ -59,7 +66,16 @@ function askToken(r: TestRegistry, authorization: string | null, scopes: readonl
   return r.req({ path: authPath(scopes, service), headers: authorization ? { authorization } : {} });
 }
 
-interface Claims { iss: string; aud: string | null; sub: string; iat: number; nbf: number; exp: number; access: AccessEntry[]; context: Record<string, any> }
+interface Claims {
+  iss: string;
+  aud: string | null;
+  sub: string;
+  iat: number;
+  nbf: number;
+  exp: number;
+  access: AccessEntry[];
+  context: Record<string, any>;
+}
 
 /** A token that must be issued (200); its claims. */
 async function token(r: TestRegistry, authorization: string | null, scopes: readonly string[], service: string | null = HOST): Promise<{ jwt: string; claims: Claims }> {
@@ -134,13 +150,23 @@ function dbOf(r: TestRegistry): Database.Database {
 }
 
 function repoRow(r: TestRegistry, ns: string, name: string): { id: number; visibility: string } | undefined {
-  return dbOf(r).prepare(`SELECT r.id, v.name AS visibility FROM repository r JOIN "user" u ON u.id = r.namespace_user_id
-    JOIN visibility v ON v.id = r.visibility_id WHERE u.username = ? AND r.name = ?`).get(ns, name) as { id: number; visibility: string } | undefined;
+  return dbOf(r)
+    .prepare(
+      `SELECT r.id, v.name AS visibility FROM repository r JOIN "user" u ON u.id = r.namespace_user_id
+    JOIN visibility v ON v.id = r.visibility_id WHERE u.username = ? AND r.name = ?`,
+    )
+    .get(ns, name) as { id: number; visibility: string } | undefined;
 }
 
 function userPermission(r: TestRegistry, repoId: number, username: string): string | undefined {
-  return (dbOf(r).prepare(`SELECT ro.name FROM repositorypermission p JOIN role ro ON ro.id = p.role_id JOIN "user" u ON u.id = p.user_id
-    WHERE p.repository_id = ? AND u.username = ?`).get(repoId, username) as { name: string } | undefined)?.name;
+  return (
+    dbOf(r)
+      .prepare(
+        `SELECT ro.name FROM repositorypermission p JOIN role ro ON ro.id = p.role_id JOIN "user" u ON u.id = p.user_id
+    WHERE p.repository_id = ? AND u.username = ?`,
+      )
+      .get(repoId, username) as { name: string } | undefined
+  )?.name;
 }
 
 function settings(extra: Partial<AuthSettings> = {}): { auth: Partial<AuthSettings> } {
@@ -164,7 +190,9 @@ async function repo(r: TestRegistry, ns: string, name: string, visibility: 'publ
 /** Push a blob monolithically with a bearer token; the reply. */
 function postBlob(r: TestRegistry, repository: string, data: Buffer, authorization?: string): Promise<Reply> {
   return r.req({
-    method: 'POST', path: `/v2/${repository}/blobs/uploads/?digest=${sha256(data)}`, body: data,
+    method: 'POST',
+    path: `/v2/${repository}/blobs/uploads/?digest=${sha256(data)}`,
+    body: data,
     headers: { 'content-type': 'application/octet-stream', ...(authorization ? { authorization } : {}) },
   });
 }
@@ -233,7 +261,7 @@ t.test('GET /v2/: 401 with a challenge without credentials, 200 with a valid tok
 
 // ------------------------------------------------------------------ /v2/auth: credentials
 
-t.test('/v2/auth: a user with the right password gets a token with Quay\'s claims', async (t) => {
+t.test("/v2/auth: a user with the right password gets a token with Quay's claims", async (t) => {
   const res = await askToken(r, userAuth('alice'), ['repository:alice/private:pull']);
   t.equal(res.status, 200);
   t.match(res.header('cache-control'), /no-store/);
@@ -294,7 +322,11 @@ t.test('/v2/auth: robots', async (t) => {
   t.same(await granted(r, basic('bob+ci', ROBOT_TOKENS['bob+ci']!), 'repository:alice/private:push,pull'), [], 'robot of another namespace: no access');
   t.same(await granted(r, basic('bob+ci', ROBOT_TOKENS['bob+ci']!), 'repository:bob/public:push'), [], 'read permission never gives push');
   t.same(await granted(r, basic('alice+reader', ROBOT_TOKENS['alice+reader']!), 'repository:alice/private:pull'), ['pull']);
-  t.same(await granted(r, basic('alice+reader', ROBOT_TOKENS['alice+reader']!), 'repository:alice/src:pull'), [], 'a robot only gets what it was granted, not its owner\'s repositories');
+  t.same(
+    await granted(r, basic('alice+reader', ROBOT_TOKENS['alice+reader']!), 'repository:alice/src:pull'),
+    [],
+    "a robot only gets what it was granted, not its owner's repositories",
+  );
 });
 
 t.test('/v2/auth: $app app-specific tokens', async (t) => {
@@ -331,19 +363,27 @@ t.test('/v2/auth: anonymous requests', async (t) => {
 });
 
 t.test('/v2/auth: down-scoping, never an error', async (t) => {
-  t.same(await granted(r, userAuth('bob'), 'repository:alice/private:push,pull'), [], 'someone else\'s private repository: []');
-  t.same(await granted(r, userAuth('bob'), 'repository:alice/missing:push,pull'), [], 'someone else\'s missing repository: [] (and not created)');
+  t.same(await granted(r, userAuth('bob'), 'repository:alice/private:push,pull'), [], "someone else's private repository: []");
+  t.same(await granted(r, userAuth('bob'), 'repository:alice/missing:push,pull'), [], "someone else's missing repository: [] (and not created)");
   t.equal(repoRow(r, 'alice', 'missing'), undefined);
-  t.same(await granted(r, userAuth('bob'), 'repository:alice/public:push,pull'), ['pull'], 'someone else\'s public repository: pull only');
+  t.same(await granted(r, userAuth('bob'), 'repository:alice/public:push,pull'), ['pull'], "someone else's public repository: pull only");
   t.same(await granted(r, userAuth('alice'), 'repository:bob/shared:push,pull'), ['pull'], 'read permission: pull only');
   t.same(await granted(r, userAuth('alice'), 'repository:alice/private:push,pull,*'), ['*', 'pull', 'push'], 'own namespace: everything');
   t.same(await granted(r, userAuth('bob'), 'repository:alice/public:*'), [], '* needs admin');
 
   const multi = await token(r, userAuth('alice'), ['repository:alice/private:pull', 'repository:bob/private:pull', 'repository:bob/shared:pull']);
-  t.same(multi.claims.access.map((a) => [a.name, a.actions]), [['alice/private', ['pull']], ['bob/private', []], ['bob/shared', ['pull']]], 'one entry per scope, each down-scoped');
+  t.same(
+    multi.claims.access.map((a) => [a.name, a.actions]),
+    [
+      ['alice/private', ['pull']],
+      ['bob/private', []],
+      ['bob/shared', ['pull']],
+    ],
+    'one entry per scope, each down-scoped',
+  );
 });
 
-t.test('/v2/auth: push on a missing repository in one\'s own namespace creates it, private, creator admin', async (t) => {
+t.test("/v2/auth: push on a missing repository in one's own namespace creates it, private, creator admin", async (t) => {
   t.equal(repoRow(r, 'alice', 'created'), undefined);
   t.same(await granted(r, userAuth('alice'), 'repository:alice/created:push,pull'), ['pull', 'push']);
   const row = repoRow(r, 'alice', 'created');
@@ -395,7 +435,11 @@ t.test('registry routes: a valid token works (control for what follows)', async 
   t.equal(res.status, 200);
   t.same(res.json(), { name: 'alice/private', tags: [] });
   const minted = await mintToken(r.reg.instanceKey, {
-    audience: HOST, subject: 'alice', access: [{ type: 'repository', name: 'alice/private', actions: ['pull'] }], context: {}, nowMs: Date.now(),
+    audience: HOST,
+    subject: 'alice',
+    access: [{ type: 'repository', name: 'alice/private', actions: ['pull'] }],
+    context: {},
+    nowMs: Date.now(),
   });
   t.equal((await r.req({ path: '/v2/alice/private/tags/list', headers: { authorization: bearer(minted) } })).status, 200, 'mintToken now: accepted');
 });
@@ -425,9 +469,10 @@ t.test('registry routes: tampered, expired, too long-lived, unknown-kid and wron
   const nowS = Math.floor(Date.now() / 1000);
   const sign = (claims: Record<string, unknown>, key = r.reg.instanceKey.privateKey, kid: string | null = r.reg.instanceKey.kid): Promise<string> =>
     new SignJWT({ iss: 'quay', aud: HOST, sub: 'alice', access, context: {}, iat: nowS, nbf: nowS, exp: nowS + 3600, ...claims })
-      .setProtectedHeader(kid === null ? { alg: 'RS256' } : { alg: 'RS256', kid }).sign(key);
+      .setProtectedHeader(kid === null ? { alg: 'RS256' } : { alg: 'RS256', kid })
+      .sign(key);
 
-  t.equal((await r.req({ path, headers: { authorization: bearer(await sign({})) } })).status, 200, 'self-signed with the instance key and Quay\'s claims: accepted');
+  t.equal((await r.req({ path, headers: { authorization: bearer(await sign({})) } })).status, 200, "self-signed with the instance key and Quay's claims: accepted");
   const tooLong = await sign({ exp: nowS + 7200 });
   const longRes = await r.req({ path, headers: { authorization: bearer(tooLong) } });
   unauthorized(t, longRes, 'alice/private', 'pull', [tooLong]);
@@ -446,7 +491,8 @@ t.test('registry routes: tampered, expired, too long-lived, unknown-kid and wron
   const stolenKid = await sign({}, stranger, r.reg.instanceKey.kid);
   unauthorized(t, await r.req({ path, headers: { authorization: bearer(stolenKid) } }), 'alice/private', 'pull', [stolenKid]);
   const hs = await new SignJWT({ iss: 'quay', aud: HOST, sub: 'alice', access, iat: nowS, exp: nowS + 3600 })
-    .setProtectedHeader({ alg: 'HS256', kid: r.reg.instanceKey.kid }).sign(Buffer.from(SECRET));
+    .setProtectedHeader({ alg: 'HS256', kid: r.reg.instanceKey.kid })
+    .sign(Buffer.from(SECRET));
   unauthorized(t, await r.req({ path, headers: { authorization: bearer(hs) } }), 'alice/private', 'pull');
 
   // Requested for another service: its aud is not SERVER_HOSTNAME.
@@ -488,7 +534,10 @@ t.test('registry routes: a private repository answers exactly like a missing one
     ['/v2/alice/private/tags/list', '/v2/nobody/nothere/tags/list'],
   ];
   for (const [priv, missing] of cases) {
-    for (const [who, headers] of [['anonymous', {}], ['bob', { authorization: bearer(bobToken) }]] as const) {
+    for (const [who, headers] of [
+      ['anonymous', {}],
+      ['bob', { authorization: bearer(bobToken) }],
+    ] as const) {
       for (const method of ['GET', 'HEAD']) {
         const a = await r.req({ method, path: priv, headers });
         const b = await r.req({ method, path: missing, headers });
@@ -541,7 +590,10 @@ t.test('push and pull a blob and manifest with a token', async (t) => {
   const fin = await r.req({ method: 'PUT', path: `${patch.header('location')}${sep}digest=${sha256(chunked)}`, headers: auth });
   t.equal(fin.status, 201);
 
-  const manifest = imageManifest(sha256(config), config.length, [{ digest: sha256(layer), size: layer.length }, { digest: sha256(chunked), size: chunked.length }]);
+  const manifest = imageManifest(sha256(config), config.length, [
+    { digest: sha256(layer), size: layer.length },
+    { digest: sha256(chunked), size: chunked.length },
+  ]);
   const put = await r.req({ method: 'PUT', path: '/v2/alice/app/manifests/v1', body: manifest, headers: { ...auth, 'content-type': OCI } });
   t.equal(put.status, 201);
 
@@ -598,7 +650,7 @@ t.test('_catalog: anonymous sees nothing, a user sees what they may read', async
 
   const frank = (await token(r, userAuth('frank'), [])).jwt;
   const franks: string[] = (await r.req({ path: '/v2/_catalog', headers: { authorization: bearer(frank) } })).json().repositories;
-  t.ok(franks.includes('acme/app') && franks.includes('acme/other'), 'an org admin team sees the org\'s repositories');
+  t.ok(franks.includes('acme/app') && franks.includes('acme/other'), "an org admin team sees the org's repositories");
   t.notOk(franks.some((n) => n.startsWith('alice/') || n.startsWith('bob/')));
   const grace = (await token(r, userAuth('grace'), [])).jwt;
   const graces: string[] = (await r.req({ path: '/v2/_catalog', headers: { authorization: bearer(grace) } })).json().repositories;
@@ -621,10 +673,19 @@ t.test('registry routes: only approved, unexpired service keys of the service si
   const jwk = { ...publicKey.export({ format: 'jwk' }) } as Record<string, unknown>;
   const nowMs = Date.now();
   const nowS = Math.floor(nowMs / 1000);
-  const sign = (kid: string): Promise<string> => new SignJWT({
-    iss: 'quay', aud: HOST, sub: 'alice', context: {}, iat: nowS, nbf: nowS, exp: nowS + 3600,
-    access: [{ type: 'repository', name: 'alice/private', actions: ['pull'] }],
-  }).setProtectedHeader({ alg: 'RS256', kid }).sign(privateKey);
+  const sign = (kid: string): Promise<string> =>
+    new SignJWT({
+      iss: 'quay',
+      aud: HOST,
+      sub: 'alice',
+      context: {},
+      iat: nowS,
+      nbf: nowS,
+      exp: nowS + 3600,
+      access: [{ type: 'repository', name: 'alice/private', actions: ['pull'] }],
+    })
+      .setProtectedHeader({ alg: 'RS256', kid })
+      .sign(privateKey);
 
   await store.registerServiceKey({ kid: 'extra-live', service: 'quay', name: 'test', jwk, expirationMs: nowMs + 3600_000 }, nowMs);
   t.equal((await r.req({ path, headers: { authorization: bearer(await sign('extra-live')) } })).status, 200, 'a second registered key of service quay: accepted');
@@ -632,8 +693,12 @@ t.test('registry routes: only approved, unexpired service keys of the service si
   unauthorized(t, await r.req({ path, headers: { authorization: bearer(await sign('extra-expired')) } }), 'alice/private', 'pull');
   await store.registerServiceKey({ kid: 'extra-other-service', service: 'not-quay', name: 'test', jwk, expirationMs: nowMs + 3600_000 }, nowMs);
   unauthorized(t, await r.req({ path, headers: { authorization: bearer(await sign('extra-other-service')) } }), 'alice/private', 'pull');
-  dbOf(r).prepare(`INSERT INTO servicekey (name, kid, service, jwk, metadata, created_date, expiration_date, rotation_duration, approval_id)
-    VALUES ('test', 'extra-unapproved', 'quay', ?, '{}', '2020-01-01 00:00:00.000000', NULL, NULL, NULL)`).run(JSON.stringify(jwk));
+  dbOf(r)
+    .prepare(
+      `INSERT INTO servicekey (name, kid, service, jwk, metadata, created_date, expiration_date, rotation_duration, approval_id)
+    VALUES ('test', 'extra-unapproved', 'quay', ?, '{}', '2020-01-01 00:00:00.000000', NULL, NULL, NULL)`,
+    )
+    .run(JSON.stringify(jwk));
   unauthorized(t, await r.req({ path, headers: { authorization: bearer(await sign('extra-unapproved')) } }), 'alice/private', 'pull');
 });
 
@@ -678,17 +743,42 @@ t.test('with a controlled clock: login back-off, token expiry with 30 s leeway, 
 
   // A token minted in the future (beyond the leeway) is refused; within it, accepted.
   clock = t0;
-  const ahead = await mintToken(r5.reg.instanceKey, { audience: HOST, subject: 'alice', access: [{ type: 'repository', name: 'alice/private', actions: ['pull'] }], context: {}, nowMs: t0 + 20_000 });
+  const ahead = await mintToken(r5.reg.instanceKey, {
+    audience: HOST,
+    subject: 'alice',
+    access: [{ type: 'repository', name: 'alice/private', actions: ['pull'] }],
+    context: {},
+    nowMs: t0 + 20_000,
+  });
   t.equal((await r5.req({ path, headers: { authorization: bearer(ahead) } })).status, 200, 'iat 20 s ahead: within the leeway');
-  const farAhead = await mintToken(r5.reg.instanceKey, { audience: HOST, subject: 'alice', access: [{ type: 'repository', name: 'alice/private', actions: ['pull'] }], context: {}, nowMs: t0 + 120_000 });
+  const farAhead = await mintToken(r5.reg.instanceKey, {
+    audience: HOST,
+    subject: 'alice',
+    access: [{ type: 'repository', name: 'alice/private', actions: ['pull'] }],
+    context: {},
+    nowMs: t0 + 120_000,
+  });
   unauthorized(t, await r5.req({ path, headers: { authorization: bearer(farAhead) } }), 'alice/private', 'pull');
 
   // A key whose servicekey row expires stops validating tokens once the caches have turned over.
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  await r5.reg.authStore.registerServiceKey({ kid: 'short-lived', service: 'quay', name: 'test', jwk: publicKey.export({ format: 'jwk' }) as Record<string, unknown>, expirationMs: t0 + 600_000 }, t0);
+  await r5.reg.authStore.registerServiceKey(
+    { kid: 'short-lived', service: 'quay', name: 'test', jwk: publicKey.export({ format: 'jwk' }) as Record<string, unknown>, expirationMs: t0 + 600_000 },
+    t0,
+  );
   const s0 = Math.floor(t0 / 1000);
-  const signed = await new SignJWT({ iss: 'quay', aud: HOST, sub: 'alice', context: {}, iat: s0 + 590, nbf: s0 + 590, exp: s0 + 590 + 3600, access: [{ type: 'repository', name: 'alice/private', actions: ['pull'] }] })
-    .setProtectedHeader({ alg: 'RS256', kid: 'short-lived' }).sign(privateKey);
+  const signed = await new SignJWT({
+    iss: 'quay',
+    aud: HOST,
+    sub: 'alice',
+    context: {},
+    iat: s0 + 590,
+    nbf: s0 + 590,
+    exp: s0 + 590 + 3600,
+    access: [{ type: 'repository', name: 'alice/private', actions: ['pull'] }],
+  })
+    .setProtectedHeader({ alg: 'RS256', kid: 'short-lived' })
+    .sign(privateKey);
   clock = t0 + 590_000;
   t.equal((await r5.req({ path, headers: { authorization: bearer(signed) } })).status, 200, 'while the key is alive');
   clock = t0 + 600_000 + 61_000;
@@ -748,10 +838,14 @@ t.test('anonymous mode (openRegistry defaults): everything is open', async (t) =
   const res = await r4.req({ path: '/v2/auth?service=whatever&scope=repository:anyone/app:push,pull&scope=repository:xx/yy:*' });
   t.equal(res.status, 200);
   const c = decodeJwt(res.json().token as string) as unknown as Claims;
-  t.same(c.access, [
-    { type: 'repository', name: 'anyone/app', actions: ['push', 'pull'] },
-    { type: 'repository', name: 'xx/yy', actions: ['*'] },
-  ], 'the requested actions, granted');
+  t.same(
+    c.access,
+    [
+      { type: 'repository', name: 'anyone/app', actions: ['push', 'pull'] },
+      { type: 'repository', name: 'xx/yy', actions: ['*'] },
+    ],
+    'the requested actions, granted',
+  );
   t.equal(c.sub, '(anonymous)');
   t.equal(c.aud, 'whatever');
   const withCreds = await r4.req({ path: '/v2/auth?service=s&scope=repository:aa/bb:pull', headers: { authorization: basic('nobody', 'nothing') } });

@@ -16,9 +16,13 @@ t.test('refresh interval: a third of the lifetime, within what a Node timer hold
   // A real timer with the longest delay does not fire at once (Node warns and uses 1 ms past the limit).
   let fired = false;
   const warnings: string[] = [];
-  const onWarning = (w: Error): void => { warnings.push(w.name); };
+  const onWarning = (w: Error): void => {
+    warnings.push(w.name);
+  };
   process.on('warning', onWarning);
-  const timer = setInterval(() => { fired = true; }, refreshIntervalMs(5_256_000));
+  const timer = setInterval(() => {
+    fired = true;
+  }, refreshIntervalMs(5_256_000));
   await new Promise((r) => setTimeout(r, 50));
   clearInterval(timer);
   process.off('warning', onWarning);

@@ -103,11 +103,25 @@ const VALUES = ['', 'robot-token-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijk
 
 // ------------------------------------------------------------------ (a) encrypted columns
 
-t.test('secret keys: our convertSecretKey equals the Python port of Quay\'s convert_secret_key', async (t) => {
-  const secrets = [...SECRETS, '0', '-5', ' 42 ', '+7', '1_000', '007', '340282366920938463463374607431768211457' /* 2**128+1: 17 bytes */,
+t.test("secret keys: our convertSecretKey equals the Python port of Quay's convert_secret_key", async (t) => {
+  const secrets = [
+    ...SECRETS,
+    '0',
+    '-5',
+    ' 42 ',
+    '+7',
+    '1_000',
+    '007',
+    '340282366920938463463374607431768211457' /* 2**128+1: 17 bytes */,
     '123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890' /* > 32 bytes */,
-    '{A1B2C3D4-E5F6-4789-8ABC-DEF012345678}', 'urn:uuid:a1b2c3d4-e5f6-4789-8abc-def012345678', 'a1b2c3d4e5f647898abcdef012345678',
-    'not-a-uuid-0000-0000-000000000000', 'ÿé latin-1', 'k', 'a secret longer than thirty-two characters, which is cut'];
+    '{A1B2C3D4-E5F6-4789-8ABC-DEF012345678}',
+    'urn:uuid:a1b2c3d4-e5f6-4789-8abc-def012345678',
+    'a1b2c3d4e5f647898abcdef012345678',
+    'not-a-uuid-0000-0000-000000000000',
+    'ÿé latin-1',
+    'k',
+    'a secret longer than thirty-two characters, which is cut',
+  ];
   const keys = await py<string[]>('out([convert_secret_key(s).hex() for s in inp])', secrets);
   secrets.forEach((s, i) => t.equal(convertSecretKey(s).toString('hex'), keys[i], `key of ${JSON.stringify(s)}`));
   t.equal(keys[0], Buffer.alloc(32, Buffer.from('3039', 'hex')).toString('hex'), '"12345" is the int 0x3039');
@@ -115,24 +129,29 @@ t.test('secret keys: our convertSecretKey equals the Python port of Quay\'s conv
   t.equal(keys[2], Buffer.alloc(32, Buffer.from('a1b2c3d4e5f647898abcdef012345678', 'hex')).toString('hex'), 'a UUID is its 16 bytes');
 });
 
-t.test('secret keys read by Python\'s int() beyond ASCII digits and spaces', async (t) => {
+t.test("secret keys read by Python's int() beyond ASCII digits and spaces", async (t) => {
   // Python's int() takes any Unicode decimal digit and strips any Unicode whitespace (U+0085 included);
   // Quay then derives the key from the number. Each of these configures a different key in Quay than here.
   const secrets = ['12\u0085', '\u0085 42', '\uff11\uff12' /* fullwidth 12 */, '\u0661\u0662\u0663' /* Arabic-Indic 123 */];
   const keys = await py<string[]>('out([convert_secret_key(s).hex() for s in inp])', secrets);
   secrets.forEach((s, i) => {
     let ours: string;
-    try { ours = convertSecretKey(s).toString('hex'); } catch (e) { ours = `threw: ${(e as Error).message}`; }
+    try {
+      ours = convertSecretKey(s).toString('hex');
+    } catch (e) {
+      ours = `threw: ${(e as Error).message}`;
+    }
     t.equal(ours, keys[i], `key of ${JSON.stringify(s)} as Quay derives it`);
   });
 });
 
-t.test('encrypted fields: ours decrypt in Python, Python\'s decrypt with ours', async (t) => {
+t.test("encrypted fields: ours decrypt in Python, Python's decrypt with ours", async (t) => {
   for (const secret of SECRETS) {
     const enc = new FieldEncrypter(secret);
     const ours = VALUES.map((v) => enc.encrypt(v));
     for (const c of ours) t.match(c, /^v0\$\$[A-Za-z0-9+/]+=*$/, 'v0$$ + standard base64');
-    const res = await py<{ plain: string[]; theirs: string[]; wrongKey: string[] }>(String.raw`
+    const res = await py<{ plain: string[]; theirs: string[]; wrongKey: string[] }>(
+      String.raw`
 plain = [decrypt_value(inp["secret"], c) for c in inp["ours"]]
 theirs = [encrypt_value(inp["secret"], v) for v in inp["values"]]
 wrong = []
@@ -143,18 +162,28 @@ for c in inp["ours"]:
     except Exception as e:
         wrong.append(type(e).__name__)
 out({"plain": plain, "theirs": theirs, "wrongKey": wrong})
-`, { secret, ours, values: VALUES });
+`,
+      { secret, ours, values: VALUES },
+    );
     t.same(res.plain, VALUES, `${JSON.stringify(secret)}: Python decrypts ours`);
-    t.same(res.theirs.map((c) => enc.decrypt(c)), VALUES, `${JSON.stringify(secret)}: we decrypt Python's`);
+    t.same(
+      res.theirs.map((c) => enc.decrypt(c)),
+      VALUES,
+      `${JSON.stringify(secret)}: we decrypt Python's`,
+    );
     for (const c of res.theirs) {
       t.ok(enc.matches(c, enc.decrypt(c)), 'matches() on a Python value');
       t.notOk(enc.matches(c, 'something else'), 'and not on another candidate');
       const raw = Buffer.from(c.slice(4), 'base64');
       t.equal(raw.length, 13 + Buffer.byteLength(enc.decrypt(c)) + 16, 'nonce 13 + ciphertext + tag 16');
     }
-    t.same(res.wrongKey, VALUES.map(() => 'InvalidTag'), 'Python refuses ours under another key');
+    t.same(
+      res.wrongKey,
+      VALUES.map(() => 'InvalidTag'),
+      'Python refuses ours under another key',
+    );
     const other = new FieldEncrypter(`${secret}x`);
-    for (const c of res.theirs) t.throws(() => other.decrypt(c), DecryptionFailure, 'we refuse Python\'s under another key');
+    for (const c of res.theirs) t.throws(() => other.decrypt(c), DecryptionFailure, "we refuse Python's under another key");
   }
 });
 
@@ -167,28 +196,34 @@ t.test('encrypted fields: tampering is detected on both sides', async (t) => {
   t.throws(() => enc.decrypt(`v1$$${theirs.slice(4)}`), DecryptionFailure, 'unknown version');
   const ours = Buffer.from(enc.encrypt('robot-token').slice(4), 'base64');
   ours[15] = ours[15]! ^ 1;
-  const verdict = await py<string>(String.raw`
+  const verdict = await py<string>(
+    String.raw`
 try:
     decrypt_value("plain text secret", inp)
     out("decrypted")
 except Exception as e:
     out(type(e).__name__)
-`, `v0$$${ours.toString('base64')}`);
+`,
+    `v0$$${ours.toString('base64')}`,
+  );
   t.equal(verdict, 'InvalidTag');
 });
 
 // ------------------------------------------------------------------ (b) bcrypt
 
-t.test('bcrypt: Python\'s hashes verify with ours, ours with Python\'s', async (t) => {
+t.test("bcrypt: Python's hashes verify with ours, ours with Python's", async (t) => {
   const passwords = ['correct horse battery staple', 'pässwörd ✓', 'p'.repeat(72), 'x'];
   const candidates = (pw: string): string[] => [pw, `${pw}!`, 'wrong'];
-  const theirs = await py<{ b: string[]; a: string[]; verdicts: boolean[][] }>(String.raw`
+  const theirs = await py<{ b: string[]; a: string[]; verdicts: boolean[][] }>(
+    String.raw`
 import bcrypt
 b = [bcrypt.hashpw(p.encode("utf-8"), bcrypt.gensalt(4)).decode() for p in inp]
 a = [bcrypt.hashpw(p.encode("utf-8"), bcrypt.gensalt(4, prefix=b"2a")).decode() for p in inp]
 verdicts = [[bcrypt.checkpw(c.encode("utf-8"), h.encode()) for c in (p, p + "!", "wrong")] for p, h in zip(inp, b)]
 out({"b": b, "a": a, "verdicts": verdicts})
-`, passwords);
+`,
+    passwords,
+  );
   for (const [i, pw] of passwords.entries()) {
     const label = JSON.stringify(pw.length > 20 ? `${pw.slice(0, 20)}…` : pw);
     t.match(theirs.b[i], /^\$2b\$04\$/);
@@ -201,13 +236,24 @@ out({"b": b, "a": a, "verdicts": verdicts})
   }
   const ours = await Promise.all(passwords.map((p) => hashPassword(p, 4)));
   for (const h of ours) t.match(h, /^\$2[aby]\$04\$/);
-  const checked = await py<{ right: boolean[]; wrong: boolean[] }>(String.raw`
+  const checked = await py<{ right: boolean[]; wrong: boolean[] }>(
+    String.raw`
 import bcrypt
 out({"right": [bcrypt.checkpw(p.encode("utf-8"), h.encode()) for p, h in zip(inp["pw"], inp["h"])],
      "wrong": [bcrypt.checkpw(b"wrong", h.encode()) for h in inp["h"]]})
-`, { pw: passwords, h: ours });
-  t.same(checked.right, passwords.map(() => true), 'ours verify in Python');
-  t.same(checked.wrong, passwords.map(() => false), 'and a wrong password does not');
+`,
+    { pw: passwords, h: ours },
+  );
+  t.same(
+    checked.right,
+    passwords.map(() => true),
+    'ours verify in Python',
+  );
+  t.same(
+    checked.wrong,
+    passwords.map(() => false),
+    'and a wrong password does not',
+  );
   t.equal(await verifyPassword('anything', null), false, 'no hash (robots, orgs): never');
 });
 
@@ -219,8 +265,11 @@ for (const secret of SECRETS) {
     const robotToken = `ROBOT${secret.replace(/\W/g, '')}0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefgh`.slice(0, 64);
     const appPrefix = 'app0123456789'.padEnd(60, 'p');
     const appSecret = 'sec0123456789'.padEnd(60, 's');
-    const enc = await py<{ robot: string; app: string }>('out({"robot": encrypt_value(inp["s"], inp["robot"]), "app": encrypt_value(inp["s"], inp["app"])})',
-      { s: secret, robot: robotToken, app: appSecret });
+    const enc = await py<{ robot: string; app: string }>('out({"robot": encrypt_value(inp["s"], inp["robot"]), "app": encrypt_value(inp["s"], inp["app"])})', {
+      s: secret,
+      robot: robotToken,
+      app: appSecret,
+    });
     const alice = await r.reg.authStore.createUser({ username: 'alice', email: 'alice@example.com', passwordHash: await hashPassword('pw', 4) }, Date.now());
     const repo = await r.reg.store.createRepository('alice', 'private', 'private', Date.now());
     const robot = await r.reg.authStore.createRobot('alice+py', enc.robot, 'made by Python', Date.now());
@@ -230,16 +279,23 @@ for (const secret of SECRETS) {
     const jwt = await tokenFor(r, basic('alice+py', robotToken), ['repository:alice/private:pull']);
     t.same((decodeJwt(jwt) as any).access, [{ type: 'repository', name: 'alice/private', actions: ['pull'] }], 'robot token from Python: pull granted');
     t.equal((await r.req({ path: '/v2/alice/private/tags/list', headers: { authorization: bearer(jwt) } })).status, 200);
-    const wrong = await r.req({ path: `/v2/auth?service=${HOST}&scope=repository:alice/private:pull`, headers: { authorization: basic('alice+py', `${robotToken.slice(0, -1)}X`) } });
+    const wrong = await r.req({
+      path: `/v2/auth?service=${HOST}&scope=repository:alice/private:pull`,
+      headers: { authorization: basic('alice+py', `${robotToken.slice(0, -1)}X`) },
+    });
     t.equal(wrong.status, 401, 'a wrong robot token: 401');
 
     const appJwt = await tokenFor(r, basic('$app', appPrefix + appSecret), ['repository:alice/private:push,pull']);
-    t.same([...(decodeJwt(appJwt) as any).access[0].actions].sort(), ['pull', 'push'], 'app token from Python: alice\'s rights');
-    t.equal((await r.req({ path: `/v2/auth?service=${HOST}&scope=repository:alice/private:pull`, headers: { authorization: basic('$app', `${appPrefix}${appSecret.slice(0, -1)}X`) } })).status, 401);
+    t.same([...(decodeJwt(appJwt) as any).access[0].actions].sort(), ['pull', 'push'], "app token from Python: alice's rights");
+    t.equal(
+      (await r.req({ path: `/v2/auth?service=${HOST}&scope=repository:alice/private:pull`, headers: { authorization: basic('$app', `${appPrefix}${appSecret.slice(0, -1)}X`) } }))
+        .status,
+      401,
+    );
   });
 }
 
-t.test('tokens: ours verify in PyJWT, PyJWT\'s verify here', async (t) => {
+t.test("tokens: ours verify in PyJWT, PyJWT's verify here", async (t) => {
   const r = await startTestRegistry(t, { auth: { mode: 'database', serverHostname: HOST, databaseSecretKey: 'plain text secret' } });
   const [aliceHash, bobHash] = await py<string[]>('import bcrypt\nout([bcrypt.hashpw(p.encode(), bcrypt.gensalt(4)).decode() for p in inp])', ['alice-pw', 'bob-pw']);
   const alice = await r.reg.authStore.createUser({ username: 'alice', email: 'alice@example.com', passwordHash: aliceHash! }, Date.now());
@@ -248,20 +304,25 @@ t.test('tokens: ours verify in PyJWT, PyJWT\'s verify here', async (t) => {
   await r.reg.store.createRepository('alice', 'public', 'public', Date.now());
   await r.reg.store.createRepository('alice', 'app', 'private', Date.now());
 
-  const row = dbOf(r).prepare('SELECT k.jwk, k.service, a.approval_type FROM servicekey k JOIN servicekeyapproval a ON a.id = k.approval_id WHERE k.kid = ?')
+  const row = dbOf(r)
+    .prepare('SELECT k.jwk, k.service, a.approval_type FROM servicekey k JOIN servicekeyapproval a ON a.id = k.approval_id WHERE k.kid = ?')
     .get(r.reg.instanceKey.kid) as { jwk: string; service: string; approval_type: string } | undefined;
   t.ok(row, 'the instance key has a servicekey row');
   t.equal(row?.service, 'quay');
   t.equal(row?.approval_type, 'Automatic');
 
-  t.test('(c) a token from our /v2/auth verifies in PyJWT with Quay\'s claims', async (t) => {
+  t.test("(c) a token from our /v2/auth verifies in PyJWT with Quay's claims", async (t) => {
     // (bob, not alice: a failed login holds the user's next attempt back for a while)
-    t.equal((await r.req({ path: `/v2/auth?service=${HOST}&scope=repository:bob/x:pull`, headers: { authorization: basic('bob', 'wrong') } })).status, 401,
-      'a wrong password against a hash Python made: 401');
+    t.equal(
+      (await r.req({ path: `/v2/auth?service=${HOST}&scope=repository:bob/x:pull`, headers: { authorization: basic('bob', 'wrong') } })).status,
+      401,
+      'a wrong password against a hash Python made: 401',
+    );
     const user = await tokenFor(r, basic('alice', 'alice-pw'), ['repository:alice/private:push,pull', 'repository:alice/public:pull']);
     const anon = await tokenFor(r, null, ['repository:alice/public:pull']);
     const otherAud = await tokenFor(r, basic('alice', 'alice-pw'), ['repository:alice/private:pull'], 'other');
-    const res = await py<any>(String.raw`
+    const res = await py<any>(
+      String.raw`
 import jwt
 from jwt.algorithms import RSAAlgorithm
 jwk = json.loads(inp["jwk"])
@@ -277,7 +338,9 @@ def verify(tok, aud):
 out({"thumbprint": thumb,
      "user": verify(inp["user"], inp["aud"]), "anon": verify(inp["anon"], inp["aud"]),
      "otherAud": verify(inp["otherAud"], inp["aud"]), "wrongAud": verify(inp["user"], "elsewhere")})
-`, { jwk: row!.jwk, user, anon, otherAud, aud: HOST });
+`,
+      { jwk: row!.jwk, user, anon, otherAud, aud: HOST },
+    );
     t.equal(res.thumbprint, r.reg.instanceKey.kid, 'kid is the RFC 7638 thumbprint of the JWK');
     t.notOk(res.user.error, `PyJWT verifies the user token (${String(res.user.error)})`);
     t.same(res.user.header, { alg: 'RS256', kid: r.reg.instanceKey.kid, typ: 'JWT' });
@@ -307,7 +370,8 @@ out({"thumbprint": thumb,
   });
 
   t.test('(d) a token minted by PyJWT under a registered servicekey is accepted, under another service refused', async (t) => {
-    const minted = await py<{ jwk: string; pull: string; push: string; other: string; unregistered: string; aud: string; long: string }>(String.raw`
+    const minted = await py<{ jwk: string; pull: string; push: string; other: string; unregistered: string; aud: string; long: string }>(
+      String.raw`
 import jwt
 from jwt.algorithms import RSAAlgorithm
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -326,7 +390,9 @@ out({"jwk": RSAAlgorithm.to_jwk(priv.public_key()),
      "unregistered": mint("python-unregistered-key", pull),
      "aud": mint("python-quay-key", pull, aud="elsewhere"),
      "long": mint("python-quay-key", pull, life=7200)})
-`, { aud: HOST, uuid: alice.uuid });
+`,
+      { aud: HOST, uuid: alice.uuid },
+    );
     const jwk = JSON.parse(minted.jwk) as Record<string, unknown>;
     const exp = Date.now() + 3600_000;
     const path = '/v2/alice/private/tags/list';
@@ -354,7 +420,12 @@ out({"jwk": RSAAlgorithm.to_jwk(priv.public_key()),
     // Push and pull with the Python-minted push token.
     const push = { authorization: bearer(minted.push) };
     const config = Buffer.from('{"os":"linux","architecture":"amd64"}');
-    const up = await r.req({ method: 'POST', path: `/v2/alice/app/blobs/uploads/?digest=${sha256(config)}`, body: config, headers: { ...push, 'content-type': 'application/octet-stream' } });
+    const up = await r.req({
+      method: 'POST',
+      path: `/v2/alice/app/blobs/uploads/?digest=${sha256(config)}`,
+      body: config,
+      headers: { ...push, 'content-type': 'application/octet-stream' },
+    });
     t.equal(up.status, 201, 'blob pushed with a PyJWT token');
     const manifest = imageManifest(sha256(config), config.length, []);
     t.equal((await r.req({ method: 'PUT', path: '/v2/alice/app/manifests/py', body: manifest, headers: { ...push, 'content-type': OCI } })).status, 201, 'manifest pushed');

@@ -53,7 +53,14 @@ interface Cluster {
 function cluster(b: Backend, extra: Partial<AuthSettings> = {}): Cluster {
   const clock = { now: Date.UTC(2030, 0, 1, 12) };
   const logs: Record<string, unknown>[] = [];
-  const log = createLogger({}, { write: (l) => { logs.push(JSON.parse(l) as Record<string, unknown>); } });
+  const log = createLogger(
+    {},
+    {
+      write: (l) => {
+        logs.push(JSON.parse(l) as Record<string, unknown>);
+      },
+    },
+  );
   const node = (i: 0 | 1): AuthService => new AuthService({ ...SETTINGS, ...extra }, b.stores[i].auth, b.stores[i].meta, null, log.child({ node: i }), () => clock.now);
   return { nodes: [node(0), node(1)], clock, logs };
 }
@@ -87,14 +94,16 @@ async function scenarios(t: Test, b: Backend): Promise<void> {
   t.test('16 wrong passwords at once on two nodes count once; the right one works after the window', async (t) => {
     const c = cluster(b);
     await newUser(b, 'victim', c.clock.now);
-    const outcomes = await Promise.allSettled(Array.from({ length: 16 }, (_, i) =>
-      c.nodes[i % 2]!.authenticateBasic(basic('victim', `wrong-${i}`), CLIENT)));
-    const errors = outcomes.map((o) => (o.status === 'rejected' ? o.reason as unknown : o.value));
+    const outcomes = await Promise.allSettled(Array.from({ length: 16 }, (_, i) => c.nodes[i % 2]!.authenticateBasic(basic('victim', `wrong-${i}`), CLIENT)));
+    const errors = outcomes.map((o) => (o.status === 'rejected' ? (o.reason as unknown) : o.value));
     const checked = errors.filter((e) => e instanceof RegistryError && e.code === 'UNAUTHORIZED');
     const throttled = errors.filter((e): e is LoginThrottled => e instanceof LoginThrottled);
     t.equal(checked.length + throttled.length, 16, 'every attempt refused: a wrong password or a throttle');
     t.ok(checked.length >= 1 && checked.length <= 2, `one check per node at most (${checked.length}); the rest waited and saw the window`);
-    t.ok(throttled.every((e) => e.by === 'backoff'), 'the waiters were refused by the back-off, without a bcrypt run');
+    t.ok(
+      throttled.every((e) => e.by === 'backoff'),
+      'the waiters were refused by the back-off, without a bcrypt run',
+    );
     t.equal(await attempts(b, 'victim'), 1, 'the count went up by one, not 16');
     const wrongLines = c.logs.filter((l) => l.reason === 'wrong_password');
     t.equal(wrongLines.filter((l) => l.counted === true).length, 1, 'exactly one failure counted');
@@ -108,7 +117,10 @@ async function scenarios(t: Test, b: Backend): Promise<void> {
     const p = await c.nodes[0].authenticateBasic(basic('victim', RIGHT), CLIENT);
     t.match(p, { kind: 'user', user: { username: 'victim' } }, 'after 1 s the right password logs in (before: 16 failures, 9 hours)');
     t.equal(await attempts(b, 'victim'), 0, 'and clears the count');
-    t.ok(c.logs.every((l) => !JSON.stringify(l).includes('wrong-') && !JSON.stringify(l).includes(RIGHT)), 'no password in any log line');
+    t.ok(
+      c.logs.every((l) => !JSON.stringify(l).includes('wrong-') && !JSON.stringify(l).includes(RIGHT)),
+      'no password in any log line',
+    );
   });
 
   t.test('16 right passwords at once on two nodes all log in', async (t) => {
@@ -116,7 +128,11 @@ async function scenarios(t: Test, b: Backend): Promise<void> {
     await newUser(b, 'docker', c.clock.now);
     const before = completedChecks();
     const outcomes = await Promise.allSettled(Array.from({ length: 16 }, (_, i) => c.nodes[i % 2]!.authenticateBasic(basic('docker', RIGHT), CLIENT)));
-    t.same(outcomes.map((o) => o.status), Array(16).fill('fulfilled'), 'none refused');
+    t.same(
+      outcomes.map((o) => o.status),
+      Array(16).fill('fulfilled'),
+      'none refused',
+    );
     t.ok(outcomes.every((o) => o.status === 'fulfilled' && o.value.kind === 'user'));
     t.equal(await attempts(b, 'docker'), 0);
     if (b.kind === 'sqlite') {
@@ -155,11 +171,18 @@ async function scenarios(t: Test, b: Backend): Promise<void> {
 t.test('SQLite: two nodes, two connections to one file', async (t) => {
   const file = join(tempDir(t, 'login-race-'), 'quay.db');
   const metas = [new SqliteMetadataStore(file), new SqliteMetadataStore(file)] as const;
-  t.teardown(async () => { for (const m of metas) await m.close(); });
+  t.teardown(async () => {
+    for (const m of metas) await m.close();
+  });
   await scenarios(t, {
     kind: 'sqlite',
-    stores: [{ auth: new SqliteAuthStore(metas[0].db), meta: metas[0] }, { auth: new SqliteAuthStore(metas[1].db), meta: metas[1] }],
-    async exec(sql, ...params) { metas[0].db.prepare(sql).run(...params); },
+    stores: [
+      { auth: new SqliteAuthStore(metas[0].db), meta: metas[0] },
+      { auth: new SqliteAuthStore(metas[1].db), meta: metas[1] },
+    ],
+    async exec(sql, ...params) {
+      metas[0].db.prepare(sql).run(...params);
+    },
   });
 });
 
@@ -167,13 +190,22 @@ t.test('PostgreSQL: two nodes, two pools on one database', async (t) => {
   const db = await freshPgDatabase(t);
   const a = await PgMetadataStore.open(db.url);
   const b = await PgMetadataStore.open(db.url);
-  t.teardown(async () => { await a.metadata.close(); await b.metadata.close(); });
+  t.teardown(async () => {
+    await a.metadata.close();
+    await b.metadata.close();
+  });
   await scenarios(t, {
     kind: 'pg',
-    stores: [{ auth: a.auth, meta: a.metadata }, { auth: b.auth, meta: b.metadata }],
+    stores: [
+      { auth: a.auth, meta: a.metadata },
+      { auth: b.auth, meta: b.metadata },
+    ],
     async exec(sql, ...params) {
       let i = 0;
-      await a.pool.query(sql.replace(/\?/g, () => `$${++i}`), params);
+      await a.pool.query(
+        sql.replace(/\?/g, () => `$${++i}`),
+        params,
+      );
     },
   });
 });

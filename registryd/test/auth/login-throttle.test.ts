@@ -26,7 +26,10 @@ const THROTTLED = 'Too many login attempts. \nPlease reset your Quay password an
 
 const basic = (user: string, secret: string): string => `Basic ${Buffer.from(`${user}:${secret}`).toString('base64')}`;
 
-interface Registry { r: TestRegistry; clock: { now: number } }
+interface Registry {
+  r: TestRegistry;
+  clock: { now: number };
+}
 
 async function registry(t: Test, o: { trusted?: boolean; limits?: LoginLimits } = {}): Promise<Registry> {
   const clock = { now: Date.UTC(2030, 0, 1, 12) };
@@ -50,7 +53,15 @@ function throttled(t: Test, res: Reply, retryAfter?: (s: number) => boolean): vo
   if (retryAfter) t.ok(retryAfter(Number(res.header('retry-after'))), `Retry-After ${res.header('retry-after')}`);
 }
 
-interface LogLine { msg: string; user: string; kind: string; client_address: string; forwarded_for?: string; reason: string; by?: string }
+interface LogLine {
+  msg: string;
+  user: string;
+  kind: string;
+  client_address: string;
+  forwarded_for?: string;
+  reason: string;
+  by?: string;
+}
 
 function refusals(r: TestRegistry): LogLine[] {
   return r.logs.map((l) => JSON.parse(l) as LogLine).filter((l) => l.msg === 'registry login refused');
@@ -64,10 +75,20 @@ t.test('per client: a flood of failed logins from one address is refused, other 
   t.equal((await login(r, 'alice+ci', ROBOT_TOKEN, '198.51.100.7')).status, 200, 'robot tokens are not limited (nothing to guess)');
   const lines = refusals(r);
   t.equal(lines.length, 101, 'every refusal logged');
-  t.ok(lines.every((l) => l.client_address === '198.51.100.7'), 'with the client address');
-  t.same(lines.slice(0, 100).map((l) => [l.user, l.reason]), Array(100).fill(['(unknown name)', 'unknown_name']), 'an unknown name is not spelled out');
+  t.ok(
+    lines.every((l) => l.client_address === '198.51.100.7'),
+    'with the client address',
+  );
+  t.same(
+    lines.slice(0, 100).map((l) => [l.user, l.reason]),
+    Array(100).fill(['(unknown name)', 'unknown_name']),
+    'an unknown name is not spelled out',
+  );
   t.match(lines[100], { user: '(unknown name)', reason: 'rate_limited', by: 'address' });
-  t.ok(r.logs.every((l) => !l.includes('guess-') && !l.includes(PASSWORD) && !l.includes(ROBOT_TOKEN)), 'no password or token in any log line');
+  t.ok(
+    r.logs.every((l) => !l.includes('guess-') && !l.includes(PASSWORD) && !l.includes(ROBOT_TOKEN)),
+    'no password or token in any log line',
+  );
 });
 
 t.test("per name: Quay's back-off refuses at once, and the name limit holds past it", async (t) => {
@@ -87,7 +108,10 @@ t.test("per name: Quay's back-off refuses at once, and the name limit holds past
   const byName = await login(r, 'alice', PASSWORD, '203.0.113.99');
   throttled(t, byName, (s) => s > 200 && s <= 300);
   t.match(refusals(r).at(-1), { user: 'alice', reason: 'rate_limited', by: 'name', client_address: '203.0.113.99' }, 'the back-off is over; the name limit is not');
-  t.ok(r.logs.every((l) => !l.includes('wrong-') && !l.includes(PASSWORD)), 'no password in any log line');
+  t.ok(
+    r.logs.every((l) => !l.includes('wrong-') && !l.includes(PASSWORD)),
+    'no password in any log line',
+  );
 });
 
 t.test('an untrusted local proxy hides its clients: limits count per name only, the log keeps X-Forwarded-For', async (t) => {
@@ -104,7 +128,10 @@ t.test('an untrusted local proxy hides its clients: limits count per name only, 
 t.test('16 right passwords at once all get a token', async (t) => {
   const { r } = await registry(t);
   const replies = await Promise.all(Array.from({ length: 16 }, (_, i) => login(r, 'alice', PASSWORD, `192.0.2.${i}`)));
-  t.same(replies.map((x) => x.status), Array(16).fill(200));
+  t.same(
+    replies.map((x) => x.status),
+    Array(16).fill(200),
+  );
   t.same(refusals(r), [], 'nothing refused');
 });
 

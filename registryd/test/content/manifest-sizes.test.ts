@@ -19,7 +19,9 @@ const LAYER = sha256('layer');
 
 /** An OCI image manifest as text, with the layers' and config's size written verbatim. */
 function manifestText(configSize: string, layerSizes: readonly string[], foreign = false): string {
-  const layers = layerSizes.map((s, i) => `{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"${sha256(`layer ${i}`)}","size":${s}${foreign ? ',"urls":["https://example.com/l"]' : ''}}`);
+  const layers = layerSizes.map(
+    (s, i) => `{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"${sha256(`layer ${i}`)}","size":${s}${foreign ? ',"urls":["https://example.com/l"]' : ''}}`,
+  );
   return `{"schemaVersion":2,"mediaType":"${OCI}","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"${CONFIG}","size":${configSize}},"layers":[${layers.join(',')}]}`;
 }
 
@@ -34,23 +36,39 @@ function refusal(text: string, contentType = OCI): DomainError {
 }
 
 t.test('sizeLiterals records every size number by path, whatever the keys and strings hold', async (t) => {
-  const text = '{"config":{"size":7,"annotations":{"size":"9","a}b":"{\\"size\\":1}"}},"layers":[{"size":1.0},{"si\\u007ae":-3},{"x":[1,2],"size":1e3}],'
-    + '"layers[0].size":5,"manifests":[],"subject":{ "size" : 18446744073709551615 }}';
+  const text =
+    '{"config":{"size":7,"annotations":{"size":"9","a}b":"{\\"size\\":1}"}},"layers":[{"size":1.0},{"si\\u007ae":-3},{"x":[1,2],"size":1e3}],' +
+    '"layers[0].size":5,"manifests":[],"subject":{ "size" : 18446744073709551615 }}';
   const got = sizeLiterals(text);
-  t.same(Object.fromEntries(got), {
-    [pathKey(['config', 'size'])]: '7',
-    [pathKey(['layers', 0, 'size'])]: '1.0',
-    [pathKey(['layers', 1, 'size'])]: '-3',
-    [pathKey(['layers', 2, 'size'])]: '1e3',
-    [pathKey(['subject', 'size'])]: '18446744073709551615',
-  }, 'string values and a top-level key that looks like a path are not sizes; an escaped key is decoded');
+  t.same(
+    Object.fromEntries(got),
+    {
+      [pathKey(['config', 'size'])]: '7',
+      [pathKey(['layers', 0, 'size'])]: '1.0',
+      [pathKey(['layers', 1, 'size'])]: '-3',
+      [pathKey(['layers', 2, 'size'])]: '1e3',
+      [pathKey(['subject', 'size'])]: '18446744073709551615',
+    },
+    'string values and a top-level key that looks like a path are not sizes; an escaped key is decoded',
+  );
 });
 
 t.test('exact integer sizes are accepted and summed', async (t) => {
   const m = parseManifest(Buffer.from(manifestText('2', ['10', '0', '9007199254740000'])), OCI);
-  t.same(m.layers.map((l) => l.size), [10, 0, 9007199254740000]);
+  t.same(
+    m.layers.map((l) => l.size),
+    [10, 0, 9007199254740000],
+  );
   t.equal(m.layersCompressedSize, 9007199254740010);
-  t.same(m.declaredSizes.map((d) => [d.kind, d.size]), [['config', 2], ['layer', 10], ['layer', 0], ['layer', 9007199254740000]]);
+  t.same(
+    m.declaredSizes.map((d) => [d.kind, d.size]),
+    [
+      ['config', 2],
+      ['layer', 10],
+      ['layer', 0],
+      ['layer', 9007199254740000],
+    ],
+  );
 });
 
 t.test('sizes that are not a non-negative integer written as one are MANIFEST_INVALID', async (t) => {

@@ -61,7 +61,12 @@ export async function runFidelity(tier: QuayTier, sequences: readonly Sequence[]
       results.push({ run, verdict });
       for (const r of verdict.usedRules) usedRules.add(r);
       for (const c of CATEGORIES) listedFields[c] += verdict.fieldCounts[c];
-      for (const e of verdict.stale) stale.push(`${e.seq} / ${e.step} (${e.category}): ${Object.entries(e.fields).map(([f, p]) => `${f}: ${showValue(p[0])} vs ${showValue(p[1])}`).join('; ')}`);
+      for (const e of verdict.stale)
+        stale.push(
+          `${e.seq} / ${e.step} (${e.category}): ${Object.entries(e.fields)
+            .map(([f, p]) => `${f}: ${showValue(p[0])} vs ${showValue(p[1])}`)
+            .join('; ')}`,
+        );
       for (const f of [...run.ours.setupFailures.map((x) => `ts: ${x}`), ...run.oracle.setupFailures.map((x) => `quay: ${x}`)]) progress(`${run.id}: setup step failed: ${f}`);
     }
     const unlisted = results.slice(-runs.length).reduce((n, r) => n + r.verdict.unlisted.length, 0);
@@ -69,11 +74,21 @@ export async function runFidelity(tier: QuayTier, sequences: readonly Sequence[]
   }
   if (complete) for (const r of QUAY_RULES) if (!usedRules.has(r)) stale.push(`rule ${r.rule} (${r.field}) applied nowhere`);
   return {
-    oracle: 'quay', sides: { ours: tier.names[0], oracle: tier.names[1] }, durationMs: Date.now() - t0, sequences: sequences.length,
-    runs: results.map(summary), capabilities: capabilityReport(results, tier.names), listedFields,
-    unlisted: results.flatMap(({ verdict }) => verdict.unlisted.map((d) => ({
-      run: d.seq, step: d.step, fields: d.fields.map((f) => ({ field: f.field, ts: f.ours, quay: f.oracle })), entry: asTableEntry(d),
-    }))),
+    oracle: 'quay',
+    sides: { ours: tier.names[0], oracle: tier.names[1] },
+    durationMs: Date.now() - t0,
+    sequences: sequences.length,
+    runs: results.map(summary),
+    capabilities: capabilityReport(results, tier.names),
+    listedFields,
+    unlisted: results.flatMap(({ verdict }) =>
+      verdict.unlisted.map((d) => ({
+        run: d.seq,
+        step: d.step,
+        fields: d.fields.map((f) => ({ field: f.field, ts: f.ours, quay: f.oracle })),
+        entry: asTableEntry(d),
+      })),
+    ),
     stale,
   };
 }
@@ -97,7 +112,11 @@ export function formatFidelity(r: FidelityReport): string {
     'steps: recorded responses (challenges and token answers included); identical: equal after normalisation;',
     'listed: differ only as registryd/test/contract/expectations-quay.ts lists; unlisted: differ otherwise;',
     `cross ${fromQuay}: written through Quay, read through the TS side (proven/checked); cross ${fromTs}: the reverse.`,
-    `listed field differences by category: ${CATEGORIES.filter((c) => r.listedFields[c] > 0).map((c) => `${c} ${r.listedFields[c]}`).join(', ') || 'none'}`,
+    `listed field differences by category: ${
+      CATEGORIES.filter((c) => r.listedFields[c] > 0)
+        .map((c) => `${c} ${r.listedFields[c]}`)
+        .join(', ') || 'none'
+    }`,
   ];
   if (r.unlisted.length > 0) {
     lines.push('', `UNLISTED deviations (${r.unlisted.length}): fix the TS side, or list them with a category and a reason:`);

@@ -38,8 +38,19 @@ export type Observation = Record<string, string>;
 
 /** Headers compared on every response, and how each is normalised. */
 export const COMPARED_HEADERS = [
-  'docker-content-digest', 'location', 'content-length', 'content-type', 'range', 'content-range', 'accept-ranges',
-  'cache-control', 'docker-upload-uuid', 'link', 'oci-subject', 'oci-filters-applied', 'docker-distribution-api-version',
+  'docker-content-digest',
+  'location',
+  'content-length',
+  'content-type',
+  'range',
+  'content-range',
+  'accept-ranges',
+  'cache-control',
+  'docker-upload-uuid',
+  'link',
+  'oci-subject',
+  'oci-filters-applied',
+  'docker-distribution-api-version',
   'www-authenticate',
 ] as const;
 
@@ -74,7 +85,11 @@ export function canonicalJson(v: unknown): string {
   const sort = (x: unknown): unknown => {
     if (Array.isArray(x)) return x.map(sort);
     if (x !== null && typeof x === 'object') {
-      return Object.fromEntries(Object.keys(x).sort().map((k) => [k, sort((x as Record<string, unknown>)[k])]));
+      return Object.fromEntries(
+        Object.keys(x)
+          .sort()
+          .map((k) => [k, sort((x as Record<string, unknown>)[k])]),
+      );
     }
     return x;
   };
@@ -91,7 +106,7 @@ export function errorCodes(body: Buffer): string | null {
   try {
     const doc = JSON.parse(body.toString('utf8')) as unknown;
     if (doc === null || typeof doc !== 'object' || !Array.isArray((doc as { errors?: unknown }).errors)) return null;
-    return [...new Set(((doc as { errors: { code?: unknown }[] }).errors).map((e) => String(e.code)))].join(',');
+    return [...new Set((doc as { errors: { code?: unknown }[] }).errors.map((e) => String(e.code)))].join(',');
   } catch {
     return null;
   }
@@ -119,14 +134,25 @@ export function observe(method: string, res: Response, mode: BodyMode): Observat
     const raw = res.header(h);
     if (raw === '' && res.headers[h] === undefined) continue;
     switch (h) {
-      case 'location': o[h] = normalisePath(raw); break;
-      case 'link': o[h] = normaliseLink(raw); break;
+      case 'location':
+        o[h] = normalisePath(raw);
+        break;
+      case 'link':
+        o[h] = normaliseLink(raw);
+        break;
       // Its value is the registry's own session id: only whether it is there matters.
-      case 'docker-upload-uuid': o[h] = raw === '' ? '(empty)' : 'present'; break;
-      case 'content-length': o[h] = contentLength(method, res, mode, raw); break;
+      case 'docker-upload-uuid':
+        o[h] = raw === '' ? '(empty)' : 'present';
+        break;
+      case 'content-length':
+        o[h] = contentLength(method, res, mode, raw);
+        break;
       // Only multipart bodies carry a parameter that differs per response (the boundary).
-      case 'content-type': o[h] = raw.replace(/;\s*boundary=\S+/, '; boundary=<boundary>'); break;
-      default: o[h] = raw;
+      case 'content-type':
+        o[h] = raw.replace(/;\s*boundary=\S+/, '; boundary=<boundary>');
+        break;
+      default:
+        o[h] = raw;
     }
   }
   if (res.truncated) o.body = `(connection closed before the ${res.header('content-length') || '?'} declared bytes)`;
@@ -134,8 +160,7 @@ export function observe(method: string, res: Response, mode: BodyMode): Observat
   else if (method !== 'HEAD' && mode === 'error' && res.status >= 400) {
     const text = res.body.toString('utf8');
     o.body = text.trimStart().startsWith('{') ? canonicalJson(parseJson(res.body)) : `(text) ${text.slice(0, 200)}`;
-  }
-  else if (method !== 'HEAD' && codes === null && res.status < 300 && mode !== 'none') {
+  } else if (method !== 'HEAD' && codes === null && res.status < 300 && mode !== 'none') {
     switch (mode) {
       case 'bytes': {
         // A multipart/byteranges body embeds its random boundary: compare it with the boundary replaced.
@@ -143,21 +168,29 @@ export function observe(method: string, res: Response, mode: BodyMode): Observat
         o.body = bytesSummary(boundary ? Buffer.from(res.body.toString('latin1').split(boundary).join('<boundary>'), 'latin1') : res.body);
         break;
       }
-      case 'json': o.body = canonicalJson(parseJson(res.body)); break;
+      case 'json':
+        o.body = canonicalJson(parseJson(res.body));
+        break;
       case 'tags': {
         const doc = parseJson(res.body) as { name?: unknown; tags?: unknown };
         const tags = Array.isArray(doc?.tags) ? [...(doc.tags as string[])].sort() : doc?.tags;
         o.body = canonicalJson({ name: doc?.name, tags });
         break;
       }
-      case 'token': o.body = tokenSummary(res.body); break;
+      case 'token':
+        o.body = tokenSummary(res.body);
+        break;
     }
   }
   return o;
 }
 
 function parseJson(b: Buffer): unknown {
-  try { return JSON.parse(b.toString('utf8')); } catch { return `(not JSON) ${b.toString('utf8').slice(0, 200)}`; }
+  try {
+    return JSON.parse(b.toString('utf8'));
+  } catch {
+    return `(not JSON) ${b.toString('utf8').slice(0, 200)}`;
+  }
 }
 
 /** Claims that differ on every issue; `lifetime` (exp − iat) stands for them. */
@@ -272,7 +305,10 @@ export interface RuleExpectation {
 }
 
 /** A rule test for exactly these two values. */
-export const exactly = (ours: string | null, oracle: string | null) => (x: string | null, y: string | null): boolean => x === ours && y === oracle;
+export const exactly =
+  (ours: string | null, oracle: string | null) =>
+  (x: string | null, y: string | null): boolean =>
+    x === ours && y === oracle;
 
 export interface Verdict {
   /** Differences no expectation explains. */
@@ -322,13 +358,21 @@ export function judge(seqs: readonly string[], diffs: readonly StepDiff[], steps
     const rest: FieldDiff[] = [];
     for (const f of d.fields) {
       const rule = rules.find((r) => r.field === f.field && (r.status === undefined || (d.statuses[0] === r.status && d.statuses[1] === r.status)) && r.test(f.ours, f.oracle));
-      if (rule) { usedRules.add(rule); cats.add(rule.category); fieldCounts[rule.category]++; } else rest.push(f);
+      if (rule) {
+        usedRules.add(rule);
+        cats.add(rule.category);
+        fieldCounts[rule.category]++;
+      } else rest.push(f);
     }
     if (rest.length === 0) continue;
     const e = byStep.get(keyOf(d.seq, d.step));
-    const exact = e !== undefined
-      && Object.keys(e.fields).length === rest.length
-      && rest.every((f) => { const p = e.fields[f.field]; return p !== undefined && samePair(f, p); });
+    const exact =
+      e !== undefined &&
+      Object.keys(e.fields).length === rest.length &&
+      rest.every((f) => {
+        const p = e.fields[f.field];
+        return p !== undefined && samePair(f, p);
+      });
     if (exact) {
       usedSteps.add(e);
       cats.add(e.category);

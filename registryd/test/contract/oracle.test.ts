@@ -13,10 +13,7 @@ import t from 'tap';
 import { startRegistry } from '../../../test/lib/registry.js';
 import { tempDir, type TLike } from '../../../test/lib/proc.js';
 import { startTestRegistry } from '../lib/server.js';
-import {
-  CATEGORIES, asTableEntry, describeDiff, exactly, judge, showValue,
-  type Category, type RuleExpectation, type StepDiff, type StepExpectation,
-} from './lib.js';
+import { CATEGORIES, asTableEntry, describeDiff, exactly, judge, showValue, type Category, type RuleExpectation, type StepDiff, type StepExpectation } from './lib.js';
 import { appliesTo, judgeRun, runSequence, type OracleEnv, type Pair } from './runner.js';
 import { EXPECTED, RULES } from './expectations.js';
 import { ALL_SEQUENCES } from './all-sequences.js';
@@ -52,17 +49,26 @@ t.test('the expectation table names only sequences that exist', async (t) => {
 });
 
 t.test('the judge fails unlisted and stale differences, and applies rules by value and status', async (t) => {
-  const diff: StepDiff = { seq: 's', step: 'a', statuses: ['202', '202'], fields: [
-    { field: 'range', ours: 'bytes=0--1', oracle: '0-0' },
-    { field: 'codes', ours: 'X', oracle: 'Y' },
-  ] };
+  const diff: StepDiff = {
+    seq: 's',
+    step: 'a',
+    statuses: ['202', '202'],
+    fields: [
+      { field: 'range', ours: 'bytes=0--1', oracle: '0-0' },
+      { field: 'codes', ours: 'X', oracle: 'Y' },
+    ],
+  };
   const rule: RuleExpectation = { rule: 'r', field: 'range', status: '202', test: exactly('bytes=0--1', '0-0'), category: 'quay-quirk', reason: 'a reason long enough' };
   const entry: StepExpectation = { seq: 's', step: 'a', fields: { codes: ['X', 'Y'] }, category: 'deliberate', reason: 'a reason long enough' };
   const ok = judge(['s'], [diff], [entry], [rule]);
   t.same([ok.unlisted, ok.stale, [...ok.usedRules]], [[], [], [rule]], 'rule and entry together explain the step');
   t.same([...(ok.perSequence.get('s') ?? [])].sort(), ['deliberate', 'quay-quirk']);
   const unlisted = judge(['s'], [diff], [], [rule]);
-  t.same(unlisted.unlisted.map((d) => d.fields.map((f) => f.field)), [['codes']], 'a field no entry lists is unlisted');
+  t.same(
+    unlisted.unlisted.map((d) => d.fields.map((f) => f.field)),
+    [['codes']],
+    'a field no entry lists is unlisted',
+  );
   const changed = judge(['s'], [{ ...diff, fields: [{ field: 'codes', ours: 'X', oracle: 'Z' }] }], [entry], []);
   t.equal(changed.unlisted.length, 1, 'a listed field with other values is unlisted');
   t.same(changed.stale, [entry], '... and its entry is stale');
@@ -98,14 +104,29 @@ for (const seq of SEQUENCES) {
       t.comment('transcript, registryd:\n' + a.transcript.join('\n'));
       t.comment('transcript, distribution:\n' + b.transcript.join('\n'));
     }
-    t.same(v.unlisted.map((d) => describeDiff(d)), [], 'every difference from Distribution is listed in the expectation table');
-    t.same(v.stale.map((e) => `${e.seq} / ${e.step} (${e.category}): ${Object.entries(e.fields).map(([f, p]) => `${f}: ${showValue(p[0])} vs ${showValue(p[1])}`).join('; ')}`), [],
-      'every difference the table lists for this sequence still occurs, exactly');
+    t.same(
+      v.unlisted.map((d) => describeDiff(d)),
+      [],
+      'every difference from Distribution is listed in the expectation table',
+    );
+    t.same(
+      v.stale.map(
+        (e) =>
+          `${e.seq} / ${e.step} (${e.category}): ${Object.entries(e.fields)
+            .map(([f, p]) => `${f}: ${showValue(p[0])} vs ${showValue(p[1])}`)
+            .join('; ')}`,
+      ),
+      [],
+      'every difference the table lists for this sequence still occurs, exactly',
+    );
   });
 }
 
 t.test('every recurring-difference rule still applies somewhere', async (t) => {
-  t.same(RULES.filter((r) => !usedRules.has(r)).map((r) => `${r.rule} (${r.field})`), []);
+  t.same(
+    RULES.filter((r) => !usedRules.has(r)).map((r) => `${r.rule} (${r.field})`),
+    [],
+  );
 });
 
 t.test('summary', async (t) => {
@@ -115,12 +136,14 @@ t.test('summary', async (t) => {
   const ruleOnly = runs.filter((o) => o.all.size > 0 && o.steps.size === 0).length;
   const via = CATEGORIES.map((c) => `${c}: ${runs.filter((o) => o.steps.has(c)).length}`);
   const fields = CATEGORIES.map((c) => `${c} ${fieldCounts[c]}`);
-  t.comment([
-    `contract summary: ${outcome.size} sequences compared with Distribution 2.8.`,
-    `  matched exactly: ${exact}`,
-    `  matched but for recurring header-format differences (${RULES.length} rules: ${RULES.map((r) => r.category).join(', ')}): ${ruleOnly}`,
-    `  with step-specific listed differences, by category (a sequence counts under each category it needs): ${via.join('; ')}`,
-    `  field differences explained, by category (rules and steps): ${fields.join('; ')}`,
-    ...[...outcome].map(([id, o]) => `    ${id}: ${o.all.size === 0 ? 'exact' : o.steps.size === 0 ? `rules only (${[...o.all].join(', ')})` : [...o.steps].join(', ')}`),
-  ].join('\n'));
+  t.comment(
+    [
+      `contract summary: ${outcome.size} sequences compared with Distribution 2.8.`,
+      `  matched exactly: ${exact}`,
+      `  matched but for recurring header-format differences (${RULES.length} rules: ${RULES.map((r) => r.category).join(', ')}): ${ruleOnly}`,
+      `  with step-specific listed differences, by category (a sequence counts under each category it needs): ${via.join('; ')}`,
+      `  field differences explained, by category (rules and steps): ${fields.join('; ')}`,
+      ...[...outcome].map(([id, o]) => `    ${id}: ${o.all.size === 0 ? 'exact' : o.steps.size === 0 ? `rules only (${[...o.all].join(', ')})` : [...o.steps].join(', ')}`),
+    ].join('\n'),
+  );
 });

@@ -25,7 +25,10 @@ await buildSwitchboard();
 const started = Date.now();
 const tier = await startQuayTier(t, { progress: (l) => t.comment(l) });
 /** CONTRACT_ONLY=<id>,<id>: run only these sequences (while working on them; stale rules are then not checked). */
-const ONLY = process.env.CONTRACT_ONLY?.split(',').map((x) => x.trim()).filter(Boolean) ?? null;
+const ONLY =
+  process.env.CONTRACT_ONLY?.split(',')
+    .map((x) => x.trim())
+    .filter(Boolean) ?? null;
 const SEQUENCES = ALL_SEQUENCES.filter((s) => appliesTo(s, 'quay') && (ONLY === null || ONLY.includes(s.id)));
 
 t.test('the expectation table names only runs that exist, with a category and a reason', async (t) => {
@@ -50,26 +53,44 @@ for (const seq of SEQUENCES) {
       const v = judgeRun(run, QUAY_TABLE);
       results.push({ run, verdict: v });
       for (const r of v.usedRules) usedRules.add(r);
-      for (const e of QUAY_EXPECTED.filter((x) => x.seq === run.id)) t.ok(a.observations.has(e.step) || b.observations.has(e.step), `listed step ${JSON.stringify(e.step)} exists in ${run.id}`);
+      for (const e of QUAY_EXPECTED.filter((x) => x.seq === run.id))
+        t.ok(a.observations.has(e.step) || b.observations.has(e.step), `listed step ${JSON.stringify(e.step)} exists in ${run.id}`);
       if (v.unlisted.length > 0) {
         t.comment('unlisted differences (add them to expectations-quay.ts with a category and a reason, or fix the cause):\n' + v.unlisted.map(asTableEntry).join('\n'));
         t.comment('transcript, TS side:\n' + a.transcript.join('\n'));
         t.comment('transcript, Quay:\n' + b.transcript.join('\n'));
       }
-      t.same(v.unlisted.map((d) => describeDiff(d, tier.names)), [], `${run.id}: every difference from Quay is listed in the expectation table`);
-      t.same(v.stale.map((e) => `${e.seq} / ${e.step} (${e.category}): ${Object.entries(e.fields).map(([f, p]) => `${f}: ${showValue(p[0])} vs ${showValue(p[1])}`).join('; ')}`), [],
-        `${run.id}: every difference the table lists still occurs, exactly`);
+      t.same(
+        v.unlisted.map((d) => describeDiff(d, tier.names)),
+        [],
+        `${run.id}: every difference from Quay is listed in the expectation table`,
+      );
+      t.same(
+        v.stale.map(
+          (e) =>
+            `${e.seq} / ${e.step} (${e.category}): ${Object.entries(e.fields)
+              .map(([f, p]) => `${f}: ${showValue(p[0])} vs ${showValue(p[1])}`)
+              .join('; ')}`,
+        ),
+        [],
+        `${run.id}: every difference the table lists still occurs, exactly`,
+      );
     }
   });
 }
 
 t.test('every recurring-difference rule still applies somewhere', { skip: ONLY !== null ? 'CONTRACT_ONLY is set' : false }, async (t) => {
-  t.same(QUAY_RULES.filter((r) => !usedRules.has(r)).map((r) => `${r.rule} (${r.field})`), []);
+  t.same(
+    QUAY_RULES.filter((r) => !usedRules.has(r)).map((r) => `${r.rule} (${r.field})`),
+    [],
+  );
 });
 
 t.test('summary per capability', async (t) => {
   const rows = capabilityReport(results, tier.names);
-  t.comment(`contract against real Quay: ${results.length} runs of ${SEQUENCES.length} sequences in ${((Date.now() - started) / 1000).toFixed(0)} s\n${formatCapabilityTable(rows, tier.names)}`);
+  t.comment(
+    `contract against real Quay: ${results.length} runs of ${SEQUENCES.length} sequences in ${((Date.now() - started) / 1000).toFixed(0)} s\n${formatCapabilityTable(rows, tier.names)}`,
+  );
   if (ONLY !== null) return;
   for (const dir of ['quay→ts', 'ts→quay']) {
     for (const cap of ['V2_PULL', 'V2_PUSH', 'V2_TAGS', 'V2_UPLOAD', 'V2_AUTH']) {

@@ -70,11 +70,28 @@ export async function startQuayTier(t: TLike, opts: QuayTierOptions = {}): Promi
   progress(`real Quay on :${quay.port} after ${((Date.now() - t0) / 1000).toFixed(1)} s; starting quay serve on its config`);
   const root = repoRoot();
   const tsPort = await freePort();
-  const ts = startChild(t, process.execPath, [
-    join(root, 'bin', 'quay.js'), 'serve', '--mode', 'standalone', '--config', quay.configFile, '--data-dir', tempDir(t, 'contract-quay-ts-'),
-    '--listen', `127.0.0.1:${tsPort}`, '--admin-listen', `127.0.0.1:${await freePort()}`, '--tls', 'off',
-  ], { cwd: root, env: childEnv() });
-  await waitForLog(ts, /"msg":"quay serving"/, 'quay serve on real Quay\'s database');
+  const ts = startChild(
+    t,
+    process.execPath,
+    [
+      join(root, 'bin', 'quay.js'),
+      'serve',
+      '--mode',
+      'standalone',
+      '--config',
+      quay.configFile,
+      '--data-dir',
+      tempDir(t, 'contract-quay-ts-'),
+      '--listen',
+      `127.0.0.1:${tsPort}`,
+      '--admin-listen',
+      `127.0.0.1:${await freePort()}`,
+      '--tls',
+      'off',
+    ],
+    { cwd: root, env: childEnv() },
+  );
+  await waitForLog(ts, /"msg":"quay serving"/, "quay serve on real Quay's database");
 
   const api = await QuayWebSession.signIn(quay.url, 'devtable', 'password');
   const shared = await sharedIdentities(api, quay, service);
@@ -91,16 +108,32 @@ export async function startQuayTier(t: TLike, opts: QuayTierOptions = {}): Promi
     await api.createUser(ns, PASSWORD);
     const owner: Identity = { name: 'owner', basic: `${ns}:${PASSWORD}` };
     return {
-      side, port, ns, service, oneSegment: `${ns}solo`, identity: owner, tierAliases: [[service, '<server-hostname>'], ...tierAliases],
+      side,
+      port,
+      ns,
+      service,
+      oneSegment: `${ns}solo`,
+      identity: owner,
+      tierAliases: [[service, '<server-hostname>'], ...tierAliases],
       identities: { ...shared, owner, 'owner-wrong-password': { name: 'owner-wrong-password', basic: `${ns}:not-the-password` } },
-      aliases: [[ns, '<ns>'], [ns.toUpperCase(), '<NS>'], [uuidOf(ns), '<ns-uuid>']],
+      aliases: [
+        [ns, '<ns>'],
+        [ns.toUpperCase(), '<NS>'],
+        [uuidOf(ns), '<ns-uuid>'],
+      ],
     };
   };
   const main: Pair = { ours: await target('ts', tsPort, 'ctts'), oracle: await target('quay', quay.port, 'ctquay') };
   let isolatedCount = 0;
   progress(`tier ready after ${((Date.now() - t0) / 1000).toFixed(1)} s: Quay :${quay.port}, TS :${tsPort}, one database ${quay.database}`);
   return {
-    oracle: 'quay', names: ['ts', 'quay'], main, quay, ts, tsPort, service,
+    oracle: 'quay',
+    names: ['ts', 'quay'],
+    main,
+    quay,
+    ts,
+    tsPort,
+    service,
     async isolated() {
       isolatedCount++;
       return { ours: await target('ts', tsPort, `ctts${isolatedCount}`), oracle: await target('quay', quay.port, `ctquay${isolatedCount}`) };
@@ -136,7 +169,10 @@ async function sharedIdentities(api: QuayWebSession, quay: QuayPython, service: 
   return {
     anonymous: { name: 'anonymous' },
     'no-token': { name: 'no-token', tokens: false },
-    devtable: user('devtable'), public: user('public'), reader: user('reader'), freshuser: user('freshuser'),
+    devtable: user('devtable'),
+    public: user('public'),
+    reader: user('reader'),
+    freshuser: user('freshuser'),
     disabled: user('disabled'),
     'unknown-user': { name: 'unknown-user', basic: 'nosuchuser:password' },
     'devtable+dtrobot': { name: 'devtable+dtrobot', basic: `devtable+dtrobot:${dtrobot}` },

@@ -70,7 +70,16 @@ export function capabilityReport(results: readonly Judged[], names: readonly [st
   const row = (capability: string): CapabilityRow => {
     let r = rows.get(capability);
     if (!r) {
-      r = { capability, claimed: V2_VERDICTS.some((v) => v.capability === capability && v.claimed), sequences: 0, steps: 0, identical: 0, listed: 0, unlisted: 0, cross: Object.fromEntries(dirs.map((d) => [d, { proven: 0, checked: 0 }])) };
+      r = {
+        capability,
+        claimed: V2_VERDICTS.some((v) => v.capability === capability && v.claimed),
+        sequences: 0,
+        steps: 0,
+        identical: 0,
+        listed: 0,
+        unlisted: 0,
+        cross: Object.fromEntries(dirs.map((d) => [d, { proven: 0, checked: 0 }])),
+      };
       rows.set(capability, r);
     }
     return r;
@@ -88,7 +97,10 @@ export function capabilityReport(results: readonly Judged[], names: readonly [st
     for (const label of labels) {
       const cap = capOf(label);
       const r = row(cap);
-      if (!seen.has(cap)) { seen.add(cap); r.sequences++; }
+      if (!seen.has(cap)) {
+        seen.add(cap);
+        r.sequences++;
+      }
       r.steps++;
       if (!differing.has(label)) r.identical++;
       else if (unlisted.has(label)) r.unlisted++;
@@ -135,11 +147,29 @@ export function formatCapabilityTable(rows: readonly CapabilityRow[], names: rea
   const dirs = directions(names);
   const head = ['capability', 'claimed', 'sequences', 'steps', 'identical', 'listed', 'unlisted', ...dirs.map((d) => `cross ${d}`)];
   const body = rows.map((r) => [
-    r.capability, r.claimed ? 'yes' : 'no', String(r.sequences), String(r.steps), String(r.identical), String(r.listed), String(r.unlisted),
-    ...dirs.map((d) => { const c = r.cross[d]!; return c.checked === 0 ? '-' : `${c.proven}/${c.checked}`; }),
+    r.capability,
+    r.claimed ? 'yes' : 'no',
+    String(r.sequences),
+    String(r.steps),
+    String(r.identical),
+    String(r.listed),
+    String(r.unlisted),
+    ...dirs.map((d) => {
+      const c = r.cross[d]!;
+      return c.checked === 0 ? '-' : `${c.proven}/${c.checked}`;
+    }),
   ]);
-  const total = ['total', '', '', ...[3, 4, 5, 6].map((i) => String(body.reduce((n, b) => n + Number(b[i]), 0))),
-    ...dirs.map((d) => { const p = rows.reduce((n, r) => n + r.cross[d]!.proven, 0); const c = rows.reduce((n, r) => n + r.cross[d]!.checked, 0); return `${p}/${c}`; })];
+  const total = [
+    'total',
+    '',
+    '',
+    ...[3, 4, 5, 6].map((i) => String(body.reduce((n, b) => n + Number(b[i]), 0))),
+    ...dirs.map((d) => {
+      const p = rows.reduce((n, r) => n + r.cross[d]!.proven, 0);
+      const c = rows.reduce((n, r) => n + r.cross[d]!.checked, 0);
+      return `${p}/${c}`;
+    }),
+  ];
   const all = [head, ...body, total];
   const width = head.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
   const line = (r: readonly string[]): string => r.map((c, i) => (i === 0 ? c.padEnd(width[i]!) : c.padStart(width[i]!))).join('  ');

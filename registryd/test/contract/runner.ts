@@ -83,7 +83,12 @@ export function globalPair(p: Pair): Pair {
 
 /** The table's verdict on one run: unlisted and stale entries of this run's id. */
 export function judgeRun(run: SequenceRun, table: ExpectationTable): Verdict {
-  return judge([run.id], run.diffs, table.steps.filter((e) => e.seq === run.id), table.rules);
+  return judge(
+    [run.id],
+    run.diffs,
+    table.steps.filter((e) => e.seq === run.id),
+    table.rules,
+  );
 }
 
 /** Every run id the sequences make against this oracle (for checking that the table names only those). */

@@ -37,7 +37,10 @@ export const OCTETS = { 'content-type': 'application/octet-stream' };
 
 /** An upload session, followed through every Location a response gives (Distribution's `_state` moves with the offset). */
 export class Upload {
-  private constructor(private readonly s: Client, public url: string) {}
+  private constructor(
+    private readonly s: Client,
+    public url: string,
+  ) {}
 
   static async start(s: Client, label: string, repo: string): Promise<Upload> {
     const post = await s.step(label, { method: 'POST', path: `/v2/${repo}/blobs/uploads/` });
@@ -58,8 +61,11 @@ export async function push(s: Client, repo: string, data: Buffer, label: string)
   const post = await s.step(`${label}: POST upload`, { method: 'POST', path: `/v2/${repo}/blobs/uploads/`, setup: true });
   const url = s.uploadUrl(post, `/v2/${repo}/blobs/uploads/${NO_SUCH_UPLOAD}`);
   await s.step(`${label}: PUT ?digest with body`, {
-    method: 'PUT', path: withQuery(url, `digest=${digest}`), body: data,
-    headers: { 'content-type': 'application/octet-stream' }, setup: true,
+    method: 'PUT',
+    path: withQuery(url, `digest=${digest}`),
+    body: data,
+    headers: { 'content-type': 'application/octet-stream' },
+    setup: true,
   });
   return digest;
 }
@@ -75,12 +81,15 @@ export async function ociImage(s: Client, repo: string, seed: string, extra: Rec
   const layer = bytes(1024, `layer ${seed}`);
   const cd = await push(s, repo, config, `${seed} config`);
   const ld = await push(s, repo, layer, `${seed} layer`);
-  const manifest = Buffer.from(JSON.stringify({
-    schemaVersion: 2, mediaType: OCI_MANIFEST,
-    config: { mediaType: OCI_CONFIG, digest: cd, size: config.length },
-    layers: [{ mediaType: OCI_LAYER, digest: ld, size: layer.length }],
-    ...extra,
-  }));
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { mediaType: OCI_CONFIG, digest: cd, size: config.length },
+      layers: [{ mediaType: OCI_LAYER, digest: ld, size: layer.length }],
+      ...extra,
+    }),
+  );
   return { manifest, digest: sha256(manifest) };
 }
 
@@ -90,11 +99,18 @@ export async function dockerImage(s: Client, repo: string, seed: string): Promis
   const layer = bytes(2048, `docker layer ${seed}`);
   const cd = await push(s, repo, config, `${seed} config`);
   const ld = await push(s, repo, layer, `${seed} layer`);
-  const manifest = Buffer.from(JSON.stringify({
-    schemaVersion: 2, mediaType: DOCKER_MANIFEST,
-    config: { mediaType: DOCKER_CONFIG, digest: cd, size: config.length },
-    layers: [{ mediaType: DOCKER_LAYER, digest: ld, size: layer.length }],
-  }, null, 3));
+  const manifest = Buffer.from(
+    JSON.stringify(
+      {
+        schemaVersion: 2,
+        mediaType: DOCKER_MANIFEST,
+        config: { mediaType: DOCKER_CONFIG, digest: cd, size: config.length },
+        layers: [{ mediaType: DOCKER_LAYER, digest: ld, size: layer.length }],
+      },
+      null,
+      3,
+    ),
+  );
   return { manifest, digest: sha256(manifest) };
 }
 
@@ -107,4 +123,3 @@ export const putSetup = (s: Client, label: string, repo: string, ref: string, bo
 
 export const getManifest = (s: Client, label: string, repo: string, ref: string, method: 'GET' | 'HEAD' = 'GET', accept: string | null = ACCEPT_ALL): Promise<Response> =>
   s.step(label, { method, path: `/v2/${repo}/manifests/${ref}`, headers: accept === null ? {} : { accept }, compare: 'bytes' });
-

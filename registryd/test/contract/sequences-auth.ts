@@ -53,7 +53,11 @@ export const AUTH_SEQUENCES: readonly Sequence[] = [
       const anon = s.as('anonymous');
       await anon.step('anonymous: GET /v2/', { path: '/v2/' });
       await tags(anon, 'anonymous: tags/list of public/publicrepo', 'public/publicrepo');
-      await anon.step('anonymous: HEAD public/publicrepo:latest', { method: 'HEAD', path: '/v2/public/publicrepo/manifests/latest', headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' } });
+      await anon.step('anonymous: HEAD public/publicrepo:latest', {
+        method: 'HEAD',
+        path: '/v2/public/publicrepo/manifests/latest',
+        headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' },
+      });
       await tags(anon, 'anonymous: tags/list of devtable/simple (private)', 'devtable/simple');
       await tags(anon, 'anonymous: tags/list of a repository that does not exist', repo('nowhere'));
       await anon.step('anonymous: POST upload to a repository of ours', { method: 'POST', path: `/v2/${repo()}/blobs/uploads/` });
@@ -88,12 +92,16 @@ export const AUTH_SEQUENCES: readonly Sequence[] = [
       await fresh.token('freshuser: token push in devtable (not theirs)', [push('devtable/newrepo')]);
       const dt = s.as('devtable');
       await tags(dt, 'devtable: tags/list of devtable/simple (admin)', 'devtable/simple');
-      await dt.step('devtable: GET devtable/simple:latest', { path: '/v2/devtable/simple/manifests/latest', headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' }, compare: 'bytes' });
+      await dt.step('devtable: GET devtable/simple:latest', {
+        path: '/v2/devtable/simple/manifests/latest',
+        headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' },
+        compare: 'bytes',
+      });
       await tags(dt, 'devtable: tags/list of buynlarge/orgrepo (org admin)', 'buynlarge/orgrepo');
       await tags(dt, 'devtable: tags/list of randomuser/randomrepo (superuser, no permission)', 'randomuser/randomrepo');
       await dt.token('devtable: token push,* on devtable/readonly (READ_ONLY state)', [`repository:devtable/readonly:pull,push,*`]);
       await dt.token('devtable: token push on devtable/mirrored (MIRROR state)', [push('devtable/mirrored')]);
-      await dt.token('devtable: token push in another user\'s namespace', [push('public/newrepo')]);
+      await dt.token("devtable: token push in another user's namespace", [push('public/newrepo')]);
       const disabled = s.as('disabled');
       await disabled.token('disabled user: token pull on public/publicrepo', [pull('public/publicrepo')]);
       await tags(disabled, 'disabled user: tags/list of public/publicrepo', 'public/publicrepo');

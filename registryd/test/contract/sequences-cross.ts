@@ -9,8 +9,19 @@
 import { bytes, sha256 } from './lib.js';
 import type { Sequence } from './session.js';
 import {
-  ACCEPT_ALL, DOCKER_LIST, DOCKER_MANIFEST, NO_SUCH_UPLOAD, OCI_MANIFEST, OCTETS,
-  dockerImage, getManifest, ociImage, push, putSetup, withQuery, writes,
+  ACCEPT_ALL,
+  DOCKER_LIST,
+  DOCKER_MANIFEST,
+  NO_SUCH_UPLOAD,
+  OCI_MANIFEST,
+  OCTETS,
+  dockerImage,
+  getManifest,
+  ociImage,
+  push,
+  putSetup,
+  withQuery,
+  writes,
 } from './sequence-kit.js';
 
 export const CROSS_SEQUENCES: readonly Sequence[] = [
@@ -25,20 +36,27 @@ export const CROSS_SEQUENCES: readonly Sequence[] = [
       await putSetup(w, 'PUT OCI image by tag', repo(), 'v1', img.manifest, OCI_MANIFEST);
       const dimg = await dockerImage(w, repo('docker'), 'cross-docker');
       await putSetup(w, 'PUT schema 2 image by tag', repo('docker'), 'v2', dimg.manifest, DOCKER_MANIFEST);
-      const list = Buffer.from(JSON.stringify({
-        schemaVersion: 2, mediaType: DOCKER_LIST,
-        manifests: [{ mediaType: DOCKER_MANIFEST, digest: dimg.digest, size: dimg.manifest.length, platform: { architecture: 'arm64', os: 'linux' } }],
-      }));
+      const list = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: DOCKER_LIST,
+          manifests: [{ mediaType: DOCKER_MANIFEST, digest: dimg.digest, size: dimg.manifest.length, platform: { architecture: 'arm64', os: 'linux' } }],
+        }),
+      );
       await putSetup(w, 'PUT manifest list by tag', repo('docker'), 'list', list, DOCKER_LIST);
       const cd = await push(w, repo(), Buffer.from('{}'), 'empty config');
       const sbomBytes = Buffer.from('{"sbom":1}');
       const ld = await push(w, repo(), sbomBytes, 'sbom blob');
-      const sbom = Buffer.from(JSON.stringify({
-        schemaVersion: 2, mediaType: OCI_MANIFEST, artifactType: 'application/vnd.example.sbom',
-        config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: cd, size: 2 },
-        layers: [{ mediaType: 'application/json', digest: ld, size: sbomBytes.length }],
-        subject: { mediaType: OCI_MANIFEST, digest: img.digest, size: img.manifest.length },
-      }));
+      const sbom = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: OCI_MANIFEST,
+          artifactType: 'application/vnd.example.sbom',
+          config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: cd, size: 2 },
+          layers: [{ mediaType: 'application/json', digest: ld, size: sbomBytes.length }],
+          subject: { mediaType: OCI_MANIFEST, digest: img.digest, size: img.manifest.length },
+        }),
+      );
       await putSetup(w, 'PUT referrer by digest', repo(), sha256(sbom), sbom, OCI_MANIFEST);
 
       await getManifest(s, 'GET manifest by tag', repo(), 'v1');
@@ -71,9 +89,15 @@ export const CROSS_SEQUENCES: readonly Sequence[] = [
       const chunk = (from: number, to: number): Buffer => data.subarray(from, to);
       url = s.uploadUrl(await s.step('PATCH bytes 0-999 (reader)', { method: 'PATCH', path: url, body: chunk(0, 1000), headers: { ...OCTETS, 'content-range': '0-999' } }), url);
       await s.step('status (reader)', { path: url });
-      url = s.uploadUrl(await w.step('PATCH bytes 1000-1999 (writer)', { method: 'PATCH', path: url, body: chunk(1000, 2000), headers: { ...OCTETS, 'content-range': '1000-1999' } }), url);
+      url = s.uploadUrl(
+        await w.step('PATCH bytes 1000-1999 (writer)', { method: 'PATCH', path: url, body: chunk(1000, 2000), headers: { ...OCTETS, 'content-range': '1000-1999' } }),
+        url,
+      );
       await w.step('status (writer)', { path: url });
-      url = s.uploadUrl(await s.step('PATCH bytes 2000-2999 (reader)', { method: 'PATCH', path: url, body: chunk(2000, 3000), headers: { ...OCTETS, 'content-range': '2000-2999' } }), url);
+      url = s.uploadUrl(
+        await s.step('PATCH bytes 2000-2999 (reader)', { method: 'PATCH', path: url, body: chunk(2000, 3000), headers: { ...OCTETS, 'content-range': '2000-2999' } }),
+        url,
+      );
       await s.step('PUT ?digest (reader)', { method: 'PUT', path: withQuery(url, `digest=${sha256(data)}`), headers: OCTETS });
       await w.step('GET blob (writer)', { path: `/v2/${repo()}/blobs/${sha256(data)}`, compare: 'bytes' });
       await s.step('GET blob (reader)', { path: `/v2/${repo()}/blobs/${sha256(data)}`, compare: 'bytes' });
@@ -81,7 +105,8 @@ export const CROSS_SEQUENCES: readonly Sequence[] = [
       const other = bytes(500, 'cross mount');
       const d = await push(w, repo('src'), other, 'blob in src (writer)');
       await s.step('POST ?mount&from=src (reader)', {
-        method: 'POST', path: `/v2/${repo('dst')}/blobs/uploads/?mount=${d}&from=${repo('src')}`,
+        method: 'POST',
+        path: `/v2/${repo('dst')}/blobs/uploads/?mount=${d}&from=${repo('src')}`,
         scopes: [`repository:${repo('dst')}:pull,push`, `repository:${repo('src')}:pull`],
       });
       await w.step('GET mounted blob (writer)', { path: `/v2/${repo('dst')}/blobs/${d}`, compare: 'bytes' });

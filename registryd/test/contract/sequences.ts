@@ -7,8 +7,24 @@
 import { bytes, sha256 } from './lib.js';
 import type { Response, Sequence } from './session.js';
 import {
-  ACCEPT_ALL, DOCKER_LIST, DOCKER_MANIFEST, NO_SUCH_UPLOAD, OCI_CONFIG, OCI_INDEX, OCI_LAYER, OCI_MANIFEST, OCTETS, SHA512_OF_NOTHING,
-  Upload, dockerImage, getManifest, ociImage, push, putManifest, putSetup, withQuery,
+  ACCEPT_ALL,
+  DOCKER_LIST,
+  DOCKER_MANIFEST,
+  NO_SUCH_UPLOAD,
+  OCI_CONFIG,
+  OCI_INDEX,
+  OCI_LAYER,
+  OCI_MANIFEST,
+  OCTETS,
+  SHA512_OF_NOTHING,
+  Upload,
+  dockerImage,
+  getManifest,
+  ociImage,
+  push,
+  putManifest,
+  putSetup,
+  withQuery,
 } from './sequence-kit.js';
 
 export const SEQUENCES: readonly Sequence[] = [
@@ -27,7 +43,10 @@ export const SEQUENCES: readonly Sequence[] = [
       const data = bytes(3000, 'monolithic');
       const d = sha256(data);
       await s.step('POST ?digest with body', {
-        method: 'POST', path: `/v2/${repo()}/blobs/uploads/?digest=${d}`, body: data, headers: { 'content-type': 'application/octet-stream' },
+        method: 'POST',
+        path: `/v2/${repo()}/blobs/uploads/?digest=${d}`,
+        body: data,
+        headers: { 'content-type': 'application/octet-stream' },
       });
       await s.step('HEAD blob', { method: 'HEAD', path: `/v2/${repo()}/blobs/${d}` });
       await s.step('GET blob', { path: `/v2/${repo()}/blobs/${d}`, compare: 'bytes' });
@@ -193,7 +212,7 @@ export const SEQUENCES: readonly Sequence[] = [
   },
   {
     id: 'upload-other-repo',
-    title: 'an upload continued under another repository\'s path',
+    title: "an upload continued under another repository's path",
     async run(s, repo) {
       await push(s, repo('b'), Buffer.from('b exists'), 'make repository b');
       const up = await Upload.start(s, 'POST upload in a', repo('a'));
@@ -312,21 +331,27 @@ export const SEQUENCES: readonly Sequence[] = [
       const b = await ociImage(s, repo(), 'arm64');
       await putSetup(s, 'PUT child amd64 by digest', repo(), a.digest, a.manifest, OCI_MANIFEST);
       await putSetup(s, 'PUT child arm64 by digest', repo(), b.digest, b.manifest, OCI_MANIFEST);
-      const index = Buffer.from(JSON.stringify({
-        schemaVersion: 2, mediaType: OCI_INDEX,
-        manifests: [
-          { mediaType: OCI_MANIFEST, digest: a.digest, size: a.manifest.length, platform: { architecture: 'amd64', os: 'linux' } },
-          { mediaType: OCI_MANIFEST, digest: b.digest, size: b.manifest.length, platform: { architecture: 'arm64', os: 'linux' } },
-        ],
-      }));
+      const index = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: OCI_INDEX,
+          manifests: [
+            { mediaType: OCI_MANIFEST, digest: a.digest, size: a.manifest.length, platform: { architecture: 'amd64', os: 'linux' } },
+            { mediaType: OCI_MANIFEST, digest: b.digest, size: b.manifest.length, platform: { architecture: 'arm64', os: 'linux' } },
+          ],
+        }),
+      );
       await putSetup(s, 'PUT index by tag', repo(), 'multi', index, OCI_INDEX);
       await getManifest(s, 'GET index by tag', repo(), 'multi');
       await getManifest(s, 'GET index by digest', repo(), sha256(index));
       await getManifest(s, 'GET child by digest', repo(), a.digest);
-      const dangling = Buffer.from(JSON.stringify({
-        schemaVersion: 2, mediaType: OCI_INDEX,
-        manifests: [{ mediaType: OCI_MANIFEST, digest: sha256('no such child'), size: 10, platform: { architecture: 'amd64', os: 'linux' } }],
-      }));
+      const dangling = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: OCI_INDEX,
+          manifests: [{ mediaType: OCI_MANIFEST, digest: sha256('no such child'), size: 10, platform: { architecture: 'amd64', os: 'linux' } }],
+        }),
+      );
       await putManifest(s, 'PUT index with an unknown child', repo(), 'dangling', dangling, OCI_INDEX);
     },
   },
@@ -339,10 +364,13 @@ export const SEQUENCES: readonly Sequence[] = [
       await getManifest(s, 'GET by tag', repo(), 'v2');
       await getManifest(s, 'HEAD by digest', repo(), img.digest, 'HEAD');
       await getManifest(s, 'GET by tag, Accept: schema 2 only', repo(), 'v2', 'GET', DOCKER_MANIFEST);
-      const list = Buffer.from(JSON.stringify({
-        schemaVersion: 2, mediaType: DOCKER_LIST,
-        manifests: [{ mediaType: DOCKER_MANIFEST, digest: img.digest, size: img.manifest.length, platform: { architecture: 'arm64', os: 'linux' } }],
-      }));
+      const list = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: DOCKER_LIST,
+          manifests: [{ mediaType: DOCKER_MANIFEST, digest: img.digest, size: img.manifest.length, platform: { architecture: 'arm64', os: 'linux' } }],
+        }),
+      );
       await putSetup(s, 'PUT manifest list by tag', repo(), 'list', list, DOCKER_LIST);
       await getManifest(s, 'GET list by tag', repo(), 'list');
       await getManifest(s, 'GET list by digest', repo(), sha256(list));
@@ -355,11 +383,14 @@ export const SEQUENCES: readonly Sequence[] = [
     async run(s, repo) {
       const img = await ociImage(s, repo(), 'refused');
       await putManifest(s, 'PUT by digest, body has another digest', repo(), sha256('something else'), img.manifest, OCI_MANIFEST);
-      const missing = Buffer.from(JSON.stringify({
-        schemaVersion: 2, mediaType: OCI_MANIFEST,
-        config: { mediaType: OCI_CONFIG, digest: sha256('no config'), size: 9 },
-        layers: [{ mediaType: OCI_LAYER, digest: sha256('no layer'), size: 8 }],
-      }));
+      const missing = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: OCI_MANIFEST,
+          config: { mediaType: OCI_CONFIG, digest: sha256('no config'), size: 9 },
+          layers: [{ mediaType: OCI_LAYER, digest: sha256('no layer'), size: 8 }],
+        }),
+      );
       await putManifest(s, 'PUT by tag, blobs missing', repo(), 'missing', missing, OCI_MANIFEST);
       await putManifest(s, 'PUT by digest, blobs missing', repo(), sha256(missing), missing, OCI_MANIFEST);
       await putManifest(s, 'PUT invalid JSON', repo(), 'broken', Buffer.from('{"schemaVersion": 2,'), OCI_MANIFEST);
@@ -466,13 +497,18 @@ export const SEQUENCES: readonly Sequence[] = [
       const cd = await push(s, repo(), emptyConfig, 'empty config');
       const sbomLayer = Buffer.from('{"sbom":true}');
       const ld = await push(s, repo(), sbomLayer, 'sbom');
-      const artifact = (type: string, ann: string): Buffer => Buffer.from(JSON.stringify({
-        schemaVersion: 2, mediaType: OCI_MANIFEST, artifactType: type,
-        config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: cd, size: emptyConfig.length },
-        layers: [{ mediaType: 'application/json', digest: ld, size: sbomLayer.length }],
-        subject: { mediaType: OCI_MANIFEST, digest: subject.digest, size: subject.manifest.length },
-        annotations: { 'org.example.name': ann },
-      }));
+      const artifact = (type: string, ann: string): Buffer =>
+        Buffer.from(
+          JSON.stringify({
+            schemaVersion: 2,
+            mediaType: OCI_MANIFEST,
+            artifactType: type,
+            config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: cd, size: emptyConfig.length },
+            layers: [{ mediaType: 'application/json', digest: ld, size: sbomLayer.length }],
+            subject: { mediaType: OCI_MANIFEST, digest: subject.digest, size: subject.manifest.length },
+            annotations: { 'org.example.name': ann },
+          }),
+        );
       const sbom = artifact('application/vnd.example.sbom', 'sbom');
       const sig = artifact('application/vnd.example.signature', 'sig');
       await putSetup(s, 'PUT sbom referrer by digest', repo(), sha256(sbom), sbom, OCI_MANIFEST);

@@ -83,10 +83,16 @@ export function send(port: number, o: RequestOptions): Promise<Response> {
         done = true;
         const body = Buffer.concat(chunks);
         resolve({
-          status: res.statusCode ?? 0, headers: res.headers, body, truncated,
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body,
+          truncated,
           text: () => body.toString('utf8'),
           json: () => JSON.parse(body.toString('utf8')),
-          header: (n) => { const v = res.headers[n.toLowerCase()]; return Array.isArray(v) ? v.join(', ') : v ?? ''; },
+          header: (n) => {
+            const v = res.headers[n.toLowerCase()];
+            return Array.isArray(v) ? v.join(', ') : (v ?? '');
+          },
         });
       };
       res.on('data', (c: Buffer) => chunks.push(c));
@@ -182,7 +188,11 @@ export class Session {
   private readonly views = new Map<string, Session>();
   private readonly record: RunRecord;
 
-  constructor(readonly target: Target, readonly seq: string, opts: { writer?: Target; identity?: Identity; record?: RunRecord } = {}) {
+  constructor(
+    readonly target: Target,
+    readonly seq: string,
+    opts: { writer?: Target; identity?: Identity; record?: RunRecord } = {},
+  ) {
     this.writer = opts.writer ?? target;
     this.identity = opts.identity ?? target.identity ?? ANONYMOUS;
     this.record = opts.record ?? { observations: new Map(), meta: new Map(), transcript: [], setupFailures: [] };
@@ -190,7 +200,9 @@ export class Session {
   }
 
   /** The namespace of this run's repositories. */
-  get ns(): string { return this.target.ns; }
+  get ns(): string {
+    return this.target.ns;
+  }
 
   /** A repository of this run: `<ns>/<sequence>[-<suffix>]`. */
   repo(suffix?: string): string {
@@ -301,7 +313,9 @@ export class Session {
     if (this.observations.has(label)) throw new Error(`sequence ${this.seq}: step label ${label} used twice`);
     this.observations.set(label, alias(observe(meta.method, res, mode), [...(this.target.aliases ?? []), ...(this.target.tierAliases ?? [])]));
     this.meta.set(label, meta);
-    this.transcript.push(`${label} [${this.identity.name}@${meta.side}]: ${meta.method} ${meta.path} -> ${res.status} ${JSON.stringify(res.headers)} ${JSON.stringify(res.body.subarray(0, 300).toString('utf8'))}`);
+    this.transcript.push(
+      `${label} [${this.identity.name}@${meta.side}]: ${meta.method} ${meta.path} -> ${res.status} ${JSON.stringify(res.headers)} ${JSON.stringify(res.body.subarray(0, 300).toString('utf8'))}`,
+    );
   }
 }
 

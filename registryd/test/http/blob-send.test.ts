@@ -20,14 +20,18 @@ async function onOneConnection(paths: { path: string; range?: string }[]): Promi
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const out = [];
   for (const p of paths) {
-    out.push(await new Promise<{ status: number; body: Buffer; headers: http.IncomingHttpHeaders }>((resolve, reject) => {
-      http.get({ host: '127.0.0.1', port: r.port, path: p.path, agent, headers: p.range ? { range: p.range } : {} }, (res) => {
-        const parts: Buffer[] = [];
-        res.on('data', (c: Buffer) => parts.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts), headers: res.headers }));
-        res.on('error', reject);
-      }).on('error', reject);
-    }));
+    out.push(
+      await new Promise<{ status: number; body: Buffer; headers: http.IncomingHttpHeaders }>((resolve, reject) => {
+        http
+          .get({ host: '127.0.0.1', port: r.port, path: p.path, agent, headers: p.range ? { range: p.range } : {} }, (res) => {
+            const parts: Buffer[] = [];
+            res.on('data', (c: Buffer) => parts.push(c));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts), headers: res.headers }));
+            res.on('error', reject);
+          })
+          .on('error', reject);
+      }),
+    );
   }
   agent.destroy();
   return out;
@@ -36,9 +40,7 @@ async function onOneConnection(paths: { path: string; range?: string }[]): Promi
 t.test('full and ranged reads, several on one keep-alive connection', async (t) => {
   const path = `/v2/acme/big/blobs/${digest}`;
   const before = workerSentResponses();
-  const [full, part, tail, again] = await onOneConnection([
-    { path }, { path, range: 'bytes=1048576-5242879' }, { path, range: 'bytes=-2000000' }, { path },
-  ]);
+  const [full, part, tail, again] = await onOneConnection([{ path }, { path, range: 'bytes=1048576-5242879' }, { path, range: 'bytes=-2000000' }, { path }]);
   t.equal(full!.status, 200);
   t.ok(full!.body.equals(data), 'whole blob intact');
   t.equal(full!.headers['content-length'], String(data.length));
@@ -56,7 +58,10 @@ t.test('full and ranged reads, several on one keep-alive connection', async (t) 
 t.test('a client that leaves mid-transfer costs nothing but its connection', async (t) => {
   await new Promise<void>((resolve) => {
     const req = http.get({ host: '127.0.0.1', port: r.port, path: `/v2/acme/big/blobs/${digest}` }, (res) => {
-      res.once('data', () => { req.destroy(); resolve(); });
+      res.once('data', () => {
+        req.destroy();
+        resolve();
+      });
     });
     req.on('error', () => resolve());
   });
@@ -64,5 +69,8 @@ t.test('a client that leaves mid-transfer costs nothing but its connection', asy
     const [res] = await onOneConnection([{ path: `/v2/acme/big/blobs/${digest}` }]);
     t.ok(res!.body.equals(data), `read ${i + 1} after the abandoned one is intact (slots freed)`);
   }
-  t.same(r.logs.filter((l) => l.includes('"level":"error"')), []);
+  t.same(
+    r.logs.filter((l) => l.includes('"level":"error"')),
+    [],
+  );
 });

@@ -16,14 +16,14 @@ t.test('nothing trusted: the peer, whatever X-Forwarded-For says', async (t) => 
 t.test('a trusted proxy: the rightmost hop that is not trusted', async (t) => {
   const c = new ClientAddresses(['127.0.0.1', '10.0.0.0/8', 'fd00::/8']);
   t.equal(c.addressOf('127.0.0.1', '192.0.2.1'), '192.0.2.1');
-  t.equal(c.addressOf('127.0.0.1', '6.6.6.6, 192.0.2.1'), '192.0.2.1', 'what the client wrote left of the proxy\'s entry is ignored');
+  t.equal(c.addressOf('127.0.0.1', '6.6.6.6, 192.0.2.1'), '192.0.2.1', "what the client wrote left of the proxy's entry is ignored");
   t.equal(c.addressOf('127.0.0.1', '192.0.2.1, 10.1.2.3'), '192.0.2.1', 'through a chain of trusted proxies');
   t.equal(c.addressOf('127.0.0.1', ['192.0.2.1', '10.1.2.3']), '192.0.2.1', 'repeated headers read as one list');
   t.equal(c.addressOf('127.0.0.1', '10.1.2.3, 10.9.9.9'), '10.1.2.3', 'all trusted: the farthest');
   t.equal(c.addressOf('127.0.0.1', 'garbage, 10.1.2.3'), '10.1.2.3', 'garbage: the nearest trusted hop');
   t.equal(c.addressOf('127.0.0.1', 'garbage'), '127.0.0.1');
   t.equal(c.addressOf('::ffff:127.0.0.1', '192.0.2.9'), '192.0.2.9', 'a mapped peer is matched as IPv4');
-  t.equal(c.addressOf('192.0.2.50', '192.0.2.1'), '192.0.2.50', 'an untrusted peer\'s header is not believed');
+  t.equal(c.addressOf('192.0.2.50', '192.0.2.1'), '192.0.2.50', "an untrusted peer's header is not believed");
   t.equal(c.addressOf('fd12::1', '2001:db8::5'), '2001:db8::5');
 });
 

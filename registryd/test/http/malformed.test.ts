@@ -13,13 +13,27 @@ const upload = start.header('location');
 
 const digests = ['sha256:', 'sha256:xyz', 'sha256:' + 'A'.repeat(64), 'sha512:' + 'a'.repeat(128), 'md5:abc', ':abc', 'sha256:' + 'a'.repeat(63), 'sha256:%00', 'x'.repeat(5000)];
 const names = ['UPPER/app', 'a/app', 'acme/-app', 'acme/app..', 'acme//app', '%2e%2e/x', 'acme/%ff', 'acme/' + 'a'.repeat(300), 'acme/ap%20p'];
-const manifests = ['', 'null', '{}', '[]', '{"schemaVersion":"2"}', '\xff\xfe', '{"schemaVersion":2,"config":{"digest":1},"layers":[]}',
+const manifests = [
+  '',
+  'null',
+  '{}',
+  '[]',
+  '{"schemaVersion":"2"}',
+  '\xff\xfe',
+  '{"schemaVersion":2,"config":{"digest":1},"layers":[]}',
   '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"digest":"sha256:zz"}]}',
   '{"schemaVersion":2,"config":{"mediaType":"a/b","digest":"' + good + '","size":-1},"layers":[]}',
   '{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{"mediaType":"a/b","digest":"' + good + '","size":1},"layers":[]}',
-  '{"schemaVersion":1,"name":"acme/app","tag":"x","fsLayers":[]}', '{'.repeat(10000)];
+  '{"schemaVersion":1,"name":"acme/app","tag":"x","fsLayers":[]}',
+  '{'.repeat(10000),
+];
 
-interface Case { method: string; path: string; body?: string | Buffer; headers?: Record<string, string> }
+interface Case {
+  method: string;
+  path: string;
+  body?: string | Buffer;
+  headers?: Record<string, string>;
+}
 const cases: Case[] = [];
 for (const d of digests) {
   for (const m of ['GET', 'HEAD', 'DELETE']) cases.push({ method: m, path: `/v2/acme/app/blobs/${d}` });
@@ -36,7 +50,13 @@ for (const n of names) {
   cases.push({ method: 'POST', path: `/v2/acme/app/blobs/uploads/?mount=${good}&from=${encodeURIComponent(n)}` });
 }
 for (const body of manifests) {
-  for (const ct of ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json', 'application/vnd.oci.image.index.v1+json', 'application/json', 'text/plain']) {
+  for (const ct of [
+    'application/vnd.oci.image.manifest.v1+json',
+    'application/vnd.docker.distribution.manifest.v2+json',
+    'application/vnd.oci.image.index.v1+json',
+    'application/json',
+    'text/plain',
+  ]) {
     cases.push({ method: 'PUT', path: '/v2/acme/app/manifests/m1', body: Buffer.from(body, 'latin1'), headers: { 'content-type': ct } });
   }
   cases.push({ method: 'PUT', path: '/v2/acme/app/manifests/m2', body: Buffer.from(body, 'latin1') });
@@ -69,7 +89,11 @@ t.test(`${cases.length} malformed requests: 4xx with an OCI error body, no 5xx`,
   }
   t.same(fives, [], 'no 5xx, every error body is an OCI envelope');
   t.ok(envelopes > cases.length / 2, `${envelopes} OCI error bodies`);
-  t.same(r.logs.filter((l) => l.includes('"level":"error"')), [], 'nothing logged as an internal error');
+  t.same(
+    r.logs.filter((l) => l.includes('"level":"error"')),
+    [],
+    'nothing logged as an internal error',
+  );
   const ok = await r.req({ path: `/v2/acme/app/blobs/${good}` });
   t.equal(ok.text(), 'x', 'the registry still serves afterwards');
   t.equal((await r.req({ path: '/v2/acme/app/blobs/uploads/' + encodeURIComponent('../../quay.db') })).status >= 400, true);

@@ -35,9 +35,17 @@ t.test('PUT by tag, then GET/HEAD by tag and by digest return the exact bytes', 
     t.equal(head.header('content-length'), String(manifest.length));
     t.equal(head.body.length, 0);
   }
-  const links = db.prepare(`SELECT s.content_checksum d FROM manifestblob mb JOIN imagestorage s ON s.id = mb.blob_id
-    JOIN manifest m ON m.id = mb.manifest_id WHERE m.digest = ? ORDER BY d`).all(mdigest) as { d: string }[];
-  t.same(links.map((l) => l.d), [cfg, lay].sort(), 'config and layer linked through manifestblob');
+  const links = db
+    .prepare(
+      `SELECT s.content_checksum d FROM manifestblob mb JOIN imagestorage s ON s.id = mb.blob_id
+    JOIN manifest m ON m.id = mb.manifest_id WHERE m.digest = ? ORDER BY d`,
+    )
+    .all(mdigest) as { d: string }[];
+  t.same(
+    links.map((l) => l.d),
+    [cfg, lay].sort(),
+    'config and layer linked through manifestblob',
+  );
 });
 
 t.test('moving a tag keeps history in the tag table', async (t) => {
@@ -56,7 +64,11 @@ t.test('PUT by digest keeps the manifest alive with a hidden temp tag, invisible
   const d = sha256(m);
   const put = await r.req({ method: 'PUT', path: `/v2/acme/app/manifests/${d}`, body: m, headers: { 'content-type': OCI } });
   t.equal(put.status, 201);
-  const tags = db.prepare("SELECT t.name, t.hidden, t.lifetime_end_ms e FROM tag t JOIN manifest m ON m.id = t.manifest_id WHERE m.digest = ?").all(d) as { name: string; hidden: number; e: number }[];
+  const tags = db.prepare('SELECT t.name, t.hidden, t.lifetime_end_ms e FROM tag t JOIN manifest m ON m.id = t.manifest_id WHERE m.digest = ?').all(d) as {
+    name: string;
+    hidden: number;
+    e: number;
+  }[];
   t.equal(tags.length, 1);
   t.match(tags[0]!.name, /^\$temp-[0-9a-f-]{36}$/);
   t.equal(tags[0]!.hidden, 1);
@@ -74,8 +86,12 @@ t.test('manifest errors', async (t) => {
   t.equal(res.status, 400);
   t.equal(errCode(res), 'MANIFEST_BLOB_UNKNOWN');
   t.equal(res.json().errors[0].detail.digest, sha256('not pushed'));
-  for (const [body, why] of [['not json', 'not JSON'], ['[]', 'array'], ['{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"}', 'no config'],
-    [JSON.stringify({ schemaVersion: 2, config: { mediaType: 'x', digest: 'sha256:zz', size: 1 }, layers: [] }), 'bad digest']] as const) {
+  for (const [body, why] of [
+    ['not json', 'not JSON'],
+    ['[]', 'array'],
+    ['{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"}', 'no config'],
+    [JSON.stringify({ schemaVersion: 2, config: { mediaType: 'x', digest: 'sha256:zz', size: 1 }, layers: [] }), 'bad digest'],
+  ] as const) {
     const bad = await r.req({ method: 'PUT', path: '/v2/acme/app/manifests/bad', body, headers: { 'content-type': OCI } });
     t.equal(bad.status, 400, why);
     t.equal(errCode(bad), 'MANIFEST_INVALID', why);
@@ -125,12 +141,18 @@ t.test('blob ranges', async (t) => {
 });
 
 t.test('tags/list and _catalog paginate with Link headers', async (t) => {
-  t.equal((await r.req({ method: 'PUT', path: '/v2/acme/paged/manifests/a', body: manifest, headers: { 'content-type': OCI } })).status, 404,
-    'a manifest PUT does not create a repository');
+  t.equal(
+    (await r.req({ method: 'PUT', path: '/v2/acme/paged/manifests/a', body: manifest, headers: { 'content-type': OCI } })).status,
+    404,
+    'a manifest PUT does not create a repository',
+  );
   await r.req({ method: 'POST', path: '/v2/acme/paged/blobs/uploads/' });
   for (const tag of ['a', 'b', 'c', 'd']) {
-    t.equal((await r.req({ method: 'PUT', path: `/v2/acme/paged/manifests/${tag}`, body: manifest, headers: { 'content-type': OCI } })).status, 400,
-      'blobs are per repository: not linked to acme/paged yet');
+    t.equal(
+      (await r.req({ method: 'PUT', path: `/v2/acme/paged/manifests/${tag}`, body: manifest, headers: { 'content-type': OCI } })).status,
+      400,
+      'blobs are per repository: not linked to acme/paged yet',
+    );
   }
   await r.req({ method: 'POST', path: `/v2/acme/paged/blobs/uploads/?mount=${cfg}&from=acme/app` });
   await r.req({ method: 'POST', path: `/v2/acme/paged/blobs/uploads/?mount=${lay}&from=acme/app` });
@@ -175,13 +197,26 @@ t.test('delete by tag and by digest', async (t) => {
 t.test('referrers: subject, artifactType filter, OCI-Subject header', async (t) => {
   const subject = { mediaType: OCI, digest: mdigest, size: manifest.length };
   const empty = await pushBlob(r, 'acme/app', '{}');
-  const sig = Buffer.from(JSON.stringify({
-    schemaVersion: 2, mediaType: OCI, artifactType: 'application/vnd.example.sig',
-    config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: empty, size: 2 }, layers: [], subject, annotations: { who: 'me' },
-  }));
-  const sbom = Buffer.from(JSON.stringify({
-    schemaVersion: 2, mediaType: OCI, config: { mediaType: 'application/vnd.example.sbom', digest: empty, size: 2 }, layers: [], subject,
-  }));
+  const sig = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI,
+      artifactType: 'application/vnd.example.sig',
+      config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: empty, size: 2 },
+      layers: [],
+      subject,
+      annotations: { who: 'me' },
+    }),
+  );
+  const sbom = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI,
+      config: { mediaType: 'application/vnd.example.sbom', digest: empty, size: 2 },
+      layers: [],
+      subject,
+    }),
+  );
   for (const m of [sig, sbom]) {
     const put = await r.req({ method: 'PUT', path: `/v2/acme/app/manifests/${sha256(m)}`, body: m, headers: { 'content-type': OCI } });
     t.equal(put.status, 201);
@@ -197,20 +232,32 @@ t.test('referrers: subject, artifactType filter, OCI-Subject header', async (t) 
   t.same(s, { mediaType: OCI, digest: sha256(sig), size: sig.length, artifactType: 'application/vnd.example.sig', annotations: { who: 'me' } });
   t.equal(idx.manifests.find((m: { digest: string }) => m.digest === sha256(sbom)).artifactType, 'application/vnd.example.sbom', 'config media type when no artifactType');
   const filtered = await r.req({ path: `/v2/acme/app/referrers/${mdigest}?artifactType=application/vnd.example.sbom` });
-  t.same(filtered.json().manifests.map((m: { digest: string }) => m.digest), [sha256(sbom)]);
+  t.same(
+    filtered.json().manifests.map((m: { digest: string }) => m.digest),
+    [sha256(sbom)],
+  );
   t.equal(filtered.header('oci-filters-applied'), 'artifactType');
   const none = await r.req({ path: `/v2/acme/app/referrers/${sha256('nothing')}` });
   t.same(none.json().manifests, []);
 });
 
 t.test('an index needs its children in the repository', async (t) => {
-  const idx = (children: string[]): Buffer => Buffer.from(JSON.stringify({
-    schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json',
-    manifests: children.map((d) => ({ mediaType: OCI, digest: d, size: manifest.length, platform: { architecture: 'amd64', os: 'linux' } })),
-  }));
+  const idx = (children: string[]): Buffer =>
+    Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests: children.map((d) => ({ mediaType: OCI, digest: d, size: manifest.length, platform: { architecture: 'amd64', os: 'linux' } })),
+      }),
+    );
   const good = await r.req({ method: 'PUT', path: '/v2/acme/app/manifests/multi', body: idx([mdigest]), headers: { 'content-type': 'application/vnd.oci.image.index.v1+json' } });
   t.equal(good.status, 201);
-  const bad = await r.req({ method: 'PUT', path: '/v2/acme/app/manifests/multi2', body: idx([sha256('no such manifest')]), headers: { 'content-type': 'application/vnd.oci.image.index.v1+json' } });
+  const bad = await r.req({
+    method: 'PUT',
+    path: '/v2/acme/app/manifests/multi2',
+    body: idx([sha256('no such manifest')]),
+    headers: { 'content-type': 'application/vnd.oci.image.index.v1+json' },
+  });
   t.equal(bad.status, 400);
   t.equal(errCode(bad), 'MANIFEST_BLOB_UNKNOWN');
 });

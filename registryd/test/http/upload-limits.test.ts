@@ -77,7 +77,7 @@ t.test('commit, cancel and a refused final PUT give the slot back', async (t) =>
   t.equal((await r.req({ method: 'DELETE', path: again.header('location') })).status, 204);
   const blob = await pushBlob(r, 'acme/app', 'one shot');
   t.ok(blob);
-  t.equal((await start(r)).status, 202, 'the monolithic upload\'s slot came back');
+  t.equal((await start(r)).status, 202, "the monolithic upload's slot came back");
   tooMany(t, await start(r));
 });
 
@@ -99,7 +99,12 @@ t.test('a client that disconnects mid-chunk does not keep its slots: its next st
   await new Promise<void>((resolve) => {
     const req = http.request({ host: '127.0.0.1', port: r.port, method: 'PATCH', path: loc, headers: { 'content-length': 10_000_000 } });
     req.on('error', () => resolve());
-    req.write(Buffer.alloc(200_000, 2), () => setTimeout(() => { req.destroy(); resolve(); }, 100));
+    req.write(Buffer.alloc(200_000, 2), () =>
+      setTimeout(() => {
+        req.destroy();
+        resolve();
+      }, 100),
+    );
   });
   await start(r);
   await start(r);
@@ -110,7 +115,7 @@ t.test('a client that disconnects mid-chunk does not keep its slots: its next st
   clock.now += 1;
   const next = await start(r);
   t.equal(next.status, 202, 'idle for the whole window: the abandoned session gives up its slot');
-  t.equal(sessions(r), 3, 'the abandoned session\'s row is gone, the new one is there');
+  t.equal(sessions(r), 3, "the abandoned session's row is gone, the new one is there");
   t.notOk(uploadFiles(r).includes(uuid), 'and its upload object');
   const status = await r.req({ path: loc });
   t.equal(status.status, 404);
@@ -128,7 +133,10 @@ t.test('a session with a chunk streaming in is not abandoned, however long it ta
   const loc = (await start(r)).header('location');
   const req = http.request({ host: '127.0.0.1', port: r.port, method: 'PATCH', path: loc, headers: { 'content-length': 2000 } });
   const done = new Promise<number>((resolve, reject) => {
-    req.on('response', (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+    req.on('response', (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
     req.on('error', reject);
   });
   req.write(Buffer.alloc(1000, 5));
@@ -172,9 +180,14 @@ t.test('with database auth, each user has its own slots wherever it connects fro
   const host = 'registry.test';
   const { r } = await registry(t, { auth: { mode: 'database', serverHostname: host, databaseSecretKey: 'secret' } });
   await r.reg.store.createRepository('acme', 'app', 'private', Date.now());
-  const bearer = async (user: string): Promise<string> => `Bearer ${await mintToken(r.reg.instanceKey, {
-    audience: host, subject: user, access: [{ type: 'repository', name: 'acme/app', actions: ['pull', 'push'] }], context: {}, nowMs: Date.now(),
-  })}`;
+  const bearer = async (user: string): Promise<string> =>
+    `Bearer ${await mintToken(r.reg.instanceKey, {
+      audience: host,
+      subject: user,
+      access: [{ type: 'repository', name: 'acme/app', actions: ['pull', 'push'] }],
+      context: {},
+      nowMs: Date.now(),
+    })}`;
   const alice = await bearer('alice');
   const bob = await bearer('bob');
   for (let i = 0; i < 3; i++) t.equal((await start(r, { authorization: alice })).status, 202);

@@ -30,7 +30,7 @@ t.test('monolithic upload: POST ?digest= with the body', async (t) => {
   t.equal(res.status, 201);
   t.equal(res.header('location'), `/v2/acme/mono/blobs/${digest}`);
   t.equal(res.header('docker-content-digest'), digest);
-  t.same(readFileSync(storageFile(r.dataDir, digest)), data, 'bytes at Quay\'s storage path');
+  t.same(readFileSync(storageFile(r.dataDir, digest)), data, "bytes at Quay's storage path");
   const row = db.prepare('SELECT image_size, cas_path, content_checksum FROM imagestorage WHERE content_checksum = ?').get(digest);
   t.same(row, { image_size: 5000, cas_path: 1, content_checksum: digest });
   t.equal((db.prepare('SELECT count(*) n FROM blobupload').get() as { n: number }).n, 0, 'no upload row left');
@@ -54,14 +54,14 @@ t.test('monolithic upload with the wrong digest: DIGEST_INVALID, nothing stored'
   t.same(readdirSync(join(r.dataDir, 'storage', 'uploads')), [], 'upload object removed');
 });
 
-t.test('chunked upload: headers, overlap skipped, gap refused, state in Quay\'s encoding', async (t) => {
+t.test("chunked upload: headers, overlap skipped, gap refused, state in Quay's encoding", async (t) => {
   const data = randomBytes(300_000);
   const start = await r.req({ method: 'POST', path: '/v2/acme/chunked/blobs/uploads/' });
   t.equal(start.status, 202);
   const uuid = start.header('docker-upload-uuid');
   t.match(uuid, /^[0-9a-f-]{36}$/);
   t.equal(start.header('location'), `/v2/acme/chunked/blobs/uploads/${uuid}`);
-  t.equal(start.header('range'), 'bytes=0--1', 'Quay\'s POST Range quirk');
+  t.equal(start.header('range'), 'bytes=0--1', "Quay's POST Range quirk");
   const loc = start.header('location');
 
   const p1 = await r.req({ method: 'PATCH', path: loc, body: data.subarray(0, 100_000), headers: { 'content-range': '0-99999' } });
@@ -74,7 +74,7 @@ t.test('chunked upload: headers, overlap skipped, gap refused, state in Quay\'s 
   const gap = await r.req({ method: 'PATCH', path: loc, body: data.subarray(150_000, 160_000), headers: { 'content-range': '150000-159999' } });
   t.equal(gap.status, 416);
   t.equal(gap.body.length, 0, 'a 416 has no body (Quay, Distribution)');
-  t.equal(gap.header('range'), '0-100000', 'Quay\'s 416 Range quirk');
+  t.equal(gap.header('range'), '0-100000', "Quay's 416 Range quirk");
   t.equal(gap.header('location'), loc);
   const malformed = await r.req({ method: 'PATCH', path: loc, body: 'x', headers: { 'content-range': 'bytes 0-0/1' } });
   t.equal(malformed.status, 400);
@@ -140,7 +140,10 @@ t.test('an upload whose hasher state cannot be read is refused cleanly (BLOB_UPL
   const res = await r.req({ method: 'PATCH', path: start.header('location'), body: 'x' });
   t.equal(res.status, 400);
   t.equal(res.json().errors[0].code, 'BLOB_UPLOAD_INVALID');
-  t.same(r.logs.filter((l) => l.includes('"level":"error"')), []);
+  t.same(
+    r.logs.filter((l) => l.includes('"level":"error"')),
+    [],
+  );
 });
 
 t.test('upload requests for a repository that does not exist: NAME_UNKNOWN, nothing created', async (t) => {
@@ -179,7 +182,12 @@ t.test('a client that disconnects mid-chunk leaves the upload as it was', async 
   await new Promise<void>((resolve) => {
     const req = http.request({ host: '127.0.0.1', port: r.port, method: 'PATCH', path: loc, headers: { 'content-length': 10_000_000 } });
     req.on('error', () => resolve());
-    req.write(Buffer.alloc(200_000, 2), () => setTimeout(() => { req.destroy(); resolve(); }, 100));
+    req.write(Buffer.alloc(200_000, 2), () =>
+      setTimeout(() => {
+        req.destroy();
+        resolve();
+      }, 100),
+    );
   });
   const file = join(r.dataDir, 'storage', 'uploads', uuid);
   t.ok(await waitFor(() => readFileSync(file).length === 1000, 5000), 'partial chunk rolled back in storage');

@@ -17,7 +17,7 @@ export interface TestRegistry {
 
 export const sha256 = (b: Buffer | string): string => 'sha256:' + createHash('sha256').update(b).digest('hex');
 
-export async function startTestRegistry(t: TLike & { teardown(fn: () => unknown): void }, opts: Omit<RegistryOptions, "dataDir" | "log"> = {}): Promise<TestRegistry> {
+export async function startTestRegistry(t: TLike & { teardown(fn: () => unknown): void }, opts: Omit<RegistryOptions, 'dataDir' | 'log'> = {}): Promise<TestRegistry> {
   const dataDir = tempDir(t, 'registryd-test-');
   const logs: string[] = [];
   const reg = await openRegistry({ dataDir, log: createLogger({}, { write: (l) => logs.push(l) }), ...opts });
@@ -51,10 +51,13 @@ export async function pushBlob(r: TestRegistry, repo: string, data: Buffer | str
 
 /** A small OCI image manifest over the given config and layers (already pushed). */
 export function imageManifest(config: string, configSize: number, layers: { digest: string; size: number }[], extra: Record<string, unknown> = {}): Buffer {
-  return Buffer.from(JSON.stringify({
-    schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: config, size: configSize },
-    layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: l.digest, size: l.size })),
-    ...extra,
-  }));
+  return Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: config, size: configSize },
+      layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: l.digest, size: l.size })),
+      ...extra,
+    }),
+  );
 }

@@ -21,8 +21,14 @@ const ranges = {
   ],
   ipv6_prefixes: [{ ipv6_prefix: '2600:1f00::/24', region: 'us-east-1', service: 'EC2' }],
 };
-const at = (provider: string, region: string | null, token: string | null = '1700000000') =>
-  ({ provider, service: null, sync_token: token, country_iso_code: null, aws_region: region, continent: null });
+const at = (provider: string, region: string | null, token: string | null = '1700000000') => ({
+  provider,
+  service: null,
+  sync_token: token,
+  country_iso_code: null,
+  aws_region: region,
+  continent: null,
+});
 
 t.test('with a ranges file', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'ip-ranges-'));

@@ -7,8 +7,10 @@ import t from 'tap';
 import { pythonJsonDumps } from '../../service/python-json.js';
 
 t.test('separators, escapes and ensure_ascii as json.dumps', async (t) => {
-  t.equal(pythonJsonDumps({ repo: 'r', 'user-agent': 'tést/1.0 "q" \u007f\u001f\t', n: [1, null, true, false], e: {}, l: [], astral: '\u{1F600}', slash: 'a/b\\c' }),
-    '{"repo": "r", "user-agent": "t\\u00e9st/1.0 \\"q\\" \\u007f\\u001f\\t", "n": [1, null, true, false], "e": {}, "l": [], "astral": "\\ud83d\\ude00", "slash": "a/b\\\\c"}');
+  t.equal(
+    pythonJsonDumps({ repo: 'r', 'user-agent': 'tést/1.0 "q" \u007f\u001f\t', n: [1, null, true, false], e: {}, l: [], astral: '\u{1F600}', slash: 'a/b\\c' }),
+    '{"repo": "r", "user-agent": "t\\u00e9st/1.0 \\"q\\" \\u007f\\u001f\\t", "n": [1, null, true, false], "e": {}, "l": [], "astral": "\\ud83d\\ude00", "slash": "a/b\\\\c"}',
+  );
   t.equal(pythonJsonDumps({ b: 1, a: { z: 'x', y: 'y' } }), '{"b": 1, "a": {"z": "x", "y": "y"}}', 'insertion order, not sorted');
   t.equal(pythonJsonDumps({ gone: undefined, kept: 'k' }), '{"kept": "k"}', 'an undefined member is left out');
   t.equal(pythonJsonDumps('\ud800'), '"\\ud800"', 'a lone surrogate is escaped');

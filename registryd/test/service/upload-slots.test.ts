@@ -27,7 +27,7 @@ t.test('a client gets `perClient` slots; the next start is refused until one is 
   t.equal(s.size, 0, 'nothing left behind');
 });
 
-t.test('a session idle past idleMs is taken over by its client\'s next start; the oldest first', async (t) => {
+t.test("a session idle past idleMs is taken over by its client's next start; the oldest first", async (t) => {
   const s = new UploadSlots({ perClient: 2, idleMs: IDLE });
   s.admit('a', 'old', T0);
   s.admit('a', 'newer', T0 + 1000);
@@ -36,7 +36,7 @@ t.test('a session idle past idleMs is taken over by its client\'s next start; th
   t.equal(s.held('a'), 2);
   s.release('old');
   t.equal(s.held('a'), 2, 'the abandoned session no longer counts');
-  t.same(s.admit('b', 'y', T0 + 10 * IDLE), { kind: 'admitted' }, 'only the client\'s own sessions are taken over');
+  t.same(s.admit('b', 'y', T0 + 10 * IDLE), { kind: 'admitted' }, "only the client's own sessions are taken over");
   t.equal(s.held('a'), 2);
 });
 

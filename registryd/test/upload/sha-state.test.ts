@@ -20,7 +20,11 @@ function stateAfter(data: Uint8Array): Sha256State {
 
 function rejects(t: Test, v: string, why: string, pattern?: RegExp): void {
   let err: unknown = null;
-  try { decodeShaState(v); } catch (e) { err = e; }
+  try {
+    decodeShaState(v);
+  } catch (e) {
+    err = e;
+  }
   t.ok(err instanceof ShaStateError && err.code === 'REG_SHA_STATE_INVALID', `${why}: ${String(err)}`);
   if (pattern && err instanceof Error) t.match(err.message, pattern, `${why}: message`);
 }
@@ -30,7 +34,7 @@ t.test('layout: 160-byte protocol-4 pickle, 216 base64 characters', async (t) =>
   const state = stateAfter(data);
   const enc = encodeShaState(state);
   t.equal(enc.length, 216);
-  t.match(enc, /^[A-Za-z0-9+/]+=*$/, 'standard base64 alphabet, as Python\'s b64encode');
+  t.match(enc, /^[A-Za-z0-9+/]+=*$/, "standard base64 alphabet, as Python's b64encode");
   const raw = Buffer.from(enc, 'base64');
   t.equal(raw.length, 160);
   t.same([...raw.subarray(0, 3)], [0x80, 0x04, 0x95], 'PROTO 4, FRAME');
@@ -43,14 +47,21 @@ t.test('layout: 160-byte protocol-4 pickle, 216 base64 characters', async (t) =>
   t.equal(ctx.readUInt32LE(64), 36, 'datalen');
   t.equal(ctx.readUInt32LE(68), 0, 'padding');
   t.equal(ctx.readBigUInt64LE(72), 512n, 'bitlen counts the completed block only');
-  t.same(Array.from({ length: 8 }, (_, i) => ctx.readUInt32LE(80 + 4 * i)), [...state.h], 'state[8] little-endian');
+  t.same(
+    Array.from({ length: 8 }, (_, i) => ctx.readUInt32LE(80 + 4 * i)),
+    [...state.h],
+    'state[8] little-endian',
+  );
 });
 
 t.test('a fresh hasher: IV, no bytes', async (t) => {
   const enc = encodeShaState(freshShaState());
   const ctx = Buffer.from(enc, 'base64').subarray(CTX, CTX + 112);
   t.same(ctx.subarray(0, 80), Buffer.alloc(80), 'no data, datalen 0, bitlen 0');
-  t.same(Array.from({ length: 8 }, (_, i) => ctx.readUInt32LE(80 + 4 * i)), SHA256_IV);
+  t.same(
+    Array.from({ length: 8 }, (_, i) => ctx.readUInt32LE(80 + 4 * i)),
+    SHA256_IV,
+  );
   t.equal(enc, encodeShaState(new ResumableSha256().exportState()));
   for (const v of [null, undefined, '']) {
     const s = freshOrDecode(v);
@@ -106,13 +117,21 @@ t.test('what the C code may leave behind is accepted', async (t) => {
   t.equal(decodeShaState(raw.toString('base64') + '\n').bytesHashed, 74, 'a trailing newline');
   const p5 = Buffer.from(raw);
   p5[1] = 5;
-  t.equal(decodeShaState(p5.toString('base64')).bytesHashed, 74, 'PROTO 5 (Python 3.14\'s default)');
+  t.equal(decodeShaState(p5.toString('base64')).bytesHashed, 74, "PROTO 5 (Python 3.14's default)");
 });
 
 t.test('malformed states are refused with REG_SHA_STATE_INVALID', async (t) => {
   const good = Buffer.from(encodeShaState(stateAfter(randomBytes(70))), 'base64');
-  const mutate = (at: number, v: number): string => { const b = Buffer.from(good); b[at] = v; return b.toString('base64'); };
-  const edit = (f: (b: Buffer) => void): string => { const b = Buffer.from(good); f(b); return b.toString('base64'); };
+  const mutate = (at: number, v: number): string => {
+    const b = Buffer.from(good);
+    b[at] = v;
+    return b.toString('base64');
+  };
+  const edit = (f: (b: Buffer) => void): string => {
+    const b = Buffer.from(good);
+    f(b);
+    return b.toString('base64');
+  };
   rejects(t, good.subarray(0, 150).toString('base64'), 'too short', /150-byte/);
   rejects(t, Buffer.concat([good, Buffer.from([0x2e])]).toString('base64'), 'too long', /161-byte/);
   rejects(t, '!'.repeat(216), 'not base64', /base64/);
@@ -131,11 +150,36 @@ t.test('malformed states are refused with REG_SHA_STATE_INVALID', async (t) => {
   rejects(t, mutate(44, 0x6f), 'state of 111 bytes', /byte 44/);
   rejects(t, mutate(158, 0x2e), 'no BUILD', /MEMOIZE BUILD STOP/);
   rejects(t, mutate(159, 0x00), 'no STOP', /MEMOIZE BUILD STOP/);
-  rejects(t, edit((b) => b.writeUInt32LE(64, CTX + 64)), 'datalen 64', /datalen 64/);
-  rejects(t, edit((b) => b.writeUInt32LE(0xffffffff, CTX + 64)), 'datalen 2^32-1', /datalen/);
-  rejects(t, edit((b) => b.writeUInt32LE(8, CTX + 72)), 'bitlen not whole blocks', /512-bit/);
-  rejects(t, edit((b) => b.writeUInt32LE(512 + 256, CTX + 72)), 'bitlen of one and a half blocks', /512-bit/);
-  rejects(t, edit((b) => b.writeUInt32LE(0x01000000, CTX + 76)), 'bitlen past 2^53 bytes', /more than/);
+  rejects(
+    t,
+    edit((b) => b.writeUInt32LE(64, CTX + 64)),
+    'datalen 64',
+    /datalen 64/,
+  );
+  rejects(
+    t,
+    edit((b) => b.writeUInt32LE(0xffffffff, CTX + 64)),
+    'datalen 2^32-1',
+    /datalen/,
+  );
+  rejects(
+    t,
+    edit((b) => b.writeUInt32LE(8, CTX + 72)),
+    'bitlen not whole blocks',
+    /512-bit/,
+  );
+  rejects(
+    t,
+    edit((b) => b.writeUInt32LE(512 + 256, CTX + 72)),
+    'bitlen of one and a half blocks',
+    /512-bit/,
+  );
+  rejects(
+    t,
+    edit((b) => b.writeUInt32LE(0x01000000, CTX + 76)),
+    'bitlen past 2^53 bytes',
+    /more than/,
+  );
   t.throws(() => encodeShaState({ h: new Uint32Array(8), buffer: new Uint8Array(64), bytesHashed: 64 }), ShaStateError, 'encoding 64 pending bytes');
   t.throws(() => encodeShaState({ h: new Uint32Array(8), buffer: new Uint8Array(3), bytesHashed: 4 }), ShaStateError, 'encoding an inconsistent count');
   t.throws(() => encodeShaState({ h: new Uint32Array(7), buffer: new Uint8Array(0), bytesHashed: 0 }), ShaStateError, 'encoding 7 words');
@@ -191,11 +235,13 @@ out['reduce_p4'] = enc(pickle.dumps(fresh(sha256_reduce), protocol=4))
 print(json.dumps(out))
 `;
 
-t.test('Python\'s pickle agrees, both ways', async (t) => {
+t.test("Python's pickle agrees, both ways", async (t) => {
   const data = randomBytes(1000);
   const state = stateAfter(data);
   const ours = encodeShaState(state);
-  const ctxHex = Buffer.from(ours, 'base64').subarray(CTX, CTX + 112).toString('hex');
+  const ctxHex = Buffer.from(ours, 'base64')
+    .subarray(CTX, CTX + 112)
+    .toString('hex');
   const r = spawnSync('python3', ['-c', PY], { input: JSON.stringify({ ours, state_hex: ctxHex }), encoding: 'utf8' });
   if (r.error) t.fail(`python3 could not be run (it is required for this test): ${r.error.message}`);
   t.equal(r.status, 0, `python3 ran: ${r.stderr}`);

@@ -135,7 +135,10 @@ t.test('more than 2^32 bits: the high word of the length', async (t) => {
   const mib = Buffer.alloc(1024 * 1024, 0x5a);
   const ours = new ResumableSha256();
   const node = createHash('sha256');
-  for (let i = 0; i < 513; i++) { ours.update(mib); node.update(mib); }
+  for (let i = 0; i < 513; i++) {
+    ours.update(mib);
+    node.update(mib);
+  }
   const tail = randomBytes(77);
   ours.update(tail);
   node.update(tail);

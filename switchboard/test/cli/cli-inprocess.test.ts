@@ -16,13 +16,30 @@ import type { Io } from '../../cli/common.js';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 type Env = Record<string, string | undefined>;
-interface Result { code: number; out: string; err: string; outLines: string[]; errLines: string[] }
-interface Teardown { teardown(fn: () => void): void }
+interface Result {
+  code: number;
+  out: string;
+  err: string;
+  outLines: string[];
+  errLines: string[];
+}
+interface Teardown {
+  teardown(fn: () => void): void;
+}
 
 async function cli(argv: string[], opts: { env?: Env | Io['env']; cwd?: string } = {}): Promise<Result> {
   const out: string[] = [];
   const err: string[] = [];
-  const io: Io = { out: (s) => { out.push(s); }, err: (s) => { err.push(s); }, env: opts.env ?? {}, cwd: opts.cwd ?? process.cwd() };
+  const io: Io = {
+    out: (s) => {
+      out.push(s);
+    },
+    err: (s) => {
+      err.push(s);
+    },
+    env: opts.env ?? {},
+    cwd: opts.cwd ?? process.cwd(),
+  };
   const code = await run(argv, io);
   const o = out.join('\n');
   const e = err.join('\n');
@@ -88,7 +105,9 @@ function write(dir: string, name: string, text: string): string {
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 const STACK = /^\s+at /m;
 
-interface Asserts { notMatch(found: unknown, pattern: RegExp, message: string): boolean }
+interface Asserts {
+  notMatch(found: unknown, pattern: RegExp, message: string): boolean;
+}
 
 function noStack(t: Asserts, r: Result): void {
   t.notMatch(r.out, STACK, 'no stack trace on stdout');
@@ -119,10 +138,17 @@ t.test('explain: text output names route, pattern, family, capability, every lev
   t.match(r.out, /^\s+capability\s+V2_PULL$/m, 'capability');
   t.match(r.out, /repository=acme\/web/, 'params');
   for (const key of ['MIGRATION_FORCE_PYTHON', 'ROUTE_OWNER_ROUTE_0016', 'ROUTE_OWNER_CAP_V2_PULL', 'ROUTE_OWNER_FAMILY_REGISTRY_V2', 'ROUTE_OWNER_DEFAULT']) {
-    t.ok(r.outLines.some((l) => l.includes(key)), `level ${key} listed`);
+    t.ok(
+      r.outLines.some((l) => l.includes(key)),
+      `level ${key} listed`,
+    );
   }
   const line = (key: string): string => r.outLines.find((l) => new RegExp(`\\s${key}\\s`).test(l)) ?? '';
-  t.match(line('ROUTE_OWNER_CAP_V2_PULL'), new RegExp(`^\\s+▶\\s+capability\\s+ROUTE_OWNER_CAP_V2_PULL\\s+canary\\s+${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:10$`), 'winner marked, with file:line');
+  t.match(
+    line('ROUTE_OWNER_CAP_V2_PULL'),
+    new RegExp(`^\\s+▶\\s+capability\\s+ROUTE_OWNER_CAP_V2_PULL\\s+canary\\s+${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:10$`),
+    'winner marked, with file:line',
+  );
   t.match(line('ROUTE_OWNER_ROUTE_0016'), /^\s+route\s+ROUTE_OWNER_ROUTE_0016\s+\(unset\)$/, 'route level unset and not marked');
   t.notMatch(line('ROUTE_OWNER_ROUTE_0016'), /▶/);
   t.match(line('ROUTE_OWNER_FAMILY_REGISTRY_V2'), new RegExp(`^\\s+family\\s+ROUTE_OWNER_FAMILY_REGISTRY_V2\\s+python\\s+\\S*config\\.yaml:8$`));
@@ -168,7 +194,10 @@ t.test('explain --json: decision fields, method defaults to GET', async (t) => {
   t.equal(j.snapshot.version, 1);
   t.equal(j.snapshot.file, file);
   t.ok(Array.isArray(j.decision.trace));
-  t.same(j.decision.trace.map((e: Json) => e.key), ['MIGRATION_FORCE_PYTHON', 'ROUTE_OWNER_ROUTE_0016', 'ROUTE_OWNER_CAP_V2_PULL', 'ROUTE_OWNER_FAMILY_REGISTRY_V2', 'ROUTE_OWNER_DEFAULT', 'CAP_V2_PULL']);
+  t.same(
+    j.decision.trace.map((e: Json) => e.key),
+    ['MIGRATION_FORCE_PYTHON', 'ROUTE_OWNER_ROUTE_0016', 'ROUTE_OWNER_CAP_V2_PULL', 'ROUTE_OWNER_FAMILY_REGISTRY_V2', 'ROUTE_OWNER_DEFAULT', 'CAP_V2_PULL'],
+  );
   const cap = j.decision.trace.find((e: Json) => e.key === 'ROUTE_OWNER_CAP_V2_PULL');
   t.equal(cap.won, true);
   t.same(cap.origin, { source: 'file', file, line: 10 });
@@ -274,7 +303,10 @@ t.test('explain: kill switch from io.env overrides switches that say go', async 
   t.equal(j.decision.owner, 'python');
   t.equal(j.decision.reason, 'force_python');
   const kill = j.decision.trace[0];
-  t.same({ level: kill.level, value: kill.value, won: kill.won, origin: kill.origin }, { level: 'kill_switch', value: true, won: true, origin: { source: 'env', name: 'MIGRATION_FORCE_PYTHON' } });
+  t.same(
+    { level: kill.level, value: kill.value, won: kill.won, origin: kill.origin },
+    { level: 'kill_switch', value: true, won: true, origin: { source: 'env', name: 'MIGRATION_FORCE_PYTHON' } },
+  );
   const txt = await cli(['owners', '--explain', '/v2/a/b/tags/list', '--config', file], { env });
   t.match(txt.out, /^\s+▶\s+kill switch\s+MIGRATION_FORCE_PYTHON\s+true\s+env MIGRATION_FORCE_PYTHON$/m);
   t.match(txt.out, /^\s+capability\s+ROUTE_OWNER_CAP_V2_TAGS\s+go\s/m, 'the go switch is still shown');
@@ -367,9 +399,19 @@ t.test('explain: invalid config lists every problem with file:line', async (t) =
   t.equal(r.code, 1);
   t.equal(r.out, '');
   t.match(r.errLines[0], /bad\.yaml: invalid config \(6 problems\):$/);
-  const expected: [number, string][] = [[3, 'SWB_CONFIG_BAD_OWNER'], [4, 'SWB_CONFIG_UNKNOWN_CAPABILITY'], [5, 'SWB_CONFIG_BAD_PERCENT'], [6, 'SWB_CONFIG_UNKNOWN_ROUTE'], [8, 'SWB_CONFIG_BAD_VALUE'], [9, 'SWB_CONFIG_UNKNOWN_KEY']];
+  const expected: [number, string][] = [
+    [3, 'SWB_CONFIG_BAD_OWNER'],
+    [4, 'SWB_CONFIG_UNKNOWN_CAPABILITY'],
+    [5, 'SWB_CONFIG_BAD_PERCENT'],
+    [6, 'SWB_CONFIG_UNKNOWN_ROUTE'],
+    [8, 'SWB_CONFIG_BAD_VALUE'],
+    [9, 'SWB_CONFIG_UNKNOWN_KEY'],
+  ];
   for (const [line, code] of expected) {
-    t.ok(r.errLines.some((l) => l.includes(`${bad}:${line}: `) && l.endsWith(`[${code}]`)), `${bad}:${line} ${code}`);
+    t.ok(
+      r.errLines.some((l) => l.includes(`${bad}:${line}: `) && l.endsWith(`[${code}]`)),
+      `${bad}:${line} ${code}`,
+    );
   }
   t.match(r.err, /V2_PULLL \(did you mean V2_PULL\?\)/, 'suggestion for a typo');
   noStack(t, r);
@@ -380,7 +422,7 @@ t.test('explain: invalid config lists every problem with file:line', async (t) =
   noStack(t, y);
 });
 
-t.test('explain: the snapshot digest is the file\'s sha256, the same as config validate --json', async (t) => {
+t.test("explain: the snapshot digest is the file's sha256, the same as config validate --json", async (t) => {
   const d = tmp(t);
   const text = base();
   const file = write(d, 'config.yaml', text);
@@ -434,7 +476,10 @@ t.test('relative paths resolve against io.cwd, not process.cwd()', async (t) => 
   t.equal(workers.code, 0, 'owners workers');
   const diff = await cli(['owners', 'diff', 'config.yaml', 'other.yaml', '--json'], { cwd: d });
   t.equal(diff.code, 0, 'owners diff with relative FILE arguments');
-  t.same(json(diff).routes.map((x: Json) => x.route_id), ['ROUTE_0014', 'ROUTE_0017']);
+  t.same(
+    json(diff).routes.map((x: Json) => x.route_id),
+    ['ROUTE_0014', 'ROUTE_0017'],
+  );
   const set = await cli(['set', 'ROUTE_OWNER_CAP_V2_TAGS', 'python', '--actor', 'ops'], { cwd: d });
   t.equal(set.code, 0, 'set with the default ./config.yaml');
   t.match(readFileSync(file, 'utf8'), /^ {2}ROUTE_OWNER_CAP_V2_TAGS: python$/m, 'the file in io.cwd was edited');
@@ -473,7 +518,10 @@ t.test('owners list: family filter accepts registry-v2 and REGISTRY_V2; unknown 
   t.equal(a.out, b.out, 'same output for both spellings');
   const rows = a.outLines.slice(1).filter((l) => /^\S/.test(l) && !/capabilities,/.test(l));
   t.equal(rows.length, 9);
-  t.ok(rows.every((l) => l.startsWith('REGISTRY_V2 ')), 'only REGISTRY_V2 rows');
+  t.ok(
+    rows.every((l) => l.startsWith('REGISTRY_V2 ')),
+    'only REGISTRY_V2 rows',
+  );
   t.match(a.out, /^9 capabilities, 19 routes: 1 go, 4 canary, 14 python or mixed$/m);
   const cap = json(await cli(['owners', 'list', '--capability', 'v2-pull', '--config', file, '--json']));
   t.equal(cap.capabilities.length, 1);
@@ -583,12 +631,18 @@ t.test('owners diff: lists exactly the routes whose owner changes', async (t) =>
   const r = await cli(['owners', 'diff', a, b]);
   t.equal(r.code, 0, 'no --exit-code: 0 even with changes');
   const routeLines = r.outLines.filter((l) => /^ROUTE_\d{4}\s/.test(l));
-  t.same(routeLines.map((l) => l.split(/\s+/)[0]), ['ROUTE_0014', 'ROUTE_0017']);
+  t.same(
+    routeLines.map((l) => l.split(/\s+/)[0]),
+    ['ROUTE_0014', 'ROUTE_0017'],
+  );
   t.match(r.out, /^ROUTE_0014\s+PUT\s+\S+\s+V2_PUSH\s+python → go$/m);
   t.match(r.out, /2 routes change owner \(V2_PUSH 2\); 0 workers change owner/);
   t.equal((await cli(['owners', 'diff', a, b, '--exit-code'])).code, 1, '--exit-code: 1 on change');
   const j = json(await cli(['owners', 'diff', a, b, '--json']));
-  t.same(j.routes.map((x: Json) => x.route_id), ['ROUTE_0014', 'ROUTE_0017']);
+  t.same(
+    j.routes.map((x: Json) => x.route_id),
+    ['ROUTE_0014', 'ROUTE_0017'],
+  );
   t.equal(j.routes[0].before.owner, 'python');
   t.equal(j.routes[0].after.owner, 'go');
   t.equal(j.routes[0].after.set_by, 'ROUTE_OWNER_CAP_V2_PUSH');
@@ -618,10 +672,20 @@ t.test('owners diff: kill switch and worker changes', async (t) => {
   const movedOwner = j.routes.filter((x: Json) => x.before.owner !== x.after.owner).map((x: Json) => x.route_id);
   t.equal(movedOwner.length, 5, '5 routes really move (1 go + 4 canary)');
   t.equal(j.routes.length, 5, 'only routes whose owner changes are listed');
-  t.same(j.routes.map((x: Json) => x.route_id).sort(), ['ROUTE_0013', 'ROUTE_0016', 'ROUTE_0019', 'ROUTE_0010', 'ROUTE_0011'].sort(),
-    'the go route (V2_TAGS) and the 4 canary routes (V2_PULL)');
-  t.same(j.routes.map((x: Json) => x.after.effective), ['python', 'python', 'python', 'python', 'python'], 'all become python');
-  t.notOk(j.routes.some((x: Json) => x.before.effective === 'python'), 'no python → python (kill switch) line');
+  t.same(
+    j.routes.map((x: Json) => x.route_id).sort(),
+    ['ROUTE_0013', 'ROUTE_0016', 'ROUTE_0019', 'ROUTE_0010', 'ROUTE_0011'].sort(),
+    'the go route (V2_TAGS) and the 4 canary routes (V2_PULL)',
+  );
+  t.same(
+    j.routes.map((x: Json) => x.after.effective),
+    ['python', 'python', 'python', 'python', 'python'],
+    'all become python',
+  );
+  t.notOk(
+    j.routes.some((x: Json) => x.before.effective === 'python'),
+    'no python → python (kill switch) line',
+  );
   t.equal(r.outLines.filter((l) => /^ROUTE_\d{4}\s/.test(l)).length, 5, 'text: 5 route lines, not 435');
   t.match(r.out, /5 routes change owner \(V2_PULL 4, V2_TAGS 1\); 1 worker change owner/);
   // The other direction: turning the kill switch off moves the same 5 back.
@@ -690,7 +754,11 @@ t.test('config validate: invalid file lists every problem with its line', async 
   t.equal(r.code, 1);
   t.equal(r.out, '');
   t.equal(r.errLines[0], `${bad}: invalid (6 problems):`);
-  for (const line of [3, 4, 5, 6, 8, 9]) t.ok(r.errLines.some((l) => l.startsWith(`  ${bad}:${line}: `)), `line ${line} reported`);
+  for (const line of [3, 4, 5, 6, 8, 9])
+    t.ok(
+      r.errLines.some((l) => l.startsWith(`  ${bad}:${line}: `)),
+      `line ${line} reported`,
+    );
   t.equal(r.errLines.length, 7);
   noStack(t, r);
   const j = await cli(['config', 'validate', bad, '--json']);
@@ -698,11 +766,28 @@ t.test('config validate: invalid file lists every problem with its line', async 
   const v = json(j);
   t.equal(v.valid, false);
   t.equal(v.issues.length, 6);
-  t.same(v.issues.map((i: Json) => [i.line, i.code]), [
-    [3, 'SWB_CONFIG_BAD_OWNER'], [4, 'SWB_CONFIG_UNKNOWN_CAPABILITY'], [5, 'SWB_CONFIG_BAD_PERCENT'],
-    [6, 'SWB_CONFIG_UNKNOWN_ROUTE'], [8, 'SWB_CONFIG_BAD_VALUE'], [9, 'SWB_CONFIG_UNKNOWN_KEY'],
-  ]);
-  t.same(v.issues.map((i: Json) => i.key), ['MIGRATION.ROUTE_OWNER_DEFAULT', 'MIGRATION.ROUTE_OWNER_CAP_V2_PULLL', 'MIGRATION.ROUTE_CANARY_PERCENT', 'MIGRATION.ROUTE_OWNER_ROUTE_9999', 'SWITCHBOARD.LISTEN', 'SWITCHBOARD.BOGUS']);
+  t.same(
+    v.issues.map((i: Json) => [i.line, i.code]),
+    [
+      [3, 'SWB_CONFIG_BAD_OWNER'],
+      [4, 'SWB_CONFIG_UNKNOWN_CAPABILITY'],
+      [5, 'SWB_CONFIG_BAD_PERCENT'],
+      [6, 'SWB_CONFIG_UNKNOWN_ROUTE'],
+      [8, 'SWB_CONFIG_BAD_VALUE'],
+      [9, 'SWB_CONFIG_UNKNOWN_KEY'],
+    ],
+  );
+  t.same(
+    v.issues.map((i: Json) => i.key),
+    [
+      'MIGRATION.ROUTE_OWNER_DEFAULT',
+      'MIGRATION.ROUTE_OWNER_CAP_V2_PULLL',
+      'MIGRATION.ROUTE_CANARY_PERCENT',
+      'MIGRATION.ROUTE_OWNER_ROUTE_9999',
+      'SWITCHBOARD.LISTEN',
+      'SWITCHBOARD.BOGUS',
+    ],
+  );
 });
 
 t.test('config validate: environment overrides are listed and validated', async (t) => {
@@ -722,7 +807,7 @@ t.test('config validate: environment overrides are listed and validated', async 
   const empty = await cli(['config', 'validate', file], { env: { MIGRATION_FORCE_PYTHON: '', ROUTE_OWNER_CAP_V2_PUSH: '' } });
   t.equal(empty.out, `${file}: valid — 8 switches set; routes: 1 go, 4 canary, 430 python`, 'empty variables are unset: no override, no kill switch');
   const envJson = json(await cli(['config', 'validate', file, '--json'], { env }));
-  t.equal(envJson.sha256, sha256(base()), 'the sha256 is the file\'s, whatever the environment');
+  t.equal(envJson.sha256, sha256(base()), "the sha256 is the file's, whatever the environment");
   const bad = await cli(['config', 'validate', file], { env: { ROUTE_OWNER_CAP_V2_PUSH: 'Go', ROUTE_OWNER_CAP_NOPE: 'go' } });
   t.equal(bad.code, 1);
   t.match(bad.err, /environment ROUTE_OWNER_CAP_V2_PUSH: "Go" is not an owner.*\[SWB_CONFIG_BAD_OWNER\]/);
@@ -786,7 +871,18 @@ t.test('set: changes one value in place, every other line byte-identical, audit 
   const lines = readFileSync(audit, 'utf8').trimEnd().split('\n');
   t.equal(lines.length, 1);
   const entry = JSON.parse(lines[0] ?? '{}') as Json;
-  t.match(entry, { actor: 'alice', action: 'set', key: 'ROUTE_OWNER_CAP_V2_TAGS', old: 'go', new: 'python', reason: 'roll back tags', file, sha256_before: sha256(before), sha256_after: sha256(after), routes_changing_owner: 1 });
+  t.match(entry, {
+    actor: 'alice',
+    action: 'set',
+    key: 'ROUTE_OWNER_CAP_V2_TAGS',
+    old: 'go',
+    new: 'python',
+    reason: 'roll back tags',
+    file,
+    sha256_before: sha256(before),
+    sha256_after: sha256(after),
+    routes_changing_owner: 1,
+  });
   t.ok(!Number.isNaN(Date.parse(entry.time)), 'time is a timestamp');
   // the change is in force
   t.equal(json(await cli(['owners', '--explain', '/v2/a/b/tags/list', '--config', file, '--json'])).decision.owner, 'python');
@@ -801,8 +897,13 @@ t.test('set: changes one value in place, every other line byte-identical, audit 
   t.match(JSON.parse(readFileSync(audit, 'utf8').trimEnd().split('\n')[2] ?? '{}'), { actor: 'carol' }, '$SUDO_USER wins over $USER');
   const final = readFileSync(file, 'utf8');
   t.same(changedLines(before, final), [10, 14]);
-  t.equal(final, before.replace('\n  ROUTE_OWNER_CAP_V2_TAGS: go\n', '\n  ROUTE_OWNER_CAP_V2_TAGS: python\n')
-    .replace('\n  ROUTE_CANARY_CAP_V2_PULL_PERCENT: 5\n', '\n  ROUTE_CANARY_CAP_V2_PULL_PERCENT: 7\n'), 'byte-identical apart from the two edited values');
+  t.equal(
+    final,
+    before
+      .replace('\n  ROUTE_OWNER_CAP_V2_TAGS: go\n', '\n  ROUTE_OWNER_CAP_V2_TAGS: python\n')
+      .replace('\n  ROUTE_CANARY_CAP_V2_PULL_PERCENT: 5\n', '\n  ROUTE_CANARY_CAP_V2_PULL_PERCENT: 7\n'),
+    'byte-identical apart from the two edited values',
+  );
   t.same(readdirSync(d).sort(), ['config.yaml', 'switchboard-audit.log'], 'no temp files left behind');
 });
 
@@ -814,7 +915,10 @@ t.test('set: adding a new key, MIGRATION. prefix, and a file without MIGRATION',
   t.equal(r.code, 0);
   const j = json(r);
   t.match(j, { key: 'ROUTE_OWNER_CAP_V2_PUSH', old: null, new: 'go', dry_run: false, routes_changing_owner: 2 });
-  t.same(j.diff.routes.map((x: Json) => x.route_id), ['ROUTE_0014', 'ROUTE_0017']);
+  t.same(
+    j.diff.routes.map((x: Json) => x.route_id),
+    ['ROUTE_0014', 'ROUTE_0017'],
+  );
   const after = readFileSync(file, 'utf8');
   const b = before.split('\n');
   const a = after.split('\n');
@@ -829,7 +933,11 @@ t.test('set: adding a new key, MIGRATION. prefix, and a file without MIGRATION',
   t.equal((await cli(['config', 'validate', emptyMig])).code, 0, 'precondition: an empty MIGRATION: is valid');
   const e = await cli(['set', 'ROUTE_OWNER_CAP_V2_PUSH', 'go', '--config', emptyMig]);
   t.equal(e.code, 0, 'set works on a valid file whose MIGRATION: is empty');
-  t.equal(e.err, 'warning: SWITCHBOARD.UPSTREAMS.go is not set: what go implements cannot be asked: not checked that go implements V2_PUSH', 'only the readiness warning: no go upstream to ask');
+  t.equal(
+    e.err,
+    'warning: SWITCHBOARD.UPSTREAMS.go is not set: what go implements cannot be asked: not checked that go implements V2_PUSH',
+    'only the readiness warning: no go upstream to ask',
+  );
   t.equal(readFileSync(emptyMig, 'utf8'), 'MIGRATION:\n  ROUTE_OWNER_CAP_V2_PUSH: go\nSERVER_HOSTNAME: x\n', 'the key goes under MIGRATION:, every other line kept');
   t.equal((await cli(['config', 'validate', emptyMig])).code, 0);
   const lastMig = write(d, 'last.yaml', 'SERVER_HOSTNAME: x\nMIGRATION:');
@@ -881,12 +989,17 @@ t.test('set: list values, percent, --unset', async (t) => {
   // config.yaml's own key is removed by "off" too.
   const withKey = text.replace('MIGRATION:\n', 'MIGRATION:\n  MIGRATION_FORCE_PYTHON: true\n');
   writeFileSync(file, withKey);
-  const u = await cli(['set', 'MIGRATION_FORCE_PYTHON', '--unset', '--config', file, '--json', '--actor', 'olga', '--reason', 'resolved'], { env: { SWITCHBOARD_STATE_DIR: state } });
+  const u = await cli(['set', 'MIGRATION_FORCE_PYTHON', '--unset', '--config', file, '--json', '--actor', 'olga', '--reason', 'resolved'], {
+    env: { SWITCHBOARD_STATE_DIR: state },
+  });
   t.equal(u.code, 0, u.err);
   t.match(json(u), { on: false, changed: true, config_key_removed: true });
   t.notOk(existsSync(join(state, 'force-python.json')), 'kill file removed');
   t.equal(readFileSync(file, 'utf8'), text, 'exactly the key line removed');
-  const audit = readFileSync(join(d, 'switchboard-audit.log'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+  const audit = readFileSync(join(d, 'switchboard-audit.log'), 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   t.match(audit.slice(-3), [
     { action: 'set', key: 'MIGRATION_FORCE_PYTHON', old: false, new: true, actor: 'olga', reason: 'incident 42' },
     { action: 'unset', key: 'MIGRATION_FORCE_PYTHON', old: true, new: null, actor: 'olga', reason: 'resolved' },
@@ -983,7 +1096,7 @@ t.test('set: the file changing between read and write is a conflict (CAS)', asyn
   t.equal(fired, 1, 'the concurrent write happened mid-command');
   t.equal(r.code, 1);
   t.match(r.err, /^switchboard: .* changed while this command ran; nothing written.*\[SWB_CONFIG_CONFLICT\]$/);
-  t.equal(readFileSync(file, 'utf8'), concurrent, 'the concurrent writer\'s contents survive');
+  t.equal(readFileSync(file, 'utf8'), concurrent, "the concurrent writer's contents survive");
   t.notOk(existsSync(join(d, 'switchboard-audit.log')), 'nothing audited');
   t.same(readdirSync(d), ['config.yaml'], 'no temp files');
 });
@@ -1051,8 +1164,7 @@ t.test('set: keeps other lines byte-identical in a realistic config', async (t) 
   const r = await cli(['set', 'ROUTE_OWNER_CAP_V2_TAGS', 'python', '--config', file]);
   t.equal(r.code, 0);
   const after = readFileSync(file, 'utf8');
-  t.equal(after, before.replace('  ROUTE_OWNER_CAP_V2_TAGS: go\n', '  ROUTE_OWNER_CAP_V2_TAGS: python\n'),
-    'the whole file equals the original with only the target line changed');
+  t.equal(after, before.replace('  ROUTE_OWNER_CAP_V2_TAGS: go\n', '  ROUTE_OWNER_CAP_V2_TAGS: python\n'), 'the whole file equals the original with only the target line changed');
   const was = parseYaml(before) as Json;
   was.MIGRATION.ROUTE_OWNER_CAP_V2_TAGS = 'python';
   t.same(parseYaml(after), was, 'the data of every other key is unchanged');
@@ -1060,16 +1172,24 @@ t.test('set: keeps other lines byte-identical in a realistic config', async (t) 
   // An inline comment on the edited line stays, with its spacing.
   const r2 = await cli(['set', 'ROUTE_OWNER_DEFAULT', 'go', '--config', file]);
   t.equal(r2.code, 0);
-  t.equal(readFileSync(file, 'utf8'), after.replace('  ROUTE_OWNER_DEFAULT: python   # everything legacy\n', '  ROUTE_OWNER_DEFAULT: go   # everything legacy\n'),
-    'the edited line keeps its inline comment; nothing else changes');
+  t.equal(
+    readFileSync(file, 'utf8'),
+    after.replace('  ROUTE_OWNER_DEFAULT: python   # everything legacy\n', '  ROUTE_OWNER_DEFAULT: go   # everything legacy\n'),
+    'the edited line keeps its inline comment; nothing else changes',
+  );
   // CRLF files keep CRLF, also on the edited line, also with a comment.
   const crlfText = 'SERVER_HOSTNAME: x\r\nMIGRATION:\r\n  ROUTE_OWNER_DEFAULT: python   # legacy\r\n  ROUTE_OWNER_CAP_V2_TAGS: go\r\n';
   const crlf = write(d, 'crlf.yaml', crlfText);
   t.equal((await cli(['set', 'ROUTE_OWNER_CAP_V2_TAGS', 'python', '--config', crlf])).code, 0);
   t.equal(readFileSync(crlf, 'utf8'), crlfText.replace('ROUTE_OWNER_CAP_V2_TAGS: go\r\n', 'ROUTE_OWNER_CAP_V2_TAGS: python\r\n'), 'CRLF line endings kept');
   t.equal((await cli(['set', 'ROUTE_OWNER_DEFAULT', 'go', '--config', crlf])).code, 0);
-  t.equal(readFileSync(crlf, 'utf8'), crlfText.replace('ROUTE_OWNER_CAP_V2_TAGS: go\r\n', 'ROUTE_OWNER_CAP_V2_TAGS: python\r\n')
-    .replace('ROUTE_OWNER_DEFAULT: python   # legacy\r\n', 'ROUTE_OWNER_DEFAULT: go   # legacy\r\n'), 'CRLF and the inline comment kept on the edited line');
+  t.equal(
+    readFileSync(crlf, 'utf8'),
+    crlfText
+      .replace('ROUTE_OWNER_CAP_V2_TAGS: go\r\n', 'ROUTE_OWNER_CAP_V2_TAGS: python\r\n')
+      .replace('ROUTE_OWNER_DEFAULT: python   # legacy\r\n', 'ROUTE_OWNER_DEFAULT: go   # legacy\r\n'),
+    'CRLF and the inline comment kept on the edited line',
+  );
   t.equal((await cli(['set', 'ROUTE_OWNER_CAP_V2_PUSH', 'go', '--config', crlf])).code, 0);
   t.match(readFileSync(crlf, 'utf8'), /ROUTE_OWNER_CAP_V2_TAGS: python\r\n {2}ROUTE_OWNER_CAP_V2_PUSH: go\r\n$/, 'an added key gets a CRLF line too');
   t.notMatch(readFileSync(crlf, 'utf8'), /[^\r]\n/, 'no bare LF anywhere');
@@ -1083,7 +1203,7 @@ t.test('set: indentation and quoting of the file are kept; only the value text c
     'SERVER_HOSTNAME: "registry.example.com"   ',
     'MIGRATION:',
     '    # owners',
-    '    ROUTE_OWNER_DEFAULT: \'python\'',
+    "    ROUTE_OWNER_DEFAULT: 'python'",
     '    ROUTE_OWNER_CAP_V2_TAGS: "go"   # quoted',
     '    ROUTE_CANARY_ORGS: [acme,   beta]',
     'SWITCHBOARD:',
@@ -1093,15 +1213,15 @@ t.test('set: indentation and quoting of the file are kept; only the value text c
   const file = write(d, 'config.yaml', before);
   t.equal((await cli(['set', 'ROUTE_OWNER_CAP_V2_TAGS', 'python', '--config', file])).code, 0);
   const a1 = before.replace('    ROUTE_OWNER_CAP_V2_TAGS: "go"   # quoted', '    ROUTE_OWNER_CAP_V2_TAGS: python   # quoted');
-  t.equal(readFileSync(file, 'utf8'), a1, 'the target value\'s text replaced; the other quoted values untouched');
+  t.equal(readFileSync(file, 'utf8'), a1, "the target value's text replaced; the other quoted values untouched");
   t.equal((await cli(['set', 'ROUTE_CANARY_ORGS', 'acme,gamma', '--config', file])).code, 0);
   const a2 = a1.replace('    ROUTE_CANARY_ORGS: [acme,   beta]', '    ROUTE_CANARY_ORGS: [acme, gamma]');
   t.equal(readFileSync(file, 'utf8'), a2, 'a flow list replaced in place');
   t.equal((await cli(['set', 'ROUTE_OWNER_CAP_V2_PUSH', 'go', '--config', file])).code, 0);
   const a3 = a2.replace('    ROUTE_CANARY_ORGS: [acme, gamma]\n', '    ROUTE_CANARY_ORGS: [acme, gamma]\n    ROUTE_OWNER_CAP_V2_PUSH: go\n');
-  t.equal(readFileSync(file, 'utf8'), a3, 'an added key uses the section\'s 4-space indentation, after its last key');
+  t.equal(readFileSync(file, 'utf8'), a3, "an added key uses the section's 4-space indentation, after its last key");
   t.equal((await cli(['set', 'ROUTE_OWNER_DEFAULT', '--unset', '--config', file])).code, 0);
-  t.equal(readFileSync(file, 'utf8'), a3.replace('    ROUTE_OWNER_DEFAULT: \'python\'\n', ''), '--unset removes exactly its line');
+  t.equal(readFileSync(file, 'utf8'), a3.replace("    ROUTE_OWNER_DEFAULT: 'python'\n", ''), '--unset removes exactly its line');
 });
 
 t.test('set: replacing a block list with a flow list replaces the list lines', async (t) => {
@@ -1120,8 +1240,11 @@ t.test('set: replacing a block list with a flow list replaces the list lines', a
   const r = await cli(['set', 'ROUTE_CANARY_ORGS', 'gamma,delta', '--config', file, '--json']);
   t.equal(r.code, 0);
   t.match(json(r), { old: ['acme', 'beta'], new: ['gamma', 'delta'] });
-  t.equal(readFileSync(file, 'utf8'), before.replace('  ROUTE_CANARY_ORGS:\n    - acme   # first\n    - beta\n', '  ROUTE_CANARY_ORGS: [gamma, delta]\n'),
-    'the key line and its item lines become one line; the lines around are kept');
+  t.equal(
+    readFileSync(file, 'utf8'),
+    before.replace('  ROUTE_CANARY_ORGS:\n    - acme   # first\n    - beta\n', '  ROUTE_CANARY_ORGS: [gamma, delta]\n'),
+    'the key line and its item lines become one line; the lines around are kept',
+  );
   // A block list at the parent's indentation, last in MIGRATION; `[a, b]` form.
   const zero = write(d, 'zero.yaml', 'MIGRATION:\n  ROUTE_CANARY_ORGS:\n  - acme\n  - beta\nSERVER_HOSTNAME: x\n');
   t.equal((await cli(['set', 'ROUTE_CANARY_ORGS', '[gamma, delta]', '--config', zero])).code, 0);
@@ -1162,8 +1285,7 @@ t.test('set: a no-op prints "nothing to do", exits 0, writes nothing and audits 
     t.match(json(j), { changed: false }, `${name}: --json says changed: false`);
   }
   const file = write(d, 'config.yaml', base());
-  t.equal((await cli(['set', 'ROUTE_OWNER_CAP_V2_TAGS', 'go', '--config', file])).out,
-    `MIGRATION.ROUTE_OWNER_CAP_V2_TAGS is already "go" in ${file}: nothing to do`);
+  t.equal((await cli(['set', 'ROUTE_OWNER_CAP_V2_TAGS', 'go', '--config', file])).out, `MIGRATION.ROUTE_OWNER_CAP_V2_TAGS is already "go" in ${file}: nothing to do`);
   // A real change after a no-op still writes and audits once.
   t.equal((await cli(['set', 'ROUTE_OWNER_CAP_V2_TAGS', 'python', '--config', file])).code, 0);
   t.equal(readFileSync(join(d, 'switchboard-audit.log'), 'utf8').trimEnd().split('\n').length, 1);
@@ -1173,7 +1295,9 @@ t.test('set: a no-op prints "nothing to do", exits 0, writes nothing and audits 
 
 t.test('--help on every command exits 0 and prints Usage', async (t) => {
   const commands: string[][] = [
-    ['--help'], ['-h'], ['help'],
+    ['--help'],
+    ['-h'],
+    ['help'],
     ['owners', '--help'],
     ['owners', '--explain', '--help'],
     ['owners', '--explain', '/v2/', '--help'],
@@ -1190,7 +1314,10 @@ t.test('--help on every command exits 0 and prints Usage', async (t) => {
     t.match(r.out, /^Usage: switchboard/, `${argv.join(' ')} prints Usage`);
     t.equal(r.err, '', `${argv.join(' ')}: nothing on stderr`);
   }
-  for (const argv of [['config', '--help'], ['config', '-h']]) {
+  for (const argv of [
+    ['config', '--help'],
+    ['config', '-h'],
+  ]) {
     const cfg = await cli(argv);
     t.equal(cfg.code, 0, `${argv.join(' ')} exits 0`);
     t.match(cfg.out, /^Usage: switchboard config validate \[FILE\]/, `${argv.join(' ')} prints the validate usage`);
@@ -1270,19 +1397,34 @@ t.test('dispatch: version, no command, unknown command/subcommand', async (t) =>
 
 t.test('config validate: a near miss of MIGRATION or SWITCHBOARD is an error with its line and a suggestion', async (t) => {
   const d = tmp(t);
-  const text = base('', '').replace('\nMIGRATION:\n', '\nMigration:\n').replace('\nSWITCHBOARD:\n', '\nswitch_board:\n')
-    + 'MAIL_PORT: 587\nSECURITY_SCANNER_V4_ENDPOINT: "http://clair:8080"\n';
+  const text =
+    base('', '').replace('\nMIGRATION:\n', '\nMigration:\n').replace('\nSWITCHBOARD:\n', '\nswitch_board:\n') +
+    'MAIL_PORT: 587\nSECURITY_SCANNER_V4_ENDPOINT: "http://clair:8080"\n';
   const file = write(d, 'config.yaml', text);
   const r = await cli(['config', 'validate', file]);
   t.equal(r.code, 1);
-  t.same(r.errLines, [
-    `${file}: invalid (2 problems):`,
-    `  ${file}:5: Migration: unknown top-level key (did you mean MIGRATION?); the switchboard would read nothing under it [SWB_CONFIG_UNKNOWN_KEY]`,
-    `  ${file}:18: switch_board: unknown top-level key (did you mean SWITCHBOARD?); the switchboard would read nothing under it [SWB_CONFIG_UNKNOWN_KEY]`,
-  ], 'Quay\'s own MAIL_PORT and SECURITY_SCANNER_V4_ENDPOINT are not flagged');
+  t.same(
+    r.errLines,
+    [
+      `${file}: invalid (2 problems):`,
+      `  ${file}:5: Migration: unknown top-level key (did you mean MIGRATION?); the switchboard would read nothing under it [SWB_CONFIG_UNKNOWN_KEY]`,
+      `  ${file}:18: switch_board: unknown top-level key (did you mean SWITCHBOARD?); the switchboard would read nothing under it [SWB_CONFIG_UNKNOWN_KEY]`,
+    ],
+    "Quay's own MAIL_PORT and SECURITY_SCANNER_V4_ENDPOINT are not flagged",
+  );
   const j = json(await cli(['config', 'validate', file, '--json']));
-  t.same(j.issues.map((i: Json) => [i.code, i.key, i.line]), [['SWB_CONFIG_UNKNOWN_KEY', 'Migration', 5], ['SWB_CONFIG_UNKNOWN_KEY', 'switch_board', 18]]);
-  const lower = await cli(['config', 'validate', write(d, 'lower.yaml', 'MIGRATION:\n  route_owner_default: go\nSWITCHBOARD:\n  DASHBOARD: {ADMIN_TOKEN_FLE: t, USERS_FILE: u}\n')]);
+  t.same(
+    j.issues.map((i: Json) => [i.code, i.key, i.line]),
+    [
+      ['SWB_CONFIG_UNKNOWN_KEY', 'Migration', 5],
+      ['SWB_CONFIG_UNKNOWN_KEY', 'switch_board', 18],
+    ],
+  );
+  const lower = await cli([
+    'config',
+    'validate',
+    write(d, 'lower.yaml', 'MIGRATION:\n  route_owner_default: go\nSWITCHBOARD:\n  DASHBOARD: {ADMIN_TOKEN_FLE: t, USERS_FILE: u}\n'),
+  ]);
   t.match(lower.err, /lower\.yaml:2: route_owner_default: not a switch \(did you mean ROUTE_OWNER_DEFAULT\?\)/);
   t.match(lower.err, /lower\.yaml:4: unknown key SWITCHBOARD\.DASHBOARD\.ADMIN_TOKEN_FLE \(did you mean ADMIN_TOKEN_FILE\?\)/);
 });
@@ -1300,13 +1442,25 @@ t.test('config validate: settings with no effect are warnings on stderr, exit 0;
   const j = json(await cli(['config', 'validate', file, '--json', '--offline']));
   t.equal(j.valid, true);
   t.same(j.warnings, [
-    { code: 'SWB_CONFIG_NO_EFFECT', key: 'MIGRATION.ROUTE_CANARY_CAP_V2_TAGS_PERCENT', file, line: 17, message: 'ROUTE_CANARY_CAP_V2_TAGS_PERCENT has no effect until ROUTE_OWNER_CAP_V2_TAGS is canary (it is go)' },
-    { code: 'SWB_CONFIG_NO_EFFECT', key: 'MIGRATION.ROUTE_CANARY_FAMILY_API_V1_USERS', file, line: 18, message: 'ROUTE_CANARY_FAMILY_API_V1_USERS has no effect until ROUTE_OWNER_FAMILY_API_V1 is canary (it is unset)' },
+    {
+      code: 'SWB_CONFIG_NO_EFFECT',
+      key: 'MIGRATION.ROUTE_CANARY_CAP_V2_TAGS_PERCENT',
+      file,
+      line: 17,
+      message: 'ROUTE_CANARY_CAP_V2_TAGS_PERCENT has no effect until ROUTE_OWNER_CAP_V2_TAGS is canary (it is go)',
+    },
+    {
+      code: 'SWB_CONFIG_NO_EFFECT',
+      key: 'MIGRATION.ROUTE_CANARY_FAMILY_API_V1_USERS',
+      file,
+      line: 18,
+      message: 'ROUTE_CANARY_FAMILY_API_V1_USERS has no effect until ROUTE_OWNER_FAMILY_API_V1 is canary (it is unset)',
+    },
   ]);
   t.same(json(await cli(['config', 'validate', write(d, 'clean.yaml', base()), '--json', '--offline'])).warnings, [], 'a clean config: an empty list');
 });
 
-t.test('set: the resulting config\'s warnings on stderr (and in --json); a near-miss section refuses the write', async (t) => {
+t.test("set: the resulting config's warnings on stderr (and in --json); a near-miss section refuses the write", async (t) => {
   const d = tmp(t);
   const file = write(d, 'config.yaml', base());
   const r = await cli(['set', 'ROUTE_CANARY_CAP_V2_TAGS_PERCENT', '25', '--config', file]);
@@ -1319,7 +1473,11 @@ t.test('set: the resulting config\'s warnings on stderr (and in --json); a near-
   t.same(json(fixed).warnings, [], 'the owner made canary: the percent takes effect, no warning');
   t.equal(fixed.err, '');
   const back = json(await cli(['set', 'ROUTE_OWNER_CAP_V2_TAGS', 'go', '--config', file, '--json', '--dry-run']));
-  t.same(back.warnings.map((w: Json) => [w.code, w.key, w.line]), [['SWB_CONFIG_NO_EFFECT', 'MIGRATION.ROUTE_CANARY_CAP_V2_TAGS_PERCENT', 17]], '--dry-run --json shows what the change would leave without effect');
+  t.same(
+    back.warnings.map((w: Json) => [w.code, w.key, w.line]),
+    [['SWB_CONFIG_NO_EFFECT', 'MIGRATION.ROUTE_CANARY_CAP_V2_TAGS_PERCENT', 17]],
+    '--dry-run --json shows what the change would leave without effect',
+  );
 
   const typo = base().replace('\nSWITCHBOARD:\n', '\nSWITCHBORD:\n');
   const typoFile = write(d, 'typo.yaml', typo);
@@ -1342,7 +1500,11 @@ t.test('set MIGRATION_FORCE_PYTHON: never off by accident, never off without its
   // STATE_DIR reads another kill file): said out loud, not "every switchboard … within a second" alone.
   const lone = await cli(['set', 'MIGRATION_FORCE_PYTHON', 'true', '--config', file, '--reason', 'INC-1', '--actor', 'ann'], { env });
   t.equal(lone.code, 0, lone.err);
-  t.match(lone.err, /^warning: no running switchboard serve is recorded in .*state.*switchboard\.json: check that the state_dir in your serve.s \/status/m, 'warned: no serve reads this STATE_DIR');
+  t.match(
+    lone.err,
+    /^warning: no running switchboard serve is recorded in .*state.*switchboard\.json: check that the state_dir in your serve.s \/status/m,
+    'warned: no serve reads this STATE_DIR',
+  );
   const asJson = json(await cli(['set', 'MIGRATION_FORCE_PYTHON', 'true', '--config', file, '--json'], { env }));
   t.match(asJson.warnings, [/already on/, /no running switchboard serve is recorded/], '--json: in warnings');
   writeFileSync(join(state, 'switchboard.json'), JSON.stringify({ pid: process.pid, admin: 'http://127.0.0.1:1', config: file }) + '\n');

@@ -56,7 +56,9 @@ writeFileSync(configFile, CONFIG);
 t.before(() => {
   const b = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
   if (b.error || b.status !== 0) {
-    throw new Error(`npm run build failed (status ${String(b.status)}${b.error ? `, ${b.error.message}` : ''}); the CLI process tests need dist/:\n${b.stdout ?? ''}\n${b.stderr ?? ''}`);
+    throw new Error(
+      `npm run build failed (status ${String(b.status)}${b.error ? `, ${b.error.message}` : ''}); the CLI process tests need dist/:\n${b.stdout ?? ''}\n${b.stderr ?? ''}`,
+    );
   }
 });
 
@@ -73,7 +75,7 @@ t.test('owners --explain with no path: exit 2', async (t) => {
   const r = swb(['owners', '--explain', '--config', configFile]);
   t.equal(r.status, 2);
   t.match(r.stderr, /^switchboard: give one request: \[METHOD\] PATH/);
-  t.match(r.stderr.split("\n")[0], /\[SWB_CLI_USAGE\]$/, "the code is on the first line");
+  t.match(r.stderr.split('\n')[0], /\[SWB_CLI_USAGE\]$/, 'the code is on the first line');
   clean(t, r, 'explain without path');
   const bad = swb(['owners', '--explain', 'not-a-path', '--config', configFile]);
   t.equal(bad.status, 2);
@@ -135,7 +137,7 @@ t.test('--version and --help', async (t) => {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
   const v = swb(['--version']);
   t.equal(v.status, 0);
-  t.equal(v.stdout, `${pkg.version}\n`, '--version prints package.json\'s version');
+  t.equal(v.stdout, `${pkg.version}\n`, "--version prints package.json's version");
   t.equal(v.stderr, '');
   const h = swb(['--help']);
   t.equal(h.status, 0);
@@ -170,7 +172,9 @@ t.test('output piped into a reader that has already gone (| head -1, | true)', a
   const child = spawn(process.execPath, [BIN, 'owners', 'list', '--routes', '--json', '--config', configFile], { cwd: ROOT, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (s: string) => { stderr += s; });
+  child.stderr.on('data', (s: string) => {
+    stderr += s;
+  });
   child.stdout.destroy();
   const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (c, s) => resolve([c, s])));
   t.equal(signal, null);
@@ -220,7 +224,12 @@ t.test('relative paths resolve against the working directory of the process', as
   const r = spawnSync(process.execPath, [join(ROOT, BIN), 'config', 'validate', 'config.yaml', '--json'], { cwd: dir, env: childEnv(), encoding: 'utf8', timeout: 30_000 });
   t.equal(r.status, 0);
   t.equal((JSON.parse(r.stdout) as { file: string }).file, configFile);
-  const def = spawnSync(process.execPath, [join(ROOT, BIN), 'owners', '--explain', '/v2/a/b/tags/list', '--json'], { cwd: dir, env: childEnv(), encoding: 'utf8', timeout: 30_000 });
+  const def = spawnSync(process.execPath, [join(ROOT, BIN), 'owners', '--explain', '/v2/a/b/tags/list', '--json'], {
+    cwd: dir,
+    env: childEnv(),
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   t.equal(def.status, 0, 'the default ./config.yaml');
   t.equal((JSON.parse(def.stdout) as { snapshot: { file: string } }).snapshot.file, configFile);
 });

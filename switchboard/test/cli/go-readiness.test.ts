@@ -14,13 +14,27 @@ import { run } from '../../cli/main.js';
 import type { Io } from '../../cli/common.js';
 import { goRuntimeHooks } from '../../../quay/embed.js';
 
-interface Result { code: number; out: string; err: string }
+interface Result {
+  code: number;
+  out: string;
+  err: string;
+}
 
 async function cli(argv: string[]): Promise<Result> {
   const out: string[] = [];
   const err: string[] = [];
   // As bin/switchboard.js runs it: with the go runtime's hooks (the embedded registry's claims).
-  const io: Io = { out: (s) => { out.push(s); }, err: (s) => { err.push(s); }, env: {}, cwd: process.cwd(), goRuntime: goRuntimeHooks };
+  const io: Io = {
+    out: (s) => {
+      out.push(s);
+    },
+    err: (s) => {
+      err.push(s);
+    },
+    env: {},
+    cwd: process.cwd(),
+    goRuntime: goRuntimeHooks,
+  };
   const code = await run(argv, io);
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
@@ -30,7 +44,10 @@ t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 
 let capabilities = ['V2_BASE', 'V2_TAGS', 'V2_UPLOAD'];
 const go = http.createServer((req, res) => {
-  if (req.url !== '/.well-known/switchboard') { res.writeHead(404).end(); return; }
+  if (req.url !== '/.well-known/switchboard') {
+    res.writeHead(404).end();
+    return;
+  }
   const body = JSON.stringify({ service: 'quay-ts', version: '0.1.0', contract: 1, mode: 'standalone', capabilities, routes: [], features: {}, withdrawn: [] });
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
 });
@@ -40,13 +57,16 @@ const goUrl = `http://127.0.0.1:${(go.address() as { port: number }).port}`;
 
 function config(name: string, goLine: string, extra = ''): string {
   const file = join(dir, name);
-  writeFileSync(file, `MIGRATION:
+  writeFileSync(
+    file,
+    `MIGRATION:
   ROUTE_OWNER_DEFAULT: python
 ${extra}SWITCHBOARD:
   UPSTREAMS:
     python: "http://127.0.0.1:9"
 ${goLine}
-`);
+`,
+  );
   return file;
 }
 
@@ -73,7 +93,10 @@ t.test('set refuses go a capability it does not implement; --force needs and rec
   const forced = await cli(['set', 'ROUTE_OWNER_CAP_V2_PULL', 'go', '--config', file, '--force', '--reason', 'go has it in staging', '--actor', 'ann']);
   t.equal(forced.code, 0, forced.err);
   t.match(forced.err, /warning: forced: go does not implement V2_PULL/);
-  const audit = readFileSync(join(dir, 'switchboard-audit.log'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+  const audit = readFileSync(join(dir, 'switchboard-audit.log'), 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   t.match(audit.at(-1), { actor: 'ann', key: 'ROUTE_OWNER_CAP_V2_PULL', new: 'go', reason: '[forced past readiness: V2_PULL] go has it in staging' });
   // Rolling back never needs readiness.
   t.equal((await cli(['set', 'ROUTE_OWNER_CAP_V2_PULL', 'python', '--config', file])).code, 0);
@@ -110,11 +133,20 @@ t.test('the embedded registry: its own claims, without asking anyone', async (t)
   t.notOk(existsSync(join(dir, 'data')), 'nothing started, nothing made');
 });
 
-t.test('without the go runtime injected, the embedded registry\'s claims are unknown, and said so', async (t) => {
+t.test("without the go runtime injected, the embedded registry's claims are unknown, and said so", async (t) => {
   const out: string[] = [];
   const err: string[] = [];
   const file = config('bare.yaml', '  EMBEDDED_REGISTRY:\n    MODE: mirror\n    DATA_DIR: data/quay');
-  const code = await run(['set', 'ROUTE_OWNER_CAP_V2_REFERRERS', 'go', '--config', file], { out: (s) => { out.push(s); }, err: (s) => { err.push(s); }, env: {}, cwd: process.cwd() });
+  const code = await run(['set', 'ROUTE_OWNER_CAP_V2_REFERRERS', 'go', '--config', file], {
+    out: (s) => {
+      out.push(s);
+    },
+    err: (s) => {
+      err.push(s);
+    },
+    env: {},
+    cwd: process.cwd(),
+  });
   t.equal(code, 0, 'unknown is not a refusal (as for a go upstream that cannot be asked)');
   t.match(err.join('\n'), /started without the go runtime/);
 });

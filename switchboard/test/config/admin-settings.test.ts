@@ -40,7 +40,12 @@ t.test('status or metrics auth without SWITCHBOARD.DASHBOARD is an error naming 
   t.notOk(r.ok);
   if (r.ok) return;
   t.match(r.issues, [
-    { code: 'SWB_CONFIG_BAD_VALUE', key: 'SWITCHBOARD.ADMIN_STATUS_AUTH', line: 3, message: /^SWITCHBOARD\.ADMIN_STATUS_AUTH: needs SWITCHBOARD\.DASHBOARD \(ADMIN_TOKEN_FILE or USERS_FILE\)/ },
+    {
+      code: 'SWB_CONFIG_BAD_VALUE',
+      key: 'SWITCHBOARD.ADMIN_STATUS_AUTH',
+      line: 3,
+      message: /^SWITCHBOARD\.ADMIN_STATUS_AUTH: needs SWITCHBOARD\.DASHBOARD \(ADMIN_TOKEN_FILE or USERS_FILE\)/,
+    },
     { code: 'SWB_CONFIG_BAD_VALUE', key: 'SWITCHBOARD.ADMIN_METRICS_AUTH', line: 4, message: /needs SWITCHBOARD\.DASHBOARD/ },
   ]);
   t.equal(r.issues.length, 2);
@@ -49,8 +54,10 @@ t.test('status or metrics auth without SWITCHBOARD.DASHBOARD is an error naming 
 
 t.test('bad values are refused with their key', async (t) => {
   for (const [value, why] of [
-    ['["admin.internal:9180"]', /host name without scheme or port/], ['[https://admin.internal]', /host name without scheme or port/],
-    ['admin.internal', /must be a list of host names/], ['[""]', /host name/],
+    ['["admin.internal:9180"]', /host name without scheme or port/],
+    ['[https://admin.internal]', /host name without scheme or port/],
+    ['admin.internal', /must be a list of host names/],
+    ['[""]', /host name/],
   ] as const) {
     const r = parse(['SWITCHBOARD:', `  ADMIN_ALLOWED_HOSTS: ${value}`]);
     t.notOk(r.ok, value);

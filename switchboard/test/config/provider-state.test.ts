@@ -31,7 +31,10 @@ function setup(t: { teardown(fn: () => void): void }): { dir: string; file: stri
 
 async function until(cond: () => boolean, ms = 5000): Promise<boolean> {
   const t0 = Date.now();
-  while (Date.now() - t0 < ms) { if (cond()) return true; await new Promise((r) => setTimeout(r, 10)); }
+  while (Date.now() - t0 < ms) {
+    if (cond()) return true;
+    await new Promise((r) => setTimeout(r, 10));
+  }
   return cond();
 }
 
@@ -47,7 +50,10 @@ t.test('the kill file beats the config: valid, broken, deleted; on and off', asy
   t.equal(d.reason, 'force_python');
   t.match(d.trace[0], { level: 'kill_switch', value: true, won: true, origin: { source: 'state', actor: 'ann', reason: 'INC-7' } });
   t.match(p.stats().kill_file, { actor: 'ann' });
-  t.ok(s.lines.some((l) => l.level === 'warn' && /kill switch ON from its state file/.test(l.msg) && l.actor === 'ann'), 'logged at warn with who');
+  t.ok(
+    s.lines.some((l) => l.level === 'warn' && /kill switch ON from its state file/.test(l.msg) && l.actor === 'ann'),
+    'logged at warn with who',
+  );
   removeKill(s.state);
   t.ok(await until(() => decide(p.current(), PULL).owner === 'go'), 'off right after on (a watch event read it first): the config decides again');
   writeFileSync(s.file, 'MIGRATION: [broken\n');
@@ -115,7 +121,10 @@ t.test('each install is logged with what moved; an owner serving traffic losing 
   t.same(inst.routes_changing_owner_by_capability, { V2_PULL: 4, V2_TAGS: 1 });
   t.equal(inst.routes_changing_owner, 5);
   t.equal(inst.snapshot_version, 2);
-  t.ok(s.lines.some((l) => l.level === 'warn' && l.code === 'SWB_CONFIG_NO_EFFECT' && /ROUTE_CANARY_CAP_V2_PUSH_PERCENT has no effect/.test(l.msg)), 'the config\'s warnings are logged');
+  t.ok(
+    s.lines.some((l) => l.level === 'warn' && l.code === 'SWB_CONFIG_NO_EFFECT' && /ROUTE_CANARY_CAP_V2_PUSH_PERCENT has no effect/.test(l.msg)),
+    "the config's warnings are logged",
+  );
   s.lines.length = 0;
   writeFileSync(s.file, yaml('  ROUTE_OWNER_CAP_V2_TAGS: go\n', '{python: "http://user:secret@127.0.0.1:3"}'));
   await p.reload('test');
@@ -125,17 +134,33 @@ t.test('each install is logged with what moved; an owner serving traffic losing 
     { owner: 'go', routes: 1, before: 'http://127.0.0.1:2', after: null, msg: /the upstream of go, which serves 1 route, was removed/ },
   ]);
   t.notMatch(JSON.stringify(s.lines), /secret/, 'credentials never logged');
-  t.same(s.lines.find((l) => l.msg === 'config snapshot installed')!.keys_changed, ['MIGRATION.ROUTE_CANARY_CAP_V2_PUSH_PERCENT', 'MIGRATION.ROUTE_OWNER_CAP_V2_PULL', 'SWITCHBOARD.UPSTREAMS']);
+  t.same(s.lines.find((l) => l.msg === 'config snapshot installed')!.keys_changed, [
+    'MIGRATION.ROUTE_CANARY_CAP_V2_PUSH_PERCENT',
+    'MIGRATION.ROUTE_OWNER_CAP_V2_PULL',
+    'SWITCHBOARD.UPSTREAMS',
+  ]);
 });
 
 t.test('STATE_DIR is found without trusting the config', async (t) => {
   t.equal(stateDirFromText('SWITCHBOARD:\n  STATE_DIR: /var/lib/sb\n'), '/var/lib/sb');
-  t.equal(stateDirFromText('MIGRATION: [broken\nSWITCHBOARD:\n  LISTEN: x\n  STATE_DIR: "/srv/state" # comment\nOTHER: 1\n'), '/srv/state', 'from the line when the YAML is broken');
+  t.equal(
+    stateDirFromText('MIGRATION: [broken\nSWITCHBOARD:\n  LISTEN: x\n  STATE_DIR: "/srv/state" # comment\nOTHER: 1\n'),
+    '/srv/state',
+    'from the line when the YAML is broken',
+  );
   t.equal(stateDirFromText('MIGRATION: [broken\nOTHER:\n  STATE_DIR: /not/ours\n'), null, 'only under SWITCHBOARD');
   t.equal(resolveStateDir({ configFile: '/etc/quay/config.yaml', cwd: '/home/x', env: {} }), '/etc/quay/data', 'default: data beside the config');
-  t.equal(resolveStateDir({ configFile: '/etc/quay/config.yaml', cwd: '/home/x', env: { SWITCHBOARD_STATE_DIR: 'st' } }), '/home/x/st', 'the environment, relative to the working directory');
+  t.equal(
+    resolveStateDir({ configFile: '/etc/quay/config.yaml', cwd: '/home/x', env: { SWITCHBOARD_STATE_DIR: 'st' } }),
+    '/home/x/st',
+    'the environment, relative to the working directory',
+  );
   t.equal(resolveStateDir({ configFile: '/etc/quay/config.yaml', cwd: '/home/x', env: { SWITCHBOARD_STATE_DIR: 'st' }, flag: '/f' }), '/f', 'the flag first');
-  t.throws(() => resolveStateDir({ configFile: '/nonexistent/config.yaml', cwd: '/', env: {}, strict: true }), { code: 'SWB_CONFIG_UNREADABLE' }, 'strict: no guess when the file cannot be read');
+  t.throws(
+    () => resolveStateDir({ configFile: '/nonexistent/config.yaml', cwd: '/', env: {}, strict: true }),
+    { code: 'SWB_CONFIG_UNREADABLE' },
+    'strict: no guess when the file cannot be read',
+  );
 });
 
 t.test('a kill file written while start() is still arming its checks is seen (review: start race)', async (t) => {
@@ -143,15 +168,18 @@ t.test('a kill file written while start() is still arming its checks is seen (re
   writeFileSync(s.file, yaml('  ROUTE_OWNER_CAP_V2_PULL: go\n'));
   let wrote = false;
   // Written right after the first read of the kill file, before start() returns: an operator flipping the kill switch during a restart.
-  const log = createLogger({}, {
-    write: (l) => {
-      const j = JSON.parse(l) as { msg?: string; trigger?: string };
-      if (!wrote && j.msg === 'config snapshot installed' && j.trigger === 'start') {
-        wrote = true;
-        writeKillOn(s.state, { actor: 'ann', via: 'test', reason: 'during a restart' });
-      }
+  const log = createLogger(
+    {},
+    {
+      write: (l) => {
+        const j = JSON.parse(l) as { msg?: string; trigger?: string };
+        if (!wrote && j.msg === 'config snapshot installed' && j.trigger === 'start') {
+          wrote = true;
+          writeKillOn(s.state, { actor: 'ann', via: 'test', reason: 'during a restart' });
+        }
+      },
     },
-  });
+  );
   const p = await FileSnapshotProvider.start({ file: s.file, inventory: inv, stateDir: s.state, log, watch: false, pollSeconds: 15, killCheckMs: 20 });
   t.teardown(() => p.close());
   t.ok(wrote, 'the kill file was written during start()');
@@ -169,7 +197,11 @@ t.test('writing the kill file never follows a link planted in STATE_DIR (review:
   t.equal(readFileSync(victim, 'utf8'), 'precious\n', 'the link target is untouched');
   t.ok(lstatSync(killFilePath(s.state)).isFile(), 'the kill file is a file of its own');
   t.match(readKill(killFilePath(s.state)), { actor: 'root', reason: 'INC-8' });
-  t.same(readdirSync(s.state).filter((n) => n.endsWith('.tmp') && !lstatSync(join(s.state, n)).isSymbolicLink()), [], 'no temp file left behind');
+  t.same(
+    readdirSync(s.state).filter((n) => n.endsWith('.tmp') && !lstatSync(join(s.state, n)).isSymbolicLink()),
+    [],
+    'no temp file left behind',
+  );
 });
 
 t.test('a garbled MIGRATION_FORCE_PYTHON value is taken as on until fixed (when in doubt, python)', async (t) => {

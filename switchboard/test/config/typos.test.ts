@@ -21,7 +21,8 @@ const FILE = '/etc/quay/config.yaml';
 
 /** Quay's top-level keys, gathered from its source (see the fixture's header). */
 const QUAY_KEYS = readFileSync(fileURLToPath(new URL('../fixtures/quay-config-keys.txt', import.meta.url)), 'utf8')
-  .split('\n').filter((l) => l.trim() && !l.startsWith('#'));
+  .split('\n')
+  .filter((l) => l.trim() && !l.startsWith('#'));
 
 function issues(text: string): readonly ConfigIssue[] {
   const r = parseConfig(text, FILE, inv);
@@ -37,31 +38,55 @@ function lineOf(text: string, needle: string): number {
 
 t.test('a near miss of MIGRATION or SWITCHBOARD at the top level is an error naming the key, its line and the section', async (t) => {
   const cases: [string, 'MIGRATION' | 'SWITCHBOARD'][] = [
-    ['MIGRATON', 'MIGRATION'], ['migration', 'MIGRATION'], ['Migration', 'MIGRATION'], ['MIGRATIONS', 'MIGRATION'],
-    ['MIGRAITON', 'MIGRATION'], ['MIGRATION_', 'MIGRATION'], ['Switchboard', 'SWITCHBOARD'], ['SWITCHBORD', 'SWITCHBOARD'],
-    ['switch_board', 'SWITCHBOARD'], ['SWITCH-BOARD', 'SWITCHBOARD'], ['SWICHBOARD', 'SWITCHBOARD'],
+    ['MIGRATON', 'MIGRATION'],
+    ['migration', 'MIGRATION'],
+    ['Migration', 'MIGRATION'],
+    ['MIGRATIONS', 'MIGRATION'],
+    ['MIGRAITON', 'MIGRATION'],
+    ['MIGRATION_', 'MIGRATION'],
+    ['Switchboard', 'SWITCHBOARD'],
+    ['SWITCHBORD', 'SWITCHBOARD'],
+    ['switch_board', 'SWITCHBOARD'],
+    ['SWITCH-BOARD', 'SWITCHBOARD'],
+    ['SWICHBOARD', 'SWITCHBOARD'],
   ];
   for (const [typo, meant] of cases) {
     const text = `SERVER_HOSTNAME: quay.example.com\nMIGRATION:\n  ROUTE_OWNER_DEFAULT: python\n${typo}:\n  ROUTE_OWNER_CAP_V2_PULL: go\n`;
     const all = issues(text);
-    t.same(all.map((i) => ({ code: i.code, key: i.key, line: i.line })), [{ code: 'SWB_CONFIG_UNKNOWN_KEY', key: typo, line: 4 }], `${typo}: one issue, at its line`);
+    t.same(
+      all.map((i) => ({ code: i.code, key: i.key, line: i.line })),
+      [{ code: 'SWB_CONFIG_UNKNOWN_KEY', key: typo, line: 4 }],
+      `${typo}: one issue, at its line`,
+    );
     t.match(all[0]?.message, new RegExp(`^${typo}: unknown top-level key \\(did you mean ${meant}\\?\\)`), `${typo}: did you mean ${meant}?`);
   }
-  t.equal(formatIssue(issues('Migration:\n  ROUTE_OWNER_DEFAULT: go\n')[0]!),
-    `${FILE}:1: Migration: unknown top-level key (did you mean MIGRATION?); the switchboard would read nothing under it [SWB_CONFIG_UNKNOWN_KEY]`);
+  t.equal(
+    formatIssue(issues('Migration:\n  ROUTE_OWNER_DEFAULT: go\n')[0]!),
+    `${FILE}:1: Migration: unknown top-level key (did you mean MIGRATION?); the switchboard would read nothing under it [SWB_CONFIG_UNKNOWN_KEY]`,
+  );
 });
 
 t.test('every near miss is reported with the rest, even beside the real section', async (t) => {
   const text = 'MIGRATION:\n  ROUTE_OWNER_DEFAULT: python\nmigration:\n  ROUTE_OWNER_DEFAULT: go\nSWITCHBOARD:\n  LISTEN: 0.0.0.0:8080\nSWITCHBORD: {LISTEN: "0.0.0.0:9090"}\n';
-  t.same(issues(text).map((i) => [i.key, i.line]), [['migration', 3], ['SWITCHBORD', 7]]);
+  t.same(
+    issues(text).map((i) => [i.key, i.line]),
+    [
+      ['migration', 3],
+      ['SWITCHBORD', 7],
+    ],
+  );
 });
 
-t.test('none of Quay\'s own top-level keys is taken for a near miss', async (t) => {
+t.test("none of Quay's own top-level keys is taken for a near miss", async (t) => {
   t.ok(QUAY_KEYS.length > 500, `${QUAY_KEYS.length} Quay keys in the fixture`);
   for (const k of ['MAIL_PORT', 'SECURITY_SCANNER_V4_ENDPOINT', 'SERVER_HOSTNAME', 'FEATURE_LIBRARY_SUPPORT', 'DISTRIBUTED_STORAGE_CONFIG']) {
     t.ok(QUAY_KEYS.includes(k), `the fixture has ${k}`);
   }
-  t.same(QUAY_KEYS.filter((k) => sectionNearMiss(k) !== null), [], 'sectionNearMiss flags none of them');
+  t.same(
+    QUAY_KEYS.filter((k) => sectionNearMiss(k) !== null),
+    [],
+    'sectionNearMiss flags none of them',
+  );
   const values: Record<string, string> = { FEATURE_LIBRARY_SUPPORT: 'true', LIBRARY_NAMESPACE: 'library' };
   const text = `${QUAY_KEYS.map((k) => `${k}: ${values[k] ?? 'x'}`).join('\n')}\nMIGRATION:\n  ROUTE_OWNER_DEFAULT: python\nSWITCHBOARD:\n  LISTEN: 0.0.0.0:8080\n`;
   t.same(issues(text).map(formatIssue), [], 'a config with every Quay key is valid');
@@ -139,6 +164,9 @@ t.test('the running provider keeps the last good snapshot when a reload brings a
   writeFileSync(file, 'MIGRATION:\n  ROUTE_OWNER_CAP_V2_PULL: go\nMigration:\n  ROUTE_OWNER_CAP_V2_PUSH: go\n');
   t.equal(await p.reload('test'), 'failed', 'the reload is refused');
   t.equal(p.current(), good, 'the last good snapshot stays in force');
-  t.same(p.stats().last_error?.issues.map((i) => [i.code, i.key, i.line]), [['SWB_CONFIG_UNKNOWN_KEY', 'Migration', 3]]);
+  t.same(
+    p.stats().last_error?.issues.map((i) => [i.code, i.key, i.line]),
+    [['SWB_CONFIG_UNKNOWN_KEY', 'Migration', 3]],
+  );
   t.match(p.stats().last_error?.issues[0]?.message, /did you mean MIGRATION\?/);
 });

@@ -13,13 +13,19 @@ const FILE = '/etc/quay/config.yaml';
 const PULL_ROUTES = inv.routes.filter((r) => r.capability === 'V2_PULL').map((r) => r.id);
 
 function config(migration: Record<string, unknown>, env: Env = {}): SwitchConfig {
-  const text = `SERVER_HOSTNAME: quay.example.com\nMIGRATION:\n${Object.entries(migration).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`).join('\n')}\n`;
+  const text = `SERVER_HOSTNAME: quay.example.com\nMIGRATION:\n${Object.entries(migration)
+    .map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`)
+    .join('\n')}\n`;
   const r = parseConfig(text, FILE, inv, env);
   if (!r.ok) throw new Error(r.issues.map(formatIssue).join('; '));
   return r.config;
 }
 
-interface Case { readonly name: string; readonly migration: Record<string, unknown>; readonly want: Record<string, string> }
+interface Case {
+  readonly name: string;
+  readonly migration: Record<string, unknown>;
+  readonly want: Record<string, string>;
+}
 
 const CASES: readonly Case[] = [
   {
@@ -42,14 +48,17 @@ const CASES: readonly Case[] = [
     want: {},
   },
   {
-    name: 'the family is canary, so the capability\'s routes are canary through FAMILY_, not CAP_',
+    name: "the family is canary, so the capability's routes are canary through FAMILY_, not CAP_",
     migration: { ROUTE_OWNER_FAMILY_REGISTRY_V2: 'canary', ROUTE_CANARY_CAP_V2_PULL_PERCENT: 25, ROUTE_CANARY_FAMILY_REGISTRY_V2_PERCENT: 5 },
     want: { 'MIGRATION.ROUTE_CANARY_CAP_V2_PULL_PERCENT': 'ROUTE_CANARY_CAP_V2_PULL_PERCENT has no effect until ROUTE_OWNER_CAP_V2_PULL is canary (it is unset)' },
   },
   {
     name: 'the capability is canary but route switches decide every one of its routes',
     migration: { ROUTE_OWNER_CAP_V2_PULL: 'canary', ROUTE_CANARY_CAP_V2_PULL_PERCENT: 25, ...Object.fromEntries(PULL_ROUTES.map((id) => [`ROUTE_OWNER_${id}`, 'go'])) },
-    want: { 'MIGRATION.ROUTE_CANARY_CAP_V2_PULL_PERCENT': 'ROUTE_CANARY_CAP_V2_PULL_PERCENT has no effect: ROUTE_OWNER_CAP_V2_PULL is canary, but more specific switches decide every route of CAP_V2_PULL' },
+    want: {
+      'MIGRATION.ROUTE_CANARY_CAP_V2_PULL_PERCENT':
+        'ROUTE_CANARY_CAP_V2_PULL_PERCENT has no effect: ROUTE_OWNER_CAP_V2_PULL is canary, but more specific switches decide every route of CAP_V2_PULL',
+    },
   },
   {
     name: 'one route left to the capability is enough',
@@ -75,7 +84,7 @@ const CASES: readonly Case[] = [
     },
   },
   {
-    name: 'global selectors shadowed by every canary scope\'s own',
+    name: "global selectors shadowed by every canary scope's own",
     migration: { ROUTE_OWNER_CAP_V2_PULL: 'canary', ROUTE_CANARY_CAP_V2_PULL_PERCENT: 5, ROUTE_CANARY_PERCENT: 10, ROUTE_CANARY_ORGS: ['test-org'] },
     want: { 'MIGRATION.ROUTE_CANARY_PERCENT': 'ROUTE_CANARY_PERCENT has no effect: every canary scope sets its own (ROUTE_CANARY_CAP_V2_PULL_PERCENT)' },
   },
@@ -108,7 +117,10 @@ t.test('a warning carries file and line, and prints like an issue', async (t) =>
   const c = config({ ROUTE_OWNER_CAP_V2_PULL: 'go', ROUTE_CANARY_CAP_V2_PULL_PERCENT: 25 });
   const [w] = configWarnings(c, inv);
   t.same(w, {
-    code: 'SWB_CONFIG_NO_EFFECT', key: 'MIGRATION.ROUTE_CANARY_CAP_V2_PULL_PERCENT', file: FILE, line: 4,
+    code: 'SWB_CONFIG_NO_EFFECT',
+    key: 'MIGRATION.ROUTE_CANARY_CAP_V2_PULL_PERCENT',
+    file: FILE,
+    line: 4,
     message: 'ROUTE_CANARY_CAP_V2_PULL_PERCENT has no effect until ROUTE_OWNER_CAP_V2_PULL is canary (it is go)',
   });
   t.equal(formatIssue(w!), `${FILE}:4: ROUTE_CANARY_CAP_V2_PULL_PERCENT has no effect until ROUTE_OWNER_CAP_V2_PULL is canary (it is go) [SWB_CONFIG_NO_EFFECT]`);
@@ -117,7 +129,10 @@ t.test('a warning carries file and line, and prints like an issue', async (t) =>
 
 t.test('environment settings count, and are named by their variable', async (t) => {
   const fromEnv = config({ ROUTE_OWNER_DEFAULT: 'python' }, { ROUTE_CANARY_PERCENT: '5' });
-  t.same(configWarnings(fromEnv, inv).map((w) => [w.key, w.file, w.line]), [['ROUTE_CANARY_PERCENT', undefined, undefined]]);
+  t.same(
+    configWarnings(fromEnv, inv).map((w) => [w.key, w.file, w.line]),
+    [['ROUTE_CANARY_PERCENT', undefined, undefined]],
+  );
   const canaryFromEnv = config({ ROUTE_CANARY_CAP_V2_PULL_PERCENT: 5 }, { ROUTE_OWNER_CAP_V2_PULL: 'canary' });
   t.same(configWarnings(canaryFromEnv, inv), [], 'an owner switch from the environment makes the scope canary');
 });

@@ -28,13 +28,36 @@ function snap(yaml: string): Snapshot {
 
 t.test('actions', async (t) => {
   const s = snap('MIGRATION:\n  ROUTE_OWNER_CAP_V2_PULL: canary\n  ROUTE_CANARY_CAP_V2_PULL_PERCENT: 10\n  ROUTE_CANARY_CAP_V2_PULL_ORGS: [acme]\n');
-  t.same([nextStep(null), nextStep(0), nextStep(5), nextStep(10), nextStep(12), nextStep(50), nextStep(100)], [5, 5, 10, 25, 25, 100, 100], 'the standard steps 5 → 10 → 25 → 50 → 100');
-  t.same(planAction({ action: 'ramp', scope: 'CAP_V2_PULL', percent: 'next' }, s), [{ key: 'ROUTE_CANARY_CAP_V2_PULL_PERCENT', value: 25 }], 'a ramp of a canary only moves the percent');
-  t.same(planAction({ action: 'ramp', scope: 'CAP_V2_PUSH', percent: 25 }, s), [{ key: 'ROUTE_OWNER_CAP_V2_PUSH', value: 'canary' }, { key: 'ROUTE_CANARY_CAP_V2_PUSH_PERCENT', value: 25 }], 'a ramp from zero makes the capability a canary');
-  t.same(planAction({ action: 'rollback', scope: 'CAP_V2_PULL' }, s), [
-    { key: 'ROUTE_OWNER_CAP_V2_PULL', value: 'python' }, { key: 'ROUTE_CANARY_CAP_V2_PULL_ORGS', value: null }, { key: 'ROUTE_CANARY_CAP_V2_PULL_PERCENT', value: null },
-  ], 'a rollback sets python and clears the scope\'s own canary settings');
-  t.same(planAction({ action: 'lists', scope: 'FAMILY_API_V1', selector: 'users', values: [' alice ', 'bob', 'alice', ''] }, s), [{ key: 'ROUTE_CANARY_FAMILY_API_V1_USERS', value: ['alice', 'bob'] }]);
+  t.same(
+    [nextStep(null), nextStep(0), nextStep(5), nextStep(10), nextStep(12), nextStep(50), nextStep(100)],
+    [5, 5, 10, 25, 25, 100, 100],
+    'the standard steps 5 → 10 → 25 → 50 → 100',
+  );
+  t.same(
+    planAction({ action: 'ramp', scope: 'CAP_V2_PULL', percent: 'next' }, s),
+    [{ key: 'ROUTE_CANARY_CAP_V2_PULL_PERCENT', value: 25 }],
+    'a ramp of a canary only moves the percent',
+  );
+  t.same(
+    planAction({ action: 'ramp', scope: 'CAP_V2_PUSH', percent: 25 }, s),
+    [
+      { key: 'ROUTE_OWNER_CAP_V2_PUSH', value: 'canary' },
+      { key: 'ROUTE_CANARY_CAP_V2_PUSH_PERCENT', value: 25 },
+    ],
+    'a ramp from zero makes the capability a canary',
+  );
+  t.same(
+    planAction({ action: 'rollback', scope: 'CAP_V2_PULL' }, s),
+    [
+      { key: 'ROUTE_OWNER_CAP_V2_PULL', value: 'python' },
+      { key: 'ROUTE_CANARY_CAP_V2_PULL_ORGS', value: null },
+      { key: 'ROUTE_CANARY_CAP_V2_PULL_PERCENT', value: null },
+    ],
+    "a rollback sets python and clears the scope's own canary settings",
+  );
+  t.same(planAction({ action: 'lists', scope: 'FAMILY_API_V1', selector: 'users', values: [' alice ', 'bob', 'alice', ''] }, s), [
+    { key: 'ROUTE_CANARY_FAMILY_API_V1_USERS', value: ['alice', 'bob'] },
+  ]);
   t.same(planAction({ action: 'kill', on: true }, s), [{ key: 'MIGRATION_FORCE_PYTHON', value: true }]);
   t.same(planAction({ action: 'kill', on: false }, s), [{ key: 'MIGRATION_FORCE_PYTHON', value: null }]);
   t.same(planAction({ action: 'owner', scope: 'ROUTE_0016', value: 'go' }, s), [{ key: 'ROUTE_OWNER_ROUTE_0016', value: 'go' }]);
@@ -48,15 +71,29 @@ t.test('actions', async (t) => {
 t.test('the write path: validated, compare-and-swap, audited', async (t) => {
   const file = join(dir, 'config.yaml');
   writeFileSync(file, '# ops\nMIGRATION:\n  ROUTE_OWNER_DEFAULT: python # keep\n');
-  const plan = planWrite(file, [{ key: 'ROUTE_OWNER_CAP_V2_PULL', value: 'canary' }, { key: 'ROUTE_CANARY_CAP_V2_PULL_PERCENT', value: 25 }], inv);
+  const plan = planWrite(
+    file,
+    [
+      { key: 'ROUTE_OWNER_CAP_V2_PULL', value: 'canary' },
+      { key: 'ROUTE_CANARY_CAP_V2_PULL_PERCENT', value: 25 },
+    ],
+    inv,
+  );
   t.equal(plan.diff.routes.length, 4, 'four routes change owner');
   t.throws(() => planWrite(file, [{ key: 'ROUTE_CANARY_CAP_V2_PULL_PERCENT', value: 250 }], inv), /would be invalid.*percent/, 'an invalid result is refused with the key');
   writeFileSync(file, readFileSync(file, 'utf8') + '# edited meanwhile\n');
   t.throws(() => commitWrite(plan, { actor: 'x', via: 'test', reason: null }), /changed since it was read/, 'a file changed after planning is not overwritten');
   const again = planWrite(file, [{ key: 'ROUTE_OWNER_CAP_V2_PULL', value: 'canary' }], inv);
   const entries = commitWrite(again, { actor: 'olga', via: 'test', reason: 'why not' });
-  t.match(readFileSync(file, 'utf8'), /^# ops\nMIGRATION:\n  ROUTE_OWNER_DEFAULT: python # keep\n  ROUTE_OWNER_CAP_V2_PULL: canary\n# edited meanwhile\n$/, 'comments kept, one line added');
-  t.same(readAudit(file, null).map((e) => [e.actor, e.via, e.key, e.old, e.new, e.reason]), [['olga', 'test', 'ROUTE_OWNER_CAP_V2_PULL', null, 'canary', 'why not']]);
+  t.match(
+    readFileSync(file, 'utf8'),
+    /^# ops\nMIGRATION:\n  ROUTE_OWNER_DEFAULT: python # keep\n  ROUTE_OWNER_CAP_V2_PULL: canary\n# edited meanwhile\n$/,
+    'comments kept, one line added',
+  );
+  t.same(
+    readAudit(file, null).map((e) => [e.actor, e.via, e.key, e.old, e.new, e.reason]),
+    [['olga', 'test', 'ROUTE_OWNER_CAP_V2_PULL', null, 'canary', 'why not']],
+  );
   t.equal(entries.length, 1);
 });
 
@@ -96,7 +133,11 @@ t.test('users, tokens and sessions', async (t) => {
   t.equal(await auth.identify({ cookie: `sb_session=${cookie}` }), null, 'a session ends when the password changes');
   t.throws(() => parseUsers('- {name: admin-token, role: operator, password_bcrypt: "$2b$04$abcdefghijklmnopqrstuuO6aXv3c5fJ0.Y8H1p2Zz4I7d9q1wK2"}', 'u.yaml'), /reserved/);
   let yamlErr = '';
-  try { parseUsers('- name: a\n  password_bcrypt: "$2b$12$SECRETHASHSECRETHASHSECRE"\n    bad: indent', 'u.yaml'); } catch (e) { yamlErr = (e as Error).message; }
+  try {
+    parseUsers('- name: a\n  password_bcrypt: "$2b$12$SECRETHASHSECRETHASHSECRE"\n    bad: indent', 'u.yaml');
+  } catch (e) {
+    yamlErr = (e as Error).message;
+  }
   t.match(yamlErr, /not valid YAML/, 'a broken users file is reported');
   t.notMatch(yamlErr, /SECRETHASH/, 'without quoting the file (password hashes)');
 });
@@ -108,15 +149,36 @@ t.test('DASHBOARD settings are validated', async (t) => {
 });
 
 t.test('live figures from the proxy metrics', async (t) => {
-  t.ok(Math.abs(quantile(new Map([[0.1, 0], [0.5, 10], [Infinity, 10]]), 10, 0.5)! - 0.3) < 1e-9, 'interpolated inside the bucket');
+  t.ok(
+    Math.abs(
+      quantile(
+        new Map([
+          [0.1, 0],
+          [0.5, 10],
+          [Infinity, 10],
+        ]),
+        10,
+        0.5,
+      )! - 0.3,
+    ) < 1e-9,
+    'interpolated inside the bucket',
+  );
   t.equal(quantile(new Map(), 0, 0.5), null);
   let now = 1_000_000;
-  const m = new ProxyMetrics({ snapshot: () => ({ version: 1, updated_at: new Date().toISOString(), hard_failure: false, kill_switch: false }), reloads: () => ({ reloads_total: 0, reload_failures_total: 0 }) as never, pins: async () => 0, inflight: () => 0 });
+  const m = new ProxyMetrics({
+    snapshot: () => ({ version: 1, updated_at: new Date().toISOString(), hard_failure: false, kill_switch: false }),
+    reloads: () => ({ reloads_total: 0, reload_failures_total: 0 }) as never,
+    pins: async () => 0,
+    inflight: () => 0,
+  });
   const stats = new LiveStats(m.registry, 300, 5000, () => now);
   await stats.sample();
   const s = snap('MIGRATION:\n  ROUTE_OWNER_DEFAULT: go\n');
   const d = (await import('../../core/decide.js')).decide(s, { method: 'GET', path: '/v2/acme/app/tags/list' });
-  for (let i = 0; i < 100; i++) { m.decision(d); m.upstreamDone('go', 'REGISTRY_V2', i < 90 ? 0.004 : 0.2); }
+  for (let i = 0; i < 100; i++) {
+    m.decision(d);
+    m.upstreamDone('go', 'REGISTRY_V2', i < 90 ? 0.004 : 0.2);
+  }
   for (let i = 0; i < 5; i++) m.upstreamError('go', 'REGISTRY_V2', 'refused');
   now += 10_000;
   const f = await stats.figures();
@@ -148,20 +210,48 @@ t.test('URLs with credentials are redacted for logs and /status', async (t) => {
 });
 
 t.test('actions do what they say, and nothing else', async (t) => {
-  const s = snap('MIGRATION:\n  ROUTE_OWNER_CAP_V2_PULL: canary\n  ROUTE_CANARY_PERCENT: 50\n  ROUTE_OWNER_ROUTE_0016: go\n  ROUTE_CANARY_ROUTE_0010_ORGS: [acme]\n  ROUTE_OWNER_FAMILY_API_V1: go\n  ROUTE_OWNER_CAP_API_BILLING: canary\n');
-  t.same(planAction({ action: 'ramp', scope: 'CAP_V2_PULL', percent: 'next' }, s), [{ key: 'ROUTE_CANARY_CAP_V2_PULL_PERCENT', value: 100 }], 'the next step is above the inherited 50 %: a ramp never lowers the rate');
-  t.same(planAction({ action: 'rollback', scope: 'CAP_V2_PULL' }, s), [
-    { key: 'ROUTE_OWNER_CAP_V2_PULL', value: 'python' }, { key: 'ROUTE_CANARY_ROUTE_0010_ORGS', value: null }, { key: 'ROUTE_OWNER_ROUTE_0016', value: null },
-  ], 'a rollback also removes the route switches under the capability');
-  const plan = planWrite((() => { const f = join(dir, 'rb.yaml'); writeFileSync(f, 'MIGRATION:\n  ROUTE_OWNER_CAP_V2_PULL: canary\n  ROUTE_OWNER_ROUTE_0016: go\n'); return f; })(),
-    planAction({ action: 'rollback', scope: 'CAP_V2_PULL' }, snap('MIGRATION:\n  ROUTE_OWNER_CAP_V2_PULL: canary\n  ROUTE_OWNER_ROUTE_0016: go\n')), inv);
+  const s = snap(
+    'MIGRATION:\n  ROUTE_OWNER_CAP_V2_PULL: canary\n  ROUTE_CANARY_PERCENT: 50\n  ROUTE_OWNER_ROUTE_0016: go\n  ROUTE_CANARY_ROUTE_0010_ORGS: [acme]\n  ROUTE_OWNER_FAMILY_API_V1: go\n  ROUTE_OWNER_CAP_API_BILLING: canary\n',
+  );
+  t.same(
+    planAction({ action: 'ramp', scope: 'CAP_V2_PULL', percent: 'next' }, s),
+    [{ key: 'ROUTE_CANARY_CAP_V2_PULL_PERCENT', value: 100 }],
+    'the next step is above the inherited 50 %: a ramp never lowers the rate',
+  );
+  t.same(
+    planAction({ action: 'rollback', scope: 'CAP_V2_PULL' }, s),
+    [
+      { key: 'ROUTE_OWNER_CAP_V2_PULL', value: 'python' },
+      { key: 'ROUTE_CANARY_ROUTE_0010_ORGS', value: null },
+      { key: 'ROUTE_OWNER_ROUTE_0016', value: null },
+    ],
+    'a rollback also removes the route switches under the capability',
+  );
+  const plan = planWrite(
+    (() => {
+      const f = join(dir, 'rb.yaml');
+      writeFileSync(f, 'MIGRATION:\n  ROUTE_OWNER_CAP_V2_PULL: canary\n  ROUTE_OWNER_ROUTE_0016: go\n');
+      return f;
+    })(),
+    planAction({ action: 'rollback', scope: 'CAP_V2_PULL' }, snap('MIGRATION:\n  ROUTE_OWNER_CAP_V2_PULL: canary\n  ROUTE_OWNER_ROUTE_0016: go\n')),
+    inv,
+  );
   t.equal(plan.diff.routes.length, 4, 'all four V2_PULL routes end on python');
-  t.same(planAction({ action: 'rollback', scope: 'FAMILY_API_V1' }, s).map((c) => c.key), ['ROUTE_OWNER_FAMILY_API_V1', 'ROUTE_OWNER_CAP_API_BILLING'], 'a family rollback removes its capability switches');
+  t.same(
+    planAction({ action: 'rollback', scope: 'FAMILY_API_V1' }, s).map((c) => c.key),
+    ['ROUTE_OWNER_FAMILY_API_V1', 'ROUTE_OWNER_CAP_API_BILLING'],
+    'a family rollback removes its capability switches',
+  );
   for (const on of ['yes', 1, null, undefined]) t.throws(() => actionFrom({ action: 'kill', on }), /must be true or false/, `kill on=${JSON.stringify(on)} is refused`);
   t.same(actionFrom({ action: 'kill', on: 'off' }), { action: 'kill', on: false });
-  for (const percent of [true, null, '  ', '5%', 'abc']) t.throws(() => actionFrom({ action: 'ramp', scope: 'CAP_V2_PULL', percent }), /not a percent/, `percent ${JSON.stringify(percent)} is refused`);
+  for (const percent of [true, null, '  ', '5%', 'abc'])
+    t.throws(() => actionFrom({ action: 'ramp', scope: 'CAP_V2_PULL', percent }), /not a percent/, `percent ${JSON.stringify(percent)} is refused`);
   t.throws(() => actionFrom({ action: 'lists', scope: 'CAP_V2_PULL', selector: 'orgs', values: [1, 'a'] }), /must be names/);
-  for (const [label, bad] of [['newline', 'a\nb'], ['line separator', 'a\u2028b'], ['lone surrogate', 'a\ud800b']]) {
+  for (const [label, bad] of [
+    ['newline', 'a\nb'],
+    ['line separator', 'a\u2028b'],
+    ['lone surrogate', 'a\ud800b'],
+  ]) {
     t.throws(() => actionFrom({ action: 'lists', scope: 'CAP_V2_PULL', selector: 'orgs', values: [bad] }), /not a name/, `a name with a ${label} is refused`);
   }
 });
@@ -187,7 +277,10 @@ t.test('hand edits in the history: every one, and nothing else (review)', async 
   const p = await FileSnapshotProvider.start({ file, inventory: inv, stateDir: d, watch: false, pollSeconds: 15, killCheckMs: 60_000 });
   t.teardown(() => p.close());
   const recorded: unknown[] = [];
-  p.onChange((s) => { const e = recordFileEdit(s, p.lastInstall()!, d); if (e) recorded.push(e); });
+  p.onChange((s) => {
+    const e = recordFileEdit(s, p.lastInstall()!, d);
+    if (e) recorded.push(e);
+  });
   const fileEdits = (): unknown[] => readAudit(file, null, d).filter((e) => e.via === 'file edit');
 
   // The kill switch written by `set`, picked up by a watch event or a poll rather than the kill-file check.

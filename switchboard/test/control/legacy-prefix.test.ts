@@ -29,17 +29,37 @@ writeFileSync(file, 'MIGRATION:\n  ROUTE_OWNER_DEFAULT: python\n');
 const inv = loadInventory();
 const provider = await FileSnapshotProvider.start({ file, inventory: inv, watch: false, pollSeconds: 15, stateDir: join(root, 'state') });
 t.teardown(() => provider.close());
-const metrics = new ProxyMetrics({ snapshot: () => ({ version: 1, updated_at: new Date().toISOString(), hard_failure: false, kill_switch: false }), reloads: () => ({ reloads_total: 0, reload_failures_total: 0 }) as never, pins: async () => 0, inflight: () => 0 });
+const metrics = new ProxyMetrics({
+  snapshot: () => ({ version: 1, updated_at: new Date().toISOString(), hard_failure: false, kill_switch: false }),
+  reloads: () => ({ reloads_total: 0, reload_failures_total: 0 }) as never,
+  pins: async () => 0,
+  inflight: () => 0,
+});
 const logs: Record<string, unknown>[] = [];
 const control = new ControlPlane({
-  provider, inventory: inv, file, env: {}, stats: new LiveStats(metrics.registry, 300, 5000), stateDir: join(root, 'state'),
-  log: createLogger({}, { write: (l) => { logs.push(JSON.parse(l) as Record<string, unknown>); } }),
+  provider,
+  inventory: inv,
+  file,
+  env: {},
+  stats: new LiveStats(metrics.registry, 300, 5000),
+  stateDir: join(root, 'state'),
+  log: createLogger(
+    {},
+    {
+      write: (l) => {
+        logs.push(JSON.parse(l) as Record<string, unknown>);
+      },
+    },
+  ),
   auth: new DashboardAuth({ tokenFile: join(root, 'admin.token'), usersFile: null, sessionHours: 1 }),
 });
 // As admin.ts dispatches: the control plane takes the paths it handles, the listener answers the rest 404.
 const server: Server = createServer((req, res) => {
   if (control.handles((req.url ?? '/').split('?')[0]!)) void control.handle(req, res);
-  else { res.writeHead(404); res.end(); }
+  else {
+    res.writeHead(404);
+    res.end();
+  }
 });
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
@@ -54,7 +74,7 @@ t.test('the prefixes, and the rewrite of an old path', async (t) => {
   const at = (p: string): string | null => successorOf(new URL(p, 'http://admin'));
   t.equal(at('/api/v1/state'), '/control/v1/state');
   t.equal(at('/api/v1/explain?method=GET&path=/v2/acme/app/tags/list'), '/control/v1/explain?method=GET&path=/v2/acme/app/tags/list', 'the query string kept');
-  t.equal(at('/api/v1/a<b>?c=<d>'), '/control/v1/a%3Cb%3E?c=%3Cd%3E', 'nothing that could close Link\'s angle brackets');
+  t.equal(at('/api/v1/a<b>?c=<d>'), '/control/v1/a%3Cb%3E?c=%3Cd%3E', "nothing that could close Link's angle brackets");
   for (const p of ['/api/v1', '/api/v1x/state', '/control/v1/state', '/dashboard']) t.equal(at(p), null, `${p}: not an old path`);
   for (const p of ['/control/v1/state', '/api/v1/state', '/api/v1/no-such-thing']) t.ok(control.handles(p), `${p}: the control plane's`);
   for (const p of ['/api/v1', '/control/v1', '/api/v1x/state', '/api/v2/state']) t.notOk(control.handles(p), `${p}: not the control plane's`);
@@ -113,7 +133,7 @@ t.test('an unknown old path redirects too; the new path answers its 404', async 
   const r = await manual('/api/v1/no-such-thing?x=1');
   t.equal(r.status, 308, 'the whole old prefix is rewritten: one rule, never out of step with the endpoints');
   t.equal(r.headers.get('location'), '/control/v1/no-such-thing?x=1');
-  t.equal((await fetch(`${base}/api/v1/no-such-thing`, { headers: bearer })).status, 404, 'followed: the control API\'s own 404');
+  t.equal((await fetch(`${base}/api/v1/no-such-thing`, { headers: bearer })).status, 404, "followed: the control API's own 404");
   t.equal((await fetch(`${base}/api/v1/no-such-thing`)).status, 401, 'and behind its login, as before the move');
 });
 
@@ -121,7 +141,10 @@ t.test('each distinct old path is logged once, and only so many of them', async 
   const before = deprecations();
   t.equal(before.filter((l) => l.path === '/api/v1/state').length, 1, '/api/v1/state: one line however often it was called');
   t.equal(before.filter((l) => l.path === '/api/v1/explain').length, 1, 'its query string is not part of the path');
-  t.match(before.find((l) => l.path === '/api/v1/apply'), { successor: '/control/v1/apply', method: 'POST', client_address: /127\.0\.0\.1/ });
+  t.match(
+    before.find((l) => l.path === '/api/v1/apply'),
+    { successor: '/control/v1/apply', method: 'POST', client_address: /127\.0\.0\.1/ },
+  );
   for (let i = 0; i < 3; i++) await manual('/api/v1/state');
   t.equal(deprecations().length, before.length, 'called again: nothing more logged');
   const statuses = new Set<number>();

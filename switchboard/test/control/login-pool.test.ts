@@ -37,13 +37,32 @@ const file = join(root, 'config.yaml');
 writeFileSync(file, 'MIGRATION:\n  ROUTE_OWNER_DEFAULT: python\n');
 const provider = await FileSnapshotProvider.start({ file, inventory: inv, watch: false, pollSeconds: 15, stateDir: join(root, 'state') });
 t.teardown(() => provider.close());
-const metrics = new ProxyMetrics({ snapshot: () => ({ version: 1, updated_at: new Date().toISOString(), hard_failure: false, kill_switch: false }), reloads: () => ({ reloads_total: 0, reload_failures_total: 0 }) as never, pins: async () => 0, inflight: () => 0 });
+const metrics = new ProxyMetrics({
+  snapshot: () => ({ version: 1, updated_at: new Date().toISOString(), hard_failure: false, kill_switch: false }),
+  reloads: () => ({ reloads_total: 0, reload_failures_total: 0 }) as never,
+  pins: async () => 0,
+  inflight: () => 0,
+});
 const control = new ControlPlane({
-  provider, inventory: inv, file, env: {}, stats: new LiveStats(metrics.registry, 300, 5000), stateDir: join(root, 'state'),
-  log: createLogger({}, { write: (l) => { logs.push(JSON.parse(l) as Record<string, unknown>); } }),
+  provider,
+  inventory: inv,
+  file,
+  env: {},
+  stats: new LiveStats(metrics.registry, 300, 5000),
+  stateDir: join(root, 'state'),
+  log: createLogger(
+    {},
+    {
+      write: (l) => {
+        logs.push(JSON.parse(l) as Record<string, unknown>);
+      },
+    },
+  ),
   auth: new DashboardAuth({ tokenFile: join(root, 'admin.token'), usersFile, sessionHours: 1 }),
 });
-const server: Server = createServer((req, res) => { void control.handle(req, res); });
+const server: Server = createServer((req, res) => {
+  void control.handle(req, res);
+});
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
 const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
@@ -56,12 +75,20 @@ t.test('wrong passwords are checked on worker threads: the loop keeps turning, t
   const before = done();
   let turns = 0;
   let burstOver = false;
-  const spin = (): void => { if (!burstOver) { turns++; setImmediate(spin); } };
+  const spin = (): void => {
+    if (!burstOver) {
+      turns++;
+      setImmediate(spin);
+    }
+  };
   setImmediate(spin);
   // One wrong password per user (under every limit): 8 bcrypt checks at cost 10.
   const burst = Promise.all(users.map((u) => state(basic(u, `wr0ng-guess-${u}`))));
   let answeredDuring = false;
-  const bearer = state({ authorization: `Bearer ${TOKEN}` }).then((r) => { answeredDuring = !burstOver; return r.status; });
+  const bearer = state({ authorization: `Bearer ${TOKEN}` }).then((r) => {
+    answeredDuring = !burstOver;
+    return r.status;
+  });
   const statuses = (await burst).map((r) => r.status);
   burstOver = true;
   t.same(statuses, Array(8).fill(401), 'every wrong password refused');
@@ -73,18 +100,29 @@ t.test('wrong passwords are checked on worker threads: the loop keeps turning, t
   t.equal(done() - before, 8, 'the 8 checks ran on the pool');
   const refused = logs.filter((l) => l.msg === 'dashboard login refused');
   t.equal(refused.length, 8);
-  t.ok(refused.every((l) => l.client_address === '127.0.0.1' && l.reason === 'wrong_password'), 'each logged with the client address');
+  t.ok(
+    refused.every((l) => l.client_address === '127.0.0.1' && l.reason === 'wrong_password'),
+    'each logged with the client address',
+  );
   t.notOk(JSON.stringify(logs).includes('wr0ng-guess'), 'no password in the log');
 });
 
 t.test('right passwords sent at once all log in', async (t) => {
   const replies = await Promise.all(Array.from({ length: 12 }, () => state(basic('user3', 'user3-pw'))));
-  t.same(replies.map((r) => r.status), Array(12).fill(200), 'none refused, whether they waited for one another or not');
+  t.same(
+    replies.map((r) => r.status),
+    Array(12).fill(200),
+    'none refused, whether they waited for one another or not',
+  );
 });
 
 t.test('the limiter refuses while the pool is saturated (busy)', async (t) => {
   let full = true;
-  const l = new LoginLimiter({ windowSeconds: 60, perName: 2, perAddress: 3 }, () => 0, () => full);
+  const l = new LoginLimiter(
+    { windowSeconds: 60, perName: 2, perAddress: 3 },
+    () => 0,
+    () => full,
+  );
   t.match(l.check('192.0.2.1', 'x'), { by: 'busy', retryAfterSeconds: 1 });
   full = false;
   t.equal(l.check('192.0.2.1', 'x'), null);
@@ -100,7 +138,12 @@ t.test('a saturated pool: logins answered 429 at once, the admin token still wor
   t.equal(api.status, 429, 'Basic credentials: 429');
   t.equal(api.headers.get('retry-after'), '1');
   t.match(await api.json(), { error: /too many logins in progress/ });
-  const form = await fetch(`${base}/dashboard/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'name=user5&password=user5-pw', redirect: 'manual' });
+  const form = await fetch(`${base}/dashboard/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'name=user5&password=user5-pw',
+    redirect: 'manual',
+  });
   t.equal(form.status, 429, 'the login form: 429');
   t.equal((await state({ authorization: `Bearer ${TOKEN}` })).status, 200, 'a bearer token needs no bcrypt');
   t.match(logs.at(-1), { msg: 'dashboard login refused', reason: 'rate_limited', by: 'busy', client_address: '127.0.0.1' });

@@ -33,9 +33,23 @@ writeFileSync(join(dir, 'admin.token'), `${TOKEN}\n`);
 
 t.test('planWrite carries the warnings of the resulting config', async (t) => {
   const plan = planWrite(file, [{ key: 'ROUTE_CANARY_CAP_V2_PULL_PERCENT', value: 25 }], inv);
-  t.same(plan.warnings.map((w) => [w.code, w.key, w.message]), [['SWB_CONFIG_NO_EFFECT', 'MIGRATION.ROUTE_CANARY_CAP_V2_PULL_PERCENT', PERCENT_WARNING]]);
+  t.same(
+    plan.warnings.map((w) => [w.code, w.key, w.message]),
+    [['SWB_CONFIG_NO_EFFECT', 'MIGRATION.ROUTE_CANARY_CAP_V2_PULL_PERCENT', PERCENT_WARNING]],
+  );
   t.equal(plan.warnings[0]?.line, 4, 'at the line the key will have');
-  t.same(planWrite(file, [{ key: 'ROUTE_OWNER_CAP_V2_PULL', value: 'canary' }, { key: 'ROUTE_CANARY_CAP_V2_PULL_PERCENT', value: 25 }], inv).warnings, [], 'none once the scope is canary');
+  t.same(
+    planWrite(
+      file,
+      [
+        { key: 'ROUTE_OWNER_CAP_V2_PULL', value: 'canary' },
+        { key: 'ROUTE_CANARY_CAP_V2_PULL_PERCENT', value: 25 },
+      ],
+      inv,
+    ).warnings,
+    [],
+    'none once the scope is canary',
+  );
   t.equal(readFileSync(file, 'utf8'), CONFIG, 'planning writes nothing');
 });
 
@@ -44,7 +58,11 @@ t.test('an unknown scope gets the same did-you-mean as the CLI', async (t) => {
   t.throws(() => parseScope('family_api_v1', inv), /\(did you mean FAMILY_API_V1\?\)/, 'case is ignored');
   t.throws(() => parseScope('Global', inv), /\(did you mean global\?\)/);
   let routeErr = '';
-  try { parseScope('ROUTE_9999', inv); } catch (e) { routeErr = (e as Error).message; }
+  try {
+    parseScope('ROUTE_9999', inv);
+  } catch (e) {
+    routeErr = (e as Error).message;
+  }
   t.match(routeErr, /^unknown scope "ROUTE_9999": use global/, 'no guess at route numbers');
   const r = parseConfig(CONFIG, file, inv, {});
   if (!r.ok) throw new Error('fixture invalid');
@@ -55,10 +73,18 @@ t.test('the control API and the dashboard preview report warnings', async (t) =>
   const provider = await FileSnapshotProvider.start({ file, inventory: inv, watch: false, pollSeconds: 15 });
   t.teardown(() => provider.close());
   const control = new ControlPlane({
-    provider, inventory: inv, file, env: {}, log: silentLogger, stats: new LiveStats(new Registry()), stateDir: join(dir, 'state'),
+    provider,
+    inventory: inv,
+    file,
+    env: {},
+    log: silentLogger,
+    stats: new LiveStats(new Registry()),
+    stateDir: join(dir, 'state'),
     auth: new DashboardAuth({ tokenFile: join(dir, 'admin.token'), usersFile: null, sessionHours: 1 }),
   });
-  const server: Server = createServer((req, res) => { void control.handle(req, res); });
+  const server: Server = createServer((req, res) => {
+    void control.handle(req, res);
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
   const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
@@ -66,15 +92,22 @@ t.test('the control API and the dashboard preview report warnings', async (t) =>
     fetch(base + path, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': type }, body });
   const plan = async (body: unknown): Promise<{ status: number; json: Record<string, unknown> }> => {
     const res = await post('/control/v1/plan', JSON.stringify(body), 'application/json');
-    return { status: res.status, json: await res.json() as Record<string, unknown> };
+    return { status: res.status, json: (await res.json()) as Record<string, unknown> };
   };
 
   const percent = await plan({ changes: [{ key: 'ROUTE_CANARY_CAP_V2_PULL_PERCENT', value: 25 }] });
   t.equal(percent.status, 200);
-  t.same(percent.json.warnings, [{ code: 'SWB_CONFIG_NO_EFFECT', key: 'MIGRATION.ROUTE_CANARY_CAP_V2_PULL_PERCENT', file, line: 4, message: PERCENT_WARNING }],
-    'POST /control/v1/plan: a percent on a scope that is not canary is accepted and warned about');
+  t.same(
+    percent.json.warnings,
+    [{ code: 'SWB_CONFIG_NO_EFFECT', key: 'MIGRATION.ROUTE_CANARY_CAP_V2_PULL_PERCENT', file, line: 4, message: PERCENT_WARNING }],
+    'POST /control/v1/plan: a percent on a scope that is not canary is accepted and warned about',
+  );
   const lists = await plan({ action: 'lists', scope: 'CAP_V2_PULL', selector: 'orgs', values: ['acme'] });
-  t.match(lists.json.warnings, [{ key: 'MIGRATION.ROUTE_CANARY_CAP_V2_PULL_ORGS', message: /ROUTE_CANARY_CAP_V2_PULL_ORGS has no effect until ROUTE_OWNER_CAP_V2_PULL is canary/ }], 'an action too');
+  t.match(
+    lists.json.warnings,
+    [{ key: 'MIGRATION.ROUTE_CANARY_CAP_V2_PULL_ORGS', message: /ROUTE_CANARY_CAP_V2_PULL_ORGS has no effect until ROUTE_OWNER_CAP_V2_PULL is canary/ }],
+    'an action too',
+  );
   const ramp = await plan({ action: 'ramp', scope: 'CAP_V2_PULL', percent: 25 });
   t.same(ramp.json.warnings, [], 'a ramp makes the scope canary: no warning');
 
@@ -83,11 +116,21 @@ t.test('the control API and the dashboard preview report warnings', async (t) =>
   t.equal(typo.json.code, 'SWB_CLI_USAGE');
   t.match(typo.json.error, /unknown scope "CAP_V2_PULLZ" \(did you mean CAP_V2_PULL\?\)/, 'the unknown scope is answered with a suggestion');
 
-  const preview = await post('/dashboard/preview', new URLSearchParams({ action: 'lists', scope: 'CAP_V2_PULL', selector: 'orgs', values: 'acme' }).toString(), 'application/x-www-form-urlencoded');
+  const preview = await post(
+    '/dashboard/preview',
+    new URLSearchParams({ action: 'lists', scope: 'CAP_V2_PULL', selector: 'orgs', values: 'acme' }).toString(),
+    'application/x-www-form-urlencoded',
+  );
   t.equal(preview.status, 200);
   const html = await preview.text();
-  t.match(html, /<ul class="err" id="warnings"><li>Warning: ROUTE_CANARY_CAP_V2_PULL_ORGS has no effect until ROUTE_OWNER_CAP_V2_PULL is canary \(it is go\)<\/li><\/ul>/, 'the preview page shows the warning');
-  const clean = await (await post('/dashboard/preview', new URLSearchParams({ action: 'ramp', scope: 'CAP_V2_PULL', percent: '25' }).toString(), 'application/x-www-form-urlencoded')).text();
+  t.match(
+    html,
+    /<ul class="err" id="warnings"><li>Warning: ROUTE_CANARY_CAP_V2_PULL_ORGS has no effect until ROUTE_OWNER_CAP_V2_PULL is canary \(it is go\)<\/li><\/ul>/,
+    'the preview page shows the warning',
+  );
+  const clean = await (
+    await post('/dashboard/preview', new URLSearchParams({ action: 'ramp', scope: 'CAP_V2_PULL', percent: '25' }).toString(), 'application/x-www-form-urlencoded')
+  ).text();
   t.notMatch(clean, /id="warnings"/, 'and none when there is nothing to warn about');
   t.equal(readFileSync(file, 'utf8'), CONFIG, 'nothing was written');
 });

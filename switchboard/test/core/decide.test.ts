@@ -80,7 +80,13 @@ function toRequest(r: CaseRequest): DecisionRequest {
   if (r.basic !== undefined) authorization = `Basic ${Buffer.from(r.basic, 'utf8').toString('base64')}`;
   if (r.jwt_sub !== undefined) authorization = `Bearer ${unsignedJwt({ sub: r.jwt_sub, iss: 'quay', aud: 'registry.example.com' })}`;
   return {
-    method: r.method, path: r.path, authorization, user: r.user, clientAddress: r.clientAddress, uploadPin: r.uploadPin, explain: true,
+    method: r.method,
+    path: r.path,
+    authorization,
+    user: r.user,
+    clientAddress: r.clientAddress,
+    uploadPin: r.uploadPin,
+    explain: true,
   };
 }
 
@@ -105,11 +111,18 @@ function checkTrace(t: Test, d: Decision, label: string): void {
   t.equal(kill?.won, d.reason === 'force_python', `${label}: kill switch won iff reason is force_python`);
   const levels = tr.filter((e) => SWITCH_LEVELS.includes(e.level));
   const expectedLevels = d.route_id !== null ? SWITCH_LEVELS : d.family !== null ? ['family', 'default'] : ['default'];
-  t.same(levels.map((e) => e.level), expectedLevels, `${label}: levels in order`);
+  t.same(
+    levels.map((e) => e.level),
+    expectedLevels,
+    `${label}: levels in order`,
+  );
   const levelKeys = levels.map((e) => e.key);
   if (d.route_id !== null) {
-    t.same(levelKeys, [`ROUTE_OWNER_ROUTE_${d.route_id.slice(6)}`, `ROUTE_OWNER_CAP_${d.capability}`, `ROUTE_OWNER_FAMILY_${d.family}`, 'ROUTE_OWNER_DEFAULT'],
-      `${label}: level keys name the switches`);
+    t.same(
+      levelKeys,
+      [`ROUTE_OWNER_ROUTE_${d.route_id.slice(6)}`, `ROUTE_OWNER_CAP_${d.capability}`, `ROUTE_OWNER_FAMILY_${d.family}`, 'ROUTE_OWNER_DEFAULT'],
+      `${label}: level keys name the switches`,
+    );
   }
   const won = levels.filter((e) => e.won);
   // Exactly one of {kill switch, upload pin, switch levels} won.
@@ -119,14 +132,21 @@ function checkTrace(t: Test, d: Decision, label: string): void {
     t.equal(won.length, 0, `${label}: no switch level won over the kill switch`);
   } else if (d.reason === 'upload_pin') {
     t.equal(won.length, 0, `${label}: no switch level won over the pin`);
-    t.same(tr.filter((e) => e.level === 'upload_pin').map((e) => [e.won, e.value]), [[true, d.owner]], `${label}: one winning pin entry`);
+    t.same(
+      tr.filter((e) => e.level === 'upload_pin').map((e) => [e.won, e.value]),
+      [[true, d.owner]],
+      `${label}: one winning pin entry`,
+    );
   } else {
     t.equal(won.length, 1, `${label}: exactly one switch level won`);
     const w = won[0]!;
     t.ok(w.value !== null, `${label}: the winning level has a value`);
     const firstSet = levels.find((e) => e.value !== null);
     t.equal(w, firstSet, `${label}: the winner is the first level that is set`);
-    t.notOk(tr.some((e) => e.level === 'upload_pin'), `${label}: no pin entry`);
+    t.notOk(
+      tr.some((e) => e.level === 'upload_pin'),
+      `${label}: no pin entry`,
+    );
   }
   const canaryEntries = tr.filter((e) => e.level === 'canary');
   if (d.canary !== null) {
@@ -134,10 +154,17 @@ function checkTrace(t: Test, d: Decision, label: string): void {
     t.equal(canaryEntries.length, 1);
     t.equal(canaryEntries[0]?.value, d.owner, `${label}: canary entry names the owner`);
     const entry = canaryEntries[0];
-    t.same(entry && entry.level === 'canary' ? { key: entry.key, selected_by: entry.selected_by, won: entry.won } : null,
-      { key: d.canary.scope, selected_by: d.canary.selected_by, won: true }, `${label}: canary entry names the scope and the selector`);
+    t.same(
+      entry && entry.level === 'canary' ? { key: entry.key, selected_by: entry.selected_by, won: entry.won } : null,
+      { key: d.canary.scope, selected_by: d.canary.selected_by, won: true },
+      `${label}: canary entry names the scope and the selector`,
+    );
     t.equal(won[0]?.value, 'canary', `${label}: the winning level said canary`);
-    t.same(d.canary.checks.map((c) => c.selector), ['orgs', 'repos', 'users', 'percent'], `${label}: canary checks in order`);
+    t.same(
+      d.canary.checks.map((c) => c.selector),
+      ['orgs', 'repos', 'users', 'percent'],
+      `${label}: canary checks in order`,
+    );
     t.equal(d.canary.selected_by, d.canary.checks.find((c) => c.matched)?.selector ?? null, `${label}: selected_by is the first matching check`);
   } else {
     t.equal(canaryEntries.length, 0, `${label}: no canary entry`);
@@ -157,8 +184,21 @@ t.test('fixture table', async (t) => {
   t.ok(fixture.cases.length >= 80, `${fixture.cases.length} cases`);
   t.equal(new Set(fixture.cases.map((c) => c.name)).size, fixture.cases.length, 'case names are unique');
   const reasons = new Set(fixture.cases.map((c) => c.expect.reason));
-  for (const r of ['force_python', 'hard_failure', 'upload_pin', 'route_switch', 'capability_switch', 'family_switch',
-    'global_default', 'unknown_route', 'canary_org', 'canary_repo', 'canary_user', 'canary_percent', 'canary_miss']) {
+  for (const r of [
+    'force_python',
+    'hard_failure',
+    'upload_pin',
+    'route_switch',
+    'capability_switch',
+    'family_switch',
+    'global_default',
+    'unknown_route',
+    'canary_org',
+    'canary_repo',
+    'canary_user',
+    'canary_percent',
+    'canary_miss',
+  ]) {
     t.ok(reasons.has(r), `some case expects reason ${r}`);
   }
   for (const c of fixture.cases) {
@@ -169,10 +209,19 @@ t.test('fixture table', async (t) => {
       const got: Record<string, unknown> = { owner: d.owner, reason: d.reason };
       const exp: Record<string, unknown> = { owner: want.owner, reason: want.reason };
       for (const k of ['route_id', 'capability', 'family'] as const) {
-        if (k in want) { got[k] = d[k]; exp[k] = want[k]; }
+        if (k in want) {
+          got[k] = d[k];
+          exp[k] = want[k];
+        }
       }
-      if ('canary_selected_by' in want) { got.canary_selected_by = d.canary?.selected_by ?? null; exp.canary_selected_by = want.canary_selected_by; }
-      if ('slash_redirect' in want) { got.slash_redirect = d.slash_redirect; exp.slash_redirect = want.slash_redirect; }
+      if ('canary_selected_by' in want) {
+        got.canary_selected_by = d.canary?.selected_by ?? null;
+        exp.canary_selected_by = want.canary_selected_by;
+      }
+      if ('slash_redirect' in want) {
+        got.slash_redirect = d.slash_redirect;
+        exp.slash_redirect = want.slash_redirect;
+      }
       t.same(got, exp, 'decision');
       t.equal(d.snapshot_version, 1, 'names its snapshot');
       checkTrace(t, d, c.name);
@@ -189,8 +238,11 @@ t.test('fixture table', async (t) => {
         canaryFixtures++;
         t.not(d.canary, null, 'explain on: the canary is explained');
         const last = fast.trace[fast.trace.length - 1];
-        t.same(last && last.level === 'canary' ? [last.key, last.value, last.selected_by] : null, [d.canary?.scope, fast.owner, d.canary?.selected_by ?? null],
-          'explain off: the trace still ends with the canary entry (scope, owner, selector)');
+        t.same(
+          last && last.level === 'canary' ? [last.key, last.value, last.selected_by] : null,
+          [d.canary?.scope, fast.owner, d.canary?.selected_by ?? null],
+          'explain off: the trace still ends with the canary entry (scope, owner, selector)',
+        );
       }
     });
   }
@@ -235,8 +287,11 @@ t.test('trace entries say what each level said and where it came from', async (t
 
   const unset = decide(snapshotFor({}), { method: 'GET', path: '/v2/' });
   const def = unset.trace.find((e) => e.level === 'default');
-  t.same(def && { value: def.value, won: def.won, origin: 'origin' in def ? def.origin : null },
-    { value: 'python', won: true, origin: { source: 'default' } }, 'an unset default says python, from the built-in default');
+  t.same(
+    def && { value: def.value, won: def.won, origin: 'origin' in def ? def.origin : null },
+    { value: 'python', won: true, origin: { source: 'default' } },
+    'an unset default says python, from the built-in default',
+  );
 
   const slash = decide(snapshotFor({}), { method: 'GET', path: '/api/v1/user' });
   t.same([slash.route_id, slash.slash_redirect], ['ROUTE_0294', true], 'slash redirect is reported');
@@ -247,11 +302,19 @@ t.test('kill switch trace: only the kill switch won; the levels still show what 
   const d = decide(s, { method: 'GET', path: '/v2/acme/app/manifests/latest' });
   t.same([d.owner, d.reason], ['python', 'force_python']);
   const kill = d.trace[0]!;
-  t.same({ value: kill.value, won: kill.won, origin: 'origin' in kill ? kill.origin : null },
-    { value: true, won: true, origin: { source: 'env', name: 'MIGRATION_FORCE_PYTHON' } });
-  t.same(d.trace.slice(1).map((e) => [e.level, e.value, e.won]), [
-    ['route', null, false], ['capability', 'go', false], ['family', null, false], ['default', null, false],
-  ]);
+  t.same(
+    { value: kill.value, won: kill.won, origin: 'origin' in kill ? kill.origin : null },
+    { value: true, won: true, origin: { source: 'env', name: 'MIGRATION_FORCE_PYTHON' } },
+  );
+  t.same(
+    d.trace.slice(1).map((e) => [e.level, e.value, e.won]),
+    [
+      ['route', null, false],
+      ['capability', 'go', false],
+      ['family', null, false],
+      ['default', null, false],
+    ],
+  );
   t.equal(d.canary, null);
 });
 
@@ -260,7 +323,10 @@ t.test('upload pin trace', async (t) => {
   const uuid = 'f47ac10b-58cc-4372-a567-0e02b2c3d479';
   const d = decide(s, { method: 'PATCH', path: `/v2/acme/app/blobs/uploads/${uuid}`, uploadPin: 'go' });
   t.same([d.owner, d.reason], ['go', 'upload_pin']);
-  t.same(d.trace.map((e) => e.level), ['kill_switch', 'upload_pin', 'route', 'capability', 'family', 'default']);
+  t.same(
+    d.trace.map((e) => e.level),
+    ['kill_switch', 'upload_pin', 'route', 'capability', 'family', 'default'],
+  );
   const pin = d.trace[1]!;
   t.same({ key: pin.key, value: pin.value, won: pin.won }, { key: uuid, value: 'go', won: true }, 'the pin entry names the upload');
   t.equal(d.params.upload_uuid, uuid);
@@ -279,22 +345,37 @@ t.test('canary outcome details', async (t) => {
   t.same([d.owner, d.reason], ['python', 'canary_miss']);
   t.equal(d.canary?.scope, 'CAP_V2_PULL');
   const checks = d.canary?.checks ?? [];
-  t.same(checks.map((c) => [c.selector, c.key, c.value, c.subject, c.matched]), [
-    ['orgs', 'ROUTE_CANARY_ORGS', ['beta'], 'acme', false],
-    ['repos', 'ROUTE_CANARY_CAP_V2_PULL_REPOS', ['acme/other'], 'acme/app', false],
-    ['users', 'ROUTE_CANARY_USERS', ['carol'], 'alice', false],
-    ['percent', 'ROUTE_CANARY_CAP_V2_PULL_PERCENT', 25, 'acme', false],
-  ], 'each check names the key that supplied it (scoped beats global) and what it compared');
+  t.same(
+    checks.map((c) => [c.selector, c.key, c.value, c.subject, c.matched]),
+    [
+      ['orgs', 'ROUTE_CANARY_ORGS', ['beta'], 'acme', false],
+      ['repos', 'ROUTE_CANARY_CAP_V2_PULL_REPOS', ['acme/other'], 'acme/app', false],
+      ['users', 'ROUTE_CANARY_USERS', ['carol'], 'alice', false],
+      ['percent', 'ROUTE_CANARY_CAP_V2_PULL_PERCENT', 25, 'acme', false],
+    ],
+    'each check names the key that supplied it (scoped beats global) and what it compared',
+  );
   const pct = checks[3]!;
   t.equal(pct.subject_kind, 'namespace');
   t.ok(typeof pct.bucket === 'number' && pct.bucket >= 70 && pct.bucket < 70.1, `acme's bucket is 70.0x (got ${pct.bucket})`);
   const entry = d.trace[d.trace.length - 1]!;
   t.same({ level: entry.level, key: entry.key, value: entry.value, won: entry.won }, { level: 'canary', key: 'CAP_V2_PULL', value: 'python', won: true });
 
-  const byUser = decide(snapshotFor({ ROUTE_OWNER_ROUTE_0294: 'canary', ROUTE_CANARY_PERCENT: 50 }), { method: 'GET', path: '/api/v1/user/', user: 'alice', clientAddress: '10.0.0.1', explain: true });
+  const byUser = decide(snapshotFor({ ROUTE_OWNER_ROUTE_0294: 'canary', ROUTE_CANARY_PERCENT: 50 }), {
+    method: 'GET',
+    path: '/api/v1/user/',
+    user: 'alice',
+    clientAddress: '10.0.0.1',
+    explain: true,
+  });
   const p2 = byUser.canary?.checks[3];
   t.same([p2?.subject, p2?.subject_kind], ['alice', 'user'], 'no namespace: the user is the subject');
-  const byClient = decide(snapshotFor({ ROUTE_OWNER_ROUTE_0294: 'canary', ROUTE_CANARY_PERCENT: 50 }), { method: 'GET', path: '/api/v1/user/', clientAddress: '10.0.0.1', explain: true });
+  const byClient = decide(snapshotFor({ ROUTE_OWNER_ROUTE_0294: 'canary', ROUTE_CANARY_PERCENT: 50 }), {
+    method: 'GET',
+    path: '/api/v1/user/',
+    clientAddress: '10.0.0.1',
+    explain: true,
+  });
   t.same([byClient.canary?.checks[3]?.subject, byClient.canary?.checks[3]?.subject_kind], ['10.0.0.1', 'client']);
   const nobody = decide(snapshotFor({ ROUTE_OWNER_ROUTE_0294: 'canary', ROUTE_CANARY_PERCENT: 50 }), { method: 'GET', path: '/api/v1/user/', explain: true });
   t.same([nobody.canary?.checks[3]?.subject, nobody.canary?.checks[3]?.bucket, nobody.owner], [null, null, 'python'], 'no subject at all: not selected below 100');
@@ -312,16 +393,23 @@ t.test('the canary explanation is built only when the request asks for it', asyn
     t.same([off.owner, off.reason, off.trace], [on.owner, on.reason, on.trace], `${path}: same owner, reason and trace`);
     t.same([unset.owner, unset.reason, unset.trace], [on.owner, on.reason, on.trace]);
     const last = off.trace[off.trace.length - 1]!;
-    t.same(last.level === 'canary' ? { level: last.level, key: last.key, value: last.value, selected_by: last.selected_by, won: last.won } : last,
+    t.same(
+      last.level === 'canary' ? { level: last.level, key: last.key, value: last.value, selected_by: last.selected_by, won: last.won } : last,
       { level: 'canary', key: 'CAP_V2_PULL', value: on.owner, selected_by: on.canary?.selected_by ?? null, won: true },
-      `${path}: the trace ends with the canary entry`);
+      `${path}: the trace ends with the canary entry`,
+    );
   }
-  t.same(['/v2/acme/app/manifests/latest', '/v2/beta/app/manifests/latest', '/v2/zeta/app/manifests/latest']
-    .map((path) => decide(s, { method: 'GET', path }).reason), ['canary_org', 'canary_percent', 'canary_miss']);
+  t.same(
+    ['/v2/acme/app/manifests/latest', '/v2/beta/app/manifests/latest', '/v2/zeta/app/manifests/latest'].map((path) => decide(s, { method: 'GET', path }).reason),
+    ['canary_org', 'canary_percent', 'canary_miss'],
+  );
   // explain on a decision no canary settles changes nothing.
   const plain = snapshotFor({ ROUTE_OWNER_CAP_V2_PULL: 'go' });
-  t.same(decide(plain, { method: 'GET', path: '/v2/acme/app/manifests/latest', explain: true }),
-    decide(plain, { method: 'GET', path: '/v2/acme/app/manifests/latest' }), 'not a canary: explain adds nothing');
+  t.same(
+    decide(plain, { method: 'GET', path: '/v2/acme/app/manifests/latest', explain: true }),
+    decide(plain, { method: 'GET', path: '/v2/acme/app/manifests/latest' }),
+    'not a canary: explain adds nothing',
+  );
 });
 
 t.test('the Authorization header is decoded only when a users list is set or the percent subject has no namespace', async (t) => {
@@ -330,12 +418,32 @@ t.test('the Authorization header is decoded only when a users list is set or the
   function counted(method: string, path: string, extra: Partial<DecisionRequest> = {}): { req: DecisionRequest; reads: () => number } {
     let n = 0;
     const req = { method, path, ...extra } as DecisionRequest;
-    Object.defineProperty(req, 'authorization', { enumerable: true, get: () => { n++; return jwt; } });
+    Object.defineProperty(req, 'authorization', {
+      enumerable: true,
+      get: () => {
+        n++;
+        return jwt;
+      },
+    });
     return { req, reads: () => n };
   }
   const cases: [string, Record<string, unknown>, string, boolean, Owner, string][] = [
-    ['percent subject is the namespace, no users list', { ROUTE_OWNER_CAP_V2_PULL: 'canary', ROUTE_CANARY_PERCENT: 50 }, '/v2/acme/app/manifests/latest', false, 'python', 'canary_miss'],
-    ['an org list and a namespace percent subject', { ROUTE_OWNER_CAP_V2_PULL: 'canary', ROUTE_CANARY_ORGS: ['beta'], ROUTE_CANARY_PERCENT: 5 }, '/v2/beta/app/manifests/latest', false, 'go', 'canary_org'],
+    [
+      'percent subject is the namespace, no users list',
+      { ROUTE_OWNER_CAP_V2_PULL: 'canary', ROUTE_CANARY_PERCENT: 50 },
+      '/v2/acme/app/manifests/latest',
+      false,
+      'python',
+      'canary_miss',
+    ],
+    [
+      'an org list and a namespace percent subject',
+      { ROUTE_OWNER_CAP_V2_PULL: 'canary', ROUTE_CANARY_ORGS: ['beta'], ROUTE_CANARY_PERCENT: 5 },
+      '/v2/beta/app/manifests/latest',
+      false,
+      'go',
+      'canary_org',
+    ],
     ['percent 100 needs no subject', { ROUTE_OWNER_ROUTE_0294: 'canary', ROUTE_CANARY_PERCENT: 100 }, '/api/v1/user/', false, 'go', 'canary_percent'],
     ['percent 0 needs no subject', { ROUTE_OWNER_ROUTE_0294: 'canary', ROUTE_CANARY_PERCENT: 0 }, '/api/v1/user/', false, 'python', 'canary_miss'],
     ['not a canary decision', { ROUTE_OWNER_CAP_V2_PULL: 'go' }, '/v2/acme/app/manifests/latest', false, 'go', 'capability_switch'],
@@ -356,7 +464,11 @@ t.test('the Authorization header is decoded only when a users list is set or the
     const e = decide(s, explained);
     t.same([e.owner, e.reason, e.trace], [d.owner, d.reason, d.trace], `${name}: explain decides the same`);
     if (e.canary) t.equal(e.canary.checks[2]?.subject, 'alice', `${name}: explain names the user`);
-    t.equal(explainReads() > 0, d.trace.some((x) => x.level === 'canary'), `${name}: explain reads the header iff a canary decides`);
+    t.equal(
+      explainReads() > 0,
+      d.trace.some((x) => x.level === 'canary'),
+      `${name}: explain reads the header iff a canary decides`,
+    );
   }
 });
 
@@ -368,14 +480,22 @@ t.test('percent bucketing through decide is sticky and monotonic over 2,000 name
   const percents = [5, 10, 25, 50];
   const snaps = percents.map((p, i) => snapshotFor({ ROUTE_OWNER_CAP_V2_PULL: 'canary', ROUTE_CANARY_CAP_V2_PULL_PERCENT: p }, {}, i + 1));
   const namespaces = Array.from({ length: 2000 }, (_, i) => `ns-${i}`);
-  const inAt = snaps.map((s) => new Set(namespaces.filter((ns) => {
-    const d = decide(s, { method: 'GET', path: `/v2/${ns}/app/manifests/latest` });
-    return d.owner === 'go';
-  })));
+  const inAt = snaps.map(
+    (s) =>
+      new Set(
+        namespaces.filter((ns) => {
+          const d = decide(s, { method: 'GET', path: `/v2/${ns}/app/manifests/latest` });
+          return d.owner === 'go';
+        }),
+      ),
+  );
   let violations = 0;
   for (let i = 0; i < percents.length - 1; i++) {
     for (const ns of inAt[i]!) {
-      if (!inAt[i + 1]!.has(ns)) { violations++; t.fail(`${ns} is go at ${percents[i]}% but not at ${percents[i + 1]}%`); }
+      if (!inAt[i + 1]!.has(ns)) {
+        violations++;
+        t.fail(`${ns} is go at ${percents[i]}% but not at ${percents[i + 1]}%`);
+      }
     }
   }
   t.equal(violations, 0, 'go at p ⇒ go at every higher p');
@@ -395,8 +515,7 @@ t.test('percent bucketing through decide is sticky and monotonic over 2,000 name
     if (a !== inAt[0]!.has(ns) || b !== a) unstable++;
   }
   t.equal(unstable, 0, 'the namespace, not the repository or route, decides');
-  t.same(decide(again, { method: 'GET', path: '/v2/ns-1/app/manifests/latest' }).reason,
-    inAt[0]!.has('ns-1') ? 'canary_percent' : 'canary_miss');
+  t.same(decide(again, { method: 'GET', path: '/v2/ns-1/app/manifests/latest' }).reason, inAt[0]!.has('ns-1') ? 'canary_percent' : 'canary_miss');
 });
 
 // ---------------------------------------------------------------------------
@@ -406,8 +525,12 @@ t.test('percent bucketing through decide is sticky and monotonic over 2,000 name
 t.test('decideWorker', async (t) => {
   const s = snapshotFor({ WORKER_OWNER_GCWORKER: 'go', WORKER_OWNER_BUILDER: 'python' }, {}, 3);
   const gc = decideWorker(s, 'gcworker');
-  t.same(gc && { owner: gc.owner, reason: gc.reason, key: gc.key, version: gc.snapshot_version },
-    { owner: 'go', reason: 'worker_switch', key: 'WORKER_OWNER_GCWORKER', version: 3 });
+  t.same(gc && { owner: gc.owner, reason: gc.reason, key: gc.key, version: gc.snapshot_version }, {
+    owner: 'go',
+    reason: 'worker_switch',
+    key: 'WORKER_OWNER_GCWORKER',
+    version: 3,
+  });
   t.same(gc?.origin, { source: 'file', file: 'config.yaml', line: 2 });
   const builder = decideWorker(s, 'builder');
   t.same([builder?.owner, builder?.reason], ['python', 'worker_switch'], 'explicit python');
@@ -440,8 +563,7 @@ t.test('snapshots', async (t) => {
   t.match(s.source.digest, /^[0-9a-f]{64}$/);
   t.ok(Object.isFrozen(s) && Object.isFrozen(s.owner_map), 'frozen');
   const hard = hardFailureSnapshot(inv, '/etc/quay/config.yaml', 5, new Date(1000));
-  t.same([hard.hard_failure, hard.version, hard.source.digest, hard.source.file, hard.updated_at],
-    [true, 5, null, '/etc/quay/config.yaml', '1970-01-01T00:00:01.000Z']);
+  t.same([hard.hard_failure, hard.version, hard.source.digest, hard.source.file, hard.updated_at], [true, 5, null, '/etc/quay/config.yaml', '1970-01-01T00:00:01.000Z']);
   t.equal(hard.settings.POLL_INTERVAL_SECONDS, 5, 'hard-failure settings are the defaults');
   // Every route decides under hard failure to python.
   let bad = 0;

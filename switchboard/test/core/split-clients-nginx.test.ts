@@ -161,8 +161,22 @@ t.test('real nginx split_clients agrees', async (t) => {
       // every length 1..40 → every 4-byte tail case (0, 1, 2, 3 extra bytes)
       ...Array.from({ length: 40 }, (_, i) => 'abcdefghijklmnopqrstuvwxyz0123456789ABCD'.slice(0, i + 1)),
       // UTF-8 byte lengths 2..9 with mixed tails
-      'é', 'aé', 'abé', 'abcé', '日', 'a日', '🚀', 'a🚀', 'ab🚀', 'abc🚀', 'müller', 'org/ρεπο', '中文/仓库',
-      '10.0.0.1', '2001:db8::1', 'acme+deploybot',
+      'é',
+      'aé',
+      'abé',
+      'abcé',
+      '日',
+      'a日',
+      '🚀',
+      'a🚀',
+      'ab🚀',
+      'abc🚀',
+      'müller',
+      'org/ρεπο',
+      '中文/仓库',
+      '10.0.0.1',
+      '2001:db8::1',
+      'acme+deploybot',
     ];
     const fixed = new Map(FIXED_VECTORS);
     for (const key of keys) {
@@ -185,13 +199,12 @@ t.test('real nginx split_clients agrees', async (t) => {
     }
     const lines = await nginxDebugSplits(server, agent, '/bounds', key);
     const hash = murmurHash2(key);
-    t.ok(lines.every(([h]) => h === hash), `nginx hashed ${JSON.stringify(key)} to ${hash}`);
-    const boundaries = lines.map(([, b]) => b).filter((b) => b !== 0);
-    t.same(
-      boundaries,
-      [...PERCENTS.map((p) => percentThreshold(p)), percentThreshold(100)],
-      'boundaries for ' + [...PERCENTS, 100].map((p) => `${p}%`).join(', '),
+    t.ok(
+      lines.every(([h]) => h === hash),
+      `nginx hashed ${JSON.stringify(key)} to ${hash}`,
     );
+    const boundaries = lines.map(([, b]) => b).filter((b) => b !== 0);
+    t.same(boundaries, [...PERCENTS.map((p) => percentThreshold(p)), percentThreshold(100)], 'boundaries for ' + [...PERCENTS, 100].map((p) => `${p}%`).join(', '));
     t.equal(boundaries[boundaries.length - 1], 0xffffffff, 'nginx `100%` boundary is 0xffffffff, not 2^32');
   });
 
@@ -200,7 +213,10 @@ t.test('real nginx split_clients agrees', async (t) => {
     t.ok(keys.length >= 10000, `${keys.length} distinct keys`);
     const lengths = new Set(keys.map((k) => Buffer.byteLength(k)));
     for (let n = 1; n <= 40; n++) t.ok(lengths.has(n), `has a key of ${n} bytes`);
-    t.ok(keys.some((k) => /[^\x00-\x7f]/.test(k)), 'has non-ASCII keys');
+    t.ok(
+      keys.some((k) => /[^\x00-\x7f]/.test(k)),
+      'has non-ASCII keys',
+    );
 
     const mismatches: string[] = [];
     let compared = 0;
@@ -230,10 +246,7 @@ t.test('real nginx split_clients agrees', async (t) => {
       });
     }
     const elapsed = Date.now() - t0;
-    t.comment(
-      `compared ${keys.length} keys x ${PERCENTS.length + 1} percents = ${compared} decisions ` +
-        `in ${elapsed} ms (percents: ${PERCENTS.join(', ')}, 100)`,
-    );
+    t.comment(`compared ${keys.length} keys x ${PERCENTS.length + 1} percents = ${compared} decisions ` + `in ${elapsed} ms (percents: ${PERCENTS.join(', ')}, 100)`);
     if (mismatches.length) t.comment(`first mismatches:\n  ${mismatches.slice(0, 10).join('\n  ')}`);
     t.same(mismatches.slice(0, 10), [], `no mismatches (total ${mismatches.length})`);
     t.equal(mismatches.length, 0);
@@ -265,23 +278,85 @@ function generateKeys(target: number): string[] {
   const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
 
   const orgWords = [
-    'acme', 'quay', 'redhat', 'coreos', 'openshift', 'fedora', 'debian', 'ubuntu', 'alpine', 'grafana',
-    'prometheus', 'jetstack', 'bitnami', 'library', 'kube', 'istio', 'linkerd', 'cilium', 'argo', 'flux',
-    'tekton', 'knative', 'dex', 'vault', 'consul', 'minio', 'harbor', 'zot', 'nvidia', 'intel',
+    'acme',
+    'quay',
+    'redhat',
+    'coreos',
+    'openshift',
+    'fedora',
+    'debian',
+    'ubuntu',
+    'alpine',
+    'grafana',
+    'prometheus',
+    'jetstack',
+    'bitnami',
+    'library',
+    'kube',
+    'istio',
+    'linkerd',
+    'cilium',
+    'argo',
+    'flux',
+    'tekton',
+    'knative',
+    'dex',
+    'vault',
+    'consul',
+    'minio',
+    'harbor',
+    'zot',
+    'nvidia',
+    'intel',
   ];
   const orgSuffixes = ['', '-io', '-labs', '-dev', '-prod', '-ci', '_team', '.eu', '42', 'hq'];
   const repos = [
-    'nginx', 'postgres', 'redis', 'app', 'api', 'web', 'worker', 'base', 'ubi8', 'ubi9', 'builder',
-    'operator', 'controller', 'agent', 'proxy', 'cli', 'node-exporter', 'clair', 'mirror', 'sidecar',
+    'nginx',
+    'postgres',
+    'redis',
+    'app',
+    'api',
+    'web',
+    'worker',
+    'base',
+    'ubi8',
+    'ubi9',
+    'builder',
+    'operator',
+    'controller',
+    'agent',
+    'proxy',
+    'cli',
+    'node-exporter',
+    'clair',
+    'mirror',
+    'sidecar',
   ];
   const people = [
-    'alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'ivan', 'judy', 'mallory',
-    'niaj', 'olivia', 'peggy', 'rupert', 'sybil', 'trent', 'victor', 'walter', 'yusuf', 'zoe',
+    'alice',
+    'bob',
+    'carol',
+    'dave',
+    'erin',
+    'frank',
+    'grace',
+    'heidi',
+    'ivan',
+    'judy',
+    'mallory',
+    'niaj',
+    'olivia',
+    'peggy',
+    'rupert',
+    'sybil',
+    'trent',
+    'victor',
+    'walter',
+    'yusuf',
+    'zoe',
   ];
   const robots = ['deploy', 'ci', 'builder', 'pull', 'push', 'mirror', 'scanner', 'backup', 'renovate'];
-  const unicode = [
-    'é', 'ü', 'ß', 'ñ', 'ø', 'ç', 'ä', 'Ω', 'ж', '日本', '中文', 'русский', 'Ελληνικά', 'ㅎ', '😀', '🚀', '∑', '€',
-  ];
+  const unicode = ['é', 'ü', 'ß', 'ñ', 'ø', 'ç', 'ä', 'Ω', 'ж', '日本', '中文', 'русский', 'Ελληνικά', 'ㅎ', '😀', '🚀', '∑', '€'];
   const ascii = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:+@=~!*()';
 
   const out = new Set<string>();
@@ -379,9 +454,7 @@ function canConnect(port: number): Promise<boolean> {
 }
 
 function nginxConfig(dir: string, port: number, debugLog: string): string {
-  const splits = PERCENTS.map(
-    (p, i) => `  split_clients "$http_x_key" $v${i} { ${p}% go; * python; }`,
-  ).join('\n');
+  const splits = PERCENTS.map((p, i) => `  split_clients "$http_x_key" $v${i} { ${p}% go; * python; }`).join('\n');
   const vars = [...PERCENTS.map((_, i) => `$v${i}`), '$v100'].join(' ');
   return `daemon off;
 master_process off;
@@ -462,12 +535,7 @@ async function startNginx(t: Test, bin: string): Promise<NginxServer> {
   throw new Error(`could not start nginx (${bin}):\n${failures.join('\n')}`);
 }
 
-function request(
-  server: NginxServer,
-  agent: http.Agent,
-  urlPath: string,
-  key: string,
-): Promise<Buffer> {
+function request(server: NginxServer, agent: http.Agent, urlPath: string, key: string): Promise<Buffer> {
   // Node writes header strings as latin1, so pass the UTF-8 bytes as a
   // "binary" string to put the exact UTF-8 bytes on the wire.
   const headerValue = Buffer.from(key, 'utf8').toString('latin1');
@@ -519,12 +587,7 @@ async function nginxSplit(server: NginxServer, agent: http.Agent, key: string): 
  * The `http split: <hash> <boundary>` lines nginx's debug log printed while
  * serving one request (one line per bucket it looked at, `*` has boundary 0).
  */
-async function nginxDebugSplits(
-  server: NginxServer,
-  agent: http.Agent,
-  urlPath: string,
-  key: string,
-): Promise<Array<[hash: number, boundary: number]>> {
+async function nginxDebugSplits(server: NginxServer, agent: http.Agent, urlPath: string, key: string): Promise<Array<[hash: number, boundary: number]>> {
   const before = await readFile(server.debugLog).catch(() => Buffer.alloc(0));
   await request(server, agent, urlPath, key);
   const after = await readFile(server.debugLog);

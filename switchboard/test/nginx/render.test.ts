@@ -32,10 +32,26 @@ function ngxUnquote(q: string): string {
     const c = q[i]!;
     if (c === '\\') {
       const n = q[i + 1]!;
-      if (n === '"' || n === "'" || n === '\\') { out += n; i++; continue; }
-      if (n === 't') { out += '\t'; i++; continue; }
-      if (n === 'r') { out += '\r'; i++; continue; }
-      if (n === 'n') { out += '\n'; i++; continue; }
+      if (n === '"' || n === "'" || n === '\\') {
+        out += n;
+        i++;
+        continue;
+      }
+      if (n === 't') {
+        out += '\t';
+        i++;
+        continue;
+      }
+      if (n === 'r') {
+        out += '\r';
+        i++;
+        continue;
+      }
+      if (n === 'n') {
+        out += '\n';
+        i++;
+        continue;
+      }
     }
     out += c;
   }
@@ -60,13 +76,18 @@ interface Compiled {
 function compile(m: NginxModel): Compiled {
   const conv = (g: NginxModel['otherGroup']) => g.entries.map((e) => ({ re: jsRegex(e.key.slice(1)), value: e.value }));
   const dispatch = new Map(m.groups.map((g) => [g.segment, conv(g)]));
-  return { split: m.dispatch ? jsRegex(m.dispatch) : null, dispatch, other: conv(m.otherGroup), defaults: new Map([...m.groups, m.otherGroup].map((g) => [g.segment, g.defaultValue])) };
+  return {
+    split: m.dispatch ? jsRegex(m.dispatch) : null,
+    dispatch,
+    other: conv(m.otherGroup),
+    defaults: new Map([...m.groups, m.otherGroup].map((g) => [g.segment, g.defaultValue])),
+  };
 }
 
 /** What nginx's maps give for "METHOD PATH": [plan, route]. */
 function nginxMatch(c: Compiled, method: string, path: string): [string, string] {
   // $sb_seg: a split group's key, else the first segment; map exact strings are case-insensitive.
-  const seg = ((c.split?.exec(path) ?? /^\/([^/]*)/.exec(path))![1]!).toLowerCase();
+  const seg = (c.split?.exec(path) ?? /^\/([^/]*)/.exec(path))![1]!.toLowerCase();
   const group = c.dispatch.get(seg);
   const entries = group ?? c.other;
   const key = `${method} ${path}`;
@@ -84,11 +105,38 @@ function nginxMatch(c: Compiled, method: string, path: string): [string, string]
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => { s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0; return s / 2 ** 32; };
+  return () => {
+    s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
+    return s / 2 ** 32;
+  };
 }
 
 const STATICS = [...new Set(inv.routes.flatMap((r) => r.pattern.split('/').filter((p) => p && !p.includes('{'))))];
-const ODD = ['', 'v2', 'auth', 'tags', 'images', 'latest', 'sha256:' + 'ab'.repeat(32), 'x'.repeat(129), 'tüg', 'ß', '-x', '.x', 'a.b', 'UPPER', 'blobs', 'uploads', 'manifests', 'push', 'repository', 'cnr', 'customtrigger', 'setup', 'library'];
+const ODD = [
+  '',
+  'v2',
+  'auth',
+  'tags',
+  'images',
+  'latest',
+  'sha256:' + 'ab'.repeat(32),
+  'x'.repeat(129),
+  'tüg',
+  'ß',
+  '-x',
+  '.x',
+  'a.b',
+  'UPPER',
+  'blobs',
+  'uploads',
+  'manifests',
+  'push',
+  'repository',
+  'cnr',
+  'customtrigger',
+  'setup',
+  'library',
+];
 
 function randomPath(r: () => number, route: RouteRow): string {
   const pick = <T>(a: readonly T[]): T => a[Math.floor(r() * a.length)]!;
@@ -166,7 +214,11 @@ t.test('rendering is deterministic and readable', async (t) => {
   t.equal(a, b, 'two renders of the same config are byte-identical');
   t.notMatch(a, /[ \t]+$/m, 'no trailing blanks');
   t.match(a, /# ── REGISTRY_V2 ── family switch ROUTE_OWNER_FAMILY_REGISTRY_V2: go/, 'grouped by family');
-  t.match(a, /# ROUTE_0016 {2}V2_PULL {2}GET \/v2\/\{repository:repopath\}\/manifests\/\{manifest_ref:tag\} {2}→ python \(ROUTE_OWNER_ROUTE_0016\)/, 'each row with its id, capability and why');
+  t.match(
+    a,
+    /# ROUTE_0016 {2}V2_PULL {2}GET \/v2\/\{repository:repopath\}\/manifests\/\{manifest_ref:tag\} {2}→ python \(ROUTE_OWNER_ROUTE_0016\)/,
+    'each row with its id, capability and why',
+  );
   t.match(a, /upstream sb_go \{\n\s+server go\.internal:8443;\n\s+keepalive 64;/, 'keepalive upstreams');
   t.match(a, /proxy_ssl_name \$sb_upstream_host;/, 'https upstreams get SNI');
   t.match(a, /client_max_body_size 0;\n\s+proxy_request_buffering off;\n\s+proxy_buffering off;/, 'registry-friendly proxy settings');
@@ -179,7 +231,10 @@ t.test('the kill switch and hard failure render python everywhere', async (t) =>
   const killed = buildNginxModel(snap(MAPS.mixed!.replace('MIGRATION:\n', 'MIGRATION:\n  MIGRATION_FORCE_PYTHON: true\n')));
   t.equal(killed.canaries.length, 0, 'no canary maps');
   t.equal(killed.pinning, false, 'no upload pins');
-  t.ok([...killed.groups, killed.otherGroup].every((g) => g.entries.every((e) => e.value.startsWith('python '))), 'every entry says python');
+  t.ok(
+    [...killed.groups, killed.otherGroup].every((g) => g.entries.every((e) => e.value.startsWith('python '))),
+    'every entry says python',
+  );
   t.match(killed.summary[0], /435 python, 0 go, 0 canary/);
   const hard = renderNginx(hardFailureSnapshot(inv, 'missing.yaml', 0, new Date(0)));
   t.match(hard.text, /NO VALID CONFIG WAS EVER LOADED/);
@@ -187,14 +242,16 @@ t.test('the kill switch and hard failure render python everywhere', async (t) =>
 });
 
 t.test('what nginx cannot do is said', async (t) => {
-  const m = buildNginxModel(snap(`MIGRATION:
+  const m = buildNginxModel(
+    snap(`MIGRATION:
   ROUTE_OWNER_DEFAULT: canary
   ROUTE_CANARY_USERS: [alice]
   ROUTE_CANARY_PERCENT: 5
 SWITCHBOARD:
   UPSTREAMS: {python: "http://127.0.0.1:1"}
   EMBEDDED_REGISTRY: {}
-`));
+`),
+  );
   t.match(m.warnings.join('\n'), /users selector \(ROUTE_CANARY_USERS\) matches Basic-auth users only/);
   t.match(m.warnings.join('\n'), /route\(s\) have no namespace in the path; their percent subject in nginx is the Basic-auth user/);
   t.match(m.warnings.join('\n'), /embedded registry .* nginx cannot reach it/);
@@ -204,7 +261,11 @@ SWITCHBOARD:
 
 t.test('an upstream URL with a path is refused with the key', async (t) => {
   let err: unknown = null;
-  try { buildNginxModel(snap('SWITCHBOARD:\n  UPSTREAMS: {python: "http://quay:8080/prefix"}\n')); } catch (e) { err = e; }
+  try {
+    buildNginxModel(snap('SWITCHBOARD:\n  UPSTREAMS: {python: "http://quay:8080/prefix"}\n'));
+  } catch (e) {
+    err = e;
+  }
   t.ok(isSwitchboardError(err), 'a SwitchboardError');
   t.match((err as Error).message, /SWITCHBOARD\.UPSTREAMS\.python: .*drop the path \/prefix/);
 });
@@ -222,11 +283,27 @@ t.test('config text cannot break out of the rendered file', async (t) => {
   t.match(text, /acme\\x0aserver/, 'control characters are written as \\xNN');
   t.match(text, /\$c d/, 'the $ is escaped in the regex');
   let err: unknown = null;
-  try { renderNginx(snap(`LIBRARY_NAMESPACE: "lib$remote_user"\n${UP}`)); } catch (e) { err = e; }
-  t.match((err as Error | null)?.message ?? '', /LIBRARY_NAMESPACE: "lib\$remote_user" cannot be written into nginx/, 'a LIBRARY_NAMESPACE nginx would read as a variable is refused');
-  for (const [url, why] of [['http://u:p@quay:8080', /credentials/], ['http://quay:8080/?x=1', /drop \?x=1/], ['http://a;b:80', /is not a host name/]] as const) {
+  try {
+    renderNginx(snap(`LIBRARY_NAMESPACE: "lib$remote_user"\n${UP}`));
+  } catch (e) {
+    err = e;
+  }
+  t.match(
+    (err as Error | null)?.message ?? '',
+    /LIBRARY_NAMESPACE: "lib\$remote_user" cannot be written into nginx/,
+    'a LIBRARY_NAMESPACE nginx would read as a variable is refused',
+  );
+  for (const [url, why] of [
+    ['http://u:p@quay:8080', /credentials/],
+    ['http://quay:8080/?x=1', /drop \?x=1/],
+    ['http://a;b:80', /is not a host name/],
+  ] as const) {
     err = null;
-    try { buildNginxModel(snap(`SWITCHBOARD:\n  UPSTREAMS: {python: "${url}"}\n`)); } catch (e) { err = e; }
+    try {
+      buildNginxModel(snap(`SWITCHBOARD:\n  UPSTREAMS: {python: "${url}"}\n`));
+    } catch (e) {
+      err = e;
+    }
     t.match((err as Error | null)?.message ?? '', why, `upstream ${url} refused`);
   }
 });

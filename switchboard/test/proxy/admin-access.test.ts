@@ -20,7 +20,12 @@ import { inv, rawRequest, request, startProxy, startUpstreams, tempDir, type Pro
 
 const TOKEN = 'an-admin-token-long-enough-1234';
 
-interface Admin { readonly port: number; readonly h: ProxyHandle; readonly auth: DashboardAuth | null; readonly tokenFile: string }
+interface Admin {
+  readonly port: number;
+  readonly h: ProxyHandle;
+  readonly auth: DashboardAuth | null;
+  readonly tokenFile: string;
+}
 
 /** The proxy and its admin listener (dashboard included), as serve wires them, on port 0. */
 async function startAdmin(t: TLike, settings: Record<string, unknown>, o: { dashboard?: boolean; listenHost?: string; env?: Record<string, string> } = {}): Promise<Admin> {
@@ -29,20 +34,36 @@ async function startAdmin(t: TLike, settings: Record<string, unknown>, o: { dash
   writeFileSync(tokenFile, `${TOKEN}\n`);
   const dashboard = o.dashboard ?? true;
   const up = await startUpstreams(t);
-  const h = await startProxy(t, {
-    upstreams: up,
-    settings: { LISTEN: '127.0.0.1:0', ACCESS_LOG: 'off', ...(dashboard ? { DASHBOARD: { ADMIN_TOKEN_FILE: tokenFile } } : {}), ...settings },
-  }, { metrics: true, env: o.env ?? {} });
+  const h = await startProxy(
+    t,
+    {
+      upstreams: up,
+      settings: { LISTEN: '127.0.0.1:0', ACCESS_LOG: 'off', ...(dashboard ? { DASHBOARD: { ADMIN_TOKEN_FILE: tokenFile } } : {}), ...settings },
+    },
+    { metrics: true, env: o.env ?? {} },
+  );
   const auth = dashboard ? new DashboardAuth({ tokenFile, usersFile: null, sessionHours: 1 }) : null;
   const stateDir = join(dir, 'state');
   mkdirSync(stateDir);
   const control = new ControlPlane({ provider: h.provider, inventory: inv(), file: h.file, env: {}, auth, stats: new LiveStats(h.metrics!.registry), stateDir, log: silentLogger });
   const server = createAdminServer({
-    provider: h.provider, proxy: h.proxy, pins: h.pins, metrics: h.metrics!, startedAt: new Date(), control, auth,
+    provider: h.provider,
+    proxy: h.proxy,
+    pins: h.pins,
+    metrics: h.metrics!,
+    startedAt: new Date(),
+    control,
+    auth,
     listenHost: o.listenHost ?? '127.0.0.1',
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  t.teardown(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
+  t.teardown(
+    () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  );
   return { port: (server.address() as AddressInfo).port, h, auth, tokenFile };
 }
 
@@ -50,9 +71,21 @@ const get = (port: number, path: string, headers: http.OutgoingHttpHeaders = {})
 
 t.test('Host header values: names, ports, IP literals', async (t) => {
   const cases: [string, string | null][] = [
-    ['127.0.0.1', '127.0.0.1'], ['127.0.0.1:9180', '127.0.0.1'], ['[::1]', '::1'], ['[::1]:9180', '::1'],
-    ['LocalHost:9180', 'localhost'], ['localhost.', 'localhost'], ['Admin.Internal:80', 'admin.internal'], ['10.1.2.3:', '10.1.2.3'],
-    ['::1', null], ['[::1', null], ['[nothex]:1', null], ['evil.example:port', null], ['user@evil.example', null], ['a b', null], ['', null],
+    ['127.0.0.1', '127.0.0.1'],
+    ['127.0.0.1:9180', '127.0.0.1'],
+    ['[::1]', '::1'],
+    ['[::1]:9180', '::1'],
+    ['LocalHost:9180', 'localhost'],
+    ['localhost.', 'localhost'],
+    ['Admin.Internal:80', 'admin.internal'],
+    ['10.1.2.3:', '10.1.2.3'],
+    ['::1', null],
+    ['[::1', null],
+    ['[nothex]:1', null],
+    ['evil.example:port', null],
+    ['user@evil.example', null],
+    ['a b', null],
+    ['', null],
   ];
   for (const [header, want] of cases) t.equal(hostName(header), want, JSON.stringify(header));
   const names = allowedNames('admin.internal', ['Scrape.Example.']);
@@ -79,7 +112,12 @@ t.test('a rebinding Host is refused on every admin path but /healthz', async (t)
     t.match(r.text(), /Host "evil\.example" is not a name of this admin listener.*SWITCHBOARD\.ADMIN_ALLOWED_HOSTS/, `${path}: names the setting`);
     t.match(r.headers['content-type'], /^text\/plain/);
   }
-  const post = await request(a.port, { method: 'POST', path: '/control/v1/plan', headers: { host: 'evil.example:9180', 'content-type': 'application/json', ...bearer }, body: '{}' });
+  const post = await request(a.port, {
+    method: 'POST',
+    path: '/control/v1/plan',
+    headers: { host: 'evil.example:9180', 'content-type': 'application/json', ...bearer },
+    body: '{}',
+  });
   t.equal(post.status, 421, 'a POST to the control API too, before its own checks');
   t.equal((await get(a.port, '/healthz', { host: 'evil.example' })).status, 200, '/healthz says only "ok": open to any name');
   t.equal((await get(a.port, '/status', { host: 'fe80::1' })).status, 421, 'an IPv6 literal without brackets is malformed');
@@ -88,8 +126,18 @@ t.test('a rebinding Host is refused on every admin path but /healthz', async (t)
 t.test('IP literals, localhost, the listen host and ADMIN_ALLOWED_HOSTS pass', async (t) => {
   const a = await startAdmin(t, { ADMIN_ALLOWED_HOSTS: ['Switchboard-Admin.internal'] }, { listenHost: 'admin.example' });
   const bearer = { authorization: `Bearer ${TOKEN}` };
-  const hosts = ['127.0.0.1', `127.0.0.1:${a.port}`, '10.20.30.40:9180', '[::1]', `[::1]:${a.port}`, 'localhost', `localhost:${a.port}`,
-    'admin.example:9180', 'switchboard-admin.internal', 'SWITCHBOARD-ADMIN.INTERNAL:9180'];
+  const hosts = [
+    '127.0.0.1',
+    `127.0.0.1:${a.port}`,
+    '10.20.30.40:9180',
+    '[::1]',
+    `[::1]:${a.port}`,
+    'localhost',
+    `localhost:${a.port}`,
+    'admin.example:9180',
+    'switchboard-admin.internal',
+    'SWITCHBOARD-ADMIN.INTERNAL:9180',
+  ];
   for (const host of hosts) {
     t.equal((await get(a.port, '/status', { host })).status, 200, `/status with Host ${host}`);
     t.equal((await get(a.port, '/control/v1/state', { host, ...bearer })).status, 200, `/control/v1/state with Host ${host}`);
@@ -120,7 +168,7 @@ t.test('the control API under /control/v1; the old /api/v1 paths redirect, past 
   t.equal((await get(a.port, '/api/v1/state', { host: 'evil.example' })).status, 421, 'an old path is refused a rebinding Host like any other');
   const missing = await get(a.port, '/api/v1');
   t.equal(missing.status, 404, 'the bare old prefix is no control-API path');
-  t.match(missing.text(), /try \/metrics, \/status, \/healthz, \/readyz, \/dashboard, \/control\/v1\/state\n$/, 'the listener\'s 404 names the new path');
+  t.match(missing.text(), /try \/metrics, \/status, \/healthz, \/readyz, \/dashboard, \/control\/v1\/state\n$/, "the listener's 404 names the new path");
 });
 
 t.test('ADMIN_STATUS_AUTH: /status needs the admin token or a session; health stays open', async (t) => {
@@ -163,7 +211,7 @@ t.test('status auth turned on live without the dashboard loaded at start: 503, n
   t.match(r.text(), /ADMIN_STATUS_AUTH is on but the dashboard's auth is not loaded: SWITCHBOARD\.DASHBOARD takes effect on restart/);
 });
 
-t.test('the CLI\'s note on a running serve reads /status with the config\'s admin token', async (t) => {
+t.test("the CLI's note on a running serve reads /status with the config's admin token", async (t) => {
   // The running proxy holds the kill switch from its environment; the CLI's local snapshot does not.
   const a = await startAdmin(t, { ADMIN_STATUS_AUTH: true }, { env: { MIGRATION_FORCE_PYTHON: 'true' } });
   const local = (await startProxy(t, '', { file: a.h.file })).provider.current();
@@ -172,6 +220,9 @@ t.test('the CLI\'s note on a running serve reads /status with the config\'s admi
   writeFileSync(join(stateDir, RUNNING_FILE), JSON.stringify({ pid: process.pid, admin: `http://127.0.0.1:${a.port}` }) + '\n');
   t.match(await localNote(stateDir, local), /its kill switch is ON \(here: off\)/, 'compared through the authenticated /status');
   rmSync(a.tokenFile);
-  t.match(await localNote(stateDir, local), /its \/status needs the admin token \(SWITCHBOARD\.ADMIN_STATUS_AUTH\), which cannot be read here — add --server http:\/\/127\.0\.0\.1:\d+ --token-file FILE/,
-    'no readable token: said, not silently skipped');
+  t.match(
+    await localNote(stateDir, local),
+    /its \/status needs the admin token \(SWITCHBOARD\.ADMIN_STATUS_AUTH\), which cannot be read here — add --server http:\/\/127\.0\.0\.1:\d+ --token-file FILE/,
+    'no readable token: said, not silently skipped',
+  );
 });

@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildOnce, childEnv, configYaml, request, ROOT, startServe, startUpstreams, tempDir, writeAtomic } from './lib/harness.js';
 
-t.before(async () => { await buildOnce(); });
+t.before(async () => {
+  await buildOnce();
+});
 
 const NOT_LOOPBACK = /admin listener .* is not on loopback/;
 
@@ -18,10 +20,13 @@ t.test('an admin listener on 0.0.0.0 is warned at start; status auth is honoured
   const up = await startUpstreams(t);
   const dir = tempDir(t);
   const file = join(dir, 'config.yaml');
-  writeAtomic(file, configYaml({
-    upstreams: up,
-    settings: { LISTEN: '127.0.0.1:0', ADMIN_LISTEN: '0.0.0.0:0', ACCESS_LOG: 'off', ADMIN_STATUS_AUTH: true, DASHBOARD: { ADMIN_TOKEN_FILE: 'admin.token' } },
-  }));
+  writeAtomic(
+    file,
+    configYaml({
+      upstreams: up,
+      settings: { LISTEN: '127.0.0.1:0', ADMIN_LISTEN: '0.0.0.0:0', ACCESS_LOG: 'off', ADMIN_STATUS_AUTH: true, DASHBOARD: { ADMIN_TOKEN_FILE: 'admin.token' } },
+    }),
+  );
   const sb = await startServe(t, file);
   const warn = sb.logs().find((l) => typeof l.msg === 'string' && NOT_LOOPBACK.test(l.msg));
   t.ok(warn, 'a JSON warn line');
@@ -43,7 +48,10 @@ t.test('no warning on loopback', async (t) => {
   const file = join(tempDir(t), 'config.yaml');
   writeAtomic(file, configYaml({ upstreams: up, settings: { LISTEN: '127.0.0.1:0', ADMIN_LISTEN: '127.0.0.1:0', ACCESS_LOG: 'off' } }));
   const sb = await startServe(t, file);
-  t.notOk(sb.logs().some((l) => typeof l.msg === 'string' && NOT_LOOPBACK.test(l.msg)), 'no warn line');
+  t.notOk(
+    sb.logs().some((l) => typeof l.msg === 'string' && NOT_LOOPBACK.test(l.msg)),
+    'no warn line',
+  );
   t.notMatch(sb.stderr(), /WARNING/, 'no banner warning');
   t.equal((await request(sb.adminPort, { path: '/status' })).status, 200, '/status open by default');
 });
@@ -53,7 +61,12 @@ t.test('ADMIN_STATUS_AUTH without SWITCHBOARD.DASHBOARD: serve refuses to start,
   writeAtomic(file, configYaml({ settings: { LISTEN: '127.0.0.1:0', ADMIN_LISTEN: '127.0.0.1:0', ACCESS_LOG: 'off', ADMIN_STATUS_AUTH: true } }));
   const state = mkdtempSync(join(tmpdir(), 'swb-state-'));
   t.teardown(() => rmSync(state, { recursive: true, force: true }));
-  const r = spawnSync(process.execPath, ['bin/switchboard.js', 'serve', '--config', file], { cwd: ROOT, env: childEnv({ SWITCHBOARD_STATE_DIR: state }), encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(process.execPath, ['bin/switchboard.js', 'serve', '--config', file], {
+    cwd: ROOT,
+    env: childEnv({ SWITCHBOARD_STATE_DIR: state }),
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   t.equal(r.status, 1, 'exit 1');
   t.match(r.stderr, /config\.yaml:\d+: SWITCHBOARD\.ADMIN_STATUS_AUTH: needs SWITCHBOARD\.DASHBOARD \(ADMIN_TOKEN_FILE or USERS_FILE\).*\[SWB_CONFIG_BAD_VALUE\]/);
 });

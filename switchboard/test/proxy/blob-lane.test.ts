@@ -32,32 +32,54 @@ up.go.handler = (req, res) => {
     const range = /^bytes=(\d+)-(\d+)$/.exec(String(req.headers.range ?? ''));
     const part = range ? body.subarray(Number(range[1]), Number(range[2]) + 1) : body;
     res.writeHead(range ? 206 : 200, { 'content-type': 'application/octet-stream', 'content-length': part.length, 'docker-content-digest': digest, 'x-upstream': 'go' });
-    if (dieAfter > 0) { res.write(part.subarray(0, dieAfter)); setTimeout(() => res.socket?.destroy(), 50); return; }
+    if (dieAfter > 0) {
+      res.write(part.subarray(0, dieAfter));
+      setTimeout(() => res.socket?.destroy(), 50);
+      return;
+    }
     res.end(part);
   } else if (url === path(smallDigest)) {
-    res.writeHead(200, { 'content-length': small.length }); res.end(small);
+    res.writeHead(200, { 'content-length': small.length });
+    res.end(small);
   } else if (url === path(redirectDigest)) {
-    res.writeHead(307, { location: 'http://storage.example/blob', 'content-length': 0 }); res.end();
+    res.writeHead(307, { location: 'http://storage.example/blob', 'content-length': 0 });
+    res.end();
   } else if (url === path(chunkedDigest)) {
-    res.writeHead(200, { 'content-type': 'application/octet-stream' }); res.write(body.subarray(0, 3_000_000)); res.end(body.subarray(3_000_000, 5_000_000));
+    res.writeHead(200, { 'content-type': 'application/octet-stream' });
+    res.write(body.subarray(0, 3_000_000));
+    res.end(body.subarray(3_000_000, 5_000_000));
   } else {
     const e = JSON.stringify({ errors: [{ code: 'BLOB_UNKNOWN', message: 'blob unknown', detail: {} }] });
-    res.writeHead(404, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(e) }); res.end(e);
+    res.writeHead(404, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(e) });
+    res.end(e);
   }
 };
 const accessLog = join(tempDir(t), 'access.log');
 const px = await startProxy(t, { upstreams: up, migration: { ROUTE_OWNER_CAP_V2_PULL: 'go' }, settings: { DEBUG_HEADERS: true } }, { accessLog });
-const lines = (): any[] => (existsSync(accessLog) ? readFileSync(accessLog, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []);
+const lines = (): any[] =>
+  existsSync(accessLog)
+    ? readFileSync(accessLog, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l))
+    : [];
 
-interface Got { status: number; body: Buffer; headers: http.IncomingHttpHeaders; complete: boolean }
+interface Got {
+  status: number;
+  body: Buffer;
+  headers: http.IncomingHttpHeaders;
+  complete: boolean;
+}
 function get(agent: http.Agent | false, p: string, headers: Record<string, string> = {}): Promise<Got> {
   return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port: px.port, path: p, agent, headers }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (c: Buffer) => parts.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts), headers: res.headers, complete: res.complete }));
-      res.on('error', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts), headers: res.headers, complete: false }));
-    }).on('error', reject);
+    http
+      .get({ host: '127.0.0.1', port: px.port, path: p, agent, headers }, (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (c: Buffer) => parts.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts), headers: res.headers, complete: res.complete }));
+        res.on('error', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts), headers: res.headers, complete: false }));
+      })
+      .on('error', reject);
   });
 }
 
@@ -78,8 +100,13 @@ t.test('large blobs go through the lane intact, full and ranged, on one keep-ali
   t.ok(again.body.equals(body), 'the client connection is reusable after a relayed body');
   t.equal(laneResponses() - before, 3, 'all three went through the lane');
   t.ok(await waitFor(() => lines().filter((l) => l.path === path(digest)).length >= 3));
-  const sent = lines().filter((l) => l.path === path(digest) && l.status === 200).map((l) => l.bytes_sent);
-  t.ok(sent.every((b) => b > body.length), `access log counts the relayed bytes (${sent.join(', ')})`);
+  const sent = lines()
+    .filter((l) => l.path === path(digest) && l.status === 200)
+    .map((l) => l.bytes_sent);
+  t.ok(
+    sent.every((b) => b > body.length),
+    `access log counts the relayed bytes (${sent.join(', ')})`,
+  );
 });
 
 t.test('errors, redirects and small blobs: relayed the same way, one upstream request each', async (t) => {
@@ -104,7 +131,12 @@ t.test('no Content-Length (chunked): the ordinary path, body intact', async (t) 
   t.ok(ch.body.equals(body.subarray(0, 5_000_000)));
   t.equal(laneResponses() - before, 0, 'not relayed');
   const head = await new Promise<number>((resolve) => {
-    http.request({ host: '127.0.0.1', port: px.port, path: path(digest), method: 'HEAD' }, (res) => { res.resume(); resolve(res.statusCode ?? 0); }).end();
+    http
+      .request({ host: '127.0.0.1', port: px.port, path: path(digest), method: 'HEAD' }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      })
+      .end();
   });
   t.equal(head, 200, 'HEAD is forwarded the ordinary way');
   t.equal(laneResponses() - before, 0);
@@ -113,7 +145,10 @@ t.test('no Content-Length (chunked): the ordinary path, body intact', async (t) 
 t.test('a client that leaves mid-body: logged as client_abort, the proxy carries on', async (t) => {
   await new Promise<void>((resolve) => {
     const req = http.get({ host: '127.0.0.1', port: px.port, path: path(digest), agent: false }, (res) => {
-      res.once('data', () => { req.destroy(); resolve(); });
+      res.once('data', () => {
+        req.destroy();
+        resolve();
+      });
     });
     req.on('error', () => resolve());
   });

@@ -23,8 +23,9 @@ t.test('a client that leaves mid-upload aborts the upstream request', async (t) 
   const px = await startProxy(t, { upstreams: up }, { metrics: true });
   const sock = net.connect(px.port, '127.0.0.1');
   await new Promise<void>((r) => sock.once('connect', () => r()));
-  sock.write('PATCH /v2/acme/app/blobs/uploads/2f1c0a3e-leaving HTTP/1.1\r\nHost: registry.example.com\r\n'
-    + 'Content-Type: application/octet-stream\r\nContent-Length: 104857600\r\n\r\n');
+  sock.write(
+    'PATCH /v2/acme/app/blobs/uploads/2f1c0a3e-leaving HTTP/1.1\r\nHost: registry.example.com\r\n' + 'Content-Type: application/octet-stream\r\nContent-Length: 104857600\r\n\r\n',
+  );
   sock.write(Buffer.alloc(1024 * 1024, 3));
   t.ok(await waitFor(() => (up.python.requests[0]?.bytes ?? 0) > 0, 10_000), 'upstream started receiving the body');
   const rec = up.python.requests[0]!;
@@ -45,7 +46,9 @@ t.test('a client that leaves mid-download closes the upstream response', async (
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'x-upstream': 'go' }); // chunked, endless
     const chunk = Buffer.alloc(64 * 1024, 9);
     const pump = (): void => {
-      while (!res.destroyed && res.write(chunk)) { /* fill until back-pressure */ }
+      while (!res.destroyed && res.write(chunk)) {
+        /* fill until back-pressure */
+      }
       if (!res.destroyed) res.once('drain', pump);
     };
     pump();
@@ -57,11 +60,18 @@ t.test('a client that leaves mid-download closes the upstream response', async (
       t.equal(res.headers['x-upstream'], 'go');
       res.on('data', (c: Buffer) => {
         got += c.length;
-        if (got >= 4 * 1024 * 1024) { req.destroy(); resolve(); }
+        if (got >= 4 * 1024 * 1024) {
+          req.destroy();
+          resolve();
+        }
       });
-      res.on('error', () => { /* we destroyed it */ });
+      res.on('error', () => {
+        /* we destroyed it */
+      });
     });
-    req.on('error', (e) => { if (got < 4 * 1024 * 1024) reject(e); });
+    req.on('error', (e) => {
+      if (got < 4 * 1024 * 1024) reject(e);
+    });
   });
   const rec = up.go.requests[0]!;
   t.ok(await waitFor(() => rec.responseClosedEarly, 10_000), 'upstream response saw its connection close before it ended');
@@ -80,8 +90,12 @@ class SlowPins implements PinStore {
   }
   set(): void {}
   delete(): void {}
-  heldBy(): null { return null; }
-  async count(): Promise<number> { return 0; }
+  heldBy(): null {
+    return null;
+  }
+  async count(): Promise<number> {
+    return 0;
+  }
   async close(): Promise<void> {}
 }
 

@@ -7,14 +7,21 @@ import t from 'tap';
 import http from 'node:http';
 import { startProxy, startUpstreams, waitFor, within, type Upstream } from './lib/harness.js';
 
-interface Got { status: number; headers: http.IncomingHttpHeaders; rawHeaders: string[]; body: string }
+interface Got {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  rawHeaders: string[];
+  body: string;
+}
 
 function get(port: number, path: string, agent: http.Agent): Promise<Got> {
   return new Promise((resolve, reject) => {
     const r = http.get({ host: '127.0.0.1', port, path, agent }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
+      res.on('data', (c: string) => {
+        body += c;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, rawHeaders: res.rawHeaders, body }));
     });
     r.on('error', reject);
@@ -33,7 +40,8 @@ function gated(up: Upstream): Map<string, () => void> {
       res.writeHead(200, ['set-cookie', 'a=1', 'set-cookie', 'b=2', 'content-length', '2', 'x-upstream', 'python']);
       res.end('ok');
     };
-    if (g) void waits.get(g)!.then(answer); else answer();
+    if (g) void waits.get(g)!.then(answer);
+    else answer();
   };
   return gates;
 }
@@ -57,7 +65,14 @@ t.test('a response finishing during a drain tells the client to close its keep-a
   t.same(setCookies(ra), ['a=1', 'b=2'], 'A kept both Set-Cookie headers');
   t.equal(ra.headers.connection, 'close', 'A says Connection: close');
   // What a keep-alive client does next: reuse the connection.
-  const b = await within(get(px.port, '/v2/acme/app/tags/list', agent).then((g) => `answered ${g.status}`, (e: Error) => `failed: ${e.message}`), 10_000, 'B');
+  const b = await within(
+    get(px.port, '/v2/acme/app/tags/list', agent).then(
+      (g) => `answered ${g.status}`,
+      (e: Error) => `failed: ${e.message}`,
+    ),
+    10_000,
+    'B',
+  );
   t.comment(`next request on the same keep-alive connection: ${b}`);
   t.match(b, /^answered 200$|^failed: .*(ECONNREFUSED)/, 'the next request is answered, or refused at connect (never cut off mid-connection)');
   await drained;
@@ -70,7 +85,9 @@ t.test('repeated response headers survive on a response answered while draining'
   const gates = gated(up.python);
   const px = await startProxy(t, { upstreams: up });
   const agentC = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  t.teardown(() => { agentC.destroy(); });
+  t.teardown(() => {
+    agentC.destroy();
+  });
   const c = get(px.port, '/v2/acme/slow-c/tags/list', agentC);
   t.ok(await waitFor(() => up.python.requests.length === 1, 10_000), 'C in flight');
   const drained = px.proxy.drain(10_000);

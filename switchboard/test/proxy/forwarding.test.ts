@@ -8,9 +8,7 @@ import t from 'tap';
 import http from 'node:http';
 import type { ProxyMetrics } from '../../proxy/metrics.js';
 import { createLogger } from '../../../lib/log.js';
-import {
-  deadPort, request, startProxy, startUpstreams, within, type OwnerName, type Upstream,
-} from './lib/harness.js';
+import { deadPort, request, startProxy, startUpstreams, within, type OwnerName, type Upstream } from './lib/harness.js';
 
 async function decisionsTotal(m: ProxyMetrics | null): Promise<number> {
   const metric = m?.registry.getSingleMetric('switchboard_decisions_total');
@@ -49,7 +47,7 @@ t.test('every request is decided once and forwarded to its owner; a capability s
       t.equal(after[owner] - before[owner], 1, `${what}: exactly one request reached ${owner}`);
       const other: OwnerName = owner === 'go' ? 'python' : 'go';
       t.equal(after[other], before[other], `${what}: nothing reached ${other}`);
-      t.equal(await decisionsTotal(px.metrics) - d0, 1, `${what}: decided exactly once`);
+      t.equal((await decisionsTotal(px.metrics)) - d0, 1, `${what}: decided exactly once`);
       if (c.body) t.equal(r.json().bytes, Buffer.byteLength(c.body), `${what}: body arrived`);
     }
   };
@@ -68,7 +66,9 @@ t.test('an owner that is down: 502 in the family format, naming the owner, and n
   const up = await startUpstreams(t);
   const dead = `http://127.0.0.1:${await deadPort()}`;
   const px = await startProxy(t, {
-    migration: { ROUTE_OWNER_DEFAULT: 'go' }, upstreams: { python: up.python.url, go: dead }, settings: { DEBUG_HEADERS: true },
+    migration: { ROUTE_OWNER_DEFAULT: 'go' },
+    upstreams: { python: up.python.url, go: dead },
+    settings: { DEBUG_HEADERS: true },
   });
 
   const v2 = await request(px.port, { path: '/v2/acme/app/manifests/latest' });
@@ -96,7 +96,12 @@ t.test('an owner that is down: 502 in the family format, naming the owner, and n
   t.match(other.text(), /upstream go failed/);
 
   // A request with a body: still answered (body drained), still not sent to python.
-  const put = await request(px.port, { method: 'PUT', path: '/v2/acme/app/manifests/v1', body: Buffer.alloc(256 * 1024, 7), headers: { 'content-type': 'application/octet-stream' } });
+  const put = await request(px.port, {
+    method: 'PUT',
+    path: '/v2/acme/app/manifests/v1',
+    body: Buffer.alloc(256 * 1024, 7),
+    headers: { 'content-type': 'application/octet-stream' },
+  });
   t.equal(put.status, 502, 'PUT with a body: 502');
 
   const web = await request(px.port, { path: '/' });
@@ -118,7 +123,9 @@ t.test('an owner that goes down after serving (pooled connections) fails the sam
 
 t.test('an upstream that never answers: 504 after UPSTREAM_TIMEOUT_SECONDS, not a hang', async (t) => {
   const up = await startUpstreams(t);
-  up.go.handler = () => { /* never answers */ };
+  up.go.handler = () => {
+    /* never answers */
+  };
   const px = await startProxy(t, { migration: { ROUTE_OWNER_CAP_V2_TAGS: 'go' }, upstreams: up, settings: { UPSTREAM_TIMEOUT_SECONDS: 1 } });
   const r = await within(request(px.port, { path: '/v2/acme/app/tags/list' }), 20_000, 'the request should end with a 504');
   t.equal(r.status, 504, '504');
@@ -136,25 +143,34 @@ t.test('an upstream that resets mid-response: the client sees a broken response;
   const up = await startUpstreams(t);
   const normal = up.python.handler;
   up.python.handler = (req, res, rec) => {
-    if (!req.url?.includes('/broken/')) { normal(req, res, rec); return; }
+    if (!req.url?.includes('/broken/')) {
+      normal(req, res, rec);
+      return;
+    }
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': 1_000_000, 'x-upstream': 'python' });
     res.write(Buffer.alloc(64 * 1024, 1), () => setTimeout(() => req.socket.destroy(), 50));
   };
   const px = await startProxy(t, { upstreams: up });
 
-  const outcome = await within(new Promise<{ error?: Error; bytes: number; status: number }>((resolve) => {
-    let bytes = 0;
-    let status = 0;
-    const r = http.request({ host: '127.0.0.1', port: px.port, path: '/v2/acme/broken/blobs/sha256:' + 'b'.repeat(64), agent: false }, (res) => {
-      status = res.statusCode ?? 0;
-      res.on('data', (c: Buffer) => { bytes += c.length; });
-      res.on('end', () => resolve({ bytes, status }));
-      res.on('error', (error) => resolve({ error, bytes, status }));
-      res.on('aborted', () => resolve({ error: new Error('aborted'), bytes, status }));
-    });
-    r.on('error', (error) => resolve({ error, bytes, status }));
-    r.end();
-  }), 20_000, 'the broken response should end');
+  const outcome = await within(
+    new Promise<{ error?: Error; bytes: number; status: number }>((resolve) => {
+      let bytes = 0;
+      let status = 0;
+      const r = http.request({ host: '127.0.0.1', port: px.port, path: '/v2/acme/broken/blobs/sha256:' + 'b'.repeat(64), agent: false }, (res) => {
+        status = res.statusCode ?? 0;
+        res.on('data', (c: Buffer) => {
+          bytes += c.length;
+        });
+        res.on('end', () => resolve({ bytes, status }));
+        res.on('error', (error) => resolve({ error, bytes, status }));
+        res.on('aborted', () => resolve({ error: new Error('aborted'), bytes, status }));
+      });
+      r.on('error', (error) => resolve({ error, bytes, status }));
+      r.end();
+    }),
+    20_000,
+    'the broken response should end',
+  );
   t.equal(outcome.status, 200, 'headers had been forwarded');
   t.ok(outcome.error !== undefined || outcome.bytes < 1_000_000, `broken response seen (error: ${outcome.error?.message ?? 'none'}, ${outcome.bytes} of 1000000 bytes)`);
   t.ok(outcome.bytes < 1_000_000, 'truncated');
@@ -169,7 +185,14 @@ t.test('an upstream that resets mid-response: the client sees a broken response;
 
 t.test('a failed upstream is logged without the credentials of its URL (review)', async (t) => {
   const lines: Record<string, unknown>[] = [];
-  const log = createLogger({}, { write: (l) => { lines.push(JSON.parse(l) as Record<string, unknown>); } });
+  const log = createLogger(
+    {},
+    {
+      write: (l) => {
+        lines.push(JSON.parse(l) as Record<string, unknown>);
+      },
+    },
+  );
   const dead = `http://robot:s3cret-pass@127.0.0.1:${await deadPort()}`;
   const px = await startProxy(t, { migration: { ROUTE_OWNER_DEFAULT: 'go' }, upstreams: { python: dead, go: dead } }, { log });
   t.equal((await request(px.port, { path: '/v2/acme/app/manifests/latest' })).status, 502);

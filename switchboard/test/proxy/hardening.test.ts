@@ -34,7 +34,9 @@ const ownerErrors = (m: ProxyMetrics | null): Promise<number> => counter(m, 'swi
 function openRequest(port: number, head: string): { sock: net.Socket; answer: Promise<string> } {
   const sock = net.connect(port, '127.0.0.1');
   let got = '';
-  sock.on('data', (c: Buffer) => { got += c.toString('latin1'); });
+  sock.on('data', (c: Buffer) => {
+    got += c.toString('latin1');
+  });
   const answer = new Promise<string>((resolve) => {
     sock.on('error', () => resolve(got));
     sock.on('close', () => resolve(got));
@@ -46,14 +48,24 @@ function openRequest(port: number, head: string): { sock: net.Socket; answer: Pr
 t.test('a request body slower than the minimum rate gets 408; the owner is not charged', async (t) => {
   const up = await startUpstreams(t);
   const accessLog = join(tempDir(t), 'access.log');
-  const px = await startProxy(t, {
-    upstreams: up, settings: { REQUEST_BODY_TIMEOUT_SECONDS: 1, REQUEST_BODY_MIN_BYTES_PER_SECOND: 100 },
-  }, { metrics: true, accessLog });
+  const px = await startProxy(
+    t,
+    {
+      upstreams: up,
+      settings: { REQUEST_BODY_TIMEOUT_SECONDS: 1, REQUEST_BODY_MIN_BYTES_PER_SECOND: 100 },
+    },
+    { metrics: true, accessLog },
+  );
   const errors0 = await ownerErrors(px.metrics);
   const { sock, answer } = openRequest(px.port, `PATCH ${REPO}/blobs/uploads/slow-1 HTTP/1.1\r\nHost: registry.example.com\r\nContent-Length: 1048576\r\n\r\nx`);
   // One byte every 300 ms: alive, but far under 100 bytes a second.
-  const drip = setInterval(() => { if (!sock.destroyed) sock.write('y'); }, 300);
-  t.teardown(() => { clearInterval(drip); sock.destroy(); });
+  const drip = setInterval(() => {
+    if (!sock.destroyed) sock.write('y');
+  }, 300);
+  t.teardown(() => {
+    clearInterval(drip);
+    sock.destroy();
+  });
   const text = await within(answer, 10_000, 'the slow body is cut');
   clearInterval(drip);
   t.match(text, /^HTTP\/1\.1 408 /, '408 Request Timeout');
@@ -72,12 +84,22 @@ t.test('a fast client held back by a slow owner is not cut (the proxy stopped re
   const inner = up.python.handler;
   up.python.handler = (req, res, rec) => {
     req.pause();
-    const resume = (): void => { if (gate.open) { req.resume(); inner(req, res, rec); } else setTimeout(resume, 50); };
+    const resume = (): void => {
+      if (gate.open) {
+        req.resume();
+        inner(req, res, rec);
+      } else setTimeout(resume, 50);
+    };
     resume();
   };
-  const px = await startProxy(t, {
-    upstreams: up, settings: { REQUEST_BODY_TIMEOUT_SECONDS: 1, REQUEST_BODY_MIN_BYTES_PER_SECOND: 1024 },
-  }, { metrics: true });
+  const px = await startProxy(
+    t,
+    {
+      upstreams: up,
+      settings: { REQUEST_BODY_TIMEOUT_SECONDS: 1, REQUEST_BODY_MIN_BYTES_PER_SECOND: 1024 },
+    },
+    { metrics: true },
+  );
   const body = Buffer.alloc(16 * 1024 * 1024, 7);
   const pending = request(px.port, { method: 'PATCH', path: `${REPO}/blobs/uploads/held-1`, body });
   await sleep(3000); // three windows with the owner not reading
@@ -95,13 +117,23 @@ t.test('300 slow bodies hold no other request back (no upstream queue) and charg
   for (let i = 0; i < 300; i++) {
     slow.push(openRequest(px.port, `PATCH ${REPO}/blobs/uploads/slow-${i} HTTP/1.1\r\nHost: registry.example.com\r\nContent-Length: 1048576\r\n\r\nx`).sock);
   }
-  t.teardown(() => { for (const s of slow) s.destroy(); });
+  t.teardown(() => {
+    for (const s of slow) s.destroy();
+  });
   t.ok(await waitFor(() => up.python.requests.length >= 300, 20_000), 'all 300 reached the owner and hold a connection each');
   const answers = await within(Promise.all(Array.from({ length: 20 }, () => request(px.port, { path: `${REPO}/tags/list` }))), 10_000, 'normal requests during the attack');
-  t.same(answers.map((r) => r.status), Array(20).fill(200), 'every normal request answered by its owner');
+  t.same(
+    answers.map((r) => r.status),
+    Array(20).fill(200),
+    'every normal request answered by its owner',
+  );
   for (const s of slow) s.destroy();
   t.ok(await waitFor(() => px.proxy.inflight === 0, 10_000), 'the slow requests are gone');
-  t.equal(await counter(px.metrics, 'switchboard_upstream_errors_total', { kind: 'reset' }) + await counter(px.metrics, 'switchboard_upstream_errors_total', { kind: 'timeout' }), 0, 'no owner failure counted');
+  t.equal(
+    (await counter(px.metrics, 'switchboard_upstream_errors_total', { kind: 'reset' })) + (await counter(px.metrics, 'switchboard_upstream_errors_total', { kind: 'timeout' })),
+    0,
+    'no owner failure counted',
+  );
 });
 
 t.test('MAX_CONNECTIONS: connections over the cap are closed at once and counted', async (t) => {
@@ -114,7 +146,9 @@ t.test('MAX_CONNECTIONS: connections over the cap are closed at once and counted
     await new Promise<void>((r) => s.once('connect', () => r()));
     held.push(s);
   }
-  t.teardown(() => { for (const s of held) s.destroy(); });
+  t.teardown(() => {
+    for (const s of held) s.destroy();
+  });
   await waitFor(async () => (await new Promise<number>((r) => px.proxy.server.getConnections((_e, n) => r(n)))) === 3);
   const over = openRequest(px.port, `GET ${REPO}/tags/list HTTP/1.1\r\nHost: x\r\n\r\n`);
   t.equal(await within(over.answer, 5000, 'the fourth connection'), '', 'closed without an answer');
@@ -134,14 +168,18 @@ t.test('MAX_CONNECTIONS 0: half the open-file limit, less a reserve', async (t) 
   t.equal(resolveMaxConnections(0, f), 9872);
   t.equal(resolveMaxConnections(500, f), 500, 'a number wins');
   t.equal(resolveMaxConnections(0, join(dir, 'none')), 1920, 'no limits file: from 4096');
-  t.same(classifyUpstreamError(Object.assign(new Error('x'), { code: 'EMFILE' })).kind, 'overloaded', 'out of descriptors is not the owner\'s failure');
+  t.same(classifyUpstreamError(Object.assign(new Error('x'), { code: 'EMFILE' })).kind, 'overloaded', "out of descriptors is not the owner's failure");
 });
 
 t.test('Upgrade: h2c is served as plain HTTP/1.1 (curl --http2), body and keep-alive intact', async (t) => {
   const up = await startUpstreams(t);
   const px = await startProxy(t, { upstreams: up }, { metrics: true });
   const url = `http://127.0.0.1:${px.port}${REPO}/manifests/latest`;
-  const out = await new Promise<{ code: number; text: string }>((resolve) => execFile('curl', ['-s', '-i', '--http2', url, url, '-X', 'PUT', '--data-binary', 'hello'], (e, so) => resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, text: String(so) })));
+  const out = await new Promise<{ code: number; text: string }>((resolve) =>
+    execFile('curl', ['-s', '-i', '--http2', url, url, '-X', 'PUT', '--data-binary', 'hello'], (e, so) =>
+      resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, text: String(so) }),
+    ),
+  );
   t.equal(out.code, 0, 'curl succeeded');
   t.equal(out.text.match(/HTTP\/1\.1 200 /g)?.length, 2, 'both requests answered 200 over HTTP/1.1');
   t.notMatch(out.text, /101 Switching/, 'no protocol switch');
@@ -154,9 +192,13 @@ t.test('Upgrade: h2c is served as plain HTTP/1.1 (curl --http2), body and keep-a
   // Raw: the upgrade request with a pipelined follower on one connection.
   const sock = net.connect(px.port, '127.0.0.1');
   let got = '';
-  sock.on('data', (c: Buffer) => { got += c.toString('latin1'); });
+  sock.on('data', (c: Buffer) => {
+    got += c.toString('latin1');
+  });
   await new Promise<void>((r) => sock.once('connect', () => r()));
-  sock.write(`GET ${REPO}/tags/list HTTP/1.1\r\nHost: registry.example.com\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n`);
+  sock.write(
+    `GET ${REPO}/tags/list HTTP/1.1\r\nHost: registry.example.com\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n`,
+  );
   t.ok(await waitFor(() => /\r\n\r\n\{/.test(got)), 'first answer');
   sock.write(`GET ${REPO}/tags/list HTTP/1.1\r\nHost: registry.example.com\r\nConnection: close\r\n\r\n`);
   await new Promise<void>((r) => sock.once('close', () => r()));
@@ -193,7 +235,12 @@ t.test('dot segments are refused at the edge: not forwarded, not decided, no own
   t.equal(up.python.requests.length + up.go.requests.length, 0, 'nothing reached an owner');
   t.equal(await counter(px.metrics, 'switchboard_decisions_total'), 0, 'no decision counted');
   t.equal(await counter(px.metrics, 'switchboard_edge_refusals_total', { reason: 'bad_request' }), 5);
-  const absolute = await rawRequest(px.port, [`GET http://registry.example.com${REPO}/tags/list HTTP/1.1`, 'Host: registry.example.com', 'Host: evil.example.com', 'Connection: close']);
+  const absolute = await rawRequest(px.port, [
+    `GET http://registry.example.com${REPO}/tags/list HTTP/1.1`,
+    'Host: registry.example.com',
+    'Host: evil.example.com',
+    'Connection: close',
+  ]);
   t.equal(absolute.status, 400, 'two Host headers are refused with an absolute-form target too (counted before the rewrite)');
   t.equal(up.python.requests.length + up.go.requests.length, 0);
   const ok = await request(px.port, { path: `${REPO}..x/tags/list?n=1&last=../a` });
@@ -204,7 +251,9 @@ t.test('dot segments are refused at the edge: not forwarded, not decided, no own
 
 t.test('the access log: a request nobody answered is 499 when the client left, not 200', async (t) => {
   const up = await startUpstreams(t);
-  up.python.handler = () => { /* never answers */ };
+  up.python.handler = () => {
+    /* never answers */
+  };
   const accessLog = join(tempDir(t), 'access.log');
   const px = await startProxy(t, { upstreams: up }, { accessLog });
   const { sock } = openRequest(px.port, `GET ${REPO}/manifests/latest HTTP/1.1\r\nHost: registry.example.com\r\n\r\n`);
@@ -264,7 +313,11 @@ t.test('the memory pin store stays under its limit, oldest first', async (t) => 
 t.test('unknown expectations and hang-ups: counted right', async (t) => {
   const up = await startUpstreams(t);
   const px = await startProxy(t, { upstreams: up }, { metrics: true });
-  const r = await rawRequest(px.port, [`PUT ${REPO}/manifests/latest HTTP/1.1`, 'Host: registry.example.com', 'Content-Length: 3', 'Expect: something-else', 'Connection: close'], 'abc');
+  const r = await rawRequest(
+    px.port,
+    [`PUT ${REPO}/manifests/latest HTTP/1.1`, 'Host: registry.example.com', 'Content-Length: 3', 'Expect: something-else', 'Connection: close'],
+    'abc',
+  );
   t.equal(r.status, 417);
   t.equal(await counter(px.metrics, 'switchboard_edge_refusals_total', { reason: 'bad_expectation' }), 1);
   // A client that sends half a request head and hangs up is not a malformed request.

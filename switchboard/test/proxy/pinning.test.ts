@@ -8,9 +8,7 @@ import t from 'tap';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { RedisPinStore } from '../../proxy/pin-store.js';
-import {
-  echoHandler, request, sleep, startProxy, startUpstreams, type OwnerName, type Upstream, type UpstreamHandler,
-} from './lib/harness.js';
+import { echoHandler, request, sleep, startProxy, startUpstreams, type OwnerName, type Upstream, type UpstreamHandler } from './lib/harness.js';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
 
@@ -121,7 +119,9 @@ t.test('Redis pin store: two switchboard nodes agree (real Redis on 127.0.0.1:63
   t.equal(r.headers['x-switchboard-reason'], 'upload_pin');
   t.ok((await a.count()) >= 1, 'the pin is counted');
   const raw = new Redis(REDIS_URL);
-  t.teardown(() => { raw.disconnect(); });
+  t.teardown(() => {
+    raw.disconnect();
+  });
   const ttl = await raw.ttl(`switchboard:pin:${uuid}`);
   t.ok(ttl > 86000 && ttl <= 86400, `the Redis key expires with PIN_TTL_SECONDS (ttl ${ttl})`);
   await raw.del(`switchboard:pin:${uuid}`);

@@ -10,9 +10,7 @@ import t, { type Test } from 'tap';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLogger } from '../../../lib/log.js';
-import {
-  DEFAULT_INTERVAL_MS, DEFAULT_TIMEOUT_MS, ReadinessMonitor, WELL_KNOWN_PATH, probeGo, readinessJson, type ReadinessChange,
-} from '../../proxy/readiness.js';
+import { DEFAULT_INTERVAL_MS, DEFAULT_TIMEOUT_MS, ReadinessMonitor, WELL_KNOWN_PATH, probeGo, readinessJson, type ReadinessChange } from '../../proxy/readiness.js';
 import { CLAIMED_CAPABILITIES, WELL_KNOWN_PATH as REGISTRY_PATH } from '../../../quay/capabilities.js';
 import { startTestRegistry } from '../../../registryd/test/lib/server.js';
 import { freePort, waitFor } from '../../../test/lib/proc.js';
@@ -25,22 +23,45 @@ interface Fake {
 }
 
 async function fakeGo(t: Test): Promise<Fake> {
-  const fake: Fake = { url: '', handler: (_q, res) => { res.writeHead(500); res.end(); }, paths: [] };
-  const server = http.createServer((req, res) => { fake.paths.push(req.url ?? ''); fake.handler(req, res); });
+  const fake: Fake = {
+    url: '',
+    handler: (_q, res) => {
+      res.writeHead(500);
+      res.end();
+    },
+    paths: [],
+  };
+  const server = http.createServer((req, res) => {
+    fake.paths.push(req.url ?? '');
+    fake.handler(req, res);
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  t.teardown(() => { server.closeAllConnections(); return new Promise<void>((r) => server.close(() => r())); });
+  t.teardown(() => {
+    server.closeAllConnections();
+    return new Promise<void>((r) => server.close(() => r()));
+  });
   (fake as { url: string }).url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return fake;
 }
 
 const doc = (capabilities: string[], version = '1.0.0', extra: Record<string, unknown> = {}): Record<string, unknown> => ({
-  service: 'quay-ts', version, contract: 1, mode: 'standalone', capabilities, routes: [], features: { FEATURE_LIBRARY_SUPPORT: true }, withdrawn: [], ...extra,
+  service: 'quay-ts',
+  version,
+  contract: 1,
+  mode: 'standalone',
+  capabilities,
+  routes: [],
+  features: { FEATURE_LIBRARY_SUPPORT: true },
+  withdrawn: [],
+  ...extra,
 });
-const answer = (body: unknown, status = 200) => (_req: http.IncomingMessage, res: http.ServerResponse): void => {
-  const text = typeof body === 'string' ? body : JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-};
+const answer =
+  (body: unknown, status = 200) =>
+  (_req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const text = typeof body === 'string' ? body : JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  };
 
 function logged(): { log: ReturnType<typeof createLogger>; lines: () => Record<string, unknown>[] } {
   const raw: string[] = [];
@@ -76,7 +97,11 @@ t.test('answers that change over time: appear is info, disappear is an error nam
   t.same(r.features, { FEATURE_LIBRARY_SUPPORT: true });
   t.equal(m.implements('V2_UPLOAD'), 'yes');
   t.equal(m.implements('V2_PULL'), 'no');
-  t.same(changes.map((c) => [c.added, c.removed]), [[['V2_BASE', 'V2_TAGS', 'V2_UPLOAD'], []]], 'the first answer adds everything');
+  t.same(
+    changes.map((c) => [c.added, c.removed]),
+    [[['V2_BASE', 'V2_TAGS', 'V2_UPLOAD'], []]],
+    'the first answer adds everything',
+  );
   t.match(lines().at(-1), { level: 'info', capabilities: ['V2_BASE', 'V2_TAGS', 'V2_UPLOAD'], owner: 'go', version: '1.0.0' });
 
   await m.check();
@@ -171,7 +196,9 @@ t.test('malformed answers: bad JSON, wrong shape, too large', async (t) => {
 
 t.test('a hang is a timeout; stop() during a hang returns and changes nothing', async (t) => {
   const go = await fakeGo(t);
-  go.handler = () => { /* never answers */ };
+  go.handler = () => {
+    /* never answers */
+  };
   const m = new ReadinessMonitor({ url: go.url, timeoutMs: 150 });
   const r = await m.check();
   t.equal(r.failure, 'timeout');

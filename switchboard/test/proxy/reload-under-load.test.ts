@@ -23,13 +23,18 @@ interface Result {
 
 function once(agent: http.Agent, port: number, method: string, path: string, body?: Buffer): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path, agent, headers: body ? { 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'content-length': body.length } : {} }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { text += c; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port, method, path, agent, headers: body ? { 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'content-length': body.length } : {} },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          text += c;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -39,7 +44,8 @@ t.test('20 flips of ROUTE_OWNER_CAP_V2_TAGS under load: zero failures, every ans
   const up = await startUpstreams(t);
   const spec = (tags: OwnerName): ConfigSpec => ({
     migration: { ROUTE_OWNER_DEFAULT: 'python', ROUTE_OWNER_CAP_V2_PUSH: 'go', ROUTE_OWNER_CAP_V2_TAGS: tags },
-    upstreams: up, settings: { DEBUG_HEADERS: true },
+    upstreams: up,
+    settings: { DEBUG_HEADERS: true },
   });
   const px = await startProxy(t, spec('python'));
   /** Snapshot version → owner of V2_TAGS, recorded as we flip. */
@@ -51,7 +57,9 @@ t.test('20 flips of ROUTE_OWNER_CAP_V2_TAGS under load: zero failures, every ans
   // A ceiling, not a target: a slow machine makes more requests per flip.
   const CAP = 40_000;
   const agents: http.Agent[] = [];
-  t.teardown(() => { for (const a of agents) a.destroy(); });
+  t.teardown(() => {
+    for (const a of agents) a.destroy();
+  });
 
   const worker = async (w: number): Promise<void> => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -75,7 +83,10 @@ t.test('20 flips of ROUTE_OWNER_CAP_V2_TAGS under load: zero failures, every ans
           const echo = JSON.parse(r.body) as { bytes: number; sha256: string };
           if (echo.bytes !== body!.length || echo.sha256 !== createHash('sha256').update(body!).digest('hex')) why.push('PUT body damaged');
         }
-        if (why.length) { res.ok = false; res.why = why.join('; '); }
+        if (why.length) {
+          res.ok = false;
+          res.why = why.join('; ');
+        }
         results.push(res);
       } catch (e) {
         results.push({ ok: false, kind: isPut ? 'put' : 'tags', version: -1, owner: '', why: `request failed: ${(e as Error).message}` });
@@ -98,25 +109,43 @@ t.test('20 flips of ROUTE_OWNER_CAP_V2_TAGS under load: zero failures, every ans
       await waitFor(() => results.length >= mark + 120 && results.some((r, i) => i >= mark && r.kind === 'tags' && r.version === next), 10_000);
     }
     flipping = false;
-  })().finally(() => { flipping = false; });
+  })().finally(() => {
+    flipping = false;
+  });
   await within(Promise.all([load, flips]), 240_000, 'load and flips');
 
   const failed = results.filter((r) => !r.ok);
   t.ok(results.length >= TARGET, `${results.length} requests made`);
-  t.equal(failed.length, 0, `zero failed or misrouted requests${failed.length ? `: ${failed.slice(0, 5).map((f) => f.why).join(' | ')}` : ''}`);
+  t.equal(
+    failed.length,
+    0,
+    `zero failed or misrouted requests${
+      failed.length
+        ? `: ${failed
+            .slice(0, 5)
+            .map((f) => f.why)
+            .join(' | ')}`
+        : ''
+    }`,
+  );
   t.equal(px.provider.current().version, 21, '20 flips installed (versions 2..21)');
   const versions = new Set(results.filter((r) => r.kind === 'tags').map((r) => r.version));
   t.equal(versions.size, 21, `tags requests were decided against all 21 snapshots (saw ${[...versions].sort((a, b) => a - b).join(',')})`);
   const byOwner = (o: string): number => results.filter((r) => r.kind === 'tags' && r.owner === o).length;
   t.ok(byOwner('python') > 0 && byOwner('go') > 0, `tags answered by both owners over time (python ${byOwner('python')}, go ${byOwner('go')})`);
-  t.ok(results.filter((r) => r.kind === 'put').every((r) => r.owner === 'go'), 'PUT manifests (V2_PUSH) stayed on go throughout');
+  t.ok(
+    results.filter((r) => r.kind === 'put').every((r) => r.owner === 'go'),
+    'PUT manifests (V2_PUSH) stayed on go throughout',
+  );
   t.equal(px.proxy.inflight, 0, 'nothing left in flight');
 });
 
 t.test('a request in flight during a flip finishes on the owner it was decided for', async (t) => {
   const up = await startUpstreams(t);
   let release: () => void = () => {};
-  const gate = new Promise<void>((r) => { release = r; });
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
   up.python.handler = (req, res, rec) => {
     const ended = new Promise<void>((r) => req.on('end', r));
     void Promise.all([gate, ended]).then(() => {

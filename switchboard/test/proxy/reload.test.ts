@@ -28,12 +28,17 @@ t.test('20 owner flips under load: zero failed requests, every response from the
       const path = put ? `/v2/acme/app${i}/manifests/v${n}` : `/v2/acme/app${i}/tags/list?n=${n}`;
       try {
         const r = await request(px.port, {
-          method: put ? 'PUT' : 'GET', path, agent,
+          method: put ? 'PUT' : 'GET',
+          path,
+          agent,
           body: put ? JSON.stringify({ schemaVersion: 2, n }) : undefined,
           headers: put ? { 'content-type': 'application/vnd.oci.image.manifest.v1+json' } : {},
         });
         total++;
-        if (r.status !== 200) { failures.push(`${path}: ${r.status}`); continue; }
+        if (r.status !== 200) {
+          failures.push(`${path}: ${r.status}`);
+          continue;
+        }
         const owner = r.headers['x-switchboard-owner'];
         const version = Number(r.headers['x-switchboard-snapshot']);
         const snap = px.snapshots.get(version);
@@ -57,10 +62,16 @@ t.test('20 owner flips under load: zero failed requests, every response from the
   done = true;
   await load;
   t.equal(versions.length, 20, '20 snapshots installed');
-  t.ok(versions.every((v, i) => i === 0 || v > versions[i - 1]!), 'versions increase');
+  t.ok(
+    versions.every((v, i) => i === 0 || v > versions[i - 1]!),
+    'versions increase',
+  );
   t.ok(total >= 400, `bounded load ran: ${total} requests`);
   t.same(failures.slice(0, 5), [], `no failed request (${failures.length} failures)`);
   t.same(mismatches.slice(0, 5), [], `every response from the owner in force (${mismatches.length} mismatches)`);
   t.ok(up.python.requests.length > 0 && up.go.requests.length > 0, 'both owners served traffic');
-  t.ok(up.python.requests.concat(up.go.requests).every((r) => r.complete), 'every upstream request body arrived whole');
+  t.ok(
+    up.python.requests.concat(up.go.requests).every((r) => r.complete),
+    'every upstream request body arrived whole',
+  );
 });

@@ -17,8 +17,21 @@ import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  buildOnce, configYaml, request, startProxy, startServe, startUpstreams, tempDir, waitFor, within, writeAtomic,
-  type OwnerName, type ProxyHandle, type TLike, type Upstream, type UpstreamHandler,
+  buildOnce,
+  configYaml,
+  request,
+  startProxy,
+  startServe,
+  startUpstreams,
+  tempDir,
+  waitFor,
+  within,
+  writeAtomic,
+  type OwnerName,
+  type ProxyHandle,
+  type TLike,
+  type Upstream,
+  type UpstreamHandler,
 } from './lib/harness.js';
 
 /** The asserts and teardown the helpers use (tap's Test has them all). */
@@ -35,7 +48,11 @@ function payload(n: number, seed = 1): Buffer {
   const b = Buffer.allocUnsafe(n);
   let x = seed >>> 0 || 1;
   for (let i = 0; i < n; i++) {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
     b[i] = x & 0xff;
   }
   return b;
@@ -91,7 +108,12 @@ function registry(name: OwnerName): UpstreamHandler {
   };
 }
 
-interface Setup { up: { python: Upstream; go: Upstream }; target: Upstream; other: Upstream; px: ProxyHandle }
+interface Setup {
+  up: { python: Upstream; go: Upstream };
+  target: Upstream;
+  other: Upstream;
+  px: ProxyHandle;
+}
 
 /** Both upstreams registry-shaped, and a proxy sending every route to `owner`. */
 async function setup(t: TLike, owner: OwnerName, settings: Record<string, unknown> = {}): Promise<Setup> {
@@ -125,15 +147,32 @@ class RawConnection {
   readonly closed: Promise<void>;
 
   private constructor(readonly sock: net.Socket) {
-    sock.on('data', (c: Buffer) => { this.buf = this.buf.length ? Buffer.concat([this.buf, c]) : c; this.poke(); });
-    sock.on('error', () => { /* seen as the end of the stream */ });
-    this.closed = new Promise((resolve) => sock.once('close', () => { this.ended = true; this.poke(); resolve(); }));
-    sock.on('end', () => { this.ended = true; this.poke(); });
+    sock.on('data', (c: Buffer) => {
+      this.buf = this.buf.length ? Buffer.concat([this.buf, c]) : c;
+      this.poke();
+    });
+    sock.on('error', () => {
+      /* seen as the end of the stream */
+    });
+    this.closed = new Promise((resolve) =>
+      sock.once('close', () => {
+        this.ended = true;
+        this.poke();
+        resolve();
+      }),
+    );
+    sock.on('end', () => {
+      this.ended = true;
+      this.poke();
+    });
   }
 
   static open(port: number): Promise<RawConnection> {
     return new Promise((resolve, reject) => {
-      const s = net.connect(port, '127.0.0.1', () => { s.off('error', reject); resolve(new RawConnection(s)); });
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.off('error', reject);
+        resolve(new RawConnection(s));
+      });
       s.once('error', reject);
     });
   }
@@ -168,7 +207,9 @@ class RawConnection {
       const v = take();
       if (v !== null) return v;
       if (this.ended) return null;
-      await new Promise<void>((r) => { this.wake = r; });
+      await new Promise<void>((r) => {
+        this.wake = r;
+      });
     }
   }
 
@@ -184,12 +225,21 @@ class RawConnection {
   }
 
   private async readResponse(method: string): Promise<RawResponse> {
-    const end = await this.until(() => { const i = this.buf.indexOf('\r\n\r\n'); return i >= 0 ? i : null; });
+    const end = await this.until(() => {
+      const i = this.buf.indexOf('\r\n\r\n');
+      return i >= 0 ? i : null;
+    });
     if (end === null) throw new Error(`connection ended before a response head (got ${JSON.stringify(this.buf.toString('latin1').slice(0, 200))})`);
-    const lines = this.consume(end + 4).toString('latin1').slice(0, end).split('\r\n');
+    const lines = this.consume(end + 4)
+      .toString('latin1')
+      .slice(0, end)
+      .split('\r\n');
     const m = /^(HTTP\/1\.[01]) (\d{3})/.exec(lines[0] ?? '');
     if (!m) throw new Error(`not a status line: ${JSON.stringify(lines[0])}`);
-    const headers = lines.slice(1).map((l): [string, string] => { const c = l.indexOf(':'); return [l.slice(0, c).trim().toLowerCase(), l.slice(c + 1).trim()]; });
+    const headers = lines.slice(1).map((l): [string, string] => {
+      const c = l.indexOf(':');
+      return [l.slice(0, c).trim().toLowerCase(), l.slice(c + 1).trim()];
+    });
     const get = (n: string): string | undefined => {
       const v = headers.filter(([k]) => k === n.toLowerCase()).map(([, x]) => x);
       return v.length ? v.join(', ') : undefined;
@@ -213,13 +263,19 @@ class RawConnection {
   private async readChunked(): Promise<Buffer> {
     const parts: Buffer[] = [];
     for (;;) {
-      const line = await this.until(() => { const i = this.buf.indexOf('\r\n'); return i >= 0 ? this.consume(i + 2).toString('latin1') : null; });
+      const line = await this.until(() => {
+        const i = this.buf.indexOf('\r\n');
+        return i >= 0 ? this.consume(i + 2).toString('latin1') : null;
+      });
       if (line === null) throw new Error('connection ended inside a chunked body');
       const size = parseInt(line, 16);
       if (size === 0) {
         // Trailer section: lines up to an empty one.
         for (;;) {
-          const tl = await this.until(() => { const i = this.buf.indexOf('\r\n'); return i >= 0 ? this.consume(i + 2).toString('latin1') : null; });
+          const tl = await this.until(() => {
+            const i = this.buf.indexOf('\r\n');
+            return i >= 0 ? this.consume(i + 2).toString('latin1') : null;
+          });
           if (tl === null || tl === '\r\n') return Buffer.concat(parts);
         }
       }
@@ -231,7 +287,11 @@ class RawConnection {
 
   /** Resolves once the peer closed the connection (bounded by `ms`). */
   waitClosed(ms = 15_000): Promise<void> {
-    return within(this.until(() => null).then(() => undefined), ms, 'the proxy to close the connection');
+    return within(
+      this.until(() => null).then(() => undefined),
+      ms,
+      'the proxy to close the connection',
+    );
   }
 
   destroy(): void {
@@ -250,7 +310,11 @@ const echo = (r: RawResponse): { upstream: string; method: string; url: string; 
 
 // ---------------------------------------------------------------- curl
 
-interface CurlRun { code: number; stdout: string; stderr: string }
+interface CurlRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 /** The real curl binary, its default headers (-v shows what it sent on stderr). */
 function curl(args: readonly string[]): Promise<CurlRun> {
@@ -281,18 +345,31 @@ async function curlUploads(t: Assert, port: number, owner: OwnerName, target: Up
   const cases: { what: string; args: string[]; method: string; status: number; sent: RegExp }[] = [
     { what: 'monolithic PUT (curl -T)', args: ['-T', file, `${base}/${UUID}?digest=${digest}`], method: 'PUT', status: 201, sent: /^> Content-Length: 3145728/m },
     {
-      what: 'monolithic POST (curl --data-binary)', args: ['--data-binary', `@${file}`, '-H', 'Content-Type: application/octet-stream', `${base}/?digest=${digest}`],
-      method: 'POST', status: 201, sent: /^> Content-Length: 3145728/m,
+      what: 'monolithic POST (curl --data-binary)',
+      args: ['--data-binary', `@${file}`, '-H', 'Content-Type: application/octet-stream', `${base}/?digest=${digest}`],
+      method: 'POST',
+      status: 201,
+      sent: /^> Content-Length: 3145728/m,
     },
     {
-      what: 'chunked PATCH (curl -T -X PATCH, Transfer-Encoding: chunked)', args: ['-T', file, '-X', 'PATCH', '-H', 'Transfer-Encoding: chunked', `${base}/${UUID}`],
-      method: 'PATCH', status: 202, sent: /^> Transfer-Encoding: chunked/m,
+      what: 'chunked PATCH (curl -T -X PATCH, Transfer-Encoding: chunked)',
+      args: ['-T', file, '-X', 'PATCH', '-H', 'Transfer-Encoding: chunked', `${base}/${UUID}`],
+      method: 'PATCH',
+      status: 202,
+      sent: /^> Transfer-Encoding: chunked/m,
     },
   ];
   for (const c of cases) {
     const before = target.requests.length;
     const r = await curl(c.args);
-    t.equal(r.code, 0, `${c.what}: curl succeeded (${r.stderr.split('\n').filter((l) => l.startsWith('curl:')).join(' ')})`);
+    t.equal(
+      r.code,
+      0,
+      `${c.what}: curl succeeded (${r.stderr
+        .split('\n')
+        .filter((l) => l.startsWith('curl:'))
+        .join(' ')})`,
+    );
     t.match(r.stderr, /^> Expect: 100-continue/m, `${c.what}: curl sent Expect: 100-continue`);
     t.match(r.stderr, c.sent, `${c.what}: curl sent ${c.sent.source}`);
     t.same(curlStatuses(r.stdout), [100, c.status], `${c.what}: 100 Continue from the proxy, then ${owner}'s ${c.status}`);
@@ -312,9 +389,12 @@ t.test('the real `switchboard serve` and curl: Expect: 100-continue uploads reac
   up.python.handler = registry('python');
   up.go.handler = registry('go');
   const file = join(tempDir(t), 'config.yaml');
-  const config = (owner: OwnerName): string => configYaml({
-    migration: { ROUTE_OWNER_DEFAULT: owner }, upstreams: up, settings: { LISTEN: '127.0.0.1:0', ADMIN_LISTEN: '127.0.0.1:0', ACCESS_LOG: 'off' },
-  });
+  const config = (owner: OwnerName): string =>
+    configYaml({
+      migration: { ROUTE_OWNER_DEFAULT: owner },
+      upstreams: up,
+      settings: { LISTEN: '127.0.0.1:0', ADMIN_LISTEN: '127.0.0.1:0', ACCESS_LOG: 'off' },
+    });
   writeAtomic(file, config('python'));
   const sb = await startServe(t, file);
   await curlUploads(t, sb.port, 'python', up.python);
@@ -335,8 +415,13 @@ for (const owner of OWNERS) {
     const { px, target } = await setup(t, owner);
     const data = payload(3 * MiB, 11);
     const c = await open(t, px.port);
-    c.head([`PUT ${REPO}/blobs/uploads/${UUID}?digest=sha256:${sha256(data)} HTTP/1.1`, 'Host: registry.example.com',
-      `Content-Length: ${data.length}`, 'Expect: 100-continue', 'Content-Type: application/octet-stream']);
+    c.head([
+      `PUT ${REPO}/blobs/uploads/${UUID}?digest=sha256:${sha256(data)} HTTP/1.1`,
+      'Host: registry.example.com',
+      `Content-Length: ${data.length}`,
+      'Expect: 100-continue',
+      'Content-Type: application/octet-stream',
+    ]);
     // The body is sent only after the interim response: a proxy that never sends it fails here.
     const interim = await c.response();
     t.equal(interim.status, 100, '100 Continue before any body byte was sent');
@@ -362,8 +447,7 @@ for (const owner of OWNERS) {
     const other: OwnerName = owner === 'go' ? 'python' : 'go';
     const px = await startProxy(t, { migration: { ROUTE_OWNER_DEFAULT: owner }, settings: { UPSTREAMS: { [other]: up[other].url } } });
     const c = await open(t, px.port);
-    c.head([`PUT ${REPO}/blobs/uploads/${UUID}?digest=sha256:${'0'.repeat(64)} HTTP/1.1`, 'Host: registry.example.com',
-      `Content-Length: ${3 * MiB}`, 'Expect: 100-continue']);
+    c.head([`PUT ${REPO}/blobs/uploads/${UUID}?digest=sha256:${'0'.repeat(64)} HTTP/1.1`, 'Host: registry.example.com', `Content-Length: ${3 * MiB}`, 'Expect: 100-continue']);
     const r = await c.response();
     t.equal(r.status, 503, 'final status without a 100 (the client never sends the body)');
     t.equal(r.get('x-switchboard-error'), 'not_configured');
@@ -622,7 +706,12 @@ for (const owner of OWNERS) {
     target.handler = (req, res, rec) => {
       if (req.url === first) {
         let released = false;
-        const release = (): void => { if (!released) { released = true; base(req, res, rec); } };
+        const release = (): void => {
+          if (!released) {
+            released = true;
+            base(req, res, rec);
+          }
+        };
         gate.push(release);
         setTimeout(release, 200);
         return;
@@ -645,7 +734,13 @@ for (const owner of OWNERS) {
       if (req.method === 'PATCH') {
         // Answer a while after the body ended, or at once if the PUT shows up first (the bug this guards against).
         let answered = false;
-        const answer = (): void => { if (!answered) { answered = true; order.push('PATCH answered'); registry(owner)(req, res, rec); } };
+        const answer = (): void => {
+          if (!answered) {
+            answered = true;
+            order.push('PATCH answered');
+            registry(owner)(req, res, rec);
+          }
+        };
         gate.push(answer);
         req.on('end', () => setTimeout(answer, 200));
         return;
@@ -654,11 +749,13 @@ for (const owner of OWNERS) {
       registry(owner)(req, res, rec);
     };
     const data = payload(128 * 1024, 71);
-    c.write(Buffer.concat([
-      Buffer.from(`PATCH ${REPO}/blobs/uploads/${UUID} HTTP/1.1\r\nHost: registry.example.com\r\nTransfer-Encoding: chunked\r\n\r\n`),
-      chunked(data),
-      Buffer.from(`PUT ${REPO}/blobs/uploads/${UUID}?digest=sha256:${sha256(data)} HTTP/1.1\r\nHost: registry.example.com\r\nContent-Length: 0\r\n\r\n`),
-    ]));
+    c.write(
+      Buffer.concat([
+        Buffer.from(`PATCH ${REPO}/blobs/uploads/${UUID} HTTP/1.1\r\nHost: registry.example.com\r\nTransfer-Encoding: chunked\r\n\r\n`),
+        chunked(data),
+        Buffer.from(`PUT ${REPO}/blobs/uploads/${UUID}?digest=sha256:${sha256(data)} HTTP/1.1\r\nHost: registry.example.com\r\nContent-Length: 0\r\n\r\n`),
+      ]),
+    );
     const patch = await c.response();
     const put = await c.response();
     t.equal(patch.status, 202, 'PATCH answered first');
@@ -679,7 +776,13 @@ for (const owner of OWNERS) {
     t.teardown(() => finish?.());
     const c = await open(t, px.port);
     c.head([`GET ${REPO}/manifests/latest HTTP/1.1`, 'Host: registry.example.com']);
-    await within((async () => { while (!c.pending().includes('first part;')) await new Promise((r) => setTimeout(r, 5)); })(), 10_000, 'the first part');
+    await within(
+      (async () => {
+        while (!c.pending().includes('first part;')) await new Promise((r) => setTimeout(r, 5));
+      })(),
+      10_000,
+      'the first part',
+    );
     c.write('NOT HTTP AT ALL\r\n\r\n');
     await c.waitClosed();
     const got = c.pending().toString('latin1');
@@ -694,7 +797,10 @@ t.test('pipelined requests behind a response still in flight: the proxy stops re
   let release: (() => void) | null = null;
   const base = registry('python');
   target.handler = (req, res, rec) => {
-    if (req.url === held) { release = () => base(req, res, rec); return; }
+    if (req.url === held) {
+      release = () => base(req, res, rec);
+      return;
+    }
     base(req, res, rec);
   };
   t.teardown(() => release?.());
@@ -730,7 +836,10 @@ t.test('pipelined requests behind a response still in flight: the proxy stops re
   t.equal(echo(await c.response()).url, `${REPO}/manifests/second`);
   for (let i = 0; i < N; i++) {
     const r = await c.response();
-    if (echo(r).url !== `${REPO}/tags/list?n=${i}`) { t.fail(`response ${i} out of order: ${echo(r).url}`); break; }
+    if (echo(r).url !== `${REPO}/tags/list?n=${i}`) {
+      t.fail(`response ${i} out of order: ${echo(r).url}`);
+      break;
+    }
   }
   t.equal(taken.get(conn)?.length, N + 2, 'then every pipelined request, in order');
 });

@@ -10,8 +10,20 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  buildOnce, configYaml, connectRefused, echoHandler, request, sleep, startServe, startUpstreams, tempDir, waitFor, within, writeAtomic,
-  type ConfigSpec, type Upstream,
+  buildOnce,
+  configYaml,
+  connectRefused,
+  echoHandler,
+  request,
+  sleep,
+  startServe,
+  startUpstreams,
+  tempDir,
+  waitFor,
+  within,
+  writeAtomic,
+  type ConfigSpec,
+  type Upstream,
 } from './lib/harness.js';
 
 t.before(async () => {
@@ -30,7 +42,10 @@ async function statusOf(port: number): Promise<any> {
 function pythonRegistry(up: Upstream): void {
   const echo = echoHandler('python');
   up.handler = (req, res, rec) => {
-    if (req.url?.includes('/reset/')) { req.socket.destroy(); return; }
+    if (req.url?.includes('/reset/')) {
+      req.socket.destroy();
+      return;
+    }
     if (req.method === 'POST' && req.url?.endsWith('/blobs/uploads/')) {
       req.resume();
       const uuid = randomUUID();
@@ -55,7 +70,10 @@ t.test('admin endpoints, metrics, a refused config edit, and the access log', as
   });
   writeAtomic(file, configYaml(spec('go')));
   const sb = await startServe(t, file);
-  t.teardown(async () => { sb.child.kill('SIGTERM'); await within(sb.exited, 20_000, 'serve exit').catch(() => sb.child.kill('SIGKILL')); });
+  t.teardown(async () => {
+    sb.child.kill('SIGTERM');
+    await within(sb.exited, 20_000, 'serve exit').catch(() => sb.child.kill('SIGKILL'));
+  });
 
   const hz = await admin(sb.adminPort, '/healthz');
   t.equal(hz.status, 200, '/healthz 200');
@@ -90,12 +108,20 @@ t.test('admin endpoints, metrics, a refused config edit, and the access log', as
   t.equal(st.draining, false);
 
   const metrics = (await admin(sb.adminPort, '/metrics')).text();
-  const has = (re: RegExp, what: string): void => { t.match(metrics, re, what); };
+  const has = (re: RegExp, what: string): void => {
+    t.match(metrics, re, what);
+  };
   has(/^switchboard_decisions_total\{owner="go",capability="V2_TAGS",family="REGISTRY_V2",reason="capability_switch"\} 1$/m, 'decisions by owner/capability/family/reason');
   has(/^switchboard_decisions_total\{owner="python",capability="V2_PULL",family="REGISTRY_V2",reason="global_default"\} [12]$/m, 'python decisions');
-  has(/^switchboard_upstream_request_duration_seconds_bucket\{le="[^"]+",owner="go",capability="V2_TAGS",family="REGISTRY_V2"\} \d+$/m, 'duration histogram by owner/capability/family');
+  has(
+    /^switchboard_upstream_request_duration_seconds_bucket\{le="[^"]+",owner="go",capability="V2_TAGS",family="REGISTRY_V2"\} \d+$/m,
+    'duration histogram by owner/capability/family',
+  );
   has(/^switchboard_upstream_request_duration_seconds_count\{owner="python",capability="[A-Z0-9_]+",family="REGISTRY_V2"\} \d+$/m, 'duration count');
-  has(/^switchboard_upstream_errors_total\{owner="python",capability="[A-Z0-9_]+",family="REGISTRY_V2",kind="(reset|unavailable)"\} 1$/m, 'upstream errors by owner/capability/family/kind');
+  has(
+    /^switchboard_upstream_errors_total\{owner="python",capability="[A-Z0-9_]+",family="REGISTRY_V2",kind="(reset|unavailable)"\} 1$/m,
+    'upstream errors by owner/capability/family/kind',
+  );
   has(/^switchboard_snapshot_version 1$/m, 'snapshot version');
   has(/^switchboard_snapshot_age_seconds [\d.e+-]+$/m, 'snapshot age');
   has(/^switchboard_config_reload_failures_total 0$/m, 'reload failures');
@@ -122,14 +148,42 @@ t.test('admin endpoints, metrics, a refused config edit, and the access log', as
   t.equal((await request(sb.port, { path: '/v2/acme/app/tags/list' })).headers['x-upstream'], 'python', 'and is followed');
 
   // The access log: one JSON line per request with the decision's fields.
-  const lines = async (): Promise<any[]> => (existsSync(accessLog) ? readFileSync(accessLog, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []);
-  t.ok(await waitFor(async () => { const l = await lines(); return l.length >= 10 && l.some((x) => x.snapshot_version === 2); }, 10_000, 50), 'access log lines written (10 requests)');
+  const lines = async (): Promise<any[]> =>
+    existsSync(accessLog)
+      ? readFileSync(accessLog, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l))
+      : [];
+  t.ok(
+    await waitFor(
+      async () => {
+        const l = await lines();
+        return l.length >= 10 && l.some((x) => x.snapshot_version === 2);
+      },
+      10_000,
+      50,
+    ),
+    'access log lines written (10 requests)',
+  );
   const log = await lines();
   const first = log.find((l) => l.path === '/v2/acme/app/tags/list');
-  t.match(first, {
-    method: 'GET', path: '/v2/acme/app/tags/list', route_id: 'ROUTE_0019', capability: 'V2_TAGS', owner: 'go',
-    reason: 'capability_switch', snapshot_version: 1, status: 200, bytes_sent: Number, duration_ms: Number,
-  }, 'access log line has the decision fields');
+  t.match(
+    first,
+    {
+      method: 'GET',
+      path: '/v2/acme/app/tags/list',
+      route_id: 'ROUTE_0019',
+      capability: 'V2_TAGS',
+      owner: 'go',
+      reason: 'capability_switch',
+      snapshot_version: 1,
+      status: 200,
+      bytes_sent: Number,
+      duration_ms: Number,
+    },
+    'access log line has the decision fields',
+  );
   t.ok(first.bytes_sent > 0, 'bytes_sent counted');
   t.ok(first.duration_ms >= 0, 'duration_ms');
   const failed = log.find((l) => l.path === '/v2/acme/reset/manifests/latest');
@@ -141,7 +195,9 @@ t.test('admin endpoints, metrics, a refused config edit, and the access log', as
 t.test('SIGTERM: the in-flight slow request completes, new connections are refused, exit 0', async (t) => {
   const up = await startUpstreams(t);
   let release: () => void = () => {};
-  const gate = new Promise<void>((r) => { release = r; });
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
   let arrived = 0;
   up.python.handler = (req, res) => {
     arrived = Date.now();
@@ -187,11 +243,23 @@ t.test('SIGTERM with an open WebSocket still exits within DRAIN_TIMEOUT_SECONDS'
   };
   const dir = tempDir(t);
   const file = join(dir, 'config.yaml');
-  writeAtomic(file, configYaml({ migration: { ROUTE_OWNER_FAMILY_REALTIME: 'go' }, upstreams: up, settings: { LISTEN: '127.0.0.1:0', ADMIN_LISTEN: '127.0.0.1:0', ACCESS_LOG: 'off', DRAIN_TIMEOUT_SECONDS: 1 } }));
+  writeAtomic(
+    file,
+    configYaml({
+      migration: { ROUTE_OWNER_FAMILY_REALTIME: 'go' },
+      upstreams: up,
+      settings: { LISTEN: '127.0.0.1:0', ADMIN_LISTEN: '127.0.0.1:0', ACCESS_LOG: 'off', DRAIN_TIMEOUT_SECONDS: 1 },
+    }),
+  );
   const sb = await startServe(t, file);
   const sock = await new Promise<import('node:stream').Duplex>((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: sb.port, path: '/realtime/user/subscribe', agent: false,
-      headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Key': randomBytes(16).toString('base64'), 'Sec-WebSocket-Version': '13' } });
+    const req = http.request({
+      host: '127.0.0.1',
+      port: sb.port,
+      path: '/realtime/user/subscribe',
+      agent: false,
+      headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Key': randomBytes(16).toString('base64'), 'Sec-WebSocket-Version': '13' },
+    });
     req.on('upgrade', (_res, s) => resolve(s));
     req.on('response', (res) => reject(new Error(`no upgrade: ${res.statusCode}`)));
     req.on('error', reject);

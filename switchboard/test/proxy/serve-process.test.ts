@@ -9,11 +9,11 @@ import net from 'node:net';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  buildOnce, configYaml, connectRefused, request, rssBytes, sleep, startServe, startUpstreams, tempDir, waitFor, writeAtomic,
-} from './lib/harness.js';
+import { buildOnce, configYaml, connectRefused, request, rssBytes, sleep, startServe, startUpstreams, tempDir, waitFor, writeAtomic } from './lib/harness.js';
 
-t.before(async () => { await buildOnce(); });
+t.before(async () => {
+  await buildOnce();
+});
 
 const MiB = 1048576;
 
@@ -47,8 +47,14 @@ t.test('admin endpoints, metrics, access log and a refused config edit', async (
   t.ok(status.upstreams.python.requests >= 1);
   const metrics = (await request(sb.adminPort, { path: '/metrics' })).text();
   t.match(metrics, /switchboard_decisions_total\{owner="go",capability="V2_TAGS",family="REGISTRY_V2",reason="capability_switch"\} 1/);
-  for (const name of ['switchboard_upstream_request_duration_seconds_bucket', 'switchboard_snapshot_version 1', 'switchboard_snapshot_age_seconds',
-    'switchboard_config_reload_failures_total 0', 'switchboard_upload_pins_active 0', 'switchboard_upstream_errors_total']) {
+  for (const name of [
+    'switchboard_upstream_request_duration_seconds_bucket',
+    'switchboard_snapshot_version 1',
+    'switchboard_snapshot_age_seconds',
+    'switchboard_config_reload_failures_total 0',
+    'switchboard_upload_pins_active 0',
+    'switchboard_upstream_errors_total',
+  ]) {
     t.ok(metrics.includes(name), `metrics have ${name}`);
   }
 
@@ -62,9 +68,21 @@ t.test('admin endpoints, metrics, access log and a refused config edit', async (
   t.equal((await request(sb.port, { path: '/v2/acme/app/tags/list' })).json().upstream, 'go');
 
   await waitFor(() => readFileSync(log, 'utf8').split('\n').filter(Boolean).length >= 3, 3000);
-  const lines = readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = readFileSync(log, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   const tags = lines.find((l) => l.path === '/v2/acme/app/tags/list')!;
-  t.match(tags, { method: 'GET', route_id: 'ROUTE_0019', capability: 'V2_TAGS', family: 'REGISTRY_V2', owner: 'go', reason: 'capability_switch', snapshot_version: 1, status: 200 });
+  t.match(tags, {
+    method: 'GET',
+    route_id: 'ROUTE_0019',
+    capability: 'V2_TAGS',
+    family: 'REGISTRY_V2',
+    owner: 'go',
+    reason: 'capability_switch',
+    snapshot_version: 1,
+    status: 200,
+  });
   t.ok(typeof tags.bytes_sent === 'number' && (tags.bytes_sent as number) > 0, 'bytes');
   t.ok(typeof tags.duration_ms === 'number', 'duration');
 });
@@ -80,37 +98,61 @@ t.test('1 GiB up and 1 GiB down through the proxy with flat memory', async (t) =
     const pump = (): void => {
       for (;;) {
         const n = it.next();
-        if (n.done) { res.end(); return; }
-        if (!res.write(n.value)) { res.once('drain', pump); return; }
+        if (n.done) {
+          res.end();
+          return;
+        }
+        if (!res.write(n.value)) {
+          res.once('drain', pump);
+          return;
+        }
       }
     };
     pump();
   };
   const dir = tempDir(t);
   const file = join(dir, 'config.yaml');
-  writeAtomic(file, configYaml({ migration: { ROUTE_OWNER_CAP_V2_UPLOAD: 'go' }, upstreams: up, settings: { LISTEN: '127.0.0.1:0', ADMIN_LISTEN: '127.0.0.1:0', ACCESS_LOG: 'off' } }));
+  writeAtomic(
+    file,
+    configYaml({ migration: { ROUTE_OWNER_CAP_V2_UPLOAD: 'go' }, upstreams: up, settings: { LISTEN: '127.0.0.1:0', ADMIN_LISTEN: '127.0.0.1:0', ACCESS_LOG: 'off' } }),
+  );
   const sb = await startServe(t, file);
   await request(sb.port, { path: '/v2/' });
   const base = rssBytes(sb.pid);
   let peak = base;
-  const sampler = setInterval(() => { try { peak = Math.max(peak, rssBytes(sb.pid)); } catch { /* exited */ } }, 100);
+  const sampler = setInterval(() => {
+    try {
+      peak = Math.max(peak, rssBytes(sb.pid));
+    } catch {
+      /* exited */
+    }
+  }, 100);
   t.teardown(() => clearInterval(sampler));
 
   // Upload: a chunked PATCH (no content-length) of 1 GiB.
   const sent = createHash('sha256');
   const upload = await new Promise<number>((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: sb.port, method: 'PATCH', path: '/v2/acme/app/blobs/uploads/big-1', headers: { 'content-type': 'application/octet-stream' } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port: sb.port, method: 'PATCH', path: '/v2/acme/app/blobs/uploads/big-1', headers: { 'content-type': 'application/octet-stream' } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on('error', reject);
     const it = chunks(GiB);
     const pump = (): void => {
       for (;;) {
         const n = it.next();
-        if (n.done) { req.end(); return; }
+        if (n.done) {
+          req.end();
+          return;
+        }
         sent.update(n.value);
-        if (!req.write(n.value)) { req.once('drain', pump); return; }
+        if (!req.write(n.value)) {
+          req.once('drain', pump);
+          return;
+        }
       }
     };
     pump();
@@ -125,12 +167,17 @@ t.test('1 GiB up and 1 GiB down through the proxy with flat memory', async (t) =
   const want = createHash('sha256');
   for (const c of chunks(GiB)) want.update(c);
   const n = await new Promise<number>((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port: sb.port, path: `/v2/acme/app/blobs/sha256:${'c'.repeat(64)}` }, (res) => {
-      let bytes = 0;
-      res.on('data', (c: Buffer) => { bytes += c.length; got.update(c); });
-      res.on('end', () => resolve(bytes));
-      res.on('error', reject);
-    }).on('error', reject);
+    http
+      .get({ host: '127.0.0.1', port: sb.port, path: `/v2/acme/app/blobs/sha256:${'c'.repeat(64)}` }, (res) => {
+        let bytes = 0;
+        res.on('data', (c: Buffer) => {
+          bytes += c.length;
+          got.update(c);
+        });
+        res.on('end', () => resolve(bytes));
+        res.on('error', reject);
+      })
+      .on('error', reject);
   });
   clearInterval(sampler);
   t.equal(n, GiB, 'the client received 1 GiB');
@@ -148,10 +195,15 @@ t.test('a client that disconnects aborts the upstream request', async (t) => {
     const timer = setInterval(() => res.write(Buffer.alloc(1024)), 10);
     res.on('close', () => clearInterval(timer));
   };
-  up.go.handler = () => { /* keeps the request open: never answers */ };
+  up.go.handler = () => {
+    /* keeps the request open: never answers */
+  };
   const dir = tempDir(t);
   const file = join(dir, 'config.yaml');
-  writeAtomic(file, configYaml({ migration: { ROUTE_OWNER_CAP_V2_UPLOAD: 'go' }, upstreams: up, settings: { LISTEN: '127.0.0.1:0', ADMIN_LISTEN: '127.0.0.1:0', ACCESS_LOG: 'off' } }));
+  writeAtomic(
+    file,
+    configYaml({ migration: { ROUTE_OWNER_CAP_V2_UPLOAD: 'go' }, upstreams: up, settings: { LISTEN: '127.0.0.1:0', ADMIN_LISTEN: '127.0.0.1:0', ACCESS_LOG: 'off' } }),
+  );
   const sb = await startServe(t, file);
 
   // Mid-upload: send headers and part of a large body, then vanish.
@@ -169,8 +221,7 @@ t.test('a client that disconnects aborts the upstream request', async (t) => {
   dl.write(`GET /v2/acme/app/blobs/sha256:${'d'.repeat(64)} HTTP/1.1\r\nhost: x\r\n\r\n`);
   await new Promise<void>((r) => dl.once('data', () => r()));
   dl.destroy();
-  t.ok(await waitFor(() => up.python.requests.some((r) => r.url.includes('sha256:dddd') && r.responseClosedEarly), 5000),
-    'the upstream response was cut off');
+  t.ok(await waitFor(() => up.python.requests.some((r) => r.url.includes('sha256:dddd') && r.responseClosedEarly), 5000), 'the upstream response was cut off');
   const st = (await request(sb.adminPort, { path: '/status' })).json();
   t.equal(st.inflight_requests, 0, 'nothing left in flight');
 });
@@ -179,7 +230,10 @@ t.test('SIGTERM drains: the in-flight request completes, new connections are ref
   const up = await startUpstreams(t);
   up.python.handler = (req, res) => {
     req.resume();
-    setTimeout(() => { res.writeHead(200, { 'content-type': 'text/plain', 'x-upstream': 'python' }); res.end('slow but done'); }, 1000);
+    setTimeout(() => {
+      res.writeHead(200, { 'content-type': 'text/plain', 'x-upstream': 'python' });
+      res.end('slow but done');
+    }, 1000);
   };
   const dir = tempDir(t);
   const file = join(dir, 'config.yaml');
@@ -195,5 +249,8 @@ t.test('SIGTERM drains: the in-flight request completes, new connections are ref
   t.equal(r.text(), 'slow but done');
   const exit = await sb.exited;
   t.same(exit, { code: 0, signal: null }, 'exit 0');
-  t.ok(sb.logs().some((l) => l.msg === 'draining'), 'logged draining');
+  t.ok(
+    sb.logs().some((l) => l.msg === 'draining'),
+    'logged draining',
+  );
 });

@@ -11,9 +11,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import {
-  buildOnce, configYaml, rssBytes, startServe, startUpstreams, tempDir, writeAtomic, within, type ServeProcess,
-} from './lib/harness.js';
+import { buildOnce, configYaml, rssBytes, startServe, startUpstreams, tempDir, writeAtomic, within, type ServeProcess } from './lib/harness.js';
 
 t.setTimeout(600_000);
 
@@ -42,9 +40,19 @@ function sampler(pid: number): { stop(): { max: number; samples: number } } {
   let max = rssBytes(pid);
   let samples = 1;
   const timer = setInterval(() => {
-    try { max = Math.max(max, rssBytes(pid)); samples++; } catch { /* process gone: reported by the test */ }
+    try {
+      max = Math.max(max, rssBytes(pid));
+      samples++;
+    } catch {
+      /* process gone: reported by the test */
+    }
   }, 100);
-  return { stop: () => { clearInterval(timer); return { max, samples }; } };
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return { max, samples };
+    },
+  };
 }
 
 let serve: ServeProcess;
@@ -55,11 +63,14 @@ t.before(async () => {
   up = await startUpstreams(t);
   const dir = tempDir(t);
   const file = join(dir, 'config.yaml');
-  writeAtomic(file, configYaml({
-    migration: { ROUTE_OWNER_DEFAULT: 'python', ROUTE_OWNER_CAP_V2_PULL: 'go' },
-    upstreams: up,
-    settings: { LISTEN: '127.0.0.1:0', ADMIN_LISTEN: '127.0.0.1:0', ACCESS_LOG: 'off', DEBUG_HEADERS: true },
-  }));
+  writeAtomic(
+    file,
+    configYaml({
+      migration: { ROUTE_OWNER_DEFAULT: 'python', ROUTE_OWNER_CAP_V2_PULL: 'go' },
+      upstreams: up,
+      settings: { LISTEN: '127.0.0.1:0', ADMIN_LISTEN: '127.0.0.1:0', ACCESS_LOG: 'off', DEBUG_HEADERS: true },
+    }),
+  );
   serve = await startServe(t, file);
 });
 
@@ -70,7 +81,10 @@ async function warmBaseline(): Promise<number> {
   // Warm both paths (pools, JIT) with small bodies, then let the heap settle.
   for (let i = 0; i < 20; i++) {
     await new Promise<void>((resolve, reject) => {
-      const r = http.request({ port: serve.port, host: '127.0.0.1', method: 'PATCH', path: '/v2/acme/app/blobs/uploads/warm', agent }, (res) => { res.resume(); res.on('end', resolve); });
+      const r = http.request({ port: serve.port, host: '127.0.0.1', method: 'PATCH', path: '/v2/acme/app/blobs/uploads/warm', agent }, (res) => {
+        res.resume();
+        res.on('end', resolve);
+      });
       r.on('error', reject);
       r.end(Buffer.alloc(256 * 1024, 1));
     });
@@ -83,19 +97,32 @@ t.test('1 GiB upload through the proxy: byte count and sha256 match, proxy RSS s
   const base = await warmBaseline();
   const sent = createHash('sha256');
   const s = sampler(serve.pid);
-  const reply = await within(new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = http.request({
-      port: serve.port, host: '127.0.0.1', method: 'PATCH', path: '/v2/acme/big/blobs/uploads/0b5e6c1e-big-upload', agent,
-      headers: { 'content-type': 'application/octet-stream', 'content-length': String(GiB) },
-    }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    pipeline(Readable.from(generate(GiB, sent)), req).catch(reject);
-  }), 480_000, '1 GiB upload');
+  const reply = await within(
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request(
+        {
+          port: serve.port,
+          host: '127.0.0.1',
+          method: 'PATCH',
+          path: '/v2/acme/big/blobs/uploads/0b5e6c1e-big-upload',
+          agent,
+          headers: { 'content-type': 'application/octet-stream', 'content-length': String(GiB) },
+        },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => {
+            body += c;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
+      req.on('error', reject);
+      pipeline(Readable.from(generate(GiB, sent)), req).catch(reject);
+    }),
+    480_000,
+    '1 GiB upload',
+  );
   const { max, samples } = s.stop();
   t.equal(reply.status, 200, 'upload answered 200');
   const got = JSON.parse(reply.body) as { upstream: string; bytes: number; sha256: string };
@@ -114,21 +141,39 @@ t.test('1 GiB download through the proxy: byte count and sha256 match, proxy RSS
     req.resume();
     const h = createHash('sha256');
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(GiB), 'x-upstream': 'go' });
-    pipeline(Readable.from(generate(GiB, h)), res).then(() => { upstreamSha = h.digest('hex'); }, () => { /* client gone */ });
+    pipeline(Readable.from(generate(GiB, h)), res).then(
+      () => {
+        upstreamSha = h.digest('hex');
+      },
+      () => {
+        /* client gone */
+      },
+    );
   };
   const base = await warmBaseline();
   const s = sampler(serve.pid);
   const got = createHash('sha256');
   let bytes = 0;
-  const res = await within(new Promise<{ status: number; owner: string }>((resolve, reject) => {
-    const req = http.request({ port: serve.port, host: '127.0.0.1', path: '/v2/acme/big/blobs/sha256:' + 'c'.repeat(64), agent }, (res) => {
-      pipeline(res, new Writable({
-        write(c: Buffer, _e, cb) { bytes += c.length; got.update(c); cb(); },
-      })).then(() => resolve({ status: res.statusCode ?? 0, owner: String(res.headers['x-upstream']) }), reject);
-    });
-    req.on('error', reject);
-    req.end();
-  }), 480_000, '1 GiB download');
+  const res = await within(
+    new Promise<{ status: number; owner: string }>((resolve, reject) => {
+      const req = http.request({ port: serve.port, host: '127.0.0.1', path: '/v2/acme/big/blobs/sha256:' + 'c'.repeat(64), agent }, (res) => {
+        pipeline(
+          res,
+          new Writable({
+            write(c: Buffer, _e, cb) {
+              bytes += c.length;
+              got.update(c);
+              cb();
+            },
+          }),
+        ).then(() => resolve({ status: res.statusCode ?? 0, owner: String(res.headers['x-upstream']) }), reject);
+      });
+      req.on('error', reject);
+      req.end();
+    }),
+    480_000,
+    '1 GiB download',
+  );
   const { max, samples } = s.stop();
   t.equal(res.status, 200);
   t.equal(res.owner, 'go', 'served by the V2_PULL owner');
@@ -143,25 +188,38 @@ t.test('1 GiB download through the proxy: byte count and sha256 match, proxy RSS
 t.test('chunked request bodies (no Content-Length) arrive intact', async (t) => {
   for (const size of [0, 1, 65_537, 8 * MiB + 3]) {
     const sent = createHash('sha256');
-    const reply = await within(new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = http.request({
-        port: serve.port, host: '127.0.0.1', method: 'PATCH', path: '/v2/acme/app/blobs/uploads/chunked-' + size, agent,
-        headers: { 'content-type': 'application/octet-stream', 'transfer-encoding': 'chunked' },
-      }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => { body += c; });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      });
-      req.on('error', reject);
-      // Irregular chunk sizes, written with back-pressure.
-      const chunks = (function* () {
-        for (const b of generate(size, sent)) {
-          for (let o = 0; o < b.length; o += 10_007) yield b.subarray(o, o + 10_007);
-        }
-      })();
-      pipeline(Readable.from(chunks), req).catch(reject);
-    }), 60_000, `chunked upload of ${size} bytes`);
+    const reply = await within(
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = http.request(
+          {
+            port: serve.port,
+            host: '127.0.0.1',
+            method: 'PATCH',
+            path: '/v2/acme/app/blobs/uploads/chunked-' + size,
+            agent,
+            headers: { 'content-type': 'application/octet-stream', 'transfer-encoding': 'chunked' },
+          },
+          (res) => {
+            let body = '';
+            res.setEncoding('utf8');
+            res.on('data', (c: string) => {
+              body += c;
+            });
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          },
+        );
+        req.on('error', reject);
+        // Irregular chunk sizes, written with back-pressure.
+        const chunks = (function* () {
+          for (const b of generate(size, sent)) {
+            for (let o = 0; o < b.length; o += 10_007) yield b.subarray(o, o + 10_007);
+          }
+        })();
+        pipeline(Readable.from(chunks), req).catch(reject);
+      }),
+      60_000,
+      `chunked upload of ${size} bytes`,
+    );
     t.equal(reply.status, 200, `${size} bytes: 200`);
     const got = JSON.parse(reply.body) as { bytes: number; sha256: string };
     t.equal(got.bytes, size, `${size} bytes: byte count`);

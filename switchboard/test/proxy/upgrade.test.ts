@@ -16,9 +16,12 @@ const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 function acceptUpgrades(up: Upstream, seen: IncomingMessage[]): void {
   up.upgrade = (req, socket, head) => {
     seen.push(req);
-    const accept = createHash('sha1').update(String(req.headers['sec-websocket-key']) + GUID).digest('base64');
-    socket.write(['HTTP/1.1 101 Switching Protocols', 'Upgrade: websocket', 'Connection: Upgrade',
-      `Sec-WebSocket-Accept: ${accept}`, `X-Upstream: ${up.name}`, '', ''].join('\r\n'));
+    const accept = createHash('sha1')
+      .update(String(req.headers['sec-websocket-key']) + GUID)
+      .digest('base64');
+    socket.write(
+      ['HTTP/1.1 101 Switching Protocols', 'Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Accept: ${accept}`, `X-Upstream: ${up.name}`, '', ''].join('\r\n'),
+    );
     socket.write(`hello from ${up.name}\n`);
     if (head.length) socket.write(head);
     socket.on('data', (d: Buffer) => socket.write(d));
@@ -27,13 +30,27 @@ function acceptUpgrades(up: Upstream, seen: IncomingMessage[]): void {
   };
 }
 
-interface Opened { status: number; headers: http.IncomingHttpHeaders; socket: Duplex; first: Buffer }
+interface Opened {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  socket: Duplex;
+  first: Buffer;
+}
 
 function openSocket(port: number): Promise<Opened> {
   return new Promise((resolve, reject) => {
     const req = http.request({
-      host: '127.0.0.1', port, path: PATH, agent: false,
-      headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Key': randomBytes(16).toString('base64'), 'Sec-WebSocket-Version': '13', Host: 'registry.example.com' },
+      host: '127.0.0.1',
+      port,
+      path: PATH,
+      agent: false,
+      headers: {
+        Connection: 'Upgrade',
+        Upgrade: 'websocket',
+        'Sec-WebSocket-Key': randomBytes(16).toString('base64'),
+        'Sec-WebSocket-Version': '13',
+        Host: 'registry.example.com',
+      },
     });
     req.on('upgrade', (res, socket, head) => resolve({ status: res.statusCode ?? 0, headers: res.headers, socket, first: head }));
     req.on('response', (res) => {
@@ -51,15 +68,23 @@ function readN(socket: Duplex, n: number, already: Buffer = Buffer.alloc(0)): Pr
   return new Promise((resolve, reject) => {
     const chunks = [already];
     let got = already.length;
-    if (got >= n) { resolve(already); return; }
+    if (got >= n) {
+      resolve(already);
+      return;
+    }
     const onData = (d: Buffer): void => {
       chunks.push(d);
       got += d.length;
-      if (got >= n) { socket.off('data', onData); resolve(Buffer.concat(chunks)); }
+      if (got >= n) {
+        socket.off('data', onData);
+        resolve(Buffer.concat(chunks));
+      }
     };
     socket.on('data', onData);
     socket.once('error', reject);
-    socket.once('close', () => { if (got < n) reject(new Error(`socket closed after ${got} of ${n} bytes`)); });
+    socket.once('close', () => {
+      if (got < n) reject(new Error(`socket closed after ${got} of ${n} bytes`));
+    });
   });
 }
 
@@ -134,7 +159,14 @@ t.test('a drain does not wait forever for an open WebSocket', async (t) => {
   t.equal(a.status, 101);
   await echoCheck(t, a, 'go');
   let outcome = 'pending';
-  const drained = px.proxy.drain(500).then((r) => { outcome = `resolved ${JSON.stringify(r)}`; }, (e: unknown) => { outcome = `rejected ${String(e)}`; });
+  const drained = px.proxy.drain(500).then(
+    (r) => {
+      outcome = `resolved ${JSON.stringify(r)}`;
+    },
+    (e: unknown) => {
+      outcome = `rejected ${String(e)}`;
+    },
+  );
   const closedByProxy = new Promise<void>((r) => a.socket.once('close', () => r()));
   await Promise.race([drained, closedByProxy, new Promise((r) => setTimeout(r, 5_000))]);
   t.not(outcome, 'pending', `drain(500 ms) finished within 5 s with a WebSocket open (${outcome})`);

@@ -11,7 +11,17 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { RedisPinStore } from '../../proxy/pin-store.js';
 import {
-  echoHandler, request, sleep, startProxy, waitFor, startUpstreams, type ConfigSpec, type OwnerName, type ProxyHandle, type Upstream, type UpstreamHandler,
+  echoHandler,
+  request,
+  sleep,
+  startProxy,
+  waitFor,
+  startUpstreams,
+  type ConfigSpec,
+  type OwnerName,
+  type ProxyHandle,
+  type Upstream,
+  type UpstreamHandler,
 } from './lib/harness.js';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -28,7 +38,10 @@ function registry(name: OwnerName, issued: string[], opts: { uuidHeader?: boolea
         issued.push(uuid);
         const location = `${req.url!.split('?')[0]}${uuid}`;
         res.writeHead(202, {
-          'x-upstream': name, location, range: '0-0', 'content-length': '0',
+          'x-upstream': name,
+          location,
+          range: '0-0',
+          'content-length': '0',
           ...(opts.uuidHeader === false ? {} : { 'docker-upload-uuid': uuid }),
         });
         res.end();
@@ -51,7 +64,8 @@ async function registries(t: Parameters<typeof startUpstreams>[0], opts: { uuidH
   up.python.handler = registry('python', issued, opts);
   up.go.handler = registry('go', issued, opts);
   return {
-    up, issued,
+    up,
+    issued,
     spec: (migration, settings = {}) => ({ migration, upstreams: up, settings: { DEBUG_HEADERS: true, ...settings } }),
   };
 }

@@ -39,7 +39,10 @@ t.test('a lower UPSTREAM_TIMEOUT_SECONDS, reloaded, times out the next slow requ
   up.go.handler = (req, res) => {
     req.resume();
     req.on('end', () => {
-      if (!req.url?.includes('/slow/')) { answer(res, 'go'); return; }
+      if (!req.url?.includes('/slow/')) {
+        answer(res, 'go');
+        return;
+      }
       const timer = setTimeout(() => answer(res, 'go'), 1000);
       res.on('close', () => clearTimeout(timer));
     });
@@ -68,13 +71,25 @@ t.test('a lower UPSTREAM_TIMEOUT_SECONDS, reloaded, times out the next slow requ
 t.test('a reload moving UPSTREAMS.go closes the old pool once its request in flight has finished', async (t) => {
   const up = await startUpstreams(t);
   let release!: () => void;
-  up.go.handler = gatedGo('A', new Promise<void>((r) => { release = r; }));
+  up.go.handler = gatedGo(
+    'A',
+    new Promise<void>((r) => {
+      release = r;
+    }),
+  );
   const b = await startUpstream(t, 'go', gatedGo('B', Promise.resolve()));
   const px = await startProxy(t, { migration: TAGS, upstreams: up });
 
   let settled = false;
   const slow = within(request(px.port, { path: '/v2/acme/slow/tags/list' }), 20_000, 'request in flight on the old pool');
-  void slow.then(() => { settled = true; }, () => { settled = true; });
+  void slow.then(
+    () => {
+      settled = true;
+    },
+    () => {
+      settled = true;
+    },
+  );
   t.ok(await waitFor(() => up.go.requests.length === 1), 'the slow request reached A');
   const warm = await within(request(px.port, { path: '/v2/acme/app/tags/list' }), 20_000, 'request to A');
   t.equal(warm.headers['x-server'], 'A', 'go is A');
@@ -92,7 +107,7 @@ t.test('a reload moving UPSTREAMS.go closes the old pool once its request in fli
   release();
   const done = await slow;
   t.equal(done.status, 200, 'the request in flight on the old pool completed');
-  t.same(done.json(), { upstream: 'go', server: 'A' }, 'with A\'s whole answer');
+  t.same(done.json(), { upstream: 'go', server: 'A' }, "with A's whole answer");
   t.ok(await waitFor(async () => (await connections(up.go)) === 0), 'then the old pool closed its last connection');
   t.equal(b.requests.length, 1, 'B saw only the request after the reload');
 });
@@ -105,10 +120,16 @@ t.test('a request decided before a reload moved its upstream goes where its snap
   const memory = new MemoryPinStore();
   let asked = false;
   let answerPin!: () => void;
-  const pinAnswer = new Promise<'go'>((r) => { answerPin = () => r('go'); });
+  const pinAnswer = new Promise<'go'>((r) => {
+    answerPin = () => r('go');
+  });
   const pins: PinStore = {
     kind: 'memory',
-    get: (uuid) => { if (uuid !== 'held') return memory.get(uuid); asked = true; return pinAnswer; },
+    get: (uuid) => {
+      if (uuid !== 'held') return memory.get(uuid);
+      asked = true;
+      return pinAnswer;
+    },
     set: (uuid, owner, ttl, client) => memory.set(uuid, owner, ttl, client),
     delete: (uuid) => memory.delete(uuid),
     heldBy: (client) => memory.heldBy(client),

@@ -51,7 +51,9 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, ms = 10_00
 /** Resolves with the promise's value, or rejects with `what` after `ms`. */
 export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms); });
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+  });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
@@ -119,8 +121,13 @@ export async function startUpstream(t: TLike, name: OwnerName, handler?: Upstrea
   const requests: Recorded[] = [];
   const up: Upstream = {
     // Header sections up to 1 MiB, as Go's net/http (DefaultMaxHeaderBytes): the proxy's own limit is what tests meet.
-    name, port: 0, url: '', server: http.createServer({ maxHeaderSize: 1024 * 1024 }), requests,
-    handler: handler ?? echoHandler(name), upgrade: null,
+    name,
+    port: 0,
+    url: '',
+    server: http.createServer({ maxHeaderSize: 1024 * 1024 }),
+    requests,
+    handler: handler ?? echoHandler(name),
+    upgrade: null,
     close: async () => {
       const closed = new Promise<void>((r) => up.server.close(() => r()));
       up.server.closeAllConnections();
@@ -130,21 +137,46 @@ export async function startUpstream(t: TLike, name: OwnerName, handler?: Upstrea
     },
   };
   const sockets = new Set<net.Socket>();
-  up.server.on('connection', (s: net.Socket) => { sockets.add(s); s.once('close', () => sockets.delete(s)); });
+  up.server.on('connection', (s: net.Socket) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+  });
   up.server.keepAliveTimeout = 70_000;
   up.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const rec: Recorded = {
-      upstream: name, method: req.method ?? '', url: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders,
-      bytes: 0, sha256: null, complete: false, aborted: false, responseClosedEarly: false,
+      upstream: name,
+      method: req.method ?? '',
+      url: req.url ?? '',
+      headers: req.headers,
+      rawHeaders: req.rawHeaders,
+      bytes: 0,
+      sha256: null,
+      complete: false,
+      aborted: false,
+      responseClosedEarly: false,
     };
     requests.push(rec);
     const h = createHash('sha256');
-    req.on('data', (c: Buffer) => { rec.bytes += c.length; h.update(c); });
-    req.on('end', () => { rec.complete = true; rec.sha256 = h.digest('hex'); });
-    req.on('aborted', () => { rec.aborted = true; });
-    req.on('close', () => { if (!rec.complete) rec.aborted = true; });
-    req.on('error', () => { rec.aborted = true; });
-    res.on('close', () => { if (!res.writableFinished) rec.responseClosedEarly = true; });
+    req.on('data', (c: Buffer) => {
+      rec.bytes += c.length;
+      h.update(c);
+    });
+    req.on('end', () => {
+      rec.complete = true;
+      rec.sha256 = h.digest('hex');
+    });
+    req.on('aborted', () => {
+      rec.aborted = true;
+    });
+    req.on('close', () => {
+      if (!rec.complete) rec.aborted = true;
+    });
+    req.on('error', () => {
+      rec.aborted = true;
+    });
+    res.on('close', () => {
+      if (!res.writableFinished) rec.responseClosedEarly = true;
+    });
     up.handler(req, res, rec);
   });
   up.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -229,17 +261,22 @@ export async function startProxy(t: TLike, c: ConfigSpec | string, o: ProxyOptio
     throw new Error(`test config did not load: ${JSON.stringify(provider.stats().last_error)}`);
   }
   const snapshots = new Map<number, Snapshot>([[provider.current().version, provider.current()]]);
-  provider.onChange((s) => { snapshots.set(s.version, s); });
+  provider.onChange((s) => {
+    snapshots.set(s.version, s);
+  });
   const pins = o.pins ?? new MemoryPinStore();
   const accessLog = new AccessLog(o.accessLog ?? 'off');
   let proxy: SwitchboardProxy | null = null;
   const metrics = o.metrics
     ? new ProxyMetrics({
-      snapshot: () => { const s = provider.current(); return { version: s.version, updated_at: s.updated_at, hard_failure: s.hard_failure, kill_switch: s.owner_map.forcePython.value }; },
-      reloads: () => provider.stats(),
-      pins: () => pins.count(),
-      inflight: () => proxy?.inflight ?? 0,
-    })
+        snapshot: () => {
+          const s = provider.current();
+          return { version: s.version, updated_at: s.updated_at, hard_failure: s.hard_failure, kill_switch: s.owner_map.forcePython.value };
+        },
+        reloads: () => provider.stats(),
+        pins: () => pins.count(),
+        inflight: () => proxy?.inflight ?? 0,
+      })
     : null;
   proxy = new SwitchboardProxy({ snapshots: provider, pins, log: o.log ?? silentLogger, accessLog, metrics });
   const { port } = await proxy.listen('127.0.0.1', 0);
@@ -251,7 +288,14 @@ export async function startProxy(t: TLike, c: ConfigSpec | string, o: ProxyOptio
     await accessLog.close();
   });
   const handle: ProxyHandle = {
-    proxy: p, provider, pins, metrics, port, file, dir, snapshots,
+    proxy: p,
+    provider,
+    pins,
+    metrics,
+    port,
+    file,
+    dir,
+    snapshots,
     async write(next) {
       const before = provider.current().version;
       writeAtomic(file, typeof next === 'string' ? next : configYaml(next));
@@ -292,21 +336,33 @@ export interface RequestOptions {
 /** One HTTP request with node:http; resolves with the whole response. */
 export function request(port: number, o: RequestOptions): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.request({
-      host: o.host ?? '127.0.0.1', port, method: o.method ?? 'GET', path: o.path, headers: o.headers, agent: o.agent ?? false,
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('aborted', () => reject(new Error('response aborted')));
-      res.on('end', () => {
-        const body = Buffer.concat(chunks);
-        resolve({
-          status: res.statusCode ?? 0, headers: res.headers, rawHeaders: res.rawHeaders, body,
-          text: () => body.toString('utf8'), json: () => JSON.parse(body.toString('utf8')),
+    const req = http.request(
+      {
+        host: o.host ?? '127.0.0.1',
+        port,
+        method: o.method ?? 'GET',
+        path: o.path,
+        headers: o.headers,
+        agent: o.agent ?? false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('aborted', () => reject(new Error('response aborted')));
+        res.on('end', () => {
+          const body = Buffer.concat(chunks);
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            rawHeaders: res.rawHeaders,
+            body,
+            text: () => body.toString('utf8'),
+            json: () => JSON.parse(body.toString('utf8')),
+          });
         });
-      });
-    });
+      },
+    );
     req.on('error', reject);
     req.end(o.body);
   });
@@ -333,7 +389,10 @@ export function rawRequest(port: number, head: readonly string[], body: Buffer |
     sock.on('end', () => {
       const all = Buffer.concat(chunks);
       const i = all.indexOf('\r\n\r\n');
-      if (i < 0) { reject(new Error(`no header end in ${JSON.stringify(all.toString('latin1').slice(0, 200))}`)); return; }
+      if (i < 0) {
+        reject(new Error(`no header end in ${JSON.stringify(all.toString('latin1').slice(0, 200))}`));
+        return;
+      }
       const lines = all.subarray(0, i).toString('latin1').split('\r\n');
       const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '')?.[1] ?? 0);
       const headerList: [string, string][] = lines.slice(1).map((l) => {
@@ -351,7 +410,10 @@ export function rawRequest(port: number, head: readonly string[], body: Buffer |
 export function connectRefused(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(port, host);
-    s.once('connect', () => { s.destroy(); resolve(false); });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(false);
+    });
     s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ECONNREFUSED'));
   });
 }
@@ -367,10 +429,20 @@ export async function buildOnce(): Promise<void> {
   const lock = join(tmpdir(), `switchboard-proxy-tests-build-${createHash('sha1').update(ROOT).digest('hex').slice(0, 8)}.lock`);
   const t0 = Date.now();
   for (;;) {
-    try { mkdirSync(lock); break; } catch (e) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       // A lock left by a killed run: older than 5 minutes.
-      try { if (Date.now() - statSync(lock).mtimeMs > 300_000) { rmdirSync(lock); continue; } } catch { continue; }
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > 300_000) {
+          rmdirSync(lock);
+          continue;
+        }
+      } catch {
+        continue;
+      }
       if (Date.now() - t0 > 600_000) throw new Error(`build lock ${lock} held for 10 minutes`);
       await sleep(200);
     }
@@ -382,7 +454,9 @@ export async function buildOnce(): Promise<void> {
     if (existsSync(stamp) && Number(readFileSync(stamp, 'utf8').trim()) >= newestSource()) return;
     const b = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
     if (b.error || b.status !== 0) {
-      throw new Error(`npm run build failed (status ${String(b.status)}${b.error ? `, ${b.error.message}` : ''}); the serve tests need dist/:\n${b.stdout ?? ''}\n${b.stderr ?? ''}`);
+      throw new Error(
+        `npm run build failed (status ${String(b.status)}${b.error ? `, ${b.error.message}` : ''}); the serve tests need dist/:\n${b.stdout ?? ''}\n${b.stderr ?? ''}`,
+      );
     }
   } finally {
     rmdirSync(lock);
@@ -420,11 +494,15 @@ export async function startServe(t: TLike, file: string, env: Record<string, str
   // Each process its own STATE_DIR (kill file, last good config), never the repository's data/.
   const stateEnv: Record<string, string> = env.SWITCHBOARD_STATE_DIR ? {} : { SWITCHBOARD_STATE_DIR: mkdtempSync(join(tmpdir(), 'swb-state-')) };
   const child = spawn(process.execPath, ['bin/switchboard.js', 'serve', '--config', file], {
-    cwd: ROOT, env: childEnv({ ...stateEnv, ...env }), stdio: ['ignore', 'ignore', 'pipe'],
+    cwd: ROOT,
+    env: childEnv({ ...stateEnv, ...env }),
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';
   child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (s: string) => { err += s; });
+  child.stderr!.on('data', (s: string) => {
+    err += s;
+  });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
   });
@@ -436,10 +514,20 @@ export async function startServe(t: TLike, file: string, env: Record<string, str
       await exited;
     }
   });
-  void exited.then(() => { done = true; });
-  const logs = (): Record<string, unknown>[] => err.split('\n').filter((l) => l.startsWith('{')).map((l) => {
-    try { return JSON.parse(l) as Record<string, unknown>; } catch { return {}; }
+  void exited.then(() => {
+    done = true;
   });
+  const logs = (): Record<string, unknown>[] =>
+    err
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => {
+        try {
+          return JSON.parse(l) as Record<string, unknown>;
+        } catch {
+          return {};
+        }
+      });
   const ready = await waitFor(() => child.exitCode !== null || logs().some((l) => l.msg === 'switchboard serving'), 30_000, 20);
   const line = logs().find((l) => l.msg === 'switchboard serving');
   if (!ready || !line) {
