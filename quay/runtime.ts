@@ -19,7 +19,8 @@ import type { AuthStore } from '../dal/model/auth-store.js';
 import type { MetadataStore } from '../dal/model/store.js';
 import { createRegistry, DEFAULT_AUTH, DEFAULT_REGISTRY_SETTINGS, type ActivityOptions, type RegistrySurfaceSettings } from '../registryd/index.js';
 import { RegistryMetrics } from '../registryd/metrics/metrics.js';
-import { createRegistryServer, isWellKnownPath, sendReadiness } from '../registryd/http/server.js';
+import { createRegistryServer } from '../registryd/http/server.js';
+import { createRouter, isWellKnownPath, sendReadiness } from './router.js';
 import { LocalStorage } from '../storage/local.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { AuthService, type AuthSettings } from '../registryd/auth/auth-service.js';
@@ -110,62 +111,69 @@ export async function openGoSide(o: GoSideOptions): Promise<GoSide> {
     throw e;
   }
   try {
-    ips = IpResolver.fromFile(o.activity?.awsIpRangesFile ?? null);
+    try {
+      ips = IpResolver.fromFile(o.activity?.awsIpRangesFile ?? null);
+    } catch (e) {
+      throw new Error(`AWS_IP_RANGES_FILE: ${(e as Error).message}`);
+    }
+    const { quota: _quota, awsIpRangesFile: _file, ...activitySettings } = o.activity ?? {};
+    const activity = new ActivityLog({
+      store: dal.metadata,
+      users: dal.auth,
+      ips,
+      log: o.log,
+      now,
+      settings: { ...DEFAULT_ACTIVITY, ...activitySettings, serverHostname: authSettings.serverHostname, urlScheme: authSettings.urlScheme },
+    });
+    const auth = new AuthService(authSettings, dal.auth, dal.metadata, instanceKey, o.log, now, o.metrics, {
+      loggedIn: (p, client) => activity.loggedIn(p, client.address, client.userAgent ?? ''),
+      loginFailed: (f, client) => activity.loginFailed(f.account, f.performerId, f.metadata, client.address),
+    });
+    const readiness = readinessDocument({
+      mode: o.mode ?? 'mirror',
+      quayKeys: o.quayKeys ?? {},
+      settings: {
+        authenticationType: authSettings.mode === 'database' ? 'Database' : 'Anonymous',
+        anonymousAccess: authSettings.anonymousAccess,
+        appSpecificTokens: authSettings.appSpecificTokens,
+        publicCatalog: authSettings.publicCatalog,
+        superUsersFullAccess: authSettings.superUsersFullAccess,
+        createNamespaceOnPush: authSettings.createNamespaceOnPush,
+        createPrivateRepoOnPush: authSettings.createPrivateRepoOnPush,
+        libraryNamespace: settings.libraryNamespace,
+        librarySupport: settings.librarySupport,
+        quotaManagement: settings.quota === 'count',
+        audit: {
+          logins: activitySettings.auditLogins ?? true,
+          loginFailures: activitySettings.auditLoginFailures ?? false,
+          ...(activitySettings.auditFailures ?? { pull: false, push: false, delete: false }),
+        },
+      },
+    });
+    const v2 = createRegistry({ dal, storage, auth, activity, log: o.log, now, settings, ...(o.metrics ? { metrics: o.metrics } : {}) });
+    // Every surface behind one route table: /v2 now, /api/v1 next.
+    const handler = createRouter({ surfaces: [v2.surface], librarySupport: settings.librarySupport, readiness: JSON.stringify(readiness) });
+    return {
+      handler,
+      dal,
+      store: dal.metadata,
+      authStore: dal.auth,
+      auth,
+      storage,
+      uploads: v2.uploads,
+      instanceKey,
+      readiness,
+      close: async () => {
+        instanceKey.stop();
+        await dal.close();
+      },
+    };
   } catch (e) {
+    // Nothing opened here outlives a failed start.
     instanceKey.stop();
     await dal.close();
-    throw new Error(`AWS_IP_RANGES_FILE: ${(e as Error).message}`);
+    throw e;
   }
-  const { quota: _quota, awsIpRangesFile: _file, ...activitySettings } = o.activity ?? {};
-  const activity = new ActivityLog({
-    store: dal.metadata,
-    users: dal.auth,
-    ips,
-    log: o.log,
-    now,
-    settings: { ...DEFAULT_ACTIVITY, ...activitySettings, serverHostname: authSettings.serverHostname, urlScheme: authSettings.urlScheme },
-  });
-  const auth = new AuthService(authSettings, dal.auth, dal.metadata, instanceKey, o.log, now, o.metrics, {
-    loggedIn: (p, client) => activity.loggedIn(p, client.address, client.userAgent ?? ''),
-    loginFailed: (f, client) => activity.loginFailed(f.account, f.performerId, f.metadata, client.address),
-  });
-  const readiness = readinessDocument({
-    mode: o.mode ?? 'mirror',
-    quayKeys: o.quayKeys ?? {},
-    settings: {
-      authenticationType: authSettings.mode === 'database' ? 'Database' : 'Anonymous',
-      anonymousAccess: authSettings.anonymousAccess,
-      appSpecificTokens: authSettings.appSpecificTokens,
-      publicCatalog: authSettings.publicCatalog,
-      superUsersFullAccess: authSettings.superUsersFullAccess,
-      createNamespaceOnPush: authSettings.createNamespaceOnPush,
-      createPrivateRepoOnPush: authSettings.createPrivateRepoOnPush,
-      libraryNamespace: settings.libraryNamespace,
-      librarySupport: settings.librarySupport,
-      quotaManagement: settings.quota === 'count',
-      audit: {
-        logins: activitySettings.auditLogins ?? true,
-        loginFailures: activitySettings.auditLoginFailures ?? false,
-        ...(activitySettings.auditFailures ?? { pull: false, push: false, delete: false }),
-      },
-    },
-  });
-  const v2 = createRegistry({ dal, storage, auth, activity, log: o.log, now, settings, readiness: JSON.stringify(readiness), ...(o.metrics ? { metrics: o.metrics } : {}) });
-  return {
-    handler: v2.handler,
-    dal,
-    store: dal.metadata,
-    authStore: dal.auth,
-    auth,
-    storage,
-    uploads: v2.uploads,
-    instanceKey,
-    readiness,
-    close: async () => {
-      instanceKey.stop();
-      await dal.close();
-    },
-  };
 }
 
 /** The go side's background programs, for the worker runner. */
@@ -175,8 +183,8 @@ export function goSidePrograms(side: GoSide, o: { readonly staleUploadHours: num
       // Quay's blobuploadcleanupworker: upload sessions older than BLOBUPLOAD_DELETION_DATE_THRESHOLD, with their partial objects.
       program: 'blobuploadcleanupworker',
       everyMs: 3600_000,
-      run: async () => {
-        const removed = await side.uploads.cleanupStale(o.staleUploadHours * 3600_000);
+      run: async (active) => {
+        const removed = await side.uploads.cleanupStale(o.staleUploadHours * 3600_000, active);
         return removed > 0 ? { removed, older_than_hours: o.staleUploadHours } : null;
       },
     },
@@ -232,6 +240,13 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
     quayKeys: c.effective,
     activity: c.activity,
   });
+  let workers: WorkerRunner;
+  try {
+    workers = new WorkerRunner(o.snapshots ?? fixedSnapshots(), goSidePrograms(side, { staleUploadHours: o.staleUploadHours ?? 48 }), o.log.child({ component: 'workers' }));
+  } catch (e) {
+    await side.close();
+    throw e;
+  }
   const readiness = JSON.stringify(side.readiness);
   const server = createRegistryServer(side.handler, o.tls);
   let ready = false;
@@ -262,7 +277,6 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
         notFound: () => 'not found: try /metrics, /healthz, /readyz or /.well-known/switchboard\n',
       })
     : null;
-  const workers = new WorkerRunner(o.snapshots ?? fixedSnapshots(), goSidePrograms(side, { staleUploadHours: o.staleUploadHours ?? 48 }), o.log.child({ component: 'workers' }));
   let port: number;
   let adminPort: number | null = null;
   try {

@@ -7,9 +7,9 @@
  */
 import { loadInventory } from '../owner-maps/index.js';
 import type { Logger } from '../lib/log.js';
-import { parseConfig, type Env } from '../switchboard/config/parse.js';
+import { formatIssue, parseConfig, type Env } from '../switchboard/config/parse.js';
 import { resolveStateDir } from '../switchboard/config/kill-switch.js';
-import { buildSnapshot } from '../switchboard/core/snapshot.js';
+import { buildSnapshot, hardFailureSnapshot } from '../switchboard/core/snapshot.js';
 import { FileSnapshotProvider } from '../switchboard/snapshots/provider.js';
 import { fixedSource, type SnapshotSource } from '../workers/runner.js';
 
@@ -18,16 +18,20 @@ export interface LiveSnapshots extends SnapshotSource {
 }
 
 /** The inventory's defaults with the environment's switches over them, fixed (no config file to watch). */
-export function fixedSnapshots(env: Env = {}): SnapshotSource {
+export function fixedSnapshots(env: Env = {}, log?: Logger): SnapshotSource {
   const inventory = loadInventory();
   const empty = parseConfig('', '(no config file)', inventory, env);
-  if (!empty.ok) throw new Error(`the environment's MIGRATION switches: ${empty.issues.map((i) => i.message).join('; ')}`);
+  if (!empty.ok) {
+    // As the file provider does with a config it cannot use: everything to python, said loudly.
+    log?.error("the environment's migration switches are invalid: every background program stays with python", { issues: empty.issues.map(formatIssue) });
+    return fixedSource(hardFailureSnapshot(inventory, '(environment)', 1, new Date()));
+  }
   return fixedSource(buildSnapshot(inventory, empty.config, 1, new Date()));
 }
 
 export async function openSnapshots(o: { readonly configFile: string | undefined; readonly env: Env; readonly cwd: string; readonly log: Logger }): Promise<LiveSnapshots> {
   const inventory = loadInventory();
-  if (!o.configFile) return { ...fixedSnapshots(o.env), close: async () => undefined };
+  if (!o.configFile) return { ...fixedSnapshots(o.env, o.log), close: async () => undefined };
   const stateDir = resolveStateDir({ configFile: o.configFile, cwd: o.cwd, env: o.env });
   const provider = await FileSnapshotProvider.start({ file: o.configFile, inventory, env: o.env, log: o.log, stateDir, restoreLastGood: false });
   return { current: () => provider.current(), onChange: (fn) => provider.onChange(fn), close: () => provider.close() };

@@ -4,7 +4,6 @@
  * auth once and hands them here). `createRegistry()` builds the registry and
  * upload services and the /v2 request handler.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../lib/log.js';
 import { QUAY_DEFAULTS } from '../owner-maps/quay-defaults.js';
 import { ClientAddresses } from '../lib/client-address.js';
@@ -14,7 +13,7 @@ import type { StorageDriver } from '../storage/driver.js';
 import { RegistryService, type RegistrySettings } from './service/registry.js';
 import { UploadService, type UploadSettings } from './service/uploads.js';
 import { DEFAULT_MAX_UPLOADS_PER_CLIENT, DEFAULT_UPLOAD_IDLE_MS } from './service/upload-slots.js';
-import { createRegistryHandler } from './http/server.js';
+import { createV2Surface, type V2Surface } from './http/server.js';
 import type { AuthService, AuthSettings } from './auth/auth-service.js';
 import type { RegistryMetrics } from './metrics/metrics.js';
 import type { ActivityLog, ActivitySettings } from './service/activity.js';
@@ -96,12 +95,11 @@ export interface RegistryDeps {
   readonly now: () => number;
   readonly settings: RegistrySurfaceSettings;
   readonly metrics?: RegistryMetrics;
-  /** The readiness document (JSON) answered at GET /.well-known/switchboard. */
-  readonly readiness: string;
 }
 
 export interface RegistrySurface {
-  readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
+  /** The /v2 route records and how they are served, for the go side's router (quay/router.ts). */
+  readonly surface: V2Surface;
   readonly svc: RegistryService;
   readonly uploads: UploadService;
 }
@@ -125,15 +123,13 @@ export function createRegistry(d: RegistryDeps): RegistrySurface {
   };
   const svc = new RegistryService(d.dal.metadata, d.storage, registrySettings, d.activity);
   const uploads = new UploadService(d.dal.metadata, d.storage, uploadSettings);
-  const handler = createRegistryHandler({
+  const surface = createV2Surface({
     svc,
     uploads,
     settings: { libraryNamespace: s.libraryNamespace, clients: new ClientAddresses(s.trustedProxies) },
-    librarySupport: s.librarySupport,
     auth: d.auth,
     log: d.log,
-    readiness: d.readiness,
     ...(d.metrics ? { metrics: d.metrics } : {}),
   });
-  return { handler, svc, uploads };
+  return { surface, svc, uploads };
 }

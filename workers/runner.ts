@@ -21,8 +21,12 @@ export interface WorkerProgram {
   /** The program's name in owner-maps/workers.tsv (Quay's worker module name). */
   readonly program: string;
   readonly everyMs: number;
-  /** One pass; resolves with what it did, for the log (null: nothing worth a line). */
-  run(): Promise<Record<string, unknown> | null>;
+  /**
+   * One pass; resolves with what it did, for the log (null: nothing worth a line).
+   * A long pass checks `active()` between batches and stops early once it is
+   * false: ownership went to python (the kill switch) or the runner is stopping.
+   */
+  run(active: () => boolean): Promise<Record<string, unknown> | null>;
 }
 
 export interface WorkerState {
@@ -122,7 +126,14 @@ export class WorkerRunner {
       } else {
         if (s.timer) clearInterval(s.timer);
         s.timer = null;
-        this.log.info('worker owned by python: not running it here', { program: s.p.program, reason, snapshot_version: snap.version });
+        const fields = { program: s.p.program, reason, key: d?.key ?? null, snapshot_version: snap.version };
+        // Nobody chose python for it: fine when Python Quay's own worker runs on this data tier, a leak when none does.
+        if (reason === 'default')
+          this.log.warn(
+            `worker owned by python by default: not running it here; unless Python Quay runs ${s.p.program} on this data tier, set ${d?.key ?? 'its WORKER_OWNER_ key'}: go`,
+            fields,
+          );
+        else this.log.info('worker owned by python: not running it here', fields);
       }
     }
   }
@@ -131,7 +142,7 @@ export class WorkerRunner {
     if (s.inFlight) return s.inFlight;
     s.inFlight = (async () => {
       try {
-        const did = await s.p.run();
+        const did = await s.p.run(() => !this.stopped && s.owner === 'go');
         s.runs++;
         s.lastError = null;
         if (did) this.log.info(`${s.p.program} pass`, { program: s.p.program, ...did });

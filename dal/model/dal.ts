@@ -62,9 +62,17 @@ export interface Dal {
 }
 
 /** A transaction's Dal used after its `fn` settled, or asked to close the database. */
+export type DalTxErrorCode = 'DAL_TX_ENDED' | 'DAL_TX_CLOSE' | 'DAL_TX_OUTER';
+
+const TX_MESSAGES: Readonly<Record<DalTxErrorCode, string>> = {
+  DAL_TX_ENDED: 'the transaction has ended: use the Dal again, not its tx',
+  DAL_TX_CLOSE: 'a transaction cannot close the database: close the Dal it came from',
+  DAL_TX_OUTER: 'called the Dal a transaction came from inside that transaction: it would wait for the transaction to end, for ever; use the tx the callback was given',
+};
+
 export class DalTxError extends Error {
-  constructor(readonly code: 'DAL_TX_ENDED' | 'DAL_TX_CLOSE') {
-    super(code === 'DAL_TX_ENDED' ? 'the transaction has ended: use the Dal again, not its tx' : 'a transaction cannot close the database: close the Dal it came from');
+  constructor(readonly code: DalTxErrorCode) {
+    super(TX_MESSAGES[code]);
     this.name = 'DalTxError';
   }
 }

@@ -17,7 +17,7 @@
  */
 import { dalOf, DalTxError, type Dal } from '../model/dal.js';
 import { SqliteAuthStore } from './auth-store.js';
-import { connectionOf, TxScope } from './gate.js';
+import { connectionOf, insideTx, TxScope } from './gate.js';
 import type { SqliteMetadataStore } from './store.js';
 
 /** A Dal on the store's connection (`auth`, when given, must be on the same connection). */
@@ -32,7 +32,7 @@ export function sqliteDal(store: SqliteMetadataStore, auth: SqliteAuthStore = ne
     gate.close();
     const scope = new TxScope();
     try {
-      const out = await fn(scopedDal(scope));
+      const out = await insideTx.run(gate, () => fn(scopedDal(scope)));
       scope.end();
       db.exec('COMMIT');
       return out;

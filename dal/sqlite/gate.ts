@@ -13,6 +13,7 @@
  * statements. The stores of a transaction's own Dal get a TxScope instead:
  * open while the transaction runs, refusing every call after it.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type Database from 'better-sqlite3';
 import { DalTxError } from '../model/dal.js';
 
@@ -23,12 +24,20 @@ export interface Gate {
   opened(): Promise<void>;
 }
 
+/**
+ * The gate whose transaction the current async context runs in (dal.tx() runs
+ * its callback inside it). A call on the outer stores from there would wait
+ * for its own transaction to end, for ever: it is refused instead.
+ */
+export const insideTx = new AsyncLocalStorage<ConnectionGate>();
+
 /** The connection's gate: closed while a transaction holds the connection. */
 export class ConnectionGate implements Gate {
   closed = false;
   private waiting: (() => void)[] = [];
 
   opened(): Promise<void> {
+    if (insideTx.getStore() === this) return Promise.reject(new DalTxError('DAL_TX_OUTER'));
     return new Promise((resolve) => this.waiting.push(resolve));
   }
 

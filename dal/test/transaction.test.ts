@@ -15,6 +15,7 @@ import { DalTxError, openDal, type Dal } from '../index.js';
 import type { ActionLogEntry } from '../model/store.js';
 import { openStoreSides, type Side } from './lib/store-sides.js';
 import { freshPgDatabase } from './lib/postgres.js';
+import { insideTx } from '../sqlite/gate.js';
 
 const { sides } = await openStoreSides(t);
 const NOW = Date.UTC(2026, 0, 15, 12, 0, 0, 123);
@@ -106,6 +107,9 @@ for (const [i, s] of sides.entries()) {
 const sqlite = sides.find((s) => s.kind === 'sqlite')!;
 const pg = sides.find((s) => s.kind === 'pg')!;
 
+/** Run `fn` as another request would: outside any transaction's async context. */
+const elsewhere = <T>(fn: () => Promise<T>): Promise<T> => insideTx.exit(fn);
+
 t.test('sqlite: calls from outside an open tx wait for its end, and none lands inside it', async (t) => {
   const events: string[] = [];
   let outsideWrite: Promise<void> | undefined;
@@ -114,10 +118,11 @@ t.test('sqlite: calls from outside an open tx wait for its end, and none lands i
   await t.rejects(
     sqlite.dal.tx(async (tx) => {
       await tx.queue.enqueue([{ queueName: 'txtest/wait/', body: 'inside' }], NOW);
-      outsideWrite = sqlite.dal.queue.enqueue([{ queueName: 'txtest/wait/', body: 'outside' }], NOW).then(() => {
+      // Other requests' calls: started here, but outside the tx's async context, as a concurrent request's are.
+      outsideWrite = elsewhere(() => sqlite.dal.queue.enqueue([{ queueName: 'txtest/wait/', body: 'outside' }], NOW)).then(() => {
         events.push('outside write');
       });
-      outsideLog = sqlite.dal.logs.logAction(logEntry('outside-during-tx')).then(() => {
+      outsideLog = elsewhere(() => sqlite.dal.logs.logAction(logEntry('outside-during-tx'))).then(() => {
         events.push('outside log');
       });
       // Give the outside calls (and the group commit's batch) every turn of the event loop they could want.
@@ -134,7 +139,7 @@ t.test('sqlite: calls from outside an open tx wait for its end, and none lands i
   t.equal(await logged(sqlite, 'outside-during-tx'), 1, 'nor was the group-committed log row');
 
   await sqlite.dal.tx(async (tx) => {
-    outsideRead = sqlite.dal.repositories.listRepositories({ n: 1000 });
+    outsideRead = elsewhere(() => sqlite.dal.repositories.listRepositories({ n: 1000 }));
     await new Promise((r) => setImmediate(r));
     await tx.repositories.createRepository('tx-sqlite', 'late', 'private', NOW);
   });
@@ -157,6 +162,23 @@ t.test('sqlite: transactions on one connection run one after the other', async (
   await Promise.all([first, second]);
   t.same(events, ['first begins', 'first ends', 'second begins', 'second ends']);
   t.same(await queued(sqlite, 'txtest/serial/'), [{ body: 'first' }, { body: 'second' }]);
+});
+
+t.test('sqlite: the outer Dal used inside its own tx is refused at once, never a deadlock', async (t) => {
+  const got = await sqlite.dal
+    .tx(async () => {
+      // The Dal the tx came from, not the tx: it would wait for this transaction to end.
+      await sqlite.dal.queue.enqueue([{ queueName: 'txtest/outer/', body: 'x' }], NOW);
+    })
+    .then(
+      () => 'resolved',
+      (e: unknown) => (e instanceof DalTxError ? e.code : String(e)),
+    );
+  t.equal(got, 'DAL_TX_OUTER');
+  t.same(await queued(sqlite, 'txtest/outer/'), [], 'and the transaction rolled back');
+  const nested = await sqlite.dal.tx(async () => sqlite.dal.tx(async () => 'inner')).catch((e: unknown) => (e instanceof DalTxError ? e.code : String(e)));
+  t.equal(nested, 'DAL_TX_OUTER', "a tx on the outer Dal from inside a tx: refused too (the tx's own .tx joins)");
+  t.equal(await sqlite.dal.tx(async (tx) => tx.tx(async () => 'joined')), 'joined');
 });
 
 t.test('pg: an outside reader does not see the rows of an open tx, and sees them after COMMIT', async (t) => {

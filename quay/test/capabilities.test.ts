@@ -16,7 +16,7 @@ import { loadInventory } from '../../owner-maps/index.js';
 import { RouteTable } from '../../owner-maps/index.js';
 import { createLogger } from '../../lib/log.js';
 import { CLAIMED_CAPABILITIES, V2_VERDICTS, WELL_KNOWN_PATH, WITHDRAWALS, readinessDocument, serviceVersion, withdrawnClaims, type ReadinessDocument } from '../capabilities.js';
-import { servedRouteIds } from '../../registryd/http/server.js';
+import { servedRouteIds } from '../../registryd/http/routes.js';
 import { blacklistedDockerClient, pageSize } from '../../registryd/http/listing.js';
 import { RegistryMetrics } from '../../registryd/metrics/metrics.js';
 import { loadQuayConfig, quayKeysSchema } from '../config.js';

@@ -1,5 +1,6 @@
 /** GET/HEAD/DELETE /v2/<repo>/blobs/<digest> (ROUTE_0009–0011). */
 import { pipeline } from 'node:stream/promises';
+import type { ServerResponse } from 'node:http';
 import { holdWorkerSlot, native, queuedWritesFlushed, socketFd, workerSlotFree } from '../../native/index.js';
 import { blobKey } from '../../storage/paths.js';
 import { isSha256Digest } from '../../domain/digest.js';
@@ -90,6 +91,21 @@ export async function getBlob(c: Ctx): Promise<void> {
 const WORKER_SEND_MIN = 1024 * 1024;
 let workerSendsStarted = 0;
 
+/** Resolves true once a queued response has its socket, false if it closes first. */
+function socketAssigned(res: ServerResponse): Promise<boolean> {
+  return new Promise((resolve) => {
+    const done = (ok: boolean): void => {
+      res.off('socket', onSocket);
+      res.off('close', onClose);
+      resolve(ok);
+    };
+    const onSocket = (): void => done(true);
+    const onClose = (): void => done(false);
+    res.once('socket', onSocket);
+    res.once('close', onClose);
+  });
+}
+
 /** How many responses went out from a worker thread since the process started (tests and metrics). */
 export function workerSentResponses(): number {
   return workerSendsStarted;
@@ -103,10 +119,14 @@ export function workerSentResponses(): number {
  * slots busy — and the caller streams instead.
  */
 async function sendFromWorker(c: Ctx, key: string, range: ByteRange, status: number, headers: Record<string, string | number>): Promise<boolean> {
+  const storage = c.svc.storage;
+  if (!native || !storage.openLocal || range.end - range.start + 1 < WORKER_SEND_MIN) return false;
+  // A keep-alive client may ask again as soon as the last byte of the previous body reached it, before
+  // that response has ended here: this one then waits in Node's queue without a socket. Wait for it.
+  if (!c.res.socket && !(await socketAssigned(c.res))) return false;
   const sock = c.res.socket;
   const fd = socketFd(sock);
-  const storage = c.svc.storage;
-  if (!native || fd < 0 || !storage.openLocal || range.end - range.start + 1 < WORKER_SEND_MIN || !workerSlotFree()) return false;
+  if (fd < 0 || !workerSlotFree()) return false;
   const file = await storage.openLocal(key);
   const release = holdWorkerSlot();
   workerSendsStarted++;

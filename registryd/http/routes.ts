@@ -3,11 +3,11 @@
  * endpoint function's name in Quay (the inventory's `handler` column, e.g.
  * `download_blob`), with its handler, the permission it needs (Quay's
  * require_repo_read/write) and the action its refusals are audited as
- * (log_unauthorized). Compiled with the inventory's REGISTRY_V2 rows into the
- * route table the surface dispatches on; a test keeps the records and the
- * rows one to one.
+ * (log_unauthorized). The go side's router (quay/router.ts) joins them to the
+ * inventory's REGISTRY_V2 rows and compiles one route table for every surface;
+ * it refuses records and rows that are not one to one.
  */
-import { loadInventory, RouteTable } from '../../owner-maps/index.js';
+import { loadInventory } from '../../owner-maps/index.js';
 import type { RouteRow } from '../../owner-maps/index.js';
 import type { Need } from '../auth/auth-service.js';
 import type { RefusedAction } from '../service/activity.js';
@@ -55,31 +55,11 @@ export const V2_ROUTES: readonly RouteRecord[] = [
   { quayHandler: 'list_all_tags', handle: tagsList, need: 'read' },
 ];
 
-/** A compiled surface: its route table, and each matched row's record by the row's index in the table. */
-export interface CompiledRoutes {
-  readonly table: RouteTable;
-  /** By inventory route id. */
-  readonly byRouteId: ReadonlyMap<string, RouteRecord>;
-}
-
-/**
- * The records joined to their inventory rows and compiled for a config
- * (FEATURE_LIBRARY_SUPPORT). Throws when a record names no row of the family
- * or two rows, or a row of the family has no record.
- */
-export function compileRoutes(records: readonly RouteRecord[], o: { readonly librarySupport: boolean; readonly rows?: readonly RouteRow[] }): CompiledRoutes {
-  const rows = (o.rows ?? loadInventory().routes).filter((r) => r.family === FAMILY);
-  const byHandler = new Map(records.map((r) => [r.quayHandler, r]));
-  if (byHandler.size !== records.length) throw new Error('two route records name the same Quay handler');
-  const byRouteId = new Map<string, RouteRecord>();
-  for (const row of rows) {
-    const rec = byHandler.get(row.handler);
-    if (!rec) throw new Error(`${row.id} ${row.method} ${row.pattern} (${row.handler}): no route record serves it`);
-    if ([...byRouteId.values()].includes(rec)) throw new Error(`route record ${rec.quayHandler} matches two inventory rows`);
-    byRouteId.set(row.id, rec);
-  }
-  for (const rec of records) {
-    if (![...byRouteId.values()].includes(rec)) throw new Error(`route record ${rec.quayHandler} names no ${FAMILY} row of the inventory`);
-  }
-  return { table: RouteTable.compile(rows, { librarySupport: o.librarySupport }), byRouteId };
+/** The inventory route ids the records serve (every row of the family; the router refuses to compile otherwise). */
+export function servedRouteIds(rows: readonly RouteRow[] = loadInventory().routes): string[] {
+  const handlers = new Set(V2_ROUTES.map((r) => r.quayHandler));
+  return rows
+    .filter((r) => r.family === FAMILY && handlers.has(r.handler))
+    .map((r) => r.id)
+    .sort();
 }

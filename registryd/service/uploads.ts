@@ -245,9 +245,10 @@ export class UploadService {
    * and forget slots of sessions unused as long (their rows went elsewhere);
    * returns how many uploads were removed.
    */
-  async cleanupStale(olderThanMs: number): Promise<number> {
+  async cleanupStale(olderThanMs: number, active: () => boolean = () => true): Promise<number> {
     let n = 0;
-    for (;;) {
+    // Between batches: a pass that lost its owner (or whose runtime stops) ends here, the rest for next time.
+    while (active()) {
       const rows = await this.store.staleUploads(this.settings.now() - olderThanMs, 100);
       if (rows.length === 0) {
         this.slots?.forgetUnusedSince(this.settings.now() - olderThanMs);
@@ -258,5 +259,6 @@ export class UploadService {
         n++;
       }
     }
+    return n;
   }
 }

@@ -10,7 +10,7 @@ import { closeSync, existsSync, openSync, readFileSync, statSync, writeSync } fr
 import { createHash } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { isMap, isScalar, parseDocument } from 'yaml';
-import { QUAY_YAML } from '../../lib/yaml-lines.js';
+import { readYamlWithLines } from '../../lib/yaml-lines.js';
 import type { Inventory } from '../../owner-maps/index.js';
 import { SwitchboardError } from '../errors.js';
 import { writeFileAtomic } from '../../lib/files.js';
@@ -84,8 +84,10 @@ export function auditPath(file: string, c: SwitchConfig | null): string {
 
 /** config.yaml's MIGRATION mapping ({} when absent); a clear error when the file is not YAML or MIGRATION not a mapping. */
 export function readMigration(file: string, text: string): Record<string, unknown> {
-  const doc = parseDocument(text, QUAY_YAML);
-  if (doc.errors.length) throw new SwitchboardError('SWB_CONFIG_YAML', `${file} is not valid YAML; fix it by hand first: ${doc.errors[0]!.message.split('\n')[0]}`);
+  const y = readYamlWithLines(text);
+  const doc = y.doc;
+  const bad = y.errors[0];
+  if (bad) throw new SwitchboardError('SWB_CONFIG_YAML', `${file}:${bad.line} is not valid YAML; fix it by hand first: ${bad.message}`);
   const mig = doc.get('MIGRATION', true);
   if (mig !== undefined && mig !== null && !isMap(mig) && !(isScalar(mig) && mig.value === null)) {
     throw new SwitchboardError('SWB_CONFIG_NOT_MAPPING', `${file}: MIGRATION is not a mapping`);

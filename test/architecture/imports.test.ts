@@ -49,6 +49,7 @@ const RUNGS: Readonly<Record<string, readonly (readonly string[])[]>> = {
   registryd: [['registryd/oci', 'registryd/metrics', 'registryd/content', 'registryd/upload'], ['registryd/auth'], ['registryd/service'], ['registryd/http'], ['registryd']],
   lib: [['lib/passwords'], ['lib']],
   dal: [['dal/schema', 'dal/model'], ['dal/sqlite', 'dal/postgres'], ['dal']],
+  domain: [['domain'], ['domain/auth']],
 };
 
 t.test('no cycle between packages or components', async (t) => {

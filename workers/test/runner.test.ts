@@ -104,6 +104,57 @@ t.test('a failing pass is counted and logged, and the program keeps its schedule
   );
 });
 
+t.test('a long pass stops between batches once the kill switch takes the program back', async (t) => {
+  const src = liveSource(snap('MIGRATION:\n  WORKER_OWNER_BLOBUPLOADCLEANUPWORKER: go\n'));
+  let batches = 0;
+  let release: () => void = () => undefined;
+  const program = {
+    program: 'blobuploadcleanupworker',
+    everyMs: 3600_000,
+    run: async (active: () => boolean) => {
+      // A backlog of batches, the first held until the test flips the switch.
+      while (active()) {
+        batches++;
+        if (batches === 1)
+          await new Promise<void>((r) => {
+            release = r;
+          });
+        if (batches > 1000) break;
+      }
+      return { batches };
+    },
+  };
+  const runner = new WorkerRunner(src, [program], quiet);
+  t.teardown(() => runner.stop());
+  runner.start();
+  await new Promise((r) => setImmediate(r));
+  src.set(snap('MIGRATION:\n  WORKER_OWNER_BLOBUPLOADCLEANUPWORKER: go\n  MIGRATION_FORCE_PYTHON: true\n'));
+  release();
+  await runner.runOnce('blobuploadcleanupworker');
+  t.equal(batches, 1, 'no batch after the kill switch');
+});
+
+t.test('python by default is a warning (nobody may be cleaning), python by choice is not', async (t) => {
+  const lines: string[] = [];
+  const log = createLogger({}, { write: (l) => lines.push(l) });
+  const program = { program: 'blobuploadcleanupworker', everyMs: 3600_000, run: async () => null };
+  const byDefault = new WorkerRunner(liveSource(snap('')), [program], log);
+  byDefault.start();
+  await byDefault.stop();
+  t.ok(
+    lines.some((l) => /"level":"warn"/.test(l) && /set WORKER_OWNER_BLOBUPLOADCLEANUPWORKER: go/.test(l)),
+    'the warning names the key to set',
+  );
+  lines.length = 0;
+  const chosen = new WorkerRunner(liveSource(snap('MIGRATION:\n  WORKER_OWNER_BLOBUPLOADCLEANUPWORKER: python\n')), [program], log);
+  chosen.start();
+  await chosen.stop();
+  t.notOk(
+    lines.some((l) => /"level":"warn"/.test(l)),
+    'an operator who chose python is not warned',
+  );
+});
+
 t.test('a program the worker inventory does not know is refused', async (t) => {
   t.throws(() => new WorkerRunner(liveSource(snap('')), [{ program: 'nosuchworker', everyMs: 1000, run: async () => null }], quiet), /not in the worker inventory/);
 });

@@ -5,6 +5,7 @@
  */
 import t from 'tap';
 import http from 'node:http';
+import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { native } from '../../../native/index.js';
 import { workerSentResponses } from '../../http/blobs.js';
@@ -73,4 +74,26 @@ t.test('a client that leaves mid-transfer costs nothing but its connection', asy
     r.logs.filter((l) => l.includes('"level":"error"')),
     [],
   );
+});
+
+t.test('pipelined requests: the one queued behind another waits for its socket and still goes out from the worker thread', async (t) => {
+  // Both requests in one write: Node parses the second while the first is still being sent, so its
+  // response has no socket yet (before, it fell back to streaming, and back-to-back keep-alive reads under
+  // load did the same whenever the client asked again before the previous response had ended here).
+  const path = `/v2/acme/big/blobs/${digest}`;
+  const before = workerSentResponses();
+  const received = await new Promise<Buffer>((resolve, reject) => {
+    const sock = net.connect(r.port, '127.0.0.1', () => {
+      sock.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\nGET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    });
+    const parts: Buffer[] = [];
+    sock.on('data', (b: Buffer) => parts.push(b));
+    sock.on('end', () => resolve(Buffer.concat(parts)));
+    sock.on('error', reject);
+  });
+  t.equal(workerSentResponses() - before, 2, 'both from the worker thread');
+  const first = received.indexOf('\r\n\r\n');
+  const second = received.indexOf('HTTP/1.1 200', first + 4 + data.length);
+  t.ok(received.subarray(first + 4, first + 4 + data.length).equals(data), 'the first body is intact');
+  t.ok(second > 0 && received.subarray(received.indexOf('\r\n\r\n', second) + 4).equals(data), 'the second body is intact');
 });

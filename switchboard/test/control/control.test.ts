@@ -11,7 +11,7 @@ import { loadInventory } from '../../../owner-maps/index.js';
 import { parseConfig } from '../../config/parse.js';
 import { buildSnapshot, type Snapshot } from '../../core/snapshot.js';
 import { actionFrom, nextStep, planAction } from '../../control/actions.js';
-import { commitWrite, planWrite, readAudit } from '../../control/switches.js';
+import { commitWrite, planWrite, readAudit, readMigration } from '../../control/switches.js';
 import { DashboardAuth, parseUsers } from '../../control/auth.js';
 import { LiveStats, quantile } from '../../control/stats.js';
 import { ProxyMetrics } from '../../proxy/metrics.js';
@@ -302,4 +302,12 @@ t.test('hand edits in the history: every one, and nothing else (review)', async 
   await p.reload('watch');
   t.equal(recorded.length, 1, 'a hand revert to an earlier written state is a hand edit too');
   t.match(fileEdits(), [{ actor: '(file)', keys: ['MIGRATION.ROUTE_OWNER_CAP_V2_PULL'], sha256_after: one.sha256_after }]);
+});
+
+t.test('a config that is not YAML is refused naming the line to fix', async (t) => {
+  t.throws(() => readMigration('config.yaml', 'MIGRATION:\n  ROUTE_OWNER_DEFAULT: go\n  ROUTE_OWNER_DEFAULT: python\n'), {
+    code: 'SWB_CONFIG_YAML',
+    message: /^config\.yaml:3 is not valid YAML; fix it by hand first: Map keys must be unique/,
+  });
+  t.throws(() => readMigration('config.yaml', 'MIGRATION: [1, 2\n'), { code: 'SWB_CONFIG_YAML', message: /^config\.yaml:\d+ is not valid YAML/ });
 });
