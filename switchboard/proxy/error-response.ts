@@ -35,6 +35,12 @@ export function classifyUpstreamError(err: unknown): ProxyError {
   return { status: 502, kind: 'unavailable', message: msg };
 }
 
+/** The connection broke before any answer (reset, closed by the owner, or its pool closed under it): the owner may never have seen the request. */
+export function isStaleConnection(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code ?? '';
+  return code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE' || code === 'UND_ERR_CLOSED';
+}
+
 /**
  * undici refused to write the request as it stands (two Host headers, RFC
  * 9112 §3.2; a header value or path it will not send): the client's request

@@ -20,6 +20,7 @@ export class ProxyMetrics {
   private readonly pinsRecorded: Counter<'owner'>;
   private readonly refusals: Counter<'reason'>;
   private readonly clientAborts: Counter<'owner' | 'capability' | 'family'>;
+  private readonly retries: Counter<'owner' | 'capability' | 'family'>;
   private readonly refusalChildren = new Map<string, { inc(): void }>();
   private readonly decisionChildren = new Map<string, { inc(): void }>();
   private readonly durationChildren = new Map<string, { observe(v: number): void }>();
@@ -50,6 +51,12 @@ export class ProxyMetrics {
       name: 'switchboard_upload_pins_recorded_total',
       help: 'Upload sessions pinned to their owner',
       labelNames: ['owner'],
+      registers,
+    });
+    this.retries = new Counter({
+      name: 'switchboard_upstream_retries_total',
+      help: 'Bodiless GET/HEAD requests sent once more on a fresh connection after the kept-alive one broke before any answer, by owner',
+      labelNames: ['owner', 'capability', 'family'],
       registers,
     });
     this.clientAborts = new Counter({
@@ -155,6 +162,10 @@ export class ProxyMetrics {
 
   upstreamError(owner: string, family: string | null, kind: string, capability: string | null = null): void {
     this.errors.labels(owner, capability ?? 'unknown', family ?? 'unknown', kind).inc();
+  }
+
+  upstreamRetry(owner: string, family: string | null, capability: string | null = null): void {
+    this.retries.labels(owner, capability ?? 'unknown', family ?? 'unknown').inc();
   }
 
   clientAbort(owner: string, family: string | null, capability: string | null = null): void {

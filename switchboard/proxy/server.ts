@@ -40,7 +40,16 @@ import type { PinStore } from './pin-store.js';
 import type { ProxyMetrics } from './metrics.js';
 import type { AccessLog } from './access-log.js';
 import { hasBody, requestHeaders, responseHeaders } from './headers.js';
-import { answerClientError, classifyUpstreamError, isUnsendable, writeBadRequest, writeProxyError, writeTooManyUploads, type ProxyError } from './error-response.js';
+import {
+  answerClientError,
+  classifyUpstreamError,
+  isStaleConnection,
+  isUnsendable,
+  writeBadRequest,
+  writeProxyError,
+  writeTooManyUploads,
+  type ProxyError,
+} from './error-response.js';
 import { answerOtherTarget } from './request-target.js';
 import { blobLane, laneAvailable, type LaneProgress } from './blob-lane.js';
 import { admit } from './edge-checks.js';
@@ -539,6 +548,21 @@ export class SwitchboardProxy {
         .catch(onError);
       return;
     }
+    // A kept-alive upstream connection the owner closed as it was reused (gunicorn drops idle ones
+    // after 2 s, without a Keep-Alive hint): a request that could not have been seen, having got no
+    // answer and carrying no body, is sent once more on a fresh connection, as nginx's
+    // proxy_next_upstream does for idempotent requests.
+    let replayed = false;
+    const replayable = body === null && (req.method === 'GET' || req.method === 'HEAD');
+    const onPoolError = (err: unknown): void => {
+      if (!replayed && replayable && !ac.aborted && !res.headersSent && isStaleConnection(err)) {
+        replayed = true;
+        this.deps.metrics?.upstreamRetry(owner, d.family, d.capability);
+        viaPool();
+        return;
+      }
+      onError(err);
+    };
     const viaPool = (): void => {
       // The pool is taken here: after a blob-lane attempt, the snapshot may no longer be in force.
       this.pool(s, url)
@@ -554,7 +578,7 @@ export class SwitchboardProxy {
           res.writeHead(statusCode, out);
           return res;
         })
-        .catch(onError);
+        .catch(onPoolError);
     };
     if (d.route_id === this.special.blobGet && req.method === 'GET' && laneAvailable(res, url)) {
       const extra = [...this.debugHeaders(s, d), ...(this.draining ? ['connection', 'close'] : [])];
