@@ -15,7 +15,7 @@ export type AdminRoute = (req: IncomingMessage, send: AdminSend) => void;
 export interface AdminServerOptions {
   readonly routes: Readonly<Record<string, AdminRoute>>;
   /** Runs first for every request and method; true when it answered. */
-  readonly intercept?: (req: IncomingMessage, res: http.ServerResponse, path: string) => boolean;
+  readonly intercept?: (req: IncomingMessage, res: http.ServerResponse, path: string, send: AdminSend) => boolean;
   /** Refuses a GET/HEAD route: resolves with the refusal to send, or null to answer the route. */
   readonly guard?: (req: IncomingMessage, path: string) => Promise<((send: AdminSend) => void) | null> | null;
   /** The 404 body (a hint naming the paths there are). */
@@ -29,7 +29,7 @@ export function createAdminServer(o: AdminServerOptions): http.Server {
       res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', ...headers });
       res.end(req.method === 'HEAD' ? undefined : body);
     };
-    if (o.intercept?.(req, res, path)) return;
+    if (o.intercept?.(req, res, path, send)) return;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       send(405, 'text/plain', 'method not allowed\n');
       return;

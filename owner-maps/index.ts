@@ -4,3 +4,4 @@ export { RouteTable, normalizePath, type RouteMatch, type RouteTableOptions } fr
 export { InventoryError } from './errors.js';
 export { WELL_KNOWN_PATH, CONTRACT_VERSION } from './readiness.js';
 export { QUAY_DEFAULTS } from './quay-defaults.js';
+export type { RouteRecordBase, Surface } from './surface.js';

@@ -25,7 +25,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { loadInventory } from '../owner-maps/index.js';
+import { QUAY_DEFAULTS, loadInventory } from '../owner-maps/index.js';
 
 /** Where every go-side runtime answers its readiness document (outside Quay's routes: Quay's /.well-known has app-capabilities and change-password only). */
 export { WELL_KNOWN_PATH } from '../owner-maps/readiness.js';
@@ -276,17 +276,18 @@ export function readinessDocument(o: { readonly mode: string; readonly settings:
     CREATE_NAMESPACE_ON_PUSH: s.createNamespaceOnPush,
     CREATE_PRIVATE_REPO_ON_PUSH: s.createPrivateRepoOnPush,
     LIBRARY_NAMESPACE: s.libraryNamespace,
-    FEATURE_LIBRARY_SUPPORT: s.librarySupport ?? true,
+    FEATURE_LIBRARY_SUPPORT: s.librarySupport ?? QUAY_DEFAULTS.FEATURE_LIBRARY_SUPPORT,
   };
   for (const w of WITHDRAWALS) features[w.key] = w.quayDefault;
   // Read in part (the totals), so reported as set; the claims it touches are still withdrawn above.
-  features.FEATURE_QUOTA_MANAGEMENT = s.quotaManagement ?? false;
-  const audit = s.audit ?? { logins: true, loginFailures: false, pull: false, push: false, delete: false };
-  features.ACTION_LOG_AUDIT_LOGINS = audit.logins;
-  features.ACTION_LOG_AUDIT_LOGIN_FAILURES = audit.loginFailures;
-  features.ACTION_LOG_AUDIT_PULL_FAILURES = audit.pull;
-  features.ACTION_LOG_AUDIT_PUSH_FAILURES = audit.push;
-  features.ACTION_LOG_AUDIT_DELETE_FAILURES = audit.delete;
+  features.FEATURE_QUOTA_MANAGEMENT = s.quotaManagement ?? QUAY_DEFAULTS.FEATURE_QUOTA_MANAGEMENT;
+  const q = QUAY_DEFAULTS;
+  const audit = s.audit;
+  features.ACTION_LOG_AUDIT_LOGINS = audit?.logins ?? q.ACTION_LOG_AUDIT_LOGINS;
+  features.ACTION_LOG_AUDIT_LOGIN_FAILURES = audit?.loginFailures ?? q.ACTION_LOG_AUDIT_LOGIN_FAILURES;
+  features.ACTION_LOG_AUDIT_PULL_FAILURES = audit?.pull ?? q.ACTION_LOG_AUDIT_PULL_FAILURES;
+  features.ACTION_LOG_AUDIT_PUSH_FAILURES = audit?.push ?? q.ACTION_LOG_AUDIT_PUSH_FAILURES;
+  features.ACTION_LOG_AUDIT_DELETE_FAILURES = audit?.delete ?? q.ACTION_LOG_AUDIT_DELETE_FAILURES;
   return { service: SERVICE_NAME, version: serviceVersion(), contract: CONTRACT_VERSION, mode: o.mode, capabilities, routes, features, withdrawn };
 }
 

@@ -335,14 +335,18 @@ export function loadQuayConfig(text: string, opts: { readonly mode: Mode; readon
 /** Quay's keys for what /v2 calls record, with Quay's defaults (config.py) where the file says nothing. */
 function activityOptions(eff: QuayKeys, dataDir: string): ActivityOptions {
   return {
-    auditFailures: { pull: eff.ACTION_LOG_AUDIT_PULL_FAILURES ?? false, push: eff.ACTION_LOG_AUDIT_PUSH_FAILURES ?? false, delete: eff.ACTION_LOG_AUDIT_DELETE_FAILURES ?? false },
-    auditLogins: eff.ACTION_LOG_AUDIT_LOGINS ?? true,
-    auditLoginFailures: eff.ACTION_LOG_AUDIT_LOGIN_FAILURES ?? false,
+    auditFailures: {
+      pull: eff.ACTION_LOG_AUDIT_PULL_FAILURES ?? QUAY_DEFAULTS.ACTION_LOG_AUDIT_PULL_FAILURES,
+      push: eff.ACTION_LOG_AUDIT_PUSH_FAILURES ?? QUAY_DEFAULTS.ACTION_LOG_AUDIT_PUSH_FAILURES,
+      delete: eff.ACTION_LOG_AUDIT_DELETE_FAILURES ?? QUAY_DEFAULTS.ACTION_LOG_AUDIT_DELETE_FAILURES,
+    },
+    auditLogins: eff.ACTION_LOG_AUDIT_LOGINS ?? QUAY_DEFAULTS.ACTION_LOG_AUDIT_LOGINS,
+    auditLoginFailures: eff.ACTION_LOG_AUDIT_LOGIN_FAILURES ?? QUAY_DEFAULTS.ACTION_LOG_AUDIT_LOGIN_FAILURES,
     disabledNamespaces: eff.DISABLED_FOR_AUDIT_LOGS ?? [],
     disabledPullNamespaces: eff.DISABLED_FOR_PULL_LOGS ?? [],
     serviceLogAccountId: eff.SERVICE_LOG_ACCOUNT_ID ?? null,
     lenient: { all: eff.ALLOW_WITHOUT_STRICT_LOGGING ?? false, pulls: eff.ALLOW_PULLS_WITHOUT_STRICT_LOGGING ?? false },
-    quota: eff.FEATURE_QUOTA_MANAGEMENT ? 'count' : (eff.QUOTA_INVALIDATE_TOTALS ?? true) ? 'invalidate' : 'none',
+    quota: (eff.FEATURE_QUOTA_MANAGEMENT ?? QUAY_DEFAULTS.FEATURE_QUOTA_MANAGEMENT) ? 'count' : (eff.QUOTA_INVALIDATE_TOTALS ?? true) ? 'invalidate' : 'none',
     awsIpRangesFile: eff.AWS_IP_RANGES_FILE === undefined ? null : resolve(dataDir, eff.AWS_IP_RANGES_FILE),
   };
 }

@@ -10,24 +10,9 @@
  * matching two rows is a compile error, never a runtime surprise.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { loadInventory, RouteTable, WELL_KNOWN_PATH, type RouteMatch, type RouteRow } from '../owner-maps/index.js';
+import { loadInventory, RouteTable, WELL_KNOWN_PATH, type RouteRecordBase, type RouteRow, type Surface } from '../owner-maps/index.js';
 
-export interface RouteRecordBase {
-  /** Quay's endpoint function (inventory `handler`). */
-  readonly quayHandler: string;
-}
-
-export interface Surface<R extends RouteRecordBase = RouteRecordBase> {
-  /** The inventory family whose rows the records serve (REGISTRY_V2, API_V1). */
-  readonly family: string;
-  readonly records: readonly R[];
-  /** Serve a matched route. */
-  serve(req: IncomingMessage, res: ServerResponse, m: RouteMatch, rec: R): void;
-  /** Answer a path no route matches; `allowed`: the methods rows take at this path (a 405), or none (a 404). */
-  unmatched(req: IncomingMessage, res: ServerResponse, allowed: readonly string[]): void;
-  /** Path prefix whose unmatched requests this surface answers (the first surface answers the rest). */
-  readonly prefix: string;
-}
+export type { RouteRecordBase, Surface } from '../owner-maps/index.js';
 
 export interface CompiledRouter {
   readonly table: RouteTable;

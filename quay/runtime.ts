@@ -80,16 +80,11 @@ export async function openGoSide(o: GoSideOptions): Promise<GoSide> {
   const dal = await openDal({ databaseUri: o.databaseUri ?? null, databaseFile: o.databaseFile ?? join(o.dataDir, 'quay.db'), storageLocation: o.storageLocation ?? 'local_us' });
   const storage = new LocalStorage(storageDir, o.storageLocation);
   const now = o.now ?? Date.now;
-  const settings: RegistrySurfaceSettings = {
-    libraryNamespace: o.libraryNamespace ?? DEFAULT_REGISTRY_SETTINGS.libraryNamespace,
-    librarySupport: o.librarySupport ?? DEFAULT_REGISTRY_SETTINGS.librarySupport,
-    maxBlobBytes: o.maxBlobBytes ?? DEFAULT_REGISTRY_SETTINGS.maxBlobBytes,
-    tempTagSeconds: o.tempTagSeconds ?? DEFAULT_REGISTRY_SETTINGS.tempTagSeconds,
-    maxUploadsPerClient: o.maxUploadsPerClient ?? DEFAULT_REGISTRY_SETTINGS.maxUploadsPerClient,
-    uploadIdleMs: o.uploadIdleMs ?? DEFAULT_REGISTRY_SETTINGS.uploadIdleMs,
-    trustedProxies: o.trustedProxies ?? DEFAULT_REGISTRY_SETTINGS.trustedProxies,
-    quota: o.activity?.quota ?? DEFAULT_REGISTRY_SETTINGS.quota,
-  };
+  // Each of the registry's settings as given, else its default.
+  const given: Partial<RegistrySurfaceSettings> = { ...o, quota: o.activity?.quota };
+  const settings = Object.fromEntries(
+    Object.entries(DEFAULT_REGISTRY_SETTINGS).map(([key, fallback]) => [key, given[key as keyof RegistrySurfaceSettings] ?? fallback]),
+  ) as unknown as RegistrySurfaceSettings;
   const authSettings: AuthSettings = { ...DEFAULT_AUTH, libraryNamespace: settings.libraryNamespace, ...o.auth };
   let instanceKey: InstanceKey;
   let ips: IpResolver;
@@ -117,13 +112,15 @@ export async function openGoSide(o: GoSideOptions): Promise<GoSide> {
       throw new Error(`AWS_IP_RANGES_FILE: ${(e as Error).message}`);
     }
     const { quota: _quota, awsIpRangesFile: _file, ...activitySettings } = o.activity ?? {};
+    // What is recorded: Quay's defaults under the config's keys (the activity log and the readiness document read the same).
+    const recorded = { ...DEFAULT_ACTIVITY, ...activitySettings };
     const activity = new ActivityLog({
       store: dal.metadata,
       users: dal.auth,
       ips,
       log: o.log,
       now,
-      settings: { ...DEFAULT_ACTIVITY, ...activitySettings, serverHostname: authSettings.serverHostname, urlScheme: authSettings.urlScheme },
+      settings: { ...recorded, serverHostname: authSettings.serverHostname, urlScheme: authSettings.urlScheme },
     });
     const auth = new AuthService(authSettings, dal.auth, dal.metadata, instanceKey, o.log, now, o.metrics, {
       loggedIn: (p, client) => activity.loggedIn(p, client.address, client.userAgent ?? ''),
@@ -143,11 +140,7 @@ export async function openGoSide(o: GoSideOptions): Promise<GoSide> {
         libraryNamespace: settings.libraryNamespace,
         librarySupport: settings.librarySupport,
         quotaManagement: settings.quota === 'count',
-        audit: {
-          logins: activitySettings.auditLogins ?? true,
-          loginFailures: activitySettings.auditLoginFailures ?? false,
-          ...(activitySettings.auditFailures ?? { pull: false, push: false, delete: false }),
-        },
+        audit: { logins: recorded.auditLogins, loginFailures: recorded.auditLoginFailures, ...recorded.auditFailures },
       },
     });
     const v2 = createRegistry({ dal, storage, auth, activity, log: o.log, now, settings, ...(o.metrics ? { metrics: o.metrics } : {}) });

@@ -7,7 +7,7 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import type { RouteMatch } from '../../owner-maps/index.js';
+import type { Surface } from '../../owner-maps/index.js';
 import type { Logger } from '../../lib/log.js';
 import { RegistryError, toOci } from '../oci/errors.js';
 import { DomainError } from '../../domain/errors.js';
@@ -41,6 +41,9 @@ async function gated(ctx: Ctx, need: Need, rec: RouteRecord): Promise<void> {
   }
   await rec.handle(ctx);
 }
+
+/** The /v2 surface as the go side's router takes it. */
+export type V2Surface = Surface<RouteRecord>;
 
 export interface RegistryHttpDeps {
   readonly svc: RegistryService;
@@ -97,15 +100,6 @@ export function createV2Surface(deps: RegistryHttpDeps): V2Surface {
       });
     },
   };
-}
-
-/** The /v2 surface as the router takes it (structurally quay/router.ts Surface<RouteRecord>). */
-export interface V2Surface {
-  readonly family: string;
-  readonly prefix: string;
-  readonly records: readonly RouteRecord[];
-  serve(req: IncomingMessage, res: ServerResponse, m: RouteMatch, rec: RouteRecord): void;
-  unmatched(req: IncomingMessage, res: ServerResponse, allowed: readonly string[]): void;
 }
 
 /** An HTTP (or, with a key and certificate, HTTPS) server for the handler, with timeouts fit for multi-GiB bodies (no request timeout). */

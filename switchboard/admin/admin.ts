@@ -129,17 +129,11 @@ export function createSwitchboardAdmin(d: AdminDeps): http.Server {
     return names.set;
   };
   return createAdminServer({
-    intercept: (req, res, path) => {
+    intercept: (req, res, path, send) => {
       // /healthz says "ok" and nothing else: load balancers may probe it by any name.
       const misdirected = path === '/healthz' ? null : hostRefusal(req.headers.host, allowed(d.provider.current().settings.ADMIN_ALLOWED_HOSTS));
       if (misdirected) {
-        res.writeHead(misdirected.status, {
-          'content-type': 'text/plain; charset=utf-8',
-          'content-length': Buffer.byteLength(misdirected.body),
-          'cache-control': 'no-store',
-          ...misdirected.headers,
-        });
-        res.end(req.method === 'HEAD' ? undefined : misdirected.body);
+        refuse(send, misdirected);
         return true;
       }
       if (d.control && d.control.handles(path)) {

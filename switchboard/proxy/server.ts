@@ -484,6 +484,25 @@ export class SwitchboardProxy {
     h.requests++;
     // The request goes to its owner: now the client may send the body.
     if (expectsContinue) res.writeContinue();
+    /** The owner failed this request: its health, the error metric and one warn line. */
+    const ownerFailed = (kind: string, healthMessage: string, logMessage: string, responseStarted: boolean): void => {
+      h.errors++;
+      h.consecutive_errors++;
+      h.last_error = { at: new Date().toISOString(), kind, message: healthMessage };
+      this.deps.metrics?.upstreamError(owner, d.family, kind, d.capability);
+      this.deps.log.warn('upstream request failed', {
+        owner,
+        upstream: redactUrl(url),
+        method: req.method,
+        path: req.url,
+        route_id: d.route_id,
+        family: d.family,
+        snapshot_version: s.version,
+        failure: kind,
+        error: logMessage,
+        response_started: responseStarted,
+      });
+    };
     const onError = (err: unknown): void => {
       if (ac.aborted) return; // the client left; nothing to answer
       if (isUnsendable(err) && !res.headersSent) {
@@ -506,22 +525,7 @@ export class SwitchboardProxy {
         else this.fail(req, res, s, d, e);
         return;
       }
-      h.errors++;
-      h.consecutive_errors++;
-      h.last_error = { at: new Date().toISOString(), kind: e.kind, message: e.message };
-      this.deps.metrics?.upstreamError(owner, d.family, e.kind, d.capability);
-      this.deps.log.warn('upstream request failed', {
-        owner,
-        upstream: redactUrl(url),
-        method: req.method,
-        path: req.url,
-        route_id: d.route_id,
-        family: d.family,
-        snapshot_version: s.version,
-        failure: e.kind,
-        error: e.message,
-        response_started: res.headersSent,
-      });
+      ownerFailed(e.kind, e.message, e.message, res.headersSent);
       if (res.headersSent) res.destroy(err as Error);
       else this.fail(req, res, s, d, e);
     };
@@ -584,23 +588,7 @@ export class SwitchboardProxy {
       const extra = [...this.debugHeaders(s, d), ...(this.draining ? ['connection', 'close'] : [])];
       const broken = (kind: 'client_abort' | 'reset'): void => {
         failure = kind;
-        if (kind !== 'reset') return;
-        h.errors++;
-        h.consecutive_errors++;
-        h.last_error = { at: new Date().toISOString(), kind, message: 'upstream connection broke during the blob body' };
-        this.deps.metrics?.upstreamError(owner, d.family, kind, d.capability);
-        this.deps.log.warn('upstream request failed', {
-          owner,
-          upstream: redactUrl(url),
-          method: req.method,
-          path: req.url,
-          route_id: d.route_id,
-          family: d.family,
-          snapshot_version: s.version,
-          failure: kind,
-          error: 'connection broke during the body',
-          response_started: true,
-        });
+        if (kind === 'reset') ownerFailed(kind, 'upstream connection broke during the blob body', 'connection broke during the body', true);
       };
       blobLane(req, res, url, headers, s.settings.UPSTREAM_TIMEOUT_SECONDS * 1000, extra, broken, lane).then((r) => {
         if (r === null) {

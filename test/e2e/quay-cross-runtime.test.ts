@@ -28,9 +28,9 @@ import type { Test } from 'tap';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { ROOT, freePort, request, requireBinaries, runOk, startChild, tempDir, waitFor, waitForLog } from '../lib/proc.js';
+import { ROOT, freePort, request, requireBinaries, runOk, tempDir, waitFor } from '../lib/proc.js';
 import { buildSwitchboard, startSwitchboard } from '../lib/switchboard.js';
-import { startQuayPython } from '../lib/quay-python.js';
+import { startQuayPython, startQuayServe } from '../lib/quay-python.js';
 import { QuayWebSession } from '../lib/quay-api.js';
 import { OCI_INDEX, OCI_MANIFEST, V2Client, pushImageParts, sha256 } from '../lib/v2-client.js';
 import { blobPath, buildImage, layoutManifest, skopeoIn } from '../lib/oci.js';
@@ -57,29 +57,7 @@ const quayCli = (args: readonly string[]) =>
   });
 await quayCli(['user', 'create', ADMIN, '--email', 'admin@example.com', '--password-env', 'ADMIN_PASSWORD']);
 
-const goPort = await freePort();
-const ts = startChild(
-  t,
-  process.execPath,
-  [
-    'bin/quay.js',
-    'serve',
-    '--mode',
-    'standalone',
-    '--config',
-    quay.configFile,
-    '--data-dir',
-    tsData,
-    '--listen',
-    `127.0.0.1:${goPort}`,
-    '--admin-listen',
-    `127.0.0.1:${await freePort()}`,
-    '--tls',
-    'off',
-  ],
-  { cwd: ROOT },
-);
-await waitForLog(ts, /"msg":"quay serving"/, "quay serve on Quay's database");
+const { port: goPort, child: ts } = await startQuayServe(t, { configFile: quay.configFile, dataDir: tsData, what: "quay serve on Quay's database" });
 
 const SB_DIR = join(dir, 'switchboard');
 mkdirSync(SB_DIR);

@@ -21,8 +21,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
-import { ROOT, freePort, request, requireBinaries, startChild, tempDir, waitForLog, type Reply } from '../lib/proc.js';
-import { startQuayPython } from '../lib/quay-python.js';
+import { request, requireBinaries, tempDir, type Reply } from '../lib/proc.js';
+import { startQuayPython, startQuayServe } from '../lib/quay-python.js';
 import { QuayWebSession } from '../lib/quay-api.js';
 import { V2Client, pushImageParts } from '../lib/v2-client.js';
 import { buildImage, layoutManifest, skopeoIn } from '../lib/oci.js';
@@ -35,29 +35,7 @@ const dir = tempDir(t, 'swb-initdb-shared-');
 const quay = await startQuayPython(t);
 const host = `127.0.0.1:${quay.port}`; // Quay's SERVER_HOSTNAME: both sides issue tokens for it
 
-const goPort = await freePort();
-const ts = startChild(
-  t,
-  process.execPath,
-  [
-    'bin/quay.js',
-    'serve',
-    '--mode',
-    'standalone',
-    '--config',
-    quay.configFile,
-    '--data-dir',
-    join(dir, 'ts-data'),
-    '--listen',
-    `127.0.0.1:${goPort}`,
-    '--admin-listen',
-    `127.0.0.1:${await freePort()}`,
-    '--tls',
-    'off',
-  ],
-  { cwd: ROOT },
-);
-await waitForLog(ts, /"msg":"quay serving"/, "quay serve on initdb's SQLite database");
+const { port: goPort } = await startQuayServe(t, { configFile: quay.configFile, dataDir: join(dir, 'ts-data'), what: "quay serve on initdb's SQLite database" });
 
 const db = new Database(quay.database, { readonly: true });
 t.teardown(() => db.close());

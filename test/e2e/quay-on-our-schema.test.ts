@@ -12,8 +12,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { ROOT, freePort, requireBinaries, runOk, startChild, tempDir, waitForLog } from '../lib/proc.js';
-import { quayPgDatabase, startQuayPython } from '../lib/quay-python.js';
+import { ROOT, requireBinaries, runOk, tempDir } from '../lib/proc.js';
+import { quayPgDatabase, startQuayPython, startQuayServe } from '../lib/quay-python.js';
 import { QuayWebSession } from '../lib/quay-api.js';
 import { buildImage, layoutManifest, skopeoIn } from '../lib/oci.js';
 import { QUAY_ALEMBIC_HEAD } from '../../dal/sqlite/schema.js';
@@ -57,29 +57,7 @@ await client.end();
 const quay = await startQuayPython(t, { schema: 'none', existingDatabase: db.url });
 const CREDS = `owner:${PASSWORD}`;
 const host = `127.0.0.1:${quay.port}`;
-const goPort = await freePort();
-const ts = startChild(
-  t,
-  process.execPath,
-  [
-    'bin/quay.js',
-    'serve',
-    '--mode',
-    'standalone',
-    '--config',
-    quay.configFile,
-    '--data-dir',
-    join(dir, 'ts-data'),
-    '--listen',
-    `127.0.0.1:${goPort}`,
-    '--admin-listen',
-    `127.0.0.1:${await freePort()}`,
-    '--tls',
-    'off',
-  ],
-  { cwd: ROOT },
-);
-await waitForLog(ts, /"msg":"quay serving"/, 'quay serve');
+const { port: goPort } = await startQuayServe(t, { configFile: quay.configFile, dataDir: join(dir, 'ts-data'), what: 'quay serve' });
 
 const images = join(dir, 'images');
 mkdirSync(join(dir, 'work'), { recursive: true });

@@ -32,8 +32,8 @@ import type { Test } from 'tap';
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { ROOT, freePort, request, requireBinaries, sleep, startChild, tempDir, waitForLog } from '../lib/proc.js';
-import { QUAY_PYTHON, startQuayPython } from '../lib/quay-python.js';
+import { request, requireBinaries, sleep, tempDir } from '../lib/proc.js';
+import { QUAY_PYTHON, startQuayPython, startQuayServe } from '../lib/quay-python.js';
 import { QuayWebSession } from '../lib/quay-api.js';
 import { V2Client } from '../lib/v2-client.js';
 import { skopeoIn, type Skopeo } from '../lib/oci.js';
@@ -168,29 +168,7 @@ async function scenario(t: Test, database: 'sqlite' | 'postgres'): Promise<void>
   quay.start();
   const host = `127.0.0.1:${quay.port}`;
 
-  const goPort = await freePort();
-  const ts = startChild(
-    t,
-    process.execPath,
-    [
-      'bin/quay.js',
-      'serve',
-      '--mode',
-      'standalone',
-      '--config',
-      quay.configFile,
-      '--data-dir',
-      join(dir, 'ts-data'),
-      '--listen',
-      `127.0.0.1:${goPort}`,
-      '--admin-listen',
-      `127.0.0.1:${await freePort()}`,
-      '--tls',
-      'off',
-    ],
-    { cwd: ROOT },
-  );
-  await waitForLog(ts, /"msg":"quay serving"/, `quay serve on the same ${database} database`);
+  const { port: goPort } = await startQuayServe(t, { configFile: quay.configFile, dataDir: join(dir, 'ts-data'), what: `quay serve on the same ${database} database` });
 
   const db = database === 'sqlite' ? sqliteReader(quay.database) : await pgReader(quay.database);
   t.teardown(() => db.close());

@@ -16,7 +16,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { freshPgDatabase } from '../../dal/test/lib/postgres.js';
-import { ROOT, freePort, tempDir, type TLike } from './proc.js';
+import { ROOT, freePort, startChild, tempDir, waitForLog, type Child, type TLike } from './proc.js';
 
 /**
  * Where the recipe is: $QUAY_PYTHON_DIR, else `../shared/quay-python` beside
@@ -181,4 +181,35 @@ export async function startQuayPython(t: TLike, opts: QuayPythonOptions = {}): P
     storageDir: join(run, 'storage'),
     log: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''),
   };
+}
+
+export interface QuayServe {
+  /** The /v2 listener's port. */
+  readonly port: number;
+  readonly child: Child;
+}
+
+/**
+ * The TS runtime on real Quay's own config.yaml (`quay serve --mode standalone
+ * --config <Quay's> --tls off`): the same database, storage and hostname as
+ * Quay. Resolves once it logs "quay serving"; `what` names it in the error.
+ */
+export async function startQuayServe(
+  t: TLike,
+  o: {
+    readonly configFile: string;
+    readonly dataDir: string;
+    readonly what: string;
+    readonly env?: NodeJS.ProcessEnv;
+    /** The checkout holding bin/quay.js (default ROOT; code run from dist/ finds its own). */
+    readonly root?: string;
+  },
+): Promise<QuayServe> {
+  const root = o.root ?? ROOT;
+  const port = await freePort();
+  const args = ['serve', '--mode', 'standalone', '--config', o.configFile, '--data-dir', o.dataDir, '--listen', `127.0.0.1:${port}`];
+  args.push('--admin-listen', `127.0.0.1:${await freePort()}`, '--tls', 'off');
+  const child = startChild(t, process.execPath, [join(root, 'bin/quay.js'), ...args], { cwd: root, ...(o.env ? { env: o.env } : {}) });
+  await waitForLog(child, /"msg":"quay serving"/, o.what);
+  return { port, child };
 }

@@ -19,8 +19,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { SignJWT, decodeJwt } from 'jose';
-import { startQuayPython, type QuayPython } from '../../../test/lib/quay-python.js';
-import { freePort, startChild, tempDir, waitForLog, type Child, type TLike } from '../../../test/lib/proc.js';
+import { startQuayPython, startQuayServe, type QuayPython } from '../../../test/lib/quay-python.js';
+import { tempDir, type Child, type TLike } from '../../../test/lib/proc.js';
 import { QuayWebSession } from '../../../test/lib/quay-api.js';
 import { send, type Identity, type Side, type Target } from './session.js';
 import type { OracleEnv, Pair } from './runner.js';
@@ -69,29 +69,13 @@ export async function startQuayTier(t: TLike, opts: QuayTierOptions = {}): Promi
   const service = `127.0.0.1:${quay.port}`;
   progress(`real Quay on :${quay.port} after ${((Date.now() - t0) / 1000).toFixed(1)} s; starting quay serve on its config`);
   const root = repoRoot();
-  const tsPort = await freePort();
-  const ts = startChild(
-    t,
-    process.execPath,
-    [
-      join(root, 'bin', 'quay.js'),
-      'serve',
-      '--mode',
-      'standalone',
-      '--config',
-      quay.configFile,
-      '--data-dir',
-      tempDir(t, 'contract-quay-ts-'),
-      '--listen',
-      `127.0.0.1:${tsPort}`,
-      '--admin-listen',
-      `127.0.0.1:${await freePort()}`,
-      '--tls',
-      'off',
-    ],
-    { cwd: root, env: childEnv() },
-  );
-  await waitForLog(ts, /"msg":"quay serving"/, "quay serve on real Quay's database");
+  const { port: tsPort, child: ts } = await startQuayServe(t, {
+    configFile: quay.configFile,
+    dataDir: tempDir(t, 'contract-quay-ts-'),
+    what: "quay serve on real Quay's database",
+    env: childEnv(),
+    root,
+  });
 
   const api = await QuayWebSession.signIn(quay.url, 'devtable', 'password');
   const shared = await sharedIdentities(api, quay, service);
