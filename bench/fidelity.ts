@@ -34,6 +34,8 @@ cross-reads proven in each direction.
   --json         one JSON document on stdout instead of the table
   --only IDS     run only these sequences (comma-separated ids; see --list)
   --list         list the sequences and exit
+  --api-only     only the /api/v1 sweep (every GET row as 11 identities)
+  --no-api       only the /v2 sequences
   -h, --help     this text
 
 Exit status: 0 all differences listed and none stale; 1 an unlisted or a stale
@@ -42,6 +44,7 @@ see ../shared/quay-python/RECIPE.md, or set QUAY_PYTHON_DIR).
 `;
 
 interface Options {
+  readonly api: 'both' | 'only' | 'none';
   readonly json: boolean;
   readonly only: readonly string[] | null;
   readonly list: boolean;
@@ -51,11 +54,14 @@ function parseArgs(argv: readonly string[]): Options | string {
   let json = false;
   let list = false;
   let only: string[] | null = null;
+  let api: Options['api'] = 'both';
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '-h' || a === '--help') return USAGE;
     else if (a === '--json') json = true;
     else if (a === '--list') list = true;
+    else if (a === '--api-only') api = 'only';
+    else if (a === '--no-api') api = 'none';
     else if (a === '--only' || a.startsWith('--only=')) {
       const v = a === '--only' ? argv[++i] : a.slice('--only='.length);
       if (!v) return `--only needs sequence ids\n\n${USAGE}`;
@@ -65,7 +71,7 @@ function parseArgs(argv: readonly string[]): Options | string {
         .filter(Boolean);
     } else return `unknown argument ${a}\n\n${USAGE}`;
   }
-  return { json, only, list };
+  return { json, only, list, api: only ? 'none' : api };
 }
 
 /** The checkout: where package.json and bin/quay.js are, from bench/ or dist/bench/. */
@@ -143,9 +149,23 @@ async function main(): Promise<number> {
       process.stderr.write(`fidelity: the tier did not start: ${(e as Error).message}\n`);
       return 2;
     }
-    const report = await runFidelity(tier, sequences, progress, opts.only === null);
-    process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatFidelity(report));
-    return report.unlisted.length > 0 || report.stale.length > 0 ? 1 : 0;
+    let failed = false;
+    const docs: Record<string, unknown> = {};
+    if (opts.api !== 'only') {
+      const report = await runFidelity(tier, sequences, progress, opts.only === null);
+      docs.v2 = report;
+      if (!opts.json) process.stdout.write(formatFidelity(report));
+      failed ||= report.unlisted.length > 0 || report.stale.length > 0;
+    }
+    if (opts.api !== 'none') {
+      const { runApiFidelity, formatApiFidelity } = await import('./lib/api-fidelity.js');
+      const report = await runApiFidelity(t, progress);
+      docs.api = report;
+      if (!opts.json) process.stdout.write(formatApiFidelity(report));
+      failed ||= report.unlisted.length > 0;
+    }
+    if (opts.json) process.stdout.write(`${JSON.stringify(docs, null, 2)}\n`);
+    return failed ? 1 : 0;
   } finally {
     await t.run();
   }

@@ -6,10 +6,13 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RouteMatch } from './route-table.js';
+import type { RouteRow } from './inventory.js';
 
 export interface RouteRecordBase {
   /** Quay's endpoint function (inventory `handler`). */
   readonly quayHandler: string;
+  /** How many of Quay's URL rules the endpoint has (default 1): one inventory row each. */
+  readonly rules?: number;
 }
 
 export interface Surface<R extends RouteRecordBase = RouteRecordBase> {
@@ -22,4 +25,17 @@ export interface Surface<R extends RouteRecordBase = RouteRecordBase> {
   unmatched(req: IncomingMessage, res: ServerResponse, allowed: readonly string[]): void;
   /** Path prefix whose unmatched requests this surface answers (the first surface answers the rest). */
   readonly prefix: string;
+  /**
+   * Rows of the family Quay does not register under this config (a feature
+   * flag off): left out of the route table, so their paths match what they
+   * match in Quay without them (another row, or nothing).
+   */
+  absent?(row: RouteRow): boolean;
+  /**
+   * Serve a row the surface has no record for yet. Without it, every row of
+   * the family needs a record (the router refuses to compile otherwise).
+   */
+  unbuilt?(req: IncomingMessage, res: ServerResponse, m: RouteMatch): void;
+  /** Send Werkzeug's slash redirect to `to` (path and query) its own way; default a bare 308 with a relative Location. */
+  redirect?(req: IncomingMessage, res: ServerResponse, to: string): void;
 }

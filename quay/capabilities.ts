@@ -258,10 +258,16 @@ export function withdrawnClaims(quayKeys: Readonly<Record<string, unknown>>): Wi
 }
 
 /** The readiness document of a runtime with these settings; `quayKeys` are the config's Quay keys (only WITHDRAWALS keys are read). */
-export function readinessDocument(o: { readonly mode: string; readonly settings: HonouredSettings; readonly quayKeys?: Readonly<Record<string, unknown>> }): ReadinessDocument {
+export function readinessDocument(o: {
+  readonly mode: string;
+  readonly settings: HonouredSettings;
+  readonly quayKeys?: Readonly<Record<string, unknown>>;
+  /** The /api/v1 capabilities claimed under this config (api/claims.ts). */
+  readonly apiCapabilities?: readonly string[];
+}): ReadinessDocument {
   const withdrawn = withdrawnClaims(o.quayKeys ?? {});
   const gone = new Set(withdrawn.map((w) => w.capability));
-  const capabilities = CLAIMED_CAPABILITIES.filter((c) => !gone.has(c));
+  const capabilities = [...CLAIMED_CAPABILITIES.filter((c) => !gone.has(c)), ...(o.apiCapabilities ?? [])].sort();
   const routes = loadInventory()
     .routes.filter((r) => capabilities.includes(r.capability))
     .map((r) => r.id)

@@ -164,6 +164,10 @@ export interface RuntimeConfig {
   readonly activity: ActivityOptions;
   /** The effective Quay keys (presets applied), for `quay config print`. */
   readonly effective: Record<string, unknown>;
+  /** The config file read (null: none, the mode's presets alone). */
+  readonly configFile: string | null;
+  /** Every key of the file (those this side does not type too: the API reads SECRET_KEY, FEATURE_ flags, ...), with the effective ones over them. */
+  readonly quayConfig: Record<string, unknown>;
 }
 
 export type LoadResult =
@@ -328,6 +332,8 @@ export function loadQuayConfig(text: string, opts: { readonly mode: Mode; readon
       cache: eff.DATA_MODEL_CACHE_CONFIG.engine,
       activity: activityOptions(eff, opts.dataDir),
       effective: eff,
+      quayConfig: { ...(raw as Record<string, unknown>), ...eff },
+      configFile: opts.file ?? null,
     },
   };
 }

@@ -17,28 +17,37 @@ export type { RouteRecordBase, Surface } from '../owner-maps/index.js';
 export interface CompiledRouter {
   readonly table: RouteTable;
   /** By inventory route id: the surface that serves the row, and the row's record. */
-  readonly byRouteId: ReadonlyMap<string, { readonly surface: Surface; readonly record: RouteRecordBase }>;
+  readonly byRouteId: ReadonlyMap<string, { readonly surface: Surface; readonly record: RouteRecordBase | null }>;
 }
 
 /** The surfaces' records joined to their inventory rows and compiled for a config. */
 export function compileRouter(surfaces: readonly Surface[], o: { readonly librarySupport: boolean; readonly rows?: readonly RouteRow[] }): CompiledRouter {
   const all = o.rows ?? loadInventory().routes;
-  const byRouteId = new Map<string, { surface: Surface; record: RouteRecordBase }>();
+  const byRouteId = new Map<string, { surface: Surface; record: RouteRecordBase | null }>();
   const rows: RouteRow[] = [];
   for (const surface of surfaces) {
     const byHandler = new Map(surface.records.map((r) => [r.quayHandler, r]));
     if (byHandler.size !== surface.records.length) throw new Error(`${surface.family}: two route records name the same Quay handler`);
-    const used = new Set<RouteRecordBase>();
+    const used = new Map<RouteRecordBase, number>();
     for (const row of all.filter((r) => r.family === surface.family)) {
+      if (surface.absent?.(row)) continue;
       const record = byHandler.get(row.handler);
-      if (!record) throw new Error(`${row.id} ${row.method} ${row.pattern} (${row.handler}): no route record serves it`);
-      if (used.has(record)) throw new Error(`route record ${record.quayHandler} matches two inventory rows`);
-      used.add(record);
+      if (!record) {
+        if (!surface.unbuilt) throw new Error(`${row.id} ${row.method} ${row.pattern} (${row.handler}): no route record serves it`);
+        byRouteId.set(row.id, { surface, record: null });
+        rows.push(row);
+        continue;
+      }
+      const uses = (used.get(record) ?? 0) + 1;
+      if (uses > (record.rules ?? 1)) throw new Error(`route record ${record.quayHandler} matches more inventory rows than its ${record.rules ?? 1} rule(s)`);
+      used.set(record, uses);
       byRouteId.set(row.id, { surface, record });
       rows.push(row);
     }
     for (const record of surface.records) {
-      if (!used.has(record)) throw new Error(`route record ${record.quayHandler} names no ${surface.family} row of the inventory`);
+      if (used.has(record)) continue;
+      const row = all.find((r) => r.family === surface.family && r.handler === record.quayHandler);
+      if (!row || !surface.absent?.(row)) throw new Error(`route record ${record.quayHandler} names no ${surface.family} row of the inventory`);
     }
   }
   return { table: RouteTable.compile(rows, { librarySupport: o.librarySupport }), byRouteId };
@@ -109,6 +118,11 @@ export function createRouter(o: {
       // Werkzeug's strict slashes and merged `//`: Quay answers 308 with the canonical path.
       const to = canonicalTarget(table, method, url);
       req.resume();
+      const own = byRouteId.get(m.route.id)?.surface.redirect;
+      if (to && own) {
+        own(req, res, to);
+        return;
+      }
       if (to) {
         res.writeHead(308, { location: to, 'content-length': 0 });
         res.end();
@@ -116,6 +130,7 @@ export function createRouter(o: {
       }
     }
     const served = byRouteId.get(m.route.id)!;
-    served.surface.serve(req, res, m, served.record);
+    if (served.record) served.surface.serve(req, res, m, served.record);
+    else served.surface.unbuilt!(req, res, m);
   };
 }

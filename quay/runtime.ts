@@ -21,6 +21,7 @@ import { createRegistry, DEFAULT_AUTH, DEFAULT_REGISTRY_SETTINGS, type ActivityO
 import { RegistryMetrics } from '../registryd/metrics/metrics.js';
 import { createRegistryServer } from '../registryd/http/server.js';
 import { createRouter, isWellKnownPath, sendReadiness } from './router.js';
+import { createApi } from '../api/index.js';
 import { LocalStorage } from '../storage/local.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { AuthService, type AuthSettings } from '../registryd/auth/auth-service.js';
@@ -56,6 +57,10 @@ export interface GoSideOptions extends Partial<RegistrySurfaceSettings> {
   readonly quayKeys?: Readonly<Record<string, unknown>>;
   /** Action logs, notifications and quota totals; default Quay's defaults. */
   readonly activity?: ActivityOptions;
+  /** Every Quay key of the config (the API reads its settings from them); default none (Quay's defaults). */
+  readonly quayConfig?: Readonly<Record<string, unknown>>;
+  /** The config file the keys came from (Quay's CHANGELOG.md is looked for beside its installation). */
+  readonly configFile?: string | null;
 }
 
 /** The go side, opened: its data tier and the surfaces mounted on it. */
@@ -126,8 +131,10 @@ export async function openGoSide(o: GoSideOptions): Promise<GoSide> {
       loggedIn: (p, client) => activity.loggedIn(p, client.address, client.userAgent ?? ''),
       loginFailed: (f, client) => activity.loginFailed(f.account, f.performerId, f.metadata, client.address),
     });
+    const api = createApi({ dal, storage, quayConfig: o.quayConfig ?? o.quayKeys ?? {}, configFile: o.configFile ?? null, log: o.log.child({ component: 'api' }), now });
     const readiness = readinessDocument({
       mode: o.mode ?? 'mirror',
+      apiCapabilities: api.claims.filter((c) => c.claimed).map((c) => c.capability),
       quayKeys: o.quayKeys ?? {},
       settings: {
         authenticationType: authSettings.mode === 'database' ? 'Database' : 'Anonymous',
@@ -144,8 +151,8 @@ export async function openGoSide(o: GoSideOptions): Promise<GoSide> {
       },
     });
     const v2 = createRegistry({ dal, storage, auth, activity, log: o.log, now, settings, ...(o.metrics ? { metrics: o.metrics } : {}) });
-    // Every surface behind one route table: /v2 now, /api/v1 next.
-    const handler = createRouter({ surfaces: [v2.surface], librarySupport: settings.librarySupport, readiness: JSON.stringify(readiness) });
+    // Every surface behind one route table: /v2 and /api/v1.
+    const handler = createRouter({ surfaces: [v2.surface, api.surface], librarySupport: settings.librarySupport, readiness: JSON.stringify(readiness) });
     return {
       handler,
       dal,
@@ -231,6 +238,8 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
     ...(metrics ? { metrics } : {}),
     mode: c.mode,
     quayKeys: c.effective,
+    quayConfig: c.quayConfig,
+    configFile: c.configFile,
     activity: c.activity,
   });
   let workers: WorkerRunner;

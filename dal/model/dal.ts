@@ -6,6 +6,7 @@
  */
 import type { MetadataStore } from './store.js';
 import type { AuthStore } from './auth-store.js';
+import type { PortableSql } from './portable-sql.js';
 import type {
   ActionLogArea,
   BlobArea,
@@ -37,6 +38,8 @@ export interface Dal {
   readonly queue: QueueArea;
   readonly logs: ActionLogArea;
   readonly notifications: NotificationArea;
+  /** Read-only SQL written once for both dialects (reader.ts): the API's reads (dal/portable/) use it. */
+  readonly sql: PortableSql;
   /**
    * Run `fn` with a Dal whose every area works inside one database
    * transaction: committed when `fn` resolves, rolled back when it throws
@@ -78,9 +81,10 @@ export class DalTxError extends Error {
 }
 
 /** A Dal whose areas are the two stores. */
-export function dalOf(dialect: Dal['dialect'], metadata: MetadataStore, auth: AuthStore, tx: Dal['tx'], close: () => Promise<void>): Dal {
+export function dalOf(dialect: Dal['dialect'], metadata: MetadataStore, auth: AuthStore, sql: PortableSql, tx: Dal['tx'], close: () => Promise<void>): Dal {
   return {
     dialect,
+    sql,
     metadata,
     auth,
     repositories: metadata,

@@ -158,7 +158,7 @@ export interface ActionLogEntry {
   readonly performerId: number | null;
   readonly repositoryId: number | null;
   readonly ip: string | null;
-  /** Already serialised (Python's json.dumps form, see service/python-json.ts). */
+  /** Already serialised (Python's json.dumps form, see lib/python-json.ts). */
   readonly metadataJson: string;
   /** Written in the process's local time, as Quay writes this column (datetime.now()). */
   readonly nowMs: number;

@@ -18,6 +18,7 @@ import { dalOf, DalTxError, type Dal } from '../model/dal.js';
 import { PgAuthStore } from './auth-store.js';
 import type { PgMetadataStore } from './store.js';
 import { inTransaction, PgTxSession } from './transaction.js';
+import { PgPortable } from './portable-sql.js';
 
 /** A Dal on the pool the two stores share (what PgMetadataStore.open returns). */
 export function postgresDal(opened: { readonly metadata: PgMetadataStore; readonly auth: PgAuthStore; readonly pool: pg.Pool }): Dal {
@@ -40,6 +41,7 @@ export function postgresDal(opened: { readonly metadata: PgMetadataStore; readon
       'postgresql',
       metadata.inSession(session),
       new PgAuthStore(pool, session),
+      new PgPortable(session),
       async (fn) => {
         if (session.closed) throw new DalTxError('DAL_TX_ENDED');
         return fn(inner);
@@ -51,5 +53,5 @@ export function postgresDal(opened: { readonly metadata: PgMetadataStore; readon
     return inner;
   }
 
-  return dalOf('postgresql', metadata, auth, tx, () => metadata.close());
+  return dalOf('postgresql', metadata, auth, new PgPortable(pool), tx, () => metadata.close());
 }

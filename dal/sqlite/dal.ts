@@ -19,6 +19,7 @@ import { dalOf, DalTxError, type Dal } from '../model/dal.js';
 import { SqliteAuthStore } from './auth-store.js';
 import { connectionOf, insideTx, TxScope } from './gate.js';
 import type { SqliteMetadataStore } from './store.js';
+import { SqlitePortable } from './portable-sql.js';
 
 /** A Dal on the store's connection (`auth`, when given, must be on the same connection). */
 export function sqliteDal(store: SqliteMetadataStore, auth: SqliteAuthStore = new SqliteAuthStore(store.db)): Dal {
@@ -50,6 +51,7 @@ export function sqliteDal(store: SqliteMetadataStore, auth: SqliteAuthStore = ne
       'sqlite',
       store.inTransaction(scope),
       new SqliteAuthStore(db, scope),
+      new SqlitePortable(db, scope),
       async (fn) => {
         if (scope.closed) throw new DalTxError('DAL_TX_ENDED');
         return fn(inner);
@@ -61,5 +63,5 @@ export function sqliteDal(store: SqliteMetadataStore, auth: SqliteAuthStore = ne
     return inner;
   }
 
-  return dalOf('sqlite', store, auth, tx, () => store.close());
+  return dalOf('sqlite', store, auth, new SqlitePortable(db), tx, () => store.close());
 }

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { loadInventory } from '../../owner-maps/index.js';
 import { RouteTable } from '../../owner-maps/index.js';
 import { createLogger } from '../../lib/log.js';
+import { API_ROUTES, apiClaims, apiSettings } from '../../api/index.js';
 import { CLAIMED_CAPABILITIES, V2_VERDICTS, WELL_KNOWN_PATH, WITHDRAWALS, readinessDocument, serviceVersion, withdrawnClaims, type ReadinessDocument } from '../capabilities.js';
 import { servedRouteIds } from '../../registryd/http/routes.js';
 import { blacklistedDockerClient, pageSize } from '../../registryd/http/listing.js';
@@ -239,6 +240,12 @@ t.test("V2_BASE: Docker clients older than 1.6.0 get 404 (Quay's default BLACKLI
 
 // ------------------------------------------------------------------ the endpoint
 
+/** The v2 claims with the API capabilities claimed under the config's Quay keys (api/claims.ts). */
+function withApi(v2: readonly string[], keys: Record<string, unknown>): string[] {
+  const api = apiClaims(API_ROUTES, apiSettings(keys)).filter((c) => c.claimed);
+  return [...v2, ...api.map((c) => c.capability)].sort();
+}
+
 function checkDocument(t: Test, doc: ReadinessDocument, mode: string, caps: readonly string[]): void {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
   t.equal(doc.service, 'quay-ts');
@@ -258,7 +265,7 @@ t.test('GET /.well-known/switchboard on the registry listener', async (t) => {
   t.equal(res.header('cache-control'), 'no-store');
   t.equal(res.header('docker-distribution-api-version'), '', 'not a /v2 answer');
   const doc = res.json() as ReadinessDocument;
-  checkDocument(t, doc, 'mirror', CLAIMED_CAPABILITIES);
+  checkDocument(t, doc, 'mirror', withApi(CLAIMED_CAPABILITIES, {}));
   t.same(doc.withdrawn, []);
   t.equal(doc.features.AUTHENTICATION_TYPE, 'Anonymous');
   t.same(doc, r.reg.readiness, 'what Registry.readiness holds');
@@ -335,7 +342,7 @@ t.test('the quay runtime answers on its registry and admin listeners, withdrawal
   t.equal(onRegistry.status, 200);
   t.equal(onAdmin.status, 200);
   t.same(onAdmin.json(), onRegistry.json(), 'the same document on both listeners');
-  checkDocument(t, onRegistry.json() as ReadinessDocument, 'mirror', ['V2_BASE', 'V2_TAGS']);
+  checkDocument(t, onRegistry.json() as ReadinessDocument, 'mirror', withApi(['V2_BASE', 'V2_TAGS'], cfg.config.quayConfig));
   t.same(
     (onRegistry.json() as ReadinessDocument).withdrawn.map((w) => w.key),
     ['FEATURE_QUOTA_MANAGEMENT'],

@@ -29,7 +29,7 @@ import type { Logger } from '../../lib/log.js';
 import type { AuthStore, UserRow } from '../../dal/model/auth-store.js';
 import type { MetadataStore, RepositoryRef } from '../../dal/model/store.js';
 import type { TokenClaims } from '../auth/tokens.js';
-import { pythonJsonDumps, type PyJson } from './python-json.js';
+import { pythonJsonDumps, type PyJson } from '../../lib/python-json.js';
 import type { IpResolver } from './ip-resolver.js';
 
 /** The facts of a request Quay's logs record. */

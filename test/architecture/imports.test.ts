@@ -48,7 +48,8 @@ const RUNGS: Readonly<Record<string, readonly (readonly string[])[]>> = {
   ],
   registryd: [['registryd/oci', 'registryd/metrics', 'registryd/content', 'registryd/upload'], ['registryd/auth'], ['registryd/service'], ['registryd/http'], ['registryd']],
   lib: [['lib/passwords'], ['lib']],
-  dal: [['dal/schema', 'dal/model'], ['dal/sqlite', 'dal/postgres'], ['dal']],
+  dal: [['dal/schema', 'dal/model'], ['dal/sqlite', 'dal/postgres', 'dal/portable'], ['dal']],
+  api: [['api/wire'], ['api/auth'], ['api/call'], ['api/resources'], ['api/http'], ['api']],
   domain: [['domain'], ['domain/auth']],
 };
 

@@ -4,7 +4,7 @@
  * strings below are json.dumps' output for the same values.
  */
 import t from 'tap';
-import { pythonJsonDumps } from '../../service/python-json.js';
+import { pythonJsonDumps } from '../python-json.js';
 
 t.test('separators, escapes and ensure_ascii as json.dumps', async (t) => {
   t.equal(

@@ -7,7 +7,30 @@
  * that compares text (an export, a diff against rows Python Quay wrote) can.
  */
 
-export type PyJson = null | boolean | number | string | readonly PyJson[] | { readonly [k: string]: PyJson | undefined };
+/** A number Python holds as a float: written with repr() (`3.0`, `0.1`, `1e-05`), where an integer is written bare. */
+export class PyFloat {
+  constructor(readonly value: number) {}
+  toJSON(): number {
+    return this.value;
+  }
+}
+
+export type PyJson = null | boolean | number | PyFloat | string | readonly PyJson[] | { readonly [k: string]: PyJson | undefined };
+
+/** Python's repr() of a float: shortest round-trip digits, exponent form below 1e-4 and from 1e16, `.0` on whole numbers. */
+export function pyFloatRepr(n: number): string {
+  if (Number.isNaN(n)) return 'NaN';
+  if (!Number.isFinite(n)) return n > 0 ? 'Infinity' : '-Infinity';
+  if (n === 0) return Object.is(n, -0) ? '-0.0' : '0.0';
+  const abs = Math.abs(n);
+  if (abs < 1e-4 || abs >= 1e16) {
+    const [mant, exp] = n.toExponential().split('e') as [string, string];
+    const e = Number(exp);
+    return `${mant}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
+  }
+  const s = String(n);
+  return s.includes('.') || s.includes('e') ? s : `${s}.0`;
+}
 
 /** A string literal with Python's escapes (JSON.stringify's, plus ensure_ascii). */
 function pyString(s: string): string {
@@ -26,6 +49,7 @@ export function pythonJsonDumps(value: PyJson): string {
     if (!Number.isInteger(value)) throw new RangeError(`${value}: only integers are written`);
     return String(value);
   }
+  if (value instanceof PyFloat) return pyFloatRepr(value.value);
   if (typeof value === 'string') return pyString(value);
   if (Array.isArray(value)) return `[${(value as readonly PyJson[]).map(pythonJsonDumps).join(', ')}]`;
   const parts: string[] = [];
