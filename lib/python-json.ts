@@ -58,3 +58,101 @@ export function pythonJsonDumps(value: PyJson): string {
   }
   return `{${parts.join(', ')}}`;
 }
+
+/**
+ * `json.loads` of Quay's JSON text columns: floats stay floats (PyFloat, so
+ * `1.0` is written back as `1.0`), NaN/Infinity are accepted as Python does.
+ * Limits: integer-like object keys are reordered by JS objects, and integers
+ * beyond 2^53 lose precision.
+ */
+export function pythonJsonLoads(text: string): PyJson {
+  let i = 0;
+  const fail = (): never => {
+    throw new SyntaxError(`Expecting value: char ${i}`);
+  };
+  const ws = (): void => {
+    while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
+  };
+  const value = (): PyJson => {
+    ws();
+    const ch = text[i];
+    if (ch === '{') {
+      i++;
+      const out: Record<string, PyJson> = {};
+      ws();
+      if (text[i] === '}') {
+        i++;
+        return out;
+      }
+      for (;;) {
+        ws();
+        if (text[i] !== '"') fail();
+        const k = str();
+        ws();
+        if (text[i] !== ':') fail();
+        i++;
+        out[k] = value();
+        ws();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === '}') {
+          i++;
+          return out;
+        }
+        fail();
+      }
+    }
+    if (ch === '[') {
+      i++;
+      const out: PyJson[] = [];
+      ws();
+      if (text[i] === ']') {
+        i++;
+        return out;
+      }
+      for (;;) {
+        out.push(value());
+        ws();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === ']') {
+          i++;
+          return out;
+        }
+        fail();
+      }
+    }
+    if (ch === '"') return str();
+    for (const [word, v] of [
+      ['true', true],
+      ['false', false],
+      ['null', null],
+      ['NaN', new PyFloat(NaN)],
+      ['Infinity', new PyFloat(Infinity)],
+      ['-Infinity', new PyFloat(-Infinity)],
+    ] as const) {
+      if (text.startsWith(word, i)) {
+        i += word.length;
+        return v;
+      }
+    }
+    const m = /^-?(?:0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?/.exec(text.slice(i));
+    if (!m) return fail();
+    i += m[0].length;
+    return m[1] !== undefined || m[2] !== undefined ? new PyFloat(Number(m[0])) : Number(m[0]);
+  };
+  const str = (): string => {
+    const m = /^"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/.exec(text.slice(i));
+    if (!m) return fail();
+    i += m[0].length;
+    return JSON.parse(m[0]) as string;
+  };
+  const v = value();
+  ws();
+  if (i !== text.length) throw new SyntaxError(`Extra data: char ${i}`);
+  return v;
+}

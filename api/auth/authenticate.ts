@@ -19,7 +19,7 @@ import type { OAuthTokens, OAuthTokenRow } from '../../dal/portable/oauth.js';
 import { parseSqlTime } from '../../dal/model/time.js';
 import { GUNICORN_500_HTML, HttpAbort, RawAnswer } from '../wire/errors.js';
 import { Caller, type CallerDeps } from './caller.js';
-import { FlaskSessionCodec, SESSION_COOKIE_NAME, type SessionData } from './flask-session.js';
+import { FlaskSessionCodec, type SessionData } from './flask-session.js';
 import { DIRECT_LOGIN, scopesFromString } from './scopes.js';
 
 /** How long a verified token's bcrypt check is remembered. */
@@ -128,9 +128,10 @@ export class ApiAuthenticator {
     return { caller: new Caller(this.deps, user, 'session', new Set([DIRECT_LOGIN]), null, session), session };
   }
 
-  private readSession(cookie: string | undefined, nowMs: number): SessionData | null {
+  /** The session a Cookie header carries (null: none, or not a valid one). */
+  readSession(cookie: string | undefined, nowMs: number = this.now()): SessionData | null {
     if (!this.sessions) return null;
-    const v = cookieValue(cookie, SESSION_COOKIE_NAME);
+    const v = cookieValue(cookie, this.deps.settings.sessionCookie.name);
     return v ? this.sessions.decode(v, nowMs) : null;
   }
 

@@ -17,11 +17,11 @@
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RouteMatch, RouteRecordBase, Surface } from '../../owner-maps/index.js';
+import type { RouteMatch, Surface } from '../../owner-maps/index.js';
 import { pythonJsonDumps, type PyJson } from '../../lib/python-json.js';
 import type { ApiAuthenticator } from '../auth/authenticate.js';
 import type { Caller } from '../auth/caller.js';
-import { SESSION_COOKIE_NAME, type SessionData } from '../auth/flask-session.js';
+import type { SessionData } from '../auth/flask-session.js';
 import { EmptyScopeSet } from '../auth/scopes.js';
 import type { ApiServices } from '../call/services.js';
 import { Abort, ApiProblem, GUNICORN_500_HTML, HttpAbort, ModelError, RawAnswer } from '../wire/errors.js';
@@ -78,10 +78,15 @@ export function createApiSurface(o: { readonly svc: ApiServices; readonly auth: 
     const permanent = session._permanent === true;
     if (!modified && !permanent) return null;
     const value = auth.sessions.encode(modified ? { ...session, _fresh: false } : session, svc.now());
-    const attrs = [`${SESSION_COOKIE_NAME}=${value}`];
+    // Werkzeug's dump_cookie order: Domain, Expires, Secure, HttpOnly, Path, SameSite.
+    const sc = settings.sessionCookie;
+    const attrs = [`${sc.name}=${value}`];
+    if (sc.domain) attrs.push(`Domain=${sc.domain}`);
     if (permanent) attrs.push(`Expires=${new Date(svc.now() + settings.sessionLifetimeS * 1000).toUTCString()}`);
-    if (settings.urlScheme === 'https') attrs.push('Secure');
-    attrs.push('HttpOnly', 'Path=/', 'SameSite=Lax');
+    if (sc.secure) attrs.push('Secure');
+    if (sc.httpOnly) attrs.push('HttpOnly');
+    attrs.push(`Path=${sc.path}`);
+    if (sc.sameSite) attrs.push(`SameSite=${sc.sameSite}`);
     return attrs.join('; ');
   }
 
@@ -105,12 +110,14 @@ export function createApiSurface(o: { readonly svc: ApiServices; readonly auth: 
     // Flask adds `Vary: Cookie` once the session is read: every call but one authenticated by a bearer token.
     const bearer = /^\s*bearer\s/i.test(req.headers.authorization ?? '');
     try {
+      // require_xhr_from_browser runs before process_oauth (the outermost of api.decorators).
+      if (method === 'GET' && settings.browserXhrOnly && isBrowserAgent(req.headers['user-agent']) && req.headers['x-requested-with'] !== 'XMLHttpRequest') {
+        session = auth.readSession(req.headers.cookie);
+        throw new HttpAbort(400, 'API calls must be invoked with an X-Requested-With header if called from a browser', false);
+      }
       const a = await auth.authenticate({ authorization: req.headers.authorization, cookie: req.headers.cookie });
       caller = a.caller;
       session = a.session;
-      if (method === 'GET' && settings.browserXhrOnly && isBrowserAgent(req.headers['user-agent']) && req.headers['x-requested-with'] !== 'XMLHttpRequest') {
-        throw new HttpAbort(400, 'API calls must be invoked with an X-Requested-With header if called from a browser', false);
-      }
       if (!settings.feature('ANONYMOUS_ACCESS') && !rec.anonAllowed && !caller.user) throw new HttpAbort(401, 'Anonymous access is not allowed');
       const out = await rec.handle(new ApiCall(svc, req, m.params, caller));
       const reply = out instanceof Reply ? out : new Reply(200, out);

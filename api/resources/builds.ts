@@ -11,7 +11,7 @@
 import type { ApiCall } from '../call/context.js';
 import type { ApiRouteRecord } from '../call/record.js';
 import { pyInt } from '../call/params.js';
-import { PyFloat, pythonJsonDumps, type PyJson } from '../../lib/python-json.js';
+import { PyFloat, pythonJsonDumps, type PyJson, pythonJsonLoads } from '../../lib/python-json.js';
 import { BuildData, BuildLogs, BuildStatusRetrievalError, type BuildRow, type TriggerRow } from '../../dal/portable/builds.js';
 import { parseSqlTime } from '../../dal/model/time.js';
 import { formatDate } from '../wire/dates.js';
@@ -21,101 +21,11 @@ import { allowIfGlobalReadonlySuperuser, allowIfSuperuser, requireRepo } from '.
 // ---------------------------------------------------------------------------
 // Python's json.loads / Flask's jsonify
 
-/**
- * Python's json.loads as Quay's views use it: integers stay integers and
- * numbers written with a fraction or exponent become floats (PyFloat), so
- * json.dumps writes them back as Python does. Throws SyntaxError like
- * JSON.parse on bad input.
- */
-export function pyJsonLoads(text: string): PyJson {
-  let i = 0;
-  const ws = (): void => {
-    while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
-  };
-  const fail = (): never => {
-    throw new SyntaxError(`bad JSON at ${i}`);
-  };
-  const value = (): PyJson => {
-    ws();
-    const ch = text[i];
-    if (ch === '{') {
-      i++;
-      const out: Record<string, PyJson> = {};
-      ws();
-      if (text[i] === '}') {
-        i++;
-        return out;
-      }
-      for (;;) {
-        ws();
-        if (text[i] !== '"') fail();
-        const k = str();
-        ws();
-        if (text[i] !== ':') fail();
-        i++;
-        out[k] = value();
-        ws();
-        if (text[i] === ',') i++;
-        else if (text[i] === '}') {
-          i++;
-          return out;
-        } else fail();
-      }
-    }
-    if (ch === '[') {
-      i++;
-      const out: PyJson[] = [];
-      ws();
-      if (text[i] === ']') {
-        i++;
-        return out;
-      }
-      for (;;) {
-        out.push(value());
-        ws();
-        if (text[i] === ',') i++;
-        else if (text[i] === ']') {
-          i++;
-          return out;
-        } else fail();
-      }
-    }
-    if (ch === '"') return str();
-    const m = /^-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
-    if (m) {
-      i += m[0].length;
-      const n = Number(m[0]);
-      return m[1] !== undefined || m[2] !== undefined ? new PyFloat(n) : n;
-    }
-    for (const [lit, v] of [
-      ['true', true],
-      ['false', false],
-      ['null', null],
-    ] as const) {
-      if (text.startsWith(lit, i)) {
-        i += lit.length;
-        return v;
-      }
-    }
-    return fail();
-  };
-  const str = (): string => {
-    const m = /^"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/.exec(text.slice(i));
-    if (!m) fail();
-    i += m![0].length;
-    return JSON.parse(m![0]) as string;
-  };
-  const v = value();
-  ws();
-  if (i !== text.length) fail();
-  return v;
-}
-
 /** Quay's `try: json.loads(x) except: {}` (get_job_config, get_trigger_config). */
 export function loadsOrEmpty(text: string | null): Record<string, PyJson> {
   if (text === null) return {};
   try {
-    const v = pyJsonLoads(text);
+    const v = pythonJsonLoads(text);
     return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof PyFloat) ? (v as Record<string, PyJson>) : {};
   } catch {
     return {};
@@ -302,7 +212,7 @@ export async function buildStatus(c: ApiCall, b: BuildRow, logs: BuildLogs, data
 /** JSON read from Redis as Python's json.loads gives it; a bad one is an unhandled ValueError. */
 function parseOr500(text: string): PyJson {
   try {
-    return pyJsonLoads(text);
+    return pythonJsonLoads(text);
   } catch {
     throw gunicorn500();
   }

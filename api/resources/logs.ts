@@ -18,7 +18,7 @@
 import { GUNICORN_500_HTML, notFound, RawAnswer, Abort } from '../wire/errors.js';
 import { formatDate } from '../wire/dates.js';
 import { userAvatar } from '../wire/avatar.js';
-import { PyFloat, type PyJson } from '../../lib/python-json.js';
+import { pythonJsonLoads, type PyJson } from '../../lib/python-json.js';
 import { ActionLogs, LOG_TABLES, type LogFilter, type LogRow } from '../../dal/portable/logs.js';
 import type { ApiCall } from '../call/context.js';
 import type { ApiRouteRecord } from '../call/record.js';
@@ -35,104 +35,6 @@ const DAY_MS = 86_400_000;
 
 // ---------------------------------------------------------------------------
 // Python's json.loads, keeping what json.dumps needs to write it back alike.
-
-/**
- * `json.loads` of Quay's JSON text columns: floats stay floats (PyFloat, so
- * `1.0` is written back as `1.0`), NaN/Infinity are accepted as Python does.
- * Limits: integer-like object keys are reordered by JS objects, and integers
- * beyond 2^53 lose precision.
- */
-export function pyJsonLoads(text: string): PyJson {
-  let i = 0;
-  const fail = (): never => {
-    throw new SyntaxError(`Expecting value: char ${i}`);
-  };
-  const ws = (): void => {
-    while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
-  };
-  const value = (): PyJson => {
-    ws();
-    const ch = text[i];
-    if (ch === '{') {
-      i++;
-      const out: Record<string, PyJson> = {};
-      ws();
-      if (text[i] === '}') {
-        i++;
-        return out;
-      }
-      for (;;) {
-        ws();
-        if (text[i] !== '"') fail();
-        const k = str();
-        ws();
-        if (text[i] !== ':') fail();
-        i++;
-        out[k] = value();
-        ws();
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        if (text[i] === '}') {
-          i++;
-          return out;
-        }
-        fail();
-      }
-    }
-    if (ch === '[') {
-      i++;
-      const out: PyJson[] = [];
-      ws();
-      if (text[i] === ']') {
-        i++;
-        return out;
-      }
-      for (;;) {
-        out.push(value());
-        ws();
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        if (text[i] === ']') {
-          i++;
-          return out;
-        }
-        fail();
-      }
-    }
-    if (ch === '"') return str();
-    for (const [word, v] of [
-      ['true', true],
-      ['false', false],
-      ['null', null],
-      ['NaN', new PyFloat(NaN)],
-      ['Infinity', new PyFloat(Infinity)],
-      ['-Infinity', new PyFloat(-Infinity)],
-    ] as const) {
-      if (text.startsWith(word, i)) {
-        i += word.length;
-        return v;
-      }
-    }
-    const m = /^-?(?:0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?/.exec(text.slice(i));
-    if (!m) return fail();
-    i += m[0].length;
-    return m[1] !== undefined || m[2] !== undefined ? new PyFloat(Number(m[0])) : Number(m[0]);
-  };
-  const str = (): string => {
-    const m = /^"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/.exec(text.slice(i));
-    if (!m) return fail();
-    i += m[0].length;
-    return JSON.parse(m[0]) as string;
-  };
-  const v = value();
-  ws();
-  if (i !== text.length) throw new SyntaxError(`Extra data: char ${i}`);
-  return v;
-}
 
 // ---------------------------------------------------------------------------
 // Dates: naive datetimes as milliseconds read as UTC.
@@ -245,7 +147,7 @@ async function lookupLogs(dal: ActionLogs, f: LogFilter, pageToken: Token | null
 function logView(log: LogRow, kinds: Map<number, string>): Record<string, PyJson> {
   const view: Record<string, PyJson> = {
     kind: kinds.get(log.kindId) ?? 'unknown',
-    metadata: pyJsonLoads(log.metadataJson || '{}'),
+    metadata: pythonJsonLoads(log.metadataJson || '{}'),
     ip: log.ip,
     datetime: formatDate(Date.parse(`${log.datetime.slice(0, 19).replace(' ', 'T')}Z`)),
   };

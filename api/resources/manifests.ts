@@ -15,7 +15,7 @@
 import { createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto';
 import { ManifestReads, type ManifestRow, type StorageRow } from '../../dal/portable/manifests.js';
 import { RepositoryReads } from '../../dal/portable/repositories.js';
-import { PyFloat, pythonJsonDumps, type PyJson } from '../../lib/python-json.js';
+import { PyFloat, pythonJsonDumps, type PyJson, pythonJsonLoads } from '../../lib/python-json.js';
 import { blobKey } from '../../storage/paths.js';
 import type { ApiCall } from '../call/context.js';
 import type { ApiRouteRecord } from '../call/record.js';
@@ -47,99 +47,6 @@ const internalError = (): RawAnswer => new RawAnswer(500, 'text/html', GUNICORN_
 // JSON as Python's json.loads reads it: floats stay floats (PyFloat), NaN/Infinity accepted.
 
 type Obj = { [k: string]: PyJson };
-
-/** Python's json.loads; throws on what it refuses. */
-export function pyLoads(text: string): PyJson {
-  let i = 0;
-  const ws = (): void => {
-    while (i < text.length && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i++;
-  };
-  const fail = (): never => {
-    throw new SyntaxError(`bad JSON at ${i}`);
-  };
-  const value = (): PyJson => {
-    ws();
-    const ch = text[i];
-    if (ch === '{') {
-      i++;
-      const o: Obj = {};
-      ws();
-      if (text[i] === '}') {
-        i++;
-        return o;
-      }
-      for (;;) {
-        ws();
-        if (text[i] !== '"') fail();
-        const k = str();
-        ws();
-        if (text[i] !== ':') fail();
-        i++;
-        o[k] = value();
-        ws();
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        if (text[i] === '}') {
-          i++;
-          return o;
-        }
-        fail();
-      }
-    }
-    if (ch === '[') {
-      i++;
-      const a: PyJson[] = [];
-      ws();
-      if (text[i] === ']') {
-        i++;
-        return a;
-      }
-      for (;;) {
-        a.push(value());
-        ws();
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        if (text[i] === ']') {
-          i++;
-          return a;
-        }
-        fail();
-      }
-    }
-    if (ch === '"') return str();
-    for (const [lit, v] of [
-      ['true', true],
-      ['false', false],
-      ['null', null],
-      ['NaN', new PyFloat(Number.NaN)],
-      ['Infinity', new PyFloat(Number.POSITIVE_INFINITY)],
-      ['-Infinity', new PyFloat(Number.NEGATIVE_INFINITY)],
-    ] as const) {
-      if (text.startsWith(lit, i)) {
-        i += lit.length;
-        return v;
-      }
-    }
-    const m = /^-?(?:0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?/.exec(text.slice(i));
-    if (!m) return fail();
-    i += m[0].length;
-    return m[1] !== undefined || m[2] !== undefined ? new PyFloat(Number(m[0])) : Number(m[0]);
-  };
-  const str = (): string => {
-    const m = /^"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/.exec(text.slice(i));
-    if (!m) return fail();
-    i += m[0].length;
-    return JSON.parse(m[0]) as string;
-  };
-  const v = value();
-  ws();
-  if (i !== text.length) fail();
-  return v;
-}
 
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof PyFloat);
 const isNum = (v: unknown): boolean => typeof v === 'number' || v instanceof PyFloat;
@@ -266,7 +173,7 @@ function checkDescriptor(d: PyJson, mediaTypes: ReadonlySet<string> | null, requ
 function parseManifest(text: string, mediaType: string): ParsedManifest {
   let json: PyJson;
   try {
-    json = pyLoads(text);
+    json = pythonJsonLoads(text);
   } catch {
     throw new NoLayers('malformed manifest');
   }
@@ -381,7 +288,7 @@ function schema1Layers(p: ParsedManifest): LayerInfo[] {
     const digest = parseDigest(fs[idx]!.blobSum!);
     let v1: PyJson;
     try {
-      v1 = pyLoads(history[idx]!.v1Compatibility as string);
+      v1 = pythonJsonLoads(history[idx]!.v1Compatibility as string);
     } catch {
       throw new NoLayers('v1Compatibility');
     }
@@ -424,7 +331,7 @@ async function readConfig(p: ParsedManifest, read: BlobReader): Promise<Obj> {
   if (bytes.length !== numOf(config.size)) throw new NoLayers('Size of config does not match');
   let json: PyJson;
   try {
-    json = pyLoads(bytes.toString('utf8'));
+    json = pythonJsonLoads(bytes.toString('utf8'));
   } catch {
     throw new NoLayers('malformed config');
   }
@@ -611,7 +518,7 @@ function layerDict(l: LayerInfo, index: number): Record<string, PyJson> {
   if (truthy(l.command)) {
     if (typeof l.command === 'string') {
       try {
-        command = pyLoads(l.command);
+        command = pythonJsonLoads(l.command);
       } catch {
         command = [l.command];
       }
@@ -696,7 +603,7 @@ async function getManifest(c: ApiCall): Promise<unknown> {
     if (isList) {
       let json: PyJson;
       try {
-        json = pyLoads(text);
+        json = pythonJsonLoads(text);
       } catch {
         throw internalError();
       }

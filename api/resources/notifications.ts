@@ -9,19 +9,18 @@
  * reads; that path is NOT checked against real Quay (the fixture runs with
  * both flags off).
  */
-import type { PyJson } from '../../lib/python-json.js';
+import { pythonJsonLoads, type PyJson } from '../../lib/python-json.js';
 import { Notifications, type NotificationRow } from '../../dal/portable/notifications.js';
 import type { ApiCall } from '../call/context.js';
 import type { ApiRouteRecord } from '../call/record.js';
 import { Abort, notFound } from '../wire/errors.js';
 import { allowIfGlobalReadonlySuperuser, allowIfSuperuserWithFullAccess, requireRepo, requireUser } from './guards.js';
-import { pyJsonLoads } from './logs.js';
 
 /** json.loads, with `{}` for text that is not JSON (the `except ValueError` of both views). */
 function loadsOrEmpty(text: string | null): PyJson {
   if (text === null) return {};
   try {
-    return pyJsonLoads(text);
+    return pythonJsonLoads(text);
   } catch {
     return {};
   }

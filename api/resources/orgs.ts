@@ -10,7 +10,7 @@ import { OrgReads, type Entity, type OrgRow, type TeamInfo } from '../../dal/por
 import { EmptyScopeSet } from '../auth/scopes.js';
 import type { ApiCall } from '../call/context.js';
 import type { ApiRouteRecord } from '../call/record.js';
-import { PyFloat, type PyJson } from '../../lib/python-json.js';
+import { pythonJsonLoads, type PyJson } from '../../lib/python-json.js';
 import { avatar, teamAvatar, userAvatar } from '../wire/avatar.js';
 import { notFound, RawAnswer } from '../wire/errors.js';
 import { truthyBool } from '../call/params.js';
@@ -52,83 +52,9 @@ export function readonlyOrFullSuperuser(c: ApiCall): boolean {
   return allowIfGlobalReadonlySuperuser(c) || allowIfSuperuserWithFullAccess(c);
 }
 
-/**
- * Python's json.loads of stored text as a value pythonJsonDumps writes back
- * the same: numbers with a fraction or exponent stay floats (PyFloat), keys
- * keep their order (except integer-like keys, which JavaScript objects put first).
- */
-export function parsePyJson(text: string): PyJson {
-  let i = 0;
-  const ws = (): void => {
-    while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
-  };
-  const fail = (): never => {
-    throw new SyntaxError(`invalid JSON at ${i}`);
-  };
-  const value = (): PyJson => {
-    ws();
-    const ch = text[i];
-    if (ch === '{') {
-      i++;
-      const out: Record<string, PyJson> = {};
-      ws();
-      if (text[i] === '}') {
-        i++;
-        return out;
-      }
-      for (;;) {
-        ws();
-        if (text[i] !== '"') fail();
-        const k = str();
-        ws();
-        if (text[i++] !== ':') fail();
-        out[k] = value();
-        ws();
-        const sep = text[i++];
-        if (sep === '}') return out;
-        if (sep !== ',') fail();
-      }
-    }
-    if (ch === '[') {
-      i++;
-      const out: PyJson[] = [];
-      ws();
-      if (text[i] === ']') {
-        i++;
-        return out;
-      }
-      for (;;) {
-        out.push(value());
-        ws();
-        const sep = text[i++];
-        if (sep === ']') return out;
-        if (sep !== ',') fail();
-      }
-    }
-    if (ch === '"') return str();
-    const m = /^(?:-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?|true|false|null)/.exec(text.slice(i));
-    if (!m) return fail();
-    i += m[0].length;
-    if (m[0] === 'true') return true;
-    if (m[0] === 'false') return false;
-    if (m[0] === 'null') return null;
-    return m[1] !== undefined || m[2] !== undefined ? new PyFloat(Number(m[0])) : Number(m[0]);
-  };
-  const str = (): string => {
-    const m = /^"(?:[^"\\\u0000-\u001f]|\\.)*"/.exec(text.slice(i));
-    if (!m) return fail();
-    i += m[0].length;
-    return JSON.parse(m[0]) as string;
-  };
-  const v = value();
-  ws();
-  if (i !== text.length) fail();
-  return v;
-}
-
 /** JSONField.python_value: None or "" read as {}. */
 export function jsonField(text: string | null): PyJson {
-  return text === null || text === '' ? {} : parsePyJson(text);
+  return text === null || text === '' ? {} : pythonJsonLoads(text);
 }
 
 const reads = (c: ApiCall): OrgReads => new OrgReads(c.svc.sql);

@@ -10,7 +10,7 @@ import { PyFloat } from '../../lib/python-json.js';
 import type { ApiCall } from '../call/context.js';
 import type { ApiRouteRecord } from '../call/record.js';
 import { formatDate } from '../wire/dates.js';
-import { ModelError, invalidRequest, notFound } from '../wire/errors.js';
+import { GUNICORN_500_HTML, ModelError, RawAnswer, invalidRequest, notFound } from '../wire/errors.js';
 import { allowIfGlobalReadonlySuperuser, allowIfSuperuser, requireRepo } from './guards.js';
 import { notYet } from './not-yet.js';
 
@@ -61,6 +61,8 @@ async function listRepos(c: ApiCall): Promise<unknown> {
       const from = (index - 1) * REPOS_PER_PAGE;
       const to = Math.min(from + REPOS_PER_PAGE + 1, all.length);
       repos = all.slice(from, to);
+      // Quay slices one more than a page, then asserts at most a page: an AssertionError, gunicorn's 500.
+      if (repos.length > REPOS_PER_PAGE) throw new RawAnswer(500, 'text/html', GUNICORN_500_HTML);
       next = { start_index: index + 1, page_number: index + 1, is_datetime: false, offset_val: 0 };
     } else {
       repos = all.slice(0, REPOS_PER_PAGE - 1);

@@ -16,7 +16,7 @@ import type { ApiCall } from '../call/context.js';
 import type { ApiRouteRecord } from '../call/record.js';
 import type { ParamSpec } from '../call/params.js';
 import { truthyBool } from '../call/params.js';
-import type { PyJson } from '../../lib/python-json.js';
+import { pythonJsonLoads, type PyJson } from '../../lib/python-json.js';
 import { BuildData, type BuildRow } from '../../dal/portable/builds.js';
 import { LOG_TABLES, SuperuserData, type SuLogRow, type SuNamespace, type SuQuota } from '../../dal/portable/superuser.js';
 import { parseSqlTime, sqlTime } from '../../dal/model/time.js';
@@ -24,20 +24,7 @@ import { orgAvatar, userAvatar } from '../wire/avatar.js';
 import { formatDate } from '../wire/dates.js';
 import { invalidRequest, invalidResponse, notFound, RawAnswer } from '../wire/errors.js';
 import { durationSeconds } from '../wire/settings.js';
-import {
-  buildLogs,
-  buildStatus,
-  buildUserView,
-  CORS_ON_SUCCESS,
-  gunicorn500,
-  jsonifyAnswer,
-  loadsOrEmpty,
-  logsOrLogUrl,
-  pyJsonLoads,
-  pyTruthy,
-  triggerView,
-  userfileUrl,
-} from './builds.js';
+import { buildLogs, buildStatus, buildUserView, CORS_ON_SUCCESS, gunicorn500, jsonifyAnswer, loadsOrEmpty, logsOrLogUrl, pyTruthy, triggerView, userfileUrl } from './builds.js';
 import { allowIfAnySuperuser, allowIfGlobalReadonlySuperuser, allowIfSuperuserWithFullAccess, requireFreshLogin, verifyNotProd } from './guards.js';
 import { notYet } from './not-yet.js';
 
@@ -234,7 +221,7 @@ function tokenDatetime(v: unknown): string {
 function logView(l: SuLogRow, kinds: Map<number, string>): PyJson {
   let metadata: PyJson;
   try {
-    metadata = pyJsonLoads(l.metadataJson || '{}');
+    metadata = pythonJsonLoads(l.metadataJson || '{}');
   } catch {
     throw gunicorn500();
   }
@@ -604,7 +591,7 @@ async function suBuildLogsArchive(c: ApiCall): Promise<unknown> {
 async function serviceKeyView(c: ApiCall, k: Awaited<ReturnType<SuperuserData['serviceKeys']>>[number]): Promise<PyJson> {
   const json = (t: string): PyJson => {
     try {
-      return pyJsonLoads(t);
+      return pythonJsonLoads(t);
     } catch {
       throw gunicorn500();
     }

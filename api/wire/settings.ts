@@ -67,6 +67,16 @@ export interface ApiSettings {
   /** FRESH_LOGIN_TIMEOUT in ms. */
   readonly freshLoginTimeoutMs: number;
   readonly publicNamespaces: readonly string[];
+  /** Flask's session cookie settings as Quay sets them (config.py SESSION_COOKIE_*, app.py's https rule). */
+  readonly sessionCookie: {
+    readonly name: string;
+    readonly secure: boolean;
+    readonly httpOnly: boolean;
+    /** SameSite value, or null for none. */
+    readonly sameSite: string | null;
+    readonly domain: string | null;
+    readonly path: string;
+  };
 }
 
 /** Quay's convert_to_timedelta: `<n><s|m|h|d|w>` (or seconds as a number). */
@@ -101,5 +111,19 @@ export function apiSettings(keys: Readonly<Record<string, unknown>>): ApiSetting
     sessionLifetimeS: durationSeconds(keys.SESSION_TIMEOUT, 31 * 86400),
     freshLoginTimeoutMs: durationSeconds(keys.FRESH_LOGIN_TIMEOUT, 600) * 1000,
     publicNamespaces: strings(keys.PUBLIC_NAMESPACES) ?? [],
+    sessionCookie: {
+      name: typeof keys.SESSION_COOKIE_NAME === 'string' && keys.SESSION_COOKIE_NAME ? keys.SESSION_COOKIE_NAME : '_csrf_token',
+      // app.py: with PREFERRED_URL_SCHEME https the cookie is Secure, unless FORCE_NONSECURE_SESSION_COOKIE.
+      secure: (scheme === 'https' && keys.FORCE_NONSECURE_SESSION_COOKIE !== true) || keys.SESSION_COOKIE_SECURE === true,
+      httpOnly: keys.SESSION_COOKIE_HTTPONLY !== false,
+      sameSite: keys.SESSION_COOKIE_SAMESITE === null ? null : typeof keys.SESSION_COOKIE_SAMESITE === 'string' ? keys.SESSION_COOKIE_SAMESITE : 'Lax',
+      domain: typeof keys.SESSION_COOKIE_DOMAIN === 'string' && keys.SESSION_COOKIE_DOMAIN ? keys.SESSION_COOKIE_DOMAIN : null,
+      path:
+        typeof keys.SESSION_COOKIE_PATH === 'string' && keys.SESSION_COOKIE_PATH
+          ? keys.SESSION_COOKIE_PATH
+          : typeof keys.APPLICATION_ROOT === 'string'
+            ? keys.APPLICATION_ROOT
+            : '/',
+    },
   };
 }

@@ -5,7 +5,7 @@
  * identical answers (status, content type, normalized body, key order),
  * listed differences (still occurring) and unlisted ones.
  */
-import { checkParity, startApiPair, type IdentityName, type KnownDifference } from '../../test/lib/api-contract.js';
+import { checkParity, startApiPair, type KnownDifference, EVERYONE } from '../../test/lib/api-contract.js';
 import { sweepRows } from '../../test/lib/api-sweep.js';
 import type { TLike } from '../../test/lib/proc.js';
 
@@ -25,19 +25,7 @@ export interface ApiFidelityReport {
   readonly unlisted: readonly string[];
 }
 
-const IDENTITIES: IdentityName[] = [
-  'anonymous',
-  'devtable',
-  'reader',
-  'freshuser',
-  'public',
-  'devtable-token',
-  'devtable-user-read',
-  'reader-repo-read',
-  'devtable-org-admin',
-  'devtable-super',
-  'robot-bearer',
-];
+const IDENTITIES = EVERYONE;
 const WEB_404_ROUTES = new Set(['ROUTE_0085', 'ROUTE_0094', 'ROUTE_0166', 'ROUTE_0178', 'ROUTE_0193', 'ROUTE_0307']);
 const WEB_404: KnownDifference = {
   path: /./,

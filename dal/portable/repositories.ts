@@ -34,6 +34,16 @@ const REPO_COLUMNS = `r.id, n.username AS namespace, r.name, r.description, v.na
   r.badge_token AS "badgeToken", r.trust_enabled AS "trustEnabled"`;
 const REPO_FROM = `repository r JOIN "user" n ON n.id = r.namespace_user_id JOIN visibility v ON v.id = r.visibility_id JOIN repositorykind k ON k.id = r.kind_id`;
 
+/**
+ * An `IN (…)` list of ids as bound parameters (@id0, @id1, …): the SQL text
+ * depends only on the list's length, so the statement caches stay bounded.
+ */
+function idList(ids: readonly number[]): { readonly sql: string; readonly params: Record<string, number> } {
+  const params: Record<string, number> = {};
+  ids.forEach((id, i) => (params[`id${i}`] = id));
+  return { sql: ids.map((_, i) => `@id${i}`).join(', '), params };
+}
+
 const repoRow = (r: RepoDbRow): RepoRow => ({ ...r, namespaceIsOrg: bool(r.namespaceIsOrg), trustEnabled: bool(r.trustEnabled) });
 
 export interface VisibleQuery {
@@ -125,10 +135,11 @@ export class RepositoryReads {
   /** get_most_recent_tag_lifetime_start: the newest start of an alive, visible tag per repository (ms). */
   async lastModified(ids: readonly number[], nowMs: number): Promise<Map<number, number | null>> {
     if (ids.length === 0) return new Map();
+    const list = idList(ids);
     const rows = await this.sql.all<{ repository_id: number; ms: number | null }>(
-      `SELECT repository_id, MAX(lifetime_start_ms) AS ms FROM tag WHERE repository_id IN (${ids.map((id) => Number(id)).join(', ')})
+      `SELECT repository_id, MAX(lifetime_start_ms) AS ms FROM tag WHERE repository_id IN (${list.sql})
         AND (lifetime_end_ms IS NULL OR lifetime_end_ms > @now) AND hidden = @no GROUP BY repository_id`,
-      { now: nowMs, no: false },
+      { ...list.params, now: nowMs, no: false },
     );
     return new Map(rows.map((r) => [r.repository_id, r.ms === null ? null : Number(r.ms)]));
   }
@@ -136,10 +147,11 @@ export class RepositoryReads {
   /** get_repositories_action_sums: actions per repository since `since` (a date, naive-UTC text). */
   async actionSums(ids: readonly number[], since: string): Promise<Map<number, number>> {
     if (ids.length === 0) return new Map();
+    const list = idList(ids);
     const rows = await this.sql.all<{ repository_id: number; total: number | string }>(
-      `SELECT repository_id, SUM(count) AS total FROM repositoryactioncount WHERE repository_id IN (${ids.map((id) => Number(id)).join(', ')})
+      `SELECT repository_id, SUM(count) AS total FROM repositoryactioncount WHERE repository_id IN (${list.sql})
         AND ${this.sql.dialect === 'postgresql' ? 'date >= CAST(@since AS TIMESTAMP)' : 'date >= @since'} GROUP BY repository_id`,
-      { since },
+      { ...list.params, since },
     );
     return new Map(rows.map((r) => [r.repository_id, Number(r.total)]));
   }
@@ -155,8 +167,10 @@ export class RepositoryReads {
   async sizes(ids: readonly number[]): Promise<Map<number, number>> {
     const out = new Map<number, number>(ids.map((id) => [id, 0]));
     if (ids.length === 0) return out;
+    const list = idList(ids);
     const rows = await this.sql.all<{ repository_id: number; size_bytes: number | null }>(
-      `SELECT repository_id, size_bytes FROM quotarepositorysize WHERE repository_id IN (${ids.map((id) => Number(id)).join(', ')})`,
+      `SELECT repository_id, size_bytes FROM quotarepositorysize WHERE repository_id IN (${list.sql})`,
+      list.params,
     );
     for (const r of rows) out.set(r.repository_id, r.size_bytes ?? 0);
     return out;

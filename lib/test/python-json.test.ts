@@ -4,7 +4,7 @@
  * strings below are json.dumps' output for the same values.
  */
 import t from 'tap';
-import { pythonJsonDumps } from '../python-json.js';
+import { pythonJsonDumps, pythonJsonLoads } from '../python-json.js';
 
 t.test('separators, escapes and ensure_ascii as json.dumps', async (t) => {
   t.equal(
@@ -20,4 +20,12 @@ t.test('separators, escapes and ensure_ascii as json.dumps', async (t) => {
 t.test('values Quay never logs are refused, not approximated', async (t) => {
   t.throws(() => pythonJsonDumps(1.5), RangeError);
   t.throws(() => pythonJsonDumps(Number.NaN), RangeError);
+});
+
+t.test("json.loads as Python reads Quay's JSON columns: floats stay floats, written back the same", async (t) => {
+  for (const text of ['{"a": 1, "b": 1.0, "c": [1e-07, -0.5, 2.5e+20], "d": "\\u00e9", "e": null, "f": true}', '[]', '{}', '"x"', '12', '3.0']) {
+    t.equal(pythonJsonDumps(pythonJsonLoads(text)), text, text);
+  }
+  t.equal(pythonJsonDumps(pythonJsonLoads('{"n": NaN, "i": Infinity, "m": -Infinity}')), '{"n": NaN, "i": Infinity, "m": -Infinity}', 'NaN and Infinity, as Python accepts them');
+  for (const bad of ['', '{', '{"a" 1}', '[1,]', 'nul', '{"a": 1} x']) t.throws(() => pythonJsonLoads(bad), JSON.stringify(bad));
 });

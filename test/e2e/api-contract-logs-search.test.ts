@@ -19,7 +19,7 @@ import t from 'tap';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { randomUUID } from 'node:crypto';
-import { diffJson, normalize, startApiPair, type Answer, type ApiPair, type IdentityName } from '../lib/api-contract.js';
+import { diffJson, normalize, startApiPair, type Answer, type ApiPair, type IdentityName, EVERYONE } from '../lib/api-contract.js';
 
 t.setTimeout(900_000);
 
@@ -101,19 +101,7 @@ rows.push([
 ]);
 await exec(rows);
 
-const ALL_IDENTITIES: readonly IdentityName[] = [
-  'anonymous',
-  'devtable',
-  'reader',
-  'freshuser',
-  'public',
-  'devtable-token',
-  'devtable-user-read',
-  'reader-repo-read',
-  'devtable-org-admin',
-  'devtable-super',
-  'robot-bearer',
-];
+const ALL_IDENTITIES = EVERYONE;
 const FEW: readonly IdentityName[] = ['anonymous', 'devtable', 'reader', 'devtable-token'];
 
 interface Mismatch {

@@ -15,27 +15,13 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { checkParity, startApiPair, type IdentityName } from '../lib/api-contract.js';
+import { checkParity, startApiPair, EVERYONE } from '../lib/api-contract.js';
 import { OCI_INDEX, OCI_MANIFEST, sha256, V2Client } from '../lib/v2-client.js';
 
 t.setTimeout(600_000);
 
 const database = process.env.API_CONTRACT_DB === 'postgres' ? 'postgres' : 'sqlite';
 const pair = await startApiPair(t, { database });
-
-const EVERYONE: IdentityName[] = [
-  'anonymous',
-  'devtable',
-  'reader',
-  'freshuser',
-  'public',
-  'devtable-token',
-  'devtable-user-read',
-  'reader-repo-read',
-  'devtable-org-admin',
-  'devtable-super',
-  'robot-bearer',
-];
 
 const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
 const DOCKER_CONFIG = 'application/vnd.docker.container.image.v1+json';

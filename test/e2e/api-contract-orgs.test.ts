@@ -7,55 +7,14 @@
  * Runs on SQLite, and on PostgreSQL with API_CONTRACT_DB=postgres.
  */
 import t from 'tap';
-import Database from 'better-sqlite3';
-import pg from 'pg';
-import { checkParity, diffJson, normalize, startApiPair, type IdentityName } from '../lib/api-contract.js';
+import { checkParity, diffJson, normalize, startApiPair, EVERYONE, pairSql } from '../lib/api-contract.js';
 
 t.setTimeout(900_000);
 
 const database = process.env.API_CONTRACT_DB === 'postgres' ? 'postgres' : 'sqlite';
 const pair = await startApiPair(t, { database });
 
-/** Run SQL on the pair's database (either dialect; `?` placeholders). */
-async function sql<R>(text: string, params: unknown[] = []): Promise<R[]> {
-  if (database === 'sqlite') {
-    const db = new Database(pair.quay.database);
-    try {
-      db.pragma('busy_timeout = 10000');
-      const st = db.prepare(text);
-      return (st.reader ? st.all(...params) : (st.run(...params), [])) as R[];
-    } finally {
-      db.close();
-    }
-  }
-  const c = new pg.Client({ connectionString: pair.quay.database });
-  await c.connect();
-  try {
-    let i = 0;
-    return (
-      await c.query(
-        text.replace(/\?/g, () => `$${++i}`),
-        params,
-      )
-    ).rows as R[];
-  } finally {
-    await c.end();
-  }
-}
-
-const EVERYONE: IdentityName[] = [
-  'anonymous',
-  'devtable',
-  'reader',
-  'freshuser',
-  'public',
-  'devtable-token',
-  'devtable-user-read',
-  'reader-repo-read',
-  'devtable-org-admin',
-  'devtable-super',
-  'robot-bearer',
-];
+const sql = <R>(text: string, params: unknown[] = []): Promise<R[]> => pairSql<R>(pair.quay.database, text, params);
 
 const ORG_PATHS = [
   '/api/v1/organization/buynlarge',

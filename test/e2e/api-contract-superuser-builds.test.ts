@@ -17,26 +17,14 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { Redis } from 'ioredis';
 import { parse as parseYaml } from 'yaml';
-import { diffJson, normalize, startApiPair, type Answer, type IdentityName } from '../lib/api-contract.js';
+import { diffJson, normalize, startApiPair, type Answer, type IdentityName, EVERYONE } from '../lib/api-contract.js';
 import { QUAY_PYTHON } from '../lib/quay-python.js';
 
 t.setTimeout(900_000);
 
 const pair = await startApiPair(t, { database: process.env.API_CONTRACT_DB === 'postgres' ? 'postgres' : 'sqlite' });
 
-const ALL: IdentityName[] = [
-  'anonymous',
-  'devtable',
-  'reader',
-  'freshuser',
-  'public',
-  'devtable-token',
-  'devtable-user-read',
-  'reader-repo-read',
-  'devtable-org-admin',
-  'devtable-super',
-  'robot-bearer',
-];
+const ALL = EVERYONE;
 
 // initdb's ids: builds have fixed uuids, the trigger's is random per initdb.
 const triggers = (await pair.call('python', '/api/v1/repository/devtable/building/trigger/', 'devtable')).body as { triggers: { id: string }[] };

@@ -14,8 +14,6 @@
 import t from 'tap';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import Database from 'better-sqlite3';
-import pg from 'pg';
 import { FlaskSessionCodec, taggedDate } from '../../api/auth/flask-session.js';
 import {
   checkParity,
@@ -29,6 +27,8 @@ import {
   type Asserts,
   type IdentityName,
   type KnownDifference,
+  EVERYONE,
+  pairSql,
 } from '../lib/api-contract.js';
 
 t.setTimeout(900_000);
@@ -47,32 +47,7 @@ async function signIn(user: string): Promise<string> {
 }
 const randomuserCookie = await signIn('randomuser');
 
-/** Run SQL on the pair's database (either dialect; `?` placeholders). */
-async function sql<R>(text: string, params: unknown[] = []): Promise<R[]> {
-  if (database === 'sqlite') {
-    const db = new Database(pair.quay.database);
-    try {
-      db.pragma('busy_timeout = 10000');
-      const st = db.prepare(text);
-      return (st.reader ? st.all(...params) : (st.run(...params), [])) as R[];
-    } finally {
-      db.close();
-    }
-  }
-  const c = new pg.Client({ connectionString: pair.quay.database });
-  await c.connect();
-  try {
-    let i = 0;
-    return (
-      await c.query(
-        text.replace(/\?/g, () => `$${++i}`),
-        params,
-      )
-    ).rows as R[];
-  } finally {
-    await c.end();
-  }
-}
+const sql = <R>(text: string, params: unknown[] = []): Promise<R[]> => pairSql<R>(pair.quay.database, text, params);
 
 /** A naive-UTC timestamp as Quay's columns hold it, `ms` from now. */
 const at = (ms: number, micros = true): string => {
@@ -170,19 +145,6 @@ const devSession = codec.decode(pair.identities.devtable.secret!)!;
 const staleCookie = codec.encode({ ...devSession, login_time: taggedDate(Date.now() - 3600_000) });
 const freshCookie = codec.encode({ ...devSession, login_time: taggedDate(Date.now()) });
 
-const EVERYONE: IdentityName[] = [
-  'anonymous',
-  'devtable',
-  'reader',
-  'freshuser',
-  'public',
-  'devtable-token',
-  'devtable-user-read',
-  'reader-repo-read',
-  'devtable-org-admin',
-  'devtable-super',
-  'robot-bearer',
-];
 /** The empty-scope token: Quay raises on its first permission check (gunicorn's 500). */
 const WITH_EMPTY: IdentityName[] = [...EVERYONE, 'devtable-empty-scope'];
 

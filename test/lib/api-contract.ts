@@ -395,3 +395,48 @@ export async function checkParity(t: Asserts, pair: ApiPair, paths: readonly str
     }
   }
 }
+
+/** Every identity of the contract but the empty-scope token (which only a few cases use). */
+export const EVERYONE: readonly IdentityName[] = [
+  'anonymous',
+  'devtable',
+  'reader',
+  'freshuser',
+  'public',
+  'devtable-token',
+  'devtable-user-read',
+  'reader-repo-read',
+  'devtable-org-admin',
+  'devtable-super',
+  'robot-bearer',
+];
+
+/**
+ * Runs SQL on the pair's database (QuayPython.database: a SQLite file or a
+ * postgres:// URL), `?` placeholders in both; the rows of a SELECT, [] otherwise.
+ */
+export async function pairSql<R>(database: string, text: string, params: unknown[] = []): Promise<R[]> {
+  if (!database.startsWith('postgres')) {
+    const db = new Database(database);
+    try {
+      db.pragma('busy_timeout = 10000');
+      const st = db.prepare(text);
+      return (st.reader ? st.all(...params) : (st.run(...params), [])) as R[];
+    } finally {
+      db.close();
+    }
+  }
+  const c = new pg.Client({ connectionString: database });
+  await c.connect();
+  try {
+    let i = 0;
+    return (
+      await c.query(
+        text.replace(/\?/g, () => `$${++i}`),
+        params,
+      )
+    ).rows as R[];
+  } finally {
+    await c.end();
+  }
+}

@@ -43,7 +43,7 @@ t.test('a record without a row, a row without a record, or a doubled record is r
   t.throws(() => compileRouter([v2(V2_ROUTES.filter((r) => r.quayHandler !== 'download_blob'))], { librarySupport: true }), /download_blob\): no route record serves it/);
   t.throws(() => compileRouter([v2([...V2_ROUTES, V2_ROUTES[0]!])], { librarySupport: true }), /same Quay handler/);
   const twin: RouteRow = { ...family.find((r) => r.handler === 'list_all_tags')!, id: 'ROUTE_9999', method: 'HEAD' };
-  t.throws(() => compileRouter([v2()], { librarySupport: true, rows: [...rows, twin] }), /list_all_tags matches two inventory rows/);
+  t.throws(() => compileRouter([v2()], { librarySupport: true, rows: [...rows, twin] }), /list_all_tags matches more inventory rows than its 1 rule/);
 });
 
 t.test('one route table for every surface: each row goes to its own surface, unmatched paths by prefix', async (t) => {
@@ -101,4 +101,42 @@ t.test('one route table for every surface: each row goes to its own surface, unm
     ['v2 list_all_tags', 'v2 unmatched GET,HEAD', `api ${discovery.handler}`, 'api unmatched', 'v2 unmatched '],
     'rows to their surface; a 405 with the allowed methods; unmatched paths to the surface of their prefix, the rest to the first',
   );
+});
+
+t.test('rows a surface leaves absent fall through as without them; rows without a record go to unbuilt', async (t) => {
+  const api = rows.filter((r) => r.family === 'API_V1');
+  const getRepo = api.find((r) => r.handler === 'Repository.get')!;
+  const mirror = api.find((r) => r.handler === 'RepoMirrorResource.get')!;
+  const seen: string[] = [];
+  const surface: Surface = {
+    family: 'API_V1',
+    prefix: '/api/',
+    records: [{ quayHandler: getRepo.handler }, { quayHandler: mirror.handler }],
+    absent: (row) => row.handler.startsWith('RepoMirrorResource.'),
+    serve: (_req, res, m, rec) => {
+      seen.push(`serve ${rec.quayHandler} ${JSON.stringify(m.params)}`);
+      res.end();
+    },
+    unbuilt: (_req, res, m) => {
+      seen.push(`unbuilt ${m.route.handler}`);
+      res.end();
+    },
+    unmatched: (_req, res) => res.end(),
+  };
+  const c = compileRouter([surface], { librarySupport: true, rows: api });
+  t.equal(c.byRouteId.get(getRepo.id)?.record?.quayHandler, 'Repository.get');
+  t.notOk(c.byRouteId.has(mirror.id), 'an absent row is not in the table');
+  t.equal(c.byRouteId.get(api.find((r) => r.handler === 'Repository.put')!.id)?.record, null, 'a row without a record is unbuilt');
+  t.throws(
+    () => compileRouter([{ ...surface, unbuilt: undefined }], { librarySupport: true, rows: api }),
+    /no route record serves it/,
+    'without unbuilt, every row needs a record',
+  );
+  const server = http.createServer(createRouter({ surfaces: [surface], librarySupport: true, rows: api }));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
+  const port = (server.address() as { port: number }).port;
+  await request(port, { path: '/api/v1/repository/devtable/simple/mirror' });
+  await request(port, { method: 'PUT', path: '/api/v1/repository/devtable/simple', body: '{}' });
+  t.same(seen, ['serve Repository.get {"repository":"devtable/simple/mirror"}', 'unbuilt Repository.put'], "the absent row's path is Repository.get's, as in Quay without it");
 });

@@ -262,7 +262,9 @@ t.test('the real document of a real registryd (the contract both sides keep)', a
   t.equal(once.reachable, true, once.error ?? '');
   t.equal(once.service, 'quay-ts');
   t.equal(once.mode, 'mirror');
-  t.same([...once.capabilities], CLAIMED_CAPABILITIES);
+  t.same([...once.capabilities], r.reg.readiness.capabilities, 'what the runtime claims');
+  for (const c of CLAIMED_CAPABILITIES) t.ok(once.capabilities.has(c), `the /v2 claim ${c}`);
+  t.ok(once.capabilities.has('API_REPOSITORY_READ'), 'and the /api/v1 reads');
   t.same([...once.routes].sort(), r.reg.readiness.routes);
   t.equal(once.features.AUTHENTICATION_TYPE, 'Anonymous');
   const m = new ReadinessMonitor({ url });
