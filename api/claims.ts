@@ -16,6 +16,8 @@ import type { ApiSettings } from './wire/settings.js';
 
 /** Capabilities whose rows are all served but not yet with parity: the reason. */
 export const NOT_AT_PARITY: Readonly<Record<string, string>> = {
+  API_SUPERUSER_READ:
+    "GET /api/v1/superuser/changelog/ answers Quay's CHANGELOG.md, which Quay reads from its code directory; the go side reads <config dir>/../../CHANGELOG.md (Quay's container layout) and answers Quay's 500 when it is not there. The other 14 rows are at parity and can be routed by route id",
   API_BUILD_READ:
     "GET …/trigger/{uuid}/namespaces asks the trigger's git service (GitHub, GitLab, Bitbucket) for the namespaces it can build from; the go side does not call git services, so it answers only what Quay answers when the service cannot be reached",
   API_DISCOVERY:

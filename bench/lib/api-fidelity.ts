@@ -33,6 +33,13 @@ const WEB_404: KnownDifference = {
   occurs: (py, go) => py.status === 404 && go.status === 404 && String(py.body).includes('ng-app="quay"'),
 };
 
+/** Quay reads CHANGELOG.md from its code directory, which the go side does not have (see api-sweep.test.ts). */
+const CHANGELOG: KnownDifference = {
+  path: /./,
+  reason: "CHANGELOG.md from Quay's code directory",
+  occurs: (py, go) => (py.status === 200 && go.status === 500) || (py.status === go.status && JSON.stringify(py.body) === JSON.stringify(go.body)),
+};
+
 export async function runApiFidelity(t: TLike, progress: (line: string) => void): Promise<ApiFidelityReport> {
   progress('api: starting real Quay and the go side on one database');
   const pair = await startApiPair(t);
@@ -47,7 +54,7 @@ export async function runApiFidelity(t: TLike, progress: (line: string) => void)
       c.skipped += IDENTITIES.length;
       continue;
     }
-    const known = WEB_404_ROUTES.has(row.route) ? [WEB_404] : [];
+    const known = WEB_404_ROUTES.has(row.route) ? [WEB_404] : row.route === 'ROUTE_0256' ? [CHANGELOG] : [];
     let failures: string[] = [];
     const sink = {
       ok: (v: unknown, m: string) => {

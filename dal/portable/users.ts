@@ -2,7 +2,7 @@
  * What Quay's user views read (endpoints/api/user.py user_view, the
  * notification and starred-repository rows), written once for both dialects.
  */
-import { ACCOUNT_COLUMNS, account, type Account, type AccountDbRow } from './accounts.js';
+import { account, type Account, type AccountDbRow } from './accounts.js';
 import { bool, type PortableSql } from '../model/portable-sql.js';
 
 export interface FederatedLogin {
@@ -33,11 +33,20 @@ export interface StarredRow {
 export class UserReads {
   constructor(private readonly sql: PortableSql) {}
 
-  /** get_user_organizations: the organisations with a team the user is a member of (no order: the database's). */
+  /**
+   * get_user_organizations: the organisations with a team the user is a
+   * member of. Quay's query has no ORDER BY, so its order is the database's
+   * plan for exactly this statement (DISTINCT over every column, in the
+   * model's order, with these joins): the same text gives the same order.
+   */
   async organizations(username: string): Promise<Account[]> {
     const rows = await this.sql.all<AccountDbRow>(
-      `SELECT DISTINCT ${ACCOUNT_COLUMNS} FROM "user" u JOIN team t ON t.organization_id = u.id JOIN teammember tm ON tm.team_id = t.id
-        JOIN "user" m ON m.id = tm.user_id WHERE u.organization = @yes AND m.username = @name`,
+      `SELECT DISTINCT t1.id, t1.uuid, t1.username, t1.password_hash, t1.email, t1.verified, t1.stripe_id, t1.organization, t1.robot,
+        t1.invoice_email, t1.invalid_login_attempts, t1.last_invalid_login, t1.removed_tag_expiration_s, t1.enabled, t1.invoice_email_address,
+        t1.given_name, t1.family_name, t1.company, t1.location, t1.maximum_queued_builds_count, t1.creation_date, t1.last_accessed
+       FROM "user" AS t1 INNER JOIN team AS t2 ON (t2.organization_id = t1.id) INNER JOIN teammember AS t3 ON (t3.team_id = t2.id)
+         INNER JOIN "user" AS t4 ON (t4.id = t3.user_id)
+       WHERE ((t1.organization = @yes) AND (t4.username = @name))`,
       { yes: true, name: username },
     );
     return rows.map(account);

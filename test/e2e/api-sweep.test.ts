@@ -30,6 +30,19 @@ const WEB_404: KnownDifference = {
     py.status === 404 && go.status === 404 && py.contentType === go.contentType && String(py.body).includes('ng-app="quay"') && !String(go.body).includes('ng-app'),
 };
 
+/**
+ * GET /api/v1/superuser/changelog/: Quay reads CHANGELOG.md from its code directory (here
+ * ../shared/quay-python/src); the go side looks beside the installation its config file is
+ * in (<config dir>/../../CHANGELOG.md, Quay's container layout), which in this fixture is the
+ * pair's state directory, without the file: Quay's 500 for a missing file. A caller the
+ * superuser checks refuse gets the same refusal from both (so either holds).
+ */
+const CHANGELOG: KnownDifference = {
+  path: /./,
+  reason: "CHANGELOG.md is read from Quay's code directory, which the go side does not have",
+  occurs: (py, go) => (py.status === 200 && go.status === 500) || (py.status === go.status && JSON.stringify(py.body) === JSON.stringify(go.body)),
+};
+
 t.test('every GET row, every identity', async (t) => {
   for (const row of rows) {
     if (row.outside) {
@@ -37,7 +50,7 @@ t.test('every GET row, every identity', async (t) => {
       continue;
     }
     await t.test(`${row.route} ${row.capability} ${row.handler}`, async (t) => {
-      await checkParity(t, pair, [row.path], IDENTITIES, { known: WEB_404_ROUTES.has(row.route) ? [WEB_404] : [] });
+      await checkParity(t, pair, [row.path], IDENTITIES, { known: WEB_404_ROUTES.has(row.route) ? [WEB_404] : row.route === 'ROUTE_0256' ? [CHANGELOG] : [] });
     });
   }
 });
