@@ -50,9 +50,9 @@ async function discovery(c: ApiCall): Promise<unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const row of loadInventory().routes.filter((r) => r.family === 'API_V1')) {
     if (!c.svc.registered(row)) continue;
-    const path = row.pattern.replace(/\{(\w+)\}/g, '{$1}');
+    const path = row.pattern.replace(/\{(\w+)(?::[^}]*)?\}/g, '{$1}');
     const entry = (paths[path] ??= { 'x-path': path });
-    const params = [...row.pattern.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, type: 'string' }));
+    const params = [...row.pattern.matchAll(/\{(\w+)(?::[^}]*)?\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, type: 'string' }));
     entry[row.method.toLowerCase()] = {
       'x-quay-handler': row.handler,
       'x-capability': row.capability,

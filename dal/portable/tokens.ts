@@ -10,8 +10,8 @@
  * Quay's list queries have no ORDER BY; these order as the databases
  * return Quay's queries where that is stable: by id (a single-column index
  * or a small table's scan), app tokens by their (user_id, expiration)
- * index. PostgreSQL's plan for the authorizations join can differ (see
- * the contract test).
+ * index; the user's authorizations in Quay's exact statement (its order
+ * on PostgreSQL is the plan's).
  * Timestamps stay Quay's naive-UTC text (parse with parseSqlTime).
  */
 import type { PortableSql } from '../model/portable-sql.js';
@@ -179,7 +179,19 @@ export class TokenReads {
        WHERE t.authorized_user_id = @user${one} ORDER BY t.id`,
       { user: userId, uuid },
     );
-    return rows.map((r) => ({ uuid: r.tokenUuid as string, scope: r.tokenScope as string, app: appOf(r) }));
+    const out = rows.map((r) => ({ uuid: r.tokenUuid as string, scope: r.tokenScope as string, app: appOf(r) }));
+    if (uuid !== null) return out;
+    // Quay's list has no ORDER BY: its order is the database's plan for exactly its statement
+    // (every column, these joins), so that statement gives the order and the rows above the data.
+    const order = await this.sql.all<{ uuid: string }>(
+      `SELECT t1.id, t1.uuid, t1.application_id, t1.authorized_user_id, t1.scope, t1.display_name, t1.token_name, t1.token_code, t1.token_type,
+        t1.expires_at, t1.data, t1.last_accessed, t1.created
+       FROM oauthaccesstoken AS t1 INNER JOIN oauthapplication AS t2 ON (t1.application_id = t2.id) INNER JOIN "user" AS t3 ON (t1.authorized_user_id = t3.id)
+       WHERE (t1.authorized_user_id = @user)`,
+      { user: userId },
+    );
+    const byUuid = new Map(out.map((r) => [r.uuid, r]));
+    return order.map((o) => byUuid.get(o.uuid)).filter((r): r is (typeof out)[number] => r !== undefined);
   }
 
   /** list_assigned_authorizations_for_user. */
