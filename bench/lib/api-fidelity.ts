@@ -86,7 +86,7 @@ export async function runApiFidelity(t: TLike, progress: (line: string) => void)
         ? [CHANGELOG]
         : row.route === 'ROUTE_0060'
           ? [DISCOVERY]
-          : row.route === 'ROUTE_0304'
+          : ['ROUTE_0302', 'ROUTE_0304', 'ROUTE_0306'].includes(row.route)
             ? [SCOPE_SET]
             : [];
     let failures: string[] = [];

@@ -83,7 +83,7 @@ t.test('every GET row, every identity', async (t) => {
             ? [CHANGELOG]
             : row.route === 'ROUTE_0060'
               ? [DISCOVERY]
-              : row.route === 'ROUTE_0304'
+              : ['ROUTE_0302', 'ROUTE_0304', 'ROUTE_0306'].includes(row.route)
                 ? [SCOPE_SET]
                 : [],
       });
