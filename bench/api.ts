@@ -52,7 +52,9 @@ const withHeaders = (p: Peer, headers: Record<string, string>): Peer => ({ ...p,
 async function expectSame(peers: readonly Peer[], path: string): Promise<void> {
   const answers: string[] = [];
   for (const p of peers) {
-    const r = await fetch(`${p.base}${path}`, { headers: { ...p.headers, 'user-agent': 'node' } });
+    // gunicorn closes an idle kept-alive connection after 2 s: a failed fetch is retried once on a new one.
+    const get = (): Promise<Response> => fetch(`${p.base}${path}`, { headers: { ...p.headers, 'user-agent': 'node' } });
+    const r = await get().catch(get);
     const body = await r.text();
     if (r.status !== 200) throw new Error(`${p.name} GET ${path}: ${r.status} ${body.slice(0, 200)}`);
     answers.push(body);

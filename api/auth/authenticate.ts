@@ -93,6 +93,8 @@ function jwtIssuer(token: string): { iss: string | null; bad?: boolean } | undef
 export class ApiAuthenticator {
   readonly sessions: FlaskSessionCodec | null;
   private readonly verified = new Map<string, number>();
+  /** bcrypt checks running, by the same key: concurrent calls with one token share one check. */
+  private readonly checking = new Map<string, Promise<boolean>>();
 
   constructor(
     private readonly deps: CallerDeps,
@@ -145,7 +147,12 @@ export class ApiAuthenticator {
     const key = createHash('sha256').update(token).update('\0').update(row.tokenCode).digest('base64');
     const until = this.verified.get(key);
     if (until === undefined || until <= nowMs) {
-      if (!(await verifyPassword(code, row.tokenCode))) return null;
+      let check = this.checking.get(key);
+      if (!check) {
+        check = verifyPassword(code, row.tokenCode).finally(() => this.checking.delete(key));
+        this.checking.set(key, check);
+      }
+      if (!(await check)) return null;
       if (this.verified.size >= TOKEN_CACHE_MAX) this.verified.delete(this.verified.keys().next().value!);
       this.verified.set(key, nowMs + TOKEN_CACHE_MS);
     }
