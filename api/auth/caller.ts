@@ -50,7 +50,7 @@ export class Caller {
    * by the scopes: with an OAuth token whose scope set is empty that fails
    * (Python's max() of nothing), whatever the check. Every check calls this first.
    */
-  private loaded(): void {
+  loadGrants(): void {
     if (this.via === 'oauth' && this.scopes.size === 0) throw new EmptyScopeSet();
   }
 
@@ -79,7 +79,7 @@ export class Caller {
 
   /** SuperUserPermission: a superuser by a session or a token with super:user; a global read-only superuser is not one. */
   isSuperUser(): boolean {
-    this.loaded();
+    this.loadGrants();
     if (!this.user || this.isGlobalReadonlySuperUser()) return false;
     return (this.scopes.has('super:user') || this.scopes.has(DIRECT_LOGIN)) && this.isSuperUserAccount();
   }
@@ -123,7 +123,7 @@ export class Caller {
   }
 
   private async repoAtLeast(namespace: string, repository: string, need: RepoRole): Promise<boolean> {
-    this.loaded();
+    this.loadGrants();
     if (!this.user) return false;
     if (this.hasFullAccess()) return true;
     return rank(REPO_ROLES, await this.repoRole(namespace, repository)) >= rank(REPO_ROLES, need);
@@ -146,7 +146,7 @@ export class Caller {
 
   /** The capped roles the caller holds in an organisation: its own namespace counts as admin. */
   async orgRoles(org: string): Promise<Set<TeamRole>> {
-    this.loaded();
+    this.loadGrants();
     const out = new Set<TeamRole>();
     if (!this.user) return out;
     const add = (r: TeamRole | null): void => {
@@ -159,7 +159,7 @@ export class Caller {
 
   /** AdministerOrganizationPermission. */
   async canAdminOrg(org: string): Promise<boolean> {
-    this.loaded();
+    this.loadGrants();
     if (!this.user) return false;
     if (this.hasFullAccess()) return true;
     return (await this.orgRoles(org)).has('admin');
@@ -167,7 +167,7 @@ export class Caller {
 
   /** OrganizationMemberPermission: admin, creator or member. */
   async isOrgMember(org: string): Promise<boolean> {
-    this.loaded();
+    this.loadGrants();
     if (!this.user) return false;
     if (this.hasFullAccess()) return true;
     return (await this.orgRoles(org)).size > 0;
@@ -175,7 +175,7 @@ export class Caller {
 
   /** CreateRepositoryPermission: admin or creator in the namespace. */
   async canCreateIn(namespace: string): Promise<boolean> {
-    this.loaded();
+    this.loadGrants();
     if (!this.user) return false;
     if (this.hasFullAccess()) return true;
     const roles = await this.orgRoles(namespace);
@@ -184,7 +184,7 @@ export class Caller {
 
   /** ViewTeamPermission: any role in the team itself, or organisation admin. */
   async canViewTeam(org: string, team: string): Promise<boolean> {
-    this.loaded();
+    this.loadGrants();
     if (!this.user) return false;
     if (this.hasFullAccess()) return true;
     if ((await this.orgRoles(org)).has('admin')) return true;
@@ -193,13 +193,13 @@ export class Caller {
 
   /** UserAdminPermission(username): the caller is that user, with admin over itself. */
   canAdminUser(username: string): boolean {
-    this.loaded();
+    this.loadGrants();
     return this.user !== null && this.user.username === username && capUserRole(this.scopes, 'admin') === 'admin';
   }
 
   /** UserReadPermission(username). */
   canReadUser(username: string): boolean {
-    this.loaded();
+    this.loadGrants();
     return this.user !== null && this.user.username === username && capUserRole(this.scopes, 'admin') !== null;
   }
 }

@@ -15,7 +15,7 @@ import { PyFloat, pythonJsonDumps, type PyJson, pythonJsonLoads } from '../../li
 import { BuildData, BuildLogs, BuildStatusRetrievalError, type BuildRow, type TriggerRow } from '../../dal/portable/builds.js';
 import { parseSqlTime } from '../../dal/model/time.js';
 import { formatDate } from '../wire/dates.js';
-import { GUNICORN_500_HTML, notFound, RawAnswer } from '../wire/errors.js';
+import { GUNICORN_500_HTML, notFound, RawAnswer, ModelError } from '../wire/errors.js';
 import { allowIfGlobalReadonlySuperuser, allowIfSuperuser, requireRepo } from './guards.js';
 
 // ---------------------------------------------------------------------------
@@ -69,11 +69,6 @@ export const CORS_ON_SUCCESS: Readonly<Record<string, string>> = {
 /** A jsonify() answer Quay's handler returned as is (with crossorigin's headers on a 2xx). */
 export function jsonifyAnswer(status: number, v: PyJson): RawAnswer {
   return new RawAnswer(status, 'application/json', flaskJsonify(v), status < 300 ? CORS_ON_SUCCESS : {});
-}
-
-/** A DataModelException reaching endpoints/decorated.py's handler: 400 `{"message": …}` by jsonify. */
-export function dataModelError(message: string): RawAnswer {
-  return new RawAnswer(400, 'application/json', flaskJsonify({ message }));
 }
 
 /** An exception escaping Flask: gunicorn's 500 page. */
@@ -342,7 +337,7 @@ async function repositoryBuildStatus(c: ApiCall): Promise<unknown> {
     const uuid = c.params.build_uuid ?? '';
     const b = await data.build(uuid);
     // build.py:469: get_repository_build raises InvalidRepositoryBuildException (a DataModelException).
-    if (!b) throw dataModelError(`Unable to locate a build by id: ${uuid}`);
+    if (!b) throw new ModelError(`Unable to locate a build by id: ${uuid}`);
     if (!inRepo(b, r)) throw notFound();
     return buildStatusView(c, b, logs, data);
   });
@@ -356,7 +351,7 @@ async function repositoryBuildLogs(c: ApiCall): Promise<unknown> {
   return withLogs(c, async (logs, data) => {
     const uuid = c.params.build_uuid ?? '';
     const b = await data.build(uuid);
-    if (!b) throw dataModelError(`Unable to locate a build by id: ${uuid}`);
+    if (!b) throw new ModelError(`Unable to locate a build by id: ${uuid}`);
     if (!inRepo(b, r)) throw notFound();
     return logsOrLogUrl(c, b, logs);
   });

@@ -12,7 +12,6 @@ import { avatar } from '../wire/avatar.js';
 import { GUNICORN_500_HTML, notFound, RawAnswer } from '../wire/errors.js';
 import { decryptOr500 } from './app-tokens.js';
 import { requireUser } from './guards.js';
-import { loadPermissions } from './quota.js';
 import { orgView } from './orgs.js';
 import { OrgReads } from '../../dal/portable/orgs.js';
 
@@ -128,7 +127,7 @@ async function appView(c: ApiCall, a: OAuthAppRow): Promise<unknown> {
 async function adminOrg(c: ApiCall): Promise<Account> {
   const orgname = c.params.orgname ?? '';
   const { caller } = c;
-  loadPermissions(c);
+  c.caller.loadGrants();
   if (!((await caller.canAdminOrg(orgname)) || caller.isGlobalReadonlySuperUser() || caller.hasFullAccess())) throw c.unauthorized();
   // get_organization: an organisation by name, else NotFound.
   const org = await c.svc.accounts.byName(orgname);

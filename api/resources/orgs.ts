@@ -7,40 +7,18 @@
  * Python-faithful reading of stored JSON, and the empty-OAuth-scope failure.
  */
 import { OrgReads, type Entity, type OrgRow, type TeamInfo } from '../../dal/portable/orgs.js';
-import { EmptyScopeSet } from '../auth/scopes.js';
 import type { ApiCall } from '../call/context.js';
 import type { ApiRouteRecord } from '../call/record.js';
 import { pythonJsonLoads, type PyJson } from '../../lib/python-json.js';
 import { avatar, teamAvatar, userAvatar } from '../wire/avatar.js';
-import { notFound, RawAnswer } from '../wire/errors.js';
+import { notFound } from '../wire/errors.js';
 import { truthyBool } from '../call/params.js';
 import { allowIfGlobalReadonlySuperuser, allowIfSuperuser, allowIfSuperuserWithFullAccess } from './guards.js';
 import { quotaReport } from './quota.js';
+import { QuotaReads } from '../../dal/portable/quota.js';
 
 // ---------------------------------------------------------------------------
 // Shared helpers (robots.ts and permissions.ts use them too)
-
-/**
- * Quay's DataModelException, answered by the app's handler
- * (endpoints/decorated.py): 400, jsonify's compact `{"message":"…"}` with
- * ASCII escapes (Flask's ensure_ascii), no CORS headers. (The surface renders
- * api/wire/errors.ts ModelError with JSON.stringify, which leaves non-ASCII
- * characters of a name from the path unescaped, so the answer is built here.)
- */
-export function modelError(message: string): RawAnswer {
-  const text = JSON.stringify({ message }).replace(/[\u007f-\uffff]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  return new RawAnswer(400, 'application/json', `${text}\n`, { vary: 'Cookie' });
-}
-
-/**
- * Quay builds an OAuth identity's grants on its first permission check, and a
- * token whose scope set is empty fails there (max() of nothing: a 500),
- * whatever the grants. The Caller only fails when it caps a role it holds, so
- * each handler states where Quay's first check happens with this.
- */
-export function permissionsLoaded(c: ApiCall): void {
-  if (c.caller.user && c.caller.via === 'oauth' && c.caller.scopes.size === 0) throw new EmptyScopeSet();
-}
 
 /** `allow_if_global_readonly_superuser() or (features.SUPERUSERS_FULL_ACCESS and allow_if_superuser())`. */
 export function canViewAsSuperuser(c: ApiCall): boolean {
@@ -76,8 +54,8 @@ const entityAvatar = (e: Entity): ReturnType<typeof userAvatar> => userAvatar({ 
 // Organization.get (organization.py:319) and org_view (:125)
 
 /** organization.py quota_view. */
-async function orgQuotaView(r: OrgReads, q: { id: number; limitBytes: number }): Promise<unknown> {
-  const limits = await r.quotaLimits(q.id);
+async function orgQuotaView(r: QuotaReads, q: { id: number; limitBytes: number }): Promise<unknown> {
+  const limits = await r.limits(q.id);
   return { id: q.id, limit_bytes: q.limitBytes, limits: limits.map((l) => ({ id: l.id, type: l.type, limit_percent: l.percent })) };
 }
 
@@ -131,9 +109,10 @@ export async function orgView(c: ApiCall, r: OrgReads, o: OrgRow, teams: TeamInf
     view.is_free_account = o.stripeId === null;
   }
   if ((isAdmin || isMember) && c.svc.settings.feature('QUOTA_MANAGEMENT') && c.svc.settings.feature('EDIT_QUOTA')) {
-    const quotas = await r.quotas(o.username);
+    const qr = new QuotaReads(c.svc.sql);
+    const quotas = await qr.quotas(o.username);
     const views: unknown[] = [];
-    for (const q of quotas) views.push(await orgQuotaView(r, q));
+    for (const q of quotas) views.push(await orgQuotaView(qr, q));
     view.quotas = views;
     view.quota_report = await quotaReport(c, o);
   }
@@ -145,7 +124,7 @@ async function getOrganization(c: ApiCall): Promise<unknown> {
   const name = c.params.orgname ?? '';
   const org = await r.organization(name);
   if (!org) throw notFound();
-  permissionsLoaded(c);
+  c.caller.loadGrants();
   let teams: TeamInfo[] | null = null;
   if ((await c.caller.isOrgMember(name)) || canViewAsSuperuser(c)) teams = await r.teamsWithinOrg(org.id);
   return orgView(c, r, org, teams);
@@ -156,7 +135,7 @@ async function getOrganization(c: ApiCall): Promise<unknown> {
 
 async function getCollaborators(c: ApiCall): Promise<unknown> {
   const name = c.params.orgname ?? '';
-  permissionsLoaded(c);
+  c.caller.loadGrants();
   if (!(await c.caller.canAdminOrg(name)) && !canViewAsSuperuser(c)) throw c.unauthorized();
   const r = reads(c);
   const org = await r.organization(name);
@@ -179,7 +158,7 @@ async function getCollaborators(c: ApiCall): Promise<unknown> {
 
 async function getMembers(c: ApiCall): Promise<unknown> {
   const name = c.params.orgname ?? '';
-  permissionsLoaded(c);
+  c.caller.loadGrants();
   if (!((await c.caller.canAdminOrg(name)) || readonlyOrFullSuperuser(c))) throw c.unauthorized();
   const r = reads(c);
   const org = await r.organization(name);
@@ -201,7 +180,7 @@ async function getMembers(c: ApiCall): Promise<unknown> {
 async function getMember(c: ApiCall): Promise<unknown> {
   const orgname = c.params.orgname ?? '';
   const membername = c.params.membername ?? '';
-  permissionsLoaded(c);
+  c.caller.loadGrants();
   if (!((await c.caller.canAdminOrg(orgname)) || readonlyOrFullSuperuser(c))) throw c.unauthorized();
   const r = reads(c);
   const member = await r.user(membername);
@@ -231,7 +210,7 @@ async function getTeamMembers(c: ApiCall): Promise<unknown> {
   const orgname = c.params.orgname ?? '';
   const teamname = c.params.teamname ?? '';
   const args = c.args([{ name: 'includePending', help: 'Whether to include pending members', type: truthyBool, default: false }]);
-  permissionsLoaded(c);
+  c.caller.loadGrants();
   if (!((await c.caller.canViewTeam(orgname, teamname)) || readonlyOrFullSuperuser(c))) throw c.unauthorized();
   const r = reads(c);
   const team = await r.team(orgname, teamname);
@@ -253,7 +232,7 @@ async function getTeamMembers(c: ApiCall): Promise<unknown> {
 async function getTeamPermissions(c: ApiCall): Promise<unknown> {
   const orgname = c.params.orgname ?? '';
   const teamname = c.params.teamname ?? '';
-  permissionsLoaded(c);
+  c.caller.loadGrants();
   if (!((await c.caller.canAdminOrg(orgname)) || readonlyOrFullSuperuser(c))) throw c.unauthorized();
   const r = reads(c);
   const team = await r.team(orgname, teamname);
@@ -267,7 +246,7 @@ async function getTeamPermissions(c: ApiCall): Promise<unknown> {
 
 async function getProxyCacheConfig(c: ApiCall): Promise<unknown> {
   const orgname = c.params.orgname ?? '';
-  permissionsLoaded(c);
+  c.caller.loadGrants();
   if (!(await c.caller.isOrgMember(orgname)) && !canViewAsSuperuser(c)) throw c.unauthorized();
   const config = await reads(c).proxyCacheConfig(orgname);
   return {

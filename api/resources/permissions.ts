@@ -8,16 +8,16 @@ import { PermissionReads, type UserPermissionRow } from '../../dal/portable/perm
 import type { ApiCall } from '../call/context.js';
 import type { ApiRouteRecord } from '../call/record.js';
 import { teamAvatar, userAvatar } from '../wire/avatar.js';
-import { notFound } from '../wire/errors.js';
+import { notFound, ModelError } from '../wire/errors.js';
 import { requireRepo } from './guards.js';
-import { modelError, permissionsLoaded, readonlyOrFullSuperuser } from './orgs.js';
+import { readonlyOrFullSuperuser } from './orgs.js';
 
 const reads = (c: ApiCall): PermissionReads => new PermissionReads(c.svc.sql);
 const entityAvatar = (e: Entity): unknown => userAvatar({ username: e.username, email: e.email, robot: e.robot });
 
 /** @require_repo_admin(allow_for_global_readonly_superuser=True, allow_for_superuser=True). */
 async function requireRepoAdmin(c: ApiCall): Promise<{ namespace: string; repository: string }> {
-  permissionsLoaded(c);
+  c.caller.loadGrants();
   return requireRepo(c, 'admin', { allowForSuperuser: true, allowForGlobalReadonlySuperuser: true });
 }
 
@@ -26,7 +26,7 @@ async function requireRepoAdmin(c: ApiCall): Promise<{ namespace: string; reposi
 
 async function getPrototypes(c: ApiCall): Promise<unknown> {
   const orgname = c.params.orgname ?? '';
-  permissionsLoaded(c);
+  c.caller.loadGrants();
   if (!((await c.caller.canAdminOrg(orgname)) || readonlyOrFullSuperuser(c))) throw c.unauthorized();
   const org = await new OrgReads(c.svc.sql).organization(orgname);
   if (!org) throw notFound();
@@ -79,7 +79,7 @@ async function getRepoTeamPermissions(c: ApiCall): Promise<unknown> {
 async function getRepoTeamPermission(c: ApiCall): Promise<unknown> {
   const { namespace, repository } = await requireRepoAdmin(c);
   const role = await reads(c).teamRepoRole(c.params.teamname ?? '', namespace, repository);
-  if (role === null) throw modelError('Team does not have permission for repo.');
+  if (role === null) throw new ModelError('Team does not have permission for repo.');
   return { role };
 }
 
@@ -103,7 +103,7 @@ async function getRepoUserPermission(c: ApiCall): Promise<unknown> {
   const { namespace, repository } = await requireRepoAdmin(c);
   const r = reads(c);
   const perm = await r.userRepoPermission(c.params.username ?? '', namespace, repository);
-  if (!perm) throw modelError('User does not have permission for repo.');
+  if (!perm) throw new ModelError('User does not have permission for repo.');
   const org = await new OrgReads(c.svc.sql).organization(namespace);
   const isMember = org !== null && (perm.user.robot || (await r.orgMemberSet(org.id, [perm.user.id])).has(perm.user.username));
   return userPermissionView(perm, org !== null, isMember);

@@ -7,7 +7,6 @@
 import { QuotaReads, type IdParam, type QuotaLimitRow, type QuotaRow } from '../../dal/portable/quota.js';
 import type { ApiCall } from '../call/context.js';
 import type { ApiRouteRecord } from '../call/record.js';
-import { capUserRole } from '../auth/scopes.js';
 import type { ApiSettings } from '../wire/settings.js';
 import { GUNICORN_500_HTML, ModelError, notFound, RawAnswer } from '../wire/errors.js';
 import { gatedMethods } from './feature-off.js';
@@ -139,24 +138,12 @@ async function getQuotaLimit(c: ApiCall, quota: QuotaRow, rawId: string | undefi
 }
 
 /**
- * What Quay's first permission check does before any other: load the
- * caller's own grants, its admin role over itself capped by the token's
- * scopes (auth/permissions.py _populate_user_provides). With an empty scope
- * set that raises (max() of nothing): gunicorn's 500 whatever the check.
- * The shared Caller caps only the grants a check reaches, so a check on a
- * namespace the caller holds nothing in would answer 403 instead.
- */
-export function loadPermissions(c: ApiCall): void {
-  if (c.caller.user) capUserRole(c.caller.scopes, 'admin');
-}
-
-/**
  * OrganizationMemberPermission, or a global read-only superuser, or a
  * superuser with full access (namespacequota.py:108-115 and the others).
  */
 async function requireOrgReader(c: ApiCall, org: string): Promise<void> {
   const { caller } = c;
-  loadPermissions(c);
+  c.caller.loadGrants();
   if ((await caller.isOrgMember(org)) || caller.isGlobalReadonlySuperUser() || caller.hasFullAccess()) return;
   throw c.unauthorized();
 }

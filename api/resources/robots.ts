@@ -9,6 +9,7 @@ import { FieldEncrypter } from '../../domain/auth/field-crypto.js';
 import { parseSqlTime } from '../../dal/model/time.js';
 import { RobotReads, type RobotListRow, type RobotRow } from '../../dal/portable/robots.js';
 import { isAscii } from '../../dal/portable/orgs.js';
+import { ModelError } from '../wire/errors.js';
 import type { ApiCall } from '../call/context.js';
 import { truthyBool } from '../call/params.js';
 import type { ApiRouteRecord } from '../call/record.js';
@@ -16,7 +17,7 @@ import type { PyJson } from '../../lib/python-json.js';
 import { teamAvatar } from '../wire/avatar.js';
 import { formatDate } from '../wire/dates.js';
 import { requireUser } from './guards.js';
-import { canViewAsSuperuser, jsonField, modelError, permissionsLoaded } from './orgs.js';
+import { canViewAsSuperuser, jsonField } from './orgs.js';
 
 const NO_ROBOT = 'Could not find robot with specified username';
 
@@ -100,9 +101,9 @@ async function robotsList(c: ApiCall, prefix: string, o: { includeToken: boolean
 
 /** model.user.lookup_robot: DataModelException (400) for a non-ASCII or unknown name. */
 async function lookupRobot(c: ApiCall, username: string): Promise<RobotRow> {
-  if (!isAscii(username)) throw modelError(NO_ROBOT);
+  if (!isAscii(username)) throw new ModelError(NO_ROBOT);
   const robot = await reads(c).lookup(username);
-  if (!robot) throw modelError(NO_ROBOT);
+  if (!robot) throw new ModelError(NO_ROBOT);
   return robot;
 }
 
@@ -139,7 +140,7 @@ function robotView(d: RobotDetail, includeToken: boolean): unknown {
 /** get_org_robot: the organisation must exist (else DataModelException "Organization does not exist: …"). */
 async function orgRobot(c: ApiCall, orgname: string, shortname: string): Promise<RobotDetail> {
   const org = await c.svc.sql.one<{ id: number }>('SELECT u.id FROM "user" u WHERE u.username = @name AND u.organization = @yes', { name: orgname, yes: true });
-  if (!org) throw modelError(`Organization does not exist: ${orgname}`);
+  if (!org) throw new ModelError(`Organization does not exist: ${orgname}`);
   return robotAndMetadata(c, orgname, shortname);
 }
 
@@ -200,7 +201,7 @@ async function getOrgRobots(c: ApiCall): Promise<unknown> {
     ...LIST_ARGS,
     { name: 'permissions', help: 'Whether to include repostories and teams in which the robots have permission.', type: truthyBool, default: false },
   ]);
-  permissionsLoaded(c);
+  c.caller.loadGrants();
   if (!((await c.caller.isOrgMember(orgname)) || canViewAsSuperuser(c))) throw c.unauthorized();
   const isOrgAdmin = await c.caller.canAdminOrg(orgname);
   const fullSuperuser = c.svc.settings.feature('SUPERUSERS_FULL_ACCESS') && c.caller.isSuperUser();
@@ -213,7 +214,7 @@ async function getOrgRobots(c: ApiCall): Promise<unknown> {
 
 async function getOrgRobot(c: ApiCall): Promise<unknown> {
   const orgname = c.params.orgname ?? '';
-  permissionsLoaded(c);
+  c.caller.loadGrants();
   const isOrgAdmin = await c.caller.canAdminOrg(orgname);
   if (!(isOrgAdmin || canViewAsSuperuser(c))) throw c.unauthorized();
   const d = await orgRobot(c, orgname, c.params.robot_shortname ?? '');
@@ -231,7 +232,7 @@ async function getOrgRobotPermissions(c: ApiCall): Promise<unknown> {
 
 async function getOrgRobotFederation(c: ApiCall): Promise<unknown> {
   const orgname = c.params.orgname ?? '';
-  permissionsLoaded(c);
+  c.caller.loadGrants();
   if (!((await c.caller.canAdminOrg(orgname)) || canViewAsSuperuser(c))) throw c.unauthorized();
   return federationConfig(c, await lookupRobot(c, `${orgname}+${c.params.robot_shortname ?? ''}`));
 }

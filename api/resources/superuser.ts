@@ -27,6 +27,7 @@ import { durationSeconds } from '../wire/settings.js';
 import { buildLogs, buildStatus, buildUserView, CORS_ON_SUCCESS, gunicorn500, jsonifyAnswer, loadsOrEmpty, logsOrLogUrl, pyTruthy, triggerView, userfileUrl } from './builds.js';
 import { allowIfAnySuperuser, allowIfGlobalReadonlySuperuser, allowIfSuperuserWithFullAccess, requireFreshLogin, verifyNotProd } from './guards.js';
 import { notYet } from './not-yet.js';
+import { bestPrefix, quotaReport } from './quota.js';
 
 const su = (c: ApiCall): SuperuserData => new SuperuserData(c.svc.sql);
 
@@ -38,31 +39,6 @@ function requireAnySuperuser(c: ApiCall): void {
 // ---------------------------------------------------------------------------
 // Views
 
-/** bitmath (the fixture's shim) Byte(n).best_prefix().format("{value:.1f} {unit}"). */
-export function humanBytes(bytes: number): string {
-  const units: [string, number][] = [
-    ['Byte', 1],
-    ['KiB', 2 ** 10],
-    ['MiB', 2 ** 20],
-    ['GiB', 2 ** 30],
-    ['TiB', 2 ** 40],
-    ['PiB', 2 ** 50],
-    ['EiB', 2 ** 60],
-  ];
-  let [unit, factor] = units[0]!;
-  for (const [n, f] of units) if (Math.abs(bytes) >= f) [unit, factor] = [n, f];
-  const v = bytes / factor;
-  // Python's format rounds half to even on the exact binary value; toFixed rounds a tie up.
-  let s = v.toFixed(1);
-  const tenths = v * 10;
-  if (Math.abs(tenths % 1) === 0.5) {
-    const lo = Math.floor(tenths);
-    const even = lo % 2 === 0 ? lo : lo + 1;
-    s = (even / 10).toFixed(1);
-  }
-  return `${s} ${unit}`;
-}
-
 /** DEFAULT_SYSTEM_REJECT_QUOTA_BYTES (config.py default 0). */
 function systemDefaultQuota(c: ApiCall): unknown {
   return c.svc.settings.keys.DEFAULT_SYSTEM_REJECT_QUOTA_BYTES ?? 0;
@@ -73,7 +49,7 @@ function namespaceQuotaView(c: ApiCall, q: SuQuota): PyJson {
   return {
     id: q.id,
     limit_bytes: q.limitBytes,
-    limit: humanBytes(q.limitBytes),
+    limit: bestPrefix(q.limitBytes),
     default_config: false,
     limits: q.limits.map((l) => ({ id: l.id, type: l.type, limit_percent: l.percent })),
     default_config_exists: systemDefaultQuota(c) !== 0,
@@ -83,20 +59,6 @@ function namespaceQuotaView(c: ApiCall, q: SuQuota): PyJson {
 /** superuser_models_interface.py quota_view. */
 function suQuotaView(q: SuQuota): PyJson {
   return { id: q.id, limit_bytes: q.limitBytes, limits: q.limits.map((l) => ({ id: l.id, type: l.type, limit_percent: l.percent })) };
-}
-
-/** data/model/namespacequota.py get_quota_for_view. */
-async function quotaReport(c: ApiCall, n: SuNamespace, quotas: SuQuota[]): Promise<PyJson> {
-  const dflt = systemDefaultQuota(c);
-  const configured = quotas.length > 0 ? quotas[0]!.limitBytes : dflt !== 0 ? (dflt as PyJson) : null;
-  const size = await su(c).namespaceSize(n.id);
-  const started = size !== null && size.backfillStartMs !== null;
-  const consumed = size !== null && size.sizeBytes !== null ? size.sizeBytes : 0;
-  let status = '';
-  if (size === null || (!started && !size.backfillComplete)) status = 'waiting';
-  else if (started && !size.backfillComplete) status = 'running';
-  else if (started && size.backfillComplete) status = 'complete';
-  return { quota_bytes: consumed, configured_quota: configured, running_backfill: status, backfill_status: status };
 }
 
 const quotaViews = (c: ApiCall): boolean => c.svc.settings.feature('QUOTA_MANAGEMENT') && c.svc.settings.feature('EDIT_QUOTA');
@@ -118,7 +80,7 @@ async function suUserView(c: ApiCall, u: SuNamespace): Promise<PyJson> {
   if (quotaViews(c)) {
     const quotas = await su(c).quotas(u.id);
     view.quotas = quotas.map(suQuotaView);
-    view.quota_report = await quotaReport(c, u, quotas);
+    view.quota_report = (await quotaReport(c, u)) as PyJson;
   }
   return view;
 }
@@ -129,7 +91,7 @@ async function suOrgView(c: ApiCall, o: SuNamespace): Promise<PyJson> {
   if (quotaViews(c)) {
     const quotas = await su(c).quotas(o.id);
     view.quotas = quotas.map(suQuotaView);
-    view.quota_report = await quotaReport(c, o, quotas);
+    view.quota_report = (await quotaReport(c, o)) as PyJson;
   }
   return view;
 }

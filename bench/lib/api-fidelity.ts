@@ -5,8 +5,8 @@
  * identical answers (status, content type, normalized body, key order),
  * listed differences (still occurring) and unlisted ones.
  */
-import { checkParity, startApiPair, type KnownDifference, EVERYONE } from '../../test/lib/api-contract.js';
-import { sweepRows } from '../../test/lib/api-sweep.js';
+import { checkParity, startApiPair, EVERYONE } from '../../test/lib/api-contract.js';
+import { sweepKnown, sweepRows } from '../../test/lib/api-sweep.js';
 import type { TLike } from '../../test/lib/proc.js';
 
 export interface ApiFidelityRow {
@@ -26,46 +26,6 @@ export interface ApiFidelityReport {
 }
 
 const IDENTITIES = EVERYONE;
-const WEB_404_ROUTES = new Set(['ROUTE_0085', 'ROUTE_0094', 'ROUTE_0166', 'ROUTE_0178', 'ROUTE_0193', 'ROUTE_0307']);
-const WEB_404: KnownDifference = {
-  path: /./,
-  reason: "Quay's web UI page for a 404 under /api/v1/…/",
-  occurs: (py, go) => py.status === 404 && go.status === 404 && String(py.body).includes('ng-app="quay"'),
-};
-
-/** Quay reads CHANGELOG.md from its code directory, which the go side does not have (see api-sweep.test.ts). */
-/** GET /api/v1/discovery: Quay's document is its docstrings and JSON schemas (its own text); the go side's lists the paths in its own words (api/resources/meta.ts). */
-const DISCOVERY: KnownDifference = {
-  path: /./,
-  reason: "Quay's API description is built from its docstrings and schemas, which the go side does not copy",
-  occurs: (py, go) =>
-    py.status === 200 &&
-    go.status === 200 &&
-    (go.body as { swagger?: string }).swagger === '2.0' &&
-    JSON.stringify((py.body as { info?: unknown }).info) !== JSON.stringify((go.body as { info?: unknown }).info),
-};
-
-/**
- * GET /api/v1/user/authorizations: Quay lists each token's scopes from a Python set, whose
- * order follows the process's string hashing (it changes with every start of Quay); the
- * lists are compared as sets.
- */
-const SCOPE_SET: KnownDifference = {
-  path: /./,
-  reason: "the order of a token's scopes follows Python's per-process string hashing",
-  occurs: (py, go) => {
-    const sorted = (b: unknown): string =>
-      JSON.stringify(b, (k, v: unknown) => (k === 'scopes' && Array.isArray(v) ? [...v].sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y))) : v));
-    return py.status === go.status && sorted(py.body) === sorted(go.body);
-  },
-};
-
-const CHANGELOG: KnownDifference = {
-  path: /./,
-  reason: "CHANGELOG.md from Quay's code directory",
-  occurs: (py, go) => (py.status === 200 && go.status === 500) || (py.status === go.status && JSON.stringify(py.body) === JSON.stringify(go.body)),
-};
-
 export async function runApiFidelity(t: TLike, progress: (line: string) => void): Promise<ApiFidelityReport> {
   progress('api: starting real Quay and the go side on one database');
   const pair = await startApiPair(t);
@@ -80,15 +40,7 @@ export async function runApiFidelity(t: TLike, progress: (line: string) => void)
       c.skipped += IDENTITIES.length;
       continue;
     }
-    const known = WEB_404_ROUTES.has(row.route)
-      ? [WEB_404]
-      : row.route === 'ROUTE_0256'
-        ? [CHANGELOG]
-        : row.route === 'ROUTE_0060'
-          ? [DISCOVERY]
-          : ['ROUTE_0302', 'ROUTE_0304', 'ROUTE_0306'].includes(row.route)
-            ? [SCOPE_SET]
-            : [];
+    const known = sweepKnown(row.route);
     let failures: string[] = [];
     const sink = {
       ok: (v: unknown, m: string) => {

@@ -53,23 +53,6 @@ export interface RepoPermissionView {
   readonly role: string;
 }
 
-export interface QuotaRow {
-  readonly id: number;
-  readonly limitBytes: number;
-}
-
-export interface QuotaLimitRow {
-  readonly id: number;
-  readonly type: string;
-  readonly percent: number;
-}
-
-export interface NamespaceSizeRow {
-  readonly sizeBytes: number | null;
-  readonly backfillStartMs: number | null;
-  readonly backfillComplete: boolean;
-}
-
 export interface ProxyCacheRow {
   readonly upstreamRegistry: string;
   readonly expirationS: number;
@@ -227,35 +210,6 @@ export class OrgReads {
        WHERE p.team_id = @team`,
       { team: teamId },
     );
-  }
-
-  /** model.namespacequota.get_namespace_quota_list. */
-  quotas(namespace: string): Promise<QuotaRow[]> {
-    return this.sql.all<QuotaRow>(`SELECT q.id, q.limit_bytes AS "limitBytes" FROM userorganizationquota q JOIN "user" u ON q.namespace_id = u.id WHERE u.username = @ns`, {
-      ns: namespace,
-    });
-  }
-
-  /** model.namespacequota.get_namespace_quota_limit_list. */
-  quotaLimits(quotaId: number): Promise<QuotaLimitRow[]> {
-    return this.sql.all<QuotaLimitRow>(
-      `SELECT l.id, t.name AS type, l.percent_of_limit AS percent FROM quotalimits l JOIN quotatype t ON l.quota_type_id = t.id WHERE l.quota_id = @q`,
-      { q: quotaId },
-    );
-  }
-
-  /** model.quota.get_namespace_size. */
-  async namespaceSize(namespaceId: number): Promise<NamespaceSizeRow | null> {
-    const r = await this.sql.one<{ size_bytes: number | null; backfill_start_ms: number | null; backfill_complete: unknown }>(
-      'SELECT s.size_bytes, s.backfill_start_ms, s.backfill_complete FROM quotanamespacesize s WHERE s.namespace_user_id = @ns',
-      { ns: namespaceId },
-    );
-    if (!r) return null;
-    return {
-      sizeBytes: r.size_bytes === null ? null : Number(r.size_bytes),
-      backfillStartMs: r.backfill_start_ms === null ? null : Number(r.backfill_start_ms),
-      backfillComplete: bool(r.backfill_complete),
-    };
   }
 
   /** model.proxy_cache.get_proxy_cache_config_for_org. */

@@ -33,12 +33,6 @@ export interface SuQuota {
   readonly limits: SuQuotaLimit[];
 }
 
-export interface SuNamespaceSize {
-  readonly sizeBytes: number | null;
-  readonly backfillStartMs: number | null;
-  readonly backfillComplete: boolean;
-}
-
 export interface SuRegistrySize {
   readonly sizeBytes: number;
   readonly running: boolean;
@@ -182,15 +176,6 @@ export class SuperuserData {
       out.push({ id: q.id, limitBytes: Number(q.limit_bytes), limits: limits.map((l) => ({ id: l.id, type: l.type, percent: Number(l.percent_of_limit) })) });
     }
     return out;
-  }
-
-  /** quota.get_namespace_size: the namespace's quotanamespacesize row, or null. */
-  async namespaceSize(namespaceId: number): Promise<SuNamespaceSize | null> {
-    const r = await this.sql.one<{ size_bytes: unknown; backfill_start_ms: unknown; backfill_complete: unknown }>(
-      'SELECT s.size_bytes, s.backfill_start_ms, s.backfill_complete FROM quotanamespacesize s WHERE s.namespace_user_id = @ns',
-      { ns: namespaceId },
-    );
-    return r ? { sizeBytes: num(r.size_bytes), backfillStartMs: num(r.backfill_start_ms), backfillComplete: bool(r.backfill_complete) } : null;
   }
 
   /** quota.get_registry_size: the (first) quotaregistrysize row. */

@@ -61,7 +61,6 @@ const name = (n: number): string => `${randomUUID().replace(/-/g, '')}${randomUU
 const idOf = async (username: string): Promise<number> => (await sql<{ id: number }>('SELECT id FROM "user" WHERE username = ?', [username]))[0]!.id;
 const devtable = await idOf('devtable');
 const reader = await idOf('reader');
-const randomuser = await idOf('randomuser');
 
 // App-specific tokens of devtable: one expiring within the 10% window of 4w, one later, one expired.
 const [firstToken] = await sql<{ uuid: string; token_secret: string }>('SELECT uuid, token_secret FROM appspecificauthtoken WHERE user_id = ? ORDER BY id', [devtable]);

@@ -10,7 +10,7 @@ import t from 'tap';
 import type { Test } from 'tap';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, tempDir } from '../lib/proc.js';
+import { freePort, tempDir, waitFor } from '../lib/proc.js';
 import { buildSwitchboard, startSwitchboard } from '../lib/switchboard.js';
 import { startQuayPython, startQuayServe } from '../lib/quay-python.js';
 import { diffJson, normalize, pythonSessionCookie } from '../lib/api-contract.js';
@@ -66,6 +66,18 @@ async function phase(t: Test, name: string, migration: Record<string, unknown>, 
     t.same(diffJson(normalize(want.body), normalize(a.body)), [], `${name}: ${p} body as python gave it`);
     t.match(a.cookie ?? '', /^_csrf_token=/, `${name}: ${p} the session cookie comes back refreshed`);
   }
+  // The access log is written after the answer: wait until every request of this phase is in it.
+  const logged = await waitFor(
+    () =>
+      PATHS.every((p) =>
+        sb
+          .accessLog()
+          .slice(from)
+          .some((l) => l.path === p),
+      ),
+    15_000,
+  );
+  t.ok(logged, `${name}: every request is in the access log`);
   const lines = sb.accessLog().slice(from);
   for (const p of PATHS) {
     const line = lines.find((l) => l.path === p);
