@@ -24,6 +24,17 @@ export interface DalOptions {
   readonly databaseFile: string;
   /** `imagestoragelocation` names the runtime writes to (DISTRIBUTED_STORAGE_PREFERENCE). */
   readonly storageLocation: string;
+  /**
+   * PostgreSQL: the API's statements as named prepared statements (default:
+   * QUAY_DB_PREPARED_STATEMENTS, true unless `false`); off behind a pooler
+   * that cannot keep them (PgBouncer before 1.21 in transaction mode).
+   */
+  readonly preparedStatements?: boolean;
+}
+
+/** QUAY_DB_PREPARED_STATEMENTS: `false` turns prepared statements off; anything else leaves them on. */
+export function preparedStatementsFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+  return (env.QUAY_DB_PREPARED_STATEMENTS ?? '').trim().toLowerCase() !== 'false';
 }
 
 /**
@@ -31,7 +42,9 @@ export interface DalOptions {
  * is laid down on an empty database and checked otherwise.
  */
 export async function openDal(o: DalOptions): Promise<Dal> {
-  if (o.databaseUri) return postgresDal(await PgMetadataStore.open(o.databaseUri, { storageLocations: [o.storageLocation] }));
+  if (o.databaseUri) {
+    return postgresDal(await PgMetadataStore.open(o.databaseUri, { storageLocations: [o.storageLocation] }), o.preparedStatements ?? preparedStatementsFromEnv());
+  }
   mkdirSync(dirname(o.databaseFile), { recursive: true });
   return sqliteDal(new SqliteMetadataStore(o.databaseFile));
 }

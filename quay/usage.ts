@@ -7,7 +7,10 @@ const COMMON = `Common options:
   --mode mirror|standalone|full   presets (default mirror)
   --config FILE                   config.yaml (default $QUAY_CONFIG; none = presets only)
   --data-dir DIR                  database, storage, keys (default $QUAY_DATA_DIR or ./data/quay)
-  -h, --help`;
+  -h, --help
+
+Environment: QUAY_DB_PREPARED_STATEMENTS=false stops the API's PostgreSQL prepared
+statements (behind PgBouncer before 1.21 in transaction mode).`;
 
 export const USAGE = `Usage: quay <command> [options]
 

@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { verifyPassword } from '../../lib/passwords/passwords.js';
-import type { OAuthTokens, OAuthTokenRow } from '../../dal/portable/oauth.js';
+import { TOKEN_TOUCH_THRESHOLD_MS, type OAuthTokens, type OAuthTokenRow } from '../../dal/portable/oauth.js';
 import { parseSqlTime } from '../../dal/model/time.js';
 import { GUNICORN_500_HTML, HttpAbort, RawAnswer } from '../wire/errors.js';
 import { Caller, type CallerDeps } from './caller.js';
@@ -158,7 +158,9 @@ export class ApiAuthenticator {
     }
     // Quay updates last_accessed (debounced) while the token has not expired, then checks expiry.
     if (parseSqlTime(row.expiresAt) <= nowMs) return null;
-    void this.tokens.touch(row.id, nowMs).catch(() => undefined);
+    // The row just read says whether the debounced write would change anything: skip the round trip when not.
+    const last = row.lastAccessed === null ? null : parseSqlTime(row.lastAccessed);
+    if (last === null || last < nowMs - TOKEN_TOUCH_THRESHOLD_MS) void this.tokens.touch(row.id, nowMs).catch(() => undefined);
     return row;
   }
 }

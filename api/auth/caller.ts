@@ -32,7 +32,8 @@ export interface CallerDeps {
 const rank = (order: readonly (string | null)[], r: string | null): number => order.indexOf(r);
 
 export class Caller {
-  private readonly memberships = new Map<string, Promise<Membership[]>>();
+  /** Every team the user is in, all organisations: one query per request, as Quay's loader reads them at once. */
+  private memberships: Promise<Membership[]> | null = null;
   private readonly repoRoles = new Map<string, Promise<RepoRole | null>>();
 
   constructor(
@@ -89,13 +90,9 @@ export class Caller {
     return this.isSuperUser() && this.settings.feature('SUPERUSERS_FULL_ACCESS');
   }
 
-  private teamsIn(org: string): Promise<Membership[]> {
-    let m = this.memberships.get(org);
-    if (!m) {
-      m = this.user ? this.deps.accounts.memberships(this.user.id, org) : Promise.resolve([]);
-      this.memberships.set(org, m);
-    }
-    return m;
+  private async teamsIn(org: string): Promise<Membership[]> {
+    this.memberships ??= this.user ? this.deps.accounts.memberships(this.user.id) : Promise.resolve([]);
+    return (await this.memberships).filter((m) => m.orgName === org);
   }
 
   /** The caller's role on a repository (capped by scopes); null: none. Missing repositories give the namespace-wide role only. */

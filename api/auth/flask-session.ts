@@ -52,8 +52,27 @@ export function untagDate(v: unknown): number | null {
   return Number.isNaN(ms) ? null : ms;
 }
 
+/** How many cookies each codec remembers, read and written (a browser sends the same one on every call). */
+const MEMO_MAX = 512;
+
+/** A bounded map that forgets its oldest entry first. */
+class Memo<V> {
+  private readonly m = new Map<string, V>();
+  get(k: string): V | undefined {
+    return this.m.get(k);
+  }
+  set(k: string, v: V): void {
+    if (this.m.size >= MEMO_MAX) this.m.delete(this.m.keys().next().value!);
+    this.m.set(k, v);
+  }
+}
+
 export class FlaskSessionCodec {
   private readonly key: Buffer;
+  /** Cookie value → its timestamp and payload, once the signature was checked (the value is what was signed). */
+  private readonly read = new Memo<{ readonly ts: number; readonly data: SessionData }>();
+  /** Payload JSON and second → the signed value (the same session re-signed in the same second is the same cookie). */
+  private readonly written = new Memo<string>();
 
   constructor(
     secretKey: string,
@@ -69,6 +88,21 @@ export class FlaskSessionCodec {
 
   /** The session a cookie value holds; null when it is not a valid, live one. */
   decode(cookie: string, nowMs: number = Date.now()): SessionData | null {
+    let known = this.read.get(cookie);
+    if (!known) {
+      const parsed = this.verify(cookie);
+      if (!parsed) return null;
+      known = parsed;
+      this.read.set(cookie, known);
+    }
+    // The age is checked on every read: a remembered cookie still expires.
+    const age = Math.floor(nowMs / 1000) - known.ts;
+    if (age < 0 || age > this.lifetimeS) return null;
+    return { ...known.data };
+  }
+
+  /** The timestamp and payload of a cookie whose signature holds; null otherwise. */
+  private verify(cookie: string): { ts: number; data: SessionData } | null {
     const last = cookie.lastIndexOf('.');
     if (last <= 0) return null;
     const value = cookie.slice(0, last);
@@ -81,8 +115,6 @@ export class FlaskSessionCodec {
     if (tsBytes.length === 0 || tsBytes.length > 8) return null;
     let ts = 0;
     for (const b of tsBytes) ts = ts * 256 + b;
-    const age = Math.floor(nowMs / 1000) - ts;
-    if (age < 0 || age > this.lifetimeS) return null;
     let payload = value.slice(0, tsAt);
     const compressed = payload.startsWith('.');
     if (compressed) payload = payload.slice(1);
@@ -90,7 +122,7 @@ export class FlaskSessionCodec {
       let raw = Buffer.from(payload, 'base64url');
       if (compressed) raw = inflateSync(raw);
       const v: unknown = JSON.parse(raw.toString('utf8'));
-      return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as SessionData) : null;
+      return v !== null && typeof v === 'object' && !Array.isArray(v) ? { ts, data: v as SessionData } : null;
     } catch {
       return null;
     }
@@ -98,16 +130,22 @@ export class FlaskSessionCodec {
 
   /** A cookie value for the session, signed now (Python reads it as its own). */
   encode(data: SessionData, nowMs: number = Date.now()): string {
-    const json = Buffer.from(flaskJson(data), 'utf8');
+    const text = flaskJson(data);
+    let ts = Math.floor(nowMs / 1000);
+    const memoKey = `${ts}\0${text}`;
+    const known = this.written.get(memoKey);
+    if (known !== undefined) return known;
+    const json = Buffer.from(text, 'utf8');
     const z = deflateSync(json);
     const payload = z.length < json.length - 1 ? `.${z.toString('base64url')}` : json.toString('base64url');
-    let ts = Math.floor(nowMs / 1000);
     const bytes: number[] = [];
     do {
       bytes.unshift(ts % 256);
       ts = Math.floor(ts / 256);
     } while (ts > 0);
     const value = `${payload}.${Buffer.from(bytes).toString('base64url')}`;
-    return `${value}.${this.sign(value)}`;
+    const cookie = `${value}.${this.sign(value)}`;
+    this.written.set(memoKey, cookie);
+    return cookie;
   }
 }

@@ -114,7 +114,7 @@ export async function orgView(c: ApiCall, r: OrgReads, o: OrgRow, teams: TeamInf
     const views: unknown[] = [];
     for (const q of quotas) views.push(await orgQuotaView(qr, q));
     view.quotas = views;
-    view.quota_report = await quotaReport(c, o);
+    view.quota_report = await quotaReport(c, o, quotas);
   }
   return view;
 }

@@ -73,10 +73,11 @@ export async function quotaView(c: ApiCall, q: QuotaRow | null, defaultConfig = 
  * data/model/namespacequota.py get_quota_for_view: what the namespace holds
  * and its configured quota (its first quota, else the system default when
  * DEFAULT_SYSTEM_REJECT_QUOTA_BYTES is not 0), and the backfill's state.
+ * `known`: the namespace's quotas when the caller has just read them.
  */
-export async function quotaReport(c: ApiCall, namespace: { readonly id: number; readonly username: string }): Promise<unknown> {
+export async function quotaReport(c: ApiCall, namespace: { readonly id: number; readonly username: string }, known?: readonly QuotaRow[]): Promise<unknown> {
   const reads = new QuotaReads(c.svc.sql);
-  const quotas = await reads.quotas(namespace.username);
+  const quotas = known ?? (await reads.quotas(namespace.username));
   const sd = systemDefault(c.svc.settings);
   const configured = quotas.length > 0 ? quotas[0]!.limitBytes : sd.exists ? (c.svc.settings.keys.DEFAULT_SYSTEM_REJECT_QUOTA_BYTES ?? null) : null;
   const size = await reads.namespaceSize(namespace.id);

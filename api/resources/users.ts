@@ -62,7 +62,7 @@ export async function userView(c: ApiCall, user: Account): Promise<Record<string
     if (svc.settings.feature('QUOTA_MANAGEMENT') && svc.settings.feature('EDIT_QUOTA')) {
       const quotas = await new QuotaReads(svc.sql).quotas(user.username);
       out.quotas = quotas.length > 0 ? await Promise.all(quotas.map((q) => quotaView(c, q))) : [];
-      out.quota_report = await quotaReport(c, user);
+      out.quota_report = await quotaReport(c, user, quotas);
     }
   }
   if (caller.canReadUser(user.username)) {

@@ -65,6 +65,14 @@ t.test('session cookies: Flask reads ours (compressed or not), we read Flask’s
   t.equal(codec.decode(made, Date.now() + 32 * 86400_000), null, 'older than SESSION_TIMEOUT');
   t.equal(new FlaskSessionCodec('another key').decode(made), null, 'another SECRET_KEY');
   t.equal(codec.decode(`${made.slice(0, -2)}xx`), null, 'a bad signature');
+  // Remembered cookies: a change to one session read is not in the next read, a re-sign in another second is another cookie.
+  read!._user_id = 'someone-else';
+  t.equal(codec.decode(made)?._user_id, 'u-1', 'a remembered cookie gives a fresh copy');
+  const at = Date.UTC(2026, 5, 1, 0, 0, 0);
+  t.equal(codec.encode(data, at), codec.encode(data, at + 999), 'the same session in the same second: the same cookie');
+  t.not(codec.encode(data, at), codec.encode(data, at + 1000), 'a second later: re-signed');
+  t.not(codec.encode(data, at), codec.encode({ ...data, _fresh: false }, at), 'another session: another cookie');
+  t.equal(codec.decode(codec.encode(data, at), at + 1000)?._user_id, data._user_id, 'ours read back');
   t.equal(flaskJson({ b: 1, a: { d: 'é', c: [true, null] } }), '{"a":{"c":[true,null],"d":"\\u00e9"},"b":1}', "Flask's JSON: compact, sorted, ASCII");
 });
 

@@ -108,22 +108,16 @@ export class OrgReads {
 
   /** model.team.get_teams_within_org (no team syncing): each team, its role, repository and member counts. */
   async teamsWithinOrg(orgId: number): Promise<TeamInfo[]> {
-    const teams = await this.sql.all<{ id: number; name: string; description: string | null; role: string }>(
-      `SELECT t.id, t.name, t.description, tr.name AS role FROM team t JOIN teamrole tr ON t.role_id = tr.id WHERE t.organization_id = @org`,
+    // Quay's statement (unordered: PostgreSQL's order is the answer's) with the two counts as
+    // correlated subqueries, so the team scan and its order stay Quay's and it is one round trip.
+    const rows = await this.sql.all<{ id: number; name: string; description: string | null; role: string; repos: number; members: number }>(
+      `SELECT t.id, t.name, t.description, tr.name AS role,
+         (SELECT COUNT(p.id) FROM repositorypermission p WHERE p.team_id = t.id) AS repos,
+         (SELECT COUNT(m.id) FROM teammember m WHERE m.team_id = t.id) AS members
+       FROM team t JOIN teamrole tr ON t.role_id = tr.id WHERE t.organization_id = @org`,
       { org: orgId },
     );
-    if (teams.length === 0) return [];
-    const repoCounts = await this.sql.all<{ team_id: number; n: number }>(
-      `SELECT p.team_id, COUNT(p.id) AS n FROM repositorypermission p JOIN team t ON t.id = p.team_id WHERE t.organization_id = @org GROUP BY p.team_id`,
-      { org: orgId },
-    );
-    const memberCounts = await this.sql.all<{ team_id: number; n: number }>(
-      `SELECT m.team_id, COUNT(m.id) AS n FROM teammember m JOIN team t ON t.id = m.team_id WHERE t.organization_id = @org GROUP BY m.team_id`,
-      { org: orgId },
-    );
-    const repos = new Map(repoCounts.map((r) => [r.team_id, Number(r.n)]));
-    const members = new Map(memberCounts.map((r) => [r.team_id, Number(r.n)]));
-    return teams.map((t) => ({ ...t, repoCount: repos.get(t.id) ?? 0, memberCount: members.get(t.id) ?? 0 }));
+    return rows.map(({ repos, members, ...t }) => ({ ...t, repoCount: Number(repos), memberCount: Number(members) }));
   }
 
   /** model.permission.is_org_admin: a member of an admin team of the organisation (the stored role, no OAuth scopes). */

@@ -21,7 +21,11 @@ import { inTransaction, PgTxSession } from './transaction.js';
 import { PgPortable } from './portable-sql.js';
 
 /** A Dal on the pool the two stores share (what PgMetadataStore.open returns). */
-export function postgresDal(opened: { readonly metadata: PgMetadataStore; readonly auth: PgAuthStore; readonly pool: pg.Pool }): Dal {
+export function postgresDal(
+  opened: { readonly metadata: PgMetadataStore; readonly auth: PgAuthStore; readonly pool: pg.Pool },
+  /** Named prepared statements for the portable SQL (./portable-sql.ts). */
+  preparedStatements = true,
+): Dal {
   const { metadata, auth, pool } = opened;
 
   function tx<T>(fn: (tx: Dal) => Promise<T>): Promise<T> {
@@ -41,7 +45,7 @@ export function postgresDal(opened: { readonly metadata: PgMetadataStore; readon
       'postgresql',
       metadata.inSession(session),
       new PgAuthStore(pool, session),
-      new PgPortable(session),
+      new PgPortable(session, preparedStatements),
       async (fn) => {
         if (session.closed) throw new DalTxError('DAL_TX_ENDED');
         return fn(inner);
@@ -53,5 +57,5 @@ export function postgresDal(opened: { readonly metadata: PgMetadataStore; readon
     return inner;
   }
 
-  return dalOf('postgresql', metadata, auth, new PgPortable(pool), tx, () => metadata.close());
+  return dalOf('postgresql', metadata, auth, new PgPortable(pool, preparedStatements), tx, () => metadata.close());
 }
