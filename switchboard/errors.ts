@@ -24,6 +24,9 @@ export const ERROR_CODES = {
   SWB_STATE_UNWRITABLE: 'The state directory (STATE_DIR) cannot be written: the kill file or a saved config cannot be kept',
   SWB_CONFIG_NO_EFFECT: 'A warning, not an error: a valid setting does nothing as the config stands (a canary selector whose scope is not canary)',
   SWB_GO_NOT_IMPLEMENTED: 'A change would send requests of a capability to go, and go says it does not implement it (its readiness document): refused unless forced with a reason',
+  SWB_GATE_FAILED:
+    'A ramp would send more of a capability to go while one of its cutover gates fails (or, with GATE_REQUIRE_EVIDENCE, has no evidence): refused unless overridden with a reason',
+  SWB_GATE_COOLDOWN: 'Automatic rollback of a capability cannot be re-armed yet: it was rolled back less than GATE_COOLDOWN_SECONDS ago',
   SWB_CLI_USAGE: 'A command line is malformed',
   SWB_EXPLAIN_BAD_PATH: 'The path given to --explain is not a request path',
   SWB_NGINX_REJECTED: 'The rendered nginx configuration failed its test; the file in place is unchanged',

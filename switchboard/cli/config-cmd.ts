@@ -3,7 +3,7 @@ import { loadInventory } from '../../owner-maps/index.js';
 import { SwitchboardError, isSwitchboardError } from '../errors.js';
 import { commitWrite, InvalidResultError, planWrite, readMigration, sha256 } from '../control/switches.js';
 import { classifyKey, isSwitchEnvName } from '../config/keys.js';
-import { formatIssue, parseConfig, type ConfigIssue, type SwitchConfig } from '../config/parse.js';
+import { envKind, formatIssue, parseConfig, type ConfigIssue, type SwitchConfig } from '../config/parse.js';
 import { configWarnings } from '../snapshots/warnings.js';
 import { coerceEnv } from '../config/schema.js';
 import { buildSnapshot } from '../core/snapshot.js';
@@ -184,6 +184,7 @@ function parseValue(key: string, raw: string): unknown {
   const spec = classifyKey(key, loadInventory());
   if ('code' in spec) throw new SwitchboardError(spec.code, spec.message);
   if (spec.kind === 'force_python') return coerceEnv('bool', raw);
+  if (spec.kind === 'gate') return coerceEnv(envKind(spec), raw);
   if (spec.kind === 'canary' && spec.selector === 'percent') return coerceEnv('percent', raw);
   if (spec.kind === 'canary') return coerceEnv('list', raw.replace(/^\s*\[(.*)\]\s*$/, '$1'));
   return raw;

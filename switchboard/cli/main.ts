@@ -27,6 +27,8 @@ capability at a time. Commands:
   serve                            run the edge proxy (and its admin listener)
   nginx render [--out F] [--watch] the same decisions as an nginx front door
   dashboard user NAME --role R     a users-file line for the dashboard (bcrypt)
+  gates [CAP]                      the cutover gates of each capability (running serve)
+  gates arm CAP --reason R         re-arm automatic rollback after the gates rolled back
 
 Every command takes --help; --version prints the version. Config file: --config
 FILE, else $SWITCHBOARD_CONFIG, else ./config.yaml. Environment variables named
@@ -90,6 +92,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
         return await (await import('./serve.js')).serveCommand(rest, io);
       case 'nginx':
         return await (await import('./nginx-cmd.js')).nginxCommand(rest, io);
+      case 'gates':
+        return await (await import('./gates-cmd.js')).gatesCommand(rest, io);
       case 'dashboard':
         return await (await import('./dashboard-cmd.js')).dashboardCommand(rest, io);
       default:

@@ -23,6 +23,7 @@ import { writeFileAtomic } from '../../lib/files.js';
 import { DashboardAuth } from '../control/auth.js';
 import { ControlPlane } from '../control/dashboard.js';
 import { LiveStats } from '../control/stats.js';
+import { GateKeeper } from '../gates/keeper.js';
 import { listenOn } from '../../lib/listen.js';
 import { loadTls, type TlsMaterial } from '../../lib/tls.js';
 
@@ -200,7 +201,21 @@ export async function serveCommand(argv: string[], io: Io): Promise<number> {
   const readiness = new ReadinessMonitor({ url: goUrl(), log: log.child({ component: 'readiness' }) });
   readiness.start();
   provider.onChange(() => readiness.setUpstream(goUrl()));
-  const control = new ControlPlane({ provider, inventory: loadInventory(), file, env: io.env, auth, stats, stateDir, readiness, log: log.child({ component: 'dashboard' }) });
+  // The cutover gates: a window's judgement per capability from the proxy's metrics, automatic rollback (gates/keeper.ts).
+  const gates = new GateKeeper({ registry: metrics.registry, provider, inventory: loadInventory(), file, stateDir, readiness, log: log.child({ component: 'gates' }) });
+  gates.start();
+  const control = new ControlPlane({
+    provider,
+    inventory: loadInventory(),
+    file,
+    env: io.env,
+    auth,
+    stats,
+    stateDir,
+    readiness,
+    gates,
+    log: log.child({ component: 'dashboard' }),
+  });
   // Merged after the control plane registered its own metrics (login failures) on the proxy's registry.
   const adminMetrics = embedded?.metrics ? { registry: MetricsRegistry.merge([metrics.registry, embedded.metrics]) } : metrics;
   const admin = createSwitchboardAdmin({ provider, proxy, pins, metrics: adminMetrics, startedAt, control, readiness, listenHost: adminListen.host, auth });
@@ -297,6 +312,7 @@ export async function serveCommand(argv: string[], io: Io): Promise<number> {
         await pins.close();
         await accessLog.close();
         stats.stop();
+        await gates.stop();
         await readiness.stop();
         await embedded?.stop();
         try {

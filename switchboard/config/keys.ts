@@ -9,8 +9,11 @@
  *   ROUTE_CANARY_<SELECTOR>                             global canary selector
  *   ROUTE_CANARY_{FAMILY_<F>|CAP_<C>|ROUTE_<NNNN>}_<SELECTOR>   scoped selector
  *   WORKER_OWNER_<PROGRAM>                              python | go
+ *   GATE_<SETTING>, GATE_CAP_<CAPABILITY>_<SETTING>     cutover gate thresholds (gates/thresholds.ts)
  *
  * SELECTOR is ORGS, REPOS, USERS (lists) or PERCENT (0–100, two decimals).
+ * SETTING is one of GATE_SETTINGS; WINDOW_SECONDS is global only (one
+ * sampling clock for every capability).
  */
 import type { Inventory } from '../../owner-maps/index.js';
 import type { ErrorCode } from '../errors.js';
@@ -22,8 +25,26 @@ export const SELECTORS: readonly Selector[] = ['orgs', 'repos', 'users', 'percen
 /** A canary scope as written in keys: 'global', 'CAP_V2_PULL', 'FAMILY_API_V1', 'ROUTE_0016'. */
 export type Scope = string;
 
+/** The cutover gates' thresholds (gates/thresholds.ts has their defaults and meaning). */
+export const GATE_SETTINGS = [
+  'WINDOW_SECONDS',
+  'MIN_REQUESTS',
+  'MAX_ERROR_RATE_DELTA',
+  'MAX_P99_RATIO',
+  'P99_ALLOWANCE_MS',
+  'FAILED_WINDOWS',
+  'AUTO_ROLLBACK',
+  'COOLDOWN_SECONDS',
+  'MAX_SHADOW_DIFF_RATE',
+  'REQUIRE_EVIDENCE',
+] as const;
+export type GateSetting = (typeof GATE_SETTINGS)[number];
+/** Gate settings that only exist globally. */
+export const GLOBAL_ONLY_GATE_SETTINGS: readonly GateSetting[] = ['WINDOW_SECONDS'];
+
 export type KeySpec =
   | { readonly kind: 'force_python' }
+  | { readonly kind: 'gate'; readonly setting: GateSetting; readonly capability: string | null }
   | { readonly kind: 'owner'; readonly level: SwitchLevel; readonly target: string }
   | { readonly kind: 'canary'; readonly scope: Scope; readonly selector: Selector }
   | { readonly kind: 'worker'; readonly program: string };
@@ -154,7 +175,28 @@ const EXAMPLES = [
   'ROUTE_CANARY_{ORGS,REPOS,USERS,PERCENT}',
   'ROUTE_CANARY_{CAP_<C>,FAMILY_<F>,ROUTE_<NNNN>}_{ORGS,REPOS,USERS,PERCENT}',
   'WORKER_OWNER_<PROGRAM>',
+  'GATE_<SETTING>',
+  'GATE_CAP_<CAPABILITY>_<SETTING>',
 ];
+
+/** GATE_<SETTING> or GATE_CAP_<CAPABILITY>_<SETTING>. */
+function classifyGate(key: string, inv: Inventory): KeySpec | KeyError {
+  const rest = key.slice('GATE_'.length);
+  const global = GATE_SETTINGS.find((g) => g === rest);
+  if (global) return { kind: 'gate', setting: global, capability: null };
+  const setting = rest.startsWith('CAP_') ? GATE_SETTINGS.find((g) => rest.endsWith(`_${g}`) && rest.length > 4 + g.length + 1) : undefined;
+  if (!setting) {
+    const known = [...GATE_SETTINGS.map((g) => `GATE_${g}`), ...GATE_SETTINGS.filter((g) => !GLOBAL_ONLY_GATE_SETTINGS.includes(g)).map((g) => `GATE_CAP_<CAPABILITY>_${g}`)];
+    return {
+      code: 'SWB_CONFIG_UNKNOWN_KEY',
+      message: `${key}: not a gate setting${suggest(key, known)}; gate settings are GATE_{${GATE_SETTINGS.join(',')}} and GATE_CAP_<CAPABILITY>_<SETTING>`,
+    };
+  }
+  const cap = rest.slice(4, rest.length - setting.length - 1);
+  if (!inv.capabilities.includes(cap)) return { code: 'SWB_CONFIG_UNKNOWN_CAPABILITY', message: `${key}: unknown capability ${cap}${suggest(cap, inv.capabilities)}` };
+  if (GLOBAL_ONLY_GATE_SETTINGS.includes(setting)) return { code: 'SWB_CONFIG_UNKNOWN_KEY', message: `${key}: ${setting} is global only: set GATE_${setting}` };
+  return { kind: 'gate', setting, capability: cap };
+}
 
 /** Classifies one MIGRATION key, or explains why it is not one. */
 export function classifyKey(key: string, inv: Inventory): KeySpec | KeyError {
@@ -172,6 +214,8 @@ export function classifyKey(key: string, inv: Inventory): KeySpec | KeyError {
       const s = scoped(rest.slice(0, us), inv, key);
       if (s) return 'code' in s ? s : { kind: 'canary', scope: scopeOf(s.level, s.target), selector: sel };
     }
+  } else if (key.startsWith('GATE_')) {
+    return classifyGate(key, inv);
   } else if (key.startsWith('WORKER_OWNER_')) {
     const w = inv.workers.find((x) => x.switchKey === key);
     if (w) return { kind: 'worker', program: w.program };
@@ -191,5 +235,5 @@ export function classifyKey(key: string, inv: Inventory): KeySpec | KeyError {
 
 /** True for environment variable names that are meant as switches (and so are validated as such). */
 export function isSwitchEnvName(name: string): boolean {
-  return name === 'MIGRATION_FORCE_PYTHON' || name.startsWith('ROUTE_OWNER_') || name.startsWith('ROUTE_CANARY_') || name.startsWith('WORKER_OWNER_');
+  return name === 'MIGRATION_FORCE_PYTHON' || name.startsWith('ROUTE_OWNER_') || name.startsWith('ROUTE_CANARY_') || name.startsWith('WORKER_OWNER_') || name.startsWith('GATE_');
 }

@@ -14,6 +14,7 @@ import type { ErrorCode } from '../errors.js';
 import { classifyKey, isSwitchEnvName, sectionNearMiss, suggest, type KeySpec } from './keys.js';
 import {
   boolSchema,
+  gateSettingSchemas,
   coerceEnv,
   knownKeys,
   nameListSchema,
@@ -75,11 +76,14 @@ function valueSchema(spec: KeySpec): z.ZodType {
       return workerOwnerSchema;
     case 'canary':
       return spec.selector === 'percent' ? percentSchema : nameListSchema;
+    case 'gate':
+      return gateSettingSchemas[spec.setting];
   }
 }
 
-function envKind(spec: KeySpec): 'bool' | 'percent' | 'list' | 'string' {
+export function envKind(spec: KeySpec): 'bool' | 'percent' | 'list' | 'string' | 'number' {
   if (spec.kind === 'force_python') return 'bool';
+  if (spec.kind === 'gate') return spec.setting === 'AUTO_ROLLBACK' || spec.setting === 'REQUIRE_EVIDENCE' ? 'bool' : 'number';
   if (spec.kind === 'canary') return spec.selector === 'percent' ? 'percent' : 'list';
   return 'string';
 }

@@ -6,6 +6,7 @@
 import { QUAY_DEFAULTS } from '../../owner-maps/quay-defaults.js';
 import { z } from 'zod';
 import { parseAddressRange as parseCidr } from '../../lib/client-address.js';
+import type { GateSetting } from './keys.js';
 
 export const OWNERS = ['python', 'go'] as const;
 export type Owner = (typeof OWNERS)[number];
@@ -26,6 +27,28 @@ export const nameListSchema = z.array(z.string({ error: 'list entries must be st
 });
 
 export const boolSchema = z.boolean({ error: (iss) => `${JSON.stringify(iss.input)} is not true or false` });
+
+const num = (what: string) => z.number({ error: (iss) => `${JSON.stringify(iss.input)} is not a number (${what})` });
+const int = (lo: number, hi: number, unit: string) =>
+  num(`${lo} to ${hi}`)
+    .int({ error: `must be a whole number of ${unit}` })
+    .min(lo, { error: `at least ${lo}` })
+    .max(hi, { error: `at most ${hi}` });
+const fraction = num('a fraction from 0 to 1, e.g. 0.01 for 1%').min(0, { error: 'a fraction from 0 to 1 (0.01 is 1%)' }).max(1, { error: 'a fraction from 0 to 1 (0.01 is 1%)' });
+
+/** The values of the cutover gates' settings (GATE_<SETTING>; meanings in gates/thresholds.ts). */
+export const gateSettingSchemas: Readonly<Record<GateSetting, z.ZodType>> = {
+  WINDOW_SECONDS: int(1, 3600, 'seconds'),
+  MIN_REQUESTS: int(1, 1_000_000, 'requests'),
+  MAX_ERROR_RATE_DELTA: fraction,
+  MAX_P99_RATIO: num('1 or more, e.g. 1.5').min(1, { error: 'a ratio of 1 or more (go p99 ÷ python p99)' }).max(1000, { error: 'at most 1000' }),
+  P99_ALLOWANCE_MS: num('milliseconds').min(0, { error: 'at least 0' }).max(600_000, { error: 'at most 600000 (10 minutes)' }),
+  FAILED_WINDOWS: int(1, 100, 'windows'),
+  AUTO_ROLLBACK: boolSchema,
+  COOLDOWN_SECONDS: int(0, 604_800, 'seconds'),
+  MAX_SHADOW_DIFF_RATE: fraction,
+  REQUIRE_EVIDENCE: boolSchema,
+};
 
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, { error: 'must be HOST:PORT, e.g. 0.0.0.0:8080' });
 const httpUrl = z.string().regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, { error: 'must be an http:// or https:// URL' });
@@ -177,7 +200,7 @@ export function knownKeys(schema: z.ZodType, path: readonly PropertyKey[]): stri
 }
 
 /** Coerces an environment string to the YAML-typed value the schemas expect. */
-export function coerceEnv(kind: 'bool' | 'percent' | 'list' | 'string', raw: string): unknown {
+export function coerceEnv(kind: 'bool' | 'percent' | 'list' | 'string' | 'number', raw: string): unknown {
   const s = raw.trim();
   switch (kind) {
     case 'bool': {
@@ -187,6 +210,7 @@ export function coerceEnv(kind: 'bool' | 'percent' | 'list' | 'string', raw: str
       return s;
     }
     case 'percent':
+    case 'number':
       return s === '' || Number.isNaN(Number(s)) ? s : Number(s);
     case 'list':
       return s === '' ? [] : s.split(',').map((x) => x.trim());

@@ -67,6 +67,8 @@ details.menu[open]>summary{background:#dfe8f7}
 details.menu>div{position:absolute;right:0;top:1.7em;z-index:5;background:#fff;border:1px solid #9aa6b8;box-shadow:0 6px 18px rgba(0,0,0,.18);padding:8px 10px;width:max-content;display:flex;flex-direction:column;gap:6px;align-items:flex-start}
 dl.summary{display:grid;grid-template-columns:max-content 1fr;gap:3px 16px;margin:4px 0}dl.summary dt{font-weight:600;color:#4b5563}dl.summary dd{margin:0}
 dl.summary ul{margin:0;padding-left:18px}
+tr.gate-pass>td:nth-child(2){color:#0a7d3b;font-weight:600}tr.gate-fail>td{background:#fde8e6}tr.gate-fail>td:nth-child(2){color:#b3261e;font-weight:700}
+tr.gate-none>td:nth-child(2){color:#6b7280}tr.gate-warn>td:nth-child(2){color:#8a5a00}h3{font-size:14px;margin:10px 0 2px}
 button{cursor:pointer}input[type=number]{width:5em}.muted{color:#6b7280}code{font-size:12px}`;
 
 export function page(title: string, who: Principal | null, s: Snapshot | null, body: string): string {

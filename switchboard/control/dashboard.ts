@@ -40,7 +40,10 @@ import type { LiveStats } from './stats.js';
 import { commitWrite, InvalidResultError, planWrite, readAudit, type SwitchChange, type WritePlan } from './switches.js';
 import { previewKill, setKillSwitch } from './kill.js';
 import { killFilePath } from '../config/kill-switch.js';
-import { GoNotImplementedError, readinessGate, type GateResult } from './readiness-gate.js';
+import { capabilityExposure, GoNotImplementedError, readinessGate, routesNewlyToGo, type GateResult } from './readiness-gate.js';
+import { GateFailedError, type CutoverFinding } from '../gates/checklist.js';
+import type { GateKeeper } from '../gates/keeper.js';
+import { cutoverBlock, gatesPanel } from './gates-panel.js';
 import { LoginLimiter } from './login-limiter.js';
 import { ownership } from './ownership.js';
 import { CONTROL_API_PREFIX, LEGACY_CONTROL_API_PREFIX, LegacyPrefixRedirects } from './legacy-prefix.js';
@@ -87,6 +90,8 @@ export interface ControlDeps {
     implements(capability: string): 'yes' | 'no' | 'unknown';
     current(): { reachable: boolean; checked_at: string | null; error?: string | null };
   };
+  /** The cutover gates (gates/keeper.ts): ramps are refused while one fails, unless overridden with a reason. */
+  readonly gates?: GateKeeper;
 }
 
 const LOGIN_FAILURES = 'switchboard_dashboard_login_failures_total';
@@ -238,19 +243,27 @@ export class ControlPlane {
       if (api) await this.api(req, path.slice(CONTROL_API_PREFIX.length), url, who, json);
       else await this.dashboard(req, path, url, who, html, redirect);
     } catch (e) {
-      const conflict = isSwitchboardError(e) && (e.code === 'SWB_CONFIG_CONFLICT' || e.code === 'SWB_GO_NOT_IMPLEMENTED');
+      const conflict =
+        isSwitchboardError(e) && (e.code === 'SWB_CONFIG_CONFLICT' || e.code === 'SWB_GO_NOT_IMPLEMENTED' || e.code === 'SWB_GATE_FAILED' || e.code === 'SWB_GATE_COOLDOWN');
       const status = e instanceof BodyTooLarge ? 413 : isSwitchboardError(e) ? (conflict ? 409 : 400) : 500;
       // Internal errors are logged, not shown: their text may quote files.
       if (status === 500) this.d.log.error('dashboard request failed', { path, error: (e as Error).message });
       const message = status === 500 ? 'internal error: see the switchboard log' : (e as Error).message;
       const issues = e instanceof InvalidResultError ? e.issues : undefined;
       const blocked = e instanceof GoNotImplementedError ? e.blocked : undefined;
+      const failing = e instanceof GateFailedError ? e.failing : undefined;
       if (res.headersSent) {
         res.destroy();
         return;
       }
       if (api)
-        json(status, { error: message, ...(isSwitchboardError(e) ? { code: e.code } : {}), ...(issues ? { issues } : {}), ...(blocked ? { not_implemented_on_go: blocked } : {}) });
+        json(status, {
+          error: message,
+          ...(isSwitchboardError(e) ? { code: e.code } : {}),
+          ...(issues ? { issues } : {}),
+          ...(blocked ? { not_implemented_on_go: blocked } : {}),
+          ...(failing ? { failing_gates: failing } : {}),
+        });
       else
         html(
           status,
@@ -302,7 +315,7 @@ export class ControlPlane {
   }
 
   /** A plan for changes, refused when the snapshot moved on or the file no longer matches it; with what go's readiness says of it. */
-  private plan(changes: readonly SwitchChange[], expectedVersion: number | null): { plan: WritePlan; env_overrides: string[]; gate: GateResult | null } {
+  private plan(changes: readonly SwitchChange[], expectedVersion: number | null): { plan: WritePlan; env_overrides: string[]; gate: GateResult | null; cutover: CutoverFinding[] } {
     const s = this.d.provider.current();
     if (expectedVersion !== null && expectedVersion !== s.version) {
       throw new SwitchboardError('SWB_CONFIG_CONFLICT', `the configuration changed since you looked (snapshot v${expectedVersion} → v${s.version}): nothing written; look again`);
@@ -312,7 +325,27 @@ export class ControlPlane {
       throw new SwitchboardError('SWB_CONFIG_CONFLICT', `${this.d.file} was edited since snapshot v${s.version} was loaded: nothing written; wait for it to load and look again`);
     }
     const envOverrides = changes.map((c) => c.key).filter((k) => isSwitchEnvName(k) && (this.d.env[k] ?? '').trim() !== '');
-    return { plan, env_overrides: envOverrides, gate: this.d.readiness ? readinessGate(s, changes, this.d.readiness) : null };
+    return { plan, env_overrides: envOverrides, gate: this.d.readiness ? readinessGate(s, changes, this.d.readiness) : null, cutover: this.cutoverGates(s, changes) };
+  }
+
+  /** The cutover gates (gates/checklist.ts) that block the capabilities `changes` send more of to go; readiness has its own gate above. */
+  private cutoverGates(s: Snapshot, changes: readonly SwitchChange[]): CutoverFinding[] {
+    const keeper = this.d.gates;
+    if (!keeper) return [];
+    const out: CutoverFinding[] = [];
+    for (const capability of routesNewlyToGo(s, changes).keys()) {
+      const c = keeper.checklist(capability);
+      const gates = c.blocking.filter((g) => g !== 'readiness');
+      if (gates.length) out.push({ capability, gates, lines: c.gates.filter((l) => (gates as readonly string[]).includes(l.gate)) });
+    }
+    return out;
+  }
+
+  /** Refuses a change the cutover gates block, unless overridden with a reason; returns the gates overridden. */
+  private enforceCutover(found: readonly CutoverFinding[], force: boolean, reason: string | null, how: string): string[] {
+    if (!found.length) return [];
+    if (force && reason && reason.trim()) return found.flatMap((f) => f.gates.map((g) => `${f.capability} ${g}`));
+    throw new GateFailedError(found, force ? 'an override needs a reason (it goes to the audit log)' : how);
   }
 
   /** Refuses a change the readiness gate blocks, unless forced with a reason. */
@@ -381,9 +414,18 @@ ${!on && envOn ? '<p class="err">MIGRATION_FORCE_PYTHON is set in the switchboar
     how: string,
   ): Promise<{ version: number; entries: ReturnType<typeof commitWrite>; plan: WritePlan }> {
     if (!reason || !reason.trim()) throw new SwitchboardError('SWB_CLI_USAGE', 'say why (reason): it goes to the audit log');
-    const { plan, gate } = this.plan(changes, expectedVersion);
+    const { plan, gate, cutover } = this.plan(changes, expectedVersion);
     this.enforceGate(gate, force, reason, how);
-    const entries = commitWrite(plan, { actor: who.name, via, reason: reason.trim(), snapshotVersion: expectedVersion });
+    const overridden = this.enforceCutover(cutover, force, reason, how);
+    const entries = commitWrite(plan, { actor: who.name, via, reason: reason.trim(), snapshotVersion: expectedVersion, overriddenGates: overridden });
+    if (overridden.length)
+      this.d.log.warn('switches changed past FAILING cutover gates (overridden)', {
+        actor: who.name,
+        via,
+        reason,
+        overridden_gates: overridden,
+        snapshot_version: expectedVersion,
+      });
     await this.d.provider.reload(via);
     const version = this.d.provider.current().version;
     const logged = { actor: who.name, via, reason, keys: entries.map((e) => e.key), snapshot_version: version, routes_changing_owner: plan.diff.routes.length };
@@ -453,6 +495,10 @@ ${!on && envOn ? '<p class="err">MIGRATION_FORCE_PYTHON is set in the switchboar
       });
       return;
     }
+    if (endpoint === '/gates' || endpoint.startsWith('/gates/')) {
+      await this.gatesApi(req, endpoint, who, json);
+      return;
+    }
     if (req.method === 'POST' && (endpoint === '/plan' || endpoint === '/apply')) {
       const f = await fields(req);
       // A browser session must show its CSRF token (header or field); tokens and Basic credentials are not ambient.
@@ -473,8 +519,9 @@ ${!on && envOn ? '<p class="err">MIGRATION_FORCE_PYTHON is set in the switchboar
       }
       const how = 'to do it anyway, send "force": true with a "reason"';
       if (endpoint === '/plan') {
-        const { plan, env_overrides, gate } = this.plan(changes, null);
+        const { plan, env_overrides, gate, cutover } = this.plan(changes, null);
         this.enforceGate(gate, force, reason, how);
+        this.enforceCutover(cutover, force, reason, how);
         json(200, {
           snapshot_version: s.version,
           changes: plan.changes,
@@ -483,6 +530,7 @@ ${!on && envOn ? '<p class="err">MIGRATION_FORCE_PYTHON is set in the switchboar
           env_overrides,
           warnings: plan.warnings,
           readiness: gate ? { not_implemented_on_go: gate.blocked, unknown_on_go: gate.unverified, forced: gate.blocked.length > 0 } : null,
+          gates: { failing: cutover, overridden: cutover.length > 0 },
         });
         return;
       }
@@ -492,7 +540,52 @@ ${!on && envOn ? '<p class="err">MIGRATION_FORCE_PYTHON is set in the switchboar
       json(200, { snapshot_version: r.version, audit: r.entries, routes_changing_owner: r.plan.diff.routes.length });
       return;
     }
-    json(404, { error: 'not found: GET state, stats, history, explain, capabilities/<CAP>; POST plan, apply' });
+    json(404, { error: 'not found: GET state, stats, history, explain, capabilities/<CAP>, gates, gates/<CAP>; POST plan, apply, gates/<CAP>/arm' });
+  }
+
+  /**
+   * GET /gates: the checklist of every capability go serves or has a gate record;
+   * GET /gates/<CAP>: one checklist with its recent windows and last rollback;
+   * POST /gates/<CAP>/arm {reason}: re-arms automatic rollback (audited).
+   */
+  private async gatesApi(req: IncomingMessage, endpoint: string, who: Principal, json: (status: number, v: unknown) => void): Promise<void> {
+    const keeper = this.d.gates;
+    if (!keeper) {
+      json(503, { error: 'the cutover gates are not running in this process' });
+      return;
+    }
+    const s = this.d.provider.current();
+    if (req.method === 'GET' && endpoint === '/gates') {
+      const caps = [...keeper.capabilities.keys()].filter((c) => keeper.store.caps.has(c) || capabilityExposure(s, c).kind !== 'none');
+      json(200, { snapshot_version: s.version, capabilities: caps.map((c) => ({ ...keeper.checklist(c), exposure: capabilityExposure(s, c) })) });
+      return;
+    }
+    const m = /^\/gates\/([A-Z0-9_]+)(\/arm)?$/.exec(endpoint);
+    if (!m || !keeper.capabilities.has(m[1]!)) {
+      json(404, { error: m ? `no capability ${m[1]}` : 'not found: GET gates, gates/<CAP>; POST gates/<CAP>/arm' });
+      return;
+    }
+    const cap = m[1]!;
+    if (req.method === 'POST' && m[2]) {
+      const f = await fields(req);
+      this.checkCsrf(who, { csrf: req.headers['x-csrf-token'] ?? f.csrf });
+      const entry = keeper.arm(cap, who.name, typeof f.reason === 'string' ? f.reason : '', 'api');
+      json(200, { armed: true, audit: entry });
+      return;
+    }
+    if (req.method === 'GET' && !m[2]) {
+      const st = keeper.store.caps.get(cap) ?? null;
+      json(200, {
+        ...keeper.checklist(cap),
+        exposure: capabilityExposure(s, cap),
+        recent: st?.recent ?? [],
+        baseline: st?.baseline ?? null,
+        rollback: st?.rollback ?? null,
+        armed_by: st?.armed_by ?? null,
+      });
+      return;
+    }
+    json(405, { error: 'GET gates/<CAP>, POST gates/<CAP>/arm' });
   }
 
   private async dashboard(
@@ -520,9 +613,13 @@ ${!on && envOn ? '<p class="err">MIGRATION_FORCE_PYTHON is set in the switchboar
         return;
       }
       const changes = planAction(action, s);
-      const { plan, env_overrides, gate } = this.plan(changes, null);
+      const { plan, env_overrides, gate, cutover } = this.plan(changes, null);
       const back = rowOf(f.scope, this.d.inventory);
       const g = gateBlock(gate);
+      if (cutover.length) {
+        g.html += cutoverBlock(cutover);
+        g.force ||= `<p><label class="err"><input type="checkbox" name="force" value="true" id="force"> Ramp anyway, past the failing gates (your reason goes to the audit log with the gates you overrode)</label></p>`;
+      }
       html(
         200,
         page(
@@ -568,6 +665,15 @@ ${g.force}<p><label>Why (for the audit log) <input name="reason" size="60" requi
       const back = typeof f.back === 'string' && ROW.test(f.back) ? f.back : '';
       // Back to the row that changed, highlighted (?changed= for the server, #row for the browser's scroll).
       redirect(`/dashboard?applied=${r.version}${back ? `&changed=${back}#${back}` : ''}`);
+      return;
+    }
+    if (req.method === 'POST' && path === '/dashboard/arm') {
+      const f = await fields(req);
+      this.checkCsrf(who, f);
+      if (!this.d.gates) throw new SwitchboardError('SWB_CLI_USAGE', 'the cutover gates are not running in this process');
+      const cap = typeof f.capability === 'string' ? f.capability : '';
+      this.d.gates.arm(cap, who.name, typeof f.reason === 'string' ? f.reason : '', 'dashboard');
+      redirect(`/dashboard/capability/${encodeURIComponent(cap)}?armed=1#gates`);
       return;
     }
     if (path === '/dashboard' || path === '/dashboard/') {
@@ -641,11 +747,13 @@ ${g.force}<p><label>Why (for the audit log) <input name="reason" size="60" requi
         : '';
     const gated = goAllowed ? '' : '<p class="err" id="gated">go does not implement this capability: ramps, go and canary are not offered (roll back or unset only).</p>';
     const live = await this.d.stats.capabilityFigures(c, routes[0]!.family);
+    const gates = this.d.gates ? `<h2>Cutover gates</h2>${gatesPanel(who, this.d.gates.checklist(c), this.d.gates.store.caps.get(c) ?? null)}` : '';
     return page(
       c,
       who,
       s,
       `${capabilitySummary(s, c, routes, readiness, live)}
+${gates}
 ${actions.length ? `<h2>Actions</h2><div class="box" id="actions">${gated}<p>${actions.join('')}</p>${lists ? `<p>Canary lists of ${esc(scope)} (comma separated; empty removes):</p>${lists}` : ''}</div>` : ''}
 <h2>Routes</h2>${routesTable(who, s, routes, goAllowed, back)}
 <h2>Decision trace</h2><form method="get" class="box"><label>Method <input name="method" value="${esc(m)}" size="7"></label> <label>Path <input name="path" size="60" value="${esc(p ?? '')}"></label> <label>User <input name="user" value="${esc(user)}"></label> <button id="explain">Explain</button></form>${trace}`,

@@ -56,6 +56,26 @@ function exposure(p: Plan): Exposure {
   return { kind: 'canary', percent, lists };
 }
 
+/**
+ * How much of a capability's traffic its switches send to go (kill switch
+ * ignored): none, a canary (the largest percent of its routes, and whether a
+ * list selects anyone), or all of it on at least one route.
+ */
+export function capabilityExposure(s: Snapshot, capability: string): { kind: 'none' | 'canary' | 'all'; percent: number } {
+  let kind: 'none' | 'canary' | 'all' = 'none';
+  let percent = 0;
+  for (const r of s.owner_map.inventory.routes) {
+    if (r.capability !== capability) continue;
+    const e = exposure(s.owner_map.routePlans[r.index]!);
+    if (e.kind === 'all') return { kind: 'all', percent: 100 };
+    if (e.kind === 'canary') {
+      kind = 'canary';
+      percent = Math.max(percent, e.percent);
+    }
+  }
+  return { kind, percent };
+}
+
 /** True when `after` can send to go some request `before` could not. */
 export function reachesGoMore(before: Plan, after: Plan): boolean {
   const a = exposure(before);

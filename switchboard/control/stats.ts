@@ -4,7 +4,8 @@
  * duration histogram are sampled; figures over the last minutes are the
  * differences between the newest sample and the oldest one in the window.
  *   requests/s   switchboard_decisions_total
- *   error rate   switchboard_upstream_errors_total / requests (client aborts are their own metric)
+ *   error rate   (switchboard_upstream_errors_total + switchboard_upstream_5xx_responses_total) / requests
+ *                (client aborts are their own metric)
  *   p50, p99     switchboard_upstream_request_duration_seconds, interpolated in its buckets
  *
  * Each sample keeps three cuts of the same series, keyed "<owner> <label>":
@@ -15,13 +16,13 @@
  */
 import type { Registry } from 'prom-client';
 
-interface OwnerSample {
+export interface OwnerSample {
   requests: number;
   errors: number;
   buckets: Map<number, number>;
   count: number;
 }
-interface Sample {
+export interface Sample {
   at: number;
   owners: Map<string, OwnerSample>;
   capabilities: Map<string, OwnerSample>;
@@ -70,7 +71,7 @@ function series(o: Map<string, OwnerSample>, name: string): OwnerSample {
   return s;
 }
 
-const EMPTY: OwnerSample = Object.freeze({ requests: 0, errors: 0, buckets: new Map<number, number>(), count: 0 });
+export const EMPTY: OwnerSample = Object.freeze({ requests: 0, errors: 0, buckets: new Map<number, number>(), count: 0 });
 
 /** The q-quantile from cumulative bucket counts (upper bound → count), interpolated linearly inside a bucket. */
 export function quantile(buckets: ReadonlyMap<number, number>, total: number, q: number): number | null {
@@ -114,6 +115,37 @@ function between(owner: string, a: OwnerSample, b: OwnerSample, secs: number, sa
   };
 }
 
+/** The cumulative counters and histogram of the proxy's metrics now, in the three cuts. */
+export async function takeSample(registry: Registry, now: () => number = Date.now): Promise<Sample> {
+  const s: Sample = { at: 0, owners: new Map(), capabilities: new Map(), families: new Map(), perCapability: { errors: false, durations: false } };
+  for (const v of await values(registry, 'switchboard_decisions_total')) for (const c of cuts(s, v)) c.requests += v.value;
+  for (const name of ['switchboard_upstream_errors_total', 'switchboard_upstream_5xx_responses_total']) {
+    for (const v of await values(registry, name)) {
+      if (v.labels.capability !== undefined) s.perCapability.errors = true;
+      for (const c of cuts(s, v)) c.errors += v.value;
+    }
+  }
+  for (const v of await values(registry, 'switchboard_upstream_request_duration_seconds')) {
+    if (v.labels.capability !== undefined) s.perCapability.durations = true;
+    const bucket = v.metricName?.endsWith('_bucket');
+    if (!bucket && !v.metricName?.endsWith('_count')) continue;
+    const le = v.labels.le === '+Inf' ? Infinity : Number(v.labels.le);
+    for (const c of cuts(s, v)) {
+      if (bucket) c.buckets.set(le, (c.buckets.get(le) ?? 0) + v.value);
+      else c.count += v.value;
+    }
+  }
+  s.at = now();
+  return s;
+}
+
+/** Requests, errors and latency of one owner's series between two cumulative samples. */
+export function delta(a: OwnerSample, b: OwnerSample): { requests: number; errors: number; p50_seconds: number | null; p99_seconds: number | null } {
+  const d = new Map([...b.buckets].map(([le, c]) => [le, c - (a.buckets.get(le) ?? 0)] as const));
+  const count = b.count - a.count;
+  return { requests: b.requests - a.requests, errors: b.errors - a.errors, p50_seconds: quantile(d, count, 0.5), p99_seconds: quantile(d, count, 0.99) };
+}
+
 export class LiveStats {
   private readonly samples: Sample[] = [];
   private timer: NodeJS.Timeout | null = null;
@@ -140,23 +172,7 @@ export class LiveStats {
   }
 
   async sample(): Promise<void> {
-    const s: Sample = { at: 0, owners: new Map(), capabilities: new Map(), families: new Map(), perCapability: { errors: false, durations: false } };
-    for (const v of await values(this.registry, 'switchboard_decisions_total')) for (const c of cuts(s, v)) c.requests += v.value;
-    for (const v of await values(this.registry, 'switchboard_upstream_errors_total')) {
-      if (v.labels.capability !== undefined) s.perCapability.errors = true;
-      for (const c of cuts(s, v)) c.errors += v.value;
-    }
-    for (const v of await values(this.registry, 'switchboard_upstream_request_duration_seconds')) {
-      if (v.labels.capability !== undefined) s.perCapability.durations = true;
-      const bucket = v.metricName?.endsWith('_bucket');
-      if (!bucket && !v.metricName?.endsWith('_count')) continue;
-      const le = v.labels.le === '+Inf' ? Infinity : Number(v.labels.le);
-      for (const c of cuts(s, v)) {
-        if (bucket) c.buckets.set(le, (c.buckets.get(le) ?? 0) + v.value);
-        else c.count += v.value;
-      }
-    }
-    s.at = this.now();
+    const s = await takeSample(this.registry, this.now);
     this.samples.push(s);
     while (this.samples.length > 2 && this.samples[1]!.at <= s.at - this.windowSeconds * 1000) this.samples.shift();
   }

@@ -52,7 +52,8 @@ export interface AuditEntry {
   readonly time: string;
   readonly actor: string;
   readonly via: string;
-  readonly action: 'set' | 'unset' | 'edit';
+  /** arm: a human re-armed a capability's automatic rollback (gates/keeper.ts). */
+  readonly action: 'set' | 'unset' | 'edit' | 'arm';
   readonly key: string;
   readonly old: unknown;
   readonly new: unknown;
@@ -65,6 +66,8 @@ export interface AuditEntry {
   readonly routes_changing_owner: number;
   /** The snapshot version in force when the change was made (the next one carries it); for a file edit, the version it became. */
   readonly snapshot_version?: number;
+  /** Gates a ramp failed that its operator overrode (with the reason above). */
+  readonly overridden_gates?: readonly string[];
   /** A file edit ("via": "file edit"): every key that changed. */
   readonly keys?: readonly string[];
 }
@@ -155,6 +158,8 @@ export interface CommitOptions {
   readonly reason: string | null;
   /** The snapshot version in force when the change is made, for the history. */
   readonly snapshotVersion?: number;
+  /** Gates the change was forced past ("CAP gate"), recorded in each entry. */
+  readonly overriddenGates?: readonly string[];
 }
 
 /**
@@ -189,6 +194,7 @@ export function commitWrite(plan: WritePlan, o: CommitOptions): AuditEntry[] {
     sha256_after: plan.sha256_after,
     routes_changing_owner: plan.diff.routes.length,
     ...(o.snapshotVersion !== undefined ? { snapshot_version: o.snapshotVersion } : {}),
+    ...(o.overriddenGates?.length ? { overridden_gates: o.overriddenGates } : {}),
   }));
   try {
     writeFileAtomic(plan.file, plan.after, statSync(plan.file).mode);

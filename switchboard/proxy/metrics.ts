@@ -21,6 +21,8 @@ export class ProxyMetrics {
   private readonly refusals: Counter<'reason'>;
   private readonly clientAborts: Counter<'owner' | 'capability' | 'family'>;
   private readonly retries: Counter<'owner' | 'capability' | 'family'>;
+  private readonly serverErrors: Counter<'owner' | 'capability' | 'family'>;
+  private readonly serverErrorChildren = new Map<string, { inc(): void }>();
   private readonly refusalChildren = new Map<string, { inc(): void }>();
   private readonly decisionChildren = new Map<string, { inc(): void }>();
   private readonly durationChildren = new Map<string, { observe(v: number): void }>();
@@ -56,6 +58,12 @@ export class ProxyMetrics {
     this.retries = new Counter({
       name: 'switchboard_upstream_retries_total',
       help: 'Bodiless GET/HEAD requests sent once more on a fresh connection after the kept-alive one broke before any answer, by owner',
+      labelNames: ['owner', 'capability', 'family'],
+      registers,
+    });
+    this.serverErrors = new Counter({
+      name: 'switchboard_upstream_5xx_responses_total',
+      help: 'Answers with a 5xx status the owner sent (the proxy’s own 502/504 are switchboard_upstream_errors_total), by owner; with those errors, the error rate the cutover gates judge',
       labelNames: ['owner', 'capability', 'family'],
       registers,
     });
@@ -158,6 +166,17 @@ export class ProxyMetrics {
       this.durationChildren.set(key, h);
     }
     h.observe(seconds);
+  }
+
+  /** The owner answered with a 5xx status. */
+  serverError(owner: string, family: string | null, capability: string | null): void {
+    const key = `${owner}|${capability ?? ''}|${family ?? ''}`;
+    let c = this.serverErrorChildren.get(key);
+    if (!c) {
+      c = this.serverErrors.labels(owner, capability ?? 'unknown', family ?? 'unknown');
+      this.serverErrorChildren.set(key, c);
+    }
+    c.inc();
   }
 
   upstreamError(owner: string, family: string | null, kind: string, capability: string | null = null): void {

@@ -436,6 +436,8 @@ export class SwitchboardProxy {
       const ms = performance.now() - started;
       // A request the owner never saw, or one cut for its client's slowness, says nothing about the owner's latency.
       if (failure !== 'bad_request' && failure !== 'body_timeout') this.deps.metrics?.upstreamDone(owner, d.family, ms / 1000, d.capability);
+      // An owner's own 5xx answer (the proxy's 502/504 are counted as upstream errors, with a failure).
+      if (failure === undefined && res.statusCode >= 500 && res.headersSent) this.deps.metrics?.serverError(owner, d.family, d.capability);
       if (this.deps.accessLog.enabled) {
         this.deps.accessLog.write({
           time: new Date().toISOString(),
