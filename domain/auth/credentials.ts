@@ -118,7 +118,7 @@ export class Credentials {
     const colon = decoded.indexOf(':');
     if (colon < 0) {
       this.refused(client, 'anonymous', null, 'malformed');
-      throw unauthorized('Invalid credentials');
+      throw unauthorized('Specified credentials are invalid');
     }
     const username = decoded.slice(0, colon);
     const secret = decoded.slice(colon + 1);

@@ -212,17 +212,20 @@ export class AuthService {
    * no token can grant, so the answer is the challenge (after a bearer token,
    * if any, was checked), and the token endpoint then says NAME_INVALID.
    */
-  async refuseInvalidName(authorization: string | undefined, repositoryPath: string, need: Need): Promise<RegistryError> {
+  async refuseInvalidName(authorization: string | undefined, repositoryPath: string, need: Need, tokenNeed: Need = need): Promise<RegistryError> {
     const repository = repositoryPath.includes('/') ? repositoryPath.replace(/\/+$/, '') : `${this.settings.libraryNamespace}/${repositoryPath}`;
-    await this.requestAuth(authorization, repository, need);
+    await this.requestAuth(authorization, repository, tokenNeed);
     return this.unauthorized(undefined, repository, SCOPES_FOR[need]);
   }
 
-  /** Check a repository request; UNAUTHORIZED with the scope to ask for when not allowed. */
-  async authorize(authorization: string | undefined, name: RepoName, need: Need): Promise<RequestAuth> {
+  /**
+   * Check a repository request; UNAUTHORIZED with the scope to ask for when not allowed.
+   * `tokenNeed`: the scopes an invalid token's challenge names (the route's JWT decorator), when not `need`'s.
+   */
+  async authorize(authorization: string | undefined, name: RepoName, need: Need, tokenNeed: Need = need): Promise<RequestAuth> {
     if (!this.enabled) return OPEN;
     const repository = fullName(name);
-    const a = await this.requestAuth(authorization, repository, need);
+    const a = await this.requestAuth(authorization, repository, tokenNeed);
     const granted = a.grants.get(repository);
     if (granted && ROLE_RANK[granted] >= ROLE_RANK[need]) return a;
     if (need === 'read' && (await this.permissions.publicReadable(name))) return a;

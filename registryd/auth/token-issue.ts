@@ -95,7 +95,10 @@ export class TokenIssue {
   /** One requested scope, down-scoped to what the principal may do. */
   private async scope(scope: string, principal: Principal): Promise<Scoped> {
     const m = this.scopeRe.exec(scope);
-    if (!m) throw new RegistryError('INVALID_REQUEST', `Unable to decode repository and actions: ${scope}`, { detail: {} });
+    if (!m) {
+      const text = `Unable to decode repository and actions: ${scope}`;
+      throw new RegistryError('INVALID_REQUEST', text, { detail: {}, wireMessage: text });
+    }
     const [, registryAndRepo, nsAndRepo, actionList] = m as unknown as [string, string, string, string];
     const requested = actionList.split(',');
     const { libraryNamespace } = this.deps.settings;

@@ -28,6 +28,12 @@ export interface RouteRecord {
   readonly need?: Need;
   /** The action a refusal counts as when Quay audits refusals. */
   readonly audited?: RefusedAction;
+  /**
+   * The scopes a refused (invalid) bearer token's challenge names, when they are not the
+   * permission's: Quay's `process_registry_jwt_auth(scopes=…)` of the route (fetch_existing_upload
+   * needs write but its decorator names pull).
+   */
+  readonly tokenNeed?: Need;
 }
 
 /** The family whose rows these records serve. */
@@ -39,7 +45,7 @@ export const V2_ROUTES: readonly RouteRecord[] = [
   { quayHandler: 'generate_registry_jwt', handle: issueToken },
   { quayHandler: 'start_blob_upload', handle: startUpload, need: 'write', audited: 'push' },
   { quayHandler: 'cancel_upload', handle: cancelUpload, need: 'write' },
-  { quayHandler: 'fetch_existing_upload', handle: uploadStatus, need: 'write' },
+  { quayHandler: 'fetch_existing_upload', handle: uploadStatus, need: 'write', tokenNeed: 'read' },
   { quayHandler: 'upload_chunk', handle: patchUpload, need: 'write' },
   { quayHandler: 'monolithic_upload_or_last_chunk', handle: finishUpload, need: 'write' },
   { quayHandler: 'delete_digest', handle: deleteBlob, need: 'write' },

@@ -26,10 +26,10 @@ async function gated(ctx: Ctx, need: Need, rec: RouteRecord): Promise<void> {
     name = ctx.repoName();
   } catch (e) {
     if (!(e instanceof DomainError) || e.code !== 'NAME_INVALID') throw e;
-    throw await ctx.auth.refuseInvalidName(ctx.authorization, ctx.params.repository ?? '', need);
+    throw await ctx.auth.refuseInvalidName(ctx.authorization, ctx.params.repository ?? '', need, rec.tokenNeed);
   }
   try {
-    ctx.access = await ctx.auth.authorize(ctx.authorization, name, need);
+    ctx.access = await ctx.auth.authorize(ctx.authorization, name, need, rec.tokenNeed);
   } catch (e) {
     // A valid (or no) token without the grant, not a bad token: Quay's permission check, which it audits when asked to.
     const action = rec.audited;

@@ -2,7 +2,7 @@
  * The /v2 wire vocabulary: OCI distribution error codes with the HTTP status
  * and message Quay answers them with (endpoints/v2/errors.py). Handlers throw
  * a RegistryError; the HTTP layer renders it as
- * `{"errors":[{"code","message","detail"}]}`.
+ * `{"errors":[{"code","detail","message"}]}` (Quay's key order: sorted).
  *
  * These are wire codes, not the component's REG_ codes (errors.ts): clients
  * compare them, so they never change spelling.
@@ -67,10 +67,21 @@ export class RegistryError extends Error {
     this.abortBody = opts.abortBody ?? false;
   }
 
-  /** The JSON body of the error response. */
+  /** The JSON body of the error response: keys sorted at every level, as Quay's Flask `jsonify` writes them. */
   body(): string {
-    return JSON.stringify({ errors: [{ code: this.code, message: this.wireMessage, detail: this.detail }] });
+    return JSON.stringify({ errors: [{ code: this.code, detail: sortKeys(this.detail), message: this.wireMessage }] });
   }
+}
+
+/** `v` with every object's keys in sorted order (Flask's JSON_SORT_KEYS). */
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v === null || typeof v !== 'object') return v;
+  return Object.fromEntries(
+    Object.keys(v)
+      .sort()
+      .map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]),
+  );
 }
 
 export function isRegistryError(e: unknown): e is RegistryError {

@@ -29,6 +29,7 @@ capability at a time. Commands:
   dashboard user NAME --role R     a users-file line for the dashboard (bcrypt)
   gates [CAP]                      the cutover gates of each capability (running serve)
   gates arm CAP --reason R         re-arm automatic rollback after the gates rolled back
+  contract run CAP                 replay a capability's requests against both owners, compared
 
 Every command takes --help; --version prints the version. Config file: --config
 FILE, else $SWITCHBOARD_CONFIG, else ./config.yaml. Environment variables named
@@ -92,6 +93,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
         return await (await import('./serve.js')).serveCommand(rest, io);
       case 'nginx':
         return await (await import('./nginx-cmd.js')).nginxCommand(rest, io);
+      case 'contract':
+        return await (await import('./contract-cmd.js')).contractCommand(rest, io);
       case 'gates':
         return await (await import('./gates-cmd.js')).gatesCommand(rest, io);
       case 'dashboard':

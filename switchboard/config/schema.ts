@@ -155,6 +155,20 @@ export const switchboardSectionSchema = z
     /** Where the switchboard keeps what it makes itself (the self-signed certificate); relative to the working directory. */
     STATE_DIR: z.string().min(1).default('data'),
     /**
+     * `switchboard contract run`: who the requests are sent as (a YAML file of identities,
+     * relative to this file; anonymous only when unset) and the variables its sequences use
+     * (REPO, TAG, NAMESPACE, ORG, …: data that exists on the shared database).
+     */
+    CONTRACT: z
+      .strictObject({
+        IDENTITIES_FILE: z.string().min(1).optional(),
+        VARS: z.record(z.string().regex(/^[A-Z][A-Z0-9_]*$/, { error: 'variable names are UPPER_SNAKE' }), z.union([z.string(), z.number()]).transform(String)).default({}),
+        TIMEOUT_SECONDS: z.number().positive().max(600, { error: 'at most 600' }).default(30),
+        /** The Host header sent to both owners (the public hostname, Quay's SERVER_HOSTNAME); their own address when unset. */
+        HOST: z.string().min(1).optional(),
+      })
+      .optional(),
+    /**
      * Run the new registry (the quay runtime, /v2) inside this process as the
      * go owner, reading the Quay keys of this same file: the quick start.
      * SWITCHBOARD.UPSTREAMS.go, when set, wins. Read at start only.

@@ -56,13 +56,13 @@ export interface Switchboard {
 }
 
 /** The child's environment: ours minus anything the CLI would read as a switch or a config location. */
-function childEnv(): NodeJS.ProcessEnv {
+export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (/^(MIGRATION_FORCE_PYTHON|ROUTE_OWNER_|ROUTE_CANARY_|WORKER_OWNER_|SWITCHBOARD_|QUAY_)/.test(k)) continue;
+    if (/^(MIGRATION_FORCE_PYTHON|ROUTE_OWNER_|ROUTE_CANARY_|WORKER_OWNER_|GATE_|SWITCHBOARD_|QUAY_)/.test(k)) continue;
     env[k] = v;
   }
-  return env;
+  return { ...env, ...extra };
 }
 
 /** Replaces a file by write-and-rename, as editors and config management do: readers never see it torn. */

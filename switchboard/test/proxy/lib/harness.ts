@@ -467,7 +467,7 @@ export async function buildOnce(): Promise<void> {
 export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (/^(MIGRATION_FORCE_PYTHON|ROUTE_OWNER_|ROUTE_CANARY_|WORKER_OWNER_|SWITCHBOARD_|QUAY_)/.test(k)) continue;
+    if (/^(MIGRATION_FORCE_PYTHON|ROUTE_OWNER_|ROUTE_CANARY_|WORKER_OWNER_|GATE_|SWITCHBOARD_|QUAY_)/.test(k)) continue;
     env[k] = v;
   }
   return { ...env, ...extra };
