@@ -184,7 +184,7 @@ function parseValue(key: string, raw: string): unknown {
   const spec = classifyKey(key, loadInventory());
   if ('code' in spec) throw new SwitchboardError(spec.code, spec.message);
   if (spec.kind === 'force_python') return coerceEnv('bool', raw);
-  if (spec.kind === 'gate') return coerceEnv(envKind(spec), raw);
+  if (spec.kind === 'gate' || spec.kind === 'shadow') return coerceEnv(envKind(spec), raw);
   if (spec.kind === 'canary' && spec.selector === 'percent') return coerceEnv('percent', raw);
   if (spec.kind === 'canary') return coerceEnv('list', raw.replace(/^\s*\[(.*)\]\s*$/, '$1'));
   return raw;

@@ -24,6 +24,7 @@ import { DashboardAuth } from '../control/auth.js';
 import { ControlPlane } from '../control/dashboard.js';
 import { LiveStats } from '../control/stats.js';
 import { GateKeeper } from '../gates/keeper.js';
+import { Shadow } from '../proxy/shadow.js';
 import { listenOn } from '../../lib/listen.js';
 import { loadTls, type TlsMaterial } from '../../lib/tls.js';
 
@@ -169,7 +170,9 @@ export async function serveCommand(argv: string[], io: Io): Promise<number> {
     }
     log.info('embedded registry started (owner go)', { url: embedded.url, data_dir: dataDir, auth: embedded.auth });
   }
-  proxy = new SwitchboardProxy({ snapshots: provider, pins, log, accessLog, metrics, tls, ...(embedded ? { embedded: { go: embedded.url } } : {}) });
+  // Shadow traffic (ROUTE_SHADOW_*): compared off the hot path, diffs kept for the dashboard and the shadow gate.
+  const shadow = new Shadow(metrics.registry);
+  proxy = new SwitchboardProxy({ snapshots: provider, pins, log, accessLog, metrics, tls, shadow, ...(embedded ? { embedded: { go: embedded.url } } : {}) });
   const startedAt = new Date();
   // The dashboard and control API: live figures from the proxy's own metrics, writes through the same code as `switchboard set`.
   const stats = new LiveStats(metrics.registry);
@@ -202,7 +205,7 @@ export async function serveCommand(argv: string[], io: Io): Promise<number> {
   readiness.start();
   provider.onChange(() => readiness.setUpstream(goUrl()));
   // The cutover gates: a window's judgement per capability from the proxy's metrics, automatic rollback (gates/keeper.ts).
-  const gates = new GateKeeper({ registry: metrics.registry, provider, inventory: loadInventory(), file, stateDir, readiness, log: log.child({ component: 'gates' }) });
+  const gates = new GateKeeper({ registry: metrics.registry, provider, inventory: loadInventory(), file, stateDir, readiness, shadow, log: log.child({ component: 'gates' }) });
   gates.start();
   const control = new ControlPlane({
     provider,

@@ -10,6 +10,7 @@
  *   ROUTE_CANARY_{FAMILY_<F>|CAP_<C>|ROUTE_<NNNN>}_<SELECTOR>   scoped selector
  *   WORKER_OWNER_<PROGRAM>                              python | go
  *   GATE_<SETTING>, GATE_CAP_<CAPABILITY>_<SETTING>     cutover gate thresholds (gates/thresholds.ts)
+ *   ROUTE_SHADOW_{CAP_<C>|FAMILY_<F>|ROUTE_<NNNN>}      shadow percent (proxy/shadow.ts)
  *
  * SELECTOR is ORGS, REPOS, USERS (lists) or PERCENT (0–100, two decimals).
  * SETTING is one of GATE_SETTINGS; WINDOW_SECONDS is global only (one
@@ -45,6 +46,7 @@ export const GLOBAL_ONLY_GATE_SETTINGS: readonly GateSetting[] = ['WINDOW_SECOND
 export type KeySpec =
   | { readonly kind: 'force_python' }
   | { readonly kind: 'gate'; readonly setting: GateSetting; readonly capability: string | null }
+  | { readonly kind: 'shadow'; readonly level: 'route' | 'capability' | 'family'; readonly target: string }
   | { readonly kind: 'owner'; readonly level: SwitchLevel; readonly target: string }
   | { readonly kind: 'canary'; readonly scope: Scope; readonly selector: Selector }
   | { readonly kind: 'worker'; readonly program: string };
@@ -177,6 +179,7 @@ const EXAMPLES = [
   'WORKER_OWNER_<PROGRAM>',
   'GATE_<SETTING>',
   'GATE_CAP_<CAPABILITY>_<SETTING>',
+  'ROUTE_SHADOW_{CAP_<C>,FAMILY_<F>,ROUTE_<NNNN>}',
 ];
 
 /** GATE_<SETTING> or GATE_CAP_<CAPABILITY>_<SETTING>. */
@@ -205,6 +208,9 @@ export function classifyKey(key: string, inv: Inventory): KeySpec | KeyError {
   if (key.startsWith('ROUTE_OWNER_')) {
     const s = scoped(key.slice('ROUTE_OWNER_'.length), inv, key);
     if (s) return 'code' in s ? s : { kind: 'owner', level: s.level, target: s.target };
+  } else if (key.startsWith('ROUTE_SHADOW_')) {
+    const sc = scoped(key.slice('ROUTE_SHADOW_'.length), inv, key);
+    if (sc) return 'code' in sc ? sc : { kind: 'shadow', level: sc.level, target: sc.target };
   } else if (key.startsWith('ROUTE_CANARY_')) {
     const rest = key.slice('ROUTE_CANARY_'.length);
     const us = rest.lastIndexOf('_');
@@ -235,5 +241,12 @@ export function classifyKey(key: string, inv: Inventory): KeySpec | KeyError {
 
 /** True for environment variable names that are meant as switches (and so are validated as such). */
 export function isSwitchEnvName(name: string): boolean {
-  return name === 'MIGRATION_FORCE_PYTHON' || name.startsWith('ROUTE_OWNER_') || name.startsWith('ROUTE_CANARY_') || name.startsWith('WORKER_OWNER_') || name.startsWith('GATE_');
+  return (
+    name === 'MIGRATION_FORCE_PYTHON' ||
+    name.startsWith('ROUTE_OWNER_') ||
+    name.startsWith('ROUTE_CANARY_') ||
+    name.startsWith('WORKER_OWNER_') ||
+    name.startsWith('GATE_') ||
+    name.startsWith('ROUTE_SHADOW_')
+  );
 }

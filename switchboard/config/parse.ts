@@ -78,6 +78,8 @@ function valueSchema(spec: KeySpec): z.ZodType {
       return spec.selector === 'percent' ? percentSchema : nameListSchema;
     case 'gate':
       return gateSettingSchemas[spec.setting];
+    case 'shadow':
+      return percentSchema;
   }
 }
 
@@ -85,12 +87,13 @@ export function envKind(spec: KeySpec): 'bool' | 'percent' | 'list' | 'string' |
   if (spec.kind === 'force_python') return 'bool';
   if (spec.kind === 'gate') return spec.setting === 'AUTO_ROLLBACK' || spec.setting === 'REQUIRE_EVIDENCE' ? 'bool' : 'number';
   if (spec.kind === 'canary') return spec.selector === 'percent' ? 'percent' : 'list';
+  if (spec.kind === 'shadow') return 'percent';
   return 'string';
 }
 
 function codeFor(spec: KeySpec): ErrorCode {
   if (spec.kind === 'owner' || spec.kind === 'worker') return 'SWB_CONFIG_BAD_OWNER';
-  if (spec.kind === 'canary' && spec.selector === 'percent') return 'SWB_CONFIG_BAD_PERCENT';
+  if ((spec.kind === 'canary' && spec.selector === 'percent') || spec.kind === 'shadow') return 'SWB_CONFIG_BAD_PERCENT';
   return 'SWB_CONFIG_BAD_VALUE';
 }
 

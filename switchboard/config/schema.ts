@@ -155,6 +155,25 @@ export const switchboardSectionSchema = z
     /** Where the switchboard keeps what it makes itself (the self-signed certificate); relative to the working directory. */
     STATE_DIR: z.string().min(1).default('data'),
     /**
+     * Shadow traffic (ROUTE_SHADOW_* percents): its budget. Shadow requests over
+     * MAX_PER_SECOND, or while MAX_IN_FLIGHT are outstanding, are dropped (counted);
+     * KEEP_DIFFS differing pairs are kept per capability; JSON answers up to
+     * MAX_JSON_BYTES are compared as JSON, everything else by digest.
+     */
+    SHADOW: z
+      .strictObject({
+        MAX_PER_SECOND: z.number().positive().max(100_000).default(20),
+        MAX_IN_FLIGHT: z.number().int().positive().max(10_000).default(8),
+        KEEP_DIFFS: z.number().int().min(0).max(1000).default(20),
+        MAX_JSON_BYTES: z
+          .number()
+          .int()
+          .positive()
+          .max(64 * 1024 * 1024)
+          .default(1024 * 1024),
+      })
+      .default({ MAX_PER_SECOND: 20, MAX_IN_FLIGHT: 8, KEEP_DIFFS: 20, MAX_JSON_BYTES: 1024 * 1024 }),
+    /**
      * `switchboard contract run`: who the requests are sent as (a YAML file of identities,
      * relative to this file; anonymous only when unset) and the variables its sequences use
      * (REPO, TAG, NAMESPACE, ORG, …: data that exists on the shared database).

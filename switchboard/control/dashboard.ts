@@ -43,7 +43,7 @@ import { killFilePath } from '../config/kill-switch.js';
 import { capabilityExposure, GoNotImplementedError, readinessGate, routesNewlyToGo, type GateResult } from './readiness-gate.js';
 import { GateFailedError, type CutoverFinding } from '../gates/checklist.js';
 import type { GateKeeper } from '../gates/keeper.js';
-import { cutoverBlock, gatesPanel } from './gates-panel.js';
+import { cutoverBlock, gatesPanel, shadowPanel } from './gates-panel.js';
 import { LoginLimiter } from './login-limiter.js';
 import { ownership } from './ownership.js';
 import { CONTROL_API_PREFIX, LEGACY_CONTROL_API_PREFIX, LegacyPrefixRedirects } from './legacy-prefix.js';
@@ -495,6 +495,12 @@ ${!on && envOn ? '<p class="err">MIGRATION_FORCE_PYTHON is set in the switchboar
       });
       return;
     }
+    const sh = /^\/shadow\/([A-Z0-9_]+)$/.exec(endpoint);
+    if (req.method === 'GET' && sh) {
+      const shadow = this.d.gates?.shadow;
+      json(200, { capability: sh[1], record: shadow?.record(sh[1]!) ?? null, diffs: shadow?.recent(sh[1]!) ?? [] });
+      return;
+    }
     if (endpoint === '/gates' || endpoint.startsWith('/gates/')) {
       await this.gatesApi(req, endpoint, who, json);
       return;
@@ -747,7 +753,9 @@ ${g.force}<p><label>Why (for the audit log) <input name="reason" size="60" requi
         : '';
     const gated = goAllowed ? '' : '<p class="err" id="gated">go does not implement this capability: ramps, go and canary are not offered (roll back or unset only).</p>';
     const live = await this.d.stats.capabilityFigures(c, routes[0]!.family);
-    const gates = this.d.gates ? `<h2>Cutover gates</h2>${gatesPanel(who, this.d.gates.checklist(c), this.d.gates.store.caps.get(c) ?? null)}` : '';
+    const gates = this.d.gates
+      ? `<h2>Cutover gates</h2>${gatesPanel(who, this.d.gates.checklist(c), this.d.gates.store.caps.get(c) ?? null)}${shadowPanel(this.d.gates.shadow?.recent(c) ?? [])}`
+      : '';
     return page(
       c,
       who,

@@ -7,6 +7,7 @@
 import type { Checklist, CutoverFinding } from '../gates/checklist.js';
 import type { CapabilityState } from '../gates/state.js';
 import type { OwnerWindow } from '../gates/budget.js';
+import type { ShadowDiff } from '../proxy/shadow.js';
 import type { Principal } from './auth.js';
 import { csrfInput, esc } from './dashboard-pages.js';
 
@@ -60,4 +61,28 @@ export function cutoverBlock(found: readonly CutoverFinding[]): string {
   return `<div class="err" id="gates-failing"><p><b>Cutover gates failing:</b></p><ul>${found
     .map((f) => `<li>${esc(f.capability)}: ${f.lines.map((l) => `${esc(l.gate)} (${esc(l.evidence)})`).join('; ')}</li>`)
     .join('')}</ul></div>`;
+}
+
+const short = (v: unknown): string => {
+  const t = v === undefined ? '(none)' : JSON.stringify(v);
+  return t.length > 160 ? `${t.slice(0, 157)}…` : t;
+};
+
+/** The last shadow comparisons that differed: the request, where, and both values. */
+export function shadowPanel(diffs: readonly ShadowDiff[]): string {
+  if (!diffs.length) return '';
+  return `<h3>Shadow diffs (newest first)</h3><table id="shadow-diffs" class="compact"><tr><th>when</th><th>request</th><th>answered / shadow</th><th>where</th><th>python</th><th>go</th></tr>${[
+    ...diffs,
+  ]
+    .reverse()
+    .map((d) =>
+      d.differences
+        .slice(0, 3)
+        .map(
+          (x, i) =>
+            `<tr>${i === 0 ? `<td class="nowrap" rowspan="${Math.min(3, d.differences.length)}">${esc(d.at)}</td><td rowspan="${Math.min(3, d.differences.length)}"><code>${esc(d.method)} ${esc(d.path)}</code></td><td rowspan="${Math.min(3, d.differences.length)}">${esc(d.owner)} / ${esc(d.shadow_owner)}</td>` : ''}<td><code>${esc(x.where)}</code></td><td><code>${esc(short(x.python))}</code></td><td><code>${esc(short(x.go))}</code></td></tr>`,
+        )
+        .join(''),
+    )
+    .join('')}</table>`;
 }

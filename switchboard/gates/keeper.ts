@@ -26,6 +26,7 @@ import { judgeWindow, type OwnerWindow, type WindowVerdict } from './budget.js';
 import { RECENT, type CapabilityState, GateStore } from './state.js';
 import { thresholds } from './thresholds.js';
 import { checklist, type Checklist, type ContractRecord, type ShadowRecord } from './checklist.js';
+import type { ShadowDiff } from '../proxy/shadow.js';
 
 export interface KeeperDeps {
   readonly registry: Registry;
@@ -39,7 +40,7 @@ export interface KeeperDeps {
   /** What go says it implements (proxy/readiness.ts's monitor). */
   readonly readiness?: { implements(capability: string): 'yes' | 'no' | 'unknown'; current(): { upstream: string | null; checked_at: string | null } };
   /** Shadow comparisons per capability, when shadowing runs. */
-  readonly shadow?: { record(capability: string): ShadowRecord | null };
+  readonly shadow?: { record(capability: string): ShadowRecord | null; recent(capability: string): readonly ShadowDiff[] };
 }
 
 /** Where `switchboard contract run` keeps a capability's last result. */
@@ -261,6 +262,11 @@ export class GateKeeper {
       snapshot_version: this.d.provider.current().version,
       windows: windows.map((w) => ({ go: w.go, python: w.python, reasons: w.reasons })),
     });
+  }
+
+  /** The shadow comparisons (the dashboard shows their diffs). */
+  get shadow(): KeeperDeps['shadow'] {
+    return this.d.shadow;
   }
 
   /** Every capability's family (from the inventory). */

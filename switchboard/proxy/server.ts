@@ -58,6 +58,7 @@ import { specialRoutes, type SpecialRoutes } from './special-routes.js';
 import { lingerAfter } from '../../lib/http-linger.js';
 import { readFileSync } from 'node:fs';
 import { UpstreamPools } from './upstream-pools.js';
+import type { Shadow, ShadowTap } from './shadow.js';
 
 export interface SnapshotSource {
   current(): Snapshot;
@@ -79,6 +80,8 @@ export interface ProxyDeps {
    * A URL in SWITCHBOARD.UPSTREAMS always wins.
    */
   readonly embedded?: Partial<Record<Owner, string>>;
+  /** Shadow traffic (ROUTE_SHADOW_*): safe requests also sent to the other owner and compared. */
+  readonly shadow?: Shadow | null;
 }
 
 /**
@@ -482,6 +485,11 @@ export class SwitchboardProxy {
       });
     }
     const opts = { path: req.url ?? '/', method: (req.method ?? 'GET') as 'GET', headers, body, signal: ac as unknown as AbortSignal };
+    // Shadowing (off unless ROUTE_SHADOW_* says so: one identity check per request).
+    const tap =
+      body === null && this.deps.shadow && d.reason !== 'force_python' && d.reason !== 'hard_failure' && this.deps.shadow.wants(s, d, opts.method, false)
+        ? this.startShadow(s, d, res, opts)
+        : null;
     const h = this.health[owner];
     h.requests++;
     // The request goes to its owner: now the client may send the body.
@@ -574,6 +582,7 @@ export class SwitchboardProxy {
       this.pool(s, url)
         .stream(opts, ({ statusCode, headers: rh }) => {
           ok();
+          tap?.head(statusCode, rh as Record<string, string | string[]>);
           if (d.params.upload_uuid !== undefined && ((statusCode === 201 && req.method === 'PUT') || (statusCode === 204 && req.method === 'DELETE'))) {
             this.unpin(d.params.upload_uuid);
           }
@@ -586,7 +595,7 @@ export class SwitchboardProxy {
         })
         .catch(onPoolError);
     };
-    if (d.route_id === this.special.blobGet && req.method === 'GET' && laneAvailable(res, url)) {
+    if (d.route_id === this.special.blobGet && req.method === 'GET' && tap === null && laneAvailable(res, url)) {
       const extra = [...this.debugHeaders(s, d), ...(this.draining ? ['connection', 'close'] : [])];
       const broken = (kind: 'client_abort' | 'reset'): void => {
         failure = kind;
@@ -602,6 +611,31 @@ export class SwitchboardProxy {
       return;
     }
     viaPool();
+  }
+
+  /**
+   * Starts the shadow request to the other owner and taps this response: its
+   * head from the owner's answer, its body chunks as they are written to the
+   * client (res.write/end, for this response only), its end. Null when the
+   * other owner has no upstream.
+   */
+  private startShadow(s: Snapshot, d: Decision, res: ServerResponse, opts: { path: string; method: string; headers: readonly string[] }): ShadowTap | null {
+    const other: Owner = d.owner === 'python' ? 'go' : 'python';
+    const url = this.upstreamOf(s, other);
+    if (!url) return null;
+    const tap = this.deps.shadow!.start(s, d, this.pool(s, url), other, opts);
+    const write = res.write;
+    const end = res.end;
+    res.write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]) {
+      if (chunk !== undefined && chunk !== null && typeof chunk !== 'function') tap.chunk(chunk as Buffer);
+      return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
+    } as ServerResponse['write'];
+    res.end = function (this: ServerResponse, chunk?: unknown, ...rest: unknown[]) {
+      if (chunk !== undefined && chunk !== null && typeof chunk !== 'function') tap.chunk(chunk as Buffer);
+      return (end as (...a: unknown[]) => ServerResponse).call(this, chunk, ...rest);
+    } as ServerResponse['end'];
+    res.once('close', () => tap.done(res.writableFinished));
+    return tap;
   }
 
   /**

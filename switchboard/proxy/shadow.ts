@@ -1,0 +1,265 @@
+/**
+ * Shadow traffic: for ROUTE_SHADOW_* percent of safe requests (GET or HEAD
+ * without a body) the proxy also sends the request to the other owner. The
+ * client only ever gets its owner's answer, at its owner's speed: the shadow
+ * request starts after the real one was forwarded, is read and compared off
+ * the hot path, and is dropped first — over SHADOW.MAX_PER_SECOND, or while
+ * SHADOW.MAX_IN_FLIGHT are outstanding. Bodies are hashed as they stream
+ * (JSON up to MAX_JSON_BYTES is also parsed) and compared with
+ * contract/compare.ts; the last KEEP_DIFFS differing pairs per capability are
+ * kept with both answers.
+ *
+ * The percent of a route: ROUTE_SHADOW_ROUTE_<id>, else _CAP_<capability>,
+ * else _FAMILY_<family> (the owners' order), else none.
+ */
+import { createHash } from 'node:crypto';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { Pool } from 'undici';
+import { Counter, type Registry } from 'prom-client';
+import type { Snapshot } from '../core/snapshot.js';
+import type { Decision, Owner } from '../core/types.js';
+import { differences, pickHeaders, type Answer, type Difference } from '../contract/compare.js';
+
+/** The shadow percent of every route that has one, by route id (empty: shadowing off). */
+export function shadowPlan(s: Snapshot): ReadonlyMap<string, number> {
+  const sw = s.owner_map.config?.switches;
+  const out = new Map<string, number>();
+  if (!sw || ![...sw.keys()].some((k) => k.startsWith('ROUTE_SHADOW_'))) return out;
+  for (const r of s.owner_map.inventory.routes) {
+    const v = sw.get(`ROUTE_SHADOW_ROUTE_${r.id.slice(6)}`)?.value ?? sw.get(`ROUTE_SHADOW_CAP_${r.capability}`)?.value ?? sw.get(`ROUTE_SHADOW_FAMILY_${r.family}`)?.value;
+    if (typeof v === 'number' && v > 0) out.set(r.id, v);
+  }
+  return out;
+}
+
+export interface ShadowDiff {
+  readonly at: string;
+  readonly method: string;
+  readonly path: string;
+  readonly route_id: string | null;
+  readonly owner: Owner;
+  readonly shadow_owner: Owner;
+  readonly differences: readonly Difference[];
+  readonly answers: { readonly owner: Answer; readonly shadow: Answer | { readonly failure: string } };
+}
+
+interface CapStats {
+  compared: number;
+  diffs: number;
+  last_at: number | null;
+  recent: ShadowDiff[];
+}
+
+/** What the proxy hands over for one shadowed request. */
+export interface ShadowTap {
+  /** The owner's status and headers, as they go to the client. */
+  head(status: number, headers: IncomingHttpHeaders | Record<string, string | string[]>): void;
+  /** A chunk of the owner's body, as it goes to the client. */
+  chunk(c: Buffer | string): void;
+  /** The owner's answer is complete (true) or was cut (false). */
+  done(complete: boolean): void;
+}
+
+class BodyReader {
+  private readonly hash = createHash('sha256');
+  private length = 0;
+  private readonly keep: Buffer[] = [];
+  constructor(
+    private readonly json: boolean,
+    private readonly max: number,
+  ) {}
+  add(c: Buffer | string): void {
+    const b = typeof c === 'string' ? Buffer.from(c) : c;
+    this.hash.update(b);
+    this.length += b.length;
+    if (this.json && this.length <= this.max) this.keep.push(b);
+  }
+  body(): Answer['body'] {
+    if (this.json && this.length > 0 && this.length <= this.max) {
+      try {
+        return { kind: 'json', value: JSON.parse(Buffer.concat(this.keep).toString('utf8')) };
+      } catch {
+        /* not JSON after all: its digest */
+      }
+    }
+    return { kind: 'bytes', sha256: this.hash.digest('hex'), length: this.length };
+  }
+}
+
+const isJson = (h: IncomingHttpHeaders | Record<string, string | string[] | undefined>): boolean => /json/i.test(String(h['content-type'] ?? ''));
+
+export class Shadow {
+  private readonly caps = new Map<string, CapStats>();
+  private planFor: Snapshot | null = null;
+  private plan: ReadonlyMap<string, number> = new Map();
+  private inFlight = 0;
+  private tokens = 0;
+  private refilled = 0;
+  private readonly requests: Counter<'capability' | 'outcome'>;
+  private readonly diffs: Counter<'capability' | 'kind'>;
+
+  constructor(
+    registry: Registry | null,
+    private readonly now: () => number = Date.now,
+  ) {
+    const registers = registry ? [registry] : [];
+    this.requests = new Counter({
+      name: 'switchboard_shadow_requests_total',
+      help: 'Shadow requests to the other owner, by outcome: compared, dropped (over SHADOW.MAX_PER_SECOND or MAX_IN_FLIGHT), failed (the other owner could not answer), cut (the client left)',
+      labelNames: ['capability', 'outcome'],
+      registers,
+    });
+    this.diffs = new Counter({
+      name: 'switchboard_shadow_diffs_total',
+      help: 'Shadow comparisons that differed, by capability and the first kind of difference (status, header, body, failure)',
+      labelNames: ['capability', 'kind'],
+      registers,
+    });
+  }
+
+  /**
+   * Whether to shadow this request (called on the hot path: one identity check when shadowing
+   * is off). Draws the percent, then takes a token of the budget.
+   */
+  wants(s: Snapshot, d: Decision, method: string, hasBody: boolean): boolean {
+    if (s !== this.planFor) {
+      this.planFor = s;
+      this.plan = shadowPlan(s);
+    }
+    if (this.plan.size === 0 || hasBody || (method !== 'GET' && method !== 'HEAD') || d.route_id === null) return false;
+    const pct = this.plan.get(d.route_id);
+    if (pct === undefined || Math.random() * 100 >= pct) return false;
+    const sh = s.settings.SHADOW;
+    const t = this.now();
+    this.tokens = Math.min(sh.MAX_PER_SECOND, this.tokens + ((t - this.refilled) / 1000) * sh.MAX_PER_SECOND);
+    this.refilled = t;
+    if (this.tokens < 1 || this.inFlight >= sh.MAX_IN_FLIGHT) {
+      this.requests.labels(d.capability ?? 'unknown', 'dropped').inc();
+      return false;
+    }
+    this.tokens -= 1;
+    return true;
+  }
+
+  /**
+   * Sends the shadow request to `pool` (the other owner) and returns the tap the proxy
+   * feeds with its owner's answer; the two are compared once both are complete.
+   */
+  start(s: Snapshot, d: Decision, pool: Pool, shadowOwner: Owner, req: { method: string; path: string; headers: readonly string[] }): ShadowTap {
+    this.inFlight++;
+    const capability = d.capability ?? 'unknown';
+    const max = s.settings.SHADOW.MAX_JSON_BYTES;
+    const keep = s.settings.SHADOW.KEEP_DIFFS;
+    const timeoutMs = s.settings.UPSTREAM_TIMEOUT_SECONDS * 1000;
+    let ownerHead: { status: number; headers: Record<string, string> } | null = null;
+    let ownerBody: BodyReader | null = null;
+    let ownerDone: boolean | null = null;
+    let shadow: Answer | { failure: string } | null = null;
+    const finish = (): void => {
+      if (ownerDone === null || shadow === null) return;
+      this.inFlight--;
+      if (!ownerDone || ownerHead === null || ownerBody === null) {
+        this.requests.labels(capability, 'cut').inc();
+        return;
+      }
+      const own: Answer = { status: ownerHead.status, headers: ownerHead.headers, body: ownerBody.body() };
+      const sh = shadow;
+      // Off the hot path: parse-and-compare after this turn of the event loop.
+      setImmediate(() => this.compare(s, d, req, shadowOwner, own, sh, capability, keep));
+    };
+    void pool
+      .request({
+        path: req.path,
+        method: req.method as 'GET',
+        headers: req.headers as unknown as OutgoingHttpHeaders as Record<string, string>,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      })
+      .then(async (r) => {
+        const reader = new BodyReader(isJson(r.headers), max);
+        for await (const c of r.body as AsyncIterable<Buffer>) reader.add(c);
+        shadow = { status: r.statusCode, headers: pickHeaders(r.headers), body: reader.body() };
+      })
+      .catch((e: unknown) => {
+        shadow = { failure: (e as { code?: string }).code ?? (e as Error).message };
+      })
+      .finally(finish);
+    return {
+      head: (status, headers) => {
+        ownerHead = { status, headers: pickHeaders(headers as Record<string, string | string[] | undefined>) };
+        ownerBody = new BodyReader(isJson(headers as IncomingHttpHeaders), max);
+      },
+      chunk: (c) => ownerBody?.add(c),
+      done: (complete) => {
+        if (ownerDone !== null) return;
+        ownerDone = complete;
+        finish();
+      },
+    };
+  }
+
+  private compare(
+    s: Snapshot,
+    d: Decision,
+    req: { method: string; path: string },
+    shadowOwner: Owner,
+    own: Answer,
+    sh: Answer | { failure: string },
+    capability: string,
+    keep: number,
+  ): void {
+    const st = this.stats(capability);
+    st.compared++;
+    st.last_at = this.now();
+    let diffs: Difference[];
+    if ('failure' in sh) {
+      this.requests.labels(capability, 'failed').inc();
+      diffs = [{ where: 'failure', python: null, go: sh.failure }];
+    } else {
+      this.requests.labels(capability, 'compared').inc();
+      // Reported as python vs go, whichever answered the client.
+      diffs = d.owner === 'python' ? differences(own, sh) : differences(sh, own);
+    }
+    if (diffs.length === 0) return;
+    st.diffs++;
+    const w = diffs[0]!.where;
+    this.diffs.labels(capability, w === 'failure' ? 'failure' : w === 'status' ? 'status' : w.startsWith('header:') ? 'header' : 'body').inc();
+    if (keep === 0) return;
+    st.recent.push({
+      at: new Date(this.now()).toISOString(),
+      method: req.method,
+      path: req.path,
+      route_id: d.route_id,
+      owner: d.owner,
+      shadow_owner: shadowOwner,
+      differences: diffs.slice(0, 20),
+      answers: { owner: own, shadow: sh },
+    });
+    if (st.recent.length > keep) st.recent.splice(0, st.recent.length - keep);
+    void s;
+  }
+
+  private stats(capability: string): CapStats {
+    let st = this.caps.get(capability);
+    if (!st) {
+      st = { compared: 0, diffs: 0, last_at: null, recent: [] };
+      this.caps.set(capability, st);
+    }
+    return st;
+  }
+
+  /** The gates' view: comparisons and diffs of a capability since the start. */
+  record(capability: string): { compared: number; diffs: number; last_at: number | null } | null {
+    const st = this.caps.get(capability);
+    return st ? { compared: st.compared, diffs: st.diffs, last_at: st.last_at } : null;
+  }
+
+  /** The last differing pairs of a capability, newest last. */
+  recent(capability: string): readonly ShadowDiff[] {
+    return this.caps.get(capability)?.recent ?? [];
+  }
+
+  get inFlightNow(): number {
+    return this.inFlight;
+  }
+}
