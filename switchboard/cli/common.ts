@@ -129,6 +129,21 @@ export function table(rows: readonly (readonly string[])[], indent = ''): string
     .join('\n');
 }
 
+/**
+ * A usage text whose first lines are `Usage: …` forms of several subcommands, with the one
+ * asked about (`sub`) first: `cmd sub --help` names `cmd sub` on its first line.
+ */
+export function usageFor(usage: string, sub: string | undefined): string {
+  const lines = usage.split('\n');
+  let forms = 0;
+  while (forms < lines.length && /^(Usage: | {7}\S)/.test(lines[forms]!)) forms++;
+  const head = lines.slice(0, forms).map((l) => l.slice(7));
+  const i = sub === undefined ? -1 : head.findIndex((l) => l.split(' ')[2] === sub);
+  if (i <= 0) return usage;
+  const order = [head[i]!, ...head.filter((_, k) => k !== i)];
+  return [...order.map((l, k) => `${k === 0 ? 'Usage: ' : '       '}${l}`), ...lines.slice(forms)].join('\n');
+}
+
 export function json(io: Io, value: unknown): void {
   io.out(JSON.stringify(value, null, 2));
 }

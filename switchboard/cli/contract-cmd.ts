@@ -8,10 +8,11 @@ import { dirname, join, resolve } from 'node:path';
 import YAML from 'yaml';
 import { writeFileAtomic } from '../../lib/files.js';
 import { SwitchboardError } from '../errors.js';
-import { contractFile } from '../gates/keeper.js';
+import { redactUrl } from '../../lib/log.js';
+import { contractFile } from '../control/gate-keeper.js';
 import { loadSequences, parseSequenceFile, recordedDir, shippedCapabilities, type Sequence } from '../contract/sequence.js';
 import { readIdentities, runContract, type ContractResult, type Identity } from '../contract/runner.js';
-import { args, configPath, EXIT_FAIL, EXIT_OK, json, loadSnapshot, resolveIn, table, type Io } from './common.js';
+import { args, configPath, EXIT_FAIL, EXIT_OK, json, loadSnapshot, resolveIn, table, usageFor, type Io } from './common.js';
 
 export const CONTRACT_USAGE = `Usage: switchboard contract run CAPABILITY [options]
        switchboard contract record CAPABILITY --access-log FILE [--limit N] [options]
@@ -54,7 +55,7 @@ function readResult(stateDir: string, cap: string): ContractResult | null {
 export async function contractCommand(argv: string[], io: Io): Promise<number> {
   const a = args(argv, { config: { type: 'string' }, 'access-log': { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } }, CONTRACT_USAGE);
   if (a.values.help) {
-    io.out(CONTRACT_USAGE);
+    io.out(usageFor(CONTRACT_USAGE, a.positionals[0]));
     return EXIT_OK;
   }
   const [sub, cap, ...extra] = a.positionals;
@@ -110,7 +111,7 @@ export async function contractCommand(argv: string[], io: Io): Promise<number> {
       } catch {
         continue;
       }
-      if (r.capability !== c || (r.method !== 'GET' && r.method !== 'HEAD') || typeof r.path !== 'string' || !r.path.startsWith('/')) continue;
+      if (r.capability !== c || (r.method !== 'GET' && r.method !== 'HEAD') || typeof r.path !== 'string' || !r.path.startsWith('/') || r.path.startsWith('//')) continue;
       const key = `${r.method} ${r.path}`;
       if (seen.has(key)) continue;
       seen.add(key);
@@ -137,20 +138,21 @@ export async function contractCommand(argv: string[], io: Io): Promise<number> {
   if (sequences.length === 0)
     throw new SwitchboardError('SWB_CLI_USAGE', `no sequences for ${c}: record some from an access log (switchboard contract record ${c} --access-log FILE)`);
   io.err(
-    `contract ${c}: ${sequences.length} sequence${sequences.length === 1 ? '' : 's'} × ${identities.length} identit${identities.length === 1 ? 'y' : 'ies'}, python ${ups.python} (twice) vs go ${ups.go}`,
+    `contract ${c}: ${sequences.length} sequence${sequences.length === 1 ? '' : 's'} × ${identities.length} identit${identities.length === 1 ? 'y' : 'ies'}, python ${redactUrl(ups.python)} (twice) vs go ${redactUrl(ups.go)}`,
   );
   const result = await runContract({
     capability: c,
     sequences,
     identities,
     vars: cfg?.VARS ?? {},
-    owners: { python: ups.python, go: ups.go },
+    owners: { python: redactUrl(ups.python), go: redactUrl(ups.go) },
+    upstreams: { python: ups.python, go: ups.go },
     timeoutMs: (cfg?.TIMEOUT_SECONDS ?? 30) * 1000,
     ...(cfg?.HOST ? { host: cfg.HOST } : {}),
     progress: (l) => io.err(`  ${l}`),
   });
   mkdirSync(dirname(contractFile(stateDir, c)), { recursive: true });
-  writeFileAtomic(contractFile(stateDir, c), JSON.stringify(result, null, 1) + '\n', 0o644);
+  writeFileAtomic(contractFile(stateDir, c), JSON.stringify(result, null, 1) + '\n', 0o600); // the findings quote answers
   if (a.values.json) json(io, result);
   else {
     io.out(

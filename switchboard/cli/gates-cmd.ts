@@ -6,11 +6,11 @@
 import { request } from 'undici';
 import { CONTROL_API_PREFIX } from '../control/legacy-prefix.js';
 import { SwitchboardError } from '../errors.js';
-import { args, configPath, EXIT_FAIL, EXIT_OK, json, table, type Io } from './common.js';
+import { args, configPath, EXIT_FAIL, EXIT_OK, json, table, usageFor, type Io } from './common.js';
 import { adminToken, runningServe, serverGet } from './live.js';
 import { resolveStateDir } from '../config/kill-switch.js';
 import { readFileSync } from 'node:fs';
-import type { Checklist, GateLine } from '../gates/checklist.js';
+import type { Checklist, GateLine } from '../control/gate-checklist.js';
 
 export const GATES_USAGE = `Usage: switchboard gates [CAPABILITY] [options]
        switchboard gates arm CAPABILITY --reason TEXT [options]
@@ -86,7 +86,7 @@ export async function gatesCommand(argv: string[], io: Io): Promise<number> {
     GATES_USAGE,
   );
   if (a.values.help) {
-    io.out(GATES_USAGE);
+    io.out(usageFor(GATES_USAGE, a.positionals[0]));
     return EXIT_OK;
   }
   const file = configPath(a.values.config as string | undefined, io);

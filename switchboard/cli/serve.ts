@@ -23,7 +23,7 @@ import { writeFileAtomic } from '../../lib/files.js';
 import { DashboardAuth } from '../control/auth.js';
 import { ControlPlane } from '../control/dashboard.js';
 import { LiveStats } from '../control/stats.js';
-import { GateKeeper } from '../gates/keeper.js';
+import { GateKeeper } from '../control/gate-keeper.js';
 import { Shadow } from '../proxy/shadow.js';
 import { listenOn } from '../../lib/listen.js';
 import { loadTls, type TlsMaterial } from '../../lib/tls.js';
@@ -204,7 +204,7 @@ export async function serveCommand(argv: string[], io: Io): Promise<number> {
   const readiness = new ReadinessMonitor({ url: goUrl(), log: log.child({ component: 'readiness' }) });
   readiness.start();
   provider.onChange(() => readiness.setUpstream(goUrl()));
-  // The cutover gates: a window's judgement per capability from the proxy's metrics, automatic rollback (gates/keeper.ts).
+  // The cutover gates: a window's judgement per capability from the proxy's metrics, automatic rollback (control/gate-keeper.ts).
   const gates = new GateKeeper({ registry: metrics.registry, provider, inventory: loadInventory(), file, stateDir, readiness, shadow, log: log.child({ component: 'gates' }) });
   gates.start();
   const control = new ControlPlane({

@@ -9,7 +9,7 @@
  *   ROUTE_CANARY_<SELECTOR>                             global canary selector
  *   ROUTE_CANARY_{FAMILY_<F>|CAP_<C>|ROUTE_<NNNN>}_<SELECTOR>   scoped selector
  *   WORKER_OWNER_<PROGRAM>                              python | go
- *   GATE_<SETTING>, GATE_CAP_<CAPABILITY>_<SETTING>     cutover gate thresholds (gates/thresholds.ts)
+ *   GATE_<SETTING>, GATE_CAP_<CAPABILITY>_<SETTING>     cutover gate thresholds (control/gate-thresholds.ts)
  *   ROUTE_SHADOW_{CAP_<C>|FAMILY_<F>|ROUTE_<NNNN>}      shadow percent (proxy/shadow.ts)
  *
  * SELECTOR is ORGS, REPOS, USERS (lists) or PERCENT (0–100, two decimals).
@@ -26,7 +26,7 @@ export const SELECTORS: readonly Selector[] = ['orgs', 'repos', 'users', 'percen
 /** A canary scope as written in keys: 'global', 'CAP_V2_PULL', 'FAMILY_API_V1', 'ROUTE_0016'. */
 export type Scope = string;
 
-/** The cutover gates' thresholds (gates/thresholds.ts has their defaults and meaning). */
+/** The cutover gates' thresholds (control/gate-thresholds.ts has their defaults and meaning). */
 export const GATE_SETTINGS = [
   'WINDOW_SECONDS',
   'MIN_REQUESTS',

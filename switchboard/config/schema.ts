@@ -36,7 +36,7 @@ const int = (lo: number, hi: number, unit: string) =>
     .max(hi, { error: `at most ${hi}` });
 const fraction = num('a fraction from 0 to 1, e.g. 0.01 for 1%').min(0, { error: 'a fraction from 0 to 1 (0.01 is 1%)' }).max(1, { error: 'a fraction from 0 to 1 (0.01 is 1%)' });
 
-/** The values of the cutover gates' settings (GATE_<SETTING>; meanings in gates/thresholds.ts). */
+/** The values of the cutover gates' settings (GATE_<SETTING>; meanings in control/gate-thresholds.ts). */
 export const gateSettingSchemas: Readonly<Record<GateSetting, z.ZodType>> = {
   WINDOW_SECONDS: int(1, 3600, 'seconds'),
   MIN_REQUESTS: int(1, 1_000_000, 'requests'),
@@ -169,7 +169,7 @@ export const switchboardSectionSchema = z
           .number()
           .int()
           .positive()
-          .max(64 * 1024 * 1024)
+          .max(8 * 1024 * 1024, { error: "at most 8388608 (8 MiB): parsed on the proxy's thread" })
           .default(1024 * 1024),
       })
       .default({ MAX_PER_SECOND: 20, MAX_IN_FLIGHT: 8, KEEP_DIFFS: 20, MAX_JSON_BYTES: 1024 * 1024 }),

@@ -23,6 +23,38 @@ export interface Difference {
   readonly go: unknown;
 }
 
+/** JSON deeper than this is compared by its bytes' digest (the comparison recurses; nothing here may overflow the stack). */
+export const MAX_JSON_DEPTH = 64;
+
+/** True when `v` nests deeper than `max` (checked without recursion). */
+export function tooDeep(v: unknown, max = MAX_JSON_DEPTH): boolean {
+  const stack: [unknown, number][] = [[v, 0]];
+  while (stack.length) {
+    const [x, d] = stack.pop()!;
+    if (x === null || typeof x !== 'object') continue;
+    if (d >= max) return true;
+    for (const c of Array.isArray(x) ? x : Object.values(x)) stack.push([c, d + 1]);
+  }
+  return false;
+}
+
+const SECRET_KEY = /token|secret|password|passwd|credential|api_?key|private/i;
+
+/**
+ * `v` with the values of secret-looking keys (token, password, secret, …) replaced by their
+ * length, and URLs without their query strings (signed storage URLs): what may be kept in
+ * memory and shown to an operator.
+ */
+export function redact(v: unknown, key = ''): unknown {
+  if (typeof v === 'string') {
+    if (key && SECRET_KEY.test(key)) return `<redacted: ${v.length} characters>`;
+    return /^https?:\/\/|^\//.test(v) ? v.replace(/\?.*$/s, (q) => (q.length > 1 ? '?<query redacted>' : q)) : v;
+  }
+  if (Array.isArray(v)) return v.map((x) => redact(x, key));
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, redact(x, k)]));
+  return v;
+}
+
 /** Headers compared; everything else (dates, request ids, server names, keep-alive) is not part of the contract. */
 export const HEADER_ALLOW_LIST = [
   'content-type',
@@ -150,4 +182,29 @@ export function judge(python: Answer, python2: Answer, go: Answer): { regression
   const noise: Difference[] = [];
   for (const d of differences(python, go)) (isNoise(d.where, noisy) ? noise : regressions).push(d);
   return { regressions, noise };
+}
+
+/** An answer as kept for operators: status, compared headers (URLs without queries), the body's digest or JSON length. */
+export interface AnswerSummary {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: { readonly kind: string; readonly sha256?: string; readonly length?: number };
+}
+
+/** An answer as kept: status, compared headers (URLs without queries), body digest and length. */
+export function summary(a: Answer): AnswerSummary {
+  const body = a.body.kind === 'bytes' ? { kind: 'bytes', sha256: a.body.sha256, length: a.body.length } : { kind: 'json', length: JSON.stringify(a.body.value).length };
+  return { status: a.status, headers: redact(a.headers) as Record<string, string>, body };
+}
+
+/** A shadow comparison that differed, as kept (proxy/shadow.ts) and shown (the dashboard, the control API). */
+export interface ShadowDiff {
+  readonly at: string;
+  readonly method: string;
+  readonly path: string;
+  readonly route_id: string | null;
+  readonly owner: 'python' | 'go';
+  readonly shadow_owner: 'python' | 'go';
+  readonly differences: readonly Difference[];
+  readonly answers: { readonly owner: AnswerSummary; readonly shadow: AnswerSummary | { readonly failure: string } };
 }

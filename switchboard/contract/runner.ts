@@ -12,7 +12,7 @@ import { request } from 'undici';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { SwitchboardError } from '../errors.js';
-import { judge, pickHeaders, type Answer, type Difference } from './compare.js';
+import { judge, pickHeaders, tooDeep, type Answer, type Difference } from './compare.js';
 import { substitute, type Sequence } from './sequence.js';
 
 export interface Identity {
@@ -74,7 +74,9 @@ async function fetchAnswer(
   headers: Record<string, string>,
   timeoutMs: number,
 ): Promise<{ answer: Answer; raw: Record<string, string | string[] | undefined>; json: unknown }> {
-  const r = await request(new URL(path, base).href, { method: method as 'GET', headers, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+  // Origin + path, never `new URL(path, base)`: a path like //other.example must not leave the owner with the identity's token.
+  if (!path.startsWith('/') || path.startsWith('//')) throw new Error(`not a request path: ${path.slice(0, 80)}`);
+  const r = await request(new URL(base).origin + path, { method: method as 'GET', headers, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
   const hash = createHash('sha256');
   const ct = String(r.headers['content-type'] ?? '');
   const isJson = /json/.test(ct);
@@ -89,6 +91,7 @@ async function fetchAnswer(
   if (isJson && length <= JSON_LIMIT && length > 0) {
     try {
       json = JSON.parse(Buffer.concat(keep).toString('utf8'));
+      if (tooDeep(json)) json = undefined;
     } catch {
       json = undefined;
     }
@@ -205,6 +208,9 @@ export interface RunOptions {
   readonly sequences: readonly Sequence[];
   readonly identities: readonly Identity[];
   readonly vars: Readonly<Record<string, string>>;
+  /** Where the owners are asked (may carry credentials). */
+  readonly upstreams: Owners;
+  /** How the result names them (redacted). */
   readonly owners: Owners;
   readonly timeoutMs: number;
   /** The Host header for both owners (SWITCHBOARD.CONTRACT.HOST). */
@@ -221,9 +227,9 @@ export async function runContract(o: RunOptions): Promise<ContractResult> {
   const skipped: { sequence: string; identity: string; missing: string[] }[] = [];
   const findings: StepResult[] = [];
   for (const id of o.identities) {
-    const py = new Client(o.owners.python, id, o.timeoutMs);
-    const py2 = new Client(o.owners.python, id, o.timeoutMs);
-    const go = new Client(o.owners.go, id, o.timeoutMs);
+    const py = new Client(o.upstreams.python, id, o.timeoutMs);
+    const py2 = new Client(o.upstreams.python, id, o.timeoutMs);
+    const go = new Client(o.upstreams.go, id, o.timeoutMs);
     for (const seq of o.sequences) {
       const vars: Record<string, string> = { ...o.vars };
       let stepsRun = 0;

@@ -41,8 +41,8 @@ import { commitWrite, InvalidResultError, planWrite, readAudit, type SwitchChang
 import { previewKill, setKillSwitch } from './kill.js';
 import { killFilePath } from '../config/kill-switch.js';
 import { capabilityExposure, GoNotImplementedError, readinessGate, routesNewlyToGo, type GateResult } from './readiness-gate.js';
-import { GateFailedError, type CutoverFinding } from '../gates/checklist.js';
-import type { GateKeeper } from '../gates/keeper.js';
+import { GateFailedError, type CutoverFinding } from './gate-checklist.js';
+import type { GateKeeper } from './gate-keeper.js';
 import { cutoverBlock, gatesPanel, shadowPanel } from './gates-panel.js';
 import { LoginLimiter } from './login-limiter.js';
 import { ownership } from './ownership.js';
@@ -90,7 +90,7 @@ export interface ControlDeps {
     implements(capability: string): 'yes' | 'no' | 'unknown';
     current(): { reachable: boolean; checked_at: string | null; error?: string | null };
   };
-  /** The cutover gates (gates/keeper.ts): ramps are refused while one fails, unless overridden with a reason. */
+  /** The cutover gates (control/gate-keeper.ts): ramps are refused while one fails, unless overridden with a reason. */
   readonly gates?: GateKeeper;
 }
 
@@ -328,7 +328,7 @@ export class ControlPlane {
     return { plan, env_overrides: envOverrides, gate: this.d.readiness ? readinessGate(s, changes, this.d.readiness) : null, cutover: this.cutoverGates(s, changes) };
   }
 
-  /** The cutover gates (gates/checklist.ts) that block the capabilities `changes` send more of to go; readiness has its own gate above. */
+  /** The cutover gates (control/gate-checklist.ts) that block the capabilities `changes` send more of to go; readiness has its own gate above. */
   private cutoverGates(s: Snapshot, changes: readonly SwitchChange[]): CutoverFinding[] {
     const keeper = this.d.gates;
     if (!keeper) return [];
@@ -497,6 +497,11 @@ ${!on && envOn ? '<p class="err">MIGRATION_FORCE_PYTHON is set in the switchboar
     }
     const sh = /^\/shadow\/([A-Z0-9_]+)$/.exec(endpoint);
     if (req.method === 'GET' && sh) {
+      // Answers of other users' requests: operators only, even redacted.
+      if (who.role !== 'operator') {
+        json(403, { error: `${who.name} is read-only: shadow diffs are for operators` });
+        return;
+      }
       const shadow = this.d.gates?.shadow;
       json(200, { capability: sh[1], record: shadow?.record(sh[1]!) ?? null, diffs: shadow?.recent(sh[1]!) ?? [] });
       return;

@@ -4,10 +4,10 @@
  * automatic rollback and the re-arm form) and the block a preview shows
  * when a ramp would pass a failing gate.
  */
-import type { Checklist, CutoverFinding } from '../gates/checklist.js';
-import type { CapabilityState } from '../gates/state.js';
-import type { OwnerWindow } from '../gates/budget.js';
-import type { ShadowDiff } from '../proxy/shadow.js';
+import type { Checklist, CutoverFinding } from './gate-checklist.js';
+import type { CapabilityState } from './gate-state.js';
+import type { OwnerWindow } from './gate-budget.js';
+import type { ShadowDiff } from '../contract/compare.js';
 import type { Principal } from './auth.js';
 import { csrfInput, esc } from './dashboard-pages.js';
 

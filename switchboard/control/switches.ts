@@ -52,7 +52,7 @@ export interface AuditEntry {
   readonly time: string;
   readonly actor: string;
   readonly via: string;
-  /** arm: a human re-armed a capability's automatic rollback (gates/keeper.ts). */
+  /** arm: a human re-armed a capability's automatic rollback (control/gate-keeper.ts). */
   readonly action: 'set' | 'unset' | 'edit' | 'arm';
   readonly key: string;
   readonly old: unknown;

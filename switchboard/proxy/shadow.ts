@@ -18,7 +18,9 @@ import type { Pool } from 'undici';
 import { Counter, type Registry } from 'prom-client';
 import type { Snapshot } from '../core/snapshot.js';
 import type { Decision, Owner } from '../core/types.js';
-import { differences, pickHeaders, type Answer, type Difference } from '../contract/compare.js';
+import { differences, pickHeaders, redact, summary, tooDeep, type Answer, type Difference, type ShadowDiff } from '../contract/compare.js';
+
+export type { ShadowDiff } from '../contract/compare.js';
 
 /** The shadow percent of every route that has one, by route id (empty: shadowing off). */
 export function shadowPlan(s: Snapshot): ReadonlyMap<string, number> {
@@ -27,20 +29,10 @@ export function shadowPlan(s: Snapshot): ReadonlyMap<string, number> {
   if (!sw || ![...sw.keys()].some((k) => k.startsWith('ROUTE_SHADOW_'))) return out;
   for (const r of s.owner_map.inventory.routes) {
     const v = sw.get(`ROUTE_SHADOW_ROUTE_${r.id.slice(6)}`)?.value ?? sw.get(`ROUTE_SHADOW_CAP_${r.capability}`)?.value ?? sw.get(`ROUTE_SHADOW_FAMILY_${r.family}`)?.value;
-    if (typeof v === 'number' && v > 0) out.set(r.id, v);
+    // Never the token endpoint: a shadowed login counts against the user's failed-login back-off on the other owner.
+    if (typeof v === 'number' && v > 0 && r.capability !== 'V2_AUTH') out.set(r.id, v);
   }
   return out;
-}
-
-export interface ShadowDiff {
-  readonly at: string;
-  readonly method: string;
-  readonly path: string;
-  readonly route_id: string | null;
-  readonly owner: Owner;
-  readonly shadow_owner: Owner;
-  readonly differences: readonly Difference[];
-  readonly answers: { readonly owner: Answer; readonly shadow: Answer | { readonly failure: string } };
 }
 
 interface CapStats {
@@ -77,13 +69,21 @@ class BodyReader {
   body(): Answer['body'] {
     if (this.json && this.length > 0 && this.length <= this.max) {
       try {
-        return { kind: 'json', value: JSON.parse(Buffer.concat(this.keep).toString('utf8')) };
+        const value: unknown = JSON.parse(Buffer.concat(this.keep).toString('utf8'));
+        if (!tooDeep(value)) return { kind: 'json', value };
       } catch {
         /* not JSON after all: its digest */
       }
     }
     return { kind: 'bytes', sha256: this.hash.digest('hex'), length: this.length };
   }
+}
+
+/** A value cut to at most 512 characters of JSON. */
+function clip(v: unknown): unknown {
+  if (v === undefined) return v;
+  const t = JSON.stringify(v);
+  return t.length <= 512 ? v : `${t.slice(0, 509)}…`;
 }
 
 const isJson = (h: IncomingHttpHeaders | Record<string, string | string[] | undefined>): boolean => /json/i.test(String(h['content-type'] ?? ''));
@@ -126,12 +126,13 @@ export class Shadow {
       this.planFor = s;
       this.plan = shadowPlan(s);
     }
-    if (this.plan.size === 0 || hasBody || (method !== 'GET' && method !== 'HEAD') || d.route_id === null) return false;
+    // An upload's status is known to its pinned owner only: a shadow of it always differs.
+    if (this.plan.size === 0 || hasBody || (method !== 'GET' && method !== 'HEAD') || d.route_id === null || d.reason === 'upload_pin') return false;
     const pct = this.plan.get(d.route_id);
     if (pct === undefined || Math.random() * 100 >= pct) return false;
     const sh = s.settings.SHADOW;
     const t = this.now();
-    this.tokens = Math.min(sh.MAX_PER_SECOND, this.tokens + ((t - this.refilled) / 1000) * sh.MAX_PER_SECOND);
+    this.tokens = Math.min(Math.max(1, sh.MAX_PER_SECOND), this.tokens + ((t - this.refilled) / 1000) * sh.MAX_PER_SECOND);
     this.refilled = t;
     if (this.tokens < 1 || this.inFlight >= sh.MAX_IN_FLIGHT) {
       this.requests.labels(d.capability ?? 'unknown', 'dropped').inc();
@@ -155,6 +156,7 @@ export class Shadow {
     let ownerBody: BodyReader | null = null;
     let ownerDone: boolean | null = null;
     let shadow: Answer | { failure: string } | null = null;
+    const abort = new AbortController();
     const finish = (): void => {
       if (ownerDone === null || shadow === null) return;
       this.inFlight--;
@@ -162,10 +164,18 @@ export class Shadow {
         this.requests.labels(capability, 'cut').inc();
         return;
       }
-      const own: Answer = { status: ownerHead.status, headers: ownerHead.headers, body: ownerBody.body() };
+      const head = ownerHead;
+      const reader: BodyReader = ownerBody;
       const sh = shadow;
       // Off the hot path: parse-and-compare after this turn of the event loop.
-      setImmediate(() => this.compare(s, d, req, shadowOwner, own, sh, capability, keep));
+      setImmediate(() => {
+        try {
+          this.compare(d, req, shadowOwner, { status: head.status, headers: head.headers, body: reader.body() }, sh, capability, keep);
+        } catch {
+          // Nothing a comparison meets may take the proxy down.
+          this.requests.labels(capability, 'failed').inc();
+        }
+      });
     };
     void pool
       .request({
@@ -193,28 +203,21 @@ export class Shadow {
       done: (complete) => {
         if (ownerDone !== null) return;
         ownerDone = complete;
+        // The client left: the shadow answer would be compared with nothing.
+        if (!complete) abort.abort();
         finish();
       },
     };
   }
 
-  private compare(
-    s: Snapshot,
-    d: Decision,
-    req: { method: string; path: string },
-    shadowOwner: Owner,
-    own: Answer,
-    sh: Answer | { failure: string },
-    capability: string,
-    keep: number,
-  ): void {
+  private compare(d: Decision, req: { method: string; path: string }, shadowOwner: Owner, own: Answer, sh: Answer | { failure: string }, capability: string, keep: number): void {
     const st = this.stats(capability);
     st.compared++;
     st.last_at = this.now();
     let diffs: Difference[];
     if ('failure' in sh) {
       this.requests.labels(capability, 'failed').inc();
-      diffs = [{ where: 'failure', python: null, go: sh.failure }];
+      diffs = [shadowOwner === 'go' ? { where: 'failure', python: null, go: sh.failure } : { where: 'failure', python: sh.failure, go: null }];
     } else {
       this.requests.labels(capability, 'compared').inc();
       // Reported as python vs go, whichever answered the client.
@@ -225,18 +228,19 @@ export class Shadow {
     const w = diffs[0]!.where;
     this.diffs.labels(capability, w === 'failure' ? 'failure' : w === 'status' ? 'status' : w.startsWith('header:') ? 'header' : 'body').inc();
     if (keep === 0) return;
+    // Kept for operators: secrets redacted, values cut short, bodies as their digest (never whole answers).
+    const last = (where: string): string => where.split('.').pop() ?? '';
     st.recent.push({
       at: new Date(this.now()).toISOString(),
       method: req.method,
-      path: req.path,
+      path: String(redact(req.path)),
       route_id: d.route_id,
       owner: d.owner,
       shadow_owner: shadowOwner,
-      differences: diffs.slice(0, 20),
-      answers: { owner: own, shadow: sh },
+      differences: diffs.slice(0, 20).map((x) => ({ where: x.where, python: clip(redact(x.python, last(x.where))), go: clip(redact(x.go, last(x.where))) })),
+      answers: { owner: summary(own), shadow: 'failure' in sh ? sh : summary(sh) },
     });
     if (st.recent.length > keep) st.recent.splice(0, st.recent.length - keep);
-    void s;
   }
 
   private stats(capability: string): CapStats {

@@ -42,6 +42,7 @@ const RUNGS: Readonly<Record<string, readonly (readonly string[])[]>> = {
     ['switchboard/config'],
     ['switchboard/core'],
     ['switchboard/snapshots'],
+    ['switchboard/contract'],
     ['switchboard/nginx', 'switchboard/proxy', 'switchboard/control'],
     ['switchboard/admin'],
     ['switchboard/cli'],

@@ -60,6 +60,12 @@ const COMMANDS: Record<Bin, readonly (readonly string[])[]> = {
     ['nginx', 'render'],
     ['dashboard'],
     ['dashboard', 'user'],
+    ['gates'],
+    ['gates', 'arm'],
+    ['contract'],
+    ['contract', 'run'],
+    ['contract', 'record'],
+    ['contract', 'list'],
   ],
   quay: [
     ['serve'],

@@ -8,10 +8,10 @@ import { loadInventory } from '../../../owner-maps/index.js';
 import { classifyKey } from '../../config/keys.js';
 import { parseConfig } from '../../config/parse.js';
 import { buildSnapshot } from '../../core/snapshot.js';
-import { judgeWindow, type OwnerWindow } from '../../gates/budget.js';
-import { checklist } from '../../gates/checklist.js';
-import { emptyState } from '../../gates/state.js';
-import { GATE_DEFAULTS, thresholds } from '../../gates/thresholds.js';
+import { judgeWindow, type OwnerWindow } from '../../control/gate-budget.js';
+import { checklist } from '../../control/gate-checklist.js';
+import { emptyState } from '../../control/gate-state.js';
+import { GATE_DEFAULTS, thresholds } from '../../control/gate-thresholds.js';
 
 const inv = loadInventory();
 

@@ -9,11 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { loadInventory } from '../../../owner-maps/index.js';
-import { differences, judge, normalizeHeader, type Answer } from '../../contract/compare.js';
+import { differences, judge, normalizeHeader, redact, tooDeep, type Answer } from '../../contract/compare.js';
 import { loadSequences, parseSequenceFile, shippedCapabilities, substitute } from '../../contract/sequence.js';
 import { buildSnapshot } from '../../core/snapshot.js';
 import { parseConfig } from '../../config/parse.js';
-import { contractFile, GateKeeper } from '../../gates/keeper.js';
+import { contractFile, GateKeeper } from '../../control/gate-keeper.js';
 import { createLogger } from '../../../lib/log.js';
 
 const json = (value: unknown, status = 200, headers: Record<string, string> = {}): Answer => ({ status, headers, body: { kind: 'json', value } });
@@ -59,6 +59,19 @@ t.test('differences, noise and what is not a difference', async (t) => {
     ),
     ['body'],
   );
+});
+
+t.test('deep JSON is never walked; secrets and signed URLs are not kept', async (t) => {
+  let deep: unknown = 1;
+  for (let i = 0; i < 5000; i++) deep = { a: deep };
+  t.ok(tooDeep(deep), 'found without recursion');
+  t.notOk(tooDeep({ a: [{ b: 1 }] }));
+  t.same(redact({ token: 'abcdef', robot: { password: 'pw' }, name: 'x', location: 'https://s3/blob?X-Amz-Signature=1' }), {
+    token: '<redacted: 6 characters>',
+    robot: { password: '<redacted: 2 characters>' },
+    name: 'x',
+    location: 'https://s3/blob?<query redacted>',
+  });
 });
 
 t.test('sequences: the shipped ones parse and name real capabilities; writes are refused', async (t) => {

@@ -87,7 +87,7 @@ t.test('shadow comparisons: equal, changed, never in the way, within budget', as
   t.equal(shown.diffs.length, 1);
   t.match(shown.diffs[0], { method: 'GET', path: '/v2/acme/changed/tags/list', owner: 'python', shadow_owner: 'go' });
   t.match(shown.diffs[0].differences[0], { where: 'body$.tags.length', python: 2, go: 1 });
-  t.same(shown.diffs[0].answers.shadow.body.value, { name: 'acme/changed', tags: ['a'] });
+  t.match(shown.diffs[0].answers, { owner: { status: 200, body: { kind: 'json' } }, shadow: { status: 200, body: { kind: 'json' } } }, 'answers kept as summaries, not whole');
   const gates = (await request(sb.adminPort, { path: '/control/v1/gates/V2_TAGS', headers: auth })).json();
   t.match(
     gates.gates.find((g: { gate: string }) => g.gate === 'shadow'),

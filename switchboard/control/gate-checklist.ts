@@ -12,9 +12,9 @@
  * Status: pass, fail, none (no evidence yet), or warn (known, not blocking).
  */
 import { SwitchboardError } from '../errors.js';
-import type { WindowVerdict } from './budget.js';
-import type { CapabilityState } from './state.js';
-import type { Thresholds } from './thresholds.js';
+import type { WindowVerdict } from './gate-budget.js';
+import type { CapabilityState } from './gate-state.js';
+import type { Thresholds } from './gate-thresholds.js';
 
 export type GateName = 'readiness' | 'contract' | 'shadow' | 'budget' | 'canary_health' | 'auto_rollback';
 export type GateStatus = 'pass' | 'fail' | 'none' | 'warn';

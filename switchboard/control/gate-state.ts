@@ -19,7 +19,7 @@
 import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../lib/files.js';
-import type { Baseline, WindowVerdict } from './budget.js';
+import type { Baseline, WindowVerdict } from './gate-budget.js';
 
 export const GATES_FILE = 'gates.json';
 /** Judgements kept per capability. */

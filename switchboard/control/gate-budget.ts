@@ -9,7 +9,7 @@
  * A window with fewer than MIN_REQUESTS go requests is "insufficient": it
  * neither passes nor fails, and does not break a run of failed windows.
  */
-import type { Thresholds } from './thresholds.js';
+import type { Thresholds } from './gate-thresholds.js';
 
 /** One owner's figures over a window. */
 export interface OwnerWindow {

@@ -18,15 +18,15 @@ import type { Logger } from '../../lib/log.js';
 import type { Inventory } from '../../owner-maps/index.js';
 import { SwitchboardError } from '../errors.js';
 import type { Snapshot } from '../core/snapshot.js';
-import { planAction } from '../control/actions.js';
-import { capabilityExposure } from '../control/readiness-gate.js';
-import { appendAudit, commitWrite, planWrite, type AuditEntry } from '../control/switches.js';
-import { delta, EMPTY, takeSample, type Sample } from '../control/stats.js';
-import { judgeWindow, type OwnerWindow, type WindowVerdict } from './budget.js';
-import { RECENT, type CapabilityState, GateStore } from './state.js';
-import { thresholds } from './thresholds.js';
-import { checklist, type Checklist, type ContractRecord, type ShadowRecord } from './checklist.js';
-import type { ShadowDiff } from '../proxy/shadow.js';
+import { planAction } from './actions.js';
+import { capabilityExposure } from './readiness-gate.js';
+import { appendAudit, commitWrite, planWrite, type AuditEntry } from './switches.js';
+import { delta, EMPTY, takeSample, type Sample } from './stats.js';
+import { judgeWindow, type OwnerWindow, type WindowVerdict } from './gate-budget.js';
+import { RECENT, type CapabilityState, GateStore } from './gate-state.js';
+import { thresholds } from './gate-thresholds.js';
+import { checklist, type Checklist, type ContractRecord, type ShadowRecord } from './gate-checklist.js';
+import type { ShadowDiff } from '../contract/compare.js';
 
 export interface KeeperDeps {
   readonly registry: Registry;
@@ -65,6 +65,9 @@ function readContract(stateDir: string | null, capability: string): ContractReco
     return null;
   }
 }
+
+/** How long python's last measured window stands in for it (at 100 % go). */
+const BASELINE_MAX_AGE_MS = 24 * 3600 * 1000;
 
 const ms = (s: number | null): number | null => (s === null ? null : Math.round(s * 1e6) / 1e3);
 
@@ -184,9 +187,18 @@ export class GateKeeper {
         changed = true;
       }
       const exposed = capabilityExposure(s, capability).kind !== 'none';
-      if (go.requests === 0 && !exposed) continue;
+      if ((go.requests === 0 && !exposed) || s.owner_map.forcePython.value) {
+        // Not on go (rolled back by hand, kill switch): a run of failed windows ends here, so a later ramp starts clean.
+        if (st && st.failed_windows > 0) {
+          st.failed_windows = 0;
+          changed = true;
+        }
+        continue;
+      }
       const state = st ?? this.store.get(capability);
-      const v = judgeWindow(capability, b.at, secs, go, python, state.baseline && state.baseline.at < b.at ? state.baseline : null, t);
+      // python's earlier window is a baseline for a day at most.
+      const earlier = state.baseline && state.baseline.at < b.at && b.at - state.baseline.at <= BASELINE_MAX_AGE_MS ? state.baseline : null;
+      const v = judgeWindow(capability, b.at, secs, go, python, earlier, t);
       this.record(state, v);
       changed = true;
       if (v.verdict === 'fail') {
