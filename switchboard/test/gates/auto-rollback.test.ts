@@ -187,3 +187,41 @@ t.test('a failing canary rolls itself back; a healthy one passes its gates and r
   t.equal(saved.capabilities.V2_PULL.armed, true);
   t.ok(saved.capabilities.V2_PULL.rollback.windows.length === 2);
 });
+
+t.test('a canary whose go answers 300 ms slower fails its p99 budget and rolls back', async (t) => {
+  const up = await startUpstreams(t);
+  up.go.handler = (req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const body = JSON.stringify({ upstream: 'go' });
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+      }, 300);
+    });
+  };
+  const dir = tempDir(t, 'swb-gates-slow-');
+  const file = join(dir, 'config.yaml');
+  writeAtomic(
+    file,
+    configYaml({
+      upstreams: up,
+      migration: {
+        ROUTE_OWNER_CAP_V2_PULL: 'canary',
+        ROUTE_CANARY_CAP_V2_PULL_PERCENT: 25,
+        GATE_WINDOW_SECONDS: 2,
+        GATE_MIN_REQUESTS: 5,
+        GATE_FAILED_WINDOWS: 2,
+        // python answers at once: any python p99 under 200 ms puts the limit under go's 300 ms.
+        GATE_P99_ALLOWANCE_MS: 100,
+      },
+      settings: { LISTEN: '127.0.0.1:0', ADMIN_LISTEN: '127.0.0.1:0', ACCESS_LOG: 'off' },
+    }),
+  );
+  const sb = await startServe(t, file);
+  const pulls = load(sb.port, 8);
+  t.ok(await waitFor(() => YAML.parse(readFileSync(file, 'utf8')).MIGRATION.ROUTE_OWNER_CAP_V2_PULL === 'python', 30_000, 100), 'rolled back on latency');
+  await pulls.stop();
+  const audit = readFileSync(join(dir, 'switchboard-audit.log'), 'utf8');
+  t.match(audit, /"actor":"auto-rollback".*go p99 \d+ ms over \d+ ms/);
+});
