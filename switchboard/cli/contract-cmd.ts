@@ -9,7 +9,7 @@ import YAML from 'yaml';
 import { writeFileAtomic } from '../../lib/files.js';
 import { SwitchboardError } from '../errors.js';
 import { redactUrl } from '../../lib/log.js';
-import { contractFile } from '../control/gate-keeper.js';
+import { readContractResult, writeContractResult } from '../contract/result-file.js';
 import { loadSequences, parseSequenceFile, recordedDir, shippedCapabilities, type Sequence } from '../contract/sequence.js';
 import { readIdentities, runContract, type ContractResult, type Identity } from '../contract/runner.js';
 import { args, configPath, EXIT_FAIL, EXIT_OK, json, loadSnapshot, resolveIn, table, usageFor, type Io } from './common.js';
@@ -44,14 +44,6 @@ Progress goes to stderr, one line per compared request.
 const MANIFEST_ACCEPT =
   'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json';
 
-function readResult(stateDir: string, cap: string): ContractResult | null {
-  try {
-    return JSON.parse(readFileSync(contractFile(stateDir, cap), 'utf8')) as ContractResult;
-  } catch {
-    return null;
-  }
-}
-
 export async function contractCommand(argv: string[], io: Io): Promise<number> {
   const a = args(argv, { config: { type: 'string' }, 'access-log': { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } }, CONTRACT_USAGE);
   if (a.values.help) {
@@ -70,7 +62,7 @@ export async function contractCommand(argv: string[], io: Io): Promise<number> {
   if (sub === 'list') {
     const caps = [...new Set([...shippedCapabilities(), ...(existsSync(recordedDir(stateDir)) ? shippedCapabilities(recordedDir(stateDir)) : [])])].sort();
     const rows = caps.map((c) => {
-      const r = readResult(stateDir, c);
+      const r = readContractResult(stateDir, c);
       return {
         capability: c,
         sequences: loadSequences(c, stateDir).length,
@@ -151,8 +143,7 @@ export async function contractCommand(argv: string[], io: Io): Promise<number> {
     ...(cfg?.HOST ? { host: cfg.HOST } : {}),
     progress: (l) => io.err(`  ${l}`),
   });
-  mkdirSync(dirname(contractFile(stateDir, c)), { recursive: true });
-  writeFileAtomic(contractFile(stateDir, c), JSON.stringify(result, null, 1) + '\n', 0o600); // the findings quote answers
+  writeContractResult(stateDir, result);
   if (a.values.json) json(io, result);
   else {
     io.out(

@@ -3,11 +3,10 @@
  * cutover gates of a running switchboard (its control API), which holds the
  * live evidence (windows judged from its own traffic, go's readiness).
  */
-import { request } from 'undici';
 import { CONTROL_API_PREFIX } from '../control/legacy-prefix.js';
 import { SwitchboardError } from '../errors.js';
 import { args, configPath, EXIT_FAIL, EXIT_OK, json, table, usageFor, type Io } from './common.js';
-import { adminToken, runningServe, serverGet } from './live.js';
+import { adminToken, runningServe, serverGet, serverPost } from './live.js';
 import { resolveStateDir } from '../config/kill-switch.js';
 import { readFileSync } from 'node:fs';
 import type { Checklist, GateLine } from '../control/gate-checklist.js';
@@ -48,35 +47,6 @@ function age(s: number | null): string {
 
 function rows(c: Checklist): string[][] {
   return c.gates.map((g: GateLine) => [c.capability, g.gate, STATUS[g.status] ?? g.status, age(g.age_seconds), g.evidence]);
-}
-
-async function serverPost(server: string, path: string, token: string, body: unknown): Promise<any> {
-  let status: number;
-  let text: string;
-  try {
-    const r = await request(new URL(path, server).href, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-      headersTimeout: 5000,
-      bodyTimeout: 5000,
-    });
-    status = r.statusCode;
-    text = await r.body.text();
-  } catch (e) {
-    throw new SwitchboardError('SWB_CLI_USAGE', `cannot reach the switchboard at ${server}: ${(e as Error).message}`);
-  }
-  let parsed: any = null;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = { error: text.slice(0, 200) };
-  }
-  if (status !== 200) {
-    const code = typeof parsed?.code === 'string' ? parsed.code : 'SWB_CLI_USAGE';
-    throw new SwitchboardError(code === 'SWB_GATE_COOLDOWN' ? code : 'SWB_CLI_USAGE', `${parsed?.error ?? `${status}`}`);
-  }
-  return parsed;
 }
 
 export async function gatesCommand(argv: string[], io: Io): Promise<number> {

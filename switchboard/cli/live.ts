@@ -30,8 +30,13 @@ export interface LiveStatus {
   readonly kill_switch: boolean;
 }
 
-async function getJson(url: string, headers: Record<string, string>, timeoutMs: number): Promise<{ status: number; body: any }> {
-  const r = await request(url, { method: 'GET', headers, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+async function getJson(url: string, headers: Record<string, string>, timeoutMs: number, post?: unknown): Promise<{ status: number; body: any }> {
+  const r = await request(
+    url,
+    post === undefined
+      ? { method: 'GET', headers, headersTimeout: timeoutMs, bodyTimeout: timeoutMs }
+      : { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(post), headersTimeout: timeoutMs, bodyTimeout: timeoutMs },
+  );
   const text = await r.body.text();
   let body: unknown = null;
   try {
@@ -153,5 +158,20 @@ export async function serverGet(server: string, path: string, token: string): Pr
     throw new SwitchboardError('SWB_CLI_USAGE', `${server} serves the control API under /api/v1 only (an older release): upgrade it, or use the CLI of its release`);
   }
   if (r.status !== 200) throw new SwitchboardError('SWB_CLI_USAGE', `${server}${path}: ${r.status} ${r.body?.error ?? ''}`.trim());
+  return r.body;
+}
+
+/**
+ * POST JSON to a control-API path of a running proxy. A refusal is a SWB_ error with the
+ * proxy's message, keeping SWB_GATE_COOLDOWN (the one a caller tells apart); others as usage errors.
+ */
+export async function serverPost(server: string, path: string, token: string, body: unknown): Promise<any> {
+  let r: { status: number; body: any };
+  try {
+    r = await getJson(new URL(path, server).href, { authorization: `Bearer ${token}` }, 5000, body);
+  } catch (e) {
+    throw new SwitchboardError('SWB_CLI_USAGE', `cannot reach the switchboard at ${server}: ${(e as Error).message}`);
+  }
+  if (r.status !== 200) throw new SwitchboardError(r.body?.code === 'SWB_GATE_COOLDOWN' ? 'SWB_GATE_COOLDOWN' : 'SWB_CLI_USAGE', `${r.body?.error ?? r.status}`);
   return r.body;
 }

@@ -11,6 +11,8 @@
  * (a timestamp, a request id, an order Python does not fix) is noise, and
  * a difference of go's at the same place (or under it) is not a regression.
  */
+import { createHash } from 'node:crypto';
+
 export interface Answer {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
@@ -146,6 +148,42 @@ function normalizeValue(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(normalizeValue);
   if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, normalizeValue(x)]));
   return v;
+}
+
+/**
+ * An answer's body as it streams: hashed (SHA-256 and length) whatever it is, and,
+ * when it is JSON of at most `max` bytes, kept and parsed at the end (deeper than
+ * MAX_JSON_DEPTH, or not JSON after all: its digest).
+ */
+export class BodyReader {
+  private readonly hash = createHash('sha256');
+  private length = 0;
+  private readonly keep: Buffer[] = [];
+  private readonly json: boolean;
+  /** `headers`: the answer's, whose content-type says whether it is JSON. */
+  constructor(
+    headers: Readonly<Record<string, string | string[] | undefined>>,
+    private readonly max: number,
+  ) {
+    this.json = /json/i.test(String(headers['content-type'] ?? ''));
+  }
+  add(c: Buffer | string): void {
+    const b = typeof c === 'string' ? Buffer.from(c) : c;
+    this.hash.update(b);
+    this.length += b.length;
+    if (this.json && this.length <= this.max) this.keep.push(b);
+  }
+  body(): Answer['body'] {
+    if (this.json && this.length > 0 && this.length <= this.max) {
+      try {
+        const value: unknown = JSON.parse(Buffer.concat(this.keep).toString('utf8'));
+        if (!tooDeep(value)) return { kind: 'json', value };
+      } catch {
+        /* not JSON after all: its digest */
+      }
+    }
+    return { kind: 'bytes', sha256: this.hash.digest('hex'), length: this.length };
+  }
 }
 
 /** Where `go`'s answer differs from `python`'s. */

@@ -5,14 +5,13 @@
  * answer 401 with a Bearer challenge get a token from the owner that asked,
  * with the identity's credentials, as a registry client does.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { request } from 'undici';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { SwitchboardError } from '../errors.js';
-import { judge, pickHeaders, tooDeep, type Answer, type Difference } from './compare.js';
+import { BodyReader, judge, pickHeaders, type Answer, type Difference } from './compare.js';
 import { substitute, type Sequence } from './sequence.js';
 
 export interface Identity {
@@ -77,27 +76,10 @@ async function fetchAnswer(
   // Origin + path, never `new URL(path, base)`: a path like //other.example must not leave the owner with the identity's token.
   if (!path.startsWith('/') || path.startsWith('//')) throw new Error(`not a request path: ${path.slice(0, 80)}`);
   const r = await request(new URL(base).origin + path, { method: method as 'GET', headers, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
-  const hash = createHash('sha256');
-  const ct = String(r.headers['content-type'] ?? '');
-  const isJson = /json/.test(ct);
-  const keep: Buffer[] = [];
-  let length = 0;
-  for await (const chunk of r.body as AsyncIterable<Buffer>) {
-    hash.update(chunk);
-    length += chunk.length;
-    if (isJson && length <= JSON_LIMIT) keep.push(chunk);
-  }
-  let json: unknown = undefined;
-  if (isJson && length <= JSON_LIMIT && length > 0) {
-    try {
-      json = JSON.parse(Buffer.concat(keep).toString('utf8'));
-      if (tooDeep(json)) json = undefined;
-    } catch {
-      json = undefined;
-    }
-  }
-  const body: Answer['body'] = json !== undefined ? { kind: 'json', value: json } : { kind: 'bytes', sha256: hash.digest('hex'), length };
-  return { answer: { status: r.statusCode, headers: pickHeaders(r.headers), body }, raw: r.headers, json };
+  const reader = new BodyReader(r.headers, JSON_LIMIT);
+  for await (const chunk of r.body as AsyncIterable<Buffer>) reader.add(chunk);
+  const body = reader.body();
+  return { answer: { status: r.statusCode, headers: pickHeaders(r.headers), body }, raw: r.headers, json: body.kind === 'json' ? body.value : undefined };
 }
 
 /** The parameters of a `Bearer realm=…,service=…,scope=…` challenge. */

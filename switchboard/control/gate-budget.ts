@@ -51,7 +51,8 @@ export interface WindowVerdict {
 
 export const errorRate = (w: OwnerWindow): number => (w.requests > 0 ? w.errors / w.requests : 0);
 
-const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
+/** A fraction as a percent with two decimals. */
+export const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
 const ms = (x: number): string => `${x < 10 ? x.toFixed(2) : Math.round(x)} ms`;
 
 export function judgeWindow(capability: string, at: number, windowSeconds: number, go: OwnerWindow, python: OwnerWindow, earlier: Baseline | null, t: Thresholds): WindowVerdict {

@@ -12,7 +12,8 @@
  * Status: pass, fail, none (no evidence yet), or warn (known, not blocking).
  */
 import { SwitchboardError } from '../errors.js';
-import type { WindowVerdict } from './gate-budget.js';
+import { pct, type WindowVerdict } from './gate-budget.js';
+import type { ContractResult } from '../contract/runner.js';
 import type { CapabilityState } from './gate-state.js';
 import type { Thresholds } from './gate-thresholds.js';
 
@@ -30,14 +31,7 @@ export interface GateLine {
 }
 
 /** The last contract run of a capability, as the contract runner keeps it. */
-export interface ContractRecord {
-  readonly at: number;
-  readonly passed: boolean;
-  readonly sequences: number;
-  readonly requests: number;
-  readonly differences: number;
-  readonly noise: number;
-}
+export type ContractRecord = Pick<ContractResult, 'at' | 'passed' | 'sequences' | 'requests' | 'differences' | 'noise'>;
 
 /** Shadow comparisons of a capability since the switchboard started. */
 export interface ShadowRecord {
@@ -63,8 +57,6 @@ export interface Checklist {
   readonly blocking: readonly GateName[];
   readonly passed: boolean;
 }
-
-const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
 
 function line(gate: GateName, status: GateStatus, evidence: string, at: number | null, now: number): GateLine {
   return { gate, status, evidence, at: at === null ? null : new Date(at).toISOString(), age_seconds: at === null ? null : Math.max(0, Math.round((now - at) / 1000)) };

@@ -11,8 +11,6 @@
  * others find the capability already on python (the compare-and-swap of
  * commitWrite refuses a write on a file that changed under it).
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../../lib/log.js';
 import type { Inventory } from '../../owner-maps/index.js';
@@ -25,7 +23,8 @@ import { delta, EMPTY, takeSample, type Sample } from './stats.js';
 import { judgeWindow, type OwnerWindow, type WindowVerdict } from './gate-budget.js';
 import { RECENT, type CapabilityState, GateStore } from './gate-state.js';
 import { thresholds } from './gate-thresholds.js';
-import { checklist, type Checklist, type ContractRecord, type ShadowRecord } from './gate-checklist.js';
+import { checklist, type Checklist, type ShadowRecord } from './gate-checklist.js';
+import { readContractResult } from '../contract/result-file.js';
 import type { ShadowDiff } from '../contract/compare.js';
 
 export interface KeeperDeps {
@@ -41,29 +40,6 @@ export interface KeeperDeps {
   readonly readiness?: { implements(capability: string): 'yes' | 'no' | 'unknown'; current(): { upstream: string | null; checked_at: string | null } };
   /** Shadow comparisons per capability, when shadowing runs. */
   readonly shadow?: { record(capability: string): ShadowRecord | null; recent(capability: string): readonly ShadowDiff[] };
-}
-
-/** Where `switchboard contract run` keeps a capability's last result. */
-export function contractFile(stateDir: string, capability: string): string {
-  return join(stateDir, 'contracts', `${capability}.json`);
-}
-
-function readContract(stateDir: string | null, capability: string): ContractRecord | null {
-  if (stateDir === null) return null;
-  try {
-    const r = JSON.parse(readFileSync(contractFile(stateDir, capability), 'utf8')) as Partial<ContractRecord>;
-    if (typeof r.at !== 'number' || typeof r.passed !== 'boolean') return null;
-    return {
-      at: r.at,
-      passed: r.passed,
-      sequences: Number(r.sequences ?? 0),
-      requests: Number(r.requests ?? 0),
-      differences: Number(r.differences ?? 0),
-      noise: Number(r.noise ?? 0),
-    };
-  } catch {
-    return null;
-  }
 }
 
 /** How long python's last measured window stands in for it (at 100 % go). */
@@ -181,7 +157,9 @@ export class GateKeeper {
       const t = thresholds(s, capability);
       const go = ownerWindow(a, b, 'go', capability, family);
       const python = ownerWindow(a, b, 'python', capability, family);
-      const st = this.store.caps.get(capability);
+      // python's earlier window (before this one) is a baseline for a day at most.
+      const prior = this.store.caps.get(capability)?.baseline ?? null;
+      const earlier = prior && prior.at < b.at && b.at - prior.at <= BASELINE_MAX_AGE_MS ? prior : null;
       if (python.requests >= t.MIN_REQUESTS) {
         this.store.get(capability).baseline = { ...python, at: b.at };
         changed = true;
@@ -189,22 +167,21 @@ export class GateKeeper {
       const exposed = capabilityExposure(s, capability).kind !== 'none';
       if ((go.requests === 0 && !exposed) || s.owner_map.forcePython.value) {
         // Not on go (rolled back by hand, kill switch): a run of failed windows ends here, so a later ramp starts clean.
+        const st = this.store.caps.get(capability);
         if (st && st.failed_windows > 0) {
           st.failed_windows = 0;
           changed = true;
         }
         continue;
       }
-      const state = st ?? this.store.get(capability);
-      // python's earlier window is a baseline for a day at most.
-      const earlier = state.baseline && state.baseline.at < b.at && b.at - state.baseline.at <= BASELINE_MAX_AGE_MS ? state.baseline : null;
+      const state = this.store.get(capability);
       const v = judgeWindow(capability, b.at, secs, go, python, earlier, t);
       this.record(state, v);
       changed = true;
       if (v.verdict === 'fail') {
         this.d.log.warn('gate window failed', { capability, failed_windows: state.failed_windows, of: t.FAILED_WINDOWS, reasons: v.reasons, snapshot_version: s.version });
       }
-      if (v.verdict === 'fail' && state.failed_windows >= t.FAILED_WINDOWS && t.AUTO_ROLLBACK && state.armed && exposed && !s.owner_map.forcePython.value) {
+      if (v.verdict === 'fail' && state.failed_windows >= t.FAILED_WINDOWS && t.AUTO_ROLLBACK && state.armed && exposed) {
         await this.rollback(capability, state, s);
       }
     }
@@ -301,7 +278,7 @@ export class GateKeeper {
         source: cur?.upstream ? `go's readiness document (${cur.upstream})` : 'no go upstream configured',
       },
       state: this.store.caps.get(capability) ?? null,
-      contract: readContract(this.d.stateDir, capability),
+      contract: this.d.stateDir === null ? null : readContractResult(this.d.stateDir, capability),
       shadow: this.d.shadow?.record(capability) ?? null,
     });
   }

@@ -98,20 +98,24 @@ function cuts(s: Sample, v: MetricValue): OwnerSample[] {
   return out;
 }
 
-/** Figures of one owner between two cumulative samples. */
+/** Requests, errors and latency of one owner's series between two cumulative samples. */
+export function delta(a: OwnerSample, b: OwnerSample): { requests: number; errors: number; p50_seconds: number | null; p99_seconds: number | null } {
+  const d = new Map([...b.buckets].map(([le, c]) => [le, c - (a.buckets.get(le) ?? 0)] as const));
+  const count = b.count - a.count;
+  return { requests: b.requests - a.requests, errors: b.errors - a.errors, p50_seconds: quantile(d, count, 0.5), p99_seconds: quantile(d, count, 0.99) };
+}
+
+/** Figures of one owner between two cumulative samples (errors and latency from `errorsOf`'s series, when given). */
 function between(owner: string, a: OwnerSample, b: OwnerSample, secs: number, sameSample: boolean, errorsOf: { a: OwnerSample; b: OwnerSample } = { a, b }): OwnerFigures {
   const requests = b.requests - a.requests;
-  const base = errorsOf.b.requests - errorsOf.a.requests;
-  const errors = errorsOf.b.errors - errorsOf.a.errors;
-  const delta = new Map([...errorsOf.b.buckets].map(([le, c]) => [le, c - (errorsOf.a.buckets.get(le) ?? 0)] as const));
-  const count = errorsOf.b.count - errorsOf.a.count;
+  const e = delta(errorsOf.a, errorsOf.b);
   return {
     owner,
     requests,
     requests_per_second: sameSample ? 0 : requests / secs,
-    error_rate: base > 0 ? errors / base : 0,
-    p50_seconds: quantile(delta, count, 0.5),
-    p99_seconds: quantile(delta, count, 0.99),
+    error_rate: e.requests > 0 ? e.errors / e.requests : 0,
+    p50_seconds: e.p50_seconds,
+    p99_seconds: e.p99_seconds,
   };
 }
 
@@ -137,13 +141,6 @@ export async function takeSample(registry: Registry, now: () => number = Date.no
   }
   s.at = now();
   return s;
-}
-
-/** Requests, errors and latency of one owner's series between two cumulative samples. */
-export function delta(a: OwnerSample, b: OwnerSample): { requests: number; errors: number; p50_seconds: number | null; p99_seconds: number | null } {
-  const d = new Map([...b.buckets].map(([le, c]) => [le, c - (a.buckets.get(le) ?? 0)] as const));
-  const count = b.count - a.count;
-  return { requests: b.requests - a.requests, errors: b.errors - a.errors, p50_seconds: quantile(d, count, 0.5), p99_seconds: quantile(d, count, 0.99) };
 }
 
 export class LiveStats {

@@ -309,6 +309,7 @@ export class SwitchboardProxy {
 
   /** The pools follow the snapshot `s`: one it no longer uses closes once its requests in flight finish. */
   private followSnapshot(s: Snapshot): void {
+    this.deps.shadow?.follow(s);
     const retired = this.pools.update([this.upstreamOf(s, 'python'), this.upstreamOf(s, 'go')], s.settings.UPSTREAM_TIMEOUT_SECONDS * 1000);
     if (retired.length > 0) {
       this.deps.log.info('upstream connections superseded: closing once their requests in flight finish', {
@@ -486,10 +487,7 @@ export class SwitchboardProxy {
     }
     const opts = { path: req.url ?? '/', method: (req.method ?? 'GET') as 'GET', headers, body, signal: ac as unknown as AbortSignal };
     // Shadowing (off unless ROUTE_SHADOW_* says so: one identity check per request).
-    const tap =
-      body === null && this.deps.shadow && d.reason !== 'force_python' && d.reason !== 'hard_failure' && this.deps.shadow.wants(s, d, opts.method, false)
-        ? this.startShadow(s, d, res, opts)
-        : null;
+    const tap = body === null && this.deps.shadow?.wants(s, d, opts.method) ? this.startShadow(s, d, res, opts) : null;
     const h = this.health[owner];
     h.requests++;
     // The request goes to its owner: now the client may send the body.

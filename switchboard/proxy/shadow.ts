@@ -12,13 +12,12 @@
  * The percent of a route: ROUTE_SHADOW_ROUTE_<id>, else _CAP_<capability>,
  * else _FAMILY_<family> (the owners' order), else none.
  */
-import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { Pool } from 'undici';
 import { Counter, type Registry } from 'prom-client';
 import type { Snapshot } from '../core/snapshot.js';
 import type { Decision, Owner } from '../core/types.js';
-import { differences, pickHeaders, redact, summary, tooDeep, type Answer, type Difference, type ShadowDiff } from '../contract/compare.js';
+import { BodyReader, differences, pickHeaders, redact, summary, type Answer, type Difference, type ShadowDiff } from '../contract/compare.js';
 
 export type { ShadowDiff } from '../contract/compare.js';
 
@@ -52,33 +51,6 @@ export interface ShadowTap {
   done(complete: boolean): void;
 }
 
-class BodyReader {
-  private readonly hash = createHash('sha256');
-  private length = 0;
-  private readonly keep: Buffer[] = [];
-  constructor(
-    private readonly json: boolean,
-    private readonly max: number,
-  ) {}
-  add(c: Buffer | string): void {
-    const b = typeof c === 'string' ? Buffer.from(c) : c;
-    this.hash.update(b);
-    this.length += b.length;
-    if (this.json && this.length <= this.max) this.keep.push(b);
-  }
-  body(): Answer['body'] {
-    if (this.json && this.length > 0 && this.length <= this.max) {
-      try {
-        const value: unknown = JSON.parse(Buffer.concat(this.keep).toString('utf8'));
-        if (!tooDeep(value)) return { kind: 'json', value };
-      } catch {
-        /* not JSON after all: its digest */
-      }
-    }
-    return { kind: 'bytes', sha256: this.hash.digest('hex'), length: this.length };
-  }
-}
-
 /** A value cut to at most 512 characters of JSON. */
 function clip(v: unknown): unknown {
   if (v === undefined) return v;
@@ -86,11 +58,8 @@ function clip(v: unknown): unknown {
   return t.length <= 512 ? v : `${t.slice(0, 509)}…`;
 }
 
-const isJson = (h: IncomingHttpHeaders | Record<string, string | string[] | undefined>): boolean => /json/i.test(String(h['content-type'] ?? ''));
-
 export class Shadow {
   private readonly caps = new Map<string, CapStats>();
-  private planFor: Snapshot | null = null;
   private plan: ReadonlyMap<string, number> = new Map();
   private inFlight = 0;
   private tokens = 0;
@@ -117,17 +86,19 @@ export class Shadow {
     });
   }
 
+  /** The routes to shadow under snapshot `s`: called as the proxy installs it, never on a request. */
+  follow(s: Snapshot): void {
+    this.plan = shadowPlan(s);
+  }
+
   /**
-   * Whether to shadow this request (called on the hot path: one identity check when shadowing
+   * Whether to shadow this bodiless request (on the hot path: one size check when shadowing
    * is off). Draws the percent, then takes a token of the budget.
    */
-  wants(s: Snapshot, d: Decision, method: string, hasBody: boolean): boolean {
-    if (s !== this.planFor) {
-      this.planFor = s;
-      this.plan = shadowPlan(s);
-    }
-    // An upload's status is known to its pinned owner only: a shadow of it always differs.
-    if (this.plan.size === 0 || hasBody || (method !== 'GET' && method !== 'HEAD') || d.route_id === null || d.reason === 'upload_pin') return false;
+  wants(s: Snapshot, d: Decision, method: string): boolean {
+    if (this.plan.size === 0 || (method !== 'GET' && method !== 'HEAD') || d.route_id === null) return false;
+    // Never under the kill switch (or with no valid config), nor an upload's status: only its pinned owner knows it.
+    if (d.reason === 'force_python' || d.reason === 'hard_failure' || d.reason === 'upload_pin') return false;
     const pct = this.plan.get(d.route_id);
     if (pct === undefined || Math.random() * 100 >= pct) return false;
     const sh = s.settings.SHADOW;
@@ -186,7 +157,7 @@ export class Shadow {
         bodyTimeout: timeoutMs,
       })
       .then(async (r) => {
-        const reader = new BodyReader(isJson(r.headers), max);
+        const reader = new BodyReader(r.headers, max);
         for await (const c of r.body as AsyncIterable<Buffer>) reader.add(c);
         shadow = { status: r.statusCode, headers: pickHeaders(r.headers), body: reader.body() };
       })
@@ -197,7 +168,7 @@ export class Shadow {
     return {
       head: (status, headers) => {
         ownerHead = { status, headers: pickHeaders(headers as Record<string, string | string[] | undefined>) };
-        ownerBody = new BodyReader(isJson(headers as IncomingHttpHeaders), max);
+        ownerBody = new BodyReader(headers as Record<string, string | string[] | undefined>, max);
       },
       chunk: (c) => ownerBody?.add(c),
       done: (complete) => {

@@ -11,7 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { ROOT, request, sleep, startChild, waitFor, type Child, type TLike } from './proc.js';
-import { buildOnce } from '../../switchboard/test/proxy/lib/harness.js';
+import { buildOnce, childEnv } from '../../switchboard/test/proxy/lib/harness.js';
+
+export { childEnv };
 import type { AccessRecord } from '../../switchboard/proxy/access-log.js';
 
 /** `npm run build` (bin/switchboard.js runs dist/), serialised with the proxy tests' builds. */
@@ -53,16 +55,6 @@ export interface Switchboard {
   /** The process's JSON log (stderr). */
   logText(): string;
   stop(): Promise<void>;
-}
-
-/** The child's environment: ours minus anything the CLI would read as a switch or a config location. */
-export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (/^(MIGRATION_FORCE_PYTHON|ROUTE_OWNER_|ROUTE_CANARY_|WORKER_OWNER_|GATE_|SWITCHBOARD_|QUAY_)/.test(k)) continue;
-    env[k] = v;
-  }
-  return { ...env, ...extra };
 }
 
 /** Replaces a file by write-and-rename, as editors and config management do: readers never see it torn. */

@@ -13,7 +13,8 @@ import { differences, judge, normalizeHeader, redact, tooDeep, type Answer } fro
 import { loadSequences, parseSequenceFile, shippedCapabilities, substitute } from '../../contract/sequence.js';
 import { buildSnapshot } from '../../core/snapshot.js';
 import { parseConfig } from '../../config/parse.js';
-import { contractFile, GateKeeper } from '../../control/gate-keeper.js';
+import { GateKeeper } from '../../control/gate-keeper.js';
+import { contractFile } from '../../contract/result-file.js';
 import { createLogger } from '../../../lib/log.js';
 
 const json = (value: unknown, status = 200, headers: Record<string, string> = {}): Answer => ({ status, headers, body: { kind: 'json', value } });

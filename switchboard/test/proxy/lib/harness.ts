@@ -15,6 +15,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Duplex } from 'node:stream';
 import YAML from 'yaml';
 import { loadInventory, type Inventory } from '../../../../owner-maps/index.js';
+import { isSwitchEnvName } from '../../../config/keys.js';
 import { FileSnapshotProvider } from '../../../snapshots/provider.js';
 import type { Snapshot } from '../../../core/snapshot.js';
 import { silentLogger, type Logger } from '../../../../lib/log.js';
@@ -467,7 +468,8 @@ export async function buildOnce(): Promise<void> {
 export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (/^(MIGRATION_FORCE_PYTHON|ROUTE_OWNER_|ROUTE_CANARY_|WORKER_OWNER_|GATE_|SWITCHBOARD_|QUAY_)/.test(k)) continue;
+    // Every name the switchboard reads as a switch (config/keys.ts decides), and its own and the runtime's settings.
+    if (isSwitchEnvName(k) || /^(SWITCHBOARD_|QUAY_)/.test(k)) continue;
     env[k] = v;
   }
   return { ...env, ...extra };
