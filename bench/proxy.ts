@@ -1,27 +1,38 @@
 /**
- * bench/proxy — switchboard's proxy against nginx's proxy_pass, same upstream, same run.
+ * bench/proxy — what the switchboard's proxy costs, against nginx and against
+ * the floor of any Node proxy, same upstream, same run.
  *
- *   npm run bench:proxy            (needs nginx and wrk: apt-get install -y nginx-light wrk)
+ *   npm run bench:proxy            (needs nginx, wrk, docker-registry: apt-get install -y nginx-light wrk docker-registry)
  *
- * Layout: an nginx "upstream" serves a small response for any path and a 1 GiB
- * file; in front of it, either switchboard (one process) or nginx (one worker,
- * proxy_pass with keepalive). With two or more cores the proxy under test is
- * pinned to its own core and the load generator and upstream share the rest.
- * Measured: small requests/s and p99 (wrk), blob MiB/s (1 GiB download), and
- * the proxy's peak RSS while streaming the 1 GiB blob. Prints ratios.
+ * Four proxies in front of one upstream, one at a time under load:
+ *   nginx          proxy_pass to an upstream block with keepalive, one worker
+ *   undici floor   node:http + undici Pool.stream and nothing else (bench/lib/floor-proxy.ts)
+ *   switchboard    `switchboard serve` (decisions, per-capability metrics, gates, pins)
+ *   + shadow 1%    the same with ROUTE_SHADOW_CAP_V2_PULL: 1
+ * With two or more cores the proxy under test is pinned to cpu 1; wrk and the
+ * upstream share cpu 0. Measured: requests/s and p99 (wrk), the proxy's CPU
+ * time per request (from /proc, so a proxy that is not the bottleneck still
+ * shows its cost), blob MiB/s (a BENCH_BLOB_MIB download) and the proxy's RSS
+ * while streaming it. Two upstreams: a static one (nginx `return 200` and a
+ * file: it costs next to nothing, so the proxy's cost is exposed) and a real
+ * registry (docker-registry).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync, openSync, writeSync, closeSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync, openSync, writeSync, closeSync, existsSync, linkSync, createReadStream } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir, cpus } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import http from 'node:http';
-import { children, columns, freePort, nginxBin, pinned, rssKiB, startBenchNginx, taskset, waitFor, wrk, wrkBin, type WrkResult } from './lib/procs.js';
+import { children, columns, cpuSeconds, freePort, nginxBin, pinned, rssKiB, startBenchNginx, taskset, waitFor, wrk, wrkBin, type WrkResult } from './lib/procs.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const BLOB_MIB = Number(process.env.BENCH_BLOB_MIB ?? 1024);
+/** The proxy under test gets cpu 1; wrk and the upstreams cpu 0. */
+const PROXY_CPU = taskset ? '1' : null;
+const PEER_CPU = taskset ? '0' : null;
 
 if (!nginxBin || !wrkBin) {
   console.error('bench:proxy needs nginx and wrk: apt-get install -y nginx-light wrk');
@@ -35,15 +46,113 @@ process.on('exit', () => {
 });
 process.on('SIGINT', () => process.exit(130));
 
-async function startNginx(name: string, body: string, cpu: string | null): Promise<ChildProcess> {
-  return startBenchNginx(dir, name, body, cpu);
+interface Proxy {
+  name: string;
+  port: number;
+  pid: number;
+  /** Shadow requests sent so far (the switchboard with shadowing on), else null. */
+  shadowed?: () => Promise<number>;
+  stop(): void;
 }
 
-function wrkOn(url: string, seconds: number, extra: string[] = []): WrkResult {
-  return wrk(url, seconds, CONNECTIONS, extra);
+async function nginxProxy(tag: string, upstream: string): Promise<Proxy> {
+  const port = await freePort();
+  const c = startBenchNginx(
+    dir,
+    `proxy-${tag}`,
+    `upstream quay { server ${upstream}; keepalive 64; }
+  server {
+    listen 127.0.0.1:${port} backlog=4096;
+    client_max_body_size 0;
+    location / {
+      proxy_pass http://quay; proxy_http_version 1.1; proxy_set_header Connection "";
+      proxy_set_header Host $http_host; proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto $scheme; proxy_buffering off; proxy_request_buffering off;
+    }
+  }`,
+    PROXY_CPU,
+  );
+  await waitFor(`http://127.0.0.1:${port}/v2/`);
+  return { name: 'nginx proxy_pass', port, pid: c.pid!, stop: () => c.kill('SIGKILL') };
 }
 
-/** Downloads the blob through `url`, returns MiB/s and the proxy's peak RSS growth (MiB) meanwhile. */
+async function floorProxy(upstream: string): Promise<Proxy> {
+  const port = await freePort();
+  const [cmd, args] = pinned(PROXY_CPU, process.execPath, [join(root, 'dist', 'bench', 'lib', 'floor-proxy.js'), String(port), `http://${upstream}`]);
+  const c = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  children.push(c);
+  await waitFor(`http://127.0.0.1:${port}/v2/`);
+  return { name: 'undici floor', port, pid: c.pid!, stop: () => c.kill('SIGKILL') };
+}
+
+async function switchboardProxy(tag: string, upstream: string, shadowPercent: number): Promise<Proxy> {
+  const port = await freePort();
+  const admin = await freePort();
+  mkdirSync(join(dir, `switchboard-${tag}`));
+  const cfg = join(dir, `switchboard-${tag}`, 'config.yaml');
+  // V2_PULL is a 5% canary, so every pull takes a full decision (canary selectors, bucketing);
+  // both owners are the same upstream, so the answers are equal whichever owner serves.
+  writeFileSync(
+    cfg,
+    `MIGRATION:
+  ROUTE_OWNER_DEFAULT: python
+  ROUTE_OWNER_CAP_V2_PULL: canary
+  ROUTE_CANARY_CAP_V2_PULL_PERCENT: 5
+${shadowPercent > 0 ? `  ROUTE_SHADOW_CAP_V2_PULL: ${shadowPercent}\n` : ''}SWITCHBOARD:
+  UPSTREAMS: {python: "http://${upstream}", go: "http://${upstream}"}
+  LISTEN: "127.0.0.1:${port}"
+  ADMIN_LISTEN: "127.0.0.1:${admin}"
+  ACCESS_LOG: "off"
+${shadowPercent > 0 ? '  SHADOW: {MAX_PER_SECOND: 100000, MAX_IN_FLIGHT: 256}\n' : ''}`,
+  );
+  const [cmd, args] = pinned(PROXY_CPU, process.execPath, [join(root, 'bin', 'switchboard.js'), 'serve', '--config', cfg]);
+  // Its banner and logs are kept, and shown only if it does not come up or stops early.
+  const c = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SWITCHBOARD_LOG_LEVEL: 'error' } });
+  children.push(c);
+  let said = '';
+  c.stderr!.on('data', (b: Buffer) => {
+    said = (said + b.toString()).slice(-4000);
+  });
+  c.on('exit', (code, sig) => {
+    if (!stopping) console.error(`switchboard (${tag}) stopped early (${code ?? sig}):\n${said}`);
+  });
+  let stopping = false;
+  await waitFor(`http://127.0.0.1:${admin}/readyz`);
+  const shadowed = async (): Promise<number> => {
+    const text = await getText(`http://127.0.0.1:${admin}/metrics`);
+    let n = 0;
+    for (const m of text.matchAll(/^switchboard_shadow_requests_total\{[^}]*outcome="(compared|failed|cut)"[^}]*\} (\d+)/gm)) n += Number(m[2]);
+    return n;
+  };
+  // taskset execs its command, so the pid is the proxy itself.
+  return {
+    name: shadowPercent > 0 ? `switchboard, shadow ${shadowPercent}%` : 'switchboard',
+    port,
+    pid: c.pid!,
+    shadowed: shadowPercent > 0 ? shadowed : undefined,
+    stop: () => {
+      stopping = true;
+      c.kill('SIGKILL');
+    },
+  };
+}
+
+/** A GET on a connection of its own (no keep-alive to go stale between runs). */
+function getText(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { agent: false }, (res) => {
+        let t = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (t += c));
+        res.on('end', () => resolve(t));
+        res.on('error', reject);
+      })
+      .on('error', reject);
+  });
+}
+
+/** Downloads the blob through `url`: MiB/s and the proxy's peak RSS meanwhile. */
 async function blob(url: string, pid: number): Promise<{ mibs: number; peakRssMiB: number; baseRssMiB: number }> {
   const base = rssKiB(pid);
   let peak = base;
@@ -69,67 +178,8 @@ async function blob(url: string, pid: number): Promise<{ mibs: number; peakRssMi
   return { mibs: BLOB_MIB / secs, peakRssMiB: peak / 1024, baseRssMiB: base / 1024 };
 }
 
-interface ProxyPair {
-  swbPort: number;
-  ngxPort: number;
-  swbPid: number;
-  ngxPid: number;
-  stop(): void;
-}
-
-/** Starts switchboard and an nginx proxy_pass peer, both in front of `upstream` (host:port). */
-async function startProxies(name: string, upstream: string): Promise<ProxyPair> {
-  const ngxPort = await freePort();
-  const swbPort = await freePort();
-  const swbAdmin = await freePort();
-  const ngx = await startNginx(
-    `proxy-${name}`,
-    `upstream quay { server ${upstream}; keepalive 64; }
-  server {
-    listen 127.0.0.1:${ngxPort} backlog=4096;
-    client_max_body_size 0;
-    location / {
-      proxy_pass http://quay; proxy_http_version 1.1; proxy_set_header Connection "";
-      proxy_set_header Host $http_host; proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto $scheme; proxy_buffering off; proxy_request_buffering off;
-    }
-  }`,
-    taskset ? '1' : null,
-  );
-  await waitFor(`http://127.0.0.1:${ngxPort}/v2/`);
-  const cfg = join(dir, `config-${name}.yaml`);
-  writeFileSync(
-    cfg,
-    `MIGRATION:
-  ROUTE_OWNER_DEFAULT: python
-  ROUTE_OWNER_CAP_V2_PULL: canary
-  ROUTE_CANARY_CAP_V2_PULL_PERCENT: 5
-SWITCHBOARD:
-  UPSTREAMS: {python: "http://${upstream}", go: "http://${upstream}"}
-  LISTEN: "127.0.0.1:${swbPort}"
-  ADMIN_LISTEN: "127.0.0.1:${swbAdmin}"
-  ACCESS_LOG: "off"
-`,
-  );
-  const [cmd, args] = pinned(taskset ? '1' : null, process.execPath, [join(root, 'bin', 'switchboard.js'), 'serve', '--config', cfg]);
-  const swb = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, SWITCHBOARD_LOG_LEVEL: 'error' } });
-  children.push(swb);
-  await waitFor(`http://127.0.0.1:${swbAdmin}/readyz`);
-  // taskset execs its command, so these pids are the proxies themselves.
-  return {
-    swbPort,
-    ngxPort,
-    swbPid: swb.pid!,
-    ngxPid: ngx.pid!,
-    stop: () => {
-      swb.kill('SIGKILL');
-      ngx.kill('SIGKILL');
-    },
-  };
-}
-
 /** A real docker-registry (CNCF Distribution) holding one image and one blob of BLOB_MIB MiB. */
-async function startRegistry(blobFile: string): Promise<{ addr: string; manifestPath: string; blobPath: string; accept: string }> {
+async function startRegistry(blobFile: string, blobDigest: string): Promise<Upstream> {
   const bin = ['/usr/bin/docker-registry'].find((p) => existsSync(p));
   if (!bin) throw new Error('needs docker-registry: apt-get install -y docker-registry');
   const port = await freePort();
@@ -145,12 +195,10 @@ http: {addr: 127.0.0.1:${port}, secret: bench}
 health: {storagedriver: {enabled: false}}
 `,
   );
-  const [cmd, args] = pinned('0', bin, ['serve', conf]);
+  const [cmd, args] = pinned(PEER_CPU, bin, ['serve', conf]);
   children.push(spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] }));
   const base = `http://127.0.0.1:${port}`;
   await waitFor(`${base}/v2/`);
-  const { createHash } = await import('node:crypto');
-  const { createReadStream } = await import('node:fs');
   const upload = async (body: Buffer | string, size: number, digest: string): Promise<void> => {
     const start = await fetch(`${base}/v2/bench/app/blobs/uploads/`, { method: 'POST' });
     const loc = new URL(start.headers.get('location')!, base);
@@ -165,15 +213,6 @@ health: {storagedriver: {enabled: false}}
       else req.end(body);
     });
   };
-  // The big blob, streamed from the file; its digest computed first.
-  const h = createHash('sha256');
-  await new Promise<void>((resolve, reject) => {
-    createReadStream(blobFile)
-      .on('data', (c) => h.update(c))
-      .on('end', resolve)
-      .on('error', reject);
-  });
-  const blobDigest = `sha256:${h.digest('hex')}`;
   const size = BLOB_MIB * 1048576;
   await upload(blobFile, size, blobDigest);
   const cfgBlob = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
@@ -188,64 +227,135 @@ health: {storagedriver: {enabled: false}}
   });
   const put = await fetch(`${base}/v2/bench/app/manifests/latest`, { method: 'PUT', headers: { 'content-type': accept }, body: manifest });
   if (put.status !== 201) throw new Error(`manifest PUT: ${put.status} ${await put.text()}`);
-  return { addr: `127.0.0.1:${port}`, manifestPath: '/v2/bench/app/manifests/latest', blobPath: `/v2/bench/app/blobs/${blobDigest}`, accept };
-}
-
-interface ScenarioResult {
-  sw: { rps: number; p50: number; p99: number; errors: number };
-  ng: { rps: number; p50: number; p99: number; errors: number };
-  sb: { mibs: number; peak: number; base: number };
-  nb: { mibs: number; peak: number; base: number };
-}
-
-async function scenario(pair: ProxyPair, smallPath: string, header: string | null, blobPath: string): Promise<ScenarioResult> {
-  const hdr = header ? ['-H', header] : [];
-  const run = (port: number, secs: number): WrkResult => wrkOn(`http://127.0.0.1:${port}${smallPath}`, secs, hdr);
-  run(pair.swbPort, 2);
-  run(pair.ngxPort, 2);
-  const runs: { swb: WrkResult; ngx: WrkResult }[] = [];
-  for (let i = 0; i < 2; i++) runs.push({ ngx: run(pair.ngxPort, DURATION / 2), swb: run(pair.swbPort, DURATION / 2) });
-  const avg = (xs: number[]): number => xs.reduce((x, y) => x + y, 0) / xs.length;
-  const pick = (k: 'swb' | 'ngx') => ({
-    rps: avg(runs.map((r) => r[k].rps)),
-    p50: avg(runs.map((r) => r[k].p50ms)),
-    p99: avg(runs.map((r) => r[k].p99ms)),
-    errors: runs.reduce((x, r) => x + r[k].errors, 0),
-  });
-  const nb1 = await blob(`http://127.0.0.1:${pair.ngxPort}${blobPath}`, pair.ngxPid);
-  const sb1 = await blob(`http://127.0.0.1:${pair.swbPort}${blobPath}`, pair.swbPid);
-  const nb2 = await blob(`http://127.0.0.1:${pair.ngxPort}${blobPath}`, pair.ngxPid);
-  const sb2 = await blob(`http://127.0.0.1:${pair.swbPort}${blobPath}`, pair.swbPid);
   return {
-    sw: pick('swb'),
-    ng: pick('ngx'),
-    nb: { mibs: (nb1.mibs + nb2.mibs) / 2, peak: Math.max(nb1.peakRssMiB, nb2.peakRssMiB), base: nb1.baseRssMiB },
-    sb: { mibs: (sb1.mibs + sb2.mibs) / 2, peak: Math.max(sb1.peakRssMiB, sb2.peakRssMiB), base: sb1.baseRssMiB },
+    title: 'registry upstream (docker-registry): GET manifest, GET blob',
+    addr: `127.0.0.1:${port}`,
+    smallPath: '/v2/bench/app/manifests/latest',
+    header: `Accept: ${accept}`,
+    blobPath: `/v2/bench/app/blobs/${blobDigest}`,
   };
 }
 
-function report(title: string, r: ScenarioResult, headline: boolean): string {
-  const f = (n: number, d = 0): string => n.toFixed(d);
-  const signed = (n: number): string => `${n >= 0 ? '+' : '−'}${Math.abs(n).toFixed(3)} ms`;
-  const { sw, ng, sb, nb } = r;
-  const verdict = (ok: boolean): string => (headline ? (ok ? 'PASS' : 'FAIL') : '');
-  const rows = [
-    [title, 'switchboard', 'nginx', 'ratio', headline ? 'target' : '', ''],
-    ['  small requests/s', f(sw.rps), f(ng.rps), `${(sw.rps / ng.rps).toFixed(2)}×`, headline ? '≥ 0.85×' : '', verdict(sw.rps / ng.rps >= 0.85)],
-    ['  small p50 ms', f(sw.p50, 3), f(ng.p50, 3), signed(sw.p50 - ng.p50), '', ''],
-    ['  small p99 ms', f(sw.p99, 3), f(ng.p99, 3), signed(sw.p99 - ng.p99), headline ? '≤ +1 ms' : '', verdict(sw.p99 - ng.p99 <= 1)],
-    ['  errors', String(sw.errors), String(ng.errors), '', headline ? '0' : '', verdict(sw.errors === 0)],
-    ['  blob MiB/s', f(sb.mibs), f(nb.mibs), `${(sb.mibs / nb.mibs).toFixed(2)}×`, headline ? '≥ 0.95×' : '', verdict(sb.mibs / nb.mibs >= 0.95)],
-    [
-      '  RSS while streaming MiB',
-      `${f(sb.base)} → ${f(sb.peak)}`,
-      `${f(nb.base)} → ${f(nb.peak)}`,
-      `+${f(sb.peak - sb.base)} MiB`,
-      headline ? 'flat' : '',
-      verdict(sb.peak - sb.base < 64),
-    ],
-  ];
-  return columns(rows);
+interface Upstream {
+  title: string;
+  addr: string;
+  smallPath: string;
+  header: string | null;
+  blobPath: string;
+}
+
+/** nginx `return 200` for any path, and the blob as a registry blob path (so the switchboard takes its blob lane). */
+async function startStatic(blobFile: string, blobDigest: string): Promise<Upstream> {
+  const port = await freePort();
+  const docroot = join(dir, 'static');
+  mkdirSync(join(docroot, 'v2', 'bench', 'app', 'blobs'), { recursive: true });
+  linkSync(blobFile, join(docroot, 'v2', 'bench', 'app', 'blobs', blobDigest));
+  startBenchNginx(
+    dir,
+    'upstream',
+    `server {
+    listen 127.0.0.1:${port} backlog=4096;
+    location /v2/bench/app/blobs/ { root ${docroot}; default_type application/octet-stream; }
+    location / { default_type application/json; return 200 '${'x'.repeat(512)}'; }
+  }`,
+    PEER_CPU,
+  );
+  await waitFor(`http://127.0.0.1:${port}/v2/`);
+  return {
+    title: 'static upstream (nginx return 200, 512 B; a file for the blob): the proxy is the bottleneck',
+    addr: `127.0.0.1:${port}`,
+    smallPath: '/v2/acme/web/manifests/latest',
+    header: null,
+    blobPath: `/v2/bench/app/blobs/${blobDigest}`,
+  };
+}
+
+interface Small {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  /** The proxy's CPU time (user + system, all its threads) per request served, µs. */
+  cpuUs: number;
+  shadowed: number | null;
+}
+
+interface Row {
+  proxy: Proxy;
+  small: Small;
+  blob: { mibs: number; peak: number; base: number } | null;
+}
+
+async function smallRun(p: Proxy, up: Upstream, secs: number): Promise<{ r: WrkResult; cpu: number; shadowed: number }> {
+  const hdr = up.header ? ['-H', up.header] : [];
+  const cpu0 = cpuSeconds(p.pid);
+  const sh0 = (await p.shadowed?.()) ?? 0;
+  const r = wrk(`http://127.0.0.1:${p.port}${up.smallPath}`, secs, CONNECTIONS, hdr);
+  const cpu = cpuSeconds(p.pid) - cpu0;
+  const shadowed = ((await p.shadowed?.()) ?? 0) - sh0;
+  return { r, cpu, shadowed };
+}
+
+/** Small requests through each proxy in alternating halves, then the blob through those that stream it. */
+async function scenario(up: Upstream, proxies: Proxy[], blobOf: (p: Proxy) => boolean): Promise<Row[]> {
+  for (const p of proxies) await smallRun(p, up, 2); // warm-up (JIT, connections)
+  const runs = new Map<Proxy, { r: WrkResult; cpu: number; shadowed: number }[]>(proxies.map((p) => [p, []]));
+  for (let i = 0; i < 2; i++) for (const p of proxies) runs.get(p)!.push(await smallRun(p, up, DURATION / 2));
+  const rows: Row[] = [];
+  for (const p of proxies) {
+    const rs = runs.get(p)!;
+    const avg = (f: (x: { r: WrkResult; cpu: number; shadowed: number }) => number): number => rs.reduce((a, x) => a + f(x), 0) / rs.length;
+    const requests = rs.reduce((a, x) => a + x.r.requests, 0);
+    rows.push({
+      proxy: p,
+      small: {
+        rps: avg((x) => x.r.rps),
+        p50: avg((x) => x.r.p50ms),
+        p99: avg((x) => x.r.p99ms),
+        errors: rs.reduce((a, x) => a + x.r.errors, 0),
+        cpuUs: (rs.reduce((a, x) => a + x.cpu, 0) / requests) * 1e6,
+        shadowed: p.shadowed ? rs.reduce((a, x) => a + x.shadowed, 0) / requests : null,
+      },
+      blob: null,
+    });
+  }
+  const streamers = rows.filter((r) => blobOf(r.proxy));
+  const got = new Map<Row, { mibs: number; peakRssMiB: number; baseRssMiB: number }[]>(streamers.map((r) => [r, []]));
+  for (let i = 0; i < 2; i++) for (const r of streamers) got.get(r)!.push(await blob(`http://127.0.0.1:${r.proxy.port}${up.blobPath}`, r.proxy.pid));
+  for (const r of streamers) {
+    const g = got.get(r)!;
+    r.blob = { mibs: g.reduce((a, x) => a + x.mibs, 0) / g.length, peak: Math.max(...g.map((x) => x.peakRssMiB)), base: g[0]!.baseRssMiB };
+  }
+  return rows;
+}
+
+const f = (n: number, d = 0): string => n.toFixed(d);
+const x = (n: number): string => `${n.toFixed(2)}×`;
+
+function table(up: Upstream, rows: Row[]): string {
+  const ngx = rows.find((r) => r.proxy.name.startsWith('nginx'))!;
+  const floor = rows.find((r) => r.proxy.name === 'undici floor')!;
+  const out = [['', 'req/s', '÷ nginx', 'p50 ms', 'p99 ms', 'errors', 'CPU µs/req', '÷ floor', 'blob MiB/s', '÷ nginx', 'RSS streaming MiB']];
+  for (const r of rows) {
+    const s = r.small;
+    out.push([
+      `  ${r.proxy.name}`,
+      f(s.rps),
+      x(s.rps / ngx.small.rps),
+      f(s.p50, 3),
+      f(s.p99, 3),
+      String(s.errors),
+      f(s.cpuUs, 1),
+      x(s.cpuUs / floor.small.cpuUs),
+      r.blob ? f(r.blob.mibs) : '',
+      r.blob && ngx.blob ? x(r.blob.mibs / ngx.blob.mibs) : '',
+      r.blob ? `${f(r.blob.base)} → ${f(r.blob.peak)}` : '',
+    ]);
+  }
+  const notes = rows
+    .filter((r) => r.small.shadowed !== null)
+    .map((r) => `  (${r.proxy.name}: ${(r.small.shadowed! * 100).toFixed(2)}% of requests were shadowed to the other owner)`);
+  return [up.title, columns(out), ...notes].join('\n');
 }
 
 async function main(): Promise<void> {
@@ -254,50 +364,75 @@ async function main(): Promise<void> {
   const fd = openSync(blobFile, 'w');
   const chunk = Buffer.alloc(1048576);
   for (let i = 0; i < chunk.length; i += 4) chunk.writeUInt32LE((i * 2654435761) >>> 0, i);
+  const h = createHash('sha256');
   for (let i = 0; i < BLOB_MIB; i++) {
     chunk.writeUInt32LE(i, 0);
     writeSync(fd, chunk);
+    h.update(chunk);
   }
   closeSync(fd);
-  console.log('bench/proxy — switchboard vs nginx proxy_pass (keepalive 64, buffering off), same upstream, same run');
+  const blobDigest = `sha256:${h.digest('hex')}`;
+  console.log('bench/proxy — the switchboard against nginx proxy_pass and a bare undici floor, same upstream, same run');
   console.log(
     `node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}; ${taskset ? 'proxy under test pinned to cpu 1; wrk and upstream on cpu 0' : 'no CPU pinning'}`,
   );
   console.log(`small: wrk -t1 -c${CONNECTIONS}, ${DURATION}s per proxy in alternating halves; V2_PULL is a 5% canary, so every request takes a full decision`);
-  console.log(`blob: GET ${BLOB_MIB} MiB twice through each proxy; proxy RSS sampled every 50 ms`);
+  console.log("CPU µs/req: the proxy process's user + system time (all threads, from /proc) ÷ requests served");
+  console.log(`blob: GET ${BLOB_MIB} MiB twice through each streaming proxy; proxy RSS sampled every 50 ms`);
   console.log('');
 
-  // 1. The headline: a real registry upstream (docker-registry, the legacy stand-in).
-  const reg = await startRegistry(blobFile);
-  const regPair = await startProxies('registry', reg.addr);
-  const regResult = await scenario(regPair, reg.manifestPath, `Accept: ${reg.accept}`, reg.blobPath);
-  regPair.stop();
-  console.log(report('registry upstream (docker-registry): GET manifest, GET blob', regResult, true));
+  const verdicts: string[] = [];
+  const verdict = (what: string, value: string, target: string, ok: boolean): void => {
+    verdicts.push(`${what}: ${value} (target ${target}) — ${ok ? 'PASS' : 'FAIL'}`);
+  };
+  const byName = (rows: Row[], name: string): Row => rows.find((r) => r.proxy.name === name)!;
+
+  // 1. Static upstream: the proxies' own cost, side by side.
+  const st = await startStatic(blobFile, blobDigest);
+  const stProxies = [
+    await nginxProxy('static', st.addr),
+    await floorProxy(st.addr),
+    await switchboardProxy('static', st.addr, 0),
+    await switchboardProxy('static-shadow', st.addr, 1),
+  ];
+  const stRows = await scenario(st, stProxies, (p) => !p.name.includes('shadow'));
+  for (const p of stProxies) p.stop();
+  console.log(table(st, stRows));
   console.log('');
 
-  // 2. Worst case for the proxy: an upstream that costs nothing (nginx `return 200`).
-  const upPort = await freePort();
-  await startNginx(
-    'upstream',
-    `server {
-    listen 127.0.0.1:${upPort} backlog=4096;
-    location /blob { alias ${blobFile}; default_type application/octet-stream; }
-    location / { default_type application/json; return 200 '${'x'.repeat(512)}'; }
-  }`,
-    taskset ? '0' : null,
-  );
-  await waitFor(`http://127.0.0.1:${upPort}/v2/`);
-  const staticPair = await startProxies('static', `127.0.0.1:${upPort}`);
-  const st = await scenario(staticPair, '/v2/acme/web/manifests/latest', null, '/blob');
-  staticPair.stop();
-  console.log(report('static upstream (nginx return 200; proxy-bound worst case)', st, false));
+  // 2. A real registry upstream.
+  const reg = await startRegistry(blobFile, blobDigest);
+  const regProxies = [
+    await nginxProxy('registry', reg.addr),
+    await floorProxy(reg.addr),
+    await switchboardProxy('registry', reg.addr, 0),
+    await switchboardProxy('registry-shadow', reg.addr, 1),
+  ];
+  const regRows = await scenario(reg, regProxies, (p) => !p.name.includes('shadow'));
+  for (const p of regProxies) p.stop();
+  console.log(table(reg, regRows));
   console.log('');
-  const r = regResult;
-  console.log(
-    `proxy (registry upstream): requests/s ${(r.sw.rps / r.ng.rps).toFixed(2)}× nginx, p99 ${r.sw.p99 - r.ng.p99 >= 0 ? '+' : ''}${(r.sw.p99 - r.ng.p99).toFixed(3)} ms, blob ${(r.sb.mibs / r.nb.mibs).toFixed(2)}× nginx, RSS +${(r.sb.peak - r.sb.base).toFixed(0)} MiB streaming ${BLOB_MIB} MiB`,
+
+  const sFloor = byName(stRows, 'undici floor').small.cpuUs;
+  const sSwb = byName(stRows, 'switchboard');
+  const sShadow = byName(stRows, 'switchboard, shadow 1%');
+  const sNginx = byName(stRows, 'nginx proxy_pass');
+  const rNginx = byName(regRows, 'nginx proxy_pass');
+  const rSwb = byName(regRows, 'switchboard');
+  verdict('CPU per request, shadow off (static)', `${f(sSwb.small.cpuUs, 1)} µs = ${x(sSwb.small.cpuUs / sFloor)} the floor`, '≤ 1.15×', sSwb.small.cpuUs / sFloor <= 1.15);
+  verdict('CPU per request, shadow 1% (static)', `${f(sShadow.small.cpuUs, 1)} µs = ${x(sShadow.small.cpuUs / sFloor)} the floor`, '≤ 1.25×', sShadow.small.cpuUs / sFloor <= 1.25);
+  verdict('blob MiB/s (static)', `${x(sSwb.blob!.mibs / sNginx.blob!.mibs)} nginx`, '≥ 1.00×', sSwb.blob!.mibs / sNginx.blob!.mibs >= 1);
+  verdict('blob MiB/s (registry)', `${x(rSwb.blob!.mibs / rNginx.blob!.mibs)} nginx`, '≥ 1.00×', rSwb.blob!.mibs / rNginx.blob!.mibs >= 1);
+  verdict('RSS while streaming (registry)', `+${f(rSwb.blob!.peak - rSwb.blob!.base)} MiB`, '< 64 MiB', rSwb.blob!.peak - rSwb.blob!.base < 64);
+  verdict(
+    'errors',
+    String([...stRows, ...regRows].reduce((a, r) => a + r.small.errors, 0)),
+    '0',
+    [...stRows, ...regRows].every((r) => r.small.errors === 0),
   );
+  console.log(verdicts.join('\n'));
   console.log(
-    `proxy (static upstream):   requests/s ${(st.sw.rps / st.ng.rps).toFixed(2)}× nginx, p99 ${st.sw.p99 - st.ng.p99 >= 0 ? '+' : ''}${(st.sw.p99 - st.ng.p99).toFixed(3)} ms, blob ${(st.sb.mibs / st.nb.mibs).toFixed(2)}× nginx`,
+    `proxy: CPU ${x(sSwb.small.cpuUs / sFloor)} floor (shadow 1%: ${x(sShadow.small.cpuUs / sFloor)}), static requests/s ${x(sSwb.small.rps / sNginx.small.rps)} nginx, registry requests/s ${x(rSwb.small.rps / rNginx.small.rps)} nginx, blob ${x(rSwb.blob!.mibs / rNginx.blob!.mibs)} nginx`,
   );
 }
 

@@ -7,6 +7,8 @@
  * (the owners write X-Forwarded-For into their audit logs), and a client's
  * Forwarded is dropped unless it comes through a trusted proxy.
  */
+import { util } from 'undici';
+
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authenticate', 'proxy-authorization']);
 
 /**
@@ -101,6 +103,36 @@ export function responseHeaders(headers: Record<string, string | string[] | unde
     else out.push(name, v);
   }
   return out;
+}
+
+/**
+ * The same from undici's raw response headers ([name, value, ...] buffers):
+ * names lower-cased, values as latin1, in the upstream's order.
+ */
+export function responseHeadersRaw(raw: readonly (Buffer | string)[]): string[] {
+  let connectionTokens: Set<string> | null = null;
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = util.headerNameToString(raw[i]!);
+    if (HOP_BY_HOP.has(name)) {
+      if (name === 'connection') {
+        const v = raw[i + 1]!;
+        for (const tok of (typeof v === 'string' ? v : v.toString('latin1')).split(',')) {
+          const t = tok.trim().toLowerCase();
+          // `keep-alive` names a header dropped anyway; `close` none.
+          if (t && t !== 'close' && !HOP_BY_HOP.has(t)) (connectionTokens ??= new Set()).add(t);
+        }
+      }
+      continue;
+    }
+    const v = raw[i + 1]!;
+    out.push(name, typeof v === 'string' ? v : v.toString('latin1'));
+  }
+  if (connectionTokens === null) return out;
+  // Headers the Connection header names (rare): dropped, wherever they came in the section.
+  const kept: string[] = [];
+  for (let i = 0; i < out.length; i += 2) if (!connectionTokens.has(out[i]!)) kept.push(out[i]!, out[i + 1]!);
+  return kept;
 }
 
 /** True when the client sent a request body (Content-Length > 0 or chunked). */

@@ -1,9 +1,18 @@
 /**
  * Prometheus metrics of the proxy (DESIGN §5), prefix `switchboard_`, units in
- * names. Label children are cached so the hot path does one map look-up.
+ * names. The two series every request updates (decisions, duration) are
+ * hot-metrics cells found by the decision's route; the rest, updated on
+ * failures and rarities, are prom-client's own.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Decision } from '../core/types.js';
+import { HotCounter, HotHistogram, type CounterCell, type HistogramCell } from './hot-metrics.js';
+
+/** One route's cells (or one family's, for paths no route matches), per owner: python 0, go 1. */
+interface RouteCells {
+  readonly decisions: [Map<string, CounterCell>, Map<string, CounterCell>];
+  readonly duration: [HistogramCell | null, HistogramCell | null];
+}
 
 export interface MetricsSources {
   snapshot(): { version: number; updated_at: string; hard_failure: boolean; kill_switch: boolean };
@@ -14,8 +23,9 @@ export interface MetricsSources {
 
 export class ProxyMetrics {
   readonly registry = new Registry();
-  private readonly decisions: Counter<'owner' | 'capability' | 'family' | 'reason'>;
-  private readonly duration: Histogram<'owner' | 'family'>;
+  private readonly decisions: HotCounter;
+  private readonly duration: HotHistogram;
+  private readonly routes = new Map<string, RouteCells>();
   private readonly errors: Counter<'owner' | 'family' | 'kind'>;
   private readonly pinsRecorded: Counter<'owner'>;
   private readonly refusals: Counter<'reason'>;
@@ -24,25 +34,23 @@ export class ProxyMetrics {
   private readonly serverErrors: Counter<'owner' | 'capability' | 'family'>;
   private readonly serverErrorChildren = new Map<string, { inc(): void }>();
   private readonly refusalChildren = new Map<string, { inc(): void }>();
-  private readonly decisionChildren = new Map<string, { inc(): void }>();
-  private readonly durationChildren = new Map<string, { observe(v: number): void }>();
 
   constructor(src: MetricsSources) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'switchboard_process_' });
-    this.decisions = new Counter({
-      name: 'switchboard_decisions_total',
-      help: 'Owner decisions, by owner, capability, family and reason',
-      labelNames: ['owner', 'capability', 'family', 'reason'],
-      registers,
-    });
-    this.duration = new Histogram({
-      name: 'switchboard_upstream_request_duration_seconds',
-      help: 'Time from forwarding a request to the end of the upstream response',
-      labelNames: ['owner', 'capability', 'family'],
-      registers,
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
-    });
+    this.decisions = new HotCounter(
+      'switchboard_decisions_total',
+      'Owner decisions, by owner, capability, family and reason',
+      ['owner', 'capability', 'family', 'reason'],
+      this.registry,
+    );
+    this.duration = new HotHistogram(
+      'switchboard_upstream_request_duration_seconds',
+      'Time from forwarding a request to the end of the upstream response',
+      ['owner', 'capability', 'family'],
+      [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      this.registry,
+    );
     this.errors = new Counter({
       name: 'switchboard_upstream_errors_total',
       help: 'Requests the upstream could not answer (refused, timeout, reset, unavailable); a client leaving is not one (switchboard_client_aborts_total)',
@@ -147,25 +155,37 @@ export class ProxyMetrics {
     });
   }
 
-  decision(d: Decision): void {
-    const key = `${d.owner}|${d.route_id ?? d.family ?? ''}|${d.reason}`;
-    let c = this.decisionChildren.get(key);
-    if (!c) {
-      c = this.decisions.labels(d.owner, d.capability ?? 'unknown', d.family ?? 'unknown', d.reason);
-      this.decisionChildren.set(key, c);
+  private cellsOf(d: Decision): RouteCells {
+    // Route ids and family names are the inventory's own strings: their hashes are cached.
+    const key = d.route_id ?? d.family ?? '';
+    let r = this.routes.get(key);
+    if (r === undefined) {
+      r = { decisions: [new Map(), new Map()], duration: [null, null] };
+      this.routes.set(key, r);
     }
-    c.inc();
+    return r;
   }
 
-  /** `capability` is null for requests no inventory row matches (then "unknown", as in decisions_total). */
-  upstreamDone(owner: string, family: string | null, seconds: number, capability: string | null = null): void {
-    const key = `${owner}|${capability ?? ''}|${family ?? ''}`;
-    let h = this.durationChildren.get(key);
-    if (!h) {
-      h = this.duration.labels(owner, capability ?? 'unknown', family ?? 'unknown');
-      this.durationChildren.set(key, h);
+  decision(d: Decision): void {
+    const byReason = this.cellsOf(d).decisions[d.owner === 'go' ? 1 : 0];
+    let c = byReason.get(d.reason);
+    if (c === undefined) {
+      c = this.decisions.cell([d.owner, d.capability ?? 'unknown', d.family ?? 'unknown', d.reason]);
+      byReason.set(d.reason, c);
     }
-    h.observe(seconds);
+    c.value++;
+  }
+
+  /** The upstream request decided by `d` ended after `seconds` (unmatched paths count as capability "unknown"). */
+  upstreamDone(d: Decision, seconds: number): void {
+    const r = this.cellsOf(d);
+    const o = d.owner === 'go' ? 1 : 0;
+    let h = r.duration[o];
+    if (h === null) {
+      h = this.duration.cell([d.owner, d.capability ?? 'unknown', d.family ?? 'unknown']);
+      r.duration[o] = h;
+    }
+    this.duration.observe(h, seconds);
   }
 
   /** The owner answered with a 5xx status. */

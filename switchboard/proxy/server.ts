@@ -31,7 +31,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { Duplex, Readable } from 'node:stream';
-import type { Pool } from 'undici';
+import { util, type Pool } from 'undici';
 import { decide } from '../core/decide.js';
 import type { Snapshot } from '../core/snapshot.js';
 import type { Decision, Owner } from '../core/types.js';
@@ -39,7 +39,8 @@ import { redactUrl, type Logger } from '../../lib/log.js';
 import type { PinStore } from './pin-store.js';
 import type { ProxyMetrics } from './metrics.js';
 import type { AccessLog } from './access-log.js';
-import { hasBody, requestHeaders, responseHeaders } from './headers.js';
+import { hasBody, requestHeaders, responseHeaders, responseHeadersRaw } from './headers.js';
+import { Relay } from './relay.js';
 import {
   answerClientError,
   classifyUpstreamError,
@@ -439,7 +440,7 @@ export class SwitchboardProxy {
       if (failure === 'client_abort') this.deps.metrics?.clientAbort(owner, d.family, d.capability);
       const ms = performance.now() - started;
       // A request the owner never saw, or one cut for its client's slowness, says nothing about the owner's latency.
-      if (failure !== 'bad_request' && failure !== 'body_timeout') this.deps.metrics?.upstreamDone(owner, d.family, ms / 1000, d.capability);
+      if (failure !== 'bad_request' && failure !== 'body_timeout') this.deps.metrics?.upstreamDone(d, ms / 1000);
       // An owner's own 5xx answer (the proxy's 502/504 are counted as upstream errors, with a failure).
       if (failure === undefined && res.statusCode >= 500 && res.headersSent) this.deps.metrics?.serverError(owner, d.family, d.capability);
       if (this.deps.accessLog.enabled) {
@@ -485,7 +486,7 @@ export class SwitchboardProxy {
         this.deps.metrics?.refused('body_timeout');
       });
     }
-    const opts = { path: req.url ?? '/', method: (req.method ?? 'GET') as 'GET', headers, body, signal: ac as unknown as AbortSignal };
+    const opts = { path: req.url ?? '/', method: (req.method ?? 'GET') as 'GET', headers, body };
     // Shadowing (off unless ROUTE_SHADOW_* says so: one identity check per request).
     const tap = body === null && this.deps.shadow?.wants(s, d, opts.method) ? this.startShadow(s, d, res, opts) : null;
     const h = this.health[owner];
@@ -546,7 +547,7 @@ export class SwitchboardProxy {
       // Buffer only the (tiny) upload-start response, so the pin is stored
       // before the client can send its first PATCH.
       this.pool(s, url)
-        .request(opts)
+        .request({ ...opts, signal: ac as unknown as AbortSignal })
         .then(async (r) => {
           ok();
           if (r.statusCode === 202) await this.pinUpload(r.headers, owner, s, d, client);
@@ -570,28 +571,28 @@ export class SwitchboardProxy {
       if (!replayed && replayable && !ac.aborted && !res.headersSent && isStaleConnection(err)) {
         replayed = true;
         this.deps.metrics?.upstreamRetry(owner, d.family, d.capability);
-        viaPool();
+        // Not from inside undici's error callback: once the pool has let go of the broken connection.
+        queueMicrotask(viaPool);
         return;
       }
       onError(err);
     };
+    /** The response head from the owner's: written by the relay. */
+    const head = (statusCode: number, raw: Buffer[]): string[] => {
+      ok();
+      if (tap !== null) tap.head(statusCode, util.parseHeaders(raw) as Record<string, string | string[]>);
+      if (d.params.upload_uuid !== undefined && ((statusCode === 201 && req.method === 'PUT') || (statusCode === 204 && req.method === 'DELETE'))) {
+        this.unpin(d.params.upload_uuid);
+      }
+      const out = responseHeadersRaw(raw);
+      if (s.settings.DEBUG_HEADERS) out.push(...this.debugHeaders(s, d));
+      // Draining: this connection takes no further request (decided when the headers go out).
+      if (this.draining) out.push('connection', 'close');
+      return out;
+    };
     const viaPool = (): void => {
       // The pool is taken here: after a blob-lane attempt, the snapshot may no longer be in force.
-      this.pool(s, url)
-        .stream(opts, ({ statusCode, headers: rh }) => {
-          ok();
-          tap?.head(statusCode, rh as Record<string, string | string[]>);
-          if (d.params.upload_uuid !== undefined && ((statusCode === 201 && req.method === 'PUT') || (statusCode === 204 && req.method === 'DELETE'))) {
-            this.unpin(d.params.upload_uuid);
-          }
-          const out = responseHeaders(rh as Record<string, string | string[]>);
-          if (s.settings.DEBUG_HEADERS) out.push(...this.debugHeaders(s, d));
-          // Draining: this connection takes no further request (decided when the headers go out).
-          if (this.draining) out.push('connection', 'close');
-          res.writeHead(statusCode, out);
-          return res;
-        })
-        .catch(onPoolError);
+      this.pool(s, url).dispatch(opts, new Relay(res, ac, head, onPoolError));
     };
     if (d.route_id === this.special.blobGet && req.method === 'GET' && tap === null && laneAvailable(res, url)) {
       const extra = [...this.debugHeaders(s, d), ...(this.draining ? ['connection', 'close'] : [])];

@@ -177,7 +177,7 @@ t.test('live figures from the proxy metrics', async (t) => {
   const d = (await import('../../core/decide.js')).decide(s, { method: 'GET', path: '/v2/acme/app/tags/list' });
   for (let i = 0; i < 100; i++) {
     m.decision(d);
-    m.upstreamDone('go', 'REGISTRY_V2', i < 90 ? 0.004 : 0.2);
+    m.upstreamDone(d, i < 90 ? 0.004 : 0.2);
   }
   for (let i = 0; i < 5; i++) m.upstreamError('go', 'REGISTRY_V2', 'refused');
   now += 10_000;
