@@ -425,8 +425,10 @@ export class SwitchboardProxy {
     const owner = d.owner;
     const url = this.upstreamOf(s, owner);
     const sock = req.socket;
-    const sent0 = sock.bytesWritten;
-    const read0 = sock.bytesRead;
+    // The socket's byte counters (a getter that walks its write queue) only for the access log.
+    const logged = this.deps.accessLog.enabled;
+    const sent0 = logged ? sock.bytesWritten : 0;
+    const read0 = logged ? sock.bytesRead : 0;
     let failure: string | undefined;
     /** Body bytes the blob lane's worker wrote (the socket's own counter does not see them). */
     const lane: LaneProgress = { relayed: 0 };
@@ -443,7 +445,7 @@ export class SwitchboardProxy {
       if (failure !== 'bad_request' && failure !== 'body_timeout') this.deps.metrics?.upstreamDone(d, ms / 1000);
       // An owner's own 5xx answer (the proxy's 502/504 are counted as upstream errors, with a failure).
       if (failure === undefined && res.statusCode >= 500 && res.headersSent) this.deps.metrics?.serverError(owner, d.family, d.capability);
-      if (this.deps.accessLog.enabled) {
+      if (logged) {
         this.deps.accessLog.write({
           time: new Date().toISOString(),
           method: req.method ?? '',
