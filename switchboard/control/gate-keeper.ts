@@ -228,7 +228,6 @@ export class GateKeeper {
           if ((e as SwitchboardError).code !== 'SWB_CONFIG_CONFLICT' || attempt >= 2) throw e;
         }
       }
-      await this.d.provider.reload('auto-rollback');
     } catch (e) {
       this.rollbackFailures.labels(capability).inc();
       this.d.log.error('automatic rollback could NOT be written: roll back by hand (or turn on the kill switch)', {
@@ -238,9 +237,17 @@ export class GateKeeper {
       });
       return;
     }
+    // Recorded as soon as config.yaml says python: whoever reads the file next also sees why.
     state.armed = false;
     state.failed_windows = 0;
-    state.rollback = { at: this.now(), snapshot_version: this.d.provider.current().version, keys: entries.map((e) => e.key), reason, windows, written_here: writtenHere };
+    state.rollback = { at: this.now(), snapshot_version: s.version, keys: entries.map((e) => e.key), reason, windows, written_here: writtenHere };
+    try {
+      await this.d.provider.reload('auto-rollback');
+      state.rollback = { ...state.rollback, snapshot_version: this.d.provider.current().version };
+    } catch (e) {
+      // Written all the same: the file watcher installs it on its next poll.
+      this.d.log.error('automatic rollback written; reloading it failed (the config watcher will install it)', { capability, error: (e as Error).message });
+    }
     this.rollbacks.labels(capability).inc();
     this.d.log.error('capability rolled back to python by its gates', {
       capability,
