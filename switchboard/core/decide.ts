@@ -6,7 +6,7 @@
 import type { Snapshot } from './snapshot.js';
 import type { CanaryPlan, Plan } from './owner-map.js';
 import { murmurHash2, inPercent } from './murmur2.js';
-import { subjectFromParams, userFromAuthorization } from './subject.js';
+import { namespaceFromParams, repoFromParams, subjectFromParams, userFromAuthorization } from './subject.js';
 import type { CanaryCheck, CanaryOutcome, Decision, DecisionRequest, Owner, Reason, Selector, TraceEntry, WorkerDecision } from './types.js';
 import { normalizePath } from '../../owner-maps/route-table.js';
 
@@ -98,9 +98,13 @@ const CANARY_REASON = { orgs: 'canary_org', repos: 'canary_repo', users: 'canary
  * when a users list is set or the percent subject falls back to the user.
  */
 export function selectCanary(plan: CanaryPlan, s: Snapshot, params: Readonly<Record<string, string>>, req: DecisionRequest): Selector | null {
-  const { namespace: ns, repo } = subjectFromParams(params, s.owner_map.libraryNamespace);
+  const lib = s.owner_map.libraryNamespace;
+  const ns = namespaceFromParams(params, lib);
   if (ns !== null && plan.orgs.list !== null && plan.orgs.list.has(ns)) return 'orgs';
-  if (repo !== null && plan.repos.list !== null && plan.repos.list.has(repo)) return 'repos';
+  if (plan.repos.list !== null) {
+    const repo = repoFromParams(params, lib);
+    if (repo !== null && plan.repos.list.has(repo)) return 'repos';
+  }
   let user: string | null | undefined;
   if (plan.users.list !== null) {
     user = req.user ?? userFromAuthorization(req.authorization);
@@ -119,7 +123,9 @@ export function selectCanary(plan: CanaryPlan, s: Snapshot, params: Readonly<Rec
 
 export function decide(s: Snapshot, req: DecisionRequest): Decision {
   const om = s.owner_map;
-  const match = om.table.match(req.method, req.path);
+  // The trie walk, not the table's match cache: a request's path is a new
+  // string, and hashing it for a cache look-up costs more than the walk.
+  const match = om.table.matchUncached(req.method, req.path);
   let plan: Plan;
   if (match) plan = om.routePlans[match.route.index]!;
   else {
@@ -134,7 +140,7 @@ export function decide(s: Snapshot, req: DecisionRequest): Decision {
 
   if (req.uploadPin !== undefined && params.upload_uuid !== undefined) {
     const pin: TraceEntry = { level: 'upload_pin', key: params.upload_uuid, value: req.uploadPin, won: true };
-    const trace = [plan.trace[0]!, pin, ...plan.levels.map((l) => ({ ...l, won: false }))];
+    const trace = [plan.trace[0]!, pin, ...plan.levelsOutranked];
     return decision(s, plan, req.uploadPin, 'upload_pin', trace, params, slash, null);
   }
 
