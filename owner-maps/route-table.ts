@@ -139,7 +139,7 @@ class Node {
    * `dynamics` filtered by the request's last segment: a tail rule whose last
    * part is a literal can only match when the path ends with it. Same order.
    */
-  byLast: Map<string, Dynamic[]> | null = null;
+  byLast: Statics<Dynamic[]> | null = null;
   /** `dynamics` for a last segment no tail rule names literally. */
   otherLast: Dynamic[] = [];
   /** Length of the longest literal in `byLast`: longer last segments (digests) skip the look-up. */
@@ -297,15 +297,9 @@ export class RouteTable {
     node.dynamics.sort((a, b) => compareWeights(a.weight, b.weight) || tieOf(a) - tieOf(b));
     const literals = new Set(node.dynamics.map(lastLiteral).filter((x): x is string => x !== null));
     if (literals.size > 0) {
-      node.byLast = new Map(
-        [...literals].map((lit) => [
-          lit,
-          node.dynamics.filter((d) => {
-            const l = lastLiteral(d);
-            return l === null || l === lit;
-          }),
-        ]),
-      );
+      const byLast = new Statics<Dynamic[]>();
+      for (const lit of literals) byLast.getOrAdd(lit, () => node.dynamics.filter((d) => lastLiteral(d) === null || lastLiteral(d) === lit));
+      node.byLast = byLast;
     }
     node.otherLast = node.dynamics.filter((d) => lastLiteral(d) === null);
     node.byLastMaxLen = Math.max(0, ...[...literals].map((l) => l.length));
@@ -492,7 +486,8 @@ export class RouteTable {
       if (last > i && (this.ends[last] as number) === (this.starts[last] as number)) last--;
       const from = this.starts[last] as number;
       const to = this.ends[last] as number;
-      dynamics = to - from > node.byLastMaxLen ? node.otherLast : (node.byLast.get(this.path.slice(from, to)) ?? node.otherLast);
+      // Found in place: slicing the segment would allocate and hash a new string.
+      dynamics = to - from > node.byLastMaxLen ? node.otherLast : (node.byLast.find(this.path, from, to) ?? node.otherLast);
     }
     for (const d of dynamics) {
       if (d.type === 'one') {
