@@ -24,6 +24,7 @@
  */
 import { InventoryError } from './errors.js';
 import type { RouteRow } from './index.js';
+import { MethodRows, methodSlot } from './method-rows.js';
 import { parsePattern, patternShape, testManySegments, testOneSegment, ONE_SEGMENT_ORDER, type ManySegmentKind, type OneSegmentKind, type PatternPart } from './route-pattern.js';
 
 export interface RouteMatch {
@@ -40,7 +41,7 @@ interface Leaf {
   readonly names: readonly string[];
 }
 
-type Methods = Map<string, Leaf>;
+type Methods = MethodRows<Leaf>;
 
 /** Werkzeug's Weighting of a rule part: compared field by field, lists lexicographically. */
 interface Weight {
@@ -138,7 +139,7 @@ class Node {
    * `dynamics` filtered by the request's last segment: a tail rule whose last
    * part is a literal can only match when the path ends with it. Same order.
    */
-  byLast: Map<string, Dynamic[]> | null = null;
+  byLast: Statics<Dynamic[]> | null = null;
   /** `dynamics` for a last segment no tail rule names literally. */
   otherLast: Dynamic[] = [];
   /** Length of the longest literal in `byLast`: longer last segments (digests) skip the look-up. */
@@ -213,6 +214,7 @@ export class RouteTable {
   private caps = new Int32Array(32);
   private ncaps = 0;
   private method = 'GET';
+  private slot = 0;
   private slashRedirect = false;
   private allowed: Set<string> | null = null;
   private readonly cacheYoung = new Map<string, Map<string, RouteMatch | null>>();
@@ -267,7 +269,7 @@ export class RouteTable {
     }
     let methods: Methods;
     if (manyAt < 0) {
-      methods = node.methods ??= new Map();
+      methods = node.methods ??= new MethodRows();
     } else {
       const many = parts[manyAt] as Extract<PatternPart, { type: 'many' }>;
       let tail = parts.slice(manyAt + 1) as Exclude<PatternPart, { type: 'many' }>[];
@@ -281,7 +283,7 @@ export class RouteTable {
       if (!dyn) {
         const statics = tail.filter((p) => p.type === 'static').map((p, i) => [i, -(p as { value: string }).value.length] as const);
         const weight: Weight = { statics, args: [MANY_WEIGHT, ...tail.filter((p) => p.type === 'one').map(() => 100)] };
-        const rule: TailRule = { kind: many.kind, tail, suffixed, shape, weight, tie: suffixed ? 0 : 1, methods: new Map() };
+        const rule: TailRule = { kind: many.kind, tail, suffixed, shape, weight, tie: suffixed ? 0 : 1, methods: new MethodRows() };
         dyn = { type: 'tail', rule, weight };
         node.dynamics.push(dyn);
       }
@@ -295,15 +297,9 @@ export class RouteTable {
     node.dynamics.sort((a, b) => compareWeights(a.weight, b.weight) || tieOf(a) - tieOf(b));
     const literals = new Set(node.dynamics.map(lastLiteral).filter((x): x is string => x !== null));
     if (literals.size > 0) {
-      node.byLast = new Map(
-        [...literals].map((lit) => [
-          lit,
-          node.dynamics.filter((d) => {
-            const l = lastLiteral(d);
-            return l === null || l === lit;
-          }),
-        ]),
-      );
+      const byLast = new Statics<Dynamic[]>();
+      for (const lit of literals) byLast.getOrAdd(lit, () => node.dynamics.filter((d) => lastLiteral(d) === null || lastLiteral(d) === lit));
+      node.byLast = byLast;
     }
     node.otherLast = node.dynamics.filter((d) => lastLiteral(d) === null);
     node.byLastMaxLen = Math.max(0, ...[...literals].map((l) => l.length));
@@ -335,7 +331,7 @@ export class RouteTable {
    */
   ruleOrder(): { readonly methods: ReadonlyMap<string, RouteRow>; readonly slashless: boolean }[] {
     const out: { methods: ReadonlyMap<string, RouteRow>; slashless: boolean }[] = [];
-    const rows = (m: Methods): Map<string, RouteRow> => new Map([...m].map(([k, leaf]) => [k, leaf.route]));
+    const rows = (m: Methods): Map<string, RouteRow> => new Map([...m.byName].map(([k, leaf]) => [k, leaf.route]));
     const visit = (node: Node): void => {
       if (node.methods) out.push({ methods: rows(node.methods), slashless: false });
       const slashed = node.statics.get('')?.methods;
@@ -385,6 +381,7 @@ export class RouteTable {
     const path = normalizePath(rawPath);
     if (path.charCodeAt(0) !== 47 /* / */) return null;
     this.method = method;
+    this.slot = methodSlot(method);
     this.segment(path);
     const m = this.run();
     if (m || !path.includes('//')) return m;
@@ -401,6 +398,7 @@ export class RouteTable {
     this.allowed = new Set();
     try {
       this.method = '\u0000';
+      this.slot = -1;
       this.segment(path);
       this.run();
       return [...this.allowed].sort();
@@ -455,19 +453,14 @@ export class RouteTable {
 
   private pick(methods: Methods | null): Leaf | null {
     if (!methods) return null;
-    const m = this.method;
-    let leaf = methods.get(m);
-    if (!leaf) {
-      if (m === 'HEAD') leaf = methods.get('GET');
-      else if (m === 'OPTIONS') leaf = methods.get('GET') ?? methods.values().next().value;
-    }
+    const leaf = methods.get(this.slot, this.method);
     if (!leaf && this.allowed) {
-      for (const k of methods.keys()) {
+      for (const k of methods.byName.keys()) {
         this.allowed.add(k);
         if (k === 'GET') this.allowed.add('HEAD');
       }
     }
-    return leaf ?? null;
+    return leaf;
   }
 
   private walk(node: Node, i: number): Leaf | null {
@@ -493,7 +486,8 @@ export class RouteTable {
       if (last > i && (this.ends[last] as number) === (this.starts[last] as number)) last--;
       const from = this.starts[last] as number;
       const to = this.ends[last] as number;
-      dynamics = to - from > node.byLastMaxLen ? node.otherLast : (node.byLast.get(this.path.slice(from, to)) ?? node.otherLast);
+      // Found in place: slicing the segment would allocate and hash a new string.
+      dynamics = to - from > node.byLastMaxLen ? node.otherLast : (node.byLast.find(this.path, from, to) ?? node.otherLast);
     }
     for (const d of dynamics) {
       if (d.type === 'one') {
@@ -523,6 +517,8 @@ export class RouteTable {
    * takes the rest, which must satisfy its converter.
    */
   private matchTail(rule: TailRule, i: number): Leaf | null {
+    // A rule without a row for this method cannot answer: skip its converters (a digest is 71 characters).
+    if (this.allowed === null && rule.methods.get(this.slot, this.method) === null) return null;
     const n = this.nsegs;
     let end = n;
     let redirect = false;

@@ -40,6 +40,8 @@ export interface Plan {
   readonly route: RouteRow | null;
   readonly family: string | null;
   readonly levels: readonly LevelEntry[];
+  /** `levels` with none won: the switch levels of a trace an upload pin wins. */
+  readonly levelsOutranked: readonly LevelEntry[];
   readonly winner: LevelEntry;
   readonly value: SwitchValue;
   /** Reason when the value is an owner (not canary). */
@@ -151,6 +153,7 @@ function makePlan(
     route,
     family,
     levels: Object.freeze(frozen),
+    levelsOutranked: Object.freeze(frozen.map((e) => Object.freeze({ ...e, won: false }))),
     winner,
     value,
     reason,

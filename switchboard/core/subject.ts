@@ -10,14 +10,25 @@ export interface Subject {
 }
 
 export function subjectFromParams(params: Readonly<Record<string, string>>, libraryNamespace: string): Subject {
+  return { namespace: namespaceFromParams(params, libraryNamespace), repo: repoFromParams(params, libraryNamespace) };
+}
+
+/** Subject.namespace alone: the canary's hot path needs no subject object. */
+export function namespaceFromParams(params: Readonly<Record<string, string>>, libraryNamespace: string): string | null {
   const repository = params.repository;
   if (repository !== undefined && repository !== '') {
     const slash = repository.indexOf('/');
-    if (slash < 0) return { namespace: libraryNamespace, repo: `${libraryNamespace}/${repository}` };
-    return { namespace: repository.slice(0, slash), repo: repository };
+    return slash < 0 ? libraryNamespace : repository.slice(0, slash);
   }
   const ns = params.orgname ?? params.namespace;
-  return { namespace: ns !== undefined && ns !== '' ? ns : null, repo: null };
+  return ns !== undefined && ns !== '' ? ns : null;
+}
+
+/** Subject.repo alone. */
+export function repoFromParams(params: Readonly<Record<string, string>>, libraryNamespace: string): string | null {
+  const repository = params.repository;
+  if (repository === undefined || repository === '') return null;
+  return repository.includes('/') ? repository : `${libraryNamespace}/${repository}`;
 }
 
 function b64decode(s: string, url: boolean): string | null {

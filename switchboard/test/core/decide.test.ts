@@ -594,3 +594,40 @@ t.test('Basic credentials are read as nginx reads $remote_user', async (t) => {
   ];
   for (const [h, want] of cases) t.equal(userFromAuthorization(h), want, JSON.stringify(h));
 });
+
+t.test('canary lists decide alike whether short (scanned) or long (hashed), with explain on and off', async (t) => {
+  // decide() scans lists of up to 8 entries and looks longer ones up in a Set;
+  // the explanation (explain: true) always uses the Set. Both must agree.
+  const filler = Array.from({ length: 12 }, (_, i) => `filler${i}`);
+  const lists = { short: ['acme', 'library/ubuntu', 'alice'], long: [...filler, 'acme', 'library/ubuntu', 'alice'] };
+  const requests: DecisionRequest[] = [
+    { method: 'GET', path: '/v2/acme/app/manifests/latest' },
+    { method: 'HEAD', path: '/v2/acme/team/app/blobs/sha256:' + 'ab'.repeat(32) },
+    { method: 'GET', path: '/v2/ubuntu/manifests/22.04' },
+    { method: 'GET', path: '/v2/library/ubuntu/manifests/22.04' },
+    { method: 'GET', path: '/v2/acm/app/manifests/latest' },
+    { method: 'GET', path: '/v2/acmee/app/manifests/latest' },
+    { method: 'GET', path: '/v2/beta/app/manifests/latest', authorization: `Bearer ${unsignedJwt({ sub: 'alice' })}` },
+    { method: 'GET', path: '/v2/beta/app/manifests/latest', user: 'alicia' },
+    { method: 'GET', path: '/v2/beta/app/manifests/latest', user: 'alice' },
+    { method: 'GET', path: '/api/v1/user/', user: 'alice' },
+    { method: 'GET', path: '/api/v1/organization/acme' },
+  ];
+  for (const [size, list] of Object.entries(lists)) {
+    for (const selector of ['ORGS', 'REPOS', 'USERS']) {
+      const s = snapshotFor({ ROUTE_OWNER_DEFAULT: 'canary', [`ROUTE_CANARY_${selector}`]: list });
+      for (const req of requests) {
+        const on = decide(s, { ...req, explain: true });
+        const off = decide(s, { ...req, explain: false });
+        const label = `${size} ${selector} list, ${req.method} ${req.path} ${req.user ?? ''}`;
+        t.same([off.owner, off.reason, off.trace], [on.owner, on.reason, on.trace], label);
+      }
+    }
+  }
+  const s = snapshotFor({ ROUTE_OWNER_DEFAULT: 'canary', ROUTE_CANARY_ORGS: lists.short, ROUTE_CANARY_REPOS: lists.long });
+  t.same(
+    requests.slice(0, 6).map((req) => decide(s, req).reason),
+    ['canary_org', 'canary_org', 'canary_repo', 'canary_repo', 'canary_miss', 'canary_miss'],
+    'short orgs list and long repos list: exact names only',
+  );
+});
