@@ -201,6 +201,9 @@ export function normalizePath(rawPath: string): string {
   return p;
 }
 
+/** Longest path the match cache keeps (characters): a cache of 16 × 2 × 8,192 paths stays under ~256 MiB. */
+export const MAX_CACHED_PATH = 1024;
+
 export class RouteTable {
   readonly librarySupport: boolean;
   readonly size: number;
@@ -348,11 +351,14 @@ export class RouteTable {
 
   /**
    * Matches a request; `rawPath` is the request target (query string ignored).
+   * Paths longer than MAX_CACHED_PATH are walked every time.
    * Results are immutable and depend only on the table, so a bounded
    * two-generation cache keeps hot paths (popular tags and layers) to two map
    * look-ups; unseen paths pay the trie walk.
    */
   match(method: string, rawPath: string): RouteMatch | null {
+    // A registry path is well under this; a client sending long ones must not fill memory with them.
+    if (rawPath.length > MAX_CACHED_PATH) return this.matchUncached(method, rawPath);
     let young = this.cacheYoung.get(method);
     if (young === undefined) {
       // Methods are a closed set in node:http, but never let a client grow this map.

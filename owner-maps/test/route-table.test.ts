@@ -14,7 +14,7 @@ import type { Test } from 'tap';
 
 import { loadInventory } from '../index.js';
 import type { RouteRow } from '../index.js';
-import { RouteTable, samplePath } from '../route-table.js';
+import { MAX_CACHED_PATH, RouteTable, samplePath } from '../route-table.js';
 import type { RouteMatch } from '../route-table.js';
 import { parsePattern } from '../route-pattern.js';
 import { isSwitchboardError } from '../../switchboard/errors.js';
@@ -998,6 +998,17 @@ t.test('the match cache holds 8192 entries per generation by default', async (t)
   t.equal(survives(fresh(8192), 2 * 8192), false);
   t.equal(survives(fresh(4096), 2 * 4096), false, 'a smaller cache drops it sooner');
   t.equal(survives(fresh(0), 0), false, 'cacheEntries 0: no caching');
+});
+
+t.test('paths longer than MAX_CACHED_PATH are matched but never cached', async (t) => {
+  const tb = RouteTable.compile(inv.routes, { librarySupport: true });
+  const long = `/v2/acme/${'a'.repeat(MAX_CACHED_PATH)}/manifests/latest`;
+  const first = tb.match('GET', long);
+  t.ok(first, 'a long repository path still matches');
+  t.not(tb.match('GET', long), first, 'walked again: not kept in the cache');
+  t.equal(describe(tb.match('GET', long)), describe(first), 'and answered the same');
+  const short = '/v2/acme/app/manifests/latest';
+  t.equal(tb.match('GET', short), tb.match('GET', short), 'a short path is cached as before');
 });
 
 t.test('a tiny cache (2 entries) stays correct across many distinct paths', async (t) => {
