@@ -14,6 +14,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
+import type { ShadowTap } from './shadow.js';
 
 /** The client went away: what aborts its upstream request. */
 export interface Cancel {
@@ -39,6 +40,8 @@ export class Relay implements Dispatcher.DispatchHandler {
     private readonly cancel: Cancel,
     private readonly head: (statusCode: number, raw: Buffer[]) => string[],
     private readonly failed: (err: Error) => void,
+    /** Shadowing this request: the owner's body as it goes to the client. */
+    private readonly tap: ShadowTap | null = null,
   ) {}
 
   private readonly clientGone = (): void => {
@@ -68,6 +71,7 @@ export class Relay implements Dispatcher.DispatchHandler {
   }
 
   onData(chunk: Buffer): boolean {
+    if (this.tap !== null) this.tap.chunk(chunk);
     if (this.res.write(chunk)) return true;
     if (!this.waitingForDrain) {
       this.waitingForDrain = true;

@@ -594,7 +594,7 @@ export class SwitchboardProxy {
     };
     const viaPool = (): void => {
       // The pool is taken here: after a blob-lane attempt, the snapshot may no longer be in force.
-      this.pool(s, url).dispatch(opts, new Relay(res, ac, head, onPoolError));
+      this.pool(s, url).dispatch(opts, new Relay(res, ac, head, onPoolError, tap));
     };
     if (d.route_id === this.special.blobGet && req.method === 'GET' && tap === null && laneAvailable(res, url)) {
       const extra = [...this.debugHeaders(s, d), ...(this.draining ? ['connection', 'close'] : [])];
@@ -615,26 +615,15 @@ export class SwitchboardProxy {
   }
 
   /**
-   * Starts the shadow request to the other owner and taps this response: its
-   * head from the owner's answer, its body chunks as they are written to the
-   * client (res.write/end, for this response only), its end. Null when the
-   * other owner has no upstream.
+   * Starts the shadow request to the other owner; the relay feeds the tap this
+   * response's head and body chunks, and its close says whether it completed.
+   * Null when the other owner has no upstream.
    */
   private startShadow(s: Snapshot, d: Decision, res: ServerResponse, opts: { path: string; method: string; headers: readonly string[] }): ShadowTap | null {
     const other: Owner = d.owner === 'python' ? 'go' : 'python';
     const url = this.upstreamOf(s, other);
     if (!url) return null;
     const tap = this.deps.shadow!.start(s, d, this.pool(s, url), other, opts);
-    const write = res.write;
-    const end = res.end;
-    res.write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]) {
-      if (chunk !== undefined && chunk !== null && typeof chunk !== 'function') tap.chunk(chunk as Buffer);
-      return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
-    } as ServerResponse['write'];
-    res.end = function (this: ServerResponse, chunk?: unknown, ...rest: unknown[]) {
-      if (chunk !== undefined && chunk !== null && typeof chunk !== 'function') tap.chunk(chunk as Buffer);
-      return (end as (...a: unknown[]) => ServerResponse).call(this, chunk, ...rest);
-    } as ServerResponse['end'];
     res.once('close', () => tap.done(res.writableFinished));
     return tap;
   }

@@ -12,8 +12,8 @@
  * The percent of a route: ROUTE_SHADOW_ROUTE_<id>, else _CAP_<capability>,
  * else _FAMILY_<family> (the owners' order), else none.
  */
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
-import type { Pool } from 'undici';
+import type { IncomingHttpHeaders } from 'node:http';
+import { util, type Dispatcher, type Pool } from 'undici';
 import { Counter, type Registry } from 'prom-client';
 import type { Snapshot } from '../core/snapshot.js';
 import type { Decision, Owner } from '../core/types.js';
@@ -56,6 +56,60 @@ function clip(v: unknown): unknown {
   if (v === undefined) return v;
   const t = JSON.stringify(v);
   return t.length <= 512 ? v : `${t.slice(0, 509)}…`;
+}
+
+const CANCELLED = Object.freeze(Object.assign(new Error('the client left: shadow request cancelled'), { code: 'SWB_SHADOW_CANCELLED' }));
+
+/** The other owner's answer to a shadow request, read as it arrives (an undici dispatch handler). */
+class ShadowAnswer implements Dispatcher.DispatchHandler {
+  private abort: ((err?: Error) => void) | null = null;
+  private cancelled = false;
+  private status = 0;
+  private headers: Record<string, string | string[]> = {};
+  private reader: BodyReader | null = null;
+  private settled = false;
+
+  constructor(
+    private readonly max: number,
+    private readonly settle: (a: Answer | { failure: string }) => void,
+  ) {}
+
+  cancel(): void {
+    this.cancelled = true;
+    this.abort?.(CANCELLED);
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    if (this.cancelled) abort(CANCELLED);
+    else this.abort = abort;
+  }
+
+  onHeaders(statusCode: number, raw: Buffer[]): boolean {
+    if (statusCode < 200) return true;
+    this.status = statusCode;
+    this.headers = util.parseHeaders(raw) as Record<string, string | string[]>;
+    this.reader = new BodyReader(this.headers, this.max);
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.reader?.add(chunk);
+    return true;
+  }
+
+  onComplete(): void {
+    this.done({ status: this.status, headers: pickHeaders(this.headers), body: (this.reader ?? new BodyReader(this.headers, this.max)).body() });
+  }
+
+  onError(err: Error): void {
+    this.done({ failure: (err as { code?: string }).code ?? err.message });
+  }
+
+  private done(a: Answer | { failure: string }): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.settle(a);
+  }
 }
 
 export class Shadow {
@@ -127,7 +181,6 @@ export class Shadow {
     let ownerBody: BodyReader | null = null;
     let ownerDone: boolean | null = null;
     let shadow: Answer | { failure: string } | null = null;
-    const abort = new AbortController();
     const finish = (): void => {
       if (ownerDone === null || shadow === null) return;
       this.inFlight--;
@@ -148,23 +201,11 @@ export class Shadow {
         }
       });
     };
-    void pool
-      .request({
-        path: req.path,
-        method: req.method as 'GET',
-        headers: req.headers as unknown as OutgoingHttpHeaders as Record<string, string>,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-      })
-      .then(async (r) => {
-        const reader = new BodyReader(r.headers, max);
-        for await (const c of r.body as AsyncIterable<Buffer>) reader.add(c);
-        shadow = { status: r.statusCode, headers: pickHeaders(r.headers), body: reader.body() };
-      })
-      .catch((e: unknown) => {
-        shadow = { failure: (e as { code?: string }).code ?? (e as Error).message };
-      })
-      .finally(finish);
+    const answer = new ShadowAnswer(max, (a) => {
+      shadow = a;
+      finish();
+    });
+    pool.dispatch({ path: req.path, method: req.method as 'GET', headers: req.headers as string[], headersTimeout: timeoutMs, bodyTimeout: timeoutMs }, answer);
     return {
       head: (status, headers) => {
         ownerHead = { status, headers: pickHeaders(headers as Record<string, string | string[] | undefined>) };
@@ -175,7 +216,7 @@ export class Shadow {
         if (ownerDone !== null) return;
         ownerDone = complete;
         // The client left: the shadow answer would be compared with nothing.
-        if (!complete) abort.abort();
+        if (!complete) answer.cancel();
         finish();
       },
     };
