@@ -7,9 +7,11 @@
  *
  * Both fronts are nginx with one worker, pinned to their own core when there
  * are two; the upstream is nginx `return 200` (so the front is the bottleneck).
- * Paths: a canary pull on /v2 (row map + split_clients), the API row the
- * ordered map reaches last (the longest regex scan), and a path no row
- * matches (every regex of its group tried, then the family fallback).
+ * Paths: a canary pull on /v2 (dispatch, row regexes, split_clients), the
+ * last API row of the largest path group (the longest regex scan before the
+ * dispatch on the last two segments), and a path no row matches (the rows
+ * with parameters, then the family fallback). Both fronts run with
+ * `pcre_jit on;`, as the rendered nginx.conf does.
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
@@ -71,9 +73,9 @@ SWITCHBOARD:
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
   const snapshot = buildSnapshot(inv, parsed.config, 1, new Date());
   const rendered = renderNginx(snapshot, { part: 'http', listen: `127.0.0.1:${frontPort}`, accessLog: 'off' });
-  // The longest scan: the last API row of the largest group.
+  // The last API row of the largest group (the longest scan before the dispatch).
   const biggest = [...rendered.model.groups].sort((a, b) => b.entries.length - a.entries.length)[0]!;
-  const idOf = (v: string): string | undefined => / (ROUTE_\d{4}) /.exec(v)?.[1];
+  const idOf = (v: string): string | undefined => /^ROUTE_\d{4}$/.exec(v)?.[0];
   const lastRow = [...biggest.entries].reverse().find((e) => {
     const id = idOf(e.value);
     return id !== undefined && inv.byId.get(id)!.family === 'API_V1';

@@ -9,18 +9,25 @@
  *     default → $sb_m_api_v1_user_1    map $sb_l2 (the segment before it) → ...
  *                                      the rows with a parameter there
  *
- * Keys: `$sb_l1` and `$sb_l2` (captured from $uri by the group dispatch) and
- * `$request_method`. A node splits its rows on one key. The rows with a
- * parameter in that place (any value can match) form the node's default
- * subtree. For each literal k a row has there, the case holds the node's rows
- * (in order) up to the last one with k there, skipping rows with another
- * literal, and falls through to the default subtree.
+ * Keys: `$sb_l1` and `$sb_l2`, captured from $uri by the group dispatch. A
+ * node splits its rows on one key. The rows with a parameter in that place (any
+ * value can match) form the node's default subtree. For each literal k a row
+ * has there, the case holds the node's rows with k there and, before the last
+ * of them, the parameter rows that may match a path one of the rows kept after
+ * them matches (mayOverlap); it falls through to the default subtree. Cases are
+ * packed into maps of up to BUNDLE_ROWS rows (fewer nginx variables: nginx
+ * zeroes and flushes every variable on every request).
  *
- * Why nginx still finds decide()'s row: a row skipped for a request has a
- * literal where the request has something else, so it cannot match; a case
- * holds, in order, every row that can match up to its last literal one, and the
- * rows with a parameter that come later are in the default subtree, which the
- * case falls through to (rows tried again there did not match the first time).
+ * Why nginx still finds decide()'s row. Take a request with literal k in that
+ * place and its first matching row X in the node's order. Rows with another
+ * literal there cannot match it. If X is kept in k's case (or its bundle), every
+ * row before X there failed, so X is found. If X is a parameter row left out, no
+ * row kept after X can match the request (it would match a path X matches, and
+ * X would have been kept), so the case finds nothing and the default subtree,
+ * the parameter rows in order, finds X (rows tried again there failed the first
+ * time). A bundle adds only rows kept for its other literals: those with
+ * another literal cannot match, and a parameter row kept for one of them keeps,
+ * the same way, every earlier parameter row that may match the same request.
  * nginx's exact `map` keys compare case-insensitively, so literals are grouped
  * by their lower case: a request differing only in case tries a superset, and
  * the case-sensitive row regexes decide.
@@ -28,20 +35,22 @@
 
 import type { RowShape } from './pcre.js';
 
-export type DispatchKey = '$sb_l1' | '$sb_l2' | '$request_method';
+export type DispatchKey = '$sb_l1' | '$sb_l2';
 
 export interface DispatchEntry<E> {
   readonly entry: E;
   /** The literals a key may have for the entry to match; null where any value can. */
   readonly keys: Readonly<Record<DispatchKey, readonly string[] | null>>;
+  /** The methods it answers, or null for any. */
+  readonly methods: readonly string[] | null;
   /** The paths it matches, or null for any path (a family prefix). */
   readonly shape: RowShape | null;
 }
 
 /** False only when no request can match both rows: methods, a literal place or the segment count differ. */
 export function mayOverlap<E>(a: DispatchEntry<E>, b: DispatchEntry<E>): boolean {
-  const ma = a.keys.$request_method;
-  const mb = b.keys.$request_method;
+  const ma = a.methods;
+  const mb = b.methods;
   if (ma !== null && mb !== null && !ma.some((m) => mb.includes(m))) return false;
   if (a.shape === null || b.shape === null) return true;
   const ha = a.shape.head;
@@ -76,12 +85,12 @@ export interface DispatchTree<E> {
 }
 
 /** A list of this many rows or fewer is a leaf: a hash look-up costs about what a short regex does. */
-export const LEAF_ROWS = 3;
+export const LEAF_ROWS = 8;
 
 const KEYS: readonly DispatchKey[] = ['$sb_l1', '$sb_l2'];
 
 /** Literal cases are packed into case maps of up to this many rows (a case larger than that is alone). */
-export const BUNDLE_ROWS = 4;
+export const BUNDLE_ROWS = 6;
 
 interface Bundle<E> {
   readonly keys: readonly string[];
@@ -146,11 +155,12 @@ function bestSplit<E>(list: readonly DispatchEntry<E>[], left: readonly Dispatch
 }
 
 /**
- * Builds the tree for `items` (in the group's order). Variables are `prefix`
- * (the root), then `prefix_1`, `prefix_2`, ... in the order they are printed;
+ * Builds the tree for `items` (in the group's order). Variables are `root`,
+ * then `inner1`, `inner2`, ... in the order they are printed (short: nginx
+ * hashes every variable name, and long ones overflow its default buckets);
  * identical leaves are shared.
  */
-export function buildDispatchTree<E>(prefix: string, items: readonly DispatchEntry<E>[]): DispatchTree<E> {
+export function buildDispatchTree<E>(root: string, inner: string, items: readonly DispatchEntry<E>[]): DispatchTree<E> {
   const nodes: DispatchNode[] = [];
   const leaves: DispatchLeaf<E>[] = [];
   const leafByContent = new Map<string, string>();
@@ -169,12 +179,12 @@ export function buildDispatchTree<E>(prefix: string, items: readonly DispatchEnt
       const content = `${list.map((it) => ids.get(it)).join(',')}>${fall ?? ''}`;
       const known = leafByContent.get(content);
       if (known !== undefined && as === null) return known;
-      const variable = named(as ?? `${prefix}_${++next}`);
+      const variable = named(as ?? `${inner}${++next}`);
       leafByContent.set(content, variable);
       leaves.push({ variable, entries: list.map((it) => it.entry), otherwise: fall });
       return variable;
     }
-    const variable = named(as ?? `${prefix}_${++next}`);
+    const variable = named(as ?? `${inner}${++next}`);
     const rest = left.filter((k) => k !== best.source);
     const otherwise = best.otherwise.length ? build(best.otherwise, rest, fall, null) : fall;
     const cases = best.bundles.flatMap((b) => {
@@ -184,7 +194,7 @@ export function buildDispatchTree<E>(prefix: string, items: readonly DispatchEnt
     nodes.push({ variable, source: best.source, cases, otherwise });
     return variable;
   };
-  const root = build(items, KEYS, null, prefix);
+  build(items, KEYS, null, root);
   // Printed in the order the variables were named: each node before the ones it leads to.
   const byOrder = (a: { variable: string }, b: { variable: string }): number => order.get(a.variable)! - order.get(b.variable)!;
   return { root, nodes: nodes.sort(byOrder), leaves: leaves.sort(byOrder) };

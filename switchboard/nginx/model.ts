@@ -250,7 +250,7 @@ export function buildNginxModel(s: Snapshot, opts: RenderOptions = {}): NginxMod
         value: route.id,
       };
       const at = (k: 'l1' | 'l2'): string[] | null => (tails.some((t) => t[k] === null) ? null : [...new Set(tails.map((t) => t[k]!))]);
-      out.push({ entry, keys: { $sb_l1: at('l1'), $sb_l2: at('l2'), $request_method: methods }, shape });
+      out.push({ entry, keys: { $sb_l1: at('l1'), $sb_l2: at('l2') }, methods, shape });
     }
     const first = leaf.methods.values().next().value!;
     const parts = first.pattern.split('/').slice(1);
@@ -284,8 +284,9 @@ export function buildNginxModel(s: Snapshot, opts: RenderOptions = {}): NginxMod
     const fp = om.familyPlans.get(f)!;
     return `── ${f} ── family switch ${fp.levels[0]!.key}: ${fp.levels[0]!.value ?? 'unset'}`;
   };
-  const ANY = { $sb_l1: null, $sb_l2: null, $request_method: null };
+  const ANY = { $sb_l1: null, $sb_l2: null };
   /** `key`: the group's literal prefix; null for every other path. */
+  let groupIndex = 0;
   const groupFor = (key: readonly string[] | null, title: string): RouteGroup => {
     const member = (st: readonly string[]): boolean => {
       if (st.length === 0) return true;
@@ -315,16 +316,11 @@ export function buildNginxModel(s: Snapshot, opts: RenderOptions = {}): NginxMod
         key: `~^\\S+ ${pcreLiteral(p.prefix)}(?:/|\\z)`,
         value: `none:${p.family}`,
       };
-      items.push({ entry, keys: ANY, shape: null });
+      items.push({ entry, keys: ANY, methods: null, shape: null });
     }
-    const name =
-      key === null
-        ? 'other'
-        : key
-            .join('_')
-            .replace(/[^A-Za-z0-9_]/g, '_')
-            .replace(/^_+/, '');
-    const tree = buildDispatchTree(`sb_m_${name}`, items);
+    // Short names: nginx hashes every variable name into 64-byte buckets by default.
+    const g = `sb_g${++groupIndex}`;
+    const tree = buildDispatchTree(g, `${g}_`, items);
     return { segment: key === null ? '' : key.join('/'), variable: tree.root, title, entries: items.map((it) => it.entry), defaultValue: 'none', tree };
   };
   const groups: RouteGroup[] = [];
