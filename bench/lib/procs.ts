@@ -16,9 +16,10 @@ export const nginxBin = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => exists
 
 /**
  * One foreground nginx (one worker, no access log, everything under
- * dir/name) running `http` inside its http{} block, pinned to `cpu`.
+ * dir/name) running `http` inside its http{} block, pinned to `cpu`; `main`
+ * is added to its main context.
  */
-export function startBenchNginx(dir: string, name: string, http: string, cpu: string | null): ChildProcess {
+export function startBenchNginx(dir: string, name: string, http: string, cpu: string | null, main = ''): ChildProcess {
   if (!nginxBin) throw new Error('needs nginx: apt-get install -y nginx-light');
   const d = join(dir, name);
   mkdirSync(d, { recursive: true });
@@ -27,7 +28,7 @@ export function startBenchNginx(dir: string, name: string, http: string, cpu: st
     conf,
     `daemon off;
 master_process off;
-worker_processes 1;
+worker_processes 1;${main ? `\n${main}` : ''}
 pid ${d}/nginx.pid;
 error_log ${d}/error.log warn;
 events { worker_connections 4096; }

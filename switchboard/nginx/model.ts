@@ -4,12 +4,15 @@
  * snapshot and options give the same model (no clock, no environment).
  *
  * How nginx decides like decide() (DESIGN §3):
- *   $sb_match   one ordered regex `map` per path group on "$request_method $uri",
- *               rows in RouteTable.ruleOrder() (first match wins, as in the trie),
- *               then the family prefixes, then the default. Its value is
- *               "<plan> <route id> <subject kind> <subject>"; the plan (python | go |
- *               canary:<scope>) is resolved at render time through route →
- *               capability → family → default (compileOwnerMap's plans).
+ *   $sb_match   per path group, the rows in RouteTable.ruleOrder() (first match
+ *               wins, as in the trie), then the family prefixes, then the default,
+ *               as ordered regex `map`s on "$request_method $uri"; hash maps on the
+ *               path's last segments and the method pick the few a request tries
+ *               (dispatch.ts). Its value names the row: the route id, `none:<family>`
+ *               (a family prefix matched) or `none`; the row's regex captures the
+ *               subject (`$sbj`). The row's plan (python | go | a canary), resolved
+ *               at render time through route → capability → family → default
+ *               (compileOwnerMap's plans), and its subject kind are hash maps on it.
  *   canary      per scope: org / repo / user lists as regex maps, the percent as
  *               split_clients on the same subject key the switchboard hashes.
  *   $sb_owner   the owner named by the upload's Location (sb_owner=…) on upload
@@ -20,7 +23,8 @@ import type { CanaryPlan, Plan } from '../core/owner-map.js';
 import type { Owner } from '../core/types.js';
 import { SwitchboardError } from '../errors.js';
 import { splitHostPort } from '../../lib/host-port.js';
-import { methodsByRow, pcreLiteral, rowRegex, type SubjectKind } from './pcre.js';
+import { methodsByRow, pcreLiteral, rowRegex, subjectKind, type SubjectKind } from './pcre.js';
+import { buildDispatchTree, type DispatchEntry, type DispatchTree } from './dispatch.js';
 
 export interface RenderOptions {
   /** The listener; default SWITCHBOARD.LISTEN. */
@@ -42,10 +46,13 @@ export interface MapEntry {
 export interface RouteGroup {
   /** The literal path prefix the group serves, e.g. 'v2' or 'api/v1/organization' ('' for every other path). */
   readonly segment: string;
+  /** The variable holding the group's row: the root of its dispatch tree. */
   readonly variable: string;
   readonly title: string;
+  /** Every row of the group in order (what one ordered map would hold); the leaves hold parts of it. */
   readonly entries: readonly MapEntry[];
   readonly defaultValue: string;
+  readonly tree: DispatchTree<MapEntry>;
 }
 
 export interface SelectorMap {
@@ -93,11 +100,17 @@ export interface NginxModel {
   readonly unconfigured: readonly Owner[];
   readonly groups: readonly RouteGroup[];
   readonly otherGroup: RouteGroup;
-  /** The regex that picks a split group's key from $uri (before the first-segment one), or null. */
-  readonly dispatch: string | null;
+  /** The regex on $uri whose $1 is the group key ('' for the other group) and that captures $sb_l1 and $sb_l2. */
+  readonly dispatch: string;
   readonly canaries: readonly CanaryModel[];
   readonly splits: readonly SplitModel[];
+  /** $sb_match → the owner or canary variable, for the rows whose plan is not `planDefault`. */
   readonly planEntries: readonly MapEntry[];
+  readonly planDefault: string;
+  /** The row values that are no route (the family prefixes): $sb_route says `none`. */
+  readonly noRouteValues: readonly string[];
+  /** $sb_match → r (repository), u (upload), n (namespace) for the routes whose path names a subject. */
+  readonly subjectEntries: readonly MapEntry[];
   readonly pinning: boolean;
   readonly ping: { readonly routeId: string } | null;
   readonly libraryNamespace: string;
@@ -127,15 +140,19 @@ export function ngxQuote(s: string): string {
   return out + '"';
 }
 
+/**
+ * An exact `map` key as nginx reads it: `default` and `include` are directives
+ * there, a leading `~` makes a regex and a leading `\` is dropped, so those get a
+ * `\` in front.
+ */
+export function mapKey(s: string): string {
+  return s === 'default' || s === 'include' || s.startsWith('~') || s.startsWith('\\') ? `\\${s}` : s;
+}
+
 const SUBJECT_LETTER: Record<SubjectKind, string> = { repository: 'r', upload: 'u', namespace: 'n', none: '-' };
 
 function scopeVar(scope: string): string {
   return `sb_canary_${scope.toLowerCase()}`;
-}
-
-function planToken(plan: Plan, kill: boolean): string {
-  if (kill) return 'python';
-  return plan.value === 'canary' ? `canary:${plan.canary!.scope}` : plan.value;
 }
 
 function why(plan: Plan, kill: boolean, hard: boolean): string {
@@ -219,20 +236,21 @@ export function buildNginxModel(s: Snapshot, opts: RenderOptions = {}): NginxMod
   const leaves = om.table.ruleOrder();
   const counts = { python: 0, go: 0, canary: 0 };
   const leafEntries = leaves.map((leaf) => {
-    const out: MapEntry[] = [];
+    const out: DispatchEntry<MapEntry>[] = [];
     for (const [route, methods] of methodsByRow(leaf.methods)) {
       const plan = om.routePlans[route.index]!;
-      const { regex, subject } = rowRegex(route, methods, leaf.slashless, librarySupport);
-      const letter = SUBJECT_LETTER[subject];
-      const value = `${planToken(plan, kill)} ${route.id} ${letter} ${subject === 'none' ? '-' : '$sbj'}`;
+      const { regex, shape } = rowRegex(route, methods, leaf.slashless, librarySupport);
+      const tails = shape.tails;
       const shown = methods.filter((m) => (m !== 'HEAD' && m !== 'OPTIONS') || leaf.methods.get(m) === route).join(',') || methods.join(',');
-      out.push({
+      const entry = {
         comments: [
           `${route.id}  ${route.capability}  ${shown} ${route.pattern}${leaf.slashless ? ' (without its trailing /: Quay redirects)' : ''}  → ${why(plan, kill, s.hard_failure)}`,
         ],
         key: `~${regex}`,
-        value,
-      });
+        value: route.id,
+      };
+      const at = (k: 'l1' | 'l2'): string[] | null => (tails.some((t) => t[k] === null) ? null : [...new Set(tails.map((t) => t[k]!))]);
+      out.push({ entry, keys: { $sb_l1: at('l1'), $sb_l2: at('l2') }, methods, shape });
     }
     const first = leaf.methods.values().next().value!;
     const parts = first.pattern.split('/').slice(1);
@@ -266,8 +284,9 @@ export function buildNginxModel(s: Snapshot, opts: RenderOptions = {}): NginxMod
     const fp = om.familyPlans.get(f)!;
     return `── ${f} ── family switch ${fp.levels[0]!.key}: ${fp.levels[0]!.value ?? 'unset'}`;
   };
-  const fallbackValue = (p: Plan, label: string): string => `${planToken(p, kill)} ${label} - -`;
-  /** `key`: the group's literal prefix; null for every other path. `remainder`: the first-segment group of a split one. */
+  const ANY = { $sb_l1: null, $sb_l2: null };
+  /** `key`: the group's literal prefix; null for every other path. */
+  let groupIndex = 0;
   const groupFor = (key: readonly string[] | null, title: string): RouteGroup => {
     const member = (st: readonly string[]): boolean => {
       if (st.length === 0) return true;
@@ -275,14 +294,14 @@ export function buildNginxModel(s: Snapshot, opts: RenderOptions = {}): NginxMod
       if (!agrees(st, key)) return false;
       return key.length > 1 || !isSubKey(st);
     };
-    const entries: MapEntry[] = [];
+    const items: DispatchEntry<MapEntry>[] = [];
     let lastFamily = '';
     for (const le of leafEntries) {
       if (!member(le.statics)) continue;
-      for (const [i, e] of le.entries.entries()) {
+      for (const [i, it] of le.entries.entries()) {
         const head = i === 0 && le.family !== lastFamily ? [familyHeader(le.family)] : [];
         if (i === 0) lastFamily = le.family;
-        entries.push(head.length ? { ...e, comments: [...head, ...e.comments] } : e);
+        items.push(head.length ? { ...it, entry: { ...it.entry, comments: [...head, ...it.entry.comments] } } : it);
       }
     }
     // No row matched: the family of the longest matching prefix, as decide() does.
@@ -292,20 +311,17 @@ export function buildNginxModel(s: Snapshot, opts: RenderOptions = {}): NginxMod
     });
     for (const [i, p] of prefixes.entries()) {
       const plan = om.familyPlans.get(p.family)!;
-      entries.push({
+      const entry = {
         comments: [...(i === 0 ? ['── no row matched: the family by path prefix ──'] : []), `${p.prefix}…  family ${p.family}  → ${why(plan, kill, s.hard_failure)}`],
         key: `~^\\S+ ${pcreLiteral(p.prefix)}(?:/|\\z)`,
-        value: fallbackValue(plan, 'none'),
-      });
+        value: `none:${p.family}`,
+      };
+      items.push({ entry, keys: ANY, methods: null, shape: null });
     }
-    const name =
-      key === null
-        ? 'other'
-        : key
-            .join('_')
-            .replace(/[^A-Za-z0-9_]/g, '_')
-            .replace(/^_+/, '');
-    return { segment: key === null ? '' : key.join('/'), variable: `sb_m_${name}`, title, entries, defaultValue: fallbackValue(om.defaultPlan, 'none') };
+    // Short names: nginx hashes every variable name into 64-byte buckets by default.
+    const g = `sb_g${++groupIndex}`;
+    const tree = buildDispatchTree(g, `${g}_`, items);
+    return { segment: key === null ? '' : key.join('/'), variable: tree.root, title, entries: items.map((it) => it.entry), defaultValue: 'none', tree };
   };
   const groups: RouteGroup[] = [];
   for (const seg of firstSegs) {
@@ -314,8 +330,14 @@ export function buildNginxModel(s: Snapshot, opts: RenderOptions = {}): NginxMod
     groups.push(groupFor([seg], subKeys.has(seg) ? `/${seg}… (the rest): ${fams}` : `/${seg}…: ${fams}`));
   }
   const otherGroup = groupFor(null, 'every other path (the web UI and the rows whose first segment is a parameter)');
-  const subgroupKeys = [...subKeys.values()].flat().map((k) => k.join('/'));
-  const dispatch = subgroupKeys.length ? `^/(${subgroupKeys.map(pcreLiteral).join('|')})(?:/|\\z)` : null;
+  const variables = [...groups, otherGroup].flatMap((g) => [...g.tree.nodes, ...g.tree.leaves].map((x) => x.variable));
+  const twice = variables.find((v, i) => variables.indexOf(v) !== i);
+  if (twice) throw new SwitchboardError('SWB_INTERNAL', `nginx front door: two path groups would both use $${twice}`);
+  // $1: the group (a split group's key first, so /api/v1/user/… is not taken for /api/…),
+  // '' for every other path; $sb_l2 and $sb_l1: the path's last two segments.
+  const groupKeys = [...[...subKeys.values()].flat().map((k) => k.join('/')), ...firstSegs];
+  // The segments are walked whole (possessive), the shortest way to the last two.
+  const dispatch = `^(?=(?|/(${groupKeys.map(pcreLiteral).join('|')})(?:/|\\z)|()))(?:(?:[^/]*+/)*?(?<sb_l2>[^/]*+)/)?(?<sb_l1>[^/]*+)\\z`;
 
   // ── canaries ──
   const splits = new Map<string, SplitModel>();
@@ -363,11 +385,23 @@ export function buildNginxModel(s: Snapshot, opts: RenderOptions = {}): NginxMod
       percentComment,
     });
   }
-  const planEntries: MapEntry[] = canaries.map((c) => ({
-    comments: [],
-    key: `canary:${c.scope}`,
-    value: c.lists.length ? `$${c.variable}` : c.percentValue,
-  }));
+  // ── what the row says: its plan and its subject kind, by hash on $sb_match ──
+  const canaryValue = new Map(canaries.map((c) => [c.scope, c.lists.length ? `$${c.variable}` : c.percentValue]));
+  const planValue = (p: Plan): string => (kill ? 'python' : p.value === 'canary' ? canaryValue.get(p.canary!.scope)! : p.value);
+  const planDefault = planValue(om.defaultPlan);
+  const planEntries: MapEntry[] = [];
+  const subjectEntries: MapEntry[] = [];
+  for (const r of inv.routes) {
+    const v = planValue(om.routePlans[r.index]!);
+    if (v !== planDefault) planEntries.push({ comments: [], key: r.id, value: v });
+    const kind = SUBJECT_LETTER[subjectKind(r)];
+    if (kind !== '-') subjectEntries.push({ comments: [], key: r.id, value: kind });
+  }
+  const noRouteValues = [...new Set(om.prefixes.map((p) => `none:${p.family}`))];
+  for (const f of [...new Set(om.prefixes.map((p) => p.family))]) {
+    const v = planValue(om.familyPlans.get(f)!);
+    if (v !== planDefault) planEntries.push({ comments: [], key: `none:${f}`, value: v });
+  }
 
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(om.libraryNamespace)) {
     throw new SwitchboardError(
@@ -396,6 +430,9 @@ export function buildNginxModel(s: Snapshot, opts: RenderOptions = {}): NginxMod
     canaries,
     splits: [...splits.values()].sort((a, b) => a.variable.localeCompare(b.variable)),
     planEntries,
+    planDefault,
+    noRouteValues,
+    subjectEntries,
     pinning: settings.PIN_UPLOADS && !kill,
     ping: pingRow ? { routeId: pingRow.id } : null,
     libraryNamespace: om.libraryNamespace,

@@ -12,11 +12,33 @@ import { parsePattern, type ManySegmentKind, type OneSegmentKind, type PatternPa
 /** The path parameter a canary reads: the repository (namespace/name), else the namespace. */
 export type SubjectKind = 'repository' | 'upload' | 'namespace' | 'none';
 
+/**
+ * What a path the row matches has as its last segment (`l1`, after the last
+ * "/") and the one before it (`l2`, "" when the path has one segment): a
+ * literal, or null when a parameter stands there. The front door hashes the
+ * request's `l1`/`l2` to pick the few rows worth trying (switchboard/nginx/dispatch.ts).
+ */
+export interface Tail {
+  readonly l1: string | null;
+  readonly l2: string | null;
+}
+
+/** What every path a row matches looks like, for telling rows that can never match the same path apart. */
+export interface RowShape {
+  /** The literal at each place from the start, up to the first multi-segment parameter; null for a parameter. */
+  readonly head: readonly (string | null)[];
+  /** How many segments a matching path has, or null when a multi-segment parameter leaves it open. */
+  readonly count: number | null;
+  /** Every shape of tail a matching path can have (one per optional trailing slash). */
+  readonly tails: readonly Tail[];
+}
+
 export interface RowRegex {
   /** PCRE source, anchored, for "METHOD PATH". */
   readonly regex: string;
   /** Which parameter the named group `sbj` captures. */
   readonly subject: SubjectKind;
+  readonly shape: RowShape;
 }
 
 const META = /[\\^$.|?*+()[\]{}]/g;
@@ -29,12 +51,15 @@ export function pcreLiteral(s: string): string {
   return s.replace(META, (c) => `\\${c}`).replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
+// Quantifiers are possessive (`++`, `{0,127}+`) where what follows can never
+// start with a character they take back (`/`, `:` or the end): the same
+// matches, without PCRE backtracking one character at a time on a miss.
 const ONE: Record<OneSegmentKind, string> = {
-  segment: '[^/]+',
-  digest: '[A-Za-z0-9_+.-]+:[A-Fa-f0-9]+',
+  segment: '[^/]++',
+  digest: '[A-Za-z0-9_+.-]++:[A-Fa-f0-9]++',
   // Python's \w is Unicode-aware; the regex carries (*UTF)(*UCP) for it.
-  tag: '\\w[\\w.-]{0,127}',
-  fileid: '[0-9a-zA-Z-]+',
+  tag: '\\w[\\w.-]{0,127}+',
+  fileid: '[0-9a-zA-Z-]++',
 };
 
 /** Prefixes Quay's repopathredirect converter refuses (route-pattern.ts REDIRECT_RESERVED). */
@@ -43,11 +68,22 @@ const REDIRECT_RESERVED = ['v1', 'v2', 'cnr', 'customtrigger/setup', 'bitbucket/
 function many(kind: ManySegmentKind, librarySupport: boolean): string {
   if (kind === 'path') return '[^/][\\s\\S]*';
   const min2 = kind === 'apirepopath' || !librarySupport;
-  const body = `[^/]+(?:/[^/]+)${min2 ? '+' : '*'}`;
+  // Segments are taken whole; which segment the repository ends at is still backtracked.
+  const body = `[^/]++(?:/[^/]++)${min2 ? '+' : '*'}`;
   // Refused when the value itself starts with `prefix/` (more follows): not for the rule's own trailing slash.
   if (kind === 'repopathredirect') return `(?!(?:${REDIRECT_RESERVED.map(pcreLiteral).join('|')})/[^/])${body}`;
   if (kind === 'v1createrepopath') return `${body}(?<!auth)(?<!tags)(?<!images)`;
   return body;
+}
+
+/** The tail of the paths `parts` (joined by "/") match. */
+function tailOf(parts: readonly PatternPart[]): Tail {
+  const lit = (p: PatternPart | undefined): string | null => (p === undefined ? '' : p.type === 'static' ? p.value : null);
+  const last = parts[parts.length - 1];
+  // A multi-segment parameter at the end spans both places.
+  if (last !== undefined && last.type === 'many') return { l1: null, l2: null };
+  const before = parts[parts.length - 2];
+  return { l1: lit(last), l2: before !== undefined && before.type === 'many' ? null : lit(before) };
 }
 
 function subjectOf(parts: readonly PatternPart[]): { kind: SubjectKind; name: string | null } {
@@ -56,6 +92,11 @@ function subjectOf(parts: readonly PatternPart[]): { kind: SubjectKind; name: st
   if (names.has('orgname')) return { kind: 'namespace', name: 'orgname' };
   if (names.has('namespace')) return { kind: 'namespace', name: 'namespace' };
   return { kind: 'none', name: null };
+}
+
+/** The subject a row's path names (the same for its regex in every place of the match order). */
+export function subjectKind(route: RouteRow): SubjectKind {
+  return subjectOf(parsePattern(route.pattern, route.id)).kind;
 }
 
 /**
@@ -80,7 +121,16 @@ export function rowRegex(route: RouteRow, methods: readonly string[], slashless:
   });
   const path = `/${segs.join('/')}${optionalSlash ? '/?' : ''}`;
   const m = methods.length === 1 ? methods[0]! : `(?:${methods.join('|')})`;
-  return { regex: `${unicode ? '(*UTF)(*UCP)' : ''}^${m} ${path}\\z`, subject: subject.kind };
+  const tails = optionalSlash ? [tailOf(parts), tailOf([...parts, { type: 'static', value: '' }])] : [tailOf(parts)];
+  // The path "/" is one empty segment.
+  const places: readonly PatternPart[] = parts.length ? parts : [{ type: 'static', value: '' }];
+  const firstMany = places.findIndex((p) => p.type === 'many');
+  const shape = {
+    head: places.slice(0, firstMany < 0 ? places.length : firstMany).map((p) => (p.type === 'static' ? p.value : null)),
+    count: firstMany < 0 && !optionalSlash ? places.length : null,
+    tails,
+  };
+  return { regex: `${unicode ? '(*UTF)(*UCP)' : ''}^${m} ${path}\\z`, subject: subject.kind, shape };
 }
 
 /** The methods a leaf answers, by row: explicit methods, HEAD by the GET row, OPTIONS by the OPTIONS, GET or first row (RouteTable.pick). */

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import nunjucks from 'nunjucks';
 import type { Snapshot } from '../core/snapshot.js';
 import { SwitchboardError } from '../errors.js';
-import { buildNginxModel, ngxQuote, type NginxModel, type RenderOptions } from './model.js';
+import { buildNginxModel, mapKey, ngxQuote, type NginxModel, type RenderOptions } from './model.js';
 
 export type NginxPart = 'full' | 'http';
 
@@ -37,6 +37,7 @@ function environment(): nunjucks.Environment {
     lstripBlocks: true,
   });
   env.addFilter('q', (s: unknown) => ngxQuote(String(s)));
+  env.addFilter('mapkey', (s: unknown) => ngxQuote(mapKey(String(s))));
   // Comment text from the config (names, file paths) never breaks out of its line.
   env.addFilter('c', (s: unknown) => String(s).replace(/[\x00-\x1f\x7f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`));
   // Indents non-empty lines only: no trailing blanks in the output.

@@ -101,6 +101,14 @@ function requests(): Req[] {
     if (i % 5 === 0) out.push({ method: 'OPTIONS', path, note: `${r.id} as OPTIONS` });
     if (r.pattern.endsWith('/') && r.pattern !== '/') out.push({ method: r.method, path: path.slice(0, -1), note: `${r.id} without its trailing slash` });
     else if (i % 4 === 0) out.push({ method: r.method, path: `${path}/`, note: `${r.id} with a trailing slash` });
+    // nginx picks the rows to try by hashing the last two segments, and its hash keys ignore
+    // case where the row regexes do not: the same path with one of them in upper case.
+    const segs = path.split('/');
+    const at = segs.length - 1 - (i % 2);
+    if (at > 0 && /[a-z]/.test(segs[at]!)) {
+      const upper = [...segs.slice(0, at), segs[at]!.toUpperCase(), ...segs.slice(at + 1)].join('/');
+      out.push({ method: r.method, path: upper, note: `${r.id} with segment ${at} in upper case` });
+    }
   });
   const extra: [string, string][] = [
     ['GET', '/v2/acme/app/unknown'],
@@ -152,6 +160,33 @@ function requests(): Req[] {
     ['GET', '/acme/app%00'],
     ['GET', '/v2/acme/app/tags/list%'],
     ['GET', '/v2/acme%0Aapp/tags/list'],
+    // Where the dispatch on the first and last two segments has its edges.
+    ['GET', '/V2/acme/app/manifests/v1'],
+    ['GET', '/Api/v1/user/'],
+    ['GET', '/v2/acme/app/MANIFESTS/v1'],
+    ['GET', '/v2/acme/app/Tags/list'],
+    ['POST', '/api/v1/organization/acme/VALIDATEPROXYCACHE'],
+    ['GET', '/api/v1/organization/logs'],
+    ['GET', '/api/v1/organization/logs/logs'],
+    ['GET', '/api/v1/user/logs/logs'],
+    ['GET', '/api/v1/user/robots/logs'],
+    ['GET', '/v2/tags/list'],
+    ['GET', '/v2/manifests/manifests/latest'],
+    ['GET', '/v2/acme/manifests/tags/list'],
+    ['GET', '/v2/acme/tags/list/manifests/list'],
+    ['GET', '/v2/acme/app/blobs/uploads'],
+    ['PATCH', '/v2/acme/app/blobs/uploads'],
+    ['POST', '/v2/acme/app/blobs/uploads'],
+    ['GET', '/v2/acme/app/blobs/uploads/'],
+    ['GET', '/api/v1/repository/acme/app/tag'],
+    ['GET', '/api/v1/repository/a/b/c/d/tag/'],
+    ['DELETE', '/api/v1/organization/acme/team/t/members/m'],
+    ['GET', '/api/v1/superuser/users/x/quota/y'],
+    ['GET', '/v1/repositories/a/b/tags/c'],
+    ['PUT', '/v1/repositories/a/b/c/'],
+    ['GET', '/a/b/c/d/e/f/g/h'],
+    ['GET', '/organization/acme/'],
+    ['GET', '/user/'],
   ];
   for (const [method, path] of extra) out.push({ method, path, note: `extra ${method} ${path}` });
   for (const [j, ns] of NS.entries()) {

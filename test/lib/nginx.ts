@@ -3,7 +3,7 @@
  * and small upstreams that echo who they are.
  */
 import http from 'node:http';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireBinaries, run, sleep, startChild, type Child, type TLike } from './proc.js';
 import net from 'node:net';
@@ -40,6 +40,22 @@ export interface RunningNginx {
   reload(): Promise<void>;
 }
 
+/** The worker processes of an nginx master (children by /proc). */
+function workersOf(master: number): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      // "pid (comm) state ppid ...": comm may hold spaces, so read after its closing parenthesis.
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === master) out.push(Number(d));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
 /** Writes `text` to dir/nginx.conf, checks it with `nginx -t`, and runs nginx in the foreground on it. */
 export async function startNginx(t: TLike, dir: string, text: string, port: number): Promise<RunningNginx> {
   const conf = join(dir, 'nginx.conf');
@@ -60,10 +76,20 @@ export async function startNginx(t: TLike, dir: string, text: string, port: numb
       await child.stop(5000);
     },
     reload: async () => {
+      const master = child.child.pid!;
+      const old = workersOf(master);
       const r = await run(NGINX, ['-c', conf, '-s', 'reload']);
       if (r.code !== 0) throw new Error(`nginx -s reload failed:\n${r.stderr}`);
-      // The master starts new workers at once; give them a moment to take the listener.
-      await sleep(300);
+      // The master loads the new configuration, starts new workers, then tells the old
+      // ones to finish: until they are gone, a kept-alive connection may still reach one.
+      const t0 = Date.now();
+      for (;;) {
+        const now = workersOf(master);
+        if (now.length > 0 && !now.some((pid) => old.includes(pid))) break;
+        if (Date.now() - t0 > 10_000) throw new Error(`nginx reload: old workers ${old.join(', ')} still running after 10 s`);
+        await sleep(25);
+      }
+      await sleep(50);
     },
   };
 }

@@ -1,7 +1,8 @@
-// The nginx renderer without nginx: the model's ordered regex maps, evaluated
-// here the way nginx's `map` does (first regex that matches), must name the
-// same row and plan as decide() for tens of thousands of generated paths, with
-// and without library support; and the rendered text must be deterministic,
+// The nginx renderer without nginx: the model's dispatch trees (hash maps on the
+// path's last segments, case-insensitive as nginx's exact keys are) and ordered
+// regex maps, evaluated here the way nginx's `map` does (first regex that
+// matches), must name the same row and plan as decide() for tens of thousands
+// of generated paths, with and without library support; and the rendered text must be deterministic,
 // quoted as nginx reads it, and say what nginx cannot do. The real-nginx proof
 // is test/e2e/nginx-equivalence.test.ts.
 
@@ -61,46 +62,75 @@ function ngxUnquote(q: string): string {
 /** A PCRE source from the model as a JavaScript RegExp (the subset the renderer emits). */
 function jsRegex(pcre: string): RegExp {
   const unicode = pcre.startsWith('(*UTF)(*UCP)');
-  let src = pcre.replace('(*UTF)(*UCP)', '').replace(/\\z/g, '$');
+  let src = pcre
+    .replace('(*UTF)(*UCP)', '')
+    .replace(/\\z/g, '$')
+    // Possessive quantifiers match what the greedy ones do here (nothing after them can start with what they take back).
+    .replace(/([+*}])\+/g, '$1')
+    // The dispatch's branch reset: its capture is group 1 in either branch, and the second branch captures ''.
+    .replace('(?|', '(?:');
   if (unicode) src = src.replace(/\[\\w\.-\]/g, '[\\p{L}\\p{N}_.\\-]').replace(/\\w/g, '[\\p{L}\\p{N}_]');
   return new RegExp(src, unicode ? 'u' : '');
 }
 
 interface Compiled {
-  readonly split: RegExp | null;
-  readonly dispatch: Map<string, { re: RegExp; value: string }[]>;
-  readonly other: { re: RegExp; value: string }[];
-  readonly defaults: Map<string, string>;
+  readonly model: NginxModel;
+  readonly dispatch: RegExp;
+  readonly nodes: Map<string, NginxModel['otherGroup']['tree']['nodes'][number]>;
+  readonly leaves: Map<string, { re: RegExp; value: string }[]>;
+  readonly leafNext: Map<string, string | null>;
 }
 
 function compile(m: NginxModel): Compiled {
-  const conv = (g: NginxModel['otherGroup']) => g.entries.map((e) => ({ re: jsRegex(e.key.slice(1)), value: e.value }));
-  const dispatch = new Map(m.groups.map((g) => [g.segment, conv(g)]));
-  return {
-    split: m.dispatch ? jsRegex(m.dispatch) : null,
-    dispatch,
-    other: conv(m.otherGroup),
-    defaults: new Map([...m.groups, m.otherGroup].map((g) => [g.segment, g.defaultValue])),
-  };
-}
-
-/** What nginx's maps give for "METHOD PATH": [plan, route]. */
-function nginxMatch(c: Compiled, method: string, path: string): [string, string] {
-  // $sb_seg: a split group's key, else the first segment; map exact strings are case-insensitive.
-  const seg = (c.split?.exec(path) ?? /^\/([^/]*)/.exec(path))![1]!.toLowerCase();
-  const group = c.dispatch.get(seg);
-  const entries = group ?? c.other;
-  const key = `${method} ${path}`;
-  for (const e of entries) {
-    const m = e.re.exec(key);
-    if (m) {
-      const v = e.value.replace('$sbj', m.groups?.sbj ?? '');
-      const [plan, route] = v.split(' ');
-      return [plan!, route!];
+  const nodes = new Map();
+  const leaves = new Map();
+  const leafNext = new Map();
+  for (const g of [...m.groups, m.otherGroup]) {
+    for (const n of g.tree.nodes) nodes.set(n.variable, n);
+    for (const l of g.tree.leaves) {
+      leaves.set(
+        l.variable,
+        l.entries.map((e) => ({ re: jsRegex(e.key.slice(1)), value: e.value })),
+      );
+      leafNext.set(l.variable, l.otherwise);
     }
   }
-  const [plan, route] = c.defaults.get(group ? seg : '')!.split(' ');
-  return [plan!, route!];
+  return { model: m, dispatch: jsRegex(m.dispatch), nodes, leaves, leafNext };
+}
+
+/** What nginx's maps give for "METHOD PATH": [plan, route]. Exact map keys compare case-insensitively. */
+function nginxMatch(c: Compiled, method: string, path: string): [string, string] {
+  const d = c.dispatch.exec(path)!;
+  const seg = d[1] ?? '';
+  const keys = { $sb_l1: d.groups!.sb_l1 ?? '', $sb_l2: d.groups!.sb_l2 ?? '', $request_method: method };
+  const group = c.model.groups.find((g) => g.segment.toLowerCase() === seg.toLowerCase()) ?? c.model.otherGroup;
+  let value: string = group.defaultValue;
+  for (let v: string | null = group.variable; v !== null;) {
+    const node = c.nodes.get(v);
+    if (node) {
+      v = node.cases.find((k) => k.key.toLowerCase() === keys[node.source].toLowerCase())?.target ?? node.otherwise;
+      continue;
+    }
+    const hit = c.leaves
+      .get(v)!
+      .map((e) => e.re.exec(`${method} ${path}`) && e.value)
+      .find((x) => x);
+    if (hit) {
+      value = hit;
+      break;
+    }
+    v = c.leafNext.get(v)!;
+  }
+  const plan = c.model.planEntries.find((e) => e.key.toLowerCase() === value.toLowerCase())?.value ?? c.model.planDefault;
+  return [plan, c.model.noRouteValues.includes(value) ? 'none' : value];
+}
+
+/** The plan value nginx should hold for decide()'s answer: the owner, or what the canary's scope renders to. */
+function planOf(m: NginxModel, d: ReturnType<typeof decide>): string {
+  if (!d.reason.startsWith('canary')) return d.owner;
+  const scope = d.trace.find((e) => e.level === 'canary')!.key;
+  const c = m.canaries.find((x) => x.scope === scope)!;
+  return c.lists.length ? `$${c.variable}` : c.percentValue;
 }
 
 function rng(seed: number): () => number {
@@ -150,6 +180,11 @@ function randomPath(r: () => number, route: RouteRow): string {
   if (x < 0.1 && segs.length > 1) segs.splice(Math.floor(r() * segs.length), 1);
   else if (x < 0.2) segs.splice(Math.floor(r() * (segs.length + 1)), 0, pick(r() < 0.5 ? STATICS : ODD));
   else if (x < 0.3) segs[Math.floor(r() * segs.length)] = pick(STATICS);
+  // nginx's hash keys ignore case, its regexes do not: a literal in the last two places in another case.
+  if (r() < 0.1) {
+    const at = segs.length - 1 - Math.floor(r() * Math.min(2, segs.length));
+    segs[at] = r() < 0.5 ? segs[at]!.toUpperCase() : segs[at]!.charAt(0).toUpperCase() + segs[at]!.slice(1);
+  }
   if (r() < 0.15) segs.push('');
   return '/' + segs.join('/');
 }
@@ -178,7 +213,8 @@ ${UP}`,
 for (const [name, yaml] of Object.entries(MAPS)) {
   t.test(`the maps name decide()'s row and plan: ${name}`, async (t) => {
     const s = snap(yaml);
-    const c = compile(buildNginxModel(s));
+    const m = buildNginxModel(s);
+    const c = compile(m);
     const r = rng(name.length * 7919);
     const bad: string[] = [];
     let n = 0;
@@ -190,7 +226,7 @@ for (const [name, yaml] of Object.entries(MAPS)) {
         n++;
         const d = decide(s, { method, path });
         const [plan, id] = nginxMatch(c, method, path);
-        const want = d.reason.startsWith('canary') ? `canary:${d.trace.find((e) => e.level === 'canary')!.key}` : d.owner;
+        const want = planOf(m, d);
         if (id !== (d.route_id ?? 'none') || plan !== want) {
           if (bad.length < 20) bad.push(`${method} ${path}: maps → ${id} ${plan}, decide → ${d.route_id} ${want}`);
         }
@@ -231,10 +267,7 @@ t.test('the kill switch and hard failure render python everywhere', async (t) =>
   const killed = buildNginxModel(snap(MAPS.mixed!.replace('MIGRATION:\n', 'MIGRATION:\n  MIGRATION_FORCE_PYTHON: true\n')));
   t.equal(killed.canaries.length, 0, 'no canary maps');
   t.equal(killed.pinning, false, 'no upload pins');
-  t.ok(
-    [...killed.groups, killed.otherGroup].every((g) => g.entries.every((e) => e.value.startsWith('python '))),
-    'every entry says python',
-  );
+  t.same([killed.planDefault, killed.planEntries], ['python', []], 'every row says python');
   t.match(killed.summary[0], /435 python, 0 go, 0 canary/);
   const hard = renderNginx(hardFailureSnapshot(inv, 'missing.yaml', 0, new Date(0)));
   t.match(hard.text, /NO VALID CONFIG WAS EVER LOADED/);
