@@ -30,6 +30,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const BLOB_MIB = Number(process.env.BENCH_BLOB_MIB ?? 1024);
+/** `static`, `registry` or both (default): which upstreams to measure behind. */
+const UPSTREAMS = (process.env.BENCH_UPSTREAMS ?? 'static,registry').split(',');
 /** The proxy under test gets cpu 1; wrk and the upstreams cpu 0. */
 const PROXY_CPU = taskset ? '1' : null;
 const PEER_CPU = taskset ? '0' : null;
@@ -387,53 +389,51 @@ async function main(): Promise<void> {
   };
   const byName = (rows: Row[], name: string): Row => rows.find((r) => r.proxy.name === name)!;
 
+  /** The four proxies behind `up`, measured; the table printed. */
+  const measure = async (up: Upstream, tag: string): Promise<Row[]> => {
+    const proxies = [await nginxProxy(tag, up.addr), await floorProxy(up.addr), await switchboardProxy(tag, up.addr, 0), await switchboardProxy(`${tag}-shadow`, up.addr, 1)];
+    const rows = await scenario(up, proxies, (p) => !p.name.includes('shadow'));
+    for (const p of proxies) p.stop();
+    console.log(table(up, rows));
+    console.log('');
+    return rows;
+  };
+  const all: Row[] = [];
+  const summary: string[] = [];
+
   // 1. Static upstream: the proxies' own cost, side by side.
-  const st = await startStatic(blobFile, blobDigest);
-  const stProxies = [
-    await nginxProxy('static', st.addr),
-    await floorProxy(st.addr),
-    await switchboardProxy('static', st.addr, 0),
-    await switchboardProxy('static-shadow', st.addr, 1),
-  ];
-  const stRows = await scenario(st, stProxies, (p) => !p.name.includes('shadow'));
-  for (const p of stProxies) p.stop();
-  console.log(table(st, stRows));
-  console.log('');
+  if (UPSTREAMS.includes('static')) {
+    const rows = await measure(await startStatic(blobFile, blobDigest), 'static');
+    all.push(...rows);
+    const floor = byName(rows, 'undici floor').small.cpuUs;
+    const swb = byName(rows, 'switchboard');
+    const shadow = byName(rows, 'switchboard, shadow 1%');
+    const ngx = byName(rows, 'nginx proxy_pass');
+    verdict('CPU per request, shadow off (static)', `${f(swb.small.cpuUs, 1)} µs = ${x(swb.small.cpuUs / floor)} the floor`, '≤ 1.15×', swb.small.cpuUs / floor <= 1.15);
+    verdict('CPU per request, shadow 1% (static)', `${f(shadow.small.cpuUs, 1)} µs = ${x(shadow.small.cpuUs / floor)} the floor`, '≤ 1.25×', shadow.small.cpuUs / floor <= 1.25);
+    verdict('blob MiB/s (static)', `${x(swb.blob!.mibs / ngx.blob!.mibs)} nginx`, '≥ 1.00×', swb.blob!.mibs / ngx.blob!.mibs >= 1);
+    summary.push(`CPU ${x(swb.small.cpuUs / floor)} floor (shadow 1%: ${x(shadow.small.cpuUs / floor)}), static requests/s ${x(swb.small.rps / ngx.small.rps)} nginx`);
+  }
 
   // 2. A real registry upstream.
-  const reg = await startRegistry(blobFile, blobDigest);
-  const regProxies = [
-    await nginxProxy('registry', reg.addr),
-    await floorProxy(reg.addr),
-    await switchboardProxy('registry', reg.addr, 0),
-    await switchboardProxy('registry-shadow', reg.addr, 1),
-  ];
-  const regRows = await scenario(reg, regProxies, (p) => !p.name.includes('shadow'));
-  for (const p of regProxies) p.stop();
-  console.log(table(reg, regRows));
-  console.log('');
-
-  const sFloor = byName(stRows, 'undici floor').small.cpuUs;
-  const sSwb = byName(stRows, 'switchboard');
-  const sShadow = byName(stRows, 'switchboard, shadow 1%');
-  const sNginx = byName(stRows, 'nginx proxy_pass');
-  const rNginx = byName(regRows, 'nginx proxy_pass');
-  const rSwb = byName(regRows, 'switchboard');
-  verdict('CPU per request, shadow off (static)', `${f(sSwb.small.cpuUs, 1)} µs = ${x(sSwb.small.cpuUs / sFloor)} the floor`, '≤ 1.15×', sSwb.small.cpuUs / sFloor <= 1.15);
-  verdict('CPU per request, shadow 1% (static)', `${f(sShadow.small.cpuUs, 1)} µs = ${x(sShadow.small.cpuUs / sFloor)} the floor`, '≤ 1.25×', sShadow.small.cpuUs / sFloor <= 1.25);
-  verdict('blob MiB/s (static)', `${x(sSwb.blob!.mibs / sNginx.blob!.mibs)} nginx`, '≥ 1.00×', sSwb.blob!.mibs / sNginx.blob!.mibs >= 1);
-  verdict('blob MiB/s (registry)', `${x(rSwb.blob!.mibs / rNginx.blob!.mibs)} nginx`, '≥ 1.00×', rSwb.blob!.mibs / rNginx.blob!.mibs >= 1);
-  verdict('RSS while streaming (registry)', `+${f(rSwb.blob!.peak - rSwb.blob!.base)} MiB`, '< 64 MiB', rSwb.blob!.peak - rSwb.blob!.base < 64);
+  if (UPSTREAMS.includes('registry')) {
+    const rows = await measure(await startRegistry(blobFile, blobDigest), 'registry');
+    all.push(...rows);
+    const ngx = byName(rows, 'nginx proxy_pass');
+    const swb = byName(rows, 'switchboard');
+    verdict('blob MiB/s (registry)', `${x(swb.blob!.mibs / ngx.blob!.mibs)} nginx`, '≥ 1.00×', swb.blob!.mibs / ngx.blob!.mibs >= 1);
+    verdict('RSS while streaming (registry)', `+${f(swb.blob!.peak - swb.blob!.base)} MiB`, '< 64 MiB', swb.blob!.peak - swb.blob!.base < 64);
+    summary.push(`registry requests/s ${x(swb.small.rps / ngx.small.rps)} nginx, blob ${x(swb.blob!.mibs / ngx.blob!.mibs)} nginx`);
+  }
+  if (all.length === 0) throw new Error(`BENCH_UPSTREAMS=${UPSTREAMS.join(',')}: name static, registry or both`);
   verdict(
     'errors',
-    String([...stRows, ...regRows].reduce((a, r) => a + r.small.errors, 0)),
+    String(all.reduce((a, r) => a + r.small.errors, 0)),
     '0',
-    [...stRows, ...regRows].every((r) => r.small.errors === 0),
+    all.every((r) => r.small.errors === 0),
   );
   console.log(verdicts.join('\n'));
-  console.log(
-    `proxy: CPU ${x(sSwb.small.cpuUs / sFloor)} floor (shadow 1%: ${x(sShadow.small.cpuUs / sFloor)}), static requests/s ${x(sSwb.small.rps / sNginx.small.rps)} nginx, registry requests/s ${x(rSwb.small.rps / rNginx.small.rps)} nginx, blob ${x(rSwb.blob!.mibs / rNginx.blob!.mibs)} nginx`,
-  );
+  console.log(`proxy: ${summary.join('; ')}`);
 }
 
 main().then(
