@@ -23,7 +23,7 @@ export interface Cancel {
   removeListener(event: 'abort', fn: () => void): void;
 }
 
-const CLIENT_GONE = Object.freeze(Object.assign(new Error('the client closed its connection'), { code: 'SWB_CLIENT_GONE' }));
+const CLIENT_GONE = Object.freeze(Object.assign(new Error('the client closed its connection'), { code: 'client_gone' }));
 
 export class Relay implements Dispatcher.DispatchHandler {
   private resumeUpstream: (() => void) | null = null;

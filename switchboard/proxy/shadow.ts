@@ -58,7 +58,7 @@ function clip(v: unknown): unknown {
   return t.length <= 512 ? v : `${t.slice(0, 509)}…`;
 }
 
-const CANCELLED = Object.freeze(Object.assign(new Error('the client left: shadow request cancelled'), { code: 'SWB_SHADOW_CANCELLED' }));
+const CANCELLED = Object.freeze(Object.assign(new Error('the client left: shadow request cancelled'), { code: 'shadow_cancelled' }));
 
 /** The other owner's answer to a shadow request, read as it arrives (an undici dispatch handler). */
 class ShadowAnswer implements Dispatcher.DispatchHandler {
