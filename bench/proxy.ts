@@ -32,6 +32,8 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const BLOB_MIB = Number(process.env.BENCH_BLOB_MIB ?? 1024);
 /** `static`, `registry` or both (default): which upstreams to measure behind. */
 const UPSTREAMS = (process.env.BENCH_UPSTREAMS ?? 'static,registry').split(',');
+/** Alternating rounds per proxy (each BENCH_SECONDS / rounds long); CPU per request is shown with its range over them. */
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 4));
 /** The proxy under test gets cpu 1; wrk and the upstreams cpu 0. */
 const PROXY_CPU = taskset ? '1' : null;
 const PEER_CPU = taskset ? '0' : null;
@@ -279,6 +281,8 @@ interface Small {
   errors: number;
   /** The proxy's CPU time (user + system, all its threads) per request served, µs. */
   cpuUs: number;
+  /** The lowest and highest of the rounds: how far this run's figure can be trusted. */
+  cpuRange: [number, number];
   shadowed: number | null;
 }
 
@@ -298,11 +302,11 @@ async function smallRun(p: Proxy, up: Upstream, secs: number): Promise<{ r: WrkR
   return { r, cpu, shadowed };
 }
 
-/** Small requests through each proxy in alternating halves, then the blob through those that stream it. */
+/** Small requests through each proxy in alternating rounds, then the blob through those that stream it. */
 async function scenario(up: Upstream, proxies: Proxy[], blobOf: (p: Proxy) => boolean): Promise<Row[]> {
   for (const p of proxies) await smallRun(p, up, 2); // warm-up (JIT, connections)
   const runs = new Map<Proxy, { r: WrkResult; cpu: number; shadowed: number }[]>(proxies.map((p) => [p, []]));
-  for (let i = 0; i < 2; i++) for (const p of proxies) runs.get(p)!.push(await smallRun(p, up, DURATION / 2));
+  for (let i = 0; i < ROUNDS; i++) for (const p of proxies) runs.get(p)!.push(await smallRun(p, up, DURATION / ROUNDS));
   const rows: Row[] = [];
   for (const p of proxies) {
     const rs = runs.get(p)!;
@@ -316,6 +320,7 @@ async function scenario(up: Upstream, proxies: Proxy[], blobOf: (p: Proxy) => bo
         p99: avg((x) => x.r.p99ms),
         errors: rs.reduce((a, x) => a + x.r.errors, 0),
         cpuUs: (rs.reduce((a, x) => a + x.cpu, 0) / requests) * 1e6,
+        cpuRange: [Math.min(...rs.map((x) => (x.cpu / x.r.requests) * 1e6)), Math.max(...rs.map((x) => (x.cpu / x.r.requests) * 1e6))],
         shadowed: p.shadowed ? rs.reduce((a, x) => a + x.shadowed, 0) / requests : null,
       },
       blob: null,
@@ -337,7 +342,7 @@ const x = (n: number): string => `${n.toFixed(2)}×`;
 function table(up: Upstream, rows: Row[]): string {
   const ngx = rows.find((r) => r.proxy.name.startsWith('nginx'))!;
   const floor = rows.find((r) => r.proxy.name === 'undici floor')!;
-  const out = [['', 'req/s', '÷ nginx', 'p50 ms', 'p99 ms', 'errors', 'CPU µs/req', '÷ floor', 'blob MiB/s', '÷ nginx', 'RSS streaming MiB']];
+  const out = [['', 'req/s', '÷ nginx', 'p50 ms', 'p99 ms', 'errors', 'CPU µs/req (rounds)', '÷ floor', 'blob MiB/s', '÷ nginx', 'RSS streaming MiB']];
   for (const r of rows) {
     const s = r.small;
     out.push([
@@ -347,7 +352,7 @@ function table(up: Upstream, rows: Row[]): string {
       f(s.p50, 3),
       f(s.p99, 3),
       String(s.errors),
-      f(s.cpuUs, 1),
+      `${f(s.cpuUs, 1)} (${f(s.cpuRange[0], 0)}–${f(s.cpuRange[1], 0)})`,
       x(s.cpuUs / floor.small.cpuUs),
       r.blob ? f(r.blob.mibs) : '',
       r.blob && ngx.blob ? x(r.blob.mibs / ngx.blob.mibs) : '',
@@ -378,7 +383,7 @@ async function main(): Promise<void> {
   console.log(
     `node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}; ${taskset ? 'proxy under test pinned to cpu 1; wrk and upstream on cpu 0' : 'no CPU pinning'}`,
   );
-  console.log(`small: wrk -t1 -c${CONNECTIONS}, ${DURATION}s per proxy in alternating halves; V2_PULL is a 5% canary, so every request takes a full decision`);
+  console.log(`small: wrk -t1 -c${CONNECTIONS}, ${DURATION}s per proxy in ${ROUNDS} alternating rounds; V2_PULL is a 5% canary, so every request takes a full decision`);
   console.log("CPU µs/req: the proxy process's user + system time (all threads, from /proc) ÷ requests served");
   console.log(`blob: GET ${BLOB_MIB} MiB twice through each streaming proxy; proxy RSS sampled every 50 ms`);
   console.log('');
