@@ -17,7 +17,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
-import { children, columns, freePort, nginxBin, startBenchNginx, taskset, waitFor, wrk, wrkBin, type WrkResult } from './lib/procs.js';
+import { children, columns, freePort, plainProxyPass, nginxBin, startBenchNginx, taskset, waitFor, wrk, wrkBin, type WrkResult } from './lib/procs.js';
 import { loadInventory } from '../owner-maps/index.js';
 import { parseConfig } from '../switchboard/config/parse.js';
 import { buildSnapshot } from '../switchboard/core/snapshot.js';
@@ -83,21 +83,7 @@ SWITCHBOARD:
   const lastId = idOf(lastRow.value)!;
   const lastRoute = inv.byId.get(lastId)!;
 
-  startNginx(
-    'plain',
-    `upstream quay { server 127.0.0.1:${upPort}; keepalive 64; }
-  server {
-    listen 127.0.0.1:${plainPort} backlog=4096;
-    client_max_body_size 0;
-    location / {
-      proxy_pass http://quay; proxy_http_version 1.1; proxy_set_header Connection "";
-      proxy_set_header Host $http_host; proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_buffering off; proxy_request_buffering off;
-    }
-  }`,
-    taskset ? '1' : null,
-    MAIN,
-  );
+  startNginx('plain', plainProxyPass(`127.0.0.1:${upPort}`, plainPort), taskset ? '1' : null, MAIN);
   startNginx('front', rendered.text, taskset ? '1' : null, MAIN);
   await waitFor(`http://127.0.0.1:${plainPort}/v2/`);
   await waitFor(`http://127.0.0.1:${frontPort}/v2/`);

@@ -24,7 +24,7 @@ import { tmpdir, cpus } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import http from 'node:http';
-import { children, columns, cpuSeconds, freePort, nginxBin, pinned, rssKiB, startBenchNginx, taskset, waitFor, wrk, wrkBin, type WrkResult } from './lib/procs.js';
+import { children, columns, cpuSeconds, plainProxyPass, freePort, nginxBin, pinned, rssKiB, startBenchNginx, taskset, waitFor, wrk, wrkBin, type WrkResult } from './lib/procs.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
@@ -61,21 +61,7 @@ interface Proxy {
 
 async function nginxProxy(tag: string, upstream: string): Promise<Proxy> {
   const port = await freePort();
-  const c = startBenchNginx(
-    dir,
-    `proxy-${tag}`,
-    `upstream quay { server ${upstream}; keepalive 64; }
-  server {
-    listen 127.0.0.1:${port} backlog=4096;
-    client_max_body_size 0;
-    location / {
-      proxy_pass http://quay; proxy_http_version 1.1; proxy_set_header Connection "";
-      proxy_set_header Host $http_host; proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto $scheme; proxy_buffering off; proxy_request_buffering off;
-    }
-  }`,
-    PROXY_CPU,
-  );
+  const c = startBenchNginx(dir, `proxy-${tag}`, plainProxyPass(upstream, port), PROXY_CPU);
   await waitFor(`http://127.0.0.1:${port}/v2/`);
   return { name: 'nginx proxy_pass', port, pid: c.pid!, stop: () => c.kill('SIGKILL') };
 }

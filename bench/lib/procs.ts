@@ -47,6 +47,20 @@ ${http}
   return c;
 }
 
+/** The plain nginx reverse proxy the benches compare with: `proxy_pass` to `upstream` with keepalive, buffering off. */
+export function plainProxyPass(upstream: string, port: number): string {
+  return `upstream quay { server ${upstream}; keepalive 64; }
+  server {
+    listen 127.0.0.1:${port} backlog=4096;
+    client_max_body_size 0;
+    location / {
+      proxy_pass http://quay; proxy_http_version 1.1; proxy_set_header Connection "";
+      proxy_set_header Host $http_host; proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto $scheme; proxy_buffering off; proxy_request_buffering off;
+    }
+  }`;
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const s = net.createServer().listen(0, '127.0.0.1', () => {

@@ -31,15 +31,11 @@ function register(registry: Registry, m: object): void {
   (registry as unknown as { registerMetric(m: object): void }).registerMetric(m);
 }
 
-export interface CounterCell {
-  value: number;
-}
-
-/** A counter whose label sets are cells: `cell(values)` once, then `cell.value++` per event. */
-export class HotCounter {
-  readonly type = 'counter';
+/** A metric's cells by label values, made on first use; its callers keep the cells they get. */
+abstract class Cells<C> {
+  abstract readonly type: 'counter' | 'histogram';
   readonly aggregator = 'sum';
-  private cells = new Map<string, { labels: Labels; cell: CounterCell }>();
+  protected readonly cells = new Map<string, { labels: Labels; cell: C }>();
 
   constructor(
     readonly name: string,
@@ -50,19 +46,37 @@ export class HotCounter {
     register(registry, this);
   }
 
-  cell(values: readonly string[]): CounterCell {
+  protected abstract fresh(): C;
+
+  cell(values: readonly string[]): C {
     const key = values.join('\u0000');
     let e = this.cells.get(key);
     if (!e) {
-      e = { labels: labelsOf(this.labelNames, values), cell: { value: 0 } };
+      e = { labels: labelsOf(this.labelNames, values), cell: this.fresh() };
       this.cells.set(key, e);
     }
     return e.cell;
   }
 
-  get(): Promise<MetricDump> {
-    const values = [...this.cells.values()].map((e) => ({ labels: { ...e.labels }, value: e.cell.value }));
+  protected dump(values: MetricValue[]): Promise<MetricDump> {
     return Promise.resolve({ name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator });
+  }
+}
+
+export interface CounterCell {
+  value: number;
+}
+
+/** A counter whose label sets are cells: `cell(values)` once, then `cell.value++` per event. */
+export class HotCounter extends Cells<CounterCell> {
+  readonly type = 'counter';
+
+  protected fresh(): CounterCell {
+    return { value: 0 };
+  }
+
+  get(): Promise<MetricDump> {
+    return this.dump([...this.cells.values()].map((e) => ({ labels: { ...e.labels }, value: e.cell.value })));
   }
 
   /** Back to zero; cells held by callers stay valid. */
@@ -79,29 +93,21 @@ export interface HistogramCell {
 }
 
 /** A histogram with the same cells: `observe(cell, v)` per event. */
-export class HotHistogram {
+export class HotHistogram extends Cells<HistogramCell> {
   readonly type = 'histogram';
-  readonly aggregator = 'sum';
-  private cells = new Map<string, { labels: Labels; cell: HistogramCell }>();
 
   constructor(
-    readonly name: string,
-    readonly help: string,
-    private readonly labelNames: readonly string[],
+    name: string,
+    help: string,
+    labelNames: readonly string[],
     private readonly bounds: readonly number[],
     registry: Registry,
   ) {
-    register(registry, this);
+    super(name, help, labelNames, registry);
   }
 
-  cell(values: readonly string[]): HistogramCell {
-    const key = values.join('\u0000');
-    let e = this.cells.get(key);
-    if (!e) {
-      e = { labels: labelsOf(this.labelNames, values), cell: { counts: new Float64Array(this.bounds.length + 1), sum: 0, count: 0 } };
-      this.cells.set(key, e);
-    }
-    return e.cell;
+  protected fresh(): HistogramCell {
+    return { counts: new Float64Array(this.bounds.length + 1), sum: 0, count: 0 };
   }
 
   observe(cell: HistogramCell, v: number): void {
@@ -125,7 +131,7 @@ export class HotHistogram {
       values.push({ labels: { ...labels }, value: cell.sum, metricName: `${this.name}_sum` });
       values.push({ labels: { ...labels }, value: cell.count, metricName: `${this.name}_count` });
     }
-    return Promise.resolve({ name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator });
+    return this.dump(values);
   }
 
   reset(): void {
