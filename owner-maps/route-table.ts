@@ -39,6 +39,41 @@ interface Leaf {
   readonly route: RouteRow;
   /** Parameter names in capture order (path order). */
   readonly names: readonly string[];
+  /** The params object from the captures: capture i is path[caps[2i], caps[2i + 1]). */
+  readonly build: ParamsBuilder;
+}
+
+type ParamsBuilder = (path: string, caps: Int32Array) => Record<string, string>;
+
+const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * A leaf's params builder: an object literal with the leaf's own property
+ * names, so every match of a leaf makes objects of one shape through plain
+ * stores. Filling `{}` by name instead goes through V8's megamorphic keyed
+ * store, a stub-cache probe per parameter on every request. The names are
+ * identifiers (the pattern grammar and PARAM_NAME both require it), so the
+ * generated source is only property names and capture offsets.
+ */
+function paramsBuilder(names: readonly string[]): ParamsBuilder {
+  const key = names.join(',');
+  let build = BUILDERS.get(key);
+  if (build === undefined) {
+    build = compileParamsBuilder(names);
+    BUILDERS.set(key, build);
+  }
+  return build;
+}
+
+/** Builders by parameter list: leaves with the same names share one, so their params share one shape. */
+const BUILDERS = new Map<string, ParamsBuilder>();
+
+function compileParamsBuilder(names: readonly string[]): ParamsBuilder {
+  const fields = names.map((n, i) => {
+    if (!PARAM_NAME.test(n)) throw new InventoryError('SWB_ROUTE_BAD_PATTERN', `parameter name ${JSON.stringify(n)} is not an identifier`);
+    return `${n}: path.slice(caps[${2 * i}], caps[${2 * i + 1}])`;
+  });
+  return new Function('path', 'caps', `return { ${fields.join(', ')} };`) as ParamsBuilder;
 }
 
 type Methods = MethodRows<Leaf>;
@@ -131,6 +166,27 @@ type Dynamic =
   | { readonly type: 'one'; readonly kind: OneSegmentKind; readonly child: Node; readonly weight: Weight }
   | { readonly type: 'tail'; readonly rule: TailRule; readonly weight: Weight };
 
+/**
+ * Dynamic parts of a node narrowed by the request's second-to-last segment: a
+ * tail rule whose penultimate part is a literal (`blobs/{digest}`,
+ * `manifests/{tag}`) can only match when that segment is the literal. Same order.
+ */
+class Candidates {
+  readonly byPenult: Statics<Dynamic[]> | null = null;
+  /** The rules for a penultimate segment no rule names literally. */
+  readonly otherPenult: Dynamic[];
+  readonly penultMaxLen: number;
+  constructor(readonly all: Dynamic[]) {
+    const literals = new Set(all.map(penultLiteral).filter((x): x is string => x !== null));
+    this.otherPenult = all.filter((d) => penultLiteral(d) === null);
+    this.penultMaxLen = Math.max(0, ...[...literals].map((l) => l.length));
+    if (literals.size === 0) return;
+    const byPenult = new Statics<Dynamic[]>();
+    for (const lit of literals) byPenult.getOrAdd(lit, () => all.filter((d) => penultLiteral(d) === null || penultLiteral(d) === lit));
+    this.byPenult = byPenult;
+  }
+}
+
 class Node {
   readonly statics = new Statics<Node>();
   dynamics: Dynamic[] = [];
@@ -139,9 +195,9 @@ class Node {
    * `dynamics` filtered by the request's last segment: a tail rule whose last
    * part is a literal can only match when the path ends with it. Same order.
    */
-  byLast: Statics<Dynamic[]> | null = null;
+  byLast: Statics<Candidates> | null = null;
   /** `dynamics` for a last segment no tail rule names literally. */
-  otherLast: Dynamic[] = [];
+  otherLast = new Candidates([]);
   /** Length of the longest literal in `byLast`: longer last segments (digests) skip the look-up. */
   byLastMaxLen = 0;
 }
@@ -151,6 +207,13 @@ function lastLiteral(d: Dynamic): string | null {
   if (d.type !== 'tail') return null;
   const last = d.rule.tail[d.rule.tail.length - 1];
   return last !== undefined && last.type === 'static' ? last.value : null;
+}
+
+/** The literal a tail rule's path must have as its second-to-last segment, or null. */
+function penultLiteral(d: Dynamic): string | null {
+  if (d.type !== 'tail') return null;
+  const p = d.rule.tail[d.rule.tail.length - 2];
+  return p !== undefined && p.type === 'static' ? p.value : null;
 }
 
 export interface RouteTableOptions {
@@ -292,7 +355,7 @@ export class RouteTable {
       }
       methods = dyn.rule.methods;
     }
-    methods.set(route.method, { route, names });
+    methods.set(route.method, { route, names, build: paramsBuilder(names) });
   }
 
   private sortDynamics(node: Node): void {
@@ -300,11 +363,11 @@ export class RouteTable {
     node.dynamics.sort((a, b) => compareWeights(a.weight, b.weight) || tieOf(a) - tieOf(b));
     const literals = new Set(node.dynamics.map(lastLiteral).filter((x): x is string => x !== null));
     if (literals.size > 0) {
-      const byLast = new Statics<Dynamic[]>();
-      for (const lit of literals) byLast.getOrAdd(lit, () => node.dynamics.filter((d) => lastLiteral(d) === null || lastLiteral(d) === lit));
+      const byLast = new Statics<Candidates>();
+      for (const lit of literals) byLast.getOrAdd(lit, () => new Candidates(node.dynamics.filter((d) => lastLiteral(d) === null || lastLiteral(d) === lit)));
       node.byLast = byLast;
     }
-    node.otherLast = node.dynamics.filter((d) => lastLiteral(d) === null);
+    node.otherLast = new Candidates(node.dynamics.filter((d) => lastLiteral(d) === null));
     node.byLastMaxLen = Math.max(0, ...[...literals].map((l) => l.length));
     for (const d of node.dynamics) if (d.type === 'one') this.sortDynamics(d.child);
     node.statics.forEach((child) => this.sortDynamics(child));
@@ -442,13 +505,8 @@ export class RouteTable {
     if (this.caps.length < this.nsegs * 2 + 2) this.caps = new Int32Array(this.nsegs * 2 + 2);
     const leaf = this.walk(this.root, 0);
     if (!leaf) return null;
-    const params: Record<string, string> = {};
-    const names = leaf.names;
-    for (let i = 0; i < names.length; i++) {
-      params[names[i] as string] = this.path.slice(this.caps[2 * i] as number, this.caps[2 * i + 1] as number);
-    }
     // Not frozen: freezing per request costs more than the match. Callers must not mutate.
-    return { route: leaf.route, params, slashRedirect: this.slashRedirect };
+    return { route: leaf.route, params: leaf.build(this.path, this.caps), slashRedirect: this.slashRedirect };
   }
 
   private capture(from: number, to: number): void {
@@ -485,15 +543,27 @@ export class RouteTable {
       const r = this.walk(child, i + 1);
       if (r) return r;
     }
-    let dynamics = node.dynamics;
+    // The candidates, narrowed by the last and second-to-last non-empty
+    // segments (a suffixed rule's literals sit before its trailing slash);
+    // looked up in place: slicing a segment would allocate and hash a new string.
+    let last = this.nsegs - 1;
+    if (last > i && (this.ends[last] as number) === (this.starts[last] as number)) last--;
+    let cands = node.otherLast;
     if (node.byLast !== null) {
-      // A suffixed rule's literal sits before the trailing slash: index by the last non-empty segment.
-      let last = this.nsegs - 1;
-      if (last > i && (this.ends[last] as number) === (this.starts[last] as number)) last--;
-      const from = this.starts[last] as number;
-      const to = this.ends[last] as number;
-      // Found in place: slicing the segment would allocate and hash a new string.
-      dynamics = to - from > node.byLastMaxLen ? node.otherLast : (node.byLast.find(this.path, from, to) ?? node.otherLast);
+      const lf = this.starts[last] as number;
+      const lt = this.ends[last] as number;
+      if (lt - lf <= node.byLastMaxLen) cands = node.byLast.find(this.path, lf, lt) ?? node.otherLast;
+    }
+    let dynamics = cands.all;
+    if (cands.byPenult !== null) {
+      // A rule with a literal penultimate part needs that segment after segment i.
+      const pen = last - 1;
+      dynamics = cands.otherPenult;
+      if (pen > i) {
+        const pf = this.starts[pen] as number;
+        const pt = this.ends[pen] as number;
+        if (pt - pf <= cands.penultMaxLen) dynamics = cands.byPenult.find(this.path, pf, pt) ?? cands.otherPenult;
+      }
     }
     for (const d of dynamics) {
       if (d.type === 'one') {

@@ -16,7 +16,7 @@ import { loadInventory } from '../index.js';
 import type { RouteRow } from '../index.js';
 import { MAX_CACHED_PATH, RouteTable, samplePath } from '../route-table.js';
 import type { RouteMatch } from '../route-table.js';
-import { parsePattern } from '../route-pattern.js';
+import { parsePattern, testOneSegment } from '../route-pattern.js';
 import { isSwitchboardError } from '../../switchboard/errors.js';
 
 const inv = loadInventory();
@@ -278,6 +278,32 @@ t.test('HEAD uses the GET row unless an explicit HEAD row exists', async (t) => 
   expectMatch(t, table, 'HEAD', '/v1/images/abc/json', { id: 'ROUTE_0026', params: { image_id: 'abc' } });
   expectMatch(t, table, 'HEAD', '/v2/', { id: 'ROUTE_0001' });
   expectMatch(t, table, 'HEAD', '/v2/acme/app/blobs/uploads/', null, 'HEAD does not fall back to POST');
+});
+
+t.test("the digest converter accepts exactly what Quay's digest pattern fully matches", async (t) => {
+  // Quay's DIGEST_PATTERN, matched against the whole segment (Werkzeug's converters full-match).
+  const quay = /^[A-Za-z0-9_+.-]+:[A-Fa-f0-9]+$/;
+  const alphabet = ['a', 'F', 'g', '0', '9', ':', '_', '+', '.', '-', '~', ' ', 'é', '\u0100', '\u3a3a', '\u0161', 'Z', '/'];
+  let seed = 7;
+  const rand = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  const cases = ['sha256:' + 'ab'.repeat(32), 'sha256:', ':ab', 'a:b', 'a::b', 'sha256:abc:', 'sha256:AbC9', 'tarsum.v1+sha256:0f', ''];
+  for (let i = 0; i < 5000; i++) {
+    let s = '';
+    const len = rand(12);
+    for (let j = 0; j < len; j++) s += alphabet[rand(alphabet.length)];
+    cases.push(s);
+  }
+  let disagreements = 0;
+  for (const seg of cases) {
+    // Embedded between other text, as in a path: the check must stop at the segment's bounds.
+    const path = `x:${seg}:9`;
+    const got = testOneSegment('digest', path, 2, 2 + seg.length);
+    if (got !== quay.test(seg) && disagreements++ < 5) t.fail(`digest ${JSON.stringify(seg)}: ours ${got}, Quay's ${!got}`);
+  }
+  t.equal(disagreements, 0, `${cases.length} segments judged as Quay's pattern judges them`);
 });
 
 t.test('digest vs tag vs plain segment', async (t) => {

@@ -101,7 +101,36 @@ function listed(sel: SelectorPlan, s: string): boolean {
   return few.length <= 8 ? few.includes(s) : sel.list!.has(s);
 }
 
-const CANARY_REASON = { orgs: 'canary_org', repos: 'canary_repo', users: 'canary_user', percent: 'canary_percent' } as const;
+/** The trace of a canary's outcome, read by name (see canaryReason). */
+function canaryTrace(plan: CanaryPlan, sel: Selector | null): readonly TraceEntry[] {
+  const t = plan.traces;
+  switch (sel) {
+    case null:
+      return t.none;
+    case 'orgs':
+      return t.orgs;
+    case 'repos':
+      return t.repos;
+    case 'users':
+      return t.users;
+    case 'percent':
+      return t.percent;
+  }
+}
+
+/** A selector's reason, by a switch: a keyed look-up on a literal object would be a megamorphic load per request. */
+function canaryReason(sel: Selector): Reason {
+  switch (sel) {
+    case 'orgs':
+      return 'canary_org';
+    case 'repos':
+      return 'canary_repo';
+    case 'users':
+      return 'canary_user';
+    case 'percent':
+      return 'canary_percent';
+  }
+}
 
 /**
  * The hot path of a canary: which selector (if any) sends the request to go,
@@ -162,10 +191,10 @@ export function decide(s: Snapshot, req: DecisionRequest): Decision {
   if (req.explain) {
     const outcome = evaluateCanary(canary, s, params, req);
     const sel = outcome.selected_by;
-    return decision(s, plan, sel ? 'go' : 'python', sel ? CANARY_REASON[sel] : 'canary_miss', canary.traces[sel ?? 'none'], params, slash, outcome);
+    return decision(s, plan, sel ? 'go' : 'python', sel ? canaryReason(sel) : 'canary_miss', canaryTrace(canary, sel), params, slash, outcome);
   }
   const sel = selectCanary(canary, s, params, req);
-  return decision(s, plan, sel ? 'go' : 'python', sel ? CANARY_REASON[sel] : 'canary_miss', canary.traces[sel ?? 'none'], params, slash, null);
+  return decision(s, plan, sel ? 'go' : 'python', sel ? canaryReason(sel) : 'canary_miss', canaryTrace(canary, sel), params, slash, null);
 }
 
 /** Which implementation runs a background program: WORKER_OWNER_<PROGRAM>, python by default. */
