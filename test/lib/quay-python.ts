@@ -16,7 +16,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { freshPgDatabase } from '../../dal/test/lib/postgres.js';
-import { ROOT, freePort, startChild, tempDir, waitForLog, type Child, type TLike } from './proc.js';
+import { ROOT, freePort, run as runProcess, startChild, tempDir, waitForLog, type Child, type TLike } from './proc.js';
 
 /**
  * Where the recipe is: $QUAY_PYTHON_DIR, else `../shared/quay-python` beside
@@ -62,6 +62,15 @@ export interface QuayPython {
   /** Starts gunicorn (and its redis) when it is not running. */
   start(): void;
   stop(): void;
+  /**
+   * Runs Python in Quay's environment (env.sh, its config, its database;
+   * the working directory is Quay's source, so `from app import app` and
+   * `from data.queue import WorkQueue` work). Resolves with its output;
+   * rejects, with both streams, when it exits non-zero.
+   */
+  python(code: string, o?: { readonly timeoutMs?: number }): Promise<string>;
+  /** The same, as a child process still running (a Quay worker, a long loop); stopped at teardown. */
+  spawnPython(code: string): Child;
 }
 
 /** Throws, naming what is missing, unless real Quay can run here. */
@@ -169,7 +178,16 @@ export async function startQuayPython(t: TLike, opts: QuayPythonOptions = {}): P
   };
   if (opts.start ?? true) start();
   const logFile = join(run, 'quay.log');
+  const pyEnv = { ...env, QUAY_HOME_DIR: QUAY_PYTHON, QUAY_PY_CODE: '' };
+  const pyCommand = '. "$QUAY_HOME_DIR/env.sh" && cd "$QUAY_SRC" && exec $PY -c "$QUAY_PY_CODE"';
+  const python = async (code: string, o: { readonly timeoutMs?: number } = {}): Promise<string> => {
+    const r = await runProcess('bash', ['-c', pyCommand], { env: { ...pyEnv, QUAY_PY_CODE: code }, timeoutMs: o.timeoutMs ?? 120_000 });
+    if (r.code !== 0) throw new Error(`real Quay's python exited ${String(r.code ?? r.signal)}:\n${r.stdout}\n${r.stderr.split('\n').slice(-40).join('\n')}`);
+    return r.stdout;
+  };
   return {
+    python,
+    spawnPython: (code) => startChild(t, 'bash', ['-c', pyCommand], { env: { ...pyEnv, QUAY_PY_CODE: code } }),
     port,
     url: `http://127.0.0.1:${port}`,
     run,
