@@ -15,6 +15,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir, waitFor, type TLike } from '../lib/proc.js';
 
+t.setTimeout(600_000);
+
 const PY_QUEUE = (queue: string): string => `
 import json, sys
 from app import app
