@@ -23,6 +23,8 @@ import { MODES, formatProblem, generateConfig, readQuayConfig, type Mode, type R
 import { loadTls, parseTlsSpec, type TlsSpec } from '../lib/tls.js';
 import { startRuntime } from './runtime.js';
 import { openSnapshots } from './snapshots.js';
+import { TS_PROGRAMS, formatWorkerList, listWorkers, runWorker } from './worker-cli.js';
+import { loadInventory } from '../owner-maps/index.js';
 import { COMMANDS_HINT, USAGE, usageFor } from './usage.js';
 import { RegError, regCode, type RegErrorCode } from '../domain/errors.js';
 import { VERSION } from '../lib/version.js';
@@ -64,6 +66,8 @@ const OPTIONS = {
   user: { type: 'string' },
   team: { type: 'string' },
   role: { type: 'string' },
+  list: { type: 'boolean' },
+  once: { type: 'boolean' },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS; allowPositionals: true }>>['values'];
@@ -298,6 +302,37 @@ async function entityCmd(kind: string, sub: string | undefined, name: string | u
   }
 }
 
+async function workerCmd(args: readonly string[], c: Common, v: Values, out: (s: string) => void): Promise<number> {
+  const log = createLogger({ component: 'quay-worker', mode: c.mode });
+  if (v.list) {
+    if (args.length > 0) throw usage('worker --list takes no program');
+    const rows = await listWorkers(c.config, log.child({ component: 'snapshots' }));
+    out(v.json ? JSON.stringify(rows, null, 2) : formatWorkerList(rows));
+    return 0;
+  }
+  if (args.length !== 1) throw usage(args.length === 0 ? 'worker: name a program, or give --list' : 'worker takes one program');
+  const program = args[0]!;
+  const known = loadInventory().workers.some((w) => w.program === program);
+  if (!known) throw usage(`worker: ${program} is not one of Quay's programs (quay worker --list shows them)`);
+  if (!TS_PROGRAMS.includes(program)) throw fail('REG_WORKER_NOT_BUILT', `${program} is not built on the TS side yet: Python Quay runs it (quay worker --list)`);
+  let adminListen: { host: string; port: number };
+  try {
+    adminListen = splitHostPort(v['admin-listen'] ?? '127.0.0.1:9093');
+  } catch (e) {
+    throw usage((e as Error).message);
+  }
+  const cfg = loadConfig(c);
+  const stopped = new Promise<string>((r) => {
+    process.once('SIGTERM', () => r('SIGTERM'));
+    process.once('SIGINT', () => r('SIGINT'));
+  });
+  return runWorker({ program, config: cfg, configFile: c.config, once: v.once === true, adminListen: v.once ? null : adminListen, log: log.child({ program }), stopped }).catch(
+    (e: unknown) => {
+      throw fail(regCode(e) ?? 'REG_START_FAILED', `cannot run ${program}: ${(e as Error).message}`, e);
+    },
+  );
+}
+
 export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const out = (s: string): void => {
     process.stdout.write(s + '\n');
@@ -342,6 +377,8 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
       case 'app-token':
       case 'repo':
         return await entityCmd(p[0], p[1], p[2], c, v, env, out);
+      case 'worker':
+        return await workerCmd(p.slice(1), c, v, out);
       default:
         throw usage(`unknown command ${p[0]}`);
     }

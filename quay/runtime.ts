@@ -31,6 +31,8 @@ import { ActivityLog, DEFAULT_ACTIVITY } from '../registryd/service/activity.js'
 import { IpResolver } from '../registryd/service/ip-resolver.js';
 import type { UploadService } from '../registryd/service/uploads.js';
 import { WorkerRunner, type SnapshotSource, type WorkerProgram, type WorkerState } from '../workers/runner.js';
+import { WorkerMetrics } from '../workers/metrics.js';
+import { dataTierPrograms } from '../workers/programs/index.js';
 import type { RuntimeConfig } from './config.js';
 import { fixedSnapshots } from './snapshots.js';
 import type { TlsMaterial } from '../lib/tls.js';
@@ -177,8 +179,12 @@ export async function openGoSide(o: GoSideOptions): Promise<GoSide> {
 }
 
 /** The go side's background programs, for the worker runner. */
-export function goSidePrograms(side: GoSide, o: { readonly staleUploadHours: number }): WorkerProgram[] {
+export function goSidePrograms(
+  side: GoSide,
+  o: { readonly staleUploadHours: number; readonly log: Logger; readonly quayConfig: Readonly<Record<string, unknown>>; readonly metrics: WorkerMetrics | null },
+): WorkerProgram[] {
   return [
+    ...dataTierPrograms({ sql: side.dal.sql, log: o.log, quayConfig: o.quayConfig, metrics: o.metrics }),
     {
       // Quay's blobuploadcleanupworker: upload sessions older than BLOBUPLOAD_DELETION_DATE_THRESHOLD, with their partial objects.
       program: 'blobuploadcleanupworker',
@@ -189,6 +195,32 @@ export function goSidePrograms(side: GoSide, o: { readonly staleUploadHours: num
       },
     },
   ];
+}
+
+/** The go side's options from a runtime config (`quay serve`, `quay worker`). */
+export function goSideOptions(c: RuntimeConfig, log: Logger, metrics: RegistryMetrics | null): GoSideOptions {
+  return {
+    dataDir: c.dataDir,
+    log,
+    databaseFile: c.databaseFile,
+    databaseUri: c.databaseUri,
+    storageDir: c.storage.path,
+    storageLocation: c.storage.location,
+    libraryNamespace: c.libraryNamespace,
+    librarySupport: c.librarySupport,
+    maxBlobBytes: c.maxBlobBytes,
+    tempTagSeconds: c.tempTagSeconds,
+    auth: c.auth,
+    maxUploadsPerClient: c.maxUploadsPerClient,
+    trustedProxies: c.trustedProxies,
+    instanceKey: { ...c.instanceKey, name: `${c.auth.urlScheme}://${c.auth.serverHostname}` },
+    ...(metrics ? { metrics } : {}),
+    mode: c.mode,
+    quayKeys: c.effective,
+    quayConfig: c.quayConfig,
+    configFile: c.configFile,
+    activity: c.activity,
+  };
 }
 
 export interface RuntimeOptions {
@@ -220,31 +252,17 @@ export interface Runtime {
 export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
   const c = o.config;
   const metrics = o.metrics === false ? null : new RegistryMetrics();
-  const side = await openGoSide({
-    dataDir: c.dataDir,
-    log: o.log,
-    databaseFile: c.databaseFile,
-    databaseUri: c.databaseUri,
-    storageDir: c.storage.path,
-    storageLocation: c.storage.location,
-    libraryNamespace: c.libraryNamespace,
-    librarySupport: c.librarySupport,
-    maxBlobBytes: c.maxBlobBytes,
-    tempTagSeconds: c.tempTagSeconds,
-    auth: c.auth,
-    maxUploadsPerClient: c.maxUploadsPerClient,
-    trustedProxies: c.trustedProxies,
-    instanceKey: { ...c.instanceKey, name: `${c.auth.urlScheme}://${c.auth.serverHostname}` },
-    ...(metrics ? { metrics } : {}),
-    mode: c.mode,
-    quayKeys: c.effective,
-    quayConfig: c.quayConfig,
-    configFile: c.configFile,
-    activity: c.activity,
-  });
+  const side = await openGoSide(goSideOptions(c, o.log, metrics));
   let workers: WorkerRunner;
   try {
-    workers = new WorkerRunner(o.snapshots ?? fixedSnapshots(), goSidePrograms(side, { staleUploadHours: o.staleUploadHours ?? 48 }), o.log.child({ component: 'workers' }));
+    const workerLog = o.log.child({ component: 'workers' });
+    const workerMetrics = metrics ? new WorkerMetrics(metrics.registry) : null;
+    workers = new WorkerRunner(
+      o.snapshots ?? fixedSnapshots(),
+      goSidePrograms(side, { staleUploadHours: o.staleUploadHours ?? 48, log: workerLog, quayConfig: c.quayConfig, metrics: workerMetrics }),
+      workerLog,
+      workerMetrics,
+    );
   } catch (e) {
     await side.close();
     throw e;

@@ -32,6 +32,9 @@ Commands:
                                 an app-specific token (log in as "$app" with it)
   repo create NS/NAME [--public]
   repo grant NS/NAME (--user U | --team ORG/TEAM) --role read|write|admin
+  worker --list [--json]        Quay's background programs, their owner now, which the TS side has
+  worker PROGRAM [--once] [--admin-listen HOST:PORT]
+                                run one program while the live config gives it to go
 
 Every command takes --help; --version prints the version.
 
@@ -44,7 +47,7 @@ quay serve options:
   --stale-upload-hours N          upload sessions older than this are removed (default 48)`;
 
 /** What follows a usage error about an unknown command: the overview is long. */
-export const COMMANDS_HINT = 'Commands: serve, config, user, org, robot, app-token, repo (see quay --help)';
+export const COMMANDS_HINT = 'Commands: serve, config, user, org, robot, app-token, repo, worker (see quay --help)';
 
 const SERVE = `Usage: quay serve [--mode M] [--config FILE] [--data-dir DIR] [--listen HOST:PORT]
                   [--admin-listen HOST:PORT] [--tls off|self-signed|CERT,KEY] [--stale-upload-hours N]
@@ -140,7 +143,27 @@ Each takes --help.
 
 ${COMMON}`;
 
+const WORKER = `Usage: quay worker --list [--config FILE] [--json]
+       quay worker PROGRAM [--config FILE] [--once] [--admin-listen HOST:PORT]
+
+--list shows every one of Quay's background programs (owner-maps/workers.tsv)
+with its owner now (WORKER_OWNER_<PROGRAM> in the live config, the kill switch),
+its kind and queue, and whether the TS side has it.
+
+PROGRAM runs one program in this process while the live config gives it to go:
+it claims nothing while python owns it, starts within the config's propagation
+time after a flip to go, and stops taking work after a flip back (an item in
+flight finishes first). SIGTERM or SIGINT: the item in flight finishes, then it
+exits 0.
+
+  --once                   one pass now, then exit (nothing when python owns it); exit 1 if it failed
+  --admin-listen HOST:PORT /metrics, /healthz, /readyz (default 127.0.0.1:9093)
+  --json                   with --list: the rows as JSON
+
+${COMMON}`;
+
 const BY_COMMAND: Readonly<Record<string, string>> = {
+  worker: WORKER,
   serve: SERVE,
   config: CONFIG,
   'config validate': CONFIG_VALIDATE,

@@ -10,6 +10,7 @@
 import type { Logger } from '../lib/log.js';
 import { decideWorker } from '../switchboard/core/decide.js';
 import type { Snapshot } from '../switchboard/core/snapshot.js';
+import type { WorkerMetrics } from './metrics.js';
 
 /** Where the live snapshot comes from (the switchboard's provider, or a fixed one). */
 export interface SnapshotSource {
@@ -61,6 +62,7 @@ export class WorkerRunner {
     private readonly source: SnapshotSource,
     programs: readonly WorkerProgram[],
     private readonly log: Logger,
+    private readonly metrics: WorkerMetrics | null = null,
   ) {
     const inv = source.current().owner_map.inventory;
     for (const p of programs) {
@@ -145,10 +147,12 @@ export class WorkerRunner {
         const did = await s.p.run(() => !this.stopped && s.owner === 'go');
         s.runs++;
         s.lastError = null;
+        this.metrics?.pass(s.p.program, true);
         if (did) this.log.info(`${s.p.program} pass`, { program: s.p.program, ...did });
       } catch (e) {
         s.failures++;
         s.lastError = String((e as Error)?.message ?? e);
+        this.metrics?.pass(s.p.program, false);
         this.log.error(`${s.p.program} pass failed`, { program: s.p.program, error: s.lastError });
       } finally {
         s.lastRunAt = new Date().toISOString();

@@ -3,7 +3,9 @@
  * authorised notification e-mails (data/model/repository.py), with the event
  * and method names resolved from their lookup tables.
  */
+import { randomUUID } from 'node:crypto';
 import { bool, type PortableSql } from '../model/portable-sql.js';
+import { sqlLocalTime } from '../model/time.js';
 
 export interface NotificationRow {
   readonly id: number;
@@ -100,5 +102,67 @@ export class Notifications {
       { ns: namespace, repo: repository, email },
     );
     return r ? { email: r.email, repository: r.repository, namespace: r.namespace, confirmed: bool(r.confirmed) } : null;
+  }
+
+  // ---- delivery (notificationworker) ----
+
+  /**
+   * get_enabled_notification / get_enabled_namespace_notification: the
+   * notification with fewer than 3 failures, and (repository notifications)
+   * its repository's name.
+   */
+  async enabledForDelivery(kind: 'repository' | 'namespace', uuid: string): Promise<(NotificationRow & { readonly repository: string | null }) | null> {
+    const r =
+      kind === 'repository'
+        ? await this.sql.one<DbRow & { repository: string }>(
+            `SELECT ${REPO_COLUMNS}, r.name AS repository FROM ${REPO_FROM} WHERE n.uuid = @uuid AND n.number_of_failures < 3 ORDER BY n.id LIMIT 1`,
+            { uuid },
+          )
+        : await this.sql.one<DbRow & { repository: null }>(
+            `SELECT ${REPO_COLUMNS}, NULL AS repository FROM ${NS_FROM} WHERE n.uuid = @uuid AND n.number_of_failures < 3 ORDER BY n.id LIMIT 1`,
+            { uuid },
+          );
+    return r ? { ...row(r), repository: r.repository ?? null } : null;
+  }
+
+  /** After a delivery: failures back to 0 when it worked, one more when it did not (Quay's reset and increment). */
+  async recordDelivery(kind: 'repository' | 'namespace', id: number, ok: boolean): Promise<void> {
+    const table = kind === 'repository' ? 'repositorynotification' : 'namespacenotification';
+    await this.sql.run(ok ? `UPDATE ${table} SET number_of_failures = 0 WHERE id = @id` : `UPDATE ${table} SET number_of_failures = number_of_failures + 1 WHERE id = @id`, { id });
+  }
+
+  /** get_nonrobot_user: a user (not an organisation, not a robot) by name. */
+  async plainUserId(name: string): Promise<number | null> {
+    const r = await this.sql.one<{ id: number | string }>(`SELECT id FROM "user" WHERE username = @name AND organization = @f AND robot = @f`, { name, f: false });
+    return r ? Number(r.id) : null;
+  }
+
+  /** get_organization: an organisation's id by name. */
+  async organizationId(name: string): Promise<number | null> {
+    const r = await this.sql.one<{ id: number | string }>(`SELECT id FROM "user" WHERE username = @name AND organization = @t`, { name, t: true });
+    return r ? Number(r.id) : null;
+  }
+
+  /** get_organization_team + get_organization_team_members: the team's members, or null when there is no such team. */
+  async teamMemberIds(org: string, team: string): Promise<number[] | null> {
+    const t = await this.sql.one<{ id: number | string }>(
+      `SELECT t.id FROM team t JOIN "user" o ON o.id = t.organization_id WHERE o.username = @org AND o.organization = @t AND t.name = @team`,
+      { org, team, t: true },
+    );
+    if (!t) return null;
+    const rows = await this.sql.all<{ user_id: number | string }>(`SELECT m.user_id FROM teammember m WHERE m.team_id = @id ORDER BY m.user_id`, { id: Number(t.id) });
+    return rows.map((r) => Number(r.user_id));
+  }
+
+  /** create_notification: an in-app notification of `kind` (notificationkind.name) for each target, `created` in local time as Quay's default. */
+  async createUserNotifications(kind: string, targetIds: readonly number[], metadataJson: string, nowMs: number): Promise<void> {
+    const k = await this.sql.one<{ id: number | string }>('SELECT id FROM notificationkind WHERE name = @kind', { kind });
+    if (!k) throw new Error(`notification kind ${kind} is not in notificationkind`);
+    for (const target of targetIds) {
+      await this.sql.run(
+        `INSERT INTO notification (uuid, kind_id, target_id, metadata_json, created, dismissed, lookup_path) VALUES (@uuid, @kind, @target, @meta, @created, @f, NULL)`,
+        { uuid: randomUUID(), kind: Number(k.id), target, meta: metadataJson, created: sqlLocalTime(nowMs), f: false },
+      );
+    }
   }
 }

@@ -171,7 +171,7 @@ t.test('the go side cleans stale uploads only when blobuploadcleanupworker is go
   const file = join(dataDir, 'storage', 'uploads', old.uuid);
 
   const src = liveSource(snap('MIGRATION:\n  WORKER_OWNER_BLOBUPLOADCLEANUPWORKER: python\n'));
-  const runner = new WorkerRunner(src, goSidePrograms(side, { staleUploadHours: 48 }), quiet);
+  const runner = new WorkerRunner(src, goSidePrograms(side, { staleUploadHours: 48, log: quiet, quayConfig: {}, metrics: null }), quiet);
   t.teardown(() => runner.stop());
   runner.start();
   await new Promise((r) => setImmediate(r));

@@ -1,0 +1,60 @@
+/**
+ * The go side's background programs that live on the data tier alone (the
+ * composition root, quay/runtime.ts, adds those that need the registry's
+ * services). Each is one of Quay's worker programs under its own name.
+ */
+import type { Logger } from '../../lib/log.js';
+import type { PortableSql } from '../../dal/model/portable-sql.js';
+import { Notifications } from '../../dal/portable/notifications.js';
+import { WorkQueue, deleteExpiredItems } from '../../dal/portable/queue.js';
+import { queueProgram } from '../queue-worker.js';
+import type { WorkerMetrics } from '../metrics.js';
+import type { WorkerProgram } from '../runner.js';
+import { notificationJob, notificationSettings } from './notificationworker.js';
+
+export interface ProgramDeps {
+  readonly sql: PortableSql;
+  readonly log: Logger;
+  /** Every Quay key of the config (programs read their settings from them). */
+  readonly quayConfig: Readonly<Record<string, unknown>>;
+  readonly metrics: WorkerMetrics | null;
+  readonly now?: () => number;
+}
+
+/** queuecleanupworker's constants (workers/queuecleanupworker.py). */
+export const QUEUE_CLEANUP = { olderThanMs: 86_400_000, countThreshold: 50, batchSize: 500 } as const;
+
+export function dataTierPrograms(d: ProgramDeps): WorkerProgram[] {
+  const now = d.now ?? Date.now;
+  const cleanupEvery = d.quayConfig.QUEUE_CLEANUP_FREQUENCY;
+  return [
+    queueProgram(
+      {
+        program: 'notificationworker',
+        queue: new WorkQueue(d.sql, 'notification', { hasNamespace: true, now }),
+        // Quay's NotificationWorker(notification_queue, poll_period_seconds=10, reservation_seconds=30, retry_after_seconds=30).
+        pollSeconds: 10,
+        reservationSeconds: 30,
+        retryAfterSeconds: 30,
+        process: notificationJob({ notifications: new Notifications(d.sql), settings: notificationSettings(d.quayConfig), log: d.log.child({ program: 'notificationworker' }), now }),
+      },
+      d.log.child({ program: 'notificationworker' }),
+      d.metrics,
+    ),
+    {
+      // Quay's queuecleanupworker: items whose processing expired over a day ago, in batches of 500, once 50 have gathered.
+      // Quay compares the UTC processing_expires with its local time (the same in its container, where TZ is UTC); this uses UTC.
+      program: 'queuecleanupworker',
+      everyMs: (typeof cleanupEvery === 'number' && cleanupEvery > 0 ? cleanupEvery : 86_400) * 1000,
+      run: async (active) => {
+        let deleted = 0;
+        while (active()) {
+          const n = await deleteExpiredItems(d.sql, now() - QUEUE_CLEANUP.olderThanMs, QUEUE_CLEANUP.countThreshold, QUEUE_CLEANUP.batchSize);
+          if (n === 0) break;
+          deleted += n;
+        }
+        return deleted > 0 ? { deleted } : null;
+      },
+    },
+  ];
+}
