@@ -23,7 +23,7 @@ export const REG_ERROR_CODES = {
   REG_NAME_TAKEN: 'A user, organization or robot name, or an e-mail address, is already used',
   REG_NAME_UNKNOWN: 'A user, namespace, team or repository named on the command line does not exist',
   REG_PASSWORD_WEAK: 'A password is shorter than 8 characters',
-  REG_WORKER_NOT_BUILT: 'quay worker was asked for one of Quay\'s programs the TS side does not have yet (Python Quay runs it)',
+  REG_WORKER_NOT_BUILT: "quay worker was asked for one of Quay's programs the TS side does not have yet (Python Quay runs it)",
   REG_INTERNAL: 'An unexpected error (a bug); QUAY_DEBUG=1 or REGISTRYD_DEBUG=1 prints its stack trace',
 } as const;
 

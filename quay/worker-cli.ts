@@ -78,7 +78,12 @@ export async function runWorker(o: RunWorkerOptions): Promise<number> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'workers_process_' });
   const metrics = new WorkerMetrics(registry);
-  const snapshots = await openSnapshots({ configFile: o.configFile ? resolve(o.configFile) : undefined, env: process.env, cwd: process.cwd(), log: o.log.child({ component: 'snapshots' }) });
+  const snapshots = await openSnapshots({
+    configFile: o.configFile ? resolve(o.configFile) : undefined,
+    env: process.env,
+    cwd: process.cwd(),
+    log: o.log.child({ component: 'snapshots' }),
+  });
   const side = await openGoSide(goSideOptions(o.config, o.log, null)).catch(async (e: unknown) => {
     await snapshots.close();
     throw e;
@@ -97,6 +102,8 @@ export async function runWorker(o: RunWorkerOptions): Promise<number> {
       await close();
       return 0;
     }
+    // Started, so the runner knows go owns it (its pass checks that between items); the start's own pass is the one awaited.
+    runner.start();
     await runner.runOnce(o.program);
     const failed = runner.states()[0]!.last_error !== null;
     await close();

@@ -36,7 +36,12 @@ export function dataTierPrograms(d: ProgramDeps): WorkerProgram[] {
         pollSeconds: 10,
         reservationSeconds: 30,
         retryAfterSeconds: 30,
-        process: notificationJob({ notifications: new Notifications(d.sql), settings: notificationSettings(d.quayConfig), log: d.log.child({ program: 'notificationworker' }), now }),
+        process: notificationJob({
+          notifications: new Notifications(d.sql),
+          settings: notificationSettings(d.quayConfig),
+          log: d.log.child({ program: 'notificationworker' }),
+          now,
+        }),
       },
       d.log.child({ program: 'notificationworker' }),
       d.metrics,
