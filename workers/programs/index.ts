@@ -11,6 +11,7 @@ import { queueProgram } from '../queue-worker.js';
 import type { WorkerMetrics } from '../metrics.js';
 import type { WorkerProgram } from '../runner.js';
 import { notificationJob, notificationSettings } from './notificationworker.js';
+import { expiredAppTokenProgram } from './schedulers.js';
 
 export interface ProgramDeps {
   readonly sql: PortableSql;
@@ -28,6 +29,7 @@ export function dataTierPrograms(d: ProgramDeps): WorkerProgram[] {
   const now = d.now ?? Date.now;
   const cleanupEvery = d.quayConfig.QUEUE_CLEANUP_FREQUENCY;
   return [
+    expiredAppTokenProgram({ sql: d.sql, log: d.log.child({ program: 'expiredappspecifictokenworker' }), quayConfig: d.quayConfig, now }),
     queueProgram(
       {
         program: 'notificationworker',

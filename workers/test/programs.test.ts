@@ -1,0 +1,172 @@
+/**
+ * The queue-program framework's outcomes (Quay's QueueWorker), and the
+ * small programs, on both dialects: expiredappspecifictokenworker's window
+ * and its idle states, queuecleanupworker's threshold. The programs the TS
+ * side says it has (TS_PROGRAMS, `quay worker --list`) are the ones the
+ * runtime runs.
+ */
+import t from 'tap';
+import { Registry } from 'prom-client';
+import { openStoreSides } from '../../dal/test/lib/store-sides.js';
+import { WorkQueue } from '../../dal/portable/queue.js';
+import { sqlTime } from '../../dal/model/time.js';
+import { JobError, WorkerUnhealthyError, queueProgram } from '../queue-worker.js';
+import { WorkerMetrics } from '../metrics.js';
+import { dataTierPrograms } from '../programs/index.js';
+import { expiredAppTokenProgram, parseTimedelta } from '../programs/schedulers.js';
+import { TS_PROGRAMS } from '../../quay/worker-cli.js';
+import { createLogger, type Logger } from '../../lib/log.js';
+
+const { sides } = await openStoreSides(t);
+const T0 = Date.UTC(2026, 11, 4, 12, 0, 0);
+
+/** A logger that keeps its lines. */
+function captureLog(): { log: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const log = createLogger({ component: 'test' }, { write: (s: string) => lines.push(JSON.parse(s) as Record<string, unknown>) });
+  return { log, lines };
+}
+
+for (const s of sides) {
+  t.test(`${s.kind}: a queue program's outcomes follow Quay's QueueWorker`, async (t) => {
+    let now = T0;
+    const q = new WorkQueue(s.dal.sql, `fw${s.kind}`, { hasNamespace: true, now: () => now });
+    const { log, lines } = captureLog();
+    const registry = new Registry();
+    const metrics = new WorkerMetrics(registry, () => now);
+    const seen: string[] = [];
+    const program = queueProgram(
+      {
+        program: 'notificationworker',
+        queue: q,
+        pollSeconds: 10,
+        reservationSeconds: 30,
+        retryAfterSeconds: 30,
+        async process(job) {
+          seen.push(String(job.kind));
+          if (job.kind === 'job') throw new JobError('bad item');
+          if (job.kind === 'crash') throw new Error('bug');
+          if (job.kind === 'unhealthy') throw new WorkerUnhealthyError('no database');
+        },
+      },
+      log,
+      metrics,
+    );
+    for (const kind of ['ok', 'job', 'crash']) await q.put(['ns', kind], JSON.stringify({ kind }));
+    await q.put(['ns', 'bad'], '[1, 2');
+    const did = await program.run(() => true);
+    t.same(seen.sort(), ['crash', 'job', 'ok'], 'every readable item processed once');
+    t.same(did, { completed: 1, retried: 2, failed: 1 });
+    const rows = await s.raw(`SELECT queue_name, retries_remaining, available FROM queueitem WHERE queue_name LIKE ? ORDER BY queue_name`, `fw${s.kind}/%`);
+    t.same(
+      rows.map((r) => [String(r.queue_name).split('/')[2], Number(r.retries_remaining)]),
+      [
+        ['bad', 0],
+        ['crash', 4],
+        ['job', 4],
+      ],
+      'ok completed; job and crash back with one retry spent; the unreadable one spent',
+    );
+    t.ok(
+      lines.some((l) => l.level === 'error' && String(l.msg).includes('not a JSON object')),
+      'the unreadable item is logged',
+    );
+    t.equal(await program.run(() => true), null, 'the retried items wait for retry_after');
+
+    now += 30_000;
+    await q.put(['ns', 'unhealthy'], JSON.stringify({ kind: 'unhealthy' }));
+    await s.raw(`DELETE FROM queueitem WHERE queue_name LIKE ? AND queue_name NOT LIKE ?`, `fw${s.kind}/%`, `%unhealthy%`);
+    await program.run(() => true);
+    const [u] = await s.raw(`SELECT retries_remaining FROM queueitem WHERE queue_name LIKE ?`, `fw${s.kind}/%unhealthy%`);
+    t.equal(Number(u!.retries_remaining), 5, 'an unhealthy worker gives the retry back');
+
+    const text = await registry.metrics();
+    t.match(text, /workers_queue_items_total\{program="notificationworker",outcome="completed"\} 1/);
+    t.match(text, /workers_queue_items_total\{program="notificationworker",outcome="returned"\} 1/);
+    t.match(text, /workers_queue_depth\{program="notificationworker",state="available"\} 0/);
+  });
+
+  t.test(`${s.kind}: a pass stops claiming once the program is no longer go's; the item in flight finishes`, async (t) => {
+    const q = new WorkQueue(s.dal.sql, `own${s.kind}`, { hasNamespace: false });
+    for (let i = 0; i < 5; i++) await q.put([String(i)], '{}');
+    let owned = true;
+    let done = 0;
+    const program = queueProgram(
+      {
+        program: 'notificationworker',
+        queue: q,
+        pollSeconds: 10,
+        reservationSeconds: 30,
+        retryAfterSeconds: 30,
+        async process() {
+          owned = false; // the kill switch flips while the first item is processed
+          await new Promise((r) => setTimeout(r, 5));
+          done++;
+        },
+      },
+      captureLog().log,
+      null,
+    );
+    await program.run(() => owned);
+    t.equal(done, 1, 'the item in flight finished, no other was claimed');
+    t.equal((await q.stats()).available, 4);
+  });
+
+  t.test(`${s.kind}: expiredappspecifictokenworker deletes tokens expired past the window`, async (t) => {
+    const user = await s.dal.users.createUser({ username: `tok${s.kind}`, email: `tok${s.kind}@example.com`, passwordHash: null }, T0);
+    const mk = async (title: string, expirationMs: number | null): Promise<void> =>
+      s.dal.users.createAppToken(user.id, { uuid: `${title}-${s.kind}`, title, prefix: `${title}${s.kind}`.padEnd(60, 'x').slice(0, 60), encryptedSecret: 'x', expirationMs }, T0);
+    await mk('old', T0 - 2 * 86_400_000);
+    await mk('recent', T0 - 3600_000);
+    await mk('live', T0 + 86_400_000);
+    await mk('never', null);
+    const titles = async (): Promise<string[]> => (await s.raw('SELECT title FROM appspecificauthtoken WHERE user_id = ? ORDER BY title', user.id)).map((r) => String(r.title));
+    const p = expiredAppTokenProgram({ sql: s.dal.sql, log: captureLog().log, quayConfig: {}, now: () => T0 });
+    t.same(await p.run(() => true), { deleted: 1, window: '1d' });
+    t.same(await titles(), ['live', 'never', 'recent'], 'only the token expired over a day ago is gone');
+    const off = captureLog();
+    const idle = expiredAppTokenProgram({ sql: s.dal.sql, log: off.log, quayConfig: { EXPIRED_APP_SPECIFIC_TOKEN_GC: null }, now: () => T0 + 10 * 86_400_000 });
+    t.equal(await idle.run(() => true), null);
+    t.same(await titles(), ['live', 'never', 'recent'], 'a null window: idle, as Quay');
+    t.match(String(off.lines[0]?.msg), /idle: garbage collection of app-specific tokens is disabled/);
+    const tight = expiredAppTokenProgram({ sql: s.dal.sql, log: captureLog().log, quayConfig: { EXPIRED_APP_SPECIFIC_TOKEN_GC: '30m' }, now: () => T0 });
+    t.same(await tight.run(() => true), { deleted: 1, window: '30m' });
+    t.same(await titles(), ['live', 'never']);
+  });
+
+  t.test(`${s.kind}: queuecleanupworker deletes expired items once 50 have gathered`, async (t) => {
+    await s.raw('DELETE FROM queueitem');
+    const cleanup = dataTierPrograms({ sql: s.dal.sql, log: captureLog().log, quayConfig: {}, metrics: null, now: () => T0 }).find((p) => p.program === 'queuecleanupworker')!;
+    const expired = sqlTime(T0 - 2 * 86_400_000);
+    const put = async (n: number): Promise<void> => {
+      for (let i = 0; i < n; i++) {
+        await s.raw(
+          `INSERT INTO queueitem (queue_name, body, available_after, available, processing_expires, retries_remaining, state_id) VALUES (?, '{}', ?, ?, ?, 0, ?)`,
+          'x/',
+          expired,
+          s.kind === 'pg' ? false : 0,
+          expired,
+          `st-${s.kind}-${Math.random()}`,
+        );
+      }
+    };
+    await put(49);
+    t.equal(await cleanup.run(() => true), null, '49: below the threshold');
+    await put(1);
+    t.same(await cleanup.run(() => true), { deleted: 50 });
+  });
+}
+
+t.test("parseTimedelta reads Quay's <n><unit>", async (t) => {
+  t.equal(parseTimedelta('1d'), 86_400_000);
+  t.equal(parseTimedelta('30m'), 1_800_000);
+  t.equal(parseTimedelta('2w'), 14 * 86_400_000);
+  t.equal(parseTimedelta('5x'), null);
+  t.equal(parseTimedelta(5), null);
+});
+
+t.test('every program quay worker --list calls built is one the runtime runs', async (t) => {
+  const names = dataTierPrograms({ sql: sides[0]!.dal.sql, log: captureLog().log, quayConfig: {}, metrics: null }).map((p) => p.program);
+  for (const p of TS_PROGRAMS) t.ok(p === 'blobuploadcleanupworker' || names.includes(p), `${p} is run by the runtime`);
+  for (const p of names) t.ok(TS_PROGRAMS.includes(p), `${p} is listed as built`);
+});
