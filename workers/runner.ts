@@ -143,12 +143,13 @@ export class WorkerRunner {
   private pass(s: Slot): Promise<void> {
     if (s.inFlight) return s.inFlight;
     s.inFlight = (async () => {
+      const t0 = performance.now();
       try {
         const did = await s.p.run(() => !this.stopped && s.owner === 'go');
         s.runs++;
         s.lastError = null;
         this.metrics?.pass(s.p.program, true);
-        if (did) this.log.info(`${s.p.program} pass`, { program: s.p.program, ...did });
+        if (did) this.log.info(`${s.p.program} pass`, { program: s.p.program, ...did, duration_seconds: (performance.now() - t0) / 1000 });
       } catch (e) {
         s.failures++;
         s.lastError = String((e as Error)?.message ?? e);
