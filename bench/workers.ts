@@ -24,9 +24,9 @@ import http from 'node:http';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startQuayPython, type QuayPython } from '../test/lib/quay-python.js';
+import { run as runProcess } from '../test/lib/proc.js';
 import { freePort, pinned, taskset, columns } from './lib/procs.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -88,7 +88,7 @@ print(time.monotonic() - t0)`,
     );
     return Number(out.trim().split('\n').pop());
   };
-  const ts = (): number => {
+  const ts = async (): Promise<number> => {
     const [cmd, args] = pinned(CPU, process.execPath, [
       join(root, 'bin/quay.js'),
       'worker',
@@ -101,8 +101,9 @@ print(time.monotonic() - t0)`,
       '--data-dir',
       join(dir, 'ts-data'),
     ]);
-    const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', timeout: 600_000, maxBuffer: 256 << 20 });
-    if (r.status !== 0) throw new Error(`quay worker exited ${String(r.status)}:\n${r.stderr.slice(-3000)}`);
+    // Not spawnSync: the receiver runs on this process's event loop.
+    const r = await runProcess(cmd, args, { cwd: root, timeoutMs: 600_000 });
+    if (r.code !== 0) throw new Error(`quay worker exited ${String(r.code)}:\n${r.stderr.slice(-3000)}`);
     const pass = r.stderr
       .split('\n')
       .filter((l) => l.includes('"msg":"notificationworker pass"'))

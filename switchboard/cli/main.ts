@@ -63,7 +63,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       case 'owners': {
         const [sub, ...more] = rest;
         if (sub === 'list') return await listCommand(more, io);
-        if (sub === 'workers') return workersCommand(more, io);
+        if (sub === 'workers') return await workersCommand(more, io);
         if (sub === 'diff') return diffCommand(more, io);
         if (rest.includes('--explain')) return await explainCommand(rest, io);
         if (isHelp(sub)) {

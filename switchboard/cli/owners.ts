@@ -32,9 +32,15 @@ $SWITCHBOARD_ADMIN_TOKEN, else the config's DASHBOARD.ADMIN_TOKEN_FILE). Without
 it, a note on stderr says when a switchboard running on the same STATE_DIR has
 another snapshot in force.`;
 
-export const WORKERS_USAGE = `Usage: switchboard owners workers [--config FILE] [--json]
+export const WORKERS_USAGE = `Usage: switchboard owners workers [--config FILE] [--go-admin HOST:PORT]... [--json]
 
-Which implementation runs each background program (WORKER_OWNER_<PROGRAM>).`;
+Which implementation runs each background program (WORKER_OWNER_<PROGRAM>).
+
+  --go-admin HOST:PORT   also ask a go runtime what it is doing: the admin
+                         listener of \`quay serve\` or \`quay worker PROGRAM\`
+                         (its /readyz); repeatable. Each program then shows
+                         where it runs, its passes, failures and last error.
+                         Exit 1 when one cannot be reached (the rest is shown).`;
 
 export const DIFF_USAGE = `Usage: switchboard owners diff OLD.yaml NEW.yaml [--json] [--exit-code]
 
@@ -211,20 +217,73 @@ async function listRemote(
   return EXIT_OK;
 }
 
-export function workersCommand(argv: string[], io: Io): number {
-  const a = args(argv, { config: { type: 'string' }, json: { type: 'boolean' } }, WORKERS_USAGE);
+interface RuntimeWorker {
+  readonly program: string;
+  readonly owner: string;
+  readonly running: boolean;
+  readonly runs: number;
+  readonly failures: number;
+  readonly last_run_at: string | null;
+  readonly last_error: string | null;
+}
+
+/** A go runtime's /readyz `workers`, or why it could not be read. */
+async function runtimeWorkers(admin: string): Promise<{ admin: string; workers: RuntimeWorker[] } | { admin: string; error: string }> {
+  try {
+    const r = await fetch(`http://${admin}/readyz`, { signal: AbortSignal.timeout(3000) });
+    const body = (await r.json()) as { workers?: RuntimeWorker[] };
+    if (!Array.isArray(body.workers)) return { admin, error: `${r.status}: no workers in its /readyz` };
+    return { admin, workers: body.workers };
+  } catch (e) {
+    return { admin, error: (e as Error).cause ? String((e as Error).cause) : (e as Error).message };
+  }
+}
+
+export async function workersCommand(argv: string[], io: Io): Promise<number> {
+  const a = args(argv, { config: { type: 'string' }, json: { type: 'boolean' }, 'go-admin': { type: 'string', multiple: true } }, WORKERS_USAGE);
   if (a.values.help) {
     io.out(WORKERS_USAGE);
     return EXIT_OK;
   }
   const { snapshot: s, inventory: inv } = loadSnapshot(configPath(a.values.config as string | undefined, io), io);
   const rows = inv.workers.map((w) => ({ ...decideWorker(s, w.program)!, kind: w.kind, queue: w.queue }));
+  const admins = (a.values['go-admin'] as string[] | undefined) ?? [];
+  const runtimes = await Promise.all(admins.map(runtimeWorkers));
+  const unreachable = runtimes.filter((r): r is { admin: string; error: string } => 'error' in r);
+  for (const u of unreachable) io.err(`switchboard: go runtime ${u.admin} did not answer: ${u.error}`);
+  const code = unreachable.length > 0 ? EXIT_FAIL : EXIT_OK;
+  /** Where each program is scheduled now, with its counts: "admin (runs N, failures M[, last error E])". */
+  const activity = (program: string): { admin: string; running: boolean; runs: number; failures: number; last_run_at: string | null; last_error: string | null }[] =>
+    runtimes.flatMap((r) =>
+      'workers' in r
+        ? r.workers
+            .filter((w) => w.program === program)
+            .map((w) => ({ admin: r.admin, running: w.running, runs: w.runs, failures: w.failures, last_run_at: w.last_run_at, last_error: w.last_error }))
+        : [],
+    );
   if (a.values.json) {
-    json(io, { snapshot_version: s.version, workers: rows });
-    return EXIT_OK;
+    json(io, {
+      snapshot_version: s.version,
+      workers: rows.map((r) => (admins.length > 0 ? { ...r, go_runtimes: activity(r.program) } : r)),
+      ...(admins.length > 0 ? { unreachable: unreachable.map((u) => ({ admin: u.admin, error: u.error })) } : {}),
+    });
+    return code;
   }
-  io.out(table([['PROGRAM', 'KIND', 'QUEUE', 'OWNER', 'REASON', 'SWITCH'], ...rows.map((r) => [r.program, r.kind, r.queue || '-', r.owner, r.reason, r.key])]));
-  return EXIT_OK;
+  const head = ['PROGRAM', 'KIND', 'QUEUE', 'OWNER', 'REASON', 'SWITCH'];
+  const line = (r: (typeof rows)[number]): string[] => [r.program, r.kind, r.queue || '-', r.owner, r.reason, r.key];
+  if (admins.length === 0) {
+    io.out(table([head, ...rows.map(line)]));
+    return code;
+  }
+  const doing = (program: string): string => {
+    const here = activity(program);
+    if (here.length === 0) return '-';
+    return here
+      .map((w) => `${w.admin}: ${w.running ? 'running' : 'idle'}, ${w.runs} passes, ${w.failures} failed${w.last_error ? ` (last: ${w.last_error.slice(0, 60)})` : ''}`)
+      .join('; ');
+  };
+  io.out(table([[...head, 'GO RUNTIMES'], ...rows.map((r) => [...line(r), doing(r.program)])]));
+  return code;
 }
 
 export function renderDiff(d: ReturnType<typeof diffSnapshots>): string {

@@ -4,6 +4,7 @@
  * Every test writes its own config files into a temp dir.
  */
 import t from 'tap';
+import http from 'node:http';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -620,6 +621,35 @@ t.test('owners workers: text and --json', async (t) => {
   t.equal(gk.reason, 'force_python');
   const env = json(await cli(['owners', 'workers', '--json', '--config', file], { env: { WORKER_OWNER_BUILDER: 'go' } }));
   t.equal(env.workers.find((w: Json) => w.program === 'builder').owner, 'go', 'environment switch applies');
+});
+
+t.test('owners workers --go-admin: what a go runtime is doing, and a runtime that does not answer', async (t) => {
+  const d = tmp(t);
+  const file = write(d, 'config.yaml', base());
+  // A go runtime's admin listener answers /readyz with its runner's states (quay/runtime.ts, quay/worker-cli.ts).
+  const states = [
+    { program: 'gcworker', owner: 'go', reason: 'worker_switch', running: true, runs: 7, failures: 1, last_run_at: '2026-12-04T12:00:00.000Z', last_error: 'database is locked' },
+  ];
+  const server = http.createServer((req, res) => {
+    res.writeHead(req.url === '/readyz' ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ready', workers: states }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => server.close());
+  const admin = `127.0.0.1:${(server.address() as { port: number }).port}`;
+  const r = await cli(['owners', 'workers', '--config', file, '--go-admin', admin]);
+  t.equal(r.code, 0);
+  t.match(r.outLines[0], /GO RUNTIMES$/);
+  t.match(r.out, new RegExp(`^gcworker .* ${admin.replace(/\./g, '\\.')}: running, 7 passes, 1 failed \\(last: database is locked\\)$`, 'm'));
+  t.match(r.out, /^builder .* -$/m, 'a program no runtime runs');
+  const dead = '127.0.0.1:1';
+  const both = await cli(['owners', 'workers', '--config', file, '--go-admin', admin, '--go-admin', dead, '--json']);
+  t.equal(both.code, 1, 'exit 1: one runtime did not answer');
+  t.match(both.err, new RegExp(`go runtime ${dead} did not answer`));
+  const j = json(both);
+  t.same(j.workers.find((w: Json) => w.program === 'gcworker').go_runtimes, [
+    { admin, running: true, runs: 7, failures: 1, last_run_at: '2026-12-04T12:00:00.000Z', last_error: 'database is locked' },
+  ]);
+  t.equal(j.unreachable[0].admin, dead);
 });
 
 // ─────────────────────────────────────────────────────────── owners diff
