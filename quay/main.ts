@@ -24,6 +24,7 @@ import { loadTls, parseTlsSpec, type TlsSpec } from '../lib/tls.js';
 import { startRuntime } from './runtime.js';
 import { openSnapshots } from './snapshots.js';
 import { TS_PROGRAMS, formatWorkerList, listWorkers, runWorker } from './worker-cli.js';
+import { idleReason } from '../workers/features.js';
 import { loadInventory } from '../owner-maps/index.js';
 import { COMMANDS_HINT, USAGE, usageFor } from './usage.js';
 import { RegError, regCode, type RegErrorCode } from '../domain/errors.js';
@@ -306,7 +307,13 @@ async function workerCmd(args: readonly string[], c: Common, v: Values, out: (s:
   const log = createLogger({ component: 'quay-worker', mode: c.mode });
   if (v.list) {
     if (args.length > 0) throw usage('worker --list takes no program');
-    const rows = await listWorkers(c.config, log.child({ component: 'snapshots' }));
+    let quayConfig: Readonly<Record<string, unknown>> = {};
+    try {
+      quayConfig = loadConfig(c).quayConfig;
+    } catch {
+      // A config this mode cannot run still lists its switches; features are then Quay's defaults.
+    }
+    const rows = await listWorkers(c.config, quayConfig, log.child({ component: 'snapshots' }));
     out(v.json ? JSON.stringify(rows, null, 2) : formatWorkerList(rows));
     return 0;
   }
@@ -314,6 +321,18 @@ async function workerCmd(args: readonly string[], c: Common, v: Values, out: (s:
   const program = args[0]!;
   const known = loadInventory().workers.some((w) => w.program === program);
   if (!known) throw usage(`worker: ${program} is not one of Quay's programs (quay worker --list shows them)`);
+  const cfg = loadConfig(c);
+  const stopped = new Promise<string>((r) => {
+    process.once('SIGTERM', () => r('SIGTERM'));
+    process.once('SIGINT', () => r('SIGINT'));
+  });
+  const idle = idleReason(program, cfg.quayConfig);
+  if (idle !== null) {
+    // As Quay's own process does: say so, then do nothing until stopped.
+    log.info(`${program} idles, as Quay's does: ${idle}`, { program });
+    if (!v.once) log.info('stopped', { program, signal: await stopped });
+    return 0;
+  }
   if (!TS_PROGRAMS.includes(program)) throw fail('REG_WORKER_NOT_BUILT', `${program} is not built on the TS side yet: Python Quay runs it (quay worker --list)`);
   let adminListen: { host: string; port: number };
   try {
@@ -321,11 +340,6 @@ async function workerCmd(args: readonly string[], c: Common, v: Values, out: (s:
   } catch (e) {
     throw usage((e as Error).message);
   }
-  const cfg = loadConfig(c);
-  const stopped = new Promise<string>((r) => {
-    process.once('SIGTERM', () => r('SIGTERM'));
-    process.once('SIGINT', () => r('SIGINT'));
-  });
   return runWorker({ program, config: cfg, configFile: c.config, once: v.once === true, adminListen: v.once ? null : adminListen, log: log.child({ program }), stopped }).catch(
     (e: unknown) => {
       throw fail(regCode(e) ?? 'REG_START_FAILED', `cannot run ${program}: ${(e as Error).message}`, e);

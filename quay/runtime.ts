@@ -33,6 +33,7 @@ import type { UploadService } from '../registryd/service/uploads.js';
 import { WorkerRunner, type SnapshotSource, type WorkerProgram, type WorkerState } from '../workers/runner.js';
 import { WorkerMetrics } from '../workers/metrics.js';
 import { dataTierPrograms } from '../workers/programs/index.js';
+import { idleReason } from '../workers/features.js';
 import type { RuntimeConfig } from './config.js';
 import { fixedSnapshots } from './snapshots.js';
 import type { TlsMaterial } from '../lib/tls.js';
@@ -183,7 +184,7 @@ export function goSidePrograms(
   side: GoSide,
   o: { readonly staleUploadHours: number; readonly log: Logger; readonly quayConfig: Readonly<Record<string, unknown>>; readonly metrics: WorkerMetrics | null },
 ): WorkerProgram[] {
-  return [
+  const programs: WorkerProgram[] = [
     ...dataTierPrograms({ sql: side.dal.sql, log: o.log, quayConfig: o.quayConfig, metrics: o.metrics }),
     {
       // Quay's blobuploadcleanupworker: upload sessions older than BLOBUPLOAD_DELETION_DATE_THRESHOLD, with their partial objects.
@@ -195,6 +196,8 @@ export function goSidePrograms(
       },
     },
   ];
+  // Those whose feature is off idle, as Quay's own would.
+  return programs.map((p) => ({ ...p, idle: idleReason(p.program, o.quayConfig) }));
 }
 
 /** The go side's options from a runtime config (`quay serve`, `quay worker`). */

@@ -18,6 +18,7 @@ import { decideWorker } from '../switchboard/core/decide.js';
 import { WorkerRunner } from '../workers/runner.js';
 import { WorkerMetrics } from '../workers/metrics.js';
 import { goSideOptions, goSidePrograms, openGoSide } from './runtime.js';
+import { idleReason } from '../workers/features.js';
 import { openSnapshots } from './snapshots.js';
 import type { RuntimeConfig } from './config.js';
 
@@ -32,9 +33,11 @@ export interface WorkerListRow {
   readonly reason: string;
   readonly switch_key: string;
   readonly built: boolean;
+  /** Why Quay's own worker would idle under this config (its feature is off), or null. */
+  readonly idle: string | null;
 }
 
-export async function listWorkers(configFile: string | undefined, log: Logger): Promise<WorkerListRow[]> {
+export async function listWorkers(configFile: string | undefined, quayConfig: Readonly<Record<string, unknown>>, log: Logger): Promise<WorkerListRow[]> {
   const snapshots = await openSnapshots({ configFile: configFile ? resolve(configFile) : undefined, env: process.env, cwd: process.cwd(), log });
   try {
     const snap = snapshots.current();
@@ -48,6 +51,7 @@ export async function listWorkers(configFile: string | undefined, log: Logger): 
         reason: d?.reason ?? 'not in the inventory',
         switch_key: w.switchKey,
         built: TS_PROGRAMS.includes(w.program),
+        idle: idleReason(w.program, quayConfig),
       };
     });
   } finally {
@@ -56,8 +60,8 @@ export async function listWorkers(configFile: string | undefined, log: Logger): 
 }
 
 export function formatWorkerList(rows: readonly WorkerListRow[]): string {
-  const head = ['PROGRAM', 'OWNER', 'REASON', 'KIND', 'QUEUE', 'TS SIDE'];
-  const body = rows.map((r) => [r.program, r.owner, r.reason, r.kind, r.queue ?? '-', r.built ? 'built' : 'python only']);
+  const head = ['PROGRAM', 'OWNER', 'REASON', 'KIND', 'QUEUE', 'TS SIDE', 'FEATURE'];
+  const body = rows.map((r) => [r.program, r.owner, r.reason, r.kind, r.queue ?? '-', r.built ? 'built' : 'python only', r.idle === null ? 'on' : `idle: ${r.idle}`]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   return [head, ...body].map((cols) => cols.map((c, i) => (i === cols.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
 }
@@ -76,7 +80,7 @@ export interface RunWorkerOptions {
 /** Runs one program until stopped (or one pass with `once`). Resolves with the exit code. */
 export async function runWorker(o: RunWorkerOptions): Promise<number> {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'workers_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'workers_' });
   const metrics = new WorkerMetrics(registry);
   const snapshots = await openSnapshots({
     configFile: o.configFile ? resolve(o.configFile) : undefined,

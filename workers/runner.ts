@@ -28,6 +28,8 @@ export interface WorkerProgram {
    * false: ownership went to python (the kill switch) or the runner is stopping.
    */
   run(active: () => boolean): Promise<Record<string, unknown> | null>;
+  /** Why Quay's own worker would idle under this config (features.ts), if it would: then this one is never scheduled either. */
+  readonly idle?: string | null;
 }
 
 export interface WorkerState {
@@ -39,6 +41,8 @@ export interface WorkerState {
   readonly failures: number;
   readonly last_run_at: string | null;
   readonly last_error: string | null;
+  /** Why the program idles (its feature is off), or null. */
+  readonly idle: string | null;
 }
 
 interface Slot {
@@ -98,6 +102,7 @@ export class WorkerRunner {
       failures: s.failures,
       last_run_at: s.lastRunAt,
       last_error: s.lastError,
+      idle: s.p.idle ?? null,
     }));
   }
 
@@ -118,7 +123,11 @@ export class WorkerRunner {
       s.owner = owner;
       s.reason = reason;
       if (!changed) continue;
-      if (owner === 'go') {
+      if (owner === 'go' && s.p.idle) {
+        if (s.timer) clearInterval(s.timer);
+        s.timer = null;
+        this.log.info(`worker owned by go, idle as Quay's: ${s.p.idle}`, { program: s.p.program, reason, snapshot_version: snap.version });
+      } else if (owner === 'go') {
         this.log.info('worker owned by go: running it here', { program: s.p.program, reason, every_seconds: s.p.everyMs / 1000, snapshot_version: snap.version });
         void this.pass(s);
         s.timer = setInterval(() => {

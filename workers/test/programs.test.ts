@@ -15,6 +15,7 @@ import { WorkerMetrics } from '../metrics.js';
 import { dataTierPrograms } from '../programs/index.js';
 import { expiredAppTokenProgram, parseTimedelta } from '../programs/schedulers.js';
 import { TS_PROGRAMS } from '../../quay/worker-cli.js';
+import { idleReason } from '../features.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 
 const { sides } = await openStoreSides(t);
@@ -169,4 +170,17 @@ t.test('every program quay worker --list calls built is one the runtime runs', a
   const names = dataTierPrograms({ sql: sides[0]!.dal.sql, log: captureLog().log, quayConfig: {}, metrics: null }).map((p) => p.program);
   for (const p of TS_PROGRAMS) t.ok(p === 'blobuploadcleanupworker' || names.includes(p), `${p} is run by the runtime`);
   for (const p of names) t.ok(TS_PROGRAMS.includes(p), `${p} is listed as built`);
+});
+
+t.test("idleReason: when Quay's own worker would sleep for ever", async (t) => {
+  t.equal(idleReason('notificationworker', {}), null, 'no gate');
+  t.equal(idleReason('gcworker', {}), null, 'FEATURE_GARBAGE_COLLECTION is on by default');
+  t.equal(idleReason('gcworker', { FEATURE_GARBAGE_COLLECTION: false }), 'FEATURE_GARBAGE_COLLECTION is off');
+  t.equal(idleReason('repomirrorworker', {}), 'FEATURE_REPO_MIRROR is off', 'off by default');
+  t.equal(idleReason('repomirrorworker', { FEATURE_REPO_MIRROR: true }), null);
+  t.equal(idleReason('securityscanningnotificationworker', { FEATURE_SECURITY_SCANNER: true }), 'FEATURE_SECURITY_NOTIFICATIONS is off', 'both flags');
+  t.equal(idleReason('storagereplication', { FEATURE_STORAGE_REPLICATION: true }), 'a LocalStorage location is configured (Quay does not replicate with local storage)');
+  t.equal(idleReason('storagereplication', { FEATURE_STORAGE_REPLICATION: true, DISTRIBUTED_STORAGE_CONFIG: { s3: ['S3Storage', {}] } }), null);
+  t.match(idleReason('chunkcleanupworker', {}), /no SwiftStorage/);
+  t.equal(idleReason('notificationworker', { ACCOUNT_RECOVERY_MODE: true }), 'ACCOUNT_RECOVERY_MODE is on', 'every program in account recovery mode');
 });
