@@ -40,7 +40,15 @@ const GATES: Readonly<Record<string, Gate>> = {
     ],
   },
   pullstatsredisflushworker: { features: [['FEATURE_IMAGE_PULL_STATS', false]] },
-  quotaregistrysizeworker: { features: [['FEATURE_QUOTA_MANAGEMENT', false]] },
+  quotaregistrysizeworker: {
+    features: [['FEATURE_QUOTA_MANAGEMENT', false]],
+    // Quay: the size is only shown to superusers, so it is not computed when none can see it.
+    extra: (cfg) => {
+      const superUsersFeature = Object.hasOwn(cfg, 'FEATURE_SUPER_USERS') ? cfg.FEATURE_SUPER_USERS === true : true;
+      const listed = Array.isArray(cfg.SUPER_USERS) ? cfg.SUPER_USERS.length : 0;
+      return superUsersFeature || listed === 0 || Boolean(cfg.LDAP_SUPERUSER_FILTER) ? null : 'superusers are off (FEATURE_SUPER_USERS) and SUPER_USERS is not empty';
+    },
+  },
   quotatotalworker: { features: [['FEATURE_QUOTA_MANAGEMENT', false]] },
   reconciliationworker: { features: [['FEATURE_ENTITLEMENT_RECONCILIATION', false]] },
   repomirrorworker: { features: [['FEATURE_REPO_MIRROR', false]] },

@@ -11,11 +11,14 @@ import t from 'tap';
 import { openDal, type Dal } from '../../dal/index.js';
 import { WorkQueue } from '../../dal/portable/queue.js';
 import { startQuayPython, type QuayPython } from '../lib/quay-python.js';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parse, stringify } from 'yaml';
 import { join } from 'node:path';
-import { tempDir, waitFor, type TLike } from '../lib/proc.js';
+import { ROOT, run, tempDir, waitFor, type TLike } from '../lib/proc.js';
+import { buildSwitchboard } from '../lib/switchboard.js';
 
 t.setTimeout(600_000);
+await buildSwitchboard();
 
 const PY_QUEUE = (queue: string): string => `
 import json, sys
@@ -160,6 +163,33 @@ item = q.get()
 print(item.retries_remaining)
 q.complete(item)`);
       t.equal(seen.trim(), '4');
+    });
+
+    t.test('quotaregistrysizeworker: a size Quay queued is computed by ours as Quay computes it', async (t) => {
+      await quay.python(`from app import app
+from data.model import quota
+quota.queue_registry_size_calculation()`);
+      const dir = tempDir(t, 'regsize-');
+      const config = join(dir, 'config.yaml');
+      // Quay's own keys, with quota management on and the program given to go.
+      const keys = parse(readFileSync(quay.configFile, 'utf8')) as Record<string, unknown>;
+      writeFileSync(config, stringify({ ...keys, FEATURE_QUOTA_MANAGEMENT: true, MIGRATION: { WORKER_OWNER_QUOTAREGISTRYSIZEWORKER: 'go' } }));
+      const r = await run(
+        process.execPath,
+        [join(ROOT, 'bin/quay.js'), 'worker', 'quotaregistrysizeworker', '--once', '--mode', 'standalone', '--config', config, '--data-dir', join(dir, 'data')],
+        {
+          cwd: ROOT,
+          timeoutMs: 120_000,
+        },
+      );
+      t.equal(r.code, 0, r.stderr);
+      const out = await quay.python(`from app import app
+from data.model import quota
+row = quota.get_registry_size()
+print(row.size_bytes, quota.sum_registry_size(), row.running, row.queued, row.completed_ms is not None)`);
+      const [ours, quays, running, queued, completed] = out.trim().split(' ');
+      t.equal(ours, quays, "the size ours wrote is Quay's sum");
+      t.same([running, queued, completed], ['False', 'False', 'True'], 'done, as Quay marks it');
     });
 
     t.test("purge by namespace: ours deletes what Quay's delete_namespaced_items deletes", async (t) => {

@@ -11,7 +11,7 @@ import { queueProgram } from '../queue-worker.js';
 import type { WorkerMetrics } from '../metrics.js';
 import type { WorkerProgram } from '../runner.js';
 import { notificationJob, notificationSettings } from './notificationworker.js';
-import { expiredAppTokenProgram } from './schedulers.js';
+import { expiredAppTokenProgram, registrySizeProgram } from './schedulers.js';
 
 export interface ProgramDeps {
   readonly sql: PortableSql;
@@ -30,6 +30,7 @@ export function dataTierPrograms(d: ProgramDeps): WorkerProgram[] {
   const cleanupEvery = d.quayConfig.QUEUE_CLEANUP_FREQUENCY;
   return [
     expiredAppTokenProgram({ sql: d.sql, log: d.log.child({ program: 'expiredappspecifictokenworker' }), quayConfig: d.quayConfig, now }),
+    registrySizeProgram({ sql: d.sql, quayConfig: d.quayConfig, now }),
     queueProgram(
       {
         program: 'notificationworker',

@@ -57,3 +57,28 @@ export function expiredAppTokenProgram(d: {
     },
   };
 }
+
+/**
+ * quotaregistrysizeworker: every QUOTA_REGISTRY_SIZE_POLL_PERIOD (60 s), when
+ * a superuser has asked for the registry's size (`quotaregistrysize.queued`,
+ * set by the API), sums `imagestorage.image_size` into `size_bytes` with
+ * `completed_ms`. Quay marks the row running with a plain UPDATE after
+ * reading it; here the mark is a compare-and-swap (queued and not running),
+ * so two workers of either runtime never both compute it.
+ */
+export function registrySizeProgram(d: { readonly sql: PortableSql; readonly quayConfig: Readonly<Record<string, unknown>>; readonly now?: () => number }): WorkerProgram {
+  const now = d.now ?? Date.now;
+  const every = d.quayConfig.QUOTA_REGISTRY_SIZE_POLL_PERIOD;
+  return {
+    program: 'quotaregistrysizeworker',
+    everyMs: (typeof every === 'number' && every > 0 ? every : 60) * 1000,
+    async run() {
+      const claimed = await d.sql.run('UPDATE quotaregistrysize SET running = @yes, queued = @no WHERE running = @no AND queued = @yes', { yes: true, no: false });
+      if (claimed === 0) return null;
+      const r = await d.sql.one<{ total: number | string | null }>('SELECT SUM(image_size) AS total FROM imagestorage');
+      const total = Number(r?.total ?? 0);
+      await d.sql.run('UPDATE quotaregistrysize SET running = @no, queued = @no, size_bytes = @total, completed_ms = @at', { no: false, total, at: now() });
+      return { size_bytes: total };
+    },
+  };
+}

@@ -13,7 +13,7 @@ import { sqlTime } from '../../dal/model/time.js';
 import { JobError, WorkerUnhealthyError, queueProgram } from '../queue-worker.js';
 import { WorkerMetrics } from '../metrics.js';
 import { dataTierPrograms } from '../programs/index.js';
-import { expiredAppTokenProgram, parseTimedelta } from '../programs/schedulers.js';
+import { expiredAppTokenProgram, parseTimedelta, registrySizeProgram } from '../programs/schedulers.js';
 import { TS_PROGRAMS } from '../../quay/worker-cli.js';
 import { idleReason } from '../features.js';
 import { createLogger, type Logger } from '../../lib/log.js';
@@ -183,4 +183,6 @@ t.test("idleReason: when Quay's own worker would sleep for ever", async (t) => {
   t.equal(idleReason('storagereplication', { FEATURE_STORAGE_REPLICATION: true, DISTRIBUTED_STORAGE_CONFIG: { s3: ['S3Storage', {}] } }), null);
   t.match(idleReason('chunkcleanupworker', {}), /no SwiftStorage/);
   t.equal(idleReason('notificationworker', { ACCOUNT_RECOVERY_MODE: true }), 'ACCOUNT_RECOVERY_MODE is on', 'every program in account recovery mode');
+  t.equal(idleReason('quotaregistrysizeworker', { FEATURE_QUOTA_MANAGEMENT: true }), null);
+  t.match(idleReason('quotaregistrysizeworker', { FEATURE_QUOTA_MANAGEMENT: true, FEATURE_SUPER_USERS: false, SUPER_USERS: ['admin'] }), /superusers are off/);
 });
