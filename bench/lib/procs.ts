@@ -54,7 +54,7 @@ ${http}
  * whatever the owner: Host kept, X-Forwarded-For/-Proto/-Host set to what
  * this server saw, a client's Forwarded dropped, and only WebSocket upgrades
  * carried (Upgrade and Connection from $http_upgrade, as the front door
- * renders them). No owner decision.
+ * renders them), and the front door's request_pool_size. No owner decision.
  */
 export function plainProxyPass(upstream: string, port: number): string {
   return `map $http_upgrade $peer_connection { "~*websocket" upgrade; default ""; }
@@ -63,6 +63,7 @@ export function plainProxyPass(upstream: string, port: number): string {
   server {
     listen 127.0.0.1:${port} backlog=4096;
     client_max_body_size 0;
+    request_pool_size 16k;
     location / {
       proxy_pass http://quay; proxy_http_version 1.1; proxy_buffering off; proxy_request_buffering off;
       proxy_set_header Host $http_host; proxy_set_header X-Forwarded-For $remote_addr;
