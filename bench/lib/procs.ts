@@ -47,16 +47,28 @@ ${http}
   return c;
 }
 
-/** The plain nginx reverse proxy the benches compare with: `proxy_pass` to `upstream` with keepalive, buffering off. */
+/**
+ * The plain nginx reverse proxy the benches compare with: `proxy_pass` to
+ * `upstream` with keepalive, buffering off, and the header work the
+ * switchboard (and its rendered nginx front door) does on every request
+ * whatever the owner: Host kept, X-Forwarded-For/-Proto/-Host set to what
+ * this server saw, a client's Forwarded dropped, and only WebSocket upgrades
+ * carried (Upgrade and Connection from $http_upgrade, as the front door
+ * renders them), and the front door's request_pool_size. No owner decision.
+ */
 export function plainProxyPass(upstream: string, port: number): string {
-  return `upstream quay { server ${upstream}; keepalive 64; }
+  return `map $http_upgrade $peer_connection { "~*websocket" upgrade; default ""; }
+  map $http_upgrade $peer_upgrade { "~*websocket" $http_upgrade; default ""; }
+  upstream quay { server ${upstream}; keepalive 64; }
   server {
     listen 127.0.0.1:${port} backlog=4096;
     client_max_body_size 0;
+    request_pool_size 16k;
     location / {
-      proxy_pass http://quay; proxy_http_version 1.1; proxy_set_header Connection "";
-      proxy_set_header Host $http_host; proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto $scheme; proxy_buffering off; proxy_request_buffering off;
+      proxy_pass http://quay; proxy_http_version 1.1; proxy_buffering off; proxy_request_buffering off;
+      proxy_set_header Host $http_host; proxy_set_header X-Forwarded-For $remote_addr;
+      proxy_set_header X-Forwarded-Proto $scheme; proxy_set_header X-Forwarded-Host $http_host; proxy_set_header Forwarded "";
+      proxy_set_header Upgrade $peer_upgrade; proxy_set_header Connection $peer_connection;
     }
   }`;
 }

@@ -10,13 +10,20 @@
  *               path's last segments and the method pick the few a request tries
  *               (dispatch.ts). Its value names the row: the route id, `none:<family>`
  *               (a family prefix matched) or `none`; the row's regex captures the
- *               subject (`$sbj`). The row's plan (python | go | a canary), resolved
- *               at render time through route → capability → family → default
- *               (compileOwnerMap's plans), and its subject kind are hash maps on it.
- *   canary      per scope: org / repo / user lists as regex maps, the percent as
+ *               subject (`$sbj`). The dispatch regex also refuses a path that is
+ *               not UTF-8 ($sb_seg "/bad").
+ *   $sb_owner   one hash map on $sb_match: the row's plan (python | go | a canary),
+ *               resolved at render time through route → capability → family →
+ *               default (compileOwnerMap's plans); for a canary, the canary of its
+ *               scope for the row's subject kind (r: a repository, n: a namespace,
+ *               x: neither), so nginx never looks the kind up; on upload routes, the
+ *               pin: the owner named by the upload's Location (sb_owner=…), else the
+ *               plan's. The kill switch renders python everywhere.
+ *   canary      per scope and kind: org / repo / user lists as a hash of the names
+ *               whose hits a case-sensitive regex confirms, the percent as
  *               split_clients on the same subject key the switchboard hashes.
- *   $sb_owner   the owner named by the upload's Location (sb_owner=…) on upload
- *               routes, else the plan's; the kill switch renders python everywhere.
+ *   location    one `if` on $sb_owner and each owner's upstream written out (no
+ *               `proxy_pass $variable`, which nginx evaluates and parses per request).
  */
 import type { Snapshot } from '../core/snapshot.js';
 import type { CanaryPlan, Plan } from '../core/owner-map.js';
@@ -55,27 +62,60 @@ export interface RouteGroup {
   readonly tree: DispatchTree<MapEntry>;
 }
 
-export interface SelectorMap {
+/** What a canary selects by: the namespace and repository from the path (r: a repository route, n: a namespace route), or neither (x). */
+export type CanaryKind = 'r' | 'n' | 'x';
+
+/** The canary kind of a row's subject (an upload's is its repository's). */
+export function canaryKind(k: SubjectKind): CanaryKind {
+  return k === 'repository' || k === 'upload' ? 'r' : k === 'namespace' ? 'n' : 'x';
+}
+
+/**
+ * One selector list of a canary, as two maps on `source`: `variable` hashes the
+ * names (nginx's exact keys ignore case) and only a hit runs `confirm`, the
+ * case-sensitive regex; both go on to `next` otherwise.
+ */
+export interface SelectorStep {
   readonly variable: string;
+  readonly confirm: string;
   readonly source: string;
   readonly key: string;
   readonly names: readonly string[];
+  /** The names as exact keys: lower case, each once. */
+  readonly exact: readonly string[];
+  /** For the names an exact key cannot hold (a control character): a regex in the first map that selects them, or null. */
+  readonly unkeyed: string | null;
   readonly regex: string;
+  /** The next list's variable, or the percent value. */
+  readonly next: string;
+}
+
+export interface CanaryKindModel {
+  readonly kind: CanaryKind;
+  /** What the rows of this kind say: the first list's variable, or the percent value when no list applies. */
+  readonly value: string;
+  readonly steps: readonly SelectorStep[];
 }
 
 export interface CanaryModel {
   readonly scope: string;
-  readonly variable: string;
   readonly comment: readonly string[];
-  readonly lists: readonly SelectorMap[];
-  /** What a request none of the lists selects gets: python, go, or a split_clients variable. */
-  readonly percentValue: string;
+  /** Per subject kind its rows have: the lists that can select them, then the percent. */
+  readonly kinds: readonly CanaryKindModel[];
   readonly percentComment: string;
 }
 
 export interface SplitModel {
   readonly variable: string;
   readonly percent: string;
+  /** The subject hashed: the namespace, or for paths without one the Basic user, else the client address. */
+  readonly key: string;
+}
+
+/** An upload row's owner: the `sb_owner` its Location named, else `plan`. */
+export interface PinModel {
+  readonly variable: string;
+  readonly plan: string;
 }
 
 export interface UpstreamModel {
@@ -102,15 +142,24 @@ export interface NginxModel {
   readonly otherGroup: RouteGroup;
   /** The regex on $uri whose $1 is the group key ('' for the other group) and that captures $sb_l1 and $sb_l2. */
   readonly dispatch: string;
+  /** `dispatch` that also fails on a path that is not UTF-8 (what nginx runs: one regex for both). */
+  readonly dispatchChecked: string;
+  /**
+   * How the location hands the request on: `first` is proxied to unless $sb_owner
+   * is `other.owner` (proxied to its upstream, or 418 when it has none); no
+   * `first` (no upstream at all): every request is 418.
+   */
+  readonly proxyTo: { readonly first: UpstreamModel | null; readonly other: { readonly owner: Owner; readonly upstream: UpstreamModel | null } };
   readonly canaries: readonly CanaryModel[];
   readonly splits: readonly SplitModel[];
-  /** $sb_match → the owner or canary variable, for the rows whose plan is not `planDefault`. */
+  /** $sb_match → $sb_owner: the owner, a canary variable or an upload pin, for the rows whose value is not `planDefault`. */
   readonly planEntries: readonly MapEntry[];
   readonly planDefault: string;
+  readonly pins: readonly PinModel[];
+  /** The subject maps the canaries read: the repository route's namespace and repository, the percent subject without one. */
+  readonly subjectMaps: { readonly nsR: boolean; readonly repoR: boolean; readonly percentUser: boolean };
   /** The row values that are no route (the family prefixes): $sb_route says `none`. */
   readonly noRouteValues: readonly string[];
-  /** $sb_match → r (repository), u (upload), n (namespace) for the routes whose path names a subject. */
-  readonly subjectEntries: readonly MapEntry[];
   readonly pinning: boolean;
   readonly ping: { readonly routeId: string } | null;
   readonly libraryNamespace: string;
@@ -149,8 +198,6 @@ export function mapKey(s: string): string {
   return s === 'default' || s === 'include' || s.startsWith('~') || s.startsWith('\\') ? `\\${s}` : s;
 }
 
-const SUBJECT_LETTER: Record<SubjectKind, string> = { repository: 'r', upload: 'u', namespace: 'n', none: '-' };
-
 function scopeVar(scope: string): string {
   return `sb_canary_${scope.toLowerCase()}`;
 }
@@ -182,13 +229,38 @@ function upstreamOf(owner: Owner, url: string): UpstreamModel {
   return { owner, name: `sb_${owner}`, scheme, server: `${u.hostname}:${port}`, host: u.hostname.replace(/^\[|\]$/g, ''), url };
 }
 
+function proxyTo(upstreams: readonly UpstreamModel[]): NginxModel['proxyTo'] {
+  const python = upstreams.find((u) => u.owner === 'python') ?? null;
+  const go = upstreams.find((u) => u.owner === 'go') ?? null;
+  if (python) return { first: python, other: { owner: 'go', upstream: go } };
+  return { first: go, other: { owner: 'python', upstream: null } };
+}
+
 function percentText(p: number): string {
   return String(Math.round(p * 100) / 100);
 }
 
-function selectorMap(variable: string, source: string, key: string, names: readonly string[]): SelectorMap {
+/** Characters a quoted nginx string cannot carry as themselves (and a comment or key must not). */
+const CONTROL = /[\x00-\x1f\x7f]/;
+
+function selectorStep(variable: string, source: string, key: string, names: readonly string[], next: string): SelectorStep {
   const sorted = [...new Set(names)].sort();
-  return { variable, source, key, names: sorted, regex: `^(?:${sorted.map(pcreLiteral).join('|')})\\z` };
+  return {
+    variable,
+    confirm: `${variable}_cs`,
+    source,
+    key,
+    names: sorted,
+    exact: [...new Set(sorted.filter((n) => !CONTROL.test(n)).map((n) => n.toLowerCase()))],
+    unkeyed: sorted.some((n) => CONTROL.test(n))
+      ? `^(?:${sorted
+          .filter((n) => CONTROL.test(n))
+          .map(pcreLiteral)
+          .join('|')})\\z`
+      : null,
+    regex: `^(?:${sorted.map(pcreLiteral).join('|')})\\z`,
+    next,
+  };
 }
 
 /** Builds the model; throws SwitchboardError for settings nginx cannot take (an upstream with a path). */
@@ -337,9 +409,29 @@ export function buildNginxModel(s: Snapshot, opts: RenderOptions = {}): NginxMod
   // '' for every other path; $sb_l2 and $sb_l1: the path's last two segments.
   const groupKeys = [...[...subKeys.values()].flat().map((k) => k.join('/')), ...firstSegs];
   // The segments are walked whole (possessive), the shortest way to the last two.
+  // A path that is not UTF-8: the same check as the switchboard's, paid in full only from the first non-ASCII byte.
+  const utf8 =
+    '(?=[\\x00-\\x7F]*+(?:\\z|(?:[\\x00-\\x7F]|[\\xC2-\\xDF][\\x80-\\xBF]|\\xE0[\\xA0-\\xBF][\\x80-\\xBF]|[\\xE1-\\xEC\\xEE\\xEF][\\x80-\\xBF]{2}|\\xED[\\x80-\\x9F][\\x80-\\xBF]|\\xF0[\\x90-\\xBF][\\x80-\\xBF]{2}|[\\xF1-\\xF3][\\x80-\\xBF]{3}|\\xF4[\\x80-\\x8F][\\x80-\\xBF]{2})*+\\z))';
   const dispatch = `^(?=(?|/(${groupKeys.map(pcreLiteral).join('|')})(?:/|\\z)|()))(?:(?:[^/]*+/)*?(?<sb_l2>[^/]*+)/)?(?<sb_l1>[^/]*+)\\z`;
 
   // ── canaries ──
+  // Per scope and per subject kind of its rows, so that nginx never asks which
+  // kind a row is: r (repository routes: the namespace and repository from
+  // $sbj), n (namespace routes: $sbj is the namespace), x (neither: only the
+  // users list and the percent on the Basic user or client address apply).
+  const kindOfValue = new Map<string, CanaryKind>(inv.routes.map((r) => [r.id, canaryKind(subjectKind(r))]));
+  const kindsOf = (scope: string): CanaryKind[] => {
+    const ks = new Set<CanaryKind>();
+    const on = (p: Plan): boolean => p.value === 'canary' && p.canary!.scope === scope;
+    for (const r of inv.routes) if (on(om.routePlans[r.index]!)) ks.add(kindOfValue.get(r.id)!);
+    for (const f of new Set(om.prefixes.map((p) => p.family))) if (on(om.familyPlans.get(f)!)) ks.add('x');
+    if (on(om.defaultPlan)) ks.add('x');
+    return (['r', 'n', 'x'] as const).filter((k) => ks.has(k));
+  };
+  const NS: Record<CanaryKind, string | null> = { r: '$sb_ns_r', n: '$sbj', x: null };
+  const REPO: Record<CanaryKind, string | null> = { r: '$sb_repo_r', n: null, x: null };
+  const PERCENT_KEY: Record<CanaryKind, string> = { r: '$sb_ns_r', n: '$sbj', x: '$sb_percent_user' };
+  const used = new Set<string>();
   const splits = new Map<string, SplitModel>();
   const canaries: CanaryModel[] = [];
   const noNamespaceRoutes = (scope: string): number =>
@@ -349,26 +441,23 @@ export function buildNginxModel(s: Snapshot, opts: RenderOptions = {}): NginxMod
     }).length;
   for (const [scope, c] of scopes) {
     const variable = scopeVar(scope);
-    const lists: SelectorMap[] = [];
-    if (c.orgs.list && c.orgs.list.size) lists.push(selectorMap(`${variable}_orgs`, '$sb_ns', c.orgs.key!, [...c.orgs.list]));
-    if (c.repos.list && c.repos.list.size) lists.push(selectorMap(`${variable}_repos`, '$sb_repo', c.repos.key!, [...c.repos.list]));
     if (c.users.list && c.users.list.size) {
-      lists.push(selectorMap(`${variable}_users`, '$remote_user', c.users.key!, [...c.users.list]));
       warnings.push(
         `canary ${scope}: the users selector (${c.users.key}) matches Basic-auth users only in nginx ($remote_user); a user known only from a bearer token's sub is not selected by nginx (the switchboard selects it)`,
       );
     }
     const p = c.percent.percent;
-    let percentValue = 'python';
     let percentComment = 'no percent set: nobody else';
-    if (p !== null && p >= 100) {
-      percentValue = 'go';
-      percentComment = `percent 100 (${c.percent.key}): everybody`;
-    } else if (p !== null && p > 0) {
+    let percent: ((k: CanaryKind) => string) | null = null;
+    if (p !== null && p >= 100) percentComment = `percent 100 (${c.percent.key}): everybody`;
+    else if (p !== null && p > 0) {
       const text = percentText(p);
-      const v = `sb_percent_${String(Math.round(p * 100)).padStart(5, '0')}`;
-      splits.set(v, { variable: v, percent: `${text}%` });
-      percentValue = `$${v}`;
+      const base = `sb_percent_${String(Math.round(p * 100)).padStart(5, '0')}`;
+      percent = (k) => {
+        const v = `${base}_${k}`;
+        splits.set(v, { variable: v, percent: `${text}%`, key: PERCENT_KEY[k] });
+        return `$${v}`;
+      };
       percentComment = `percent ${text} (${c.percent.key}): split_clients on the subject`;
       const n = noNamespaceRoutes(scope);
       if (n > 0)
@@ -376,30 +465,53 @@ export function buildNginxModel(s: Snapshot, opts: RenderOptions = {}): NginxMod
           `canary ${scope}: ${n} route(s) have no namespace in the path; their percent subject in nginx is the Basic-auth user, else the client address (the switchboard also reads a bearer token's sub)`,
         );
     } else if (p !== null) percentComment = `percent 0 (${c.percent.key}): nobody else`;
+    const kinds = kindsOf(scope).map((k): CanaryKindModel => {
+      const lists: [string, string | null, { key: string | null; list: ReadonlySet<string> | null }][] = [
+        ['orgs', NS[k], c.orgs],
+        ['repos', REPO[k], c.repos],
+        ['users', '$remote_user', c.users],
+      ];
+      const applicable = lists.filter(([, source, sel]) => source !== null && sel.list !== null && sel.list.size > 0);
+      let next = percent ? percent(k) : p !== null && p >= 100 ? 'go' : 'python';
+      const steps: SelectorStep[] = [];
+      for (const [name, source, sel] of [...applicable].reverse()) {
+        const step = selectorStep(`${variable}_${k}_${name}`, source!, sel.key!, [...sel.list!], next);
+        steps.unshift(step);
+        next = `$${step.variable}`;
+      }
+      for (const st of steps) used.add(st.source);
+      if (!steps.length && percent) used.add(PERCENT_KEY[k]);
+      return { kind: k, value: next, steps };
+    });
     canaries.push({
       scope,
-      variable,
       comment: [`canary ${scope}: ${om.routePlans.filter((pl) => pl.value === 'canary' && pl.canary!.scope === scope).length} route(s)`],
-      lists,
-      percentValue,
+      kinds,
       percentComment,
     });
   }
-  // ── what the row says: its plan and its subject kind, by hash on $sb_match ──
-  const canaryValue = new Map(canaries.map((c) => [c.scope, c.lists.length ? `$${c.variable}` : c.percentValue]));
-  const planValue = (p: Plan): string => (kill ? 'python' : p.value === 'canary' ? canaryValue.get(p.canary!.scope)! : p.value);
-  const planDefault = planValue(om.defaultPlan);
+  for (const sp of splits.values()) used.add(sp.key);
+  // ── what the row says: its owner (plan, canary or upload pin), by hash on $sb_match ──
+  const canaryValue = new Map(canaries.flatMap((c) => c.kinds.map((k) => [`${c.scope}:${k.kind}`, k.value] as const)));
+  const planValue = (p: Plan, k: CanaryKind): string => (kill ? 'python' : p.value === 'canary' ? canaryValue.get(`${p.canary!.scope}:${k}`)! : p.value);
+  const pinning = settings.PIN_UPLOADS && !kill;
+  const pins = new Map<string, PinModel>();
+  const pinned = (plan: string): string => {
+    let pin = pins.get(plan);
+    if (!pin) pins.set(plan, (pin = { variable: `sb_pin_${pins.size + 1}`, plan }));
+    return `$${pin.variable}`;
+  };
+  const planDefault = planValue(om.defaultPlan, 'x');
   const planEntries: MapEntry[] = [];
-  const subjectEntries: MapEntry[] = [];
   for (const r of inv.routes) {
-    const v = planValue(om.routePlans[r.index]!);
+    const sk = subjectKind(r);
+    const plan = planValue(om.routePlans[r.index]!, canaryKind(sk));
+    const v = pinning && sk === 'upload' ? pinned(plan) : plan;
     if (v !== planDefault) planEntries.push({ comments: [], key: r.id, value: v });
-    const kind = SUBJECT_LETTER[subjectKind(r)];
-    if (kind !== '-') subjectEntries.push({ comments: [], key: r.id, value: kind });
   }
   const noRouteValues = [...new Set(om.prefixes.map((p) => `none:${p.family}`))];
   for (const f of [...new Set(om.prefixes.map((p) => p.family))]) {
-    const v = planValue(om.familyPlans.get(f)!);
+    const v = planValue(om.familyPlans.get(f)!, 'x');
     if (v !== planDefault) planEntries.push({ comments: [], key: `none:${f}`, value: v });
   }
 
@@ -427,13 +539,16 @@ export function buildNginxModel(s: Snapshot, opts: RenderOptions = {}): NginxMod
     groups,
     otherGroup,
     dispatch,
+    dispatchChecked: `^${utf8}${dispatch.slice(1)}`,
+    proxyTo: proxyTo(upstreams),
     canaries,
     splits: [...splits.values()].sort((a, b) => a.variable.localeCompare(b.variable)),
     planEntries,
     planDefault,
+    pins: [...pins.values()],
+    subjectMaps: { nsR: used.has('$sb_ns_r'), repoR: used.has('$sb_repo_r'), percentUser: used.has('$sb_percent_user') },
     noRouteValues,
-    subjectEntries,
-    pinning: settings.PIN_UPLOADS && !kill,
+    pinning,
     ping: pingRow ? { routeId: pingRow.id } : null,
     libraryNamespace: om.libraryNamespace,
     timeoutSeconds: settings.UPSTREAM_TIMEOUT_SECONDS,

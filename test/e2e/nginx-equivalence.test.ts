@@ -381,7 +381,7 @@ t.test('canary by org and repo, with a renamed library namespace', async (tt) =>
 
 t.test('5% canary everywhere', async (tt) => {
   const run = await front(tt, config('ROUTE_OWNER_DEFAULT: canary\nROUTE_CANARY_PERCENT: 5'));
-  tt.match(run.text, /split_clients "\$sb_percent_key" \$sb_percent_00500 \{\n\s+5% go;\n\s+\* python;/, 'one split_clients at 5%');
+  tt.match(run.text, /split_clients "\$sb_ns_r" \$sb_percent_00500_r \{\n\s+5% go;\n\s+\* python;/, 'one split_clients at 5%');
   const c = await prove(tt, run);
   tt.ok((c.go ?? 0) > 0 && (c.python ?? 0) > (c.go ?? 0), `a few subjects reach go (${JSON.stringify(c)})`);
 });

@@ -12,7 +12,8 @@ import { parseConfig } from '../../config/parse.js';
 import { buildSnapshot, hardFailureSnapshot, type Snapshot } from '../../core/snapshot.js';
 import { decide } from '../../core/decide.js';
 import { parsePattern } from '../../../owner-maps/route-pattern.js';
-import { buildNginxModel, ngxQuote, type NginxModel } from '../../nginx/model.js';
+import { buildNginxModel, canaryKind, ngxQuote, type NginxModel } from '../../nginx/model.js';
+import { subjectKind } from '../../nginx/pcre.js';
 import { renderNginx } from '../../nginx/render.js';
 import { isSwitchboardError } from '../../errors.js';
 
@@ -121,7 +122,9 @@ function nginxMatch(c: Compiled, method: string, path: string): [string, string]
     }
     v = c.leafNext.get(v)!;
   }
-  const plan = c.model.planEntries.find((e) => e.key.toLowerCase() === value.toLowerCase())?.value ?? c.model.planDefault;
+  const owner = c.model.planEntries.find((e) => e.key.toLowerCase() === value.toLowerCase())?.value ?? c.model.planDefault;
+  // An upload row's pin gives its plan when the request names no owner (none of these do).
+  const plan = c.model.pins.find((p) => `$${p.variable}` === owner)?.plan ?? owner;
   return [plan, c.model.noRouteValues.includes(value) ? 'none' : value];
 }
 
@@ -130,7 +133,9 @@ function planOf(m: NginxModel, d: ReturnType<typeof decide>): string {
   if (!d.reason.startsWith('canary')) return d.owner;
   const scope = d.trace.find((e) => e.level === 'canary')!.key;
   const c = m.canaries.find((x) => x.scope === scope)!;
-  return c.lists.length ? `$${c.variable}` : c.percentValue;
+  // The canary of the scope for the kind of subject the row's path names.
+  const kind = d.route_id ? canaryKind(subjectKind(inv.byId.get(d.route_id)!)) : 'x';
+  return c.kinds.find((k) => k.kind === kind)!.value;
 }
 
 function rng(seed: number): () => number {
@@ -259,7 +264,7 @@ t.test('rendering is deterministic and readable', async (t) => {
   t.match(a, /proxy_ssl_name \$sb_upstream_host;/, 'https upstreams get SNI');
   t.match(a, /client_max_body_size 0;\n\s+proxy_request_buffering off;\n\s+proxy_buffering off;/, 'registry-friendly proxy settings');
   t.match(a, /location = \/v1\/_ping \{/, "Quay's /v1/_ping location");
-  t.match(a, /split_clients "\$sb_percent_key" \$sb_percent_01000 \{\n\s+10% go;\n\s+\* python;/, 'the percent as split_clients');
+  t.match(a, /split_clients "\$sb_ns_r" \$sb_percent_01000_r \{\n\s+10% go;\n\s+\* python;/, 'the percent as split_clients');
   for (const line of a.split('\n')) if (/^\s*default /.test(line)) t.match(line, /;$/, 'every default ends its statement');
 });
 
