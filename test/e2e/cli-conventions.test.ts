@@ -84,6 +84,7 @@ const COMMANDS: Record<Bin, readonly (readonly string[])[]> = {
     ['repo'],
     ['repo', 'create'],
     ['repo', 'grant'],
+    ['worker'],
   ],
   registryd: [['serve']],
 };
