@@ -22,7 +22,7 @@ import { openSnapshots } from './snapshots.js';
 import type { RuntimeConfig } from './config.js';
 
 /** The programs the TS side has, by Quay's names (the composition root's list, quay/runtime.ts). */
-export const TS_PROGRAMS: readonly string[] = ['blobuploadcleanupworker', 'notificationworker', 'queuecleanupworker'];
+export const TS_PROGRAMS: readonly string[] = ['blobuploadcleanupworker', 'gcworker', 'notificationworker', 'queuecleanupworker', 'repositorygcworker'];
 
 export interface WorkerListRow {
   readonly program: string;
