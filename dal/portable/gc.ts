@@ -86,9 +86,11 @@ function ids(list: Iterable<number>, prefix = 'i'): { readonly sql: string; read
 /**
  * The tables whose rows point at a repository, cleared before the repository
  * row goes (peewee's recursive delete_instance, on Quay's Repository with its
- * skip list): what purge_repository has not already emptied.
+ * skip list): what purge_repository has not already emptied. Quay's
+ * models no longer have the `appr*` tables (its initdb does not create them):
+ * like Quay, this leaves them alone.
  */
-const REPOSITORY_LEFTOVERS = ['repositorysearchscore', 'repomirrorrule', 'repositoryimmutabilitypolicy', 'apprtag'] as const;
+const REPOSITORY_LEFTOVERS = ['repositorysearchscore', 'repomirrorrule', 'repositoryimmutabilitypolicy', 'manifestsecuritystatus', 'quotarepositorysize'] as const;
 
 /** purge_repository's _chunk_delete_all tables, in Quay's order (builds before their triggers and tokens). */
 const REPOSITORY_REFERENCES = [
@@ -447,7 +449,6 @@ export class GcData {
         // peewee's recursive delete: nullable links into the rows about to go are cleared, the rows deleted, the repository last.
         await s.run('UPDATE repomirrorrule SET left_child_id = NULL WHERE left_child_id IN (SELECT id FROM repomirrorrule WHERE repository_id = @repo)', p);
         await s.run('UPDATE repomirrorrule SET right_child_id = NULL WHERE right_child_id IN (SELECT id FROM repomirrorrule WHERE repository_id = @repo)', p);
-        await s.run('UPDATE apprtag SET linked_tag_id = NULL WHERE linked_tag_id IN (SELECT id FROM apprtag WHERE repository_id = @repo)', p);
         await s.run('UPDATE orgmirrorrepository SET repository_id = NULL WHERE repository_id = @repo', p);
         for (const t of REPOSITORY_LEFTOVERS) await s.run(`DELETE FROM ${t} WHERE repository_id = @repo`, p);
         return (await s.run('DELETE FROM repository WHERE id = @repo', p)) === 1;
