@@ -198,6 +198,10 @@ for (const database of ['sqlite', 'postgres'] as const) {
     const quayRun = JSON.parse((await quay.python(PY_QUAY_GC, { timeoutMs: 300_000 })).trim().split('\n').pop()!) as { repositories: number[]; purged: number };
     t.ok(quayRun.purged >= 1, "Quay's worker purged the repository marked for deletion");
 
+    const readers: DbReader[] = database === 'sqlite' ? [sqliteReader(quay.database), sqliteReader(oursDb)] : [await pgReader(quay.database), await pgReader(oursDb)];
+    t.teardown(() => Promise.all(readers.map((r) => r.close())));
+    const before = await readers[1]!.snapshot();
+
     // Ours on the other.
     const dal: Dal = await openDal({ databaseUri: database === 'postgres' ? oursDb : null, databaseFile: oursDb, storageLocation: 'local_us' });
     t.teardown(() => dal.close());
@@ -216,14 +220,35 @@ for (const database of ['sqlite', 'postgres'] as const) {
     t.match(did, { completed: quayRun.purged, failed: 0 }, 'our repositorygcworker purged what Quay purged, through the queue');
 
     // The two databases: equal, row for row.
-    const readers: DbReader[] = database === 'sqlite' ? [sqliteReader(quay.database), sqliteReader(oursDb)] : [await pgReader(quay.database), await pgReader(oursDb)];
-    t.teardown(() => Promise.all(readers.map((r) => r.close())));
     const [quaySnap, oursSnap] = [await readers[0]!.snapshot(), await readers[1]!.snapshot()];
     const diff = diffSnapshots(quaySnap, oursSnap);
     t.same(
       diff.map((d) => ({ table: d.table, quay_only: d.deleted, ours_only: d.inserted, changed: d.updated })),
       [],
       'the databases are equal after both GCs',
+    );
+    // What GC did, the same on both: rows of every kind it handles deleted, quota totals lowered.
+    const did2 = new Map(diffSnapshots(before, oursSnap).map((d) => [d.table, d]));
+    for (const table of [
+      'tag',
+      'manifest',
+      'manifestblob',
+      'manifestchild',
+      'manifestlabel',
+      'label',
+      'imagestorage',
+      'imagestorageplacement',
+      'uploadedblob',
+      'tagpullstatistics',
+      'manifestpullstatistics',
+      'deletedrepository',
+      'repository',
+      'queueitem',
+    ])
+      t.ok((did2.get(table)?.deleted.length ?? 0) > 0, `GC deleted ${table} rows`);
+    t.ok(
+      ['quotanamespacesize', 'quotarepositorysize'].some((tb) => (did2.get(tb)?.updated.length ?? 0) + (did2.get(tb)?.deleted.length ?? 0) > 0),
+      "quota totals changed (FEATURE_QUOTA_MANAGEMENT is on in Quay's config)",
     );
     const quayFiles = storageFiles(quay.storageDir);
     t.same(storageFiles(oursStorage), quayFiles, 'the storage file lists are equal');
