@@ -125,7 +125,7 @@ for s in ImageStorage.select():
         path = storage.blob_path(s.content_checksum)
         if not storage.exists(["local_us"], path):
             storage.put_content(["local_us"], path, s.content_checksum.encode())
-print(json.dumps({"a": a.id, "b": b.id, "p": p.id, "d": d.id, "shared": sha256_digest(SHARED)}))
+print(json.dumps({"a": a.id, "b": b.id, "p": p.id, "d": d.id, "shared": sha256_digest(SHARED), "a3": a3.digest, "index": idx.digest, "child": c2.digest}))
 `;
 
 /** Quay's own GC on its copy: garbage_collect_repo over every repository, then its repository GC worker's queue. */
@@ -180,7 +180,16 @@ async function copyPg(t: TLike, url: string): Promise<string> {
 for (const database of ['sqlite', 'postgres'] as const) {
   t.test(`${database}: Quay's GC and ours on two copies of the same data end equal`, async (t) => {
     const quay = await startQuayPython(t, { database, start: false });
-    const made = JSON.parse((await quay.python(PY_SETUP, { timeoutMs: 300_000 })).trim().split('\n').pop()!) as { a: number; b: number; p: number; d: number; shared: string };
+    const made = JSON.parse((await quay.python(PY_SETUP, { timeoutMs: 300_000 })).trim().split('\n').pop()!) as {
+      a: number;
+      b: number;
+      p: number;
+      d: number;
+      shared: string;
+      a3: string;
+      index: string;
+      child: string;
+    };
 
     // The copy for ours: database and storage as they are now.
     const ours = tempDir(t, 'gc-ours-');
@@ -276,6 +285,15 @@ for (const database of ['sqlite', 'postgres'] as const) {
     const held = new Set(storageRows.map((r) => String(r.content_checksum)));
     const collectedFiles = filesBefore.filter((f) => !quayFiles.includes(f));
     t.ok(collectedFiles.length > 0, `${collectedFiles.length} files removed`);
+    const manifestsOfA = (await rows('SELECT digest FROM manifest WHERE repository_id = ?', made.a)).map((r) => String(r.digest));
+    t.ok(manifestsOfA.includes(made.a3), 'a manifest whose tags all ended stays while a referrer names it as its subject');
+    t.notOk(manifestsOfA.includes(made.index), 'the deleted manifest list is gone…');
+    t.notOk(manifestsOfA.includes(made.child), '…with the child only it held');
+    t.same(
+      [...held].filter((c) => c.startsWith('sha256:') && filesBefore.includes(blobKey(c)) && !quayFiles.includes(blobKey(c))),
+      [],
+      'no row that had a file lost it',
+    );
     t.same(
       collectedFiles.filter((f) => [...held].some((c) => c.startsWith('sha256:') && blobKey(c) === f)),
       [],
