@@ -162,3 +162,49 @@ for (const s of sides) {
     t.equal(await count("SELECT COUNT(*) AS n FROM queueitem WHERE queue_name LIKE 'repositorygc/%'"), 0, 'the queue is empty');
   });
 }
+
+for (const s of sides) {
+  const ns = `gcq${s.kind}`;
+  const root = tempDir(t, `gcq-${s.kind}-`);
+  const storage = new LocalStorage(root);
+  let now = T0;
+  const deps = (quayConfig: Record<string, unknown>): GcProgramDeps => ({ dal: s.dal, sql: s.dal.sql, storage, log: quiet, quayConfig, metrics: null, now: () => now });
+  const totals = async (): Promise<number[]> =>
+    (
+      await s.raw(
+        `SELECT q.size_bytes AS n FROM quotanamespacesize q JOIN "user" u ON u.id = q.namespace_user_id WHERE u.username = ?
+         UNION ALL SELECT q.size_bytes FROM quotarepositorysize q JOIN repository r ON r.id = q.repository_id JOIN "user" u ON u.id = r.namespace_user_id WHERE u.username = ?`,
+        ns,
+        ns,
+      )
+    ).map((r) => Number(r.n));
+
+  t.test(`${s.kind}: with FEATURE_QUOTA_MANAGEMENT a collected manifest's own blobs leave the totals; immutable tags stay when protected`, async (t) => {
+    const repo = await s.meta.createRepository(ns, 'q', 'private', now);
+    await s.raw('UPDATE "user" SET removed_tag_expiration_s = 0 WHERE username = ?', ns);
+    const [x, y, z] = ['7', '8', '9'].map(digest) as [string, string, string];
+    for (const [d, size] of [
+      [x, 100],
+      [y, 200],
+      [z, 400],
+    ] as const)
+      await s.meta.commitBlob({ uploadUuid: null, repositoryId: repo.id, digest: d, size, uncompressedSize: null, location: 'local_us', nowMs: now, linkExpiresMs: now + 1 });
+    await s.meta.putManifest(repo.id, manifest(digest('q1'), [x, y]), { tag: 't1' }, now, 'count');
+    await s.meta.putManifest(repo.id, manifest(digest('q2'), [x]), { tag: 't2' }, now, 'count');
+    await s.meta.putManifest(repo.id, manifest(digest('q3'), [z]), { tag: 't3' }, now, 'count');
+    t.same(await totals(), [700, 700], 'namespace and repository: 700 bytes');
+    now += 1000;
+    await s.meta.deleteTag(repo.id, 't1', now);
+    await s.meta.deleteTag(repo.id, 't3', now);
+    await s.raw("UPDATE tag SET immutable = ? WHERE repository_id = ? AND name = 't3'", s.kind === 'pg' ? true : 1, repo.id);
+    now += 1000;
+    const { gc, data } = gcCollector(deps({ FEATURE_QUOTA_MANAGEMENT: true, FEATURE_IMMUTABLE_TAGS: true }), quiet);
+    const counts = await gc.garbageCollectRepo((await data.repository(repo.id))!);
+    t.match(counts, { tags: 1, manifests: 1 }, 'only the mutable ended tag and its manifest went');
+    t.same(await totals(), [500, 500], "y (200) left the totals; x is still held by q2; q3's z is still held (its immutable tag stays)");
+    t.equal(Number((await s.raw("SELECT COUNT(*) AS n FROM tag WHERE repository_id = ? AND name = 't3'", repo.id))[0]!.n), 1, 'the immutable ended tag stays');
+    const again = gcCollector(deps({ FEATURE_QUOTA_MANAGEMENT: true, FEATURE_IMMUTABLE_TAGS: true, FEATURE_IMMUTABLE_TAGS_CAN_EXPIRE: true }), quiet);
+    t.match(await again.gc.garbageCollectRepo((await again.data.repository(repo.id))!), { tags: 1, manifests: 1 }, 'FEATURE_IMMUTABLE_TAGS_CAN_EXPIRE: it goes');
+    t.same(await totals(), [100, 100], 'and z left the totals');
+  });
+}
