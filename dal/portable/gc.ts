@@ -296,9 +296,9 @@ export class GcData {
 
   /** update_quota(..., SUBTRACT) after the manifest's blob links are gone. */
   private async subtractQuota(s: PortableSql, repositoryId: number, manifestId: number, blobs: readonly { id: number; size: number }[]): Promise<void> {
+    if (this.settings.quota === 'none') return;
     const repo = await s.one<{ ns: unknown }>('SELECT namespace_user_id AS ns FROM repository WHERE id = @repo', { repo: repositoryId });
     const q = { repo: repositoryId, ns: repo ? num(repo.ns) : null, m: manifestId };
-    if (this.settings.quota === 'none') return;
     if (this.settings.quota === 'invalidate') {
       // reset_backfill: any computed totals go back to the backfill worker.
       await s.run(QUOTA_SQL.repository.reset, q);
