@@ -185,7 +185,7 @@ export function goSidePrograms(
   o: { readonly staleUploadHours: number; readonly log: Logger; readonly quayConfig: Readonly<Record<string, unknown>>; readonly metrics: WorkerMetrics | null },
 ): WorkerProgram[] {
   const programs: WorkerProgram[] = [
-    ...dataTierPrograms({ sql: side.dal.sql, log: o.log, quayConfig: o.quayConfig, metrics: o.metrics }),
+    ...dataTierPrograms({ sql: side.dal.sql, dal: side.dal, storage: side.storage, log: o.log, quayConfig: o.quayConfig, metrics: o.metrics }),
     {
       // Quay's blobuploadcleanupworker: upload sessions older than BLOBUPLOAD_DELETION_DATE_THRESHOLD, with their partial objects.
       program: 'blobuploadcleanupworker',

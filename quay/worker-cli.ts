@@ -23,7 +23,15 @@ import { openSnapshots } from './snapshots.js';
 import type { RuntimeConfig } from './config.js';
 
 /** The programs the TS side has, by Quay's names (the composition root's list, quay/runtime.ts). */
-export const TS_PROGRAMS: readonly string[] = ['blobuploadcleanupworker', 'expiredappspecifictokenworker', 'notificationworker', 'queuecleanupworker', 'quotaregistrysizeworker'];
+export const TS_PROGRAMS: readonly string[] = [
+  'blobuploadcleanupworker',
+  'expiredappspecifictokenworker',
+  'gcworker',
+  'notificationworker',
+  'queuecleanupworker',
+  'quotaregistrysizeworker',
+  'repositorygcworker',
+];
 
 export interface WorkerListRow {
   readonly program: string;

@@ -30,3 +30,13 @@ export function uploadKey(uuid: string): string {
 export function isUploadUuid(s: string): boolean {
   return UUID_RE.test(s);
 }
+
+/**
+ * A legacy (non-CAS, Docker v1) layer's key: Quay's v1_image_layer_path,
+ * `sharedimages/<storage uuid>/layer`. Only garbage collection uses it, to
+ * remove such a layer's file.
+ */
+export function v1LayerKey(storageUuid: string): string {
+  if (!UUID_RE.test(storageUuid)) throw new Error(`not a storage uuid: ${JSON.stringify(storageUuid)}`);
+  return `sharedimages/${storageUuid}/layer`;
+}

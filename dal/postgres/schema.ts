@@ -32,7 +32,7 @@
  *    description (a b-tree would reject descriptions over ~2.7 kB).
  * alembic_version is `varchar(32)` with Alembic's `alembic_version_pkc` key.
  */
-import { createHash } from 'node:crypto';
+import { advisoryLockId } from '../model/advisory-lock.js';
 import pg from 'pg';
 import {
   EXPLICIT_ID_LOOKUPS,
@@ -353,14 +353,8 @@ export function pgSchemaSql(options: { trgm?: boolean; migratedAt?: Date } = {})
   });
 }
 
-/**
- * Quay's advisory lock id (compute_advisory_lock_id in data/database.py): the
- * first 8 bytes of sha256("<namespace>:<key>"), big-endian signed int64, as a
- * decimal string (pass it as `$1::bigint`).
- */
-export function advisoryLockId(namespace: string, key: number | string): string {
-  return createHash('sha256').update(`${namespace}:${key}`).digest().readBigInt64BE(0).toString();
-}
+/** Quay's advisory lock id (../model/advisory-lock.ts), for this package's callers. */
+export { advisoryLockId };
 
 /** The lock creators of the schema take (ours; Quay's Alembic takes none). */
 const CREATE_SCHEMA_LOCK = advisoryLockId('registryd_create_schema', 0);

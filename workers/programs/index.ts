@@ -5,6 +5,8 @@
  */
 import type { Logger } from '../../lib/log.js';
 import type { PortableSql } from '../../dal/model/portable-sql.js';
+import type { Dal } from '../../dal/model/dal.js';
+import type { StorageDriver } from '../../storage/driver.js';
 import { Notifications } from '../../dal/portable/notifications.js';
 import { WorkQueue, deleteExpiredItems } from '../../dal/portable/queue.js';
 import { queueProgram } from '../queue-worker.js';
@@ -12,14 +14,21 @@ import type { WorkerMetrics } from '../metrics.js';
 import type { WorkerProgram } from '../runner.js';
 import { notificationJob, notificationSettings } from './notificationworker.js';
 import { expiredAppTokenProgram, registrySizeProgram } from './schedulers.js';
+import { gcWorker, repositoryGcWorker } from '../gc/programs.js';
 
 export interface ProgramDeps {
   readonly sql: PortableSql;
+  /** The same database as a Dal (its transactions): garbage collection. */
+  readonly dal: Dal;
+  /** Where blob files live: garbage collection removes them. */
+  readonly storage: StorageDriver;
   readonly log: Logger;
   /** Every Quay key of the config (programs read their settings from them). */
   readonly quayConfig: Readonly<Record<string, unknown>>;
   readonly metrics: WorkerMetrics | null;
   readonly now?: () => number;
+  /** [0, 1): gcworker's random picks (tests fix it). */
+  readonly random?: () => number;
 }
 
 /** queuecleanupworker's constants (workers/queuecleanupworker.py). */
@@ -64,5 +73,7 @@ export function dataTierPrograms(d: ProgramDeps): WorkerProgram[] {
         return deleted > 0 ? { deleted } : null;
       },
     },
+    gcWorker(d),
+    repositoryGcWorker(d),
   ];
 }

@@ -7,6 +7,10 @@
  */
 import t from 'tap';
 import { Registry } from 'prom-client';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LocalStorage } from '../../storage/local.js';
 import { openStoreSides } from '../../dal/test/lib/store-sides.js';
 import { WorkQueue } from '../../dal/portable/queue.js';
 import { sqlTime } from '../../dal/model/time.js';
@@ -19,6 +23,13 @@ import { idleReason } from '../features.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 
 const { sides } = await openStoreSides(t);
+
+/** A storage driver on a temporary directory (the garbage collectors need one; nothing here writes blobs). */
+function storageFor(tt: { teardown(fn: () => unknown): void }): LocalStorage {
+  const dir = mkdtempSync(join(tmpdir(), 'workers-programs-'));
+  tt.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return new LocalStorage(dir);
+}
 const T0 = Date.UTC(2026, 11, 4, 12, 0, 0);
 
 /** A logger that keeps its lines. */
@@ -137,7 +148,9 @@ for (const s of sides) {
 
   t.test(`${s.kind}: queuecleanupworker deletes expired items once 50 have gathered`, async (t) => {
     await s.raw('DELETE FROM queueitem');
-    const cleanup = dataTierPrograms({ sql: s.dal.sql, log: captureLog().log, quayConfig: {}, metrics: null, now: () => T0 }).find((p) => p.program === 'queuecleanupworker')!;
+    const cleanup = dataTierPrograms({ sql: s.dal.sql, dal: s.dal, storage: storageFor(t), log: captureLog().log, quayConfig: {}, metrics: null, now: () => T0 }).find(
+      (p) => p.program === 'queuecleanupworker',
+    )!;
     const expired = sqlTime(T0 - 2 * 86_400_000);
     const put = async (n: number): Promise<void> => {
       for (let i = 0; i < n; i++) {
@@ -167,7 +180,9 @@ t.test("parseTimedelta reads Quay's <n><unit>", async (t) => {
 });
 
 t.test('every program quay worker --list calls built is one the runtime runs', async (t) => {
-  const names = dataTierPrograms({ sql: sides[0]!.dal.sql, log: captureLog().log, quayConfig: {}, metrics: null }).map((p) => p.program);
+  const names = dataTierPrograms({ sql: sides[0]!.dal.sql, dal: sides[0]!.dal, storage: storageFor(t), log: captureLog().log, quayConfig: {}, metrics: null }).map(
+    (p) => p.program,
+  );
   for (const p of TS_PROGRAMS) t.ok(p === 'blobuploadcleanupworker' || names.includes(p), `${p} is run by the runtime`);
   for (const p of names) t.ok(TS_PROGRAMS.includes(p), `${p} is listed as built`);
 });
