@@ -167,9 +167,10 @@ async function collectChild(dbFile: string, storageDir: string, configFile: stri
 }
 
 const teardowns: (() => unknown)[] = [];
-const dir = mkdtempSync(join(tmpdir(), 'swb-bench-gc-'));
+let dir = '';
 
 async function main(): Promise<void> {
+  dir = mkdtempSync(join(tmpdir(), 'swb-bench-gc-'));
   process.stderr.write(`bench:gc: laying real Quay down on SQLite, building ${REPOS} × ${TAGS} manifests with Quay's model code …\n`);
   const quay: QuayPython = await startQuayPython({ teardown: (fn) => void teardowns.push(fn) }, { database: 'sqlite', start: false });
   const ids = JSON.parse((await quay.python(PY_SETUP, { timeoutMs: 1_800_000 })).trim().split('\n').pop()!) as number[];
@@ -266,7 +267,7 @@ if (process.argv[2] === '--collect') {
     )
     .then(async (code) => {
       for (const fn of teardowns.reverse()) await fn();
-      rmSync(dir, { recursive: true, force: true });
+      if (dir !== '') rmSync(dir, { recursive: true, force: true });
       process.exit(code);
     });
 }
