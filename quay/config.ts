@@ -124,6 +124,7 @@ export const quayKeysSchema = z.looseObject({
   FEATURE_REPO_MIRROR: bool.optional(),
   FEATURE_ORG_MIRROR: bool.optional(),
   LOGS_MODEL: z.string().min(1).optional(),
+  NOTIFICATION_QUEUE_NAME: z.string().min(1).optional(),
   FEATURE_DISABLE_PULL_LOGS_FOR_FREE_NAMESPACES: bool.optional(),
   FEATURE_IMAGE_PULL_STATS: bool.optional(),
   FEATURE_USER_LAST_ACCESSED: bool.optional(),
@@ -354,6 +355,7 @@ function activityOptions(eff: QuayKeys, dataDir: string): ActivityOptions {
     lenient: { all: eff.ALLOW_WITHOUT_STRICT_LOGGING ?? false, pulls: eff.ALLOW_PULLS_WITHOUT_STRICT_LOGGING ?? false },
     quota: (eff.FEATURE_QUOTA_MANAGEMENT ?? QUAY_DEFAULTS.FEATURE_QUOTA_MANAGEMENT) ? 'count' : (eff.QUOTA_INVALIDATE_TOTALS ?? true) ? 'invalidate' : 'none',
     awsIpRangesFile: eff.AWS_IP_RANGES_FILE === undefined ? null : resolve(dataDir, eff.AWS_IP_RANGES_FILE),
+    notificationQueue: eff.NOTIFICATION_QUEUE_NAME ?? 'notification',
   };
 }
 

@@ -330,7 +330,14 @@ async function workerCmd(args: readonly string[], c: Common, v: Values, out: (s:
   if (idle !== null) {
     // As Quay's own process does: say so, then do nothing until stopped.
     log.info(`${program} idles, as Quay's does: ${idle}`, { program });
-    if (!v.once) log.info('stopped', { program, signal: await stopped });
+    if (v.once) return 0;
+    // Signal listeners do not keep node alive: hold the event loop open until one comes.
+    const keep = setInterval(() => undefined, 2 ** 31 - 1);
+    try {
+      log.info('stopped', { program, signal: await stopped });
+    } finally {
+      clearInterval(keep);
+    }
     return 0;
   }
   if (!TS_PROGRAMS.includes(program)) throw fail('REG_WORKER_NOT_BUILT', `${program} is not built on the TS side yet: Python Quay runs it (quay worker --list)`);

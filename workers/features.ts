@@ -19,6 +19,9 @@ const storageEngines = (cfg: Readonly<Record<string, unknown>>): string[] => {
   return Object.values(dsc as Record<string, unknown>).map((v) => (Array.isArray(v) && typeof v[0] === 'string' ? v[0] : '?'));
 };
 
+/** Quay's collectors sleep while pushes are disabled (DISABLE_PUSHES): nothing they delete is being written. */
+const pushesDisabled = (cfg: Readonly<Record<string, unknown>>): string | null => (cfg.DISABLE_PUSHES === true ? 'DISABLE_PUSHES is on' : null);
+
 const GATES: Readonly<Record<string, Gate>> = {
   autopruneworker: { features: [['FEATURE_AUTO_PRUNE', false]] },
   builder: { features: [['FEATURE_BUILD_SUPPORT', true]] },
@@ -28,18 +31,22 @@ const GATES: Readonly<Record<string, Gate>> = {
   },
   exportactionlogsworker: { features: [['FEATURE_LOG_EXPORT', true]] },
   expiredappspecifictokenworker: { features: [['FEATURE_APP_SPECIFIC_TOKENS', true]] },
-  gcworker: { features: [['FEATURE_GARBAGE_COLLECTION', true]] },
+  gcworker: { features: [['FEATURE_GARBAGE_COLLECTION', true]], extra: pushesDisabled },
   logrotateworker: { features: [['FEATURE_ACTION_LOG_ROTATION', false]] },
   manifestbackfillworker: { features: [['FEATURE_MANIFEST_SIZE_BACKFILL', true]] },
   manifestsubjectbackfillworker: { features: [['FEATURE_MANIFEST_SUBJECT_BACKFILL', true]] },
-  namespacegcworker: { features: [['FEATURE_NAMESPACE_GARBAGE_COLLECTION', true]] },
+  namespacegcworker: { features: [['FEATURE_NAMESPACE_GARBAGE_COLLECTION', true]], extra: pushesDisabled },
   proxycacheblobworker: {
     features: [
       ['FEATURE_PROXY_CACHE', false],
       ['FEATURE_PROXY_CACHE_BLOB_DOWNLOAD', true],
     ],
   },
-  pullstatsredisflushworker: { features: [['FEATURE_IMAGE_PULL_STATS', false]] },
+  pullstatsredisflushworker: {
+    features: [['FEATURE_IMAGE_PULL_STATS', false]],
+    // Quay's default config sets it (a local redis); only a config that empties it idles the program.
+    extra: (cfg) => (Object.hasOwn(cfg, 'PULL_METRICS_REDIS') && !cfg.PULL_METRICS_REDIS ? 'PULL_METRICS_REDIS is not set' : null),
+  },
   quotaregistrysizeworker: {
     features: [['FEATURE_QUOTA_MANAGEMENT', false]],
     // Quay: the size is only shown to superusers, so it is not computed when none can see it.
@@ -49,11 +56,14 @@ const GATES: Readonly<Record<string, Gate>> = {
       return superUsersFeature || listed === 0 || Boolean(cfg.LDAP_SUPERUSER_FILTER) ? null : 'superusers are off (FEATURE_SUPER_USERS) and SUPER_USERS is not empty';
     },
   },
-  quotatotalworker: { features: [['FEATURE_QUOTA_MANAGEMENT', false]] },
+  quotatotalworker: {
+    features: [['FEATURE_QUOTA_MANAGEMENT', false]],
+    extra: (cfg) => (cfg.QUOTA_BACKFILL === false ? 'QUOTA_BACKFILL is off' : null),
+  },
   reconciliationworker: { features: [['FEATURE_ENTITLEMENT_RECONCILIATION', false]] },
   repomirrorworker: { features: [['FEATURE_REPO_MIRROR', false]] },
   repositoryactioncounter: { features: [['FEATURE_REPOSITORY_ACTION_COUNTER', true]] },
-  repositorygcworker: { features: [['FEATURE_REPOSITORY_GARBAGE_COLLECTION', true]] },
+  repositorygcworker: { features: [['FEATURE_REPOSITORY_GARBAGE_COLLECTION', true]], extra: pushesDisabled },
   securityworker: { features: [['FEATURE_SECURITY_SCANNER', false]] },
   securityscanningnotificationworker: {
     features: [

@@ -14,10 +14,12 @@
  *  - a body that is not JSON: spent at once (`WorkQueue.fail`), with a log
  *    line; Quay's worker would crash on it at every claim until the retries
  *    ran out.
- * While an item is processed its reservation is extended every half
- * reservation, so a long item is not reclaimed by another worker.
+ * As Quay's, a claim holds for the reservation and no longer: an item still
+ * being processed when it ends may be claimed by another worker (at-least-once
+ * delivery), and a program whose items can run long has a long reservation.
  */
 import type { Logger } from '../lib/log.js';
+import { pythonJsonLoads } from '../lib/python-json.js';
 import type { ClaimedItem, WorkQueue } from '../dal/portable/queue.js';
 import type { WorkerProgram } from './runner.js';
 import type { WorkerMetrics } from './metrics.js';
@@ -54,7 +56,8 @@ export function queueProgram(spec: QueueProgramSpec, log: Logger, metrics: Worke
     const fields = { program, queue_item: item.id, queue_name: item.queueName, retries_remaining: item.retriesRemaining };
     let job: Record<string, unknown>;
     try {
-      const parsed = JSON.parse(item.body) as unknown;
+      // As Python's json.loads reads it (NaN and Infinity included).
+      const parsed = pythonJsonLoads(item.body) as unknown;
       if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a JSON object');
       job = parsed as Record<string, unknown>;
     } catch (e) {
@@ -62,13 +65,6 @@ export function queueProgram(spec: QueueProgramSpec, log: Logger, metrics: Worke
       await queue.fail(item);
       return 'failed';
     }
-    const extender = setInterval(
-      () => {
-        queue.extend(item, spec.reservationSeconds).catch((e: unknown) => log.warn('could not extend the reservation', { ...fields, error: String(e) }));
-      },
-      (spec.reservationSeconds * 1000) / 2,
-    );
-    extender.unref();
     const t0 = performance.now();
     try {
       await spec.process(job, item);
@@ -86,8 +82,6 @@ export function queueProgram(spec: QueueProgramSpec, log: Logger, metrics: Worke
       const level = e instanceof JobError ? 'warn' : 'error';
       log[level](left ? `queue item failed: retried in ${spec.retryAfterSeconds} s` : 'queue item failed: no retries left', { ...fields, error });
       return left ? 'retried' : 'failed';
-    } finally {
-      clearInterval(extender);
     }
   }
 

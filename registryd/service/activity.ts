@@ -69,6 +69,8 @@ export interface ActivitySettings {
   /** SERVER_HOSTNAME and PREFERRED_URL_SCHEME, for notification event data. */
   readonly serverHostname: string;
   readonly urlScheme: string;
+  /** NOTIFICATION_QUEUE_NAME: the queue notifications are put on (Quay's default `notification`). */
+  readonly notificationQueue: string;
 }
 
 export const DEFAULT_ACTIVITY: ActivitySettings = {
@@ -81,6 +83,7 @@ export const DEFAULT_ACTIVITY: ActivitySettings = {
   lenient: { all: false, pulls: false },
   serverHostname: 'localhost',
   urlScheme: 'http',
+  notificationQueue: 'notification',
 };
 
 /** Kinds a failed write may be skipped for under ALLOW_PULLS_WITHOUT_STRICT_LOGGING (data/model/log.py). */
@@ -294,7 +297,7 @@ export class ActivityLog {
     const performer: Record<string, PyJson> = actor && actor.performerId !== null ? { entity_id: actor.user.id, entity_name: actor.user.username } : {};
     await this.d.store.enqueue(
       uuids.map((uuid) => ({
-        queueName: `notification/${repo.namespace}/${repo.name}/repo_push/`,
+        queueName: `${this.d.settings.notificationQueue}/${repo.namespace}/${repo.name}/repo_push/`,
         body: pythonJsonDumps({ notification_uuid: uuid, event_data: eventData, performer_data: performer }),
       })),
       this.d.now(),

@@ -37,20 +37,22 @@ export const QUEUE_CLEANUP = { olderThanMs: 86_400_000, countThreshold: 50, batc
 export function dataTierPrograms(d: ProgramDeps): WorkerProgram[] {
   const now = d.now ?? Date.now;
   const cleanupEvery = d.quayConfig.QUEUE_CLEANUP_FREQUENCY;
+  const notifications = notificationSettings(d.quayConfig);
   return [
     expiredAppTokenProgram({ sql: d.sql, log: d.log.child({ program: 'expiredappspecifictokenworker' }), quayConfig: d.quayConfig, now }),
     registrySizeProgram({ sql: d.sql, quayConfig: d.quayConfig, now }),
     queueProgram(
       {
         program: 'notificationworker',
-        queue: new WorkQueue(d.sql, 'notification', { hasNamespace: true, now }),
+        // NOTIFICATION_QUEUE_NAME, as Quay's app.py names the queue.
+        queue: new WorkQueue(d.sql, notifications.queueName, { hasNamespace: true, now }),
         // Quay's NotificationWorker(notification_queue, poll_period_seconds=10, reservation_seconds=30, retry_after_seconds=30).
         pollSeconds: 10,
         reservationSeconds: 30,
         retryAfterSeconds: 30,
         process: notificationJob({
           notifications: new Notifications(d.sql),
-          settings: notificationSettings(d.quayConfig),
+          settings: notifications,
           log: d.log.child({ program: 'notificationworker' }),
           now,
         }),

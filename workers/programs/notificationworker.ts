@@ -27,12 +27,15 @@
  *    it cannot reach the mail server or the service (no mail server
  *    configured, no internet).
  */
+import { Script } from 'node:vm';
 import type { Logger } from '../../lib/log.js';
 import { pythonJsonDumps, pythonJsonLoads, type PyJson } from '../../lib/python-json.js';
 import type { Notifications, NotificationRow } from '../../dal/portable/notifications.js';
 import { JobError } from '../queue-worker.js';
 
 export interface NotificationSettings {
+  /** NOTIFICATION_QUEUE_NAME (default `notification`). */
+  readonly queueName: string;
   /** NOTIFICATION_SEND_TIMEOUT, seconds. */
   readonly sendTimeoutSeconds: number;
   /** localhost and 127.0.0.1, plus WEBHOOK_HOSTNAME_BLACKLIST. */
@@ -42,11 +45,15 @@ export interface NotificationSettings {
 export function notificationSettings(quayConfig: Readonly<Record<string, unknown>>): NotificationSettings {
   const extra = quayConfig.WEBHOOK_HOSTNAME_BLACKLIST;
   const timeout = quayConfig.NOTIFICATION_SEND_TIMEOUT;
+  const queue = quayConfig.NOTIFICATION_QUEUE_NAME;
   return {
+    queueName: typeof queue === 'string' && queue !== '' ? queue : 'notification',
     sendTimeoutSeconds: typeof timeout === 'number' && timeout > 0 ? timeout : 10,
     hostnameBlacklist: ['localhost', '127.0.0.1', ...(Array.isArray(extra) ? extra.filter((h): h is string => typeof h === 'string') : [])],
   };
 }
+
+const REF_MATCH = new Script('new RegExp(pattern).test(ref)');
 
 /** util/secscan PRIORITY_LEVELS indexes: lower is more severe. */
 const PRIORITY_INDEX: Readonly<Record<string, number>> = { Critical: 0, High: 1, Medium: 2, Low: 3, Negligible: 4, Unknown: 5 };
@@ -92,13 +99,23 @@ export function shouldPerform(event: string, eventData: Obj, eventConfig: Obj): 
     const ref = isObj(meta) ? meta.ref : undefined;
     if (ref === undefined || ref === null) return false;
     try {
-      // Python's re.match: anchored at the start only. The pattern is the user's; a bad one fails the filter.
-      return new RegExp(`^(?:${String(refRegex)})`).test(String(ref));
+      // Python's re.match: anchored at the start only. The pattern is a repository admin's: it runs
+      // under a time limit (a catastrophic one must not stall the process that also serves the
+      // registry), and one that does not compile or does not finish fails the filter.
+      return REF_MATCH.runInNewContext({ pattern: `^(?:${String(refRegex)})`, ref: String(ref).slice(0, 4096) }, { timeout: 100 }) === true;
     } catch {
       return false;
     }
   }
   return true;
+}
+
+/** A URL for a log line: without its credentials. */
+function redacted(u: URL): string {
+  const c = new URL(u.toString());
+  c.username = '';
+  c.password = '';
+  return c.toString();
 }
 
 export interface NotificationDeps {
@@ -122,28 +139,38 @@ export function notificationJob(d: NotificationDeps): (job: Record<string, unkno
     try {
       parsed = new URL(url);
     } catch {
-      d.log.error('invalid webhook URL: dropped', { notification: n.uuid, url });
+      d.log.error('invalid webhook URL: dropped', { notification: n.uuid });
       return;
     }
-    if ((parsed.protocol !== 'https:' && parsed.protocol !== 'http:') || d.settings.hostnameBlacklist.includes(parsed.hostname.toLowerCase())) {
-      d.log.error('invalid webhook URL: dropped', { notification: n.uuid, url });
+    // Python's urlparse gives an IPv6 host without its brackets; the blacklist holds hosts as Quay reads them.
+    const host = parsed.hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+    if ((parsed.protocol !== 'https:' && parsed.protocol !== 'http:') || d.settings.hostnameBlacklist.includes(host)) {
+      d.log.error('invalid webhook URL: dropped', { notification: n.uuid, url: redacted(parsed) });
       return;
     }
+    // Python requests sends a URL's user:password as Basic auth; fetch refuses a URL holding them.
+    const headers: Record<string, string> = { 'Content-type': 'application/json' };
+    if (parsed.username || parsed.password) {
+      headers.Authorization = `Basic ${Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString('base64')}`;
+      parsed.username = '';
+      parsed.password = '';
+    }
+    const target = parsed.toString();
     if (config.template) throw new JobError('webhook body templates (JSONTemplate) are not built on the TS side: this delivery fails as an unrenderable template does');
     let resp: Response;
     try {
-      resp = await doFetch(url, {
+      resp = await doFetch(target, {
         method: 'POST',
-        headers: { 'Content-type': 'application/json' },
+        headers,
         body: pythonJsonDumps(eventData),
         signal: AbortSignal.timeout(d.settings.sendTimeoutSeconds * 1000),
         redirect: 'follow',
       });
     } catch (e) {
-      throw new JobError(`webhook to ${url} was not sent: ${(e as Error).cause ? String((e as Error).cause) : (e as Error).message}`);
+      throw new JobError(`webhook to ${target} was not sent: ${(e as Error).cause ? String((e as Error).cause) : (e as Error).message}`);
     }
     await resp.arrayBuffer().catch(() => undefined);
-    if (Math.floor(resp.status / 100) !== 2) throw new JobError(`${resp.status} response for webhook to url: ${url}`);
+    if (Math.floor(resp.status / 100) !== 2) throw new JobError(`${resp.status} response for webhook to url: ${target}`);
   }
 
   async function inApp(n: NotificationRow & { readonly repository: string | null }, config: Obj, eventData: Obj): Promise<void> {
@@ -182,8 +209,7 @@ export function notificationJob(d: NotificationDeps): (job: Record<string, unkno
     const body = pythonJsonLoads(item.body) as Obj;
     const eventData = body.event_data;
     if (!isObj(eventData)) {
-      // Quay reads job_details["event_data"]: a KeyError, counted as a failed delivery.
-      await d.notifications.recordDelivery(kind, n.id, false);
+      // Quay reads job_details["event_data"] before its delivery's try block: a KeyError no failure count sees.
       throw new JobError('the item has no event_data');
     }
     if (!shouldPerform(n.event, eventData, parseConfig(n.eventConfigJson))) return;

@@ -201,3 +201,12 @@ t.test("idleReason: when Quay's own worker would sleep for ever", async (t) => {
   t.equal(idleReason('quotaregistrysizeworker', { FEATURE_QUOTA_MANAGEMENT: true }), null);
   t.match(idleReason('quotaregistrysizeworker', { FEATURE_QUOTA_MANAGEMENT: true, FEATURE_SUPER_USERS: false, SUPER_USERS: ['admin'] }), /superusers are off/);
 });
+
+t.test('idleReason: the other settings Quay checks at start', async (t) => {
+  t.equal(idleReason('gcworker', { DISABLE_PUSHES: true }), 'DISABLE_PUSHES is on');
+  t.equal(idleReason('repositorygcworker', { DISABLE_PUSHES: true }), 'DISABLE_PUSHES is on');
+  t.equal(idleReason('quotatotalworker', { FEATURE_QUOTA_MANAGEMENT: true, QUOTA_BACKFILL: false }), 'QUOTA_BACKFILL is off');
+  t.equal(idleReason('quotatotalworker', { FEATURE_QUOTA_MANAGEMENT: true }), null);
+  t.equal(idleReason('pullstatsredisflushworker', { FEATURE_IMAGE_PULL_STATS: true }), null, "Quay's default PULL_METRICS_REDIS");
+  t.equal(idleReason('pullstatsredisflushworker', { FEATURE_IMAGE_PULL_STATS: true, PULL_METRICS_REDIS: null }), 'PULL_METRICS_REDIS is not set');
+});
