@@ -12,6 +12,7 @@ import type { Test } from 'tap';
 import type { NewManifest, QuotaAccounting } from '../model/store.js';
 import { sqlLocalTime, sqlTime } from '../model/time.js';
 import { openStoreSides, type Side } from './lib/store-sides.js';
+import { digestOf as digest, testManifest as manifest } from './lib/manifests.js';
 
 const { sides } = await openStoreSides(t);
 
@@ -37,21 +38,6 @@ async function both<T>(tt: Test, what: string, fn: (s: Side) => Promise<T>): Pro
 }
 
 const NOW = Date.UTC(2026, 2, 1, 9, 30, 0, 250);
-const digest = (c: string): string => `sha256:${c.repeat(64).slice(0, 64)}`;
-const OCI = 'application/vnd.oci.image.manifest.v1+json';
-const manifest = (d: string, blobs: string[], extra: Partial<NewManifest> = {}): NewManifest => ({
-  digest: d,
-  mediaType: OCI,
-  text: JSON.stringify({ d, blobs }),
-  configMediaType: null,
-  layersCompressedSize: 0,
-  subject: null,
-  artifactType: null,
-  blobDigests: blobs,
-  childDigests: [],
-  declaredSizes: [],
-  ...extra,
-});
 const commit = (s: Side, repo: number, d: string, size: number): Promise<unknown> =>
   s.meta.commitBlob({ uploadUuid: null, repositoryId: repo, digest: d, size, uncompressedSize: null, location: 'local_us', nowMs: NOW, linkExpiresMs: NOW + 3_600_000 });
 const put = (s: Side, repo: number, m: NewManifest, tag: string, quota: QuotaAccounting): Promise<unknown> => s.meta.putManifest(repo, m, { tag }, NOW, quota);

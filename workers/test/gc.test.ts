@@ -12,7 +12,7 @@ import t from 'tap';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { openStoreSides, type Side } from '../../dal/test/lib/store-sides.js';
-import type { NewManifest } from '../../dal/model/store.js';
+import { digestOf as digest, testManifest as manifest } from '../../dal/test/lib/manifests.js';
 import { LocalStorage } from '../../storage/local.js';
 import { blobKey } from '../../storage/paths.js';
 import { createLogger } from '../../lib/log.js';
@@ -27,21 +27,6 @@ const quiet = createLogger({}, { write: () => {} });
 const T0 = Date.UTC(2026, 5, 1, 12, 0, 0, 0);
 const HOUR = 3_600_000;
 const WINDOW_S = 3600;
-const digest = (c: string): string => `sha256:${c.repeat(64).slice(0, 64)}`;
-const OCI = 'application/vnd.oci.image.manifest.v1+json';
-const manifest = (d: string, blobs: string[], extra: Partial<NewManifest> = {}): NewManifest => ({
-  digest: d,
-  mediaType: OCI,
-  text: JSON.stringify({ d, blobs }),
-  configMediaType: null,
-  layersCompressedSize: 0,
-  subject: null,
-  artifactType: null,
-  blobDigests: blobs,
-  childDigests: [],
-  declaredSizes: [],
-  ...extra,
-});
 
 const [CFG, SHARED, ONLY_OLD, ONLY_NEW, UPLOADED, B_ONLY] = ['c', 'd', 'e', 'f', '1', '2'].map(digest) as [string, string, string, string, string, string];
 
