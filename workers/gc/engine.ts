@@ -83,9 +83,20 @@ export class GarbageCollector {
       await this.run(ctx, counts);
       if (purged === 0) break; // nothing could go (a concurrent change): do not fetch the same chunk for ever
     }
+    await this.purgeUploadedBlobs(repo, () => this.d.data.expiredUploadedBlobs(repo.id, this.now()), counts, active);
+    return counts;
+  }
+
+  /** _purge_uploaded_blob over chunks from `next` until it is empty: each link goes, its blob is a candidate. */
+  private async purgeUploadedBlobs(
+    repo: GcRepository,
+    next: () => Promise<readonly { readonly id: number; readonly blobId: number }[]>,
+    counts: GcCounts,
+    active: () => boolean = () => true,
+  ): Promise<void> {
     while (active()) {
-      const uploaded = await this.d.data.expiredUploadedBlobs(repo.id, this.now());
-      if (uploaded.length === 0) break;
+      const uploaded = await next();
+      if (uploaded.length === 0) return;
       const ctx = this.context(repo);
       for (const u of uploaded) {
         ctx.blobs.add(u.blobId);
@@ -94,7 +105,6 @@ export class GarbageCollector {
       }
       await this.run(ctx, counts);
     }
-    return counts;
   }
 
   /**
@@ -125,17 +135,7 @@ export class GarbageCollector {
       await this.run(ctx, counts);
       if (counts.manifests === before) throw new Error(`repository ${repo.id}: manifests still referenced while it was purged`);
     }
-    for (;;) {
-      const uploaded = await this.d.data.anyUploadedBlobs(repo.id, GC_CHUNK);
-      if (uploaded.length === 0) break;
-      const ctx = this.context(repo);
-      for (const u of uploaded) {
-        ctx.blobs.add(u.blobId);
-        await this.d.data.deleteUploadedBlob(u.id);
-        counts.uploaded_blobs++;
-      }
-      await this.run(ctx, counts);
-    }
+    await this.purgeUploadedBlobs(repo, () => this.d.data.anyUploadedBlobs(repo.id, GC_CHUNK), counts);
     await this.d.data.deleteRepositorySize(repo.id);
     const left = await this.d.data.contentsLeft(repo.id);
     for (const t of ['tag', 'manifest', 'manifestblob', 'uploadedblob']) {
