@@ -14,7 +14,8 @@ import { LocalStorage } from '../../storage/local.js';
 import { openStoreSides } from '../../dal/test/lib/store-sides.js';
 import { WorkQueue } from '../../dal/portable/queue.js';
 import { sqlTime } from '../../dal/model/time.js';
-import { JobError, WorkerUnhealthyError, queueProgram } from '../queue-worker.js';
+import { JobError, WorkerUnhealthyError, queueProgram, type QueueProgramSpec } from '../queue-worker.js';
+import type { WorkerProgram } from '../runner.js';
 import { WorkerMetrics } from '../metrics.js';
 import { dataTierPrograms } from '../programs/index.js';
 import { expiredAppTokenProgram, parseTimedelta, registrySizeProgram } from '../programs/schedulers.js';
@@ -39,6 +40,10 @@ function captureLog(): { log: Logger; lines: Record<string, unknown>[] } {
   return { log, lines };
 }
 
+/** A queue program on `queue` with notificationworker's name and timings, doing `process` per item. */
+const testProgram = (queue: WorkQueue, process: QueueProgramSpec['process'], log: Logger, metrics: WorkerMetrics | null): WorkerProgram =>
+  queueProgram({ program: 'notificationworker', queue, pollSeconds: 10, reservationSeconds: 30, retryAfterSeconds: 30, process }, log, metrics);
+
 for (const s of sides) {
   t.test(`${s.kind}: a queue program's outcomes follow Quay's QueueWorker`, async (t) => {
     let now = T0;
@@ -47,19 +52,13 @@ for (const s of sides) {
     const registry = new Registry();
     const metrics = new WorkerMetrics(registry, () => now);
     const seen: string[] = [];
-    const program = queueProgram(
-      {
-        program: 'notificationworker',
-        queue: q,
-        pollSeconds: 10,
-        reservationSeconds: 30,
-        retryAfterSeconds: 30,
-        async process(job) {
-          seen.push(String(job.kind));
-          if (job.kind === 'job') throw new JobError('bad item');
-          if (job.kind === 'crash') throw new Error('bug');
-          if (job.kind === 'unhealthy') throw new WorkerUnhealthyError('no database');
-        },
+    const program = testProgram(
+      q,
+      async (job) => {
+        seen.push(String(job.kind));
+        if (job.kind === 'job') throw new JobError('bad item');
+        if (job.kind === 'crash') throw new Error('bug');
+        if (job.kind === 'unhealthy') throw new WorkerUnhealthyError('no database');
       },
       log,
       metrics,
@@ -103,18 +102,12 @@ for (const s of sides) {
     for (let i = 0; i < 5; i++) await q.put([String(i)], '{}');
     let owned = true;
     let done = 0;
-    const program = queueProgram(
-      {
-        program: 'notificationworker',
-        queue: q,
-        pollSeconds: 10,
-        reservationSeconds: 30,
-        retryAfterSeconds: 30,
-        async process() {
-          owned = false; // the kill switch flips while the first item is processed
-          await new Promise((r) => setTimeout(r, 5));
-          done++;
-        },
+    const program = testProgram(
+      q,
+      async () => {
+        owned = false; // the kill switch flips while the first item is processed
+        await new Promise((r) => setTimeout(r, 5));
+        done++;
       },
       captureLog().log,
       null,
