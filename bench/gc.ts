@@ -40,7 +40,9 @@ import { LocalStorage } from '../storage/local.js';
 import { createLogger } from '../lib/log.js';
 import { gcCollector } from '../workers/gc/programs.js';
 import { zeroCounts, type GcCounts } from '../workers/gc/engine.js';
-import { pinned, taskset, columns } from './lib/procs.js';
+import { pinned, taskset } from './lib/procs.js';
+import { atShutdown, onExit, shutdown } from './lib/peers.js';
+import { versusQuayTable } from './lib/figures.js';
 
 const REPOS = Math.max(1, Number(process.env.BENCH_REPOS ?? 20));
 const TAGS = Math.max(1, Number(process.env.BENCH_TAGS ?? 25));
@@ -166,13 +168,13 @@ async function collectChild(dbFile: string, storageDir: string, configFile: stri
   process.stdout.write(`${JSON.stringify({ seconds, counts })}\n`);
 }
 
-const teardowns: (() => unknown)[] = [];
 let dir = '';
 
 async function main(): Promise<void> {
   dir = mkdtempSync(join(tmpdir(), 'swb-bench-gc-'));
+  onExit(() => rmSync(dir, { recursive: true, force: true }));
   process.stderr.write(`bench:gc: laying real Quay down on SQLite, building ${REPOS} × ${TAGS} manifests with Quay's model code …\n`);
-  const quay: QuayPython = await startQuayPython({ teardown: (fn) => void teardowns.push(fn) }, { database: 'sqlite', start: false });
+  const quay: QuayPython = await startQuayPython(atShutdown, { database: 'sqlite', start: false });
   const ids = JSON.parse((await quay.python(PY_SETUP, { timeoutMs: 1_800_000 })).trim().split('\n').pop()!) as number[];
   if (ids.length !== REPOS) throw new Error(`setup made ${ids.length} repositories, not ${REPOS}`);
 
@@ -230,20 +232,18 @@ async function main(): Promise<void> {
       );
     }
   }
-  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-  const q = median(results['quay-python']);
-  const t = median(results.TS);
   console.log("bench/gc — garbage collection, manifests collected per second, TS vs real Quay's, copies of the same data, same run");
   console.log(
     `${cpus().length} × ${cpus()[0]?.model ?? '?'}; ${taskset ? 'collectors pinned to cpu 1' : 'no pinning'}; SQLite; ${REPOS} repositories × ${TAGS} expired tags = ${deleted} manifests per round, ${ROUNDS} rounds each (median)`,
   );
   console.log('');
   console.log(
-    columns([
-      ['collector', 'manifests/s (median)', 'rounds', 'TS ÷ Quay'],
-      ['quay-python gc.garbage_collect_repo', q.toFixed(0), results['quay-python'].map((x) => x.toFixed(0)).join(' '), ''],
-      ['GarbageCollector.garbageCollectRepo (TS)', t.toFixed(0), results.TS.map((x) => x.toFixed(0)).join(' '), `${(t / q).toFixed(2)}×`],
-    ]),
+    versusQuayTable(
+      'collector',
+      'manifests/s',
+      { label: 'quay-python gc.garbage_collect_repo', rounds: results['quay-python'] },
+      { label: 'GarbageCollector.garbageCollectRepo (TS)', rounds: results.TS },
+    ),
   );
 }
 
@@ -266,8 +266,7 @@ if (process.argv[2] === '--collect') {
       },
     )
     .then(async (code) => {
-      for (const fn of teardowns.reverse()) await fn();
-      if (dir !== '') rmSync(dir, { recursive: true, force: true });
+      await shutdown();
       process.exit(code);
     });
 }

@@ -24,6 +24,7 @@ import { tmpdir, cpus } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import http from 'node:http';
+import { median } from './lib/figures.js';
 import { children, columns, cpuSeconds, plainProxyPass, freePort, nginxBin, pinned, rssKiB, startBenchNginx, taskset, waitFor, wrk, wrkBin, type WrkResult } from './lib/procs.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -332,12 +333,6 @@ async function scenario(up: Upstream, proxies: Proxy[], blobOf: (p: Proxy) => bo
 }
 
 const f = (n: number, d = 0): string => n.toFixed(d);
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 /** Round-by-round CPU ratios of `r` to the floor: their median, lowest and highest. */
 function pairedRatio(r: Row, floor: Row): { median: number; lo: number; hi: number } {

@@ -27,7 +27,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startQuayPython, type QuayPython } from '../test/lib/quay-python.js';
 import { run as runProcess } from '../test/lib/proc.js';
-import { freePort, pinned, taskset, columns } from './lib/procs.js';
+import { freePort, pinned, taskset } from './lib/procs.js';
+import { atShutdown, onExit, shutdown } from './lib/peers.js';
+import { versusQuayTable } from './lib/figures.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 500);
@@ -35,8 +37,8 @@ const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 const DATABASE = (process.env.BENCH_DATABASE ?? 'postgres') as 'postgres' | 'sqlite';
 const CPU = taskset ? '1' : null;
 
-const teardowns: (() => unknown)[] = [];
 const dir = mkdtempSync(join(tmpdir(), 'swb-bench-workers-'));
+onExit(() => rmSync(dir, { recursive: true, force: true }));
 
 async function main(): Promise<void> {
   let delivered = 0;
@@ -49,10 +51,10 @@ async function main(): Promise<void> {
   });
   const port = await freePort();
   await new Promise<void>((r) => server.listen(port, '127.0.0.2', r));
-  teardowns.push(() => server.close());
+  atShutdown.teardown(() => server.close());
 
   process.stderr.write(`bench:workers: starting real Quay on ${DATABASE} …\n`);
-  const quay: QuayPython = await startQuayPython({ teardown: (fn) => void teardowns.push(fn) }, { database: DATABASE, start: false });
+  const quay: QuayPython = await startQuayPython(atShutdown, { database: DATABASE, start: false });
   await quay.python(`
 from app import app
 from data import model
@@ -128,20 +130,18 @@ print(time.monotonic() - t0)`,
       process.stderr.write(`round ${round + 1}/${ROUNDS} ${name}: ${ITEMS} items in ${seconds.toFixed(2)} s\n`);
     }
   }
-  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-  const q = median(results['quay-python']);
-  const t = median(results.TS);
   console.log('bench/workers — notificationworker items/s, TS vs real Quay, same database, same items, same run');
   console.log(
     `${cpus().length} × ${cpus()[0]?.model ?? '?'}; ${taskset ? 'workers pinned to cpu 1' : 'no pinning'}; ${DATABASE}; ${ITEMS} items per round, ${ROUNDS} rounds each (median)`,
   );
   console.log('');
   console.log(
-    columns([
-      ['worker', 'items/s (median)', 'rounds', 'TS ÷ Quay'],
-      ['quay-python NotificationWorker', q.toFixed(0), results['quay-python'].map((x) => x.toFixed(0)).join(' '), ''],
-      ['quay worker notificationworker (TS)', t.toFixed(0), results.TS.map((x) => x.toFixed(0)).join(' '), `${(t / q).toFixed(2)}×`],
-    ]),
+    versusQuayTable(
+      'worker',
+      'items/s',
+      { label: 'quay-python NotificationWorker', rounds: results['quay-python'] },
+      { label: 'quay worker notificationworker (TS)', rounds: results.TS },
+    ),
   );
 }
 
@@ -154,7 +154,6 @@ main()
     },
   )
   .then(async (code) => {
-    for (const fn of teardowns.reverse()) await fn();
-    rmSync(dir, { recursive: true, force: true });
+    await shutdown();
     process.exit(code);
   });

@@ -1,6 +1,6 @@
 /** Small arithmetic and formatting shared by the reports of the peer benchmarks. */
 import { cpus, loadavg } from 'node:os';
-import { taskset } from './procs.js';
+import { columns, taskset } from './procs.js';
 
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -36,4 +36,24 @@ export function machineLine(): string {
 /** Progress on stderr, so stdout is the report alone. */
 export function progress(text: string): void {
   process.stderr.write(text);
+}
+
+/**
+ * The table of a bench that times real Quay's code and ours on the same work in
+ * alternating rounds: each one's median rate, its rounds, and TS ÷ Quay.
+ */
+export function versusQuayTable(
+  what: string,
+  unit: string,
+  quay: { readonly label: string; readonly rounds: readonly number[] },
+  ts: { readonly label: string; readonly rounds: readonly number[] },
+): string {
+  const q = median(quay.rounds);
+  const t = median(ts.rounds);
+  const rounds = (xs: readonly number[]): string => xs.map((x) => x.toFixed(0)).join(' ');
+  return columns([
+    [what, `${unit} (median)`, 'rounds', 'TS ÷ Quay'],
+    [quay.label, q.toFixed(0), rounds(quay.rounds), ''],
+    [ts.label, t.toFixed(0), rounds(ts.rounds), ratio(t, q)],
+  ]);
 }

@@ -43,6 +43,13 @@ export const QUAY_USER = { name: 'devtable', password: 'password' } as const;
 
 const teardowns: (() => unknown)[] = [];
 
+/** What a bench started that shutdown() (and onExit) must stop: the `t` startQuayPython takes. */
+export const atShutdown = {
+  teardown: (fn: () => unknown): void => {
+    teardowns.push(fn);
+  },
+};
+
 /**
  * Stops what was started: children first (the TS side has Quay's database
  * open), then real Quay and what startQuayPython set up (its PostgreSQL
@@ -192,14 +199,7 @@ export async function startQuayPair(root: string, dir: string, database: BenchDa
   process.env.DB_CONNECTION_POOLING = 'true';
   let python: QuayPython;
   try {
-    python = await startQuayPython(
-      {
-        teardown: (fn) => {
-          teardowns.push(fn);
-        },
-      },
-      { database },
-    );
+    python = await startQuayPython(atShutdown, { database });
   } catch (e) {
     throw database === 'postgres' ? new Error(`${(e as Error).message}\n(BENCH_DATABASE=sqlite runs both on one SQLite file instead)`, { cause: e }) : e;
   } finally {
