@@ -44,7 +44,7 @@ export interface QueueProgramSpec {
   readonly reservationSeconds: number;
   /** Quay's retry_after_seconds. */
   readonly retryAfterSeconds: number;
-  /** The work of one item; `job` is its body, parsed. */
+  /** The work of one item; `job` is its body as Python's json.loads reads it (floats stay PyFloat, keys in order). */
   process(job: Record<string, unknown>, item: ClaimedItem): Promise<void>;
 }
 

@@ -128,7 +128,7 @@ export interface NotificationDeps {
 }
 
 /** The work of one `notification` queue item. */
-export function notificationJob(d: NotificationDeps): (job: Record<string, unknown>, item: { readonly body: string }) => Promise<void> {
+export function notificationJob(d: NotificationDeps): (job: Record<string, unknown>) => Promise<void> {
   const doFetch = d.fetch ?? fetch;
   const now = d.now ?? Date.now;
 
@@ -197,7 +197,7 @@ export function notificationJob(d: NotificationDeps): (job: Record<string, unkno
     await d.notifications.createUserNotifications(n.event, [...new Set(ids)], pythonJsonDumps(eventData), now());
   }
 
-  return async (job, item) => {
+  return async (job) => {
     const kind = job.notification_type === 'namespace' ? 'namespace' : 'repository';
     const uuid = job.notification_uuid;
     if (typeof uuid !== 'string') throw new JobError('the item has no notification_uuid');
@@ -205,9 +205,8 @@ export function notificationJob(d: NotificationDeps): (job: Record<string, unkno
     if (n === null) return;
     if (!KNOWN_METHODS.has(n.method)) throw new JobError(`Cannot find notification method: Unable to find method: ${n.method}`);
     if (!KNOWN_EVENTS.has(n.event)) throw new JobError(`Cannot find notification event: Unable to find event: ${n.event}`);
-    // Re-read from the body's text as Python reads it, so floats and key order are written back exactly as put.
-    const body = pythonJsonLoads(item.body) as Obj;
-    const eventData = body.event_data;
+    // The body as Python's json.loads read it (queue-worker.ts): floats and key order are written back exactly as put.
+    const eventData = (job as Obj).event_data;
     if (!isObj(eventData)) {
       // Quay reads job_details["event_data"] before its delivery's try block: a KeyError no failure count sees.
       throw new JobError('the item has no event_data');

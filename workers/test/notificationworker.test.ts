@@ -7,6 +7,7 @@
 import t from 'tap';
 import type { Notifications } from '../../dal/portable/notifications.js';
 import { createLogger } from '../../lib/log.js';
+import { pythonJsonLoads } from '../../lib/python-json.js';
 import { JobError } from '../queue-worker.js';
 import { notificationJob, notificationSettings, shouldPerform } from '../programs/notificationworker.js';
 
@@ -57,7 +58,7 @@ t.test("a webhook URL's user:password goes as Basic auth, never in the URL", asy
     return new Response('ok', { status: 200 });
   }) as typeof fetch;
   const job = notificationJob({ notifications, settings: notificationSettings({}), log: quiet, fetch: fake });
-  await job(JSON.parse(body()) as Record<string, unknown>, { body: body() });
+  await job(pythonJsonLoads(body()) as Record<string, unknown>);
   t.same(seen, [{ url: 'https://hooks.example.com/build?x=1', auth: `Basic ${Buffer.from('ci@corp:s:cret').toString('base64')}` }]);
   t.same(recorded, [true], 'delivered: failures reset');
 });
@@ -66,28 +67,19 @@ t.test('which failures count against the notification, as in Quay', async (t) =>
   const refused = stub('webhook', { url: 'https://hooks.example.com/x' });
   const failing = (async () => new Response('no', { status: 500 })) as typeof fetch;
   await t.rejects(
-    notificationJob({ notifications: refused.notifications, settings: notificationSettings({}), log: quiet, fetch: failing })(JSON.parse(body()) as Record<string, unknown>, {
-      body: body(),
-    }),
+    notificationJob({ notifications: refused.notifications, settings: notificationSettings({}), log: quiet, fetch: failing })(pythonJsonLoads(body()) as Record<string, unknown>),
     JobError,
   );
   t.same(refused.recorded, [false], 'a failed delivery counts');
   const noData = stub('webhook', { url: 'https://hooks.example.com/x' });
-  await t.rejects(
-    notificationJob({ notifications: noData.notifications, settings: notificationSettings({}), log: quiet, fetch: failing })(
-      { notification_uuid: 'u' },
-      { body: JSON.stringify({ notification_uuid: 'u' }) },
-    ),
-    JobError,
-  );
+  await t.rejects(notificationJob({ notifications: noData.notifications, settings: notificationSettings({}), log: quiet, fetch: failing })({ notification_uuid: 'u' }), JobError);
   t.same(noData.recorded, [], 'an item without event_data does not (Quay reads it outside its try block)');
   const local = stub('webhook', { url: 'http://[::1]:8080/x' });
   const never = (async () => {
     throw new Error('must not be called');
   }) as typeof fetch;
   await notificationJob({ notifications: local.notifications, settings: notificationSettings({ WEBHOOK_HOSTNAME_BLACKLIST: ['::1'] }), log: quiet, fetch: never })(
-    JSON.parse(body()) as Record<string, unknown>,
-    { body: body() },
+    pythonJsonLoads(body()) as Record<string, unknown>,
   );
   t.same(local.recorded, [true], 'an IPv6 host on the blacklist is dropped (no delivery, no failure), as Quay reads it without brackets');
 });
