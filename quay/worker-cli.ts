@@ -15,9 +15,14 @@ import { createAdminServer, metricsRoute } from '../lib/admin-server.js';
 import { listenOn } from '../lib/listen.js';
 import type { Logger } from '../lib/log.js';
 import { decideWorker } from '../switchboard/core/decide.js';
-import { WorkerRunner } from '../workers/runner.js';
+import { WorkerRunner, type WorkerProgram } from '../workers/runner.js';
 import { WorkerMetrics } from '../workers/metrics.js';
 import { goSideOptions, goSidePrograms, openGoSide } from './runtime.js';
+import { mkdirSync } from 'node:fs';
+import { openDal } from '../dal/index.js';
+import type { MetadataStore } from '../dal/model/store.js';
+import { LocalStorage } from '../storage/local.js';
+import { dataTierPrograms } from '../workers/programs/index.js';
 import { idleReason } from '../workers/features.js';
 import { openSnapshots } from './snapshots.js';
 import type { RuntimeConfig } from './config.js';
@@ -85,6 +90,26 @@ export interface RunWorkerOptions {
   readonly stopped: Promise<string>;
 }
 
+/**
+ * What one program needs, and no more: the programs of the data tier get the
+ * database and the storage driver; only blobuploadcleanupworker, which works
+ * through the registry's upload service, opens the whole go side (and with it
+ * the instance signing key, which a worker process otherwise has no use for).
+ */
+async function openProgram(o: RunWorkerOptions, metrics: WorkerMetrics): Promise<{ program: WorkerProgram; store: MetadataStore; close(): Promise<void> }> {
+  const pick = (programs: readonly WorkerProgram[]): WorkerProgram => programs.find((p) => p.program === o.program)!;
+  const deps = { log: o.log, quayConfig: o.config.quayConfig, metrics };
+  if (o.program === 'blobuploadcleanupworker') {
+    const side = await openGoSide(goSideOptions(o.config, o.log, null));
+    return { program: pick(goSidePrograms(side, { staleUploadHours: 48, ...deps })), store: side.store, close: () => side.close() };
+  }
+  const c = o.config;
+  const dal = await openDal({ databaseUri: c.databaseUri, databaseFile: c.databaseFile, storageLocation: c.storage.location });
+  mkdirSync(c.storage.path, { recursive: true });
+  const storage = new LocalStorage(c.storage.path, c.storage.location);
+  return { program: pick(dataTierPrograms({ sql: dal.sql, dal, storage, ...deps })), store: dal.metadata, close: () => dal.close() };
+}
+
 /** Runs one program until stopped (or one pass with `once`). Resolves with the exit code. */
 export async function runWorker(o: RunWorkerOptions): Promise<number> {
   const registry = new Registry();
@@ -96,15 +121,14 @@ export async function runWorker(o: RunWorkerOptions): Promise<number> {
     cwd: process.cwd(),
     log: o.log.child({ component: 'snapshots' }),
   });
-  const side = await openGoSide(goSideOptions(o.config, o.log, null)).catch(async (e: unknown) => {
+  const opened = await openProgram(o, metrics).catch(async (e: unknown) => {
     await snapshots.close();
     throw e;
   });
-  const programs = goSidePrograms(side, { staleUploadHours: 48, log: o.log, quayConfig: o.config.quayConfig, metrics }).filter((p) => p.program === o.program);
-  const runner = new WorkerRunner(snapshots, programs, o.log, metrics);
+  const runner = new WorkerRunner(snapshots, [opened.program], o.log, metrics);
   const close = async (): Promise<void> => {
     await runner.stop();
-    await side.close();
+    await opened.close();
     await snapshots.close();
   };
   if (o.once) {
@@ -127,7 +151,7 @@ export async function runWorker(o: RunWorkerOptions): Promise<number> {
           '/metrics': metricsRoute(registry),
           '/healthz': (_req, send) => send(200, 'application/json', JSON.stringify({ status: 'ok' })),
           '/readyz': (_req, send) => {
-            side.store
+            opened.store
               .listRepositories({ n: 1 })
               .then(
                 () => true,
