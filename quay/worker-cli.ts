@@ -32,6 +32,7 @@ export const TS_PROGRAMS: readonly string[] = [
   'blobuploadcleanupworker',
   'expiredappspecifictokenworker',
   'gcworker',
+  'namespacegcworker',
   'notificationworker',
   'queuecleanupworker',
   'quotaregistrysizeworker',

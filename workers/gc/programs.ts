@@ -1,12 +1,13 @@
 /**
  * Quay's garbage-collection workers as programs: gcworker
- * (workers/gc/gcworker.py) and repositorygcworker
- * (workers/repositorygcworker.py), on the engine of ./engine.ts.
+ * (workers/gc/gcworker.py), repositorygcworker
+ * (workers/repositorygcworker.py) and namespacegcworker
+ * (workers/namespacegcworker.py), on the engine of ./engine.ts.
  *
  * No Redis on the TS side yet, so neither takes Quay's global locks:
  * gcworker's REPO_GARBAGE_COLLECTION_<id> (one collector per repository) and
- * repositorygcworker's LARGE_GARBAGE_COLLECTION (one large purge at a time,
- * across every worker). What stands in for them: every step re-checks under
+ * repositorygcworker's and namespacegcworker's LARGE_GARBAGE_COLLECTION (one
+ * large purge at a time, across every worker). What stands in for them: every step re-checks under
  * its own transaction (a tag whose end moved is kept, a manifest or blob
  * something holds again is kept, a file is removed only while no row has its
  * checksum), so two collectors on the same repository do the same work twice
@@ -18,14 +19,20 @@ import type { Dal } from '../../dal/model/dal.js';
 import type { QuotaAccounting } from '../../dal/model/store.js';
 import { GcData, type GcSettings } from '../../dal/portable/gc.js';
 import { WorkQueue } from '../../dal/portable/queue.js';
+import { NamespaceGcData } from '../../dal/portable/namespace-gc.js';
+import { namespacePurgeQueues, quayQueue } from '../../dal/portable/quay-queues.js';
 import type { StorageDriver } from '../../storage/driver.js';
 import { queueProgram, JobError } from '../queue-worker.js';
 import type { WorkerMetrics } from '../metrics.js';
 import type { WorkerProgram } from '../runner.js';
 import { GarbageCollector } from './engine.js';
+import { NamespaceCollector } from './namespace.js';
 
 /** Quay's repositorygcworker constants. */
 export const REPOSITORY_GC = { pollSeconds: 60, reservationSeconds: 3 * 60 * 60, retryAfterSeconds: 300 } as const;
+
+/** Quay's namespacegcworker constants (retry_after is QueueWorker's default). */
+export const NAMESPACE_GC = { pollSeconds: 60, reservationSeconds: 3 * 60 * 60, retryAfterSeconds: 300 } as const;
 
 type QuayKeys = Readonly<Record<string, unknown>>;
 
@@ -133,5 +140,44 @@ export function repositoryGcWorker(d: GcProgramDeps): WorkerProgram {
     ...program,
     // Quay's worker sleeps for ever when FEATURE_REPOSITORY_GARBAGE_COLLECTION is off (or in recovery mode, or with pushes disabled).
     run: (active) => (parked(d.quayConfig, 'FEATURE_REPOSITORY_GARBAGE_COLLECTION') !== null ? Promise.resolve(null) : program.run(active)),
+  };
+}
+
+/**
+ * namespacegcworker: queue `namespacegc` (NAMESPACE_GC_QUEUE_NAME; names
+ * `namespacegc/<user id>/`, not namespaced), body {"marker_id",
+ * "original_username"}. The `deletednamespace` marker names the namespace;
+ * delete_user removes its repositories (purge_repository, files included),
+ * its linked data and the namespace itself. No marker: nothing to do (done).
+ * A deletion that could not finish is retried.
+ */
+export function namespaceGcWorker(d: GcProgramDeps): WorkerProgram {
+  const log = d.log.child({ program: 'namespacegcworker' });
+  const { data: gcData, gc } = gcCollector(d, log);
+  const collector = new NamespaceCollector({ data: new NamespaceGcData(d.dal), gcData, gc, queues: namespacePurgeQueues(d.sql, d.quayConfig, d.now), log });
+  const program = queueProgram(
+    {
+      program: 'namespacegcworker',
+      queue: quayQueue(d.sql, d.quayConfig, 'namespacegc', d.now),
+      pollSeconds: NAMESPACE_GC.pollSeconds,
+      reservationSeconds: NAMESPACE_GC.reservationSeconds,
+      retryAfterSeconds: NAMESPACE_GC.retryAfterSeconds,
+      async process(job) {
+        const markerId = job.marker_id;
+        if (typeof markerId !== 'number' && typeof markerId !== 'string') throw new JobError('queue item has no marker_id');
+        log.info('deleting namespace', { marker_id: markerId, original_username: job.original_username ?? null });
+        const done = await collector.deleteViaMarker(markerId);
+        if (done === null) log.info('no such deleted-namespace marker: nothing to delete', { marker_id: markerId });
+        else if (done === false) throw new JobError('GC interrupted; will retry');
+        else log.info('namespace deleted', { marker_id: markerId, original_username: job.original_username ?? null, ...done });
+      },
+    },
+    log,
+    d.metrics,
+  );
+  return {
+    ...program,
+    // Quay's worker sleeps for ever when FEATURE_NAMESPACE_GARBAGE_COLLECTION is off (or in recovery mode, or with pushes disabled).
+    run: (active) => (parked(d.quayConfig, 'FEATURE_NAMESPACE_GARBAGE_COLLECTION') !== null ? Promise.resolve(null) : program.run(active)),
   };
 }

@@ -14,7 +14,7 @@ import type { WorkerMetrics } from '../metrics.js';
 import type { WorkerProgram } from '../runner.js';
 import { notificationJob, notificationSettings } from './notificationworker.js';
 import { expiredAppTokenProgram, registrySizeProgram } from './schedulers.js';
-import { gcWorker, repositoryGcWorker } from '../gc/programs.js';
+import { gcWorker, namespaceGcWorker, repositoryGcWorker } from '../gc/programs.js';
 
 export interface ProgramDeps {
   readonly sql: PortableSql;
@@ -77,5 +77,6 @@ export function dataTierPrograms(d: ProgramDeps): WorkerProgram[] {
     },
     gcWorker(d),
     repositoryGcWorker(d),
+    namespaceGcWorker(d),
   ];
 }
