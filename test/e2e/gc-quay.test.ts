@@ -17,9 +17,7 @@
  * Needs real Quay and PostgreSQL: fails, never skips.
  */
 import t from 'tap';
-import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import pg from 'pg';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { openDal, type Dal } from '../../dal/index.js';
 import { LocalStorage } from '../../storage/local.js';
@@ -27,9 +25,8 @@ import { blobKey } from '../../storage/paths.js';
 import { createLogger } from '../../lib/log.js';
 import { gcCollector, repositoryGcWorker, type GcProgramDeps } from '../../workers/gc/programs.js';
 import { startQuayPython } from '../lib/quay-python.js';
-import { tempDir, type TLike } from '../lib/proc.js';
+import { copyQuayData, PY_CONTENT, PY_FILE_FOR_EVERY_BLOB, storageFiles } from '../lib/quay-copies.js';
 import { diffSnapshots, pgReader, sqliteReader, type DbReader } from '../lib/db-diff.js';
-import { PG_ADMIN_URL, pgUrl } from '../../dal/test/lib/postgres.js';
 
 t.setTimeout(900_000);
 
@@ -37,45 +34,7 @@ const quiet = createLogger({ test: 'gc-quay' }, { level: 'warn' });
 
 /** Quay's model code, building the scenario (run once, before the copy). */
 const PY_SETUP = `
-import json, os, subprocess, time
-subprocess.check_call(["bash", os.environ["QUAY_HOME_DIR"] + "/redis.sh"])  # GlobalLock: GC removes files only under it
-from app import app, storage, repository_gc_queue
-from data import model, database
-from data.database import ImageStorage, ImageStorageLocation, Tag, UploadedBlob, TagPullStatistics, ManifestPullStatistics, Repository
-from data.model import oci
-from digest.digest_tools import sha256_digest
-from image.oci.manifest import OCIManifestBuilder
-from image.oci.index import OCIIndexBuilder
-from image.oci.config import OCIConfig
-from util.bytes import Bytes
-from datetime import datetime, timedelta
-
-loc = ImageStorageLocation.get(name="local_us")
-OLD = int(time.time() * 1000) - 30 * 86400 * 1000  # past devtable's two-week window
-
-def blob(repo, content, expires=3600):
-    d = sha256_digest(content)
-    storage.put_content(["local_us"], storage.blob_path(d), content)
-    model.blob.store_blob_record_and_temp_link_in_repo(repo.id, d, loc, len(content), expires)
-    return d, len(content)
-
-def image(repo, name, layers, subject=None):
-    cfg = json.dumps({"os": "linux", "architecture": "amd64", "rootfs": {"type": "layers", "diff_ids": []}, "history": [], "config": {"Labels": {"name": name}}}).encode()
-    blob(repo, cfg)
-    b = OCIManifestBuilder()
-    b.set_config(OCIConfig(Bytes.for_string_or_unicode(cfg.decode())))
-    for content in layers:
-        d, n = blob(repo, content)
-        b.add_layer(d, n)
-    if subject is not None:
-        b.set_subject(subject.digest, len(subject.manifest_bytes.encode() if isinstance(subject.manifest_bytes, str) else subject.manifest_bytes), "application/vnd.oci.image.manifest.v1+json")
-    m = b.build()
-    created = oci.manifest.get_or_create_manifest(repo.id, m, storage, for_tagging=True, raise_on_error=True)
-    return m, created.manifest
-
-def tag(name, manifest):
-    oci.tag.retarget_tag(name, manifest.id, raise_on_error=True)
-
+${PY_CONTENT}
 devtable = model.user.get_user("devtable")
 public = model.user.get_user("public")
 a = model.repository.create_repository("devtable", "gca", devtable)
@@ -121,12 +80,7 @@ tag("latest", d1)
 Tag.update(lifetime_end_ms=OLD).where(~(Tag.lifetime_end_ms >> None), Tag.repository << [a.id, b.id, p.id]).execute()
 UploadedBlob.update(expires_at=datetime.utcnow() - timedelta(seconds=60)).execute()
 model.repository.mark_repository_for_deletion("devtable", "gcdel", repository_gc_queue)
-# a file for every blob row of Quay's test data too
-for s in ImageStorage.select():
-    if s.cas_path and s.content_checksum and s.content_checksum.startswith("sha256:") and len(s.content_checksum) == 71:
-        path = storage.blob_path(s.content_checksum)
-        if not storage.exists(["local_us"], path):
-            storage.put_content(["local_us"], path, s.content_checksum.encode())
+${PY_FILE_FOR_EVERY_BLOB}
 print(json.dumps({"a": a.id, "b": b.id, "p": p.id, "d": d.id, "shared": sha256_digest(SHARED), "a3": a3.digest, "index": idx.digest, "child": c2.digest}))
 `;
 
@@ -153,32 +107,6 @@ while True:
 print(json.dumps({"repositories": ids, "purged": purged}))
 `;
 
-function storageFiles(root: string): string[] {
-  if (!existsSync(root)) return [];
-  return (readdirSync(root, { recursive: true, withFileTypes: true }) as import('node:fs').Dirent[])
-    .filter((e) => e.isFile())
-    .map((e) => relative(root, join(e.parentPath, e.name)))
-    .sort();
-}
-
-async function copyPg(t: TLike, url: string): Promise<string> {
-  const name = new URL(url).pathname.slice(1);
-  const copy = `${name}_gc`;
-  const c = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await c.connect();
-  try {
-    await c.query(`CREATE DATABASE ${copy} TEMPLATE ${name}`);
-  } finally {
-    await c.end();
-  }
-  t.teardown(async () => {
-    const d = new pg.Client({ connectionString: PG_ADMIN_URL });
-    await d.connect();
-    await d.query(`DROP DATABASE IF EXISTS ${copy} WITH (FORCE)`).finally(() => d.end());
-  });
-  return pgUrl(copy);
-}
-
 for (const database of ['sqlite', 'postgres'] as const) {
   t.test(`${database}: Quay's GC and ours on two copies of the same data end equal`, async (t) => {
     const quay = await startQuayPython(t, { database, start: false });
@@ -201,14 +129,7 @@ for (const database of ['sqlite', 'postgres'] as const) {
     t.equal(/^FEATURE_QUOTA_MANAGEMENT: true$/m.test(readFileSync(quay.configFile, 'utf8')), quotaOn, `FEATURE_QUOTA_MANAGEMENT is ${quotaOn ? 'on' : 'off'} in Quay's config`);
 
     // The copy for ours: database and storage as they are now.
-    const ours = tempDir(t, 'gc-ours-');
-    const oursStorage = join(ours, 'storage');
-    cpSync(quay.storageDir, oursStorage, { recursive: true });
-    let oursDb: string;
-    if (database === 'sqlite') {
-      oursDb = join(ours, 'quay.db');
-      for (const suffix of ['', '-wal', '-shm']) if (existsSync(quay.database + suffix)) cpSync(quay.database + suffix, oursDb + suffix);
-    } else oursDb = await copyPg(t, quay.database);
+    const { database: oursDb, storage: oursStorage } = await copyQuayData(t, quay, database, 'gc');
     const filesBefore = storageFiles(quay.storageDir);
     t.same(storageFiles(oursStorage), filesBefore, 'the copies start with the same files');
 
