@@ -43,7 +43,7 @@ export interface NamespaceRow {
  * none is made). Read from Quay's models, not from the database catalogue:
  * the order keeps each delete ahead of what it points at.
  */
-const USER_DEPENDENTS: readonly (readonly [table: string, column: string])[] = [
+export const USER_DEPENDENTS: readonly (readonly [table: string, column: string])[] = [
   ['repositorybuild', 'pull_robot_id'],
   ['repositorybuildtrigger', 'pull_robot_id'],
   ['repositorybuildtrigger', 'connected_user_id'],

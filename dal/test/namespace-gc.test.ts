@@ -10,7 +10,7 @@
 import t from 'tap';
 import { openStoreSides } from './lib/store-sides.js';
 import { buildNamespace } from './lib/namespace-fixture.js';
-import { NamespaceGcData } from '../portable/namespace-gc.js';
+import { NamespaceGcData, USER_DEPENDENTS } from '../portable/namespace-gc.js';
 import { namespacePurgeQueues, quayQueueName } from '../portable/quay-queues.js';
 import { WorkQueue } from '../portable/queue.js';
 
@@ -102,6 +102,25 @@ for (const s of sides) {
     t.equal(await count('SELECT COUNT(*) AS n FROM teammember WHERE user_id = ?', f.memberId), 0, 'its team memberships are gone');
     t.equal(await count('SELECT COUNT(*) AS n FROM repositorybuildtrigger WHERE connected_user_id = ?', f.memberId), 0, 'the trigger connected through it is gone');
     t.equal(await count('SELECT COUNT(*) AS n FROM team WHERE id = ?', f.teamId), 1, 'the team stays');
+  });
+
+  t.test(`${s.kind}: the user's delete covers every foreign key to "user" in the schema`, async (t) => {
+    const refs =
+      s.kind === 'sqlite'
+        ? await s.raw('SELECT m.name AS tbl, f."from" AS col FROM sqlite_master m, pragma_foreign_key_list(m.name) f WHERE m.type = \'table\' AND f."table" = \'user\'')
+        : await s.raw(
+            `SELECT c.conrelid::regclass::text AS tbl, a.attname AS col FROM pg_constraint c
+               JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)
+              WHERE c.contype = 'f' AND c.confrelid = '"user"'::regclass`,
+          );
+    const inSchema = refs.map((r) => `${String(r.tbl).replace(/"/g, '')}.${String(r.col)}`).sort();
+    t.ok(inSchema.length > 30, `${inSchema.length} foreign keys to "user"`);
+    const listed = new Set(USER_DEPENDENTS.map(([table, column]) => `${table}.${column}`));
+    t.same(
+      inSchema.filter((r) => !listed.has(r)),
+      [],
+      'none is left out',
+    );
   });
 
   t.test(`${s.kind}: the queues a namespace's deletion purges`, async (t) => {

@@ -60,6 +60,8 @@ export class NamespaceCollector {
       if (ids.length === 0) break;
       let progressing = false;
       for (const id of ids) {
+        // purge_repository(force=True): one created since the bulk mark is marked now.
+        await gcData.markForDeletion(id);
         const repo = await gcData.repository(id);
         if (repo && (await gc.purgeRepository(repo, counts))) {
           progressing = true;

@@ -21,7 +21,7 @@ export interface NamespaceFixture {
   readonly markerId: number;
   /** A user outside the namespace (team member, trigger owner…): it stays. */
   readonly memberId: number;
-  /** A repository of another namespace with a build trigger connected through… the member, and one through the org's robot as pull robot. */
+  /** The member's own repository, with a build trigger connected through the member that pulls with the org's robot. */
   readonly otherRepoId: number;
 }
 
