@@ -29,13 +29,16 @@ import type { RuntimeConfig } from './config.js';
 
 /** The programs the TS side has, by Quay's names (the composition root's list, quay/runtime.ts). */
 export const TS_PROGRAMS: readonly string[] = [
+  'autopruneworker',
   'blobuploadcleanupworker',
   'expiredappspecifictokenworker',
   'gcworker',
   'notificationworker',
   'queuecleanupworker',
   'quotaregistrysizeworker',
+  'quotatotalworker',
   'repositorygcworker',
+  'servicekeyworker',
 ];
 
 export interface WorkerListRow {
