@@ -38,7 +38,7 @@ export const TS_PROGRAMS: readonly string[] = [
   'quotaregistrysizeworker',
   'quotatotalworker',
   'repositorygcworker',
-  'servicekeyworker',
+  'servicekey',
 ];
 
 export interface WorkerListRow {

@@ -131,7 +131,8 @@ export function quotaTotalProgram(d: {
 }
 
 /**
- * servicekeyworker (Quay's workers/servicekeyworker/): every
+ * servicekey (Quay's supervisord program of workers/servicekeyworker/; switch
+ * WORKER_OWNER_SERVICEKEY): every
  * INSTANCE_SERVICE_KEY_REFRESH minutes (55), the instance key named by
  * INSTANCE_SERVICE_KEY_KID_LOCATION gets its `servicekey.expiration_date`
  * moved to now + INSTANCE_SERVICE_KEY_EXPIRATION minutes (120), so it is not
@@ -158,7 +159,7 @@ export function serviceKeyProgram(d: {
   };
   const expiration = minutes('INSTANCE_SERVICE_KEY_EXPIRATION', 120);
   return {
-    program: 'servicekeyworker',
+    program: 'servicekey',
     everyMs: minutes('INSTANCE_SERVICE_KEY_REFRESH', 55) * 60_000,
     async run() {
       const kidFile = typeof cfg.INSTANCE_SERVICE_KEY_KID_LOCATION === 'string' ? cfg.INSTANCE_SERVICE_KEY_KID_LOCATION : 'conf/quay.kid';

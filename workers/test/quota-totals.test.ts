@@ -1,6 +1,6 @@
 /**
  * quotatotalworker (dal/portable/quota-totals.ts, workers/programs/schedulers.ts)
- * and servicekeyworker, on SQLite and on a fresh PostgreSQL: namespaces
+ * and servicekey (Quay's servicekeyworker), on SQLite and on a fresh PostgreSQL: namespaces
  * without a total get theirs (every repository's distinct blobs, a repository
  * marked for deletion included, as Quay counts) and their repositories'
  * (those not marked for deletion); a complete total and a count in progress
@@ -95,7 +95,7 @@ for (const s of sides) {
     t.equal(await p.run(() => true), null, 'counted totals are not counted again');
   });
 
-  t.test(`${s.kind}: servicekeyworker moves the instance key's expiry, as Quay's`, async (t) => {
+  t.test(`${s.kind}: servicekey moves the instance key's expiry, as Quay's servicekeyworker`, async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'servicekey-'));
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));
     const kidFile = join(dir, 'quay.kid');
