@@ -29,6 +29,7 @@ import type { RuntimeConfig } from './config.js';
 
 /** The programs the TS side has, by Quay's names (the composition root's list, quay/runtime.ts). */
 export const TS_PROGRAMS: readonly string[] = [
+  'autopruneworker',
   'blobuploadcleanupworker',
   'expiredappspecifictokenworker',
   'gcworker',
@@ -36,7 +37,9 @@ export const TS_PROGRAMS: readonly string[] = [
   'notificationworker',
   'queuecleanupworker',
   'quotaregistrysizeworker',
+  'quotatotalworker',
   'repositorygcworker',
+  'servicekey',
 ];
 
 export interface WorkerListRow {

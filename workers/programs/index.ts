@@ -13,8 +13,9 @@ import { queueProgram } from '../queue-worker.js';
 import type { WorkerMetrics } from '../metrics.js';
 import type { WorkerProgram } from '../runner.js';
 import { notificationJob, notificationSettings } from './notificationworker.js';
-import { expiredAppTokenProgram, registrySizeProgram } from './schedulers.js';
+import { expiredAppTokenProgram, quotaTotalProgram, registrySizeProgram, serviceKeyProgram } from './schedulers.js';
 import { gcWorker, namespaceGcWorker, repositoryGcWorker } from '../gc/programs.js';
+import { autoPruneProgram } from './autopruneworker.js';
 
 export interface ProgramDeps {
   readonly sql: PortableSql;
@@ -41,6 +42,7 @@ export function dataTierPrograms(d: ProgramDeps): WorkerProgram[] {
   return [
     expiredAppTokenProgram({ sql: d.sql, log: d.log.child({ program: 'expiredappspecifictokenworker' }), quayConfig: d.quayConfig, now }),
     registrySizeProgram({ sql: d.sql, quayConfig: d.quayConfig, now }),
+    quotaTotalProgram({ sql: d.sql, log: d.log.child({ program: 'quotatotalworker' }), quayConfig: d.quayConfig, now }),
     queueProgram(
       {
         program: 'notificationworker',
@@ -78,5 +80,7 @@ export function dataTierPrograms(d: ProgramDeps): WorkerProgram[] {
     gcWorker(d),
     repositoryGcWorker(d),
     namespaceGcWorker(d),
+    serviceKeyProgram({ keys: d.dal.serviceKeys, quayConfig: d.quayConfig, now }),
+    autoPruneProgram({ dal: d.dal, log: d.log.child({ program: 'autopruneworker' }), quayConfig: d.quayConfig, now }),
   ];
 }
