@@ -32,9 +32,12 @@ export const TS_PROGRAMS: readonly string[] = [
   'blobuploadcleanupworker',
   'expiredappspecifictokenworker',
   'gcworker',
+  'globalpromstats',
+  'manifestsubjectbackfillworker',
   'notificationworker',
   'queuecleanupworker',
   'quotaregistrysizeworker',
+  'repositoryactioncounter',
   'repositorygcworker',
 ];
 

@@ -15,6 +15,9 @@ import type { WorkerProgram } from '../runner.js';
 import { notificationJob, notificationSettings } from './notificationworker.js';
 import { expiredAppTokenProgram, registrySizeProgram } from './schedulers.js';
 import { gcWorker, repositoryGcWorker } from '../gc/programs.js';
+import { repositoryActionCounter } from './repositoryactioncounter.js';
+import { manifestSubjectBackfill } from './manifestsubjectbackfillworker.js';
+import { globalPromStats } from './globalpromstats.js';
 
 export interface ProgramDeps {
   readonly sql: PortableSql;
@@ -77,5 +80,8 @@ export function dataTierPrograms(d: ProgramDeps): WorkerProgram[] {
     },
     gcWorker(d),
     repositoryGcWorker(d),
+    repositoryActionCounter({ sql: d.sql, log: d.log.child({ program: 'repositoryactioncounter' }), quayConfig: d.quayConfig, now }),
+    manifestSubjectBackfill({ sql: d.sql, log: d.log.child({ program: 'manifestsubjectbackfillworker' }), quayConfig: d.quayConfig }),
+    globalPromStats({ sql: d.sql, quayConfig: d.quayConfig, metrics: d.metrics }),
   ];
 }
