@@ -43,9 +43,3 @@ export function localDay(ms: number, days = 0): string {
   const d = new Date(t.getFullYear(), t.getMonth(), t.getDate() + days);
   return `${pad(d.getFullYear(), 4)}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
 }
-
-/** Python's `datetime.today() - timedelta(days=days)` at `ms`: the same local wall-clock time `days` days earlier, rendered as sqlLocalTime. */
-export function localTimeDaysBefore(ms: number, days: number): string {
-  const t = new Date(ms);
-  return sqlLocalTime(new Date(t.getFullYear(), t.getMonth(), t.getDate() - days, t.getHours(), t.getMinutes(), t.getSeconds(), t.getMilliseconds()).getTime());
-}

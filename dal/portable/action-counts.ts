@@ -97,14 +97,12 @@ export class ActionCounts {
   }
 
   /**
-   * delete_expired_entries: the repository's counts for days before
-   * `before`, a local timestamp (Quay compares the date column with a
-   * datetime: PostgreSQL as the day's midnight, SQLite as text; both keep a
-   * day only when it is not before the timestamp's own day, barring a
-   * timestamp of exactly midnight). Returns how many went.
+   * delete_expired_entries: the repository's counts dated before `beforeDay`.
+   * Quay compares the date column with a datetime (now less the retention),
+   * which Peewee's DateField turns into that datetime's date first: the
+   * count of that very day stays. Returns how many went.
    */
-  deleteExpired(repositoryId: number, before: string): Promise<number> {
-    const cmp = this.sql.dialect === 'postgresql' ? 'date < CAST(@before AS TIMESTAMP)' : 'date < @before';
-    return this.sql.run(`DELETE FROM repositoryactioncount WHERE repository_id = @r AND ${cmp}`, { r: repositoryId, before });
+  deleteExpired(repositoryId: number, beforeDay: string): Promise<number> {
+    return this.sql.run('DELETE FROM repositoryactioncount WHERE repository_id = @r AND date < @before', { r: repositoryId, before: beforeDay });
   }
 }

@@ -11,7 +11,7 @@
  */
 import type { Logger } from '../../lib/log.js';
 import type { PortableSql } from '../../dal/model/portable-sql.js';
-import { localDay, localTimeDaysBefore, sqlLocalTime } from '../../dal/model/time.js';
+import { localDay, sqlLocalTime } from '../../dal/model/time.js';
 import { ActionCounts } from '../../dal/portable/action-counts.js';
 import type { WorkerProgram } from '../runner.js';
 
@@ -75,7 +75,7 @@ export function repositoryActionCounter(d: ActionCounterDeps): WorkerProgram {
       endDays = days;
     }
     if (!(await data.saveScore(id, searchScore(buckets), sqlLocalTime(scoredAt), today))) return { counted: false, expired: 0 };
-    const expired = clearExpired ? await data.deleteExpired(id, localTimeDaysBefore(now(), RAC_RETENTION_DAYS)) : 0;
+    const expired = clearExpired ? await data.deleteExpired(id, localDay(now(), -RAC_RETENTION_DAYS)) : 0;
     return { counted: true, expired };
   };
 
