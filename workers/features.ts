@@ -32,6 +32,11 @@ const GATES: Readonly<Record<string, Gate>> = {
   exportactionlogsworker: { features: [['FEATURE_LOG_EXPORT', true]] },
   expiredappspecifictokenworker: { features: [['FEATURE_APP_SPECIFIC_TOKENS', true]] },
   gcworker: { features: [['FEATURE_GARBAGE_COLLECTION', true]], extra: pushesDisabled },
+  globalpromstats: {
+    features: [],
+    // Quay's default config names a local pushgateway; only a config that empties it idles the program.
+    extra: (cfg) => (Object.hasOwn(cfg, 'PROMETHEUS_PUSHGATEWAY_URL') && !cfg.PROMETHEUS_PUSHGATEWAY_URL ? 'PROMETHEUS_PUSHGATEWAY_URL is not set' : null),
+  },
   logrotateworker: { features: [['FEATURE_ACTION_LOG_ROTATION', false]] },
   manifestbackfillworker: { features: [['FEATURE_MANIFEST_SIZE_BACKFILL', true]] },
   manifestsubjectbackfillworker: { features: [['FEATURE_MANIFEST_SUBJECT_BACKFILL', true]] },

@@ -19,7 +19,8 @@ export class WorkerMetrics {
   private readonly passes: Counter<'program' | 'result'>;
 
   constructor(
-    registry: Registry,
+    /** The process's registry: a program with metrics of its own (globalpromstats) registers them here. */
+    readonly registry: Registry,
     private readonly now: () => number = Date.now,
   ) {
     const registers = [registry];

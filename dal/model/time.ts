@@ -30,3 +30,16 @@ export function parseSqlTime(v: string | Date | null): number {
   if (v instanceof Date) return v.getTime();
   return Date.parse(v.replace(' ', 'T') + (v.endsWith('Z') ? '' : 'Z'));
 }
+
+const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
+
+/**
+ * Python's `date.today() + timedelta(days=days)` at `ms`: the process's local
+ * calendar day (UTC in Quay's container), as `YYYY-MM-DD`, the text Python
+ * sends for a `date`.
+ */
+export function localDay(ms: number, days = 0): string {
+  const t = new Date(ms);
+  const d = new Date(t.getFullYear(), t.getMonth(), t.getDate() + days);
+  return `${pad(d.getFullYear(), 4)}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+}

@@ -286,3 +286,22 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined): P
     ],
   };
 }
+
+/**
+ * What Quay stores in `manifest.subject` and `manifest.artifact_type` for a
+ * stored manifest (its text and media type name), as its subject backfill
+ * reads them: an OCI image manifest's or index's subject digest and own
+ * `artifactType`; nothing for Docker's types, whose schemas have neither; and
+ * nothing for a text that does not parse (Quay's worker then writes the
+ * previous row's values or stops: see workers/README.md).
+ */
+export function storedReferrerFields(mediaType: string, text: string): { readonly subject: string | null; readonly artifactType: string | null; readonly unreadable?: string } {
+  if (mediaType !== OCI_MANIFEST && mediaType !== OCI_INDEX) return { subject: null, artifactType: null };
+  try {
+    const p = parseManifest(Buffer.from(text, 'utf8'), mediaType);
+    return { subject: p.subject?.digest ?? null, artifactType: p.artifactType };
+  } catch (e) {
+    if (e instanceof DomainError) return { subject: null, artifactType: null, unreadable: e.message };
+    throw e;
+  }
+}

@@ -16,6 +16,9 @@ import { notificationJob, notificationSettings } from './notificationworker.js';
 import { expiredAppTokenProgram, quotaTotalProgram, registrySizeProgram, serviceKeyProgram } from './schedulers.js';
 import { gcWorker, namespaceGcWorker, repositoryGcWorker } from '../gc/programs.js';
 import { autoPruneProgram } from './autopruneworker.js';
+import { repositoryActionCounter } from './repositoryactioncounter.js';
+import { manifestSubjectBackfill } from './manifestsubjectbackfillworker.js';
+import { globalPromStats } from './globalpromstats.js';
 
 export interface ProgramDeps {
   readonly sql: PortableSql;
@@ -82,5 +85,8 @@ export function dataTierPrograms(d: ProgramDeps): WorkerProgram[] {
     namespaceGcWorker(d),
     serviceKeyProgram({ keys: d.dal.serviceKeys, quayConfig: d.quayConfig, now }),
     autoPruneProgram({ dal: d.dal, log: d.log.child({ program: 'autopruneworker' }), quayConfig: d.quayConfig, now }),
+    repositoryActionCounter({ sql: d.sql, log: d.log.child({ program: 'repositoryactioncounter' }), quayConfig: d.quayConfig, now }),
+    manifestSubjectBackfill({ sql: d.sql, log: d.log.child({ program: 'manifestsubjectbackfillworker' }), quayConfig: d.quayConfig }),
+    globalPromStats({ sql: d.sql, quayConfig: d.quayConfig, metrics: d.metrics }),
   ];
 }
