@@ -31,6 +31,7 @@ import type { RuntimeConfig } from './config.js';
 export const TS_PROGRAMS: readonly string[] = [
   'blobuploadcleanupworker',
   'expiredappspecifictokenworker',
+  'exportactionlogsworker',
   'gcworker',
   'notificationworker',
   'queuecleanupworker',
