@@ -17,6 +17,7 @@ import { ActionLogs, type ExportWindow } from '../../dal/portable/logs.js';
 import { createLogger } from '../../lib/log.js';
 import { pythonJsonLoads } from '../../lib/python-json.js';
 import { exportJob, exportSettings, type ExportDeps } from '../programs/exportactionlogsworker.js';
+import { idleReason } from '../features.js';
 
 const { sides } = await openStoreSides(t);
 const quiet = createLogger({}, { write: () => undefined });
@@ -252,4 +253,11 @@ t.test('a log of another account in a repository export fails the export, as Qua
   const d = deps(t, s0, { fetch: f.fetch });
   await t.rejects(exportJob(d)(job({ repository_id: REPO + 1 })), /AssertionError/);
   t.same((JSON.parse(f.posted[0]!.body) as { status: string }).status, 'failed');
+});
+
+t.test('idle as Quay: FEATURE_LOG_EXPORT off (on by default); the settings default as Quay', async (t) => {
+  t.equal(idleReason('exportactionlogsworker', {}), null);
+  t.equal(idleReason('exportactionlogsworker', { FEATURE_LOG_EXPORT: false }), 'FEATURE_LOG_EXPORT is off');
+  const s = exportSettings({});
+  t.same([s.queueName, s.pollSeconds, s.storagePath, s.maxWorkMs, s.maxQueryMs, s.mailSuppressed], ['exportactionlogs', 60, 'exportedactionlogs', 7_200_000, 30_000, false]);
 });
