@@ -32,6 +32,7 @@ export const TS_PROGRAMS: readonly string[] = [
   'autopruneworker',
   'blobuploadcleanupworker',
   'expiredappspecifictokenworker',
+  'exportactionlogsworker',
   'gcworker',
   'globalpromstats',
   'manifestsubjectbackfillworker',

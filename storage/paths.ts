@@ -7,8 +7,10 @@
  *   ├── sha256/
  *   │   └── ab/
  *   │       └── ab12…(64 hex)      a blob, content-addressed; written once, by rename
- *   └── uploads/
- *       └── <uuid>                 an upload in progress (the local driver appends chunks here)
+ *   ├── uploads/
+ *   │   └── <uuid>                 an upload in progress (the local driver appends chunks here)
+ *   └── exportedactionlogs/        (EXPORT_ACTION_LOGS_STORAGE_PATH)
+ *       └── <export id>-<uuid>     an action-log export, written by exportactionlogsworker
  *
  * Keys are relative, `/`-separated; drivers map them onto their medium.
  */
@@ -39,4 +41,15 @@ export function isUploadUuid(s: string): boolean {
 export function v1LayerKey(storageUuid: string): string {
   if (!UUID_RE.test(storageUuid)) throw new Error(`not a storage uuid: ${JSON.stringify(storageUuid)}`);
   return `sharedimages/${storageUuid}/layer`;
+}
+
+/**
+ * An action-log export (workers/exportactionlogsworker.py): the file
+ * `<export id>-<uuid>` under EXPORT_ACTION_LOGS_STORAGE_PATH (default
+ * `exportedactionlogs`), joined as Python's os.path.join joins them.
+ */
+export function exportedLogsKey(dir: string, filename: string): string {
+  if (filename.includes('/') || filename === '' || filename === '.' || filename === '..') throw new Error(`not an export file name: ${JSON.stringify(filename)}`);
+  if (dir.startsWith('/')) throw new Error(`EXPORT_ACTION_LOGS_STORAGE_PATH must be relative to the storage root: ${JSON.stringify(dir)}`);
+  return dir === '' ? filename : `${dir.replace(/\/+$/, '')}/${filename}`;
 }

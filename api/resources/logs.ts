@@ -17,9 +17,9 @@
  */
 import { GUNICORN_500_HTML, notFound, RawAnswer, Abort } from '../wire/errors.js';
 import { formatDate } from '../wire/dates.js';
-import { userAvatar } from '../wire/avatar.js';
-import { pythonJsonLoads, type PyJson } from '../../lib/python-json.js';
-import { ActionLogs, LOG_TABLES, type LogFilter, type LogRow } from '../../dal/portable/logs.js';
+import type { PyJson } from '../../lib/python-json.js';
+import { actionLogView, parseLogDate } from '../../domain/action-logs.js';
+import { ActionLogs, LOG_TABLES, logTimeParam, type LogFilter, type LogRow } from '../../dal/portable/logs.js';
 import type { ApiCall } from '../call/context.js';
 import type { ApiRouteRecord } from '../call/record.js';
 import type { ParamSpec } from '../call/params.js';
@@ -34,9 +34,6 @@ const MAX_AGGREGATE_RANGE_MS = 60 * 60 * 24 * 31 * 1000;
 const DAY_MS = 86_400_000;
 
 // ---------------------------------------------------------------------------
-// Python's json.loads, keeping what json.dumps needs to write it back alike.
-
-// ---------------------------------------------------------------------------
 // Dates: naive datetimes as milliseconds read as UTC.
 
 /** Python's naive `datetime.today()`: the local wall clock, as if UTC. */
@@ -45,25 +42,8 @@ export function naiveNow(c: ApiCall): number {
   return now - new Date(now).getTimezoneOffset() * 60_000;
 }
 
-/** A naive datetime as Python's sqlite3 adapter writes it: `isoformat(" ")` (the fraction only when non-zero). */
-export function sqlParam(ms: number): string {
-  const iso = new Date(ms).toISOString();
-  const frac = ms % 1000 === 0 ? '' : `.${iso.slice(20, 23)}000`;
-  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${frac}`;
-}
-
-/** _parse_datetime (logs.py:56): `strptime(s + " UTC", "%m/%d/%Y %Z")`, else None. */
-export function parseLogDate(s: string | null): number | null {
-  if (!s) return null;
-  const m = /^(1[0-2]|0[1-9]|[1-9])\/(3[01]|[12]\d|0[1-9]|[1-9]| [1-9])\/(\d\d\d\d)\s+(utc|gmt)$/i.exec(`${s} UTC`);
-  if (!m) return null;
-  const [month, day, year] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  if (year < 1) return null;
-  const d = new Date(0);
-  d.setUTCFullYear(year, month - 1, day);
-  if (d.getUTCDate() !== day) return null; // datetime() refuses 02/30
-  return d.getTime();
-}
+/** A naive datetime as Python's sqlite3 adapter writes it (the export worker writes its windows the same way). */
+export const sqlParam = logTimeParam;
 
 /** The largest naive datetime Python can hold (datetime.max, to the millisecond). */
 const PY_DATETIME_MAX = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
@@ -143,21 +123,6 @@ async function lookupLogs(dal: ActionLogs, f: LogFilter, pageToken: Token | null
   return { rows: logs, next };
 }
 
-/** Log.to_dict (datatypes.py): never with `namespace` here, every caller names a namespace. */
-function logView(log: LogRow, kinds: Map<number, string>): Record<string, PyJson> {
-  const view: Record<string, PyJson> = {
-    kind: kinds.get(log.kindId) ?? 'unknown',
-    metadata: pythonJsonLoads(log.metadataJson || '{}'),
-    ip: log.ip,
-    datetime: formatDate(Date.parse(`${log.datetime.slice(0, 19).replace(' ', 'T')}Z`)),
-  };
-  if (log.performer?.username) {
-    const p = log.performer;
-    view.performer = { kind: 'user', name: p.username, is_robot: p.robot, avatar: { ...userAvatar({ username: p.username, email: p.email, robot: p.robot }) } };
-  }
-  return view;
-}
-
 interface LogQuery {
   readonly namespace: string;
   readonly repository?: string;
@@ -202,7 +167,7 @@ async function getLogs(c: ApiCall, args: Record<string, unknown>, q: LogQuery): 
   const out: Record<string, PyJson> = {
     start_time: formatDate(range.start),
     end_time: formatDate(range.end),
-    logs: page.rows.map((l) => logView(l, kinds)),
+    logs: page.rows.map((l) => actionLogView(l, kinds)),
   };
   if (page.next !== null) out.next_page = c.svc.pages.encrypt(page.next as Record<string, PyJson>, c.svc.now());
   return out;

@@ -56,6 +56,31 @@ export function normalizeLogTime(v: string | Date): string {
   return `${m[1]} ${m[2]}.${(m[3] ?? '').padEnd(6, '0')}`;
 }
 
+/** The filter of yield_logs_for_export's get_logs_query: a time window and the repository, else the namespace's account. */
+export interface ExportWindow {
+  readonly start: string;
+  readonly end: string;
+  readonly repositoryId: number | null;
+  readonly accountId: number | null;
+}
+
+/** A row of an export batch: the log and the account and repository it names (Quay asserts them). */
+export interface ExportLogRow extends LogRow {
+  readonly accountId: number;
+  readonly repositoryId: number | null;
+}
+
+/**
+ * A naive datetime (milliseconds read as UTC) as Python's sqlite3 adapter
+ * writes a parameter: `isoformat(" ")`, the fraction only when non-zero.
+ * PostgreSQL reads the same text as the timestamp psycopg2 would send.
+ */
+export function logTimeParam(ms: number): string {
+  const iso = new Date(ms).toISOString();
+  const frac = ms % 1000 === 0 ? '' : `.${iso.slice(20, 23)}000`;
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${frac}`;
+}
+
 export class ActionLogs {
   constructor(private readonly sql: PortableSql) {}
 
@@ -174,5 +199,51 @@ export class ActionLogs {
       params,
     );
     return rows.map((r) => ({ kindId: Number(r.kind_id), day: Number(r.day), count: Number(r.count) }));
+  }
+
+  /**
+   * One batch of TableLogsModel.yield_logs_for_export: logentry3 only, in the
+   * shape Peewee writes get_logs_query with a namespace id (the performer
+   * LEFT JOINed, the repository's filter or else the account's, no ORDER
+   * BY): the database's plan decides the order within a window, as for Quay.
+   */
+  async exportBatch(w: ExportWindow): Promise<ExportLogRow[]> {
+    const params: Record<string, unknown> = { start: w.start, end: w.end };
+    let where = 'l.datetime >= @start AND l.datetime < @end';
+    if (w.repositoryId !== null) {
+      where += ' AND l.repository_id = @repo';
+      params.repo = w.repositoryId;
+    } else if (w.accountId !== null) {
+      where += ' AND l.account_id = @account';
+      params.account = w.accountId;
+    }
+    const rows = await this.sql.all<{
+      id: number;
+      kind_id: number;
+      account_id: number;
+      repository_id: number | null;
+      datetime: string;
+      ip: string | null;
+      metadata_json: string | null;
+      p_username: string | null;
+      p_email: string | null;
+      p_robot: unknown;
+    }>(
+      `SELECT l.id, l.kind_id, l.account_id, l.performer_id, l.repository_id, l.datetime, l.ip, l.metadata_json,
+              p.username AS p_username, p.email AS p_email, p.robot AS p_robot
+         FROM logentry3 l LEFT OUTER JOIN "user" p ON p.id = l.performer_id
+        WHERE ${where}`,
+      params,
+    );
+    return rows.map((r) => ({
+      id: Number(r.id),
+      kindId: Number(r.kind_id),
+      accountId: Number(r.account_id),
+      repositoryId: r.repository_id === null ? null : Number(r.repository_id),
+      datetime: normalizeLogTime(r.datetime),
+      ip: r.ip,
+      metadataJson: r.metadata_json,
+      performer: r.p_username === null ? null : { username: r.p_username, email: r.p_email, robot: bool(r.p_robot) },
+    }));
   }
 }

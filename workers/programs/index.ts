@@ -19,6 +19,8 @@ import { autoPruneProgram } from './autopruneworker.js';
 import { repositoryActionCounter } from './repositoryactioncounter.js';
 import { manifestSubjectBackfill } from './manifestsubjectbackfillworker.js';
 import { globalPromStats } from './globalpromstats.js';
+import { ActionLogs } from '../../dal/portable/logs.js';
+import { exportJob, exportSettings } from './exportactionlogsworker.js';
 
 export interface ProgramDeps {
   readonly sql: PortableSql;
@@ -42,6 +44,7 @@ export function dataTierPrograms(d: ProgramDeps): WorkerProgram[] {
   const now = d.now ?? Date.now;
   const cleanupEvery = d.quayConfig.QUEUE_CLEANUP_FREQUENCY;
   const notifications = notificationSettings(d.quayConfig);
+  const exports = exportSettings(d.quayConfig);
   return [
     expiredAppTokenProgram({ sql: d.sql, log: d.log.child({ program: 'expiredappspecifictokenworker' }), quayConfig: d.quayConfig, now }),
     registrySizeProgram({ sql: d.sql, quayConfig: d.quayConfig, now }),
@@ -63,6 +66,21 @@ export function dataTierPrograms(d: ProgramDeps): WorkerProgram[] {
         }),
       },
       d.log.child({ program: 'notificationworker' }),
+      d.metrics,
+    ),
+    queueProgram(
+      {
+        program: 'exportactionlogsworker',
+        // EXPORT_ACTION_LOGS_QUEUE_NAME, namespaced, as Quay's app.py names it.
+        queue: new WorkQueue(d.sql, exports.queueName, { hasNamespace: true, now }),
+        // Quay's ExportActionLogsWorker(queue, poll_period_seconds=EXPORT_ACTION_LOGS_WORKER_POLL_PERIOD): QueueWorker's
+        // reservation and retry_after of 300 s.
+        pollSeconds: exports.pollSeconds,
+        reservationSeconds: 300,
+        retryAfterSeconds: 300,
+        process: exportJob({ logs: new ActionLogs(d.sql), storage: d.storage, settings: exports, log: d.log.child({ program: 'exportactionlogsworker' }) }),
+      },
+      d.log.child({ program: 'exportactionlogsworker' }),
       d.metrics,
     ),
     {
