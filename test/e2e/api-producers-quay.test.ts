@@ -1,6 +1,7 @@
 /**
  * The API's first writes, the ones that put queue items (api/resources/deletes.ts,
- * api/resources/log-exports.ts), against real Quay on ONE SQLite database:
+ * api/resources/log-exports.ts), against real Quay on ONE database (SQLite; PostgreSQL
+ * with API_CONTRACT_DB=postgres):
  *
  *  - contract: the same request to Quay and to the go side gives the same status
  *    and body (refusals, CSRF, validation, date spans, missing repositories) and
@@ -37,7 +38,8 @@ await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
 t.teardown(() => receiver.close());
 const hook = `http://127.0.0.1:${(receiver.address() as { port: number }).port}`;
 
-const quay = await startQuayPython(t, { start: false });
+// API_CONTRACT_DB=postgres (api-producers-quay-postgres.test.ts): the same on PostgreSQL.
+const quay = await startQuayPython(t, { start: false, database: process.env.API_CONTRACT_DB === 'postgres' ? 'postgres' : 'sqlite' });
 appendFileSync(quay.configFile, '\nSSRF_ALLOWED_HOSTS:\n- 127.0.0.1\n');
 quay.start();
 const serve = await startQuayServe(t, { configFile: quay.configFile, dataDir: tempDir(t, 'api-producers-ts-'), what: "quay serve on Quay's config" });
