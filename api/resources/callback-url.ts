@@ -13,7 +13,9 @@
 import { BlockList, isIP } from 'node:net';
 import { lookup } from 'node:dns/promises';
 
-const BLOCKED = new BlockList();
+// One list per family: a list holding ::ffff:0:0/96 would also match every IPv4 address.
+const BLOCKED_V4 = new BlockList();
+const BLOCKED_V6 = new BlockList();
 for (const [net, prefix] of [
   ['0.0.0.0', 8],
   ['10.0.0.0', 8],
@@ -31,7 +33,7 @@ for (const [net, prefix] of [
   ['240.0.0.0', 4],
   ['255.255.255.255', 32],
 ] as const)
-  BLOCKED.addSubnet(net, prefix, 'ipv4');
+  BLOCKED_V4.addSubnet(net, prefix, 'ipv4');
 for (const [net, prefix] of [
   ['::1', 128],
   ['::', 128],
@@ -46,7 +48,7 @@ for (const [net, prefix] of [
   ['ff00::', 8],
   ['::ffff:0:0', 96],
 ] as const)
-  BLOCKED.addSubnet(net, prefix, 'ipv6');
+  BLOCKED_V6.addSubnet(net, prefix, 'ipv6');
 
 const BLOCKED_NAMES = new Set([
   'localhost',
@@ -60,7 +62,7 @@ const BLOCKED_NAMES = new Set([
 ]);
 
 const family = (ip: string): 'ipv4' | 'ipv6' => (isIP(ip) === 6 ? 'ipv6' : 'ipv4');
-const ipBlocked = (ip: string): boolean => isIP(ip) === 0 || BLOCKED.check(ip, family(ip));
+const ipBlocked = (ip: string): boolean => isIP(ip) === 0 || (isIP(ip) === 6 ? BLOCKED_V6.check(ip, 'ipv6') : BLOCKED_V4.check(ip, 'ipv4'));
 
 /** An allow-list entry lets the host (by name, or as an address) or the resolved address through. */
 function allowed(hostname: string, ip: string | null, allowList: readonly string[]): boolean {

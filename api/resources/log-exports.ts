@@ -70,7 +70,8 @@ function exportBody(c: ApiCall): ExportOptions {
 /** _parse_datetime: `%m/%d/%Y` in UTC, null when absent or unreadable. */
 export function parseExportDate(s: string | null): number | null {
   if (!s) return null;
-  const m = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/.exec(s);
+  // strptime: the format's space before %Z matches any run of whitespace, so trailing blanks pass.
+  const m = /^(\d{1,2})\/(\d{1,2})\/(\d{4})\s*$/.exec(s);
   if (!m) return null;
   const [mo, d, y] = [Number(m[1]), Number(m[2]), Number(m[3])];
   const ms = Date.UTC(y, mo - 1, d);
