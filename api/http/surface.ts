@@ -6,8 +6,8 @@
  *   1. require_xhr_from_browser: a browser GET without X-Requested-With → 400
  *   2. process_oauth: bearer token, else the session cookie (auth/authenticate.ts)
  *   3. a write (./writes.ts): its body read, csrf_protect for callers without an OAuth token
- *   4. check_anon_protection: anonymous callers refused when FEATURE_ANONYMOUS_ACCESS is off;
- *      check_readonly: a write while REGISTRY_STATE is readonly → Quay's 503
+ *   4. check_readonly: a write while REGISTRY_STATE is readonly → Quay's 503; then
+ *      check_anon_protection: anonymous callers refused when FEATURE_ANONYMOUS_ACCESS is off
  *   5. the handler (its own permission checks, Quay's decorators said in code)
  *   6. the answer: JSON as Flask-RESTful writes it (Python's json.dumps and a
  *      newline), the CORS headers of Quay's crossorigin() on success, and the
@@ -64,8 +64,8 @@ export function loginIdentifier(req: IncomingMessage): string {
     .digest('hex');
 }
 
-/** Quay's answer to a write while REGISTRY_STATE is readonly (endpoints/decorated.py handle_readonly, jsonify's compact form). */
-const READ_ONLY_BODY = `${JSON.stringify({ message: 'System is currently read-only. Pulls will succeed but all write operations are currently suspended.', is_readonly: true })}\n`;
+/** Quay's answer to a write while REGISTRY_STATE is readonly (endpoints/decorated.py handle_readonly; jsonify: compact, keys sorted). */
+const READ_ONLY_BODY = `${JSON.stringify({ is_readonly: true, message: 'System is currently read-only. Pulls will succeed but all write operations are currently suspended.' })}\n`;
 
 export function createApiSurface(o: { readonly svc: ApiServices; readonly auth: ApiAuthenticator; readonly records: readonly ApiRouteRecord[] }): Surface<ApiRouteRecord> {
   const { svc, auth } = o;
@@ -128,8 +128,9 @@ export function createApiSurface(o: { readonly svc: ApiServices; readonly auth: 
       const body = writes(method) ? await readBody(req) : null;
       // csrf_protect: every write not authorised by an OAuth token carries the session's token.
       if (writes(method) && caller.via !== 'oauth') verifyCsrf(req, session, body);
-      if (!settings.feature('ANONYMOUS_ACCESS') && !rec.anonAllowed && !caller.user) throw new HttpAbort(401, 'Anonymous access is not allowed');
+      // Flask-RESTful wraps the method decorators in list order, so check_readonly (listed last) runs first.
       if (writes(method) && settings.keys.REGISTRY_STATE === 'readonly') throw new RawAnswer(503, 'application/json', READ_ONLY_BODY);
+      if (!settings.feature('ANONYMOUS_ACCESS') && !rec.anonAllowed && !caller.user) throw new HttpAbort(401, 'Anonymous access is not allowed');
       const out = await rec.handle(new ApiCall(svc, req, m.params, caller, body));
       const reply = out instanceof Reply ? out : new Reply(200, out);
       finish(headers, req, session, bearer);
