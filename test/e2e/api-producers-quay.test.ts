@@ -15,11 +15,12 @@
  *    callback POSTed to a receiver here.
  */
 import t from 'tap';
-import { appendFileSync, existsSync, readdirSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { apiPair, diffJson, insertOAuthToken, pairSql, type Answer, type Asserts, type IdentityName, type Side } from '../lib/api-contract.js';
 import { request, tempDir } from '../lib/proc.js';
+import { FlaskSessionCodec, taggedDate } from '../../api/auth/flask-session.js';
 import { startQuayPython, startQuayServe } from '../lib/quay-python.js';
 
 t.setTimeout(900_000);
@@ -75,6 +76,10 @@ async function csrfSession(cookie?: string): Promise<Record<string, string>> {
   return { cookie: `_csrf_token=${next}`, 'x-csrf-token': (r.json() as { csrf_token: string }).csrf_token };
 }
 const devtable = await csrfSession(pair.identities.devtable.secret);
+// devtable's session with a login an hour old (FRESH_LOGIN_TIMEOUT is 10 minutes), CSRF token kept.
+const codec = new FlaskSessionCodec(/^SECRET_KEY:\s*(\S+)\s*$/m.exec(readFileSync(quay.configFile, 'utf8'))![1]!);
+const devSession = codec.decode(devtable.cookie!.slice('_csrf_token='.length))!;
+const stale = { ...devtable, cookie: `_csrf_token=${codec.encode({ ...devSession, login_time: taggedDate(Date.now() - 3600_000) })}` };
 const reader = await csrfSession(pair.identities.reader.secret);
 const anonymous = await csrfSession();
 
@@ -177,6 +182,9 @@ t.test('refusals and errors answer as Quay does, and log what Quay logs', async 
     { name: 'organization delete of a user namespace', method: 'DELETE', path: '/api/v1/organization/devtable', headers: devtable },
     { name: 'organization delete by a member', method: 'DELETE', path: '/api/v1/organization/buynlarge', headers: reader },
     { name: 'organization delete, anonymous', method: 'DELETE', path: '/api/v1/organization/buynlarge', headers: anonymous },
+    { name: 'organization delete, a login older than FRESH_LOGIN_TIMEOUT', method: 'DELETE', path: '/api/v1/organization/buynlarge', headers: stale },
+    { name: 'user delete, a login older than FRESH_LOGIN_TIMEOUT', method: 'DELETE', path: '/api/v1/user/', headers: stale },
+    { name: 'repository delete needs no fresh login (nonexistent repo)', method: 'DELETE', path: '/api/v1/repository/devtable/nothere', headers: stale },
     { name: 'user delete of the only admin of organisations', method: 'DELETE', path: '/api/v1/user/', headers: devtable },
     { name: 'user delete with repo:admin', method: 'DELETE', path: '/api/v1/user/', identity: 'devtable-token' },
     { name: 'user delete, anonymous', method: 'DELETE', path: '/api/v1/user/', headers: anonymous },
