@@ -10,6 +10,9 @@
  *               (PROXY_COUNT 1: the last X-Forwarded-For entry), else the peer
  *   metadata    as given, then, for an OAuth token, oauth_token_id,
  *               oauth_token_application_id and oauth_token_application
+ *
+ * The registry writes its rows through the same data-tier writer
+ * (registryd/service/activity.ts) with the same two config keys.
  */
 import type { IncomingMessage } from 'node:http';
 import type { PyJson } from '../../lib/python-json.js';
@@ -33,8 +36,30 @@ export class NoSuchLogAccount extends Error {
   }
 }
 
-/** log_action(kind, namespace, metadata, repo=…): resolved once the row is written. */
+/** A config key holding namespaces: a list's items, or a mapping's keys (Python's `in` on either). */
+function names(v: unknown): readonly string[] {
+  if (Array.isArray(v)) return v.filter((x): x is string => typeof x === 'string');
+  return v !== null && typeof v === 'object' ? Object.keys(v) : [];
+}
+
+/**
+ * log_action(kind, namespace, metadata, repo=…): resolved once the row is
+ * written. None for a namespace in DISABLED_FOR_AUDIT_LOGS (Quay's
+ * should_skip_logging); with ALLOW_WITHOUT_STRICT_LOGGING a failed write is
+ * logged and the call goes on, as Quay's log model does.
+ */
 export async function logAction(c: ApiCall, kind: string, namespace: string, metadata: Record<string, PyJson>, o: { readonly repositoryId?: number | null } = {}): Promise<void> {
+  const keys = c.svc.settings.keys;
+  if (names(keys.DISABLED_FOR_AUDIT_LOGS).includes(namespace)) return;
+  try {
+    await writeRow(c, kind, namespace, metadata, o.repositoryId ?? null);
+  } catch (e) {
+    if (keys.ALLOW_WITHOUT_STRICT_LOGGING !== true || e instanceof NoSuchLogAccount) throw e;
+    c.svc.log.error('api: action log write failed', { kind, namespace, err: String(e) });
+  }
+}
+
+async function writeRow(c: ApiCall, kind: string, namespace: string, metadata: Record<string, PyJson>, repositoryId: number | null): Promise<void> {
   const meta: Record<string, PyJson> = { ...metadata };
   const token = c.caller.via === 'oauth' ? c.caller.token : null;
   if (token) {
@@ -49,7 +74,7 @@ export async function logAction(c: ApiCall, kind: string, namespace: string, met
     kind,
     accountId: Number(account.id),
     performerId: c.caller.user?.id ?? null,
-    repositoryId: o.repositoryId ?? null,
+    repositoryId,
     ip: requestIp(c.req),
     metadataJson: pythonJsonDumps(meta),
     nowMs: c.svc.now(),

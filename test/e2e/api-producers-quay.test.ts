@@ -231,6 +231,13 @@ t.test('exports queue the same item and log the same success row', async (t) => 
       json: '{}',
     },
     { name: 'organization export by its admin', method: 'POST', path: '/api/v1/organization/buynlarge/exportlogs', headers: devtable, json: `{"callback_url": "${hook}/x"}` },
+    {
+      name: 'repository export to a public callback address',
+      method: 'POST',
+      path: '/api/v1/repository/devtable/simple/exportlogs',
+      identity: 'devtable-token',
+      json: '{"callback_url": "https://1.1.1.1/cb"}',
+    },
     { name: 'user export with an empty callback_url', method: 'POST', path: '/api/v1/user/exportlogs', headers: devtable, json: '{"callback_url": ""}' },
   ];
   for (const c of cases) {
