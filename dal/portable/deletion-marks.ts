@@ -26,6 +26,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Dal } from '../model/dal.js';
+import { bool } from '../model/portable-sql.js';
 import { sqlLocalTime } from '../model/time.js';
 import { MARKED_FOR_DELETION } from './repositories.js';
 import { WorkQueue } from './queue.js';
@@ -134,7 +135,7 @@ export interface NamespaceMark {
 export async function markNamespaceForDeletion(dal: Dal, o: { readonly userId: number; readonly queues: MarkQueues; readonly now: () => number }): Promise<NamespaceMark | null> {
   return dal.tx(async (tx) => {
     const user = await tx.sql.one<{ username: string; email: string | null; enabled: unknown }>('SELECT username, email, enabled FROM "user" WHERE id = @id', { id: o.userId });
-    if (!user || !(user.enabled === true || user.enabled === 1)) return null;
+    if (!user || !bool(user.enabled)) return null;
     for (const q of o.queues.purgedWithNamespace) await new WorkQueue(tx.sql, q.name, { hasNamespace: q.hasNamespace, now: o.now }).deleteNamespaced(user.username);
     if (await tx.sql.one('SELECT id FROM deletednamespace WHERE namespace_id = @id', { id: o.userId })) return null;
     const marker = await tx.sql.one<{ id: number | string }>(
