@@ -20,6 +20,8 @@ export const NOT_AT_PARITY: Readonly<Record<string, string>> = {
     "GET /api/v1/superuser/changelog/ answers Quay's CHANGELOG.md, which Quay reads from its code directory; the go side reads <config dir>/../../CHANGELOG.md (Quay's container layout) and answers Quay's 500 when it is not there. The other 14 rows are at parity and can be routed by route id",
   API_BUILD_READ:
     "GET …/trigger/{uuid}/namespaces asks the trigger's git service (GitHub, GitLab, Bitbucket) for the namespaces it can build from; the go side does not call git services, so it answers only what Quay answers when the service cannot be reached",
+  API_LOGS_EXPORT:
+    "the three export requests answer and queue as Quay's (test/e2e/api-producers-quay.test.ts), but a body that fails JSON-schema validation is answered with the first line of Quay's detail only (Quay's reprints its schema with its descriptions), and a callback URL's address is judged by our list of non-global ranges, not Python's ipaddress module; route them by route id (ROUTE_0093, ROUTE_0192, ROUTE_0316)",
   API_DISCOVERY:
     "GET /api/v1/discovery: Quay's document is built from its resources' docstrings and JSON schemas, Quay's own text; the go side's lists the same paths and methods without them (error descriptions and registry capabilities are at parity and can be routed by route id)",
 };

@@ -23,6 +23,8 @@ import { QUOTA_ROUTES } from './resources/quota.js';
 import { SUPERUSER_ROUTES } from './resources/superuser.js';
 import { BUILD_ROUTES } from './resources/builds.js';
 import { FEATURE_OFF_ROUTES } from './resources/feature-off.js';
+import { DELETE_ROUTES } from './resources/deletes.js';
+import { LOG_EXPORT_ROUTES } from './resources/log-exports.js';
 
 export const API_ROUTES: readonly ApiRouteRecord[] = [
   ...USER_ROUTES,
@@ -43,4 +45,6 @@ export const API_ROUTES: readonly ApiRouteRecord[] = [
   ...SUPERUSER_ROUTES,
   ...BUILD_ROUTES,
   ...FEATURE_OFF_ROUTES,
+  ...DELETE_ROUTES,
+  ...LOG_EXPORT_ROUTES,
 ];

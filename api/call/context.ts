@@ -6,7 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Caller } from '../auth/caller.js';
 import type { ApiServices } from './services.js';
-import { Abort, unauthorized, type ApiProblem } from '../wire/errors.js';
+import { Abort, invalidRequest, unauthorized, type ApiProblem } from '../wire/errors.js';
 import { parseArgs, type ParamSpec } from './params.js';
 
 /** A non-200 answer with a JSON body (Quay's `return body, status`). */
@@ -31,7 +31,28 @@ export class ApiCall {
     readonly req: IncomingMessage,
     readonly params: Readonly<Record<string, string>>,
     readonly caller: Caller,
+    /** The request body of a write (null for GET and HEAD). */
+    readonly body: Buffer | null = null,
   ) {}
+
+  /**
+   * Flask's request.get_json() for @validate_json_request: a JSON
+   * Content-Type and a body that parses, else Werkzeug's 400 BadRequest;
+   * JSON `null` is no body: Quay's "Missing JSON body".
+   */
+  json(): unknown {
+    const type = (this.req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    const isJson = type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
+    if (!isJson || !this.body) throw new Abort(400);
+    let v: unknown;
+    try {
+      v = JSON.parse(this.body.toString('utf8'));
+    } catch {
+      throw new Abort(400);
+    }
+    if (v === null) throw invalidRequest('Missing JSON body');
+    return v;
+  }
 
   get query(): URLSearchParams {
     if (!this.parsedQuery) {

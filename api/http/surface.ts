@@ -5,9 +5,11 @@
  *
  *   1. require_xhr_from_browser: a browser GET without X-Requested-With → 400
  *   2. process_oauth: bearer token, else the session cookie (auth/authenticate.ts)
- *   3. check_anon_protection: anonymous callers refused when FEATURE_ANONYMOUS_ACCESS is off
- *   4. the handler (its own permission checks, Quay's decorators said in code)
- *   5. the answer: JSON as Flask-RESTful writes it (Python's json.dumps and a
+ *   3. a write (./writes.ts): its body read, csrf_protect for callers without an OAuth token
+ *   4. check_readonly: a write while REGISTRY_STATE is readonly → Quay's 503; then
+ *      check_anon_protection: anonymous callers refused when FEATURE_ANONYMOUS_ACCESS is off
+ *   5. the handler (its own permission checks, Quay's decorators said in code)
+ *   6. the answer: JSON as Flask-RESTful writes it (Python's json.dumps and a
  *      newline), the CORS headers of Quay's crossorigin() on success, and the
  *      session cookie sent back refreshed as Flask does for a permanent session.
  *
@@ -26,6 +28,7 @@ import { EmptyScopeSet } from '../auth/scopes.js';
 import type { ApiServices } from '../call/services.js';
 import { Abort, ApiProblem, GUNICORN_500_HTML, HttpAbort, ModelError, RawAnswer } from '../wire/errors.js';
 import { isBrowserAgent } from './browsers.js';
+import { readBody, verifyCsrf, writes } from './writes.js';
 import { errorTypeUrl, externalBase } from '../wire/urls.js';
 import { ApiCall, Reply } from '../call/context.js';
 import type { ApiRouteRecord } from '../call/record.js';
@@ -60,6 +63,9 @@ export function loginIdentifier(req: IncomingMessage): string {
     .update(`${pyBytes(addr)}|${ua === undefined ? 'None' : pyBytes(ua)}`, 'utf8')
     .digest('hex');
 }
+
+/** Quay's answer to a write while REGISTRY_STATE is readonly (endpoints/decorated.py handle_readonly; jsonify: compact, keys sorted). */
+const READ_ONLY_BODY = `${JSON.stringify({ is_readonly: true, message: 'System is currently read-only. Pulls will succeed but all write operations are currently suspended.' })}\n`;
 
 export function createApiSurface(o: { readonly svc: ApiServices; readonly auth: ApiAuthenticator; readonly records: readonly ApiRouteRecord[] }): Surface<ApiRouteRecord> {
   const { svc, auth } = o;
@@ -97,8 +103,9 @@ export function createApiSurface(o: { readonly svc: ApiServices; readonly auth: 
   }
 
   function send(res: ServerResponse, status: number, contentType: string, text: string, headers: Record<string, string>, method: string): void {
-    const body = Buffer.from(text, 'utf8');
-    res.writeHead(status, { ...headers, 'content-type': contentType, 'content-length': body.length });
+    // A 204 has no body (Werkzeug sends none whatever the view returned).
+    const body = status === 204 ? Buffer.alloc(0) : Buffer.from(text, 'utf8');
+    res.writeHead(status, { ...headers, 'content-type': contentType, ...(status === 204 ? {} : { 'content-length': body.length }) });
     res.end(method === 'HEAD' ? undefined : body);
   }
 
@@ -118,8 +125,13 @@ export function createApiSurface(o: { readonly svc: ApiServices; readonly auth: 
       const a = await auth.authenticate({ authorization: req.headers.authorization, cookie: req.headers.cookie });
       caller = a.caller;
       session = a.session;
+      const body = writes(method) ? await readBody(req) : null;
+      // csrf_protect: every write not authorised by an OAuth token carries the session's token.
+      if (writes(method) && caller.via !== 'oauth') verifyCsrf(req, session, body);
+      // Flask-RESTful wraps the method decorators in list order, so check_readonly (listed last) runs first.
+      if (writes(method) && settings.keys.REGISTRY_STATE === 'readonly') throw new RawAnswer(503, 'application/json', READ_ONLY_BODY);
       if (!settings.feature('ANONYMOUS_ACCESS') && !rec.anonAllowed && !caller.user) throw new HttpAbort(401, 'Anonymous access is not allowed');
-      const out = await rec.handle(new ApiCall(svc, req, m.params, caller));
+      const out = await rec.handle(new ApiCall(svc, req, m.params, caller, body));
       const reply = out instanceof Reply ? out : new Reply(200, out);
       finish(headers, req, session, bearer);
       send(res, reply.status, 'application/json', `${pythonJsonDumps(reply.body as PyJson)}\n`, { ...CORS, ...headers }, method);
@@ -185,7 +197,7 @@ export function createApiSurface(o: { readonly svc: ApiServices; readonly auth: 
     records,
     absent: (row) => !registered(row),
     serve(req, res, m, rec) {
-      req.resume();
+      if (!writes(req.method ?? 'GET')) req.resume();
       void run(req, res, m, rec).catch((e: unknown) => {
         svc.log.error('api: answer failed', { err: String(e) });
         if (!res.headersSent) res.writeHead(500);

@@ -45,6 +45,7 @@ export const FEATURE_DEFAULTS: Readonly<Record<string, boolean>> = {
   DIRECT_LOGIN: true,
   PUBLIC_CATALOG: false,
   CHANGE_TAG_EXPIRATION: true,
+  LOG_EXPORT: true,
 };
 
 export interface ApiSettings {

@@ -74,6 +74,10 @@ export interface Answer {
 export interface CallOptions {
   /** Extra request headers; they override the identity's and the defaults. */
   readonly headers?: Readonly<Record<string, string>>;
+  /** The method (default GET). */
+  readonly method?: string;
+  /** A request body, sent as given. */
+  readonly body?: string;
 }
 
 export interface ApiPair {
@@ -151,6 +155,8 @@ export async function apiPair(quay: QuayPython, ports: { python: number; go?: nu
   const call = async (side: Side, path: string, identity: IdentityName, opts: CallOptions = {}): Promise<Answer> => {
     const r = await request(portOf[side], {
       path,
+      ...(opts.method ? { method: opts.method } : {}),
+      ...(opts.body !== undefined ? { body: opts.body } : {}),
       headers: { host, 'user-agent': CONTRACT_USER_AGENT, accept: 'application/json', ...ids[identity].headers, ...opts.headers },
     });
     const text = r.text();
