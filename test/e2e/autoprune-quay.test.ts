@@ -7,7 +7,8 @@
  * ages; a Cosign signature tag, a manifest list whose children hold `$temp-`
  * tags, pull statistics, an immutable tag, a namespace whose task has no
  * policy left, one whose policy's repository is marked for deletion, a
- * disabled namespace. Then two copies: Quay's AutoPruneWorker.prune on one,
+ * disabled namespace; DEFAULT_NAMESPACE_AUTOPRUNE_POLICY set. Then two
+ * copies: Quay's AutoPruneWorker.prune_registry and prune on one,
  * our autopruneworker on the other, both on the same fixed clock (Quay's
  * get_epoch_timestamp_ms and its log's datetime.today() patched). The
  * databases must end equal: the same tags ended at the same instant, the
@@ -149,7 +150,10 @@ class FixedDatetime(_dt.datetime):
         return _dt.datetime.fromtimestamp(NOW / 1000)
 data.model.log.datetime = FixedDatetime
 from workers.autopruneworker import AutoPruneWorker
-AutoPruneWorker().prune()
+w = AutoPruneWorker()
+# ours runs the registry-wide pass first at its first pass: the same order here
+w.prune_registry(skip_lock_for_testing=True)
+w.prune()
 print("pruned")
 `;
 
@@ -187,7 +191,11 @@ for (const database of ['sqlite', 'postgres'] as const) {
     const quay = await startQuayPython(t, { database, start: false });
     // Auto-prune on; the tag model's optional clean-ups on, so both sides do them.
     const config = readFileSync(quay.configFile, 'utf8').replace(/^FEATURE_IMAGE_PULL_STATS: false$/m, 'FEATURE_IMAGE_PULL_STATS: true');
-    writeFileSync(quay.configFile, `${config}FEATURE_AUTO_PRUNE: true\nRESET_CHILD_MANIFEST_EXPIRATION: true\n`);
+    // And a registry-wide default policy: tags older than 45 days, in every active namespace (Quay's test data's too).
+    writeFileSync(
+      quay.configFile,
+      `${config}FEATURE_AUTO_PRUNE: true\nRESET_CHILD_MANIFEST_EXPIRATION: true\nDEFAULT_NAMESPACE_AUTOPRUNE_POLICY: {method: creation_date, value: 45d}\n`,
+    );
     const made = JSON.parse((await quay.python(PY_SETUP, { timeoutMs: 300_000 })).trim().split('\n').pop()!) as {
       now: number;
       a: number;
@@ -219,6 +227,7 @@ for (const database of ['sqlite', 'postgres'] as const) {
     // The four enabled tasks of this scenario and those of Quay's test data (devtable, buynlarge, public).
     t.match(did, { failed: 1 }, 'ours ran every enabled task, one failing');
     t.ok(Number(did?.tasks) >= 4, `ours ran ${String(did?.tasks)} tasks`);
+    t.ok(Number(did?.default_policy_tags_pruned) > 0, `the default policy pruned ${String(did?.default_policy_tags_pruned)} tags`);
 
     const [quaySnap, oursSnap] = [await readers[0]!.snapshot(), await readers[1]!.snapshot()];
     t.same(

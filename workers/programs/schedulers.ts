@@ -163,7 +163,12 @@ export function serviceKeyProgram(d: {
     everyMs: minutes('INSTANCE_SERVICE_KEY_REFRESH', 55) * 60_000,
     async run() {
       const kidFile = typeof cfg.INSTANCE_SERVICE_KEY_KID_LOCATION === 'string' ? cfg.INSTANCE_SERVICE_KEY_KID_LOCATION : 'conf/quay.kid';
-      const kid = readFileSync(kidFile, 'utf8').trim();
+      let kid: string;
+      try {
+        kid = readFileSync(kidFile, 'utf8').trim();
+      } catch (e) {
+        throw new Error(`cannot read the instance key's kid (INSTANCE_SERVICE_KEY_KID_LOCATION ${kidFile}): ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { cause: e });
+      }
       const expiresMs = now() + expiration * 60_000;
       if (!(await d.keys.extendServiceKey(kid, expiresMs))) throw new Error(`no servicekey row for the instance key ${kid} (${kidFile})`);
       return { kid, expires_at: new Date(expiresMs).toISOString() };
