@@ -7,7 +7,7 @@
  */
 import t from 'tap';
 import { Registry } from 'prom-client';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalStorage } from '../../storage/local.js';
@@ -178,6 +178,12 @@ t.test('every program quay worker --list calls built is one the runtime runs', a
   );
   for (const p of TS_PROGRAMS) t.ok(p === 'blobuploadcleanupworker' || names.includes(p), `${p} is run by the runtime`);
   for (const p of names) t.ok(TS_PROGRAMS.includes(p), `${p} is listed as built`);
+});
+
+t.test('the quick start gives every built program to go (no Python Quay runs there)', async (t) => {
+  const example = readFileSync(new URL('../../examples/quickstart.yaml', import.meta.url), 'utf8');
+  const given = [...example.matchAll(/^\s*WORKER_OWNER_([A-Z_]+):\s*go\s*$/gm)].map((m) => m[1]!.toLowerCase());
+  t.same([...given].sort(), [...TS_PROGRAMS].map((p) => p.replace(/-/g, '_')).sort(), 'examples/quickstart.yaml lists exactly the built programs');
 });
 
 t.test("idleReason: when Quay's own worker would sleep for ever", async (t) => {
