@@ -7,7 +7,12 @@ import type { PortableSql } from '../model/portable-sql.js';
 export interface GlobalCounts {
   /** Every repository (get_estimated_repository_count). */
   readonly repositories: number;
-  /** Enabled users that are neither organizations nor robots (get_active_user_count). */
+  /**
+   * Users that are neither organizations nor robots, disabled ones included,
+   * less those being deleted (a `deletednamespace` row): get_active_user_count
+   * calls get_active_users with its default `disabled=True`, which keeps
+   * disabled users and drops deleted ones.
+   */
   readonly users: number;
   /** Enabled organizations (get_active_org_count). */
   readonly orgs: number;
@@ -22,7 +27,7 @@ export async function globalCounts(sql: PortableSql): Promise<GlobalCounts> {
   const r = await sql.one<Record<string, number | string>>(
     `SELECT
       (SELECT COUNT(*) FROM repository) AS repositories,
-      (SELECT COUNT(*) FROM "user" WHERE organization = @no AND robot = @no AND enabled = @yes) AS users,
+      (SELECT COUNT(*) FROM "user" WHERE organization = @no AND robot = @no AND id NOT IN (SELECT namespace_id FROM deletednamespace)) AS users,
       (SELECT COUNT(*) FROM "user" WHERE organization = @yes AND robot = @no AND enabled = @yes) AS orgs,
       (SELECT COUNT(*) FROM robotaccounttoken) AS robots,
       (SELECT COUNT(*) FROM orgmirrorconfig) AS org_mirrors,

@@ -1,5 +1,5 @@
 /**
- * repositoryactioncounter and manifestsubjectbackfillworker proven against
+ * repositoryactioncounter, manifestsubjectbackfillworker and globalpromstats proven against
  * real Quay, on SQLite and PostgreSQL: Quay's initdb data plus, built with
  * Quay's own model code, action counts in every search bucket (some past the
  * retention period, some repositories already counted for yesterday), log
@@ -14,6 +14,8 @@
  * replaced by a fixed one). The count and score rows must be equal; the
  * manifests too, but for the subject Quay's backfill writes as the Python
  * text of its descriptor where ours writes the digest, as Quay's push does.
+ * globalpromstats: Quay's _report_stats and ours give the same six gauges,
+ * by name and value.
  * Needs real Quay and PostgreSQL: fails, never skips.
  */
 import t from 'tap';
@@ -26,6 +28,9 @@ import { localDay } from '../../dal/model/time.js';
 import { createLogger } from '../../lib/log.js';
 import { repositoryActionCounter } from '../../workers/programs/repositoryactioncounter.js';
 import { manifestSubjectBackfill } from '../../workers/programs/manifestsubjectbackfillworker.js';
+import { GLOBAL_GAUGES, globalPromStats } from '../../workers/programs/globalpromstats.js';
+import { WorkerMetrics } from '../../workers/metrics.js';
+import { Registry } from 'prom-client';
 import { startQuayPython } from '../lib/quay-python.js';
 import { tempDir, type TLike } from '../lib/proc.js';
 import { pgReader, sqliteReader, type DbReader, type Row } from '../lib/db-diff.js';
@@ -140,7 +145,13 @@ counts.datetime = FixedDatetime
 counter.RepositoryActionCountWorker()._run_counting()
 from workers.manifestsubjectbackfillworker import ManifestSubjectBackfillWorker
 w = ManifestSubjectBackfillWorker()
-print(w._backfill_manifest_subject(), w._backfill_manifest_artifact_type())
+w._backfill_manifest_subject()
+w._backfill_manifest_artifact_type()
+import json
+from prometheus_client import REGISTRY
+from workers.globalpromstats.globalpromstats import GlobalPrometheusStatsWorker
+GlobalPrometheusStatsWorker()._report_stats()
+print(json.dumps({name: REGISTRY.get_sample_value(name) for name in ${JSON.stringify(GLOBAL_GAUGES.map(([name]) => name))}}))
 `;
 
 async function copyPg(t: TLike, url: string): Promise<string> {
@@ -184,7 +195,7 @@ for (const database of ['sqlite', 'postgres'] as const) {
       for (const suffix of ['', '-wal', '-shm']) if (existsSync(quay.database + suffix)) cpSync(quay.database + suffix, oursDb + suffix);
     } else oursDb = await copyPg(t, quay.database);
 
-    await quay.python(PY_QUAY, { timeoutMs: 300_000 });
+    const quayGauges = JSON.parse((await quay.python(PY_QUAY, { timeoutMs: 300_000 })).trim().split('\n').pop()!) as Record<string, number>;
 
     const dal = await openDal({ databaseUri: database === 'postgres' ? oursDb : null, databaseFile: oursDb, storageLocation: 'local_us' });
     t.teardown(() => dal.close());
@@ -193,6 +204,17 @@ for (const database of ['sqlite', 'postgres'] as const) {
     t.match(did, { day: made.yesterday, taken_by_another: 0 }, 'ours counted yesterday');
     t.ok((did as { expired_deleted: number }).expired_deleted > 0, 'and removed expired counts');
     t.ok(await manifestSubjectBackfill({ sql: dal.sql, log: quiet, quayConfig }).run(() => true), 'ours backfilled');
+
+    // globalpromstats: Quay's gauges (its _report_stats, read from its prometheus_client registry) and ours, on the same rows.
+    const registry = new Registry();
+    const gauges = await globalPromStats({ sql: dal.sql, quayConfig, metrics: new WorkerMetrics(registry) }).run(() => true);
+    t.same(gauges, quayGauges, "globalpromstats: Quay's six gauges, same names, same values");
+    t.ok(
+      Object.values(quayGauges).some((v) => v > 0),
+      'some are not zero',
+    );
+    const exposed = await registry.metrics();
+    for (const [name] of GLOBAL_GAUGES) t.match(exposed, new RegExp(`^${name} ${quayGauges[name]}$`, 'm'), `${name} on /metrics`);
 
     const readers: DbReader[] = database === 'sqlite' ? [sqliteReader(quay.database), sqliteReader(oursDb)] : [await pgReader(quay.database), await pgReader(oursDb)];
     t.teardown(() => Promise.all(readers.map((r) => r.close())));

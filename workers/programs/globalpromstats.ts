@@ -5,7 +5,7 @@
  * dashboards and alerts query them by name):
  *
  *   quay_repository_rows      repositories
- *   quay_user_rows            enabled users (not organizations, not robots)
+ *   quay_user_rows            users (not organizations, not robots), disabled ones too, less those being deleted
  *   quay_org_rows             enabled organizations
  *   quay_robot_rows           robot accounts
  *   quay_org_mirrors_total    organization mirror configurations (a gauge despite `_total`: Quay's name)

@@ -31,7 +31,7 @@ for (const s of sides) {
     await s.meta.createRepository(`gps${s.kind}a`, 'one', 'private', NOW);
     await s.meta.createRepository(`gps${s.kind}a`, 'two', 'private', NOW);
     await s.meta.createRepository(`gps${s.kind}b`, 'three', 'private', NOW);
-    const users = ['alice', 'bob', 'robotowner+bot'];
+    const users = ['alice', 'bob', 'carol', 'robotowner+bot'];
     for (const u of users) {
       await s.raw(
         `INSERT INTO "user" (uuid, username, email, verified, organization, robot, invoice_email, invalid_login_attempts, last_invalid_login, removed_tag_expiration_s, enabled, creation_date)
@@ -51,6 +51,15 @@ for (const s of sides) {
     const robot = Number((await s.raw('SELECT id FROM "user" WHERE username = ?', `${s.kind}robotowner+bot`))[0]!.id);
     await s.raw('INSERT INTO robotaccounttoken (robot_account_id, token, fully_migrated) VALUES (?, ?, ?)', robot, 'encrypted', yes);
     await s.raw('UPDATE "user" SET enabled = ? WHERE username = ?', no, `gps${s.kind}b`);
+    const carol = Number((await s.raw('SELECT id FROM "user" WHERE username = ?', `${s.kind}carol`))[0]!.id);
+    await s.raw('UPDATE "user" SET enabled = ? WHERE id = ?', no, carol);
+    await s.raw(
+      'INSERT INTO deletednamespace (namespace_id, marked, original_username, original_email) VALUES (?, ?, ?, ?)',
+      carol,
+      '2026-12-04 12:00:00',
+      'carol',
+      'carol@example.com',
+    );
 
     const registry = new Registry();
     const program = globalPromStats({ sql: s.dal.sql, quayConfig: {}, metrics: new WorkerMetrics(registry) });
@@ -58,7 +67,7 @@ for (const s of sides) {
     const did = await program.run(() => true);
     const expected = {
       quay_repository_rows: before.repositories + 3,
-      quay_user_rows: before.users + 1, // alice; bob is disabled, the robot is a robot
+      quay_user_rows: before.users + 2, // alice and bob (disabled users count, as in Quay), less carol (being deleted); the robot is a robot
       quay_org_rows: before.orgs + 1, // gps…a; gps…b is disabled
       quay_robot_rows: before.robots + 1,
       quay_org_mirrors_total: before.orgMirrors,
