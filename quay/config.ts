@@ -22,6 +22,7 @@ import type { AuthSettings } from '../registryd/auth/auth-service.js';
 import { parseAddressRange } from '../lib/client-address.js';
 import { QUAY_DEFAULTS } from '../owner-maps/quay-defaults.js';
 import type { ActivityOptions } from '../registryd/index.js';
+import { quayQueueName } from '../dal/portable/quay-queues.js';
 
 export const MODES = ['mirror', 'standalone', 'full'] as const;
 export type Mode = (typeof MODES)[number];
@@ -355,7 +356,7 @@ function activityOptions(eff: QuayKeys, dataDir: string): ActivityOptions {
     lenient: { all: eff.ALLOW_WITHOUT_STRICT_LOGGING ?? false, pulls: eff.ALLOW_PULLS_WITHOUT_STRICT_LOGGING ?? false },
     quota: (eff.FEATURE_QUOTA_MANAGEMENT ?? QUAY_DEFAULTS.FEATURE_QUOTA_MANAGEMENT) ? 'count' : (eff.QUOTA_INVALIDATE_TOTALS ?? true) ? 'invalidate' : 'none',
     awsIpRangesFile: eff.AWS_IP_RANGES_FILE === undefined ? null : resolve(dataDir, eff.AWS_IP_RANGES_FILE),
-    notificationQueue: eff.NOTIFICATION_QUEUE_NAME ?? 'notification',
+    notificationQueue: quayQueueName(eff, 'notification'),
   };
 }
 

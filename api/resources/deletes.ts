@@ -16,8 +16,8 @@
  *                        while the user is the only admin of an organisation; user_delete
  *                        names the renamed account, as in Quay.
  */
-import { markNamespaceForDeletion, markQueues, markRepositoryForDeletion, solelyAdminedOrganizations } from '../../dal/portable/deletion-marks.js';
-import { WorkQueue } from '../../dal/portable/queue.js';
+import { markNamespaceForDeletion, markRepositoryForDeletion, solelyAdminedOrganizations } from '../../dal/portable/deletion-marks.js';
+import { quayQueue } from '../../dal/portable/quay-queues.js';
 import { logAction } from '../call/audit.js';
 import { Reply, type ApiCall } from '../call/context.js';
 import type { ApiRouteRecord } from '../call/record.js';
@@ -30,11 +30,10 @@ async function deleteRepository(c: ApiCall): Promise<unknown> {
   const r = await requireRepo(c, 'admin', { allowForSuperuser: true });
   const { svc } = c;
   const keys = svc.settings.keys;
-  await markRepositoryForDeletion(svc.dal, { namespace: r.namespace, repository: r.repository, queues: markQueues(keys), now: svc.now });
+  await markRepositoryForDeletion(svc.dal, { namespace: r.namespace, repository: r.repository, config: keys, now: svc.now });
   // Quay reads the namespace's user next (for billing): a namespace that does not exist fails there.
   if (!(await svc.sql.one('SELECT id FROM "user" WHERE username = @name', { name: r.namespace }))) throw new RawAnswer(500, 'text/html', GUNICORN_500_HTML);
-  const builds = typeof keys.DOCKERFILE_BUILD_QUEUE_NAME === 'string' && keys.DOCKERFILE_BUILD_QUEUE_NAME ? keys.DOCKERFILE_BUILD_QUEUE_NAME : 'dockerfilebuild';
-  await new WorkQueue(svc.sql, builds, { hasNamespace: true, now: svc.now }).deleteNamespaced(r.namespace, r.repository);
+  await quayQueue(svc.sql, keys, 'dockerfilebuild', svc.now).deleteNamespaced(r.namespace, r.repository);
   await logAction(c, 'delete_repo', r.namespace, { repo: r.repository, namespace: r.namespace });
   return NO_CONTENT;
 }
@@ -46,7 +45,7 @@ async function deleteOrganization(c: ApiCall): Promise<unknown> {
   const org = await c.svc.sql.one<{ id: number | string }>('SELECT id FROM "user" WHERE username = @name AND organization = @yes', { name: orgname, yes: true });
   if (!org) throw notFound();
   await logAction(c, 'org_delete', orgname, { namespace: orgname });
-  await markNamespaceForDeletion(c.svc.dal, { userId: Number(org.id), queues: markQueues(c.svc.settings.keys), now: c.svc.now });
+  await markNamespaceForDeletion(c.svc.dal, { userId: Number(org.id), config: c.svc.settings.keys, now: c.svc.now });
   return NO_CONTENT;
 }
 
@@ -57,7 +56,7 @@ async function deleteUser(c: ApiCall): Promise<unknown> {
   if (auth !== undefined && auth !== 'Database') throw c.abort(404);
   const sole = await solelyAdminedOrganizations(c.svc.dal, user.id);
   if (sole.length > 0) throw new ModelError(`Cannot delete ${user.username} as you are the only admin for organizations: ${sole.join(', ')}`);
-  await markNamespaceForDeletion(c.svc.dal, { userId: user.id, queues: markQueues(c.svc.settings.keys), now: c.svc.now });
+  await markNamespaceForDeletion(c.svc.dal, { userId: user.id, config: c.svc.settings.keys, now: c.svc.now });
   // Quay re-reads the user after the mark: the row is logged under its new (uuid) name.
   const renamed = await c.svc.sql.one<{ username: string }>('SELECT username FROM "user" WHERE id = @id', { id: user.id });
   await logAction(c, 'user_delete', renamed?.username ?? user.username, { username: user.username });

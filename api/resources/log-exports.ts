@@ -20,7 +20,8 @@
  * ours names the failing keyword and path without them.
  */
 import type { PyJson } from '../../lib/python-json.js';
-import { EXPORT_QUEUE_DEFAULT, queueLogsExport } from '../../dal/portable/logs-export.js';
+import { queueLogsExport } from '../../dal/portable/logs-export.js';
+import { quayQueueName } from '../../dal/portable/quay-queues.js';
 import { logAction } from '../call/audit.js';
 import type { ApiCall } from '../call/context.js';
 import type { ApiRouteRecord } from '../call/record.js';
@@ -112,8 +113,7 @@ async function queueExport(c: ApiCall, opts: ExportOptions, namespace: string, r
   const start = parseExportDate(a.starttime as string | null) ?? now - DAY_MS;
   const end = (parseExportDate(a.endtime as string | null) ?? now) + DAY_MS;
   if (end < start) throw new ExportRefused('Invalid time span selected', 'Invalid time span selected');
-  const keys = c.svc.settings.keys;
-  const queueName = typeof keys.EXPORT_ACTION_LOGS_QUEUE_NAME === 'string' && keys.EXPORT_ACTION_LOGS_QUEUE_NAME ? keys.EXPORT_ACTION_LOGS_QUEUE_NAME : EXPORT_QUEUE_DEFAULT;
+  const queueName = quayQueueName(c.svc.settings.keys, 'exportactionlogs');
   const id = await queueLogsExport(
     c.svc.sql,
     { namespace, repository, startTime: mdY(start), endTime: mdY(end), callbackUrl: opts.callbackUrl, callbackEmail: opts.callbackEmail },

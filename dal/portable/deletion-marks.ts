@@ -9,62 +9,33 @@
  *   repository  stars dropped; renamed to a uuid4, state MARKED_FOR_DELETION;
  *               a `deletedrepository` marker; `repositorygc/<ns>/<repo id>/`
  *               with {"marker_id", "original_name"}; the marker's queue_id
- *   namespace   the namespaced queues purged of its items; disabled, username
- *               and e-mail replaced by uuid4s; a `deletednamespace` marker;
- *               `namespacegc/<user id>/` with {"marker_id",
- *               "original_username"}; the marker's queue_id
+ *   namespace   Quay's `all_queues` purged of its items; its linked data
+ *               deleted (below); disabled, username and e-mail replaced by
+ *               uuid4s; a `deletednamespace` marker; `namespacegc/<user id>/`
+ *               with {"marker_id", "original_username"} (available after the
+ *               grace period, if any); the marker's queue_id
  *
- * Where this differs from Quay's, and why: Quay also deletes the namespace's
- * linked data (teams, robots, OAuth applications, quotas, …: its
- * `_delete_user_linked_data`) when it marks a namespace without a grace
- * period. Here that is left to namespacegcworker, which deletes the same
- * rows again before the namespace itself (`delete_user`), exactly as Quay
- * does for a namespace marked with NAMESPACE_GC_GRACE_PERIOD_SECONDS. The
- * namespace is disabled and renamed at once either way, so its robots cannot
- * log in (their owner no longer exists by name) and nothing reaches it by
- * name; until the worker runs, its rows stay in the database.
+ * The namespace's linked data (teams, robots, OAuth applications, quotas,
+ * …: Quay's `_delete_user_linked_data`, NamespaceGcData.deleteLinkedData)
+ * goes at mark time, as in Quay, unless the namespace is on
+ * NAMESPACE_GC_GRACE_PERIOD_ALLOWLIST with NAMESPACE_GC_GRACE_PERIOD_SECONDS
+ * above 0: then it stays, and the item waits out the grace period, for
+ * namespacegcworker to delete it with the namespace.
+ *
+ * The queues are Quay's (quay-queues.ts), by their names under the config;
+ * a namespace's items are purged from exactly Quay's `all_queues`.
  */
 import { randomUUID } from 'node:crypto';
 import type { Dal } from '../model/dal.js';
 import { bool } from '../model/portable-sql.js';
 import { sqlLocalTime } from '../model/time.js';
 import { MARKED_FOR_DELETION } from './repositories.js';
-import { WorkQueue } from './queue.js';
+import { NamespaceGcData } from './namespace-gc.js';
+import { namespacePurgeQueues, quayQueue } from './quay-queues.js';
 import { pythonJsonDumps } from '../../lib/python-json.js';
 
-/** A queue of Quay's app.py: its configured name and whether its item names carry a namespace. */
-export interface QueueRef {
-  readonly name: string;
-  readonly hasNamespace: boolean;
-}
-
-/** The queues these marks touch, by their names under the config (Quay's app.py). */
-export interface MarkQueues {
-  readonly repositoryGc: string;
-  readonly namespaceGc: string;
-  /** Quay's `all_queues` (plus any the caller adds): each namespaced one is purged of a deleted namespace's items. */
-  readonly purgedWithNamespace: readonly QueueRef[];
-}
-
-/** The queue names of Quay's config.py defaults (the *_QUEUE_NAME keys override them). */
-export function markQueues(keys: Readonly<Record<string, unknown>>): MarkQueues {
-  const name = (key: string, fallback: string): string => (typeof keys[key] === 'string' && keys[key] !== '' ? (keys[key] as string) : fallback);
-  const repositoryGc = name('REPOSITORY_GC_QUEUE_NAME', 'repositorygc');
-  const namespaceGc = name('NAMESPACE_GC_QUEUE_NAME', 'namespacegc');
-  return {
-    repositoryGc,
-    namespaceGc,
-    // app.py all_queues, in its order, with each queue's has_namespace.
-    purgedWithNamespace: [
-      { name: name('REPLICATION_QUEUE_NAME', 'imagestoragereplication'), hasNamespace: false },
-      { name: name('DOCKERFILE_BUILD_QUEUE_NAME', 'dockerfilebuild'), hasNamespace: true },
-      { name: name('NOTIFICATION_QUEUE_NAME', 'notification'), hasNamespace: true },
-      { name: name('CHUNK_CLEANUP_QUEUE_NAME', 'chunk_cleanup'), hasNamespace: false },
-      { name: repositoryGc, hasNamespace: true },
-      { name: namespaceGc, hasNamespace: false },
-    ],
-  };
-}
+/** The Quay config's keys (the *_QUEUE_NAME and NAMESPACE_GC_GRACE_PERIOD_* keys are read). */
+export type QuayConfigKeys = Readonly<Record<string, unknown>>;
 
 export interface RepositoryMark {
   readonly repositoryId: number;
@@ -81,7 +52,7 @@ export interface RepositoryMark {
  */
 export async function markRepositoryForDeletion(
   dal: Dal,
-  o: { readonly namespace: string; readonly repository: string; readonly queues: MarkQueues; readonly now: () => number },
+  o: { readonly namespace: string; readonly repository: string; readonly config: QuayConfigKeys; readonly now: () => number },
 ): Promise<RepositoryMark | null> {
   return dal.tx(async (tx) => {
     const repo = await tx.sql.one<{ id: number | string }>(
@@ -98,8 +69,10 @@ export async function markRepositoryForDeletion(
       { repo: repositoryId, marked: sqlLocalTime(o.now()), name: o.repository },
     );
     const markerId = Number(marker!.id);
-    const queue = new WorkQueue(tx.sql, o.queues.repositoryGc, { hasNamespace: true, now: o.now });
-    const queueId = await queue.put([o.namespace, String(repositoryId)], pythonJsonDumps({ marker_id: markerId, original_name: o.repository }));
+    const queueId = await quayQueue(tx.sql, o.config, 'repositorygc', o.now).put(
+      [o.namespace, String(repositoryId)],
+      pythonJsonDumps({ marker_id: markerId, original_name: o.repository }),
+    );
     await tx.sql.run('UPDATE deletedrepository SET queue_id = @q WHERE id = @id', { q: String(queueId), id: markerId });
     return { repositoryId, markerId, queueId, deletedName };
   });
@@ -128,15 +101,41 @@ export interface NamespaceMark {
 }
 
 /**
- * mark_namespace_for_deletion (no grace period): null when the namespace is
- * already disabled or already marked, else the marker. The queue purge and
- * the mark are one transaction here (Quay's are separate statements).
+ * The grace period mark_namespace_for_deletion gives a namespace (not
+ * forced): NAMESPACE_GC_GRACE_PERIOD_SECONDS when it is above 0 and the
+ * namespace is on a non-empty NAMESPACE_GC_GRACE_PERIOD_ALLOWLIST, else 0.
  */
-export async function markNamespaceForDeletion(dal: Dal, o: { readonly userId: number; readonly queues: MarkQueues; readonly now: () => number }): Promise<NamespaceMark | null> {
+export function namespaceGracePeriod(config: QuayConfigKeys, username: string): number {
+  const seconds = config.NAMESPACE_GC_GRACE_PERIOD_SECONDS;
+  const allow = config.NAMESPACE_GC_GRACE_PERIOD_ALLOWLIST;
+  return typeof seconds === 'number' && seconds > 0 && Array.isArray(allow) && allow.includes(username) ? seconds : 0;
+}
+
+/**
+ * mark_namespace_for_deletion, as the API calls it (not forced): null when
+ * the namespace is disabled or already marked, else the marker. In Quay's
+ * order: the queues purged, the linked data deleted (without a grace
+ * period), the marker, the rename, the item. One transaction here (Quay's
+ * are several); like Quay's, a namespace found already marked keeps the
+ * purge and the deletes made before that was found.
+ */
+export async function markNamespaceForDeletion(
+  dal: Dal,
+  o: { readonly userId: number; readonly config: QuayConfigKeys; readonly now: () => number },
+): Promise<NamespaceMark | null> {
   return dal.tx(async (tx) => {
-    const user = await tx.sql.one<{ username: string; email: string | null; enabled: unknown }>('SELECT username, email, enabled FROM "user" WHERE id = @id', { id: o.userId });
+    const user = await tx.sql.one<{ username: string; email: string | null; enabled: unknown; organization: unknown; robot: unknown }>(
+      'SELECT username, email, enabled, organization, robot FROM "user" WHERE id = @id',
+      { id: o.userId },
+    );
     if (!user || !bool(user.enabled)) return null;
-    for (const q of o.queues.purgedWithNamespace) await new WorkQueue(tx.sql, q.name, { hasNamespace: q.hasNamespace, now: o.now }).deleteNamespaced(user.username);
+    const grace = namespaceGracePeriod(o.config, user.username);
+    for (const q of namespacePurgeQueues(tx.sql, o.config, o.now)) await q.deleteNamespaced(user.username);
+    if (grace <= 0) {
+      const ns = { id: o.userId, username: user.username, organization: bool(user.organization), robot: bool(user.robot), enabled: true };
+      const data = new NamespaceGcData(tx);
+      await data.deleteLinkedData(ns, await data.namespaceName(ns));
+    }
     if (await tx.sql.one('SELECT id FROM deletednamespace WHERE namespace_id = @id', { id: o.userId })) return null;
     const marker = await tx.sql.one<{ id: number | string }>(
       `INSERT INTO deletednamespace (namespace_id, marked, original_username, original_email, queue_id) VALUES (@id, @marked, @name, @email, NULL) RETURNING id`,
@@ -145,8 +144,8 @@ export async function markNamespaceForDeletion(dal: Dal, o: { readonly userId: n
     const markerId = Number(marker!.id);
     const deletedName = randomUUID();
     await tx.sql.run('UPDATE "user" SET enabled = @no, username = @name, email = @email WHERE id = @id', { no: false, name: deletedName, email: randomUUID(), id: o.userId });
-    const queue = new WorkQueue(tx.sql, o.queues.namespaceGc, { hasNamespace: false, now: o.now });
-    const queueId = await queue.put([String(o.userId)], pythonJsonDumps({ marker_id: markerId, original_username: user.username }));
+    const body = pythonJsonDumps({ marker_id: markerId, original_username: user.username });
+    const queueId = await quayQueue(tx.sql, o.config, 'namespacegc', o.now).put([String(o.userId)], body, { availableAfterSeconds: grace });
     await tx.sql.run('UPDATE deletednamespace SET queue_id = @q WHERE id = @id', { q: String(queueId), id: markerId });
     return { markerId, queueId, deletedName };
   });

@@ -16,9 +16,6 @@ import { pythonJsonDumps } from '../../lib/python-json.js';
 import { MARKED_FOR_DELETION } from './repositories.js';
 import { WorkQueue } from './queue.js';
 
-/** EXPORT_ACTION_LOGS_QUEUE_NAME's default. */
-export const EXPORT_QUEUE_DEFAULT = 'exportactionlogs';
-
 export interface LogsExportRequest {
   readonly namespace: string;
   readonly repository: string | null;

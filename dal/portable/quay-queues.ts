@@ -45,11 +45,12 @@ export function quayQueue(sql: PortableSql, config: Readonly<Record<string, unkn
 
 /**
  * The queues purged of a namespace's items when it is deleted: Quay's
- * `all_queues` and, on the TS side, the two namespaced queues it leaves out
- * (`proxycacheblob`, `exportactionlogs`: their items name the namespace and
- * are useless once it is gone). `secscanv4` is not namespaced, so there is
- * nothing of a namespace's to purge there.
+ * `all_queues`, in app.py's order. Both the mark (the API's deletes,
+ * deletion-marks.ts) and namespacegcworker purge exactly these, as Quay's
+ * `mark_namespace_for_deletion` and `delete_user` do. It leaves out
+ * `proxycacheblob` and `exportactionlogs` (namespaced: an export queued
+ * before the delete still runs, as in Quay) and `secscanv4` (not namespaced).
  */
 export function namespacePurgeQueues(sql: PortableSql, config: Readonly<Record<string, unknown>>, now?: () => number): WorkQueue[] {
-  return (Object.keys(QUAY_QUEUES) as QuayQueueId[]).filter((id) => QUAY_QUEUES[id].inAllQueues || QUAY_QUEUES[id].hasNamespace).map((id) => quayQueue(sql, config, id, now));
+  return (Object.keys(QUAY_QUEUES) as QuayQueueId[]).filter((id) => QUAY_QUEUES[id].inAllQueues).map((id) => quayQueue(sql, config, id, now));
 }

@@ -3,20 +3,23 @@
  * log-export request (dal/portable/logs-export.ts), on SQLite and PostgreSQL:
  * the rows Quay's mark_repository_for_deletion, mark_namespace_for_deletion
  * and queue_logs_export write, the queue items with Quay's names and bodies,
- * the namespaced queues purged (and only the namespace's), and the cases
+ * Quay's `all_queues` purged (and only of the namespace's items), the
+ * linked data deleted at once unless a grace period keeps it, and the cases
  * that mark nothing. test/e2e/api-producers-quay.test.ts runs Quay's own
  * workers on these items.
  */
 import t from 'tap';
 import { openStoreSides } from './lib/store-sides.js';
-import { markNamespaceForDeletion, markQueues, markRepositoryForDeletion, solelyAdminedOrganizations } from '../portable/deletion-marks.js';
+import { linkedNamespace } from './lib/namespace-fixture.js';
+import { markNamespaceForDeletion, markRepositoryForDeletion, namespaceGracePeriod, solelyAdminedOrganizations } from '../portable/deletion-marks.js';
 import { queueLogsExport } from '../portable/logs-export.js';
 import { WorkQueue } from '../portable/queue.js';
+import { parseSqlTime } from '../model/time.js';
 
 const { sides } = await openStoreSides(t);
 const NOW = Date.UTC(2026, 11, 4, 12, 0, 0, 0);
 const now = (): number => NOW;
-const queues = markQueues({});
+const config = {};
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 for (const s of sides) {
@@ -33,7 +36,7 @@ for (const s of sides) {
     const repo = await s.meta.createRepository('rmark', 'app', 'private', NOW);
     const owner = await s.auth.userByName('rmark');
     await s.raw('INSERT INTO star (user_id, repository_id, created) VALUES (?, ?, ?)', owner!.id, repo.id, '2026-12-04 12:00:00');
-    const mark = await markRepositoryForDeletion(s.dal, { namespace: 'rmark', repository: 'app', queues, now });
+    const mark = await markRepositoryForDeletion(s.dal, { namespace: 'rmark', repository: 'app', config, now });
     t.ok(mark, 'marked');
     t.equal(mark!.repositoryId, repo.id);
     const [row] = await s.raw('SELECT name, state FROM repository WHERE id = ?', repo.id);
@@ -48,8 +51,8 @@ for (const s of sides) {
       { id: mark!.queueId, queue_name: `repositorygc/rmark/${repo.id}/`, body: `{"marker_id": ${mark!.markerId}, "original_name": "app"}`, retries_remaining: 5 },
     ]);
     t.equal(String(marker!.queue_id), String(mark!.queueId), "the marker holds its item's id");
-    t.equal(await markRepositoryForDeletion(s.dal, { namespace: 'rmark', repository: 'app', queues, now }), null, 'a marked repository is gone by name: nothing to mark');
-    t.equal(await markRepositoryForDeletion(s.dal, { namespace: 'rmark', repository: 'nope', queues, now }), null, 'a missing repository: nothing');
+    t.equal(await markRepositoryForDeletion(s.dal, { namespace: 'rmark', repository: 'app', config, now }), null, 'a marked repository is gone by name: nothing to mark');
+    t.equal(await markRepositoryForDeletion(s.dal, { namespace: 'rmark', repository: 'nope', config, now }), null, 'a missing repository: nothing');
   });
 
   t.test(`${s.kind}: a namespace is disabled, renamed, purged from the namespaced queues and queued for namespacegc`, async (t) => {
@@ -63,7 +66,7 @@ for (const s of sides) {
       await put('exportactionlogs', ['nmark']),
       await new WorkQueue(s.dal.sql, 'namespacegc', { hasNamespace: false, now }).put(['nmark'], '{}'),
     ];
-    const mark = await markNamespaceForDeletion(s.dal, { userId: user.id, queues, now });
+    const mark = await markNamespaceForDeletion(s.dal, { userId: user.id, config, now });
     t.ok(mark, 'marked');
     const [row] = await s.raw('SELECT username, email, enabled FROM "user" WHERE id = ?', user.id);
     t.match(String(row!.username), UUID, 'username replaced by a uuid4');
@@ -80,13 +83,47 @@ for (const s of sides) {
     for (const id of kept)
       t.ok(
         all.some((i) => i.id === id),
-        `item ${id} kept (another namespace, or a queue Quay's all_queues leaves out)`,
+        `item ${id} kept (another namespace, or a queue Quay's all_queues leaves out: an export still runs)`,
       );
     t.same(
       all.find((i) => i.id === mark!.queueId),
       { id: mark!.queueId, queue_name: `namespacegc/${user.id}/`, body: `{"marker_id": ${mark!.markerId}, "original_username": "nmark"}`, retries_remaining: 5 },
     );
-    t.equal(await markNamespaceForDeletion(s.dal, { userId: user.id, queues, now }), null, 'a disabled namespace: nothing');
+    t.equal(await markNamespaceForDeletion(s.dal, { userId: user.id, config, now }), null, 'a disabled namespace: nothing');
+  });
+
+  t.test(`${s.kind}: marking deletes the linked data at once, as Quay's mark does without a grace period`, async (t) => {
+    const org = `lnk${s.kind}`;
+    const f = await linkedNamespace(s, org, NOW);
+    const mark = await markNamespaceForDeletion(s.dal, { userId: f.orgId, config, now });
+    t.ok(mark, 'marked');
+    const count = async (sql: string, ...p: unknown[]): Promise<number> => Number((await s.raw(sql, ...p))[0]!.n);
+    t.equal(await count('SELECT COUNT(*) AS n FROM team WHERE organization_id = ?', f.orgId), 0, 'its teams are gone');
+    t.equal(await count('SELECT COUNT(*) AS n FROM "user" WHERE id = ?', f.robotId), 0, 'its robot is gone');
+    t.equal(await count('SELECT COUNT(*) AS n FROM userorganizationquota WHERE namespace_id = ?', f.orgId), 0, 'its quota is gone');
+    t.equal(await count('SELECT COUNT(*) AS n FROM oauthapplication WHERE organization_id = ?', f.orgId), 0, 'its OAuth application is gone');
+    t.equal(await count('SELECT COUNT(*) AS n FROM quotanamespacesize WHERE namespace_user_id = ?', f.orgId), 0, 'its size row is gone');
+    t.equal(
+      await count('SELECT COUNT(*) AS n FROM repositorybuildtrigger WHERE repository_id = ? AND pull_robot_id IS NULL', f.otherRepoId),
+      1,
+      "another namespace's trigger stays, without the robot",
+    );
+    t.equal(await count('SELECT COUNT(*) AS n FROM repository WHERE namespace_user_id = ?', f.orgId), 1, 'its repository waits for the worker');
+    t.equal(await count('SELECT COUNT(*) AS n FROM namespaceautoprunepolicy WHERE namespace_id = ?', f.orgId), 1, 'its auto-prune policy too (delete_user removes it)');
+  });
+
+  t.test(`${s.kind}: with a grace period for the namespace the linked data stays and the item waits`, async (t) => {
+    const org = `grc${s.kind}`;
+    const f = await linkedNamespace(s, org, NOW);
+    const grace = { NAMESPACE_GC_GRACE_PERIOD_SECONDS: 3600, NAMESPACE_GC_GRACE_PERIOD_ALLOWLIST: [org] };
+    const mark = await markNamespaceForDeletion(s.dal, { userId: f.orgId, config: grace, now });
+    t.ok(mark, 'marked');
+    const count = async (sql: string, ...p: unknown[]): Promise<number> => Number((await s.raw(sql, ...p))[0]!.n);
+    t.equal(await count('SELECT COUNT(*) AS n FROM team WHERE organization_id = ?', f.orgId), 1, 'its team stays');
+    t.equal(await count('SELECT COUNT(*) AS n FROM "user" WHERE id = ?', f.robotId), 1, 'its robot stays');
+    t.equal(await count('SELECT COUNT(*) AS n FROM userorganizationquota WHERE namespace_id = ?', f.orgId), 1, 'its quota stays');
+    const [item] = await s.raw('SELECT available_after FROM queueitem WHERE id = ?', mark!.queueId);
+    t.equal(parseSqlTime(item!.available_after as string | Date), NOW + 3_600_000, 'the namespacegc item is available after the grace period');
   });
 
   t.test(`${s.kind}: solely administered organisations`, async (t) => {
@@ -120,3 +157,11 @@ for (const s of sides) {
     t.match(await queueLogsExport(s.dal.sql, { ...base, repository: null, callbackUrl: '' }, { queueName: 'exportactionlogs', now }), UUID, 'a namespace export');
   });
 }
+
+t.test('the grace period applies as Quay reads it', async (t) => {
+  t.equal(namespaceGracePeriod({}, 'a'), 0, 'none by default');
+  t.equal(namespaceGracePeriod({ NAMESPACE_GC_GRACE_PERIOD_SECONDS: 60 }, 'a'), 0, 'an empty allowlist: none');
+  t.equal(namespaceGracePeriod({ NAMESPACE_GC_GRACE_PERIOD_SECONDS: 60, NAMESPACE_GC_GRACE_PERIOD_ALLOWLIST: ['b'] }, 'a'), 0, 'a namespace not on it: none');
+  t.equal(namespaceGracePeriod({ NAMESPACE_GC_GRACE_PERIOD_SECONDS: 0, NAMESPACE_GC_GRACE_PERIOD_ALLOWLIST: ['a'] }, 'a'), 0, '0 seconds: none');
+  t.equal(namespaceGracePeriod({ NAMESPACE_GC_GRACE_PERIOD_SECONDS: 60, NAMESPACE_GC_GRACE_PERIOD_ALLOWLIST: ['a'] }, 'a'), 60);
+});

@@ -30,6 +30,7 @@ import type { AuthStore, UserRow } from '../../dal/model/auth-store.js';
 import type { MetadataStore, RepositoryRef } from '../../dal/model/store.js';
 import type { TokenClaims } from '../auth/tokens.js';
 import { pythonJsonDumps, type PyJson } from '../../lib/python-json.js';
+import { QUAY_QUEUES } from '../../dal/portable/quay-queues.js';
 import type { IpResolver } from './ip-resolver.js';
 
 /** The facts of a request Quay's logs record. */
@@ -83,7 +84,7 @@ export const DEFAULT_ACTIVITY: ActivitySettings = {
   lenient: { all: false, pulls: false },
   serverHostname: 'localhost',
   urlScheme: 'http',
-  notificationQueue: 'notification',
+  notificationQueue: QUAY_QUEUES.notification.fallback,
 };
 
 /** Kinds a failed write may be skipped for under ALLOW_PULLS_WITHOUT_STRICT_LOGGING (data/model/log.py). */

@@ -58,10 +58,20 @@ for side in ("py", "go"):
     repo = model.repository.create_repository("devtable", "prod" + side, dev)
     Star.create(user=dev, repository=repo)
     dockerfile_build_queue.put(["devtable", "prod" + side], json.dumps({"build": side}))
-    model.organization.create_organization("org" + side, "org%s@example.com" % side, dev)
+    org = model.organization.create_organization("org" + side, "org%s@example.com" % side, dev)
     model.repository.create_repository("org" + side, "app", dev)
     notification_queue.put(["org" + side, "app", "repo_push"], json.dumps({"n": side}))
-    model.user.create_user("gone" + side, "password", "gone%s@example.com" % side, auto_verify=True)
+    # Linked data the mark deletes at once (no grace period): a team with a member, a robot, a quota with a limit.
+    team = model.team.create_team("builders", org, "member")
+    model.team.add_user_to_team(model.user.get_user("reader"), team)
+    robot, _ = model.user.create_robot("bot", org)
+    model.team.add_user_to_team(robot, team)
+    quota = model.namespacequota.create_namespace_quota(org, 10 * 1024 * 1024)
+    model.namespacequota.create_namespace_quota_limit(quota, "warning", 80)
+    gone = model.user.create_user("gone" + side, "password", "gone%s@example.com" % side, auto_verify=True)
+    model.user.create_robot("helper", gone)
+    model.team.add_user_to_team(gone, model.team.get_organization_team("buynlarge", "readers"))
+    model.namespacequota.create_namespace_quota(gone, 1024 * 1024)
 `);
 const goneToken: Record<Side, string> = {
   python: await insertOAuthToken(quay.database, 'gonepy', 'user:admin'),
@@ -285,9 +295,20 @@ async function namespaceMarks(name: string): Promise<unknown> {
   const item = (
     await sql<{ queue_name: string; body: string; retries_remaining: number }>('SELECT queue_name, body, retries_remaining FROM queueitem WHERE id = ?', [Number(marker.queue_id)])
   )[0]!;
+  const n = async (text: string, p: unknown[]): Promise<number> => Number((await sql<{ n: number }>(text, p))[0]!.n);
+  const id = marker.namespace_id;
   return {
     user: { uuidName: /^[0-9a-f-]{36}$/.test(user.username), uuidEmail: /^[0-9a-f-]{36}$/.test(user.email), enabled: Boolean(user.enabled) },
     email: marker.original_email.replace(/(py|go)@/, '@'),
+    // What the mark's _delete_user_linked_data leaves: the rows left of the fixture's team, robot, quota and memberships.
+    linked: {
+      teams: await n('SELECT COUNT(*) AS n FROM team WHERE organization_id = ?', [id]),
+      teamMembers: await n('SELECT COUNT(*) AS n FROM teammember m JOIN team t ON t.id = m.team_id WHERE t.organization_id = ?', [id]),
+      memberships: await n('SELECT COUNT(*) AS n FROM teammember WHERE user_id = ?', [id]),
+      robots: await n('SELECT COUNT(*) AS n FROM "user" WHERE username LIKE ?', [`${name}+%`]),
+      quotas: await n('SELECT COUNT(*) AS n FROM userorganizationquota WHERE namespace_id = ?', [id]),
+      quotaLimits: await n('SELECT COUNT(*) AS n FROM quotalimits l JOIN userorganizationquota q ON q.id = l.quota_id WHERE q.namespace_id = ?', [id]),
+    },
     item: { queue_name: item.queue_name === `namespacegc/${marker.namespace_id}/`, body: JSON.parse(item.body), retries: item.retries_remaining, markerId: marker.id },
     notifications: (await queue(`notification/${name}/%`)).length,
   };
@@ -372,7 +393,8 @@ t.test("Organization.delete: the same marks; the item ours put is purged by Quay
   const a = (await namespaceMarks('orgpy')) as { item: { markerId: number } };
   const b = (await namespaceMarks('orggo')) as { item: { markerId: number } };
   t.ok(a && b, 'each side left a marker');
-  t.same(fold(b, b.item.markerId), fold(a, a.item.markerId), 'disabled, renamed, the namespacegc item, its notification items purged');
+  t.same(fold(b, b.item.markerId), fold(a, a.item.markerId), 'disabled, renamed, its linked data deleted, the namespacegc item, its notification items purged');
+  t.match(b, { linked: { teams: 0, teamMembers: 0, robots: 0, quotas: 0, quotaLimits: 0 } }, 'its teams, robot and quota are gone at once');
   const nsId = async (n: string): Promise<number> =>
     (await sql<{ namespace_id: number }>('SELECT namespace_id FROM deletednamespace WHERE original_username = ?', [n]))[0]!.namespace_id;
   const [pyId, goId] = [await nsId('orgpy'), await nsId('orggo')];
@@ -402,7 +424,8 @@ t.test('User.delete: the same marks and user_delete row', async (t) => {
   const a = (await namespaceMarks('gonepy')) as { item: { markerId: number } };
   const b = (await namespaceMarks('gonego')) as { item: { markerId: number } };
   t.ok(a && b, 'each side left a marker');
-  t.same(fold(b, b.item.markerId), fold(a, a.item.markerId), 'disabled, renamed, the namespacegc item');
+  t.same(fold(b, b.item.markerId), fold(a, a.item.markerId), 'disabled, renamed, its linked data deleted, the namespacegc item');
+  t.match(b, { linked: { memberships: 0, robots: 0, quotas: 0 } }, 'its team membership, robot and quota are gone at once');
 });
 
 t.test("an export ours queued is written and called back by Quay's ExportActionLogsWorker", async (t) => {

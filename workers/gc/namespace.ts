@@ -4,8 +4,8 @@
  * repository purge of ./engine.ts (purge_repository, which also removes the
  * files only the namespace's repositories held).
  *
- * In Quay's order: the namespace disabled; its items purged from the
- * namespaced queues (under its current name, which marking replaced with a
+ * In Quay's order: the namespace disabled; its items purged from Quay's
+ * `all_queues` (under its current name, which marking replaced with a
  * UUID: the producer purged the items under the original name); every
  * repository marked for deletion in one statement, then purged, round after
  * round while any purge succeeds; the auto-prune task and policies; the

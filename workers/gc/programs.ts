@@ -18,7 +18,6 @@ import type { PortableSql } from '../../dal/model/portable-sql.js';
 import type { Dal } from '../../dal/model/dal.js';
 import type { QuotaAccounting } from '../../dal/model/store.js';
 import { GcData, type GcSettings } from '../../dal/portable/gc.js';
-import { WorkQueue } from '../../dal/portable/queue.js';
 import { NamespaceGcData } from '../../dal/portable/namespace-gc.js';
 import { namespacePurgeQueues, quayQueue } from '../../dal/portable/quay-queues.js';
 import type { StorageDriver } from '../../storage/driver.js';
@@ -111,7 +110,7 @@ export function gcWorker(d: GcProgramDeps): WorkerProgram {
 export function repositoryGcWorker(d: GcProgramDeps): WorkerProgram {
   const log = d.log.child({ program: 'repositorygcworker' });
   const { data, gc } = gcCollector(d, log);
-  const queue = new WorkQueue(d.sql, 'repositorygc', { hasNamespace: true, now: d.now });
+  const queue = quayQueue(d.sql, d.quayConfig, 'repositorygc', d.now);
   const program = queueProgram(
     {
       program: 'repositorygcworker',

@@ -41,6 +41,7 @@ import { actionLogView, parseLogDate } from '../../domain/action-logs.js';
 import { formatDate } from '../../domain/quay-dates.js';
 import type { StorageDriver } from '../../storage/driver.js';
 import { exportedLogsKey, uploadKey } from '../../storage/paths.js';
+import { quayQueueName } from '../../dal/portable/quay-queues.js';
 
 /** ExportResult (the values Quay's callbacks and e-mail template know). */
 export type ExportStatus = 'invalidrequest' | 'timedout' | 'failed' | 'success';
@@ -72,7 +73,7 @@ export function exportSettings(cfg: Readonly<Record<string, unknown>>): ExportSe
   const str = (k: string, fallback: string): string => (typeof cfg[k] === 'string' ? (cfg[k] as string) : fallback);
   const allowed = cfg.SSRF_ALLOWED_HOSTS;
   return {
-    queueName: str('EXPORT_ACTION_LOGS_QUEUE_NAME', '') || 'exportactionlogs',
+    queueName: quayQueueName(cfg, 'exportactionlogs'),
     pollSeconds: num(cfg.EXPORT_ACTION_LOGS_WORKER_POLL_PERIOD, 60) || 60,
     storagePath: str('EXPORT_ACTION_LOGS_STORAGE_PATH', 'exportedactionlogs'),
     maxWorkMs: num(cfg.EXPORT_ACTION_LOGS_MAXIMUM_SECONDS, 7200) * 1000,

@@ -8,7 +8,8 @@ import type { PortableSql } from '../../dal/model/portable-sql.js';
 import type { Dal } from '../../dal/model/dal.js';
 import type { StorageDriver } from '../../storage/driver.js';
 import { Notifications } from '../../dal/portable/notifications.js';
-import { WorkQueue, deleteExpiredItems } from '../../dal/portable/queue.js';
+import { deleteExpiredItems } from '../../dal/portable/queue.js';
+import { quayQueue } from '../../dal/portable/quay-queues.js';
 import { queueProgram } from '../queue-worker.js';
 import type { WorkerMetrics } from '../metrics.js';
 import type { WorkerProgram } from '../runner.js';
@@ -52,8 +53,7 @@ export function dataTierPrograms(d: ProgramDeps): WorkerProgram[] {
     queueProgram(
       {
         program: 'notificationworker',
-        // NOTIFICATION_QUEUE_NAME, as Quay's app.py names the queue.
-        queue: new WorkQueue(d.sql, notifications.queueName, { hasNamespace: true, now }),
+        queue: quayQueue(d.sql, d.quayConfig, 'notification', now),
         // Quay's NotificationWorker(notification_queue, poll_period_seconds=10, reservation_seconds=30, retry_after_seconds=30).
         pollSeconds: 10,
         reservationSeconds: 30,
@@ -71,8 +71,7 @@ export function dataTierPrograms(d: ProgramDeps): WorkerProgram[] {
     queueProgram(
       {
         program: 'exportactionlogsworker',
-        // EXPORT_ACTION_LOGS_QUEUE_NAME, namespaced, as Quay's app.py names it.
-        queue: new WorkQueue(d.sql, exports.queueName, { hasNamespace: true, now }),
+        queue: quayQueue(d.sql, d.quayConfig, 'exportactionlogs', now),
         // Quay's ExportActionLogsWorker(queue, poll_period_seconds=EXPORT_ACTION_LOGS_WORKER_POLL_PERIOD): QueueWorker's
         // reservation and retry_after of 300 s.
         pollSeconds: exports.pollSeconds,

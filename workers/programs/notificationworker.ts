@@ -31,6 +31,7 @@ import { Script } from 'node:vm';
 import type { Logger } from '../../lib/log.js';
 import { pythonJsonDumps, pythonJsonLoads, type PyJson } from '../../lib/python-json.js';
 import type { Notifications, NotificationRow } from '../../dal/portable/notifications.js';
+import { quayQueueName } from '../../dal/portable/quay-queues.js';
 import { JobError } from '../queue-worker.js';
 
 export interface NotificationSettings {
@@ -45,9 +46,8 @@ export interface NotificationSettings {
 export function notificationSettings(quayConfig: Readonly<Record<string, unknown>>): NotificationSettings {
   const extra = quayConfig.WEBHOOK_HOSTNAME_BLACKLIST;
   const timeout = quayConfig.NOTIFICATION_SEND_TIMEOUT;
-  const queue = quayConfig.NOTIFICATION_QUEUE_NAME;
   return {
-    queueName: typeof queue === 'string' && queue !== '' ? queue : 'notification',
+    queueName: quayQueueName(quayConfig, 'notification'),
     sendTimeoutSeconds: typeof timeout === 'number' && timeout > 0 ? timeout : 10,
     hostnameBlacklist: ['localhost', '127.0.0.1', ...(Array.isArray(extra) ? extra.filter((h): h is string => typeof h === 'string') : [])],
   };

@@ -5,29 +5,34 @@
  * membership, a user notification), a permission prototype, an OAuth
  * application with a token, a quota with a limit and a quota notification,
  * the namespace's size row, an auto-prune policy and task, a build trigger in
- * another namespace connected through it, queue items; then marked for
- * deletion the way Quay's mark_namespace_for_deletion leaves it with a grace
- * period (the linked data kept): disabled, renamed to a UUID, a
- * `deletednamespace` marker and its `namespacegc/<id>/` item.
+ * another namespace connected through it (`linkedNamespace`);
+ * then (`buildNamespace`) marked for deletion the way Quay's
+ * mark_namespace_for_deletion leaves it with a grace period (the linked data
+ * kept): disabled, renamed to a UUID, a `deletednamespace` marker (the
+ * tests put its `namespacegc/<id>/` item).
  */
 import { randomUUID } from 'node:crypto';
 import type { Side } from './store-sides.js';
 
-export interface NamespaceFixture {
+export interface LinkedNamespace {
   readonly orgId: number;
   readonly repoId: number;
   readonly robotId: number;
   readonly teamId: number;
-  readonly markerId: number;
   /** A user outside the namespace (team member, trigger owner…): it stays. */
   readonly memberId: number;
   /** The member's own repository, with a build trigger connected through the member that pulls with the org's robot. */
   readonly otherRepoId: number;
 }
 
+export interface NamespaceFixture extends LinkedNamespace {
+  readonly markerId: number;
+}
+
 const T = '2026-06-01 12:00:00';
 
-export async function buildNamespace(s: Side, org: string, nowMs: number): Promise<NamespaceFixture> {
+/** The namespace and its linked data, not marked. */
+export async function linkedNamespace(s: Side, org: string, nowMs: number): Promise<LinkedNamespace> {
   const b = (v: boolean): unknown => (s.kind === 'pg' ? v : v ? 1 : 0);
   const id = async (sql: string, ...p: unknown[]): Promise<number> => Number((await s.raw(sql, ...p))[0]!.id);
   const repo = await s.meta.createRepository(org, 'app', 'private', nowMs);
@@ -102,9 +107,17 @@ export async function buildNamespace(s: Side, org: string, nowMs: number): Promi
     robotId,
     b(true),
   );
+  return { orgId, repoId: repo.id, robotId, teamId, memberId, otherRepoId: other.id };
+}
+
+/** The namespace, marked for deletion as with a grace period. */
+export async function buildNamespace(s: Side, org: string, nowMs: number): Promise<NamespaceFixture> {
+  const f = await linkedNamespace(s, org, nowMs);
+  const b = (v: boolean): unknown => (s.kind === 'pg' ? v : v ? 1 : 0);
+  const orgId = f.orgId;
   // Marked for deletion, as mark_namespace_for_deletion leaves it when a grace period defers the linked data.
   await s.raw('INSERT INTO deletednamespace (namespace_id, marked, original_username, original_email, queue_id) VALUES (?, ?, ?, ?, NULL)', orgId, T, org, `${org}@example.com`);
-  const markerId = await id('SELECT id FROM deletednamespace WHERE namespace_id = ?', orgId);
+  const markerId = Number((await s.raw('SELECT id FROM deletednamespace WHERE namespace_id = ?', orgId))[0]!.id);
   await s.raw('UPDATE "user" SET enabled = ?, username = ?, email = ? WHERE id = ?', b(false), randomUUID(), randomUUID(), orgId);
-  return { orgId, repoId: repo.id, robotId, teamId, markerId, memberId, otherRepoId: other.id };
+  return { ...f, markerId };
 }
