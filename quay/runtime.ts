@@ -17,7 +17,7 @@ import type { Logger } from '../lib/log.js';
 import { openDal, type Dal } from '../dal/index.js';
 import type { AuthStore } from '../dal/model/auth-store.js';
 import type { MetadataStore } from '../dal/model/store.js';
-import { createRegistry, DEFAULT_AUTH, DEFAULT_REGISTRY_SETTINGS, type ActivityOptions, type RegistrySurfaceSettings } from '../registryd/index.js';
+import { createRegistry, DEFAULT_AUTH, DEFAULT_REGISTRY_SETTINGS, storedReferrerFields, type ActivityOptions, type RegistrySurfaceSettings } from '../registryd/index.js';
 import { RegistryMetrics } from '../registryd/metrics/metrics.js';
 import { createRegistryServer } from '../registryd/http/server.js';
 import { createRouter, isWellKnownPath, sendReadiness } from './router.js';
@@ -185,7 +185,15 @@ export function goSidePrograms(
   o: { readonly staleUploadHours: number; readonly log: Logger; readonly quayConfig: Readonly<Record<string, unknown>>; readonly metrics: WorkerMetrics | null },
 ): WorkerProgram[] {
   const programs: WorkerProgram[] = [
-    ...dataTierPrograms({ sql: side.dal.sql, dal: side.dal, storage: side.storage, log: o.log, quayConfig: o.quayConfig, metrics: o.metrics }),
+    ...dataTierPrograms({
+      referrerFields: storedReferrerFields,
+      sql: side.dal.sql,
+      dal: side.dal,
+      storage: side.storage,
+      log: o.log,
+      quayConfig: o.quayConfig,
+      metrics: o.metrics,
+    }),
     {
       // Quay's blobuploadcleanupworker: upload sessions older than BLOBUPLOAD_DELETION_DATE_THRESHOLD, with their partial objects.
       program: 'blobuploadcleanupworker',

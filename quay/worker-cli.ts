@@ -24,6 +24,7 @@ import type { MetadataStore } from '../dal/model/store.js';
 import { LocalStorage } from '../storage/local.js';
 import { dataTierPrograms } from '../workers/programs/index.js';
 import { idleReason } from '../workers/features.js';
+import { storedReferrerFields } from '../registryd/index.js';
 import { openSnapshots } from './snapshots.js';
 import type { RuntimeConfig } from './config.js';
 
@@ -115,7 +116,7 @@ async function openProgram(o: RunWorkerOptions, metrics: WorkerMetrics): Promise
   const dal = await openDal({ databaseUri: c.databaseUri, databaseFile: c.databaseFile, storageLocation: c.storage.location });
   mkdirSync(c.storage.path, { recursive: true });
   const storage = new LocalStorage(c.storage.path, c.storage.location);
-  return { program: pick(dataTierPrograms({ sql: dal.sql, dal, storage, ...deps })), store: dal.metadata, close: () => dal.close() };
+  return { program: pick(dataTierPrograms({ sql: dal.sql, dal, storage, referrerFields: storedReferrerFields, ...deps })), store: dal.metadata, close: () => dal.close() };
 }
 
 /** Runs one program until stopped (or one pass with `once`). Resolves with the exit code. */

@@ -19,6 +19,7 @@
  * Needs real Quay and PostgreSQL: fails, never skips.
  */
 import t from 'tap';
+import { storedReferrerFields } from '../../registryd/index.js';
 import { appendFileSync, cpSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -203,7 +204,7 @@ for (const database of ['sqlite', 'postgres'] as const) {
     const did = await repositoryActionCounter({ sql: dal.sql, log: quiet, quayConfig, now: () => FIXED_MS }).run(() => true);
     t.match(did, { day: made.yesterday, taken_by_another: 0 }, 'ours counted yesterday');
     t.ok((did as { expired_deleted: number }).expired_deleted > 0, 'and removed expired counts');
-    t.ok(await manifestSubjectBackfill({ sql: dal.sql, log: quiet, quayConfig }).run(() => true), 'ours backfilled');
+    t.ok(await manifestSubjectBackfill({ sql: dal.sql, referrerFields: storedReferrerFields, log: quiet, quayConfig }).run(() => true), 'ours backfilled');
 
     // globalpromstats: Quay's gauges (its _report_stats, read from its prometheus_client registry) and ours, on the same rows.
     const registry = new Registry();

@@ -18,7 +18,7 @@ import { expiredAppTokenProgram, quotaTotalProgram, registrySizeProgram, service
 import { gcWorker, namespaceGcWorker, repositoryGcWorker } from '../gc/programs.js';
 import { autoPruneProgram } from './autopruneworker.js';
 import { repositoryActionCounter } from './repositoryactioncounter.js';
-import { manifestSubjectBackfill } from './manifestsubjectbackfillworker.js';
+import { manifestSubjectBackfill, type ReferrerFieldsReader } from './manifestsubjectbackfillworker.js';
 import { globalPromStats } from './globalpromstats.js';
 import { ActionLogs } from '../../dal/portable/logs.js';
 import { exportJob, exportSettings } from './exportactionlogsworker.js';
@@ -33,6 +33,8 @@ export interface ProgramDeps {
   /** Every Quay key of the config (programs read their settings from them). */
   readonly quayConfig: Readonly<Record<string, unknown>>;
   readonly metrics: WorkerMetrics | null;
+  /** How the registry reads a stored manifest's subject and artifact type (manifestsubjectbackfillworker). */
+  readonly referrerFields: ReferrerFieldsReader;
   readonly now?: () => number;
   /** [0, 1): gcworker's random picks (tests fix it). */
   readonly random?: () => number;
@@ -103,7 +105,7 @@ export function dataTierPrograms(d: ProgramDeps): WorkerProgram[] {
     serviceKeyProgram({ keys: d.dal.serviceKeys, quayConfig: d.quayConfig, now }),
     autoPruneProgram({ dal: d.dal, log: d.log.child({ program: 'autopruneworker' }), quayConfig: d.quayConfig, now }),
     repositoryActionCounter({ sql: d.sql, log: d.log.child({ program: 'repositoryactioncounter' }), quayConfig: d.quayConfig, now }),
-    manifestSubjectBackfill({ sql: d.sql, log: d.log.child({ program: 'manifestsubjectbackfillworker' }), quayConfig: d.quayConfig }),
+    manifestSubjectBackfill({ sql: d.sql, referrerFields: d.referrerFields, log: d.log.child({ program: 'manifestsubjectbackfillworker' }), quayConfig: d.quayConfig }),
     globalPromStats({ sql: d.sql, quayConfig: d.quayConfig, metrics: d.metrics }),
   ];
 }

@@ -5,20 +5,24 @@
  * (the digest an OCI manifest or index names as its subject, what the
  * referrers API and garbage collection look up) and `artifact_type`, each
  * marking its own flag. Read from the stored text by the registry's own
- * parser (registryd's storedReferrerFields), so a backfilled row holds what
+ * parser (registryd's storedReferrerFields, given by the composition root), so a backfilled row holds what
  * a push through either runtime writes.
  */
 import type { Logger } from '../../lib/log.js';
 import type { PortableSql } from '../../dal/model/portable-sql.js';
 import { BACKFILLS, ManifestBackfill, type BackfillKind } from '../../dal/portable/manifest-backfill.js';
-import { storedReferrerFields } from '../../registryd/index.js';
 import type { WorkerProgram } from '../runner.js';
 
 /** Quay's batch of manifest ids. */
 const BATCH = 250;
 
+/** A stored manifest's subject digest and artifact type as the registry reads them (registryd's storedReferrerFields). */
+export type ReferrerFieldsReader = (mediaType: string, text: string) => { readonly subject: string | null; readonly artifactType: string | null; readonly unreadable?: string };
+
 export interface SubjectBackfillDeps {
   readonly sql: PortableSql;
+  /** The registry's manifest reader: workers sit below registryd, so the composition root (quay/) passes it. */
+  readonly referrerFields: ReferrerFieldsReader;
   readonly log: Logger;
   readonly quayConfig: Readonly<Record<string, unknown>>;
 }
@@ -38,7 +42,7 @@ export function manifestSubjectBackfill(d: SubjectBackfillDeps): WorkerProgram {
       if (rows.length === 0) break;
       for (const m of rows) {
         if (!active()) return { filled, taken_by_another: taken };
-        const fields = storedReferrerFields(m.mediaType, m.text);
+        const fields = d.referrerFields(m.mediaType, m.text);
         if (fields.unreadable !== undefined)
           d.log.warn('manifest does not parse: backfilled as having none', { program: 'manifestsubjectbackfillworker', manifest_id: m.id, fill: kind, reason: fields.unreadable });
         const value = kind === 'subject' ? fields.subject : fields.artifactType;

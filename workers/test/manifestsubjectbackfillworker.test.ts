@@ -8,6 +8,7 @@
  * its flag. Needs the local PostgreSQL; fails, never skips.
  */
 import t from 'tap';
+import { storedReferrerFields } from '../../registryd/index.js';
 import { openStoreSides } from '../../dal/test/lib/store-sides.js';
 import { digestOf, testManifest } from '../../dal/test/lib/manifests.js';
 import { ManifestBackfill } from '../../dal/portable/manifest-backfill.js';
@@ -65,7 +66,7 @@ for (const s of sides) {
     t.equal(await data.anyPending('subject'), true);
     const lines: Record<string, unknown>[] = [];
     const log = createLogger({}, { write: (l: string) => lines.push(JSON.parse(l) as Record<string, unknown>) });
-    const program = manifestSubjectBackfill({ sql: s.dal.sql, log, quayConfig: {} });
+    const program = manifestSubjectBackfill({ sql: s.dal.sql, referrerFields: storedReferrerFields, log, quayConfig: {} });
     t.same(await program.run(() => true), { subject: { filled: 5, taken_by_another: 0 }, artifact_type: { filled: 5, taken_by_another: 0 } });
     const rows = Object.fromEntries(
       (await s.raw('SELECT id, subject, artifact_type, subject_backfilled, artifact_type_backfilled FROM manifest WHERE repository_id = ?', repo.id)).map((r) => [

@@ -6,6 +6,7 @@
  * runtime runs.
  */
 import t from 'tap';
+import { storedReferrerFields } from '../../registryd/index.js';
 import { Registry } from 'prom-client';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -141,9 +142,16 @@ for (const s of sides) {
 
   t.test(`${s.kind}: queuecleanupworker deletes expired items once 50 have gathered`, async (t) => {
     await s.raw('DELETE FROM queueitem');
-    const cleanup = dataTierPrograms({ sql: s.dal.sql, dal: s.dal, storage: storageFor(t), log: captureLog().log, quayConfig: {}, metrics: null, now: () => T0 }).find(
-      (p) => p.program === 'queuecleanupworker',
-    )!;
+    const cleanup = dataTierPrograms({
+      referrerFields: storedReferrerFields,
+      sql: s.dal.sql,
+      dal: s.dal,
+      storage: storageFor(t),
+      log: captureLog().log,
+      quayConfig: {},
+      metrics: null,
+      now: () => T0,
+    }).find((p) => p.program === 'queuecleanupworker')!;
     const expired = sqlTime(T0 - 2 * 86_400_000);
     const put = async (n: number): Promise<void> => {
       for (let i = 0; i < n; i++) {
@@ -173,9 +181,15 @@ t.test("parseTimedelta reads Quay's <n><unit>", async (t) => {
 });
 
 t.test('every program quay worker --list calls built is one the runtime runs', async (t) => {
-  const names = dataTierPrograms({ sql: sides[0]!.dal.sql, dal: sides[0]!.dal, storage: storageFor(t), log: captureLog().log, quayConfig: {}, metrics: null }).map(
-    (p) => p.program,
-  );
+  const names = dataTierPrograms({
+    referrerFields: storedReferrerFields,
+    sql: sides[0]!.dal.sql,
+    dal: sides[0]!.dal,
+    storage: storageFor(t),
+    log: captureLog().log,
+    quayConfig: {},
+    metrics: null,
+  }).map((p) => p.program);
   for (const p of TS_PROGRAMS) t.ok(p === 'blobuploadcleanupworker' || names.includes(p), `${p} is run by the runtime`);
   for (const p of names) t.ok(TS_PROGRAMS.includes(p), `${p} is listed as built`);
 });

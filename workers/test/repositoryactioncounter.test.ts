@@ -9,6 +9,7 @@
  * The clock is a variable. Needs the local PostgreSQL; fails, never skips.
  */
 import t from 'tap';
+import { storedReferrerFields } from '../../registryd/index.js';
 import { openStoreSides } from '../../dal/test/lib/store-sides.js';
 import { localDay, sqlLocalTime } from '../../dal/model/time.js';
 import { ActionCounts } from '../../dal/portable/action-counts.js';
@@ -156,7 +157,15 @@ for (const s of sides) {
 
 t.test('the program is registered among the data tier programs', async (t) => {
   const s = sides[0]!;
-  const programs = dataTierPrograms({ sql: s.dal.sql, dal: s.dal, storage: new LocalStorage(tempDir(t, 'rac-')), log: quiet, quayConfig: {}, metrics: null });
+  const programs = dataTierPrograms({
+    referrerFields: storedReferrerFields,
+    sql: s.dal.sql,
+    dal: s.dal,
+    storage: new LocalStorage(tempDir(t, 'rac-')),
+    log: quiet,
+    quayConfig: {},
+    metrics: null,
+  });
   t.ok(programs.find((p) => p.program === 'repositoryactioncounter'));
   t.equal(programs.find((p) => p.program === 'repositoryactioncounter')!.everyMs, 4 * HOUR, "every 4 hours, as Quay's");
 });
