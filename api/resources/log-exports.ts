@@ -10,7 +10,7 @@
  * user itself; the organisation's admin, a global read-only superuser or a
  * full-access superuser), the body (an object whose `callback_url` and
  * `callback_email` are strings), the repository (404), the callback URL
- * (./callback-url.ts) and e-mail (an `@`), the dates (`%m/%d/%Y` UTC; a
+ * (lib/ssrf.ts, worded as Quay's endpoint words it) and e-mail (an `@`), the dates (`%m/%d/%Y` UTC; a
  * missing or unreadable one is yesterday / today; the end takes its whole
  * day), then the item.
  *
@@ -26,7 +26,7 @@ import { logAction } from '../call/audit.js';
 import type { ApiCall } from '../call/context.js';
 import type { ApiRouteRecord } from '../call/record.js';
 import { invalidRequest, notFound } from '../wire/errors.js';
-import { callbackUrlProblem } from './callback-url.js';
+import { ssrfRefusal, type Resolver } from '../../lib/ssrf.js';
 import { allowIfGlobalReadonlySuperuser, allowIfSuperuserWithFullAccess, requireRepo, requireUser } from './guards.js';
 
 const DAY_MS = 86_400_000;
@@ -86,6 +86,17 @@ const mdY = (ms: number): string => {
 };
 
 /** Why a request was refused, as Quay words it in export_logs_failure and in the answer. */
+/**
+ * _validate_callback_url: null when the callback URL passes Quay's SSRF
+ * check, else the endpoint's answer: "Invalid callback URL" for a blocked
+ * destination (Quay hides which one), the check's own message otherwise.
+ */
+export async function callbackUrlProblem(url: string, allowedHosts: readonly string[], resolve?: Resolver): Promise<string | null> {
+  const refusal = await ssrfRefusal(url, allowedHosts, resolve);
+  if (!refusal) return null;
+  return refusal.kind === 'blocked' ? 'Invalid callback URL' : refusal.message;
+}
+
 class ExportRefused extends Error {
   constructor(
     readonly logged: string,

@@ -1,15 +1,14 @@
 /**
  * The pieces of the log-export requests that copy Python behaviour, checked
- * against Python itself: the callback-URL check against Quay's own
- * util/security/ssrf.py (stdlib only, run from Quay's source), Python's repr
+ * against Python itself: the endpoint's wording of a refused callback URL
+ * (Quay's util/security/ssrf.py, stdlib only, run from Quay's source), Python's repr
  * of a JSON value (jsonschema's message) and strptime's `%m/%d/%Y`.
  */
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { QUAY_PYTHON } from '../../test/lib/quay-python.js';
-import { callbackUrlProblem } from '../resources/callback-url.js';
-import { parseExportDate, pyRepr } from '../resources/log-exports.js';
+import { callbackUrlProblem, parseExportDate, pyRepr } from '../resources/log-exports.js';
 
 function python(code: string, input: string): string {
   const r = spawnSync('/usr/bin/python3', ['-c', code], { input, encoding: 'utf8', cwd: join(QUAY_PYTHON, 'src') });
@@ -17,47 +16,29 @@ function python(code: string, input: string): string {
   return r.stdout;
 }
 
-t.test("callback URLs are judged as Quay's validate_external_registry_url judges them", async (t) => {
+t.test("a refused callback URL is answered as Quay's _validate_callback_url answers it", async (t) => {
+  // One URL per outcome; lib/test/ssrf.test.ts compares the check itself on many more.
   const urls = [
     'http://8.8.8.8/x',
-    'https://1.1.1.1:8443/cb',
-    'http://127.0.0.1:9/x',
     'http://10.1.2.3/x',
-    'http://100.64.0.1/',
-    'http://169.254.169.254/latest',
-    'http://172.20.0.1/',
-    'http://192.168.1.1/',
-    'http://192.0.2.1/',
-    'http://198.18.0.1/',
-    'http://224.0.0.1/',
-    'http://0.0.0.0/',
-    'http://255.255.255.255/',
     'http://[::1]/',
-    'http://[2001:4860:4860::8888]/',
-    'http://[2001:db8::1]/',
-    'http://[fd00::1]/',
-    'http://[fe80::1]/',
-    'http://[::ffff:8.8.8.8]/',
-    'http://[64:ff9b::808:808]/',
-    'http://[2002::1]/',
-    'http://[2001::1]/',
-    'ftp://example.com/x',
-    'HTTP://8.8.8.8/',
-    'http://user:pw@8.8.8.8/',
-    'http://user@8.8.8.8/',
-    'http:///x',
-    'no-scheme',
-    '   ',
     'http://localhost/x',
+    'http://a..b/',
+    'ftp://example.com/x',
+    'http://user:pw@8.8.8.8/',
+    'http:///x',
+    '   ',
+    'http://[::1/',
     'http://nonexistent.invalid/x',
   ];
-  const allow = ['127.0.0.1', '10.0.0.0/8'];
+  const allow = ['10.0.0.0/8'];
   const py = JSON.parse(
     python(
       `import json, sys
 from util.security.ssrf import validate_external_registry_url, SSRFBlockedError
 out = []
 for url, allow in json.loads(sys.stdin.read()):
+    # endpoints/api/logs.py _validate_callback_url, without the Flask app around it
     try:
         validate_external_registry_url(url, allowed_hosts=allow)
         out.append(None)
@@ -71,6 +52,7 @@ print(json.dumps(out))`,
   ) as (string | null)[];
   const ours = [...(await Promise.all(urls.map((u) => callbackUrlProblem(u, [])))), ...(await Promise.all(urls.map((u) => callbackUrlProblem(u, allow))))];
   for (let i = 0; i < ours.length; i++) t.equal(ours[i], py[i], `${urls[i % urls.length]}${i >= urls.length ? ' (allow-list)' : ''}: ${String(py[i])}`);
+  t.ok(py.includes('Invalid callback URL') && py.includes(null) && py.includes("Invalid URL scheme 'ftp': only HTTP and HTTPS are allowed"), 'every outcome is exercised');
 });
 
 t.test("a JSON value's repr is Python's", async (t) => {

@@ -35,7 +35,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../lib/log.js';
 import { pythonJsonDumps, PyFloat, pyFloatRepr, type PyJson } from '../../lib/python-json.js';
-import { externalUrlRefusal } from '../../lib/ssrf.js';
+import { ssrfRefusal } from '../../lib/ssrf.js';
 import { ActionLogs, logTimeParam, type ExportLogRow } from '../../dal/portable/logs.js';
 import { actionLogView, parseLogDate } from '../../domain/action-logs.js';
 import { formatDate } from '../../domain/quay-dates.js';
@@ -159,7 +159,7 @@ export function exportJob(d: ExportDeps): (job: Record<string, unknown>) => Prom
     d.log.info('export result', { export_id: pyStr(exportId), status, exported_data_url: url });
     if (truthy(job.callback_url)) {
       const target = typeof job.callback_url === 'string' ? job.callback_url : '';
-      const refusal = target ? await externalUrlRefusal(target, s.ssrfAllowedHosts, d.resolve) : 'External registry URL is required';
+      const refusal = target ? ((await ssrfRefusal(target, s.ssrfAllowedHosts, d.resolve))?.message ?? null) : 'External registry URL is required';
       if (refusal !== null) {
         d.log.warn('callback URL refused by the SSRF check: not called', { export_id: pyStr(exportId), reason: refusal });
       } else {
