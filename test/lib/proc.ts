@@ -52,6 +52,14 @@ export function tempDir(t: TLike, prefix = 'swb-e2e-'): string {
 
 /** A TCP port that was free a moment ago (bound to port 0, then released). */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
+  // Below the kernel's ephemeral range (32768 and up by default): a port the
+  // kernel hands out with listen(0) can be taken again by any outgoing
+  // connection (a database client's local port) before the test's server
+  // binds it; a port below that range can only be taken by another bind.
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await bindable(port, host)) return port;
+  }
   const s = net.createServer();
   await new Promise<void>((resolve, reject) => {
     s.once('error', reject);
@@ -60,6 +68,14 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   const port = (s.address() as net.AddressInfo).port;
   await new Promise<void>((r) => s.close(() => r()));
   return port;
+}
+
+function bindable(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, host, () => s.close(() => resolve(true)));
+  });
 }
 
 /** True when `bin` is on PATH (or is an executable path). */
