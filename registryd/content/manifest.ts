@@ -334,6 +334,7 @@ function schema1LayersSize(text: string): number {
       throw invalid(`history[${i}].v1Compatibility is not JSON`);
     }
     if (!isObject(v1) || !('id' in v1)) throw invalid(`history[${i}].v1Compatibility has no id`);
+    if ('config' in v1 && !isObject(v1.config)) throw invalid(`history[${i}].v1Compatibility's config is not an object`);
     const size = v1.Size;
     if (size === undefined || size === null) continue;
     if (typeof size !== 'number' || !Number.isSafeInteger(size)) throw invalid(`history[${i}] Size ${JSON.stringify(size)} is not a whole number of bytes`);
