@@ -17,7 +17,15 @@ import type { Logger } from '../lib/log.js';
 import { openDal, type Dal } from '../dal/index.js';
 import type { AuthStore } from '../dal/model/auth-store.js';
 import type { MetadataStore } from '../dal/model/store.js';
-import { createRegistry, DEFAULT_AUTH, DEFAULT_REGISTRY_SETTINGS, storedReferrerFields, type ActivityOptions, type RegistrySurfaceSettings } from '../registryd/index.js';
+import {
+  createRegistry,
+  DEFAULT_AUTH,
+  DEFAULT_REGISTRY_SETTINGS,
+  storedReferrerFields,
+  storedSizeFields,
+  type ActivityOptions,
+  type RegistrySurfaceSettings,
+} from '../registryd/index.js';
 import { RegistryMetrics } from '../registryd/metrics/metrics.js';
 import { createRegistryServer } from '../registryd/http/server.js';
 import { createRouter, isWellKnownPath, sendReadiness } from './router.js';
@@ -187,6 +195,7 @@ export function goSidePrograms(
   const programs: WorkerProgram[] = [
     ...dataTierPrograms({
       referrerFields: storedReferrerFields,
+      sizeFields: storedSizeFields,
       sql: side.dal.sql,
       dal: side.dal,
       storage: side.storage,

@@ -24,7 +24,7 @@ import type { MetadataStore } from '../dal/model/store.js';
 import { LocalStorage } from '../storage/local.js';
 import { dataTierPrograms } from '../workers/programs/index.js';
 import { idleReason } from '../workers/features.js';
-import { storedReferrerFields } from '../registryd/index.js';
+import { storedReferrerFields, storedSizeFields } from '../registryd/index.js';
 import { openSnapshots } from './snapshots.js';
 import type { RuntimeConfig } from './config.js';
 
@@ -36,6 +36,7 @@ export const TS_PROGRAMS: readonly string[] = [
   'exportactionlogsworker',
   'gcworker',
   'globalpromstats',
+  'manifestbackfillworker',
   'manifestsubjectbackfillworker',
   'namespacegcworker',
   'notificationworker',
@@ -116,7 +117,11 @@ async function openProgram(o: RunWorkerOptions, metrics: WorkerMetrics): Promise
   const dal = await openDal({ databaseUri: c.databaseUri, databaseFile: c.databaseFile, storageLocation: c.storage.location });
   mkdirSync(c.storage.path, { recursive: true });
   const storage = new LocalStorage(c.storage.path, c.storage.location);
-  return { program: pick(dataTierPrograms({ sql: dal.sql, dal, storage, referrerFields: storedReferrerFields, ...deps })), store: dal.metadata, close: () => dal.close() };
+  return {
+    program: pick(dataTierPrograms({ sql: dal.sql, dal, storage, referrerFields: storedReferrerFields, sizeFields: storedSizeFields, ...deps })),
+    store: dal.metadata,
+    close: () => dal.close(),
+  };
 }
 
 /** Runs one program until stopped (or one pass with `once`). Resolves with the exit code. */

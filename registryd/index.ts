@@ -24,7 +24,7 @@ export type { AuthStore } from '../dal/model/auth-store.js';
 export type { StorageDriver } from '../storage/driver.js';
 export type { AuthSettings } from './auth/auth-service.js';
 export { DEFAULT_MAX_UPLOADS_PER_CLIENT } from './service/upload-slots.js';
-export { storedReferrerFields } from './content/manifest.js';
+export { storedReferrerFields, storedSizeFields } from './content/manifest.js';
 
 /** What a runtime records besides content (service/activity.ts), over Quay's defaults. */
 export type ActivityOptions = Partial<Omit<ActivitySettings, 'serverHostname' | 'urlScheme'>> & {

@@ -305,3 +305,63 @@ export function storedReferrerFields(mediaType: string, text: string): { readonl
     throw e;
   }
 }
+
+/**
+ * Docker schema 1, read as Quay's size backfill reads it (no signature
+ * check): the `tag`, `name`, `fsLayers` and `history` it must have, each
+ * history entry's `v1Compatibility` a JSON text with an `id`; the layers'
+ * sizes are the `Size` those texts give (a layer without one adds nothing).
+ */
+function schema1LayersSize(text: string): number {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw invalid(`manifest is not JSON: ${(e as Error).message}`);
+  }
+  if (!isObject(doc)) throw invalid('manifest is not a JSON object');
+  if (typeof doc.tag !== 'string' || typeof doc.name !== 'string') throw invalid('a schema 1 manifest needs a tag and a name');
+  const { fsLayers, history } = doc;
+  if (!Array.isArray(fsLayers) || fsLayers.some((l) => !isObject(l) || typeof l.blobSum !== 'string')) throw invalid('fsLayers must be a list of {blobSum}');
+  if (!Array.isArray(history) || history.some((h) => !isObject(h) || typeof h.v1Compatibility !== 'string')) throw invalid('history must be a list of {v1Compatibility}');
+  let total = 0;
+  for (let i = 0; i < Math.min(fsLayers.length, history.length); i++) {
+    if (!/^[a-zA-Z0-9+._-]+:[a-zA-Z0-9=_-]+$/.test((fsLayers[i] as { blobSum: string }).blobSum)) throw invalid(`fsLayers[${i}].blobSum is not a digest`);
+    let v1: unknown;
+    try {
+      v1 = JSON.parse((history[i] as { v1Compatibility: string }).v1Compatibility) ?? {};
+    } catch {
+      throw invalid(`history[${i}].v1Compatibility is not JSON`);
+    }
+    if (!isObject(v1) || !('id' in v1)) throw invalid(`history[${i}].v1Compatibility has no id`);
+    if ('config' in v1 && !isObject(v1.config)) throw invalid(`history[${i}].v1Compatibility's config is not an object`);
+    const size = v1.Size;
+    if (size === undefined || size === null) continue;
+    if (typeof size !== 'number' || !Number.isSafeInteger(size)) throw invalid(`history[${i}] Size ${JSON.stringify(size)} is not a whole number of bytes`);
+    total += size;
+  }
+  return total;
+}
+
+/**
+ * What Quay's size backfill (workers/manifestbackfillworker.py) stores in
+ * `manifest.layers_compressed_size` and `manifest.config_media_type` for a
+ * stored manifest (its media type name and text): an image's layer sizes
+ * added up and its config's media type; 0 and none for a list or index; a
+ * schema 1 manifest's `Size`s and no config; -1 and none for a text that does
+ * not parse as its media type (with the reason).
+ */
+export function storedSizeFields(
+  mediaType: string,
+  text: string,
+): { readonly layersCompressedSize: number; readonly configMediaType: string | null; readonly unreadable?: string } {
+  try {
+    if (mediaType === DOCKER_SCHEMA1 || mediaType === DOCKER_SCHEMA1_SIGNED) return { layersCompressedSize: schema1LayersSize(text), configMediaType: null };
+    if (!isManifestMediaType(mediaType)) throw invalid(`unsupported manifest media type ${mediaType}`);
+    const p = parseManifest(Buffer.from(text, 'utf8'), mediaType);
+    return { layersCompressedSize: p.isIndex ? 0 : p.layersCompressedSize, configMediaType: p.config?.mediaType || null };
+  } catch (e) {
+    if (e instanceof DomainError) return { layersCompressedSize: -1, configMediaType: null, unreadable: e.message };
+    throw e;
+  }
+}

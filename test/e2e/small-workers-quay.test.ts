@@ -1,5 +1,5 @@
 /**
- * repositoryactioncounter, manifestsubjectbackfillworker and globalpromstats proven against
+ * repositoryactioncounter, manifestsubjectbackfillworker, manifestbackfillworker and globalpromstats proven against
  * real Quay, on SQLite and PostgreSQL: Quay's initdb data plus, built with
  * Quay's own model code, action counts in every search bucket (some past the
  * retention period, some repositories already counted for yesterday), log
@@ -19,7 +19,7 @@
  * Needs real Quay and PostgreSQL: fails, never skips.
  */
 import t from 'tap';
-import { storedReferrerFields } from '../../registryd/index.js';
+import { storedReferrerFields, storedSizeFields } from '../../registryd/index.js';
 import { appendFileSync, cpSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -29,6 +29,7 @@ import { localDay } from '../../dal/model/time.js';
 import { createLogger } from '../../lib/log.js';
 import { repositoryActionCounter } from '../../workers/programs/repositoryactioncounter.js';
 import { manifestSubjectBackfill } from '../../workers/programs/manifestsubjectbackfillworker.js';
+import { manifestSizeBackfill } from '../../workers/programs/manifestbackfillworker.js';
 import { GLOBAL_GAUGES, globalPromStats } from '../../workers/programs/globalpromstats.js';
 import { WorkerMetrics } from '../../workers/metrics.js';
 import { Registry } from 'prom-client';
@@ -129,10 +130,23 @@ push({"schemaVersion": 2, "mediaType": OCI_M, "artifactType": "application/vnd.e
     "subject": base})
 push({"schemaVersion": 2, "mediaType": OCI_I, "artifactType": "application/vnd.example.bundle",
     "manifests": [dict(base, platform={"architecture": "amd64", "os": "linux"})], "subject": base}, tag="bundle")
+# Docker schema 2: an image and a list naming it.
+D_M = "application/vnd.docker.distribution.manifest.v2+json"
+D_L = "application/vnd.docker.distribution.manifest.list.v2+json"
+dcfg = blob(json.dumps({"architecture": "amd64", "os": "linux", "config": {}, "rootfs": {"type": "layers", "diff_ids": [sha256_digest(b"d1"), sha256_digest(b"d2")]},
+    "history": [{"created_by": "one"}, {"created_by": "two"}]}).encode())
+dl1 = blob(b"docker layer one")
+dl2 = blob(b"docker layer two, a little longer")
+dimg = push({"schemaVersion": 2, "mediaType": D_M, "config": dict(dcfg, mediaType="application/vnd.docker.container.image.v1+json"),
+    "layers": [dict(dl1, mediaType="application/vnd.docker.image.rootfs.diff.tar.gzip"), dict(dl2, mediaType="application/vnd.docker.image.rootfs.diff.tar.gzip")]}, tag="docker")
+push({"schemaVersion": 2, "mediaType": D_L, "manifests": [dict(dimg, platform={"architecture": "amd64", "os": "linux"})]}, tag="dockerlist")
 pushed = {str(m.id): [m.subject, m.artifact_type] for m in Manifest.select().order_by(Manifest.id)}
+sizes = {str(m.id): [m.layers_compressed_size, m.config_media_type] for m in Manifest.select().order_by(Manifest.id)}
 # As Quay's migration leaves rows stored before the columns.
-Manifest.update(subject=None, subject_backfilled=False, artifact_type=None, artifact_type_backfilled=False).execute()
-print(json.dumps({"pushed": pushed, "subject": base["digest"], "yesterday": str(yesterday.date()), "repositories": len(repos)}))
+Manifest.update(subject=None, subject_backfilled=False, artifact_type=None, artifact_type_backfilled=False,
+    layers_compressed_size=None, config_media_type=None).execute()
+types = sorted({m.media_type.name for m in Manifest.select()})
+print(json.dumps({"pushed": pushed, "sizes": sizes, "types": types, "subject": base["digest"], "yesterday": str(yesterday.date()), "repositories": len(repos)}))
 `;
 
 /** Quay's own passes on its copy. */
@@ -148,6 +162,8 @@ from workers.manifestsubjectbackfillworker import ManifestSubjectBackfillWorker
 w = ManifestSubjectBackfillWorker()
 w._backfill_manifest_subject()
 w._backfill_manifest_artifact_type()
+from workers.manifestbackfillworker import ManifestBackfillWorker
+ManifestBackfillWorker()._backfill_manifests()
 import json
 from prometheus_client import REGISTRY
 from workers.globalpromstats.globalpromstats import GlobalPrometheusStatsWorker
@@ -175,17 +191,82 @@ async function copyPg(t: TLike, url: string): Promise<string> {
 
 const RAC = 'SELECT repository_id, CAST(date AS TEXT) AS date, count FROM repositoryactioncount ORDER BY repository_id, date';
 const SCORES = 'SELECT repository_id, score, CAST(last_updated AS TEXT) AS last_updated FROM repositorysearchscore ORDER BY repository_id';
+const SIZES = 'SELECT id, layers_compressed_size, config_media_type FROM manifest ORDER BY id';
 const MANIFESTS = 'SELECT id, subject, subject_backfilled, artifact_type, artifact_type_backfilled FROM manifest ORDER BY id';
+
+/** Texts beyond pushed ones (schema 1, unreadable ones) for the parsers alone: Quay's `parse_manifest_from_bytes(validate=False)` and ours. */
+const SCHEMA1 = 'application/vnd.docker.distribution.manifest.v1+prettyjws';
+const OCI_M = 'application/vnd.oci.image.manifest.v1+json';
+const D1 = `sha256:${'1'.repeat(64)}`;
+const D2 = `sha256:${'2'.repeat(64)}`;
+const schema1 = (history: unknown[]): string =>
+  JSON.stringify({
+    schemaVersion: 1,
+    name: 'ns/r',
+    tag: 'latest',
+    architecture: 'amd64',
+    fsLayers: history.map((_, i) => ({ blobSum: i % 2 ? D1 : D2 })),
+    history: history.map((h) => ({ v1Compatibility: JSON.stringify(h) })),
+  });
+const PARSER_CASES: [string, string][] = [
+  [
+    SCHEMA1,
+    schema1([
+      { id: 'b', parent: 'a', Size: 30 },
+      { id: 'a', Size: 12 },
+    ]),
+  ],
+  [
+    SCHEMA1,
+    schema1([
+      { id: 'b', parent: 'a' },
+      { id: 'a', Size: 7 },
+    ]),
+  ],
+  ['application/vnd.docker.distribution.manifest.v1+json', schema1([{ id: 'a', Size: 5, config: { Labels: { x: 'y' } } }])],
+  [SCHEMA1, schema1([{ Size: 3 }])],
+  [SCHEMA1, '{"name": "ns/r", "tag": "x", "fsLayers": []}'],
+  [OCI_M, JSON.stringify({ schemaVersion: 2, mediaType: OCI_M, layers: [] })],
+  [OCI_M, 'not json'],
+  ['application/vnd.docker.distribution.manifest.list.v2+json', '{"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.list.v2+json", "manifests": []}'],
+  ['text/plain', '{}'],
+];
+const PY_PARSE = `
+import json
+from image.shared.schemas import ManifestException, parse_manifest_from_bytes
+from util.bytes import Bytes
+out = []
+for media_type, text in json.loads(${JSON.stringify(JSON.stringify(PARSER_CASES))}):
+    try:
+        p = parse_manifest_from_bytes(Bytes.for_string_or_unicode(text), media_type, validate=False)
+        out.append([p.layers_compressed_size if p.layers_compressed_size is not None else 0, p.config_media_type or None])
+    except ManifestException:
+        out.append([-1, None])
+print(json.dumps(out))
+`;
 
 for (const database of ['sqlite', 'postgres'] as const) {
   t.test(`${database}: Quay's action counter and subject backfill and ours, on two copies, end equal`, async (t) => {
     const quay = await startQuayPython(t, { database, start: false });
     const made = JSON.parse((await quay.python(PY_SETUP, { timeoutMs: 300_000 })).trim().split('\n').pop()!) as {
       pushed: Record<string, [string | null, string | null]>;
+      sizes: Record<string, [number | null, string | null]>;
+      types: string[];
       subject: string;
       yesterday: string;
       repositories: number;
     };
+    if (database === 'sqlite') {
+      const quaySays = JSON.parse((await quay.python(PY_PARSE)).trim().split('\n').pop()!) as unknown[];
+      t.same(
+        PARSER_CASES.map(([type, text]) => {
+          const f = storedSizeFields(type, text);
+          return [f.layersCompressedSize, f.configMediaType];
+        }),
+        quaySays,
+        "schema 1 and unreadable texts: the size and config media type Quay's parsers give",
+      );
+    }
     // Both clear expired counts (Quay reads the flag from the config at import).
     appendFileSync(quay.configFile, '\nFEATURE_CLEAR_EXPIRED_RAC_ENTRIES: true\n');
 
@@ -205,6 +286,11 @@ for (const database of ['sqlite', 'postgres'] as const) {
     t.match(did, { day: made.yesterday, taken_by_another: 0 }, 'ours counted yesterday');
     t.ok((did as { expired_deleted: number }).expired_deleted > 0, 'and removed expired counts');
     t.ok(await manifestSubjectBackfill({ sql: dal.sql, referrerFields: storedReferrerFields, log: quiet, quayConfig }).run(() => true), 'ours backfilled');
+    t.match(
+      await manifestSizeBackfill({ sql: dal.sql, sizeFields: storedSizeFields, log: quiet, quayConfig }).run(() => true),
+      { unreadable: 0, taken_by_another: 0 },
+      'ours backfilled the sizes',
+    );
 
     // globalpromstats: Quay's gauges (its _report_stats, read from its prometheus_client registry) and ours, on the same rows.
     const registry = new Registry();
@@ -256,5 +342,28 @@ for (const database of ['sqlite', 'postgres'] as const) {
     t.same(oursManifests, quayRead, 'manifest subject, artifact_type and their flags: equal (Quay’s subject read as its digest)');
     t.same(Object.fromEntries(oursManifests!.map((r) => [String(r.id), [r.subject, r.artifact_type]])), made.pushed, "ours wrote back exactly what Quay's push had written");
     t.equal(oursManifests!.filter((r) => r.subject === made.subject).length, 2, 'the referrer and the index name the image');
+
+    // manifestbackfillworker: every size was NULL; Quay's backfill and ours write the same size and config media type.
+    const [quaySizes, oursSizes] = await both(SIZES);
+    const sizeRows = (rows: Row[]): Record<string, [number | null, unknown]> =>
+      Object.fromEntries(rows.map((r) => [String(r.id), [r.layers_compressed_size === null ? null : Number(r.layers_compressed_size), r.config_media_type]]));
+    t.same(sizeRows(oursSizes!), sizeRows(quaySizes!), 'manifest layers_compressed_size and config_media_type: equal');
+    t.notOk(
+      oursSizes!.some((r) => r.layers_compressed_size === null),
+      'none left NULL',
+    );
+    for (const type of [
+      'application/vnd.docker.distribution.manifest.v2+json',
+      'application/vnd.docker.distribution.manifest.list.v2+json',
+      'application/vnd.oci.image.manifest.v1+json',
+      'application/vnd.oci.image.index.v1+json',
+    ])
+      t.ok(made.types.includes(type), `a ${type} among them`);
+    // Images: what Quay's push had written; lists and indexes: 0 where the push writes NULL.
+    t.same(
+      sizeRows(oursSizes!),
+      Object.fromEntries(Object.entries(made.sizes).map(([id, [size, config]]) => [id, [size ?? 0, config]])),
+      `every manifest (${made.types.join(', ')}): as pushed`,
+    );
   });
 }

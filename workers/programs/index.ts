@@ -19,6 +19,7 @@ import { gcWorker, namespaceGcWorker, repositoryGcWorker } from '../gc/programs.
 import { autoPruneProgram } from './autopruneworker.js';
 import { repositoryActionCounter } from './repositoryactioncounter.js';
 import { manifestSubjectBackfill, type ReferrerFieldsReader } from './manifestsubjectbackfillworker.js';
+import { manifestSizeBackfill, type SizeFieldsReader } from './manifestbackfillworker.js';
 import { globalPromStats } from './globalpromstats.js';
 import { ActionLogs } from '../../dal/portable/logs.js';
 import { exportJob, exportSettings } from './exportactionlogsworker.js';
@@ -35,6 +36,8 @@ export interface ProgramDeps {
   readonly metrics: WorkerMetrics | null;
   /** How the registry reads a stored manifest's subject and artifact type (manifestsubjectbackfillworker). */
   readonly referrerFields: ReferrerFieldsReader;
+  /** How the registry reads a stored manifest's layers' size and config media type (manifestbackfillworker). */
+  readonly sizeFields: SizeFieldsReader;
   readonly now?: () => number;
   /** [0, 1): gcworker's random picks (tests fix it). */
   readonly random?: () => number;
@@ -106,6 +109,7 @@ export function dataTierPrograms(d: ProgramDeps): WorkerProgram[] {
     autoPruneProgram({ dal: d.dal, log: d.log.child({ program: 'autopruneworker' }), quayConfig: d.quayConfig, now }),
     repositoryActionCounter({ sql: d.sql, log: d.log.child({ program: 'repositoryactioncounter' }), quayConfig: d.quayConfig, now }),
     manifestSubjectBackfill({ sql: d.sql, referrerFields: d.referrerFields, log: d.log.child({ program: 'manifestsubjectbackfillworker' }), quayConfig: d.quayConfig }),
+    manifestSizeBackfill({ sql: d.sql, sizeFields: d.sizeFields, log: d.log.child({ program: 'manifestbackfillworker' }), quayConfig: d.quayConfig }),
     globalPromStats({ sql: d.sql, quayConfig: d.quayConfig, metrics: d.metrics }),
   ];
 }

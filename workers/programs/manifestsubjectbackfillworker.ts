@@ -10,7 +10,7 @@
  */
 import type { Logger } from '../../lib/log.js';
 import type { PortableSql } from '../../dal/model/portable-sql.js';
-import { BACKFILLS, ManifestBackfill, type BackfillKind } from '../../dal/portable/manifest-backfill.js';
+import { ManifestBackfill, SUBJECT_BACKFILLS, type SubjectBackfillKind } from '../../dal/portable/manifest-backfill.js';
 import type { WorkerProgram } from '../runner.js';
 
 /** Quay's batch of manifest ids. */
@@ -32,7 +32,7 @@ export function manifestSubjectBackfill(d: SubjectBackfillDeps): WorkerProgram {
   const every = d.quayConfig.MANIFEST_SUBJECT_BACKFILL_WORKER_FREQUENCY;
 
   /** One fill over every manifest still waiting for it; null when there was none. */
-  const fillAll = async (kind: BackfillKind, active: () => boolean): Promise<{ filled: number; taken_by_another: number } | null> => {
+  const fillAll = async (kind: SubjectBackfillKind, active: () => boolean): Promise<{ filled: number; taken_by_another: number } | null> => {
     if (!(await data.anyPending(kind))) return null;
     let filled = 0;
     let taken = 0;
@@ -46,7 +46,7 @@ export function manifestSubjectBackfill(d: SubjectBackfillDeps): WorkerProgram {
         if (fields.unreadable !== undefined)
           d.log.warn('manifest does not parse: backfilled as having none', { program: 'manifestsubjectbackfillworker', manifest_id: m.id, fill: kind, reason: fields.unreadable });
         const value = kind === 'subject' ? fields.subject : fields.artifactType;
-        if (await data.fill(kind, m.id, value)) filled++;
+        if (await data.fill(kind, m.id, [value])) filled++;
         else taken++;
         after = m.id;
       }
@@ -59,7 +59,7 @@ export function manifestSubjectBackfill(d: SubjectBackfillDeps): WorkerProgram {
     everyMs: (typeof every === 'number' && every > 0 ? every : 60) * 1000,
     async run(active) {
       const did: Record<string, unknown> = {};
-      for (const kind of Object.keys(BACKFILLS) as BackfillKind[]) {
+      for (const kind of SUBJECT_BACKFILLS) {
         const r = await fillAll(kind, active);
         if (r) did[kind] = r;
       }

@@ -86,6 +86,6 @@ for (const s of sides) {
     t.same(rows[kept.id], ['kept', 'kept/type', true, true], 'a row already backfilled is left alone');
 
     t.equal(await program.run(() => true), null, 'the next pass has nothing to do');
-    t.equal(await data.fill('subject', ids.referrer!, 'other'), false, 'a fill is refused once its flag is set (another worker did it)');
+    t.equal(await data.fill('subject', ids.referrer!, ['other']), false, 'a fill is refused once its flag is set (another worker did it)');
   });
 }

@@ -6,7 +6,7 @@
  * runtime runs.
  */
 import t from 'tap';
-import { storedReferrerFields } from '../../registryd/index.js';
+import { storedReferrerFields, storedSizeFields } from '../../registryd/index.js';
 import { Registry } from 'prom-client';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -144,6 +144,7 @@ for (const s of sides) {
     await s.raw('DELETE FROM queueitem');
     const cleanup = dataTierPrograms({
       referrerFields: storedReferrerFields,
+      sizeFields: storedSizeFields,
       sql: s.dal.sql,
       dal: s.dal,
       storage: storageFor(t),
@@ -183,6 +184,7 @@ t.test("parseTimedelta reads Quay's <n><unit>", async (t) => {
 t.test('every program quay worker --list calls built is one the runtime runs', async (t) => {
   const names = dataTierPrograms({
     referrerFields: storedReferrerFields,
+    sizeFields: storedSizeFields,
     sql: sides[0]!.dal.sql,
     dal: sides[0]!.dal,
     storage: storageFor(t),

@@ -9,7 +9,7 @@
  * The clock is a variable. Needs the local PostgreSQL; fails, never skips.
  */
 import t from 'tap';
-import { storedReferrerFields } from '../../registryd/index.js';
+import { storedReferrerFields, storedSizeFields } from '../../registryd/index.js';
 import { openStoreSides } from '../../dal/test/lib/store-sides.js';
 import { localDay, sqlLocalTime } from '../../dal/model/time.js';
 import { ActionCounts } from '../../dal/portable/action-counts.js';
@@ -159,6 +159,7 @@ t.test('the program is registered among the data tier programs', async (t) => {
   const s = sides[0]!;
   const programs = dataTierPrograms({
     referrerFields: storedReferrerFields,
+    sizeFields: storedSizeFields,
     sql: s.dal.sql,
     dal: s.dal,
     storage: new LocalStorage(tempDir(t, 'rac-')),
