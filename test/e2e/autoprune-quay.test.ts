@@ -17,17 +17,13 @@
  * Needs real Quay and PostgreSQL: fails, never skips.
  */
 import t from 'tap';
-import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import pg from 'pg';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { openDal, type Dal } from '../../dal/index.js';
 import { createLogger } from '../../lib/log.js';
 import { autoPruneProgram } from '../../workers/programs/autopruneworker.js';
 import { startQuayPython } from '../lib/quay-python.js';
-import { tempDir, type TLike } from '../lib/proc.js';
-import { diffSnapshots, pgReader, sqliteReader, type DbReader, type Snapshot } from '../lib/db-diff.js';
-import { PG_ADMIN_URL, pgUrl } from '../../dal/test/lib/postgres.js';
+import { diffSnapshots, type Snapshot } from '../lib/db-diff.js';
+import { copyQuayDatabase, openOursDal, quayAndOursReaders } from '../lib/quay-copies.js';
 
 t.setTimeout(900_000);
 
@@ -157,24 +153,6 @@ w.prune()
 print("pruned")
 `;
 
-async function copyPg(t: TLike, url: string): Promise<string> {
-  const name = new URL(url).pathname.slice(1);
-  const copy = `${name}_ap`;
-  const c = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await c.connect();
-  try {
-    await c.query(`CREATE DATABASE ${copy} TEMPLATE ${name}`);
-  } finally {
-    await c.end();
-  }
-  t.teardown(async () => {
-    const d = new pg.Client({ connectionString: PG_ADMIN_URL });
-    await d.connect();
-    await d.query(`DROP DATABASE IF EXISTS ${copy} WITH (FORCE)`).finally(() => d.end());
-  });
-  return pgUrl(copy);
-}
-
 /** The action log rows as a sorted list without their ids (the order of one policy's deletions is the database's). */
 function withoutLogIds(s: Snapshot): Snapshot {
   const out: Snapshot = new Map(s);
@@ -207,21 +185,14 @@ for (const database of ['sqlite', 'postgres'] as const) {
     };
     const NOW = made.now + 5_000;
 
-    const ours = tempDir(t, 'autoprune-ours-');
-    let oursDb: string;
-    if (database === 'sqlite') {
-      oursDb = join(ours, 'quay.db');
-      for (const suffix of ['', '-wal', '-shm']) if (existsSync(quay.database + suffix)) cpSync(quay.database + suffix, oursDb + suffix);
-    } else oursDb = await copyPg(t, quay.database);
+    const oursDb = await copyQuayDatabase(t, quay, database, 'ap');
 
     t.match(await quay.python(pyPrune(NOW), { timeoutMs: 300_000 }), /pruned/, "Quay's worker ran");
 
-    const readers: DbReader[] = database === 'sqlite' ? [sqliteReader(quay.database), sqliteReader(oursDb)] : [await pgReader(quay.database), await pgReader(oursDb)];
-    t.teardown(() => Promise.all(readers.map((r) => r.close())));
+    const readers = await quayAndOursReaders(t, database, quay.database, oursDb);
     const before = await readers[1]!.snapshot();
 
-    const dal: Dal = await openDal({ databaseUri: database === 'postgres' ? oursDb : null, databaseFile: oursDb, storageLocation: 'local_us' });
-    t.teardown(() => dal.close());
+    const dal = await openOursDal(t, database, oursDb);
     const quayConfig = parseYaml(readFileSync(quay.configFile, 'utf8')) as Record<string, unknown>;
     const did = await autoPruneProgram({ dal, log: quiet, quayConfig, now: () => NOW }).run(() => true);
     // The four enabled tasks of this scenario and those of Quay's test data (devtable, buynlarge, public).

@@ -19,14 +19,13 @@
 import t from 'tap';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { openDal, type Dal } from '../../dal/index.js';
 import { LocalStorage } from '../../storage/local.js';
 import { blobKey } from '../../storage/paths.js';
 import { createLogger } from '../../lib/log.js';
 import { gcCollector, repositoryGcWorker, type GcProgramDeps } from '../../workers/gc/programs.js';
 import { startQuayPython } from '../lib/quay-python.js';
-import { copyQuayData, PY_CONTENT, PY_FILE_FOR_EVERY_BLOB, storageFiles } from '../lib/quay-copies.js';
-import { diffSnapshots, pgReader, sqliteReader, type DbReader } from '../lib/db-diff.js';
+import { copyQuayData, openOursDal, PY_CONTENT, PY_FILE_FOR_EVERY_BLOB, quayAndOursReaders, storageFiles } from '../lib/quay-copies.js';
+import { diffSnapshots } from '../lib/db-diff.js';
 
 t.setTimeout(900_000);
 
@@ -137,13 +136,11 @@ for (const database of ['sqlite', 'postgres'] as const) {
     const quayRun = JSON.parse((await quay.python(PY_QUAY_GC, { timeoutMs: 300_000 })).trim().split('\n').pop()!) as { repositories: number[]; purged: number };
     t.ok(quayRun.purged >= 1, "Quay's worker purged the repository marked for deletion");
 
-    const readers: DbReader[] = database === 'sqlite' ? [sqliteReader(quay.database), sqliteReader(oursDb)] : [await pgReader(quay.database), await pgReader(oursDb)];
-    t.teardown(() => Promise.all(readers.map((r) => r.close())));
+    const readers = await quayAndOursReaders(t, database, quay.database, oursDb);
     const before = await readers[1]!.snapshot();
 
     // Ours on the other.
-    const dal: Dal = await openDal({ databaseUri: database === 'postgres' ? oursDb : null, databaseFile: oursDb, storageLocation: 'local_us' });
-    t.teardown(() => dal.close());
+    const dal = await openOursDal(t, database, oursDb);
     const quayConfig = parseYaml(readFileSync(quay.configFile, 'utf8')) as Record<string, unknown>;
     const deps: GcProgramDeps = { dal, sql: dal.sql, storage: new LocalStorage(oursStorage), log: quiet, quayConfig, metrics: null };
     const { gc, data } = gcCollector(deps, quiet);

@@ -22,7 +22,6 @@ import t from 'tap';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify } from 'yaml';
-import { openDal, type Dal } from '../../dal/index.js';
 import { LocalStorage } from '../../storage/local.js';
 import { blobKey } from '../../storage/paths.js';
 import { createLogger } from '../../lib/log.js';
@@ -30,8 +29,8 @@ import { namespaceGcWorker, type GcProgramDeps } from '../../workers/gc/programs
 import { startQuayPython } from '../lib/quay-python.js';
 import { QuayWebSession } from '../lib/quay-api.js';
 import { ROOT, run, tempDir } from '../lib/proc.js';
-import { diffSnapshots, pgReader, sqliteReader, type DbReader } from '../lib/db-diff.js';
-import { copyQuayData, PY_CONTENT, PY_FILE_FOR_EVERY_BLOB, storageFiles } from '../lib/quay-copies.js';
+import { diffSnapshots } from '../lib/db-diff.js';
+import { copyQuayData, openOursDal, PY_CONTENT, PY_FILE_FOR_EVERY_BLOB, quayAndOursReaders, storageFiles } from '../lib/quay-copies.js';
 
 t.setTimeout(900_000);
 
@@ -134,12 +133,10 @@ for (const database of ['sqlite', 'postgres'] as const) {
     const quayRun = lastJson<{ deleted: number }>(await quay.python(PY_QUAY_WORKER, { timeoutMs: 300_000 }));
     t.equal(quayRun.deleted, 3, "Quay's worker took the three items");
 
-    const readers: DbReader[] = database === 'sqlite' ? [sqliteReader(quay.database), sqliteReader(ours.database)] : [await pgReader(quay.database), await pgReader(ours.database)];
-    t.teardown(() => Promise.all(readers.map((r) => r.close())));
+    const readers = await quayAndOursReaders(t, database, quay.database, ours.database);
     const before = await readers[1]!.snapshot();
 
-    const dal: Dal = await openDal({ databaseUri: database === 'postgres' ? ours.database : null, databaseFile: ours.database, storageLocation: 'local_us' });
-    t.teardown(() => dal.close());
+    const dal = await openOursDal(t, database, ours.database);
     const quayConfig = parseYaml(readFileSync(quay.configFile, 'utf8')) as Record<string, unknown>;
     const deps: GcProgramDeps = { dal, sql: dal.sql, storage: new LocalStorage(ours.storage), log: quiet, quayConfig, metrics: null };
     t.same(await namespaceGcWorker(deps).run(() => true), { completed: 3, retried: 0, failed: 0 }, 'ours took the same three items');

@@ -12,17 +12,13 @@
  * Needs real Quay and PostgreSQL: fails, never skips.
  */
 import t from 'tap';
-import { cpSync, existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import pg from 'pg';
+import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { openDal, type Dal } from '../../dal/index.js';
 import { createLogger } from '../../lib/log.js';
 import { quotaTotalProgram } from '../../workers/programs/schedulers.js';
 import { startQuayPython } from '../lib/quay-python.js';
-import { tempDir, type TLike } from '../lib/proc.js';
-import { diffSnapshots, pgReader, sqliteReader, type DbReader, type Snapshot } from '../lib/db-diff.js';
-import { PG_ADMIN_URL, pgUrl } from '../../dal/test/lib/postgres.js';
+import { diffSnapshots, type Snapshot } from '../lib/db-diff.js';
+import { copyQuayDatabase, openOursDal, quayAndOursReaders } from '../lib/quay-copies.js';
 
 t.setTimeout(900_000);
 
@@ -63,24 +59,6 @@ QuotaTotalWorker().backfill()
 print("backfilled")
 `;
 
-async function copyPg(t: TLike, url: string): Promise<string> {
-  const name = new URL(url).pathname.slice(1);
-  const copy = `${name}_qt`;
-  const c = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await c.connect();
-  try {
-    await c.query(`CREATE DATABASE ${copy} TEMPLATE ${name}`);
-  } finally {
-    await c.end();
-  }
-  t.teardown(async () => {
-    const d = new pg.Client({ connectionString: PG_ADMIN_URL });
-    await d.connect();
-    await d.query(`DROP DATABASE IF EXISTS ${copy} WITH (FORCE)`).finally(() => d.end());
-  });
-  return pgUrl(copy);
-}
-
 /**
  * The totals keyed by what they count (the namespace, the repository), not by
  * their row ids: Quay picks the namespaces in the database's order (no ORDER
@@ -105,21 +83,14 @@ for (const database of ['sqlite', 'postgres'] as const) {
     const made = JSON.parse((await quay.python(PY_SETUP, { timeoutMs: 300_000 })).trim().split('\n').pop()!) as { now: number; buynlarge: number; devtable: number };
     const NOW = made.now + 5_000;
 
-    const ours = tempDir(t, 'quotatotal-ours-');
-    let oursDb: string;
-    if (database === 'sqlite') {
-      oursDb = join(ours, 'quay.db');
-      for (const suffix of ['', '-wal', '-shm']) if (existsSync(quay.database + suffix)) cpSync(quay.database + suffix, oursDb + suffix);
-    } else oursDb = await copyPg(t, quay.database);
+    const oursDb = await copyQuayDatabase(t, quay, database, 'qt');
 
     t.match(await quay.python(pyBackfill(NOW), { timeoutMs: 300_000 }), /backfilled/, "Quay's worker ran");
 
-    const readers: DbReader[] = database === 'sqlite' ? [sqliteReader(quay.database), sqliteReader(oursDb)] : [await pgReader(quay.database), await pgReader(oursDb)];
-    t.teardown(() => Promise.all(readers.map((r) => r.close())));
+    const readers = await quayAndOursReaders(t, database, quay.database, oursDb);
     const before = await readers[1]!.snapshot();
 
-    const dal: Dal = await openDal({ databaseUri: database === 'postgres' ? oursDb : null, databaseFile: oursDb, storageLocation: 'local_us' });
-    t.teardown(() => dal.close());
+    const dal = await openOursDal(t, database, oursDb);
     const quayConfig = { ...(parseYaml(readFileSync(quay.configFile, 'utf8')) as Record<string, unknown>), QUOTA_TOTAL_DELAY_SECONDS: null };
     const did = await quotaTotalProgram({ sql: dal.sql, log: quiet, quayConfig, now: () => NOW }).run(() => true);
     t.ok(Number(did?.namespaces) > 1 && Number(did?.repositories) > 1, `ours counted totals: ${JSON.stringify(did)}`);

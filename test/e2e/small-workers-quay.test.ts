@@ -20,11 +20,8 @@
  */
 import t from 'tap';
 import { storedReferrerFields, storedSizeFields } from '../../registryd/index.js';
-import { appendFileSync, cpSync, existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import pg from 'pg';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { openDal } from '../../dal/index.js';
 import { localDay } from '../../dal/model/time.js';
 import { createLogger } from '../../lib/log.js';
 import { repositoryActionCounter } from '../../workers/programs/repositoryactioncounter.js';
@@ -34,9 +31,8 @@ import { GLOBAL_GAUGES, globalPromStats } from '../../workers/programs/globalpro
 import { WorkerMetrics } from '../../workers/metrics.js';
 import { Registry } from 'prom-client';
 import { startQuayPython } from '../lib/quay-python.js';
-import { tempDir, type TLike } from '../lib/proc.js';
-import { pgReader, sqliteReader, type DbReader, type Row } from '../lib/db-diff.js';
-import { PG_ADMIN_URL, pgUrl } from '../../dal/test/lib/postgres.js';
+import { type Row } from '../lib/db-diff.js';
+import { copyQuayDatabase, openOursDal, quayAndOursReaders } from '../lib/quay-copies.js';
 
 t.setTimeout(900_000);
 
@@ -171,24 +167,6 @@ GlobalPrometheusStatsWorker()._report_stats()
 print(json.dumps({name: REGISTRY.get_sample_value(name) for name in ${JSON.stringify(GLOBAL_GAUGES.map(([name]) => name))}}))
 `;
 
-async function copyPg(t: TLike, url: string): Promise<string> {
-  const name = new URL(url).pathname.slice(1);
-  const copy = `${name}_sw`;
-  const c = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await c.connect();
-  try {
-    await c.query(`CREATE DATABASE ${copy} TEMPLATE ${name}`);
-  } finally {
-    await c.end();
-  }
-  t.teardown(async () => {
-    const d = new pg.Client({ connectionString: PG_ADMIN_URL });
-    await d.connect();
-    await d.query(`DROP DATABASE IF EXISTS ${copy} WITH (FORCE)`).finally(() => d.end());
-  });
-  return pgUrl(copy);
-}
-
 const RAC = 'SELECT repository_id, CAST(date AS TEXT) AS date, count FROM repositoryactioncount ORDER BY repository_id, date';
 const SCORES = 'SELECT repository_id, score, CAST(last_updated AS TEXT) AS last_updated FROM repositorysearchscore ORDER BY repository_id';
 const SIZES = 'SELECT id, layers_compressed_size, config_media_type FROM manifest ORDER BY id';
@@ -270,17 +248,11 @@ for (const database of ['sqlite', 'postgres'] as const) {
     // Both clear expired counts (Quay reads the flag from the config at import).
     appendFileSync(quay.configFile, '\nFEATURE_CLEAR_EXPIRED_RAC_ENTRIES: true\n');
 
-    const ours = tempDir(t, 'small-workers-ours-');
-    let oursDb: string;
-    if (database === 'sqlite') {
-      oursDb = join(ours, 'quay.db');
-      for (const suffix of ['', '-wal', '-shm']) if (existsSync(quay.database + suffix)) cpSync(quay.database + suffix, oursDb + suffix);
-    } else oursDb = await copyPg(t, quay.database);
+    const oursDb = await copyQuayDatabase(t, quay, database, 'sw');
 
     const quayGauges = JSON.parse((await quay.python(PY_QUAY, { timeoutMs: 300_000 })).trim().split('\n').pop()!) as Record<string, number>;
 
-    const dal = await openDal({ databaseUri: database === 'postgres' ? oursDb : null, databaseFile: oursDb, storageLocation: 'local_us' });
-    t.teardown(() => dal.close());
+    const dal = await openOursDal(t, database, oursDb);
     const quayConfig = parseYaml(readFileSync(quay.configFile, 'utf8')) as Record<string, unknown>;
     const did = await repositoryActionCounter({ sql: dal.sql, log: quiet, quayConfig, now: () => FIXED_MS }).run(() => true);
     t.match(did, { day: made.yesterday, taken_by_another: 0 }, 'ours counted yesterday');
@@ -303,8 +275,7 @@ for (const database of ['sqlite', 'postgres'] as const) {
     const exposed = await registry.metrics();
     for (const [name] of GLOBAL_GAUGES) t.match(exposed, new RegExp(`^${name} ${quayGauges[name]}$`, 'm'), `${name} on /metrics`);
 
-    const readers: DbReader[] = database === 'sqlite' ? [sqliteReader(quay.database), sqliteReader(oursDb)] : [await pgReader(quay.database), await pgReader(oursDb)];
-    t.teardown(() => Promise.all(readers.map((r) => r.close())));
+    const readers = await quayAndOursReaders(t, database, quay.database, oursDb);
     const both = (sql: string): Promise<Row[][]> => Promise.all(readers.map((r) => r.rows(sql)));
 
     const [quayRac, oursRac] = await both(RAC);

@@ -8,6 +8,8 @@ import { cpSync, existsSync, readdirSync, type Dirent } from 'node:fs';
 import { join, relative } from 'node:path';
 import pg from 'pg';
 import { PG_ADMIN_URL, pgUrl } from '../../dal/test/lib/postgres.js';
+import { openDal, type Dal } from '../../dal/index.js';
+import { pgReader, sqliteReader, type DbReader } from './db-diff.js';
 import type { QuayPython } from './quay-python.js';
 import { tempDir, type TLike } from './proc.js';
 
@@ -40,6 +42,18 @@ export async function copyPg(t: TLike, url: string, suffix: string): Promise<str
 }
 
 /**
+ * A copy of a (stopped) Quay's database as it is now, for ours: a file path
+ * for SQLite (`quay.db` in `dir`, a new temporary folder by default), a URL
+ * for PostgreSQL (see `copyPg`).
+ */
+export async function copyQuayDatabase(t: TLike, quay: QuayPython, database: 'sqlite' | 'postgres', suffix: string, dir?: string): Promise<string> {
+  if (database === 'postgres') return copyPg(t, quay.database, suffix);
+  const file = join(dir ?? tempDir(t, `${suffix}-ours-`), 'quay.db');
+  for (const ext of ['', '-wal', '-shm']) if (existsSync(quay.database + ext)) cpSync(quay.database + ext, file + ext);
+  return file;
+}
+
+/**
  * A copy of a (stopped) Quay's database and storage as they are now: the
  * database for ours (a file path for SQLite, a URL for PostgreSQL) and the
  * storage root.
@@ -48,10 +62,21 @@ export async function copyQuayData(t: TLike, quay: QuayPython, database: 'sqlite
   const dir = tempDir(t, `${suffix}-ours-`);
   const storage = join(dir, 'storage');
   cpSync(quay.storageDir, storage, { recursive: true });
-  if (database === 'postgres') return { database: await copyPg(t, quay.database, suffix), storage };
-  const file = join(dir, 'quay.db');
-  for (const ext of ['', '-wal', '-shm']) if (existsSync(quay.database + ext)) cpSync(quay.database + ext, file + ext);
-  return { database: file, storage };
+  return { database: await copyQuayDatabase(t, quay, database, suffix, dir), storage };
+}
+
+/** Readers of Quay's database and of ours (its copy), in that order, closed at teardown. */
+export async function quayAndOursReaders(t: TLike, database: 'sqlite' | 'postgres', quayDb: string, oursDb: string): Promise<[DbReader, DbReader]> {
+  const readers: [DbReader, DbReader] = database === 'sqlite' ? [sqliteReader(quayDb), sqliteReader(oursDb)] : [await pgReader(quayDb), await pgReader(oursDb)];
+  t.teardown(() => Promise.all(readers.map((r) => r.close())));
+  return readers;
+}
+
+/** Our data layer on the copy (`copyQuayDatabase`'s path or URL), closed at teardown. */
+export async function openOursDal(t: TLike, database: 'sqlite' | 'postgres', oursDb: string): Promise<Dal> {
+  const dal = await openDal({ databaseUri: database === 'postgres' ? oursDb : null, databaseFile: oursDb, storageLocation: 'local_us' });
+  t.teardown(() => dal.close());
+  return dal;
 }
 
 /**
