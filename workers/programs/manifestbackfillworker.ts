@@ -8,13 +8,9 @@
  * added up and its config's media type, 0 for a list or index, -1 for a text
  * that does not parse.
  */
-import type { Logger } from '../../lib/log.js';
-import type { PortableSql } from '../../dal/model/portable-sql.js';
 import { ManifestBackfill } from '../../dal/portable/manifest-backfill.js';
 import type { WorkerProgram } from '../runner.js';
-
-/** Quay's batch of manifest ids. */
-const BATCH = 250;
+import { fillPending, type ManifestBackfillDeps } from './manifest-backfill.js';
 
 /** A stored manifest's layers' size and config media type as the registry reads them (registryd's storedSizeFields). */
 export type SizeFieldsReader = (
@@ -22,12 +18,9 @@ export type SizeFieldsReader = (
   text: string,
 ) => { readonly layersCompressedSize: number; readonly configMediaType: string | null; readonly unreadable?: string };
 
-export interface SizeBackfillDeps {
-  readonly sql: PortableSql;
+export interface SizeBackfillDeps extends ManifestBackfillDeps {
   /** The registry's manifest reader: workers sit below registryd, so the composition root (quay/) passes it. */
   readonly sizeFields: SizeFieldsReader;
-  readonly log: Logger;
-  readonly quayConfig: Readonly<Record<string, unknown>>;
 }
 
 export function manifestSizeBackfill(d: SizeBackfillDeps): WorkerProgram {
@@ -37,27 +30,16 @@ export function manifestSizeBackfill(d: SizeBackfillDeps): WorkerProgram {
     program: 'manifestbackfillworker',
     everyMs: (typeof every === 'number' && every > 0 ? every : 60 * 60) * 1000,
     async run(active) {
-      if (!(await data.anyPending('sizes'))) return null;
-      let filled = 0;
-      let taken = 0;
       let unreadable = 0;
-      let after = 0;
-      for (;;) {
-        const rows = await data.unfilled('sizes', after, BATCH);
-        if (rows.length === 0) break;
-        for (const m of rows) {
-          if (!active()) return { filled, unreadable, taken_by_another: taken };
-          const f = d.sizeFields(m.mediaType, m.text);
-          if (f.unreadable !== undefined) {
-            unreadable++;
-            d.log.warn('manifest does not parse: size backfilled as -1', { program: 'manifestbackfillworker', manifest_id: m.id, reason: f.unreadable });
-          }
-          if (await data.fill('sizes', m.id, [f.layersCompressedSize, f.configMediaType])) filled++;
-          else taken++;
-          after = m.id;
+      const r = await fillPending(data, 'sizes', active, (m) => {
+        const f = d.sizeFields(m.mediaType, m.text);
+        if (f.unreadable !== undefined) {
+          unreadable++;
+          d.log.warn('manifest does not parse: size backfilled as -1', { program: 'manifestbackfillworker', manifest_id: m.id, reason: f.unreadable });
         }
-      }
-      return { filled, unreadable, taken_by_another: taken };
+        return [f.layersCompressedSize, f.configMediaType];
+      });
+      return r && { filled: r.filled, unreadable, taken_by_another: r.taken_by_another };
     },
   };
 }

@@ -8,23 +8,16 @@
  * parser (registryd's storedReferrerFields, given by the composition root), so a backfilled row holds what
  * a push through either runtime writes.
  */
-import type { Logger } from '../../lib/log.js';
-import type { PortableSql } from '../../dal/model/portable-sql.js';
 import { ManifestBackfill, SUBJECT_BACKFILLS, type SubjectBackfillKind } from '../../dal/portable/manifest-backfill.js';
 import type { WorkerProgram } from '../runner.js';
-
-/** Quay's batch of manifest ids. */
-const BATCH = 250;
+import { fillPending, type FillCounts, type ManifestBackfillDeps } from './manifest-backfill.js';
 
 /** A stored manifest's subject digest and artifact type as the registry reads them (registryd's storedReferrerFields). */
 export type ReferrerFieldsReader = (mediaType: string, text: string) => { readonly subject: string | null; readonly artifactType: string | null; readonly unreadable?: string };
 
-export interface SubjectBackfillDeps {
-  readonly sql: PortableSql;
+export interface SubjectBackfillDeps extends ManifestBackfillDeps {
   /** The registry's manifest reader: workers sit below registryd, so the composition root (quay/) passes it. */
   readonly referrerFields: ReferrerFieldsReader;
-  readonly log: Logger;
-  readonly quayConfig: Readonly<Record<string, unknown>>;
 }
 
 export function manifestSubjectBackfill(d: SubjectBackfillDeps): WorkerProgram {
@@ -32,27 +25,13 @@ export function manifestSubjectBackfill(d: SubjectBackfillDeps): WorkerProgram {
   const every = d.quayConfig.MANIFEST_SUBJECT_BACKFILL_WORKER_FREQUENCY;
 
   /** One fill over every manifest still waiting for it; null when there was none. */
-  const fillAll = async (kind: SubjectBackfillKind, active: () => boolean): Promise<{ filled: number; taken_by_another: number } | null> => {
-    if (!(await data.anyPending(kind))) return null;
-    let filled = 0;
-    let taken = 0;
-    let after = 0;
-    for (;;) {
-      const rows = await data.unfilled(kind, after, BATCH);
-      if (rows.length === 0) break;
-      for (const m of rows) {
-        if (!active()) return { filled, taken_by_another: taken };
-        const fields = d.referrerFields(m.mediaType, m.text);
-        if (fields.unreadable !== undefined)
-          d.log.warn('manifest does not parse: backfilled as having none', { program: 'manifestsubjectbackfillworker', manifest_id: m.id, fill: kind, reason: fields.unreadable });
-        const value = kind === 'subject' ? fields.subject : fields.artifactType;
-        if (await data.fill(kind, m.id, [value])) filled++;
-        else taken++;
-        after = m.id;
-      }
-    }
-    return { filled, taken_by_another: taken };
-  };
+  const fillAll = (kind: SubjectBackfillKind, active: () => boolean): Promise<FillCounts | null> =>
+    fillPending(data, kind, active, (m) => {
+      const fields = d.referrerFields(m.mediaType, m.text);
+      if (fields.unreadable !== undefined)
+        d.log.warn('manifest does not parse: backfilled as having none', { program: 'manifestsubjectbackfillworker', manifest_id: m.id, fill: kind, reason: fields.unreadable });
+      return [kind === 'subject' ? fields.subject : fields.artifactType];
+    });
 
   return {
     program: 'manifestsubjectbackfillworker',
