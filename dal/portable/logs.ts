@@ -158,30 +158,8 @@ export class ActionLogs {
       params.offset = o.offset;
       tail += ' OFFSET @offset';
     }
-    const rows = await this.sql.all<{
-      id: number;
-      kind_id: number;
-      datetime: string;
-      ip: string | null;
-      metadata_json: string | null;
-      p_username: string | null;
-      p_email: string | null;
-      p_robot: unknown;
-    }>(
-      `SELECT l.id, l.kind_id, l.account_id, l.performer_id, l.repository_id, l.datetime, l.ip, l.metadata_json,
-              p.username AS p_username, p.email AS p_email, p.robot AS p_robot
-         FROM ${table} l LEFT OUTER JOIN "user" p ON p.id = l.performer_id
-        WHERE ${where} ORDER BY l.datetime DESC ${tail}`,
-      params,
-    );
-    return rows.map((r) => ({
-      id: Number(r.id),
-      kindId: Number(r.kind_id),
-      datetime: normalizeLogTime(r.datetime),
-      ip: r.ip,
-      metadataJson: r.metadata_json,
-      performer: r.p_username === null ? null : { username: r.p_username, email: r.p_email, robot: bool(r.p_robot) },
-    }));
+    // A page's rows: the log fields alone.
+    return (await this.withPerformer(table, `${where} ORDER BY l.datetime DESC ${tail}`, params)).map(({ accountId: _a, repositoryId: _r, ...row }) => row);
   }
 
   /**
@@ -217,6 +195,11 @@ export class ActionLogs {
       where += ' AND l.account_id = @account';
       params.account = w.accountId;
     }
+    return this.withPerformer('logentry3', where, params);
+  }
+
+  /** The rows of `table` matching `clause` (a WHERE clause and what follows it), the performer LEFT JOINed as Peewee writes get_logs_query. */
+  private async withPerformer(table: LogTable, clause: string, params: Record<string, unknown>): Promise<ExportLogRow[]> {
     const rows = await this.sql.all<{
       id: number;
       kind_id: number;
@@ -231,8 +214,8 @@ export class ActionLogs {
     }>(
       `SELECT l.id, l.kind_id, l.account_id, l.performer_id, l.repository_id, l.datetime, l.ip, l.metadata_json,
               p.username AS p_username, p.email AS p_email, p.robot AS p_robot
-         FROM logentry3 l LEFT OUTER JOIN "user" p ON p.id = l.performer_id
-        WHERE ${where}`,
+         FROM ${table} l LEFT OUTER JOIN "user" p ON p.id = l.performer_id
+        WHERE ${clause}`,
       params,
     );
     return rows.map((r) => ({
