@@ -8,6 +8,14 @@ import { sqlTime } from '../../dal/model/time.js';
 import type { WorkerProgram } from '../runner.js';
 import { QuotaTotals } from '../../dal/portable/quota-totals.js';
 
+/** What a timer-driven data-tier program here is given (`now`: the clock, Date.now unless a test fixes it). */
+export interface TimedProgramDeps {
+  readonly sql: PortableSql;
+  readonly log: Logger;
+  readonly quayConfig: Readonly<Record<string, unknown>>;
+  readonly now?: () => number;
+}
+
 /** util/timedeltastring.convert_to_timedelta: `<integer><s|m|h|d|w|y>` as milliseconds, or null when it is not that. */
 export function parseTimedelta(v: unknown): number | null {
   if (typeof v !== 'string') return null;
@@ -24,12 +32,7 @@ export function parseTimedelta(v: unknown): number | null {
  * set to null. A window that is not `<n><unit>` makes Quay's worker fail at
  * start; this one says so in its log and stays idle.
  */
-export function expiredAppTokenProgram(d: {
-  readonly sql: PortableSql;
-  readonly log: Logger;
-  readonly quayConfig: Readonly<Record<string, unknown>>;
-  readonly now?: () => number;
-}): WorkerProgram {
+export function expiredAppTokenProgram(d: TimedProgramDeps): WorkerProgram {
   const now = d.now ?? Date.now;
   const program = 'expiredappspecifictokenworker';
   const cfg = d.quayConfig;
@@ -93,12 +96,7 @@ export function registrySizeProgram(d: { readonly sql: PortableSql; readonly qua
  * null: none) after the program starts. FEATURE_QUOTA_NOTIFICATIONS' check
  * (the same process's second operation in Quay) is not built: said once in the log.
  */
-export function quotaTotalProgram(d: {
-  readonly sql: PortableSql;
-  readonly log: Logger;
-  readonly quayConfig: Readonly<Record<string, unknown>>;
-  readonly now?: () => number;
-}): WorkerProgram {
+export function quotaTotalProgram(d: TimedProgramDeps): WorkerProgram {
   const now = d.now ?? Date.now;
   const cfg = d.quayConfig;
   const positive = (v: unknown, fallback: number): number => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : fallback);
