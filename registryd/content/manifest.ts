@@ -217,13 +217,7 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined): P
   } catch {
     throw invalid('manifest is not UTF-8');
   }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (e) {
-    throw invalid(`manifest is not JSON: ${(e as Error).message}`);
-  }
-  if (!isObject(doc)) throw invalid('manifest is not a JSON object');
+  const doc = jsonObject(text);
   const mediaType = mediaTypeOf(contentType, doc);
   if (doc.schemaVersion !== 2) throw invalid('schemaVersion must be 2');
   if ((mediaType === DOCKER_MANIFEST || mediaType === DOCKER_LIST) && doc.mediaType !== mediaType) {
@@ -306,13 +300,8 @@ export function storedReferrerFields(mediaType: string, text: string): { readonl
   }
 }
 
-/**
- * Docker schema 1, read as Quay's size backfill reads it (no signature
- * check): the `tag`, `name`, `fsLayers` and `history` it must have, each
- * history entry's `v1Compatibility` a JSON text with an `id`; the layers'
- * sizes are the `Size` those texts give (a layer without one adds nothing).
- */
-function schema1LayersSize(text: string): number {
+/** A manifest text that must be one JSON object. */
+function jsonObject(text: string): Record<string, unknown> {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -320,6 +309,17 @@ function schema1LayersSize(text: string): number {
     throw invalid(`manifest is not JSON: ${(e as Error).message}`);
   }
   if (!isObject(doc)) throw invalid('manifest is not a JSON object');
+  return doc;
+}
+
+/**
+ * Docker schema 1, read as Quay's size backfill reads it (no signature
+ * check): the `tag`, `name`, `fsLayers` and `history` it must have, each
+ * history entry's `v1Compatibility` a JSON text with an `id`; the layers'
+ * sizes are the `Size` those texts give (a layer without one adds nothing).
+ */
+function schema1LayersSize(text: string): number {
+  const doc = jsonObject(text);
   if (typeof doc.tag !== 'string' || typeof doc.name !== 'string') throw invalid('a schema 1 manifest needs a tag and a name');
   const { fsLayers, history } = doc;
   if (!Array.isArray(fsLayers) || fsLayers.some((l) => !isObject(l) || typeof l.blobSum !== 'string')) throw invalid('fsLayers must be a list of {blobSum}');
