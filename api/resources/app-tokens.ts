@@ -10,7 +10,7 @@ import { TokenReads, type AppTokenRow } from '../../dal/portable/tokens.js';
 import type { ApiCall } from '../call/context.js';
 import { truthyBool } from '../call/params.js';
 import type { ApiRouteRecord } from '../call/record.js';
-import { formatDate } from '../wire/dates.js';
+import { formatDate } from '../../domain/quay-dates.js';
 import { GUNICORN_500_HTML, notFound, RawAnswer } from '../wire/errors.js';
 import type { ApiSettings } from '../wire/settings.js';
 import { gatedMethods } from './feature-off.js';

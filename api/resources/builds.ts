@@ -14,7 +14,7 @@ import { pyInt } from '../call/params.js';
 import { PyFloat, pythonJsonDumps, type PyJson, pythonJsonLoads } from '../../lib/python-json.js';
 import { BuildData, BuildLogs, BuildStatusRetrievalError, type BuildRow, type TriggerRow } from '../../dal/portable/builds.js';
 import { parseSqlTime } from '../../dal/model/time.js';
-import { formatDate } from '../wire/dates.js';
+import { formatDate } from '../../domain/quay-dates.js';
 import { GUNICORN_500_HTML, notFound, RawAnswer, ModelError } from '../wire/errors.js';
 import { allowIfGlobalReadonlySuperuser, allowIfSuperuser, requireRepo } from './guards.js';
 

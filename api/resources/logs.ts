@@ -16,7 +16,7 @@
  * grows (modelutil.py:95-101).
  */
 import { GUNICORN_500_HTML, notFound, RawAnswer, Abort } from '../wire/errors.js';
-import { formatDate } from '../wire/dates.js';
+import { formatDate } from '../../domain/quay-dates.js';
 import type { PyJson } from '../../lib/python-json.js';
 import { actionLogView, parseLogDate } from '../../domain/action-logs.js';
 import { ActionLogs, LOG_TABLES, logTimeParam, type LogFilter, type LogRow } from '../../dal/portable/logs.js';

@@ -19,7 +19,7 @@ import { PyFloat, pythonJsonDumps, type PyJson, pythonJsonLoads } from '../../li
 import { blobKey } from '../../storage/paths.js';
 import type { ApiCall } from '../call/context.js';
 import type { ApiRouteRecord } from '../call/record.js';
-import { formatDate } from '../wire/dates.js';
+import { formatDate } from '../../domain/quay-dates.js';
 import { GUNICORN_500_HTML, notFound, RawAnswer } from '../wire/errors.js';
 import { requireRepo } from './guards.js';
 

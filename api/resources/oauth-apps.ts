@@ -8,7 +8,7 @@ import type { Account } from '../../dal/portable/accounts.js';
 import { TokenReads, type AccessTokenRow, type OAuthAppRow } from '../../dal/portable/tokens.js';
 import type { ApiCall } from '../call/context.js';
 import type { ApiRouteRecord } from '../call/record.js';
-import { avatar } from '../wire/avatar.js';
+import { avatar } from '../../domain/avatar.js';
 import { GUNICORN_500_HTML, notFound, RawAnswer } from '../wire/errors.js';
 import { decryptOr500 } from './app-tokens.js';
 import { requireUser } from './guards.js';

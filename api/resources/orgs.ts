@@ -10,7 +10,7 @@ import { OrgReads, type Entity, type OrgRow, type TeamInfo } from '../../dal/por
 import type { ApiCall } from '../call/context.js';
 import type { ApiRouteRecord } from '../call/record.js';
 import { pythonJsonLoads, type PyJson } from '../../lib/python-json.js';
-import { avatar, teamAvatar, userAvatar } from '../wire/avatar.js';
+import { avatar, teamAvatar, userAvatar } from '../../domain/avatar.js';
 import { notFound } from '../wire/errors.js';
 import { truthyBool } from '../call/params.js';
 import { allowIfGlobalReadonlySuperuser, allowIfSuperuser, allowIfSuperuserWithFullAccess } from './guards.js';

@@ -7,7 +7,7 @@ import { OrgReads } from '../../dal/portable/orgs.js';
 import { PermissionReads, type UserPermissionRow } from '../../dal/portable/permissions.js';
 import type { ApiCall } from '../call/context.js';
 import type { ApiRouteRecord } from '../call/record.js';
-import { teamAvatar, userAvatar } from '../wire/avatar.js';
+import { teamAvatar, userAvatar } from '../../domain/avatar.js';
 import { notFound, ModelError } from '../wire/errors.js';
 import { requireRepo } from './guards.js';
 import { readonlyOrFullSuperuser } from './orgs.js';

@@ -9,7 +9,7 @@ import { sqlTime } from '../../dal/model/time.js';
 import { PyFloat } from '../../lib/python-json.js';
 import type { ApiCall } from '../call/context.js';
 import type { ApiRouteRecord } from '../call/record.js';
-import { formatDate } from '../wire/dates.js';
+import { formatDate } from '../../domain/quay-dates.js';
 import { GUNICORN_500_HTML, ModelError, RawAnswer, invalidRequest, notFound } from '../wire/errors.js';
 import { allowIfGlobalReadonlySuperuser, allowIfSuperuser, requireRepo } from './guards.js';
 import { notYet } from './not-yet.js';

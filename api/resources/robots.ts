@@ -14,8 +14,8 @@ import type { ApiCall } from '../call/context.js';
 import { truthyBool } from '../call/params.js';
 import type { ApiRouteRecord } from '../call/record.js';
 import type { PyJson } from '../../lib/python-json.js';
-import { teamAvatar } from '../wire/avatar.js';
-import { formatDate } from '../wire/dates.js';
+import { teamAvatar } from '../../domain/avatar.js';
+import { formatDate } from '../../domain/quay-dates.js';
 import { requireUser } from './guards.js';
 import { canViewAsSuperuser, jsonField } from './orgs.js';
 

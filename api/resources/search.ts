@@ -9,7 +9,7 @@ import { Search, type Entity, type RepoHit, type TeamHit } from '../../dal/porta
 import type { ApiCall } from '../call/context.js';
 import type { ApiRouteRecord } from '../call/record.js';
 import type { ParamSpec } from '../call/params.js';
-import { orgAvatar, teamAvatar, userAvatar } from '../wire/avatar.js';
+import { orgAvatar, teamAvatar, userAvatar } from '../../domain/avatar.js';
 import { naiveNow, sqlParam } from './logs.js';
 
 const ENTITY_SEARCH_SCORE = 1;

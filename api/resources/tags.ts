@@ -6,7 +6,7 @@
 import { ManifestPresence, RepositoryReads, type TagHistoryRow } from '../../dal/portable/repositories.js';
 import type { ApiCall } from '../call/context.js';
 import type { ApiRouteRecord } from '../call/record.js';
-import { formatDate } from '../wire/dates.js';
+import { formatDate } from '../../domain/quay-dates.js';
 import { notFound } from '../wire/errors.js';
 import { requireRepo } from './guards.js';
 import { notYet } from './not-yet.js';

@@ -9,10 +9,10 @@ import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { PageTokens, DEFAULT_PAGE_TOKEN_KEY } from '../wire/page-tokens.js';
 import { FlaskSessionCodec, flaskJson, taggedDate, untagDate } from '../auth/flask-session.js';
-import { formatDate } from '../wire/dates.js';
+import { formatDate } from '../../domain/quay-dates.js';
 import { pyInt, truthyBool, parseArgs } from '../call/params.js';
 import { capRepoRole, capTeamRole, capUserRole, DIRECT_LOGIN, EmptyScopeSet, scopesFromString } from '../auth/scopes.js';
-import { avatar } from '../wire/avatar.js';
+import { avatar } from '../../domain/avatar.js';
 import { Abort } from '../wire/errors.js';
 
 function python(code: string, input = ''): string {
